@@ -1,0 +1,30 @@
+"""The exceptions goruntime raises where Go would crash or panic.
+
+Go has two ways to fail at run time, and goruntime keeps them apart:
+
+- ``FatalError`` is Go's ``throw`` / ``fatal error: ...``: unrecoverable in Go (exit
+  status 2), e.g. ``runtime.SetFinalizer: pointer not at beginning of allocated block``,
+  ``all goroutines are asleep - deadlock!`` or ``found bad pointer in Go heap``.
+- ``Panic`` is Go's ``panic(v)``: recoverable in Go, e.g.
+  ``runtime.AddCleanup: ptr is nil`` or ``send on closed channel``.
+
+The message (``str(exc)``) is Go's text without the ``fatal error: `` / ``panic: `` prefix.
+Out-of-memory is Python's own ``MemoryError("runtime: out of memory: ...")``.
+"""
+
+__all__ = ["FatalError", "Panic"]
+
+
+class FatalError(RuntimeError):
+    """Go's fatal error (``runtime.throw``): the Go program would have died here."""
+
+
+class Panic(Exception):
+    """Go's ``panic(value)``; ``.value`` is the panic value (a string for runtime panics)."""
+
+    def __init__(self, value):
+        super().__init__(value)
+        self.value = value
+
+    def __str__(self):
+        return str(self.value)

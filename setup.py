@@ -1,0 +1,54 @@
+"""Build goruntime's Cython extensions. Metadata lives in pyproject.toml.
+
+Environment
+-----------
+GORUNTIME_DEBUG=1     boundscheck/initializedcheck on, -O0 -g, GORUNTIME_CHECKS=1
+GORUNTIME_SANITIZE=1  ASan+UBSan (implies GORUNTIME_DEBUG)
+GORUNTIME_TRACE=1     line tracing for Cython.Coverage
+GORUNTIME_ANNOTATE=1  write goruntime/*.html (cython -a)
+"""
+import os
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+
+def _flag(name):
+    return os.environ.get(name, "0") not in ("", "0")
+
+
+SANITIZE = _flag("GORUNTIME_SANITIZE")
+DEBUG = _flag("GORUNTIME_DEBUG") or SANITIZE
+TRACE = _flag("GORUNTIME_TRACE")
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "initializedcheck": DEBUG,
+    "wraparound": False,
+    "cdivision": True,
+    "nonecheck": False,
+    "embedsignature": True,
+    "linetrace": TRACE,
+}
+macros = [("GORUNTIME_CHECKS", "1" if DEBUG else "0")]
+cflags, lflags = (["-O0", "-g", "-UNDEBUG"] if DEBUG else ["-O2"]), []
+if TRACE:
+    macros.append(("CYTHON_TRACE_NOGIL", "1"))
+if SANITIZE:
+    cflags += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
+    lflags += ["-fsanitize=address,undefined"]
+
+MODULES = ["goruntime._heap", "goruntime._mark", "goruntime._object",
+           "goruntime.workloads._workloads"]
+
+extensions = [
+    Extension(name, [name.replace(".", "/") + ".pyx"],
+              include_dirs=["goruntime"], define_macros=macros,
+              extra_compile_args=cflags, extra_link_args=lflags)
+    for name in MODULES
+    if os.path.exists(name.replace(".", "/") + ".pyx")
+]
+setup(ext_modules=cythonize(extensions, compiler_directives=directives,
+                            annotate=_flag("GORUNTIME_ANNOTATE"),
+                            include_path=["."]))
