@@ -1,0 +1,179 @@
+# _heap.pxd: declarations shared by _heap, _mark, _object and the workloads.
+# See _heap.pyx for the design (the malloc.go analogue).
+cimport cython
+from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
+
+cdef extern from "_sizeclasses.h":          # generated; Go: internal/runtime/gc/sizeclasses.go
+    enum: NUM_SIZE_CLASSES                   # 68 (class 0 = large)
+    enum: NUM_SPAN_CLASSES                   # 136
+    const uint32_t class_to_size[NUM_SIZE_CLASSES]
+    const uint8_t class_to_npages[NUM_SIZE_CLASSES]
+    const uint32_t class_to_divmagic[NUM_SIZE_CLASSES]
+    const uint16_t class_to_nelems_noscan[NUM_SIZE_CLASSES]
+    const uint16_t class_to_nelems_scan[NUM_SIZE_CLASSES]
+
+cdef extern from "_checks.h":
+    int GORUNTIME_CHECKS                     # 0 in release builds; the C compiler drops guarded code
+    void GR_PREFETCH(const void* p) nogil
+    int GR_CTZ64(unsigned long long x) nogil
+    int GR_POPCOUNT64(unsigned long long x) nogil
+
+cdef enum:
+    PAGE_SHIFT = 13
+    PAGE_SIZE = 1 << PAGE_SHIFT              # Go: pageSize, 8 KiB
+    CHUNK_PAGES = 512                        # Go: pallocChunkPages; the heap grows by 4 MiB
+    MAX_SMALL_SIZE = 32768                   # Go: MaxSmallSize
+    SMALL_CUTOFF = 32760                     # requests above this take the large path (spec 1.1)
+    TINY_SIZE = 16                           # Go: maxTinySize
+    TINY_SPAN_CLASS = 5                      # Go: tinySpanClass (class 2, noscan)
+    MALLOC_HEADER_SIZE = 8                   # Go: mallocHeaderSize
+    MIN_SIZE_FOR_MALLOC_HEADER = 512         # scan objects strictly larger get a header
+    BITMAP_WORDS = 16                        # uint64 words of alloc/mark bits per span (1024 slots)
+    MAX_PROCS = 256                          # mcaches reserved (GOMAXPROCS upper bound here)
+
+cdef enum SpanState:
+    SPAN_DEAD = 0                            # record unused (its pages are free or in another span)
+    SPAN_IN_USE = 1                          # Go: mSpanInUse
+
+# One span. Indexed by its first page (span index == start page), so page -> span is one load.
+# Must match SPAN_DTYPE in _heap.pyx field for field; _heap.pyx checks the size at import.
+cdef struct mspan_t:
+    uint64_t base              # address of the first byte (Go: s.base())
+    uint64_t elemsize          # bytes per slot; npages*8192 for a large span
+    uint32_t divmul            # Go's divMagic: slot = (off * divmul) >> 32; 0 for large spans
+    uint32_t nelems            # slots in the span (Green Tea counts, spec 1.5)
+    uint32_t alloc_count       # slots whose alloc bit is set (exact)
+    uint32_t freeindex         # every slot below is allocated; next free search starts here
+    uint32_t alloc_count_before_cache  # alloc_count when an mcache took the span (Go's field)
+    uint32_t npages            # pages in the span
+    uint32_t sweepgen          # == heap sweepgen once swept this cycle
+    int32_t next               # mcentral partial list links (span index, -1 = none)
+    int32_t prev
+    int32_t cached_by          # P whose mcache holds the span, -1 if none
+    uint8_t spanclass          # sizeclass << 1 | noscan
+    uint8_t state              # SpanState
+    uint8_t needzero           # slots must be zeroed when handed out (a sweep freed some)
+    uint8_t in_partial         # on its mcentral's partial list
+
+cdef struct mcache_t:          # Go: mcache, one per P
+    int32_t alloc[NUM_SPAN_CLASSES]   # cached span per span class, -1 = emptymspan
+    uint64_t tiny              # current tiny block address, 0 = none
+    uint64_t tinyoffset
+    uint64_t tiny_allocs       # tiny sub-allocations not yet flushed to tiny_alloc_count
+
+cdef struct mheap_t:
+    # memory
+    uint8_t* arena             # max_pages * PAGE_SIZE bytes, 8 KiB aligned; owned by Heap._arena_buf
+    uint64_t arena_start       # Go-like address of arena[0] (0xc000000000)
+    intp_t max_pages           # the arena cap, in pages
+    intp_t mapped_pages        # pages the heap has grown to (HeapSys / 8192)
+    int32_t* page_to_span      # page -> span index (its start page), -1 if the page is free
+    mspan_t* spans             # span records, indexed by start page
+    uint64_t* alloc_bits       # BITMAP_WORDS words per span index
+    uint64_t* gcmark_bits
+    uint64_t* check_bits       # checkmark traversal (Go: gccheckmark)
+    uint64_t* heap_bits        # one bit per arena word: 1 = this word holds a pointer
+    uint64_t* page_inuse       # one bit per page: 1 = in an in-use span
+    uint64_t* page_scav        # one bit per page: 1 = released to the OS (scavenged)
+    uint8_t* page_dirty        # per page: 1 = may hold non-zero bytes
+    intp_t search_hint         # no free page below this (Go: pageAlloc.searchAddr)
+    # per-P caches and central lists
+    mcache_t* mcaches
+    int nprocs
+    int32_t partial_head[NUM_SPAN_CLASSES]   # Go: mcentral.partialSwept, FIFO
+    int32_t partial_tail[NUM_SPAN_CLASSES]
+    # consistent stats (Go: heapStatsDelta), spec 2.1
+    uint64_t small_alloc_count[NUM_SIZE_CLASSES]
+    uint64_t small_free_count[NUM_SIZE_CLASSES]
+    uint64_t tiny_alloc_count
+    uint64_t large_alloc
+    uint64_t large_alloc_count
+    uint64_t large_free
+    uint64_t large_free_count
+    # memory classes
+    uint64_t heap_inuse        # bytes in in-use spans
+    uint64_t heap_released     # bytes of free pages released to the OS
+    intp_t nspans_inuse        # live span records (MSpanInuse = 160 bytes each)
+    # pacer inputs (Go: gcController), spec 4.1
+    uint64_t heap_live
+    uint64_t trigger           # heap trigger: a check point with heap_live >= trigger asks for a GC
+    int gc_pending             # set by a check point; the runtime starts a cycle and clears it
+    uint32_t sweepgen
+    # handle roots (Python handles are stack roots); slot i holds an address, 0 = empty
+    uint64_t* roots
+    int64_t* root_free         # free-list links for empty root slots
+    intp_t roots_cap
+    intp_t roots_len           # slots ever used
+    int64_t root_free_head
+    intp_t nroots              # live root slots
+
+cdef enum:
+    ZEROBASE = 0x5e4d60               # address of runtime.zerobase (BSS): every zero-size object (spec 1.9)
+    ARENA_START_HI = 0xc0             # the heap starts at 0xc000000000, Go's first arena hint
+
+# ---- address -> span -> slot (Go: spanOf, objIndex) ----
+cdef inline intp_t span_of(const mheap_t* h, uint64_t addr) noexcept nogil:
+    """Span index of the in-use span holding *addr*, or -1 (not in the mapped heap or a free page)."""
+    cdef uint64_t off = addr - h.arena_start
+    if addr < h.arena_start or off >= <uint64_t>h.mapped_pages << PAGE_SHIFT:
+        return -1
+    return h.page_to_span[off >> PAGE_SHIFT]
+
+cdef inline uint32_t obj_index(const mspan_t* s, uint64_t addr) noexcept nogil:
+    """Slot index of *addr* in *s* (Go: mspan.objIndex, division by magic)."""
+    if s.divmul == 0:
+        return 0
+    return <uint32_t>(((addr - s.base) * <uint64_t>s.divmul) >> 32)
+
+cdef inline bint bit_get(const uint64_t* bits, intp_t i) noexcept nogil:
+    return (bits[i >> 6] >> (i & 63)) & 1
+
+cdef inline void bit_set(uint64_t* bits, intp_t i) noexcept nogil:   # bits: OUT
+    bits[i >> 6] |= (<uint64_t>1) << (i & 63)
+
+cdef inline void bit_clear(uint64_t* bits, intp_t i) noexcept nogil:  # bits: OUT
+    bits[i >> 6] &= ~((<uint64_t>1) << (i & 63))
+
+cdef inline uint8_t* addr_ptr(const mheap_t* h, uint64_t addr) noexcept nogil:
+    return h.arena + (addr - h.arena_start)
+
+cdef inline bint span_noscan(const mspan_t* s) noexcept nogil:
+    return s.spanclass & 1
+
+cdef inline bint span_has_header(const mspan_t* s) noexcept nogil:
+    """Small pointerful spans with elemsize > 512 carry an 8-byte malloc header per slot."""
+    return (s.spanclass & 1) == 0 and s.divmul != 0 and s.elemsize > MIN_SIZE_FOR_MALLOC_HEADER
+
+# ---- allocation (Go: mallocgc and friends) ----
+cdef int size_to_class(uint64_t size) noexcept nogil
+cdef int malloc_small(mheap_t* h, int p, int spc, uint64_t* out) except -1 nogil
+cdef int malloc_tiny(mheap_t* h, int p, uint64_t size, uint64_t* out) except -1 nogil
+cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) except -1 nogil
+cdef int mallocgc(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) except -1 nogil
+cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t elem_words,
+                        intp_t count, intp_t clear_words) noexcept nogil
+cdef void release_all(mheap_t* h, int p, bint adjust_heap_live) noexcept nogil
+cdef void free_span(mheap_t* h, intp_t si) noexcept nogil
+cdef void partial_push(mheap_t* h, intp_t si) noexcept nogil
+cdef void partial_remove(mheap_t* h, intp_t si) noexcept nogil
+cdef intp_t root_add(mheap_t* h, uint64_t addr) except -1 nogil
+cdef void root_remove(mheap_t* h, intp_t slot) noexcept nogil
+
+@cython.final
+cdef class Heap:
+    cdef mheap_t h
+    cdef object _arena_buf      # np.ndarray[uint8]: the memory itself (8 KiB aligned view inside)
+    cdef readonly object arena  # np.ndarray[uint8] view of the usable arena
+    cdef object _spans          # np.ndarray[SPAN_DTYPE]
+    cdef object _page_to_span
+    cdef object _alloc_bits
+    cdef object _gcmark_bits
+    cdef object _check_bits
+    cdef object _heap_bits
+    cdef object _page_inuse
+    cdef object _page_scav
+    cdef object _page_dirty
+    cdef object _mcaches
+    cdef readonly uint64_t arena_cap
+    cdef readonly object lock   # threading.RLock: the world lock (never the GIL)
+    cdef int _check_range(self, uint64_t addr, uint64_t n) except -1

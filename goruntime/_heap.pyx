@@ -1,0 +1,964 @@
+# cython: embedsignature=True
+"""Memory allocator: Go 1.27.3's heap (linux/amd64, Green Tea on), over a numpy arena.
+
+This is the ``malloc.go`` / ``mheap.go`` / ``mcache.go`` / ``mcentral.go`` analogue.
+
+The arena
+    One numpy array reserved up front (``arena_cap`` bytes, lazily backed by the OS) and
+    never moved or resized, so every view handed out stays valid. Address ``a`` of the
+    emulated Go heap is byte ``a - 0xc000000000`` of the arena, so a pointer word stored in
+    the arena is a real, Go-looking address. The heap *grows* (HeapSys) in Go's 4 MiB
+    chunks inside that reservation; newly grown memory starts out released, as in Go.
+
+Pages and spans
+    The arena is cut into 8 KiB pages. A span is a run of pages holding objects of one span
+    class (``sizeclass << 1 | noscan``). The span record lives at the index of its first
+    page, so ``page_to_span[page]`` is both the page -> span map and the span's index.
+    Free pages are found lowest address first (Go's page allocator), with a search hint.
+
+Size classes
+    The 68 classes come from Go's generated table (``_sizeclasses.h``). Objects per span
+    follow the Green Tea columns: spans of 16..512-byte objects lose 128 bytes to inline
+    mark bits, pointerful spans of <= 512-byte objects another 128 to heap bits (spec 1.5).
+    Pointerful objects over 512 bytes carry an 8-byte malloc header at the start of their
+    slot, and the address handed out is ``slot + 8`` (spec 1.6). Requests over 32760 bytes
+    get a large span of their own (spec 1.7). Pointer-free requests under 16 bytes use the
+    tiny allocator (spec 1.8). Size 0 returns ``ZEROBASE`` and allocates nothing (spec 1.9).
+
+mcache, mcentral, stats
+    Each P has an mcache: one cached span per span class and the tiny block. Slots are
+    handed out in ascending address order from the alloc bits. When the cached span is
+    full it is *refilled*: the outgoing span's used slots are added to
+    ``small_alloc_count`` (the only moment small allocations are counted, besides a full
+    flush), the incoming span comes from the mcentral's partial list (FIFO) or from fresh
+    pages, its free bytes are added to ``heap_live`` (Go's deliberate overestimate), and
+    the GC trigger is checked. ``release_all`` (ReadMemStats, each GC's mark termination)
+    uncaches everything and drops the tiny block. The counters are Go's consistent
+    ``heapStatsDelta`` (spec 2.1) and update at the moments Go updates them.
+
+Pointer bits
+    One bit per arena word says "this word holds a pointer" (Go keeps the same bits in the
+    span for small objects and behind the type for the others). They are written at
+    allocation from the type's GC mask, so marking is precise.
+
+Roots
+    A Python handle is a stack root for as long as it lives: it owns one slot of the root
+    table (O(1) add/remove through a free list). The collector scans the table.
+
+Deliberate simplifications (the docs list them): one heap arena reservation instead of
+64 MiB arenas; Go's per-P page cache and the randomised heap base are not modelled;
+sweeping is done eagerly at the end of each cycle (Go sweeps lazily, so frees trickle in
+after a heap-triggered GC; after ``runtime.GC()`` both agree).
+
+Mapping to Go (src/runtime): mallocgc ~ mallocgc (malloc.go); malloc_tiny ~ mallocgcTiny;
+malloc_small ~ mallocgcSmall*; malloc_large ~ mallocgcLarge / mheap.allocLarge;
+refill ~ mcache.refill; release_all ~ mcache.releaseAll; cache_span ~ mcentral.cacheSpan;
+page_alloc ~ pageAlloc.alloc; heap_grow ~ mheap.grow.
+"""
+import os
+import threading
+
+import numpy as np
+
+from libc.string cimport memset
+from cpython.mem cimport PyMem_RawRealloc, PyMem_RawFree
+
+cdef extern from "sys/mman.h" nogil:
+    int madvise(void* addr, size_t length, int advice)
+    enum: MADV_DONTNEED
+
+SPAN_DTYPE = np.dtype([
+    ("base", np.uint64), ("elemsize", np.uint64), ("divmul", np.uint32),
+    ("nelems", np.uint32), ("alloc_count", np.uint32), ("freeindex", np.uint32),
+    ("alloc_count_before_cache", np.uint32), ("npages", np.uint32), ("sweepgen", np.uint32),
+    ("next", np.int32), ("prev", np.int32), ("cached_by", np.int32),
+    ("spanclass", np.uint8), ("state", np.uint8), ("needzero", np.uint8), ("in_partial", np.uint8),
+], align=True)
+if SPAN_DTYPE.itemsize != sizeof(mspan_t):       # fail at import, not in a notebook later
+    raise ImportError("goruntime: SPAN_DTYPE does not match mspan_t in _heap.pxd; run `make build`")
+
+MCACHE_DTYPE = np.dtype([("alloc", np.int32, NUM_SPAN_CLASSES), ("tiny", np.uint64),
+                         ("tinyoffset", np.uint64), ("tiny_allocs", np.uint64)], align=True)
+if MCACHE_DTYPE.itemsize != sizeof(mcache_t):
+    raise ImportError("goruntime: MCACHE_DTYPE does not match mcache_t in _heap.pxd; run `make build`")
+
+ARENA_START = 0xc000000000
+ZERO_BASE = ZEROBASE
+PAGE_BYTES = PAGE_SIZE
+CHECKS = bool(GORUNTIME_CHECKS)
+
+SIZE_CLASS_TO_SIZE = tuple(class_to_size[i] for i in range(NUM_SIZE_CLASSES))
+SIZE_CLASS_TO_NPAGES = tuple(class_to_npages[i] for i in range(NUM_SIZE_CLASSES))
+SIZE_CLASS_TO_NELEMS_NOSCAN = tuple(class_to_nelems_noscan[i] for i in range(NUM_SIZE_CLASSES))
+SIZE_CLASS_TO_NELEMS_SCAN = tuple(class_to_nelems_scan[i] for i in range(NUM_SIZE_CLASSES))
+
+
+def default_arena_cap():
+    """Half the machine's RAM, in whole 64 MiB heap arenas (at least 256 MiB)."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        ram = 8 << 30
+    return max(256 << 20, (ram // 2) // (64 << 20) * (64 << 20))
+
+
+# ---------------------------------------------------------------------------------------
+# Size classes (Go: internal/runtime/gc SizeToSizeClass8/128)
+
+cdef int size_to_class(uint64_t size) noexcept nogil:
+    """Smallest size class whose size is >= *size* (1 <= size <= 32768)."""
+    cdef int lo = 1, hi = NUM_SIZE_CLASSES - 1, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if class_to_size[mid] >= size:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def size_class(uint64_t size, bint noscan):
+    """How Go places a request (spec 1.4).
+
+    Returns ``(kind, sizeclass, slot_bytes, header)`` where kind is one of ``"zero"``,
+    ``"tiny"``, ``"small"`` and ``"large"``; ``slot_bytes`` is what the allocation costs in
+    TotalAlloc/HeapAlloc (the 16-byte block for tiny, header included for small, whole
+    pages for large).
+    """
+    cdef uint64_t n = size
+    if size == 0:
+        return ("zero", 0, 0, False)
+    if size > SMALL_CUTOFF:
+        return ("large", 0, (size + PAGE_SIZE - 1) // PAGE_SIZE * PAGE_SIZE, False)
+    if noscan and size < TINY_SIZE:
+        return ("tiny", 2, TINY_SIZE, False)
+    header = (not noscan) and size > MIN_SIZE_FOR_MALLOC_HEADER
+    if header:
+        n += MALLOC_HEADER_SIZE
+    c = size_to_class(n)
+    return ("small", c, class_to_size[c], header)
+
+
+cdef inline uint32_t nelems_for(int spc) noexcept nogil:
+    cdef int c = spc >> 1
+    if spc & 1:
+        return class_to_nelems_noscan[c]
+    return class_to_nelems_scan[c]
+
+
+# ---------------------------------------------------------------------------------------
+# Page allocator (Go: mpagealloc.go), heap growth (mheap.grow)
+
+cdef int throw_oom(mheap_t* h, uint64_t nbytes) except -1 with gil:
+    raise MemoryError("runtime: out of memory: cannot allocate %d-byte block (%d in use)"
+                      % (nbytes, h.heap_inuse))
+
+
+cdef intp_t find_free_run(mheap_t* h, intp_t npages) noexcept nogil:
+    """Lowest page index starting a run of *npages* free mapped pages, or -1."""
+    cdef intp_t p = h.search_hint, run = 0, start = -1, w
+    cdef intp_t limit = h.mapped_pages
+    cdef uint64_t word
+    while p < limit:
+        w = p >> 6
+        word = h.page_inuse[w]
+        if run == 0 and (p & 63) == 0 and word == <uint64_t>0xFFFFFFFFFFFFFFFF:
+            p += 64                           # skip a full word of in-use pages
+            continue
+        if (word >> (p & 63)) & 1:
+            run = 0
+        else:
+            if run == 0:
+                start = p
+            run += 1
+            if run == npages:
+                return start
+        p += 1
+    return -1
+
+
+cdef int heap_grow(mheap_t* h, intp_t npages) except -1 nogil:
+    """Map more of the arena: whole 4 MiB chunks, new pages counted as released (spec 1.11)."""
+    cdef intp_t ask = (npages + CHUNK_PAGES - 1) // CHUNK_PAGES * CHUNK_PAGES
+    cdef intp_t p
+    if h.mapped_pages + ask > h.max_pages:
+        # Go maps what the OS gives; here the reservation is the hard cap.
+        return throw_oom(h, <uint64_t>npages << PAGE_SHIFT)
+    for p in range(h.mapped_pages, h.mapped_pages + ask):
+        bit_set(h.page_scav, p)
+    h.heap_released += <uint64_t>ask << PAGE_SHIFT
+    h.mapped_pages += ask
+    return 0
+
+
+cdef intp_t page_alloc(mheap_t* h, intp_t npages) except -1 nogil:
+    """Take the lowest run of *npages* free pages, growing the heap if needed."""
+    cdef intp_t start = find_free_run(h, npages)
+    cdef intp_t p
+    if start < 0:
+        heap_grow(h, npages)
+        start = find_free_run(h, npages)
+        if start < 0:
+            return throw_oom(h, <uint64_t>npages << PAGE_SHIFT)
+    for p in range(start, start + npages):
+        bit_set(h.page_inuse, p)
+        if bit_get(h.page_scav, p):
+            bit_clear(h.page_scav, p)
+            h.heap_released -= PAGE_SIZE
+    if start == h.search_hint:
+        h.search_hint = start + npages
+    h.heap_inuse += <uint64_t>npages << PAGE_SHIFT
+    return start
+
+
+cdef intp_t alloc_span(mheap_t* h, int spc, intp_t npages, uint64_t elemsize,
+                       uint32_t nelems) except -1 nogil:
+    """A fresh in-use span (Go: mheap.alloc + initSpan); zeroes reused dirty pages."""
+    cdef intp_t start = page_alloc(h, npages)
+    cdef intp_t p
+    cdef bint dirty = False
+    cdef mspan_t* s = &h.spans[start]
+    for p in range(start, start + npages):
+        h.page_to_span[p] = <int32_t>start
+        if h.page_dirty[p]:
+            dirty = True
+            h.page_dirty[p] = 0
+    if dirty:
+        memset(h.arena + (start << PAGE_SHIFT), 0, npages << PAGE_SHIFT)
+    s.base = h.arena_start + (<uint64_t>start << PAGE_SHIFT)
+    s.elemsize = elemsize
+    s.divmul = class_to_divmagic[spc >> 1]
+    s.nelems = nelems
+    s.alloc_count = 0
+    s.freeindex = 0
+    s.alloc_count_before_cache = 0
+    s.npages = <uint32_t>npages
+    s.sweepgen = h.sweepgen
+    s.next = -1
+    s.prev = -1
+    s.cached_by = -1
+    s.spanclass = <uint8_t>spc
+    s.state = SPAN_IN_USE
+    s.needzero = 0
+    s.in_partial = 0
+    memset(&h.alloc_bits[start * BITMAP_WORDS], 0, BITMAP_WORDS * 8)
+    memset(&h.gcmark_bits[start * BITMAP_WORDS], 0, BITMAP_WORDS * 8)
+    h.nspans_inuse += 1
+    return start
+
+
+cdef void free_span(mheap_t* h, intp_t si) noexcept nogil:
+    """Return a span's pages to the page heap (Go: mheap.freeSpan): HeapInuse drops at once."""
+    cdef mspan_t* s = &h.spans[si]
+    cdef intp_t p
+    if s.in_partial:
+        partial_remove(h, si)
+    for p in range(si, si + s.npages):
+        h.page_to_span[p] = -1
+        bit_clear(h.page_inuse, p)
+        h.page_dirty[p] = 1
+    h.heap_inuse -= <uint64_t>s.npages << PAGE_SHIFT
+    if si < h.search_hint:
+        h.search_hint = si
+    s.state = SPAN_DEAD
+    h.nspans_inuse -= 1
+
+
+def _scavenge(Heap heap, uint64_t nbytes):
+    """Release up to *nbytes* of free, unreleased pages, highest address first.
+
+    Returns the bytes released. The pages are really given back (``madvise``), as Go's
+    scavenger does, so they read as zero afterwards. Go: mheap.pages.scavenge.
+    """
+    cdef mheap_t* h = &heap.h
+    cdef intp_t p, run_end = -1
+    cdef uint64_t done = 0
+    with nogil:
+        p = h.mapped_pages - 1
+        while p >= 0 and done < nbytes:
+            if not bit_get(h.page_inuse, p) and not bit_get(h.page_scav, p):
+                bit_set(h.page_scav, p)
+                h.heap_released += PAGE_SIZE
+                done += PAGE_SIZE
+                madvise(h.arena + (p << PAGE_SHIFT), PAGE_SIZE, MADV_DONTNEED)
+                h.page_dirty[p] = 0
+            p -= 1
+    return done
+
+
+# ---------------------------------------------------------------------------------------
+# mcentral: partial lists (Go: mcentral.partialSwept, a FIFO spanSet)
+
+cdef void partial_push(mheap_t* h, intp_t si) noexcept nogil:
+    cdef mspan_t* s = &h.spans[si]
+    cdef int spc = s.spanclass
+    if s.in_partial:
+        return
+    s.in_partial = 1
+    s.next = -1
+    s.prev = h.partial_tail[spc]
+    if h.partial_tail[spc] >= 0:
+        h.spans[h.partial_tail[spc]].next = <int32_t>si
+    else:
+        h.partial_head[spc] = <int32_t>si
+    h.partial_tail[spc] = <int32_t>si
+
+
+cdef void partial_remove(mheap_t* h, intp_t si) noexcept nogil:
+    cdef mspan_t* s = &h.spans[si]
+    cdef int spc = s.spanclass
+    if not s.in_partial:
+        return
+    if s.prev >= 0:
+        h.spans[s.prev].next = s.next
+    else:
+        h.partial_head[spc] = s.next
+    if s.next >= 0:
+        h.spans[s.next].prev = s.prev
+    else:
+        h.partial_tail[spc] = s.prev
+    s.next = -1
+    s.prev = -1
+    s.in_partial = 0
+
+
+cdef intp_t cache_span(mheap_t* h, int spc) except -1 nogil:
+    """A span with a free slot for *spc*: the oldest partial span, else fresh pages."""
+    cdef intp_t si = h.partial_head[spc]
+    cdef int c = spc >> 1
+    if si >= 0:
+        partial_remove(h, si)
+        return si
+    return alloc_span(h, spc, class_to_npages[c], class_to_size[c], nelems_for(spc))
+
+
+cdef void uncache_span(mheap_t* h, intp_t si) noexcept nogil:
+    """Give a span back to its mcentral (Go: mcentral.uncacheSpan)."""
+    cdef mspan_t* s = &h.spans[si]
+    s.cached_by = -1
+    if s.alloc_count < s.nelems:
+        partial_push(h, si)
+
+
+cdef int refill(mheap_t* h, int p, int spc) except -1 nogil:
+    """Go: mcache.refill. Count the outgoing span, cache a new one, check the trigger."""
+    cdef mcache_t* c = &h.mcaches[p]
+    cdef intp_t old = c.alloc[spc], si
+    cdef mspan_t* s
+    cdef int64_t used
+    si = cache_span(h, spc)                  # may fail (out of memory): nothing changed yet
+    if old >= 0:
+        s = &h.spans[old]
+        used = <int64_t>s.alloc_count - <int64_t>s.alloc_count_before_cache
+        h.small_alloc_count[spc >> 1] += used
+        if spc == TINY_SPAN_CLASS:
+            h.tiny_alloc_count += c.tiny_allocs
+            c.tiny_allocs = 0
+        s.alloc_count_before_cache = 0
+        uncache_span(h, old)
+    s = &h.spans[si]
+    s.cached_by = p
+    s.alloc_count_before_cache = s.alloc_count
+    h.heap_live += (<uint64_t>s.npages << PAGE_SHIFT) - <uint64_t>s.alloc_count * s.elemsize
+    c.alloc[spc] = <int32_t>si
+    if h.heap_live >= h.trigger:
+        h.gc_pending = 1
+    return 0
+
+
+cdef void release_all(mheap_t* h, int p, bint adjust_heap_live) noexcept nogil:
+    """Go: mcache.releaseAll. Uncache every span, count used slots, drop the tiny block.
+
+    ``adjust_heap_live`` is False at mark termination: heap_live was just recomputed from
+    the mark, so the refill overestimate must not be undone (Go's stale-span rule).
+    """
+    cdef mcache_t* c = &h.mcaches[p]
+    cdef int spc
+    cdef intp_t si
+    cdef mspan_t* s
+    for spc in range(NUM_SPAN_CLASSES):
+        si = c.alloc[spc]
+        if si < 0:
+            continue
+        s = &h.spans[si]
+        h.small_alloc_count[spc >> 1] += <int64_t>s.alloc_count - <int64_t>s.alloc_count_before_cache
+        s.alloc_count_before_cache = 0
+        if adjust_heap_live:
+            h.heap_live -= <uint64_t>(s.nelems - s.alloc_count) * s.elemsize
+        uncache_span(h, si)
+        c.alloc[spc] = -1
+    c.tiny = 0
+    c.tinyoffset = 0
+    h.tiny_alloc_count += c.tiny_allocs
+    c.tiny_allocs = 0
+
+
+# ---------------------------------------------------------------------------------------
+# Allocation (Go: mallocgc)
+
+cdef inline intp_t next_free_index(const mheap_t* h, const mspan_t* s, intp_t si) noexcept nogil:
+    """First slot at or above freeindex whose alloc bit is clear, or nelems."""
+    cdef const uint64_t* bits = &h.alloc_bits[si * BITMAP_WORDS]
+    cdef intp_t i = s.freeindex, w
+    cdef uint64_t word
+    while i < s.nelems:
+        w = i >> 6
+        word = ~bits[w] >> (i & 63)
+        if word:
+            i += GR_CTZ64(word)
+            return i if i < s.nelems else s.nelems
+        i = (w + 1) << 6
+    return s.nelems
+
+
+cdef int malloc_small(mheap_t* h, int p, int spc, uint64_t* out) except -1 nogil:
+    """One slot of span class *spc* from P *p*'s mcache (ascending address order)."""
+    cdef mcache_t* c = &h.mcaches[p]
+    cdef intp_t si = c.alloc[spc], idx = 0
+    cdef mspan_t* s
+    if si >= 0:
+        s = &h.spans[si]
+        idx = next_free_index(h, s, si)
+        if idx >= s.nelems:
+            si = -1
+    if si < 0:
+        refill(h, p, spc)
+        si = c.alloc[spc]
+        s = &h.spans[si]
+        idx = next_free_index(h, s, si)
+    bit_set(&h.alloc_bits[si * BITMAP_WORDS], idx)
+    s.freeindex = <uint32_t>(idx + 1)
+    s.alloc_count += 1
+    out[0] = s.base + <uint64_t>idx * s.elemsize
+    if s.needzero:
+        memset(addr_ptr(h, out[0]), 0, s.elemsize)
+    return 0
+
+
+cdef int malloc_tiny(mheap_t* h, int p, uint64_t size, uint64_t* out) except -1 nogil:
+    """Go: mallocgcTiny. Pack pointer-free objects under 16 bytes into 16-byte blocks."""
+    cdef mcache_t* c = &h.mcaches[p]
+    cdef uint64_t off = c.tinyoffset, x
+    if size & 7 == 0:
+        off = (off + 7) & ~(<uint64_t>7)
+    elif size & 3 == 0:
+        off = (off + 3) & ~(<uint64_t>3)
+    elif size & 1 == 0:
+        off = (off + 1) & ~(<uint64_t>1)
+    if off + size <= TINY_SIZE and c.tiny != 0:
+        out[0] = c.tiny + off
+        c.tinyoffset = off + size
+        c.tiny_allocs += 1
+        return 0
+    malloc_small(h, p, TINY_SPAN_CLASS, &x)
+    memset(addr_ptr(h, x), 0, TINY_SIZE)
+    if size < c.tinyoffset or c.tiny == 0:    # keep the block with more room left
+        c.tiny = x
+        c.tinyoffset = size
+    out[0] = x
+    return 0
+
+
+cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) except -1 nogil:
+    """Go: mallocgcLarge. A span of its own, counted at once, trigger checked every time."""
+    cdef intp_t npages = <intp_t>((size + PAGE_SIZE - 1) >> PAGE_SHIFT)
+    cdef intp_t si
+    cdef uint64_t nbytes = <uint64_t>npages << PAGE_SHIFT
+    if npages > h.max_pages:
+        return throw_oom(h, size)
+    si = alloc_span(h, 1 if noscan else 0, npages, nbytes, 1)
+    bit_set(&h.alloc_bits[si * BITMAP_WORDS], 0)
+    h.spans[si].alloc_count = 1
+    h.spans[si].freeindex = 1
+    h.large_alloc += nbytes
+    h.large_alloc_count += 1
+    h.heap_live += nbytes
+    if h.heap_live >= h.trigger:
+        h.gc_pending = 1
+    out[0] = h.spans[si].base
+    return 0
+
+
+cdef int mallocgc(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) except -1 nogil:
+    """Go: mallocgc for *size* bytes; *out* gets the address the program sees (spec 1.4)."""
+    cdef int c
+    if size == 0:
+        out[0] = ZEROBASE
+        return 0
+    if size > SMALL_CUTOFF:
+        return malloc_large(h, size, noscan, out)
+    if noscan and size < TINY_SIZE:
+        return malloc_tiny(h, p, size, out)
+    if not noscan and size > MIN_SIZE_FOR_MALLOC_HEADER:
+        c = size_to_class(size + MALLOC_HEADER_SIZE)
+        malloc_small(h, p, c << 1, out)
+        (<uint64_t*>addr_ptr(h, out[0]))[0] = 0      # the header (Go keeps the type there)
+        out[0] += MALLOC_HEADER_SIZE
+        return 0
+    c = size_to_class(size)
+    return malloc_small(h, p, (c << 1) | noscan, out)
+
+
+cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t elem_words,
+                        intp_t count, intp_t clear_words) noexcept nogil:
+    """Write pointer bits for *count* elements of *elem_words* words at *addr*.
+
+    ``mask[i]`` is 1 if word i of an element holds a pointer. The first ``clear_words``
+    words from *addr* are cleared first (the whole slot), so stale bits never survive.
+    """
+    cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, j, k
+    for i in range(clear_words):
+        bit_clear(h.heap_bits, w0 + i)
+    if mask == NULL:
+        return
+    k = w0
+    for j in range(count):
+        for i in range(elem_words):
+            if mask[i]:
+                bit_set(h.heap_bits, k + i)
+        k += elem_words
+
+
+# ---------------------------------------------------------------------------------------
+# Roots (Python handles are stack roots)
+
+cdef int grow_roots(mheap_t* h) except -1 with gil:
+    cdef intp_t ncap = h.roots_cap * 2 if h.roots_cap else 1024
+    cdef uint64_t* r = <uint64_t*>PyMem_RawRealloc(h.roots, ncap * sizeof(uint64_t))
+    if r == NULL:
+        raise MemoryError("runtime: out of memory: root table")
+    h.roots = r
+    cdef int64_t* f = <int64_t*>PyMem_RawRealloc(h.root_free, ncap * sizeof(int64_t))
+    if f == NULL:
+        raise MemoryError("runtime: out of memory: root table")
+    h.root_free = f
+    h.roots_cap = ncap
+    return 0
+
+
+cdef intp_t root_add(mheap_t* h, uint64_t addr) except -1 nogil:
+    """Register *addr* as a root; returns its slot. O(1)."""
+    cdef intp_t slot
+    if h.root_free_head >= 0:
+        slot = <intp_t>h.root_free_head
+        h.root_free_head = h.root_free[slot]
+    else:
+        if h.roots_len == h.roots_cap:
+            grow_roots(h)
+        slot = h.roots_len
+        h.roots_len += 1
+    h.roots[slot] = addr
+    h.root_free[slot] = -2                   # in use
+    h.nroots += 1
+    return slot
+
+
+cdef void root_remove(mheap_t* h, intp_t slot) noexcept nogil:
+    if slot < 0 or slot >= h.roots_len or h.root_free[slot] != -2:
+        return
+    h.roots[slot] = 0
+    h.root_free[slot] = h.root_free_head
+    h.root_free_head = slot
+    h.nroots -= 1
+
+
+# ---------------------------------------------------------------------------------------
+
+cdef class Heap:
+    """Heap(arena_cap=None, nprocs=1)\n--
+
+    Go's heap: pages, spans, size classes, mcaches, the tiny allocator and the counters.
+
+    Parameters
+    ----------
+    arena_cap : int, optional
+        Bytes of address space reserved for the heap (default: half the machine's RAM).
+        Growing past it raises ``MemoryError("runtime: out of memory: ...")`` and leaves
+        the heap as it was.
+    nprocs : int
+        Number of Ps (mcaches) in use; at most 256.
+    """
+
+    def __cinit__(self, arena_cap=None, int nprocs=1):
+        cdef intp_t max_pages, off
+        cdef uint8_t[::1] arena
+        cdef mspan_t[::1] spans
+        cdef int32_t[::1] p2s
+        cdef uint64_t[::1] ab, mb, cb, hb, pi, ps
+        cdef uint8_t[::1] pd
+        cdef mcache_t[::1] mc
+        if arena_cap is None:
+            arena_cap = default_arena_cap()
+        if not isinstance(arena_cap, int) or isinstance(arena_cap, bool):
+            raise TypeError("arena_cap must be an int, not %s" % type(arena_cap).__name__)
+        if arena_cap < CHUNK_PAGES * PAGE_SIZE or arena_cap > (1 << 40):
+            raise ValueError("arena_cap must be between 4 MiB and 1 TiB, not %d" % arena_cap)
+        if nprocs < 1 or nprocs > MAX_PROCS:
+            raise ValueError("nprocs must be in 1..%d, not %d" % (MAX_PROCS, nprocs))
+        max_pages = arena_cap // PAGE_SIZE // CHUNK_PAGES * CHUNK_PAGES
+        self.arena_cap = <uint64_t>max_pages * PAGE_SIZE
+        self._arena_buf = np.zeros(self.arena_cap + PAGE_SIZE, dtype=np.uint8)
+        off = (-self._arena_buf.ctypes.data) % PAGE_SIZE
+        self.arena = self._arena_buf[off:off + self.arena_cap]
+        self._spans = np.zeros(max_pages, dtype=SPAN_DTYPE)
+        self._page_to_span = np.full(max_pages, -1, dtype=np.int32)
+        self._alloc_bits = np.zeros(max_pages * BITMAP_WORDS, dtype=np.uint64)
+        self._gcmark_bits = np.zeros(max_pages * BITMAP_WORDS, dtype=np.uint64)
+        self._check_bits = np.zeros(max_pages * BITMAP_WORDS, dtype=np.uint64)
+        self._heap_bits = np.zeros(self.arena_cap // 512, dtype=np.uint64)
+        self._page_inuse = np.zeros(max_pages // 64, dtype=np.uint64)
+        self._page_scav = np.zeros(max_pages // 64, dtype=np.uint64)
+        self._page_dirty = np.zeros(max_pages, dtype=np.uint8)
+        self._mcaches = np.zeros(MAX_PROCS, dtype=MCACHE_DTYPE)
+        self._mcaches["alloc"] = -1
+        arena = self.arena
+        spans = self._spans
+        p2s = self._page_to_span
+        ab = self._alloc_bits
+        mb = self._gcmark_bits
+        cb = self._check_bits
+        hb = self._heap_bits
+        pi = self._page_inuse
+        ps = self._page_scav
+        pd = self._page_dirty
+        mc = self._mcaches
+        self.h.arena = &arena[0]
+        self.h.arena_start = ARENA_START
+        self.h.max_pages = max_pages
+        self.h.mapped_pages = 0
+        self.h.page_to_span = &p2s[0]
+        self.h.spans = &spans[0]
+        self.h.alloc_bits = &ab[0]
+        self.h.gcmark_bits = &mb[0]
+        self.h.check_bits = &cb[0]
+        self.h.heap_bits = &hb[0]
+        self.h.page_inuse = &pi[0]
+        self.h.page_scav = &ps[0]
+        self.h.page_dirty = &pd[0]
+        self.h.search_hint = 0
+        self.h.mcaches = &mc[0]
+        self.h.nprocs = nprocs
+        for i in range(NUM_SPAN_CLASSES):
+            self.h.partial_head[i] = -1
+            self.h.partial_tail[i] = -1
+        self.h.trigger = 0xFFFFFFFFFFFFFFFF
+        self.h.root_free_head = -1
+        self.lock = threading.RLock()
+
+    def __dealloc__(self):
+        PyMem_RawFree(self.h.roots)
+        PyMem_RawFree(self.h.root_free)
+
+    # -- read-only views for notebooks and tests --------------------------------------
+    def _ro(self, a):
+        v = a.view()
+        v.flags.writeable = False
+        return v
+
+    @property
+    def spans(self):
+        """Read-only numpy view of the span records of in-use spans (SPAN_DTYPE)."""
+        recs = self._spans[: self.h.mapped_pages]
+        return self._ro(recs[recs["state"] == SPAN_IN_USE])
+
+    @property
+    def span_table(self):
+        """Read-only view of every span record slot up to the mapped heap (by start page)."""
+        return self._ro(self._spans[: self.h.mapped_pages])
+
+    @property
+    def alloc_bits(self):
+        """Read-only view of the alloc bitmaps: row = span index, 1024 bits per row."""
+        return self._ro(self._alloc_bits[: self.h.mapped_pages * BITMAP_WORDS].reshape(-1, BITMAP_WORDS))
+
+    @property
+    def gcmark_bits(self):
+        """Read-only view of the mark bitmaps (zero between cycles: sweep clears them)."""
+        return self._ro(self._gcmark_bits[: self.h.mapped_pages * BITMAP_WORDS].reshape(-1, BITMAP_WORDS))
+
+    @property
+    def page_to_span(self):
+        """Read-only view: page index -> span index (its start page), -1 for free pages."""
+        return self._ro(self._page_to_span[: self.h.mapped_pages])
+
+    @property
+    def nprocs(self):
+        return self.h.nprocs
+
+    @nprocs.setter
+    def nprocs(self, int n):
+        if n < 1 or n > MAX_PROCS:
+            raise ValueError("GOMAXPROCS must be in 1..%d here, not %d" % (MAX_PROCS, n))
+        with nogil:
+            for p in range(n, self.h.nprocs):
+                release_all(&self.h, p, True)
+        self.h.nprocs = n
+
+    @property
+    def heap_live(self):
+        return self.h.heap_live
+
+    @heap_live.setter
+    def heap_live(self, uint64_t v):
+        self.h.heap_live = v
+
+    @property
+    def trigger(self):
+        return self.h.trigger
+
+    @trigger.setter
+    def trigger(self, uint64_t v):
+        self.h.trigger = v
+
+    @property
+    def gc_pending(self):
+        """True when an allocation check point found heap_live >= trigger (Go: gcTrigger.test)."""
+        return bool(self.h.gc_pending)
+
+    @gc_pending.setter
+    def gc_pending(self, bint v):
+        self.h.gc_pending = v
+
+    @property
+    def sweepgen(self):
+        return self.h.sweepgen
+
+    @property
+    def mapped_bytes(self):
+        return <uint64_t>self.h.mapped_pages << PAGE_SHIFT
+
+    @property
+    def nroots(self):
+        return self.h.nroots
+
+    def counters(self):
+        """The consistent heap statistics (spec 2.1) and memory classes, as a dict of ints."""
+        return {
+            "small_alloc_count": [self.h.small_alloc_count[i] for i in range(NUM_SIZE_CLASSES)],
+            "small_free_count": [self.h.small_free_count[i] for i in range(NUM_SIZE_CLASSES)],
+            "tiny_alloc_count": self.h.tiny_alloc_count,
+            "large_alloc": self.h.large_alloc,
+            "large_alloc_count": self.h.large_alloc_count,
+            "large_free": self.h.large_free,
+            "large_free_count": self.h.large_free_count,
+            "heap_inuse": self.h.heap_inuse,
+            "heap_released": self.h.heap_released,
+            "heap_sys": <uint64_t>self.h.mapped_pages << PAGE_SHIFT,
+            "nspans_inuse": self.h.nspans_inuse,
+            "heap_live": self.h.heap_live,
+            "unflushed_tiny": sum(self.h.mcaches[p].tiny_allocs for p in range(MAX_PROCS)),
+        }
+
+    def unflushed_small(self):
+        """Slots used in cached spans but not yet counted (what ReadMemStats' flush adds)."""
+        out = [0] * NUM_SIZE_CLASSES
+        for p in range(MAX_PROCS):
+            for spc in range(NUM_SPAN_CLASSES):
+                si = self.h.mcaches[p].alloc[spc]
+                if si >= 0:
+                    out[spc >> 1] += self.h.spans[si].alloc_count - self.h.spans[si].alloc_count_before_cache
+        return out
+
+    def flush_mcaches(self, bint adjust_heap_live=True):
+        """Go: releaseAll on every P's mcache (ReadMemStats; GC mark termination)."""
+        cdef int p
+        with nogil:
+            for p in range(MAX_PROCS):
+                release_all(&self.h, p, adjust_heap_live)
+
+    def tiny_blocks(self):
+        """Current tiny block of each P (marked at every GC start), as a uint64 array."""
+        return np.array([self.h.mcaches[p].tiny for p in range(MAX_PROCS) if self.h.mcaches[p].tiny],
+                        dtype=np.uint64)
+
+    def scavenge(self, uint64_t nbytes):
+        """Release up to *nbytes* of free pages to the OS; returns the bytes released."""
+        return _scavenge(self, nbytes)
+
+    # -- allocation ---------------------------------------------------------------------
+    def alloc(self, uint64_t size, bint noscan, mask=None, uint64_t count=1, int p=0):
+        """Allocate one object of *size* bytes (= count elements); returns its address.
+
+        *mask* is the GC mask of one element (a bool/uint8 array, one entry per word) for
+        pointerful objects; ``count`` elements of ``size // count`` bytes each repeat it.
+        """
+        cdef uint64_t out = 0
+        cdef const uint8_t[::1] m
+        cdef intp_t ew = 0
+        if p < 0 or p >= self.h.nprocs:
+            raise ValueError("P %d out of range (GOMAXPROCS=%d)" % (p, self.h.nprocs))
+        if not noscan and mask is not None:
+            m = np.ascontiguousarray(mask, dtype=np.uint8)
+            ew = m.shape[0]
+            if count == 0 or ew * 8 * count > size:
+                raise ValueError("mask of %d words x %d elements does not fit %d bytes" % (ew, count, size))
+        with nogil:
+            mallocgc(&self.h, p, size, noscan, &out)
+            if not noscan and out != ZEROBASE:
+                if ew:
+                    set_heap_bits(&self.h, out, &m[0], ew, <intp_t>count, <intp_t>(size >> 3))
+                else:
+                    set_heap_bits(&self.h, out, NULL, 0, 0, <intp_t>(size >> 3))
+        return out
+
+    def alloc_many(self, uint64_t size, bint noscan, intp_t n, mask=None, int p=0):
+        """Allocate *n* objects of *size* bytes; returns a numpy uint64 array of addresses.
+
+        The bulk API: one call into nogil code, no Python per object. Stops early (the
+        array is shorter) if an allocation check point asks for a GC, so the caller can
+        run one and continue, as Go's allocating goroutine would.
+        """
+        cdef const uint8_t[::1] m
+        cdef intp_t ew = 0, i = 0
+        if n < 0:
+            raise ValueError("negative count %d" % n)
+        if p < 0 or p >= self.h.nprocs:
+            raise ValueError("P %d out of range (GOMAXPROCS=%d)" % (p, self.h.nprocs))
+        if not noscan and mask is not None:
+            m = np.ascontiguousarray(mask, dtype=np.uint8)
+            ew = m.shape[0]
+            if ew * 8 > size:
+                raise ValueError("mask of %d words does not fit %d bytes" % (ew, size))
+        out = np.zeros(n, dtype=np.uint64)
+        cdef uint64_t[::1] o = out
+        cdef int rc = 0
+        with nogil:
+            while i < n:
+                rc = mallocgc(&self.h, p, size, noscan, &o[i])
+                if not noscan and o[i] != ZEROBASE:
+                    if ew:
+                        set_heap_bits(&self.h, o[i], &m[0], ew, 1, <intp_t>(size >> 3))
+                    else:
+                        set_heap_bits(&self.h, o[i], NULL, 0, 0, <intp_t>(size >> 3))
+                i += 1
+                if self.h.gc_pending:
+                    break
+        return out[:i]
+
+    # -- memory access -------------------------------------------------------------------
+    def find_object(self, uint64_t addr):
+        """Go: findObject. ``(base, slot, elemsize, spanclass)`` of the object holding *addr*.
+
+        ``base`` is the address the program was given (``slot + 8`` for header objects).
+        Returns None if *addr* is not inside an allocated object.
+        """
+        cdef intp_t si = span_of(&self.h, addr)
+        cdef mspan_t* s
+        cdef uint32_t idx
+        cdef uint64_t slot
+        if si < 0:
+            return None
+        s = &self.h.spans[si]
+        if addr >= s.base + <uint64_t>s.nelems * s.elemsize:
+            return None
+        idx = obj_index(s, addr)
+        if not bit_get(&self.h.alloc_bits[si * BITMAP_WORDS], idx):
+            return None
+        slot = s.base + <uint64_t>idx * s.elemsize
+        base = slot + MALLOC_HEADER_SIZE if span_has_header(s) else slot
+        return (base, slot, s.elemsize, s.spanclass)
+
+    def in_arena(self, uint64_t addr):
+        """True if *addr* lies in the mapped heap (even in a free page)."""
+        return self.h.arena_start <= addr < self.h.arena_start + (<uint64_t>self.h.mapped_pages << PAGE_SHIFT)
+
+    def is_marked(self, uint64_t addr):
+        """Mark bit of the object holding *addr* (valid between mark and sweep)."""
+        cdef intp_t si = span_of(&self.h, addr)
+        if si < 0:
+            return False
+        return bool(bit_get(&self.h.gcmark_bits[si * BITMAP_WORDS], obj_index(&self.h.spans[si], addr)))
+
+    def marked_many(self, const uint64_t[::1] addrs):
+        """Mark bits for many addresses at once (uint8 array)."""
+        cdef intp_t i, si, n = addrs.shape[0]
+        out = np.zeros(n, dtype=np.uint8)
+        cdef uint8_t[::1] o = out
+        with nogil:
+            for i in range(n):
+                si = span_of(&self.h, addrs[i])
+                if si >= 0:
+                    o[i] = bit_get(&self.h.gcmark_bits[si * BITMAP_WORDS], obj_index(&self.h.spans[si], addrs[i]))
+        return out
+
+    def set_marked(self, uint64_t addr):
+        """Set the mark bit of the object holding *addr* (sweep's finalizer revival)."""
+        cdef intp_t si = span_of(&self.h, addr)
+        if si < 0:
+            raise ValueError("address %#x is not in the heap" % addr)
+        bit_set(&self.h.gcmark_bits[si * BITMAP_WORDS], obj_index(&self.h.spans[si], addr))
+
+    cdef int _check_range(self, uint64_t addr, uint64_t n) except -1:
+        if addr < self.h.arena_start or addr + n > self.h.arena_start + (<uint64_t>self.h.mapped_pages << PAGE_SHIFT) or addr + n < addr:
+            raise ValueError("address range %#x+%d is outside the heap" % (addr, n))
+        return 0
+
+    def read_word(self, uint64_t addr):
+        """The 8-byte word at *addr* (must be 8-byte aligned and in the heap)."""
+        self._check_range(addr, 8)
+        return (<uint64_t*>addr_ptr(&self.h, addr))[0]
+
+    def write_word(self, uint64_t addr, uint64_t value):
+        self._check_range(addr, 8)
+        (<uint64_t*>addr_ptr(&self.h, addr))[0] = value
+
+    def view(self, uint64_t addr, uint64_t nbytes):
+        """A writable numpy uint8 view of heap bytes [addr, addr+nbytes)."""
+        self._check_range(addr, nbytes)
+        off = addr - self.h.arena_start
+        return self.arena[off:off + nbytes]
+
+    def is_pointer_word(self, uint64_t addr):
+        """The pointer bit of the word at *addr*."""
+        self._check_range(addr, 8)
+        return bool(bit_get(self.h.heap_bits, <intp_t>((addr - self.h.arena_start) >> 3)))
+
+    def store_pointers(self, const uint64_t[::1] src, const uint64_t[::1] offsets,
+                       const uint64_t[::1] dst):
+        """Bulk pointer store: ``*(src[i] + offsets[i]) = dst[i]`` for every i.
+
+        Every target word must be a pointer word of an allocated object; the whole batch is
+        validated before anything is written, so a bad batch changes nothing.
+        """
+        cdef intp_t n = src.shape[0], i, si
+        cdef uint64_t a
+        if offsets.shape[0] != n or dst.shape[0] != n:
+            raise ValueError("src, offsets and dst must have the same length")
+        for i in range(n):
+            a = src[i] + offsets[i]
+            si = span_of(&self.h, a)
+            if si < 0 or a & 7 or not bit_get(self.h.heap_bits, <intp_t>((a - self.h.arena_start) >> 3)):
+                raise ValueError("store %d: %#x is not a pointer word of a heap object" % (i, a))
+            if not bit_get(&self.h.alloc_bits[si * BITMAP_WORDS], obj_index(&self.h.spans[si], a)):
+                raise ValueError("store %d: %#x is in a free slot" % (i, a))
+        with nogil:
+            for i in range(n):
+                (<uint64_t*>addr_ptr(&self.h, src[i] + offsets[i]))[0] = dst[i]
+
+    # -- roots ---------------------------------------------------------------------------
+    def add_root(self, uint64_t addr):
+        """Register a stack root; returns its slot (pass it to remove_root)."""
+        return root_add(&self.h, addr)
+
+    def remove_root(self, intp_t slot):
+        root_remove(&self.h, slot)
+
+    def add_roots(self, const uint64_t[::1] addrs):
+        """Register many roots; returns their slots as an int64 array."""
+        cdef intp_t i, n = addrs.shape[0]
+        out = np.empty(n, dtype=np.int64)
+        cdef int64_t[::1] o = out
+        for i in range(n):
+            o[i] = root_add(&self.h, addrs[i])
+        return out
+
+    def remove_roots(self, const int64_t[::1] slots):
+        cdef intp_t i
+        with nogil:
+            for i in range(slots.shape[0]):
+                root_remove(&self.h, slots[i])
+
+    def roots(self):
+        """The live root addresses (a copy)."""
+        a = np.asarray(<uint64_t[:self.h.roots_len]>self.h.roots) if self.h.roots_len else np.zeros(0, np.uint64)
+        return a[a != 0].copy()
