@@ -2,9 +2,42 @@
 
 This module is the face of Go's package ``runtime``: the exported names mirror Go on
 purpose (``GC``, ``ReadMemStats``, ``MemStats.HeapAlloc``, ``SetFinalizer``) so that
-https://pkg.go.dev/runtime reads across. Everything else in the package is snake_case.
+https://pkg.go.dev/runtime reads across. It holds no logic, only re-exports:
+``goruntime.runtime`` (the Runtime and the GC cycle), ``goruntime.types`` (Go type
+layouts), ``goruntime.sched`` (goroutines, channels), and the packages ``debug``,
+``weak`` and ``metrics`` named after Go's.
 """
 from ._version import __version__
-from .errors import FatalError, Panic
 
-__all__ = ["__version__", "FatalError", "Panic"]
+try:
+    from . import _heap, _mark, _object  # noqa: F401  (compiled extensions)
+except ImportError as e:  # pragma: no cover - exercised by hand
+    raise ImportError(
+        f"goruntime's compiled extensions are missing or stale ({e}); run `make build` "
+        "in the source tree (or `pip install .`)") from e
+
+from .errors import FatalError, Panic
+from .types import (
+    Type, Field, Bool, Int, Int8, Int16, Int32, Int64, Uint, Uint8, Uint16, Uint32, Uint64,
+    Byte, Uintptr, Float32, Float64, Complex64, Complex128, String, UnsafePointer, Any, Error,
+    Ptr, Slice, Array, Struct, Map, Chan as ChanType, Func, Interface, Named,
+)
+from .runtime import (
+    Runtime, current, GC, ReadMemStats, MemStats, SetFinalizer, KeepAlive, AddCleanup,
+    Cleanup, GOMAXPROCS, NumGoroutine, Gosched, go, Sleep, new, make, Pointer, SliceValue,
+)
+from .mstats import BySizeEntry
+from .sched import Chan, WaitGroup
+from . import debug, weak, metrics  # noqa: E402
+
+__all__ = [
+    "__version__", "FatalError", "Panic",
+    "Type", "Field", "Bool", "Int", "Int8", "Int16", "Int32", "Int64", "Uint", "Uint8",
+    "Uint16", "Uint32", "Uint64", "Byte", "Uintptr", "Float32", "Float64", "Complex64",
+    "Complex128", "String", "UnsafePointer", "Any", "Error", "Ptr", "Slice", "Array", "Struct",
+    "Map", "ChanType", "Func", "Interface", "Named",
+    "Runtime", "current", "GC", "ReadMemStats", "MemStats", "BySizeEntry", "SetFinalizer",
+    "KeepAlive", "AddCleanup", "Cleanup", "GOMAXPROCS", "NumGoroutine", "Gosched", "go",
+    "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup",
+    "debug", "weak", "metrics",
+]

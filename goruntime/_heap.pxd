@@ -98,6 +98,8 @@ cdef struct mheap_t:
     uint64_t heap_live
     uint64_t trigger           # heap trigger: a check point with heap_live >= trigger asks for a GC
     int gc_pending             # set by a check point; the runtime starts a cycle and clears it
+    uint64_t malloc_calls      # mallocgc calls and bytes requested (the virtual clock's cost model)
+    uint64_t malloc_bytes
     uint32_t sweepgen
     # handle roots (Python handles are stack roots); slot i holds an address, 0 = empty
     uint64_t* roots

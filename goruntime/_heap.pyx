@@ -482,6 +482,8 @@ cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) exc
 cdef int mallocgc(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) except -1 nogil:
     """Go: mallocgc for *size* bytes; *out* gets the address the program sees (spec 1.4)."""
     cdef int c
+    h.malloc_calls += 1
+    h.malloc_bytes += size
     if size == 0:
         out[0] = ZEROBASE
         return 0
@@ -746,6 +748,8 @@ cdef class Heap:
             "heap_sys": <uint64_t>self.h.mapped_pages << PAGE_SHIFT,
             "nspans_inuse": self.h.nspans_inuse,
             "heap_live": self.h.heap_live,
+            "malloc_calls": self.h.malloc_calls,
+            "malloc_bytes": self.h.malloc_bytes,
             "unflushed_tiny": sum(self.h.mcaches[p].tiny_allocs for p in range(MAX_PROCS)),
         }
 

@@ -1,0 +1,576 @@
+# cython: embedsignature=True
+"""Handles: Go pointers and slices held by Python code.
+
+A handle (``Pointer``, ``SliceValue``) is what a Go local variable holds. While the
+Python object lives, the address it holds is a *stack root*: it owns one slot of the
+heap's root table (O(1) to add and remove, in Cython), and the slot is freed in
+``__dealloc__``, i.e. the moment CPython drops the last reference. So ``a = None`` makes
+the object unreachable exactly as losing the last Go reference does.
+
+Field access reads and writes the emulated heap directly:
+
+- scalars are read and written with the field's C type (range-checked on write);
+- a pointer field reads as a new handle, or ``None`` for nil; storing one writes the
+  address (Go's assignability rules are checked, with the compiler's error wording);
+- a slice field reads as a ``SliceValue``, a string field as a Python ``str`` (the bytes
+  are in the heap, or in "rodata" for strings that came from Python literals, as Go's
+  string constants are);
+- an array or struct field reads as an interior pointer to it (as ``&p.f`` would), so
+  ``p.pad[2] = 1`` and ``p.inner.x = 3`` write in place; assigning to such a field
+  copies a value of the same type (a handle, or a sequence for arrays);
+- interface fields hold a handle or ``None``; map, chan and func fields hold addresses.
+
+Handles compare equal when they hold the same address (``p == q`` is Go's ``p == q``).
+"""
+import numpy as np
+
+from libc.string cimport memcpy, memset
+from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
+from goruntime._heap cimport (
+    Heap, mheap_t, root_add, root_remove, addr_ptr, span_of, ZEROBASE, PAGE_SHIFT,
+)
+cimport cython
+
+from goruntime import types as _types
+
+cdef extern from "<complex.h>":
+    pass
+
+cdef enum Kind:
+    K_BOOL = 1
+    K_I8
+    K_I16
+    K_I32
+    K_I64
+    K_U8
+    K_U16
+    K_U32
+    K_U64
+    K_F32
+    K_F64
+    K_C64
+    K_C128
+    K_PTR
+    K_UNSAFE
+    K_STRING
+    K_SLICE
+    K_ARRAY
+    K_STRUCT
+    K_IFACE
+    K_WORD          # map, chan, func: a pointer-shaped word, read as an int address
+
+_KIND = {
+    "bool": K_BOOL, "int8": K_I8, "int16": K_I16, "int32": K_I32, "int64": K_I64, "int": K_I64,
+    "uint8": K_U8, "uint16": K_U16, "uint32": K_U32, "uint64": K_U64, "uint": K_U64,
+    "uintptr": K_U64, "float32": K_F32, "float64": K_F64, "complex64": K_C64,
+    "complex128": K_C128, "ptr": K_PTR, "unsafe.Pointer": K_UNSAFE, "string": K_STRING,
+    "slice": K_SLICE, "array": K_ARRAY, "struct": K_STRUCT, "interface": K_IFACE,
+    "map": K_WORD, "chan": K_WORD, "func": K_WORD,
+}
+_INT_RANGE = {
+    K_I8: (-(1 << 7), (1 << 7) - 1), K_I16: (-(1 << 15), (1 << 15) - 1),
+    K_I32: (-(1 << 31), (1 << 31) - 1), K_I64: (-(1 << 63), (1 << 63) - 1),
+    K_U8: (0, (1 << 8) - 1), K_U16: (0, (1 << 16) - 1), K_U32: (0, (1 << 32) - 1),
+    K_U64: (0, (1 << 64) - 1),
+}
+
+cdef dict _kind_cache = {}
+cdef dict _field_cache = {}
+
+
+cdef inline int kind_of(object t) except -1:
+    cdef object k = _kind_cache.get(t)
+    if k is None:
+        k = _KIND[t.underlying.kind]
+        _kind_cache[t] = k
+    return k
+
+
+cdef tuple field_info(object t, str name):
+    """(offset, type, kind) of field *name* of struct type *t*, cached."""
+    cdef dict fields = _field_cache.get(t)
+    if fields is None:
+        if t.underlying.kind != "struct":
+            raise AttributeError(f"{t} is not a struct type (no field {name})")
+        fields = {f.name: (f.offset, f.type, kind_of(f.type)) for f in t.underlying.fields}
+        _field_cache[t] = fields
+    info = fields.get(name)
+    if info is None:
+        raise AttributeError(f"{t.go_string()}.{name} undefined (type {t.go_string()} has no field or method {name})")
+    return info
+
+
+cdef class Handle:
+    """Base of the values that hold a Go pointer: a root while the Python object lives."""
+    cdef readonly object runtime
+    cdef Heap heap
+    cdef readonly uint64_t addr
+    cdef intp_t slot
+
+    cdef int _root(self) except -1:
+        cdef uint64_t a = self.addr
+        self.slot = -1
+        if a != 0 and a != ZEROBASE and span_of(&self.heap.h, a) >= 0:
+            self.slot = root_add(&self.heap.h, a)
+        return 0
+
+    def __dealloc__(self):
+        if self.slot >= 0 and self.heap is not None:
+            root_remove(&self.heap.h, self.slot)
+
+
+cdef inline int check_runtime(Handle self, Handle other) except -1:
+    if other.heap is not self.heap:
+        raise ValueError("goruntime: handle %r belongs to a different Runtime" % (other,))
+    return 0
+
+
+cdef inline int _check_live(Heap heap, uint64_t addr, uint64_t n) except -1:
+    if addr < heap.h.arena_start or addr + n > heap.h.arena_start + (<uint64_t>heap.h.mapped_pages << PAGE_SHIFT):
+        raise ValueError("goruntime: address %#x is not in this runtime's heap" % addr)
+    return 0
+
+
+cdef object load(Handle owner, uint64_t a, object t, int k):
+    """Read a value of type *t* (kind *k*) at heap address *a*."""
+    cdef Heap heap = owner.heap
+    cdef uint8_t* p
+    cdef uint64_t w, n
+    if a == ZEROBASE or a == 0:
+        raise ValueError("goruntime: cannot read through a zero-size or nil object")
+    _check_live(heap, a, 1)
+    p = addr_ptr(&heap.h, a)
+    if k == K_I64:
+        return (<int64_t*>p)[0]
+    if k == K_PTR:
+        w = (<uint64_t*>p)[0]
+        return None if w == 0 else new_pointer(owner.runtime, heap, w, t.underlying.elem)
+    if k == K_U64:
+        return (<uint64_t*>p)[0]
+    if k == K_BOOL:
+        return p[0] != 0
+    if k == K_I32:
+        return (<int32_t*>p)[0]
+    if k == K_U8:
+        return p[0]
+    if k == K_F64:
+        return (<double*>p)[0]
+    if k == K_I8:
+        return (<signed char*>p)[0]
+    if k == K_I16:
+        return (<short*>p)[0]
+    if k == K_U16:
+        return (<uint16_t*>p)[0]
+    if k == K_U32:
+        return (<uint32_t*>p)[0]
+    if k == K_F32:
+        return (<float*>p)[0]
+    if k == K_C64:
+        return complex((<float*>p)[0], (<float*>p)[1])
+    if k == K_C128:
+        return complex((<double*>p)[0], (<double*>p)[1])
+    if k == K_UNSAFE:
+        w = (<uint64_t*>p)[0]
+        return None if w == 0 else new_pointer(owner.runtime, heap, w, None)
+    if k == K_SLICE:
+        w = (<uint64_t*>p)[0]
+        return new_slice(owner.runtime, heap, w, (<int64_t*>p)[1], (<int64_t*>p)[2], t.underlying.elem)
+    if k == K_STRING:
+        w = (<uint64_t*>p)[0]
+        n = (<uint64_t*>p)[1]
+        return owner.runtime._read_string(w, n)
+    if k == K_ARRAY or k == K_STRUCT:
+        return new_pointer(owner.runtime, heap, a, t)
+    if k == K_IFACE:
+        w = (<uint64_t*>p)[1]
+        if w == 0:
+            return None
+        it = owner.runtime._type_of_word((<uint64_t*>p)[0])
+        if it is not None and it.underlying.kind == "ptr":
+            return new_pointer(owner.runtime, heap, w, it.underlying.elem)
+        return new_pointer(owner.runtime, heap, w, None)
+    if k == K_WORD:
+        w = (<uint64_t*>p)[0]
+        return None if w == 0 else w
+    raise TypeError("goruntime: cannot read a value of type %s" % t)
+
+
+cdef str _src_desc(object v):
+    """How the Go compiler would describe Python value *v* in an assignment error."""
+    if isinstance(v, Handle):
+        return "x (variable of type %s)" % v.gotype.go_string()
+    if isinstance(v, bool):
+        return "%s (untyped bool constant)" % ("true" if v else "false")
+    if isinstance(v, int):
+        return "%d (untyped int constant)" % v
+    if isinstance(v, float):
+        return "%r (untyped float constant)" % v
+    if isinstance(v, str):
+        return '"%s" (untyped string constant)' % v
+    return "%r (value of Python type %s)" % (v, type(v).__name__)
+
+
+cdef object assign_type_error(object v, object t):
+    return TypeError("cannot use %s as %s value in assignment" % (_src_desc(v), t.go_string()))
+
+
+cdef int store(Handle owner, uint64_t a, object t, int k, object v) except -1:
+    """Write Python value *v* as a value of type *t* at heap address *a*."""
+    cdef Heap heap = owner.heap
+    cdef uint8_t* p
+    cdef Handle hv
+    cdef object lo, hi, err
+    if a == ZEROBASE or a == 0:
+        raise ValueError("goruntime: cannot write through a zero-size or nil object")
+    _check_live(heap, a, 1)
+    p = addr_ptr(&heap.h, a)
+    if k == K_PTR or k == K_UNSAFE:
+        if v is None:
+            (<uint64_t*>p)[0] = 0
+            return 0
+        if not isinstance(v, Pointer):
+            raise assign_type_error(v, t)
+        hv = <Handle>v
+        check_runtime(owner, hv)
+        if k == K_PTR:
+            err = _types.assign_error((<Pointer>v).gotype, t, "x", "variable")
+            if err is not None:
+                raise TypeError(err)
+        (<uint64_t*>p)[0] = hv.addr
+        return 0
+    if k >= K_I8 and k <= K_U64:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise assign_type_error(v, t)
+        lo, hi = _INT_RANGE[k]
+        if v < lo or v > hi:
+            raise OverflowError("cannot use %d (untyped int constant) as %s value in assignment (overflows)" % (v, t.go_string()))
+        if k == K_I64: (<int64_t*>p)[0] = v
+        elif k == K_U64: (<uint64_t*>p)[0] = v
+        elif k == K_I32: (<int32_t*>p)[0] = v
+        elif k == K_U32: (<uint32_t*>p)[0] = v
+        elif k == K_I16: (<short*>p)[0] = v
+        elif k == K_U16: (<uint16_t*>p)[0] = v
+        elif k == K_I8: (<signed char*>p)[0] = v
+        else: p[0] = v
+        return 0
+    if k == K_BOOL:
+        if not isinstance(v, bool):
+            raise assign_type_error(v, t)
+        p[0] = 1 if v else 0
+        return 0
+    if k == K_F64 or k == K_F32:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise assign_type_error(v, t)
+        if k == K_F64: (<double*>p)[0] = v
+        else: (<float*>p)[0] = v
+        return 0
+    if k == K_C64 or k == K_C128:
+        if isinstance(v, bool) or not isinstance(v, (int, float, complex)):
+            raise assign_type_error(v, t)
+        v = complex(v)
+        if k == K_C128:
+            (<double*>p)[0] = v.real
+            (<double*>p)[1] = v.imag
+        else:
+            (<float*>p)[0] = v.real
+            (<float*>p)[1] = v.imag
+        return 0
+    if k == K_SLICE:
+        if v is None:
+            memset(p, 0, 24)
+            return 0
+        if not isinstance(v, SliceValue):
+            raise assign_type_error(v, t)
+        check_runtime(owner, <Handle>v)
+        err = _types.assign_error((<SliceValue>v).gotype, t, "x", "variable")
+        if err is not None:
+            raise TypeError(err)
+        (<uint64_t*>p)[0] = (<Handle>v).addr
+        (<int64_t*>p)[1] = (<SliceValue>v).length
+        (<int64_t*>p)[2] = (<SliceValue>v).capacity
+        return 0
+    if k == K_STRING:
+        if isinstance(v, str):
+            v = owner.runtime._rodata_string(v)
+        if not isinstance(v, tuple):
+            raise assign_type_error(v, t)
+        (<uint64_t*>p)[0] = v[0]
+        (<uint64_t*>p)[1] = v[1]
+        return 0
+    if k == K_ARRAY or k == K_STRUCT:
+        if isinstance(v, Pointer) and (<Pointer>v).elem == t:
+            check_runtime(owner, <Handle>v)
+            memcpy(p, addr_ptr(&heap.h, (<Handle>v).addr), t.size)
+            return 0
+        if k == K_ARRAY and isinstance(v, (list, tuple)):
+            et = t.underlying.elem
+            if len(v) != t.underlying.len:
+                raise TypeError("cannot use %d values as %s value in assignment" % (len(v), t.go_string()))
+            for i, x in enumerate(v):
+                store(owner, a + i * et.size, et, kind_of(et), x)
+            return 0
+        raise assign_type_error(v, t)
+    if k == K_IFACE:
+        if v is None:
+            memset(p, 0, 16)
+            return 0
+        if not isinstance(v, Pointer):
+            raise TypeError("goruntime: interface fields hold handles or None, not %s" % type(v).__name__)
+        check_runtime(owner, <Handle>v)
+        err = _types.assign_error((<Pointer>v).gotype, t, "x", "variable")
+        if err is not None:
+            raise TypeError(err)
+        (<uint64_t*>p)[0] = owner.runtime._type_word((<Pointer>v).gotype)
+        (<uint64_t*>p)[1] = (<Handle>v).addr
+        return 0
+    if k == K_WORD:
+        if v is None:
+            (<uint64_t*>p)[0] = 0
+            return 0
+        if isinstance(v, Handle):
+            check_runtime(owner, <Handle>v)
+            (<uint64_t*>p)[0] = (<Handle>v).addr
+            return 0
+        raise assign_type_error(v, t)
+    raise TypeError("goruntime: cannot store a value of type %s" % t)
+
+
+@cython.final
+cdef class Pointer(Handle):
+    """A Go pointer ``*T`` held by Python: a stack root while this object lives.
+
+    ``p.field`` / ``p.field = v`` for struct fields, ``p[i]`` for arrays, ``p.value`` for
+    any pointee, ``p.addr``, ``p.type`` (``*T``), ``p.elem`` (``T``), ``p == q`` by address,
+    ``p.field_ptr(name)`` for an interior pointer (Go's ``&p.name``).
+    """
+    cdef readonly object elem
+    cdef object _ptype
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("goruntime: create pointers with rt.new(T), not Pointer()")
+
+    @property
+    def type(self):
+        """The Go type of this pointer, ``*T`` (``unsafe.Pointer`` if the pointee is unknown)."""
+        return self.gotype
+
+    @property
+    def gotype(self):
+        if self._ptype is None:
+            self._ptype = _types.UnsafePointer if self.elem is None else _types.Ptr(self.elem)
+        return self._ptype
+
+    def __getattr__(self, str name):
+        if self.elem is None:
+            raise AttributeError(f"unsafe.Pointer has no field {name}")
+        off, ft, k = field_info(self.elem, name)
+        return load(self, self.addr + off, ft, k)
+
+    def __setattr__(self, str name, value):
+        if self.elem is None:
+            raise AttributeError(f"unsafe.Pointer has no field {name}")
+        off, ft, k = field_info(self.elem, name)
+        with self.heap.lock:
+            store(self, self.addr + off, ft, k, value)
+
+    def field_ptr(self, str name):
+        """An interior pointer to field *name* (Go: ``&p.name``)."""
+        off, ft, k = field_info(self.elem, name)
+        return new_pointer(self.runtime, self.heap, self.addr + off, ft)
+
+    @property
+    def value(self):
+        """The pointee (Go: ``*p``): a scalar, a str, a handle for pointer/slice pointees."""
+        if self.elem is None:
+            raise TypeError("cannot dereference unsafe.Pointer")
+        return load(self, self.addr, self.elem, kind_of(self.elem))
+
+    @value.setter
+    def value(self, v):
+        if self.elem is None:
+            raise TypeError("cannot dereference unsafe.Pointer")
+        with self.heap.lock:
+            store(self, self.addr, self.elem, kind_of(self.elem), v)
+
+    def _index(self, i):
+        t = self.elem
+        if t is None or t.underlying.kind != "array":
+            raise TypeError(f"invalid operation: cannot index p (variable of type {self.gotype.go_string()})")
+        n = t.underlying.len
+        if not isinstance(i, int) or isinstance(i, bool):
+            raise TypeError(f"invalid argument: index {i!r} must be integer")
+        if i < 0 or i >= n:
+            raise IndexError(f"runtime error: index out of range [{i}] with length {n}")
+        et = t.underlying.elem
+        return self.addr + i * et.size, et
+
+    def __getitem__(self, i):
+        a, et = self._index(i)
+        return load(self, a, et, kind_of(et))
+
+    def __setitem__(self, i, v):
+        a, et = self._index(i)
+        with self.heap.lock:
+            store(self, a, et, kind_of(et), v)
+
+    def __len__(self):
+        t = self.elem
+        if t is None or t.underlying.kind != "array":
+            raise TypeError(f"invalid argument: p (variable of type {self.gotype.go_string()}) for built-in len")
+        return t.underlying.len
+
+    def __eq__(self, other):
+        if isinstance(other, Pointer):
+            return self.addr == (<Pointer>other).addr and self.heap is (<Pointer>other).heap
+        return NotImplemented
+
+    def __ne__(self, other):
+        r = self.__eq__(other)
+        return r if r is NotImplemented else not r
+
+    def __hash__(self):
+        return hash(self.addr)
+
+    def __repr__(self):
+        return "<%s %#x>" % (self.gotype, self.addr)
+
+    def __dir__(self):
+        names = ["addr", "type", "elem", "value", "field_ptr", "runtime"]
+        if self.elem is not None and self.elem.underlying.kind == "struct":
+            names += [f.name for f in self.elem.underlying.fields]
+        return names
+
+    def _repr_html_(self):
+        return self.runtime._handle_html(self)
+
+
+@cython.final
+cdef class SliceValue(Handle):
+    """A Go slice ``[]T`` held by Python: a root for its backing array while it lives.
+
+    ``len(s)``, ``s.cap``, ``s[i]``, ``s[i] = v``, ``s[a:b]`` (Go's reslicing; cap runs to
+    the end of the backing array), iteration, ``s.ptr(i)`` for ``&s[i]``.
+    """
+    cdef readonly int64_t length
+    cdef readonly int64_t capacity
+    cdef readonly object elem
+    cdef object _stype
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("goruntime: create slices with rt.make(rt.Slice(T), n)")
+
+    @property
+    def type(self):
+        return self.gotype
+
+    @property
+    def gotype(self):
+        if self._stype is None:
+            self._stype = _types.Slice(self.elem)
+        return self._stype
+
+    @property
+    def cap(self):
+        return self.capacity
+
+    def __len__(self):
+        return self.length
+
+    cdef uint64_t _elem_addr(self, object i) except 0:
+        if not isinstance(i, int) or isinstance(i, bool):
+            raise TypeError(f"invalid argument: index {i!r} must be integer")
+        if i < 0 or i >= self.length:
+            raise IndexError(f"runtime error: index out of range [{i}] with length {self.length}")
+        return self.addr + <uint64_t>i * <uint64_t>self.elem.size
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return self._reslice(i)
+        a = self._elem_addr(i)
+        return load(self, a, self.elem, kind_of(self.elem))
+
+    def __setitem__(self, i, v):
+        a = self._elem_addr(i)
+        with self.heap.lock:
+            store(self, a, self.elem, kind_of(self.elem), v)
+
+    def _reslice(self, sl):
+        if sl.step not in (None, 1):
+            raise TypeError("Go slices have no step")
+        lo = 0 if sl.start is None else sl.start
+        hi = self.length if sl.stop is None else sl.stop
+        if lo < 0 or hi < lo or hi > self.capacity:
+            raise IndexError(f"runtime error: slice bounds out of range [{lo}:{hi}] with capacity {self.capacity}")
+        ncap = self.capacity - lo
+        # Go never makes a pointer past the end of an object: a zero-capacity result keeps
+        # the base pointer (TestEmptySlice).
+        base = self.addr + lo * self.elem.size if ncap > 0 else self.addr
+        return new_slice(self.runtime, self.heap, base, hi - lo, ncap, self.elem)
+
+    def ptr(self, i):
+        """``&s[i]``: an interior pointer to element *i*."""
+        return new_pointer(self.runtime, self.heap, self._elem_addr(i), self.elem)
+
+    def __iter__(self):
+        k = kind_of(self.elem)
+        size = self.elem.size
+        for i in range(self.length):
+            yield load(self, self.addr + i * size, self.elem, k)
+
+    def numpy(self):
+        """A writable numpy view of the backing array (scalar element types only)."""
+        dt = self.elem.underlying.dtype
+        if dt is None:
+            raise TypeError(f"[]{self.elem} has no numpy dtype")
+        if self.length == 0:
+            return np.zeros(0, dtype=dt)
+        return self.heap.view(self.addr, self.length * self.elem.size).view(dt)
+
+    def __eq__(self, other):
+        if other is None:
+            return self.addr == 0
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((self.addr, self.length, self.capacity))
+
+    def __repr__(self):
+        return "<%s len=%d cap=%d %#x>" % (self.gotype, self.length, self.capacity, self.addr)
+
+    def _repr_html_(self):
+        return self.runtime._handle_html(self)
+
+
+cdef Pointer new_pointer(object rt, Heap heap, uint64_t addr, object elem):
+    cdef Pointer p = Pointer.__new__(Pointer)
+    p.runtime = rt
+    p.heap = heap
+    p.addr = addr
+    p.elem = elem
+    p._root()
+    return p
+
+
+cdef SliceValue new_slice(object rt, Heap heap, uint64_t addr, int64_t n, int64_t c, object elem):
+    cdef SliceValue s = SliceValue.__new__(SliceValue)
+    s.runtime = rt
+    s.heap = heap
+    s.addr = addr
+    s.length = n
+    s.capacity = c
+    s.elem = elem
+    s._root()
+    return s
+
+
+def make_pointer(rt, Heap heap, uint64_t addr, elem):
+    """A handle for *addr* typed ``*elem`` (the runtime's entry point)."""
+    return new_pointer(rt, heap, addr, elem)
+
+
+def make_slice(rt, Heap heap, uint64_t addr, int64_t n, int64_t c, elem):
+    return new_slice(rt, heap, addr, n, c, elem)
+
+
+def handle_heap(Handle h):
+    return h.heap

@@ -1,0 +1,67 @@
+"""Go's package weak: weak pointers into the emulated heap (spec §6.4).
+
+``weak.Make(p)`` returns a ``Pointer`` (Go's ``weak.Pointer[T]``) that does not keep
+``*p`` alive. It refers to a heap "handle cell" (a 16-byte pointer-free object holding the
+object's address, allocated the first time a weak pointer to that (object, offset) is
+made), so ``Make(p) == Make(p)`` while the object lives. The sweep of the first cycle that
+finds the object unmarked sets the cell to nil -- also when the object has a finalizer,
+so the weak pointer is nil before the finalizer runs and stays nil after a resurrection;
+a new ``Make`` then gives a new, unequal pointer. Zero-size objects are immortal.
+"""
+from . import _object
+from .runtime import Pointer as _Handle
+
+__all__ = ["Make", "Pointer"]
+
+
+class Pointer:
+    """Go's weak.Pointer[T]. ``Value()`` is the original pointer, or None once it died."""
+
+    __slots__ = ("_rt", "_cell", "_elem", "__weakref__")
+
+    def __init__(self):
+        self._rt = None          # the zero weak.Pointer: Value() is nil
+        self._cell = None
+        self._elem = None
+
+    def Value(self):
+        """The pointer Make was given, or None if the object has been collected."""
+        if self._cell is None:
+            return None
+        addr = self._rt.heap.read_word(self._cell.addr)
+        if addr == 0:
+            return None
+        return _object.make_pointer(self._rt, self._rt.heap, addr, self._elem)
+
+    value = Value
+
+    def __eq__(self, other):
+        if not isinstance(other, Pointer):
+            return NotImplemented
+        a = None if self._cell is None else self._cell.addr
+        b = None if other._cell is None else other._cell.addr
+        return a == b
+
+    def __hash__(self):
+        return hash(None if self._cell is None else self._cell.addr)
+
+    def __repr__(self):
+        if self._cell is None:
+            return "weak.Pointer{nil}"
+        return f"weak.Pointer[{self._elem}]{{cell {self._cell.addr:#x}}}"
+
+
+def Make(p):
+    """Go: weak.Make(p). ``Make(None)`` is the zero Pointer."""
+    w = Pointer()
+    if p is None:
+        return w
+    if not isinstance(p, _Handle):
+        raise TypeError(f"weak.Make needs a pointer handle, not {type(p).__name__}")
+    rt = p.runtime
+    cell = rt._weak_make(p)
+    w._rt = rt
+    w._elem = p.elem
+    # The weak pointer holds the cell strongly (Go: a *T pointing at the handle cell).
+    w._cell = _object.make_pointer(rt, rt.heap, cell, None)
+    return w
