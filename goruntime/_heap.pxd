@@ -98,6 +98,8 @@ cdef struct mheap_t:
     uint64_t heap_live
     uint64_t trigger           # heap trigger: a check point with heap_live >= trigger asks for a GC
     int gc_pending             # set by a check point; the runtime starts a cycle and clears it
+    int gcphase_mark           # a cycle is in its mark phase: allocate black (Go: gcphase == _GCmark)
+    uint64_t bytes_marked_black  # bytes allocated black during the mark phase (part of heapMarked)
     uint64_t malloc_calls      # mallocgc calls and bytes requested (the virtual clock's cost model)
     uint64_t malloc_bytes
     uint32_t sweepgen

@@ -427,6 +427,9 @@ cdef int malloc_small(mheap_t* h, int p, int spc, uint64_t* out) except -1 nogil
         s = &h.spans[si]
         idx = next_free_index(h, s, si)
     bit_set(&h.alloc_bits[si * BITMAP_WORDS], idx)
+    if h.gcphase_mark:                       # allocate black (Go: gcmarknewobject)
+        bit_set(&h.gcmark_bits[si * BITMAP_WORDS], idx)
+        h.bytes_marked_black += s.elemsize
     s.freeindex = <uint32_t>(idx + 1)
     s.alloc_count += 1
     out[0] = s.base + <uint64_t>idx * s.elemsize
@@ -468,6 +471,9 @@ cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) exc
         return throw_oom(h, size)
     si = alloc_span(h, 1 if noscan else 0, npages, nbytes, 1)
     bit_set(&h.alloc_bits[si * BITMAP_WORDS], 0)
+    if h.gcphase_mark:
+        bit_set(&h.gcmark_bits[si * BITMAP_WORDS], 0)
+        h.bytes_marked_black += nbytes
     h.spans[si].alloc_count = 1
     h.spans[si].freeindex = 1
     h.large_alloc += nbytes
@@ -481,9 +487,15 @@ cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) exc
 
 cdef int mallocgc(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) except -1 nogil:
     """Go: mallocgc for *size* bytes; *out* gets the address the program sees (spec 1.4)."""
-    cdef int c
+    malloc_dispatch(h, p, size, noscan, out)      # raises (out of memory) before any count
     h.malloc_calls += 1
     h.malloc_bytes += size
+    return 0
+
+
+cdef int malloc_dispatch(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) except -1 nogil:
+    """Pick the path of spec 1.4: zerobase, large, tiny, small with or without header."""
+    cdef int c
     if size == 0:
         out[0] = ZEROBASE
         return 0
@@ -720,6 +732,21 @@ cdef class Heap:
     @gc_pending.setter
     def gc_pending(self, bint v):
         self.h.gc_pending = v
+
+    @property
+    def gcphase_mark(self):
+        """True while a cycle is in its mark phase: new objects are allocated black."""
+        return bool(self.h.gcphase_mark)
+
+    @gcphase_mark.setter
+    def gcphase_mark(self, bint v):
+        self.h.gcphase_mark = v
+        if v:
+            self.h.bytes_marked_black = 0
+
+    @property
+    def bytes_marked_black(self):
+        return self.h.bytes_marked_black
 
     @property
     def sweepgen(self):

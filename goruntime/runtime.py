@@ -39,7 +39,7 @@ import time as _time
 
 import numpy as np
 
-from . import _heap, _mark, _object, mstats, pacer as _pacer, gctrace as _gctrace
+from . import _heap, _mark, _object, mstats, pacer as _pacer, gctrace as _gctrace, metrics as _metrics
 from . import sched as _sched, clock as _clock, types as _types
 from .errors import FatalError, Panic
 
@@ -64,6 +64,7 @@ COSTS = {
     "stw_mark_term": 20_000,   # STW #2
     "mark_object": 20,         # per marked object
     "mark_byte": 0.25,         # per scanned byte
+    "mark_utilization": 0.25,  # share of CPU the concurrent mark gets (Go: gcBackgroundUtilization)
 }
 
 RODATA_BASE = 0x4c0000        # Go-like read-only data segment for string constants
@@ -93,6 +94,7 @@ def _scheduler_of_current():
 
 
 _sched.set_current_scheduler_getter(_scheduler_of_current)
+_metrics.set_input_provider(lambda: current()._metric_inputs())
 
 
 def _parse_godebug(s):
@@ -121,8 +123,10 @@ class _GCRecord:
         self.last_gc_unix = 0
         self.last_gc_nanotime = 0
         self.gc_cpu_fraction = 0.0
-        self.gc_cpu_ns = 0            # GC CPU time since start (pauses x procs + mark)
-        self.pause_samples = []       # every STW pause (2 per cycle) for /gc/pauses:seconds
+        self.cpu = _metrics.CPUStats()                # Go's cpuStats, updated at each GC
+        self.stw_gc = _metrics.TimeHistogram()        # every GC STW pause (2 per cycle)
+        self.stw_other = _metrics.TimeHistogram()     # ReadMemStats and other STWs
+        self.last_heap_scan = 0
         self.finalizers_queued = 0
         self.finalizers_executed = 0
         self.cleanups_queued = 0
@@ -240,6 +244,8 @@ class Runtime:
         self._cleanup_idle = []
         self._cleanup_need = 0
         self._forcegc = None
+        self._cycle = None            # the running cycle's state while in its mark phase
+        self._rate_mark = (0, 0, self.clock.nanotime())
         self._token = None
         self._update_trigger()
 
@@ -401,6 +407,7 @@ class Runtime:
             raise TypeError(f"ReadMemStats: expected a MemStats, not {type(m).__name__}")
         with self._world:
             self._charge_mutator()
+            self.gc_record.stw_other.record(0)     # Go: a non-GC STW ("ReadMemStats")
             self.heap.flush_mcaches(True)
             c = self.heap.counters()
             goal = self.heap_goal()
@@ -435,15 +442,28 @@ class Runtime:
 
     # -- the GC cycle ------------------------------------------------------------------------
     def _heap_triggered_gc(self):
+        """An allocation check point fired (Go: gcTrigger{kind: gcTriggerHeap}.test()).
+
+        With no cycle running this starts one; during a cycle's mark phase it means the
+        modelled concurrent mark has run its course, so the cycle terminates.
+        """
         self.heap.gc_pending = False
-        if self._in_gc or self.pacer.gc_percent < 0 and self.pacer.memory_limit == _pacer.MAX_INT64:
-            if not self._in_gc:
-                self._update_trigger()
+        if self._in_gc:
+            return
+        if self._cycle is None and self.pacer.gc_percent < 0 \
+                and self.pacer.memory_limit == _pacer.MAX_INT64:
+            self._update_trigger()
             return
         self.gc(kind="heap")
 
     def gc(self, kind="cycle"):
-        """Run one full GC cycle. *kind*: "cycle" (runtime.GC, forced), "heap", "time"."""
+        """Run the collector. *kind*: "cycle" (runtime.GC, forced), "heap", "time".
+
+        "cycle" finishes a cycle that is already in its mark phase (Go's runtime.GC waits
+        for it: NumGC may grow by 2) and then runs a whole forced cycle; "time" (the
+        periodic GC) runs a whole cycle; "heap" starts a cycle whose mark phase lasts while
+        the mutator allocates (see ``_start_cycle``), or ends the running one.
+        """
         if kind not in ("cycle", "heap", "time"):
             raise ValueError(f"unknown GC trigger kind {kind!r}")
         if self.godebug.get("sbrk"):
@@ -453,10 +473,36 @@ class Runtime:
                 raise FatalError("runtime.GC called from inside a GC cycle")
             self._in_gc = True
             try:
-                self._gc_locked(kind)
+                if kind == "heap" and self._cycle is not None:
+                    self._finish_cycle()
+                elif kind == "heap":
+                    if self._start_cycle(kind):
+                        self._finish_cycle()
+                else:
+                    if self._cycle is not None:
+                        self._finish_cycle()
+                    self._start_cycle(kind)
+                    self._finish_cycle()
             finally:
                 self._in_gc = False
         self._wake_queues()
+
+    def finish_cycle(self):
+        """End a cycle that is in its mark phase (the background workers finished)."""
+        if self._cycle is None or self._in_gc:
+            return
+        with self._world:
+            self._in_gc = True
+            try:
+                self._finish_cycle()
+            finally:
+                self._in_gc = False
+        self._wake_queues()
+
+    @property
+    def gc_running(self):
+        """True while a cycle is in its mark phase (Go: gcphase == _GCmark)."""
+        return self._cycle is not None
 
     def _special_roots(self):
         """(roots, scan_only): queued work, cleanup closures and weak cells; finalizer objects."""
@@ -468,31 +514,71 @@ class Runtime:
         scan_only = [f.slot for f in self._finalizers.values()]
         return (np.array(roots, dtype=np.uint64), np.array(scan_only, dtype=np.uint64))
 
-    def _gc_locked(self, kind):
-        rec = self.gc_record
+    def _start_cycle(self, kind):
+        """Sweep termination and the mark. Returns True if the cycle should end at once.
+
+        The emulator marks everything reachable right here (a snapshot at the beginning,
+        which is what Go's hybrid barrier guarantees), then models Go's *concurrent* mark
+        as a runway: the mark phase stays open while the mutator allocates, new objects
+        are allocated black, and the cycle terminates when the mutator has allocated what
+        it would have during a mark of this size at 25 % GC utilization
+        (``alloc rate x mark CPU / 0.25``), and at the latest at the heap goal (Go's
+        assists guarantee that). Forced and periodic cycles end at once.
+        """
         procs = self._gomaxprocs
         self._charge_mutator()
         t_start = self.clock.nanotime()
         heap0 = self.heap.heap_live
-        goal_in_force = self.heap_goal()
-        # STW #1: sweep termination
+        goal = self.heap_goal()
         _, stw1 = self._phase(COSTS["stw_sweep_term"], lambda: None)
         self.pacer.start_cycle(heap0, self.clock.nanotime(), procs,
                                kind={"cycle": _pacer.TRIGGER_CYCLE, "heap": _pacer.TRIGGER_HEAP,
                                      "time": _pacer.TRIGGER_TIME}[kind])
-        # concurrent mark (stop-the-world here)
         roots, scan_only = self._special_roots()
         (bytes_marked, nmarked, scan_bytes), mark_ns = self._phase(
             lambda r: r[1] * COSTS["mark_object"] + r[2] * COSTS["mark_byte"],
             _mark.mark, self.heap, roots, scan_only)
+        self.heap.gcphase_mark = True
+        self._cycle = {"kind": kind, "t_start": t_start, "heap0": heap0, "goal": goal,
+                       "stw1": stw1, "mark_ns": mark_ns, "bytes_marked": bytes_marked,
+                       "scan_bytes": scan_bytes}
+        if kind != "heap":
+            return True
+        runway = int(self._alloc_rate() * mark_ns / COSTS["mark_utilization"])
+        runway = min(runway, max(goal - heap0, 0))
+        if runway <= 0:
+            return True
+        self.heap.trigger = heap0 + runway
+        return False
+
+    def _alloc_rate(self):
+        """Mutator allocation rate since the last cycle, bytes per ns (for the mark runway)."""
+        c = self.heap.counters()
+        nbytes = c["malloc_bytes"] - self._rate_mark[0]
+        if isinstance(self.clock, _clock.VirtualClock):
+            calls = c["malloc_calls"] - self._rate_mark[1]
+            ns = calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"]
+        else:
+            ns = self.clock.nanotime() - self._rate_mark[2]
+        return nbytes / ns if ns > 0 else 0.0
+
+    def _finish_cycle(self):
+        """Mark termination (STW #2) and the sweep."""
+        cyc, self._cycle = self._cycle, None
+        rec = self.gc_record
+        procs = self._gomaxprocs
+        kind, stw1, mark_ns = cyc["kind"], cyc["stw1"], cyc["mark_ns"]
+        self._charge_mutator()
         if self.godebug.get("gccheckmark"):
-            _mark.checkmark(self.heap, roots, scan_only)
+            # Everything reachable now must be marked: the snapshot plus black allocation.
+            _mark.checkmark(self.heap, *self._special_roots())
         heap1 = self.heap.heap_live
-        # STW #2: mark termination
+        bytes_marked = cyc["bytes_marked"] + self.heap.bytes_marked_black
+        self.heap.gcphase_mark = False
         t_mark_term = self.clock.nanotime()
         mem = self._mem_state()
         self.pacer.heap_live = heap1
-        self.pacer.end_cycle(mem, t_mark_term, procs, heap_scan_work=scan_bytes,
+        self.pacer.end_cycle(mem, t_mark_term, procs, heap_scan_work=cyc["scan_bytes"],
                              stack_scan_work=0, globals_scan_work=GLOBALS_SCAN,
                              mark_cpu_ns=mark_ns, dedicated_ns=mark_ns, heap_live=heap1)
         self.pacer.reset_live(bytes_marked)
@@ -508,12 +594,18 @@ class Runtime:
         rec.pause_ns[i] = stw1 + stw2
         rec.pause_end[i] = end_unix
         rec.pause_total_ns += stw1 + stw2
-        rec.pause_samples.extend((stw1, stw2))
+        rec.stw_gc.record(stw1)
+        rec.stw_gc.record(stw2)
         rec.last_gc_unix = end_unix
         rec.last_gc_nanotime = self.clock.nanotime()
-        rec.gc_cpu_ns += (stw1 + stw2) * procs + mark_ns
-        elapsed = max(1, (self.clock.nanotime() - self._start_ns) * procs)
-        rec.gc_cpu_fraction = min(rec.gc_cpu_ns / elapsed, 0.99)
+        rec.last_heap_scan = cyc["scan_bytes"]
+        cpu = rec.cpu
+        cpu.accumulate_gc_pause_time(stw1, procs)
+        cpu.accumulate_gc_pause_time(stw2, procs)
+        cpu.GCDedicatedTime += mark_ns
+        cpu.GCTotalTime += mark_ns
+        self._accumulate_cpu()
+        rec.gc_cpu_fraction = min(cpu.gc_cpu_fraction(), 0.99)
         # sweep: specials first (spec 3.7), then the spans
         self._sweep_specials()
         _mark.sweep(self.heap)
@@ -522,15 +614,53 @@ class Runtime:
         self.pacer.last_heap_in_use = mem.heap_inuse
         self._update_trigger()
         self._maybe_scavenge(mem)
+        c = self.heap.counters()
+        self._rate_mark = (c["malloc_bytes"], c["malloc_calls"], self.clock.nanotime())
         if self.godebug.get("gctrace"):
             line = _gctrace.format_gctrace(
-                n=rec.num_gc, start_ns=t_start - self._start_ns,
+                n=rec.num_gc, start_ns=cyc["t_start"] - self._start_ns,
                 cpu_percent=int(rec.gc_cpu_fraction * 100),
-                clock_ns=(stw1, mark_ns, stw2),
+                clock_ns=(stw1, t_mark_term - cyc["t_start"] - stw1, stw2),
                 cpu_ns=(stw1 * procs, 0, mark_ns, 0, stw2 * procs),
-                heap0=heap0, heap1=heap1, heap2=bytes_marked, goal=goal_in_force,
+                heap0=cyc["heap0"], heap1=heap1, heap2=bytes_marked, goal=cyc["goal"],
                 stacks=0, globals_=GLOBALS_SCAN, procs=procs, forced=(kind == "cycle"))
             self._trace(line)
+
+    def _accumulate_cpu(self):
+        """Bring TotalTime/UserTime up to now (Go: cpuStats.accumulate at mark termination)."""
+        cpu = self.gc_record.cpu
+        cpu.TotalTime = max(1, (self.clock.nanotime() - self._start_ns) * self._gomaxprocs)
+        cpu.UserTime = max(0, cpu.TotalTime - cpu.GCTotalTime - cpu.ScavengeTotalTime - cpu.IdleTime)
+
+    def _metric_inputs(self):
+        """A runtime/metrics snapshot. Like Go, nothing is flushed: counts lag."""
+        with self._world:
+            c = self.heap.counters()
+            m = self._stats(c, next_gc=self.heap_goal())
+            p = self.pacer
+            rec = self.gc_record
+            return _metrics.MetricInputs(
+                tiny_alloc_count=c["tiny_alloc_count"], large_alloc=c["large_alloc"],
+                large_alloc_count=c["large_alloc_count"],
+                small_alloc_count=list(c["small_alloc_count"]), large_free=c["large_free"],
+                large_free_count=c["large_free_count"],
+                small_free_count=list(c["small_free_count"]),
+                committed=m.HeapInuse + (m.HeapIdle - m.HeapReleased) + m.StackInuse,
+                released=m.HeapReleased, in_heap=m.HeapInuse, in_stacks=m.StackInuse,
+                in_work_bufs=0, stacks_sys=0, mspan_sys=m.MSpanSys, mspan_inuse=m.MSpanInuse,
+                mcache_sys=m.MCacheSys, mcache_inuse=m.MCacheInuse, buckhash_sys=0,
+                gc_misc_sys=m.GCSys, other_sys=m.OtherSys, heap_goal=m.NextGC,
+                num_gc=rec.num_gc, num_forced_gc=rec.num_forced_gc,
+                heap_marked=p.heap_marked, heap_scan=p.heap_scan, stack_scan=p.last_stack_scan,
+                globals_scan=p.globals_scan, gc_percent=p.gc_percent,
+                memory_limit=p.memory_limit, cpu_stats=rec.cpu,
+                finalizers_queued=rec.finalizers_queued,
+                finalizers_executed=rec.finalizers_executed,
+                cleanups_queued=rec.cleanups_queued, cleanups_executed=rec.cleanups_executed,
+                gomaxprocs=self._gomaxprocs,
+                goroutines=self.sched.num_goroutine() + self._system_goroutines(),
+                stw_total_gc=rec.stw_gc, stw_stopping_gc=_metrics.TimeHistogram(),
+                stw_total_other=rec.stw_other, stw_stopping_other=_metrics.TimeHistogram())
 
     def _trace(self, line):
         out = self.stderr if self.stderr is not None else sys.stderr
