@@ -1,0 +1,1337 @@
+"""Goroutines, channels and WaitGroup: as much of Go's scheduler as the memory manager needs.
+
+The runtime needs goroutines for two reasons: finalizers and cleanups run on their own
+goroutines (Go's ``fing`` and the cleanup goroutines, mfinal.go and mcleanup.go), and user
+programs that exercise the GC (``go``, ``time.Sleep``, channels, ``sync.WaitGroup``) must
+interleave with them the way they would in Go. This module is that scheduler, in two modes.
+
+Scheduling points
+-----------------
+A *scheduling point* is a call where the current goroutine may stop running: `gosched`,
+`sleep`, a blocking channel operation (`Chan.send`, `Chan.recv`, `select`, iteration),
+`WaitGroup.Wait`, `Scheduler.park` and `Scheduler.run_until_idle`. Everything else
+(`go`, `ready`, `try_send`, `try_recv`, `close`, `WaitGroup.Add`) never blocks.
+
+Cooperative mode (the default): deterministic
+---------------------------------------------
+Every goroutine is a greenlet. Greenlets are stackful coroutines, so a goroutine can block
+at any call depth (inside a finalizer, inside a library call) without being written as a
+generator or ``async def``: that is why this module uses greenlet and not asyncio. One
+extra greenlet, the *hub*, plays the part of Go's ``schedule()`` on ``g0``: a goroutine that
+blocks switches to the hub, and the hub switches to the next runnable goroutine.
+
+Guarantees:
+
+- Only one goroutine runs at a time, and it runs until it reaches a scheduling point: no
+  preemption, so code between scheduling points is atomic.
+- Runnable goroutines run in FIFO order of becoming runnable (``go``, ``ready``, a channel
+  hand-off, a wake-up). Go's ``runnext`` slot (a new or readied goroutine jumps the queue)
+  is not modelled: FIFO keeps traces easy to read. Given the same program, the interleaving,
+  goroutine ids and (with a virtual clock) every time reading are identical on every run;
+  ``select`` picks among ready cases with a per-scheduler seeded PRNG, so it is fair like
+  Go's and still reproducible.
+- Time: when no goroutine is runnable and some are sleeping, the hub jumps the virtual clock
+  to the earliest wake-up (Go's playground ``faketime``; ``testing/synctest``), or to
+  ``next_tick`` if that comes first, calls ``on_tick(now)`` and wakes the sleepers that are
+  due. With a wall clock it really sleeps until then instead.
+- Deadlock: when no goroutine is runnable and none is sleeping, nothing can ever happen
+  again, and the main goroutine (necessarily blocked) gets
+  ``FatalError("all goroutines are asleep - deadlock!")`` (Go: checkdead, proc.go). The other
+  blocked goroutines stay blocked and the scheduler stays usable.
+- A goroutine whose function raises would crash a Go program (``panic: ...`` then
+  ``goroutine N [running]:``). Here the goroutine dies and the exception is raised in the
+  main goroutine before anything else runs, with ``exc.goroutine_id`` set and a note
+  ``goroutine N [running]:`` added.
+
+System goroutines (``go(..., system=True)``: the finalizer and cleanup goroutines) are left
+out of ``num_goroutine()``, as in Go. Blocked in ``park`` they are just blocked goroutines,
+so they never hide a deadlock. A *sleeping* goroutine, system or not, keeps the program
+alive (Go: a pending timer), so periodic runtime work should not be a goroutine that
+sleeps in a loop (a deadlocked program would then jump time forever): it belongs in
+``on_tick``, with ``next_tick`` saying when it is next due.
+
+The scheduler belongs to one thread: the main goroutine is the greenlet that created it
+(or the first greenlet to use it while no goroutine is alive). Blocking operations from any
+other context raise ``RuntimeError``; `go` and `ready` only append to the run queue and may
+be called from anywhere (they are invisible to deadlock detection when they come from
+another thread).
+
+Threads mode: real concurrency
+------------------------------
+Every goroutine is a daemon ``threading.Thread``; channels, WaitGroup and park/ready are
+guarded by one lock per scheduler, with one ``threading.Condition`` per goroutine to sleep
+on. `gosched` is ``time.sleep(0)``. Nothing is deterministic except what Go guarantees
+(channel FIFO hand-off, happens-before through channels and WaitGroup). ``gomaxprocs`` is
+recorded (the runtime sizes the cleanup goroutines from it) but does not limit parallelism:
+the GIL does that. The main goroutine is the thread that created the scheduler (or, once
+that thread has exited and no goroutine is alive, the next thread to use it); any other
+thread that is not a goroutine may use channels and WaitGroups too, as a *foreign* thread.
+
+The scheduler counts *active* goroutines: those not blocked in one of its primitives.
+Because every wake-up of a blocked goroutine comes from an active one (or from a timer),
+"no goroutine active" is a cheap and certain test, and threads mode uses it exactly as the
+cooperative hub uses "nothing runnable":
+
+- virtual clock: ``sleep`` blocks until the shared virtual clock reaches the wake time, and
+  the clock jumps (and ``on_tick`` is called, by the last thread to block) only when no
+  goroutine is active. Time therefore means the same thing in both modes; a goroutine that
+  spins in Python code without blocking keeps virtual time still, as it would in
+  cooperative mode.
+- wall clock: ``sleep`` really sleeps (on the goroutine's condition, so a crash report can
+  interrupt main); a sleeping goroutine counts as "will wake by itself", never as deadlocked.
+- deadlock: reported to main when no goroutine is active, no goroutine is sleeping on a wall
+  clock, and no other thread has ever touched the scheduler and is still alive. A goroutine
+  blocked on something the scheduler cannot see (a ``threading.Lock``, I/O, ``time.sleep``)
+  counts as active, so detection can miss a deadlock but never reports a false one.
+  Threads that are not goroutines are invisible until they use the scheduler; a thread
+  that starts using it only later can make an earlier report premature.
+
+In both modes ``on_tick`` with a wall clock is called at scheduling points, at most once
+per millisecond of wall time (`WALL_TICK_NS`), never re-entrantly. An exception raised by
+``on_tick`` is reported to the main goroutine like a goroutine crash.
+
+park and ready
+--------------
+`Scheduler.park` and `Scheduler.ready` are Go's ``gopark``/``goready``, with one change that
+makes check-then-park safe without an unlock callback: a ``ready(g)`` that arrives while
+*g* is running or runnable is remembered (one permit, like Java's ``LockSupport.unpark``),
+and *g*'s next ``park`` returns at once. Callers must therefore re-check their condition
+after ``park`` returns, as with any condition variable. The finalizer goroutine's loop
+("while the queue is empty: park('finalizer wait'); run one") is exactly that shape.
+
+Mapping to Go (src/runtime unless noted): `Scheduler.go` ~ newproc, `gosched` ~ Gosched,
+`park` ~ gopark, `ready` ~ goready (proc.go); `sleep` ~ timeSleep (time.go); the hub ~
+schedule/findRunnable, the deadlock test ~ checkdead (proc.go); `Chan` ~ hchan with
+chansend/chanrecv/closechan (chan.go); `select` ~ selectgo (select.go); `WaitGroup` ~
+sync.WaitGroup (sync/waitgroup.go).
+"""
+from __future__ import annotations
+
+import collections
+import heapq
+import itertools
+import operator
+import random
+import threading
+import time
+
+import greenlet as _greenlet
+
+from .clock import Clock, VirtualClock, make_clock
+from .errors import FatalError, Panic
+
+__all__ = [
+    "Scheduler", "Goroutine", "Chan", "WaitGroup", "select",
+    "set_current_scheduler_getter", "current_scheduler", "default_scheduler",
+    "RUNNABLE", "RUNNING", "WAITING", "DEAD", "WALL_TICK_NS",
+]
+
+# Goroutine status (Go: _Grunnable, _Grunning, _Gwaiting, _Gdead in runtime2.go).
+RUNNABLE = "runnable"
+RUNNING = "running"
+WAITING = "waiting"
+DEAD = "dead"
+
+# Wait reasons: Go's exact strings (waitReasonStrings, runtime2.go), as shown in tracebacks.
+WAIT_CHAN_RECEIVE = "chan receive"
+WAIT_CHAN_SEND = "chan send"
+WAIT_SELECT = "select"
+WAIT_SELECT_NO_CASES = "select (no cases)"
+WAIT_SLEEP = "sleep"
+WAIT_WAITGROUP = "sync.WaitGroup.Wait"
+WAIT_IDLE = "run_until_idle"          # ours: main waiting for the others to block
+
+DEADLOCK = "all goroutines are asleep - deadlock!"
+
+#: With a wall clock, ``on_tick`` is called at scheduling points at most this often.
+WALL_TICK_NS = 1_000_000
+
+
+def _funcname(fn):
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    return name.replace("<locals>.", "")
+
+
+class _NoLock:
+    """The cooperative scheduler's lock: one goroutine runs at a time, so it does nothing."""
+
+    __slots__ = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def acquire(self, blocking=True, timeout=-1):
+        return True
+
+    def release(self):
+        pass
+
+
+class _Raise:
+    """Message from the hub to the main goroutine: raise this exception."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc):
+        self.exc = exc
+
+
+class _GoGreenlet(_greenlet.greenlet):
+    """A goroutine's greenlet (cooperative mode); ``goroutine`` points back to its G."""
+
+
+class Goroutine:
+    """A goroutine (Go: the ``g`` struct, runtime2.go).
+
+    Attributes
+    ----------
+    id : int
+        Go's goid: 1 is the main goroutine, the others count up from 2 in creation order.
+    name : str
+        The function's qualified name (or the ``name=`` given to `Scheduler.go`).
+    system : bool
+        A runtime goroutine (the finalizer goroutine, cleanup goroutines): not counted by
+        ``num_goroutine()`` (Go: isSystemGoroutine).
+    status : str
+        ``"runnable"``, ``"running"``, ``"waiting"`` or ``"dead"``.
+    wait_reason : str
+        Go's wait reason while waiting (``"chan receive"``, ``"sleep"``, ``"finalizer wait"``,
+        ...), ``""`` otherwise.
+    exception : BaseException or None
+        What the goroutine's function raised, if it crashed.
+    """
+
+    __slots__ = ("sched", "id", "name", "system", "fn", "args", "status", "wait_reason",
+                 "exception", "_gr", "_cond", "_thread", "_permit", "_raise", "_sleep_seq",
+                 "_idle_wait", "_wall_sleep", "_foreign")
+
+    def __init__(self, sched, goid, fn, args, system, name):
+        self.sched = sched
+        self.id = goid
+        self.name = name
+        self.system = system
+        self.fn = fn
+        self.args = args
+        self.status = RUNNABLE
+        self.wait_reason = ""
+        self.exception = None
+        self._gr = None            # cooperative: the greenlet, made when first scheduled
+        self._cond = None          # threads: Condition on the scheduler lock
+        self._thread = None        # threads: the Thread
+        self._permit = False       # a ready() that arrived while not waiting
+        self._raise = None         # threads: exception to raise when woken (main only)
+        self._sleep_seq = 0        # != 0 while in the sleepers heap (entry's seq)
+        self._idle_wait = False    # main inside run_until_idle
+        self._wall_sleep = False   # threads + wall clock: sleeping on its own timer
+        self._foreign = False      # threads: a non-goroutine thread using the scheduler
+
+    @property
+    def done(self) -> bool:
+        """True once the goroutine's function has returned or raised."""
+        return self.status == DEAD
+
+    def __repr__(self):
+        state = self.wait_reason if self.status == WAITING else self.status
+        sys_ = " system" if self.system else ""
+        return f"<Goroutine {self.id} [{state}]{sys_} {self.name}>"
+
+
+class _Sudog:
+    """A goroutine waiting on a channel or WaitGroup (Go: sudog, runtime2.go)."""
+
+    __slots__ = ("g", "elem", "ok", "done", "sel", "case")
+
+    def __init__(self, g, elem=None, sel=None, case=-1):
+        self.g = g
+        self.elem = elem       # value to send, or value received
+        self.ok = False        # True: completed by a partner; False: woken by close
+        self.done = False      # set by whoever completes this wait
+        self.sel = sel         # shared _SelectState when part of a select
+        self.case = case       # index of the select case
+
+
+class _SelectState:
+    __slots__ = ("fired",)
+
+    def __init__(self):
+        self.fired = -1        # case index that won (Go: g.selectDone + the sudog)
+
+
+class Scheduler:
+    """Goroutines, timers and the park/ready protocol behind channels and finalizers.
+
+    Parameters
+    ----------
+    mode : {"cooperative", "threads"}
+        See the module docstring. Anything else raises ``ValueError``.
+    clock : None, "virtual", "wall" or a clock object
+        ``None`` means a fresh `VirtualClock`.
+    gomaxprocs : int
+        Recorded (Go's GOMAXPROCS); must be >= 1.
+
+    Attributes
+    ----------
+    on_tick : callable or None
+        ``on_tick(nanotime)``, set by the runtime (periodic GC). Virtual clock: called each
+        time the scheduler jumps time forward because every goroutine was blocked, with the
+        new time, from the scheduler's own context (cooperative: the hub, where
+        ``current()`` is ``None``; threads: the last thread to block) and never from inside
+        a goroutine switch. Wall clock: called at scheduling points (cooperative: in the
+        hub; threads: by the goroutine reaching the scheduling point, before it blocks), at
+        most once per `WALL_TICK_NS`. It may call ``go``, ``ready`` and the non-blocking channel
+        operations, not blocking ones.
+    next_tick : int or None
+        A time (``nanotime``) at which ``on_tick`` wants to be called even if no goroutine
+        wakes then, e.g. the runtime's next periodic GC (Go: forcegcperiod, checked by
+        sysmon). When every goroutine is blocked and the earliest sleeper wakes later than
+        ``next_tick``, time stops at ``next_tick`` first (wall clock: the real sleep is cut
+        there) and ``on_tick(next_tick)`` is called. It never keeps a program alive: with no
+        sleeper at all, the deadlock is reported as in Go. ``on_tick`` usually moves it on.
+    """
+
+    def __init__(self, mode: str = "cooperative", clock=None, gomaxprocs: int = 1):
+        if mode not in ("cooperative", "threads"):
+            raise ValueError(
+                f"goruntime: unknown scheduler mode {mode!r} (want 'cooperative' or 'threads')")
+        self.mode = mode
+        self._threads = mode == "threads"
+        self.clock: Clock = VirtualClock() if clock is None else make_clock(clock)
+        self._virtual = bool(getattr(self.clock, "virtual", False))
+        self._gomaxprocs = 1
+        self.gomaxprocs = gomaxprocs
+        self.on_tick = None
+        self.next_tick = None
+
+        self._lock = threading.Lock() if self._threads else _NoLock()
+        self._goids = itertools.count(2)
+        self._allgs: dict[int, Goroutine] = {}     # live goroutines except main
+        self._main = Goroutine(self, 1, None, (), False, "main")
+        self._main.status = RUNNING
+        self._pending: list[BaseException] = []    # to raise in main at its next sched point
+        self._sleepers: list = []                  # heap of (wake, seq, g)
+        self._seq = itertools.count(1)
+        self._rand = random.Random(0x60)           # select's pollorder; seeded: reproducible
+        self._tick_lock = threading.Lock()
+        self._last_wall_tick = None
+
+        # cooperative mode
+        self._runq: collections.deque[Goroutine] = collections.deque()
+        self._hub = None
+        self._main_gr = None if self._threads else _greenlet.getcurrent()
+
+        # threads mode
+        self._main_thread = threading.current_thread()
+        self._main_ident = threading.get_ident()
+        self._nactive = 1                           # main counts as active
+        self._nwallsleep = 0
+        self._tls = threading.local()
+        self._foreign_threads: list[threading.Thread] = []
+        if self._threads:
+            self._main._cond = threading.Condition(self._lock)
+
+    def __repr__(self):
+        return (f"<Scheduler {self.mode} goroutines={self.num_goroutine()} "
+                f"clock={self.clock!r}>")
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def gomaxprocs(self) -> int:
+        """Go's GOMAXPROCS as recorded by this scheduler (>= 1)."""
+        return self._gomaxprocs
+
+    @gomaxprocs.setter
+    def gomaxprocs(self, n):
+        n = operator.index(n)
+        if n < 1:
+            raise ValueError(f"goruntime: gomaxprocs must be >= 1, not {n}")
+        self._gomaxprocs = n
+
+    @property
+    def main(self) -> Goroutine:
+        """The main goroutine (id 1)."""
+        return self._main
+
+    # ------------------------------------------------------------------ introspection
+
+    def num_goroutine(self) -> int:
+        """Live goroutines, main included, system goroutines excluded (Go: NumGoroutine)."""
+        return 1 + sum(1 for g in list(self._allgs.values()) if not g.system)
+
+    def goroutines(self, system: bool = True) -> list[Goroutine]:
+        """All live goroutines, main first, in id order (Go: allgs)."""
+        gs = sorted(list(self._allgs.values()), key=lambda g: g.id)
+        return [self._main] + [g for g in gs if system or not g.system]
+
+    def current(self) -> Goroutine | None:
+        """The running goroutine (Go: getg().m.curg), or None outside any goroutine.
+
+        ``None`` means the scheduler's own context (``on_tick`` in cooperative mode) or a
+        thread/greenlet that is not one of this scheduler's goroutines. A pure query: the
+        main goroutine moves to another thread only when that thread blocks (see
+        ``_maybe_rebind_main``).
+        """
+        if self._threads:
+            g = getattr(self._tls, "g", None)
+            if g is not None:
+                return g
+            return self._main if threading.get_ident() == self._main_ident else None
+        gr = _greenlet.getcurrent()
+        if gr is self._main_gr:
+            return self._main
+        g = getattr(gr, "goroutine", None)
+        if g is not None and g.sched is self:
+            return g
+        return None
+
+    def _maybe_rebind_main(self) -> bool:
+        """Make the caller the main goroutine if no goroutine is alive (see module doc).
+
+        Threads mode also requires the old main thread to have exited: threads run
+        concurrently, so a live main thread may be about to use the scheduler.
+        """
+        if self._allgs or self._main.status != RUNNING or self._pending:
+            return False
+        if self._threads:
+            if self._main_thread.is_alive():
+                return False
+            self._main_thread = threading.current_thread()
+            self._main_ident = threading.get_ident()
+        else:
+            self._main_gr = _greenlet.getcurrent()
+            self._hub = None
+        return True
+
+    def _current_blocking(self, what: str) -> Goroutine:
+        """The goroutine about to block in *what*; raise what main owes; wall tick."""
+        g = self.current()
+        if g is None and (self._threads or _greenlet.getcurrent() is not self._hub):
+            if self._maybe_rebind_main():
+                g = self._main
+        if g is None:
+            if not self._threads:
+                where = ("the scheduler's own context (on_tick)"
+                         if _greenlet.getcurrent() is self._hub else
+                         "outside this scheduler's goroutines")
+                raise RuntimeError(f"goruntime: {what} called from {where}; "
+                                   "the cooperative scheduler can block only its goroutines")
+            g = self._foreign_g()
+        if g is self._main and self._pending:
+            with self._lock:
+                if self._pending:
+                    raise self._pending.pop(0)
+        if self._threads and not self._virtual:
+            self._wall_tick()
+        return g
+
+    def _foreign_g(self) -> Goroutine:
+        """Threads mode: a stand-in G for a thread that is not a goroutine (never counted)."""
+        fg = getattr(self._tls, "foreign", None)
+        if fg is None:
+            t = threading.current_thread()
+            fg = Goroutine(self, 0, None, (), True, f"thread {t.name}")
+            fg.status = RUNNING
+            fg._foreign = True
+            fg._cond = threading.Condition(self._lock)
+            self._tls.foreign = fg
+            with self._lock:
+                self._foreign_threads.append(t)
+        return fg
+
+    def _note_thread(self):
+        """Threads mode: remember a non-goroutine thread that can wake goroutines."""
+        if (getattr(self._tls, "g", None) is None
+                and threading.get_ident() != self._main_ident
+                and getattr(self._tls, "foreign", None) is None):
+            self._foreign_g()
+
+    # ------------------------------------------------------------------ go, exit, crash
+
+    def go(self, fn, *args, system: bool = False, name: str | None = None) -> Goroutine:
+        """Start ``fn(*args)`` on a new goroutine and return it (Go: ``go fn(args)``, newproc).
+
+        Cooperative: the goroutine is appended to the run queue and first runs at a
+        scheduling point. Threads: a daemon thread starts now. ``system=True`` marks a
+        runtime goroutine (not counted by `num_goroutine`).
+        """
+        if not callable(fn):
+            raise TypeError(f"goruntime: go of non-function {fn!r}")
+        if self._threads:
+            self._note_thread()
+        with self._lock:
+            g = Goroutine(self, next(self._goids), fn, args, bool(system),
+                          name if name is not None else _funcname(fn))
+            self._allgs[g.id] = g
+            if self._threads:
+                g._cond = threading.Condition(self._lock)
+                self._nactive += 1
+            else:
+                self._runq.append(g)
+        if self._threads:
+            t = threading.Thread(target=self._thread_main, args=(g,),
+                                 name=f"goroutine {g.id}", daemon=True)
+            g._thread = t
+            try:
+                t.start()
+            except BaseException:
+                with self._lock:
+                    g.status = DEAD
+                    self._allgs.pop(g.id, None)
+                    self._nactive -= 1
+                raise
+        return g
+
+    def _crash(self, g: Goroutine, exc: BaseException):
+        """A goroutine's function raised: Go would print ``panic:`` and die; tell main."""
+        g.exception = exc
+        try:
+            exc.goroutine_id = g.id
+        except AttributeError:
+            pass
+        try:
+            exc.add_note(f"goroutine {g.id} [running]:\n{g.name}(...)")
+        except Exception:
+            pass
+        self._deliver(exc)
+
+    def _deliver(self, exc: BaseException):
+        """Arrange for *exc* to be raised in the main goroutine as soon as possible."""
+        if not self._threads:
+            self._pending.append(exc)        # the hub hands it to main before anything else
+            return
+        with self._lock:
+            self._deliver_locked(exc)
+
+    def _deliver_locked(self, exc):
+        m = self._main
+        if m._raise is not None:
+            self._pending.append(exc)
+        elif m._wall_sleep:
+            m._raise = exc
+            m._cond.notify()
+        elif m.status == WAITING:
+            m._sleep_seq = 0
+            m._idle_wait = False
+            m._raise = exc
+            self._ready_locked(m)
+        elif m.status == RUNNABLE:
+            m._raise = exc
+        else:
+            self._pending.append(exc)
+
+    def _coop_main(self, g: Goroutine):
+        try:
+            g.fn(*g.args)
+        except _greenlet.GreenletExit:
+            raise                                  # the scheduler is being torn down
+        except BaseException as exc:
+            self._crash(g, exc)
+        finally:
+            g.status = DEAD
+            g.wait_reason = ""
+            self._allgs.pop(g.id, None)
+
+    def _thread_main(self, g: Goroutine):
+        self._tls.g = g
+        with self._lock:
+            if g.status == RUNNABLE:
+                g.status = RUNNING
+        try:
+            g.fn(*g.args)
+        except BaseException as exc:
+            self._crash(g, exc)
+        finally:
+            with self._lock:
+                g.status = DEAD
+                g.wait_reason = ""
+                self._allgs.pop(g.id, None)
+                self._nactive -= 1
+                if self._nactive == 0:
+                    self._became_idle_locked()
+
+    # ------------------------------------------------------------------ ticks
+
+    def _call_on_tick(self, now):
+        cb = self.on_tick
+        if cb is None or not self._tick_lock.acquire(blocking=False):
+            return
+        try:
+            cb(now)
+        except BaseException as exc:
+            try:
+                exc.add_note("goruntime: raised by the scheduler's on_tick callback")
+            except Exception:
+                pass
+            self._deliver(exc)
+        finally:
+            self._tick_lock.release()
+
+    def _wall_tick(self):
+        if self.on_tick is None:
+            return
+        now = self.clock.nanotime()
+        last = self._last_wall_tick
+        if last is not None and now - last < WALL_TICK_NS:
+            return
+        self._last_wall_tick = now
+        self._call_on_tick(now)
+
+    # ------------------------------------------------------------------ sleepers
+
+    def _push_sleeper(self, g, wake):
+        seq = next(self._seq)
+        g._sleep_seq = seq
+        heapq.heappush(self._sleepers, (wake, seq, g))
+        return seq
+
+    def _earliest_sleeper(self):
+        h = self._sleepers
+        while h and h[0][2]._sleep_seq != h[0][1]:
+            heapq.heappop(h)                       # stale: woken early or cancelled
+        return h[0][0] if h else None
+
+    def _jump_target(self):
+        """Where time goes when every goroutine is blocked: the earliest sleeper's wake
+        time, or ``next_tick`` if that comes first. None: nobody sleeps (deadlock)."""
+        t = self._earliest_sleeper()
+        nt = self.next_tick
+        if t is not None and nt is not None and self.clock.nanotime() < nt < t:
+            return nt
+        return t
+
+    def _wake_due_locked(self, now) -> int:
+        """Ready every sleeper whose wake time is <= *now*, in (time, sleep order)."""
+        h = self._sleepers
+        n = 0
+        while h and h[0][0] <= now:
+            _, seq, g = heapq.heappop(h)
+            if g._sleep_seq == seq:
+                g._sleep_seq = 0
+                self._ready_locked(g)
+                n += 1
+        return n
+
+    # ------------------------------------------------------------------ park / ready
+
+    def park(self, reason: str) -> None:
+        """Block the current goroutine until ``ready`` is called for it (Go: gopark, proc.go).
+
+        *reason* is shown as the goroutine's ``wait_reason`` (use Go's strings, e.g.
+        ``"finalizer wait"``). If ``ready`` was called while this goroutine was running, the
+        call returns at once (see the module doc): re-check your condition afterwards.
+        """
+        g = self._current_blocking("park")
+        with self._lock:
+            self._park_locked(g, str(reason))
+
+    def ready(self, g: Goroutine) -> None:
+        """Make *g* runnable if it is parked (Go: goready, proc.go).
+
+        A waiting goroutine goes to the back of the run queue (threads: its thread is
+        woken). A running or runnable one gets a permit that its next `park` consumes. A
+        dead one is ignored. Never blocks; may be called from any goroutine, from
+        ``on_tick`` and (both modes) from other threads.
+        """
+        if not isinstance(g, Goroutine) or g.sched is not self:
+            raise ValueError(f"goruntime: ready of a goroutine of another scheduler: {g!r}")
+        if self._threads:
+            self._note_thread()
+        with self._lock:
+            self._ready_locked(g)
+
+    def _ready_locked(self, g):
+        if g.status == WAITING and not g._wall_sleep:
+            g.status = RUNNABLE
+            if self._threads:
+                if not g._foreign:
+                    self._nactive += 1
+                g._cond.notify()
+            else:
+                self._runq.append(g)
+        elif g.status != DEAD:
+            g._permit = True
+
+    def _park_locked(self, g, reason):
+        """Block *g* (the caller) until readied. Called and returns with the lock held."""
+        if g._permit:
+            g._permit = False
+            return
+        if self._threads:
+            self._park_threads_locked(g, reason)
+            return
+        g.status = WAITING
+        g.wait_reason = reason
+        self._coop_switch(g)
+
+    # ------------------------------------------------------------------ cooperative core
+
+    def _ensure_hub(self):
+        hub = self._hub
+        if hub is None or hub.dead:
+            hub = _greenlet.greenlet(self._hub_loop, parent=self._main_gr)
+            for g in list(self._allgs.values()):     # a hub died (KeyboardInterrupt, bug)
+                if g._gr is not None and not g._gr.dead:
+                    g._gr.parent = hub
+            self._hub = hub
+        return hub
+
+    def _coop_switch(self, g):
+        """Give control to the hub; return when the hub resumes *g* (raise if told to).
+
+        If the switch raises instead (the hub died: a KeyboardInterrupt during a real
+        sleep, or a GreenletExit at teardown), *g* is running again: cancel its wait.
+        """
+        try:
+            msg = self._ensure_hub().switch()
+        except BaseException:
+            self._cancel_wait(g)
+            raise
+        if type(msg) is _Raise:
+            raise msg.exc
+
+    def _cancel_wait(self, g):
+        """Cooperative: *g* stops waiting (sleep, run queue, idle) and is running."""
+        g._sleep_seq = 0
+        g._idle_wait = False
+        if g.status == RUNNABLE:
+            try:
+                self._runq.remove(g)
+            except ValueError:
+                pass
+        g.status = RUNNING
+        g.wait_reason = ""
+
+    def _run_g(self, g, msg=None):
+        """Hub: switch to *g* until it blocks, yields or finishes."""
+        g.status = RUNNING
+        g.wait_reason = ""
+        if g is self._main:
+            self._main_gr.switch(msg)
+        elif g._gr is None:
+            gr = _GoGreenlet(self._coop_main, parent=self._hub)
+            gr.goroutine = g
+            g._gr = gr
+            gr.switch(g)
+        else:
+            g._gr.switch(msg)
+
+    def _hub_loop(self):
+        """The cooperative scheduler loop (Go: schedule + findRunnable + checkdead)."""
+        main = self._main
+        while True:
+            if self._pending:                       # a crash (or on_tick error): main first
+                exc = self._pending.pop(0)
+                self._cancel_wait(main)
+                self._run_g(main, _Raise(exc))
+                continue
+            self._wake_due_locked(self.clock.nanotime())
+            if not self._virtual:
+                self._wall_tick()
+                if self._pending:
+                    continue
+            if self._runq:
+                self._run_g(self._runq.popleft())
+                continue
+            if main._idle_wait:                     # run_until_idle: nothing left to run
+                main._idle_wait = False
+                self._run_g(main)
+                continue
+            t = self._jump_target()
+            if t is not None:
+                self.clock.sleep_until(t)           # virtual: jump; wall: really sleep
+                if self._virtual:
+                    now = self.clock.nanotime()
+                    self._wake_due_locked(now)
+                    self._call_on_tick(now)
+                continue
+            exc = FatalError(DEADLOCK)
+            self._add_deadlock_notes(exc)
+            self._pending.append(exc)
+
+    def _add_deadlock_notes(self, exc):
+        for g in self.goroutines(system=False):
+            state = g.wait_reason if g.status == WAITING else g.status
+            exc.add_note(f"goroutine {g.id} [{state}]:\n{g.name}(...)")
+
+    # ------------------------------------------------------------------ threads core
+
+    def _park_threads_locked(self, g, reason):
+        if g is self._main and self._pending:
+            raise self._pending.pop(0)
+        self._wake_due_locked(self.clock.nanotime())
+        if g._permit:                               # woken by a due sleeper just now
+            g._permit = False
+            return
+        g.status = WAITING
+        g.wait_reason = reason
+        if not g._foreign:
+            self._nactive -= 1
+            if self._nactive == 0:
+                self._became_idle_locked()
+        while g.status == WAITING:
+            g._cond.wait()
+        g.status = RUNNING
+        g.wait_reason = ""
+        if g._raise is not None:
+            exc, g._raise = g._raise, None
+            raise exc
+
+    def _became_idle_locked(self):
+        """Threads: no goroutine is active. Wake main, jump time, or report deadlock.
+
+        Called with the lock held by the last goroutine to block (or exit). ``on_tick`` is
+        called with the lock released, while this thread counts as active (so time cannot
+        jump again underneath it).
+        """
+        while self._nactive == 0:
+            tick = self._idle_locked()
+            if tick is None:
+                return
+            if self.on_tick is None:
+                continue
+            self._nactive += 1
+            self._lock.release()
+            try:
+                self._call_on_tick(tick)
+            finally:
+                self._lock.acquire()
+                self._nactive -= 1
+
+    def _idle_locked(self):
+        if self._wake_due_locked(self.clock.nanotime()):
+            return None
+        main = self._main
+        if main._idle_wait:
+            main._idle_wait = False
+            self._ready_locked(main)
+            return None
+        if self._foreign_threads:
+            self._foreign_threads = [t for t in self._foreign_threads if t.is_alive()]
+            if self._foreign_threads:
+                return None                         # an outside thread may still act
+        if self._nwallsleep:
+            return None                             # they will wake by themselves
+        if self._virtual:
+            t = self._jump_target()
+            if t is not None:
+                now = self.clock.advance_to(t)
+                self._wake_due_locked(now)
+                return now
+        if main.status == WAITING:
+            exc = FatalError(DEADLOCK)
+            self._add_deadlock_notes(exc)
+            self._deliver_locked(exc)
+        return None
+
+    # ------------------------------------------------------------------ gosched, sleep
+
+    def gosched(self) -> None:
+        """Yield: let other runnable goroutines run first (Go: runtime.Gosched, proc.go).
+
+        Cooperative: the caller goes to the back of the run queue. Threads: ``time.sleep(0)``.
+        """
+        g = self._current_blocking("gosched")
+        if self._threads:
+            with self._lock:
+                self._wake_due_locked(self.clock.nanotime())
+            time.sleep(0)
+            return
+        g.status = RUNNABLE
+        self._runq.append(g)
+        self._coop_switch(g)
+
+    def sleep(self, ns: int) -> None:
+        """Block the current goroutine for *ns* nanoseconds (Go: time.Sleep; timeSleep, time.go).
+
+        ``ns <= 0`` only yields (`gosched`). Virtual clock: the goroutine wakes when the clock
+        reaches now + ns, which happens when every goroutine is blocked (then the clock jumps)
+        or when the runtime charges enough time. Wall clock: really sleeps.
+        """
+        ns = int(ns)
+        if ns <= 0:
+            self.gosched()
+            return
+        g = self._current_blocking("sleep")
+        wake = self.clock.nanotime() + ns
+        if self._threads and not self._virtual:
+            self._wall_sleep(g, wake)
+            return
+        with self._lock:
+            seq = self._push_sleeper(g, wake)
+            try:
+                while g._sleep_seq == seq:
+                    self._park_locked(g, WAIT_SLEEP)
+            finally:
+                if g._sleep_seq == seq:
+                    g._sleep_seq = 0                # cancelled: leave a stale heap entry
+
+    def _wall_sleep(self, g, wake):
+        with self._lock:
+            if g is self._main and self._pending:
+                raise self._pending.pop(0)
+            g.status = WAITING
+            g.wait_reason = WAIT_SLEEP
+            g._wall_sleep = True
+            if not g._foreign:
+                self._nwallsleep += 1
+                self._nactive -= 1
+                if self._nactive == 0:
+                    self._became_idle_locked()
+            try:
+                while g._raise is None:
+                    rem = wake - self.clock.nanotime()
+                    if rem <= 0:
+                        break
+                    g._cond.wait(rem / 1e9)
+            finally:
+                g._wall_sleep = False
+                g.status = RUNNING
+                g.wait_reason = ""
+                if not g._foreign:
+                    self._nwallsleep -= 1
+                    self._nactive += 1
+            if g._raise is not None:
+                exc, g._raise = g._raise, None
+                raise exc
+
+    def run_until_idle(self) -> None:
+        """From the main goroutine: let the others run until none of them can.
+
+        Returns when no goroutine other than main is runnable (threads: active). Sleepers
+        whose wake time has already come run too, but virtual time is **not** advanced:
+        a goroutine sleeping into the future stays asleep (call `sleep` in main to let time
+        pass). With a wall clock, sleepers are not waited for either. A crash in a goroutine
+        is raised here. Used between notebook cells and by tests ("let the finalizer
+        goroutine drain").
+        """
+        g = self._current_blocking("run_until_idle")
+        if g is not self._main:
+            raise RuntimeError("goruntime: run_until_idle must be called from the main goroutine")
+        with self._lock:
+            g._idle_wait = True
+            try:
+                while g._idle_wait:
+                    self._park_locked(g, WAIT_IDLE)
+            finally:
+                g._idle_wait = False
+
+
+# ---------------------------------------------------------------------- current scheduler
+
+_scheduler_getter = None
+_default_scheduler = None
+_default_lock = threading.Lock()
+
+
+def set_current_scheduler_getter(fn) -> None:
+    """Install ``fn() -> Scheduler`` used when ``sched=None`` (the runtime installs one
+    returning the current Runtime's scheduler). ``None`` removes it. If *fn* returns
+    ``None``, the module default scheduler is used."""
+    global _scheduler_getter
+    if fn is not None and not callable(fn):
+        raise TypeError("goruntime: scheduler getter must be callable or None")
+    _scheduler_getter = fn
+
+
+def default_scheduler() -> Scheduler:
+    """The module default ``Scheduler()`` (cooperative, virtual clock), made on first use."""
+    global _default_scheduler
+    if _default_scheduler is None:
+        with _default_lock:
+            if _default_scheduler is None:
+                _default_scheduler = Scheduler()
+    return _default_scheduler
+
+
+def current_scheduler() -> Scheduler:
+    """The scheduler that ``sched=None`` means: the installed getter's, else the default."""
+    getter = _scheduler_getter
+    if getter is not None:
+        s = getter()
+        if s is not None:
+            return s
+    return default_scheduler()
+
+
+def _resolve(sched):
+    if sched is None:
+        return current_scheduler()
+    if not isinstance(sched, Scheduler):
+        raise TypeError(f"goruntime: sched must be a Scheduler, not {sched!r}")
+    return sched
+
+
+# ---------------------------------------------------------------------- channels
+
+def _dequeue(q):
+    """Pop the first waiter that can still be completed (Go: waitq.dequeue, chan.go).
+
+    A waiter that belongs to a select is claimed for its case; waiters of a select that
+    another case already won are dropped.
+    """
+    while q:
+        sg = q.popleft()
+        if sg.sel is not None:
+            if sg.sel.fired >= 0:
+                continue
+            sg.sel.fired = sg.case
+        return sg
+    return None
+
+
+def _unqueue(q, sg):
+    try:
+        q.remove(sg)
+    except ValueError:
+        pass
+
+
+class Chan:
+    """A Go channel, buffered (``cap > 0``) or unbuffered (Go: hchan, chan.go).
+
+    Parameters
+    ----------
+    cap : int
+        Buffer size; negative raises ``Panic("makechan: size out of range")``.
+    sched : Scheduler, optional
+        The scheduler whose goroutines use the channel; ``None`` means the current one,
+        looked up once, here.
+
+    Semantics are Go's: an unbuffered send and receive rendezvous; waiting senders and
+    receivers are served FIFO; after `close`, receives drain the buffer and then return
+    the zero value ``None`` (``recv2`` gives ``(None, False)``); sending on or closing a
+    closed channel raises `Panic` with Go's text. Nil channels are modelled only in
+    `select`, where a ``None`` channel is a case that is never ready.
+    """
+
+    __slots__ = ("_sched", "cap", "_buf", "_recvq", "_sendq", "_closed", "__weakref__")
+
+    def __init__(self, cap: int = 0, *, sched: Scheduler | None = None):
+        cap = operator.index(cap)
+        if cap < 0:
+            raise Panic("makechan: size out of range")
+        self._sched = _resolve(sched)
+        self.cap = cap
+        self._buf = collections.deque()
+        self._recvq = collections.deque()
+        self._sendq = collections.deque()
+        self._closed = False
+
+    @property
+    def sched(self) -> Scheduler:
+        return self._sched
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __len__(self):
+        """Go's ``len(ch)``: values buffered and not yet received."""
+        return len(self._buf)
+
+    def __bool__(self):
+        return True                                 # a channel is never "empty-falsy"
+
+    def __repr__(self):
+        state = " closed" if self._closed else ""
+        return f"<Chan cap={self.cap} len={len(self._buf)}{state}>"
+
+    # non-blocking halves, lock held (Go: the fast paths of chansend / chanrecv)
+
+    def _send_nb_locked(self, v) -> bool:
+        if self._closed:
+            raise Panic("send on closed channel")
+        sg = _dequeue(self._recvq)
+        if sg is not None:                          # hand the value straight to a receiver
+            sg.elem = v
+            sg.ok = True
+            sg.done = True
+            self._sched._ready_locked(sg.g)
+            return True
+        if len(self._buf) < self.cap:
+            self._buf.append(v)
+            return True
+        return False
+
+    def _recv_nb_locked(self):
+        sg = _dequeue(self._sendq)
+        if sg is not None:
+            if self.cap == 0:                       # rendezvous: take the sender's value
+                v = sg.elem
+            else:                                   # full buffer: take the head, refill tail
+                v = self._buf.popleft()
+                self._buf.append(sg.elem)
+            sg.elem = None
+            sg.ok = True
+            sg.done = True
+            self._sched._ready_locked(sg.g)
+            return v, True
+        if self._buf:
+            return self._buf.popleft(), True
+        if self._closed:
+            return None, False
+        return None
+
+    def _wait_locked(self, g, q, sg, reason):
+        q.append(sg)
+        try:
+            while not sg.done:
+                self._sched._park_locked(g, reason)
+        except BaseException:
+            if not sg.done:
+                _unqueue(q, sg)
+            raise
+
+    def send(self, v) -> None:
+        """``ch <- v`` (Go: chansend). Blocks until a receiver takes *v* or buffer space frees."""
+        s = self._sched
+        g = s._current_blocking("Chan.send")
+        with s._lock:
+            if self._send_nb_locked(v):
+                return
+            sg = _Sudog(g, v)
+            self._wait_locked(g, self._sendq, sg, WAIT_CHAN_SEND)
+            if not sg.ok:
+                raise Panic("send on closed channel")
+
+    def recv2(self):
+        """``v, ok := <-ch`` (Go: chanrecv2). ``ok`` is False once closed and drained."""
+        s = self._sched
+        g = s._current_blocking("Chan.recv")
+        with s._lock:
+            r = self._recv_nb_locked()
+            if r is not None:
+                return r
+            sg = _Sudog(g)
+            self._wait_locked(g, self._recvq, sg, WAIT_CHAN_RECEIVE)
+            return sg.elem, sg.ok
+
+    def recv(self):
+        """``<-ch`` (Go: chanrecv1): the value, or ``None`` once closed and drained."""
+        return self.recv2()[0]
+
+    def try_send(self, v) -> bool:
+        """``select { case ch <- v: ...; default: }``: send if it would not block."""
+        s = self._sched
+        if s._threads:
+            s._note_thread()
+        with s._lock:
+            return self._send_nb_locked(v)
+
+    def try_recv(self):
+        """``select { case v, ok := <-ch: ...; default: }``: ``(v, ok)``, or ``None`` if the
+        receive would block."""
+        s = self._sched
+        if s._threads:
+            s._note_thread()
+        with s._lock:
+            return self._recv_nb_locked()
+
+    def close(self) -> None:
+        """``close(ch)`` (Go: closechan): wake every receiver (zero value, ok=False) and
+        every blocked sender (which then panics)."""
+        s = self._sched
+        if s._threads:
+            s._note_thread()
+        with s._lock:
+            if self._closed:
+                raise Panic("close of closed channel")
+            self._closed = True
+            for q in (self._recvq, self._sendq):
+                while True:
+                    sg = _dequeue(q)
+                    if sg is None:
+                        break
+                    sg.elem = None
+                    sg.ok = False
+                    sg.done = True
+                    s._ready_locked(sg.g)
+
+    def __iter__(self):
+        """``for v := range ch``: receive until the channel is closed and drained."""
+        while True:
+            v, ok = self.recv2()
+            if not ok:
+                return
+            yield v
+
+
+def select(cases, default: bool = False):
+    """Go's ``select`` statement (Go: selectgo, select.go).
+
+    Parameters
+    ----------
+    cases : sequence
+        Each case is ``("recv", ch)`` or ``("send", ch, value)``; *ch* may be ``None`` (a
+        nil channel: the case is never ready).
+    default : bool
+        If true and no case is ready, return at once (``select { ...; default: }``).
+
+    Returns
+    -------
+    (index, value, ok)
+        The case that ran: for a receive, the value and Go's ``ok``; for a send,
+        ``(index, None, True)``. ``(-1, None, False)`` for the default case.
+
+    Among ready cases one is chosen pseudo-randomly, as in Go; the generator is the
+    scheduler's own, seeded, so cooperative runs stay reproducible. A send case on a closed
+    channel panics ``send on closed channel``, as in Go. With no non-nil channel and no
+    default, the goroutine blocks forever (``select {}``).
+    """
+    parsed = []
+    sched = None
+    for i, c in enumerate(cases):
+        if not isinstance(c, (tuple, list)) or not c or c[0] not in ("recv", "send"):
+            raise ValueError(f"goruntime: select case {i} must be ('recv', ch) or "
+                             f"('send', ch, v), not {c!r}")
+        kind = c[0]
+        if kind == "recv" and len(c) != 2 or kind == "send" and len(c) != 3:
+            raise ValueError(f"goruntime: malformed select case {i}: {c!r}")
+        ch = c[1]
+        if ch is not None:
+            if not isinstance(ch, Chan):
+                raise TypeError(f"goruntime: select case {i}: not a Chan: {ch!r}")
+            if sched is None:
+                sched = ch._sched
+            elif ch._sched is not sched:
+                raise ValueError("goruntime: select over channels of different schedulers")
+        parsed.append((kind, ch, c[2] if kind == "send" else None))
+
+    if sched is None:                               # only nil channels, or no cases
+        if default:
+            return -1, None, False
+        s = current_scheduler()
+        g = s._current_blocking("select")
+        reason = WAIT_SELECT_NO_CASES if not parsed else WAIT_SELECT
+        with s._lock:
+            while True:                             # Go: block(); nothing can wake us
+                s._park_locked(g, reason)
+
+    s = sched
+    g = s._current_blocking("select") if not default else None
+    if default and s._threads:
+        s._note_thread()
+    with s._lock:
+        order = list(range(len(parsed)))
+        s._rand.shuffle(order)                      # Go: pollorder
+        for i in order:
+            kind, ch, v = parsed[i]
+            if ch is None:
+                continue
+            if kind == "send":
+                if ch._send_nb_locked(v):
+                    return i, None, True
+            else:
+                r = ch._recv_nb_locked()
+                if r is not None:
+                    return i, r[0], r[1]
+        if default:
+            return -1, None, False
+
+        sel = _SelectState()
+        waiting = []
+        for i, (kind, ch, v) in enumerate(parsed):
+            if ch is None:
+                continue
+            q = ch._sendq if kind == "send" else ch._recvq
+            sg = _Sudog(g, v if kind == "send" else None, sel, i)
+            q.append(sg)
+            waiting.append((q, sg))
+        try:
+            while sel.fired < 0:
+                s._park_locked(g, WAIT_SELECT)
+        finally:
+            for q, sg in waiting:                   # Go: dequeueSudoG from the losers
+                if sg.case != sel.fired:
+                    _unqueue(q, sg)
+        i = sel.fired
+        won = next(sg for _, sg in waiting if sg.case == i)
+        if parsed[i][0] == "send":
+            if not won.ok:
+                raise Panic("send on closed channel")
+            return i, None, True
+        return i, won.elem, won.ok
+
+
+# ---------------------------------------------------------------------- WaitGroup
+
+class WaitGroup:
+    """Go's ``sync.WaitGroup``: ``Add``, ``Done``, ``Wait`` and (Go 1.25) ``Go``.
+
+    The snake_case aliases ``add``, ``done``, ``wait`` and ``go`` are the same methods.
+    A negative counter raises ``Panic("sync: negative WaitGroup counter")`` and leaves the
+    counter unchanged.
+    """
+
+    __slots__ = ("_sched", "_n", "_waiters")
+
+    def __init__(self, *, sched: Scheduler | None = None):
+        self._sched = _resolve(sched)
+        self._n = 0
+        self._waiters: list[_Sudog] = []
+
+    @property
+    def counter(self) -> int:
+        """The current counter (for inspection; Go has no such accessor)."""
+        return self._n
+
+    def __repr__(self):
+        return f"<WaitGroup counter={self._n} waiters={len(self._waiters)}>"
+
+    def Add(self, delta: int) -> None:
+        """Add *delta* to the counter; at zero, release every waiter (Go: WaitGroup.Add)."""
+        delta = operator.index(delta)
+        s = self._sched
+        if s._threads:
+            s._note_thread()
+        with s._lock:
+            n = self._n + delta
+            if n < 0:
+                raise Panic("sync: negative WaitGroup counter")
+            self._n = n
+            if n == 0 and self._waiters:
+                waiters, self._waiters = self._waiters, []
+                for sg in waiters:
+                    sg.done = True
+                    s._ready_locked(sg.g)
+
+    def Done(self) -> None:
+        """``Add(-1)`` (Go: WaitGroup.Done)."""
+        self.Add(-1)
+
+    def Wait(self) -> None:
+        """Block until the counter is zero (Go: WaitGroup.Wait)."""
+        s = self._sched
+        g = s._current_blocking("WaitGroup.Wait")
+        with s._lock:
+            if self._n == 0:
+                return
+            sg = _Sudog(g)
+            self._waiters.append(sg)
+            try:
+                while not sg.done:
+                    s._park_locked(g, WAIT_WAITGROUP)
+            except BaseException:
+                if not sg.done and sg in self._waiters:
+                    self._waiters.remove(sg)
+                raise
+
+    def Go(self, fn, *args) -> Goroutine:
+        """``Add(1)`` and run ``fn(*args)`` on a new goroutine that calls ``Done`` when it
+        returns (Go 1.25: WaitGroup.Go). As in Go, ``Done`` is not called if *fn* raises:
+        the crash is what main sees."""
+        self.Add(1)
+
+        def run():
+            fn(*args)
+            self.Done()
+
+        return self._sched.go(run, name=_funcname(fn))
+
+    add = Add
+    done = Done
+    wait = Wait
+    go = Go
