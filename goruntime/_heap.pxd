@@ -180,4 +180,5 @@ cdef class Heap:
     cdef object _mcaches
     cdef readonly uint64_t arena_cap
     cdef readonly object lock   # threading.RLock: the world lock (never the GIL)
+    cdef public bint threaded   # goroutines are threads: root-table updates take the lock
     cdef int _check_range(self, uint64_t addr, uint64_t n) except -1

@@ -111,12 +111,20 @@ cdef class Handle:
         cdef uint64_t a = self.addr
         self.slot = -1
         if a != 0 and a != ZEROBASE and span_of(&self.heap.h, a) >= 0:
-            self.slot = root_add(&self.heap.h, a)
+            if self.heap.threaded:             # the collector may be scanning the table
+                with self.heap.lock:
+                    self.slot = root_add(&self.heap.h, a)
+            else:
+                self.slot = root_add(&self.heap.h, a)
         return 0
 
     def __dealloc__(self):
         if self.slot >= 0 and self.heap is not None:
-            root_remove(&self.heap.h, self.slot)
+            if self.heap.threaded:
+                with self.heap.lock:
+                    root_remove(&self.heap.h, self.slot)
+            else:
+                root_remove(&self.heap.h, self.slot)
 
 
 cdef inline int check_runtime(Handle self, Handle other) except -1:

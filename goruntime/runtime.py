@@ -212,6 +212,7 @@ class Runtime:
             raise ValueError(f"gomaxprocs must be in 1..256, not {gomaxprocs}")
         self.godebug = _parse_godebug(godebug)
         self.heap = _heap.Heap(arena_cap, nprocs=gomaxprocs)
+        self.heap.threaded = scheduler == "threads"
         self._world = self.heap.lock
         self.clock = _clock.make_clock(clock)
         self.sched = _sched.Scheduler(scheduler, self.clock, gomaxprocs)
@@ -616,6 +617,9 @@ class Runtime:
         self._maybe_scavenge(mem)
         c = self.heap.counters()
         self._rate_mark = (c["malloc_bytes"], c["malloc_calls"], self.clock.nanotime())
+        # sysmon's forcegc check is due 2 minutes after this cycle (Go: forcegcperiod)
+        self.sched.next_tick = (rec.last_gc_nanotime + FORCEGC_PERIOD + 1
+                                if self.pacer.gc_percent >= 0 else None)
         if self.godebug.get("gctrace"):
             line = _gctrace.format_gctrace(
                 n=rec.num_gc, start_ns=cyc["t_start"] - self._start_ns,
@@ -896,6 +900,8 @@ class Runtime:
         return self.sched.go(ctx.run, fn, *args, name=getattr(fn, "__name__", None))
 
     def sleep(self, ns):
+        """time.Sleep: the mutator idles, so a running mark phase completes first."""
+        self.finish_cycle()
         self.sched.sleep(ns)
 
     def _on_tick(self, now):
@@ -906,6 +912,8 @@ class Runtime:
             if self.godebug.get("gctrace"):
                 self._trace("GC forced")
             self.gc(kind="time")
+        elif self.pacer.gc_percent >= 0 and self.gc_record.num_gc:
+            self.sched.next_tick = self.gc_record.last_gc_nanotime + FORCEGC_PERIOD + 1
 
     def gomaxprocs(self, n):
         """Go: GOMAXPROCS(n); n < 1 only queries. Returns the previous setting."""
@@ -924,8 +932,12 @@ class Runtime:
     def set_gc_percent(self, p):
         with self._world:
             self.pacer.heap_live = self.heap.heap_live
-            old = self.pacer.set_gc_percent(p, sweep_done=True, mem=self._mem_state())
+            old = self.pacer.set_gc_percent(p, sweep_done=self._cycle is None, mem=self._mem_state())
             self._update_trigger()
+            if self.pacer.gc_percent < 0:
+                self.sched.next_tick = None
+            elif self.gc_record.num_gc:
+                self.sched.next_tick = self.gc_record.last_gc_nanotime + FORCEGC_PERIOD + 1
         if self.heap.heap_live >= self.heap.trigger and self.pacer.gc_percent >= 0:
             self.heap.gc_pending = True
         return old
