@@ -969,25 +969,29 @@ cdef class Heap:
     # -- roots ---------------------------------------------------------------------------
     def add_root(self, uint64_t addr):
         """Register a stack root; returns its slot (pass it to remove_root)."""
-        return root_add(&self.h, addr)
+        with self.lock:
+            return root_add(&self.h, addr)
 
     def remove_root(self, intp_t slot):
-        root_remove(&self.h, slot)
+        with self.lock:
+            root_remove(&self.h, slot)
 
     def add_roots(self, const uint64_t[::1] addrs):
         """Register many roots; returns their slots as an int64 array."""
         cdef intp_t i, n = addrs.shape[0]
         out = np.empty(n, dtype=np.int64)
         cdef int64_t[::1] o = out
-        for i in range(n):
-            o[i] = root_add(&self.h, addrs[i])
+        with self.lock:
+            for i in range(n):
+                o[i] = root_add(&self.h, addrs[i])
         return out
 
     def remove_roots(self, const int64_t[::1] slots):
         cdef intp_t i
-        with nogil:
-            for i in range(slots.shape[0]):
-                root_remove(&self.h, slots[i])
+        with self.lock:
+            with nogil:
+                for i in range(slots.shape[0]):
+                    root_remove(&self.h, slots[i])
 
     def roots(self):
         """The live root addresses (a copy)."""

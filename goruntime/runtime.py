@@ -500,6 +500,13 @@ class Runtime:
                 self._in_gc = False
         self._wake_queues()
 
+    def _shade(self, addr):
+        """Grey *addr* during a mark phase and mark what it reaches (Go: shade)."""
+        if self._cycle is not None and not self.heap.is_marked(addr):
+            b, n, scan = _mark.mark(self.heap, np.array([addr], dtype=np.uint64))
+            self._cycle["bytes_marked"] += b
+            self._cycle["scan_bytes"] += scan
+
     @property
     def gc_running(self):
         """True while a cycle is in its mark phase (Go: gcphase == _GCmark)."""

@@ -28,10 +28,14 @@ class Pointer:
         """The pointer Make was given, or None if the object has been collected."""
         if self._cell is None:
             return None
-        addr = self._rt.heap.read_word(self._cell.addr)
-        if addr == 0:
-            return None
-        return _object.make_pointer(self._rt, self._rt.heap, addr, self._elem)
+        rt = self._rt
+        with rt._world:
+            addr = rt.heap.read_word(self._cell.addr)
+            if addr == 0:
+                return None
+            if rt.gc_running:
+                rt._shade(addr)          # Go: weak->strong during mark shades the object
+            return _object.make_pointer(rt, rt.heap, addr, self._elem)
 
     value = Value
 
