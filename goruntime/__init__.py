@@ -25,9 +25,10 @@ from .types import (
 from .runtime import (
     Runtime, current, GC, ReadMemStats, MemStats, SetFinalizer, KeepAlive, AddCleanup,
     Cleanup, GOMAXPROCS, NumGoroutine, Gosched, go, Sleep, new, make, Pointer, SliceValue,
+    Chan,
 )
 from .mstats import BySizeEntry
-from .sched import Chan, WaitGroup
+from .sched import WaitGroup, select
 from . import debug, weak, metrics  # noqa: E402
 
 __all__ = [
@@ -38,6 +39,6 @@ __all__ = [
     "Map", "ChanType", "Func", "Interface", "Named",
     "Runtime", "current", "GC", "ReadMemStats", "MemStats", "BySizeEntry", "SetFinalizer",
     "KeepAlive", "AddCleanup", "Cleanup", "GOMAXPROCS", "NumGoroutine", "Gosched", "go",
-    "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup",
+    "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "select",
     "debug", "weak", "metrics",
 ]

@@ -46,7 +46,7 @@ from .errors import FatalError, Panic
 __all__ = [
     "Runtime", "current", "GC", "ReadMemStats", "MemStats", "SetFinalizer", "KeepAlive",
     "AddCleanup", "Cleanup", "GOMAXPROCS", "NumGoroutine", "Gosched", "go", "Sleep",
-    "new", "make", "Pointer", "SliceValue", "GOGC_OFF",
+    "new", "make", "Pointer", "SliceValue", "GOGC_OFF", "Chan",
 ]
 
 Pointer = _object.Pointer
@@ -973,6 +973,19 @@ class Runtime:
     def _handle_html(self, h):
         from ._display import handle_html
         return handle_html(h)
+
+
+class Chan(_sched.Chan):
+    """A Go channel, ``rt.Chan(cap=0)``; ``rt.Chan(T)`` with a type is the type ``chan T``.
+
+    DESIGN names both the pointer-shaped channel *type* and the runtime channel ``Chan``;
+    the first argument tells them apart.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if args and isinstance(args[0], (_types.Type, str)):
+            return _types.Chan(*args, **kwargs)
+        return super().__new__(cls)
 
 
 def _go_type_name(v):
