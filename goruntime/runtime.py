@@ -65,6 +65,7 @@ COSTS = {
     "mark_object": 20,         # per marked object
     "mark_byte": 0.25,         # per scanned byte
     "mark_utilization": 0.25,  # share of CPU the concurrent mark gets (Go: gcBackgroundUtilization)
+    "scavenge_bytes_per_ns": 0.04,  # background scavenger: ~40 MB/s (1 % of a CPU, Go's cap)
 }
 
 RODATA_BASE = 0x4c0000        # Go-like read-only data segment for string constants
@@ -217,7 +218,9 @@ class Runtime:
         self.clock = _clock.make_clock(clock)
         self.sched = _sched.Scheduler(scheduler, self.clock, gomaxprocs)
         self.sched.on_tick = self._on_tick
-        self.pacer = _pacer.Pacer(gogc, memory_limit)
+        # consMark from the cost model's allocation and scan rates: the emulator does not
+        # model assists, which is what lets Go's own measurement see the mutator's rate.
+        self.pacer = _pacer.Pacer(gogc, memory_limit, cons_mark_model="virtual-cost")
         self.stderr = stderr
         self.gc_record = _GCRecord()
         self._gomaxprocs = gomaxprocs
@@ -247,6 +250,7 @@ class Runtime:
         self._forcegc = None
         self._cycle = None            # the running cycle's state while in its mark phase
         self._rate_mark = (0, 0, self.clock.nanotime())
+        self._scav_time = self.clock.nanotime()
         self._token = None
         self._update_trigger()
 
@@ -547,12 +551,13 @@ class Runtime:
             lambda r: r[1] * COSTS["mark_object"] + r[2] * COSTS["mark_byte"],
             _mark.mark, self.heap, roots, scan_only)
         self.heap.gcphase_mark = True
+        rate, mutator_ns = self._alloc_rate()
         self._cycle = {"kind": kind, "t_start": t_start, "heap0": heap0, "goal": goal,
                        "stw1": stw1, "mark_ns": mark_ns, "bytes_marked": bytes_marked,
-                       "scan_bytes": scan_bytes}
+                       "scan_bytes": scan_bytes, "mutator_ns": mutator_ns}
         if kind != "heap":
             return True
-        runway = int(self._alloc_rate() * mark_ns / COSTS["mark_utilization"])
+        runway = int(rate * mark_ns / COSTS["mark_utilization"])
         runway = min(runway, max(goal - heap0, 0))
         if runway <= 0:
             return True
@@ -560,15 +565,15 @@ class Runtime:
         return False
 
     def _alloc_rate(self):
-        """Mutator allocation rate since the last cycle, bytes per ns (for the mark runway)."""
+        """(bytes per ns, mutator ns) of allocation since the last cycle ended."""
         c = self.heap.counters()
         nbytes = c["malloc_bytes"] - self._rate_mark[0]
         if isinstance(self.clock, _clock.VirtualClock):
             calls = c["malloc_calls"] - self._rate_mark[1]
-            ns = calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"]
+            ns = int(calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"])
         else:
             ns = self.clock.nanotime() - self._rate_mark[2]
-        return nbytes / ns if ns > 0 else 0.0
+        return (nbytes / ns if ns > 0 else 0.0), ns
 
     def _finish_cycle(self):
         """Mark termination (STW #2) and the sweep."""
@@ -588,7 +593,8 @@ class Runtime:
         self.pacer.heap_live = heap1
         self.pacer.end_cycle(mem, t_mark_term, procs, heap_scan_work=cyc["scan_bytes"],
                              stack_scan_work=0, globals_scan_work=GLOBALS_SCAN,
-                             mark_cpu_ns=mark_ns, dedicated_ns=mark_ns, heap_live=heap1)
+                             mutator_ns=cyc["mutator_ns"], mark_cpu_ns=mark_ns,
+                             dedicated_ns=mark_ns, heap_live=heap1)
         self.pacer.reset_live(bytes_marked)
         self.pacer.globals_scan = GLOBALS_SCAN
         self.heap.heap_live = bytes_marked
@@ -678,11 +684,19 @@ class Runtime:
         out.write(line + "\n")
 
     def _maybe_scavenge(self, mem):
-        """The background scavenger, run at the end of each cycle (Go runs it continuously)."""
+        """The background scavenger (Go: bgscavenge), run at the end of each cycle and
+        when time passes. Go's runs continuously at ~1 % of a CPU; here it may release at
+        most ``COSTS["scavenge_bytes_per_ns"]`` bytes per ns of elapsed time, so memory
+        freed by a GC is returned gradually, as in Go (FreeOSMemory returns all at once)."""
         self.pacer.pace_scavenger(mem)
-        n = self.pacer.background_scavenge_bytes(mem)
-        if n:
+        now = self.clock.nanotime()
+        budget = int((now - self._scav_time) * COSTS["scavenge_bytes_per_ns"])
+        n = min(self.pacer.background_scavenge_bytes(mem), budget)
+        if n > 0:
             self.heap.scavenge(n)
+            self._scav_time = now
+        elif budget > 0 and not self.pacer.background_scavenge_bytes(mem):
+            self._scav_time = now
 
     def _sweep_specials(self):
         """Spec 3.7 step 1, in sweep order: (span class, address, special kind)."""
@@ -713,7 +727,9 @@ class Runtime:
                     self._finq.append(f)
                     self.gc_record.finalizers_queued += 1
             else:
-                for c in sorted(cleanups, key=lambda c: (c.addr, c.id)):
+                # Go's specials list keeps several cleanups at one offset newest first
+                # (addspecial(force=true) splices before the existing record).
+                for c in sorted(cleanups, key=lambda c: (c.addr, -c.id)):
                     del self._cleanups[c.id]
                     queued_cleanups.append(c)
                     self.gc_record.cleanups_queued += 1
@@ -907,9 +923,13 @@ class Runtime:
         return self.sched.go(ctx.run, fn, *args, name=getattr(fn, "__name__", None))
 
     def sleep(self, ns):
-        """time.Sleep: the mutator idles, so a running mark phase completes first."""
+        """time.Sleep: the mutator idles, so a running mark phase completes first and the
+        background scavenger gets the time."""
         self.finish_cycle()
         self.sched.sleep(ns)
+        if self.gc_record.num_gc and not self._in_gc:
+            with self._world:
+                self._maybe_scavenge(self._mem_state())
 
     def _on_tick(self, now):
         """The clock advanced while everyone slept: Go's sysmon checks the periodic GC."""
@@ -1020,8 +1040,8 @@ def _func_type(fn, obj_type):
         ann = prm.annotation
         t = ann if isinstance(ann, _types.Type) else (obj_type if not params else _types.Any)
         if prm.kind == prm.VAR_POSITIONAL:
-            variadic = True
-            params.append(_types.Slice(t))
+            variadic = True                 # Func takes the element type of ...T
+            params.append(t)
         else:
             params.append(t)
     results = ()

@@ -1,0 +1,362 @@
+"""The Go half of the corpus, checked on its own (needs Go, not goruntime).
+
+- The Go program and ``scenarios.py`` list the same scenarios.
+- Every scenario runs on Go 1.27.3 and prints one JSON object, and every
+  tolerance a scenario declares names fields that Go actually reports.
+- Where shared/spec/go-runtime-1.27.md records numbers (Appendices A–E, X1–X15,
+  the tables of §1–§8, the runtime tests of §9), Go's output reproduces them,
+  within the tolerance the scenario declares. This pins the corpus to the spec:
+  if a scenario measured the wrong thing, it would fail here before goruntime
+  is ever compared with it. The spec's appendix runs used GOMAXPROCS=2; the
+  corpus runs GOMAXPROCS=1, so gctrace's "P" is 1 here, and numbers the spec
+  shows with a few runtime-internal objects added (e.g. Appendix D's 1001) are
+  written as the program's own counts.
+"""
+import fnmatch
+
+import pytest
+
+import harness
+import scenarios
+from harness import Abs, Unordered
+
+pytestmark = pytest.mark.oracle
+
+MAX_INT64 = (1 << 63) - 1
+MAX_UINT64 = (1 << 64) - 1
+
+
+def test_go_program_lists_every_python_scenario(go_oracle):
+    go_names = go_oracle.names()
+    assert len(go_names) == len(set(go_names)), "duplicate scenario names in main.go"
+    assert set(go_names) == set(scenarios.REGISTRY), (
+        f"only in main.go: {sorted(set(go_names) - set(scenarios.REGISTRY))}; "
+        f"only in scenarios.py: {sorted(set(scenarios.REGISTRY) - set(go_names))}"
+    )
+    assert len(go_names) >= 40
+
+
+@pytest.mark.parametrize("name", list(scenarios.REGISTRY))
+def test_go_scenario_runs_and_tolerances_name_its_fields(name, go_oracle):
+    result = go_oracle.run(name)
+    harness.REPORT.add_go_result(name, result)
+    assert isinstance(result, dict) and result, f"{name}: Go printed no fields"
+    leaves, _ = harness.flatten(result)
+    unused = [p for p in scenarios.REGISTRY[name].tolerances if not fnmatch.filter(leaves, p)]
+    assert not unused, f"{name}: tolerance patterns that match no field Go reports: {unused}"
+
+
+# ---------------------------------------------------------------------------
+# numbers recorded in the spec
+
+CLASS_TO_SIZE = scenarios.CLASS_TO_SIZE
+
+
+def _d_row(prefix, bysize, slot, inuse, numgc):
+    """Appendix D: 1000 objects of `slot` bytes in BySize[bysize]; drop; GC; GC."""
+    e = {f"{prefix}.alloc.Mallocs": 1000, f"{prefix}.alloc.Frees": 0, f"{prefix}.alloc.HeapObjects": 1000,
+         f"{prefix}.alloc.HeapAlloc": 1000 * slot, f"{prefix}.alloc.TotalAlloc": 1000 * slot,
+         f"{prefix}.alloc.HeapInuse": inuse, f"{prefix}.alloc.NumGC": numgc}
+    for k, gc in (("gc1", 1), ("gc2", 2)):
+        e.update({f"{prefix}.{k}.Mallocs": 1000, f"{prefix}.{k}.Frees": 1000, f"{prefix}.{k}.HeapObjects": 0,
+                  f"{prefix}.{k}.HeapAlloc": 0, f"{prefix}.{k}.TotalAlloc": 1000 * slot,
+                  f"{prefix}.{k}.HeapInuse": 0, f"{prefix}.{k}.NumGC": numgc + gc,
+                  f"{prefix}.{k}.NumForcedGC": gc})
+    if bysize is not None:
+        e[f"{prefix}.BySize.Mallocs.{bysize}"] = 1000
+        e[f"{prefix}.BySize.Frees.{bysize}"] = 1000
+    return e
+
+
+def _tiny(mallocs, frees, objects, alloc_bytes, blocks, first6=None):
+    """§1.8's table and Appendix E for 1000 allocations."""
+    e = {"memstats.Mallocs": mallocs, "memstats.Frees": frees, "memstats.HeapObjects": objects,
+         "memstats.HeapAlloc": alloc_bytes, "memstats.TotalAlloc": alloc_bytes,
+         "metrics./gc/heap/allocs:objects": mallocs - frees,  # tiny sub-allocations are the frees
+         "metrics./gc/heap/frees:objects": 0, "metrics./gc/heap/tiny/allocs:objects": frees,
+         "metrics./gc/heap/objects:objects": objects, "metrics./gc/heap/allocs:bytes": alloc_bytes,
+         "distinct_16B_blocks": blocks}
+    if first6 is not None:
+        e["first6_addr_mod16"] = first6
+    return e
+
+
+def _boundary(slot, bysize, lower=None, inuse=None):
+    e = {"slot": slot, "bysize": bysize, "after_gc.HeapAlloc": 0}
+    if lower is not None:
+        e["alloc_bucket_lower"] = lower
+    if inuse is not None:
+        e["HeapInuse"] = inuse
+    return e
+
+
+def _prefixed(prefix, d):
+    return {f"{prefix}.{k}": v for k, v in d.items()}
+
+
+def _binary_trees(max_depth=16):
+    checks = {"stretch": 2 ** (max_depth + 2) - 1, "long_lived": 2 ** (max_depth + 1) - 1}
+    nodes = checks["stretch"] + checks["long_lived"]
+    for d in range(4, max_depth + 1, 2):
+        checks[f"depth{d}"] = 2 ** (max_depth - d + 4) * (2 ** (d + 1) - 1)
+        nodes += checks[f"depth{d}"]
+    return {"Mallocs": nodes, "TotalAlloc": 16 * nodes, "NumForcedGC": 0, **_prefixed("checks", checks)}
+
+
+def _gcbench():
+    size = lambda i: (1 << (i + 1)) - 1  # noqa: E731 - GCBench's TreeSize
+    trees = sum(2 * (2 * size(18) // size(d)) * size(d) for d in range(4, 17, 2))
+    nodes = size(18) + size(16) + trees  # stretch, long-lived, top-down + bottom-up trees
+    array = -(-500000 * 8 // 8192) * 8192  # one large object of 500 000 float64
+    return {"Mallocs": nodes + 1, "TotalAlloc": 32 * nodes + array, "NumForcedGC": 0,
+            "checks.tree_nodes": trees, "checks.long_lived_and_array_ok": True}
+
+
+def _misuse(first_line, exit_code=2, recoverable=False):
+    return {"exit": exit_code, "first_line": first_line, "recoverable": None if exit_code == 0 else recoverable}
+
+
+_FIN = "fatal error: runtime.SetFinalizer: "
+_CL = "panic: runtime.AddCleanup: "
+_OK = _misuse("ok", exit_code=0)
+
+# scenario -> (where the spec records it, expected fields, extra tolerances)
+SPEC: dict[str, tuple[str, dict, dict]] = {
+    "memstats_invariants": ("X13, TestMemStats", {
+        **{f"{w}.{k}": True for w in ("start", "after_gc") for k in (
+            "Sys_eq_sum_of_XSys", "HeapIdle_plus_HeapInuse", "HeapObjects_eq_M_minus_F", "Alloc_eq_HeapAlloc",
+            "HeapReleased_le_HeapIdle", "LastGC_eq_PauseEnd_last", "PauseTotalNs_eq_sum", "EnableGC")},
+        **{f"{w}.{k}": v for w in ("start", "after_gc") for k, v in (
+            ("Lookups", 0), ("DebugGC", False), ("NextGC", 4194304), ("len_BySize", 61))},
+        "start.NumGC": 0, "start.LastGC_is_zero": True, "start.GCCPUFraction_is_zero": True,
+        "after_gc.NumGC": 1, "after_gc.NumForcedGC": 1, "after_gc.LastGC_is_zero": False,
+        "after_gc.GCCPUFraction_is_zero": False,
+    }, {}),
+    "bysize_table": ("§1.3, §2.5", {"len": 61, "Size": CLASS_TO_SIZE[:61]}, {}),
+    "second_gc_no_change": ("§2.4", {"Mallocs": 0, "Frees": 0, "HeapObjects": 0, "HeapAlloc": 0, "TotalAlloc": 0,
+                                     "HeapInuse": 0, "NumGC": 1, "NumForcedGC": 1}, {}),
+    "objects_per_span": ("X4, §1.5", {
+        "scan8.max_per_span": 1008, "scan8.max_offset": 8056, "noscan16.max_per_span": 504,
+        "noscan16.max_offset": 8048, "scan16.max_per_span": 496, "scan16.max_offset": 7920,
+        "noscan24.max_per_span": 336, "noscan24.max_offset": 8040, "scan24.max_per_span": 330,
+        "scan24.max_offset": 7896, "noscan512.max_per_span": 15, "noscan512.max_offset": 7168,
+        "scan512.max_per_span": 15, "scan512.max_offset": 7168, "noscan520.max_per_span": 14,
+        "noscan520.max_offset": 7488, "scan520.max_per_span": 14, "scan520.max_offset": 7496,
+        "noscan1024.max_per_span": 8, "noscan1024.max_offset": 7168}, {}),
+    "size_classes_noscan": ("§1.3, §1.4 (request -> class)", {
+        **{f"{c}.slot": c for c in CLASS_TO_SIZE[2:]},
+        **{f"{c}.bysize": (i + 2 if i + 2 <= 60 else -1) for i, c in enumerate(CLASS_TO_SIZE[2:])},
+        **{f"{c + 1}.slot": CLASS_TO_SIZE[i + 3] for i, c in enumerate(CLASS_TO_SIZE[2:-1])},
+        "32769.slot": 40960, "32769.bysize": -1}, {}),
+    "size_classes_scan": ("§1.4, §1.6 (header above 512 B)", {
+        "8.slot": 8, "8.bysize": 1, "512.slot": 512, "512.bysize": 26, "520.slot": 576, "520.bysize": 27,
+        "1016.slot": 1024, "1016.bysize": 32, "1024.slot": 1152, "1024.bysize": 33,
+        "18424.slot": 18432, "18424.bysize": 60, "18432.slot": 19072, "18432.bysize": -1,
+        "32760.slot": 32768, "32760.bysize": -1, "32768.slot": 32768, "32768.bysize": -1}, {}),
+    "header_boundary": ("§1.4 table, §1.6, X10", {
+        **_prefixed("noscan512", _boundary(512, 26)), **_prefixed("noscan513", _boundary(576, 27)),
+        **_prefixed("noscan1024", _boundary(1024, 32)), **_prefixed("noscan18432", _boundary(18432, 60)),
+        **_prefixed("scan512", _boundary(512, 26)), **_prefixed("scan520", _boundary(576, 27)),
+        **_prefixed("scan1024", _boundary(1152, 33)), **_prefixed("scan18432", _boundary(19072, -1))}, {}),
+    "large_boundary": ("§1.4 table, §1.7, X10", {
+        **_prefixed("noscan32760", _boundary(32768, -1, 28673, 64 * 32768)),
+        **_prefixed("noscan32761", _boundary(32768, -1, 32769, 64 * 32768)),
+        **_prefixed("noscan32768", _boundary(32768, -1, 32769, 64 * 32768)),
+        **_prefixed("noscan40000", _boundary(40960, -1, 32769, 64 * 40960)),
+        **_prefixed("scan32752", _boundary(32768, -1, 28673)),
+        **_prefixed("scan32760", _boundary(32768, -1, 28673)),
+        **_prefixed("scan32768", _boundary(32768, -1, 32769, 64 * 32768)),
+        **_prefixed("scan40000", _boundary(40960, -1, 32769, 64 * 40960))}, {}),
+    "memstats_deltas_noscan": ("Appendix D", {
+        **{k: v for k, v in _d_row("8", 2, 16, 0, 0).items() if ".alloc." not in k},
+        "8.alloc.Mallocs": 1000, "8.alloc.Frees": 500, "8.alloc.HeapObjects": 500, "8.alloc.HeapAlloc": 8000,
+        "8.alloc.TotalAlloc": 8000, "8.BySize.Mallocs.2": 500, "8.BySize.Frees.2": 500,
+        "8.gc1.Mallocs": 1000, "8.gc1.TotalAlloc": 8000, "8.gc2.Mallocs": 1000, "8.gc2.TotalAlloc": 8000,
+        **_d_row("24", 3, 24, 16384, 0), **_d_row("48", 5, 48, 40960, 0), **_d_row("100", 9, 112, 106496, 0),
+        **_d_row("1024", 32, 1024, 1024000, 0), **_d_row("40000", None, 40960, 40960000, 3)}, {}),
+    "memstats_deltas_scan": ("Appendix D", {
+        **_d_row("8", 1, 8, 0, 0), **_d_row("24", 3, 24, 16384, 0), **_d_row("48", 5, 48, 49152, 0),
+        **_d_row("104", 9, 112, 114688, 0), **_d_row("1024", 33, 1152, 1163264, 0),
+        **_d_row("40000", None, 40960, 40960000, 1)}, {}),
+    "tiny_int64": ("Appendix E, §1.8", {**_tiny(1000, 500, 500, 8000, 500, [0, 8, 0, 8, 0, 8]),
+                                        "BySize2.Mallocs": 500}, {}),
+    "tiny_byte": ("Appendix E, §1.8 (the recorded run had 6 runtime objects more)",
+                  {**_tiny(1000, 937, 63, 1008, 63, [0, 1, 2, 3, 4, 5]), "BySize2.Mallocs": 63}, {}),
+    "tiny_int32": ("Appendix E, §1.8", {**_tiny(1000, 750, 250, 4000, 250, [0, 4, 8, 12, 0, 4]),
+                                        "BySize2.Mallocs": 250}, {}),
+    "tiny_12byte": ("Appendix E, §1.8", {**_tiny(1000, 0, 1000, 16000, 1000, [0] * 6),
+                                         "BySize2.Mallocs": 1000}, {}),
+    "tiny_16byte": ("Appendix E, §1.8", {**_tiny(1000, 0, 1000, 16000, 1000, [0] * 6),
+                                         "BySize2.Mallocs": 1000}, {}),
+    "tiny_ptr": ("Appendix E, §1.8", {**_tiny(1000, 0, 1000, 8000, 501), "BySize2.Mallocs": 0}, {}),
+    "zero_size": ("§1.9, X10", {"struct0.Mallocs": 0, "struct0.HeapAlloc": 0, "struct0.distinct": 1,
+                                "array0.Mallocs": 0, "array0.distinct": 1, "slice0.Mallocs": 0}, {}),
+    "special_allocs": ("X14, §6.1", {
+        "SetFinalizer.Mallocs": 0, "SetFinalizer.HeapAlloc": 0, "SetFinalizer.BySize2.Mallocs": 0,
+        "AddCleanup_int.Mallocs": 2000, "AddCleanup_int.HeapAlloc": 32000, "AddCleanup_int.BySize2.Mallocs": 2000,
+        "AddCleanup_string.Mallocs": 2000, "AddCleanup_string.HeapAlloc": 32000,
+        "AddCleanup_string.BySize2.Mallocs": 2000, "weak.Make.Mallocs": 1000, "weak.Make.HeapAlloc": 16000,
+        "weak.Make.BySize2.Mallocs": 1000, "weak.Make_twice.Mallocs": 1000,
+        "weak.Make_twice.BySize2.Mallocs": 1000}, {}),
+    "fin_chain": ("Appendix A, §5.3", {"cycle1": ["A (a.b intact)"], "cycle2": ["B"], "cycle3": []}, {}),
+    "fin_order": ("X8, §5.2", {"cycle1": [str(i) for i in range(9, -1, -1)], "cycle2": []}, {}),
+    "fin_weak_cleanup_timing": ("X8", {
+        "gc1.weak_nil_before_drain": True, "gc1.events": ["finalizer (weak nil)"],
+        "gc2.events": ["cleanup (weak nil)"], "gc3.events": []}, {}),
+    "fin_resurrect": ("Appendix B, §5.3", {
+        **_prefixed("gc1", {"events": ["finalizer"], "saved": True, "fin_count": 1, "w_before_is_nil": True}),
+        "w_after_eq_w_before": False,
+        **_prefixed("gc2", {"events": ["cleanup"], "saved": False, "fin_count": 1, "w_before_is_nil": True}),
+        "gc2.w_after_is_nil": True,
+        **_prefixed("gc3", {"events": ["finalizer"], "saved": True, "fin_count": 1}),
+        **_prefixed("gc4", {"events": ["finalizer"], "saved": True, "fin_count": 2}),
+        **_prefixed("gc5", {"events": ["finalizer"], "saved": True, "fin_count": 3}),
+        **_prefixed("gc6", {"events": ["cleanup"], "saved": False, "fin_count": 3})}, {}),
+    "fin_cycles": ("Appendix C, §5.3", {
+        "cycle1": Unordered(["finalizer S", "cleanup E", "cleanup F"]), "cycle2": [], "cycle5": [],
+        "weak_nil.two_cycle_both_fin": False, "weak_nil.self_cycle_fin": True,
+        "weak_nil.two_cycle_one_fin": False, "weak_nil.two_cycle_cleanups": True}, {}),
+    "fin_tiny": ("X6, §1.8", {"same_block": True, "cycle1": [], "cycle2": [], "cycle3": [],
+                              "cycle4": ["finalizer(b)"], "cycle5": []}, {}),
+    "fin_interior_pointer": ("§5.1 step 6, §5.2", {"cycle1": ["finalizer(&t.v)"], "arg_offsets": [8]}, {}),
+    "fin_clear_nil": ("§5.1 step 7, X5 fin-reset-after-nil", {"cycle1": ["t2 (re-set)"], "cycle2": [],
+                                                               "gc1.t1_weak_nil": True}, {}),
+    "fin_metrics": ("TestReadMetricsFinalizers, §5.3", {
+        "gc1.queued": 10, "gc1.executed": 10, "gc2.queued": 10, "gc2.executed": 10, "gc1.Frees": 0,
+        "gc2.Frees": 10}, {}),
+    "fin_closure_leak": ("§5.3", {"cycle1": [], "cycle3": [], "weak_nil": False}, {}),
+    "cleanup_order": ("X8 (clorder)", {"cycle1": [str(i) for i in range(10)], "cycle2": []}, {}),
+    "cleanup_after_finalizer": ("TestCleanupAfterFinalizer", {"cycle1": ["finalizer"], "cycle2": ["cleanup"],
+                                                              "cycle3": []}, {}),
+    "cleanup_stop": ("TestCleanupStopinterleavedMultiple, TestCleanupStopAfterCleanupRuns", {
+        "cycle1": Unordered(["0", "2", "4"]), "cycle2": [], "stop_after_run": "ok"}, {}),
+    "cleanup_multiple": ("TestCleanup, TestCleanupMultiple", {"cycle1": Unordered(["97531", "2", "3"])}, {}),
+    "cleanup_interior": ("TestCleanupInteriorPointer", {"cycle1": Unordered(["0", "1", "2"])}, {}),
+    "cleanup_metrics": ("TestReadMetricsCleanups", {"gc1.queued": 10, "gc1.executed": 10}, {}),
+    "weak_equality": ("TestPointerEquality, §6.4", {
+        "same_object_equal": True, "same_field_equal": True, "field_vs_object_equal": False,
+        "b_vs_c_equal": False, "other_object_equal": False, "value_is_object": True, "value_is_field": True,
+        "nil_eq_zero": True, "nil_value_is_nil": True, "after_gc.object_nil": True, "after_gc.field_nil": True,
+        "after_gc.other_nil": True}, {}),
+    "weak_finalizer": ("TestPointerFinalizer, §6.4", {
+        "before_gc.nil": False, "gc1.nil_before_drain": True, "gc1.events": ["finalizer (weak nil)"],
+        "gc1.nil_after_drain": True, "gc2.nil_after_drain": True}, {}),
+    "weak_cleanup": ("TestPointerCleanup", {"gc1.events": ["cleanup (weak nil)"]}, {}),
+    "weak_tiny": ("TestPointerTiny", {"value_is_pointer": 1000, "nil_after_gc1": 1000},
+                  {"nil_after_gc1": Abs(250, "TestPointerTiny tolerates up to 25 % non-nil")}),
+    "weak_zero_size": ("TestImmortalPointer, §1.9", {"nil_after_2_gcs": False}, {}),
+    "gogc_goal_small": ("X3, §4.2", {
+        **{f"gogc{g}.formula_match": True for g in (100, 200, 50, 10, 0)},
+        **{f"gogc{g}.goal_metric_eq": True for g in (100, 200, 50, 10, 0)},
+        "gogc100.NextGC": 4194304, "gogc200.NextGC": 8388608, "gogc50.NextGC": 2097152,
+        "gogc100.regime": "heap_minimum", "gogc200.regime": "heap_minimum", "gogc50.regime": "heap_minimum",
+        "gogc10.regime": "sweep_floor", "gogc0.regime": "sweep_floor"}, {}),
+    "gogc_goal_20mib": ("X3, §4.2", {
+        **{f"gogc{g}.formula_match": True for g in (100, 200, 50, 10, 0)},
+        **{f"gogc{g}.regime": "formula" for g in (100, 200, 50, 10)}, "gogc0.regime": "sweep_floor"}, {}),
+    "gogc_off_goal": ("§4.3, X3", {"prev_percent": 100, "ratio_to_MaxInt64": "0.970000", "formula_match": True,
+                                   "gogc_metric": MAX_UINT64, "goal_metric_eq": True}, {}),
+    "memlimit_goal_40mib": ("X3 last row, §4.4", {"prev_limit": MAX_INT64, "formula_match": True, "limited": True,
+                                                  "gomemlimit_metric": 40 << 20}, {}),
+    "gogc_env_off": ("§4.3, TestUserForcedGC", {
+        "gogc_metric": MAX_UINT64, "start.ratio_NextGC_to_MaxInt64": "0.970000", "after_garbage.NumGC": 0,
+        "after_gc.NumGC": 1, "after_gc.NumForcedGC": 1}, {}),
+    "gogc_env_200": ("§4.2 heapMinimum", {"gogc_metric": 200, "start.NextGC": 8388608, "after_gc.NextGC": 8388608,
+                                          "SetGCPercent(100)_prev": 200}, {}),
+    "gogc_env_invalid": ("X15 (GOGC=abc)", {"gogc_metric": 100, "start.NextGC": 4194304,
+                                            "gomemlimit_metric": MAX_INT64}, {}),
+    "gomemlimit_env_1gib": ("X15 (GOMEMLIMIT=1GiB)", {"gomemlimit_metric": 1 << 30, "SetMemoryLimit(-1)": 1 << 30,
+                                                      "start.NextGC": 4194304}, {}),
+    "setgcpercent_api": ("X15", {
+        "initial.gogc": 100, "initial.gomemlimit": MAX_INT64, "initial.goal": 4194304, "SetGCPercent(-1)": 100,
+        "off.gogc": MAX_UINT64, "off.goal_ratio": "0.970000", "SetGCPercent(-7)": -1, "SetGCPercent(100)": -1,
+        "SetMemoryLimit(-1)": MAX_INT64}, {}),
+    "setgcpercent_zero_after_gc": ("§4.2", {"NextGC_minus_heapMarked": 0, "gc_after_large_alloc": True}, {}),
+    "free_os_memory": ("X9, §4.8", {
+        "retain.HeapInuse": 64 << 20, "retain.NumGC": 4, "drop_gc.HeapInuse": 0, "drop_gc.NumForcedGC": 1,
+        "free.NumGC": 1, "free.NumForcedGC": 1, "free.HeapIdle_minus_HeapReleased": 0, "free.HeapSys": 0,
+        "free.HeapIdle": 0, "free.HeapInuse": 0, "free.released_grew": True}, {}),
+    "gcstats_ring": ("X12, §2.6", {
+        **_prefixed("gc3", {"NumGC": 3, "NumForcedGC": 3, "last_index": 2, "Pause0_eq_PauseNs_last": True,
+                            "LastGC_eq_PauseEnd_last": True, "GCStats.LastGC_eq_LastGC": True, "len_Pause": 3,
+                            "len_PauseEnd": 3, "GCStats.NumGC": 3, "PauseTotal_eq_PauseTotalNs": True,
+                            "sum_PauseNs_eq_PauseTotalNs": True, "nonzero_PauseNs": 3,
+                            "len_PauseQuantiles": 5, "quantiles_match_rank_formula": True}),
+        **_prefixed("gc300", {"NumGC": 300, "NumForcedGC": 300, "last_index": 43, "Pause0_eq_PauseNs_last": True,
+                              "LastGC_eq_PauseEnd_last": True, "GCStats.LastGC_eq_LastGC": True,
+                              "len_Pause": 256, "len_PauseEnd": 256, "GCStats.NumGC": 300,
+                              "PauseTotal_eq_PauseTotalNs": True, "sum_PauseNs_eq_PauseTotalNs": False,
+                              "nonzero_PauseNs": 256})}, {}),
+    "metrics_pauses_lag": ("X11 (100 allocations; the recorded +107 had 7 runtime objects at GOMAXPROCS=2)", {
+        "cycles": 10, "gc_pauses_samples": 20, "sched_pauses_gc_samples": 20, "buckets": 162,
+        "allocs_objects_no_flush": 0, "allocs_objects_after_flush": 100}, {}),
+    "metrics_consistency": ("TestReadMetrics, §8", {
+        **{k: True for k in (
+            "allocs_bytes_eq_TotalAlloc", "allocs_objects_plus_tiny_eq_Mallocs",
+            "frees_bytes_eq_TotalAlloc_minus_HeapAlloc", "frees_objects_plus_tiny_eq_Frees",
+            "objects_eq_HeapObjects", "goal_eq_NextGC", "cycles_total_eq_NumGC", "cycles_forced_eq_NumForcedGC",
+            "cycles_automatic_eq_difference", "heap_objects_bytes_eq_HeapAlloc",
+            "heap_unused_eq_HeapInuse_minus_HeapAlloc", "heap_free_eq_HeapIdle_minus_HeapReleased",
+            "heap_released_eq_HeapReleased", "total_eq_Sys", "by_size_buckets_eq_BySize")},
+        "alloc_buckets": 68, "gomaxprocs": 1, "stack_starting_size": 2048, "gogc": 100,
+        "gomemlimit": MAX_INT64}, {}),
+    "gctrace_default": ("X1, §7 (1 P: the corpus runs GOMAXPROCS=1)", {
+        "first.N": 1, "first.H0": 3, "first.H2": 0, "first.goal": 4, "first.forced": False, "last.forced": True,
+        "forced_lines": 1, "periodic": 0, "P": [1], "NumForcedGC": 1}, {}),
+    "gctrace_gogc50": ("X1 GOGC=50", {"first.N": 1, "first.H0": 1, "first.H2": 0, "first.goal": 2,
+                                      "last.forced": True, "forced_lines": 1, "NumForcedGC": 1}, {}),
+    "gctrace_gogc_off": ("X1 GOGC=off, §4.3", {"count": 1, "first.goal": 8532210231536, "first.forced": True,
+                                               "NumGC": 1}, {}),
+    "gctrace_forced_idle": ("X2 first line", {
+        "count": 3, "forced_lines": 3, "first.H0": 0, "first.H1": 0, "first.H2": 0, "first.goal": 4,
+        "last.N": 3, "last.H2": 0, "last.goal": 4}, {}),
+    "binary_trees_16": ("binary-trees closed form (depth 16)", _binary_trees(), {}),
+    "gcbench": ("GCBench closed form", _gcbench(), {}),
+    "misuse_fin_nil_obj": ("X5", _misuse(_FIN + "first argument is nil"), {}),
+    "misuse_fin_non_pointer": ("X5", _misuse(_FIN + "first argument is int, not pointer"), {}),
+    "misuse_fin_interior": ("X5", _misuse(_FIN + "pointer not at beginning of allocated block"), {}),
+    "misuse_fin_interior_small_noscan": ("X5", _OK, {}),
+    "misuse_fin_tiny_interior": ("X5", _OK, {}),
+    "misuse_fin_zero_size_bad_func": ("X5", _OK, {}),
+    "misuse_fin_not_func": ("X5", _misuse(_FIN + "second argument is int, not a function"), {}),
+    "misuse_fin_wrong_type": ("X5", _misuse(_FIN + "cannot pass *main.mT to finalizer func(*main.mU)"), {}),
+    "misuse_fin_two_args": ("X5", _misuse(_FIN + "cannot pass *main.mT to finalizer func(*main.mT, int)"), {}),
+    "misuse_fin_variadic": ("X5", _misuse(
+        _FIN + "cannot pass *main.mT to finalizer func(...*main.mT) because dotdotdot"), {}),
+    "misuse_fin_already_set": ("X5", _misuse(_FIN + "finalizer already set"), {}),
+    "misuse_fin_reset_after_nil": ("X5", _OK, {}),
+    "misuse_cleanup_nil": ("X5, §6.1", _misuse(_CL + "ptr is nil", recoverable=True), {}),
+    "misuse_cleanup_equal": ("X5, §6.1", _misuse(_CL + "ptr is equal to arg, cleanup will never run",
+                                                 recoverable=True), {}),
+    "misuse_cleanup_within": ("X5, §6.1", _misuse(_CL + "ptr is within arg, cleanup will never run",
+                                                  recoverable=True), {}),
+    "misuse_cleanup_closure": ("X5, §6.1", _misuse(
+        _CL + "cleanup function closes over ptr, cleanup will never run", recoverable=True), {}),
+    "misuse_cleanup_zero_size": ("X5", _OK, {}),
+    "misuse_gomemlimit_malformed": ("X15, §4.4", _misuse(
+        "fatal error: malformed GOMEMLIMIT; see `go doc runtime/debug.SetMemoryLimit`"), {}),
+    "misuse_chan_send_closed": ("Go spec: send on a closed channel panics",
+                                _misuse("panic: send on closed channel", recoverable=True), {}),
+    "misuse_chan_close_closed": ("Go spec: closing a closed channel panics",
+                                 _misuse("panic: close of closed channel", recoverable=True), {}),
+    "misuse_deadlock": ("Go runtime; goruntime/errors.py names it",
+                        _misuse("fatal error: all goroutines are asleep - deadlock!"), {}),
+}
+
+
+def test_spec_covers_every_scenario():
+    assert set(SPEC) == set(scenarios.REGISTRY), (
+        f"scenarios without spec numbers: {sorted(set(scenarios.REGISTRY) - set(SPEC))}; "
+        f"spec entries without a scenario: {sorted(set(SPEC) - set(scenarios.REGISTRY))}"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(SPEC))
+def test_go_reproduces_the_spec(name, go_oracle):
+    source, expected, extra = SPEC[name]
+    tolerances = {**extra, **scenarios.REGISTRY[name].tolerances}
+    rows = harness.check_expected(name, go_oracle.run(name), expected, tolerances, source)
+    harness.REPORT.add_spec(name, rows)
+    assert not any(r.failed for r in rows), (
+        f"Go's output for {name} differs from the spec ({source}):\n{harness.describe_failures(rows)}"
+    )
