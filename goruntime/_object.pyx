@@ -349,7 +349,9 @@ cdef class Pointer(Handle):
 
     ``p.field`` / ``p.field = v`` for struct fields, ``p[i]`` for arrays, ``p.value`` for
     any pointee, ``p.addr``, ``p.type`` (``*T``), ``p.elem`` (``T``), ``p == q`` by address,
-    ``p.field_ptr(name)`` for an interior pointer (Go's ``&p.name``).
+    ``p.field_ptr(name)`` for an interior pointer (Go's ``&p.name``). A struct field whose
+    name is one of the handle's own attributes (``value``, ``addr``, ``type``, ``elem``,
+    ``runtime``) is reached as ``p.field_ptr("value").value``.
     """
     cdef readonly object elem
     cdef object _ptype
@@ -375,6 +377,12 @@ cdef class Pointer(Handle):
         return load(self, self.addr + off, ft, k)
 
     def __setattr__(self, str name, value):
+        if name == "value":                    # the pointee itself (Go: *p = v)
+            if self.elem is None:
+                raise TypeError("cannot dereference unsafe.Pointer")
+            with self.heap.lock:
+                store(self, self.addr, self.elem, kind_of(self.elem), value)
+            return
         if self.elem is None:
             raise AttributeError(f"unsafe.Pointer has no field {name}")
         off, ft, k = field_info(self.elem, name)
@@ -392,13 +400,6 @@ cdef class Pointer(Handle):
         if self.elem is None:
             raise TypeError("cannot dereference unsafe.Pointer")
         return load(self, self.addr, self.elem, kind_of(self.elem))
-
-    @value.setter
-    def value(self, v):
-        if self.elem is None:
-            raise TypeError("cannot dereference unsafe.Pointer")
-        with self.heap.lock:
-            store(self, self.addr, self.elem, kind_of(self.elem), v)
 
     def _index(self, i):
         t = self.elem

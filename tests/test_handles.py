@@ -1,0 +1,177 @@
+"""Handles: Go pointers and slices held by Python (issue: Go objects from Python)."""
+import gc as pygc
+
+import numpy as np
+import pytest
+
+import goruntime as rt
+from conftest import check_invariants
+
+Node = rt.Struct("HNodeT", next=rt.Ptr("HNodeT"), id=rt.Int, pad=rt.Array(rt.Int64, 5),
+                 name=rt.String, f=rt.Float64, ok=rt.Bool, small=rt.Uint8, c=rt.Complex128,
+                 items=rt.Slice(rt.Int32), any=rt.Any)
+Other = rt.Struct("HOtherT", x=rt.Int)
+Inner = rt.Struct("HInnerT", x=rt.Int32, y=rt.Int32)
+Outer = rt.Struct("HOuterT", p=rt.Ptr(rt.Int), inner=Inner)
+
+
+def test_fields_read_back_what_was_written(runtime):
+    a = rt.new(Node)
+    assert (a.id, a.next, a.name, a.f, a.ok, a.small, a.c, len(a.items), a.any) == \
+        (0, None, "", 0.0, False, 0, 0j, 0, None)                 # new(T) is zeroed
+    b = rt.new(Node)
+    a.next, a.id, a.name, a.f, a.ok, a.small, a.c = b, -7, "héllo", 2.5, True, 255, 1 + 2j
+    a.items = rt.make(rt.Slice(rt.Int32), 3, 10)
+    a.items[2] = -5
+    a.any = b
+    assert a.next == b and a.next is not b                        # a new handle, same address
+    assert (a.id, a.name, a.f, a.ok, a.small, a.c) == (-7, "héllo", 2.5, True, 255, 1 + 2j)
+    assert (len(a.items), a.items.cap, a.items[2], list(a.items)) == (3, 10, -5, [0, 0, -5])
+    assert a.any == b
+    a.pad[4] = 9                                                  # arrays: interior pointer
+    assert a.pad[4] == 9 and len(a.pad) == 5
+    assert a.field_ptr("id").value == -7
+    a.field_ptr("id").value = 3
+    assert a.id == 3
+    assert str(a.type) == "*main.HNodeT" and a.elem == Node
+    assert a.addr >= 0xc000000000
+
+
+def test_nested_struct_fields_write_in_place(runtime):
+    o = rt.new(Outer)
+    o.inner.y = 5
+    assert o.inner.y == 5 and o.inner.x == 0
+    assert o.field_ptr("inner").addr == o.addr + 8
+
+
+def test_handles_are_roots_exactly_while_python_holds_them(runtime):
+    a = rt.new(Node)
+    a.next = rt.new(Node)                    # the temporary handle is gone; a still reaches it
+    a.next.id = 42
+    rt.GC()
+    m = rt.ReadMemStats()
+    assert m.HeapObjects == 2
+    assert a.next.id == 42
+    a = None
+    rt.GC()
+    assert rt.ReadMemStats().HeapObjects == 0
+    check_invariants(rt.ReadMemStats())
+
+
+def test_handle_in_a_dropped_python_cycle_stops_being_a_root(runtime):
+    class Box:
+        pass
+    b1, b2 = Box(), Box()
+    b1.o, b2.o = b2, b1
+    b1.p = rt.new(Node)
+    del b1, b2
+    pygc.collect()                          # Python frees the cycle, the handle with it
+    rt.GC()
+    assert rt.ReadMemStats().HeapObjects == 0
+
+
+@pytest.mark.parametrize("field,value,msg", [
+    ("next", "OTHER", r"cannot use x \(variable of type \*HOtherT\) as \*HNodeT value in assignment"),
+    ("id", "x", r'cannot use "x" \(untyped string constant\) as int value in assignment'),
+    ("id", 1.5, r"cannot use 1.5 \(untyped float constant\) as int value in assignment"),
+    ("ok", 1, r"cannot use 1 \(untyped int constant\) as bool value in assignment"),
+    ("items", "SLICE64", r"cannot use x \(variable of type \[\]int64\) as \[\]int32 value in assignment"),
+])
+def test_wrong_stores_raise_go_compile_errors_and_change_nothing(runtime, field, value, msg):
+    a = rt.new(Node)
+    a.id = 11
+    if value == "OTHER":
+        value = rt.new(Other)
+    elif value == "SLICE64":
+        value = rt.make(rt.Slice(rt.Int64), 1)
+    before = rt.ReadMemStats()
+    with pytest.raises(TypeError, match=msg):
+        setattr(a, field, value)
+    after = rt.ReadMemStats()
+    assert (before.Mallocs, before.HeapAlloc) == (after.Mallocs, after.HeapAlloc)
+    assert a.id == 11 and a.next is None and a.ok is False
+
+
+def test_overflow_and_unknown_fields(runtime):
+    a = rt.new(Node)
+    with pytest.raises(OverflowError, match="overflows"):
+        a.small = 256
+    with pytest.raises(AttributeError, match="has no field or method nope"):
+        a.nope
+    with pytest.raises(AttributeError):
+        a.nope = 1
+    with pytest.raises(IndexError, match=r"index out of range \[5\] with length 5"):
+        a.pad[5]
+
+
+def test_handles_of_another_runtime_are_refused(runtime):
+    a = rt.new(Node)
+    with rt.Runtime(arena_cap=64 << 20):
+        foreign = rt.new(Node)
+        with pytest.raises(ValueError, match="different Runtime"):
+            a.next = foreign
+        with pytest.raises(ValueError, match="different Runtime"):
+            rt.SetFinalizer(a, lambda p: None)
+    assert a.next is None
+
+
+def test_pointer_equality_and_hash(runtime):
+    a = rt.new(Node)
+    b = rt.new(Node)
+    a.next = b
+    assert a.next == b and hash(a.next) == hash(b) and a != b
+    assert len({a, a.next, b}) == 2
+
+
+def test_slices_reslice_like_go(runtime):
+    s = rt.make(rt.Slice(rt.Int64), 4, 8)
+    for i in range(4):
+        s[i] = i * 10
+    t = s[1:3]
+    assert (len(t), t.cap, list(t)) == (2, 7, [10, 20])
+    t[0] = 99
+    assert s[1] == 99                       # same backing array
+    e = s[8:8]                              # zero capacity: Go keeps the base pointer
+    assert e.cap == 0 and e.addr == s.addr
+    with pytest.raises(IndexError, match="slice bounds out of range"):
+        s[2:9]
+    assert s.numpy().tolist() == [0, 99, 20, 30]
+    with pytest.raises(rt.Panic, match="makeslice: cap out of range"):
+        rt.make(rt.Slice(rt.Int), 5, 2)
+    with pytest.raises(rt.Panic, match="makeslice: len out of range"):
+        rt.make(rt.Slice(rt.Int), -1)
+
+
+def test_make_slice_sizes_and_classes(runtime):
+    m0 = rt.ReadMemStats()
+    s = rt.make(rt.Slice(rt.Ptr(rt.Int)), 100)         # 800 bytes pointerful: header -> 896 class
+    b = rt.make(rt.Slice(rt.Byte), 4096)               # 4096 noscan
+    m1 = rt.ReadMemStats()
+    assert m1.HeapAlloc - m0.HeapAlloc == 896 + 4096
+    assert m1.BySize[31].Mallocs - m0.BySize[31].Mallocs == 1
+    assert m1.BySize[44].Mallocs - m0.BySize[44].Mallocs == 1
+
+
+def test_heap_strings_and_constant_strings(runtime):
+    a = rt.new(Node)
+    m0 = rt.ReadMemStats()
+    a.name = "constant"                     # a Go string literal: rodata, no allocation
+    m1 = rt.ReadMemStats()
+    a.name = runtime.string(b"from the heap")   # like string(b): 13 bytes -> tiny
+    m2 = rt.ReadMemStats()
+    assert m1.Mallocs == m0.Mallocs and m2.Mallocs == m1.Mallocs + 1
+    assert a.name == "from the heap"
+    rt.GC()
+    assert a.name == "from the heap"         # the string data is kept alive through the field
+
+
+def test_unsafe_pointer_and_any_fields(runtime):
+    T = rt.Struct("HUnsafe", u=rt.UnsafePointer)
+    x = rt.new(T)
+    y = rt.new(Node)
+    x.u = y
+    assert x.u.addr == y.addr and str(x.u.type) == "unsafe.Pointer"
+    y.id = 5
+    del y
+    rt.GC()
+    assert rt.ReadMemStats().HeapObjects == 2         # kept alive through unsafe.Pointer
