@@ -251,6 +251,9 @@ class Runtime:
         self._cycle = None            # the running cycle's state while in its mark phase
         self._rate_mark = (0, 0, self.clock.nanotime())
         self._scav_time = self.clock.nanotime()
+        self._last_gc_cost_ns = 0     # GC CPU of the last cycle (the limiter's yardstick)
+        self._last_rate = 0.0         # mutator allocation rate before the last cycle
+        self.limiter_last_enabled = 0 # Go: /gc/limiter/last-enabled:gc-cycle
         self._token = None
         self._update_trigger()
 
@@ -420,7 +423,17 @@ class Runtime:
 
     def _update_trigger(self):
         self.pacer.heap_live = self.heap.heap_live
-        trig, _ = self.pacer.trigger(self._mem_state())
+        mem = self._mem_state()
+        trig, goal = self.pacer.trigger(mem)
+        if goal < self.pacer.gc_percent_heap_goal and self._last_gc_cost_ns:
+            # Memory-limited: Go's GC CPU limiter keeps GC from taking more than half the
+            # CPU (spec 3.5) by letting the heap overshoot the limit. Modelled as a minimum
+            # runway: the mutator allocates for at least as long as the last cycle took.
+            rate, _ = self._alloc_rate()
+            floor = self.heap.heap_live + int(self._last_gc_cost_ns * max(rate, self._last_rate))
+            if floor > trig:
+                trig = floor
+                self.limiter_last_enabled = self.gc_record.num_gc
         self.heap.trigger = min(trig, 2**64 - 1)
 
     # -- time ------------------------------------------------------------------------------
@@ -620,6 +633,8 @@ class Runtime:
         cpu.GCTotalTime += mark_ns
         self._accumulate_cpu()
         rec.gc_cpu_fraction = min(cpu.gc_cpu_fraction(), 0.99)
+        self._last_gc_cost_ns = (stw1 + stw2) * procs + mark_ns
+        self._last_rate = self._alloc_rate()[0]
         # sweep: specials first (spec 3.7), then the spans
         self._sweep_specials()
         _mark.sweep(self.heap)
@@ -671,6 +686,7 @@ class Runtime:
                 heap_marked=p.heap_marked, heap_scan=p.heap_scan, stack_scan=p.last_stack_scan,
                 globals_scan=p.globals_scan, gc_percent=p.gc_percent,
                 memory_limit=p.memory_limit, cpu_stats=rec.cpu,
+                limiter_last_enabled_cycle=self.limiter_last_enabled,
                 finalizers_queued=rec.finalizers_queued,
                 finalizers_executed=rec.finalizers_executed,
                 cleanups_queued=rec.cleanups_queued, cleanups_executed=rec.cleanups_executed,

@@ -1,0 +1,173 @@
+"""The pacer inside a running Runtime: NextGC, GOGC=off, the memory limit, gctrace, metrics.
+
+The formulas are spec 4.2-4.5 (checked number by number against Go in test_pacer.py);
+here the inputs are the emulator's own heapMarked, stacks and globals, so NextGC must be
+exactly the formula of those.
+"""
+import io
+
+import pytest
+
+import goruntime as rt
+from goruntime import debug, metrics, gctrace
+from goruntime.pacer import MAX_INT64
+from conftest import check_invariants
+
+Chunk = rt.Array(rt.Ptr(rt.Int), 1024)          # 8 KiB pointerful chunks, as Appendix X3
+
+
+def live_20mib():
+    return [rt.new(Chunk) for _ in range(20 * 128)]
+
+
+@pytest.mark.parametrize("gogc", [100, 200, 50, 10, 0])
+def test_next_gc_is_the_spec_formula(runtime, gogc):
+    keep = live_20mib()
+    debug.SetGCPercent(gogc)
+    rt.GC()
+    m = rt.ReadMemStats()
+    p = runtime.pacer
+    marked, stack, globals_ = p.heap_marked, p.last_stack_scan, p.globals_scan
+    formula = marked + (marked + stack + globals_) * gogc // 100
+    expect = max(formula, (4 << 20) * gogc // 100, marked + (1 << 20))
+    # exactly the chunks are live: 8 KiB pointerful objects take a header, so 9472-byte slots
+    assert marked == len(keep) * 9472
+    assert m.NextGC == expect
+    check_invariants(m)
+
+
+def test_gogc_off_goal_is_the_memory_limit_goal_with_maxint64(runtime):
+    debug.SetGCPercent(-1)
+    m = rt.ReadMemStats()
+    non_heap = (m.Sys - m.HeapReleased) - (m.HeapIdle - m.HeapReleased) - m.HeapAlloc
+    g = MAX_INT64 - non_heap
+    g -= g // 100 * 3
+    assert m.NextGC == g
+    assert abs(m.NextGC / 2**63 - 0.97) < 1e-6
+    assert debug.SetGCPercent(100) == -1
+
+
+def test_memory_limit_goal_appendix_x3(runtime):
+    keep = live_20mib()
+    debug.SetMemoryLimit(40 << 20)
+    rt.GC()
+    m = rt.ReadMemStats()
+    non_heap = (m.Sys - m.HeapReleased) - (m.HeapIdle - m.HeapReleased) - m.HeapAlloc
+    g = (40 << 20) - non_heap
+    g -= max(g // 100 * 3, 1 << 20)
+    assert m.NextGC == g                                  # below the GOGC goal (~41 MB)
+    assert m.NextGC < runtime.pacer.gc_percent_heap_goal
+    assert debug.SetMemoryLimit(-1) == 40 << 20
+
+
+def test_unmeetable_memory_limit_is_bounded_not_a_death_spiral(runtime):
+    """Live heap 16 MiB, limit 8 MiB: every cycle is memory-limited. The modelled GC CPU
+    limiter keeps GC at or under about half the CPU: bounded GCs per MB allocated."""
+    keep = [rt.new(Chunk) for _ in range(2048)]
+    debug.SetMemoryLimit(8 << 20)
+    m0 = rt.ReadMemStats()
+    cpu0 = (runtime.gc_record.cpu.GCTotalTime, runtime.gc_record.cpu.TotalTime)
+    for _ in range(20000):                                # 160 MiB of garbage
+        rt.new(Chunk)
+    rt.Sleep(0)
+    m1 = rt.ReadMemStats()
+    gcs = m1.NumGC - m0.NumGC
+    assert 2 <= gcs <= 16                                 # not one per span refill (~20000)
+    assert runtime.limiter_last_enabled > 0
+    cpu = runtime.gc_record.cpu
+    window = (cpu.GCTotalTime - cpu0[0]) / (cpu.TotalTime - cpu0[1])
+    # Go: the limiter caps GC at ~50 % of CPU; the model reaches 50 % in steady state
+    assert window <= 0.6, window
+    check_invariants(m1)
+
+
+def test_first_heap_triggered_cycle_is_near_4mib(runtime):
+    keep = []
+    while rt.ReadMemStats().NumGC == 0:
+        keep.extend(rt.new(Chunk) for _ in range(16))
+    m = rt.ReadMemStats()
+    # trigger 4 MiB*61/64 = 3997696 at the latest (consMark 0 before the first GC)
+    assert m.NumForcedGC == 0 and runtime.pacer.heap_marked <= 4 << 20
+
+
+def test_gctrace_lines_parse_and_agree_with_memstats(runtime):
+    out = io.StringIO()
+    with rt.Runtime(godebug="gctrace=1", stderr=out):
+        keep = live_20mib()
+        rt.GC()
+        m = rt.ReadMemStats()
+    lines = out.getvalue().splitlines()
+    parsed = [gctrace.parse_gctrace(l) for l in lines if l.startswith("gc ")]
+    assert len(parsed) == m.NumGC >= 2
+    assert [d["n"] for d in parsed] == list(range(1, m.NumGC + 1))
+    last = parsed[-1]
+    assert last["forced"] and last["procs"] == 1
+    assert last["heap2_mb"] == m.HeapAlloc >> 20 == (2560 * 9472) >> 20
+    assert all(not d["forced"] for d in parsed[:-1])
+
+
+def test_periodic_gc_every_two_minutes_of_virtual_time(runtime):
+    out = io.StringIO()
+    with rt.Runtime(godebug="gctrace=1", stderr=out):
+        rt.Sleep(300 * 10**9)                              # no GC yet: nothing periodic
+        assert rt.ReadMemStats().NumGC == 0
+        rt.GC()
+        rt.Sleep(300 * 10**9)
+        m = rt.ReadMemStats()
+    assert (m.NumGC, m.NumForcedGC) == (3, 1)
+    assert out.getvalue().count("GC forced\n") == 2
+    starts = [gctrace.parse_gctrace(l)["start_ms"] for l in out.getvalue().splitlines() if l.startswith("gc ")]
+    assert 420_000 <= starts[1] <= 421_000                 # 300 s asleep, then 120 s after GC 1
+
+
+def test_metrics_equal_memstats_equivalents(runtime):
+    keep = live_20mib()
+    rt.GC()
+    names = {
+        "/gc/cycles/total:gc-cycles": "NumGC", "/gc/cycles/forced:gc-cycles": "NumForcedGC",
+        "/gc/heap/allocs:bytes": "TotalAlloc", "/gc/heap/objects:objects": "HeapObjects",
+        "/gc/heap/goal:bytes": "NextGC", "/memory/classes/heap/objects:bytes": "HeapAlloc",
+        "/memory/classes/heap/released:bytes": "HeapReleased", "/memory/classes/total:bytes": "Sys",
+        "/memory/classes/heap/stacks:bytes": "StackInuse",
+    }
+    m = rt.ReadMemStats()                                  # flushes: metrics now current
+    samples = [metrics.Sample(n) for n in names]
+    metrics.Read(samples)
+    for s in samples:
+        assert s.Value.Uint64() == getattr(m, names[s.Name]), s.Name
+    all_names = {d.Name for d in metrics.All()}
+    for n in ("/gc/pauses:seconds", "/gc/heap/allocs-by-size:bytes", "/gc/gogc:percent",
+              "/gc/gomemlimit:bytes", "/gc/heap/live:bytes", "/gc/scan/heap:bytes"):
+        assert n in all_names
+    h = [metrics.Sample("/gc/pauses:seconds")]
+    metrics.Read(h)
+    assert sum(h[0].Value.Float64Histogram().Counts) == 2 * m.NumGC
+    bad = [metrics.Sample("/no/such:metric")]
+    metrics.Read(bad)
+    assert bad[0].Value.Kind() == metrics.KindBad
+
+
+def test_metrics_lag_without_a_flush(runtime):
+    """Appendix X11: allocation counts reach runtime/metrics only when mcaches flush."""
+    T = rt.Struct("LagT", p=rt.Ptr(rt.Int), b=rt.Array(rt.Byte, 40))
+    rt.ReadMemStats()
+    s = [metrics.Sample("/gc/heap/allocs:objects")]
+    metrics.Read(s)
+    before = s[0].Value.Uint64()
+    keep = [rt.new(T) for _ in range(100)]
+    metrics.Read(s)
+    assert s[0].Value.Uint64() == before
+    rt.ReadMemStats()
+    metrics.Read(s)
+    assert s[0].Value.Uint64() == before + 100
+
+
+def test_free_os_memory_releases_every_free_page(runtime):
+    keep = [rt.make(rt.Slice(rt.Byte), 1 << 20) for _ in range(64)]
+    keep = None
+    rt.GC()
+    m1 = rt.ReadMemStats()
+    debug.FreeOSMemory()
+    m2 = rt.ReadMemStats()
+    assert m2.HeapReleased == m2.HeapIdle > m1.HeapReleased
+    assert m2.HeapSys == m1.HeapSys and m2.NumForcedGC == m1.NumForcedGC + 1
