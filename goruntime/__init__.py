@@ -42,3 +42,9 @@ __all__ = [
     "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "select",
     "debug", "weak", "metrics",
 ]
+
+
+def load_ipython_extension(ip):
+    """``%load_ext goruntime``: the %%gctrace magic and draining goroutines after each cell."""
+    from ._ipython import load_ipython_extension as load
+    load(ip)

@@ -663,6 +663,11 @@ cdef class Heap:
         PyMem_RawFree(self.h.roots)
         PyMem_RawFree(self.h.root_free)
 
+    def _repr_html_(self):
+        """The spans as a grid coloured by size class and shaded by occupancy (Jupyter)."""
+        from goruntime._display import heap_html
+        return heap_html(self)
+
     # -- read-only views for notebooks and tests --------------------------------------
     def _ro(self, a):
         v = a.view()

@@ -41,6 +41,10 @@ class GCStats:
     PauseEnd: list = field(default_factory=list)
     PauseQuantiles: list = field(default_factory=list)
 
+    def _repr_html_(self):
+        from ._display import gcstats_html
+        return gcstats_html(self)
+
 
 def read_gc_stats(stats: GCStats, *, num_gc: int, pause_total_ns: int, pause_ns_ring,
                   pause_end_ring, last_gc: int) -> GCStats:

@@ -14,8 +14,10 @@ One GC cycle (``Runtime.gc``), following Go's phases (spec §3.1):
 2. mark: roots are the handle table (Python handles = goroutine stacks), queued
    finalizers and cleanups, special records (finalizer referents, cleanup closures, weak
    handle cells) and each P's tiny block; ``_mark.mark`` does the work without the GIL.
-   The mark is stop-the-world in the emulator (Go marks concurrently), so nothing is
-   allocated black and no write barrier is needed;
+   The emulator marks everything reachable at the start (the snapshot Go's hybrid
+   barrier guarantees), then models Go's *concurrent* mark as a runway during which the
+   mutator keeps allocating and new objects are allocated black (``_start_cycle``);
+   ``weak.Pointer.Value`` shades during that phase, as in Go;
 3. mark termination (STW #2): heapMarked = heapLive = bytes marked, every mcache is
    flushed (counted, tiny block dropped), NumGC/NumForcedGC, PauseNs/PauseEnd/LastGC,
    GCCPUFraction, the pacer commits the next goal and trigger;
@@ -528,6 +530,16 @@ class Runtime:
     def gc_running(self):
         """True while a cycle is in its mark phase (Go: gcphase == _GCmark)."""
         return self._cycle is not None
+
+    def gc_roots(self):
+        """The collector's extra roots now: ``(roots, scan_only)`` as uint64 arrays.
+
+        ``roots``: queued finalizers' objects, cleanup closures (queued and attached), weak
+        handle cells. ``scan_only``: objects with finalizers, whose referents are marked but
+        not the objects themselves (Go: markrootSpans). The handle table and each P's tiny
+        block are roots too (``heap.roots()``, ``heap.tiny_blocks()``).
+        """
+        return self._special_roots()
 
     def _special_roots(self):
         """(roots, scan_only): queued work, cleanup closures and weak cells; finalizer objects."""

@@ -1,0 +1,7 @@
+"""``python -m goruntime``: see `goruntime.cli` (demo, run, sizeclass)."""
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,337 @@
+"""IPython integration: ``%load_ext goruntime``.
+
+What loading the extension does:
+
+- registers the ``%%gctrace`` cell magic: the cell runs with ``GODEBUG=gctrace=1`` in
+  effect, and every GC it runs prints Go's one-line trace (``gc 1 @0.000s 0%: ...``,
+  formatted by `goruntime.gctrace`). It covers the current runtime, every `Runtime` bound
+  to a name in the user namespace, and every runtime created or entered inside the cell
+  (``with rt.Runtime(gogc=50) as r:``). Lines go to the cell's stdout (``--stderr``: to
+  stderr, where Go writes them). Afterwards each runtime's GODEBUG and trace stream are
+  restored.
+- after every cell, lets the cooperative scheduler run what is pending -- the finalizer
+  goroutine, cleanups, goroutines started with ``rt.go`` -- through
+  ``sched.run_until_idle()`` on the current runtime (and on runtimes in the user
+  namespace), as a Go program would between statements. Turn it off with
+  ``%goruntime drain off`` (or ``configure(drain=False)``) to step with ``rt.Gosched()``.
+- registers HTML formatters for `goruntime.debug.GCStats` and `goruntime._heap.Heap`
+  (the span grid), which have no ``_repr_html_`` of their own.
+- ``%goruntime`` (line magic): ``status``, ``drain on|off``, ``forget`` (drop the output
+  history's references, see below).
+
+A word on ``Out``: IPython keeps every cell's result in ``Out[n]`` (and ``_``, ``__``,
+``___``). A handle that was a cell's result is therefore still a live Python object, i.e.
+a *root*, and the object it points to is never collected. ``%reset -f out`` empties the
+output history (IPython >= 8.15; older versions keep a second reference in
+``user_ns_hidden``, which ``%goruntime forget`` also drops; docs/notebooks.md). Ending a
+cell with ``;``, or showing a value with ``display()``, keeps it out of the history.
+
+IPython is imported lazily, inside `load_ipython_extension` (as memray does), so importing
+goruntime never needs it.
+"""
+from __future__ import annotations
+
+import sys
+
+__all__ = ["load_ipython_extension", "unload_ipython_extension", "configure", "state",
+           "last_gctrace", "traced", "forget_outputs"]
+
+_STATE = {"drain": True, "ip": None, "last_gctrace": [], "formatters": [], "pinned": [], "depth": 0}
+
+
+def state():
+    """The extension's settings (a copy): ``{"drain": bool, "loaded": bool}``."""
+    return {"drain": _STATE["drain"], "loaded": _STATE["ip"] is not None}
+
+
+def configure(*, drain=None):
+    """Change settings: ``drain`` -- run pending goroutines after every cell."""
+    if drain is not None:
+        if not isinstance(drain, bool):
+            raise TypeError("drain must be a bool")
+        _STATE["drain"] = drain
+    return state()
+
+
+def last_gctrace():
+    """The gctrace lines the last ``%%gctrace`` cell printed."""
+    return list(_STATE["last_gctrace"])
+
+
+class _Sink:
+    """A file-like object that forwards to the cell's stdout/stderr *at write time*."""
+
+    def __init__(self, to_stderr, lines):
+        self.to_stderr = to_stderr
+        self.lines = lines
+
+    def write(self, s):
+        for line in s.splitlines():
+            if line:
+                self.lines.append(line)
+        return (sys.stderr if self.to_stderr else sys.stdout).write(s)
+
+    def flush(self):
+        (sys.stderr if self.to_stderr else sys.stdout).flush()
+
+
+class traced:
+    """``with traced(runtimes, to_stderr=False) as lines:``: gctrace on for a block.
+
+    Enables ``gctrace=1`` on *runtimes* (an iterable of `Runtime`) and on every runtime
+    created or entered inside the block, with the lines going to stdout (or stderr);
+    restores each runtime's GODEBUG setting and trace stream on exit. This is what
+    ``%%gctrace`` runs the cell in; it works outside IPython too.
+    """
+
+    def __init__(self, runtimes=(), *, to_stderr=False):
+        self.lines = []
+        self._sink = _Sink(to_stderr, self.lines)
+        self._saved = {}            # id(rt) -> (rt, had_key, old_value, old_stderr)
+        self._initial = list(runtimes)
+        self._patched = None
+
+    def _enable(self, rt):
+        if id(rt) in self._saved:
+            return
+        g = rt.godebug
+        self._saved[id(rt)] = (rt, "gctrace" in g, g.get("gctrace"), rt.stderr)
+        g["gctrace"] = 1
+        rt.stderr = self._sink
+
+    def __enter__(self):
+        from .runtime import Runtime
+        for rt in self._initial:
+            self._enable(rt)
+        init, enter = Runtime.__init__, Runtime.__enter__
+        me = self
+
+        def __init__(self, *args, **kwargs):
+            init(self, *args, **kwargs)
+            me._enable(self)
+
+        def __enter__(self):
+            me._enable(self)
+            return enter(self)
+
+        __init__.__wrapped__, __enter__.__wrapped__ = init, enter
+        Runtime.__init__, Runtime.__enter__ = __init__, __enter__
+        self._patched = (Runtime, init, enter)
+        return self.lines
+
+    def __exit__(self, *exc):
+        if self._patched is not None:
+            cls, init, enter = self._patched
+            cls.__init__, cls.__enter__ = init, enter
+            self._patched = None
+        for rt, had, old, stderr in self._saved.values():
+            if had:
+                rt.godebug["gctrace"] = old
+            else:
+                rt.godebug.pop("gctrace", None)
+            rt.stderr = stderr
+        self._saved.clear()
+        return False
+
+
+def forget_outputs(ip):
+    """Drop IPython's references to cell results: ``%reset -f out`` and, for IPython older
+    than 8.15 (ipython/ipython#14129), the copies it keeps in ``user_ns_hidden``.
+    Returns how many results were dropped."""
+    import gc
+    n = len(ip.user_ns.get("_oh", {}) or {})
+    ip.run_line_magic("reset", "-f out")
+    hidden = getattr(ip, "user_ns_hidden", {})
+    for k in [k for k in hidden if k[:1] == "_" and k[1:].isdigit()]:
+        del hidden[k]
+    for k in ("_", "__", "___"):
+        if k in hidden:
+            hidden[k] = ""
+    gc.collect()
+    return n
+
+
+def _user_runtimes(ip):
+    from .runtime import Runtime
+    seen, out = set(), []
+    for v in list(getattr(ip, "user_ns", {}).values()):
+        if isinstance(v, Runtime) and id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
+
+
+def _target_runtimes(ip):
+    from .runtime import current
+    out = [current()]
+    for rt in _user_runtimes(ip):
+        if all(rt is not o for o in out):
+            out.append(rt)
+    return out
+
+
+def _drain(ip=None, **_kwargs):
+    """post_run_cell: let pending goroutines (finalizers, cleanups) run."""
+    if not _STATE["drain"]:
+        return
+    ip = ip or _STATE["ip"]
+    try:
+        runtimes = _target_runtimes(ip) if ip is not None else []
+    except Exception:            # a half-initialised runtime module: nothing to drain
+        return
+    for rt in runtimes:
+        sched = getattr(rt, "sched", None)
+        if sched is None or getattr(sched, "mode", "cooperative") != "cooperative":
+            continue
+        try:
+            sched.run_until_idle()
+        except Exception as e:   # a crashed goroutine (Go would have died): show it, go on
+            print(f"goruntime: after the cell, a goroutine failed: {type(e).__name__}: {e}",
+                  file=sys.stderr)
+
+
+class _PinnedStream:
+    """ipykernel's stdout/stderr, with every write attributed to the running cell.
+
+    ipykernel (>= 6) finds the cell a write belongs to in a ContextVar. A goroutine runs in
+    a copy of the context it was *created* in (the finalizer goroutine: the cell that first
+    called SetFinalizer), so without this a finalizer's ``print`` would land under that
+    old cell. While a cell runs (and the after-cell drain), writes go to it.
+    """
+
+    def __init__(self, stream, parent):
+        self._stream = stream
+        self._parent = parent
+
+    def write(self, s):
+        token = self._stream.set_thread_parent(self._parent)
+        try:
+            return self._stream.write(s)
+        finally:
+            self._stream.reset_thread_parent(token)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _pin_streams(info=None):
+    """pre_run_cell: attribute goroutines' output to this cell (see `_PinnedStream`).
+    A cell run inside a cell (``%%gctrace`` runs its body so) keeps the outer pinning."""
+    _STATE["depth"] = _STATE.get("depth", 0) + 1
+    if _STATE["depth"] > 1:
+        return
+    pinned = []
+    for name in ("stdout", "stderr"):
+        s = getattr(sys, name)
+        if isinstance(s, _PinnedStream):
+            s = s._stream
+        if hasattr(s, "set_thread_parent") and hasattr(s, "reset_thread_parent"):
+            p = _PinnedStream(s, s.parent_header)
+            setattr(sys, name, p)
+            pinned.append((name, s, p))
+    _STATE["pinned"] = pinned
+
+
+def _unpin_streams():
+    for name, orig, p in _STATE.get("pinned", ()):
+        if getattr(sys, name) is p:
+            setattr(sys, name, orig)
+    _STATE["pinned"] = []
+
+
+def _register_formatters(ip):
+    from . import _display, _heap, debug
+    html = ip.display_formatter.formatters["text/html"]
+    for cls, fn in ((_heap.Heap, _display.heap_html), (debug.GCStats, _display.gcstats_html)):
+        if getattr(cls, "_repr_html_", None) is None:
+            html.for_type(cls, fn)
+            _STATE["formatters"].append((html, cls))
+
+
+def load_ipython_extension(ip):
+    """``%load_ext goruntime``: register ``%%gctrace``, ``%goruntime``, the after-cell
+    drain and the HTML formatters. Loading twice is harmless."""
+    from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+    from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+    @magics_class
+    class GoRuntimeMagics(Magics):
+        @magic_arguments()
+        @argument("-r", "--runtime", default=None,
+                  help="an expression naming the Runtime to trace (default: the current one, "
+                       "those in the namespace and those made in the cell)")
+        @argument("--stderr", action="store_true", help="write the lines to stderr, as Go does")
+        @argument("-q", "--quiet", action="store_true",
+                  help="do not say so when the cell ran no GC")
+        @cell_magic
+        def gctrace(self, line, cell):
+            """Run the cell with GODEBUG=gctrace=1: one line per GC, as Go prints it."""
+            args = parse_argstring(self.gctrace, line)
+            if args.runtime:
+                targets = [self.shell.ev(args.runtime)]
+            else:
+                targets = _target_runtimes(self.shell)
+            with traced(targets, to_stderr=args.stderr) as lines:
+                self.shell.run_cell(cell, store_history=False)
+            _STATE["last_gctrace"] = list(lines)
+            if not lines and not args.quiet:
+                print("gctrace: no GC ran in this cell")
+
+        @line_magic
+        def goruntime(self, line):
+            """``%goruntime status`` | ``%goruntime drain on|off`` | ``%goruntime forget``."""
+            words = line.split()
+            if words == ["forget"]:
+                n = forget_outputs(self.shell)
+                print(f"goruntime: dropped {n} cell result{'s' if n != 1 else ''} from the output history")
+                return
+            if not words or words[0] == "status":
+                s = state()
+                print(f"goruntime extension: drain after each cell: {'on' if s['drain'] else 'off'}")
+                return
+            if words[0] == "drain" and len(words) == 2 and words[1] in ("on", "off"):
+                configure(drain=words[1] == "on")
+                print(f"goruntime: drain after each cell: {words[1]}")
+                return
+            print("usage: %goruntime status | %goruntime drain on|off | %goruntime forget",
+                  file=sys.stderr)
+
+    if _STATE["ip"] is ip:
+        return
+    if _STATE["ip"] is not None:
+        unload_ipython_extension(_STATE["ip"])
+    ip.register_magics(GoRuntimeMagics)
+    ip.events.register("pre_run_cell", _pin_streams)
+    ip.events.register("post_run_cell", _post_run_cell)
+    _register_formatters(ip)
+    _STATE["ip"] = ip
+
+
+def _post_run_cell(result=None):
+    try:
+        _drain(_STATE["ip"])
+    finally:
+        _STATE["depth"] = max(0, _STATE.get("depth", 0) - 1)
+        if _STATE["depth"] == 0:
+            _unpin_streams()
+
+
+def unload_ipython_extension(ip):
+    """``%unload_ext goruntime``: stop draining and drop the formatters (magics stay, as
+    IPython has no way to unregister them)."""
+    for event, fn in (("pre_run_cell", _pin_streams), ("post_run_cell", _post_run_cell)):
+        try:
+            ip.events.unregister(event, fn)
+        except ValueError:
+            pass
+    _unpin_streams()
+    _STATE["depth"] = 0
+    for html, cls in _STATE["formatters"]:
+        html.type_printers.pop(cls, None)
+    _STATE["formatters"].clear()
+    if _STATE["ip"] is ip:
+        _STATE["ip"] = None

@@ -1,0 +1,763 @@
+"""Pictures of the emulated heap: Go's GC guide drawn from a real run.
+
+Four pictures, each a function that draws on a matplotlib ``Axes`` (made for you when
+*ax* is None) and returns it:
+
+- `plot_heap`: the heap over time against the heap goal, each GC marked -- the sawtooth of
+  https://go.dev/doc/gc-guide, from samples a `Recorder` took of a running `Runtime`;
+- `plot_pauses`: a histogram of stop-the-world pauses;
+- `plot_by_size`: ``MemStats.BySize`` as bars per size class (allocated, freed, live);
+- `plot_tricolour`: a small heap at one step of a mark, objects white / grey / black,
+  arrows for pointers. The steps come from `gc_steps`, a pure-Python replay of the
+  collector's mark (``_mark.mark_roots`` / ``gc_drain``) over a snapshot of the real heap:
+  same roots, same pointer words, same LIFO grey stack, so its final black set is the set
+  the real mark keeps. It reads the heap and changes nothing.
+
+matplotlib is imported only when a picture is drawn; without it those functions raise
+``ImportError`` naming ``pip install goruntime[plot]``. `Recorder` and `gc_steps` need
+nothing beyond goruntime.
+
+How the `Recorder` sees GCs without a hook in ``runtime.py``: while active it shadows the
+runtime's ``gc`` method with an instance attribute. Every cycle goes through ``self.gc``
+(``runtime.GC()``, heap-triggered cycles from allocation, the periodic GC, FreeOSMemory),
+so each one is sampled just before and just after it runs, reading only what the cycle
+itself reads (``heap.counters()``, ``heap_live``, the heap goal); nothing is flushed, so
+recording does not change when the next GC happens. ``sample()`` adds a point by hand
+(e.g. after each allocation batch) and ``sample_every=N`` samples every N-th
+``new``/``make`` call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._display import pure_heap_goal
+
+__all__ = [
+    "Recorder", "Sample", "GCEvent", "plot_heap", "plot_pauses", "plot_by_size",
+    "plot_tricolour", "gc_steps", "GCStep", "HeapGraph", "heap_graph", "require_matplotlib",
+]
+
+_INSTALL_HINT = "goruntime.plot needs matplotlib: pip install goruntime[plot]"
+ARENA_START = 0xc000000000
+PAGE_SHIFT = 13
+MAX_INT64 = (1 << 63) - 1
+
+
+def require_matplotlib():
+    """Import matplotlib (lazily); ``ImportError`` with the install command if missing."""
+    try:
+        import matplotlib  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+    except ImportError as e:
+        raise ImportError(f"{_INSTALL_HINT} ({e})") from e
+    return matplotlib
+
+
+def _axes(ax, figsize=(7, 3.6)):
+    """*ax*, or a new Axes: pyplot's (shown inline in notebooks) when pyplot is usable."""
+    require_matplotlib()
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+    _fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _current_runtime(rt):
+    if rt is not None:
+        return rt
+    from . import runtime
+    return runtime.current()
+
+
+# ---------------------------------------------------------------------------------------
+# Recorder: heap samples over time, with every GC marked
+
+@dataclass(frozen=True)
+class Sample:
+    """One observation of the heap.
+
+    ``alloc_bytes``: bytes requested so far (the x axis, "allocation time");
+    ``time_ns``: the runtime's clock; ``heap_live``: Go's heapLive, what the pacer compares
+    with the goal; ``heap_inuse``: bytes in in-use spans; ``goal``: the heap goal in force;
+    ``num_gc``: completed cycles; ``event``: "start", "gc-start", "gc-end", "sample", "end".
+    """
+    alloc_bytes: int
+    time_ns: int
+    heap_live: int
+    heap_inuse: int
+    goal: int
+    num_gc: int
+    event: str
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class GCEvent:
+    """One completed cycle: the samples around it, its trigger kind and its pause."""
+    num_gc: int
+    kind: str
+    before: Sample
+    after: Sample
+    pause_ns: int
+
+
+class Recorder:
+    """Record a Runtime's heap over time; ``with Recorder(rt) as rec: ...``.
+
+    Parameters
+    ----------
+    runtime : goruntime.Runtime, optional
+        The runtime to watch (default: the current one when entering).
+    sample_every : int, optional
+        Also sample after every N-th ``new``/``make`` on this runtime (slower; GC
+        boundaries alone already give the exact sawtooth, since the heap only grows
+        between cycles).
+
+    Attributes
+    ----------
+    samples : list of Sample
+    gcs : list of GCEvent
+    gogc, memory_limit : the settings when recording started
+    """
+
+    def __init__(self, runtime=None, *, sample_every=None):
+        if sample_every is not None and (not isinstance(sample_every, int) or sample_every < 1):
+            raise ValueError("sample_every must be a positive int or None")
+        self.runtime = runtime
+        self.sample_every = sample_every
+        self.samples: list[Sample] = []
+        self.gcs: list[GCEvent] = []
+        self._saved = {}
+        self._active = False
+        self._last_goal = 0
+        self._nalloc = 0
+        self._open = None
+        self.gogc = None
+        self.memory_limit = MAX_INT64
+
+    # -- attach / detach ------------------------------------------------------------------
+    def __enter__(self):
+        if self._active:
+            raise RuntimeError("goruntime.plot.Recorder is already recording")
+        rt = self.runtime = _current_runtime(self.runtime)
+        self.gogc = rt.pacer.gc_percent
+        self.memory_limit = rt.pacer.memory_limit
+        c = rt.heap.counters()
+        self._anchor_state = (rt.clock.nanotime(), c["malloc_calls"], c["malloc_bytes"])
+        self._open = None
+        for name, wrapper in (("gc", self._wrap_gc), ("finish_cycle", self._wrap_finish),
+                              ("new", self._wrap_alloc if self.sample_every else None),
+                              ("make", self._wrap_alloc if self.sample_every else None)):
+            if wrapper is None or not hasattr(rt, name):
+                continue
+            self._saved[name] = rt.__dict__.get(name)      # an earlier recorder's wrapper
+            rt.__dict__[name] = wrapper(getattr(rt, name))
+        self._active = True
+        self._take("start", goal=pure_heap_goal(rt))
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def stop(self):
+        """Stop recording (``__exit__`` does this); takes a last sample."""
+        if not self._active:
+            return
+        rt = self.runtime
+        self._take("end", goal=pure_heap_goal(rt))
+        for name, old in self._saved.items():
+            if old is None:
+                rt.__dict__.pop(name, None)
+            else:
+                rt.__dict__[name] = old
+        self._saved.clear()
+        self._active = False
+
+    def _wrap_finish(self, orig):
+        wrapped = self._wrap_gc(orig)
+
+        def finish_cycle(*args, **kwargs):
+            if not getattr(self.runtime, "gc_running", False):
+                return orig(*args, **kwargs)        # nothing to finish: nothing to sample
+            return wrapped(*args, **kwargs)
+        finish_cycle.__wrapped__ = orig
+        return finish_cycle
+
+    def _wrap_gc(self, orig):
+        """Sample around each call that starts, ends or runs a cycle.
+
+        A call made with no cycle running starts one: the heap is sampled first
+        ("gc-start", the heap at the trigger). A call made while a cycle is in its mark
+        phase (the runtime models Go's concurrent mark as a runway of allocation) ends it:
+        sampled first as "mark-end". Whenever NumGC advanced, a "gc-end" sample follows.
+        """
+        def gc(*args, **kwargs):
+            rt = self.runtime
+            r = rt.gc_record
+            running = bool(getattr(rt, "gc_running", False))
+            if not running or self._open is None:
+                self._open = (len(self.samples), kwargs.get("kind", args[0] if args else "cycle"))
+                self._take("gc-start", goal=pure_heap_goal(rt))
+            else:
+                self._take("mark-end")
+            n0 = r.num_gc
+            try:
+                return orig(*args, **kwargs)
+            finally:
+                if r.num_gc != n0:
+                    start_idx, kind = self._open
+                    before = self.samples[start_idx]
+                    after = self._take("gc-end", goal=pure_heap_goal(rt))
+                    self._anchor(after)
+                    # The latest cycle's pause; a call that finished an open cycle and ran a
+                    # forced one (NumGC += 2) is recorded as one event per cycle.
+                    for n in range(n0 + 1, r.num_gc + 1):
+                        pause = r.pause_ns[(n - 1) % 256]
+                        self.gcs.append(GCEvent(n, kind if n == n0 + 1 else "cycle",
+                                                before, after, pause))
+                    self._open = None
+                if not getattr(rt, "gc_running", False):
+                    self._open = None                   # no cycle in its mark phase now
+                elif self._open is None:                # a cycle started and is still marking
+                    self._open = (len(self.samples) - 1, kwargs.get("kind", "heap"))
+        gc.__wrapped__ = orig
+        return gc
+
+    def _wrap_alloc(self, orig):
+        def alloc(*args, **kwargs):
+            out = orig(*args, **kwargs)
+            self._nalloc += 1
+            if self._nalloc % self.sample_every == 0:
+                self.sample()
+            return out
+        alloc.__wrapped__ = orig
+        return alloc
+
+    # -- samples --------------------------------------------------------------------------
+    def _take(self, event, goal=None, label=None):
+        rt = self.runtime
+        c = rt.heap.counters()
+        if goal is not None:
+            self._last_goal = goal
+        s = Sample(alloc_bytes=int(c["malloc_bytes"]), time_ns=self._time(c),
+                   heap_live=int(c["heap_live"]), heap_inuse=int(c["heap_inuse"]),
+                   goal=int(self._last_goal), num_gc=int(rt.gc_record.num_gc),
+                   event=event, label=label)
+        self.samples.append(s)
+        return s
+
+    def _time(self, c):
+        """The runtime's clock; on the virtual clock, plus the mutator work it has not yet
+        charged (it charges allocation at GC boundaries and ReadMemStats, with the public
+        cost model ``runtime.COSTS``), so that samples between cycles sit where they
+        happened."""
+        rt = self.runtime
+        now = int(rt.clock.nanotime())
+        if not getattr(rt.clock, "virtual", False):
+            return now
+        from .runtime import COSTS
+        t, calls, nbytes = self._anchor_state
+        est = t + (c["malloc_calls"] - calls) * COSTS.get("alloc_call", 0) \
+            + (c["malloc_bytes"] - nbytes) * COSTS.get("alloc_byte", 0)
+        return max(now, int(est))
+
+    def _anchor(self, s):
+        c = self.runtime.heap.counters()
+        self._anchor_state = (self.runtime.clock.nanotime(), c["malloc_calls"], c["malloc_bytes"])
+
+    def sample(self, label=None):
+        """Add a sample now (e.g. after an allocation batch). The goal is the one in force
+        since the last cycle; nothing in the runtime is flushed or recomputed."""
+        if not self._active:
+            raise RuntimeError("Recorder.sample() outside `with Recorder(rt)`")
+        return self._take("sample", label=label)
+
+    # -- summaries --------------------------------------------------------------------------
+    @property
+    def peak_heap_inuse(self) -> int:
+        """The largest HeapInuse seen (exact when every cycle was recorded: in-use memory
+        only shrinks in a cycle's sweep, and each cycle is sampled just before it)."""
+        return max((s.heap_inuse for s in self.samples), default=0)
+
+    @property
+    def peak_heap_live(self) -> int:
+        return max((s.heap_live for s in self.samples), default=0)
+
+    def pauses(self):
+        """Pause (ns) of each recorded cycle."""
+        return [g.pause_ns for g in self.gcs]
+
+    def arrays(self, x="alloc"):
+        """``(x, heap_live, goal, heap_inuse)`` as numpy arrays; x in MiB or ms."""
+        xs = np.array([_x_of(s, x) for s in self.samples], dtype=float)
+        live = np.array([s.heap_live for s in self.samples], dtype=float) / (1 << 20)
+        goal = np.array([s.goal for s in self.samples], dtype=float) / (1 << 20)
+        inuse = np.array([s.heap_inuse for s in self.samples], dtype=float) / (1 << 20)
+        return xs, live, goal, inuse
+
+    def __repr__(self):
+        return (f"<goruntime.plot.Recorder {len(self.samples)} samples, {len(self.gcs)} GCs, "
+                f"peak HeapInuse {self.peak_heap_inuse}>")
+
+
+def _x_of(s, x):
+    if x == "alloc":
+        return s.alloc_bytes / (1 << 20)
+    if x == "time":
+        return s.time_ns / 1e6
+    raise ValueError(f"x must be 'alloc' or 'time', not {x!r}")
+
+
+# ---------------------------------------------------------------------------------------
+# pictures
+
+def plot_heap(rec, ax=None, *, x="alloc", title=None, show_inuse=False, annotate=True):
+    """The heap over time against the heap goal, each GC marked (Go's GC guide picture).
+
+    *rec* is a `Recorder`. *x*: ``"alloc"`` (MiB allocated so far, the guide's "time" when
+    the allocation rate is steady) or ``"time"`` (the runtime's clock, ms). The solid line
+    is heapLive, the dashed step line the goal, a dotted vertical where each cycle started
+    (numbered on top, ``F`` for forced ones), a dot the live heap after it. Between the two
+    the heap keeps growing: that is the mark phase, during which the mutator allocates (the
+    emulator models Go's concurrent mark as such a runway). A memory limit, if any, is the
+    red line.
+    """
+    ax = _axes(ax)
+    if not rec.samples:
+        raise ValueError("the recorder has no samples: record inside `with Recorder(rt):`")
+    xs, live, goal, inuse = rec.arrays(x)
+    ax.plot(xs, live, color="#007d9c", lw=1.6, label="heap (heapLive)")
+    ax.plot(xs, goal, color="#ce3262", lw=1.2, ls="--", drawstyle="steps-post", label="heap goal")
+    if show_inuse:
+        ax.plot(xs, inuse, color="#8e8e8e", lw=1.0, label="HeapInuse")
+    limit = getattr(rec, "memory_limit", MAX_INT64)
+    if limit < MAX_INT64:
+        ax.axhline(limit / (1 << 20), color="red", lw=1.0, label="memory limit")
+    if rec.gcs:
+        gx = [_x_of(g.before, x) for g in rec.gcs]
+        ax.vlines(gx, 0, 1, transform=ax.get_xaxis_transform(), colors="#555555", lw=0.6,
+                  linestyles=":", zorder=0)
+        ax.plot([_x_of(g.after, x) for g in rec.gcs], [g.after.heap_live / (1 << 20) for g in rec.gcs],
+                "o", ms=3, color="#007d9c", label="live after GC")
+    top = max(float(np.max(goal)), float(np.max(live)), 1e-3)
+    if limit < MAX_INT64:
+        top = max(top, limit / (1 << 20))
+    if annotate and 0 < len(rec.gcs) <= 24:
+        for g in rec.gcs:
+            ax.text(_x_of(g.before, x), top * 1.04, f"{g.num_gc}{'F' if g.kind == 'cycle' else ''}",
+                    fontsize=7, ha="center", va="bottom", color="#555555")
+    ax.set_xlabel("allocated (MiB)" if x == "alloc" else "time (ms, runtime clock)")
+    ax.set_ylabel("MiB")
+    gogc = getattr(rec, "gogc", None)
+    if title is None:
+        title = (f"Heap vs goal: GOGC={'off' if gogc is not None and gogc < 0 else gogc}"
+                 + (f", GOMEMLIMIT={limit / (1 << 20):.0f} MiB" if limit < MAX_INT64 else "")
+                 + f", {len(rec.gcs)} GCs")
+    ax.set_title(title, fontsize=10)
+    ax.set_ylim(0, top * 1.15)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return ax
+
+
+def _pauses_of(source):
+    """Pauses in ns from a Recorder, Runtime, MemStats, GCStats or a sequence."""
+    if isinstance(source, Recorder):
+        return list(source.pauses())
+    if hasattr(source, "gc_record"):                     # a Runtime
+        r = source.gc_record
+        n = min(r.num_gc, 256)
+        return [r.pause_ns[(r.num_gc - n + i) % 256] for i in range(n)]
+    if hasattr(source, "PauseNs") and hasattr(source, "NumGC"):   # MemStats
+        n = min(source.NumGC, 256)
+        return [source.PauseNs[(source.NumGC - n + i) % 256] for i in range(n)]
+    if hasattr(source, "Pause"):                          # debug.GCStats
+        return list(source.Pause)
+    return [int(p) for p in source]
+
+
+def plot_pauses(source, ax=None, *, bins=20, title=None):
+    """A histogram of stop-the-world pauses (µs) of a Recorder, Runtime, MemStats, GCStats
+    or a list of nanoseconds. With the virtual clock each pause is the cost model's STW
+    cost, so expect one bar; ``clock="wall"`` measures them."""
+    ax = _axes(ax)
+    pauses = np.array(_pauses_of(source), dtype=float) / 1e3
+    if len(pauses) == 0:
+        ax.text(0.5, 0.5, "no GC pauses yet", ha="center", va="center", transform=ax.transAxes)
+    else:
+        lo, hi = float(pauses.min()), float(pauses.max())
+        rng = (lo - 0.5, hi + 0.5) if lo == hi else None
+        ax.hist(pauses, bins=bins, range=rng, color="#007d9c", edgecolor="white")
+        ax.axvline(float(np.median(pauses)), color="#ce3262", lw=1, ls="--",
+                   label=f"median {np.median(pauses):.3g} µs")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("pause (µs)")
+    ax.set_ylabel("cycles")
+    ax.set_title(title or f"GC pauses ({len(pauses)} cycles)", fontsize=10)
+    return ax
+
+
+def plot_by_size(m, ax=None, *, title=None, log=False):
+    """``MemStats.BySize`` as bars: Mallocs, Frees and live (Mallocs - Frees) per size class
+    that has any. Tiny allocations are not in BySize (Go counts them only in Mallocs)."""
+    ax = _axes(ax, figsize=(8, 3.6))
+    rows = [(i, e.Size, e.Mallocs, e.Frees) for i, e in enumerate(m.BySize) if e.Mallocs or e.Frees]
+    if not rows:
+        ax.text(0.5, 0.5, "no small objects allocated", ha="center", va="center",
+                transform=ax.transAxes)
+    else:
+        idx = np.arange(len(rows))
+        mallocs = np.array([r[2] for r in rows], dtype=float)
+        frees = np.array([r[3] for r in rows], dtype=float)
+        w = 0.4
+        ax.bar(idx - w / 2, mallocs, w, color="#007d9c", label="Mallocs")
+        ax.bar(idx + w / 2, frees, w, color="#ce3262", label="Frees")
+        ax.plot(idx, mallocs - frees, "k_", ms=14, mew=2, label="live")
+        ax.set_xticks(idx, [f"{r[1]}\n#{r[0]}" for r in rows], fontsize=7)
+        if log:
+            ax.set_yscale("log")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("size class: slot bytes / class number")
+    ax.set_ylabel("objects")
+    ax.set_title(title or "MemStats.BySize", fontsize=10)
+    return ax
+
+
+# ---------------------------------------------------------------------------------------
+# the mark, step by step
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One allocated object of the snapshot: ``addr`` is what the program holds (slot + 8
+    for objects with a malloc header)."""
+    addr: int
+    slot: int
+    size: int
+    sizeclass: int
+    noscan: bool
+
+
+@dataclass
+class HeapGraph:
+    """A snapshot of a heap's object graph: objects, pointer edges, roots.
+
+    ``edges[a]`` lists, in word order, the objects a's pointer words point to (pointers
+    into a itself left out, as the collector skips them); ``roots`` the objects the mark
+    greys first, in its order (handles, then queued finalizers / cleanup closures / weak
+    cells, then tiny blocks); ``scan_only`` the objects with finalizers, whose referents
+    are marked but which are not marked themselves.
+    """
+    objects: dict = field(default_factory=dict)
+    edges: dict = field(default_factory=dict)
+    roots: tuple = ()
+    scan_only: tuple = ()
+    labels: dict = field(default_factory=dict)
+
+    def label(self, a):
+        if a is None:
+            return ""
+        if a in self.labels:
+            return self.labels[a]
+        return f"…{a & 0xffff:04x}"
+
+    def reachable(self):
+        """Objects reachable from the roots (finalizer referents included): a plain BFS,
+        independent of the mark replay, for cross-checking."""
+        seen = set()
+        todo = list(self.roots)
+        for f in self.scan_only:
+            todo.extend(self.edges.get(f, ()))
+        while todo:
+            a = todo.pop()
+            if a in seen:
+                continue
+            seen.add(a)
+            todo.extend(self.edges.get(a, ()))
+        return seen
+
+
+@dataclass(frozen=True)
+class GCStep:
+    """The tri-colour sets after one step of the mark.
+
+    ``phase``: "roots" (roots greyed), "mark" (``scanned`` was scanned and is black now),
+    "finalizers" (the referents of finalizer object ``scanned`` were scanned; the object
+    itself stays white unless something else reaches it), "done" (no grey objects left:
+    ``black`` is what survives, white is garbage -- except finalizer objects, which the
+    sweep revives once to run their finalizers).
+    """
+    index: int
+    phase: str
+    scanned: int | None
+    white: frozenset
+    grey: frozenset
+    black: frozenset
+    graph: HeapGraph = field(repr=False, compare=False)
+
+    def colour(self, addr):
+        return "black" if addr in self.black else "grey" if addr in self.grey else "white"
+
+    def __repr__(self):
+        s = f" scanned {self.graph.label(self.scanned)}" if self.scanned else ""
+        return (f"<GCStep {self.index} {self.phase}{s}: {len(self.white)} white, "
+                f"{len(self.grey)} grey, {len(self.black)} black>")
+
+    def _repr_html_(self):
+        from ._display import steps_html
+        return steps_html(self)
+
+
+def _walk_objects(heap, max_objects):
+    """Every allocated object of *heap*, from ``Heap.spans`` and ``Heap.alloc_bits``."""
+    spans = heap.spans
+    bits = heap.alloc_bits
+    out = {}
+    for s in spans:
+        base, elemsize, nelems = int(s["base"]), int(s["elemsize"]), int(s["nelems"])
+        spc = int(s["spanclass"])
+        sc, noscan = spc >> 1, bool(spc & 1)
+        si = (base - ARENA_START) >> PAGE_SHIFT
+        row = np.unpackbits(bits[si].view(np.uint8), bitorder="little")[:nelems]
+        header = (not noscan) and sc != 0 and elemsize > 512
+        for idx in np.flatnonzero(row):
+            slot = base + int(idx) * elemsize
+            addr = slot + 8 if header else slot
+            out[addr] = ObjectInfo(addr, slot, elemsize, sc, noscan)
+            if len(out) > max_objects:
+                raise ValueError(f"gc_steps is for small heaps: more than {max_objects} objects "
+                                 f"(pass max_objects=... to go on anyway)")
+    return out
+
+
+def _pointer_targets(heap, o, bad):
+    """Objects that *o*'s pointer words point to, in word order (Go: scanobject)."""
+    if o.noscan:
+        return ()
+    words = np.asarray(heap.view(o.slot, o.size)).view(np.uint64)
+    out = []
+    for i in np.flatnonzero(words):
+        a = o.slot + 8 * int(i)
+        if not heap.is_pointer_word(a):
+            continue
+        v = int(words[i])
+        if o.slot <= v < o.slot + o.size:          # into itself: skipped, as scanobject does
+            continue
+        t = _object_of(heap, v, bad, a)
+        if t is not None:
+            out.append(t)
+    return tuple(out)
+
+
+def _object_of(heap, p, bad=None, src=0):
+    """The object (its program address) holding *p*, None outside the heap (globals,
+    rodata, zerobase). A pointer into the heap that is not an object is Go's bad pointer."""
+    info = heap.find_object(p)
+    if info is None:
+        if heap.in_arena(p) and bad is not None:
+            bad.append((p, src))
+        return None
+    return int(info[0])
+
+
+def _as_label_map(heap, labels):
+    out = {}
+    for k, v in (labels or {}).items():
+        name, target = (k, v) if isinstance(k, str) else (v, k)
+        addr = getattr(target, "addr", target)
+        if not isinstance(addr, (int, np.integer)):
+            raise TypeError(f"labels: {target!r} is not a handle or an address")
+        a = _object_of(heap, int(addr))
+        if a is not None:
+            out[a] = str(name)
+    return out
+
+
+def heap_graph(rt=None, *, labels=None, max_objects=5000):
+    """Snapshot the object graph of *rt*'s heap (the current runtime by default).
+
+    *labels* names objects for the pictures: ``{"a": a, "b": b}`` (names to handles), or
+    handles / addresses to names. Raises ``ValueError`` past *max_objects* objects.
+    """
+    rt = _current_runtime(rt)
+    heap = rt.heap
+    with heap.lock:
+        objects = _walk_objects(heap, max_objects)
+        bad = []
+        edges = {a: _pointer_targets(heap, o, bad) for a, o in objects.items()}
+        if bad:
+            from .errors import FatalError
+            p, src = bad[0]
+            raise FatalError("found bad pointer in Go heap (incorrect use of unsafe or cgo?)"
+                             f" -- pointer {p:#x} found in object at *({src:#x})")
+        roots = [int(a) for a in heap.roots()]
+        extra, scan_only = _special_roots(rt)
+        roots.extend(int(a) for a in extra)
+        roots.extend(int(a) for a in heap.tiny_blocks())
+        root_objs = tuple(o for o in (_object_of(heap, a) for a in roots if a) if o is not None)
+        fin_objs = tuple(o for o in (_object_of(heap, int(a)) for a in scan_only) if o is not None)
+        names = _as_label_map(heap, labels)
+    return HeapGraph(objects, edges, root_objs, fin_objs, names)
+
+
+def _special_roots(rt):
+    """(extra roots, finalizer objects) the runtime passes to the mark.
+
+    Uses ``Runtime._special_roots()`` (queued finalizers, cleanup closures, weak handle
+    cells; objects with finalizers). See docs/emulation.md: a public ``gc_roots()`` on the
+    Runtime would make this independent of the runtime's internals.
+    """
+    fn = getattr(rt, "gc_roots", None) or getattr(rt, "_special_roots", None)
+    if fn is None:
+        return (), ()
+    roots, scan_only = fn()
+    return [int(a) for a in roots], [int(a) for a in scan_only]
+
+
+def gc_steps(rt=None, *, labels=None, max_objects=5000, graph=None):
+    """Replay the mark of the next GC on a snapshot of *rt*'s heap, one step at a time.
+
+    Yields `GCStep` objects: first the roots greyed, then one step per grey object scanned
+    (it turns black, the white objects it points to turn grey; pointer-free objects go
+    straight to black, as in the real ``grey_object``), then one step per object with a
+    finalizer whose referents are scanned, and a final "done" step. The order is the real
+    mark's: roots in the order ``mark_roots`` greys them, a LIFO grey stack, pointer words
+    in address order. The heap is read once, under the world lock, and never changed.
+
+    >>> steps = list(gc_steps(r))                 # doctest: +SKIP
+    >>> steps[-1].black                           # what the next GC keeps   # doctest: +SKIP
+    """
+    g = graph if graph is not None else heap_graph(rt, labels=labels, max_objects=max_objects)
+    objects = g.objects
+    marked = set()
+    black = set()
+    stack = []
+
+    def grey(a):
+        if a in marked:
+            return
+        marked.add(a)
+        if objects[a].noscan:
+            black.add(a)               # nothing to scan: black at once
+        else:
+            stack.append(a)
+
+    def snap(i, phase, scanned):
+        grey_set = frozenset(stack)
+        b = frozenset(black)
+        white = frozenset(a for a in objects if a not in marked)
+        return GCStep(i, phase, scanned, white, grey_set, b, g)
+
+    i = 0
+    for a in g.roots:
+        grey(a)
+    yield snap(i, "roots", None)
+
+    def drain():
+        nonlocal i
+        while stack:
+            a = stack.pop()
+            for t in g.edges.get(a, ()):
+                grey(t)
+            black.add(a)
+            i += 1
+            yield snap(i, "mark", a)
+
+    yield from drain()
+    for f in g.scan_only:
+        if objects[f].noscan:
+            continue
+        for t in g.edges.get(f, ()):
+            grey(t)
+        i += 1
+        yield snap(i, "finalizers", f)
+        yield from drain()
+    i += 1
+    yield snap(i, "done", None)
+
+
+def _layout(graph, max_nodes):
+    """Layered positions: roots on top, then by BFS depth from the roots; then objects with
+    finalizers that the roots do not reach (with what only they reach); garbage last.
+    Returns ``(pos, rows)`` with ``rows`` = {row: caption} for the captioned rows."""
+    objs = sorted(graph.objects)
+    if len(objs) > max_nodes:
+        raise ValueError(f"plot_tricolour draws at most {max_nodes} objects; this heap has "
+                         f"{len(objs)} (pass max_nodes=...)")
+    depth = {}
+
+    def bfs(frontier, d):
+        frontier = list(dict.fromkeys(a for a in frontier if a not in depth))
+        while frontier:
+            nxt = []
+            for a in frontier:
+                if a in depth:
+                    continue
+                depth[a] = d
+                nxt.extend(t for t in graph.edges.get(a, ()) if t not in depth)
+            frontier = list(dict.fromkeys(nxt))
+            d += 1
+        return d
+
+    captions = {}
+    d = bfs(graph.roots, 0)
+    fins = [f for f in graph.scan_only if f not in depth]
+    if fins:
+        captions[d] = "finalizer"
+        d = bfs(fins, d)
+    rest = [a for a in objs if a not in depth]
+    if rest:
+        captions[d] = "unreachable"
+        for a in rest:
+            depth[a] = d
+    layers = {}
+    for a in objs:
+        layers.setdefault(depth[a], []).append(a)
+    pos = {}
+    for dd, items in layers.items():
+        n = len(items)
+        for k, a in enumerate(items):
+            pos[a] = ((k + 1) / (n + 1), -dd)
+    return pos, captions
+
+
+def plot_tricolour(step, ax=None, *, max_nodes=60, title=None):
+    """Draw a `GCStep`: each object a circle (white / grey / black), each pointer an arrow,
+    roots marked by arrows from above, the object just scanned ringed in blue."""
+    ax = _axes(ax, figsize=(7, 4.5))
+    g = step.graph
+    pos, captions = _layout(g, max_nodes)
+    fill = {"white": "#ffffff", "grey": "#9e9e9e", "black": "#212121"}
+    ink = {"white": "#212121", "grey": "#212121", "black": "#ffffff"}
+    for a, targets in g.edges.items():
+        for t in targets:
+            if a in pos and t in pos:
+                same_row = pos[a][1] == pos[t][1]
+                ax.annotate("", xy=pos[t], xytext=pos[a],
+                            arrowprops=dict(arrowstyle="-|>", color="#777777", lw=0.8,
+                                            shrinkA=13, shrinkB=13,
+                                            connectionstyle="arc3,rad=0.35" if same_row
+                                            else "arc3,rad=0.08"))
+    for r in dict.fromkeys(g.roots):
+        x, y = pos[r]
+        ax.annotate("", xy=(x, y), xytext=(x, y + 0.6),
+                    arrowprops=dict(arrowstyle="-|>", color="#007d9c", lw=1.2, shrinkB=11))
+    for a, (x, y) in pos.items():
+        c = step.colour(a)
+        ring = "#00add8" if a == step.scanned else "#212121"
+        ax.scatter([x], [y], s=700, c=fill[c], edgecolors=ring,
+                   linewidths=3 if a == step.scanned else 1.2, zorder=3)
+        mark = "ƒ" if a in g.scan_only else ""
+        ax.text(x, y, g.label(a) + mark, ha="center", va="center", fontsize=6.5, color=ink[c],
+                zorder=4)
+    for row, caption in captions.items():
+        ax.text(-0.11, -row, caption, fontsize=7, color="#999999", va="center", ha="left")
+    ax.set_xlim(-0.12, 1.05)
+    ys = [y for _, y in pos.values()] or [0]
+    ax.set_ylim(min(ys) - 0.6, 0.9)
+    ax.set_axis_off()
+    ax.set_title(title or (f"step {step.index} ({step.phase}): {len(step.white)} white, "
+                           f"{len(step.grey)} grey, {len(step.black)} black"), fontsize=10)
+    return ax
