@@ -73,7 +73,12 @@ COSTS = {
 RODATA_BASE = 0x4c0000        # Go-like read-only data segment for string constants
 TYPES_BASE = 0x500000         # type descriptors (interface type words)
 FORCEGC_PERIOD = 120 * 10**9  # Go: forcegcperiod
-GLOBALS_SCAN = 0              # scannable globals: the emulated program has none (documented)
+# Scan work outside the heap. The emulated program's own globals are its Python variables
+# (handles, i.e. stack roots), but a Go binary always carries the runtime's scannable data
+# and BSS and a main goroutine stack; both feed the heap goal (spec 4.2). The values are
+# what Go 1.27.3 reported for a minimal program (spec Appendix X3).
+GLOBALS_SCAN = 158314         # /gc/scan/globals:bytes of a minimal Go 1.27.3 binary
+STACK_SCAN = 8464             # /gc/scan/stack:bytes of its main goroutine
 
 _current = contextvars.ContextVar("goruntime_current_runtime", default=None)
 _default = None
@@ -223,6 +228,7 @@ class Runtime:
         # consMark from the cost model's allocation and scan rates: the emulator does not
         # model assists, which is what lets Go's own measurement see the mutator's rate.
         self.pacer = _pacer.Pacer(gogc, memory_limit, cons_mark_model="virtual-cost")
+        self.pacer.globals_scan = GLOBALS_SCAN
         self.stderr = stderr
         self.gc_record = _GCRecord()
         self._gomaxprocs = gomaxprocs
@@ -617,7 +623,7 @@ class Runtime:
         mem = self._mem_state()
         self.pacer.heap_live = heap1
         self.pacer.end_cycle(mem, t_mark_term, procs, heap_scan_work=cyc["scan_bytes"],
-                             stack_scan_work=0, globals_scan_work=GLOBALS_SCAN,
+                             stack_scan_work=STACK_SCAN, globals_scan_work=GLOBALS_SCAN,
                              mutator_ns=cyc["mutator_ns"], mark_cpu_ns=mark_ns,
                              dedicated_ns=mark_ns, heap_live=heap1)
         self.pacer.reset_live(bytes_marked)
@@ -667,7 +673,7 @@ class Runtime:
                 clock_ns=(stw1, t_mark_term - cyc["t_start"] - stw1, stw2),
                 cpu_ns=(stw1 * procs, 0, mark_ns, 0, stw2 * procs),
                 heap0=cyc["heap0"], heap1=heap1, heap2=bytes_marked, goal=cyc["goal"],
-                stacks=0, globals_=GLOBALS_SCAN, procs=procs, forced=(kind == "cycle"))
+                stacks=STACK_SCAN, globals_=GLOBALS_SCAN, procs=procs, forced=(kind == "cycle"))
             self._trace(line)
 
     def _accumulate_cpu(self):

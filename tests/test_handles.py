@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import goruntime as rt
-from conftest import check_invariants
+from gocheck import check_invariants
 
 Node = rt.Struct("HNodeT", next=rt.Ptr("HNodeT"), id=rt.Int, pad=rt.Array(rt.Int64, 5),
                  name=rt.String, f=rt.Float64, ok=rt.Bool, small=rt.Uint8, c=rt.Complex128,

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st, HealthCheck
 
 import goruntime as rt
 from goruntime import _heap
-from conftest import check_invariants
+from gocheck import check_invariants
 
 N = 1000
 

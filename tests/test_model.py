@@ -21,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, rule, invariant, initiali
 
 import goruntime as rt
 from goruntime import weak
-from conftest import check_invariants
+from gocheck import check_invariants
 
 # Pointerful types only: tiny objects share 16-byte blocks, a rule the model leaves out.
 T1 = rt.Struct("MNode1", a=rt.Ptr("MNode1"), v=rt.Int)

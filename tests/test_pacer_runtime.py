@@ -11,7 +11,7 @@ import pytest
 import goruntime as rt
 from goruntime import debug, metrics, gctrace
 from goruntime.pacer import MAX_INT64
-from conftest import check_invariants
+from gocheck import check_invariants
 
 Chunk = rt.Array(rt.Ptr(rt.Int), 1024)          # 8 KiB pointerful chunks, as Appendix X3
 

@@ -1,0 +1,722 @@
+# cython: embedsignature=True
+"""Workload kernels: Go programs whose hot loops run in C, straight on the `Heap`.
+
+A workload here is a *Go program* (binary-trees, GCBench, a linked list, a random graph,
+an allocation trace) written as typed ``nogil`` Cython that calls the allocator the way
+compiled Go calls it: ``mallocgc`` for every ``new``/``&T{}``/``make``, pointer bits from
+the type's GC mask (``set_heap_bits``, Go: heapSetType), pointer stores as plain word
+writes into the arena. No Python object is touched per allocation, so a workload of 15
+million objects costs Cython time, not Python time. ``goruntime.workloads`` is the
+Python facade (argument checks, progress bar, summary dicts); this module only runs.
+
+The mutator (`Mutator`, a ``mutator_t`` in C) is one goroutine:
+
+Stack
+    Go's GC scans the allocating goroutine's stack precisely: exactly the pointer slots
+    that are live at the safepoint. The kernels keep an explicit *shadow stack*: a fixed
+    array of root slots taken from the heap's root table once (``root_add``), one per
+    stack word a Go frame would hold. A frame reserves its words (`frame_push`), writes a
+    local into its word when the Go code would hold it across a call that may allocate
+    (`sset`), and zeroes its words when the value dies or the frame returns
+    (`frame_pop`), so a GC at any allocation sees exactly what Go's stack maps would
+    show. Values that die before the next allocation are never written: Go's liveness
+    analysis would not keep them either.
+
+mallocgc's own frame
+    Go checks the GC trigger inside mallocgc, after the object is allocated and before it
+    is returned; the new object is then held by mallocgc's frame and so survives the cycle
+    it starts. The emulator's cycle is stop-the-world, so `mutator_poll` parks the fresh
+    object in one more root slot (``fresh``) for the duration of the GC.
+
+Starting a cycle
+    ``mallocgc`` sets ``heap.gc_pending`` at Go's check points (a span refill, every large
+    allocation). After every allocation the kernel tests it; when set, it takes the GIL
+    and calls ``runtime._heap_triggered_gc()``, which runs the cycle (Go: gcStart from
+    mallocgc) and clears the flag, then carries on without the GIL. The caller holds the
+    runtime's world lock for the whole run (an ``RLock``; the GC's own acquisition from
+    this thread nests), as one goroutine that never yields would.
+
+Every ``POLL_EVERY`` allocations the same slow path also checks for signals (Ctrl-C in a
+notebook raises ``KeyboardInterrupt`` out of the kernel) and advances the progress bar.
+When a kernel raises, nothing is left half-linked that matters: the objects it made are
+garbage once `Mutator.close` has returned the shadow stack's slots.
+
+Mapping to Go (src/runtime): new_object ~ newobject/mallocgc (malloc.go) followed by the
+compiler's initialisation stores; mutator_poll ~ the ``shouldhelpgc`` tail of mallocgc
+(gcTrigger.test, gcStart); the shadow stack ~ the stack maps scanstack reads (mgcmark.go).
+"""
+import numpy as np
+
+from cpython.ref cimport PyObject
+from cpython.exc cimport PyErr_CheckSignals
+from cpython.mem cimport PyMem_Malloc, PyMem_Free
+
+from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
+from goruntime._heap cimport (
+    Heap, mheap_t, mallocgc, set_heap_bits, root_add, root_remove, addr_ptr, ZEROBASE,
+    GORUNTIME_CHECKS,
+)
+
+cdef enum:
+    POLL_EVERY = 1 << 18        # allocations between signal checks / progress updates
+    BT_MIN_DEPTH = 4            # binary-trees: minDepth
+    OP_ALLOC = 0                # replay opcodes (TRACE_DTYPE.op)
+    OP_STORE = 1
+    OP_DROP = 2
+    OP_GC = 3
+
+# GC masks (Go: abi.Type.GCData), one byte per word: 1 = the word holds a pointer.
+cdef uint8_t PTR_WORDS[4]
+PTR_WORDS[:] = [1, 1, 1, 1]     # [n]*T, and the prefix of every mask below
+cdef uint8_t GCBENCH_NODE_MASK[4]
+GCBENCH_NODE_MASK[:] = [1, 1, 0, 0]   # struct { left, right *Node; i, j int }
+cdef uint8_t LIST_NODE_MASK[4]
+LIST_NODE_MASK[:] = [1, 0, 0, 0]      # struct { next *Node; pad [3]int }
+
+cdef enum:
+    TREE_NODE_BYTES = 16        # binary-trees Node: struct { left, right *Node }
+    GCBENCH_NODE_BYTES = 32     # GCBench Node: struct { left, right *Node; i, j int }
+    LIST_NODE_BYTES = 32        # struct { next *Node; pad [3]int }
+    GRAPH_NODE_BYTES = 32       # struct { edges [degree]*Node; pad [4-degree]int }
+
+NODE_SIZE = TREE_NODE_BYTES     # the facade checks its Go types against these
+GCBENCH_NODE_SIZE = GCBENCH_NODE_BYTES
+LIST_NODE_SIZE = LIST_NODE_BYTES
+GRAPH_NODE_SIZE = GRAPH_NODE_BYTES
+
+
+cdef struct mutator_t:
+    mheap_t* h
+    int p                       # the P whose mcache the goroutine allocates from
+    PyObject* rt                # the Runtime (a reference is held by the Mutator object)
+    PyObject* bar               # progress bar (``update(n)``), or NULL
+    int64_t* slots              # root-table slot of each shadow-stack word
+    intp_t cap                  # shadow-stack words reserved
+    intp_t sp                   # words in use (frames are pushed and popped LIFO)
+    int64_t fresh               # root slot standing for mallocgc's frame during a GC
+    uint64_t nalloc             # mallocgc calls that allocated (size > 0)
+    uint64_t nbytes             # bytes requested by them
+    uint64_t poll_at            # nalloc at which the slow path runs next
+    uint64_t reported           # nalloc already reported to the progress bar
+
+
+# ---------------------------------------------------------------------------------------
+# The shadow stack
+
+cdef inline intp_t frame_push(mutator_t* m, intp_t nwords) except -1 nogil:
+    """Reserve *nwords* zeroed stack words for a frame; returns the first one's index.
+
+    The facade sizes the stack (`Mutator` ``nwords``) for the kernel's deepest call
+    chain, so this cannot overflow; builds with GORUNTIME_CHECKS check it anyway.
+    """
+    cdef intp_t fr = m.sp
+    if GORUNTIME_CHECKS and m.sp + nwords > m.cap:
+        with gil:
+            raise AssertionError("goruntime: workload shadow stack overflow")
+    m.sp += nwords
+    return fr
+
+
+cdef inline void frame_pop(mutator_t* m, intp_t fr) noexcept nogil:
+    """Return the frame starting at word *fr* (and every frame above it); zero its words."""
+    while m.sp > fr:
+        m.sp -= 1
+        m.h.roots[m.slots[m.sp]] = 0
+
+
+cdef inline void sset(mutator_t* m, intp_t i, uint64_t v) noexcept nogil:
+    """Stack word *i* := *v* (0 = nil). The root table may have moved: index it afresh."""
+    m.h.roots[m.slots[i]] = v
+
+
+cdef inline uint64_t sget(mutator_t* m, intp_t i) noexcept nogil:
+    return m.h.roots[m.slots[i]]
+
+
+cdef inline uint64_t load(mheap_t* h, uint64_t addr) noexcept nogil:
+    return (<uint64_t*>addr_ptr(h, addr))[0]
+
+
+cdef inline void store(mheap_t* h, uint64_t addr, uint64_t v) noexcept nogil:
+    """A pointer store. The mark is stop-the-world, so no write barrier is needed."""
+    (<uint64_t*>addr_ptr(h, addr))[0] = v
+
+
+# ---------------------------------------------------------------------------------------
+# Allocation
+
+cdef int mutator_poll(mutator_t* m, uint64_t fresh) except -1 nogil:
+    """The slow path after an allocation: start a GC if one is pending, report progress.
+
+    *fresh* is the object mallocgc just returned; it is rooted (mallocgc's frame) while
+    the cycle runs. Go: the ``shouldhelpgc`` tail of mallocgc.
+    """
+    if m.h.gc_pending:
+        m.h.roots[m.fresh] = fresh
+        with gil:
+            (<object>m.rt)._heap_triggered_gc()
+        m.h.roots[m.fresh] = 0
+    if m.nalloc >= m.poll_at:
+        with gil:
+            PyErr_CheckSignals()
+            if m.bar != NULL:
+                (<object>m.bar).update(m.nalloc - m.reported)
+                m.reported = m.nalloc
+        m.poll_at = m.nalloc + POLL_EVERY
+    return 0
+
+
+cdef inline int new_object(mutator_t* m, uint64_t size, const uint8_t* mask, intp_t elem_words,
+                           uint64_t* out) except -1 nogil:
+    """Go: newobject / makeslice -> mallocgc, then the type's pointer bits.
+
+    *mask* is one element's GC mask (*elem_words* words), repeated over the object; NULL
+    allocates a pointer-free (noscan) object. The object is zeroed (fresh or
+    ``needzero`` slots are cleared by mallocgc). ``*out`` is the address; size 0 gives
+    ``zerobase`` and allocates nothing.
+    """
+    mallocgc(m.h, m.p, size, mask == NULL, out)
+    if size == 0:
+        return 0
+    if mask != NULL:
+        set_heap_bits(m.h, out[0], mask, elem_words, <intp_t>(size // <uint64_t>(elem_words * 8)),
+                      <intp_t>(size >> 3))
+    m.nalloc += 1
+    m.nbytes += size
+    if m.h.gc_pending or m.nalloc >= m.poll_at:
+        return mutator_poll(m, out[0])
+    return 0
+
+
+cdef class Mutator:
+    """Mutator(runtime, heap, nwords, bar=None)\n--
+
+    One goroutine running a kernel: its P, its shadow stack of *nwords* root slots, the
+    runtime to call back for heap-triggered GCs, and an optional progress bar.
+
+    The caller must hold ``heap.lock`` (the runtime's world lock) from construction to
+    `close`, and must call `close` (in a ``finally``): it returns the root slots.
+    """
+    cdef mutator_t m
+    cdef readonly Heap heap
+    cdef readonly object runtime
+    cdef object bar
+    cdef bint closed
+
+    def __cinit__(self, runtime, Heap heap, intp_t nwords, bar=None):
+        cdef intp_t i
+        self.heap = heap
+        self.runtime = runtime
+        self.bar = bar
+        self.m.h = &heap.h
+        self.m.p = 0
+        self.m.rt = <PyObject*>runtime
+        self.m.bar = <PyObject*>bar if bar is not None else NULL
+        self.m.slots = <int64_t*>PyMem_Malloc((nwords + 1) * sizeof(int64_t))
+        if self.m.slots == NULL:
+            raise MemoryError("goruntime: workload shadow stack")
+        self.m.cap = 0
+        self.m.fresh = -1
+        for i in range(nwords):
+            self.m.slots[i] = root_add(&heap.h, 0)
+            self.m.cap += 1
+        self.m.fresh = root_add(&heap.h, 0)
+        self.m.sp = 0
+        self.m.poll_at = POLL_EVERY
+        self.closed = False
+
+    def close(self):
+        """Return every root slot (idempotent); flush the progress bar."""
+        cdef intp_t i
+        if self.closed:
+            return
+        self.closed = True
+        with self.heap.lock:
+            self._release_slots()
+        if self.bar is not None and self.m.nalloc > self.m.reported:
+            self.bar.update(self.m.nalloc - self.m.reported)
+            self.m.reported = self.m.nalloc
+
+    cdef void _release_slots(self) noexcept:
+        cdef intp_t i
+        for i in range(self.m.cap):
+            root_remove(self.m.h, self.m.slots[i])
+        if self.m.fresh >= 0:
+            root_remove(self.m.h, self.m.fresh)
+        self.m.cap = 0
+        self.m.fresh = -1
+
+    def __dealloc__(self):
+        # Only reached without close() if construction failed half way.
+        if not self.closed and self.m.slots != NULL and self.heap is not None:
+            if self.heap.threaded:             # the collector may be scanning the table
+                with self.heap.lock:
+                    self._release_slots()
+            else:
+                self._release_slots()
+        PyMem_Free(self.m.slots)
+
+    def word(self, intp_t i):
+        """The value of shadow-stack word *i* (an address, 0 for nil)."""
+        if i < 0 or i >= self.m.cap or self.closed:
+            raise IndexError("shadow-stack word %d out of range" % i)
+        return sget(&self.m, i)
+
+    @property
+    def nalloc(self):
+        """Objects this goroutine allocated (mallocgc calls with size > 0)."""
+        return self.m.nalloc
+
+    @property
+    def nbytes(self):
+        """Bytes this goroutine asked mallocgc for (requested sizes, not slot sizes)."""
+        return self.m.nbytes
+
+
+# ---------------------------------------------------------------------------------------
+# Trees (binary-trees and GCBench)
+
+cdef int make_tree(mutator_t* m, int depth, uint64_t size, const uint8_t* mask,
+                   intp_t elem_words, uint64_t* out) except -1 nogil:
+    """Go: ``bottomUpTree(depth)`` / GCBench ``MakeTree(depth)``, bottom up.
+
+    ``return &Node{left: MakeTree(d-1), right: MakeTree(d-1)}``: both children are
+    computed first and held in the frame (two stack words) across the parent's
+    allocation, then stored into it. ``2**(depth+1) - 1`` objects.
+    """
+    cdef uint64_t l = 0, r = 0
+    cdef intp_t fr
+    if depth <= 0:
+        return new_object(m, size, mask, elem_words, out)
+    fr = frame_push(m, 2)
+    make_tree(m, depth - 1, size, mask, elem_words, &l)
+    sset(m, fr, l)
+    make_tree(m, depth - 1, size, mask, elem_words, &r)
+    sset(m, fr + 1, r)
+    new_object(m, size, mask, elem_words, out)
+    store(m.h, out[0], l)
+    store(m.h, out[0] + 8, r)
+    frame_pop(m, fr)
+    return 0
+
+
+cdef int64_t item_check(mheap_t* h, uint64_t n) noexcept nogil:
+    """Go: ``(*Node).itemCheck``: the number of nodes of the tree at *n* (reads only)."""
+    cdef uint64_t* w = <uint64_t*>addr_ptr(h, n)
+    if w[0] == 0:
+        return 1
+    return 1 + item_check(h, w[0]) + item_check(h, w[1])
+
+
+cdef int populate(mutator_t* m, int depth, uint64_t node) except -1 nogil:
+    """GCBench ``Populate(iDepth, thisNode)``: build a tree top down below a heap *node*.
+
+    ``thisNode`` is live (one stack word) until ``thisNode.right`` has been read for the
+    second recursive call, and dead during it, as Go's liveness analysis has it; the
+    right child is then rooted by the callee's own frame. ``2**(depth+1) - 2`` objects.
+    """
+    cdef uint64_t x = 0, right
+    cdef intp_t fr
+    if depth <= 0:
+        return 0
+    depth -= 1
+    fr = frame_push(m, 1)
+    sset(m, fr, node)
+    new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &x)
+    store(m.h, node, x)
+    new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &x)
+    store(m.h, node + 8, x)
+    populate(m, depth, load(m.h, node))
+    right = load(m.h, node + 8)
+    frame_pop(m, fr)
+    return populate(m, depth, right)
+
+
+cdef int populate_stack_node(mutator_t* m, int depth, intp_t obj) except -1 nogil:
+    """``Populate(depth, &stackNode)`` for a Node that escape analysis kept on the stack.
+
+    The Node's two pointer words are stack words *obj* and *obj+1* (its ints are not
+    pointers), written by Populate's stores; the caller keeps the Node alive after the
+    call (GCBench's long-lived tree).
+    """
+    cdef uint64_t x = 0
+    if depth <= 0:
+        return 0
+    depth -= 1
+    new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &x)
+    sset(m, obj, x)
+    new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &x)
+    sset(m, obj + 1, x)
+    populate(m, depth, sget(m, obj))
+    return populate(m, depth, sget(m, obj + 1))
+
+
+cdef int binary_trees_main(mutator_t* m, int max_depth, int64_t* checks) except -1 nogil:
+    """The body of the Benchmarks Game's binary-trees ``main`` (Go version).
+
+    ``checks`` gets the stretch tree's check, one check per depth 4, 6, ..., max_depth,
+    then the long-lived tree's. Stack words: ``longLivedTree``.
+    """
+    cdef uint64_t t = 0, ll = 0
+    cdef int64_t check
+    cdef intp_t fr = frame_push(m, 1), k = 1
+    cdef int d = BT_MIN_DEPTH
+    cdef int64_t i, iterations
+    make_tree(m, max_depth + 1, TREE_NODE_BYTES, PTR_WORDS, 2, &t)      # stretch: dead after check
+    checks[0] = item_check(m.h, t)
+    make_tree(m, max_depth, TREE_NODE_BYTES, PTR_WORDS, 2, &ll)
+    sset(m, fr, ll)
+    while d <= max_depth:
+        iterations = (<int64_t>1) << (max_depth - d + BT_MIN_DEPTH)
+        check = 0
+        i = 1
+        while i <= iterations:
+            make_tree(m, d, TREE_NODE_BYTES, PTR_WORDS, 2, &t)
+            check += item_check(m.h, t)
+            i += 1
+        checks[k] = check
+        k += 1
+        d += 2
+    checks[k] = item_check(m.h, ll)
+    frame_pop(m, fr)
+    return 0
+
+
+def binary_trees_kernel(Mutator mut, int max_depth, int64_t[::1] checks):
+    """Run binary-trees with ``maxDepth = max_depth`` (already >= 6) on *mut*.
+
+    *checks* must hold ``(max_depth - 4) // 2 + 3`` entries; see `binary_trees_main`.
+    Needs ``2 * (max_depth + 2) + 1`` shadow-stack words.
+    """
+    if checks.shape[0] < (max_depth - BT_MIN_DEPTH) // 2 + 3:
+        raise ValueError("checks too short")
+    with nogil:
+        binary_trees_main(&mut.m, max_depth, &checks[0])
+
+
+cdef int tree_size(int i) noexcept nogil:
+    return (1 << (i + 1)) - 1
+
+
+cdef int gcbench_main(mutator_t* m, int stretch_depth, int long_lived_depth, int64_t array_size,
+                      int min_depth, int max_depth, int64_t* iters, int64_t* results) except -1 nogil:
+    """The body of GCBench's ``main`` and ``TimeConstruction`` (see gcbench/main.go).
+
+    Stack words: ``longLivedTree`` (a stack Node: words 0-1), ``array`` (word 2),
+    TimeConstruction's ``tempTree`` (word 3: a heap Node, live across ``Populate``
+    because it is handed to ``sink`` afterwards). ``iters[k]`` gets NumIters of the k-th
+    depth; ``results`` = (long-lived tree nodes, array[1000] == 1.0/1000).
+    """
+    cdef intp_t fr = frame_push(m, 4)
+    cdef uint64_t t = 0, arr = 0
+    cdef double* a
+    cdef int64_t i, n
+    cdef int d = min_depth, k = 0
+    # Stretch the memory space quickly
+    make_tree(m, stretch_depth, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &t)
+    # Create a long lived object (a stack Node; escape analysis keeps it off the heap)
+    populate_stack_node(m, long_lived_depth, fr)
+    # Create long-lived array, filling half of it
+    new_object(m, <uint64_t>array_size * 8, NULL, 0, &arr)
+    sset(m, fr + 2, arr)
+    a = <double*>addr_ptr(m.h, arr)
+    for i in range(array_size // 2):
+        a[i] = 1.0 / <double>i
+    while d <= max_depth:
+        # TimeConstruction(d)
+        n = 2 * tree_size(stretch_depth) // tree_size(d)
+        iters[k] = n
+        for i in range(n):
+            new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &t)   # tempTree := &Node{}
+            sset(m, fr + 3, t)
+            populate(m, d, t)
+            sset(m, fr + 3, 0)          # sink = tempTree; sink = nil
+        for i in range(n):
+            make_tree(m, d, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &t)
+        k += 1
+        d += 2
+    results[0] = 1
+    if sget(m, fr) != 0:
+        results[0] += item_check(m.h, sget(m, fr)) + item_check(m.h, sget(m, fr + 1))
+    results[1] = array_size > 1000 and a[1000] == 1.0 / 1000
+    frame_pop(m, fr)
+    return 0
+
+
+def gcbench_kernel(Mutator mut, int stretch_depth, int long_lived_depth, int64_t array_size,
+                   int min_depth, int max_depth, int64_t[::1] iters, int64_t[::1] results):
+    """Run GCBench on *mut*. Needs ``2 * (max(stretch, long_lived, max) + 2) + 4`` words."""
+    if iters.shape[0] < (max_depth - min_depth) // 2 + 1 or results.shape[0] < 2:
+        raise ValueError("iters/results too short")
+    if array_size < 1:
+        raise ValueError("array_size must be positive")
+    with nogil:
+        gcbench_main(&mut.m, stretch_depth, long_lived_depth, array_size, min_depth, max_depth,
+                     &iters[0], &results[0])
+
+
+# ---------------------------------------------------------------------------------------
+# Linked list and random graph
+
+def linked_list_kernel(Mutator mut, int64_t n):
+    """Allocate *n* list nodes linked in allocation order.
+
+    Stack words: ``head`` (word 0, left set for the caller to pick up), ``tail`` (word 1).
+    Returns the number of nodes reachable from head (walked after building).
+    """
+    cdef mutator_t* m = &mut.m
+    cdef uint64_t x = 0, tail = 0
+    cdef int64_t i, length = 0
+    cdef intp_t fr
+    with nogil:
+        fr = frame_push(m, 2)
+        for i in range(n):
+            new_object(m, LIST_NODE_BYTES, LIST_NODE_MASK, 4, &x)
+            if i == 0:
+                sset(m, fr, x)
+            else:
+                store(m.h, tail, x)
+            tail = x
+            sset(m, fr + 1, tail)
+        sset(m, fr + 1, 0)
+        x = sget(m, fr)
+        while x != 0:
+            length += 1
+            x = load(m.h, x)
+    return length
+
+
+def random_graph_kernel(Mutator mut, int64_t n, int degree, const int64_t[:, ::1] targets):
+    """``nodes := make([]*GraphNode, n)``; one 32-byte node per entry; edges by *targets*.
+
+    Node i's pointer word k points to ``nodes[targets[i, k]]``. Stack word 0 holds the
+    ``nodes`` array (left set for the caller). Every node is stored into the array as
+    soon as it is allocated, so all of them are reachable through it.
+    """
+    cdef mutator_t* m = &mut.m
+    cdef uint64_t arr = 0, x = 0, nd
+    cdef int64_t i
+    cdef int k
+    cdef intp_t fr
+    cdef const uint8_t* gmask
+    cdef uint8_t mask[4]                # struct { edges [degree]*GraphNode; pad [4-degree]int }
+    if degree < 0 or degree > 4:
+        raise ValueError("degree must be in 0..4")
+    for k in range(4):
+        mask[k] = k < degree
+    gmask = &mask[0] if degree > 0 else NULL
+    if n > 0 and (targets.shape[0] != n or targets.shape[1] != degree):
+        raise ValueError("targets must have shape (n, degree)")
+    with nogil:
+        fr = frame_push(m, 1)
+        new_object(m, <uint64_t>n * 8, PTR_WORDS, 1, &arr)
+        sset(m, fr, arr)
+        for i in range(n):
+            new_object(m, GRAPH_NODE_BYTES, gmask, 4, &x)
+            store(m.h, arr + 8 * i, x)
+        for i in range(n):
+            nd = load(m.h, arr + 8 * i)
+            for k in range(degree):
+                store(m.h, nd + 8 * k, load(m.h, arr + 8 * targets[i, k]))
+    return arr
+
+
+# ---------------------------------------------------------------------------------------
+# Trace replay
+
+cdef enum TraceError:
+    TE_OK = 0
+    TE_OP = 1             # unknown op
+    TE_ID = 2             # id < 0
+    TE_PTRFLAG = 3        # pointers not 0 or 1
+    TE_PTRSIZE = 4        # pointerful object whose size is 0 or not a multiple of 8
+    TE_SIZE = 5           # larger than the heap can ever hold
+    TE_LIVE = 6           # alloc of an id that is live
+    TE_NOTLIVE = 7        # store/drop of an id that is not live
+    TE_NOSCAN = 8         # store into a pointer-free object
+    TE_ALIGN = 9          # offset not a multiple of 8
+    TE_BOUNDS = 10        # offset + 8 > size
+    TE_TARGET = 11        # target < -1
+    TE_TARGET_DEAD = 12   # target is not a live object
+
+TRACE_ERRORS = {
+    TE_OP: "unknown op {op} (0 alloc, 1 store, 2 drop, 3 gc)",
+    TE_ID: "id {id} is negative",
+    TE_PTRFLAG: "pointers must be 0 or 1, not {pointers}",
+    TE_PTRSIZE: "a pointerful object's size must be a positive multiple of 8, not {size}",
+    TE_SIZE: "size {size} is larger than the heap's arena ({cap} bytes)",
+    TE_LIVE: "alloc of id {id}, which is already live (drop it first)",
+    TE_NOTLIVE: "id {id} is not a live object (never allocated, or dropped)",
+    TE_NOSCAN: "store into id {id}, which was allocated without pointers",
+    TE_ALIGN: "store offset {offset} is not 8-byte aligned",
+    TE_BOUNDS: "store offset {offset} is outside id {id} (size {osize}): a word at offset+8 > size",
+    TE_TARGET: "target {target} is not an id (or -1 for nil)",
+    TE_TARGET_DEAD: "target id {target} is not a live object",
+}
+
+
+def validate_trace(const uint8_t[::1] op, const int64_t[::1] ids, const int64_t[::1] dense,
+                   const uint64_t[::1] size, const uint8_t[::1] pointers,
+                   const int64_t[::1] target, const int64_t[::1] tdense,
+                   const uint32_t[::1] offset, int64_t nid, uint64_t max_size):
+    """Check a whole trace without touching the heap; ``(row, code, osize)`` of the first
+    bad row (``code`` a key of TRACE_ERRORS, ``osize`` the size of the store's object), or
+    ``(-1, 0, 0)``.
+
+    ``dense[row]`` / ``tdense[row]`` number the ids ``0..nid-1`` (-1: no id on this row /
+    nil target, -2: a target id that no row ever allocates).
+    """
+    cdef intp_t n = op.shape[0], row
+    cdef int code = TE_OK
+    cdef int64_t k, t
+    cdef uint64_t osz = 0
+    live_a = np.zeros(max(nid, 1), dtype=np.uint8)
+    psize_a = np.zeros(max(nid, 1), dtype=np.uint64)
+    pflag_a = np.zeros(max(nid, 1), dtype=np.uint8)
+    cdef uint8_t[::1] live = live_a
+    cdef uint64_t[::1] psize = psize_a
+    cdef uint8_t[::1] pflag = pflag_a
+    with nogil:
+        for row in range(n):
+            if op[row] > OP_GC:
+                code = TE_OP
+                break
+            if op[row] == OP_GC:
+                continue
+            if ids[row] < 0:
+                code = TE_ID
+                break
+            k = dense[row]
+            if op[row] == OP_ALLOC:
+                if pointers[row] > 1:
+                    code = TE_PTRFLAG
+                    break
+                if pointers[row] and (size[row] == 0 or size[row] & 7):
+                    code = TE_PTRSIZE
+                    break
+                if size[row] > max_size:
+                    code = TE_SIZE
+                    break
+                if live[k]:
+                    code = TE_LIVE
+                    break
+                live[k] = 1
+                psize[k] = size[row]
+                pflag[k] = pointers[row]
+            elif op[row] == OP_DROP:
+                if not live[k]:
+                    code = TE_NOTLIVE
+                    break
+                live[k] = 0
+            else:                                  # store
+                if not live[k]:
+                    code = TE_NOTLIVE
+                    break
+                osz = psize[k]
+                if not pflag[k]:
+                    code = TE_NOSCAN
+                    break
+                if offset[row] & 7:
+                    code = TE_ALIGN
+                    break
+                if <uint64_t>offset[row] + 8 > psize[k]:
+                    code = TE_BOUNDS
+                    break
+                t = target[row]
+                if t < -1:
+                    code = TE_TARGET
+                    break
+                if t >= 0 and (tdense[row] < 0 or not live[tdense[row]]):
+                    code = TE_TARGET_DEAD
+                    break
+    if code != TE_OK:
+        return (row, code, osz)
+    return (-1, 0, 0)
+
+
+def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
+                  const uint64_t[::1] size, const uint8_t[::1] pointers,
+                  const int64_t[::1] tdense, const uint32_t[::1] offset,
+                  uint64_t[::1] addr, int64_t[::1] slot, int64_t[::1] counts):
+    """Replay a trace that `validate_trace` accepted.
+
+    ``addr[k]`` / ``slot[k]`` hold dense id k's current object and root slot (-1: not
+    live); the caller initialises ``slot`` to -1 and, whatever happens, removes the root
+    slots that are still ``>= 0`` afterwards (or hands them to a `RootSet`).
+    ``counts`` gets the rows done per op (alloc, store, drop, gc).
+    """
+    cdef mutator_t* m = &mut.m
+    cdef intp_t n = op.shape[0], row
+    cdef int64_t k
+    cdef uint64_t a = 0, v
+    with nogil:
+        for row in range(n):
+            k = dense[row]
+            if op[row] == OP_ALLOC:
+                if pointers[row]:
+                    new_object(m, size[row], PTR_WORDS, 1, &a)
+                else:
+                    new_object(m, size[row], NULL, 0, &a)
+                addr[k] = a
+                slot[k] = root_add(m.h, a)
+            elif op[row] == OP_STORE:
+                v = addr[tdense[row]] if tdense[row] >= 0 else 0
+                store(m.h, addr[k] + offset[row], v)
+            elif op[row] == OP_DROP:
+                root_remove(m.h, slot[k])
+                slot[k] = -1
+            else:
+                with gil:
+                    mut.runtime.gc(kind="cycle")       # runtime.GC()
+            counts[op[row]] += 1
+
+
+cdef class RootSet:
+    """RootSet()\n--
+
+    Objects kept alive on behalf of Python: a set of root-table slots, released when this
+    object is garbage collected by Python or `release` is called (Python handles work
+    the same way, one slot each). ``addrs`` lists the addresses held.
+    """
+    cdef Heap heap
+    cdef object _slots          # np.ndarray[int64]
+    cdef readonly object addrs  # np.ndarray[uint64], read-only
+
+    @staticmethod
+    def adopt(Heap heap, slots, addrs):
+        """Take ownership of root *slots* (already holding *addrs*)."""
+        cdef RootSet r = RootSet.__new__(RootSet)
+        r.heap = heap
+        r._slots = np.ascontiguousarray(slots, dtype=np.int64)
+        a = np.array(addrs, dtype=np.uint64)
+        a.flags.writeable = False
+        r.addrs = a
+        return r
+
+    def release(self):
+        """Unroot everything now (idempotent)."""
+        if self._slots is None or self.heap is None:
+            return
+        with self.heap.lock:
+            self._remove()
+
+    def __len__(self):
+        return 0 if self._slots is None else len(self._slots)
+
+    def __repr__(self):
+        return "<RootSet of %d objects>" % len(self)
+
+    def __dealloc__(self):
+        if self._slots is not None and self.heap is not None:
+            if self.heap.threaded:             # the collector may be scanning the table
+                with self.heap.lock:
+                    self._remove()
+            else:
+                self._remove()
+
+    cdef void _remove(self) noexcept:
+        cdef int64_t[::1] s = self._slots
+        cdef intp_t i
+        for i in range(s.shape[0]):
+            root_remove(&self.heap.h, s[i])
+        self._slots = None
