@@ -58,6 +58,8 @@ page_alloc ~ pageAlloc.alloc; heap_grow ~ mheap.grow.
 import os
 import threading
 
+cimport cython
+
 import numpy as np
 
 from libc.string cimport memset
@@ -578,6 +580,7 @@ cdef void root_remove(mheap_t* h, intp_t slot) noexcept nogil:
 
 # ---------------------------------------------------------------------------------------
 
+@cython.no_gc_clear
 cdef class Heap:
     """Heap(arena_cap=None, nprocs=1)\n--
 

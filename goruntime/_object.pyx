@@ -100,8 +100,13 @@ cdef tuple field_info(object t, str name):
     return info
 
 
+@cython.no_gc_clear
 cdef class Handle:
-    """Base of the values that hold a Go pointer: a root while the Python object lives."""
+    """Base of the values that hold a Go pointer: a root while the Python object lives.
+
+    ``no_gc_clear``: when Python's cycle collector frees a cycle that holds a handle, the
+    handle's ``heap`` must still be there in ``__dealloc__`` to give its root slot back.
+    """
     cdef readonly object runtime
     cdef Heap heap
     cdef readonly uint64_t addr
@@ -120,7 +125,7 @@ cdef class Handle:
 
     def __dealloc__(self):
         if self.slot >= 0 and self.heap is not None:
-            if self.heap.threaded:
+            if self.heap.threaded and self.heap.lock is not None:
                 with self.heap.lock:
                     root_remove(&self.heap.h, self.slot)
             else:

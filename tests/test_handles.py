@@ -175,3 +175,16 @@ def test_unsafe_pointer_and_any_fields(runtime):
     del y
     rt.GC()
     assert rt.ReadMemStats().HeapObjects == 2         # kept alive through unsafe.Pointer
+
+
+def test_handle_in_a_cycle_with_its_runtime_gives_its_root_back():
+    """Python's cycle collector frees runtime <-> handle cycles; the root slot is released
+    (the handle keeps its heap reference until __dealloc__: cython.no_gc_clear)."""
+    r = rt.Runtime(arena_cap=64 << 20)
+    heap = r.heap
+    p = r.new(Other)
+    r.keep = [p]                   # runtime -> list -> handle -> runtime
+    assert heap.nroots == 1
+    del r, p
+    pygc.collect()
+    assert heap.nroots == 0
