@@ -25,10 +25,10 @@ from .types import (
 from .runtime import (
     Runtime, current, GC, ReadMemStats, MemStats, SetFinalizer, KeepAlive, AddCleanup,
     Cleanup, GOMAXPROCS, NumGoroutine, Gosched, go, Sleep, new, make, Pointer, SliceValue,
-    Chan,
+    Chan, WaitGroup,
 )
 from .mstats import BySizeEntry
-from .sched import WaitGroup, select
+from .sched import select
 from . import debug, weak, metrics  # noqa: E402
 
 __all__ = [

@@ -48,7 +48,7 @@ from .errors import FatalError, Panic
 __all__ = [
     "Runtime", "current", "GC", "ReadMemStats", "MemStats", "SetFinalizer", "KeepAlive",
     "AddCleanup", "Cleanup", "GOMAXPROCS", "NumGoroutine", "Gosched", "go", "Sleep",
-    "new", "make", "Pointer", "SliceValue", "GOGC_OFF", "Chan",
+    "new", "make", "Pointer", "SliceValue", "GOGC_OFF", "Chan", "WaitGroup",
 ]
 
 Pointer = _object.Pointer
@@ -72,6 +72,7 @@ COSTS = {
 
 RODATA_BASE = 0x4c0000        # Go-like read-only data segment for string constants
 TYPES_BASE = 0x500000         # type descriptors (interface type words)
+IMMORTAL_WEAK_BASE = 0x5f0000 # off-heap weak handles of immortal (zero-size) objects
 FORCEGC_PERIOD = 120 * 10**9  # Go: forcegcperiod
 # Scan work outside the heap. The emulated program's own globals are its Python variables
 # (handles, i.e. stack roots), but a Go binary always carries the runtime's scannable data
@@ -247,11 +248,13 @@ class Runtime:
         self._finalizers = {}
         self._cleanups = {}
         self._weak = {}
+        self._immortal_weak = {}      # address -> off-heap handle, for zerobase pointers
         self._cleanup_ids = itertools.count(1)
         # queues and their goroutines (Go: finq/fing, cleanup queue and goroutines)
         self._finq = []
         self._fing = None
         self._cleanupq = []           # published blocks (lists of _CleanupRec)
+        self._cleanup_running = []    # blocks taken by a cleanup goroutine, not yet drained
         self._cleanup_gs = []
         self._cleanup_idle = []
         self._cleanup_need = 0
@@ -550,7 +553,7 @@ class Runtime:
     def _special_roots(self):
         """(roots, scan_only): queued work, cleanup closures and weak cells; finalizer objects."""
         roots = [f.addr for f in self._finq]
-        for block in self._cleanupq:
+        for block in self._cleanupq + self._cleanup_running:
             roots.extend(c.closure for c in block)
         roots.extend(c.closure for c in self._cleanups.values())
         roots.extend(w.cell for w in self._weak.values())
@@ -892,40 +895,52 @@ class Runtime:
             self._cleanup_need -= 1
 
     def _cleanup_loop(self):
-        """Go: runCleanups. Take a whole block, run its cleanups in order."""
+        """Go: runCleanups. Take a whole block off the queue, run its cleanups in order.
+
+        A block being run stays a root until each of its cleanups has run (Go's
+        cleanupQueue keeps the block until it is drained).
+        """
         g = self.sched.current()
         while True:
-            if not self._cleanupq:
-                self._cleanup_idle.append(g)
+            with self._world:
+                block = self._cleanupq.pop(0) if self._cleanupq else None
+                if block is None:
+                    self._cleanup_idle.append(g)
+                else:
+                    self._cleanup_running.append(block)
+            if block is None:
                 self.sched.park("cleanup wait")
                 continue
-            block = self._cleanupq[0]
-            while block:
-                c = block[0]
-                try:
-                    c.fn(c.arg)
-                finally:
-                    with self._world:
-                        block.pop(0)
-                        self.gc_record.cleanups_executed += 1
-            with self._world:
-                if self._cleanupq and self._cleanupq[0] is block:
-                    self._cleanupq.pop(0)
+            try:
+                while block:
+                    c = block[0]
+                    try:
+                        c.fn(c.arg)
+                    finally:
+                        with self._world:
+                            block.pop(0)
+                            self.gc_record.cleanups_executed += 1
+            finally:
+                with self._world:
+                    self._cleanup_running.remove(block)
 
     def _wake_queues(self):
-        """After a GC: wake the finalizer goroutine and idle cleanup goroutines."""
+        """After a GC: wake the finalizer goroutine and idle cleanup goroutines.
+
+        A wake-up that reaches a goroutine before it parks is remembered by the scheduler,
+        so none is lost in threads mode. More blocks than idle cleanup goroutines record a
+        need that later AddCleanup calls meet (Go: cleanupQueue.needG).
+        """
         if self._finq and self._fing is not None:
-            self.sched.ready_if_parked(self._fing) if hasattr(self.sched, "ready_if_parked") \
-                else self._ready(self._fing)
-        if self._cleanupq:
+            self.sched.ready(self._fing)
+        with self._world:
             n = len(self._cleanupq)
+            wake = []
             while self._cleanup_idle and n:
-                self._ready(self._cleanup_idle.pop(0))
+                wake.append(self._cleanup_idle.pop(0))
                 n -= 1
             self._cleanup_need = max(0, n)
-
-    def _ready(self, g):
-        if g.wait_reason in ("finalizer wait", "cleanup wait"):
+        for g in wake:
             self.sched.ready(g)
 
     def _go_system(self, fn, name):
@@ -934,21 +949,32 @@ class Runtime:
 
     # -- weak pointers -------------------------------------------------------------------
     def _weak_make(self, p):
-        """Go: weak.Make. Canonical handle cell per (object, offset); 1 allocation when new."""
+        """Go: weak.Make. Returns ``(cell address, immortal)``.
+
+        A heap object gets a canonical handle cell per (object, offset): one 16-byte
+        allocation the first time. A pointer outside the heap (zero-size objects at
+        zerobase) gets an immortal handle, off-heap and canonical too, that never goes nil
+        (Go: getOrAddWeakHandle's immortal handles; nothing is allocated).
+        """
         self._own(p)
         with self._world:
             rec = self._weak.get(p.addr)
             if rec is not None:
-                return rec.cell
+                return rec.cell, False
             info = self.heap.find_object(p.addr)
+            if info is None:
+                cell = self._immortal_weak.get(p.addr)
+                if cell is None:
+                    cell = IMMORTAL_WEAK_BASE + 8 * len(self._immortal_weak)
+                    self._immortal_weak[p.addr] = cell
+                return cell, True
             cell = self.heap.alloc(16, True)
             self.heap.write_word(cell, p.addr)
-            if info is not None:
-                base, slot, elemsize, spanclass = info
-                self._weak[p.addr] = _WeakRec(p.addr, slot, spanclass, cell)
+            base, slot, elemsize, spanclass = info
+            self._weak[p.addr] = _WeakRec(p.addr, slot, spanclass, cell)
         if self.heap.gc_pending:
             self._heap_triggered_gc()
-        return cell
+        return cell, False
 
     # -- goroutines ------------------------------------------------------------------------
     def go(self, fn, *args):
@@ -1040,6 +1066,16 @@ class Chan(_sched.Chan):
         if args and isinstance(args[0], (_types.Type, str)):
             return _types.Chan(*args, **kwargs)
         return super().__new__(cls)
+
+    def __init__(self, cap=0, *, sched=None):
+        super().__init__(cap, sched=sched if sched is not None else current().sched)
+
+
+class WaitGroup(_sched.WaitGroup):
+    """Go's sync.WaitGroup on the current runtime's scheduler."""
+
+    def __init__(self, *, sched=None):
+        super().__init__(sched=sched if sched is not None else current().sched)
 
 
 def _go_type_name(v):

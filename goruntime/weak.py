@@ -17,20 +17,24 @@ __all__ = ["Make", "Pointer"]
 class Pointer:
     """Go's weak.Pointer[T]. ``Value()`` is the original pointer, or None once it died."""
 
-    __slots__ = ("_rt", "_cell", "_elem", "__weakref__")
+    __slots__ = ("_rt", "_cell", "_addr", "_elem", "_immortal", "__weakref__")
 
     def __init__(self):
         self._rt = None          # the zero weak.Pointer: Value() is nil
-        self._cell = None
+        self._cell = None        # handle keeping the heap cell alive (Go: *T to the cell)
+        self._addr = None        # the cell's address: what == compares
         self._elem = None
+        self._immortal = None    # the pointer, for an immortal (off-heap) handle
 
     def Value(self):
         """The pointer Make was given, or None if the object has been collected."""
-        if self._cell is None:
-            return None
         rt = self._rt
+        if rt is None:
+            return None
+        if self._immortal is not None:
+            return _object.make_pointer(rt, rt.heap, self._immortal, self._elem)
         with rt._world:
-            addr = rt.heap.read_word(self._cell.addr)
+            addr = rt.heap.read_word(self._addr)
             if addr == 0:
                 return None
             if rt.gc_running:
@@ -42,17 +46,15 @@ class Pointer:
     def __eq__(self, other):
         if not isinstance(other, Pointer):
             return NotImplemented
-        a = None if self._cell is None else self._cell.addr
-        b = None if other._cell is None else other._cell.addr
-        return a == b
+        return self._addr == other._addr
 
     def __hash__(self):
-        return hash(None if self._cell is None else self._cell.addr)
+        return hash(self._addr)
 
     def __repr__(self):
-        if self._cell is None:
+        if self._addr is None:
             return "weak.Pointer{nil}"
-        return f"weak.Pointer[{self._elem}]{{cell {self._cell.addr:#x}}}"
+        return f"weak.Pointer[{self._elem}]{{cell {self._addr:#x}}}"
 
 
 def Make(p):
@@ -63,9 +65,12 @@ def Make(p):
     if not isinstance(p, _Handle):
         raise TypeError(f"weak.Make needs a pointer handle, not {type(p).__name__}")
     rt = p.runtime
-    cell = rt._weak_make(p)
+    cell, immortal = rt._weak_make(p)
     w._rt = rt
     w._elem = p.elem
-    # The weak pointer holds the cell strongly (Go: a *T pointing at the handle cell).
-    w._cell = _object.make_pointer(rt, rt.heap, cell, None)
+    w._addr = cell
+    if immortal:
+        w._immortal = p.addr
+    else:
+        w._cell = _object.make_pointer(rt, rt.heap, cell, None)
     return w

@@ -703,6 +703,8 @@ def test_finalizer_that_blocks_forever_does_not_stop_main(s):
 # ---------------------------------------------------------------------- current scheduler
 
 def test_current_scheduler_getter():
+    import goruntime.sched as sched_mod
+    previous = sched_mod._scheduler_getter          # the runtime's, if goruntime is imported
     mine = Scheduler()
     try:
         set_current_scheduler_getter(lambda: mine)
@@ -710,12 +712,13 @@ def test_current_scheduler_getter():
         assert Chan().sched is mine and WaitGroup()._sched is mine
         set_current_scheduler_getter(lambda: None)
         assert current_scheduler() is default_scheduler()
-    finally:
         set_current_scheduler_getter(None)
-    assert current_scheduler() is default_scheduler()
-    assert isinstance(default_scheduler(), Scheduler)
-    with pytest.raises(TypeError):
-        set_current_scheduler_getter(42)
+        assert current_scheduler() is default_scheduler()
+        assert isinstance(default_scheduler(), Scheduler)
+        with pytest.raises(TypeError):
+            set_current_scheduler_getter(42)
+    finally:
+        set_current_scheduler_getter(previous)
 
 
 def test_cooperative_blocking_outside_its_goroutines_is_an_error():
