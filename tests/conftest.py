@@ -15,4 +15,17 @@ def runtime():
         yield r
 
 
-from gocheck import check_invariants, go_binary  # noqa: E402,F401  (re-exported for fixtures)
+from gocheck import MODES, check_invariants, go_binary  # noqa: E402,F401
+
+
+@pytest.fixture(params=MODES)
+def mode(request):
+    """Both scheduler modes: "cooperative" (deterministic) and "threads" (real threads)."""
+    return request.param
+
+
+@pytest.fixture
+def r(mode):
+    """A fresh runtime in *mode*, current for the test, with gccheckmark verification."""
+    with rt.Runtime(scheduler=mode, godebug="gccheckmark=1", arena_cap=2 << 30) as r:
+        yield r

@@ -5,6 +5,12 @@ conftest.py pytest imported last, e.g. tests/oracle's.)
 """
 import os
 import shutil
+import time
+
+import pytest
+
+import goruntime as rt
+from goruntime import metrics
 
 
 def check_invariants(m):
@@ -43,3 +49,42 @@ def go_binary():
         return cand if os.path.exists(cand) else None
     except ImportError:
         return None
+
+
+MS = 1_000_000
+MODES = ["cooperative", pytest.param("threads", marks=pytest.mark.threads)]
+
+
+def wait_for(r, cond, what, timeout=10.0):
+    """Let the finalizer/cleanup goroutines run until ``cond()`` holds, for at most *timeout* s."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        if r.sched.mode == "threads":
+            rt.Gosched()                # a crash of another goroutine surfaces here
+            time.sleep(0.001)
+        else:
+            rt.Sleep(MS)                # a scheduling point that also lets virtual time pass
+
+
+def settle():
+    """Go's ``time.Sleep(20 * time.Millisecond)`` after ``runtime.GC()``."""
+    rt.Sleep(20 * MS)
+
+
+def drain(ch):
+    """Everything buffered in *ch* now (Go: ``select { case e := <-ch: ... default: }``)."""
+    out = []
+    while True:
+        v = ch.try_recv()
+        if v is None:
+            return out
+        out.append(v[0])
+
+
+def metric(name):
+    """One uint64 runtime/metrics value."""
+    s = [metrics.Sample(name)]
+    metrics.Read(s)
+    return s[0].Value.Uint64()

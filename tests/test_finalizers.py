@@ -25,62 +25,9 @@ import time
 import pytest
 
 import goruntime as rt
+from gocheck import MS, MODES, wait_for, settle, drain, metric
 from goruntime import runtime as _runtime, sched as _sched
 from goruntime import _object, metrics, weak
-
-MS = 1_000_000
-MODES = ["cooperative", pytest.param("threads", marks=pytest.mark.threads)]
-
-
-@pytest.fixture(params=MODES)
-def mode(request):
-    # rt.Chan()/rt.WaitGroup() find the current runtime through goruntime.sched's global
-    # getter, which another test may have removed (test_sched.py's
-    # test_current_scheduler_getter ends with set_current_scheduler_getter(None));
-    # test_goroutines.py::test_chan_and_waitgroup_bind_to_the_current_runtime checks that.
-    _sched.set_current_scheduler_getter(_runtime._scheduler_of_current)
-    return request.param
-
-
-@pytest.fixture
-def r(mode):
-    """A fresh runtime in *mode*, current for the test, with gccheckmark verification."""
-    with rt.Runtime(scheduler=mode, godebug="gccheckmark=1", arena_cap=2 << 30) as r:
-        yield r
-
-
-def wait_for(r, cond, what, timeout=10.0):
-    """Let the finalizer/cleanup goroutines run until ``cond()`` holds, for at most *timeout* s."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        if r.sched.mode == "threads":
-            rt.Gosched()                # a crash of another goroutine surfaces here
-            time.sleep(0.001)
-        else:
-            rt.Sleep(MS)                # a scheduling point that also lets virtual time pass
-
-
-def settle():
-    """Go's ``time.Sleep(20 * time.Millisecond)`` after ``runtime.GC()``."""
-    rt.Sleep(20 * MS)
-
-
-def drain(ch):
-    """Everything buffered in *ch* now (Go: ``select { case e := <-ch: ... default: }``)."""
-    out = []
-    while True:
-        v = ch.try_recv()
-        if v is None:
-            return out
-        out.append(v[0])
-
-
-def metric(name):
-    s = [metrics.Sample(name)]
-    metrics.Read(s)
-    return s[0].Value.Uint64()
 
 
 def free_heap_address(r):

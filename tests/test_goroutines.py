@@ -16,35 +16,12 @@ import time
 import pytest
 
 import goruntime as rt
+from gocheck import MS, MODES, metric
 from goruntime import runtime as _runtime, sched as _sched
 from goruntime import debug, metrics
 
-MS = 1_000_000
 SECOND = 1_000_000_000
-MODES = ["cooperative", pytest.param("threads", marks=pytest.mark.threads)]
 DEADLOCK = "all goroutines are asleep - deadlock!"
-
-
-@pytest.fixture(params=MODES)
-def mode(request):
-    # rt.Chan()/rt.WaitGroup() find the current runtime through goruntime.sched's global
-    # getter, which another test may have removed (test_sched.py's
-    # test_current_scheduler_getter ends with set_current_scheduler_getter(None));
-    # test_goroutines.py::test_chan_and_waitgroup_bind_to_the_current_runtime checks that.
-    _sched.set_current_scheduler_getter(_runtime._scheduler_of_current)
-    return request.param
-
-
-@pytest.fixture
-def r(mode):
-    with rt.Runtime(scheduler=mode, arena_cap=2 << 30) as r:
-        yield r
-
-
-def metric(name):
-    s = [metrics.Sample(name)]
-    metrics.Read(s)
-    return s[0].Value.Uint64()
 
 
 IdT = rt.Struct("grIdT", p=rt.Ptr(rt.Int), id=rt.Int)
