@@ -25,9 +25,11 @@ Handles compare equal when they hold the same address (``p == q`` is Go's ``p ==
 import numpy as np
 
 from libc.string cimport memcpy, memset
+from cpython.object cimport PyObject_GenericGetAttr
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, root_add, root_remove, addr_ptr, span_of, ZEROBASE, PAGE_SHIFT,
+    mallocgc, set_heap_bits,
 )
 cimport cython
 
@@ -74,26 +76,55 @@ _INT_RANGE = {
     K_U64: (0, (1 << 64) - 1),
 }
 
+# Per-type caches keyed by the type object's identity: hashing a Type hashes its whole
+# structure (Go type identity), far too slow for every field access. Each entry keeps
+# its type alive, so an id is never reused while cached.
 cdef dict _kind_cache = {}
 cdef dict _field_cache = {}
+cdef dict _assignable_cache = {}
 
 
 cdef inline int kind_of(object t) except -1:
-    cdef object k = _kind_cache.get(t)
-    if k is None:
-        k = _KIND[t.underlying.kind]
-        _kind_cache[t] = k
-    return k
+    cdef object e = _kind_cache.get(id(t))
+    if e is None:
+        e = (t, _KIND[t.underlying.kind])
+        _kind_cache[id(t)] = e
+    return (<tuple>e)[1]
+
+
+cdef dict _elem_cache = {}
+
+
+cdef inline object elem_of(object t):
+    """``t.underlying.elem`` for pointer and slice types, cached."""
+    cdef object e = _elem_cache.get(id(t))
+    if e is None:
+        e = (t, t.underlying.elem)
+        _elem_cache[id(t)] = e
+    return (<tuple>e)[1]
+
+
+cdef object assign_check(object src, object dst):
+    """Go's assignability error for *src* -> *dst*, or None (cached per pair of types)."""
+    cdef tuple key = (id(src), id(dst))
+    cdef object e = _assignable_cache.get(key)
+    if e is None:
+        e = (src, dst, _types.assign_error(src, dst, "x", "variable"))
+        _assignable_cache[key] = e
+    return (<tuple>e)[2]
 
 
 cdef tuple field_info(object t, str name):
     """(offset, type, kind) of field *name* of struct type *t*, cached."""
-    cdef dict fields = _field_cache.get(t)
-    if fields is None:
+    cdef object e = _field_cache.get(id(t))
+    cdef dict fields
+    if e is None:
         if t.underlying.kind != "struct":
             raise AttributeError(f"{t} is not a struct type (no field {name})")
         fields = {f.name: (f.offset, f.type, kind_of(f.type)) for f in t.underlying.fields}
-        _field_cache[t] = fields
+        _field_cache[id(t)] = (t, fields)
+    else:
+        fields = (<tuple>e)[1]
     info = fields.get(name)
     if info is None:
         raise AttributeError(f"{t.go_string()}.{name} undefined (type {t.go_string()} has no field or method {name})")
@@ -157,7 +188,7 @@ cdef object load(Handle owner, uint64_t a, object t, int k):
         return (<int64_t*>p)[0]
     if k == K_PTR:
         w = (<uint64_t*>p)[0]
-        return None if w == 0 else new_pointer(owner.runtime, heap, w, t.underlying.elem)
+        return None if w == 0 else new_pointer(owner.runtime, heap, w, elem_of(t))
     if k == K_U64:
         return (<uint64_t*>p)[0]
     if k == K_BOOL:
@@ -187,7 +218,7 @@ cdef object load(Handle owner, uint64_t a, object t, int k):
         return None if w == 0 else new_pointer(owner.runtime, heap, w, None)
     if k == K_SLICE:
         w = (<uint64_t*>p)[0]
-        return new_slice(owner.runtime, heap, w, (<int64_t*>p)[1], (<int64_t*>p)[2], t.underlying.elem)
+        return new_slice(owner.runtime, heap, w, (<int64_t*>p)[1], (<int64_t*>p)[2], elem_of(t))
     if k == K_STRING:
         w = (<uint64_t*>p)[0]
         n = (<uint64_t*>p)[1]
@@ -245,8 +276,8 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v) except -1:
             raise assign_type_error(v, t)
         hv = <Handle>v
         check_runtime(owner, hv)
-        if k == K_PTR:
-            err = _types.assign_error((<Pointer>v).gotype, t, "x", "variable")
+        if k == K_PTR and (<Pointer>v).elem is not elem_of(t):
+            err = assign_check((<Pointer>v).gotype, t)
             if err is not None:
                 raise TypeError(err)
         (<uint64_t*>p)[0] = hv.addr
@@ -295,7 +326,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v) except -1:
         if not isinstance(v, SliceValue):
             raise assign_type_error(v, t)
         check_runtime(owner, <Handle>v)
-        err = _types.assign_error((<SliceValue>v).gotype, t, "x", "variable")
+        err = assign_check((<SliceValue>v).gotype, t)
         if err is not None:
             raise TypeError(err)
         (<uint64_t*>p)[0] = (<Handle>v).addr
@@ -330,7 +361,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v) except -1:
         if not isinstance(v, Pointer):
             raise TypeError("goruntime: interface fields hold handles or None, not %s" % type(v).__name__)
         check_runtime(owner, <Handle>v)
-        err = _types.assign_error((<Pointer>v).gotype, t, "x", "variable")
+        err = assign_check((<Pointer>v).gotype, t)
         if err is not None:
             raise TypeError(err)
         (<uint64_t*>p)[0] = owner.runtime._type_word((<Pointer>v).gotype)
@@ -375,7 +406,11 @@ cdef class Pointer(Handle):
             self._ptype = _types.UnsafePointer if self.elem is None else _types.Ptr(self.elem)
         return self._ptype
 
-    def __getattr__(self, str name):
+    def __getattribute__(self, str name):
+        # Struct fields first-class: Python's generic lookup would fail (and build an
+        # AttributeError) on every field read before reaching __getattr__.
+        if name in _POINTER_ATTRS or name[:2] == "__":
+            return PyObject_GenericGetAttr(self, name)
         if self.elem is None:
             raise AttributeError(f"unsafe.Pointer has no field {name}")
         off, ft, k = field_info(self.elem, name)
@@ -391,7 +426,10 @@ cdef class Pointer(Handle):
         if self.elem is None:
             raise AttributeError(f"unsafe.Pointer has no field {name}")
         off, ft, k = field_info(self.elem, name)
-        with self.heap.lock:
+        if self.heap.threaded:
+            with self.heap.lock:
+                store(self, self.addr + off, ft, k, value)
+        else:
             store(self, self.addr + off, ft, k, value)
 
     def field_ptr(self, str name):
@@ -456,6 +494,9 @@ cdef class Pointer(Handle):
 
     def _repr_html_(self):
         return self.runtime._handle_html(self)
+
+
+_POINTER_ATTRS = frozenset(n for n in dir(Pointer) if not n.startswith("__")) | {"__class__", "__dict__"}
 
 
 @cython.final
@@ -588,3 +629,31 @@ def make_slice(rt, Heap heap, uint64_t addr, int64_t n, int64_t c, elem):
 
 def handle_heap(Handle h):
     return h.heap
+
+
+def new_object(rt, Heap heap, uint64_t size, bint noscan, bytes mask, elem):
+    """Go's ``new(T)`` in one call: mallocgc, pointer bits, and the rooted handle.
+
+    *mask* is T's GC mask, one byte per word (b"\\x01" = pointer), or None when noscan.
+    The world lock is taken only when goroutines are threads; in the cooperative
+    scheduler nothing else can run during the call.
+    """
+    if heap.threaded:
+        with heap.lock:
+            return _new_object(rt, heap, size, noscan, mask, elem)
+    return _new_object(rt, heap, size, noscan, mask, elem)
+
+
+cdef Pointer _new_object(object rt, Heap heap, uint64_t size, bint noscan, bytes mask,
+                         object elem):
+    cdef uint64_t addr = 0
+    cdef intp_t ew = 0 if mask is None else len(mask)
+    if ew * 8 > <intp_t>size:
+        raise ValueError("GC mask of %d words does not fit %d bytes" % (ew, size))
+    mallocgc(&heap.h, 0, size, noscan, &addr)
+    if not noscan and addr != ZEROBASE:
+        if ew:
+            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, 1, <intp_t>(size >> 3))
+        else:
+            set_heap_bits(&heap.h, addr, NULL, 0, 0, <intp_t>(size >> 3))
+    return new_pointer(rt, heap, addr, elem)

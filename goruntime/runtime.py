@@ -307,14 +307,8 @@ class Runtime:
     # -- allocation --------------------------------------------------------------------
     def new(self, T):
         """Go's ``new(T)``: a zeroed T on the heap, returned as a ``*T`` handle."""
-        if not isinstance(T, _types.Type):
-            raise TypeError(f"new: {T!r} is not a goruntime type")
-        size = T.size
-        noscan = not T.has_pointers
-        mask = None if noscan else T.gc_mask()
-        with self._world:
-            addr = self.heap.alloc(size, noscan, mask)
-            p = _object.make_pointer(self, self.heap, addr, T)
+        size, noscan, mask = _alloc_info(T)
+        p = _object.new_object(self, self.heap, size, noscan, mask, T)
         if self.heap.gc_pending:
             self._heap_triggered_gc()
         return p
@@ -1076,6 +1070,23 @@ class WaitGroup(_sched.WaitGroup):
 
     def __init__(self, *, sched=None):
         super().__init__(sched=sched if sched is not None else current().sched)
+
+
+_alloc_cache = {}
+
+
+def _alloc_info(T):
+    """``(size, noscan, uint8 GC mask or None)`` of type *T*, cached by identity (a Type's
+    hash is its whole structure: too slow for every ``new``)."""
+    e = _alloc_cache.get(id(T))
+    if e is None or e[0] is not T:
+        if not isinstance(T, _types.Type):
+            raise TypeError(f"new: {T!r} is not a goruntime type")
+        noscan = not T.has_pointers
+        mask = None if noscan else np.ascontiguousarray(T.gc_mask(), dtype=np.uint8).tobytes()
+        e = (T, T.size, noscan, mask)
+        _alloc_cache[id(T)] = e
+    return e[1], e[2], e[3]
 
 
 def _go_type_name(v):
