@@ -466,11 +466,13 @@ cdef int malloc_tiny(mheap_t* h, int p, uint64_t size, uint64_t* out) except -1 
 
 cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) except -1 nogil:
     """Go: mallocgcLarge. A span of its own, counted at once, trigger checked every time."""
-    cdef intp_t npages = <intp_t>((size + PAGE_SIZE - 1) >> PAGE_SHIFT)
+    cdef intp_t npages
     cdef intp_t si
-    cdef uint64_t nbytes = <uint64_t>npages << PAGE_SHIFT
-    if npages > h.max_pages:
+    cdef uint64_t nbytes
+    if size > (<uint64_t>h.max_pages << PAGE_SHIFT):    # also keeps size + PAGE_SIZE from wrapping
         return throw_oom(h, size)
+    npages = <intp_t>((size + PAGE_SIZE - 1) >> PAGE_SHIFT)
+    nbytes = <uint64_t>npages << PAGE_SHIFT
     si = alloc_span(h, 1 if noscan else 0, npages, nbytes, 1)
     bit_set(&h.alloc_bits[si * BITMAP_WORDS], 0)
     if h.gcphase_mark:
@@ -829,7 +831,7 @@ cdef class Heap:
         if not noscan and mask is not None:
             m = np.ascontiguousarray(mask, dtype=np.uint8)
             ew = m.shape[0]
-            if count == 0 or ew * 8 * count > size:
+            if count == 0 or count > size or <uint64_t>ew * 8 > size // count:   # no overflow
                 raise ValueError("mask of %d words x %d elements does not fit %d bytes" % (ew, count, size))
         with nogil:
             mallocgc(&self.h, p, size, noscan, &out)

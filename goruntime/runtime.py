@@ -74,6 +74,7 @@ RODATA_BASE = 0x4c0000        # Go-like read-only data segment for string consta
 TYPES_BASE = 0x500000         # type descriptors (interface type words)
 IMMORTAL_WEAK_BASE = 0x5f0000 # off-heap weak handles of immortal (zero-size) objects
 FORCEGC_PERIOD = 120 * 10**9  # Go: forcegcperiod
+MAX_ALLOC = 1 << 48           # Go: maxAlloc on linux/amd64
 # Scan work outside the heap. The emulated program's own globals are its Python variables
 # (handles, i.e. stack roots), but a Go binary always carries the runtime's scannable data
 # and BSS and a main goroutine stack; both feed the heap goal (spec 4.2). The values are
@@ -329,10 +330,12 @@ class Runtime:
             raise Panic("runtime error: makeslice: cap out of range")
         E = T.underlying.elem
         size = E.size * cap
-        if size > (1 << 48):
-            raise Panic("runtime error: makeslice: len out of range")
+        if size > MAX_ALLOC:                      # Go: makeslice, maxAlloc = 1 << 48
+            if E.size * length > MAX_ALLOC:
+                raise Panic("runtime error: makeslice: len out of range")
+            raise Panic("runtime error: makeslice: cap out of range")
         noscan = not E.has_pointers
-        mask = None if noscan else E.gc_mask()
+        mask = None if noscan or size == 0 else E.gc_mask()
         with self._world:
             addr = self.heap.alloc(size, noscan, mask, max(cap, 1))
             s = _object.make_slice(self, self.heap, addr, length, cap, E)
@@ -973,6 +976,8 @@ class Runtime:
     # -- goroutines ------------------------------------------------------------------------
     def go(self, fn, *args):
         """Go's ``go fn(args)``; the goroutine sees this runtime as current."""
+        if not callable(fn):
+            raise TypeError(f"go: {fn!r} is not a function")
         ctx = contextvars.copy_context()
         return self.sched.go(ctx.run, fn, *args, name=getattr(fn, "__name__", None))
 
@@ -998,6 +1003,8 @@ class Runtime:
 
     def gomaxprocs(self, n):
         """Go: GOMAXPROCS(n); n < 1 only queries. Returns the previous setting."""
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"GOMAXPROCS takes an int, not {type(n).__name__}")
         old = self._gomaxprocs
         if n >= 1:
             if n > 256:
@@ -1107,9 +1114,12 @@ def _go_type_name(v):
 def _func_type(fn, obj_type):
     """The Go func type of Python callable *fn* (annotations give parameter types)."""
     try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return _types.Func((obj_type,))
+        sig = inspect.signature(fn, eval_str=True)      # PEP 563 string annotations too
+    except (TypeError, ValueError, NameError, SyntaxError):
+        try:
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError):
+            return _types.Func((obj_type,))
     params, variadic = [], False
     for prm in sig.parameters.values():
         if prm.kind in (prm.KEYWORD_ONLY, prm.VAR_KEYWORD):
