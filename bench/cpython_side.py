@@ -1,0 +1,162 @@
+"""CPython side of the benchmark: the same shapes as ``__slots__`` objects, timed gc.collect().
+
+    python3 -m bench.cpython_side mark --shape list --n 1000000 --runs 5
+    python3 -m bench.cpython_side alloc --n 1000000 --runs 3
+    python3 -m bench.cpython_side fields --n 200000 --runs 3
+
+Standard library only (no numpy), so the interpreter's own tracked objects are few; their
+cost is measured first (``baseline``: gc.collect() with no graph, median of 5) and
+subtracted. Automatic collection is disabled while the graph is built (``gc.disable()``;
+explicit ``gc.collect()`` still runs); nothing is frozen (no ``gc.freeze()``), and the
+worker checks that the nodes are tracked (``gc.is_tracked``). Each measured
+``gc.collect()`` is a full collection that traverses every tracked object: the analogue of
+a mark over the live heap.
+
+Times: CPU time of the calling thread (``time.thread_time_ns``) and wall
+(``time.perf_counter_ns``).
+"""
+import argparse
+import gc
+import json
+import os
+import random
+import statistics
+import sys
+import time
+
+
+class Node:
+    __slots__ = ("a", "b", "x", "y")
+
+    def __init__(self):
+        self.a = None
+        self.b = None
+        self.x = 0
+        self.y = 0
+
+
+def build(shape, n, seed=1):
+    """Build *shape* (see bench/go/shapes) over n Nodes; returns the root."""
+    nodes = [Node() for _ in range(n)]
+    rng = random.Random(seed)
+    if shape == "list":
+        for i in range(n - 1):
+            nodes[i].a = nodes[i + 1]
+        return nodes[0]
+    if shape == "tree":
+        for i in range(n):
+            if 2 * i + 1 < n:
+                nodes[i].a = nodes[2 * i + 1]
+            if 2 * i + 2 < n:
+                nodes[i].b = nodes[2 * i + 2]
+        return nodes[0]
+    if shape == "graph":
+        p = list(range(n))
+        rng.shuffle(p)
+        for i in range(n):
+            nodes[p[i]].a = nodes[p[(i + 1) % n]]
+        rand = rng.randrange
+        for x in nodes:
+            x.b = nodes[rand(n)]
+        return nodes[0]
+    if shape == "randlist":
+        p = list(range(n))
+        rng.shuffle(p)
+        for i in range(n - 1):
+            nodes[p[i]].a = nodes[p[i + 1]]
+        return nodes[p[0]]
+    raise ValueError(f"unknown shape {shape!r}")
+
+
+def timed_collect():
+    w0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+    gc.collect()
+    return time.perf_counter_ns() - w0, time.thread_time_ns() - c0
+
+
+def cmd_mark(args):
+    gc.disable()
+    gc.collect()
+    base = [timed_collect() for _ in range(5)]
+    base_wall = statistics.median(b[0] for b in base)
+    base_cpu = statistics.median(b[1] for b in base)
+    base_objects = len(gc.get_objects())
+    t0 = time.perf_counter()
+    root = build(args.shape, args.n, args.seed)
+    build_s = time.perf_counter() - t0
+    if not gc.is_tracked(root):
+        raise SystemExit("cpython_side: nodes are not tracked by the collector")
+    for _ in range(args.warm):
+        gc.collect()
+    runs = []
+    for _ in range(args.runs):
+        wall, cpu = timed_collect()
+        runs.append({"wall_ns": wall, "cpu_ns": cpu})
+    tracked = len(gc.get_objects()) - base_objects
+    return {"shape": args.shape, "n": args.n, "build_s": build_s, "runs": runs,
+            "baseline_wall_ns": base_wall, "baseline_cpu_ns": base_cpu,
+            "baseline_objects": base_objects, "tracked_nodes": tracked, "keep": id(root) != 0}
+
+
+def cmd_alloc(args):
+    gc.disable()
+    out = []
+    for _ in range(args.runs):
+        s = [None] * args.n
+        w0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+        for i in range(args.n):
+            s[i] = Node()
+        out.append({"alloc_ns": time.perf_counter_ns() - w0, "alloc_cpu_ns": time.thread_time_ns() - c0})
+        del s
+        gc.collect()
+    return {"n": args.n, "runs": out}
+
+
+def cmd_fields(args):
+    n = args.n
+    out = []
+    p, q = Node(), Node()
+    p.a = q
+    for _ in range(args.runs):
+        res = {}
+        t = time.perf_counter_ns()
+        for _ in range(n):
+            p.x
+        res["read_int_ns"] = time.perf_counter_ns() - t
+        t = time.perf_counter_ns()
+        for i in range(n):
+            p.x = i
+        res["write_int_ns"] = time.perf_counter_ns() - t
+        t = time.perf_counter_ns()
+        for _ in range(n):
+            p.a
+        res["read_ptr_ns"] = time.perf_counter_ns() - t
+        t = time.perf_counter_ns()
+        for _ in range(n):
+            p.a = q
+        res["write_ptr_ns"] = time.perf_counter_ns() - t
+        t = time.perf_counter_ns()
+        for _ in range(n):
+            pass
+        res["loop_ns"] = time.perf_counter_ns() - t
+        out.append(res)
+    return {"n": n, "runs": out}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python3 -m bench.cpython_side")
+    ap.add_argument("cmd", choices=["mark", "alloc", "fields"])
+    ap.add_argument("--shape", default="list")
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--warm", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    res = globals()["cmd_" + args.cmd](args)
+    sys.stdout.write(json.dumps(res) + "\n")
+    sys.stdout.flush()
+    os._exit(0)          # skip tearing down millions of objects
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+module goruntime.bench
+
+go 1.27

@@ -1,0 +1,313 @@
+"""`python3 -m bench`: goruntime vs real Go 1.27.3 vs CPython, one table, ratios per row.
+
+Every measurement runs in a fresh process (``bench/go_side.py`` runs the Go programs in
+``bench/go``, ``bench.goruntime_side`` and ``bench.cpython_side`` are the Python
+workers), one side after the other for each row, so the three numbers of a row are taken
+minutes apart at most. Each number is the median over the runs of its row. See
+bench/README.md for what every row measures.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import go_side, machine
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SHAPES = ("list", "tree", "graph", "randlist")
+SHAPE_TITLE = {"list": "list, allocation order", "tree": "balanced binary tree",
+               "graph": "random graph, out-degree 2", "randlist": "list, random address order"}
+SKIP_WORKLOADS = "skipped: goruntime.workloads not built"
+MiB = 1 << 20
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def size_name(n):
+    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else str(n)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.rows = []
+        self.raw = {}
+        self.t0 = time.monotonic()
+
+    # -- plumbing ------------------------------------------------------------------------
+    def log(self, msg):
+        print(f"[{time.monotonic() - self.t0:6.0f}s] {msg}", file=sys.stderr, flush=True)
+
+    def worker(self, module, *args):
+        env = {k: v for k, v in os.environ.items() if k not in ("GOGC", "GOMEMLIMIT", "GODEBUG")}
+        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        r = subprocess.run([sys.executable, "-m", f"bench.{module}", *map(str, args)], cwd=ROOT,
+                           env=env, capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError(f"{module} {' '.join(map(str, args))} failed ({r.returncode}):\n"
+                               f"{r.stderr[-3000:]}")
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    def go(self, fn, *args):
+        if self.go_error:
+            return None
+        try:
+            return fn(*args)
+        except Exception as e:          # a failing Go run leaves its cells empty, not the table
+            self.log(f"go: {e}")
+            return None
+
+    def row(self, workload, metric, gr, go, py, better="lower", unit="", note=None):
+        ratio = None
+        if isinstance(gr, (int, float)) and isinstance(go, (int, float)) and go:
+            ratio = gr / go
+        self.rows.append({"workload": workload, "metric": metric, "unit": unit, "better": better,
+                          "goruntime": gr, "go": go, "cpython": py, "ratio": ratio,
+                          **({"note": note} if note else {})})
+
+    # -- sections ------------------------------------------------------------------------
+    def mark(self, n):
+        a = self.args
+        runs = a.runs if n <= 1_000_000 else 3       # 10M rows: 3 runs (CPython: ~20 s each)
+        for shape in SHAPES:
+            key = f"mark/{shape}/{size_name(n)}"
+            self.log(f"{key}: go")
+            g = self.go(go_side.mark, shape, n, runs, 2)
+            self.log(f"{key}: goruntime")
+            r = self.worker("goruntime_side", "mark", "--shape", shape, "--n", n, "--runs", runs)
+            self.log(f"{key}: cpython")
+            p = self.worker("cpython_side", "mark", "--shape", shape, "--n", n, "--runs", runs)
+            self.raw[key] = {"go": g, "goruntime": r, "cpython": p}
+            gc_ = g["cycles"] if g else []
+            title = f"{SHAPE_TITLE[shape]}, {size_name(n)}"
+            self.row(title, "mark CPU / object", med(x["mark_cpu_ns"] / n for x in r["runs"]),
+                     med(x["mark_cpu_adj_ns"] / n for x in gc_) if g else None,
+                     med((x["cpu_ns"] - p["baseline_cpu_ns"]) / n for x in p["runs"]), unit="ns")
+            self.row(title, "GC() wall / object", med(x["wall_ns"] / n for x in r["gc"]),
+                     med(x["wall_ns"] / n for x in gc_) if g else None,
+                     med((x["wall_ns"] - p["baseline_wall_ns"]) / n for x in p["runs"]), unit="ns")
+
+    def sweep(self, n):
+        key = f"sweep/{size_name(n)}"
+        self.log(f"{key}: go")
+        g = self.go(go_side.sweep, n, self.args.runs_slow)
+        self.log(f"{key}: goruntime")
+        r = self.worker("goruntime_side", "sweep", "--n", n, "--runs", self.args.runs_slow)
+        self.raw[key] = {"go": g, "goruntime": r}
+        self.row(f"sweep, half-garbage heap, {size_name(n)}", "sweep CPU / span",
+                 med(x["sweep_cpu_ns"] / x["spans"] for x in r["runs"]),
+                 med(x["sweep_est_adj_ns"] / x["spans"] for x in g["cycles"]) if g else None,
+                 None, unit="ns", note="Go: estimate (runtime.GC() CPU minus mark and pause)")
+
+    def alloc(self, n, nh):
+        a = self.args
+        self.log("alloc: go")
+        g = self.go(go_side.alloc, n, a.runs_slow)
+        self.log("alloc: goruntime bulk")
+        r = self.worker("goruntime_side", "alloc", "--n", n, "--runs", a.runs_slow)
+        self.log("alloc: goruntime handles")
+        h = self.worker("goruntime_side", "handles", "--n", nh, "--runs", a.runs_slow)
+        self.log("alloc: cpython")
+        p = self.worker("cpython_side", "alloc", "--n", n, "--runs", a.runs_slow)
+        pf = self.worker("cpython_side", "fields", "--n", nh, "--runs", a.runs_slow)
+        self.raw["alloc"] = {"go": g, "goruntime": r, "goruntime_handles": h, "cpython": p,
+                             "cpython_fields": pf}
+        go_rate = med(n / x * 1e3 for x in g["alloc_cpu_ns"]) if g else None       # M objects/s
+        py_rate = med(n / x["alloc_cpu_ns"] * 1e3 for x in p["runs"])
+        self.row(f"allocation, 32-byte objects, {size_name(n)}", "bulk alloc_many (Go: &T{})",
+                 med(n / x["alloc_cpu_ns"] * 1e3 for x in r["runs"]), go_rate, py_rate,
+                 better="higher", unit="M objects/s")
+        self.row(f"allocation, 32-byte objects, {size_name(n)}", "bulk store_pointers",
+                 med((n - 1) / x["store_cpu_ns"] * 1e3 for x in r["runs"]), None, None,
+                 better="higher", unit="M stores/s")
+        self.row(f"rt.new(T) handles, {nh // 1000}k", "rt.new (Go: &T{}; CPython: T())",
+                 med(nh / x["new_cpu_ns"] * 1e3 for x in h["runs"]), go_rate, py_rate,
+                 better="higher", unit="M handles/s")
+        for f, label in (("read_int", "p.x read"), ("write_int", "p.x = i"),
+                         ("read_ptr", "p.a read (new handle)"), ("write_ptr", "p.a = q")):
+            self.row("handle field access", label,
+                     med((x[f + "_ns"] - x["loop_ns"]) / nh for x in h["runs"]), None,
+                     med((x[f + "_ns"] - x["loop_ns"]) / nh for x in pf["runs"]), unit="ns",
+                     note="net of the empty for-loop; CPython: __slots__ attribute")
+
+    def workload(self, name, go_fn, gr_args, title):
+        a = self.args
+        self.log(f"{name}: go x{a.runs_slow}")
+        gs = [self.go(go_fn) for _ in range(a.runs_slow)]
+        gs = [g for g in gs if g]
+        self.log(f"{name}: goruntime x{a.runs_slow}")
+        r = self.worker("goruntime_side", *gr_args, "--runs", a.runs_slow)
+        self.raw[name] = {"go": gs, "goruntime": r}
+        skipped = r.get("skipped")
+        if skipped:
+            self.log(f"{name}: {skipped}")
+        rr = [] if skipped else r["runs"]
+
+        def gr(f):
+            return SKIP_WORKLOADS if skipped else med(f(x) for x in rr)
+
+        def go(f):
+            return med(f(x) for x in gs) if gs else None
+        self.row(title, "wall", gr(lambda x: x["wall_seconds"]), go(lambda x: x["wall_ns"] / 1e9),
+                 None, unit="s")
+        self.row(title, "CPU", gr(lambda x: x["cpu_seconds"]), go(lambda x: x["cpu_ns"] / 1e9),
+                 None, unit="s")
+        self.row(title, "NumGC", gr(lambda x: x["num_gc"]), go(lambda x: x["NumGC"]), None,
+                 better="equal")
+        self.row(title, "Mallocs", gr(lambda x: x["mallocs"]), go(lambda x: x["Mallocs"]), None,
+                 better="equal")
+
+    def rss(self, n):
+        self.log(f"rss/{size_name(n)}: go")
+        g = self.go(go_side.rss, n)
+        self.log(f"rss/{size_name(n)}: goruntime")
+        r = self.worker("goruntime_side", "rss", "--n", n)
+        self.raw[f"rss/{size_name(n)}"] = {"go": g, "goruntime": r}
+        title = f"{size_name(n)} live objects (list)"
+        self.row(title, "RSS", r["rss_bytes"] / MiB, g["rss_bytes"] / MiB if g else None, None,
+                 unit="MiB")
+        self.row(title, "HeapSys", r["heap_sys"] / MiB, g["heap_sys"] / MiB if g else None, None,
+                 unit="MiB", better="equal")
+        self.row(title, "RSS / (1.3 HeapSys + 64 MiB)",
+                 r["rss_bytes"] / (1.3 * r["heap_sys"] + 64 * MiB),
+                 g["rss_bytes"] / (1.3 * g["heap_sys"] + 64 * MiB) if g else None, None,
+                 unit="x", note="target <= 1")
+
+    # -- the run -------------------------------------------------------------------------
+    def run(self):
+        a = self.args
+        gv = go_side.go_version()
+        self.machine = machine.info(gv)
+        print(machine.header(self.machine), flush=True)
+        mode = "full" if a.full else "default"
+        sizes = [1_000_000, 10_000_000] if a.full else [1_000_000]
+        print(f"mode: {mode} (sizes {', '.join(map(size_name, sizes))}; "
+              f"binary-trees depth {', '.join(map(str, self.depths()))}; "
+              f"{a.runs} runs per 1M mark row, 3 per 10M mark row, {a.runs_slow} per other row; "
+              f"Go with GOMAXPROCS=1)\n", flush=True)
+        self.log("building the Go programs")
+        self.go_error = go_side.build(self.log)
+        if self.go_error:
+            self.log(f"go side skipped: {self.go_error}")
+        for n in sizes:
+            if self.want("mark"):
+                self.mark(n)
+            if self.want("sweep"):
+                self.sweep(n)
+        if self.want("alloc"):
+            self.alloc(1_000_000, 200_000)
+        if self.want("rss"):
+            self.rss(10_000_000)
+        if self.want("workloads"):
+            for d in self.depths():
+                self.workload(f"binary_trees/{d}", lambda d=d: go_side.binary_trees(d),
+                              ["binary_trees", "--depth", d], f"binary-trees depth {d}")
+            self.workload("gcbench", go_side.gcbench, ["gcbench"], "GCBench (18/16/500000/4..16)")
+        self.machine["loadavg_end"] = machine.loadavg()
+        self.machine["seconds"] = round(time.monotonic() - self.t0, 1)
+        self.machine["mode"] = mode
+        self.report()
+
+    def depths(self):
+        return [18, 21] if self.args.full else [18]
+
+    def want(self, section):
+        return not self.args.only or section in self.args.only
+
+    # -- output --------------------------------------------------------------------------
+    def targets(self):
+        out = []
+        rows = {(r["workload"], r["metric"]): r for r in self.rows}
+        for n in ([1_000_000, 10_000_000] if self.args.full else [1_000_000]):
+            for shape in SHAPES:
+                r = rows.get((f"{SHAPE_TITLE[shape]}, {size_name(n)}", "mark CPU / object"))
+                if not r:
+                    continue
+                if shape != "randlist" and r["ratio"] is not None:
+                    out.append((f"mark <= 1.0x Go: {shape} {size_name(n)}", r["ratio"] <= 1.0,
+                                f"{r['ratio']:.3f}x Go"))
+                if r["cpython"] and r["goruntime"]:
+                    need = 2 if shape in ("list", "tree") else 5
+                    sp = r["cpython"] / r["goruntime"]
+                    out.append((f">= {need}x faster than CPython: {shape} {size_name(n)}",
+                                sp >= need, f"{sp:.1f}x"))
+        r = rows.get(("allocation, 32-byte objects, 1M", "bulk alloc_many (Go: &T{})"))
+        if r:
+            out.append(("bulk allocation >= 20 M objects/s", r["goruntime"] >= 20,
+                        f"{r['goruntime']:.1f} M/s"))
+        r = rows.get(("10M live objects (list)", "RSS / (1.3 HeapSys + 64 MiB)"))
+        if r:
+            out.append(("RSS <= 1.3x HeapSys + 64 MiB at 10M", r["goruntime"] <= 1.0,
+                        f"{r['goruntime']:.2f} of the allowance"))
+        return out
+
+    def report(self):
+        print(format_table(self.rows))
+        tg = self.targets()
+        print("\ntargets:")
+        for name, ok, val in tg:
+            print(f"  [{'met' if ok else 'MISSED'}] {name}: {val}")
+        m = self.machine
+        print(f"\nload average at end: {m['loadavg_end']}; {m['seconds']} s in all")
+        out = {"machine": m, "rows": self.rows,
+               "targets": [{"target": n, "met": ok, "value": v} for n, ok, v in tg],
+               "raw": self.raw}
+        path = Path(self.args.json)
+        path.write_text(json.dumps(out, indent=1, default=str) + "\n")
+        print(f"wrote {path}")
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 1000):
+        return f"{int(v):,}"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}" if abs(v) >= 0.1 else f"{v:.3f}"
+
+
+def format_table(rows):
+    head = ["workload", "metric", "unit", "goruntime", "go", "cpython", "gr/go"]
+    body = []
+    for r in rows:
+        unit = r["unit"] + ("" if r["better"] in ("lower", "equal") else " (higher better)")
+        body.append([r["workload"], r["metric"], unit, fmt(r["goruntime"]), fmt(r["go"]),
+                     fmt(r["cpython"]), "-" if r["ratio"] is None else f"{r['ratio']:.2f}"])
+    w = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
+    # a skipped cell's message may be long: let it overflow rather than widen the column
+    w[3] = min(w[3], 12)
+    line = lambda cells: "  ".join(c.ljust(w[i]) if i < 3 else c.rjust(w[i]) for i, c in enumerate(cells))
+    out = [line(head), line(["-" * x for x in w])]
+    out += [line(b) for b in body]
+    return "\n".join(out)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python3 -m bench", description=__doc__.split("\n")[0])
+    ap.add_argument("--full", action="store_true",
+                    help="add the 10M-object rows and binary-trees depth 21 (~15 min)")
+    ap.add_argument("--runs", type=int, default=5, help="measured runs per mark row (default 5)")
+    ap.add_argument("--runs-slow", type=int, default=3,
+                    help="runs per sweep/alloc/workload row (default 3)")
+    ap.add_argument("--only", action="append",
+                    choices=["mark", "sweep", "alloc", "rss", "workloads"],
+                    help="run only these sections (repeatable)")
+    ap.add_argument("--json", default=str(HERE / "latest.json"), help="output path")
+    args = ap.parse_args(argv)
+    if args.runs < 3 or args.runs_slow < 3:
+        ap.error("medians need at least 3 runs")
+    Bench(args).run()
+    return 0
