@@ -1,7 +1,10 @@
-"""Real Go side of the benchmark: build bench/go once into bench/.cache/go, run with GOMAXPROCS=1.
+"""Real Go side of the benchmark: build the Go programs once into bench/.cache/go, run with GOMAXPROCS=1.
 
-The binaries are rebuilt when a source file, go.mod or ``go version`` changes (a hash
-of all three is kept in ``bench/.cache/go/stamp``). Programs run with a clean GC
+The programs: ``bench/go/shapes`` (the mark, sweep, allocation and RSS modes) and the
+workloads ``tests/go/workloads/{binarytrees,gcbench}`` -- the very programs
+tests/test_workloads.py checks goruntime.workloads against, so the benchmark and the tests
+run the same Go code. The binaries are rebuilt when a source file, a go.mod or
+``go version`` changes (a hash of all three is kept in ``bench/.cache/go/stamp``). Programs run with a clean GC
 environment: GOMAXPROCS=1, GOGC=100, no GOMEMLIMIT, GODEBUG=gctrace=1 (the gctrace
 lines are parsed and kept next to the runtime/metrics numbers as a cross-check).
 """
@@ -14,9 +17,14 @@ import subprocess
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SRC = HERE / "go"
+ROOT = HERE.parent
 CACHE = HERE / ".cache" / "go"
-PROGRAMS = ("shapes", "binarytrees", "gcbench")
+# program -> the Go module directory it is built in
+PROGRAMS = {
+    "shapes": HERE / "go",
+    "binarytrees": ROOT / "tests" / "go" / "workloads",
+    "gcbench": ROOT / "tests" / "go" / "workloads",
+}
 
 
 def go_exe():
@@ -37,10 +45,11 @@ def go_version():
 
 def _stamp(version):
     h = hashlib.sha256(version.encode())
-    for p in sorted(SRC.rglob("*")):
-        if p.is_file() and (p.suffix == ".go" or p.name == "go.mod"):
-            h.update(str(p.relative_to(SRC)).encode())
-            h.update(p.read_bytes())
+    for src in sorted(set(PROGRAMS.values())):
+        for p in sorted(src.rglob("*")):
+            if p.is_file() and (p.suffix == ".go" or p.name == "go.mod"):
+                h.update(str(p.relative_to(ROOT)).encode())
+                h.update(p.read_bytes())
     return h.hexdigest()
 
 
@@ -55,9 +64,9 @@ def build(log=print):
         return None
     CACHE.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=mod", CGO_ENABLED="0")
-    for p in PROGRAMS:
-        log(f"  building bench/go/{p} -> {CACHE.relative_to(HERE.parent)}/{p}")
-        r = subprocess.run([go_exe(), "build", "-o", str(CACHE / p), f"./{p}"], cwd=SRC,
+    for p, src in PROGRAMS.items():
+        log(f"  building {(src / p).relative_to(ROOT)} -> {CACHE.relative_to(ROOT)}/{p}")
+        r = subprocess.run([go_exe(), "build", "-o", str(CACHE / p), f"./{p}"], cwd=src,
                            env=env, capture_output=True, text=True)
         if r.returncode:
             return f"go build ./{p} failed:\n{r.stderr}"
@@ -118,6 +127,7 @@ def rss(n):
 
 
 def binary_trees(depth):
+    """The last stdout line of tests/go/workloads/binarytrees (its output lines precede it)."""
     return run("binarytrees", depth)[0]
 
 

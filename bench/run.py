@@ -1,8 +1,8 @@
 """`python3 -m bench`: goruntime vs real Go 1.27.3 vs CPython, one table, ratios per row.
 
-Every measurement runs in a fresh process (``bench/go_side.py`` runs the Go programs in
-``bench/go``, ``bench.goruntime_side`` and ``bench.cpython_side`` are the Python
-workers), one side after the other for each row, so the three numbers of a row are taken
+Every measurement runs in a fresh process (``bench/go_side.py`` runs the Go programs:
+``bench/go/shapes`` and the workloads in ``tests/go/workloads``; ``bench.goruntime_side``
+and ``bench.cpython_side`` are the Python workers), one side after the other for each row, so the three numbers of a row are taken
 minutes apart at most. Each number is the median over the runs of its row. See
 bench/README.md for what every row measures.
 """

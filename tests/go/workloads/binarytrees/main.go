@@ -1,7 +1,8 @@
 // Command binarytrees is the Benchmarks Game binary-trees program (Go version, one
-// goroutine), instrumented for tests/test_workloads.py: it prints the program's usual
-// output lines, then one JSON object with the MemStats deltas taken around the
-// workload.
+// goroutine), instrumented for tests/test_workloads.py and bench/ (`python3 -m bench`):
+// it prints the program's usual output lines, then one JSON object with the MemStats
+// deltas taken around the workload and its wall and CPU time (getrusage: user + system
+// of the whole process, so the GC's background workers count).
 //
 //	cd tests/go/workloads && GOMAXPROCS=1 GOGC=100 GOTOOLCHAIN=local go run ./binarytrees 16
 //
@@ -13,12 +14,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
 	"strconv"
 	"time"
+
+	"workloads/internal/report"
 )
 
 type Node struct {
@@ -61,6 +63,7 @@ func main() {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	t0 := time.Now()
+	c0 := report.CPUTime()
 
 	check := bottomUpTree(stretchDepth).itemCheck()
 	stretchCheck := check
@@ -79,6 +82,7 @@ func main() {
 	}
 	longCheck := longLivedTree.itemCheck()
 
+	cpu := report.CPUTime() - c0
 	wall := time.Since(t0)
 	runtime.ReadMemStats(&after)
 
@@ -87,13 +91,5 @@ func main() {
 		fmt.Printf("%d\t trees of depth %d\t check: %d\n", iters[i], depths[i], checks[i])
 	}
 	fmt.Printf("long lived tree of depth %d\t check: %d\n", maxDepth, longCheck)
-	out, _ := json.Marshal(map[string]any{
-		"Mallocs":     after.Mallocs - before.Mallocs,
-		"Frees":       after.Frees - before.Frees,
-		"TotalAlloc":  after.TotalAlloc - before.TotalAlloc,
-		"NumGC":       after.NumGC - before.NumGC,
-		"NumForcedGC": after.NumForcedGC - before.NumForcedGC,
-		"wall_ns":     wall.Nanoseconds(),
-	})
-	fmt.Println(string(out))
+	report.Print(&before, &after, wall, cpu)
 }

@@ -1,8 +1,9 @@
 // Command gcbench is Hans Boehm's GCBench (after John Ellis and Pete Kovac) in Go,
 // following the structure of the Java original line for line, instrumented for
-// tests/test_workloads.py: it prints the benchmark's deterministic output lines (the
-// timing lines are left out), then one JSON object with the MemStats deltas taken
-// around the benchmark.
+// tests/test_workloads.py and bench/ (`python3 -m bench`): it prints the benchmark's
+// deterministic output lines (the timing lines are left out), then one JSON object with
+// the MemStats deltas taken around the benchmark and its wall and CPU time (getrusage:
+// user + system of the whole process, so the GC's background workers count).
 //
 //	cd tests/go/workloads && GOMAXPROCS=1 GOGC=100 GOTOOLCHAIN=local go run ./gcbench
 //
@@ -22,10 +23,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"time"
+
+	"workloads/internal/report"
 )
 
 type Node struct {
@@ -96,6 +98,7 @@ func main() {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	t0 := time.Now()
+	c0 := report.CPUTime()
 
 	// Stretch the memory space quickly
 	tempTree := MakeTree(kStretchTreeDepth)
@@ -119,6 +122,7 @@ func main() {
 	}
 
 	failed := longLivedTree == nil || array[1000] != 1.0/1000
+	cpu := report.CPUTime() - c0
 	wall := time.Since(t0)
 	runtime.ReadMemStats(&after)
 	runtime.KeepAlive(longLivedTree)
@@ -136,13 +140,5 @@ func main() {
 	if failed {
 		fmt.Println("Failed")
 	}
-	out, _ := json.Marshal(map[string]any{
-		"Mallocs":     after.Mallocs - before.Mallocs,
-		"Frees":       after.Frees - before.Frees,
-		"TotalAlloc":  after.TotalAlloc - before.TotalAlloc,
-		"NumGC":       after.NumGC - before.NumGC,
-		"NumForcedGC": after.NumForcedGC - before.NumForcedGC,
-		"wall_ns":     wall.Nanoseconds(),
-	})
-	fmt.Println(string(out))
+	report.Print(&before, &after, wall, cpu)
 }
