@@ -2,6 +2,7 @@
 
     python3 -m bench.cpython_side mark --shape list --n 1000000 --runs 5
     python3 -m bench.cpython_side alloc --n 1000000 --runs 3
+    python3 -m bench.cpython_side new --n 200000 --runs 3
     python3 -m bench.cpython_side fields --n 200000 --runs 3
 
 Standard library only (no numpy), so the interpreter's own tracked objects are few; their
@@ -98,18 +99,26 @@ def cmd_mark(args):
             "baseline_objects": base_objects, "tracked_nodes": tracked, "keep": id(root) != 0}
 
 
-def cmd_alloc(args):
-    gc.disable()
+def cmd_alloc(args, collector_on=False):
+    """n times Node() into a preallocated list; automatic collection off (``new``: on)."""
+    gc.enable() if collector_on else gc.disable()
     out = []
     for _ in range(args.runs):
         s = [None] * args.n
+        g0 = sum(x["collections"] for x in gc.get_stats())
         w0, c0 = time.perf_counter_ns(), time.thread_time_ns()
         for i in range(args.n):
             s[i] = Node()
-        out.append({"alloc_ns": time.perf_counter_ns() - w0, "alloc_cpu_ns": time.thread_time_ns() - c0})
+        out.append({"alloc_ns": time.perf_counter_ns() - w0, "alloc_cpu_ns": time.thread_time_ns() - c0,
+                    "collections": sum(x["collections"] for x in gc.get_stats()) - g0})
         del s
         gc.collect()
     return {"n": args.n, "runs": out}
+
+
+def cmd_new(args):
+    """As ``alloc`` with CPython's automatic collection on (the counterpart of rt.new)."""
+    return cmd_alloc(args, collector_on=True)
 
 
 def cmd_fields(args):
@@ -145,7 +154,7 @@ def cmd_fields(args):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m bench.cpython_side")
-    ap.add_argument("cmd", choices=["mark", "alloc", "fields"])
+    ap.add_argument("cmd", choices=["mark", "alloc", "new", "fields"])
     ap.add_argument("--shape", default="list")
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)

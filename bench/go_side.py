@@ -122,6 +122,11 @@ def alloc(n, runs):
     return run("shapes", "-mode", "alloc", "-n", n, "-runs", runs)[0]
 
 
+def new(n, runs):
+    """n times &T{} kept alive with the default GOGC (heap-triggered cycles included)."""
+    return run("shapes", "-mode", "new", "-n", n, "-runs", runs)[0]
+
+
 def rss(n):
     return run("shapes", "-mode", "rss", "-n", n)[0]
 

@@ -21,6 +21,8 @@
 //	             done, so sweep ~= wall - mark CPU - pause CPU (GOMAXPROCS=1: one P does
 //	             all of it). spans = HeapInuse/8192 before the cycle (1-page spans).
 //	-mode alloc  GC off; per run: N times &T{} into a preallocated slice; ns per object.
+//	-mode new    the same with the default GOGC, so heap-triggered cycles are part of the
+//	             cost (the counterpart of goruntime's rt.new handles); NumGC per run.
 //	-mode rss    build an allocation-order list of N with the default GOGC, collect twice,
 //	             report VmRSS/VmHWM (from /proc/self/status) and MemStats.HeapSys.
 //
@@ -221,7 +223,7 @@ func procStatus() map[string]float64 {
 }
 
 func main() {
-	mode := flag.String("mode", "mark", "mark, sweep, alloc or rss")
+	mode := flag.String("mode", "mark", "mark, sweep, alloc, new or rss")
 	shape := flag.String("shape", "list", "list, tree, graph or randlist")
 	n := flag.Int("n", 1_000_000, "objects")
 	runs := flag.Int("runs", 5, "measured repetitions")
@@ -265,11 +267,17 @@ func main() {
 			runtime.GC()
 			debug.SetGCPercent(old)
 		}
-	case "alloc":
-		old := debug.SetGCPercent(-1)
+	case "alloc", "new":
+		old := 100
+		if *mode == "alloc" {
+			old = debug.SetGCPercent(-1)
+		}
 		var ns, cpu []float64
+		var numGC []uint32
 		for i := 0; i < *runs; i++ {
 			s := make([]*T, *n)
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
 			c0 := cpuTime()
 			t0 := time.Now()
 			for j := range s {
@@ -277,6 +285,8 @@ func main() {
 			}
 			ns = append(ns, float64(time.Since(t0).Nanoseconds()))
 			cpu = append(cpu, cpuTime()-c0)
+			runtime.ReadMemStats(&m1)
+			numGC = append(numGC, m1.NumGC-m0.NumGC)
 			runtime.KeepAlive(s)
 			s = nil
 			runtime.GC()
@@ -284,6 +294,7 @@ func main() {
 		debug.SetGCPercent(old)
 		out["alloc_ns"] = ns
 		out["alloc_cpu_ns"] = cpu
+		out["num_gc"] = numGC
 	case "rss":
 		root = build("list", *n, *seed)
 		runtime.GC()
