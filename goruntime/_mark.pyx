@@ -62,12 +62,23 @@ cdef enum:
     ERR_ZOMBIE = 3
     ERR_CHECKMARK = 4
     PREFETCH_DISTANCE = 4
+    RING_SIZE = 16              # found pointers in flight (a power of two)
+
+
+cdef struct found_t:            # a pointer found by scan_object, not yet shaded
+    uint64_t p                  # the pointer
+    uint64_t src                # where it was found (for the bad-pointer report)
+    intp_t si                   # the span holding it (page_to_span, already looked up)
 
 
 cdef struct gcwork_t:           # Go: gcWork (one, since the mark is stop-the-world)
     uint64_t* stack             # grey objects (slot addresses), LIFO
     intp_t n
     intp_t cap
+    bint pipelined              # found pointers go through the prefetch ring (see gc_drain)
+    found_t ring[RING_SIZE]     # FIFO: ring[rhead & (RING_SIZE-1)] is the oldest
+    uint32_t rhead
+    uint32_t rtail
     uint64_t bytes_marked       # Go: work.bytesMarked -> heapMarked
     uint64_t nmarked
     uint64_t scan_bytes         # Go: heapScanWork (bytes of pointerful objects scanned)
@@ -93,21 +104,30 @@ cdef int push(gcwork_t* w, uint64_t obj) noexcept nogil:
     return 0
 
 
+cdef inline void not_in_span(mheap_t* h, gcwork_t* w, uint64_t p, uint64_t src) noexcept nogil:
+    """*p* is in no in-use span: ignored outside the heap, Go's badPointer inside it."""
+    # Outside the heap: a global, rodata or zerobase -- not ours, ignored as in Go.
+    # Inside the heap's range but on a free page: Go's badPointer.
+    if p >= h.arena_start and p - h.arena_start < (<uint64_t>h.max_pages << PAGE_SHIFT):
+        w.err = ERR_BAD_POINTER
+        w.bad_ptr = p
+        w.bad_src = src
+
+
 cdef inline void grey_object(mheap_t* h, gcwork_t* w, uint64_t p, uint64_t src) noexcept nogil:
     """Shade the object containing *p* (Go: greyobject via findObject)."""
     cdef intp_t si = span_of(h, p)
-    cdef mspan_t* s
+    if si < 0:
+        not_in_span(h, w, p, src)
+        return
+    shade(h, w, p, si, src)
+
+
+cdef inline void shade(mheap_t* h, gcwork_t* w, uint64_t p, intp_t si, uint64_t src) noexcept nogil:
+    """Mark the object containing *p*, in span *si*; grey it if it has pointers (Go: greyobject)."""
+    cdef mspan_t* s = &h.spans[si]
     cdef uint32_t idx
     cdef uint64_t* mb
-    if si < 0:
-        # Outside the heap: a global, rodata or zerobase -- not ours, ignored as in Go.
-        # Inside the heap's range but on a free page: Go's badPointer.
-        if p >= h.arena_start and p - h.arena_start < (<uint64_t>h.max_pages << PAGE_SHIFT):
-            w.err = ERR_BAD_POINTER
-            w.bad_ptr = p
-            w.bad_src = src
-        return
-    s = &h.spans[si]
     if p - s.base >= <uint64_t>s.nelems * s.elemsize:   # the span's unused tail
         w.err = ERR_BAD_POINTER
         w.bad_ptr = p
@@ -130,6 +150,46 @@ cdef inline void grey_object(mheap_t* h, gcwork_t* w, uint64_t p, uint64_t src) 
     push(w, s.base + <uint64_t>idx * s.elemsize)
 
 
+cdef inline void shade_oldest(mheap_t* h, gcwork_t* w) noexcept nogil:
+    cdef found_t* f = &w.ring[w.rhead & (RING_SIZE - 1)]
+    w.rhead += 1
+    shade(h, w, f.p, f.si, f.src)
+
+
+cdef inline void found_pointer(mheap_t* h, gcwork_t* w, uint64_t p, uint64_t src) noexcept nogil:
+    """A pointer *p* found at *src*: start loading what shading and scanning it will read,
+    and queue it; shade the oldest queued pointer if the ring is full.
+
+    Everything the object will cost is requested at once -- its mark-bit and alloc-bit
+    words, its span record, its first bytes and its heap-bits word -- so the misses
+    overlap with each other and with the RING_SIZE - 1 pointers queued before it, instead
+    of following one another (the mark bit, then the object, then its heap bits).
+    """
+    cdef uint64_t off = p - h.arena_start
+    cdef intp_t si
+    cdef found_t* f
+    if p < h.arena_start or off >= <uint64_t>h.mapped_pages << PAGE_SHIFT:
+        not_in_span(h, w, p, src)
+        return
+    si = h.page_to_span[off >> PAGE_SHIFT]
+    if si < 0:
+        not_in_span(h, w, p, src)
+        return
+    GR_PREFETCH(&w.bits[si * BITMAP_WORDS])
+    GR_PREFETCH(&h.alloc_bits[si * BITMAP_WORDS])
+    GR_PREFETCH(&h.spans[si])
+    GR_PREFETCH(&h.spans[si].spanclass)
+    GR_PREFETCH(h.arena + off)
+    GR_PREFETCH(&h.heap_bits[off >> 9])
+    if w.rtail - w.rhead == RING_SIZE:
+        shade_oldest(h, w)
+    f = &w.ring[w.rtail & (RING_SIZE - 1)]
+    w.rtail += 1
+    f.p = p
+    f.src = src
+    f.si = si
+
+
 cdef void scan_object(mheap_t* h, gcwork_t* w, uint64_t b) noexcept nogil:
     """Grey every object that slot *b*'s pointer words point to (Go: scanobject)."""
     cdef intp_t si = span_of(h, b)
@@ -148,21 +208,42 @@ cdef void scan_object(mheap_t* h, gcwork_t* w, uint64_t b) noexcept nogil:
             break
         obj = (<uint64_t*>(h.arena + ((<uint64_t>i) << 3)))[0]
         if obj != 0 and obj - b >= n:           # nil, or a pointer into this object: skip
-            grey_object(h, w, obj, h.arena_start + ((<uint64_t>i) << 3))
+            if w.pipelined:
+                found_pointer(h, w, obj, h.arena_start + ((<uint64_t>i) << 3))
+            else:
+                grey_object(h, w, obj, h.arena_start + ((<uint64_t>i) << 3))
             if w.err:
                 return
         i += 1
 
 
 cdef void gc_drain(mheap_t* h, gcwork_t* w) noexcept nogil:
-    """Scan grey objects until none are left (Go: gcDrain)."""
+    """Scan grey objects until none are left (Go: gcDrain).
+
+    Pipelined (``mark``): a pointer found by scan_object is not shaded at once; its
+    loads are prefetched and it waits in a FIFO ring of RING_SIZE entries
+    (found_pointer), and is shaded when the ring is full or there is nothing left to
+    scan. By then its mark-bit word, span record and the object itself are in cache: a
+    random graph keeps RING_SIZE misses in flight instead of one, and a chain of
+    dependent misses (a list in random address order) pays one memory latency per
+    object instead of three. The set of marked objects is the same; only the order of
+    shading differs.
+
+    Not pipelined (``checkmark``): each found pointer is shaded at once, a plain LIFO
+    traversal sharing no queueing code with the pipelined one.
+    """
     cdef uint64_t b
-    while w.n > 0 and not w.err:
-        w.n -= 1
-        b = w.stack[w.n]
-        if w.n >= PREFETCH_DISTANCE:
-            GR_PREFETCH(addr_ptr(h, w.stack[w.n - PREFETCH_DISTANCE]))
-        scan_object(h, w, b)
+    while not w.err:
+        if w.n > 0:
+            w.n -= 1
+            b = w.stack[w.n]
+            if w.n >= PREFETCH_DISTANCE:
+                GR_PREFETCH(addr_ptr(h, w.stack[w.n - PREFETCH_DISTANCE]))
+            scan_object(h, w, b)
+        elif w.rtail != w.rhead:
+            shade_oldest(h, w)
+        else:
+            break
 
 
 cdef void mark_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroots,
@@ -231,6 +312,7 @@ def mark(Heap heap, roots=None, scan_only=None):
     cdef gcwork_t w
     memset(&w, 0, sizeof(w))
     w.bits = heap.h.gcmark_bits
+    w.pipelined = True
     cdef const uint64_t* rp = &r[0] if r.shape[0] else NULL
     cdef const uint64_t* sp = &so[0] if so.shape[0] else NULL
     with nogil:
@@ -264,8 +346,9 @@ def checkmark(Heap heap, roots=None, scan_only=None):
 
     Must run between ``mark`` and ``sweep``. Raises ``FatalError("checkmark found
     unmarked object")`` if the traversal reaches an object the mark missed. Returns the
-    number of objects it reached. The traversal is breadth-first with its own queue, so it
-    shares no work-list code path with the mark.
+    number of objects it reached. The traversal shades each pointer the moment it is found
+    (a plain depth-first walk, no prefetch ring), so it shares none of the mark's
+    queueing code (found_pointer, shade_oldest).
     """
     cdef const uint64_t[::1] r = _as_addrs(roots)
     cdef const uint64_t[::1] so = _as_addrs(scan_only)
