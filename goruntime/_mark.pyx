@@ -175,12 +175,15 @@ cdef inline void found_pointer(mheap_t* h, gcwork_t* w, uint64_t p, uint64_t src
     if si < 0:
         not_in_span(h, w, p, src)
         return
-    GR_PREFETCH(&w.bits[si * BITMAP_WORDS])
-    GR_PREFETCH(&h.alloc_bits[si * BITMAP_WORDS])
-    GR_PREFETCH(&h.spans[si])
-    GR_PREFETCH(&h.spans[si].spanclass)
-    GR_PREFETCH(h.arena + off)
-    GR_PREFETCH(&h.heap_bits[off >> 9])
+    if ((p ^ src) >> PAGE_SHIFT) != 0:
+        # Not on the page of the object being scanned (whose bitmap words, span record
+        # and heap bits are in cache already).
+        GR_PREFETCH(&w.bits[si * BITMAP_WORDS])
+        GR_PREFETCH(&h.alloc_bits[si * BITMAP_WORDS])
+        GR_PREFETCH(&h.spans[si])
+        GR_PREFETCH(&h.spans[si].spanclass)
+        GR_PREFETCH(h.arena + off)
+        GR_PREFETCH(&h.heap_bits[off >> 9])
     if w.rtail - w.rhead == RING_SIZE:
         shade_oldest(h, w)
     f = &w.ring[w.rtail & (RING_SIZE - 1)]
@@ -237,7 +240,7 @@ cdef void gc_drain(mheap_t* h, gcwork_t* w) noexcept nogil:
         if w.n > 0:
             w.n -= 1
             b = w.stack[w.n]
-            if w.n >= PREFETCH_DISTANCE:
+            if w.n >= PREFETCH_DISTANCE and not w.pipelined:
                 GR_PREFETCH(addr_ptr(h, w.stack[w.n - PREFETCH_DISTANCE]))
             scan_object(h, w, b)
         elif w.rtail != w.rhead:
