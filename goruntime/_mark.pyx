@@ -19,6 +19,16 @@ driven by ``runtime.Runtime.gc``:
    that is not an allocated object is Go's "found bad pointer in Go heap" fatal error,
    reported after the loop (nothing crashes); pointers outside the heap (globals,
    rodata, zerobase) are ignored, as in Go.
+
+   The drain is pipelined for memory-level parallelism (``drain_pipelined``): a pointer
+   found while scanning has the cache lines that shading and scanning it will touch
+   prefetched (its mark-bit word, its alloc-bit word, its first bytes, its heap-bits
+   word) and waits in a small FIFO ring before it is shaded, so up to 16 misses are in
+   flight rather than one. Span facts come from a compact table built at the start of
+   the mark (``build_span_info``, 8 bytes per span instead of the 64-byte record); a
+   span whose every slot is allocated needs no alloc-bit load. ``mark(heap, ring=0)``
+   and ``checkmark`` use the plain walk (``drain_simple``), which shades each pointer as
+   it is found; both mark exactly the same objects (tests/test_mark_paths.py).
 3. Mark termination (Python): heap_marked, the mcache flush, sweepgen += 2.
 4. Sweep (``sweep``): the Python layer first handles specials of unmarked objects
    (revive finalizable objects by setting their mark bit, queue finalizers and cleanups,
@@ -44,13 +54,13 @@ checkmark ~ gccheckmark (mcheckmark.go).
 import numpy as np
 
 from libc.string cimport memset, memcpy
-from cpython.mem cimport PyMem_RawRealloc, PyMem_RawFree
+from cpython.mem cimport PyMem_RawMalloc, PyMem_RawRealloc, PyMem_RawFree
 
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, mspan_t, span_of, obj_index, bit_get, bit_set, addr_ptr, span_noscan,
     free_span, partial_push, partial_remove, BITMAP_WORDS, PAGE_SHIFT, PAGE_SIZE, SPAN_IN_USE,
-    NUM_SIZE_CLASSES, NUM_SPAN_CLASSES, MAX_PROCS, GR_PREFETCH, GR_CTZ64, GR_POPCOUNT64,
+    NUM_SIZE_CLASSES, NUM_SPAN_CLASSES, MAX_PROCS, MAX_SMALL_SIZE, GR_PREFETCH, GR_CTZ64, GR_POPCOUNT64,
     GORUNTIME_CHECKS,
 )
 from goruntime.errors import FatalError
@@ -62,13 +72,34 @@ cdef enum:
     ERR_ZOMBIE = 3
     ERR_CHECKMARK = 4
     PREFETCH_DISTANCE = 4
-    RING_SIZE = 16              # found pointers in flight (a power of two)
+    RING_MAX = 64               # the largest prefetch ring (a power of two)
+    RING_DEFAULT = 16           # found pointers in flight by default
+
+# The mark's compact span table (span_info): one uint64 per span index, built from the
+# span records and alloc bits when a pipelined mark starts, 8 bytes where an mspan_t is
+# 64, so the table of a 10M-object heap (320 KB) stays in cache where the span records
+# (2.5 MB) would not. 0 = use the span record (large spans, anything unusual).
+# Bits 0..31: divmul.
+cdef extern from *:
+    """
+    #define GR_SI_ELEMSIZE_SHIFT 32          /* bits 32..47: elemsize (small: <= 32768) */
+    #define GR_SI_NELEMS_SHIFT 48            /* bits 48..58: nelems (<= 1024) */
+    #define GR_SI_NOSCAN (1ULL << 59)        /* no pointers: marked objects are black at once */
+    #define GR_SI_FULL (1ULL << 60)          /* every slot's alloc bit is set: no alloc-bit load */
+    #define GR_SI_SMALL (1ULL << 61)         /* a small in-use span described by this entry */
+    """
+    const int SI_ELEMSIZE_SHIFT "GR_SI_ELEMSIZE_SHIFT"
+    const int SI_NELEMS_SHIFT "GR_SI_NELEMS_SHIFT"
+    const uint64_t SI_NOSCAN "GR_SI_NOSCAN"
+    const uint64_t SI_FULL "GR_SI_FULL"
+    const uint64_t SI_SMALL "GR_SI_SMALL"
 
 
 cdef struct found_t:            # a pointer found by scan_object, not yet shaded
     uint64_t p                  # the pointer
     uint64_t src                # where it was found (for the bad-pointer report)
     intp_t si                   # the span holding it (page_to_span, already looked up)
+    uint64_t info               # span_info[si]
 
 
 cdef struct gcwork_t:           # Go: gcWork (one, since the mark is stop-the-world)
@@ -76,9 +107,11 @@ cdef struct gcwork_t:           # Go: gcWork (one, since the mark is stop-the-wo
     intp_t n
     intp_t cap
     bint pipelined              # found pointers go through the prefetch ring (see gc_drain)
-    found_t ring[RING_SIZE]     # FIFO: ring[rhead & (RING_SIZE-1)] is the oldest
+    uint32_t ring_size          # entries of ring in use: a power of two <= RING_MAX
+    found_t ring[RING_MAX]      # FIFO: ring[rhead & (ring_size-1)] is the oldest
     uint32_t rhead
     uint32_t rtail
+    uint64_t* span_info         # pipelined only: the compact span table (see SI_*)
     uint64_t bytes_marked       # Go: work.bytesMarked -> heapMarked
     uint64_t nmarked
     uint64_t scan_bytes         # Go: heapScanWork (bytes of pointerful objects scanned)
@@ -150,47 +183,42 @@ cdef inline void shade(mheap_t* h, gcwork_t* w, uint64_t p, intp_t si, uint64_t 
     push(w, s.base + <uint64_t>idx * s.elemsize)
 
 
-cdef inline void shade_oldest(mheap_t* h, gcwork_t* w) noexcept nogil:
-    cdef found_t* f = &w.ring[w.rhead & (RING_SIZE - 1)]
-    w.rhead += 1
-    shade(h, w, f.p, f.si, f.src)
-
-
-cdef inline void found_pointer(mheap_t* h, gcwork_t* w, uint64_t p, uint64_t src) noexcept nogil:
-    """A pointer *p* found at *src*: start loading what shading and scanning it will read,
-    and queue it; shade the oldest queued pointer if the ring is full.
-
-    Everything the object will cost is requested at once -- its mark-bit and alloc-bit
-    words, its span record, its first bytes and its heap-bits word -- so the misses
-    overlap with each other and with the RING_SIZE - 1 pointers queued before it, instead
-    of following one another (the mark bit, then the object, then its heap bits).
-    """
-    cdef uint64_t off = p - h.arena_start
-    cdef intp_t si
-    cdef found_t* f
-    if p < h.arena_start or off >= <uint64_t>h.mapped_pages << PAGE_SHIFT:
-        not_in_span(h, w, p, src)
-        return
-    si = h.page_to_span[off >> PAGE_SHIFT]
-    if si < 0:
-        not_in_span(h, w, p, src)
-        return
-    if ((p ^ src) >> PAGE_SHIFT) != 0:
-        # Not on the page of the object being scanned (whose bitmap words, span record
-        # and heap bits are in cache already).
-        GR_PREFETCH(&w.bits[si * BITMAP_WORDS])
-        GR_PREFETCH(&h.alloc_bits[si * BITMAP_WORDS])
-        GR_PREFETCH(&h.spans[si])
-        GR_PREFETCH(&h.spans[si].spanclass)
-        GR_PREFETCH(h.arena + off)
-        GR_PREFETCH(&h.heap_bits[off >> 9])
-    if w.rtail - w.rhead == RING_SIZE:
-        shade_oldest(h, w)
-    f = &w.ring[w.rtail & (RING_SIZE - 1)]
-    w.rtail += 1
-    f.p = p
-    f.src = src
-    f.si = si
+cdef uint64_t* build_span_info(const mheap_t* h) noexcept nogil:
+    """The compact span table of the pipelined mark (NULL if out of memory)."""
+    cdef intp_t p, k, nw
+    cdef const mspan_t* s
+    cdef const uint64_t* ab
+    cdef uint64_t info, last
+    cdef bint full
+    cdef uint64_t* t = <uint64_t*>PyMem_RawMalloc((h.mapped_pages + 1) * sizeof(uint64_t))
+    if t == NULL:
+        return NULL
+    for p in range(h.mapped_pages):
+        t[p] = 0
+        if h.page_to_span[p] != p:
+            continue
+        s = &h.spans[p]
+        if (s.state != SPAN_IN_USE or s.divmul == 0 or s.elemsize > MAX_SMALL_SIZE
+                or s.nelems == 0 or s.nelems > BITMAP_WORDS * 64
+                or s.base != h.arena_start + (<uint64_t>p << PAGE_SHIFT)):
+            continue
+        ab = &h.alloc_bits[p * BITMAP_WORDS]
+        nw = s.nelems >> 6
+        full = True
+        for k in range(nw):
+            if ab[k] != ~(<uint64_t>0):
+                full = False
+        if full and s.nelems & 63:
+            last = ((<uint64_t>1) << (s.nelems & 63)) - 1
+            full = (ab[nw] & last) == last
+        info = (SI_SMALL | (<uint64_t>s.divmul) | (s.elemsize << SI_ELEMSIZE_SHIFT)
+                | ((<uint64_t>s.nelems) << SI_NELEMS_SHIFT))
+        if span_noscan(s):
+            info |= SI_NOSCAN
+        if full:
+            info |= SI_FULL
+        t[p] = info
+    return t
 
 
 cdef void scan_object(mheap_t* h, gcwork_t* w, uint64_t b) noexcept nogil:
@@ -211,42 +239,188 @@ cdef void scan_object(mheap_t* h, gcwork_t* w, uint64_t b) noexcept nogil:
             break
         obj = (<uint64_t*>(h.arena + ((<uint64_t>i) << 3)))[0]
         if obj != 0 and obj - b >= n:           # nil, or a pointer into this object: skip
-            if w.pipelined:
-                found_pointer(h, w, obj, h.arena_start + ((<uint64_t>i) << 3))
-            else:
-                grey_object(h, w, obj, h.arena_start + ((<uint64_t>i) << 3))
+            grey_object(h, w, obj, h.arena_start + ((<uint64_t>i) << 3))
             if w.err:
                 return
         i += 1
 
 
+cdef void drain_simple(mheap_t* h, gcwork_t* w) noexcept nogil:
+    """Scan grey objects until none are left, shading each pointer as it is found."""
+    cdef uint64_t b
+    while w.n > 0 and not w.err:
+        w.n -= 1
+        b = w.stack[w.n]
+        if w.n >= PREFETCH_DISTANCE:
+            GR_PREFETCH(addr_ptr(h, w.stack[w.n - PREFETCH_DISTANCE]))
+        scan_object(h, w, b)
+
+
+cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
+    """Scan grey objects until none are left, through the prefetch ring.
+
+    One loop, one step per turn, the state in locals:
+
+    - the ring is full, or there is nothing else to do: shade its oldest pointer (mark
+      bit test-and-set; a newly marked object with pointers goes on the grey stack);
+    - the object being scanned has a pointer word left: read it; a non-nil pointer that
+      is not into the object itself is *found*: its span is looked up (page_to_span and
+      the compact span table), the loads shading and scanning it will need are
+      prefetched -- its mark-bit word, its alloc-bit word unless the span is full, its
+      first bytes and its heap-bits word -- and it joins the ring;
+    - otherwise pop the next grey object and start scanning it.
+
+    A pointer is shaded ring_size finds after it was found, when its loads have landed:
+    a random graph keeps ring_size misses in flight instead of one, and a chain of
+    dependent misses (a list in random address order) pays one memory latency per
+    object instead of three. Pointers into the page of the object being scanned are not
+    prefetched (that page's bitmap words and heap bits are in cache already). Every
+    object is shaded exactly as by ``shade``; only the order differs, so the marked set,
+    bytes and counts are those of the simple walk.
+    """
+    cdef uint64_t* stack = w.stack
+    cdef intp_t n = w.n, cap = w.cap
+    cdef found_t* ring = w.ring
+    cdef uint32_t head = w.rhead, tail = w.rtail
+    cdef uint32_t rsize = w.ring_size, rmask = w.ring_size - 1
+    cdef uint64_t* bits = w.bits
+    cdef const uint64_t* abits = h.alloc_bits
+    cdef const uint64_t* sinfo = w.span_info
+    cdef const uint64_t* hbits = h.heap_bits
+    cdef const int32_t* p2s = h.page_to_span
+    cdef const uint8_t* arena = h.arena
+    cdef uint64_t astart = h.arena_start
+    cdef uint64_t alimit = (<uint64_t>h.mapped_pages) << PAGE_SHIFT
+    cdef uint64_t bm = 0, nm = 0, sb = 0
+    # the object being scanned: address b, size bn; words i..end-1 not yet read;
+    # word: heap bits of the words from wbase still to look at
+    cdef uint64_t b = 0, bn = 0, word = 0, lim
+    cdef intp_t i = 0, end = 0, wbase = 0, k, si
+    cdef uint64_t p, src, off, info, es, base, idx, bit
+    cdef found_t* f
+    while True:
+        if tail - head != rsize:
+            if word:
+                k = wbase + GR_CTZ64(word)
+                word &= word - 1
+                p = (<const uint64_t*>(arena + ((<uint64_t>k) << 3)))[0]
+                if p == 0 or p - b < bn:        # nil, or a pointer into this object: skip
+                    continue
+                src = astart + ((<uint64_t>k) << 3)
+                off = p - astart
+                if p < astart or off >= alimit or p2s[off >> PAGE_SHIFT] < 0:
+                    not_in_span(h, w, p, src)
+                    if w.err:
+                        break
+                    continue
+                si = p2s[off >> PAGE_SHIFT]
+                info = sinfo[si]
+                if ((p ^ src) >> PAGE_SHIFT) != 0:
+                    GR_PREFETCH(&bits[si * BITMAP_WORDS])
+                    if not (info & SI_FULL):
+                        GR_PREFETCH(&abits[si * BITMAP_WORDS])
+                    if not info:
+                        GR_PREFETCH(&h.spans[si])
+                        GR_PREFETCH(&h.spans[si].spanclass)
+                    GR_PREFETCH(arena + off)
+                    GR_PREFETCH(&hbits[off >> 9])
+                f = &ring[tail & rmask]
+                tail += 1
+                f.p = p
+                f.src = src
+                f.si = si
+                f.info = info
+                continue
+            if i < end:
+                lim = 64 - <uint64_t>(i & 63)
+                word = hbits[i >> 6] >> (i & 63)
+                if <uint64_t>(end - i) < lim:
+                    lim = <uint64_t>(end - i)
+                    word &= ((<uint64_t>1) << lim) - 1
+                wbase = i
+                i += <intp_t>lim
+                continue
+            if n > 0:
+                n -= 1
+                b = stack[n]
+                si = p2s[(b - astart) >> PAGE_SHIFT]
+                info = sinfo[si]
+                bn = (info >> SI_ELEMSIZE_SHIFT) & 0xffff if info else h.spans[si].elemsize
+                sb += bn
+                i = <intp_t>((b - astart) >> 3)
+                end = i + <intp_t>(bn >> 3)
+                continue
+            if tail == head:
+                break
+        # shade the oldest found pointer (Go: greyobject)
+        f = &ring[head & rmask]
+        head += 1
+        p = f.p
+        si = f.si
+        info = f.info
+        if not info:                            # large or unusual span: the general path
+            w.stack = stack
+            w.n = n
+            shade(h, w, p, si, f.src)
+            stack = w.stack
+            n = w.n
+            cap = w.cap
+            if w.err:
+                break
+            continue
+        es = (info >> SI_ELEMSIZE_SHIFT) & 0xffff
+        base = astart + ((<uint64_t>si) << PAGE_SHIFT)
+        if p - base >= ((info >> SI_NELEMS_SHIFT) & 0x7ff) * es:  # the span's unused tail
+            w.err = ERR_BAD_POINTER
+            w.bad_ptr = p
+            w.bad_src = f.src
+            break
+        idx = ((p - base) * <uint32_t>info) >> 32                  # Go: divMagic
+        k = si * BITMAP_WORDS + <intp_t>(idx >> 6)
+        bit = (<uint64_t>1) << (idx & 63)
+        if bits[k] & bit:
+            continue
+        if not (info & SI_FULL) and not (abits[k] & bit):           # a free slot
+            w.err = ERR_BAD_POINTER
+            w.bad_ptr = p
+            w.bad_src = f.src
+            break
+        bits[k] |= bit
+        bm += es
+        nm += 1
+        if info & SI_NOSCAN:
+            continue                            # black at once: nothing to scan
+        if n == cap:
+            w.stack = stack
+            w.n = n
+            if push(w, base + idx * es) < 0:
+                break
+            stack = w.stack
+            n = w.n
+            cap = w.cap
+            continue
+        stack[n] = base + idx * es
+        n += 1
+    w.stack = stack
+    w.n = n
+    w.rhead = head
+    w.rtail = tail
+    w.bytes_marked += bm
+    w.nmarked += nm
+    w.scan_bytes += sb
+
+
 cdef void gc_drain(mheap_t* h, gcwork_t* w) noexcept nogil:
     """Scan grey objects until none are left (Go: gcDrain).
 
-    Pipelined (``mark``): a pointer found by scan_object is not shaded at once; its
-    loads are prefetched and it waits in a FIFO ring of RING_SIZE entries
-    (found_pointer), and is shaded when the ring is full or there is nothing left to
-    scan. By then its mark-bit word, span record and the object itself are in cache: a
-    random graph keeps RING_SIZE misses in flight instead of one, and a chain of
-    dependent misses (a list in random address order) pays one memory latency per
-    object instead of three. The set of marked objects is the same; only the order of
-    shading differs.
-
-    Not pipelined (``checkmark``): each found pointer is shaded at once, a plain LIFO
-    traversal sharing no queueing code with the pipelined one.
+    ``mark`` drains through the prefetch ring (drain_pipelined); ``checkmark`` and
+    ``mark(..., ring=0)`` shade each pointer as it is found (drain_simple), a plain
+    depth-first walk that shares no queueing code with the pipelined one.
     """
-    cdef uint64_t b
-    while not w.err:
-        if w.n > 0:
-            w.n -= 1
-            b = w.stack[w.n]
-            if w.n >= PREFETCH_DISTANCE and not w.pipelined:
-                GR_PREFETCH(addr_ptr(h, w.stack[w.n - PREFETCH_DISTANCE]))
-            scan_object(h, w, b)
-        elif w.rtail != w.rhead:
-            shade_oldest(h, w)
-        else:
-            break
+    if w.pipelined:
+        drain_pipelined(h, w)
+    else:
+        drain_simple(h, w)
 
 
 cdef void mark_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroots,
@@ -280,7 +454,8 @@ cdef void mark_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroo
         if span_noscan(s):
             continue
         slot = s.base + <uint64_t>obj_index(s, a) * s.elemsize
-        scan_object(h, w, slot)
+        if push(w, slot) < 0:                   # scanned when popped, never marked here
+            return
         gc_drain(h, w)
         if w.err:
             return
@@ -304,23 +479,36 @@ def _as_addrs(a):
     return np.ascontiguousarray(a, dtype=np.uint64)
 
 
-def mark(Heap heap, roots=None, scan_only=None):
+def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT):
     """Mark everything reachable from the roots; returns ``(bytes_marked, nmarked, scan_bytes)``.
 
     The mark bits must be clear (a swept heap). On error (a bad pointer) the mark bits are
     cleared again before raising, so the heap is exactly as it was.
+
+    *ring* is the number of found pointers kept in flight by the prefetch ring (a power
+    of two up to 64; see gc_drain); 0 shades each pointer as it is found, as checkmark
+    does. Every setting marks the same objects; only the speed differs.
     """
+    if ring < 0 or ring > RING_MAX or ring & (ring - 1):
+        raise ValueError(f"ring must be 0 or a power of two up to {RING_MAX}, not {ring}")
     cdef const uint64_t[::1] r = _as_addrs(roots)
     cdef const uint64_t[::1] so = _as_addrs(scan_only)
     cdef gcwork_t w
     memset(&w, 0, sizeof(w))
     w.bits = heap.h.gcmark_bits
-    w.pipelined = True
+    w.pipelined = ring > 0
+    w.ring_size = ring
     cdef const uint64_t* rp = &r[0] if r.shape[0] else NULL
     cdef const uint64_t* sp = &so[0] if so.shape[0] else NULL
     with nogil:
-        mark_roots(&heap.h, &w, rp, r.shape[0], sp, so.shape[0])
+        if w.pipelined:
+            w.span_info = build_span_info(&heap.h)
+            if w.span_info == NULL:
+                w.err = ERR_NOMEM
+        if not w.err:
+            mark_roots(&heap.h, &w, rp, r.shape[0], sp, so.shape[0])
     PyMem_RawFree(w.stack)
+    PyMem_RawFree(w.span_info)
     if w.err:
         clear_bits(heap, heap.h.gcmark_bits)
         raise_work_error(&w)
@@ -351,7 +539,7 @@ def checkmark(Heap heap, roots=None, scan_only=None):
     unmarked object")`` if the traversal reaches an object the mark missed. Returns the
     number of objects it reached. The traversal shades each pointer the moment it is found
     (a plain depth-first walk, no prefetch ring), so it shares none of the mark's
-    queueing code (found_pointer, shade_oldest).
+    queueing code (drain_pipelined).
     """
     cdef const uint64_t[::1] r = _as_addrs(roots)
     cdef const uint64_t[::1] so = _as_addrs(scan_only)

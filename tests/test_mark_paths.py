@@ -1,0 +1,134 @@
+"""The mark's two drain loops mark the same heap the same way.
+
+``_mark.mark`` drains through a prefetch ring (``ring=16`` by default, any power of two
+up to 64) with a compact span table; ``mark(..., ring=0)`` and ``checkmark`` shade each
+pointer as it is found. Whatever the ring, the marked set, the counts, the error raised
+for a bad pointer, and what a failed mark leaves behind must be identical.
+"""
+import numpy as np
+import pytest
+
+from goruntime import _heap, _mark
+from goruntime.errors import FatalError
+
+RINGS = (0, 1, 2, 4, 8, 16, 32, 64)
+
+
+def _mark_result(heap, ring, roots=None, scan_only=None):
+    out = _mark.mark(heap, roots, scan_only, ring=ring)
+    bits = heap.gcmark_bits.copy()
+    assert _mark.checkmark(heap, roots, scan_only) == out[1]
+    _mark.clear_marks(heap)
+    return out, bits
+
+
+def _assert_all_rings_agree(heap, roots=None, scan_only=None):
+    ref = _mark_result(heap, 0, roots, scan_only)
+    for ring in RINGS[1:]:
+        out, bits = _mark_result(heap, ring, roots, scan_only)
+        assert out == ref[0], ring
+        np.testing.assert_array_equal(bits, ref[1], err_msg=f"ring={ring}")
+    return ref[0]
+
+
+def _mixed_heap(seed, n=6000, free_some=True):
+    """Objects of many size classes (scan and noscan, small and large, with malloc
+    headers), linked at random through every pointer word, including interior pointers;
+    with *free_some*, a collection first frees part of the heap so spans are partial."""
+    rng = np.random.default_rng(seed)
+    h = _heap.Heap()
+    addrs, ptr_words = [], []
+    for size, noscan, count in ((16, False, n), (32, False, n), (48, False, n // 2),
+                                (640, False, n // 20), (24, True, n // 2), (8, True, n // 4),
+                                (40000, False, 8), (100000, True, 4)):
+        nw = size // 8
+        mask = None if noscan else (rng.random(nw) < 0.6).astype(np.uint8)
+        if mask is not None:
+            mask[0] = 1
+        a = h.alloc_many(size, noscan, count, mask=mask)
+        addrs.append(a)
+        if mask is not None:
+            offs = np.flatnonzero(mask).astype(np.uint64) * 8
+            ptr_words.append((a[:, None] + offs[None, :]).ravel())
+    objs = np.concatenate(addrs)
+    words = np.concatenate(ptr_words)
+    sizes = np.concatenate([np.full(len(a), s, np.uint64) for a, (s, _, _) in zip(
+        addrs, ((16, 0, 0), (32, 0, 0), (48, 0, 0), (640, 0, 0), (24, 0, 0), (8, 0, 0),
+                (40000, 0, 0), (100000, 0, 0)))])
+    take = rng.random(len(words)) < 0.5             # half the pointer words are set
+    src = np.ascontiguousarray(words[take])
+    k = rng.integers(0, len(objs), len(src))
+    interior = (rng.random(len(src)) < 0.2) * rng.integers(0, 1 << 30, len(src))
+    dst = np.ascontiguousarray(objs[k] + (interior.astype(np.uint64) % sizes[k]))
+    h.store_pointers(src, np.zeros(len(src), np.uint64), dst)
+    roots = rng.choice(objs, 20, replace=False)
+    slots = h.add_roots(np.ascontiguousarray(roots))
+    h.flush_mcaches(False)
+    if free_some:
+        _mark.mark(h)
+        _mark.sweep(h)
+    return h, objs, roots, slots
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rings_mark_the_same_objects(seed):
+    h, objs, roots, _ = _mixed_heap(seed)
+    out = _assert_all_rings_agree(h)
+    assert 0 < out[1] < len(objs)
+
+
+def test_rings_agree_on_full_spans_and_extra_roots_and_scan_only():
+    h, objs, roots, slots = _mixed_heap(7, free_some=False)
+    h.remove_roots(slots)
+    extra = np.ascontiguousarray(objs[::997])
+    scan_only = np.ascontiguousarray(objs[5::1999])
+    _assert_all_rings_agree(h, roots=extra, scan_only=scan_only)
+
+
+def test_long_list_and_random_order_list():
+    h = _heap.Heap()
+    n = 50000
+    a = h.alloc_many(32, False, n, mask=np.array([1, 1, 0, 0], np.uint8))
+    p = np.random.default_rng(3).permutation(n)
+    h.store_pointers(np.ascontiguousarray(a[p[:-1]]), np.zeros(n - 1, np.uint64),
+                     np.ascontiguousarray(a[p[1:]]))
+    h.add_root(int(a[p[0]]))
+    h.flush_mcaches(False)
+    assert _assert_all_rings_agree(h) == (32 * n, n, 32 * n)
+
+
+def _bad_pointer_error(h, ring):
+    before = h.gcmark_bits.copy()
+    with pytest.raises(FatalError, match="found bad pointer in Go heap") as e:
+        _mark.mark(h, ring=ring)
+    np.testing.assert_array_equal(h.gcmark_bits, before)   # a failed mark changes nothing
+    return e.value.pointer, e.value.found_in
+
+
+@pytest.mark.parametrize("where", ["free slot", "span tail", "free page"])
+def test_rings_report_the_same_bad_pointer(where):
+    h, objs, roots, _ = _mixed_heap(11)
+    # a live root whose word 0 is a pointer word (classes 16, 32, 48 have no header)
+    src = next(int(a) for a in roots
+               if (f := h.find_object(int(a))) and f[2] in (16, 32, 48) and not f[3] & 1)
+    spans = h.spans
+    if where == "free slot":                        # freed by the first collection
+        bad = next(int(a) for a in objs if h.find_object(int(a)) is None
+                   and h.page_to_span[(int(a) - _heap.ARENA_START) >> 13] >= 0)
+    elif where == "span tail":
+        # class 48 (170 slots in 8 KiB): the last 32 bytes of the page are no slot
+        si = next(i for i, s in enumerate(spans) if s["state"] == 1 and s["elemsize"] == 48)
+        bad = int(spans[si]["base"]) + 8192 - 16
+    else:                                           # in the arena's range, not mapped
+        bad = _heap.ARENA_START + h.mapped_bytes + 8192
+    h.write_word(src, bad)
+    errs = {ring: _bad_pointer_error(h, ring) for ring in RINGS}
+    assert len(set(errs.values())) == 1, errs
+    assert errs[0] == (bad, src)
+
+
+def test_ring_must_be_a_power_of_two():
+    h = _heap.Heap()
+    for ring in (-1, 3, 12, 128):
+        with pytest.raises(ValueError, match="power of two"):
+            _mark.mark(h, ring=ring)
