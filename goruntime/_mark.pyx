@@ -93,6 +93,7 @@ cdef extern from *:
     const uint64_t SI_NOSCAN "GR_SI_NOSCAN"
     const uint64_t SI_FULL "GR_SI_FULL"
     const uint64_t SI_SMALL "GR_SI_SMALL"
+    const uint64_t STACK_ADDR_MASK "((1ULL << 48) - 1)"  # grey stack entry: size << 48 | address
 
 
 cdef struct found_t:            # a pointer found by scan_object, not yet shaded
@@ -343,9 +344,12 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
             if n > 0:
                 n -= 1
                 b = stack[n]
-                si = p2s[(b - astart) >> PAGE_SHIFT]
-                info = sinfo[si]
-                bn = (info >> SI_ELEMSIZE_SHIFT) & 0xffff if info else h.spans[si].elemsize
+                bn = b >> 48                    # the size, if shading pushed it (below)
+                b &= STACK_ADDR_MASK
+                if bn == 0:
+                    si = p2s[(b - astart) >> PAGE_SHIFT]
+                    info = sinfo[si]
+                    bn = (info >> SI_ELEMSIZE_SHIFT) & 0xffff if info else h.spans[si].elemsize
                 sb += bn
                 i = <intp_t>((b - astart) >> 3)
                 end = i + <intp_t>(bn >> 3)
@@ -393,13 +397,13 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
         if n == cap:
             w.stack = stack
             w.n = n
-            if push(w, base + idx * es) < 0:
+            if push(w, (base + idx * es) | (es << 48)) < 0:
                 break
             stack = w.stack
             n = w.n
             cap = w.cap
             continue
-        stack[n] = base + idx * es
+        stack[n] = (base + idx * es) | (es << 48)   # small objects carry their size
         n += 1
     w.stack = stack
     w.n = n
