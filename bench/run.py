@@ -91,6 +91,11 @@ class Bench:
             self.row(title, "mark CPU / object", med(x["mark_cpu_ns"] / n for x in r["runs"]),
                      med(x["mark_cpu_adj_ns"] / n for x in gc_) if g else None,
                      med((x["cpu_ns"] - p["baseline_cpu_ns"]) / n for x in p["runs"]), unit="ns")
+            self.row(title, "mark CPU / object, span-batched", med(
+                         x["mark_cpu_ns"] / n for x in r["runs_batched"]),
+                     med(x["mark_cpu_adj_ns"] / n for x in gc_) if g else None, None, unit="ns",
+                     note="goruntime: mark(batched=True), opt-in Green Tea; Go: its default "
+                          "(Green Tea) mark, as in the row above")
             self.row(title, "GC() wall / object", med(x["wall_ns"] / n for x in r["gc"]),
                      med(x["wall_ns"] / n for x in gc_) if g else None,
                      med((x["wall_ns"] - p["baseline_wall_ns"]) / n for x in p["runs"]), unit="ns")

@@ -53,8 +53,8 @@ checkmark ~ gccheckmark (mcheckmark.go).
 """
 import numpy as np
 
-from libc.string cimport memset, memcpy
-from cpython.mem cimport PyMem_RawMalloc, PyMem_RawRealloc, PyMem_RawFree
+from libc.string cimport memset, memcpy, memmove
+from cpython.mem cimport PyMem_RawMalloc, PyMem_RawCalloc, PyMem_RawRealloc, PyMem_RawFree
 
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
@@ -112,7 +112,14 @@ cdef struct gcwork_t:           # Go: gcWork (one, since the mark is stop-the-wo
     found_t ring[RING_MAX]      # FIFO: ring[rhead & (ring_size-1)] is the oldest
     uint32_t rhead
     uint32_t rtail
-    uint64_t* span_info         # pipelined only: the compact span table (see SI_*)
+    uint64_t* span_info         # pipelined or batched: the compact span table (see SI_*)
+    bint batched                # span-batched ("Green Tea") drain (see drain_spans)
+    uint64_t* scanned           # batched: per slot, scanned already (layout of the mark bits)
+    uint8_t* queued             # batched: per span index, on the span queue
+    int32_t* squeue             # batched: FIFO of span indices squeue[sq_head:sq_tail]
+    intp_t sq_head
+    intp_t sq_tail
+    intp_t sq_cap
     uint64_t bytes_marked       # Go: work.bytesMarked -> heapMarked
     uint64_t nmarked
     uint64_t scan_bytes         # Go: heapScanWork (bytes of pointerful objects scanned)
@@ -122,17 +129,21 @@ cdef struct gcwork_t:           # Go: gcWork (one, since the mark is stop-the-wo
     uint64_t bad_src
 
 
+cdef int grow(gcwork_t* w, void** buf, intp_t* cap, size_t itemsize) noexcept nogil:
+    """Double a work buffer (4096 items at first); ERR_NOMEM and -1 if that fails."""
+    cdef intp_t ncap = cap[0] * 2 if cap[0] else 4096
+    cdef void* b = PyMem_RawRealloc(buf[0], ncap * itemsize)
+    if b == NULL:
+        w.err = ERR_NOMEM
+        return -1
+    buf[0] = b
+    cap[0] = ncap
+    return 0
+
+
 cdef int push(gcwork_t* w, uint64_t obj) noexcept nogil:
-    cdef intp_t ncap
-    cdef uint64_t* s
-    if w.n == w.cap:
-        ncap = w.cap * 2 if w.cap else 4096
-        s = <uint64_t*>PyMem_RawRealloc(w.stack, ncap * sizeof(uint64_t))
-        if s == NULL:
-            w.err = ERR_NOMEM
-            return -1
-        w.stack = s
-        w.cap = ncap
+    if w.n == w.cap and grow(w, <void**>&w.stack, &w.cap, sizeof(uint64_t)) < 0:
+        return -1
     w.stack[w.n] = obj
     w.n += 1
     return 0
@@ -224,8 +235,12 @@ cdef uint64_t* build_span_info(const mheap_t* h) noexcept nogil:
 
 cdef void scan_object(mheap_t* h, gcwork_t* w, uint64_t b) noexcept nogil:
     """Grey every object that slot *b*'s pointer words point to (Go: scanobject)."""
-    cdef intp_t si = span_of(h, b)
-    cdef uint64_t n = h.spans[si].elemsize
+    scan_words(h, w, b, h.spans[span_of(h, b)].elemsize)
+
+
+cdef void scan_words(mheap_t* h, gcwork_t* w, uint64_t b, uint64_t n) noexcept nogil:
+    """scan_object of the *n*-byte slot *b*: found pointers are shaded at once (greyed as
+    objects, or, in the batched drain, their spans queued)."""
     cdef intp_t i = <intp_t>((b - h.arena_start) >> 3)
     cdef intp_t end = i + <intp_t>(n >> 3)
     cdef uint64_t word, obj
@@ -240,7 +255,10 @@ cdef void scan_object(mheap_t* h, gcwork_t* w, uint64_t b) noexcept nogil:
             break
         obj = (<uint64_t*>(h.arena + ((<uint64_t>i) << 3)))[0]
         if obj != 0 and obj - b >= n:           # nil, or a pointer into this object: skip
-            grey_object(h, w, obj, h.arena_start + ((<uint64_t>i) << 3))
+            if w.batched:
+                batch_shade(h, w, obj, h.arena_start + ((<uint64_t>i) << 3))
+            else:
+                grey_object(h, w, obj, h.arena_start + ((<uint64_t>i) << 3))
             if w.err:
                 return
         i += 1
@@ -414,6 +432,123 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     w.scan_bytes += sb
 
 
+# ---------------------------------------------------------------------------------------
+# Span-batched marking (Go 1.25+: "Green Tea", mgcmark_greenteagc.go), opt-in:
+# mark(heap, batched=True)
+
+cdef int span_enqueue(gcwork_t* w, intp_t si) noexcept nogil:
+    cdef intp_t live
+    if w.sq_tail == w.sq_cap:
+        live = w.sq_tail - w.sq_head
+        # slide down if at least half is free, else grow first
+        if (w.sq_head < live or w.sq_head == 0) and grow(
+                w, <void**>&w.squeue, &w.sq_cap, sizeof(int32_t)) < 0:
+            return -1
+        if w.sq_head > 0:
+            memmove(w.squeue, &w.squeue[w.sq_head], live * sizeof(int32_t))
+        w.sq_head = 0
+        w.sq_tail = live
+    w.squeue[w.sq_tail] = <int32_t>si
+    w.sq_tail += 1
+    w.queued[si] = 1
+    return 0
+
+
+cdef inline void batch_shade(mheap_t* h, gcwork_t* w, uint64_t p, uint64_t src) noexcept nogil:
+    """Mark the object containing *p*; a small object's *span* is queued, not the object."""
+    cdef uint64_t off = p - h.arena_start
+    cdef intp_t si
+    cdef uint64_t info, es, base, idx, bit
+    cdef intp_t k
+    if p < h.arena_start or off >= (<uint64_t>h.mapped_pages) << PAGE_SHIFT:
+        not_in_span(h, w, p, src)
+        return
+    si = h.page_to_span[off >> PAGE_SHIFT]
+    if si < 0:
+        not_in_span(h, w, p, src)
+        return
+    info = w.span_info[si]
+    if not info:                                # large or unusual: object at a time
+        shade(h, w, p, si, src)
+        return
+    es = (info >> SI_ELEMSIZE_SHIFT) & 0xffff
+    base = h.arena_start + ((<uint64_t>si) << PAGE_SHIFT)
+    if p - base >= ((info >> SI_NELEMS_SHIFT) & 0x7ff) * es:      # the span's unused tail
+        w.err = ERR_BAD_POINTER
+        w.bad_ptr = p
+        w.bad_src = src
+        return
+    idx = ((p - base) * <uint32_t>info) >> 32
+    k = si * BITMAP_WORDS + <intp_t>(idx >> 6)
+    bit = (<uint64_t>1) << (idx & 63)
+    if w.bits[k] & bit:
+        return
+    if not (info & SI_FULL) and not (h.alloc_bits[k] & bit):       # a free slot
+        w.err = ERR_BAD_POINTER
+        w.bad_ptr = p
+        w.bad_src = src
+        return
+    w.bits[k] |= bit
+    w.bytes_marked += es
+    w.nmarked += 1
+    if not (info & SI_NOSCAN) and not w.queued[si]:
+        span_enqueue(w, si)
+
+
+cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
+    """Span-batched drain (Go: Green Tea, mgcmark_greenteagc.go).
+
+    Shading a small object sets its mark bit and queues its *span* (once while it is
+    queued), not the object. Taking a span off the queue scans, in address order, every
+    slot that is marked but not yet scanned (``scanned`` has the mark bits' layout), so
+    objects of one span are scanned together, from memory that is close. Large objects
+    and the objects the roots grey go on the object stack as in drain_simple (a popped
+    small object is scanned only if its span has not scanned it yet). Every object is
+    scanned once, so the counts are those of the other drains.
+    """
+    cdef uint64_t b, info, es, base, g, bit
+    cdef intp_t si, k, kk, nw, j
+    while not w.err:
+        if w.n > 0:
+            w.n -= 1
+            b = w.stack[w.n]
+            si = h.page_to_span[(b - h.arena_start) >> PAGE_SHIFT]
+            info = w.span_info[si]
+            if not info:
+                scan_words(h, w, b, h.spans[si].elemsize)
+                continue
+            es = (info >> SI_ELEMSIZE_SHIFT) & 0xffff
+            base = h.arena_start + ((<uint64_t>si) << PAGE_SHIFT)
+            j = <intp_t>(((b - base) * <uint32_t>info) >> 32)
+            k = si * BITMAP_WORDS + (j >> 6)
+            bit = (<uint64_t>1) << (j & 63)
+            if w.scanned[k] & bit:
+                continue
+            w.scanned[k] |= bit
+            scan_words(h, w, b, es)
+        elif w.sq_head < w.sq_tail:
+            si = w.squeue[w.sq_head]
+            w.sq_head += 1
+            w.queued[si] = 0
+            info = w.span_info[si]
+            es = (info >> SI_ELEMSIZE_SHIFT) & 0xffff
+            base = h.arena_start + ((<uint64_t>si) << PAGE_SHIFT)
+            nw = <intp_t>((((info >> SI_NELEMS_SHIFT) & 0x7ff) + 63) >> 6)
+            for kk in range(nw):
+                k = si * BITMAP_WORDS + kk
+                while not w.err:
+                    g = w.bits[k] & ~w.scanned[k]
+                    if g == 0:
+                        break
+                    w.scanned[k] |= g
+                    while g and not w.err:
+                        j = GR_CTZ64(g)
+                        g &= g - 1
+                        scan_words(h, w, base + <uint64_t>(kk * 64 + j) * es, es)
+        else:
+            break
+
+
 cdef void gc_drain(mheap_t* h, gcwork_t* w) noexcept nogil:
     """Scan grey objects until none are left (Go: gcDrain).
 
@@ -421,7 +556,9 @@ cdef void gc_drain(mheap_t* h, gcwork_t* w) noexcept nogil:
     ``mark(..., ring=0)`` shade each pointer as it is found (drain_simple), a plain
     depth-first walk that shares no queueing code with the pipelined one.
     """
-    if w.pipelined:
+    if w.batched:
+        drain_spans(h, w)
+    elif w.pipelined:
         drain_pipelined(h, w)
     else:
         drain_simple(h, w)
@@ -458,7 +595,9 @@ cdef void mark_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroo
         if span_noscan(s):
             continue
         slot = s.base + <uint64_t>obj_index(s, a) * s.elemsize
-        if push(w, slot) < 0:                   # scanned when popped, never marked here
+        if w.batched:                           # scanned now, never marked here
+            scan_words(h, w, slot, s.elemsize)
+        elif push(w, slot) < 0:                 # scanned when popped, never marked here
             return
         gc_drain(h, w)
         if w.err:
@@ -483,7 +622,7 @@ def _as_addrs(a):
     return np.ascontiguousarray(a, dtype=np.uint64)
 
 
-def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT):
+def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, bint batched=False):
     """Mark everything reachable from the roots; returns ``(bytes_marked, nmarked, scan_bytes)``.
 
     The mark bits must be clear (a swept heap). On error (a bad pointer) the mark bits are
@@ -491,7 +630,9 @@ def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT):
 
     *ring* is the number of found pointers kept in flight by the prefetch ring (a power
     of two up to 64; see gc_drain); 0 shades each pointer as it is found, as checkmark
-    does. Every setting marks the same objects; only the speed differs.
+    does. *batched* selects span-batched ("Green Tea") marking instead (drain_spans;
+    *ring* is then unused). Every setting marks the same objects and returns the same
+    counts; only the speed differs.
     """
     if ring < 0 or ring > RING_MAX or ring & (ring - 1):
         raise ValueError(f"ring must be 0 or a power of two up to {RING_MAX}, not {ring}")
@@ -500,19 +641,29 @@ def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT):
     cdef gcwork_t w
     memset(&w, 0, sizeof(w))
     w.bits = heap.h.gcmark_bits
-    w.pipelined = ring > 0
+    w.pipelined = ring > 0 and not batched
     w.ring_size = ring
+    w.batched = batched
     cdef const uint64_t* rp = &r[0] if r.shape[0] else NULL
     cdef const uint64_t* sp = &so[0] if so.shape[0] else NULL
+    cdef intp_t npages = heap.h.mapped_pages
     with nogil:
-        if w.pipelined:
+        if w.pipelined or w.batched:
             w.span_info = build_span_info(&heap.h)
             if w.span_info == NULL:
+                w.err = ERR_NOMEM
+        if w.batched and not w.err:
+            w.scanned = <uint64_t*>PyMem_RawCalloc(npages * BITMAP_WORDS + 1, sizeof(uint64_t))
+            w.queued = <uint8_t*>PyMem_RawCalloc(npages + 1, 1)
+            if w.scanned == NULL or w.queued == NULL:
                 w.err = ERR_NOMEM
         if not w.err:
             mark_roots(&heap.h, &w, rp, r.shape[0], sp, so.shape[0])
     PyMem_RawFree(w.stack)
     PyMem_RawFree(w.span_info)
+    PyMem_RawFree(w.scanned)
+    PyMem_RawFree(w.queued)
+    PyMem_RawFree(w.squeue)
     if w.err:
         clear_bits(heap, heap.h.gcmark_bits)
         raise_work_error(&w)
