@@ -484,7 +484,9 @@ def _trace_columns(trace):
         if have.shape or not np.can_cast(have, want, "safe"):
             raise ValueError(f"replay: trace field {name!r} has dtype {have}, which does not "
                              f"cast safely to {want}")
-        cols[name] = np.ascontiguousarray(trace[name], dtype=want)
+        # aligned too: TRACE_DTYPE is packed, and a one-row column is "contiguous" at an
+        # odd offset (a misaligned int64 load in the Cython loop is undefined behaviour)
+        cols[name] = np.require(trace[name], dtype=want, requirements=("C_CONTIGUOUS", "ALIGNED"))
     return cols
 
 
