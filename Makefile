@@ -22,12 +22,8 @@ build: .stamp-install  ## Compile the Cython extensions in place (release direct
 debug: .stamp-install  ## Rebuild with bounds checks, -O0 -g and invariant checks (GORUNTIME_CHECKS=1)
 	GORUNTIME_DEBUG=1 $(PYTHON) setup.py -q build_ext --inplace --force
 
-sanitize: .stamp-install  ## Rebuild with ASan+UBSan and run the test suite under it
-	GORUNTIME_SANITIZE=1 $(PYTHON) setup.py -q build_ext --inplace --force
-	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
-	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	$(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
-	$(PYTHON) setup.py -q build_ext --inplace --force
+sanitize: .stamp-install  ## Run the tests against an ASan+UBSan build (in build/sanitize; the normal build is untouched)
+	$(PYTHON) tools/sanitize.py -- -q -m "not slow" $(PYTEST_ARGS)
 
 annotate: .stamp-install  ## Write goruntime/*.html showing Python interaction per line
 	GORUNTIME_ANNOTATE=1 $(PYTHON) setup.py -q build_ext --inplace --force
