@@ -141,6 +141,27 @@ cdef inline void bit_clear(uint64_t* bits, intp_t i) noexcept nogil:  # bits: OU
 cdef inline uint8_t* addr_ptr(const mheap_t* h, uint64_t addr) noexcept nogil:
     return h.arena + (addr - h.arena_start)
 
+cdef inline bint object_bounds(const mheap_t* h, uint64_t addr, uint64_t* slot,
+                               uint64_t* size) noexcept nogil:
+    """True if *addr* is inside an allocated object; then *slot*/*size* get its slot (OUT).
+
+    The slot includes a malloc header when the object has one (Go: findObject).
+    """
+    cdef intp_t si = span_of(h, addr)
+    cdef const mspan_t* s
+    cdef uint32_t idx
+    if si < 0:
+        return False
+    s = &h.spans[si]
+    if addr >= s.base + <uint64_t>s.nelems * s.elemsize:
+        return False
+    idx = obj_index(s, addr)
+    if not bit_get(&h.alloc_bits[si * BITMAP_WORDS], idx):
+        return False
+    slot[0] = s.base + <uint64_t>idx * s.elemsize
+    size[0] = s.elemsize
+    return True
+
 cdef inline bint span_noscan(const mspan_t* s) noexcept nogil:
     return s.spanclass & 1
 
@@ -160,8 +181,19 @@ cdef void release_all(mheap_t* h, int p, bint adjust_heap_live) noexcept nogil
 cdef void free_span(mheap_t* h, intp_t si) noexcept nogil
 cdef void partial_push(mheap_t* h, intp_t si) noexcept nogil
 cdef void partial_remove(mheap_t* h, intp_t si) noexcept nogil
-cdef intp_t root_add(mheap_t* h, uint64_t addr) except -1 nogil
-cdef void root_remove(mheap_t* h, intp_t slot) noexcept nogil
+cdef intp_t root_add(mheap_t* h, uint64_t addr) except -1 nogil     # tag ROOT_RAW
+cdef void root_remove(mheap_t* h, intp_t slot) noexcept nogil        # any slot in use
+
+cdef enum:
+    # root_free[slot] of a slot in use (free slots hold free-list links, >= -1)
+    ROOT_RAW = -2               # added by the bulk API or Cython code: remove_root may free it
+    ROOT_HANDLE = -3            # owned by a Python handle: only the handle frees it
+
+cdef inline intp_t root_add_handle(mheap_t* h, uint64_t addr) except -1 nogil:
+    """`root_add` for a Python handle: the bulk API's remove_root refuses the slot."""
+    cdef intp_t slot = root_add(h, addr)
+    h.root_free[slot] = ROOT_HANDLE
+    return slot
 
 @cython.final
 cdef class Heap:
@@ -182,3 +214,5 @@ cdef class Heap:
     cdef readonly object lock   # threading.RLock: the world lock (never the GIL)
     cdef public bint threaded   # goroutines are threads: root-table updates take the lock
     cdef int _check_range(self, uint64_t addr, uint64_t n) except -1
+    cdef int _check_object_range(self, uint64_t addr, uint64_t n) except -1
+    cdef int _check_root(self, uint64_t addr) except -1

@@ -43,7 +43,9 @@ Pointer bits
 
 Roots
     A Python handle is a stack root for as long as it lives: it owns one slot of the root
-    table (O(1) add/remove through a free list). The collector scans the table.
+    table (O(1) add/remove through a free list). The collector scans the table. A slot in
+    use is tagged with its owner: the bulk API's ``remove_root`` gives back only the slots
+    ``add_root`` (or Cython code) took, never a handle's (``ROOT_HANDLE``).
 
 Deliberate simplifications (the docs list them): one heap arena reservation instead of
 64 MiB arenas; Go's per-P page cache and the randomised heap base are not modelled;
@@ -64,6 +66,7 @@ import numpy as np
 
 from libc.string cimport memset
 from cpython.mem cimport PyMem_RawRealloc, PyMem_RawFree
+from cpython.number cimport PyNumber_Index
 
 cdef extern from "sys/mman.h" nogil:
     int madvise(void* addr, size_t length, int advice)
@@ -566,13 +569,13 @@ cdef intp_t root_add(mheap_t* h, uint64_t addr) except -1 nogil:
         slot = h.roots_len
         h.roots_len += 1
     h.roots[slot] = addr
-    h.root_free[slot] = -2                   # in use
+    h.root_free[slot] = ROOT_RAW             # in use
     h.nroots += 1
     return slot
 
 
 cdef void root_remove(mheap_t* h, intp_t slot) noexcept nogil:
-    if slot < 0 or slot >= h.roots_len or h.root_free[slot] != -2:
+    if slot < 0 or slot >= h.roots_len or h.root_free[slot] >= -1:     # not in use
         return
     h.roots[slot] = 0
     h.root_free[slot] = h.root_free_head
@@ -812,103 +815,173 @@ cdef class Heap:
         return np.array([self.h.mcaches[p].tiny for p in range(MAX_PROCS) if self.h.mcaches[p].tiny],
                         dtype=np.uint64)
 
-    def scavenge(self, uint64_t nbytes):
+    def scavenge(self, nbytes):
         """Release up to *nbytes* of free pages to the OS; returns the bytes released."""
-        return _scavenge(self, nbytes)
+        return _scavenge(self, PyNumber_Index(nbytes))
 
     # -- allocation ---------------------------------------------------------------------
-    def alloc(self, uint64_t size, bint noscan, mask=None, uint64_t count=1, int p=0):
+    # The Python-facing calls take integers as Go does: anything without ``__index__`` (a
+    # float, a str) is a TypeError, never truncated. Validation lives here, in the entry
+    # points; the nogil allocation paths trust their arguments.
+    def alloc(self, size, bint noscan, mask=None, count=1, p=0):
         """Allocate one object of *size* bytes (= count elements); returns its address.
 
         *mask* is the GC mask of one element (a bool/uint8 array, one entry per word) for
         pointerful objects; ``count`` elements of ``size // count`` bytes each repeat it.
         """
+        cdef uint64_t usize = PyNumber_Index(size), ucount = PyNumber_Index(count)
+        cdef int ip = PyNumber_Index(p)
         cdef uint64_t out = 0
         cdef const uint8_t[::1] m
         cdef intp_t ew = 0
-        if p < 0 or p >= self.h.nprocs:
-            raise ValueError("P %d out of range (GOMAXPROCS=%d)" % (p, self.h.nprocs))
+        if ip < 0 or ip >= self.h.nprocs:
+            raise ValueError("P %d out of range (GOMAXPROCS=%d)" % (ip, self.h.nprocs))
         if not noscan and mask is not None:
             m = np.ascontiguousarray(mask, dtype=np.uint8)
             ew = m.shape[0]
-            if count == 0 or count > size or <uint64_t>ew * 8 > size // count:   # no overflow
-                raise ValueError("mask of %d words x %d elements does not fit %d bytes" % (ew, count, size))
+            if ucount == 0 or ucount > usize or <uint64_t>ew * 8 > usize // ucount:   # no overflow
+                raise ValueError("mask of %d words x %d elements does not fit %d bytes" % (ew, ucount, usize))
         with nogil:
-            mallocgc(&self.h, p, size, noscan, &out)
+            mallocgc(&self.h, ip, usize, noscan, &out)
             if not noscan and out != ZEROBASE:
                 if ew:
-                    set_heap_bits(&self.h, out, &m[0], ew, <intp_t>count, <intp_t>(size >> 3))
+                    set_heap_bits(&self.h, out, &m[0], ew, <intp_t>ucount, <intp_t>(usize >> 3))
                 else:
-                    set_heap_bits(&self.h, out, NULL, 0, 0, <intp_t>(size >> 3))
+                    set_heap_bits(&self.h, out, NULL, 0, 0, <intp_t>(usize >> 3))
         return out
 
-    def alloc_many(self, uint64_t size, bint noscan, intp_t n, mask=None, int p=0):
+    def alloc_many(self, size, bint noscan, n, mask=None, p=0):
         """Allocate *n* objects of *size* bytes; returns a numpy uint64 array of addresses.
 
         The bulk API: one call into nogil code, no Python per object. Stops early (the
         array is shorter) if an allocation check point asks for a GC, so the caller can
-        run one and continue, as Go's allocating goroutine would.
+        run one and continue, as Go's allocating goroutine would. Running out of memory
+        part way also stops early: the objects already allocated are returned (the next
+        call raises); if not even the first fits, ``MemoryError`` and nothing changed.
         """
+        cdef uint64_t usize = PyNumber_Index(size)
+        cdef intp_t un = PyNumber_Index(n)
+        cdef int ip = PyNumber_Index(p)
         cdef const uint8_t[::1] m
         cdef intp_t ew = 0, i = 0
-        if n < 0:
-            raise ValueError("negative count %d" % n)
-        if p < 0 or p >= self.h.nprocs:
-            raise ValueError("P %d out of range (GOMAXPROCS=%d)" % (p, self.h.nprocs))
+        if un < 0:
+            raise ValueError("negative count %d" % un)
+        if ip < 0 or ip >= self.h.nprocs:
+            raise ValueError("P %d out of range (GOMAXPROCS=%d)" % (ip, self.h.nprocs))
         if not noscan and mask is not None:
             m = np.ascontiguousarray(mask, dtype=np.uint8)
             ew = m.shape[0]
-            if ew * 8 > size:
-                raise ValueError("mask of %d words does not fit %d bytes" % (ew, size))
-        out = np.zeros(n, dtype=np.uint64)
+            if <uint64_t>ew * 8 > usize:
+                raise ValueError("mask of %d words does not fit %d bytes" % (ew, usize))
+        out = np.zeros(un, dtype=np.uint64)
         cdef uint64_t[::1] o = out
-        cdef int rc = 0
-        with nogil:
-            while i < n:
-                rc = mallocgc(&self.h, p, size, noscan, &o[i])
-                if not noscan and o[i] != ZEROBASE:
-                    if ew:
-                        set_heap_bits(&self.h, o[i], &m[0], ew, 1, <intp_t>(size >> 3))
-                    else:
-                        set_heap_bits(&self.h, o[i], NULL, 0, 0, <intp_t>(size >> 3))
-                i += 1
-                if self.h.gc_pending:
-                    break
+        try:
+            with nogil:
+                while i < un:
+                    mallocgc(&self.h, ip, usize, noscan, &o[i])    # raises before any change
+                    if not noscan and o[i] != ZEROBASE:
+                        if ew:
+                            set_heap_bits(&self.h, o[i], &m[0], ew, 1, <intp_t>(usize >> 3))
+                        else:
+                            set_heap_bits(&self.h, o[i], NULL, 0, 0, <intp_t>(usize >> 3))
+                    i += 1
+                    if self.h.gc_pending:
+                        break
+        except MemoryError:
+            if i == 0:
+                raise
         return out[:i]
 
+    def fits(self, sizes, noscan, int p=0):
+        """True if objects of *sizes* bytes (``noscan[i]`` for each), allocated in order on
+        P *p*, would all fit without running out of memory. Changes nothing.
+
+        A call that needs several objects (AddCleanup: the argument box and the closure)
+        asks first, so that running out of memory part way never leaves some allocated.
+        Exact for small objects in one-page spans (every class up to 1024 bytes); for
+        multi-page spans and large objects it may answer False when they would just fit.
+        """
+        cdef dict need = {}
+        cdef list runs = []
+        cdef intp_t pages1 = 0, m, nspans, npages, si
+        cdef uint64_t sz
+        cdef int spc, c
+        cdef mspan_t* s
+        if p < 0 or p >= self.h.nprocs:
+            raise ValueError("P %d out of range (GOMAXPROCS=%d)" % (p, self.h.nprocs))
+        for size, ns in zip(sizes, noscan):
+            sz = PyNumber_Index(size)
+            if sz == 0:
+                continue
+            if sz > SMALL_CUTOFF:
+                if sz > (<uint64_t>self.h.max_pages << PAGE_SHIFT):
+                    return False
+                runs.append(<intp_t>((sz + PAGE_SIZE - 1) >> PAGE_SHIFT))
+                continue
+            if ns and sz < TINY_SIZE:
+                spc = TINY_SPAN_CLASS              # a new tiny block at most
+            elif not ns and sz > MIN_SIZE_FOR_MALLOC_HEADER:
+                spc = size_to_class(sz + MALLOC_HEADER_SIZE) << 1
+            else:
+                spc = (size_to_class(sz) << 1) | (1 if ns else 0)
+            need[spc] = need.get(spc, 0) + 1
+        for spc, m in need.items():
+            si = self.h.mcaches[p].alloc[spc]      # the cached span, then the partial list
+            if si >= 0:
+                m -= self.h.spans[si].nelems - self.h.spans[si].alloc_count
+            si = self.h.partial_head[spc]
+            while m > 0 and si >= 0:
+                s = &self.h.spans[si]
+                m -= s.nelems - s.alloc_count
+                si = s.next
+            if m > 0:
+                c = spc >> 1
+                nspans = (m + nelems_for(spc) - 1) // nelems_for(spc)
+                if class_to_npages[c] == 1:
+                    pages1 += nspans
+                else:
+                    runs += [<intp_t>class_to_npages[c]] * nspans
+        if pages1 == 0 and not runs:
+            return True
+        cdef intp_t free = self.h.mapped_pages, room, w, total = 0
+        for w in range(self.h.mapped_pages >> 6):
+            free -= GR_POPCOUNT64(self.h.page_inuse[w])
+        room = (self.h.max_pages - self.h.mapped_pages) // CHUNK_PAGES * CHUNK_PAGES
+        if not runs:
+            return pages1 <= free + room
+        if len(runs) == 1 and find_free_run(&self.h, runs[0]) >= 0:
+            return pages1 <= free - runs[0] + room
+        for npages in runs:
+            total += (npages + CHUNK_PAGES - 1) // CHUNK_PAGES * CHUNK_PAGES
+        return total <= room and pages1 <= free + room - total
+
     # -- memory access -------------------------------------------------------------------
-    def find_object(self, uint64_t addr):
+    def find_object(self, addr):
         """Go: findObject. ``(base, slot, elemsize, spanclass)`` of the object holding *addr*.
 
         ``base`` is the address the program was given (``slot + 8`` for header objects).
         Returns None if *addr* is not inside an allocated object.
         """
-        cdef intp_t si = span_of(&self.h, addr)
+        cdef uint64_t a = PyNumber_Index(addr), slot = 0, size = 0
         cdef mspan_t* s
-        cdef uint32_t idx
-        cdef uint64_t slot
-        if si < 0:
+        if not object_bounds(&self.h, a, &slot, &size):
             return None
-        s = &self.h.spans[si]
-        if addr >= s.base + <uint64_t>s.nelems * s.elemsize:
-            return None
-        idx = obj_index(s, addr)
-        if not bit_get(&self.h.alloc_bits[si * BITMAP_WORDS], idx):
-            return None
-        slot = s.base + <uint64_t>idx * s.elemsize
+        s = &self.h.spans[span_of(&self.h, a)]
         base = slot + MALLOC_HEADER_SIZE if span_has_header(s) else slot
-        return (base, slot, s.elemsize, s.spanclass)
+        return (base, slot, size, s.spanclass)
 
-    def in_arena(self, uint64_t addr):
+    def in_arena(self, addr):
         """True if *addr* lies in the mapped heap (even in a free page)."""
-        return self.h.arena_start <= addr < self.h.arena_start + (<uint64_t>self.h.mapped_pages << PAGE_SHIFT)
+        cdef uint64_t a = PyNumber_Index(addr)
+        return self.h.arena_start <= a < self.h.arena_start + (<uint64_t>self.h.mapped_pages << PAGE_SHIFT)
 
-    def is_marked(self, uint64_t addr):
+    def is_marked(self, addr):
         """Mark bit of the object holding *addr* (valid between mark and sweep)."""
-        cdef intp_t si = span_of(&self.h, addr)
+        cdef uint64_t a = PyNumber_Index(addr)
+        cdef intp_t si = span_of(&self.h, a)
         if si < 0:
             return False
-        return bool(bit_get(&self.h.gcmark_bits[si * BITMAP_WORDS], obj_index(&self.h.spans[si], addr)))
+        return bool(bit_get(&self.h.gcmark_bits[si * BITMAP_WORDS], obj_index(&self.h.spans[si], a)))
 
     def marked_many(self, const uint64_t[::1] addrs):
         """Mark bits for many addresses at once (uint8 array)."""
@@ -922,37 +995,62 @@ cdef class Heap:
                     o[i] = bit_get(&self.h.gcmark_bits[si * BITMAP_WORDS], obj_index(&self.h.spans[si], addrs[i]))
         return out
 
-    def set_marked(self, uint64_t addr):
+    def set_marked(self, addr):
         """Set the mark bit of the object holding *addr* (sweep's finalizer revival)."""
-        cdef intp_t si = span_of(&self.h, addr)
+        cdef uint64_t a = PyNumber_Index(addr)
+        cdef intp_t si = span_of(&self.h, a)
         if si < 0:
-            raise ValueError("address %#x is not in the heap" % addr)
-        bit_set(&self.h.gcmark_bits[si * BITMAP_WORDS], obj_index(&self.h.spans[si], addr))
+            raise ValueError("address %#x is not in the heap" % a)
+        bit_set(&self.h.gcmark_bits[si * BITMAP_WORDS], obj_index(&self.h.spans[si], a))
 
     cdef int _check_range(self, uint64_t addr, uint64_t n) except -1:
         if addr < self.h.arena_start or addr + n > self.h.arena_start + (<uint64_t>self.h.mapped_pages << PAGE_SHIFT) or addr + n < addr:
             raise ValueError("address range %#x+%d is outside the heap" % (addr, n))
         return 0
 
-    def read_word(self, uint64_t addr):
-        """The 8-byte word at *addr* (must be 8-byte aligned and in the heap)."""
-        self._check_range(addr, 8)
-        return (<uint64_t*>addr_ptr(&self.h, addr))[0]
+    cdef int _check_object_range(self, uint64_t addr, uint64_t n) except -1:
+        """[addr, addr+n) must lie in the slot of one allocated object (free memory and
+        the gaps between objects belong to the allocator: writing there would hand out
+        dirty memory later)."""
+        cdef uint64_t slot = 0, size = 0
+        self._check_range(addr, n)
+        if n and not (object_bounds(&self.h, addr, &slot, &size) and addr + n <= slot + size):
+            raise ValueError("goruntime: %#x+%d is not inside an allocated object" % (addr, n))
+        return 0
 
-    def write_word(self, uint64_t addr, uint64_t value):
-        self._check_range(addr, 8)
-        (<uint64_t*>addr_ptr(&self.h, addr))[0] = value
+    def read_word(self, addr):
+        """The 8-byte word at *addr* (8-byte aligned, inside an allocated object)."""
+        cdef uint64_t a = PyNumber_Index(addr)
+        if a & 7:
+            raise ValueError("goruntime: word address %#x is not 8-byte aligned" % a)
+        self._check_object_range(a, 8)
+        return (<uint64_t*>addr_ptr(&self.h, a))[0]
 
-    def view(self, uint64_t addr, uint64_t nbytes):
-        """A writable numpy uint8 view of heap bytes [addr, addr+nbytes)."""
-        self._check_range(addr, nbytes)
-        off = addr - self.h.arena_start
-        return self.arena[off:off + nbytes]
+    def write_word(self, addr, value):
+        """Store *value* in the word at *addr* (8-byte aligned, inside an allocated object).
 
-    def is_pointer_word(self, uint64_t addr):
+        Unsafe like Go's ``unsafe.Pointer`` stores: no pointer bit changes, and a pointer
+        word given a bad address makes the next GC fail with "found bad pointer".
+        """
+        cdef uint64_t a = PyNumber_Index(addr), v = PyNumber_Index(value)
+        if a & 7:
+            raise ValueError("goruntime: word address %#x is not 8-byte aligned" % a)
+        self._check_object_range(a, 8)
+        (<uint64_t*>addr_ptr(&self.h, a))[0] = v
+
+    def view(self, addr, nbytes):
+        """A writable numpy uint8 view of heap bytes [addr, addr+nbytes): they must lie
+        inside one allocated object."""
+        cdef uint64_t a = PyNumber_Index(addr), n = PyNumber_Index(nbytes)
+        self._check_object_range(a, n)
+        off = a - self.h.arena_start
+        return self.arena[off:off + n]
+
+    def is_pointer_word(self, addr):
         """The pointer bit of the word at *addr*."""
-        self._check_range(addr, 8)
-        return bool(bit_get(self.h.heap_bits, <intp_t>((addr - self.h.arena_start) >> 3)))
+        cdef uint64_t a = PyNumber_Index(addr)
+        self._check_range(a, 8)
+        return bool(bit_get(self.h.heap_bits, <intp_t>((a - self.h.arena_start) >> 3)))
 
     def store_pointers(self, const uint64_t[::1] src, const uint64_t[::1] offsets,
                        const uint64_t[::1] dst):
@@ -977,30 +1075,69 @@ cdef class Heap:
                 (<uint64_t*>addr_ptr(&self.h, src[i] + offsets[i]))[0] = dst[i]
 
     # -- roots ---------------------------------------------------------------------------
-    def add_root(self, uint64_t addr):
-        """Register a stack root; returns its slot (pass it to remove_root)."""
-        with self.lock:
-            return root_add(&self.h, addr)
+    cdef int _check_root(self, uint64_t addr) except -1:
+        """A root in the heap's address range must be inside an allocated object (it may be
+        an interior pointer); one outside it (0, zerobase, a global) is ignored by the
+        collector, as Go's is."""
+        cdef uint64_t slot = 0, size = 0
+        if addr >= self.h.arena_start and addr - self.h.arena_start < self.arena_cap \
+                and not object_bounds(&self.h, addr, &slot, &size):
+            raise ValueError("goruntime: root %#x is not inside an allocated object "
+                             "(the next GC would find a bad pointer)" % addr)
+        return 0
 
-    def remove_root(self, intp_t slot):
+    def add_root(self, addr):
+        """Register a stack root; returns its slot (pass it to remove_root).
+
+        *addr* is inside an allocated object, or outside the heap (ignored by the GC).
+        """
+        cdef uint64_t a = PyNumber_Index(addr)
         with self.lock:
-            root_remove(&self.h, slot)
+            self._check_root(a)
+            return root_add(&self.h, a)
+
+    def remove_root(self, slot):
+        """Unregister a root that add_root (or add_roots) handed out."""
+        cdef intp_t s = PyNumber_Index(slot)
+        with self.lock:
+            if s < 0 or s >= self.h.roots_len or self.h.root_free[s] != ROOT_RAW:
+                raise ValueError("goruntime: root slot %d was not handed out by add_root "
+                                 "(or was removed already)" % s)
+            root_remove(&self.h, s)
 
     def add_roots(self, const uint64_t[::1] addrs):
-        """Register many roots; returns their slots as an int64 array."""
-        cdef intp_t i, n = addrs.shape[0]
+        """Register many roots; returns their slots as an int64 array (all or nothing)."""
+        cdef intp_t i = 0, j, n = addrs.shape[0]
         out = np.empty(n, dtype=np.int64)
         cdef int64_t[::1] o = out
         with self.lock:
-            for i in range(n):
-                o[i] = root_add(&self.h, addrs[i])
+            for j in range(n):
+                self._check_root(addrs[j])
+            try:
+                while i < n:
+                    o[i] = root_add(&self.h, addrs[i])
+                    i += 1
+            except MemoryError:
+                for j in range(i):
+                    root_remove(&self.h, o[j])
+                raise
         return out
 
     def remove_roots(self, const int64_t[::1] slots):
-        cdef intp_t i
+        """Unregister many roots (slots from add_roots or Cython code); all or nothing."""
+        cdef intp_t i, j, s, n = slots.shape[0]
         with self.lock:
+            for i in range(n):                   # validate: in use, not a handle's, no repeats
+                s = slots[i]
+                if s < 0 or s >= self.h.roots_len or self.h.root_free[s] != ROOT_RAW:
+                    for j in range(i):
+                        self.h.root_free[slots[j]] = ROOT_RAW
+                    raise ValueError("goruntime: root slot %d was not handed out by add_root "
+                                     "(or was removed already, or is repeated)" % s)
+                self.h.root_free[s] = ROOT_RAW - 10          # seen (a repeat fails above)
             with nogil:
-                for i in range(slots.shape[0]):
+                for i in range(n):
+                    self.h.root_free[slots[i]] = ROOT_RAW
                     root_remove(&self.h, slots[i])
 
     def roots(self):

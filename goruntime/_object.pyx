@@ -28,12 +28,13 @@ from libc.string cimport memcpy, memset
 from cpython.object cimport PyObject_GenericGetAttr
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
-    Heap, mheap_t, root_add, root_remove, addr_ptr, span_of, ZEROBASE, PAGE_SHIFT,
-    mallocgc, set_heap_bits,
+    Heap, mheap_t, root_add_handle, root_remove, addr_ptr, span_of, object_bounds, ZEROBASE,
+    PAGE_SHIFT, mallocgc, set_heap_bits,
 )
 cimport cython
 
 from goruntime import types as _types
+from goruntime.errors import Panic
 
 cdef extern from "<complex.h>":
     pass
@@ -149,9 +150,9 @@ cdef class Handle:
         if a != 0 and a != ZEROBASE and span_of(&self.heap.h, a) >= 0:
             if self.heap.threaded:             # the collector may be scanning the table
                 with self.heap.lock:
-                    self.slot = root_add(&self.heap.h, a)
+                    self.slot = root_add_handle(&self.heap.h, a)
             else:
-                self.slot = root_add(&self.heap.h, a)
+                self.slot = root_add_handle(&self.heap.h, a)
         return 0
 
     def __dealloc__(self):
@@ -176,11 +177,25 @@ cdef inline int _check_live(Heap heap, uint64_t addr, uint64_t n) except -1:
 
 
 cdef object load(Handle owner, uint64_t a, object t, int k):
-    """Read a value of type *t* (kind *k*) at heap address *a*."""
+    """Read a value of type *t* (kind *k*) at heap address *a*.
+
+    With goroutines as threads, loading a pointer and rooting its new handle is one step
+    under the world lock: a GC in another thread must not free the object in between.
+    """
+    if owner.heap.threaded and (k == K_PTR or k == K_UNSAFE or k == K_SLICE
+                                or k == K_IFACE or k == K_STRING):
+        with owner.heap.lock:
+            return load_unlocked(owner, a, t, k)
+    return load_unlocked(owner, a, t, k)
+
+
+cdef object load_unlocked(Handle owner, uint64_t a, object t, int k):
     cdef Heap heap = owner.heap
     cdef uint8_t* p
     cdef uint64_t w, n
     if a == ZEROBASE or a == 0:
+        if a == ZEROBASE and (k == K_ARRAY or k == K_STRUCT):
+            return new_pointer(owner.runtime, heap, a, t)     # a zero-size value: nothing to read
         raise ValueError("goruntime: cannot read through a zero-size or nil object")
     _check_live(heap, a, 1)
     p = addr_ptr(&heap.h, a)
@@ -258,19 +273,27 @@ cdef object assign_type_error(object v, object t):
     return TypeError("cannot use %s as %s value in assignment" % (_src_desc(v), t.go_string()))
 
 
-cdef int store(Handle owner, uint64_t a, object t, int k, object v) except -1:
-    """Write Python value *v* as a value of type *t* at heap address *a*."""
+cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=False) except -1:
+    """Write Python value *v* as a value of type *t* at heap address *a*.
+
+    Every check comes before the first byte is written, so a store that raises writes
+    nothing; with *dry*, only the checks run (an array checks all its elements first).
+    """
     cdef Heap heap = owner.heap
-    cdef uint8_t* p
+    cdef uint8_t* p = NULL
     cdef Handle hv
     cdef object lo, hi, err
     if a == ZEROBASE or a == 0:
-        raise ValueError("goruntime: cannot write through a zero-size or nil object")
-    _check_live(heap, a, 1)
-    p = addr_ptr(&heap.h, a)
+        if a == 0 or (k != K_ARRAY and k != K_STRUCT):
+            raise ValueError("goruntime: cannot write through a zero-size or nil object")
+        # a zero-size value (Go: *p = struct{}{}): checked below, nothing is written
+    else:
+        _check_live(heap, a, 1)
+        p = addr_ptr(&heap.h, a)
     if k == K_PTR or k == K_UNSAFE:
         if v is None:
-            (<uint64_t*>p)[0] = 0
+            if not dry:
+                (<uint64_t*>p)[0] = 0
             return 0
         if not isinstance(v, Pointer):
             raise assign_type_error(v, t)
@@ -280,7 +303,8 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v) except -1:
             err = assign_check((<Pointer>v).gotype, t)
             if err is not None:
                 raise TypeError(err)
-        (<uint64_t*>p)[0] = hv.addr
+        if not dry:
+            (<uint64_t*>p)[0] = hv.addr
         return 0
     if k >= K_I8 and k <= K_U64:
         if isinstance(v, bool) or not isinstance(v, int):
@@ -288,6 +312,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v) except -1:
         lo, hi = _INT_RANGE[k]
         if v < lo or v > hi:
             raise OverflowError("cannot use %d (untyped int constant) as %s value in assignment (overflows)" % (v, t.go_string()))
+        if dry: return 0
         if k == K_I64: (<int64_t*>p)[0] = v
         elif k == K_U64: (<uint64_t*>p)[0] = v
         elif k == K_I32: (<int32_t*>p)[0] = v
@@ -300,11 +325,15 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v) except -1:
     if k == K_BOOL:
         if not isinstance(v, bool):
             raise assign_type_error(v, t)
-        p[0] = 1 if v else 0
+        if not dry:
+            p[0] = 1 if v else 0
         return 0
     if k == K_F64 or k == K_F32:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise assign_type_error(v, t)
+        if dry:
+            float(v)                           # OverflowError for an int too big
+            return 0
         if k == K_F64: (<double*>p)[0] = v
         else: (<float*>p)[0] = v
         return 0
@@ -312,6 +341,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v) except -1:
         if isinstance(v, bool) or not isinstance(v, (int, float, complex)):
             raise assign_type_error(v, t)
         v = complex(v)
+        if dry: return 0
         if k == K_C128:
             (<double*>p)[0] = v.real
             (<double*>p)[1] = v.imag
@@ -321,7 +351,8 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v) except -1:
         return 0
     if k == K_SLICE:
         if v is None:
-            memset(p, 0, 24)
+            if not dry:
+                memset(p, 0, 24)
             return 0
         if not isinstance(v, SliceValue):
             raise assign_type_error(v, t)
@@ -329,14 +360,19 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v) except -1:
         err = assign_check((<SliceValue>v).gotype, t)
         if err is not None:
             raise TypeError(err)
+        if dry: return 0
         (<uint64_t*>p)[0] = (<Handle>v).addr
         (<int64_t*>p)[1] = (<SliceValue>v).length
         (<int64_t*>p)[2] = (<SliceValue>v).capacity
         return 0
     if k == K_STRING:
         if isinstance(v, str):
+            if dry: return 0
             v = owner.runtime._rodata_string(v)
-        if not isinstance(v, tuple):
+        elif isinstance(v, tuple):
+            check_string(owner, <tuple>v)
+            if dry: return 0
+        else:
             raise assign_type_error(v, t)
         (<uint64_t*>p)[0] = v[0]
         (<uint64_t*>p)[1] = v[1]
@@ -344,19 +380,29 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v) except -1:
     if k == K_ARRAY or k == K_STRUCT:
         if isinstance(v, Pointer) and (<Pointer>v).elem == t:
             check_runtime(owner, <Handle>v)
-            memcpy(p, addr_ptr(&heap.h, (<Handle>v).addr), t.size)
+            if dry or p == NULL:
+                return 0
+            n = t.size
+            if n:
+                memcpy(p, addr_ptr(&heap.h, (<Handle>v).addr), n)
             return 0
         if k == K_ARRAY and isinstance(v, (list, tuple)):
             et = t.underlying.elem
+            ek = kind_of(et)
+            es = et.size
             if len(v) != t.underlying.len:
                 raise TypeError("cannot use %d values as %s value in assignment" % (len(v), t.go_string()))
-            for i, x in enumerate(v):
-                store(owner, a + i * et.size, et, kind_of(et), x)
+            for i, x in enumerate(v):         # check every element before writing any
+                store(owner, a + i * es, et, ek, x, True)
+            if not dry:
+                for i, x in enumerate(v):
+                    store(owner, a + i * es, et, ek, x, False)
             return 0
         raise assign_type_error(v, t)
     if k == K_IFACE:
         if v is None:
-            memset(p, 0, 16)
+            if not dry:
+                memset(p, 0, 16)
             return 0
         if not isinstance(v, Pointer):
             raise TypeError("goruntime: interface fields hold handles or None, not %s" % type(v).__name__)
@@ -364,19 +410,85 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v) except -1:
         err = assign_check((<Pointer>v).gotype, t)
         if err is not None:
             raise TypeError(err)
+        if dry: return 0
         (<uint64_t*>p)[0] = owner.runtime._type_word((<Pointer>v).gotype)
         (<uint64_t*>p)[1] = (<Handle>v).addr
         return 0
     if k == K_WORD:
         if v is None:
-            (<uint64_t*>p)[0] = 0
+            if not dry:
+                (<uint64_t*>p)[0] = 0
             return 0
         if isinstance(v, Handle):
             check_runtime(owner, <Handle>v)
-            (<uint64_t*>p)[0] = (<Handle>v).addr
+            if not dry:
+                (<uint64_t*>p)[0] = (<Handle>v).addr
             return 0
         raise assign_type_error(v, t)
     raise TypeError("goruntime: cannot store a value of type %s" % t)
+
+
+cdef int check_string(Handle owner, tuple v) except -1:
+    """A ``(ptr, len)`` pair stored into a string must be a string Go could have made.
+
+    Go's unsafe.String checks come first (with its panics); then the bytes must be
+    somewhere the string can live: inside one allocated object of this heap (so the next
+    GC marks it, not "found bad pointer"), or in this runtime's rodata (a literal).
+    """
+    cdef Heap heap = owner.heap
+    cdef uint64_t ptr, n, slot = 0, size = 0
+    if len(v) != 2 or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        raise TypeError("cannot use %r as string value in assignment "
+                        "(a str, or the (ptr, len) of a string)" % (v,))
+    if v[1] < 0 or v[1] > 1 << 48:
+        raise Panic("runtime error: unsafe.String: len out of range")
+    if v[0] == 0:
+        if v[1] != 0:
+            raise Panic("runtime error: unsafe.String: ptr is nil and len is not zero")
+        return 0
+    if v[0] < 0 or v[0] >= 1 << 64:
+        raise ValueError("goruntime: string data pointer %d is not an address" % v[0])
+    ptr, n = v[0], v[1]
+    if n > 0xFFFFFFFFFFFFFFFF - ptr:
+        raise Panic("runtime error: unsafe.String: len out of range")
+    if isinstance(v, StringHeader):
+        check_runtime(owner, <Handle>(<object>v)._data)
+    if ptr >= heap.h.arena_start and ptr - heap.h.arena_start < heap.arena_cap:
+        if not (object_bounds(&heap.h, ptr, &slot, &size) and ptr + n <= slot + size):
+            raise ValueError("goruntime: string data %#x+%d is not inside an allocated object" % (ptr, n))
+        return 0
+    if n == 0:
+        return 0                               # points nowhere in the heap: the GC ignores it
+    for a, b in owner.runtime._rodata_by_addr.items():
+        if a <= ptr and ptr + n <= a + len(b):
+            return 0
+    raise ValueError("goruntime: string data %#x+%d is not in this runtime" % (ptr, n))
+
+
+class StringHeader(tuple):
+    """``(ptr, len)`` of a Go string whose bytes are on the heap (what ``Runtime.string``
+    returns: Go's ``string(b)``).
+
+    A plain ``(ptr, len)`` tuple to Python (``ptr, n = r.string(b)``, ``p.s = r.string(b)``)
+    that also holds a handle to the bytes: while the value lives they are rooted, as a Go
+    string variable keeps its bytes alive, so a GC before it is stored does not free them.
+    """
+
+    def __new__(cls, ptr, n, data):
+        self = tuple.__new__(cls, (ptr, n))
+        self._data = data
+        return self
+
+    @property
+    def ptr(self):
+        return self[0]
+
+    @property
+    def len(self):
+        return self[1]
+
+    def __reduce__(self):
+        return (tuple, (tuple(self),))
 
 
 @cython.final

@@ -42,7 +42,7 @@ import time as _time
 import numpy as np
 
 from . import _heap, _mark, _object, mstats, pacer as _pacer, gctrace as _gctrace, metrics as _metrics
-from . import sched as _sched, clock as _clock, types as _types
+from . import _signals, sched as _sched, clock as _clock, types as _types
 from .errors import FatalError, Panic
 
 __all__ = [
@@ -347,7 +347,9 @@ class Runtime:
         """A Go string whose bytes are on the heap (like ``string(b)``); returns (ptr, len).
 
         Assigning a Python ``str`` to a string field stores a constant (no allocation,
-        like a Go literal); use this to model a heap-allocated string.
+        like a Go literal); use this to model a heap-allocated string. The result is a
+        ``(ptr, len)`` tuple that also roots the bytes while it lives (a Go string
+        variable), so a GC before it is stored anywhere does not free them.
         """
         b = data.encode() if isinstance(data, str) else bytes(data)
         if not b:
@@ -355,9 +357,10 @@ class Runtime:
         with self._world:
             addr = self.heap.alloc(len(b), True)
             self.heap.view(addr, len(b))[:] = np.frombuffer(b, dtype=np.uint8)
+            s = _object.StringHeader(addr, len(b), _object.make_pointer(self, self.heap, addr, None))
         if self.heap.gc_pending:
             self._heap_triggered_gc()
-        return (addr, len(b))
+        return s
 
     def _rodata_string(self, s):
         b = s.encode()
@@ -494,7 +497,7 @@ class Runtime:
             raise ValueError(f"unknown GC trigger kind {kind!r}")
         if self.godebug.get("sbrk"):
             return
-        with self._world:
+        with self._world, _signals.deferred():
             if self._in_gc:
                 raise FatalError("runtime.GC called from inside a GC cycle")
             self._in_gc = True
@@ -517,7 +520,9 @@ class Runtime:
         """End a cycle that is in its mark phase (the background workers finished)."""
         if self._cycle is None or self._in_gc:
             return
-        with self._world:
+        with self._world, _signals.deferred():
+            if self._cycle is None or self._in_gc:     # another thread ended it meanwhile
+                return
             self._in_gc = True
             try:
                 self._finish_cycle()
@@ -835,10 +840,22 @@ class Runtime:
         if not isinstance(ptr, Pointer):
             raise TypeError(f"AddCleanup: ptr must be a pointer handle, not {type(ptr).__name__}")
         self._own(ptr)
+        if isinstance(arg, (Pointer, SliceValue)):
+            self._own(arg)                  # a foreign handle's address means nothing here
         if isinstance(arg, Pointer) and arg.addr == ptr.addr:
             raise Panic("runtime.AddCleanup: ptr is equal to arg, cleanup will never run")
         if not callable(cleanup):
             raise TypeError(f"AddCleanup: cleanup must be callable, not {type(cleanup).__name__}")
+        try:                                # Go: cleanup is a func(S) (a compile-time check)
+            sig = inspect.signature(cleanup)
+        except (TypeError, ValueError):
+            sig = None                      # a builtin without a signature: trust it
+        if sig is not None:
+            try:
+                sig.bind(arg)
+            except TypeError:
+                raise TypeError(f"cannot use cleanup (func{sig}) as func(S) value in argument "
+                                f"to runtime.AddCleanup: it must take one argument") from None
         if self.godebug.get("sbrk"):
             return Cleanup()
         info = self.heap.find_object(ptr.addr)
@@ -858,7 +875,13 @@ class Runtime:
             if isinstance(v, (Pointer, SliceValue)) and slot <= v.addr < slot + elemsize:
                 raise Panic("runtime.AddCleanup: cleanup function closes over ptr, cleanup will never run")
         with self._world:
-            # Go allocates the argument's box and the call adapter's closure (spec 6.1).
+            # Go allocates the argument's box and the call adapter's closure (spec 6.1):
+            # both or neither (out of memory after the box would leave it allocated).
+            box_size, box_noscan = (8, False) if isinstance(arg, Pointer) else (
+                (16, False) if isinstance(arg, str) else (16, True))
+            if not self.heap.fits((box_size, 16), (box_noscan, False)):
+                raise MemoryError(f"runtime: out of memory: cannot allocate {box_size}-byte "
+                                  f"block ({self.heap.counters()['heap_inuse']} in use)")
             if isinstance(arg, Pointer):
                 box = self.heap.alloc(8, False, np.array([1], np.uint8))
                 self.heap.write_word(box, arg.addr)
@@ -941,8 +964,7 @@ class Runtime:
             self.sched.ready(g)
 
     def _go_system(self, fn, name):
-        ctx = contextvars.copy_context()
-        return self.sched.go(ctx.run, fn, system=True, name=name)
+        return self.sched.go(fn, system=True, name=name)
 
     # -- weak pointers -------------------------------------------------------------------
     def _weak_make(self, p):
@@ -978,8 +1000,7 @@ class Runtime:
         """Go's ``go fn(args)``; the goroutine sees this runtime as current."""
         if not callable(fn):
             raise TypeError(f"go: {fn!r} is not a function")
-        ctx = contextvars.copy_context()
-        return self.sched.go(ctx.run, fn, *args, name=getattr(fn, "__name__", None))
+        return self.sched.go(fn, *args, name=getattr(fn, "__name__", None))
 
     def sleep(self, ns):
         """time.Sleep: the mutator idles, so a running mark phase completes first and the

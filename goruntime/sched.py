@@ -108,6 +108,7 @@ sync.WaitGroup (sync/waitgroup.go).
 from __future__ import annotations
 
 import collections
+import contextvars
 import heapq
 import itertools
 import operator
@@ -117,6 +118,7 @@ import time
 
 import greenlet as _greenlet
 
+from . import _signals
 from .clock import Clock, VirtualClock, make_clock
 from .errors import FatalError, Panic
 
@@ -459,11 +461,15 @@ class Scheduler:
         """
         if not callable(fn):
             raise TypeError(f"goruntime: go of non-function {fn!r}")
+        if name is None:
+            name = _funcname(fn)
+        # The goroutine runs in a copy of its creator's context (contextvars): it sees the
+        # same current Runtime, whether it is a thread or a greenlet.
+        fn, args = contextvars.copy_context().run, (fn, *args)
         if self._threads:
             self._note_thread()
         with self._lock:
-            g = Goroutine(self, next(self._goids), fn, args, bool(system),
-                          name if name is not None else _funcname(fn))
+            g = Goroutine(self, next(self._goids), fn, args, bool(system), name)
             self._allgs[g.id] = g
             if self._threads:
                 g._cond = threading.Condition(self._lock)
@@ -535,6 +541,7 @@ class Scheduler:
             self._allgs.pop(g.id, None)
 
     def _thread_main(self, g: Goroutine):
+        _signals.block_thread()          # signals go to the main thread (see _signals)
         self._tls.g = g
         with self._lock:
             if g.status == RUNNABLE:

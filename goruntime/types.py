@@ -95,6 +95,7 @@ receiver is a pointer, and the package that declares it (it qualifies unexported
 
 _registry = {}                    # (package, name) -> the current named Type
 _registry_lock = threading.RLock()
+_layout_lock = threading.RLock()
 
 
 def _is_exported(name):
@@ -265,16 +266,23 @@ class Type:
     # -- layout ----------------------------------------------------------------
 
     def _layout(self):
-        """Compute (size, align, ptrdata, ptr_words) once; detect invalid recursion."""
+        """Compute (size, align, ptrdata, ptr_words) once; detect invalid recursion.
+
+        One lock for all layouts: a type laid out by two threads at once must not look
+        recursive to the second (``_laying_out`` is only ever seen by its own thread).
+        """
         if self._size is None:
-            if self._laying_out:
-                raise TypeError(f"invalid recursive type {self}")
-            self._laying_out = True
-            try:
-                size, align, ptrdata, words = self._compute_layout()
-            finally:
-                self._laying_out = False
-            self._size, self._align, self._ptrdata, self._words = size, align, ptrdata, words
+            with _layout_lock:
+                if self._size is not None:
+                    return self._size
+                if self._laying_out:
+                    raise TypeError(f"invalid recursive type {self}")
+                self._laying_out = True
+                try:
+                    size, align, ptrdata, words = self._compute_layout()
+                finally:
+                    self._laying_out = False
+                self._size, self._align, self._ptrdata, self._words = size, align, ptrdata, words
         return self._size
 
     def _compute_layout(self):

@@ -188,3 +188,78 @@ def test_handle_in_a_cycle_with_its_runtime_gives_its_root_back():
     del r, p
     pygc.collect()
     assert heap.nroots == 0
+
+
+def test_failed_array_store_writes_nothing(runtime):
+    # B3: every element is checked before the first one is written (nested arrays too).
+    T = rt.Struct("HArr2", m=rt.Array(rt.Array(rt.Int8, 2), 2), ps=rt.Array(rt.Ptr(Other), 2))
+    p = rt.new(T)
+    p.m = [[1, 2], [3, 4]]
+    for bad in ([[5, 6], [7, "x"]], [[5, 6], [7, 300]], [[5, 6], [7]]):
+        with pytest.raises((TypeError, OverflowError)):
+            p.m = bad
+        assert [[p.m[i][j] for j in range(2)] for i in range(2)] == [[1, 2], [3, 4]]
+    o = rt.new(Other)
+    with pytest.raises(TypeError):
+        p.ps = [o, rt.new(Node)]
+    assert p.ps[0] is None
+
+
+def test_string_values_are_checked_like_unsafe_string(runtime):
+    T = rt.Struct("HStr", s=rt.String)
+    p = rt.new(T)
+    with pytest.raises(rt.Panic, match=r"^runtime error: unsafe.String: ptr is nil and len is not zero$"):
+        p.s = (0, 3)
+    with pytest.raises(rt.Panic, match=r"^runtime error: unsafe.String: len out of range$"):
+        p.s = (0xc000000000, -1)
+    with pytest.raises(ValueError, match="not inside an allocated object"):
+        p.s = (0xc000000000 + (1 << 20), 4)        # heap memory no object owns
+    with pytest.raises(TypeError):
+        p.s = (1, 2, 3)
+    s = runtime.string("held")
+    p.s = (s[0] + 1, 2)                            # a substring of a heap string
+    assert p.s == "el"
+    with rt.Runtime(arena_cap=8 << 20) as r2:
+        s2 = r2.string("other runtime")
+    with pytest.raises(ValueError, match="different Runtime"):
+        p.s = s2
+    assert p.s == "el"
+
+
+def test_heap_string_is_rooted_until_stored(runtime):
+    # B12: Runtime.string's result keeps the bytes alive until the caller stores it.
+    s = runtime.string("x" * 100)
+    ptr, n = s
+    rt.GC()
+    assert runtime.heap.find_object(ptr) is not None
+    p = rt.new(rt.Struct("HStr2", s=rt.String))
+    p.s = s
+    del s
+    rt.GC()
+    assert p.s == "x" * 100
+
+
+def test_zero_size_values_read_and_write_like_go(runtime):
+    # B15: struct{} and [0]T values: reads give a pointer to the (empty) value, writes check
+    # the type and write nothing.
+    E = rt.Struct("HEmpty")
+    T = rt.Struct("HWithEmpty", a=rt.Int, e=E, z=rt.Array(rt.Int, 0), es=rt.Array(E, 2))
+    p = rt.new(T)
+    p.a = 5
+    p.e = rt.new(E)
+    p.z = []
+    p.es = [rt.new(E), rt.new(E)]
+    assert p.e.addr == p.addr + 8 and p.a == 5
+    with pytest.raises(TypeError):
+        p.e = rt.new(Other)
+    with pytest.raises(TypeError):
+        p.z = [1]
+    z = rt.new(E)
+    assert z.value == z
+    z.value = rt.new(E)
+    with pytest.raises(TypeError):
+        z.value = 5
+    s = rt.make(rt.Slice(E), 3)
+    assert [x.addr for x in s] == [z.addr] * 3 and s[2] == z
+    with pytest.raises(IndexError):
+        rt.new(rt.Array(rt.Int, 0))[0]

@@ -211,3 +211,74 @@ def test_views_are_read_only(heap):
         heap.spans["alloc_count"][0] = 5
     with pytest.raises(ValueError):
         heap.alloc_bits[0, 0] = 1
+
+
+def test_raw_access_stays_inside_allocated_objects(heap):
+    # B8/B10: words are aligned, and bytes written or viewed belong to one live object.
+    a = int(heap.alloc(48, True))                     # a 48-byte slot
+    heap.write_word(a + 40, 7)
+    assert heap.read_word(a + 40) == 7 and len(heap.view(a, 48)) == 48
+    before = heap.counters()
+    for bad in (lambda: heap.read_word(a + 4), lambda: heap.write_word(a + 4, 1),
+                lambda: heap.write_word(a + 48, 1),               # the next (free) slot
+                lambda: heap.view(a + 40, 16),                    # runs past the object
+                lambda: heap.write_word(a + 3 * 8192, 1)):        # a page no span uses
+        with pytest.raises(ValueError):
+            bad()
+    assert heap.counters() == before
+    assert not heap.arena[3 * 8192: 4 * 8192].any()
+
+
+def test_roots_are_validated_and_remove_roots_is_all_or_nothing(heap):
+    # B9: a root in the heap's range is inside an object; only add_root's slots come back.
+    a = heap.alloc_many(32, False, 2, mask=NODE_MASK)
+    with pytest.raises(ValueError, match="not inside an allocated object"):
+        heap.add_root(int(a[1]) + 32)                  # a free slot
+    s = heap.add_roots(a)
+    assert heap.add_root(0x5e4d60) >= 0                # outside the heap: ignored by the GC
+    with pytest.raises(ValueError):
+        heap.remove_roots(np.array([s[0], s[0]], np.int64))       # repeated
+    with pytest.raises(ValueError):
+        heap.remove_roots(np.array([s[1], 10**6], np.int64))      # never handed out
+    assert heap.nroots == 3
+    heap.remove_roots(s)
+    with pytest.raises(ValueError):
+        heap.remove_root(int(s[0]))                    # removed already
+    assert heap.nroots == 1
+
+
+def test_bulk_api_takes_integers_not_floats(heap):
+    # B17: Go takes ints; a float is a TypeError, never truncated.
+    before = heap.counters()
+    for call in (lambda: heap.alloc(8.0, True), lambda: heap.alloc_many(8, True, 2.0),
+                 lambda: heap.view(float(0xc000000000), 8), lambda: heap.remove_root(0.0),
+                 lambda: heap.write_word(0xc000000000, 1.5), lambda: heap.is_marked("x")):
+        with pytest.raises(TypeError):
+            call()
+    assert heap.counters() == before
+    assert heap.alloc(np.uint64(8), True) and len(heap.alloc_many(8, True, np.int32(2))) == 2
+
+
+def test_alloc_many_out_of_memory_part_way_returns_what_it_allocated():
+    # B6: never raise with objects left allocated; the next call raises, changing nothing.
+    h = _heap.Heap(arena_cap=4 << 20)
+    out = h.alloc_many(8192, True, 10**4)
+    assert 0 < len(out) < 10**4 and h.counters()["malloc_calls"] == len(out)
+    before = h.counters()
+    with pytest.raises(MemoryError):
+        h.alloc_many(8192, True, 5)
+    assert h.counters() == before
+
+
+def test_fits_answers_without_allocating():
+    h = _heap.Heap(arena_cap=4 << 20)
+    assert h.fits((16, 16), (False, False))
+    out = h.alloc_many(8192, True, 10**4)              # every page taken
+    before = h.counters()
+    assert not h.fits((16,), (False,)) and h.fits((0,), (True,))
+    assert h.counters() == before
+    with pytest.raises(MemoryError):
+        h.alloc(16, False)                              # fits() was right
+    del out
+    collect(h)                                          # no roots: all free again
+    assert h.fits((16, 16, 1 << 20), (True, False, True))
