@@ -463,6 +463,11 @@ class Fuzzer:
         if len(pool) > POOL:
             del pool[(len(pool) * 7919) % (POOL // 2)]
 
+    def keep_handle(self, v):
+        """Keep a returned handle for later calls (pointers and slices have their pools)."""
+        if isinstance(v, (rt.Pointer, rt.SliceValue)):
+            self.keep(self.ptrs if isinstance(v, rt.Pointer) else self.slices, v)
+
     # -- the per-call oracle --------------------------------------------------------------
     def snapshot(self, touched):
         r, h = self.r, self.heap
@@ -704,8 +709,8 @@ class Fuzzer:
         if isinstance(p, rt.Pointer) and isinstance(name, str) and not _has_attr_name(p, name):
             expect = AttributeError
         ok, v = self.call("getfield", getattr, p, name, expect=expect)
-        if ok and isinstance(v, (rt.Pointer, rt.SliceValue)):
-            self.keep(self.ptrs if isinstance(v, rt.Pointer) else self.slices, v)
+        if ok:
+            self.keep_handle(v)
 
     def op_setfield(self, a, b, c, d):
         p = self._receiver(a)
@@ -728,8 +733,8 @@ class Fuzzer:
             return
         i = self.res(b, want=_length(p))
         ok, v = self.call("getindex", _getitem, p, i, expect=_index_expect(p, i))
-        if ok and isinstance(v, (rt.Pointer, rt.SliceValue)):
-            self.keep(self.ptrs if isinstance(v, rt.Pointer) else self.slices, v)
+        if ok:
+            self.keep_handle(v)
 
     def op_setindex(self, a, b, c, d):
         p = self._receiver(a)
@@ -765,8 +770,8 @@ class Fuzzer:
         if p is None:
             return
         ok, v = self.call("value", _get_value, p)
-        if ok and isinstance(v, (rt.Pointer, rt.SliceValue)):
-            self.keep(self.ptrs if isinstance(v, rt.Pointer) else self.slices, v)
+        if ok:
+            self.keep_handle(v)
 
     def op_setvalue(self, a, b, c, d):
         p = self._receiver(a)
