@@ -16,14 +16,13 @@ a mark over the live heap.
 Times: CPU time of the calling thread (``time.thread_time_ns``) and wall
 (``time.perf_counter_ns``).
 """
-import argparse
 import gc
-import json
-import os
 import random
 import statistics
-import sys
 import time
+
+from . import worker
+from .worker import field_timings
 
 
 class Node:
@@ -127,44 +126,14 @@ def cmd_fields(args):
     p, q = Node(), Node()
     p.a = q
     for _ in range(args.runs):
-        res = {}
-        t = time.perf_counter_ns()
-        for _ in range(n):
-            p.x
-        res["read_int_ns"] = time.perf_counter_ns() - t
-        t = time.perf_counter_ns()
-        for i in range(n):
-            p.x = i
-        res["write_int_ns"] = time.perf_counter_ns() - t
-        t = time.perf_counter_ns()
-        for _ in range(n):
-            p.a
-        res["read_ptr_ns"] = time.perf_counter_ns() - t
-        t = time.perf_counter_ns()
-        for _ in range(n):
-            p.a = q
-        res["write_ptr_ns"] = time.perf_counter_ns() - t
-        t = time.perf_counter_ns()
-        for _ in range(n):
-            pass
-        res["loop_ns"] = time.perf_counter_ns() - t
+        res = field_timings(p, q, n)
         out.append(res)
     return {"n": n, "runs": out}
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python3 -m bench.cpython_side")
-    ap.add_argument("cmd", choices=["mark", "alloc", "new", "fields"])
-    ap.add_argument("--shape", default="list")
-    ap.add_argument("--n", type=int, default=1_000_000)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--warm", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args(argv)
-    res = globals()["cmd_" + args.cmd](args)
-    sys.stdout.write(json.dumps(res) + "\n")
-    sys.stdout.flush()
-    os._exit(0)          # skip tearing down millions of objects
+    worker.main("python3 -m bench.cpython_side", ["mark", "alloc", "new", "fields"],
+                globals(), argv, warm=2)
 
 
 if __name__ == "__main__":

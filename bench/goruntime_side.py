@@ -17,13 +17,12 @@ Times are wall clock (``time.perf_counter_ns``), like Go's runtime/metrics CPU c
 which are wall time of the mark workers; the CPU time of the calling thread
 (``time.thread_time_ns``) is recorded beside each for a loaded machine.
 """
-import argparse
-import json
-import os
-import sys
 import time
 
 import numpy as np
+
+from . import worker
+from .worker import field_timings
 
 SHAPES = ("list", "tree", "graph", "randlist")
 OBJ_SIZE = 32
@@ -187,26 +186,7 @@ def cmd_handles(args):
             p.a = q
             res = {"new_ns": wall, "new_cpu_ns": cpu, "num_gc": r.gc_record.num_gc}
             del hs
-            t = _clock()
-            for _ in range(n):
-                p.x
-            res["read_int_ns"] = _since(t)[0]
-            t = _clock()
-            for i in range(n):
-                p.x = i
-            res["write_int_ns"] = _since(t)[0]
-            t = _clock()
-            for _ in range(n):
-                p.a
-            res["read_ptr_ns"] = _since(t)[0]
-            t = _clock()
-            for _ in range(n):
-                p.a = q
-            res["write_ptr_ns"] = _since(t)[0]
-            t = _clock()
-            for _ in range(n):
-                pass
-            res["loop_ns"] = _since(t)[0]
+            res.update(field_timings(p, q, n))
         out.append(res)
         del p, q, r
     return {"n": n, "runs": out}
@@ -274,20 +254,9 @@ def cmd_gcbench(args):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python3 -m bench.goruntime_side")
-    ap.add_argument("cmd", choices=["mark", "sweep", "alloc", "handles", "rss",
-                                    "binary_trees", "gcbench"])
-    ap.add_argument("--shape", choices=SHAPES, default="list")
-    ap.add_argument("--n", type=int, default=1_000_000)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--warm", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--depth", type=int, default=18)
-    args = ap.parse_args(argv)
-    res = globals()["cmd_" + args.cmd](args)
-    sys.stdout.write(json.dumps(res) + "\n")
-    sys.stdout.flush()
-    os._exit(0)          # skip tearing down millions of objects
+    worker.main("python3 -m bench.goruntime_side",
+                ["mark", "sweep", "alloc", "handles", "rss", "binary_trees", "gcbench"],
+                globals(), argv, warm=1, shapes=SHAPES, depth=True)
 
 
 if __name__ == "__main__":

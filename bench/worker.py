@@ -1,0 +1,51 @@
+"""What the Python benchmark workers (goruntime_side, cpython_side) share."""
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def field_timings(p, q, n):
+    """Wall ns of *n* int reads, int writes, pointer reads, pointer stores on *p* (``x`` an
+    int field, ``a`` a pointer field; *q* the pointee), and of the empty loop."""
+    res = {}
+    t = time.perf_counter_ns()
+    for _ in range(n):
+        p.x
+    res["read_int_ns"] = time.perf_counter_ns() - t
+    t = time.perf_counter_ns()
+    for i in range(n):
+        p.x = i
+    res["write_int_ns"] = time.perf_counter_ns() - t
+    t = time.perf_counter_ns()
+    for _ in range(n):
+        p.a
+    res["read_ptr_ns"] = time.perf_counter_ns() - t
+    t = time.perf_counter_ns()
+    for _ in range(n):
+        p.a = q
+    res["write_ptr_ns"] = time.perf_counter_ns() - t
+    t = time.perf_counter_ns()
+    for _ in range(n):
+        pass
+    res["loop_ns"] = time.perf_counter_ns() - t
+    return res
+
+
+def main(prog, commands, namespace, argv=None, warm=1, shapes=None, depth=False):
+    """Parse the worker's arguments, run ``cmd_<name>`` from *namespace*, print its JSON."""
+    ap = argparse.ArgumentParser(prog=prog)
+    ap.add_argument("cmd", choices=commands)
+    ap.add_argument("--shape", choices=shapes, default="list")
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--warm", type=int, default=warm)
+    ap.add_argument("--seed", type=int, default=1)
+    if depth:
+        ap.add_argument("--depth", type=int, default=18)
+    args = ap.parse_args(argv)
+    res = namespace["cmd_" + args.cmd](args)
+    sys.stdout.write(json.dumps(res) + "\n")
+    sys.stdout.flush()
+    os._exit(0)          # skip tearing down millions of objects
