@@ -124,22 +124,23 @@ def test_out_of_memory_in_every_allocating_call():
 # ---------------------------------------------------------------------------------------
 # A memory limit that cannot be met
 
-#: Measured (docs/reliability.md): the GCs per MiB of TotalAlloc allocated while the live
-#: heap is 16 MiB and GOMEMLIMIT is 1 MiB. The bound asserted is structural: a GC can only
-#: start at an allocation check point (a span refill or a large allocation), so there are
-#: at most TotalAlloc/8192 + large allocations of them.
+#: (type, count) allocated while the live heap is 16 MiB and GOMEMLIMIT is 1 MiB; the GCs
+#: per MiB are printed (docs/reliability.md). Two bounds are asserted: a structural one (a
+#: GC can only start at an allocation check point, a span refill or a large allocation, so
+#: there are at most TotalAlloc/8192 + large allocations of them) and Go's GC CPU limiter
+#: (GC CPU stays <= ~50 %, spec 3.5).
 LIMIT_CASES = {
-    "1MiB objects": (rt.Array(rt.Byte, MiB), 48, 1.00),
-    "40000B objects": (rt.Array(rt.Byte, 40000), 800, 1.47),
-    "1024B objects": (rt.Array(rt.Byte, 1024), 8000, 1.34),
-    "16B objects": (rt.Struct("Lm16", p=rt.Ptr(rt.Int), x=rt.Int), 60000, 44.3),
-    "8B noscan (tiny)": (rt.Int64, 60000, 130.3),
+    "1MiB objects": (rt.Array(rt.Byte, MiB), 48),
+    "40000B objects": (rt.Array(rt.Byte, 40000), 800),
+    "1024B objects": (rt.Array(rt.Byte, 1024), 8000),
+    "16B objects": (rt.Struct("Lm16", p=rt.Ptr(rt.Int), x=rt.Int), 60000),
+    "8B noscan (tiny)": (rt.Int64, 60000),
 }
 
 
 @pytest.mark.parametrize("case", list(LIMIT_CASES))
 def test_unmeetable_memory_limit_does_not_hang(case):
-    T, n, measured = LIMIT_CASES[case]
+    T, n = LIMIT_CASES[case]
     with rt.Runtime(arena_cap=1 << 30) as r:
         live = [rt.new(rt.Array(rt.Byte, MiB)) for _ in range(16)]
         rt.GC()
@@ -158,7 +159,7 @@ def test_unmeetable_memory_limit_does_not_hang(case):
         print(f"\n{case}: {gcs} GCs for {alloc / MiB:.2f} MiB = {gcs / (alloc / MiB):.2f} "
               f"GC/MiB (bound {bound}), GCCPUFraction {m1.GCCPUFraction:.2f}, {elapsed:.2f}s")
         assert gcs <= bound
-        assert gcs / (alloc / MiB) <= measured * 1.25 + 1
+        assert m1.GCCPUFraction <= 0.5    # Go's GC CPU limiter: GC CPU stays <= ~50 %
         assert m1.HeapAlloc < 16 * MiB + 4 * MiB     # garbage does get collected
         check_invariants(m1)
         del live
