@@ -506,3 +506,19 @@ def test_keyboard_interrupt_raised_by_a_finalizer(mode):
             assert p.id == i
             p, i = p.next, i + 1
         assert i == state["n_chain"]
+
+
+@pytest.mark.threads
+def test_goroutine_threads_leave_signals_to_the_main_thread():
+    """A signal sent to the process must reach the main thread, not a goroutine thread
+    (whose handler would run in main at an arbitrary bytecode, maybe inside a GC)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        pytest.skip("no pthread_sigmask")
+    with rt.Runtime(scheduler="threads"):
+        masks = []
+        wg = rt.WaitGroup()
+        wg.Go(lambda: masks.append(signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+        wg.Wait()
+    assert {signal.SIGINT, signal.SIGALRM, signal.SIGTERM} <= masks[0]
+    assert signal.SIGSEGV not in masks[0]
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])   # main: open
