@@ -774,7 +774,9 @@ cdef class Heap:
         return self.h.nroots
 
     def counters(self):
-        """The consistent heap statistics (spec 2.1) and memory classes, as a dict of ints."""
+        """The consistent heap statistics (spec 2.1) and memory classes, as a dict of ints
+        (`goruntime.mstats.HeapCounters.read` makes the typed snapshot)."""
+        cdef int i, p
         return {
             "small_alloc_count": [self.h.small_alloc_count[i] for i in range(NUM_SIZE_CLASSES)],
             "small_free_count": [self.h.small_free_count[i] for i in range(NUM_SIZE_CLASSES)],
@@ -795,6 +797,8 @@ cdef class Heap:
 
     def unflushed_small(self):
         """Slots used in cached spans but not yet counted (what ReadMemStats' flush adds)."""
+        cdef int p, spc
+        cdef intp_t si
         out = [0] * NUM_SIZE_CLASSES
         for p in range(MAX_PROCS):
             for spc in range(NUM_SPAN_CLASSES):

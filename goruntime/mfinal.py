@@ -96,7 +96,7 @@ class Finalizers:
                 raise FatalError("runtime.SetFinalizer: pointer not at beginning of allocated block")
         specials = rt.specials.finalizers
         if finalizer is None:
-            with rt._world:
+            with rt.world:
                 specials.pop(obj.addr, None)
             return
         if not callable(finalizer):
@@ -105,7 +105,7 @@ class Finalizers:
         err = _types.finalizer_error(obj.type, ftype)
         if err is not None:
             raise FatalError(err)
-        with rt._world:
+        with rt.world:
             if obj.addr in specials:
                 raise FatalError("runtime.SetFinalizer: finalizer already set")
             specials[obj.addr] = FinalizerSpecial(obj.addr, slot, spanclass, finalizer, obj.elem)
@@ -140,7 +140,7 @@ class Finalizers:
                 f.fn(arg)
             finally:
                 # The entry stays a root until its finalizer has run (Go: fb.cnt).
-                with rt._world:
+                with rt.world:
                     if self.finq and self.finq[-1] is f:
                         self.finq.pop()
                     else:

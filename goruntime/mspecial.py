@@ -74,7 +74,7 @@ class Specials:
         """
         rt = self.rt
         rt._own(p)
-        with rt._world:
+        with rt.world:
             rec = self.weak.get(p.addr)
             if rec is not None:
                 return rec.cell, False

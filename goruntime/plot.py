@@ -17,14 +17,14 @@ matplotlib is imported only when a picture is drawn; without it those functions 
 ``ImportError`` naming ``pip install goruntime[plot]``. `Recorder` and `gc_steps` need
 nothing beyond goruntime.
 
-How the `Recorder` sees GCs without a hook in ``runtime.py``: while active it shadows the
-runtime's ``gc`` method with an instance attribute. Every cycle goes through ``self.gc``
-(``runtime.GC()``, heap-triggered cycles from allocation, the periodic GC, FreeOSMemory),
-so each one is sampled just before and just after it runs, reading only what the cycle
-itself reads (``heap.counters()``, ``heap_live``, the heap goal); nothing is flushed, so
-recording does not change when the next GC happens. ``sample()`` adds a point by hand
-(e.g. after each allocation batch) and ``sample_every=N`` samples every N-th
-``new``/``make`` call.
+How the `Recorder` sees GCs: it is a GC observer (``Runtime.add_gc_observer``). Every
+cycle (``runtime.GC()``, heap-triggered cycles from allocation, the periodic GC,
+FreeOSMemory) reports its sweep termination (the heap at the trigger), its mark
+termination and its sweep's end, with the heap numbers of that moment; the Recorder
+turns them into samples. Nothing is flushed or recomputed, so recording does not change
+when the next GC happens. ``sample()`` adds a point by hand (e.g. after each allocation
+batch); between cycles the heap only grows, so the GC boundaries already give the exact
+sawtooth.
 """
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._display import pure_heap_goal
+from .mstats import chronological_pauses
+
 
 __all__ = [
     "Recorder", "Sample", "GCEvent", "plot_heap", "plot_pauses", "plot_by_size",
@@ -111,10 +112,6 @@ class Recorder:
     ----------
     runtime : goruntime.Runtime, optional
         The runtime to watch (default: the current one when entering).
-    sample_every : int, optional
-        Also sample after every N-th ``new``/``make`` on this runtime (slower; GC
-        boundaries alone already give the exact sawtooth, since the heap only grows
-        between cycles).
 
     Attributes
     ----------
@@ -123,18 +120,13 @@ class Recorder:
     gogc, memory_limit : the settings when recording started
     """
 
-    def __init__(self, runtime=None, *, sample_every=None):
-        if sample_every is not None and (not isinstance(sample_every, int) or sample_every < 1):
-            raise ValueError("sample_every must be a positive int or None")
+    def __init__(self, runtime=None):
         self.runtime = runtime
-        self.sample_every = sample_every
         self.samples: list[Sample] = []
         self.gcs: list[GCEvent] = []
-        self._saved = {}
         self._active = False
         self._last_goal = 0
-        self._nalloc = 0
-        self._open = None
+        self._open = None               # (gc-start sample, kind) of the cycle in progress
         self.gogc = None
         self.memory_limit = MAX_INT64
 
@@ -148,15 +140,9 @@ class Recorder:
         c = rt.heap.counters()
         self._anchor_state = (rt.clock.nanotime(), c["malloc_calls"], c["malloc_bytes"])
         self._open = None
-        for name, wrapper in (("gc", self._wrap_gc), ("finish_cycle", self._wrap_finish),
-                              ("new", self._wrap_alloc if self.sample_every else None),
-                              ("make", self._wrap_alloc if self.sample_every else None)):
-            if wrapper is None or not hasattr(rt, name):
-                continue
-            self._saved[name] = rt.__dict__.get(name)      # an earlier recorder's wrapper
-            rt.__dict__[name] = wrapper(getattr(rt, name))
+        rt.add_gc_observer(self._observe)
         self._active = True
-        self._take("start", goal=pure_heap_goal(rt))
+        self._take("start", goal=rt.heap_goal())
         return self
 
     def __exit__(self, *exc):
@@ -168,74 +154,33 @@ class Recorder:
         if not self._active:
             return
         rt = self.runtime
-        self._take("end", goal=pure_heap_goal(rt))
-        for name, old in self._saved.items():
-            if old is None:
-                rt.__dict__.pop(name, None)
-            else:
-                rt.__dict__[name] = old
-        self._saved.clear()
+        rt.remove_gc_observer(self._observe)
+        self._take("end", goal=rt.heap_goal())
         self._active = False
 
-    def _wrap_finish(self, orig):
-        wrapped = self._wrap_gc(orig)
+    def _observe(self, ev):
+        """The GC observer: a "gc-start" sample at sweep termination (the heap at the
+        trigger), a "mark-end" one when a heap-triggered cycle's mark ends, a "gc-end" one
+        and a `GCEvent` when its sweep is done."""
+        if ev.phase == "sweep termination":
+            self._open = (self._from_event(ev, "gc-start", ev.cycle - 1), ev.kind)
+        elif ev.phase == "mark termination" and ev.kind == "heap":
+            self._from_event(ev, "mark-end", ev.cycle - 1)
+        elif ev.phase == "sweep done":
+            after = self._from_event(ev, "gc-end", ev.cycle)
+            c = self.runtime.heap.counters()
+            self._anchor_state = (ev.nanotime, c["malloc_calls"], c["malloc_bytes"])
+            if self._open is not None:
+                before, kind = self._open
+                self.gcs.append(GCEvent(ev.cycle, kind, before, after, ev.pause_ns))
+            self._open = None
 
-        def finish_cycle(*args, **kwargs):
-            if not getattr(self.runtime, "gc_running", False):
-                return orig(*args, **kwargs)        # nothing to finish: nothing to sample
-            return wrapped(*args, **kwargs)
-        finish_cycle.__wrapped__ = orig
-        return finish_cycle
-
-    def _wrap_gc(self, orig):
-        """Sample around each call that starts, ends or runs a cycle.
-
-        A call made with no cycle running starts one: the heap is sampled first
-        ("gc-start", the heap at the trigger). A call made while a cycle is in its mark
-        phase (the runtime models Go's concurrent mark as a runway of allocation) ends it:
-        sampled first as "mark-end". Whenever NumGC advanced, a "gc-end" sample follows.
-        """
-        def gc(*args, **kwargs):
-            rt = self.runtime
-            r = rt.gc_record
-            running = bool(getattr(rt, "gc_running", False))
-            if not running or self._open is None:
-                self._open = (len(self.samples), kwargs.get("kind", args[0] if args else "cycle"))
-                self._take("gc-start", goal=pure_heap_goal(rt))
-            else:
-                self._take("mark-end")
-            n0 = r.num_gc
-            try:
-                return orig(*args, **kwargs)
-            finally:
-                if r.num_gc != n0:
-                    start_idx, kind = self._open
-                    before = self.samples[start_idx]
-                    after = self._take("gc-end", goal=pure_heap_goal(rt))
-                    self._anchor(after)
-                    # The latest cycle's pause; a call that finished an open cycle and ran a
-                    # forced one (NumGC += 2) is recorded as one event per cycle.
-                    for n in range(n0 + 1, r.num_gc + 1):
-                        pause = r.pause_ns[(n - 1) % 256]
-                        self.gcs.append(GCEvent(n, kind if n == n0 + 1 else "cycle",
-                                                before, after, pause))
-                    self._open = None
-                if not getattr(rt, "gc_running", False):
-                    self._open = None                   # no cycle in its mark phase now
-                elif self._open is None:                # a cycle started and is still marking
-                    self._open = (len(self.samples) - 1, kwargs.get("kind", "heap"))
-        gc.__wrapped__ = orig
-        return gc
-
-    def _wrap_alloc(self, orig):
-        def alloc(*args, **kwargs):
-            out = orig(*args, **kwargs)
-            self._nalloc += 1
-            if self._nalloc % self.sample_every == 0:
-                self.sample()
-            return out
-        alloc.__wrapped__ = orig
-        return alloc
+    def _from_event(self, ev, event, num_gc):
+        self._last_goal = ev.heap_goal
+        s = Sample(alloc_bytes=ev.total_alloc, time_ns=ev.nanotime, heap_live=ev.heap_live,
+                   heap_inuse=ev.heap_inuse, goal=ev.heap_goal, num_gc=num_gc, event=event)
+        self.samples.append(s)
+        return s
 
     # -- samples --------------------------------------------------------------------------
     def _take(self, event, goal=None, label=None):
@@ -264,10 +209,6 @@ class Recorder:
         est = t + (c["malloc_calls"] - calls) * COSTS.get("alloc_call", 0) \
             + (c["malloc_bytes"] - nbytes) * COSTS.get("alloc_byte", 0)
         return max(now, int(est))
-
-    def _anchor(self, s):
-        c = self.runtime.heap.counters()
-        self._anchor_state = (self.runtime.clock.nanotime(), c["malloc_calls"], c["malloc_bytes"])
 
     def sample(self, label=None):
         """Add a sample now (e.g. after an allocation batch). The goal is the one in force
@@ -368,12 +309,9 @@ def _pauses_of(source):
     if isinstance(source, Recorder):
         return list(source.pauses())
     if hasattr(source, "gc_record"):                     # a Runtime
-        r = source.gc_record
-        n = min(r.num_gc, 256)
-        return [r.pause_ns[(r.num_gc - n + i) % 256] for i in range(n)]
+        return source.gc_record.pauses.chronological()
     if hasattr(source, "PauseNs") and hasattr(source, "NumGC"):   # MemStats
-        n = min(source.NumGC, 256)
-        return [source.PauseNs[(source.NumGC - n + i) % 256] for i in range(n)]
+        return chronological_pauses(source.PauseNs, source.NumGC)
     if hasattr(source, "Pause"):                          # debug.GCStats
         return list(source.Pause)
     return [int(p) for p in source]
@@ -603,16 +541,9 @@ def heap_graph(rt=None, *, labels=None, max_objects=5000):
 
 
 def _special_roots(rt):
-    """(extra roots, finalizer objects) the runtime passes to the mark.
-
-    Uses ``Runtime._special_roots()`` (queued finalizers, cleanup closures, weak handle
-    cells; objects with finalizers). See docs/emulation.md: a public ``gc_roots()`` on the
-    Runtime would make this independent of the runtime's internals.
-    """
-    fn = getattr(rt, "gc_roots", None) or getattr(rt, "_special_roots", None)
-    if fn is None:
-        return (), ()
-    roots, scan_only = fn()
+    """(extra roots, finalizer objects) the runtime passes to the mark: ``rt.gc_roots()``
+    (queued finalizers, cleanup closures, weak handle cells; objects with finalizers)."""
+    roots, scan_only = rt.gc_roots()
     return [int(a) for a in roots], [int(a) for a in scan_only]
 
 

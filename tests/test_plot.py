@@ -78,7 +78,7 @@ def test_recorder_does_not_change_the_run():
     def run(record):
         with rt.Runtime() as r:
             if record:
-                with plot.Recorder(r, sample_every=100):
+                with plot.Recorder(r):
                     keep = churn(12000)
             else:
                 keep = churn(12000)
