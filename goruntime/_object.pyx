@@ -823,3 +823,30 @@ cdef Pointer _new_object(object rt, Heap heap, uint64_t size, bint noscan, bytes
         else:
             set_heap_bits(&heap.h, addr, NULL, 0, 0, <intp_t>(size >> 3))
     return new_pointer(rt, heap, addr, elem)
+
+
+def new_slice_object(rt, Heap heap, uint64_t size, bint noscan, bytes mask, uint64_t count,
+                     int64_t length, int64_t capacity, elem):
+    """Go's ``make([]E, len, cap)`` in one call: mallocgc of *count* elements of *size* //
+    *count* bytes, their pointer bits, and the rooted slice handle. Allocation and rooting
+    are one C call (as in `new_object`): no Python code -- a signal handler that runs a GC
+    -- can come between them and free the new array."""
+    if heap.threaded:
+        with heap.lock:
+            return _new_slice_object(rt, heap, size, noscan, mask, count, length, capacity, elem)
+    return _new_slice_object(rt, heap, size, noscan, mask, count, length, capacity, elem)
+
+
+cdef SliceValue _new_slice_object(object rt, Heap heap, uint64_t size, bint noscan, bytes mask,
+                                  uint64_t count, int64_t length, int64_t capacity, object elem):
+    cdef uint64_t addr = 0
+    cdef intp_t ew = 0 if mask is None else len(mask)
+    if ew and (count == 0 or count > size or <uint64_t>ew * 8 > size // count):
+        raise ValueError("GC mask of %d words x %d elements does not fit %d bytes" % (ew, count, size))
+    mallocgc(&heap.h, 0, size, noscan, &addr)
+    if not noscan and addr != ZEROBASE:
+        if ew:
+            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, <intp_t>count, <intp_t>(size >> 3))
+        else:
+            set_heap_bits(&heap.h, addr, NULL, 0, 0, <intp_t>(size >> 3))
+    return new_slice(rt, heap, addr, length, capacity, elem)

@@ -164,3 +164,62 @@ def test_b31_weak_pointers_of_different_runtimes_are_not_equal():
     assert len({wa, wb}) == 2
     assert wa == weak.Make(pa) and hash(wa) == hash(weak.Make(pa))
     assert weak.Make(None) == weak.Make(None)
+
+
+# ---------------------------------------------------------------------------------- B32
+def _gc_at_line(k, code_names):
+    """A trace function that runs ``rt.GC()`` at the k-th line executed in a function
+    named in *code_names* (what a signal handler doing a GC there would do)."""
+    seen = [0]
+
+    def local(frame, event, arg):
+        if event == "line":
+            if seen[0] == k:
+                rt.GC()
+            seen[0] += 1
+        return local
+
+    def tracer(frame, event, arg):
+        if event == "call" and frame.f_code.co_name in code_names:
+            return local
+        return None
+    return tracer, seen
+
+
+@pytest.mark.parametrize("what", ["make", "string", "new"])
+def test_b32_allocation_and_rooting_are_one_step(runtime, what):
+    """``Runtime.make`` allocated, then rooted in a second Python statement: a GC run
+    between them (from a signal handler) freed the new array, and the next allocation
+    was given the same memory while the slice still pointed at it."""
+    import sys
+    k = 0
+    while True:
+        tracer, seen = _gc_at_line(k, {what})
+        sys.settrace(tracer)
+        try:
+            if what == "make":
+                v = rt.make(rt.Slice(rt.Int64), 100)
+            elif what == "string":
+                v = runtime.string("x" * 800)
+            else:
+                v = rt.new(rt.Array(rt.Int64, 100))
+        finally:
+            sys.settrace(None)
+        addr = v.addr if what != "string" else v[0]
+        rt.GC()
+        assert runtime.heap.find_object(addr) is not None, (what, k)
+        other = rt.make(rt.Slice(rt.Int64), 100)
+        other.numpy()[:] = -1
+        if what == "make":
+            assert (v.numpy() == 0).all(), k
+        elif what == "string":
+            assert bytes(runtime.heap.view(v[0], 800)) == b"x" * 800, k
+        else:
+            assert v[99] == 0, k
+        del v, other
+        if seen[0] <= k:
+            break
+        k += 1
+    assert k >= 3
+    rt.GC()
+    assert rt.ReadMemStats().HeapObjects == 0
