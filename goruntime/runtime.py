@@ -410,7 +410,7 @@ class Runtime:
             peak_spans=self._peak_spans, peak_procs=self._peak_procs,
             ngoroutines=self.sched.num_goroutine() + self._system_goroutines(),
             nspecials=(len(self._finalizers), len(self._cleanups), len(self._weak)),
-            gc=self.gc_record, next_gc=next_gc)
+            gc=self.gc_record, next_gc=next_gc, clock=self.clock)
 
     def _system_goroutines(self):
         return sum(g is not None for g in (self._fing, self._forcegc)) + len(self._cleanup_gs)
