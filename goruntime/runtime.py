@@ -306,7 +306,7 @@ class Runtime:
             peak_spans=self._peak_spans, peak_procs=self._peak_procs,
             ngoroutines=self.sched.num_goroutine() + self._system_goroutines(),
             nspecials=self.specials.counts(),
-            gc=self.gc_record, next_gc=next_gc)
+            gc=self.gc_record, next_gc=next_gc, clock=self.clock)
 
     def _system_goroutines(self):
         return (sum(g is not None for g in (self.finalizers.fing, self._forcegc))
