@@ -224,23 +224,31 @@ class HeapDump:
         self._size = np.ascontiguousarray(size)
 
     def _sites_from(self, memprof, stacks, samples):
-        """Allocation sites: one per memory-profile bucket (its stack, innermost first)."""
+        """Allocation sites: the memory-profile buckets grouped by their first frame
+        outside the runtime (``func file:line``; inlined code names its own line)."""
         self.sites = []
-        bucket_index = {}
-        for i, b in enumerate(memprof):
+        by_name = {}
+        bucket_site = {}
+        for b in memprof:
             frames = []
             for s in stacks[int(b["stk_start"]):int(b["stk_start"]) + int(b["nstk"])]:
                 frames.append((self._str(s[1], s[2]), self._str(s[3], s[4]), int(s[5])))
-            bucket_index[int(b["bucket"])] = i
-            self.sites.append({"bucket": int(b["bucket"]), "size": int(b["size"]),
-                               "stack": frames, "allocs": int(b["allocs"]),
-                               "frees": int(b["frees"]), "name": _site_name(frames)})
+            name = _site_name(frames)
+            if name not in by_name:
+                by_name[name] = len(self.sites)
+                self.sites.append({"name": name, "stack": frames, "buckets": 0,
+                                   "allocs": 0, "frees": 0})
+            site = self.sites[by_name[name]]
+            site["buckets"] += 1
+            site["allocs"] += int(b["allocs"])
+            site["frees"] += int(b["frees"])
+            bucket_site[int(b["bucket"])] = by_name[name]
         if len(samples):
-            bidx = np.array([bucket_index.get(int(b), -1) for b in samples["bucket"]],
+            sidx = np.array([bucket_site.get(int(b), -1) for b in samples["bucket"]],
                             dtype=np.int32)
             obj = self.index_of(samples["addr"], strict=False)
             ok = obj >= 0
-            self.objects["site"][obj[ok]] = bidx[ok]
+            self.objects["site"][obj[ok]] = sidx[ok]
 
     def _graph(self):
         r = self._raw
@@ -636,7 +644,8 @@ class GoFunc:
 def _site_name(frames):
     """The first frame outside the runtime (the allocation site), as ``func file:line``."""
     for name, file, line in frames:
-        if not name.startswith(("runtime.", "runtime/internal", "internal/")):
+        if not name.startswith(("runtime.", "runtime/internal", "internal/")) \
+                and not file.startswith("runtime/"):
             return "%s %s:%d" % (name, os.path.basename(file), line)
     if frames:
         name, file, line = frames[0]

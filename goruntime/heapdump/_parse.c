@@ -3900,7 +3900,7 @@ namespace {
     PyObject *__pyx_slice[1];
     PyObject *__pyx_tuple[19];
     PyObject *__pyx_codeobj_tab[3];
-    PyObject *__pyx_string_tab[221];
+    PyObject *__pyx_string_tab[223];
     PyObject *__pyx_number_tab[3];
 /* #### Code section: module_state_contents ### */
 /* PyFrozenDict.module_state_decls */
@@ -4000,195 +4000,197 @@ static __pyx_mstatetype * const __pyx_mstate_global = &__pyx_mstate_global_stati
 #define __pyx_kp_u_goruntime_heapdump__parse_pyx __pyx_string_tab[29]
 #define __pyx_kp_u_isenabled __pyx_string_tab[30]
 #define __pyx_kp_u_malformed_heap_dump __pyx_string_tab[31]
-#define __pyx_kp_u_no_default___reduce___due_to_non __pyx_string_tab[32]
-#define __pyx_kp_u_not_a_Go_1_7_heap_dump_header_r __pyx_string_tab[33]
-#define __pyx_kp_u_not_a_Go_heap_dump_the_file_does __pyx_string_tab[34]
-#define __pyx_kp_u_unable_to_allocate_array_data __pyx_string_tab[35]
-#define __pyx_kp_u_unable_to_allocate_shape_and_str __pyx_string_tab[36]
-#define __pyx_kp_u_w_d __pyx_string_tab[37]
-#define __pyx_n_u_ASCII __pyx_string_tab[38]
-#define __pyx_n_u_COLUMNS __pyx_string_tab[39]
-#define __pyx_n_u_Ellipsis __pyx_string_tab[40]
-#define __pyx_n_u_HEADER __pyx_string_tab[41]
-#define __pyx_n_u_STACK_COLUMNS __pyx_string_tab[42]
-#define __pyx_n_u_Sequence __pyx_string_tab[43]
-#define __pyx_n_u_TABLE_NAMES __pyx_string_tab[44]
-#define __pyx_n_u_View_MemoryView __pyx_string_tab[45]
-#define __pyx_n_u_Pyx_PyDict_NextRef __pyx_string_tab[46]
-#define __pyx_n_u_annotate __pyx_string_tab[47]
-#define __pyx_n_u_class __pyx_string_tab[48]
-#define __pyx_n_u_class_getitem __pyx_string_tab[49]
-#define __pyx_n_u_dict __pyx_string_tab[50]
-#define __pyx_n_u_func __pyx_string_tab[51]
-#define __pyx_n_u_getstate __pyx_string_tab[52]
-#define __pyx_n_u_import __pyx_string_tab[53]
-#define __pyx_n_u_main __pyx_string_tab[54]
-#define __pyx_n_u_module __pyx_string_tab[55]
-#define __pyx_n_u_name_2 __pyx_string_tab[56]
-#define __pyx_n_u_new __pyx_string_tab[57]
-#define __pyx_n_u_pyx_checksum __pyx_string_tab[58]
-#define __pyx_n_u_pyx_state __pyx_string_tab[59]
-#define __pyx_n_u_pyx_type __pyx_string_tab[60]
-#define __pyx_n_u_pyx_unpickle_Enum __pyx_string_tab[61]
-#define __pyx_n_u_pyx_vtable __pyx_string_tab[62]
-#define __pyx_n_u_qualname __pyx_string_tab[63]
-#define __pyx_n_u_reduce __pyx_string_tab[64]
-#define __pyx_n_u_reduce_cython __pyx_string_tab[65]
-#define __pyx_n_u_reduce_ex __pyx_string_tab[66]
-#define __pyx_n_u_set_name __pyx_string_tab[67]
-#define __pyx_n_u_setstate __pyx_string_tab[68]
-#define __pyx_n_u_setstate_cython __pyx_string_tab[69]
-#define __pyx_n_u_test __pyx_string_tab[70]
-#define __pyx_n_u_c_2 __pyx_string_tab[71]
-#define __pyx_n_u_is_coroutine __pyx_string_tab[72]
-#define __pyx_n_u_t __pyx_string_tab[73]
-#define __pyx_n_u_a __pyx_string_tab[74]
-#define __pyx_n_u_abc __pyx_string_tab[75]
-#define __pyx_n_u_addr __pyx_string_tab[76]
-#define __pyx_n_u_alloc_samples __pyx_string_tab[77]
-#define __pyx_n_u_allocate_buffer __pyx_string_tab[78]
-#define __pyx_n_u_allocs __pyx_string_tab[79]
-#define __pyx_n_u_arch_len __pyx_string_tab[80]
-#define __pyx_n_u_arch_off __pyx_string_tab[81]
-#define __pyx_n_u_arena_end __pyx_string_tab[82]
-#define __pyx_n_u_arena_start __pyx_string_tab[83]
-#define __pyx_n_u_asyncio_coroutines __pyx_string_tab[84]
-#define __pyx_n_u_base __pyx_string_tab[85]
-#define __pyx_n_u_big_endian __pyx_string_tab[86]
-#define __pyx_n_u_bss __pyx_string_tab[87]
-#define __pyx_n_u_bucket __pyx_string_tab[88]
-#define __pyx_n_u_buf __pyx_string_tab[89]
-#define __pyx_n_u_c __pyx_string_tab[90]
-#define __pyx_n_u_child_sp __pyx_string_tab[91]
-#define __pyx_n_u_cline_in_traceback __pyx_string_tab[92]
-#define __pyx_n_u_close __pyx_string_tab[93]
-#define __pyx_n_u_content_len __pyx_string_tab[94]
-#define __pyx_n_u_content_off __pyx_string_tab[95]
-#define __pyx_n_u_continpc __pyx_string_tab[96]
-#define __pyx_n_u_count __pyx_string_tab[97]
-#define __pyx_n_u_ctxt __pyx_string_tab[98]
-#define __pyx_n_u_d __pyx_string_tab[99]
-#define __pyx_n_u_data __pyx_string_tab[100]
-#define __pyx_n_u_defer __pyx_string_tab[101]
-#define __pyx_n_u_defers __pyx_string_tab[102]
-#define __pyx_n_u_depth __pyx_string_tab[103]
-#define __pyx_n_u_desc_len __pyx_string_tab[104]
-#define __pyx_n_u_desc_off __pyx_string_tab[105]
-#define __pyx_n_u_dtype __pyx_string_tab[106]
-#define __pyx_n_u_dtype_is_object __pyx_string_tab[107]
-#define __pyx_n_u_encode __pyx_string_tab[108]
-#define __pyx_n_u_entry __pyx_string_tab[109]
-#define __pyx_n_u_enumerate __pyx_string_tab[110]
-#define __pyx_n_u_error __pyx_string_tab[111]
-#define __pyx_n_u_field_start __pyx_string_tab[112]
-#define __pyx_n_u_fields __pyx_string_tab[113]
-#define __pyx_n_u_file_len __pyx_string_tab[114]
-#define __pyx_n_u_file_off __pyx_string_tab[115]
-#define __pyx_n_u_finalizers __pyx_string_tab[116]
-#define __pyx_n_u_fint __pyx_string_tab[117]
-#define __pyx_n_u_flags __pyx_string_tab[118]
-#define __pyx_n_u_fn __pyx_string_tab[119]
-#define __pyx_n_u_fn_pc __pyx_string_tab[120]
-#define __pyx_n_u_format __pyx_string_tab[121]
-#define __pyx_n_u_fortran __pyx_string_tab[122]
-#define __pyx_n_u_frames __pyx_string_tab[123]
-#define __pyx_n_u_frees __pyx_string_tab[124]
-#define __pyx_n_u_fv __pyx_string_tab[125]
-#define __pyx_n_u_genexpr __pyx_string_tab[126]
-#define __pyx_n_u_goid __pyx_string_tab[127]
-#define __pyx_n_u_gopc __pyx_string_tab[128]
-#define __pyx_n_u_goroutine __pyx_string_tab[129]
-#define __pyx_n_u_goroutines __pyx_string_tab[130]
-#define __pyx_n_u_goruntime_heapdump__parse __pyx_string_tab[131]
-#define __pyx_n_u_gp __pyx_string_tab[132]
-#define __pyx_n_u_head __pyx_string_tab[133]
-#define __pyx_n_u_i __pyx_string_tab[134]
-#define __pyx_n_u_id __pyx_string_tab[135]
-#define __pyx_n_u_index __pyx_string_tab[136]
-#define __pyx_n_u_indirect __pyx_string_tab[137]
-#define __pyx_n_u_is_background __pyx_string_tab[138]
-#define __pyx_n_u_is_system __pyx_string_tab[139]
-#define __pyx_n_u_itabs __pyx_string_tab[140]
-#define __pyx_n_u_items __pyx_string_tab[141]
-#define __pyx_n_u_itemsize __pyx_string_tab[142]
-#define __pyx_n_u_line __pyx_string_tab[143]
-#define __pyx_n_u_link __pyx_string_tab[144]
-#define __pyx_n_u_m __pyx_string_tab[145]
-#define __pyx_n_u_max __pyx_string_tab[146]
-#define __pyx_n_u_memprof __pyx_string_tab[147]
-#define __pyx_n_u_memstats __pyx_string_tab[148]
-#define __pyx_n_u_memview __pyx_string_tab[149]
-#define __pyx_n_u_mode __pyx_string_tab[150]
-#define __pyx_n_u_n __pyx_string_tab[151]
-#define __pyx_n_u_name __pyx_string_tab[152]
-#define __pyx_n_u_name_len __pyx_string_tab[153]
-#define __pyx_n_u_name_off __pyx_string_tab[154]
-#define __pyx_n_u_ncpu __pyx_string_tab[155]
-#define __pyx_n_u_ndim __pyx_string_tab[156]
-#define __pyx_n_u_next __pyx_string_tab[157]
-#define __pyx_n_u_nfields __pyx_string_tab[158]
-#define __pyx_n_u_np __pyx_string_tab[159]
-#define __pyx_n_u_nstk __pyx_string_tab[160]
-#define __pyx_n_u_numpy __pyx_string_tab[161]
-#define __pyx_n_u_obj __pyx_string_tab[162]
-#define __pyx_n_u_objects __pyx_string_tab[163]
-#define __pyx_n_u_os_threads __pyx_string_tab[164]
-#define __pyx_n_u_ot __pyx_string_tab[165]
-#define __pyx_n_u_other_roots __pyx_string_tab[166]
-#define __pyx_n_u_pack __pyx_string_tab[167]
-#define __pyx_n_u_panic __pyx_string_tab[168]
-#define __pyx_n_u_panics __pyx_string_tab[169]
-#define __pyx_n_u_params __pyx_string_tab[170]
-#define __pyx_n_u_parse __pyx_string_tab[171]
-#define __pyx_n_u_pc __pyx_string_tab[172]
-#define __pyx_n_u_pop __pyx_string_tab[173]
-#define __pyx_n_u_procid __pyx_string_tab[174]
-#define __pyx_n_u_ptrsize __pyx_string_tab[175]
-#define __pyx_n_u_queued_finalizers __pyx_string_tab[176]
-#define __pyx_n_u_r __pyx_string_tab[177]
-#define __pyx_n_u_rc __pyx_string_tab[178]
-#define __pyx_n_u_reason_len __pyx_string_tab[179]
-#define __pyx_n_u_reason_off __pyx_string_tab[180]
-#define __pyx_n_u_rec_off __pyx_string_tab[181]
-#define __pyx_n_u_register __pyx_string_tab[182]
-#define __pyx_n_u_replace __pyx_string_tab[183]
-#define __pyx_n_u_send __pyx_string_tab[184]
-#define __pyx_n_u_setdefault __pyx_string_tab[185]
-#define __pyx_n_u_shape __pyx_string_tab[186]
-#define __pyx_n_u_size __pyx_string_tab[187]
-#define __pyx_n_u_sp __pyx_string_tab[188]
-#define __pyx_n_u_stacks __pyx_string_tab[189]
-#define __pyx_n_u_start __pyx_string_tab[190]
-#define __pyx_n_u_status __pyx_string_tab[191]
-#define __pyx_n_u_step __pyx_string_tab[192]
-#define __pyx_n_u_stk_start __pyx_string_tab[193]
-#define __pyx_n_u_stop __pyx_string_tab[194]
-#define __pyx_n_u_struct __pyx_string_tab[195]
-#define __pyx_n_u_sv __pyx_string_tab[196]
-#define __pyx_n_u_t_2 __pyx_string_tab[197]
-#define __pyx_n_u_tables __pyx_string_tab[198]
-#define __pyx_n_u_throw __pyx_string_tab[199]
-#define __pyx_n_u_to __pyx_string_tab[200]
-#define __pyx_n_u_tv __pyx_string_tab[201]
-#define __pyx_n_u_type __pyx_string_tab[202]
-#define __pyx_n_u_types __pyx_string_tab[203]
-#define __pyx_n_u_uint64 __pyx_string_tab[204]
-#define __pyx_n_u_unpack __pyx_string_tab[205]
-#define __pyx_n_u_update __pyx_string_tab[206]
-#define __pyx_n_u_value __pyx_string_tab[207]
-#define __pyx_n_u_values __pyx_string_tab[208]
-#define __pyx_n_u_version_len __pyx_string_tab[209]
-#define __pyx_n_u_version_off __pyx_string_tab[210]
-#define __pyx_n_u_waitsince __pyx_string_tab[211]
-#define __pyx_n_u_x __pyx_string_tab[212]
-#define __pyx_n_u_zeros __pyx_string_tab[213]
-#define __pyx_n_b_O __pyx_string_tab[214]
-#define __pyx_kp_b_go1 __pyx_string_tab[215]
-#define __pyx_kp_b_go1_7_heap_dump __pyx_string_tab[216]
-#define __pyx_kp_b_heap_dump __pyx_string_tab[217]
-#define __pyx_kp_b_iso88591_CvQa_r_3c_as_E_A_uAS_4_9D_S_AQM __pyx_string_tab[218]
-#define __pyx_kp_b_iso88591__7 __pyx_string_tab[219]
-#define __pyx_kp_b_iso88591_Q __pyx_string_tab[220]
+#define __pyx_kp_u_malformed_heap_dump_truncated_th __pyx_string_tab[32]
+#define __pyx_kp_u_no_default___reduce___due_to_non __pyx_string_tab[33]
+#define __pyx_kp_u_not_a_Go_1_7_heap_dump_header_r __pyx_string_tab[34]
+#define __pyx_kp_u_not_a_Go_heap_dump_the_file_does __pyx_string_tab[35]
+#define __pyx_kp_u_unable_to_allocate_array_data __pyx_string_tab[36]
+#define __pyx_kp_u_unable_to_allocate_shape_and_str __pyx_string_tab[37]
+#define __pyx_kp_u_w_d __pyx_string_tab[38]
+#define __pyx_n_u_ASCII __pyx_string_tab[39]
+#define __pyx_n_u_COLUMNS __pyx_string_tab[40]
+#define __pyx_n_u_Ellipsis __pyx_string_tab[41]
+#define __pyx_n_u_HEADER __pyx_string_tab[42]
+#define __pyx_n_u_STACK_COLUMNS __pyx_string_tab[43]
+#define __pyx_n_u_Sequence __pyx_string_tab[44]
+#define __pyx_n_u_TABLE_NAMES __pyx_string_tab[45]
+#define __pyx_n_u_View_MemoryView __pyx_string_tab[46]
+#define __pyx_n_u_Pyx_PyDict_NextRef __pyx_string_tab[47]
+#define __pyx_n_u_annotate __pyx_string_tab[48]
+#define __pyx_n_u_class __pyx_string_tab[49]
+#define __pyx_n_u_class_getitem __pyx_string_tab[50]
+#define __pyx_n_u_dict __pyx_string_tab[51]
+#define __pyx_n_u_func __pyx_string_tab[52]
+#define __pyx_n_u_getstate __pyx_string_tab[53]
+#define __pyx_n_u_import __pyx_string_tab[54]
+#define __pyx_n_u_main __pyx_string_tab[55]
+#define __pyx_n_u_module __pyx_string_tab[56]
+#define __pyx_n_u_name_2 __pyx_string_tab[57]
+#define __pyx_n_u_new __pyx_string_tab[58]
+#define __pyx_n_u_pyx_checksum __pyx_string_tab[59]
+#define __pyx_n_u_pyx_state __pyx_string_tab[60]
+#define __pyx_n_u_pyx_type __pyx_string_tab[61]
+#define __pyx_n_u_pyx_unpickle_Enum __pyx_string_tab[62]
+#define __pyx_n_u_pyx_vtable __pyx_string_tab[63]
+#define __pyx_n_u_qualname __pyx_string_tab[64]
+#define __pyx_n_u_reduce __pyx_string_tab[65]
+#define __pyx_n_u_reduce_cython __pyx_string_tab[66]
+#define __pyx_n_u_reduce_ex __pyx_string_tab[67]
+#define __pyx_n_u_set_name __pyx_string_tab[68]
+#define __pyx_n_u_setstate __pyx_string_tab[69]
+#define __pyx_n_u_setstate_cython __pyx_string_tab[70]
+#define __pyx_n_u_test __pyx_string_tab[71]
+#define __pyx_n_u_c_2 __pyx_string_tab[72]
+#define __pyx_n_u_is_coroutine __pyx_string_tab[73]
+#define __pyx_n_u_t __pyx_string_tab[74]
+#define __pyx_n_u_a __pyx_string_tab[75]
+#define __pyx_n_u_abc __pyx_string_tab[76]
+#define __pyx_n_u_addr __pyx_string_tab[77]
+#define __pyx_n_u_alloc_samples __pyx_string_tab[78]
+#define __pyx_n_u_allocate_buffer __pyx_string_tab[79]
+#define __pyx_n_u_allocs __pyx_string_tab[80]
+#define __pyx_n_u_arch_len __pyx_string_tab[81]
+#define __pyx_n_u_arch_off __pyx_string_tab[82]
+#define __pyx_n_u_arena_end __pyx_string_tab[83]
+#define __pyx_n_u_arena_start __pyx_string_tab[84]
+#define __pyx_n_u_asyncio_coroutines __pyx_string_tab[85]
+#define __pyx_n_u_base __pyx_string_tab[86]
+#define __pyx_n_u_big_endian __pyx_string_tab[87]
+#define __pyx_n_u_bss __pyx_string_tab[88]
+#define __pyx_n_u_bucket __pyx_string_tab[89]
+#define __pyx_n_u_buf __pyx_string_tab[90]
+#define __pyx_n_u_c __pyx_string_tab[91]
+#define __pyx_n_u_child_sp __pyx_string_tab[92]
+#define __pyx_n_u_cline_in_traceback __pyx_string_tab[93]
+#define __pyx_n_u_close __pyx_string_tab[94]
+#define __pyx_n_u_content_len __pyx_string_tab[95]
+#define __pyx_n_u_content_off __pyx_string_tab[96]
+#define __pyx_n_u_continpc __pyx_string_tab[97]
+#define __pyx_n_u_count __pyx_string_tab[98]
+#define __pyx_n_u_ctxt __pyx_string_tab[99]
+#define __pyx_n_u_d __pyx_string_tab[100]
+#define __pyx_n_u_data __pyx_string_tab[101]
+#define __pyx_n_u_defer __pyx_string_tab[102]
+#define __pyx_n_u_defers __pyx_string_tab[103]
+#define __pyx_n_u_depth __pyx_string_tab[104]
+#define __pyx_n_u_desc_len __pyx_string_tab[105]
+#define __pyx_n_u_desc_off __pyx_string_tab[106]
+#define __pyx_n_u_dtype __pyx_string_tab[107]
+#define __pyx_n_u_dtype_is_object __pyx_string_tab[108]
+#define __pyx_n_u_encode __pyx_string_tab[109]
+#define __pyx_n_u_entry __pyx_string_tab[110]
+#define __pyx_n_u_enumerate __pyx_string_tab[111]
+#define __pyx_n_u_error __pyx_string_tab[112]
+#define __pyx_n_u_field_start __pyx_string_tab[113]
+#define __pyx_n_u_fields __pyx_string_tab[114]
+#define __pyx_n_u_file_len __pyx_string_tab[115]
+#define __pyx_n_u_file_off __pyx_string_tab[116]
+#define __pyx_n_u_finalizers __pyx_string_tab[117]
+#define __pyx_n_u_fint __pyx_string_tab[118]
+#define __pyx_n_u_flags __pyx_string_tab[119]
+#define __pyx_n_u_fn __pyx_string_tab[120]
+#define __pyx_n_u_fn_pc __pyx_string_tab[121]
+#define __pyx_n_u_format __pyx_string_tab[122]
+#define __pyx_n_u_fortran __pyx_string_tab[123]
+#define __pyx_n_u_frames __pyx_string_tab[124]
+#define __pyx_n_u_frees __pyx_string_tab[125]
+#define __pyx_n_u_fv __pyx_string_tab[126]
+#define __pyx_n_u_genexpr __pyx_string_tab[127]
+#define __pyx_n_u_goid __pyx_string_tab[128]
+#define __pyx_n_u_gopc __pyx_string_tab[129]
+#define __pyx_n_u_goroutine __pyx_string_tab[130]
+#define __pyx_n_u_goroutines __pyx_string_tab[131]
+#define __pyx_n_u_goruntime_heapdump__parse __pyx_string_tab[132]
+#define __pyx_n_u_gp __pyx_string_tab[133]
+#define __pyx_n_u_head __pyx_string_tab[134]
+#define __pyx_n_u_i __pyx_string_tab[135]
+#define __pyx_n_u_id __pyx_string_tab[136]
+#define __pyx_n_u_index __pyx_string_tab[137]
+#define __pyx_n_u_indirect __pyx_string_tab[138]
+#define __pyx_n_u_is_background __pyx_string_tab[139]
+#define __pyx_n_u_is_system __pyx_string_tab[140]
+#define __pyx_n_u_itabs __pyx_string_tab[141]
+#define __pyx_n_u_items __pyx_string_tab[142]
+#define __pyx_n_u_itemsize __pyx_string_tab[143]
+#define __pyx_n_u_line __pyx_string_tab[144]
+#define __pyx_n_u_link __pyx_string_tab[145]
+#define __pyx_n_u_m __pyx_string_tab[146]
+#define __pyx_n_u_max __pyx_string_tab[147]
+#define __pyx_n_u_memprof __pyx_string_tab[148]
+#define __pyx_n_u_memstats __pyx_string_tab[149]
+#define __pyx_n_u_memview __pyx_string_tab[150]
+#define __pyx_n_u_mode __pyx_string_tab[151]
+#define __pyx_n_u_n __pyx_string_tab[152]
+#define __pyx_n_u_name __pyx_string_tab[153]
+#define __pyx_n_u_name_len __pyx_string_tab[154]
+#define __pyx_n_u_name_off __pyx_string_tab[155]
+#define __pyx_n_u_ncpu __pyx_string_tab[156]
+#define __pyx_n_u_ndim __pyx_string_tab[157]
+#define __pyx_n_u_next __pyx_string_tab[158]
+#define __pyx_n_u_nfields __pyx_string_tab[159]
+#define __pyx_n_u_np __pyx_string_tab[160]
+#define __pyx_n_u_nstk __pyx_string_tab[161]
+#define __pyx_n_u_numpy __pyx_string_tab[162]
+#define __pyx_n_u_obj __pyx_string_tab[163]
+#define __pyx_n_u_objects __pyx_string_tab[164]
+#define __pyx_n_u_os_threads __pyx_string_tab[165]
+#define __pyx_n_u_ot __pyx_string_tab[166]
+#define __pyx_n_u_other_roots __pyx_string_tab[167]
+#define __pyx_n_u_pack __pyx_string_tab[168]
+#define __pyx_n_u_panic __pyx_string_tab[169]
+#define __pyx_n_u_panics __pyx_string_tab[170]
+#define __pyx_n_u_params __pyx_string_tab[171]
+#define __pyx_n_u_parse __pyx_string_tab[172]
+#define __pyx_n_u_pc __pyx_string_tab[173]
+#define __pyx_n_u_pop __pyx_string_tab[174]
+#define __pyx_n_u_procid __pyx_string_tab[175]
+#define __pyx_n_u_ptrsize __pyx_string_tab[176]
+#define __pyx_n_u_queued_finalizers __pyx_string_tab[177]
+#define __pyx_n_u_r __pyx_string_tab[178]
+#define __pyx_n_u_rc __pyx_string_tab[179]
+#define __pyx_n_u_reason_len __pyx_string_tab[180]
+#define __pyx_n_u_reason_off __pyx_string_tab[181]
+#define __pyx_n_u_rec_off __pyx_string_tab[182]
+#define __pyx_n_u_register __pyx_string_tab[183]
+#define __pyx_n_u_replace __pyx_string_tab[184]
+#define __pyx_n_u_send __pyx_string_tab[185]
+#define __pyx_n_u_setdefault __pyx_string_tab[186]
+#define __pyx_n_u_shape __pyx_string_tab[187]
+#define __pyx_n_u_size __pyx_string_tab[188]
+#define __pyx_n_u_sp __pyx_string_tab[189]
+#define __pyx_n_u_stacks __pyx_string_tab[190]
+#define __pyx_n_u_start __pyx_string_tab[191]
+#define __pyx_n_u_startswith __pyx_string_tab[192]
+#define __pyx_n_u_status __pyx_string_tab[193]
+#define __pyx_n_u_step __pyx_string_tab[194]
+#define __pyx_n_u_stk_start __pyx_string_tab[195]
+#define __pyx_n_u_stop __pyx_string_tab[196]
+#define __pyx_n_u_struct __pyx_string_tab[197]
+#define __pyx_n_u_sv __pyx_string_tab[198]
+#define __pyx_n_u_t_2 __pyx_string_tab[199]
+#define __pyx_n_u_tables __pyx_string_tab[200]
+#define __pyx_n_u_throw __pyx_string_tab[201]
+#define __pyx_n_u_to __pyx_string_tab[202]
+#define __pyx_n_u_tv __pyx_string_tab[203]
+#define __pyx_n_u_type __pyx_string_tab[204]
+#define __pyx_n_u_types __pyx_string_tab[205]
+#define __pyx_n_u_uint64 __pyx_string_tab[206]
+#define __pyx_n_u_unpack __pyx_string_tab[207]
+#define __pyx_n_u_update __pyx_string_tab[208]
+#define __pyx_n_u_value __pyx_string_tab[209]
+#define __pyx_n_u_values __pyx_string_tab[210]
+#define __pyx_n_u_version_len __pyx_string_tab[211]
+#define __pyx_n_u_version_off __pyx_string_tab[212]
+#define __pyx_n_u_waitsince __pyx_string_tab[213]
+#define __pyx_n_u_x __pyx_string_tab[214]
+#define __pyx_n_u_zeros __pyx_string_tab[215]
+#define __pyx_n_b_O __pyx_string_tab[216]
+#define __pyx_kp_b_go1 __pyx_string_tab[217]
+#define __pyx_kp_b_go1_7_heap_dump __pyx_string_tab[218]
+#define __pyx_kp_b_heap_dump __pyx_string_tab[219]
+#define __pyx_kp_b_iso88591_CvQa_r_3c_as_E_A_uAS_2Rs_e4v_AQ __pyx_string_tab[220]
+#define __pyx_kp_b_iso88591__7 __pyx_string_tab[221]
+#define __pyx_kp_b_iso88591_Q __pyx_string_tab[222]
 #define __pyx_int_0 __pyx_number_tab[0]
 #define __pyx_int_neg_1 __pyx_number_tab[1]
 #define __pyx_int_136983863 __pyx_number_tab[2]
@@ -4224,7 +4226,7 @@ static CYTHON_SMALL_CODE int __pyx_m_clear(PyObject *m) {
   for (int i=0; i<1; ++i) { Py_CLEAR(clear_module_state->__pyx_slice[i]); }
   for (int i=0; i<19; ++i) { Py_CLEAR(clear_module_state->__pyx_tuple[i]); }
   for (int i=0; i<3; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<221; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<223; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<3; ++i) { Py_CLEAR(clear_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_clear_contents ### */
 /* CommonTypesMetaclass.module_state_clear */
@@ -4269,7 +4271,7 @@ static CYTHON_SMALL_CODE int __pyx_m_traverse(PyObject *m, visitproc visit, void
   for (int i=0; i<1; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_slice[i]); }
   for (int i=0; i<19; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_tuple[i]); }
   for (int i=0; i<3; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<221; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<223; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<3; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_traverse_contents ### */
 /* CommonTypesMetaclass.module_state_traverse */
@@ -22144,7 +22146,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_parse_parse(CYTHON_UNUSED PyObj
  *     cdef uint64_t[:, ::1] sv
  *     if n < 16 or bytes(buf[:16]) != HEADER:             # <<<<<<<<<<<<<<
  *         head = bytes(buf[:16])
- *         if head.startswith(b"go1.") and b"heap dump" in head:
+ *         if n < 16 and head and HEADER.startswith(head):
 */
   __pyx_t_2 = (__pyx_v_n < 16);
 
@@ -22204,8 +22206,8 @@ __pyx_t_7 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
  *     cdef uint64_t[:, ::1] sv
  *     if n < 16 or bytes(buf[:16]) != HEADER:
  *         head = bytes(buf[:16])             # <<<<<<<<<<<<<<
- *         if head.startswith(b"go1.") and b"heap dump" in head:
- *             raise ValueError("not a Go 1.7+ heap dump: header %r (goruntime reads the "
+ *         if n < 16 and head and HEADER.startswith(head):
+ *             raise ValueError("malformed heap dump: truncated: the file ends inside the "
 */
     __pyx_t_3 = NULL;
     __pyx_t_5.data = __pyx_v_buf.data;
@@ -22245,11 +22247,12 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
     /* "goruntime/heapdump/_parse.pyx":359
  *     if n < 16 or bytes(buf[:16]) != HEADER:
  *         head = bytes(buf[:16])
- *         if head.startswith(b"go1.") and b"heap dump" in head:             # <<<<<<<<<<<<<<
- *             raise ValueError("not a Go 1.7+ heap dump: header %r (goruntime reads the "
- *                              "\"go1.7 heap dump\" format of Go 1.7 to 1.27)" % head)
+ *         if n < 16 and head and HEADER.startswith(head):             # <<<<<<<<<<<<<<
+ *             raise ValueError("malformed heap dump: truncated: the file ends inside the "
+ *                              "header at offset %d" % n)
 */
-    __pyx_t_2 = __Pyx_PyBytes_Tailmatch(__pyx_v_head, __pyx_mstate_global->__pyx_kp_b_go1, 0, PY_SSIZE_T_MAX, -1); if (unlikely(__pyx_t_2 == ((int)-1))) __PYX_ERR(0, 359, __pyx_L1_error)
+    __pyx_t_2 = (__pyx_v_n < 16);
+
     if (__pyx_t_2) {
 
     } else {
@@ -22258,7 +22261,48 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
 
       goto __pyx_L7_bool_binop_done;
     }
-    __pyx_t_2 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_kp_b_heap_dump, __pyx_v_head, Py_EQ)); if (unlikely((__pyx_t_2 < 0))) __PYX_ERR(0, 359, __pyx_L1_error)
+    {
+      Py_ssize_t __pyx_temp = __Pyx_PyBytes_GET_SIZE(__pyx_v_head);
+      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 359, __pyx_L1_error)
+      __pyx_t_2 = (__pyx_temp != 0);
+    }
+
+    if (__pyx_t_2) {
+
+    } else {
+
+      __pyx_t_1 = __pyx_t_2;
+
+      goto __pyx_L7_bool_binop_done;
+    }
+    __pyx_t_4 = NULL;
+    __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_HEADER); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 359, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_3);
+    __pyx_t_9 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_startswith); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 359, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_9);
+    __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+    __pyx_t_8 = 1;
+    #if CYTHON_UNPACK_METHODS
+    if (unlikely(PyMethod_Check(__pyx_t_9))) {
+      __pyx_t_4 = PyMethod_GET_SELF(__pyx_t_9);
+      assert(__pyx_t_4);
+      PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_9);
+      __Pyx_INCREF(__pyx_t_4);
+      __Pyx_INCREF(__pyx__function);
+      __Pyx_DECREF_SET(__pyx_t_9, __pyx__function);
+      __pyx_t_8 = 0;
+    }
+    #endif
+    {
+      PyObject *__pyx_callargs[2] = {__pyx_t_4, __pyx_v_head};
+      __pyx_t_7 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_9, __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+      __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
+      __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 359, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_7);
+    }
+    __pyx_t_2 = __Pyx_PyObject_IsTrue(__pyx_t_7); if (unlikely((__pyx_t_2 < 0))) __PYX_ERR(0, 359, __pyx_L1_error)
+    __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
 
     __pyx_t_1 = __pyx_t_2;
 
@@ -22268,27 +22312,30 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
 
       /* "goruntime/heapdump/_parse.pyx":360
  *         head = bytes(buf[:16])
+ *         if n < 16 and head and HEADER.startswith(head):
+ *             raise ValueError("malformed heap dump: truncated: the file ends inside the "             # <<<<<<<<<<<<<<
+ *                              "header at offset %d" % n)
  *         if head.startswith(b"go1.") and b"heap dump" in head:
- *             raise ValueError("not a Go 1.7+ heap dump: header %r (goruntime reads the "             # <<<<<<<<<<<<<<
- *                              "\"go1.7 heap dump\" format of Go 1.7 to 1.27)" % head)
- *         raise ValueError("not a Go heap dump: the file does not start with %r (it has %r)"
 */
-      __pyx_t_4 = NULL;
+      __pyx_t_9 = NULL;
 
       /* "goruntime/heapdump/_parse.pyx":361
+ *         if n < 16 and head and HEADER.startswith(head):
+ *             raise ValueError("malformed heap dump: truncated: the file ends inside the "
+ *                              "header at offset %d" % n)             # <<<<<<<<<<<<<<
  *         if head.startswith(b"go1.") and b"heap dump" in head:
  *             raise ValueError("not a Go 1.7+ heap dump: header %r (goruntime reads the "
- *                              "\"go1.7 heap dump\" format of Go 1.7 to 1.27)" % head)             # <<<<<<<<<<<<<<
- *         raise ValueError("not a Go heap dump: the file does not start with %r (it has %r)"
- *                          % (HEADER, head))
 */
-      __pyx_t_3 = PyUnicode_Format(__pyx_mstate_global->__pyx_kp_u_not_a_Go_1_7_heap_dump_header_r, __pyx_v_head); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 361, __pyx_L1_error)
+      __pyx_t_4 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 361, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_4);
+      __pyx_t_3 = PyUnicode_Format(__pyx_mstate_global->__pyx_kp_u_malformed_heap_dump_truncated_th, __pyx_t_4); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 361, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_3);
+      __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
       __pyx_t_8 = 1;
       {
-        PyObject *__pyx_callargs[2] = {__pyx_t_4, __pyx_t_3};
+        PyObject *__pyx_callargs[2] = {__pyx_t_9, __pyx_t_3};
         __pyx_t_7 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-        __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
+        __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
         __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
         if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 360, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_7);
@@ -22300,42 +22347,106 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
       /* "goruntime/heapdump/_parse.pyx":359
  *     if n < 16 or bytes(buf[:16]) != HEADER:
  *         head = bytes(buf[:16])
+ *         if n < 16 and head and HEADER.startswith(head):             # <<<<<<<<<<<<<<
+ *             raise ValueError("malformed heap dump: truncated: the file ends inside the "
+ *                              "header at offset %d" % n)
+*/
+    }
+
+    /* "goruntime/heapdump/_parse.pyx":362
+ *             raise ValueError("malformed heap dump: truncated: the file ends inside the "
+ *                              "header at offset %d" % n)
+ *         if head.startswith(b"go1.") and b"heap dump" in head:             # <<<<<<<<<<<<<<
+ *             raise ValueError("not a Go 1.7+ heap dump: header %r (goruntime reads the "
+ *                              "\"go1.7 heap dump\" format of Go 1.7 to 1.27)" % head)
+*/
+    __pyx_t_2 = __Pyx_PyBytes_Tailmatch(__pyx_v_head, __pyx_mstate_global->__pyx_kp_b_go1, 0, PY_SSIZE_T_MAX, -1); if (unlikely(__pyx_t_2 == ((int)-1))) __PYX_ERR(0, 362, __pyx_L1_error)
+    if (__pyx_t_2) {
+
+    } else {
+
+      __pyx_t_1 = __pyx_t_2;
+
+      goto __pyx_L11_bool_binop_done;
+    }
+    __pyx_t_2 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_kp_b_heap_dump, __pyx_v_head, Py_EQ)); if (unlikely((__pyx_t_2 < 0))) __PYX_ERR(0, 362, __pyx_L1_error)
+
+    __pyx_t_1 = __pyx_t_2;
+
+    __pyx_L11_bool_binop_done:;
+    if (unlikely(__pyx_t_1)) {
+
+
+      /* "goruntime/heapdump/_parse.pyx":363
+ *                              "header at offset %d" % n)
+ *         if head.startswith(b"go1.") and b"heap dump" in head:
+ *             raise ValueError("not a Go 1.7+ heap dump: header %r (goruntime reads the "             # <<<<<<<<<<<<<<
+ *                              "\"go1.7 heap dump\" format of Go 1.7 to 1.27)" % head)
+ *         raise ValueError("not a Go heap dump: the file does not start with %r (it has %r)"
+*/
+      __pyx_t_3 = NULL;
+
+      /* "goruntime/heapdump/_parse.pyx":364
+ *         if head.startswith(b"go1.") and b"heap dump" in head:
+ *             raise ValueError("not a Go 1.7+ heap dump: header %r (goruntime reads the "
+ *                              "\"go1.7 heap dump\" format of Go 1.7 to 1.27)" % head)             # <<<<<<<<<<<<<<
+ *         raise ValueError("not a Go heap dump: the file does not start with %r (it has %r)"
+ *                          % (HEADER, head))
+*/
+      __pyx_t_9 = PyUnicode_Format(__pyx_mstate_global->__pyx_kp_u_not_a_Go_1_7_heap_dump_header_r, __pyx_v_head); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 364, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_9);
+      __pyx_t_8 = 1;
+      {
+        PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_t_9};
+        __pyx_t_7 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+        __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
+        __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+        if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 363, __pyx_L1_error)
+        __Pyx_GOTREF(__pyx_t_7);
+      }
+      __Pyx_Raise(__pyx_t_7, 0, 0, 0);
+      __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
+      __PYX_ERR(0, 363, __pyx_L1_error)
+
+      /* "goruntime/heapdump/_parse.pyx":362
+ *             raise ValueError("malformed heap dump: truncated: the file ends inside the "
+ *                              "header at offset %d" % n)
  *         if head.startswith(b"go1.") and b"heap dump" in head:             # <<<<<<<<<<<<<<
  *             raise ValueError("not a Go 1.7+ heap dump: header %r (goruntime reads the "
  *                              "\"go1.7 heap dump\" format of Go 1.7 to 1.27)" % head)
 */
     }
 
-    /* "goruntime/heapdump/_parse.pyx":362
+    /* "goruntime/heapdump/_parse.pyx":365
  *             raise ValueError("not a Go 1.7+ heap dump: header %r (goruntime reads the "
  *                              "\"go1.7 heap dump\" format of Go 1.7 to 1.27)" % head)
  *         raise ValueError("not a Go heap dump: the file does not start with %r (it has %r)"             # <<<<<<<<<<<<<<
  *                          % (HEADER, head))
  *     r.p = &buf[0]
 */
-    __pyx_t_3 = NULL;
+    __pyx_t_9 = NULL;
 
-    /* "goruntime/heapdump/_parse.pyx":363
+    /* "goruntime/heapdump/_parse.pyx":366
  *                              "\"go1.7 heap dump\" format of Go 1.7 to 1.27)" % head)
  *         raise ValueError("not a Go heap dump: the file does not start with %r (it has %r)"
  *                          % (HEADER, head))             # <<<<<<<<<<<<<<
  *     r.p = &buf[0]
  *     r.n = n
 */
-    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_HEADER); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 363, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_HEADER); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 366, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_3);
+    __pyx_t_4 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_t_3), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 366, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_9 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_t_4), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 363, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_9);
-    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    __pyx_t_4 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_head), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 363, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_4);
+    __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+    __pyx_t_3 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Repr(__pyx_v_head), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 366, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_3);
     __pyx_t_10[0] = __pyx_mstate_global->__pyx_kp_u_not_a_Go_heap_dump_the_file_does;
-    __pyx_t_10[1] = __pyx_t_9;
+    __pyx_t_10[1] = __pyx_t_4;
     __pyx_t_10[2] = __pyx_mstate_global->__pyx_kp_u_it_has;
-    __pyx_t_10[3] = __pyx_t_4;
+    __pyx_t_10[3] = __pyx_t_3;
     __pyx_t_10[4] = __pyx_mstate_global->__pyx_kp_u__5;
 
-    /* "goruntime/heapdump/_parse.pyx":362
+    /* "goruntime/heapdump/_parse.pyx":365
  *             raise ValueError("not a Go 1.7+ heap dump: header %r (goruntime reads the "
  *                              "\"go1.7 heap dump\" format of Go 1.7 to 1.27)" % head)
  *         raise ValueError("not a Go heap dump: the file does not start with %r (it has %r)"             # <<<<<<<<<<<<<<
@@ -22351,33 +22462,33 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
     __pyx_t_6 |= __Pyx_PyUnicode_KIND_04(__pyx_t_10[1]) | __Pyx_PyUnicode_KIND_04(__pyx_t_10[3]);
     #endif
     __pyx_t_12 = __Pyx_PyUnicode_Join(__pyx_t_10, 5, __pyx_t_11, __pyx_t_6);
-    if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 362, __pyx_L1_error)
+    if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 365, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_12);
-    __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+    __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
     __pyx_t_8 = 1;
     {
-      PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_t_12};
+      PyObject *__pyx_callargs[2] = {__pyx_t_9, __pyx_t_12};
       __pyx_t_7 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-      __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
+      __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
       __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
-      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 362, __pyx_L1_error)
+      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 365, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_7);
     }
     __Pyx_Raise(__pyx_t_7, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-    __PYX_ERR(0, 362, __pyx_L1_error)
+    __PYX_ERR(0, 365, __pyx_L1_error)
 
     /* "goruntime/heapdump/_parse.pyx":357
  *     cdef uint64_t[::1] fv
  *     cdef uint64_t[:, ::1] sv
  *     if n < 16 or bytes(buf[:16]) != HEADER:             # <<<<<<<<<<<<<<
  *         head = bytes(buf[:16])
- *         if head.startswith(b"go1.") and b"heap dump" in head:
+ *         if n < 16 and head and HEADER.startswith(head):
 */
   }
 
-  /* "goruntime/heapdump/_parse.pyx":364
+  /* "goruntime/heapdump/_parse.pyx":367
  *         raise ValueError("not a Go heap dump: the file does not start with %r (it has %r)"
  *                          % (HEADER, head))
  *     r.p = &buf[0]             # <<<<<<<<<<<<<<
@@ -22387,7 +22498,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
   __pyx_t_13 = 0;
   __pyx_v_r.p = (&(*((uint8_t const  *) ( /* dim=0 */ ((char *) (((uint8_t const  *) __pyx_v_buf.data) + __pyx_t_13)) ))));
 
-  /* "goruntime/heapdump/_parse.pyx":365
+  /* "goruntime/heapdump/_parse.pyx":368
  *                          % (HEADER, head))
  *     r.p = &buf[0]
  *     r.n = n             # <<<<<<<<<<<<<<
@@ -22396,7 +22507,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
 */
   __pyx_v_r.n = __pyx_v_n;
 
-  /* "goruntime/heapdump/_parse.pyx":366
+  /* "goruntime/heapdump/_parse.pyx":369
  *     r.p = &buf[0]
  *     r.n = n
  *     r.err = NULL             # <<<<<<<<<<<<<<
@@ -22405,7 +22516,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
 */
   __pyx_v_r.err = NULL;
 
-  /* "goruntime/heapdump/_parse.pyx":367
+  /* "goruntime/heapdump/_parse.pyx":370
  *     r.n = n
  *     r.err = NULL
  *     for t in range(NTAGS):             # <<<<<<<<<<<<<<
@@ -22419,7 +22530,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
   for (__pyx_t_6 = 0; __pyx_t_6 < __pyx_t_15; __pyx_t_6+=1) {
     __pyx_v_t = __pyx_t_6;
 
-    /* "goruntime/heapdump/_parse.pyx":368
+    /* "goruntime/heapdump/_parse.pyx":371
  *     r.err = NULL
  *     for t in range(NTAGS):
  *         r.tab[t] = NULL             # <<<<<<<<<<<<<<
@@ -22430,7 +22541,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
   }
 
 
-  /* "goruntime/heapdump/_parse.pyx":369
+  /* "goruntime/heapdump/_parse.pyx":372
  *     for t in range(NTAGS):
  *         r.tab[t] = NULL
  *     r.fields = NULL             # <<<<<<<<<<<<<<
@@ -22439,7 +22550,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
 */
   __pyx_v_r.fields = NULL;
 
-  /* "goruntime/heapdump/_parse.pyx":370
+  /* "goruntime/heapdump/_parse.pyx":373
  *         r.tab[t] = NULL
  *     r.fields = NULL
  *     r.stk = NULL             # <<<<<<<<<<<<<<
@@ -22448,7 +22559,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
 */
   __pyx_v_r.stk = NULL;
 
-  /* "goruntime/heapdump/_parse.pyx":371
+  /* "goruntime/heapdump/_parse.pyx":374
  *     r.fields = NULL
  *     r.stk = NULL
  *     with nogil:             # <<<<<<<<<<<<<<
@@ -22461,7 +22572,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
       __Pyx_FastGIL_Remember();
       /*try:*/ {
 
-        /* "goruntime/heapdump/_parse.pyx":372
+        /* "goruntime/heapdump/_parse.pyx":375
  *     r.stk = NULL
  *     with nogil:
  *         rc = scan(&r)             # <<<<<<<<<<<<<<
@@ -22471,7 +22582,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
         __pyx_v_rc = __pyx_f_9goruntime_8heapdump_6_parse_scan((&__pyx_v_r));
       }
 
-      /* "goruntime/heapdump/_parse.pyx":371
+      /* "goruntime/heapdump/_parse.pyx":374
  *     r.fields = NULL
  *     r.stk = NULL
  *     with nogil:             # <<<<<<<<<<<<<<
@@ -22482,13 +22593,13 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
         /*normal exit:*/{
           __Pyx_FastGIL_Forget();
           PyEval_RestoreThread(_save);
-          goto __pyx_L13;
+          goto __pyx_L17;
         }
-        __pyx_L13:;
+        __pyx_L17:;
       }
   }
 
-  /* "goruntime/heapdump/_parse.pyx":373
+  /* "goruntime/heapdump/_parse.pyx":376
  *     with nogil:
  *         rc = scan(&r)
  *     if rc < 0:             # <<<<<<<<<<<<<<
@@ -22500,18 +22611,18 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
   if (__pyx_t_1) {
 
 
-    /* "goruntime/heapdump/_parse.pyx":374
+    /* "goruntime/heapdump/_parse.pyx":377
  *         rc = scan(&r)
  *     if rc < 0:
  *         _raise(&r)             # <<<<<<<<<<<<<<
  *     tables = {}
  *     for t in range(NTAGS):
 */
-    __pyx_t_7 = __pyx_f_9goruntime_8heapdump_6_parse__raise((&__pyx_v_r)); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 374, __pyx_L1_error)
+    __pyx_t_7 = __pyx_f_9goruntime_8heapdump_6_parse__raise((&__pyx_v_r)); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 377, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
 
-    /* "goruntime/heapdump/_parse.pyx":373
+    /* "goruntime/heapdump/_parse.pyx":376
  *     with nogil:
  *         rc = scan(&r)
  *     if rc < 0:             # <<<<<<<<<<<<<<
@@ -22520,19 +22631,19 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
 */
   }
 
-  /* "goruntime/heapdump/_parse.pyx":375
+  /* "goruntime/heapdump/_parse.pyx":378
  *     if rc < 0:
  *         _raise(&r)
  *     tables = {}             # <<<<<<<<<<<<<<
  *     for t in range(NTAGS):
  *         if t == TAG_EOF:
 */
-  __pyx_t_7 = __Pyx_PyDict_NewPresized(0); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 375, __pyx_L1_error)
+  __pyx_t_7 = __Pyx_PyDict_NewPresized(0); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 378, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_7);
   __pyx_v_tables = ((PyObject*)__pyx_t_7);
   __pyx_t_7 = 0;
 
-  /* "goruntime/heapdump/_parse.pyx":376
+  /* "goruntime/heapdump/_parse.pyx":379
  *         _raise(&r)
  *     tables = {}
  *     for t in range(NTAGS):             # <<<<<<<<<<<<<<
@@ -22546,7 +22657,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
   for (__pyx_t_6 = 0; __pyx_t_6 < __pyx_t_15; __pyx_t_6+=1) {
     __pyx_v_t = __pyx_t_6;
 
-    /* "goruntime/heapdump/_parse.pyx":377
+    /* "goruntime/heapdump/_parse.pyx":380
  *     tables = {}
  *     for t in range(NTAGS):
  *         if t == TAG_EOF:             # <<<<<<<<<<<<<<
@@ -22558,16 +22669,16 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
     if (__pyx_t_1) {
 
 
-      /* "goruntime/heapdump/_parse.pyx":378
+      /* "goruntime/heapdump/_parse.pyx":381
  *     for t in range(NTAGS):
  *         if t == TAG_EOF:
  *             continue             # <<<<<<<<<<<<<<
  *         a = np.zeros((r.cnt[t], NCOLS[t]), dtype=np.uint64)
  *         tables[TABLE_NAMES[t]] = a
 */
-      goto __pyx_L15_continue;
+      goto __pyx_L19_continue;
 
-      /* "goruntime/heapdump/_parse.pyx":377
+      /* "goruntime/heapdump/_parse.pyx":380
  *     tables = {}
  *     for t in range(NTAGS):
  *         if t == TAG_EOF:             # <<<<<<<<<<<<<<
@@ -22576,7 +22687,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
 */
     }
 
-    /* "goruntime/heapdump/_parse.pyx":379
+    /* "goruntime/heapdump/_parse.pyx":382
  *         if t == TAG_EOF:
  *             continue
  *         a = np.zeros((r.cnt[t], NCOLS[t]), dtype=np.uint64)             # <<<<<<<<<<<<<<
@@ -22584,86 +22695,86 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
  *         if r.cnt[t]:
 */
     __pyx_t_12 = NULL;
-    __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 379, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_3);
-    __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 379, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_4);
-    __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-    __pyx_t_3 = PyLong_FromSsize_t((__pyx_v_r.cnt[__pyx_v_t])); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 379, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_3);
-    __pyx_t_9 = PyLong_FromSsize_t((__pyx_v_9goruntime_8heapdump_6_parse_NCOLS[__pyx_v_t])); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 379, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 382, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_9);
-    __pyx_t_16 = PyTuple_New(2); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 379, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_16);
-    __Pyx_GIVEREF(__pyx_t_3);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 0, __pyx_t_3) != (0)) __PYX_ERR(0, 379, __pyx_L1_error);
-    __Pyx_GIVEREF(__pyx_t_9);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 1, __pyx_t_9) != (0)) __PYX_ERR(0, 379, __pyx_L1_error);
-    __pyx_t_3 = 0;
-    __pyx_t_9 = 0;
-    __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 379, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_9);
-    __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_uint64); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 379, __pyx_L1_error)
+    __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 382, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+    __pyx_t_9 = PyLong_FromSsize_t((__pyx_v_r.cnt[__pyx_v_t])); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 382, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_9);
+    __pyx_t_4 = PyLong_FromSsize_t((__pyx_v_9goruntime_8heapdump_6_parse_NCOLS[__pyx_v_t])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 382, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_4);
+    __pyx_t_16 = PyTuple_New(2); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 382, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_16);
+    __Pyx_GIVEREF(__pyx_t_9);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 0, __pyx_t_9) != (0)) __PYX_ERR(0, 382, __pyx_L1_error);
+    __Pyx_GIVEREF(__pyx_t_4);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_16, 1, __pyx_t_4) != (0)) __PYX_ERR(0, 382, __pyx_L1_error);
+    __pyx_t_9 = 0;
+    __pyx_t_4 = 0;
+    __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 382, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_4);
+    __pyx_t_9 = __Pyx_PyObject_GetAttrStr(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_uint64); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 382, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_9);
+    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
     #if CYTHON_VECTORCALL
     #endif
     __pyx_t_8 = 1;
     #if CYTHON_UNPACK_METHODS
-    if (unlikely(PyMethod_Check(__pyx_t_4))) {
-      __pyx_t_12 = PyMethod_GET_SELF(__pyx_t_4);
+    if (unlikely(PyMethod_Check(__pyx_t_3))) {
+      __pyx_t_12 = PyMethod_GET_SELF(__pyx_t_3);
       assert(__pyx_t_12);
-      PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_4);
+      PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_3);
       __Pyx_INCREF(__pyx_t_12);
       __Pyx_INCREF(__pyx__function);
-      __Pyx_DECREF_SET(__pyx_t_4, __pyx__function);
+      __Pyx_DECREF_SET(__pyx_t_3, __pyx__function);
       __pyx_t_8 = 0;
     }
     #endif
     {
-      PyObject *__pyx_callargs[3] = {__pyx_t_12, __pyx_t_16, __pyx_t_3};
+      PyObject *__pyx_callargs[3] = {__pyx_t_12, __pyx_t_16, __pyx_t_9};
       #if CYTHON_VECTORCALL
-      __pyx_t_9 = __pyx_mstate_global->__pyx_tuple[2];
-      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 379, __pyx_L1_error)
-      __Pyx_INCREF(__pyx_t_9);
+      __pyx_t_4 = __pyx_mstate_global->__pyx_tuple[2];
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 382, __pyx_L1_error)
+      __Pyx_INCREF(__pyx_t_4);
       #else
       {
         PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
-        __pyx_t_9 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
-        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 379, __pyx_L1_error)
-        __Pyx_GOTREF(__pyx_t_9);
+        __pyx_t_4 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
+        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 382, __pyx_L1_error)
+        __Pyx_GOTREF(__pyx_t_4);
       }
       #endif
-      __pyx_t_7 = __Pyx_Object_VectorcallKwds((PyObject*)__pyx_t_4, __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET), __pyx_t_9);
+      __pyx_t_7 = __Pyx_Object_VectorcallKwds((PyObject*)__pyx_t_3, __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET), __pyx_t_4);
       __Pyx_XDECREF(__pyx_t_12); __pyx_t_12 = 0;
       __Pyx_DECREF(__pyx_t_16); __pyx_t_16 = 0;
       #if CYTHON_VECTORCALL
       #endif
-      __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 379, __pyx_L1_error)
+      __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 382, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_7);
     }
     __Pyx_XDECREF_SET(__pyx_v_a, __pyx_t_7);
     __pyx_t_7 = 0;
 
-    /* "goruntime/heapdump/_parse.pyx":380
+    /* "goruntime/heapdump/_parse.pyx":383
  *             continue
  *         a = np.zeros((r.cnt[t], NCOLS[t]), dtype=np.uint64)
  *         tables[TABLE_NAMES[t]] = a             # <<<<<<<<<<<<<<
  *         if r.cnt[t]:
  *             tv = a
 */
-    __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_TABLE_NAMES); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 380, __pyx_L1_error)
+    __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_TABLE_NAMES); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 383, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
-    __pyx_t_4 = __Pyx_GetItemInt(__pyx_t_7, __pyx_v_t, int, 1, __Pyx_PyLong_From_int, 0, 0, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 380, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_4);
+    __pyx_t_3 = __Pyx_GetItemInt(__pyx_t_7, __pyx_v_t, int, 1, __Pyx_PyLong_From_int, 0, 0, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 383, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_3);
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-    if (unlikely((PyDict_SetItem(__pyx_v_tables, __pyx_t_4, __pyx_v_a) < 0))) __PYX_ERR(0, 380, __pyx_L1_error)
-    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+    if (unlikely((PyDict_SetItem(__pyx_v_tables, __pyx_t_3, __pyx_v_a) < 0))) __PYX_ERR(0, 383, __pyx_L1_error)
+    __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
 
-    /* "goruntime/heapdump/_parse.pyx":381
+    /* "goruntime/heapdump/_parse.pyx":384
  *         a = np.zeros((r.cnt[t], NCOLS[t]), dtype=np.uint64)
  *         tables[TABLE_NAMES[t]] = a
  *         if r.cnt[t]:             # <<<<<<<<<<<<<<
@@ -22675,20 +22786,20 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
     if (__pyx_t_1) {
 
 
-      /* "goruntime/heapdump/_parse.pyx":382
+      /* "goruntime/heapdump/_parse.pyx":385
  *         tables[TABLE_NAMES[t]] = a
  *         if r.cnt[t]:
  *             tv = a             # <<<<<<<<<<<<<<
  *             r.tab[t] = &tv[0, 0]
  *     fields = np.zeros(r.nfields, dtype=np.uint64)
 */
-      __pyx_t_17 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_uint64_t(__pyx_v_a, PyBUF_WRITABLE); if (unlikely(!__pyx_t_17.memview)) __PYX_ERR(0, 382, __pyx_L1_error)
+      __pyx_t_17 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_uint64_t(__pyx_v_a, PyBUF_WRITABLE); if (unlikely(!__pyx_t_17.memview)) __PYX_ERR(0, 385, __pyx_L1_error)
       __PYX_XCLEAR_MEMVIEW(&__pyx_v_tv, 1);
       __pyx_v_tv = __pyx_t_17;
       __pyx_t_17.memview = NULL;
       __pyx_t_17.data = NULL;
 
-      /* "goruntime/heapdump/_parse.pyx":383
+      /* "goruntime/heapdump/_parse.pyx":386
  *         if r.cnt[t]:
  *             tv = a
  *             r.tab[t] = &tv[0, 0]             # <<<<<<<<<<<<<<
@@ -22699,7 +22810,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
       __pyx_t_18 = 0;
       (__pyx_v_r.tab[__pyx_v_t]) = (&(*((uint64_t *) ( /* dim=1 */ ((char *) (((uint64_t *) ( /* dim=0 */ (__pyx_v_tv.data + __pyx_t_13 * __pyx_v_tv.strides[0]) )) + __pyx_t_18)) ))));
 
-      /* "goruntime/heapdump/_parse.pyx":381
+      /* "goruntime/heapdump/_parse.pyx":384
  *         a = np.zeros((r.cnt[t], NCOLS[t]), dtype=np.uint64)
  *         tables[TABLE_NAMES[t]] = a
  *         if r.cnt[t]:             # <<<<<<<<<<<<<<
@@ -22707,11 +22818,11 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
  *             r.tab[t] = &tv[0, 0]
 */
     }
-    __pyx_L15_continue:;
+    __pyx_L19_continue:;
   }
 
 
-  /* "goruntime/heapdump/_parse.pyx":384
+  /* "goruntime/heapdump/_parse.pyx":387
  *             tv = a
  *             r.tab[t] = &tv[0, 0]
  *     fields = np.zeros(r.nfields, dtype=np.uint64)             # <<<<<<<<<<<<<<
@@ -22719,133 +22830,133 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
  *     if r.nfields:
 */
   __pyx_t_7 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 384, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 387, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  __pyx_t_9 = __Pyx_PyObject_GetAttrStr(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 387, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_9);
-  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 384, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_3);
-  __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-  __pyx_t_9 = PyLong_FromSsize_t(__pyx_v_r.nfields); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 384, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_9);
-  __Pyx_GetModuleGlobalName(__pyx_t_16, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 384, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+  __pyx_t_4 = PyLong_FromSsize_t(__pyx_v_r.nfields); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 387, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  __Pyx_GetModuleGlobalName(__pyx_t_16, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 387, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_16);
-  __pyx_t_12 = __Pyx_PyObject_GetAttrStr(__pyx_t_16, __pyx_mstate_global->__pyx_n_u_uint64); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 384, __pyx_L1_error)
+  __pyx_t_12 = __Pyx_PyObject_GetAttrStr(__pyx_t_16, __pyx_mstate_global->__pyx_n_u_uint64); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 387, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_12);
   __Pyx_DECREF(__pyx_t_16); __pyx_t_16 = 0;
   #if CYTHON_VECTORCALL
   #endif
   __pyx_t_8 = 1;
   #if CYTHON_UNPACK_METHODS
-  if (unlikely(PyMethod_Check(__pyx_t_3))) {
-    __pyx_t_7 = PyMethod_GET_SELF(__pyx_t_3);
+  if (unlikely(PyMethod_Check(__pyx_t_9))) {
+    __pyx_t_7 = PyMethod_GET_SELF(__pyx_t_9);
     assert(__pyx_t_7);
-    PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_3);
+    PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_9);
     __Pyx_INCREF(__pyx_t_7);
     __Pyx_INCREF(__pyx__function);
-    __Pyx_DECREF_SET(__pyx_t_3, __pyx__function);
+    __Pyx_DECREF_SET(__pyx_t_9, __pyx__function);
     __pyx_t_8 = 0;
   }
   #endif
   {
-    PyObject *__pyx_callargs[3] = {__pyx_t_7, __pyx_t_9, __pyx_t_12};
+    PyObject *__pyx_callargs[3] = {__pyx_t_7, __pyx_t_4, __pyx_t_12};
     #if CYTHON_VECTORCALL
     __pyx_t_16 = __pyx_mstate_global->__pyx_tuple[2];
-    if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 384, __pyx_L1_error)
+    if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 387, __pyx_L1_error)
     __Pyx_INCREF(__pyx_t_16);
     #else
     {
       PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
       __pyx_t_16 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
-      if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 384, __pyx_L1_error)
+      if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 387, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_16);
     }
     #endif
-    __pyx_t_4 = __Pyx_Object_VectorcallKwds((PyObject*)__pyx_t_3, __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET), __pyx_t_16);
+    __pyx_t_3 = __Pyx_Object_VectorcallKwds((PyObject*)__pyx_t_9, __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET), __pyx_t_16);
     __Pyx_XDECREF(__pyx_t_7); __pyx_t_7 = 0;
-    __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
     #if CYTHON_VECTORCALL
     #endif
     __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
     __Pyx_DECREF(__pyx_t_16); __pyx_t_16 = 0;
-    __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-    if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 384, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_4);
+    __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 387, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_3);
   }
-  __pyx_v_fields = __pyx_t_4;
-  __pyx_t_4 = 0;
+  __pyx_v_fields = __pyx_t_3;
+  __pyx_t_3 = 0;
 
-  /* "goruntime/heapdump/_parse.pyx":385
+  /* "goruntime/heapdump/_parse.pyx":388
  *             r.tab[t] = &tv[0, 0]
  *     fields = np.zeros(r.nfields, dtype=np.uint64)
  *     stacks = np.zeros((r.nstk, NSTACKCOLS), dtype=np.uint64)             # <<<<<<<<<<<<<<
  *     if r.nfields:
  *         fv = fields
 */
-  __pyx_t_3 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_16, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 385, __pyx_L1_error)
+  __pyx_t_9 = NULL;
+  __Pyx_GetModuleGlobalName(__pyx_t_16, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 388, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_16);
-  __pyx_t_12 = __Pyx_PyObject_GetAttrStr(__pyx_t_16, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 385, __pyx_L1_error)
+  __pyx_t_12 = __Pyx_PyObject_GetAttrStr(__pyx_t_16, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 388, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_12);
   __Pyx_DECREF(__pyx_t_16); __pyx_t_16 = 0;
-  __pyx_t_16 = PyLong_FromSsize_t(__pyx_v_r.nstk); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 385, __pyx_L1_error)
+  __pyx_t_16 = PyLong_FromSsize_t(__pyx_v_r.nstk); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 388, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_16);
-  __pyx_t_9 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_9goruntime_8heapdump_6_parse_NSTACKCOLS); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 385, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_9);
-  __pyx_t_7 = PyTuple_New(2); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 385, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyLong_From___pyx_anon_enum(__pyx_e_9goruntime_8heapdump_6_parse_NSTACKCOLS); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 388, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  __pyx_t_7 = PyTuple_New(2); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 388, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_7);
   __Pyx_GIVEREF(__pyx_t_16);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 0, __pyx_t_16) != (0)) __PYX_ERR(0, 385, __pyx_L1_error);
-  __Pyx_GIVEREF(__pyx_t_9);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 1, __pyx_t_9) != (0)) __PYX_ERR(0, 385, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 0, __pyx_t_16) != (0)) __PYX_ERR(0, 388, __pyx_L1_error);
+  __Pyx_GIVEREF(__pyx_t_4);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_7, 1, __pyx_t_4) != (0)) __PYX_ERR(0, 388, __pyx_L1_error);
   __pyx_t_16 = 0;
-  __pyx_t_9 = 0;
-  __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 385, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_9);
-  __pyx_t_16 = __Pyx_PyObject_GetAttrStr(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_uint64); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 385, __pyx_L1_error)
+  __pyx_t_4 = 0;
+  __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 388, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  __pyx_t_16 = __Pyx_PyObject_GetAttrStr(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_uint64); if (unlikely(!__pyx_t_16)) __PYX_ERR(0, 388, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_16);
-  __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
   #if CYTHON_VECTORCALL
   #endif
   __pyx_t_8 = 1;
   #if CYTHON_UNPACK_METHODS
   if (unlikely(PyMethod_Check(__pyx_t_12))) {
-    __pyx_t_3 = PyMethod_GET_SELF(__pyx_t_12);
-    assert(__pyx_t_3);
+    __pyx_t_9 = PyMethod_GET_SELF(__pyx_t_12);
+    assert(__pyx_t_9);
     PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_12);
-    __Pyx_INCREF(__pyx_t_3);
+    __Pyx_INCREF(__pyx_t_9);
     __Pyx_INCREF(__pyx__function);
     __Pyx_DECREF_SET(__pyx_t_12, __pyx__function);
     __pyx_t_8 = 0;
   }
   #endif
   {
-    PyObject *__pyx_callargs[3] = {__pyx_t_3, __pyx_t_7, __pyx_t_16};
+    PyObject *__pyx_callargs[3] = {__pyx_t_9, __pyx_t_7, __pyx_t_16};
     #if CYTHON_VECTORCALL
-    __pyx_t_9 = __pyx_mstate_global->__pyx_tuple[2];
-    if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 385, __pyx_L1_error)
-    __Pyx_INCREF(__pyx_t_9);
+    __pyx_t_4 = __pyx_mstate_global->__pyx_tuple[2];
+    if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 388, __pyx_L1_error)
+    __Pyx_INCREF(__pyx_t_4);
     #else
     {
       PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
-      __pyx_t_9 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
-      if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 385, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_9);
+      __pyx_t_4 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 388, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_4);
     }
     #endif
-    __pyx_t_4 = __Pyx_Object_VectorcallKwds((PyObject*)__pyx_t_12, __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET), __pyx_t_9);
-    __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
+    __pyx_t_3 = __Pyx_Object_VectorcallKwds((PyObject*)__pyx_t_12, __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET), __pyx_t_4);
+    __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
     #if CYTHON_VECTORCALL
     #endif
     __Pyx_DECREF(__pyx_t_16); __pyx_t_16 = 0;
-    __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
-    if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 385, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_4);
+    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 388, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_3);
   }
-  __pyx_v_stacks = __pyx_t_4;
-  __pyx_t_4 = 0;
+  __pyx_v_stacks = __pyx_t_3;
+  __pyx_t_3 = 0;
 
-  /* "goruntime/heapdump/_parse.pyx":386
+  /* "goruntime/heapdump/_parse.pyx":389
  *     fields = np.zeros(r.nfields, dtype=np.uint64)
  *     stacks = np.zeros((r.nstk, NSTACKCOLS), dtype=np.uint64)
  *     if r.nfields:             # <<<<<<<<<<<<<<
@@ -22857,19 +22968,19 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
   if (__pyx_t_1) {
 
 
-    /* "goruntime/heapdump/_parse.pyx":387
+    /* "goruntime/heapdump/_parse.pyx":390
  *     stacks = np.zeros((r.nstk, NSTACKCOLS), dtype=np.uint64)
  *     if r.nfields:
  *         fv = fields             # <<<<<<<<<<<<<<
  *         r.fields = &fv[0]
  *     if r.nstk:
 */
-    __pyx_t_19 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t(__pyx_v_fields, PyBUF_WRITABLE); if (unlikely(!__pyx_t_19.memview)) __PYX_ERR(0, 387, __pyx_L1_error)
+    __pyx_t_19 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t(__pyx_v_fields, PyBUF_WRITABLE); if (unlikely(!__pyx_t_19.memview)) __PYX_ERR(0, 390, __pyx_L1_error)
     __pyx_v_fv = __pyx_t_19;
     __pyx_t_19.memview = NULL;
     __pyx_t_19.data = NULL;
 
-    /* "goruntime/heapdump/_parse.pyx":388
+    /* "goruntime/heapdump/_parse.pyx":391
  *     if r.nfields:
  *         fv = fields
  *         r.fields = &fv[0]             # <<<<<<<<<<<<<<
@@ -22879,7 +22990,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
     __pyx_t_18 = 0;
     __pyx_v_r.fields = (&(*((uint64_t *) ( /* dim=0 */ ((char *) (((uint64_t *) __pyx_v_fv.data) + __pyx_t_18)) ))));
 
-    /* "goruntime/heapdump/_parse.pyx":386
+    /* "goruntime/heapdump/_parse.pyx":389
  *     fields = np.zeros(r.nfields, dtype=np.uint64)
  *     stacks = np.zeros((r.nstk, NSTACKCOLS), dtype=np.uint64)
  *     if r.nfields:             # <<<<<<<<<<<<<<
@@ -22888,7 +22999,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
 */
   }
 
-  /* "goruntime/heapdump/_parse.pyx":389
+  /* "goruntime/heapdump/_parse.pyx":392
  *         fv = fields
  *         r.fields = &fv[0]
  *     if r.nstk:             # <<<<<<<<<<<<<<
@@ -22900,19 +23011,19 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
   if (__pyx_t_1) {
 
 
-    /* "goruntime/heapdump/_parse.pyx":390
+    /* "goruntime/heapdump/_parse.pyx":393
  *         r.fields = &fv[0]
  *     if r.nstk:
  *         sv = stacks             # <<<<<<<<<<<<<<
  *         r.stk = &sv[0, 0]
  *     with nogil:
 */
-    __pyx_t_17 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_uint64_t(__pyx_v_stacks, PyBUF_WRITABLE); if (unlikely(!__pyx_t_17.memview)) __PYX_ERR(0, 390, __pyx_L1_error)
+    __pyx_t_17 = __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_uint64_t(__pyx_v_stacks, PyBUF_WRITABLE); if (unlikely(!__pyx_t_17.memview)) __PYX_ERR(0, 393, __pyx_L1_error)
     __pyx_v_sv = __pyx_t_17;
     __pyx_t_17.memview = NULL;
     __pyx_t_17.data = NULL;
 
-    /* "goruntime/heapdump/_parse.pyx":391
+    /* "goruntime/heapdump/_parse.pyx":394
  *     if r.nstk:
  *         sv = stacks
  *         r.stk = &sv[0, 0]             # <<<<<<<<<<<<<<
@@ -22923,7 +23034,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
     __pyx_t_13 = 0;
     __pyx_v_r.stk = (&(*((uint64_t *) ( /* dim=1 */ ((char *) (((uint64_t *) ( /* dim=0 */ (__pyx_v_sv.data + __pyx_t_18 * __pyx_v_sv.strides[0]) )) + __pyx_t_13)) ))));
 
-    /* "goruntime/heapdump/_parse.pyx":389
+    /* "goruntime/heapdump/_parse.pyx":392
  *         fv = fields
  *         r.fields = &fv[0]
  *     if r.nstk:             # <<<<<<<<<<<<<<
@@ -22932,7 +23043,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
 */
   }
 
-  /* "goruntime/heapdump/_parse.pyx":392
+  /* "goruntime/heapdump/_parse.pyx":395
  *         sv = stacks
  *         r.stk = &sv[0, 0]
  *     with nogil:             # <<<<<<<<<<<<<<
@@ -22945,7 +23056,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
       __Pyx_FastGIL_Remember();
       /*try:*/ {
 
-        /* "goruntime/heapdump/_parse.pyx":393
+        /* "goruntime/heapdump/_parse.pyx":396
  *         r.stk = &sv[0, 0]
  *     with nogil:
  *         rc = scan(&r)             # <<<<<<<<<<<<<<
@@ -22955,7 +23066,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
         __pyx_v_rc = __pyx_f_9goruntime_8heapdump_6_parse_scan((&__pyx_v_r));
       }
 
-      /* "goruntime/heapdump/_parse.pyx":392
+      /* "goruntime/heapdump/_parse.pyx":395
  *         sv = stacks
  *         r.stk = &sv[0, 0]
  *     with nogil:             # <<<<<<<<<<<<<<
@@ -22966,13 +23077,13 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
         /*normal exit:*/{
           __Pyx_FastGIL_Forget();
           PyEval_RestoreThread(_save);
-          goto __pyx_L23;
+          goto __pyx_L27;
         }
-        __pyx_L23:;
+        __pyx_L27:;
       }
   }
 
-  /* "goruntime/heapdump/_parse.pyx":394
+  /* "goruntime/heapdump/_parse.pyx":397
  *     with nogil:
  *         rc = scan(&r)
  *     if rc < 0:                                          # the file changed under the mapping             # <<<<<<<<<<<<<<
@@ -22984,18 +23095,18 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
   if (__pyx_t_1) {
 
 
-    /* "goruntime/heapdump/_parse.pyx":395
+    /* "goruntime/heapdump/_parse.pyx":398
  *         rc = scan(&r)
  *     if rc < 0:                                          # the file changed under the mapping
  *         _raise(&r)             # <<<<<<<<<<<<<<
  *     tables["fields"] = fields
  *     tables["stacks"] = stacks
 */
-    __pyx_t_4 = __pyx_f_9goruntime_8heapdump_6_parse__raise((&__pyx_v_r)); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 395, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_4);
-    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+    __pyx_t_3 = __pyx_f_9goruntime_8heapdump_6_parse__raise((&__pyx_v_r)); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 398, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_3);
+    __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
 
-    /* "goruntime/heapdump/_parse.pyx":394
+    /* "goruntime/heapdump/_parse.pyx":397
  *     with nogil:
  *         rc = scan(&r)
  *     if rc < 0:                                          # the file changed under the mapping             # <<<<<<<<<<<<<<
@@ -23004,25 +23115,25 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
 */
   }
 
-  /* "goruntime/heapdump/_parse.pyx":396
+  /* "goruntime/heapdump/_parse.pyx":399
  *     if rc < 0:                                          # the file changed under the mapping
  *         _raise(&r)
  *     tables["fields"] = fields             # <<<<<<<<<<<<<<
  *     tables["stacks"] = stacks
  *     return tables
 */
-  if (unlikely((PyDict_SetItem(__pyx_v_tables, __pyx_mstate_global->__pyx_n_u_fields, __pyx_v_fields) < 0))) __PYX_ERR(0, 396, __pyx_L1_error)
+  if (unlikely((PyDict_SetItem(__pyx_v_tables, __pyx_mstate_global->__pyx_n_u_fields, __pyx_v_fields) < 0))) __PYX_ERR(0, 399, __pyx_L1_error)
 
-  /* "goruntime/heapdump/_parse.pyx":397
+  /* "goruntime/heapdump/_parse.pyx":400
  *         _raise(&r)
  *     tables["fields"] = fields
  *     tables["stacks"] = stacks             # <<<<<<<<<<<<<<
  *     return tables
  * 
 */
-  if (unlikely((PyDict_SetItem(__pyx_v_tables, __pyx_mstate_global->__pyx_n_u_stacks, __pyx_v_stacks) < 0))) __PYX_ERR(0, 397, __pyx_L1_error)
+  if (unlikely((PyDict_SetItem(__pyx_v_tables, __pyx_mstate_global->__pyx_n_u_stacks, __pyx_v_stacks) < 0))) __PYX_ERR(0, 400, __pyx_L1_error)
 
-  /* "goruntime/heapdump/_parse.pyx":398
+  /* "goruntime/heapdump/_parse.pyx":401
  *     tables["fields"] = fields
  *     tables["stacks"] = stacks
  *     return tables             # <<<<<<<<<<<<<<
@@ -23078,7 +23189,7 @@ __pyx_t_4 = __pyx_memoryview_fromslice(__pyx_t_5, 1, (PyObject *(*)(char *)) __p
   return __pyx_r;
 }
 
-/* "goruntime/heapdump/_parse.pyx":401
+/* "goruntime/heapdump/_parse.pyx":404
  * 
  * 
  * cdef _raise(reader* r):             # <<<<<<<<<<<<<<
@@ -23107,7 +23218,7 @@ static PyObject *__pyx_f_9goruntime_8heapdump_6_parse__raise(struct __pyx_t_9gor
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_raise", 0);
 
-  /* "goruntime/heapdump/_parse.pyx":402
+  /* "goruntime/heapdump/_parse.pyx":405
  * 
  * cdef _raise(reader* r):
  *     msg = r.err.decode()             # <<<<<<<<<<<<<<
@@ -23116,27 +23227,27 @@ static PyObject *__pyx_f_9goruntime_8heapdump_6_parse__raise(struct __pyx_t_9gor
 */
 
   __pyx_t_1 = __pyx_v_r->err;
-  __pyx_t_2 = __Pyx_ssize_strlen(__pyx_t_1); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 402, __pyx_L1_error)
-  __pyx_t_3 = __Pyx_decode_c_string(__pyx_t_1, 0, __pyx_t_2, NULL, NULL, NULL); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 402, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_ssize_strlen(__pyx_t_1); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 405, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_decode_c_string(__pyx_t_1, 0, __pyx_t_2, NULL, NULL, NULL); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 405, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
 
-  if (!(likely(PyUnicode_CheckExact(__pyx_t_3)) || __Pyx_RaiseUnexpectedTypeError("str", __pyx_t_3))) __PYX_ERR(0, 402, __pyx_L1_error)
+  if (!(likely(PyUnicode_CheckExact(__pyx_t_3)) || __Pyx_RaiseUnexpectedTypeError("str", __pyx_t_3))) __PYX_ERR(0, 405, __pyx_L1_error)
   __Pyx_INCREF(__pyx_t_3);
   __pyx_v_msg = __pyx_t_3;
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
 
-  /* "goruntime/heapdump/_parse.pyx":403
+  /* "goruntime/heapdump/_parse.pyx":406
  * cdef _raise(reader* r):
  *     msg = r.err.decode()
  *     if "%llu" in msg:             # <<<<<<<<<<<<<<
  *         msg = msg.replace("%llu", str(r.err_arg))
  *     if r.err_pos != r.rec_start:
 */
-  __pyx_t_4 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_kp_u_llu, __pyx_v_msg, Py_EQ)); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 403, __pyx_L1_error)
+  __pyx_t_4 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_kp_u_llu, __pyx_v_msg, Py_EQ)); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 406, __pyx_L1_error)
   if (__pyx_t_4) {
 
 
-    /* "goruntime/heapdump/_parse.pyx":404
+    /* "goruntime/heapdump/_parse.pyx":407
  *     msg = r.err.decode()
  *     if "%llu" in msg:
  *         msg = msg.replace("%llu", str(r.err_arg))             # <<<<<<<<<<<<<<
@@ -23145,9 +23256,9 @@ static PyObject *__pyx_f_9goruntime_8heapdump_6_parse__raise(struct __pyx_t_9gor
 */
     __pyx_t_5 = __pyx_v_msg;
     __Pyx_INCREF(__pyx_t_5);
-    __pyx_t_6 = __Pyx_PyLong_From_uint64_t(__pyx_v_r->err_arg); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 404, __pyx_L1_error)
+    __pyx_t_6 = __Pyx_PyLong_From_uint64_t(__pyx_v_r->err_arg); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 407, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_6);
-    __pyx_t_7 = __Pyx_PyObject_Unicode(__pyx_t_6); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 404, __pyx_L1_error)
+    __pyx_t_7 = __Pyx_PyObject_Unicode(__pyx_t_6); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 407, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
     __pyx_t_8 = 0;
@@ -23156,13 +23267,13 @@ static PyObject *__pyx_f_9goruntime_8heapdump_6_parse__raise(struct __pyx_t_9gor
       __pyx_t_3 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_replace, __pyx_callargs+__pyx_t_8, (3-__pyx_t_8) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 404, __pyx_L1_error)
+      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 407, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_3);
     }
     __Pyx_DECREF_SET(__pyx_v_msg, __pyx_t_3);
     __pyx_t_3 = 0;
 
-    /* "goruntime/heapdump/_parse.pyx":403
+    /* "goruntime/heapdump/_parse.pyx":406
  * cdef _raise(reader* r):
  *     msg = r.err.decode()
  *     if "%llu" in msg:             # <<<<<<<<<<<<<<
@@ -23171,7 +23282,7 @@ static PyObject *__pyx_f_9goruntime_8heapdump_6_parse__raise(struct __pyx_t_9gor
 */
   }
 
-  /* "goruntime/heapdump/_parse.pyx":405
+  /* "goruntime/heapdump/_parse.pyx":408
  *     if "%llu" in msg:
  *         msg = msg.replace("%llu", str(r.err_arg))
  *     if r.err_pos != r.rec_start:             # <<<<<<<<<<<<<<
@@ -23183,16 +23294,16 @@ static PyObject *__pyx_f_9goruntime_8heapdump_6_parse__raise(struct __pyx_t_9gor
   if (__pyx_t_4) {
 
 
-    /* "goruntime/heapdump/_parse.pyx":406
+    /* "goruntime/heapdump/_parse.pyx":409
  *         msg = msg.replace("%llu", str(r.err_arg))
  *     if r.err_pos != r.rec_start:
  *         where = "at offset %d (in the record at offset %d)" % (r.err_pos, r.rec_start)             # <<<<<<<<<<<<<<
  *     else:
  *         where = "at offset %d" % r.err_pos
 */
-    __pyx_t_3 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_r->err_pos, 0, ' ', 'd'); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 406, __pyx_L1_error)
+    __pyx_t_3 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_r->err_pos, 0, ' ', 'd'); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 409, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
-    __pyx_t_7 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_r->rec_start, 0, ' ', 'd'); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 406, __pyx_L1_error)
+    __pyx_t_7 = __Pyx_PyUnicode_From_Py_ssize_t(__pyx_v_r->rec_start, 0, ' ', 'd'); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 409, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
     __pyx_t_9[0] = __pyx_mstate_global->__pyx_kp_u_at_offset;
     __pyx_t_9[1] = __pyx_t_3;
@@ -23205,14 +23316,14 @@ static PyObject *__pyx_f_9goruntime_8heapdump_6_parse__raise(struct __pyx_t_9gor
     #endif
     __pyx_t_10 = 0;
     __pyx_t_5 = __Pyx_PyUnicode_Join(__pyx_t_9, 5, __pyx_t_2, __pyx_t_10);
-    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 406, __pyx_L1_error)
+    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 409, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
     __pyx_v_where = ((PyObject*)__pyx_t_5);
     __pyx_t_5 = 0;
 
-    /* "goruntime/heapdump/_parse.pyx":405
+    /* "goruntime/heapdump/_parse.pyx":408
  *     if "%llu" in msg:
  *         msg = msg.replace("%llu", str(r.err_arg))
  *     if r.err_pos != r.rec_start:             # <<<<<<<<<<<<<<
@@ -23222,16 +23333,16 @@ static PyObject *__pyx_f_9goruntime_8heapdump_6_parse__raise(struct __pyx_t_9gor
     goto __pyx_L4;
   }
 
-  /* "goruntime/heapdump/_parse.pyx":408
+  /* "goruntime/heapdump/_parse.pyx":411
  *         where = "at offset %d (in the record at offset %d)" % (r.err_pos, r.rec_start)
  *     else:
  *         where = "at offset %d" % r.err_pos             # <<<<<<<<<<<<<<
  *     raise ValueError("malformed heap dump: %s %s" % (msg, where))
 */
   /*else*/ {
-    __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_r->err_pos); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 408, __pyx_L1_error)
+    __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_r->err_pos); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 411, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
-    __pyx_t_7 = PyUnicode_Format(__pyx_mstate_global->__pyx_kp_u_at_offset_d, __pyx_t_5); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 408, __pyx_L1_error)
+    __pyx_t_7 = PyUnicode_Format(__pyx_mstate_global->__pyx_kp_u_at_offset_d, __pyx_t_5); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 411, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
     __pyx_v_where = ((PyObject*)__pyx_t_7);
@@ -23239,13 +23350,13 @@ static PyObject *__pyx_f_9goruntime_8heapdump_6_parse__raise(struct __pyx_t_9gor
   }
   __pyx_L4:;
 
-  /* "goruntime/heapdump/_parse.pyx":409
+  /* "goruntime/heapdump/_parse.pyx":412
  *     else:
  *         where = "at offset %d" % r.err_pos
  *     raise ValueError("malformed heap dump: %s %s" % (msg, where))             # <<<<<<<<<<<<<<
 */
   __pyx_t_5 = NULL;
-  __pyx_t_3 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Str(__pyx_v_msg), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 409, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_FormatSimpleAndDecref(PyObject_Str(__pyx_v_msg), __pyx_mstate_global->__pyx_empty_unicode); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 412, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
   __pyx_t_11[0] = __pyx_mstate_global->__pyx_kp_u_malformed_heap_dump;
   __pyx_t_11[1] = __pyx_t_3;
@@ -23260,7 +23371,7 @@ static PyObject *__pyx_f_9goruntime_8heapdump_6_parse__raise(struct __pyx_t_9gor
   __pyx_t_10 |= __Pyx_PyUnicode_KIND_04(__pyx_t_11[1]) | __Pyx_PyUnicode_KIND_04(__pyx_t_11[3]);
   #endif
   __pyx_t_6 = __Pyx_PyUnicode_Join(__pyx_t_11, 4, __pyx_t_2, __pyx_t_10);
-  if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 409, __pyx_L1_error)
+  if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 412, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
   __pyx_t_8 = 1;
@@ -23269,14 +23380,14 @@ static PyObject *__pyx_f_9goruntime_8heapdump_6_parse__raise(struct __pyx_t_9gor
     __pyx_t_7 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_8, (2-__pyx_t_8) | (__pyx_t_8*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_5); __pyx_t_5 = 0;
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-    if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 409, __pyx_L1_error)
+    if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 412, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_7);
   }
   __Pyx_Raise(__pyx_t_7, 0, 0, 0);
   __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-  __PYX_ERR(0, 409, __pyx_L1_error)
+  __PYX_ERR(0, 412, __pyx_L1_error)
 
-  /* "goruntime/heapdump/_parse.pyx":401
+  /* "goruntime/heapdump/_parse.pyx":404
  * 
  * 
  * cdef _raise(reader* r):             # <<<<<<<<<<<<<<
@@ -26578,7 +26689,7 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
   if (__Pyx_PyTuple_SET_ITEM(__pyx_mstate_global->__pyx_tuple[1], 0, __pyx_mstate_global->__pyx_slice[0]) != (0)) __PYX_ERR(1, 763, __pyx_L1_error);
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[1]);
 
-  /* "goruntime/heapdump/_parse.pyx":379
+  /* "goruntime/heapdump/_parse.pyx":382
  *         if t == TAG_EOF:
  *             continue
  *         a = np.zeros((r.cnt[t], NCOLS[t]), dtype=np.uint64)             # <<<<<<<<<<<<<<
@@ -26587,7 +26698,7 @@ static int __Pyx_InitCachedConstants(__pyx_mstatetype *__pyx_mstate) {
 */
   {
     PyObject* __pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
-    __pyx_mstate_global->__pyx_tuple[2] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[2])) __PYX_ERR(0, 379, __pyx_L1_error)
+    __pyx_mstate_global->__pyx_tuple[2] = __Pyx_PyTuple_FromArray(__pyx_temp, 1); if (unlikely(!__pyx_mstate_global->__pyx_tuple[2])) __PYX_ERR(0, 382, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_mstate_global->__pyx_tuple[2]);
   }
   __Pyx_GIVEREF(__pyx_mstate_global->__pyx_tuple[2]);
@@ -26875,41 +26986,41 @@ static int __Pyx_InitConstants(__pyx_mstatetype *__pyx_mstate) {
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
   {
-    const struct { const unsigned int length: 8; } str_length_index[] = {{1},{26},{9},{6},{8},{4},{1},{1},{2},{15},{23},{25},{32},{20},{22},{1},{1},{37},{45},{22},{179},{8},{10},{12},{15},{7},{6},{2},{57},{29},{9},{21},{50},{99},{49},{30},{37},{3},{5},{7},{8},{6},{13},{8},{11},{15},{20},{12},{9},{17},{8},{8},{12},{10},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{2},{13},{2},{1},{3},{4},{13},{15},{6},{8},{8},{9},{11},{18},{4},{10},{3},{6},{3},{1},{8},{18},{5},{11},{11},{8},{5},{4},{1},{4},{5},{6},{5},{8},{8},{5},{15},{6},{5},{9},{5},{11},{6},{8},{8},{10},{4},{5},{2},{5},{6},{7},{6},{5},{2},{7},{4},{4},{9},{10},{25},{2},{4},{1},{2},{5},{8},{13},{9},{5},{5},{8},{4},{4},{1},{3},{7},{8},{7},{4},{1},{4},{8},{8},{4},{4},{4},{7},{2},{4},{5},{3},{7},{10},{2},{11},{4},{5},{6},{6},{5},{2},{3},{6},{7},{17},{1},{2},{10},{10},{7},{8},{7},{4},{10},{5},{4},{2},{6},{5},{6},{4},{9},{4},{6},{2},{1},{6},{5},{2},{2},{4},{5},{6},{6},{6},{5},{6},{11},{11},{9},{1},{5}};
-    const struct { const unsigned int length: 9; } bytes_length_index[] = {{1},{4},{16},{9},{449},{2},{2}};
+    const struct { const unsigned int length: 8; } str_length_index[] = {{1},{26},{9},{6},{8},{4},{1},{1},{2},{15},{23},{25},{32},{20},{22},{1},{1},{37},{45},{22},{179},{8},{10},{12},{15},{7},{6},{2},{57},{29},{9},{21},{76},{50},{99},{49},{30},{37},{3},{5},{7},{8},{6},{13},{8},{11},{15},{20},{12},{9},{17},{8},{8},{12},{10},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{2},{13},{2},{1},{3},{4},{13},{15},{6},{8},{8},{9},{11},{18},{4},{10},{3},{6},{3},{1},{8},{18},{5},{11},{11},{8},{5},{4},{1},{4},{5},{6},{5},{8},{8},{5},{15},{6},{5},{9},{5},{11},{6},{8},{8},{10},{4},{5},{2},{5},{6},{7},{6},{5},{2},{7},{4},{4},{9},{10},{25},{2},{4},{1},{2},{5},{8},{13},{9},{5},{5},{8},{4},{4},{1},{3},{7},{8},{7},{4},{1},{4},{8},{8},{4},{4},{4},{7},{2},{4},{5},{3},{7},{10},{2},{11},{4},{5},{6},{6},{5},{2},{3},{6},{7},{17},{1},{2},{10},{10},{7},{8},{7},{4},{10},{5},{4},{2},{6},{5},{10},{6},{4},{9},{4},{6},{2},{1},{6},{5},{2},{2},{4},{5},{6},{6},{6},{5},{6},{11},{11},{9},{1},{5}};
+    const struct { const unsigned int length: 9; } bytes_length_index[] = {{1},{4},{16},{9},{486},{2},{2}};
     #ifndef CYTHON_COMPRESS_STRINGS
       #define CYTHON_COMPRESS_STRINGS 90
     #endif
-    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1506 bytes) */
-static const char cstring[] = "x\332\205UKo\034\305\026\306W\2610!\001\331\274$\304\242la\231G2`\210\302C\021hb\033\210\300I\234I\000\261)\325TW\317\024\356\256jWU\217g\202\220\262\354e/{9K/\275\344\047\360\023\346g\360\023\370N\365\314\330\344\242{G\232\252\323u\036u\036\3379\305\330{\332\2600T\314)i]\302D`6M\275\n\014\234\300\206\3023:\373x\314l\377W%\303W\333YV\276\337\371\222\3359T\271u\223\037\265:\205\006\273#\255\tzP\332\3223a\022\226hG\322\317\037k\263`\370\340t\242\222K\302\314\272\377\311\377\347\331R\362\253\257\367\204160\341\275\036 \030\213XDr\323\232l\302\362\350\344\010N\3363#\221\351\204\3456Q7\230\032\027\320\205\251\035\271C\367\356\244\326\005\047\314\316\r6\200\251\205\260\037\212B\341*&\306\332\263\3736(\344\n\351\330\233\204\2415\014g\211\312t_9\021\024n#\377`\325\221\220a\017\017\036\336\274\365\371\255\350\255S\224<\317|\331\227\031\034U\236\222\326/u\026(\377\223B\371\016\273\227\262\211-\231Q\360\013Q\024\220\273\254\200*\031F\225\241r\355\304\230E\320\326p\250k3\330\231\247I\217\024i\177#2\257:\"I8\344\324EY/\250\355D\332,#\rk|G\364e\242\275\350gJ\031Z\007r`]\211\342\345\2523T\242H\312\274\370\222\t\026\210\031q\201\314*\006\023en|\033\361a\367\347\275\007?\364\226\212\037-\024?\342\205pp\247\230 \217\255\375$\027\031\222\236#V\222b\255}c\221\321T\224Y`\234;\225\224Rq\016^\014\311Xs\023\031\036i\221\201+\265\321\201\363Xy\366\255e\273\235\317>\274l\nd\202Rl;\366\336\322\241\210\214\230I\2665\260\320\270P\330b\344M\314\316\334\032]\271\333\371\344\263\367\227W\\\262N&R\215L$\026\245!\t\037\204\013\354T\207!+c\204\244/\262\314J\200\203\t\347\304\204%\"\210\316\277p[\234\021PZ\210\373\316\351v\322\355\355\335\273\207|>9\274\337;\3102]x\355\277;\350\356\037<\352=\356\356}\317\347\254\236:)\225\221\352q\367\356\017\007\374~\367\360\240GM\331\271\350O\316\037N\306\370\357\003\234\374\276\032\207G*\345|\016 \344\027\271$\210]\020\003\025tP9\035$\244\203_Z\032I;X~\241\245\363\002]CT.\264\211\273M\312,\362\214\310\333\235\256\347\034\205\347r\250\344\261/\363\366kn\205H\202""\177K\225\246\320\362\030\026\016\314Bn\024\001G6NJ\221-\314.\240\261\244d\354\310K\007jL\037\300\371\322\025\177\311\365%}\241\027\224\247X$\327\236c\024\332\022\235\251x\020h\014t\221\213\265\342^\344E\246\374\242p\274_\246\251jy^89\344\031\320M;zL8\320\\\231\244%\">\204\237\030\251mgy\201\357\013\257\372z@rZ\230\276\367\375R\036\253\000\303R\016u\226p_\310\214<A\2061\241\244\352\013y,3\353\025\215Ve\002]\271 qk\034\270\246\220\322\002\3622\214CB\240CS)\027\027\237\250\"\014\0011I\212q\207VB5\210\013\205\337\216z2\233`\032\0047Q(G\034r\3129\353R\255\310/\212\047\222\236\032\201\254\305\035\326Rm0>\237\3422P!\315\304\300\247&5\274\220m\217\315\207m\352P\031\237:\205e4P\006C\331\r\254N\006\266\240\341\323&hI\370\377\236G\235v\254\014\n\352u\255\023\274\tj\274x\030\020\007\245j\000u\234x\356\047\036\230\326\200\223\047p\317\227\247\212\222\213\377q\236\2131\236\213\302\331\024\033\241\303c\247\247\203\236\014C(\212H\312Z\232\3424\262 \3339<\017\246M\205)\214\017\307HW1A\026\333Dz\353y\030\306\321c\203\305\344p\334Y\033|\001\367\na\264\214\013>\221\017\037#*da\013x\"uR\004G^\242\307K\225\360\213\314:\047a\321\003\273phN\301%D\336n\003\215p\235SE\006\314`\346&\200\374|\264\306iCF}\2010\321\223\261\224\024q\tR\341\360\230\317\217,>\\\211\020F!\366\241G\034\366\024A\214\010+\361\335*Q\342\333\267\320\271\260T\026\000\233\302\333Y\266\213\037\301S\335\372\270 \341\335\251\320\301k\314\2541\"\261\376\001\215\342\347\306\361\325%\365l\345\257\215\027V\337\250\367\352Qs\324\210\277\256\276\260\272\366\314U\033\325\247\225\254\337\250E\355\233\255\346`\372\332\264;[{\265*\353n\335k\376\323l\316\326^\256nU\2775\233\315\027\323\375\263\353\347\275?Vf\3276\352\017\232ns4;|\360\347\311l\355\225\352\327f\245Y\237\275\363.t\257\254>{Rm\302\250\250N\346\037\264\375T\201\265V\255VO\352\315zw\266\366R\365zuT)\220`\376\322\212\222\314KWgk\327\253\307\365z\024\273\362\3423_m\341\030w\300^\2752\273r\275:\372\207\241\227\253O\252\036\030\327\256\317\326\256Uw\253\264\276\213XB\263\333""\354OW\247GSuv\373|\343|\267\265@a\334\236\256\223\326n\265_\257\324\353\263k\353\264\264Wn\327\047\024r\363i#\350\242G\325\250>\202\261\247\3237\247\356l}q\364\010R/6\277\237}s\276u\336%\027O\252\025r\372\210\242z\273\336\215\016\234<\317x\013\267m\200\271\007\326\377\r\362*2x\207l,\trx\363\354\350o\367\263\001q";
-    PyObject *data = __Pyx_DecompressString(cstring, 1506, 1);
+    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1559 bytes) */
+static const char cstring[] = "x\332\205UOo\034\267\025\217\n\013Q\\\273\205\324\244\005\202\036(!\202\2226\336T\261\352\244\206\221b-)\255\321\310\366j\355&H\017\004\227\303\331e4C\216H\316j\327E\001\037\3478\3079\356QG\035\373\021\372\021\366c\344#\364\3678\273+\305\t\332\005\226|\303\367\207\357\367\376\221\261\017\265aa\244\230S\322\272\204\211\300l\232z\025\0308\201\215\204gt\366\207\t\263\203\357\224\014_\354fY\371Q\347!{t\242r\353\246\177\327\352\002\032\354\221\264&\350aiK\317\204IX\242\035I\277y\254\315\222\341\203\323\211Jn\0103\353\376\047\377\207g+\311/\376|(\214\261\201\t\357\365\020`,\260\210\344\2365\331\224\345\321\3111\234|b\306\"\323\t\313m\242>fjR@\027\246\366\344\036\335\273\227Z\027\2340{\037\263!L-\205\375H\024\nW11\321\236=\265A!V\010\307\3414\214\254a8KT\246\007\312\211\240p\033\371\007\253\216\204\014{~\374\374\336\301\347\007\321[\247(x\236\371r 38\252<\005mP\352,P\374\247\205\362\035\366$eS[2\243\340\027P\024\220\273\251\200,\031F\231\241t\355E\314\"hk8\324\265\031\356-\302\244\307\212\264\277\024\231W\035\221$\034r\352:\255\327\324n\"m\226\221\2065\276#\0062\321^\0142\245\014\255C9\264\256D\362r\325\031)Q$e^<d\202\005b\306\272@d\025\203\21127\276E|\322\375\346\360\331W\375\225\342\047K\305Ox!\034\334)\246\210ck?\311E\206\240\347\300JR\254\265\377\223\207\001\346$\"\234<\214\320S\r\007\224I<\022\343Q\017\361\020\342\t\002\177\023\235\261\310N*\312,0\316\235JJ\2518\207\311\030\036c\315=dk\254E\006\256\324F\007\316c\025\261\277X\266\337\371\354\3677=XX\337u\354\303\025\270Xe1+lgh\241q\255\260\303\010D\364ea\215\256\334\357|\372\331G\253+n\342[\202J,\322L\022>\010\027\330\205\016#V\306h\221\276\3102Ka`\30291e\211\010\242\363\023\334\266f\251\350\332v\361\235\213\335\244\333?|\362\004\271yy\362\264\177\234e\272\360\332\377\365\270{t|\332\177\321=\374\033_\260\372\352\274TF\252\027\335\307_\035\363\247\335\223\343>5x\347\272\3279\177>\235\340\177\204B\347O\325$\234\252\224\363E1\"\276\210%\225\35351TA\007\225\323AB:\370\245H\047\355`\371\245\226\316\013t Q\271\320&\3566)""\263\3103\"ow\272\236s\024\021\227#%\317|\231\267_\013+DR+\265Ti\n-\317`\341\330,\345\306\261x\311\306y)\262\245\331ei\254(\031\273\373\306\201\232\320\007\252j\345\212\277\341\372\212\276\326\013\312\023\026\311\265\347\030\253\266D\227+\036\004\232\014\035\351b\256\270\027y\221)\277L\034\037\224i\252Z\236\027N\216x\206N\241\035\025-\034h\216\242o\211X\037\302O\215\324\266\263\272\300\017\204W\003=$9-\314\300\373A)\317T\200a)G:K\270/dF\236 \302\230vR\r\204<\223\231\365\212\306\2642\201\256\\\222\2705\016oSHiQ\3622LBBE\207\246R..>QE\030\241\304$)\306\035Z\t\345 .\004\277}6\310l\202\311\022\334T!\035q`*\347\254K\265\"\277\010O$=5\002Y\213;\254\245\332`\024\277\302e\240B\232\211\241OMjx!\333\036[\014\356\324!3>u\n\313x\250\014\006\274\033Z\235\014mA\203\254\r\320\212\360?\236m\235vD\r\013\352u\255\023\274/j\262|d\200\203B5\204:N<\367S\217\232\326(\047O\305\275X^)\n.\376gy.&xz\ngSlT\035\036;=C\364\374\030\252\242XIYK\023N#\013\262\235\303\363`\332P\230\302\370p\206p\025SD\261\r\244\267\236\207Q\034=6XL\016\307\235\265\301\027p\257\020F\313\270\340\023\361\360\021Q!\013[\300\023\251\223\"8\362\022=^\252\204_G\3269\t\213\036\265\013\207\026\024\\\002\362v\033j\300uN\025\031j\306\323\350Ua1Z\343\264!\243\276\000L\364dLe\273\320\374\"\354%\016\025\330g|\301\264\370p%\300\214C\354H\017D\366\002p\306T5\3615,\221\354\007\007\350a\330,\013\224\235\302\213\\\266\213\037\303g\335z\273$\341\347\205\320\301kL\257\t0Y\377\214\206\362\033\203\371\366\212z\275\366\375\326[\353\357\325\207\365\270\3515\342\373\333o\255o\274v\325Vu\277\222\365{\265\250}\263\323\034\317~5\353\3167~Y\225u\267\3567?k\266\347\033?\257>\255N+_\177P\253\346\240\031\317\376q\265v\2659\277\263U\377\256\3516\275\371\375?^\365H\350\240\372g\263\335\374ivty\367\252\377\357\265k\201\223g\3779\237o\374\242\372\256Yk6\347\277\375\000\027\334Z\177\375\262\332\306\315\242:_|\320\366u\005\326F\265^\275\254\267\353\375\371\306;\325\273U\257R \301\374\266\025%\231wn\3177\356V/\352\315(v\353\355\327\276\332\3011\356\200""\275zm~\353n\325\373\201!\202\320\007\343\316\335\371\306\235\352q\225\326\217\00184\373\315\321l}\326\233\251\313\007W[W\373\255\005\202\361`\266IZ\373\325Q\275V\003\354&-\355\225\273\3659\305\245\271\337\010\272\350\264\032\327=\030{5\373\365\314]n.\217N!\365v\363\257\313/\257v\256\272\344\342y\265FN\367\010\325\373\365~t\340\374M\306op\333\026\230\207`\375_\220\267\021\301GdcE\220\303\333\227\275\377\002\003&0J";
+    PyObject *data = __Pyx_DecompressString(cstring, 1559, 1);
     #define __Pyx_DecompressString_LZSS_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (2042 bytes) */
-static const char cstring[] = "\377  (in th\377e record\377 at offs\373et\026\001t has\375 \020\0010x obj\377ect>%llu\377).: <Mem\177oryView/\000\377 <contig\377uous and\267 diN\000t>\007\ri\375n\021\005stride\275d\"\010 or \004\031>\371<(\tA\006>?Can\377not assi\365g\312\000o\311\000ad-o_nly m\240\002v\242\000\377Invalid \377mode, ex\271p\312\000|\000\047c\047t\001\047\377fortran\047\347, gH\000%\005sha\373pe\222\000 axis\237 Note\251 \240 C\277ython \021\000d\377eliberatyek\000\320\001cter!\001\377n PEP-48\3554\212\"re\271!s soubcl\246\000es\261!\337built\374!yp\377es. If y\337ou ne\224 toc p\316\000%\t\243@n \226A\372\253A\047\357\002ation\377_typing\047\366\355$iv\242\000o Fa\377lse.add_\362\231 e\315G\327G%dco\363ll\321@A\000s.ab\377cdisable\373en\002\001gcgor\375u\321@me.hea\377pdump: ac t\037\001\223b\374@e @\000\357umns\354\003MAX\257COLS0\006/1\005/o_par\214\000py\305 ^Z\003dmal\362 m\200`\372[\001 Z\003no de\377fault __\377reduce__\274\031\000\316\002non-\263`v\367ial\033\000cini\363t_\332\001\223\000Go 1O.7+ @\010\262\000d\210@\217%r (\301\006\225b\251\001e\317 \"go/\000\047\007\" \324\212\001\372\204\002 H\003 \201@1.\20727)\330b\021\001\236\010\257\205\001f?ile do\311@\373a\377start wi\317th u\275\"<\001al\367loc\232` arr\377ay data.\360\013\020\342c\264\205\001\221\205\003s.w%\277dASCII\315 U\377MNSEllip\377sisHEADE\177RSTACK_\024\004\377Sequence\377TABLE_NA\327MES\221\206\001.\226\206\007__\367Pyx\001\000Dict\377_NextRef\263__\272d\335 __\217\204\002_\375_\001\005getite\345m\r\001d0\001\027\000fun\321c\035\001\030\000\346\000t1\002im\367por\200@__ma\373in;\001modulnM\002nam\002\003ewT\001\376\366@_checks\341uT\000\n\001?\004\025\001typ\374\343@\037\001unpick\226?\000En \005v\354b\230\001qGualO\005\223e\234fc\215\206\002\354\277\001\257dex\314\001set\035_\203\005set\262\006\003\006.\007\367tes\310\001c_is\377_corouti\377ne_taabc\357addr\305B_sa\337mples\317E_b\357uffe\026\003sar\277ch_len\003\002o\377ffarena_\347end\003\003\233basy\337ncio.X\006sb\277asebig$\001i\377anbssbuc\367ketV""\000cchi\177ld_spcl\206\001\376\337 traceba\177ckclose\356\211\001\347ento\001\003\005off\376\203\212\002npccoun\277tctxtd\361ad\371e\244\000\000\002sdept\237hdesc\250\001\003\002o\007ffd\200A\000\002\373\001\345\212\003\322`wode_\000rye\214@\376\340\210\002errorfi\021e\224\001\354\204\001\006\002s\205\205\001\366\001\003\002\377offfinal\357izer\027\000ntf\377lagsfnfng_pc\336\205\003\346\211\004fr\242`\377sfreesfv\377genexprg?oidgop\371\207\001\374#\325g\203Es\376\207\017.\321\207\003gp\376\350\206\001iidinde\321x\333\213\005\304@\247!g\307@nd\376\321@systemiOtabs\331\204\001\000\002s\242\000\374\331!\336 kmmaxm\377emprofme=m\341\204\001smem\267\213\001\257\213\001\341n\315\204\001\320\204\002\337@\330\204\002off\377ncpundim\366\267\000tn\205#npns\377tknumpyo\373bj\256\215\003sos_t\377hreadsot\377other_ro\357otsp\307@pan\303ic\000\002\014\000\215 \002\001se\337pcpop\207\000ci\357dptr\242\001que\357ued_\320\047rrc\316O\000son\357a\003\004of\266\312 c_\002\002gi\354\000r\357repl\261`sen\217dset\324\211\004\321\214\002\367\001s\227pst\313`s\266\210\002\323\206\001uZ\010\000e\022\000k_\014\004o\037\000\177ructsvt\364\212\002-s\305\000ow\302\000v\261\206\001\265\206\001\377suint64u\375n\312\001update\357valu\000\002esv\362\201`i\236\003\003\005offw\377aitsince\235x\241`osO\207\212\001\200\212\014\n\376\214\213\006\200\001\360\022\000\005\025\377\220C\220v\230Q\230a\377\360\n\000\005\010\200r\210\377\022\2103\210c\220\025\220\377a\220s\230\"\230E\240\377\023\240A\330\010\017\210u\377\220A\220S\230\002\230!\377\330\010\013\2104\210{\230\377!\2309\240D\250\r\260\377S\270\001\330\014\022\220*\377\230A\230Q\330MO\310\377q\330\010\016\210j\230\001\337\230\021\330\034$9\000\004\005\357\200U\210!R\000a\210q\371\330\007\003\003\001W\210A\330\004\377\010\210\005\210U\220!\220\3771\330\010\t\210\024\210Q\223\210e\010\000.\000Z%\003 \001\t\377\n\330\010\r\210T\220\021~\"\002\004\007\200s\210\"8\000\374a\000M\000\220\001\330\004\r\210}Q<\n\013\2102\210S\026\000\377\014\r\330\010\014""\210B\210\367f\220B\311\000t\2301\230\377D\240\005\240Q\240e\250\3576\260\022\260o\000\016\210a\356\302\0026\240\021\320\0011\210D\177\220\001\220\021\330\014\021\001\001\356m\003%\220q\357\001\2303\230}ae\001R\210v\220Q\226 \177z\240\026\240r\250\021\013\005\375R#\000\007\230}\250F\260\373\"\260\322\000\007\200q\210\001:\261\001Q\322\001\032\2201|\002\371\000\352\013\013\027k\000\022\032\000C\220qU\330\304\036\n\277 <&\000\004\000\006\177\013\2101\210!\250Q";
-    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 2042, 2664);
+    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (2113 bytes) */
+static const char cstring[] = "\377  (in th\377e record\377 at offs\373et\026\001t has\375 \020\0010x obj\377ect>%llu\377).: <Mem\177oryView/\000\377 <contig\377uous and\267 diN\000t>\007\ri\375n\021\005stride\275d\"\010 or \004\031>\371<(\tA\006>?Can\377not assi\365g\312\000o\311\000ad-o_nly m\240\002v\242\000\377Invalid \377mode, ex\271p\312\000|\000\047c\047t\001\047\377fortran\047\347, gH\000%\005sha\373pe\222\000 axis\237 Note\251 \240 C\277ython \021\000d\377eliberatyek\000\320\001cter!\001\377n PEP-48\3554\212\"re\271!s soubcl\246\000es\261!\337built\374!yp\377es. If y\337ou ne\224 toc p\316\000%\t\243@n \226A\372\253A\047\357\002ation\377_typing\047\366\355$iv\242\000o Fa\377lse.add_\362\231 e\315G\327G%dco\363ll\321@A\000s.ab\377cdisable\373en\002\001gcgor\375u\321@me.hea\377pdump: ac t\037\001\223b\374@e @\000\357umns\354\003MAX\257COLS0\006/1\005/o_par\214\000py\305 ^Z\003dmal\362 m\200`R[\001 Z\003\000\022t\205\000c\337 \373d:\245\204\002file /ends\253`s\301`\272\204\002\362\240\000d\366 \322\tno d\377efault _\377_reduce_y_e\000\232\"non-\377`\357vial\033\000cin\347it_\246!\337\000Go \2371.7+ \214\010W\004%\307r (\215&\341b\365\001e g\"go/\000\047\007\" \326\001\352\306\205\002 H\003 \315@1.2\2037)\244\204\002\021\001\352\010\373\205\001\320\002d\371o\225`\307\204\001start\177 with u\211B\336<\001allo\203! a\377rray dat\303a.\013\020\256\204\003\200\206\001\335\205\003s.\377w%dASCII\376\231@UMNSEll\377ipsisHEA\377DERSTACK\375_\024\004Sequen\377ceTABLE__NAMES\335\206\001.\342\206\007\337__Pyx\001\000Di\377ct_NextR\317ef__\206\204\004\335 __\366\333\204\002__\001\005geti\227tem\r\001d0\001\027\000fGunc\035\001\030\000\346\000t1\002\337impor\200@__\357main;\001mod\273ulM\002nam\002\003e\371wT\001\302`_chec\207ksuT\000\n\001?\004\025\001t\363yp\343@\037\001unpi[ck?\000En \005v\270\204\002\036\230\001qualO\005\223e\234f\261c\331\206\002\277\001\257dex\314\001swet_\203\005set\262\006\334\003\006.\007tes\310\001c_\377is_corou\377tine_taa\277bcaddr\305B_\177samples\317E\277_buffe\026\003s""\377arch_len\376\003\002offaren\237a_end\003\003\233ba\177syncio.X\006\377sbasebig\376$\001ianbssb\337ucketV\000cc\377hild_spc\371l\206\001\337 trace\377backclos\235e\272\212\001ento\001\003\005o\373ff\317\212\002npcco\377untctxtd\346\361ade\244\000\000\002sde\177pthdesc\250\001\036\003\002offd\200A\000\002\373\001\334\261\213\003\322`ode_\000ry\371e\214@\254\211\002errorGfie\224\001\354\204\001\006\002s\332\206\001\374\366\001\003\002offfin\277alizer\027\000n\377tflagsfn\237fn_pc\336\205\003\262\212\004f\375r\242`sfrees\377fvgenexp\377rgoidgopT\305\210\001\374#g\203Es\312\210\017.\235\210\003\373gp\306\207\001iidinGdex\247\214\005\304@\247!g\307@\373nd\321@syste?mitabs\331\204\001\000\002\361s\242\000\331!\336 kmma\377xmemprof\367mem\341\204\001smem\204\203\214\001\373\213\001n\315\204\001\320\204\002\337@\330\204\002o\377ffncpund\333im\267\000tn\205#np\377nstknump\357yobj\372\215\003sos\377_threads\377otother_\277rootsp\307@p\017anic\000\002\014\000\215 \002\001\177sepcpop\207\000\277cidptr\242\001q\277ueued_\320\047r;rcO\000son\357a\003\004\333of\312 c_\002\002gi\276\354\000rrepl\261`s\306\367\211\001et\324\211\004\235\215\002\367\001spKst\313`s\266\210\002\273\210\002s\274\210\001j\335\206\001u\022\000e\034\000k_\026\004\375o)\000ructsv\265t\312\213\002s\317\000ow\314\000v\374\273\206\001\277\206\001suint6\3674un\324\001upda\277tevalu\000\002e\313sv\213`i\250\003\003\005of\377fwaitsinwcex\253`osO\221\212\001\372\212\212\014\n\342\213\006\200\001\360\022\000\377\005\025\220C\220v\230Q\377\230a\360\n\000\005\010\200\377r\210\022\2103\210c\220\377\025\220a\220s\230\"\230\377E\240\023\240A\330\010\017\377\210u\220A\220S\230\002\377\230!\330\010\013\2102\210\377R\210s\220$\220e\230\3774\230v\240[\260\001\260\377\021\330\014\022\220*\230A\177\230Q\33035\260Q!\001\3774\210{\230!\2309\240\177D\250\r\260S\270\001\027\007\377MO\310q\330\010\016\210\377j\230\001\230\021\330\034$~^\000\004\005\200U\210!w\000\317a\210q\330\007\003\003\001W\210\377A\330\004\010\210\005\210U""\377\220!\2201\330\010\t\210\237\024\210Q\210e\010\000.\000Z\374%\003 \001\t\n\330\010\r\210\367T\220\021\"\002\004\007\200s\343\210\"8\000a\000M\000\220\001\330O\004\r\210Q<\n\277\001S\026\000\377\014\r\330\010\014\210B\210\367f\220B\356\000t\2301\230\377D\240\005\240Q\240e\250\3576\260\022\260o\000\016\210a\356\302\0026\240\021\365\0011\210D\227\220\001\220\352\000\021\001\001m\003%{\220q\224!\2303\230ae\001\337R\210v\220Q\273 z\240_\026\240r\250\021\013\005R#\000\377\007\230}\250F\260\"\260>\322\000\007\200q\210\001\261\001\250 \037\t\210\032\2201|\002\371\000\013\013\365\027k\000\022\032\000C\220q\330\252\304\036\n\277 <&\000\004\000\006\013?\2101\210!\250Q";
+    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 2113, 2787);
     #define __Pyx_DecompressString_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #else /* compression: none (2664 bytes) */
-static const char bytes[] = "  (in the record at offset  (it has  at 0x object>%llu).: <MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewInvalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_noteat offset at offset %dcollections.abcdisableenablegcgoruntime.heapdump: a table has more columns than MAXCOLSgoruntime/heapdump/_parse.pyxisenabledmalformed heap dump: no default __reduce__ due to non-trivial __cinit__not a Go 1.7+ heap dump: header %r (goruntime reads the \"go1.7 heap dump\" format of Go 1.7 to 1.27)not a Go heap dump: the file does not start with unable to allocate array data.unable to allocate shape and strides.w%dASCIICOLUMNSEllipsisHEADERSTACK_COLUMNSSequenceTABLE_NAMESView.MemoryView__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____func____getstate____import____main____module____name____new____pyx_checksum__pyx_state__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___c_is_coroutine_taabcaddralloc_samplesallocate_bufferallocsarch_lenarch_offarena_endarena_startasyncio.coroutinesbasebig_endianbssbucketbufcchild_spcline_in_tracebackclosecontent_lencontent_offcontinpccountctxtddatadeferdefersdepthdesc_lendesc_offdtypedtype_is_objectencodeentryenumerateerrorfield_startfieldsfile_lenfile_offfinalizersfintflagsfnfn_pcformatfortranframesfreesfvgenexprgoidgopcgoroutinegoroutinesgoruntime.heapdump._parsegpheadiidindexindirectis_backgroundis_systemitabsitemsitemsizelinelinkmmaxmemprofmemstatsmemviewmodennamename_lenname_offncpundimnextnfieldsnpnstknumpyobjobjectsos_threadsotother_rootspackpanicpanicsparamsparsepcpopprocidptrsizequeued_finalizersrr""creason_lenreason_offrec_offregisterreplacesendsetdefaultshapesizespstacksstartstatusstepstk_startstopstructsvttablesthrowtotvtypetypesuint64unpackupdatevaluevaluesversion_lenversion_offwaitsincexzerosOgo1.go1.7 heap dump\nheap dump\200\001\360\022\000\005\025\220C\220v\230Q\230a\360\n\000\005\010\200r\210\022\2103\210c\220\025\220a\220s\230\"\230E\240\023\240A\330\010\017\210u\220A\220S\230\002\230!\330\010\013\2104\210{\230!\2309\240D\250\r\260S\270\001\330\014\022\220*\230A\230Q\330MO\310q\330\010\016\210j\230\001\230\021\330\034$\240A\330\004\005\200U\210!\2103\210a\210q\330\004\005\200U\210!\330\004\005\200W\210A\330\004\010\210\005\210U\220!\2201\330\010\t\210\024\210Q\210e\2201\330\004\005\200Z\210q\330\004\005\200W\210A\330\t\n\330\010\r\210T\220\021\220!\2201\330\004\007\200s\210\"\210A\330\010\016\210a\210q\220\001\330\004\r\210Q\330\004\010\210\005\210U\220!\2201\330\010\013\2102\210S\220\001\330\014\r\330\010\014\210B\210f\220B\220a\220t\2301\230D\240\005\240Q\240e\2506\260\022\2601\330\010\016\210a\210{\230!\2306\240\021\330\010\013\2101\210D\220\001\220\021\330\014\021\220\021\330\014\r\210T\220\021\220%\220q\230\002\230!\2303\230a\330\004\r\210R\210v\220Q\220a\220z\240\026\240r\250\021\330\004\r\210R\210v\220R\220q\230\007\230}\250F\260\"\260A\330\004\007\200q\210\001\330\010\r\210Q\330\010\t\210\032\2201\220B\220a\220q\330\004\007\200q\210\001\330\010\r\210Q\330\010\t\210\027\220\001\220\022\2201\220C\220q\330\t\n\330\010\r\210T\220\021\220!\2201\330\004\007\200s\210\"\210A\330\010\016\210a\210q\220\001\330\004\n\210!\210<\220q\330\004\n\210!\210<\220q\330\004\013\2101\210!\250Q";
+    #else /* compression: none (2787 bytes) */
+static const char bytes[] = "  (in the record at offset  (it has  at 0x object>%llu).: <MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewInvalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_noteat offset at offset %dcollections.abcdisableenablegcgoruntime.heapdump: a table has more columns than MAXCOLSgoruntime/heapdump/_parse.pyxisenabledmalformed heap dump: malformed heap dump: truncated: the file ends inside the header at offset %dno default __reduce__ due to non-trivial __cinit__not a Go 1.7+ heap dump: header %r (goruntime reads the \"go1.7 heap dump\" format of Go 1.7 to 1.27)not a Go heap dump: the file does not start with unable to allocate array data.unable to allocate shape and strides.w%dASCIICOLUMNSEllipsisHEADERSTACK_COLUMNSSequenceTABLE_NAMESView.MemoryView__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____func____getstate____import____main____module____name____new____pyx_checksum__pyx_state__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___c_is_coroutine_taabcaddralloc_samplesallocate_bufferallocsarch_lenarch_offarena_endarena_startasyncio.coroutinesbasebig_endianbssbucketbufcchild_spcline_in_tracebackclosecontent_lencontent_offcontinpccountctxtddatadeferdefersdepthdesc_lendesc_offdtypedtype_is_objectencodeentryenumerateerrorfield_startfieldsfile_lenfile_offfinalizersfintflagsfnfn_pcformatfortranframesfreesfvgenexprgoidgopcgoroutinegoroutinesgoruntime.heapdump._parsegpheadiidindexindirectis_backgroundis_systemitabsitemsitemsizelinelinkmmaxmemprofmemstatsmemviewmodennamename_lenname_offncpundimnextnfieldsnpnstknumpyobjobjectsos_threads""otother_rootspackpanicpanicsparamsparsepcpopprocidptrsizequeued_finalizersrrcreason_lenreason_offrec_offregisterreplacesendsetdefaultshapesizespstacksstartstartswithstatusstepstk_startstopstructsvttablesthrowtotvtypetypesuint64unpackupdatevaluevaluesversion_lenversion_offwaitsincexzerosOgo1.go1.7 heap dump\nheap dump\200\001\360\022\000\005\025\220C\220v\230Q\230a\360\n\000\005\010\200r\210\022\2103\210c\220\025\220a\220s\230\"\230E\240\023\240A\330\010\017\210u\220A\220S\230\002\230!\330\010\013\2102\210R\210s\220$\220e\2304\230v\240[\260\001\260\021\330\014\022\220*\230A\230Q\33035\260Q\330\010\013\2104\210{\230!\2309\240D\250\r\260S\270\001\330\014\022\220*\230A\230Q\330MO\310q\330\010\016\210j\230\001\230\021\330\034$\240A\330\004\005\200U\210!\2103\210a\210q\330\004\005\200U\210!\330\004\005\200W\210A\330\004\010\210\005\210U\220!\2201\330\010\t\210\024\210Q\210e\2201\330\004\005\200Z\210q\330\004\005\200W\210A\330\t\n\330\010\r\210T\220\021\220!\2201\330\004\007\200s\210\"\210A\330\010\016\210a\210q\220\001\330\004\r\210Q\330\004\010\210\005\210U\220!\2201\330\010\013\2102\210S\220\001\330\014\r\330\010\014\210B\210f\220B\220a\220t\2301\230D\240\005\240Q\240e\2506\260\022\2601\330\010\016\210a\210{\230!\2306\240\021\330\010\013\2101\210D\220\001\220\021\330\014\021\220\021\330\014\r\210T\220\021\220%\220q\230\002\230!\2303\230a\330\004\r\210R\210v\220Q\220a\220z\240\026\240r\250\021\330\004\r\210R\210v\220R\220q\230\007\230}\250F\260\"\260A\330\004\007\200q\210\001\330\010\r\210Q\330\010\t\210\032\2201\220B\220a\220q\330\004\007\200q\210\001\330\010\r\210Q\330\010\t\210\027\220\001\220\022\2201\220C\220q\330\t\n\330\010\r\210T\220\021\220!\2201\330\004\007\200s\210\"\210A\330\010\016\210a\210q\220\001\330\004\n\210!\210<\220q\330\004\n\210!\210<\220q\330\004\013\2101\210!\250Q";
     PyObject *data = NULL;
     #define __Pyx_DecompressString_UNUSED
     #define __Pyx_DecompressString_LZSS_UNUSED
     #endif
     PyObject **stringtab = __pyx_mstate->__pyx_string_tab;
     Py_ssize_t pos = 0;
-    for (int i = 0; i < 214; i++) {
+    for (int i = 0; i < 216; i++) {
       Py_ssize_t bytes_length = str_length_index[i].length;
       PyObject *string = PyUnicode_DecodeUTF8(bytes + pos, bytes_length, NULL);
-      if (likely(string) && i >= 38) PyUnicode_InternInPlace(&string);
+      if (likely(string) && i >= 39) PyUnicode_InternInPlace(&string);
       if (unlikely(!string)) {
         Py_XDECREF(data);
         __PYX_ERR(0, 1, __pyx_L1_error)
@@ -26917,8 +27028,8 @@ static const char bytes[] = "  (in the record at offset  (it has  at 0x object>%
       stringtab[i] = string;
       pos += bytes_length;
     }
-    for (int i = 214; i < 221; i++) {
-      Py_ssize_t bytes_length = bytes_length_index[i-214].length;
+    for (int i = 216; i < 223; i++) {
+      Py_ssize_t bytes_length = bytes_length_index[i-216].length;
       PyObject *string = PyBytes_FromStringAndSize(bytes + pos, bytes_length);
       stringtab[i] = string;
       pos += bytes_length;
@@ -26928,14 +27039,14 @@ static const char bytes[] = "  (in the record at offset  (it has  at 0x object>%
       }
     }
     Py_XDECREF(data);
-    for (Py_ssize_t i = 0; i < 221; i++) {
+    for (Py_ssize_t i = 0; i < 223; i++) {
       if (unlikely(PyObject_Hash(stringtab[i]) == -1)) {
         __PYX_ERR(0, 1, __pyx_L1_error)
       }
     }
     #if CYTHON_IMMORTAL_CONSTANTS
     {
-      PyObject **table = stringtab + 214;
+      PyObject **table = stringtab + 216;
       for (Py_ssize_t i=0; i<7; ++i) {
         #if PY_VERSION_HEX >= 0x030F0000
         PyUnstable_SetImmortal(table[i]);
@@ -27035,7 +27146,7 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
   {
     const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 13, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 343};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_buf, __pyx_mstate->__pyx_n_u_r, __pyx_mstate->__pyx_n_u_n, __pyx_mstate->__pyx_n_u_rc, __pyx_mstate->__pyx_n_u_t_2, __pyx_mstate->__pyx_n_u_tv, __pyx_mstate->__pyx_n_u_fv, __pyx_mstate->__pyx_n_u_sv, __pyx_mstate->__pyx_n_u_head, __pyx_mstate->__pyx_n_u_tables, __pyx_mstate->__pyx_n_u_a, __pyx_mstate->__pyx_n_u_fields, __pyx_mstate->__pyx_n_u_stacks};
-    __pyx_mstate_global->__pyx_codeobj_tab[2] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_goruntime_heapdump__parse_pyx, __pyx_mstate->__pyx_n_u_parse, __pyx_mstate->__pyx_kp_b_iso88591_CvQa_r_3c_as_E_A_uAS_4_9D_S_AQM, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[2])) goto bad;
+    __pyx_mstate_global->__pyx_codeobj_tab[2] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_goruntime_heapdump__parse_pyx, __pyx_mstate->__pyx_n_u_parse, __pyx_mstate->__pyx_kp_b_iso88591_CvQa_r_3c_as_E_A_uAS_2Rs_e4v_AQ, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[2])) goto bad;
   }
   Py_DECREF(tuple_dedup_map);
   return 0;

@@ -356,6 +356,9 @@ def parse(const uint8_t[::1] buf):
     cdef uint64_t[:, ::1] sv
     if n < 16 or bytes(buf[:16]) != HEADER:
         head = bytes(buf[:16])
+        if n < 16 and head and HEADER.startswith(head):
+            raise ValueError("malformed heap dump: truncated: the file ends inside the "
+                             "header at offset %d" % n)
         if head.startswith(b"go1.") and b"heap dump" in head:
             raise ValueError("not a Go 1.7+ heap dump: header %r (goruntime reads the "
                              "\"go1.7 heap dump\" format of Go 1.7 to 1.27)" % head)
