@@ -119,7 +119,7 @@ func main() {
 			nodes[i].Next = nodes[(i+1)%n]
 			nodes[i].Left = nodes[(i*7+3)%n]
 		}
-		gGraph = nodes[:1]
+		gGraph = []*Node{nodes[0]} // a new one-element array: only node 0 is held
 		dead := make([]*Node, n)
 		for i := range dead {
 			dead[i] = &Node{ID: i}
