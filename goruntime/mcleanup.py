@@ -134,6 +134,7 @@ class Cleanups:
     def queue_blocks(self, cleanups):
         """Queue *cleanups* (sweep order) in Go's 20-entry blocks; the caller holds the
         world lock."""
+        self.rt._check_world("Cleanups.queue_blocks")
         self.rt.gc_record.cleanups_queued += len(cleanups)
         for i in range(0, len(cleanups), BLOCK_SIZE):
             self.queue.append(cleanups[i:i + BLOCK_SIZE])

@@ -115,6 +115,7 @@ class Finalizers:
     def queue(self, f):
         """Go: queuefinalizer. The sweep found *f*'s object dead; the caller holds the
         world lock."""
+        self.rt._check_world("Finalizers.queue")
         self.finq.append(f)
         self.rt.gc_record.finalizers_queued += 1
 

@@ -197,6 +197,7 @@ class Collector:
         if not self.observers:
             return
         rt = self.rt
+        rt._check_world("Collector._event")
         c = rt._counters()
         self.pending.append(CycleEvent(
             cycle=cyc.number, phase=phase, kind=cyc.kind, heap_live=int(heap_live),
@@ -374,6 +375,7 @@ class Collector:
 
     def start_cycle(self, kind):
         """Sweep termination and the mark. Returns True if the cycle should end at once.
+        The caller holds the world lock.
 
         The emulator marks everything reachable right here (a snapshot at the beginning,
         which is what Go's hybrid barrier guarantees), then models Go's *concurrent* mark
@@ -384,6 +386,7 @@ class Collector:
         assists guarantee that). Forced and periodic cycles end at once.
         """
         rt = self.rt
+        rt._check_world("Collector.start_cycle")
         procs = rt._gomaxprocs
         rt._charge_mutator()
         t_start = rt.clock.nanotime()
@@ -428,6 +431,7 @@ class Collector:
     def finish_locked(self):
         """Mark termination (STW #2) and the sweep; the caller holds the world lock."""
         rt = self.rt
+        rt._check_world("Collector.finish_locked")
         cyc, self.cycle = self.cycle, None
         rec = rt.gc_record
         procs = rt._gomaxprocs

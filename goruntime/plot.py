@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .mstats import chronological_pauses
+from .mstats import HeapCounters, chronological_pauses
 
 
 __all__ = [
@@ -137,8 +137,8 @@ class Recorder:
         rt = self.runtime = _current_runtime(self.runtime)
         self.gogc = rt.pacer.gc_percent
         self.memory_limit = rt.pacer.memory_limit
-        c = rt.heap.counters()
-        self._anchor_state = (rt.clock.nanotime(), c["malloc_calls"], c["malloc_bytes"])
+        c = HeapCounters.read(rt.heap)
+        self._anchor_state = (rt.clock.nanotime(), c.malloc_calls, c.malloc_bytes)
         self._open = None
         rt.add_gc_observer(self._observe)
         self._active = True
@@ -168,8 +168,8 @@ class Recorder:
             self._from_event(ev, "mark-end", ev.cycle - 1)
         elif ev.phase == "sweep done":
             after = self._from_event(ev, "gc-end", ev.cycle)
-            c = self.runtime.heap.counters()
-            self._anchor_state = (ev.nanotime, c["malloc_calls"], c["malloc_bytes"])
+            c = HeapCounters.read(self.runtime.heap)
+            self._anchor_state = (ev.nanotime, c.malloc_calls, c.malloc_bytes)
             if self._open is not None:
                 before, kind = self._open
                 self.gcs.append(GCEvent(ev.cycle, kind, before, after, ev.pause_ns))
@@ -185,11 +185,11 @@ class Recorder:
     # -- samples --------------------------------------------------------------------------
     def _take(self, event, goal=None, label=None):
         rt = self.runtime
-        c = rt.heap.counters()
+        c = HeapCounters.read(rt.heap)
         if goal is not None:
             self._last_goal = goal
-        s = Sample(alloc_bytes=int(c["malloc_bytes"]), time_ns=self._time(c),
-                   heap_live=int(c["heap_live"]), heap_inuse=int(c["heap_inuse"]),
+        s = Sample(alloc_bytes=int(c.malloc_bytes), time_ns=self._time(c),
+                   heap_live=int(c.heap_live), heap_inuse=int(c.heap_inuse),
                    goal=int(self._last_goal), num_gc=int(rt.gc_record.num_gc),
                    event=event, label=label)
         self.samples.append(s)
@@ -206,8 +206,8 @@ class Recorder:
             return now
         from .runtime import COSTS
         t, calls, nbytes = self._anchor_state
-        est = t + (c["malloc_calls"] - calls) * COSTS.get("alloc_call", 0) \
-            + (c["malloc_bytes"] - nbytes) * COSTS.get("alloc_byte", 0)
+        est = t + (c.malloc_calls - calls) * COSTS.get("alloc_call", 0) \
+            + (c.malloc_bytes - nbytes) * COSTS.get("alloc_byte", 0)
         return max(now, int(est))
 
     def sample(self, label=None):

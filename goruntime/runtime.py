@@ -518,6 +518,13 @@ class Runtime:
         return (r.num_gc, r.pause_total_ns, list(r.pauses.ns), list(r.pauses.end),
                 r.last_gc_unix)
 
+    def _check_world(self, where):
+        """In ``GORUNTIME_CHECKS`` builds (``make debug``), raise unless this thread holds the
+        world lock: the rule of every entry point documented "the caller holds the world
+        lock" (HACKING.md, Locks). Free in release builds."""
+        if _heap.CHECKS and not self.world._is_owned():
+            raise RuntimeError(f"goruntime: {where} called without the world lock")
+
     def _own(self, h):
         if _object.handle_heap(h) is not self.heap:
             raise ValueError(f"goruntime: handle {h!r} belongs to a different Runtime")
