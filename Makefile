@@ -104,7 +104,7 @@ demo: build  ## The seed tutorial "GC and SetFinalizer", in motion
 	$(PY) -m goruntime demo
 
 clean:  ## Remove generated C, shared objects, caches (keeps $(VENV))
-	rm -rf build/ goruntime/*.c goruntime/*.so goruntime/workloads/*.c goruntime/workloads/*.so goruntime/*.html .stamp-* *.egg-info $(BUILT)
+	rm -rf build/ goruntime/*.c goruntime/*.so goruntime/*/*.c goruntime/*/*.so goruntime/*.html .stamp-* *.egg-info $(BUILT)
 
 distclean: clean  ## Also remove the virtual environment
 	rm -rf $(VENV)

@@ -327,8 +327,8 @@ class HeapDump:
 
     # -- the Runtime -----------------------------------------------------------------------
     def _build_runtime(self, arena_cap):
-        from ..mspecial import FinalizerSpecial
         from ..runtime import Runtime
+        from ..mspecial import FinalizerSpecial
         rt = Runtime(gogc=100, arena_cap=arena_cap)
         heap = rt.heap
         r = self._raw
