@@ -419,10 +419,10 @@ class Collector:
     def alloc_rate(self):
         """(bytes per ns, mutator ns) of allocation since the last cycle ended."""
         rt = self.rt
-        c = rt.heap.counters()
-        nbytes = c["malloc_bytes"] - self.rate_mark[0]
+        c = rt._counters()
+        nbytes = c.malloc_bytes - self.rate_mark[0]
         if isinstance(rt.clock, _clock.VirtualClock):
-            calls = c["malloc_calls"] - self.rate_mark[1]
+            calls = c.malloc_calls - self.rate_mark[1]
             ns = int(calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"])
         else:
             ns = rt.clock.nanotime() - self.rate_mark[2]
@@ -481,8 +481,8 @@ class Collector:
         rt.pacer.last_heap_in_use = mem.heap_inuse
         self.update_trigger()
         rt._maybe_scavenge(mem)
-        c = rt.heap.counters()
-        self.rate_mark = (c["malloc_bytes"], c["malloc_calls"], rt.clock.nanotime())
+        c = rt._counters()
+        self.rate_mark = (c.malloc_bytes, c.malloc_calls, rt.clock.nanotime())
         # sysmon's forcegc check is due 2 minutes after this cycle (Go: forcegcperiod)
         rt.sched.next_tick = (rec.last_gc_nanotime + FORCEGC_PERIOD + 1
                               if rt.pacer.gc_percent >= 0 else None)

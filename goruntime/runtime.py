@@ -125,7 +125,7 @@ class Runtime:
         elif isinstance(memory_limit, str):
             memory_limit = _pacer.parse_gomemlimit(memory_limit)
         if isinstance(memory_limit, bool) or not isinstance(memory_limit, int):
-            raise TypeError(f"memory_limit must be an int or a GOMEMLIMIT string")
+            raise TypeError("memory_limit must be an int or a GOMEMLIMIT string")
         if isinstance(gomaxprocs, bool) or not isinstance(gomaxprocs, int):
             raise TypeError("gomaxprocs must be an int")
         if gomaxprocs < 1 or gomaxprocs > 256:
@@ -197,7 +197,7 @@ class Runtime:
 
     def __repr__(self):
         return (f"<goruntime.Runtime GOGC={self.pacer.gc_percent} GOMAXPROCS={self._gomaxprocs} "
-                f"NumGC={self.gc_record.num_gc} HeapInuse={self.heap.counters()['heap_inuse']}>")
+                f"NumGC={self.gc_record.num_gc} HeapInuse={self._counters().heap_inuse}>")
 
     def _repr_html_(self):
         from ._display import runtime_html
@@ -321,10 +321,10 @@ class Runtime:
     # -- time ------------------------------------------------------------------------------
     def _charge_mutator(self):
         """Advance the virtual clock by the allocation work done since the last charge."""
-        c = self.heap.counters()              # two fields: the dict is cheaper here
-        calls = c["malloc_calls"] - self._charged_calls
-        nbytes = c["malloc_bytes"] - self._charged_bytes
-        self._charged_calls, self._charged_bytes = c["malloc_calls"], c["malloc_bytes"]
+        c = self._counters()
+        calls = c.malloc_calls - self._charged_calls
+        nbytes = c.malloc_bytes - self._charged_bytes
+        self._charged_calls, self._charged_bytes = c.malloc_calls, c.malloc_bytes
         ns = int(calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"])
         if ns:
             self.clock.charge(ns)

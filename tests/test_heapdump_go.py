@@ -18,7 +18,6 @@ import os
 import pathlib
 import subprocess
 
-import numpy as np
 import pytest
 
 from goruntime import heapdump
