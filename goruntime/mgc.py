@@ -218,14 +218,16 @@ class Collector:
         ``sys.unraisablehook`` ("Exception ignored in GC observer ..."), as Python reports
         exceptions in ``gc.callbacks``, and delivery continues.
         """
-        me = threading.get_ident()
-        if self._delivering is not None or not self.pending:
-            return                    # the outer delivery loop will take the new events
-        self._delivering = me
+        world = self.rt.world
+        with world:
+            if self._delivering is not None or not self.pending:
+                return                # the delivering thread will take the new events too
+            self._delivering = threading.get_ident()
         try:
             while True:
-                with self.rt.world:
+                with world:
                     if not self.pending:
+                        self._delivering = None
                         return
                     ev = self.pending.pop(0)
                     observers = self.observers
@@ -234,8 +236,10 @@ class Collector:
                         fn(ev)
                     except Exception as e:
                         _report_observer_error(fn, ev, e)
-        finally:
-            self._delivering = None
+        except BaseException:
+            with world:
+                self._delivering = None
+            raise
 
     @property
     def running(self):
