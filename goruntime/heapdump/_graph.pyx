@@ -30,7 +30,6 @@ from goruntime._types cimport int32_t, int64_t, uint8_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, malloc_small, malloc_large, size_to_class, addr_ptr, bit_set, bit_clear,
     object_bounds,
-    MALLOC_HEADER_SIZE, MIN_SIZE_FOR_MALLOC_HEADER, SMALL_CUTOFF, class_to_size,
 )
 
 
@@ -156,7 +155,7 @@ def dominators(const int64_t[::1] indptr, const int32_t[::1] dst, const int64_t[
     unreachable; ``preorder`` lists the reachable objects in DFS preorder (each after
     its dominator). Semi-NCA; no recursion.
     """
-    cdef intp_t n = indptr.shape[0] - 1, i, e, nr = 0, top, num, v, w, u, x, sp, p
+    cdef intp_t n = indptr.shape[0] - 1, i, e, top, num, v, w, u, x, sp, p
     cdef int64_t r
     # node numbers: object i is node i+1, the virtual root is node 0
     pre = np.full(n + 1, -1, dtype=np.int64)     # node -> DFS number
