@@ -44,6 +44,7 @@ import numpy as np
 from . import _heap, _mark, _object, mstats, pacer as _pacer, gctrace as _gctrace, metrics as _metrics
 from . import _signals, sched as _sched, clock as _clock, types as _types
 from .errors import FatalError, Panic
+from . import godebug as _godebug
 
 __all__ = [
     "Runtime", "current", "GC", "ReadMemStats", "MemStats", "SetFinalizer", "KeepAlive",
@@ -105,20 +106,6 @@ def _scheduler_of_current():
 
 _sched.set_current_scheduler_getter(_scheduler_of_current)
 _metrics.set_input_provider(lambda: current()._metric_inputs())
-
-
-def _parse_godebug(s):
-    out = {}
-    for part in (s or "").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        k, _, v = part.partition("=")
-        try:
-            out[k.strip()] = int(v) if v.strip() else 1
-        except ValueError:
-            out[k.strip()] = v.strip()
-    return out
 
 
 class _GCRecord:
@@ -206,21 +193,14 @@ class Runtime:
 
     def __init__(self, gogc=100, memory_limit=None, gomaxprocs=1, godebug="",
                  scheduler="cooperative", clock="virtual", *, arena_cap=None, stderr=None):
-        if isinstance(gogc, str):
-            gogc = _pacer.parse_gogc(gogc)
-        if isinstance(gogc, bool) or not isinstance(gogc, int):
-            raise TypeError(f"gogc must be an int or 'off', not {type(gogc).__name__}")
-        if memory_limit is None:
-            memory_limit = _pacer.MAX_INT64
-        elif isinstance(memory_limit, str):
-            memory_limit = _pacer.parse_gomemlimit(memory_limit)
-        if isinstance(memory_limit, bool) or not isinstance(memory_limit, int):
-            raise TypeError(f"memory_limit must be an int or a GOMEMLIMIT string")
+        # every knob is validated before anything is built: no wrap-around (issue 13)
+        gogc = _pacer.gogc_arg(gogc)
+        memory_limit = _pacer.memory_limit_arg(memory_limit)
         if isinstance(gomaxprocs, bool) or not isinstance(gomaxprocs, int):
-            raise TypeError("gomaxprocs must be an int")
+            raise TypeError(f"gomaxprocs must be an int, not {type(gomaxprocs).__name__}")
         if gomaxprocs < 1 or gomaxprocs > 256:
             raise ValueError(f"gomaxprocs must be in 1..256, not {gomaxprocs}")
-        self.godebug = _parse_godebug(godebug)
+        self.godebug = _godebug.parse_godebug(godebug)
         self.heap = _heap.Heap(arena_cap, nprocs=gomaxprocs)
         self.heap.threaded = scheduler == "threads"
         self._world = self.heap.lock
@@ -494,6 +474,7 @@ class Runtime:
         """
         if kind not in ("cycle", "heap", "time"):
             raise ValueError(f"unknown GC trigger kind {kind!r}")
+        self.heap.check_thread()          # cooperative: only the owner thread collects
         if self.godebug.get("sbrk"):
             return
         with self._world, _signals.deferred():
@@ -519,6 +500,7 @@ class Runtime:
         """End a cycle that is in its mark phase (the background workers finished)."""
         if self._cycle is None or self._in_gc:
             return
+        self.heap.check_thread()
         with self._world, _signals.deferred():
             if self._cycle is None or self._in_gc:     # another thread ended it meanwhile
                 return
@@ -617,7 +599,7 @@ class Runtime:
         procs = self._gomaxprocs
         kind, stw1, mark_ns = cyc["kind"], cyc["stw1"], cyc["mark_ns"]
         self._charge_mutator()
-        if self.godebug.get("gccheckmark"):
+        if self.godebug.get("gccheckmark", 0) > 0:
             # Everything reachable now must be marked: the snapshot plus black allocation.
             _mark.checkmark(self.heap, *self._special_roots())
         heap1 = self.heap.heap_live
@@ -670,7 +652,7 @@ class Runtime:
         # sysmon's forcegc check is due 2 minutes after this cycle (Go: forcegcperiod)
         self.sched.next_tick = (rec.last_gc_nanotime + FORCEGC_PERIOD + 1
                                 if self.pacer.gc_percent >= 0 else None)
-        if self.godebug.get("gctrace"):
+        if self.godebug.get("gctrace", 0) > 0:
             line = _gctrace.format_gctrace(
                 n=rec.num_gc, start_ns=cyc["t_start"] - self._start_ns,
                 cpu_percent=int(rec.gc_cpu_fraction * 100),
@@ -777,6 +759,7 @@ class Runtime:
     # -- finalizers ----------------------------------------------------------------------
     def set_finalizer(self, obj, finalizer):
         """Go: runtime.SetFinalizer, with Go's checks in Go's order (spec 5.1)."""
+        self.heap.check_thread()
         if obj is None:
             raise FatalError("runtime.SetFinalizer: first argument is nil")
         if not isinstance(obj, Pointer):
@@ -834,6 +817,7 @@ class Runtime:
     # -- cleanups ------------------------------------------------------------------------
     def add_cleanup(self, ptr, cleanup, arg):
         """Go: runtime.AddCleanup, with Go's panics (spec 6.1); returns a Cleanup."""
+        self.heap.check_thread()
         if ptr is None:
             raise Panic("runtime.AddCleanup: ptr is nil")
         if not isinstance(ptr, Pointer):
@@ -974,6 +958,7 @@ class Runtime:
         zerobase) gets an immortal handle, off-heap and canonical too, that never goes nil
         (Go: getOrAddWeakHandle's immortal handles; nothing is allocated).
         """
+        self.heap.check_thread()
         self._own(p)
         with self._world:
             rec = self._weak.get(p.addr)
@@ -997,6 +982,7 @@ class Runtime:
     # -- goroutines ------------------------------------------------------------------------
     def go(self, fn, *args):
         """Go's ``go fn(args)``; the goroutine sees this runtime as current."""
+        self.heap.check_thread()
         if not callable(fn):
             raise TypeError(f"go: {fn!r} is not a function")
         return self.sched.go(fn, *args, name=getattr(fn, "__name__", None))
@@ -1015,7 +1001,7 @@ class Runtime:
         if self._in_gc:
             return
         if self.pacer.time_trigger_test(now, self.gc_record.last_gc_nanotime):
-            if self.godebug.get("gctrace"):
+            if self.godebug.get("gctrace", 0) > 0:
                 self._trace("GC forced")
             self.gc(kind="time")
         elif self.pacer.gc_percent >= 0 and self.gc_record.num_gc:

