@@ -519,6 +519,31 @@ class StringHeader(tuple):
         return (tuple, (tuple(self),))
 
 
+def index_error(i, n):
+    """Go's message for index *i* outside ``[0, n)`` (runtime/error.go, boundsIndex):
+    a negative index is reported without the length."""
+    if i < 0:
+        return f"runtime error: index out of range [{i}]"
+    return f"runtime error: index out of range [{i}] with length {n}"
+
+
+def slice_bounds_error(lo, hi, cap):
+    """Go's message for ``s[lo:hi]`` on a slice of capacity *cap*, or None if in range.
+
+    Go checks *hi* against the capacity first (boundsSliceAcap: ``[:hi] with capacity
+    cap``, ``[:hi]`` when negative), then *lo* against *hi* (boundsSliceB: ``[lo:hi]``,
+    ``[lo:]`` when negative)."""
+    if hi < 0:
+        return f"runtime error: slice bounds out of range [:{hi}]"
+    if hi > cap:
+        return f"runtime error: slice bounds out of range [:{hi}] with capacity {cap}"
+    if lo < 0:
+        return f"runtime error: slice bounds out of range [{lo}:]"
+    if lo > hi:
+        return f"runtime error: slice bounds out of range [{lo}:{hi}]"
+    return None
+
+
 @cython.final
 @cython.auto_pickle(False)
 cdef class Pointer(Handle):
@@ -598,7 +623,7 @@ cdef class Pointer(Handle):
         if not isinstance(i, int) or isinstance(i, bool):
             raise TypeError(f"invalid argument: index {i!r} must be integer")
         if i < 0 or i >= n:
-            raise IndexError(f"runtime error: index out of range [{i}] with length {n}")
+            raise IndexError(index_error(i, n))
         et = t.underlying.elem
         return self.addr + i * et.size, et
 
@@ -682,7 +707,7 @@ cdef class SliceValue(Handle):
         if not isinstance(i, int) or isinstance(i, bool):
             raise TypeError(f"invalid argument: index {i!r} must be integer")
         if i < 0 or i >= self.length:
-            raise IndexError(f"runtime error: index out of range [{i}] with length {self.length}")
+            raise IndexError(index_error(i, self.length))
         return self.addr + <uint64_t>i * <uint64_t>self.elem.size
 
     def __getitem__(self, i):
@@ -697,12 +722,13 @@ cdef class SliceValue(Handle):
             store(self, a, self.elem, kind_of(self.elem), v)
 
     def _reslice(self, sl):
-        if sl.step not in (None, 1):
+        if sl.step is not None and sl.step != 1:
             raise TypeError("Go slices have no step")
         lo = 0 if sl.start is None else sl.start
         hi = self.length if sl.stop is None else sl.stop
-        if lo < 0 or hi < lo or hi > self.capacity:
-            raise IndexError(f"runtime error: slice bounds out of range [{lo}:{hi}] with capacity {self.capacity}")
+        err = slice_bounds_error(lo, hi, self.capacity)
+        if err is not None:
+            raise IndexError(err)
         ncap = self.capacity - lo
         # Go never makes a pointer past the end of an object: a zero-capacity result keeps
         # the base pointer (TestEmptySlice).

@@ -38,7 +38,7 @@ class Pointer:
             if addr == 0:
                 return None
             if rt.gc_running:
-                rt._shade(addr)          # Go: weak->strong during mark shades the object
+                rt.collector.shade(addr)          # Go: weak->strong during mark shades the object
             return _object.make_pointer(rt, rt.heap, addr, self._elem)
 
     value = Value
@@ -76,7 +76,7 @@ def Make(p):
     if not isinstance(p, _Handle):
         raise TypeError(f"weak.Make needs a pointer handle, not {type(p).__name__}")
     rt = p.runtime
-    cell, immortal = rt._weak_make(p)
+    cell, immortal = rt.specials.weak_make(p)
     w._rt = rt
     w._elem = p.elem
     w._addr = cell

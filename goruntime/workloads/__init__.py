@@ -295,7 +295,9 @@ def _check_int(name, v, lo=None, hi=None):
         raise TypeError(f"{name} must be an int, not {type(v).__name__}")
     v = int(v)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise ValueError(f"{name} must be in {lo}..{hi}, not {v}")
+        want = (f"in {lo}..{hi}" if lo is not None and hi is not None else
+                f"at least {lo}" if lo is not None else f"at most {hi}")
+        raise ValueError(f"{name} must be {want}, not {v}")
     return v
 
 
@@ -321,8 +323,9 @@ def binary_trees(max_depth, *, progress=False, runtime=None):
     (``check`` = nodes in the tree); last the long-lived tree is checked. A node is
     ``struct { left, right *Node }`` (`TreeNode`: 16 bytes, size class 2, scan).
 
-    Returns the summary dict (see the module docs) with ``lines``, the lines the Go
-    program prints (``"stretch tree of depth 17\\t check: 262143"``, ...), and
+    Returns the summary dict (see the module docs) with ``max_depth`` (the depth run, at
+    least 6), ``lines``, the lines the Go program prints (``"stretch tree of depth 17\\t
+    check: 262143"``, ...), and
     ``result = {"stretch_check", "checks": {d: (iterations, check)}, "long_lived_check"}``.
     ``binary_trees(16)`` allocates 14 985 902 objects (239 774 432 bytes), as Go does.
     """
@@ -344,7 +347,7 @@ def binary_trees(max_depth, *, progress=False, runtime=None):
     result = {"stretch_check": checks[0],
               "checks": {d: (i, c) for i, d, c in zip(iters, depths, checks[1:])},
               "long_lived_check": checks[-1]}
-    return run.summary(result, lines=lines)
+    return run.summary(result, lines=lines, max_depth=md)
 
 
 def gcbench(*, progress=False, runtime=None, stretch_tree_depth=18, long_lived_tree_depth=16,
