@@ -67,6 +67,7 @@ import numpy as np
 from libc.string cimport memset
 from cpython.mem cimport PyMem_RawRealloc, PyMem_RawFree
 from cpython.number cimport PyNumber_Index
+from cpython.pythread cimport PyThread_get_thread_ident
 
 cdef extern from "sys/mman.h" nogil:
     int madvise(void* addr, size_t length, int advice)
@@ -666,6 +667,35 @@ cdef class Heap:
         self.h.trigger = 0xFFFFFFFFFFFFFFFF
         self.h.root_free_head = -1
         self.lock = threading.RLock()
+        self.owner = PyThread_get_thread_ident()
+
+    # -- threads -------------------------------------------------------------------------
+    # A cooperative runtime is single-threaded (its goroutines are greenlets of one thread):
+    # only its owner thread may allocate, store, create handles or collect. A call from any
+    # other thread raises RuntimeError before it changes anything -- otherwise it could
+    # allocate or root while the owner's collector marks without the GIL and so free a live
+    # object. When the owner thread has ended, the next thread to call takes the runtime
+    # over. With scheduler="threads" every thread may call (everything takes the world lock).
+    cdef int check_owner(self) except -1:
+        if self.threaded or PyThread_get_thread_ident() == self.owner:
+            return 0
+        return self._foreign_call()
+
+    cdef int _foreign_call(self) except -1:
+        cdef unsigned long me = PyThread_get_thread_ident()
+        owner = self.owner
+        if not any(t.ident == owner for t in threading.enumerate()):
+            self.owner = me
+            return 0
+        raise RuntimeError(
+            "goruntime: this Runtime (scheduler='cooperative') belongs to thread %d; it was "
+            "called from thread %d. A cooperative runtime is single-threaded: use "
+            "scheduler='threads' to share one between threads, or a Runtime per thread"
+            % (owner, me))
+
+    def check_thread(self):
+        """Raise RuntimeError if the calling thread may not use this heap (see above)."""
+        self.check_owner()
 
     def __dealloc__(self):
         PyMem_RawFree(self.h.roots)
@@ -838,6 +868,7 @@ cdef class Heap:
         cdef uint64_t out = 0
         cdef const uint8_t[::1] m
         cdef intp_t ew = 0
+        self.check_owner()
         if ip < 0 or ip >= self.h.nprocs:
             raise ValueError("P %d out of range (GOMAXPROCS=%d)" % (ip, self.h.nprocs))
         if not noscan and mask is not None:
@@ -868,6 +899,7 @@ cdef class Heap:
         cdef int ip = PyNumber_Index(p)
         cdef const uint8_t[::1] m
         cdef intp_t ew = 0, i = 0
+        self.check_owner()
         if un < 0:
             raise ValueError("negative count %d" % un)
         if ip < 0 or ip >= self.h.nprocs:
@@ -1037,6 +1069,7 @@ cdef class Heap:
         word given a bad address makes the next GC fail with "found bad pointer".
         """
         cdef uint64_t a = PyNumber_Index(addr), v = PyNumber_Index(value)
+        self.check_owner()
         if a & 7:
             raise ValueError("goruntime: word address %#x is not 8-byte aligned" % a)
         self._check_object_range(a, 8)
@@ -1046,6 +1079,7 @@ cdef class Heap:
         """A writable numpy uint8 view of heap bytes [addr, addr+nbytes): they must lie
         inside one allocated object."""
         cdef uint64_t a = PyNumber_Index(addr), n = PyNumber_Index(nbytes)
+        self.check_owner()
         self._check_object_range(a, n)
         off = a - self.h.arena_start
         return self.arena[off:off + n]
@@ -1066,6 +1100,7 @@ cdef class Heap:
         (a ``view`` of heap memory) cannot be rewritten by an earlier store of the batch
         after it was validated.
         """
+        self.check_owner()
         if offsets.shape[0] != src.shape[0] or dst.shape[0] != src.shape[0]:
             raise ValueError("src, offsets and dst must have the same length")
         tgt_a = np.array(src, dtype=np.uint64, copy=True)
@@ -1107,6 +1142,7 @@ cdef class Heap:
         *addr* is inside an allocated object, or outside the heap (ignored by the GC).
         """
         cdef uint64_t a = PyNumber_Index(addr)
+        self.check_owner()
         with self.lock:
             self._check_root(a)
             return root_add(&self.h, a)
@@ -1125,6 +1161,7 @@ cdef class Heap:
         cdef intp_t i = 0, j, n = addrs.shape[0]
         out = np.empty(n, dtype=np.int64)
         cdef int64_t[::1] o = out
+        self.check_owner()
         with self.lock:
             for j in range(n):
                 self._check_root(addrs[j])
