@@ -43,7 +43,8 @@ if SANITIZE:
     lflags += ["-fsanitize=address,undefined"]
 
 MODULES = ["goruntime._heap", "goruntime._mark", "goruntime._object",
-           "goruntime.workloads._workloads"]
+           "goruntime.workloads._workloads", "goruntime.heapdump._parse",
+           "goruntime.heapdump._graph"]
 
 extensions = [
     Extension(name, [name.replace(".", "/") + ".pyx"],

@@ -487,9 +487,11 @@ def _trace_columns(trace):
         if have.shape or not np.can_cast(have, want, "safe"):
             raise ValueError(f"replay: trace field {name!r} has dtype {have}, which does not "
                              f"cast safely to {want}")
-        # aligned too: TRACE_DTYPE is packed, and a one-row column is "contiguous" at an
-        # odd offset (a misaligned int64 load in the Cython loop is undefined behaviour)
-        cols[name] = np.require(trace[name], dtype=want, requirements=("C_CONTIGUOUS", "ALIGNED"))
+        # A private copy, contiguous and aligned: TRACE_DTYPE is packed (a one-row column is
+        # "contiguous" at an odd offset, and a misaligned int64 load in the Cython loop is
+        # undefined behaviour), and a trace that aliases the arena (a heap view) must not be
+        # rewritten by its own stores after validation.
+        cols[name] = np.array(trace[name], dtype=want, copy=True, order="C")
     return cols
 
 
