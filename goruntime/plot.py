@@ -300,7 +300,8 @@ class Recorder:
         return xs, live, goal, inuse
 
     def __repr__(self):
-        return (f"<goruntime.plot.Recorder {len(self.samples)} samples, {len(self.gcs)} GCs, "
+        return (f"<goruntime.plot.Recorder {plural(len(self.samples), 'sample')}, "
+                f"{plural(len(self.gcs), 'GC')}, "
                 f"peak HeapInuse {self.peak_heap_inuse}>")
 
 
