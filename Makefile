@@ -21,7 +21,7 @@ BUILD_DEPS := "setuptools>=77" "Cython>=3.1" "numpy>=1.26"
 DEMO_EXTRAS := plot
 TEST_EXTRAS := test,plot,notebook,progress
 # The extensions are compiled from these; $(BUILT) records the last in-place build for $(VENV).
-EXT_SOURCES := setup.py $(wildcard goruntime/*.pyx goruntime/*.pxd goruntime/*.h goruntime/workloads/*.pyx goruntime/workloads/*.pxd)
+EXT_SOURCES := setup.py $(wildcard goruntime/*.pyx goruntime/*.pxd goruntime/*.h goruntime/*/*.pyx goruntime/*/*.pxd goruntime/*/*.h)
 BUILT := $(VENV)/.stamp-build
 # The requirements of some extras, shell-quoted, read from pyproject.toml by $(PY) when a recipe
 # runs (so after $(VENV) exists).

@@ -29,6 +29,7 @@ from .runtime import (
     Chan, WaitGroup,
 )
 from .mstats import BySizeEntry
+from .sizeclass import sizeclass, SizeClass
 from .chan import select
 from . import debug, weak, metrics  # noqa: E402
 
@@ -41,7 +42,7 @@ __all__ = [
     "Runtime", "current", "GC", "ReadMemStats", "MemStats", "BySizeEntry", "SetFinalizer",
     "KeepAlive", "AddCleanup", "Cleanup", "GOMAXPROCS", "NumGoroutine", "Gosched", "go",
     "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "select",
-    "debug", "weak", "metrics",
+    "debug", "weak", "metrics", "sizeclass", "SizeClass",
 ]
 
 

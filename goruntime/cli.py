@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 
-from ._display import fmt_bytes, fmt_ns, plural, time_note
+from ._display import fmt_bytes, fmt_ns, plural, time_label, time_note
 from .errors import FatalError
 
 __all__ = ["main", "build_parser", "WORKLOADS", "sizeclass_report", "run_workload"]
@@ -250,7 +250,7 @@ def _summary_lines(stats, summary, clock=None):
     size_desc = WORKLOADS[stats["workload"]][1]
     n, n_run = stats["n"], stats.get("n_run", stats["n"])
     clamp = (f"; N={n:,} asked, Go's program uses at least {n_run}" if n_run != n else "")
-    how = "measured on the emulator" if stats.get("clock") == "wall" else "modelled"
+    how = time_label(clock)
     rows = [
         ("workload", f"{stats['workload']}({n_run:,})  [N = {size_desc}{clamp}]"),
         ("GOGC", "off" if stats["gogc"] < 0 else str(stats["gogc"])),
