@@ -17,7 +17,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # What each stamp installs (the extras are defined in pyproject.toml).
 BUILD_DEPS := "setuptools>=64" wheel "Cython>=3.1" "numpy>=1.26"
 DEMO_EXTRAS := plot
-TEST_EXTRAS := test,plot,notebook,progress
+TEST_EXTRAS := test,plot,notebook,progress,heapdump
 
 .PHONY: help venv install install-test build debug sanitize annotate test test-slow oracle bench demo clean distclean
 

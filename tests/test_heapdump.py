@@ -141,6 +141,14 @@ def test_dominators_match_a_brute_force_definition(d):
         assert chain_through == {int(w) for w in dominated}
 
 
+def test_dominators_equal_igraphs(d):
+    pytest.importorskip("igraph")
+    ours, theirs = d.dominators(), d.dominators(engine="igraph")
+    assert np.array_equal(ours["idom"], theirs["idom"])
+    assert np.array_equal(ours["retained"], theirs["retained"])
+    assert np.array_equal(ours["reachable"], theirs["reachable"])
+
+
 def _reach_without(d, v):
     n = len(d)
     seen = np.zeros(n, bool)

@@ -3357,6 +3357,9 @@ static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_dc_nn_
 static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int32_t__const__(PyObject *, int writable_flag);
 
 /* ObjectToMemviewSlice.proto */
+static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_uint64_t__const__(PyObject *, int writable_flag);
+
+/* ObjectToMemviewSlice.proto */
 static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(PyObject *, int writable_flag);
 
 /* ObjectToMemviewSlice.proto */
@@ -3562,6 +3565,8 @@ static int __pyx_memoryview_thread_locks_used;
 static PyThread_type_lock __pyx_memoryview_thread_locks[8];
 static CYTHON_INLINE int64_t __pyx_f_9goruntime_8heapdump_6_graph_find(uint64_t const *, uint64_t const *, int64_t, uint64_t); /*proto*/
 static CYTHON_INLINE uint64_t __pyx_f_9goruntime_8heapdump_6_graph_load64(uint8_t const *); /*proto*/
+static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_has_prefix(uint8_t const *, uint64_t, char const *); /*proto*/
+static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_runtime_frame(uint8_t const *, uint64_t const *); /*proto*/
 static int __pyx_array_allocate_buffer(struct __pyx_array_obj *); /*proto*/
 static struct __pyx_array_obj *__pyx_array_new(PyObject *, Py_ssize_t, char *, char const *, char *); /*proto*/
 static PyObject *__pyx_memoryview_new(PyObject *, int, int, __Pyx_TypeInfo const *); /*proto*/
@@ -3623,6 +3628,9 @@ static PyObject *__pyx_builtin_id;
 static const char __pyx_k_c[] = "c";
 static const char __pyx_k_name[] = "name";
 static const char __pyx_k_fortran[] = "fortran";
+static const char __pyx_k_runtime[] = "runtime.";
+static const char __pyx_k_internal[] = "internal/";
+static const char __pyx_k_runtime_2[] = "runtime/";
 static const char __pyx_k_Dimension_d_is_not_direct[] = "Dimension %d is not direct";
 static const char __pyx_k_Cannot_index_with_type_200U[] = "Cannot index with type \047%.200U\047";
 static const char __pyx_k_itemsize_0_for_cython_array[] = "itemsize <= 0 for cython.array";
@@ -3687,6 +3695,8 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_10retained(CYTHON_UNUSED 
 static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_12reach(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_indptr, __Pyx_memviewslice __pyx_v_dst, __Pyx_memviewslice __pyx_v_roots); /* proto */
 static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyObject *__pyx_self, struct __pyx_obj_9goruntime_5_heap_Heap *__pyx_v_heap, __Pyx_memviewslice __pyx_v_buf, __Pyx_memviewslice __pyx_v_addrs, __Pyx_memviewslice __pyx_v_sizes, __Pyx_memviewslice __pyx_v_content_off, __Pyx_memviewslice __pyx_v_field_start, __Pyx_memviewslice __pyx_v_nfields, __Pyx_memviewslice __pyx_v_fields, __Pyx_memviewslice __pyx_v_target); /* proto */
 static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED PyObject *__pyx_self, struct __pyx_obj_9goruntime_5_heap_Heap *__pyx_v_heap, __Pyx_memviewslice __pyx_v_slots); /* proto */
+static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_idom); /* proto */
+static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_buf, __Pyx_memviewslice __pyx_v_stk_start, __Pyx_memviewslice __pyx_v_nstk, __Pyx_memviewslice __pyx_v_stacks); /* proto */
 static PyObject *__pyx_tp_new__initialisation_array(PyObject *o, 
 #if CYTHON_VECTORCALL_TPNEW
     PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames
@@ -3822,8 +3832,8 @@ namespace {
     __Pyx_CachedCFunction __pyx_umethod_PyDict_Type_values;
     PyObject *__pyx_slice[1];
     PyObject *__pyx_tuple[3];
-    PyObject *__pyx_codeobj_tab[9];
-    PyObject *__pyx_string_tab[198];
+    PyObject *__pyx_codeobj_tab[11];
+    PyObject *__pyx_string_tab[213];
     PyObject *__pyx_number_tab[6];
 /* #### Code section: module_state_contents ### */
 /* PyFrozenDict.module_state_decls */
@@ -3938,139 +3948,154 @@ static __pyx_mstatetype * const __pyx_mstate_global = &__pyx_mstate_global_stati
 #define __pyx_n_u_arange __pyx_string_tab[62]
 #define __pyx_n_u_asarray __pyx_string_tab[63]
 #define __pyx_n_u_asyncio_coroutines __pyx_string_tab[64]
-#define __pyx_n_u_base __pyx_string_tab[65]
-#define __pyx_n_u_best __pyx_string_tab[66]
-#define __pyx_n_u_bfs __pyx_string_tab[67]
-#define __pyx_n_u_buf __pyx_string_tab[68]
-#define __pyx_n_u_c __pyx_string_tab[69]
-#define __pyx_n_u_cleared __pyx_string_tab[70]
-#define __pyx_n_u_cline_in_traceback __pyx_string_tab[71]
-#define __pyx_n_u_content_off __pyx_string_tab[72]
-#define __pyx_n_u_copy __pyx_string_tab[73]
-#define __pyx_n_u_count __pyx_string_tab[74]
-#define __pyx_n_u_d __pyx_string_tab[75]
-#define __pyx_n_u_dfn __pyx_string_tab[76]
-#define __pyx_n_u_dominators __pyx_string_tab[77]
-#define __pyx_n_u_dst __pyx_string_tab[78]
-#define __pyx_n_u_dtype __pyx_string_tab[79]
-#define __pyx_n_u_dtype_is_object __pyx_string_tab[80]
-#define __pyx_n_u_dv __pyx_string_tab[81]
-#define __pyx_n_u_dw __pyx_string_tab[82]
-#define __pyx_n_u_e __pyx_string_tab[83]
-#define __pyx_n_u_empty __pyx_string_tab[84]
-#define __pyx_n_u_encode __pyx_string_tab[85]
-#define __pyx_n_u_enumerate __pyx_string_tab[86]
-#define __pyx_n_u_error __pyx_string_tab[87]
-#define __pyx_n_u_field_start __pyx_string_tab[88]
-#define __pyx_n_u_fields __pyx_string_tab[89]
-#define __pyx_n_u_fill __pyx_string_tab[90]
-#define __pyx_n_u_flags __pyx_string_tab[91]
-#define __pyx_n_u_format __pyx_string_tab[92]
-#define __pyx_n_u_fortran __pyx_string_tab[93]
-#define __pyx_n_u_full __pyx_string_tab[94]
-#define __pyx_n_u_goruntime_heapdump__graph __pyx_string_tab[95]
-#define __pyx_n_u_h __pyx_string_tab[96]
-#define __pyx_n_u_head __pyx_string_tab[97]
-#define __pyx_n_u_heap __pyx_string_tab[98]
-#define __pyx_n_u_hi __pyx_string_tab[99]
-#define __pyx_n_u_i __pyx_string_tab[100]
-#define __pyx_n_u_id __pyx_string_tab[101]
-#define __pyx_n_u_idom __pyx_string_tab[102]
-#define __pyx_n_u_idomn __pyx_string_tab[103]
-#define __pyx_n_u_index __pyx_string_tab[104]
-#define __pyx_n_u_indptr __pyx_string_tab[105]
-#define __pyx_n_u_int32 __pyx_string_tab[106]
-#define __pyx_n_u_int64 __pyx_string_tab[107]
-#define __pyx_n_u_ip __pyx_string_tab[108]
-#define __pyx_n_u_items __pyx_string_tab[109]
-#define __pyx_n_u_itemsize __pyx_string_tab[110]
-#define __pyx_n_u_j __pyx_string_tab[111]
-#define __pyx_n_u_k __pyx_string_tab[112]
-#define __pyx_n_u_label __pyx_string_tab[113]
-#define __pyx_n_u_last __pyx_string_tab[114]
-#define __pyx_n_u_lo __pyx_string_tab[115]
-#define __pyx_n_u_m __pyx_string_tab[116]
-#define __pyx_n_u_memview __pyx_string_tab[117]
-#define __pyx_n_u_mode __pyx_string_tab[118]
-#define __pyx_n_u_n __pyx_string_tab[119]
-#define __pyx_n_u_name __pyx_string_tab[120]
-#define __pyx_n_u_ndim __pyx_string_tab[121]
-#define __pyx_n_u_nfields __pyx_string_tab[122]
-#define __pyx_n_u_noscan __pyx_string_tab[123]
-#define __pyx_n_u_np __pyx_string_tab[124]
-#define __pyx_n_u_nr __pyx_string_tab[125]
-#define __pyx_n_u_num __pyx_string_tab[126]
-#define __pyx_n_u_numpy __pyx_string_tab[127]
-#define __pyx_n_u_o __pyx_string_tab[128]
-#define __pyx_n_u_obj __pyx_string_tab[129]
-#define __pyx_n_u_object_graph __pyx_string_tab[130]
-#define __pyx_n_u_offsets __pyx_string_tab[131]
-#define __pyx_n_u_order __pyx_string_tab[132]
-#define __pyx_n_u_out __pyx_string_tab[133]
-#define __pyx_n_u_p __pyx_string_tab[134]
-#define __pyx_n_u_pack __pyx_string_tab[135]
-#define __pyx_n_u_par __pyx_string_tab[136]
-#define __pyx_n_u_parent __pyx_string_tab[137]
-#define __pyx_n_u_pcount __pyx_string_tab[138]
-#define __pyx_n_u_place __pyx_string_tab[139]
-#define __pyx_n_u_pop __pyx_string_tab[140]
-#define __pyx_n_u_pre __pyx_string_tab[141]
-#define __pyx_n_u_preds __pyx_string_tab[142]
-#define __pyx_n_u_preorder __pyx_string_tab[143]
-#define __pyx_n_u_q __pyx_string_tab[144]
-#define __pyx_n_u_r __pyx_string_tab[145]
-#define __pyx_n_u_reach __pyx_string_tab[146]
-#define __pyx_n_u_read_words __pyx_string_tab[147]
-#define __pyx_n_u_register __pyx_string_tab[148]
-#define __pyx_n_u_resolve __pyx_string_tab[149]
-#define __pyx_n_u_retained __pyx_string_tab[150]
-#define __pyx_n_u_rl __pyx_string_tab[151]
-#define __pyx_n_u_roots __pyx_string_tab[152]
-#define __pyx_n_u_s __pyx_string_tab[153]
-#define __pyx_n_u_seen __pyx_string_tab[154]
-#define __pyx_n_u_semi __pyx_string_tab[155]
-#define __pyx_n_u_setdefault __pyx_string_tab[156]
-#define __pyx_n_u_shape __pyx_string_tab[157]
-#define __pyx_n_u_size __pyx_string_tab[158]
-#define __pyx_n_u_sizes __pyx_string_tab[159]
-#define __pyx_n_u_sl __pyx_string_tab[160]
-#define __pyx_n_u_slot __pyx_string_tab[161]
-#define __pyx_n_u_slots __pyx_string_tab[162]
-#define __pyx_n_u_sp __pyx_string_tab[163]
-#define __pyx_n_u_stack_e __pyx_string_tab[164]
-#define __pyx_n_u_stack_v __pyx_string_tab[165]
-#define __pyx_n_u_start __pyx_string_tab[166]
-#define __pyx_n_u_step __pyx_string_tab[167]
-#define __pyx_n_u_stop __pyx_string_tab[168]
-#define __pyx_n_u_struct __pyx_string_tab[169]
-#define __pyx_n_u_t __pyx_string_tab[170]
-#define __pyx_n_u_tail __pyx_string_tab[171]
-#define __pyx_n_u_target __pyx_string_tab[172]
-#define __pyx_n_u_tg __pyx_string_tab[173]
-#define __pyx_n_u_top __pyx_string_tab[174]
-#define __pyx_n_u_u __pyx_string_tab[175]
-#define __pyx_n_u_uint64 __pyx_string_tab[176]
-#define __pyx_n_u_uint8 __pyx_string_tab[177]
-#define __pyx_n_u_unpack __pyx_string_tab[178]
-#define __pyx_n_u_update __pyx_string_tab[179]
-#define __pyx_n_u_v __pyx_string_tab[180]
-#define __pyx_n_u_values __pyx_string_tab[181]
-#define __pyx_n_u_vert __pyx_string_tab[182]
-#define __pyx_n_u_vx __pyx_string_tab[183]
-#define __pyx_n_u_w __pyx_string_tab[184]
-#define __pyx_n_u_x __pyx_string_tab[185]
-#define __pyx_n_u_zeros __pyx_string_tab[186]
-#define __pyx_n_b_O __pyx_string_tab[187]
-#define __pyx_kp_b_pyx_t_9goruntime_6_types_intp __pyx_string_tab[188]
-#define __pyx_kp_b_iso88591_F_Bm_Q_2V1CvRq_F_3fBa_E_auF_1_Q __pyx_string_tab[189]
-#define __pyx_kp_b_iso88591_uF_1_1_F_3fBa_E_aq_Qe_d_q_AV1F __pyx_string_tab[190]
-#define __pyx_kp_b_iso88591_vV1A_F_3fBa_r_A_q_E_aq_Qe4q_at1 __pyx_string_tab[191]
-#define __pyx_kp_b_iso88591_wfAQ_F_3fBa_1_E_aq_Qe6_3awaq_1 __pyx_string_tab[192]
-#define __pyx_kp_b_iso88591_D_aq_F_3fBa_1_E_axvQa_Qe5_E_axv __pyx_string_tab[193]
-#define __pyx_kp_b_iso88591_F_Bm_Q_RuAT_F_A_BfAS_b_A_E_auF __pyx_string_tab[194]
-#define __pyx_kp_b_iso88591_E_q_a_RuAV6_s_RvQb_V2Q_1_1_r_j __pyx_string_tab[195]
-#define __pyx_kp_b_iso88591_F_BnA_E_Bd_V2Q_2V1Bb_6_1_A_1_2X __pyx_string_tab[196]
-#define __pyx_kp_b_iso88591_E_q_at1_q0C1MQSSWWX_BfAS_b_A_E __pyx_string_tab[197]
+#define __pyx_n_u_b __pyx_string_tab[65]
+#define __pyx_n_u_base __pyx_string_tab[66]
+#define __pyx_n_u_best __pyx_string_tab[67]
+#define __pyx_n_u_bfs __pyx_string_tab[68]
+#define __pyx_n_u_buf __pyx_string_tab[69]
+#define __pyx_n_u_c __pyx_string_tab[70]
+#define __pyx_n_u_cleared __pyx_string_tab[71]
+#define __pyx_n_u_cline_in_traceback __pyx_string_tab[72]
+#define __pyx_n_u_content_off __pyx_string_tab[73]
+#define __pyx_n_u_copy __pyx_string_tab[74]
+#define __pyx_n_u_count __pyx_string_tab[75]
+#define __pyx_n_u_d __pyx_string_tab[76]
+#define __pyx_n_u_dfn __pyx_string_tab[77]
+#define __pyx_n_u_dominators __pyx_string_tab[78]
+#define __pyx_n_u_dst __pyx_string_tab[79]
+#define __pyx_n_u_dtype __pyx_string_tab[80]
+#define __pyx_n_u_dtype_is_object __pyx_string_tab[81]
+#define __pyx_n_u_dv __pyx_string_tab[82]
+#define __pyx_n_u_dw __pyx_string_tab[83]
+#define __pyx_n_u_e __pyx_string_tab[84]
+#define __pyx_n_u_empty __pyx_string_tab[85]
+#define __pyx_n_u_encode __pyx_string_tab[86]
+#define __pyx_n_u_enumerate __pyx_string_tab[87]
+#define __pyx_n_u_error __pyx_string_tab[88]
+#define __pyx_n_u_field_start __pyx_string_tab[89]
+#define __pyx_n_u_fields __pyx_string_tab[90]
+#define __pyx_n_u_fill __pyx_string_tab[91]
+#define __pyx_n_u_flags __pyx_string_tab[92]
+#define __pyx_n_u_format __pyx_string_tab[93]
+#define __pyx_n_u_fortran __pyx_string_tab[94]
+#define __pyx_n_u_full __pyx_string_tab[95]
+#define __pyx_n_u_goruntime_heapdump__graph __pyx_string_tab[96]
+#define __pyx_n_u_h __pyx_string_tab[97]
+#define __pyx_n_u_head __pyx_string_tab[98]
+#define __pyx_n_u_heap __pyx_string_tab[99]
+#define __pyx_n_u_hi __pyx_string_tab[100]
+#define __pyx_n_u_i __pyx_string_tab[101]
+#define __pyx_n_u_id __pyx_string_tab[102]
+#define __pyx_n_u_idom __pyx_string_tab[103]
+#define __pyx_n_u_idomn __pyx_string_tab[104]
+#define __pyx_n_u_index __pyx_string_tab[105]
+#define __pyx_n_u_indptr __pyx_string_tab[106]
+#define __pyx_n_u_int32 __pyx_string_tab[107]
+#define __pyx_n_u_int64 __pyx_string_tab[108]
+#define __pyx_n_u_ip __pyx_string_tab[109]
+#define __pyx_n_u_items __pyx_string_tab[110]
+#define __pyx_n_u_itemsize __pyx_string_tab[111]
+#define __pyx_n_u_j __pyx_string_tab[112]
+#define __pyx_n_u_k __pyx_string_tab[113]
+#define __pyx_n_u_keys __pyx_string_tab[114]
+#define __pyx_n_u_kids __pyx_string_tab[115]
+#define __pyx_n_u_kv __pyx_string_tab[116]
+#define __pyx_n_u_label __pyx_string_tab[117]
+#define __pyx_n_u_last __pyx_string_tab[118]
+#define __pyx_n_u_lo __pyx_string_tab[119]
+#define __pyx_n_u_m __pyx_string_tab[120]
+#define __pyx_n_u_memview __pyx_string_tab[121]
+#define __pyx_n_u_mode __pyx_string_tab[122]
+#define __pyx_n_u_n __pyx_string_tab[123]
+#define __pyx_n_u_name __pyx_string_tab[124]
+#define __pyx_n_u_nb __pyx_string_tab[125]
+#define __pyx_n_u_ndim __pyx_string_tab[126]
+#define __pyx_n_u_nfields __pyx_string_tab[127]
+#define __pyx_n_u_noscan __pyx_string_tab[128]
+#define __pyx_n_u_np __pyx_string_tab[129]
+#define __pyx_n_u_nr __pyx_string_tab[130]
+#define __pyx_n_u_nstk __pyx_string_tab[131]
+#define __pyx_n_u_num __pyx_string_tab[132]
+#define __pyx_n_u_numpy __pyx_string_tab[133]
+#define __pyx_n_u_o __pyx_string_tab[134]
+#define __pyx_n_u_obj __pyx_string_tab[135]
+#define __pyx_n_u_object_graph __pyx_string_tab[136]
+#define __pyx_n_u_offsets __pyx_string_tab[137]
+#define __pyx_n_u_order __pyx_string_tab[138]
+#define __pyx_n_u_out __pyx_string_tab[139]
+#define __pyx_n_u_p __pyx_string_tab[140]
+#define __pyx_n_u_pack __pyx_string_tab[141]
+#define __pyx_n_u_par __pyx_string_tab[142]
+#define __pyx_n_u_parent __pyx_string_tab[143]
+#define __pyx_n_u_pcount __pyx_string_tab[144]
+#define __pyx_n_u_pick __pyx_string_tab[145]
+#define __pyx_n_u_place __pyx_string_tab[146]
+#define __pyx_n_u_pop __pyx_string_tab[147]
+#define __pyx_n_u_pre __pyx_string_tab[148]
+#define __pyx_n_u_preds __pyx_string_tab[149]
+#define __pyx_n_u_preorder __pyx_string_tab[150]
+#define __pyx_n_u_q __pyx_string_tab[151]
+#define __pyx_n_u_r __pyx_string_tab[152]
+#define __pyx_n_u_reach __pyx_string_tab[153]
+#define __pyx_n_u_read_words __pyx_string_tab[154]
+#define __pyx_n_u_register __pyx_string_tab[155]
+#define __pyx_n_u_resolve __pyx_string_tab[156]
+#define __pyx_n_u_retained __pyx_string_tab[157]
+#define __pyx_n_u_rl __pyx_string_tab[158]
+#define __pyx_n_u_roots __pyx_string_tab[159]
+#define __pyx_n_u_row __pyx_string_tab[160]
+#define __pyx_n_u_rows __pyx_string_tab[161]
+#define __pyx_n_u_s __pyx_string_tab[162]
+#define __pyx_n_u_seen __pyx_string_tab[163]
+#define __pyx_n_u_semi __pyx_string_tab[164]
+#define __pyx_n_u_setdefault __pyx_string_tab[165]
+#define __pyx_n_u_shape __pyx_string_tab[166]
+#define __pyx_n_u_site_frames __pyx_string_tab[167]
+#define __pyx_n_u_size __pyx_string_tab[168]
+#define __pyx_n_u_sizes __pyx_string_tab[169]
+#define __pyx_n_u_sl __pyx_string_tab[170]
+#define __pyx_n_u_slot __pyx_string_tab[171]
+#define __pyx_n_u_slots __pyx_string_tab[172]
+#define __pyx_n_u_sp __pyx_string_tab[173]
+#define __pyx_n_u_stack_e __pyx_string_tab[174]
+#define __pyx_n_u_stack_v __pyx_string_tab[175]
+#define __pyx_n_u_stacks __pyx_string_tab[176]
+#define __pyx_n_u_start __pyx_string_tab[177]
+#define __pyx_n_u_step __pyx_string_tab[178]
+#define __pyx_n_u_stk_start __pyx_string_tab[179]
+#define __pyx_n_u_stop __pyx_string_tab[180]
+#define __pyx_n_u_struct __pyx_string_tab[181]
+#define __pyx_n_u_t __pyx_string_tab[182]
+#define __pyx_n_u_tail __pyx_string_tab[183]
+#define __pyx_n_u_target __pyx_string_tab[184]
+#define __pyx_n_u_tg __pyx_string_tab[185]
+#define __pyx_n_u_top __pyx_string_tab[186]
+#define __pyx_n_u_tree_order __pyx_string_tab[187]
+#define __pyx_n_u_u __pyx_string_tab[188]
+#define __pyx_n_u_uint64 __pyx_string_tab[189]
+#define __pyx_n_u_uint8 __pyx_string_tab[190]
+#define __pyx_n_u_unpack __pyx_string_tab[191]
+#define __pyx_n_u_update __pyx_string_tab[192]
+#define __pyx_n_u_v __pyx_string_tab[193]
+#define __pyx_n_u_values __pyx_string_tab[194]
+#define __pyx_n_u_vert __pyx_string_tab[195]
+#define __pyx_n_u_vx __pyx_string_tab[196]
+#define __pyx_n_u_w __pyx_string_tab[197]
+#define __pyx_n_u_x __pyx_string_tab[198]
+#define __pyx_n_u_zeros __pyx_string_tab[199]
+#define __pyx_n_b_O __pyx_string_tab[200]
+#define __pyx_kp_b_pyx_t_9goruntime_6_types_intp __pyx_string_tab[201]
+#define __pyx_kp_b_iso88591_F_Bm_Q_2V1CvRq_F_3fBa_E_auF_1_Q __pyx_string_tab[202]
+#define __pyx_kp_b_iso88591_uF_1_1_F_3fBa_E_aq_Qe_d_q_AV1F __pyx_string_tab[203]
+#define __pyx_kp_b_iso88591_vV1A_F_3fBa_r_A_q_E_aq_Qe4q_at1 __pyx_string_tab[204]
+#define __pyx_kp_b_iso88591_wfAQ_F_3fBa_1_E_aq_Qe6_3awaq_1 __pyx_string_tab[205]
+#define __pyx_kp_b_iso88591_D_aq_F_3fBa_1_E_axvQa_Qe5_E_axv __pyx_string_tab[206]
+#define __pyx_kp_b_iso88591_D_a_Zq_b_ar_3fBa_RvQc_r_F_3fBa __pyx_string_tab[207]
+#define __pyx_kp_b_iso88591_F_Bm_Q_RuAT_F_A_BfAS_b_A_E_auF __pyx_string_tab[208]
+#define __pyx_kp_b_iso88591_YfAQ_2U_5_6_1_2V1D_b_A_E_aq_t1C __pyx_string_tab[209]
+#define __pyx_kp_b_iso88591_E_q_a_RuAV6_s_RvQb_V2Q_1_1_r_j __pyx_string_tab[210]
+#define __pyx_kp_b_iso88591_F_BnA_E_Bd_V2Q_2V1Bb_6_1_A_1_2X __pyx_string_tab[211]
+#define __pyx_kp_b_iso88591_E_q_at1_q0C1MQSSWWX_BfAS_b_A_E __pyx_string_tab[212]
 #define __pyx_int_0 __pyx_number_tab[0]
 #define __pyx_int_neg_1 __pyx_number_tab[1]
 #define __pyx_int_1 __pyx_number_tab[2]
@@ -4105,8 +4130,8 @@ static CYTHON_SMALL_CODE int __pyx_m_clear(PyObject *m) {
   Py_CLEAR(clear_module_state->__pyx_umethod_PyDict_Type_values.method);
   for (int i=0; i<1; ++i) { Py_CLEAR(clear_module_state->__pyx_slice[i]); }
   for (int i=0; i<3; ++i) { Py_CLEAR(clear_module_state->__pyx_tuple[i]); }
-  for (int i=0; i<9; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<198; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<11; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
+  for (int i=0; i<213; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<6; ++i) { Py_CLEAR(clear_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_clear_contents ### */
 /* CommonTypesMetaclass.module_state_clear */
@@ -4144,8 +4169,8 @@ static CYTHON_SMALL_CODE int __pyx_m_traverse(PyObject *m, visitproc visit, void
   Py_VISIT(traverse_module_state->__pyx_umethod_PyDict_Type_values.method);
   for (int i=0; i<1; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_slice[i]); }
   for (int i=0; i<3; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_tuple[i]); }
-  for (int i=0; i<9; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<198; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<11; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
+  for (int i=0; i<213; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<6; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_traverse_contents ### */
 /* CommonTypesMetaclass.module_state_traverse */
@@ -26292,6 +26317,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED
  *         for i in range(n):
  *             o[i] = object_bounds(&heap.h, slots[i], &slot, &size) and slot == slots[i]             # <<<<<<<<<<<<<<
  *     return out
+ * 
 */
           __pyx_t_13 = __pyx_v_i;
           __pyx_t_14 = __pyx_f_9goruntime_5_heap_object_bounds((&__pyx_v_heap->h), (*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_slots.data) + __pyx_t_13)) ))), (&__pyx_v_slot), (&__pyx_v_size));
@@ -26339,6 +26365,8 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED
  *         for i in range(n):
  *             o[i] = object_bounds(&heap.h, slots[i], &slot, &size) and slot == slots[i]
  *     return out             # <<<<<<<<<<<<<<
+ * 
+ * 
 */
   {
     PyObject *__pyx_temp;
@@ -26377,6 +26405,1553 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED
 
   __Pyx_XDECREF(__pyx_v_out);
   __PYX_XCLEAR_MEMVIEW(&__pyx_v_o, 1);
+  __Pyx_XGIVEREF(__pyx_r);
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
+/* "goruntime/heapdump/_graph.pyx":399
+ * 
+ * 
+ * def tree_order(const int64_t[::1] idom):             # <<<<<<<<<<<<<<
+ *     """The reachable objects ordered so that each comes after its immediate dominator
+ *     (breadth-first over the dominator tree; -1 = child of the virtual root, -2 = absent)."""
+*/
+
+/* Python wrapper */
+static PyObject *__pyx_pw_9goruntime_8heapdump_6_graph_19tree_order(PyObject *__pyx_self, 
+#if CYTHON_VECTORCALL
+PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
+#else
+PyObject *__pyx_args, PyObject *__pyx_kwds
+#endif
+); /*proto*/
+PyDoc_STRVAR(__pyx_doc_9goruntime_8heapdump_6_graph_18tree_order, "tree_order(const int64_t[::1] idom)\n\nThe reachable objects ordered so that each comes after its immediate dominator\n(breadth-first over the dominator tree; -1 = child of the virtual root, -2 = absent).");
+static PyMethodDef __pyx_mdef_9goruntime_8heapdump_6_graph_19tree_order = {"tree_order", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_9goruntime_8heapdump_6_graph_19tree_order, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_9goruntime_8heapdump_6_graph_18tree_order};
+static PyObject *__pyx_pw_9goruntime_8heapdump_6_graph_19tree_order(PyObject *__pyx_self, 
+#if CYTHON_VECTORCALL
+PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
+#else
+PyObject *__pyx_args, PyObject *__pyx_kwds
+#endif
+) {
+  __Pyx_memviewslice __pyx_v_idom = { 0, 0, { 0 }, { 0 }, { 0 } };
+  #if !CYTHON_VECTORCALL
+  CYTHON_UNUSED Py_ssize_t __pyx_nargs;
+  #endif
+  CYTHON_UNUSED PyObject *const *__pyx_kwvalues;
+  PyObject* values[1] = {0};
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  PyObject *__pyx_r = 0;
+  __Pyx_RefNannyDeclarations
+  __Pyx_RefNannySetupContext("tree_order (wrapper)", 0);
+  #if !CYTHON_VECTORCALL
+  #if CYTHON_ASSUME_SAFE_SIZE
+  __pyx_nargs = PyTuple_GET_SIZE(__pyx_args);
+  #else
+  __pyx_nargs = PyTuple_Size(__pyx_args); if (unlikely(__pyx_nargs < 0)) return NULL;
+  #endif
+  #endif
+  __pyx_kwvalues = __Pyx_KwValues_FASTCALL(__pyx_args, __pyx_nargs);
+  {
+    PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_idom,0};
+    const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 399, __pyx_L3_error)
+    if (__pyx_kwds_len > 0) {
+      switch (__pyx_nargs) {
+        case  1:
+        values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 399, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case  0: break;
+        default: goto __pyx_L5_argtuple_error;
+      }
+      const Py_ssize_t kwd_pos_args = __pyx_nargs;
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "tree_order", 0) < (0)) __PYX_ERR(0, 399, __pyx_L3_error)
+      for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("tree_order", 1, 1, 1, i); __PYX_ERR(0, 399, __pyx_L3_error) }
+      }
+    } else if (unlikely(__pyx_nargs != 1)) {
+      goto __pyx_L5_argtuple_error;
+    } else {
+      values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 399, __pyx_L3_error)
+    }
+    __pyx_v_idom = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t__const__(values[0], 0); if (unlikely(!__pyx_v_idom.memview)) __PYX_ERR(0, 399, __pyx_L3_error)
+  }
+  goto __pyx_L6_skip;
+  __pyx_L5_argtuple_error:;
+  __Pyx_RaiseArgtupleInvalid("tree_order", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 399, __pyx_L3_error)
+  __pyx_L6_skip:;
+  goto __pyx_L4_argument_unpacking_done;
+  __pyx_L3_error:;
+  for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
+    Py_XDECREF(values[__pyx_temp]);
+  }
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_idom, 1);
+  __Pyx_AddTraceback("goruntime.heapdump._graph.tree_order", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __Pyx_RefNannyFinishContext();
+  return NULL;
+  __pyx_L4_argument_unpacking_done:;
+  __pyx_r = __pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(__pyx_self, __pyx_v_idom);
+
+  /* function exit code */
+  for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
+    Py_XDECREF(values[__pyx_temp]);
+  }
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_idom, 1);
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
+static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_idom) {
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_n;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_i;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_head;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_tail;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_v;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_e;
+  __Pyx_memviewslice __pyx_v_start = { 0, 0, { 0 }, { 0 }, { 0 } };
+  __Pyx_memviewslice __pyx_v_kids = { 0, 0, { 0 }, { 0 }, { 0 } };
+  PyObject *__pyx_v_out = NULL;
+  __Pyx_memviewslice __pyx_v_q = { 0, 0, { 0 }, { 0 }, { 0 } };
+  PyObject *__pyx_r = NULL;
+  __Pyx_RefNannyDeclarations
+  PyObject *__pyx_t_1 = NULL;
+  PyObject *__pyx_t_2 = NULL;
+  PyObject *__pyx_t_3 = NULL;
+  PyObject *__pyx_t_4 = NULL;
+  PyObject *__pyx_t_5 = NULL;
+  PyObject *__pyx_t_6 = NULL;
+  size_t __pyx_t_7;
+  __Pyx_memviewslice __pyx_t_8 = { 0, 0, { 0 }, { 0 }, { 0 } };
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_9;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_10;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_11;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_12;
+  int __pyx_t_13;
+  Py_ssize_t __pyx_t_14;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_15;
+  Py_ssize_t __pyx_t_16;
+  int64_t __pyx_t_17;
+  int64_t __pyx_t_18;
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  __Pyx_RefNannySetupContext("tree_order", 0);
+
+  /* "goruntime/heapdump/_graph.pyx":402
+ *     """The reachable objects ordered so that each comes after its immediate dominator
+ *     (breadth-first over the dominator tree; -1 = child of the virtual root, -2 = absent)."""
+ *     cdef intp_t n = idom.shape[0], i, head = 0, tail = 0, v, e             # <<<<<<<<<<<<<<
+ *     cdef int64_t[::1] start = np.zeros(n + 2, dtype=np.int64)
+ *     cdef int64_t[::1] kids = np.empty(n, dtype=np.int64)
+*/
+  __pyx_v_n = (__pyx_v_idom.shape[0]);
+  __pyx_v_head = 0;
+  __pyx_v_tail = 0;
+
+  /* "goruntime/heapdump/_graph.pyx":403
+ *     (breadth-first over the dominator tree; -1 = child of the virtual root, -2 = absent)."""
+ *     cdef intp_t n = idom.shape[0], i, head = 0, tail = 0, v, e
+ *     cdef int64_t[::1] start = np.zeros(n + 2, dtype=np.int64)             # <<<<<<<<<<<<<<
+ *     cdef int64_t[::1] kids = np.empty(n, dtype=np.int64)
+ *     out = np.empty(n, dtype=np.int64)
+*/
+  __pyx_t_2 = NULL;
+  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 403, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_3);
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 403, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+  __pyx_t_3 = PyLong_FromSsize_t((__pyx_v_n + 2)); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 403, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_3);
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 403, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_5);
+  __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 403, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_6);
+  __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+  #if CYTHON_VECTORCALL
+  #endif
+  __pyx_t_7 = 1;
+  #if CYTHON_UNPACK_METHODS
+  if (unlikely(PyMethod_Check(__pyx_t_4))) {
+    __pyx_t_2 = PyMethod_GET_SELF(__pyx_t_4);
+    assert(__pyx_t_2);
+    PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_4);
+    __Pyx_INCREF(__pyx_t_2);
+    __Pyx_INCREF(__pyx__function);
+    __Pyx_DECREF_SET(__pyx_t_4, __pyx__function);
+    __pyx_t_7 = 0;
+  }
+  #endif
+  {
+    PyObject *__pyx_callargs[3] = {__pyx_t_2, __pyx_t_3, __pyx_t_6};
+    #if CYTHON_VECTORCALL
+    __pyx_t_5 = __pyx_mstate_global->__pyx_tuple[2];
+    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 403, __pyx_L1_error)
+    __Pyx_INCREF(__pyx_t_5);
+    #else
+    {
+      PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
+      __pyx_t_5 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 403, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_5);
+    }
+    #endif
+    __pyx_t_1 = __Pyx_Object_VectorcallKwds((PyObject*)__pyx_t_4, __pyx_callargs+__pyx_t_7, (2-__pyx_t_7) | (__pyx_t_7*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET), __pyx_t_5);
+    __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
+    __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+    #if CYTHON_VECTORCALL
+    #endif
+    __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
+    __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 403, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_1);
+  }
+  __pyx_t_8 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_t_1, PyBUF_WRITABLE); if (unlikely(!__pyx_t_8.memview)) __PYX_ERR(0, 403, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+  __pyx_v_start = __pyx_t_8;
+  __pyx_t_8.memview = NULL;
+  __pyx_t_8.data = NULL;
+
+  /* "goruntime/heapdump/_graph.pyx":404
+ *     cdef intp_t n = idom.shape[0], i, head = 0, tail = 0, v, e
+ *     cdef int64_t[::1] start = np.zeros(n + 2, dtype=np.int64)
+ *     cdef int64_t[::1] kids = np.empty(n, dtype=np.int64)             # <<<<<<<<<<<<<<
+ *     out = np.empty(n, dtype=np.int64)
+ *     cdef int64_t[::1] q = out
+*/
+  __pyx_t_4 = NULL;
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 404, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_5);
+  __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_empty); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 404, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_6);
+  __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+  __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 404, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_5);
+  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 404, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_3);
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 404, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+  #if CYTHON_VECTORCALL
+  #endif
+  __pyx_t_7 = 1;
+  #if CYTHON_UNPACK_METHODS
+  if (unlikely(PyMethod_Check(__pyx_t_6))) {
+    __pyx_t_4 = PyMethod_GET_SELF(__pyx_t_6);
+    assert(__pyx_t_4);
+    PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_6);
+    __Pyx_INCREF(__pyx_t_4);
+    __Pyx_INCREF(__pyx__function);
+    __Pyx_DECREF_SET(__pyx_t_6, __pyx__function);
+    __pyx_t_7 = 0;
+  }
+  #endif
+  {
+    PyObject *__pyx_callargs[3] = {__pyx_t_4, __pyx_t_5, __pyx_t_2};
+    #if CYTHON_VECTORCALL
+    __pyx_t_3 = __pyx_mstate_global->__pyx_tuple[2];
+    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 404, __pyx_L1_error)
+    __Pyx_INCREF(__pyx_t_3);
+    #else
+    {
+      PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
+      __pyx_t_3 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
+      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 404, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_3);
+    }
+    #endif
+    __pyx_t_1 = __Pyx_Object_VectorcallKwds((PyObject*)__pyx_t_6, __pyx_callargs+__pyx_t_7, (2-__pyx_t_7) | (__pyx_t_7*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET), __pyx_t_3);
+    __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
+    __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+    #if CYTHON_VECTORCALL
+    #endif
+    __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+    __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+    __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 404, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_1);
+  }
+  __pyx_t_8 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_t_1, PyBUF_WRITABLE); if (unlikely(!__pyx_t_8.memview)) __PYX_ERR(0, 404, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+  __pyx_v_kids = __pyx_t_8;
+  __pyx_t_8.memview = NULL;
+  __pyx_t_8.data = NULL;
+
+  /* "goruntime/heapdump/_graph.pyx":405
+ *     cdef int64_t[::1] start = np.zeros(n + 2, dtype=np.int64)
+ *     cdef int64_t[::1] kids = np.empty(n, dtype=np.int64)
+ *     out = np.empty(n, dtype=np.int64)             # <<<<<<<<<<<<<<
+ *     cdef int64_t[::1] q = out
+ *     with nogil:
+*/
+  __pyx_t_6 = NULL;
+  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 405, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_3);
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_empty); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 405, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+  __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 405, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_3);
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 405, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_5);
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 405, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+  #if CYTHON_VECTORCALL
+  #endif
+  __pyx_t_7 = 1;
+  #if CYTHON_UNPACK_METHODS
+  if (unlikely(PyMethod_Check(__pyx_t_2))) {
+    __pyx_t_6 = PyMethod_GET_SELF(__pyx_t_2);
+    assert(__pyx_t_6);
+    PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_2);
+    __Pyx_INCREF(__pyx_t_6);
+    __Pyx_INCREF(__pyx__function);
+    __Pyx_DECREF_SET(__pyx_t_2, __pyx__function);
+    __pyx_t_7 = 0;
+  }
+  #endif
+  {
+    PyObject *__pyx_callargs[3] = {__pyx_t_6, __pyx_t_3, __pyx_t_4};
+    #if CYTHON_VECTORCALL
+    __pyx_t_5 = __pyx_mstate_global->__pyx_tuple[2];
+    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 405, __pyx_L1_error)
+    __Pyx_INCREF(__pyx_t_5);
+    #else
+    {
+      PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
+      __pyx_t_5 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 405, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_5);
+    }
+    #endif
+    __pyx_t_1 = __Pyx_Object_VectorcallKwds((PyObject*)__pyx_t_2, __pyx_callargs+__pyx_t_7, (2-__pyx_t_7) | (__pyx_t_7*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET), __pyx_t_5);
+    __Pyx_XDECREF(__pyx_t_6); __pyx_t_6 = 0;
+    __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+    #if CYTHON_VECTORCALL
+    #endif
+    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+    __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+    __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 405, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_1);
+  }
+  __pyx_v_out = __pyx_t_1;
+  __pyx_t_1 = 0;
+
+  /* "goruntime/heapdump/_graph.pyx":406
+ *     cdef int64_t[::1] kids = np.empty(n, dtype=np.int64)
+ *     out = np.empty(n, dtype=np.int64)
+ *     cdef int64_t[::1] q = out             # <<<<<<<<<<<<<<
+ *     with nogil:
+ *         for i in range(n):                       # children counts; slot 0 = virtual root
+*/
+  __pyx_t_8 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_v_out, PyBUF_WRITABLE); if (unlikely(!__pyx_t_8.memview)) __PYX_ERR(0, 406, __pyx_L1_error)
+  __pyx_v_q = __pyx_t_8;
+  __pyx_t_8.memview = NULL;
+  __pyx_t_8.data = NULL;
+
+  /* "goruntime/heapdump/_graph.pyx":407
+ *     out = np.empty(n, dtype=np.int64)
+ *     cdef int64_t[::1] q = out
+ *     with nogil:             # <<<<<<<<<<<<<<
+ *         for i in range(n):                       # children counts; slot 0 = virtual root
+ *             if idom[i] >= -1:
+*/
+  {
+      PyThreadState * _save;
+      _save = PyEval_SaveThread();
+      __Pyx_FastGIL_Remember();
+      /*try:*/ {
+
+        /* "goruntime/heapdump/_graph.pyx":408
+ *     cdef int64_t[::1] q = out
+ *     with nogil:
+ *         for i in range(n):                       # children counts; slot 0 = virtual root             # <<<<<<<<<<<<<<
+ *             if idom[i] >= -1:
+ *                 start[idom[i] + 2] += 1
+*/
+
+        __pyx_t_9 = __pyx_v_n;
+        __pyx_t_10 = __pyx_t_9;
+
+        for (__pyx_t_11 = 0; __pyx_t_11 < __pyx_t_10; __pyx_t_11+=1) {
+          __pyx_v_i = __pyx_t_11;
+
+          /* "goruntime/heapdump/_graph.pyx":409
+ *     with nogil:
+ *         for i in range(n):                       # children counts; slot 0 = virtual root
+ *             if idom[i] >= -1:             # <<<<<<<<<<<<<<
+ *                 start[idom[i] + 2] += 1
+ *         for i in range(n + 1):
+*/
+          __pyx_t_12 = __pyx_v_i;
+          __pyx_t_13 = ((*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_idom.data) + __pyx_t_12)) ))) >= -1L);
+
+          if (__pyx_t_13) {
+
+
+            /* "goruntime/heapdump/_graph.pyx":410
+ *         for i in range(n):                       # children counts; slot 0 = virtual root
+ *             if idom[i] >= -1:
+ *                 start[idom[i] + 2] += 1             # <<<<<<<<<<<<<<
+ *         for i in range(n + 1):
+ *             start[i + 1] += start[i]
+*/
+            __pyx_t_12 = __pyx_v_i;
+            __pyx_t_14 = ((*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_idom.data) + __pyx_t_12)) ))) + 2);
+            *((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_start.data) + __pyx_t_14)) )) += 1;
+
+            /* "goruntime/heapdump/_graph.pyx":409
+ *     with nogil:
+ *         for i in range(n):                       # children counts; slot 0 = virtual root
+ *             if idom[i] >= -1:             # <<<<<<<<<<<<<<
+ *                 start[idom[i] + 2] += 1
+ *         for i in range(n + 1):
+*/
+          }
+        }
+
+
+        /* "goruntime/heapdump/_graph.pyx":411
+ *             if idom[i] >= -1:
+ *                 start[idom[i] + 2] += 1
+ *         for i in range(n + 1):             # <<<<<<<<<<<<<<
+ *             start[i + 1] += start[i]
+ *         for i in range(n):
+*/
+
+        __pyx_t_9 = (__pyx_v_n + 1);
+        __pyx_t_10 = __pyx_t_9;
+
+        for (__pyx_t_11 = 0; __pyx_t_11 < __pyx_t_10; __pyx_t_11+=1) {
+          __pyx_v_i = __pyx_t_11;
+
+          /* "goruntime/heapdump/_graph.pyx":412
+ *                 start[idom[i] + 2] += 1
+ *         for i in range(n + 1):
+ *             start[i + 1] += start[i]             # <<<<<<<<<<<<<<
+ *         for i in range(n):
+ *             if idom[i] >= -1:
+*/
+          __pyx_t_12 = __pyx_v_i;
+          __pyx_t_15 = (__pyx_v_i + 1);
+          *((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_start.data) + __pyx_t_15)) )) += (*((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_start.data) + __pyx_t_12)) )));
+        }
+
+
+        /* "goruntime/heapdump/_graph.pyx":413
+ *         for i in range(n + 1):
+ *             start[i + 1] += start[i]
+ *         for i in range(n):             # <<<<<<<<<<<<<<
+ *             if idom[i] >= -1:
+ *                 kids[start[idom[i] + 1]] = i
+*/
+
+        __pyx_t_9 = __pyx_v_n;
+        __pyx_t_10 = __pyx_t_9;
+
+        for (__pyx_t_11 = 0; __pyx_t_11 < __pyx_t_10; __pyx_t_11+=1) {
+          __pyx_v_i = __pyx_t_11;
+
+          /* "goruntime/heapdump/_graph.pyx":414
+ *             start[i + 1] += start[i]
+ *         for i in range(n):
+ *             if idom[i] >= -1:             # <<<<<<<<<<<<<<
+ *                 kids[start[idom[i] + 1]] = i
+ *                 start[idom[i] + 1] += 1
+*/
+          __pyx_t_12 = __pyx_v_i;
+          __pyx_t_13 = ((*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_idom.data) + __pyx_t_12)) ))) >= -1L);
+
+          if (__pyx_t_13) {
+
+
+            /* "goruntime/heapdump/_graph.pyx":415
+ *         for i in range(n):
+ *             if idom[i] >= -1:
+ *                 kids[start[idom[i] + 1]] = i             # <<<<<<<<<<<<<<
+ *                 start[idom[i] + 1] += 1
+ *         # start[k] is now the end of node k-1's children; their beginning is start[k-1]
+*/
+            __pyx_t_12 = __pyx_v_i;
+            __pyx_t_14 = ((*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_idom.data) + __pyx_t_12)) ))) + 1);
+            __pyx_t_16 = (*((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_start.data) + __pyx_t_14)) )));
+            *((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_kids.data) + __pyx_t_16)) )) = __pyx_v_i;
+
+            /* "goruntime/heapdump/_graph.pyx":416
+ *             if idom[i] >= -1:
+ *                 kids[start[idom[i] + 1]] = i
+ *                 start[idom[i] + 1] += 1             # <<<<<<<<<<<<<<
+ *         # start[k] is now the end of node k-1's children; their beginning is start[k-1]
+ *         for e in range(0, start[0]):
+*/
+            __pyx_t_12 = __pyx_v_i;
+            __pyx_t_14 = ((*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_idom.data) + __pyx_t_12)) ))) + 1);
+            *((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_start.data) + __pyx_t_14)) )) += 1;
+
+            /* "goruntime/heapdump/_graph.pyx":414
+ *             start[i + 1] += start[i]
+ *         for i in range(n):
+ *             if idom[i] >= -1:             # <<<<<<<<<<<<<<
+ *                 kids[start[idom[i] + 1]] = i
+ *                 start[idom[i] + 1] += 1
+*/
+          }
+        }
+
+
+        /* "goruntime/heapdump/_graph.pyx":418
+ *                 start[idom[i] + 1] += 1
+ *         # start[k] is now the end of node k-1's children; their beginning is start[k-1]
+ *         for e in range(0, start[0]):             # <<<<<<<<<<<<<<
+ *             q[tail] = kids[e]
+ *             tail += 1
+*/
+        __pyx_t_14 = 0;
+
+        __pyx_t_17 = (*((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_start.data) + __pyx_t_14)) )));
+        __pyx_t_18 = __pyx_t_17;
+
+        for (__pyx_t_9 = 0; __pyx_t_9 < __pyx_t_18; __pyx_t_9+=1) {
+          __pyx_v_e = __pyx_t_9;
+
+          /* "goruntime/heapdump/_graph.pyx":419
+ *         # start[k] is now the end of node k-1's children; their beginning is start[k-1]
+ *         for e in range(0, start[0]):
+ *             q[tail] = kids[e]             # <<<<<<<<<<<<<<
+ *             tail += 1
+ *         while head < tail:
+*/
+          __pyx_t_10 = __pyx_v_e;
+          __pyx_t_11 = __pyx_v_tail;
+          *((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_q.data) + __pyx_t_11)) )) = (*((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_kids.data) + __pyx_t_10)) )));
+
+          /* "goruntime/heapdump/_graph.pyx":420
+ *         for e in range(0, start[0]):
+ *             q[tail] = kids[e]
+ *             tail += 1             # <<<<<<<<<<<<<<
+ *         while head < tail:
+ *             v = q[head]
+*/
+          __pyx_v_tail = (__pyx_v_tail + 1);
+        }
+
+
+        /* "goruntime/heapdump/_graph.pyx":421
+ *             q[tail] = kids[e]
+ *             tail += 1
+ *         while head < tail:             # <<<<<<<<<<<<<<
+ *             v = q[head]
+ *             head += 1
+*/
+        while (1) {
+          __pyx_t_13 = (__pyx_v_head < __pyx_v_tail);
+
+
+          if (!__pyx_t_13) break;
+
+          /* "goruntime/heapdump/_graph.pyx":422
+ *             tail += 1
+ *         while head < tail:
+ *             v = q[head]             # <<<<<<<<<<<<<<
+ *             head += 1
+ *             for e in range(start[v], start[v + 1]):
+*/
+          __pyx_t_9 = __pyx_v_head;
+          __pyx_v_v = (*((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_q.data) + __pyx_t_9)) )));
+
+          /* "goruntime/heapdump/_graph.pyx":423
+ *         while head < tail:
+ *             v = q[head]
+ *             head += 1             # <<<<<<<<<<<<<<
+ *             for e in range(start[v], start[v + 1]):
+ *                 q[tail] = kids[e]
+*/
+          __pyx_v_head = (__pyx_v_head + 1);
+
+          /* "goruntime/heapdump/_graph.pyx":424
+ *             v = q[head]
+ *             head += 1
+ *             for e in range(start[v], start[v + 1]):             # <<<<<<<<<<<<<<
+ *                 q[tail] = kids[e]
+ *                 tail += 1
+*/
+          __pyx_t_9 = (__pyx_v_v + 1);
+
+          __pyx_t_17 = (*((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_start.data) + __pyx_t_9)) )));
+          __pyx_t_9 = __pyx_v_v;
+          __pyx_t_18 = __pyx_t_17;
+
+          for (__pyx_t_10 = (*((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_start.data) + __pyx_t_9)) ))); __pyx_t_10 < __pyx_t_18; __pyx_t_10+=1) {
+            __pyx_v_e = __pyx_t_10;
+
+            /* "goruntime/heapdump/_graph.pyx":425
+ *             head += 1
+ *             for e in range(start[v], start[v + 1]):
+ *                 q[tail] = kids[e]             # <<<<<<<<<<<<<<
+ *                 tail += 1
+ *     return out[:tail]
+*/
+            __pyx_t_11 = __pyx_v_e;
+            __pyx_t_12 = __pyx_v_tail;
+            *((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_q.data) + __pyx_t_12)) )) = (*((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_kids.data) + __pyx_t_11)) )));
+
+            /* "goruntime/heapdump/_graph.pyx":426
+ *             for e in range(start[v], start[v + 1]):
+ *                 q[tail] = kids[e]
+ *                 tail += 1             # <<<<<<<<<<<<<<
+ *     return out[:tail]
+ * 
+*/
+            __pyx_v_tail = (__pyx_v_tail + 1);
+          }
+
+        }
+      }
+
+      /* "goruntime/heapdump/_graph.pyx":407
+ *     out = np.empty(n, dtype=np.int64)
+ *     cdef int64_t[::1] q = out
+ *     with nogil:             # <<<<<<<<<<<<<<
+ *         for i in range(n):                       # children counts; slot 0 = virtual root
+ *             if idom[i] >= -1:
+*/
+      /*finally:*/ {
+        /*normal exit:*/{
+          __Pyx_FastGIL_Forget();
+          PyEval_RestoreThread(_save);
+          goto __pyx_L5;
+        }
+        __pyx_L5:;
+      }
+  }
+
+  /* "goruntime/heapdump/_graph.pyx":427
+ *                 q[tail] = kids[e]
+ *                 tail += 1
+ *     return out[:tail]             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  __pyx_t_1 = __Pyx_PyObject_GetSlice(__pyx_v_out, 0, __pyx_v_tail, NULL, NULL, NULL, 0, 1, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 427, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  {
+    PyObject *__pyx_temp;
+    {
+      __pyx_temp = __pyx_r;
+      __pyx_r = __pyx_t_1;
+    }
+    __Pyx_XDECREF(__pyx_temp);
+  }
+  __pyx_t_1 = 0;
+  goto __pyx_L0;
+
+  /* "goruntime/heapdump/_graph.pyx":399
+ * 
+ * 
+ * def tree_order(const int64_t[::1] idom):             # <<<<<<<<<<<<<<
+ *     """The reachable objects ordered so that each comes after its immediate dominator
+ *     (breadth-first over the dominator tree; -1 = child of the virtual root, -2 = absent)."""
+*/
+
+  /* function exit code */
+  __pyx_L1_error:;
+  __Pyx_XDECREF(__pyx_t_1);
+  __Pyx_XDECREF(__pyx_t_2);
+  __Pyx_XDECREF(__pyx_t_3);
+  __Pyx_XDECREF(__pyx_t_4);
+  __Pyx_XDECREF(__pyx_t_5);
+  __Pyx_XDECREF(__pyx_t_6);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_t_8, 1);
+  __Pyx_AddTraceback("goruntime.heapdump._graph.tree_order", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __pyx_r = NULL;
+  __pyx_L0:;
+
+
+
+
+
+
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_start, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_kids, 1);
+  __Pyx_XDECREF(__pyx_v_out);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_q, 1);
+  __Pyx_XGIVEREF(__pyx_r);
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
+/* "goruntime/heapdump/_graph.pyx":430
+ * 
+ * 
+ * cdef inline bint has_prefix(const uint8_t* s, uint64_t n, const char* pre) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     cdef uint64_t i = 0
+ *     while pre[i] != 0:
+*/
+
+static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_has_prefix(uint8_t const *__pyx_v_s, uint64_t __pyx_v_n, char const *__pyx_v_pre) {
+  uint64_t __pyx_v_i;
+  int __pyx_r;
+  int __pyx_t_1;
+  int __pyx_t_2;
+
+  /* "goruntime/heapdump/_graph.pyx":431
+ * 
+ * cdef inline bint has_prefix(const uint8_t* s, uint64_t n, const char* pre) noexcept nogil:
+ *     cdef uint64_t i = 0             # <<<<<<<<<<<<<<
+ *     while pre[i] != 0:
+ *         if i >= n or s[i] != <uint8_t>pre[i]:
+*/
+  __pyx_v_i = 0;
+
+  /* "goruntime/heapdump/_graph.pyx":432
+ * cdef inline bint has_prefix(const uint8_t* s, uint64_t n, const char* pre) noexcept nogil:
+ *     cdef uint64_t i = 0
+ *     while pre[i] != 0:             # <<<<<<<<<<<<<<
+ *         if i >= n or s[i] != <uint8_t>pre[i]:
+ *             return False
+*/
+  while (1) {
+    __pyx_t_1 = ((__pyx_v_pre[__pyx_v_i]) != 0);
+
+
+    if (!__pyx_t_1) break;
+
+    /* "goruntime/heapdump/_graph.pyx":433
+ *     cdef uint64_t i = 0
+ *     while pre[i] != 0:
+ *         if i >= n or s[i] != <uint8_t>pre[i]:             # <<<<<<<<<<<<<<
+ *             return False
+ *         i += 1
+*/
+    __pyx_t_2 = (__pyx_v_i >= __pyx_v_n);
+
+    if (!__pyx_t_2) {
+
+    } else {
+
+      __pyx_t_1 = __pyx_t_2;
+
+      goto __pyx_L6_bool_binop_done;
+    }
+    __pyx_t_2 = ((__pyx_v_s[__pyx_v_i]) != ((uint8_t)(__pyx_v_pre[__pyx_v_i])));
+
+
+    __pyx_t_1 = __pyx_t_2;
+
+    __pyx_L6_bool_binop_done:;
+    if (__pyx_t_1) {
+
+
+      /* "goruntime/heapdump/_graph.pyx":434
+ *     while pre[i] != 0:
+ *         if i >= n or s[i] != <uint8_t>pre[i]:
+ *             return False             # <<<<<<<<<<<<<<
+ *         i += 1
+ *     return True
+*/
+      {
+
+        __pyx_r = 0;
+      }
+      goto __pyx_L0;
+
+      /* "goruntime/heapdump/_graph.pyx":433
+ *     cdef uint64_t i = 0
+ *     while pre[i] != 0:
+ *         if i >= n or s[i] != <uint8_t>pre[i]:             # <<<<<<<<<<<<<<
+ *             return False
+ *         i += 1
+*/
+    }
+
+    /* "goruntime/heapdump/_graph.pyx":435
+ *         if i >= n or s[i] != <uint8_t>pre[i]:
+ *             return False
+ *         i += 1             # <<<<<<<<<<<<<<
+ *     return True
+ * 
+*/
+    __pyx_v_i = (__pyx_v_i + 1);
+  }
+
+  /* "goruntime/heapdump/_graph.pyx":436
+ *             return False
+ *         i += 1
+ *     return True             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  {
+
+    __pyx_r = 1;
+  }
+  goto __pyx_L0;
+
+  /* "goruntime/heapdump/_graph.pyx":430
+ * 
+ * 
+ * cdef inline bint has_prefix(const uint8_t* s, uint64_t n, const char* pre) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     cdef uint64_t i = 0
+ *     while pre[i] != 0:
+*/
+
+  /* function exit code */
+  __pyx_L0:;
+
+  return __pyx_r;
+}
+
+/* "goruntime/heapdump/_graph.pyx":439
+ * 
+ * 
+ * cdef inline bint runtime_frame(const uint8_t* buf, const uint64_t* row) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """A memory-profile frame inside the runtime (its function or, when inlined, its file)."""
+ *     cdef const uint8_t* name = buf + row[1]
+*/
+
+static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_runtime_frame(uint8_t const *__pyx_v_buf, uint64_t const *__pyx_v_row) {
+  uint8_t const *__pyx_v_name;
+  uint8_t const *__pyx_v_file;
+  int __pyx_r;
+  int __pyx_t_1;
+  int __pyx_t_2;
+
+  /* "goruntime/heapdump/_graph.pyx":441
+ * cdef inline bint runtime_frame(const uint8_t* buf, const uint64_t* row) noexcept nogil:
+ *     """A memory-profile frame inside the runtime (its function or, when inlined, its file)."""
+ *     cdef const uint8_t* name = buf + row[1]             # <<<<<<<<<<<<<<
+ *     cdef const uint8_t* file = buf + row[3]
+ *     return (has_prefix(name, row[2], "runtime.") or has_prefix(name, row[2], "internal/")
+*/
+  __pyx_v_name = (__pyx_v_buf + (__pyx_v_row[1]));
+
+  /* "goruntime/heapdump/_graph.pyx":442
+ *     """A memory-profile frame inside the runtime (its function or, when inlined, its file)."""
+ *     cdef const uint8_t* name = buf + row[1]
+ *     cdef const uint8_t* file = buf + row[3]             # <<<<<<<<<<<<<<
+ *     return (has_prefix(name, row[2], "runtime.") or has_prefix(name, row[2], "internal/")
+ *             or has_prefix(file, row[4], "runtime/") or has_prefix(file, row[4], "internal/"))
+*/
+  __pyx_v_file = (__pyx_v_buf + (__pyx_v_row[3]));
+
+  /* "goruntime/heapdump/_graph.pyx":443
+ *     cdef const uint8_t* name = buf + row[1]
+ *     cdef const uint8_t* file = buf + row[3]
+ *     return (has_prefix(name, row[2], "runtime.") or has_prefix(name, row[2], "internal/")             # <<<<<<<<<<<<<<
+ *             or has_prefix(file, row[4], "runtime/") or has_prefix(file, row[4], "internal/"))
+ * 
+*/
+  __pyx_t_2 = __pyx_f_9goruntime_8heapdump_6_graph_has_prefix(__pyx_v_name, (__pyx_v_row[2]), __pyx_k_runtime);
+
+  if (!__pyx_t_2) {
+
+  } else {
+
+    __pyx_t_1 = __pyx_t_2;
+
+    goto __pyx_L3_bool_binop_done;
+  }
+
+  /* "goruntime/heapdump/_graph.pyx":444
+ *     cdef const uint8_t* file = buf + row[3]
+ *     return (has_prefix(name, row[2], "runtime.") or has_prefix(name, row[2], "internal/")
+ *             or has_prefix(file, row[4], "runtime/") or has_prefix(file, row[4], "internal/"))             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  __pyx_t_2 = __pyx_f_9goruntime_8heapdump_6_graph_has_prefix(__pyx_v_name, (__pyx_v_row[2]), __pyx_k_internal);
+
+  if (!__pyx_t_2) {
+
+  } else {
+
+    __pyx_t_1 = __pyx_t_2;
+
+    goto __pyx_L3_bool_binop_done;
+  }
+  __pyx_t_2 = __pyx_f_9goruntime_8heapdump_6_graph_has_prefix(__pyx_v_file, (__pyx_v_row[4]), __pyx_k_runtime_2);
+
+  if (!__pyx_t_2) {
+
+  } else {
+
+    __pyx_t_1 = __pyx_t_2;
+
+    goto __pyx_L3_bool_binop_done;
+  }
+  __pyx_t_2 = __pyx_f_9goruntime_8heapdump_6_graph_has_prefix(__pyx_v_file, (__pyx_v_row[4]), __pyx_k_internal);
+
+
+  __pyx_t_1 = __pyx_t_2;
+
+  __pyx_L3_bool_binop_done:;
+  {
+    __pyx_r = __pyx_t_1;
+  }
+  goto __pyx_L0;
+
+  /* "goruntime/heapdump/_graph.pyx":439
+ * 
+ * 
+ * cdef inline bint runtime_frame(const uint8_t* buf, const uint64_t* row) noexcept nogil:             # <<<<<<<<<<<<<<
+ *     """A memory-profile frame inside the runtime (its function or, when inlined, its file)."""
+ *     cdef const uint8_t* name = buf + row[1]
+*/
+
+  /* function exit code */
+  __pyx_L0:;
+
+
+  return __pyx_r;
+}
+
+/* "goruntime/heapdump/_graph.pyx":447
+ * 
+ * 
+ * def site_frames(const uint8_t[::1] buf, const uint64_t[::1] stk_start,             # <<<<<<<<<<<<<<
+ *                 const uint64_t[::1] nstk, const uint64_t[:, ::1] stacks):
+ *     """For each memory-profile bucket, the stack row of its allocation site (the first
+*/
+
+/* Python wrapper */
+static PyObject *__pyx_pw_9goruntime_8heapdump_6_graph_21site_frames(PyObject *__pyx_self, 
+#if CYTHON_VECTORCALL
+PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
+#else
+PyObject *__pyx_args, PyObject *__pyx_kwds
+#endif
+); /*proto*/
+PyDoc_STRVAR(__pyx_doc_9goruntime_8heapdump_6_graph_20site_frames, "site_frames(const uint8_t[::1] buf, const uint64_t[::1] stk_start, const uint64_t[::1] nstk, const uint64_t[:, ::1] stacks)\n\nFor each memory-profile bucket, the stack row of its allocation site (the first\nframe outside the runtime, else the first frame; -1 for an empty stack) and a 64-bit\nFNV-1a hash of that frame\047s function, file and line (buckets with one site share it).");
+static PyMethodDef __pyx_mdef_9goruntime_8heapdump_6_graph_21site_frames = {"site_frames", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_9goruntime_8heapdump_6_graph_21site_frames, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_9goruntime_8heapdump_6_graph_20site_frames};
+static PyObject *__pyx_pw_9goruntime_8heapdump_6_graph_21site_frames(PyObject *__pyx_self, 
+#if CYTHON_VECTORCALL
+PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
+#else
+PyObject *__pyx_args, PyObject *__pyx_kwds
+#endif
+) {
+  __Pyx_memviewslice __pyx_v_buf = { 0, 0, { 0 }, { 0 }, { 0 } };
+  __Pyx_memviewslice __pyx_v_stk_start = { 0, 0, { 0 }, { 0 }, { 0 } };
+  __Pyx_memviewslice __pyx_v_nstk = { 0, 0, { 0 }, { 0 }, { 0 } };
+  __Pyx_memviewslice __pyx_v_stacks = { 0, 0, { 0 }, { 0 }, { 0 } };
+  #if !CYTHON_VECTORCALL
+  CYTHON_UNUSED Py_ssize_t __pyx_nargs;
+  #endif
+  CYTHON_UNUSED PyObject *const *__pyx_kwvalues;
+  PyObject* values[4] = {0,0,0,0};
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  PyObject *__pyx_r = 0;
+  __Pyx_RefNannyDeclarations
+  __Pyx_RefNannySetupContext("site_frames (wrapper)", 0);
+  #if !CYTHON_VECTORCALL
+  #if CYTHON_ASSUME_SAFE_SIZE
+  __pyx_nargs = PyTuple_GET_SIZE(__pyx_args);
+  #else
+  __pyx_nargs = PyTuple_Size(__pyx_args); if (unlikely(__pyx_nargs < 0)) return NULL;
+  #endif
+  #endif
+  __pyx_kwvalues = __Pyx_KwValues_FASTCALL(__pyx_args, __pyx_nargs);
+  {
+    PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_buf,&__pyx_mstate_global->__pyx_n_u_stk_start,&__pyx_mstate_global->__pyx_n_u_nstk,&__pyx_mstate_global->__pyx_n_u_stacks,0};
+    const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 447, __pyx_L3_error)
+    if (__pyx_kwds_len > 0) {
+      switch (__pyx_nargs) {
+        case  4:
+        values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 447, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case  3:
+        values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 447, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case  2:
+        values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 447, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case  1:
+        values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 447, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case  0: break;
+        default: goto __pyx_L5_argtuple_error;
+      }
+      const Py_ssize_t kwd_pos_args = __pyx_nargs;
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "site_frames", 0) < (0)) __PYX_ERR(0, 447, __pyx_L3_error)
+      for (Py_ssize_t i = __pyx_nargs; i < 4; i++) {
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("site_frames", 1, 4, 4, i); __PYX_ERR(0, 447, __pyx_L3_error) }
+      }
+    } else if (unlikely(__pyx_nargs != 4)) {
+      goto __pyx_L5_argtuple_error;
+    } else {
+      values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 447, __pyx_L3_error)
+      values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 447, __pyx_L3_error)
+      values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 447, __pyx_L3_error)
+      values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 447, __pyx_L3_error)
+    }
+    __pyx_v_buf = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint8_t__const__(values[0], 0); if (unlikely(!__pyx_v_buf.memview)) __PYX_ERR(0, 447, __pyx_L3_error)
+    __pyx_v_stk_start = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[1], 0); if (unlikely(!__pyx_v_stk_start.memview)) __PYX_ERR(0, 447, __pyx_L3_error)
+    __pyx_v_nstk = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[2], 0); if (unlikely(!__pyx_v_nstk.memview)) __PYX_ERR(0, 448, __pyx_L3_error)
+    __pyx_v_stacks = __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_uint64_t__const__(values[3], 0); if (unlikely(!__pyx_v_stacks.memview)) __PYX_ERR(0, 448, __pyx_L3_error)
+  }
+  goto __pyx_L6_skip;
+  __pyx_L5_argtuple_error:;
+  __Pyx_RaiseArgtupleInvalid("site_frames", 1, 4, 4, __pyx_nargs); __PYX_ERR(0, 447, __pyx_L3_error)
+  __pyx_L6_skip:;
+  goto __pyx_L4_argument_unpacking_done;
+  __pyx_L3_error:;
+  for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
+    Py_XDECREF(values[__pyx_temp]);
+  }
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_buf, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_stk_start, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_nstk, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_stacks, 1);
+  __Pyx_AddTraceback("goruntime.heapdump._graph.site_frames", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __Pyx_RefNannyFinishContext();
+  return NULL;
+  __pyx_L4_argument_unpacking_done:;
+  __pyx_r = __pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(__pyx_self, __pyx_v_buf, __pyx_v_stk_start, __pyx_v_nstk, __pyx_v_stacks);
+
+  /* function exit code */
+  for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
+    Py_XDECREF(values[__pyx_temp]);
+  }
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_buf, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_stk_start, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_nstk, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_stacks, 1);
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
+static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_buf, __Pyx_memviewslice __pyx_v_stk_start, __Pyx_memviewslice __pyx_v_nstk, __Pyx_memviewslice __pyx_v_stacks) {
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_nb;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_b;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_k;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_i;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_pick;
+  uint64_t __pyx_v_h;
+  uint64_t const *__pyx_v_row;
+  PyObject *__pyx_v_rows = NULL;
+  PyObject *__pyx_v_keys = NULL;
+  __Pyx_memviewslice __pyx_v_r = { 0, 0, { 0 }, { 0 }, { 0 } };
+  __Pyx_memviewslice __pyx_v_kv = { 0, 0, { 0 }, { 0 }, { 0 } };
+  PyObject *__pyx_r = NULL;
+  __Pyx_RefNannyDeclarations
+  PyObject *__pyx_t_1 = NULL;
+  PyObject *__pyx_t_2 = NULL;
+  PyObject *__pyx_t_3 = NULL;
+  PyObject *__pyx_t_4 = NULL;
+  PyObject *__pyx_t_5 = NULL;
+  PyObject *__pyx_t_6 = NULL;
+  size_t __pyx_t_7;
+  __Pyx_memviewslice __pyx_t_8 = { 0, 0, { 0 }, { 0 }, { 0 } };
+  __Pyx_memviewslice __pyx_t_9 = { 0, 0, { 0 }, { 0 }, { 0 } };
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_10;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_11;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_12;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_13;
+  int __pyx_t_14;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_15;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_16;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_17;
+  Py_ssize_t __pyx_t_18;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_19;
+  Py_ssize_t __pyx_t_20;
+  uint64_t __pyx_t_21;
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  __Pyx_RefNannySetupContext("site_frames", 0);
+
+  /* "goruntime/heapdump/_graph.pyx":452
+ *     frame outside the runtime, else the first frame; -1 for an empty stack) and a 64-bit
+ *     FNV-1a hash of that frame's function, file and line (buckets with one site share it)."""
+ *     cdef intp_t nb = stk_start.shape[0], b, k, i, pick             # <<<<<<<<<<<<<<
+ *     cdef uint64_t h
+ *     cdef const uint64_t* row
+*/
+  __pyx_v_nb = (__pyx_v_stk_start.shape[0]);
+
+  /* "goruntime/heapdump/_graph.pyx":455
+ *     cdef uint64_t h
+ *     cdef const uint64_t* row
+ *     rows = np.full(nb, -1, dtype=np.int64)             # <<<<<<<<<<<<<<
+ *     keys = np.zeros(nb, dtype=np.uint64)
+ *     cdef int64_t[::1] r = rows
+*/
+  __pyx_t_2 = NULL;
+  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 455, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_3);
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_full); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 455, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+  __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_nb); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 455, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_3);
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 455, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_5);
+  __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 455, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_6);
+  __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+  #if CYTHON_VECTORCALL
+  #endif
+  __pyx_t_7 = 1;
+  #if CYTHON_UNPACK_METHODS
+  if (unlikely(PyMethod_Check(__pyx_t_4))) {
+    __pyx_t_2 = PyMethod_GET_SELF(__pyx_t_4);
+    assert(__pyx_t_2);
+    PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_4);
+    __Pyx_INCREF(__pyx_t_2);
+    __Pyx_INCREF(__pyx__function);
+    __Pyx_DECREF_SET(__pyx_t_4, __pyx__function);
+    __pyx_t_7 = 0;
+  }
+  #endif
+  {
+    PyObject *__pyx_callargs[4] = {__pyx_t_2, __pyx_t_3, __pyx_mstate_global->__pyx_int_neg_1, __pyx_t_6};
+    #if CYTHON_VECTORCALL
+    __pyx_t_5 = __pyx_mstate_global->__pyx_tuple[2];
+    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 455, __pyx_L1_error)
+    __Pyx_INCREF(__pyx_t_5);
+    #else
+    {
+      PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
+      __pyx_t_5 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+3, 1);
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 455, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_5);
+    }
+    #endif
+    __pyx_t_1 = __Pyx_Object_VectorcallKwds((PyObject*)__pyx_t_4, __pyx_callargs+__pyx_t_7, (3-__pyx_t_7) | (__pyx_t_7*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET), __pyx_t_5);
+    __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
+    __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+    #if CYTHON_VECTORCALL
+    #endif
+    __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
+    __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 455, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_1);
+  }
+  __pyx_v_rows = __pyx_t_1;
+  __pyx_t_1 = 0;
+
+  /* "goruntime/heapdump/_graph.pyx":456
+ *     cdef const uint64_t* row
+ *     rows = np.full(nb, -1, dtype=np.int64)
+ *     keys = np.zeros(nb, dtype=np.uint64)             # <<<<<<<<<<<<<<
+ *     cdef int64_t[::1] r = rows
+ *     cdef uint64_t[::1] kv = keys
+*/
+  __pyx_t_4 = NULL;
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 456, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_5);
+  __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 456, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_6);
+  __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+  __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_nb); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 456, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_5);
+  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 456, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_3);
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_uint64); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 456, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+  #if CYTHON_VECTORCALL
+  #endif
+  __pyx_t_7 = 1;
+  #if CYTHON_UNPACK_METHODS
+  if (unlikely(PyMethod_Check(__pyx_t_6))) {
+    __pyx_t_4 = PyMethod_GET_SELF(__pyx_t_6);
+    assert(__pyx_t_4);
+    PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_6);
+    __Pyx_INCREF(__pyx_t_4);
+    __Pyx_INCREF(__pyx__function);
+    __Pyx_DECREF_SET(__pyx_t_6, __pyx__function);
+    __pyx_t_7 = 0;
+  }
+  #endif
+  {
+    PyObject *__pyx_callargs[3] = {__pyx_t_4, __pyx_t_5, __pyx_t_2};
+    #if CYTHON_VECTORCALL
+    __pyx_t_3 = __pyx_mstate_global->__pyx_tuple[2];
+    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 456, __pyx_L1_error)
+    __Pyx_INCREF(__pyx_t_3);
+    #else
+    {
+      PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
+      __pyx_t_3 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
+      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 456, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_3);
+    }
+    #endif
+    __pyx_t_1 = __Pyx_Object_VectorcallKwds((PyObject*)__pyx_t_6, __pyx_callargs+__pyx_t_7, (2-__pyx_t_7) | (__pyx_t_7*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET), __pyx_t_3);
+    __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
+    __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+    #if CYTHON_VECTORCALL
+    #endif
+    __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+    __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+    __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 456, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_1);
+  }
+  __pyx_v_keys = __pyx_t_1;
+  __pyx_t_1 = 0;
+
+  /* "goruntime/heapdump/_graph.pyx":457
+ *     rows = np.full(nb, -1, dtype=np.int64)
+ *     keys = np.zeros(nb, dtype=np.uint64)
+ *     cdef int64_t[::1] r = rows             # <<<<<<<<<<<<<<
+ *     cdef uint64_t[::1] kv = keys
+ *     with nogil:
+*/
+  __pyx_t_8 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_v_rows, PyBUF_WRITABLE); if (unlikely(!__pyx_t_8.memview)) __PYX_ERR(0, 457, __pyx_L1_error)
+  __pyx_v_r = __pyx_t_8;
+  __pyx_t_8.memview = NULL;
+  __pyx_t_8.data = NULL;
+
+  /* "goruntime/heapdump/_graph.pyx":458
+ *     keys = np.zeros(nb, dtype=np.uint64)
+ *     cdef int64_t[::1] r = rows
+ *     cdef uint64_t[::1] kv = keys             # <<<<<<<<<<<<<<
+ *     with nogil:
+ *         for b in range(nb):
+*/
+  __pyx_t_9 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t(__pyx_v_keys, PyBUF_WRITABLE); if (unlikely(!__pyx_t_9.memview)) __PYX_ERR(0, 458, __pyx_L1_error)
+  __pyx_v_kv = __pyx_t_9;
+  __pyx_t_9.memview = NULL;
+  __pyx_t_9.data = NULL;
+
+  /* "goruntime/heapdump/_graph.pyx":459
+ *     cdef int64_t[::1] r = rows
+ *     cdef uint64_t[::1] kv = keys
+ *     with nogil:             # <<<<<<<<<<<<<<
+ *         for b in range(nb):
+ *             if nstk[b] == 0:
+*/
+  {
+      PyThreadState * _save;
+      _save = PyEval_SaveThread();
+      __Pyx_FastGIL_Remember();
+      /*try:*/ {
+
+        /* "goruntime/heapdump/_graph.pyx":460
+ *     cdef uint64_t[::1] kv = keys
+ *     with nogil:
+ *         for b in range(nb):             # <<<<<<<<<<<<<<
+ *             if nstk[b] == 0:
+ *                 continue
+*/
+
+        __pyx_t_10 = __pyx_v_nb;
+        __pyx_t_11 = __pyx_t_10;
+
+        for (__pyx_t_12 = 0; __pyx_t_12 < __pyx_t_11; __pyx_t_12+=1) {
+          __pyx_v_b = __pyx_t_12;
+
+          /* "goruntime/heapdump/_graph.pyx":461
+ *     with nogil:
+ *         for b in range(nb):
+ *             if nstk[b] == 0:             # <<<<<<<<<<<<<<
+ *                 continue
+ *             pick = <intp_t>stk_start[b]
+*/
+          __pyx_t_13 = __pyx_v_b;
+          __pyx_t_14 = ((*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_nstk.data) + __pyx_t_13)) ))) == 0);
+
+          if (__pyx_t_14) {
+
+
+            /* "goruntime/heapdump/_graph.pyx":462
+ *         for b in range(nb):
+ *             if nstk[b] == 0:
+ *                 continue             # <<<<<<<<<<<<<<
+ *             pick = <intp_t>stk_start[b]
+ *             for k in range(<intp_t>stk_start[b], <intp_t>(stk_start[b] + nstk[b])):
+*/
+            goto __pyx_L6_continue;
+
+            /* "goruntime/heapdump/_graph.pyx":461
+ *     with nogil:
+ *         for b in range(nb):
+ *             if nstk[b] == 0:             # <<<<<<<<<<<<<<
+ *                 continue
+ *             pick = <intp_t>stk_start[b]
+*/
+          }
+
+          /* "goruntime/heapdump/_graph.pyx":463
+ *             if nstk[b] == 0:
+ *                 continue
+ *             pick = <intp_t>stk_start[b]             # <<<<<<<<<<<<<<
+ *             for k in range(<intp_t>stk_start[b], <intp_t>(stk_start[b] + nstk[b])):
+ *                 if not runtime_frame(&buf[0], &stacks[k, 0]):
+*/
+          __pyx_t_13 = __pyx_v_b;
+          __pyx_v_pick = ((__pyx_t_9goruntime_6_types_intp_t)(*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_stk_start.data) + __pyx_t_13)) ))));
+
+          /* "goruntime/heapdump/_graph.pyx":464
+ *                 continue
+ *             pick = <intp_t>stk_start[b]
+ *             for k in range(<intp_t>stk_start[b], <intp_t>(stk_start[b] + nstk[b])):             # <<<<<<<<<<<<<<
+ *                 if not runtime_frame(&buf[0], &stacks[k, 0]):
+ *                     pick = k
+*/
+          __pyx_t_13 = __pyx_v_b;
+          __pyx_t_15 = __pyx_v_b;
+
+          __pyx_t_16 = ((__pyx_t_9goruntime_6_types_intp_t)((*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_stk_start.data) + __pyx_t_13)) ))) + (*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_nstk.data) + __pyx_t_15)) )))));
+          __pyx_t_15 = __pyx_v_b;
+          __pyx_t_13 = __pyx_t_16;
+
+          for (__pyx_t_17 = ((__pyx_t_9goruntime_6_types_intp_t)(*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_stk_start.data) + __pyx_t_15)) )))); __pyx_t_17 < __pyx_t_13; __pyx_t_17+=1) {
+            __pyx_v_k = __pyx_t_17;
+
+            /* "goruntime/heapdump/_graph.pyx":465
+ *             pick = <intp_t>stk_start[b]
+ *             for k in range(<intp_t>stk_start[b], <intp_t>(stk_start[b] + nstk[b])):
+ *                 if not runtime_frame(&buf[0], &stacks[k, 0]):             # <<<<<<<<<<<<<<
+ *                     pick = k
+ *                     break
+*/
+            __pyx_t_18 = 0;
+            __pyx_t_19 = __pyx_v_k;
+            __pyx_t_20 = 0;
+            __pyx_t_14 = (!__pyx_f_9goruntime_8heapdump_6_graph_runtime_frame((&(*((uint8_t const  *) ( /* dim=0 */ ((char *) (((uint8_t const  *) __pyx_v_buf.data) + __pyx_t_18)) )))), (&(*((uint64_t const  *) ( /* dim=1 */ ((char *) (((uint64_t const  *) ( /* dim=0 */ (__pyx_v_stacks.data + __pyx_t_19 * __pyx_v_stacks.strides[0]) )) + __pyx_t_20)) ))))));
+
+            if (__pyx_t_14) {
+
+
+              /* "goruntime/heapdump/_graph.pyx":466
+ *             for k in range(<intp_t>stk_start[b], <intp_t>(stk_start[b] + nstk[b])):
+ *                 if not runtime_frame(&buf[0], &stacks[k, 0]):
+ *                     pick = k             # <<<<<<<<<<<<<<
+ *                     break
+ *             r[b] = pick
+*/
+              __pyx_v_pick = __pyx_v_k;
+
+              /* "goruntime/heapdump/_graph.pyx":467
+ *                 if not runtime_frame(&buf[0], &stacks[k, 0]):
+ *                     pick = k
+ *                     break             # <<<<<<<<<<<<<<
+ *             r[b] = pick
+ *             row = &stacks[pick, 0]
+*/
+              goto __pyx_L10_break;
+
+              /* "goruntime/heapdump/_graph.pyx":465
+ *             pick = <intp_t>stk_start[b]
+ *             for k in range(<intp_t>stk_start[b], <intp_t>(stk_start[b] + nstk[b])):
+ *                 if not runtime_frame(&buf[0], &stacks[k, 0]):             # <<<<<<<<<<<<<<
+ *                     pick = k
+ *                     break
+*/
+            }
+          }
+          __pyx_L10_break:;
+
+
+          /* "goruntime/heapdump/_graph.pyx":468
+ *                     pick = k
+ *                     break
+ *             r[b] = pick             # <<<<<<<<<<<<<<
+ *             row = &stacks[pick, 0]
+ *             h = 14695981039346656037ULL
+*/
+          __pyx_t_16 = __pyx_v_b;
+          *((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_r.data) + __pyx_t_16)) )) = __pyx_v_pick;
+
+          /* "goruntime/heapdump/_graph.pyx":469
+ *                     break
+ *             r[b] = pick
+ *             row = &stacks[pick, 0]             # <<<<<<<<<<<<<<
+ *             h = 14695981039346656037ULL
+ *             for i in range(<intp_t>row[2]):
+*/
+          __pyx_t_16 = __pyx_v_pick;
+          __pyx_t_20 = 0;
+          __pyx_v_row = (&(*((uint64_t const  *) ( /* dim=1 */ ((char *) (((uint64_t const  *) ( /* dim=0 */ (__pyx_v_stacks.data + __pyx_t_16 * __pyx_v_stacks.strides[0]) )) + __pyx_t_20)) ))));
+
+          /* "goruntime/heapdump/_graph.pyx":470
+ *             r[b] = pick
+ *             row = &stacks[pick, 0]
+ *             h = 14695981039346656037ULL             # <<<<<<<<<<<<<<
+ *             for i in range(<intp_t>row[2]):
+ *                 h = (h ^ buf[row[1] + i]) * 1099511628211ULL
+*/
+          __pyx_v_h = 14695981039346656037ULL;
+
+          /* "goruntime/heapdump/_graph.pyx":471
+ *             row = &stacks[pick, 0]
+ *             h = 14695981039346656037ULL
+ *             for i in range(<intp_t>row[2]):             # <<<<<<<<<<<<<<
+ *                 h = (h ^ buf[row[1] + i]) * 1099511628211ULL
+ *             h = (h ^ 0xff) * 1099511628211ULL
+*/
+
+          __pyx_t_16 = ((__pyx_t_9goruntime_6_types_intp_t)(__pyx_v_row[2]));
+          __pyx_t_13 = __pyx_t_16;
+
+          for (__pyx_t_15 = 0; __pyx_t_15 < __pyx_t_13; __pyx_t_15+=1) {
+            __pyx_v_i = __pyx_t_15;
+
+            /* "goruntime/heapdump/_graph.pyx":472
+ *             h = 14695981039346656037ULL
+ *             for i in range(<intp_t>row[2]):
+ *                 h = (h ^ buf[row[1] + i]) * 1099511628211ULL             # <<<<<<<<<<<<<<
+ *             h = (h ^ 0xff) * 1099511628211ULL
+ *             for i in range(<intp_t>row[4]):
+*/
+            __pyx_t_21 = ((__pyx_v_row[1]) + __pyx_v_i);
+            __pyx_v_h = ((__pyx_v_h ^ (*((uint8_t const  *) ( /* dim=0 */ ((char *) (((uint8_t const  *) __pyx_v_buf.data) + __pyx_t_21)) )))) * 1099511628211ULL);
+          }
+
+
+          /* "goruntime/heapdump/_graph.pyx":473
+ *             for i in range(<intp_t>row[2]):
+ *                 h = (h ^ buf[row[1] + i]) * 1099511628211ULL
+ *             h = (h ^ 0xff) * 1099511628211ULL             # <<<<<<<<<<<<<<
+ *             for i in range(<intp_t>row[4]):
+ *                 h = (h ^ buf[row[3] + i]) * 1099511628211ULL
+*/
+          __pyx_v_h = ((__pyx_v_h ^ 0xff) * 1099511628211ULL);
+
+          /* "goruntime/heapdump/_graph.pyx":474
+ *                 h = (h ^ buf[row[1] + i]) * 1099511628211ULL
+ *             h = (h ^ 0xff) * 1099511628211ULL
+ *             for i in range(<intp_t>row[4]):             # <<<<<<<<<<<<<<
+ *                 h = (h ^ buf[row[3] + i]) * 1099511628211ULL
+ *             h = (h ^ row[5]) * 1099511628211ULL
+*/
+
+          __pyx_t_16 = ((__pyx_t_9goruntime_6_types_intp_t)(__pyx_v_row[4]));
+          __pyx_t_13 = __pyx_t_16;
+
+          for (__pyx_t_15 = 0; __pyx_t_15 < __pyx_t_13; __pyx_t_15+=1) {
+            __pyx_v_i = __pyx_t_15;
+
+            /* "goruntime/heapdump/_graph.pyx":475
+ *             h = (h ^ 0xff) * 1099511628211ULL
+ *             for i in range(<intp_t>row[4]):
+ *                 h = (h ^ buf[row[3] + i]) * 1099511628211ULL             # <<<<<<<<<<<<<<
+ *             h = (h ^ row[5]) * 1099511628211ULL
+ *             kv[b] = h
+*/
+            __pyx_t_21 = ((__pyx_v_row[3]) + __pyx_v_i);
+            __pyx_v_h = ((__pyx_v_h ^ (*((uint8_t const  *) ( /* dim=0 */ ((char *) (((uint8_t const  *) __pyx_v_buf.data) + __pyx_t_21)) )))) * 1099511628211ULL);
+          }
+
+
+          /* "goruntime/heapdump/_graph.pyx":476
+ *             for i in range(<intp_t>row[4]):
+ *                 h = (h ^ buf[row[3] + i]) * 1099511628211ULL
+ *             h = (h ^ row[5]) * 1099511628211ULL             # <<<<<<<<<<<<<<
+ *             kv[b] = h
+ *     return rows, keys
+*/
+          __pyx_v_h = ((__pyx_v_h ^ (__pyx_v_row[5])) * 1099511628211ULL);
+
+          /* "goruntime/heapdump/_graph.pyx":477
+ *                 h = (h ^ buf[row[3] + i]) * 1099511628211ULL
+ *             h = (h ^ row[5]) * 1099511628211ULL
+ *             kv[b] = h             # <<<<<<<<<<<<<<
+ *     return rows, keys
+*/
+          __pyx_t_16 = __pyx_v_b;
+          *((uint64_t *) ( /* dim=0 */ ((char *) (((uint64_t *) __pyx_v_kv.data) + __pyx_t_16)) )) = __pyx_v_h;
+          __pyx_L6_continue:;
+        }
+
+      }
+
+      /* "goruntime/heapdump/_graph.pyx":459
+ *     cdef int64_t[::1] r = rows
+ *     cdef uint64_t[::1] kv = keys
+ *     with nogil:             # <<<<<<<<<<<<<<
+ *         for b in range(nb):
+ *             if nstk[b] == 0:
+*/
+      /*finally:*/ {
+        /*normal exit:*/{
+          __Pyx_FastGIL_Forget();
+          PyEval_RestoreThread(_save);
+          goto __pyx_L5;
+        }
+        __pyx_L5:;
+      }
+  }
+
+  /* "goruntime/heapdump/_graph.pyx":478
+ *             h = (h ^ row[5]) * 1099511628211ULL
+ *             kv[b] = h
+ *     return rows, keys             # <<<<<<<<<<<<<<
+*/
+  __pyx_t_1 = PyTuple_New(2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 478, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  __Pyx_INCREF(__pyx_v_rows);
+  __Pyx_GIVEREF(__pyx_v_rows);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 0, __pyx_v_rows) != (0)) __PYX_ERR(0, 478, __pyx_L1_error);
+  __Pyx_INCREF(__pyx_v_keys);
+  __Pyx_GIVEREF(__pyx_v_keys);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 1, __pyx_v_keys) != (0)) __PYX_ERR(0, 478, __pyx_L1_error);
+  {
+    PyObject *__pyx_temp;
+    {
+      __pyx_temp = __pyx_r;
+      __pyx_r = __pyx_t_1;
+    }
+    __Pyx_XDECREF(__pyx_temp);
+  }
+  __pyx_t_1 = 0;
+  goto __pyx_L0;
+
+  /* "goruntime/heapdump/_graph.pyx":447
+ * 
+ * 
+ * def site_frames(const uint8_t[::1] buf, const uint64_t[::1] stk_start,             # <<<<<<<<<<<<<<
+ *                 const uint64_t[::1] nstk, const uint64_t[:, ::1] stacks):
+ *     """For each memory-profile bucket, the stack row of its allocation site (the first
+*/
+
+  /* function exit code */
+  __pyx_L1_error:;
+  __Pyx_XDECREF(__pyx_t_1);
+  __Pyx_XDECREF(__pyx_t_2);
+  __Pyx_XDECREF(__pyx_t_3);
+  __Pyx_XDECREF(__pyx_t_4);
+  __Pyx_XDECREF(__pyx_t_5);
+  __Pyx_XDECREF(__pyx_t_6);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_t_8, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_t_9, 1);
+  __Pyx_AddTraceback("goruntime.heapdump._graph.site_frames", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __pyx_r = NULL;
+  __pyx_L0:;
+
+
+
+
+
+
+
+  __Pyx_XDECREF(__pyx_v_rows);
+  __Pyx_XDECREF(__pyx_v_keys);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_r, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_kv, 1);
   __Pyx_XGIVEREF(__pyx_r);
   __Pyx_RefNannyFinishContext();
   return __pyx_r;
@@ -28726,6 +30301,36 @@ __Pyx_RefNannySetupContext("PyInit__graph", 0);
   if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_allocated, __pyx_t_4) < (0)) __PYX_ERR(0, 387, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
+  /* "goruntime/heapdump/_graph.pyx":399
+ * 
+ * 
+ * def tree_order(const int64_t[::1] idom):             # <<<<<<<<<<<<<<
+ *     """The reachable objects ordered so that each comes after its immediate dominator
+ *     (breadth-first over the dominator tree; -1 = child of the virtual root, -2 = absent)."""
+*/
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9goruntime_8heapdump_6_graph_19tree_order, 0, __pyx_mstate_global->__pyx_n_u_tree_order, NULL, __pyx_mstate_global->__pyx_n_u_goruntime_heapdump__graph, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[9])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 399, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
+  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
+  #endif
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_tree_order, __pyx_t_4) < (0)) __PYX_ERR(0, 399, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+
+  /* "goruntime/heapdump/_graph.pyx":447
+ * 
+ * 
+ * def site_frames(const uint8_t[::1] buf, const uint64_t[::1] stk_start,             # <<<<<<<<<<<<<<
+ *                 const uint64_t[::1] nstk, const uint64_t[:, ::1] stacks):
+ *     """For each memory-profile bucket, the stack row of its allocation site (the first
+*/
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9goruntime_8heapdump_6_graph_21site_frames, 0, __pyx_mstate_global->__pyx_n_u_site_frames, NULL, __pyx_mstate_global->__pyx_n_u_goruntime_heapdump__graph, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[10])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 447, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
+  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
+  #endif
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_site_frames, __pyx_t_4) < (0)) __PYX_ERR(0, 447, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+
   /* "goruntime/heapdump/_graph.pyx":1
  * # cython: embedsignature=True             # <<<<<<<<<<<<<<
  * """The object graph of a heap dump, and the dumped objects placed in a goruntime Heap.
@@ -28914,47 +30519,47 @@ static int __Pyx_InitConstants(__pyx_mstatetype *__pyx_mstate) {
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
   {
-    const struct { const unsigned int length: 8; } str_length_index[] = {{6},{8},{1},{2},{15},{23},{25},{32},{20},{22},{1},{1},{37},{45},{22},{179},{8},{15},{7},{6},{2},{29},{34},{9},{50},{30},{37},{5},{8},{8},{15},{20},{12},{9},{17},{8},{8},{12},{10},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{13},{3},{5},{15},{9},{3},{6},{7},{18},{4},{4},{3},{3},{1},{7},{18},{11},{4},{5},{1},{3},{10},{3},{5},{15},{2},{2},{1},{5},{6},{9},{5},{11},{6},{4},{5},{6},{7},{4},{25},{1},{4},{4},{2},{1},{2},{4},{5},{5},{6},{5},{5},{2},{5},{8},{1},{1},{5},{4},{2},{1},{7},{4},{1},{4},{4},{7},{6},{2},{2},{3},{5},{1},{3},{12},{7},{5},{3},{1},{4},{3},{6},{6},{5},{3},{3},{5},{8},{1},{1},{5},{10},{8},{7},{8},{2},{5},{1},{4},{4},{10},{5},{4},{5},{2},{4},{5},{2},{7},{7},{5},{4},{4},{6},{1},{4},{6},{2},{3},{1},{6},{5},{6},{6},{1},{6},{4},{2},{1},{1},{5}};
-    const struct { const unsigned int length: 11; } bytes_length_index[] = {{1},{299},{235},{106},{109},{77},{148},{258},{361},{1468},{545}};
+    const struct { const unsigned int length: 8; } str_length_index[] = {{6},{8},{1},{2},{15},{23},{25},{32},{20},{22},{1},{1},{37},{45},{22},{179},{8},{15},{7},{6},{2},{29},{34},{9},{50},{30},{37},{5},{8},{8},{15},{20},{12},{9},{17},{8},{8},{12},{10},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{13},{3},{5},{15},{9},{3},{6},{7},{18},{1},{4},{4},{3},{3},{1},{7},{18},{11},{4},{5},{1},{3},{10},{3},{5},{15},{2},{2},{1},{5},{6},{9},{5},{11},{6},{4},{5},{6},{7},{4},{25},{1},{4},{4},{2},{1},{2},{4},{5},{5},{6},{5},{5},{2},{5},{8},{1},{1},{4},{4},{2},{5},{4},{2},{1},{7},{4},{1},{4},{2},{4},{7},{6},{2},{2},{4},{3},{5},{1},{3},{12},{7},{5},{3},{1},{4},{3},{6},{6},{4},{5},{3},{3},{5},{8},{1},{1},{5},{10},{8},{7},{8},{2},{5},{3},{4},{1},{4},{4},{10},{5},{11},{4},{5},{2},{4},{5},{2},{7},{7},{6},{5},{4},{9},{4},{6},{1},{4},{6},{2},{3},{10},{1},{6},{5},{6},{6},{1},{6},{4},{2},{1},{1},{5}};
+    const struct { const unsigned int length: 11; } bytes_length_index[] = {{1},{299},{235},{106},{109},{77},{148},{327},{258},{329},{361},{1468},{545}};
     #ifndef CYTHON_COMPRESS_STRINGS
       #define CYTHON_COMPRESS_STRINGS 90
     #endif
-    #if (CYTHON_COMPRESS_STRINGS) == 2 /* compression: bz2 (2626 bytes) */
-static const char cstring[] = "BZh91AY&SY\264\215\321\325\000\001\271\177\377\377\377\377\377\377\367\377\377\277\257\377\354\277\377\377\360@@@@@@@@@@@@@\000@\000`\n]\361A\333(h\366:\035\003\240\321\320 \035+\3000\341\246\221I\224\036\240\320f\221\275H\310yO\332LI\351\246\203S\324\324\365\000\320\365\000\000\001\240\000\000\003\324\032i\0014hLFB\006\247\250\324f\246\2312i\220i\240\323M\000\000\000\006\200\000h\031\032\006\200jST\006\2004\000\000\r\006@h\364\200\000\006\200\000\000\000\001\246\200HI\022\247\224\323\324\310=A\372\223\321\222\032y5<S#M\351\245\031<\240h\r\001\265\003\324\302cS\322z\200<A\001\006\000\000\000\000\000\000\000\000\023\000\000\000\001\030\000\t\200\001\"\215\032\232\231!OMM<\215#@\30414\000\000\000\r\000\006\200\000\003@4\320d\274\314\342F\366E\240\237\341\367@)\255\247\375-\341-\364\270\003\270w\273\267\\\035\354\024Z\241K\233Q\215\266\377\264\022\212\245TX\267\371\004\n \305\227K\244\330\223bcm\246\200lM\227E\357}\304\260\221\204\\\275\372a\010\205\020o(Q\203S\020\240\310\265\241+1o\346\345\023\304\022\337\252 i\\\022L\200\217\370\315\nM\024\0310\215\006Qx\227\202\304\233H*\010\3416\231\230\032\321\220-\225\300+\263j\"Zc\r\244\330\345\337+6\302\352\013\031%\267\27126\232M2E!(\223\032\263Ih\323b\310\300\305\262\314c\250EN@5}\020\213\231\226V2p,\215/\2637Cr\263\003FD\r*lV\252\323\261Z\241\347\261NL\005\031C\006D\020\020\331\256\2073os_bIp\345\320\241\303\342t:\"?\216o>\277\317\225N\215\370\325\013\0248\223\347\322\035\323\214\273\224QBuy?\337\\T\354\305\211L\231\233\267Ws\321\356Ye\317\024SZ\324`+)\340\250\026\274\312\016&Y\237\346\361bJ 8\334tg\234\234\373\210\355g}6\233\030\353P\240\313RE`\242\010\013\005\357\332Y\034[\336HUJ\267\354\254\254X\265\002\205,OC\241\265\346%\203\251\346\216\247\254\325x<:X\031\367n\343{\340}__2x\317\271\301uc\322\341\364\363\021\207\313\206ZT\214)a\\XP\333e\224W\346UXn\324\3060\256\005\321e\220d\034E\273\275(%N\227\347{^\362R\023\232\344\255p\224f\224D\020\006f\263M/us\227\210!@`\031\222\346phf\264\3337\302q\230\252b\240@\022\022,\215\203p""\213Y\321\221K^5\262*Y\225\275J\020\235\356]\005AB.\026\347\374\232\345\022\244\223\235\237*\345\357}\277]\365\204A\000\220\200\256\311\274#\300xG\312\020\316\367\313\261-\246B)G\313\204\263Y\036?\325N,\rm\204\210\332Z\322\333\340S6lR\345\315\226\25550ojR\022\224\312X\374\276\234-\254\200\311,\262Y\363\361\222&xq\001\245\220c\032\037\232\324\344\341q\236\014h\0300\262\323\364Z\211V\337Qo\326\370\247\354j\375\366\255\272\010\332\016\0107\340T\020>\225\221\000l\376Mn\241\266\354\n\243Y\203F\367Mu\346O\261\016\364&,\333\234\254\014\222\277g\"?j9\321[yh\376\213\325\350\003\233S\371\200\241E\0027/5b\312\314e\t\365b\032f|f\275\303\265X`\252\213\031\010`{}\300\304\320+\237\225\331}\240x\241\327E\021G\177\233\251\2332\001\024xR\305\276\353\226V\260;\007<\007\221\313YW!@\004\232C/m\273\303\300\274\364V\212\022\316K\220\21784JE\325\013\213\234Dq\352Z\005\243\2367\217\324\033\200\356\266\336B\006\204~\273f\202H\0055X5\337H\327K\030\006\rf`+\036=\212Z\251q\270\372\342!\372t\306\033zBp\333\275\301jE\022\300P\220\025\343,\206I\225\220\002\304\024\022V\366\360+5MX5\234\250B\366\225\336\r\224\241\223[\000A\047\0315\244\254*\013F\245\250\201ES\n\3365\310\227\\\232\366F\004\324c1\242\3136\013\310\016X\005\253uu0\352\336\335zt\315h\221\226\271\325\030\277I\241\232\262\255H\321nR-\235$\200\275\343e\030t\0246\002\274Q\273 #\332\027V\320\266\271\267\357:\206\302\2457\226s\316\310O\033d\037&\314gq\316aQ\217\004\255\240<\344I\005\370\001#\032w;}\330M\341\306\356\274.\216\321\323\305/\322\032\247\013\256\303~\345\345;\031C\206\361xN\036\020\231\306q\305\033\363.\232X\335W\354\354\201\271\024\344\341\001g\003\006(G#\231\024\343\247\027?v\310\306H\250\315#L\370o\207\365-\r\004\013\231f\352t\205\004\341`\205\257\317\306pIj\311\216\306z\334\232sB\006\374d\220K\346\203\256D\337\021\320\246\304I\312\370\206\255\274\234\322\265\313b\201\2657\311;mNi\002\334\374\352q\314\364\017\222\\\016u\246Y\024M\341\016\317\256\3017\345\022\202`fF\0045\020\257l\325\302\006\tQh\204\212c\241a\231)\0220-\207:J""\364j=T\247\000\2406-\311\215j\220K\303\204m\246\310>0\346\225Dj\224\320@\231\225\217aU\252\r\003T.\251\0470\271QD\221\020\271\210B1\213\235p\237\020\303BRR\203^\252\326y\302K\"\032\035\276\333\257\020-\250\212\272\246\t\226a\236\320\331\212\257\325lt\300F\206\rA\036\217\261\206\3629\206\360\313)\032DST\220\244\312NN\335\271\361\200\022\033\345\025\004W\007\262\372\231[0\256\n\306\343\005\007wx\016F\335g\212q\304q\320\035b9+\265N\265\210\257+\235\022\301K,\334\326\356\261E\344\215\033\310\301Xp\007W\033B$1\302\364\306\016p\214\244\321R&,\312[\321\213\201\211#\376Q\026\206\220Y@\014@1\030\204\304\001\212c\241\023\034\373\240\323NuK\346\346\222\325\031\254f\307\266\367B1Q\243;(Q\206\227\t\303\025\334\201\260M\257\323\0475ZkQ\253X\223!\337\241q\035`\231X0p\271\251\357*\206vE\374,&\0200\254&_\r\205\004\006[S\005Z\\\036J `M\254\001F\251\337\026\3062\321\001\235\3250D\200L\032\261\210q\010UR\204{\232ru&W\240\332\221\000U\270\037)\232b\022\305\326\372\022.\250=\006<*\004\2529\246AHX\255dh\326,Q\226C!\276\005[,\024\001H\005\226r\222\244\3357\361Cf\"\234Q\250n\341\177]\226\332\020\352\033\025\0068\201\210\033\023\021\307\254l\267f\233\327\203\217p\337\340\262\304\337KE\257A3\035\261\212E:\325@\204\007Y\031\271P\020u\303\255\2503\033\263\257\003\002x|\201\010\274 \350i\030\021/M\007\252G\314\237\000\220\370~~\301A\210\300\303s\252~\3710\021\021>\324\265\226\330\276@\356\223p0\264\275\342I:\313\342k\020\304\266\317g\266\207\226t\250\201@\213pv\326\353\371\221\263A\330\251\220q\307{\2466|8s\344Y\211\232\203\227\304A:rEU\353\332\305\024\355k\034\363\\\355\r\231\243\231\245\301k*\037\346\352\251\267Pf\341\235\315\260\242\332\034MEd\016\230\304r:\321~\214\221\270\267\2449*\355Y\013\357\242\220\313\254\210tOT\177\264k\177\265\240\271M*v(\222\240\256j\366XeK\250\214\331\321\351\372\204Z[I\355\323\034!\037\313f\313J\034p\301b\301\251\312\323\232t\323\255B\224|\367gf>\303\205\3212\332Zz|\272\345\243\242\177\020.\237\313F\213\014qM\211xJ\203\nj\032\024>)H\303\273!\203&\361F\032\214M""\334}`=\244K\025\240\257g;\026#ot\325a\031\036:\271\020T]r\275X\253s\261\274C\325f>\n{\343\271S\035\212%ko\255\\oY\030\307\254\323\365\272\245\212\300@\221\tcf\217\300\337_A\311\3418\306\277\214L\301Z\221\016\024\362\351]\340db\360?H\327@a\256\372\016\320\351\024K\215\212\242\2107!7}\215}\215\206-*\225\256\301\305C~\202\224\034!F\250e\nA@\030/\n(\242q\207o\252XA\032u\006S[J\232O{\346u\047,\365+\003\032\205\204\265\252/\n\247\000\367\337\300\t\324Q*_\236{\254Q9a\n\023\002\265\251z\331\232i\246\363-\361MR\354\302\355\311n\020#\222C#\005\274\206\221g&Kv\356\031T\252\266 \221\332S\212\322\010m*\332kX\026\027\302bX\341H\365\326\037\3328t,\254f/\340w\273\214 \211\006\231c\021b\031#\2068R&\010P8\030\014\016\203\004\356\005\375f\246\270\202\007yl\331\244k\272\313\230\024\362\337\341\205\261\223GK\202t\005\301\237+\322\274z,y\036{4o+a\030\316$\316\375\003\206M\333\237\310\273\247f\346D\376\342\305|\275\260\332\310\225<\221\047u\350\252\246\366|\367&wlt\266U\2631\337\254\375W\206\212c\025\300\256\0305\254A\24447\333L\266lX\312EZ\245\363PR\247S(\314\226q\"\225fe.\233X\313\276:\007\260w\274\250T\n)D\323\304\316Q`Z\250\225\027K\252\322\3228dh\004\243\206\006C\260\212y\251Bd\263\252\304\227u\020\241\336H\241\205\002\000\234\265\020\326\005\230Z)\302\262\330YX8\262\264\336\005\230\305T\365]%j^\200\206!\322\327(\225\302\265\n =gL\250\213\213\340&S\377\027rE8P\220\264\215\321\325";
-    PyObject *data = __Pyx_DecompressString(cstring, 2626, 2);
+    #if (CYTHON_COMPRESS_STRINGS) == 2 /* compression: bz2 (2841 bytes) */
+static const char cstring[] = "BZh91AY&SY\241\215\232\202\000\002\010\177\377\377\377\377\377\377\367\377\377\277\257\377\374\277\377\377\363@@@@@@@@@@@@@\000@\000`\013]\337z\007\266\346\306\260\311\240\000\005PR\360:A+\300\300\032\021B\201\265\0322hzd\237\352\2435\031\217M2&\204@=A\243@`C \000\001\240\320d\007\352\203\022\002h\010\310i\2424\032\231Q\3514\310dh4\310z\232z\200\000\000\000\000\003\3240G\250\004\246\201\022\221\250\323@\000\000\032i\241\345\031\246\321\004\000h\000\000\000\032\0002h=@\tL\222J4\000\000\000\000\030@\323\t\372Q\352z\200\003@4\031\003A\221\241\240i\220\001\006\000\t\200\000\230&\000\000\000\000\t\200L\0040\000\004`\000\000$P\230S#RmI\236T\364\304\324\364OMG\351@\006\200\000\000b\031\017P4\000\001\243@\001\242\300l\264\255h\036\031\033\350X\330\214\tQ\212\262\340\373DFa\006h}\317\317\342\252\222\r\354A1,N\037\026\350I%\274\314S\020\315\014Q_\324\264\263L\232Su\272\315\244\233@\306\333M\010m&\311\242s\237\\\"\311+\"dc\377\201y/\005\357\032\027\227\324(\200!\"C\304\304 \362\004\020=\025\321\252*\355\000l\305\022\030\212$\220F\004P/\370\334\024S\024Q|\0100V(\001{\000l\005\021\013#\330l\030A#(\252\205\210g5\245\2558\"\2551\246\344\233\035\034\312\334\306\302h\222\271T\r~-(6\230\r1\320T\025\022\241l\227\200`\323iYX\030\261e\213\030q\005 \346\003E2\210T0.\t\314\263\270V2\224\306\263CtX\001\225\222\222iC\030\305]C\030\305\047~\020\325 \200\310\026*H,\202\314\306\002\023\267\270X\031\002\220\242A\250\020T\253\367\331\004>\275mu}\271\351\263F\272\200\2406\360I|\352\304=9\323\313UU\037\027\271\366|b\310jN5\321\332\275\273<\277C\313}\372\342*\256\346\261H;3\244`\022\231\2308\234c\177\225\310\200\202\010\026\337%\033\353{~\342\014\221\0478\2152Be\n\001\010\247\30350\354\022\0245\337\n\230\354\256\360HC4\027\335\323SQN\303\217F:\035\016\007\220\315\243t\376p\263\047\244\232z\216\265\354\021\315\316\233\376\372\351\355jr^\307\257\007|Ow\207\331\351#\206\2147\022\034G\002s<C\027\004\222\017PS\332\224\206\243(&\356\205\255dQ\"b\270(\212\206\312\321\246\265\021TUW\n\360\364}\244\252\212""\224Z\226I\001\"\364\245\"JH/2\230a9\251\235\245\244H$\225\201\253Yv\334h\021Xk\234\200\245\257\024KE\004\204Q*3d\350\216\230\232\273xE=\324\255wi\206\253\034\227\201\311evX\304!I)\205\307\335\323\313@(\250P\341\274\340\230Ns\335\371\363\346HT\025\n\031\257\266$\304\010\203\032J[#\032~zv\252\t\232\277&T\325|\371\376\226\352xGX2\000\340m k\267^/\265\007\264\214\236\206\010\264\334\032\203}f@\310\201\t\000*\376?\242\243\252d\t\220\0473_\362\252dJQ\341\010\001`\210&\241\033\007\3634R\032w*\215B\300)ACU\237\320\326&a\221|?\254h\337\330N\236Eds\000\214\000\332\002_\r\300b;\007f\007\352w\257f_\300s\t\237.<\355v:\332;s\260DYS\227\330\337\311\274\207\372\273|\363Z\253/\300\341\265\361m\352\330.\265\267\371\342\t\2238c\202\375\373\351\030Y\326\225\276)\207\253W\252\370\300{W2p\262\253\335(\344\275\277(q\332.\267\344\371#\200\017\370\241k\231,=\r^\246\255D\t\230\206Nlu\353j`\343\014\241\020\"\207\232\324\272\202\240\022U\210\347\226\266\321Y\234\001\313\020\035\202\r\3209H\324DN7JE\304\234\rME9y\360`\036\3106\315\233}A\320\027L5\367\020\360q\227\034u`E\244\033\257\3268\322\301\252\3078\r\217v\260/\037\033\006Oc\212K\025\365\204\304t\322r\347\351\013e\317\227^\006d\336\021H\006\210\3171\231\031\347\204\300\300\212$\233\047\365\263\270\\\316\034V\372\212\213\323r/\245%\275\357\220A%\235\036\364\232V=:\256\rb\002\253-\014\376\334A\030\342G\036\311\311+\024\355\033\260\277\260b\200\203H3\222rp\2519%\213\265\377\307Xm$UuU\276\221\362\242\020\256np}\246\306|+i\"\033\315}\047/E\203\344.\334_\331!?dk\271\341\260\203\335\217*\237+\031b\235\350.\312\255\335\205\004h\367Z62\330\245e\032\256\272\360\240\222\315$\024r\002\265;8\373^\016\360\007!\317\237\302\360\363\036\236\363\226\201\354\266c\216\316\254[\303\r\231\327>\374\206@\016\361\336\016\323\264y\223\313[[[\237\303\036\317 \035\023>\034\244/\354p\334P\356\363\246y\237u\357\272/\234\350X\273M\006\227w\3451\353\327\271\341\001\213\260\360t\237HQ-\272\204\365\307wl\001\257\216\216\206\373\272 xk\224\226[\350dr\264\217\032\026\306c""\321\256\362m\2463\017l<:\235L\031\257`9\236\264\227N\021CH\373\307=\020\355[t\263=r\"6\233E\233Z\020b\204(\036\346w\177\tz\260& \337x\326\366\214\202t\361\240x\341$\0470fs\334\322Z\215b\212J\022\367\264h\227\230\263#\324*\017\233\367\271\357d\022\210\200\236\025\337(Fm\347\246%\371#\265\001r\257\010\2713[7\201\302X\332n\2706uU\225d\226\213\312\005\316m\255\235\336`\333\231\261\032\225\374/kw\003M\020x\207S\361\310I>\304,\361)\0356\r\270\007\332,\312\3568U\244\305Tp\342\014Lpr\305\0179d\345\205cA28P\243j6\322\032c\031\310\n\016\244X\211\301\333&\374\254\215\356\331t\331\317\031\311\226\317\034\016f\274i\270o\010\336H6\321\251v\251\3062\224x\016\031Q\2510T\035\004\344\203:*\341V+\223\014\371\027\213\304H\\{7\023,\366dk\316q\210\252\272\336$\226\210\351\311\267Z\334;\3672E\237\354\014\223$\306F\360\210\240\326\223H\264\244i[\306`\r\372n\352\n\27351\331t\036\223\330c\203\270E\373!)\315\206{\235S\r\234 -\226\366\273\242j\016\345U\322\207\027\305\354\364\327\227\"\360\356<\236\373\027\270\252ja\047\324\332\245\256\247\341\357\312\376\346,-\244\254\351\035 \216\223\322-\301\004D\206\234\316\306j\340\"\221!\300\363p\0148\333\224\3379\323l\216\310X\3434\002R{Nb\010\032\231\316.1\203\326\220\255S\0227\231\200,\350\021\245\252\2630on1\250\316\026\r\322!w0\024\261j\312\306\250c\tF\266\3301\201\2404\006\203p0\335\304\260^\0168\366K\005\262\363\366r\354\334+\334^V\276\370\370\335\206\000\255\007[\020\355\244m\003\254\355\035\326\216\273\372\363\326\335^\013\365\016]X`z@\3245\010\221r\236#\266\252\215G\326\272h\020\264C\036\351\tC!\353f\035\273\237\217\016LE\207\201\313+j\010\356\366\016+1\307/9\035?W\346\211\361\257x\314{\377\017\310\304\300\362\240\270Pc\311\225\236p\020\310x\220\025\301\353\203\275\332p\2030O 6\250\203\2501\267}\347\014$\030\" 0\265\321\316\327\304%\255J\214a0\021L\274\210\366\256\321\030r\220cK\270\215\260\213\nP\224uv7 \307\033H\271b\204\354\014J\034B\224\323Q3\311T\243H\225I\2429E\277JB\020m\304\366\345AB\2210,\221\271r\222\226#\034\334q\350\003\014Q\215B""\006\024\202\033\224{\234\021\272[\265\022\206\323j>\215\233\310\253\001\262\305\214*\005 E\320\321\007\230m\213\360t\334\377\237\275\033\206\231\241I\003\210x\201\250Ai\305A\r\325#E;\334\036\355\350\342\353\020\027\252T&1\256\025\022)I\240\24539\025\024\013\316\005\333\273R\341M\3410\325\245J5\010X\311\305N\021K\256\225\345\343\233\006\315;\020~N\315O\371\2461xv\365\213~.\205#\022\261r\370\247\024\356\345\236<=o\335\307m\244qx\320q\245\266\252\253\364\242\032S\240*G`\306\034\332\343\361\303\350\373\r\264\016\231\326\250\241\234h*\211V\324Mq\365-\275\261\335\032\247\365\225\317k\0354!Q\003\306\347=\267un(\334\033P\267\023+\335$\212i(\222\304e\362\373\325\3205r\271H<\256\\\234\232\345\2761Ra\336\350\210\0269\226\246e\307\367\257\221Y\233\026\246-B\224\034\265R\226vI\035C\260\244\221\212\022hu\344\332\345\333\266\210\273\226M\204E\264\205\203\311Qf\267h\222I\262\320\240$\300,\340r7\016_\047\202\224!\033\031.0S\334\007\373\273\365\352~s\362y\n)\340\211aBSF`\032+\366VeO P\254\215\253\333\343\005\212\265]\373i\025\251B\023\"\212-ez\331\334\2711\\\364\240\313\024\220\256\334\027f\2671\201\034\222\312\222\254/\374\244\240ay\242Ie\230\216\332\032\004[\204\220B\020D;\357 \347\023\324\217\240\265\004u\233FB\372\236\260\263\177\235\047\217\366O\210g\306\2128C\370\"\370\277\240#\266\242\006jQ$\020\347\221\362<\240\241\030(\201\270\371\261\272>TQ\003oUe\352\021D\337Z\234\3448\254\033Z\240\207\235g&\300\311Z\263\247\257_\216|A\226\030\313\314\274\303\320Q\260\230\312\202\266-\361\331;\305W\364\016Iq\033jt\303o\007\022x7\n\315\215\360\301\033\311\213l=\020/\0131\241L\253r\361\263\\M\255\337\032T\352\324\355R\305\265M\203 \256\214\2402\2109\234.\047pv}\247\017\243\351g}\021i\356(\225k$\326n\034\252\303\301e*uSV\215lfsQ\036\310h\232\\\210\310\233\010/\030F\037\027\020\246\243|\244\315\336\316r\210\337\\\313\276\026\032\007ih\246\316\002\007i\242\251T\221qj\234\246\214a\360\360\224\336\"&\341\235\023%\340\234\031\242\202\315|i\22242\356I\245hf\205\n\r\023\212\r\024V\014\047X\233\272""\366!\251]E\332j\214\020\331\326E-\235,\274\005\276\272\323[L\312\274\345\265\320\177\342\356H\247\n\022\0241\263P@";
+    PyObject *data = __Pyx_DecompressString(cstring, 2841, 2);
     #define __Pyx_DecompressString_LZSS_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #elif (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (2660 bytes) */
-static const char cstring[] = "x\332\255VMs\333F\0225%\331\221\0359\221HI\221b\307\001\351\257\254+QBIV\354$\273[\224,\245\\\331dM\311\222\235\332\255B\r\201!\211\030\004@\014@\2119\345\310#\2168\342\210#\216<\362\250#\217<\352\047\354O\330\327\003\222\242m%\225\244\242\022\201\301|\364t\277~\375f\024\346)_\234(v\345\047\256y\377X\373J\371\346{\336\260\335\366\221\301\217\025\273\252|\243\331\226g\324|\333\027\n\263tE7\\\232\370f\267a\215\006\204\347\032:\327\047&+\266\373\233\343\257\367\215g\376\343\237;\314\262lOaB\0305K\361l\305\345L\377\314\266\314\266\322\220N\266\340\344S\253\305LCW\032\266\316?U\370\211\203\2650u_\273O\373\336\257\332\256\3472\353\376\247J\r\246F\223E\2359\034[)\354\304\020\312\017\266\307\025\257\016$v\332^\335\266\024\364\351\3344*\334e\036\307n\344\037\254\2724\311R\236\355>\373l\363\321\246\364\326\345\204\233P\204_\321L8\312\005\201V\361\r\323\203u\257\355p\261\246<\255*m\333W,\016\277\020\205\203y\223\013\274:\267\024\301=j(\367e\314\3143lK\305r\303\252\335\037\302d\2648\255\336c\246\340kL\327U\314\343\232m\2324f[b\215U4\335\020\254brn\321\263\246\325l\327G\232\032\374\363:g\216\3567\234\317\325\232\313\234\372\232\323>\241.\205\372\276\002v.Oc[\177\360`\2438d\2030DjH\267l\340Qe\276\351)\252\352r\335\327\270\252b\255t\310\262\255\317\200O\313`&F5\3032<U\365\345B\032f\246ik\200Qa\256\313\332\212\316<\266v\301h\232\021\2024%\203X+\035\354<}\272k\232\206\003G\016x\323\347\226\306\211\226k\347\014U\325g\355\023\374\236 =\352\017\374\304\333\347UU\035B\010\037\341\017\201|\336\250q\317\360x\203:tZ\203\277\252oi\364\306\220\030\2552\032\016xC\255\0063,\371\266u\337\224c\026k\244o\332^U\201\244\252\325\271\366J\370\215\364kh\205\232D\200\264\345[\216\241\275\202\205]k4\257\345\021\nd\243\3513sdv\004\357\270\245INNt\360\023\372\000a\306\256\210\t\327\307\355\363u\036\027\024\213!T\315vm\037\314\344\340\n(\344\212\021\376j\305\257VA\367\341\247\316,\215\241lj\234\t\2317&\332\226f\330kc\003\242\302\004\257\300p\245*\260V\323L\316\340\237fbL\005d(:\215W\230\366\212\204\202[""\236jW\253\232\355\2645\033\214\324\365\252\245\333\r\303b\236\355\n]x:\001%\037\344eJ?\275\245\037s\336p\2746\022\217\342\346\000N\026$w]\333\255\032\334\324\tj\327\223MQ5L\263j\262\232@\3057\2307\254\373\252o\232\343*X\033U\301ZZ\005u|\353\324W7\014C7\310#\374,(\020?\301\303\001\021-oc\035\217\255M\303!\336\210\364\3613\377\351\225\311*\334\004\247<\323n@\215H\212H\202,\312\t$\254a\245nY\266\320\300G\307r\341>\376\235\266\215\360\322\010S/\000\014\345\314vuN\330:\016@s\230\213\177\300\346H\274\034\023`:\266\343\270\034\377\272\300CNo\272PD\255N\262\250\036\243G\270\274f\010\010\225\313\205m\266\270\313=\320\227\353\256\351\332\266\047\2406\334\022\274\201\272\366\206\365,\313\216\002\222?a\n\023\363\350\047\034`\253\275Ry\372jI\244a\032\3356~\256\257y\036\214\233\350F\341x5\364\372\276D\212\236\217@w,\363\035\224;oAs}.\340\216\327:9>\371\031a\212\177\017\353C}<\316\216\272%\313E\200=\236\243z\312\047\351.\312\0053\037\252\2245\265!\237\236\362\340S%\335Z\365\376v\t\215?\266\024\013\206\217\221\021\345\301\23703Z\374k\266\316=\244\\\250\250\276K\rYn\252\240\367\350\303$</Q6T\317NE\353\227\314\331\314b\260\027\336\2132Q.\332\216\032\311W\335\362\331\314\273\235\365\316QP\014v\202V\270\0376\0073\037\206yz\024\302\275(\037mD\325x;f\203\253\327\006\263s\235\335`)`\201/G\212\203\271\371\340rP\016\330`\356\375\216\033\344\202\355@\307\252\355\260\022\315DO\342L\274\020\347\007\363\013\301Bp7h\246\215O`z~%\314\014f\337\353\360`=(\223\215\014\006\362\203\271\305\240\224Z<\014\363\341V\264\020\335\301\326\245x?v\223\205\301\374\"\374kb\341|.\330\244F\2700X\\\302\346<,\246\215z\310\006\2137\303\322\000\001\025)\324\017\306~\316\254\206\037\322\353Z\247\320\331\013\362\301FP\205\227,\215t2\260\346`\356z\247\014\317\376\016\210\310\001=\276\0337\223\231\244\224\034u\213\335\275\336\235\036?\3358\345\375\203\347\375\347\207\023;\265\302\243\250\030\225~e\213\231w~q;\271Ni0\373~\247y\361\206iLK!\013=\030\332\005twb\236lu\027\272w\272\325^\251W\236\330\3548\254F\245\250|\301f7""\000\306\205\346\267\302\005\200\272\001\363\307\021\213\232Cc\377\273r\351\362R\360$\274\202\376\346\3570w\022\266\242r\304(K\2632\003C\353\017\345\307\033\323\2648\033o\306^R\234\230\376~\307\223D\023\341\220\030w0\375\230v\2172\257\371\364\026I\257w\366;~P\n\236\2079$\265@P\317u\266;Ut\035\300\377\n\255\227\311\1773\245\277\207\253;Q3\236\206\263MbW\021\233\027d\374\177\035c7\340\210\010\357\020C?@\337\345\260\3746g\037\001\306\2510\017\004\346\t\201\335p\031\250\274\027\263\363\330\217\344\036w#\021\337K\246\022\320\212\006Z0S\301\302\333`\340:\221\202\222F\2173\311\272U\370\t\317\177\222\370\277A\215\221\347\217\242\257c\206L=\356~\327k\236N\237\256\237\276\000\273\373\207G\024\303\023Z\031\336\205/3 \335a\234\2278\255~L)C\202J\321\177\222L\222K\266\223j\267\324-\017\346\263 \320\3034\352u\244f\nQW\242i$`q\225\030\360^\207\001\376\254\234\3626\341f;\231\364\361g<\335\226s\337\3367U\211\307\240\214tAB\375(,\216\200>\247\232\225\224\210}\357\302\253]$\270 92\306u$\223\333\200{\032\231\310\222\242\310\334\r\021_\017_\202\366\265\370(YO^tw{\330\352\343\320\215\226A\256\251\270\020\357\304\255d?A\231)\321Tt\017\352\230\215\327\343\203\344JR\351f.\356\274z\355l\0265A\316\014f\257u\362\235\207\201\244!;\307\306\225,\311\020BS\000\262\230\262;;\204\3406\364\\D\267\341U\005.\334\206a\344E\226a\023\323\013\340\3300#\307\222B`4e\357Kj\344\310V6H[\351\304\2641\334/\213\322\325B\311\362o\303\"P\000\356X\030>\004\346[P\257\202<4\026oHu\036\325\302;r\355<\225\300l4.\0147\314B\231\264hA\316\314\r!\246\032\231O\335\031V\343\262\324\n\314C\371oC\205\310\316\371\203\214\217\032R\245\316\306\350\317\300\027-YN\334\356\302\331$\261.\006\357\\\032\206{B\254\220[B\262\020\355\341D\233$\346\002\246\227\202}\230\222\260\n\200Z\222\020\377\252*,!3\031\210X)<@\312\363\243-\344a\373\232i\212}\035\246\307G\313-\020\372\n\324\273\025\227\343j\262\327-t\321\371\021\034;A\214W\342Jr99\354\336\353]=\315\236n\365\313\373\375}\024\306\213\376\213\227\203?\030s\352a\0261\227\351\243\214\221|\370%""\271\n\275\013^ \327\1771\002\027\355q&#\243\303\312\217\367\222B2\214\377\035\204zYVX\231\212o;\254K@\366c?\331\355.w\333\247S\247\367\372\317\312\3752\316\347\243\376\321\213t\325,\nk\031\233/%\274\273\325[=-\234\356\365\367\017\372\007\230\361\262\377\362GR\312\346@\226\032\324\3505\270<\240p@\312\227\252\376\022\204\252\004X\346r25\315\337T\377]:s\317\306\352_\000p\213+\304\353\220\235I%Z\244c\005\234_!1Ef\007+\267\200\377\312\315pG\246h\345\206<\260\205<\355n~4\234\376\241\254\352\346x\356\267\222\034\230[\014w\245\036\227\351c\023\026.\243\nt\024\342\023\010\364R\302 =7\363\362\374\360\341e\231\326\236;4\272VM#\336\347\230\224\227\273\341>\242\313\303s\214\207H\265!=\360A\321\273\310\373bj\200\256[\022\233\321\205O*\346!H\266\211e\367d\252\245^N\342+\355\245rD\307\000\225\375\376\204\353\362`\334\202\236A\257\303\047\220\351,\304%\033\223v\337:?$!\237\3132W\220\341[\375[\237\307\315\376\027;\275b\357\373~\031I\246\022 Y\277A\027\261\013\357\014o\0346\343\360\226\210\210H?\235\"p\322\247\023f0\177S\366]\211\3528\211\232g\310\363\367\022\257a\377\014\244I\213sP{?\371WoF\336\334\346\256\367\257S\266\306o\222\\\034\350\203\331\253\235[\330\361\365\315\327\323[\312\004\310y\031\376\216\254\006\201\003\370k$\323\357JJ^\303\311\354F\213\321A\2349\347\342c\334\037s\300n~U\336\372\276\211\\\302\354w\235\2429yS\274\215@2\304\000y1\244\370\243\357p\r\236F\331\3215X\322fjLzM\036Z\207I^^W\363DQ\332\243\210k\225\017\345\255\342\362|\330\315w7\272\351y\000\230\376+W\374(\257\014\007\275\351^\361\354\267\366\372\000\034\313!|\017\347\360>\356\256+\267\243\342\331Jz\001\271)\313m\025\262\227\351\345z;=\311\272/\203\374\377\001y|\024\\";
-    PyObject *data = __Pyx_DecompressString(cstring, 2660, 1);
+    #elif (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (2939 bytes) */
+static const char cstring[] = "x\332\255WMs\333F\022\265\276\034\331\221\023I\224\024)v\034P\226\345\304\225(!%\313v\222\315\026\365\225re\2235%Kvv\267\n\005\002C\021\021\010\200\030\200\022S\265[9\362\210#\2168\342\210#\217<\362\310#\217\372\t\373\023\366\365\000\244h[\316:\251\250(|\316\364\364\274~\375\272!)\256\364\345\231d\225~f\252\373\355\332W\3227?\260\252\3454\216tv*Ye\351\033\3252]\375\330\263<.)\246&i\272C\003_}\254\233\375\027\334ut\215iC\203%\313\371\315\367/?\033\214\374\366\257\333\212iZ\256\244p\256\037\233\222kI\016S\264\317-\323hHU\341d\035N>1\353\212\241kR\325\322\330g\022;\2631\027\246\356\251\367h\335{e\313q\035\305\274\367\231t\014S\375\301\274\242\330\014KI\312\231\316\245\037-\227In\005Hl7\334\212eJx\2461C/1Gq\031V#\377`\325\241A\246\364t\367\351\347\033\2176\204\267\016#\334\270\304\275\222j\300Q\306\t\264\222\247\033.\254\273\r\233\3615\351IYjX\236d2\370\205]\330\0307<\301\2550S\342\314\245\013\351\236\330\263\342\352\226)c\272n\036\337Ka\322\353\214f\357)\006gk\212\246\311\030\307T\3130\350\235e\3625\245\244j:WJ\006c&\035\217\325c\313\361\020\246*\373\242\302\024[\363\252\366\027\362\261\243\330\2255\273qF\217$z\366\025\260sX\262\267\374\375\373\353\271\224\r\\\347\211!\315\264\200GY\361\014W\222e\207i\236\312d\031s\205C\246e~\016|\352\272b\340\255\252\233\272+\313\236\230H\257\025\303\260T\300()\216\2434$Mq\225\265K\336&\021!H\0232\360\265\302\301\366\223\047\273\206\241\333p\344\200\325<f\252\214h\271v\301PY~\3328\303\377\016\302#\377\310\316\334}V\226\345\024B\370\010\177\010\344\213\213c\346\352.\253\322\003\215\346\340\257\354\231*\235\361\212\367g\351U\033\274\241\253\252\242\233\342li\236!\336\231J59\323\362\262\014$e\265\302\324\023\356U\223\273\324\n]\022\001\222+\317\264u\365\004\026v\315\376\270\272K(\220\215\232\247\030}\263}x\007W\252\340\344\320\003vF7 \314\300\025>\344\372\340\372b\236\3138\355E\347\262j9\226\007f2p\005\024rx\037\177\271\344\225\313\240{z\253)\246\252 m\216\231\302E\334\024\3360U\335Z\033\030\340\245\222\302Y\t\226Ke\216\311\252j0\005""\016\252\006^\312\300\014Y\247\262\222\242\236\220R0\323\225\255rY\265\354\206j\201\222\232V65\253\252\233\212k9\\\343\256FH\211\003\271\231\360O\253k\247\214Um\267\201\310#\273\031\220\023\031\311\034\307r\312:34\302\332q\305%/\353\206Q6\224c\216\224\257*n\232\370e\3170\006i\260\326O\203\265$\r*\270\327\350YE\327uM\047\217\360oB\202\330\031\0166\230h\272\353y\03467t\233\210\303\223\303/\354\347\223\023\326\340\047\272\306O\352\206Rb\006\350\345\032V\025\302D\252DjdRx\314\022\364\254j&.\232\026WAN\333tL\356\236`;\370\331\r\013\333Mv\234x\005\240(\210\226\2431\002\333\266\001\242\2558\370\001F[\340G\\\262\r\000l[\266\3550\3744\216\203\230Rs \223j\205\264R>\305\023\356\260c\235C\275\034\306-\243\316\034\346\202\323Ls\014\307\262\\\356X\247\370q(\02139\253\"\347\3354\327EJ\322\206\345\262\203\235p\332\266\370\347\00670\223\376\271\215\010\250\0472KNuq\342\"*X\022/O\344\364\306\302\215\343\251\256\213\325\r<B\272\271\307x\352:\214\311\302q\317\023@\323\361\021\322\005\206<\033r\301\352\320l\217qx\356\326\317N\317~\001*\374\357i~\311\217\007\301\2257E\272q\220\317\265eW\372$YO\272d\344\003\231\202.W\305\321\225\356\177&%K\313\356\247Wp\361\373\246bBz\350\033\221\356\377\0013\375\311o\262u\341!\205MF\366^\251\212t\2259\235\3737\006!{\205\302$\273V\"z\277\216\234\217\317\371{\301j8\022f\302\255\260\032\177\325*\236\217\277\333\3147\217\374\234\277\355\327\203\375\240\326\033\3770\310\322a9\330\013\263\341zX\216\266\"\245w\355zor\252\271\353\317\373\212\357\2117\271\336\324\264?\341\027}\2457\365~\323\3613\376\226\257a\326VP\n\307\303\235h$\232\211\262\275\351\031\177\306\277\353\327\222\213O`zz1\030\351M\276\327d~\336/\222\215\021\274\310\366\246\346\374Bb\3610\310\006\233\341L\270\202\245\013\321~\344\3043\275\3519\370W\303\304\351\214\277A\027\301Lon\036\213\263 \227\\T\002\2457w+(\364\260\241\034m\365\203\201\237\343K\301\207t\272\336\\n\356\371Y\177\335/\303K%\331\351\360\306j\275\251\033\315\"<\373\013 \"\007\264\350nT\213\307\343B|\324\312\265\366\332+m\326Y\357\260""\356\301\263\356\263\303\241\225\352\301Q\230\013\013oXb\374\235_\235f\246Y\350M\276\337\254]\276`\262\247\371@\t\\\030\332\005t+\021\2137[3\255\225V\271]h\027\207\026;\r\312a!,^\262\330M\200q\251\371\315`\006\240\256\303\374i\250\204\265\324\330\177\257^\231\230\367w\202\253x^{\013sgA=,\206\nEiRD \265\376@\334\2742L\215f\243\215\310\215sC\303\337o\272\202h<H\211\261\202\341\247\264z8r\211O\377\211\376\021\303\257\333 \324U\270\355\300\342zT\216\267b\370\366\021\270\232,\263 \010\362V\301\355\257\357bc\323D\032M\240\"\314_\014t\202Y\274\237\"\377\226\301\351r\260\013.d\337l\010\304\025\234\335\3006\306\302|x\024\275n\375|0\233\007w\305v\005v\0251&\227\220\377\377\345\304\003\220r.<\214\262Q\036Y1\310\250\025\021=\221U\200p\275Y\362G\3720\276\226\3537\232\373M\017\356>\0132\310\215eb\354Ts\253Y\306\243\003@^\2420\210\034z\025\274\267I\371\355\260\026\215!\3465J\322\034\026_\026\201\370\363\022\177]\300\267B\211\376\001\236M\004\305\327S\377\021\3308\032d\201\300\365+\023\013\376OI\256\020\034S\320\271C\020\344A0\206UfI\020\372\322\267\323\337\273\310V\262\364\006\342$\304\355Me\374G\301c\221\204\003\307\037\205\217\341\364\263x\251\365i;\327\336n;\235\271N\261\243$\202\365o\032\013\256RZ+Q=.\306j\013\002vS\210W?\215\200\356,\374\243\\]%\202\000\240a\363\353\"sA\254}04\023\024\202\2034\266Z\264\034\025\210\257\263\000\366(\310\007\305\337?\355\000\t:\047\344\177\352\275\246B\034!t6\375\031\0009MT\332\r\026@\333\367\"\345\202DG\"XwC\036\255\306\2431\200\243\027u\304\243\204\010\334\201\"\346I\244h\217t8\027*\270\204\200\203\002?\013=x\005\344\013\237\277\006Hn\374\270\365}\273\326\031\353\344;\317\241\266\335\303#\"\303\016\315\024)4\016L)\031\210pK\037SNa[\205\360\237\361H\234\201F\224[\205V\2617=+\".\350C\273\034\005}J\310R\340\276D\212D\233u\200\000\ry]B&\233#\311\341\217x\272%\306\276\276nR\265\300\236\304\005\301\331GA\256\017\364E\316\232q\201x\373.\274\332M\265H\273\300\265\317\335-\300= \264H\202\024\361|\360\002\234;\216\216\342|\374\274\265\333\306R\037\007N""\270\200,\035E\350\267A\303}\222W)\034\rWQ\255g!+\007\361\325\270\324\032\271\374\341\265\353\347\223\320hr\2467y\275\231m>\360E>\277$\235\013\211\270M\373\243\0002\227\310\304l\n\301\035\020\214\207w\340U\t.\334\201\341\021\221M\250\212\030\276\014\216\245\0219\025\024\312&\371\360\220.2iv\210\253d`r\221\2567\213R\242\006B.\276\013r@\001\270?\024\2329\026n\"\355\226E\023\323O\270TT\336\021s\247IK&\303\201\302\220\374\257\007j8#FfR\210Il\246\023wRY[\020\265\013\343\240\243[\250\037d\347\342@\306\373\027\242j\236\017\320\037\207/j\274\020;\255\231\363ab]\016\336\205\306\246kB\203\020[Br9\334\213^\256K3\030^\020\231.`\345\000\265  ~\243\274\316\213\324Ota\024U.]B4\177/\231\246\275\347az\320\352\364\313r=*\242(\357\265\226[\205\244,\237a\217W\243R<\021\037\266V\333\327:\263\235\315nq\277\273\217\304x\336}\376\242\367;\367\234x8+tmPV\037\222\253Tx\237#\326\1772\002\227\255q.vF\315\223\027\355\305\313q\272\377w\260\325\t\221aEJ\276\255\240\"\000\331\217\274x\267\265\320jtF;\253\335\247\305n\021\375\342Q\367\350y2k\022\211E]\313|\314Z\233\355\245\316rg\257\273\177\320=\300\210\027\335\027?\221R\326z\"\325\240F/\301\345\002\205\003R\276\244|\316C\250\n$\367\031\021\232\332o\226\321]\352\001\317\007et\031\300\315-\022\257\003\345\\(\321\034\325gp~\221\304\224:\242\305\333\300\177\361V\260-B\264xS4\220\\\264\r\267>J\207\177(\262\2726\030\373\235 \007\306\346\3206eD\211\304\r\265F\023\310\002\2529;\020\350\371X\201\364\334\312\212\372\341\301\313\"\315\275p\250\337\346\217a\277\317D\367E\253\241?\326D\0272\324L\tEH\032PP\364.\342>\227\030\240\366_`\323\377\000\021\212I\r\300\006\246\255\212P\277V\352\205\275D\216\250\014P\332\357\017\271\236\026\305Y\322\353`\0072=\013q\231\215H\273o_\024I\310\347\202\210\025d\370v\367\366\027Q\255\373\3456z\202\037\272E\004\231R\200d\375&\265\032\2276_\257\024\233\301\366\346\211\210\010?U\0218\351Q\205\351M\337\022\317\256\206\025T\242\3329\342\374\203\300+}>\016iR\243\014\324\336\213\377\326\036\027_\022S7\2727(Z\203s\277\342O^k\336\306""\212//\236O\332\275!\220\263b\373\333\"\0338\n\360\327\010\246\327\022\224\274\216\312\354\240I=\210\206Z\227\307\370\236\311\000\273\351%\361\025\362\215h\344soUE3\242\033\272C=\0131@|\250\320\376\303\357\361Y6\206\264\243\3172A\233\321\001\351UQ\264\016\343\254\370|\312\022Ei\215\034\372S\017\312[\306\307\334a+\333Zo%\365\0000\375K\314\370I\264\014\007\355\261v\356\374\267\326\372@\364Q\333\370P\313\207\373h\255\026\357\204\271\363\305\244\001\271%\322m\t\2627\322\316\240\t\024\254{\350g\377\007\312\0210\276";
+    PyObject *data = __Pyx_DecompressString(cstring, 2939, 1);
     #define __Pyx_DecompressString_LZSS_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (3573 bytes) */
-static const char cstring[] = "\377 at 0x o\377bject>.:\377 <Memory\377View of \377<contigu\377ous and gdir%\001\007\rin\021\005\177strided\"\010o or \004\031><(\t\376A\006>?Canno\377t assign\377 to read\177-only m\240\002\375v\242\000Invali\377d mode, \347exp\305\000|\000\047c\047\376t\001\047fortra\237n\047, gH\000%\005s\357hape\222\000 ax\377is Note \373th\207 Cytho\373n \021\000delib\237eratek\000\320\001c\367ter!\001n PE\337P-484\212\"re\376\264!s subcl\366\246\000es\261!buil\373ti\260\000ypes.\377 If you \223ne\224 \303\000p\316\000%\tt\177hen set\200\000\367e \047\357\002atio\377n_typing\355\047\355$iv\242\000o F\377alse.add}_\231 ecoll\266@\376+\000s.abcdi\177sableen\002\001\277gcgoru\273@m\377e/heapdu\377mp/_grap_h.pyx\017\001 \020\001\365:\271 r\374\002n 2*w*31\207dsisC\003\377dno defa\377ult __re?duce__9\000\214\002\357non-\361@via\375l\033\000cinit_\363_u}\002\260Aallo\375c\304  array? data.\013\020\214C\374\336a\273cs.ASCI\277IEllip\206\000S\177equence\223\204\001}.\230\204\007__Pyx\001\000\377Dict_Nex?tRef__\274$\241\000\333__\221B__\001\005ge_titem\r\001d0\001\236\027\000func\035\001\030\000s9t\355@)\001imp\265`3\001\357main\003\002odu\335lM\002nam\002\003ew\374T\001\307 _check\003suT\000\n\001?\004\025\001\277@\247 ~\037\001unpick?\000\233En \005vt\250A\230\001qGualO\005\327%\340&c\217\204\002L\277\001\363$ex\314\001\256`_\203\005p\272`\262\006\003\006.\007tes\220@\377_is_coro\237utine\251`\300`r\375s\226E_buffe\375r\245Edancar\277angeas\263Ba\177syncio.8\006\277sbasebV\000b\373fs9\000cclea\326\227`clZ\000_\260 tr\177aceback\274\207\001\377ent_offc\377opycount\377ddfndomi\377natorsds\303td\245!\000\002\242\001\207\210\003dv\377dweempty\236\366@odee\266 \214\206\002e\377rrorfiel\333d_\256@rt\006\002sf\377illflags\277format\361\206\004fWull\375\204\006.\376\204\005.\200\205\003\337hhead\226\205\001hi\317iidi\216\001\223\000ni\377ndexindp\177trint32\002\000\25764ip\264as\000\002i\377zejklabe\377llastlom\247mem\207\210\001\377\207\001n\233an\357dimn\221\003nos\177cannpnr\365@~\370@pyo""obj\351\211\003x\206\206\003\226 \274Aorde\231A;pp\262 par\000\000\264 \355p\253\"pl\312 pop7pre\000\000ds\005\000*\002\177qrreach\223\211\001\373_w>\000sregi\373st\236 esolv\337ereta\352@dr\377lrootsss\377eensemis\223et\311\206\004\204\211\002s\316\000\000\001s\317slsl%\000\000\001sp[st\273@_e\001\003v\345\"\364X\000\024\000o\030\000ruct\375tZ\000ltarge\377ttgtopuu\334\245\"\002\0018un\303\001up\377datevval\367ues\214\000tvxw{xz\344\000sO__\233\205\002\333_9\233\210\006_6\355\210\001es\376\273`tp_t (s\265tb\001 \027\0205_\314\210\001_}m\001\002t *, u\003\217_t)\000\260@\r+\341@,\031 \000\002=\005 *\0240z\0054\025\374\230\007\210A_add\000m\246\227\211\002_s\004\001\005\005l\314!\000\356\216A_to\270\210\003\200\001\340\377\004\024\220F\230&\240\001\377\240\023\240B\240m\260:\377\270Q\340\004\013\2102\210\377V\2201\220C\220v\230\377R\230q\330\004\032\230!\376\001\001\"\230F\240!\2403\377\240f\250B\250a\330\t\377\n\330\010\014\210E\220\025\357\220a\220u\025\0021\330\014\377\020\220\005\220Q\220a\330\377\014\017\210r\220\023\220B\377\220d\230\"\230B\230b\377\240\004\240D\250\001\250\021\377\250!\330\020\021\220\021\220\327%\220q\003\003(X\000\020\030\377\230\001\330\010\016\210e\220\3272\220Q@\001\001\037\000!\330\357\014\024\220AL\003U\230!\277\2306\240\021\240$x\000A\377\250R\250r\260\021\330\020\365\024\235\000q6\000\020\023\2204}\220\006\000\230\021\330\024\025z\000\367e\2301\003\003h\230a\330_\024\034\230A\330\316\0001\347\001\375\027\237\006\004\031\230\032\2401\377\330\004\n\210\"\210F\220_!\2203\220f\243\000a\344\003~\315\tq\330\014\r\210Q\227\000\371=\240 }\001d\250%\250q\377\260\004\260A\260V\2701\377\270F\300$\300e\3103\377\310e\320ST\320TU\376_\010v\230V\2401\240A\376L\024\004\007\200r\210\023\210\177A\330\010\017\210q\330\\\022\276\316\003\025\230a\230tF\000E\376\270 $\250e\2606\270\021\377\270$\270f\300A\300Q\376\314\010w\230f\240A\240Qr\275\020\033\212 \273\0226\230\021\322 }3\\\000w\240a\240q\235$\377\360\006\000\005\025\220D\230\365\006t\000q, x\230v""\240\373Q\240\354@\020\220\010\230\001\304\377 \247$5\010\002\226f!\003c\250?\022\2504\250t\260\242b(\004\267\017\210t\344bs\230\222d$\232\313`wz\001\240\001\207\n\224\204\016\r\377\210R\210u\220A\220T\277\230\023\230F\240\"\347!\014\257\210B\210f\020\000S\275\000b\360<\001\370B\271\204\001\374\203-C\240q\250\355\003\252\000q\330\333`1\220F\372\300\204\002a\347\203H3\220a\220s\373\230$\236\204\001\027\220q\230\005\373\230Q\242\204\0178\2205\230\002\277\230!\200\001\360\020\222AE\377\230\026\230q\240\016\250a\353\340\004\364\005V\221\205\002%\240s\177\250&\260\002\260!\330\024\002_v\220Q\220b6\000#\377`\2512\221a\200a\004\206`\340\361b\031\013\220!\350\205\001j\252B\334\204\014\272\206\001\350\205\001\3378\240;\250a\247@9\270\377K\300q\310\003\3102\310\177W\320TU\320UV\362\205\001\255D\345A\230%\211\000\004\362`U\233\250!\243\"\031\037\232\000\302\207\001A\377\240[\260\001\260\023\260B\377\260f\270A\270Q\330\020\327\022\220!\306\000\001\306!2\220\375S\317\000$\230b\240\003\240\3571\330\024\031\255a\016\210a\317\210r\220\022\036\002\376\205\017\010\210\270\204`\001\001v1B\220a\343\207\001\023\271\220i\014\240\207\0039\240A}\003\004\177\013\2108\2208\2301\341%\356\206\211\007n\260A\216\205\001\013\210\"?\210E\220\021\220\"\313\210\002\317&\372\237\211\005B\354 \003\2306\240\022\370\316\207\001\353\207\002\353$2\230X\240Q\377\240g\250V\2602\260W\377\270E\300\021\330\004\037\230\367r\240\026\332`\002\250\"\250\377C\250v\260R\260q\330\377\004 \240\002\240&\250\001\377\250\022\2502\250S\260\006\357\260b\270\001\000\022\330\t\n\337\340\010\013\2101\211\001\330\010\277\n\210!\2105\220\264\211\002a\352\200\212\007r\241b\001\206\212\001\002\220!\353\2201\204\212\003\022\374\004#\230R\377\230s\240#\240Q\240bO\250\002\250#k\000\225@\021\252\212\001Wq\220\002\335\000E\212Ew\276b\367!\330\014\272A7\230!\330#\014\023H\001\311@\005\002\220$\002\020\000\373\220Eh\005\022\220$\220c}\230\223\212\002G\2301\230A\266\205\001v6\000\2305\351@6\250\021\355\000Z\261\213\001\024\215\210\001""\024\025\266\212\005\007\261a\233\330\020\377\204\001\010\240\236b\225\205\001r\177\230\022\2303\230c\240\315\212\001P\373\205\003\337!\240\205\001\310b7\206\206\005\026\247\207\002~%\000\240\"\240B\240aC\002\240H\002L\003Z\000\001\005\241\210\002\340\365&\004\377\250B\250c\260\026\260r\307\270\021\340\273\214\t\2473\275\214\007a\330}\020p\001s\230!\2302\305\"\337\"\240F\250!\375\214\007q\330\377\014\021\220\023\220A\220R;\220r\211\211\001\017\210s\262`\210 \375\021\255\214\030\025\220S\230\001\230_\023\230A\230S\205`![\005\310\350\215\002N\n\305\205\0012X\000\322\213\006\036\230\377b\240\006\240a\240v\250\377Q\250f\260F\270\"\270\377A\330\004\035\230R\230x\377\240q\250\006\250b\260\005\377\260U\270&\300\t\310\022\377\3106\320QR\320RU\177\320UW\320WX\330\305\200,\272\234\003\022\361\000Q\330\020\337\215\001d\277\230!\2307\240!\200\216\001AO\220W\230A\262\200MP\021\340\325\002\376\251\214\001u\250F\260\"\260A\373\330\004\374\001\007\240q\250\005\376\335\205\002Q\330\004\034\230B\230\375h\214\"R\250u\260E\270\377\026\270y\310\002\310&\320\377PQ\320QT\320TV\367\320VW0\003\010\250\001\250\377\026\250r\260\025\260e\270\3776\300\031\310\"\310F\320\357RS\320S\037\000X\320X\355Y\246\211\001q\330\346\205\002F\220!z\335\220\nt\367@S\240\004\240\225\220\002_\001\220\025\220f\266@Q\233\205\001\352\227Aq\223\220\032E\360\215\001\340\020\023\375\220\370\212\003\"\230A\330\024\030\316\370\212\001\230a\340\210\211\002\013\000\001\330\317\024\025\330\030\311\211\001\327@\330\030\377\036\230a\330\030\034\230C\256\243\205\002\030\033\230\255\216\001s\351\214\002\034[\035\330)\003\032\230\322\206\001q#\006\371G\363\217\002)\0001\230E\240\023\374\223\217\0026\0004\230q\240\005\240\377Q\240d\250\"\250D\260\375\001\367\000a\260q\330\034!\377\240\021\240%\240u\250A\323\250Qd\001\207\007\330\320\221\004\003\230\2372\230T\240\021\352@\231\001\230\177\025\230d\240!\2401\360\222\007\371s\226\207\003\353\216\003\014\022\220%\220\277r\230\024\230Q\230\211\206\002u\370\226#\351\222\005\324\223""\002U\220!\2204O\220s\230&\350\204\002\260@A\275\223\n\346K\002\017\210\213\210\001\223\222\001b\230\005\270\377\223\001\262\006\310\222\0026\220\022\254\212\001\230\377D\240\001\240\022\2406\250\353\022\250\270\212\001\036\233\215\007\001\330\004\356\230\207\001t\2301\242`\320\036/\377\250q\3200C\3001\300GM\320Q\342@\377\204\001\345\220\001\033\322\224\001\254\237\217\022\363\222\014\023\220\330\004\025\351\204\001\230\375S\271\214\002\014\017\210u\220B\337\220a\330\020\034\266\206\002\006\240\377h\250a\250q\340\020\024\363\220M\253\"\021\004\004\240B\240\377c\250\023\250C\250u\260\367L\300\004\265\222\002\014\r\320\r\364\326A\000\005\014\201\215\001u\220A\330?\010\t\210\036\220q\304\207\n\272\214\0018\315\225\002}\006\315\215\0018\2301\222`\267\222\001\377s\250!\250;\260a\260\373u\270\250\225\002\n\230%\230r\277\240\024\240S\250\001\262\225\0079{\240E\177\000A\330\020\031\361\222\002\307<\240r\260!\322\225\007\325\216\030\023\220>\246\223\001#\230S\240\001\251\204\001\224\223\002\376\272\216\001\240K\250q\260\003\260\3112\202\225\002\303\204\002\002\234\226\006\345\222\0012\250\367U\260!\252\224\002!\330\024\032\377\230!\2308\2401\240C\376\347`B\250f\260A\260U\177\270!\2703\270a\330\214\213\001\257\230A\230\\\367\214\002Y\256\217\002S\377\300\003\3001\340\024\030\230\376S\026\027\220r\230\023\230C\377\230t\2402\240R\240q\277\330\030#\2401\340\257\205\002\001\373\240\034\232\227\002\031\270&\300\001\337\300\023\300C\300\325\224\0027\220\001!";
-    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 3573, 5262);
+    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (3990 bytes) */
+static const char cstring[] = "\377 at 0x o\377bject>.:\377 <Memory\377View of \377<contigu\377ous and gdir%\001\007\rin\021\005\177strided\"\010o or \004\031><(\t\376A\006>?Canno\377t assign\377 to read\177-only m\240\002\375v\242\000Invali\377d mode, \347exp\305\000|\000\047c\047\376t\001\047fortra\237n\047, gH\000%\005s\357hape\222\000 ax\377is Note \373th\207 Cytho\373n \021\000delib\237eratek\000\320\001c\367ter!\001n PE\337P-484\212\"re\376\264!s subcl\366\246\000es\261!buil\373ti\260\000ypes.\377 If you \223ne\224 \303\000p\316\000%\tt\177hen set\200\000\367e \047\357\002atio\377n_typing\355\047\355$iv\242\000o F\377alse.add}_\231 ecoll\266@\376+\000s.abcdi\177sableen\002\001\277gcgoru\273@m\377e/heapdu\377mp/_grap_h.pyx\017\001 \020\001\365:\271 r\374\002n 2*w*31\207dsisC\003\377dno defa\377ult __re?duce__9\000\214\002\357non-\361@via\375l\033\000cinit_\363_u}\002\260Aallo\375c\304  array? data.\013\020\214C\374\336a\273cs.ASCI\277IEllip\206\000S\177equence\223\204\001}.\230\204\007__Pyx\001\000\377Dict_Nex?tRef__\274$\241\000\333__\221B__\001\005ge_titem\r\001d0\001\236\027\000func\035\001\030\000s9t\355@)\001imp\265`3\001\357main\003\002odu\335lM\002nam\002\003ew\374T\001\307 _check\003suT\000\n\001?\004\025\001\277@\247 ~\037\001unpick?\000\233En \005vt\250A\230\001qGualO\005\327%\340&c\217\204\002L\277\001\363$ex\314\001\256`_\203\005p\272`\262\006\003\006.\007tes\220@\377_is_coro\237utine\251`\300`r\375s\226E_buffe\375r\245Edancar\277angeas\263Ba\177syncio.8\006\177sbbasebW\000\367bfs:\000ccle\255a\230`cl[\000_\261 t\377raceback\376\275\207\001ent_off\377copycoun\377tddfndom\377inatorsd\207std\246!\000\002\243\001\210\210\003d\377vdweempt=y\367@odee\267 \215\206\002\377errorfie\267ld_\257@rt\006\002s\377fillflag\177sformat\362\206\004\257full\376\204\006.\377\204\005.\276\201\205\003hhead\227\205\001h\237iiidi\216\001\223\000n\377indexind\377ptrint32^\002\00064ip\265as\000\002\377izejkkey\377skidskvl\377abellast?lommem\222\210\001\212\210\001\375n\246anbndim\375n\235\003noscan\377npn""rnstk\374\206`\211`pyoobj\360\372\211\003\227\206\003\246 \315Aordev\252App\302 par\000\000\262\304 p\273\"\310apl\336 p\337oppre\000\000ds\374\005\000.\002qrreac\355h\250\211\001_wB\000sre\357gist\262 eso\177lvereta\377@\377drlroots\367row\000\000ssse\377ensemise\361t\345\206\004\240\211\002\355\001_fra\317mess\364\000\000\001ss\347lsl7\000\000\001sps\255t\341@_e\001\003v\t\002s\350\221Bp\000\032\000k\235Csto\276\047\000ructt{\000l\377targettg\276\023\000tree_\347\002u\271u\344\"\002\0018un\362\001u\377pdatevva\357lues\267\000tvx\367wxz\223 sO__\266\333\205\002_9\333\210\006_6\255\211\001e\375s\372`tp_t (kstl\001 \027\0205_\214\211\001\373_m\001\002t *, \036u\003_t)\000\357@\r+\240`3, \000\002=\005 *\0240z\005\3704\025\230\007\263A_add\000Mm\327\211\002_s\004\001\005\005l\326!\335\000\247A_to\370\210\003\200\001\377\340\004\024\220F\230&\240\377\001\240\023\240B\240m\260\377:\270Q\340\004\013\2102\377\210V\2201\220C\220v\377\230R\230q\330\004\032\230\375!\001\001\"\230F\240!\240\3773\240f\250B\250a\330\377\t\n\330\010\014\210E\220\337\025\220a\220u\025\0021\330\377\014\020\220\005\220Q\220a\377\330\014\017\210r\220\023\220\377B\220d\230\"\230B\230\377b\240\004\240D\250\001\250\377\021\250!\330\020\021\220\021\257\220%\220q\003\003(X\000\020\377\030\230\001\330\010\016\210e\257\2202\220Q@\001\001\037\000!\337\330\014\024\220AL\003U\230\177!\2306\240\021\240$x\000\377A\250R\250r\260\021\330\353\020\024\235\000q6\000\020\023\220\3734\220\006\000\230\021\330\024\025\356z\000e\2301\003\003h\230a\277\330\024\034\230A\330\316\0001\372\347\001\027\237\006\004\031\230\032\240\3771\330\004\n\210\"\210F\277\220!\2203\220f\243\000a\374\344\003\315\tq\330\014\r\210Q\362\227\000=\240 }\001d\250%\250\377q\260\004\260A\260V\270\3771\270F\300$\300e\310\3773\310e\320ST\320T\375U_\010v\230V\2401\240\375AL\024\004\007\200r\210\023\377\210A\330\010\017\210q\330|\\\022\316\003\025\230a\230tF\000\375E\270 $\250e\2606\270\377\021\270$\270f\300A\300\375Q\314\010w\230f\240A\240\345Q\275""\020\033\212 \273\0226\230\021\372\322 3\\\000w\240a\240q\376\235$\360\006\000\005\025\220D\353\230\006t\000q, x\230v\367\240Q\240\354@\020\220\010\230\211\001\377 \247$5\010\002\226f!\003c\177\250\022\2504\250t\260\242bn(\004\017\210t\344bs\230\222d\265$\313`wz\001\240\001\201\020~\177\250Z\260q\330\004\036\316`\365\006\264\000rO\0003\250f\260\273B\260\270@\035\230R\211\002c\243\250\026\234b\270\202\"x\005t\262`\020\232\272ad\221\"b\240\\\000\325\204\007r\353\230\022\322`\014\265\204\001\"\220B>\251`E\240\021\240!\365\204\007\243`\336<\n\024\220A\220\260\204\0014\230\377q\240\003\2402\240V\250\3531\330N\r\340\264\205\006s\230%Z%\000\001\344ch\220~\0011\367\204\003\376\364\204\0355\240\001\240\024\240U\177\250!\2502\250R\250\311\205\006\371$\271B\321\205\002\004\013\2103\210\237b\220\001\200\001\325C\333\206\016\r\357\210R\210u\254\000T\230\023\357\230F\240\"\256\204\001\014\210B+\210f\277\000S\204`b\203A\277\205\002|\200\207\001\303\206-C\240q\250\003\361@\377q\330\020\023\2201\220F\372\207\207\002a\256\206H3\220a\220s\375\230\355\000\330\024\027\220q\230\367\005\230Q\351\206\0178\2205\230\367\002\230!\377\000\n\000\005\026\363\220Y\246\205\003\346\204\001\014\2102\210\367U\220!\035\000\003\2306\240\t\022\215\207\001\363\210\005D\364\005\366\210\002\301\207\001\207\207\014\376\253\204\013\330\014\023\2208\2309\370\200\206\002\377\210\002\256\210\0018\2409\250A\377\250T\260\031\270)\3001\377\300C\300r\310\024\310Qi\310\374\000\255\210\001}\255\206\001\240c\322\206\002\377a\250v\260Q\260c\270\267\021\330\024\254\206\001\024\025\355\207\0051\277\330\014\022\220!\220\250\206\001&s\240\001\225\211\002\207\211\0078\2403\265\206\002\277\020\025\220R\220r\274@A\373\230S\301\212\004d\250\"\250A\377\330\014\021\220\022\2202\220\337V\2302\230Q\005/S\230\367\001\230\024\372\212\002\014\016\210a\\\240a\304\211\0016\220\021\310`\020\242\207\001\377E\230\026\230q\240\016\250\327a\340\004\275eV\241\212\002%\240\377s\250&\260\002\260!\330\276\024\002v\220Q\220b\377 #\317\230V\2402""\241\210\001\220\210\001\004\033w\2301\340\201\211\002\031\220!\370\212\001\341j\272\207\002\354\211\014\312\213\001\304#;\250a\377\250t\2609\270K\300q\377\310\003\3102\310W\320T/U\320UV\202\213\001D\365\207\001\276\205\002\367\004\240A\210\205\0024\250q\330\373\031\037\320\205\001\240\023\240A\240\377[\260\001\260\023\260B\260\177f\270A\270Q\330\020\316!\3355\262\213\0032\220S\230`$\230\377b\240\003\2401\330\024\031\304\275\210\001\351\001r\266 \037\001\216\213\017\010\210\347\001\330\004\001\001v1B\220a\206\363\214\001\023\220i\014\260\214\003\273`}\003\004\227\013\2108\313`1\341%\226\216\007n\373\260A\236\212\001\013\210\"\210E7\220\021\220\210\210\001d\230\317&\257\216\005\341B\354 \310\204\006\373\214\002\353$2\230X\377\240Q\240g\250V\2602\377\260W\270E\300\021\330\004\377\037\230r\240\026\240q\250}\002\257`C\250v\260R\333\211\001\377 \240\002\240&\250\001\250\377\022\2502\250S\260\006\260\337b\270\001\330\004\001\021\t\n\337\340\010\013\2101\211\001\330\010\277\n\210!\2105\220\304\216\002a\372\257\211\t\026\327\210\003\020\220\002\220!\353\2201\224\217\003\022\374\004#\230R\377\230s\240#\240Q\240bz\200\000#k\000\001\330\020\021\272\217\001]q,\000\"\220E\212Ew\276b\035!\212\205\0037\230!\355\205\001\230\205\003\005\002\350#\003\340\207\001\220\204\003\001\265\205\001$\220c}\230\243\217\002G\2301\230A\377\207\001\3766\000\2305\240\003\2406\250G\021\250\"\300\220\002\351\205\005\307\217\004\007\204\212\002m\020\310\207\001\010\240\210\000\023\220\336\207\001\036\373\212\0013\230c\240\335\217\001\304\210\003\337!\224\351\207\001\310b7\317\210\005\026\267\214\002%\000\240?\"\240B\240a\330D\001\000\002\242\005\002\230Z\000\001\005\261\215\002\340\365&\004\377\250B\250c\260\026\260r7\270\021\340\313\221\tr\230\2511\315\221\007\367a\330\020p\001s\230!\230\2752\305\"\"\240F\250\212\214\013\021O\220\023\220A\234\207\002\322\"s\262`\261A\336\"\324\205\005\307\221\016\025\220\367\206\001\023\035\230\313\207\001\002\240![\005\370\222\002\346\214\n\236\227\210\0012\220R""\220\342\220\006\217\216\005v\377\250Q\250f\260F\270\"\357\270A\330\004\223\216\001x\240q\377\250\006\250b\260\005\260U\377\270&\300\t\310\022\3106\377\320QR\320RU\320U\237W\320WX\330\305\200,\234\003\022\344\323\210\002\254\216\0067\247\001\365\215\001W\230A\220\215\216\n\277\200@\221\217\005X\t\340\325\002\271\221\001u\277\250F\260\"\260A\221\220\003\007\357\240q\250\005\335\205\002Q\330\004\377\034\230B\230h\240a\240\377v\250R\250u\260E\270\377\026\270y\310\002\310&\320\377PQ\320QT\320TVw\320VW\307\220\003\010\250\001\261\220\002\377\025\260e\2706\300\031\310\377\"\310F\320RS\320S\336\037\000X\320XY\246\211\001q\330\356\346\205\002F\220!\355\225\nt\2302\337\230S\240\004\240\245\225\002\001\220\227\025\220f\266@Q\214\214\001\227Aq\332\243\225\032E\200\223\001\340\020\337\204\003s\230\277\"\230A\330\024\030\301\215\001\230\363a\340\210\211\002\013\000\001\330\024\025\363\330\030\311\211\001\216\221\001\030\036\230a\337\330\030\034\230C\254\220\002\030\033u\230\275\223\001s\262\217\002\034\035\330)\003[\032\230\322\206\001q\330$\005G\203\225\002n)\0001\230E\213\212\002Q\3306\000\336\227\221\001\005\240Q\240\247\214\001D\260\377\001\260\025\260a\260q\330\377\034!\240\021\240%\240uW\250A\250#\000\034\206\010\330\340\226\004\237\003\2302\230T\371\221\002\231\001\230\177\025\230d\240!\2401\200\230\007\371s\226\207\003\373\223\003\014\022\220%\220\277r\230\024\230Q\230\211\206\002u\360\226#\371\227\005\344\230\002\375\216\0014\220s\230\313&\240\351\204\001\004\333\216\rK\002\017\210\\\213\210\001\243\227\001b\230\005\217\231\001\240\263\005\356\330\227\0026\220\022\254\212\001\230D\240\377\001\240\022\2406\250\022\250:\270\212\001\036\233\215\007\001\330\004\230\207\001\341\223\001\377\004\036\320\036/\250q\320\3770C\3001\300M\320Q\210\342@\377\204\001\365\225\001\033\342\231\001\350\221\022\203\230\014\023\235\220\330\004\025\220W\242\206\002\272\214\001\014\377\017\210u\220B\220a\330\373\020\034\266\206\002\006\240h\250a\177\250q\340\020\024\220M\251\224\002\376\021""\004\004\240B\240c\250\023\377\250C\250u\260L\300\004\036\305\227\002\014\r\320\r\326A\000\005\351\216\006?\010\t\210\036\220q\334\224\n\272\214\0018\335\232\002}\006\237\220\0018\2301\222`\307\227\001\337s\250!\250;\312@u\270\376\270\232\002\n\230%\230r\240\024\357\240S\250\001\302\232\0079\240E\336\177\000A\330\020\031\201\230\002<\240R\305\226\0011\317\220\t\327\216\026\023\211\221\002#\347\220\001\370\251\204\001\244\230\002\272\216\001\240K\250q\260\047\003\2602\222\232\002\303\204\002\002\254\233\006\365\227\001\3372\250U\260!\272\231\002!\330\377\024\032\230!\2308\2401\373\240C\347`B\250f\260A\377\260U\270!\2703\270a^\374\221\002\230A\230\\\367\214\002Y\256\217\002\377S\300\003\3001\340\024\030\365\230S\026\027\372\221\002C\230t\240\3772\240R\240q\330\030#w\2401\340\257\205\002\001\240\034\252\234\002\377\031\270&\300\001\300\023\300;C\300\345\231\0027\220!";
+    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 3990, 5982);
     #define __Pyx_DecompressString_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #else /* compression: none (5262 bytes) */
-static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewInvalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notecollections.abcdisableenablegcgoruntime/heapdump/_graph.pyxheap dump: more than 2**31 objectsisenabledno default __reduce__ due to non-trivial __cinit__unable to allocate array data.unable to allocate shape and strides.ASCIIEllipsisSequenceView.MemoryView__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____func____getstate____import____main____module____name____new____pyx_checksum__pyx_state__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___is_coroutineabcaddrsallocate_bufferallocatedancarangeasarrayasyncio.coroutinesbasebestbfsbufcclearedcline_in_tracebackcontent_offcopycountddfndominatorsdstdtypedtype_is_objectdvdweemptyencodeenumerateerrorfield_startfieldsfillflagsformatfortranfullgoruntime.heapdump._graphhheadheaphiiididomidomnindexindptrint32int64ipitemsitemsizejklabellastlommemviewmodennamendimnfieldsnoscannpnrnumnumpyoobjobject_graphoffsetsorderoutppackparparentpcountplacepopprepredspreorderqrreachread_wordsregisterresolveretainedrlrootssseensemisetdefaultshapesizesizesslslotslotsspstack_estack_vstartstepstopstructttailtargettgtopuuint64uint8unpackupdatevvaluesvertvxwxzerosO__pyx_t_9goruntime_6_types_intp_t (struct __pyx_t_9goruntime_5_heap_mheap_t *, uint64_t)\000int (struct __pyx_t_9goruntime_5_heap_mheap_t *, int, int, uint64_t *)\000int (struct __pyx_t_9goruntime_5_heap_mheap_t *, uint64_t, int, uint64_t *)\000int (uint64_t)\000root_add\000malloc_small\000malloc_large\000size_to_class\200""\001\340\004\024\220F\230&\240\001\240\023\240B\240m\260:\270Q\340\004\013\2102\210V\2201\220C\220v\230R\230q\330\004\032\230!\330\004\032\230\"\230F\240!\2403\240f\250B\250a\330\t\n\330\010\014\210E\220\025\220a\220u\230F\240!\2401\330\014\020\220\005\220Q\220a\330\014\017\210r\220\023\220B\220d\230\"\230B\230b\240\004\240D\250\001\250\021\250!\330\020\021\220\021\220%\220q\330\020\021\220\021\220(\230!\330\020\030\230\001\330\010\016\210e\2202\220Q\330\014\020\220\001\220\021\220!\330\014\024\220A\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\024\220C\220q\230\001\330\020\023\2204\220q\230\001\230\021\330\024\025\220Q\220e\2301\330\024\025\220Q\220h\230a\330\024\034\230A\330\004\013\2101\200\001\340\004\027\220u\230F\240!\2401\330\004\031\230\032\2401\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\032\230!\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\r\210Q\210e\220=\240\001\240\021\240$\240d\250%\250q\260\004\260A\260V\2701\270F\300$\300e\3103\310e\320ST\320TU\330\004\013\2101\200\001\340\004\027\220v\230V\2401\240A\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\032\230!\330\004\007\200r\210\023\210A\330\010\017\210q\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\r\210Q\210e\2204\220q\230\001\230\025\230a\230t\2401\240E\250\021\250$\250e\2606\270\021\270$\270f\300A\300Q\330\004\013\2101\200\001\340\004\027\220w\230f\240A\240Q\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\033\2301\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\r\210Q\210e\2206\230\021\230!\2303\230a\230w\240a\240q\330\004\013\2101\200\001\360\006\000\005\025\220D\230\006\230a\230q\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\033\2301\330\t\n\330\010\014\210E\220\025\220a\220x\230v\240Q\240a\330\014\020\220\010\230\001\230\021\330\014\r\210Q\210e\2205\230\001\230\021\330\010\014\210E\220\025\220a\220x\230v\240Q\240c\250\022\2504\250t\2601\330\014\020\220\010\230\001\230\021\330\014\017\210t\2201\220C\220s\230!\330""\020\021\220\021\220$\220a\220w\230a\230q\240\001\330\004\013\2101\200\001\360\006\000\005\025\220F\230&\240\001\240\023\240B\240m\260:\270Q\340\004\r\210R\210u\220A\220T\230\023\230F\240\"\240A\330\004\014\210B\210f\220A\220S\230\006\230b\240\001\330\004\034\230A\330\004\032\230!\330\t\n\330\010\014\210E\220\025\220a\220u\230F\240!\2401\330\014\020\220\005\220Q\220a\330\014\017\210r\220\023\220B\220d\230\"\230B\230b\240\004\240C\240q\250\003\2504\250q\330\020\023\2201\220F\230\"\230B\230a\330\020\021\220\021\220(\230!\330\020\030\230\001\330\010\016\210e\2202\220Q\330\014\020\220\001\220\021\220!\330\014\024\220A\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\024\220C\220q\230\001\330\020\023\2203\220a\220s\230$\230a\330\024\027\220q\230\005\230Q\330\024\025\220Q\220h\230a\330\024\034\230A\330\004\013\2108\2205\230\002\230!\200\001\360\020\000\005\025\220E\230\026\230q\240\016\250a\340\004\r\210R\210u\220A\220V\2306\240\021\240%\240s\250&\260\002\260!\330\004\r\210R\210v\220Q\220b\230\002\230#\230V\2402\240Q\330\004\033\2301\330\004\033\2301\340\004\007\200r\210\031\220!\330\010\016\210j\230\001\230\021\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\020\220\005\220U\230!\2308\240;\250a\250t\2609\270K\300q\310\003\3102\310W\320TU\320UV\330\020\024\220D\230\001\230\021\230%\230q\240\004\240A\240U\250!\2504\250q\330\031\037\230q\240\001\240\023\240A\240[\260\001\260\023\260B\260f\270A\270Q\330\020\022\220!\2205\230\001\330\020\023\2202\220S\230\002\230$\230b\240\003\2401\330\024\031\230\021\330\014\016\210a\210r\220\022\2205\230\001\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\010\210\001\330\004\010\210\001\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\020\220\005\220U\230!\2308\240;\250a\250t\2609\270K\300q\310\003\3102\310W\320TU\320UV\330\020\024\220B\220a\220q\330\020\023\2202\220S\230\002\230$\230b\240\003\2401\330\024\025\220Q\220e\2309\240A\330\024\031\230\021\330\004\013\2108\2208\2301\200\001\360\020""\000\005\025\220F\230&\240\001\240\023\240B\240n\260A\360\006\000\005\013\210\"\210E\220\021\220\"\220B\220d\230#\230V\2402\240Q\330\004\013\2102\210V\2201\220B\220b\230\003\2306\240\022\2401\330\004\034\230A\330\004\033\2301\330\004\033\2302\230X\240Q\240g\250V\2602\260W\270E\300\021\330\004\037\230r\240\026\240q\250\002\250\"\250C\250v\260R\260q\330\004 \240\002\240&\250\001\250\022\2502\250S\260\006\260b\270\001\330\004 \240\002\240&\250\001\250\022\2502\250S\260\006\260b\270\001\330\t\n\340\010\013\2101\210E\220\021\330\010\n\210!\2105\220\001\330\010\016\210a\330\010\014\210E\220\025\220a\220r\230\026\230q\240\001\330\014\020\220\002\220!\2201\330\014\017\210r\220\022\2202\220S\230\002\230#\230R\230s\240#\240Q\240b\250\002\250#\250S\260\001\330\020\021\330\014\017\210q\220\002\220\"\220E\230\021\330\014\016\210a\210w\220b\230\002\230!\330\014\022\220!\2207\230!\330\014\023\2201\330\014\022\220!\330\014\023\2201\220E\230\021\330\014\023\2201\220E\230\026\230q\240\001\330\014\022\220$\220c\230\021\330\020\024\220G\2301\230A\330\020\023\2207\230!\2305\240\003\2406\250\021\250\"\250B\250a\330\024\033\2301\330\024\025\330\020\024\220C\220q\230\007\230q\240\001\330\020\027\220q\230\010\240\001\330\020\023\2203\220a\220r\230\022\2303\230c\240\021\330\024\025\330\020\023\2201\220B\220b\230\005\230Q\330\020\022\220!\2207\230\"\230B\230a\330\020\026\220a\220w\230c\240\021\240\"\240B\240a\330\020\027\220q\330\020\027\220q\330\020\027\220q\230\007\230q\330\020\027\220q\230\007\230v\240Q\240a\340\004\037\230r\240\026\240q\250\004\250B\250c\260\026\260r\270\021\340\t\n\330\010\014\210E\220\025\220a\220r\230\026\230q\240\001\330\014\020\220\002\220!\2201\330\014\017\210r\220\023\220B\220d\230\"\230B\230a\330\020\026\220a\220s\230!\2302\230R\230s\240\"\240F\250!\330\010\014\210E\220\025\220a\220q\330\014\021\220\023\220A\220R\220r\230\021\330\014\017\210s\220\"\220A\330\020\021\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\025\220S\230""\001\230\023\230A\230S\240\002\240!\330\020\026\220a\220s\230\"\230F\240!\330\010\014\210E\220\025\220a\220q\330\014\022\220!\2202\220R\220v\230V\2401\240A\330\004\036\230b\240\006\240a\240v\250Q\250f\260F\270\"\270A\330\004\035\230R\230x\240q\250\006\250b\260\005\260U\270&\300\t\310\022\3106\320QR\320RU\320UW\320WX\330\t\n\330\010\014\210E\220\025\220a\220r\230\026\230q\240\001\330\014\020\220\002\220!\2201\330\014\017\210r\220\023\220B\220d\230\"\230B\230a\330\020\025\220S\230\001\230\022\2302\230Q\330\020\025\220Q\220d\230!\2307\240!\330\020\024\220A\220W\230A\330\010\014\210E\220\025\220a\220q\330\014\021\220\023\220A\220R\220r\230\021\330\014\017\210s\220\"\220A\330\020\021\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\025\220S\230\001\230\023\230A\230S\240\002\240!\330\020\025\220Q\220d\230!\2307\240!\330\020\024\220A\220W\230A\340\004\035\230R\230w\240a\240u\250F\260\"\260A\330\004\036\230b\240\007\240q\250\005\250V\2602\260Q\330\004\034\230B\230h\240a\240v\250R\250u\260E\270\026\270y\310\002\310&\320PQ\320QT\320TV\320VW\330\004\036\230b\240\010\250\001\250\026\250r\260\025\260e\2706\300\031\310\"\310F\320RS\320SV\320VX\320XY\340\004\007\200q\330\010\013\2101\210F\220!\330\t\n\330\010\014\210E\220\025\220a\220t\2302\230S\240\004\240A\330\014\020\220\001\220\025\220f\230A\230Q\330\014\023\2202\220R\220q\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\024\220E\230\021\230!\340\020\023\2203\220a\220s\230\"\230A\330\024\030\230\005\230Q\230a\340\024\031\230\021\330\024\030\230\001\330\024\025\330\030\037\230q\240\006\240a\330\030\036\230a\330\030\034\230C\230q\240\001\330\030\033\2303\230a\230s\240\"\240A\330\034\035\330\024\030\230\001\330\024\032\230#\230R\230q\330\030\036\230a\330\030\034\230G\2401\240A\330\030\033\2301\230E\240\023\240A\240Q\330\030\033\2304\230q\240\005\240Q\240d\250\"\250D\260\001\260\025\260a\260q\330\034!\240\021\240%\240u\250A\250Q\330\030\034\230A\330\024\030\230""\005\230Q\230a\330\020\023\2204\220q\230\003\2302\230T\240\021\240!\330\024\030\230\001\230\025\230d\240!\2401\330\010\014\210E\220\025\220a\220s\230!\330\014\023\2205\230\001\230\021\330\014\022\220%\220r\230\024\230Q\230a\330\020\027\220u\230A\230Q\330\014\021\220\021\220%\220q\330\004\013\2102\210U\220!\2204\220s\230&\240\002\240!\330\004\034\230A\330\t\n\330\010\014\210E\220\025\220a\220s\230!\330\014\017\210q\220\002\220!\2203\220b\230\005\230R\230q\240\005\240Q\240d\250\"\250A\330\004\013\2106\220\022\2208\2301\230D\240\001\240\022\2406\250\022\2501\200\001\360\036\000\005\025\220E\230\026\230q\240\001\330\004\026\220a\220t\2301\330\004\036\320\036/\250q\3200C\3001\300M\320QS\320SW\320WX\360\006\000\005\033\230!\330\004\014\210B\210f\220A\220S\230\006\230b\240\001\330\004\034\230A\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\023\2205\230\001\230\021\330\014\025\220W\230A\230S\240\003\2401\330\014\017\210u\220B\220a\330\020\034\230A\230S\240\006\240h\250a\250q\340\020\024\220M\240\021\240!\330\020\034\230A\230S\240\004\240B\240c\250\023\250C\250u\260L\300\004\300A\300Q\330\014\r\320\r\036\230a\330\014\r\320\r\036\230a\330\014\016\210a\210u\220A\330\010\t\210\036\220q\330\010\014\210E\220\025\220a\220q\330\014\023\2202\220Q\220a\330\014\023\2205\230\001\230\021\330\014\022\220!\2208\2301\230C\230w\240a\240s\250!\250;\260a\260u\270A\330\014\020\220\n\230%\230r\240\024\240S\250\001\330\014\020\220\005\220U\230!\2309\240E\250\023\250A\330\020\031\230\021\230!\230<\240r\250\022\2501\330\014\020\220\005\220U\230!\2308\240;\250a\250t\2609\270K\300q\310\003\3102\310W\320TU\320UV\330\020\023\2206\230\021\230#\230S\240\001\330\024\030\230\006\230a\230q\240\003\2401\240K\250q\260\003\2602\260V\2701\270A\330\024\030\230\002\230!\2306\240\021\240$\240c\250\022\2502\250U\260!\2606\270\021\270!\330\024\032\230!\2308\2401\240C\240u\250B\250f\260A\260U\270!\2703\270a\330\024\033\2301\230A\230\\\250\022\2502\250Y\260f\270A\270S\300\003\3001\340\024\030\230\006\230a\230q""\240\003\2401\240K\250q\260\003\2602\260V\2701\270A\330\024\027\220r\230\023\230C\230t\2402\240R\240q\330\030#\2401\340\030\037\230q\240\001\240\034\250R\250r\260\031\270&\300\001\300\023\300C\300q\330\004\013\2107\220!";
+    #else /* compression: none (5982 bytes) */
+static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewInvalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notecollections.abcdisableenablegcgoruntime/heapdump/_graph.pyxheap dump: more than 2**31 objectsisenabledno default __reduce__ due to non-trivial __cinit__unable to allocate array data.unable to allocate shape and strides.ASCIIEllipsisSequenceView.MemoryView__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____func____getstate____import____main____module____name____new____pyx_checksum__pyx_state__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___is_coroutineabcaddrsallocate_bufferallocatedancarangeasarrayasyncio.coroutinesbbasebestbfsbufcclearedcline_in_tracebackcontent_offcopycountddfndominatorsdstdtypedtype_is_objectdvdweemptyencodeenumerateerrorfield_startfieldsfillflagsformatfortranfullgoruntime.heapdump._graphhheadheaphiiididomidomnindexindptrint32int64ipitemsitemsizejkkeyskidskvlabellastlommemviewmodennamenbndimnfieldsnoscannpnrnstknumnumpyoobjobject_graphoffsetsorderoutppackparparentpcountpickplacepopprepredspreorderqrreachread_wordsregisterresolveretainedrlrootsrowrowssseensemisetdefaultshapesite_framessizesizesslslotslotsspstack_estack_vstacksstartstepstk_startstopstructttailtargettgtoptree_orderuuint64uint8unpackupdatevvaluesvertvxwxzerosO__pyx_t_9goruntime_6_types_intp_t (struct __pyx_t_9goruntime_5_heap_mheap_t *, uint64_t)\000int (struct __pyx_t_9goruntime_5_heap_mheap_t *, int, int, uint64_t *)\000int (struct __pyx_t_9goruntime_5_heap_mheap_t *, uint64_t, int, uint64_t *)\000int (uint64_t)""\000root_add\000malloc_small\000malloc_large\000size_to_class\200\001\340\004\024\220F\230&\240\001\240\023\240B\240m\260:\270Q\340\004\013\2102\210V\2201\220C\220v\230R\230q\330\004\032\230!\330\004\032\230\"\230F\240!\2403\240f\250B\250a\330\t\n\330\010\014\210E\220\025\220a\220u\230F\240!\2401\330\014\020\220\005\220Q\220a\330\014\017\210r\220\023\220B\220d\230\"\230B\230b\240\004\240D\250\001\250\021\250!\330\020\021\220\021\220%\220q\330\020\021\220\021\220(\230!\330\020\030\230\001\330\010\016\210e\2202\220Q\330\014\020\220\001\220\021\220!\330\014\024\220A\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\024\220C\220q\230\001\330\020\023\2204\220q\230\001\230\021\330\024\025\220Q\220e\2301\330\024\025\220Q\220h\230a\330\024\034\230A\330\004\013\2101\200\001\340\004\027\220u\230F\240!\2401\330\004\031\230\032\2401\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\032\230!\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\r\210Q\210e\220=\240\001\240\021\240$\240d\250%\250q\260\004\260A\260V\2701\270F\300$\300e\3103\310e\320ST\320TU\330\004\013\2101\200\001\340\004\027\220v\230V\2401\240A\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\032\230!\330\004\007\200r\210\023\210A\330\010\017\210q\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\r\210Q\210e\2204\220q\230\001\230\025\230a\230t\2401\240E\250\021\250$\250e\2606\270\021\270$\270f\300A\300Q\330\004\013\2101\200\001\340\004\027\220w\230f\240A\240Q\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\033\2301\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\r\210Q\210e\2206\230\021\230!\2303\230a\230w\240a\240q\330\004\013\2101\200\001\360\006\000\005\025\220D\230\006\230a\230q\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\033\2301\330\t\n\330\010\014\210E\220\025\220a\220x\230v\240Q\240a\330\014\020\220\010\230\001\230\021\330\014\r\210Q\210e\2205\230\001\230\021\330\010\014\210E\220\025\220a\220x\230v\240Q\240c\250\022\2504\250t\2601\330\014\020""\220\010\230\001\230\021\330\014\017\210t\2201\220C\220s\230!\330\020\021\220\021\220$\220a\220w\230a\230q\240\001\330\004\013\2101\200\001\360\006\000\005\025\220D\230\006\230a\230~\250Z\260q\330\004\036\230b\240\006\240a\240r\250\022\2503\250f\260B\260a\330\004\035\230R\230v\240Q\240c\250\026\250r\260\021\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\032\230!\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\017\210t\2201\220C\220t\2301\330\020\025\220Q\220d\230!\2303\230b\240\006\240a\330\010\014\210E\220\025\220a\220r\230\022\2301\330\014\021\220\021\220\"\220B\220f\230E\240\021\240!\330\010\014\210E\220\025\220a\220q\330\014\017\210t\2201\220C\220t\2301\330\020\024\220A\220U\230!\2304\230q\240\003\2402\240V\2501\330\020\025\220Q\220d\230!\2303\230b\240\006\240a\340\010\014\210E\220\025\220a\220s\230%\230q\240\001\330\014\r\210Q\210h\220d\230!\2301\330\014\024\220A\330\010\016\210e\2202\220Q\330\014\020\220\001\220\021\220!\330\014\024\220A\330\014\020\220\005\220U\230!\2305\240\001\240\024\240U\250!\2502\250R\250q\330\020\021\220\021\220(\230$\230a\230q\330\020\030\230\001\330\004\013\2103\210b\220\001\200\001\360\006\000\005\025\220F\230&\240\001\240\023\240B\240m\260:\270Q\340\004\r\210R\210u\220A\220T\230\023\230F\240\"\240A\330\004\014\210B\210f\220A\220S\230\006\230b\240\001\330\004\034\230A\330\004\032\230!\330\t\n\330\010\014\210E\220\025\220a\220u\230F\240!\2401\330\014\020\220\005\220Q\220a\330\014\017\210r\220\023\220B\220d\230\"\230B\230b\240\004\240C\240q\250\003\2504\250q\330\020\023\2201\220F\230\"\230B\230a\330\020\021\220\021\220(\230!\330\020\030\230\001\330\010\016\210e\2202\220Q\330\014\020\220\001\220\021\220!\330\014\024\220A\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\024\220C\220q\230\001\330\020\023\2203\220a\220s\230$\230a\330\024\027\220q\230\005\230Q\330\024\025\220Q\220h\230a\330\024\034\230A\330\004\013\2108\2205\230\002\230!\200\001\360\n\000\005\026\220Y\230f\240A\240Q\360\006\000""\005\014\2102\210U\220!\2205\230\003\2306\240\022\2401\330\004\013\2102\210V\2201\220D\230\006\230b\240\001\330\004\032\230!\330\004\034\230A\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\017\210t\2201\220C\220s\230!\330\020\021\330\014\023\2208\2309\240A\240Q\330\014\020\220\005\220U\230!\2308\2409\250A\250T\260\031\270)\3001\300C\300r\310\024\310Q\310a\330\020\023\2204\220}\240A\240Q\240c\250\021\250$\250a\250v\260Q\260c\270\021\330\024\033\2301\330\024\025\330\014\r\210Q\210e\2201\330\014\022\220!\2206\230\021\230&\240\001\330\014\020\220\001\330\014\020\220\005\220U\230!\2308\2403\240a\240q\330\020\025\220R\220r\230\023\230A\230S\240\001\240\023\240B\240d\250\"\250A\330\014\021\220\022\2202\220V\2302\230Q\330\014\020\220\005\220U\230!\2308\2403\240a\240q\330\020\025\220R\220r\230\023\230A\230S\240\001\240\023\240B\240d\250\"\250A\330\014\021\220\022\2202\220S\230\001\230\024\230R\230q\330\014\016\210a\210u\220A\330\004\013\2106\220\021\200\001\360\020\000\005\025\220E\230\026\230q\240\016\250a\340\004\r\210R\210u\220A\220V\2306\240\021\240%\240s\250&\260\002\260!\330\004\r\210R\210v\220Q\220b\230\002\230#\230V\2402\240Q\330\004\033\2301\330\004\033\2301\340\004\007\200r\210\031\220!\330\010\016\210j\230\001\230\021\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\020\220\005\220U\230!\2308\240;\250a\250t\2609\270K\300q\310\003\3102\310W\320TU\320UV\330\020\024\220D\230\001\230\021\230%\230q\240\004\240A\240U\250!\2504\250q\330\031\037\230q\240\001\240\023\240A\240[\260\001\260\023\260B\260f\270A\270Q\330\020\022\220!\2205\230\001\330\020\023\2202\220S\230\002\230$\230b\240\003\2401\330\024\031\230\021\330\014\016\210a\210r\220\022\2205\230\001\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\010\210\001\330\004\010\210\001\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\020\220\005\220U\230!\2308\240;\250a\250t\2609\270K\300q\310\003\3102\310W\320TU\320UV\330\020\024\220B\220a\220q\330\020\023\2202\220S\230\002\230$\230b\240\003\2401\330\024\025""\220Q\220e\2309\240A\330\024\031\230\021\330\004\013\2108\2208\2301\200\001\360\020\000\005\025\220F\230&\240\001\240\023\240B\240n\260A\360\006\000\005\013\210\"\210E\220\021\220\"\220B\220d\230#\230V\2402\240Q\330\004\013\2102\210V\2201\220B\220b\230\003\2306\240\022\2401\330\004\034\230A\330\004\033\2301\330\004\033\2302\230X\240Q\240g\250V\2602\260W\270E\300\021\330\004\037\230r\240\026\240q\250\002\250\"\250C\250v\260R\260q\330\004 \240\002\240&\250\001\250\022\2502\250S\260\006\260b\270\001\330\004 \240\002\240&\250\001\250\022\2502\250S\260\006\260b\270\001\330\t\n\340\010\013\2101\210E\220\021\330\010\n\210!\2105\220\001\330\010\016\210a\330\010\014\210E\220\025\220a\220r\230\026\230q\240\001\330\014\020\220\002\220!\2201\330\014\017\210r\220\022\2202\220S\230\002\230#\230R\230s\240#\240Q\240b\250\002\250#\250S\260\001\330\020\021\330\014\017\210q\220\002\220\"\220E\230\021\330\014\016\210a\210w\220b\230\002\230!\330\014\022\220!\2207\230!\330\014\023\2201\330\014\022\220!\330\014\023\2201\220E\230\021\330\014\023\2201\220E\230\026\230q\240\001\330\014\022\220$\220c\230\021\330\020\024\220G\2301\230A\330\020\023\2207\230!\2305\240\003\2406\250\021\250\"\250B\250a\330\024\033\2301\330\024\025\330\020\024\220C\220q\230\007\230q\240\001\330\020\027\220q\230\010\240\001\330\020\023\2203\220a\220r\230\022\2303\230c\240\021\330\024\025\330\020\023\2201\220B\220b\230\005\230Q\330\020\022\220!\2207\230\"\230B\230a\330\020\026\220a\220w\230c\240\021\240\"\240B\240a\330\020\027\220q\330\020\027\220q\330\020\027\220q\230\007\230q\330\020\027\220q\230\007\230v\240Q\240a\340\004\037\230r\240\026\240q\250\004\250B\250c\260\026\260r\270\021\340\t\n\330\010\014\210E\220\025\220a\220r\230\026\230q\240\001\330\014\020\220\002\220!\2201\330\014\017\210r\220\023\220B\220d\230\"\230B\230a\330\020\026\220a\220s\230!\2302\230R\230s\240\"\240F\250!\330\010\014\210E\220\025\220a\220q\330\014\021\220\023\220A\220R\220r\230\021\330\014\017\210s\220\"\220A\330\020\021\330\014\020\220""\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\025\220S\230\001\230\023\230A\230S\240\002\240!\330\020\026\220a\220s\230\"\230F\240!\330\010\014\210E\220\025\220a\220q\330\014\022\220!\2202\220R\220v\230V\2401\240A\330\004\036\230b\240\006\240a\240v\250Q\250f\260F\270\"\270A\330\004\035\230R\230x\240q\250\006\250b\260\005\260U\270&\300\t\310\022\3106\320QR\320RU\320UW\320WX\330\t\n\330\010\014\210E\220\025\220a\220r\230\026\230q\240\001\330\014\020\220\002\220!\2201\330\014\017\210r\220\023\220B\220d\230\"\230B\230a\330\020\025\220S\230\001\230\022\2302\230Q\330\020\025\220Q\220d\230!\2307\240!\330\020\024\220A\220W\230A\330\010\014\210E\220\025\220a\220q\330\014\021\220\023\220A\220R\220r\230\021\330\014\017\210s\220\"\220A\330\020\021\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\025\220S\230\001\230\023\230A\230S\240\002\240!\330\020\025\220Q\220d\230!\2307\240!\330\020\024\220A\220W\230A\340\004\035\230R\230w\240a\240u\250F\260\"\260A\330\004\036\230b\240\007\240q\250\005\250V\2602\260Q\330\004\034\230B\230h\240a\240v\250R\250u\260E\270\026\270y\310\002\310&\320PQ\320QT\320TV\320VW\330\004\036\230b\240\010\250\001\250\026\250r\260\025\260e\2706\300\031\310\"\310F\320RS\320SV\320VX\320XY\340\004\007\200q\330\010\013\2101\210F\220!\330\t\n\330\010\014\210E\220\025\220a\220t\2302\230S\240\004\240A\330\014\020\220\001\220\025\220f\230A\230Q\330\014\023\2202\220R\220q\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\024\220E\230\021\230!\340\020\023\2203\220a\220s\230\"\230A\330\024\030\230\005\230Q\230a\340\024\031\230\021\330\024\030\230\001\330\024\025\330\030\037\230q\240\006\240a\330\030\036\230a\330\030\034\230C\230q\240\001\330\030\033\2303\230a\230s\240\"\240A\330\034\035\330\024\030\230\001\330\024\032\230#\230R\230q\330\030\036\230a\330\030\034\230G\2401\240A\330\030\033\2301\230E\240\023\240A\240Q\330\030\033\2304\230q\240\005\240Q\240d\250\"\250D\260\001\260""\025\260a\260q\330\034!\240\021\240%\240u\250A\250Q\330\030\034\230A\330\024\030\230\005\230Q\230a\330\020\023\2204\220q\230\003\2302\230T\240\021\240!\330\024\030\230\001\230\025\230d\240!\2401\330\010\014\210E\220\025\220a\220s\230!\330\014\023\2205\230\001\230\021\330\014\022\220%\220r\230\024\230Q\230a\330\020\027\220u\230A\230Q\330\014\021\220\021\220%\220q\330\004\013\2102\210U\220!\2204\220s\230&\240\002\240!\330\004\034\230A\330\t\n\330\010\014\210E\220\025\220a\220s\230!\330\014\017\210q\220\002\220!\2203\220b\230\005\230R\230q\240\005\240Q\240d\250\"\250A\330\004\013\2106\220\022\2208\2301\230D\240\001\240\022\2406\250\022\2501\200\001\360\036\000\005\025\220E\230\026\230q\240\001\330\004\026\220a\220t\2301\330\004\036\320\036/\250q\3200C\3001\300M\320QS\320SW\320WX\360\006\000\005\033\230!\330\004\014\210B\210f\220A\220S\230\006\230b\240\001\330\004\034\230A\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\023\2205\230\001\230\021\330\014\025\220W\230A\230S\240\003\2401\330\014\017\210u\220B\220a\330\020\034\230A\230S\240\006\240h\250a\250q\340\020\024\220M\240\021\240!\330\020\034\230A\230S\240\004\240B\240c\250\023\250C\250u\260L\300\004\300A\300Q\330\014\r\320\r\036\230a\330\014\r\320\r\036\230a\330\014\016\210a\210u\220A\330\010\t\210\036\220q\330\010\014\210E\220\025\220a\220q\330\014\023\2202\220Q\220a\330\014\023\2205\230\001\230\021\330\014\022\220!\2208\2301\230C\230w\240a\240s\250!\250;\260a\260u\270A\330\014\020\220\n\230%\230r\240\024\240S\250\001\330\014\020\220\005\220U\230!\2309\240E\250\023\250A\330\020\031\230\021\230!\230<\240r\250\022\2501\330\014\020\220\005\220U\230!\2308\240;\250a\250t\2609\270K\300q\310\003\3102\310W\320TU\320UV\330\020\023\2206\230\021\230#\230S\240\001\330\024\030\230\006\230a\230q\240\003\2401\240K\250q\260\003\2602\260V\2701\270A\330\024\030\230\002\230!\2306\240\021\240$\240c\250\022\2502\250U\260!\2606\270\021\270!\330\024\032\230!\2308\2401\240C\240u\250B\250f\260A\260U\270!\2703\270a\330\024\033\2301\230A""\230\\\250\022\2502\250Y\260f\270A\270S\300\003\3001\340\024\030\230\006\230a\230q\240\003\2401\240K\250q\260\003\2602\260V\2701\270A\330\024\027\220r\230\023\230C\230t\2402\240R\240q\330\030#\2401\340\030\037\230q\240\001\240\034\250R\250r\260\031\270&\300\001\300\023\300C\300q\330\004\013\2107\220!";
     PyObject *data = NULL;
     #define __Pyx_DecompressString_UNUSED
     #define __Pyx_DecompressString_LZSS_UNUSED
     #endif
     PyObject **stringtab = __pyx_mstate->__pyx_string_tab;
     Py_ssize_t pos = 0;
-    for (int i = 0; i < 187; i++) {
+    for (int i = 0; i < 200; i++) {
       Py_ssize_t bytes_length = str_length_index[i].length;
       PyObject *string = PyUnicode_DecodeUTF8(bytes + pos, bytes_length, NULL);
       if (likely(string) && i >= 27) PyUnicode_InternInPlace(&string);
@@ -28965,8 +30570,8 @@ static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and dir
       stringtab[i] = string;
       pos += bytes_length;
     }
-    for (int i = 187; i < 198; i++) {
-      Py_ssize_t bytes_length = bytes_length_index[i-187].length;
+    for (int i = 200; i < 213; i++) {
+      Py_ssize_t bytes_length = bytes_length_index[i-200].length;
       PyObject *string = PyBytes_FromStringAndSize(bytes + pos, bytes_length);
       stringtab[i] = string;
       pos += bytes_length;
@@ -28976,15 +30581,15 @@ static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and dir
       }
     }
     Py_XDECREF(data);
-    for (Py_ssize_t i = 0; i < 198; i++) {
+    for (Py_ssize_t i = 0; i < 213; i++) {
       if (unlikely(PyObject_Hash(stringtab[i]) == -1)) {
         __PYX_ERR(0, 1, __pyx_L1_error)
       }
     }
     #if CYTHON_IMMORTAL_CONSTANTS
     {
-      PyObject **table = stringtab + 187;
-      for (Py_ssize_t i=0; i<11; ++i) {
+      PyObject **table = stringtab + 200;
+      for (Py_ssize_t i=0; i<13; ++i) {
         #if PY_VERSION_HEX >= 0x030F0000
         PyUnstable_SetImmortal(table[i]);
         #elif CYTHON_COMPILING_IN_CPYTHON_FREETHREADING
@@ -29114,6 +30719,16 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
     const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 8, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 387};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_heap, __pyx_mstate->__pyx_n_u_slots, __pyx_mstate->__pyx_n_u_i, __pyx_mstate->__pyx_n_u_n, __pyx_mstate->__pyx_n_u_slot, __pyx_mstate->__pyx_n_u_size, __pyx_mstate->__pyx_n_u_out, __pyx_mstate->__pyx_n_u_o};
     __pyx_mstate_global->__pyx_codeobj_tab[8] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_goruntime_heapdump__graph_pyx, __pyx_mstate->__pyx_n_u_allocated, __pyx_mstate->__pyx_kp_b_iso88591_uF_1_1_F_3fBa_E_aq_Qe_d_q_AV1F, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[8])) goto bad;
+  }
+  {
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 11, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 399};
+    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_idom, __pyx_mstate->__pyx_n_u_n, __pyx_mstate->__pyx_n_u_i, __pyx_mstate->__pyx_n_u_head, __pyx_mstate->__pyx_n_u_tail, __pyx_mstate->__pyx_n_u_v, __pyx_mstate->__pyx_n_u_e, __pyx_mstate->__pyx_n_u_start, __pyx_mstate->__pyx_n_u_kids, __pyx_mstate->__pyx_n_u_out, __pyx_mstate->__pyx_n_u_q};
+    __pyx_mstate_global->__pyx_codeobj_tab[9] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_goruntime_heapdump__graph_pyx, __pyx_mstate->__pyx_n_u_tree_order, __pyx_mstate->__pyx_kp_b_iso88591_D_a_Zq_b_ar_3fBa_RvQc_r_F_3fBa, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[9])) goto bad;
+  }
+  {
+    const __Pyx_PyCode_New_function_description descr = {4, 0, 0, 15, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 447};
+    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_buf, __pyx_mstate->__pyx_n_u_stk_start, __pyx_mstate->__pyx_n_u_nstk, __pyx_mstate->__pyx_n_u_stacks, __pyx_mstate->__pyx_n_u_nb, __pyx_mstate->__pyx_n_u_b, __pyx_mstate->__pyx_n_u_k, __pyx_mstate->__pyx_n_u_i, __pyx_mstate->__pyx_n_u_pick, __pyx_mstate->__pyx_n_u_h, __pyx_mstate->__pyx_n_u_row, __pyx_mstate->__pyx_n_u_rows, __pyx_mstate->__pyx_n_u_keys, __pyx_mstate->__pyx_n_u_r, __pyx_mstate->__pyx_n_u_kv};
+    __pyx_mstate_global->__pyx_codeobj_tab[10] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_goruntime_heapdump__graph_pyx, __pyx_mstate->__pyx_n_u_site_frames, __pyx_mstate->__pyx_kp_b_iso88591_YfAQ_2U_5_6_1_2V1D_b_A_E_aq_t1C, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[10])) goto bad;
   }
   Py_DECREF(tuple_dedup_map);
   return 0;
@@ -36577,6 +38192,29 @@ static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_dc_nn_
     retcode = __Pyx_ValidateAndInit_memviewslice(axes_specs, __Pyx_IS_C_CONTIG,
                                                  (PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) | writable_flag, 1,
                                                  &__Pyx_TypeInfo_nn_int32_t__const__, stack,
+                                                 &result, obj);
+    if (unlikely(retcode == -1))
+        goto __pyx_fail;
+    return result;
+__pyx_fail:
+    result.memview = NULL;
+    result.data = NULL;
+    return result;
+}
+
+/* ObjectToMemviewSlice */
+static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_uint64_t__const__(PyObject *obj, int writable_flag) {
+    __Pyx_memviewslice result = __Pyx_MEMSLICE_INIT;
+    __Pyx_BufFmt_StackElem stack[1];
+    int axes_specs[] = { (__Pyx_MEMVIEW_DIRECT | __Pyx_MEMVIEW_FOLLOW), (__Pyx_MEMVIEW_DIRECT | __Pyx_MEMVIEW_CONTIG) };
+    int retcode;
+    if (obj == Py_None) {
+        result.memview = (struct __pyx_memoryview_obj *) Py_None;
+        return result;
+    }
+    retcode = __Pyx_ValidateAndInit_memviewslice(axes_specs, __Pyx_IS_C_CONTIG,
+                                                 (PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) | writable_flag, 2,
+                                                 &__Pyx_TypeInfo_nn_uint64_t__const__, stack,
                                                  &result, obj);
     if (unlikely(retcode == -1))
         goto __pyx_fail;

@@ -394,3 +394,85 @@ def allocated(Heap heap, const uint64_t[::1] slots):
         for i in range(n):
             o[i] = object_bounds(&heap.h, slots[i], &slot, &size) and slot == slots[i]
     return out
+
+
+def tree_order(const int64_t[::1] idom):
+    """The reachable objects ordered so that each comes after its immediate dominator
+    (breadth-first over the dominator tree; -1 = child of the virtual root, -2 = absent)."""
+    cdef intp_t n = idom.shape[0], i, head = 0, tail = 0, v, e
+    cdef int64_t[::1] start = np.zeros(n + 2, dtype=np.int64)
+    cdef int64_t[::1] kids = np.empty(n, dtype=np.int64)
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] q = out
+    with nogil:
+        for i in range(n):                       # children counts; slot 0 = virtual root
+            if idom[i] >= -1:
+                start[idom[i] + 2] += 1
+        for i in range(n + 1):
+            start[i + 1] += start[i]
+        for i in range(n):
+            if idom[i] >= -1:
+                kids[start[idom[i] + 1]] = i
+                start[idom[i] + 1] += 1
+        # start[k] is now the end of node k-1's children; their beginning is start[k-1]
+        for e in range(0, start[0]):
+            q[tail] = kids[e]
+            tail += 1
+        while head < tail:
+            v = q[head]
+            head += 1
+            for e in range(start[v], start[v + 1]):
+                q[tail] = kids[e]
+                tail += 1
+    return out[:tail]
+
+
+cdef inline bint has_prefix(const uint8_t* s, uint64_t n, const char* pre) noexcept nogil:
+    cdef uint64_t i = 0
+    while pre[i] != 0:
+        if i >= n or s[i] != <uint8_t>pre[i]:
+            return False
+        i += 1
+    return True
+
+
+cdef inline bint runtime_frame(const uint8_t* buf, const uint64_t* row) noexcept nogil:
+    """A memory-profile frame inside the runtime (its function or, when inlined, its file)."""
+    cdef const uint8_t* name = buf + row[1]
+    cdef const uint8_t* file = buf + row[3]
+    return (has_prefix(name, row[2], "runtime.") or has_prefix(name, row[2], "internal/")
+            or has_prefix(file, row[4], "runtime/") or has_prefix(file, row[4], "internal/"))
+
+
+def site_frames(const uint8_t[::1] buf, const uint64_t[::1] stk_start,
+                const uint64_t[::1] nstk, const uint64_t[:, ::1] stacks):
+    """For each memory-profile bucket, the stack row of its allocation site (the first
+    frame outside the runtime, else the first frame; -1 for an empty stack) and a 64-bit
+    FNV-1a hash of that frame's function, file and line (buckets with one site share it)."""
+    cdef intp_t nb = stk_start.shape[0], b, k, i, pick
+    cdef uint64_t h
+    cdef const uint64_t* row
+    rows = np.full(nb, -1, dtype=np.int64)
+    keys = np.zeros(nb, dtype=np.uint64)
+    cdef int64_t[::1] r = rows
+    cdef uint64_t[::1] kv = keys
+    with nogil:
+        for b in range(nb):
+            if nstk[b] == 0:
+                continue
+            pick = <intp_t>stk_start[b]
+            for k in range(<intp_t>stk_start[b], <intp_t>(stk_start[b] + nstk[b])):
+                if not runtime_frame(&buf[0], &stacks[k, 0]):
+                    pick = k
+                    break
+            r[b] = pick
+            row = &stacks[pick, 0]
+            h = 14695981039346656037ULL
+            for i in range(<intp_t>row[2]):
+                h = (h ^ buf[row[1] + i]) * 1099511628211ULL
+            h = (h ^ 0xff) * 1099511628211ULL
+            for i in range(<intp_t>row[4]):
+                h = (h ^ buf[row[3] + i]) * 1099511628211ULL
+            h = (h ^ row[5]) * 1099511628211ULL
+            kv[b] = h
+    return rows, keys

@@ -166,6 +166,25 @@ func main() {
 			_ = make([]byte, 64) // per-request garbage
 		}
 		expect["entry"] = []uintptr{addr(unsafe.Pointer(cache["req-0"]))}
+	case "big":
+		// for make bench: a tree of about n/2 nodes and a ring with chords of the rest
+		d := 1
+		for (2<<d)-1 <= n/2 {
+			d++
+		}
+		gTree = tree(d)
+		m := n - (1<<d - 1)
+		nodes := make([]*Node, m)
+		for i := range nodes {
+			nodes[i] = &Node{ID: i}
+		}
+		for i := range nodes {
+			nodes[i].Next = nodes[(i+1)%m]
+			nodes[i].Left = nodes[(i*7+3)%m]
+		}
+		gGraph = []*Node{nodes[0]}
+		expect["far"] = []uintptr{addr(unsafe.Pointer(nodes[m/2]))}
+		n = 0
 	default:
 		panic("unknown mode " + mode)
 	}
