@@ -657,6 +657,16 @@ class HeapDump:
         out["by_class"] = rows
         return out
 
+    def report(self, *, top=10, gc=False, why=()):
+        """The text report the CLI prints (summary, top retainers, sites, size classes,
+        and a why_alive path for each Go address in *why*)."""
+        from ._report import text
+        return text(self, top=top, gc=gc, why=why)
+
+    def _repr_html_(self):
+        from ._report import html_report
+        return html_report(self, gc=False)
+
     def __repr__(self):
         return ("<HeapDump %s: %s, %d objects, %d bytes, %d goroutines, %d roots>"
                 % (self.path, self.params["version"], len(self), int(self._size.sum()),
