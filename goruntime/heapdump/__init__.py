@@ -29,7 +29,7 @@ import re
 
 import numpy as np
 
-from .. import _heap
+from .. import _heap, _mark
 from ..mstats import MemStats
 from . import _graph, _parse
 
@@ -58,9 +58,9 @@ _MEMSTATS_FIELDS = (
 
 # MemStats fields of the loaded heap that must equal the dump's (the heap's contents),
 # and those that describe the Go process rather than its heap objects.
-COMPARABLE_FIELDS = ("HeapAlloc", "Alloc", "HeapObjects")
+COMPARABLE_FIELDS = ("HeapAlloc", "Alloc", "HeapObjects", "HeapInuse")
 PROCESS_FIELDS = ("TotalAlloc", "Sys", "Mallocs", "Frees", "HeapSys", "HeapIdle",
-                  "HeapInuse", "HeapReleased", "StackInuse", "StackSys", "MSpanInuse",
+                  "HeapReleased", "StackInuse", "StackSys", "MSpanInuse",
                   "MSpanSys", "MCacheInuse", "MCacheSys", "BuckHashSys", "GCSys", "OtherSys",
                   "NextGC", "LastGC", "PauseTotalNs", "NumGC", "Lookups")
 
@@ -213,6 +213,7 @@ class HeapDump:
         if len(addr) and addr[-1] + size[-1] < addr[-1]:
             raise ValueError("malformed heap dump: object at offset %d wraps the address space"
                              % raw["rec_off"][-1])
+        self._spans_from(raw, cls)
         self._raw = raw
         o = np.zeros(len(raw), dtype=OBJECT_DTYPE)
         o["addr"], o["size"], o["sizeclass"] = addr, size, cls
@@ -222,6 +223,53 @@ class HeapDump:
         self.objects = o
         self._addr = np.ascontiguousarray(addr)
         self._size = np.ascontiguousarray(size)
+
+    def _spans_from(self, raw, cls):
+        """Rebuild Go's spans from the sorted objects: a span's base is page aligned and
+        its objects sit at ``base + k*size``; for every Go 1.27 size class the k that puts
+        an object on a page boundary is unique below the span's slot count, so the base is
+        found from any one of its objects. Large objects are spans of their own."""
+        addr, size = raw["addr"], raw["size"]
+        n = len(addr)
+        large = cls == 0
+        npages = np.where(large, size // PAGE, _NPAGES[cls])
+        nslots = np.where(large, 1, npages * PAGE // np.maximum(size, 1))
+        k = np.full(n, -1, dtype=np.int64)
+        for kk in range(int(nslots.max()) if n else 0):
+            cand = addr - np.uint64(kk) * size
+            ok = (k < 0) & (kk < nslots) & (cand % PAGE == 0) & (addr >= np.uint64(kk) * size)
+            k[ok] = kk
+        if (k < 0).any():
+            i = int(np.argmax(k < 0))
+            raise ValueError("malformed heap dump: object at offset %d (address %#x, size %d) "
+                             "is not in a slot of any page-aligned span"
+                             % (raw["rec_off"][i], addr[i], size[i]))
+        base = addr - k.astype(np.uint64) * size
+        first = np.ones(n, dtype=bool)
+        first[1:] = base[1:] != base[:-1]
+        starts = np.nonzero(first)[0]
+        sbase = base[starts]
+        extent = npages[starts] * np.uint64(PAGE)
+        if len(starts) > 1:
+            bad = sbase[1:] < sbase[:-1] + extent[:-1]
+            if bad.any():
+                i = int(starts[1:][np.argmax(bad)])
+                raise ValueError("malformed heap dump: object at offset %d (address %#x) "
+                                 "lies in the span of the objects before it"
+                                 % (raw["rec_off"][i], addr[i]))
+        # one size per span (different sizes would be in different spans)
+        same = np.ones(n, dtype=bool)
+        same[1:] = (size[1:] == size[:-1]) | first[1:]
+        if not same.all():
+            i = int(np.argmax(~same))
+            raise ValueError("malformed heap dump: object at offset %d (address %#x) has a "
+                             "different size from the rest of its span" % (raw["rec_off"][i], addr[i]))
+        span_id = np.cumsum(first) - 1
+        scan = np.zeros(len(starts), dtype=bool)
+        np.logical_or.at(scan, span_id, raw["nfields"] > 0)
+        self._span_first = np.append(starts, n).astype(np.int64)
+        self._slot_index = k.astype(np.uint64)
+        self._span_noscan = (~scan).astype(np.uint8)
 
     def _sites_from(self, memprof, stacks, samples):
         """Allocation sites: the memory-profile buckets grouped by their first frame
@@ -345,8 +393,10 @@ class HeapDump:
             slots, self.cleared_pointers = _graph.place(
                 heap, self._buf, self._addr, self._size,
                 np.ascontiguousarray(r["content_off"]), np.ascontiguousarray(r["field_start"]),
-                np.ascontiguousarray(r["nfields"]), self._fields, self._target)
+                np.ascontiguousarray(r["nfields"]), self._fields, self._target,
+                self._span_first, self._slot_index, self._span_noscan)
             heap.flush_mcaches(True)
+            _mark.sweep(heap)         # frees the slots that were free in Go's spans
         self.objects["arena"] = slots
         live = self.roots["target"] >= 0
         kinds = self.roots["kind"]

@@ -3693,7 +3693,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_6bfs(CYTHON_UNUSED PyObje
 static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_8dominators(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_indptr, __Pyx_memviewslice __pyx_v_dst, __Pyx_memviewslice __pyx_v_roots); /* proto */
 static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_10retained(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_idom, __Pyx_memviewslice __pyx_v_preorder, __Pyx_memviewslice __pyx_v_sizes); /* proto */
 static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_12reach(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_indptr, __Pyx_memviewslice __pyx_v_dst, __Pyx_memviewslice __pyx_v_roots); /* proto */
-static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyObject *__pyx_self, struct __pyx_obj_9goruntime_5_heap_Heap *__pyx_v_heap, __Pyx_memviewslice __pyx_v_buf, __Pyx_memviewslice __pyx_v_addrs, __Pyx_memviewslice __pyx_v_sizes, __Pyx_memviewslice __pyx_v_content_off, __Pyx_memviewslice __pyx_v_field_start, __Pyx_memviewslice __pyx_v_nfields, __Pyx_memviewslice __pyx_v_fields, __Pyx_memviewslice __pyx_v_target); /* proto */
+static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyObject *__pyx_self, struct __pyx_obj_9goruntime_5_heap_Heap *__pyx_v_heap, __Pyx_memviewslice __pyx_v_buf, __Pyx_memviewslice __pyx_v_addrs, __Pyx_memviewslice __pyx_v_sizes, __Pyx_memviewslice __pyx_v_content_off, __Pyx_memviewslice __pyx_v_field_start, __Pyx_memviewslice __pyx_v_nfields, __Pyx_memviewslice __pyx_v_fields, __Pyx_memviewslice __pyx_v_target, __Pyx_memviewslice __pyx_v_span_first, __Pyx_memviewslice __pyx_v_slot_index, __Pyx_memviewslice __pyx_v_span_noscan); /* proto */
 static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED PyObject *__pyx_self, struct __pyx_obj_9goruntime_5_heap_Heap *__pyx_v_heap, __Pyx_memviewslice __pyx_v_slots); /* proto */
 static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_idom); /* proto */
 static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_buf, __Pyx_memviewslice __pyx_v_stk_start, __Pyx_memviewslice __pyx_v_nstk, __Pyx_memviewslice __pyx_v_stacks); /* proto */
@@ -3833,7 +3833,7 @@ namespace {
     PyObject *__pyx_slice[1];
     PyObject *__pyx_tuple[3];
     PyObject *__pyx_codeobj_tab[11];
-    PyObject *__pyx_string_tab[213];
+    PyObject *__pyx_string_tab[221];
     PyObject *__pyx_number_tab[6];
 /* #### Code section: module_state_contents ### */
 /* PyFrozenDict.module_state_decls */
@@ -3979,123 +3979,131 @@ static __pyx_mstatetype * const __pyx_mstate_global = &__pyx_mstate_global_stati
 #define __pyx_n_u_format __pyx_string_tab[93]
 #define __pyx_n_u_fortran __pyx_string_tab[94]
 #define __pyx_n_u_full __pyx_string_tab[95]
-#define __pyx_n_u_goruntime_heapdump__graph __pyx_string_tab[96]
-#define __pyx_n_u_h __pyx_string_tab[97]
-#define __pyx_n_u_head __pyx_string_tab[98]
-#define __pyx_n_u_heap __pyx_string_tab[99]
-#define __pyx_n_u_hi __pyx_string_tab[100]
-#define __pyx_n_u_i __pyx_string_tab[101]
-#define __pyx_n_u_id __pyx_string_tab[102]
-#define __pyx_n_u_idom __pyx_string_tab[103]
-#define __pyx_n_u_idomn __pyx_string_tab[104]
-#define __pyx_n_u_index __pyx_string_tab[105]
-#define __pyx_n_u_indptr __pyx_string_tab[106]
-#define __pyx_n_u_int32 __pyx_string_tab[107]
-#define __pyx_n_u_int64 __pyx_string_tab[108]
-#define __pyx_n_u_ip __pyx_string_tab[109]
-#define __pyx_n_u_items __pyx_string_tab[110]
-#define __pyx_n_u_itemsize __pyx_string_tab[111]
-#define __pyx_n_u_j __pyx_string_tab[112]
-#define __pyx_n_u_k __pyx_string_tab[113]
-#define __pyx_n_u_keys __pyx_string_tab[114]
-#define __pyx_n_u_kids __pyx_string_tab[115]
-#define __pyx_n_u_kv __pyx_string_tab[116]
-#define __pyx_n_u_label __pyx_string_tab[117]
-#define __pyx_n_u_last __pyx_string_tab[118]
-#define __pyx_n_u_lo __pyx_string_tab[119]
-#define __pyx_n_u_m __pyx_string_tab[120]
-#define __pyx_n_u_memview __pyx_string_tab[121]
-#define __pyx_n_u_mode __pyx_string_tab[122]
-#define __pyx_n_u_n __pyx_string_tab[123]
-#define __pyx_n_u_name __pyx_string_tab[124]
-#define __pyx_n_u_nb __pyx_string_tab[125]
-#define __pyx_n_u_ndim __pyx_string_tab[126]
-#define __pyx_n_u_nfields __pyx_string_tab[127]
-#define __pyx_n_u_noscan __pyx_string_tab[128]
-#define __pyx_n_u_np __pyx_string_tab[129]
-#define __pyx_n_u_nr __pyx_string_tab[130]
-#define __pyx_n_u_nstk __pyx_string_tab[131]
-#define __pyx_n_u_num __pyx_string_tab[132]
-#define __pyx_n_u_numpy __pyx_string_tab[133]
-#define __pyx_n_u_o __pyx_string_tab[134]
-#define __pyx_n_u_obj __pyx_string_tab[135]
-#define __pyx_n_u_object_graph __pyx_string_tab[136]
-#define __pyx_n_u_offsets __pyx_string_tab[137]
-#define __pyx_n_u_order __pyx_string_tab[138]
-#define __pyx_n_u_out __pyx_string_tab[139]
-#define __pyx_n_u_p __pyx_string_tab[140]
-#define __pyx_n_u_pack __pyx_string_tab[141]
-#define __pyx_n_u_par __pyx_string_tab[142]
-#define __pyx_n_u_parent __pyx_string_tab[143]
-#define __pyx_n_u_pcount __pyx_string_tab[144]
-#define __pyx_n_u_pick __pyx_string_tab[145]
-#define __pyx_n_u_place __pyx_string_tab[146]
-#define __pyx_n_u_pop __pyx_string_tab[147]
-#define __pyx_n_u_pre __pyx_string_tab[148]
-#define __pyx_n_u_preds __pyx_string_tab[149]
-#define __pyx_n_u_preorder __pyx_string_tab[150]
-#define __pyx_n_u_q __pyx_string_tab[151]
-#define __pyx_n_u_r __pyx_string_tab[152]
-#define __pyx_n_u_reach __pyx_string_tab[153]
-#define __pyx_n_u_read_words __pyx_string_tab[154]
-#define __pyx_n_u_register __pyx_string_tab[155]
-#define __pyx_n_u_resolve __pyx_string_tab[156]
-#define __pyx_n_u_retained __pyx_string_tab[157]
-#define __pyx_n_u_rl __pyx_string_tab[158]
-#define __pyx_n_u_roots __pyx_string_tab[159]
-#define __pyx_n_u_row __pyx_string_tab[160]
-#define __pyx_n_u_rows __pyx_string_tab[161]
-#define __pyx_n_u_s __pyx_string_tab[162]
-#define __pyx_n_u_seen __pyx_string_tab[163]
-#define __pyx_n_u_semi __pyx_string_tab[164]
-#define __pyx_n_u_setdefault __pyx_string_tab[165]
-#define __pyx_n_u_shape __pyx_string_tab[166]
-#define __pyx_n_u_site_frames __pyx_string_tab[167]
-#define __pyx_n_u_size __pyx_string_tab[168]
-#define __pyx_n_u_sizes __pyx_string_tab[169]
-#define __pyx_n_u_sl __pyx_string_tab[170]
-#define __pyx_n_u_slot __pyx_string_tab[171]
-#define __pyx_n_u_slots __pyx_string_tab[172]
-#define __pyx_n_u_sp __pyx_string_tab[173]
-#define __pyx_n_u_stack_e __pyx_string_tab[174]
-#define __pyx_n_u_stack_v __pyx_string_tab[175]
-#define __pyx_n_u_stacks __pyx_string_tab[176]
-#define __pyx_n_u_start __pyx_string_tab[177]
-#define __pyx_n_u_step __pyx_string_tab[178]
-#define __pyx_n_u_stk_start __pyx_string_tab[179]
-#define __pyx_n_u_stop __pyx_string_tab[180]
-#define __pyx_n_u_struct __pyx_string_tab[181]
-#define __pyx_n_u_t __pyx_string_tab[182]
-#define __pyx_n_u_tail __pyx_string_tab[183]
-#define __pyx_n_u_target __pyx_string_tab[184]
-#define __pyx_n_u_tg __pyx_string_tab[185]
-#define __pyx_n_u_top __pyx_string_tab[186]
-#define __pyx_n_u_tree_order __pyx_string_tab[187]
-#define __pyx_n_u_u __pyx_string_tab[188]
-#define __pyx_n_u_uint64 __pyx_string_tab[189]
-#define __pyx_n_u_uint8 __pyx_string_tab[190]
-#define __pyx_n_u_unpack __pyx_string_tab[191]
-#define __pyx_n_u_update __pyx_string_tab[192]
-#define __pyx_n_u_v __pyx_string_tab[193]
-#define __pyx_n_u_values __pyx_string_tab[194]
-#define __pyx_n_u_vert __pyx_string_tab[195]
-#define __pyx_n_u_vx __pyx_string_tab[196]
-#define __pyx_n_u_w __pyx_string_tab[197]
-#define __pyx_n_u_x __pyx_string_tab[198]
-#define __pyx_n_u_zeros __pyx_string_tab[199]
-#define __pyx_n_b_O __pyx_string_tab[200]
-#define __pyx_kp_b_pyx_t_9goruntime_6_types_intp __pyx_string_tab[201]
-#define __pyx_kp_b_iso88591_F_Bm_Q_2V1CvRq_F_3fBa_E_auF_1_Q __pyx_string_tab[202]
-#define __pyx_kp_b_iso88591_uF_1_1_F_3fBa_E_aq_Qe_d_q_AV1F __pyx_string_tab[203]
-#define __pyx_kp_b_iso88591_vV1A_F_3fBa_r_A_q_E_aq_Qe4q_at1 __pyx_string_tab[204]
-#define __pyx_kp_b_iso88591_wfAQ_F_3fBa_1_E_aq_Qe6_3awaq_1 __pyx_string_tab[205]
-#define __pyx_kp_b_iso88591_D_aq_F_3fBa_1_E_axvQa_Qe5_E_axv __pyx_string_tab[206]
-#define __pyx_kp_b_iso88591_D_a_Zq_b_ar_3fBa_RvQc_r_F_3fBa __pyx_string_tab[207]
-#define __pyx_kp_b_iso88591_F_Bm_Q_RuAT_F_A_BfAS_b_A_E_auF __pyx_string_tab[208]
-#define __pyx_kp_b_iso88591_YfAQ_2U_5_6_1_2V1D_b_A_E_aq_t1C __pyx_string_tab[209]
-#define __pyx_kp_b_iso88591_E_q_a_RuAV6_s_RvQb_V2Q_1_1_r_j __pyx_string_tab[210]
-#define __pyx_kp_b_iso88591_F_BnA_E_Bd_V2Q_2V1Bb_6_1_A_1_2X __pyx_string_tab[211]
-#define __pyx_kp_b_iso88591_E_q_at1_q0C1MQSSWWX_BfAS_b_A_E __pyx_string_tab[212]
+#define __pyx_n_u_g __pyx_string_tab[96]
+#define __pyx_n_u_goruntime_heapdump__graph __pyx_string_tab[97]
+#define __pyx_n_u_h __pyx_string_tab[98]
+#define __pyx_n_u_head __pyx_string_tab[99]
+#define __pyx_n_u_heap __pyx_string_tab[100]
+#define __pyx_n_u_hi __pyx_string_tab[101]
+#define __pyx_n_u_i __pyx_string_tab[102]
+#define __pyx_n_u_id __pyx_string_tab[103]
+#define __pyx_n_u_idom __pyx_string_tab[104]
+#define __pyx_n_u_idomn __pyx_string_tab[105]
+#define __pyx_n_u_idx __pyx_string_tab[106]
+#define __pyx_n_u_index __pyx_string_tab[107]
+#define __pyx_n_u_indptr __pyx_string_tab[108]
+#define __pyx_n_u_int32 __pyx_string_tab[109]
+#define __pyx_n_u_int64 __pyx_string_tab[110]
+#define __pyx_n_u_ip __pyx_string_tab[111]
+#define __pyx_n_u_items __pyx_string_tab[112]
+#define __pyx_n_u_itemsize __pyx_string_tab[113]
+#define __pyx_n_u_j __pyx_string_tab[114]
+#define __pyx_n_u_k __pyx_string_tab[115]
+#define __pyx_n_u_keys __pyx_string_tab[116]
+#define __pyx_n_u_kids __pyx_string_tab[117]
+#define __pyx_n_u_kv __pyx_string_tab[118]
+#define __pyx_n_u_label __pyx_string_tab[119]
+#define __pyx_n_u_last __pyx_string_tab[120]
+#define __pyx_n_u_lo __pyx_string_tab[121]
+#define __pyx_n_u_m __pyx_string_tab[122]
+#define __pyx_n_u_memview __pyx_string_tab[123]
+#define __pyx_n_u_mode __pyx_string_tab[124]
+#define __pyx_n_u_n __pyx_string_tab[125]
+#define __pyx_n_u_name __pyx_string_tab[126]
+#define __pyx_n_u_nb __pyx_string_tab[127]
+#define __pyx_n_u_ndim __pyx_string_tab[128]
+#define __pyx_n_u_nel __pyx_string_tab[129]
+#define __pyx_n_u_nfields __pyx_string_tab[130]
+#define __pyx_n_u_np __pyx_string_tab[131]
+#define __pyx_n_u_nr __pyx_string_tab[132]
+#define __pyx_n_u_nspans __pyx_string_tab[133]
+#define __pyx_n_u_nstk __pyx_string_tab[134]
+#define __pyx_n_u_num __pyx_string_tab[135]
+#define __pyx_n_u_numpy __pyx_string_tab[136]
+#define __pyx_n_u_o __pyx_string_tab[137]
+#define __pyx_n_u_obj __pyx_string_tab[138]
+#define __pyx_n_u_object_graph __pyx_string_tab[139]
+#define __pyx_n_u_offsets __pyx_string_tab[140]
+#define __pyx_n_u_order __pyx_string_tab[141]
+#define __pyx_n_u_out __pyx_string_tab[142]
+#define __pyx_n_u_p __pyx_string_tab[143]
+#define __pyx_n_u_pack __pyx_string_tab[144]
+#define __pyx_n_u_par __pyx_string_tab[145]
+#define __pyx_n_u_parent __pyx_string_tab[146]
+#define __pyx_n_u_pcount __pyx_string_tab[147]
+#define __pyx_n_u_pick __pyx_string_tab[148]
+#define __pyx_n_u_place __pyx_string_tab[149]
+#define __pyx_n_u_pop __pyx_string_tab[150]
+#define __pyx_n_u_pre __pyx_string_tab[151]
+#define __pyx_n_u_preds __pyx_string_tab[152]
+#define __pyx_n_u_preorder __pyx_string_tab[153]
+#define __pyx_n_u_q __pyx_string_tab[154]
+#define __pyx_n_u_r __pyx_string_tab[155]
+#define __pyx_n_u_reach __pyx_string_tab[156]
+#define __pyx_n_u_read_words __pyx_string_tab[157]
+#define __pyx_n_u_register __pyx_string_tab[158]
+#define __pyx_n_u_resolve __pyx_string_tab[159]
+#define __pyx_n_u_retained __pyx_string_tab[160]
+#define __pyx_n_u_rl __pyx_string_tab[161]
+#define __pyx_n_u_roots __pyx_string_tab[162]
+#define __pyx_n_u_row __pyx_string_tab[163]
+#define __pyx_n_u_rows __pyx_string_tab[164]
+#define __pyx_n_u_s __pyx_string_tab[165]
+#define __pyx_n_u_seen __pyx_string_tab[166]
+#define __pyx_n_u_semi __pyx_string_tab[167]
+#define __pyx_n_u_setdefault __pyx_string_tab[168]
+#define __pyx_n_u_shape __pyx_string_tab[169]
+#define __pyx_n_u_si __pyx_string_tab[170]
+#define __pyx_n_u_site_frames __pyx_string_tab[171]
+#define __pyx_n_u_size __pyx_string_tab[172]
+#define __pyx_n_u_sizes __pyx_string_tab[173]
+#define __pyx_n_u_sl __pyx_string_tab[174]
+#define __pyx_n_u_slot __pyx_string_tab[175]
+#define __pyx_n_u_slot_index __pyx_string_tab[176]
+#define __pyx_n_u_slots __pyx_string_tab[177]
+#define __pyx_n_u_sp __pyx_string_tab[178]
+#define __pyx_n_u_span_first __pyx_string_tab[179]
+#define __pyx_n_u_span_noscan __pyx_string_tab[180]
+#define __pyx_n_u_spc __pyx_string_tab[181]
+#define __pyx_n_u_stack_e __pyx_string_tab[182]
+#define __pyx_n_u_stack_v __pyx_string_tab[183]
+#define __pyx_n_u_stacks __pyx_string_tab[184]
+#define __pyx_n_u_start __pyx_string_tab[185]
+#define __pyx_n_u_step __pyx_string_tab[186]
+#define __pyx_n_u_stk_start __pyx_string_tab[187]
+#define __pyx_n_u_stop __pyx_string_tab[188]
+#define __pyx_n_u_struct __pyx_string_tab[189]
+#define __pyx_n_u_t __pyx_string_tab[190]
+#define __pyx_n_u_tail __pyx_string_tab[191]
+#define __pyx_n_u_target __pyx_string_tab[192]
+#define __pyx_n_u_tg __pyx_string_tab[193]
+#define __pyx_n_u_top __pyx_string_tab[194]
+#define __pyx_n_u_tree_order __pyx_string_tab[195]
+#define __pyx_n_u_u __pyx_string_tab[196]
+#define __pyx_n_u_uint64 __pyx_string_tab[197]
+#define __pyx_n_u_uint8 __pyx_string_tab[198]
+#define __pyx_n_u_unpack __pyx_string_tab[199]
+#define __pyx_n_u_update __pyx_string_tab[200]
+#define __pyx_n_u_v __pyx_string_tab[201]
+#define __pyx_n_u_values __pyx_string_tab[202]
+#define __pyx_n_u_vert __pyx_string_tab[203]
+#define __pyx_n_u_vx __pyx_string_tab[204]
+#define __pyx_n_u_w __pyx_string_tab[205]
+#define __pyx_n_u_x __pyx_string_tab[206]
+#define __pyx_n_u_zeros __pyx_string_tab[207]
+#define __pyx_n_b_O __pyx_string_tab[208]
+#define __pyx_kp_b_pyx_t_9goruntime_6_types_intp __pyx_string_tab[209]
+#define __pyx_kp_b_iso88591_F_Bm_Q_2V1CvRq_F_3fBa_E_auF_1_Q __pyx_string_tab[210]
+#define __pyx_kp_b_iso88591_uF_1_1_F_3fBa_E_aq_Qe_d_q_AV1F __pyx_string_tab[211]
+#define __pyx_kp_b_iso88591_vV1A_F_3fBa_r_A_q_E_aq_Qe4q_at1 __pyx_string_tab[212]
+#define __pyx_kp_b_iso88591_wfAQ_F_3fBa_1_E_aq_Qe6_3awaq_1 __pyx_string_tab[213]
+#define __pyx_kp_b_iso88591_D_aq_F_3fBa_1_E_axvQa_Qe5_E_axv __pyx_string_tab[214]
+#define __pyx_kp_b_iso88591_D_a_Zq_b_ar_3fBa_RvQc_r_F_3fBa __pyx_string_tab[215]
+#define __pyx_kp_b_iso88591_F_Bm_Q_RuAT_F_A_BfAS_b_A_E_auF __pyx_string_tab[216]
+#define __pyx_kp_b_iso88591_YfAQ_2U_5_6_1_2V1D_b_A_E_aq_t1C __pyx_string_tab[217]
+#define __pyx_kp_b_iso88591_E_q_a_RuAV6_s_RvQb_V2Q_1_1_r_j __pyx_string_tab[218]
+#define __pyx_kp_b_iso88591_F_BnA_E_Bd_V2Q_2V1Bb_6_1_A_1_2X __pyx_string_tab[219]
+#define __pyx_kp_b_iso88591_E_q_ZvQc_1_at1_5Q6I_WYY_BfAS_b __pyx_string_tab[220]
 #define __pyx_int_0 __pyx_number_tab[0]
 #define __pyx_int_neg_1 __pyx_number_tab[1]
 #define __pyx_int_1 __pyx_number_tab[2]
@@ -4131,7 +4139,7 @@ static CYTHON_SMALL_CODE int __pyx_m_clear(PyObject *m) {
   for (int i=0; i<1; ++i) { Py_CLEAR(clear_module_state->__pyx_slice[i]); }
   for (int i=0; i<3; ++i) { Py_CLEAR(clear_module_state->__pyx_tuple[i]); }
   for (int i=0; i<11; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<213; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<221; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<6; ++i) { Py_CLEAR(clear_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_clear_contents ### */
 /* CommonTypesMetaclass.module_state_clear */
@@ -4170,7 +4178,7 @@ static CYTHON_SMALL_CODE int __pyx_m_traverse(PyObject *m, visitproc visit, void
   for (int i=0; i<1; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_slice[i]); }
   for (int i=0; i<3; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_tuple[i]); }
   for (int i=0; i<11; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<213; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<221; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<6; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_traverse_contents ### */
 /* CommonTypesMetaclass.module_state_traverse */
@@ -25239,7 +25247,7 @@ PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
 PyObject *__pyx_args, PyObject *__pyx_kwds
 #endif
 ); /*proto*/
-PyDoc_STRVAR(__pyx_doc_9goruntime_8heapdump_6_graph_14place, "place(Heap heap, const uint8_t[::1] buf, const uint64_t[::1] addrs, const uint64_t[::1] sizes, const uint64_t[::1] content_off, const uint64_t[::1] field_start, const uint64_t[::1] nfields, const uint64_t[::1] fields, const int64_t[::1] target)\n\nAllocate every object in *heap* with Go\047s slot size and span class, copy its bytes,\nset its pointer bits and translate its pointers. Returns the arena slot addresses.\n\nObjects without pointer fields go to noscan spans; pointerful small objects over 512\nbytes get a header slot (their dumped bytes include Go\047s header word). A pointer word\nthat does not resolve to a dumped object keeps its value if it lies outside the\narena\047s address range (the collector ignores it, as Go ignores pointers to globals);\none inside that range would look like a bad heap pointer, so its pointer bit is\ncleared -- the count of those is returned too. Caller holds the world lock and has\nchecked that the heap has room (``Heap.fits``) and that sizes are Go slot sizes.");
+PyDoc_STRVAR(__pyx_doc_9goruntime_8heapdump_6_graph_14place, "place(Heap heap, const uint8_t[::1] buf, const uint64_t[::1] addrs, const uint64_t[::1] sizes, const uint64_t[::1] content_off, const uint64_t[::1] field_start, const uint64_t[::1] nfields, const uint64_t[::1] fields, const int64_t[::1] target, const int64_t[::1] span_first, const uint64_t[::1] slot_index, const uint8_t[::1] span_noscan)\n\nAllocate every object in *heap* in a span of the class Go used, at the slot index it\nhad in its Go span, copy its bytes, set its pointer bits and translate its pointers.\n\n*span_first* gives the first object of each Go span (and len(addrs) last), *slot_index*\neach object\047s slot in its span, *span_noscan* each span\047s class. Every slot of each Go\nspan is allocated in a fresh goruntime span; the object slots get their mark bit, so the\ncaller\047s sweep (``_mark.sweep``) frees the others and the spans hold what Go\047s held.\nReturns ``(slots, cleared)``: the arena slot of each object, and the number of pointer\nwords cleared because they pointed into the arena\047s address range but at no dumped\nobject (a stale word would be a bad pointer to the collector; one outside that range\nkeeps its value and bit, and the collector ignores it, as Go ignores pointers to\nglobals). Small objects over 512 bytes in scan spans keep Go\047s header word as bytes.\nCaller holds the world lock on a fresh Runtime\047s heap (out of memory raises; the\nRuntime is then discarded).");
 static PyMethodDef __pyx_mdef_9goruntime_8heapdump_6_graph_15place = {"place", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_9goruntime_8heapdump_6_graph_15place, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_9goruntime_8heapdump_6_graph_14place};
 static PyObject *__pyx_pw_9goruntime_8heapdump_6_graph_15place(PyObject *__pyx_self, 
 #if CYTHON_VECTORCALL
@@ -25257,11 +25265,14 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   __Pyx_memviewslice __pyx_v_nfields = { 0, 0, { 0 }, { 0 }, { 0 } };
   __Pyx_memviewslice __pyx_v_fields = { 0, 0, { 0 }, { 0 }, { 0 } };
   __Pyx_memviewslice __pyx_v_target = { 0, 0, { 0 }, { 0 }, { 0 } };
+  __Pyx_memviewslice __pyx_v_span_first = { 0, 0, { 0 }, { 0 }, { 0 } };
+  __Pyx_memviewslice __pyx_v_slot_index = { 0, 0, { 0 }, { 0 }, { 0 } };
+  __Pyx_memviewslice __pyx_v_span_noscan = { 0, 0, { 0 }, { 0 }, { 0 } };
   #if !CYTHON_VECTORCALL
   CYTHON_UNUSED Py_ssize_t __pyx_nargs;
   #endif
   CYTHON_UNUSED PyObject *const *__pyx_kwvalues;
-  PyObject* values[9] = {0,0,0,0,0,0,0,0,0};
+  PyObject* values[12] = {0,0,0,0,0,0,0,0,0,0,0,0};
   int __pyx_lineno = 0;
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
@@ -25277,11 +25288,23 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   #endif
   __pyx_kwvalues = __Pyx_KwValues_FASTCALL(__pyx_args, __pyx_nargs);
   {
-    PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_heap,&__pyx_mstate_global->__pyx_n_u_buf,&__pyx_mstate_global->__pyx_n_u_addrs,&__pyx_mstate_global->__pyx_n_u_sizes,&__pyx_mstate_global->__pyx_n_u_content_off,&__pyx_mstate_global->__pyx_n_u_field_start,&__pyx_mstate_global->__pyx_n_u_nfields,&__pyx_mstate_global->__pyx_n_u_fields,&__pyx_mstate_global->__pyx_n_u_target,0};
+    PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_heap,&__pyx_mstate_global->__pyx_n_u_buf,&__pyx_mstate_global->__pyx_n_u_addrs,&__pyx_mstate_global->__pyx_n_u_sizes,&__pyx_mstate_global->__pyx_n_u_content_off,&__pyx_mstate_global->__pyx_n_u_field_start,&__pyx_mstate_global->__pyx_n_u_nfields,&__pyx_mstate_global->__pyx_n_u_fields,&__pyx_mstate_global->__pyx_n_u_target,&__pyx_mstate_global->__pyx_n_u_span_first,&__pyx_mstate_global->__pyx_n_u_slot_index,&__pyx_mstate_global->__pyx_n_u_span_noscan,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
     if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 329, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
+        case 12:
+        values[11] = __Pyx_ArgRef_FASTCALL(__pyx_args, 11);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[11])) __PYX_ERR(0, 329, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case 11:
+        values[10] = __Pyx_ArgRef_FASTCALL(__pyx_args, 10);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[10])) __PYX_ERR(0, 329, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case 10:
+        values[9] = __Pyx_ArgRef_FASTCALL(__pyx_args, 9);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[9])) __PYX_ERR(0, 329, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
         case  9:
         values[8] = __Pyx_ArgRef_FASTCALL(__pyx_args, 8);
         if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[8])) __PYX_ERR(0, 329, __pyx_L3_error)
@@ -25323,10 +25346,10 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
       if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "place", 0) < (0)) __PYX_ERR(0, 329, __pyx_L3_error)
-      for (Py_ssize_t i = __pyx_nargs; i < 9; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("place", 1, 9, 9, i); __PYX_ERR(0, 329, __pyx_L3_error) }
+      for (Py_ssize_t i = __pyx_nargs; i < 12; i++) {
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("place", 1, 12, 12, i); __PYX_ERR(0, 329, __pyx_L3_error) }
       }
-    } else if (unlikely(__pyx_nargs != 9)) {
+    } else if (unlikely(__pyx_nargs != 12)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
@@ -25347,6 +25370,12 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
       if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[7])) __PYX_ERR(0, 329, __pyx_L3_error)
       values[8] = __Pyx_ArgRef_FASTCALL(__pyx_args, 8);
       if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[8])) __PYX_ERR(0, 329, __pyx_L3_error)
+      values[9] = __Pyx_ArgRef_FASTCALL(__pyx_args, 9);
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[9])) __PYX_ERR(0, 329, __pyx_L3_error)
+      values[10] = __Pyx_ArgRef_FASTCALL(__pyx_args, 10);
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[10])) __PYX_ERR(0, 329, __pyx_L3_error)
+      values[11] = __Pyx_ArgRef_FASTCALL(__pyx_args, 11);
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[11])) __PYX_ERR(0, 329, __pyx_L3_error)
     }
     __pyx_v_heap = ((struct __pyx_obj_9goruntime_5_heap_Heap *)values[0]);
     __pyx_v_buf = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint8_t__const__(values[1], 0); if (unlikely(!__pyx_v_buf.memview)) __PYX_ERR(0, 329, __pyx_L3_error)
@@ -25357,10 +25386,13 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
     __pyx_v_nfields = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[6], 0); if (unlikely(!__pyx_v_nfields.memview)) __PYX_ERR(0, 331, __pyx_L3_error)
     __pyx_v_fields = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[7], 0); if (unlikely(!__pyx_v_fields.memview)) __PYX_ERR(0, 332, __pyx_L3_error)
     __pyx_v_target = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t__const__(values[8], 0); if (unlikely(!__pyx_v_target.memview)) __PYX_ERR(0, 332, __pyx_L3_error)
+    __pyx_v_span_first = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t__const__(values[9], 0); if (unlikely(!__pyx_v_span_first.memview)) __PYX_ERR(0, 333, __pyx_L3_error)
+    __pyx_v_slot_index = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[10], 0); if (unlikely(!__pyx_v_slot_index.memview)) __PYX_ERR(0, 333, __pyx_L3_error)
+    __pyx_v_span_noscan = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint8_t__const__(values[11], 0); if (unlikely(!__pyx_v_span_noscan.memview)) __PYX_ERR(0, 334, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("place", 1, 9, 9, __pyx_nargs); __PYX_ERR(0, 329, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("place", 1, 12, 12, __pyx_nargs); __PYX_ERR(0, 329, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -25375,12 +25407,15 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   __PYX_XCLEAR_MEMVIEW(&__pyx_v_nfields, 1);
   __PYX_XCLEAR_MEMVIEW(&__pyx_v_fields, 1);
   __PYX_XCLEAR_MEMVIEW(&__pyx_v_target, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_span_first, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_slot_index, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_span_noscan, 1);
   __Pyx_AddTraceback("goruntime.heapdump._graph.place", __pyx_clineno, __pyx_lineno, __pyx_filename);
   __Pyx_RefNannyFinishContext();
   return NULL;
   __pyx_L4_argument_unpacking_done:;
   if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_heap), __pyx_mstate_global->__pyx_ptype_9goruntime_5_heap_Heap, 1, "heap", 0))) __PYX_ERR(0, 329, __pyx_L1_error)
-  __pyx_r = __pyx_pf_9goruntime_8heapdump_6_graph_14place(__pyx_self, __pyx_v_heap, __pyx_v_buf, __pyx_v_addrs, __pyx_v_sizes, __pyx_v_content_off, __pyx_v_field_start, __pyx_v_nfields, __pyx_v_fields, __pyx_v_target);
+  __pyx_r = __pyx_pf_9goruntime_8heapdump_6_graph_14place(__pyx_self, __pyx_v_heap, __pyx_v_buf, __pyx_v_addrs, __pyx_v_sizes, __pyx_v_content_off, __pyx_v_field_start, __pyx_v_nfields, __pyx_v_fields, __pyx_v_target, __pyx_v_span_first, __pyx_v_slot_index, __pyx_v_span_noscan);
 
   /* function exit code */
   goto __pyx_L0;
@@ -25403,24 +25438,33 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   __PYX_XCLEAR_MEMVIEW(&__pyx_v_nfields, 1);
   __PYX_XCLEAR_MEMVIEW(&__pyx_v_fields, 1);
   __PYX_XCLEAR_MEMVIEW(&__pyx_v_target, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_span_first, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_slot_index, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_span_noscan, 1);
   __Pyx_RefNannyFinishContext();
   return __pyx_r;
 }
 
-static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyObject *__pyx_self, struct __pyx_obj_9goruntime_5_heap_Heap *__pyx_v_heap, __Pyx_memviewslice __pyx_v_buf, __Pyx_memviewslice __pyx_v_addrs, __Pyx_memviewslice __pyx_v_sizes, __Pyx_memviewslice __pyx_v_content_off, __Pyx_memviewslice __pyx_v_field_start, __Pyx_memviewslice __pyx_v_nfields, __Pyx_memviewslice __pyx_v_fields, __Pyx_memviewslice __pyx_v_target) {
+static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyObject *__pyx_self, struct __pyx_obj_9goruntime_5_heap_Heap *__pyx_v_heap, __Pyx_memviewslice __pyx_v_buf, __Pyx_memviewslice __pyx_v_addrs, __Pyx_memviewslice __pyx_v_sizes, __Pyx_memviewslice __pyx_v_content_off, __Pyx_memviewslice __pyx_v_field_start, __Pyx_memviewslice __pyx_v_nfields, __Pyx_memviewslice __pyx_v_fields, __Pyx_memviewslice __pyx_v_target, __Pyx_memviewslice __pyx_v_span_first, __Pyx_memviewslice __pyx_v_slot_index, __Pyx_memviewslice __pyx_v_span_noscan) {
   __pyx_t_9goruntime_6_types_intp_t __pyx_v_n;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_nspans;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_g;
   __pyx_t_9goruntime_6_types_intp_t __pyx_v_i;
   __pyx_t_9goruntime_6_types_intp_t __pyx_v_k;
   __pyx_t_9goruntime_6_types_intp_t __pyx_v_j;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_idx;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_nel;
   struct __pyx_t_9goruntime_5_heap_mheap_t *__pyx_v_h;
   uint64_t __pyx_v_size;
   uint64_t __pyx_v_out;
   uint64_t __pyx_v_w;
   uint64_t __pyx_v_slot;
+  uint64_t __pyx_v_base;
   uint64_t __pyx_v_lo;
   uint64_t __pyx_v_hi;
-  int __pyx_v_noscan;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_v_si;
   int __pyx_v_c;
+  int __pyx_v_spc;
   __pyx_t_9goruntime_6_types_intp_t __pyx_v_cleared;
   PyObject *__pyx_v_slots = NULL;
   __Pyx_memviewslice __pyx_v_sl = { 0, 0, { 0 }, { 0 }, { 0 } };
@@ -25442,43 +25486,47 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyO
   int __pyx_t_14;
   int __pyx_t_15;
   long __pyx_t_16;
-  __pyx_t_9goruntime_6_types_intp_t __pyx_t_17;
+  uint16_t __pyx_t_17;
   __pyx_t_9goruntime_6_types_intp_t __pyx_t_18;
   __pyx_t_9goruntime_6_types_intp_t __pyx_t_19;
-  __pyx_t_9goruntime_6_types_intp_t __pyx_t_20;
-  __pyx_t_9goruntime_6_types_intp_t __pyx_t_21;
-  Py_ssize_t __pyx_t_22;
-  Py_ssize_t __pyx_t_23;
-  int __pyx_t_24;
+  int64_t __pyx_t_20;
+  int64_t __pyx_t_21;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_22;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_23;
+  __pyx_t_9goruntime_6_types_intp_t __pyx_t_24;
+  Py_ssize_t __pyx_t_25;
+  Py_ssize_t __pyx_t_26;
+  int __pyx_t_27;
   int __pyx_lineno = 0;
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("place", 0);
 
-  /* "goruntime/heapdump/_graph.pyx":344
- *     checked that the heap has room (``Heap.fits``) and that sizes are Go slot sizes.
+  /* "goruntime/heapdump/_graph.pyx":350
+ *     Runtime is then discarded).
  *     """
- *     cdef intp_t n = addrs.shape[0], i, k, j             # <<<<<<<<<<<<<<
+ *     cdef intp_t n = addrs.shape[0], nspans = span_first.shape[0] - 1, g, i, k, j, idx, nel             # <<<<<<<<<<<<<<
  *     cdef mheap_t* h = &heap.h
- *     cdef uint64_t size, out = 0, w, slot, lo = h.arena_start, hi = h.arena_start + heap.arena_cap
+ *     cdef uint64_t size, out = 0, w, slot, base, lo = h.arena_start, hi = h.arena_start + heap.arena_cap
 */
   __pyx_v_n = (__pyx_v_addrs.shape[0]);
+  __pyx_v_nspans = ((__pyx_v_span_first.shape[0]) - 1);
 
-  /* "goruntime/heapdump/_graph.pyx":345
+  /* "goruntime/heapdump/_graph.pyx":351
  *     """
- *     cdef intp_t n = addrs.shape[0], i, k, j
+ *     cdef intp_t n = addrs.shape[0], nspans = span_first.shape[0] - 1, g, i, k, j, idx, nel
  *     cdef mheap_t* h = &heap.h             # <<<<<<<<<<<<<<
- *     cdef uint64_t size, out = 0, w, slot, lo = h.arena_start, hi = h.arena_start + heap.arena_cap
- *     cdef bint noscan
+ *     cdef uint64_t size, out = 0, w, slot, base, lo = h.arena_start, hi = h.arena_start + heap.arena_cap
+ *     cdef intp_t si
 */
   __pyx_v_h = (&__pyx_v_heap->h);
 
-  /* "goruntime/heapdump/_graph.pyx":346
- *     cdef intp_t n = addrs.shape[0], i, k, j
+  /* "goruntime/heapdump/_graph.pyx":352
+ *     cdef intp_t n = addrs.shape[0], nspans = span_first.shape[0] - 1, g, i, k, j, idx, nel
  *     cdef mheap_t* h = &heap.h
- *     cdef uint64_t size, out = 0, w, slot, lo = h.arena_start, hi = h.arena_start + heap.arena_cap             # <<<<<<<<<<<<<<
- *     cdef bint noscan
- *     cdef int c
+ *     cdef uint64_t size, out = 0, w, slot, base, lo = h.arena_start, hi = h.arena_start + heap.arena_cap             # <<<<<<<<<<<<<<
+ *     cdef intp_t si
+ *     cdef int c, spc
 */
   __pyx_v_out = 0;
   __pyx_t_1 = __pyx_v_h->arena_start;
@@ -25486,33 +25534,33 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyO
   __pyx_v_lo = __pyx_t_1;
   __pyx_v_hi = (__pyx_v_h->arena_start + __pyx_v_heap->arena_cap);
 
-  /* "goruntime/heapdump/_graph.pyx":349
- *     cdef bint noscan
- *     cdef int c
+  /* "goruntime/heapdump/_graph.pyx":355
+ *     cdef intp_t si
+ *     cdef int c, spc
  *     cdef intp_t cleared = 0             # <<<<<<<<<<<<<<
  *     slots = np.zeros(n, dtype=np.uint64)
  *     cdef uint64_t[::1] sl = slots
 */
   __pyx_v_cleared = 0;
 
-  /* "goruntime/heapdump/_graph.pyx":350
- *     cdef int c
+  /* "goruntime/heapdump/_graph.pyx":356
+ *     cdef int c, spc
  *     cdef intp_t cleared = 0
  *     slots = np.zeros(n, dtype=np.uint64)             # <<<<<<<<<<<<<<
  *     cdef uint64_t[::1] sl = slots
  *     with nogil:
 */
   __pyx_t_3 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 350, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 356, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 350, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 356, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-  __pyx_t_4 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 350, __pyx_L1_error)
+  __pyx_t_4 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 356, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 350, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 356, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
-  __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_uint64); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 350, __pyx_L1_error)
+  __pyx_t_7 = __Pyx_PyObject_GetAttrStr(__pyx_t_6, __pyx_mstate_global->__pyx_n_u_uint64); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 356, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_7);
   __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
   #if CYTHON_VECTORCALL
@@ -25533,13 +25581,13 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyO
     PyObject *__pyx_callargs[3] = {__pyx_t_3, __pyx_t_4, __pyx_t_7};
     #if CYTHON_VECTORCALL
     __pyx_t_6 = __pyx_mstate_global->__pyx_tuple[2];
-    if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 350, __pyx_L1_error)
+    if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 356, __pyx_L1_error)
     __Pyx_INCREF(__pyx_t_6);
     #else
     {
       PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
       __pyx_t_6 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
-      if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 350, __pyx_L1_error)
+      if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 356, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
     }
     #endif
@@ -25551,30 +25599,30 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyO
     __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 350, __pyx_L1_error)
+    if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 356, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
   }
   __pyx_v_slots = __pyx_t_2;
   __pyx_t_2 = 0;
 
-  /* "goruntime/heapdump/_graph.pyx":351
+  /* "goruntime/heapdump/_graph.pyx":357
  *     cdef intp_t cleared = 0
  *     slots = np.zeros(n, dtype=np.uint64)
  *     cdef uint64_t[::1] sl = slots             # <<<<<<<<<<<<<<
  *     with nogil:
- *         for i in range(n):
+ *         for g in range(nspans):
 */
-  __pyx_t_9 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t(__pyx_v_slots, PyBUF_WRITABLE); if (unlikely(!__pyx_t_9.memview)) __PYX_ERR(0, 351, __pyx_L1_error)
+  __pyx_t_9 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t(__pyx_v_slots, PyBUF_WRITABLE); if (unlikely(!__pyx_t_9.memview)) __PYX_ERR(0, 357, __pyx_L1_error)
   __pyx_v_sl = __pyx_t_9;
   __pyx_t_9.memview = NULL;
   __pyx_t_9.data = NULL;
 
-  /* "goruntime/heapdump/_graph.pyx":352
+  /* "goruntime/heapdump/_graph.pyx":358
  *     slots = np.zeros(n, dtype=np.uint64)
  *     cdef uint64_t[::1] sl = slots
  *     with nogil:             # <<<<<<<<<<<<<<
- *         for i in range(n):
- *             size = sizes[i]
+ *         for g in range(nspans):
+ *             i = span_first[g]
 */
   {
       PyThreadState * _save;
@@ -25582,143 +25630,313 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyO
       __Pyx_FastGIL_Remember();
       /*try:*/ {
 
-        /* "goruntime/heapdump/_graph.pyx":353
+        /* "goruntime/heapdump/_graph.pyx":359
  *     cdef uint64_t[::1] sl = slots
  *     with nogil:
- *         for i in range(n):             # <<<<<<<<<<<<<<
+ *         for g in range(nspans):             # <<<<<<<<<<<<<<
+ *             i = span_first[g]
  *             size = sizes[i]
- *             noscan = nfields[i] == 0
 */
 
-        __pyx_t_10 = __pyx_v_n;
+        __pyx_t_10 = __pyx_v_nspans;
         __pyx_t_11 = __pyx_t_10;
 
         for (__pyx_t_12 = 0; __pyx_t_12 < __pyx_t_11; __pyx_t_12+=1) {
-          __pyx_v_i = __pyx_t_12;
+          __pyx_v_g = __pyx_t_12;
 
-          /* "goruntime/heapdump/_graph.pyx":354
+          /* "goruntime/heapdump/_graph.pyx":360
  *     with nogil:
- *         for i in range(n):
- *             size = sizes[i]             # <<<<<<<<<<<<<<
- *             noscan = nfields[i] == 0
+ *         for g in range(nspans):
+ *             i = span_first[g]             # <<<<<<<<<<<<<<
+ *             size = sizes[i]
  *             if size > 32768:
+*/
+          __pyx_t_13 = __pyx_v_g;
+          __pyx_v_i = (*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_span_first.data) + __pyx_t_13)) )));
+
+          /* "goruntime/heapdump/_graph.pyx":361
+ *         for g in range(nspans):
+ *             i = span_first[g]
+ *             size = sizes[i]             # <<<<<<<<<<<<<<
+ *             if size > 32768:
+ *                 malloc_large(h, size, span_noscan[g], &out)
 */
           __pyx_t_13 = __pyx_v_i;
           __pyx_v_size = (*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_sizes.data) + __pyx_t_13)) )));
 
-          /* "goruntime/heapdump/_graph.pyx":355
- *         for i in range(n):
+          /* "goruntime/heapdump/_graph.pyx":362
+ *             i = span_first[g]
  *             size = sizes[i]
- *             noscan = nfields[i] == 0             # <<<<<<<<<<<<<<
- *             if size > 32768:
- *                 malloc_large(h, size, noscan, &out)
-*/
-          __pyx_t_13 = __pyx_v_i;
-          __pyx_v_noscan = ((*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_nfields.data) + __pyx_t_13)) ))) == 0);
-
-          /* "goruntime/heapdump/_graph.pyx":356
- *             size = sizes[i]
- *             noscan = nfields[i] == 0
  *             if size > 32768:             # <<<<<<<<<<<<<<
- *                 malloc_large(h, size, noscan, &out)
- *             else:
+ *                 malloc_large(h, size, span_noscan[g], &out)
+ *                 sl[i] = out
 */
           __pyx_t_14 = (__pyx_v_size > 0x8000);
 
           if (__pyx_t_14) {
 
 
-            /* "goruntime/heapdump/_graph.pyx":357
- *             noscan = nfields[i] == 0
- *             if size > 32768:
- *                 malloc_large(h, size, noscan, &out)             # <<<<<<<<<<<<<<
- *             else:
- *                 c = size_to_class(size)
-*/
-            __pyx_t_15 = __pyx_f_9goruntime_5_heap_malloc_large(__pyx_v_h, __pyx_v_size, __pyx_v_noscan, (&__pyx_v_out)); if (unlikely(__pyx_t_15 == ((int)-1))) __PYX_ERR(0, 357, __pyx_L4_error)
-
-
-            /* "goruntime/heapdump/_graph.pyx":356
+            /* "goruntime/heapdump/_graph.pyx":363
  *             size = sizes[i]
- *             noscan = nfields[i] == 0
+ *             if size > 32768:
+ *                 malloc_large(h, size, span_noscan[g], &out)             # <<<<<<<<<<<<<<
+ *                 sl[i] = out
+ *                 bit_set(&h.gcmark_bits[span_of(h, out) * BITMAP_WORDS], 0)
+*/
+            __pyx_t_13 = __pyx_v_g;
+            __pyx_t_15 = __pyx_f_9goruntime_5_heap_malloc_large(__pyx_v_h, __pyx_v_size, (*((uint8_t const  *) ( /* dim=0 */ ((char *) (((uint8_t const  *) __pyx_v_span_noscan.data) + __pyx_t_13)) ))), (&__pyx_v_out)); if (unlikely(__pyx_t_15 == ((int)-1))) __PYX_ERR(0, 363, __pyx_L4_error)
+
+
+            /* "goruntime/heapdump/_graph.pyx":364
+ *             if size > 32768:
+ *                 malloc_large(h, size, span_noscan[g], &out)
+ *                 sl[i] = out             # <<<<<<<<<<<<<<
+ *                 bit_set(&h.gcmark_bits[span_of(h, out) * BITMAP_WORDS], 0)
+ *                 h.malloc_calls += 1
+*/
+            __pyx_t_13 = __pyx_v_i;
+            *((uint64_t *) ( /* dim=0 */ ((char *) (((uint64_t *) __pyx_v_sl.data) + __pyx_t_13)) )) = __pyx_v_out;
+
+            /* "goruntime/heapdump/_graph.pyx":365
+ *                 malloc_large(h, size, span_noscan[g], &out)
+ *                 sl[i] = out
+ *                 bit_set(&h.gcmark_bits[span_of(h, out) * BITMAP_WORDS], 0)             # <<<<<<<<<<<<<<
+ *                 h.malloc_calls += 1
+ *                 h.malloc_bytes += size
+*/
+            __pyx_f_9goruntime_5_heap_bit_set((&(__pyx_v_h->gcmark_bits[(__pyx_f_9goruntime_5_heap_span_of(__pyx_v_h, __pyx_v_out) * __pyx_e_9goruntime_5_heap_BITMAP_WORDS)])), 0);
+
+            /* "goruntime/heapdump/_graph.pyx":366
+ *                 sl[i] = out
+ *                 bit_set(&h.gcmark_bits[span_of(h, out) * BITMAP_WORDS], 0)
+ *                 h.malloc_calls += 1             # <<<<<<<<<<<<<<
+ *                 h.malloc_bytes += size
+ *                 continue
+*/
+            __pyx_v_h->malloc_calls = (__pyx_v_h->malloc_calls + 1);
+
+            /* "goruntime/heapdump/_graph.pyx":367
+ *                 bit_set(&h.gcmark_bits[span_of(h, out) * BITMAP_WORDS], 0)
+ *                 h.malloc_calls += 1
+ *                 h.malloc_bytes += size             # <<<<<<<<<<<<<<
+ *                 continue
+ *             c = size_to_class(size)
+*/
+            __pyx_v_h->malloc_bytes = (__pyx_v_h->malloc_bytes + __pyx_v_size);
+
+            /* "goruntime/heapdump/_graph.pyx":368
+ *                 h.malloc_calls += 1
+ *                 h.malloc_bytes += size
+ *                 continue             # <<<<<<<<<<<<<<
+ *             c = size_to_class(size)
+ *             spc = (c << 1) | (1 if span_noscan[g] else 0)
+*/
+            goto __pyx_L6_continue;
+
+            /* "goruntime/heapdump/_graph.pyx":362
+ *             i = span_first[g]
+ *             size = sizes[i]
  *             if size > 32768:             # <<<<<<<<<<<<<<
- *                 malloc_large(h, size, noscan, &out)
- *             else:
+ *                 malloc_large(h, size, span_noscan[g], &out)
+ *                 sl[i] = out
 */
-            goto __pyx_L8;
           }
 
-          /* "goruntime/heapdump/_graph.pyx":359
- *                 malloc_large(h, size, noscan, &out)
- *             else:
- *                 c = size_to_class(size)             # <<<<<<<<<<<<<<
- *                 malloc_small(h, 0, (c << 1) | (1 if noscan else 0), &out)
- *             h.malloc_calls += 1
+          /* "goruntime/heapdump/_graph.pyx":369
+ *                 h.malloc_bytes += size
+ *                 continue
+ *             c = size_to_class(size)             # <<<<<<<<<<<<<<
+ *             spc = (c << 1) | (1 if span_noscan[g] else 0)
+ *             nel = class_to_nelems_noscan[c] if span_noscan[g] else class_to_nelems_scan[c]
 */
-          /*else*/ {
-            __pyx_v_c = __pyx_f_9goruntime_5_heap_size_to_class(__pyx_v_size);
+          __pyx_v_c = __pyx_f_9goruntime_5_heap_size_to_class(__pyx_v_size);
 
-            /* "goruntime/heapdump/_graph.pyx":360
- *             else:
- *                 c = size_to_class(size)
- *                 malloc_small(h, 0, (c << 1) | (1 if noscan else 0), &out)             # <<<<<<<<<<<<<<
- *             h.malloc_calls += 1
- *             h.malloc_bytes += size
+          /* "goruntime/heapdump/_graph.pyx":370
+ *                 continue
+ *             c = size_to_class(size)
+ *             spc = (c << 1) | (1 if span_noscan[g] else 0)             # <<<<<<<<<<<<<<
+ *             nel = class_to_nelems_noscan[c] if span_noscan[g] else class_to_nelems_scan[c]
+ *             base = 0
 */
-            if (__pyx_v_noscan) {
+          __pyx_t_13 = __pyx_v_g;
+          __pyx_t_14 = ((*((uint8_t const  *) ( /* dim=0 */ ((char *) (((uint8_t const  *) __pyx_v_span_noscan.data) + __pyx_t_13)) ))) != 0);
 
-              __pyx_t_16 = 1;
-            } else {
+          if (__pyx_t_14) {
 
-              __pyx_t_16 = 0;
+            __pyx_t_16 = 1;
+          } else {
+
+            __pyx_t_16 = 0;
+          }
+
+          __pyx_v_spc = ((__pyx_v_c << 1) | __pyx_t_16);
+
+
+          /* "goruntime/heapdump/_graph.pyx":371
+ *             c = size_to_class(size)
+ *             spc = (c << 1) | (1 if span_noscan[g] else 0)
+ *             nel = class_to_nelems_noscan[c] if span_noscan[g] else class_to_nelems_scan[c]             # <<<<<<<<<<<<<<
+ *             base = 0
+ *             for idx in range(nel):
+*/
+          __pyx_t_13 = __pyx_v_g;
+          __pyx_t_14 = ((*((uint8_t const  *) ( /* dim=0 */ ((char *) (((uint8_t const  *) __pyx_v_span_noscan.data) + __pyx_t_13)) ))) != 0);
+
+          if (__pyx_t_14) {
+
+            __pyx_t_17 = (class_to_nelems_noscan[__pyx_v_c]);
+          } else {
+
+            __pyx_t_17 = (class_to_nelems_scan[__pyx_v_c]);
+          }
+
+          __pyx_v_nel = __pyx_t_17;
+
+          /* "goruntime/heapdump/_graph.pyx":372
+ *             spc = (c << 1) | (1 if span_noscan[g] else 0)
+ *             nel = class_to_nelems_noscan[c] if span_noscan[g] else class_to_nelems_scan[c]
+ *             base = 0             # <<<<<<<<<<<<<<
+ *             for idx in range(nel):
+ *                 malloc_small(h, 0, spc, &out)
+*/
+          __pyx_v_base = 0;
+
+          /* "goruntime/heapdump/_graph.pyx":373
+ *             nel = class_to_nelems_noscan[c] if span_noscan[g] else class_to_nelems_scan[c]
+ *             base = 0
+ *             for idx in range(nel):             # <<<<<<<<<<<<<<
+ *                 malloc_small(h, 0, spc, &out)
+ *                 if idx == 0:
+*/
+
+          __pyx_t_13 = __pyx_v_nel;
+          __pyx_t_18 = __pyx_t_13;
+
+          for (__pyx_t_19 = 0; __pyx_t_19 < __pyx_t_18; __pyx_t_19+=1) {
+            __pyx_v_idx = __pyx_t_19;
+
+            /* "goruntime/heapdump/_graph.pyx":374
+ *             base = 0
+ *             for idx in range(nel):
+ *                 malloc_small(h, 0, spc, &out)             # <<<<<<<<<<<<<<
+ *                 if idx == 0:
+ *                     base = out
+*/
+            __pyx_t_15 = __pyx_f_9goruntime_5_heap_malloc_small(__pyx_v_h, 0, __pyx_v_spc, (&__pyx_v_out)); if (unlikely(__pyx_t_15 == ((int)-1))) __PYX_ERR(0, 374, __pyx_L4_error)
+
+
+            /* "goruntime/heapdump/_graph.pyx":375
+ *             for idx in range(nel):
+ *                 malloc_small(h, 0, spc, &out)
+ *                 if idx == 0:             # <<<<<<<<<<<<<<
+ *                     base = out
+ *             h.malloc_calls += nel
+*/
+            __pyx_t_14 = (__pyx_v_idx == 0);
+
+            if (__pyx_t_14) {
+
+
+              /* "goruntime/heapdump/_graph.pyx":376
+ *                 malloc_small(h, 0, spc, &out)
+ *                 if idx == 0:
+ *                     base = out             # <<<<<<<<<<<<<<
+ *             h.malloc_calls += nel
+ *             h.malloc_bytes += <uint64_t>nel * size
+*/
+              __pyx_v_base = __pyx_v_out;
+
+              /* "goruntime/heapdump/_graph.pyx":375
+ *             for idx in range(nel):
+ *                 malloc_small(h, 0, spc, &out)
+ *                 if idx == 0:             # <<<<<<<<<<<<<<
+ *                     base = out
+ *             h.malloc_calls += nel
+*/
             }
-            __pyx_t_15 = __pyx_f_9goruntime_5_heap_malloc_small(__pyx_v_h, 0, ((__pyx_v_c << 1) | __pyx_t_16), (&__pyx_v_out)); if (unlikely(__pyx_t_15 == ((int)-1))) __PYX_ERR(0, 360, __pyx_L4_error)
-
-
           }
-          __pyx_L8:;
 
-          /* "goruntime/heapdump/_graph.pyx":361
- *                 c = size_to_class(size)
- *                 malloc_small(h, 0, (c << 1) | (1 if noscan else 0), &out)
- *             h.malloc_calls += 1             # <<<<<<<<<<<<<<
- *             h.malloc_bytes += size
- *             sl[i] = out
+
+          /* "goruntime/heapdump/_graph.pyx":377
+ *                 if idx == 0:
+ *                     base = out
+ *             h.malloc_calls += nel             # <<<<<<<<<<<<<<
+ *             h.malloc_bytes += <uint64_t>nel * size
+ *             si = span_of(h, base)
 */
-          __pyx_v_h->malloc_calls = (__pyx_v_h->malloc_calls + 1);
+          __pyx_v_h->malloc_calls = (__pyx_v_h->malloc_calls + __pyx_v_nel);
 
-          /* "goruntime/heapdump/_graph.pyx":362
- *                 malloc_small(h, 0, (c << 1) | (1 if noscan else 0), &out)
- *             h.malloc_calls += 1
- *             h.malloc_bytes += size             # <<<<<<<<<<<<<<
- *             sl[i] = out
+          /* "goruntime/heapdump/_graph.pyx":378
+ *                     base = out
+ *             h.malloc_calls += nel
+ *             h.malloc_bytes += <uint64_t>nel * size             # <<<<<<<<<<<<<<
+ *             si = span_of(h, base)
+ *             for i in range(span_first[g], span_first[g + 1]):
+*/
+          __pyx_v_h->malloc_bytes = (__pyx_v_h->malloc_bytes + (((uint64_t)__pyx_v_nel) * __pyx_v_size));
+
+          /* "goruntime/heapdump/_graph.pyx":379
+ *             h.malloc_calls += nel
+ *             h.malloc_bytes += <uint64_t>nel * size
+ *             si = span_of(h, base)             # <<<<<<<<<<<<<<
+ *             for i in range(span_first[g], span_first[g + 1]):
+ *                 sl[i] = base + slot_index[i] * size
+*/
+          __pyx_v_si = __pyx_f_9goruntime_5_heap_span_of(__pyx_v_h, __pyx_v_base);
+
+          /* "goruntime/heapdump/_graph.pyx":380
+ *             h.malloc_bytes += <uint64_t>nel * size
+ *             si = span_of(h, base)
+ *             for i in range(span_first[g], span_first[g + 1]):             # <<<<<<<<<<<<<<
+ *                 sl[i] = base + slot_index[i] * size
+ *                 bit_set(&h.gcmark_bits[si * BITMAP_WORDS], <intp_t>slot_index[i])
+*/
+          __pyx_t_13 = (__pyx_v_g + 1);
+
+          __pyx_t_20 = (*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_span_first.data) + __pyx_t_13)) )));
+          __pyx_t_13 = __pyx_v_g;
+          __pyx_t_21 = __pyx_t_20;
+
+          for (__pyx_t_18 = (*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_span_first.data) + __pyx_t_13)) ))); __pyx_t_18 < __pyx_t_21; __pyx_t_18+=1) {
+            __pyx_v_i = __pyx_t_18;
+
+            /* "goruntime/heapdump/_graph.pyx":381
+ *             si = span_of(h, base)
+ *             for i in range(span_first[g], span_first[g + 1]):
+ *                 sl[i] = base + slot_index[i] * size             # <<<<<<<<<<<<<<
+ *                 bit_set(&h.gcmark_bits[si * BITMAP_WORDS], <intp_t>slot_index[i])
  *         h.gc_pending = 0
 */
-          __pyx_v_h->malloc_bytes = (__pyx_v_h->malloc_bytes + __pyx_v_size);
+            __pyx_t_19 = __pyx_v_i;
+            __pyx_t_22 = __pyx_v_i;
+            *((uint64_t *) ( /* dim=0 */ ((char *) (((uint64_t *) __pyx_v_sl.data) + __pyx_t_22)) )) = (__pyx_v_base + ((*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_slot_index.data) + __pyx_t_19)) ))) * __pyx_v_size));
 
-          /* "goruntime/heapdump/_graph.pyx":363
- *             h.malloc_calls += 1
- *             h.malloc_bytes += size
- *             sl[i] = out             # <<<<<<<<<<<<<<
+            /* "goruntime/heapdump/_graph.pyx":382
+ *             for i in range(span_first[g], span_first[g + 1]):
+ *                 sl[i] = base + slot_index[i] * size
+ *                 bit_set(&h.gcmark_bits[si * BITMAP_WORDS], <intp_t>slot_index[i])             # <<<<<<<<<<<<<<
  *         h.gc_pending = 0
  *         for i in range(n):
 */
-          __pyx_t_13 = __pyx_v_i;
-          *((uint64_t *) ( /* dim=0 */ ((char *) (((uint64_t *) __pyx_v_sl.data) + __pyx_t_13)) )) = __pyx_v_out;
+            __pyx_t_19 = __pyx_v_i;
+            __pyx_f_9goruntime_5_heap_bit_set((&(__pyx_v_h->gcmark_bits[(__pyx_v_si * __pyx_e_9goruntime_5_heap_BITMAP_WORDS)])), ((__pyx_t_9goruntime_6_types_intp_t)(*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_slot_index.data) + __pyx_t_19)) )))));
+          }
+
+          __pyx_L6_continue:;
         }
 
 
-        /* "goruntime/heapdump/_graph.pyx":364
- *             h.malloc_bytes += size
- *             sl[i] = out
+        /* "goruntime/heapdump/_graph.pyx":383
+ *                 sl[i] = base + slot_index[i] * size
+ *                 bit_set(&h.gcmark_bits[si * BITMAP_WORDS], <intp_t>slot_index[i])
  *         h.gc_pending = 0             # <<<<<<<<<<<<<<
  *         for i in range(n):
  *             slot = sl[i]
 */
         __pyx_v_h->gc_pending = 0;
 
-        /* "goruntime/heapdump/_graph.pyx":365
- *             sl[i] = out
+        /* "goruntime/heapdump/_graph.pyx":384
+ *                 bit_set(&h.gcmark_bits[si * BITMAP_WORDS], <intp_t>slot_index[i])
  *         h.gc_pending = 0
  *         for i in range(n):             # <<<<<<<<<<<<<<
  *             slot = sl[i]
@@ -25731,7 +25949,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyO
         for (__pyx_t_12 = 0; __pyx_t_12 < __pyx_t_11; __pyx_t_12+=1) {
           __pyx_v_i = __pyx_t_12;
 
-          /* "goruntime/heapdump/_graph.pyx":366
+          /* "goruntime/heapdump/_graph.pyx":385
  *         h.gc_pending = 0
  *         for i in range(n):
  *             slot = sl[i]             # <<<<<<<<<<<<<<
@@ -25741,7 +25959,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyO
           __pyx_t_13 = __pyx_v_i;
           __pyx_v_slot = (*((uint64_t *) ( /* dim=0 */ ((char *) (((uint64_t *) __pyx_v_sl.data) + __pyx_t_13)) )));
 
-          /* "goruntime/heapdump/_graph.pyx":367
+          /* "goruntime/heapdump/_graph.pyx":386
  *         for i in range(n):
  *             slot = sl[i]
  *             size = sizes[i]             # <<<<<<<<<<<<<<
@@ -25751,7 +25969,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyO
           __pyx_t_13 = __pyx_v_i;
           __pyx_v_size = (*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_sizes.data) + __pyx_t_13)) )));
 
-          /* "goruntime/heapdump/_graph.pyx":368
+          /* "goruntime/heapdump/_graph.pyx":387
  *             slot = sl[i]
  *             size = sizes[i]
  *             memcpy(addr_ptr(h, slot), &buf[content_off[i]], size)             # <<<<<<<<<<<<<<
@@ -25762,7 +25980,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyO
           __pyx_t_1 = (*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_content_off.data) + __pyx_t_13)) )));
           (void)(memcpy(__pyx_f_9goruntime_5_heap_addr_ptr(__pyx_v_h, __pyx_v_slot), (&(*((uint8_t const  *) ( /* dim=0 */ ((char *) (((uint8_t const  *) __pyx_v_buf.data) + __pyx_t_1)) )))), __pyx_v_size));
 
-          /* "goruntime/heapdump/_graph.pyx":369
+          /* "goruntime/heapdump/_graph.pyx":388
  *             size = sizes[i]
  *             memcpy(addr_ptr(h, slot), &buf[content_off[i]], size)
  *             j = <intp_t>((slot - lo) >> 3)             # <<<<<<<<<<<<<<
@@ -25771,7 +25989,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyO
 */
           __pyx_v_j = ((__pyx_t_9goruntime_6_types_intp_t)((__pyx_v_slot - __pyx_v_lo) >> 3));
 
-          /* "goruntime/heapdump/_graph.pyx":370
+          /* "goruntime/heapdump/_graph.pyx":389
  *             memcpy(addr_ptr(h, slot), &buf[content_off[i]], size)
  *             j = <intp_t>((slot - lo) >> 3)
  *             for k in range(<intp_t>(size >> 3)):             # <<<<<<<<<<<<<<
@@ -25780,191 +25998,176 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyO
 */
 
           __pyx_t_13 = ((__pyx_t_9goruntime_6_types_intp_t)(__pyx_v_size >> 3));
-          __pyx_t_17 = __pyx_t_13;
+          __pyx_t_18 = __pyx_t_13;
 
-          for (__pyx_t_18 = 0; __pyx_t_18 < __pyx_t_17; __pyx_t_18+=1) {
-            __pyx_v_k = __pyx_t_18;
+          for (__pyx_t_19 = 0; __pyx_t_19 < __pyx_t_18; __pyx_t_19+=1) {
+            __pyx_v_k = __pyx_t_19;
 
-            /* "goruntime/heapdump/_graph.pyx":371
+            /* "goruntime/heapdump/_graph.pyx":390
  *             j = <intp_t>((slot - lo) >> 3)
  *             for k in range(<intp_t>(size >> 3)):
  *                 bit_clear(h.heap_bits, j + k)             # <<<<<<<<<<<<<<
  *             for k in range(<intp_t>field_start[i], <intp_t>(field_start[i] + nfields[i])):
- *                 if target[k] >= 0:
+ *                 w = load64(&buf[content_off[i] + fields[k]])
 */
             __pyx_f_9goruntime_5_heap_bit_clear(__pyx_v_h->heap_bits, (__pyx_v_j + __pyx_v_k));
           }
 
 
-          /* "goruntime/heapdump/_graph.pyx":372
+          /* "goruntime/heapdump/_graph.pyx":391
  *             for k in range(<intp_t>(size >> 3)):
  *                 bit_clear(h.heap_bits, j + k)
  *             for k in range(<intp_t>field_start[i], <intp_t>(field_start[i] + nfields[i])):             # <<<<<<<<<<<<<<
+ *                 w = load64(&buf[content_off[i] + fields[k]])
  *                 if target[k] >= 0:
- *                     w = load64(&buf[content_off[i] + fields[k]])
 */
           __pyx_t_13 = __pyx_v_i;
-          __pyx_t_17 = __pyx_v_i;
+          __pyx_t_18 = __pyx_v_i;
 
-          __pyx_t_18 = ((__pyx_t_9goruntime_6_types_intp_t)((*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_field_start.data) + __pyx_t_13)) ))) + (*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_nfields.data) + __pyx_t_17)) )))));
-          __pyx_t_17 = __pyx_v_i;
-          __pyx_t_13 = __pyx_t_18;
+          __pyx_t_19 = ((__pyx_t_9goruntime_6_types_intp_t)((*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_field_start.data) + __pyx_t_13)) ))) + (*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_nfields.data) + __pyx_t_18)) )))));
+          __pyx_t_18 = __pyx_v_i;
+          __pyx_t_13 = __pyx_t_19;
 
-          for (__pyx_t_19 = ((__pyx_t_9goruntime_6_types_intp_t)(*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_field_start.data) + __pyx_t_17)) )))); __pyx_t_19 < __pyx_t_13; __pyx_t_19+=1) {
-            __pyx_v_k = __pyx_t_19;
+          for (__pyx_t_22 = ((__pyx_t_9goruntime_6_types_intp_t)(*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_field_start.data) + __pyx_t_18)) )))); __pyx_t_22 < __pyx_t_13; __pyx_t_22+=1) {
+            __pyx_v_k = __pyx_t_22;
 
-            /* "goruntime/heapdump/_graph.pyx":373
+            /* "goruntime/heapdump/_graph.pyx":392
  *                 bit_clear(h.heap_bits, j + k)
  *             for k in range(<intp_t>field_start[i], <intp_t>(field_start[i] + nfields[i])):
- *                 if target[k] >= 0:             # <<<<<<<<<<<<<<
- *                     w = load64(&buf[content_off[i] + fields[k]])
+ *                 w = load64(&buf[content_off[i] + fields[k]])             # <<<<<<<<<<<<<<
+ *                 if target[k] >= 0:
  *                     w = sl[target[k]] + (w - addrs[target[k]])
 */
-            __pyx_t_20 = __pyx_v_k;
-            __pyx_t_14 = ((*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_target.data) + __pyx_t_20)) ))) >= 0);
+            __pyx_t_23 = __pyx_v_i;
+            __pyx_t_24 = __pyx_v_k;
+            __pyx_t_1 = ((*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_content_off.data) + __pyx_t_23)) ))) + (*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_fields.data) + __pyx_t_24)) ))));
+            __pyx_v_w = __pyx_f_9goruntime_8heapdump_6_graph_load64((&(*((uint8_t const  *) ( /* dim=0 */ ((char *) (((uint8_t const  *) __pyx_v_buf.data) + __pyx_t_1)) )))));
+
+            /* "goruntime/heapdump/_graph.pyx":393
+ *             for k in range(<intp_t>field_start[i], <intp_t>(field_start[i] + nfields[i])):
+ *                 w = load64(&buf[content_off[i] + fields[k]])
+ *                 if target[k] >= 0:             # <<<<<<<<<<<<<<
+ *                     w = sl[target[k]] + (w - addrs[target[k]])
+ *                     memcpy(addr_ptr(h, slot + fields[k]), &w, 8)
+*/
+            __pyx_t_24 = __pyx_v_k;
+            __pyx_t_14 = ((*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_target.data) + __pyx_t_24)) ))) >= 0);
 
             if (__pyx_t_14) {
 
 
-              /* "goruntime/heapdump/_graph.pyx":374
- *             for k in range(<intp_t>field_start[i], <intp_t>(field_start[i] + nfields[i])):
+              /* "goruntime/heapdump/_graph.pyx":394
+ *                 w = load64(&buf[content_off[i] + fields[k]])
  *                 if target[k] >= 0:
- *                     w = load64(&buf[content_off[i] + fields[k]])             # <<<<<<<<<<<<<<
- *                     w = sl[target[k]] + (w - addrs[target[k]])
- *                     memcpy(addr_ptr(h, slot + fields[k]), &w, 8)
-*/
-              __pyx_t_20 = __pyx_v_i;
-              __pyx_t_21 = __pyx_v_k;
-              __pyx_t_1 = ((*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_content_off.data) + __pyx_t_20)) ))) + (*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_fields.data) + __pyx_t_21)) ))));
-              __pyx_v_w = __pyx_f_9goruntime_8heapdump_6_graph_load64((&(*((uint8_t const  *) ( /* dim=0 */ ((char *) (((uint8_t const  *) __pyx_v_buf.data) + __pyx_t_1)) )))));
-
-              /* "goruntime/heapdump/_graph.pyx":375
- *                 if target[k] >= 0:
- *                     w = load64(&buf[content_off[i] + fields[k]])
  *                     w = sl[target[k]] + (w - addrs[target[k]])             # <<<<<<<<<<<<<<
  *                     memcpy(addr_ptr(h, slot + fields[k]), &w, 8)
  *                     bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
 */
-              __pyx_t_21 = __pyx_v_k;
-              __pyx_t_22 = (*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_target.data) + __pyx_t_21)) )));
-              __pyx_t_20 = __pyx_v_k;
-              __pyx_t_23 = (*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_target.data) + __pyx_t_20)) )));
-              __pyx_v_w = ((*((uint64_t *) ( /* dim=0 */ ((char *) (((uint64_t *) __pyx_v_sl.data) + __pyx_t_22)) ))) + (__pyx_v_w - (*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_addrs.data) + __pyx_t_23)) )))));
+              __pyx_t_24 = __pyx_v_k;
+              __pyx_t_25 = (*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_target.data) + __pyx_t_24)) )));
+              __pyx_t_23 = __pyx_v_k;
+              __pyx_t_26 = (*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_target.data) + __pyx_t_23)) )));
+              __pyx_v_w = ((*((uint64_t *) ( /* dim=0 */ ((char *) (((uint64_t *) __pyx_v_sl.data) + __pyx_t_25)) ))) + (__pyx_v_w - (*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_addrs.data) + __pyx_t_26)) )))));
 
-              /* "goruntime/heapdump/_graph.pyx":376
- *                     w = load64(&buf[content_off[i] + fields[k]])
+              /* "goruntime/heapdump/_graph.pyx":395
+ *                 if target[k] >= 0:
  *                     w = sl[target[k]] + (w - addrs[target[k]])
  *                     memcpy(addr_ptr(h, slot + fields[k]), &w, 8)             # <<<<<<<<<<<<<<
  *                     bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
- *                 else:
+ *                 elif w >= lo and w < hi:
 */
-              __pyx_t_20 = __pyx_v_k;
-              (void)(memcpy(__pyx_f_9goruntime_5_heap_addr_ptr(__pyx_v_h, (__pyx_v_slot + (*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_fields.data) + __pyx_t_20)) ))))), (&__pyx_v_w), 8));
+              __pyx_t_23 = __pyx_v_k;
+              (void)(memcpy(__pyx_f_9goruntime_5_heap_addr_ptr(__pyx_v_h, (__pyx_v_slot + (*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_fields.data) + __pyx_t_23)) ))))), (&__pyx_v_w), 8));
 
-              /* "goruntime/heapdump/_graph.pyx":377
+              /* "goruntime/heapdump/_graph.pyx":396
  *                     w = sl[target[k]] + (w - addrs[target[k]])
  *                     memcpy(addr_ptr(h, slot + fields[k]), &w, 8)
  *                     bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))             # <<<<<<<<<<<<<<
- *                 else:
- *                     w = load64(&buf[content_off[i] + fields[k]])
+ *                 elif w >= lo and w < hi:
+ *                     cleared += 1
 */
-              __pyx_t_20 = __pyx_v_k;
-              __pyx_f_9goruntime_5_heap_bit_set(__pyx_v_h->heap_bits, (__pyx_v_j + ((__pyx_t_9goruntime_6_types_intp_t)((*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_fields.data) + __pyx_t_20)) ))) >> 3))));
+              __pyx_t_23 = __pyx_v_k;
+              __pyx_f_9goruntime_5_heap_bit_set(__pyx_v_h->heap_bits, (__pyx_v_j + ((__pyx_t_9goruntime_6_types_intp_t)((*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_fields.data) + __pyx_t_23)) ))) >> 3))));
 
-              /* "goruntime/heapdump/_graph.pyx":373
- *                 bit_clear(h.heap_bits, j + k)
+              /* "goruntime/heapdump/_graph.pyx":393
  *             for k in range(<intp_t>field_start[i], <intp_t>(field_start[i] + nfields[i])):
+ *                 w = load64(&buf[content_off[i] + fields[k]])
  *                 if target[k] >= 0:             # <<<<<<<<<<<<<<
- *                     w = load64(&buf[content_off[i] + fields[k]])
  *                     w = sl[target[k]] + (w - addrs[target[k]])
+ *                     memcpy(addr_ptr(h, slot + fields[k]), &w, 8)
 */
-              goto __pyx_L15;
+              goto __pyx_L20;
             }
 
-            /* "goruntime/heapdump/_graph.pyx":379
+            /* "goruntime/heapdump/_graph.pyx":397
+ *                     memcpy(addr_ptr(h, slot + fields[k]), &w, 8)
  *                     bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
+ *                 elif w >= lo and w < hi:             # <<<<<<<<<<<<<<
+ *                     cleared += 1
  *                 else:
- *                     w = load64(&buf[content_off[i] + fields[k]])             # <<<<<<<<<<<<<<
- *                     if w >= lo and w < hi:
- *                         cleared += 1
 */
-            /*else*/ {
-              __pyx_t_20 = __pyx_v_i;
-              __pyx_t_21 = __pyx_v_k;
-              __pyx_t_1 = ((*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_content_off.data) + __pyx_t_20)) ))) + (*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_fields.data) + __pyx_t_21)) ))));
-              __pyx_v_w = __pyx_f_9goruntime_8heapdump_6_graph_load64((&(*((uint8_t const  *) ( /* dim=0 */ ((char *) (((uint8_t const  *) __pyx_v_buf.data) + __pyx_t_1)) )))));
+            __pyx_t_27 = (__pyx_v_w >= __pyx_v_lo);
 
-              /* "goruntime/heapdump/_graph.pyx":380
+            if (__pyx_t_27) {
+
+            } else {
+
+              __pyx_t_14 = __pyx_t_27;
+
+              goto __pyx_L21_bool_binop_done;
+            }
+            __pyx_t_27 = (__pyx_v_w < __pyx_v_hi);
+
+
+            __pyx_t_14 = __pyx_t_27;
+
+            __pyx_L21_bool_binop_done:;
+            if (__pyx_t_14) {
+
+
+              /* "goruntime/heapdump/_graph.pyx":398
+ *                     bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
+ *                 elif w >= lo and w < hi:
+ *                     cleared += 1             # <<<<<<<<<<<<<<
  *                 else:
- *                     w = load64(&buf[content_off[i] + fields[k]])
- *                     if w >= lo and w < hi:             # <<<<<<<<<<<<<<
- *                         cleared += 1
- *                     else:
+ *                     bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
 */
-              __pyx_t_24 = (__pyx_v_w >= __pyx_v_lo);
+              __pyx_v_cleared = (__pyx_v_cleared + 1);
 
-              if (__pyx_t_24) {
-
-              } else {
-
-                __pyx_t_14 = __pyx_t_24;
-
-                goto __pyx_L17_bool_binop_done;
-              }
-              __pyx_t_24 = (__pyx_v_w < __pyx_v_hi);
-
-
-              __pyx_t_14 = __pyx_t_24;
-
-              __pyx_L17_bool_binop_done:;
-              if (__pyx_t_14) {
-
-
-                /* "goruntime/heapdump/_graph.pyx":381
- *                     w = load64(&buf[content_off[i] + fields[k]])
- *                     if w >= lo and w < hi:
- *                         cleared += 1             # <<<<<<<<<<<<<<
- *                     else:
- *                         bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
-*/
-                __pyx_v_cleared = (__pyx_v_cleared + 1);
-
-                /* "goruntime/heapdump/_graph.pyx":380
+              /* "goruntime/heapdump/_graph.pyx":397
+ *                     memcpy(addr_ptr(h, slot + fields[k]), &w, 8)
+ *                     bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
+ *                 elif w >= lo and w < hi:             # <<<<<<<<<<<<<<
+ *                     cleared += 1
  *                 else:
- *                     w = load64(&buf[content_off[i] + fields[k]])
- *                     if w >= lo and w < hi:             # <<<<<<<<<<<<<<
- *                         cleared += 1
- *                     else:
 */
-                goto __pyx_L16;
-              }
+              goto __pyx_L20;
+            }
 
-              /* "goruntime/heapdump/_graph.pyx":383
- *                         cleared += 1
- *                     else:
- *                         bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))             # <<<<<<<<<<<<<<
+            /* "goruntime/heapdump/_graph.pyx":400
+ *                     cleared += 1
+ *                 else:
+ *                     bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))             # <<<<<<<<<<<<<<
  *     return slots, cleared
  * 
 */
-              /*else*/ {
-                __pyx_t_21 = __pyx_v_k;
-                __pyx_f_9goruntime_5_heap_bit_set(__pyx_v_h->heap_bits, (__pyx_v_j + ((__pyx_t_9goruntime_6_types_intp_t)((*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_fields.data) + __pyx_t_21)) ))) >> 3))));
-              }
-              __pyx_L16:;
+            /*else*/ {
+              __pyx_t_23 = __pyx_v_k;
+              __pyx_f_9goruntime_5_heap_bit_set(__pyx_v_h->heap_bits, (__pyx_v_j + ((__pyx_t_9goruntime_6_types_intp_t)((*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_fields.data) + __pyx_t_23)) ))) >> 3))));
             }
-            __pyx_L15:;
+            __pyx_L20:;
           }
 
         }
 
       }
 
-      /* "goruntime/heapdump/_graph.pyx":352
+      /* "goruntime/heapdump/_graph.pyx":358
  *     slots = np.zeros(n, dtype=np.uint64)
  *     cdef uint64_t[::1] sl = slots
  *     with nogil:             # <<<<<<<<<<<<<<
- *         for i in range(n):
- *             size = sizes[i]
+ *         for g in range(nspans):
+ *             i = span_first[g]
 */
       /*finally:*/ {
         /*normal exit:*/{
@@ -25981,22 +26184,22 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyO
       }
   }
 
-  /* "goruntime/heapdump/_graph.pyx":384
- *                     else:
- *                         bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
+  /* "goruntime/heapdump/_graph.pyx":401
+ *                 else:
+ *                     bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
  *     return slots, cleared             # <<<<<<<<<<<<<<
  * 
  * 
 */
-  __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_cleared); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 384, __pyx_L1_error)
+  __pyx_t_2 = PyLong_FromSsize_t(__pyx_v_cleared); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 401, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 384, __pyx_L1_error)
+  __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 401, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   __Pyx_INCREF(__pyx_v_slots);
   __Pyx_GIVEREF(__pyx_v_slots);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_v_slots) != (0)) __PYX_ERR(0, 384, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_v_slots) != (0)) __PYX_ERR(0, 401, __pyx_L1_error);
   __Pyx_GIVEREF(__pyx_t_2);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_2) != (0)) __PYX_ERR(0, 384, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_2) != (0)) __PYX_ERR(0, 401, __pyx_L1_error);
   __pyx_t_2 = 0;
   {
     PyObject *__pyx_temp;
@@ -26043,6 +26246,12 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyO
 
 
 
+
+
+
+
+
+
   __Pyx_XDECREF(__pyx_v_slots);
   __PYX_XCLEAR_MEMVIEW(&__pyx_v_sl, 1);
   __Pyx_XGIVEREF(__pyx_r);
@@ -26050,7 +26259,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_14place(CYTHON_UNUSED PyO
   return __pyx_r;
 }
 
-/* "goruntime/heapdump/_graph.pyx":387
+/* "goruntime/heapdump/_graph.pyx":404
  * 
  * 
  * def allocated(Heap heap, const uint64_t[::1] slots):             # <<<<<<<<<<<<<<
@@ -26099,39 +26308,39 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_heap,&__pyx_mstate_global->__pyx_n_u_slots,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 387, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 404, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 387, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 404, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 387, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 404, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "allocated", 0) < (0)) __PYX_ERR(0, 387, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "allocated", 0) < (0)) __PYX_ERR(0, 404, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 2; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("allocated", 1, 2, 2, i); __PYX_ERR(0, 387, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("allocated", 1, 2, 2, i); __PYX_ERR(0, 404, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 2)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 387, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 404, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 387, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 404, __pyx_L3_error)
     }
     __pyx_v_heap = ((struct __pyx_obj_9goruntime_5_heap_Heap *)values[0]);
-    __pyx_v_slots = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[1], 0); if (unlikely(!__pyx_v_slots.memview)) __PYX_ERR(0, 387, __pyx_L3_error)
+    __pyx_v_slots = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[1], 0); if (unlikely(!__pyx_v_slots.memview)) __PYX_ERR(0, 404, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("allocated", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 387, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("allocated", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 404, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -26143,7 +26352,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   __Pyx_RefNannyFinishContext();
   return NULL;
   __pyx_L4_argument_unpacking_done:;
-  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_heap), __pyx_mstate_global->__pyx_ptype_9goruntime_5_heap_Heap, 1, "heap", 0))) __PYX_ERR(0, 387, __pyx_L1_error)
+  if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v_heap), __pyx_mstate_global->__pyx_ptype_9goruntime_5_heap_Heap, 1, "heap", 0))) __PYX_ERR(0, 404, __pyx_L1_error)
   __pyx_r = __pyx_pf_9goruntime_8heapdump_6_graph_16allocated(__pyx_self, __pyx_v_heap, __pyx_v_slots);
 
   /* function exit code */
@@ -26192,7 +26401,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("allocated", 0);
 
-  /* "goruntime/heapdump/_graph.pyx":389
+  /* "goruntime/heapdump/_graph.pyx":406
  * def allocated(Heap heap, const uint64_t[::1] slots):
  *     """uint8 mask: 1 where the slot at each arena address is allocated in *heap*."""
  *     cdef intp_t i, n = slots.shape[0]             # <<<<<<<<<<<<<<
@@ -26201,7 +26410,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED
 */
   __pyx_v_n = (__pyx_v_slots.shape[0]);
 
-  /* "goruntime/heapdump/_graph.pyx":390
+  /* "goruntime/heapdump/_graph.pyx":407
  *     """uint8 mask: 1 where the slot at each arena address is allocated in *heap*."""
  *     cdef intp_t i, n = slots.shape[0]
  *     cdef uint64_t slot = 0, size = 0             # <<<<<<<<<<<<<<
@@ -26211,7 +26420,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED
   __pyx_v_slot = 0;
   __pyx_v_size = 0;
 
-  /* "goruntime/heapdump/_graph.pyx":391
+  /* "goruntime/heapdump/_graph.pyx":408
  *     cdef intp_t i, n = slots.shape[0]
  *     cdef uint64_t slot = 0, size = 0
  *     out = np.zeros(n, dtype=np.uint8)             # <<<<<<<<<<<<<<
@@ -26219,16 +26428,16 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED
  *     with nogil:
 */
   __pyx_t_2 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 391, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 408, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 391, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 408, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-  __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 391, __pyx_L1_error)
+  __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 408, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 391, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 408, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_uint8); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 391, __pyx_L1_error)
+  __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_uint8); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 408, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
   #if CYTHON_VECTORCALL
@@ -26249,13 +26458,13 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED
     PyObject *__pyx_callargs[3] = {__pyx_t_2, __pyx_t_3, __pyx_t_6};
     #if CYTHON_VECTORCALL
     __pyx_t_5 = __pyx_mstate_global->__pyx_tuple[2];
-    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 391, __pyx_L1_error)
+    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 408, __pyx_L1_error)
     __Pyx_INCREF(__pyx_t_5);
     #else
     {
       PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
       __pyx_t_5 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 391, __pyx_L1_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 408, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
     }
     #endif
@@ -26267,25 +26476,25 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 391, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 408, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __pyx_v_out = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "goruntime/heapdump/_graph.pyx":392
+  /* "goruntime/heapdump/_graph.pyx":409
  *     cdef uint64_t slot = 0, size = 0
  *     out = np.zeros(n, dtype=np.uint8)
  *     cdef uint8_t[::1] o = out             # <<<<<<<<<<<<<<
  *     with nogil:
  *         for i in range(n):
 */
-  __pyx_t_8 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint8_t(__pyx_v_out, PyBUF_WRITABLE); if (unlikely(!__pyx_t_8.memview)) __PYX_ERR(0, 392, __pyx_L1_error)
+  __pyx_t_8 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint8_t(__pyx_v_out, PyBUF_WRITABLE); if (unlikely(!__pyx_t_8.memview)) __PYX_ERR(0, 409, __pyx_L1_error)
   __pyx_v_o = __pyx_t_8;
   __pyx_t_8.memview = NULL;
   __pyx_t_8.data = NULL;
 
-  /* "goruntime/heapdump/_graph.pyx":393
+  /* "goruntime/heapdump/_graph.pyx":410
  *     out = np.zeros(n, dtype=np.uint8)
  *     cdef uint8_t[::1] o = out
  *     with nogil:             # <<<<<<<<<<<<<<
@@ -26298,7 +26507,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED
       __Pyx_FastGIL_Remember();
       /*try:*/ {
 
-        /* "goruntime/heapdump/_graph.pyx":394
+        /* "goruntime/heapdump/_graph.pyx":411
  *     cdef uint8_t[::1] o = out
  *     with nogil:
  *         for i in range(n):             # <<<<<<<<<<<<<<
@@ -26312,7 +26521,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED
         for (__pyx_t_11 = 0; __pyx_t_11 < __pyx_t_10; __pyx_t_11+=1) {
           __pyx_v_i = __pyx_t_11;
 
-          /* "goruntime/heapdump/_graph.pyx":395
+          /* "goruntime/heapdump/_graph.pyx":412
  *     with nogil:
  *         for i in range(n):
  *             o[i] = object_bounds(&heap.h, slots[i], &slot, &size) and slot == slots[i]             # <<<<<<<<<<<<<<
@@ -26344,7 +26553,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED
 
       }
 
-      /* "goruntime/heapdump/_graph.pyx":393
+      /* "goruntime/heapdump/_graph.pyx":410
  *     out = np.zeros(n, dtype=np.uint8)
  *     cdef uint8_t[::1] o = out
  *     with nogil:             # <<<<<<<<<<<<<<
@@ -26361,7 +26570,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED
       }
   }
 
-  /* "goruntime/heapdump/_graph.pyx":396
+  /* "goruntime/heapdump/_graph.pyx":413
  *         for i in range(n):
  *             o[i] = object_bounds(&heap.h, slots[i], &slot, &size) and slot == slots[i]
  *     return out             # <<<<<<<<<<<<<<
@@ -26379,7 +26588,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED
   }
   goto __pyx_L0;
 
-  /* "goruntime/heapdump/_graph.pyx":387
+  /* "goruntime/heapdump/_graph.pyx":404
  * 
  * 
  * def allocated(Heap heap, const uint64_t[::1] slots):             # <<<<<<<<<<<<<<
@@ -26410,7 +26619,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_16allocated(CYTHON_UNUSED
   return __pyx_r;
 }
 
-/* "goruntime/heapdump/_graph.pyx":399
+/* "goruntime/heapdump/_graph.pyx":416
  * 
  * 
  * def tree_order(const int64_t[::1] idom):             # <<<<<<<<<<<<<<
@@ -26458,32 +26667,32 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_idom,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 399, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 416, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 399, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 416, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "tree_order", 0) < (0)) __PYX_ERR(0, 399, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "tree_order", 0) < (0)) __PYX_ERR(0, 416, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("tree_order", 1, 1, 1, i); __PYX_ERR(0, 399, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("tree_order", 1, 1, 1, i); __PYX_ERR(0, 416, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 399, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 416, __pyx_L3_error)
     }
-    __pyx_v_idom = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t__const__(values[0], 0); if (unlikely(!__pyx_v_idom.memview)) __PYX_ERR(0, 399, __pyx_L3_error)
+    __pyx_v_idom = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t__const__(values[0], 0); if (unlikely(!__pyx_v_idom.memview)) __PYX_ERR(0, 416, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("tree_order", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 399, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("tree_order", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 416, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -26542,7 +26751,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("tree_order", 0);
 
-  /* "goruntime/heapdump/_graph.pyx":402
+  /* "goruntime/heapdump/_graph.pyx":419
  *     """The reachable objects ordered so that each comes after its immediate dominator
  *     (breadth-first over the dominator tree; -1 = child of the virtual root, -2 = absent)."""
  *     cdef intp_t n = idom.shape[0], i, head = 0, tail = 0, v, e             # <<<<<<<<<<<<<<
@@ -26553,7 +26762,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
   __pyx_v_head = 0;
   __pyx_v_tail = 0;
 
-  /* "goruntime/heapdump/_graph.pyx":403
+  /* "goruntime/heapdump/_graph.pyx":420
  *     (breadth-first over the dominator tree; -1 = child of the virtual root, -2 = absent)."""
  *     cdef intp_t n = idom.shape[0], i, head = 0, tail = 0, v, e
  *     cdef int64_t[::1] start = np.zeros(n + 2, dtype=np.int64)             # <<<<<<<<<<<<<<
@@ -26561,16 +26770,16 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
  *     out = np.empty(n, dtype=np.int64)
 */
   __pyx_t_2 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 403, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 420, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 403, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 420, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-  __pyx_t_3 = PyLong_FromSsize_t((__pyx_v_n + 2)); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 403, __pyx_L1_error)
+  __pyx_t_3 = PyLong_FromSsize_t((__pyx_v_n + 2)); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 420, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 403, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 420, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 403, __pyx_L1_error)
+  __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 420, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
   #if CYTHON_VECTORCALL
@@ -26591,13 +26800,13 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
     PyObject *__pyx_callargs[3] = {__pyx_t_2, __pyx_t_3, __pyx_t_6};
     #if CYTHON_VECTORCALL
     __pyx_t_5 = __pyx_mstate_global->__pyx_tuple[2];
-    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 403, __pyx_L1_error)
+    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 420, __pyx_L1_error)
     __Pyx_INCREF(__pyx_t_5);
     #else
     {
       PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
       __pyx_t_5 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 403, __pyx_L1_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 420, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
     }
     #endif
@@ -26609,16 +26818,16 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 403, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 420, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
-  __pyx_t_8 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_t_1, PyBUF_WRITABLE); if (unlikely(!__pyx_t_8.memview)) __PYX_ERR(0, 403, __pyx_L1_error)
+  __pyx_t_8 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_t_1, PyBUF_WRITABLE); if (unlikely(!__pyx_t_8.memview)) __PYX_ERR(0, 420, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __pyx_v_start = __pyx_t_8;
   __pyx_t_8.memview = NULL;
   __pyx_t_8.data = NULL;
 
-  /* "goruntime/heapdump/_graph.pyx":404
+  /* "goruntime/heapdump/_graph.pyx":421
  *     cdef intp_t n = idom.shape[0], i, head = 0, tail = 0, v, e
  *     cdef int64_t[::1] start = np.zeros(n + 2, dtype=np.int64)
  *     cdef int64_t[::1] kids = np.empty(n, dtype=np.int64)             # <<<<<<<<<<<<<<
@@ -26626,16 +26835,16 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
  *     cdef int64_t[::1] q = out
 */
   __pyx_t_4 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 404, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 421, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_empty); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 404, __pyx_L1_error)
+  __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_empty); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 421, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-  __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 404, __pyx_L1_error)
+  __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 421, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 404, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 421, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 404, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 421, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
   #if CYTHON_VECTORCALL
@@ -26656,13 +26865,13 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
     PyObject *__pyx_callargs[3] = {__pyx_t_4, __pyx_t_5, __pyx_t_2};
     #if CYTHON_VECTORCALL
     __pyx_t_3 = __pyx_mstate_global->__pyx_tuple[2];
-    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 404, __pyx_L1_error)
+    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 421, __pyx_L1_error)
     __Pyx_INCREF(__pyx_t_3);
     #else
     {
       PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
       __pyx_t_3 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
-      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 404, __pyx_L1_error)
+      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 421, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_3);
     }
     #endif
@@ -26674,16 +26883,16 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 404, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 421, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
-  __pyx_t_8 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_t_1, PyBUF_WRITABLE); if (unlikely(!__pyx_t_8.memview)) __PYX_ERR(0, 404, __pyx_L1_error)
+  __pyx_t_8 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_t_1, PyBUF_WRITABLE); if (unlikely(!__pyx_t_8.memview)) __PYX_ERR(0, 421, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __pyx_v_kids = __pyx_t_8;
   __pyx_t_8.memview = NULL;
   __pyx_t_8.data = NULL;
 
-  /* "goruntime/heapdump/_graph.pyx":405
+  /* "goruntime/heapdump/_graph.pyx":422
  *     cdef int64_t[::1] start = np.zeros(n + 2, dtype=np.int64)
  *     cdef int64_t[::1] kids = np.empty(n, dtype=np.int64)
  *     out = np.empty(n, dtype=np.int64)             # <<<<<<<<<<<<<<
@@ -26691,16 +26900,16 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
  *     with nogil:
 */
   __pyx_t_6 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 405, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 422, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_empty); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 405, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_empty); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 422, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-  __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 405, __pyx_L1_error)
+  __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_n); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 422, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 405, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 422, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 405, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 422, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
   #if CYTHON_VECTORCALL
@@ -26721,13 +26930,13 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
     PyObject *__pyx_callargs[3] = {__pyx_t_6, __pyx_t_3, __pyx_t_4};
     #if CYTHON_VECTORCALL
     __pyx_t_5 = __pyx_mstate_global->__pyx_tuple[2];
-    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 405, __pyx_L1_error)
+    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 422, __pyx_L1_error)
     __Pyx_INCREF(__pyx_t_5);
     #else
     {
       PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
       __pyx_t_5 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 405, __pyx_L1_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 422, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
     }
     #endif
@@ -26739,25 +26948,25 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 405, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 422, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __pyx_v_out = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "goruntime/heapdump/_graph.pyx":406
+  /* "goruntime/heapdump/_graph.pyx":423
  *     cdef int64_t[::1] kids = np.empty(n, dtype=np.int64)
  *     out = np.empty(n, dtype=np.int64)
  *     cdef int64_t[::1] q = out             # <<<<<<<<<<<<<<
  *     with nogil:
  *         for i in range(n):                       # children counts; slot 0 = virtual root
 */
-  __pyx_t_8 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_v_out, PyBUF_WRITABLE); if (unlikely(!__pyx_t_8.memview)) __PYX_ERR(0, 406, __pyx_L1_error)
+  __pyx_t_8 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_v_out, PyBUF_WRITABLE); if (unlikely(!__pyx_t_8.memview)) __PYX_ERR(0, 423, __pyx_L1_error)
   __pyx_v_q = __pyx_t_8;
   __pyx_t_8.memview = NULL;
   __pyx_t_8.data = NULL;
 
-  /* "goruntime/heapdump/_graph.pyx":407
+  /* "goruntime/heapdump/_graph.pyx":424
  *     out = np.empty(n, dtype=np.int64)
  *     cdef int64_t[::1] q = out
  *     with nogil:             # <<<<<<<<<<<<<<
@@ -26770,7 +26979,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
       __Pyx_FastGIL_Remember();
       /*try:*/ {
 
-        /* "goruntime/heapdump/_graph.pyx":408
+        /* "goruntime/heapdump/_graph.pyx":425
  *     cdef int64_t[::1] q = out
  *     with nogil:
  *         for i in range(n):                       # children counts; slot 0 = virtual root             # <<<<<<<<<<<<<<
@@ -26784,7 +26993,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
         for (__pyx_t_11 = 0; __pyx_t_11 < __pyx_t_10; __pyx_t_11+=1) {
           __pyx_v_i = __pyx_t_11;
 
-          /* "goruntime/heapdump/_graph.pyx":409
+          /* "goruntime/heapdump/_graph.pyx":426
  *     with nogil:
  *         for i in range(n):                       # children counts; slot 0 = virtual root
  *             if idom[i] >= -1:             # <<<<<<<<<<<<<<
@@ -26797,7 +27006,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
           if (__pyx_t_13) {
 
 
-            /* "goruntime/heapdump/_graph.pyx":410
+            /* "goruntime/heapdump/_graph.pyx":427
  *         for i in range(n):                       # children counts; slot 0 = virtual root
  *             if idom[i] >= -1:
  *                 start[idom[i] + 2] += 1             # <<<<<<<<<<<<<<
@@ -26808,7 +27017,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
             __pyx_t_14 = ((*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_idom.data) + __pyx_t_12)) ))) + 2);
             *((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_start.data) + __pyx_t_14)) )) += 1;
 
-            /* "goruntime/heapdump/_graph.pyx":409
+            /* "goruntime/heapdump/_graph.pyx":426
  *     with nogil:
  *         for i in range(n):                       # children counts; slot 0 = virtual root
  *             if idom[i] >= -1:             # <<<<<<<<<<<<<<
@@ -26819,7 +27028,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
         }
 
 
-        /* "goruntime/heapdump/_graph.pyx":411
+        /* "goruntime/heapdump/_graph.pyx":428
  *             if idom[i] >= -1:
  *                 start[idom[i] + 2] += 1
  *         for i in range(n + 1):             # <<<<<<<<<<<<<<
@@ -26833,7 +27042,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
         for (__pyx_t_11 = 0; __pyx_t_11 < __pyx_t_10; __pyx_t_11+=1) {
           __pyx_v_i = __pyx_t_11;
 
-          /* "goruntime/heapdump/_graph.pyx":412
+          /* "goruntime/heapdump/_graph.pyx":429
  *                 start[idom[i] + 2] += 1
  *         for i in range(n + 1):
  *             start[i + 1] += start[i]             # <<<<<<<<<<<<<<
@@ -26846,7 +27055,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
         }
 
 
-        /* "goruntime/heapdump/_graph.pyx":413
+        /* "goruntime/heapdump/_graph.pyx":430
  *         for i in range(n + 1):
  *             start[i + 1] += start[i]
  *         for i in range(n):             # <<<<<<<<<<<<<<
@@ -26860,7 +27069,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
         for (__pyx_t_11 = 0; __pyx_t_11 < __pyx_t_10; __pyx_t_11+=1) {
           __pyx_v_i = __pyx_t_11;
 
-          /* "goruntime/heapdump/_graph.pyx":414
+          /* "goruntime/heapdump/_graph.pyx":431
  *             start[i + 1] += start[i]
  *         for i in range(n):
  *             if idom[i] >= -1:             # <<<<<<<<<<<<<<
@@ -26873,7 +27082,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
           if (__pyx_t_13) {
 
 
-            /* "goruntime/heapdump/_graph.pyx":415
+            /* "goruntime/heapdump/_graph.pyx":432
  *         for i in range(n):
  *             if idom[i] >= -1:
  *                 kids[start[idom[i] + 1]] = i             # <<<<<<<<<<<<<<
@@ -26885,7 +27094,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
             __pyx_t_16 = (*((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_start.data) + __pyx_t_14)) )));
             *((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_kids.data) + __pyx_t_16)) )) = __pyx_v_i;
 
-            /* "goruntime/heapdump/_graph.pyx":416
+            /* "goruntime/heapdump/_graph.pyx":433
  *             if idom[i] >= -1:
  *                 kids[start[idom[i] + 1]] = i
  *                 start[idom[i] + 1] += 1             # <<<<<<<<<<<<<<
@@ -26896,7 +27105,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
             __pyx_t_14 = ((*((int64_t const  *) ( /* dim=0 */ ((char *) (((int64_t const  *) __pyx_v_idom.data) + __pyx_t_12)) ))) + 1);
             *((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_start.data) + __pyx_t_14)) )) += 1;
 
-            /* "goruntime/heapdump/_graph.pyx":414
+            /* "goruntime/heapdump/_graph.pyx":431
  *             start[i + 1] += start[i]
  *         for i in range(n):
  *             if idom[i] >= -1:             # <<<<<<<<<<<<<<
@@ -26907,7 +27116,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
         }
 
 
-        /* "goruntime/heapdump/_graph.pyx":418
+        /* "goruntime/heapdump/_graph.pyx":435
  *                 start[idom[i] + 1] += 1
  *         # start[k] is now the end of node k-1's children; their beginning is start[k-1]
  *         for e in range(0, start[0]):             # <<<<<<<<<<<<<<
@@ -26922,7 +27131,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
         for (__pyx_t_9 = 0; __pyx_t_9 < __pyx_t_18; __pyx_t_9+=1) {
           __pyx_v_e = __pyx_t_9;
 
-          /* "goruntime/heapdump/_graph.pyx":419
+          /* "goruntime/heapdump/_graph.pyx":436
  *         # start[k] is now the end of node k-1's children; their beginning is start[k-1]
  *         for e in range(0, start[0]):
  *             q[tail] = kids[e]             # <<<<<<<<<<<<<<
@@ -26933,7 +27142,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
           __pyx_t_11 = __pyx_v_tail;
           *((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_q.data) + __pyx_t_11)) )) = (*((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_kids.data) + __pyx_t_10)) )));
 
-          /* "goruntime/heapdump/_graph.pyx":420
+          /* "goruntime/heapdump/_graph.pyx":437
  *         for e in range(0, start[0]):
  *             q[tail] = kids[e]
  *             tail += 1             # <<<<<<<<<<<<<<
@@ -26944,7 +27153,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
         }
 
 
-        /* "goruntime/heapdump/_graph.pyx":421
+        /* "goruntime/heapdump/_graph.pyx":438
  *             q[tail] = kids[e]
  *             tail += 1
  *         while head < tail:             # <<<<<<<<<<<<<<
@@ -26957,7 +27166,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
 
           if (!__pyx_t_13) break;
 
-          /* "goruntime/heapdump/_graph.pyx":422
+          /* "goruntime/heapdump/_graph.pyx":439
  *             tail += 1
  *         while head < tail:
  *             v = q[head]             # <<<<<<<<<<<<<<
@@ -26967,7 +27176,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
           __pyx_t_9 = __pyx_v_head;
           __pyx_v_v = (*((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_q.data) + __pyx_t_9)) )));
 
-          /* "goruntime/heapdump/_graph.pyx":423
+          /* "goruntime/heapdump/_graph.pyx":440
  *         while head < tail:
  *             v = q[head]
  *             head += 1             # <<<<<<<<<<<<<<
@@ -26976,7 +27185,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
 */
           __pyx_v_head = (__pyx_v_head + 1);
 
-          /* "goruntime/heapdump/_graph.pyx":424
+          /* "goruntime/heapdump/_graph.pyx":441
  *             v = q[head]
  *             head += 1
  *             for e in range(start[v], start[v + 1]):             # <<<<<<<<<<<<<<
@@ -26992,7 +27201,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
           for (__pyx_t_10 = (*((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_start.data) + __pyx_t_9)) ))); __pyx_t_10 < __pyx_t_18; __pyx_t_10+=1) {
             __pyx_v_e = __pyx_t_10;
 
-            /* "goruntime/heapdump/_graph.pyx":425
+            /* "goruntime/heapdump/_graph.pyx":442
  *             head += 1
  *             for e in range(start[v], start[v + 1]):
  *                 q[tail] = kids[e]             # <<<<<<<<<<<<<<
@@ -27003,7 +27212,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
             __pyx_t_12 = __pyx_v_tail;
             *((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_q.data) + __pyx_t_12)) )) = (*((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_kids.data) + __pyx_t_11)) )));
 
-            /* "goruntime/heapdump/_graph.pyx":426
+            /* "goruntime/heapdump/_graph.pyx":443
  *             for e in range(start[v], start[v + 1]):
  *                 q[tail] = kids[e]
  *                 tail += 1             # <<<<<<<<<<<<<<
@@ -27016,7 +27225,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
         }
       }
 
-      /* "goruntime/heapdump/_graph.pyx":407
+      /* "goruntime/heapdump/_graph.pyx":424
  *     out = np.empty(n, dtype=np.int64)
  *     cdef int64_t[::1] q = out
  *     with nogil:             # <<<<<<<<<<<<<<
@@ -27033,14 +27242,14 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
       }
   }
 
-  /* "goruntime/heapdump/_graph.pyx":427
+  /* "goruntime/heapdump/_graph.pyx":444
  *                 q[tail] = kids[e]
  *                 tail += 1
  *     return out[:tail]             # <<<<<<<<<<<<<<
  * 
  * 
 */
-  __pyx_t_1 = __Pyx_PyObject_GetSlice(__pyx_v_out, 0, __pyx_v_tail, NULL, NULL, NULL, 0, 1, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 427, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetSlice(__pyx_v_out, 0, __pyx_v_tail, NULL, NULL, NULL, 0, 1, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 444, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -27053,7 +27262,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "goruntime/heapdump/_graph.pyx":399
+  /* "goruntime/heapdump/_graph.pyx":416
  * 
  * 
  * def tree_order(const int64_t[::1] idom):             # <<<<<<<<<<<<<<
@@ -27088,7 +27297,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_18tree_order(CYTHON_UNUSE
   return __pyx_r;
 }
 
-/* "goruntime/heapdump/_graph.pyx":430
+/* "goruntime/heapdump/_graph.pyx":447
  * 
  * 
  * cdef inline bint has_prefix(const uint8_t* s, uint64_t n, const char* pre) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -27102,7 +27311,7 @@ static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_has_prefix(uint8_t
   int __pyx_t_1;
   int __pyx_t_2;
 
-  /* "goruntime/heapdump/_graph.pyx":431
+  /* "goruntime/heapdump/_graph.pyx":448
  * 
  * cdef inline bint has_prefix(const uint8_t* s, uint64_t n, const char* pre) noexcept nogil:
  *     cdef uint64_t i = 0             # <<<<<<<<<<<<<<
@@ -27111,7 +27320,7 @@ static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_has_prefix(uint8_t
 */
   __pyx_v_i = 0;
 
-  /* "goruntime/heapdump/_graph.pyx":432
+  /* "goruntime/heapdump/_graph.pyx":449
  * cdef inline bint has_prefix(const uint8_t* s, uint64_t n, const char* pre) noexcept nogil:
  *     cdef uint64_t i = 0
  *     while pre[i] != 0:             # <<<<<<<<<<<<<<
@@ -27124,7 +27333,7 @@ static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_has_prefix(uint8_t
 
     if (!__pyx_t_1) break;
 
-    /* "goruntime/heapdump/_graph.pyx":433
+    /* "goruntime/heapdump/_graph.pyx":450
  *     cdef uint64_t i = 0
  *     while pre[i] != 0:
  *         if i >= n or s[i] != <uint8_t>pre[i]:             # <<<<<<<<<<<<<<
@@ -27150,7 +27359,7 @@ static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_has_prefix(uint8_t
     if (__pyx_t_1) {
 
 
-      /* "goruntime/heapdump/_graph.pyx":434
+      /* "goruntime/heapdump/_graph.pyx":451
  *     while pre[i] != 0:
  *         if i >= n or s[i] != <uint8_t>pre[i]:
  *             return False             # <<<<<<<<<<<<<<
@@ -27163,7 +27372,7 @@ static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_has_prefix(uint8_t
       }
       goto __pyx_L0;
 
-      /* "goruntime/heapdump/_graph.pyx":433
+      /* "goruntime/heapdump/_graph.pyx":450
  *     cdef uint64_t i = 0
  *     while pre[i] != 0:
  *         if i >= n or s[i] != <uint8_t>pre[i]:             # <<<<<<<<<<<<<<
@@ -27172,7 +27381,7 @@ static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_has_prefix(uint8_t
 */
     }
 
-    /* "goruntime/heapdump/_graph.pyx":435
+    /* "goruntime/heapdump/_graph.pyx":452
  *         if i >= n or s[i] != <uint8_t>pre[i]:
  *             return False
  *         i += 1             # <<<<<<<<<<<<<<
@@ -27182,7 +27391,7 @@ static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_has_prefix(uint8_t
     __pyx_v_i = (__pyx_v_i + 1);
   }
 
-  /* "goruntime/heapdump/_graph.pyx":436
+  /* "goruntime/heapdump/_graph.pyx":453
  *             return False
  *         i += 1
  *     return True             # <<<<<<<<<<<<<<
@@ -27195,7 +27404,7 @@ static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_has_prefix(uint8_t
   }
   goto __pyx_L0;
 
-  /* "goruntime/heapdump/_graph.pyx":430
+  /* "goruntime/heapdump/_graph.pyx":447
  * 
  * 
  * cdef inline bint has_prefix(const uint8_t* s, uint64_t n, const char* pre) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -27209,7 +27418,7 @@ static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_has_prefix(uint8_t
   return __pyx_r;
 }
 
-/* "goruntime/heapdump/_graph.pyx":439
+/* "goruntime/heapdump/_graph.pyx":456
  * 
  * 
  * cdef inline bint runtime_frame(const uint8_t* buf, const uint64_t* row) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -27224,7 +27433,7 @@ static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_runtime_frame(uint
   int __pyx_t_1;
   int __pyx_t_2;
 
-  /* "goruntime/heapdump/_graph.pyx":441
+  /* "goruntime/heapdump/_graph.pyx":458
  * cdef inline bint runtime_frame(const uint8_t* buf, const uint64_t* row) noexcept nogil:
  *     """A memory-profile frame inside the runtime (its function or, when inlined, its file)."""
  *     cdef const uint8_t* name = buf + row[1]             # <<<<<<<<<<<<<<
@@ -27233,7 +27442,7 @@ static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_runtime_frame(uint
 */
   __pyx_v_name = (__pyx_v_buf + (__pyx_v_row[1]));
 
-  /* "goruntime/heapdump/_graph.pyx":442
+  /* "goruntime/heapdump/_graph.pyx":459
  *     """A memory-profile frame inside the runtime (its function or, when inlined, its file)."""
  *     cdef const uint8_t* name = buf + row[1]
  *     cdef const uint8_t* file = buf + row[3]             # <<<<<<<<<<<<<<
@@ -27242,7 +27451,7 @@ static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_runtime_frame(uint
 */
   __pyx_v_file = (__pyx_v_buf + (__pyx_v_row[3]));
 
-  /* "goruntime/heapdump/_graph.pyx":443
+  /* "goruntime/heapdump/_graph.pyx":460
  *     cdef const uint8_t* name = buf + row[1]
  *     cdef const uint8_t* file = buf + row[3]
  *     return (has_prefix(name, row[2], "runtime.") or has_prefix(name, row[2], "internal/")             # <<<<<<<<<<<<<<
@@ -27260,7 +27469,7 @@ static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_runtime_frame(uint
     goto __pyx_L3_bool_binop_done;
   }
 
-  /* "goruntime/heapdump/_graph.pyx":444
+  /* "goruntime/heapdump/_graph.pyx":461
  *     cdef const uint8_t* file = buf + row[3]
  *     return (has_prefix(name, row[2], "runtime.") or has_prefix(name, row[2], "internal/")
  *             or has_prefix(file, row[4], "runtime/") or has_prefix(file, row[4], "internal/"))             # <<<<<<<<<<<<<<
@@ -27298,7 +27507,7 @@ static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_runtime_frame(uint
   }
   goto __pyx_L0;
 
-  /* "goruntime/heapdump/_graph.pyx":439
+  /* "goruntime/heapdump/_graph.pyx":456
  * 
  * 
  * cdef inline bint runtime_frame(const uint8_t* buf, const uint64_t* row) noexcept nogil:             # <<<<<<<<<<<<<<
@@ -27313,7 +27522,7 @@ static CYTHON_INLINE int __pyx_f_9goruntime_8heapdump_6_graph_runtime_frame(uint
   return __pyx_r;
 }
 
-/* "goruntime/heapdump/_graph.pyx":447
+/* "goruntime/heapdump/_graph.pyx":464
  * 
  * 
  * def site_frames(const uint8_t[::1] buf, const uint64_t[::1] stk_start,             # <<<<<<<<<<<<<<
@@ -27364,53 +27573,53 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_buf,&__pyx_mstate_global->__pyx_n_u_stk_start,&__pyx_mstate_global->__pyx_n_u_nstk,&__pyx_mstate_global->__pyx_n_u_stacks,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 447, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 464, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  4:
         values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 447, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 464, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 447, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 464, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 447, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 464, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 447, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 464, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "site_frames", 0) < (0)) __PYX_ERR(0, 447, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "site_frames", 0) < (0)) __PYX_ERR(0, 464, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 4; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("site_frames", 1, 4, 4, i); __PYX_ERR(0, 447, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("site_frames", 1, 4, 4, i); __PYX_ERR(0, 464, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 4)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 447, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 464, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 447, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 464, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 447, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 464, __pyx_L3_error)
       values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 447, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 464, __pyx_L3_error)
     }
-    __pyx_v_buf = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint8_t__const__(values[0], 0); if (unlikely(!__pyx_v_buf.memview)) __PYX_ERR(0, 447, __pyx_L3_error)
-    __pyx_v_stk_start = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[1], 0); if (unlikely(!__pyx_v_stk_start.memview)) __PYX_ERR(0, 447, __pyx_L3_error)
-    __pyx_v_nstk = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[2], 0); if (unlikely(!__pyx_v_nstk.memview)) __PYX_ERR(0, 448, __pyx_L3_error)
-    __pyx_v_stacks = __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_uint64_t__const__(values[3], 0); if (unlikely(!__pyx_v_stacks.memview)) __PYX_ERR(0, 448, __pyx_L3_error)
+    __pyx_v_buf = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint8_t__const__(values[0], 0); if (unlikely(!__pyx_v_buf.memview)) __PYX_ERR(0, 464, __pyx_L3_error)
+    __pyx_v_stk_start = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[1], 0); if (unlikely(!__pyx_v_stk_start.memview)) __PYX_ERR(0, 464, __pyx_L3_error)
+    __pyx_v_nstk = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[2], 0); if (unlikely(!__pyx_v_nstk.memview)) __PYX_ERR(0, 465, __pyx_L3_error)
+    __pyx_v_stacks = __Pyx_PyObject_to_MemoryviewSlice_d_dc_nn_uint64_t__const__(values[3], 0); if (unlikely(!__pyx_v_stacks.memview)) __PYX_ERR(0, 465, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("site_frames", 1, 4, 4, __pyx_nargs); __PYX_ERR(0, 447, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("site_frames", 1, 4, 4, __pyx_nargs); __PYX_ERR(0, 464, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -27479,7 +27688,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("site_frames", 0);
 
-  /* "goruntime/heapdump/_graph.pyx":452
+  /* "goruntime/heapdump/_graph.pyx":469
  *     frame outside the runtime, else the first frame; -1 for an empty stack) and a 64-bit
  *     FNV-1a hash of that frame's function, file and line (buckets with one site share it)."""
  *     cdef intp_t nb = stk_start.shape[0], b, k, i, pick             # <<<<<<<<<<<<<<
@@ -27488,7 +27697,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
 */
   __pyx_v_nb = (__pyx_v_stk_start.shape[0]);
 
-  /* "goruntime/heapdump/_graph.pyx":455
+  /* "goruntime/heapdump/_graph.pyx":472
  *     cdef uint64_t h
  *     cdef const uint64_t* row
  *     rows = np.full(nb, -1, dtype=np.int64)             # <<<<<<<<<<<<<<
@@ -27496,16 +27705,16 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
  *     cdef int64_t[::1] r = rows
 */
   __pyx_t_2 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 455, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 472, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_full); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 455, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_full); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 472, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-  __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_nb); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 455, __pyx_L1_error)
+  __pyx_t_3 = PyLong_FromSsize_t(__pyx_v_nb); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 472, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 455, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 472, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 455, __pyx_L1_error)
+  __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_int64); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 472, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
   #if CYTHON_VECTORCALL
@@ -27526,13 +27735,13 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
     PyObject *__pyx_callargs[4] = {__pyx_t_2, __pyx_t_3, __pyx_mstate_global->__pyx_int_neg_1, __pyx_t_6};
     #if CYTHON_VECTORCALL
     __pyx_t_5 = __pyx_mstate_global->__pyx_tuple[2];
-    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 455, __pyx_L1_error)
+    if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 472, __pyx_L1_error)
     __Pyx_INCREF(__pyx_t_5);
     #else
     {
       PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
       __pyx_t_5 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+3, 1);
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 455, __pyx_L1_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 472, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
     }
     #endif
@@ -27544,13 +27753,13 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 455, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 472, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __pyx_v_rows = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "goruntime/heapdump/_graph.pyx":456
+  /* "goruntime/heapdump/_graph.pyx":473
  *     cdef const uint64_t* row
  *     rows = np.full(nb, -1, dtype=np.int64)
  *     keys = np.zeros(nb, dtype=np.uint64)             # <<<<<<<<<<<<<<
@@ -27558,16 +27767,16 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
  *     cdef uint64_t[::1] kv = keys
 */
   __pyx_t_4 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 456, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 473, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 456, __pyx_L1_error)
+  __pyx_t_6 = __Pyx_PyObject_GetAttrStr(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_zeros); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 473, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_6);
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-  __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_nb); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 456, __pyx_L1_error)
+  __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_nb); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 473, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 456, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_np); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 473, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_uint64); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 456, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_uint64); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 473, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
   #if CYTHON_VECTORCALL
@@ -27588,13 +27797,13 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
     PyObject *__pyx_callargs[3] = {__pyx_t_4, __pyx_t_5, __pyx_t_2};
     #if CYTHON_VECTORCALL
     __pyx_t_3 = __pyx_mstate_global->__pyx_tuple[2];
-    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 456, __pyx_L1_error)
+    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 473, __pyx_L1_error)
     __Pyx_INCREF(__pyx_t_3);
     #else
     {
       PyObject *__pyx_temp[1] = {__pyx_mstate_global->__pyx_n_u_dtype};
       __pyx_t_3 = __Pyx_MakeKwargDict(__pyx_temp, __pyx_callargs+2, 1);
-      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 456, __pyx_L1_error)
+      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 473, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_3);
     }
     #endif
@@ -27606,37 +27815,37 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 456, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 473, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __pyx_v_keys = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "goruntime/heapdump/_graph.pyx":457
+  /* "goruntime/heapdump/_graph.pyx":474
  *     rows = np.full(nb, -1, dtype=np.int64)
  *     keys = np.zeros(nb, dtype=np.uint64)
  *     cdef int64_t[::1] r = rows             # <<<<<<<<<<<<<<
  *     cdef uint64_t[::1] kv = keys
  *     with nogil:
 */
-  __pyx_t_8 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_v_rows, PyBUF_WRITABLE); if (unlikely(!__pyx_t_8.memview)) __PYX_ERR(0, 457, __pyx_L1_error)
+  __pyx_t_8 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(__pyx_v_rows, PyBUF_WRITABLE); if (unlikely(!__pyx_t_8.memview)) __PYX_ERR(0, 474, __pyx_L1_error)
   __pyx_v_r = __pyx_t_8;
   __pyx_t_8.memview = NULL;
   __pyx_t_8.data = NULL;
 
-  /* "goruntime/heapdump/_graph.pyx":458
+  /* "goruntime/heapdump/_graph.pyx":475
  *     keys = np.zeros(nb, dtype=np.uint64)
  *     cdef int64_t[::1] r = rows
  *     cdef uint64_t[::1] kv = keys             # <<<<<<<<<<<<<<
  *     with nogil:
  *         for b in range(nb):
 */
-  __pyx_t_9 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t(__pyx_v_keys, PyBUF_WRITABLE); if (unlikely(!__pyx_t_9.memview)) __PYX_ERR(0, 458, __pyx_L1_error)
+  __pyx_t_9 = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t(__pyx_v_keys, PyBUF_WRITABLE); if (unlikely(!__pyx_t_9.memview)) __PYX_ERR(0, 475, __pyx_L1_error)
   __pyx_v_kv = __pyx_t_9;
   __pyx_t_9.memview = NULL;
   __pyx_t_9.data = NULL;
 
-  /* "goruntime/heapdump/_graph.pyx":459
+  /* "goruntime/heapdump/_graph.pyx":476
  *     cdef int64_t[::1] r = rows
  *     cdef uint64_t[::1] kv = keys
  *     with nogil:             # <<<<<<<<<<<<<<
@@ -27649,7 +27858,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
       __Pyx_FastGIL_Remember();
       /*try:*/ {
 
-        /* "goruntime/heapdump/_graph.pyx":460
+        /* "goruntime/heapdump/_graph.pyx":477
  *     cdef uint64_t[::1] kv = keys
  *     with nogil:
  *         for b in range(nb):             # <<<<<<<<<<<<<<
@@ -27663,7 +27872,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
         for (__pyx_t_12 = 0; __pyx_t_12 < __pyx_t_11; __pyx_t_12+=1) {
           __pyx_v_b = __pyx_t_12;
 
-          /* "goruntime/heapdump/_graph.pyx":461
+          /* "goruntime/heapdump/_graph.pyx":478
  *     with nogil:
  *         for b in range(nb):
  *             if nstk[b] == 0:             # <<<<<<<<<<<<<<
@@ -27676,7 +27885,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
           if (__pyx_t_14) {
 
 
-            /* "goruntime/heapdump/_graph.pyx":462
+            /* "goruntime/heapdump/_graph.pyx":479
  *         for b in range(nb):
  *             if nstk[b] == 0:
  *                 continue             # <<<<<<<<<<<<<<
@@ -27685,7 +27894,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
 */
             goto __pyx_L6_continue;
 
-            /* "goruntime/heapdump/_graph.pyx":461
+            /* "goruntime/heapdump/_graph.pyx":478
  *     with nogil:
  *         for b in range(nb):
  *             if nstk[b] == 0:             # <<<<<<<<<<<<<<
@@ -27694,7 +27903,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
 */
           }
 
-          /* "goruntime/heapdump/_graph.pyx":463
+          /* "goruntime/heapdump/_graph.pyx":480
  *             if nstk[b] == 0:
  *                 continue
  *             pick = <intp_t>stk_start[b]             # <<<<<<<<<<<<<<
@@ -27704,7 +27913,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
           __pyx_t_13 = __pyx_v_b;
           __pyx_v_pick = ((__pyx_t_9goruntime_6_types_intp_t)(*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_stk_start.data) + __pyx_t_13)) ))));
 
-          /* "goruntime/heapdump/_graph.pyx":464
+          /* "goruntime/heapdump/_graph.pyx":481
  *                 continue
  *             pick = <intp_t>stk_start[b]
  *             for k in range(<intp_t>stk_start[b], <intp_t>(stk_start[b] + nstk[b])):             # <<<<<<<<<<<<<<
@@ -27721,7 +27930,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
           for (__pyx_t_17 = ((__pyx_t_9goruntime_6_types_intp_t)(*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_stk_start.data) + __pyx_t_15)) )))); __pyx_t_17 < __pyx_t_13; __pyx_t_17+=1) {
             __pyx_v_k = __pyx_t_17;
 
-            /* "goruntime/heapdump/_graph.pyx":465
+            /* "goruntime/heapdump/_graph.pyx":482
  *             pick = <intp_t>stk_start[b]
  *             for k in range(<intp_t>stk_start[b], <intp_t>(stk_start[b] + nstk[b])):
  *                 if not runtime_frame(&buf[0], &stacks[k, 0]):             # <<<<<<<<<<<<<<
@@ -27736,7 +27945,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
             if (__pyx_t_14) {
 
 
-              /* "goruntime/heapdump/_graph.pyx":466
+              /* "goruntime/heapdump/_graph.pyx":483
  *             for k in range(<intp_t>stk_start[b], <intp_t>(stk_start[b] + nstk[b])):
  *                 if not runtime_frame(&buf[0], &stacks[k, 0]):
  *                     pick = k             # <<<<<<<<<<<<<<
@@ -27745,7 +27954,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
 */
               __pyx_v_pick = __pyx_v_k;
 
-              /* "goruntime/heapdump/_graph.pyx":467
+              /* "goruntime/heapdump/_graph.pyx":484
  *                 if not runtime_frame(&buf[0], &stacks[k, 0]):
  *                     pick = k
  *                     break             # <<<<<<<<<<<<<<
@@ -27754,7 +27963,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
 */
               goto __pyx_L10_break;
 
-              /* "goruntime/heapdump/_graph.pyx":465
+              /* "goruntime/heapdump/_graph.pyx":482
  *             pick = <intp_t>stk_start[b]
  *             for k in range(<intp_t>stk_start[b], <intp_t>(stk_start[b] + nstk[b])):
  *                 if not runtime_frame(&buf[0], &stacks[k, 0]):             # <<<<<<<<<<<<<<
@@ -27766,7 +27975,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
           __pyx_L10_break:;
 
 
-          /* "goruntime/heapdump/_graph.pyx":468
+          /* "goruntime/heapdump/_graph.pyx":485
  *                     pick = k
  *                     break
  *             r[b] = pick             # <<<<<<<<<<<<<<
@@ -27776,7 +27985,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
           __pyx_t_16 = __pyx_v_b;
           *((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_r.data) + __pyx_t_16)) )) = __pyx_v_pick;
 
-          /* "goruntime/heapdump/_graph.pyx":469
+          /* "goruntime/heapdump/_graph.pyx":486
  *                     break
  *             r[b] = pick
  *             row = &stacks[pick, 0]             # <<<<<<<<<<<<<<
@@ -27787,7 +27996,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
           __pyx_t_20 = 0;
           __pyx_v_row = (&(*((uint64_t const  *) ( /* dim=1 */ ((char *) (((uint64_t const  *) ( /* dim=0 */ (__pyx_v_stacks.data + __pyx_t_16 * __pyx_v_stacks.strides[0]) )) + __pyx_t_20)) ))));
 
-          /* "goruntime/heapdump/_graph.pyx":470
+          /* "goruntime/heapdump/_graph.pyx":487
  *             r[b] = pick
  *             row = &stacks[pick, 0]
  *             h = 14695981039346656037ULL             # <<<<<<<<<<<<<<
@@ -27796,7 +28005,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
 */
           __pyx_v_h = 14695981039346656037ULL;
 
-          /* "goruntime/heapdump/_graph.pyx":471
+          /* "goruntime/heapdump/_graph.pyx":488
  *             row = &stacks[pick, 0]
  *             h = 14695981039346656037ULL
  *             for i in range(<intp_t>row[2]):             # <<<<<<<<<<<<<<
@@ -27810,7 +28019,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
           for (__pyx_t_15 = 0; __pyx_t_15 < __pyx_t_13; __pyx_t_15+=1) {
             __pyx_v_i = __pyx_t_15;
 
-            /* "goruntime/heapdump/_graph.pyx":472
+            /* "goruntime/heapdump/_graph.pyx":489
  *             h = 14695981039346656037ULL
  *             for i in range(<intp_t>row[2]):
  *                 h = (h ^ buf[row[1] + i]) * 1099511628211ULL             # <<<<<<<<<<<<<<
@@ -27822,7 +28031,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
           }
 
 
-          /* "goruntime/heapdump/_graph.pyx":473
+          /* "goruntime/heapdump/_graph.pyx":490
  *             for i in range(<intp_t>row[2]):
  *                 h = (h ^ buf[row[1] + i]) * 1099511628211ULL
  *             h = (h ^ 0xff) * 1099511628211ULL             # <<<<<<<<<<<<<<
@@ -27831,7 +28040,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
 */
           __pyx_v_h = ((__pyx_v_h ^ 0xff) * 1099511628211ULL);
 
-          /* "goruntime/heapdump/_graph.pyx":474
+          /* "goruntime/heapdump/_graph.pyx":491
  *                 h = (h ^ buf[row[1] + i]) * 1099511628211ULL
  *             h = (h ^ 0xff) * 1099511628211ULL
  *             for i in range(<intp_t>row[4]):             # <<<<<<<<<<<<<<
@@ -27845,7 +28054,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
           for (__pyx_t_15 = 0; __pyx_t_15 < __pyx_t_13; __pyx_t_15+=1) {
             __pyx_v_i = __pyx_t_15;
 
-            /* "goruntime/heapdump/_graph.pyx":475
+            /* "goruntime/heapdump/_graph.pyx":492
  *             h = (h ^ 0xff) * 1099511628211ULL
  *             for i in range(<intp_t>row[4]):
  *                 h = (h ^ buf[row[3] + i]) * 1099511628211ULL             # <<<<<<<<<<<<<<
@@ -27857,7 +28066,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
           }
 
 
-          /* "goruntime/heapdump/_graph.pyx":476
+          /* "goruntime/heapdump/_graph.pyx":493
  *             for i in range(<intp_t>row[4]):
  *                 h = (h ^ buf[row[3] + i]) * 1099511628211ULL
  *             h = (h ^ row[5]) * 1099511628211ULL             # <<<<<<<<<<<<<<
@@ -27866,7 +28075,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
 */
           __pyx_v_h = ((__pyx_v_h ^ (__pyx_v_row[5])) * 1099511628211ULL);
 
-          /* "goruntime/heapdump/_graph.pyx":477
+          /* "goruntime/heapdump/_graph.pyx":494
  *                 h = (h ^ buf[row[3] + i]) * 1099511628211ULL
  *             h = (h ^ row[5]) * 1099511628211ULL
  *             kv[b] = h             # <<<<<<<<<<<<<<
@@ -27879,7 +28088,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
 
       }
 
-      /* "goruntime/heapdump/_graph.pyx":459
+      /* "goruntime/heapdump/_graph.pyx":476
  *     cdef int64_t[::1] r = rows
  *     cdef uint64_t[::1] kv = keys
  *     with nogil:             # <<<<<<<<<<<<<<
@@ -27896,19 +28105,19 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
       }
   }
 
-  /* "goruntime/heapdump/_graph.pyx":478
+  /* "goruntime/heapdump/_graph.pyx":495
  *             h = (h ^ row[5]) * 1099511628211ULL
  *             kv[b] = h
  *     return rows, keys             # <<<<<<<<<<<<<<
 */
-  __pyx_t_1 = PyTuple_New(2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 478, __pyx_L1_error)
+  __pyx_t_1 = PyTuple_New(2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 495, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_INCREF(__pyx_v_rows);
   __Pyx_GIVEREF(__pyx_v_rows);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 0, __pyx_v_rows) != (0)) __PYX_ERR(0, 478, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 0, __pyx_v_rows) != (0)) __PYX_ERR(0, 495, __pyx_L1_error);
   __Pyx_INCREF(__pyx_v_keys);
   __Pyx_GIVEREF(__pyx_v_keys);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 1, __pyx_v_keys) != (0)) __PYX_ERR(0, 478, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 1, __pyx_v_keys) != (0)) __PYX_ERR(0, 495, __pyx_L1_error);
   {
     PyObject *__pyx_temp;
     {
@@ -27920,7 +28129,7 @@ static PyObject *__pyx_pf_9goruntime_8heapdump_6_graph_20site_frames(CYTHON_UNUS
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "goruntime/heapdump/_graph.pyx":447
+  /* "goruntime/heapdump/_graph.pyx":464
  * 
  * 
  * def site_frames(const uint8_t[::1] buf, const uint64_t[::1] stk_start,             # <<<<<<<<<<<<<<
@@ -30286,49 +30495,49 @@ __Pyx_RefNannySetupContext("PyInit__graph", 0);
   if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_place, __pyx_t_4) < (0)) __PYX_ERR(0, 329, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "goruntime/heapdump/_graph.pyx":387
+  /* "goruntime/heapdump/_graph.pyx":404
  * 
  * 
  * def allocated(Heap heap, const uint64_t[::1] slots):             # <<<<<<<<<<<<<<
  *     """uint8 mask: 1 where the slot at each arena address is allocated in *heap*."""
  *     cdef intp_t i, n = slots.shape[0]
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9goruntime_8heapdump_6_graph_17allocated, 0, __pyx_mstate_global->__pyx_n_u_allocated, NULL, __pyx_mstate_global->__pyx_n_u_goruntime_heapdump__graph, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[8])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 387, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9goruntime_8heapdump_6_graph_17allocated, 0, __pyx_mstate_global->__pyx_n_u_allocated, NULL, __pyx_mstate_global->__pyx_n_u_goruntime_heapdump__graph, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[8])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 404, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_allocated, __pyx_t_4) < (0)) __PYX_ERR(0, 387, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_allocated, __pyx_t_4) < (0)) __PYX_ERR(0, 404, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "goruntime/heapdump/_graph.pyx":399
+  /* "goruntime/heapdump/_graph.pyx":416
  * 
  * 
  * def tree_order(const int64_t[::1] idom):             # <<<<<<<<<<<<<<
  *     """The reachable objects ordered so that each comes after its immediate dominator
  *     (breadth-first over the dominator tree; -1 = child of the virtual root, -2 = absent)."""
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9goruntime_8heapdump_6_graph_19tree_order, 0, __pyx_mstate_global->__pyx_n_u_tree_order, NULL, __pyx_mstate_global->__pyx_n_u_goruntime_heapdump__graph, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[9])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 399, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9goruntime_8heapdump_6_graph_19tree_order, 0, __pyx_mstate_global->__pyx_n_u_tree_order, NULL, __pyx_mstate_global->__pyx_n_u_goruntime_heapdump__graph, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[9])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 416, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_tree_order, __pyx_t_4) < (0)) __PYX_ERR(0, 399, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_tree_order, __pyx_t_4) < (0)) __PYX_ERR(0, 416, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "goruntime/heapdump/_graph.pyx":447
+  /* "goruntime/heapdump/_graph.pyx":464
  * 
  * 
  * def site_frames(const uint8_t[::1] buf, const uint64_t[::1] stk_start,             # <<<<<<<<<<<<<<
  *                 const uint64_t[::1] nstk, const uint64_t[:, ::1] stacks):
  *     """For each memory-profile bucket, the stack row of its allocation site (the first
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9goruntime_8heapdump_6_graph_21site_frames, 0, __pyx_mstate_global->__pyx_n_u_site_frames, NULL, __pyx_mstate_global->__pyx_n_u_goruntime_heapdump__graph, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[10])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 447, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_9goruntime_8heapdump_6_graph_21site_frames, 0, __pyx_mstate_global->__pyx_n_u_site_frames, NULL, __pyx_mstate_global->__pyx_n_u_goruntime_heapdump__graph, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[10])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 464, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_site_frames, __pyx_t_4) < (0)) __PYX_ERR(0, 447, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_site_frames, __pyx_t_4) < (0)) __PYX_ERR(0, 464, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
   /* "goruntime/heapdump/_graph.pyx":1
@@ -30519,47 +30728,47 @@ static int __Pyx_InitConstants(__pyx_mstatetype *__pyx_mstate) {
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
   {
-    const struct { const unsigned int length: 8; } str_length_index[] = {{6},{8},{1},{2},{15},{23},{25},{32},{20},{22},{1},{1},{37},{45},{22},{179},{8},{15},{7},{6},{2},{29},{34},{9},{50},{30},{37},{5},{8},{8},{15},{20},{12},{9},{17},{8},{8},{12},{10},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{13},{3},{5},{15},{9},{3},{6},{7},{18},{1},{4},{4},{3},{3},{1},{7},{18},{11},{4},{5},{1},{3},{10},{3},{5},{15},{2},{2},{1},{5},{6},{9},{5},{11},{6},{4},{5},{6},{7},{4},{25},{1},{4},{4},{2},{1},{2},{4},{5},{5},{6},{5},{5},{2},{5},{8},{1},{1},{4},{4},{2},{5},{4},{2},{1},{7},{4},{1},{4},{2},{4},{7},{6},{2},{2},{4},{3},{5},{1},{3},{12},{7},{5},{3},{1},{4},{3},{6},{6},{4},{5},{3},{3},{5},{8},{1},{1},{5},{10},{8},{7},{8},{2},{5},{3},{4},{1},{4},{4},{10},{5},{11},{4},{5},{2},{4},{5},{2},{7},{7},{6},{5},{4},{9},{4},{6},{1},{4},{6},{2},{3},{10},{1},{6},{5},{6},{6},{1},{6},{4},{2},{1},{1},{5}};
-    const struct { const unsigned int length: 11; } bytes_length_index[] = {{1},{299},{235},{106},{109},{77},{148},{327},{258},{329},{361},{1468},{545}};
+    const struct { const unsigned int length: 8; } str_length_index[] = {{6},{8},{1},{2},{15},{23},{25},{32},{20},{22},{1},{1},{37},{45},{22},{179},{8},{15},{7},{6},{2},{29},{34},{9},{50},{30},{37},{5},{8},{8},{15},{20},{12},{9},{17},{8},{8},{12},{10},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{13},{3},{5},{15},{9},{3},{6},{7},{18},{1},{4},{4},{3},{3},{1},{7},{18},{11},{4},{5},{1},{3},{10},{3},{5},{15},{2},{2},{1},{5},{6},{9},{5},{11},{6},{4},{5},{6},{7},{4},{1},{25},{1},{4},{4},{2},{1},{2},{4},{5},{3},{5},{6},{5},{5},{2},{5},{8},{1},{1},{4},{4},{2},{5},{4},{2},{1},{7},{4},{1},{4},{2},{4},{3},{7},{2},{2},{6},{4},{3},{5},{1},{3},{12},{7},{5},{3},{1},{4},{3},{6},{6},{4},{5},{3},{3},{5},{8},{1},{1},{5},{10},{8},{7},{8},{2},{5},{3},{4},{1},{4},{4},{10},{5},{2},{11},{4},{5},{2},{4},{10},{5},{2},{10},{11},{3},{7},{7},{6},{5},{4},{9},{4},{6},{1},{4},{6},{2},{3},{10},{1},{6},{5},{6},{6},{1},{6},{4},{2},{1},{1},{5}};
+    const struct { const unsigned int length: 11; } bytes_length_index[] = {{1},{299},{235},{106},{109},{77},{148},{327},{258},{329},{361},{1468},{728}};
     #ifndef CYTHON_COMPRESS_STRINGS
       #define CYTHON_COMPRESS_STRINGS 90
     #endif
-    #if (CYTHON_COMPRESS_STRINGS) == 2 /* compression: bz2 (2841 bytes) */
-static const char cstring[] = "BZh91AY&SY\241\215\232\202\000\002\010\177\377\377\377\377\377\377\367\377\377\277\257\377\374\277\377\377\363@@@@@@@@@@@@@\000@\000`\013]\337z\007\266\346\306\260\311\240\000\005PR\360:A+\300\300\032\021B\201\265\0322hzd\237\352\2435\031\217M2&\204@=A\243@`C \000\001\240\320d\007\352\203\022\002h\010\310i\2424\032\231Q\3514\310dh4\310z\232z\200\000\000\000\000\003\3240G\250\004\246\201\022\221\250\323@\000\000\032i\241\345\031\246\321\004\000h\000\000\000\032\0002h=@\tL\222J4\000\000\000\000\030@\323\t\372Q\352z\200\003@4\031\003A\221\241\240i\220\001\006\000\t\200\000\230&\000\000\000\000\t\200L\0040\000\004`\000\000$P\230S#RmI\236T\364\304\324\364OMG\351@\006\200\000\000b\031\017P4\000\001\243@\001\242\300l\264\255h\036\031\033\350X\330\214\tQ\212\262\340\373DFa\006h}\317\317\342\252\222\r\354A1,N\037\026\350I%\274\314S\020\315\014Q_\324\264\263L\232Su\272\315\244\233@\306\333M\010m&\311\242s\237\\\"\311+\"dc\377\201y/\005\357\032\027\227\324(\200!\"C\304\304 \362\004\020=\025\321\252*\355\000l\305\022\030\212$\220F\004P/\370\334\024S\024Q|\0100V(\001{\000l\005\021\013#\330l\030A#(\252\205\210g5\245\2558\"\2551\246\344\233\035\034\312\334\306\302h\222\271T\r~-(6\230\r1\320T\025\022\241l\227\200`\323iYX\030\261e\213\030q\005 \346\003E2\210T0.\t\314\263\270V2\224\306\263CtX\001\225\222\222iC\030\305]C\030\305\047~\020\325 \200\310\026*H,\202\314\306\002\023\267\270X\031\002\220\242A\250\020T\253\367\331\004>\275mu}\271\351\263F\272\200\2406\360I|\352\304=9\323\313UU\037\027\271\366|b\310jN5\321\332\275\273<\277C\313}\372\342*\256\346\261H;3\244`\022\231\2308\234c\177\225\310\200\202\010\026\337%\033\353{~\342\014\221\0478\2152Be\n\001\010\247\30350\354\022\0245\337\n\230\354\256\360HC4\027\335\323SQN\303\217F:\035\016\007\220\315\243t\376p\263\047\244\232z\216\265\354\021\315\316\233\376\372\351\355jr^\307\257\007|Ow\207\331\351#\206\2147\022\034G\002s<C\027\004\222\017PS\332\224\206\243(&\356\205\255dQ\"b\270(\212\206\312\321\246\265\021TUW\n\360\364}\244\252\212""\224Z\226I\001\"\364\245\"JH/2\230a9\251\235\245\244H$\225\201\253Yv\334h\021Xk\234\200\245\257\024KE\004\204Q*3d\350\216\230\232\273xE=\324\255wi\206\253\034\227\201\311evX\304!I)\205\307\335\323\313@(\250P\341\274\340\230Ns\335\371\363\346HT\025\n\031\257\266$\304\010\203\032J[#\032~zv\252\t\232\277&T\325|\371\376\226\352xGX2\000\340m k\267^/\265\007\264\214\236\206\010\264\334\032\203}f@\310\201\t\000*\376?\242\243\252d\t\220\0473_\362\252dJQ\341\010\001`\210&\241\033\007\3634R\032w*\215B\300)ACU\237\320\326&a\221|?\254h\337\330N\236Eds\000\214\000\332\002_\r\300b;\007f\007\352w\257f_\300s\t\237.<\355v:\332;s\260DYS\227\330\337\311\274\207\372\273|\363Z\253/\300\341\265\361m\352\330.\265\267\371\342\t\2238c\202\375\373\351\030Y\326\225\276)\207\253W\252\370\300{W2p\262\253\335(\344\275\277(q\332.\267\344\371#\200\017\370\241k\231,=\r^\246\255D\t\230\206Nlu\353j`\343\014\241\020\"\207\232\324\272\202\240\022U\210\347\226\266\321Y\234\001\313\020\035\202\r\3209H\324DN7JE\304\234\rME9y\360`\036\3106\315\233}A\320\027L5\367\020\360q\227\034u`E\244\033\257\3268\322\301\252\3078\r\217v\260/\037\033\006Oc\212K\025\365\204\304t\322r\347\351\013e\317\227^\006d\336\021H\006\210\3171\231\031\347\204\300\300\212$\233\047\365\263\270\\\316\034V\372\212\213\323r/\245%\275\357\220A%\235\036\364\232V=:\256\rb\002\253-\014\376\334A\030\342G\036\311\311+\024\355\033\260\277\260b\200\203H3\222rp\2519%\213\265\377\307Xm$UuU\276\221\362\242\020\256np}\246\306|+i\"\033\315}\047/E\203\344.\334_\331!?dk\271\341\260\203\335\217*\237+\031b\235\350.\312\255\335\205\004h\367Z62\330\245e\032\256\272\360\240\222\315$\024r\002\265;8\373^\016\360\007!\317\237\302\360\363\036\236\363\226\201\354\266c\216\316\254[\303\r\231\327>\374\206@\016\361\336\016\323\264y\223\313[[[\237\303\036\317 \035\023>\034\244/\354p\334P\356\363\246y\237u\357\272/\234\350X\273M\006\227w\3451\353\327\271\341\001\213\260\360t\237HQ-\272\204\365\307wl\001\257\216\216\206\373\272 xk\224\226[\350dr\264\217\032\026\306c""\321\256\362m\2463\017l<:\235L\031\257`9\236\264\227N\021CH\373\307=\020\355[t\263=r\"6\233E\233Z\020b\204(\036\346w\177\tz\260& \337x\326\366\214\202t\361\240x\341$\0470fs\334\322Z\215b\212J\022\367\264h\227\230\263#\324*\017\233\367\271\357d\022\210\200\236\025\337(Fm\347\246%\371#\265\001r\257\010\2713[7\201\302X\332n\2706uU\225d\226\213\312\005\316m\255\235\336`\333\231\261\032\225\374/kw\003M\020x\207S\361\310I>\304,\361)\0356\r\270\007\332,\312\3568U\244\305Tp\342\014Lpr\305\0179d\345\205cA28P\243j6\322\032c\031\310\n\016\244X\211\301\333&\374\254\215\356\331t\331\317\031\311\226\317\034\016f\274i\270o\010\336H6\321\251v\251\3062\224x\016\031Q\2510T\035\004\344\203:*\341V+\223\014\371\027\213\304H\\{7\023,\366dk\316q\210\252\272\336$\226\210\351\311\267Z\334;\3672E\237\354\014\223$\306F\360\210\240\326\223H\264\244i[\306`\r\372n\352\n\27351\331t\036\223\330c\203\270E\373!)\315\206{\235S\r\234 -\226\366\273\242j\016\345U\322\207\027\305\354\364\327\227\"\360\356<\236\373\027\270\252ja\047\324\332\245\256\247\341\357\312\376\346,-\244\254\351\035 \216\223\322-\301\004D\206\234\316\306j\340\"\221!\300\363p\0148\333\224\3379\323l\216\310X\3434\002R{Nb\010\032\231\316.1\203\326\220\255S\0227\231\200,\350\021\245\252\2630on1\250\316\026\r\322!w0\024\261j\312\306\250c\tF\266\3301\201\2404\006\203p0\335\304\260^\0168\366K\005\262\363\366r\354\334+\334^V\276\370\370\335\206\000\255\007[\020\355\244m\003\254\355\035\326\216\273\372\363\326\335^\013\365\016]X`z@\3245\010\221r\236#\266\252\215G\326\272h\020\264C\036\351\tC!\353f\035\273\237\217\016LE\207\201\313+j\010\356\366\016+1\307/9\035?W\346\211\361\257x\314{\377\017\310\304\300\362\240\270Pc\311\225\236p\020\310x\220\025\301\353\203\275\332p\2030O 6\250\203\2501\267}\347\014$\030\" 0\265\321\316\327\304%\255J\214a0\021L\274\210\366\256\321\030r\220cK\270\215\260\213\nP\224uv7 \307\033H\271b\204\354\014J\034B\224\323Q3\311T\243H\225I\2429E\277JB\020m\304\366\345AB\2210,\221\271r\222\226#\034\334q\350\003\014Q\215B""\006\024\202\033\224{\234\021\272[\265\022\206\323j>\215\233\310\253\001\262\305\214*\005 E\320\321\007\230m\213\360t\334\377\237\275\033\206\231\241I\003\210x\201\250Ai\305A\r\325#E;\334\036\355\350\342\353\020\027\252T&1\256\025\022)I\240\24539\025\024\013\316\005\333\273R\341M\3410\325\245J5\010X\311\305N\021K\256\225\345\343\233\006\315;\020~N\315O\371\2461xv\365\213~.\205#\022\261r\370\247\024\356\345\236<=o\335\307m\244qx\320q\245\266\252\253\364\242\032S\240*G`\306\034\332\343\361\303\350\373\r\264\016\231\326\250\241\234h*\211V\324Mq\365-\275\261\335\032\247\365\225\317k\0354!Q\003\306\347=\267un(\334\033P\267\023+\335$\212i(\222\304e\362\373\325\3205r\271H<\256\\\234\232\345\2761Ra\336\350\210\0269\226\246e\307\367\257\221Y\233\026\246-B\224\034\265R\226vI\035C\260\244\221\212\022hu\344\332\345\333\266\210\273\226M\204E\264\205\203\311Qf\267h\222I\262\320\240$\300,\340r7\016_\047\202\224!\033\031.0S\334\007\373\273\365\352~s\362y\n)\340\211aBSF`\032+\366VeO P\254\215\253\333\343\005\212\265]\373i\025\251B\023\"\212-ez\331\334\2711\\\364\240\313\024\220\256\334\027f\2671\201\034\222\312\222\254/\374\244\240ay\242Ie\230\216\332\032\004[\204\220B\020D;\357 \347\023\324\217\240\265\004u\233FB\372\236\260\263\177\235\047\217\366O\210g\306\2128C\370\"\370\277\240#\266\242\006jQ$\020\347\221\362<\240\241\030(\201\270\371\261\272>TQ\003oUe\352\021D\337Z\234\3448\254\033Z\240\207\235g&\300\311Z\263\247\257_\216|A\226\030\313\314\274\303\320Q\260\230\312\202\266-\361\331;\305W\364\016Iq\033jt\303o\007\022x7\n\315\215\360\301\033\311\213l=\020/\0131\241L\253r\361\263\\M\255\337\032T\352\324\355R\305\265M\203 \256\214\2402\2109\234.\047pv}\247\017\243\351g}\021i\356(\225k$\326n\034\252\303\301e*uSV\215lfsQ\036\310h\232\\\210\310\233\010/\030F\037\027\020\246\243|\244\315\336\316r\210\337\\\313\276\026\032\007ih\246\316\002\007i\242\251T\221qj\234\246\214a\360\360\224\336\"&\341\235\023%\340\234\031\242\202\315|i\22242\356I\245hf\205\n\r\023\212\r\024V\014\047X\233\272""\366!\251]E\332j\214\020\331\326E-\235,\274\005\276\272\323[L\312\274\345\265\320\177\342\356H\247\n\022\0241\263P@";
-    PyObject *data = __Pyx_DecompressString(cstring, 2841, 2);
+    #if (CYTHON_COMPRESS_STRINGS) == 2 /* compression: bz2 (2959 bytes) */
+static const char cstring[] = "BZh91AY&SYq\334\270b\000\002\036\377\377\377\377\377\377\377\367\377\377\277\253\377\377\277\377\377\373@@@@@@@@@@@@@\000@\000`\013\337t\000\357v\334\335\264lh\000\000\350\001\230\007 <\006\035\006\232%(\014\215\000d=M=1O\3254\375S\323e=\047\265=F\2414\006\203C@\000\000\323\020\r\000\001\352h2\020\010\002b\236\201\031\t\222\236P\3656\240\320\014\200h\000\000\000\000\000\017P\323C\322\001\241\240\244I\351\000\000\r\001\240\r=&\2314\000\000\000\000\000\000\001\246\215\001\240\tL\211\024\220\003\324\036\243OSCC!\345=OH\0170\322d\240\006\217Q\240\000\003!\3524\001\266\250\000\020d\300\t\200\000\230\000\000\000\004\3010\0010\000\004\304\300\000\004\304\304\002E\001\244H\3214M4\364!\243\023&&\200\001\2404\000\001\241\220\r\03244\321\246\203\047\251\240h\260p\365\344\364K\226.\345>w\311 &\327\312\372\250\375\304\033H?\201u\216\265(\332\376d\207.\201\345\262j\212\211VUU\375\"\n@Q\n\n\023N\003\240|\221E\327\353\266\222m\003\033m4!\264\233*\025/\270\021\200\014\n\245k\377\n\210\240\251C\262V\252\254\030`\206\322*T\255h\202\254[\315\031J\005\006\364\003y4Pb1\010B)2\210\027\374v\242\232\213\315\025D\244I\202\301\010Fl\022&$\240\274\266[\006\211$j\001\200ZQ\247`\333A;k\304\221F\r4\355{*1\303\241\226WLl!\025V\010A\214\255\267\211\r\203\033I\2468\024\n\022\214\364 5\030\332P\240\032Z\316\0103\266\270\252\035\3004h\020\256fP+S\016\242\301\241\\\326\251\r\034\047\013,\320V\211\242Zg5X\326\234\322z5$q(\022L\221\202\n\024E\033\032\343\354g\300\251P\223\343N\3635\267{\336\256\320\217\333\326\351O\251\311\226\325\2703\n\230\253o\324\314\257\"2\376\361\214.O\017k\3204W]\315g\224\365\372\325\371\376g\236\353\261\200\235V\255i\020\326\244Y@t\005\240a\320<\035\235*\001\n\001<\274$\345\307+\266,4QJ\351\022\204\205\ndh\020\254\313\342-\003\200\305\020\004\242Uk\244$@\240@(\204L\337\312JH\231(\0103Y\031\031n)4>\236\236\350$\374\260\037A\013\353\327\213H\004\027\217\321\272\3347\375\264\345\340Z\371\247\253\375\336\330}^\222:\275VkD\023\021\307\202\265\265\344B\241$\242\320\313=zb\t\247\n\317""\215\214\"\340\250+\005\305\006\331v\033\230\201\020(Q\2429\234\256ZP(.\270\213*\010\241\227\261\241/\002\367.\256\202\346\223WV\326V8\371P\240Q+\030\t)\314\371ts\014\336\005\331\216\000B\253\001aF 8\221\022bL\315f\216| \245D4\230\270\310\345\032$\020YC\242\314\210\010\n\004p\220\202\007\263/\336\275\200!A\006|j\205k]\367?cU!\\W.j\351\321d\254\213\n\331^\373\210B\237\216\235i\266G\360gs\373-\374\255\243\302\014A\270\003p\030\202%\215\230\205\330\374\3204\224M\227a\"&K#u\232\270\256\"\340A\367\363\240\327\270\213\201\224,\316\215\321k\025\331\312\241\240\262K\005\264\037\202\311\334\331\337\274,\032\003,\214\261\243\361Y\250+\267[\272\364\254g\371M\3163\047\323$j\\\267\347\324\331\004l\006\350\033\344L\021;\346D\001\264\037\231\302v\300aJ\215c\006|[\353v\2311\350\023\"\036\306\273\224q\371[\305o\323\341\237\353/W\315\257\362\027\317\334\305\241\022\004_U\223\364\002\024*\004h\276\315f\321IR6|i\007%\211\360\235\007\217Z\325F\025\316\346\2142O\363\347\014t\026\331\352y\241x\016\364\202^1\231,<8\372p\307\022\004\314B\243+\261\305i{\027\344\370\001\004\036E\245\264\023\001\0213\047\261Mm\351\026;\245\302\020\033\364\270\0028\"\342\251\211\361ij\326\305\0479\262\254\271\031<\257P\034\250\027<\364\364\307\020\235/\307\270\207\003\262<6ay\026\020m\273\021\302\225\214+f\00376 \\>\035\352\216S\261\0216\047\326\022\020\335\272Q\355\367b\310\366\365s\027\231\023pB\210\002\300k\250\324\ru\341\204\300\300\212\221\021sw5n\027+\016)\272e \344^\242\352\nGs\235\020\201\0216\321\316DX\326\344i\360Z\320\t\327`WvO FY\003\307\256rD\261\047h\326\373\372\306\304\001\353\020\254\210\310\302h\310\211\261\266z\355Y\260\221;gS\251\017:\020\202\2513\007XkW>\245\212\020\276\311\324\224}\025\016\210\2672\356\312HO\374\014mp[\336\346\331\312\216\215\212\233\021\275\024\354\235\275\030PB\216k\006j\230$k\242\317\256\253\350\"\232\242 Hd\005I*\370\047\255\335\341\000u\016\257\007\203\336\370\273G\245\270\347\2749SL\262\323.y7\216\017\333T\273\363\031\2003\035\340\350t>\302Yb\266T\330\277\177\016\2770""\0353>,\342/\353a\251A\335\344\221\355>\307\332\364\335)P\251m\373\306\376\375\"=Zj\340\200lk\273\267\365\037x*D\323\001<a\257k\301\257\247{?m\333\225\345q\204\023-fbr\254\217\216\202\250H{z\255&\353j\306a\353zuh\265`\253z\201\332y\242\047\036\030\305\006\370\372\014\344!\271\345\267\205\272e\"!q\270Y\252\275\352P>\201\314\255\337\306?\005\344\276\000\337y\311\353\031\004i\3470\341\306(% dwmX\246\006\241D\212>>Z,\013\214\025P\350&\035\047ng9P(U\200x\225\365]\027\302K\355\021Ip\311\016\210\005\267\255u\305\221\313d\334xJ\333JZ6k9\317$}D\227F\005\001f]\027[|cMM\310f\227\357\301l\330\r7 p\1777a\230\212:\264\025\374T\211\335\240\350\274:\301^V\360\276{\244\047F\034\001\201\205\354\2336(\362\"\262_P\334$F\372\0246!\262\230\030n\331\027N@T9\241R\047\006\316n\316\310^\325[%g\rb\251\307\240\001\341\305\243\326;\300=\204\001\324F\306\306\324UY\321\357\315\352)\020R/i\3347I\016\237Tq\265W!\232\334\210\241p\201\t\303\257\240\230\353\236F\255e\010\t\325S\204I\325\266\323\252RxJ\271\321\220z\352)\013\221\350\020:\260\030\025C\264m\007PF\207h\332\000\332wW\310%U\340\247;^\344G(\331{o\203\263|e%\032\3644\324g\275\342\310\355[g\306i\007uR6\362\207\027\335(\326\214\035\004k\313!\200n<\234\356i\341\252I \210\351\256\025\327Gc\356\ny\214:\030]T\254\3449\000y\036G\225\330\240B$8\346uU\255\342\010\204\206\007V\001E\366\347\047$\245N\210\235\037[\030\240\010\221r\312A\350\014\325\230\261\203\334\233\337RS\"7\031\000+\351\020\245\211Q\2207/\030L\311\365\215bBw(\024\2550\261\312\024\304\\\257iO\200\271F\3206\201\267P+\354\264L\n\200F\273\304k<Sg\216=}\002\256\202\342\230\367\303\3445\367\202\233\2075!\264\003B9\235;\254\034\356\347\256+\313\301v\003\253\225\367\236\2200\030\014\"E\311=\203\262\22444\376\267M\001\024]\310r\356\230\235\320\314z\232\206\354\313U\344\302\324\361w\344b\342;\375\331\271f\235:\322\325\367\021\316\367\275\271\234\365\3154\237G\325\36610>\226\030h\350L\351\345$\nB\2275\007!\035\000\346r\244\230m\016]\020\3371\036\250\333{\234\360\340A\214DA\301\332G\225\307\210K""\263J\230\302`\"\247OF>%\316#\333\221(>ywGr\"\345(J9\272\373@\307\035\274-\244(N\341\302P\342\024\241\246\242d\314\212\246\221*\246\221\274o\364\022\022\016H\237$\260QQ0.\021\271d\222\323\027\t\335nP\014>\021\215B\201\205\021\r\307\333PGx\271J%\r\246\324t\2339qlm\227]\301AP\"\353\0212}\347\236d\023j8\272\033\004l\250\211TH\304K\"\305\314\262\032\221O\212\231.\351\032-\354l\236\007\257\343\216\047\336\215D\3724\24111/\n\222)T\320\251N\244X\240\346l\355\275\264\211P\247\230H=\016\251\250Q\317n\024B>\323\003s\304\273u\206\010\333\323 #\031\200\020\337%ASL\2350\262\266\355\010QN\265%\315\026\n\366\354F*0\255\217\276\340\202\230\212\230n\010\303t\304\210\214x\005\034\264\240-#\200\276\367\033\270\226 \373\014B\016\025\023/%\\C\"J\211WE\027[{\036U\223 \333fZ\323e\305\026\270\225\024\223\270C\223\016,\331pS\201\031piB\2731D\332(\261E\3025\036\242\177U\255\247.}\001\243Fz\320\357\253\213\354^\335\257D\310\271\266S7\270\177\266\031p?X\336\234\360\245\007\220\254\245\234\342\305M\315\310\305\t48\303>\215\375\364G\203,\252\262#}#\036e\030d{fr\212\254\032\024\004\230\2141a\2376\252Q\201y.\342\2312\030\177\270}9_I\357u\352l\344\250*R\252\304b\335f3O\343YD\221\230Mnn\231\036\224\363K\315B\251#,\243\002\244\240\326\253\234\227^a\013i\242R\201\254P!=\261\014\330[\201\316)<=\327n9\327\024;\372\031i\027\016x\205\313\224!\272\256f!\230\344uL \241 \252y\257Aj\322=\236\306\223\330)\236\\w\252\006V\014_\350Q\253\316\177\355\0473\047_!\\^\371\271|\302`\250\014\363\270\243\213\027^|\323\343\332a\243(K \2113e\222Ye\345H1\271\014\232C\361f\315\217KK\"\311\225ad\022\026\305\317\261\037\020F\346\317\021^\217\217\030Wc5.\020\305\312\021DrLZ\274\030\213v\242\212/\262\360\022\266\047f\214\224\255W8\021n\245js\013X8[\314\033\331\231\207\245\271\333`l\277\311GcN\252}<\265\361.\327\300J\273Z\224\372\223&\374a\362F\300k\273\224\260\260\351\265;;:\225\323,F\004a\2067P`\3766wx#[\177\235\314j^\364\231V\223\001\226V\300E\225,\")\210\221\013\014\260\361*.U\217d\223\337\002\322\201c\003\001\322\224\t\252QM""RJ\274\033\212\342\311\234K,P^\035\326U\321\303#\242\336%\224\004\206H\201\020\244A\206\225s&Hq\n\365-L\356\327\254l\252W\222\310\014\n+`aOMje\202\365r\274A\255b%&\350b\2701Q\315\317\014nC\231\213R\327\n\262\323\313\367^\222`\313K%D\311\016\226[X[\312\2214\004\265\305\265m\255ER\177\224\017\370\273\222)\302\204\203\216\345\303\020";
+    PyObject *data = __Pyx_DecompressString(cstring, 2959, 2);
     #define __Pyx_DecompressString_LZSS_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #elif (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (2939 bytes) */
-static const char cstring[] = "x\332\255WMs\333F\022\265\276\034\331\221\023I\224\024)v\034P\226\345\304\225(!%\313v\222\315\026\365\225re\2235%Kvv\267\n\005\002C\021\021\010\200\030\200\022S\265[9\362\210#\2168\342\210#\217<\362\310#\217\372\t\373\023\366\365\000\244h[\316:\251\250(|\316\364\364\274~\375\272!)\256\364\345\231d\225~f\252\373\355\332W\3227?\260\252\3454\216tv*Ye\351\033\3252]\375\330\263<.)\246&i\272C\003_}\254\233\375\027\334ut\215iC\203%\313\371\315\367/?\033\214\374\366\257\333\212iZ\256\244p\256\037\233\222kI\016S\264\317-\323hHU\341d\035N>1\353\212\241kR\325\322\330g\022;\2631\027\246\356\251\367h\335{e\313q\035\305\274\367\231t\014S\375\301\274\242\330\014KI\312\231\316\245\037-\227In\005Hl7\334\212eJx\2461C/1Gq\031V#\377`\325\241A\246\364t\367\351\347\033\2176\204\267\016#\334\270\304\275\222j\300Q\306\t\264\222\247\033.\254\273\r\233\3615\351IYjX\236d2\370\205]\330\0307<\301\2550S\342\314\245\013\351\236\330\263\342\352\226)c\272n\036\337Ka\322\353\214f\357)\006gk\212\246\311\030\307T\3130\350\235e\3625\245\244j:WJ\006c&\035\217\325c\313\361\020\246*\373\242\302\024[\363\252\366\027\362\261\243\330\2255\273qF\217$z\366\025\260sX\262\267\374\375\373\353\271\224\r\\\347\211!\315\264\200GY\361\014W\222e\207i\236\312d\031s\205C\246e~\016|\352\272b\340\255\252\233\272+\313\236\230H\257\025\303\260T\300()\216\2434$Mq\225\265K\336&\021!H\0232\360\265\302\301\366\223\047\273\206\241\333p\344\200\325<f\252\214h\271v\301PY~\3328\303\377\016\302#\377\310\316\334}V\226\345\024B\370\010\177\010\344\213\213c\346\352.\253\322\003\215\346\340\257\354\231*\235\361\212\367g\351U\033\274\241\253\252\242\233\342li\236!\336\231J59\323\362\262\014$e\265\302\324\023\356U\223\273\324\n]\022\001\222+\317\264u\365\004\026v\315\376\270\272K(\220\215\232\247\030}\263}x\007W\252\340\344\320\003vF7 \314\300\025>\344\372\340\372b\236\3138\355E\347\262j9\226\007f2p\005\024rx\037\177\271\344\225\313\240{z\253)\246\252 m\216\231\302E\334\024\3360U\335Z\033\030\340\245\222\302Y\t\226Ke\216\311\252j0\005""\016\252\006^\312\300\014Y\247\262\222\242\236\220R0\323\225\255rY\265\354\206j\201\222\232V65\253\252\233\212k9\\\343\256FH\211\003\271\231\360O\253k\247\214Um\267\201\310#\273\031\220\023\031\311\034\307r\312:34\302\332q\305%/\353\206Q6\224c\216\224\257*n\232\370e\3170\006i\260\326O\203\265$\r*\270\327\350YE\327uM\047\217\360oB\202\330\031\0166\230h\272\353y\03467t\233\210\303\223\303/\354\347\223\023\326\340\047\272\306O\352\206Rb\006\350\345\032V\025\302D\252DjdRx\314\022\364\254j&.\232\026WAN\333tL\356\236`;\370\331\r\013\333Mv\234x\005\240(\210\226\2431\002\333\266\001\242\2558\370\001F[\340G\\\262\r\000l[\266\3550\3744\216\203\230Rs \223j\205\264R>\305\023\356\260c\235C\275\034\306-\243\316\034\346\202\323Ls\014\307\262\\\356X\247\370q(\02139\253\"\347\3354\327EJ\322\206\345\262\203\235p\332\266\370\347\00670\223\376\271\215\010\250\0472KNuq\342\"*X\022/O\344\364\306\302\215\343\251\256\213\325\r<B\272\271\307x\352:\214\311\302q\317\023@\323\361\021\322\005\206<\033r\301\352\320l\217qx\356\326\317N\317~\001*\374\357i~\311\217\007\301\2257E\272q\220\317\265eW\372$YO\272d\344\003\231\202.W\305\321\225\356\177&%K\313\356\247Wp\361\373\246bBz\350\033\221\356\377\0013\375\311o\262u\341!\205MF\366^\251\212t\2259\235\3737\006!{\205\302$\273V\"z\277\216\234\217\317\371{\301j8\022f\302\255\260\032\177\325*\236\217\277\333\3147\217\374\234\277\355\327\203\375\240\326\033\3770\310\322a9\330\013\263\341zX\216\266\"\245w\355zor\252\271\353\317\373\212\357\2117\271\336\324\264?\341\027}\2457\365~\323\3613\376\226\257a\326VP\n\307\303\235h$\232\211\262\275\351\031\177\306\277\353\327\222\213O`zz1\030\351M\276\327d~\336/\222\215\021\274\310\366\246\346\374Bb\3610\310\006\233\341L\270\202\245\013\321~\344\3043\275\3519\370W\303\304\351\214\277A\027\301Lon\036\213\263 \227\\T\002\2457w+(\364\260\241\034m\365\203\201\237\343K\301\207t\272\336\\n\356\371Y\177\335/\303K%\331\351\360\306j\275\251\033\315\"<\373\013 \"\007\264\350nT\213\307\343B|\324\312\265\366\332+m\326Y\357\260""\356\301\263\356\263\303\241\225\352\301Q\230\013\013oXb\374\235_\235f\246Y\350M\276\337\254]\276`\262\247\371@\t\\\030\332\005t+\021\2137[3\255\225V\271]h\027\207\026;\r\312a!,^\262\330M\200q\251\371\315`\006\240\256\303\374i\250\204\265\324\330\177\257^\231\230\367w\202\253x^{\013sgA=,\206\nEiRD \265\376@\334\2742L\215f\243\215\310\215sC\303\337o\272\202h<H\211\261\202\341\247\264z8r\211O\377\211\376\021\303\257\333 \324U\270\355\300\342zT\216\267b\370\366\021\270\232,\263 \010\362V\301\355\257\357bc\323D\032M\240\"\314_\014t\202Y\274\237\"\377\226\301\351r\260\013.d\337l\010\304\025\234\335\3006\306\302|x\024\275n\375|0\233\007w\305v\005v\0251&\227\220\377\377\345\304\003\220r.<\214\262Q\036Y1\310\250\025\021=\221U\200p\275Y\362G\3720\276\226\3537\232\373M\017\356>\0132\310\215eb\354Ts\253Y\306\243\003@^\2420\210\034z\025\274\267I\371\355\260\026\215!\3465J\322\034\026_\026\201\370\363\022\177]\300\267B\211\376\001\236M\004\305\327S\377\021\3308\032d\201\300\365+\023\013\376OI\256\020\034S\320\271C\020\344A0\206UfI\020\372\322\267\323\337\273\310V\262\364\006\342$\304\355Me\374G\301c\221\204\003\307\037\205\217\341\364\263x\251\365i;\327\336n;\235\271N\261\243$\202\365o\032\013\256RZ+Q=.\306j\013\002vS\210W?\215\200\356,\374\243\\]%\202\000\240a\363\353\"sA\254}04\023\024\202\2034\266Z\264\034\025\210\257\263\000\366(\310\007\305\337?\355\000\t:\047\344\177\352\275\246B\034!t6\375\031\0009MT\332\r\026@\333\367\"\345\202DG\"XwC\036\255\306\2431\200\243\027u\304\243\204\010\334\201\"\346I\244h\217t8\027*\270\204\200\203\002?\013=x\005\344\013\237\277\006Hn\374\270\365}\273\326\031\353\344;\317\241\266\335\303#\"\303\016\315\024)4\016L)\031\210pK\037SNa[\205\360\237\361H\234\201F\224[\205V\2617=+\".\350C\273\034\005}J\310R\340\276D\212D\233u\200\000\ry]B&\233#\311\341\217x\272%\306\276\276nR\265\300\236\304\005\301\331GA\256\017\364E\316\232q\201x\373.\274\332M\265H\273\300\265\317\335-\300= \264H\202\024\361|\360\002\234;\216\216\342|\374\274\265\333\306R\037\007N""\270\200,\035E\350\267A\303}\222W)\034\rWQ\255g!+\007\361\325\270\324\032\271\374\341\265\353\347\223\320hr\2467y\275\231m>\360E>\277$\235\013\211\270M\373\243\0002\227\310\304l\n\301\035\020\214\207w\340U\t.\334\201\341\021\221M\250\212\030\276\014\216\245\0219\025\024\312&\371\360\220.2iv\210\253d`r\221\2567\213R\242\006B.\276\013r@\001\270?\024\2329\026n\"\355\226E\023\323O\270TT\336\021s\247IK&\303\201\302\220\374\257\007j8#FfR\210Il\246\023wRY[\020\265\013\343\240\243[\250\037d\347\342@\306\373\027\242j\236\017\320\037\207/j\274\020;\255\231\363ab]\016\336\205\306\246kB\203\020[Br9\334\213^\256K3\030^\020\231.`\345\000\265  ~\243\274\316\213\324Ota\024U.]B4\177/\231\246\275\347az\320\352\364\313r=*\242(\357\265\226[\205\244,\237a\217W\243R<\021\037\266V\333\327:\263\235\315nq\277\273\217\304x\336}\376\242\367;\367\234x8+tmPV\037\222\253Tx\237#\326\1772\002\227\255q.vF\315\223\027\355\305\313q\272\377w\260\325\t\221aEJ\276\255\240\"\000\331\217\274x\267\265\320jtF;\253\335\247\305n\021\375\342Q\367\350y2k\022\211E]\313|\314Z\233\355\245\316rg\257\273\177\320=\300\210\027\335\027?\221R\326z\"\325\240F/\301\345\002\205\003R\276\244|\316C\250\n$\367\031\021\232\332o\226\321]\352\001\317\007et\031\300\315-\022\257\003\345\\(\321\034\325gp~\221\304\224:\242\305\333\300\177\361V\260-B\264xS4\220\\\264\r\267>J\207\177(\262\2726\030\373\235 \007\306\346\3206eD\211\304\r\265F\023\310\002\2529;\020\350\371X\201\364\334\312\212\372\341\301\313\"\315\275p\250\337\346\217a\277\317D\367E\253\241?\326D\0272\324L\tEH\032PP\364.\342>\227\030\240\366_`\323\377\000\021\212I\r\300\006\246\255\212P\277V\352\205\275D\216\250\014P\332\357\017\271\236\026\305Y\322\353`\0072=\013q\231\215H\273o_\024I\310\347\202\210\025d\370v\367\366\027Q\255\373\3456z\202\037\272E\004\231R\200d\375&\265\032\2276_\257\024\233\301\366\346\211\210\010?U\0218\351Q\205\351M\337\022\317\256\206\025T\242\3329\342\374\203\300+}>\016iR\243\014\324\336\213\377\326\036\027_\022S7\2727(Z\203s\277\342O^k\336\306""\212//\236O\332\275!\220\263b\373\333\"\0338\n\360\327\010\246\327\022\224\274\216\312\354\240I=\210\206Z\227\307\370\236\311\000\273\351%\361\025\362\215h\344soUE3\242\033\272C=\0131@|\250\320\376\303\357\361Y6\206\264\243\3172A\233\321\001\351UQ\264\016\343\254\370|\312\022Ei\215\034\372S\017\312[\306\307\334a+\333Zo%\365\0000\375K\314\370I\264\014\007\355\261v\356\374\267\326\372@\364Q\333\370P\313\207\373h\255\026\357\204\271\363\305\244\001\271%\322m\t\2627\322\316\240\t\024\254{\350g\377\007\312\0210\276";
-    PyObject *data = __Pyx_DecompressString(cstring, 2939, 1);
+    #elif (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (3061 bytes) */
+static const char cstring[] = "x\332\255W\317w\323V\026&?\200@C\211\235\037@\241T\016!\264\034H\307\t\204@;3\307\tI\017g\316\2648!\t\314LGG\226\236\023\021Y\222\365$\047\351\234\231\323\245\227Zj\251\245\226Zz\351\245\227^z\231?a\376\204\371\356\223\374\003\022:\264\2479\216\374$\275w\337\275\337\375\356w\237%\305\225\376p$Y\245\267Lu\377\264\360L\372\366\257\254b9\307;:;\224\254\262\364\255j\231\256\276\347Y\036\227\024S\2234\335\241\211\357?\326\315\356\013\356:\272\306\264\201\311\222\345\374\342\373w\237\365f\376\351\317k\212iZ\256\244p\256\357\231\222kI\016S\264\207\226i\034K\025\341d\rN\2760k\212\241kR\305\322\330\003\211\035\331X\013S\367\324{\264\357\275\262\345\270\216b\336{ \355\301Tw2\337Wl\206\255$\345H\347\322\367\226\313$w\037H\254\035\273\373\226)\341\231\306\014\275\304\034\305e\330\215\374\203U\207&\231\322\313\365\227\017\037\255<\022\336:\214p\343\022\367J\252\001G\031\047\320J\236n\270\260\356\036\333\214/H/\312\322\261\345I&\203_\210\302\306\274\301\005\356>3%\316\\\032H\367D\314\212\253[\246\214\345\272\271w/\205I\2571Z\275\241\030\234-(\232&c\036S-\303\240w\226\311\027\224\222\252\351\\)\031\214\231t\335S\367,\307C\232*\354\353}\246\330\232W\261\277\226\367\034\305\336_\260\217\217\350\221D\317\236\001;\207%\261-\336\277\277\224O\331\300u\236\030\322L\013x\224\025\317p%Yv\230\346\251L\226\261V8dZ\346C\340S\323\025\003oU\335\324]Y\366\304Bz\255\030\206\245\002FIq\034\345X\322\024WY8\343m\222\021\2024!\003_(l\255\275x\261n\030\272\rG\266X\325c\246\312\210\226\013}\206\312\362\313\343#\374?Gz\344\357\331\221\273\311\312\262\234B\010\037\341\017\201\334\037\3541WwY\205\036h\264\006\177e\317T\351\033\257xw\225^\261\301\033\032U\024\335\024\337\226\346\031\342\235\251T\222o\332^\226\201\244\254\3563\365\200{\225\344.\265BC\"@2\362L[W\017`a\335\354\316\253\271\204\002\331\250z\212\3215\333\205\2677R\005\047\007\036\260#\272\001az\256\360\001\327{\343\376:\227q\212E\347\262j9\226\007f2p\005\024rx\027\177\271\344\225\313\240{z\253)\246\252\240l\366\230\302E\336\024~l\252\272\265""\3203\300K%\205\263\022,\227\312\034\213U\325`\n\034T\r\274\224\201\031\252Ne%E= \245`\246+[\345\262j\331\307\252\005JjZ\331\324\254\212n*\256\345p\215\273\032!%.\344f\302?\255\246\0352V\261\335cd\036\325\315\200\234\250H\3468\226S\326\231\241\021\326\216+\206\274\254\033F\331P\3668J\276\242\270i\341\227=\303\330\353\325\301B\267\016\026\222:\330\307\275F\317\366u]\327tr\t\377\246\256\035A\206\030]l\260\321t\227\026qY~\244\333D\036\236\\~bo\017\016\3301?\3205~P3\224\0223@1\327\260*\020\047R&R$\223Rd\226\240i\025\223\031f\342\251i\233\216\311m\305\344&w\017\020\025>\366\261\205\250\223\300\023\337\200\027\345\322r4F\230\3336\260\264\025\007\037\240i\013\030\211R\266\001\234m\313\266\035\206\217\306q\021K\252\016\324R\335\047\311\224\017\361\204;lO\347\0201\207q\313\2501\207\271\2406\323\034\303\261,\227;\326!>\034\202\304L\316*(}7-yQ\231(AD-\227\035\204\303)v\361\317\rn`-\376e\201\227\270\3436\205&\227u\207\273bdZ\\E\254\266\212d\251\0072K\276j\342\213\213\004\302-\033H\310\351\215\205\033\307S]\027\036\032x\204\312t\367\360\324u\030\223Ep\236\047\362A\327\025T\026\014y6\224\205\325 \357\036\343\210\316\255\035\035\036\375\004\344\370\017i)\312O{4\220\227Eerx\355\332\262+}\231\354\047\2351\363\261L\364\220+\342\352J\367\037H\311\326\262\373\3259\014~\335R,H/]#\322\375\337`\246\273\370C\266\372\036Rje\024\372\271\212\250l\231\323w\367\306 d\317Q\"e\327J\364\361\347\241\223\321)\177#\230\017\207\302\311p5\254\304\317\032\305\223\321O\352\213\365\035?\357\257\371\265`3\250vF?\013rt\231\r6\302\\\270\024\226\243\325H\351\\\272\334\031\033\257\257\373\323\276\342{\342M\2763>\341\237\367\213\276\322\031\277Zw\374I\177\325\327\260j5(\205\243\341\363h(\312D\271\316D\306\317\370w\375j2\370\022\246\047\256\007C\235\261O\353\314_\364\213dc\010/r\235\361)\277\220X\334\016r\301r\230\t\347\260u!\332\214\2348\323\231\230\202\177U,\234\230\364\037\321 \310t\246\246\2619\013\362\311`?P:S\267\202B\007\001\345)\324k=?Go\004\237\321\327\345\372l}\303\317\371K~\031^*I\244\203\201U;\343W""\352Ex\366G@D\016h\321\335\250\032\217\306\205x\247\221ol4\347\232\254\265\324b\355\255W\355W\333\003;\325\202\2350\037\026>\260\305\350\305\237\235\372d\275\320\031\273Z\257\236\275a\022\323t\240\004.\014\255\003\272\271\210\305\313\215Lc\256Qn\026\232\305\201\315\016\203rX\010\213glv\023`\234i~9\310\000\324%\230?\014\225\260\232\032\373\357\205s\347\247\375\347\301\005<\257~\204\271\243\240\026\026C\205\2624&2\220Z\177,n\336\233\246F\331\350Q\344\306\371\201\351W\353\256 \032\017Rb\314a\372!\355\036\016\235\341\323\177\242\277\305\360\3536\010u\001n;\260\270\024\225\343\325\030\276}\016\256&\333\314\010\202|Tr\273\373\273\010l\202H\243\tT\204\371\376D\047\310\342\3758\3717\013N\227\203up!\367aC \256\340\354#\2041\022.\206;\321i\353\047\275\325<\270+\302\025\330\355\2139\371\204\374\377\257&\036\203\224S\341v\224\213\026Q\025\275\212\232\023\331\023U\005\010\227\352%\177\250\013\343\251Z\277R\337\254{p\367U0\211\332\230%\306\216\327W\353e<\332\002\344%J\203\250\241\367\301\373\230\222_\013\253\321\010r^\245\"\315c\363Y\221\210\337\257\360\227\004|sT\350\327\360\354|P<]\372+`\343p\220\003\002\227\317\235\237\361\337$\265Bp\214C\347\266A\220\307\301\010v\311\222 t\245\357y7vQ\255d\351\003\304I\210\333\031\237\364W\202\247\242\010{\216\257\204O\341\364\253\370F\343\253f\276\271\326tZS\255bKI\004\353\3374\027\\\245\262V\242Z\\\214\325\006\004\354\246\020\257n\031\001\335,\374\243Z\235\047\202\000\240A\363K\242rA\254M0t2(\004[in\265h6*\020_\263\000v\047X\014\212\277~\331\026\ntJ\310\377\370\247u\2058B\350,\373\031\0009ATZ\017f@\333O#\245O\242\035\221\254\273!\217\346\343\341\030\300\321\213\032\362QB\006\356@\021\027I\244(F\272\234\010\025\274\201\204\203\002o\205\036\274\007r\337\347o\000\222\033?m\374\245Ym\215\264\026[\273P\333\366\366\016\221\3419\255\024%4\nL\251\030\210p7\276\240\232BX\205\360\357\361P<\t\215(7\n\215bg\"+2.\350CQ\016\203>%T)p\277A\212D\301:@\200\246\234\226\220\261\372Pr\371-\236\256\212\271\247\367M\272\026\330\223\270 8\273\022\344\273@\367k""\326\214\013\304\333O\340\325z\252EZ\037\327.wW\001w\217\320\242\010R\304\027\203\327\340\334^\264\023/\306\273\215\365&\266\372\"p\302\031T\3510R\277\006\032n\222\274J\341p8\217n\235\205\254l\305\027\342Rc\350\354\207\227.\237\214A\243\311\231\316\330\345z\256\376\330\027\365\374\216t\316$\3426\341\017\003\310|\"\023\331\024\202; \030\017\357\300\253\022\\\270\003\303C\242\232\320\0251}\026\034K3r((\224K\352\341\t\r&\323\352\020\243db2H\367\313\242\225\250\201\220\213\357\202<P\000\356O\204f\216\204\313(\273Yq\210\351\026\\**\027\305\332\t\322\222\261\260\2470$\377K\201\032f\304\314\311\024b\022\233\211\304\235T\326fD\357\302<\350\350*\372\007\331\351_\310xw \272\346I\017\375Q\370\242\3063\261\323\310\234\014\022\353l\360\372\032\233\356\t\rBn\t\311\331p#z\267/e0\275 *]\300\312\001jA@\374Ay\235\026\245\237\350\3020\272\\\272\2058\374\275c\232b_\204\351\336Q\247\333\226kQ\021My\2431\333($m\371\0101^\210J\361\371x\2731\337\274\324\312\266\226\333\305\315\366&\nc\267\275\373\272\363+cN<\314\n]\353\265\325\047\344*5\336]\344\372wF\340\254=NDdtx\362\242\215x6N\343\277\210P\317\213\n+R\361\255\006\373\002\220\315\310\213\327\0333\215\343\326pk\276\375\262\330.\342\274\270\323\336\331MV\215\241\260\350\3242\035\263\306r\363Fk\266\265\321\336\334joa\306\353\366\3537\244\224\325\216(5\250\321;p\271@a\213\224/i\237\323\020\252\002\311\375\244HM\365\027\333\350:\235\001Ozmt\026\300M]\047^\007\312\211P\242)\352\317\340\374u\022S:\021]\277\r\374\257\337\n\326D\212\256\337\024\007H.\216\r\267>O\247\177&\252\272\332\233\373\235 \007\346\346ql\232\024-\0227t4:\217*\240\236\363\034\002=\035+\220\236[9\321?<xY\244\265}\207\272\307\374\021\304\373J\234\276h7\234\2175q\n\0318L\tEH\016\240\240\350]\344}*1@\307\177\201M\367\007\210PL:\000<\302\262y\221\352S\255^\330K\344\210\332\000\225\375\346\200\353iS\314\222^\007\317!\323Y\210K6\"\355\276\337o\222Wpl\2555\212\r\265\231mB\211gD\3360\270\335\276\3758.\266\227_\2642\255\207\355\3357\3557?\266\177\374\047I\374M:v\234y\020;\325x.\047""\347\305^\314W\321\212\321i:\023\267\004\201/\204\007q&\236\023\360\366{\337\265\344\027S\360\000\354<D\307\342\361]\250\317\027-\222\337vf\226x\336\373\246M\256\010\010\307\223\3265\202\2643\321\350\216b\322\201v\366K\301\337\1775r\215\225\366\032\2254H\233J\364\204\1771\305=uh$|L\277\004\223\204\022\274B\203\307\257\264\257\020a\222\357\267B\022\025J\325\265\244\024\373D~&\240\277\217_`\233$\230\335\240(/?A\327\357$\047\341\301\0009\022\365Cc\245\371L\034\277\306.\325o\003\271A\020),q\204\035 NN\244tMT8\307\241\342\033 \3505\n\t\342w!\334S\341V4p\034{\212\337h\223\340\303\304\r\361\313\352[\361\343$\377\221\047\203\r\312\241\250\252O\242<\032\261\203fPm\210\006D\207\277;tD#\302\017\367\nY\025\215x;\316\211\237\2049*;\332#\2173\267\007\350\312\200g\033\351Xj$=\016\310\377C\254x#\216A[\315\021\020q\372\032\360\277\203r\312\212\003\304\024\252\374\344\203\223\301\363\047~\356\177\025\203\214\020";
+    PyObject *data = __Pyx_DecompressString(cstring, 3061, 1);
     #define __Pyx_DecompressString_LZSS_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (3990 bytes) */
-static const char cstring[] = "\377 at 0x o\377bject>.:\377 <Memory\377View of \377<contigu\377ous and gdir%\001\007\rin\021\005\177strided\"\010o or \004\031><(\t\376A\006>?Canno\377t assign\377 to read\177-only m\240\002\375v\242\000Invali\377d mode, \347exp\305\000|\000\047c\047\376t\001\047fortra\237n\047, gH\000%\005s\357hape\222\000 ax\377is Note \373th\207 Cytho\373n \021\000delib\237eratek\000\320\001c\367ter!\001n PE\337P-484\212\"re\376\264!s subcl\366\246\000es\261!buil\373ti\260\000ypes.\377 If you \223ne\224 \303\000p\316\000%\tt\177hen set\200\000\367e \047\357\002atio\377n_typing\355\047\355$iv\242\000o F\377alse.add}_\231 ecoll\266@\376+\000s.abcdi\177sableen\002\001\277gcgoru\273@m\377e/heapdu\377mp/_grap_h.pyx\017\001 \020\001\365:\271 r\374\002n 2*w*31\207dsisC\003\377dno defa\377ult __re?duce__9\000\214\002\357non-\361@via\375l\033\000cinit_\363_u}\002\260Aallo\375c\304  array? data.\013\020\214C\374\336a\273cs.ASCI\277IEllip\206\000S\177equence\223\204\001}.\230\204\007__Pyx\001\000\377Dict_Nex?tRef__\274$\241\000\333__\221B__\001\005ge_titem\r\001d0\001\236\027\000func\035\001\030\000s9t\355@)\001imp\265`3\001\357main\003\002odu\335lM\002nam\002\003ew\374T\001\307 _check\003suT\000\n\001?\004\025\001\277@\247 ~\037\001unpick?\000\233En \005vt\250A\230\001qGualO\005\327%\340&c\217\204\002L\277\001\363$ex\314\001\256`_\203\005p\272`\262\006\003\006.\007tes\220@\377_is_coro\237utine\251`\300`r\375s\226E_buffe\375r\245Edancar\277angeas\263Ba\177syncio.8\006\177sbbasebW\000\367bfs:\000ccle\255a\230`cl[\000_\261 t\377raceback\376\275\207\001ent_off\377copycoun\377tddfndom\377inatorsd\207std\246!\000\002\243\001\210\210\003d\377vdweempt=y\367@odee\267 \215\206\002\377errorfie\267ld_\257@rt\006\002s\377fillflag\177sformat\362\206\004\257full\376\204\006.\377\204\005.\276\201\205\003hhead\227\205\001h\237iiidi\216\001\223\000n\377indexind\377ptrint32^\002\00064ip\265as\000\002\377izejkkey\377skidskvl\377abellast?lommem\222\210\001\212\210\001\375n\246anbndim\375n\235\003noscan\377npn""rnstk\374\206`\211`pyoobj\360\372\211\003\227\206\003\246 \315Aordev\252App\302 par\000\000\262\304 p\273\"\310apl\336 p\337oppre\000\000ds\374\005\000.\002qrreac\355h\250\211\001_wB\000sre\357gist\262 eso\177lvereta\377@\377drlroots\367row\000\000ssse\377ensemise\361t\345\206\004\240\211\002\355\001_fra\317mess\364\000\000\001ss\347lsl7\000\000\001sps\255t\341@_e\001\003v\t\002s\350\221Bp\000\032\000k\235Csto\276\047\000ructt{\000l\377targettg\276\023\000tree_\347\002u\271u\344\"\002\0018un\362\001u\377pdatevva\357lues\267\000tvx\367wxz\223 sO__\266\333\205\002_9\333\210\006_6\255\211\001e\375s\372`tp_t (kstl\001 \027\0205_\214\211\001\373_m\001\002t *, \036u\003_t)\000\357@\r+\240`3, \000\002=\005 *\0240z\005\3704\025\230\007\263A_add\000Mm\327\211\002_s\004\001\005\005l\326!\335\000\247A_to\370\210\003\200\001\377\340\004\024\220F\230&\240\377\001\240\023\240B\240m\260\377:\270Q\340\004\013\2102\377\210V\2201\220C\220v\377\230R\230q\330\004\032\230\375!\001\001\"\230F\240!\240\3773\240f\250B\250a\330\377\t\n\330\010\014\210E\220\337\025\220a\220u\025\0021\330\377\014\020\220\005\220Q\220a\377\330\014\017\210r\220\023\220\377B\220d\230\"\230B\230\377b\240\004\240D\250\001\250\377\021\250!\330\020\021\220\021\257\220%\220q\003\003(X\000\020\377\030\230\001\330\010\016\210e\257\2202\220Q@\001\001\037\000!\337\330\014\024\220AL\003U\230\177!\2306\240\021\240$x\000\377A\250R\250r\260\021\330\353\020\024\235\000q6\000\020\023\220\3734\220\006\000\230\021\330\024\025\356z\000e\2301\003\003h\230a\277\330\024\034\230A\330\316\0001\372\347\001\027\237\006\004\031\230\032\240\3771\330\004\n\210\"\210F\277\220!\2203\220f\243\000a\374\344\003\315\tq\330\014\r\210Q\362\227\000=\240 }\001d\250%\250\377q\260\004\260A\260V\270\3771\270F\300$\300e\310\3773\310e\320ST\320T\375U_\010v\230V\2401\240\375AL\024\004\007\200r\210\023\377\210A\330\010\017\210q\330|\\\022\316\003\025\230a\230tF\000\375E\270 $\250e\2606\270\377\021\270$\270f\300A\300\375Q\314\010w\230f\240A\240\345Q\275""\020\033\212 \273\0226\230\021\372\322 3\\\000w\240a\240q\376\235$\360\006\000\005\025\220D\353\230\006t\000q, x\230v\367\240Q\240\354@\020\220\010\230\211\001\377 \247$5\010\002\226f!\003c\177\250\022\2504\250t\260\242bn(\004\017\210t\344bs\230\222d\265$\313`wz\001\240\001\201\020~\177\250Z\260q\330\004\036\316`\365\006\264\000rO\0003\250f\260\273B\260\270@\035\230R\211\002c\243\250\026\234b\270\202\"x\005t\262`\020\232\272ad\221\"b\240\\\000\325\204\007r\353\230\022\322`\014\265\204\001\"\220B>\251`E\240\021\240!\365\204\007\243`\336<\n\024\220A\220\260\204\0014\230\377q\240\003\2402\240V\250\3531\330N\r\340\264\205\006s\230%Z%\000\001\344ch\220~\0011\367\204\003\376\364\204\0355\240\001\240\024\240U\177\250!\2502\250R\250\311\205\006\371$\271B\321\205\002\004\013\2103\210\237b\220\001\200\001\325C\333\206\016\r\357\210R\210u\254\000T\230\023\357\230F\240\"\256\204\001\014\210B+\210f\277\000S\204`b\203A\277\205\002|\200\207\001\303\206-C\240q\250\003\361@\377q\330\020\023\2201\220F\372\207\207\002a\256\206H3\220a\220s\375\230\355\000\330\024\027\220q\230\367\005\230Q\351\206\0178\2205\230\367\002\230!\377\000\n\000\005\026\363\220Y\246\205\003\346\204\001\014\2102\210\367U\220!\035\000\003\2306\240\t\022\215\207\001\363\210\005D\364\005\366\210\002\301\207\001\207\207\014\376\253\204\013\330\014\023\2208\2309\370\200\206\002\377\210\002\256\210\0018\2409\250A\377\250T\260\031\270)\3001\377\300C\300r\310\024\310Qi\310\374\000\255\210\001}\255\206\001\240c\322\206\002\377a\250v\260Q\260c\270\267\021\330\024\254\206\001\024\025\355\207\0051\277\330\014\022\220!\220\250\206\001&s\240\001\225\211\002\207\211\0078\2403\265\206\002\277\020\025\220R\220r\274@A\373\230S\301\212\004d\250\"\250A\377\330\014\021\220\022\2202\220\337V\2302\230Q\005/S\230\367\001\230\024\372\212\002\014\016\210a\\\240a\304\211\0016\220\021\310`\020\242\207\001\377E\230\026\230q\240\016\250\327a\340\004\275eV\241\212\002%\240\377s\250&\260\002\260!\330\276\024\002v\220Q\220b\377 #\317\230V\2402""\241\210\001\220\210\001\004\033w\2301\340\201\211\002\031\220!\370\212\001\341j\272\207\002\354\211\014\312\213\001\304#;\250a\377\250t\2609\270K\300q\377\310\003\3102\310W\320T/U\320UV\202\213\001D\365\207\001\276\205\002\367\004\240A\210\205\0024\250q\330\373\031\037\320\205\001\240\023\240A\240\377[\260\001\260\023\260B\260\177f\270A\270Q\330\020\316!\3355\262\213\0032\220S\230`$\230\377b\240\003\2401\330\024\031\304\275\210\001\351\001r\266 \037\001\216\213\017\010\210\347\001\330\004\001\001v1B\220a\206\363\214\001\023\220i\014\260\214\003\273`}\003\004\227\013\2108\313`1\341%\226\216\007n\373\260A\236\212\001\013\210\"\210E7\220\021\220\210\210\001d\230\317&\257\216\005\341B\354 \310\204\006\373\214\002\353$2\230X\377\240Q\240g\250V\2602\377\260W\270E\300\021\330\004\377\037\230r\240\026\240q\250}\002\257`C\250v\260R\333\211\001\377 \240\002\240&\250\001\250\377\022\2502\250S\260\006\260\337b\270\001\330\004\001\021\t\n\337\340\010\013\2101\211\001\330\010\277\n\210!\2105\220\304\216\002a\372\257\211\t\026\327\210\003\020\220\002\220!\353\2201\224\217\003\022\374\004#\230R\377\230s\240#\240Q\240bz\200\000#k\000\001\330\020\021\272\217\001]q,\000\"\220E\212Ew\276b\035!\212\205\0037\230!\355\205\001\230\205\003\005\002\350#\003\340\207\001\220\204\003\001\265\205\001$\220c}\230\243\217\002G\2301\230A\377\207\001\3766\000\2305\240\003\2406\250G\021\250\"\300\220\002\351\205\005\307\217\004\007\204\212\002m\020\310\207\001\010\240\210\000\023\220\336\207\001\036\373\212\0013\230c\240\335\217\001\304\210\003\337!\224\351\207\001\310b7\317\210\005\026\267\214\002%\000\240?\"\240B\240a\330D\001\000\002\242\005\002\230Z\000\001\005\261\215\002\340\365&\004\377\250B\250c\260\026\260r7\270\021\340\313\221\tr\230\2511\315\221\007\367a\330\020p\001s\230!\230\2752\305\"\"\240F\250\212\214\013\021O\220\023\220A\234\207\002\322\"s\262`\261A\336\"\324\205\005\307\221\016\025\220\367\206\001\023\035\230\313\207\001\002\240![\005\370\222\002\346\214\n\236\227\210\0012\220R""\220\342\220\006\217\216\005v\377\250Q\250f\260F\270\"\357\270A\330\004\223\216\001x\240q\377\250\006\250b\260\005\260U\377\270&\300\t\310\022\3106\377\320QR\320RU\320U\237W\320WX\330\305\200,\234\003\022\344\323\210\002\254\216\0067\247\001\365\215\001W\230A\220\215\216\n\277\200@\221\217\005X\t\340\325\002\271\221\001u\277\250F\260\"\260A\221\220\003\007\357\240q\250\005\335\205\002Q\330\004\377\034\230B\230h\240a\240\377v\250R\250u\260E\270\377\026\270y\310\002\310&\320\377PQ\320QT\320TVw\320VW\307\220\003\010\250\001\261\220\002\377\025\260e\2706\300\031\310\377\"\310F\320RS\320S\336\037\000X\320XY\246\211\001q\330\356\346\205\002F\220!\355\225\nt\2302\337\230S\240\004\240\245\225\002\001\220\227\025\220f\266@Q\214\214\001\227Aq\332\243\225\032E\200\223\001\340\020\337\204\003s\230\277\"\230A\330\024\030\301\215\001\230\363a\340\210\211\002\013\000\001\330\024\025\363\330\030\311\211\001\216\221\001\030\036\230a\337\330\030\034\230C\254\220\002\030\033u\230\275\223\001s\262\217\002\034\035\330)\003[\032\230\322\206\001q\330$\005G\203\225\002n)\0001\230E\213\212\002Q\3306\000\336\227\221\001\005\240Q\240\247\214\001D\260\377\001\260\025\260a\260q\330\377\034!\240\021\240%\240uW\250A\250#\000\034\206\010\330\340\226\004\237\003\2302\230T\371\221\002\231\001\230\177\025\230d\240!\2401\200\230\007\371s\226\207\003\373\223\003\014\022\220%\220\277r\230\024\230Q\230\211\206\002u\360\226#\371\227\005\344\230\002\375\216\0014\220s\230\313&\240\351\204\001\004\333\216\rK\002\017\210\\\213\210\001\243\227\001b\230\005\217\231\001\240\263\005\356\330\227\0026\220\022\254\212\001\230D\240\377\001\240\022\2406\250\022\250:\270\212\001\036\233\215\007\001\330\004\230\207\001\341\223\001\377\004\036\320\036/\250q\320\3770C\3001\300M\320Q\210\342@\377\204\001\365\225\001\033\342\231\001\350\221\022\203\230\014\023\235\220\330\004\025\220W\242\206\002\272\214\001\014\377\017\210u\220B\220a\330\373\020\034\266\206\002\006\240h\250a\177\250q\340\020\024\220M\251\224\002\376\021""\004\004\240B\240c\250\023\377\250C\250u\260L\300\004\036\305\227\002\014\r\320\r\326A\000\005\351\216\006?\010\t\210\036\220q\334\224\n\272\214\0018\335\232\002}\006\237\220\0018\2301\222`\307\227\001\337s\250!\250;\312@u\270\376\270\232\002\n\230%\230r\240\024\357\240S\250\001\302\232\0079\240E\336\177\000A\330\020\031\201\230\002<\240R\305\226\0011\317\220\t\327\216\026\023\211\221\002#\347\220\001\370\251\204\001\244\230\002\272\216\001\240K\250q\260\047\003\2602\222\232\002\303\204\002\002\254\233\006\365\227\001\3372\250U\260!\272\231\002!\330\377\024\032\230!\2308\2401\373\240C\347`B\250f\260A\377\260U\270!\2703\270a^\374\221\002\230A\230\\\367\214\002Y\256\217\002\377S\300\003\3001\340\024\030\365\230S\026\027\372\221\002C\230t\240\3772\240R\240q\330\030#w\2401\340\257\205\002\001\240\034\252\234\002\377\031\270&\300\001\300\023\300;C\300\345\231\0027\220!";
-    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 3990, 5982);
+    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (4159 bytes) */
+static const char cstring[] = "\377 at 0x o\377bject>.:\377 <Memory\377View of \377<contigu\377ous and gdir%\001\007\rin\021\005\177strided\"\010o or \004\031><(\t\376A\006>?Canno\377t assign\377 to read\177-only m\240\002\375v\242\000Invali\377d mode, \347exp\305\000|\000\047c\047\376t\001\047fortra\237n\047, gH\000%\005s\357hape\222\000 ax\377is Note \373th\207 Cytho\373n \021\000delib\237eratek\000\320\001c\367ter!\001n PE\337P-484\212\"re\376\264!s subcl\366\246\000es\261!buil\373ti\260\000ypes.\377 If you \223ne\224 \303\000p\316\000%\tt\177hen set\200\000\367e \047\357\002atio\377n_typing\355\047\355$iv\242\000o F\377alse.add}_\231 ecoll\266@\376+\000s.abcdi\177sableen\002\001\277gcgoru\273@m\377e/heapdu\377mp/_grap_h.pyx\017\001 \020\001\365:\271 r\374\002n 2*w*31\207dsisC\003\377dno defa\377ult __re?duce__9\000\214\002\357non-\361@via\375l\033\000cinit_\363_u}\002\260Aallo\375c\304  array? data.\013\020\214C\374\336a\273cs.ASCI\277IEllip\206\000S\177equence\223\204\001}.\230\204\007__Pyx\001\000\377Dict_Nex?tRef__\274$\241\000\333__\221B__\001\005ge_titem\r\001d0\001\236\027\000func\035\001\030\000s9t\355@)\001imp\265`3\001\357main\003\002odu\335lM\002nam\002\003ew\374T\001\307 _check\003suT\000\n\001?\004\025\001\277@\247 ~\037\001unpick?\000\233En \005vt\250A\230\001qGualO\005\327%\340&c\217\204\002L\277\001\363$ex\314\001\256`_\203\005p\272`\262\006\003\006.\007tes\220@\377_is_coro\237utine\251`\300`r\375s\226E_buffe\375r\245Edancar\277angeas\263Ba\177syncio.8\006\177sbbasebW\000\367bfs:\000ccle\255a\230`cl[\000_\261 t\377raceback\376\275\207\001ent_off\377copycoun\377tddfndom\377inatorsd\207std\246!\000\002\243\001\210\210\003d\377vdweempt=y\367@odee\267 \215\206\002\377errorfie\267ld_\257@rt\006\002s\377fillflag\177sformat\362\206\004_fullg\377\204\006.\200\205\005}.\202\205\003hhead\230\205\001?hiiidi\217\001\224\000\377nidxinde\376\001\001ptrint3\2752\002\00064ip\271as\376\000\002izejkke\377yskidskv\377labellas\177tlommem\226\210\001\372\216\210\001n\252anbndi\337mneln\244\003np""\377nrnspans\317nstk\215`\220`py\017oobj\201\212\003\236\206\003\255 \324Aoorde\261App\311 \047par\000\000\313 p\302\"\317a\373pl\345 poppr\315e\000\000ds\005\000.\002qr\337reach\257\211\001_w\376B\000sregist\376\271 esolver\367eta\206`drlr\177ootsrow\000\000\377ssseense\237miset\354\206\004\247\211\002s\375i\362\001_frame\363ss\371\000\000\001ssls\311l9\000\001\000_\253\"\t\002sp~\327\001_first\005\002\357nosc\351\000pcs\255t\214`_e\001\003v\t\002s\344\274B\224\000p\207 \310Csto\276\n\000ructt\237\000l\377targettg\276\023\000tree_\213\"u\271u\213B\002\0018un\226!u\377pdatevva\357lues\333\000tvx\367wxz\267 sO__\266\206\206\002_9\206\211\006_6\330\211\001e\373s_\330@p_t (kstl\001 \027\0205_\267\211\001\373_m\001\002t *, \036u\003_t)\000\226`\r+\307`3, \000\002=\005 *\0240z\005\3704\025\230\007\327A_add\000Mm\202\212\002_s\004\001\005\005l\326!\335\000\311A_to\243\211\003\200\001\377\340\004\024\220F\230&\240\377\001\240\023\240B\240m\260\377:\270Q\340\004\013\2102\377\210V\2201\220C\220v\377\230R\230q\330\004\032\230\375!\001\001\"\230F\240!\240\3773\240f\250B\250a\330\377\t\n\330\010\014\210E\220\337\025\220a\220u\025\0021\330\377\014\020\220\005\220Q\220a\377\330\014\017\210r\220\023\220\377B\220d\230\"\230B\230\377b\240\004\240D\250\001\250\377\021\250!\330\020\021\220\021\257\220%\220q\003\003(X\000\020\377\030\230\001\330\010\016\210e\257\2202\220Q@\001\001\037\000!\337\330\014\024\220AL\003U\230\177!\2306\240\021\240$x\000\377A\250R\250r\260\021\330\353\020\024\235\000q6\000\020\023\220\3734\220\006\000\230\021\330\024\025\356z\000e\2301\003\003h\230a\277\330\024\034\230A\330\316\0001\372\347\001\027\237\006\004\031\230\032\240\3771\330\004\n\210\"\210F\277\220!\2203\220f\243\000a\374\344\003\315\tq\330\014\r\210Q\362\227\000=\240 }\001d\250%\250\377q\260\004\260A\260V\270\3771\270F\300$\300e\310\3773\310e\320ST\320T\375U_\010v\230V\2401\240\375AL\024\004\007\200r\210\023\377\210A\330\010\017\210q\330|\\\022\316\003\025\230a\230tF\000\375E\270 $\250e\2606\270""\377\021\270$\270f\300A\300\375Q\314\010w\230f\240A\240\345Q\275\020\033\212 \273\0226\230\021\372\322 3\\\000w\240a\240q\376\235$\360\006\000\005\025\220D\353\230\006t\000q, x\230v\367\240Q\240\354@\020\220\010\230\211\001\377 \247$5\010\002\226f!\003c\177\250\022\2504\250t\260\242bn(\004\017\210t\344bs\230\222d\265$\313`wz\001\240\001\201\020~\177\250Z\260q\330\004\036\316`\365\006\264\000rO\0003\250f\260\273B\260\270@\035\230R\211\002c\243\250\026\234b\270\202\"x\005t\262`\020\232\272ad\221\"b\240\\\000\325\204\007r\353\230\022\322`\014\265\204\001\"\220B>\251`E\240\021\240!\365\204\007\243`\336<\n\024\220A\220\260\204\0014\230\377q\240\003\2402\240V\250\3531\330N\r\340\264\205\006s\230%Z%\000\001\344ch\220~\0011\367\204\003\376\364\204\0355\240\001\240\024\240U\177\250!\2502\250R\250\311\205\006\371$\271B\321\205\002\004\013\2103\210\237b\220\001\200\001\325C\333\206\016\r\357\210R\210u\254\000T\230\023\357\230F\240\"\256\204\001\014\210B+\210f\277\000S\204`b\203A\277\205\002|\200\207\001\303\206-C\240q\250\003\361@\377q\330\020\023\2201\220F\372\207\207\002a\256\206H3\220a\220s\375\230\355\000\330\024\027\220q\230\367\005\230Q\351\206\0178\2205\230\367\002\230!\377\000\n\000\005\026\363\220Y\246\205\003\346\204\001\014\2102\210\367U\220!\035\000\003\2306\240\t\022\215\207\001\363\210\005D\364\005\366\210\002\301\207\001\207\207\014\376\253\204\013\330\014\023\2208\2309\370\200\206\002\377\210\002\256\210\0018\2409\250A\377\250T\260\031\270)\3001\377\300C\300r\310\024\310Qi\310\374\000\255\210\001}\255\206\001\240c\322\206\002\377a\250v\260Q\260c\270\267\021\330\024\254\206\001\024\025\355\207\0051\277\330\014\022\220!\220\250\206\001&s\240\001\225\211\002\207\211\0078\2403\265\206\002\277\020\025\220R\220r\274@A\373\230S\301\212\004d\250\"\250A\377\330\014\021\220\022\2202\220\337V\2302\230Q\005/S\230\367\001\230\024\372\212\002\014\016\210a\\\240a\304\211\0016\220\021\310`\020\242\207\001\377E\230\026\230q\240\016\250\327a\340\004\275eV\241\212\002%\240\377s""\250&\260\002\260!\330\276\024\002v\220Q\220b\377 #\317\230V\2402\241\210\001\220\210\001\004\033w\2301\340\201\211\002\031\220!\370\212\001\341j\272\207\002\354\211\014\312\213\001\304#;\250a\377\250t\2609\270K\300q\377\310\003\3102\310W\320T/U\320UV\202\213\001D\365\207\001\276\205\002\367\004\240A\210\205\0024\250q\330\373\031\037\320\205\001\240\023\240A\240\377[\260\001\260\023\260B\260\177f\270A\270Q\330\020\316!\3355\262\213\0032\220S\230`$\230\377b\240\003\2401\330\024\031\304\275\210\001\351\001r\266 \037\001\216\213\017\010\210\347\001\330\004\001\001v1B\220a\206\363\214\001\023\220i\014\260\214\003\273`}\003\004\227\013\2108\313`1\341%\226\216\007n\373\260A\236\212\001\013\210\"\210E7\220\021\220\210\210\001d\230\317&\257\216\005\341B\354 \310\204\006\373\214\002\353$2\230X\377\240Q\240g\250V\2602\377\260W\270E\300\021\330\004\377\037\230r\240\026\240q\250}\002\257`C\250v\260R\333\211\001\377 \240\002\240&\250\001\250\377\022\2502\250S\260\006\260\337b\270\001\330\004\001\021\t\n\337\340\010\013\2101\211\001\330\010\277\n\210!\2105\220\304\216\002a\372\257\211\t\026\327\210\003\020\220\002\220!\353\2201\224\217\003\022\374\004#\230R\377\230s\240#\240Q\240bz\200\000#k\000\001\330\020\021\272\217\001]q,\000\"\220E\212Ew\276b\035!\212\205\0037\230!\355\205\001\230\205\003\005\002\350#\003\340\207\001\220\204\003\001\265\205\001$\220c}\230\243\217\002G\2301\230A\377\207\001\3766\000\2305\240\003\2406\250G\021\250\"\300\220\002\351\205\005\307\217\004\007\204\212\002m\020\310\207\001\010\240\210\000\023\220\336\207\001\036\373\212\0013\230c\240\335\217\001\304\210\003\337!\224\351\207\001\310b7\317\210\005\026\267\214\002%\000\240?\"\240B\240a\330D\001\000\002\242\005\002\230Z\000\001\005\261\215\002\340\365&\004\377\250B\250c\260\026\260r7\270\021\340\313\221\tr\230\2511\315\221\007\367a\330\020p\001s\230!\230\2752\305\"\"\240F\250\212\214\013\021O\220\023\220A\234\207\002\322\"s\262`\261A\336\"\324\205\005\307\221\016\025\220\367\206\001\023\035\230\313\207""\001\002\240![\005\370\222\002\346\214\n\236\227\210\0012\220R\220\342\220\006\217\216\005v\377\250Q\250f\260F\270\"\357\270A\330\004\223\216\001x\240q\377\250\006\250b\260\005\260U\377\270&\300\t\310\022\3106\377\320QR\320RU\320U\237W\320WX\330\305\200,\234\003\022\344\323\210\002\254\216\0067\247\001\365\215\001W\230A\220\215\216\n\277\200@\221\217\005X\t\340\325\002\271\221\001u\277\250F\260\"\260A\221\220\003\007\357\240q\250\005\335\205\002Q\330\004\377\034\230B\230h\240a\240\377v\250R\250u\260E\270\377\026\270y\310\002\310&\320\377PQ\320QT\320TVw\320VW\307\220\003\010\250\001\261\220\002\377\025\260e\2706\300\031\310\377\"\310F\320RS\320S\336\037\000X\320XY\246\211\001q\330\356\346\205\002F\220!\355\225\nt\2302\337\230S\240\004\240\245\225\002\001\220\227\025\220f\266@Q\214\214\001\227Aq\332\243\225\032E\200\223\001\340\020\337\204\003s\230\277\"\230A\330\024\030\301\215\001\230\363a\340\210\211\002\013\000\001\330\024\025\363\330\030\311\211\001\216\221\001\030\036\230a\337\330\030\034\230C\254\220\002\030\033u\230\275\223\001s\262\217\002\034\035\330)\003[\032\230\322\206\001q\330$\005G\203\225\002n)\0001\230E\213\212\002Q\3306\000\336\227\221\001\005\240Q\240\247\214\001D\260\377\001\260\025\260a\260q\330\377\034!\240\021\240%\240uW\250A\250#\000\034\206\010\330\340\226\004\237\003\2302\230T\371\221\002\231\001\230\177\025\230d\240!\2401\200\230\007\371s\226\207\003\373\223\003\014\022\220%\220\277r\230\024\230Q\230\211\206\002u\360\226#\371\227\005\344\230\002\375\216\0014\220s\230\313&\240\351\204\001\004\333\216\rK\002\017\210\\\213\210\001\243\227\001b\230\005\217\231\001\240\263\005\356\330\227\0026\220\022\254\212\001\230D\240\377\001\240\022\2406\250\022\250\372\270\212\001*\233\215\007\r\250Z\260v\377\270Q\270c\300\022\3001\363\330\004\244\207\001\355\223\001\004\036\320\036\3775\260Q\3206I\310\021\377\310-\320WY\320Y]\027\320]^\201\226\001\033\356\231\001\364\221\022\222\215\016\267\n\230!\231\224\001\023\220\355\004\017\377\210u\220B\220a\330\020""\375\034\276\206\002\006\240k\260\021\260\351$\332\"\362\214\007\027\254\231\003\230,\240\377a\240w\250a\250s\260\277%\260r\270\037\310\373\211\001\320K\021\"\363\206\001\021\000\005\322\232\001\r\276\"\265\014\265\214\003\003\364@e\240\217\216\001x\377\260q\330\014\022\320\022(\376\273\204\002{\270!\2708\320C\356\317\206\001\320XY\234\212\004\020\220\0079\220\362#\212\004\003\2405\206\233\001\313C<\364\226\001\360\220\002\014\r\320\r\331a\002\003\353j\250\217\211\001a\277\220\001\027\230\001\364\330\220\001\377\232\007:\261b*\260A\260\361R\255\211\001\311\216\005\224Az\250\021\250\371#\204\225\003\325\ts\250\"\250O\357\2708\300:\372\221\002\010\t\210\007\036\220q\260\226\n\216\216\001\261\234\002\274&\363\221\001\2778\2301\230C\230\233\231\001s\377\250!\250;\260a\260u\375\270\214\234\002\n\230%\230r\240\337\024\240S\250\001\226\234\0079\240\377E\250\023\250A\330\020\031\226\325\231\002<\240\231\230\0011\243\222\t\251\220\030F\374\300A\321\205\002\013\2501\250C\250?r\260\026\260q\270\374\213\002\245\232\001\311#\326\222\001\230\206\001\002\200\235\006\311\231\0012\250\367U\260!\216\233\002!\330\024\032\377\230!\2308\2401\240C\377\240u\250B\250f\260A\273\260U\214@3\270a\320\223\002\230\327A\230\\\313\216\002Y\202\221\002S\300\377\003\3001\330\025\027\220s\277\230#\230T\240\022\224\222\002\024\317\037\230q\340\376\223\001\030\022\004\013\017\2107\220!";
+    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 4159, 6208);
     #define __Pyx_DecompressString_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #else /* compression: none (5982 bytes) */
-static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewInvalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notecollections.abcdisableenablegcgoruntime/heapdump/_graph.pyxheap dump: more than 2**31 objectsisenabledno default __reduce__ due to non-trivial __cinit__unable to allocate array data.unable to allocate shape and strides.ASCIIEllipsisSequenceView.MemoryView__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____func____getstate____import____main____module____name____new____pyx_checksum__pyx_state__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___is_coroutineabcaddrsallocate_bufferallocatedancarangeasarrayasyncio.coroutinesbbasebestbfsbufcclearedcline_in_tracebackcontent_offcopycountddfndominatorsdstdtypedtype_is_objectdvdweemptyencodeenumerateerrorfield_startfieldsfillflagsformatfortranfullgoruntime.heapdump._graphhheadheaphiiididomidomnindexindptrint32int64ipitemsitemsizejkkeyskidskvlabellastlommemviewmodennamenbndimnfieldsnoscannpnrnstknumnumpyoobjobject_graphoffsetsorderoutppackparparentpcountpickplacepopprepredspreorderqrreachread_wordsregisterresolveretainedrlrootsrowrowssseensemisetdefaultshapesite_framessizesizesslslotslotsspstack_estack_vstacksstartstepstk_startstopstructttailtargettgtoptree_orderuuint64uint8unpackupdatevvaluesvertvxwxzerosO__pyx_t_9goruntime_6_types_intp_t (struct __pyx_t_9goruntime_5_heap_mheap_t *, uint64_t)\000int (struct __pyx_t_9goruntime_5_heap_mheap_t *, int, int, uint64_t *)\000int (struct __pyx_t_9goruntime_5_heap_mheap_t *, uint64_t, int, uint64_t *)\000int (uint64_t)""\000root_add\000malloc_small\000malloc_large\000size_to_class\200\001\340\004\024\220F\230&\240\001\240\023\240B\240m\260:\270Q\340\004\013\2102\210V\2201\220C\220v\230R\230q\330\004\032\230!\330\004\032\230\"\230F\240!\2403\240f\250B\250a\330\t\n\330\010\014\210E\220\025\220a\220u\230F\240!\2401\330\014\020\220\005\220Q\220a\330\014\017\210r\220\023\220B\220d\230\"\230B\230b\240\004\240D\250\001\250\021\250!\330\020\021\220\021\220%\220q\330\020\021\220\021\220(\230!\330\020\030\230\001\330\010\016\210e\2202\220Q\330\014\020\220\001\220\021\220!\330\014\024\220A\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\024\220C\220q\230\001\330\020\023\2204\220q\230\001\230\021\330\024\025\220Q\220e\2301\330\024\025\220Q\220h\230a\330\024\034\230A\330\004\013\2101\200\001\340\004\027\220u\230F\240!\2401\330\004\031\230\032\2401\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\032\230!\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\r\210Q\210e\220=\240\001\240\021\240$\240d\250%\250q\260\004\260A\260V\2701\270F\300$\300e\3103\310e\320ST\320TU\330\004\013\2101\200\001\340\004\027\220v\230V\2401\240A\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\032\230!\330\004\007\200r\210\023\210A\330\010\017\210q\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\r\210Q\210e\2204\220q\230\001\230\025\230a\230t\2401\240E\250\021\250$\250e\2606\270\021\270$\270f\300A\300Q\330\004\013\2101\200\001\340\004\027\220w\230f\240A\240Q\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\033\2301\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\r\210Q\210e\2206\230\021\230!\2303\230a\230w\240a\240q\330\004\013\2101\200\001\360\006\000\005\025\220D\230\006\230a\230q\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\033\2301\330\t\n\330\010\014\210E\220\025\220a\220x\230v\240Q\240a\330\014\020\220\010\230\001\230\021\330\014\r\210Q\210e\2205\230\001\230\021\330\010\014\210E\220\025\220a\220x\230v\240Q\240c\250\022\2504\250t\2601\330\014\020""\220\010\230\001\230\021\330\014\017\210t\2201\220C\220s\230!\330\020\021\220\021\220$\220a\220w\230a\230q\240\001\330\004\013\2101\200\001\360\006\000\005\025\220D\230\006\230a\230~\250Z\260q\330\004\036\230b\240\006\240a\240r\250\022\2503\250f\260B\260a\330\004\035\230R\230v\240Q\240c\250\026\250r\260\021\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\032\230!\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\017\210t\2201\220C\220t\2301\330\020\025\220Q\220d\230!\2303\230b\240\006\240a\330\010\014\210E\220\025\220a\220r\230\022\2301\330\014\021\220\021\220\"\220B\220f\230E\240\021\240!\330\010\014\210E\220\025\220a\220q\330\014\017\210t\2201\220C\220t\2301\330\020\024\220A\220U\230!\2304\230q\240\003\2402\240V\2501\330\020\025\220Q\220d\230!\2303\230b\240\006\240a\340\010\014\210E\220\025\220a\220s\230%\230q\240\001\330\014\r\210Q\210h\220d\230!\2301\330\014\024\220A\330\010\016\210e\2202\220Q\330\014\020\220\001\220\021\220!\330\014\024\220A\330\014\020\220\005\220U\230!\2305\240\001\240\024\240U\250!\2502\250R\250q\330\020\021\220\021\220(\230$\230a\230q\330\020\030\230\001\330\004\013\2103\210b\220\001\200\001\360\006\000\005\025\220F\230&\240\001\240\023\240B\240m\260:\270Q\340\004\r\210R\210u\220A\220T\230\023\230F\240\"\240A\330\004\014\210B\210f\220A\220S\230\006\230b\240\001\330\004\034\230A\330\004\032\230!\330\t\n\330\010\014\210E\220\025\220a\220u\230F\240!\2401\330\014\020\220\005\220Q\220a\330\014\017\210r\220\023\220B\220d\230\"\230B\230b\240\004\240C\240q\250\003\2504\250q\330\020\023\2201\220F\230\"\230B\230a\330\020\021\220\021\220(\230!\330\020\030\230\001\330\010\016\210e\2202\220Q\330\014\020\220\001\220\021\220!\330\014\024\220A\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\024\220C\220q\230\001\330\020\023\2203\220a\220s\230$\230a\330\024\027\220q\230\005\230Q\330\024\025\220Q\220h\230a\330\024\034\230A\330\004\013\2108\2205\230\002\230!\200\001\360\n\000\005\026\220Y\230f\240A\240Q\360\006\000""\005\014\2102\210U\220!\2205\230\003\2306\240\022\2401\330\004\013\2102\210V\2201\220D\230\006\230b\240\001\330\004\032\230!\330\004\034\230A\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\017\210t\2201\220C\220s\230!\330\020\021\330\014\023\2208\2309\240A\240Q\330\014\020\220\005\220U\230!\2308\2409\250A\250T\260\031\270)\3001\300C\300r\310\024\310Q\310a\330\020\023\2204\220}\240A\240Q\240c\250\021\250$\250a\250v\260Q\260c\270\021\330\024\033\2301\330\024\025\330\014\r\210Q\210e\2201\330\014\022\220!\2206\230\021\230&\240\001\330\014\020\220\001\330\014\020\220\005\220U\230!\2308\2403\240a\240q\330\020\025\220R\220r\230\023\230A\230S\240\001\240\023\240B\240d\250\"\250A\330\014\021\220\022\2202\220V\2302\230Q\330\014\020\220\005\220U\230!\2308\2403\240a\240q\330\020\025\220R\220r\230\023\230A\230S\240\001\240\023\240B\240d\250\"\250A\330\014\021\220\022\2202\220S\230\001\230\024\230R\230q\330\014\016\210a\210u\220A\330\004\013\2106\220\021\200\001\360\020\000\005\025\220E\230\026\230q\240\016\250a\340\004\r\210R\210u\220A\220V\2306\240\021\240%\240s\250&\260\002\260!\330\004\r\210R\210v\220Q\220b\230\002\230#\230V\2402\240Q\330\004\033\2301\330\004\033\2301\340\004\007\200r\210\031\220!\330\010\016\210j\230\001\230\021\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\020\220\005\220U\230!\2308\240;\250a\250t\2609\270K\300q\310\003\3102\310W\320TU\320UV\330\020\024\220D\230\001\230\021\230%\230q\240\004\240A\240U\250!\2504\250q\330\031\037\230q\240\001\240\023\240A\240[\260\001\260\023\260B\260f\270A\270Q\330\020\022\220!\2205\230\001\330\020\023\2202\220S\230\002\230$\230b\240\003\2401\330\024\031\230\021\330\014\016\210a\210r\220\022\2205\230\001\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\010\210\001\330\004\010\210\001\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\020\220\005\220U\230!\2308\240;\250a\250t\2609\270K\300q\310\003\3102\310W\320TU\320UV\330\020\024\220B\220a\220q\330\020\023\2202\220S\230\002\230$\230b\240\003\2401\330\024\025""\220Q\220e\2309\240A\330\024\031\230\021\330\004\013\2108\2208\2301\200\001\360\020\000\005\025\220F\230&\240\001\240\023\240B\240n\260A\360\006\000\005\013\210\"\210E\220\021\220\"\220B\220d\230#\230V\2402\240Q\330\004\013\2102\210V\2201\220B\220b\230\003\2306\240\022\2401\330\004\034\230A\330\004\033\2301\330\004\033\2302\230X\240Q\240g\250V\2602\260W\270E\300\021\330\004\037\230r\240\026\240q\250\002\250\"\250C\250v\260R\260q\330\004 \240\002\240&\250\001\250\022\2502\250S\260\006\260b\270\001\330\004 \240\002\240&\250\001\250\022\2502\250S\260\006\260b\270\001\330\t\n\340\010\013\2101\210E\220\021\330\010\n\210!\2105\220\001\330\010\016\210a\330\010\014\210E\220\025\220a\220r\230\026\230q\240\001\330\014\020\220\002\220!\2201\330\014\017\210r\220\022\2202\220S\230\002\230#\230R\230s\240#\240Q\240b\250\002\250#\250S\260\001\330\020\021\330\014\017\210q\220\002\220\"\220E\230\021\330\014\016\210a\210w\220b\230\002\230!\330\014\022\220!\2207\230!\330\014\023\2201\330\014\022\220!\330\014\023\2201\220E\230\021\330\014\023\2201\220E\230\026\230q\240\001\330\014\022\220$\220c\230\021\330\020\024\220G\2301\230A\330\020\023\2207\230!\2305\240\003\2406\250\021\250\"\250B\250a\330\024\033\2301\330\024\025\330\020\024\220C\220q\230\007\230q\240\001\330\020\027\220q\230\010\240\001\330\020\023\2203\220a\220r\230\022\2303\230c\240\021\330\024\025\330\020\023\2201\220B\220b\230\005\230Q\330\020\022\220!\2207\230\"\230B\230a\330\020\026\220a\220w\230c\240\021\240\"\240B\240a\330\020\027\220q\330\020\027\220q\330\020\027\220q\230\007\230q\330\020\027\220q\230\007\230v\240Q\240a\340\004\037\230r\240\026\240q\250\004\250B\250c\260\026\260r\270\021\340\t\n\330\010\014\210E\220\025\220a\220r\230\026\230q\240\001\330\014\020\220\002\220!\2201\330\014\017\210r\220\023\220B\220d\230\"\230B\230a\330\020\026\220a\220s\230!\2302\230R\230s\240\"\240F\250!\330\010\014\210E\220\025\220a\220q\330\014\021\220\023\220A\220R\220r\230\021\330\014\017\210s\220\"\220A\330\020\021\330\014\020\220""\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\025\220S\230\001\230\023\230A\230S\240\002\240!\330\020\026\220a\220s\230\"\230F\240!\330\010\014\210E\220\025\220a\220q\330\014\022\220!\2202\220R\220v\230V\2401\240A\330\004\036\230b\240\006\240a\240v\250Q\250f\260F\270\"\270A\330\004\035\230R\230x\240q\250\006\250b\260\005\260U\270&\300\t\310\022\3106\320QR\320RU\320UW\320WX\330\t\n\330\010\014\210E\220\025\220a\220r\230\026\230q\240\001\330\014\020\220\002\220!\2201\330\014\017\210r\220\023\220B\220d\230\"\230B\230a\330\020\025\220S\230\001\230\022\2302\230Q\330\020\025\220Q\220d\230!\2307\240!\330\020\024\220A\220W\230A\330\010\014\210E\220\025\220a\220q\330\014\021\220\023\220A\220R\220r\230\021\330\014\017\210s\220\"\220A\330\020\021\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\025\220S\230\001\230\023\230A\230S\240\002\240!\330\020\025\220Q\220d\230!\2307\240!\330\020\024\220A\220W\230A\340\004\035\230R\230w\240a\240u\250F\260\"\260A\330\004\036\230b\240\007\240q\250\005\250V\2602\260Q\330\004\034\230B\230h\240a\240v\250R\250u\260E\270\026\270y\310\002\310&\320PQ\320QT\320TV\320VW\330\004\036\230b\240\010\250\001\250\026\250r\260\025\260e\2706\300\031\310\"\310F\320RS\320SV\320VX\320XY\340\004\007\200q\330\010\013\2101\210F\220!\330\t\n\330\010\014\210E\220\025\220a\220t\2302\230S\240\004\240A\330\014\020\220\001\220\025\220f\230A\230Q\330\014\023\2202\220R\220q\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\024\220E\230\021\230!\340\020\023\2203\220a\220s\230\"\230A\330\024\030\230\005\230Q\230a\340\024\031\230\021\330\024\030\230\001\330\024\025\330\030\037\230q\240\006\240a\330\030\036\230a\330\030\034\230C\230q\240\001\330\030\033\2303\230a\230s\240\"\240A\330\034\035\330\024\030\230\001\330\024\032\230#\230R\230q\330\030\036\230a\330\030\034\230G\2401\240A\330\030\033\2301\230E\240\023\240A\240Q\330\030\033\2304\230q\240\005\240Q\240d\250\"\250D\260\001\260""\025\260a\260q\330\034!\240\021\240%\240u\250A\250Q\330\030\034\230A\330\024\030\230\005\230Q\230a\330\020\023\2204\220q\230\003\2302\230T\240\021\240!\330\024\030\230\001\230\025\230d\240!\2401\330\010\014\210E\220\025\220a\220s\230!\330\014\023\2205\230\001\230\021\330\014\022\220%\220r\230\024\230Q\230a\330\020\027\220u\230A\230Q\330\014\021\220\021\220%\220q\330\004\013\2102\210U\220!\2204\220s\230&\240\002\240!\330\004\034\230A\330\t\n\330\010\014\210E\220\025\220a\220s\230!\330\014\017\210q\220\002\220!\2203\220b\230\005\230R\230q\240\005\240Q\240d\250\"\250A\330\004\013\2106\220\022\2208\2301\230D\240\001\240\022\2406\250\022\2501\200\001\360\036\000\005\025\220E\230\026\230q\240\001\330\004\026\220a\220t\2301\330\004\036\320\036/\250q\3200C\3001\300M\320QS\320SW\320WX\360\006\000\005\033\230!\330\004\014\210B\210f\220A\220S\230\006\230b\240\001\330\004\034\230A\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\023\2205\230\001\230\021\330\014\025\220W\230A\230S\240\003\2401\330\014\017\210u\220B\220a\330\020\034\230A\230S\240\006\240h\250a\250q\340\020\024\220M\240\021\240!\330\020\034\230A\230S\240\004\240B\240c\250\023\250C\250u\260L\300\004\300A\300Q\330\014\r\320\r\036\230a\330\014\r\320\r\036\230a\330\014\016\210a\210u\220A\330\010\t\210\036\220q\330\010\014\210E\220\025\220a\220q\330\014\023\2202\220Q\220a\330\014\023\2205\230\001\230\021\330\014\022\220!\2208\2301\230C\230w\240a\240s\250!\250;\260a\260u\270A\330\014\020\220\n\230%\230r\240\024\240S\250\001\330\014\020\220\005\220U\230!\2309\240E\250\023\250A\330\020\031\230\021\230!\230<\240r\250\022\2501\330\014\020\220\005\220U\230!\2308\240;\250a\250t\2609\270K\300q\310\003\3102\310W\320TU\320UV\330\020\023\2206\230\021\230#\230S\240\001\330\024\030\230\006\230a\230q\240\003\2401\240K\250q\260\003\2602\260V\2701\270A\330\024\030\230\002\230!\2306\240\021\240$\240c\250\022\2502\250U\260!\2606\270\021\270!\330\024\032\230!\2308\2401\240C\240u\250B\250f\260A\260U\270!\2703\270a\330\024\033\2301\230A""\230\\\250\022\2502\250Y\260f\270A\270S\300\003\3001\340\024\030\230\006\230a\230q\240\003\2401\240K\250q\260\003\2602\260V\2701\270A\330\024\027\220r\230\023\230C\230t\2402\240R\240q\330\030#\2401\340\030\037\230q\240\001\240\034\250R\250r\260\031\270&\300\001\300\023\300C\300q\330\004\013\2107\220!";
+    #else /* compression: none (6208 bytes) */
+static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewInvalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notecollections.abcdisableenablegcgoruntime/heapdump/_graph.pyxheap dump: more than 2**31 objectsisenabledno default __reduce__ due to non-trivial __cinit__unable to allocate array data.unable to allocate shape and strides.ASCIIEllipsisSequenceView.MemoryView__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____func____getstate____import____main____module____name____new____pyx_checksum__pyx_state__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___is_coroutineabcaddrsallocate_bufferallocatedancarangeasarrayasyncio.coroutinesbbasebestbfsbufcclearedcline_in_tracebackcontent_offcopycountddfndominatorsdstdtypedtype_is_objectdvdweemptyencodeenumerateerrorfield_startfieldsfillflagsformatfortranfullggoruntime.heapdump._graphhheadheaphiiididomidomnidxindexindptrint32int64ipitemsitemsizejkkeyskidskvlabellastlommemviewmodennamenbndimnelnfieldsnpnrnspansnstknumnumpyoobjobject_graphoffsetsorderoutppackparparentpcountpickplacepopprepredspreorderqrreachread_wordsregisterresolveretainedrlrootsrowrowssseensemisetdefaultshapesisite_framessizesizesslslotslot_indexslotsspspan_firstspan_noscanspcstack_estack_vstacksstartstepstk_startstopstructttailtargettgtoptree_orderuuint64uint8unpackupdatevvaluesvertvxwxzerosO__pyx_t_9goruntime_6_types_intp_t (struct __pyx_t_9goruntime_5_heap_mheap_t *, uint64_t)\000int (struct __pyx_t_9goruntime_5_heap_mheap_t *, int, int, uint64_t *)\000int (struct __pyx_t_9goruntime_5_heap_mheap_t *, uint""64_t, int, uint64_t *)\000int (uint64_t)\000root_add\000malloc_small\000malloc_large\000size_to_class\200\001\340\004\024\220F\230&\240\001\240\023\240B\240m\260:\270Q\340\004\013\2102\210V\2201\220C\220v\230R\230q\330\004\032\230!\330\004\032\230\"\230F\240!\2403\240f\250B\250a\330\t\n\330\010\014\210E\220\025\220a\220u\230F\240!\2401\330\014\020\220\005\220Q\220a\330\014\017\210r\220\023\220B\220d\230\"\230B\230b\240\004\240D\250\001\250\021\250!\330\020\021\220\021\220%\220q\330\020\021\220\021\220(\230!\330\020\030\230\001\330\010\016\210e\2202\220Q\330\014\020\220\001\220\021\220!\330\014\024\220A\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\024\220C\220q\230\001\330\020\023\2204\220q\230\001\230\021\330\024\025\220Q\220e\2301\330\024\025\220Q\220h\230a\330\024\034\230A\330\004\013\2101\200\001\340\004\027\220u\230F\240!\2401\330\004\031\230\032\2401\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\032\230!\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\r\210Q\210e\220=\240\001\240\021\240$\240d\250%\250q\260\004\260A\260V\2701\270F\300$\300e\3103\310e\320ST\320TU\330\004\013\2101\200\001\340\004\027\220v\230V\2401\240A\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\032\230!\330\004\007\200r\210\023\210A\330\010\017\210q\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\r\210Q\210e\2204\220q\230\001\230\025\230a\230t\2401\240E\250\021\250$\250e\2606\270\021\270$\270f\300A\300Q\330\004\013\2101\200\001\340\004\027\220w\230f\240A\240Q\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\033\2301\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\r\210Q\210e\2206\230\021\230!\2303\230a\230w\240a\240q\330\004\013\2101\200\001\360\006\000\005\025\220D\230\006\230a\230q\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\033\2301\330\t\n\330\010\014\210E\220\025\220a\220x\230v\240Q\240a\330\014\020\220\010\230\001\230\021\330\014\r\210Q\210e\2205\230\001\230\021\330\010\014\210E\220\025\220a\220x\230v\240Q""\240c\250\022\2504\250t\2601\330\014\020\220\010\230\001\230\021\330\014\017\210t\2201\220C\220s\230!\330\020\021\220\021\220$\220a\220w\230a\230q\240\001\330\004\013\2101\200\001\360\006\000\005\025\220D\230\006\230a\230~\250Z\260q\330\004\036\230b\240\006\240a\240r\250\022\2503\250f\260B\260a\330\004\035\230R\230v\240Q\240c\250\026\250r\260\021\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\032\230!\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\017\210t\2201\220C\220t\2301\330\020\025\220Q\220d\230!\2303\230b\240\006\240a\330\010\014\210E\220\025\220a\220r\230\022\2301\330\014\021\220\021\220\"\220B\220f\230E\240\021\240!\330\010\014\210E\220\025\220a\220q\330\014\017\210t\2201\220C\220t\2301\330\020\024\220A\220U\230!\2304\230q\240\003\2402\240V\2501\330\020\025\220Q\220d\230!\2303\230b\240\006\240a\340\010\014\210E\220\025\220a\220s\230%\230q\240\001\330\014\r\210Q\210h\220d\230!\2301\330\014\024\220A\330\010\016\210e\2202\220Q\330\014\020\220\001\220\021\220!\330\014\024\220A\330\014\020\220\005\220U\230!\2305\240\001\240\024\240U\250!\2502\250R\250q\330\020\021\220\021\220(\230$\230a\230q\330\020\030\230\001\330\004\013\2103\210b\220\001\200\001\360\006\000\005\025\220F\230&\240\001\240\023\240B\240m\260:\270Q\340\004\r\210R\210u\220A\220T\230\023\230F\240\"\240A\330\004\014\210B\210f\220A\220S\230\006\230b\240\001\330\004\034\230A\330\004\032\230!\330\t\n\330\010\014\210E\220\025\220a\220u\230F\240!\2401\330\014\020\220\005\220Q\220a\330\014\017\210r\220\023\220B\220d\230\"\230B\230b\240\004\240C\240q\250\003\2504\250q\330\020\023\2201\220F\230\"\230B\230a\330\020\021\220\021\220(\230!\330\020\030\230\001\330\010\016\210e\2202\220Q\330\014\020\220\001\220\021\220!\330\014\024\220A\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\024\220C\220q\230\001\330\020\023\2203\220a\220s\230$\230a\330\024\027\220q\230\005\230Q\330\024\025\220Q\220h\230a\330\024\034\230A\330\004\013\2108\2205\230\002\230!\200\001\360\n\000""\005\026\220Y\230f\240A\240Q\360\006\000\005\014\2102\210U\220!\2205\230\003\2306\240\022\2401\330\004\013\2102\210V\2201\220D\230\006\230b\240\001\330\004\032\230!\330\004\034\230A\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\017\210t\2201\220C\220s\230!\330\020\021\330\014\023\2208\2309\240A\240Q\330\014\020\220\005\220U\230!\2308\2409\250A\250T\260\031\270)\3001\300C\300r\310\024\310Q\310a\330\020\023\2204\220}\240A\240Q\240c\250\021\250$\250a\250v\260Q\260c\270\021\330\024\033\2301\330\024\025\330\014\r\210Q\210e\2201\330\014\022\220!\2206\230\021\230&\240\001\330\014\020\220\001\330\014\020\220\005\220U\230!\2308\2403\240a\240q\330\020\025\220R\220r\230\023\230A\230S\240\001\240\023\240B\240d\250\"\250A\330\014\021\220\022\2202\220V\2302\230Q\330\014\020\220\005\220U\230!\2308\2403\240a\240q\330\020\025\220R\220r\230\023\230A\230S\240\001\240\023\240B\240d\250\"\250A\330\014\021\220\022\2202\220S\230\001\230\024\230R\230q\330\014\016\210a\210u\220A\330\004\013\2106\220\021\200\001\360\020\000\005\025\220E\230\026\230q\240\016\250a\340\004\r\210R\210u\220A\220V\2306\240\021\240%\240s\250&\260\002\260!\330\004\r\210R\210v\220Q\220b\230\002\230#\230V\2402\240Q\330\004\033\2301\330\004\033\2301\340\004\007\200r\210\031\220!\330\010\016\210j\230\001\230\021\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\020\220\005\220U\230!\2308\240;\250a\250t\2609\270K\300q\310\003\3102\310W\320TU\320UV\330\020\024\220D\230\001\230\021\230%\230q\240\004\240A\240U\250!\2504\250q\330\031\037\230q\240\001\240\023\240A\240[\260\001\260\023\260B\260f\270A\270Q\330\020\022\220!\2205\230\001\330\020\023\2202\220S\230\002\230$\230b\240\003\2401\330\024\031\230\021\330\014\016\210a\210r\220\022\2205\230\001\330\004\n\210\"\210F\220!\2203\220f\230B\230a\330\004\010\210\001\330\004\010\210\001\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\020\220\005\220U\230!\2308\240;\250a\250t\2609\270K\300q\310\003\3102\310W\320TU\320UV\330\020\024\220B\220a\220q\330\020\023\2202\220S\230""\002\230$\230b\240\003\2401\330\024\025\220Q\220e\2309\240A\330\024\031\230\021\330\004\013\2108\2208\2301\200\001\360\020\000\005\025\220F\230&\240\001\240\023\240B\240n\260A\360\006\000\005\013\210\"\210E\220\021\220\"\220B\220d\230#\230V\2402\240Q\330\004\013\2102\210V\2201\220B\220b\230\003\2306\240\022\2401\330\004\034\230A\330\004\033\2301\330\004\033\2302\230X\240Q\240g\250V\2602\260W\270E\300\021\330\004\037\230r\240\026\240q\250\002\250\"\250C\250v\260R\260q\330\004 \240\002\240&\250\001\250\022\2502\250S\260\006\260b\270\001\330\004 \240\002\240&\250\001\250\022\2502\250S\260\006\260b\270\001\330\t\n\340\010\013\2101\210E\220\021\330\010\n\210!\2105\220\001\330\010\016\210a\330\010\014\210E\220\025\220a\220r\230\026\230q\240\001\330\014\020\220\002\220!\2201\330\014\017\210r\220\022\2202\220S\230\002\230#\230R\230s\240#\240Q\240b\250\002\250#\250S\260\001\330\020\021\330\014\017\210q\220\002\220\"\220E\230\021\330\014\016\210a\210w\220b\230\002\230!\330\014\022\220!\2207\230!\330\014\023\2201\330\014\022\220!\330\014\023\2201\220E\230\021\330\014\023\2201\220E\230\026\230q\240\001\330\014\022\220$\220c\230\021\330\020\024\220G\2301\230A\330\020\023\2207\230!\2305\240\003\2406\250\021\250\"\250B\250a\330\024\033\2301\330\024\025\330\020\024\220C\220q\230\007\230q\240\001\330\020\027\220q\230\010\240\001\330\020\023\2203\220a\220r\230\022\2303\230c\240\021\330\024\025\330\020\023\2201\220B\220b\230\005\230Q\330\020\022\220!\2207\230\"\230B\230a\330\020\026\220a\220w\230c\240\021\240\"\240B\240a\330\020\027\220q\330\020\027\220q\330\020\027\220q\230\007\230q\330\020\027\220q\230\007\230v\240Q\240a\340\004\037\230r\240\026\240q\250\004\250B\250c\260\026\260r\270\021\340\t\n\330\010\014\210E\220\025\220a\220r\230\026\230q\240\001\330\014\020\220\002\220!\2201\330\014\017\210r\220\023\220B\220d\230\"\230B\230a\330\020\026\220a\220s\230!\2302\230R\230s\240\"\240F\250!\330\010\014\210E\220\025\220a\220q\330\014\021\220\023\220A\220R\220r\230\021\330\014\017\210s""\220\"\220A\330\020\021\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\025\220S\230\001\230\023\230A\230S\240\002\240!\330\020\026\220a\220s\230\"\230F\240!\330\010\014\210E\220\025\220a\220q\330\014\022\220!\2202\220R\220v\230V\2401\240A\330\004\036\230b\240\006\240a\240v\250Q\250f\260F\270\"\270A\330\004\035\230R\230x\240q\250\006\250b\260\005\260U\270&\300\t\310\022\3106\320QR\320RU\320UW\320WX\330\t\n\330\010\014\210E\220\025\220a\220r\230\026\230q\240\001\330\014\020\220\002\220!\2201\330\014\017\210r\220\023\220B\220d\230\"\230B\230a\330\020\025\220S\230\001\230\022\2302\230Q\330\020\025\220Q\220d\230!\2307\240!\330\020\024\220A\220W\230A\330\010\014\210E\220\025\220a\220q\330\014\021\220\023\220A\220R\220r\230\021\330\014\017\210s\220\"\220A\330\020\021\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\025\220S\230\001\230\023\230A\230S\240\002\240!\330\020\025\220Q\220d\230!\2307\240!\330\020\024\220A\220W\230A\340\004\035\230R\230w\240a\240u\250F\260\"\260A\330\004\036\230b\240\007\240q\250\005\250V\2602\260Q\330\004\034\230B\230h\240a\240v\250R\250u\260E\270\026\270y\310\002\310&\320PQ\320QT\320TV\320VW\330\004\036\230b\240\010\250\001\250\026\250r\260\025\260e\2706\300\031\310\"\310F\320RS\320SV\320VX\320XY\340\004\007\200q\330\010\013\2101\210F\220!\330\t\n\330\010\014\210E\220\025\220a\220t\2302\230S\240\004\240A\330\014\020\220\001\220\025\220f\230A\230Q\330\014\023\2202\220R\220q\330\014\020\220\005\220U\230!\2306\240\021\240$\240f\250A\250R\250r\260\021\330\020\024\220E\230\021\230!\340\020\023\2203\220a\220s\230\"\230A\330\024\030\230\005\230Q\230a\340\024\031\230\021\330\024\030\230\001\330\024\025\330\030\037\230q\240\006\240a\330\030\036\230a\330\030\034\230C\230q\240\001\330\030\033\2303\230a\230s\240\"\240A\330\034\035\330\024\030\230\001\330\024\032\230#\230R\230q\330\030\036\230a\330\030\034\230G\2401\240A\330\030\033\2301\230E\240\023\240A\240Q\330\030\033\2304\230q\240""\005\240Q\240d\250\"\250D\260\001\260\025\260a\260q\330\034!\240\021\240%\240u\250A\250Q\330\030\034\230A\330\024\030\230\005\230Q\230a\330\020\023\2204\220q\230\003\2302\230T\240\021\240!\330\024\030\230\001\230\025\230d\240!\2401\330\010\014\210E\220\025\220a\220s\230!\330\014\023\2205\230\001\230\021\330\014\022\220%\220r\230\024\230Q\230a\330\020\027\220u\230A\230Q\330\014\021\220\021\220%\220q\330\004\013\2102\210U\220!\2204\220s\230&\240\002\240!\330\004\034\230A\330\t\n\330\010\014\210E\220\025\220a\220s\230!\330\014\017\210q\220\002\220!\2203\220b\230\005\230R\230q\240\005\240Q\240d\250\"\250A\330\004\013\2106\220\022\2208\2301\230D\240\001\240\022\2406\250\022\2501\200\001\360*\000\005\025\220E\230\026\230q\240\r\250Z\260v\270Q\270c\300\022\3001\330\004\026\220a\220t\2301\330\004\036\320\0365\260Q\3206I\310\021\310-\320WY\320Y]\320]^\360\006\000\005\033\230!\330\004\014\210B\210f\220A\220S\230\006\230b\240\001\330\004\034\230A\330\t\n\330\010\014\210E\220\025\220a\220q\330\014\020\220\n\230!\2301\330\014\023\2205\230\001\230\021\330\014\017\210u\220B\220a\330\020\034\230A\230S\240\006\240k\260\021\260$\260a\260q\330\020\022\220!\2205\230\001\330\020\027\220q\230\001\230\021\230,\240a\240w\250a\250s\260%\260r\270\037\310\001\330\020\021\320\021\"\240!\330\020\021\320\021\"\240!\330\020\021\330\014\020\220\r\230Q\230a\330\014\023\2202\220S\230\003\2303\230e\240;\250a\250x\260q\330\014\022\320\022(\250\001\250\026\250{\270!\2708\320CW\320WX\320XY\330\014\023\2201\330\014\020\220\007\220u\230A\230Q\330\020\034\230A\230S\240\003\2405\250\001\250\021\330\020\023\2204\220s\230!\330\024\033\2301\330\014\r\320\r\036\230a\330\014\r\320\r\036\230j\250\004\250B\250a\330\014\021\220\027\230\001\230\023\230A\330\014\020\220\005\220U\230!\230:\240Q\240d\250*\260A\260R\260r\270\021\330\020\022\220!\2205\230\005\230R\230z\250\021\250#\250R\250q\330\020\027\220q\230\001\230\021\230,\240a\240s\250\"\250O\2708\300:\310Q\310a\330\010\t\210\036\220q\330\010\014\210E\220\025\220a""\220q\330\014\023\2202\220Q\220a\330\014\023\2205\230\001\230\021\330\014\022\220!\2208\2301\230C\230w\240a\240s\250!\250;\260a\260u\270A\330\014\020\220\n\230%\230r\240\024\240S\250\001\330\014\020\220\005\220U\230!\2309\240E\250\023\250A\330\020\031\230\021\230!\230<\240r\250\022\2501\330\014\020\220\005\220U\230!\2308\240;\250a\250t\2609\270K\300q\310\003\3102\310W\320TU\320UV\330\020\024\220F\230!\2301\230C\230q\240\013\2501\250C\250r\260\026\260q\270\001\330\020\023\2206\230\021\230#\230S\240\001\330\024\030\230\002\230!\2306\240\021\240$\240c\250\022\2502\250U\260!\2606\270\021\270!\330\024\032\230!\2308\2401\240C\240u\250B\250f\260A\260U\270!\2703\270a\330\024\033\2301\230A\230\\\250\022\2502\250Y\260f\270A\270S\300\003\3001\330\025\027\220s\230#\230T\240\022\2402\240Q\330\024\037\230q\340\024\033\2301\230A\230\\\250\022\2502\250Y\260f\270A\270S\300\003\3001\330\004\013\2107\220!";
     PyObject *data = NULL;
     #define __Pyx_DecompressString_UNUSED
     #define __Pyx_DecompressString_LZSS_UNUSED
     #endif
     PyObject **stringtab = __pyx_mstate->__pyx_string_tab;
     Py_ssize_t pos = 0;
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 208; i++) {
       Py_ssize_t bytes_length = str_length_index[i].length;
       PyObject *string = PyUnicode_DecodeUTF8(bytes + pos, bytes_length, NULL);
       if (likely(string) && i >= 27) PyUnicode_InternInPlace(&string);
@@ -30570,8 +30779,8 @@ static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and dir
       stringtab[i] = string;
       pos += bytes_length;
     }
-    for (int i = 200; i < 213; i++) {
-      Py_ssize_t bytes_length = bytes_length_index[i-200].length;
+    for (int i = 208; i < 221; i++) {
+      Py_ssize_t bytes_length = bytes_length_index[i-208].length;
       PyObject *string = PyBytes_FromStringAndSize(bytes + pos, bytes_length);
       stringtab[i] = string;
       pos += bytes_length;
@@ -30581,14 +30790,14 @@ static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and dir
       }
     }
     Py_XDECREF(data);
-    for (Py_ssize_t i = 0; i < 213; i++) {
+    for (Py_ssize_t i = 0; i < 221; i++) {
       if (unlikely(PyObject_Hash(stringtab[i]) == -1)) {
         __PYX_ERR(0, 1, __pyx_L1_error)
       }
     }
     #if CYTHON_IMMORTAL_CONSTANTS
     {
-      PyObject **table = stringtab + 200;
+      PyObject **table = stringtab + 208;
       for (Py_ssize_t i=0; i<13; ++i) {
         #if PY_VERSION_HEX >= 0x030F0000
         PyUnstable_SetImmortal(table[i]);
@@ -30711,22 +30920,22 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
     __pyx_mstate_global->__pyx_codeobj_tab[6] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_goruntime_heapdump__graph_pyx, __pyx_mstate->__pyx_n_u_reach, __pyx_mstate->__pyx_kp_b_iso88591_F_Bm_Q_2V1CvRq_F_3fBa_E_auF_1_Q, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[6])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {9, 0, 0, 25, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 329};
-    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_heap, __pyx_mstate->__pyx_n_u_buf, __pyx_mstate->__pyx_n_u_addrs, __pyx_mstate->__pyx_n_u_sizes, __pyx_mstate->__pyx_n_u_content_off, __pyx_mstate->__pyx_n_u_field_start, __pyx_mstate->__pyx_n_u_nfields, __pyx_mstate->__pyx_n_u_fields, __pyx_mstate->__pyx_n_u_target, __pyx_mstate->__pyx_n_u_n, __pyx_mstate->__pyx_n_u_i, __pyx_mstate->__pyx_n_u_k, __pyx_mstate->__pyx_n_u_j, __pyx_mstate->__pyx_n_u_h, __pyx_mstate->__pyx_n_u_size, __pyx_mstate->__pyx_n_u_out, __pyx_mstate->__pyx_n_u_w, __pyx_mstate->__pyx_n_u_slot, __pyx_mstate->__pyx_n_u_lo, __pyx_mstate->__pyx_n_u_hi, __pyx_mstate->__pyx_n_u_noscan, __pyx_mstate->__pyx_n_u_c, __pyx_mstate->__pyx_n_u_cleared, __pyx_mstate->__pyx_n_u_slots, __pyx_mstate->__pyx_n_u_sl};
-    __pyx_mstate_global->__pyx_codeobj_tab[7] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_goruntime_heapdump__graph_pyx, __pyx_mstate->__pyx_n_u_place, __pyx_mstate->__pyx_kp_b_iso88591_E_q_at1_q0C1MQSSWWX_BfAS_b_A_E, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[7])) goto bad;
+    const __Pyx_PyCode_New_function_description descr = {12, 0, 0, 34, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 329};
+    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_heap, __pyx_mstate->__pyx_n_u_buf, __pyx_mstate->__pyx_n_u_addrs, __pyx_mstate->__pyx_n_u_sizes, __pyx_mstate->__pyx_n_u_content_off, __pyx_mstate->__pyx_n_u_field_start, __pyx_mstate->__pyx_n_u_nfields, __pyx_mstate->__pyx_n_u_fields, __pyx_mstate->__pyx_n_u_target, __pyx_mstate->__pyx_n_u_span_first, __pyx_mstate->__pyx_n_u_slot_index, __pyx_mstate->__pyx_n_u_span_noscan, __pyx_mstate->__pyx_n_u_n, __pyx_mstate->__pyx_n_u_nspans, __pyx_mstate->__pyx_n_u_g, __pyx_mstate->__pyx_n_u_i, __pyx_mstate->__pyx_n_u_k, __pyx_mstate->__pyx_n_u_j, __pyx_mstate->__pyx_n_u_idx, __pyx_mstate->__pyx_n_u_nel, __pyx_mstate->__pyx_n_u_h, __pyx_mstate->__pyx_n_u_size, __pyx_mstate->__pyx_n_u_out, __pyx_mstate->__pyx_n_u_w, __pyx_mstate->__pyx_n_u_slot, __pyx_mstate->__pyx_n_u_base, __pyx_mstate->__pyx_n_u_lo, __pyx_mstate->__pyx_n_u_hi, __pyx_mstate->__pyx_n_u_si, __pyx_mstate->__pyx_n_u_c, __pyx_mstate->__pyx_n_u_spc, __pyx_mstate->__pyx_n_u_cleared, __pyx_mstate->__pyx_n_u_slots, __pyx_mstate->__pyx_n_u_sl};
+    __pyx_mstate_global->__pyx_codeobj_tab[7] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_goruntime_heapdump__graph_pyx, __pyx_mstate->__pyx_n_u_place, __pyx_mstate->__pyx_kp_b_iso88591_E_q_ZvQc_1_at1_5Q6I_WYY_BfAS_b, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[7])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 8, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 387};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 8, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 404};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_heap, __pyx_mstate->__pyx_n_u_slots, __pyx_mstate->__pyx_n_u_i, __pyx_mstate->__pyx_n_u_n, __pyx_mstate->__pyx_n_u_slot, __pyx_mstate->__pyx_n_u_size, __pyx_mstate->__pyx_n_u_out, __pyx_mstate->__pyx_n_u_o};
     __pyx_mstate_global->__pyx_codeobj_tab[8] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_goruntime_heapdump__graph_pyx, __pyx_mstate->__pyx_n_u_allocated, __pyx_mstate->__pyx_kp_b_iso88591_uF_1_1_F_3fBa_E_aq_Qe_d_q_AV1F, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[8])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 11, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 399};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 11, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 416};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_idom, __pyx_mstate->__pyx_n_u_n, __pyx_mstate->__pyx_n_u_i, __pyx_mstate->__pyx_n_u_head, __pyx_mstate->__pyx_n_u_tail, __pyx_mstate->__pyx_n_u_v, __pyx_mstate->__pyx_n_u_e, __pyx_mstate->__pyx_n_u_start, __pyx_mstate->__pyx_n_u_kids, __pyx_mstate->__pyx_n_u_out, __pyx_mstate->__pyx_n_u_q};
     __pyx_mstate_global->__pyx_codeobj_tab[9] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_goruntime_heapdump__graph_pyx, __pyx_mstate->__pyx_n_u_tree_order, __pyx_mstate->__pyx_kp_b_iso88591_D_a_Zq_b_ar_3fBa_RvQc_r_F_3fBa, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[9])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {4, 0, 0, 15, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 447};
+    const __Pyx_PyCode_New_function_description descr = {4, 0, 0, 15, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 464};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_buf, __pyx_mstate->__pyx_n_u_stk_start, __pyx_mstate->__pyx_n_u_nstk, __pyx_mstate->__pyx_n_u_stacks, __pyx_mstate->__pyx_n_u_nb, __pyx_mstate->__pyx_n_u_b, __pyx_mstate->__pyx_n_u_k, __pyx_mstate->__pyx_n_u_i, __pyx_mstate->__pyx_n_u_pick, __pyx_mstate->__pyx_n_u_h, __pyx_mstate->__pyx_n_u_row, __pyx_mstate->__pyx_n_u_rows, __pyx_mstate->__pyx_n_u_keys, __pyx_mstate->__pyx_n_u_r, __pyx_mstate->__pyx_n_u_kv};
     __pyx_mstate_global->__pyx_codeobj_tab[10] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_goruntime_heapdump__graph_pyx, __pyx_mstate->__pyx_n_u_site_frames, __pyx_mstate->__pyx_kp_b_iso88591_YfAQ_2U_5_6_1_2V1D_b_A_E_aq_t1C, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[10])) goto bad;
   }
