@@ -235,10 +235,19 @@ class HeapDump:
         npages = np.where(large, size // PAGE, _NPAGES[cls])
         nslots = np.where(large, 1, npages * PAGE // np.maximum(size, 1))
         k = np.full(n, -1, dtype=np.int64)
-        for kk in range(int(nslots.max()) if n else 0):
-            cand = addr - np.uint64(kk) * size
-            ok = (k < 0) & (kk < nslots) & (cand % PAGE == 0) & (addr >= np.uint64(kk) * size)
-            k[ok] = kk
+        one = (npages == 1) & ~large
+        k[one] = ((addr[one] % PAGE) // size[one]).astype(np.int64)
+        k[large] = 0
+        multi = np.nonzero(~one & ~large)[0]          # classes of 2+ pages: a few slots each
+        if len(multi):
+            ma, ms, mn = addr[multi], size[multi], nslots[multi]
+            mk = np.full(len(multi), -1, dtype=np.int64)
+            for kk in range(int(mn.max())):
+                ok = (mk < 0) & (kk < mn) & (ma >= np.uint64(kk) * ms) \
+                    & ((ma - np.uint64(kk) * ms) % PAGE == 0)
+                mk[ok] = kk
+            k[multi] = mk
+        k[large & (addr % PAGE != 0)] = -1
         if (k < 0).any():
             i = int(np.argmax(k < 0))
             raise ValueError("malformed heap dump: object at offset %d (address %#x, size %d) "

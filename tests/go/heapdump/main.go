@@ -167,7 +167,10 @@ func main() {
 		}
 		expect["entry"] = []uintptr{addr(unsafe.Pointer(cache["req-0"]))}
 	case "big":
-		// for make bench: a tree of about n/2 nodes and a ring with chords of the rest
+		// for make bench: a tree of about n/2 nodes and a ring with chords of the rest,
+		// with Go's default memory-profile rate (one sample per 512 KiB): with rate 1 the
+		// tree's recursion makes a profile bucket per distinct stack, most of the file
+		runtime.MemProfileRate = 512 * 1024
 		d := 1
 		for (2<<d)-1 <= n/2 {
 			d++
