@@ -168,7 +168,7 @@ def test_finalizers(dumps):
     path, go = dumps["finalizers"]
     d = heapdump.load(path)
     assert len(d.finalizers) >= MODES["finalizers"]
-    assert len(d.runtime._finalizers) >= MODES["finalizers"]
+    assert len(d.runtime.specials.finalizers) >= MODES["finalizers"]
     kept = go["expect"]["kept"][0]
     assert d.why_alive(kept)[0]["root"].startswith("global at")
     r = d.gc()

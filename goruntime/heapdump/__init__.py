@@ -394,7 +394,8 @@ class HeapDump:
 
     # -- the Runtime -----------------------------------------------------------------------
     def _build_runtime(self, arena_cap):
-        from ..runtime import Runtime, _Finalizer
+        from ..runtime import Runtime
+        from ..mspecial import FinalizerSpecial
         rt = Runtime(gogc=100, arena_cap=arena_cap)
         heap = rt.heap
         r = self._raw
@@ -421,7 +422,7 @@ class HeapDump:
                 continue
             a = int(self.to_arena(fins["obj"][i:i + 1])[0])
             info = heap.find_object(a)
-            rt._finalizers[a] = _Finalizer(a, info[1], info[3], GoFunc(int(fins["fn_pc"][i]), int(fins["fn"][i])), None)
+            rt.specials.finalizers[a] = FinalizerSpecial(a, info[1], info[3], GoFunc(int(fins["fn_pc"][i]), int(fins["fn"][i])), None)
         q = self.queued_finalizers
         qidx = self.index_of(q["obj"], strict=False)
         for i in range(len(q)):
@@ -429,7 +430,7 @@ class HeapDump:
                 continue
             a = int(self.to_arena(q["obj"][i:i + 1])[0])
             info = heap.find_object(a)
-            rt._finq.append(_Finalizer(a, info[1], info[3], GoFunc(int(q["fn_pc"][i]), int(q["fn"][i])), None))
+            rt.finalizers.finq.append(FinalizerSpecial(a, info[1], info[3], GoFunc(int(q["fn_pc"][i]), int(q["fn"][i])), None))
         fn_roots = self.roots["value"][live & ((kinds == 3) | (kinds == 4)) & (self.roots["offset"] < 16)]
         if len(fn_roots):   # finalizer function values that are heap closures
             heap.add_roots(self.to_arena(fn_roots))
