@@ -109,7 +109,26 @@ def build_parser():
     s.add_argument("n", metavar="N", type=_bytes, help="bytes requested")
     s.add_argument("--pointers", action="store_true",
                    help="the type contains pointers (scan); default: pointer-free (noscan)")
+
+    h = sub.add_parser("heapdump", help="load a Go heap dump (debug.WriteHeapDump) and report",
+                       description="Load a Go 1.27 heap dump into goruntime: what a GC would "
+                       "free, the top retainers, allocation sites, size classes, why objects live.")
+    h.add_argument("file", metavar="FILE", help="the dump written by runtime/debug.WriteHeapDump")
+    h.add_argument("--why", metavar="ADDR", action="append", default=[],
+                   type=lambda s: int(s, 0), help="print a shortest path from a root (repeatable)")
+    h.add_argument("--top", type=int, default=10, metavar="N", help="rows per table (default 10)")
+    h.add_argument("--no-gc", action="store_true", help="skip the GC of the loaded heap")
     return p
+
+
+def _cmd_heapdump(args, out):
+    from . import heapdump
+    try:
+        d = heapdump.load(args.file, build_runtime=not args.no_gc)
+        print(d.report(top=args.top, gc=not args.no_gc, why=args.why), file=out)
+    except (ValueError, OSError) as e:
+        raise UsageError(str(e)) from None
+    return 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -348,7 +367,8 @@ def main(argv=None, out=None, err=None) -> int:
         return 2
     try:
         args = parser.parse_args(argv)
-        return {"demo": _cmd_demo, "run": _cmd_run, "sizeclass": _cmd_sizeclass}[args.command](args, out)
+        return {"demo": _cmd_demo, "run": _cmd_run, "sizeclass": _cmd_sizeclass,
+                "heapdump": _cmd_heapdump}[args.command](args, out)
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=err)
         return 2
