@@ -17,7 +17,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # What each stamp installs (the extras are defined in pyproject.toml).
 BUILD_DEPS := "setuptools>=64" wheel "Cython>=3.1" "numpy>=1.26"
 DEMO_EXTRAS := plot
-TEST_EXTRAS := test,plot,notebook,progress
+TEST_EXTRAS := test,plot,notebook,progress,sweep
 
 .PHONY: help venv install install-test build debug sanitize annotate test test-slow oracle bench demo clean distclean
 
@@ -80,7 +80,7 @@ demo: build  ## The seed tutorial "GC and SetFinalizer", in motion
 	$(PY) -m goruntime demo
 
 clean:  ## Remove generated C, shared objects, caches (keeps $(VENV))
-	rm -rf build/ goruntime/*.c goruntime/*.so goruntime/workloads/*.c goruntime/workloads/*.so goruntime/*.html .stamp-* *.egg-info
+	rm -rf build/ goruntime/*.c goruntime/*.so goruntime/workloads/*.c goruntime/workloads/*.so goruntime/trace/*.c goruntime/trace/*.so goruntime/*.html .stamp-* *.egg-info
 
 distclean: clean  ## Also remove the virtual environment
 	rm -rf $(VENV)

@@ -43,7 +43,7 @@ if SANITIZE:
     lflags += ["-fsanitize=address,undefined"]
 
 MODULES = ["goruntime._heap", "goruntime._mark", "goruntime._object",
-           "goruntime.workloads._workloads"]
+           "goruntime.workloads._workloads", "goruntime.trace._parse"]
 
 extensions = [
     Extension(name, [name.replace(".", "/") + ".pyx"],

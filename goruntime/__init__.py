@@ -30,6 +30,7 @@ from .runtime import (
 from .mstats import BySizeEntry
 from .sched import select
 from . import debug, weak, metrics  # noqa: E402
+from .trace.dask_sweep import sweep  # noqa: E402  (dask itself is imported only when called)
 
 __all__ = [
     "__version__", "FatalError", "Panic",
@@ -40,7 +41,7 @@ __all__ = [
     "Runtime", "current", "GC", "ReadMemStats", "MemStats", "BySizeEntry", "SetFinalizer",
     "KeepAlive", "AddCleanup", "Cleanup", "GOMAXPROCS", "NumGoroutine", "Gosched", "go",
     "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "select",
-    "debug", "weak", "metrics",
+    "debug", "weak", "metrics", "sweep",
 ]
 
 

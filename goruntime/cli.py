@@ -95,6 +95,9 @@ def build_parser():
     s.add_argument("n", metavar="N", type=_size, help="bytes requested")
     s.add_argument("--pointers", action="store_true",
                    help="the type contains pointers (scan); default: pointer-free (noscan)")
+
+    from .trace import cli as _trace_cli
+    _trace_cli.add_parser(sub)
     return p
 
 
@@ -305,6 +308,9 @@ def main(argv=None, out=None, err=None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if args.command == "whatif":
+            from .trace import cli as _trace_cli
+            return _trace_cli.run(args, out, UsageError)
         return {"demo": _cmd_demo, "run": _cmd_run, "sizeclass": _cmd_sizeclass}[args.command](args, out)
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=err)

@@ -450,6 +450,8 @@ class Runtime:
     # -- time ------------------------------------------------------------------------------
     def _charge_mutator(self):
         """Advance the virtual clock by the allocation work done since the last charge."""
+        if getattr(self.clock, "recorded_mutator", False):
+            return      # a clock replaying a recorded program's time (goruntime.trace)
         c = self.heap.counters()
         calls = c["malloc_calls"] - self._charged_calls
         nbytes = c["malloc_bytes"] - self._charged_bytes
@@ -604,7 +606,8 @@ class Runtime:
         """(bytes per ns, mutator ns) of allocation since the last cycle ended."""
         c = self.heap.counters()
         nbytes = c["malloc_bytes"] - self._rate_mark[0]
-        if isinstance(self.clock, _clock.VirtualClock):
+        if isinstance(self.clock, _clock.VirtualClock) \
+                and not getattr(self.clock, "recorded_mutator", False):
             calls = c["malloc_calls"] - self._rate_mark[1]
             ns = int(calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"])
         else:
