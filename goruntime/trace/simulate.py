@@ -147,7 +147,9 @@ def _op_stream(tr, death):
     dense = np.concatenate([ident, ident[dies], np.full(ng, -1, np.int64)])
     op = np.concatenate([np.full(n, OP_ALLOC, np.uint8), np.full(nd, OP_DROP, np.uint8),
                          np.full(ng, OP_GC, np.uint8)])
-    order = np.lexsort((prio, time))
+    # one int64 key (time, then priority): one argsort instead of a two-key lexsort
+    key = (time + 1) * 4 + prio
+    order = np.argsort(key, kind="stable")
     size = np.concatenate([req, np.zeros(nd + ng, np.uint64)])[order]
     pointers = np.concatenate([ptr.astype(np.uint8), np.zeros(nd + ng, np.uint8)])[order]
     pw = np.concatenate([ptrwords, np.zeros(nd + ng, np.uint64)])[order]
