@@ -324,3 +324,144 @@ def resolve_heap(const uint8_t[::1] kind, const uint64_t[::1] a, const uint64_t[
                         else:
                             o_flags[i] |= F_MISALIGNED
     return bad
+
+
+# ---------------------------------------------------------------------------------------
+# Matching frees to allocations: an open-addressing hash table of live slots
+
+from libc.stdlib cimport malloc, calloc, free as cfree
+
+
+cdef struct slotmap_t:
+    uint64_t* keys          # key + 1 (0 = empty)
+    int64_t* vals
+    intp_t cap              # a power of two
+    intp_t n
+    int bits
+
+
+cdef inline intp_t sm_hash(slotmap_t* m, uint64_t k) noexcept nogil:
+    return <intp_t>((k * <uint64_t>0x9E3779B97F4A7C15) >> (64 - m.bits))
+
+
+cdef int sm_init(slotmap_t* m, int bits) noexcept nogil:
+    m.bits = bits
+    m.cap = (<intp_t>1) << bits
+    m.n = 0
+    m.keys = <uint64_t*>calloc(m.cap, sizeof(uint64_t))
+    m.vals = <int64_t*>malloc(m.cap * sizeof(int64_t))
+    return 0 if (m.keys != NULL and m.vals != NULL) else -1
+
+
+cdef void sm_free(slotmap_t* m) noexcept nogil:
+    cfree(m.keys)
+    cfree(m.vals)
+    m.keys = NULL
+    m.vals = NULL
+
+
+cdef intp_t sm_find(slotmap_t* m, uint64_t k) noexcept nogil:
+    """Index of key *k*, or -1."""
+    cdef intp_t i = sm_hash(m, k), mask = m.cap - 1
+    k += 1
+    while m.keys[i] != 0:
+        if m.keys[i] == k:
+            return i
+        i = (i + 1) & mask
+    return -1
+
+
+cdef int sm_put(slotmap_t* m, uint64_t k, int64_t v) noexcept nogil:
+    """Insert or overwrite; grows at load 1/2. -1 when out of memory."""
+    cdef slotmap_t old
+    cdef intp_t i, mask
+    if 2 * (m.n + 1) > m.cap:
+        old = m[0]
+        if sm_init(m, old.bits + 1) < 0:
+            sm_free(m)
+            m[0] = old
+            return -1
+        for i in range(old.cap):
+            if old.keys[i] != 0:
+                sm_put(m, old.keys[i] - 1, old.vals[i])
+        sm_free(&old)
+    mask = m.cap - 1
+    i = sm_hash(m, k)
+    while m.keys[i] != 0 and m.keys[i] != k + 1:
+        i = (i + 1) & mask
+    if m.keys[i] == 0:
+        m.n += 1
+    m.keys[i] = k + 1
+    m.vals[i] = v
+    return 0
+
+
+cdef void sm_del(slotmap_t* m, intp_t i) noexcept nogil:
+    """Remove entry *i* (backward-shift deletion keeps probe chains intact)."""
+    cdef intp_t mask = m.cap - 1, j = i, h
+    m.n -= 1
+    while True:
+        j = (j + 1) & mask
+        if m.keys[j] == 0:
+            break
+        h = sm_hash(m, m.keys[j] - 1)
+        # move j back to i if its home h is not cyclically in (i, j]
+        if (j > i and (h <= i or h > j)) or (j < i and (h <= i and h > j)):
+            m.keys[i] = m.keys[j]
+            m.vals[i] = m.vals[j]
+            i = j
+    m.keys[i] = 0
+
+
+def match_frees(const uint8_t[::1] kind, const uint64_t[::1] key, const int64_t[::1] time,
+                const uint8_t[::1] spc, uint8_t[::1] flags, int64_t[::1] o_free_time,
+                int64_t[::1] o_target):
+    """Pair each HeapObjectFree with the object it frees, in time order.
+
+    *key* is each event's slot (address id; for an object with a malloc header, its
+    slot's). An allocation in the tiny span class at a slot that is still live is the
+    tiny allocator reporting offset 0 of its block again: it is flagged tiny. Any other
+    allocation at a live slot ends the previous object there (its free event came late or
+    never). ``o_free_time[i]`` gets object event i's free time (-1: never), ``o_target[i]``
+    free event i's object event (-1: none). Returns ``(unmatched_frees, realloc)``.
+    """
+    cdef intp_t n = kind.shape[0], i, h
+    cdef int64_t j, unmatched = 0, realloc = 0
+    cdef slotmap_t m
+    cdef int err = 0
+    if key.shape[0] != n or time.shape[0] != n or spc.shape[0] != n or flags.shape[0] != n \
+            or o_free_time.shape[0] != n or o_target.shape[0] != n:
+        raise ValueError("match_frees: column lengths differ")
+    if sm_init(&m, 16) < 0:
+        raise MemoryError("match_frees: slot table")
+    with nogil:
+        for i in range(n):
+            o_free_time[i] = -1
+            o_target[i] = -1
+            if kind[i] == K_OBJECT or kind[i] == K_OBJECT_ALLOC:
+                if flags[i] & (F_NOSPAN | F_MISALIGNED | F_TINY):
+                    continue
+                h = sm_find(&m, key[i])
+                if h >= 0:
+                    if spc[i] == 5:
+                        flags[i] |= F_TINY
+                        continue
+                    realloc += 1
+                    o_free_time[m.vals[h]] = time[i]
+                    m.vals[h] = i
+                elif sm_put(&m, key[i], i) < 0:
+                    err = 1
+                    break
+            elif kind[i] == K_OBJECT_FREE:
+                h = sm_find(&m, key[i])
+                if h < 0:
+                    unmatched += 1
+                    continue
+                j = m.vals[h]
+                o_free_time[j] = time[i]
+                o_target[i] = j
+                sm_del(&m, h)
+    sm_free(&m)
+    if err:
+        raise MemoryError("match_frees: slot table")
+    return (unmatched, realloc)

@@ -552,121 +552,93 @@ def _heap_events(t, ty, a, b, c, g, geometry, types, tmap):
     mt, mk, ma, mb, mc, mg = t[mem], ty[mem], a[mem], b[mem], c[mem], g[mem]
     page, align = geometry["page_size"], geometry["min_heap_align"]
     base = geometry["min_heap_addr"]
-    obj = (mk == K_OBJECT) | (mk == K_OBJECT_ALLOC) | (mk == K_OBJECT_FREE)
     span = (mk == K_SPAN) | (mk == K_SPAN_ALLOC)
+    isobj = (mk == K_OBJECT) | (mk == K_OBJECT_ALLOC)
     hi = 0
     if span.any():
         hi = max(hi, int((ma[span] + mb[span]).max()))
-    if obj.any():
-        if int(ma[obj].max()) > (MAX_HEAP_PAGES * page) // align:
+    if isobj.any():
+        if int(ma[isobj].max()) > (MAX_HEAP_PAGES * page) // align:
             _fail("heap object address range larger than 64 GiB (corrupt ids?)", 0)
-        hi = max(hi, int(ma[obj].max()) * align // page + 1)
+        hi = max(hi, int(ma[isobj].max()) * align // page + 1)
     if hi > MAX_HEAP_PAGES:
         _fail("heap span address range larger than 64 GiB (corrupt ids?)", 0)
-    size = np.empty(len(mk), dtype=np.uint64)
-    spc = np.empty(len(mk), dtype=np.uint8)
-    flags = np.empty(len(mk), dtype=np.uint8)
+    n = len(mk)
+    size = np.empty(n, dtype=np.uint64)
+    spc = np.empty(n, dtype=np.uint8)
+    flags = np.empty(n, dtype=np.uint8)
     anomalies["spans_out_of_range"] = int(_parse.resolve_heap(
         mk, ma, mb, mc, _class_sizes(), hi, page, align, size, spc, flags))
-
-    isobj = (mk == K_OBJECT) | (mk == K_OBJECT_ALLOC)
     _late_spans(mk, ma, mb, mc, isobj, flags, size, spc, page, align)
-    nospan = isobj & ((flags & _parse.OBJ_NOSPAN) != 0)
-    mis = isobj & ((flags & _parse.OBJ_MISALIGNED) != 0)
-    anomalies["objects_without_span"] = int(nospan.sum())
-    anomalies["misaligned_objects"] = int(mis.sum())
-    good = isobj & ~nospan & ~mis
-    tiny = (flags & _parse.OBJ_TINY) != 0
-    existing = (flags & _parse.OBJ_EXISTS) != 0
+
+    # pair frees with objects by slot (Go frees slot bases; an object with a malloc header
+    # was reported 8 bytes in); flags tiny re-reports of a live tiny block
+    key = ma
+    header = (flags & _parse.OBJ_HEADER) != 0
+    if header.any():
+        key = ma - header.astype(np.uint64) * np.uint64(max(8 // align, 1))
+    free_time = np.empty(n, dtype=np.int64)
+    target = np.empty(n, dtype=np.int64)
+    unmatched, realloc = _parse.match_frees(mk, key, mt, spc, flags, free_time, target)
+    anomalies["unmatched_frees"] = int(unmatched)
+    anomalies["realloc_without_free"] = int(realloc)
+
+    bad = (flags & (_parse.OBJ_NOSPAN | _parse.OBJ_MISALIGNED)) != 0
+    anomalies["objects_without_span"] = int((isobj & ((flags & _parse.OBJ_NOSPAN) != 0)).sum())
+    anomalies["misaligned_objects"] = int((isobj & ((flags & _parse.OBJ_MISALIGNED) != 0)).sum())
+    good = isobj & ~bad
+    oi = np.flatnonzero(good)                       # object events kept, in time order
+    ok_, ob, og = mk[oi], mb[oi], mg[oi]
+    osize, ospc, oflags = size[oi], spc[oi], flags[oi]
+    tiny = (oflags & _parse.OBJ_TINY) != 0
 
     # type of each object: per-generation lookup of the raw id (0 = no type)
-    gtype = np.full(len(mk), -1, dtype=np.int64)
+    gtype = np.full(len(oi), -1, dtype=np.int64)
     for gi, lut in enumerate(tmap):
-        sel = good & (mg == gi) & (mb > 0)
+        sel = (og == gi) & (ob > 0)
         if not sel.any():
             continue
-        raw = mb[sel]
+        raw = ob[sel]
         known = raw < len(lut)
         gt = np.full(len(raw), -1, dtype=np.int64)
         gt[known] = lut[raw[known].astype(np.int64)]
         anomalies["unknown_type_ids"] += int((gt < 0).sum())
         gtype[sel] = gt
 
-    pointerful = (spc & 1) == 0
-    sclass = spc >> 1
-    rec = np.zeros(len(mk), dtype=ALLOC_DTYPE)
-    rec["time"] = mt
-    rec["addr"] = ma.astype(np.uint64) * np.uint64(align) + np.uint64(base)
-    rec["size"] = np.where(tiny, 0, size)
+    pointerful = (ospc & 1) == 0
+    sclass = ospc >> 1
+    rec = np.empty(len(oi), dtype=ALLOC_DTYPE)
+    rec["time"] = mt[oi]
+    rec["addr"] = ma[oi] * np.uint64(align) + np.uint64(base)
+    rec["size"] = np.where(tiny, 0, osize)
     rec["sizeclass"] = sclass
     rec["pointerful"] = pointerful
     rec["tiny"] = tiny
     rec["type"] = gtype
-    rec["ptrbytes"] = _ptrbytes(size, sclass, pointerful & ~tiny, gtype, types)
-    rec["free_time"] = -1
-
-    # match frees to the object they free: by slot address (Go frees slot bases; an
-    # object with a malloc header was reported 8 bytes in), the last object there
-    header = (flags & _parse.OBJ_HEADER) != 0
-    ma = ma - header.astype(np.uint64) * np.uint64(8 // align if align <= 8 else 0)
-    isfree = mk == K_OBJECT_FREE
-    # Go's tiny allocator can hand out offset 0 of its current block again (it reports
-    # the block's address): an allocation in the tiny span class at a slot that is still
-    # allocated is a tiny sub-allocation (MemStats counts it in TinyAllocs, not BySize).
-    slotobj = good & ~tiny
-    cand = np.flatnonzero((slotobj & (spc == 5)) | (isfree & (spc == 0)))
-    if len(cand) > 1:
-        o = cand[np.lexsort((cand, ma[cand]))]
-        again = np.zeros(len(o), dtype=bool)
-        again[1:] = (~isfree[o[1:]]) & (~isfree[o[:-1]]) & (ma[o[1:]] == ma[o[:-1]])
-        tiny[o[again]] = True
-        slotobj[o[again]] = False
-    cand = np.flatnonzero(slotobj | isfree)
-    o = cand[np.lexsort((cand, ma[cand]))]        # by address, then time order
-    addr_o = ma[o]
-    is_f = isfree[o]
-    pos = np.arange(len(o))
-    last_obj = np.maximum.accumulate(np.where(~is_f, pos, -1)) if len(o) else pos
-    last_free = np.maximum.accumulate(np.where(is_f, pos, -1)) if len(o) else pos
-    prev_free = np.concatenate(([-1], last_free[:-1])) if len(o) else pos
-    lo = np.maximum(last_obj, 0)
-    matched = is_f & (last_obj >= 0) & (addr_o[lo] == addr_o) & (last_obj > prev_free)
-    # an object whose address was allocated again before any free: freed implicitly
-    nxt_same = np.zeros(len(o), dtype=bool)
-    if len(o) > 1:
-        nxt_same[:-1] = (~is_f[:-1]) & (~is_f[1:]) & (addr_o[:-1] == addr_o[1:])
-    anomalies["realloc_without_free"] = int(nxt_same.sum())
-    anomalies["unmatched_frees"] = int((is_f & ~matched).sum())
-    freed_obj = o[lo[matched]]
-    rec["free_time"][freed_obj] = mt[o[matched]]
-    implicit = o[nxt_same]
-    rec["free_time"][implicit] = mt[o[np.flatnonzero(nxt_same) + 1]]
-    rec["tiny"] = tiny
-    rec["size"] = np.where(tiny, 0, size)
-    rec["free_time"][tiny] = -1
-
-    keep_alloc = good & (mk == K_OBJECT_ALLOC)
-    keep_init = good & (mk == K_OBJECT)
-    ai = np.flatnonzero(keep_alloc)
-    ii = np.flatnonzero(keep_init)
-    allocs = rec[ai]
-    initial = rec[ii]
+    rec["ptrbytes"] = _ptrbytes(osize, sclass, pointerful & ~tiny, gtype, types)
+    rec["free_time"] = np.where(tiny, -1, free_time[oi])
+    is_init = ok_ == K_OBJECT
+    allocs = rec[~is_init]
+    initial = rec[is_init]
     initial["time"] = 0
-    # frees
-    fi = np.flatnonzero(isfree)
-    frees = np.zeros(len(fi), dtype=FREE_DTYPE)
+
+    # frees, with the allocation (or snapshot object) each one frees
+    fi = np.flatnonzero(mk == K_OBJECT_FREE)
+    frees = np.empty(len(fi), dtype=FREE_DTYPE)
     frees["time"] = mt[fi]
-    frees["addr"] = ma[fi].astype(np.uint64) * np.uint64(align) + np.uint64(base)
-    target = np.full(len(mk), -1, dtype=np.int64)
-    target[o[matched]] = o[lo[matched]]
+    frees["addr"] = ma[fi] * np.uint64(align) + np.uint64(base)
     tf = target[fi]
-    frees["size"] = np.where(tf >= 0, size[np.maximum(tf, 0)], 0)
-    pos_alloc = np.full(len(mk), -1, dtype=np.int64)
-    pos_alloc[ai] = np.arange(len(ai))
-    pos_init = np.full(len(mk), -1, dtype=np.int64)
-    pos_init[ii] = np.arange(len(ii))
-    frees["alloc"] = np.where(tf >= 0, pos_alloc[np.maximum(tf, 0)], -1)
-    frees["initial"] = np.where(tf >= 0, pos_init[np.maximum(tf, 0)], -1)
+    has = tf >= 0
+    frees["size"] = np.where(has, size[np.maximum(tf, 0)], 0)
+    pos = np.full(n, -1, dtype=np.int64)            # mem event -> index in allocs / initial
+    pos[oi[~is_init]] = np.arange(len(allocs))
+    pos[oi[is_init]] = np.arange(len(initial))
+    kind_init = np.zeros(n, dtype=bool)
+    kind_init[oi[is_init]] = True
+    p = pos[np.maximum(tf, 0)]
+    ti = kind_init[np.maximum(tf, 0)]
+    frees["alloc"] = np.where(has & ~ti, p, -1)
+    frees["initial"] = np.where(has & ti, p, -1)
     return allocs, initial, frees, anomalies
 
 
