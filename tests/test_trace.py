@@ -187,6 +187,7 @@ def test_replay_small(small):
     assert lim["peak_heap_bytes"] < r1["peak_heap_bytes"] and lim["num_gc"] > r1["num_gc"]
     off = gtrace.replay(small, gogc="off")
     assert off["num_gc"] == 0
+    assert gtrace.replay(small.slim()) == r1          # what goruntime.sweep ships
 
 
 def test_death_models_bracket(small):

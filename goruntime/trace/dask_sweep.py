@@ -64,7 +64,7 @@ def sweep(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, client=None,
     elif not isinstance(client, Client):
         raise TypeError(f"client must be a dask.distributed.Client, not {type(client).__name__}")
     try:
-        shipped = client.scatter(tr, broadcast=True)
+        shipped = client.scatter(tr.slim(), broadcast=True)
         tag = uuid.uuid4().hex[:8]
         futures = [client.submit(run_config, shipped, c, death, key=f"goruntime-replay-{tag}-{i}")
                    for i, c in enumerate(configs)]

@@ -165,8 +165,14 @@ class Trace:
                 f"{len(self.frees):,} frees, {len(self.gcs)} GCs, "
                 f"{self.duration / 1e6:.1f} ms>")
 
-    def __getstate__(self):
-        return self.__dict__.copy()
+    def slim(self):
+        """A copy with only what `replay` reads (allocs, snapshot, cycles, settings): what
+        `goruntime.sweep` ships to its workers. Replays of it equal replays of this."""
+        import dataclasses
+        none = np.zeros(0, dtype=SERIES_DTYPE)
+        return dataclasses.replace(self, frees=np.zeros(0, dtype=FREE_DTYPE), heap_alloc=none,
+                                   heap_goal=none, stw=np.zeros(0, dtype=STW_DTYPE),
+                                   generations=[])
 
     def by_size_class(self):
         """``{sizeclass: (count, bytes)}`` of the slot allocations (0 = large objects),
