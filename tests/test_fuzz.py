@@ -479,8 +479,8 @@ class Fuzzer:
                 if info is not None and info[2] <= 65536:
                     objs.append((a, h.view(info[1], info[2]).copy()))
         return (h.counters(), r._gomaxprocs, h.nprocs, r.sched.gomaxprocs, r.pacer.gc_percent,
-                r.pacer.memory_limit, len(r._finalizers), len(r._cleanups), len(r._weak),
-                len(r._finq), sum(map(len, r._cleanupq)), rec.num_gc, rec.num_forced_gc,
+                r.pacer.memory_limit, len(r.specials.finalizers), len(r.specials.cleanups), len(r.specials.weak),
+                len(r.finalizers.finq), sum(map(len, r.cleanups.queue)), rec.num_gc, rec.num_forced_gc,
                 rec.finalizers_queued, rec.cleanups_queued, h.gc_pending, r.gc_running,
                 h.gcphase_mark), objs
 
@@ -533,9 +533,9 @@ class Fuzzer:
     def verify(self, full=False):
         """The heap verifies: checkmark traversal; with *full*, a GC, invariants, sentinels."""
         r, h = self.r, self.heap
-        if r._in_gc:
+        if r.collector.in_gc:
             return
-        roots, scan_only = r._special_roots()
+        roots, scan_only = r.gc_roots()
         if r.gc_running:           # an open cycle: everything reachable must be marked
             _mark.checkmark(h, roots, scan_only)
         else:                      # a dry-run mark: no bad pointer, checkmark agrees
@@ -607,24 +607,24 @@ class Fuzzer:
         """Check, as the sweep queues them, that no finalizer or cleanup is queued for an
         object a handle still holds (checked then: a finalizer that runs later may already
         have resurrected it, legitimately)."""
-        r, orig = self.r, self.r._sweep_specials
+        r, orig = self.r, self.r.specials.sweep
 
         def sweep_specials():
-            nf, nc = len(r._finq), len(r._cleanupq)
+            nf, nc = len(r.finalizers.finq), len(r.cleanups.queue)
             orig()
             held = {}
             for h in self._held():
                 info = self.heap.find_object(h.addr) if self.heap.in_arena(h.addr) else None
                 if info is not None:
                     held[info[1]] = h
-            for f in r._finq[nf:]:
+            for f in r.finalizers.finq[nf:]:
                 if f.slot in held:
                     self.errors.append(f"finalizer queued for {f.addr:#x} while {held[f.slot]!r} holds it")
-            for block in r._cleanupq[nc:]:
+            for block in r.cleanups.queue[nc:]:
                 for c in block:
                     if c.slot in held:
                         self.errors.append(f"cleanup queued for {c.addr:#x} while {held[c.slot]!r} holds it")
-        r._sweep_specials = sweep_specials
+        r.specials.sweep = sweep_specials
 
     def _held(self):
         # Reslicing or indexing a foreign handle gives a foreign handle: its address means
@@ -853,7 +853,7 @@ class Fuzzer:
         if not isinstance(cl, rt.Cleanup):
             return
         expect = None
-        pending = isinstance(cl, rt.Cleanup) and cl._id in self.r._cleanups
+        pending = isinstance(cl, rt.Cleanup) and cl._id in self.r.specials.cleanups
         ok, _ = self.call("cleanup_stop", lambda c: c.Stop(), cl, expect=expect)
         if ok and pending:
             for tok, cid in self.cl_ids.items():
@@ -1497,7 +1497,7 @@ def _finalizer_expect(fz, obj, fn):
     n = len([p for p in params if p.default is p.empty and p.kind != p.VAR_KEYWORD])
     if n != 1 or fn is _annotated_wrong and obj.elem != Leaf:
         return rt.FatalError
-    return rt.FatalError if obj.addr in fz.r._finalizers else None
+    return rt.FatalError if obj.addr in fz.r.specials.finalizers else None
 
 
 def _annotated_wrong(x):   # a finalizer for *FzLeaf only

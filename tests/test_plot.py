@@ -134,7 +134,7 @@ def build_graph():
 
 def real_mark(r, graph):
     """What the real mark (goruntime._mark) marks, then the mark bits cleared again."""
-    roots, scan_only = r._special_roots()
+    roots, scan_only = r.gc_roots()
     _mark.mark(r.heap, roots, scan_only)
     try:
         return {a for a, o in graph.objects.items() if r.heap.is_marked(o.slot)}
