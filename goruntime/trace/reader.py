@@ -476,14 +476,20 @@ def _stw_ranges(t, ty, a, g, gens):
 def _gc_cycles(t, ty, a, b, g, gens, heap_alloc, heap_goal):
     bi = np.flatnonzero(ty == EV_GC_BEGIN)
     ei = np.flatnonzero(ty == EV_GC_END)
-    ends = {int(a[i]): int(t[i]) for i in ei}
     out = np.zeros(len(bi), dtype=GC_DTYPE)
+    # each cycle ends at the first GCEnd after its begin, if that comes before the next
+    # begin (Go's sequence numbers restart with each generation, so times pair them)
+    bt, et = t[bi], t[ei]
+    j = np.searchsorted(et, bt, side="left")
+    nxt = np.append(bt[1:], np.iinfo(np.int64).max)
+    has = (j < len(et))
+    endt = np.where(has, et[np.minimum(j, max(len(et) - 1, 0))] if len(et) else -1, -1)
+    endt = np.where(has & (endt < nxt), endt, -1)
     for k, i in enumerate(bi):
-        seq = int(a[i])
         funcs = gens[g[i]].stack_funcs(int(b[i]))
-        out[k]["seq"] = seq
+        out[k]["seq"] = int(a[i])
         out[k]["start"] = int(t[i])
-        out[k]["end"] = ends.get(seq + 1, -1)    # Go: seqGC counts begins and ends
+        out[k]["end"] = int(endt[k])
         out[k]["forced"] = any(f in FORCED_GC_FUNCS for f in funcs)
     if len(out):
         ha_t, ha_v = heap_alloc["time"], heap_alloc["value"]
