@@ -101,9 +101,14 @@ def _check_trace(tr):
 def _objects(tr, death):
     """Objects to replay (snapshot first, then allocations): birth, death (-1: never),
     requested size, pointer flag, pointer words."""
-    objs = np.concatenate([tr.initial[~tr.initial["tiny"]], tr.allocs[~tr.allocs["tiny"]]])
-    n_init = int((~tr.initial["tiny"]).sum())
-    birth = objs["time"].copy()
+    mi, ma = ~tr.initial["tiny"], ~tr.allocs["tiny"]
+    n_init = int(mi.sum())
+
+    def col(name):          # one column of the slot objects: snapshot first, then allocs
+        return np.concatenate([tr.initial[name][mi], tr.allocs[name][ma]])
+    objs = {k: col(k) for k in ("time", "free_time", "size", "pointerful", "sizeclass",
+                                "ptrbytes")}
+    birth = objs["time"]
     birth[:n_init] = -1                           # the snapshot exists before everything
     free = objs["free_time"]
     dies = free >= 0
@@ -121,7 +126,7 @@ def _objects(tr, death):
             dt = np.where(dies, earliest, -1)
         elif death == "spread":
             # spread evenly over that interval (a fixed low-discrepancy sequence)
-            frac = (np.arange(len(objs), dtype=np.float64) * 0.6180339887498949) % 1.0
+            frac = (np.arange(len(birth), dtype=np.float64) * 0.6180339887498949) % 1.0
             spread = earliest + ((latest - earliest) * frac).astype(np.int64)
             dt = np.where(dies, np.maximum(spread, birth), -1)
     size = objs["size"].astype(np.uint64)
