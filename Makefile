@@ -19,7 +19,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # so a build prints no deprecation warnings.
 BUILD_DEPS := "setuptools>=77" "Cython>=3.1" "numpy>=1.26"
 DEMO_EXTRAS := plot
-TEST_EXTRAS := test,plot,notebook,progress,heapdump
+TEST_EXTRAS := test,plot,notebook,progress,heapdump,sweep
 # The extensions are compiled from these; $(BUILT) records the last in-place build for $(VENV).
 EXT_SOURCES := setup.py $(wildcard goruntime/*.pyx goruntime/*.pxd goruntime/*.h goruntime/*/*.pyx goruntime/*/*.pxd goruntime/*/*.h)
 BUILT := $(VENV)/.stamp-build

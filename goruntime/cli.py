@@ -118,6 +118,8 @@ def build_parser():
                    type=lambda s: int(s, 0), help="print a shortest path from a root (repeatable)")
     h.add_argument("--top", type=int, default=10, metavar="N", help="rows per table (default 10)")
     h.add_argument("--no-gc", action="store_true", help="skip the GC of the loaded heap")
+    from .trace import cli as _trace_cli
+    _trace_cli.add_parser(sub)
     return p
 
 
@@ -367,6 +369,9 @@ def main(argv=None, out=None, err=None) -> int:
         return 2
     try:
         args = parser.parse_args(argv)
+        if args.command == "whatif":
+            from .trace import cli as _trace_cli
+            return _trace_cli.run(args, out, UsageError)
         return {"demo": _cmd_demo, "run": _cmd_run, "sizeclass": _cmd_sizeclass,
                 "heapdump": _cmd_heapdump}[args.command](args, out)
     except UsageError as e:

@@ -300,6 +300,8 @@ class Runtime:
     # -- time ------------------------------------------------------------------------------
     def _charge_mutator(self):
         """Advance the virtual clock by the allocation work done since the last charge."""
+        if getattr(self.clock, "recorded_mutator", False):
+            return      # a clock replaying a recorded program's time (goruntime.trace)
         c = self.heap.counters()              # two fields: the dict is cheaper here
         calls = c["malloc_calls"] - self._charged_calls
         nbytes = c["malloc_bytes"] - self._charged_bytes
