@@ -522,20 +522,32 @@ cdef int malloc_dispatch(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t
 
 
 cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t elem_words,
-                        intp_t count, intp_t clear_words) noexcept nogil:
+                        intp_t count) noexcept nogil:
     """Write pointer bits for *count* elements of *elem_words* words at *addr*.
 
-    ``mask[i]`` is 1 if word i of an element holds a pointer. The first ``clear_words``
-    words from *addr* are cleared first (the whole slot), so stale bits never survive.
+    ``mask[i]`` is 1 if word i of an element holds a pointer. The words from *addr* to the
+    end of its slot are cleared first, so stale bits never survive. Objects with a malloc
+    header and large objects repeat the element's pattern to the end of the slot, as Go's
+    typePointers do (mbitmap.go: the header / largeType names the element type, and the
+    scan walks it up to the slot's end); small objects without a header have bits for
+    their *count* elements only (Go: writeHeapBitsSmall covers dataSize).
     """
-    cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, j, k
-    for i in range(clear_words):
-        bit_clear(h.heap_bits, w0 + i)
-    if mask == NULL:
+    cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, j, k, end
+    cdef intp_t si = span_of(h, addr)
+    cdef const mspan_t* s = &h.spans[si]
+    end = <intp_t>((s.base - h.arena_start + <uint64_t>obj_index(s, addr) * s.elemsize
+                    + s.elemsize) >> 3)
+    for i in range(w0, end):
+        bit_clear(h.heap_bits, i)
+    if mask == NULL or elem_words == 0:
         return
+    if s.divmul == 0 or span_has_header(s):
+        count = (end - w0 + elem_words - 1) // elem_words
     k = w0
     for j in range(count):
         for i in range(elem_words):
+            if k + i >= end:
+                return
             if mask[i]:
                 bit_set(h.heap_bits, k + i)
         k += elem_words
@@ -880,9 +892,9 @@ cdef class Heap:
             mallocgc(&self.h, ip, usize, noscan, &out)
             if not noscan and out != ZEROBASE:
                 if ew:
-                    set_heap_bits(&self.h, out, &m[0], ew, <intp_t>ucount, <intp_t>(usize >> 3))
+                    set_heap_bits(&self.h, out, &m[0], ew, <intp_t>ucount)
                 else:
-                    set_heap_bits(&self.h, out, NULL, 0, 0, <intp_t>(usize >> 3))
+                    set_heap_bits(&self.h, out, NULL, 0, 0)
         return out
 
     def alloc_many(self, size, bint noscan, n, mask=None, p=0):
@@ -917,9 +929,9 @@ cdef class Heap:
                     mallocgc(&self.h, ip, usize, noscan, &o[i])    # raises before any change
                     if not noscan and o[i] != ZEROBASE:
                         if ew:
-                            set_heap_bits(&self.h, o[i], &m[0], ew, 1, <intp_t>(usize >> 3))
+                            set_heap_bits(&self.h, o[i], &m[0], ew, 1)
                         else:
-                            set_heap_bits(&self.h, o[i], NULL, 0, 0, <intp_t>(usize >> 3))
+                            set_heap_bits(&self.h, o[i], NULL, 0, 0)
                     i += 1
                     if self.h.gc_pending:
                         break

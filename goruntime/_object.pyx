@@ -862,9 +862,9 @@ cdef Pointer _new_object(object rt, Heap heap, uint64_t size, bint noscan, bytes
     mallocgc(&heap.h, 0, size, noscan, &addr)
     if not noscan and addr != ZEROBASE:
         if ew:
-            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, 1, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, 1)
         else:
-            set_heap_bits(&heap.h, addr, NULL, 0, 0, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, NULL, 0, 0)
     return new_pointer(rt, heap, addr, elem)
 
 

@@ -179,8 +179,7 @@ cdef inline int new_object(mutator_t* m, uint64_t size, const uint8_t* mask, int
     if size == 0:
         return 0
     if mask != NULL:
-        set_heap_bits(m.h, out[0], mask, elem_words, <intp_t>(size // <uint64_t>(elem_words * 8)),
-                      <intp_t>(size >> 3))
+        set_heap_bits(m.h, out[0], mask, elem_words, <intp_t>(size // <uint64_t>(elem_words * 8)))
     m.nalloc += 1
     m.nbytes += size
     if m.h.gc_pending or m.nalloc >= m.poll_at:
