@@ -194,6 +194,33 @@ class Bench:
                  g["rss_bytes"] / (1.3 * g["heap_sys"] + 64 * MiB) if g else None, None,
                  unit="x", note="target <= 1")
 
+    def heapdump(self, n):
+        """Rows for goruntime.heapdump on a real Go heap of *n* objects (tests/go/heapdump)."""
+        import tempfile
+        src = go_side.ROOT / "tests" / "go" / "heapdump"
+        env = dict(os.environ, GOTOOLCHAIN="local", GOMAXPROCS="1", CGO_ENABLED="0")
+        go = go_side.go_exe()
+        if self.go_error or go is None:
+            self.log("heapdump: no Go toolchain, rows skipped")
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            exe, dump = os.path.join(tmp, "prog"), os.path.join(tmp, "heap.dump")
+            subprocess.run([go, "build", "-trimpath", "-o", exe, "."], cwd=src, env=env, check=True)
+            subprocess.run([exe, "big", str(n), dump], env=env, check=True, capture_output=True)
+            runs = [self.worker("heapdump_side", n, dump) for _ in range(self.args.runs_slow)]
+        self.raw[f"heapdump/{n}"] = runs
+        title = f"heap dump, {size_name(n)} objects ({runs[0]['bytes'] / 1e6:.0f} MB)"
+        self.row(title, "parse (Cython)", med([r["parse_mb_s"] for r in runs]), None, None,
+                 better="higher", unit="MB/s", note="target >= 200")
+        self.row(title, "load: parse + graph" + (" + Runtime" if runs[0]["runtime_built"] else ""),
+                 med([r["load_mb_s"] for r in runs]), None, None, better="higher", unit="MB/s")
+        ig = [r["igraph_dominators_s"] for r in runs if r["igraph_dominators_s"] is not None]
+        self.row(title, "dominator tree (Cython Semi-NCA; igraph in note)",
+                 med([r["dominators_s"] for r in runs]), None, None, unit="s",
+                 note=(f"igraph {med(ig):.2f} s; " if ig else "") + "target < 30 s at 10M")
+        self.row(title, "why_alive (first call, runs the BFS)",
+                 med([r["why_alive_first_s"] for r in runs]), None, None, unit="s", note="target < 1 s")
+
     def trace(self):
         """goruntime.trace rows: parse MB/s, replay allocations/s, a 16-point Dask sweep of
         a 10M-allocation trace on 1 and 2 local workers (bench/trace_side.py)."""
@@ -250,6 +277,9 @@ class Bench:
             self.alloc(1_000_000, 200_000)
         if self.want("rss"):
             self.rss(10_000_000)
+        if self.want("heapdump"):
+            for n in ([1_000_000, 10_000_000] if a.full else [1_000_000]):
+                self.heapdump(n)
         if self.want("workloads"):
             for d in self.depths():
                 self.workload(f"binary_trees/{d}", lambda d=d: go_side.binary_trees(d),
@@ -349,7 +379,7 @@ def main(argv=None):
     ap.add_argument("--runs-slow", type=int, default=3,
                     help="runs per sweep/alloc/workload row (default 3)")
     ap.add_argument("--only", action="append",
-                    choices=["mark", "sweep", "alloc", "rss", "workloads", "trace"],
+                    choices=["mark", "sweep", "alloc", "rss", "workloads", "heapdump", "trace"],
                     help="run only these sections (repeatable)")
     ap.add_argument("--json", default=str(HERE / "latest.json"), help="output path")
     args = ap.parse_args(argv)

@@ -31,7 +31,7 @@ mallocgc's own frame
 Starting a cycle
     ``mallocgc`` sets ``heap.gc_pending`` at Go's check points (a span refill, every large
     allocation). After every allocation the kernel tests it; when set, it takes the GIL
-    and calls ``runtime._heap_triggered_gc()``, which runs the cycle (Go: gcStart from
+    and calls ``runtime.collector.heap_triggered()``, which runs the cycle (Go: gcStart from
     mallocgc) and clears the flag, then carries on without the GIL. The caller holds the
     runtime's world lock for the whole run (an ``RLock``; the GC's own acquisition from
     this thread nests), as one goroutine that never yields would.
@@ -154,7 +154,7 @@ cdef int mutator_poll(mutator_t* m, uint64_t fresh) except -1 nogil:
     if m.h.gc_pending:
         m.h.roots[m.fresh] = fresh
         with gil:
-            (<object>m.rt)._heap_triggered_gc()
+            (<object>m.rt).collector.heap_triggered()
         m.h.roots[m.fresh] = 0
     if m.nalloc >= m.poll_at:
         with gil:
@@ -179,8 +179,7 @@ cdef inline int new_object(mutator_t* m, uint64_t size, const uint8_t* mask, int
     if size == 0:
         return 0
     if mask != NULL:
-        set_heap_bits(m.h, out[0], mask, elem_words, <intp_t>(size // <uint64_t>(elem_words * 8)),
-                      <intp_t>(size >> 3))
+        set_heap_bits(m.h, out[0], mask, elem_words, <intp_t>(size // <uint64_t>(elem_words * 8)))
     m.nalloc += 1
     m.nbytes += size
     if m.h.gc_pending or m.nalloc >= m.poll_at:
