@@ -19,9 +19,9 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # so a build prints no deprecation warnings.
 BUILD_DEPS := "setuptools>=77" "Cython>=3.1" "numpy>=1.26"
 DEMO_EXTRAS := plot
-TEST_EXTRAS := test,plot,notebook,progress
+TEST_EXTRAS := test,plot,notebook,progress,heapdump,sweep
 # The extensions are compiled from these; $(BUILT) records the last in-place build for $(VENV).
-EXT_SOURCES := setup.py $(wildcard goruntime/*.pyx goruntime/*.pxd goruntime/*.h goruntime/workloads/*.pyx goruntime/workloads/*.pxd)
+EXT_SOURCES := setup.py $(wildcard goruntime/*.pyx goruntime/*.pxd goruntime/*.h goruntime/*/*.pyx goruntime/*/*.pxd goruntime/*/*.h)
 BUILT := $(VENV)/.stamp-build
 # The requirements of some extras, shell-quoted, read from pyproject.toml by $(PY) when a recipe
 # runs (so after $(VENV) exists).

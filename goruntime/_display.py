@@ -285,7 +285,7 @@ def _pause_sparkline(pauses, *, first_gc: int = 1, width: int = 256, height: int
                     f"height='{h:.2f}'><title>{_e(tip)}</title></rect>")
     return (f"<svg class='gr-sparkline' width='{w:.0f}' height='{height}' "
             f"viewBox='0 0 {w:.2f} {height}' role='img' "
-            f"aria-label='{_e(f'{n} GC pauses, max {fmt_ns(top)}')}'>"
+            f"aria-label='{_e(plural(n, 'GC pause') + ', max ' + fmt_ns(top))}'>"
             f"<line class='gr-spark-base' x1='0' y1='{height - 0.5}' x2='{w:.2f}' y2='{height - 0.5}'/>"
             + "".join(bars) + "</svg>")
 

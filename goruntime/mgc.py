@@ -425,7 +425,8 @@ class Collector:
         rt = self.rt
         c = rt._counters()
         nbytes = c.malloc_bytes - self.rate_mark[0]
-        if isinstance(rt.clock, _clock.VirtualClock):
+        if isinstance(rt.clock, _clock.VirtualClock) \
+                and not getattr(rt.clock, "recorded_mutator", False):
             calls = c.malloc_calls - self.rate_mark[1]
             ns = int(calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"])
         else:

@@ -72,6 +72,7 @@ the runtime picks which free pages (Go: highest addresses first).
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 from .errors import FatalError
@@ -240,6 +241,51 @@ def parse_gomemlimit(s: str | None) -> int:
     if not ok:
         raise FatalError("malformed GOMEMLIMIT; see `go doc runtime/debug.SetMemoryLimit`")
     return n
+
+
+def _go_int(v, name, what):
+    """*v* as a Python int if it is an integer (``__index__``: int, numpy integers), not a
+    bool; else TypeError naming the argument."""
+    if isinstance(v, bool) or type(v).__name__ == "bool_":
+        raise TypeError(f"{name} must be {what}, not bool")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{name} must be {what}, not {type(v).__name__}") from None
+
+
+def gogc_arg(v, name="gogc") -> int:
+    """A GOGC given as an argument: an int (negative: off) that fits Go's int32, or a
+    string parsed as the GOGC variable is (`parse_gogc`). Never wraps around: ``2**32``
+    is an OverflowError, not 0."""
+    if isinstance(v, str):
+        return parse_gogc(v)
+    v = _go_int(v, name, "an int or a GOGC string such as 'off'")
+    if not -(1 << 31) <= v < 1 << 31:
+        raise OverflowError(f"{name}={v} does not fit GOGC's int32 (-2147483648..2147483647)")
+    return -1 if v < 0 else v
+
+
+def memory_limit_arg(v, name="memory_limit", *, query_ok=False) -> int:
+    """A memory limit given as an argument: None (no limit), an int in 0..MaxInt64 (with
+    *query_ok*, any negative int64 too: debug.SetMemoryLimit's query), or a GOMEMLIMIT
+    string (``"off"``, ``"512MiB"``; malformed is a ValueError with Go's message). Never
+    wraps around: ``2**64`` is an OverflowError, not 0."""
+    if v is None:
+        return MAX_INT64
+    if isinstance(v, str):
+        if v == "" or v == "off":
+            return MAX_INT64
+        n, ok = parse_byte_count(v)
+        if not ok:
+            raise ValueError(f"{name}={v!r}: malformed GOMEMLIMIT; see `go doc runtime/debug.SetMemoryLimit`")
+        return n
+    v = _go_int(v, name, "an int, None or a GOMEMLIMIT string such as '512MiB'")
+    if v > MAX_INT64 or v < -(1 << 63):
+        raise OverflowError(f"{name}={v} does not fit an int64 (Go: the limit is an int64 of bytes)")
+    if v < 0 and not query_ok:
+        raise ValueError(f"{name}={v}: a memory limit is at least 0 bytes")
+    return v
 
 
 # ---------------------------------------------------------------------------------------

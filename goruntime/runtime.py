@@ -33,6 +33,7 @@ from . import _heap, _object, mstats, pacer as _pacer, metrics as _metrics, gctr
 from . import sched as _sched, clock as _clock, types as _types
 from . import chan as _chan, mgc as _mgc
 from .errors import FatalError, Panic
+from . import godebug as _godebug
 from .mcleanup import Cleanup, Cleanups
 from .mfinal import Finalizers
 from .mgc import COSTS, FORCEGC_PERIOD, GLOBALS_SCAN, GCRecord as _GCRecord
@@ -79,21 +80,6 @@ _sched.set_current_scheduler_getter(_scheduler_of_current)
 _metrics.set_input_provider(lambda: current()._metric_inputs())
 
 
-def _parse_godebug(s):
-    out = {}
-    for part in (s or "").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        k, _, v = part.partition("=")
-        try:
-            out[k.strip()] = int(v) if v.strip() else 1
-        except ValueError:
-            out[k.strip()] = v.strip()
-    return out
-
-
-
 class Runtime:
     """An isolated Go runtime: its own heap, pacer, statistics and scheduler.
 
@@ -116,21 +102,14 @@ class Runtime:
 
     def __init__(self, gogc=100, memory_limit=None, gomaxprocs=1, godebug="",
                  scheduler="cooperative", clock="virtual", *, arena_cap=None, stderr=None):
-        if isinstance(gogc, str):
-            gogc = _pacer.parse_gogc(gogc)
-        if isinstance(gogc, bool) or not isinstance(gogc, int):
-            raise TypeError(f"gogc must be an int or 'off', not {type(gogc).__name__}")
-        if memory_limit is None:
-            memory_limit = _pacer.MAX_INT64
-        elif isinstance(memory_limit, str):
-            memory_limit = _pacer.parse_gomemlimit(memory_limit)
-        if isinstance(memory_limit, bool) or not isinstance(memory_limit, int):
-            raise TypeError("memory_limit must be an int or a GOMEMLIMIT string")
+        # every knob is validated before anything is built: no wrap-around (issue 13)
+        gogc = _pacer.gogc_arg(gogc)
+        memory_limit = _pacer.memory_limit_arg(memory_limit)
         if isinstance(gomaxprocs, bool) or not isinstance(gomaxprocs, int):
-            raise TypeError("gomaxprocs must be an int")
+            raise TypeError(f"gomaxprocs must be an int, not {type(gomaxprocs).__name__}")
         if gomaxprocs < 1 or gomaxprocs > 256:
             raise ValueError(f"gomaxprocs must be in 1..256, not {gomaxprocs}")
-        self.godebug = _parse_godebug(godebug)
+        self.godebug = _godebug.parse_godebug(godebug)
         self.heap = _heap.Heap(arena_cap, nprocs=gomaxprocs)
         self.heap.threaded = scheduler == "threads"
         # The world lock (a reentrant lock; Go: stopping the world). Held by a GC cycle,
@@ -321,6 +300,8 @@ class Runtime:
     # -- time ------------------------------------------------------------------------------
     def _charge_mutator(self):
         """Advance the virtual clock by the allocation work done since the last charge."""
+        if getattr(self.clock, "recorded_mutator", False):
+            return      # a clock replaying a recorded program's time (goruntime.trace)
         c = self._counters()
         calls = c.malloc_calls - self._charged_calls
         nbytes = c.malloc_bytes - self._charged_bytes
@@ -450,6 +431,7 @@ class Runtime:
     # -- goroutines ------------------------------------------------------------------------
     def go(self, fn, *args):
         """Go's ``go fn(args)``; the goroutine sees this runtime as current."""
+        self.heap.check_thread()
         if not callable(fn):
             raise TypeError(f"go: {fn!r} is not a function")
         return self.sched.go(fn, *args, name=getattr(fn, "__name__", None))
