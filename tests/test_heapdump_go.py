@@ -174,6 +174,12 @@ def test_global_names_from_the_binary(dumps, prog):
     assert d.why_alive(go["expect"]["entry"][0])[0]["root"].startswith("global main.cache at")
     with pytest.raises(ValueError, match="not an ELF binary"):
         heapdump.load(path, binary=path, build_runtime=False)
+    import io
+    from goruntime import cli
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["heapdump", str(path), "--binary", str(prog), "--why",
+                     hex(go["expect"]["entry"][0])], out, err) == 0, err.getvalue()
+    assert "global main.cache at 0x" in out.getvalue()
 
 
 def test_finalizers(dumps):
