@@ -225,6 +225,37 @@ class Bench:
                  note=f"CPU {cpu('why_alive_first_s'):.2f} s; later calls "
                       f"{med([r['why_alive_s'] for r in runs]) * 1e3:.1f} ms; target < 1 s")
 
+    def trace(self):
+        """goruntime.trace rows: parse MB/s, replay allocations/s, a 16-point Dask sweep of
+        a 10M-allocation trace on 1 and 2 local workers (bench/trace_side.py)."""
+        a = self.args
+        path = HERE / ".cache" / "trace" / "steady-10M.trace"
+        if not path.exists():
+            self.log("trace: recording tests/go/tracer steady at scale 0.05 (~10M allocations)")
+            m = self.worker("trace_side", "make", "--out", path, "--scale", 0.05)
+            if m.get("skipped"):
+                self.log(f"trace: {m['skipped']}")
+                return
+        title = "Go trace, steady state, 10M allocations"
+        self.log(f"trace: parse x{a.runs_slow}")
+        p = self.worker("trace_side", "parse", "--trace", path, "--runs", a.runs_slow)
+        self.log(f"trace: replay x{a.runs_slow}")
+        r = self.worker("trace_side", "replay", "--trace", path, "--runs", a.runs_slow)
+        self.log("trace: 16-point sweep on 1 worker, then on 2")
+        s1 = self.worker("trace_side", "sweep", "--trace", path, "--workers", 1, "--points", 16)
+        s2 = self.worker("trace_side", "sweep", "--trace", path, "--workers", 2, "--points", 16)
+        self.raw["trace"] = {"parse": p, "replay": r, "sweep1": s1, "sweep2": s2}
+        self.row(title, "parse (goruntime.trace.parse)",
+                 med(x["bytes"] / x["seconds"] / 1e6 for x in p["runs"]), None, None,
+                 better="higher", unit="MB/s", note="target >= 100")
+        self.row(title, "replay (goruntime.trace.replay)",
+                 med(x["allocs"] / x["seconds"] / 1e6 for x in r["runs"]), None, None,
+                 better="higher", unit="M allocs/s", note="target >= 5; end to end")
+        self.row(title, "16-point sweep, 1 local Dask worker", s1["seconds"], None, None, unit="s")
+        self.row(title, "16-point sweep, 2 local Dask workers", s2["seconds"], None, None, unit="s")
+        self.row(title, "sweep speed-up, 2 workers vs 1", s1["seconds"] / s2["seconds"], None,
+                 None, better="higher", unit="x", note="target about 2; 2-core shared machine")
+
     # -- the run -------------------------------------------------------------------------
     def run(self):
         a = self.args
@@ -258,6 +289,8 @@ class Bench:
                 self.workload(f"binary_trees/{d}", lambda d=d: go_side.binary_trees(d),
                               ["binary_trees", "--depth", d], f"binary-trees depth {d}")
             self.workload("gcbench", go_side.gcbench, ["gcbench"], "GCBench (18/16/500000/4..16)")
+        if self.want("trace"):
+            self.trace()
         self.machine["loadavg_end"] = machine.loadavg()
         self.machine["seconds"] = round(time.monotonic() - self.t0, 1)
         self.machine["mode"] = mode
@@ -350,7 +383,7 @@ def main(argv=None):
     ap.add_argument("--runs-slow", type=int, default=3,
                     help="runs per sweep/alloc/workload row (default 3)")
     ap.add_argument("--only", action="append",
-                    choices=["mark", "sweep", "alloc", "rss", "workloads", "heapdump"],
+                    choices=["mark", "sweep", "alloc", "rss", "workloads", "heapdump", "trace"],
                     help="run only these sections (repeatable)")
     ap.add_argument("--json", default=str(HERE / "latest.json"), help="output path")
     args = ap.parse_args(argv)

@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 
-from ._display import fmt_bytes, fmt_ns, plural, time_note
+from ._display import fmt_bytes, fmt_ns, plural, time_label, time_note
 from .errors import FatalError
 
 __all__ = ["main", "build_parser", "WORKLOADS", "sizeclass_report", "run_workload"]
@@ -120,6 +120,8 @@ def build_parser():
     h.add_argument("--no-gc", action="store_true", help="skip the GC of the loaded heap")
     h.add_argument("--binary", metavar="PROGRAM", default=None,
                    help="the program that wrote the dump: its symbols name global roots")
+    from .trace import cli as _trace_cli
+    _trace_cli.add_parser(sub)
     return p
 
 
@@ -271,7 +273,7 @@ def _summary_lines(stats, summary, clock=None):
     size_desc = WORKLOADS[stats["workload"]][1]
     n, n_run = stats["n"], stats.get("n_run", stats["n"])
     clamp = (f"; N={n:,} asked, Go's program uses at least {n_run}" if n_run != n else "")
-    how = "measured on the emulator" if stats.get("clock") == "wall" else "modelled"
+    how = time_label(clock)
     rows = [
         ("workload", f"{stats['workload']}({n_run:,})  [N = {size_desc}{clamp}]"),
         ("GOGC", "off" if stats["gogc"] < 0 else str(stats["gogc"])),
@@ -369,6 +371,9 @@ def main(argv=None, out=None, err=None) -> int:
         return 2
     try:
         args = parser.parse_args(argv)
+        if args.command == "whatif":
+            from .trace import cli as _trace_cli
+            return _trace_cli.run(args, out, UsageError)
         return {"demo": _cmd_demo, "run": _cmd_run, "sizeclass": _cmd_sizeclass,
                 "heapdump": _cmd_heapdump}[args.command](args, out)
     except UsageError as e:

@@ -365,7 +365,7 @@ class HeapDump:
         fn_roots = self.roots["value"][live & ((kinds == 3) | (kinds == 4)) & (self.roots["offset"] < 16)]
         if len(fn_roots):   # finalizer function values that are heap closures
             heap.add_roots(self.to_arena(fn_roots))
-        rt._update_trigger()
+        rt.collector.update_trigger()
         self.runtime = rt
 
     # -- address translation ---------------------------------------------------------------
