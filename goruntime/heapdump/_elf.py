@@ -20,6 +20,12 @@ class Symbols:
     """Object symbols sorted by address: ``lookup(addrs)`` -> names with offsets."""
 
     def __init__(self, path):
+        try:
+            self._read(path)
+        except (IndexError, TypeError, UnicodeDecodeError) as e:   # malformed offsets
+            raise ValueError(f"{path}: malformed ELF binary ({e})") from None
+
+    def _read(self, path):
         data = np.fromfile(path, dtype=np.uint8)
         if len(data) < 64 or bytes(data[:4]) != b"\x7fELF":
             raise ValueError(f"{path}: not an ELF binary")
@@ -35,6 +41,8 @@ class Symbols:
         if len(tabs) == 0:
             raise ValueError(f"{path}: no symbol table (built with -ldflags=-s?)")
         st = sh[tabs[0]]
+        if int(st["link"]) >= shnum:
+            raise ValueError(f"{path}: malformed ELF symbol table")
         strtab = sh[int(st["link"])]
         end = int(st["offset"] + st["size"])
         if end > len(data) or int(strtab["offset"] + strtab["size"]) > len(data):
@@ -47,7 +55,9 @@ class Symbols:
         self._size = np.ascontiguousarray(syms["size"])
         s0 = int(strtab["offset"])
         raw = bytes(data[s0:s0 + int(strtab["size"])])
-        self._names = [raw[int(o):raw.index(b"\0", int(o))].decode("utf-8", "replace")
+        if len(syms) and int(syms["name"].max()) >= len(raw):
+            raise ValueError(f"{path}: malformed ELF string table")
+        self._names = [raw[int(o):raw.find(b"\0", int(o)) % (len(raw) + 1)].decode("utf-8", "replace")
                        for o in syms["name"]]
 
     def lookup(self, addr):
