@@ -52,6 +52,18 @@ cdef inline int64_t find(const uint64_t* addrs, const uint64_t* sizes, int64_t n
     return -1
 
 
+cdef inline int64_t find_near(const uint64_t* addrs, const uint64_t* sizes, int64_t n,
+                              uint64_t w, int64_t hint) noexcept nogil:
+    """`find`, trying the object at *hint* and its neighbours first (pointers of objects
+    allocated together tend to point near each other)."""
+    cdef int64_t j
+    if hint >= 1 and hint + 1 < n:
+        for j in range(hint - 1, hint + 2):
+            if w >= addrs[j] and w - addrs[j] < sizes[j]:
+                return j
+    return find(addrs, sizes, n, w)
+
+
 cdef inline uint64_t load64(const uint8_t* p) noexcept nogil:
     cdef uint64_t v
     memcpy(&v, p, 8)                        # little-endian host, checked by the loader
@@ -91,7 +103,7 @@ def object_graph(const uint8_t[::1] buf, const uint64_t[::1] addrs, const uint64
     (-1 if none), and the CSR graph of object -> object edges in address order.
     """
     cdef intp_t n = addrs.shape[0], i, k, m = 0
-    cdef int64_t t
+    cdef int64_t t, hint = 0
     target = np.full(fields.shape[0], -1, dtype=np.int64)
     indptr = np.zeros(n + 1, dtype=np.int64)
     cdef int64_t[::1] tg = target
@@ -102,9 +114,11 @@ def object_graph(const uint8_t[::1] buf, const uint64_t[::1] addrs, const uint64
     with nogil:
         for i in range(n):
             for k in range(<intp_t>field_start[i], <intp_t>(field_start[i] + nfields[i])):
-                t = find(&addrs[0], &sizes[0], n,
-                         load64(&buf[content_off[i] + fields[k]]))
+                t = find_near(&addrs[0], &sizes[0], n,
+                              load64(&buf[content_off[i] + fields[k]]), hint)
                 tg[k] = t
+                if t >= 0:
+                    hint = t
                 if t >= 0 and t != i:
                     m += 1
             ip[i + 1] = m
