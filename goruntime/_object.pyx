@@ -890,7 +890,7 @@ cdef SliceValue _new_slice_object(object rt, Heap heap, uint64_t size, bint nosc
     mallocgc(&heap.h, 0, size, noscan, &addr)
     if not noscan and addr != ZEROBASE:
         if ew:
-            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, <intp_t>count, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, <intp_t>count)
         else:
-            set_heap_bits(&heap.h, addr, NULL, 0, 0, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, NULL, 0, 0)
     return new_slice(rt, heap, addr, length, capacity, elem)
