@@ -31,7 +31,7 @@ from goruntime._heap cimport (
     Heap, mheap_t, malloc_small, malloc_large, size_to_class, addr_ptr, bit_set, bit_clear,
     object_bounds, span_of, BITMAP_WORDS, class_to_nelems_noscan, class_to_nelems_scan,
     class_to_npages,
-    MALLOC_HEADER_SIZE, MIN_SIZE_FOR_MALLOC_HEADER, SMALL_CUTOFF, class_to_size,
+    class_to_size,
 )
 
 
