@@ -133,3 +133,37 @@ def test_readme_first_screen_says_what_the_two_commands_install_and_where():
     for tool in ("pytest", "hypothesis", "Go 1.27.3"):
         assert tool in first, tool
     assert "PEP 668" in first
+
+
+SHIM = """#!/bin/sh
+# A Python without ensurepip (Debian's python3 without python3-venv): `-m venv DIR` leaves
+# a venv without pip behind and fails; everything else is the real interpreter.
+if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then
+  case " $* " in *" --without-pip "*) exec {py} "$@";; esac
+  shift 2
+  {py} -m venv --without-pip "$@" || exit 1
+  echo "The virtual environment was not created successfully because ensurepip is not available" >&2
+  exit 1
+fi
+exec {py} "$@"
+"""
+
+
+@pytest.mark.slow
+def test_make_venv_without_ensurepip_falls_back_to_pip_python(tmp_path):
+    """`make venv` with a Python whose `-m venv` cannot install pip: the Makefile makes the
+    venv without pip and lets that Python's pip install pip into it (`pip --python`)."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    shim = tmp_path / "python3"
+    shim.write_text(SHIM.replace("{py}", shlex.quote(sys.executable)))
+    shim.chmod(0o755)
+    venv = tmp_path / "venv"
+    p = subprocess.run([make, "venv", f"VENV={venv}", f"PYTHON={shim}"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert (venv / ".stamp-venv").exists()
+    q = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "--version"],
+                       capture_output=True, text=True, timeout=60)
+    assert q.returncode == 0 and str(venv) in q.stdout, q.stdout + q.stderr
