@@ -21,6 +21,7 @@ What is exact and what is modelled:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import _heap
 
@@ -119,8 +120,7 @@ class MemStats:
                 if k not in ("PauseNs", "PauseEnd", "BySize")}
 
 
-@dataclass(frozen=True)
-class HeapCounters:
+class HeapCounters(NamedTuple):
     """A typed snapshot of the heap's consistent counters (spec 2.1; Go: heapStatsDelta and
     the mheap's page counts), from ``Heap.counters()``; read under the world lock.
 
