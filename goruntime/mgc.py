@@ -35,6 +35,7 @@ import numpy as np
 
 from . import _mark, _signals, clock as _clock, gctrace as _gctrace, metrics as _metrics
 from . import pacer as _pacer
+from . import stack as _stack
 from .errors import FatalError
 
 __all__ = ["COSTS", "FORCEGC_PERIOD", "GLOBALS_SCAN", "STACK_SCAN", "Cycle", "GCRecord",
@@ -60,7 +61,7 @@ FORCEGC_PERIOD = 120 * 10**9  # Go: forcegcperiod
 # and BSS and a main goroutine stack; both feed the heap goal (spec 4.2). The values are
 # what Go 1.27.3 reported for a minimal program (spec Appendix X3).
 GLOBALS_SCAN = 158314         # /gc/scan/globals:bytes of a minimal Go 1.27.3 binary
-STACK_SCAN = 8464             # /gc/scan/stack:bytes of its main goroutine
+STACK_SCAN = _stack.BASE_STACK_SCAN  # /gc/scan/stack:bytes of an idle program (stack.py)
 
 _TRIGGER_KIND = {"cycle": _pacer.TRIGGER_CYCLE, "heap": _pacer.TRIGGER_HEAP,
                  "time": _pacer.TRIGGER_TIME}
@@ -118,6 +119,8 @@ class Collector:
         self.rate_mark = (0, 0, now)  # (malloc bytes, malloc calls, nanotime) at the last cycle's end
         self.last_gc_cost_ns = 0      # GC CPU of the last cycle (the limiter's yardstick)
         self.last_rate = 0.0          # mutator allocation rate before the last cycle
+        self.mark_workers = 0         # gcBgMarkWorker goroutines started (one per P, at GC start)
+        self.stack_scan = (0, 0)      # (bytes, stacks) of the running cycle's stack scan
 
     @property
     def running(self):
@@ -259,12 +262,15 @@ class Collector:
         """
         rt = self.rt
         procs = rt._gomaxprocs
+        self.mark_workers = max(self.mark_workers, procs)   # Go: gcBgMarkStartWorkers
         rt._charge_mutator()
         t_start = rt.clock.nanotime()
         heap0 = rt.heap.heap_live
         goal = rt.heap_goal()
         _, stw1 = self.phase(COSTS["stw_sweep_term"], lambda: None)
+        rt.pacer.max_stack_scan = rt.stacks.scannable()
         rt.pacer.start_cycle(heap0, rt.clock.nanotime(), procs, kind=_TRIGGER_KIND[kind])
+        self.stack_scan = rt.stacks.scan()      # Go: markroot scans every goroutine's stack
         roots, scan_only = self.special_roots()
         (bytes_marked, nmarked, scan_bytes), mark_ns = self.phase(
             lambda r: r[1] * COSTS["mark_object"] + r[2] * COSTS["mark_byte"],
@@ -312,8 +318,10 @@ class Collector:
         t_mark_term = rt.clock.nanotime()
         mem = rt._mem_state()
         rt.pacer.heap_live = heap1
+        stack_scan, nstacks = self.stack_scan
+        rt.stacks.mark_termination(stack_scan, nstacks)
         rt.pacer.end_cycle(mem, t_mark_term, procs, heap_scan_work=cyc.scan_bytes,
-                           stack_scan_work=STACK_SCAN, globals_scan_work=GLOBALS_SCAN,
+                           stack_scan_work=stack_scan, globals_scan_work=GLOBALS_SCAN,
                            mutator_ns=cyc.mutator_ns, mark_cpu_ns=mark_ns,
                            dedicated_ns=mark_ns, heap_live=heap1)
         rt.pacer.reset_live(bytes_marked)
@@ -363,7 +371,7 @@ class Collector:
                 clock_ns=(stw1, t_mark_term - cyc.t_start - stw1, stw2),
                 cpu_ns=(stw1 * procs, 0, mark_ns, 0, stw2 * procs),
                 heap0=cyc.heap0, heap1=heap1, heap2=bytes_marked, goal=cyc.goal,
-                stacks=STACK_SCAN, globals_=GLOBALS_SCAN, procs=procs, forced=(kind == "cycle"))
+                stacks=stack_scan, globals_=GLOBALS_SCAN, procs=procs, forced=(kind == "cycle"))
             rt._trace(line)
 
     def accumulate_cpu(self):

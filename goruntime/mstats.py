@@ -10,7 +10,8 @@ What is exact and what is modelled:
   HeapAlloc, HeapSys, HeapIdle, HeapInuse, HeapReleased, HeapObjects, BySize, NextGC,
   LastGC, PauseTotalNs, PauseNs, PauseEnd, NumGC, NumForcedGC, Lookups (always 0),
   EnableGC (always true), DebugGC (always false);
-- modelled: StackInuse/StackSys (8 KiB per goroutine, in 32 KiB stack spans),
+- modelled: StackInuse/StackSys (stack.py: Go's stack pool spans for the goroutines'
+  stacks, over a measured baseline for Go's own goroutines),
   MSpanInuse (160 bytes per in-use span; Sys in Go's 16 KiB fixalloc chunks),
   MCacheInuse (2296 bytes per P; Sys in 16 KiB chunks), GCSys (Go's per-64-MiB-arena
   metadata plus the mark/alloc bitmaps of in-use spans), OtherSys (finalizer, cleanup and
@@ -33,8 +34,6 @@ SPECIAL_CLEANUP_SIZE = 56
 SPECIAL_WEAK_SIZE = 32
 HEAP_ARENA_BYTES = 64 << 20
 HEAP_ARENA_META = 64 << 10 | 4 << 10   # heapArena: spans [8192]*mspan + page bitmaps
-STACK_PER_GOROUTINE = 8 << 10
-STACK_SPAN = 32 << 10
 
 
 @dataclass
@@ -121,7 +120,7 @@ def _round_up(n, to):
 
 
 def fill(m, *, counters, nprocs, peak_spans,
-         peak_procs, ngoroutines, nspecials, gc, next_gc, clock=None):
+         peak_procs, stack_inuse, nspecials, gc, next_gc, clock=None):
     """Fill MemStats *m* from heap *counters* (spec 2.3). *gc* is the runtime's GC record;
     *clock* the runtime's clock, kept (not a Go field) so displays say how times were made.
     """
@@ -144,8 +143,8 @@ def fill(m, *, counters, nprocs, peak_spans,
     m.HeapInuse = counters["heap_inuse"]
     m.HeapReleased = counters["heap_released"]
     m.HeapIdle = m.HeapSys - m.HeapInuse
-    m.StackInuse = _round_up(ngoroutines * STACK_PER_GOROUTINE, STACK_SPAN)
-    m.StackSys = m.StackInuse
+    m.StackInuse = stack_inuse                 # stack.py: stack spans (Go: inStacks)
+    m.StackSys = m.StackInuse                  # + OS stacks: none without cgo
     m.MSpanInuse = counters["nspans_inuse"] * MSPAN_SIZE
     m.MSpanSys = _round_up(max(peak_spans, 1) * MSPAN_SIZE, FIXALLOC_CHUNK)
     m.MCacheInuse = nprocs * MCACHE_SIZE

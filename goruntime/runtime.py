@@ -31,7 +31,7 @@ import numpy as np
 
 from . import _heap, _object, mstats, pacer as _pacer, metrics as _metrics
 from . import sched as _sched, clock as _clock, types as _types
-from . import chan as _chan, mgc as _mgc
+from . import chan as _chan, mgc as _mgc, stack as _stack
 from .errors import FatalError, Panic
 from .mcleanup import Cleanup, Cleanups
 from .mfinal import Finalizers
@@ -160,6 +160,9 @@ class Runtime:
         self.finalizers = Finalizers(self)    # mfinal.go: finq, fing
         self.cleanups = Cleanups(self)        # mcleanup.go: cleanup queue and goroutines
         self.collector = _mgc.Collector(self) # mgc.go: the cycle
+        self.stacks = _stack.Stacks(           # stack.go: goroutine stacks
+            adaptive=self.godebug.get("adaptivestackstart", 1) != 0)
+        self.sched.on_exit = self.stacks.exit
         self._forcegc = None
         self._scav_time = self.clock.nanotime()
         self.limiter_last_enabled = 0 # Go: /gc/limiter/last-enabled:gc-cycle
@@ -304,13 +307,25 @@ class Runtime:
         return mstats.fill(
             m if m is not None else MemStats(), counters=counters, nprocs=self._gomaxprocs,
             peak_spans=self._peak_spans, peak_procs=self._peak_procs,
-            ngoroutines=self.sched.num_goroutine() + self._system_goroutines(),
+            stack_inuse=self.stacks.inuse(),
             nspecials=self.specials.counts(),
             gc=self.gc_record, next_gc=next_gc, clock=self.clock)
 
     def _system_goroutines(self):
-        return (sum(g is not None for g in (self.finalizers.fing, self._forcegc))
-                + len(self.cleanups.goroutines))
+        """Go's runtime goroutines (they count in /sched/goroutines, not in NumGoroutine):
+        forcegchelper (proc.go init), bgsweep and bgscavenge (gcenable), the finalizer
+        goroutine and one cleanup goroutine (every Go program that imports os has them:
+        os.File registers a cleanup and package init sets finalizers), more cleanup
+        goroutines when goruntime started them, and one GC mark worker per P from the
+        first cycle on (gcBgMarkStartWorkers). 6 at start, 7 after a GC at GOMAXPROCS=1,
+        as measured in Go 1.27.3."""
+        return 4 + max(1, len(self.cleanups.goroutines)) + self.collector.mark_workers
+
+    def _threads(self):
+        """Go's Ms at idle (measured, Go 1.27.3, linux/amd64): m0, sysmon and the template
+        thread make 3 at GOMAXPROCS=1; with more Ps, idle Ps spin up 2 more (5 at 2 and at
+        4). Go starts threads as work appears, so busier programs may show more."""
+        return 3 if self._gomaxprocs == 1 else 5
 
     def heap_goal(self):
         """Go: heapGoal() -- NextGC, evaluated now."""
@@ -402,6 +417,8 @@ class Runtime:
                 cleanups_queued=rec.cleanups_queued, cleanups_executed=rec.cleanups_executed,
                 gomaxprocs=self._gomaxprocs,
                 goroutines=self.sched.num_goroutine() + self._system_goroutines(),
+                threads=self._threads(), time_to_run=self.sched.time_to_run,
+                starting_stack_size=self.stacks.starting_size,
                 stw_total_gc=rec.stw_gc, stw_stopping_gc=_metrics.TimeHistogram(),
                 stw_total_other=rec.stw_other, stw_stopping_other=_metrics.TimeHistogram())
 
@@ -437,11 +454,21 @@ class Runtime:
         return self.sched.go(fn, system=True, name=name)
 
     # -- goroutines ------------------------------------------------------------------------
-    def go(self, fn, *args):
-        """Go's ``go fn(args)``; the goroutine sees this runtime as current."""
+    def go(self, fn, *args, stack=None):
+        """Go's ``go fn(args)``; the goroutine sees this runtime as current.
+
+        *stack*: the bytes the goroutine has on its stack while it blocks (its frames down
+        to gopark; what Go's stack scan counts). Default: a one-frame function blocked in a
+        channel operation (stack.DEFAULT_FRAME_BYTES). It sets the goroutine's stack size
+        (stack.py) and so StackInuse, /gc/scan/stack:bytes and the heap goal.
+        """
         if not callable(fn):
             raise TypeError(f"go: {fn!r} is not a function")
-        return self.sched.go(fn, *args, name=getattr(fn, "__name__", None))
+        if stack is not None and (isinstance(stack, bool) or not isinstance(stack, int) or stack < 0):
+            raise ValueError(f"go: stack must be a byte count >= 0, not {stack!r}")
+        g = self.sched.go(fn, *args, name=getattr(fn, "__name__", None))
+        self.stacks.newproc(g, stack)
+        return g
 
     def sleep(self, ns):
         """time.Sleep: the mutator idles, so a running mark phase completes first and the
@@ -624,9 +651,9 @@ def Gosched():
     current().sched.gosched()
 
 
-def go(fn, *args):
-    """Go's ``go fn(args...)`` on the current runtime."""
-    return current().go(fn, *args)
+def go(fn, *args, stack=None):
+    """Go's ``go fn(args...)`` on the current runtime (*stack*: see Runtime.go)."""
+    return current().go(fn, *args, stack=stack)
 
 
 def Sleep(ns):
