@@ -321,11 +321,11 @@ class Collector:
         stack_scan, nstacks = self.stack_scan
         rt.stacks.mark_termination(stack_scan, nstacks)
         rt.pacer.end_cycle(mem, t_mark_term, procs, heap_scan_work=cyc.scan_bytes,
-                           stack_scan_work=stack_scan, globals_scan_work=GLOBALS_SCAN,
+                           stack_scan_work=stack_scan, globals_scan_work=rt.globals_scan,
                            mutator_ns=cyc.mutator_ns, mark_cpu_ns=mark_ns,
                            dedicated_ns=mark_ns, heap_live=heap1)
         rt.pacer.reset_live(bytes_marked)
-        rt.pacer.globals_scan = GLOBALS_SCAN
+        rt.pacer.globals_scan = rt.globals_scan
         rt.heap.heap_live = bytes_marked
         rt.heap.flush_mcaches(False)
         _, stw2 = self.phase(COSTS["stw_mark_term"], lambda: None)
@@ -371,7 +371,7 @@ class Collector:
                 clock_ns=(stw1, t_mark_term - cyc.t_start - stw1, stw2),
                 cpu_ns=(stw1 * procs, 0, mark_ns, 0, stw2 * procs),
                 heap0=cyc.heap0, heap1=heap1, heap2=bytes_marked, goal=cyc.goal,
-                stacks=stack_scan, globals_=GLOBALS_SCAN, procs=procs, forced=(kind == "cycle"))
+                stacks=stack_scan, globals_=rt.globals_scan, procs=procs, forced=(kind == "cycle"))
             rt._trace(line)
 
     def accumulate_cpu(self):

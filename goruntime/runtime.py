@@ -113,10 +113,19 @@ class Runtime:
         Address space reserved for the heap (default: half the machine's RAM).
     stderr : file-like, optional
         Where gctrace lines go (default: ``sys.stderr`` at the time of writing).
+    globals_bytes : int, optional
+        Scannable data+BSS of the Go binary being emulated (``/gc/scan/globals:bytes``, an
+        input of the heap goal). Default: Go 1.27.3's minimal binary, 158314 bytes.
     """
 
     def __init__(self, gogc=100, memory_limit=None, gomaxprocs=1, godebug="",
-                 scheduler="cooperative", clock="virtual", *, arena_cap=None, stderr=None):
+                 scheduler="cooperative", clock="virtual", *, arena_cap=None, stderr=None,
+                 globals_bytes=GLOBALS_SCAN):
+        if isinstance(globals_bytes, bool) or not isinstance(globals_bytes, int):
+            raise TypeError(f"globals_bytes must be an int, not {type(globals_bytes).__name__}")
+        if globals_bytes < 0:
+            raise ValueError(f"globals_bytes must be >= 0, not {globals_bytes}")
+        self.globals_scan = globals_bytes
         if isinstance(gogc, str):
             gogc = _pacer.parse_gogc(gogc)
         if isinstance(gogc, bool) or not isinstance(gogc, int):
@@ -141,7 +150,7 @@ class Runtime:
         # consMark from the cost model's allocation and scan rates: the emulator does not
         # model assists, which is what lets Go's own measurement see the mutator's rate.
         self.pacer = _pacer.Pacer(gogc, memory_limit, cons_mark_model="virtual-cost")
-        self.pacer.globals_scan = GLOBALS_SCAN
+        self.pacer.globals_scan = self.globals_scan
         self.stderr = stderr
         self.gc_record = _GCRecord()
         self._gomaxprocs = gomaxprocs
@@ -163,6 +172,10 @@ class Runtime:
         self.stacks = _stack.Stacks(           # stack.go: goroutine stacks
             adaptive=self.godebug.get("adaptivestackstart", 1) != 0)
         self.sched.on_exit = self.stacks.exit
+        self._sys_high_water = {}              # GCSys/OtherSys never shrink (mstats.fill)
+        # Go: runtime.MemProfileRate (GODEBUG=memprofilerate=N sets it at start); only 0
+        # versus non-zero changes the statistics (BuckHashSys), see mstats.py.
+        self.mem_profile_rate = int(self.godebug.get("memprofilerate", mstats.DEFAULT_MEM_PROFILE_RATE))
         self._forcegc = None
         self._scav_time = self.clock.nanotime()
         self.limiter_last_enabled = 0 # Go: /gc/limiter/last-enabled:gc-cycle
@@ -309,7 +322,8 @@ class Runtime:
             peak_spans=self._peak_spans, peak_procs=self._peak_procs,
             stack_inuse=self.stacks.inuse(),
             nspecials=self.specials.counts(),
-            gc=self.gc_record, next_gc=next_gc, clock=self.clock)
+            gc=self.gc_record, next_gc=next_gc, clock=self.clock,
+            high_water=self._sys_high_water, mem_profile_rate=self.mem_profile_rate)
 
     def _system_goroutines(self):
         """Go's runtime goroutines (they count in /sched/goroutines, not in NumGoroutine):
@@ -405,7 +419,7 @@ class Runtime:
                 committed=m.HeapInuse + (m.HeapIdle - m.HeapReleased) + m.StackInuse,
                 released=m.HeapReleased, in_heap=m.HeapInuse, in_stacks=m.StackInuse,
                 in_work_bufs=0, stacks_sys=0, mspan_sys=m.MSpanSys, mspan_inuse=m.MSpanInuse,
-                mcache_sys=m.MCacheSys, mcache_inuse=m.MCacheInuse, buckhash_sys=0,
+                mcache_sys=m.MCacheSys, mcache_inuse=m.MCacheInuse, buckhash_sys=m.BuckHashSys,
                 gc_misc_sys=m.GCSys, other_sys=m.OtherSys, heap_goal=m.NextGC,
                 num_gc=rec.num_gc, num_forced_gc=rec.num_forced_gc,
                 heap_marked=p.heap_marked, heap_scan=p.heap_scan, stack_scan=p.last_stack_scan,

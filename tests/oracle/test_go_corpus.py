@@ -321,6 +321,12 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
         "g10000.StackInuse": 621 * 32768, "g10000.scan_stack": 10000 * 384, "g10000.starting_size": 2048,
         "g100deep.scan_stack": 100 * (384 + 10 * 104), "g100deep.starting_size": 4096,
         "g100deep.after.starting_size": 2048}, {}),
+    "nonheap_memory": ("issue 15 item 5, Go 1.27.3: sysAlloc'd metadata is never unmapped; buckHashSize*8", {
+        "Sys_never_shrinks": True, "GCSys_never_shrinks": True, "BuckHashSys_same": True,
+        "start.BuckHashSys": 179999 * 8 + 160 + 2371}, {}),
+    "nonheap_memory_profile_off": ("issue 15 item 5, GODEBUG=memprofilerate=0: no bucket hash table", {
+        "Sys_never_shrinks": True, "GCSys_never_shrinks": True, "BuckHashSys_same": True,
+        "start.BuckHashSys": 2371}, {}),
     "process_state_metrics": ("issue 15 item 9, measured on Go 1.27.3: forcegc, bgsweep, bgscavenge, fing, one "
                               "cleanup goroutine and main at start, one mark worker per P after a GC", {
         "goroutines_start": 6, "goroutines_idle": 7, "goroutines_100": 107, "cgo_calls": 0, "godebug_metrics": 42,

@@ -135,6 +135,10 @@ var scenarios = []scenario{
 	// Goroutine stacks (issue 15, item 2).
 	{"goroutine_stacks", nil, goroutineStacks},
 
+	// Memory outside the heap (issue 15, item 5).
+	{"nonheap_memory", nil, nonheapMemory},
+	{"nonheap_memory_profile_off", map[string]string{"GODEBUG": "memprofilerate=0"}, nonheapMemory},
+
 	// Process-state metrics (issue 15, item 9).
 	{"process_state_metrics", nil, processStateMetrics},
 
@@ -2453,5 +2457,42 @@ func goroutineStacks() result {
 		"g100":     stackRow(100, 0),
 		"g10000":   stackRow(10000, 0),
 		"g100deep": stackRow(100, 10),
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Memory outside the heap (issue 15, item 5)
+
+type nhT struct {
+	p *int
+	v int
+}
+
+//go:noinline
+func nhSetup(n int) {
+	for i := 0; i < n; i++ {
+		x := &nhT{p: new(int)}
+		runtime.SetFinalizer(x, func(*nhT) { events <- "f" })
+	}
+}
+
+// nonheapMemory: Go maps its metadata (GCSys), profiling tables (BuckHashSys) and other
+// off-heap memory at start and never unmaps it: 1000 finalizers and two GCs later,
+// Sys, GCSys and BuckHashSys have not shrunk.
+func nonheapMemory() result {
+	runtime.ReadMemStats(&ms0)
+	nhSetup(1000)
+	runtime.ReadMemStats(&ms1)
+	gcCycle()
+	gcCycle()
+	runtime.ReadMemStats(&ms2)
+	return result{
+		"start.BuckHashSys":   ms0.BuckHashSys,
+		"start.GCSys":         ms0.GCSys,
+		"start.OtherSys":      ms0.OtherSys,
+		"start.nonheap":       ms0.Sys - ms0.HeapSys,
+		"Sys_never_shrinks":   ms1.Sys >= ms0.Sys && ms2.Sys >= ms1.Sys,
+		"GCSys_never_shrinks": ms1.GCSys >= ms0.GCSys && ms2.GCSys >= ms1.GCSys,
+		"BuckHashSys_same":    ms2.BuckHashSys == ms0.BuckHashSys,
 	}
 }
