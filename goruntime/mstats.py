@@ -144,8 +144,10 @@ def fill(m, *, counters, nprocs, peak_spans,
     """Fill MemStats *m* from heap *counters* (spec 2.3). *gc* is the runtime's GC record;
     *clock* the runtime's clock, kept (not a Go field) so displays say how times were made.
 
-    *high_water* (a dict the runtime keeps) makes GCSys and OtherSys monotone, as Go's are:
-    the runtime's metadata is mapped with sysAlloc/persistentalloc and never unmapped.
+    *high_water* (a dict the runtime keeps) makes GCSys, OtherSys and BuckHashSys monotone,
+    as Go's are: the runtime's metadata and profiling tables are mapped with
+    sysAlloc/persistentalloc and never unmapped (MemProfileRate = 0 set after start leaves
+    the bucket hash mapped).
     """
     m._clock = clock
     sizes = _heap.SIZE_CLASS_TO_SIZE
@@ -180,7 +182,7 @@ def fill(m, *, counters, nprocs, peak_spans,
     m.OtherSys = OTHER_SYS_BASE + _round_up(nfin * SPECIAL_FINALIZER_SIZE + ncl * SPECIAL_CLEANUP_SIZE
                                             + nweak * SPECIAL_WEAK_SIZE, FIXALLOC_CHUNK)
     if high_water is not None:
-        for k in ("GCSys", "OtherSys"):
+        for k in ("GCSys", "OtherSys", "BuckHashSys"):
             high_water[k] = max(high_water.get(k, 0), getattr(m, k))
             setattr(m, k, high_water[k])
     m.Sys = (m.HeapSys + m.StackSys + m.MSpanSys + m.MCacheSys + m.BuckHashSys + m.GCSys

@@ -88,3 +88,42 @@ def test_memory_limit_goal_counts_gos_start_up_memory():
         m = rt.ReadMemStats()
         assert m.Sys - m.HeapSys > 3 << 20
         assert m.NextGC < (40 << 20) - (3 << 20)
+
+
+def test_memstats_like_go_test_memstats():
+    """runtime's TestMemStats (malloc_test.go): after a forced GC every one of these fields is
+    non-zero and sane, and Sys is the sum of the *Sys fields. BuckHashSys, GCSys, OtherSys
+    and the stack fields were 0 here before issue 15."""
+    with _rt():
+        keep = [rt.new(rt.Struct("msT", p=rt.Ptr(rt.Int))) for _ in range(100)]
+        rt.GC()
+        st = rt.ReadMemStats()
+        for f in ("Alloc", "TotalAlloc", "Sys", "Mallocs", "HeapAlloc", "HeapSys", "HeapInuse",
+                  "HeapObjects", "StackInuse", "StackSys", "MSpanInuse", "MSpanSys", "MCacheInuse",
+                  "MCacheSys", "BuckHashSys", "GCSys", "OtherSys", "NextGC", "LastGC", "NumGC",
+                  "NumForcedGC"):
+            assert getattr(st, f) != 0, f
+            assert getattr(st, f) <= 1e10 or f == "LastGC", f
+        assert st.Lookups == 0 and st.EnableGC is True and st.DebugGC is False
+        assert st.GCCPUFraction <= 0.99
+        assert st.Sys == (st.HeapSys + st.StackSys + st.MSpanSys + st.MCacheSys + st.BuckHashSys
+                          + st.GCSys + st.OtherSys)
+        assert st.HeapIdle + st.HeapInuse == st.HeapSys
+        assert len(keep) == 100
+
+
+def test_gc_sys_like_go_testprog_gcsys():
+    """testprog's GCSys (TestGcSys): 100000 allocations of 1029 bytes, one live at a time,
+    with memory profiling turned off after start: Sys grows by less than 16 MB."""
+    with _rt() as r:
+        rt.GC()
+        sys0 = rt.ReadMemStats().Sys
+        r.mem_profile_rate = 0          # runtime.MemProfileRate = 0: the table stays mapped
+        sink = None
+        for _ in range(100000):
+            sink = rt.make(rt.Slice(rt.Byte), 1029)
+        m1 = rt.ReadMemStats()
+        sys1 = m1.Sys
+        assert m1.BuckHashSys == 2371 + 179999 * 8 + 160      # never unmapped
+        assert sink is not None
+        assert max(0, sys1 - sys0) <= 16 << 20

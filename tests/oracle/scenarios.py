@@ -1778,8 +1778,9 @@ UNPACKED_POOL = Info("known divergence: after 10000 goroutines exit, Go's 2 KiB 
                      "(net 4..7 spans over 3 runs); goruntime counts pool spans packed (11 spans)")
 
 
-@scenario(tol={"*.scan_stack": Abs(128, "Go's main goroutine scans up to 72 bytes more or less in some runs "
-                                        "(its frames at the GC call)"),
+@scenario(tol={"*.scan_stack": Abs(320, "Go's main goroutine and system goroutines scan a few frames more or "
+                                        "less at the GC call in some runs (measured −64..+272 bytes over 20 "
+                                        "runs)"),
                "g10000.StackInuse": STACK_SPANS, "g10000.StackSys": STACK_SPANS,
                "g100deep.StackInuse": UNPACKED_POOL, "g100deep.StackSys": UNPACKED_POOL})
 def goroutine_stacks():
