@@ -67,6 +67,7 @@ import numpy as np
 from libc.string cimport memset
 from cpython.mem cimport PyMem_RawRealloc, PyMem_RawFree
 from cpython.number cimport PyNumber_Index
+from cpython.pythread cimport PyThread_get_thread_ident
 
 cdef extern from "sys/mman.h" nogil:
     int madvise(void* addr, size_t length, int advice)
@@ -531,6 +532,20 @@ cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t e
     scan walks it up to the slot's end); small objects without a header have bits for
     their *count* elements only (Go: writeHeapBitsSmall covers dataSize).
     """
+    write_heap_bits(h, addr, mask, 0, elem_words, count)
+
+
+cdef void set_heap_bits_ptrdata(mheap_t* h, uint64_t addr, intp_t elem_words,
+                                intp_t ptr_words) noexcept nogil:
+    """`set_heap_bits` for one element of a type of *elem_words* words whose first
+    *ptr_words* words may hold pointers (Go: abi.Type.PtrBytes), the rest none: how an
+    object is typed when only its type's ptrdata is known (a recorded trace)."""
+    write_heap_bits(h, addr, NULL, ptr_words, elem_words, 1)
+
+
+cdef inline void write_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask,
+                                 intp_t prefix, intp_t elem_words, intp_t count) noexcept nogil:
+    """Word i of an element is a pointer if ``mask[i]`` (mask given) or ``i < prefix``."""
     cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, j, k, end
     cdef intp_t si = span_of(h, addr)
     cdef const mspan_t* s = &h.spans[si]
@@ -538,7 +553,7 @@ cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t e
                     + s.elemsize) >> 3)
     for i in range(w0, end):
         bit_clear(h.heap_bits, i)
-    if mask == NULL or elem_words == 0:
+    if (mask == NULL and prefix == 0) or elem_words == 0:
         return
     if s.divmul == 0 or span_has_header(s):
         count = (end - w0 + elem_words - 1) // elem_words
@@ -547,7 +562,7 @@ cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t e
         for i in range(elem_words):
             if k + i >= end:
                 return
-            if mask[i]:
+            if (mask[i] != 0) if mask != NULL else (i < prefix):
                 bit_set(h.heap_bits, k + i)
         k += elem_words
 
@@ -678,6 +693,35 @@ cdef class Heap:
         self.h.trigger = 0xFFFFFFFFFFFFFFFF
         self.h.root_free_head = -1
         self.lock = threading.RLock()
+        self.owner = PyThread_get_thread_ident()
+
+    # -- threads -------------------------------------------------------------------------
+    # A cooperative runtime is single-threaded (its goroutines are greenlets of one thread):
+    # only its owner thread may allocate, store, create handles or collect. A call from any
+    # other thread raises RuntimeError before it changes anything -- otherwise it could
+    # allocate or root while the owner's collector marks without the GIL and so free a live
+    # object. When the owner thread has ended, the next thread to call takes the runtime
+    # over. With scheduler="threads" every thread may call (everything takes the world lock).
+    cdef int check_owner(self) except -1:
+        if self.threaded or PyThread_get_thread_ident() == self.owner:
+            return 0
+        return self._foreign_call()
+
+    cdef int _foreign_call(self) except -1:
+        cdef unsigned long me = PyThread_get_thread_ident()
+        owner = self.owner
+        if not any(t.ident == owner for t in threading.enumerate()):
+            self.owner = me
+            return 0
+        raise RuntimeError(
+            "goruntime: this Runtime (scheduler='cooperative') belongs to thread %d; it was "
+            "called from thread %d. A cooperative runtime is single-threaded: use "
+            "scheduler='threads' to share one between threads, or a Runtime per thread"
+            % (owner, me))
+
+    def check_thread(self):
+        """Raise RuntimeError if the calling thread may not use this heap (see above)."""
+        self.check_owner()
 
     def __dealloc__(self):
         PyMem_RawFree(self.h.roots)
@@ -786,7 +830,9 @@ cdef class Heap:
         return self.h.nroots
 
     def counters(self):
-        """The consistent heap statistics (spec 2.1) and memory classes, as a dict of ints."""
+        """The consistent heap statistics (spec 2.1) and memory classes, as a dict of ints
+        (`goruntime.mstats.HeapCounters.read` makes the typed snapshot)."""
+        cdef int i, p
         return {
             "small_alloc_count": [self.h.small_alloc_count[i] for i in range(NUM_SIZE_CLASSES)],
             "small_free_count": [self.h.small_free_count[i] for i in range(NUM_SIZE_CLASSES)],
@@ -807,6 +853,8 @@ cdef class Heap:
 
     def unflushed_small(self):
         """Slots used in cached spans but not yet counted (what ReadMemStats' flush adds)."""
+        cdef int p, spc
+        cdef intp_t si
         out = [0] * NUM_SIZE_CLASSES
         for p in range(MAX_PROCS):
             for spc in range(NUM_SPAN_CLASSES):
@@ -846,6 +894,7 @@ cdef class Heap:
         cdef uint64_t out = 0
         cdef const uint8_t[::1] m
         cdef intp_t ew = 0
+        self.check_owner()
         if ip < 0 or ip >= self.h.nprocs:
             raise ValueError("P %d out of range (GOMAXPROCS=%d)" % (ip, self.h.nprocs))
         if not noscan and mask is not None:
@@ -876,6 +925,7 @@ cdef class Heap:
         cdef int ip = PyNumber_Index(p)
         cdef const uint8_t[::1] m
         cdef intp_t ew = 0, i = 0
+        self.check_owner()
         if un < 0:
             raise ValueError("negative count %d" % un)
         if ip < 0 or ip >= self.h.nprocs:
@@ -1045,6 +1095,7 @@ cdef class Heap:
         word given a bad address makes the next GC fail with "found bad pointer".
         """
         cdef uint64_t a = PyNumber_Index(addr), v = PyNumber_Index(value)
+        self.check_owner()
         if a & 7:
             raise ValueError("goruntime: word address %#x is not 8-byte aligned" % a)
         self._check_object_range(a, 8)
@@ -1054,6 +1105,7 @@ cdef class Heap:
         """A writable numpy uint8 view of heap bytes [addr, addr+nbytes): they must lie
         inside one allocated object."""
         cdef uint64_t a = PyNumber_Index(addr), n = PyNumber_Index(nbytes)
+        self.check_owner()
         self._check_object_range(a, n)
         off = a - self.h.arena_start
         return self.arena[off:off + n]
@@ -1074,6 +1126,7 @@ cdef class Heap:
         (a ``view`` of heap memory) cannot be rewritten by an earlier store of the batch
         after it was validated.
         """
+        self.check_owner()
         if offsets.shape[0] != src.shape[0] or dst.shape[0] != src.shape[0]:
             raise ValueError("src, offsets and dst must have the same length")
         tgt_a = np.array(src, dtype=np.uint64, copy=True)
@@ -1115,6 +1168,7 @@ cdef class Heap:
         *addr* is inside an allocated object, or outside the heap (ignored by the GC).
         """
         cdef uint64_t a = PyNumber_Index(addr)
+        self.check_owner()
         with self.lock:
             self._check_root(a)
             return root_add(&self.h, a)
@@ -1133,6 +1187,7 @@ cdef class Heap:
         cdef intp_t i = 0, j, n = addrs.shape[0]
         out = np.empty(n, dtype=np.int64)
         cdef int64_t[::1] o = out
+        self.check_owner()
         with self.lock:
             for j in range(n):
                 self._check_root(addrs[j])

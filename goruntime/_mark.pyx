@@ -841,6 +841,7 @@ def sweep(Heap heap):
             if h.page_to_span[p] == p and h.spans[p].state == SPAN_IN_USE:
                 es = h.spans[p].elemsize
                 n = sweep_span(h, p)
-                nfreed += n
-                bfreed += <uint64_t>n * es
+                if n > 0:                        # -1 (zombie) cannot happen: checked above
+                    nfreed += n
+                    bfreed += <uint64_t>n * es
     return (nfreed, bfreed)
