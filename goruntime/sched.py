@@ -125,7 +125,7 @@ from .errors import FatalError
 from .metrics import TimeHistogram
 
 __all__ = [
-    "Scheduler", "Goroutine", "Chan", "WaitGroup", "select",
+    "Scheduler", "Goroutine",
     "set_current_scheduler_getter", "current_scheduler", "default_scheduler",
     "RUNNABLE", "RUNNING", "WAITING", "DEAD", "WALL_TICK_NS",
 ]
