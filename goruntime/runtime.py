@@ -37,7 +37,7 @@ from . import godebug as _godebug
 from .mcleanup import Cleanup, Cleanups
 from .mfinal import Finalizers
 from .mgc import COSTS, FORCEGC_PERIOD, GLOBALS_SCAN, GCRecord as _GCRecord
-from .mgc import STACK_SCAN
+from .mgc import STACK_SCAN  # noqa: F401  (re-exported)
 from .mspecial import IMMORTAL_WEAK_BASE, Specials  # noqa: F401  (re-exported)
 from .rodata import RODATA_BASE, TYPES_BASE, Rodata  # noqa: F401  (re-exported)
 
@@ -303,7 +303,7 @@ class Runtime:
         as measured in Go 1.27.3."""
         return 4 + max(1, len(self.cleanups.goroutines)) + self.collector.mark_workers
 
-    def _threads(self):
+    def _thread_count(self):
         """Go's Ms at idle (measured, Go 1.27.3, linux/amd64): m0, sysmon and the template
         thread make 3 at GOMAXPROCS=1; with more Ps, idle Ps spin up 2 more (5 at 2 and at
         4). Go starts threads as work appears, so busier programs may show more."""
@@ -401,7 +401,7 @@ class Runtime:
                 cleanups_queued=rec.cleanups_queued, cleanups_executed=rec.cleanups_executed,
                 gomaxprocs=self._gomaxprocs,
                 goroutines=self.sched.num_goroutine() + self._system_goroutines(),
-                threads=self._threads(), time_to_run=self.sched.time_to_run,
+                threads=self._thread_count(), time_to_run=self.sched.time_to_run,
                 starting_stack_size=self.stacks.starting_size,
                 stw_total_gc=rec.stw_gc, stw_stopping_gc=_metrics.TimeHistogram(),
                 stw_total_other=rec.stw_other, stw_stopping_other=_metrics.TimeHistogram())
