@@ -237,12 +237,17 @@ def format_scavtrace(released_bg: int, released_eager: int, heap_released: int,
     return line
 
 
+def _value(x):
+    """An int, or a callable giving it (the runtime's scan work as of this cycle)."""
+    return x() if callable(x) else x
+
+
 class Tracer:
     """A GC observer that writes Go's gctrace line of every cycle (GODEBUG=gctrace=1).
 
     *write* takes one line (no newline). *start_ns* is the runtime's start on its clock
     (Go: runtimeInitTime); *stacks* and *globals_* the stack and globals scan work Go
-    prints. The line is written at mark termination, as Go prints it, from what the
+    prints (ints, or callables read when the line is written). The line is written at mark termination, as Go prints it, from what the
     cycle's sweep-termination and mark-termination events carry; a periodic cycle is
     preceded by ``GC forced`` (Go: forcegchelper). A tracer added while a cycle is in its
     mark phase starts with the next cycle.
@@ -273,5 +278,6 @@ class Tracer:
                 clock_ns=(stw1, t_mark_term - t_start - stw1, stw2),
                 cpu_ns=(stw1 * procs, 0, ev.mark_cpu_ns, 0, stw2 * procs),
                 heap0=st.heap_live, heap1=ev.heap_live, heap2=ev.heap_marked,
-                goal=st.heap_goal, stacks=self.stacks, globals_=self.globals_, procs=procs,
+                goal=st.heap_goal, stacks=_value(self.stacks), globals_=_value(self.globals_),
+                procs=procs,
                 forced=(ev.kind == "cycle")))

@@ -13,11 +13,15 @@ snapshot (the runtime's raw counters as of now, unflushed) and `compute` derives
 metric from it exactly as Go's ``initMetrics`` table does. `compute` is pure, so it is
 tested on synthetic inputs.
 
-Supported: every metric in spec §8 plus the scheduler goroutine counts. Not supported,
-because the emulator has nothing honest to report: ``/cgo/go-to-c-calls:calls``,
-``/godebug/non-default-behavior/...``, ``/sched/latencies:seconds``,
-``/sched/threads/total:threads``, ``/sync/mutex/wait/total:seconds``. They are absent from
-`All` and read as ``KindBad``, like any unknown name in Go.
+Supported: every metric Go 1.27.3 has. The process-state metrics return what Go returns
+for the equivalent (non-cgo) program: ``/cgo/go-to-c-calls:calls`` 0 (no cgo);
+``/godebug/non-default-behavior/<name>:events`` 0 for each of Go's non-opaque settings
+(``GODEBUGS``, from internal/godebugs/table.go: the emulated program runs none of the
+packages that count them); ``/sync/mutex/wait/total:seconds`` the time goroutines spent
+blocked on a mutex (0: the emulator has no sync.Mutex, and its runtime locks are not
+contended at GOMAXPROCS=1); ``/sched/latencies:seconds`` the scheduler's sampled
+runnable-to-running times (sched.py, Go's casgstatus tracking); ``/sched/threads/total``
+the runtime's Ms as Go starts them (runtime.py).
 
 Also here, because metrics are their first consumer: `TimeHistogram` (Go's
 runtime/histogram.go ``timeHistogram``, used for the STW pause histograms) and
@@ -294,6 +298,11 @@ class MetricInputs:
     goroutines_runnable: int = 0   # goroutines in run queues
     goroutines_not_in_go: int = 0  # goroutines in a syscall/cgo call
     starting_stack_size: int = STARTING_STACK_SIZE   # stack size of new goroutines
+    threads: int = 0               # live Ms (Go: schedStats.threads)
+    time_to_run: Pauses = field(default_factory=TimeHistogram)   # sched.timeToRun
+    cgo_calls: int = 0             # Go: NumCgoCall
+    mutex_wait_ns: int = 0         # Go: totalMutexWaitTimeNanos
+    godebug_non_default: dict = field(default_factory=dict)      # name -> events
     # --- stop-the-world pause histograms (one sample per STW; GC: 2 per cycle) ---
     stw_total_gc: Pauses = field(default_factory=TimeHistogram)      # start of stopping -> world restarted, GC STWs
     stw_stopping_gc: Pauses = field(default_factory=TimeHistogram)   # start of stopping -> all Ps stopped, GC STWs
@@ -502,6 +511,48 @@ _DESCRIPTIONS = [
     _d("/sched/pauses/total/other:seconds", KindFloat64Histogram, True,
        "Distribution of individual non-GC-related stop-the-world pause latencies. This is the time from deciding to stop the world until the world is started again. Some of this time is spent getting all threads to stop (measured directly in /sched/pauses/stopping/other:seconds). Bucket counts increase monotonically."),
 ]
+_DESCRIPTIONS += [
+    _d("/cgo/go-to-c-calls:calls", KindUint64, True,
+       "Count of calls made from Go to C by the current process."),
+    _d("/sched/latencies:seconds", KindFloat64Histogram, True,
+       "Distribution of the time goroutines have spent in the scheduler in a runnable state "
+       "before actually running. Bucket counts increase monotonically."),
+    _d("/sched/threads/total:threads", KindUint64, False,
+       "The current count of live threads that are owned by the Go runtime."),
+    _d("/sync/mutex/wait/total:seconds", KindFloat64, True,
+       "Approximate cumulative time goroutines have spent blocked on a sync.Mutex, sync.RWMutex, "
+       "or runtime-internal lock. This metric is useful for identifying global changes in lock "
+       "contention. Collect a mutex or block profile using the runtime/pprof package for more "
+       "detailed contention data."),
+]
+
+#: Go 1.27.3's non-opaque GODEBUG settings (internal/godebugs/table.go): (name, package).
+GODEBUGS = (
+    ("allowmultiplevcs", "cmd/go"), ("containermaxprocs", "runtime"),
+    ("cryptocustomrand", "crypto"), ("embedfollowsymlinks", "cmd/go"),
+    ("execerrdot", "os/exec"), ("fips140ems", "crypto/tls"), ("gocachehash", "cmd/go"),
+    ("gocachetest", "cmd/go"), ("gocacheverify", "cmd/go"), ("gotestjsonbuildtext", "cmd/go"),
+    ("htmlmetacontenturlescape", "html/template"), ("http2client", "net/http"),
+    ("http2server", "net/http"), ("httpcookiemaxnum", "net/http"),
+    ("httplaxcontentlength", "net/http"), ("httpmuxgo121", "net/http"),
+    ("httpservecontentkeepheaders", "net/http"), ("httpservecontentmaxranges", "net/http"),
+    ("installgoroot", "go/build"), ("multipartmaxheaders", "mime/multipart"),
+    ("multipartmaxparts", "mime/multipart"), ("multipathtcp", "net"), ("netedns0", "net"),
+    ("panicnil", "runtime"), ("randautoseed", "math/rand"), ("randseednop", "math/rand"),
+    ("rsa1024min", "crypto/rsa"), ("tarinsecurepath", "archive/tar"),
+    ("tlsmaxrsasize", "crypto/tls"), ("tlssha1", "crypto/tls"), ("updatemaxprocs", "runtime"),
+    ("urlmaxqueryparams", "net/url"), ("urlstrictcolons", "net/url"),
+    ("winreadlinkvolume", "os"), ("winsymlink", "os"), ("x509negativeserial", "crypto/x509"),
+    ("x509rsacrt", "crypto/x509"), ("x509sha256skid", "crypto/x509"),
+    ("x509sslcertoverrideplatform", "crypto/x509"), ("x509usefallbackroots", "crypto/x509"),
+    ("x509usepolicies", "crypto/x509"), ("zipinsecurepath", "archive/zip"),
+)
+_DESCRIPTIONS += [
+    _d(f"/godebug/non-default-behavior/{name}:events", KindUint64, True,
+       f"The number of non-default behaviors executed by the {pkg} package due to a "
+       f"non-default GODEBUG={name}=... setting.")
+    for name, pkg in GODEBUGS]
+
 _DESCRIPTIONS.sort(key=lambda d: d.Name)
 _BY_NAME = {d.Name: d for d in _DESCRIPTIONS}
 
@@ -650,7 +701,14 @@ _COMPUTE: dict[str, Callable[[_Aggregate], object]] = {
     "/sched/pauses/stopping/other:seconds": _time_hist("stw_stopping_other"),
     "/sched/pauses/total/gc:seconds": _time_hist("stw_total_gc"),
     "/sched/pauses/total/other:seconds": _time_hist("stw_total_other"),
+    "/cgo/go-to-c-calls:calls": lambda a: _u(a.inp.cgo_calls),
+    "/sched/latencies:seconds": _time_hist("time_to_run"),
+    "/sched/threads/total:threads": lambda a: _u(a.inp.threads),
+    "/sync/mutex/wait/total:seconds": lambda a: _sec(a.inp.mutex_wait_ns),
 }
+for _name, _ in GODEBUGS:
+    _COMPUTE[f"/godebug/non-default-behavior/{_name}:events"] = (
+        lambda a, n=_name: _u(a.inp.godebug_non_default.get(n, 0)))
 assert set(_COMPUTE) == set(_BY_NAME), set(_COMPUTE) ^ set(_BY_NAME)
 
 

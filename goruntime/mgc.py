@@ -37,6 +37,7 @@ import numpy as np
 
 from . import _mark, _signals, clock as _clock, metrics as _metrics
 from . import mstats, pacer as _pacer
+from . import stack as _stack
 from .errors import FatalError
 
 __all__ = ["COSTS", "FORCEGC_PERIOD", "GLOBALS_SCAN", "STACK_SCAN", "Cycle", "GCRecord",
@@ -63,7 +64,7 @@ FORCEGC_PERIOD = _pacer.FORCEGC_PERIOD  # Go: forcegcperiod (2 minutes)
 # and BSS and a main goroutine stack; both feed the heap goal (spec 4.2). The values are
 # what Go 1.27.3 reported for a minimal program (spec Appendix X3).
 GLOBALS_SCAN = 158314         # /gc/scan/globals:bytes of a minimal Go 1.27.3 binary
-STACK_SCAN = 8464             # /gc/scan/stack:bytes of its main goroutine
+STACK_SCAN = _stack.BASE_STACK_SCAN  # /gc/scan/stack:bytes of an idle program (stack.py)
 
 _TRIGGER_KIND = {"cycle": _pacer.TRIGGER_CYCLE, "heap": _pacer.TRIGGER_HEAP,
                  "time": _pacer.TRIGGER_TIME}
@@ -165,6 +166,8 @@ class Collector:
         self.rate_mark = (0, 0, now)  # (malloc bytes, malloc calls, nanotime) at the last cycle's end
         self.last_gc_cost_ns = 0      # GC CPU of the last cycle (the limiter's yardstick)
         self.last_rate = 0.0          # mutator allocation rate before the last cycle
+        self.mark_workers = 0         # gcBgMarkWorker goroutines started (one per P, at GC start)
+        self.stack_scan = (0, 0)      # (bytes, stacks) of the running cycle's stack scan
         self.observers = ()           # GC observers (copy on write: safe to change while called)
         self.pending = []             # CycleEvents not yet delivered (made under the world lock)
         self._delivering = None       # the thread delivering events, if any
@@ -392,12 +395,15 @@ class Collector:
         rt = self.rt
         rt._check_world("Collector.start_cycle")
         procs = rt._gomaxprocs
+        self.mark_workers = max(self.mark_workers, procs)   # Go: gcBgMarkStartWorkers
         rt._charge_mutator()
         t_start = rt.clock.nanotime()
         heap0 = rt.heap.heap_live
         goal = rt.heap_goal()
         _, stw1 = self.phase(COSTS["stw_sweep_term"], lambda: None)
+        rt.pacer.max_stack_scan = rt.stacks.scannable()
         rt.pacer.start_cycle(heap0, rt.clock.nanotime(), procs, kind=_TRIGGER_KIND[kind])
+        self.stack_scan = rt.stacks.scan()      # Go: markroot scans every goroutine's stack
         cyc = Cycle(number=rt.gc_record.num_gc + 1, kind=kind, t_start=t_start, heap0=heap0,
                     goal=goal, stw1=stw1, mark_ns=0, bytes_marked=0, scan_bytes=0, mutator_ns=0)
         self._event(cyc, SWEEP_TERMINATION, heap0, goal, 0, 0, stw1, 0)
@@ -450,8 +456,10 @@ class Collector:
         rt.heap.gcphase_mark = False
         t_mark_term = rt.clock.nanotime()
         mem = rt._mem_state()
+        stack_scan, nstacks = self.stack_scan
+        rt.stacks.mark_termination(stack_scan, nstacks)
         rt.pacer.end_cycle(mem, t_mark_term, procs, heap_scan_work=cyc.scan_bytes,
-                           stack_scan_work=STACK_SCAN, globals_scan_work=GLOBALS_SCAN,
+                           stack_scan_work=stack_scan, globals_scan_work=rt.globals_scan,
                            mutator_ns=cyc.mutator_ns, mark_cpu_ns=mark_ns,
                            dedicated_ns=mark_ns, heap_live=heap1)
         rt.pacer.reset_live(bytes_marked)         # heapLive (the heap's) = bytes marked

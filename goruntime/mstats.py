@@ -10,11 +10,16 @@ What is exact and what is modelled:
   HeapAlloc, HeapSys, HeapIdle, HeapInuse, HeapReleased, HeapObjects, BySize, NextGC,
   LastGC, PauseTotalNs, PauseNs, PauseEnd, NumGC, NumForcedGC, Lookups (always 0),
   EnableGC (always true), DebugGC (always false);
-- modelled: StackInuse/StackSys (8 KiB per goroutine, in 32 KiB stack spans),
+- modelled: StackInuse/StackSys (stack.py: Go's stack pool spans for the goroutines'
+  stacks, over a measured baseline for Go's own goroutines),
   MSpanInuse (160 bytes per in-use span; Sys in Go's 16 KiB fixalloc chunks),
-  MCacheInuse (2296 bytes per P; Sys in 16 KiB chunks), GCSys (Go's per-64-MiB-arena
-  metadata plus the mark/alloc bitmaps of in-use spans), OtherSys (finalizer, cleanup and
-  weak-handle specials at Go's struct sizes), BuckHashSys (0: no memory profiling);
+  MCacheInuse (2296 bytes per P; Sys in 16 KiB chunks), GCSys (Go's metadata mapped at
+  start, GC_MISC_BASE, plus per-64-MiB-arena metadata and the mark/alloc bitmaps of
+  in-use spans), OtherSys (Go's start-up OTHER_SYS_BASE plus finalizer, cleanup and
+  weak-handle specials at Go's struct sizes), GCSys and OtherSys never shrink (Go never
+  unmaps them), BuckHashSys (Go's profiling tables: the 1.4 MB bucket hash is mapped at
+  start unless MemProfileRate is 0; the emulated program's allocations have no call
+  stacks, so they add no buckets);
 - GCCPUFraction is computed from the runtime's clock (the virtual clock's cost model, or
   measured time with ``clock="wall"``), recomputed only at mark termination, as in Go.
 """
@@ -37,8 +42,21 @@ SPECIAL_CLEANUP_SIZE = 56
 SPECIAL_WEAK_SIZE = 32
 HEAP_ARENA_BYTES = 64 << 20
 HEAP_ARENA_META = 64 << 10 | 4 << 10   # heapArena: spans [8192]*mspan + page bitmaps
-STACK_PER_GOROUTINE = 8 << 10
-STACK_SPAN = 32 << 10
+# Memory outside the heap that a Go 1.27.3 program has mapped before main runs, measured
+# (GOMAXPROCS=1, linux/amd64) with ReadMemStats at the start of a plain program:
+# GCSys 1519376 -- of it, one heapArena's metadata and the span bitmaps of the runtime's
+# ~100 in-use spans are what `fill` computes for any heap; the rest (page-allocator
+# summaries and chunk bitmaps, the arena index, work buffers) is GC_MISC_BASE;
+# OtherSys 370837 (runtime-internal persistentalloc/fixalloc memory, incl. its own specials).
+GC_MISC_BASE = 1519376 - HEAP_ARENA_META - (64 << 10)
+OTHER_SYS_BASE = 370837
+# Profiling (BuckHashSys): 2371 bytes Go maps even with MemProfileRate=0; with memory
+# profiling on (MemProfileRate > 0, default 512 KiB), the first sampled allocation, made
+# during runtime init, maps the bucket hash table (buckHashSize=179999 pointers) and its
+# bucket (160 bytes). Measured: 2371 with GODEBUG=memprofilerate=0, 1442523 by default.
+PROFILING_BASE = 2371
+BUCK_HASH_BYTES = 179999 * 8 + 160
+DEFAULT_MEM_PROFILE_RATE = 512 << 10   # Go: runtime.MemProfileRate
 
 
 @dataclass
@@ -292,10 +310,17 @@ def _round_up(n, to):
 
 
 def fill(m, *, counters, nprocs, peak_spans,
-         peak_procs, ngoroutines, nspecials, gc, next_gc, clock=None):
+         peak_procs, stack_inuse, nspecials, gc, next_gc, clock=None,
+         high_water=None, mem_profile_rate=DEFAULT_MEM_PROFILE_RATE):
     """Fill MemStats *m* from heap *counters* (a `HeapCounters`; spec 2.3). *gc* is the
     runtime's GC record (`mgc.GCRecord`); *clock* the runtime's clock, kept (not a Go
-    field) so displays say how times were made."""
+    field) so displays say how times were made; *stack_inuse* from stack.py.
+
+    *high_water* (a dict the runtime keeps) makes GCSys, OtherSys and BuckHashSys monotone,
+    as Go's are: the runtime's metadata and profiling tables are mapped with
+    sysAlloc/persistentalloc and never unmapped (MemProfileRate = 0 set after start leaves
+    the bucket hash mapped).
+    """
     m._clock = clock
     sizes = _heap.SIZE_CLASS_TO_SIZE
     sac = counters.small_alloc_count
@@ -310,18 +335,23 @@ def fill(m, *, counters, nprocs, peak_spans,
     m.HeapInuse = counters.heap_inuse
     m.HeapReleased = counters.heap_released
     m.HeapIdle = m.HeapSys - m.HeapInuse
-    m.StackInuse = _round_up(ngoroutines * STACK_PER_GOROUTINE, STACK_SPAN)
-    m.StackSys = m.StackInuse
+    m.StackInuse = stack_inuse                 # stack.py: stack spans (Go: inStacks)
+    m.StackSys = m.StackInuse                  # + OS stacks: none without cgo
     m.MSpanInuse = counters.nspans_inuse * MSPAN_SIZE
     m.MSpanSys = _round_up(max(peak_spans, 1) * MSPAN_SIZE, FIXALLOC_CHUNK)
     m.MCacheInuse = nprocs * MCACHE_SIZE
     m.MCacheSys = _round_up(peak_procs * MCACHE_SIZE, FIXALLOC_CHUNK)
-    m.BuckHashSys = 0
-    arenas = -(-m.HeapSys // HEAP_ARENA_BYTES)
-    m.GCSys = arenas * HEAP_ARENA_META + _round_up(counters.nspans_inuse * 2 * 128, 64 << 10)
+    m.BuckHashSys = PROFILING_BASE + (BUCK_HASH_BYTES if mem_profile_rate > 0 else 0)
+    arenas = max(1, -(-m.HeapSys // HEAP_ARENA_BYTES))
+    m.GCSys = (GC_MISC_BASE + arenas * HEAP_ARENA_META
+               + _round_up(counters.nspans_inuse * 2 * 128, 64 << 10))
     nfin, ncl, nweak = nspecials
-    m.OtherSys = _round_up(nfin * SPECIAL_FINALIZER_SIZE + ncl * SPECIAL_CLEANUP_SIZE
-                           + nweak * SPECIAL_WEAK_SIZE, FIXALLOC_CHUNK)
+    m.OtherSys = OTHER_SYS_BASE + _round_up(nfin * SPECIAL_FINALIZER_SIZE + ncl * SPECIAL_CLEANUP_SIZE
+                                            + nweak * SPECIAL_WEAK_SIZE, FIXALLOC_CHUNK)
+    if high_water is not None:
+        for k in ("GCSys", "OtherSys", "BuckHashSys"):
+            high_water[k] = max(high_water.get(k, 0), getattr(m, k))
+            setattr(m, k, high_water[k])
     m.Sys = (m.HeapSys + m.StackSys + m.MSpanSys + m.MCacheSys + m.BuckHashSys + m.GCSys
              + m.OtherSys)
     m.NextGC = next_gc

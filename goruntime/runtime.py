@@ -31,13 +31,13 @@ import numpy as np
 
 from . import _heap, _object, mstats, pacer as _pacer, metrics as _metrics, gctrace as _gctrace
 from . import sched as _sched, clock as _clock, types as _types
-from . import chan as _chan, mgc as _mgc
+from . import chan as _chan, mgc as _mgc, stack as _stack
 from .errors import FatalError, Panic
 from . import godebug as _godebug
 from .mcleanup import Cleanup, Cleanups
 from .mfinal import Finalizers
 from .mgc import COSTS, FORCEGC_PERIOD, GLOBALS_SCAN, GCRecord as _GCRecord
-from .mgc import STACK_SCAN
+from .mgc import STACK_SCAN  # noqa: F401  (re-exported)
 from .mspecial import IMMORTAL_WEAK_BASE, Specials  # noqa: F401  (re-exported)
 from .rodata import RODATA_BASE, TYPES_BASE, Rodata  # noqa: F401  (re-exported)
 
@@ -98,11 +98,20 @@ class Runtime:
         Address space reserved for the heap (default: half the machine's RAM).
     stderr : file-like, optional
         Where gctrace lines go (default: ``sys.stderr`` at the time of writing).
+    globals_bytes : int, optional
+        Scannable data+BSS of the Go binary being emulated (``/gc/scan/globals:bytes``, an
+        input of the heap goal). Default: Go 1.27.3's minimal binary, 158314 bytes.
     """
 
     def __init__(self, gogc=100, memory_limit=None, gomaxprocs=1, godebug="",
-                 scheduler="cooperative", clock="virtual", *, arena_cap=None, stderr=None):
+                 scheduler="cooperative", clock="virtual", *, arena_cap=None, stderr=None,
+                 globals_bytes=GLOBALS_SCAN):
         # every knob is validated before anything is built: no wrap-around (issue 13)
+        if isinstance(globals_bytes, bool) or not isinstance(globals_bytes, int):
+            raise TypeError(f"globals_bytes must be an int, not {type(globals_bytes).__name__}")
+        if globals_bytes < 0:
+            raise ValueError(f"globals_bytes must be >= 0, not {globals_bytes}")
+        self.globals_scan = globals_bytes
         gogc = _pacer.gogc_arg(gogc)
         memory_limit = _pacer.memory_limit_arg(memory_limit)
         if isinstance(gomaxprocs, bool) or not isinstance(gomaxprocs, int):
@@ -123,7 +132,7 @@ class Runtime:
         # model assists, which is what lets Go's own measurement see the mutator's rate.
         self.pacer = _pacer.Pacer(gogc, memory_limit, cons_mark_model="virtual-cost")
         self.pacer.bind_heap_live(self.heap)      # heapLive is the heap's counter
-        self.pacer.add_globals(GLOBALS_SCAN)      # Go: addGlobals at module load
+        self.pacer.add_globals(self.globals_scan) # Go: addGlobals at module load
         self.stderr = stderr
         self.gc_record = _GCRecord()
         self._gomaxprocs = gomaxprocs
@@ -138,6 +147,13 @@ class Runtime:
         self.finalizers = Finalizers(self)    # mfinal.go: finq, fing
         self.cleanups = Cleanups(self)        # mcleanup.go: cleanup queue and goroutines
         self.collector = _mgc.Collector(self) # mgc.go: the cycle
+        self.stacks = _stack.Stacks(           # stack.go: goroutine stacks
+            adaptive=self.godebug.get("adaptivestackstart", 1) != 0)
+        self.sched.on_exit = self.stacks.exit
+        self._sys_high_water = {}              # GCSys/OtherSys never shrink (mstats.fill)
+        # Go: runtime.MemProfileRate (GODEBUG=memprofilerate=N sets it at start); only 0
+        # versus non-zero changes the statistics (BuckHashSys), see mstats.py.
+        self.mem_profile_rate = int(self.godebug.get("memprofilerate", mstats.DEFAULT_MEM_PROFILE_RATE))
         self._forcegc = None
         self._scav_time = self.clock.nanotime()
         self.limiter_last_enabled = 0 # Go: /gc/limiter/last-enabled:gc-cycle
@@ -272,13 +288,26 @@ class Runtime:
         return mstats.fill(
             m if m is not None else MemStats(), counters=counters, nprocs=self._gomaxprocs,
             peak_spans=peak_spans, peak_procs=self._peak_procs,
-            ngoroutines=self.sched.num_goroutine() + self._system_goroutines(),
+            stack_inuse=self.stacks.inuse(),
             nspecials=self.specials.counts(),
-            gc=self.gc_record, next_gc=next_gc, clock=self.clock)
+            gc=self.gc_record, next_gc=next_gc, clock=self.clock,
+            high_water=self._sys_high_water, mem_profile_rate=self.mem_profile_rate)
 
     def _system_goroutines(self):
-        return (sum(g is not None for g in (self.finalizers.fing, self._forcegc))
-                + len(self.cleanups.goroutines))
+        """Go's runtime goroutines (they count in /sched/goroutines, not in NumGoroutine):
+        forcegchelper (proc.go init), bgsweep and bgscavenge (gcenable), the finalizer
+        goroutine and one cleanup goroutine (every Go program that imports os has them:
+        os.File registers a cleanup and package init sets finalizers), more cleanup
+        goroutines when goruntime started them, and one GC mark worker per P from the
+        first cycle on (gcBgMarkStartWorkers). 6 at start, 7 after a GC at GOMAXPROCS=1,
+        as measured in Go 1.27.3."""
+        return 4 + max(1, len(self.cleanups.goroutines)) + self.collector.mark_workers
+
+    def _thread_count(self):
+        """Go's Ms at idle (measured, Go 1.27.3, linux/amd64): m0, sysmon and the template
+        thread make 3 at GOMAXPROCS=1; with more Ps, idle Ps spin up 2 more (5 at 2 and at
+        4). Go starts threads as work appears, so busier programs may show more."""
+        return 3 if self._gomaxprocs == 1 else 5
 
     def heap_goal(self):
         """Go: heapGoal() -- NextGC, evaluated now. Changes nothing (no flush, no record)."""
@@ -360,7 +389,7 @@ class Runtime:
                 committed=m.HeapInuse + (m.HeapIdle - m.HeapReleased) + m.StackInuse,
                 released=m.HeapReleased, in_heap=m.HeapInuse, in_stacks=m.StackInuse,
                 in_work_bufs=0, stacks_sys=0, mspan_sys=m.MSpanSys, mspan_inuse=m.MSpanInuse,
-                mcache_sys=m.MCacheSys, mcache_inuse=m.MCacheInuse, buckhash_sys=0,
+                mcache_sys=m.MCacheSys, mcache_inuse=m.MCacheInuse, buckhash_sys=m.BuckHashSys,
                 gc_misc_sys=m.GCSys, other_sys=m.OtherSys, heap_goal=m.NextGC,
                 num_gc=rec.num_gc, num_forced_gc=rec.num_forced_gc,
                 heap_marked=p.heap_marked, heap_scan=p.heap_scan, stack_scan=p.last_stack_scan,
@@ -372,6 +401,8 @@ class Runtime:
                 cleanups_queued=rec.cleanups_queued, cleanups_executed=rec.cleanups_executed,
                 gomaxprocs=self._gomaxprocs,
                 goroutines=self.sched.num_goroutine() + self._system_goroutines(),
+                threads=self._thread_count(), time_to_run=self.sched.time_to_run,
+                starting_stack_size=self.stacks.starting_size,
                 stw_total_gc=rec.stw_gc, stw_stopping_gc=_metrics.TimeHistogram(),
                 stw_total_other=rec.stw_other, stw_stopping_other=_metrics.TimeHistogram())
 
@@ -414,7 +445,8 @@ class Runtime:
     def gctracer(self, write=None):
         """A gctrace `gctrace.Tracer` for this runtime (what ``godebug="gctrace=1"`` adds
         as a GC observer); lines go to *write* (default: this runtime's ``stderr``)."""
-        return _gctrace.Tracer(write or self._trace, self._start_ns, STACK_SCAN, GLOBALS_SCAN)
+        return _gctrace.Tracer(write or self._trace, self._start_ns,
+                               lambda: self.pacer.last_stack_scan, lambda: self.globals_scan)
 
     # -- finalizers and cleanups (mfinal, mcleanup) -----------------------------------------
     def set_finalizer(self, obj, finalizer):
@@ -429,12 +461,22 @@ class Runtime:
         return self.sched.go(fn, system=True, name=name)
 
     # -- goroutines ------------------------------------------------------------------------
-    def go(self, fn, *args):
-        """Go's ``go fn(args)``; the goroutine sees this runtime as current."""
+    def go(self, fn, *args, stack=None):
+        """Go's ``go fn(args)``; the goroutine sees this runtime as current.
+
+        *stack*: the bytes the goroutine has on its stack while it blocks (its frames down
+        to gopark; what Go's stack scan counts). Default: a one-frame function blocked in a
+        channel operation (stack.DEFAULT_FRAME_BYTES). It sets the goroutine's stack size
+        (stack.py) and so StackInuse, /gc/scan/stack:bytes and the heap goal.
+        """
         self.heap.check_thread()
         if not callable(fn):
             raise TypeError(f"go: {fn!r} is not a function")
-        return self.sched.go(fn, *args, name=getattr(fn, "__name__", None))
+        if stack is not None and (isinstance(stack, bool) or not isinstance(stack, int) or stack < 0):
+            raise ValueError(f"go: stack must be a byte count >= 0, not {stack!r}")
+        g = self.sched.go(fn, *args, name=getattr(fn, "__name__", None))
+        self.stacks.newproc(g, stack)
+        return g
 
     def sleep(self, ns):
         """time.Sleep: the mutator idles, so a running mark phase completes first and the
@@ -623,9 +665,9 @@ def Gosched():
     current().sched.gosched()
 
 
-def go(fn, *args):
-    """Go's ``go fn(args...)`` on the current runtime."""
-    return current().go(fn, *args)
+def go(fn, *args, stack=None):
+    """Go's ``go fn(args...)`` on the current runtime (*stack*: see Runtime.go)."""
+    return current().go(fn, *args, stack=stack)
 
 
 def Sleep(ns):

@@ -122,6 +122,7 @@ import greenlet as _greenlet
 from . import _signals
 from .clock import Clock, VirtualClock, make_clock
 from .errors import FatalError
+from .metrics import TimeHistogram
 
 __all__ = [
     "Scheduler", "Goroutine",
@@ -145,6 +146,9 @@ WAIT_WAITGROUP = "sync.WaitGroup.Wait"
 WAIT_IDLE = "run_until_idle"          # ours: main waiting for the others to block
 
 DEADLOCK = "all goroutines are asleep - deadlock!"
+
+#: Go: gTrackingPeriod -- one goroutine transition in this many is timed.
+G_TRACKING_PERIOD = 8
 
 #: With a wall clock, ``on_tick`` is called at scheduling points at most this often.
 WALL_TICK_NS = 1_000_000
@@ -207,9 +211,10 @@ class Goroutine:
         What the goroutine's function raised, if it crashed.
     """
 
-    __slots__ = ("sched", "id", "name", "system", "fn", "args", "status", "wait_reason",
+    __slots__ = ("sched", "id", "name", "system", "fn", "args", "_status", "wait_reason",
                  "exception", "_gr", "_cond", "_thread", "_permit", "_raise", "_sleep_seq",
-                 "_idle_wait", "_wall_sleep", "_foreign")
+                 "_idle_wait", "_wall_sleep", "_foreign",
+                 "_tracking", "_tracking_seq", "_tracking_stamp")
 
     def __init__(self, sched, goid, fn, args, system, name):
         self.sched = sched
@@ -218,6 +223,12 @@ class Goroutine:
         self.system = system
         self.fn = fn
         self.args = args
+        # Go: newproc1 samples one transition in G_TRACKING_PERIOD from a random start
+        # (cheaprand); here the start is the goroutine id, so runs are reproducible.
+        self._tracking_seq = goid % 256
+        self._tracking = self._tracking_seq % G_TRACKING_PERIOD == 0
+        self._tracking_stamp = 0
+        self._status = None
         self.status = RUNNABLE
         self.wait_reason = ""
         self.exception = None
@@ -230,6 +241,32 @@ class Goroutine:
         self._idle_wait = False    # main inside run_until_idle
         self._wall_sleep = False   # threads + wall clock: sleeping on its own timer
         self._foreign = False      # threads: a non-goroutine thread using the scheduler
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @status.setter
+    def status(self, new: str) -> None:
+        """Go: casgstatus's scheduling-latency tracking. Every G_TRACKING_PERIOD-th move out
+        of running is tracked: the time from runnable to running is recorded in the
+        scheduler's ``time_to_run`` (/sched/latencies:seconds)."""
+        old = self._status
+        self._status = new
+        if new == DEAD and old != DEAD and self.sched.on_exit is not None:
+            self.sched.on_exit(self)             # the runtime frees its stack (gfput)
+        if old == RUNNING and new != RUNNING:
+            if self._tracking_seq % G_TRACKING_PERIOD == 0:
+                self._tracking = True
+            self._tracking_seq = (self._tracking_seq + 1) & 0xff
+        if not self._tracking or old == new:
+            return
+        if new == RUNNABLE:
+            self._tracking_stamp = self.sched.clock.nanotime()
+        elif new == RUNNING:
+            self._tracking = False
+            runnable = self.sched.clock.nanotime() - self._tracking_stamp if old == RUNNABLE else 0
+            self.sched.time_to_run.record(max(runnable, 0))
 
     @property
     def done(self) -> bool:
@@ -288,6 +325,8 @@ class Scheduler:
         self.next_tick = None
 
         self._lock = threading.Lock() if self._threads else _NoLock()
+        self.time_to_run = TimeHistogram()          # Go: sched.timeToRun
+        self.on_exit = None                         # called with each goroutine that exits
         self._goids = itertools.count(2)
         self._allgs: dict[int, Goroutine] = {}     # live goroutines except main
         self._main = Goroutine(self, 1, None, (), False, "main")

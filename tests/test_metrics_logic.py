@@ -69,8 +69,20 @@ def test_kind_constants():
 def test_unknown_name_is_kind_bad():
     v = compute("/no/such:metric", MetricInputs())
     assert v.Kind() == KindBad
-    for name in ("/cgo/go-to-c-calls:calls", "/sched/latencies:seconds"):
-        assert compute(name, MetricInputs()).Kind() == KindBad
+
+
+
+def test_process_state_metrics_have_go_kinds():
+    # Go 1.27.3 returns values for these (issue 15 item 9), never KindBad.
+    kinds = {"/cgo/go-to-c-calls:calls": KindUint64, "/sched/latencies:seconds": KindFloat64Histogram,
+             "/sched/threads/total:threads": KindUint64, "/sync/mutex/wait/total:seconds": KindFloat64,
+             "/godebug/non-default-behavior/panicnil:events": KindUint64}
+    for name, kind in kinds.items():
+        assert compute(name, MetricInputs()).Kind() == kind
+    godebug = [d.Name for d in metrics.All() if d.Name.startswith("/godebug/")]
+    assert len(godebug) == len(metrics.GODEBUGS) == 42
+    h = compute("/sched/latencies:seconds", MetricInputs(time_to_run=TimeHistogram([1000, 2000])))
+    assert sum(h.Float64Histogram().Counts) == 2
 
 
 def test_value_panics_like_go():

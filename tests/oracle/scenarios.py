@@ -1719,6 +1719,189 @@ def scan_heap_work():
     }
 
 
+# ---------------------------------------------------------------------------
+# goroutine stacks (issue 15, item 2)
+
+# What Go 1.27.3 scans of main.go's stackBlocked (go build, linux/amd64): 384 bytes blocked
+# in <-stackCh at depth 0, 104 more per recursion level. The twin states it with rt.go's
+# stack= argument (stack.py).
+STACK_BLOCKED = 384
+STACK_FRAME = 104
+
+
+def stack_row(n: int, depth: int) -> dict:
+    ch = rt.Chan()
+    state = {"started": 0, "done": 0}
+
+    def blocked(p):
+        state["started"] += 1
+        if ch.recv() is p:
+            raise AssertionError("unreachable")
+        state["done"] += 1
+
+    s = samples(["/gc/scan/stack:bytes", "/gc/stack/starting-size:bytes"])
+    rt.GC()
+    rt.GC()
+    m0 = rt.ReadMemStats()
+    metrics.Read(s)
+    scan0 = u64(s, 0)
+    for _ in range(n):
+        rt.go(blocked, rt.new(rt.Int), stack=STACK_BLOCKED + depth * STACK_FRAME)
+    while state["started"] < n:
+        rt.Gosched()
+    rt.GC()
+    rt.GC()
+    m1 = rt.ReadMemStats()
+    metrics.Read(s)
+    scan1, start1 = u64(s, 0), u64(s, 1)
+    ch.close()
+    while state["done"] < n:
+        rt.Gosched()
+    rt.GC()
+    rt.GC()
+    metrics.Read(s)
+    return {
+        "StackInuse": dlt(m0.StackInuse, m1.StackInuse),
+        "StackSys": dlt(m0.StackSys, m1.StackSys),
+        "scan_stack": scan1 - scan0,
+        "starting_size": start1,
+        "after.scan_stack": u64(s, 0) - scan0,
+        "after.starting_size": u64(s, 1),
+    }
+
+
+STACK_SPANS = Abs(65536, "two 32 KiB stack spans: stacks the earlier rows' goroutines left in partly used pool "
+                         "spans (and the P's stack cache) are reused first; goruntime counts the pool's spans "
+                         "packed, Go's free stacks are scattered (measured ±1 span over 3 runs)")
+UNPACKED_POOL = Info("known divergence: after 10000 goroutines exit, Go's 2 KiB stacks are scattered over "
+                     "partly used pool spans, which the deep row's goroutines free as they grow their stacks "
+                     "(net 4..7 spans over 3 runs); goruntime counts pool spans packed (11 spans)")
+
+
+@scenario(tol={"*.scan_stack": Abs(320, "Go's main goroutine and system goroutines scan a few frames more or "
+                                        "less at the GC call in some runs (measured −64..+272 bytes over 20 "
+                                        "runs)"),
+               "g10000.StackInuse": STACK_SPANS, "g10000.StackSys": STACK_SPANS,
+               "g100deep.StackInuse": UNPACKED_POOL, "g100deep.StackSys": UNPACKED_POOL})
+def goroutine_stacks():
+    """Goroutines start on 2 KiB stacks cut from 32 KiB pool spans, grow by copying, the
+    mark scans the used part of every stack, and the average scanned stack sets the next
+    starting size (adaptivestackstart)."""
+    return {
+        "g1": stack_row(1, 0),
+        "g100": stack_row(100, 0),
+        "g10000": stack_row(10000, 0),
+        "g100deep": stack_row(100, 10),
+    }
+
+
+# ---------------------------------------------------------------------------
+# memory outside the heap (issue 15, item 5)
+
+NONHEAP_TOL = {
+    "start.BuckHashSys": Abs(8192, "profiling records of the binary's own init: this oracle binary has 6 KB "
+                                   "more than a plain program (measured 8715 vs 2371 with memprofilerate=0)"),
+    "start.GCSys": Rel(0.20, "Go's start-up metadata grows with the binary (1.52 MB for a plain program, "
+                             "1.69..1.76 MB for this one); goruntime models the plain program's"),
+    "start.OtherSys": Rel(0.25, "Go's runtime-internal off-heap memory grows with the binary (371 KB plain, "
+                                "460 KB for this one)"),
+    "start.nonheap": Rel(0.15, "Sys − HeapSys: the sum of the above and Go's stacks for this binary"),
+}
+
+
+def nonheap_memory_body():
+    g = go_types()
+    events = []
+
+    def fin(x):
+        events.append("f")
+
+    def setup(n):
+        for _ in range(n):
+            x = rt.new(g.xT)
+            x.p = rt.new(rt.Int)
+            rt.SetFinalizer(x, fin)
+
+    m0 = rt.ReadMemStats()
+    setup(1000)
+    m1 = rt.ReadMemStats()
+    gc_cycle(events)
+    gc_cycle(events)
+    m2 = rt.ReadMemStats()
+    return {
+        "start.BuckHashSys": m0.BuckHashSys,
+        "start.GCSys": m0.GCSys,
+        "start.OtherSys": m0.OtherSys,
+        "start.nonheap": m0.Sys - m0.HeapSys,
+        "Sys_never_shrinks": m1.Sys >= m0.Sys and m2.Sys >= m1.Sys,
+        "GCSys_never_shrinks": m1.GCSys >= m0.GCSys and m2.GCSys >= m1.GCSys,
+        "BuckHashSys_same": m2.BuckHashSys == m0.BuckHashSys,
+    }
+
+
+@scenario(tol=NONHEAP_TOL)
+def nonheap_memory():
+    """Go maps GC metadata, profiling tables and other off-heap memory at start and never
+    unmaps it: after 1000 finalizers and two GCs, Sys and GCSys have not shrunk."""
+    return nonheap_memory_body()
+
+
+@scenario(tol=NONHEAP_TOL, runtime={"godebug": "memprofilerate=0"})
+def nonheap_memory_profile_off():
+    """With MemProfileRate=0 from the start, Go never maps the 1.4 MB bucket hash table."""
+    return nonheap_memory_body()
+
+
+# ---------------------------------------------------------------------------
+# process-state metrics (issue 15, item 9)
+
+PROC_METRICS = ("/sched/goroutines:goroutines", "/sched/threads/total:threads", "/cgo/go-to-c-calls:calls",
+                "/sync/mutex/wait/total:seconds", "/sched/latencies:seconds")
+
+
+@scenario(tol={"threads": Range(3, 5, "Go starts Ms as work appears: 3 at idle at GOMAXPROCS=1, 4 or 5 when "
+                                     "a GC or the sweeper woke a spare M at the moment of reading", frac=0),
+               "latency_samples": Range(5, 20, "Go times one goroutine transition in 8 from a random start "
+                                             "(cheaprand); goruntime starts from the goroutine id. Measured "
+                                             "7..13 over 5 runs for 100 goroutines")})
+def process_state_metrics():
+    """Go's own goroutines count in /sched/goroutines (6 at start, then one mark worker
+    per P from the first GC); the other process-state metrics have values."""
+    s0, s1 = samples(PROC_METRICS), samples(PROC_METRICS)
+    metrics.Read(s0)
+    start_g = u64(s0, 0)
+    rt.GC()
+    metrics.Read(s0)
+    ch = rt.Chan()
+    started = [0]
+
+    def waiter(p):
+        started[0] += 1
+        if ch.recv() is p:
+            raise AssertionError("unreachable")
+
+    for _ in range(100):
+        rt.go(waiter, rt.new(rt.Int))
+    while started[0] < 100:
+        rt.Gosched()
+    metrics.Read(s1)
+    ch.close()
+    gd = samples([d.Name for d in metrics.All() if d.Name.startswith("/godebug/non-default-behavior/")])
+    metrics.Read(gd)
+    return {
+        "goroutines_start": start_g,
+        "goroutines_idle": u64(s0, 0),
+        "goroutines_100": u64(s1, 0),
+        "threads": u64(s1, 1),
+        "cgo_calls": u64(s1, 2),
+        "mutex_wait_seconds": s1[3].Value.Float64(),
+        "latency_samples": hist_total(s1[4]) - hist_total(s0[4]),
+        "godebug_metrics": len(gd),
+        "godebug_events": sum(x.Value.Uint64() for x in gd),
+        "kinds": [x.Value.Kind() for x in s1],
+    }
+
+
 def workload_deltas(run_workload) -> dict:
     rt.GC()
     m0 = rt.ReadMemStats()

@@ -314,6 +314,23 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
                        "last pointer word, element type repeated to the slot's end, per 128 KiB oblet", {
         "p24": 100 * 8, "ptrs3": 100 * 24, "h600first": 100 * 616, "h600last": 100 * 608,
         "l40008first": 10 * 40016, "l40008last": 10 * 40008, "ptrs20000": 4 * 20 * 8192, "noscan": 0}, {}),
+    "goroutine_stacks": ("issue 15 item 2, Go 1.27.3 stack.go: 2 KiB stacks, 16 to a 32 KiB pool span; "
+                         "scanned bytes per blocked goroutine; roundup2(avg scan + 928)", {
+        "g1.StackInuse": 0, "g1.scan_stack": 384, "g1.starting_size": 2048,
+        "g100.StackInuse": 6 * 32768, "g100.scan_stack": 100 * 384, "g100.starting_size": 2048,
+        "g10000.StackInuse": 621 * 32768, "g10000.scan_stack": 10000 * 384, "g10000.starting_size": 2048,
+        "g100deep.scan_stack": 100 * (384 + 10 * 104), "g100deep.starting_size": 4096,
+        "g100deep.after.starting_size": 2048}, {}),
+    "nonheap_memory": ("issue 15 item 5, Go 1.27.3: sysAlloc'd metadata is never unmapped; buckHashSize*8", {
+        "Sys_never_shrinks": True, "GCSys_never_shrinks": True, "BuckHashSys_same": True,
+        "start.BuckHashSys": 179999 * 8 + 160 + 2371}, {}),
+    "nonheap_memory_profile_off": ("issue 15 item 5, GODEBUG=memprofilerate=0: no bucket hash table", {
+        "Sys_never_shrinks": True, "GCSys_never_shrinks": True, "BuckHashSys_same": True,
+        "start.BuckHashSys": 2371}, {}),
+    "process_state_metrics": ("issue 15 item 9, measured on Go 1.27.3: forcegc, bgsweep, bgscavenge, fing, one "
+                              "cleanup goroutine and main at start, one mark worker per P after a GC", {
+        "goroutines_start": 6, "goroutines_idle": 7, "goroutines_100": 107, "cgo_calls": 0, "godebug_metrics": 42,
+        "godebug_events": 0, "kinds": [1, 1, 1, 2, 3]}, {}),
     "binary_trees_16": ("binary-trees closed form (depth 16)", _binary_trees(), {}),
     "gcbench": ("GCBench closed form", _gcbench(), {}),
     "misuse_fin_nil_obj": ("X5", _misuse(_FIN + "first argument is nil"), {}),

@@ -132,6 +132,16 @@ var scenarios = []scenario{
 	// packed span scan (the model goruntime follows; see scanHeapWork).
 	{"scan_heap_work", map[string]string{"GODEBUG": "cpu.avx512vl=off"}, scanHeapWork},
 
+	// Goroutine stacks (issue 15, item 2).
+	{"goroutine_stacks", nil, goroutineStacks},
+
+	// Memory outside the heap (issue 15, item 5).
+	{"nonheap_memory", nil, nonheapMemory},
+	{"nonheap_memory_profile_off", map[string]string{"GODEBUG": "memprofilerate=0"}, nonheapMemory},
+
+	// Process-state metrics (issue 15, item 9).
+	{"process_state_metrics", nil, processStateMetrics},
+
 	// Workloads.
 	{"binary_trees_16", nil, binaryTreesScenario},
 	{"gcbench", nil, gcbenchScenario},
@@ -2314,5 +2324,175 @@ func scanHeapWork() result {
 		"l40008last":  scanRow(10, func(i int) { holder[i] = unsafe.Pointer(new(scan40008Last)) }),
 		"ptrs20000":   scanRow(4, func(i int) { s := make([]*int, 20000); holder[i] = unsafe.Pointer(&s[0]) }),
 		"noscan":      scanRow(100, func(i int) { holder[i] = unsafe.Pointer(new([64]byte)) }),
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Process-state metrics (issue 15, item 9)
+
+var procSamples = []metrics.Sample{{Name: "/sched/goroutines:goroutines"}, {Name: "/sched/threads/total:threads"},
+	{Name: "/cgo/go-to-c-calls:calls"}, {Name: "/sync/mutex/wait/total:seconds"}, {Name: "/sched/latencies:seconds"}}
+var procSamples2 = []metrics.Sample{{Name: "/sched/goroutines:goroutines"}, {Name: "/sched/threads/total:threads"},
+	{Name: "/cgo/go-to-c-calls:calls"}, {Name: "/sync/mutex/wait/total:seconds"}, {Name: "/sched/latencies:seconds"}}
+
+// processStateMetrics: Go's own goroutines count in /sched/goroutines (6 at start, plus
+// one mark worker per P from the first GC); the other process-state metrics have values
+// (not KindBad) in a non-cgo program.
+func processStateMetrics() result {
+	metrics.Read(procSamples)
+	startG := u64(procSamples, 0)
+	runtime.GC()
+	metrics.Read(procSamples)
+	ch := make(chan *int)
+	var started int
+	for i := 0; i < 100; i++ {
+		go func(p *int) {
+			started++
+			if q := <-ch; q == p {
+				panic("unreachable")
+			}
+		}(new(int))
+	}
+	for started < 100 {
+		runtime.Gosched()
+	}
+	metrics.Read(procSamples2)
+	close(ch)
+	var godebug, godebugEvents uint64
+	var gd []metrics.Sample
+	for _, d := range metrics.All() {
+		if strings.HasPrefix(d.Name, "/godebug/non-default-behavior/") {
+			gd = append(gd, metrics.Sample{Name: d.Name})
+		}
+	}
+	metrics.Read(gd)
+	for _, s := range gd {
+		godebug++
+		godebugEvents += s.Value.Uint64()
+	}
+	return result{
+		"goroutines_start":   startG,
+		"goroutines_idle":    u64(procSamples, 0),
+		"goroutines_100":     u64(procSamples2, 0),
+		"threads":            u64(procSamples2, 1),
+		"cgo_calls":          u64(procSamples2, 2),
+		"mutex_wait_seconds": procSamples2[3].Value.Float64(),
+		"latency_samples":    histTotal(procSamples2[4]) - histTotal(procSamples[4]),
+		"godebug_metrics":    godebug,
+		"godebug_events":     godebugEvents,
+		"kinds": []metrics.ValueKind{procSamples2[0].Value.Kind(), procSamples2[1].Value.Kind(),
+			procSamples2[2].Value.Kind(), procSamples2[3].Value.Kind(), procSamples2[4].Value.Kind()},
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Goroutine stacks (issue 15, item 2)
+
+var stackSamples = []metrics.Sample{{Name: "/gc/scan/stack:bytes"}, {Name: "/gc/stack/starting-size:bytes"}}
+var stackStarted, stackDone int
+var stackCh chan *int
+
+// stackBlocked recurses depth times (152 bytes of frame each, one pointer live in
+// every frame), then blocks on stackCh: 432 bytes of stack at depth 0.
+//
+//go:noinline
+func stackBlocked(p *int, depth int) {
+	if depth > 0 {
+		var pad [8]*int
+		pad[0] = p
+		stackBlocked(pad[0], depth-1)
+		holder[0] = unsafe.Pointer(pad[0])
+		return
+	}
+	stackStarted++
+	if q := <-stackCh; q == p {
+		panic("unreachable")
+	}
+	stackDone++
+}
+
+func stackRow(n, depth int) result {
+	stackCh = make(chan *int)
+	stackStarted, stackDone = 0, 0
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	metrics.Read(stackSamples)
+	scan0 := stackSamples[0].Value.Uint64()
+	for i := 0; i < n; i++ {
+		go stackBlocked(new(int), depth)
+	}
+	for stackStarted < n {
+		runtime.Gosched()
+	}
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	metrics.Read(stackSamples)
+	scan1, start1 := stackSamples[0].Value.Uint64(), stackSamples[1].Value.Uint64()
+	close(stackCh)
+	for stackDone < n {
+		runtime.Gosched()
+	}
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms2)
+	metrics.Read(stackSamples)
+	return result{
+		"StackInuse":          dlt(ms0.StackInuse, ms1.StackInuse),
+		"StackSys":            dlt(ms0.StackSys, ms1.StackSys),
+		"scan_stack":          int64(scan1) - int64(scan0),
+		"starting_size":       start1,
+		"after.scan_stack":    int64(stackSamples[0].Value.Uint64()) - int64(scan0),
+		"after.starting_size": stackSamples[1].Value.Uint64(),
+	}
+}
+
+// goroutineStacks: goroutines start on 2 KiB stacks from 32 KiB pool spans, grow by
+// copying, and the mark scans the used part of every stack; the average scanned stack
+// sets the next starting size (adaptivestackstart).
+func goroutineStacks() result {
+	return result{
+		"g1":       stackRow(1, 0),
+		"g100":     stackRow(100, 0),
+		"g10000":   stackRow(10000, 0),
+		"g100deep": stackRow(100, 10),
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Memory outside the heap (issue 15, item 5)
+
+type nhT struct {
+	p *int
+	v int
+}
+
+//go:noinline
+func nhSetup(n int) {
+	for i := 0; i < n; i++ {
+		x := &nhT{p: new(int)}
+		runtime.SetFinalizer(x, func(*nhT) { events <- "f" })
+	}
+}
+
+// nonheapMemory: Go maps its metadata (GCSys), profiling tables (BuckHashSys) and other
+// off-heap memory at start and never unmaps it: 1000 finalizers and two GCs later,
+// Sys, GCSys and BuckHashSys have not shrunk.
+func nonheapMemory() result {
+	runtime.ReadMemStats(&ms0)
+	nhSetup(1000)
+	runtime.ReadMemStats(&ms1)
+	gcCycle()
+	gcCycle()
+	runtime.ReadMemStats(&ms2)
+	return result{
+		"start.BuckHashSys":   ms0.BuckHashSys,
+		"start.GCSys":         ms0.GCSys,
+		"start.OtherSys":      ms0.OtherSys,
+		"start.nonheap":       ms0.Sys - ms0.HeapSys,
+		"Sys_never_shrinks":   ms1.Sys >= ms0.Sys && ms2.Sys >= ms1.Sys,
+		"GCSys_never_shrinks": ms1.GCSys >= ms0.GCSys && ms2.GCSys >= ms1.GCSys,
+		"BuckHashSys_same":    ms2.BuckHashSys == ms0.BuckHashSys,
 	}
 }
