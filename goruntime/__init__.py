@@ -30,6 +30,7 @@ from .runtime import (
 )
 from .mstats import BySizeEntry
 from .chan import select
+from .builtin import append, copy, clear, string, bytes, concat, value, StringValue, Value
 from . import debug, weak, metrics  # noqa: E402
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "KeepAlive", "AddCleanup", "Cleanup", "GOMAXPROCS", "NumGoroutine", "Gosched", "go",
     "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "select",
     "debug", "weak", "metrics",
+    "append", "copy", "clear", "string", "bytes", "concat", "value", "StringValue", "Value",
 ]
 
 

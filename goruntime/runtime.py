@@ -292,6 +292,19 @@ class Runtime:
     def _type_of_word(self, w):
         return self._types_by_word.get(w)
 
+    def _box(self, v, iface_type, dry):
+        """``(type word, data word)`` of *v* stored in an interface (see `iface.box`)."""
+        from . import iface
+        return iface.box(self, v, iface_type, dry)
+
+    def _unbox(self, T, w):
+        from . import iface
+        return iface.unbox(self, T, w)
+
+    def _map_of_word(self, w, T):
+        from . import maps
+        return maps.map_of_word(self, w, T)
+
     # -- statistics ----------------------------------------------------------------------
     def _mem_state(self, counters=None):
         c = counters or self.heap.counters()

@@ -1,0 +1,232 @@
+// The allocating language: append growth, substrings, string conversions and
+// concatenation, interface boxing, array-field elements (issue 17). Each
+// scenario's Python twin is in scenarios_lang.py.
+package main
+
+import (
+	"runtime"
+	"unsafe"
+)
+
+func init() {
+	scenarios = append(scenarios,
+		scenario{"lang_append_growth", nil, langAppendGrowth},
+		scenario{"lang_slice_liveness", nil, langSliceLiveness},
+		scenario{"lang_strings", nil, langStrings},
+		scenario{"lang_iface_boxing", nil, langIfaceBoxing},
+	)
+}
+
+type p40T struct {
+	p *int
+	b [32]byte
+}
+
+var (
+	gInts  []int
+	gPtrs  []*int
+	gBytes []byte
+	gT24   [][3]int64
+	gP40   []p40T
+	capLog [256]int
+	zP40   p40T
+	onePtr = new(int)
+)
+
+// appendRun appends n values one at a time to the global *s, logging every
+// capacity the slice takes; then drops it and collects.
+func appendRun[T any](s *[]T, n int, val func(int) T) result {
+	*s = nil
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	ncap, last := 0, -1
+	for i := 0; i < n; i++ {
+		*s = append(*s, val(i))
+		if c := cap(*s); c != last {
+			capLog[ncap] = c
+			ncap++
+			last = c
+		}
+	}
+	runtime.ReadMemStats(&ms1)
+	*s = nil
+	runtime.GC()
+	runtime.ReadMemStats(&ms2)
+	caps := make([]int, ncap)
+	copy(caps, capLog[:ncap])
+	return result{"caps": caps, "alloc": memDeltas(&ms0, &ms1), "freed": memDeltas(&ms1, &ms2),
+		"BySize": bySizeDeltas(&ms0, &ms1, false)}
+}
+
+func langAppendGrowth() result {
+	return result{
+		"int":     appendRun(&gInts, 5000, func(i int) int { return i }),
+		"ptr":     appendRun(&gPtrs, 5000, func(int) *int { return onePtr }),
+		"byte":    appendRun(&gBytes, 5000, func(i int) byte { return byte(i) }),
+		"arr24":   appendRun(&gT24, 2000, func(i int) [3]int64 { return [3]int64{int64(i)} }),
+		"ptr40":   appendRun(&gP40, 1000, func(int) p40T { return zP40 }),
+		"ptr40b":  appendRun(&gP40, 10, func(int) p40T { return zP40 }),
+	}
+}
+
+type tailT struct {
+	id   int
+	tail [8]int
+}
+
+var (
+	bigB, smallB []byte
+	gTail        *tailT
+	gElem        *int
+	copyDst      []int
+	copySrc      []int
+)
+
+// langSliceLiveness: a small sub-slice keeps its whole backing array alive;
+// append within capacity reuses it; &p.tail[i] keeps p alive; copy and clear.
+func langSliceLiveness() result {
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	bigB = make([]byte, 1<<20)
+	smallB = bigB[10:20]
+	bigB = nil
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	smallB = append(smallB, 1, 2, 3)
+	runtime.ReadMemStats(&ms2)
+	subLen, subCap := len(smallB), cap(smallB)
+	smallB = nil
+	runtime.GC()
+	runtime.ReadMemStats(&ms3)
+	res := result{"kept": memDeltas(&ms0, &ms1), "append_in_cap": memDeltas(&ms1, &ms2),
+		"freed": memDeltas(&ms2, &ms3), "len": subLen, "cap": subCap}
+
+	gTail = new(tailT)
+	gTail.tail[3] = 7
+	gElem = &gTail.tail[3]
+	gTail = nil
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	*gElem = 9
+	res["elem_value"] = *gElem
+	gElem = nil
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	res["elem_freed"] = memDeltas(&ms0, &ms1)
+
+	copyDst = make([]int, 5)
+	copySrc = make([]int, 8)
+	for i := range copySrc {
+		copySrc[i] = i + 1
+	}
+	runtime.ReadMemStats(&ms0)
+	n := copy(copyDst, copySrc)
+	m := copy(copySrc[2:], copySrc) // overlapping: memmove
+	clear(copySrc[:3])
+	runtime.ReadMemStats(&ms1)
+	res["copy"] = result{"n": n, "m": m, "dst": append([]int(nil), copyDst...),
+		"src": append([]int(nil), copySrc...), "Mallocs": dlt(ms0.Mallocs, ms1.Mallocs)}
+	copyDst, copySrc = nil, nil
+	return res
+}
+
+var (
+	lits   = [...]string{"", "a", "hello", "fifteen bytes!!", "sixteen bytes!!!", "x234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"}
+	gStr   [8]string
+	gBuf   []byte
+	gBS    [8][]byte
+	gBig   string
+	strRes result
+)
+
+// langStrings: concatstrings, slicebytetostring, stringtoslicebyte, substrings.
+func langStrings() result {
+	gBuf = make([]byte, 1<<20)
+	for i := range gBuf {
+		gBuf[i] = byte('a' + i%26)
+	}
+	res := result{}
+	step := func(name string, f func()) {
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		f()
+		runtime.ReadMemStats(&ms1)
+		res[name] = result{"d": memDeltas(&ms0, &ms1), "BySize": bySizeDeltas(&ms0, &ms1, false)}
+	}
+	step("concat_tiny", func() { gStr[0] = lits[1] + lits[2] })
+	step("concat_16", func() { gStr[1] = lits[1] + lits[3] })
+	step("concat_3", func() { gStr[2] = lits[2] + lits[5] + lits[4] })
+	step("concat_one_nonempty", func() { gStr[3] = lits[0] + lits[5] + lits[0] })
+	step("concat_none", func() { gStr[4] = lits[0] + lits[0] })
+	step("concat_heap", func() { gStr[5] = gStr[2] + gStr[0] })
+	step("string_0", func() { gStr[6] = string(gBuf[:0]) })
+	step("string_1", func() { gStr[6] = string(gBuf[3:4]) })
+	step("string_5", func() { gStr[6] = string(gBuf[:5]) })
+	step("string_20", func() { gStr[6] = string(gBuf[:20]) })
+	step("string_100", func() { gStr[6] = string(gBuf[:100]) })
+	step("bytes_0", func() { gBS[0] = []byte(lits[0]) })
+	step("bytes_5", func() { gBS[1] = []byte(lits[2]) })
+	step("bytes_16", func() { gBS[2] = []byte(lits[4]) })
+	step("bytes_100", func() { gBS[3] = []byte(lits[5]) })
+	res["caps"] = []int{cap(gBS[0]), cap(gBS[1]), cap(gBS[2]), cap(gBS[3])}
+	res["values"] = []string{gStr[0], gStr[1], gStr[2], gStr[3], gStr[4], gStr[5], gStr[6]}
+	res["static_one_byte"] = uintptr(unsafe.Pointer(unsafe.StringData(string(gBuf[7:8])))) <
+		uintptr(unsafe.Pointer(&gBuf[0])) // not in the heap
+	// A 10-byte substring keeps a 1 MiB string alive.
+	step("big", func() { gBig = string(gBuf) })
+	gStr[7] = gBig[10:20]
+	gBig = ""
+	step("substring_kept", func() {})
+	gStr[7] = ""
+	step("substring_freed", func() {})
+	for i := range gStr {
+		gStr[i] = ""
+	}
+	gBS = [8][]byte{}
+	gBuf = nil
+	return res
+}
+
+var (
+	anyHold [N]any
+	gPtr    = new(int)
+)
+
+type small2 struct{ a, b int32 }
+
+// langIfaceBoxing: what storing each kind of value in an interface allocates.
+func langIfaceBoxing() result {
+	res := result{}
+	bs := make([]byte, 3)
+	step := func(name string, f func(i int) any) {
+		clear(anyHold[:])
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		for i := 0; i < 100; i++ {
+			anyHold[i] = f(i)
+		}
+		runtime.ReadMemStats(&ms1)
+		clear(anyHold[:])
+		runtime.GC()
+		runtime.ReadMemStats(&ms2)
+		res[name] = result{"alloc": memDeltas(&ms0, &ms1), "freed": memDeltas(&ms1, &ms2),
+			"BySize": bySizeDeltas(&ms0, &ms1, false)}
+	}
+	step("int_small", func(i int) any { return i })
+	step("int_big", func(i int) any { return i + 1000 })
+	step("int_neg", func(i int) any { return -1 - i })
+	step("float", func(i int) any { return float64(i) + 0.5 })
+	step("float_zero", func(i int) any { return float64(i) * 0 })
+	step("bool", func(i int) any { return i%2 == 0 })
+	step("string", func(i int) any { return lits[2] })
+	step("string_empty", func(i int) any { return lits[0] })
+	step("int8", func(i int) any { return int8(-i) })
+	step("uint16_small", func(i int) any { return uint16(i) })
+	step("uint16_big", func(i int) any { return uint16(300 + i) })
+	step("int32_big", func(i int) any { return int32(70000 + i) })
+	step("slice", func(i int) any { return bs })
+	step("slice_nil", func(i int) any { return []byte(nil) })
+	step("pointer", func(i int) any { return gPtr })
+	step("struct8", func(i int) any { return small2{int32(i), 1} })
+	return res
+}
