@@ -192,12 +192,10 @@ def unbox(rt, T, w):
     """The Python value of an interface holding a *T* at data word *w*.
 
     Go's default types come back as Python values (int, float, str, bool, complex);
-    other types as ``rt.value(T, x)``; maps as map handles.
+    other types as ``rt.value(T, x)``; pointer-shaped values as their word.
     """
     u = T.underlying
     if _direct(T):
-        if u.kind == "map":
-            return rt._map_of_word(w, T)
         return w
     if w == _heap.ZERO_BASE or T.size == 0:
         x = None

@@ -301,10 +301,6 @@ class Runtime:
         from . import iface
         return iface.unbox(self, T, w)
 
-    def _map_of_word(self, w, T):
-        from . import maps
-        return maps.map_of_word(self, w, T)
-
     # -- statistics ----------------------------------------------------------------------
     def _mem_state(self, counters=None):
         c = counters or self.heap.counters()

@@ -210,6 +210,9 @@ PROFILE = {
     "heap_view": [["raw"], ["small"]], "heap_find_object": [["raw", "ptr"]],
     "heap_add_root": [["raw"]], "heap_remove_root": [["slot"]], "heap_query": [["raw"], ["small"]],
     "runtime_new": [["small"], ["bigint", "text"], ["small"], ["text"]],
+    "append": [["slice"], ["val"], ["val", "none"], ["small"]],
+    "copy": [["slice"], ["slice", "text"]], "concat": [["text"], ["small"], ["text", "small"]],
+    "bytes_string": [["text", "slice"], ["small"]], "box": [["small"], ["val", "ptr", "text"]],
     "drop": [["small"], ["small"]],
 }
 
@@ -236,7 +239,7 @@ OPS = [
     "wg_wait", "heap_alloc", "heap_alloc", "heap_alloc_many", "heap_store_pointers",
     "heap_store_pointers", "heap_read_word", "heap_write_word", "heap_view",
     "heap_find_object", "heap_add_root", "heap_remove_root", "heap_query", "runtime_new",
-    "drop", "drop",
+    "drop", "drop", "append", "append", "copy", "concat", "bytes_string", "box", "box",
 ]
 #: Calls that are scheduling points: other goroutines (finalizers!) may run inside them,
 #: so a failure there need not leave the heap as it was.
@@ -1169,6 +1172,63 @@ class Fuzzer:
         addr = self.res(a)
         fn = [self.heap.in_arena, self.heap.is_marked][b.k % 2 if isinstance(b, Ref) else 0]
         self.call("heap_query", fn, addr, expect=_u64_expect(addr))
+
+    # -- the allocating language (rt.append, copy, strings, interface boxing) --------------
+    # Rules: a failed call changes nothing (self.call checks); a successful one returns
+    # what Go's builtin returns, and the heap stays consistent (self.verify).
+    def op_append(self, a, b, c, d):
+        s = self.res(a)
+        vals = [self.res(b)] + ([] if c is None else [self.res(c)])
+        n0 = len(s) if isinstance(s, rt.SliceValue) else 0
+        ok, out = self.call("append", rt.append, s, *vals, touched=(s,) if isinstance(s, rt.SliceValue) else ())
+        if ok:
+            assert isinstance(out, rt.SliceValue) and len(out) == n0 + len(vals) and out.cap >= len(out)
+            if isinstance(s, rt.SliceValue) and s.cap >= len(out):
+                assert out.addr == s.addr, "append within capacity moved the array"
+            self.keep(self.slices, out)
+
+    def op_copy(self, a, b, c, d):
+        dst, src = self.res(a), self.res(b)
+        ok, n = self.call("copy", rt.copy, dst, src, touched=tuple(x for x in (dst, src) if isinstance(x, rt.SliceValue)))
+        if ok:
+            assert 0 <= n <= (len(dst) if isinstance(dst, rt.SliceValue) else 0)
+
+    def _strings(self):
+        return self.__dict__.setdefault("strs", [])
+
+    def op_concat(self, a, b, c, d):
+        pool = self._strings()
+        parts = [self.res(a)]
+        for x in (b, c):
+            x = self.res(x)
+            parts.append(pool[x % len(pool)] if isinstance(x, int) and not isinstance(x, bool) and x >= 0 and pool else x)
+        ok, v = self.call("concat", rt.concat, *parts)
+        if ok:
+            assert str(v) == "".join(str(x) for x in parts)
+            self.keep(pool, v)
+
+    def op_bytes_string(self, a, b, c, d):
+        x = self.res(a)
+        if isinstance(x, rt.SliceValue):
+            ok, v = self.call("bytes_string", rt.string, x)
+            if ok:
+                assert bytes(v) == bytes(self.heap.view(x.addr, len(x))) if len(x) else len(v) == 0
+                self.keep(self._strings(), v)
+        else:
+            ok, v = self.call("bytes_string", rt.bytes, x)
+            if ok:
+                assert isinstance(v, rt.SliceValue) and v.cap >= len(v)
+                self.keep(self.slices, v)
+
+    def op_box(self, a, b, c, d):
+        hold = self.__dict__.get("iface_hold")
+        if hold is None:
+            hold = self.iface_hold = rt.new(rt.Array(rt.Any, 4))
+        i, v = self.res(a), self.res(b)
+        i = i % 4 if isinstance(i, int) and not isinstance(i, bool) else 0
+        ok, _ = self.call("box", _setitem, hold, i, v, touched=(hold,))
+        if ok and isinstance(v, (bool, int, float, str)) and not (isinstance(v, float) and v != v):
+            assert hold[i] == v, (hold[i], v)
 
     def op_runtime_new(self, a, b, c, d):
         kw = {}
