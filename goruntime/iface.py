@@ -27,7 +27,8 @@ from .gostring import STATICUINT64S_BASE, ZEROVAL_BASE, StringValue, static_data
 
 
 class Value:
-    """A Go value of type *T* not (yet) on the heap: ``rt.value(rt.Int8, 5)``.
+    """A Go value of type *T* not (yet) on the heap: ``rt.value(rt.Int8, 5)``; for a
+    struct or array, *x* is a handle to copy from, or None for the zero value.
 
     Store it in an interface field to box it as Go boxes a ``T``.
     """
@@ -130,7 +131,8 @@ def box(rt, v, iface_t, dry):
     if err is not None:
         raise TypeError(err)
     holder = _object.make_slice(rt, rt.heap, 0, 0, 0, _types.Byte)   # checks only
-    if not _direct(T) or not isinstance(x, (_object.Pointer, type(None))):
+    zero = x is None and T.underlying.kind in ("struct", "array")     # T{}: the zero value
+    if not zero and (not _direct(T) or not isinstance(x, (_object.Pointer, type(None)))):
         _object.check_store(holder, T, x)
     if dry:
         return 0, 0
@@ -183,8 +185,8 @@ def _copy_in(rt, T, x, size, noscan):
     mask = None if noscan else T.gc_mask()
     with rt._world:
         a = rt.heap.alloc(size, noscan, mask)
-        p = _object.make_pointer(rt, rt.heap, a, T)
-        p.value = x
+        if x is not None or T.underlying.kind not in ("struct", "array"):
+            _object.make_pointer(rt, rt.heap, a, T).value = x
     return a
 
 
