@@ -837,7 +837,7 @@ cdef class Heap:
         if ip < 0 or ip >= self.h.nprocs:
             raise ValueError("P %d out of range (GOMAXPROCS=%d)" % (ip, self.h.nprocs))
         if not noscan and mask is not None:
-            m = np.ascontiguousarray(mask, dtype=np.uint8)
+            m = np.array(mask, dtype=np.uint8, copy=True, order="C", ndmin=1)   # private: may alias the arena
             ew = m.shape[0]
             if ucount == 0 or ucount > usize or <uint64_t>ew * 8 > usize // ucount:   # no overflow
                 raise ValueError("mask of %d words x %d elements does not fit %d bytes" % (ew, ucount, usize))
@@ -869,7 +869,7 @@ cdef class Heap:
         if ip < 0 or ip >= self.h.nprocs:
             raise ValueError("P %d out of range (GOMAXPROCS=%d)" % (ip, self.h.nprocs))
         if not noscan and mask is not None:
-            m = np.ascontiguousarray(mask, dtype=np.uint8)
+            m = np.array(mask, dtype=np.uint8, copy=True, order="C", ndmin=1)   # private: may alias the arena
             ew = m.shape[0]
             if <uint64_t>ew * 8 > usize:
                 raise ValueError("mask of %d words does not fit %d bytes" % (ew, usize))
@@ -1057,22 +1057,33 @@ cdef class Heap:
         """Bulk pointer store: ``*(src[i] + offsets[i]) = dst[i]`` for every i.
 
         Every target word must be a pointer word of an allocated object; the whole batch is
-        validated before anything is written, so a bad batch changes nothing.
+        validated before anything is written, so a bad batch changes nothing. The targets
+        and values are computed into private arrays first: an input that aliases the arena
+        (a ``view`` of heap memory) cannot be rewritten by an earlier store of the batch
+        after it was validated.
         """
-        cdef intp_t n = src.shape[0], i, si
-        cdef uint64_t a
-        if offsets.shape[0] != n or dst.shape[0] != n:
+        if offsets.shape[0] != src.shape[0] or dst.shape[0] != src.shape[0]:
             raise ValueError("src, offsets and dst must have the same length")
+        tgt_a = np.array(src, dtype=np.uint64, copy=True)
+        off_a = np.array(offsets, dtype=np.uint64, copy=True)
+        val_a = np.array(dst, dtype=np.uint64, copy=True)
+        cdef uint64_t[::1] t = tgt_a
+        cdef const uint64_t[::1] o = off_a
+        cdef const uint64_t[::1] v = val_a
+        cdef intp_t n = t.shape[0], i, si
+        cdef uint64_t a
         for i in range(n):
-            a = src[i] + offsets[i]
+            a = t[i] + o[i]
+            t[i] = a
             si = span_of(&self.h, a)
             if si < 0 or a & 7 or not bit_get(self.h.heap_bits, <intp_t>((a - self.h.arena_start) >> 3)):
                 raise ValueError("store %d: %#x is not a pointer word of a heap object" % (i, a))
             if not bit_get(&self.h.alloc_bits[si * BITMAP_WORDS], obj_index(&self.h.spans[si], a)):
                 raise ValueError("store %d: %#x is in a free slot" % (i, a))
-        with nogil:
-            for i in range(n):
-                (<uint64_t*>addr_ptr(&self.h, src[i] + offsets[i]))[0] = dst[i]
+        with self.lock:
+            with nogil:
+                for i in range(n):
+                    (<uint64_t*>addr_ptr(&self.h, t[i]))[0] = v[i]
 
     # -- roots ---------------------------------------------------------------------------
     cdef int _check_root(self, uint64_t addr) except -1:

@@ -90,10 +90,12 @@ class traced:
         self._saved = {}            # id(rt) -> (rt, had_key, old_value, old_stderr)
         self._initial = list(runtimes)
         self._patched = None
+        self.clocks = []            # the traced runtimes' clocks (how to read the times)
 
     def _enable(self, rt):
         if id(rt) in self._saved:
             return
+        self.clocks.append(getattr(rt, "clock", None))
         g = rt.godebug
         self._saved[id(rt)] = (rt, "gctrace" in g, g.get("gctrace"), rt.stderr)
         g["gctrace"] = 1
@@ -149,6 +151,32 @@ def forget_outputs(ip):
             hidden[k] = ""
     gc.collect()
     return n
+
+
+def _runtime_arg(ip, expr):
+    """The Runtime ``%%gctrace -r EXPR`` names, or IPython's one-line ``UsageError``."""
+    from IPython.core.error import UsageError
+    from .runtime import Runtime
+    try:
+        rt = ip.ev(expr)
+    except Exception as e:
+        raise UsageError(f"%%gctrace -r {expr}: {type(e).__name__}: {e}") from None
+    if not isinstance(rt, Runtime):
+        shown = repr(rt) if len(repr(rt)) <= 40 else repr(rt)[:39] + "…"
+        raise UsageError(f"%%gctrace -r {expr}: want an expression naming a goruntime.Runtime, "
+                         f"not {shown} ({type(rt).__name__})")
+    return rt
+
+
+def _gctrace_note(clocks):
+    """The line after a traced cell: how to read the times in the gctrace lines."""
+    from ._display import time_label
+    how = {time_label(c) for c in clocks} or {"modelled"}
+    if how == {"modelled"}:
+        return ("gctrace: the times and CPU % above are modelled by the virtual clock's cost "
+                "model (goruntime.runtime.COSTS), not measured; docs/emulation.md, \"Time\"")
+    return ("gctrace: the times and CPU % above are " + " or ".join(sorted(how))
+            + " (clock=\"wall\": the emulator's own phases, not Go's)")
 
 
 def _user_runtimes(ip):
@@ -272,14 +300,15 @@ def load_ipython_extension(ip):
             """Run the cell with GODEBUG=gctrace=1: one line per GC, as Go prints it."""
             args = parse_argstring(self.gctrace, line)
             if args.runtime:
-                targets = [self.shell.ev(args.runtime)]
+                targets = [_runtime_arg(self.shell, args.runtime)]
             else:
                 targets = _target_runtimes(self.shell)
-            with traced(targets, to_stderr=args.stderr) as lines:
+            tracer = traced(targets, to_stderr=args.stderr)
+            with tracer as lines:
                 self.shell.run_cell(cell, store_history=False)
             _STATE["last_gctrace"] = list(lines)
-            if not lines and not args.quiet:
-                print("gctrace: no GC ran in this cell")
+            if not args.quiet:
+                print(_gctrace_note(tracer.clocks) if lines else "gctrace: no GC ran in this cell")
 
         @line_magic
         def goruntime(self, line):

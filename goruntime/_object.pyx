@@ -133,6 +133,7 @@ cdef tuple field_info(object t, str name):
 
 
 @cython.no_gc_clear
+@cython.auto_pickle(False)
 cdef class Handle:
     """Base of the values that hold a Go pointer: a root while the Python object lives.
 
@@ -154,6 +155,28 @@ cdef class Handle:
             else:
                 self.slot = root_add_handle(&self.heap.h, a)
         return 0
+
+    # A handle is a root slot of one process's heap: it cannot be pickled (its state would
+    # forge a slot), and a copy is a new handle with a root of its own. Cython's
+    # auto-pickle is off, so no handle is ever rebuilt from outside state; one made with
+    # ``__new__`` alone has no heap and no address, and every access to it raises.
+    def __reduce_ex__(self, protocol):
+        raise TypeError("goruntime: cannot pickle %s: a Go pointer is an address in one "
+                        "Runtime's heap (copy the values out instead)" % type(self).__name__)
+
+    def __reduce__(self):
+        return self.__reduce_ex__(0)
+
+    def __copy__(self):
+        return self._rebuild()
+
+    def __deepcopy__(self, memo):
+        raise TypeError("goruntime: cannot deepcopy %s: it would share its object with the "
+                        "original (copy.copy gives a second handle to the same object; "
+                        "rt.new(T) and .value = ... copy the object)" % type(self).__name__)
+
+    def _rebuild(self):
+        raise TypeError("goruntime: cannot copy a bare Handle")
 
     def __dealloc__(self):
         if self.slot >= 0 and self.heap is not None:
@@ -508,7 +531,33 @@ class StringHeader(tuple):
         return (tuple, (tuple(self),))
 
 
+def index_error(i, n):
+    """Go's message for index *i* outside ``[0, n)`` (runtime/error.go, boundsIndex):
+    a negative index is reported without the length."""
+    if i < 0:
+        return f"runtime error: index out of range [{i}]"
+    return f"runtime error: index out of range [{i}] with length {n}"
+
+
+def slice_bounds_error(lo, hi, cap):
+    """Go's message for ``s[lo:hi]`` on a slice of capacity *cap*, or None if in range.
+
+    Go checks *hi* against the capacity first (boundsSliceAcap: ``[:hi] with capacity
+    cap``, ``[:hi]`` when negative), then *lo* against *hi* (boundsSliceB: ``[lo:hi]``,
+    ``[lo:]`` when negative)."""
+    if hi < 0:
+        return f"runtime error: slice bounds out of range [:{hi}]"
+    if hi > cap:
+        return f"runtime error: slice bounds out of range [:{hi}] with capacity {cap}"
+    if lo < 0:
+        return f"runtime error: slice bounds out of range [{lo}:]"
+    if lo > hi:
+        return f"runtime error: slice bounds out of range [{lo}:{hi}]"
+    return None
+
+
 @cython.final
+@cython.auto_pickle(False)
 cdef class Pointer(Handle):
     """A Go pointer ``*T`` held by Python: a stack root while this object lives.
 
@@ -563,6 +612,11 @@ cdef class Pointer(Handle):
         else:
             store(self, self.addr + off, ft, k, value)
 
+    def _rebuild(self):
+        if self.heap is None:
+            raise TypeError("goruntime: cannot copy a Pointer that was not made by a Runtime")
+        return new_pointer(self.runtime, self.heap, self.addr, self.elem)
+
     def field_ptr(self, str name):
         """An interior pointer to field *name* (Go: ``&p.name``)."""
         off, ft, k = field_info(self.elem, name)
@@ -583,7 +637,7 @@ cdef class Pointer(Handle):
         if not isinstance(i, int) or isinstance(i, bool):
             raise TypeError(f"invalid argument: index {i!r} must be integer")
         if i < 0 or i >= n:
-            raise IndexError(f"runtime error: index out of range [{i}] with length {n}")
+            raise IndexError(index_error(i, n))
         et = t.underlying.elem
         return self.addr + i * et.size, et
 
@@ -636,6 +690,7 @@ _POINTER_ATTRS = frozenset(n for n in dir(Pointer) if not n.startswith("__")) | 
 
 
 @cython.final
+@cython.auto_pickle(False)
 cdef class SliceValue(Handle):
     """A Go slice ``[]T`` held by Python: a root for its backing array while it lives.
 
@@ -671,7 +726,7 @@ cdef class SliceValue(Handle):
         if not isinstance(i, int) or isinstance(i, bool):
             raise TypeError(f"invalid argument: index {i!r} must be integer")
         if i < 0 or i >= self.length:
-            raise IndexError(f"runtime error: index out of range [{i}] with length {self.length}")
+            raise IndexError(index_error(i, self.length))
         return self.addr + <uint64_t>i * <uint64_t>self.elem.size
 
     def __getitem__(self, i):
@@ -686,12 +741,13 @@ cdef class SliceValue(Handle):
             store(self, a, self.elem, kind_of(self.elem), v)
 
     def _reslice(self, sl):
-        if sl.step not in (None, 1):
+        if sl.step is not None and sl.step != 1:
             raise TypeError("Go slices have no step")
         lo = 0 if sl.start is None else sl.start
         hi = self.length if sl.stop is None else sl.stop
-        if lo < 0 or hi < lo or hi > self.capacity:
-            raise IndexError(f"runtime error: slice bounds out of range [{lo}:{hi}] with capacity {self.capacity}")
+        err = slice_bounds_error(lo, hi, self.capacity)
+        if err is not None:
+            raise IndexError(err)
         ncap = self.capacity - lo
         # Go never makes a pointer past the end of an object: a zero-capacity result keeps
         # the base pointer (TestEmptySlice).
@@ -708,14 +764,26 @@ cdef class SliceValue(Handle):
         for i in range(self.length):
             yield load(self, self.addr + i * size, self.elem, k)
 
+    def _rebuild(self):
+        if self.heap is None:
+            raise TypeError("goruntime: cannot copy a SliceValue that was not made by a Runtime")
+        return new_slice(self.runtime, self.heap, self.addr, self.length, self.capacity, self.elem)
+
     def numpy(self):
-        """A writable numpy view of the backing array (scalar element types only)."""
+        """A writable numpy view of the backing array (scalar element types only).
+
+        The view keeps the backing array alive: its ``.base`` holds a handle of its own (a
+        root) for as long as the view, or any view of it, lives.
+        """
+        if self.heap is None:
+            raise TypeError("goruntime: this SliceValue was not made by a Runtime")
         dt = self.elem.underlying.dtype
         if dt is None:
             raise TypeError(f"[]{self.elem} has no numpy dtype")
         if self.length == 0:
             return np.zeros(0, dtype=dt)
-        return self.heap.view(self.addr, self.length * self.elem.size).view(dt)
+        raw = self.heap.view(self.addr, self.length * self.elem.size)
+        return np.asarray(_RootedView(raw, self._rebuild())).view(dt)
 
     def __eq__(self, other):
         if other is None:
@@ -730,6 +798,18 @@ cdef class SliceValue(Handle):
 
     def _repr_html_(self):
         return self.runtime._handle_html(self)
+
+
+class _RootedView:
+    """The ``.base`` of `SliceValue.numpy`'s arrays: numpy keeps the object that exposed
+    ``__array_interface__``, so the handle (a root) lives exactly as long as the views."""
+
+    __slots__ = ("__array_interface__", "raw", "handle")
+
+    def __init__(self, raw, handle):
+        self.__array_interface__ = raw.__array_interface__
+        self.raw = raw                         # keeps the arena buffer alive
+        self.handle = handle
 
 
 cdef Pointer new_pointer(object rt, Heap heap, uint64_t addr, object elem):
@@ -793,6 +873,33 @@ cdef Pointer _new_object(object rt, Heap heap, uint64_t size, bint noscan, bytes
         else:
             set_heap_bits(&heap.h, addr, NULL, 0, 0, <intp_t>(size >> 3))
     return new_pointer(rt, heap, addr, elem)
+
+
+def new_slice_object(rt, Heap heap, uint64_t size, bint noscan, bytes mask, uint64_t count,
+                     int64_t length, int64_t capacity, elem):
+    """Go's ``make([]E, len, cap)`` in one call: mallocgc of *count* elements of *size* //
+    *count* bytes, their pointer bits, and the rooted slice handle. Allocation and rooting
+    are one C call (as in `new_object`): no Python code -- a signal handler that runs a GC
+    -- can come between them and free the new array."""
+    if heap.threaded:
+        with heap.lock:
+            return _new_slice_object(rt, heap, size, noscan, mask, count, length, capacity, elem)
+    return _new_slice_object(rt, heap, size, noscan, mask, count, length, capacity, elem)
+
+
+cdef SliceValue _new_slice_object(object rt, Heap heap, uint64_t size, bint noscan, bytes mask,
+                                  uint64_t count, int64_t length, int64_t capacity, object elem):
+    cdef uint64_t addr = 0
+    cdef intp_t ew = 0 if mask is None else len(mask)
+    if ew and (count == 0 or count > size or <uint64_t>ew * 8 > size // count):
+        raise ValueError("GC mask of %d words x %d elements does not fit %d bytes" % (ew, count, size))
+    mallocgc(&heap.h, 0, size, noscan, &addr)
+    if not noscan and addr != ZEROBASE:
+        if ew:
+            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, <intp_t>count, <intp_t>(size >> 3))
+        else:
+            set_heap_bits(&heap.h, addr, NULL, 0, 0, <intp_t>(size >> 3))
+    return new_slice(rt, heap, addr, length, capacity, elem)
 
 
 # Value types defined in Python modules that store() accepts (set by string.py, maps.py).

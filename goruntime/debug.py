@@ -96,7 +96,9 @@ def _current():
 
 def ReadGCStats(stats: GCStats) -> None:
     """Read the current runtime's GC statistics into *stats* (Go: debug.ReadGCStats)."""
-    num_gc, pause_total_ns, pause_ns_ring, pause_end_ring, last_gc = _current().pause_ring()
+    rt = _current()
+    num_gc, pause_total_ns, pause_ns_ring, pause_end_ring, last_gc = rt.pause_ring()
+    stats._clock = rt.clock                # not a Go field: how the displays read the times
     read_gc_stats(stats, num_gc=num_gc, pause_total_ns=pause_total_ns,
                   pause_ns_ring=pause_ns_ring, pause_end_ring=pause_end_ring, last_gc=last_gc)
 

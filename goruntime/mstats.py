@@ -95,17 +95,23 @@ class MemStats:
     BySize: list = field(default_factory=_by_size)
 
     def __repr__(self):
-        keys = ("Alloc", "TotalAlloc", "Sys", "Mallocs", "Frees", "HeapAlloc", "HeapSys",
-                "HeapIdle", "HeapInuse", "HeapReleased", "HeapObjects", "NextGC", "NumGC",
-                "NumForcedGC", "PauseTotalNs")
-        return "MemStats(%s, ...)" % ", ".join(f"{k}={getattr(self, k)}" for k in keys)
+        """Every scalar field; the three arrays by their length (``m.PauseNs`` etc. show them)."""
+        arrays = (f"PauseNs=[{len(self.PauseNs)} ns values], PauseEnd=[{len(self.PauseEnd)} "
+                  f"times], BySize=[{len(self.BySize)} size classes]")
+        return "MemStats(%s, %s)" % (", ".join(f"{k}={v!r}" for k, v in self.fields().items()),
+                                     arrays)
+
+    def __str__(self):
+        """Every field, grouped as Go's documentation groups them, with units: ``print(m)``."""
+        from ._display import memstats_text
+        return memstats_text(self)
 
     def _repr_html_(self):
         from ._display import memstats_html
         return memstats_html(self)
 
     def fields(self):
-        """The scalar fields as a dict (PauseNs, PauseEnd and BySize left out)."""
+        """The scalar fields as a dict, in Go's order (PauseNs, PauseEnd and BySize left out)."""
         return {k: getattr(self, k) for k in self.__dataclass_fields__
                 if k not in ("PauseNs", "PauseEnd", "BySize")}
 
@@ -115,10 +121,11 @@ def _round_up(n, to):
 
 
 def fill(m, *, counters, nprocs, peak_spans,
-         peak_procs, ngoroutines, nspecials, gc, next_gc):
-    """Fill MemStats *m* from heap *counters* (spec 2.3). *gc* is the runtime's GC record.
-
+         peak_procs, ngoroutines, nspecials, gc, next_gc, clock=None):
+    """Fill MemStats *m* from heap *counters* (spec 2.3). *gc* is the runtime's GC record;
+    *clock* the runtime's clock, kept (not a Go field) so displays say how times were made.
     """
+    m._clock = clock
     sizes = _heap.SIZE_CLASS_TO_SIZE
     sac = counters["small_alloc_count"]
     sfc = counters["small_free_count"]

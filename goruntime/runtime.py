@@ -232,10 +232,9 @@ class Runtime:
                 raise Panic("runtime error: makeslice: len out of range")
             raise Panic("runtime error: makeslice: cap out of range")
         noscan = not E.has_pointers
-        mask = None if noscan or size == 0 else E.gc_mask()
-        with self._world:
-            addr = self.heap.alloc(size, noscan, mask, max(cap, 1))
-            s = _object.make_slice(self, self.heap, addr, length, cap, E)
+        mask = None if noscan or size == 0 else _alloc_info(E)[2]
+        # one C call allocates and roots: a GC from a signal handler cannot come between
+        s = _object.new_slice_object(self, self.heap, size, noscan, mask, max(cap, 1), length, cap, E)
         if self.heap.gc_pending:
             self._heap_triggered_gc()
         return s
@@ -252,9 +251,9 @@ class Runtime:
         if not b:
             return (0, 0)
         with self._world:
-            addr = self.heap.alloc(len(b), True)
-            self.heap.view(addr, len(b))[:] = np.frombuffer(b, dtype=np.uint8)
-            s = _object.StringHeader(addr, len(b), _object.make_pointer(self, self.heap, addr, None))
+            p = _object.new_object(self, self.heap, len(b), True, None, None)   # allocated and rooted
+            self.heap.view(p.addr, len(b))[:] = np.frombuffer(b, dtype=np.uint8)
+            s = _object.StringHeader(p.addr, len(b), p)
         if self.heap.gc_pending:
             self._heap_triggered_gc()
         return s
@@ -316,7 +315,7 @@ class Runtime:
             peak_spans=self._peak_spans, peak_procs=self._peak_procs,
             ngoroutines=self.sched.num_goroutine() + self._system_goroutines(),
             nspecials=self.specials.counts(),
-            gc=self.gc_record, next_gc=next_gc)
+            gc=self.gc_record, next_gc=next_gc, clock=self.clock)
 
     def _system_goroutines(self):
         return (sum(g is not None for g in (self.finalizers.fing, self._forcegc))

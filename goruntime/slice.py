@@ -77,6 +77,11 @@ def growslice_size(new_len, old_cap, elem):
     return newcap, capmem
 
 
+def _gc_mask_bytes(elem):
+    """One byte per word of *elem* (1 = pointer), as `_object.new_slice_object` takes it."""
+    return np.ascontiguousarray(elem.gc_mask(), dtype=np.uint8).tobytes()
+
+
 def _slice_arg(s, what):
     """A SliceValue, or a nil slice given as its type (``rt.Slice(T)``)."""
     if isinstance(s, _object.SliceValue):
@@ -112,12 +117,13 @@ def append(rt, s, values):
         else:
             newcap, capmem = growslice_size(new_len, c, elem)
             noscan = not elem.has_pointers
-            mask = None if noscan else elem.gc_mask()
-            p = rt.heap.alloc(capmem, noscan, mask, newcap)
+            mask = None if noscan else _gc_mask_bytes(elem)
+            # allocation and rooting in one C call (no GC can come between them)
+            out = _object.new_slice_object(rt, rt.heap, capmem, noscan, mask, newcap, new_len,
+                                           newcap, elem)
             if n:
                 lenmem = n * elem.size
-                rt.heap.view(p, lenmem)[:] = rt.heap.view(addr, lenmem)
-            out = _object.make_slice(rt, rt.heap, p, new_len, newcap, elem)
+                rt.heap.view(out.addr, lenmem)[:] = rt.heap.view(addr, lenmem)
         for i, v in enumerate(values):
             out[n + i] = v
     del owner

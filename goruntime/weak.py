@@ -44,12 +44,23 @@ class Pointer:
     value = Value
 
     def __eq__(self, other):
+        # Go compares the cell pointers; cells of two runtimes may share an address (each
+        # arena starts at the same emulated address), so the runtime is part of identity.
         if not isinstance(other, Pointer):
             return NotImplemented
-        return self._addr == other._addr
+        return self._addr == other._addr and self._rt is other._rt
 
     def __hash__(self):
-        return hash(self._addr)
+        return hash((id(self._rt), self._addr))
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("goruntime: cannot pickle a weak.Pointer: it refers to one Runtime's heap")
+
+    def __copy__(self):
+        return self                    # immutable, like Go's weak.Pointer value
+
+    def __deepcopy__(self, memo):
+        return self
 
     def __repr__(self):
         if self._addr is None:

@@ -143,6 +143,28 @@ def test_gctrace_magic(ip, capsys):
     assert _ipython.last_gctrace() == []
 
 
+def test_gctrace_magic_says_its_times_are_modelled(ip, capsys):
+    ip.run_cell_magic("gctrace", "", "with rt.Runtime() as r1:\n    rt.GC()")
+    out = capsys.readouterr().out
+    assert out.startswith("gc 1 @")
+    assert "gctrace: the times and CPU % above are modelled by the virtual clock" in out
+    ip.run_cell_magic("gctrace", "", "with rt.Runtime(clock='wall') as r1:\n    rt.GC()")
+    assert "above are measured on the emulator" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("expr, needle", [
+    ("42", "want an expression naming a goruntime.Runtime, not 42 (int)"),
+    ("no_such_name", "NameError: name 'no_such_name' is not defined"),
+    ("1/0", "ZeroDivisionError"),
+])
+def test_gctrace_magic_bad_runtime_is_one_usage_error(ip, expr, needle):
+    from IPython.core.error import UsageError
+    with pytest.raises(UsageError) as e:
+        ip.run_cell_magic("gctrace", f"-r {expr}", "x = 1")
+    assert needle in str(e.value) and str(e.value).startswith(f"%%gctrace -r {expr}: ")
+    assert "\n" not in str(e.value)
+
+
 def test_finalizers_run_after_each_cell(ip):
     from goruntime import _ipython
     ip.run_cell("r = rt.Runtime(); r.__enter__(); ran = []\n"

@@ -295,7 +295,9 @@ def _check_int(name, v, lo=None, hi=None):
         raise TypeError(f"{name} must be an int, not {type(v).__name__}")
     v = int(v)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise ValueError(f"{name} must be in {lo}..{hi}, not {v}")
+        want = (f"in {lo}..{hi}" if lo is not None and hi is not None else
+                f"at least {lo}" if lo is not None else f"at most {hi}")
+        raise ValueError(f"{name} must be {want}, not {v}")
     return v
 
 
@@ -321,8 +323,9 @@ def binary_trees(max_depth, *, progress=False, runtime=None):
     (``check`` = nodes in the tree); last the long-lived tree is checked. A node is
     ``struct { left, right *Node }`` (`TreeNode`: 16 bytes, size class 2, scan).
 
-    Returns the summary dict (see the module docs) with ``lines``, the lines the Go
-    program prints (``"stretch tree of depth 17\\t check: 262143"``, ...), and
+    Returns the summary dict (see the module docs) with ``max_depth`` (the depth run, at
+    least 6), ``lines``, the lines the Go program prints (``"stretch tree of depth 17\\t
+    check: 262143"``, ...), and
     ``result = {"stretch_check", "checks": {d: (iterations, check)}, "long_lived_check"}``.
     ``binary_trees(16)`` allocates 14 985 902 objects (239 774 432 bytes), as Go does.
     """
@@ -344,7 +347,7 @@ def binary_trees(max_depth, *, progress=False, runtime=None):
     result = {"stretch_check": checks[0],
               "checks": {d: (i, c) for i, d, c in zip(iters, depths, checks[1:])},
               "long_lived_check": checks[-1]}
-    return run.summary(result, lines=lines)
+    return run.summary(result, lines=lines, max_depth=md)
 
 
 def gcbench(*, progress=False, runtime=None, stretch_tree_depth=18, long_lived_tree_depth=16,
@@ -484,9 +487,11 @@ def _trace_columns(trace):
         if have.shape or not np.can_cast(have, want, "safe"):
             raise ValueError(f"replay: trace field {name!r} has dtype {have}, which does not "
                              f"cast safely to {want}")
-        # aligned too: TRACE_DTYPE is packed, and a one-row column is "contiguous" at an
-        # odd offset (a misaligned int64 load in the Cython loop is undefined behaviour)
-        cols[name] = np.require(trace[name], dtype=want, requirements=("C_CONTIGUOUS", "ALIGNED"))
+        # A private copy, contiguous and aligned: TRACE_DTYPE is packed (a one-row column is
+        # "contiguous" at an odd offset, and a misaligned int64 load in the Cython loop is
+        # undefined behaviour), and a trace that aliases the arena (a heap view) must not be
+        # rewritten by its own stores after validation.
+        cols[name] = np.array(trace[name], dtype=want, copy=True, order="C")
     return cols
 
 

@@ -355,7 +355,8 @@ def test_spec_covers_every_scenario():
 def test_go_reproduces_the_spec(name, go_oracle):
     source, expected, extra = SPEC[name]
     tolerances = {**extra, **scenarios.REGISTRY[name].tolerances}
-    rows = harness.check_expected(name, go_oracle.run(name), expected, tolerances, source)
+    rows = harness.check_expected(name, go_oracle.run(name), expected, tolerances, source,
+                                  harness.recorded_ranges(name), harness.recorded_flat(name))
     harness.REPORT.add_spec(name, rows)
     assert not any(r.failed for r in rows), (
         f"Go's output for {name} differs from the spec ({source}):\n{harness.describe_failures(rows)}"
