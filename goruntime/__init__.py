@@ -30,7 +30,8 @@ from .runtime import (
 )
 from .mstats import BySizeEntry
 from .chan import select
-from .builtin import append, copy, clear, string, bytes, concat, value, StringValue, Value
+from .builtin import (append, copy, clear, string, bytes, concat, value, StringValue, Value,
+                      MapValue)
 from . import debug, weak, metrics  # noqa: E402
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "select",
     "debug", "weak", "metrics",
     "append", "copy", "clear", "string", "bytes", "concat", "value", "StringValue", "Value",
+    "MapValue",
 ]
 
 

@@ -275,6 +275,8 @@ cdef object load_unlocked(Handle owner, uint64_t a, object t, int k):
         return new_pointer(owner.runtime, heap, w, None)
     if k == K_WORD:
         w = (<uint64_t*>p)[0]
+        if w != 0 and t.underlying.kind == "map":
+            return owner.runtime._map_of_word(w, t)      # maps.py
         return None if w == 0 else w
     raise TypeError("goruntime: cannot read a value of type %s" % t)
 

@@ -6,13 +6,14 @@ Each one is Go's runtime routine of the same job, in the module named after Go's
 `slice` (growslice), `gostring` (runtime/string.go: concatstrings, slicebytetostring, stringtoslicebyte),
 `iface` (convT*: ``rt.value``). See those modules for what allocates.
 """
-from . import slice as _slice, gostring as _string, iface as _iface
+from . import slice as _slice, gostring as _string, iface as _iface, maps as _maps  # noqa: F401
 from .runtime import current
 from .gostring import StringValue
 from .iface import Value
+from .maps import MapValue
 
 __all__ = ["append", "copy", "clear", "string", "bytes", "concat", "value", "StringValue",
-           "Value"]
+           "Value", "MapValue"]
 
 
 def append(s, *values):

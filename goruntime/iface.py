@@ -72,7 +72,7 @@ def type_and_value(v):
     """``(T, x)`` of a value about to be boxed."""
     if isinstance(v, Value):
         return v.type, v.x
-    if isinstance(v, _object.SliceValue):
+    if isinstance(v, _object.SliceValue) or hasattr(v, "_go_word"):    # slices, maps
         return v.type, v
     T = default_type(v)
     if T is None:
@@ -194,10 +194,13 @@ def unbox(rt, T, w):
     """The Python value of an interface holding a *T* at data word *w*.
 
     Go's default types come back as Python values (int, float, str, bool, complex);
-    other types as ``rt.value(T, x)``; pointer-shaped values as their word.
+    other types as ``rt.value(T, x)``; maps as map handles, other pointer-shaped
+    values as their word.
     """
     u = T.underlying
     if _direct(T):
+        if u.kind == "map":
+            return rt._map_of_word(w, T)
         return w
     if w == _heap.ZERO_BASE or T.size == 0:
         x = None

@@ -205,3 +205,109 @@ def lang_iface_boxing():
     step("pointer", lambda i: ptr)
     step("struct8", small2)
     return res
+
+
+# ---------------------------------------------------------------------------
+# Maps (Go 1.27 Swiss tables)
+
+MAP_KEYS = [f"key{i}" for i in range(1000)]
+
+
+def map_run(n, hint, M, put):
+    rt.GC()
+    m0 = rt.ReadMemStats()
+    m = rt.make(M, hint=hint)
+    m1 = rt.ReadMemStats()
+    for i in range(n):
+        put(m, i)
+    m2 = rt.ReadMemStats()
+    m = None
+    rt.GC()
+    m3 = rt.ReadMemStats()
+    return {"make": mem_deltas(m0, m1), "fill": mem_deltas(m1, m2), "freed": mem_deltas(m2, m3),
+            "BySize": bysize_deltas(m0, m2)}
+
+
+def run_ii(n, hint):
+    return map_run(n, hint, rt.Map(rt.Int, rt.Int), lambda m, i: m.__setitem__(i, i))
+
+
+@scenario(tol=NOISE)
+def lang_map_sizes():
+    one = rt.new(rt.Int)
+    big200 = rt.Array(rt.Byte, 200)
+    res = {}
+    for n in (0, 8, 9, 1000):
+        res[f"ii_{n}"] = run_ii(n, 0)
+    for h in (8, 9, 100, 1000, 5000):
+        res[f"hint_{h}"] = run_ii(0, h)
+    res["ii_1000_hint1000"] = run_ii(1000, 1000)
+    for n in (8, 9, 1000):
+        res[f"sp_{n}"] = map_run(n, 0, rt.Map(rt.String, rt.Ptr(rt.Int)),
+                                 lambda m, i: m.__setitem__(MAP_KEYS[i], one))
+    for n in (8, 9, 100):
+        res[f"indirect_{n}"] = map_run(n, 0, rt.Map(rt.Int, big200),
+                                       lambda m, i: m.__setitem__(i, [0] * 200))
+    return res
+
+
+@scenario(tol=NOISE)
+def lang_map_growth():
+    rt.GC()
+    m = rt.make(rt.Map(rt.Int, rt.Int))
+    m0 = rt.ReadMemStats()
+    steps = []
+    for i in range(1000):
+        a = rt.ReadMemStats()
+        m[i] = i
+        b = rt.ReadMemStats()
+        if b.Mallocs != a.Mallocs:
+            steps.append([i + 1, b.Mallocs - a.Mallocs, b.TotalAlloc - a.TotalAlloc])
+    for i in range(1000):
+        del m[i]
+    rt.GC()
+    m1 = rt.ReadMemStats()
+    for i in range(1000):
+        m[i] = i
+    m2 = rt.ReadMemStats()
+    rt.clear(m)
+    rt.GC()
+    m3 = rt.ReadMemStats()
+    return {"steps": steps, "len_after_clear": len(m), "after_delete": mem_deltas(m0, m1),
+            "refill": mem_deltas(m1, m2), "after_clear": mem_deltas(m2, m3)}
+
+
+@scenario(tol=NOISE)
+def lang_map_liveness():
+    T = _types()
+    if not hasattr(T, "mvT"):
+        T.mvT = rt.Struct("mvT", p=rt.Ptr(rt.Int), b=rt.Array(rt.Byte, 56))
+    rt.GC()
+    m0 = rt.ReadMemStats()
+    m = rt.make(rt.Map(rt.Int, rt.Ptr(T.mvT)))
+    for i in range(100):
+        m[i] = rt.new(T.mvT)
+    rt.GC()
+    m1 = rt.ReadMemStats()
+    for i in range(50):
+        del m[i]
+    rt.GC()
+    m2 = rt.ReadMemStats()
+    rt.clear(m)
+    rt.GC()
+    m3 = rt.ReadMemStats()
+    n = len(m)
+    m = None
+    rt.GC()
+    m4 = rt.ReadMemStats()
+    return {"filled": mem_deltas(m0, m1), "deleted": mem_deltas(m1, m2), "cleared": mem_deltas(m2, m3),
+            "len": n, "dropped": mem_deltas(m3, m4)}
+
+
+@scenario(tol=NOISE)
+def lang_map_100000():
+    old = rt.debug.SetGCPercent(-1)      # no heap-triggered cycle while filling (as in Go)
+    try:
+        return {"ii": run_ii(100000, 0), "hint": run_ii(100000, 100000)}
+    finally:
+        rt.debug.SetGCPercent(old)

@@ -5,6 +5,8 @@ package main
 
 import (
 	"runtime"
+	"runtime/debug"
+	"strconv"
 	"unsafe"
 )
 
@@ -229,4 +231,148 @@ func langIfaceBoxing() result {
 	step("pointer", func(i int) any { return gPtr })
 	step("struct8", func(i int) any { return small2{int32(i), 1} })
 	return res
+}
+
+// ---------------------------------------------------------------------------
+// Maps: Go 1.27's Swiss tables.
+
+func init() {
+	scenarios = append(scenarios,
+		scenario{"lang_map_sizes", nil, langMapSizes},
+		scenario{"lang_map_growth", nil, langMapGrowth},
+		scenario{"lang_map_liveness", nil, langMapLiveness},
+		scenario{"lang_map_100000", nil, langMap100000},
+	)
+}
+
+type big200 [200]byte
+type mvT struct {
+	p *int
+	b [56]byte
+}
+
+var (
+	gMII    map[int]int
+	gMSP    map[string]*int
+	gMIB    map[int]big200
+	gMIP    map[int]*mvT
+	mapKeys [1000]string
+	growLog [64][3]int64
+	msA     runtime.MemStats
+)
+
+// mapRun: make(map) with hint, insert n entries, drop it, collect.
+func mapRun(n, hint int, mk func(hint int), put func(i int), drop func()) result {
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	mk(hint)
+	runtime.ReadMemStats(&ms1)
+	for i := 0; i < n; i++ {
+		put(i)
+	}
+	runtime.ReadMemStats(&ms2)
+	drop()
+	runtime.GC()
+	runtime.ReadMemStats(&ms3)
+	return result{"make": memDeltas(&ms0, &ms1), "fill": memDeltas(&ms1, &ms2), "freed": memDeltas(&ms2, &ms3),
+		"BySize": bySizeDeltas(&ms0, &ms2, false)}
+}
+
+func runII(n, hint int) result {
+	return mapRun(n, hint, func(h int) { gMII = make(map[int]int, h) }, func(i int) { gMII[i] = i }, func() { gMII = nil })
+}
+
+func langMapSizes() result {
+	for i := range mapKeys {
+		mapKeys[i] = "key" + strconv.Itoa(i)
+	}
+	res := result{}
+	for _, n := range []int{0, 8, 9, 1000} {
+		res["ii_"+strconv.Itoa(n)] = runII(n, 0)
+	}
+	for _, h := range []int{8, 9, 100, 1000, 5000} {
+		res["hint_"+strconv.Itoa(h)] = runII(0, h)
+	}
+	res["ii_1000_hint1000"] = runII(1000, 1000)
+	for _, n := range []int{8, 9, 1000} {
+		res["sp_"+strconv.Itoa(n)] = mapRun(n, 0, func(h int) { gMSP = make(map[string]*int, h) },
+			func(i int) { gMSP[mapKeys[i]] = onePtr }, func() { gMSP = nil })
+	}
+	for _, n := range []int{8, 9, 100} {
+		res["indirect_"+strconv.Itoa(n)] = mapRun(n, 0, func(h int) { gMIB = make(map[int]big200, h) },
+			func(i int) { gMIB[i] = big200{} }, func() { gMIB = nil })
+	}
+	return res
+}
+
+// langMapGrowth: every insert that allocates, as (entries, Mallocs, TotalAlloc).
+func langMapGrowth() result {
+	runtime.GC()
+	gMII = make(map[int]int)
+	runtime.ReadMemStats(&ms0)
+	k := 0
+	for i := 0; i < 1000; i++ {
+		runtime.ReadMemStats(&ms1)
+		gMII[i] = i
+		runtime.ReadMemStats(&ms2)
+		if ms2.Mallocs != ms1.Mallocs {
+			growLog[k] = [3]int64{int64(i + 1), dlt(ms1.Mallocs, ms2.Mallocs), dlt(ms1.TotalAlloc, ms2.TotalAlloc)}
+			k++
+		}
+	}
+	// Deleting never shrinks: every entry gone, the tables stay.
+	for i := 0; i < 1000; i++ {
+		delete(gMII, i)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	for i := 0; i < 1000; i++ { // refilling reuses the tables
+		gMII[i] = i
+	}
+	runtime.ReadMemStats(&ms2)
+	clear(gMII)
+	runtime.GC()
+	runtime.ReadMemStats(&ms3)
+	steps := make([][3]int64, k)
+	copy(steps, growLog[:k])
+	res := result{"steps": steps, "len_after_clear": len(gMII),
+		"after_delete": memDeltas(&ms0, &ms1), "refill": memDeltas(&ms1, &ms2), "after_clear": memDeltas(&ms2, &ms3)}
+	gMII = nil
+	return res
+}
+
+// langMapLiveness: a map of pointers keeps its values alive; delete and clear
+// release them; the map's own memory stays.
+func langMapLiveness() result {
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	gMIP = make(map[int]*mvT)
+	for i := 0; i < 100; i++ {
+		gMIP[i] = new(mvT)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	for i := 0; i < 50; i++ {
+		delete(gMIP, i)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&ms2)
+	clear(gMIP)
+	runtime.GC()
+	runtime.ReadMemStats(&ms3)
+	n := len(gMIP)
+	gMIP = nil
+	runtime.GC()
+	runtime.ReadMemStats(&msA)
+	return result{"filled": memDeltas(&ms0, &ms1), "deleted": memDeltas(&ms1, &ms2), "cleared": memDeltas(&ms2, &ms3),
+		"len": n, "dropped": memDeltas(&ms3, &msA)}
+}
+
+// langMap100000: 100000 entries: tables split at 1024 slots (how many splits
+// depends on the hash seed). The collector is off while filling, so that no
+// heap-triggered cycle (timing-dependent) frees the outgrown tables meanwhile.
+func langMap100000() result {
+	old := debug.SetGCPercent(-1)
+	defer debug.SetGCPercent(old)
+	return result{"ii": runII(100000, 0), "hint": runII(100000, 100000)}
 }
