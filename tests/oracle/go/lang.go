@@ -178,9 +178,14 @@ func langStrings() result {
 	step("big", func() { gBig = string(gBuf) })
 	gStr[7] = gBig[10:20]
 	gBig = ""
-	step("substring_kept", func() {})
+	runtime.ReadMemStats(&ms0)
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
 	gStr[7] = ""
-	step("substring_freed", func() {})
+	runtime.GC()
+	runtime.ReadMemStats(&ms2)
+	res["substring_kept"] = memDeltas(&ms0, &ms1)
+	res["substring_freed"] = memDeltas(&ms1, &ms2)
 	for i := range gStr {
 		gStr[i] = ""
 	}
