@@ -213,6 +213,8 @@ PROFILE = {
     "append": [["slice"], ["val"], ["val", "none"], ["small"]],
     "copy": [["slice"], ["slice", "text"]], "concat": [["text"], ["small"], ["text", "small"]],
     "bytes_string": [["text", "slice"], ["small"]], "box": [["small"], ["val", "ptr", "text"]],
+    "map_set": [["small"], ["small", "text"], ["small", "val", "ptr"]], "map_get": [["small"], ["small", "text"]],
+    "map_del": [["small"], ["small", "text"]], "map_clear": [["small"]],
     "drop": [["small"], ["small"]],
 }
 
@@ -240,6 +242,7 @@ OPS = [
     "heap_store_pointers", "heap_read_word", "heap_write_word", "heap_view",
     "heap_find_object", "heap_add_root", "heap_remove_root", "heap_query", "runtime_new",
     "drop", "drop", "append", "append", "copy", "concat", "bytes_string", "box", "box",
+    "map_set", "map_set", "map_get", "map_del", "map_clear",
 ]
 #: Calls that are scheduling points: other goroutines (finalizers!) may run inside them,
 #: so a failure there need not leave the heap as it was.
@@ -1229,6 +1232,66 @@ class Fuzzer:
         ok, _ = self.call("box", _setitem, hold, i, v, touched=(hold,))
         if ok and isinstance(v, (bool, int, float, str)) and not (isinstance(v, float) and v != v):
             assert hold[i] == v, (hold[i], v)
+
+    # -- maps: each map has a Python dict model beside it (keys normalized as Go compares)
+    _MAP_TYPES = None
+
+    def _map(self, a):
+        if Fuzzer._MAP_TYPES is None:
+            Fuzzer._MAP_TYPES = [rt.Map(rt.Int, rt.Int), rt.Map(rt.String, rt.Ptr(rt.Int)),
+                                 rt.Map(rt.Int8, rt.String), rt.Map(rt.Int, rt.Array(rt.Byte, 200))]
+        pool = self.__dict__.setdefault("maps", {})
+        k = a % 4 if isinstance(a, int) and not isinstance(a, bool) else 0
+        if k not in pool:
+            hint = a % 20 if isinstance(a, int) and not isinstance(a, bool) else 0
+            ok, m = self.call("map_make", lambda T, h: rt.make(T, hint=h), Fuzzer._MAP_TYPES[k], hint)
+            if not ok:
+                return None, None
+            pool[k] = (m, {})
+        return pool[k]
+
+    def op_map_set(self, a, b, c, d):
+        m, model = self._map(self.res(a))
+        if m is None:
+            return
+        k, v = self.res(b), self.res(c)
+        n0 = len(m)
+        ok, _ = self.call("map_set", _setitem, m, k, v)
+        if ok:
+            key = str(k) if m.type.key == rt.String else (k.addr if isinstance(k, rt.Pointer) else k)
+            model[key] = v
+            assert len(m) == len(model), (len(m), len(model))
+            got = m[k]
+            if isinstance(v, (int, str)) and not isinstance(v, bool):
+                assert got == v, (got, v)
+        else:
+            assert len(m) == n0
+
+    def op_map_get(self, a, b, c, d):
+        m, model = self._map(self.res(a))
+        if m is None:
+            return
+        self.call("map_get", _getitem, m, self.res(b))
+
+    def op_map_del(self, a, b, c, d):
+        m, model = self._map(self.res(a))
+        if m is None:
+            return
+        k = self.res(b)
+        ok, _ = self.call("map_del", lambda m, k: m.__delitem__(k), m, k)
+        if ok:
+            key = str(k) if m.type.key == rt.String else (k.addr if isinstance(k, rt.Pointer) else k)
+            model.pop(key, None)
+            assert len(m) == len(model) and k not in m
+
+    def op_map_clear(self, a, b, c, d):
+        m, model = self._map(self.res(a))
+        if m is None:
+            return
+        ok, _ = self.call("map_clear", rt.clear, m)
+        if ok:
+            model.clear()
+            assert len(m) == 0
 
     def op_runtime_new(self, a, b, c, d):
         kw = {}
