@@ -44,7 +44,11 @@ if SANITIZE:
 
 MODULES = ["goruntime._heap", "goruntime._mark", "goruntime._object",
            "goruntime.workloads._workloads", "goruntime.heapdump._parse",
+<<<<<<< HEAD
            "goruntime.heapdump._graph", "goruntime._maps"]
+=======
+           "goruntime.heapdump._graph", "goruntime.trace._parse"]
+>>>>>>> main
 
 extensions = [
     Extension(name, [name.replace(".", "/") + ".pyx"],

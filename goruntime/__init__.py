@@ -29,10 +29,12 @@ from .runtime import (
     Chan, WaitGroup,
 )
 from .mstats import BySizeEntry
+from .sizeclass import sizeclass, SizeClass
 from .chan import select
 from .builtin import (append, copy, clear, string, bytes, concat, value, StringValue, Value,
                       MapValue)
 from . import debug, weak, metrics  # noqa: E402
+from .trace.dask_sweep import sweep  # noqa: E402  (dask itself is imported only when called)
 
 __all__ = [
     "__version__", "FatalError", "Panic",
@@ -43,9 +45,13 @@ __all__ = [
     "Runtime", "current", "GC", "ReadMemStats", "MemStats", "BySizeEntry", "SetFinalizer",
     "KeepAlive", "AddCleanup", "Cleanup", "GOMAXPROCS", "NumGoroutine", "Gosched", "go",
     "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "select",
+<<<<<<< HEAD
     "debug", "weak", "metrics",
     "append", "copy", "clear", "string", "bytes", "concat", "value", "StringValue", "Value",
     "MapValue",
+=======
+    "debug", "weak", "metrics", "sizeclass", "SizeClass", "sweep",
+>>>>>>> main
 ]
 
 

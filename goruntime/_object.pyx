@@ -26,6 +26,7 @@ import numpy as np
 
 from libc.string cimport memcpy, memset
 from cpython.object cimport PyObject_GenericGetAttr
+from cpython.pythread cimport PyThread_get_thread_ident
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, root_add_handle, root_remove, addr_ptr, span_of, object_bounds, ZEROBASE,
@@ -180,7 +181,10 @@ cdef class Handle:
 
     def __dealloc__(self):
         if self.slot >= 0 and self.heap is not None:
-            if self.heap.threaded and self.heap.lock is not None:
+            # a handle may die in any thread (the cycle collector's): outside the owner
+            # thread of a cooperative runtime it waits for a running collection too
+            if (self.heap.threaded or PyThread_get_thread_ident() != self.heap.owner) \
+                    and self.heap.lock is not None:
                 with self.heap.lock:
                     root_remove(&self.heap.h, self.slot)
             else:
@@ -260,14 +264,14 @@ cdef object load_unlocked(Handle owner, uint64_t a, object t, int k):
     if k == K_STRING:
         w = (<uint64_t*>p)[0]
         n = (<uint64_t*>p)[1]
-        return owner.runtime._read_string(w, n)
+        return owner.runtime.read_string(w, n)
     if k == K_ARRAY or k == K_STRUCT:
         return new_pointer(owner.runtime, heap, a, t)
     if k == K_IFACE:
         w = (<uint64_t*>p)[1]
         if w == 0:
             return None
-        it = owner.runtime._type_of_word((<uint64_t*>p)[0])
+        it = owner.runtime.rodata.type_of_word((<uint64_t*>p)[0])
         if it is not None and it.underlying.kind == "ptr":
             return new_pointer(owner.runtime, heap, w, it.underlying.elem)
         if it is not None:                     # a boxed value (iface.py)
@@ -310,9 +314,14 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
     cdef uint8_t* p = NULL
     cdef Handle hv
     cdef object lo, hi, err
+<<<<<<< HEAD
     if dry and a == 0:
         pass                                   # checks only (check_store)
     elif a == ZEROBASE or a == 0:
+=======
+    check_heap(heap)
+    if a == ZEROBASE or a == 0:
+>>>>>>> main
         if a == 0 or (k != K_ARRAY and k != K_STRUCT):
             raise ValueError("goruntime: cannot write through a zero-size or nil object")
         # a zero-size value (Go: *p = struct{}{}): checked below, nothing is written
@@ -397,7 +406,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
     if k == K_STRING:
         if isinstance(v, str):
             if dry: return 0
-            v = owner.runtime._rodata_string(v)
+            v = owner.runtime.rodata.string(v)
         elif isinstance(v, tuple):
             check_string(owner, <tuple>v)
             if dry: return 0
@@ -448,7 +457,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
         if err is not None:
             raise TypeError(err)
         if dry: return 0
-        (<uint64_t*>p)[0] = owner.runtime._type_word((<Pointer>v).gotype)
+        (<uint64_t*>p)[0] = owner.runtime.rodata.type_word((<Pointer>v).gotype)
         (<uint64_t*>p)[1] = (<Handle>v).addr
         return 0
     if k == K_WORD:
@@ -501,9 +510,8 @@ cdef int check_string(Handle owner, tuple v) except -1:
         return 0
     if n == 0:
         return 0                               # points nowhere in the heap: the GC ignores it
-    for a, b in owner.runtime._rodata_by_addr.items():
-        if a <= ptr and ptr + n <= a + len(b):
-            return 0
+    if owner.runtime.rodata.contains(ptr, n):
+        return 0
     raise ValueError("goruntime: string data %#x+%d is not in this runtime" % (ptr, n))
 
 
@@ -685,7 +693,8 @@ cdef class Pointer(Handle):
         return names
 
     def _repr_html_(self):
-        return self.runtime._handle_html(self)
+        from goruntime._display import handle_html
+        return handle_html(self)
 
 
 _POINTER_ATTRS = frozenset(n for n in dir(Pointer) if not n.startswith("__")) | {"__class__", "__dict__"}
@@ -799,7 +808,8 @@ cdef class SliceValue(Handle):
         return "<%s len=%d cap=%d %#x>" % (self.gotype, self.length, self.capacity, self.addr)
 
     def _repr_html_(self):
-        return self.runtime._handle_html(self)
+        from goruntime._display import handle_html
+        return handle_html(self)
 
 
 class _RootedView:
@@ -814,7 +824,16 @@ class _RootedView:
         self.handle = handle
 
 
+cdef inline int check_heap(Heap heap) except -1:
+    """The heap exists (a handle made with ``__new__`` alone has none) and the calling
+    thread may use it (`Heap.check_owner`)."""
+    if heap is None:
+        raise TypeError("goruntime: this handle was not made by a Runtime")
+    return heap.check_owner()
+
+
 cdef Pointer new_pointer(object rt, Heap heap, uint64_t addr, object elem):
+    check_heap(heap)
     cdef Pointer p = Pointer.__new__(Pointer)
     p.runtime = rt
     p.heap = heap
@@ -825,6 +844,7 @@ cdef Pointer new_pointer(object rt, Heap heap, uint64_t addr, object elem):
 
 
 cdef SliceValue new_slice(object rt, Heap heap, uint64_t addr, int64_t n, int64_t c, object elem):
+    check_heap(heap)
     cdef SliceValue s = SliceValue.__new__(SliceValue)
     s.runtime = rt
     s.heap = heap
@@ -856,6 +876,7 @@ def new_object(rt, Heap heap, uint64_t size, bint noscan, bytes mask, elem):
     The world lock is taken only when goroutines are threads; in the cooperative
     scheduler nothing else can run during the call.
     """
+    check_heap(heap)
     if heap.threaded:
         with heap.lock:
             return _new_object(rt, heap, size, noscan, mask, elem)
@@ -871,9 +892,9 @@ cdef Pointer _new_object(object rt, Heap heap, uint64_t size, bint noscan, bytes
     mallocgc(&heap.h, 0, size, noscan, &addr)
     if not noscan and addr != ZEROBASE:
         if ew:
-            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, 1, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, 1)
         else:
-            set_heap_bits(&heap.h, addr, NULL, 0, 0, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, NULL, 0, 0)
     return new_pointer(rt, heap, addr, elem)
 
 
@@ -883,6 +904,7 @@ def new_slice_object(rt, Heap heap, uint64_t size, bint noscan, bytes mask, uint
     *count* bytes, their pointer bits, and the rooted slice handle. Allocation and rooting
     are one C call (as in `new_object`): no Python code -- a signal handler that runs a GC
     -- can come between them and free the new array."""
+    check_heap(heap)
     if heap.threaded:
         with heap.lock:
             return _new_slice_object(rt, heap, size, noscan, mask, count, length, capacity, elem)

@@ -211,10 +211,12 @@ PROFILE = {
     "heap_add_root": [["raw"]], "heap_remove_root": [["slot"]], "heap_query": [["raw"], ["small"]],
     "runtime_new": [["small"], ["bigint", "text"], ["small"], ["text"]],
     "append": [["slice"], ["val"], ["val", "none"], ["small"]],
-    "copy": [["slice"], ["slice", "text"]], "concat": [["text"], ["small"], ["text", "small"]],
+    "go_copy": [["slice"], ["slice", "text"]], "concat": [["text"], ["small"], ["text", "small"]],
     "bytes_string": [["text", "slice"], ["small"]], "box": [["small"], ["val", "ptr", "text"]],
     "map_set": [["small"], ["small", "text"], ["small", "val", "ptr"]], "map_get": [["small"], ["small", "text"]],
     "map_del": [["small"], ["small", "text"]], "map_clear": [["small"]],
+    "copy": [["ptr", "slice", "weak"], ["small"]], "alias_store": [["raw"], ["raw"], ["small"]],
+    "knob": [["small", "bigint", "text"], ["small"]], "foreign_thread": [["small"], ["ptr"]],
     "drop": [["small"], ["small"]],
 }
 
@@ -241,7 +243,8 @@ OPS = [
     "wg_wait", "heap_alloc", "heap_alloc", "heap_alloc_many", "heap_store_pointers",
     "heap_store_pointers", "heap_read_word", "heap_write_word", "heap_view",
     "heap_find_object", "heap_add_root", "heap_remove_root", "heap_query", "runtime_new",
-    "drop", "drop", "append", "append", "copy", "concat", "bytes_string", "box", "box",
+    "drop", "drop", "copy", "copy", "alias_store", "knob", "knob", "foreign_thread",
+    "append", "append", "go_copy", "concat", "bytes_string", "box", "box",
     "map_set", "map_set", "map_get", "map_del", "map_clear",
 ]
 #: Calls that are scheduling points: other goroutines (finalizers!) may run inside them,
@@ -249,7 +252,9 @@ OPS = [
 SCHED_OPS = {"gosched", "sleep", "chan_send", "chan_recv", "select", "wg_wait"}
 #: Not allowed inside a finalizer or cleanup: they would block the finalizer goroutine
 #: forever (Go's TestFinalizerOrCleanupDeadlock) or re-enter the scheduler from it.
-NOT_NESTED = SCHED_OPS | {"go", "runtime_new"}
+NOT_NESTED = SCHED_OPS | {"go", "runtime_new", "foreign_thread"}
+#: Exceptions a call may raise besides ALLOWED, by label.
+EXTRA_ALLOWED = {"foreign_thread": (RuntimeError,)}
 
 #: A program is a list of 64-bit words, one per call (see `decode`). Hypothesis draws and
 #: shrinks plain integers (fast), and a word of 0 decodes to the simplest call.
@@ -512,7 +517,7 @@ class Fuzzer:
             return True, result
         self.failures += 1
         self.outcomes[label, exc_type.__name__] = self.outcomes.get((label, exc_type.__name__), 0) + 1
-        if not issubclass(exc_type, ALLOWED):
+        if not issubclass(exc_type, ALLOWED + EXTRA_ALLOWED.get(label, ())):
             self.fail(label, args, f"raised undocumented {exc_type.__name__}: {msg}")
         if expect is not None and not issubclass(exc_type, expect):
             self.fail(label, args, f"raised {exc_type.__name__}({msg!r}), want {_names(expect)}")
@@ -905,13 +910,120 @@ class Fuzzer:
         x = self.res(a)
         if isinstance(x, int) and not isinstance(x, bool) and x < 0 and x != -1:
             x = x % 300
-        ok, old = self.call("set_gc_percent", debug.SetGCPercent, x, expect=_int_expect(x))
+        ok, old = self.call("set_gc_percent", debug.SetGCPercent, x, expect=_gc_percent_expect(x))
         if ok:
-            assert isinstance(old, int)
+            assert isinstance(old, int) and -1 <= old < 1 << 31
 
     def op_set_memory_limit(self, a, b, c, d):
         x = self.res(a)
-        self.call("set_memory_limit", debug.SetMemoryLimit, x, expect=_int_expect(x))
+        ok, old = self.call("set_memory_limit", debug.SetMemoryLimit, x,
+                            expect=_memory_limit_expect(x, query_ok=True))
+        if ok:
+            assert isinstance(old, int) and 0 <= old < 1 << 63
+
+    def op_knob(self, a, b, c, d):
+        """Out-of-range knobs: constructor keywords, SetMemoryLimit, SetGCPercent, GODEBUG,
+        each with the exact exception the value calls for (never a wrap-around)."""
+        x = self.res(a)
+        which = (b if isinstance(b, int) and not isinstance(b, bool) else 0) % 5
+        if which == 0:
+            self.call("knob", lambda v: rt.Runtime(gogc=v, arena_cap=8 << 20), x,
+                      expect=_gogc_expect(x))
+        elif which == 1:
+            self.call("knob", lambda v: rt.Runtime(memory_limit=v, arena_cap=8 << 20), x,
+                      expect=_memory_limit_expect(x, query_ok=False))
+        elif which == 2:
+            self.call("knob", lambda v: rt.Runtime(godebug=v, arena_cap=8 << 20), x,
+                      expect=None if x is None or isinstance(x, str) else TypeError)
+        elif which == 3:
+            e = _memory_limit_expect(x, query_ok=True)
+            if e is None:
+                x = -1                      # a query: keep this program's own limit
+            self.call("knob", debug.SetMemoryLimit, x, expect=e)
+        else:
+            e = _gc_percent_expect(x)
+            if e is None:
+                x = -1 if self.r.pacer.gc_percent < 0 else self.r.pacer.gc_percent
+            self.call("knob", debug.SetGCPercent, x, expect=e)
+
+    def op_copy(self, a, b, c, d):
+        """copy.copy gives an independently rooted handle; deepcopy and pickle refuse."""
+        import copy as _copy
+        import pickle as _pickle
+        h = self.res(a)
+        if not isinstance(h, (rt.Pointer, rt.SliceValue, weak.Pointer)):
+            self.call("copy", _copy.copy, h)
+            return
+        ok, c2 = self.call("copy", _copy.copy, h)
+        if ok and isinstance(h, rt.Pointer):
+            assert c2 == h and c2 is not h and c2.elem is h.elem
+        elif ok and isinstance(h, rt.SliceValue):
+            assert (c2.addr, len(c2), c2.cap) == (h.addr, len(h), h.cap) and c2 is not h
+        elif ok:
+            assert c2 == h
+        if ok:
+            self.keep_handle(c2)
+        if isinstance(b, int) and b % 2:
+            self.call("copy", _copy.deepcopy, h,
+                      expect=None if isinstance(h, weak.Pointer) else TypeError)
+        else:
+            self.call("copy", _pickle.dumps, h, expect=TypeError)
+
+    def op_alias_store(self, a, b, c, d):
+        """store_pointers whose src (and offsets) are views of the arena: the batch is
+        validated and written as the arrays were at the call, whatever it overwrites."""
+        ptr_objs = [x for x in self.raw if not x[2] and x[1] >= 16]
+        if not ptr_objs:
+            return
+        k = a.k if isinstance(a, Ref) else 0
+        addr, size, _ = ptr_objs[k % len(ptr_objs)]
+        n = min(size // 8, 4)
+        try:
+            src = self.heap.view(addr, 8 * n).view(np.uint64)
+        except ValueError:
+            return                          # freed meanwhile
+        targets = [a2 + 8 * w for a2, size2, ns2 in ptr_objs for w in range(min(size2 // 8, 4))
+                   if self.heap.is_pointer_word(a2 + 8 * w)]          # pointer words to store to
+        if not targets:
+            return
+        j = b.k if isinstance(b, Ref) else 0
+        targets = targets[j % len(targets):] + targets[:j % len(targets)]
+        offs = np.zeros(n, np.uint64)
+        dst = np.array([self._valid_target(Ref("ptr", i)) for i in range(n)], np.uint64)
+        if not (isinstance(c, int) and c % 5 == 4):    # mostly: make src[i] name real targets
+            for i in range(n):
+                self.heap.write_word(addr + 8 * i, targets[i % len(targets)])
+        expect = None if _batch_ok(self.heap, src.copy(), offs) else ValueError
+        self.call("alias_store", self.heap.store_pointers, src, offs, dst, expect=expect,
+                  touched=(addr, *(int(x) for x in src)))
+
+    def op_foreign_thread(self, a, b, c, d):
+        """A plain Python thread calling into this cooperative runtime: RuntimeError, and
+        nothing changed (the owner might be collecting)."""
+        import threading
+        r = self.r
+        p = self.res(b)
+        acts = [lambda: r.new(Leaf), lambda: r.make(rt.Slice(rt.Int), 3), lambda: r.gc(),
+                lambda: r.heap.alloc(16, True), lambda: weak.Make(p),
+                lambda: setattr(p, "value", p.value) if isinstance(p, rt.Pointer) else r.new(Node)]
+        act = acts[(a if isinstance(a, int) and not isinstance(a, bool) else 0) % len(acts)]
+        if act is acts[4] and not isinstance(p, rt.Pointer):
+            act = acts[0]
+
+        def in_thread():
+            box = []
+
+            def run():
+                try:
+                    act()
+                except BaseException as e:  # noqa: BLE001
+                    box.append(e)
+            t = threading.Thread(target=run)
+            t.start()
+            t.join(60)
+            if box:
+                raise box[0]
+        self.call("foreign_thread", in_thread, expect=RuntimeError)
 
     def op_free_os_memory(self, a, b, c, d):
         if isinstance(a, int) and a % 4:
@@ -1190,9 +1302,9 @@ class Fuzzer:
                 assert out.addr == s.addr, "append within capacity moved the array"
             self.keep(self.slices, out)
 
-    def op_copy(self, a, b, c, d):
+    def op_go_copy(self, a, b, c, d):
         dst, src = self.res(a), self.res(b)
-        ok, n = self.call("copy", rt.copy, dst, src, touched=tuple(x for x in (dst, src) if isinstance(x, rt.SliceValue)))
+        ok, n = self.call("go_copy", rt.copy, dst, src, touched=tuple(x for x in (dst, src) if isinstance(x, rt.SliceValue)))
         if ok:
             assert 0 <= n <= (len(dst) if isinstance(dst, rt.SliceValue) else 0)
 
@@ -1302,7 +1414,7 @@ class Fuzzer:
         if cap is None or isinstance(cap, int) and cap > 64 << 20:
             cap = 64 << 20               # not the default: half the machine's RAM
         kw["arena_cap"] = cap
-        self.call("runtime_new", lambda kw: rt.Runtime(**kw), kw)
+        self.call("runtime_new", lambda kw: rt.Runtime(**kw), kw, expect=_runtime_expect(kw))
 
     def op_drop(self, a, b, c, d):
         pool = [self.ptrs, self.slices, self.weaks, self.resurrected, self.chans][
@@ -1358,6 +1470,61 @@ def _is_int(x):
 #: Plain Python values that are not integers: passing one where Go takes an int must be a
 #: TypeError. (Exotic objects, e.g. numpy arrays, may fail with any documented exception.)
 NOT_INTS = (type(None), str, bytes, float, complex, list, tuple, dict, set, slice)
+
+
+def _go_int_expect(x):
+    """TypeError unless *x* is an integer (``__index__``) and not a bool."""
+    if isinstance(x, (bool, np.bool_)):
+        return TypeError
+    return None if isinstance(x, (int, np.integer)) else TypeError
+
+
+def _gogc_expect(x):
+    if isinstance(x, str):
+        return None
+    e = _go_int_expect(x)
+    return e or (None if -(1 << 31) <= int(x) < 1 << 31 else OverflowError)
+
+
+def _gc_percent_expect(x):
+    e = _go_int_expect(x)
+    return e or (None if -(1 << 63) <= int(x) < 1 << 63 else OverflowError)
+
+
+def _memory_limit_expect(x, query_ok):
+    from goruntime.pacer import parse_byte_count
+    if x is None:
+        return None
+    if isinstance(x, str):
+        return None if x in ("", "off") or parse_byte_count(x)[1] else ValueError
+    e = _go_int_expect(x)
+    if e:
+        return e
+    if not -(1 << 63) <= int(x) < 1 << 63:
+        return OverflowError
+    return ValueError if int(x) < 0 and not query_ok else None
+
+
+def _runtime_expect(kw):
+    """The first exception Runtime(**kw) must raise, in its order of checks, or None."""
+    if "gogc" in kw and _gogc_expect(kw["gogc"]):
+        return _gogc_expect(kw["gogc"])
+    if "memory_limit" in kw and _memory_limit_expect(kw["memory_limit"], False):
+        return _memory_limit_expect(kw["memory_limit"], False)
+    if "gomaxprocs" in kw:
+        g = kw["gomaxprocs"]
+        if isinstance(g, bool) or not isinstance(g, int):
+            return TypeError
+        if not 1 <= g <= 256:
+            return ValueError
+    cap = kw["arena_cap"]
+    if isinstance(cap, bool) or not isinstance(cap, int):
+        return TypeError
+    if not 4 << 20 <= cap <= 1 << 40:
+        return ValueError
+    if "scheduler" in kw and kw["scheduler"] not in ("cooperative", "threads"):
+        return ValueError
+    return None
 
 
 def _int_expect(x):
@@ -1567,7 +1734,7 @@ def _string_expect(owner, v):
         return None if info is not None and ptr + n <= info[1] + info[2] else ValueError
     if n == 0:
         return None
-    rodata = owner.runtime._rodata_by_addr
+    rodata = owner.runtime.rodata.by_addr
     return None if any(a <= ptr and ptr + n <= a + len(b) for a, b in rodata.items()) else ValueError
 
 
@@ -1751,6 +1918,15 @@ def test_fuzz_public_api():
                "heap_alloc", "heap_store_pointers", "gomaxprocs", "weak_make"):
         kinds = {k for o, k in tot["outcomes"] if o == op}
         assert "ok" in kinds and len(kinds) >= 2, (op, kinds)
+    # issue 13's paths: copies and refusals, knobs out of range, arena-aliasing batches,
+    # foreign threads refused
+    want = {"copy": {"ok", "TypeError"}, "knob": {"ok", "OverflowError", "TypeError"},
+            "alias_store": {"ok"}, "foreign_thread": {"RuntimeError"},
+            "set_memory_limit": {"ok", "OverflowError"}}
+    for op, need in want.items():
+        kinds = {k for o, k in tot["outcomes"] if o == op}
+        assert kinds >= need, (op, kinds)
+    print("issue 13 ops:", {k: v for k, v in sorted(tot["outcomes"].items()) if k[0] in want})
 
 
 @pytest.mark.slow
