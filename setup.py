@@ -44,11 +44,7 @@ if SANITIZE:
 
 MODULES = ["goruntime._heap", "goruntime._mark", "goruntime._object",
            "goruntime.workloads._workloads", "goruntime.heapdump._parse",
-<<<<<<< HEAD
-           "goruntime.heapdump._graph", "goruntime._maps"]
-=======
-           "goruntime.heapdump._graph", "goruntime.trace._parse"]
->>>>>>> main
+           "goruntime.heapdump._graph", "goruntime.trace._parse", "goruntime._maps"]
 
 extensions = [
     Extension(name, [name.replace(".", "/") + ".pyx"],

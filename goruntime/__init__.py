@@ -45,13 +45,9 @@ __all__ = [
     "Runtime", "current", "GC", "ReadMemStats", "MemStats", "BySizeEntry", "SetFinalizer",
     "KeepAlive", "AddCleanup", "Cleanup", "GOMAXPROCS", "NumGoroutine", "Gosched", "go",
     "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "select",
-<<<<<<< HEAD
-    "debug", "weak", "metrics",
+    "debug", "weak", "metrics", "sizeclass", "SizeClass", "sweep",
     "append", "copy", "clear", "string", "bytes", "concat", "value", "StringValue", "Value",
     "MapValue",
-=======
-    "debug", "weak", "metrics", "sizeclass", "SizeClass", "sweep",
->>>>>>> main
 ]
 
 

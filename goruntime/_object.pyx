@@ -314,14 +314,10 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
     cdef uint8_t* p = NULL
     cdef Handle hv
     cdef object lo, hi, err
-<<<<<<< HEAD
+    check_heap(heap)
     if dry and a == 0:
         pass                                   # checks only (check_store)
     elif a == ZEROBASE or a == 0:
-=======
-    check_heap(heap)
-    if a == ZEROBASE or a == 0:
->>>>>>> main
         if a == 0 or (k != K_ARRAY and k != K_STRUCT):
             raise ValueError("goruntime: cannot write through a zero-size or nil object")
         # a zero-size value (Go: *p = struct{}{}): checked below, nothing is written
@@ -410,7 +406,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
         elif isinstance(v, tuple):
             check_string(owner, <tuple>v)
             if dry: return 0
-        elif isinstance(v, _string_value_type):   # rt.StringValue (string.py)
+        elif isinstance(v, _string_value_type):   # rt.StringValue (gostring.py)
             v = v._go_string
             check_string(owner, <tuple>v)
             if dry: return 0
@@ -920,13 +916,13 @@ cdef SliceValue _new_slice_object(object rt, Heap heap, uint64_t size, bint nosc
     mallocgc(&heap.h, 0, size, noscan, &addr)
     if not noscan and addr != ZEROBASE:
         if ew:
-            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, <intp_t>count, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, <intp_t>count)
         else:
-            set_heap_bits(&heap.h, addr, NULL, 0, 0, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, NULL, 0, 0)
     return new_slice(rt, heap, addr, length, capacity, elem)
 
 
-# Value types defined in Python modules that store() accepts (set by string.py, maps.py).
+# Value types defined in Python modules that store() accepts (set by gostring.py, maps.py).
 _string_value_type = ()
 _word_value_type = ()
 

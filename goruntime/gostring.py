@@ -35,7 +35,7 @@ _ZEROVAL = bytes(1024)
 def static_data(rt):
     """Register ``staticuint64s`` and ``zeroVal`` in *rt*'s rodata (once); they are
     read like any constant's bytes."""
-    by_addr = rt._rodata_by_addr
+    by_addr = rt.rodata.by_addr
     if STATICUINT64S_BASE not in by_addr:
         by_addr[STATICUINT64S_BASE] = _STATICUINT64S
         by_addr[ZEROVAL_BASE] = _ZEROVAL
@@ -47,7 +47,7 @@ def read_bytes(rt, ptr, n):
         return b""
     if rt.heap.in_arena(ptr):
         return bytes(rt.heap.view(ptr, n))
-    for a, b in rt._rodata_by_addr.items():
+    for a, b in rt.rodata.by_addr.items():
         if a <= ptr and ptr + n <= a + len(b):
             return b[ptr - a: ptr - a + n]
     raise ValueError(f"goruntime: string data at {ptr:#x} is not in this runtime")
@@ -154,7 +154,7 @@ _object.register_value_types(string_value=StringValue)
 def operand(rt, x):
     """``(ptr, len)`` of a string operand: a ``str`` constant or a StringValue of *rt*."""
     if isinstance(x, str):
-        return rt._rodata_string(x)
+        return rt.rodata.string(x)
     if isinstance(x, StringValue):
         if x.runtime is not rt:
             raise ValueError(f"goruntime: string {x!r} belongs to a different Runtime")
@@ -164,7 +164,7 @@ def operand(rt, x):
 
 def constant(rt, s):
     """A string constant (Go: a literal, in rodata): no allocation."""
-    p, n = rt._rodata_string(s)
+    p, n = rt.rodata.string(s)
     return StringValue._make(rt, p, n)
 
 
@@ -197,7 +197,7 @@ def concat(rt, parts):
     if count == 1:
         return StringValue._make(rt, *ops[idx])
     data = b"".join(read_bytes(rt, p, n) for p, n in ops)
-    with rt._world:
+    with rt.world:
         p = rawstring(rt, total)
         rt.heap.view(p, total)[:] = np.frombuffer(data, dtype=np.uint8)
         out = StringValue._make(rt, p, total)
@@ -219,7 +219,7 @@ def slicebytetostring(rt, b):
     if n == 1:
         static_data(rt)
         return StringValue._make(rt, STATICUINT64S_BASE + 8 * data[0], 1)
-    with rt._world:
+    with rt.world:
         p = rt.heap.alloc(n, True)
         rt.heap.view(p, n)[:] = np.frombuffer(data, dtype=np.uint8)
         out = StringValue._make(rt, p, n)
@@ -235,7 +235,7 @@ def stringtoslicebyte(rt, s):
         data = read_bytes(rt, *operand(rt, s))
     n = len(data)
     cap = roundupsize(n, True)
-    with rt._world:
+    with rt.world:
         p = rt.heap.alloc(cap, True)
         if n:
             rt.heap.view(p, n)[:] = np.frombuffer(data, dtype=np.uint8)

@@ -1,7 +1,7 @@
 """Values in interfaces: Go's iface.go (convT16, convT32, convT64, convTstring,
 convTslice, convT, convTnoptr) and the compiler's dataWord (walk/convert.go).
 
-An interface is two words: the type word (``rt._type_word(T)``) and the data word. What
+An interface is two words: the type word (``rt.rodata.type_word(T)``) and the data word. What
 the data word points at is the question of boxing, and Go answers it per type:
 
 - pointer-shaped values (pointers, maps, chans, funcs) are the data word themselves;
@@ -136,7 +136,7 @@ def box(rt, v, iface_t, dry):
         _object.check_store(holder, T, x)
     if dry:
         return 0, 0
-    tw = rt._type_word(T)
+    tw = rt.rodata.type_word(T)
     return tw, data_word(rt, T, x)
 
 
@@ -183,7 +183,7 @@ def data_word(rt, T, x):
 
 def _copy_in(rt, T, x, size, noscan):
     mask = None if noscan else T.gc_mask()
-    with rt._world:
+    with rt.world:
         a = rt.heap.alloc(size, noscan, mask)
         if x is not None or T.underlying.kind not in ("struct", "array"):
             _object.make_pointer(rt, rt.heap, a, T).value = x

@@ -616,7 +616,7 @@ class MapValue:
 
     def _go_clear(self):
         st = self._state
-        with st.rt._world:
+        with st.rt.world:
             st.clear()
 
     def __len__(self):
@@ -646,7 +646,7 @@ class MapValue:
         holder = _object.make_slice(rt, rt.heap, 0, 0, 0, _types.Byte)
         _object.check_store(holder, st.mt.key, k)
         _object.check_store(holder, st.mt.elem, v)
-        with rt._world:
+        with rt.world:
             st.put(kb, k, v)
         if rt.heap.gc_pending:
             rt._heap_triggered_gc()
@@ -654,7 +654,7 @@ class MapValue:
     def __delitem__(self, k):
         st = self._state
         kb = _key_bytes(st.rt, st.mt, k)
-        with st.rt._world:
+        with st.rt.world:
             st.delete(kb)
 
     def items(self):
@@ -715,7 +715,7 @@ def makemap(rt, T, hint):
     if hint < 0:
         raise Panic("runtime error: makemap: size out of range")
     mt = MapType(T)
-    with rt._world:
+    with rt.world:
         hdr = _object.new_object(rt, rt.heap, MapHeader.size, False, _mask_bytes(MapHeader),
                                  MapHeader)
         st = MapState(rt, mt, hdr.addr)

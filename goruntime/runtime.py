@@ -258,18 +258,6 @@ class Runtime:
             return b[ptr - a: ptr - a + n].decode(errors="replace")
         raise ValueError(f"goruntime: string data at {ptr:#x} is not in this runtime")
 
-<<<<<<< HEAD
-    def _type_word(self, t):
-        w = self._type_words.get(t)
-        if w is None:
-            w = TYPES_BASE + 64 * len(self._type_words)
-            self._type_words[t] = w
-            self._types_by_word[w] = t
-        return w
-
-    def _type_of_word(self, w):
-        return self._types_by_word.get(w)
-
     def _box(self, v, iface_type, dry):
         """``(type word, data word)`` of *v* stored in an interface (see `iface.box`)."""
         from . import iface
@@ -283,8 +271,6 @@ class Runtime:
         from . import maps
         return maps.map_of_word(self, w, T)
 
-=======
->>>>>>> main
     # -- statistics ----------------------------------------------------------------------
     def _counters(self):
         """A typed snapshot of the heap's counters (`mstats.HeapCounters`)."""

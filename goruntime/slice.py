@@ -109,7 +109,7 @@ def append(rt, s, values):
     for v in values:                        # every value checked before anything changes
         _object.check_store(holder, elem, v)
     new_len = n + len(values)
-    with rt._world:
+    with rt.world:
         if new_len <= c:                    # room in the backing array: no allocation
             out = _object.make_slice(rt, rt.heap, addr, new_len, c, elem)
         elif elem.size == 0:
@@ -161,7 +161,7 @@ def copy(rt, dst, src):
     n = min(len(d), len(sv))
     nbytes = n * d.elem.size
     if nbytes:
-        with rt._world:                     # memmove: overlapping ranges are fine
+        with rt.world:                     # memmove: overlapping ranges are fine
             rt.heap.view(d.addr, nbytes)[:] = rt.heap.view(sv.addr, nbytes).copy()
     return n
 
@@ -171,5 +171,5 @@ def clear_slice(rt, s):
     rt._own(s)
     nbytes = len(s) * s.elem.size
     if nbytes:
-        with rt._world:
+        with rt.world:
             rt.heap.view(s.addr, nbytes)[:] = 0

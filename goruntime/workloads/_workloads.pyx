@@ -643,7 +643,7 @@ cdef inline int new_object_prefix(mutator_t* m, uint64_t size, uint64_t nptr,
         return 0
     if nptr > (size >> 3):
         nptr = size >> 3
-    set_heap_bits(m.h, out[0], PTR_WORDS, 1, <intp_t>nptr, <intp_t>(size >> 3))
+    set_heap_bits(m.h, out[0], PTR_WORDS, 1, <intp_t>nptr)
     m.nalloc += 1
     m.nbytes += size
     if m.h.gc_pending or m.nalloc >= m.poll_at:
