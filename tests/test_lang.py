@@ -209,3 +209,37 @@ def test_array_field_elements(r):
     q = None
     rt.GC()
     assert r.heap.find_object(addr) is None
+
+
+def test_make_chan_allocates_hchan_and_buffer(r):
+    """Go: makechan (chan.go): hchanSize 112; a pointer-free buffer shares its object."""
+    C = rt.ChanType
+    for T, n, mallocs, total in ((rt.Int, 0, 1, 112), (rt.Int, 10, 1, 192),
+                                 (rt.Ptr(rt.Int), 10, 2, 192), (rt.Array(rt.Byte, 24), 1, 1, 144)):
+        a = rt.ReadMemStats()
+        c = rt.make(C(T), n)
+        b = rt.ReadMemStats()
+        assert (b.Mallocs - a.Mallocs, b.TotalAlloc - a.TotalAlloc) == (mallocs, total), (T, n)
+        assert c.cap == n
+    with pytest.raises(rt.Panic):
+        rt.make(C(rt.Int), -1)
+    with pytest.raises(rt.FatalError):
+        rt.make(C(rt.Array(rt.Byte, 1 << 16)), 1)
+
+
+def test_buffered_pointer_keeps_its_referent_alive(r):
+    c = rt.make(rt.ChanType(rt.Ptr(rt.Int)), 2)
+    p = rt.new(rt.Int)
+    p.value = 5
+    addr = p.addr
+    c.send(p)
+    p = None
+    rt.GC()
+    assert r.heap.find_object(addr) is not None
+    assert c.recv().value == 5
+    rt.GC()
+    assert r.heap.find_object(addr) is None
+    c = None
+    before = rt.ReadMemStats().HeapObjects
+    rt.GC()
+    assert rt.ReadMemStats().HeapObjects == before - 2      # hchan and its buffer

@@ -319,3 +319,42 @@ def lang_map_100000():
         return {"ii": run_ii(100000, 0), "hint": run_ii(100000, 100000)}
     finally:
         rt.debug.SetGCPercent(old)
+
+
+# ---------------------------------------------------------------------------
+# Channels (Go: makechan)
+
+@scenario(tol=NOISE)
+def lang_chan_make():
+    T = _types()
+    if not hasattr(T, "mvT"):
+        T.mvT = rt.Struct("mvT", p=rt.Ptr(rt.Int), b=rt.Array(rt.Byte, 56))
+    res = {}
+
+    def step(name, make):
+        rt.GC()
+        m0 = rt.ReadMemStats()
+        c = make()
+        m1 = rt.ReadMemStats()
+        c = None  # noqa: F841
+        rt.GC()
+        m2 = rt.ReadMemStats()
+        res[name] = {"make": mem_deltas(m0, m1), "freed": mem_deltas(m1, m2), "BySize": bysize_deltas(m0, m1)}
+
+    C = rt.ChanType
+    step("unbuffered", lambda: rt.make(C(rt.Int), 0))
+    step("int10", lambda: rt.make(C(rt.Int), 10))
+    step("ptr10", lambda: rt.make(C(rt.Ptr(rt.Int)), 10))
+    step("empty5", lambda: rt.make(C(rt.Struct("emptyC")), 5))
+    step("b64x100", lambda: rt.make(C(rt.Array(rt.Byte, 64)), 100))
+    step("b24x1", lambda: rt.make(C(rt.Array(rt.Byte, 24)), 1))
+    step("big_ptr", lambda: rt.make(C(rt.Ptr(rt.Int)), 5000))
+    c = rt.make(C(rt.Ptr(T.mvT)), 4)
+    c.send(rt.new(T.mvT))
+    rt.GC()
+    m0 = rt.ReadMemStats()
+    c.recv()
+    rt.GC()
+    m1 = rt.ReadMemStats()
+    res["received_frees"] = m1.Frees - m0.Frees
+    return res

@@ -379,6 +379,11 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
     "lang_map_liveness": ("a map's groups hold its values' pointers; delete/clear drop them", {
         "filled.Mallocs": 111, "filled.HeapObjects": 104, "deleted.Frees": 50, "cleared.Frees": 50,
         "dropped.Frees": 4, "len": 0}, {}),
+    "lang_chan_make": ("runtime/chan.go makechan: hchanSize 112; buffer in the same object unless pointerful", {
+        "unbuffered.make.TotalAlloc": 112, "int10.make.Mallocs": 1, "int10.make.TotalAlloc": 192,
+        "ptr10.make.Mallocs": 2, "ptr10.make.TotalAlloc": 192, "empty5.make.TotalAlloc": 112,
+        "b24x1.make.TotalAlloc": 144, "b64x100.make.TotalAlloc": 6528, "big_ptr.make.Mallocs": 2,
+        "big_ptr.make.TotalAlloc": 112 + 40960, "received_frees": 1}, {}),
     "lang_map_100000": ("internal/runtime/maps: tables split at maxTableCapacity=1024", {
         "ii.fill.Mallocs": 531, "ii.fill.TotalAlloc": 4729480, "hint.make.Mallocs": 258,
         "hint.fill.Mallocs": 0}, {}),

@@ -381,3 +381,54 @@ func langMap100000() result {
 	defer debug.SetGCPercent(old)
 	return result{"ii": runII(100000, 0), "hint": runII(100000, 100000)}
 }
+
+// ---------------------------------------------------------------------------
+// Channels: makechan's hchan and buffer.
+
+func init() {
+	scenarios = append(scenarios, scenario{"lang_chan_make", nil, langChanMake})
+}
+
+var (
+	gC1 chan int
+	gC2 chan int
+	gC3 chan *int
+	gC4 chan struct{}
+	gC5 chan [64]byte
+	gC6 chan [24]byte
+	gC7 chan *mvT
+)
+
+// langChanMake: what make(chan T, n) allocates, and a buffered pointer keeping
+// its referent alive until it is received.
+func langChanMake() result {
+	res := result{}
+	step := func(name string, f func(), drop func()) {
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		f()
+		runtime.ReadMemStats(&ms1)
+		drop()
+		runtime.GC()
+		runtime.ReadMemStats(&ms2)
+		res[name] = result{"make": memDeltas(&ms0, &ms1), "freed": memDeltas(&ms1, &ms2),
+			"BySize": bySizeDeltas(&ms0, &ms1, false)}
+	}
+	step("unbuffered", func() { gC1 = make(chan int) }, func() { gC1 = nil })
+	step("int10", func() { gC2 = make(chan int, 10) }, func() { gC2 = nil })
+	step("ptr10", func() { gC3 = make(chan *int, 10) }, func() { gC3 = nil })
+	step("empty5", func() { gC4 = make(chan struct{}, 5) }, func() { gC4 = nil })
+	step("b64x100", func() { gC5 = make(chan [64]byte, 100) }, func() { gC5 = nil })
+	step("b24x1", func() { gC6 = make(chan [24]byte, 1) }, func() { gC6 = nil })
+	step("big_ptr", func() { gC3 = make(chan *int, 5000) }, func() { gC3 = nil })
+	gC7 = make(chan *mvT, 4)
+	gC7 <- new(mvT)
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	<-gC7
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	gC7 = nil
+	res["received_frees"] = dlt(ms0.Frees, ms1.Frees)
+	return res
+}
