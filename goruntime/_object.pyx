@@ -275,12 +275,12 @@ cdef object load_unlocked(Handle owner, uint64_t a, object t, int k):
         if it is not None and it.underlying.kind == "ptr":
             return new_pointer(owner.runtime, heap, w, it.underlying.elem)
         if it is not None:                     # a boxed value (iface.py)
-            return owner.runtime._unbox(it, w)
+            return _unbox_hook(owner.runtime, it, w)
         return new_pointer(owner.runtime, heap, w, None)
     if k == K_WORD:
         w = (<uint64_t*>p)[0]
         if w != 0 and t.underlying.kind == "map":
-            return owner.runtime._map_of_word(w, t)      # maps.py
+            return _map_hook(owner.runtime, w, t)        # maps.py
         return None if w == 0 else w
     raise TypeError("goruntime: cannot read a value of type %s" % t)
 
@@ -443,7 +443,9 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
                 memset(p, 0, 16)
             return 0
         if not isinstance(v, Pointer):         # a value boxed as Go boxes it (iface.py)
-            tw, dw = owner.runtime._box(v, t, dry)
+            if _box_hook is None:
+                raise TypeError("goruntime: interface fields hold handles or None, not %s" % type(v).__name__)
+            tw, dw = _box_hook(owner.runtime, v, t, dry)
             if not dry:
                 (<uint64_t*>p)[0] = tw
                 (<uint64_t*>p)[1] = dw
@@ -922,18 +924,28 @@ cdef SliceValue _new_slice_object(object rt, Heap heap, uint64_t size, bint nosc
     return new_slice(rt, heap, addr, length, capacity, elem)
 
 
-# Value types defined in Python modules that store() accepts (set by gostring.py, maps.py).
+# Value types defined in Python modules that store() accepts, and the conversions load()
+# and store() call (set by gostring.py, iface.py, maps.py when they are imported).
 _string_value_type = ()
 _word_value_type = ()
+_box_hook = None              # iface.box(rt, v, iface_type, dry) -> (type word, data word)
+_unbox_hook = None            # iface.unbox(rt, T, data word) -> the value
+_map_hook = None              # maps.map_of_word(rt, w, T) -> a map handle
 
 
-def register_value_types(string_value=None, word_value=None):
-    """The StringValue and map handle classes, which store() takes as string and word values."""
-    global _string_value_type, _word_value_type
+def register_value_types(string_value=None, word_value=None, box=None, unbox=None,
+                         map_of_word=None):
+    """The StringValue and map handle classes, which store() takes as string and word
+    values, and the boxing and map conversions of interface and map words."""
+    global _string_value_type, _word_value_type, _box_hook, _unbox_hook, _map_hook
     if string_value is not None:
         _string_value_type = string_value
     if word_value is not None:
         _word_value_type = word_value
+    if box is not None:
+        _box_hook, _unbox_hook = box, unbox
+    if map_of_word is not None:
+        _map_hook = map_of_word
 
 
 def check_store(Handle owner, object t, object v):

@@ -481,5 +481,5 @@ def makechan(rt, T, size):
         ch.hchan = h
         ch.type = T
     if heap.gc_pending:
-        rt._heap_triggered_gc()
+        rt.collector.heap_triggered()
     return ch

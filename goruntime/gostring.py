@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _heap, _object
 from .errors import Panic
-from .slice import roundupsize
+from .slice import own, roundupsize
 
 STATICUINT64S_BASE = 0x4b0000     # Go: runtime.staticuint64s, [256]uint64 in rodata
 ZEROVAL_BASE = 0x4b1000           # Go: runtime.zeroVal, [1024]byte of zeros
@@ -170,7 +170,7 @@ def constant(rt, s):
 
 def _finish(rt, out):
     if rt.heap.gc_pending:
-        rt._heap_triggered_gc()
+        rt.collector.heap_triggered()
     return out
 
 
@@ -211,7 +211,7 @@ def slicebytetostring(rt, b):
             raise TypeError("string: give a []byte SliceValue (rt.bytes(...)); Python bytes "
                             "are not on the heap")
         raise TypeError(f"cannot convert {b!r} to type string (want []byte)")
-    rt._own(b)
+    own(rt, b)
     n = len(b)
     if n == 0:
         return StringValue._make(rt, 0, 0)

@@ -200,7 +200,8 @@ def unbox(rt, T, w):
     u = T.underlying
     if _direct(T):
         if u.kind == "map":
-            return rt._map_of_word(w, T)
+            from .maps import map_of_word
+            return map_of_word(rt, w, T)
         return w
     if w == _heap.ZERO_BASE or T.size == 0:
         x = None
@@ -228,3 +229,6 @@ def _decode(rt, T, raw):
         import numpy as np
         return np.frombuffer(raw, dtype=dt)[0].item()
     return raw
+
+
+_object.register_value_types(box=box, unbox=unbox)

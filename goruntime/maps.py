@@ -37,11 +37,13 @@ alive.
 """
 import hashlib
 import struct as _struct
+import weakref
 
 import numpy as np
 
 from . import _maps, _object, types as _types
 from .errors import Panic
+from .slice import own
 
 GROUP_SLOTS = 8                 # Go: abi.MapGroupSlots
 MAX_TABLE_CAPACITY = 1024       # Go: maxTableCapacity
@@ -140,7 +142,7 @@ def _key_bytes(rt, mt, k):
         return bytes(8)
     if not isinstance(k, _object.Pointer):
         raise TypeError(f"cannot use {k!r} as {mt.key.go_string()} value in map index")
-    rt._own(k)
+    own(rt, k)
     if kind == "ptr" and k.elem is not None and k.type != mt.key:
         raise TypeError(f"cannot use x (variable of type {k.type.go_string()}) as "
                         f"{mt.key.go_string()} value in map index")
@@ -558,9 +560,22 @@ class MapState:
 _ZERO = object()          # "no value given": the slot keeps its zeroed memory
 
 
+# Per-runtime map state, kept here rather than on the Runtime: the seed counter and the
+# mirror of each map by header address (weak on the runtime, so it dies with it).
+_PER_RUNTIME = weakref.WeakKeyDictionary()
+
+
+def _runtime_state(rt):
+    st = _PER_RUNTIME.get(rt)
+    if st is None:
+        st = _PER_RUNTIME[rt] = {"seeds": 0, "maps": {}}
+    return st
+
+
 def _next_seed(rt):
-    n = getattr(rt, "_map_seeds", 0) + 1
-    rt._map_seeds = n
+    rs = _runtime_state(rt)
+    rs["seeds"] += 1
+    n = rs["seeds"]
     x = (n * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF       # splitmix64
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
@@ -568,10 +583,7 @@ def _next_seed(rt):
 
 
 def _states(rt):
-    d = getattr(rt, "_map_states", None)
-    if d is None:
-        d = rt._map_states = {}
-    return d
+    return _runtime_state(rt)["maps"]
 
 
 class MapValue:
@@ -649,7 +661,7 @@ class MapValue:
         with rt.world:
             st.put(kb, k, v)
         if rt.heap.gc_pending:
-            rt._heap_triggered_gc()
+            rt.collector.heap_triggered()
 
     def __delitem__(self, k):
         st = self._state
@@ -690,7 +702,6 @@ class MapValue:
         return self
 
 
-_object.register_value_types(word_value=MapValue)
 
 
 def _zero_value(T):
@@ -732,7 +743,7 @@ def makemap(rt, T, hint):
         _states(rt)[hdr.addr] = st
         m = MapValue._make(hdr, st)
     if rt.heap.gc_pending:
-        rt._heap_triggered_gc()
+        rt.collector.heap_triggered()
     return m
 
 
@@ -742,3 +753,6 @@ def map_of_word(rt, w, T):
     if st is None:
         raise ValueError(f"goruntime: {w:#x} is not a map of this runtime")
     return MapValue._make(_object.make_pointer(rt, rt.heap, w, MapHeader), st)
+
+
+_object.register_value_types(word_value=MapValue, map_of_word=map_of_word)

@@ -263,19 +263,6 @@ class Runtime:
             return b[ptr - a: ptr - a + n].decode(errors="replace")
         raise ValueError(f"goruntime: string data at {ptr:#x} is not in this runtime")
 
-    def _box(self, v, iface_type, dry):
-        """``(type word, data word)`` of *v* stored in an interface (see `iface.box`)."""
-        from . import iface
-        return iface.box(self, v, iface_type, dry)
-
-    def _unbox(self, T, w):
-        from . import iface
-        return iface.unbox(self, T, w)
-
-    def _map_of_word(self, w, T):
-        from . import maps
-        return maps.map_of_word(self, w, T)
-
     # -- statistics ----------------------------------------------------------------------
     def _counters(self):
         """A typed snapshot of the heap's counters (`mstats.HeapCounters`)."""

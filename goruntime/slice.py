@@ -77,6 +77,12 @@ def growslice_size(new_len, old_cap, elem):
     return newcap, capmem
 
 
+def own(rt, h):
+    """*h* must be a handle of runtime *rt* (a ValueError otherwise, as for any handle)."""
+    if _object.handle_heap(h) is not rt.heap:
+        raise ValueError(f"goruntime: handle {h!r} belongs to a different Runtime")
+
+
 def _gc_mask_bytes(elem):
     """One byte per word of *elem* (1 = pointer), as `_object.new_slice_object` takes it."""
     return np.ascontiguousarray(elem.gc_mask(), dtype=np.uint8).tobytes()
@@ -98,7 +104,7 @@ def append(rt, s, values):
     if sv is None:
         elem, addr, n, c = s.underlying.elem, 0, 0, 0
     else:
-        rt._own(sv)
+        own(rt, sv)
         elem, addr, n, c = sv.elem, sv.addr, len(sv), sv.cap
     owner = sv
     if not values:
@@ -128,7 +134,7 @@ def append(rt, s, values):
             out[n + i] = v
     del owner
     if rt.heap.gc_pending:
-        rt._heap_triggered_gc()
+        rt.collector.heap_triggered()
     return out
 
 
@@ -140,7 +146,7 @@ def copy(rt, dst, src):
     d = _slice_arg(dst, "copy")
     if d is None:
         return 0
-    rt._own(d)
+    own(rt, d)
     from .gostring import StringValue, operand, read_bytes
     if isinstance(src, (str, StringValue)):
         if d.elem.underlying.kind != "uint8":
@@ -154,7 +160,7 @@ def copy(rt, dst, src):
     sv = _slice_arg(src, "copy")
     if sv is None:
         return 0
-    rt._own(sv)
+    own(rt, sv)
     if d.elem != sv.elem:
         raise TypeError(f"invalid argument: arguments to copy dst ({d.type.go_string()}) and "
                         f"src ({sv.type.go_string()}) have different element types")
@@ -168,7 +174,7 @@ def copy(rt, dst, src):
 
 def clear_slice(rt, s):
     """Go's ``clear(s)`` for a slice: zero its len elements (the capacity beyond stays)."""
-    rt._own(s)
+    own(rt, s)
     nbytes = len(s) * s.elem.size
     if nbytes:
         with rt.world:
