@@ -245,7 +245,7 @@ OPS = [
     "heap_find_object", "heap_add_root", "heap_remove_root", "heap_query", "runtime_new",
     "drop", "drop", "copy", "copy", "alias_store", "knob", "knob", "foreign_thread",
     "append", "append", "go_copy", "concat", "bytes_string", "box", "box",
-    "map_set", "map_set", "map_get", "map_del", "map_clear",
+    "map_set", "map_set", "map_get", "map_del", "map_clear", "alias_store",
 ]
 #: Calls that are scheduling points: other goroutines (finalizers!) may run inside them,
 #: so a failure there need not leave the heap as it was.
