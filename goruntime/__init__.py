@@ -31,6 +31,8 @@ from .runtime import (
 from .mstats import BySizeEntry
 from .sizeclass import sizeclass, SizeClass
 from .chan import select
+from .builtin import (append, copy, clear, string, bytes, concat, value, StringValue, Value,
+                      MapValue)
 from . import debug, weak, metrics  # noqa: E402
 from .trace.dask_sweep import sweep  # noqa: E402  (dask itself is imported only when called)
 
@@ -44,6 +46,8 @@ __all__ = [
     "KeepAlive", "AddCleanup", "Cleanup", "GOMAXPROCS", "NumGoroutine", "Gosched", "go",
     "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "select",
     "debug", "weak", "metrics", "sizeclass", "SizeClass", "sweep",
+    "append", "copy", "clear", "string", "bytes", "concat", "value", "StringValue", "Value",
+    "MapValue",
 ]
 
 

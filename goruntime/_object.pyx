@@ -274,9 +274,13 @@ cdef object load_unlocked(Handle owner, uint64_t a, object t, int k):
         it = owner.runtime.rodata.type_of_word((<uint64_t*>p)[0])
         if it is not None and it.underlying.kind == "ptr":
             return new_pointer(owner.runtime, heap, w, it.underlying.elem)
+        if it is not None:                     # a boxed value (iface.py)
+            return _unbox_hook(owner.runtime, it, w)
         return new_pointer(owner.runtime, heap, w, None)
     if k == K_WORD:
         w = (<uint64_t*>p)[0]
+        if w != 0 and t.underlying.kind == "map":
+            return _map_hook(owner.runtime, w, t)        # maps.py
         return None if w == 0 else w
     raise TypeError("goruntime: cannot read a value of type %s" % t)
 
@@ -311,7 +315,9 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
     cdef Handle hv
     cdef object lo, hi, err
     check_heap(heap)
-    if a == ZEROBASE or a == 0:
+    if dry and a == 0:
+        pass                                   # checks only (check_store)
+    elif a == ZEROBASE or a == 0:
         if a == 0 or (k != K_ARRAY and k != K_STRUCT):
             raise ValueError("goruntime: cannot write through a zero-size or nil object")
         # a zero-size value (Go: *p = struct{}{}): checked below, nothing is written
@@ -400,6 +406,10 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
         elif isinstance(v, tuple):
             check_string(owner, <tuple>v)
             if dry: return 0
+        elif isinstance(v, _string_value_type):   # rt.StringValue (gostring.py)
+            v = v._go_string
+            check_string(owner, <tuple>v)
+            if dry: return 0
         else:
             raise assign_type_error(v, t)
         (<uint64_t*>p)[0] = v[0]
@@ -421,7 +431,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
             if len(v) != t.underlying.len:
                 raise TypeError("cannot use %d values as %s value in assignment" % (len(v), t.go_string()))
             for i, x in enumerate(v):         # check every element before writing any
-                store(owner, a + i * es, et, ek, x, True)
+                store(owner, a + i * es if a else 0, et, ek, x, True)
             if not dry:
                 for i, x in enumerate(v):
                     store(owner, a + i * es, et, ek, x, False)
@@ -432,8 +442,14 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
             if not dry:
                 memset(p, 0, 16)
             return 0
-        if not isinstance(v, Pointer):
-            raise TypeError("goruntime: interface fields hold handles or None, not %s" % type(v).__name__)
+        if not isinstance(v, Pointer):         # a value boxed as Go boxes it (iface.py)
+            if _box_hook is None:
+                raise TypeError("goruntime: interface fields hold handles or None, not %s" % type(v).__name__)
+            tw, dw = _box_hook(owner.runtime, v, t, dry)
+            if not dry:
+                (<uint64_t*>p)[0] = tw
+                (<uint64_t*>p)[1] = dw
+            return 0
         check_runtime(owner, <Handle>v)
         err = assign_check((<Pointer>v).gotype, t)
         if err is not None:
@@ -451,6 +467,11 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
             check_runtime(owner, <Handle>v)
             if not dry:
                 (<uint64_t*>p)[0] = (<Handle>v).addr
+            return 0
+        if isinstance(v, _word_value_type):     # rt.MapValue (maps.py)
+            w = v._go_word(owner.runtime, t)
+            if not dry:
+                (<uint64_t*>p)[0] = w
             return 0
         raise assign_type_error(v, t)
     raise TypeError("goruntime: cannot store a value of type %s" % t)
@@ -578,6 +599,8 @@ cdef class Pointer(Handle):
             return PyObject_GenericGetAttr(self, name)
         if self.elem is None:
             raise AttributeError(f"unsafe.Pointer has no field {name}")
+        if name == "ptr" and self.elem.underlying.kind == "array":
+            return self._elem_ptr               # &p.tail[i] (arrays have no fields)
         off, ft, k = field_info(self.elem, name)
         return load(self, self.addr + off, ft, k)
 
@@ -629,6 +652,11 @@ cdef class Pointer(Handle):
     def __getitem__(self, i):
         a, et = self._index(i)
         return load(self, a, et, kind_of(et))
+
+    def _elem_ptr(self, i):
+        """``&p[i]`` for an array pointee: an interior pointer to element *i*."""
+        a, et = self._index(i)
+        return new_pointer(self.runtime, self.heap, a, et)
 
     def __setitem__(self, i, v):
         a, et = self._index(i)
@@ -894,3 +922,33 @@ cdef SliceValue _new_slice_object(object rt, Heap heap, uint64_t size, bint nosc
         else:
             set_heap_bits(&heap.h, addr, NULL, 0, 0)
     return new_slice(rt, heap, addr, length, capacity, elem)
+
+
+# Value types defined in Python modules that store() accepts, and the conversions load()
+# and store() call (set by gostring.py, iface.py, maps.py when they are imported).
+_string_value_type = ()
+_word_value_type = ()
+_box_hook = None              # iface.box(rt, v, iface_type, dry) -> (type word, data word)
+_unbox_hook = None            # iface.unbox(rt, T, data word) -> the value
+_map_hook = None              # maps.map_of_word(rt, w, T) -> a map handle
+
+
+def register_value_types(string_value=None, word_value=None, box=None, unbox=None,
+                         map_of_word=None):
+    """The StringValue and map handle classes, which store() takes as string and word
+    values, and the boxing and map conversions of interface and map words."""
+    global _string_value_type, _word_value_type, _box_hook, _unbox_hook, _map_hook
+    if string_value is not None:
+        _string_value_type = string_value
+    if word_value is not None:
+        _word_value_type = word_value
+    if box is not None:
+        _box_hook, _unbox_hook = box, unbox
+    if map_of_word is not None:
+        _map_hook = map_of_word
+
+
+def check_store(Handle owner, object t, object v):
+    """Go's assignability and range checks for storing *v* as a *t*; writes nothing."""
+    store(owner, 0, t, kind_of(t), v, True)
+    return None

@@ -18,7 +18,7 @@ from .sched import (
     WAIT_CHAN_RECEIVE, WAIT_CHAN_SEND, WAIT_SELECT, WAIT_SELECT_NO_CASES, WAIT_WAITGROUP,
 )
 
-__all__ = ["Chan", "WaitGroup", "select"]
+__all__ = ["Chan", "WaitGroup", "select", "HeapChan", "makechan"]
 
 
 class _Sudog:
@@ -414,3 +414,72 @@ class WaitGroup:
     wait = Wait
     go = Go
 
+
+
+# ---------------------------------------------------------------------------------------
+# make(chan T, n) on the heap (Go: makechan, chan.go)
+
+HCHAN_SIZE = 112        # Go: hchanSize, unsafe.Sizeof(hchan{}) on linux/amd64
+
+
+def _hchan_type():
+    from . import types as t
+    global _HCHAN
+    if _HCHAN is None:
+        up = t.UnsafePointer
+        _HCHAN = t.Struct("hchan", package="runtime", qcount=t.Uint, dataqsiz=t.Uint, buf=up,
+                          elemsize=t.Uint16, closed=t.Uint32, timer=up, elemtype=up, sendx=t.Uint,
+                          recvx=t.Uint, recvq_first=up, recvq_last=up, sendq_first=up,
+                          sendq_last=up, bubble=up, key=t.Uintptr)
+        assert _HCHAN.size == HCHAN_SIZE
+    return _HCHAN
+
+
+_HCHAN = None
+
+
+class HeapChan(Chan):
+    """A channel made by ``rt.make(rt.ChanType(T), n)``: a `Chan` whose ``hchan`` (and
+    buffer) are on the emulated heap as Go allocates them; the handle ``hchan`` roots them
+    while the channel lives. Values sent are kept by the channel's queue (Python handles,
+    so a buffered pointer keeps its referent alive, as in Go) rather than copied into the
+    heap buffer."""
+
+    __slots__ = ("hchan", "type")
+
+
+def makechan(rt, T, size):
+    """Go: makechan. Unbuffered or zero-size elements: one 112-byte noscan hchan;
+    pointer-free elements: hchan and buffer in one noscan object of ``112 + n*size``
+    bytes; elements with pointers: a scanned hchan (``new(hchan)``) and a separate
+    buffer of n elements."""
+    import numpy as np
+    from . import _object
+    from .errors import FatalError
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError(f"make: size must be an int, not {type(size).__name__}")
+    elem = T.underlying.elem
+    if elem.size >= 1 << 16:
+        raise FatalError("makechan: invalid channel element type")
+    mem = elem.size * size
+    if size < 0 or mem > (1 << 48) - HCHAN_SIZE:
+        raise Panic("makechan: size out of range")
+    H = _hchan_type()
+    heap = rt.heap
+    with rt.world:
+        if mem == 0:
+            h = _object.new_object(rt, heap, HCHAN_SIZE, True, None, H)
+        elif not elem.has_pointers:
+            h = _object.new_object(rt, heap, HCHAN_SIZE + mem, True, None, H)
+        else:
+            hmask = np.ascontiguousarray(H.gc_mask(), dtype=np.uint8).tobytes()
+            h = _object.new_object(rt, heap, HCHAN_SIZE, False, hmask, H)
+            emask = np.ascontiguousarray(elem.gc_mask(), dtype=np.uint8).tobytes()
+            buf = _object.new_slice_object(rt, heap, mem, False, emask, size, size, size, elem)
+            heap.write_word(h.addr + 16, buf.addr)          # hchan.buf keeps it alive
+        ch = HeapChan(size, sched=rt.sched)
+        ch.hchan = h
+        ch.type = T
+    if heap.gc_pending:
+        rt.collector.heap_triggered()
+    return ch

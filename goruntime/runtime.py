@@ -207,8 +207,21 @@ class Runtime:
             self._heap_triggered_gc()
         return p
 
-    def make(self, T, length, cap=None):
-        """Go's ``make([]E, len, cap)``: a slice with a zeroed backing array on the heap."""
+    def make(self, T, length=None, cap=None, *, hint=None):
+        """Go's ``make([]E, len, cap)``: a slice with a zeroed backing array on the heap;
+        ``make(map[K]V, hint)``: a map handle (see `maps`); ``make(chan T, n)``: a channel
+        whose hchan and buffer are on the heap (see `chan.makechan`)."""
+        if isinstance(T, _types.Type) and T.underlying.kind == "map":
+            from . import maps
+            if cap is not None or (hint is not None and length is not None):
+                raise TypeError("make: map takes one size argument (hint)")
+            return maps.makemap(self, T, hint if hint is not None else (length or 0))
+        if isinstance(T, _types.Type) and T.underlying.kind == "chan":
+            if cap is not None or hint is not None:
+                raise TypeError("make: chan takes one size argument")
+            return _chan.makechan(self, T, length or 0)
+        if length is None:
+            raise TypeError(f"make: missing len argument for {T!r}")
         if not isinstance(T, _types.Type) or T.underlying.kind != "slice":
             raise TypeError(f"make: {T!r} is not a slice type (maps and chans: use rt.Chan)")
         if isinstance(length, bool) or not isinstance(length, int):
@@ -606,9 +619,9 @@ def new(T):
     return current().new(T)
 
 
-def make(T, length, cap=None):
-    """Go's ``make([]E, len, cap)`` on the current runtime."""
-    return current().make(T, length, cap)
+def make(T, length=None, cap=None, *, hint=None):
+    """Go's ``make([]E, len, cap)`` and ``make(map[K]V, hint)`` on the current runtime."""
+    return current().make(T, length, cap, hint=hint)
 
 
 def GC():

@@ -210,6 +210,11 @@ PROFILE = {
     "heap_view": [["raw"], ["small"]], "heap_find_object": [["raw", "ptr"]],
     "heap_add_root": [["raw"]], "heap_remove_root": [["slot"]], "heap_query": [["raw"], ["small"]],
     "runtime_new": [["small"], ["bigint", "text"], ["small"], ["text"]],
+    "append": [["slice"], ["val"], ["val", "none"], ["small"]],
+    "go_copy": [["slice"], ["slice", "text"]], "concat": [["text"], ["small"], ["text", "small"]],
+    "bytes_string": [["text", "slice"], ["small"]], "box": [["small"], ["val", "ptr", "text"]],
+    "map_set": [["small"], ["small", "text"], ["small", "val", "ptr"]], "map_get": [["small"], ["small", "text"]],
+    "map_del": [["small"], ["small", "text"]], "map_clear": [["small"]],
     "copy": [["ptr", "slice", "weak"], ["small"]], "alias_store": [["raw"], ["raw"], ["small"]],
     "knob": [["small", "bigint", "text"], ["small"]], "foreign_thread": [["small"], ["ptr"]],
     "drop": [["small"], ["small"]],
@@ -239,6 +244,8 @@ OPS = [
     "heap_store_pointers", "heap_read_word", "heap_write_word", "heap_view",
     "heap_find_object", "heap_add_root", "heap_remove_root", "heap_query", "runtime_new",
     "drop", "drop", "copy", "copy", "alias_store", "knob", "knob", "foreign_thread",
+    "append", "append", "go_copy", "concat", "bytes_string", "box", "box",
+    "map_set", "map_set", "map_get", "map_del", "map_clear", "alias_store",
 ]
 #: Calls that are scheduling points: other goroutines (finalizers!) may run inside them,
 #: so a failure there need not leave the heap as it was.
@@ -1280,6 +1287,123 @@ class Fuzzer:
         addr = self.res(a)
         fn = [self.heap.in_arena, self.heap.is_marked][b.k % 2 if isinstance(b, Ref) else 0]
         self.call("heap_query", fn, addr, expect=_u64_expect(addr))
+
+    # -- the allocating language (rt.append, copy, strings, interface boxing) --------------
+    # Rules: a failed call changes nothing (self.call checks); a successful one returns
+    # what Go's builtin returns, and the heap stays consistent (self.verify).
+    def op_append(self, a, b, c, d):
+        s = self.res(a)
+        vals = [self.res(b)] + ([] if c is None else [self.res(c)])
+        n0 = len(s) if isinstance(s, rt.SliceValue) else 0
+        ok, out = self.call("append", rt.append, s, *vals, touched=(s,) if isinstance(s, rt.SliceValue) else ())
+        if ok:
+            assert isinstance(out, rt.SliceValue) and len(out) == n0 + len(vals) and out.cap >= len(out)
+            if isinstance(s, rt.SliceValue) and s.cap >= len(out):
+                assert out.addr == s.addr, "append within capacity moved the array"
+            self.keep(self.slices, out)
+
+    def op_go_copy(self, a, b, c, d):
+        dst, src = self.res(a), self.res(b)
+        ok, n = self.call("go_copy", rt.copy, dst, src, touched=tuple(x for x in (dst, src) if isinstance(x, rt.SliceValue)))
+        if ok:
+            assert 0 <= n <= (len(dst) if isinstance(dst, rt.SliceValue) else 0)
+
+    def _strings(self):
+        return self.__dict__.setdefault("strs", [])
+
+    def op_concat(self, a, b, c, d):
+        pool = self._strings()
+        parts = [self.res(a)]
+        for x in (b, c):
+            x = self.res(x)
+            parts.append(pool[x % len(pool)] if isinstance(x, int) and not isinstance(x, bool) and x >= 0 and pool else x)
+        ok, v = self.call("concat", rt.concat, *parts)
+        if ok:
+            assert str(v) == "".join(str(x) for x in parts)
+            self.keep(pool, v)
+
+    def op_bytes_string(self, a, b, c, d):
+        x = self.res(a)
+        if isinstance(x, rt.SliceValue):
+            ok, v = self.call("bytes_string", rt.string, x)
+            if ok:
+                assert bytes(v) == bytes(self.heap.view(x.addr, len(x))) if len(x) else len(v) == 0
+                self.keep(self._strings(), v)
+        else:
+            ok, v = self.call("bytes_string", rt.bytes, x)
+            if ok:
+                assert isinstance(v, rt.SliceValue) and v.cap >= len(v)
+                self.keep(self.slices, v)
+
+    def op_box(self, a, b, c, d):
+        hold = self.__dict__.get("iface_hold")
+        if hold is None:
+            hold = self.iface_hold = rt.new(rt.Array(rt.Any, 4))
+        i, v = self.res(a), self.res(b)
+        i = i % 4 if isinstance(i, int) and not isinstance(i, bool) else 0
+        ok, _ = self.call("box", _setitem, hold, i, v, touched=(hold,))
+        if ok and isinstance(v, (bool, int, float, str)) and not (isinstance(v, float) and v != v):
+            assert hold[i] == v, (hold[i], v)
+
+    # -- maps: each map has a Python dict model beside it (keys normalized as Go compares)
+    _MAP_TYPES = None
+
+    def _map(self, a):
+        if Fuzzer._MAP_TYPES is None:
+            Fuzzer._MAP_TYPES = [rt.Map(rt.Int, rt.Int), rt.Map(rt.String, rt.Ptr(rt.Int)),
+                                 rt.Map(rt.Int8, rt.String), rt.Map(rt.Int, rt.Array(rt.Byte, 200))]
+        pool = self.__dict__.setdefault("maps", {})
+        k = a % 4 if isinstance(a, int) and not isinstance(a, bool) else 0
+        if k not in pool:
+            hint = a % 20 if isinstance(a, int) and not isinstance(a, bool) else 0
+            ok, m = self.call("map_make", lambda T, h: rt.make(T, hint=h), Fuzzer._MAP_TYPES[k], hint)
+            if not ok:
+                return None, None
+            pool[k] = (m, {})
+        return pool[k]
+
+    def op_map_set(self, a, b, c, d):
+        m, model = self._map(self.res(a))
+        if m is None:
+            return
+        k, v = self.res(b), self.res(c)
+        n0 = len(m)
+        ok, _ = self.call("map_set", _setitem, m, k, v)
+        if ok:
+            key = str(k) if m.type.key == rt.String else (k.addr if isinstance(k, rt.Pointer) else k)
+            model[key] = v
+            assert len(m) == len(model), (len(m), len(model))
+            got = m[k]
+            if isinstance(v, (int, str)) and not isinstance(v, bool):
+                assert got == v, (got, v)
+        else:
+            assert len(m) == n0
+
+    def op_map_get(self, a, b, c, d):
+        m, model = self._map(self.res(a))
+        if m is None:
+            return
+        self.call("map_get", _getitem, m, self.res(b))
+
+    def op_map_del(self, a, b, c, d):
+        m, model = self._map(self.res(a))
+        if m is None:
+            return
+        k = self.res(b)
+        ok, _ = self.call("map_del", lambda m, k: m.__delitem__(k), m, k)
+        if ok:
+            key = str(k) if m.type.key == rt.String else (k.addr if isinstance(k, rt.Pointer) else k)
+            model.pop(key, None)
+            assert len(m) == len(model) and k not in m
+
+    def op_map_clear(self, a, b, c, d):
+        m, model = self._map(self.res(a))
+        if m is None:
+            return
+        ok, _ = self.call("map_clear", rt.clear, m)
+        if ok:
+            model.clear()
+            assert len(m) == 0
 
     def op_runtime_new(self, a, b, c, d):
         kw = {}

@@ -121,7 +121,7 @@ def find_go() -> Go:
 
 def source_digest(go: Go) -> str:
     h = hashlib.sha256()
-    for name in ("main.go", "go.mod"):
+    for name in ["go.mod"] + sorted(p.name for p in GO_SRC.glob("*.go")):
         h.update(name.encode() + b"\0" + (GO_SRC / name).read_bytes() + b"\0")
     h.update(go.version.encode())
     return h.hexdigest()

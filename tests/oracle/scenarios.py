@@ -2094,3 +2094,5 @@ def misuse_chan_close_closed():
 @scenario()
 def misuse_deadlock():
     return misuse(lambda: rt.Chan(0).recv())
+
+import scenarios_lang  # noqa: E402,F401  (the allocating language: registers its scenarios)

@@ -362,6 +362,48 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
                                  _misuse("panic: close of closed channel", recoverable=True), {}),
     "misuse_deadlock": ("Go runtime; goruntime/errors.py names it",
                         _misuse("fatal error: all goroutines are asleep - deadlock!"), {}),
+    # The allocating language (issue 17): numbers that follow from Go's source.
+    "lang_append_growth": ("runtime/slice.go growslice, nextslicecap; msize.go roundupsize", {
+        "int.caps": [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 848, 1280, 1792, 2560, 3408, 5120],
+        "byte.caps": [8, 16, 32, 64, 128, 256, 512, 896, 1408, 2048, 3072, 4096, 5376],
+        "arr24.caps": [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 853, 1365, 2048],
+        "int.alloc.Mallocs": 16, "byte.alloc.Mallocs": 13, "arr24.alloc.Mallocs": 13}, {}),
+    "lang_slice_liveness": ("Go GC marks objects: a sub-slice or &p.f[i] keeps the whole object", {
+        "kept.HeapAlloc": 1 << 20, "kept.Mallocs": 1, "append_in_cap.Mallocs": 0, "len": 13,
+        "cap": (1 << 20) - 10, "freed.HeapAlloc": -(1 << 20), "elem_value": 9, "elem_freed.Frees": 1,
+        "copy.n": 5, "copy.m": 6, "copy.Mallocs": 0, "copy.src": [0, 0, 0, 2, 3, 4, 5, 6]}, {}),
+    "lang_strings": ("runtime/string.go concatstrings, slicebytetostring, rawbyteslice", {
+        "caps": [0, 8, 16, 112], "concat_one_nonempty.d.Mallocs": 0, "concat_none.d.Mallocs": 0,
+        "string_0.d.Mallocs": 0, "string_1.d.Mallocs": 0, "concat_16.d.TotalAlloc": 16,
+        "concat_3.d.TotalAlloc": 128, "string_100.d.TotalAlloc": 112, "static_one_byte": True,
+        "big.d.HeapAlloc": 1 << 20, "substring_kept.Frees": 0, "substring_kept.HeapAlloc": 0,
+        "substring_freed.Frees": 1, "substring_freed.HeapAlloc": -(1 << 20)}, {}),
+    "lang_iface_boxing": ("runtime/iface.go convT16/32/64, convTstring, convTslice; walk/convert.go", {
+        **{f"{k}.alloc.Mallocs": 0 for k in ("int_small", "float_zero", "bool", "string_empty", "int8",
+                                              "uint16_small", "slice_nil", "pointer")},
+        "int_big.alloc.Mallocs": 100, "int_big.alloc.TotalAlloc": 800, "float.alloc.Mallocs": 100,
+        "string.alloc.TotalAlloc": 1600, "slice.alloc.TotalAlloc": 2400,
+        "uint16_big.alloc.Mallocs": 100, "struct8.alloc.Mallocs": 100}, {}),
+    "lang_map_sizes": ("internal/runtime/maps NewMap, growToSmall, growToTable", {
+        "ii_0.make.Mallocs": 1, "ii_0.make.TotalAlloc": 48, "ii_8.fill.Mallocs": 1, "ii_8.fill.TotalAlloc": 144,
+        "ii_9.fill.Mallocs": 4, "ii_9.fill.TotalAlloc": 472, "hint_8.make.Mallocs": 1, "hint_9.make.Mallocs": 4,
+        "hint_1000.make.Mallocs": 6, "hint_5000.make.Mallocs": 18, "ii_1000.fill.Mallocs": 21,
+        "ii_1000_hint1000.fill.Mallocs": 0, "indirect_100.fill.Mallocs": 111}, {}),
+    "lang_map_growth": ("internal/runtime/maps table.rehash, grow, split (7/8 load, 1024 slots)", {
+        "steps": [[1, 1, 144], [9, 3, 328], [15, 2, 608], [29, 2, 1184], [57, 2, 2336], [113, 2, 4896],
+                  [225, 2, 9504], [449, 2, 18464], [897, 5, 36944]],
+        "refill.Mallocs": 0, "len_after_clear": 0, "after_delete.HeapObjects": 6}, {}),
+    "lang_map_liveness": ("a map's groups hold its values' pointers; delete/clear drop them", {
+        "filled.Mallocs": 111, "filled.HeapObjects": 104, "deleted.Frees": 50, "cleared.Frees": 50,
+        "dropped.Frees": 4, "len": 0}, {}),
+    "lang_chan_make": ("runtime/chan.go makechan: hchanSize 112; buffer in the same object unless pointerful", {
+        "unbuffered.make.TotalAlloc": 112, "int10.make.Mallocs": 1, "int10.make.TotalAlloc": 192,
+        "ptr10.make.Mallocs": 2, "ptr10.make.TotalAlloc": 192, "empty5.make.TotalAlloc": 112,
+        "b24x1.make.TotalAlloc": 144, "b64x100.make.TotalAlloc": 6528, "big_ptr.make.Mallocs": 2,
+        "big_ptr.make.TotalAlloc": 112 + 40960, "received_frees": 1}, {}),
+    "lang_map_100000": ("internal/runtime/maps: tables split at maxTableCapacity=1024", {
+        "ii.fill.Mallocs": 531, "ii.fill.TotalAlloc": 4729480, "hint.make.Mallocs": 258,
+        "hint.fill.Mallocs": 0}, {}),
 }
 
 

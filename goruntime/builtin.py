@@ -1,0 +1,59 @@
+"""Go's predeclared functions that allocate (package builtin): ``append``, ``copy``,
+``clear``, and the conversions ``string(b)``, ``[]byte(s)``, ``a + b``, on the current
+runtime.
+
+Each one is Go's runtime routine of the same job, in the module named after Go's file:
+`slice` (growslice), `gostring` (runtime/string.go: concatstrings, slicebytetostring, stringtoslicebyte),
+`iface` (convT*: ``rt.value``). See those modules for what allocates.
+"""
+from . import slice as _slice, gostring as _string, iface as _iface, maps as _maps  # noqa: F401
+from .runtime import current
+from .gostring import StringValue
+from .iface import Value
+from .maps import MapValue
+
+__all__ = ["append", "copy", "clear", "string", "bytes", "concat", "value", "StringValue",
+           "Value", "MapValue"]
+
+
+def append(s, *values):
+    """Go's ``append(s, values...)``; *s* is a SliceValue, or ``rt.Slice(T)`` for a nil
+    slice. Returns the new SliceValue (sharing *s*'s array while the capacity allows)."""
+    return _slice.append(current(), s, values)
+
+
+def copy(dst, src):
+    """Go's ``copy(dst, src)``: the number of elements copied."""
+    return _slice.copy(current(), dst, src)
+
+
+def clear(x):
+    """Go's ``clear(x)``: a map loses every entry (its memory stays, as in Go); a slice's
+    elements are zeroed."""
+    rt = current()
+    if isinstance(x, _slice._object.SliceValue):
+        return _slice.clear_slice(rt, x)
+    clear_map = getattr(x, "_go_clear", None)
+    if clear_map is None:
+        raise TypeError(f"invalid argument: clear expects a map or slice, not {x!r}")
+    return clear_map()
+
+
+def string(b):
+    """Go's ``string(b)`` for a ``[]byte`` SliceValue: a `StringValue`."""
+    return _string.slicebytetostring(current(), b)
+
+
+def bytes(s):
+    """Go's ``[]byte(s)`` for a ``str`` constant or a `StringValue`: a ``[]byte`` slice."""
+    return _string.stringtoslicebyte(current(), s)
+
+
+def concat(*parts):
+    """Go's ``a + b + ...`` on strings (``str`` constants and `StringValue`)."""
+    return _string.concat(current(), parts)
+
+
+def value(T, x):
+    """A Go value of type *T*, to store in an interface (boxed as Go boxes a ``T``)."""
+    return Value(T, x)

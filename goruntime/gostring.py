@@ -1,0 +1,243 @@
+"""Strings and []byte: Go's runtime/string.go (concatstrings, slicebytetostring, stringtoslicebyte).
+
+A `StringValue` is a Go string held by Python: ``(ptr, len)`` whose bytes are on the heap
+(then the handle roots them, as a Go string variable does), in rodata (constants: every
+Python ``str`` is one), or in ``staticuint64s`` (one-byte strings). What allocates is
+Go's rule for a result that escapes:
+
+- ``rt.concat(*parts)`` (``a + b + ...``, Go: concatstrings): no nonempty operand gives
+  ``""``; exactly one nonempty operand is returned as it is (no allocation); otherwise
+  one noscan object of the total length (rawstring), which is a tiny allocation below
+  16 bytes. Operands that are all Python ``str`` constants fold at compile time in Go,
+  so the result is a constant in rodata.
+- ``rt.string(b)`` (Go: slicebytetostring): empty gives ``""``; one byte points into
+  ``staticuint64s`` (no allocation); otherwise ``len(b)`` noscan bytes.
+- ``rt.bytes(s)`` (Go: stringtoslicebyte, rawbyteslice): a ``[]byte`` whose capacity is
+  ``len(s)`` rounded up to its size class.
+- ``s[i:j]`` shares the bytes (Go's substrings never copy), so a short substring keeps
+  the whole string it came from alive.
+
+Not modelled: the 32-byte stack ``tmpBuf`` Go uses when the result does not escape (a
+Python handle always escapes).
+"""
+import numpy as np
+
+from . import _heap, _object
+from .errors import Panic
+from .slice import own, roundupsize
+
+STATICUINT64S_BASE = 0x4b0000     # Go: runtime.staticuint64s, [256]uint64 in rodata
+ZEROVAL_BASE = 0x4b1000           # Go: runtime.zeroVal, [1024]byte of zeros
+_STATICUINT64S = np.arange(256, dtype="<u8").tobytes()
+_ZEROVAL = bytes(1024)
+
+
+def static_data(rt):
+    """Register ``staticuint64s`` and ``zeroVal`` in *rt*'s rodata (once); they are
+    read like any constant's bytes."""
+    by_addr = rt.rodata.by_addr
+    if STATICUINT64S_BASE not in by_addr:
+        by_addr[STATICUINT64S_BASE] = _STATICUINT64S
+        by_addr[ZEROVAL_BASE] = _ZEROVAL
+
+
+def read_bytes(rt, ptr, n):
+    """The *n* bytes at *ptr*: heap, rodata or static data."""
+    if n == 0:
+        return b""
+    if rt.heap.in_arena(ptr):
+        return bytes(rt.heap.view(ptr, n))
+    for a, b in rt.rodata.by_addr.items():
+        if a <= ptr and ptr + n <= a + len(b):
+            return b[ptr - a: ptr - a + n]
+    raise ValueError(f"goruntime: string data at {ptr:#x} is not in this runtime")
+
+
+class StringValue:
+    """A Go ``string`` held by Python: ``len(s)``, ``str(s)``, ``bytes(s)``, ``s[i]`` (a
+    byte), ``s[i:j]`` (a substring sharing the bytes), ``s.ptr``, ``s == "text"``.
+
+    While it lives, heap bytes are rooted (the handle ``s.data`` points at them), so a
+    substring keeps the whole allocation alive, as in Go. Store it in a ``String`` field,
+    an interface, a map key or value like any Go string.
+    """
+    __slots__ = ("runtime", "_go_string", "_data", "__weakref__")
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("goruntime: strings come from rt.string, rt.bytes' inverse, rt.concat "
+                        "or str constants")
+
+    @classmethod
+    def _make(cls, rt, ptr, n):
+        self = object.__new__(cls)
+        self.runtime = rt
+        data = None
+        if n and rt.heap.in_arena(ptr):
+            data = _object.make_pointer(rt, rt.heap, ptr, None)
+        elif not n:
+            ptr = 0
+        self._data = data
+        self._go_string = (ptr, n) if data is None else _object.StringHeader(ptr, n, data)
+        return self
+
+    @property
+    def ptr(self):
+        """The data pointer (Go: ``unsafe.StringData(s)``), 0 for the empty string."""
+        return self._go_string[0]
+
+    @property
+    def data(self):
+        """The rooting handle of heap bytes (``unsafe.Pointer``), or None."""
+        return self._data
+
+    def len(self):
+        return self._go_string[1]
+
+    def __len__(self):
+        return self._go_string[1]
+
+    def __bytes__(self):
+        return read_bytes(self.runtime, *self._go_string)
+
+    def __str__(self):
+        return bytes(self).decode(errors="replace")
+
+    def str(self):
+        """The Python text of this string (invalid UTF-8 replaced)."""
+        return str(self)
+
+    def __getitem__(self, i):
+        n = self._go_string[1]
+        if isinstance(i, slice):
+            if i.step not in (None, 1):
+                raise TypeError("Go strings have no step in slicing")
+            lo = 0 if i.start is None else i.start
+            hi = n if i.stop is None else i.stop
+            if isinstance(lo, bool) or isinstance(hi, bool) or not isinstance(lo, int) or not isinstance(hi, int):
+                raise TypeError("invalid argument: string slice indices must be integers")
+            if lo < 0 or hi < lo or hi > n:
+                raise Panic(f"runtime error: slice bounds out of range [{lo}:{hi}] with length {n}")
+            return StringValue._make(self.runtime, self._go_string[0] + lo, hi - lo)
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise TypeError(f"invalid argument: index {i!r} must be integer")
+        if i < 0 or i >= n:
+            raise Panic(f"runtime error: index out of range [{i}] with length {n}")
+        return read_bytes(self.runtime, self._go_string[0] + i, 1)[0]
+
+    def __eq__(self, other):
+        if isinstance(other, StringValue):
+            return bytes(self) == bytes(other)
+        if isinstance(other, str):
+            return bytes(self) == other.encode()
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(bytes(self))
+
+    def __repr__(self):
+        return f"<string {str(self)!r} len={len(self)} {self.ptr:#x}>"
+
+    def __reduce__(self):
+        raise TypeError("goruntime: a StringValue belongs to its runtime's heap and cannot be "
+                        "pickled (str(s) gives its text)")
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+_object.register_value_types(string_value=StringValue)
+
+
+def operand(rt, x):
+    """``(ptr, len)`` of a string operand: a ``str`` constant or a StringValue of *rt*."""
+    if isinstance(x, str):
+        return rt.rodata.string(x)
+    if isinstance(x, StringValue):
+        if x.runtime is not rt:
+            raise ValueError(f"goruntime: string {x!r} belongs to a different Runtime")
+        return x._go_string[0], x._go_string[1]
+    raise TypeError(f"cannot use {x!r} (value of Python type {type(x).__name__}) as string value")
+
+
+def constant(rt, s):
+    """A string constant (Go: a literal, in rodata): no allocation."""
+    p, n = rt.rodata.string(s)
+    return StringValue._make(rt, p, n)
+
+
+def _finish(rt, out):
+    if rt.heap.gc_pending:
+        rt.collector.heap_triggered()
+    return out
+
+
+def rawstring(rt, n):
+    """Go: rawstring. One noscan object of *n* bytes (tiny below 16)."""
+    return rt.heap.alloc(n, True)
+
+
+def concat(rt, parts):
+    """Go: concatstrings for a result that escapes."""
+    ops = [operand(rt, x) for x in parts]
+    if all(isinstance(x, str) for x in parts):
+        return constant(rt, "".join(parts))       # constant folding
+    total = 0
+    count = 0
+    idx = 0
+    for i, (_, n) in enumerate(ops):
+        if n:
+            total += n
+            count += 1
+            idx = i
+    if count == 0:
+        return StringValue._make(rt, 0, 0)
+    if count == 1:
+        return StringValue._make(rt, *ops[idx])
+    data = b"".join(read_bytes(rt, p, n) for p, n in ops)
+    with rt.world:
+        p = rawstring(rt, total)
+        rt.heap.view(p, total)[:] = np.frombuffer(data, dtype=np.uint8)
+        out = StringValue._make(rt, p, total)
+    return _finish(rt, out)
+
+
+def slicebytetostring(rt, b):
+    """Go: slicebytetostring (``string(b)``), b a ``[]byte``."""
+    if not isinstance(b, _object.SliceValue) or b.elem.underlying.kind != "uint8":
+        if isinstance(b, (bytes, bytearray)):
+            raise TypeError("string: give a []byte SliceValue (rt.bytes(...)); Python bytes "
+                            "are not on the heap")
+        raise TypeError(f"cannot convert {b!r} to type string (want []byte)")
+    own(rt, b)
+    n = len(b)
+    if n == 0:
+        return StringValue._make(rt, 0, 0)
+    data = bytes(rt.heap.view(b.addr, n))
+    if n == 1:
+        static_data(rt)
+        return StringValue._make(rt, STATICUINT64S_BASE + 8 * data[0], 1)
+    with rt.world:
+        p = rt.heap.alloc(n, True)
+        rt.heap.view(p, n)[:] = np.frombuffer(data, dtype=np.uint8)
+        out = StringValue._make(rt, p, n)
+    return _finish(rt, out)
+
+
+def stringtoslicebyte(rt, s):
+    """Go: stringtoslicebyte/rawbyteslice (``[]byte(s)``): cap rounded to the size class."""
+    from .types import Byte
+    if isinstance(s, (bytes, bytearray)):
+        data = bytes(s)
+    else:
+        data = read_bytes(rt, *operand(rt, s))
+    n = len(data)
+    cap = roundupsize(n, True)
+    with rt.world:
+        p = rt.heap.alloc(cap, True)
+        if n:
+            rt.heap.view(p, n)[:] = np.frombuffer(data, dtype=np.uint8)
+        out = _object.make_slice(rt, rt.heap, p, n, cap, Byte)
+    return _finish(rt, out)

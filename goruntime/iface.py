@@ -1,0 +1,234 @@
+"""Values in interfaces: Go's iface.go (convT16, convT32, convT64, convTstring,
+convTslice, convT, convTnoptr) and the compiler's dataWord (walk/convert.go).
+
+An interface is two words: the type word (``rt.rodata.type_word(T)``) and the data word. What
+the data word points at is the question of boxing, and Go answers it per type:
+
+- pointer-shaped values (pointers, maps, chans, funcs) are the data word themselves;
+- zero-size values point at ``zerobase``;
+- bools and one-byte integers point into ``staticuint64s`` (no allocation);
+- 2-, 4- and 8-byte pointer-free values (convT16/32/64) point into ``staticuint64s``
+  when their bits, read as an unsigned integer, are below 256, else they get an object
+  of their own size (a tiny allocation: they have no pointers);
+- strings (convTstring) and slices (convTslice): the empty string and the nil slice
+  point at ``zeroVal``; otherwise a 16- or 24-byte header object with a pointer in it;
+- anything else is copied into a new object of its type (convT, convTnoptr).
+
+A Python ``int``, ``float``, ``str``, ``bool`` or ``complex`` takes Go's default type for
+an untyped constant (``int``, ``float64``, ``string``, ``bool``, ``complex128``) and is
+boxed as a Go *variable* of that type is. (Go's compiler puts a boxed constant in rodata
+and allocates nothing; write such constants as variables in the Go twin.) ``rt.value(T,
+x)`` gives a value of any other type.
+"""
+import struct
+
+from . import _heap, _object, types as _types
+from .gostring import STATICUINT64S_BASE, ZEROVAL_BASE, StringValue, static_data
+
+
+class Value:
+    """A Go value of type *T* not (yet) on the heap: ``rt.value(rt.Int8, 5)``; for a
+    struct or array, *x* is a handle to copy from, or None for the zero value.
+
+    Store it in an interface field to box it as Go boxes a ``T``.
+    """
+    __slots__ = ("type", "x")
+
+    def __init__(self, T, x):
+        if not isinstance(T, _types.Type):
+            raise TypeError(f"value: {T!r} is not a goruntime type")
+        object.__setattr__(self, "type", T)
+        object.__setattr__(self, "x", x)
+
+    def __setattr__(self, name, v):
+        raise AttributeError("a Value is immutable")
+
+    def __eq__(self, other):
+        return isinstance(other, Value) and other.type == self.type and other.x == self.x
+
+    def __hash__(self):
+        return hash((self.type, self.x if not isinstance(self.x, list) else tuple(self.x)))
+
+    def __repr__(self):
+        return f"{self.type.go_string()}({self.x!r})"
+
+
+def default_type(v):
+    """Go's default type of a Python value used as an untyped constant, or None."""
+    if isinstance(v, bool):
+        return _types.Bool
+    if isinstance(v, int):
+        return _types.Int
+    if isinstance(v, float):
+        return _types.Float64
+    if isinstance(v, complex):
+        return _types.Complex128
+    if isinstance(v, (str, StringValue)):
+        return _types.String
+    return None
+
+
+def type_and_value(v):
+    """``(T, x)`` of a value about to be boxed."""
+    if isinstance(v, Value):
+        return v.type, v.x
+    if isinstance(v, _object.SliceValue) or hasattr(v, "_go_word"):    # slices, maps
+        return v.type, v
+    T = default_type(v)
+    if T is None:
+        raise TypeError(f"cannot use {v!r} (value of Python type {type(v).__name__}) as "
+                        "interface value (give rt.value(T, x) for a Go type)")
+    return T, v
+
+
+def _direct(T):
+    """Go: types.IsDirectIface. Pointer-shaped: the value is the data word."""
+    u = T.underlying
+    if u.kind in ("ptr", "map", "chan", "func", "unsafe.Pointer"):
+        return True
+    if u.kind == "array":
+        return u.len == 1 and _direct(u.elem)
+    if u.kind == "struct":
+        fs = [f for f in u.fields]
+        return len(fs) == 1 and _direct(fs[0].type)
+    return False
+
+
+def _sole(T):
+    """Go: Type.SoleComponent: the single non-struct, non-[1] component, or T."""
+    u = T.underlying
+    if u.kind == "struct":
+        fs = [f for f in u.fields if f.type.size or True]
+        if len(fs) == 1:
+            return _sole(fs[0].type)
+        return T
+    if u.kind == "array" and u.len == 1:
+        return _sole(u.elem)
+    return T
+
+
+def _bits(T, x):
+    """The value's bits as an unsigned integer (what convT16/32/64 compare with 256)."""
+    k = _sole(T).underlying.kind
+    size = T.size
+    if k in ("float32", "float64"):
+        return int.from_bytes(struct.pack("<f" if size == 4 else "<d", float(x)), "little")
+    if k == "bool":
+        return 1 if x else 0
+    return int(x) & ((1 << (8 * size)) - 1)
+
+
+def box(rt, v, iface_t, dry):
+    """``(type word, data word)`` of *v* stored in an interface of type *iface_t*.
+
+    Checks first (assignability, the value's range), allocates last, so a failed store
+    changes nothing.
+    """
+    if isinstance(v, _object.Pointer):
+        raise AssertionError("pointers are stored by _object.store")
+    T, x = type_and_value(v)
+    err = _types.assign_error(T, iface_t, "x", "variable")
+    if err is not None:
+        raise TypeError(err)
+    holder = _object.make_slice(rt, rt.heap, 0, 0, 0, _types.Byte)   # checks only
+    zero = x is None and T.underlying.kind in ("struct", "array")     # T{}: the zero value
+    if not zero and (not _direct(T) or not isinstance(x, (_object.Pointer, type(None)))):
+        _object.check_store(holder, T, x)
+    if dry:
+        return 0, 0
+    tw = rt.rodata.type_word(T)
+    return tw, data_word(rt, T, x)
+
+
+def data_word(rt, T, x):
+    """Go: dataWord and the convT* functions (iface.go)."""
+    heap = rt.heap
+    if _direct(T):
+        if x is None:
+            return 0
+        if hasattr(x, "_go_word"):
+            return x._go_word(rt, T)
+        return x.addr
+    size = T.size
+    if size == 0:
+        return _heap.ZERO_BASE
+    sole = _sole(T).underlying.kind
+    if sole == "bool" or (size == 1 and sole in ("int8", "uint8")):
+        static_data(rt)
+        return STATICUINT64S_BASE + 8 * _bits(T, x)
+    has_ptr = T.has_pointers
+    if (size == 2 and T.align == 2) or (size == 4 and T.align == 4 and not has_ptr) or \
+            (size == 8 and T.align == 8 and not has_ptr):        # convT16 / 32 / 64
+        b = _bits(T, x)
+        if b < 256:
+            static_data(rt)
+            return STATICUINT64S_BASE + 8 * b
+        return _copy_in(rt, T, x, size, True)
+    if sole == "string":                                          # convTstring
+        if isinstance(x, StringValue):
+            empty = len(x) == 0
+        else:
+            empty = x == "" or x is None
+        if empty:
+            static_data(rt)
+            return ZEROVAL_BASE
+        return _copy_in(rt, T, x, 16, False)
+    if sole == "slice":                                           # convTslice
+        if x is None or (isinstance(x, _object.SliceValue) and x.addr == 0):
+            static_data(rt)
+            return ZEROVAL_BASE
+        return _copy_in(rt, T, x, 24, False)
+    return _copy_in(rt, T, x, size, not has_ptr)                  # convT / convTnoptr
+
+
+def _copy_in(rt, T, x, size, noscan):
+    mask = None if noscan else T.gc_mask()
+    with rt.world:
+        a = rt.heap.alloc(size, noscan, mask)
+        if x is not None or T.underlying.kind not in ("struct", "array"):
+            _object.make_pointer(rt, rt.heap, a, T).value = x
+    return a
+
+
+def unbox(rt, T, w):
+    """The Python value of an interface holding a *T* at data word *w*.
+
+    Go's default types come back as Python values (int, float, str, bool, complex);
+    other types as ``rt.value(T, x)``; maps as map handles, other pointer-shaped
+    values as their word.
+    """
+    u = T.underlying
+    if _direct(T):
+        if u.kind == "map":
+            from .maps import map_of_word
+            return map_of_word(rt, w, T)
+        return w
+    if w == _heap.ZERO_BASE or T.size == 0:
+        x = None
+    elif rt.heap.in_arena(w):
+        x = _object.make_pointer(rt, rt.heap, w, T).value
+    else:
+        from .gostring import read_bytes
+        raw = read_bytes(rt, w, T.size) if w != ZEROVAL_BASE or T.size <= 1024 else bytes(T.size)
+        x = _decode(rt, T, raw)
+    if T in (_types.Int, _types.Float64, _types.String, _types.Bool, _types.Complex128):
+        return x
+    return Value(T, x)
+
+
+def _decode(rt, T, raw):
+    k = _sole(T).underlying.kind
+    if k == "string":
+        return ""
+    if k == "slice":
+        return None
+    if k == "bool":
+        return raw[0] != 0
+    dt = T.underlying.dtype if T.underlying.kind not in ("struct", "array") else None
+    if dt is not None:
+        import numpy as np
+        return np.frombuffer(raw, dtype=dt)[0].item()
+    return raw
+
+
+_object.register_value_types(box=box, unbox=unbox)

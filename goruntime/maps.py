@@ -1,0 +1,758 @@
+"""Go maps: Go 1.27's Swiss tables (internal/runtime/maps: map.go, table.go, group.go).
+
+Everything a Go map allocates is allocated here, with Go's types and sizes, and linked
+by real pointer words, so the collector sees the map as Go's does:
+
+- ``make(map[K]V)`` (hint <= 8): the ``Map`` header, 48 bytes (``new(Map)``). The first
+  insert allocates one *group* (``growToSmall``): a control word and 8 slots of
+  ``struct{key K; elem V}`` (``newarray(typ.Group, 1)``). A small map holds 8 entries.
+- The 9th entry turns it into a table (``growToTable``): a ``table`` struct (32 bytes),
+  its groups array (2 groups: capacity 16) and a one-entry directory ``[]*table``.
+- A table holds ``capacity * 7/8`` entries; when a new key finds no room it first prunes
+  tombstones (only when they are 10 % of the capacity and pruning frees 10 %), else
+  grows: a new table of twice the capacity (new struct and groups; the old ones become
+  garbage), up to ``maxTableCapacity`` = 1024 slots; a full 1024-slot table *splits* into
+  two new tables by the next hash bit, doubling the directory when its depth is used up.
+- ``make(map[K]V, hint)`` with hint > 8 sizes the directory and tables at once
+  (``NewMap``: capacity ``hint * 8/7``, tables of at most 1024 slots).
+- Keys or values larger than 128 bytes are stored indirectly: the slot holds a pointer
+  to a ``new(K)`` / ``new(V)`` made at insertion.
+- Deleting never shrinks anything: a slot becomes empty (or a tombstone when its group
+  has no empty slot); ``clear(m)`` empties every group and keeps every allocation.
+
+Placement follows Go: H1 (the hash's upper 57 bits) picks the probe sequence
+(quadratic over groups), H2 (the low 7 bits) is the control byte. The hash is a keyed
+BLAKE2b of the key's bytes with a per-map seed (Go: AES-based memhash with a random
+seed); the seed is deterministic per runtime, so a run is reproducible. Which table an
+entry lands in after a split therefore follows the same distribution as Go's, not the
+same draw: counts that depend on splits (maps beyond ~900 entries) match Go's within
+the spread of Go's own runs.
+
+Supported key types: integers, bools, floats (not NaN), strings and pointers (what
+the Python key can say); values of any type. Iteration (``m.items()``) runs in table
+order (Go randomises its start). A Python mirror keeps each table's control bytes and
+key -> slot index beside the heap memory (the hot loops of Go's group scans are dict
+lookups here); it holds addresses, never handles, so only the heap graph keeps a map
+alive.
+"""
+import hashlib
+import struct as _struct
+import weakref
+
+import numpy as np
+
+from . import _maps, _object, types as _types
+from .errors import Panic
+from .slice import own
+
+GROUP_SLOTS = 8                 # Go: abi.MapGroupSlots
+MAX_TABLE_CAPACITY = 1024       # Go: maxTableCapacity
+MAX_AVG_GROUP_LOAD = 7          # Go: maxAvgGroupLoad
+MAX_KEY_BYTES = 128             # Go: abi.MapMaxKeyBytes
+MAX_ELEM_BYTES = 128            # Go: abi.MapMaxElemBytes
+CTRL_EMPTY = 0x80
+CTRL_DELETED = 0xFE
+
+_PKG = "internal/runtime/maps"
+MapHeader = _types.Struct(
+    "Map", package=_PKG, used=_types.Uint64, seed=_types.Uintptr, dirPtr=_types.UnsafePointer,
+    dirLen=_types.Int, globalDepth=_types.Uint8, globalShift=_types.Uint8, writing=_types.Uint8,
+    tombstonePossible=_types.Bool, clearSeq=_types.Uint64)
+TableStruct = _types.Struct(
+    "table", package=_PKG, used=_types.Uint16, capacity=_types.Uint16,
+    growthLeft=_types.Uint16, localDepth=_types.Uint8, index=_types.Int,
+    data=_types.UnsafePointer, lengthMask=_types.Uint64)
+_DIR_OFF = 16                   # Map.dirPtr
+_TABLE_DATA_OFF = 16            # table.groups.data
+
+
+def _mask_bytes(T):
+    return np.ascontiguousarray(T.gc_mask(), dtype=np.uint8).tobytes()
+
+
+class MapType:
+    """Go: abi.MapType for ``map[K]V``: the group type and the slot layout."""
+
+    _cache = {}
+
+    def __new__(cls, T):
+        e = cls._cache.get(id(T))
+        if e is not None and e.type is T:
+            return e
+        self = object.__new__(cls)
+        self.type = T
+        K, V = T.underlying.key, T.underlying.elem
+        self.key, self.elem = K, V
+        self.indirect_key = K.size > MAX_KEY_BYTES
+        self.indirect_elem = V.size > MAX_ELEM_BYTES
+        kt = _types.Ptr(K) if self.indirect_key else K
+        vt = _types.Ptr(V) if self.indirect_elem else V
+        self.slot = _types.Struct(None, key=kt, elem=vt)
+        self.group = _types.Struct(None, ctrl=_types.Uint64,
+                                   slots=_types.Array(self.slot, GROUP_SLOTS))
+        self.slot_size = self.slot.size
+        self.group_size = self.group.size
+        self.elem_off = [f.offset for f in self.slot.underlying.fields][1]
+        self.group_noscan = not self.group.has_pointers
+        self.group_mask = None if self.group_noscan else _mask_bytes(self.group)
+        self.key_kind = K.underlying.kind
+        if self.key_kind not in _KEY_KINDS:
+            raise TypeError(f"goruntime: map keys of type {K.go_string()} are not modelled yet "
+                            "(integers, bools, floats, strings and pointers are)")
+        cls._cache[id(T)] = self
+        return self
+
+
+_INT_FMT = {"int8": "<b", "int16": "<h", "int32": "<i", "int64": "<q", "int": "<q",
+            "uint8": "<B", "uint16": "<H", "uint32": "<I", "uint64": "<Q", "uint": "<Q",
+            "uintptr": "<Q"}
+_KEY_KINDS = set(_INT_FMT) | {"bool", "float32", "float64", "string", "ptr", "unsafe.Pointer"}
+
+
+def _key_bytes(rt, mt, k):
+    """The key's identity: the bytes Go hashes and compares (string: its content)."""
+    kind = mt.key_kind
+    if kind in _INT_FMT:
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise TypeError(f"cannot use {k!r} as {mt.key.go_string()} value in map index")
+        try:
+            return _struct.pack(_INT_FMT[kind], k)
+        except _struct.error:
+            raise OverflowError(f"cannot use {k} (untyped int constant) as "
+                                f"{mt.key.go_string()} value in map index (overflows)") from None
+    if kind == "string":
+        from .gostring import StringValue, operand, read_bytes
+        if isinstance(k, str):
+            return k.encode()
+        if isinstance(k, StringValue):
+            return read_bytes(rt, *operand(rt, k))
+        raise TypeError(f"cannot use {k!r} as string value in map index")
+    if kind == "bool":
+        if not isinstance(k, bool):
+            raise TypeError(f"cannot use {k!r} as bool value in map index")
+        return b"\x01" if k else b"\x00"
+    if kind in ("float32", "float64"):
+        if isinstance(k, bool) or not isinstance(k, (int, float)):
+            raise TypeError(f"cannot use {k!r} as {kind} value in map index")
+        k = float(k)
+        if k != k:
+            raise ValueError("goruntime: NaN map keys are not modelled (each is a new key in Go)")
+        return _struct.pack("<f" if kind == "float32" else "<d", k + 0.0)
+    if k is None:
+        return bytes(8)
+    if not isinstance(k, _object.Pointer):
+        raise TypeError(f"cannot use {k!r} as {mt.key.go_string()} value in map index")
+    own(rt, k)
+    if kind == "ptr" and k.elem is not None and k.type != mt.key:
+        raise TypeError(f"cannot use x (variable of type {k.type.go_string()}) as "
+                        f"{mt.key.go_string()} value in map index")
+    return _struct.pack("<Q", k.addr)
+
+
+def _hash(kb, seed):
+    return int.from_bytes(hashlib.blake2b(kb, digest_size=8, key=seed).digest(), "little")
+
+
+class _Table:
+    """Go's ``table``: the Python mirror of one table (addresses, control bytes, keys)."""
+    __slots__ = ("addr", "groups", "capacity", "growth_left", "used", "local_depth", "index",
+                 "hashes", "slots", "keys")
+
+    def max_growth_left(self):
+        if self.capacity <= GROUP_SLOTS:
+            return self.capacity - 1
+        return self.capacity * MAX_AVG_GROUP_LOAD // GROUP_SLOTS
+
+    def tombstones(self):
+        return self.capacity * MAX_AVG_GROUP_LOAD // GROUP_SLOTS - self.used - self.growth_left
+
+
+class MapState:
+    """One map's mirror: header address, directory, tables (or the small group)."""
+
+    def __init__(self, rt, mt, addr):
+        self.rt, self.mt, self.addr = rt, mt, addr
+        self.used = 0
+        self.seed = _next_seed(rt)
+        self.small = None            # (group address, slot hashes, {key: slot}) when small
+        self.dir_addr = 0
+        self.directory = []          # list of _Table (repeated entries as in Go)
+        self.global_depth = 0
+        self.tombstone_possible = False
+
+    # -- heap helpers ------------------------------------------------------------------
+    def _groups(self, n):
+        """Go: newGroups. A rooted handle to an array of *n* groups, control words empty."""
+        rt, mt = self.rt, self.mt
+        s = _object.new_slice_object(rt, rt.heap, n * mt.group_size, mt.group_noscan,
+                                     mt.group_mask, n, n, n, mt.group)
+        v = rt.heap.view(s.addr, n * mt.group_size).reshape(n, mt.group_size)
+        v[:, :8] = CTRL_EMPTY
+        return s
+
+    def _new_table(self, capacity, index, local_depth, hold):
+        """Go: newTable. The table struct and its groups; *hold* keeps their handles."""
+        rt = self.rt
+        capacity = max(capacity, GROUP_SLOTS)
+        capacity = 1 << (capacity - 1).bit_length()
+        t = _Table()
+        tp = _object.new_object(rt, rt.heap, TableStruct.size, False,
+                                _mask_bytes(TableStruct), TableStruct)
+        g = self._groups(capacity // GROUP_SLOTS)
+        hold += (tp, g)
+        rt.heap.write_word(tp.addr + _TABLE_DATA_OFF, g.addr)
+        t.addr, t.groups, t.capacity = tp.addr, g.addr, capacity
+        t.used, t.local_depth, t.index = 0, local_depth, index
+        t.growth_left = t.max_growth_left()
+        t.hashes = np.zeros(capacity, dtype=np.uint64)   # slot -> hash (Go recomputes it)
+        t.slots = [None] * capacity      # slot -> key bytes
+        t.keys = {}                      # key bytes -> slot
+        return t
+
+    def _new_directory(self, tables, hold):
+        rt = self.rt
+        n = len(tables)
+        d = _object.new_slice_object(rt, rt.heap, 8 * n, False, b"\x01", n, n, n,
+                                     _types.Ptr(TableStruct))
+        hold.append(d)
+        for i, t in enumerate(tables):
+            rt.heap.write_word(d.addr + 8 * i, t.addr)
+        self.dir_addr = d.addr
+        self.directory = list(tables)
+        rt.heap.write_word(self.addr + _DIR_OFF, d.addr)
+
+    def _slot_addr(self, groups, slot):
+        return groups + (slot >> 3) * self.mt.group_size + 8 + (slot & 7) * self.mt.slot_size
+
+    def _write_ctrl(self, groups, slot, c):
+        _maps.set_ctrl(self.rt.heap, groups, self.mt.group_size, slot, c)
+
+    def _store_slot(self, groups, slot, key, value, hold):
+        """Write a new entry (Go: typedmemmove of key and elem; newobject when indirect)."""
+        rt, mt = self.rt, self.mt
+        sp = _object.make_pointer(rt, rt.heap, self._slot_addr(groups, slot), mt.slot)
+        if mt.indirect_key:
+            kp = rt.new(mt.key)
+            kp.value = key
+            sp.key = kp
+            hold.append(kp)
+        else:
+            sp.key = key
+        if mt.indirect_elem:
+            ep = rt.new(mt.elem)
+            hold.append(ep)
+            if value is not _ZERO:
+                ep.value = value
+            sp.elem = ep
+        elif value is not _ZERO:
+            sp.elem = value
+
+
+    def _elem_ptr(self, groups, slot):
+        rt, mt = self.rt, self.mt
+        a = self._slot_addr(groups, slot) + mt.elem_off
+        if mt.indirect_elem:
+            a = rt.heap.read_word(a)
+        return _object.make_pointer(rt, rt.heap, a, mt.elem)
+
+    def _key_of(self, groups, slot):
+        rt, mt = self.rt, self.mt
+        a = self._slot_addr(groups, slot)
+        if mt.indirect_key:
+            a = rt.heap.read_word(a)
+        return _object.make_pointer(rt, rt.heap, a, mt.key).value
+
+    def _clear_slot(self, groups, slot):
+        """Go: Delete clears the key (if it has pointers, or its indirect pointer) and the
+        elem (typedmemclr)."""
+        mt = self.mt
+        a = self._slot_addr(groups, slot)
+        if mt.slot_size:
+            self.rt.heap.view(a, mt.slot_size)[:] = 0
+
+    # -- lookup ------------------------------------------------------------------------
+    def _table_of(self, h):
+        if len(self.directory) == 1:
+            return self.directory[0]
+        return self.directory[h >> (64 - self.global_depth)]
+
+    def find(self, kb):
+        """``(groups, slot)`` of key bytes *kb*, or None."""
+        if self.small is not None:
+            g, _, keys = self.small
+            s = keys.get(kb)
+            return None if s is None else (g, s)
+        if not self.directory:
+            return None
+        t = self._table_of(_hash(kb, self.seed))
+        s = t.keys.get(kb)
+        return None if s is None else (t.groups, s)
+
+    # -- insert (Go: Map.PutSlot) ------------------------------------------------------
+    def put(self, kb, key, value):
+        hold = []
+        h = _hash(kb, self.seed)
+        if not self.directory:
+            if self.small is None:                    # Go: growToSmall
+                g = self._groups(1)
+                hold.append(g)
+                self.small = (g.addr, np.zeros(GROUP_SLOTS, dtype=np.uint64), {})
+                self.rt.heap.write_word(self.addr + _DIR_OFF, g.addr)
+            gaddr, hashes, keys = self.small
+            s = keys.get(kb)
+            if s is not None:
+                self._store_value(gaddr, s, value)
+                return
+            if len(keys) < GROUP_SLOTS:               # Go: putSlotSmall
+                i = _maps.unchecked_put(self.rt.heap, gaddr, self.mt.group_size, 0, h)
+                hashes[i] = h
+                keys[kb] = i
+                self._store_slot(gaddr, i, key, value, hold)
+                self.used += 1
+                return
+            t = self._grow_to_table(hold)
+            slot = _maps.unchecked_put(self.rt.heap, t.groups, self.mt.group_size,
+                                       t.capacity // GROUP_SLOTS - 1, h)
+            self._take(t, slot, h, kb)
+            self._store_slot(t.groups, slot, key, value, hold)
+            self.used += 1
+            return
+        while True:
+            t = self._table_of(h)
+            s = t.keys.get(kb)
+            if s is not None:
+                self._store_value(t.groups, s, value)
+                return
+            slot = self._table_put_slot(t, h, kb, hold)
+            if slot is None:
+                continue                              # rehashed: find the table again
+            self._store_slot(t.groups, slot, key, value, hold)
+            return
+
+    def _store_value(self, groups, slot, value):
+        if value is not _ZERO:
+            self._elem_ptr(groups, slot).value = value
+
+    def _probe(self, t, h):
+        mask = t.capacity // GROUP_SLOTS - 1
+        off, i = (h >> 7) & mask, 0
+        while True:
+            yield off
+            i += 1
+            off = (off + i) & mask
+
+    def _take(self, t, j, h, kb):
+        t.hashes[j] = h
+        t.slots[j] = kb
+        t.keys[kb] = j
+        t.growth_left -= 1
+        t.used += 1
+
+    def _table_put_slot(self, t, h, kb, hold):
+        """Go: table.PutSlot for a key known to be absent; None after a rehash."""
+        gsize = self.mt.group_size
+        j, first_deleted = _maps.put_probe(self.rt.heap, t.groups, gsize,
+                                           t.capacity // GROUP_SLOTS - 1, h)
+        if first_deleted >= 0:
+            j = first_deleted
+            t.growth_left += 1
+        if t.growth_left == 0:
+            self._prune_tombstones(t)
+        if t.growth_left > 0:
+            self._write_ctrl(t.groups, j, h & 0x7F)
+            self._take(t, j, h, kb)
+            self.used += 1
+            return j
+        self._rehash(t, hold)
+        return None
+
+    def _grow_to_table(self, hold):
+        gaddr, hashes, keys = self.small
+        t = self._new_table(2 * GROUP_SLOTS, 0, 0, hold)
+        slots = [None] * GROUP_SLOTS
+        for kb, i in keys.items():
+            slots[i] = kb
+        self._move_all(gaddr, 1, hashes, slots, [t], 0)
+        self.small = None
+        self._new_directory([t], hold)
+        self.global_depth = 0
+        return t
+
+    def _move_all(self, src_groups, src_ngroups, src_hashes, src_slots, targets, split_mask):
+        """Go's grow/split loop: every full slot, in order, into its new table."""
+        a = targets[0]
+        b = targets[1] if len(targets) > 1 else None
+        moved = np.empty(len(src_slots), dtype=np.int64)
+        _maps.reinsert(self.rt.heap, src_groups, src_ngroups, src_hashes, a.groups, a.hashes,
+                       b.groups if b is not None else 0,
+                       b.hashes if b is not None else np.zeros(0, dtype=np.uint64),
+                       split_mask, self.mt.group_size, self.mt.slot_size, moved)
+        cap0 = a.capacity
+        for kb, k in zip(src_slots, moved.tolist()):
+            if kb is None:
+                continue
+            t = a
+            if k >= cap0:
+                t, k = b, k - cap0
+            t.slots[k] = kb
+            t.keys[kb] = k
+            t.growth_left -= 1
+            t.used += 1
+
+    def _rehash(self, t, hold):
+        """Go: table.rehash: grow to twice the capacity, or split at 1024."""
+        if 2 * t.capacity <= MAX_TABLE_CAPACITY:
+            nt = self._new_table(2 * t.capacity, t.index, t.local_depth, hold)
+            self._reinsert(t, [nt], None)
+            self._replace_table(nt)
+        else:
+            self._split(t, hold)
+        t.index = -1
+
+    def _reinsert(self, t, targets, mask):
+        self._move_all(t.groups, t.capacity // GROUP_SLOTS, t.hashes, t.slots, targets, mask or 0)
+
+    def _replace_table(self, nt):
+        entries = 1 << (self.global_depth - nt.local_depth)
+        for i in range(entries):
+            self.directory[nt.index + i] = nt
+            self.rt.heap.write_word(self.dir_addr + 8 * (nt.index + i), nt.addr)
+
+    def _split(self, t, hold):
+        depth = t.local_depth + 1
+        left = self._new_table(MAX_TABLE_CAPACITY, -1, depth, hold)
+        right = self._new_table(MAX_TABLE_CAPACITY, -1, depth, hold)
+        self._reinsert(t, [left, right], 1 << (64 - depth))
+        if t.local_depth == self.global_depth:        # Go: installTableSplit grows the dir
+            old = self.directory
+            new = []
+            for i, x in enumerate(old):
+                new += [x, x]
+                if x.index == i:
+                    x.index = 2 * i
+            self.global_depth += 1
+            self._new_directory(new, hold)
+        left.index = t.index
+        self._replace_table(left)
+        right.index = left.index + (1 << (self.global_depth - left.local_depth))
+        self._replace_table(right)
+
+    def _ctrl(self, t):
+        n = t.capacity // GROUP_SLOTS
+        v = self.rt.heap.view(t.groups, n * self.mt.group_size).reshape(n, self.mt.group_size)
+        return bytes(v[:, :8].tobytes())
+
+    def _prune_tombstones(self, t):
+        """Go: table.pruneTombstones."""
+        if t.tombstones() * 10 < t.capacity:
+            return
+        ngroups = t.capacity // GROUP_SLOTS
+        ctrl = self._ctrl(t)
+        needed = [False] * ngroups
+        for g in range(ngroups):
+            for j in range(g * GROUP_SLOTS, (g + 1) * GROUP_SLOTS):
+                if ctrl[j] & CTRL_EMPTY:
+                    continue
+                for off in self._probe(t, int(t.hashes[j])):
+                    if off == g:
+                        break
+                    if any(ctrl[x] & CTRL_EMPTY for x in range(off * 8, off * 8 + 8)):
+                        needed[off] = True
+            if any(ctrl[x] == CTRL_EMPTY for x in range(g * 8, g * 8 + 8)):
+                needed[g] = True
+        cnt = sum(1 for g in range(ngroups) if not needed[g]
+                  for x in range(g * 8, g * 8 + 8) if ctrl[x] & CTRL_EMPTY)
+        if cnt * 10 < t.capacity:
+            return
+        for g in range(ngroups):
+            if needed[g]:
+                continue
+            for x in range(g * 8, g * 8 + 8):
+                if ctrl[x] & CTRL_EMPTY:
+                    self._write_ctrl(t.groups, x, CTRL_EMPTY)
+                    t.growth_left += 1
+
+    # -- delete and clear ----------------------------------------------------------------
+    def delete(self, kb):
+        if self.used == 0:
+            return
+        if self.small is not None:
+            gaddr, _, keys = self.small
+            s = keys.pop(kb, None)
+            if s is None:
+                return
+            self.used -= 1
+            self._clear_slot(gaddr, s)
+            self._write_ctrl(gaddr, s, CTRL_EMPTY)
+        else:
+            h = _hash(kb, self.seed)
+            t = self._table_of(h)
+            s = t.keys.pop(kb, None)
+            if s is None:
+                return
+            t.used -= 1
+            self.used -= 1
+            self._clear_slot(t.groups, s)
+            t.slots[s] = None
+            if _maps.group_has_empty(self.rt.heap, t.groups, self.mt.group_size, s):
+                c = CTRL_EMPTY
+                t.growth_left += 1
+            else:
+                c = CTRL_DELETED
+                self.tombstone_possible = True
+            self._write_ctrl(t.groups, s, c)
+        if self.used == 0:
+            self._reseed()
+
+    def _reseed(self):
+        """Go resets the seed when a map becomes empty; the tables' keys are gone, so
+        nothing needs rehashing."""
+        self.seed = _next_seed(self.rt)
+
+    def clear(self):
+        """Go: Map.Clear. Every group emptied and zeroed; nothing freed, nothing shrunk."""
+        if self.used == 0 and not self.tombstone_possible:
+            return
+        mt, h = self.mt, self.rt.heap
+        if self.small is not None:
+            gaddr = self.small[0]
+            v = h.view(gaddr, mt.group_size)
+            v[:] = 0
+            v[:8] = CTRL_EMPTY
+            self.small = (gaddr, np.zeros(GROUP_SLOTS, dtype=np.uint64), {})
+        else:
+            last = None
+            for t in self.directory:
+                if t is last:
+                    continue
+                last = t
+                n = t.capacity // GROUP_SLOTS
+                v = h.view(t.groups, n * mt.group_size).reshape(n, mt.group_size)
+                v[:] = 0
+                v[:, :8] = CTRL_EMPTY
+                t.hashes[:] = 0
+                t.slots = [None] * t.capacity
+                t.keys = {}
+                t.used = 0
+                t.growth_left = t.max_growth_left()
+            self.tombstone_possible = False
+        self.used = 0
+        self._reseed()
+
+    def items(self):
+        out = []
+        if self.small is not None:
+            g, _, keys = self.small
+            for s in sorted(keys.values()):
+                out.append((self._key_of(g, s), self._elem_ptr(g, s).value))
+            return out
+        last = None
+        for t in self.directory:
+            if t is last:
+                continue
+            last = t
+            for s, kb in enumerate(t.slots):
+                if kb is not None:
+                    out.append((self._key_of(t.groups, s), self._elem_ptr(t.groups, s).value))
+        return out
+
+
+_ZERO = object()          # "no value given": the slot keeps its zeroed memory
+
+
+# Per-runtime map state, kept here rather than on the Runtime: the seed counter and the
+# mirror of each map by header address (weak on the runtime, so it dies with it).
+_PER_RUNTIME = weakref.WeakKeyDictionary()
+
+
+def _runtime_state(rt):
+    st = _PER_RUNTIME.get(rt)
+    if st is None:
+        st = _PER_RUNTIME[rt] = {"seeds": 0, "maps": {}}
+    return st
+
+
+def _next_seed(rt):
+    rs = _runtime_state(rt)
+    rs["seeds"] += 1
+    n = rs["seeds"]
+    x = (n * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF       # splitmix64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return (x ^ (x >> 31)).to_bytes(8, "little")
+
+
+def _states(rt):
+    return _runtime_state(rt)["maps"]
+
+
+class MapValue:
+    """A Go map held by Python (``m := make(map[K]V)``): a root for its header.
+
+    ``m[k]`` (the zero value when absent, as in Go), ``m[k] = v``, ``del m[k]`` (absent
+    keys are a no-op, as Go's delete), ``len(m)``, ``k in m``, ``m.items()``,
+    ``rt.clear(m)``; store it in a map-typed field or an interface.
+    """
+    __slots__ = ("_hdr", "_state", "__weakref__")
+
+    def __init__(self, *a, **k):
+        raise TypeError("goruntime: create maps with rt.make(rt.Map(K, V), hint=0)")
+
+    @classmethod
+    def _make(cls, hdr, state):
+        self = object.__new__(cls)
+        self._hdr, self._state = hdr, state
+        return self
+
+    @property
+    def type(self):
+        return self._state.mt.type
+
+    @property
+    def addr(self):
+        """The map header's address (Go: the map value is a *Map)."""
+        return self._hdr.addr
+
+    @property
+    def runtime(self):
+        return self._state.rt
+
+    def _go_word(self, rt, T):
+        if rt is not self._state.rt:
+            raise ValueError(f"goruntime: handle {self!r} belongs to a different Runtime")
+        if T.underlying.kind == "map":
+            err = _types.assign_error(self.type, T, "x", "variable")
+            if err is not None:
+                raise TypeError(err)
+        return self._hdr.addr
+
+    def _go_clear(self):
+        st = self._state
+        with st.rt.world:
+            st.clear()
+
+    def __len__(self):
+        return self._state.used
+
+    def __contains__(self, k):
+        st = self._state
+        return st.find(_key_bytes(st.rt, st.mt, k)) is not None
+
+    def __getitem__(self, k):
+        st = self._state
+        loc = st.find(_key_bytes(st.rt, st.mt, k))
+        if loc is None:
+            return _zero_value(st.mt.elem)
+        return st._elem_ptr(*loc).value
+
+    def get(self, k, default=None):
+        st = self._state
+        loc = st.find(_key_bytes(st.rt, st.mt, k))
+        return default if loc is None else st._elem_ptr(*loc).value
+
+    def __setitem__(self, k, v):
+        st = self._state
+        rt = st.rt
+        kb = _key_bytes(rt, st.mt, k)
+        # Go's checks first (assignability, range), so a failed store changes nothing
+        holder = _object.make_slice(rt, rt.heap, 0, 0, 0, _types.Byte)
+        _object.check_store(holder, st.mt.key, k)
+        _object.check_store(holder, st.mt.elem, v)
+        with rt.world:
+            st.put(kb, k, v)
+        if rt.heap.gc_pending:
+            rt.collector.heap_triggered()
+
+    def __delitem__(self, k):
+        st = self._state
+        kb = _key_bytes(st.rt, st.mt, k)
+        with st.rt.world:
+            st.delete(kb)
+
+    def items(self):
+        """``(key, value)`` pairs, in table order (Go randomises where iteration starts)."""
+        return self._state.items()
+
+    def keys(self):
+        return [k for k, _ in self.items()]
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __eq__(self, other):
+        if other is None:
+            return False
+        if isinstance(other, MapValue):
+            return self._hdr.addr == other._hdr.addr
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self._hdr.addr)
+
+    def __repr__(self):
+        return f"<{self.type.go_string()} len={len(self)} {self._hdr.addr:#x}>"
+
+    def __reduce__(self):
+        raise TypeError("goruntime: a map belongs to its runtime's heap and cannot be pickled")
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+
+
+def _zero_value(T):
+    k = T.underlying.kind
+    if k in _INT_FMT:
+        return 0
+    if k in ("float32", "float64"):
+        return 0.0
+    if k in ("complex64", "complex128"):
+        return 0j
+    if k == "bool":
+        return False
+    if k == "string":
+        return ""
+    return None
+
+
+def makemap(rt, T, hint):
+    """Go: makemap / makemap_small / NewMap."""
+    if isinstance(hint, bool) or not isinstance(hint, int):
+        raise TypeError(f"make: hint must be an int, not {type(hint).__name__}")
+    if hint < 0:
+        raise Panic("runtime error: makemap: size out of range")
+    mt = MapType(T)
+    with rt.world:
+        hdr = _object.new_object(rt, rt.heap, MapHeader.size, False, _mask_bytes(MapHeader),
+                                 MapHeader)
+        st = MapState(rt, mt, hdr.addr)
+        if hint > GROUP_SLOTS:
+            target = hint * GROUP_SLOTS // MAX_AVG_GROUP_LOAD
+            dir_size = (target + MAX_TABLE_CAPACITY - 1) // MAX_TABLE_CAPACITY
+            dir_size = 1 << (dir_size - 1).bit_length()
+            if dir_size * MAX_TABLE_CAPACITY * mt.group_size <= (1 << 48):
+                st.global_depth = dir_size.bit_length() - 1
+                hold = []
+                tables = [st._new_table(target // dir_size, i, st.global_depth, hold)
+                          for i in range(dir_size)]
+                st._new_directory(tables, hold)
+        _states(rt)[hdr.addr] = st
+        m = MapValue._make(hdr, st)
+    if rt.heap.gc_pending:
+        rt.collector.heap_triggered()
+    return m
+
+
+def map_of_word(rt, w, T):
+    """The map handle for header address *w* read from a field of map type *T*."""
+    st = _states(rt).get(w)
+    if st is None:
+        raise ValueError(f"goruntime: {w:#x} is not a map of this runtime")
+    return MapValue._make(_object.make_pointer(rt, rt.heap, w, MapHeader), st)
+
+
+_object.register_value_types(word_value=MapValue, map_of_word=map_of_word)

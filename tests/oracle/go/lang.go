@@ -1,0 +1,434 @@
+// The allocating language: append growth, substrings, string conversions and
+// concatenation, interface boxing, array-field elements (issue 17). Each
+// scenario's Python twin is in scenarios_lang.py.
+package main
+
+import (
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"unsafe"
+)
+
+func init() {
+	scenarios = append(scenarios,
+		scenario{"lang_append_growth", nil, langAppendGrowth},
+		scenario{"lang_slice_liveness", nil, langSliceLiveness},
+		scenario{"lang_strings", nil, langStrings},
+		scenario{"lang_iface_boxing", nil, langIfaceBoxing},
+	)
+}
+
+type p40T struct {
+	p *int
+	b [32]byte
+}
+
+var (
+	gInts  []int
+	gPtrs  []*int
+	gBytes []byte
+	gT24   [][3]int64
+	gP40   []p40T
+	capLog [256]int
+	zP40   p40T
+	onePtr = new(int)
+)
+
+// appendRun appends n values one at a time to the global *s, logging every
+// capacity the slice takes; then drops it and collects.
+func appendRun[T any](s *[]T, n int, val func(int) T) result {
+	*s = nil
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	ncap, last := 0, -1
+	for i := 0; i < n; i++ {
+		*s = append(*s, val(i))
+		if c := cap(*s); c != last {
+			capLog[ncap] = c
+			ncap++
+			last = c
+		}
+	}
+	runtime.ReadMemStats(&ms1)
+	*s = nil
+	runtime.GC()
+	runtime.ReadMemStats(&ms2)
+	caps := make([]int, ncap)
+	copy(caps, capLog[:ncap])
+	return result{"caps": caps, "alloc": memDeltas(&ms0, &ms1), "freed": memDeltas(&ms1, &ms2),
+		"BySize": bySizeDeltas(&ms0, &ms1, false)}
+}
+
+func langAppendGrowth() result {
+	return result{
+		"int":     appendRun(&gInts, 5000, func(i int) int { return i }),
+		"ptr":     appendRun(&gPtrs, 5000, func(int) *int { return onePtr }),
+		"byte":    appendRun(&gBytes, 5000, func(i int) byte { return byte(i) }),
+		"arr24":   appendRun(&gT24, 2000, func(i int) [3]int64 { return [3]int64{int64(i)} }),
+		"ptr40":   appendRun(&gP40, 1000, func(int) p40T { return zP40 }),
+		"ptr40b":  appendRun(&gP40, 10, func(int) p40T { return zP40 }),
+	}
+}
+
+type tailT struct {
+	id   int
+	tail [8]int
+}
+
+var (
+	bigB, smallB []byte
+	gTail        *tailT
+	gElem        *int
+	copyDst      []int
+	copySrc      []int
+)
+
+// langSliceLiveness: a small sub-slice keeps its whole backing array alive;
+// append within capacity reuses it; &p.tail[i] keeps p alive; copy and clear.
+func langSliceLiveness() result {
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	bigB = make([]byte, 1<<20)
+	smallB = bigB[10:20]
+	bigB = nil
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	smallB = append(smallB, 1, 2, 3)
+	runtime.ReadMemStats(&ms2)
+	subLen, subCap := len(smallB), cap(smallB)
+	smallB = nil
+	runtime.GC()
+	runtime.ReadMemStats(&ms3)
+	res := result{"kept": memDeltas(&ms0, &ms1), "append_in_cap": memDeltas(&ms1, &ms2),
+		"freed": memDeltas(&ms2, &ms3), "len": subLen, "cap": subCap}
+
+	gTail = new(tailT)
+	gTail.tail[3] = 7
+	gElem = &gTail.tail[3]
+	gTail = nil
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	*gElem = 9
+	res["elem_value"] = *gElem
+	gElem = nil
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	res["elem_freed"] = memDeltas(&ms0, &ms1)
+
+	copyDst = make([]int, 5)
+	copySrc = make([]int, 8)
+	for i := range copySrc {
+		copySrc[i] = i + 1
+	}
+	runtime.ReadMemStats(&ms0)
+	n := copy(copyDst, copySrc)
+	m := copy(copySrc[2:], copySrc) // overlapping: memmove
+	clear(copySrc[:3])
+	runtime.ReadMemStats(&ms1)
+	res["copy"] = result{"n": n, "m": m, "dst": append([]int(nil), copyDst...),
+		"src": append([]int(nil), copySrc...), "Mallocs": dlt(ms0.Mallocs, ms1.Mallocs)}
+	copyDst, copySrc = nil, nil
+	return res
+}
+
+var (
+	lits   = [...]string{"", "a", "hello", "fifteen bytes!!", "sixteen bytes!!!", "x234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"}
+	gStr   [8]string
+	gBuf   []byte
+	gBS    [8][]byte
+	gBig   string
+	strRes result
+)
+
+// langStrings: concatstrings, slicebytetostring, stringtoslicebyte, substrings.
+func langStrings() result {
+	gBuf = make([]byte, 1<<20)
+	for i := range gBuf {
+		gBuf[i] = byte('a' + i%26)
+	}
+	res := result{}
+	step := func(name string, f func()) {
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		f()
+		runtime.ReadMemStats(&ms1)
+		res[name] = result{"d": memDeltas(&ms0, &ms1), "BySize": bySizeDeltas(&ms0, &ms1, false)}
+	}
+	step("concat_tiny", func() { gStr[0] = lits[1] + lits[2] })
+	step("concat_16", func() { gStr[1] = lits[1] + lits[3] })
+	step("concat_3", func() { gStr[2] = lits[2] + lits[5] + lits[4] })
+	step("concat_one_nonempty", func() { gStr[3] = lits[0] + lits[5] + lits[0] })
+	step("concat_none", func() { gStr[4] = lits[0] + lits[0] })
+	step("concat_heap", func() { gStr[5] = gStr[2] + gStr[0] })
+	step("string_0", func() { gStr[6] = string(gBuf[:0]) })
+	step("string_1", func() { gStr[6] = string(gBuf[3:4]) })
+	step("string_5", func() { gStr[6] = string(gBuf[:5]) })
+	step("string_20", func() { gStr[6] = string(gBuf[:20]) })
+	step("string_100", func() { gStr[6] = string(gBuf[:100]) })
+	step("bytes_0", func() { gBS[0] = []byte(lits[0]) })
+	step("bytes_5", func() { gBS[1] = []byte(lits[2]) })
+	step("bytes_16", func() { gBS[2] = []byte(lits[4]) })
+	step("bytes_100", func() { gBS[3] = []byte(lits[5]) })
+	res["caps"] = []int{cap(gBS[0]), cap(gBS[1]), cap(gBS[2]), cap(gBS[3])}
+	res["values"] = []string{gStr[0], gStr[1], gStr[2], gStr[3], gStr[4], gStr[5], gStr[6]}
+	res["static_one_byte"] = uintptr(unsafe.Pointer(unsafe.StringData(string(gBuf[7:8])))) <
+		uintptr(unsafe.Pointer(&gBuf[0])) // not in the heap
+	// A 10-byte substring keeps a 1 MiB string alive.
+	step("big", func() { gBig = string(gBuf) })
+	gStr[7] = gBig[10:20]
+	gBig = ""
+	runtime.ReadMemStats(&ms0)
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	gStr[7] = ""
+	runtime.GC()
+	runtime.ReadMemStats(&ms2)
+	res["substring_kept"] = memDeltas(&ms0, &ms1)
+	res["substring_freed"] = memDeltas(&ms1, &ms2)
+	for i := range gStr {
+		gStr[i] = ""
+	}
+	gBS = [8][]byte{}
+	gBuf = nil
+	return res
+}
+
+var (
+	anyHold [N]any
+	gPtr    = new(int)
+)
+
+type small2 struct{ a, b int32 }
+
+// langIfaceBoxing: what storing each kind of value in an interface allocates.
+func langIfaceBoxing() result {
+	res := result{}
+	bs := make([]byte, 3)
+	step := func(name string, f func(i int) any) {
+		clear(anyHold[:])
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		for i := 0; i < 100; i++ {
+			anyHold[i] = f(i)
+		}
+		runtime.ReadMemStats(&ms1)
+		clear(anyHold[:])
+		runtime.GC()
+		runtime.ReadMemStats(&ms2)
+		res[name] = result{"alloc": memDeltas(&ms0, &ms1), "freed": memDeltas(&ms1, &ms2),
+			"BySize": bySizeDeltas(&ms0, &ms1, false)}
+	}
+	step("int_small", func(i int) any { return i })
+	step("int_big", func(i int) any { return i + 1000 })
+	step("int_neg", func(i int) any { return -1 - i })
+	step("float", func(i int) any { return float64(i) + 0.5 })
+	step("float_zero", func(i int) any { return float64(i) * 0 })
+	step("bool", func(i int) any { return i%2 == 0 })
+	step("string", func(i int) any { return lits[2] })
+	step("string_empty", func(i int) any { return lits[0] })
+	step("int8", func(i int) any { return int8(-i) })
+	step("uint16_small", func(i int) any { return uint16(i) })
+	step("uint16_big", func(i int) any { return uint16(300 + i) })
+	step("int32_big", func(i int) any { return int32(70000 + i) })
+	step("slice", func(i int) any { return bs })
+	step("slice_nil", func(i int) any { return []byte(nil) })
+	step("pointer", func(i int) any { return gPtr })
+	step("struct8", func(i int) any { return small2{int32(i), 1} })
+	return res
+}
+
+// ---------------------------------------------------------------------------
+// Maps: Go 1.27's Swiss tables.
+
+func init() {
+	scenarios = append(scenarios,
+		scenario{"lang_map_sizes", nil, langMapSizes},
+		scenario{"lang_map_growth", nil, langMapGrowth},
+		scenario{"lang_map_liveness", nil, langMapLiveness},
+		scenario{"lang_map_100000", nil, langMap100000},
+	)
+}
+
+type big200 [200]byte
+type mvT struct {
+	p *int
+	b [56]byte
+}
+
+var (
+	gMII    map[int]int
+	gMSP    map[string]*int
+	gMIB    map[int]big200
+	gMIP    map[int]*mvT
+	mapKeys [1000]string
+	growLog [64][3]int64
+	msA     runtime.MemStats
+)
+
+// mapRun: make(map) with hint, insert n entries, drop it, collect.
+func mapRun(n, hint int, mk func(hint int), put func(i int), drop func()) result {
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	mk(hint)
+	runtime.ReadMemStats(&ms1)
+	for i := 0; i < n; i++ {
+		put(i)
+	}
+	runtime.ReadMemStats(&ms2)
+	drop()
+	runtime.GC()
+	runtime.ReadMemStats(&ms3)
+	return result{"make": memDeltas(&ms0, &ms1), "fill": memDeltas(&ms1, &ms2), "freed": memDeltas(&ms2, &ms3),
+		"BySize": bySizeDeltas(&ms0, &ms2, false)}
+}
+
+func runII(n, hint int) result {
+	return mapRun(n, hint, func(h int) { gMII = make(map[int]int, h) }, func(i int) { gMII[i] = i }, func() { gMII = nil })
+}
+
+func langMapSizes() result {
+	for i := range mapKeys {
+		mapKeys[i] = "key" + strconv.Itoa(i)
+	}
+	res := result{}
+	for _, n := range []int{0, 8, 9, 1000} {
+		res["ii_"+strconv.Itoa(n)] = runII(n, 0)
+	}
+	for _, h := range []int{8, 9, 100, 1000, 5000} {
+		res["hint_"+strconv.Itoa(h)] = runII(0, h)
+	}
+	res["ii_1000_hint1000"] = runII(1000, 1000)
+	for _, n := range []int{8, 9, 1000} {
+		res["sp_"+strconv.Itoa(n)] = mapRun(n, 0, func(h int) { gMSP = make(map[string]*int, h) },
+			func(i int) { gMSP[mapKeys[i]] = onePtr }, func() { gMSP = nil })
+	}
+	for _, n := range []int{8, 9, 100} {
+		res["indirect_"+strconv.Itoa(n)] = mapRun(n, 0, func(h int) { gMIB = make(map[int]big200, h) },
+			func(i int) { gMIB[i] = big200{} }, func() { gMIB = nil })
+	}
+	return res
+}
+
+// langMapGrowth: every insert that allocates, as (entries, Mallocs, TotalAlloc).
+func langMapGrowth() result {
+	runtime.GC()
+	gMII = make(map[int]int)
+	runtime.ReadMemStats(&ms0)
+	k := 0
+	for i := 0; i < 1000; i++ {
+		runtime.ReadMemStats(&ms1)
+		gMII[i] = i
+		runtime.ReadMemStats(&ms2)
+		if ms2.Mallocs != ms1.Mallocs {
+			growLog[k] = [3]int64{int64(i + 1), dlt(ms1.Mallocs, ms2.Mallocs), dlt(ms1.TotalAlloc, ms2.TotalAlloc)}
+			k++
+		}
+	}
+	// Deleting never shrinks: every entry gone, the tables stay.
+	for i := 0; i < 1000; i++ {
+		delete(gMII, i)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	for i := 0; i < 1000; i++ { // refilling reuses the tables
+		gMII[i] = i
+	}
+	runtime.ReadMemStats(&ms2)
+	clear(gMII)
+	runtime.GC()
+	runtime.ReadMemStats(&ms3)
+	steps := make([][3]int64, k)
+	copy(steps, growLog[:k])
+	res := result{"steps": steps, "len_after_clear": len(gMII),
+		"after_delete": memDeltas(&ms0, &ms1), "refill": memDeltas(&ms1, &ms2), "after_clear": memDeltas(&ms2, &ms3)}
+	gMII = nil
+	return res
+}
+
+// langMapLiveness: a map of pointers keeps its values alive; delete and clear
+// release them; the map's own memory stays.
+func langMapLiveness() result {
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	gMIP = make(map[int]*mvT)
+	for i := 0; i < 100; i++ {
+		gMIP[i] = new(mvT)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	for i := 0; i < 50; i++ {
+		delete(gMIP, i)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&ms2)
+	clear(gMIP)
+	runtime.GC()
+	runtime.ReadMemStats(&ms3)
+	n := len(gMIP)
+	gMIP = nil
+	runtime.GC()
+	runtime.ReadMemStats(&msA)
+	return result{"filled": memDeltas(&ms0, &ms1), "deleted": memDeltas(&ms1, &ms2), "cleared": memDeltas(&ms2, &ms3),
+		"len": n, "dropped": memDeltas(&ms3, &msA)}
+}
+
+// langMap100000: 100000 entries: tables split at 1024 slots (how many splits
+// depends on the hash seed). The collector is off while filling, so that no
+// heap-triggered cycle (timing-dependent) frees the outgrown tables meanwhile.
+func langMap100000() result {
+	old := debug.SetGCPercent(-1)
+	defer debug.SetGCPercent(old)
+	return result{"ii": runII(100000, 0), "hint": runII(100000, 100000)}
+}
+
+// ---------------------------------------------------------------------------
+// Channels: makechan's hchan and buffer.
+
+func init() {
+	scenarios = append(scenarios, scenario{"lang_chan_make", nil, langChanMake})
+}
+
+var (
+	gC1 chan int
+	gC2 chan int
+	gC3 chan *int
+	gC4 chan struct{}
+	gC5 chan [64]byte
+	gC6 chan [24]byte
+	gC7 chan *mvT
+)
+
+// langChanMake: what make(chan T, n) allocates, and a buffered pointer keeping
+// its referent alive until it is received.
+func langChanMake() result {
+	res := result{}
+	step := func(name string, f func(), drop func()) {
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		f()
+		runtime.ReadMemStats(&ms1)
+		drop()
+		runtime.GC()
+		runtime.ReadMemStats(&ms2)
+		res[name] = result{"make": memDeltas(&ms0, &ms1), "freed": memDeltas(&ms1, &ms2),
+			"BySize": bySizeDeltas(&ms0, &ms1, false)}
+	}
+	step("unbuffered", func() { gC1 = make(chan int) }, func() { gC1 = nil })
+	step("int10", func() { gC2 = make(chan int, 10) }, func() { gC2 = nil })
+	step("ptr10", func() { gC3 = make(chan *int, 10) }, func() { gC3 = nil })
+	step("empty5", func() { gC4 = make(chan struct{}, 5) }, func() { gC4 = nil })
+	step("b64x100", func() { gC5 = make(chan [64]byte, 100) }, func() { gC5 = nil })
+	step("b24x1", func() { gC6 = make(chan [24]byte, 1) }, func() { gC6 = nil })
+	step("big_ptr", func() { gC3 = make(chan *int, 5000) }, func() { gC3 = nil })
+	gC7 = make(chan *mvT, 4)
+	gC7 <- new(mvT)
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	<-gC7
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	gC7 = nil
+	res["received_frees"] = dlt(ms0.Frees, ms1.Frees)
+	return res
+}

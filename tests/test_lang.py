@@ -1,0 +1,245 @@
+"""The allocating language: append/copy/clear, strings, interface boxing, array elements.
+
+Ports of Go's own checks where they can be expressed (runtime/append_test.go's
+TestAppendGrowth, runtime/string_test.go's TestStringConcatenationAllocs, the
+AllocsPerRun checks on append), plus the rules of each construct. The oracle scenarios
+lang_* (tests/oracle) compare the same constructs with real Go's MemStats.
+"""
+import pytest
+
+import goruntime as rt
+from goruntime.slice import nextslicecap, roundupsize
+
+
+@pytest.fixture
+def r():
+    with rt.Runtime() as r:
+        yield r
+
+
+def allocs_per_run(n, fn):
+    """Go: testing.AllocsPerRun (one warm-up call, then the average of n runs)."""
+    fn()
+    a = rt.ReadMemStats()
+    for _ in range(n):
+        fn()
+    b = rt.ReadMemStats()
+    return (b.Mallocs - a.Mallocs) // n
+
+
+def test_append_growth(r):
+    """Go: TestAppendGrowth (append_test.go): int64 capacity doubles up to 100."""
+    x = rt.Slice(rt.Int64)
+    want = 1
+    for i in range(1, 101):
+        x = rt.append(x, 1)
+        assert x.cap == want, (len(x), x.cap, want)
+        if i & (i - 1) == 0:
+            want = 2 * i
+
+
+def test_nextslicecap_and_roundupsize():
+    assert nextslicecap(1, 0) == 1 and nextslicecap(5, 4) == 8 and nextslicecap(20, 4) == 20
+    assert nextslicecap(513, 512) == 512 + (512 + 768) // 4
+    assert [roundupsize(n, True) for n in (1, 9, 17, 33, 513, 32769)] == [8, 16, 24, 48, 576, 40960]
+    assert roundupsize(513, False) == 576 - 8        # the malloc header is in the slot
+
+
+def test_append_within_capacity_shares_the_array_and_does_not_allocate(r):
+    s = rt.make(rt.Slice(rt.Int), 0, 10)
+    assert allocs_per_run(100, lambda: rt.append(s, 1, 2, 3)) == 0
+    t = rt.append(s, 7)
+    assert t.addr == s.addr and t.cap == 10 and t[0] == 7
+    u = rt.append(s[:0], 9)                           # aliasing, as in Go
+    assert t[0] == 9 and u.addr == s.addr
+
+
+def test_append_grows_once_per_call(r):
+    s = rt.make(rt.Slice(rt.Int), 10)
+    assert allocs_per_run(100, lambda: rt.append(s, 1)) == 1
+    g = rt.append(s, 1)
+    assert (len(g), g.cap) == (11, 20) and g.addr != s.addr
+    assert list(g)[:10] == [0] * 10 and g[10] == 1
+
+
+def test_failed_append_changes_nothing(r):
+    s = rt.make(rt.Slice(rt.Int8), 2, 2)
+    s[0] = 5
+    before = rt.ReadMemStats()
+    with pytest.raises(TypeError):
+        rt.append(s, 1, "x")                          # checked before the array grows
+    with pytest.raises(OverflowError):
+        rt.append(s, 1, 300)
+    after = rt.ReadMemStats()
+    assert (after.Mallocs, after.HeapAlloc) == (before.Mallocs, before.HeapAlloc)
+    assert list(s) == [5, 0]
+    with pytest.raises(TypeError):
+        rt.append([1, 2], 3)
+
+
+def test_subslice_keeps_the_whole_backing_array_alive(r):
+    big = rt.make(rt.Slice(rt.Byte), 1 << 20)
+    small = big[10:20]
+    big = None
+    rt.GC()
+    assert rt.ReadMemStats().HeapAlloc >= 1 << 20
+    small = None  # noqa: F841
+    rt.GC()
+    assert rt.ReadMemStats().HeapAlloc < 1 << 20
+
+
+def test_append_keeps_pointers_alive(r):
+    s = rt.Slice(rt.Ptr(rt.Int))
+    for i in range(40):
+        p = rt.new(rt.Int)
+        p.value = i
+        s = rt.append(s, p)
+    p = None
+    rt.GC()
+    assert [q.value for q in s] == list(range(40))
+
+
+def test_copy_and_clear(r):
+    d = rt.make(rt.Slice(rt.Int), 3)
+    src = rt.make(rt.Slice(rt.Int), 5)
+    for i in range(5):
+        src[i] = i + 1
+    assert rt.copy(d, src) == 3 and list(d) == [1, 2, 3]
+    assert rt.copy(src[1:], src) == 4 and list(src) == [1, 1, 2, 3, 4]
+    rt.clear(src[:2])
+    assert list(src) == [0, 0, 2, 3, 4]
+    b = rt.make(rt.Slice(rt.Byte), 4)
+    assert rt.copy(b, "hello") == 4 and bytes(b.numpy()) == b"hell"
+    with pytest.raises(TypeError):
+        rt.copy(d, b)
+
+
+def test_string_concatenation_allocs(r):
+    """Go: TestStringConcatenationAllocs, with b on the heap: only the concatenation
+    allocates (Go's string(b) of a non-escaping b uses a stack buffer; here string(b) is
+    done once, outside the measured function)."""
+    b = rt.make(rt.Slice(rt.Byte), 10)
+    for i in range(10):
+        b[i] = i + ord("0")
+    sb = rt.string(b)
+    out = []
+    assert allocs_per_run(1000, lambda: out.append(rt.concat("foo", sb)) or out.pop()) == 1
+    assert str(rt.concat("foo", sb)) == "foo0123456789"
+
+
+def test_string_rules(r):
+    b = rt.bytes("hello world")
+    assert (len(b), b.cap) == (11, 16)
+    assert allocs_per_run(10, lambda: rt.string(b[:1])) == 0          # staticuint64s
+    assert allocs_per_run(10, lambda: rt.string(b[:0])) == 0
+    assert allocs_per_run(10, lambda: rt.concat("", rt.string(b), "")) == 1  # string(b) only
+    s = rt.string(b)
+    assert allocs_per_run(10, lambda: rt.concat(s, "")) == 0          # one nonempty operand
+    assert rt.concat(s, "").ptr == s.ptr
+    assert allocs_per_run(10, lambda: s[2:5]) == 0 and s[2:5] == "llo" and s[2:5].ptr == s.ptr + 2
+    assert rt.concat("a", "b").ptr and not r.heap.in_arena(rt.concat("a", "b").ptr)  # folded
+    with pytest.raises(rt.Panic):
+        s[5:40]
+
+
+def test_substring_keeps_the_string_alive(r):
+    big = rt.string(rt.make(rt.Slice(rt.Byte), 1 << 20))
+    sub = big[10:20]
+    big = None
+    rt.GC()
+    assert rt.ReadMemStats().HeapAlloc >= 1 << 20
+    T = rt.Struct("holdS", s=rt.String)
+    h = rt.new(T)
+    h.s = sub                                         # stored: the field keeps it alive
+    sub = None
+    rt.GC()
+    assert rt.ReadMemStats().HeapAlloc >= 1 << 20
+    h.s = ""
+    rt.GC()
+    assert rt.ReadMemStats().HeapAlloc < 1 << 20
+
+
+@pytest.mark.parametrize("v, n", [
+    (5, 0), (255, 0), (256, 1), (-1, 1), (0.0, 0), (1.5, 1), (True, 0), ("", 0), ("x", 1),
+    (rt.value(rt.Int8, -3), 0), (rt.value(rt.Uint16, 300), 1), (rt.value(rt.Uint16, 7), 0),
+    (rt.value(rt.Struct("e0"), None), 0), (None, 0),
+])
+def test_interface_boxing_allocations(r, v, n):
+    h = rt.new(rt.Array(rt.Any, 1))
+
+    def store():
+        h[0] = v
+    assert allocs_per_run(50, store) == n
+    got = h[0]
+    assert got == v or (isinstance(v, rt.Value) and v.type.size == 0)
+
+
+def test_interface_boxing_checks_first(r):
+    h = rt.new(rt.Array(rt.Any, 1))
+    before = rt.ReadMemStats().Mallocs
+    with pytest.raises(TypeError):
+        h[0] = object()
+    with pytest.raises(OverflowError):
+        h[0] = rt.value(rt.Int8, 1000)
+    assert rt.ReadMemStats().Mallocs == before
+    assert h[0] is None
+
+
+def test_boxed_value_keeps_its_referents_alive(r):
+    h = rt.new(rt.Array(rt.Any, 1))
+    h[0] = rt.bytes("a string longer than sixteen bytes")
+    rt.GC()
+    assert bytes(h[0].x.numpy()) == b"a string longer than sixteen bytes"
+
+
+def test_array_field_elements(r):
+    T = rt.Struct("tailT2", id=rt.Int, tail=rt.Array(rt.Int, 8))
+    p = rt.new(T)
+    p.tail[3] = 7
+    q = p.tail.ptr(3)
+    assert q.value == 7 and q.addr == p.addr + 8 + 3 * 8
+    q.value = 9
+    assert p.tail[3] == 9
+    with pytest.raises(IndexError):
+        p.tail.ptr(8)
+    addr = p.addr
+    p = None
+    rt.GC()
+    assert r.heap.find_object(addr) is not None       # &p.tail[3] keeps p alive
+    q = None
+    rt.GC()
+    assert r.heap.find_object(addr) is None
+
+
+def test_make_chan_allocates_hchan_and_buffer(r):
+    """Go: makechan (chan.go): hchanSize 112; a pointer-free buffer shares its object."""
+    C = rt.ChanType
+    for T, n, mallocs, total in ((rt.Int, 0, 1, 112), (rt.Int, 10, 1, 192),
+                                 (rt.Ptr(rt.Int), 10, 2, 192), (rt.Array(rt.Byte, 24), 1, 1, 144)):
+        a = rt.ReadMemStats()
+        c = rt.make(C(T), n)
+        b = rt.ReadMemStats()
+        assert (b.Mallocs - a.Mallocs, b.TotalAlloc - a.TotalAlloc) == (mallocs, total), (T, n)
+        assert c.cap == n
+    with pytest.raises(rt.Panic):
+        rt.make(C(rt.Int), -1)
+    with pytest.raises(rt.FatalError):
+        rt.make(C(rt.Array(rt.Byte, 1 << 16)), 1)
+
+
+def test_buffered_pointer_keeps_its_referent_alive(r):
+    c = rt.make(rt.ChanType(rt.Ptr(rt.Int)), 2)
+    p = rt.new(rt.Int)
+    p.value = 5
+    addr = p.addr
+    c.send(p)
+    p = None
+    rt.GC()
+    assert r.heap.find_object(addr) is not None
+    assert c.recv().value == 5
+    rt.GC()
+    assert r.heap.find_object(addr) is None
+    c = None
+    before = rt.ReadMemStats().HeapObjects
+    rt.GC()
+    assert rt.ReadMemStats().HeapObjects == before - 2      # hchan and its buffer
