@@ -306,13 +306,9 @@ class Runtime:
         return runtime_html(self)
 
     # -- allocation --------------------------------------------------------------------
-    def new(self, T):
-        """Go's ``new(T)``: a zeroed T on the heap, returned as a ``*T`` handle."""
-        size, noscan, mask = _alloc_info(T)
-        p = _object.new_object(self, self.heap, size, noscan, mask, T)
-        if self.heap.gc_pending:
-            self._heap_triggered_gc()
-        return p
+    # Go's ``new(T)``: a zeroed T on the heap, returned as a ``*T`` handle. Compiled
+    # (goruntime/_object.pyx ``runtime_new``): one call per object, per-type facts cached.
+    new = _object.runtime_new
 
     def make(self, T, length, cap=None):
         """Go's ``make([]E, len, cap)``: a slice with a zeroed backing array on the heap."""
@@ -1098,23 +1094,6 @@ class WaitGroup(_sched.WaitGroup):
 
     def __init__(self, *, sched=None):
         super().__init__(sched=sched if sched is not None else current().sched)
-
-
-_alloc_cache = {}
-
-
-def _alloc_info(T):
-    """``(size, noscan, uint8 GC mask or None)`` of type *T*, cached by identity (a Type's
-    hash is its whole structure: too slow for every ``new``)."""
-    e = _alloc_cache.get(id(T))
-    if e is None or e[0] is not T:
-        if not isinstance(T, _types.Type):
-            raise TypeError(f"new: {T!r} is not a goruntime type")
-        noscan = not T.has_pointers
-        mask = None if noscan else np.ascontiguousarray(T.gc_mask(), dtype=np.uint8).tobytes()
-        e = (T, T.size, noscan, mask)
-        _alloc_cache[id(T)] = e
-    return e[1], e[2], e[3]
 
 
 def _go_type_name(v):
