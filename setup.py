@@ -43,7 +43,8 @@ if SANITIZE:
     lflags += ["-fsanitize=address,undefined"]
 
 MODULES = ["goruntime._heap", "goruntime._mark", "goruntime._object",
-           "goruntime.workloads._workloads"]
+           "goruntime.workloads._workloads", "goruntime.heapdump._parse",
+           "goruntime.heapdump._graph", "goruntime.trace._parse"]
 
 extensions = [
     Extension(name, [name.replace(".", "/") + ".pyx"],
@@ -68,4 +69,5 @@ ext_modules = cythonize(extensions, compiler_directives=directives,
                         force=mode_changed or None)
 with open(MODE_STAMP, "w") as f:
     f.write(mode)
-setup(ext_modules=ext_modules)
+# Compile the extensions side by side (one per core): a fresh `make demo` waits for this.
+setup(ext_modules=ext_modules, options={"build_ext": {"parallel": os.cpu_count() or 1}})

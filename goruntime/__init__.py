@@ -3,9 +3,10 @@
 This module is the face of Go's package ``runtime``: the exported names mirror Go on
 purpose (``GC``, ``ReadMemStats``, ``MemStats.HeapAlloc``, ``SetFinalizer``) so that
 https://pkg.go.dev/runtime reads across. It holds no logic, only re-exports:
-``goruntime.runtime`` (the Runtime and the GC cycle), ``goruntime.types`` (Go type
-layouts), ``goruntime.sched`` (goroutines, channels), and the packages ``debug``,
-``weak`` and ``metrics`` named after Go's.
+``goruntime.runtime`` (the Runtime; its GC cycle is ``goruntime.mgc``),
+``goruntime.types`` (Go type layouts), ``goruntime.sched`` (goroutines),
+``goruntime.chan`` (channels), and the packages ``debug``, ``weak`` and ``metrics``
+named after Go's.
 """
 from ._version import __version__
 
@@ -28,8 +29,10 @@ from .runtime import (
     Chan, WaitGroup,
 )
 from .mstats import BySizeEntry
-from .sched import select
+from .sizeclass import sizeclass, SizeClass
+from .chan import select
 from . import debug, weak, metrics  # noqa: E402
+from .trace.dask_sweep import sweep  # noqa: E402  (dask itself is imported only when called)
 
 __all__ = [
     "__version__", "FatalError", "Panic",
@@ -40,7 +43,7 @@ __all__ = [
     "Runtime", "current", "GC", "ReadMemStats", "MemStats", "BySizeEntry", "SetFinalizer",
     "KeepAlive", "AddCleanup", "Cleanup", "GOMAXPROCS", "NumGoroutine", "Gosched", "go",
     "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "select",
-    "debug", "weak", "metrics",
+    "debug", "weak", "metrics", "sizeclass", "SizeClass", "sweep",
 ]
 
 

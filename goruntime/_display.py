@@ -20,10 +20,8 @@ Options (`set_options`, also a context manager, like ``xarray.set_options``):
 ``display_expand_spans`` / ``display_expand_by_size`` (whether those sections start open).
 
 Entry points: `memstats_html`, `gcstats_html`, `runtime_html`, `handle_html`, `heap_html`
-(and `steps_html` for `goruntime.plot.GCStep`). ``runtime.py``, ``mstats.py`` and
-``_object.pyx`` call the first ones from their ``_repr_html_``; ``%load_ext goruntime``
-registers the rest as IPython formatters for `goruntime.debug.GCStats` and
-`goruntime._heap.Heap`.
+(and `steps_html` for `goruntime.plot.GCStep`): the ``_repr_html_`` of the Runtime,
+MemStats, handles, `goruntime.debug.GCStats` and `goruntime._heap.Heap` call them.
 """
 from __future__ import annotations
 
@@ -35,10 +33,13 @@ import uuid
 from functools import lru_cache
 from importlib import resources
 
+from .mstats import HeapCounters, chronological_pauses
+
 __all__ = [
     "OPTIONS", "set_options", "memstats_html", "gcstats_html", "runtime_html", "handle_html",
     "heap_html", "steps_html", "memstats_text", "gcstats_text", "runtime_text", "heap_text",
-    "handle_text", "fmt_bytes", "fmt_ns", "size_class_hue", "pure_heap_goal",
+    "handle_text", "fmt_bytes", "fmt_ns", "size_class_hue", "plural",
+    "time_label", "time_note",
 ]
 
 OPTIONS = {
@@ -136,6 +137,46 @@ def _fmt_unix_ns(ns) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
 
 
+def plural(n, word, words=None) -> str:
+    """``plural(1, "GC")`` -> ``"1 GC"``, ``plural(3, "GC")`` -> ``"3 GCs"`` (*words*: the
+    irregular plural). Counts are printed with thousands separators."""
+    one = n == 1
+    return f"{n:,} {word if one else (words or word + 's')}" if isinstance(n, int) else f"{n} {words or word + 's'}"
+
+
+def _clock_is_wall(clock) -> bool:
+    return clock is not None and getattr(clock, "virtual", True) is False
+
+
+def time_label(clock) -> str:
+    """How to read a time from *clock*: ``"modelled"`` (the virtual clock, and when the
+    clock is unknown) or ``"measured on the emulator"`` (``clock="wall"``)."""
+    return "measured on the emulator" if _clock_is_wall(clock) else "modelled"
+
+
+def time_note(clock=None, *, instants=True) -> str:
+    """One sentence saying where a display's times (pauses, GCCPUFraction, LastGC, gctrace)
+    come from; *instants*: also say what LastGC/PauseEnd count from. See docs/emulation.md,
+    "Time"."""
+    if _clock_is_wall(clock):
+        return ("Times are measured (clock=\"wall\"): the emulator's own phases in Python and "
+                "Cython, not Go's.")
+    start = getattr(clock, "start_unix_ns", None) if instants else None
+    since = (f"; LastGC and PauseEnd count from the virtual clock's fixed start "
+             f"({_fmt_unix_ns(start)[:10]}), not from today" if start else "")
+    return ("Times are modelled, not measured: the virtual clock advances by a fixed cost "
+            "model (goruntime.runtime.COSTS), so pauses, GCCPUFraction and gctrace times are "
+            f"reproducible but are not Go's{since}. See docs/emulation.md, \"Time\".")
+
+
+def _fmt_time_of(ns, clock) -> str:
+    """A Unix-ns instant (LastGC, PauseEnd): on a virtual clock, as time since its start."""
+    start = getattr(clock, "start_unix_ns", None)
+    if ns and start is not None and not _clock_is_wall(clock) and ns >= start:
+        return f"{fmt_ns(ns - start)} after the start (virtual clock)"
+    return _fmt_unix_ns(ns)
+
+
 def _fmt_limit(limit) -> str:
     return "off (math.MaxInt64)" if limit >= (1 << 63) - 1 else fmt_bytes(limit)
 
@@ -149,23 +190,6 @@ def size_class_hue(sizeclass: int) -> int:
     if sizeclass == 0:
         return 0
     return int((sizeclass * 137.508) % 360)
-
-
-def pure_heap_goal(rt) -> int:
-    """``rt.heap_goal()`` (NextGC now) with no trace left behind.
-
-    Evaluating the goal refreshes the pacer's copy of heapLive and the runtime's peak span
-    count (which feeds MSpanSys); a display must not move either, so both are put back.
-    """
-    saved_peak = getattr(rt, "_peak_spans", None)
-    saved_live = getattr(rt.pacer, "heap_live", None)
-    try:
-        return int(rt.heap_goal())
-    finally:
-        if saved_peak is not None:
-            rt._peak_spans = saved_peak
-        if saved_live is not None:
-            rt.pacer.heap_live = saved_live
 
 
 @lru_cache(maxsize=None)
@@ -244,13 +268,6 @@ def _note(text: str) -> str:
     return f"<div class='gr-note'>{_e(text)}</div>"
 
 
-def _ring_chronological(ring, num_gc):
-    """The last ``min(num_gc, len(ring))`` entries of a PauseNs-style ring, oldest first."""
-    size = len(ring)
-    n = min(int(num_gc), size)
-    return [ring[(num_gc - n + i) % size] for i in range(n)]
-
-
 def _pause_sparkline(pauses, *, first_gc: int = 1, width: int = 256, height: int = 24) -> str:
     """An inline SVG bar chart of pauses (oldest first); each bar's <title> is a tooltip."""
     pauses = [int(p) for p in pauses]
@@ -268,7 +285,7 @@ def _pause_sparkline(pauses, *, first_gc: int = 1, width: int = 256, height: int
                     f"height='{h:.2f}'><title>{_e(tip)}</title></rect>")
     return (f"<svg class='gr-sparkline' width='{w:.0f}' height='{height}' "
             f"viewBox='0 0 {w:.2f} {height}' role='img' "
-            f"aria-label='{_e(f'{n} GC pauses, max {fmt_ns(top)}')}'>"
+            f"aria-label='{_e(plural(n, 'GC pause') + ', max ' + fmt_ns(top))}'>"
             f"<line class='gr-spark-base' x1='0' y1='{height - 0.5}' x2='{w:.2f}' y2='{height - 0.5}'/>"
             + "".join(bars) + "</svg>")
 
@@ -329,17 +346,18 @@ MEMSTATS_GROUPS = (
 )
 
 
-def _human(value, unit) -> str:
+def _human(value, unit, clock=None) -> str:
+    """The human column; times (units ns, time, fraction) say how they were obtained."""
     if not isinstance(value, numbers.Real):
         return ""
     if unit == "bytes":
         return fmt_bytes(value)
     if unit == "ns":
-        return fmt_ns(value)
+        return f"{fmt_ns(value)}, {time_label(clock)}"
     if unit == "time":
-        return _fmt_unix_ns(value)
+        return _fmt_time_of(value, clock)
     if unit == "fraction":
-        return f"{float(value) * 100:.2f} %"
+        return f"{float(value) * 100:.2f} %, {time_label(clock)}"
     return ""
 
 
@@ -356,18 +374,28 @@ def _fmt_value(value, unit) -> str:
 
 
 def memstats_text(m) -> str:
-    """Every scalar field of a MemStats, grouped as Go documents them (the text fallback)."""
-    lines = [repr(m)]
+    """Every field of a MemStats, grouped as Go documents them: ``str(m)``, ``print(m)``
+    and the HTML display's text fallback. The arrays are summarised (and named)."""
+    clock = getattr(m, "_clock", None)
+    numgc = getattr(m, "NumGC", 0)
+    lines = [f"MemStats(NumGC={numgc}, HeapAlloc={fmt_bytes(getattr(m, 'HeapAlloc', 0))}): "
+             f"every field, grouped as in Go's documentation"]
     for title, fields in MEMSTATS_GROUPS:
         lines.append(f"{title}:")
         for name, unit, _doc in fields:
             v = getattr(m, name, None)
-            h = _human(v, unit) if v is not None else ""
-            lines.append(f"  {name:<14} {_fmt_value(v, unit):>22}  {h}".rstrip())
-    pauses = _ring_chronological(getattr(m, "PauseNs", []) or [], getattr(m, "NumGC", 0))
+            h = _human(v, unit, clock) if v is not None else ""
+            lines.append(f"  {name:<14} {_fmt_value(v, unit):>25}  {h}".rstrip())
+    pauses = chronological_pauses(getattr(m, "PauseNs", []) or [], numgc)
     if pauses:
-        lines.append(f"  PauseNs (last {len(pauses)}, oldest first): {_text_sparkline(pauses)}"
-                     f"  max {fmt_ns(max(pauses))}")
+        lines.append(f"  PauseNs        last {len(pauses)}, oldest first: {_text_sparkline(pauses)}"
+                     f"  max {fmt_ns(max(pauses))}, {time_label(clock)}")
+    lines.append(f"  (PauseNs, PauseEnd: rings of {len(getattr(m, 'PauseNs', []) or [])}; "
+                 f"most recent at [(NumGC+255)%256])")
+    by = [e for e in (getattr(m, "BySize", None) or []) if getattr(e, "Mallocs", 0)]
+    lines.append(f"BySize: {plural(len(getattr(m, 'BySize', None) or []), 'size class', 'size classes')}, "
+                 f"{len(by)} used (m.BySize[i].Size, .Mallocs, .Frees)")
+    lines.append(time_note(clock))
     return "\n".join(lines)
 
 
@@ -389,6 +417,7 @@ def memstats_html(m):
     """HTML for a `goruntime.mstats.MemStats` (or anything with its fields); None if off."""
     if not _html_enabled():
         return None
+    clock = getattr(m, "_clock", None)
     sections = []
     for title, fields in MEMSTATS_GROUPS:
         rows = []
@@ -396,15 +425,16 @@ def memstats_html(m):
             v = getattr(m, name, None)
             if v is None:
                 continue
-            rows.append((name, _fmt_value(v, unit), _human(v, unit), doc))
+            rows.append((name, _fmt_value(v, unit), _human(v, unit, clock), doc))
         details = _table(rows, classes=("gr-name", "gr-value", "gr-human", "gr-doc"))
         inline = ""
         if title == "Garbage collector":
             numgc = int(getattr(m, "NumGC", 0))
-            pauses = _ring_chronological(getattr(m, "PauseNs", []) or [], numgc)
+            pauses = chronological_pauses(getattr(m, "PauseNs", []) or [], numgc)
             spark = _pause_sparkline(pauses, first_gc=numgc - len(pauses) + 1)
-            details += (f"<div class='gr-note'>PauseNs, last {_e(len(pauses))} cycles, oldest first"
-                        f"{_e(', max ' + fmt_ns(max(pauses))) if pauses else ''}:</div>{spark}")
+            details += (f"<div class='gr-note'>PauseNs, last {_e(plural(len(pauses), 'cycle'))}, "
+                        f"oldest first{_e(', max ' + fmt_ns(max(pauses))) if pauses else ''}:</div>"
+                        f"{spark}" + _note(time_note(clock)))
             inline = _e(f"NumGC={numgc}, NextGC={fmt_bytes(getattr(m, 'NextGC', 0))}")
         elif title == "General statistics":
             inline = _e(f"Alloc={fmt_bytes(getattr(m, 'Alloc', 0))}, Sys={fmt_bytes(getattr(m, 'Sys', 0))}")
@@ -421,15 +451,17 @@ def memstats_html(m):
 # GCStats (Go: runtime/debug.GCStats)
 
 def gcstats_text(s) -> str:
+    clock = getattr(s, "_clock", None)
     lines = [repr(s)] if len(repr(s)) < 400 else [f"GCStats(NumGC={s.NumGC}, ...)"]
-    lines.append(f"  LastGC      {_fmt_unix_ns(s.LastGC)}")
+    lines.append(f"  LastGC      {_fmt_time_of(s.LastGC, clock)}")
     lines.append(f"  NumGC       {s.NumGC}")
-    lines.append(f"  PauseTotal  {fmt_ns(s.PauseTotal)}")
+    lines.append(f"  PauseTotal  {fmt_ns(s.PauseTotal)}, {time_label(clock)}")
     if s.Pause:
         lines.append(f"  Pause       {len(s.Pause)} recorded, newest first: "
                      + ", ".join(fmt_ns(p) for p in s.Pause[:8]) + (" ..." if len(s.Pause) > 8 else ""))
     if s.PauseQuantiles:
         lines.append("  Quantiles   " + ", ".join(fmt_ns(q) for q in s.PauseQuantiles))
+    lines.append(time_note(clock))
     return "\n".join(lines)
 
 
@@ -437,16 +469,18 @@ def gcstats_html(s):
     """HTML for a `goruntime.debug.GCStats`; None if HTML display is off."""
     if not _html_enabled():
         return None
+    clock = getattr(s, "_clock", None)
     rows = [
-        ("LastGC", _fmt_value(s.LastGC, "time"), _fmt_unix_ns(s.LastGC), "time of the last collection"),
+        ("LastGC", _fmt_value(s.LastGC, "time"), _fmt_time_of(s.LastGC, clock), "time of the last collection"),
         ("NumGC", f"{s.NumGC:,}", "", "number of garbage collections"),
-        ("PauseTotal", f"{s.PauseTotal:,}", fmt_ns(s.PauseTotal), "total pause for all collections"),
+        ("PauseTotal", f"{s.PauseTotal:,}", f"{fmt_ns(s.PauseTotal)}, {time_label(clock)}",
+         "total pause for all collections"),
     ]
-    sections = [_section("Summary", _table(rows, classes=("gr-name", "gr-value", "gr-human", "gr-doc")),
-                         count=len(rows))]
+    sections = [_section("Summary", _table(rows, classes=("gr-name", "gr-value", "gr-human", "gr-doc"))
+                         + _note(time_note(clock)), count=len(rows))]
     pauses = list(reversed(s.Pause))            # Pause is newest first; draw oldest first
     lim = OPTIONS["display_max_items"]
-    prow = [(f"GC {s.NumGC - i}", f"{p:,}", fmt_ns(p), _fmt_unix_ns(e))
+    prow = [(f"GC {s.NumGC - i}", f"{p:,}", fmt_ns(p), _fmt_time_of(e, clock))
             for i, (p, e) in enumerate(zip(s.Pause, s.PauseEnd or [0] * len(s.Pause)))][:lim]
     details = (_pause_sparkline(pauses, first_gc=s.NumGC - len(pauses) + 1)
                + (_table(prow, header=("cycle", "Pause (ns)", "", "PauseEnd"),
@@ -535,7 +569,7 @@ def _span_grid(spans, max_spans) -> str:
 
 
 def _heap_summary(heap, spans):
-    c = heap.counters()
+    c = HeapCounters.read(heap)
     objects = sum(s["alloc_count"] for s in spans)
     slot_bytes = sum(s["alloc_count"] * s["elemsize"] for s in spans)
     return c, objects, slot_bytes
@@ -544,9 +578,9 @@ def _heap_summary(heap, spans):
 def heap_text(heap, spans=None) -> str:
     spans = _span_rows(heap) if spans is None else spans
     c, objects, slot_bytes = _heap_summary(heap, spans)
-    lines = [f"<goruntime Heap: {len(spans)} spans in use, {objects} objects in "
-             f"{fmt_bytes(slot_bytes)} of slots, HeapInuse {fmt_bytes(c['heap_inuse'])}, "
-             f"HeapSys {fmt_bytes(c['heap_sys'])}, HeapReleased {fmt_bytes(c['heap_released'])}>"]
+    lines = [f"<goruntime Heap: {plural(len(spans), 'span')} in use, {plural(objects, 'object')} in "
+             f"{fmt_bytes(slot_bytes)} of slots, HeapInuse {fmt_bytes(c.heap_inuse)}, "
+             f"HeapSys {fmt_bytes(c.heap_sys)}, HeapReleased {fmt_bytes(c.heap_released)}>"]
     by = {}
     for s in spans:
         k = (s["sizeclass"], s["noscan"], s["elemsize"] if s["sizeclass"] else 0)
@@ -567,17 +601,17 @@ def _heap_sections(heap, spans):
         ("spans in use", f"{len(spans):,}", "", "in-use spans (MSpanInuse / 160)"),
         ("objects", f"{objects:,}", "", "allocated slots (a tiny block counts once)"),
         ("slot bytes", f"{slot_bytes:,}", fmt_bytes(slot_bytes), "bytes in allocated slots"),
-        ("heap_live", f"{c['heap_live']:,}", fmt_bytes(c["heap_live"]),
+        ("heap_live", f"{c.heap_live:,}", fmt_bytes(c.heap_live),
          "the pacer's heapLive (cached spans count as full)"),
-        ("HeapInuse", f"{c['heap_inuse']:,}", fmt_bytes(c["heap_inuse"]), "bytes in in-use spans"),
-        ("HeapSys", f"{c['heap_sys']:,}", fmt_bytes(c["heap_sys"]), "heap mapped (4 MiB steps)"),
-        ("HeapReleased", f"{c['heap_released']:,}", fmt_bytes(c["heap_released"]),
+        ("HeapInuse", f"{c.heap_inuse:,}", fmt_bytes(c.heap_inuse), "bytes in in-use spans"),
+        ("HeapSys", f"{c.heap_sys:,}", fmt_bytes(c.heap_sys), "heap mapped (4 MiB steps)"),
+        ("HeapReleased", f"{c.heap_released:,}", fmt_bytes(c.heap_released),
          "free pages returned to the OS"),
         ("roots", f"{heap.nroots:,}", "", "live handles (Python variables = goroutine stack slots)"),
     ]
     summary = _table(rows, classes=("gr-name", "gr-value", "gr-human", "gr-doc"))
     grid = _span_grid(spans, OPTIONS["display_max_spans"])
-    inline = _e(f"{len(spans)} spans, {objects} objects, HeapInuse={fmt_bytes(c['heap_inuse'])}")
+    inline = _e(f"{plural(len(spans), 'span')}, {plural(objects, 'object')}, HeapInuse={fmt_bytes(c.heap_inuse)}")
     return [
         _section("Heap", summary, count=len(rows), inline=inline),
         _section("Spans", grid, count=len(spans), expanded=OPTIONS["display_expand_spans"],
@@ -611,21 +645,24 @@ def _runtime_settings(rt):
         ("GOMAXPROCS", str(getattr(rt, "_gomaxprocs", rt.heap.nprocs)), "", "Ps (mcaches)"),
         ("GODEBUG", godebug or "(none)", "", "debug settings"),
         ("scheduler", getattr(sched, "mode", "?"), "", "how goroutines (finalizers) run"),
-        ("clock", "virtual" if getattr(clock, "virtual", False) else "wall", "",
+        ("clock", "virtual" if getattr(clock, "virtual", False) else "wall", time_label(clock),
          "time source for pauses and GCCPUFraction"),
     ]
 
 
 def _runtime_gc_rows(rt, goal):
     r = rt.gc_record
-    last = r.pause_ns[(r.num_gc + 255) % 256] if r.num_gc else 0
+    last = r.pauses.latest()[0]
+    how = time_label(getattr(rt, "clock", None))
     return [
         ("NumGC", f"{r.num_gc:,}", "", "completed cycles"),
         ("NumForcedGC", f"{r.num_forced_gc:,}", "", "cycles from runtime.GC()"),
         ("NextGC", f"{goal:,}", fmt_bytes(goal), "heap goal now"),
-        ("PauseTotalNs", f"{r.pause_total_ns:,}", fmt_ns(r.pause_total_ns), "stop-the-world time"),
-        ("last pause", f"{last:,}", fmt_ns(last), "PauseNs[(NumGC+255)%256]"),
-        ("GCCPUFraction", f"{r.gc_cpu_fraction:.6f}", f"{r.gc_cpu_fraction * 100:.2f} %", "since start"),
+        ("PauseTotalNs", f"{r.pause_total_ns:,}", f"{fmt_ns(r.pause_total_ns)}, {how}",
+         "stop-the-world time"),
+        ("last pause", f"{last:,}", f"{fmt_ns(last)}, {how}", "PauseNs[(NumGC+255)%256]"),
+        ("GCCPUFraction", f"{r.gc_cpu_fraction:.6f}", f"{r.gc_cpu_fraction * 100:.2f} %, {how}",
+         "since start"),
         ("finalizers", f"{r.finalizers_queued:,} queued / {r.finalizers_executed:,} run", "",
          "cumulative (/gc/finalizers/...)"),
         ("cleanups", f"{r.cleanups_queued:,} queued / {r.cleanups_executed:,} run", "",
@@ -638,8 +675,9 @@ def runtime_text(rt) -> str:
     lines = [repr(rt)]
     for name, value, human, _doc in _runtime_settings(rt):
         lines.append(f"  {name:<12} {value}{'  (' + human + ')' if human else ''}")
-    pauses = _ring_chronological(r.pause_ns, r.num_gc)
-    lines.append(f"  NumGC        {r.num_gc}  pauses {_text_sparkline(pauses)}")
+    pauses = r.pauses.chronological()
+    how = time_label(getattr(rt, "clock", None))
+    lines.append(f"  NumGC        {r.num_gc}  pauses {_text_sparkline(pauses)} ({how})")
     lines.append(heap_text(rt.heap))
     return "\n".join(lines)
 
@@ -649,12 +687,12 @@ def runtime_html(rt):
     if not _html_enabled():
         return None
     with rt.heap.lock:
-        goal = pure_heap_goal(rt)
+        goal = rt.heap_goal()
         r = rt.gc_record
         cls = ("gr-name", "gr-value", "gr-human", "gr-doc")
         settings = _runtime_settings(rt)
         gc_rows = _runtime_gc_rows(rt, goal)
-        pauses = _ring_chronological(r.pause_ns, r.num_gc)
+        pauses = r.pauses.chronological()
         spark = _pause_sparkline(pauses, first_gc=r.num_gc - len(pauses) + 1)
         spans = _span_rows(rt.heap)
         sections = [
@@ -662,7 +700,8 @@ def runtime_html(rt):
                      inline=_e(f"GOGC={_fmt_gogc(rt.pacer.gc_percent)}, "
                                f"GOMEMLIMIT={_fmt_limit(rt.pacer.memory_limit)}"),
                      expanded=False),
-            _section("GC", _table(gc_rows, classes=cls) + spark, count=len(gc_rows),
+            _section("GC", _table(gc_rows, classes=cls) + spark + _note(time_note(getattr(rt, "clock", None))),
+                     count=len(gc_rows),
                      inline=_e(f"NumGC={r.num_gc}, NextGC={fmt_bytes(goal)}")),
         ] + _heap_sections(rt.heap, spans)
         text = runtime_text(rt)

@@ -176,7 +176,7 @@ cdef int malloc_tiny(mheap_t* h, int p, uint64_t size, uint64_t* out) except -1 
 cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) except -1 nogil
 cdef int mallocgc(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) except -1 nogil
 cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t elem_words,
-                        intp_t count, intp_t clear_words) noexcept nogil
+                        intp_t count) noexcept nogil
 cdef void release_all(mheap_t* h, int p, bint adjust_heap_live) noexcept nogil
 cdef void free_span(mheap_t* h, intp_t si) noexcept nogil
 cdef void partial_push(mheap_t* h, intp_t si) noexcept nogil
@@ -213,6 +213,9 @@ cdef class Heap:
     cdef readonly uint64_t arena_cap
     cdef readonly object lock   # threading.RLock: the world lock (never the GIL)
     cdef public bint threaded   # goroutines are threads: root-table updates take the lock
+    cdef public unsigned long owner   # cooperative: the one thread allowed to use the heap
+    cdef int check_owner(self) except -1
+    cdef int _foreign_call(self) except -1
     cdef int _check_range(self, uint64_t addr, uint64_t n) except -1
     cdef int _check_object_range(self, uint64_t addr, uint64_t n) except -1
     cdef int _check_root(self, uint64_t addr) except -1

@@ -67,6 +67,7 @@ import numpy as np
 from libc.string cimport memset
 from cpython.mem cimport PyMem_RawRealloc, PyMem_RawFree
 from cpython.number cimport PyNumber_Index
+from cpython.pythread cimport PyThread_get_thread_ident
 
 cdef extern from "sys/mman.h" nogil:
     int madvise(void* addr, size_t length, int advice)
@@ -572,19 +573,31 @@ cdef inline void bits_clear_range(uint64_t* bits, intp_t start, intp_t n) noexce
 
 
 cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t elem_words,
-                        intp_t count, intp_t clear_words) noexcept nogil:
+                        intp_t count) noexcept nogil:
     """Write pointer bits for *count* elements of *elem_words* words at *addr*.
 
-    ``mask[i]`` is 1 if word i of an element holds a pointer. The first ``clear_words``
-    words from *addr* are cleared first (the whole slot), so stale bits never survive.
+    ``mask[i]`` is 1 if word i of an element holds a pointer. The words from *addr* to the
+    end of its slot are cleared first, so stale bits never survive. Objects with a malloc
+    header and large objects repeat the element's pattern to the end of the slot, as Go's
+    typePointers do (mbitmap.go: the header / largeType names the element type, and the
+    scan walks it up to the slot's end); small objects without a header have bits for
+    their *count* elements only (Go: writeHeapBitsSmall covers dataSize).
     """
-    cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, j, k
-    bits_clear_range(h.heap_bits, w0, clear_words)
-    if mask == NULL:
+    cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, j, k, end
+    cdef intp_t si = span_of(h, addr)
+    cdef const mspan_t* s = &h.spans[si]
+    end = <intp_t>((s.base - h.arena_start + <uint64_t>obj_index(s, addr) * s.elemsize
+                    + s.elemsize) >> 3)
+    bits_clear_range(h.heap_bits, w0, end - w0)
+    if mask == NULL or elem_words == 0:
         return
+    if s.divmul == 0 or span_has_header(s):
+        count = (end - w0 + elem_words - 1) // elem_words
     k = w0
     for j in range(count):
         for i in range(elem_words):
+            if k + i >= end:
+                return
             if mask[i]:
                 bit_set(h.heap_bits, k + i)
         k += elem_words
@@ -716,6 +729,35 @@ cdef class Heap:
         self.h.trigger = 0xFFFFFFFFFFFFFFFF
         self.h.root_free_head = -1
         self.lock = threading.RLock()
+        self.owner = PyThread_get_thread_ident()
+
+    # -- threads -------------------------------------------------------------------------
+    # A cooperative runtime is single-threaded (its goroutines are greenlets of one thread):
+    # only its owner thread may allocate, store, create handles or collect. A call from any
+    # other thread raises RuntimeError before it changes anything -- otherwise it could
+    # allocate or root while the owner's collector marks without the GIL and so free a live
+    # object. When the owner thread has ended, the next thread to call takes the runtime
+    # over. With scheduler="threads" every thread may call (everything takes the world lock).
+    cdef int check_owner(self) except -1:
+        if self.threaded or PyThread_get_thread_ident() == self.owner:
+            return 0
+        return self._foreign_call()
+
+    cdef int _foreign_call(self) except -1:
+        cdef unsigned long me = PyThread_get_thread_ident()
+        owner = self.owner
+        if not any(t.ident == owner for t in threading.enumerate()):
+            self.owner = me
+            return 0
+        raise RuntimeError(
+            "goruntime: this Runtime (scheduler='cooperative') belongs to thread %d; it was "
+            "called from thread %d. A cooperative runtime is single-threaded: use "
+            "scheduler='threads' to share one between threads, or a Runtime per thread"
+            % (owner, me))
+
+    def check_thread(self):
+        """Raise RuntimeError if the calling thread may not use this heap (see above)."""
+        self.check_owner()
 
     def __dealloc__(self):
         PyMem_RawFree(self.h.roots)
@@ -824,7 +866,9 @@ cdef class Heap:
         return self.h.nroots
 
     def counters(self):
-        """The consistent heap statistics (spec 2.1) and memory classes, as a dict of ints."""
+        """The consistent heap statistics (spec 2.1) and memory classes, as a dict of ints
+        (`goruntime.mstats.HeapCounters.read` makes the typed snapshot)."""
+        cdef int i, p
         return {
             "small_alloc_count": [self.h.small_alloc_count[i] for i in range(NUM_SIZE_CLASSES)],
             "small_free_count": [self.h.small_free_count[i] for i in range(NUM_SIZE_CLASSES)],
@@ -845,6 +889,8 @@ cdef class Heap:
 
     def unflushed_small(self):
         """Slots used in cached spans but not yet counted (what ReadMemStats' flush adds)."""
+        cdef int p, spc
+        cdef intp_t si
         out = [0] * NUM_SIZE_CLASSES
         for p in range(MAX_PROCS):
             for spc in range(NUM_SPAN_CLASSES):
@@ -884,10 +930,11 @@ cdef class Heap:
         cdef uint64_t out = 0
         cdef const uint8_t[::1] m
         cdef intp_t ew = 0
+        self.check_owner()
         if ip < 0 or ip >= self.h.nprocs:
             raise ValueError("P %d out of range (GOMAXPROCS=%d)" % (ip, self.h.nprocs))
         if not noscan and mask is not None:
-            m = np.ascontiguousarray(mask, dtype=np.uint8)
+            m = np.array(mask, dtype=np.uint8, copy=True, order="C", ndmin=1)   # private: may alias the arena
             ew = m.shape[0]
             if ucount == 0 or ucount > usize or <uint64_t>ew * 8 > usize // ucount:   # no overflow
                 raise ValueError("mask of %d words x %d elements does not fit %d bytes" % (ew, ucount, usize))
@@ -895,9 +942,9 @@ cdef class Heap:
             mallocgc(&self.h, ip, usize, noscan, &out)
             if not noscan and out != ZEROBASE:
                 if ew:
-                    set_heap_bits(&self.h, out, &m[0], ew, <intp_t>ucount, <intp_t>(usize >> 3))
+                    set_heap_bits(&self.h, out, &m[0], ew, <intp_t>ucount)
                 else:
-                    set_heap_bits(&self.h, out, NULL, 0, 0, <intp_t>(usize >> 3))
+                    set_heap_bits(&self.h, out, NULL, 0, 0)
         return out
 
     def alloc_many(self, size, bint noscan, n, mask=None, p=0):
@@ -914,12 +961,13 @@ cdef class Heap:
         cdef int ip = PyNumber_Index(p)
         cdef const uint8_t[::1] m
         cdef intp_t ew = 0, i = 0
+        self.check_owner()
         if un < 0:
             raise ValueError("negative count %d" % un)
         if ip < 0 or ip >= self.h.nprocs:
             raise ValueError("P %d out of range (GOMAXPROCS=%d)" % (ip, self.h.nprocs))
         if not noscan and mask is not None:
-            m = np.ascontiguousarray(mask, dtype=np.uint8)
+            m = np.array(mask, dtype=np.uint8, copy=True, order="C", ndmin=1)   # private: may alias the arena
             ew = m.shape[0]
             if <uint64_t>ew * 8 > usize:
                 raise ValueError("mask of %d words does not fit %d bytes" % (ew, usize))
@@ -931,9 +979,9 @@ cdef class Heap:
                     mallocgc(&self.h, ip, usize, noscan, &o[i])    # raises before any change
                     if not noscan and o[i] != ZEROBASE:
                         if ew:
-                            set_heap_bits(&self.h, o[i], &m[0], ew, 1, <intp_t>(usize >> 3))
+                            set_heap_bits(&self.h, o[i], &m[0], ew, 1)
                         else:
-                            set_heap_bits(&self.h, o[i], NULL, 0, 0, <intp_t>(usize >> 3))
+                            set_heap_bits(&self.h, o[i], NULL, 0, 0)
                     i += 1
                     if self.h.gc_pending:
                         break
@@ -1083,6 +1131,7 @@ cdef class Heap:
         word given a bad address makes the next GC fail with "found bad pointer".
         """
         cdef uint64_t a = PyNumber_Index(addr), v = PyNumber_Index(value)
+        self.check_owner()
         if a & 7:
             raise ValueError("goruntime: word address %#x is not 8-byte aligned" % a)
         self._check_object_range(a, 8)
@@ -1092,6 +1141,7 @@ cdef class Heap:
         """A writable numpy uint8 view of heap bytes [addr, addr+nbytes): they must lie
         inside one allocated object."""
         cdef uint64_t a = PyNumber_Index(addr), n = PyNumber_Index(nbytes)
+        self.check_owner()
         self._check_object_range(a, n)
         off = a - self.h.arena_start
         return self.arena[off:off + n]
@@ -1107,22 +1157,34 @@ cdef class Heap:
         """Bulk pointer store: ``*(src[i] + offsets[i]) = dst[i]`` for every i.
 
         Every target word must be a pointer word of an allocated object; the whole batch is
-        validated before anything is written, so a bad batch changes nothing.
+        validated before anything is written, so a bad batch changes nothing. The targets
+        and values are computed into private arrays first: an input that aliases the arena
+        (a ``view`` of heap memory) cannot be rewritten by an earlier store of the batch
+        after it was validated.
         """
-        cdef intp_t n = src.shape[0], i, si
-        cdef uint64_t a
-        if offsets.shape[0] != n or dst.shape[0] != n:
+        self.check_owner()
+        if offsets.shape[0] != src.shape[0] or dst.shape[0] != src.shape[0]:
             raise ValueError("src, offsets and dst must have the same length")
+        tgt_a = np.array(src, dtype=np.uint64, copy=True)
+        off_a = np.array(offsets, dtype=np.uint64, copy=True)
+        val_a = np.array(dst, dtype=np.uint64, copy=True)
+        cdef uint64_t[::1] t = tgt_a
+        cdef const uint64_t[::1] o = off_a
+        cdef const uint64_t[::1] v = val_a
+        cdef intp_t n = t.shape[0], i, si
+        cdef uint64_t a
         for i in range(n):
-            a = src[i] + offsets[i]
+            a = t[i] + o[i]
+            t[i] = a
             si = span_of(&self.h, a)
             if si < 0 or a & 7 or not bit_get(self.h.heap_bits, <intp_t>((a - self.h.arena_start) >> 3)):
                 raise ValueError("store %d: %#x is not a pointer word of a heap object" % (i, a))
             if not bit_get(&self.h.alloc_bits[si * BITMAP_WORDS], obj_index(&self.h.spans[si], a)):
                 raise ValueError("store %d: %#x is in a free slot" % (i, a))
-        with nogil:
-            for i in range(n):
-                (<uint64_t*>addr_ptr(&self.h, src[i] + offsets[i]))[0] = dst[i]
+        with self.lock:
+            with nogil:
+                for i in range(n):
+                    (<uint64_t*>addr_ptr(&self.h, t[i]))[0] = v[i]
 
     # -- roots ---------------------------------------------------------------------------
     cdef int _check_root(self, uint64_t addr) except -1:
@@ -1142,6 +1204,7 @@ cdef class Heap:
         *addr* is inside an allocated object, or outside the heap (ignored by the GC).
         """
         cdef uint64_t a = PyNumber_Index(addr)
+        self.check_owner()
         with self.lock:
             self._check_root(a)
             return root_add(&self.h, a)
@@ -1160,6 +1223,7 @@ cdef class Heap:
         cdef intp_t i = 0, j, n = addrs.shape[0]
         out = np.empty(n, dtype=np.int64)
         cdef int64_t[::1] o = out
+        self.check_owner()
         with self.lock:
             for j in range(n):
                 self._check_root(addrs[j])

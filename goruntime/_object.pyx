@@ -31,6 +31,7 @@ from cpython.weakref cimport PyWeakref_NewRef, PyWeakref_GET_OBJECT
 from cpython.dict cimport PyDict_GetItemWithError
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
 from cpython.long cimport PyLong_CheckExact, PyLong_AsLongLongAndOverflow
+from cpython.pythread cimport PyThread_get_thread_ident
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, root_add_handle, root_remove, addr_ptr, span_of, object_bounds, ZEROBASE,
@@ -148,7 +149,8 @@ cdef tuple field_info(object t, str name):
 # inline, every other kind and every error goes through `load` / `store`, so messages and
 # checks are those of the general path.
 
-cdef dict _info_cache = {}          # id(type) -> TypeInfo (which keeps the type alive)
+cdef dict _info_cache = {}          # id(type) -> TypeInfo (which keeps the type alive);
+                                    # never emptied: Pointer.info borrows its entries
 cdef object _last_t = None          # one-entry cache in front of it (loops touch one type)
 cdef TypeInfo _last_info = None
 
@@ -286,6 +288,7 @@ cdef int field_set(Pointer p, Field f, object v) except -1:
     cdef int k = f.kind, overflow = 0
     cdef int64_t x
     cdef TypeInfo ti
+    check_heap(heap)
     if not heap.threaded and _in_arena(heap, a):
         if k == K_I64 and PyLong_CheckExact(v):
             x = PyLong_AsLongLongAndOverflow(v, &overflow)
@@ -310,6 +313,7 @@ cdef int field_set(Pointer p, Field f, object v) except -1:
 
 
 @cython.no_gc_clear
+@cython.auto_pickle(False)
 cdef class Handle:
     """Base of the values that hold a Go pointer: a root while the Python object lives.
 
@@ -332,9 +336,34 @@ cdef class Handle:
                 self.slot = root_add_handle(&self.heap.h, a)
         return 0
 
+    # A handle is a root slot of one process's heap: it cannot be pickled (its state would
+    # forge a slot), and a copy is a new handle with a root of its own. Cython's
+    # auto-pickle is off, so no handle is ever rebuilt from outside state; one made with
+    # ``__new__`` alone has no heap and no address, and every access to it raises.
+    def __reduce_ex__(self, protocol):
+        raise TypeError("goruntime: cannot pickle %s: a Go pointer is an address in one "
+                        "Runtime's heap (copy the values out instead)" % type(self).__name__)
+
+    def __reduce__(self):
+        return self.__reduce_ex__(0)
+
+    def __copy__(self):
+        return self._rebuild()
+
+    def __deepcopy__(self, memo):
+        raise TypeError("goruntime: cannot deepcopy %s: it would share its object with the "
+                        "original (copy.copy gives a second handle to the same object; "
+                        "rt.new(T) and .value = ... copy the object)" % type(self).__name__)
+
+    def _rebuild(self):
+        raise TypeError("goruntime: cannot copy a bare Handle")
+
     def __dealloc__(self):
         if self.slot >= 0 and self.heap is not None:
-            if self.heap.threaded and self.heap.lock is not None:
+            # a handle may die in any thread (the cycle collector's): outside the owner
+            # thread of a cooperative runtime it waits for a running collection too
+            if (self.heap.threaded or PyThread_get_thread_ident() != self.heap.owner) \
+                    and self.heap.lock is not None:
                 with self.heap.lock:
                     root_remove(&self.heap.h, self.slot)
             else:
@@ -414,14 +443,14 @@ cdef object load_unlocked(Handle owner, uint64_t a, object t, int k):
     if k == K_STRING:
         w = (<uint64_t*>p)[0]
         n = (<uint64_t*>p)[1]
-        return owner.runtime._read_string(w, n)
+        return owner.runtime.read_string(w, n)
     if k == K_ARRAY or k == K_STRUCT:
         return new_pointer(owner.runtime, heap, a, t)
     if k == K_IFACE:
         w = (<uint64_t*>p)[1]
         if w == 0:
             return None
-        it = owner.runtime._type_of_word((<uint64_t*>p)[0])
+        it = owner.runtime.rodata.type_of_word((<uint64_t*>p)[0])
         if it is not None and it.underlying.kind == "ptr":
             return new_pointer(owner.runtime, heap, w, it.underlying.elem)
         return new_pointer(owner.runtime, heap, w, None)
@@ -460,6 +489,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
     cdef uint8_t* p = NULL
     cdef Handle hv
     cdef object lo, hi, err
+    check_heap(heap)
     if a == ZEROBASE or a == 0:
         if a == 0 or (k != K_ARRAY and k != K_STRUCT):
             raise ValueError("goruntime: cannot write through a zero-size or nil object")
@@ -545,7 +575,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
     if k == K_STRING:
         if isinstance(v, str):
             if dry: return 0
-            v = owner.runtime._rodata_string(v)
+            v = owner.runtime.rodata.string(v)
         elif isinstance(v, tuple):
             check_string(owner, <tuple>v)
             if dry: return 0
@@ -588,7 +618,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
         if err is not None:
             raise TypeError(err)
         if dry: return 0
-        (<uint64_t*>p)[0] = owner.runtime._type_word((<Pointer>v).gotype)
+        (<uint64_t*>p)[0] = owner.runtime.rodata.type_word((<Pointer>v).gotype)
         (<uint64_t*>p)[1] = (<Handle>v).addr
         return 0
     if k == K_WORD:
@@ -636,9 +666,8 @@ cdef int check_string(Handle owner, tuple v) except -1:
         return 0
     if n == 0:
         return 0                               # points nowhere in the heap: the GC ignores it
-    for a, b in owner.runtime._rodata_by_addr.items():
-        if a <= ptr and ptr + n <= a + len(b):
-            return 0
+    if owner.runtime.rodata.contains(ptr, n):
+        return 0
     raise ValueError("goruntime: string data %#x+%d is not in this runtime" % (ptr, n))
 
 
@@ -668,7 +697,33 @@ class StringHeader(tuple):
         return (tuple, (tuple(self),))
 
 
+def index_error(i, n):
+    """Go's message for index *i* outside ``[0, n)`` (runtime/error.go, boundsIndex):
+    a negative index is reported without the length."""
+    if i < 0:
+        return f"runtime error: index out of range [{i}]"
+    return f"runtime error: index out of range [{i}] with length {n}"
+
+
+def slice_bounds_error(lo, hi, cap):
+    """Go's message for ``s[lo:hi]`` on a slice of capacity *cap*, or None if in range.
+
+    Go checks *hi* against the capacity first (boundsSliceAcap: ``[:hi] with capacity
+    cap``, ``[:hi]`` when negative), then *lo* against *hi* (boundsSliceB: ``[lo:hi]``,
+    ``[lo:]`` when negative)."""
+    if hi < 0:
+        return f"runtime error: slice bounds out of range [:{hi}]"
+    if hi > cap:
+        return f"runtime error: slice bounds out of range [:{hi}] with capacity {cap}"
+    if lo < 0:
+        return f"runtime error: slice bounds out of range [{lo}:]"
+    if lo > hi:
+        return f"runtime error: slice bounds out of range [{lo}:{hi}]"
+    return None
+
+
 @cython.final
+@cython.auto_pickle(False)
 cdef class Pointer(Handle):
     """A Go pointer ``*T`` held by Python: a stack root while this object lives.
 
@@ -748,6 +803,11 @@ cdef class Pointer(Handle):
         else:
             store(self, self.addr + off, ft, k, value)
 
+    def _rebuild(self):
+        if self.heap is None:
+            raise TypeError("goruntime: cannot copy a Pointer that was not made by a Runtime")
+        return new_pointer(self.runtime, self.heap, self.addr, self.elem)
+
     def field_ptr(self, str name):
         """An interior pointer to field *name* (Go: ``&p.name``)."""
         off, ft, k = field_info(self.elem, name)
@@ -768,7 +828,7 @@ cdef class Pointer(Handle):
         if not isinstance(i, int) or isinstance(i, bool):
             raise TypeError(f"invalid argument: index {i!r} must be integer")
         if i < 0 or i >= n:
-            raise IndexError(f"runtime error: index out of range [{i}] with length {n}")
+            raise IndexError(index_error(i, n))
         et = t.underlying.elem
         return self.addr + i * et.size, et
 
@@ -809,13 +869,15 @@ cdef class Pointer(Handle):
         return names
 
     def _repr_html_(self):
-        return self.runtime._handle_html(self)
+        from goruntime._display import handle_html
+        return handle_html(self)
 
 
 _POINTER_ATTRS = frozenset(n for n in dir(Pointer) if not n.startswith("__")) | {"__class__", "__dict__"}
 
 
 @cython.final
+@cython.auto_pickle(False)
 cdef class SliceValue(Handle):
     """A Go slice ``[]T`` held by Python: a root for its backing array while it lives.
 
@@ -872,7 +934,7 @@ cdef class SliceValue(Handle):
         if not isinstance(i, int) or isinstance(i, bool):
             raise TypeError(f"invalid argument: index {i!r} must be integer")
         if i < 0 or i >= self.length:
-            raise IndexError(f"runtime error: index out of range [{i}] with length {self.length}")
+            raise IndexError(index_error(i, self.length))
         return self.addr + <uint64_t>i * <uint64_t>self.elem.size
 
     def __getitem__(self, i):
@@ -893,6 +955,7 @@ cdef class SliceValue(Handle):
         cdef int overflow = 0
         cdef int64_t x
         if not self.heap.threaded and PyLong_CheckExact(v):
+            check_heap(self.heap)
             fa = self._fast_addr(i)
             if fa != 0 and self.info.get_kind() == K_I64 and _in_arena(self.heap, fa):
                 x = PyLong_AsLongLongAndOverflow(v, &overflow)
@@ -904,12 +967,13 @@ cdef class SliceValue(Handle):
             store(self, a, self.elem, kind_of(self.elem), v)
 
     def _reslice(self, sl):
-        if sl.step not in (None, 1):
+        if sl.step is not None and sl.step != 1:
             raise TypeError("Go slices have no step")
         lo = 0 if sl.start is None else sl.start
         hi = self.length if sl.stop is None else sl.stop
-        if lo < 0 or hi < lo or hi > self.capacity:
-            raise IndexError(f"runtime error: slice bounds out of range [{lo}:{hi}] with capacity {self.capacity}")
+        err = slice_bounds_error(lo, hi, self.capacity)
+        if err is not None:
+            raise IndexError(err)
         ncap = self.capacity - lo
         # Go never makes a pointer past the end of an object: a zero-capacity result keeps
         # the base pointer (TestEmptySlice).
@@ -926,14 +990,26 @@ cdef class SliceValue(Handle):
         for i in range(self.length):
             yield load(self, self.addr + i * size, self.elem, k)
 
+    def _rebuild(self):
+        if self.heap is None:
+            raise TypeError("goruntime: cannot copy a SliceValue that was not made by a Runtime")
+        return new_slice(self.runtime, self.heap, self.addr, self.length, self.capacity, self.elem)
+
     def numpy(self):
-        """A writable numpy view of the backing array (scalar element types only)."""
+        """A writable numpy view of the backing array (scalar element types only).
+
+        The view keeps the backing array alive: its ``.base`` holds a handle of its own (a
+        root) for as long as the view, or any view of it, lives.
+        """
+        if self.heap is None:
+            raise TypeError("goruntime: this SliceValue was not made by a Runtime")
         dt = self.elem.underlying.dtype
         if dt is None:
             raise TypeError(f"[]{self.elem} has no numpy dtype")
         if self.length == 0:
             return np.zeros(0, dtype=dt)
-        return self.heap.view(self.addr, self.length * self.elem.size).view(dt)
+        raw = self.heap.view(self.addr, self.length * self.elem.size)
+        return np.asarray(_RootedView(raw, self._rebuild())).view(dt)
 
     def __eq__(self, other):
         if other is None:
@@ -947,10 +1023,32 @@ cdef class SliceValue(Handle):
         return "<%s len=%d cap=%d %#x>" % (self.gotype, self.length, self.capacity, self.addr)
 
     def _repr_html_(self):
-        return self.runtime._handle_html(self)
+        from goruntime._display import handle_html
+        return handle_html(self)
+
+
+class _RootedView:
+    """The ``.base`` of `SliceValue.numpy`'s arrays: numpy keeps the object that exposed
+    ``__array_interface__``, so the handle (a root) lives exactly as long as the views."""
+
+    __slots__ = ("__array_interface__", "raw", "handle")
+
+    def __init__(self, raw, handle):
+        self.__array_interface__ = raw.__array_interface__
+        self.raw = raw                         # keeps the arena buffer alive
+        self.handle = handle
+
+
+cdef inline int check_heap(Heap heap) except -1:
+    """The heap exists (a handle made with ``__new__`` alone has none) and the calling
+    thread may use it (`Heap.check_owner`)."""
+    if heap is None:
+        raise TypeError("goruntime: this handle was not made by a Runtime")
+    return heap.check_owner()
 
 
 cdef Pointer new_pointer(object rt, Heap heap, uint64_t addr, object elem):
+    check_heap(heap)
     cdef Pointer p = Pointer.__new__(Pointer)
     p.runtime = rt
     p.heap = heap
@@ -962,6 +1060,7 @@ cdef Pointer new_pointer(object rt, Heap heap, uint64_t addr, object elem):
 
 cdef Pointer new_pointer_i(object rt, Heap heap, uint64_t addr, TypeInfo ti):
     """`new_pointer` with the pointee's `TypeInfo` already at hand."""
+    check_heap(heap)
     cdef Pointer p = Pointer.__new__(Pointer)
     p.runtime = rt
     p.heap = heap
@@ -974,6 +1073,7 @@ cdef Pointer new_pointer_i(object rt, Heap heap, uint64_t addr, TypeInfo ti):
 
 
 cdef SliceValue new_slice(object rt, Heap heap, uint64_t addr, int64_t n, int64_t c, object elem):
+    check_heap(heap)
     cdef SliceValue s = SliceValue.__new__(SliceValue)
     s.runtime = rt
     s.heap = heap
@@ -1005,6 +1105,7 @@ def new_object(rt, Heap heap, uint64_t size, bint noscan, bytes mask, elem):
     The world lock is taken only when goroutines are threads; in the cooperative
     scheduler nothing else can run during the call.
     """
+    check_heap(heap)
     if heap.threaded:
         with heap.lock:
             return _new_object(rt, heap, size, noscan, mask, elem)
@@ -1020,10 +1121,38 @@ cdef Pointer _new_object(object rt, Heap heap, uint64_t size, bint noscan, bytes
     mallocgc(&heap.h, 0, size, noscan, &addr)
     if not noscan and addr != ZEROBASE:
         if ew:
-            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, 1, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, 1)
         else:
-            set_heap_bits(&heap.h, addr, NULL, 0, 0, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, NULL, 0, 0)
     return new_pointer(rt, heap, addr, elem)
+
+
+def new_slice_object(rt, Heap heap, uint64_t size, bint noscan, bytes mask, uint64_t count,
+                     int64_t length, int64_t capacity, elem):
+    """Go's ``make([]E, len, cap)`` in one call: mallocgc of *count* elements of *size* //
+    *count* bytes, their pointer bits, and the rooted slice handle. Allocation and rooting
+    are one C call (as in `new_object`): no Python code -- a signal handler that runs a GC
+    -- can come between them and free the new array."""
+    check_heap(heap)
+    if heap.threaded:
+        with heap.lock:
+            return _new_slice_object(rt, heap, size, noscan, mask, count, length, capacity, elem)
+    return _new_slice_object(rt, heap, size, noscan, mask, count, length, capacity, elem)
+
+
+cdef SliceValue _new_slice_object(object rt, Heap heap, uint64_t size, bint noscan, bytes mask,
+                                  uint64_t count, int64_t length, int64_t capacity, object elem):
+    cdef uint64_t addr = 0
+    cdef intp_t ew = 0 if mask is None else len(mask)
+    if ew and (count == 0 or count > size or <uint64_t>ew * 8 > size // count):
+        raise ValueError("GC mask of %d words x %d elements does not fit %d bytes" % (ew, count, size))
+    mallocgc(&heap.h, 0, size, noscan, &addr)
+    if not noscan and addr != ZEROBASE:
+        if ew:
+            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, <intp_t>count)
+        else:
+            set_heap_bits(&heap.h, addr, NULL, 0, 0)
+    return new_slice(rt, heap, addr, length, capacity, elem)
 
 
 cdef object _last_new_t = None      # new(T)'s one-entry cache: T checked and prepared
@@ -1073,6 +1202,7 @@ def runtime_new(self, T):
     cdef TypeInfo ti = new_info(T)
     cdef Heap heap = runtime_heap(self)
     cdef Pointer p
+    check_heap(heap)
     if heap.threaded:
         with heap.lock:
             p = _new_object_i(self, heap, ti)
@@ -1091,7 +1221,7 @@ cdef Pointer _new_object_i(object rt, Heap heap, TypeInfo ti):
     mallocgc(&heap.h, 0, size, ti.noscan, &addr)
     if not ti.noscan and addr != ZEROBASE:
         if ew:
-            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>ti.mask, ew, 1, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>ti.mask, ew, 1)
         else:
-            set_heap_bits(&heap.h, addr, NULL, 0, 0, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, NULL, 0, 0)
     return new_pointer_i(rt, heap, addr, ti)

@@ -12,10 +12,16 @@ A signal sent to the process goes to any thread that does not block it, and CPyt
 runs the Python handler in the main thread at its next bytecode, wherever that is. So
 goroutine threads block the asynchronous signals for their whole life (``block_thread``):
 with ``scheduler="threads"`` a Ctrl-C still reaches the main thread, after the cycle.
-Threads that goruntime does not own (Jupyter's, a user's) may still take a signal while
-the main thread collects: then the handler can run inside the collector.
+Threads that goruntime does not own (OpenBLAS's worker threads, Jupyter's, a user's) do
+not block them: the kernel delivers the signal there and CPython would run the Python
+handler inside the collector's code in the main thread. So in the main thread
+``deferred()`` also swaps every Python-level handler for one that only records the signal,
+and on exit puts the handlers back and calls each recorded one, in order, right after the
+section (its exception, e.g. KeyboardInterrupt, is raised there).
 """
 import signal
+import sys
+import threading
 
 try:                        # the C function: signal.pthread_sigmask converts every
     from _signal import pthread_sigmask as _sigmask    # signal number to an enum (slow)
@@ -39,23 +45,76 @@ def block_thread():
         _sigmask(signal.SIG_BLOCK, _ASYNC)
 
 
+_MAIN = threading.main_thread().ident
+_PY_SIGNALS = tuple(sorted(_ASYNC)) if _ASYNC else tuple(
+    getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, n))
+_swapped = None             # {signum: original handler} while the main thread defers
+_recorded = []              # signals that arrived meanwhile, in order
+
+
+def _record(signum, frame):
+    _recorded.append(signum)
+
+
+def _swap_handlers():
+    """Main thread: every Python-level handler -> `_record`. Returns the originals."""
+    old = {}
+    for sig in _PY_SIGNALS:
+        h = signal.getsignal(sig)
+        if callable(h):
+            old[sig] = h
+            signal.signal(sig, _record)
+    return old
+
+
+def _restore_handlers(old):
+    """Put the handlers back, then run the recorded signals' handlers (first exception wins)."""
+    global _swapped
+    for sig, h in old.items():
+        signal.signal(sig, h)
+    _swapped = None
+    pending = _recorded[:]
+    _recorded.clear()
+    first = None
+    for sig in pending:
+        h = old.get(sig)
+        if h is None:
+            continue
+        try:
+            h(sig, sys._getframe(1))
+        except BaseException as e:  # noqa: BLE001 - re-raised below
+            if first is None:
+                first = e
+    if first is not None:
+        raise first
+
+
 class deferred:
     """``with deferred():`` asynchronous signals are held until the block ends."""
 
-    __slots__ = ("_old",)
+    __slots__ = ("_old", "_handlers")
 
     def __enter__(self):
+        global _swapped
         self._old = None
+        self._handlers = None
         if _ASYNC:
             self._old = _sigmask(signal.SIG_BLOCK, _ASYNC)
-            try:
-                _run_pending()
-            except BaseException:
+        try:
+            _run_pending()
+            if _swapped is None and threading.get_ident() == _MAIN:
+                _swapped = self._handlers = _swap_handlers()
+        except BaseException:
+            if self._handlers is not None:
+                _restore_handlers(self._handlers)
+            if self._old is not None:
                 _sigmask(signal.SIG_SETMASK, self._old)
-                raise
+            raise
         return self
 
     def __exit__(self, *exc):
         if self._old is not None:
             _sigmask(signal.SIG_SETMASK, self._old)
+        if self._handlers is not None:
+            _restore_handlers(self._handlers)
         return False

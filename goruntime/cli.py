@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 
-from ._display import fmt_bytes, fmt_ns
+from ._display import fmt_bytes, fmt_ns, plural, time_label, time_note
 from .errors import FatalError
 
 __all__ = ["main", "build_parser", "WORKLOADS", "sizeclass_report", "run_workload"]
@@ -50,17 +50,31 @@ def _gogc(s):
         n = int(s, 10)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid GOGC {s!r}: want an integer or 'off'") from None
+    if n > (1 << 31) - 1:            # Go reads GOGC as an int32
+        raise argparse.ArgumentTypeError(f"invalid GOGC {s!r}: more than the largest int32, "
+                                         f"{(1 << 31) - 1:,}")
     return -1 if n < 0 else n
 
 
-def _size(s):
+MAX_INT64 = (1 << 63) - 1
+MAX_ALLOC = 1 << 48          # Go: maxAlloc on linux/amd64, the largest allocation there is
+
+
+def _size(s, *, limit=MAX_INT64, why=f"the largest int64, {MAX_INT64:,}"):
     try:
         n = int(s, 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid size {s!r}: want a non-negative integer") from None
     if n < 0:
         raise argparse.ArgumentTypeError(f"invalid size {s!r}: want a non-negative integer")
+    if n > limit:
+        raise argparse.ArgumentTypeError(f"invalid size {s!r}: more than {why}")
     return n
+
+
+def _bytes(s):
+    return _size(s, limit=MAX_ALLOC, why=f"Go can allocate on linux/amd64 (maxAlloc = 1<<48 = "
+                                         f"{MAX_ALLOC:,} bytes)")
 
 
 def build_parser():
@@ -92,10 +106,31 @@ def build_parser():
     s = sub.add_parser("sizeclass", help="where Go puts an N-byte allocation",
                        description="Size class, slot size, malloc header, objects per span of an "
                        "N-byte allocation (linux/amd64, Go 1.27 with Green Tea).")
-    s.add_argument("n", metavar="N", type=_size, help="bytes requested")
+    s.add_argument("n", metavar="N", type=_bytes, help="bytes requested")
     s.add_argument("--pointers", action="store_true",
                    help="the type contains pointers (scan); default: pointer-free (noscan)")
+
+    h = sub.add_parser("heapdump", help="load a Go heap dump (debug.WriteHeapDump) and report",
+                       description="Load a Go 1.27 heap dump into goruntime: what a GC would "
+                       "free, the top retainers, allocation sites, size classes, why objects live.")
+    h.add_argument("file", metavar="FILE", help="the dump written by runtime/debug.WriteHeapDump")
+    h.add_argument("--why", metavar="ADDR", action="append", default=[],
+                   type=lambda s: int(s, 0), help="print a shortest path from a root (repeatable)")
+    h.add_argument("--top", type=int, default=10, metavar="N", help="rows per table (default 10)")
+    h.add_argument("--no-gc", action="store_true", help="skip the GC of the loaded heap")
+    from .trace import cli as _trace_cli
+    _trace_cli.add_parser(sub)
     return p
+
+
+def _cmd_heapdump(args, out):
+    from . import heapdump
+    try:
+        d = heapdump.load(args.file, build_runtime=not args.no_gc)
+        print(d.report(top=args.top, gc=not args.no_gc, why=args.why), file=out)
+    except (ValueError, OSError) as e:
+        raise UsageError(str(e)) from None
+    return 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -119,10 +154,10 @@ def sizeclass_report(n, pointers):
         facts.update(span_pages=pages, per_span=1)
         lines += [f"kind          large (> 32760 bytes): a span of its own, span class "
                   f"{0 if pointers else 1}",
-                  f"slot size     {slot:,} bytes ({pages} pages of 8 KiB; "
+                  f"slot size     {slot:,} bytes ({plural(pages, 'page')} of 8 KiB; "
                   f"{slot - n:,} bytes of the last page unused)",
                   "header        no (large objects keep their type in the span)",
-                  f"span          {pages} page{'s' if pages != 1 else ''}, 1 object per span"]
+                  f"span          {plural(pages, 'page')}, 1 object per span"]
         return lines, facts
     npages = _heap.SIZE_CLASS_TO_NPAGES[sc]
     tiny = kind == "tiny"
@@ -149,8 +184,8 @@ def sizeclass_report(n, pointers):
                "pointerful objects <= 512 bytes use the span's heap bitmap")
         lines.append(f"header        no ({why})")
     reserved = npages * _heap.PAGE_BYTES - nelems * slot
-    lines.append(f"span          {npages} page{'s' if npages != 1 else ''} "
-                 f"({npages * _heap.PAGE_BYTES:,} bytes), {nelems:,} objects per span"
+    lines.append(f"span          {plural(npages, 'page')} "
+                 f"({npages * _heap.PAGE_BYTES:,} bytes), {plural(nelems, 'object')} per span"
                  + (f" ({reserved:,} bytes for Green Tea metadata and tail)" if reserved else ""))
     return lines, facts
 
@@ -180,7 +215,8 @@ def run_workload(name, n=None, *, gogc=100, memory_limit=None, gomaxprocs=1, deg
         try:
             limit = pacer.parse_gomemlimit(memory_limit)
         except FatalError as e:
-            raise UsageError(f"{e} (GOMEMLIMIT={memory_limit})") from None
+            raise UsageError(f"{e} (GOMEMLIMIT={memory_limit}: want a number of bytes with an "
+                             "optional unit B, KiB, MiB, GiB or TiB, e.g. 64MiB, or off)") from None
     wl = _workloads_module()
     fname, _what, default = WORKLOADS[key]
     fn = getattr(wl, fname, None)
@@ -212,7 +248,8 @@ def run_workload(name, n=None, *, gogc=100, memory_limit=None, gomaxprocs=1, deg
         after = r.read_mem_stats()
     pauses = [g.pause_ns for g in rec.gcs]
     stats = {
-        "workload": key, "n": n,
+        "workload": key, "n": n, "n_run": summary.get("max_depth", n),
+        "clock": "wall" if r.clock.virtual is False else "virtual",
         "gogc": r.pacer.gc_percent, "memory_limit": r.pacer.memory_limit,
         "num_gc": after.NumGC - before.NumGC,
         "forced_gc": after.NumForcedGC - before.NumForcedGC,
@@ -229,25 +266,29 @@ def run_workload(name, n=None, *, gogc=100, memory_limit=None, gomaxprocs=1, deg
     return summary, rec, stats
 
 
-def _summary_lines(stats, summary):
+def _summary_lines(stats, summary, clock=None):
     limit = stats["memory_limit"]
     size_desc = WORKLOADS[stats["workload"]][1]
+    n, n_run = stats["n"], stats.get("n_run", stats["n"])
+    clamp = (f"; N={n:,} asked, Go's program uses at least {n_run}" if n_run != n else "")
+    how = time_label(clock)
     rows = [
-        ("workload", f"{stats['workload']}({stats['n']:,})  [N = {size_desc}]"),
+        ("workload", f"{stats['workload']}({n_run:,})  [N = {size_desc}{clamp}]"),
         ("GOGC", "off" if stats["gogc"] < 0 else str(stats["gogc"])),
         ("GOMEMLIMIT", "off" if limit >= (1 << 63) - 1 else f"{fmt_bytes(limit)} ({limit:,} bytes)"),
         ("objects", f"{stats['objects']:,}" if stats["objects"] is not None else "?"),
         ("TotalAlloc", f"{fmt_bytes(stats['total_alloc'])} ({stats['total_alloc']:,} bytes)"),
         ("NumGC", f"{stats['num_gc']} ({stats['forced_gc']} forced)"),
         ("total pause", fmt_ns(stats["pause_total_ns"])
-         + (f" ({stats['pause_total_ns']:,} ns)" if stats["pause_total_ns"] >= 1000 else "")),
-        ("max pause", f"{fmt_ns(stats['pause_max_ns'])}"),
+         + (f" ({stats['pause_total_ns']:,} ns)" if stats["pause_total_ns"] >= 1000 else "")
+         + f", {how}"),
+        ("max pause", f"{fmt_ns(stats['pause_max_ns'])}, {how}"),
         ("peak HeapInuse", f"{fmt_bytes(stats['peak_heap_inuse'])} ({stats['peak_heap_inuse']:,} bytes)"),
         ("NextGC at end", fmt_bytes(stats["next_gc"])),
-        ("GC CPU fraction", f"{stats['gc_cpu_fraction'] * 100:.2f} %"),
+        ("GC CPU fraction", f"{stats['gc_cpu_fraction'] * 100:.2f} %, {how}"),
         ("emulator time", f"{stats['wall_seconds']:.2f} s wall" if stats["wall_seconds"] else "?"),
     ]
-    return [f"{k:<16} {v}" for k, v in rows]
+    return [f"{k:<16} {v}" for k, v in rows] + [f"{'note':<16} {time_note(clock, instants=False)}"]
 
 
 def _require_matplotlib():
@@ -258,28 +299,47 @@ def _require_matplotlib():
         raise UsageError(str(e).split(" (")[0]) from None
 
 
+def _check_plot_path(path):
+    """Before the workload runs: *path* must name a format matplotlib writes, in a
+    directory that exists and is writable (else one line, exit 2)."""
+    import os
+    from matplotlib.figure import Figure
+    formats = Figure().canvas.get_supported_filetypes()
+    ext = os.path.splitext(path)[1][1:].lower()
+    if ext not in formats:
+        raise UsageError(f"--plot {path}: {'no file extension' if not ext else f'.{ext} is not an image format'}; "
+                         f"use one of: {', '.join('.' + f for f in sorted(formats))}")
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise UsageError(f"--plot {path}: no such directory {os.path.dirname(path) or '.'}")
+    if not os.access(d, os.W_OK):
+        raise UsageError(f"--plot {path}: cannot write to directory {os.path.dirname(path) or '.'}")
+
+
 def _cmd_run(args, out):
     if args.plot:
         _require_matplotlib()
+        _check_plot_path(args.plot)
     summary, rec, stats = run_workload(
         args.workload, args.n, gogc=args.gogc, memory_limit=args.memory_limit,
         gomaxprocs=args.gomaxprocs, degree=args.degree, clock=args.clock, gctrace=args.gctrace)
     if args.json:
         print(json.dumps(stats, indent=2), file=out)
     else:
-        for line in _summary_lines(stats, summary):
+        for line in _summary_lines(stats, summary, rec.runtime.clock):
             print(line, file=out)
     if args.plot:
         from matplotlib.figure import Figure
         from .plot import plot_heap
         fig = Figure(figsize=(8, 4), layout="constrained")
         ax = fig.subplots()
-        plot_heap(rec, ax=ax, title=f"{stats['workload']}({stats['n']:,}): heap vs goal, "
-                  f"GOGC={'off' if stats['gogc'] < 0 else stats['gogc']}, {stats['num_gc']} GCs")
+        plot_heap(rec, ax=ax, title=f"{stats['workload']}({stats['n_run']:,}): heap vs goal, "
+                  f"GOGC={'off' if stats['gogc'] < 0 else stats['gogc']}, "
+                  f"{plural(stats['num_gc'], 'GC')}")
         try:
             fig.savefig(args.plot, dpi=110)
-        except OSError as e:
-            raise UsageError(f"cannot write {args.plot}: {e.strerror or e}") from None
+        except (OSError, ValueError) as e:
+            raise UsageError(f"cannot write {args.plot}: {getattr(e, 'strerror', None) or e}") from None
         if not args.json:
             print(f"{'plot':<16} {args.plot}", file=out)
     return 0
@@ -303,9 +363,17 @@ def main(argv=None, out=None, err=None) -> int:
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:                     # like `go` with no arguments: the usage, exit status 2
+        parser.print_help(err)
+        return 2
     try:
         args = parser.parse_args(argv)
-        return {"demo": _cmd_demo, "run": _cmd_run, "sizeclass": _cmd_sizeclass}[args.command](args, out)
+        if args.command == "whatif":
+            from .trace import cli as _trace_cli
+            return _trace_cli.run(args, out, UsageError)
+        return {"demo": _cmd_demo, "run": _cmd_run, "sizeclass": _cmd_sizeclass,
+                "heapdump": _cmd_heapdump}[args.command](args, out)
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=err)
         return 2

@@ -90,13 +90,15 @@ def _int64(x: int) -> int:
 
 
 def _current():
-    from . import runtime   # lazily: runtime imports the packages that import this one
+    from . import runtime   # lazily: debug is importable (and testable) without the extensions
     return runtime.current()
 
 
 def ReadGCStats(stats: GCStats) -> None:
     """Read the current runtime's GC statistics into *stats* (Go: debug.ReadGCStats)."""
-    num_gc, pause_total_ns, pause_ns_ring, pause_end_ring, last_gc = _current().pause_ring()
+    rt = _current()
+    num_gc, pause_total_ns, pause_ns_ring, pause_end_ring, last_gc = rt.pause_ring()
+    stats._clock = rt.clock                # not a Go field: how the displays read the times
     read_gc_stats(stats, num_gc=num_gc, pause_total_ns=pause_total_ns,
                   pause_ns_ring=pause_ns_ring, pause_end_ring=pause_end_ring, last_gc=last_gc)
 
@@ -104,8 +106,13 @@ def ReadGCStats(stats: GCStats) -> None:
 def SetGCPercent(percent: int) -> int:
     """Set GOGC, return the previous setting; negative disables GC (Go: debug.SetGCPercent).
 
-    The argument is truncated to int32 as in Go; the result is -1 when GC was off.
+    The argument is a Go ``int`` (an int64: anything larger is an OverflowError), truncated
+    to int32 as in Go; the result is -1 when GC was off.
     """
+    from .pacer import _go_int
+    percent = _go_int(percent, "SetGCPercent: percent", "an int")
+    if not -(1 << 63) <= percent < 1 << 63:
+        raise OverflowError(f"SetGCPercent: percent={percent} does not fit a Go int (int64)")
     p = percent & 0xFFFFFFFF
     p = p - (1 << 32) if p >= 1 << 31 else p
     return int(_current().set_gc_percent(p))
@@ -113,8 +120,14 @@ def SetGCPercent(percent: int) -> int:
 
 def SetMemoryLimit(limit: int) -> int:
     """Set the soft memory limit in bytes, return the previous one; negative only queries
-    (Go: debug.SetMemoryLimit)."""
-    return int(_current().set_memory_limit(_int64(limit)))
+    (Go: debug.SetMemoryLimit).
+
+    Takes what ``Runtime(memory_limit=...)`` takes -- an int64 (a negative one queries),
+    None (no limit: MaxInt64) or a GOMEMLIMIT string (``"off"``, ``"512MiB"``) -- and never
+    wraps around: an int outside int64 is an OverflowError.
+    """
+    from .pacer import memory_limit_arg
+    return int(_current().set_memory_limit(memory_limit_arg(limit, "limit", query_ok=True)))
 
 
 def FreeOSMemory() -> None:

@@ -33,23 +33,34 @@ class Pointer:
             return None
         if self._immortal is not None:
             return _object.make_pointer(rt, rt.heap, self._immortal, self._elem)
-        with rt._world:
+        with rt.world:
             addr = rt.heap.read_word(self._addr)
             if addr == 0:
                 return None
             if rt.gc_running:
-                rt._shade(addr)          # Go: weak->strong during mark shades the object
+                rt.collector.shade(addr)          # Go: weak->strong during mark shades the object
             return _object.make_pointer(rt, rt.heap, addr, self._elem)
 
     value = Value
 
     def __eq__(self, other):
+        # Go compares the cell pointers; cells of two runtimes may share an address (each
+        # arena starts at the same emulated address), so the runtime is part of identity.
         if not isinstance(other, Pointer):
             return NotImplemented
-        return self._addr == other._addr
+        return self._addr == other._addr and self._rt is other._rt
 
     def __hash__(self):
-        return hash(self._addr)
+        return hash((id(self._rt), self._addr))
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("goruntime: cannot pickle a weak.Pointer: it refers to one Runtime's heap")
+
+    def __copy__(self):
+        return self                    # immutable, like Go's weak.Pointer value
+
+    def __deepcopy__(self, memo):
+        return self
 
     def __repr__(self):
         if self._addr is None:
@@ -65,7 +76,7 @@ def Make(p):
     if not isinstance(p, _Handle):
         raise TypeError(f"weak.Make needs a pointer handle, not {type(p).__name__}")
     rt = p.runtime
-    cell, immortal = rt._weak_make(p)
+    cell, immortal = rt.specials.weak_make(p)
     w._rt = rt
     w._elem = p.elem
     w._addr = cell

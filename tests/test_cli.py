@@ -40,6 +40,7 @@ def test_demo_runs_as_a_module_and_tells_the_story():
     assert re.search(r"GC 6: A freed, now B is unreachable: B's finalizer ran \(B\)", out)
     assert re.search(r"GC 7: B freed, no finalizer ran \(none\): HeapObjects=0", out)
     assert re.search(r"after: +Alloc=0 B, TotalAlloc=64 B, Mallocs=4, Frees=4, NumGC=7", out)
+    assert "Times are modelled, not measured: the virtual clock" in out
 
 
 def test_demo_transcript_facts():
@@ -83,18 +84,38 @@ def test_sizeclass_kinds(argv, expect):
 
 # -- errors: one line on stderr, exit status 2 -------------------------------------------
 
+def test_no_arguments_print_the_usage_and_exit_2():
+    code, out, err = run_cli()
+    assert code == 2 and out == ""
+    assert err.startswith("usage: goruntime")
+    for command in ("demo", "run", "sizeclass"):
+        assert re.search(rf"^\s+{command}\b", err, re.M), command
+
+
 @pytest.mark.parametrize("argv, needle", [
-    ([], "required"),
     (["sizeclass"], "required"),
+    (["sizeclass", str(2**64)], "more than Go can allocate"),
+    (["sizeclass", str((1 << 48) + 1), "--pointers"], "maxAlloc = 1<<48"),
+    (["run", "linked_list", str(2**63)], "more than the largest int64"),
+    (["run", "binary_trees", "41"], "max_depth must be at most 40, not 41"),
+    (["run", "linked_list", "10", "--gogc", str(2**31)], "more than the largest int32"),
+    (["run", "linked_list", "10", "--gomaxprocs", "0"], "gomaxprocs"),
+    (["run", "random_graph", "10", "--degree", "9"], "degree must be in 0..4"),
+    (["run", "linked_list", "10", "--plot", "heap.txt"], ".txt is not an image format"),
+    (["run", "linked_list", "10", "--plot", "heap"], "no file extension"),
+    (["run", "linked_list", "10", "--plot", "no/such/dir/heap.png"], "no such directory no/such/dir"),
     (["sizeclass", "abc"], "invalid size"),
     (["sizeclass", "-5"], "invalid size"),
     (["frobnicate"], "invalid choice"),
     (["run", "nosuch"], "unknown workload 'nosuch'"),
     (["run", "linked_list", "10", "--memory-limit", "12XB"], "malformed GOMEMLIMIT"),
     (["run", "linked_list", "10", "--memory-limit", "64MB"], "malformed GOMEMLIMIT"),
+    (["run", "linked_list", "10", "--memory-limit", "8MB"], "unit B, KiB, MiB, GiB or TiB, e.g. 64MiB"),
     (["run", "linked_list", "10", "--gogc", "lots"], "invalid GOGC"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, needle):
+    if any(a.startswith("--plot") for a in argv):
+        pytest.importorskip("matplotlib")
     code, out, err = run_cli(*argv)
     assert code == 2
     assert out == ""
@@ -155,3 +176,48 @@ def test_run_every_workload_small():
         code, out, err = run_cli("run", name, str(n))
         assert code == 0, (name, err)
         assert re.search(rf"^workload\s+{name}\({n:,}\)", out, re.M)
+
+
+def test_plot_path_is_checked_before_the_workload_runs(monkeypatch, tmp_path):
+    pytest.importorskip("matplotlib")
+
+    def must_not_run(*a, **k):
+        raise AssertionError("the workload ran before the --plot path was checked")
+    monkeypatch.setattr(cli, "run_workload", must_not_run)
+    for bad in (tmp_path / "nodir" / "x.png", tmp_path / "x.txt"):
+        code, out, err = run_cli("run", "linked_list", "1000", "--plot", str(bad))
+        assert code == 2 and out == "" and err.count("\n") == 1, err
+
+
+def test_binary_trees_is_labelled_with_the_depth_it_ran():
+    pytest.importorskip("goruntime.workloads")
+    code, out, err = run_cli("run", "binary_trees", "0")
+    assert code == 0, err
+    assert re.search(r"^workload\s+binary_trees\(6\)\s+\[N = max depth; N=0 asked, Go's program "
+                     r"uses at least 6\]", out, re.M)
+    code, out, err = run_cli("run", "binary_trees", "7", "--json")
+    stats = json.loads(out)
+    assert (stats["n"], stats["n_run"]) == (7, 7)
+
+
+def test_counts_are_pluralised():
+    _, out, _ = run_cli("sizeclass", "8000", "--pointers")
+    assert re.search(r"1 page \(8,192 bytes\), 1 object per span", out)
+    _, out, _ = run_cli("sizeclass", "8193")
+    assert "objects per span" in out and "1 objects" not in out
+    _, out, _ = run_cli("sizeclass", "40000")
+    assert "5 pages of 8 KiB" in out
+    assert "1 pages" not in out
+
+
+def test_run_says_its_times_are_modelled():
+    pytest.importorskip("goruntime.workloads")
+    code, out, err = run_cli("run", "linked_list", "200000")
+    assert code == 0, err
+    for key in ("total pause", "max pause", "GC CPU fraction"):
+        assert re.search(rf"^{key}\s+.*, modelled$", out, re.M), key
+    assert re.search(r"^note\s+Times are modelled, not measured: the virtual clock", out, re.M)
+    code, out, err = run_cli("run", "linked_list", "200000", "--clock", "wall", "--json")
+    assert json.loads(out)["clock"] == "wall"
+    code, out, err = run_cli("run", "linked_list", "200000", "--clock", "wall")
+    assert re.search(r"^GC CPU fraction\s+.*, measured on the emulator$", out, re.M)

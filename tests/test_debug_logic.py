@@ -116,6 +116,7 @@ class FakeRuntime:
         self.ns = [0] * 256
         self.end = [0] * 256
         self.total = 0
+        self.clock = None        # ReadGCStats hands it to the displays
 
     def set_gc_percent(self, p):
         self.calls.append(("gogc", p))

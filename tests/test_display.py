@@ -181,3 +181,72 @@ def test_formatting_helpers():
     assert _display.fmt_ns(999) == "999 ns"
     assert {_display.size_class_hue(c) for c in range(1, 68)} != {0}
 
+
+
+# -- every time says how it was obtained (issue 21, item 3) -------------------------------
+
+def test_memstats_times_say_they_are_modelled(r):
+    rt.GC()
+    m = rt.ReadMemStats()
+    h = m._repr_html_()
+    for text in (h, str(m)):
+        assert "Times are modelled, not measured" in text
+        assert "goruntime.runtime.COSTS" in text
+        assert re.search(r"PauseTotalNs.*modelled", text)
+        assert re.search(r"GCCPUFraction.*%, modelled", text, re.S)
+    # LastGC on the virtual clock: time since its start, not a 2023 calendar date
+    assert "after the start (virtual clock)" in str(m)
+    assert "2023-11-14 22:13" not in str(m)
+    assert "fixed start (2023-11-14), not from today" in str(m)
+
+
+def test_wall_clock_times_say_they_are_measured():
+    with rt.Runtime(clock="wall") as w:
+        rt.GC()
+        m = rt.ReadMemStats()
+        s = debug.GCStats()
+        debug.ReadGCStats(s)
+        rh = w._repr_html_()
+    for text in (str(m), m._repr_html_(), _display.gcstats_text(s), _display.gcstats_html(s), rh):
+        assert "Times are measured" in text and "modelled" not in text
+    assert "after the start" not in str(m)                 # a real date on a real clock
+
+
+def test_gcstats_and_runtime_times_say_they_are_modelled(r):
+    rt.GC()
+    s = debug.GCStats()
+    debug.ReadGCStats(s)
+    for text in (_display.gcstats_text(s), _display.gcstats_html(s), r._repr_html_(),
+                 _display.runtime_text(r)):
+        assert "modelled" in text
+    assert "after the start (virtual clock)" in _display.gcstats_text(s)
+    assert "2023-11-14 22:13" not in _display.gcstats_html(s)
+
+
+def test_print_memstats_shows_every_field(r):
+    rt.new(rt.Struct("PF", p=rt.Ptr(rt.Int)))
+    rt.GC()
+    m = rt.ReadMemStats()
+    text, one_line = str(m), repr(m)
+    names = list(m.fields())
+    assert len(names) == 29 and names[0] == "Alloc"            # + 3 arrays = Go's 32 and names[-1] == "DebugGC"
+    for name in names:
+        assert re.search(rf"^\s+{name}\s", text, re.M), name         # print(m): grouped
+        assert f"{name}={getattr(m, name)!r}" in one_line, name      # repr(m): every field
+    for name in ("PauseNs", "PauseEnd", "BySize"):
+        assert name in text and name in one_line
+    assert "[256 ns values]" in one_line and "[61 size classes]" in one_line
+    assert "..." not in one_line
+
+
+def test_counts_are_pluralised(r):
+    assert [_display.plural(n, "GC") for n in (0, 1, 2)] == ["0 GCs", "1 GC", "2 GCs"]
+    assert _display.plural(1000, "object") == "1,000 objects"
+    assert _display.plural(1, "size class", "size classes") == "1 size class"
+    assert _display.plural(3, "size class", "size classes") == "3 size classes"
+    keep = rt.new(rt.Struct("PL", p=rt.Ptr(rt.Int)))
+    rt.GC()
+    h = r._repr_html_()
+    assert "aria-label='1 GC pause, max" in h and "1 GC pauses" not in h
+    assert "1 span in use, 1 object in" in _display.heap_text(r.heap)
+    del keep

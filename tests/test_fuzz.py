@@ -210,6 +210,8 @@ PROFILE = {
     "heap_view": [["raw"], ["small"]], "heap_find_object": [["raw", "ptr"]],
     "heap_add_root": [["raw"]], "heap_remove_root": [["slot"]], "heap_query": [["raw"], ["small"]],
     "runtime_new": [["small"], ["bigint", "text"], ["small"], ["text"]],
+    "copy": [["ptr", "slice", "weak"], ["small"]], "alias_store": [["raw"], ["raw"], ["small"]],
+    "knob": [["small", "bigint", "text"], ["small"]], "foreign_thread": [["small"], ["ptr"]],
     "drop": [["small"], ["small"]],
 }
 
@@ -236,14 +238,16 @@ OPS = [
     "wg_wait", "heap_alloc", "heap_alloc", "heap_alloc_many", "heap_store_pointers",
     "heap_store_pointers", "heap_read_word", "heap_write_word", "heap_view",
     "heap_find_object", "heap_add_root", "heap_remove_root", "heap_query", "runtime_new",
-    "drop", "drop",
+    "drop", "drop", "copy", "copy", "alias_store", "knob", "knob", "foreign_thread",
 ]
 #: Calls that are scheduling points: other goroutines (finalizers!) may run inside them,
 #: so a failure there need not leave the heap as it was.
 SCHED_OPS = {"gosched", "sleep", "chan_send", "chan_recv", "select", "wg_wait"}
 #: Not allowed inside a finalizer or cleanup: they would block the finalizer goroutine
 #: forever (Go's TestFinalizerOrCleanupDeadlock) or re-enter the scheduler from it.
-NOT_NESTED = SCHED_OPS | {"go", "runtime_new"}
+NOT_NESTED = SCHED_OPS | {"go", "runtime_new", "foreign_thread"}
+#: Exceptions a call may raise besides ALLOWED, by label.
+EXTRA_ALLOWED = {"foreign_thread": (RuntimeError,)}
 
 #: A program is a list of 64-bit words, one per call (see `decode`). Hypothesis draws and
 #: shrinks plain integers (fast), and a word of 0 decodes to the simplest call.
@@ -479,8 +483,8 @@ class Fuzzer:
                 if info is not None and info[2] <= 65536:
                     objs.append((a, h.view(info[1], info[2]).copy()))
         return (h.counters(), r._gomaxprocs, h.nprocs, r.sched.gomaxprocs, r.pacer.gc_percent,
-                r.pacer.memory_limit, len(r._finalizers), len(r._cleanups), len(r._weak),
-                len(r._finq), sum(map(len, r._cleanupq)), rec.num_gc, rec.num_forced_gc,
+                r.pacer.memory_limit, len(r.specials.finalizers), len(r.specials.cleanups), len(r.specials.weak),
+                len(r.finalizers.finq), sum(map(len, r.cleanups.queue)), rec.num_gc, rec.num_forced_gc,
                 rec.finalizers_queued, rec.cleanups_queued, h.gc_pending, r.gc_running,
                 h.gcphase_mark), objs
 
@@ -506,7 +510,7 @@ class Fuzzer:
             return True, result
         self.failures += 1
         self.outcomes[label, exc_type.__name__] = self.outcomes.get((label, exc_type.__name__), 0) + 1
-        if not issubclass(exc_type, ALLOWED):
+        if not issubclass(exc_type, ALLOWED + EXTRA_ALLOWED.get(label, ())):
             self.fail(label, args, f"raised undocumented {exc_type.__name__}: {msg}")
         if expect is not None and not issubclass(exc_type, expect):
             self.fail(label, args, f"raised {exc_type.__name__}({msg!r}), want {_names(expect)}")
@@ -533,9 +537,9 @@ class Fuzzer:
     def verify(self, full=False):
         """The heap verifies: checkmark traversal; with *full*, a GC, invariants, sentinels."""
         r, h = self.r, self.heap
-        if r._in_gc:
+        if r.collector.in_gc:
             return
-        roots, scan_only = r._special_roots()
+        roots, scan_only = r.gc_roots()
         if r.gc_running:           # an open cycle: everything reachable must be marked
             _mark.checkmark(h, roots, scan_only)
         else:                      # a dry-run mark: no bad pointer, checkmark agrees
@@ -607,24 +611,24 @@ class Fuzzer:
         """Check, as the sweep queues them, that no finalizer or cleanup is queued for an
         object a handle still holds (checked then: a finalizer that runs later may already
         have resurrected it, legitimately)."""
-        r, orig = self.r, self.r._sweep_specials
+        r, orig = self.r, self.r.specials.sweep
 
         def sweep_specials():
-            nf, nc = len(r._finq), len(r._cleanupq)
+            nf, nc = len(r.finalizers.finq), len(r.cleanups.queue)
             orig()
             held = {}
             for h in self._held():
                 info = self.heap.find_object(h.addr) if self.heap.in_arena(h.addr) else None
                 if info is not None:
                     held[info[1]] = h
-            for f in r._finq[nf:]:
+            for f in r.finalizers.finq[nf:]:
                 if f.slot in held:
                     self.errors.append(f"finalizer queued for {f.addr:#x} while {held[f.slot]!r} holds it")
-            for block in r._cleanupq[nc:]:
+            for block in r.cleanups.queue[nc:]:
                 for c in block:
                     if c.slot in held:
                         self.errors.append(f"cleanup queued for {c.addr:#x} while {held[c.slot]!r} holds it")
-        r._sweep_specials = sweep_specials
+        r.specials.sweep = sweep_specials
 
     def _held(self):
         # Reslicing or indexing a foreign handle gives a foreign handle: its address means
@@ -853,7 +857,7 @@ class Fuzzer:
         if not isinstance(cl, rt.Cleanup):
             return
         expect = None
-        pending = isinstance(cl, rt.Cleanup) and cl._id in self.r._cleanups
+        pending = isinstance(cl, rt.Cleanup) and cl._id in self.r.specials.cleanups
         ok, _ = self.call("cleanup_stop", lambda c: c.Stop(), cl, expect=expect)
         if ok and pending:
             for tok, cid in self.cl_ids.items():
@@ -899,13 +903,120 @@ class Fuzzer:
         x = self.res(a)
         if isinstance(x, int) and not isinstance(x, bool) and x < 0 and x != -1:
             x = x % 300
-        ok, old = self.call("set_gc_percent", debug.SetGCPercent, x, expect=_int_expect(x))
+        ok, old = self.call("set_gc_percent", debug.SetGCPercent, x, expect=_gc_percent_expect(x))
         if ok:
-            assert isinstance(old, int)
+            assert isinstance(old, int) and -1 <= old < 1 << 31
 
     def op_set_memory_limit(self, a, b, c, d):
         x = self.res(a)
-        self.call("set_memory_limit", debug.SetMemoryLimit, x, expect=_int_expect(x))
+        ok, old = self.call("set_memory_limit", debug.SetMemoryLimit, x,
+                            expect=_memory_limit_expect(x, query_ok=True))
+        if ok:
+            assert isinstance(old, int) and 0 <= old < 1 << 63
+
+    def op_knob(self, a, b, c, d):
+        """Out-of-range knobs: constructor keywords, SetMemoryLimit, SetGCPercent, GODEBUG,
+        each with the exact exception the value calls for (never a wrap-around)."""
+        x = self.res(a)
+        which = (b if isinstance(b, int) and not isinstance(b, bool) else 0) % 5
+        if which == 0:
+            self.call("knob", lambda v: rt.Runtime(gogc=v, arena_cap=8 << 20), x,
+                      expect=_gogc_expect(x))
+        elif which == 1:
+            self.call("knob", lambda v: rt.Runtime(memory_limit=v, arena_cap=8 << 20), x,
+                      expect=_memory_limit_expect(x, query_ok=False))
+        elif which == 2:
+            self.call("knob", lambda v: rt.Runtime(godebug=v, arena_cap=8 << 20), x,
+                      expect=None if x is None or isinstance(x, str) else TypeError)
+        elif which == 3:
+            e = _memory_limit_expect(x, query_ok=True)
+            if e is None:
+                x = -1                      # a query: keep this program's own limit
+            self.call("knob", debug.SetMemoryLimit, x, expect=e)
+        else:
+            e = _gc_percent_expect(x)
+            if e is None:
+                x = -1 if self.r.pacer.gc_percent < 0 else self.r.pacer.gc_percent
+            self.call("knob", debug.SetGCPercent, x, expect=e)
+
+    def op_copy(self, a, b, c, d):
+        """copy.copy gives an independently rooted handle; deepcopy and pickle refuse."""
+        import copy as _copy
+        import pickle as _pickle
+        h = self.res(a)
+        if not isinstance(h, (rt.Pointer, rt.SliceValue, weak.Pointer)):
+            self.call("copy", _copy.copy, h)
+            return
+        ok, c2 = self.call("copy", _copy.copy, h)
+        if ok and isinstance(h, rt.Pointer):
+            assert c2 == h and c2 is not h and c2.elem is h.elem
+        elif ok and isinstance(h, rt.SliceValue):
+            assert (c2.addr, len(c2), c2.cap) == (h.addr, len(h), h.cap) and c2 is not h
+        elif ok:
+            assert c2 == h
+        if ok:
+            self.keep_handle(c2)
+        if isinstance(b, int) and b % 2:
+            self.call("copy", _copy.deepcopy, h,
+                      expect=None if isinstance(h, weak.Pointer) else TypeError)
+        else:
+            self.call("copy", _pickle.dumps, h, expect=TypeError)
+
+    def op_alias_store(self, a, b, c, d):
+        """store_pointers whose src (and offsets) are views of the arena: the batch is
+        validated and written as the arrays were at the call, whatever it overwrites."""
+        ptr_objs = [x for x in self.raw if not x[2] and x[1] >= 16]
+        if not ptr_objs:
+            return
+        k = a.k if isinstance(a, Ref) else 0
+        addr, size, _ = ptr_objs[k % len(ptr_objs)]
+        n = min(size // 8, 4)
+        try:
+            src = self.heap.view(addr, 8 * n).view(np.uint64)
+        except ValueError:
+            return                          # freed meanwhile
+        targets = [a2 + 8 * w for a2, size2, ns2 in ptr_objs for w in range(min(size2 // 8, 4))
+                   if self.heap.is_pointer_word(a2 + 8 * w)]          # pointer words to store to
+        if not targets:
+            return
+        j = b.k if isinstance(b, Ref) else 0
+        targets = targets[j % len(targets):] + targets[:j % len(targets)]
+        offs = np.zeros(n, np.uint64)
+        dst = np.array([self._valid_target(Ref("ptr", i)) for i in range(n)], np.uint64)
+        if not (isinstance(c, int) and c % 5 == 4):    # mostly: make src[i] name real targets
+            for i in range(n):
+                self.heap.write_word(addr + 8 * i, targets[i % len(targets)])
+        expect = None if _batch_ok(self.heap, src.copy(), offs) else ValueError
+        self.call("alias_store", self.heap.store_pointers, src, offs, dst, expect=expect,
+                  touched=(addr, *(int(x) for x in src)))
+
+    def op_foreign_thread(self, a, b, c, d):
+        """A plain Python thread calling into this cooperative runtime: RuntimeError, and
+        nothing changed (the owner might be collecting)."""
+        import threading
+        r = self.r
+        p = self.res(b)
+        acts = [lambda: r.new(Leaf), lambda: r.make(rt.Slice(rt.Int), 3), lambda: r.gc(),
+                lambda: r.heap.alloc(16, True), lambda: weak.Make(p),
+                lambda: setattr(p, "value", p.value) if isinstance(p, rt.Pointer) else r.new(Node)]
+        act = acts[(a if isinstance(a, int) and not isinstance(a, bool) else 0) % len(acts)]
+        if act is acts[4] and not isinstance(p, rt.Pointer):
+            act = acts[0]
+
+        def in_thread():
+            box = []
+
+            def run():
+                try:
+                    act()
+                except BaseException as e:  # noqa: BLE001
+                    box.append(e)
+            t = threading.Thread(target=run)
+            t.start()
+            t.join(60)
+            if box:
+                raise box[0]
+        self.call("foreign_thread", in_thread, expect=RuntimeError)
 
     def op_free_os_memory(self, a, b, c, d):
         if isinstance(a, int) and a % 4:
@@ -1179,7 +1290,7 @@ class Fuzzer:
         if cap is None or isinstance(cap, int) and cap > 64 << 20:
             cap = 64 << 20               # not the default: half the machine's RAM
         kw["arena_cap"] = cap
-        self.call("runtime_new", lambda kw: rt.Runtime(**kw), kw)
+        self.call("runtime_new", lambda kw: rt.Runtime(**kw), kw, expect=_runtime_expect(kw))
 
     def op_drop(self, a, b, c, d):
         pool = [self.ptrs, self.slices, self.weaks, self.resurrected, self.chans][
@@ -1235,6 +1346,61 @@ def _is_int(x):
 #: Plain Python values that are not integers: passing one where Go takes an int must be a
 #: TypeError. (Exotic objects, e.g. numpy arrays, may fail with any documented exception.)
 NOT_INTS = (type(None), str, bytes, float, complex, list, tuple, dict, set, slice)
+
+
+def _go_int_expect(x):
+    """TypeError unless *x* is an integer (``__index__``) and not a bool."""
+    if isinstance(x, (bool, np.bool_)):
+        return TypeError
+    return None if isinstance(x, (int, np.integer)) else TypeError
+
+
+def _gogc_expect(x):
+    if isinstance(x, str):
+        return None
+    e = _go_int_expect(x)
+    return e or (None if -(1 << 31) <= int(x) < 1 << 31 else OverflowError)
+
+
+def _gc_percent_expect(x):
+    e = _go_int_expect(x)
+    return e or (None if -(1 << 63) <= int(x) < 1 << 63 else OverflowError)
+
+
+def _memory_limit_expect(x, query_ok):
+    from goruntime.pacer import parse_byte_count
+    if x is None:
+        return None
+    if isinstance(x, str):
+        return None if x in ("", "off") or parse_byte_count(x)[1] else ValueError
+    e = _go_int_expect(x)
+    if e:
+        return e
+    if not -(1 << 63) <= int(x) < 1 << 63:
+        return OverflowError
+    return ValueError if int(x) < 0 and not query_ok else None
+
+
+def _runtime_expect(kw):
+    """The first exception Runtime(**kw) must raise, in its order of checks, or None."""
+    if "gogc" in kw and _gogc_expect(kw["gogc"]):
+        return _gogc_expect(kw["gogc"])
+    if "memory_limit" in kw and _memory_limit_expect(kw["memory_limit"], False):
+        return _memory_limit_expect(kw["memory_limit"], False)
+    if "gomaxprocs" in kw:
+        g = kw["gomaxprocs"]
+        if isinstance(g, bool) or not isinstance(g, int):
+            return TypeError
+        if not 1 <= g <= 256:
+            return ValueError
+    cap = kw["arena_cap"]
+    if isinstance(cap, bool) or not isinstance(cap, int):
+        return TypeError
+    if not 4 << 20 <= cap <= 1 << 40:
+        return ValueError
+    if "scheduler" in kw and kw["scheduler"] not in ("cooperative", "threads"):
+        return ValueError
+    return None
 
 
 def _int_expect(x):
@@ -1444,7 +1610,7 @@ def _string_expect(owner, v):
         return None if info is not None and ptr + n <= info[1] + info[2] else ValueError
     if n == 0:
         return None
-    rodata = owner.runtime._rodata_by_addr
+    rodata = owner.runtime.rodata.by_addr
     return None if any(a <= ptr and ptr + n <= a + len(b) for a, b in rodata.items()) else ValueError
 
 
@@ -1497,7 +1663,7 @@ def _finalizer_expect(fz, obj, fn):
     n = len([p for p in params if p.default is p.empty and p.kind != p.VAR_KEYWORD])
     if n != 1 or fn is _annotated_wrong and obj.elem != Leaf:
         return rt.FatalError
-    return rt.FatalError if obj.addr in fz.r._finalizers else None
+    return rt.FatalError if obj.addr in fz.r.specials.finalizers else None
 
 
 def _annotated_wrong(x):   # a finalizer for *FzLeaf only
@@ -1628,6 +1794,15 @@ def test_fuzz_public_api():
                "heap_alloc", "heap_store_pointers", "gomaxprocs", "weak_make"):
         kinds = {k for o, k in tot["outcomes"] if o == op}
         assert "ok" in kinds and len(kinds) >= 2, (op, kinds)
+    # issue 13's paths: copies and refusals, knobs out of range, arena-aliasing batches,
+    # foreign threads refused
+    want = {"copy": {"ok", "TypeError"}, "knob": {"ok", "OverflowError", "TypeError"},
+            "alias_store": {"ok"}, "foreign_thread": {"RuntimeError"},
+            "set_memory_limit": {"ok", "OverflowError"}}
+    for op, need in want.items():
+        kinds = {k for o, k in tot["outcomes"] if o == op}
+        assert kinds >= need, (op, kinds)
+    print("issue 13 ops:", {k: v for k, v in sorted(tot["outcomes"].items()) if k[0] in want})
 
 
 @pytest.mark.slow

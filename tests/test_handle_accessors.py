@@ -136,7 +136,7 @@ def test_slice_elements_inline_and_general_paths_agree(r):
     assert np.array_equal(s.numpy(), np.array(list(s)))
     with pytest.raises(IndexError, match=r"index out of range \[5\] with length 5"):
         s[5]
-    with pytest.raises(IndexError, match=r"index out of range \[-1\] with length 5"):
+    with pytest.raises(IndexError, match=r"index out of range \[-1\]"):
         s[-1]
     with pytest.raises(IndexError, match="index out of range"):
         s[1 << 70] = 1

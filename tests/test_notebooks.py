@@ -85,12 +85,25 @@ def test_notebooks_are_committed_without_outputs():
                 assert not cell.outputs and cell.execution_count is None, path.name
 
 
+def test_notebooks_use_only_the_public_api():
+    """Teaching material calls what users may call: no ``rt._heap.size_class`` and the like."""
+    import re
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not re.search(r"\brt\._\w|goruntime\._\w", cell.source), (path.name, cell.source)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes(path, kernel_manager_factory):
     nb = run_notebook(path, kernel_manager_factory)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors
+    # no stray result at the end (``r.__exit__(...)`` displaying False)
+    last = [c for c in nb.cells if c.cell_type == "code"][-1]
+    assert not [o for o in last.outputs if o.output_type == "execute_result"], last.source
     # every notebook draws something or shows rich HTML
     kinds = {k for c in nb.cells if c.cell_type == "code" for o in c.outputs
              for k in o.get("data", {})}
@@ -141,6 +154,28 @@ def test_gctrace_magic(ip, capsys):
     assert "gctrace" not in ip.user_ns["r1"].godebug
     ip.run_cell_magic("gctrace", "-q", "x = 1")
     assert _ipython.last_gctrace() == []
+
+
+def test_gctrace_magic_says_its_times_are_modelled(ip, capsys):
+    ip.run_cell_magic("gctrace", "", "with rt.Runtime() as r1:\n    rt.GC()")
+    out = capsys.readouterr().out
+    assert out.startswith("gc 1 @")
+    assert "gctrace: the times and CPU % above are modelled by the virtual clock" in out
+    ip.run_cell_magic("gctrace", "", "with rt.Runtime(clock='wall') as r1:\n    rt.GC()")
+    assert "above are measured on the emulator" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("expr, needle", [
+    ("42", "want an expression naming a goruntime.Runtime, not 42 (int)"),
+    ("no_such_name", "NameError: name 'no_such_name' is not defined"),
+    ("1/0", "ZeroDivisionError"),
+])
+def test_gctrace_magic_bad_runtime_is_one_usage_error(ip, expr, needle):
+    from IPython.core.error import UsageError
+    with pytest.raises(UsageError) as e:
+        ip.run_cell_magic("gctrace", f"-r {expr}", "x = 1")
+    assert needle in str(e.value) and str(e.value).startswith(f"%%gctrace -r {expr}: ")
+    assert "\n" not in str(e.value)
 
 
 def test_finalizers_run_after_each_cell(ip):

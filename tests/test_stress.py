@@ -265,15 +265,15 @@ def _drain(r, led, timeout=60.0):
         rt.GC()
         time.sleep(0.02)
         rt.Gosched()
-        state = (len(led.fin_ran), len(led.cl_ran), len(r._finq), len(r._cleanupq),
-                 len(r._finalizers), len(r._cleanups))
-        if state == last and not r._finq and not r._cleanupq:
+        state = (len(led.fin_ran), len(led.cl_ran), len(r.finalizers.finq), len(r.cleanups.queue),
+                 len(r.specials.finalizers), len(r.specials.cleanups))
+        if state == last and not r.finalizers.finq and not r.cleanups.queue:
             return 0
-        lost = r._cleanupq and not r._cleanup_idle and all(
-            g.wait_reason == "cleanup wait" for g in r._cleanup_gs)
+        lost = r.cleanups.queue and not r.cleanups.idle and all(
+            g.wait_reason == "cleanup wait" for g in r.cleanups.goroutines)
         stuck_rounds = stuck_rounds + 1 if lost and state == last else 0
-        if stuck_rounds >= 10 and not r._finq:
-            return sum(map(len, r._cleanupq))
+        if stuck_rounds >= 10 and not r.finalizers.finq:
+            return sum(map(len, r.cleanups.queue))
         last = state
     raise AssertionError(f"finalizers/cleanups still pending after {timeout}s: {last}")
 
@@ -370,7 +370,7 @@ def test_b21_sleep_while_another_thread_ends_the_cycle():
             except Exception as e:  # noqa: BLE001
                 errors.append(e)
 
-        with r._world:                                   # the sleeper waits for the lock...
+        with r.world:                                   # the sleeper waits for the lock...
             g = rt.go(sleeper)
             time.sleep(0.3)
             r.finish_cycle()                             # ...while this ends the cycle
@@ -398,7 +398,7 @@ def test_b22_two_cleanup_goroutines_never_share_a_block():
         rt.GC()
         keep = rt.new(T)
         rt.AddCleanup(keep, cleanup, 999)            # creates the second cleanup goroutine
-        assert len(r._cleanup_gs) == 2
+        assert len(r.cleanups.goroutines) == 2
         for _ in range(100):
             rt.Gosched()
         assert sorted(ran) == list(range(40)) and set(ran.values()) == {1}

@@ -13,13 +13,12 @@ during the run. Measured with a MemProfileRate=1 profile of the binarytrees prog
 to sleep after the first heap-triggered cycle (runtime.bgscavenge -> scavengerState.sleep
 -> timer.reset -> (*timers).addHeap -> growslice). GO_SLACK_* bound that, on Go's side
 only. Heap-triggered NumGC must come within 10 % of Go's (DESIGN.md); Go's own count
-varies from run to run (binarytrees 16 gave 75..80 here), so the reference is the median
-of three runs.
+varies from run to run and with the machine's load, so the reference is the range recorded
+over repeated runs (GO_NUMGC_SEEN and the oracle's record), never this session's run.
 """
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -96,13 +95,13 @@ def _run_go(exe, *args):
 
 @pytest.fixture(scope="module")
 def go_bt16(go_programs):
-    runs = [_run_go(go_programs["binarytrees"], 16) for _ in range(3)]
+    runs = [_run_go(go_programs["binarytrees"], 16)]
     return runs[0][0], runs[0][1], [d["NumGC"] for _, d in runs]
 
 
 @pytest.fixture(scope="module")
 def go_gcbench(go_programs):
-    runs = [_run_go(go_programs["gcbench"]) for _ in range(5)]
+    runs = [_run_go(go_programs["gcbench"])]
     return runs[0][0], runs[0][1], [d["NumGC"] for _, d in runs]
 
 
@@ -145,13 +144,25 @@ def _assert_summary_is_readmemstats(s, delta):
 
 
 # Go's own heap-triggered counts move with the timing of its concurrent mark, i.e. with
-# the machine's load: measured on this 2-core machine at GOMAXPROCS=1, quiet and loaded.
+# the machine's load: measured on this 2-core machine at GOMAXPROCS=1, quiet and loaded
+# (earlier sessions), joined with the oracle's record of the same programs
+# (tests/oracle/go1.27.3-gomaxprocs1.json, scenarios binary_trees_16 and gcbench: 10 quiet
+# and 10 loaded runs, how it was measured is in its "how"). Never this session's live
+# runs: one slow run on a loaded machine would fail the suite.
 GO_NUMGC_SEEN = {"binary_trees16": (59, 85), "gcbench": (39, 53)}
 
 
-def _within(ours, go_counts, seen, tol=NUMGC_TOLERANCE):
-    """Within 10 % of the range real Go produced: this session's runs and the runs above."""
-    lo, hi = min(min(go_counts), seen[0]), max(max(go_counts), seen[1])
+def _recorded_numgc(key):
+    rec = json.loads((Path(__file__).parent / "oracle" / "go1.27.3-gomaxprocs1.json").read_text())
+    scen = {"binary_trees16": "binary_trees_16", "gcbench": "gcbench"}[key]
+    lo, hi = rec["scenarios"][scen]["ranges"].get("NumGC", [rec["scenarios"][scen]["result"]["NumGC"]] * 2)
+    seen = GO_NUMGC_SEEN[key]
+    return min(lo, seen[0]), max(hi, seen[1])
+
+
+def _within(ours, key, tol=NUMGC_TOLERANCE):
+    """Within 10 % of the range real Go produced over the recorded runs."""
+    lo, hi = _recorded_numgc(key)
     return lo * (1 - tol) <= ours <= hi * (1 + tol)
 
 
@@ -230,8 +241,9 @@ def test_binary_trees_16_numgc_within_10_percent_of_go(bt16, go_bt16):
     # Measured: goruntime 72 heap-triggered cycles; Go 61..85 from run to run.
     s, delta = bt16
     _, _, go_numgc = go_bt16
-    print(f"binary_trees(16) NumGC: goruntime {delta['NumGC']}, Go runs {go_numgc}")
-    assert _within(delta["NumGC"], go_numgc, GO_NUMGC_SEEN["binary_trees16"]), (delta["NumGC"], go_numgc)
+    print(f"binary_trees(16) NumGC: goruntime {delta['NumGC']}, this session's Go run {go_numgc} "
+          f"(not compared), recorded {_recorded_numgc('binary_trees16')}")
+    assert _within(delta["NumGC"], "binary_trees16"), (delta["NumGC"], _recorded_numgc("binary_trees16"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -282,8 +294,9 @@ def test_gcbench_output_and_counts_match_go(gcb, go_gcbench):
 def test_gcbench_numgc_within_10_percent_of_go(gcb, go_gcbench):
     s, delta = gcb
     _, _, go_numgc = go_gcbench
-    print(f"gcbench NumGC: goruntime {delta['NumGC']}, Go runs {go_numgc}")
-    assert _within(delta["NumGC"], go_numgc, GO_NUMGC_SEEN["gcbench"]), (delta["NumGC"], go_numgc)
+    print(f"gcbench NumGC: goruntime {delta['NumGC']}, this session's Go run {go_numgc} "
+          f"(not compared), recorded {_recorded_numgc('gcbench')}")
+    assert _within(delta["NumGC"], "gcbench"), (delta["NumGC"], _recorded_numgc("gcbench"))
 
 
 def test_gcbench_small_parameters(runtime):

@@ -47,7 +47,7 @@ import time as _time
 
 import numpy as np
 
-from .. import _heap
+from .. import mstats
 from .. import _object
 from .. import types as _types
 from ..runtime import Runtime, current
@@ -215,19 +215,13 @@ def _peek(rt):
     next allocation of each class refill); here the slots used in cached spans are added
     in instead, so the numbers are the same and the heap is left exactly as it was.
     """
-    c = rt.heap.counters()
-    unflushed = rt.heap.unflushed_small()
-    sizes = _heap.SIZE_CLASS_TO_SIZE
-    small = [a + u for a, u in zip(c["small_alloc_count"], unflushed)]
-    tiny = c["tiny_alloc_count"] + c["unflushed_tiny"]
-    alloc_bytes = c["large_alloc"] + sum(n * s for n, s in zip(small, sizes))
-    free_bytes = c["large_free"] + sum(n * s for n, s in zip(c["small_free_count"], sizes))
+    c = mstats.HeapCounters.read(rt.heap, unflushed=True)
     rec = rt.gc_record
     return {
-        "mallocs": c["large_alloc_count"] + sum(small) + tiny,
-        "frees": c["large_free_count"] + sum(c["small_free_count"]) + tiny,
-        "total_alloc": alloc_bytes,
-        "heap_alloc": alloc_bytes - free_bytes,
+        "mallocs": c.mallocs,
+        "frees": c.frees,
+        "total_alloc": c.total_alloc,
+        "heap_alloc": c.heap_alloc,
         "num_gc": rec.num_gc,
         "num_forced_gc": rec.num_forced_gc,
     }
@@ -246,13 +240,13 @@ class _Run:
         self.mut = None
 
     def __enter__(self):
-        self.rt._world.acquire()
+        self.rt.world.acquire()
         try:
             self.before = _peek(self.rt)
             self.mut = _workloads.Mutator(self.rt, self.rt.heap, self.nwords, self.bar)
             self.t0 = _time.perf_counter()
         except BaseException:
-            self.rt._world.release()
+            self.rt.world.release()
             raise
         return self
 
@@ -262,7 +256,7 @@ class _Run:
             self.mut.close()
             self.after = _peek(self.rt)
         finally:
-            self.rt._world.release()
+            self.rt.world.release()
             if self.bar is not None:
                 self.bar.close()
         return False
@@ -295,7 +289,9 @@ def _check_int(name, v, lo=None, hi=None):
         raise TypeError(f"{name} must be an int, not {type(v).__name__}")
     v = int(v)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise ValueError(f"{name} must be in {lo}..{hi}, not {v}")
+        want = (f"in {lo}..{hi}" if lo is not None and hi is not None else
+                f"at least {lo}" if lo is not None else f"at most {hi}")
+        raise ValueError(f"{name} must be {want}, not {v}")
     return v
 
 
@@ -306,7 +302,7 @@ def _tree_size(d):
 def _heap_triggered(rt):
     # Go's allocating goroutine starts a pending cycle before it allocates again.
     if rt.heap.gc_pending:
-        rt._heap_triggered_gc()
+        rt.collector.heap_triggered()
 
 
 # ---------------------------------------------------------------------------------------
@@ -321,8 +317,9 @@ def binary_trees(max_depth, *, progress=False, runtime=None):
     (``check`` = nodes in the tree); last the long-lived tree is checked. A node is
     ``struct { left, right *Node }`` (`TreeNode`: 16 bytes, size class 2, scan).
 
-    Returns the summary dict (see the module docs) with ``lines``, the lines the Go
-    program prints (``"stretch tree of depth 17\\t check: 262143"``, ...), and
+    Returns the summary dict (see the module docs) with ``max_depth`` (the depth run, at
+    least 6), ``lines``, the lines the Go program prints (``"stretch tree of depth 17\\t
+    check: 262143"``, ...), and
     ``result = {"stretch_check", "checks": {d: (iterations, check)}, "long_lived_check"}``.
     ``binary_trees(16)`` allocates 14 985 902 objects (239 774 432 bytes), as Go does.
     """
@@ -344,7 +341,7 @@ def binary_trees(max_depth, *, progress=False, runtime=None):
     result = {"stretch_check": checks[0],
               "checks": {d: (i, c) for i, d, c in zip(iters, depths, checks[1:])},
               "long_lived_check": checks[-1]}
-    return run.summary(result, lines=lines)
+    return run.summary(result, lines=lines, max_depth=md)
 
 
 def gcbench(*, progress=False, runtime=None, stretch_tree_depth=18, long_lived_tree_depth=16,
@@ -484,9 +481,11 @@ def _trace_columns(trace):
         if have.shape or not np.can_cast(have, want, "safe"):
             raise ValueError(f"replay: trace field {name!r} has dtype {have}, which does not "
                              f"cast safely to {want}")
-        # aligned too: TRACE_DTYPE is packed, and a one-row column is "contiguous" at an
-        # odd offset (a misaligned int64 load in the Cython loop is undefined behaviour)
-        cols[name] = np.require(trace[name], dtype=want, requirements=("C_CONTIGUOUS", "ALIGNED"))
+        # A private copy, contiguous and aligned: TRACE_DTYPE is packed (a one-row column is
+        # "contiguous" at an odd offset, and a misaligned int64 load in the Cython loop is
+        # undefined behaviour), and a trace that aliases the arena (a heap view) must not be
+        # rewritten by its own stores after validation.
+        cols[name] = np.array(trace[name], dtype=want, copy=True, order="C")
     return cols
 
 

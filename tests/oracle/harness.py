@@ -31,7 +31,7 @@ This module is the machinery between them:
 Run as a script it measures the Go side alone::
 
     python3 tests/oracle/harness.py --runs 2           # timings + unstable fields
-    python3 tests/oracle/harness.py --runs 2 --record tests/oracle/go1.27.3-gomaxprocs1.json
+    python3 tests/oracle/harness.py --runs 10 --loaded-runs 10 --record tests/oracle/go1.27.3-gomaxprocs1.json
 """
 from __future__ import annotations
 
@@ -192,6 +192,9 @@ class Tolerance:
     printed in failures and in report.md)."""
 
     reason: str
+    # True: the field depends on Go's timing (heap-triggered cycles, anything after a
+    # concurrent mark), so it is compared against Go's recorded range, never one live run.
+    timing: bool = False
 
     def accepts(self, py: Any, go: Any) -> bool:
         raise NotImplementedError
@@ -219,8 +222,8 @@ class Abs(Tolerance):
 class Rel(Tolerance):
     """|goruntime − Go| ≤ max(frac × |Go|, min_abs)."""
 
-    def __init__(self, frac: float, reason: str, min_abs: float = 0):
-        self.frac, self.min_abs, self.reason = frac, min_abs, reason
+    def __init__(self, frac: float, reason: str, min_abs: float = 0, timing: bool = False):
+        self.frac, self.min_abs, self.reason, self.timing = frac, min_abs, reason, timing
 
     def accepts(self, py, go):
         return _is_number(py) and _is_number(go) and abs(py - go) <= max(self.frac * abs(go), self.min_abs)
@@ -233,6 +236,8 @@ class Rel(Tolerance):
 class Range(Tolerance):
     """goruntime within [lo × (1 − frac), hi × (1 + frac)], where [lo, hi] is the range
     real Go produced over repeated runs (for counts that depend on Go's timing)."""
+
+    timing = True
 
     def __init__(self, lo: float, hi: float, reason: str, frac: float = 0.10):
         self.lo, self.hi, self.frac, self.reason = lo, hi, frac, reason
@@ -323,12 +328,44 @@ def _equal(py: Any, go: Any) -> bool:
     return type(py) is type(go) and py == go
 
 
-def compare(scenario: str, go: Mapping, py: Mapping, tolerances: Mapping[str, Tolerance]) -> list[Row]:
+def go_range(field: str, go_value: Any, ranges: Mapping[str, list] | None,
+             recorded: Mapping[str, Any] | None, tol: Tolerance | None) -> list | None:
+    """``[lo, hi]`` to compare *field* against instead of this session's live Go value, or
+    None to compare with the live value.
+
+    A field that varied over the recorded runs uses that range; a field whose tolerance
+    says it depends on Go's timing uses the recorded range, or the recorded value when the
+    recorded runs all agreed. Without a record (a scenario not recorded yet) a timing field
+    falls back to the live value.
+    """
+    if ranges and field in ranges:
+        return list(ranges[field])
+    if tol is not None and tol.timing and recorded is not None and _is_number(recorded.get(field)):
+        return [recorded[field], recorded[field]]
+    return None
+
+
+def _accepts_range(tol: Tolerance | None, py: Any, lo: Any, hi: Any) -> tuple[bool, bool]:
+    """(exactly inside [lo, hi], inside it within *tol*) for a number *py*."""
+    if not _is_number(py):
+        return False, False
+    if lo <= py <= hi:
+        return True, True
+    if tol is None or isinstance(tol, Info):
+        return False, False
+    return False, tol.accepts(py, lo) or tol.accepts(py, hi)
+
+
+def compare(scenario: str, go: Mapping, py: Mapping, tolerances: Mapping[str, Tolerance],
+            ranges: Mapping[str, list] | None = None, recorded: Mapping | None = None) -> list[Row]:
     """One row per field of either result.
 
     A key missing under a map that both sides have (e.g. a BySize entry one side
     did not change) counts as 0 when the other side has a number; any other
     missing field is a failure, as is a field goruntime reports and Go does not.
+    Fields that depend on Go's timing are compared with Go's recorded range
+    (`go_range`: *ranges* from `recorded_ranges`, *recorded* the flattened recorded
+    result), never with the live run alone.
     """
     go_leaves, go_maps = flatten(normalize(go))
     py_leaves, py_maps = flatten(normalize(py))
@@ -342,12 +379,18 @@ def compare(scenario: str, go: Mapping, py: Mapping, tolerances: Mapping[str, To
         if sparse and p is _ABSENT and _is_number(g):
             p = 0
         tol = tolerance_for(field, tolerances)
+        rng = go_range(field, g, ranges, recorded, tol)
         if isinstance(tol, Info):
             verdict = "reported"
         elif p is _ABSENT:
             verdict = "MISSING"
         elif g is _ABSENT:
             verdict = "EXTRA"
+        elif rng is not None:
+            exact, close = _accepts_range(tol, p, *rng)
+            verdict = ("ok (Go's recorded range)" if exact else
+                       "ok (Go's recorded range, within tolerance)" if close else "MISMATCH")
+            g = {"live": g, "recorded": rng}
         elif _equal(p, g):
             verdict = "ok"
         elif tol is not None and tol.accepts(p, g):
@@ -364,17 +407,26 @@ class Unordered(list):
 
 
 def check_expected(scenario: str, go: Mapping, expected: Mapping[str, Any],
-                   tolerances: Mapping[str, Tolerance], source: str) -> list[Row]:
+                   tolerances: Mapping[str, Tolerance], source: str,
+                   ranges: Mapping[str, list] | None = None, recorded: Mapping | None = None) -> list[Row]:
     """Rows comparing Go's output against numbers recorded in the spec.
 
-    The "goruntime" column of these rows holds the spec's value (``source``)."""
+    The "goruntime" column of these rows holds the spec's value (``source``). A field
+    that depends on Go's timing (see `go_range`) checks the spec's number against Go's
+    recorded range instead of this session's run."""
     leaves, _ = flatten(normalize(go))
     rows = []
     for field, want in expected.items():
         got = leaves.get(field, _ABSENT)
         tol = tolerance_for(field, tolerances)
+        rng = None if isinstance(want, Unordered) else go_range(field, got, ranges, recorded, tol)
         if got is _ABSENT:
             verdict = "MISSING"
+        elif rng is not None:
+            exact, close = _accepts_range(tol, normalize(want), *rng)
+            verdict = ("ok (Go's recorded range)" if exact else
+                       "ok (Go's recorded range, within tolerance)" if close else "MISMATCH")
+            got = {"live": got, "recorded": rng}
         elif isinstance(want, Unordered):
             verdict = "ok" if isinstance(got, list) and sorted(got) == sorted(normalize(want)) else "MISMATCH"
         elif _equal(normalize(want), got):
@@ -385,6 +437,12 @@ def check_expected(scenario: str, go: Mapping, expected: Mapping[str, Any],
             verdict = "MISMATCH"
         rows.append(Row(f"{scenario} [{source}]", field, want, None if got is _ABSENT else got, verdict, tol))
     return rows
+
+
+def recorded_flat(scenario: str) -> dict[str, Any]:
+    """The first recorded run's fields, flattened."""
+    entry = record()["scenarios"].get(scenario)
+    return flatten(normalize(entry["result"]))[0] if entry else {}
 
 
 def describe_failures(rows: Iterable[Row]) -> str:
@@ -516,29 +574,86 @@ def unstable_fields(runs: list[dict]) -> dict[str, list]:
     return out
 
 
+def numeric_ranges(runs: list[dict]) -> dict[str, list]:
+    """``[min, max]`` of every numeric field that differed between the runs."""
+    out = {}
+    for field, values in unstable_fields(runs).items():
+        nums = [v for v in values if _is_number(v)]
+        if len(nums) == len(values):
+            out[field] = [min(nums), max(nums)]
+    return out
+
+
+# The record of repeated Go runs (see main): timing-dependent fields are compared against
+# the range Go showed there, never against the one live run of this session.
+RECORD = HERE / "go1.27.3-gomaxprocs1.json"
+_record_cache: dict[str, Any] | None = None
+
+
+def record() -> dict[str, Any]:
+    global _record_cache
+    if _record_cache is None:
+        _record_cache = json.loads(RECORD.read_text())
+    return _record_cache
+
+
+def recorded_ranges(scenario: str) -> dict[str, list]:
+    """``{field: [lo, hi]}``: Go's range over the recorded runs, for the fields that varied."""
+    entry = record()["scenarios"].get(scenario)
+    return dict(entry.get("ranges", {})) if entry else {}
+
+
+def _busy_loops(n: int) -> list[subprocess.Popen]:
+    """*n* busy processes, as /work/shared/tools/under-load starts them (one per core)."""
+    return [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range(n)]
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=int, default=2, help="runs per scenario (default 2)")
-    ap.add_argument("--record", type=Path, help="write every run's results and the unstable fields here")
+    ap.add_argument("--runs", type=int, default=2, help="quiet runs per scenario (default 2)")
+    ap.add_argument("--loaded-runs", type=int, default=0,
+                    help="further runs per scenario while one busy loop per core keeps the machine loaded")
+    ap.add_argument("--note", default="", help="how the machine was loaded besides (recorded as is)")
+    ap.add_argument("--record", type=Path, help="write the first run, the per-field ranges and values here")
     ap.add_argument("scenarios", nargs="*", help="default: all")
     args = ap.parse_args(argv)
     oracle = GoOracle.build()
     names = args.scenarios or oracle.names()
-    record: dict[str, Any] = {"go_version": oracle.version, "GOMAXPROCS": 1, "runs": args.runs, "scenarios": {}}
+    nload = os.cpu_count() or 1
+    record: dict[str, Any] = {
+        "go_version": oracle.version, "GOMAXPROCS": 1, "runs": args.runs + args.loaded_runs,
+        "how": (f"python3 tests/oracle/harness.py --runs {args.runs} --loaded-runs {args.loaded_runs}: "
+                f"each scenario {args.runs} times quiet, then {args.loaded_runs} times while {nload} busy "
+                f"loops (sh -c 'while :; do :; done', as /work/shared/tools/under-load) kept the "
+                f"{nload} cores loaded; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
+                + args.note).strip(),
+        "scenarios": {}}
     total = 0.0
+    all_runs: dict[str, list] = {name: [] for name in names}
+    secs: dict[str, list] = {name: [] for name in names}
+    for loaded, count in ((False, args.runs), (True, args.loaded_runs)):
+        if not count:
+            continue
+        procs = _busy_loops(nload) if loaded else []
+        try:
+            for name in names:
+                for _ in range(count):
+                    all_runs[name].append(oracle.run(name, fresh=True))
+                    secs[name].append(oracle.seconds[name])
+        finally:
+            for p in procs:
+                p.kill()
+                p.wait()
     for name in names:
-        runs, secs = [], []
-        for _ in range(args.runs):
-            runs.append(oracle.run(name, fresh=True))
-            secs.append(oracle.seconds[name])
-        total += sum(secs)
+        runs = all_runs[name]
+        total += sum(secs[name])
         unstable = unstable_fields(runs)
-        record["scenarios"][name] = {"result": runs[0], "seconds": [round(s, 3) for s in secs],
-                                     "unstable": unstable}
-        print(f"{name:36s} {max(secs):6.2f} s" + (f"  unstable: {unstable}" if unstable else ""))
-    print(f"total {total:.1f} s for {len(names)} scenarios x {args.runs} runs")
+        record["scenarios"][name] = {"result": runs[0], "seconds": [round(s, 3) for s in secs[name]],
+                                     "unstable": unstable, "ranges": numeric_ranges(runs)}
+        print(f"{name:36s} {max(secs[name]):6.2f} s" + (f"  unstable: {unstable}" if unstable else ""))
+    print(f"total {total:.1f} s for {len(names)} scenarios x {record['runs']} runs")
     if args.record:
         args.record.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     return 0

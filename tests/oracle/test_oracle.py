@@ -31,7 +31,8 @@ def test_same_numbers_as_go(name, go_oracle):
     except Exception as exc:
         harness.REPORT.add_error(name, f"{type(exc).__name__}: {exc}")
         raise
-    rows = harness.compare(name, go, py, scenarios.REGISTRY[name].tolerances)
+    rows = harness.compare(name, go, py, scenarios.REGISTRY[name].tolerances,
+                           harness.recorded_ranges(name), harness.recorded_flat(name))
     harness.REPORT.add_comparison(name, rows)
     assert not any(r.failed for r in rows), (
         f"goruntime differs from Go 1.27.3 in scenario {name}:\n{harness.describe_failures(rows)}"

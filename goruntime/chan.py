@@ -1,0 +1,416 @@
+"""Channels, select and sync.WaitGroup on a `sched.Scheduler` (Go: chan.go, select.go,
+sync/waitgroup.go).
+
+A goroutine that blocks here is queued as a `_Sudog` (Go: sudog, runtime2.go) on the
+channel's ``recvq``/``sendq`` or the WaitGroup's waiters and parked with the scheduler's
+lock held (``Scheduler._park_locked``); whoever completes the wait sets ``done`` and
+readies it. The scheduling guarantees (FIFO hand-off, deadlock detection, both modes) are
+the scheduler's, described in `goruntime.sched`.
+"""
+from __future__ import annotations
+
+import collections
+import operator
+
+from .errors import Panic
+from .sched import (
+    Goroutine, Scheduler, current_scheduler, _funcname, _resolve,
+    WAIT_CHAN_RECEIVE, WAIT_CHAN_SEND, WAIT_SELECT, WAIT_SELECT_NO_CASES, WAIT_WAITGROUP,
+)
+
+__all__ = ["Chan", "WaitGroup", "select"]
+
+
+class _Sudog:
+    """A goroutine waiting on a channel or WaitGroup (Go: sudog, runtime2.go)."""
+
+    __slots__ = ("g", "elem", "ok", "done", "sel", "case")
+
+    def __init__(self, g, elem=None, sel=None, case=-1):
+        self.g = g
+        self.elem = elem       # value to send, or value received
+        self.ok = False        # True: completed by a partner; False: woken by close
+        self.done = False      # set by whoever completes this wait
+        self.sel = sel         # shared _SelectState when part of a select
+        self.case = case       # index of the select case
+
+
+class _SelectState:
+    __slots__ = ("fired",)
+
+    def __init__(self):
+        self.fired = -1        # case index that won (Go: g.selectDone + the sudog)
+
+
+# ---------------------------------------------------------------------- channels
+
+def _dequeue(q):
+    """Pop the first waiter that can still be completed (Go: waitq.dequeue, chan.go).
+
+    A waiter that belongs to a select is claimed for its case; waiters of a select that
+    another case already won are dropped.
+    """
+    while q:
+        sg = q.popleft()
+        if sg.sel is not None:
+            if sg.sel.fired >= 0:
+                continue
+            sg.sel.fired = sg.case
+        return sg
+    return None
+
+
+def _unqueue(q, sg):
+    try:
+        q.remove(sg)
+    except ValueError:
+        pass
+
+
+class Chan:
+    """A Go channel, buffered (``cap > 0``) or unbuffered (Go: hchan, chan.go).
+
+    Parameters
+    ----------
+    cap : int
+        Buffer size; negative raises ``Panic("makechan: size out of range")``.
+    sched : Scheduler, optional
+        The scheduler whose goroutines use the channel; ``None`` means the current one,
+        looked up once, here.
+
+    Semantics are Go's: an unbuffered send and receive rendezvous; waiting senders and
+    receivers are served FIFO; after `close`, receives drain the buffer and then return
+    the zero value ``None`` (``recv2`` gives ``(None, False)``); sending on or closing a
+    closed channel raises `Panic` with Go's text. Nil channels are modelled only in
+    `select`, where a ``None`` channel is a case that is never ready.
+    """
+
+    __slots__ = ("_sched", "cap", "_buf", "_recvq", "_sendq", "_closed", "__weakref__")
+
+    def __init__(self, cap: int = 0, *, sched: Scheduler | None = None):
+        cap = operator.index(cap)
+        if cap < 0:
+            raise Panic("makechan: size out of range")
+        self._sched = _resolve(sched)
+        self.cap = cap
+        self._buf = collections.deque()
+        self._recvq = collections.deque()
+        self._sendq = collections.deque()
+        self._closed = False
+
+    @property
+    def sched(self) -> Scheduler:
+        return self._sched
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __len__(self):
+        """Go's ``len(ch)``: values buffered and not yet received."""
+        return len(self._buf)
+
+    def __bool__(self):
+        return True                                 # a channel is never "empty-falsy"
+
+    def __repr__(self):
+        state = " closed" if self._closed else ""
+        return f"<Chan cap={self.cap} len={len(self._buf)}{state}>"
+
+    # non-blocking halves, lock held (Go: the fast paths of chansend / chanrecv)
+
+    def _send_nb_locked(self, v) -> bool:
+        if self._closed:
+            raise Panic("send on closed channel")
+        sg = _dequeue(self._recvq)
+        if sg is not None:                          # hand the value straight to a receiver
+            sg.elem = v
+            sg.ok = True
+            sg.done = True
+            self._sched._ready_locked(sg.g)
+            return True
+        if len(self._buf) < self.cap:
+            self._buf.append(v)
+            return True
+        return False
+
+    def _recv_nb_locked(self):
+        sg = _dequeue(self._sendq)
+        if sg is not None:
+            if self.cap == 0:                       # rendezvous: take the sender's value
+                v = sg.elem
+            else:                                   # full buffer: take the head, refill tail
+                v = self._buf.popleft()
+                self._buf.append(sg.elem)
+            sg.elem = None
+            sg.ok = True
+            sg.done = True
+            self._sched._ready_locked(sg.g)
+            return v, True
+        if self._buf:
+            return self._buf.popleft(), True
+        if self._closed:
+            return None, False
+        return None
+
+    def _wait_locked(self, g, q, sg, reason):
+        q.append(sg)
+        try:
+            while not sg.done:
+                self._sched._park_locked(g, reason)
+        except BaseException:
+            if not sg.done:
+                _unqueue(q, sg)
+            raise
+
+    def send(self, v) -> None:
+        """``ch <- v`` (Go: chansend). Blocks until a receiver takes *v* or buffer space frees."""
+        s = self._sched
+        g = s._current_blocking("Chan.send")
+        with s._lock:
+            if self._send_nb_locked(v):
+                return
+            sg = _Sudog(g, v)
+            self._wait_locked(g, self._sendq, sg, WAIT_CHAN_SEND)
+            if not sg.ok:
+                raise Panic("send on closed channel")
+
+    def recv2(self):
+        """``v, ok := <-ch`` (Go: chanrecv2). ``ok`` is False once closed and drained."""
+        s = self._sched
+        g = s._current_blocking("Chan.recv")
+        with s._lock:
+            r = self._recv_nb_locked()
+            if r is not None:
+                return r
+            sg = _Sudog(g)
+            self._wait_locked(g, self._recvq, sg, WAIT_CHAN_RECEIVE)
+            return sg.elem, sg.ok
+
+    def recv(self):
+        """``<-ch`` (Go: chanrecv1): the value, or ``None`` once closed and drained."""
+        return self.recv2()[0]
+
+    def try_send(self, v) -> bool:
+        """``select { case ch <- v: ...; default: }``: send if it would not block."""
+        s = self._sched
+        if s._threads:
+            s._note_thread()
+        with s._lock:
+            return self._send_nb_locked(v)
+
+    def try_recv(self):
+        """``select { case v, ok := <-ch: ...; default: }``: ``(v, ok)``, or ``None`` if the
+        receive would block."""
+        s = self._sched
+        if s._threads:
+            s._note_thread()
+        with s._lock:
+            return self._recv_nb_locked()
+
+    def close(self) -> None:
+        """``close(ch)`` (Go: closechan): wake every receiver (zero value, ok=False) and
+        every blocked sender (which then panics)."""
+        s = self._sched
+        if s._threads:
+            s._note_thread()
+        with s._lock:
+            if self._closed:
+                raise Panic("close of closed channel")
+            self._closed = True
+            for q in (self._recvq, self._sendq):
+                while True:
+                    sg = _dequeue(q)
+                    if sg is None:
+                        break
+                    sg.elem = None
+                    sg.ok = False
+                    sg.done = True
+                    s._ready_locked(sg.g)
+
+    def __iter__(self):
+        """``for v := range ch``: receive until the channel is closed and drained."""
+        while True:
+            v, ok = self.recv2()
+            if not ok:
+                return
+            yield v
+
+
+def select(cases, default: bool = False):
+    """Go's ``select`` statement (Go: selectgo, select.go).
+
+    Parameters
+    ----------
+    cases : sequence
+        Each case is ``("recv", ch)`` or ``("send", ch, value)``; *ch* may be ``None`` (a
+        nil channel: the case is never ready).
+    default : bool
+        If true and no case is ready, return at once (``select { ...; default: }``).
+
+    Returns
+    -------
+    (index, value, ok)
+        The case that ran: for a receive, the value and Go's ``ok``; for a send,
+        ``(index, None, True)``. ``(-1, None, False)`` for the default case.
+
+    Among ready cases one is chosen pseudo-randomly, as in Go; the generator is the
+    scheduler's own, seeded, so cooperative runs stay reproducible. A send case on a closed
+    channel panics ``send on closed channel``, as in Go. With no non-nil channel and no
+    default, the goroutine blocks forever (``select {}``).
+    """
+    parsed = []
+    sched = None
+    for i, c in enumerate(cases):
+        if not isinstance(c, (tuple, list)) or not c or c[0] not in ("recv", "send"):
+            raise ValueError(f"goruntime: select case {i} must be ('recv', ch) or "
+                             f"('send', ch, v), not {c!r}")
+        kind = c[0]
+        if kind == "recv" and len(c) != 2 or kind == "send" and len(c) != 3:
+            raise ValueError(f"goruntime: malformed select case {i}: {c!r}")
+        ch = c[1]
+        if ch is not None:
+            if not isinstance(ch, Chan):
+                raise TypeError(f"goruntime: select case {i}: not a Chan: {ch!r}")
+            if sched is None:
+                sched = ch._sched
+            elif ch._sched is not sched:
+                raise ValueError("goruntime: select over channels of different schedulers")
+        parsed.append((kind, ch, c[2] if kind == "send" else None))
+
+    if sched is None:                               # only nil channels, or no cases
+        if default:
+            return -1, None, False
+        s = current_scheduler()
+        g = s._current_blocking("select")
+        reason = WAIT_SELECT_NO_CASES if not parsed else WAIT_SELECT
+        with s._lock:
+            while True:                             # Go: block(); nothing can wake us
+                s._park_locked(g, reason)
+
+    s = sched
+    g = s._current_blocking("select") if not default else None
+    if default and s._threads:
+        s._note_thread()
+    with s._lock:
+        order = list(range(len(parsed)))
+        s._rand.shuffle(order)                      # Go: pollorder
+        for i in order:
+            kind, ch, v = parsed[i]
+            if ch is None:
+                continue
+            if kind == "send":
+                if ch._send_nb_locked(v):
+                    return i, None, True
+            else:
+                r = ch._recv_nb_locked()
+                if r is not None:
+                    return i, r[0], r[1]
+        if default:
+            return -1, None, False
+
+        sel = _SelectState()
+        waiting = []
+        for i, (kind, ch, v) in enumerate(parsed):
+            if ch is None:
+                continue
+            q = ch._sendq if kind == "send" else ch._recvq
+            sg = _Sudog(g, v if kind == "send" else None, sel, i)
+            q.append(sg)
+            waiting.append((q, sg))
+        try:
+            while sel.fired < 0:
+                s._park_locked(g, WAIT_SELECT)
+        finally:
+            for q, sg in waiting:                   # Go: dequeueSudoG from the losers
+                if sg.case != sel.fired:
+                    _unqueue(q, sg)
+        i = sel.fired
+        won = next(sg for _, sg in waiting if sg.case == i)
+        if parsed[i][0] == "send":
+            if not won.ok:
+                raise Panic("send on closed channel")
+            return i, None, True
+        return i, won.elem, won.ok
+
+
+# ---------------------------------------------------------------------- WaitGroup
+
+class WaitGroup:
+    """Go's ``sync.WaitGroup``: ``Add``, ``Done``, ``Wait`` and (Go 1.25) ``Go``.
+
+    The snake_case aliases ``add``, ``done``, ``wait`` and ``go`` are the same methods.
+    A negative counter raises ``Panic("sync: negative WaitGroup counter")`` and leaves the
+    counter unchanged.
+    """
+
+    __slots__ = ("_sched", "_n", "_waiters")
+
+    def __init__(self, *, sched: Scheduler | None = None):
+        self._sched = _resolve(sched)
+        self._n = 0
+        self._waiters: list[_Sudog] = []
+
+    @property
+    def counter(self) -> int:
+        """The current counter (for inspection; Go has no such accessor)."""
+        return self._n
+
+    def __repr__(self):
+        return f"<WaitGroup counter={self._n} waiters={len(self._waiters)}>"
+
+    def Add(self, delta: int) -> None:
+        """Add *delta* to the counter; at zero, release every waiter (Go: WaitGroup.Add)."""
+        delta = operator.index(delta)
+        s = self._sched
+        if s._threads:
+            s._note_thread()
+        with s._lock:
+            n = self._n + delta
+            if n < 0:
+                raise Panic("sync: negative WaitGroup counter")
+            self._n = n
+            if n == 0 and self._waiters:
+                waiters, self._waiters = self._waiters, []
+                for sg in waiters:
+                    sg.done = True
+                    s._ready_locked(sg.g)
+
+    def Done(self) -> None:
+        """``Add(-1)`` (Go: WaitGroup.Done)."""
+        self.Add(-1)
+
+    def Wait(self) -> None:
+        """Block until the counter is zero (Go: WaitGroup.Wait)."""
+        s = self._sched
+        g = s._current_blocking("WaitGroup.Wait")
+        with s._lock:
+            if self._n == 0:
+                return
+            sg = _Sudog(g)
+            self._waiters.append(sg)
+            try:
+                while not sg.done:
+                    s._park_locked(g, WAIT_WAITGROUP)
+            except BaseException:
+                if not sg.done and sg in self._waiters:
+                    self._waiters.remove(sg)
+                raise
+
+    def Go(self, fn, *args) -> Goroutine:
+        """``Add(1)`` and run ``fn(*args)`` on a new goroutine that calls ``Done`` when it
+        returns (Go 1.25: WaitGroup.Go). As in Go, ``Done`` is not called if *fn* raises:
+        the crash is what main sees."""
+        self.Add(1)
+
+        def run():
+            fn(*args)
+            self.Done()
+
+        return self._sched.go(run, name=_funcname(fn))
+
+    add = Add
+    done = Done
+    wait = Wait
+    go = Go
+

@@ -1,0 +1,748 @@
+"""Real Go heaps in: load a ``runtime/debug.WriteHeapDump`` file and ask questions of it.
+
+``d = goruntime.heapdump.load(path)`` parses the dump (Go 1.27's "go1.7 heap dump" format,
+see ``_parse.pyx``) and rebuilds the heap in a goruntime ``Runtime`` (``d.runtime``): every
+object the dump holds, in a slot of the size and span class Go used, with its bytes and
+its pointer bits; the roots (pointer slots of every goroutine's stack frames, of the data
+and bss segments, other roots) registered with the collector; finalizers as specials
+(their Go functions opaque: a queued finalizer is recorded, never run).
+
+Go's addresses are kept for display: ``d.objects["addr"]`` (sorted) is the Go address of
+each object and ``d.objects["arena"]`` its slot in the emulated arena; one vectorised
+translation (``to_arena``/``to_go``) maps between them.
+
+The questions (each also in the CLI, ``goruntime heapdump FILE``):
+
+- ``d.gc()``: what a GC would do now (Go does not collect before dumping, so the dump
+  holds the garbage made since the last cycle);
+- ``d.why_alive(addr)``: one shortest path from a root, each step with its offset;
+- ``d.retained_size(addr)``, ``d.dominators()``, ``d.top_retainers()``;
+- ``d.by_size_class()``, ``d.by_site()`` (allocation sites from the dump's memory-profile
+  samples: every object when the program set ``runtime.MemProfileRate = 1``);
+- ``d.without_root(i)``: what dropping a root would free; ``d.next_gc(gogc)``.
+
+The dump has no per-object types: objects are named by allocation site and size class.
+"""
+import mmap
+import os
+import re
+
+import numpy as np
+
+from .. import _heap, _mark
+from ..mstats import MemStats
+from . import _graph, _parse
+
+__all__ = ["load", "HeapDump", "OBJECT_DTYPE", "ROOT_KINDS"]
+
+SUPPORTED_VERSION = "go1.27"
+
+OBJECT_DTYPE = np.dtype([
+    ("addr", np.uint64),        # Go's address of the slot (as dumped)
+    ("size", np.uint64),        # slot size: a size class, or a large span's bytes
+    ("sizeclass", np.uint8),    # Go's size class, 0 for a large object
+    ("noscan", np.bool_),       # no pointer words (a noscan span)
+    ("nptr", np.uint32),        # pointer words (the dump's field list)
+    ("site", np.int32),         # allocation-site index into d.sites, -1 when not sampled
+    ("arena", np.uint64),       # the slot in d.runtime's arena
+])
+
+# Root kinds, in the order roots are searched (the first root of a tie wins why_alive).
+ROOT_KINDS = ("data", "bss", "other", "queued finalizer", "finalizer", "stack")
+
+_MEMSTATS_FIELDS = (
+    "Alloc", "TotalAlloc", "Sys", "Lookups", "Mallocs", "Frees", "HeapAlloc", "HeapSys",
+    "HeapIdle", "HeapInuse", "HeapReleased", "HeapObjects", "StackInuse", "StackSys",
+    "MSpanInuse", "MSpanSys", "MCacheInuse", "MCacheSys", "BuckHashSys", "GCSys", "OtherSys",
+    "NextGC", "LastGC", "PauseTotalNs")
+
+# MemStats fields of the loaded heap that must equal the dump's (the heap's contents),
+# and those that describe the Go process rather than its heap objects.
+COMPARABLE_FIELDS = ("HeapAlloc", "Alloc", "HeapObjects", "HeapInuse")
+PROCESS_FIELDS = ("TotalAlloc", "Sys", "Mallocs", "Frees", "HeapSys", "HeapIdle",
+                  "HeapReleased", "StackInuse", "StackSys", "MSpanInuse",
+                  "MSpanSys", "MCacheInuse", "MCacheSys", "BuckHashSys", "GCSys", "OtherSys",
+                  "NextGC", "LastGC", "PauseTotalNs", "NumGC", "Lookups")
+
+_SIZES = np.array(_heap.SIZE_CLASS_TO_SIZE, dtype=np.uint64)
+_NPAGES = np.array(_heap.SIZE_CLASS_TO_NPAGES, dtype=np.uint64)
+_NELEMS_NOSCAN = np.array(_heap.SIZE_CLASS_TO_NELEMS_NOSCAN, dtype=np.uint64)
+_NELEMS_SCAN = np.array(_heap.SIZE_CLASS_TO_NELEMS_SCAN, dtype=np.uint64)
+PAGE = 8192
+
+
+def _table(tables, name):
+    """A parser table as a structured (record) view with named uint64 columns."""
+    a = tables[name]
+    tag = next(t for t, n in _parse.TABLE_NAMES.items() if n == name)
+    dt = np.dtype([(c, "<u8") for c in _parse.COLUMNS[tag]])
+    return np.ascontiguousarray(a).view(dt).reshape(len(a))
+
+
+def _map(path):
+    """The file, memory-mapped read-only (a bytes object for an empty file)."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            return np.zeros(0, dtype=np.uint8)
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    return np.frombuffer(mm, dtype=np.uint8)
+
+
+def load(path, *, build_runtime=True, arena_cap=None):
+    """Parse the heap dump at *path* and rebuild its heap; returns a `HeapDump`.
+
+    Raises ValueError for a malformed or truncated file (naming the offset), or one written
+    by another Go version or for another architecture (saying which).
+    ``build_runtime=False`` skips placing the objects in a Runtime (the graph questions
+    still work; ``d.runtime`` and ``d.gc()`` are then unavailable).
+    """
+    buf = _map(path)
+    return HeapDump(buf, path=os.fspath(path), build_runtime=build_runtime, arena_cap=arena_cap)
+
+
+class HeapDump:
+    """A parsed heap dump and the Runtime holding its heap. Use `load` to make one."""
+
+    def __init__(self, buf, *, path="<bytes>", build_runtime=True, arena_cap=None):
+        buf = np.frombuffer(buf, dtype=np.uint8) if not isinstance(buf, np.ndarray) else buf
+        self.path = path
+        self._buf = buf
+        t = _parse.parse(buf)
+        self._tables = t
+        self._fields = t["fields"]
+        self.params = self._read_params(_table(t, "params")[0])
+        self._check_params()
+        self.memstats = self._read_memstats(t["memstats"][0])
+        self.types = {int(r["addr"]): (self._str(r["name_off"], r["name_len"]), int(r["size"]))
+                      for r in _table(t, "types")}
+        self.goroutines = _table(t, "goroutines")
+        self.frames = _table(t, "frames")
+        self.segments = {"data": _table(t, "data"), "bss": _table(t, "bss")}
+        self.other_roots = _table(t, "other_roots")
+        self.finalizers = _table(t, "finalizers")
+        self.queued_finalizers = _table(t, "queued_finalizers")
+        self.defers = _table(t, "defers")
+        self.panics = _table(t, "panics")
+        self.os_threads = _table(t, "os_threads")
+        self._objects_from(_table(t, "objects"))
+        self._sites_from(_table(t, "memprof"), t["stacks"], _table(t, "alloc_samples"))
+        self._graph()
+        self._roots()
+        self._bfs = None
+        self._dom = None
+        self._gc_result = None
+        self.runtime = None
+        if build_runtime:
+            self._build_runtime(arena_cap)
+
+    # -- parsing helpers ---------------------------------------------------------------
+    def _str(self, off, n):
+        return bytes(self._buf[int(off):int(off) + int(n)]).decode("utf-8", "replace")
+
+    def _read_params(self, p):
+        return {"big_endian": bool(p["big_endian"]), "ptrsize": int(p["ptrsize"]),
+                "arena_start": int(p["arena_start"]), "arena_end": int(p["arena_end"]),
+                "arch": self._str(p["arch_off"], p["arch_len"]),
+                "version": self._str(p["version_off"], p["version_len"]),
+                "ncpu": int(p["ncpu"])}
+
+    def _check_params(self):
+        p = self.params
+        if p["big_endian"] or p["ptrsize"] != 8 or p["arch"] != "amd64":
+            raise ValueError(
+                "heap dump written for %s (%d-byte %s-endian pointers); goruntime models "
+                "linux/amd64 (8-byte little-endian pointers)"
+                % (p["arch"] or "an unnamed architecture", p["ptrsize"],
+                   "big" if p["big_endian"] else "little"))
+        v = p["version"]
+        if not re.fullmatch(r"go1\.27(\D.*)?", v):
+            raise ValueError("heap dump written by %s; goruntime reads Go 1.27 dumps only "
+                             "(object layout and size classes are Go 1.27's)" % (v or "an unnamed Go version"))
+
+    def _read_memstats(self, row):
+        m = MemStats()
+        w = [int(x) for x in row[1:]]
+        for name, v in zip(_MEMSTATS_FIELDS, w):
+            setattr(m, name, v)
+        m.PauseNs = w[24:280]
+        m.NumGC = w[280]
+        return m
+
+    def _objects_from(self, raw):
+        """Sort the object records by address, drop the slots Go 1.27's dumpobjs writes
+        past a span's last element (it counts npages*8192/size slots, ignoring the inline
+        mark bits of Green Tea spans), validate sizes and overlap."""
+        order = np.argsort(raw["addr"], kind="stable")
+        raw = raw[order]
+        addr, size = raw["addr"], raw["size"]
+        cls = np.searchsorted(_SIZES, size)
+        cls[size > 32768] = 0
+        small = (size <= 32768)
+        bad = small & ((cls >= len(_SIZES)) | (_SIZES[np.minimum(cls, len(_SIZES) - 1)] != size))
+        bad |= ~small & (size % PAGE != 0)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError("malformed heap dump: object at offset %d has size %d, which is "
+                             "neither a Go 1.27 size class nor a whole number of pages"
+                             % (raw["rec_off"][i], size[i]))
+        cls = cls.astype(np.int64)
+        has_ptr = raw["nfields"] > 0
+        keep = np.ones(len(raw), dtype=bool)
+        one_page = small & (_NPAGES[cls] == 1)
+        base = addr & ~np.uint64(PAGE - 1)
+        idx = np.where(one_page, (addr - base) // np.maximum(size, 1), 0)
+        # A span is scan if any of its real slots has pointers (Go: the span class).
+        past_scan = one_page & (idx >= _NELEMS_SCAN[cls])
+        past_noscan = one_page & (idx >= _NELEMS_NOSCAN[cls])
+        real = one_page & ~past_scan
+        scan_pages = np.unique(base[real & has_ptr])
+        in_scan_page = np.isin(base, scan_pages)
+        keep &= ~past_noscan
+        keep &= ~(past_scan & in_scan_page)
+        self.dropped_tail_slots = int((~keep).sum())
+        raw = raw[keep]
+        cls = cls[keep]
+        addr, size = raw["addr"], raw["size"]
+        if len(addr) > 1:
+            ov = addr[1:] < addr[:-1] + size[:-1]
+            if ov.any():
+                i = int(np.argmax(ov)) + 1
+                raise ValueError("malformed heap dump: object at offset %d (address %#x) "
+                                 "overlaps the object before it" % (raw["rec_off"][i], addr[i]))
+        if len(addr) and addr[-1] + size[-1] < addr[-1]:
+            raise ValueError("malformed heap dump: object at offset %d wraps the address space"
+                             % raw["rec_off"][-1])
+        self._spans_from(raw, cls)
+        self._raw = raw
+        o = np.zeros(len(raw), dtype=OBJECT_DTYPE)
+        o["addr"], o["size"], o["sizeclass"] = addr, size, cls
+        o["noscan"] = raw["nfields"] == 0
+        o["nptr"] = raw["nfields"]
+        o["site"] = -1
+        self.objects = o
+        self._addr = np.ascontiguousarray(addr)
+        self._size = np.ascontiguousarray(size)
+
+    def _spans_from(self, raw, cls):
+        """Rebuild Go's spans from the sorted objects: a span's base is page aligned and
+        its objects sit at ``base + k*size``; for every Go 1.27 size class the k that puts
+        an object on a page boundary is unique below the span's slot count, so the base is
+        found from any one of its objects. Large objects are spans of their own."""
+        addr, size = raw["addr"], raw["size"]
+        n = len(addr)
+        large = cls == 0
+        npages = np.where(large, size // PAGE, _NPAGES[cls])
+        nslots = np.where(large, 1, npages * PAGE // np.maximum(size, 1))
+        k = np.full(n, -1, dtype=np.int64)
+        one = (npages == 1) & ~large
+        k[one] = ((addr[one] % PAGE) // size[one]).astype(np.int64)
+        k[large] = 0
+        multi = np.nonzero(~one & ~large)[0]          # classes of 2+ pages: a few slots each
+        if len(multi):
+            ma, ms, mn = addr[multi], size[multi], nslots[multi]
+            mk = np.full(len(multi), -1, dtype=np.int64)
+            for kk in range(int(mn.max())):
+                ok = (mk < 0) & (kk < mn) & (ma >= np.uint64(kk) * ms) \
+                    & ((ma - np.uint64(kk) * ms) % PAGE == 0)
+                mk[ok] = kk
+            k[multi] = mk
+        k[large & (addr % PAGE != 0)] = -1
+        if (k < 0).any():
+            i = int(np.argmax(k < 0))
+            raise ValueError("malformed heap dump: object at offset %d (address %#x, size %d) "
+                             "is not in a slot of any page-aligned span"
+                             % (raw["rec_off"][i], addr[i], size[i]))
+        base = addr - k.astype(np.uint64) * size
+        first = np.ones(n, dtype=bool)
+        first[1:] = base[1:] != base[:-1]
+        starts = np.nonzero(first)[0]
+        sbase = base[starts]
+        extent = npages[starts] * np.uint64(PAGE)
+        if len(starts) > 1:
+            bad = sbase[1:] < sbase[:-1] + extent[:-1]
+            if bad.any():
+                i = int(starts[1:][np.argmax(bad)])
+                raise ValueError("malformed heap dump: object at offset %d (address %#x) "
+                                 "lies in the span of the objects before it"
+                                 % (raw["rec_off"][i], addr[i]))
+        # one size per span (different sizes would be in different spans)
+        same = np.ones(n, dtype=bool)
+        same[1:] = (size[1:] == size[:-1]) | first[1:]
+        if not same.all():
+            i = int(np.argmax(~same))
+            raise ValueError("malformed heap dump: object at offset %d (address %#x) has a "
+                             "different size from the rest of its span" % (raw["rec_off"][i], addr[i]))
+        span_id = np.cumsum(first) - 1
+        scan = np.zeros(len(starts), dtype=bool)
+        np.logical_or.at(scan, span_id, raw["nfields"] > 0)
+        self._span_first = np.append(starts, n).astype(np.int64)
+        self._slot_index = k.astype(np.uint64)
+        self._span_noscan = (~scan).astype(np.uint8)
+
+    def _sites_from(self, memprof, stacks, samples):
+        """Allocation sites: the memory-profile buckets grouped by their first frame
+        outside the runtime (``func file:line``; inlined code names its own line).
+        Grouping is by a 64-bit hash of that frame, in Cython: a program with deep
+        recursion has a bucket per distinct stack (hundreds of thousands)."""
+        self.sites = []
+        nb = len(memprof)
+        if nb == 0:
+            return
+        rows, keys = _graph.site_frames(
+            self._buf, np.ascontiguousarray(memprof["stk_start"]),
+            np.ascontiguousarray(memprof["nstk"]), np.ascontiguousarray(stacks))
+        uniq, first, bucket_site = np.unique(keys, return_index=True, return_inverse=True)
+        allocs = np.bincount(bucket_site, weights=memprof["allocs"].astype(np.float64), minlength=len(uniq))
+        frees = np.bincount(bucket_site, weights=memprof["frees"].astype(np.float64), minlength=len(uniq))
+        nbk = np.bincount(bucket_site, minlength=len(uniq))
+        for s, b in enumerate(first):
+            st = stacks[int(memprof["stk_start"][b]):int(memprof["stk_start"][b] + memprof["nstk"][b])]
+            frames = [(self._str(x[1], x[2]), self._str(x[3], x[4]), int(x[5])) for x in st]
+            if rows[b] >= 0:
+                x = stacks[rows[b]]
+                name = "%s %s:%d" % (self._str(x[1], x[2]), os.path.basename(self._str(x[3], x[4])), int(x[5]))
+            else:
+                name = "?"
+            self.sites.append({"name": name, "stack": frames, "buckets": int(nbk[s]),
+                               "allocs": int(allocs[s]), "frees": int(frees[s])})
+        if len(samples):
+            baddr = memprof["bucket"]
+            order = np.argsort(baddr, kind="stable")
+            pos = np.searchsorted(baddr[order], samples["bucket"])
+            pos = np.minimum(pos, nb - 1)
+            found = baddr[order][pos] == samples["bucket"]
+            sidx = np.where(found, bucket_site[order][pos], -1).astype(np.int32)
+            obj = self.index_of(samples["addr"], strict=False)
+            ok = (obj >= 0) & (sidx >= 0)
+            self.objects["site"][obj[ok]] = sidx[ok]
+
+    def _graph(self):
+        r = self._raw
+        self._target, self._indptr, self._dst = _graph.object_graph(
+            self._buf, self._addr, self._size, np.ascontiguousarray(r["content_off"]),
+            np.ascontiguousarray(r["field_start"]), np.ascontiguousarray(r["nfields"]),
+            self._fields)
+
+    def _roots(self):
+        """Every root slot: kind, owning record, offset, the Go address it holds, target."""
+        kinds, owners, offs, vals = [], [], [], []
+        fields = self._fields
+        buf = self._buf
+
+        def add_fields(kind, table):
+            for i, rec in enumerate(table):
+                n = int(rec["nfields"])
+                if n == 0:
+                    continue
+                fs = fields[int(rec["field_start"]):int(rec["field_start"]) + n]
+                clen = int(rec["content_len"])
+                fs = fs[(fs <= clen - 8) if clen >= 8 else np.zeros(len(fs), bool)]
+                kinds.append(np.full(len(fs), kind, np.int8))
+                owners.append(np.full(len(fs), i, np.int64))
+                offs.append(fs.astype(np.uint64))
+                vals.append(_graph.read_words(buf, (fs + rec["content_off"]).astype(np.uint64)))
+
+        add_fields(0, self.segments["data"])
+        add_fields(1, self.segments["bss"])
+        if len(self.other_roots):
+            n = len(self.other_roots)
+            kinds.append(np.full(n, 2, np.int8))
+            owners.append(np.arange(n, dtype=np.int64))
+            offs.append(np.zeros(n, np.uint64))
+            vals.append(self.other_roots["to"].astype(np.uint64))
+        q = self.queued_finalizers
+        if len(q):      # Go's finq is a root: the object and the function value
+            kinds.append(np.full(2 * len(q), 3, np.int8))
+            owners.append(np.repeat(np.arange(len(q), dtype=np.int64), 2))
+            offs.append(np.tile(np.array([0, 1], np.uint64), len(q)))
+            vals.append(np.stack([q["obj"], q["fn"]], axis=1).reshape(-1).astype(np.uint64))
+        f = self.finalizers
+        if len(f):      # Go's markrootSpans: the function value, and the object's referents
+            fobj = self.index_of(f["obj"], strict=False)
+            for i in range(len(f)):
+                kinds.append(np.array([4], np.int8))
+                owners.append(np.array([i], np.int64))
+                offs.append(np.array([1], np.uint64))      # 1 = the function value
+                vals.append(np.array([f["fn"][i]], np.uint64))
+                j = fobj[i]
+                if j >= 0:
+                    ks = self._obj_field_slice(j)
+                    ok = self._target[ks] >= 0
+                    tk = self._target[ks][ok]
+                    fo = self._fields[ks][ok]
+                    kinds.append(np.full(len(tk), 4, np.int8))
+                    owners.append(np.full(len(tk), i, np.int64))
+                    offs.append((fo + 16).astype(np.uint64))  # >= 16: field offset + 16
+                    words = _graph.read_words(buf, (self._raw["content_off"][j] + fo).astype(np.uint64))
+                    vals.append(words)
+        add_fields(5, self.frames)
+        cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
+        self.roots = np.zeros(sum(len(k) for k in kinds), dtype=[
+            ("kind", np.int8), ("owner", np.int64), ("offset", np.uint64),
+            ("value", np.uint64), ("target", np.int64)])
+        self.roots["kind"] = cat(kinds, np.int8)
+        self.roots["owner"] = cat(owners, np.int64)
+        self.roots["offset"] = cat(offs, np.uint64)
+        self.roots["value"] = cat(vals, np.uint64)
+        self.roots["target"] = _graph.resolve(self._addr, self._size, self.roots["value"].copy())
+        self._root_targets = np.ascontiguousarray(self.roots["target"])
+
+    def _obj_field_slice(self, j):
+        s = int(self._raw["field_start"][j])
+        return slice(s, s + int(self._raw["nfields"][j]))
+
+    # -- the Runtime -----------------------------------------------------------------------
+    def _build_runtime(self, arena_cap):
+        from ..runtime import Runtime
+        from ..mspecial import FinalizerSpecial
+        rt = Runtime(gogc=100, arena_cap=arena_cap)
+        heap = rt.heap
+        r = self._raw
+        with heap.lock:
+            slots, self.cleared_pointers = _graph.place(
+                heap, self._buf, self._addr, self._size,
+                np.ascontiguousarray(r["content_off"]), np.ascontiguousarray(r["field_start"]),
+                np.ascontiguousarray(r["nfields"]), self._fields, self._target,
+                self._span_first, self._slot_index, self._span_noscan)
+            heap.flush_mcaches(True)
+            _mark.sweep(heap)         # frees the slots that were free in Go's spans
+        self.objects["arena"] = slots
+        live = self.roots["target"] >= 0
+        kinds = self.roots["kind"]
+        # stack, global and other roots go in the root table; finalizer referents are
+        # found by the collector itself from the finalizer specials
+        tab = live & (kinds != 4) & (kinds != 3)
+        self._root_slots = heap.add_roots(self.to_arena(self.roots["value"][tab]))
+        fins = self.finalizers
+        fidx = self.index_of(fins["obj"], strict=False)
+        for i in range(len(fins)):
+            j = fidx[i]
+            if j < 0:
+                continue
+            a = int(self.to_arena(fins["obj"][i:i + 1])[0])
+            info = heap.find_object(a)
+            rt.specials.finalizers[a] = FinalizerSpecial(a, info[1], info[3], GoFunc(int(fins["fn_pc"][i]), int(fins["fn"][i])), None)
+        q = self.queued_finalizers
+        qidx = self.index_of(q["obj"], strict=False)
+        for i in range(len(q)):
+            if qidx[i] < 0:
+                continue
+            a = int(self.to_arena(q["obj"][i:i + 1])[0])
+            info = heap.find_object(a)
+            rt.finalizers.finq.append(FinalizerSpecial(a, info[1], info[3], GoFunc(int(q["fn_pc"][i]), int(q["fn"][i])), None))
+        fn_roots = self.roots["value"][live & ((kinds == 3) | (kinds == 4)) & (self.roots["offset"] < 16)]
+        if len(fn_roots):   # finalizer function values that are heap closures
+            heap.add_roots(self.to_arena(fn_roots))
+        rt.collector.update_trigger()
+        self.runtime = rt
+
+    # -- address translation ---------------------------------------------------------------
+    def index_of(self, addrs, strict=True):
+        """Object index holding each Go address (-1 where none; ValueError if *strict*)."""
+        a = np.atleast_1d(np.asarray(addrs, dtype=np.uint64))
+        idx = _graph.resolve(self._addr, self._size, np.ascontiguousarray(a))
+        if strict and (idx < 0).any():
+            bad = int(a[np.argmax(idx < 0)])
+            raise ValueError("%#x is not inside an object of the dump" % bad)
+        return idx
+
+    def to_arena(self, addrs):
+        """Go addresses -> the same bytes in d.runtime's arena (vectorised; interior ok)."""
+        a = np.atleast_1d(np.asarray(addrs, dtype=np.uint64))
+        idx = self.index_of(a)
+        return self.objects["arena"][idx] + (a - self._addr[idx])
+
+    def to_go(self, arena_addrs):
+        """Arena addresses -> Go addresses (vectorised)."""
+        a = np.atleast_1d(np.asarray(arena_addrs, dtype=np.uint64))
+        ar = self.objects["arena"]
+        order = self._arena_order()
+        idx = _graph.resolve(np.ascontiguousarray(ar[order]), np.ascontiguousarray(self._size[order]), a)
+        if (idx < 0).any():
+            raise ValueError("%#x is not inside a loaded object" % int(a[np.argmax(idx < 0)]))
+        j = order[idx]
+        return self._addr[j] + (a - ar[j])
+
+    def _arena_order(self):
+        if getattr(self, "_ar_order", None) is None:
+            self._ar_order = np.argsort(self.objects["arena"], kind="stable")
+        return self._ar_order
+
+    def __len__(self):
+        return len(self.objects)
+
+    # -- questions ---------------------------------------------------------------------------
+    def gc(self):
+        """Run a full GC on the loaded heap from the restored roots (Go's runtime.GC).
+
+        Returns a dict: ``live_objects``, ``live_bytes`` (what survives, including objects
+        kept for their finalizers), ``garbage_objects``, ``garbage_bytes`` (what the dump
+        held that a GC frees), ``finalizers_queued``, ``next_gc`` (NextGC afterwards).
+        A second call collects nothing more (except what queued finalizers let go).
+        """
+        if self.runtime is None:
+            raise ValueError("this HeapDump was loaded with build_runtime=False")
+        rt = self.runtime
+        before = self.allocated()
+        q0 = rt.gc_record.finalizers_queued
+        rt.gc()
+        after = self.allocated()
+        freed = before & ~after
+        m = rt.read_mem_stats()
+        res = {"live_objects": int(after.sum()), "live_bytes": int(self._size[after].sum()),
+               "garbage_objects": int(freed.sum()), "garbage_bytes": int(self._size[freed].sum()),
+               "finalizers_queued": rt.gc_record.finalizers_queued - q0,
+               "next_gc": m.NextGC}
+        self._gc_result = res
+        return res
+
+    def allocated(self):
+        """bool mask: which dumped objects are still allocated in d.runtime's heap."""
+        return _graph.allocated(self.runtime.heap, np.ascontiguousarray(self.objects["arena"])).astype(bool)
+
+    def reachable(self):
+        """bool mask of the objects reachable from the roots in the dump's own graph
+        (finalizer specials count as roots of their referents, as in Go's mark)."""
+        return self._bfs_result()[0] != -1
+
+    def _bfs_result(self):
+        if self._bfs is None:
+            self._bfs = _graph.bfs(self._indptr, self._dst, self._root_targets)
+        return self._bfs
+
+    def why_alive(self, addr):
+        """Shortest path from a root to the object holding Go address *addr*.
+
+        A list of steps; each has ``addr`` (the object's Go address) and ``offset`` (where,
+        in the previous object or root, the pointer is; 0 for the root step's offset within
+        the root's memory); the first step also has ``root``, described as Go would. Empty
+        when the object is unreachable.
+        """
+        j = int(self.index_of([addr])[0])
+        parent = self._bfs_result()[0]
+        if parent[j] == -1:
+            return []
+        chain = [j]
+        while parent[chain[-1]] >= 0:
+            chain.append(int(parent[chain[-1]]))
+        chain.reverse()
+        r = int(-2 - parent[chain[0]])
+        steps = [{"addr": int(self._addr[chain[0]]), "offset": self._root_offset(r),
+                  "root": self.describe_root(r), "size": int(self._size[chain[0]]),
+                  "site": self.site_name(chain[0])}]
+        for a, b in zip(chain, chain[1:]):
+            steps.append({"addr": int(self._addr[b]), "offset": self._edge_offset(a, b),
+                          "size": int(self._size[b]), "site": self.site_name(b)})
+        return steps
+
+    def _root_offset(self, r):
+        """Offset of root *r*'s slot in its memory (frame, segment, finalized object)."""
+        kind, off = int(self.roots["kind"][r]), int(self.roots["offset"][r])
+        if kind in (3, 4):
+            return off - 16 if off >= 16 else 0
+        return off
+
+    def _edge_offset(self, a, b):
+        ks = self._obj_field_slice(a)
+        hit = np.nonzero(self._target[ks] == b)[0]
+        return int(self._fields[ks][hit[0]])
+
+    def describe_root(self, r):
+        """A root as Go would name it: a global in data/bss, goroutine N's frame, ..."""
+        rec = self.roots[r]
+        kind, owner, off = int(rec["kind"]), int(rec["owner"]), int(rec["offset"])
+        if kind in (0, 1):
+            seg = self.segments[ROOT_KINDS[kind]][owner]
+            return "global at %#x (%s+%#x)" % (int(seg["addr"]) + off, ROOT_KINDS[kind], off)
+        if kind == 2:
+            o = self.other_roots[owner]
+            return "other root %r" % self._str(o["desc_off"], o["desc_len"])
+        if kind == 3:
+            o = self.queued_finalizers[owner]
+            return "queued finalizer of %#x (%s)" % (int(o["obj"]), "object" if off == 0 else "function value")
+        if kind == 4:
+            o = self.finalizers[owner]
+            if off < 16:
+                return "finalizer function of %#x" % int(o["obj"])
+            return "object %#x with a finalizer (field +%#x)" % (int(o["obj"]), off - 16)
+        f = self.frames[owner]
+        g = self.goroutines[int(f["goroutine"])]
+        return "goroutine %d, frame %s (depth %d), sp+%#x" % (
+            int(g["goid"]), self._str(f["name_off"], f["name_len"]), int(f["depth"]), off)
+
+    def _dominator_result(self, engine="cython"):
+        if self._dom is None or engine != "cython":
+            if engine == "cython":
+                idom, pre = _graph.dominators(self._indptr, self._dst, self._root_targets)
+            elif engine == "igraph":
+                idom = self._igraph_idom()
+                pre = _graph.tree_order(idom)
+            else:
+                raise ValueError("engine must be 'cython' or 'igraph', not %r" % (engine,))
+            res = (idom, pre, _graph.retained(idom, pre, self._size))
+            if engine != "cython":
+                return res
+            self._dom = res
+        return self._dom
+
+    def _igraph_idom(self):
+        """Immediate dominators by igraph (the ``heapdump`` extra): Lengauer-Tarjan in C
+        over a copy of the graph with a virtual root (node n) above the roots."""
+        import igraph
+        n = len(self)
+        src = np.repeat(np.arange(n, dtype=np.int64), np.diff(self._indptr))
+        rt = np.unique(self._root_targets[self._root_targets >= 0])
+        edges = np.concatenate([np.stack([src, self._dst.astype(np.int64)], axis=1),
+                                np.stack([np.full(len(rt), n, np.int64), rt], axis=1)])
+        g = igraph.Graph(n=n + 1, edges=edges, directed=True)
+        dom = np.array(g.dominator(n, mode="out")[:n], dtype=np.float64)
+        idom = np.where(np.isnan(dom), -2, dom).astype(np.int64)
+        idom[idom == n] = -1
+        return idom
+
+    def dominators(self, engine="cython"):
+        """The dominator tree: a structured array, one row per object, with ``addr``,
+        ``idom`` (Go address of the immediate dominator; 0 when only the roots dominate it,
+        and for unreachable objects), ``reachable`` and ``retained`` (bytes freed if this
+        object alone became unreachable).
+
+        *engine*: "cython" (Semi-NCA over the CSR arrays, the default) or "igraph"
+        (``pip install goruntime[heapdump]``); both give the same tree (tested), the Cython
+        pass is the faster (``make bench``)."""
+        idom, pre, ret = self._dominator_result(engine)
+        out = np.zeros(len(idom), dtype=[("addr", np.uint64), ("idom", np.uint64),
+                                         ("reachable", np.bool_), ("retained", np.uint64)])
+        out["addr"] = self._addr
+        has = idom >= 0
+        out["idom"][has] = self._addr[idom[has]]
+        out["reachable"] = idom != -2
+        out["retained"] = ret
+        return out
+
+    def retained_size(self, addr):
+        """Bytes that would be freed if the object holding *addr* became unreachable
+        (its size plus everything it dominates; 0 if it is unreachable already)."""
+        j = int(self.index_of([addr])[0])
+        return int(self._dominator_result()[2][j])
+
+    def top_retainers(self, n=10):
+        """The *n* objects with the largest retained sizes (a structured array)."""
+        d = self.dominators()
+        order = np.argsort(-d["retained"].astype(np.int64), kind="stable")[:n]
+        out = np.zeros(len(order), dtype=[("addr", np.uint64), ("size", np.uint64),
+                                          ("retained", np.uint64), ("site", np.int32)])
+        out["addr"], out["size"] = d["addr"][order], self._size[order]
+        out["retained"], out["site"] = d["retained"][order], self.objects["site"][order]
+        return out
+
+    def site_name(self, j):
+        s = int(self.objects["site"][j])
+        return self.sites[s]["name"] if s >= 0 else "?"
+
+    def by_size_class(self):
+        """Objects and bytes per size class (0 = large), all and reachable: dict rows."""
+        reach = self.reachable()
+        cls = self.objects["sizeclass"].astype(np.int64)
+        n = np.bincount(cls, minlength=68)
+        b = np.bincount(cls, weights=self._size.astype(np.float64), minlength=68)
+        nr = np.bincount(cls[reach], minlength=68)
+        br = np.bincount(cls[reach], weights=self._size[reach].astype(np.float64), minlength=68)
+        return [{"sizeclass": c, "size": int(_SIZES[c]) if c else 0, "objects": int(n[c]),
+                 "bytes": int(b[c]), "reachable_objects": int(nr[c]), "reachable_bytes": int(br[c])}
+                for c in range(len(n)) if n[c]]
+
+    def by_site(self):
+        """Objects, bytes and retained bytes per allocation site (the memory profile's
+        sampled objects; ``site`` -1 gathers the unsampled ones), largest retained first."""
+        idom, pre, ret = self._dominator_result()
+        site = self.objects["site"].astype(np.int64) + 1
+        k = len(self.sites) + 1
+        n = np.bincount(site, minlength=k)
+        b = np.bincount(site, weights=self._size.astype(np.float64), minlength=k)
+        # retained by a site: objects of the site whose dominator is not of the same site
+        top = np.ones(len(site), bool)
+        has = idom >= 0
+        top[has] = site[idom[has]] != site[has]
+        r = np.bincount(site[top], weights=ret[top].astype(np.float64), minlength=k)
+        rows = [{"site": s - 1, "name": self.sites[s - 1]["name"] if s else "(not sampled)",
+                 "objects": int(n[s]), "bytes": int(b[s]), "retained": int(r[s])}
+                for s in range(k) if n[s]]
+        rows.sort(key=lambda x: -x["retained"])
+        return rows
+
+    def garbage(self):
+        """bool mask of the objects the dump holds that no root reaches (before any GC;
+        objects kept only by a finalizer's special count as reachable)."""
+        return ~self.reachable()
+
+    def without_root(self, r):
+        """What dropping root *r* (an index into ``d.roots``) would free:
+        ``(objects, bytes)`` reachable now and unreachable without it."""
+        now = self.reachable()
+        keep = self._root_targets.copy()
+        keep[r] = -1
+        after = _graph.reach(self._indptr, self._dst, keep).astype(bool)
+        freed = now & ~after
+        return int(freed.sum()), int(self._size[freed].sum())
+
+    def next_gc(self, gogc=100):
+        """NextGC after a GC of this heap with GOGC=*gogc* (Go's heap goal:
+        ``live + (live + stack scan + globals scan) * GOGC/100``, at least 4 MiB*GOGC/100)."""
+        if self._gc_result is None:
+            live = int(self._size[self.reachable()].sum())
+        else:
+            live = self._gc_result["live_bytes"]
+        stacks = int(self.frames["content_len"].sum()) if len(self.frames) else 0
+        globs = sum(int(s["content_len"].sum()) for s in self.segments.values() if len(s))
+        goal = live + (live + stacks + globs) * gogc // 100
+        return max(goal, (4 << 20) * gogc // 100)
+
+    def crosscheck(self):
+        """The dump's MemStats against goruntime's for the loaded heap, before any GC.
+
+        Returns ``{field: (dump, loaded)}`` for `COMPARABLE_FIELDS` (they must agree: they
+        describe the objects) and ``by_class`` rows; `PROCESS_FIELDS` describe the Go
+        process (its history, stacks, OS memory) and are not compared.
+        """
+        m = self.runtime.read_mem_stats()
+        out = {f: (getattr(self.memstats, f), getattr(m, f)) for f in COMPARABLE_FIELDS}
+        counts = self.runtime.heap.counters()
+        sac, sfc = counts["small_alloc_count"], counts["small_free_count"]
+        rows = []
+        for row in self.by_size_class():
+            c = row["sizeclass"]
+            loaded = (sac[c] - sfc[c]) if c else counts["large_alloc_count"] - counts["large_free_count"]
+            rows.append((c, row["objects"], loaded))
+        out["by_class"] = rows
+        return out
+
+    def report(self, *, top=10, gc=False, why=()):
+        """The text report the CLI prints (summary, top retainers, sites, size classes,
+        and a why_alive path for each Go address in *why*)."""
+        from ._report import text
+        return text(self, top=top, gc=gc, why=why)
+
+    def _repr_html_(self):
+        from ._report import html_report
+        return html_report(self, gc=False)
+
+    def __repr__(self):
+        return ("<HeapDump %s: %s, %d objects, %d bytes, %d goroutines, %d roots>"
+                % (self.path, self.params["version"], len(self), int(self._size.sum()),
+                   len(self.goroutines), len(self.roots)))
+
+
+class GoFunc:
+    """A Go function value from the dump (a finalizer's): opaque, never run here."""
+
+    __slots__ = ("pc", "funcval")
+
+    def __init__(self, pc, funcval):
+        self.pc, self.funcval = pc, funcval
+
+    def __call__(self, *args):
+        return None
+
+    def __repr__(self):
+        return "GoFunc(pc=%#x)" % self.pc

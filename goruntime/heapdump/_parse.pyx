@@ -1,0 +1,412 @@
+# cython: embedsignature=True
+"""Parser for Go's heap dump format ("go1.7 heap dump", runtime/heapdump.go).
+
+A dump is a 16-byte header followed by records. Every record is a uvarint tag and fields
+that are uvarints, strings/memory ranges (a uvarint length, then that many bytes) or
+field lists (pairs of uvarint kind and offset, ended by kind 0). The writer is Go's
+``mdump`` (heapdump.go): params, itabs (with the types they name), objects span by span,
+goroutines each followed by their stack frames, defers and panics, OS threads, the data
+and bss segments, finalizers, queued finalizers, the MemStats record, memory-profile
+buckets and allocation samples, EOF.
+
+The parser runs twice over the mapped file without the GIL: the first pass validates every
+record and counts rows, the second fills preallocated uint64 tables (one per record kind,
+one row per record, the columns in ``COLUMNS``) and one flat array of pointer offsets
+shared by objects, frames and segments. Strings and contents are not copied: a table holds
+their file offset and length. Any malformed byte -- a varint longer than 10 bytes, a length
+running past the end, an unknown tag or field kind, a pointer offset outside its object,
+a missing or repeated params/MemStats record, no EOF -- stops the pass with the file offset
+of the bad byte and of the record it belongs to; ``parse`` raises ``ValueError`` with both.
+
+Go: dumpint (uvarint), dumpmemrange, dumpstr, dumpfields / dumpbv, and the dump* writers.
+"""
+import numpy as np
+
+from goruntime._types cimport int64_t, uint8_t, uint64_t, intp_t
+
+cdef enum:
+    TAG_EOF = 0
+    TAG_OBJECT = 1
+    TAG_OTHER_ROOT = 2
+    TAG_TYPE = 3
+    TAG_GOROUTINE = 4
+    TAG_STACK_FRAME = 5
+    TAG_PARAMS = 6
+    TAG_FINALIZER = 7
+    TAG_ITAB = 8
+    TAG_OS_THREAD = 9
+    TAG_MEMSTATS = 10
+    TAG_QUEUED_FINALIZER = 11
+    TAG_DATA = 12
+    TAG_BSS = 13
+    TAG_DEFER = 14
+    TAG_PANIC = 15
+    TAG_MEMPROF = 16
+    TAG_ALLOC_SAMPLE = 17
+    NTAGS = 18
+    NSTACKCOLS = 6                # memprof stack entries: rec_off, name_off, name_len, file_off, file_len, line
+    MAXCOLS = 300
+    MEMSTATS_WORDS = 24 + 256 + 1
+
+HEADER = b"go1.7 heap dump\n"
+
+# Columns of each table, in order; every table starts with the record's file offset.
+COLUMNS = {
+    TAG_OBJECT: ("rec_off", "addr", "size", "content_off", "field_start", "nfields"),
+    TAG_OTHER_ROOT: ("rec_off", "desc_off", "desc_len", "to"),
+    TAG_TYPE: ("rec_off", "addr", "size", "name_off", "name_len", "indirect"),
+    TAG_GOROUTINE: ("rec_off", "addr", "sp", "goid", "gopc", "status", "is_system",
+                    "is_background", "waitsince", "reason_off", "reason_len", "ctxt", "m",
+                    "defer", "panic"),
+    TAG_STACK_FRAME: ("rec_off", "sp", "depth", "child_sp", "content_off", "content_len",
+                      "entry", "pc", "continpc", "name_off", "name_len", "field_start",
+                      "nfields", "goroutine"),
+    TAG_PARAMS: ("rec_off", "big_endian", "ptrsize", "arena_start", "arena_end", "arch_off",
+                 "arch_len", "version_off", "version_len", "ncpu"),
+    TAG_FINALIZER: ("rec_off", "obj", "fn", "fn_pc", "fint", "ot"),
+    TAG_ITAB: ("rec_off", "addr", "type"),
+    TAG_OS_THREAD: ("rec_off", "addr", "id", "procid"),
+    TAG_MEMSTATS: ("rec_off",) + tuple("w%d" % i for i in range(MEMSTATS_WORDS)),
+    TAG_QUEUED_FINALIZER: ("rec_off", "obj", "fn", "fn_pc", "fint", "ot"),
+    TAG_DATA: ("rec_off", "addr", "content_off", "content_len", "field_start", "nfields"),
+    TAG_BSS: ("rec_off", "addr", "content_off", "content_len", "field_start", "nfields"),
+    TAG_DEFER: ("rec_off", "addr", "gp", "sp", "pc", "fn", "fn_pc", "link"),
+    TAG_PANIC: ("rec_off", "addr", "gp", "type", "data", "defer", "link"),
+    TAG_MEMPROF: ("rec_off", "bucket", "size", "nstk", "stk_start", "allocs", "frees"),
+    TAG_ALLOC_SAMPLE: ("rec_off", "addr", "bucket"),
+}
+TABLE_NAMES = {
+    TAG_OBJECT: "objects", TAG_OTHER_ROOT: "other_roots", TAG_TYPE: "types",
+    TAG_GOROUTINE: "goroutines", TAG_STACK_FRAME: "frames", TAG_PARAMS: "params",
+    TAG_FINALIZER: "finalizers", TAG_ITAB: "itabs", TAG_OS_THREAD: "os_threads",
+    TAG_MEMSTATS: "memstats", TAG_QUEUED_FINALIZER: "queued_finalizers", TAG_DATA: "data",
+    TAG_BSS: "bss", TAG_DEFER: "defers", TAG_PANIC: "panics", TAG_MEMPROF: "memprof",
+    TAG_ALLOC_SAMPLE: "alloc_samples",
+}
+STACK_COLUMNS = ("rec_off", "name_off", "name_len", "file_off", "file_len", "line")
+
+
+cdef struct reader:
+    const uint8_t* p
+    intp_t n
+    intp_t pos
+    intp_t rec_start          # offset of the record being read
+    intp_t err_pos            # offset of the bad byte
+    const char* err           # what was wrong (static string), NULL if nothing
+    uint64_t err_arg          # a number for the message (tag, kind, offset)
+    # outputs; NULL in the counting pass
+    uint64_t* tab[NTAGS]
+    intp_t cnt[NTAGS]
+    uint64_t* fields
+    intp_t nfields
+    uint64_t* stk
+    intp_t nstk
+
+
+cdef int fail(reader* r, const char* msg, intp_t pos, uint64_t arg) noexcept nogil:
+    r.err = msg
+    r.err_pos = pos
+    r.err_arg = arg
+    return -1
+
+
+cdef inline int uvarint(reader* r, uint64_t* out) noexcept nogil:
+    """Go's binary.Uvarint: at most 10 bytes, the 10th at most 1 (Go: dumpint)."""
+    cdef uint64_t x = 0
+    cdef unsigned int s = 0
+    cdef intp_t i = 0, start = r.pos
+    cdef uint8_t b
+    while True:
+        if r.pos >= r.n:
+            return fail(r, "truncated: varint runs past the end of the file", start, 0)
+        b = r.p[r.pos]
+        r.pos += 1
+        if b < 0x80:
+            if i == 9 and b > 1:
+                return fail(r, "malformed varint (overflows 64 bits)", start, 0)
+            out[0] = x | (<uint64_t>b << s)
+            return 0
+        if i == 9:
+            return fail(r, "malformed varint (longer than 10 bytes)", start, 0)
+        x |= <uint64_t>(b & 0x7f) << s
+        s += 7
+        i += 1
+
+
+cdef inline int memrange(reader* r, uint64_t* off, uint64_t* length) noexcept nogil:
+    """A uvarint length and that many bytes (Go: dumpmemrange, dumpstr): their offset."""
+    cdef intp_t start = r.pos
+    if uvarint(r, length) < 0:
+        return -1
+    if length[0] > <uint64_t>(r.n - r.pos):
+        return fail(r, "truncated: a length of %llu bytes runs past the end of the file",
+                    start, length[0])
+    off[0] = <uint64_t>r.pos
+    r.pos += <intp_t>length[0]
+    return 0
+
+
+cdef int fieldlist(reader* r, bint check, uint64_t limit, uint64_t* start, uint64_t* count) noexcept nogil:
+    """Pairs (kind, offset) up to kind 0 (Go: dumpfields). Pointer offsets are kept; an
+    interface field's data word (offset + 8) is its pointer. *limit*: the size of the
+    memory the offsets index, checked if *check*."""
+    cdef uint64_t kind, off
+    cdef intp_t at
+    start[0] = <uint64_t>r.nfields
+    count[0] = 0
+    while True:
+        at = r.pos
+        if uvarint(r, &kind) < 0:
+            return -1
+        if kind == 0:
+            return 0
+        if kind > 3:
+            return fail(r, "unknown field kind %llu", at, kind)
+        at = r.pos
+        if uvarint(r, &off) < 0:
+            return -1
+        if kind != 1:
+            off += 8
+        if off & 7:
+            return fail(r, "pointer field offset %llu is not 8-byte aligned", at, off)
+        if check and (off > limit or limit - off < 8):
+            return fail(r, "pointer field offset %llu is outside its memory", at, off)
+        if r.fields != NULL:
+            r.fields[r.nfields] = off
+        r.nfields += 1
+        count[0] += 1
+
+
+cdef int read_record(reader* r, uint64_t tag, uint64_t* v, bint* have_params) noexcept nogil:
+    """Read the body of one record of kind *tag* into v[1:] (v[0] is its offset)."""
+    cdef uint64_t i, nstk, a, b, c
+    cdef uint64_t* s
+    cdef intp_t ncol = 1, at
+    if tag != TAG_PARAMS and not have_params[0]:
+        return fail(r, "record of kind %llu before the params record", r.rec_start, tag)
+    if tag == TAG_OBJECT:
+        if uvarint(r, &v[1]) < 0 or memrange(r, &v[3], &v[2]) < 0:
+            return -1
+        if v[2] == 0:
+            return fail(r, "object of size 0", r.rec_start, 0)
+        if fieldlist(r, True, v[2], &v[4], &v[5]) < 0:
+            return -1
+    elif tag == TAG_OTHER_ROOT:
+        if memrange(r, &v[1], &v[2]) < 0 or uvarint(r, &v[3]) < 0:
+            return -1
+    elif tag == TAG_TYPE:
+        if uvarint(r, &v[1]) < 0 or uvarint(r, &v[2]) < 0 or memrange(r, &v[3], &v[4]) < 0 \
+                or uvarint(r, &v[5]) < 0:
+            return -1
+    elif tag == TAG_GOROUTINE:
+        for i in range(1, 9):
+            if uvarint(r, &v[i]) < 0:
+                return -1
+        if memrange(r, &v[9], &v[10]) < 0:
+            return -1
+        for i in range(11, 15):
+            if uvarint(r, &v[i]) < 0:
+                return -1
+    elif tag == TAG_STACK_FRAME:
+        if r.cnt[TAG_GOROUTINE] == 0:
+            return fail(r, "stack frame before any goroutine record", r.rec_start, 0)
+        for i in range(1, 4):
+            if uvarint(r, &v[i]) < 0:
+                return -1
+        if memrange(r, &v[4], &v[5]) < 0:
+            return -1
+        for i in range(6, 9):
+            if uvarint(r, &v[i]) < 0:
+                return -1
+        if memrange(r, &v[9], &v[10]) < 0 or fieldlist(r, False, 0, &v[11], &v[12]) < 0:
+            return -1
+        v[13] = <uint64_t>(r.cnt[TAG_GOROUTINE] - 1)
+    elif tag == TAG_PARAMS:
+        if have_params[0]:
+            return fail(r, "a second params record", r.rec_start, 0)
+        if uvarint(r, &v[1]) < 0 or uvarint(r, &v[2]) < 0 or uvarint(r, &v[3]) < 0 \
+                or uvarint(r, &v[4]) < 0 or memrange(r, &v[5], &v[6]) < 0 \
+                or memrange(r, &v[7], &v[8]) < 0 or uvarint(r, &v[9]) < 0:
+            return -1
+        have_params[0] = True
+    elif tag == TAG_FINALIZER or tag == TAG_QUEUED_FINALIZER:
+        for i in range(1, 6):
+            if uvarint(r, &v[i]) < 0:
+                return -1
+    elif tag == TAG_ITAB:
+        if uvarint(r, &v[1]) < 0 or uvarint(r, &v[2]) < 0:
+            return -1
+    elif tag == TAG_OS_THREAD:
+        for i in range(1, 4):
+            if uvarint(r, &v[i]) < 0:
+                return -1
+    elif tag == TAG_MEMSTATS:
+        if r.cnt[TAG_MEMSTATS]:
+            return fail(r, "a second MemStats record", r.rec_start, 0)
+        for i in range(1, MEMSTATS_WORDS + 1):
+            if uvarint(r, &v[i]) < 0:
+                return -1
+    elif tag == TAG_DATA or tag == TAG_BSS:
+        if uvarint(r, &v[1]) < 0 or memrange(r, &v[2], &v[3]) < 0 \
+                or fieldlist(r, True, v[3], &v[4], &v[5]) < 0:
+            return -1
+    elif tag == TAG_DEFER:
+        for i in range(1, 8):
+            if uvarint(r, &v[i]) < 0:
+                return -1
+    elif tag == TAG_PANIC:
+        for i in range(1, 7):
+            if uvarint(r, &v[i]) < 0:
+                return -1
+    elif tag == TAG_MEMPROF:
+        if uvarint(r, &v[1]) < 0 or uvarint(r, &v[2]) < 0:
+            return -1
+        at = r.pos
+        if uvarint(r, &nstk) < 0:
+            return -1
+        if nstk > <uint64_t>(r.n - r.pos):      # each entry takes at least 3 bytes
+            return fail(r, "truncated: a stack of %llu frames runs past the end of the file", at, nstk)
+        v[3] = nstk
+        v[4] = <uint64_t>r.nstk
+        for i in range(nstk):
+            at = r.pos
+            if memrange(r, &a, &b) < 0:
+                return -1
+            if r.stk != NULL:
+                s = &r.stk[r.nstk * NSTACKCOLS]
+                s[0] = <uint64_t>at
+                s[1] = a
+                s[2] = b
+            if memrange(r, &a, &b) < 0 or uvarint(r, &c) < 0:
+                return -1
+            if r.stk != NULL:
+                s[3] = a
+                s[4] = b
+                s[5] = c
+            r.nstk += 1
+        if uvarint(r, &v[5]) < 0 or uvarint(r, &v[6]) < 0:
+            return -1
+    elif tag == TAG_ALLOC_SAMPLE:
+        if uvarint(r, &v[1]) < 0 or uvarint(r, &v[2]) < 0:
+            return -1
+    else:
+        return fail(r, "unknown record tag %llu", r.rec_start, tag)
+    return 0
+
+
+cdef int scan(reader* r) noexcept nogil:
+    """One pass over the records after the header; counts rows, fills tables if given."""
+    cdef uint64_t tag
+    cdef uint64_t v[MAXCOLS]
+    cdef intp_t ncol
+    cdef bint have_params = False
+    cdef int t
+    r.pos = 16
+    r.nfields = 0
+    r.nstk = 0
+    for t in range(NTAGS):
+        r.cnt[t] = 0
+    while True:
+        r.rec_start = r.pos
+        if r.pos >= r.n:
+            return fail(r, "truncated: the file ends before the EOF record", r.pos, 0)
+        if uvarint(r, &tag) < 0:
+            return -1
+        if tag == TAG_EOF:
+            if r.pos != r.n:
+                return fail(r, "%llu bytes of trailing data after the EOF record", r.pos,
+                            <uint64_t>(r.n - r.pos))
+            if not have_params:
+                return fail(r, "no params record", r.rec_start, 0)
+            if r.cnt[TAG_MEMSTATS] == 0:
+                return fail(r, "no MemStats record", r.rec_start, 0)
+            return 0
+        if tag >= NTAGS:
+            return fail(r, "unknown record tag %llu", r.rec_start, tag)
+        v[0] = <uint64_t>r.rec_start
+        if read_record(r, tag, v, &have_params) < 0:
+            return -1
+        if r.tab[tag] != NULL:
+            ncol = NCOLS[tag]
+            for t in range(ncol):
+                r.tab[tag][r.cnt[tag] * ncol + t] = v[t]
+        r.cnt[tag] += 1
+
+
+cdef intp_t NCOLS[NTAGS]
+for _t, _c in COLUMNS.items():
+    NCOLS[_t] = len(_c)
+if max(len(c) for c in COLUMNS.values()) > MAXCOLS:
+    raise ImportError("goruntime.heapdump: a table has more columns than MAXCOLS")
+
+
+def parse(const uint8_t[::1] buf):
+    """Parse a whole heap dump held in *buf* (bytes, or a uint8 np.memmap of the file).
+
+    Returns a dict: one uint64 table per record kind (``TABLE_NAMES``; shape
+    ``(rows, len(COLUMNS[tag]))``), ``fields`` (the pointer offsets that objects, frames
+    and segments index with ``field_start``/``nfields``) and ``stacks`` (memory-profile
+    stack entries). Raises ValueError naming the offset of anything malformed.
+    """
+    cdef reader r
+    cdef intp_t n = buf.shape[0]
+    cdef int rc, t
+    cdef uint64_t[:, ::1] tv
+    cdef uint64_t[::1] fv
+    cdef uint64_t[:, ::1] sv
+    if n < 16 or bytes(buf[:16]) != HEADER:
+        head = bytes(buf[:16])
+        if n < 16 and head and HEADER.startswith(head):
+            raise ValueError("malformed heap dump: truncated: the file ends inside the "
+                             "header at offset %d" % n)
+        if head.startswith(b"go1.") and b"heap dump" in head:
+            raise ValueError("not a Go 1.7+ heap dump: header %r (goruntime reads the "
+                             "\"go1.7 heap dump\" format of Go 1.7 to 1.27)" % head)
+        raise ValueError("not a Go heap dump: the file does not start with %r (it has %r)"
+                         % (HEADER, head))
+    r.p = &buf[0]
+    r.n = n
+    r.err = NULL
+    for t in range(NTAGS):
+        r.tab[t] = NULL
+    r.fields = NULL
+    r.stk = NULL
+    with nogil:
+        rc = scan(&r)
+    if rc < 0:
+        _raise(&r)
+    tables = {}
+    for t in range(NTAGS):
+        if t == TAG_EOF:
+            continue
+        a = np.zeros((r.cnt[t], NCOLS[t]), dtype=np.uint64)
+        tables[TABLE_NAMES[t]] = a
+        if r.cnt[t]:
+            tv = a
+            r.tab[t] = &tv[0, 0]
+    fields = np.zeros(r.nfields, dtype=np.uint64)
+    stacks = np.zeros((r.nstk, NSTACKCOLS), dtype=np.uint64)
+    if r.nfields:
+        fv = fields
+        r.fields = &fv[0]
+    if r.nstk:
+        sv = stacks
+        r.stk = &sv[0, 0]
+    with nogil:
+        rc = scan(&r)
+    if rc < 0:                                          # the file changed under the mapping
+        _raise(&r)
+    tables["fields"] = fields
+    tables["stacks"] = stacks
+    return tables
+
+
+cdef _raise(reader* r):
+    msg = r.err.decode()
+    if "%llu" in msg:
+        msg = msg.replace("%llu", str(r.err_arg))
+    if r.err_pos != r.rec_start:
+        where = "at offset %d (in the record at offset %d)" % (r.err_pos, r.rec_start)
+    else:
+        where = "at offset %d" % r.err_pos
+    raise ValueError("malformed heap dump: %s %s" % (msg, where))

@@ -1,0 +1,199 @@
+"""Cleanups: AddCleanup, the cleanup queue and the cleanup goroutines (Go: mcleanup.go).
+
+``AddCleanup(ptr, fn, arg)`` checks its arguments with Go's panics (spec 6.1), allocates
+the argument's box and the call adapter's closure on the heap (Go does both), and records
+a cleanup special (`mspecial.CleanupSpecial`). When the sweep finds *ptr*'s object
+unmarked, `Specials.sweep` queues its cleanups here in 20-entry blocks
+(`Cleanups.queue_blocks`, Go: cleanupQueue); cleanup goroutines, created lazily by
+AddCleanup (up to GOMAXPROCS/4), each take a whole block and run it in order (Go:
+runCleanups). A block stays a GC root until every cleanup in it has run.
+"""
+import inspect
+import itertools
+
+import numpy as np
+
+from . import _heap, _object
+from .errors import Panic
+from .mspecial import CleanupSpecial
+
+__all__ = ["Cleanup", "Cleanups", "BLOCK_SIZE"]
+
+BLOCK_SIZE = 20               # Go: cleanupBlock holds 20 entries (cleanupBlockSize)
+
+
+class Cleanup:
+    """Go's runtime.Cleanup: the handle AddCleanup returns. ``Stop()`` cancels it."""
+
+    __slots__ = ("_rt", "_id")
+
+    def __init__(self, rt=None, id=0):
+        self._rt, self._id = rt, id
+
+    def Stop(self):
+        """Cancel the cleanup if it has not been queued yet; idempotent (Go: Cleanup.Stop)."""
+        if self._rt is not None and self._id:
+            self._rt.cleanups.stop(self._id)
+
+    stop = Stop
+
+    def __repr__(self):
+        return f"Cleanup(id={self._id})" if self._id else "Cleanup{}"
+
+
+class Cleanups:
+    """The Runtime's cleanup queue and cleanup goroutines."""
+
+    def __init__(self, rt):
+        self.rt = rt
+        self.ids = itertools.count(1)
+        self.queue = []               # published blocks (lists of CleanupSpecial)
+        self.running = []             # blocks taken by a cleanup goroutine, not yet drained
+        self.goroutines = []
+        self.idle = []                # cleanup goroutines parked for want of a block
+        self.need = 0                 # blocks no idle goroutine could take (Go: needG)
+
+    def add_cleanup(self, ptr, cleanup, arg):
+        """Go: runtime.AddCleanup, with Go's panics (spec 6.1); returns a Cleanup."""
+        rt = self.rt
+        Pointer, SliceValue = _object.Pointer, _object.SliceValue
+        if ptr is None:
+            raise Panic("runtime.AddCleanup: ptr is nil")
+        if not isinstance(ptr, Pointer):
+            raise TypeError(f"AddCleanup: ptr must be a pointer handle, not {type(ptr).__name__}")
+        rt._own(ptr)
+        if isinstance(arg, (Pointer, SliceValue)):
+            rt._own(arg)                    # a foreign handle's address means nothing here
+        if isinstance(arg, Pointer) and arg.addr == ptr.addr:
+            raise Panic("runtime.AddCleanup: ptr is equal to arg, cleanup will never run")
+        if not callable(cleanup):
+            raise TypeError(f"AddCleanup: cleanup must be callable, not {type(cleanup).__name__}")
+        try:                                # Go: cleanup is a func(S) (a compile-time check)
+            sig = inspect.signature(cleanup)
+        except (TypeError, ValueError):
+            sig = None                      # a builtin without a signature: trust it
+        if sig is not None:
+            try:
+                sig.bind(arg)
+            except TypeError:
+                raise TypeError(f"cannot use cleanup (func{sig}) as func(S) value in argument "
+                                f"to runtime.AddCleanup: it must take one argument") from None
+        if rt.godebug.get("sbrk"):
+            return Cleanup()
+        info = rt.heap.find_object(ptr.addr)
+        if info is None:
+            if ptr.addr == _heap.ZERO_BASE or not rt.heap.in_arena(ptr.addr):
+                return Cleanup()
+            raise Panic("runtime.AddCleanup: ptr not in allocated block")
+        base, slot, elemsize, spanclass = info
+        tiny = spanclass == 5 and elemsize == 16
+        if isinstance(arg, (Pointer, SliceValue)) and not tiny and slot <= arg.addr < slot + elemsize:
+            raise Panic("runtime.AddCleanup: ptr is within arg, cleanup will never run")
+        for cell in (getattr(cleanup, "__closure__", None) or ()):
+            try:
+                v = cell.cell_contents
+            except ValueError:
+                continue
+            if isinstance(v, (Pointer, SliceValue)) and slot <= v.addr < slot + elemsize:
+                raise Panic("runtime.AddCleanup: cleanup function closes over ptr, cleanup will never run")
+        heap = rt.heap
+        with rt.world:
+            # Go allocates the argument's box and the call adapter's closure (spec 6.1):
+            # both or neither (out of memory after the box would leave it allocated).
+            box_size, box_noscan = (8, False) if isinstance(arg, Pointer) else (
+                (16, False) if isinstance(arg, str) else (16, True))
+            if not heap.fits((box_size, 16), (box_noscan, False)):
+                raise MemoryError(f"runtime: out of memory: cannot allocate {box_size}-byte "
+                                  f"block ({heap.counters()['heap_inuse']} in use)")
+            if isinstance(arg, Pointer):
+                box = heap.alloc(8, False, np.array([1], np.uint8))
+                heap.write_word(box, arg.addr)
+            elif isinstance(arg, str):
+                box = heap.alloc(16, False, np.array([1, 0], np.uint8))
+                ptr_len = rt.rodata.string(arg)
+                heap.write_word(box, ptr_len[0])
+                heap.write_word(box + 8, ptr_len[1])
+            else:
+                box = heap.alloc(16, True)
+            closure = heap.alloc(16, False, np.array([0, 1], np.uint8))
+            heap.write_word(closure + 8, box)
+            cid = next(self.ids)
+            rt.specials.cleanups[cid] = CleanupSpecial(cid, ptr.addr, slot, spanclass, cleanup,
+                                                       arg, closure, box)
+            self._spawn_goroutines()
+        if heap.gc_pending:
+            rt._heap_triggered_gc()
+        return Cleanup(rt, cid)
+
+    def stop(self, cid):
+        """Go: Cleanup.Stop: remove the special if it is still attached."""
+        rt = self.rt
+        with rt.world:
+            rt.specials.cleanups.pop(cid, None)
+
+    def queue_blocks(self, cleanups):
+        """Queue *cleanups* (sweep order) in Go's 20-entry blocks; the caller holds the
+        world lock."""
+        self.rt._check_world("Cleanups.queue_blocks")
+        self.rt.gc_record.cleanups_queued += len(cleanups)
+        for i in range(0, len(cleanups), BLOCK_SIZE):
+            self.queue.append(cleanups[i:i + BLOCK_SIZE])
+
+    def _spawn_goroutines(self):
+        """Cleanup goroutines are created lazily by AddCleanup (Go: cleanupQueue.needG)."""
+        rt = self.rt
+        limit = max(rt._gomaxprocs // 4, 1)
+        if not self.goroutines:
+            self.goroutines.append(rt._go_system(self._loop, "cleanup"))
+        while self.need > 0 and len(self.goroutines) < limit:
+            self.goroutines.append(rt._go_system(self._loop, "cleanup"))
+            self.need -= 1
+
+    def _loop(self):
+        """Go: runCleanups. Take a whole block off the queue, run its cleanups in order.
+
+        A block being run stays a root until each of its cleanups has run (Go's
+        cleanupQueue keeps the block until it is drained).
+        """
+        rt = self.rt
+        g = rt.sched.current()
+        while True:
+            with rt.world:
+                block = self.queue.pop(0) if self.queue else None
+                if block is None:
+                    self.idle.append(g)
+                else:
+                    self.running.append(block)
+            if block is None:
+                rt.sched.park("cleanup wait")
+                continue
+            try:
+                while block:
+                    c = block[0]
+                    try:
+                        c.fn(c.arg)
+                    finally:
+                        with rt.world:
+                            block.pop(0)
+                            rt.gc_record.cleanups_executed += 1
+            finally:
+                with rt.world:
+                    self.running.remove(block)
+
+    def wake(self):
+        """After a GC: wake idle cleanup goroutines, one per queued block.
+
+        A wake-up that reaches a goroutine before it parks is remembered by the scheduler,
+        so none is lost in threads mode. More blocks than idle cleanup goroutines record a
+        need that later AddCleanup calls meet (Go: cleanupQueue.needG).
+        """
+        rt = self.rt
+        with rt.world:
+            n = len(self.queue)
+            wake = []
+            while self.idle and n:
+                wake.append(self.idle.pop(0))
+                n -= 1
+            self.need = max(0, n)
+        for g in wake:
+            rt.sched.ready(g)

@@ -1,0 +1,165 @@
+"""Finalizers: SetFinalizer, the finalizer queue and the finalizer goroutine (Go: mfinal.go).
+
+``SetFinalizer(obj, fn)`` checks its arguments in Go's order (spec 5.1) and records a
+finalizer special (`mspecial.FinalizerSpecial`). When the sweep finds the object
+unmarked, `Specials.sweep` revives it for one more cycle and *queues* the record here
+(`Finalizers.queue`, Go: queuefinalizer onto ``finq``); the collector then wakes the one
+finalizer goroutine (Go: ``fing``, `Finalizers.wake`), which runs the queue newest first
+(Go: runfinq). A queued entry stays a GC root until its finalizer has run.
+
+Python callables stand in for Go funcs: `func_type` types a callable from its
+annotations, and ``types.finalizer_error`` applies Go's compatibility rules to it.
+"""
+import inspect
+
+from . import _heap, _object, types as _types
+from .errors import FatalError
+from .mspecial import FinalizerSpecial
+
+__all__ = ["Finalizers", "func_type", "go_type_name", "python_hint"]
+
+
+def go_type_name(v):
+    """The Go type a Python value stands for, in messages."""
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float64"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, (_object.Pointer, _object.SliceValue)):
+        return str(v.type)
+    return type(v).__name__
+
+
+def func_type(fn, obj_type):
+    """The Go func type of Python callable *fn* (annotations give parameter types)."""
+    try:
+        sig = inspect.signature(fn, eval_str=True)      # PEP 563 string annotations too
+    except (TypeError, ValueError, NameError, SyntaxError):
+        try:
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError):
+            return _types.Func((obj_type,))
+    params, variadic = [], False
+    for prm in sig.parameters.values():
+        if prm.kind in (prm.KEYWORD_ONLY, prm.VAR_KEYWORD):
+            if prm.default is prm.empty and prm.kind == prm.KEYWORD_ONLY:
+                params.append(_types.Any)
+            continue
+        if prm.default is not prm.empty:
+            continue
+        ann = prm.annotation
+        t = ann if isinstance(ann, _types.Type) else (obj_type if not params else _types.Any)
+        if prm.kind == prm.VAR_POSITIONAL:
+            variadic = True                 # Func takes the element type of ...T
+            params.append(t)
+        else:
+            params.append(t)
+    results = ()
+    if isinstance(sig.return_annotation, _types.Type):
+        results = (sig.return_annotation,)
+    elif isinstance(sig.return_annotation, tuple) and all(isinstance(r, _types.Type) for r in sig.return_annotation):
+        results = sig.return_annotation
+    return _types.Func(tuple(params), results, variadic)
+
+
+def python_hint(ftype):
+    """A hint for Python users, for a callable whose Go func type cannot be a finalizer."""
+    ft = ftype.underlying
+    if ft.variadic:
+        return ("hint: a Python function with *args (print is one) is variadic in Go, which a "
+                "finalizer may not be; pass a function of one argument, e.g. lambda p: print(p)")
+    if len(ft.params) != 1:
+        return (f"hint: a finalizer takes exactly one argument, the pointer; this function takes "
+                f"{len(ft.params)} (parameters with defaults do not count), e.g. lambda p: ...")
+    return ("hint: the finalizer's parameter annotation must be a type the pointer can be "
+            "passed as (its own pointer type or an interface); leave it unannotated to accept it")
+
+
+class Finalizers:
+    """The Runtime's finalizer queue (``finq``) and its goroutine (``fing``)."""
+
+    def __init__(self, rt):
+        self.rt = rt
+        self.finq = []                # queued FinalizerSpecials; runs from the end (newest first)
+        self.fing = None              # the finalizer goroutine, made by the first SetFinalizer
+
+    def set_finalizer(self, obj, finalizer):
+        """Go: runtime.SetFinalizer, with Go's checks in Go's order (spec 5.1)."""
+        rt = self.rt
+        if obj is None:
+            raise FatalError("runtime.SetFinalizer: first argument is nil")
+        if not isinstance(obj, _object.Pointer):
+            raise FatalError(f"runtime.SetFinalizer: first argument is {go_type_name(obj)}, not pointer")
+        rt._own(obj)
+        if rt.godebug.get("sbrk"):
+            return
+        info = rt.heap.find_object(obj.addr)
+        if info is None:
+            if obj.addr == _heap.ZERO_BASE or not rt.heap.in_arena(obj.addr):
+                return                                   # zerobase / globals: silently ignored
+            raise FatalError("runtime.SetFinalizer: pointer not in allocated block")
+        base, slot, elemsize, spanclass = info
+        if obj.addr != base:
+            e = obj.elem
+            if e is None or e.has_pointers or e.size >= 16:
+                raise FatalError("runtime.SetFinalizer: pointer not at beginning of allocated block")
+        specials = rt.specials.finalizers
+        if finalizer is None:
+            with rt.world:
+                specials.pop(obj.addr, None)
+            return
+        if not callable(finalizer):
+            raise FatalError(f"runtime.SetFinalizer: second argument is {go_type_name(finalizer)}, not a function")
+        ftype = func_type(finalizer, obj.type)
+        err = _types.finalizer_error(obj.type, ftype)
+        if err is not None:
+            e = FatalError(err)             # Go's text; the hint is a note (shown below it)
+            e.add_note(python_hint(ftype))
+            raise e
+        with rt.world:
+            if obj.addr in specials:
+                raise FatalError("runtime.SetFinalizer: finalizer already set")
+            specials[obj.addr] = FinalizerSpecial(obj.addr, slot, spanclass, finalizer, obj.elem)
+            if self.fing is None:
+                self.fing = rt._go_system(self._fing_loop, "finalizer")
+
+    def queue(self, f):
+        """Go: queuefinalizer. The sweep found *f*'s object dead; the caller holds the
+        world lock."""
+        self.rt._check_world("Finalizers.queue")
+        self.finq.append(f)
+        self.rt.gc_record.finalizers_queued += 1
+
+    def wake(self):
+        """After a GC: wake the finalizer goroutine if anything is queued.
+
+        A wake-up that reaches the goroutine before it parks is remembered by the
+        scheduler, so none is lost in threads mode.
+        """
+        if self.finq and self.fing is not None:
+            self.rt.sched.ready(self.fing)
+
+    def _fing_loop(self):
+        """Go: runfinq. One goroutine runs every finalizer, newest queued first."""
+        rt = self.rt
+        while True:
+            if not self.finq:
+                rt.sched.park("finalizer wait")
+                continue
+            f = self.finq[-1]
+            arg = _object.make_pointer(rt, rt.heap, f.addr, f.elem)
+            try:
+                f.fn(arg)
+            finally:
+                # The entry stays a root until its finalizer has run (Go: fb.cnt).
+                with rt.world:
+                    if self.finq and self.finq[-1] is f:
+                        self.finq.pop()
+                    else:
+                        self.finq.remove(f)
+                    rt.gc_record.finalizers_executed += 1
+                del arg

@@ -1,0 +1,3 @@
+module heapdumpprog
+
+go 1.27

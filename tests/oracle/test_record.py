@@ -1,0 +1,47 @@
+"""The oracle never compares a timing-dependent number with one live Go run (issue 13,
+item 12): such fields are compared with the range Go showed over the recorded runs in
+go1.27.3-gomaxprocs1.json (quiet and loaded; how it was measured is in its "how")."""
+import fnmatch
+
+import harness
+import scenarios
+from harness import Rel
+
+TIMING = Rel(0.10, "test", min_abs=1, timing=True)
+
+
+def test_the_record_has_quiet_and_loaded_runs_and_says_how():
+    rec = harness.record()
+    assert rec["runs"] >= 20 and f"{harness.GO_VERSION} " in rec["go_version"]
+    assert "quiet" in rec["how"] and "busy loops" in rec["how"]
+    assert set(rec["scenarios"]) == set(scenarios.REGISTRY)
+
+
+def test_a_slow_live_run_does_not_fail_a_timing_field():
+    # Today's failure: gctrace_default, goruntime NumGC 8, a loaded live Go run 4.
+    assert harness.compare("s", {"NumGC": 4}, {"NumGC": 8}, {"NumGC": TIMING})[0].failed
+    rows = harness.compare("s", {"NumGC": 4}, {"NumGC": 8}, {"NumGC": TIMING},
+                           {"NumGC": [3, 8]}, {"NumGC": 7})
+    assert not rows[0].failed and rows[0].go == {"live": 4, "recorded": [3, 8]}
+    # ... and the recorded range still fails what Go never did
+    rows = harness.compare("s", {"NumGC": 8}, {"NumGC": 12}, {"NumGC": TIMING},
+                           {"NumGC": [3, 8]}, {"NumGC": 7})
+    assert rows[0].failed
+    # a timing field Go never varied on is compared with the recorded value, not the live one
+    rows = harness.compare("s", {"NumGC": 2}, {"NumGC": 7}, {"NumGC": TIMING}, {}, {"NumGC": 7})
+    assert not rows[0].failed
+    rows = harness.compare("s", {"NumGC": 7}, {"NumGC": 2}, {"NumGC": TIMING}, {}, {"NumGC": 7})
+    assert rows[0].failed
+    # the spec check too: the spec's number against the recorded range
+    rows = harness.check_expected("s", {"x.NumGC": 2}, {"x.NumGC": 3}, {}, "spec", {"x.NumGC": [2, 3]}, {})
+    assert not rows[0].failed
+
+
+def test_every_timing_field_has_a_recorded_value():
+    for name, sc in scenarios.REGISTRY.items():
+        flat = harness.recorded_flat(name)
+        for pattern, tol in sc.tolerances.items():
+            if tol.timing:
+                hits = fnmatch.filter(flat, pattern)
+                assert hits, (name, pattern)
+                assert all(harness._is_number(flat[h]) for h in hits), (name, pattern)

@@ -1,0 +1,303 @@
+"""goruntime.heapdump without Go: a committed dump, malformed and truncated input.
+
+tests/data/heapdump_list20.dump.gz was written by tests/go/heapdump (``list 20``, with
+GOMAXPROCS=1): a global list of 20 ``Node``s (48-byte slots) and 20 more nodes of
+garbage; the .json beside it is what that same process printed after the dump: Go's
+HeapObjects after its own runtime.GC(), and the Go addresses of the list from its head.
+"""
+import gzip
+import json
+import pathlib
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import goruntime
+from goruntime import heapdump
+from goruntime.heapdump import _parse
+
+DATA = pathlib.Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return gzip.decompress((DATA / "heapdump_list20.dump.gz").read_bytes())
+
+
+@pytest.fixture(scope="module")
+def expect():
+    return json.loads((DATA / "heapdump_list20.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def path(raw, tmp_path_factory):
+    p = tmp_path_factory.mktemp("hd") / "list20.dump"
+    p.write_bytes(raw)
+    return p
+
+
+@pytest.fixture()
+def d(path):
+    return heapdump.load(path)
+
+
+def test_params_and_memstats(d):
+    assert d.params["version"] == "go1.27.3" and d.params["arch"] == "amd64"
+    assert d.params["ptrsize"] == 8 and not d.params["big_endian"]
+    assert d.params["arena_start"] < d.params["arena_end"]
+    m = d.memstats
+    assert isinstance(m, goruntime.MemStats)
+    assert m.HeapObjects == len(d) and m.HeapAlloc == int(d.objects["size"].sum())
+    assert m.Mallocs - m.Frees == m.HeapObjects
+    assert len(d.goroutines) >= 1 and len(d.frames) >= len(d.goroutines)
+
+
+def test_every_object_with_its_bytes(d, raw):
+    o = d.objects
+    assert np.all(np.diff(o["addr"].astype(np.int64)) > 0)
+    sizes = np.array(goruntime._heap.SIZE_CLASS_TO_SIZE)
+    small = o["sizeclass"] > 0
+    assert np.all(sizes[o["sizeclass"][small]] == o["size"][small])
+    # the loaded heap holds each object's bytes at its arena slot (pointer words translated)
+    heap = d.runtime.heap
+    for j in range(len(d)):
+        a, n = int(o["arena"][j]), int(o["size"][j])
+        got = bytes(heap.arena[a - 0xc000000000:a - 0xc000000000 + n])
+        want = bytearray(raw[int(d._raw["content_off"][j]):int(d._raw["content_off"][j]) + n])
+        ks = d._obj_field_slice(j)
+        for off, t in zip(d._fields[ks], d._target[ks]):
+            if t >= 0:
+                w = struct.unpack_from("<Q", want, int(off))[0]
+                w = int(o["arena"][t]) + w - int(o["addr"][t])
+                struct.pack_into("<Q", want, int(off), w)
+                assert heap.is_pointer_word(a + int(off))
+        assert got == bytes(want)
+
+
+def test_crosscheck_with_the_dumps_memstats(d):
+    c = d.crosscheck()
+    for f in heapdump.COMPARABLE_FIELDS:
+        assert c[f][0] == c[f][1], f
+    assert all(dump_n == loaded_n for _, dump_n, loaded_n in c["by_class"])
+
+
+def test_gc_keeps_what_go_kept(d, expect):
+    r = d.gc()
+    assert r["live_objects"] + r["garbage_objects"] == len(d)
+    assert r["live_bytes"] + r["garbage_bytes"] == d.memstats.HeapAlloc
+    assert r["garbage_objects"] >= 20                  # the 20 dropped nodes at least
+    # Go's HeapObjects after its own GC, same process (GOMAXPROCS=1): measured equal
+    assert 0 <= expect["HeapObjects"] - r["live_objects"] <= 1
+    assert r["live_objects"] == int(d.reachable().sum())
+    assert d.gc()["garbage_objects"] == 0              # nothing left to free
+
+
+def test_why_alive_follows_the_list(d, expect):
+    chain = expect["expect"]["list"]
+    path = d.why_alive(chain[-1])
+    assert [s["addr"] for s in path] == chain
+    assert path[0]["root"].startswith("global at 0x") and "bss" in path[0]["root"]
+    assert all(s["offset"] == 0 for s in path[1:])     # Node.Next is the first word
+    garbage = np.nonzero(~d.reachable())[0]
+    assert d.why_alive(int(d.objects["addr"][garbage[0]])) == []
+    with pytest.raises(ValueError, match="not inside an object"):
+        d.why_alive(8)
+
+
+def test_dominators_and_retained_sizes(d, expect):
+    chain = expect["expect"]["list"]
+    dom = d.dominators()
+    idx = d.index_of(chain)
+    assert list(dom["idom"][idx[1:]]) == chain[:-1]    # each node dominates the next
+    assert d.retained_size(chain[0]) == 48 * len(chain)
+    assert d.retained_size(chain[-1]) == 48
+    assert not dom["reachable"][~d.reachable()].any()
+    top = d.top_retainers(3)
+    assert top["retained"][0] >= d.retained_size(chain[0])
+
+
+def test_dominators_match_a_brute_force_definition(d):
+    # v dominates w iff w is unreachable once v is removed (checked for every reachable v)
+    dom = d.dominators()
+    reach = d.reachable()
+    idom = {int(a): int(b) for a, b in zip(dom["addr"], dom["idom"])}
+    for v in np.nonzero(reach)[0][:60]:
+        sub = _reach_without(d, v)
+        lost = reach & ~sub
+        lost[v] = False
+        dominated = {w for w in np.nonzero(lost)[0]}
+        av = int(d.objects["addr"][v])
+        # the objects whose dominator chain passes through v are exactly the lost ones
+        chain_through = set()
+        for w in np.nonzero(reach)[0]:
+            x = idom[int(d.objects["addr"][w])]
+            while x:
+                if x == av:
+                    chain_through.add(int(w))
+                    break
+                x = idom[x]
+        assert chain_through == {int(w) for w in dominated}
+
+
+def test_dominators_equal_igraphs(d):
+    pytest.importorskip("igraph")
+    ours, theirs = d.dominators(), d.dominators(engine="igraph")
+    assert np.array_equal(ours["idom"], theirs["idom"])
+    assert np.array_equal(ours["retained"], theirs["retained"])
+    assert np.array_equal(ours["reachable"], theirs["reachable"])
+
+
+def _reach_without(d, v):
+    n = len(d)
+    seen = np.zeros(n, bool)
+    stack = [int(t) for t in d._root_targets if t >= 0 and t != v]
+    for t in stack:
+        seen[t] = True
+    while stack:
+        x = stack.pop()
+        for y in d._dst[d._indptr[x]:d._indptr[x + 1]]:
+            y = int(y)
+            if y != v and not seen[y]:
+                seen[y] = True
+                stack.append(y)
+    return seen
+
+
+def test_groupings_and_next_gc(d):
+    rows = d.by_size_class()
+    assert sum(r["objects"] for r in rows) == len(d)
+    sites = d.by_site()
+    assert sum(r["objects"] for r in sites) == len(d)
+    # the list's 20 nodes come from one site (list() is inlined into main.main)
+    assert any(r["name"].startswith("main.main ") and r["objects"] == 20 and r["retained"] == 960
+               for r in sites)
+    live = int(d.objects["size"][d.reachable()].sum())
+    assert d.next_gc(100) == max(live * 2 + sum(int(s["content_len"].sum()) for s in d.segments.values())
+                                 + int(d.frames["content_len"].sum()), 4 << 20)
+    assert d.next_gc(50) <= d.next_gc(100)
+
+
+def test_without_root(d, expect):
+    chain = expect["expect"]["list"]
+    path = d.why_alive(chain[0])
+    r = int(np.nonzero((d.roots["target"] == d.index_of(chain[:1])[0]))[0][0])
+    n, b = d.without_root(r)
+    assert n >= len(chain) and b >= 48 * len(chain)
+    assert path[0]["root"] == d.describe_root(r)
+
+
+# -- malformed input ----------------------------------------------------------------------
+
+def test_refuses_other_files(tmp_path):
+    p = tmp_path / "x"
+    p.write_bytes(b"")
+    with pytest.raises(ValueError, match="not a Go heap dump"):
+        heapdump.load(p)
+    p.write_bytes(b"go1.5 heap dump\n\x00")
+    with pytest.raises(ValueError, match="not a Go 1.7"):
+        heapdump.load(p)
+
+
+def _uvarint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7f) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def _with_params(raw, *, big_endian=0, ptrsize=8, arch=b"amd64", version=b"go1.27.3"):
+    t = _parse.parse(np.frombuffer(raw, np.uint8))
+    p = t["params"][0]
+    end = int(p[7] + p[8])
+    _, _ = _parse.TABLE_NAMES, end
+    ncpu = _uvarint(int(p[9]))
+    start = int(p[0])
+    rec = (_uvarint(6) + _uvarint(big_endian) + _uvarint(ptrsize) + _uvarint(int(p[3]))
+           + _uvarint(int(p[4])) + _uvarint(len(arch)) + arch + _uvarint(len(version)) + version + ncpu)
+    return raw[:start] + rec + raw[end + len(ncpu):]
+
+
+def test_refuses_other_versions_and_architectures(raw, tmp_path):
+    p = tmp_path / "x"
+    p.write_bytes(_with_params(raw))
+    assert len(heapdump.load(p, build_runtime=False)) > 0      # the rewrite itself is sound
+    for kw, msg in [({"version": b"go1.22.5"}, "written by go1.22.5"),
+                    ({"version": b"go1.270"}, "written by go1.270"),
+                    ({"arch": b"arm64"}, "written for arm64"),
+                    ({"ptrsize": 4, "arch": b"386"}, "4-byte"),
+                    ({"big_endian": 1, "arch": b"s390x"}, "big-endian")]:
+        p.write_bytes(_with_params(raw, **kw))
+        with pytest.raises(ValueError, match=msg):
+            heapdump.load(p)
+
+
+def test_truncated_everywhere_is_a_clear_error(raw):
+    # every cut point inside the records (stepping through the file)
+    for n in list(range(0, 200)) + list(range(200, len(raw), 997)) + [len(raw) - 1]:
+        with pytest.raises(ValueError, match=r"heap dump.*offset \d+|not a Go heap dump"):
+            heapdump.HeapDump(np.frombuffer(raw[:n], np.uint8), build_runtime=False)
+
+
+def test_trailing_bytes_and_unknown_tags(raw):
+    with pytest.raises(ValueError, match="trailing data after the EOF record"):
+        _parse.parse(np.frombuffer(raw + b"\x00", np.uint8))
+    bad = raw[:16] + b"\x63" + raw[17:]
+    with pytest.raises(ValueError, match="unknown record tag 99 at offset 16"):
+        _parse.parse(np.frombuffer(bad, np.uint8))
+    bad = raw[:16] + b"\xff" * 11 + raw[27:]
+    with pytest.raises(ValueError, match="malformed varint"):
+        _parse.parse(np.frombuffer(bad, np.uint8))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_fuzzed_dumps_never_crash(raw, data):
+    b = bytearray(raw)
+    nmut = data.draw(st.integers(1, 8))
+    for _ in range(nmut):
+        i = data.draw(st.integers(16, len(b) - 1))
+        kind = data.draw(st.sampled_from(["set", "insert", "delete"]))
+        if kind == "set":
+            b[i] = data.draw(st.integers(0, 255))
+        elif kind == "insert":
+            b[i:i] = bytes([data.draw(st.integers(0, 255))])
+        else:
+            del b[i]
+    try:
+        d = heapdump.HeapDump(np.frombuffer(bytes(b), np.uint8), arena_cap=64 << 20)
+    except ValueError as e:
+        assert "heap dump" in str(e) or "written" in str(e)
+        return
+    r = d.gc()
+    assert r["live_objects"] + r["garbage_objects"] == len(d)
+    if len(d):
+        d.why_alive(int(d.objects["addr"][-1]))
+        d.dominators()
+
+
+def test_cli_report_and_errors(path, expect, tmp_path):
+    import io
+    from goruntime import cli
+    out, err = io.StringIO(), io.StringIO()
+    chain = expect["expect"]["list"]
+    assert cli.main(["heapdump", str(path), "--top", "3", "--why", hex(chain[-1])], out, err) == 0
+    text = out.getvalue()
+    assert "== a GC now" in text and "garbage" in text and "top 3 retainers" in text
+    assert text.count("main.main main.go:") >= len(chain)       # the why_alive rows
+    assert "global at 0x" in text
+    bad = tmp_path / "bad.dump"
+    bad.write_bytes(b"go1.7 heap dump\n\x06")
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["heapdump", str(bad)], out, err) == 2
+    assert "truncated" in err.getvalue() and "offset" in err.getvalue()
+
+
+def test_html_display_is_escaped(d):
+    d.path = "<script>x</script>"
+    h = d._repr_html_()
+    assert "<script>" not in h and "&lt;script&gt;" in h
+    assert "gr-text-fallback" in h and "top 10 retainers" in h
