@@ -583,13 +583,27 @@ cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t e
     scan walks it up to the slot's end); small objects without a header have bits for
     their *count* elements only (Go: writeHeapBitsSmall covers dataSize).
     """
+    write_heap_bits(h, addr, mask, 0, elem_words, count)
+
+
+cdef void set_heap_bits_ptrdata(mheap_t* h, uint64_t addr, intp_t elem_words,
+                                intp_t ptr_words) noexcept nogil:
+    """`set_heap_bits` for one element of a type of *elem_words* words whose first
+    *ptr_words* words may hold pointers (Go: abi.Type.PtrBytes), the rest none: how an
+    object is typed when only its type's ptrdata is known (a recorded trace)."""
+    write_heap_bits(h, addr, NULL, ptr_words, elem_words, 1)
+
+
+cdef inline void write_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask,
+                                 intp_t prefix, intp_t elem_words, intp_t count) noexcept nogil:
+    """Word i of an element is a pointer if ``mask[i]`` (mask given) or ``i < prefix``."""
     cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, j, k, end
     cdef intp_t si = span_of(h, addr)
     cdef const mspan_t* s = &h.spans[si]
     end = <intp_t>((s.base - h.arena_start + <uint64_t>obj_index(s, addr) * s.elemsize
                     + s.elemsize) >> 3)
     bits_clear_range(h.heap_bits, w0, end - w0)
-    if mask == NULL or elem_words == 0:
+    if (mask == NULL and prefix == 0) or elem_words == 0:
         return
     if s.divmul == 0 or span_has_header(s):
         count = (end - w0 + elem_words - 1) // elem_words
@@ -598,7 +612,7 @@ cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t e
         for i in range(elem_words):
             if k + i >= end:
                 return
-            if mask[i]:
+            if (mask[i] != 0) if mask != NULL else (i < prefix):
                 bit_set(h.heap_bits, k + i)
         k += elem_words
 

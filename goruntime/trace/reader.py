@@ -655,20 +655,24 @@ def _heap_events(t, ty, a, b, c, g, geometry, types, tmap):
 
 
 def _late_spans(mk, ma, mb, mc, isobj, flags, size, spc, page, align):
-    """Objects that found no fitting span: if the next span allocated over their page fits
-    them, its event was ordered late (equal timestamps on two Ms); take that span."""
+    """Objects that found no fitting span: if one of the next 256 span allocations covers
+    their page and fits them, its event was ordered late (equal timestamps on two Ms);
+    take that span."""
     bad = np.flatnonzero(isobj & ((flags & (_parse.OBJ_NOSPAN | _parse.OBJ_MISALIGNED)) != 0))
     if not len(bad) or len(bad) > 10000:
         return
     sp = np.flatnonzero((mk == K_SPAN_ALLOC) & ((mc & 1) == 0))
+    sp_lo, sp_hi = ma[sp], ma[sp] + mb[sp]
     sizes = _class_sizes()
     for i in bad:
         off = int(ma[i]) * align
         pg = off // page
-        cand = sp[(sp > i) & (ma[sp] <= pg) & (ma[sp] + mb[sp] > pg)]
-        if not len(cand):
+        k = int(np.searchsorted(sp, i, side="right"))
+        w = slice(k, k + 256)                   # the next span allocations only
+        hit = np.flatnonzero((sp_lo[w] <= pg) & (sp_hi[w] > pg))
+        if not len(hit):
             continue
-        j = cand[0]
+        j = sp[k + hit[0]]
         sc = int(mc[j]) >> 1
         cls = sc >> 1
         rel = off - int(ma[j]) * page

@@ -53,7 +53,7 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
-    Heap, mheap_t, mallocgc, set_heap_bits, root_add, root_remove, addr_ptr, ZEROBASE,
+    Heap, mheap_t, mallocgc, set_heap_bits, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr, ZEROBASE,
     GORUNTIME_CHECKS,
 )
 
@@ -643,7 +643,7 @@ cdef inline int new_object_prefix(mutator_t* m, uint64_t size, uint64_t nptr,
         return 0
     if nptr > (size >> 3):
         nptr = size >> 3
-    set_heap_bits(m.h, out[0], PTR_WORDS, 1, <intp_t>nptr)
+    set_heap_bits_ptrdata(m.h, out[0], <intp_t>(size >> 3), <intp_t>nptr)
     m.nalloc += 1
     m.nbytes += size
     if m.h.gc_pending or m.nalloc >= m.poll_at:
