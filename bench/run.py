@@ -402,12 +402,14 @@ def goals(rows):
     out.append(("parallel mark at GOMAXPROCS=2: <= 1.0x Go, >= 1.6x the serial mark (10M graph)",
                 UNMEASURED, "no parallel mark yet"))
     # Handles as cheap as Python objects.
-    r = by.get(("rt.new(T) handles, kept alive, GC on, 200k", "rt.new(T) (Go: &T{}; CPython: T())"))
+    r = by.get(("rt.new(T) handles, kept alive, GC on, 200k",
+                "rt.new(T) (Go: &T{}; CPython: T())"))
     gr, py = num(r, "goruntime"), num(r, "cpython")
     out.append(("rt.new(T) >= CPython T() (objects/s)",
                 UNMEASURED if gr is None or py is None else MET if gr >= py else MISSED,
                 "-" if gr is None or py is None else f"{gr:.2f} vs {py:.2f} M/s ({gr / py:.2f}x)"))
-    for metric, limit in (("p.x read (int field)", 20), ("p.a read (pointer field, new handle)", 60)):
+    for metric, limit in (("p.x read (int field)", 20),
+                          ("p.a read (pointer field, new handle)", 60)):
         v = num(by.get(("handle field access", metric)), "goruntime")
         out.append((f"{metric} <= {limit} ns",
                     UNMEASURED if v is None else MET if v <= limit else MISSED,

@@ -215,7 +215,8 @@ cdef class TypeInfo:
     cdef int prepare_alloc(self) except -1:
         t = self.t
         self.noscan = not t.has_pointers
-        self.mask = None if self.noscan else np.ascontiguousarray(t.gc_mask(), dtype=np.uint8).tobytes()
+        self.mask = None if self.noscan else \
+            np.ascontiguousarray(t.gc_mask(), dtype=np.uint8).tobytes()
         self.asize = t.size
         self.alloc_ready = True
         return 0
