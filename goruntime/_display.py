@@ -760,9 +760,9 @@ def _object_rows(h):
 def handle_text(h) -> str:
     lines = [repr(h)]
     try:
-        for name, value, human, doc in _object_rows(h):
+        for name, value, human, _doc in _object_rows(h):
             lines.append(f"  {name:<10} {value} {human}".rstrip())
-        for name, t, off, value in _fields(h):
+        for name, t, _off, value in _fields(h):
             lines.append(f"  .{name} {t} = {value}")
     except Exception as exc:  # pragma: no cover - defensive
         lines.append(f"  <{type(exc).__name__}: {exc}>")

@@ -28,7 +28,9 @@ class Heap:
     gc_pending: bool
     gcphase_mark: bool
     nprocs: int
+    owner: int
     def __init__(self, arena_cap: Optional[int] = ..., nprocs: int = ...) -> None: ...
+    def check_thread(self) -> None: ...
     @property
     def spans(self) -> np.ndarray: ...
     @property

@@ -311,7 +311,7 @@ def _scavenge(Heap heap, uint64_t nbytes):
     scavenger does, so they read as zero afterwards. Go: mheap.pages.scavenge.
     """
     cdef mheap_t* h = &heap.h
-    cdef intp_t p, run_end = -1
+    cdef intp_t p
     cdef uint64_t done = 0
     with nogil:
         p = h.mapped_pages - 1
@@ -597,7 +597,7 @@ cdef void set_heap_bits_ptrdata(mheap_t* h, uint64_t addr, intp_t elem_words,
 cdef inline void write_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask,
                                  intp_t prefix, intp_t elem_words, intp_t count) noexcept nogil:
     """Word i of an element is a pointer if ``mask[i]`` (mask given) or ``i < prefix``."""
-    cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, j, k, end
+    cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, _elem, k, end
     cdef intp_t si = span_of(h, addr)
     cdef const mspan_t* s = &h.spans[si]
     end = <intp_t>((s.base - h.arena_start + <uint64_t>obj_index(s, addr) * s.elemsize
@@ -608,7 +608,7 @@ cdef inline void write_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask,
     if s.divmul == 0 or span_has_header(s):
         count = (end - w0 + elem_words - 1) // elem_words
     k = w0
-    for j in range(count):
+    for _elem in range(count):
         for i in range(elem_words):
             if k + i >= end:
                 return

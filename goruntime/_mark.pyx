@@ -56,12 +56,11 @@ import numpy as np
 from libc.string cimport memset, memcpy, memmove
 from cpython.mem cimport PyMem_RawMalloc, PyMem_RawCalloc, PyMem_RawRealloc, PyMem_RawFree
 
-from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, intp_t
+from goruntime._types cimport int32_t, uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, mspan_t, span_of, obj_index, bit_get, bit_set, addr_ptr, span_noscan,
-    free_span, partial_push, partial_remove, BITMAP_WORDS, PAGE_SHIFT, PAGE_SIZE, SPAN_IN_USE,
-    NUM_SIZE_CLASSES, NUM_SPAN_CLASSES, MAX_PROCS, MAX_SMALL_SIZE, GR_PREFETCH, GR_CTZ64, GR_POPCOUNT64,
-    GORUNTIME_CHECKS,
+    free_span, partial_push, partial_remove, BITMAP_WORDS, PAGE_SHIFT, SPAN_IN_USE,
+    NUM_SPAN_CLASSES, MAX_PROCS, MAX_SMALL_SIZE, GR_PREFETCH, GR_CTZ64, GR_POPCOUNT64,
 )
 from goruntime.errors import FatalError
 

@@ -1,5 +1,5 @@
 """Type stubs for handles (see _object.pyx)."""
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 import numpy as np
 

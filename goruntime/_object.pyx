@@ -34,7 +34,7 @@ from cpython.long cimport PyLong_CheckExact, PyLong_AsLongLongAndOverflow
 from cpython.pythread cimport PyThread_get_thread_ident
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
-    Heap, mheap_t, root_add_handle, root_remove, addr_ptr, span_of, object_bounds, ZEROBASE,
+    Heap, root_add_handle, root_remove, addr_ptr, span_of, object_bounds, ZEROBASE,
     PAGE_SHIFT, mallocgc, set_heap_bits,
 )
 cimport cython
@@ -811,7 +811,7 @@ cdef class Pointer(Handle):
 
     def field_ptr(self, str name):
         """An interior pointer to field *name* (Go: ``&p.name``)."""
-        off, ft, k = field_info(self.elem, name)
+        off, ft, _ = field_info(self.elem, name)
         return new_pointer(self.runtime, self.heap, self.addr + off, ft)
 
     @property

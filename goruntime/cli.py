@@ -118,6 +118,8 @@ def build_parser():
                    type=lambda s: int(s, 0), help="print a shortest path from a root (repeatable)")
     h.add_argument("--top", type=int, default=10, metavar="N", help="rows per table (default 10)")
     h.add_argument("--no-gc", action="store_true", help="skip the GC of the loaded heap")
+    h.add_argument("--binary", metavar="PROGRAM", default=None,
+                   help="the program that wrote the dump: its symbols name global roots")
     from .trace import cli as _trace_cli
     _trace_cli.add_parser(sub)
     return p
@@ -126,7 +128,7 @@ def build_parser():
 def _cmd_heapdump(args, out):
     from . import heapdump
     try:
-        d = heapdump.load(args.file, build_runtime=not args.no_gc)
+        d = heapdump.load(args.file, binary=args.binary, build_runtime=not args.no_gc)
         print(d.report(top=args.top, gc=not args.no_gc, why=args.why), file=out)
     except (ValueError, OSError) as e:
         raise UsageError(str(e)) from None

@@ -104,7 +104,7 @@ class Cleanups:
                 (16, False) if isinstance(arg, str) else (16, True))
             if not heap.fits((box_size, 16), (box_noscan, False)):
                 raise MemoryError(f"runtime: out of memory: cannot allocate {box_size}-byte "
-                                  f"block ({heap.counters()['heap_inuse']} in use)")
+                                  f"block ({rt._counters().heap_inuse} in use)")
             if isinstance(arg, Pointer):
                 box = heap.alloc(8, False, np.array([1], np.uint8))
                 heap.write_word(box, arg.addr)

@@ -218,14 +218,16 @@ class Collector:
         ``sys.unraisablehook`` ("Exception ignored in GC observer ..."), as Python reports
         exceptions in ``gc.callbacks``, and delivery continues.
         """
-        me = threading.get_ident()
-        if self._delivering is not None or not self.pending:
-            return                    # the outer delivery loop will take the new events
-        self._delivering = me
+        world = self.rt.world
+        with world:
+            if self._delivering is not None or not self.pending:
+                return                # the delivering thread will take the new events too
+            self._delivering = threading.get_ident()
         try:
             while True:
-                with self.rt.world:
+                with world:
                     if not self.pending:
+                        self._delivering = None
                         return
                     ev = self.pending.pop(0)
                     observers = self.observers
@@ -234,8 +236,10 @@ class Collector:
                         fn(ev)
                     except Exception as e:
                         _report_observer_error(fn, ev, e)
-        finally:
-            self._delivering = None
+        except BaseException:
+            with world:
+                self._delivering = None
+            raise
 
     @property
     def running(self):
@@ -419,11 +423,11 @@ class Collector:
     def alloc_rate(self):
         """(bytes per ns, mutator ns) of allocation since the last cycle ended."""
         rt = self.rt
-        c = rt.heap.counters()
-        nbytes = c["malloc_bytes"] - self.rate_mark[0]
+        c = rt._counters()
+        nbytes = c.malloc_bytes - self.rate_mark[0]
         if isinstance(rt.clock, _clock.VirtualClock) \
                 and not getattr(rt.clock, "recorded_mutator", False):
-            calls = c["malloc_calls"] - self.rate_mark[1]
+            calls = c.malloc_calls - self.rate_mark[1]
             ns = int(calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"])
         else:
             ns = rt.clock.nanotime() - self.rate_mark[2]
@@ -482,8 +486,8 @@ class Collector:
         rt.pacer.last_heap_in_use = mem.heap_inuse
         self.update_trigger()
         rt._maybe_scavenge(mem)
-        c = rt.heap.counters()
-        self.rate_mark = (c["malloc_bytes"], c["malloc_calls"], rt.clock.nanotime())
+        c = rt._counters()
+        self.rate_mark = (c.malloc_bytes, c.malloc_calls, rt.clock.nanotime())
         # sysmon's forcegc check is due 2 minutes after this cycle (Go: forcegcperiod)
         rt.sched.next_tick = (rec.last_gc_nanotime + FORCEGC_PERIOD + 1
                               if rt.pacer.gc_percent >= 0 else None)

@@ -171,9 +171,10 @@ class Recorder:
             after = self._from_event(ev, "gc-end", ev.cycle)
             c = HeapCounters.read(self.runtime.heap)
             self._anchor_state = (ev.nanotime, c.malloc_calls, c.malloc_bytes)
-            if self._open is not None:
-                before, kind = self._open
-                self.gcs.append(GCEvent(ev.cycle, kind, before, after, ev.pause_ns))
+            # A cycle already marking when recording began has no gc-start sample: the
+            # sample before its end stands in.
+            before, kind = self._open or (self.samples[-2], ev.kind)
+            self.gcs.append(GCEvent(ev.cycle, kind, before, after, ev.pause_ns))
             self._open = None
 
     def _from_event(self, ev, event, num_gc):

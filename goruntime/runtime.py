@@ -176,7 +176,7 @@ class Runtime:
 
     def __repr__(self):
         return (f"<goruntime.Runtime GOGC={self.pacer.gc_percent} GOMAXPROCS={self._gomaxprocs} "
-                f"NumGC={self.gc_record.num_gc} HeapInuse={self.heap.counters()['heap_inuse']}>")
+                f"NumGC={self.gc_record.num_gc} HeapInuse={self._counters().heap_inuse}>")
 
     def _repr_html_(self):
         from ._display import runtime_html
@@ -298,10 +298,10 @@ class Runtime:
         """Advance the virtual clock by the allocation work done since the last charge."""
         if getattr(self.clock, "recorded_mutator", False):
             return      # a clock replaying a recorded program's time (goruntime.trace)
-        c = self.heap.counters()              # two fields: the dict is cheaper here
-        calls = c["malloc_calls"] - self._charged_calls
-        nbytes = c["malloc_bytes"] - self._charged_bytes
-        self._charged_calls, self._charged_bytes = c["malloc_calls"], c["malloc_bytes"]
+        c = self._counters()
+        calls = c.malloc_calls - self._charged_calls
+        nbytes = c.malloc_bytes - self._charged_bytes
+        self._charged_calls, self._charged_bytes = c.malloc_calls, c.malloc_bytes
         ns = int(calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"])
         if ns:
             self.clock.charge(ns)

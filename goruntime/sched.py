@@ -124,7 +124,7 @@ from .clock import Clock, VirtualClock, make_clock
 from .errors import FatalError
 
 __all__ = [
-    "Scheduler", "Goroutine", "Chan", "WaitGroup", "select",
+    "Scheduler", "Goroutine",
     "set_current_scheduler_getter", "current_scheduler", "default_scheduler",
     "RUNNABLE", "RUNNING", "WAITING", "DEAD", "WALL_TICK_NS",
 ]

@@ -20,8 +20,7 @@ import time
 import pytest
 
 import goruntime as rt
-from gocheck import MS, MODES, wait_for, settle, drain, metric
-from goruntime import runtime as _runtime, sched as _sched
+from gocheck import MS, wait_for, settle, drain, metric
 from goruntime import _object, metrics, weak
 
 
@@ -539,7 +538,7 @@ def test_appendix_x7_cleanup_concurrency(mode, procs):
         for batch in range(3):
             st["max"] = 0
 
-            def setup():
+            def setup(batch=batch):
                 for i in range(count):
                     t = rt.new(IdT)
                     t.id = i
@@ -547,7 +546,7 @@ def test_appendix_x7_cleanup_concurrency(mode, procs):
 
             setup()
             rt.GC()
-            wait_for(r, lambda: sum(runs.values()) >= count * (batch + 1) and st["running"] == 0,
+            wait_for(r, lambda batch=batch: sum(runs.values()) >= count * (batch + 1) and st["running"] == 0,
                      f"batch {batch}")
             maxima.append(st["max"])
         assert {k: n for k, n in runs.items() if n != 1} == {}, "cleanups must run exactly once"

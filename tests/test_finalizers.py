@@ -25,8 +25,7 @@ import time
 import pytest
 
 import goruntime as rt
-from gocheck import MS, MODES, wait_for, settle, drain, metric
-from goruntime import runtime as _runtime, sched as _sched
+from gocheck import MS, wait_for, settle, drain, metric
 from goruntime import _object, metrics, weak
 
 
@@ -821,7 +820,7 @@ def test_appendix_x14_set_finalizer_allocates_nothing(mode):
     n = 1000
     with rt.Runtime(scheduler=mode):
         objs = []
-        for i in range(n):
+        for _ in range(n):
             objs.append(rt.new(IdT))
         rt.GC()
         m0 = rt.ReadMemStats()

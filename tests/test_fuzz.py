@@ -273,7 +273,7 @@ def _foreign():
     if _FOREIGN is None:
         out = []
         for _ in range(2):
-            with rt.Runtime(arena_cap=8 << 20) as r2:
+            with rt.Runtime(arena_cap=8 << 20):
                 out += [rt.new(Node), rt.new(Leaf), rt.make(rt.Slice(rt.Int), 3),
                         rt.make(rt.Slice(rt.Ptr(Node)), 2), rt.new(rt.Array(rt.Int, 3))]
                 out[-1][0] = 5
@@ -1160,7 +1160,7 @@ class Fuzzer:
         expect = _index_expect_u64(size) or _index_expect_u64(count) or (
             ValueError if not 0 <= p < self.heap.nprocs else None)
         ok, addr = self.call("heap_alloc", lambda *a: self.heap.alloc(*a, p=p), size, noscan,
-                             mask, count)
+                             mask, count, expect=expect)
         if ok and isinstance(size, int) and addr != rt.runtime._heap.ZERO_BASE and len(self.raw) < POOL:
             self.slots.append((self.heap.add_root(addr), addr))
             self.raw.append((addr, size, bool(noscan) or mask is None))
@@ -1198,7 +1198,7 @@ class Fuzzer:
 
     def _raw_words(self, a, pointer):
         out = []
-        for addr, size, noscan in self.raw:
+        for addr, _size, noscan in self.raw:
             if noscan is (not pointer):
                 out.append(addr)
         k = a.k if isinstance(a, Ref) else 0

@@ -16,9 +16,9 @@ import time
 import pytest
 
 import goruntime as rt
-from gocheck import MS, MODES, metric
+from gocheck import MS, metric
 from goruntime import runtime as _runtime, sched as _sched
-from goruntime import debug, metrics
+from goruntime import debug
 
 SECOND = 1_000_000_000
 DEADLOCK = "all goroutines are asleep - deadlock!"

@@ -5,7 +5,6 @@ import re
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import goruntime as rt
@@ -196,8 +195,8 @@ def test_bounds_table_is_what_go_prints(tmp_path):
 
 def test_make_slice_sizes_and_classes(runtime):
     m0 = rt.ReadMemStats()
-    s = rt.make(rt.Slice(rt.Ptr(rt.Int)), 100)         # 800 bytes pointerful: header -> 896 class
-    b = rt.make(rt.Slice(rt.Byte), 4096)               # 4096 noscan
+    keep_s = rt.make(rt.Slice(rt.Ptr(rt.Int)), 100)    # 800 bytes pointerful: header -> 896 class
+    keep_b = rt.make(rt.Slice(rt.Byte), 4096)          # 4096 noscan
     m1 = rt.ReadMemStats()
     assert m1.HeapAlloc - m0.HeapAlloc == 896 + 4096
     assert m1.BySize[31].Mallocs - m0.BySize[31].Mallocs == 1

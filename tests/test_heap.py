@@ -93,7 +93,7 @@ def test_self_pointer_skipped_while_scanning(heap):
 
 
 def test_large_objects_free_their_pages_at_once(heap):
-    big = heap.alloc(40000, True)
+    heap.alloc(40000, True)
     assert heap.counters()["heap_inuse"] == 40960
     scan_big = heap.alloc(200000, False, np.ones(25000, np.uint8))
     small = int(heap.alloc(16, False, np.array([1, 1], np.uint8)))

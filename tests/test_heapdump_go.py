@@ -18,7 +18,6 @@ import os
 import pathlib
 import subprocess
 
-import numpy as np
 import pytest
 
 from goruntime import heapdump
@@ -162,6 +161,24 @@ def test_globals(dumps):
         assert steps[0]["root"].startswith("global at 0x")
     roots = [s for s in (d.why_alive(go["expect"]["gA"][0])[0], d.why_alive(go["expect"]["gB2"][0])[0])]
     assert roots[0]["root"] != roots[1]["root"]
+
+
+def test_global_names_from_the_binary(dumps, prog):
+    path, go = dumps["globals"]
+    d = heapdump.load(path, binary=prog, build_runtime=False)
+    assert d.why_alive(go["expect"]["gA"][1])[0]["root"].startswith("global main.gA at 0x")
+    assert d.why_alive(go["expect"]["gB2"][1])[0]["root"].startswith("global main.gB+0x10 at 0x")
+    path, go = dumps["cache"]
+    d = heapdump.load(path, binary=prog, build_runtime=False)
+    assert d.why_alive(go["expect"]["entry"][0])[0]["root"].startswith("global main.cache at")
+    with pytest.raises(ValueError, match="not an ELF binary"):
+        heapdump.load(path, binary=path, build_runtime=False)
+    import io
+    from goruntime import cli
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["heapdump", str(path), "--binary", str(prog), "--why",
+                     hex(go["expect"]["entry"][0])], out, err) == 0, err.getvalue()
+    assert "global main.cache at 0x" in out.getvalue()
 
 
 def test_finalizers(dumps):

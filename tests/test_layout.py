@@ -5,6 +5,8 @@ import ast
 import pathlib
 import re
 
+import pytest
+
 PKG = pathlib.Path(__file__).resolve().parents[1] / "goruntime"
 HACKING = PKG.parent / "HACKING.md"
 
@@ -82,3 +84,33 @@ def test_hacking_md_maps_every_module():
              if p.suffix in (".py", ".pyx", ".pxd", ".h") and "__pycache__" not in p.parts}
     assert not sorted(files - named), f"modules missing from HACKING.md's table: {sorted(files - named)}"
     assert not sorted(named - files), f"HACKING.md's table names no such file: {sorted(named - files)}"
+
+
+def test_caller_holds_the_world_lock_is_checked_in_checks_builds(monkeypatch):
+    """HACKING.md's lock policy: the component internals documented "the caller holds the
+    world lock" raise without it in GORUNTIME_CHECKS builds, and a whole cycle (finalizer
+    and cleanup queued, observers called) passes the checks."""
+    import goruntime as rt
+    from goruntime import _heap
+    monkeypatch.setattr(_heap, "CHECKS", True)
+    with rt.Runtime() as r:
+        T = rt.Struct("LockT", p=rt.Ptr(rt.Int))
+        a, b = r.new(T), r.new(T)
+        rt.SetFinalizer(a, lambda p: None)
+        rt.AddCleanup(b, lambda x: None, 0)
+        seen = []
+        r.add_gc_observer(seen.append)
+        del a, b
+        rt.GC()
+        rt.Gosched()
+        assert r.gc_record.finalizers_queued == 1 and r.gc_record.cleanups_queued == 1
+        assert len(seen) == 4
+        for call in (lambda: r.specials.sweep(), lambda: r.cleanups.queue_blocks([]),
+                     lambda: r.collector.start_cycle("cycle")):
+            with pytest.raises(RuntimeError, match="without the world lock"):
+                call()
+        with r.world:
+            r.cleanups.queue_blocks([])          # held: fine
+    monkeypatch.setattr(_heap, "CHECKS", False)
+    with rt.Runtime() as r2:
+        r2.cleanups.queue_blocks([])             # release builds do not check

@@ -55,7 +55,7 @@ def _oom(fn):
 
 @pytest.mark.parametrize("size", [8, 24, 100, 4000, 32768, 40000, 3 * MiB])
 def test_out_of_memory_fails_cleanly_and_the_runtime_recovers(size):
-    with rt.Runtime(godebug="gccheckmark=1", arena_cap=4 * MiB) as r:
+    with rt.Runtime(godebug="gccheckmark=1", arena_cap=4 * MiB):
         T = rt.Struct(f"Oom{size}", next=rt.Ptr(Node), b=rt.Array(rt.Byte, size))
         held = []
         while True:                                  # fill the arena
@@ -100,7 +100,7 @@ def test_out_of_memory_in_every_allocating_call():
                     fill.append(rt.new(rt.Array(rt.Byte, size)))
                 except MemoryError:
                     break
-        for k in range(5):                           # use up the cached spans too
+        for _ in range(5):                           # use up the cached spans too
             try:
                 while True:
                     fill.append(rt.new(Node))
@@ -141,7 +141,7 @@ LIMIT_CASES = {
 @pytest.mark.parametrize("case", list(LIMIT_CASES))
 def test_unmeetable_memory_limit_does_not_hang(case):
     T, n = LIMIT_CASES[case]
-    with rt.Runtime(arena_cap=1 << 30) as r:
+    with rt.Runtime(arena_cap=1 << 30):
         live = [rt.new(rt.Array(rt.Byte, MiB)) for _ in range(16)]
         rt.GC()
         debug.SetMemoryLimit(MiB)                    # far below the 16 MiB live heap

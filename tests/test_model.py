@@ -17,7 +17,7 @@ cleanups ran, the counters satisfy spec 2.3, and checkmark agrees (gccheckmark=1
 """
 import pytest
 from hypothesis import settings, strategies as st, HealthCheck
-from hypothesis.stateful import RuleBasedStateMachine, rule, invariant, initialize, precondition
+from hypothesis.stateful import RuleBasedStateMachine, rule, invariant, precondition
 
 import goruntime as rt
 from goruntime import weak

@@ -145,3 +145,34 @@ def test_gctrace_is_an_observer():
     printed = buf.getvalue().splitlines()
     assert len(printed) == r.gc_record.num_gc and printed[:-1] == lines
     assert printed[-1].startswith(f"gc {r.gc_record.num_gc} ") and printed[-1].endswith("(forced)")
+
+
+def test_recorder_entered_while_a_cycle_is_marking_sees_it():
+    from goruntime import plot
+    with rt.Runtime(gogc=50) as r:
+        keep = churn(4000)
+        while not r.gc_running:                 # a heap-triggered cycle in its mark phase
+            keep.append(rt.new(Node))
+        with plot.Recorder(r) as rec:
+            rt.GC()                             # ends it (NumGC += 1), then a forced cycle
+        del keep
+    assert [g.num_gc for g in rec.gcs] == [r.gc_record.num_gc - 1, r.gc_record.num_gc]
+    assert [g.kind for g in rec.gcs] == ["heap", "cycle"]
+
+
+def test_observers_in_threads_mode():
+    with rt.Runtime(scheduler="threads") as r:
+        events = []
+        r.add_gc_observer(events.append)
+        wg = rt.WaitGroup()
+
+        def work():
+            keep = churn(3000)
+            rt.GC()
+            del keep
+
+        for _ in range(3):
+            wg.Go(work)
+        wg.Wait()
+    assert r.gc_record.num_gc >= 3
+    assert cycles(events) == {c: list(mgc.PHASES) for c in range(1, r.gc_record.num_gc + 1)}

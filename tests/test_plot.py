@@ -104,7 +104,7 @@ def test_plot_heap_with_memory_limit():
 def test_plot_pauses_png(recorded):
     r, rec = recorded
     for source in (rec, r, rt.ReadMemStats()):
-        render(lambda ax: plot.plot_pauses(source, ax=ax))
+        render(lambda ax, source=source: plot.plot_pauses(source, ax=ax))
     render(lambda ax: plot.plot_pauses([1000, 2000, 35000, 36000, 40000], ax=ax, bins=5))
 
 
@@ -188,7 +188,7 @@ def test_plot_tricolour_png():
         del live["bigscan"]                    # keep the picture small
         steps = list(plot.gc_steps(r, labels=live))
         for step in (steps[0], steps[len(steps) // 2], steps[-1]):
-            render(lambda ax: plot.plot_tricolour(step, ax=ax))
+            render(lambda ax, step=step: plot.plot_tricolour(step, ax=ax))
         h = steps[1]._repr_html_()
         assert "gr-obj gr-black" in h and "<script" not in h
 

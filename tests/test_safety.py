@@ -406,9 +406,9 @@ class _Graph:
         self.roots = {}                # id -> handle
         self.next_id = 0
         handles = [self.add() for _ in range(n)]
-        for i, h in enumerate(handles):
+        for h in handles:
             self.link(h, handles[rnd.randrange(n)], handles[rnd.randrange(n)] if rnd.random() < 0.5 else None)
-        for i, h in enumerate(handles):
+        for h in handles:
             if rnd.random() < 0.15:
                 self.roots[h.id] = h
 
@@ -438,7 +438,7 @@ class _Graph:
         for i in list(self.roots):
             if self.rnd.random() < 0.3:
                 del self.roots[i]
-        for i, h in list(self.roots.items()):
+        for h in list(self.roots.values()):
             n = self.add()
             self.link(n, h.a, None)
             self.link(h, n, h.b)
@@ -489,12 +489,12 @@ def _signal_sweep(step, deliver):
                 g = _Graph(r, random.Random(k), 120)
                 count = [0]
 
-                def tracer(frame, event, arg):
+                def tracer(frame, event, arg):      # used only during this iteration's r.gc()
                     if not frame.f_code.co_filename.startswith(where):
                         return None
                     if event == "line":
-                        count[0] += 1
-                        if count[0] == k and n_lines is not None:
+                        count[0] += 1                                  # noqa: B023
+                        if count[0] == k and n_lines is not None:     # noqa: B023
                             deliver()
                             select.select([rfd], [], [], 10)      # the C handler has run
                             os.read(rfd, 64)

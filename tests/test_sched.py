@@ -805,7 +805,7 @@ def test_threads_stress_select_and_waitgroup():
     n = 500
 
     def producer(ch):
-        for i in range(n):
+        for _ in range(n):
             ch.send(1)
 
     def consumer():

@@ -188,6 +188,10 @@ def test_replay_small(small):
     off = gtrace.replay(small, gogc="off")
     assert off["num_gc"] == 0
     assert gtrace.replay(small.slim()) == r1          # what goruntime.sweep ships
+    # more Ps: stop-the-world pauses cost CPU on every P; the fraction is of more CPU
+    p4 = gtrace.replay(small, gomaxprocs=4)
+    assert p4["gomaxprocs"] == 4 and p4["gc_cpu_ns"] > r1["gc_cpu_ns"]
+    assert p4["gc_cpu_fraction"] < r1["gc_cpu_fraction"]
 
 
 def test_death_models_bracket(small):

@@ -16,8 +16,7 @@ import time
 import pytest
 
 import goruntime as rt
-from gocheck import MS, MODES, wait_for
-from goruntime import runtime as _runtime, sched as _sched
+from gocheck import MS, wait_for
 from goruntime import weak
 
 

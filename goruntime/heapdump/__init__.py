@@ -65,10 +65,14 @@ PROCESS_FIELDS = ("TotalAlloc", "Sys", "Mallocs", "Frees", "HeapSys", "HeapIdle"
                   "NextGC", "LastGC", "PauseTotalNs", "NumGC", "Lookups")
 
 _SIZES = np.array(_heap.SIZE_CLASS_TO_SIZE, dtype=np.uint64)
-_NPAGES = np.array(_heap.SIZE_CLASS_TO_NPAGES, dtype=np.uint64)
-_NELEMS_NOSCAN = np.array(_heap.SIZE_CLASS_TO_NELEMS_NOSCAN, dtype=np.uint64)
-_NELEMS_SCAN = np.array(_heap.SIZE_CLASS_TO_NELEMS_SCAN, dtype=np.uint64)
 PAGE = 8192
+_LAYOUT_ERRORS = {
+    1: "has a size that is neither a Go 1.27 size class nor a whole number of pages",
+    2: "is not in a slot of any page-aligned span",
+    3: "lies in the span of the objects before it",
+    4: "overlaps the object before it",
+    5: "wraps the address space",
+}
 
 
 def _table(tables, name):
@@ -89,16 +93,21 @@ def _map(path):
     return np.frombuffer(mm, dtype=np.uint8)
 
 
-def load(path, *, build_runtime=True, arena_cap=None):
+def load(path, *, binary=None, build_runtime=True, arena_cap=None):
     """Parse the heap dump at *path* and rebuild its heap; returns a `HeapDump`.
 
     Raises ValueError for a malformed or truncated file (naming the offset), or one written
     by another Go version or for another architecture (saying which).
     ``build_runtime=False`` skips placing the objects in a Runtime (the graph questions
-    still work; ``d.runtime`` and ``d.gc()`` are then unavailable).
+    still work; ``d.runtime`` and ``d.gc()`` are then unavailable). *binary*: the
+    program that wrote the dump (not stripped); its symbol table names global roots.
     """
     buf = _map(path)
-    return HeapDump(buf, path=os.fspath(path), build_runtime=build_runtime, arena_cap=arena_cap)
+    d = HeapDump(buf, path=os.fspath(path), build_runtime=build_runtime, arena_cap=arena_cap)
+    if binary is not None:
+        from ._elf import Symbols
+        d.symbols = Symbols(binary)
+    return d
 
 
 class HeapDump:
@@ -132,6 +141,7 @@ class HeapDump:
         self._bfs = None
         self._dom = None
         self._gc_result = None
+        self.symbols = None           # _elf.Symbols of the binary, when given
         self.runtime = None
         if build_runtime:
             self._build_runtime(arena_cap)
@@ -170,115 +180,36 @@ class HeapDump:
         return m
 
     def _objects_from(self, raw):
-        """Sort the object records by address, drop the slots Go 1.27's dumpobjs writes
-        past a span's last element (it counts npages*8192/size slots, ignoring the inline
-        mark bits of Green Tea spans), validate sizes and overlap."""
-        order = np.argsort(raw["addr"], kind="stable")
-        raw = raw[order]
-        addr, size = raw["addr"], raw["size"]
-        cls = np.searchsorted(_SIZES, size)
-        cls[size > 32768] = 0
-        small = (size <= 32768)
-        bad = small & ((cls >= len(_SIZES)) | (_SIZES[np.minimum(cls, len(_SIZES) - 1)] != size))
-        bad |= ~small & (size % PAGE != 0)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise ValueError("malformed heap dump: object at offset %d has size %d, which is "
-                             "neither a Go 1.27 size class nor a whole number of pages"
-                             % (raw["rec_off"][i], size[i]))
-        cls = cls.astype(np.int64)
-        has_ptr = raw["nfields"] > 0
-        keep = np.ones(len(raw), dtype=bool)
-        one_page = small & (_NPAGES[cls] == 1)
-        base = addr & ~np.uint64(PAGE - 1)
-        idx = np.where(one_page, (addr - base) // np.maximum(size, 1), 0)
-        # A span is scan if any of its real slots has pointers (Go: the span class).
-        past_scan = one_page & (idx >= _NELEMS_SCAN[cls])
-        past_noscan = one_page & (idx >= _NELEMS_NOSCAN[cls])
-        real = one_page & ~past_scan
-        scan_pages = np.unique(base[real & has_ptr])
-        in_scan_page = np.isin(base, scan_pages)
-        keep &= ~past_noscan
-        keep &= ~(past_scan & in_scan_page)
-        self.dropped_tail_slots = int((~keep).sum())
-        raw = raw[keep]
-        cls = cls[keep]
-        addr, size = raw["addr"], raw["size"]
-        if len(addr) > 1:
-            ov = addr[1:] < addr[:-1] + size[:-1]
-            if ov.any():
-                i = int(np.argmax(ov)) + 1
-                raise ValueError("malformed heap dump: object at offset %d (address %#x) "
-                                 "overlaps the object before it" % (raw["rec_off"][i], addr[i]))
-        if len(addr) and addr[-1] + size[-1] < addr[-1]:
-            raise ValueError("malformed heap dump: object at offset %d wraps the address space"
-                             % raw["rec_off"][-1])
-        self._spans_from(raw, cls)
+        """Sort the object records by address; in Cython (``_graph.layout``): validate the
+        slot sizes, drop the slots Go 1.27's dumpobjs writes past a span's last element
+        (it counts npages*8192/size slots, ignoring the inline mark bits of Green Tea
+        spans), rebuild Go's spans (base, slot index, scan or noscan), check overlaps."""
+        if len(raw) and not (raw["addr"][1:] >= raw["addr"][:-1]).all():
+            raw = raw[np.argsort(raw["addr"], kind="stable")]
+        addr = np.ascontiguousarray(raw["addr"])
+        size = np.ascontiguousarray(raw["size"])
+        err, at, cls, keep, k, span_first, span_noscan = _graph.layout(
+            addr, size, np.ascontiguousarray(raw["nfields"]))
+        if err:
+            off, a, sz = int(raw["rec_off"][at]), int(addr[at]), int(size[at])
+            raise ValueError("malformed heap dump: object at offset %d (address %#x, size %d) %s"
+                             % (off, a, sz, _LAYOUT_ERRORS[err]))
+        keep = keep.view(bool)
+        self.dropped_tail_slots = int(len(keep) - keep.sum())
+        if self.dropped_tail_slots:
+            raw, cls = raw[keep], cls[keep]
+            addr, size = addr[keep], size[keep]
+        self._span_first, self._slot_index = span_first, k.astype(np.uint64)
+        self._span_noscan = span_noscan
         self._raw = raw
         o = np.zeros(len(raw), dtype=OBJECT_DTYPE)
         o["addr"], o["size"], o["sizeclass"] = addr, size, cls
-        o["noscan"] = raw["nfields"] == 0
         o["nptr"] = raw["nfields"]
+        o["noscan"] = o["nptr"] == 0
         o["site"] = -1
         self.objects = o
         self._addr = np.ascontiguousarray(addr)
         self._size = np.ascontiguousarray(size)
-
-    def _spans_from(self, raw, cls):
-        """Rebuild Go's spans from the sorted objects: a span's base is page aligned and
-        its objects sit at ``base + k*size``; for every Go 1.27 size class the k that puts
-        an object on a page boundary is unique below the span's slot count, so the base is
-        found from any one of its objects. Large objects are spans of their own."""
-        addr, size = raw["addr"], raw["size"]
-        n = len(addr)
-        large = cls == 0
-        npages = np.where(large, size // PAGE, _NPAGES[cls])
-        nslots = np.where(large, 1, npages * PAGE // np.maximum(size, 1))
-        k = np.full(n, -1, dtype=np.int64)
-        one = (npages == 1) & ~large
-        k[one] = ((addr[one] % PAGE) // size[one]).astype(np.int64)
-        k[large] = 0
-        multi = np.nonzero(~one & ~large)[0]          # classes of 2+ pages: a few slots each
-        if len(multi):
-            ma, ms, mn = addr[multi], size[multi], nslots[multi]
-            mk = np.full(len(multi), -1, dtype=np.int64)
-            for kk in range(int(mn.max())):
-                ok = (mk < 0) & (kk < mn) & (ma >= np.uint64(kk) * ms) \
-                    & ((ma - np.uint64(kk) * ms) % PAGE == 0)
-                mk[ok] = kk
-            k[multi] = mk
-        k[large & (addr % PAGE != 0)] = -1
-        if (k < 0).any():
-            i = int(np.argmax(k < 0))
-            raise ValueError("malformed heap dump: object at offset %d (address %#x, size %d) "
-                             "is not in a slot of any page-aligned span"
-                             % (raw["rec_off"][i], addr[i], size[i]))
-        base = addr - k.astype(np.uint64) * size
-        first = np.ones(n, dtype=bool)
-        first[1:] = base[1:] != base[:-1]
-        starts = np.nonzero(first)[0]
-        sbase = base[starts]
-        extent = npages[starts] * np.uint64(PAGE)
-        if len(starts) > 1:
-            bad = sbase[1:] < sbase[:-1] + extent[:-1]
-            if bad.any():
-                i = int(starts[1:][np.argmax(bad)])
-                raise ValueError("malformed heap dump: object at offset %d (address %#x) "
-                                 "lies in the span of the objects before it"
-                                 % (raw["rec_off"][i], addr[i]))
-        # one size per span (different sizes would be in different spans)
-        same = np.ones(n, dtype=bool)
-        same[1:] = (size[1:] == size[:-1]) | first[1:]
-        if not same.all():
-            i = int(np.argmax(~same))
-            raise ValueError("malformed heap dump: object at offset %d (address %#x) has a "
-                             "different size from the rest of its span" % (raw["rec_off"][i], addr[i]))
-        span_id = np.cumsum(first) - 1
-        scan = np.zeros(len(starts), dtype=bool)
-        np.logical_or.at(scan, span_id, raw["nfields"] > 0)
-        self._span_first = np.append(starts, n).astype(np.int64)
-        self._slot_index = k.astype(np.uint64)
-        self._span_noscan = (~scan).astype(np.uint8)
 
     def _sites_from(self, memprof, stacks, samples):
         """Allocation sites: the memory-profile buckets grouped by their first frame
@@ -554,7 +485,11 @@ class HeapDump:
         kind, owner, off = int(rec["kind"]), int(rec["owner"]), int(rec["offset"])
         if kind in (0, 1):
             seg = self.segments[ROOT_KINDS[kind]][owner]
-            return "global at %#x (%s+%#x)" % (int(seg["addr"]) + off, ROOT_KINDS[kind], off)
+            a = int(seg["addr"]) + off
+            name = self.symbols.lookup(a) if self.symbols is not None else None
+            if name:
+                return "global %s at %#x (%s)" % (name, a, ROOT_KINDS[kind])
+            return "global at %#x (%s+%#x)" % (a, ROOT_KINDS[kind], off)
         if kind == 2:
             o = self.other_roots[owner]
             return "other root %r" % self._str(o["desc_off"], o["desc_len"])

@@ -30,7 +30,8 @@ from goruntime._types cimport int32_t, int64_t, uint8_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, malloc_small, malloc_large, size_to_class, addr_ptr, bit_set, bit_clear,
     object_bounds, span_of, BITMAP_WORDS, class_to_nelems_noscan, class_to_nelems_scan,
-    MALLOC_HEADER_SIZE, MIN_SIZE_FOR_MALLOC_HEADER, SMALL_CUTOFF, class_to_size,
+    class_to_npages,
+    class_to_size,
 )
 
 
@@ -49,6 +50,18 @@ cdef inline int64_t find(const uint64_t* addrs, const uint64_t* sizes, int64_t n
     if w - addrs[lo] < sizes[lo]:
         return lo
     return -1
+
+
+cdef inline int64_t find_near(const uint64_t* addrs, const uint64_t* sizes, int64_t n,
+                              uint64_t w, int64_t hint) noexcept nogil:
+    """`find`, trying the object at *hint* and its neighbours first (pointers of objects
+    allocated together tend to point near each other)."""
+    cdef int64_t j
+    if hint >= 1 and hint + 1 < n:
+        for j in range(hint - 1, hint + 2):
+            if w >= addrs[j] and w - addrs[j] < sizes[j]:
+                return j
+    return find(addrs, sizes, n, w)
 
 
 cdef inline uint64_t load64(const uint8_t* p) noexcept nogil:
@@ -90,7 +103,7 @@ def object_graph(const uint8_t[::1] buf, const uint64_t[::1] addrs, const uint64
     (-1 if none), and the CSR graph of object -> object edges in address order.
     """
     cdef intp_t n = addrs.shape[0], i, k, m = 0
-    cdef int64_t t
+    cdef int64_t t, hint = 0
     target = np.full(fields.shape[0], -1, dtype=np.int64)
     indptr = np.zeros(n + 1, dtype=np.int64)
     cdef int64_t[::1] tg = target
@@ -101,9 +114,11 @@ def object_graph(const uint8_t[::1] buf, const uint64_t[::1] addrs, const uint64
     with nogil:
         for i in range(n):
             for k in range(<intp_t>field_start[i], <intp_t>(field_start[i] + nfields[i])):
-                t = find(&addrs[0], &sizes[0], n,
-                         load64(&buf[content_off[i] + fields[k]]))
+                t = find_near(&addrs[0], &sizes[0], n,
+                              load64(&buf[content_off[i] + fields[k]]), hint)
                 tg[k] = t
+                if t >= 0:
+                    hint = t
                 if t >= 0 and t != i:
                     m += 1
             ip[i + 1] = m
@@ -156,7 +171,7 @@ def dominators(const int64_t[::1] indptr, const int32_t[::1] dst, const int64_t[
     unreachable; ``preorder`` lists the reachable objects in DFS preorder (each after
     its dominator). Semi-NCA; no recursion.
     """
-    cdef intp_t n = indptr.shape[0] - 1, i, e, nr = 0, top, num, v, w, u, x, sp, p
+    cdef intp_t n = indptr.shape[0] - 1, i, e, top, num, v, w, u, x, sp, p
     cdef int64_t r
     # node numbers: object i is node i+1, the virtual root is node 0
     pre = np.full(n + 1, -1, dtype=np.int64)     # node -> DFS number
@@ -493,3 +508,135 @@ def site_frames(const uint8_t[::1] buf, const uint64_t[::1] stk_start,
             h = (h ^ row[5]) * 1099511628211ULL
             kv[b] = h
     return rows, keys
+
+
+def layout(const uint64_t[::1] addr, const uint64_t[::1] size, const uint64_t[::1] nfields):
+    """Size classes, Go's spans and slot indices of the objects (sorted by address).
+
+    Go 1.27's dumpobjs writes ``npages*8192/size`` slots per span, so a one-page Green Tea
+    span also yields its tail (the inline mark bits, and the heap bits of a scan span) as
+    objects; those are dropped: a slot at or past the span's element count (scan spans have
+    fewer elements; a span is scan if one of its real objects has pointer fields).
+    A span's base is page aligned and its objects sit at ``base + k*size``; for every Go
+    1.27 class the k that puts an object on a page boundary is unique below the span's slot
+    count. Returns ``(err, at, cls, keep, k, span_first, span_noscan)``; ``err`` is 0, or a
+    code for the object at index *at*: 1 bad size, 2 in no page-aligned span, 3 inside the
+    span of the objects before it, 4 overlaps the object before it, 5 wraps the address
+    space. The span arrays cover the kept objects only.
+    """
+    cdef intp_t n = addr.shape[0], i, j, g, nk, kk, nsp = 0
+    cdef uint64_t s, a, base, np_, nslots, prev_end = 0, span_end = 0, cur_base
+    cdef int c, err = 0
+    cdef intp_t at = -1
+    cdef bint scan
+    cls = np.zeros(n, dtype=np.int64)
+    keep = np.ones(n, dtype=np.uint8)
+    kidx = np.zeros(n, dtype=np.int64)
+    cdef int64_t[::1] cl = cls
+    cdef uint8_t[::1] kp = keep
+    cdef int64_t[::1] kx = kidx
+    with nogil:
+        # classes and one-page slot indices
+        for i in range(n):
+            s = size[i]
+            if s <= 32768:
+                c = size_to_class(s)
+                if class_to_size[c] != s:
+                    err = 1
+                    at = i
+                    break
+                cl[i] = c
+            elif s & 8191:
+                err = 1
+                at = i
+                break
+            if addr[i] + s < addr[i]:
+                err = 5
+                at = i
+                break
+        # drop the tails of one-page spans, page by page (pages are contiguous: sorted)
+        i = 0
+        while err == 0 and i < n:
+            c = <int>cl[i]
+            if c == 0 or class_to_npages[c] != 1:
+                i += 1
+                continue
+            base = addr[i] & ~(<uint64_t>8191)
+            j = i
+            scan = False
+            while j < n and (addr[j] & ~(<uint64_t>8191)) == base and cl[j] == c:
+                kx[j] = <int64_t>((addr[j] - base) // size[j])
+                if kx[j] < class_to_nelems_scan[c] and nfields[j] > 0:
+                    scan = True
+                j += 1
+            for g in range(i, j):
+                if kx[g] >= (class_to_nelems_scan[c] if scan else class_to_nelems_noscan[c]):
+                    kp[g] = 0
+            i = j
+    if err:
+        return err, at, cls, keep, kidx, None, None
+    cdef intp_t m = 0
+    for i in range(n):
+        m += kp[i]
+    sel = np.nonzero(keep)[0]
+    cdef int64_t[::1] sv = sel
+    span_first = np.zeros(m + 1, dtype=np.int64)
+    span_noscan = np.zeros(m, dtype=np.uint8)
+    cdef int64_t[::1] sf = span_first
+    cdef uint8_t[::1] sn = span_noscan
+    cdef int64_t[::1] ko = np.zeros(m, dtype=np.int64)
+    with nogil:
+        cur_base = 0
+        for j in range(m):
+            i = sv[j]
+            a = addr[i]
+            s = size[i]
+            c = <int>cl[i]
+            if j and a < prev_end:
+                err = 4
+                at = i
+                break
+            prev_end = a + s
+            if c == 0:
+                np_ = s >> 13
+                nslots = 1
+            else:
+                np_ = class_to_npages[c]
+                nslots = (np_ << 13) // s
+            # is it in the current span?
+            if nsp and a >= cur_base and a < span_end and s == size[sv[sf[nsp - 1]]] \
+                    and (a - cur_base) % s == 0:
+                ko[j] = <int64_t>((a - cur_base) // s)
+                if nfields[i] > 0:
+                    sn[nsp - 1] = 0
+                continue
+            # a new span: find its base
+            kk = -1
+            if c != 0 and np_ == 1:
+                kk = <intp_t>((a & 8191) // s)
+            elif c == 0:
+                kk = 0 if (a & 8191) == 0 else -1
+            else:
+                for nk in range(<intp_t>nslots):
+                    if a >= <uint64_t>nk * s and (a - <uint64_t>nk * s) & 8191 == 0:
+                        kk = nk
+                        break
+            if kk < 0:
+                err = 2
+                at = i
+                break
+            base = a - <uint64_t>kk * s
+            if nsp and base < span_end:
+                err = 3
+                at = i
+                break
+            cur_base = base
+            span_end = base + (np_ << 13)
+            sf[nsp] = j
+            sn[nsp] = 0 if nfields[i] > 0 else 1
+            nsp += 1
+            ko[j] = kk
+        sf[nsp] = m
+    if err:
+        return err, at, cls, keep, kidx, None, None
+    return 0, -1, cls, keep, np.asarray(ko), span_first[:nsp + 1], span_noscan[:nsp]

@@ -22,7 +22,7 @@ Go: dumpint (uvarint), dumpmemrange, dumpstr, dumpfields / dumpbv, and the dump*
 """
 import numpy as np
 
-from goruntime._types cimport int64_t, uint8_t, uint64_t, intp_t
+from goruntime._types cimport uint8_t, uint64_t, intp_t
 
 cdef enum:
     TAG_EOF = 0
@@ -179,9 +179,9 @@ cdef int fieldlist(reader* r, bint check, uint64_t limit, uint64_t* start, uint6
 
 cdef int read_record(reader* r, uint64_t tag, uint64_t* v, bint* have_params) noexcept nogil:
     """Read the body of one record of kind *tag* into v[1:] (v[0] is its offset)."""
-    cdef uint64_t i, nstk, a, b, c
+    cdef uint64_t i, nstk, a, b, c, _frame
     cdef uint64_t* s
-    cdef intp_t ncol = 1, at
+    cdef intp_t at
     if tag != TAG_PARAMS and not have_params[0]:
         return fail(r, "record of kind %llu before the params record", r.rec_start, tag)
     if tag == TAG_OBJECT:
@@ -268,7 +268,7 @@ cdef int read_record(reader* r, uint64_t tag, uint64_t* v, bint* have_params) no
             return fail(r, "truncated: a stack of %llu frames runs past the end of the file", at, nstk)
         v[3] = nstk
         v[4] = <uint64_t>r.nstk
-        for i in range(nstk):
+        for _frame in range(nstk):
             at = r.pos
             if memrange(r, &a, &b) < 0:
                 return -1

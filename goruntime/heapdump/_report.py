@@ -5,8 +5,6 @@ report embedded as a ``<pre>`` fallback, no JavaScript.
 """
 import html
 
-import numpy as np
-
 
 def _b(n):
     n = int(n)

@@ -26,7 +26,7 @@ What is modelled and what is not (docs/trace.md says more):
   ``"spread"``.
 - **Time.** The mutator's time between allocations is the recorded time; GC costs are
   the emulator's cost model (``goruntime.runtime.COSTS``). ``gc_cpu_fraction`` is the
-  modelled GC CPU over (recorded run time x GOMAXPROCS + modelled GC CPU).
+  modelled GC CPU over (recorded run time x the replay's GOMAXPROCS + modelled GC CPU).
 - Forced cycles (``runtime.GC``, ``debug.FreeOSMemory``, the periodic GC) are replayed at
   their recorded place; every other cycle is the emulated pacer's decision.
 - Tiny sub-allocations take no slot: they are counted in ``mallocs`` (as Go's MemStats
@@ -234,8 +234,7 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
                "start": g.before.time_ns - t_follow} for g in rec.gcs]
     cpu = r.gc_record.cpu
     gc_cpu = int(cpu.GCTotalTime - cpu.GCIdleTime)
-    procs = int(tr.settings.get("gomaxprocs", 1) or 1)
-    run_cpu = int(tr.duration) * procs
+    run_cpu = int(tr.duration) * int(gomaxprocs)     # the CPU the run has, Go's yardstick
     pauses = [c["pause_ns"] for c in cycles]
     tiny = int(tr.allocs["tiny"].sum())
     result = {

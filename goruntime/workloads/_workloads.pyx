@@ -53,7 +53,7 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
-    Heap, mheap_t, mallocgc, set_heap_bits, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr, ZEROBASE,
+    Heap, mheap_t, mallocgc, set_heap_bits, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr,
     GORUNTIME_CHECKS,
 )
 
@@ -226,7 +226,6 @@ cdef class Mutator:
 
     def close(self):
         """Return every root slot (idempotent); flush the progress bar."""
-        cdef intp_t i
         if self.closed:
             return
         self.closed = True
@@ -409,7 +408,7 @@ cdef int gcbench_main(mutator_t* m, int stretch_depth, int long_lived_depth, int
     cdef intp_t fr = frame_push(m, 4)
     cdef uint64_t t = 0, arr = 0
     cdef double* a
-    cdef int64_t i, n
+    cdef int64_t i, n, _it
     cdef int d = min_depth, k = 0
     # Stretch the memory space quickly
     make_tree(m, stretch_depth, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &t)
@@ -425,12 +424,12 @@ cdef int gcbench_main(mutator_t* m, int stretch_depth, int long_lived_depth, int
         # TimeConstruction(d)
         n = 2 * tree_size(stretch_depth) // tree_size(d)
         iters[k] = n
-        for i in range(n):
+        for _it in range(n):
             new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &t)   # tempTree := &Node{}
             sset(m, fr + 3, t)
             populate(m, d, t)
             sset(m, fr + 3, 0)          # sink = tempTree; sink = nil
-        for i in range(n):
+        for _it in range(n):
             make_tree(m, d, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &t)
         k += 1
         d += 2

@@ -1,0 +1,9 @@
+import numpy as np
+import numpy.typing as npt
+
+HEADER: bytes
+COLUMNS: dict[int, tuple[str, ...]]
+TABLE_NAMES: dict[int, str]
+STACK_COLUMNS: tuple[str, ...]
+
+def parse(buf: npt.ArrayLike) -> dict[str, np.ndarray]: ...
