@@ -126,7 +126,7 @@ def cmd_fields(args):
     p, q = Node(), Node()
     p.a = q
     for _ in range(args.runs):
-        res = field_timings(p, q, n)
+        res = field_timings(p, q, n, [0] * 8)
         out.append(res)
     return {"n": n, "runs": out}
 

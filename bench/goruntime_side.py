@@ -186,7 +186,7 @@ def cmd_handles(args):
             p.a = q
             res = {"new_ns": wall, "new_cpu_ns": cpu, "num_gc": r.gc_record.num_gc}
             del hs
-            res.update(field_timings(p, q, n))
+            res.update(field_timings(p, q, n, r.make(rt.Slice(rt.Int), 8)))
         out.append(res)
         del p, q, r
     return {"n": n, "runs": out}

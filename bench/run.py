@@ -144,12 +144,18 @@ class Bench:
                  med(nh / x * 1e3 for x in gn["alloc_cpu_ns"]) if gn else None,
                  med(nh / x["alloc_cpu_ns"] * 1e3 for x in pn["runs"]),
                  better="higher", unit="M objects/s")
-        for f, label in (("read_int", "p.x read"), ("write_int", "p.x = i"),
-                         ("read_ptr", "p.a read (new handle)"), ("write_ptr", "p.a = q")):
+        for f, label in (("read_int", "p.x read (int field)"), ("write_int", "p.x = i"),
+                         ("read_ptr", "p.a read (pointer field, new handle)"),
+                         ("write_ptr", "p.a = q (pointer field)"),
+                         ("read_elem", "s[3] read ([]int element)"),
+                         ("write_elem", "s[3] = i ([]int element)")):
+            if f + "_ns" not in h["runs"][0]:
+                continue
             self.row("handle field access", label,
                      med((x[f + "_ns"] - x["loop_ns"]) / nh for x in h["runs"]), None,
                      med((x[f + "_ns"] - x["loop_ns"]) / nh for x in pf["runs"]), unit="ns",
-                     note="net of the empty for-loop; CPython: __slots__ attribute")
+                     note="thread CPU, net of the empty for-loop; CPython: __slots__ "
+                          "attribute, list element")
 
     def workload(self, name, go_fn, gr_args, title):
         a = self.args
@@ -340,9 +346,90 @@ class Bench:
         out = {"machine": m, "rows": self.rows,
                "targets": [{"target": n, "met": ok, "value": v} for n, ok, v in tg],
                "raw": self.raw}
+        if self.args.check:
+            out["goals"] = print_goals(self.rows, m)
         path = Path(self.args.json)
         path.write_text(json.dumps(out, indent=1, default=str) + "\n")
         print(f"wrote {path}")
+
+
+# -- issue #20's goals (`--check`) ---------------------------------------------------------
+MET, MISSED, UNMEASURED = "met", "MISSED", "not measured"
+
+
+def goals(rows):
+    """Issue #20's goals against the rows of one run: ``[(goal, status, value)]``.
+
+    A goal whose rows this run did not produce (a section left out with ``--only``, the
+    10M rows without ``--full``) is "not measured", never "met".
+    """
+    by = {(r["workload"], r["metric"]): r for r in rows}
+    out = []
+
+    def num(r, k):
+        return r[k] if r and isinstance(r.get(k), (int, float)) else None
+
+    # Mark at most 0.8x Go on every shape at 1M and 10M; no worse growth from 1M to 10M.
+    for n in ("1M", "10M"):
+        for shape in SHAPES:
+            r = by.get((f"{SHAPE_TITLE[shape]}, {n}", "mark CPU / object"))
+            ratio = num(r, "ratio")
+            out.append((f"mark <= 0.8x Go: {shape} {n}",
+                        UNMEASURED if ratio is None else MET if ratio <= 0.8 else MISSED,
+                        "-" if ratio is None else f"{ratio:.2f}x Go"))
+    for shape in SHAPES:
+        a = by.get((f"{SHAPE_TITLE[shape]}, 1M", "mark CPU / object"))
+        b = by.get((f"{SHAPE_TITLE[shape]}, 10M", "mark CPU / object"))
+        g = [num(x, k) for x in (a, b) for k in ("goruntime", "go")]
+        if None in g or not g[0] or not g[1]:
+            out.append((f"mark growth 1M -> 10M <= Go's: {shape}", UNMEASURED, "-"))
+            continue
+        ours, go = g[2] / g[0], g[3] / g[1]
+        out.append((f"mark growth 1M -> 10M <= Go's: {shape}", MET if ours <= go else MISSED,
+                    f"{ours:.2f}x vs Go {go:.2f}x"))
+    # Whole programs at GOMAXPROCS=1: at most 1.0x Go's wall time, identical Mallocs.
+    for title in ("binary-trees depth 18", "binary-trees depth 21",
+                  "GCBench (18/16/500000/4..16)"):
+        w, m = by.get((title, "wall")), by.get((title, "Mallocs"))
+        ratio = num(w, "ratio")
+        out.append((f"{title}: wall <= 1.0x Go",
+                    UNMEASURED if ratio is None else MET if ratio <= 1.0 else MISSED,
+                    "-" if ratio is None else f"{ratio:.2f}x Go"))
+        gm, om = num(m, "goruntime"), num(m, "go")
+        if gm is None or om is None:
+            out.append((f"{title}: Mallocs as Go's", UNMEASURED, "-"))
+        else:
+            # Go counts a few runtime-internal objects of its own (tests/test_workloads.py)
+            out.append((f"{title}: Mallocs as Go's", MET if 0 <= om - gm <= 4 else MISSED,
+                        f"{gm:,} vs Go {om:,}"))
+    # Parallel mark: no rows yet (the mark is serial).
+    out.append(("parallel mark at GOMAXPROCS=2: <= 1.0x Go, >= 1.6x the serial mark (10M graph)",
+                UNMEASURED, "no parallel mark yet"))
+    # Handles as cheap as Python objects.
+    r = by.get(("rt.new(T) handles, kept alive, GC on, 200k",
+                "rt.new(T) (Go: &T{}; CPython: T())"))
+    gr, py = num(r, "goruntime"), num(r, "cpython")
+    out.append(("rt.new(T) >= CPython T() (objects/s)",
+                UNMEASURED if gr is None or py is None else MET if gr >= py else MISSED,
+                "-" if gr is None or py is None else f"{gr:.2f} vs {py:.2f} M/s ({gr / py:.2f}x)"))
+    for metric, limit in (("p.x read (int field)", 20),
+                          ("p.a read (pointer field, new handle)", 60)):
+        v = num(by.get(("handle field access", metric)), "goruntime")
+        out.append((f"{metric} <= {limit} ns",
+                    UNMEASURED if v is None else MET if v <= limit else MISSED,
+                    "-" if v is None else f"{v:.1f} ns"))
+    return out
+
+
+def print_goals(rows, machine=None):
+    gs = goals(rows)
+    load = ""
+    if machine:
+        load = f" (load average {machine.get('loadavg_start')} -> {machine.get('loadavg_end')})"
+    print(f"\nissue #20 goals{load}:")
+    for name, status, val in gs:
+        print(f"  [{status}] {name}: {val}")
+    return [{"goal": n, "status": st, "value": v} for n, st, v in gs]
 
 
 def fmt(v, unit=""):
@@ -386,7 +473,16 @@ def main(argv=None):
                     choices=["mark", "sweep", "alloc", "rss", "workloads", "heapdump", "trace"],
                     help="run only these sections (repeatable)")
     ap.add_argument("--json", default=str(HERE / "latest.json"), help="output path")
+    ap.add_argument("--check", action="store_true",
+                    help="also print which of issue #20's goals this run met")
+    ap.add_argument("--from", dest="from_json", metavar="JSON",
+                    help="with --check: judge a saved run (e.g. bench/latest.json), run nothing")
     args = ap.parse_args(argv)
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        print(format_table(saved["rows"]))
+        print_goals(saved["rows"], saved.get("machine"))
+        return 0
     if args.runs < 3 or args.runs_slow < 3:
         ap.error("medians need at least 3 runs")
     Bench(args).run()

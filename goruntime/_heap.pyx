@@ -111,8 +111,8 @@ def default_arena_cap():
 # ---------------------------------------------------------------------------------------
 # Size classes (Go: internal/runtime/gc SizeToSizeClass8/128)
 
-cdef int size_to_class(uint64_t size) noexcept nogil:
-    """Smallest size class whose size is >= *size* (1 <= size <= 32768)."""
+cdef int size_to_class_search(uint64_t size) noexcept nogil:
+    """Smallest size class whose size is >= *size* (1 <= size <= 32768), by bisection."""
     cdef int lo = 1, hi = NUM_SIZE_CLASSES - 1, mid
     while lo < hi:
         mid = (lo + hi) >> 1
@@ -121,6 +121,40 @@ cdef int size_to_class(uint64_t size) noexcept nogil:
         else:
             lo = mid + 1
     return lo
+
+
+# Go's lookup tables (sizeclasses.go: size_to_class8 up to smallSizeMax = 1024 in steps of
+# 8, size_to_class128 above it in steps of 128), filled from class_to_size by the search
+# above: every class size <= 1024 is a multiple of 8 and every larger one of 128, so the
+# class of size s is the class of s rounded up to the step.
+cdef enum:
+    SMALL_SIZE_MAX = 1024
+    LARGE_SIZE_DIV = 128
+    N_CLASS8 = 129              # SMALL_SIZE_MAX / 8 + 1
+    N_CLASS128 = 249            # (32768 - SMALL_SIZE_MAX) / LARGE_SIZE_DIV + 1
+cdef uint8_t size_to_class8[N_CLASS8]
+cdef uint8_t size_to_class128[N_CLASS128]
+
+
+cdef void init_size_tables() noexcept nogil:
+    cdef intp_t i
+    for i in range(N_CLASS8):
+        size_to_class8[i] = <uint8_t>size_to_class_search(<uint64_t>(i * 8 if i else 1))
+    for i in range(N_CLASS128):
+        size_to_class128[i] = <uint8_t>size_to_class_search(<uint64_t>(SMALL_SIZE_MAX + i * LARGE_SIZE_DIV))
+
+
+init_size_tables()
+
+
+cdef int size_to_class(uint64_t size) noexcept nogil:
+    """Smallest size class whose size is >= *size* (1 <= size <= 32768). Go: the
+    size_to_class8 / size_to_class128 lookups of mallocgc."""
+    if size <= SMALL_SIZE_MAX:
+        return size_to_class8[(size + 7) >> 3]
+    if size <= 32768:
+        return size_to_class128[(size - SMALL_SIZE_MAX + LARGE_SIZE_DIV - 1) // LARGE_SIZE_DIV]
+    return size_to_class_search(size)
 
 
 def size_class(uint64_t size, bint noscan):
@@ -521,6 +555,23 @@ cdef int malloc_dispatch(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t
     return malloc_small(h, p, (c << 1) | noscan, out)
 
 
+cdef inline void bits_clear_range(uint64_t* bits, intp_t start, intp_t n) noexcept nogil:
+    """Clear bits [start, start + n) a word at a time."""
+    cdef intp_t w = start >> 6, end = start + n, b = start & 63
+    if n <= 0:
+        return
+    if b + n <= 64:
+        bits[w] &= ~(((~(<uint64_t>0)) >> (64 - n)) << b)
+        return
+    bits[w] &= ~((~(<uint64_t>0)) << b)
+    w += 1
+    while (w + 1) << 6 <= end:
+        bits[w] = 0
+        w += 1
+    if end & 63:
+        bits[w] &= (~(<uint64_t>0)) << (end & 63)
+
+
 cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t elem_words,
                         intp_t count) noexcept nogil:
     """Write pointer bits for *count* elements of *elem_words* words at *addr*.
@@ -551,8 +602,7 @@ cdef inline void write_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask,
     cdef const mspan_t* s = &h.spans[si]
     end = <intp_t>((s.base - h.arena_start + <uint64_t>obj_index(s, addr) * s.elemsize
                     + s.elemsize) >> 3)
-    for i in range(w0, end):
-        bit_clear(h.heap_bits, i)
+    bits_clear_range(h.heap_bits, w0, end - w0)
     if (mask == NULL and prefix == 0) or elem_words == 0:
         return
     if s.divmul == 0 or span_has_header(s):

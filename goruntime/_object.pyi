@@ -53,3 +53,13 @@ def make_slice(rt: Any, heap: Any, addr: int, n: int, c: int, elem: Any) -> Slic
 def handle_heap(h: Handle) -> Any: ...
 def index_error(i: int, n: int) -> str: ...
 def slice_bounds_error(lo: int, hi: int, cap: int) -> str | None: ...
+
+class TypeInfo:
+    t: Any
+
+class Field:
+    name: str
+    offset: int
+    type: Any
+
+def runtime_new(self: Any, T: Any) -> Pointer: ...

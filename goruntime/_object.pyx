@@ -26,6 +26,11 @@ import numpy as np
 
 from libc.string cimport memcpy, memset
 from cpython.object cimport PyObject_GenericGetAttr
+from cpython.ref cimport PyObject
+from cpython.weakref cimport PyWeakref_NewRef, PyWeakref_GET_OBJECT
+from cpython.dict cimport PyDict_GetItemWithError
+from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
+from cpython.long cimport PyLong_CheckExact, PyLong_AsLongLongAndOverflow
 from cpython.pythread cimport PyThread_get_thread_ident
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
@@ -131,6 +136,181 @@ cdef tuple field_info(object t, str name):
     if info is None:
         raise AttributeError(f"{t.go_string()}.{name} undefined (type {t.go_string()} has no field or method {name})")
     return info
+
+
+# ---------------------------------------------------------------------------------------
+# Per-type compiled accessors
+#
+# A handle's hot operations (``p.x``, ``p.x = v``, ``p.a``, ``s[i]``, ``rt.new(T)``) look
+# their type up once: a `TypeInfo` per Go type (kind, size, allocation facts) and, for a
+# struct, one `Field` accessor per field (offset, kind, the pointee's `TypeInfo`). A field
+# access is then one dict lookup by the (interned) attribute name and a C switch; the
+# common kinds (int64 and pointer fields, int64 slice elements) are read and written
+# inline, every other kind and every error goes through `load` / `store`, so messages and
+# checks are those of the general path.
+
+cdef dict _info_cache = {}          # id(type) -> TypeInfo (which keeps the type alive);
+                                    # never emptied: Pointer.info borrows its entries
+cdef object _last_t = None          # one-entry cache in front of it (loops touch one type)
+cdef TypeInfo _last_info = None
+
+
+@cython.final
+cdef class TypeInfo:
+    """What handles need of one Go type, computed once and on first use."""
+    cdef readonly object t
+    cdef int kind                   # -1 until first needed
+    cdef int64_t size               # -1 until first needed
+    cdef dict fields                # struct: name -> Field (None until built)
+    cdef tuple names                # the same names and Fields in two tuples: a field
+    cdef tuple accessors            # name in code is interned, found by identity first
+    # new(T): size, noscan, GC mask (one byte per word), once `alloc_ready`
+    cdef bint alloc_ready
+    cdef uint64_t asize
+    cdef bint noscan
+    cdef bytes mask
+
+    def __cinit__(self, t):
+        self.t = t
+        self.kind = -1
+        self.size = -1
+
+    cdef inline int get_kind(self) except -1:
+        if self.kind < 0:
+            self.kind = kind_of(self.t)
+        return self.kind
+
+    cdef inline int64_t get_size(self) except -1:
+        if self.size < 0:
+            self.size = self.t.size
+        return self.size
+
+    cdef dict get_fields(self):
+        cdef dict d
+        if self.fields is None:
+            d = {}
+            u = self.t.underlying
+            if u.kind == "struct":
+                for f in u.fields:
+                    # the handle's own attributes win over fields of the same name
+                    if f.name in _POINTER_ATTRS or f.name[:2] == "__":
+                        continue
+                    d[f.name] = Field(f.name, f.offset, f.type, kind_of(f.type))
+            self.names = tuple(d)
+            self.accessors = tuple(d.values())
+            self.fields = d
+        return self.fields
+
+    cdef inline PyObject* find(self, str name) except? NULL:
+        """The `Field` called *name* (borrowed), or NULL."""
+        cdef Py_ssize_t i, n
+        if self.fields is None:
+            self.get_fields()
+        n = PyTuple_GET_SIZE(self.names)
+        for i in range(n):
+            if PyTuple_GET_ITEM(self.names, i) == <PyObject*>name:
+                return PyTuple_GET_ITEM(self.accessors, i)
+        return PyDict_GetItemWithError(self.fields, name)
+
+    cdef int prepare_alloc(self) except -1:
+        t = self.t
+        self.noscan = not t.has_pointers
+        self.mask = None if self.noscan else \
+            np.ascontiguousarray(t.gc_mask(), dtype=np.uint8).tobytes()
+        self.asize = t.size
+        self.alloc_ready = True
+        return 0
+
+
+cdef TypeInfo info_of(object t):
+    """The `TypeInfo` of Go type *t* (None for None, the unknown pointee of unsafe.Pointer)."""
+    global _last_t, _last_info
+    cdef object e
+    if t is _last_t:
+        return _last_info
+    if t is None:
+        return None
+    e = _info_cache.get(id(t))
+    if e is None:
+        e = TypeInfo(t)
+        _info_cache[id(t)] = e
+    _last_t = t
+    _last_info = <TypeInfo>e
+    return <TypeInfo>e
+
+
+@cython.final
+cdef class Field:
+    """A compiled accessor for one field of one struct type."""
+    cdef readonly str name
+    cdef readonly uint64_t offset
+    cdef readonly object type
+    cdef int kind
+    cdef TypeInfo target            # pointer/slice fields: the element's TypeInfo, on first use
+
+    def __cinit__(self, str name, uint64_t offset, t, int kind):
+        self.name = name
+        self.offset = offset
+        self.type = t
+        self.kind = kind
+
+    cdef inline TypeInfo get_target(self):
+        if self.target is None:
+            self.target = info_of(elem_of(self.type))
+        return self.target
+
+
+cdef inline bint _in_arena(Heap heap, uint64_t a) noexcept:
+    """`_check_live(heap, a, 1)` would pass (and *a* is neither nil nor zerobase)."""
+    return a != ZEROBASE and a >= heap.h.arena_start and \
+        a + 1 <= heap.h.arena_start + (<uint64_t>heap.h.mapped_pages << PAGE_SHIFT)
+
+
+cdef object field_get(Pointer p, Field f):
+    """``p.<f>``: int64 and pointer fields inline, everything else through `load`."""
+    cdef Heap heap = p.heap
+    cdef uint64_t a = p.addr + f.offset, w
+    cdef int k = f.kind
+    if (k == K_I64 or (k == K_PTR and not heap.threaded)) and _in_arena(heap, a):
+        if k == K_I64:
+            return (<int64_t*>addr_ptr(&heap.h, a))[0]
+        w = (<uint64_t*>addr_ptr(&heap.h, a))[0]
+        if w == 0:
+            return None
+        return new_pointer_i(p.runtime, heap, w, f.get_target())
+    return load(p, a, f.type, k)
+
+
+cdef int field_set(Pointer p, Field f, object v) except -1:
+    """``p.<f> = v``: exact ints into int64 fields and same-type pointers inline, every
+    other value (and every error) through `store`."""
+    cdef Heap heap = p.heap
+    cdef uint64_t a = p.addr + f.offset
+    cdef int k = f.kind, overflow = 0
+    cdef int64_t x
+    cdef TypeInfo ti
+    check_heap(heap)
+    if not heap.threaded and _in_arena(heap, a):
+        if k == K_I64 and PyLong_CheckExact(v):
+            x = PyLong_AsLongLongAndOverflow(v, &overflow)
+            if not overflow:
+                (<int64_t*>addr_ptr(&heap.h, a))[0] = x
+                return 0
+        elif k == K_PTR:
+            if v is None:
+                (<uint64_t*>addr_ptr(&heap.h, a))[0] = 0
+                return 0
+            ti = f.get_target()
+            if type(v) is Pointer and (<Pointer>v).heap is heap and ti is not None \
+                    and (<Pointer>v).elem is ti.t:
+                (<uint64_t*>addr_ptr(&heap.h, a))[0] = (<Pointer>v).addr
+                return 0
+        return store(p, a, f.type, k, v)
+    if heap.threaded:
+        with heap.lock:
+            store(p, a, f.type, k, v)
+        return 0
+    return store(p, a, f.type, k, v)
 
 
 @cython.no_gc_clear
@@ -577,9 +757,22 @@ cdef class Pointer(Handle):
     """
     cdef readonly object elem
     cdef object _ptype
+    # elem's TypeInfo, set on creation or on first use. Borrowed: TypeInfos live in
+    # _info_cache for good, so the handle neither counts nor traverses the reference.
+    cdef PyObject* info
 
     def __init__(self, *args, **kwargs):
         raise TypeError("goruntime: create pointers with rt.new(T), not Pointer()")
+
+    cdef inline TypeInfo get_info(self):
+        cdef TypeInfo ti
+        if self.info == NULL:
+            if self.elem is None:
+                return None
+            ti = info_of(self.elem)
+            self.info = <PyObject*>ti
+            return ti
+        return <TypeInfo>self.info
 
     @property
     def type(self):
@@ -594,7 +787,14 @@ cdef class Pointer(Handle):
 
     def __getattribute__(self, str name):
         # Struct fields first-class: Python's generic lookup would fail (and build an
-        # AttributeError) on every field read before reaching __getattr__.
+        # AttributeError) on every field read before reaching __getattr__. The field's
+        # compiled accessor first (the table leaves out the handle's own attributes).
+        cdef TypeInfo ti = self.get_info()
+        cdef PyObject* f
+        if ti is not None:
+            f = ti.find(name)
+            if f != NULL:
+                return field_get(self, <Field>f)
         if name in _POINTER_ATTRS or name[:2] == "__":
             return PyObject_GenericGetAttr(self, name)
         if self.elem is None:
@@ -605,6 +805,13 @@ cdef class Pointer(Handle):
         return load(self, self.addr + off, ft, k)
 
     def __setattr__(self, str name, value):
+        cdef TypeInfo ti = self.get_info()
+        cdef PyObject* f
+        if ti is not None:
+            f = ti.find(name)
+            if f != NULL:
+                field_set(self, <Field>f, value)
+                return
         if name == "value":                    # the pointee itself (Go: *p = v)
             if self.elem is None:
                 raise TypeError("cannot dereference unsafe.Pointer")
@@ -710,6 +917,27 @@ cdef class SliceValue(Handle):
     cdef readonly int64_t capacity
     cdef readonly object elem
     cdef object _stype
+    cdef TypeInfo info              # elem's TypeInfo, on first use
+
+    cdef inline TypeInfo get_info(self):
+        if self.info is None:
+            self.info = info_of(self.elem)
+        return self.info
+
+    cdef uint64_t _fast_addr(self, object i) except 1:
+        """Address of element *i* for an exact in-range int, else 0 (take the general path)."""
+        cdef int overflow = 0
+        cdef int64_t j
+        cdef TypeInfo ti
+        if not PyLong_CheckExact(i):
+            return 0
+        j = PyLong_AsLongLongAndOverflow(i, &overflow)
+        if overflow or j < 0 or j >= self.length:
+            return 0
+        ti = self.get_info()
+        if ti is None:
+            return 0
+        return self.addr + <uint64_t>j * <uint64_t>ti.get_size()
 
     def __init__(self, *args, **kwargs):
         raise TypeError("goruntime: create slices with rt.make(rt.Slice(T), n)")
@@ -739,12 +967,30 @@ cdef class SliceValue(Handle):
         return self.addr + <uint64_t>i * <uint64_t>self.elem.size
 
     def __getitem__(self, i):
+        cdef uint64_t fa = self._fast_addr(i)
+        cdef int k
+        if fa != 0:
+            k = self.info.get_kind()
+            if k == K_I64 and _in_arena(self.heap, fa):
+                return (<int64_t*>addr_ptr(&self.heap.h, fa))[0]
+            return load(self, fa, self.elem, k)
         if isinstance(i, slice):
             return self._reslice(i)
         a = self._elem_addr(i)
         return load(self, a, self.elem, kind_of(self.elem))
 
     def __setitem__(self, i, v):
+        cdef uint64_t fa
+        cdef int overflow = 0
+        cdef int64_t x
+        if not self.heap.threaded and PyLong_CheckExact(v):
+            check_heap(self.heap)
+            fa = self._fast_addr(i)
+            if fa != 0 and self.info.get_kind() == K_I64 and _in_arena(self.heap, fa):
+                x = PyLong_AsLongLongAndOverflow(v, &overflow)
+                if not overflow:
+                    (<int64_t*>addr_ptr(&self.heap.h, fa))[0] = x
+                    return
         a = self._elem_addr(i)
         with self.heap.lock:
             store(self, a, self.elem, kind_of(self.elem), v)
@@ -837,6 +1083,20 @@ cdef Pointer new_pointer(object rt, Heap heap, uint64_t addr, object elem):
     p.heap = heap
     p.addr = addr
     p.elem = elem
+    p._root()
+    return p
+
+
+cdef Pointer new_pointer_i(object rt, Heap heap, uint64_t addr, TypeInfo ti):
+    """`new_pointer` with the pointee's `TypeInfo` already at hand."""
+    check_heap(heap)
+    cdef Pointer p = Pointer.__new__(Pointer)
+    p.runtime = rt
+    p.heap = heap
+    p.addr = addr
+    if ti is not None:
+        p.elem = ti.t
+        p.info = <PyObject*>ti
     p._root()
     return p
 
@@ -952,3 +1212,75 @@ def check_store(Handle owner, object t, object v):
     """Go's assignability and range checks for storing *v* as a *t*; writes nothing."""
     store(owner, 0, t, kind_of(t), v, True)
     return None
+
+
+cdef object _last_new_t = None      # new(T)'s one-entry cache: T checked and prepared
+cdef TypeInfo _last_new_info = None
+
+
+cdef TypeInfo new_info(object T):
+    """*T*'s `TypeInfo`, ready for allocation; TypeError if *T* is not a goruntime type."""
+    global _last_new_t, _last_new_info
+    cdef TypeInfo ti
+    if T is _last_new_t and T is not None:
+        return _last_new_info
+    if not isinstance(T, _types.Type):
+        raise TypeError(f"new: {T!r} is not a goruntime type")
+    ti = info_of(T)
+    if not ti.alloc_ready:
+        ti.prepare_alloc()
+    _last_new_t = T
+    _last_new_info = ti
+    return ti
+
+
+cdef object _rt_ref = None          # weakref to the Runtime `runtime_new` saw last
+cdef PyObject* _rt_heap = NULL      # its heap (borrowed: alive while that Runtime is)
+
+
+cdef inline Heap runtime_heap(object rt):
+    """``rt.heap``, without an attribute lookup when *rt* is the last runtime seen."""
+    global _rt_ref, _rt_heap
+    cdef Heap heap
+    cdef object ref
+    if _rt_ref is not None and PyWeakref_GET_OBJECT(_rt_ref) == <PyObject*>rt:
+        return <Heap>_rt_heap
+    heap = rt.heap
+    ref = PyWeakref_NewRef(rt, None)
+    _rt_ref = ref
+    _rt_heap = <PyObject*>heap
+    return heap
+
+
+def runtime_new(self, T):
+    """Go's ``new(T)``: a zeroed T on the heap, returned as a ``*T`` handle.
+
+    (``Runtime.new``, compiled: the type's size, noscan bit and GC mask come from its
+    `TypeInfo`; then mallocgc, the pointer bits and the rooted handle, as `new_object`.)
+    """
+    cdef TypeInfo ti = new_info(T)
+    cdef Heap heap = runtime_heap(self)
+    cdef Pointer p
+    check_heap(heap)
+    if heap.threaded:
+        with heap.lock:
+            p = _new_object_i(self, heap, ti)
+    else:
+        p = _new_object_i(self, heap, ti)
+    if heap.h.gc_pending:
+        self._heap_triggered_gc()
+    return p
+
+
+cdef Pointer _new_object_i(object rt, Heap heap, TypeInfo ti):
+    cdef uint64_t addr = 0, size = ti.asize
+    cdef intp_t ew = 0 if ti.mask is None else len(ti.mask)
+    if ew * 8 > <intp_t>size:
+        raise ValueError("GC mask of %d words does not fit %d bytes" % (ew, size))
+    mallocgc(&heap.h, 0, size, ti.noscan, &addr)
+    if not ti.noscan and addr != ZEROBASE:
+        if ew:
+            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>ti.mask, ew, 1)
+        else:
+            set_heap_bits(&heap.h, addr, NULL, 0, 0)
+    return new_pointer_i(rt, heap, addr, ti)

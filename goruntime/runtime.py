@@ -199,13 +199,9 @@ class Runtime:
         return runtime_html(self)
 
     # -- allocation --------------------------------------------------------------------
-    def new(self, T):
-        """Go's ``new(T)``: a zeroed T on the heap, returned as a ``*T`` handle."""
-        size, noscan, mask = _alloc_info(T)
-        p = _object.new_object(self, self.heap, size, noscan, mask, T)
-        if self.heap.gc_pending:
-            self._heap_triggered_gc()
-        return p
+    # Go's ``new(T)``: a zeroed T on the heap, returned as a ``*T`` handle. Compiled
+    # (goruntime/_object.pyx ``runtime_new``): one call per object, per-type facts cached.
+    new = _object.runtime_new
 
     def make(self, T, length=None, cap=None, *, hint=None):
         """Go's ``make([]E, len, cap)``: a slice with a zeroed backing array on the heap;

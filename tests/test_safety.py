@@ -220,7 +220,9 @@ def test_b32_allocation_and_rooting_are_one_step(runtime, what):
         if seen[0] <= k:
             break
         k += 1
-    assert k >= 3
+    # Runtime.new is compiled (goruntime/_object.pyx runtime_new): no Python line runs
+    # between its mallocgc and the rooting, so only rt.new's own line can be traced.
+    assert k >= (1 if what == "new" else 3)
     rt.GC()
     assert rt.ReadMemStats().HeapObjects == 0
 

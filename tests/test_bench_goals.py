@@ -1,0 +1,48 @@
+"""`python -m bench --check`: issue #20's goals judged from a run's rows (no timing here)."""
+from bench import run
+
+
+def row(workload, metric, gr, go=None, py=None):
+    return {"workload": workload, "metric": metric, "goruntime": gr, "go": go, "cpython": py,
+            "ratio": gr / go if isinstance(gr, (int, float)) and go else None}
+
+
+def status(goals, prefix):
+    (hit,) = [(s, v) for n, s, v in goals if n.startswith(prefix)]
+    return hit
+
+
+def test_goals_met_missed_and_not_measured():
+    rows = [
+        row("list, allocation order, 1M", "mark CPU / object", 10.0, 20.0),
+        row("balanced binary tree, 1M", "mark CPU / object", 9.0, 10.0),
+        row("list, allocation order, 10M", "mark CPU / object", 30.0, 30.0),
+        row("binary-trees depth 18", "wall", 2.0, 2.5),
+        row("binary-trees depth 18", "Mallocs", 10_000, 10_001),
+        row("GCBench (18/16/500000/4..16)", "wall", 3.0, 2.0),
+        row("GCBench (18/16/500000/4..16)", "Mallocs", 10_000, 9_000),
+        row("rt.new(T) handles, kept alive, GC on, 200k", "rt.new(T) (Go: &T{}; CPython: T())",
+            4.0, 17.0, 3.5),
+        row("handle field access", "p.x read (int field)", 21.0),
+        row("handle field access", "p.a read (pointer field, new handle)", 59.0),
+    ]
+    g = run.goals(rows)
+    assert status(g, "mark <= 0.8x Go: list 1M") == (run.MET, "0.50x Go")
+    assert status(g, "mark <= 0.8x Go: tree 1M")[0] == run.MISSED
+    assert status(g, "mark <= 0.8x Go: graph 1M")[0] == run.UNMEASURED
+    # list: ours 3.0x from 1M to 10M, Go's 1.5x
+    assert status(g, "mark growth 1M -> 10M <= Go's: list")[0] == run.MISSED
+    assert status(g, "mark growth 1M -> 10M <= Go's: tree")[0] == run.UNMEASURED
+    assert status(g, "binary-trees depth 18: wall")[0] == run.MET
+    assert status(g, "binary-trees depth 18: Mallocs")[0] == run.MET
+    assert status(g, "binary-trees depth 21: wall")[0] == run.UNMEASURED
+    assert status(g, "GCBench (18/16/500000/4..16): wall")[0] == run.MISSED
+    assert status(g, "GCBench (18/16/500000/4..16): Mallocs")[0] == run.MISSED
+    assert status(g, "parallel mark")[0] == run.UNMEASURED
+    assert status(g, "rt.new(T) >= CPython")[0] == run.MET
+    assert status(g, "p.x read (int field) <= 20 ns") == (run.MISSED, "21.0 ns")
+    assert status(g, "p.a read (pointer field, new handle) <= 60 ns")[0] == run.MET
+
+
+def test_no_rows_means_nothing_is_met():
+    assert {s for _, s, _ in run.goals([])} == {run.UNMEASURED}
