@@ -421,6 +421,12 @@ class _Graph:
         h.a, h.b = x, y
         self.nodes[h.id] = (h.addr, [z.id for z in (x, y) if z is not None])
 
+    def untracked(self, h):
+        """An object outside the graph (finalizer test objects...): its address may be
+        one a graph node had; it is not checked itself."""
+        self.nodes[self.next_id] = (h.addr, None)
+        self.next_id += 1
+
     def reachable(self):
         seen, todo = set(), list(self.roots)
         while todo:
@@ -447,8 +453,9 @@ class _Graph:
         by_addr = {}
         for i, (addr, _) in self.nodes.items():
             by_addr[addr] = i                  # the newest object at a reused address
-        kept = [i for a, i in by_addr.items() if i not in live and heap.find_object(a) is not None]
-        lost = [i for a, i in by_addr.items() if i in live and heap.find_object(a) is None]
+        tracked = {a: i for a, i in by_addr.items() if self.nodes[i][1] is not None}
+        kept = [i for a, i in tracked.items() if i not in live and heap.find_object(a) is not None]
+        lost = [i for a, i in tracked.items() if i in live and heap.find_object(a) is None]
         assert not kept and not lost, f"kept garbage {kept[:5]}, freed live {lost[:5]}"
         for i in live:
             assert heap.read_word(self.nodes[i][0] + 16) == i
@@ -564,3 +571,85 @@ def test_b35_signals_at_every_line_of_a_gc():
     import signal
     _openblas_threads()
     _signal_sweep(1, lambda: os.kill(os.getpid(), signal.SIGINT))
+
+
+def _exception_sweep(step):
+    """A KeyboardInterrupt raised (by a tracer: no signal involved) at the k-th line of
+    goruntime's code in rt.GC(), for k = 1, 1+step, ...: the cycle is rolled back (NumGC
+    and the pacer as before) or completed (NumGC + 1); either way two later GCs free
+    exactly what the reference mark finds unreachable, and finalizers run once."""
+    import random
+    import sys
+    where = str(__import__("pathlib").Path(rt.__file__).parent)
+    n_lines, k, rolled, completed = None, 1, 0, 0
+    while n_lines is None or k <= n_lines:
+        with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20) as r:
+            g = _Graph(r, random.Random(k), 100)
+            ran = []
+            for i in range(5):                     # finalizers on unreachable objects
+                f = r.new(GNode)
+                f.id = 1000 + i
+                g.untracked(f)
+                r.set_finalizer(f, lambda q: ran.append(q.id))
+            del f
+            wp = r.new(GNode)
+            g.untracked(wp)
+            w = weak.Make(wp)
+            del wp
+            r.gc()                                  # a first cycle: the pacer has history
+            for i in range(5):
+                f = r.new(GNode)
+                f.id = 2000 + i
+                g.untracked(f)
+                r.set_finalizer(f, lambda q: ran.append(q.id))
+            del f
+            g.mutate()
+            num_gc = r.gc_record.num_gc
+            pacer = dict(vars(r.pacer))
+            count = [0]
+
+            def tracer(frame, event, arg):
+                if not frame.f_code.co_filename.startswith(where):
+                    return None
+                if event == "line":
+                    count[0] += 1
+                    if count[0] == k and n_lines is not None:
+                        raise KeyboardInterrupt
+                return tracer
+            sys.settrace(tracer)
+            try:
+                r.gc()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                sys.settrace(None)
+            if n_lines is None:
+                n_lines = count[0]
+                assert n_lines > 300
+                continue
+            if r.gc_record.num_gc == num_gc:
+                rolled += 1
+                assert vars(r.pacer) == pacer, k
+                assert not r.gc_running
+            else:
+                completed += 1
+                assert r.gc_record.num_gc == num_gc + 1, k
+            for _ in range(2):
+                r.gc()
+                r.sched.run_until_idle()
+                g.check(r.heap)
+                g.mutate()
+            assert sorted(ran) == list(range(1000, 1005)) + list(range(2000, 2005)), k
+            assert w.Value() is None
+        k += step
+    assert rolled and completed
+    return n_lines
+
+
+def test_b35_any_exception_in_a_cycle_rolls_it_back_or_completes_it():
+    _exception_sweep(11)
+
+
+@pytest.mark.slow
+def test_b35_any_exception_at_every_line_of_a_cycle():
+    _exception_sweep(1)
