@@ -677,12 +677,17 @@ cdef class Heap:
     # object. When the owner thread has ended, the next thread to call takes the runtime
     # over. With scheduler="threads" every thread may call (everything takes the world lock).
     cdef int check_owner(self) except -1:
+        if self.dead is not None:
+            return self._foreign_call()
         if self.threaded or PyThread_get_thread_ident() == self.owner:
             return 0
         return self._foreign_call()
 
     cdef int _foreign_call(self) except -1:
         cdef unsigned long me = PyThread_get_thread_ident()
+        if self.dead is not None:              # Go: the program died (see Runtime._die)
+            from goruntime.errors import FatalError
+            raise FatalError(self.dead[0]) from self.dead[1]
         owner = self.owner
         if not any(t.ident == owner for t in threading.enumerate()):
             self.owner = me
@@ -694,8 +699,14 @@ cdef class Heap:
             % (owner, me))
 
     def check_thread(self):
-        """Raise RuntimeError if the calling thread may not use this heap (see above)."""
+        """Raise RuntimeError if the calling thread may not use this heap (see above), or
+        `FatalError` if its runtime is dead."""
         self.check_owner()
+
+    def check_alive(self):
+        """Raise `FatalError` if the runtime died (a finalizer or cleanup raised)."""
+        if self.dead is not None:
+            self._foreign_call()
 
     def __dealloc__(self):
         PyMem_RawFree(self.h.roots)

@@ -105,7 +105,7 @@ class Runtime:
                  scheduler="cooperative", clock="virtual", *, arena_cap=None, stderr=None):
         # every knob is validated before anything is built: no wrap-around (issue 13)
         gogc = _pacer.gogc_arg(gogc)
-        memory_limit = _pacer.memory_limit_arg(memory_limit)
+        memory_limit = _pacer.memory_limit_arg(memory_limit, malformed=FatalError)
         if isinstance(gomaxprocs, bool) or not isinstance(gomaxprocs, int):
             raise TypeError(f"gomaxprocs must be an int, not {type(gomaxprocs).__name__}")
         if gomaxprocs < 1 or gomaxprocs > 256:
@@ -117,6 +117,7 @@ class Runtime:
         self.clock = _clock.make_clock(clock)
         self.sched = _sched.Scheduler(scheduler, self.clock, gomaxprocs)
         self.sched.on_tick = self._on_tick
+        self.sched.on_crash = self._on_crash
         # consMark from the cost model's allocation and scan rates: the emulator does not
         # model assists, which is what lets Go's own measurement see the mutator's rate.
         self.pacer = _pacer.Pacer(gogc, memory_limit, cons_mark_model="virtual-cost")
@@ -174,8 +175,9 @@ class Runtime:
         return False
 
     def __repr__(self):
+        dead = f" DEAD ({self.dead})" if self.heap.dead is not None else ""
         return (f"<goruntime.Runtime GOGC={self.pacer.gc_percent} GOMAXPROCS={self._gomaxprocs} "
-                f"NumGC={self.gc_record.num_gc} HeapInuse={self.heap.counters()['heap_inuse']}>")
+                f"NumGC={self.gc_record.num_gc} HeapInuse={self.heap.counters()['heap_inuse']}{dead}>")
 
     def _repr_html_(self):
         from ._display import runtime_html
@@ -298,6 +300,7 @@ class Runtime:
 
     def read_mem_stats(self, m=None):
         """Go: ReadMemStats. Stops the world, flushes every mcache, fills *m*."""
+        self._check_alive()
         if m is not None and not isinstance(m, MemStats):
             raise TypeError(f"ReadMemStats: expected a MemStats, not {type(m).__name__}")
         with self._world:
@@ -428,6 +431,7 @@ class Runtime:
         background scavenger gets the time."""
         self.finish_cycle()
         self.sched.sleep(ns)
+        self._check_alive()
         if self.gc_record.num_gc and not self.collector.in_gc:
             with self._world:
                 self._maybe_scavenge(self._mem_state())
@@ -445,6 +449,7 @@ class Runtime:
 
     def gomaxprocs(self, n):
         """Go: GOMAXPROCS(n); n < 1 only queries. Returns the previous setting."""
+        self._check_alive()
         if isinstance(n, bool) or not isinstance(n, int):
             raise TypeError(f"GOMAXPROCS takes an int, not {type(n).__name__}")
         old = self._gomaxprocs
@@ -460,6 +465,7 @@ class Runtime:
 
     # -- runtime/debug ----------------------------------------------------------------------
     def set_gc_percent(self, p):
+        self._check_alive()
         with self._world:
             self.pacer.heap_live = self.heap.heap_live
             old = self.pacer.set_gc_percent(p, sweep_done=self.collector.cycle is None, mem=self._mem_state())
@@ -473,6 +479,7 @@ class Runtime:
         return old
 
     def set_memory_limit(self, x):
+        self._check_alive()
         with self._world:
             self.pacer.heap_live = self.heap.heap_live
             old = self.pacer.set_memory_limit(x, sweep_done=True, mem=self._mem_state())
@@ -484,6 +491,34 @@ class Runtime:
         self.gc(kind="cycle")
         with self._world:
             self.heap.scavenge(2**64 - 1)
+
+    def _check_alive(self):
+        """Raise if this runtime died: first a crash still waiting for main's next
+        scheduling point (the original exception), then `FatalError` on every call."""
+        if self.heap.dead is not None:
+            self.sched.raise_pending()
+            self.heap.check_alive()
+
+    def _on_crash(self, g, exc):
+        """A goroutine's function raised. A system goroutine's (a finalizer's or a
+        cleanup's) kills the runtime (`_die`); a user goroutine's is raised in main only."""
+        if g.system:
+            self._die(exc, g.name or "system goroutine", g.id)
+
+    def _die(self, exc, what, gid):
+        """A finalizer or cleanup raised *exc* on goroutine *gid*. In Go the program dies
+        (``panic:`` and the goroutine's trace); here the runtime does: every later call
+        on it raises `FatalError` naming *exc* and the goroutine (its ``__cause__``)."""
+        if self.heap.dead is None:
+            text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            msg = (f"goruntime: this Runtime is dead: a {what} raised {text} "
+                   f"(goroutine {gid} [{what}]); Go's program would have exited with panic:")
+            self.heap.dead = (msg, exc)
+
+    @property
+    def dead(self):
+        """None, or the message every call on this runtime raises (see `_die`)."""
+        return None if self.heap.dead is None else self.heap.dead[0]
 
     def pause_ring(self):
         r = self.gc_record
@@ -596,12 +631,16 @@ def GOMAXPROCS(n=0):
 
 def NumGoroutine():
     """Go: runtime.NumGoroutine (user goroutines, main included)."""
-    return current().sched.num_goroutine()
+    r = current()
+    r._check_alive()
+    return r.sched.num_goroutine()
 
 
 def Gosched():
     """Go: runtime.Gosched: let other goroutines (finalizers, cleanups) run."""
-    current().sched.gosched()
+    r = current()
+    r.sched.gosched()
+    r._check_alive()
 
 
 def go(fn, *args):

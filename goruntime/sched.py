@@ -311,6 +311,7 @@ class Scheduler:
         self._nwallsleep = 0
         self._tls = threading.local()
         self._foreign_threads: list[threading.Thread] = []
+        self.on_crash = None                # on_crash(g, exc): a goroutine's function raised
         if self._threads:
             self._main._cond = threading.Condition(self._lock)
 
@@ -482,6 +483,8 @@ class Scheduler:
         except Exception:
             pass
         self._deliver(exc)
+        if self.on_crash is not None:       # after the delivery: main sees the crash first
+            self.on_crash(g, exc)
 
     def _deliver(self, exc: BaseException):
         """Arrange for *exc* to be raised in the main goroutine as soon as possible."""
@@ -814,6 +817,18 @@ class Scheduler:
         return None
 
     # ------------------------------------------------------------------ gosched, sleep
+
+    def raise_pending(self) -> None:
+        """In main: raise a goroutine's crash that waits for main's next scheduling point."""
+        if self.current() is not self._main:
+            return
+        with self._lock:
+            m = self._main
+            if m._raise is not None:
+                exc, m._raise = m._raise, None
+                raise exc
+            if self._pending:
+                raise self._pending.pop(0)
 
     def gosched(self) -> None:
         """Yield: let other runnable goroutines run first (Go: runtime.Gosched, proc.go).

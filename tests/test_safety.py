@@ -3,6 +3,7 @@ docs/reliability.md). Each fails on the main of 2026-12-06 (the reason is in its
 import copy
 import gc as pygc
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -232,7 +233,7 @@ def test_b33_knobs_never_wrap_around():
     from goruntime import debug
     for kw, exc in [({"memory_limit": 2 ** 64}, OverflowError), ({"memory_limit": 2 ** 63}, OverflowError),
                     ({"memory_limit": -1}, ValueError), ({"memory_limit": 1.5}, TypeError),
-                    ({"memory_limit": "12 MiB"}, ValueError), ({"gogc": 2 ** 32}, OverflowError),
+                    ({"gogc": 2 ** 32}, OverflowError),
                     ({"gogc": 2 ** 31}, OverflowError), ({"gogc": -(2 ** 31) - 1}, OverflowError),
                     ({"gogc": 1.0}, TypeError), ({"gogc": None}, TypeError),
                     ({"gomaxprocs": 2 ** 64}, ValueError), ({"gomaxprocs": "2"}, TypeError),
@@ -240,6 +241,8 @@ def test_b33_knobs_never_wrap_around():
         name = next(iter(kw))
         with pytest.raises(exc, match=name):
             rt.Runtime(**kw)
+    with pytest.raises(rt.FatalError, match="^malformed GOMEMLIMIT"):   # Go's readGOMEMLIMIT
+        rt.Runtime(memory_limit="12 MiB")
     with rt.Runtime(memory_limit=(1 << 63) - 1, gogc=(1 << 31) - 1) as r:
         assert r.pacer.memory_limit == (1 << 63) - 1 and r.pacer.gc_percent == (1 << 31) - 1
     with rt.Runtime(memory_limit="1GiB", gogc=-(1 << 31)) as r:
@@ -653,3 +656,73 @@ def test_b35_any_exception_in_a_cycle_rolls_it_back_or_completes_it():
 @pytest.mark.slow
 def test_b35_any_exception_at_every_line_of_a_cycle():
     _exception_sweep(1)
+
+
+# ---------------------------------------------------------------------------------- B36
+@pytest.mark.parametrize("what", ["finalizer", "cleanup"])
+def test_b36_a_raising_finalizer_kills_the_runtime_visibly(what):
+    """A finalizer that raised killed its goroutine; the exception reached main once, and
+    from then on no finalizer ever ran again, silently. In Go the program dies. Now the
+    runtime is dead: every later call on it raises FatalError naming the exception and
+    the goroutine, and its repr, HTML display and %goruntime status say so."""
+    with rt.Runtime(godebug="gccheckmark=1") as r:
+        keep = r.new(Box)
+        keep.x = 9
+        ran = []
+        p = r.new(Box)
+        q = r.new(Box)
+        if what == "finalizer":
+            r.set_finalizer(p, lambda o: 1 / 0)
+            r.set_finalizer(q, lambda o: ran.append(o))
+        else:
+            r.add_cleanup(p, lambda a: 1 / 0, 1)
+            r.add_cleanup(q, lambda a: ran.append(a), 2)
+        del p, q
+        r.gc()
+        with pytest.raises(ZeroDivisionError):             # the original, once, in main
+            for _ in range(10):
+                rt.Gosched()
+        assert r.dead and "ZeroDivisionError: division by zero" in r.dead and f"[{what}]" in r.dead
+        n_ran = len(ran)                                     # q's may have run before p's
+        calls = [rt.Gosched, rt.GC, rt.ReadMemStats, lambda: rt.new(Box), lambda: keep.x,
+                 lambda: setattr(keep, "x", 1), lambda: weak.Make(keep), lambda: rt.Sleep(10),
+                 lambda: rt.make(rt.Slice(rt.Int), 2), lambda: r.set_finalizer(keep, None),
+                 lambda: rt.NumGoroutine(), lambda: rt.GOMAXPROCS(2), lambda: r.string("x")]
+        for call in calls:
+            with pytest.raises(rt.FatalError, match=rf"dead: a {what} raised ZeroDivisionError") as e:
+                call()
+            assert isinstance(e.value.__cause__, ZeroDivisionError)
+            assert re.search(r"\(goroutine \d+ \[" + what + r"\]\)", str(e.value))
+        assert "DEAD" in repr(r) and "ZeroDivisionError" in repr(r)
+        html = r._repr_html_()
+        assert html is None or ("DEAD" in html and "ZeroDivisionError" in html)
+        from goruntime import _display
+        old = _display._html_enabled
+        _display._html_enabled = lambda: True
+        try:
+            html = r._repr_html_()
+        finally:
+            _display._html_enabled = old
+        assert "this Runtime is dead" in html and "ZeroDivisionError" in html
+        assert len(ran) == n_ran                             # nothing silently continued
+    with rt.Runtime() as other:                              # other runtimes are unaffected
+        assert other.dead is None
+        other.gc()
+
+
+def test_b36_percent_goruntime_status_says_the_runtime_is_dead(capsys):
+    pytest.importorskip("IPython")
+    from IPython.testing.globalipapp import get_ipython
+    ip = get_ipython()
+    ip.run_line_magic("load_ext", "goruntime")
+    with rt.Runtime() as r:
+        p = r.new(Box)
+        r.set_finalizer(p, lambda o: 1 / 0)
+        del p
+        r.gc()
+        with pytest.raises(ZeroDivisionError):
+            rt.Gosched()
+        capsys.readouterr()
+        ip.run_line_magic("goruntime", "status")
+        out = capsys.readouterr().out
+        assert "the current Runtime is DEAD" in out and "ZeroDivisionError" in out
