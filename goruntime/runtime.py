@@ -118,6 +118,7 @@ class Runtime:
         self.sched = _sched.Scheduler(scheduler, self.clock, gomaxprocs)
         self.sched.on_tick = self._on_tick
         self.sched.on_crash = self._on_crash
+        self._closed = False
         # consMark from the cost model's allocation and scan rates: the emulator does not
         # model assists, which is what lets Go's own measurement see the mutator's rate.
         self.pacer = _pacer.Pacer(gogc, memory_limit, cons_mark_model="virtual-cost")
@@ -491,6 +492,31 @@ class Runtime:
         self.gc(kind="cycle")
         with self._world:
             self.heap.scavenge(2**64 - 1)
+
+    def close(self):
+        """End this runtime and give its memory back: its goroutines (the finalizer and
+        cleanup goroutines, the scheduler's hub; threads are joined) end, the arena is
+        returned to the OS, and every later call on it or its handles raises
+        `FatalError` ("this Runtime is closed"). Idempotent. Without it, a runtime whose
+        scheduler ran stays alive until the process exits: suspended greenlets and parked
+        threads hold it (a suspended greenlet's frame is invisible to Python's cycle
+        collector). Queued finalizers and cleanups do not run (Go: the program exits)."""
+        if self._closed:
+            return
+        if self.heap.dead is None:
+            self.heap.check_thread()
+        if self.sched.current() is not None and self.sched.current() is not self.sched.main:
+            raise RuntimeError("goruntime: Runtime.close() from inside one of its goroutines")
+        self._closed = True
+        if self.heap.dead is None:
+            self.heap.dead = ("goruntime: this Runtime is closed", None)
+        self.sched.on_tick = None
+        self.sched.on_crash = None
+        self.sched.close()
+        with self._world:
+            self.heap.release_memory()
+        self.finalizers.finq.clear()
+        self.cleanups.queue.clear()
 
     def _check_alive(self):
         """Raise if this runtime died: first a crash still waiting for main's next

@@ -726,3 +726,71 @@ def test_b36_percent_goruntime_status_says_the_runtime_is_dead(capsys):
         ip.run_line_magic("goruntime", "status")
         out = capsys.readouterr().out
         assert "the current Runtime is DEAD" in out and "ZeroDivisionError" in out
+
+
+# ---------------------------------------------------------------------------------- B37
+def _rss():
+    import os
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _churn_one(mode):
+    """A runtime that ran finalizers, a cleanup, a goroutine and a 3 MiB heap, closed."""
+    import time
+    r = rt.Runtime(scheduler=mode, arena_cap=64 << 20)
+    with r:
+        ran = []
+        for _ in range(3):
+            p = r.new(Box)
+            r.set_finalizer(p, lambda q: ran.append(1))
+        c = r.new(Box)
+        r.add_cleanup(c, lambda a: ran.append(a), 2)
+        s = r.make(rt.Slice(rt.Int64), 3 << 17)
+        s.numpy()[:] = 1
+        r.go(lambda: ran.append(3))
+        del p, c, s
+        r.gc()
+        for _ in range(2000):                     # bounded: a few ms normally
+            rt.Gosched()
+            if len(ran) == 5:
+                break
+            if mode == "threads":
+                time.sleep(0.001)
+        assert sorted(ran) == [1, 1, 1, 2, 3], ran
+    r.close()
+    with pytest.raises(rt.FatalError, match="closed"):
+        r.new(Box)
+    r.close()                                     # idempotent
+
+
+def _churn(n, mode):
+    import gc as pygc
+    import threading
+    for _ in range(10):
+        _churn_one(mode)
+    pygc.collect()
+    threads, rss = threading.active_count(), _rss()
+    for _ in range(n):
+        _churn_one(mode)
+    pygc.collect()
+    return _rss() - rss, threading.active_count() - threads
+
+
+@pytest.mark.parametrize("mode,n", [("cooperative", 150), pytest.param("threads", 40, marks=pytest.mark.threads)])
+def test_b37_closed_runtimes_give_their_memory_and_threads_back(mode, n):
+    """Every runtime whose scheduler had run stayed alive (suspended greenlets and parked
+    threads held it): ~4 MiB per runtime with a few MB of heap, a parked OS thread each in
+    threads mode. Runtime.close() ends its goroutines and releases the arena; the issue's
+    budget is 64 MiB for 1000 runtimes, i.e. 64 KiB each (measured: < 3 KiB each)."""
+    grew, threads = _churn(n, mode)
+    assert grew < n * 64 * 1024, f"RSS grew {grew / 2**20:.1f} MiB for {n} runtimes"
+    assert threads == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["cooperative", "threads"])
+def test_b37_a_thousand_runtimes(mode):
+    grew, threads = _churn(1000, mode)
+    assert grew < 64 << 20, f"RSS grew {grew / 2**20:.1f} MiB"
+    assert threads == 0
