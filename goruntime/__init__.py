@@ -29,8 +29,10 @@ from .runtime import (
     Chan, WaitGroup,
 )
 from .mstats import BySizeEntry
+from .sizeclass import sizeclass, SizeClass
 from .chan import select
 from . import debug, weak, metrics  # noqa: E402
+from .trace.dask_sweep import sweep  # noqa: E402  (dask itself is imported only when called)
 
 __all__ = [
     "__version__", "FatalError", "Panic",
@@ -41,7 +43,7 @@ __all__ = [
     "Runtime", "current", "GC", "ReadMemStats", "MemStats", "BySizeEntry", "SetFinalizer",
     "KeepAlive", "AddCleanup", "Cleanup", "GOMAXPROCS", "NumGoroutine", "Gosched", "go",
     "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "select",
-    "debug", "weak", "metrics",
+    "debug", "weak", "metrics", "sizeclass", "SizeClass", "sweep",
 ]
 
 

@@ -20,10 +20,8 @@ Options (`set_options`, also a context manager, like ``xarray.set_options``):
 ``display_expand_spans`` / ``display_expand_by_size`` (whether those sections start open).
 
 Entry points: `memstats_html`, `gcstats_html`, `runtime_html`, `handle_html`, `heap_html`
-(and `steps_html` for `goruntime.plot.GCStep`). ``runtime.py``, ``mstats.py`` and
-``_object.pyx`` call the first ones from their ``_repr_html_``; ``%load_ext goruntime``
-registers the rest as IPython formatters for `goruntime.debug.GCStats` and
-`goruntime._heap.Heap`.
+(and `steps_html` for `goruntime.plot.GCStep`): the ``_repr_html_`` of the Runtime,
+MemStats, handles, `goruntime.debug.GCStats` and `goruntime._heap.Heap` call them.
 """
 from __future__ import annotations
 
@@ -35,10 +33,12 @@ import uuid
 from functools import lru_cache
 from importlib import resources
 
+from .mstats import HeapCounters, chronological_pauses
+
 __all__ = [
     "OPTIONS", "set_options", "memstats_html", "gcstats_html", "runtime_html", "handle_html",
     "heap_html", "steps_html", "memstats_text", "gcstats_text", "runtime_text", "heap_text",
-    "handle_text", "fmt_bytes", "fmt_ns", "size_class_hue", "pure_heap_goal", "plural",
+    "handle_text", "fmt_bytes", "fmt_ns", "size_class_hue", "plural",
     "time_label", "time_note",
 ]
 
@@ -192,23 +192,6 @@ def size_class_hue(sizeclass: int) -> int:
     return int((sizeclass * 137.508) % 360)
 
 
-def pure_heap_goal(rt) -> int:
-    """``rt.heap_goal()`` (NextGC now) with no trace left behind.
-
-    Evaluating the goal refreshes the pacer's copy of heapLive and the runtime's peak span
-    count (which feeds MSpanSys); a display must not move either, so both are put back.
-    """
-    saved_peak = getattr(rt, "_peak_spans", None)
-    saved_live = getattr(rt.pacer, "heap_live", None)
-    try:
-        return int(rt.heap_goal())
-    finally:
-        if saved_peak is not None:
-            rt._peak_spans = saved_peak
-        if saved_live is not None:
-            rt.pacer.heap_live = saved_live
-
-
 @lru_cache(maxsize=None)
 def _load_css() -> str:
     """The stylesheet, read from package data once per process."""
@@ -285,13 +268,6 @@ def _note(text: str) -> str:
     return f"<div class='gr-note'>{_e(text)}</div>"
 
 
-def _ring_chronological(ring, num_gc):
-    """The last ``min(num_gc, len(ring))`` entries of a PauseNs-style ring, oldest first."""
-    size = len(ring)
-    n = min(int(num_gc), size)
-    return [ring[(num_gc - n + i) % size] for i in range(n)]
-
-
 def _pause_sparkline(pauses, *, first_gc: int = 1, width: int = 256, height: int = 24) -> str:
     """An inline SVG bar chart of pauses (oldest first); each bar's <title> is a tooltip."""
     pauses = [int(p) for p in pauses]
@@ -309,7 +285,7 @@ def _pause_sparkline(pauses, *, first_gc: int = 1, width: int = 256, height: int
                     f"height='{h:.2f}'><title>{_e(tip)}</title></rect>")
     return (f"<svg class='gr-sparkline' width='{w:.0f}' height='{height}' "
             f"viewBox='0 0 {w:.2f} {height}' role='img' "
-            f"aria-label='{_e(f'{n} GC pauses, max {fmt_ns(top)}')}'>"
+            f"aria-label='{_e(plural(n, 'GC pause') + ', max ' + fmt_ns(top))}'>"
             f"<line class='gr-spark-base' x1='0' y1='{height - 0.5}' x2='{w:.2f}' y2='{height - 0.5}'/>"
             + "".join(bars) + "</svg>")
 
@@ -410,7 +386,7 @@ def memstats_text(m) -> str:
             v = getattr(m, name, None)
             h = _human(v, unit, clock) if v is not None else ""
             lines.append(f"  {name:<14} {_fmt_value(v, unit):>25}  {h}".rstrip())
-    pauses = _ring_chronological(getattr(m, "PauseNs", []) or [], numgc)
+    pauses = chronological_pauses(getattr(m, "PauseNs", []) or [], numgc)
     if pauses:
         lines.append(f"  PauseNs        last {len(pauses)}, oldest first: {_text_sparkline(pauses)}"
                      f"  max {fmt_ns(max(pauses))}, {time_label(clock)}")
@@ -454,7 +430,7 @@ def memstats_html(m):
         inline = ""
         if title == "Garbage collector":
             numgc = int(getattr(m, "NumGC", 0))
-            pauses = _ring_chronological(getattr(m, "PauseNs", []) or [], numgc)
+            pauses = chronological_pauses(getattr(m, "PauseNs", []) or [], numgc)
             spark = _pause_sparkline(pauses, first_gc=numgc - len(pauses) + 1)
             details += (f"<div class='gr-note'>PauseNs, last {_e(plural(len(pauses), 'cycle'))}, "
                         f"oldest first{_e(', max ' + fmt_ns(max(pauses))) if pauses else ''}:</div>"
@@ -593,7 +569,7 @@ def _span_grid(spans, max_spans) -> str:
 
 
 def _heap_summary(heap, spans):
-    c = heap.counters()
+    c = HeapCounters.read(heap)
     objects = sum(s["alloc_count"] for s in spans)
     slot_bytes = sum(s["alloc_count"] * s["elemsize"] for s in spans)
     return c, objects, slot_bytes
@@ -603,8 +579,8 @@ def heap_text(heap, spans=None) -> str:
     spans = _span_rows(heap) if spans is None else spans
     c, objects, slot_bytes = _heap_summary(heap, spans)
     lines = [f"<goruntime Heap: {plural(len(spans), 'span')} in use, {plural(objects, 'object')} in "
-             f"{fmt_bytes(slot_bytes)} of slots, HeapInuse {fmt_bytes(c['heap_inuse'])}, "
-             f"HeapSys {fmt_bytes(c['heap_sys'])}, HeapReleased {fmt_bytes(c['heap_released'])}>"]
+             f"{fmt_bytes(slot_bytes)} of slots, HeapInuse {fmt_bytes(c.heap_inuse)}, "
+             f"HeapSys {fmt_bytes(c.heap_sys)}, HeapReleased {fmt_bytes(c.heap_released)}>"]
     by = {}
     for s in spans:
         k = (s["sizeclass"], s["noscan"], s["elemsize"] if s["sizeclass"] else 0)
@@ -625,17 +601,17 @@ def _heap_sections(heap, spans):
         ("spans in use", f"{len(spans):,}", "", "in-use spans (MSpanInuse / 160)"),
         ("objects", f"{objects:,}", "", "allocated slots (a tiny block counts once)"),
         ("slot bytes", f"{slot_bytes:,}", fmt_bytes(slot_bytes), "bytes in allocated slots"),
-        ("heap_live", f"{c['heap_live']:,}", fmt_bytes(c["heap_live"]),
+        ("heap_live", f"{c.heap_live:,}", fmt_bytes(c.heap_live),
          "the pacer's heapLive (cached spans count as full)"),
-        ("HeapInuse", f"{c['heap_inuse']:,}", fmt_bytes(c["heap_inuse"]), "bytes in in-use spans"),
-        ("HeapSys", f"{c['heap_sys']:,}", fmt_bytes(c["heap_sys"]), "heap mapped (4 MiB steps)"),
-        ("HeapReleased", f"{c['heap_released']:,}", fmt_bytes(c["heap_released"]),
+        ("HeapInuse", f"{c.heap_inuse:,}", fmt_bytes(c.heap_inuse), "bytes in in-use spans"),
+        ("HeapSys", f"{c.heap_sys:,}", fmt_bytes(c.heap_sys), "heap mapped (4 MiB steps)"),
+        ("HeapReleased", f"{c.heap_released:,}", fmt_bytes(c.heap_released),
          "free pages returned to the OS"),
         ("roots", f"{heap.nroots:,}", "", "live handles (Python variables = goroutine stack slots)"),
     ]
     summary = _table(rows, classes=("gr-name", "gr-value", "gr-human", "gr-doc"))
     grid = _span_grid(spans, OPTIONS["display_max_spans"])
-    inline = _e(f"{plural(len(spans), 'span')}, {plural(objects, 'object')}, HeapInuse={fmt_bytes(c['heap_inuse'])}")
+    inline = _e(f"{plural(len(spans), 'span')}, {plural(objects, 'object')}, HeapInuse={fmt_bytes(c.heap_inuse)}")
     return [
         _section("Heap", summary, count=len(rows), inline=inline),
         _section("Spans", grid, count=len(spans), expanded=OPTIONS["display_expand_spans"],
@@ -676,7 +652,7 @@ def _runtime_settings(rt):
 
 def _runtime_gc_rows(rt, goal):
     r = rt.gc_record
-    last = r.pause_ns[(r.num_gc + 255) % 256] if r.num_gc else 0
+    last = r.pauses.latest()[0]
     how = time_label(getattr(rt, "clock", None))
     return [
         ("NumGC", f"{r.num_gc:,}", "", "completed cycles"),
@@ -699,7 +675,7 @@ def runtime_text(rt) -> str:
     lines = [repr(rt)]
     for name, value, human, _doc in _runtime_settings(rt):
         lines.append(f"  {name:<12} {value}{'  (' + human + ')' if human else ''}")
-    pauses = _ring_chronological(r.pause_ns, r.num_gc)
+    pauses = r.pauses.chronological()
     how = time_label(getattr(rt, "clock", None))
     lines.append(f"  NumGC        {r.num_gc}  pauses {_text_sparkline(pauses)} ({how})")
     lines.append(heap_text(rt.heap))
@@ -711,12 +687,12 @@ def runtime_html(rt):
     if not _html_enabled():
         return None
     with rt.heap.lock:
-        goal = pure_heap_goal(rt)
+        goal = rt.heap_goal()
         r = rt.gc_record
         cls = ("gr-name", "gr-value", "gr-human", "gr-doc")
         settings = _runtime_settings(rt)
         gc_rows = _runtime_gc_rows(rt, goal)
-        pauses = _ring_chronological(r.pause_ns, r.num_gc)
+        pauses = r.pauses.chronological()
         spark = _pause_sparkline(pauses, first_gc=r.num_gc - len(pauses) + 1)
         spans = _span_rows(rt.heap)
         sections = [

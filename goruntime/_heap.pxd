@@ -176,7 +176,9 @@ cdef int malloc_tiny(mheap_t* h, int p, uint64_t size, uint64_t* out) except -1 
 cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) except -1 nogil
 cdef int mallocgc(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) except -1 nogil
 cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t elem_words,
-                        intp_t count, intp_t clear_words) noexcept nogil
+                        intp_t count) noexcept nogil
+cdef void set_heap_bits_ptrdata(mheap_t* h, uint64_t addr, intp_t elem_words,
+                                intp_t ptr_words) noexcept nogil
 cdef void release_all(mheap_t* h, int p, bint adjust_heap_live) noexcept nogil
 cdef void free_span(mheap_t* h, intp_t si) noexcept nogil
 cdef void partial_push(mheap_t* h, intp_t si) noexcept nogil

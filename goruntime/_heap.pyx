@@ -534,21 +534,47 @@ cdef int malloc_dispatch(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t
 
 
 cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t elem_words,
-                        intp_t count, intp_t clear_words) noexcept nogil:
+                        intp_t count) noexcept nogil:
     """Write pointer bits for *count* elements of *elem_words* words at *addr*.
 
-    ``mask[i]`` is 1 if word i of an element holds a pointer. The first ``clear_words``
-    words from *addr* are cleared first (the whole slot), so stale bits never survive.
+    ``mask[i]`` is 1 if word i of an element holds a pointer. The words from *addr* to the
+    end of its slot are cleared first, so stale bits never survive. Objects with a malloc
+    header and large objects repeat the element's pattern to the end of the slot, as Go's
+    typePointers do (mbitmap.go: the header / largeType names the element type, and the
+    scan walks it up to the slot's end); small objects without a header have bits for
+    their *count* elements only (Go: writeHeapBitsSmall covers dataSize).
     """
-    cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, j, k
-    for i in range(clear_words):
-        bit_clear(h.heap_bits, w0 + i)
-    if mask == NULL:
+    write_heap_bits(h, addr, mask, 0, elem_words, count)
+
+
+cdef void set_heap_bits_ptrdata(mheap_t* h, uint64_t addr, intp_t elem_words,
+                                intp_t ptr_words) noexcept nogil:
+    """`set_heap_bits` for one element of a type of *elem_words* words whose first
+    *ptr_words* words may hold pointers (Go: abi.Type.PtrBytes), the rest none: how an
+    object is typed when only its type's ptrdata is known (a recorded trace)."""
+    write_heap_bits(h, addr, NULL, ptr_words, elem_words, 1)
+
+
+cdef inline void write_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask,
+                                 intp_t prefix, intp_t elem_words, intp_t count) noexcept nogil:
+    """Word i of an element is a pointer if ``mask[i]`` (mask given) or ``i < prefix``."""
+    cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, j, k, end
+    cdef intp_t si = span_of(h, addr)
+    cdef const mspan_t* s = &h.spans[si]
+    end = <intp_t>((s.base - h.arena_start + <uint64_t>obj_index(s, addr) * s.elemsize
+                    + s.elemsize) >> 3)
+    for i in range(w0, end):
+        bit_clear(h.heap_bits, i)
+    if (mask == NULL and prefix == 0) or elem_words == 0:
         return
+    if s.divmul == 0 or span_has_header(s):
+        count = (end - w0 + elem_words - 1) // elem_words
     k = w0
     for j in range(count):
         for i in range(elem_words):
-            if mask[i]:
+            if k + i >= end:
+                return
+            if (mask[i] != 0) if mask != NULL else (i < prefix):
                 bit_set(h.heap_bits, k + i)
         k += elem_words
 
@@ -848,7 +874,9 @@ cdef class Heap:
         return self.h.nroots
 
     def counters(self):
-        """The consistent heap statistics (spec 2.1) and memory classes, as a dict of ints."""
+        """The consistent heap statistics (spec 2.1) and memory classes, as a dict of ints
+        (`goruntime.mstats.HeapCounters.read` makes the typed snapshot)."""
+        cdef int i, p
         return {
             "small_alloc_count": [self.h.small_alloc_count[i] for i in range(NUM_SIZE_CLASSES)],
             "small_free_count": [self.h.small_free_count[i] for i in range(NUM_SIZE_CLASSES)],
@@ -869,6 +897,8 @@ cdef class Heap:
 
     def unflushed_small(self):
         """Slots used in cached spans but not yet counted (what ReadMemStats' flush adds)."""
+        cdef int p, spc
+        cdef intp_t si
         out = [0] * NUM_SIZE_CLASSES
         for p in range(MAX_PROCS):
             for spc in range(NUM_SPAN_CLASSES):
@@ -920,9 +950,9 @@ cdef class Heap:
             mallocgc(&self.h, ip, usize, noscan, &out)
             if not noscan and out != ZEROBASE:
                 if ew:
-                    set_heap_bits(&self.h, out, &m[0], ew, <intp_t>ucount, <intp_t>(usize >> 3))
+                    set_heap_bits(&self.h, out, &m[0], ew, <intp_t>ucount)
                 else:
-                    set_heap_bits(&self.h, out, NULL, 0, 0, <intp_t>(usize >> 3))
+                    set_heap_bits(&self.h, out, NULL, 0, 0)
         return out
 
     def alloc_many(self, size, bint noscan, n, mask=None, p=0):
@@ -957,9 +987,9 @@ cdef class Heap:
                     mallocgc(&self.h, ip, usize, noscan, &o[i])    # raises before any change
                     if not noscan and o[i] != ZEROBASE:
                         if ew:
-                            set_heap_bits(&self.h, o[i], &m[0], ew, 1, <intp_t>(usize >> 3))
+                            set_heap_bits(&self.h, o[i], &m[0], ew, 1)
                         else:
-                            set_heap_bits(&self.h, o[i], NULL, 0, 0, <intp_t>(usize >> 3))
+                            set_heap_bits(&self.h, o[i], NULL, 0, 0)
                     i += 1
                     if self.h.gc_pending:
                         break

@@ -14,8 +14,6 @@ What loading the extension does:
   ``sched.run_until_idle()`` on the current runtime (and on runtimes in the user
   namespace), as a Go program would between statements. Turn it off with
   ``%goruntime drain off`` (or ``configure(drain=False)``) to step with ``rt.Gosched()``.
-- registers HTML formatters for `goruntime.debug.GCStats` and `goruntime._heap.Heap`
-  (the span grid), which have no ``_repr_html_`` of their own.
 - ``%goruntime`` (line magic): ``status``, ``drain on|off``, ``forget`` (drop the output
   history's references, see below).
 
@@ -36,7 +34,7 @@ import sys
 __all__ = ["load_ipython_extension", "unload_ipython_extension", "configure", "state",
            "last_gctrace", "traced", "forget_outputs"]
 
-_STATE = {"drain": True, "ip": None, "last_gctrace": [], "formatters": [], "pinned": [], "depth": 0}
+_STATE = {"drain": True, "ip": None, "last_gctrace": [], "pinned": [], "depth": 0}
 
 
 def state():
@@ -78,16 +76,18 @@ class _Sink:
 class traced:
     """``with traced(runtimes, to_stderr=False) as lines:``: gctrace on for a block.
 
-    Enables ``gctrace=1`` on *runtimes* (an iterable of `Runtime`) and on every runtime
-    created or entered inside the block, with the lines going to stdout (or stderr);
-    restores each runtime's GODEBUG setting and trace stream on exit. This is what
-    ``%%gctrace`` runs the cell in; it works outside IPython too.
+    Adds a gctrace GC observer (`goruntime.gctrace.Tracer`, writing to stdout or stderr)
+    to *runtimes* (an iterable of `Runtime`) and to every runtime created or entered
+    inside the block, and removes each on exit. A runtime already tracing
+    (``godebug="gctrace=1"``) gets no second tracer: its lines go to the block's stream
+    until the block ends. This is what ``%%gctrace`` runs the cell in; it works outside
+    IPython too.
     """
 
     def __init__(self, runtimes=(), *, to_stderr=False):
         self.lines = []
         self._sink = _Sink(to_stderr, self.lines)
-        self._saved = {}            # id(rt) -> (rt, had_key, old_value, old_stderr)
+        self._saved = {}            # id(rt) -> (rt, our tracer or None, old stderr)
         self._initial = list(runtimes)
         self._patched = None
         self.clocks = []            # the traced runtimes' clocks (how to read the times)
@@ -96,15 +96,21 @@ class traced:
         if id(rt) in self._saved:
             return
         self.clocks.append(getattr(rt, "clock", None))
-        g = rt.godebug
-        self._saved[id(rt)] = (rt, "gctrace" in g, g.get("gctrace"), rt.stderr)
-        g["gctrace"] = 1
-        rt.stderr = self._sink
+        if rt.godebug.get("gctrace"):           # its own tracer writes to rt.stderr
+            self._saved[id(rt)] = (rt, None, rt.stderr)
+            rt.stderr = self._sink
+            return
+        sink = self._sink
+        tracer = rt.add_gc_observer(rt.gctracer(lambda line: sink.write(line + "\n")))
+        self._saved[id(rt)] = (rt, tracer, None)
 
     def __enter__(self):
         from .runtime import Runtime
         for rt in self._initial:
             self._enable(rt)
+        # Runtimes made or entered in the block: Runtime has no creation hook, so its
+        # __init__/__enter__ are wrapped for the block's duration (class attributes,
+        # restored on exit; a runtime's cycles are observed through add_gc_observer).
         init, enter = Runtime.__init__, Runtime.__enter__
         me = self
 
@@ -126,12 +132,11 @@ class traced:
             cls, init, enter = self._patched
             cls.__init__, cls.__enter__ = init, enter
             self._patched = None
-        for rt, had, old, stderr in self._saved.values():
-            if had:
-                rt.godebug["gctrace"] = old
+        for rt, tracer, stderr in self._saved.values():
+            if tracer is not None:
+                rt.remove_gc_observer(tracer)
             else:
-                rt.godebug.pop("gctrace", None)
-            rt.stderr = stderr
+                rt.stderr = stderr
         self._saved.clear()
         return False
 
@@ -271,18 +276,10 @@ def _unpin_streams():
     _STATE["pinned"] = []
 
 
-def _register_formatters(ip):
-    from . import _display, _heap, debug
-    html = ip.display_formatter.formatters["text/html"]
-    for cls, fn in ((_heap.Heap, _display.heap_html), (debug.GCStats, _display.gcstats_html)):
-        if getattr(cls, "_repr_html_", None) is None:
-            html.for_type(cls, fn)
-            _STATE["formatters"].append((html, cls))
-
-
 def load_ipython_extension(ip):
-    """``%load_ext goruntime``: register ``%%gctrace``, ``%goruntime``, the after-cell
-    drain and the HTML formatters. Loading twice is harmless."""
+    """``%load_ext goruntime``: register ``%%gctrace``, ``%goruntime`` and the after-cell
+    drain (every goruntime object shows itself with its own ``_repr_html_``). Loading
+    twice is harmless."""
     from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
     from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
@@ -340,7 +337,6 @@ def load_ipython_extension(ip):
     ip.register_magics(GoRuntimeMagics)
     ip.events.register("pre_run_cell", _pin_streams)
     ip.events.register("post_run_cell", _post_run_cell)
-    _register_formatters(ip)
     _STATE["ip"] = ip
 
 
@@ -354,8 +350,8 @@ def _post_run_cell(result=None):
 
 
 def unload_ipython_extension(ip):
-    """``%unload_ext goruntime``: stop draining and drop the formatters (magics stay, as
-    IPython has no way to unregister them)."""
+    """``%unload_ext goruntime``: stop draining (magics stay, as IPython has no way to
+    unregister them)."""
     for event, fn in (("pre_run_cell", _pin_streams), ("post_run_cell", _post_run_cell)):
         try:
             ip.events.unregister(event, fn)
@@ -363,8 +359,5 @@ def unload_ipython_extension(ip):
             pass
     _unpin_streams()
     _STATE["depth"] = 0
-    for html, cls in _STATE["formatters"]:
-        html.type_printers.pop(cls, None)
-    _STATE["formatters"].clear()
     if _STATE["ip"] is ip:
         _STATE["ip"] = None

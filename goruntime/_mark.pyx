@@ -94,6 +94,7 @@ cdef extern from *:
     const uint64_t SI_FULL "GR_SI_FULL"
     const uint64_t SI_SMALL "GR_SI_SMALL"
     const uint64_t STACK_ADDR_MASK "((1ULL << 48) - 1)"  # grey stack entry: size << 48 | address
+    const uint64_t MAX_OBLET_BYTES "(128ULL << 10)"  # Go: maxObletBytes
 
 
 cdef struct found_t:            # a pointer found by scan_object, not yet shaded
@@ -233,6 +234,51 @@ cdef uint64_t* build_span_info(const mheap_t* h) noexcept nogil:
     return t
 
 
+cdef uint64_t ptr_extent(const mheap_t* h, uint64_t b, uint64_t n) noexcept nogil:
+    """Bytes from *b* to the end of the last pointer word in [b, b+n); 0 if none."""
+    cdef intp_t i0 = <intp_t>((b - h.arena_start) >> 3)
+    cdef intp_t i = i0 + <intp_t>(n >> 3), wi, lo, last
+    cdef uint64_t word
+    while i > i0:
+        wi = (i - 1) >> 6
+        word = h.heap_bits[wi]
+        if i - (wi << 6) < 64:
+            word &= ((<uint64_t>1) << (i - (wi << 6))) - 1
+        lo = wi << 6
+        if i0 > lo:
+            word &= ~(((<uint64_t>1) << (i0 - lo)) - 1)
+        if word:
+            last = 0
+            while word:
+                last = GR_CTZ64(word)
+                word &= word - 1
+            return <uint64_t>(lo + last - i0 + 1) << 3
+        i = lo
+    return 0
+
+
+cdef uint64_t scan_size(const mheap_t* h, uint64_t b, uint64_t n) noexcept nogil:
+    """Go 1.27's heap scan work for scanning the *n*-byte slot *b* (heapScanWork).
+
+    Go counts up to the last pointer word, not the slot: scanObject's ``scanSize`` for
+    objects with a malloc header and large objects (over the element type repeated to the
+    slot's end, per 128 KiB oblet: maxObletBytes), and ``Len64(ptrBits) * 8`` for small
+    objects scanned one at a time from a span with inline mark bits
+    (mgcmark_greenteagc.go: scanObjectSmall / scanObjectsSmall). Go's dense span scan
+    (ScanSpanPacked, which counts whole slots) needs AVX-512 and a span with at least
+    nelems/8 objects marked at once; it is not modelled: goruntime counts as Go does on
+    a CPU without it (arm64; amd64 with GODEBUG=cpu.avx512=off).
+    """
+    cdef uint64_t total = 0, off = 0, m
+    while off < n:
+        m = n - off
+        if m > MAX_OBLET_BYTES:
+            m = MAX_OBLET_BYTES
+        total += ptr_extent(h, b + off, m)
+        off += m
+    return total
+
+
 cdef void scan_object(mheap_t* h, gcwork_t* w, uint64_t b) noexcept nogil:
     """Grey every object that slot *b*'s pointer words point to (Go: scanobject)."""
     scan_words(h, w, b, h.spans[span_of(h, b)].elemsize)
@@ -244,7 +290,7 @@ cdef void scan_words(mheap_t* h, gcwork_t* w, uint64_t b, uint64_t n) noexcept n
     cdef intp_t i = <intp_t>((b - h.arena_start) >> 3)
     cdef intp_t end = i + <intp_t>(n >> 3)
     cdef uint64_t word, obj
-    w.scan_bytes += n
+    w.scan_bytes += scan_size(h, b, n)
     while i < end:
         word = h.heap_bits[i >> 6] >> (i & 63)
         if word == 0:
@@ -368,7 +414,7 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                     si = p2s[(b - astart) >> PAGE_SHIFT]
                     info = sinfo[si]
                     bn = (info >> SI_ELEMSIZE_SHIFT) & 0xffff if info else h.spans[si].elemsize
-                sb += bn
+                sb += scan_size(h, b, bn)
                 i = <intp_t>((b - astart) >> 3)
                 end = i + <intp_t>(bn >> 3)
                 continue
@@ -795,6 +841,7 @@ def sweep(Heap heap):
             if h.page_to_span[p] == p and h.spans[p].state == SPAN_IN_USE:
                 es = h.spans[p].elemsize
                 n = sweep_span(h, p)
-                nfreed += n
-                bfreed += <uint64_t>n * es
+                if n > 0:                        # -1 (zombie) cannot happen: checked above
+                    nfreed += n
+                    bfreed += <uint64_t>n * es
     return (nfreed, bfreed)

@@ -266,14 +266,14 @@ cdef object load_unlocked(Handle owner, uint64_t a, object t, int k):
     if k == K_STRING:
         w = (<uint64_t*>p)[0]
         n = (<uint64_t*>p)[1]
-        return owner.runtime._read_string(w, n)
+        return owner.runtime.read_string(w, n)
     if k == K_ARRAY or k == K_STRUCT:
         return new_pointer(owner.runtime, heap, a, t)
     if k == K_IFACE:
         w = (<uint64_t*>p)[1]
         if w == 0:
             return None
-        it = owner.runtime._type_of_word((<uint64_t*>p)[0])
+        it = owner.runtime.rodata.type_of_word((<uint64_t*>p)[0])
         if it is not None and it.underlying.kind == "ptr":
             return new_pointer(owner.runtime, heap, w, it.underlying.elem)
         return new_pointer(owner.runtime, heap, w, None)
@@ -398,7 +398,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
     if k == K_STRING:
         if isinstance(v, str):
             if dry: return 0
-            v = owner.runtime._rodata_string(v)
+            v = owner.runtime.rodata.string(v)
         elif isinstance(v, tuple):
             check_string(owner, <tuple>v)
             if dry: return 0
@@ -441,7 +441,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
         if err is not None:
             raise TypeError(err)
         if dry: return 0
-        (<uint64_t*>p)[0] = owner.runtime._type_word((<Pointer>v).gotype)
+        (<uint64_t*>p)[0] = owner.runtime.rodata.type_word((<Pointer>v).gotype)
         (<uint64_t*>p)[1] = (<Handle>v).addr
         return 0
     if k == K_WORD:
@@ -489,9 +489,8 @@ cdef int check_string(Handle owner, tuple v) except -1:
         return 0
     if n == 0:
         return 0                               # points nowhere in the heap: the GC ignores it
-    for a, b in owner.runtime._rodata_by_addr.items():
-        if a <= ptr and ptr + n <= a + len(b):
-            return 0
+    if owner.runtime.rodata.contains(ptr, n):
+        return 0
     raise ValueError("goruntime: string data %#x+%d is not in this runtime" % (ptr, n))
 
 
@@ -666,7 +665,8 @@ cdef class Pointer(Handle):
         return names
 
     def _repr_html_(self):
-        return self.runtime._handle_html(self)
+        from goruntime._display import handle_html
+        return handle_html(self)
 
 
 _POINTER_ATTRS = frozenset(n for n in dir(Pointer) if not n.startswith("__")) | {"__class__", "__dict__"}
@@ -780,7 +780,8 @@ cdef class SliceValue(Handle):
         return "<%s len=%d cap=%d %#x>" % (self.gotype, self.length, self.capacity, self.addr)
 
     def _repr_html_(self):
-        return self.runtime._handle_html(self)
+        from goruntime._display import handle_html
+        return handle_html(self)
 
 
 class _RootedView:
@@ -863,9 +864,9 @@ cdef Pointer _new_object(object rt, Heap heap, uint64_t size, bint noscan, bytes
     mallocgc(&heap.h, 0, size, noscan, &addr)
     if not noscan and addr != ZEROBASE:
         if ew:
-            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, 1, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, 1)
         else:
-            set_heap_bits(&heap.h, addr, NULL, 0, 0, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, NULL, 0, 0)
     return new_pointer(rt, heap, addr, elem)
 
 
@@ -891,7 +892,7 @@ cdef SliceValue _new_slice_object(object rt, Heap heap, uint64_t size, bint nosc
     mallocgc(&heap.h, 0, size, noscan, &addr)
     if not noscan and addr != ZEROBASE:
         if ew:
-            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, <intp_t>count, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>mask, ew, <intp_t>count)
         else:
-            set_heap_bits(&heap.h, addr, NULL, 0, 0, <intp_t>(size >> 3))
+            set_heap_bits(&heap.h, addr, NULL, 0, 0)
     return new_slice(rt, heap, addr, length, capacity, elem)

@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 
-from ._display import fmt_bytes, fmt_ns, plural, time_note
+from ._display import fmt_bytes, fmt_ns, plural, time_label, time_note
 from .errors import FatalError
 
 __all__ = ["main", "build_parser", "WORKLOADS", "sizeclass_report", "run_workload"]
@@ -109,7 +109,28 @@ def build_parser():
     s.add_argument("n", metavar="N", type=_bytes, help="bytes requested")
     s.add_argument("--pointers", action="store_true",
                    help="the type contains pointers (scan); default: pointer-free (noscan)")
+
+    h = sub.add_parser("heapdump", help="load a Go heap dump (debug.WriteHeapDump) and report",
+                       description="Load a Go 1.27 heap dump into goruntime: what a GC would "
+                       "free, the top retainers, allocation sites, size classes, why objects live.")
+    h.add_argument("file", metavar="FILE", help="the dump written by runtime/debug.WriteHeapDump")
+    h.add_argument("--why", metavar="ADDR", action="append", default=[],
+                   type=lambda s: int(s, 0), help="print a shortest path from a root (repeatable)")
+    h.add_argument("--top", type=int, default=10, metavar="N", help="rows per table (default 10)")
+    h.add_argument("--no-gc", action="store_true", help="skip the GC of the loaded heap")
+    from .trace import cli as _trace_cli
+    _trace_cli.add_parser(sub)
     return p
+
+
+def _cmd_heapdump(args, out):
+    from . import heapdump
+    try:
+        d = heapdump.load(args.file, build_runtime=not args.no_gc)
+        print(d.report(top=args.top, gc=not args.no_gc, why=args.why), file=out)
+    except (ValueError, OSError) as e:
+        raise UsageError(str(e)) from None
+    return 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -250,7 +271,7 @@ def _summary_lines(stats, summary, clock=None):
     size_desc = WORKLOADS[stats["workload"]][1]
     n, n_run = stats["n"], stats.get("n_run", stats["n"])
     clamp = (f"; N={n:,} asked, Go's program uses at least {n_run}" if n_run != n else "")
-    how = "measured on the emulator" if stats.get("clock") == "wall" else "modelled"
+    how = time_label(clock)
     rows = [
         ("workload", f"{stats['workload']}({n_run:,})  [N = {size_desc}{clamp}]"),
         ("GOGC", "off" if stats["gogc"] < 0 else str(stats["gogc"])),
@@ -348,7 +369,11 @@ def main(argv=None, out=None, err=None) -> int:
         return 2
     try:
         args = parser.parse_args(argv)
-        return {"demo": _cmd_demo, "run": _cmd_run, "sizeclass": _cmd_sizeclass}[args.command](args, out)
+        if args.command == "whatif":
+            from .trace import cli as _trace_cli
+            return _trace_cli.run(args, out, UsageError)
+        return {"demo": _cmd_demo, "run": _cmd_run, "sizeclass": _cmd_sizeclass,
+                "heapdump": _cmd_heapdump}[args.command](args, out)
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=err)
         return 2

@@ -90,7 +90,7 @@ def _int64(x: int) -> int:
 
 
 def _current():
-    from . import runtime   # lazily: runtime imports the packages that import this one
+    from . import runtime   # lazily: debug is importable (and testable) without the extensions
     return runtime.current()
 
 

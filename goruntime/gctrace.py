@@ -8,6 +8,10 @@ byte counts are shifted ``>> 20`` (truncated MiB printed as "MB"), floats use
 plain integers, and parses Go's real lines back (`GCTRACE_RE`, `parse_gctrace`) so tests can
 compare the emulator's trace with the real toolchain's.
 
+`Tracer` is the GC observer (``Runtime.add_gc_observer``) that prints a Runtime's
+gctrace: ``Runtime(godebug="gctrace=1")`` installs one writing to ``Runtime.stderr``, and
+IPython's ``%%gctrace`` installs one writing to the cell's output.
+
 Mirrors src/runtime/mgc.go (gcMarkTermination's print, itoaDiv, fmtNSAsMS), mgcpacer.go
 (startCycle/endCycle under gcpacertrace), mgcscavenge.go (printScavTrace), proc.go
 (forcegchelper's "GC forced"), print.go (printfloat64). Spec §7.
@@ -20,7 +24,7 @@ from decimal import Decimal
 __all__ = [
     "itoa_div", "fmt_ns_as_ms", "format_gctrace", "GC_FORCED_LINE", "GCTRACE_RE",
     "parse_gctrace", "format_go_float", "format_pacertrace_start", "format_pacertrace_end",
-    "format_scavtrace",
+    "format_scavtrace", "Tracer",
 ]
 
 MASK64 = (1 << 64) - 1
@@ -231,3 +235,43 @@ def format_scavtrace(released_bg: int, released_eager: int, heap_released: int,
     elif controller_reset:
         line += " [controller reset]"
     return line
+
+
+class Tracer:
+    """A GC observer that writes Go's gctrace line of every cycle (GODEBUG=gctrace=1).
+
+    *write* takes one line (no newline). *start_ns* is the runtime's start on its clock
+    (Go: runtimeInitTime); *stacks* and *globals_* the stack and globals scan work Go
+    prints. The line is written at mark termination, as Go prints it, from what the
+    cycle's sweep-termination and mark-termination events carry; a periodic cycle is
+    preceded by ``GC forced`` (Go: forcegchelper). A tracer added while a cycle is in its
+    mark phase starts with the next cycle.
+    """
+
+    def __init__(self, write, start_ns, stacks, globals_):
+        self.write = write
+        self.start_ns = start_ns
+        self.stacks = stacks
+        self.globals_ = globals_
+        self._start = None          # the open cycle's sweep-termination event
+
+    def __call__(self, ev):
+        if ev.phase == "sweep termination":
+            self._start = ev
+            if ev.kind == "time":
+                self.write(GC_FORCED_LINE)
+        elif ev.phase == "mark termination":
+            st, self._start = self._start, None
+            if st is None or st.cycle != ev.cycle:
+                return
+            t_start = st.nanotime - st.pause_ns
+            stw1, stw2, procs = st.pause_ns, ev.pause_ns, ev.gomaxprocs
+            t_mark_term = ev.nanotime - stw2
+            self.write(format_gctrace(
+                n=ev.cycle, start_ns=t_start - self.start_ns,
+                cpu_percent=int(ev.gc_cpu_fraction * 100),
+                clock_ns=(stw1, t_mark_term - t_start - stw1, stw2),
+                cpu_ns=(stw1 * procs, 0, ev.mark_cpu_ns, 0, stw2 * procs),
+                heap0=st.heap_live, heap1=ev.heap_live, heap2=ev.heap_marked,
+                goal=st.heap_goal, stacks=self.stacks, globals_=self.globals_, procs=procs,
+                forced=(ev.kind == "cycle")))

@@ -99,7 +99,7 @@ class Cleanups:
             if isinstance(v, (Pointer, SliceValue)) and slot <= v.addr < slot + elemsize:
                 raise Panic("runtime.AddCleanup: cleanup function closes over ptr, cleanup will never run")
         heap = rt.heap
-        with rt._world:
+        with rt.world:
             # Go allocates the argument's box and the call adapter's closure (spec 6.1):
             # both or neither (out of memory after the box would leave it allocated).
             box_size, box_noscan = (8, False) if isinstance(arg, Pointer) else (
@@ -112,7 +112,7 @@ class Cleanups:
                 heap.write_word(box, arg.addr)
             elif isinstance(arg, str):
                 box = heap.alloc(16, False, np.array([1, 0], np.uint8))
-                ptr_len = rt._rodata_string(arg)
+                ptr_len = rt.rodata.string(arg)
                 heap.write_word(box, ptr_len[0])
                 heap.write_word(box + 8, ptr_len[1])
             else:
@@ -130,12 +130,13 @@ class Cleanups:
     def stop(self, cid):
         """Go: Cleanup.Stop: remove the special if it is still attached."""
         rt = self.rt
-        with rt._world:
+        with rt.world:
             rt.specials.cleanups.pop(cid, None)
 
     def queue_blocks(self, cleanups):
         """Queue *cleanups* (sweep order) in Go's 20-entry blocks; the caller holds the
         world lock."""
+        self.rt._check_world("Cleanups.queue_blocks")
         self.rt.gc_record.cleanups_queued += len(cleanups)
         for i in range(0, len(cleanups), BLOCK_SIZE):
             self.queue.append(cleanups[i:i + BLOCK_SIZE])
@@ -171,7 +172,7 @@ class Cleanups:
         rt = self.rt
         g = rt.sched.current()
         while True:
-            with rt._world:
+            with rt.world:
                 block = self.queue.pop(0) if self.queue else None
                 if block is None:
                     self.idle.append(g)
@@ -186,11 +187,11 @@ class Cleanups:
                     try:
                         c.fn(c.arg)
                     finally:
-                        with rt._world:
+                        with rt.world:
                             block.pop(0)
                             rt.gc_record.cleanups_executed += 1
             finally:
-                with rt._world:
+                with rt.world:
                     self.running.remove(block)
 
     def wake(self):
@@ -201,7 +202,7 @@ class Cleanups:
         need that later AddCleanup calls meet (Go: cleanupQueue.needG).
         """
         rt = self.rt
-        with rt._world:
+        with rt.world:
             n = len(self.queue)
             wake = []
             while self.idle and n:

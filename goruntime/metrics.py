@@ -156,59 +156,8 @@ class TimeHistogram:
         return self.underflow + sum(self._counts) + self.overflow
 
 
-@dataclass
-class CPUStats:
-    """Go's cpuStats (mstats.go): cumulative CPU-time estimates in nanoseconds.
-
-    Accumulated at each STW pause and mark termination (`accumulate_gc_pause_time`,
-    `accumulate`); source of ``/cpu/classes/...`` and of ``GCCPUFraction``.
-    """
-
-    GCAssistTime: int = 0        # GC assists
-    GCDedicatedTime: int = 0     # dedicated + fractional mark workers
-    GCIdleTime: int = 0          # idle mark workers
-    GCPauseTime: int = 0         # STW pauses x GOMAXPROCS
-    GCTotalTime: int = 0         # all of the above
-    ScavengeAssistTime: int = 0  # allocation-time scavenging
-    ScavengeBgTime: int = 0      # background scavenger
-    ScavengeTotalTime: int = 0
-    IdleTime: int = 0            # Ps in _Pidle
-    UserTime: int = 0            # everything else
-    TotalTime: int = 0           # GOMAXPROCS x wall time since start
-
-    def accumulate_gc_pause_time(self, dt: int, max_procs: int) -> None:
-        """Add a pause of *dt* ns on all *max_procs* Ps (Go: accumulateGCPauseTime)."""
-        cpu = dt * max_procs
-        self.GCPauseTime += cpu
-        self.GCTotalTime += cpu
-
-    def accumulate(self, total_time: int, gc_mark_phase: bool, *, mark_assist: int = 0,
-                   mark_dedicated: int = 0, mark_fractional: int = 0, mark_idle: int = 0,
-                   scavenge_assist: int = 0, scavenge_bg: int = 0, idle_time: int = 0) -> None:
-        """Fold in the counters since the last call (Go: cpuStats.accumulate).
-
-        *total_time* is Go's ``sched.totaltime + (now-procresizetime)*gomaxprocs``; the mark
-        times count only when *gc_mark_phase* (at mark termination); *scavenge_** and
-        *idle_time* are the amounts accumulated since the last call (Go resets them after).
-        """
-        if not gc_mark_phase:
-            mark_assist = mark_dedicated = mark_fractional = mark_idle = 0
-        self.GCAssistTime += mark_assist
-        self.GCDedicatedTime += mark_dedicated + mark_fractional
-        self.GCIdleTime += mark_idle
-        self.GCTotalTime += mark_assist + mark_dedicated + mark_fractional + mark_idle
-        self.ScavengeAssistTime += scavenge_assist
-        self.ScavengeBgTime += scavenge_bg
-        self.ScavengeTotalTime += scavenge_assist + scavenge_bg
-        self.TotalTime = total_time
-        self.IdleTime += idle_time
-        self.UserTime = self.TotalTime - (self.GCTotalTime + self.ScavengeTotalTime + self.IdleTime)
-
-    def gc_cpu_fraction(self) -> float:
-        """``MemStats.GCCPUFraction`` as computed at mark termination."""
-        if self.TotalTime == 0:
-            return 0.0
-        return float(self.GCTotalTime - self.GCIdleTime) / float(self.TotalTime)
+# Go's cpuStats lives in mstats.go, and so here: re-exported for MetricInputs.cpu_stats.
+from .mstats import CPUStats  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------

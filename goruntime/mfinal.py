@@ -16,7 +16,7 @@ from . import _heap, _object, types as _types
 from .errors import FatalError
 from .mspecial import FinalizerSpecial
 
-__all__ = ["Finalizers", "func_type", "go_type_name"]
+__all__ = ["Finalizers", "func_type", "go_type_name", "python_hint"]
 
 
 def go_type_name(v):
@@ -66,6 +66,19 @@ def func_type(fn, obj_type):
     return _types.Func(tuple(params), results, variadic)
 
 
+def python_hint(ftype):
+    """A hint for Python users, for a callable whose Go func type cannot be a finalizer."""
+    ft = ftype.underlying
+    if ft.variadic:
+        return ("hint: a Python function with *args (print is one) is variadic in Go, which a "
+                "finalizer may not be; pass a function of one argument, e.g. lambda p: print(p)")
+    if len(ft.params) != 1:
+        return (f"hint: a finalizer takes exactly one argument, the pointer; this function takes "
+                f"{len(ft.params)} (parameters with defaults do not count), e.g. lambda p: ...")
+    return ("hint: the finalizer's parameter annotation must be a type the pointer can be "
+            "passed as (its own pointer type or an interface); leave it unannotated to accept it")
+
+
 class Finalizers:
     """The Runtime's finalizer queue (``finq``) and its goroutine (``fing``)."""
 
@@ -97,7 +110,7 @@ class Finalizers:
                 raise FatalError("runtime.SetFinalizer: pointer not at beginning of allocated block")
         specials = rt.specials.finalizers
         if finalizer is None:
-            with rt._world:
+            with rt.world:
                 specials.pop(obj.addr, None)
             return
         if not callable(finalizer):
@@ -105,8 +118,10 @@ class Finalizers:
         ftype = func_type(finalizer, obj.type)
         err = _types.finalizer_error(obj.type, ftype)
         if err is not None:
-            raise FatalError(err)
-        with rt._world:
+            e = FatalError(err)             # Go's text; the hint is a note (shown below it)
+            e.add_note(python_hint(ftype))
+            raise e
+        with rt.world:
             if obj.addr in specials:
                 raise FatalError("runtime.SetFinalizer: finalizer already set")
             specials[obj.addr] = FinalizerSpecial(obj.addr, slot, spanclass, finalizer, obj.elem)
@@ -123,6 +138,7 @@ class Finalizers:
     def queue(self, f):
         """Go: queuefinalizer. The sweep found *f*'s object dead; the caller holds the
         world lock."""
+        self.rt._check_world("Finalizers.queue")
         self.finq.append(f)
         self.rt.gc_record.finalizers_queued += 1
 
@@ -148,7 +164,7 @@ class Finalizers:
                 f.fn(arg)
             finally:
                 # The entry stays a root until its finalizer has run (Go: fb.cnt).
-                with rt._world:
+                with rt.world:
                     if self.finq and self.finq[-1] is f:
                         self.finq.pop()
                     else:

@@ -29,16 +29,19 @@ byte for the mutator, and per marked object and scanned byte for the collector, 
 fixed STW costs. With ``clock="wall"`` the phases are measured.
 """
 import dataclasses
+import sys
+import threading
 import time as _time
 
 import numpy as np
 
-from . import _mark, _signals, clock as _clock, gctrace as _gctrace, metrics as _metrics
-from . import pacer as _pacer
+from . import _mark, _signals, clock as _clock, metrics as _metrics
+from . import mstats, pacer as _pacer
 from .errors import FatalError
 
 __all__ = ["COSTS", "FORCEGC_PERIOD", "GLOBALS_SCAN", "STACK_SCAN", "Cycle", "GCRecord",
-           "Collector"]
+           "Collector", "CycleEvent", "PHASES", "SWEEP_TERMINATION", "MARK_START",
+           "MARK_TERMINATION", "SWEEP_DONE"]
 
 # The virtual clock's cost model (ns). Chosen to be of the order of Go's own costs on a
 # current x86-64 core, so that GCCPUFraction, gctrace times and the periodic GC read
@@ -54,7 +57,7 @@ COSTS = {
     "scavenge_bytes_per_ns": 0.04,  # background scavenger: ~40 MB/s (1 % of a CPU, Go's cap)
 }
 
-FORCEGC_PERIOD = 120 * 10**9  # Go: forcegcperiod
+FORCEGC_PERIOD = _pacer.FORCEGC_PERIOD  # Go: forcegcperiod (2 minutes)
 # Scan work outside the heap. The emulated program's own globals are its Python variables
 # (handles, i.e. stack roots), but a Go binary always carries the runtime's scannable data
 # and BSS and a main goroutine stack; both feed the heap goal (spec 4.2). The values are
@@ -66,10 +69,51 @@ _TRIGGER_KIND = {"cycle": _pacer.TRIGGER_CYCLE, "heap": _pacer.TRIGGER_HEAP,
                  "time": _pacer.TRIGGER_TIME}
 
 
+# The phase boundaries GC observers are told about, in the order a cycle passes them.
+SWEEP_TERMINATION = "sweep termination"  # STW #1 is over (Go: gcStart, before the world restarts)
+MARK_START = "mark start"                # the mark begins (Go: gcphase = _GCmark)
+MARK_TERMINATION = "mark termination"    # STW #2 is over: marked bytes, pause, CPU known
+SWEEP_DONE = "sweep done"                # specials and spans swept; next goal and trigger set
+PHASES = (SWEEP_TERMINATION, MARK_START, MARK_TERMINATION, SWEEP_DONE)
+
+
+@dataclasses.dataclass(frozen=True)
+class CycleEvent:
+    """What a GC observer is told at one phase boundary of one cycle (all ints are bytes
+    or nanoseconds).
+
+    ``heap_goal`` is the goal the cycle runs against, except at ``SWEEP_DONE``, where it
+    is the next cycle's (as is ``trigger``). ``heap_marked``, ``scan_work`` and
+    ``mark_cpu_ns`` are zero until ``MARK_TERMINATION``. ``pause_ns`` is the stop-the-world
+    pause that ends at this boundary (STW #1 at ``SWEEP_TERMINATION``, STW #2 at
+    ``MARK_TERMINATION``) and the cycle's whole PauseNs entry at ``SWEEP_DONE``.
+    ``nanotime`` is the runtime's clock (virtual with ``clock="virtual"``); ``wall_ns``
+    is the host's ``time.time_ns()`` when the boundary was passed.
+    """
+
+    cycle: int               # this cycle's number: NumGC once it completes (gctrace's "gc N")
+    phase: str               # one of PHASES
+    kind: str                # what started it: "cycle" (runtime.GC), "heap" or "time"
+    heap_live: int           # Go: heapLive at this boundary
+    heap_goal: int
+    trigger: int             # heap_live at which the next heap-triggered check fires
+    heap_marked: int         # bytes marked (Go: heapMarked)
+    scan_work: int           # heap bytes scanned (Go: heapScanWork)
+    pause_ns: int
+    mark_cpu_ns: int         # CPU the mark used
+    gc_cpu_fraction: float   # MemStats.GCCPUFraction as of this boundary
+    heap_inuse: int          # MemStats.HeapInuse (unflushed mcaches included)
+    total_alloc: int         # bytes allocated since the runtime started (malloc bytes)
+    gomaxprocs: int
+    nanotime: int
+    wall_ns: int
+
+
 @dataclasses.dataclass
 class Cycle:
     """A cycle in its mark phase: what sweep termination and the mark measured."""
 
+    number: int          # NumGC once this cycle completes
     kind: str            # "cycle" (runtime.GC), "heap" or "time" (Go: gcTrigger.kind)
     t_start: int         # nanotime at gcStart
     heap0: int           # heap live at the start (gctrace's first heap figure)
@@ -84,16 +128,19 @@ class Cycle:
 class GCRecord:
     """The collector's cumulative record: what MemStats' GC fields are read from."""
 
+    @property
+    def num_gc(self):
+        """NumGC: completed cycles (the pause ring's count)."""
+        return self.pauses.count
+
     def __init__(self):
-        self.num_gc = 0
         self.num_forced_gc = 0
-        self.pause_ns = [0] * 256
-        self.pause_end = [0] * 256
+        self.pauses = mstats.PauseRing()              # PauseNs/PauseEnd; its count is NumGC
         self.pause_total_ns = 0
         self.last_gc_unix = 0
         self.last_gc_nanotime = 0
         self.gc_cpu_fraction = 0.0
-        self.cpu = _metrics.CPUStats()                # Go's cpuStats, updated at each GC
+        self.cpu = mstats.CPUStats()                  # Go's cpuStats, updated at each GC
         self.stw_gc = _metrics.TimeHistogram()        # every GC STW pause (2 per cycle)
         self.stw_other = _metrics.TimeHistogram()     # ReadMemStats and other STWs
         self.last_heap_scan = 0
@@ -163,6 +210,77 @@ class Collector:
         self.last_gc_cost_ns = 0      # GC CPU of the last cycle (the limiter's yardstick)
         self.last_rate = 0.0          # mutator allocation rate before the last cycle
         self.sweeping = False         # the running stage reached the sweep (no undo)
+        self.observers = ()           # GC observers (copy on write: safe to change while called)
+        self.pending = []             # CycleEvents not yet delivered (made under the world lock)
+        self._delivering = None       # the thread delivering events, if any
+
+    # -- observers ----------------------------------------------------------------------
+    def add_observer(self, fn):
+        """Call ``fn(event)`` at every phase boundary of every later cycle; returns *fn*."""
+        if not callable(fn):
+            raise TypeError(f"add_gc_observer: {fn!r} is not callable")
+        with self.rt.world:
+            self.observers = self.observers + (fn,)
+        return fn
+
+    def remove_observer(self, fn):
+        """Stop calling *fn* (the most recently added registration of it); ValueError if
+        it is not registered."""
+        with self.rt.world:
+            obs = list(self.observers)
+            for i in range(len(obs) - 1, -1, -1):
+                if obs[i] is fn or obs[i] == fn:
+                    del obs[i]
+                    self.observers = tuple(obs)
+                    return
+        raise ValueError(f"remove_gc_observer: {fn!r} is not a GC observer of this runtime")
+
+    def _event(self, cyc, phase, heap_live, heap_goal, heap_marked, scan_work, pause_ns,
+               mark_cpu_ns):
+        """Record a phase boundary for the observers (the caller holds the world lock).
+        Nothing is computed when nobody observes."""
+        if not self.observers:
+            return
+        rt = self.rt
+        rt._check_world("Collector._event")
+        c = rt._counters()
+        self.pending.append(CycleEvent(
+            cycle=cyc.number, phase=phase, kind=cyc.kind, heap_live=int(heap_live),
+            heap_goal=int(heap_goal), trigger=int(rt.heap.trigger),
+            heap_marked=int(heap_marked), scan_work=int(scan_work), pause_ns=int(pause_ns),
+            mark_cpu_ns=int(mark_cpu_ns), gc_cpu_fraction=rt.gc_record.gc_cpu_fraction,
+            heap_inuse=int(c.heap_inuse), total_alloc=int(c.malloc_bytes),
+            gomaxprocs=rt._gomaxprocs, nanotime=rt.clock.nanotime(), wall_ns=_time.time_ns()))
+
+    def deliver(self):
+        """Call the observers with the events recorded so far, in order, outside the cycle.
+
+        Events are recorded at the boundaries, with the world stopped, and delivered when
+        the call that ran the cycle leaves it (world lock released, cycle complete), so an
+        observer may do anything a goroutine may: read MemStats, allocate, even run a GC
+        (whose events then follow in order). An observer that raises does not disturb the
+        cycle or the other observers: the exception is reported through
+        ``sys.unraisablehook`` ("Exception ignored in GC observer ..."), as Python reports
+        exceptions in ``gc.callbacks``, and delivery continues.
+        """
+        me = threading.get_ident()
+        if self._delivering is not None or not self.pending:
+            return                    # the outer delivery loop will take the new events
+        self._delivering = me
+        try:
+            while True:
+                with self.rt.world:
+                    if not self.pending:
+                        return
+                    ev = self.pending.pop(0)
+                    observers = self.observers
+                for fn in observers:
+                    try:
+                        fn(ev)
+                    except Exception as e:
+                        _report_observer_error(fn, ev, e)
+        finally:
+            self._delivering = None
 
     @property
     def running(self):
@@ -172,7 +290,6 @@ class Collector:
     def update_trigger(self):
         """The pacer's trigger for the next cycle, written into the heap's check point."""
         rt = self.rt
-        rt.pacer.heap_live = rt.heap.heap_live
         mem = rt._mem_state()
         trig, goal = rt.pacer.trigger(mem)
         if goal < rt.pacer.gc_percent_heap_goal and self.last_gc_cost_ns:
@@ -228,11 +345,13 @@ class Collector:
         rt.heap.check_thread()            # cooperative: only the owner thread collects
         if rt.godebug.get("sbrk"):
             return
+        entered = False
         try:
-            with rt._world, _signals.deferred():
+            with rt.world, _signals.deferred():
                 if self.in_gc:
                     raise FatalError("runtime.GC called from inside a GC cycle")
-                self.in_gc = True
+                self.in_gc = entered = True
+                npending = len(self.pending)
                 try:
                     if kind == "heap" and self.cycle is not None:
                         self.stage(self.finish_locked)
@@ -240,9 +359,15 @@ class Collector:
                         if kind != "heap" and self.cycle is not None:
                             self.stage(self.finish_locked)
                         self.stage(self.start_and_finish, kind)
+                except BaseException:
+                    del self.pending[npending:]   # a failed cycle is not reported
+                    raise
                 finally:
                     self.in_gc = False
+            self.deliver()
         finally:
+            if entered:
+                self.in_gc = False        # again: an exception may hit the first line above
             self.wake_queues()
 
     def save(self):
@@ -305,16 +430,24 @@ class Collector:
         if self.cycle is None or self.in_gc:
             return
         rt.heap.check_thread()
+        entered = False
         try:
-            with rt._world, _signals.deferred():
+            with rt.world, _signals.deferred():
                 if self.cycle is None or self.in_gc:     # another thread ended it meanwhile
                     return
-                self.in_gc = True
+                self.in_gc = entered = True
+                npending = len(self.pending)
                 try:
                     self.stage(self.finish_locked)
+                except BaseException:
+                    del self.pending[npending:]   # a failed cycle is not reported
+                    raise
                 finally:
                     self.in_gc = False
+            self.deliver()
         finally:
+            if entered:
+                self.in_gc = False        # again: an exception may hit the first line above
             self.wake_queues()
 
     def wake_queues(self):
@@ -349,6 +482,7 @@ class Collector:
 
     def start_cycle(self, kind):
         """Sweep termination and the mark. Returns True if the cycle should end at once.
+        The caller holds the world lock.
 
         The emulator marks everything reachable right here (a snapshot at the beginning,
         which is what Go's hybrid barrier guarantees), then models Go's *concurrent* mark
@@ -359,6 +493,7 @@ class Collector:
         assists guarantee that). Forced and periodic cycles end at once.
         """
         rt = self.rt
+        rt._check_world("Collector.start_cycle")
         procs = rt._gomaxprocs
         rt._charge_mutator()
         t_start = rt.clock.nanotime()
@@ -366,15 +501,19 @@ class Collector:
         goal = rt.heap_goal()
         _, stw1 = self.phase(COSTS["stw_sweep_term"], lambda: None)
         rt.pacer.start_cycle(heap0, rt.clock.nanotime(), procs, kind=_TRIGGER_KIND[kind])
+        cyc = Cycle(number=rt.gc_record.num_gc + 1, kind=kind, t_start=t_start, heap0=heap0,
+                    goal=goal, stw1=stw1, mark_ns=0, bytes_marked=0, scan_bytes=0, mutator_ns=0)
+        self._event(cyc, SWEEP_TERMINATION, heap0, goal, 0, 0, stw1, 0)
+        self._event(cyc, MARK_START, heap0, goal, 0, 0, 0, 0)
         roots, scan_only = self.special_roots()
         (bytes_marked, nmarked, scan_bytes), mark_ns = self.phase(
             lambda r: r[1] * COSTS["mark_object"] + r[2] * COSTS["mark_byte"],
             _mark.mark, rt.heap, roots, scan_only)
         rt.heap.gcphase_mark = True
         rate, mutator_ns = self.alloc_rate()
-        self.cycle = Cycle(kind=kind, t_start=t_start, heap0=heap0, goal=goal, stw1=stw1,
-                           mark_ns=mark_ns, bytes_marked=bytes_marked, scan_bytes=scan_bytes,
-                           mutator_ns=mutator_ns)
+        cyc.mark_ns, cyc.bytes_marked, cyc.scan_bytes = mark_ns, bytes_marked, scan_bytes
+        cyc.mutator_ns = mutator_ns
+        self.cycle = cyc
         if kind != "heap":
             return True
         runway = int(rate * mark_ns / COSTS["mark_utilization"])
@@ -389,7 +528,8 @@ class Collector:
         rt = self.rt
         c = rt.heap.counters()
         nbytes = c["malloc_bytes"] - self.rate_mark[0]
-        if isinstance(rt.clock, _clock.VirtualClock):
+        if isinstance(rt.clock, _clock.VirtualClock) \
+                and not getattr(rt.clock, "recorded_mutator", False):
             calls = c["malloc_calls"] - self.rate_mark[1]
             ns = int(calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"])
         else:
@@ -399,6 +539,7 @@ class Collector:
     def finish_locked(self):
         """Mark termination (STW #2) and the sweep; the caller holds the world lock."""
         rt = self.rt
+        rt._check_world("Collector.finish_locked")
         cyc, self.cycle = self.cycle, None
         rec = rt.gc_record
         procs = rt._gomaxprocs
@@ -412,23 +553,17 @@ class Collector:
         rt.heap.gcphase_mark = False
         t_mark_term = rt.clock.nanotime()
         mem = rt._mem_state()
-        rt.pacer.heap_live = heap1
         rt.pacer.end_cycle(mem, t_mark_term, procs, heap_scan_work=cyc.scan_bytes,
                            stack_scan_work=STACK_SCAN, globals_scan_work=GLOBALS_SCAN,
                            mutator_ns=cyc.mutator_ns, mark_cpu_ns=mark_ns,
                            dedicated_ns=mark_ns, heap_live=heap1)
-        rt.pacer.reset_live(bytes_marked)
-        rt.pacer.globals_scan = GLOBALS_SCAN
-        rt.heap.heap_live = bytes_marked
+        rt.pacer.reset_live(bytes_marked)         # heapLive (the heap's) = bytes marked
         rt.heap.flush_mcaches(False)
         _, stw2 = self.phase(COSTS["stw_mark_term"], lambda: None)
         end_unix = rt.clock.unix_nano()
-        rec.num_gc += 1
+        rec.pauses.record(stw1 + stw2, end_unix)     # NumGC += 1
         if kind == "cycle":
             rec.num_forced_gc += 1
-        i = (rec.num_gc - 1) % 256
-        rec.pause_ns[i] = stw1 + stw2
-        rec.pause_end[i] = end_unix
         rec.pause_total_ns += stw1 + stw2
         rec.stw_gc.record(stw1)
         rec.stw_gc.record(stw2)
@@ -444,19 +579,15 @@ class Collector:
         rec.gc_cpu_fraction = min(cpu.gc_cpu_fraction(), 0.99)
         self.last_gc_cost_ns = (stw1 + stw2) * procs + mark_ns
         self.last_rate = self.alloc_rate()[0]
+        self._event(cyc, MARK_TERMINATION, heap1, cyc.goal, bytes_marked, cyc.scan_bytes, stw2,
+                    mark_ns)
         # sweep: specials first (spec 3.7), then the spans. From here on the cycle cannot
         # be undone: every step runs to its end (`complete`).
         self.sweeping = True
         self.complete((rt.specials.sweep, lambda: _mark.sweep(rt.heap), self.commit_after_sweep))
-        if rt.godebug.get("gctrace", 0) > 0:
-            line = _gctrace.format_gctrace(
-                n=rec.num_gc, start_ns=cyc.t_start - rt._start_ns,
-                cpu_percent=int(rec.gc_cpu_fraction * 100),
-                clock_ns=(stw1, t_mark_term - cyc.t_start - stw1, stw2),
-                cpu_ns=(stw1 * procs, 0, mark_ns, 0, stw2 * procs),
-                heap0=cyc.heap0, heap1=heap1, heap2=bytes_marked, goal=cyc.goal,
-                stacks=STACK_SCAN, globals_=GLOBALS_SCAN, procs=procs, forced=(kind == "cycle"))
-            rt._trace(line)
+        if self.observers:
+            self._event(cyc, SWEEP_DONE, rt.heap.heap_live, rt.heap_goal(), bytes_marked,
+                        cyc.scan_bytes, stw1 + stw2, mark_ns)
 
     def commit_after_sweep(self):
         """The pacer's next goal and trigger, the scavenger, the periodic GC's deadline."""
@@ -478,3 +609,23 @@ class Collector:
         cpu = rt.gc_record.cpu
         cpu.TotalTime = max(1, (rt.clock.nanotime() - rt._start_ns) * rt._gomaxprocs)
         cpu.UserTime = max(0, cpu.TotalTime - cpu.GCTotalTime - cpu.ScavengeTotalTime - cpu.IdleTime)
+
+
+def _report_observer_error(fn, event, exc):
+    """Report an exception raised by a GC observer the way CPython reports one raised by
+    a ``gc.callbacks`` callback: through ``sys.unraisablehook``; the cycle is unaffected."""
+    name = getattr(fn, "__qualname__", None) or repr(fn)
+    sys.unraisablehook(_UnraisableArgs(
+        exc_type=type(exc), exc_value=exc, exc_traceback=exc.__traceback__,
+        err_msg=f"Exception ignored in GC observer {name} (cycle {event.cycle}, {event.phase})",
+        object=fn))
+
+
+class _UnraisableArgs:
+    """The argument ``sys.unraisablehook`` expects (CPython's UnraisableHookArgs)."""
+
+    __slots__ = ("exc_type", "exc_value", "exc_traceback", "err_msg", "object")
+
+    def __init__(self, exc_type, exc_value, exc_traceback, err_msg, object):
+        self.exc_type, self.exc_value, self.exc_traceback = exc_type, exc_value, exc_traceback
+        self.err_msg, self.object = err_msg, object

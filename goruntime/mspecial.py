@@ -75,7 +75,7 @@ class Specials:
         rt = self.rt
         rt.heap.check_thread()
         rt._own(p)
-        with rt._world:
+        with rt.world:
             rec = self.weak.get(p.addr)
             if rec is not None:
                 return rec.cell, False
@@ -95,8 +95,10 @@ class Specials:
         return cell, False
 
     def sweep(self):
-        """Spec 3.7 step 1, in sweep order: (span class, address, special kind)."""
+        """Spec 3.7 step 1, in sweep order: (span class, address, special kind). The
+        caller (mark termination) holds the world lock."""
         rt = self.rt
+        rt._check_world("Specials.sweep")
         heap = rt.heap
         by_slot = {}
         for f in self.finalizers.values():

@@ -18,11 +18,14 @@ What is exact and what is modelled:
 - GCCPUFraction is computed from the runtime's clock (the virtual clock's cost model, or
   measured time with ``clock="wall"``), recomputed only at mark termination, as in Go.
 """
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 
 from . import _heap
 
-__all__ = ["MemStats", "BySizeEntry", "NUM_BY_SIZE"]
+__all__ = ["MemStats", "BySizeEntry", "NUM_BY_SIZE", "PauseRing", "CPUStats",
+           "HeapCounters", "chronological_pauses"]
 
 NUM_BY_SIZE = 61                  # Go: len(MemStats.BySize), classes 0..60 (spec 2.5)
 MSPAN_SIZE = 160                  # unsafe.Sizeof(mspan{}) in 1.27.3 (spec 1.1)
@@ -116,43 +119,206 @@ class MemStats:
                 if k not in ("PauseNs", "PauseEnd", "BySize")}
 
 
+@dataclass(frozen=True)
+class HeapCounters:
+    """A typed snapshot of the heap's consistent counters (spec 2.1; Go: heapStatsDelta and
+    the mheap's page counts), from ``Heap.counters()``; read under the world lock.
+
+    The derived totals (`total_alloc`, `mallocs`, `frees`, `heap_alloc`) are Go's
+    formulas (spec 2.3), written once, here: MemStats, runtime/metrics and the workloads'
+    summaries read them from a snapshot.
+    """
+
+    small_alloc_count: tuple      # objects allocated, per size class (flushed mcaches only)
+    small_free_count: tuple       # objects freed, per size class
+    tiny_alloc_count: int         # tiny sub-allocations (counted as mallocs and frees)
+    large_alloc: int              # bytes of large objects allocated
+    large_alloc_count: int
+    large_free: int
+    large_free_count: int
+    heap_inuse: int               # bytes in in-use spans
+    heap_released: int            # bytes returned to the OS
+    heap_sys: int                 # bytes mapped for the heap
+    nspans_inuse: int
+    heap_live: int                # Go: heapLive
+    malloc_calls: int             # mallocgc calls (the cost model's count)
+    malloc_bytes: int             # bytes requested (the cost model's and plots' x axis)
+    unflushed_tiny: int           # tiny allocations still in the Ps' mcaches
+
+    @classmethod
+    def read(cls, heap, *, unflushed=False):
+        """The heap's counters now. With *unflushed*, the slots used in cached spans and
+        the mcaches' tiny counts are added in: what ReadMemStats would count after its
+        flush, without flushing (the heap is left as it was)."""
+        c = heap.counters()
+        c["small_alloc_count"] = tuple(c["small_alloc_count"])
+        c["small_free_count"] = tuple(c["small_free_count"])
+        if unflushed:
+            c["small_alloc_count"] = tuple(
+                a + u for a, u in zip(c["small_alloc_count"], heap.unflushed_small()))
+            c["tiny_alloc_count"] += c["unflushed_tiny"]
+        return cls(**c)
+
+    @property
+    def total_alloc(self):
+        """TotalAlloc: bytes of heap objects allocated."""
+        return self.large_alloc + sum(n * s for n, s in zip(self.small_alloc_count,
+                                                           _heap.SIZE_CLASS_TO_SIZE))
+
+    @property
+    def freed(self):
+        """Bytes of heap objects freed (TotalAlloc - HeapAlloc)."""
+        return self.large_free + sum(n * s for n, s in zip(self.small_free_count,
+                                                          _heap.SIZE_CLASS_TO_SIZE))
+
+    @property
+    def heap_alloc(self):
+        """HeapAlloc (= Alloc): bytes of live and not yet swept heap objects."""
+        return self.total_alloc - self.freed
+
+    @property
+    def mallocs(self):
+        """Mallocs: objects allocated (tiny sub-allocations included)."""
+        return self.large_alloc_count + sum(self.small_alloc_count) + self.tiny_alloc_count
+
+    @property
+    def frees(self):
+        """Frees: objects freed (tiny sub-allocations count as freed at once, as in Go)."""
+        return self.large_free_count + sum(self.small_free_count) + self.tiny_alloc_count
+
+
+class PauseRing:
+    """Go's ``memstats.pause_ns``/``pause_end``: the last 256 GC pauses and their end times
+    (Unix ns), a ring indexed by NumGC (cycle n writes entry ``(n - 1) % 256``).
+
+    The one place that knows the ring's arithmetic: `record` at each mark termination,
+    `latest` (``PauseNs[(NumGC+255)%256]``), `chronological` (oldest first).
+    """
+
+    SIZE = 256
+
+    __slots__ = ("ns", "end", "count")
+
+    def __init__(self):
+        self.ns = [0] * self.SIZE       # Go's layout: MemStats.PauseNs is a copy
+        self.end = [0] * self.SIZE      # MemStats.PauseEnd
+        self.count = 0                  # pauses recorded: NumGC
+
+    def record(self, pause_ns, end_unix_ns):
+        """The pause of cycle ``count + 1``, ending at *end_unix_ns*."""
+        i = self.count % self.SIZE
+        self.ns[i] = pause_ns
+        self.end[i] = end_unix_ns
+        self.count += 1
+
+    def latest(self):
+        """``(pause ns, end)`` of the most recent cycle; ``(0, 0)`` before the first."""
+        if not self.count:
+            return 0, 0
+        i = (self.count - 1) % self.SIZE
+        return self.ns[i], self.end[i]
+
+    def chronological(self):
+        """The recorded pauses (ns), at most 256, oldest first."""
+        return chronological_pauses(self.ns, self.count)
+
+
+def chronological_pauses(ring, num_gc):
+    """The last ``min(num_gc, len(ring))`` entries of a PauseNs-style ring (a MemStats'
+    ``PauseNs`` with its ``NumGC``), oldest first."""
+    size = len(ring)
+    n = min(int(num_gc), size)
+    return [ring[(num_gc - n + i) % size] for i in range(n)]
+
+
+@dataclass
+class CPUStats:
+    """Go's cpuStats (mstats.go): cumulative CPU-time estimates in nanoseconds.
+
+    Accumulated at each STW pause and mark termination (`accumulate_gc_pause_time`,
+    `accumulate`); source of ``/cpu/classes/...`` and of ``GCCPUFraction``.
+    """
+
+    GCAssistTime: int = 0        # GC assists
+    GCDedicatedTime: int = 0     # dedicated + fractional mark workers
+    GCIdleTime: int = 0          # idle mark workers
+    GCPauseTime: int = 0         # STW pauses x GOMAXPROCS
+    GCTotalTime: int = 0         # all of the above
+    ScavengeAssistTime: int = 0  # allocation-time scavenging
+    ScavengeBgTime: int = 0      # background scavenger
+    ScavengeTotalTime: int = 0
+    IdleTime: int = 0            # Ps in _Pidle
+    UserTime: int = 0            # everything else
+    TotalTime: int = 0           # GOMAXPROCS x wall time since start
+
+    def accumulate_gc_pause_time(self, dt: int, max_procs: int) -> None:
+        """Add a pause of *dt* ns on all *max_procs* Ps (Go: accumulateGCPauseTime)."""
+        cpu = dt * max_procs
+        self.GCPauseTime += cpu
+        self.GCTotalTime += cpu
+
+    def accumulate(self, total_time: int, gc_mark_phase: bool, *, mark_assist: int = 0,
+                   mark_dedicated: int = 0, mark_fractional: int = 0, mark_idle: int = 0,
+                   scavenge_assist: int = 0, scavenge_bg: int = 0, idle_time: int = 0) -> None:
+        """Fold in the counters since the last call (Go: cpuStats.accumulate).
+
+        *total_time* is Go's ``sched.totaltime + (now-procresizetime)*gomaxprocs``; the mark
+        times count only when *gc_mark_phase* (at mark termination); *scavenge_** and
+        *idle_time* are the amounts accumulated since the last call (Go resets them after).
+        """
+        if not gc_mark_phase:
+            mark_assist = mark_dedicated = mark_fractional = mark_idle = 0
+        self.GCAssistTime += mark_assist
+        self.GCDedicatedTime += mark_dedicated + mark_fractional
+        self.GCIdleTime += mark_idle
+        self.GCTotalTime += mark_assist + mark_dedicated + mark_fractional + mark_idle
+        self.ScavengeAssistTime += scavenge_assist
+        self.ScavengeBgTime += scavenge_bg
+        self.ScavengeTotalTime += scavenge_assist + scavenge_bg
+        self.TotalTime = total_time
+        self.IdleTime += idle_time
+        self.UserTime = self.TotalTime - (self.GCTotalTime + self.ScavengeTotalTime + self.IdleTime)
+
+    def gc_cpu_fraction(self) -> float:
+        """``MemStats.GCCPUFraction`` as computed at mark termination."""
+        if self.TotalTime == 0:
+            return 0.0
+        return float(self.GCTotalTime - self.GCIdleTime) / float(self.TotalTime)
+
+
+
 def _round_up(n, to):
     return -(-n // to) * to
 
 
 def fill(m, *, counters, nprocs, peak_spans,
          peak_procs, ngoroutines, nspecials, gc, next_gc, clock=None):
-    """Fill MemStats *m* from heap *counters* (spec 2.3). *gc* is the runtime's GC record;
-    *clock* the runtime's clock, kept (not a Go field) so displays say how times were made.
-    """
+    """Fill MemStats *m* from heap *counters* (a `HeapCounters`; spec 2.3). *gc* is the
+    runtime's GC record (`mgc.GCRecord`); *clock* the runtime's clock, kept (not a Go
+    field) so displays say how times were made."""
     m._clock = clock
     sizes = _heap.SIZE_CLASS_TO_SIZE
-    sac = counters["small_alloc_count"]
-    sfc = counters["small_free_count"]
-    tiny = counters["tiny_alloc_count"]
-    A = counters["large_alloc"] + sum(n * s for n, s in zip(sac, sizes))
-    F = counters["large_free"] + sum(n * s for n, s in zip(sfc, sizes))
-    NA = counters["large_alloc_count"] + sum(sac) + tiny
-    NF = counters["large_free_count"] + sum(sfc) + tiny
-    m.Alloc = m.HeapAlloc = A - F
-    m.TotalAlloc = A
-    m.Mallocs = NA
-    m.Frees = NF
-    m.HeapObjects = NA - NF
+    sac = counters.small_alloc_count
+    sfc = counters.small_free_count
+    m.Alloc = m.HeapAlloc = counters.heap_alloc
+    m.TotalAlloc = counters.total_alloc
+    m.Mallocs = counters.mallocs
+    m.Frees = counters.frees
+    m.HeapObjects = m.Mallocs - m.Frees
     m.Lookups = 0
-    m.HeapSys = counters["heap_sys"]
-    m.HeapInuse = counters["heap_inuse"]
-    m.HeapReleased = counters["heap_released"]
+    m.HeapSys = counters.heap_sys
+    m.HeapInuse = counters.heap_inuse
+    m.HeapReleased = counters.heap_released
     m.HeapIdle = m.HeapSys - m.HeapInuse
     m.StackInuse = _round_up(ngoroutines * STACK_PER_GOROUTINE, STACK_SPAN)
     m.StackSys = m.StackInuse
-    m.MSpanInuse = counters["nspans_inuse"] * MSPAN_SIZE
+    m.MSpanInuse = counters.nspans_inuse * MSPAN_SIZE
     m.MSpanSys = _round_up(max(peak_spans, 1) * MSPAN_SIZE, FIXALLOC_CHUNK)
     m.MCacheInuse = nprocs * MCACHE_SIZE
     m.MCacheSys = _round_up(peak_procs * MCACHE_SIZE, FIXALLOC_CHUNK)
     m.BuckHashSys = 0
     arenas = -(-m.HeapSys // HEAP_ARENA_BYTES)
-    m.GCSys = arenas * HEAP_ARENA_META + _round_up(counters["nspans_inuse"] * 2 * 128, 64 << 10)
+    m.GCSys = arenas * HEAP_ARENA_META + _round_up(counters.nspans_inuse * 2 * 128, 64 << 10)
     nfin, ncl, nweak = nspecials
     m.OtherSys = _round_up(nfin * SPECIAL_FINALIZER_SIZE + ncl * SPECIAL_CLEANUP_SIZE
                            + nweak * SPECIAL_WEAK_SIZE, FIXALLOC_CHUNK)
@@ -161,8 +327,8 @@ def fill(m, *, counters, nprocs, peak_spans,
     m.NextGC = next_gc
     m.LastGC = gc.last_gc_unix
     m.PauseTotalNs = gc.pause_total_ns
-    m.PauseNs = list(gc.pause_ns)
-    m.PauseEnd = list(gc.pause_end)
+    m.PauseNs = list(gc.pauses.ns)
+    m.PauseEnd = list(gc.pauses.end)
     m.NumGC = gc.num_gc
     m.NumForcedGC = gc.num_forced_gc
     m.GCCPUFraction = gc.gc_cpu_fraction

@@ -10,21 +10,28 @@ Arithmetic is Go's: every quantity is a uint64 (or int64/int32 where Go says so)
 overflow and truncation behaviour is reproduced with explicit masks, so for the same inputs
 the heap goal and trigger are bit-for-bit Go's (spec §4, Appendix X3).
 
-How the runtime drives one GC cycle, in Go's order (mgc.go: gcStart, gcMarkDone,
-gcMarkTermination)::
+How the runtime drives the pacer (`goruntime.mgc.Collector`, in Go's order: mgc.go's
+gcStart, gcMarkDone, gcMarkTermination)::
 
-    pacer.update(d_heap_live, d_heap_scan)        # allocation / mcache refill (Go: update)
-    if pacer.heap_trigger_test(mem): ...          # Go: gcTrigger{kind: gcTriggerHeap}.test()
-    heap0 = pacer.heap_live                       # gctrace H0
-    pacer.start_cycle(pacer.heap_live, now, procs, kind)          # Go: startCycle
-    ... mark (stop-the-world in the emulator) ...
+    # heapLive is the Heap's counter (bind_heap_live): the Cython allocator adds to it at
+    # each mcache refill and large allocation (Go: update) and raises the heap's
+    # check point when it reaches heap.trigger (Go: gcTrigger{kind: gcTriggerHeap}.test()).
+    goal = pacer.heap_goal(mem)                   # sweep termination: the cycle's goal
+    pacer.start_cycle(heap_live, now, procs, kind)                # Go: startCycle
+    ... mark (a stop-the-world snapshot, then the modelled concurrent runway) ...
     pacer.end_cycle(mem, now, procs, heap_scan_work=..., stack_scan_work=...,
-                    globals_scan_work=..., mutator_ns=..., mark_cpu_ns=...)  # Go: endCycle
-    goal_for_gctrace = pacer.last_heap_goal
-    pacer.reset_live(bytes_marked)                # Go: resetLive
-    pacer.last_heap_in_use = mem.heap_inuse       # Go: memstats.lastHeapInUse
+                    globals_scan_work=..., mutator_ns=..., mark_cpu_ns=...,
+                    dedicated_ns=..., heap_live=...)              # Go: endCycle
+    pacer.reset_live(bytes_marked)                # Go: resetLive (heapLive = heapMarked)
+    ... sweep ...
     pacer.commit(sweep_done=False, mem=mem)       # Go: gcControllerCommit
+    pacer.last_heap_in_use = mem.heap_inuse       # Go: memstats.lastHeapInUse
+    trigger, goal = pacer.trigger(mem)            # -> heap.trigger (Collector.update_trigger)
+    pacer.pace_scavenger(mem); pacer.background_scavenge_bytes(mem)  # Runtime._maybe_scavenge
 
+Outside a cycle: ``set_gc_percent``/``set_memory_limit`` (runtime/debug, then the trigger
+again), ``time_trigger_test`` (sysmon's periodic GC), ``free_os_memory_bytes``
+(debug.FreeOSMemory) and ``add_globals`` (the binary's scannable globals, at start).
 Then ``pacer.heap_goal(mem)`` is ``NextGC`` and ``/gc/heap/goal:bytes``.
 
 The cons/mark estimate and the trigger
@@ -366,11 +373,13 @@ class Pacer:
         self.triggered = MAX_UINT64       # heapLive when the running cycle started
         self.last_heap_goal = 0           # heapGoal() when the last GC ended (gctrace goal)
         # --- heap quantities
-        self.heap_live = 0                # heapMarked + allocated since (only grows between GCs)
+        self._heap_live = 0               # heapLive, unless bound to a heap (`bind_heap_live`)
+        self._live_owner = None
         self.heap_scan = 0                # scannable heap bytes (fixed during a cycle)
         self.last_heap_scan = 0           # heap bytes scanned by the last cycle
         self.last_stack_scan = 0          # stack bytes scanned by the last cycle
-        self.max_stack_scan = 0           # allocated goroutine stack bytes (overestimate)
+        self.max_stack_scan = 0           # allocated goroutine stack bytes (Go: maxStackScan;
+                                          # the emulator does not account stacks: 0)
         self.globals_scan = 0             # scannable data+BSS bytes
         self.heap_marked = 0              # bytes marked by the last cycle
         # --- per-cycle work and time (reset by start_cycle)
@@ -398,11 +407,28 @@ class Pacer:
         self._set_memory_limit(memory_limit)
         self.commit(sweep_done=True)  # no sweep phase before the first GC
 
-    @classmethod
-    def from_env(cls, environ, **kwargs) -> "Pacer":
-        """A pacer initialised from ``GOGC`` and ``GOMEMLIMIT`` in *environ* (Go: gcinit)."""
-        return cls(parse_gogc(environ.get("GOGC")), parse_gomemlimit(environ.get("GOMEMLIMIT")),
-                   **kwargs)
+    @property
+    def heap_live(self) -> int:
+        """Go: heapLive: heapMarked + bytes allocated since (only grows between GCs).
+
+        A standalone pacer keeps it itself (`update`); a runtime's pacer is bound to its
+        `_heap.Heap`, whose allocator maintains it (`bind_heap_live`): one counter, read
+        and written here through the heap.
+        """
+        owner = self._live_owner
+        return owner.heap_live if owner is not None else self._heap_live
+
+    @heap_live.setter
+    def heap_live(self, v: int) -> None:
+        owner = self._live_owner
+        if owner is not None:
+            owner.heap_live = v
+        else:
+            self._heap_live = v
+
+    def bind_heap_live(self, owner) -> None:
+        """Make *owner*'s ``heap_live`` attribute (a `_heap.Heap`) this pacer's heapLive."""
+        self._live_owner = owner
 
     # ------------------------------------------------------------------ knobs
 
@@ -549,14 +575,6 @@ class Pacer:
 
     # ------------------------------------------------------------------ trigger tests
 
-    def heap_trigger_test(self, mem: MemoryState) -> bool:
-        """Go: gcTrigger{kind: gcTriggerHeap}.test(): ``heapLive >= trigger``.
-
-        The caller checks the other conditions Go checks first (GC enabled, not
-        panicking, ``gcphase == _GCoff``).
-        """
-        return self.heap_live >= self.trigger(mem)[0]
-
     def time_trigger_test(self, now_ns: int, last_gc_nanotime: int,
                           period_ns: int = FORCEGC_PERIOD) -> bool:
         """Go: gcTrigger{kind: gcTriggerTime}.test(): periodic GC due (spec §4.6).
@@ -586,10 +604,6 @@ class Pacer:
     def add_globals(self, amount: int) -> None:
         """Account scannable data+BSS bytes (Go: addGlobals, at module load)."""
         self.globals_scan = _u64(self.globals_scan + amount)
-
-    def add_scannable_stack(self, amount: int) -> None:
-        """Account allocated (+) or freed (-) goroutine stack bytes (Go: addScannableStack)."""
-        self.max_stack_scan = _u64(self.max_stack_scan + amount)
 
     def start_cycle(self, heap_live: int, now_ns: int, procs: int = 1,
                     kind: str = TRIGGER_HEAP, gcstoptheworld: int = 0,

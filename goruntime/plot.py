@@ -17,14 +17,14 @@ matplotlib is imported only when a picture is drawn; without it those functions 
 ``ImportError`` naming ``pip install goruntime[plot]``. `Recorder` and `gc_steps` need
 nothing beyond goruntime.
 
-How the `Recorder` sees GCs without a hook in ``runtime.py``: while active it shadows the
-runtime's ``gc`` method with an instance attribute. Every cycle goes through ``self.gc``
-(``runtime.GC()``, heap-triggered cycles from allocation, the periodic GC, FreeOSMemory),
-so each one is sampled just before and just after it runs, reading only what the cycle
-itself reads (``heap.counters()``, ``heap_live``, the heap goal); nothing is flushed, so
-recording does not change when the next GC happens. ``sample()`` adds a point by hand
-(e.g. after each allocation batch) and ``sample_every=N`` samples every N-th
-``new``/``make`` call.
+How the `Recorder` sees GCs: it is a GC observer (``Runtime.add_gc_observer``). Every
+cycle (``runtime.GC()``, heap-triggered cycles from allocation, the periodic GC,
+FreeOSMemory) reports its sweep termination (the heap at the trigger), its mark
+termination and its sweep's end, with the heap numbers of that moment; the Recorder
+turns them into samples. Nothing is flushed or recomputed, so recording does not change
+when the next GC happens. ``sample()`` adds a point by hand (e.g. after each allocation
+batch); between cycles the heap only grows, so the GC boundaries already give the exact
+sawtooth.
 """
 from __future__ import annotations
 
@@ -32,11 +32,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._display import pure_heap_goal
+from .mstats import HeapCounters, chronological_pauses
+
+from ._display import plural, time_label
 
 __all__ = [
-    "Recorder", "Sample", "GCEvent", "plot_heap", "plot_pauses", "plot_by_size",
-    "plot_tricolour", "gc_steps", "GCStep", "HeapGraph", "heap_graph", "require_matplotlib",
+    "Recorder", "Sample", "GCEvent", "plot_heap", "plot_heaps", "plot_pauses", "plot_by_size",
+    "plot_tricolour", "tricolour_legend", "gc_steps", "GCStep", "HeapGraph", "heap_graph", "require_matplotlib",
 ]
 
 _INSTALL_HINT = "goruntime.plot needs matplotlib: pip install goruntime[plot]"
@@ -111,10 +113,6 @@ class Recorder:
     ----------
     runtime : goruntime.Runtime, optional
         The runtime to watch (default: the current one when entering).
-    sample_every : int, optional
-        Also sample after every N-th ``new``/``make`` on this runtime (slower; GC
-        boundaries alone already give the exact sawtooth, since the heap only grows
-        between cycles).
 
     Attributes
     ----------
@@ -123,18 +121,13 @@ class Recorder:
     gogc, memory_limit : the settings when recording started
     """
 
-    def __init__(self, runtime=None, *, sample_every=None):
-        if sample_every is not None and (not isinstance(sample_every, int) or sample_every < 1):
-            raise ValueError("sample_every must be a positive int or None")
+    def __init__(self, runtime=None):
         self.runtime = runtime
-        self.sample_every = sample_every
         self.samples: list[Sample] = []
         self.gcs: list[GCEvent] = []
-        self._saved = {}
         self._active = False
         self._last_goal = 0
-        self._nalloc = 0
-        self._open = None
+        self._open = None               # (gc-start sample, kind) of the cycle in progress
         self.gogc = None
         self.memory_limit = MAX_INT64
 
@@ -145,18 +138,12 @@ class Recorder:
         rt = self.runtime = _current_runtime(self.runtime)
         self.gogc = rt.pacer.gc_percent
         self.memory_limit = rt.pacer.memory_limit
-        c = rt.heap.counters()
-        self._anchor_state = (rt.clock.nanotime(), c["malloc_calls"], c["malloc_bytes"])
+        c = HeapCounters.read(rt.heap)
+        self._anchor_state = (rt.clock.nanotime(), c.malloc_calls, c.malloc_bytes)
         self._open = None
-        for name, wrapper in (("gc", self._wrap_gc), ("finish_cycle", self._wrap_finish),
-                              ("new", self._wrap_alloc if self.sample_every else None),
-                              ("make", self._wrap_alloc if self.sample_every else None)):
-            if wrapper is None or not hasattr(rt, name):
-                continue
-            self._saved[name] = rt.__dict__.get(name)      # an earlier recorder's wrapper
-            rt.__dict__[name] = wrapper(getattr(rt, name))
+        rt.add_gc_observer(self._observe)
         self._active = True
-        self._take("start", goal=pure_heap_goal(rt))
+        self._take("start", goal=rt.heap_goal())
         return self
 
     def __exit__(self, *exc):
@@ -168,83 +155,42 @@ class Recorder:
         if not self._active:
             return
         rt = self.runtime
-        self._take("end", goal=pure_heap_goal(rt))
-        for name, old in self._saved.items():
-            if old is None:
-                rt.__dict__.pop(name, None)
-            else:
-                rt.__dict__[name] = old
-        self._saved.clear()
+        rt.remove_gc_observer(self._observe)
+        self._take("end", goal=rt.heap_goal())
         self._active = False
 
-    def _wrap_finish(self, orig):
-        wrapped = self._wrap_gc(orig)
+    def _observe(self, ev):
+        """The GC observer: a "gc-start" sample at sweep termination (the heap at the
+        trigger), a "mark-end" one when a heap-triggered cycle's mark ends, a "gc-end" one
+        and a `GCEvent` when its sweep is done."""
+        if ev.phase == "sweep termination":
+            self._open = (self._from_event(ev, "gc-start", ev.cycle - 1), ev.kind)
+        elif ev.phase == "mark termination" and ev.kind == "heap":
+            self._from_event(ev, "mark-end", ev.cycle - 1)
+        elif ev.phase == "sweep done":
+            after = self._from_event(ev, "gc-end", ev.cycle)
+            c = HeapCounters.read(self.runtime.heap)
+            self._anchor_state = (ev.nanotime, c.malloc_calls, c.malloc_bytes)
+            if self._open is not None:
+                before, kind = self._open
+                self.gcs.append(GCEvent(ev.cycle, kind, before, after, ev.pause_ns))
+            self._open = None
 
-        def finish_cycle(*args, **kwargs):
-            if not getattr(self.runtime, "gc_running", False):
-                return orig(*args, **kwargs)        # nothing to finish: nothing to sample
-            return wrapped(*args, **kwargs)
-        finish_cycle.__wrapped__ = orig
-        return finish_cycle
-
-    def _wrap_gc(self, orig):
-        """Sample around each call that starts, ends or runs a cycle.
-
-        A call made with no cycle running starts one: the heap is sampled first
-        ("gc-start", the heap at the trigger). A call made while a cycle is in its mark
-        phase (the runtime models Go's concurrent mark as a runway of allocation) ends it:
-        sampled first as "mark-end". Whenever NumGC advanced, a "gc-end" sample follows.
-        """
-        def gc(*args, **kwargs):
-            rt = self.runtime
-            r = rt.gc_record
-            running = bool(getattr(rt, "gc_running", False))
-            if not running or self._open is None:
-                self._open = (len(self.samples), kwargs.get("kind", args[0] if args else "cycle"))
-                self._take("gc-start", goal=pure_heap_goal(rt))
-            else:
-                self._take("mark-end")
-            n0 = r.num_gc
-            try:
-                return orig(*args, **kwargs)
-            finally:
-                if r.num_gc != n0:
-                    start_idx, kind = self._open
-                    before = self.samples[start_idx]
-                    after = self._take("gc-end", goal=pure_heap_goal(rt))
-                    self._anchor(after)
-                    # The latest cycle's pause; a call that finished an open cycle and ran a
-                    # forced one (NumGC += 2) is recorded as one event per cycle.
-                    for n in range(n0 + 1, r.num_gc + 1):
-                        pause = r.pause_ns[(n - 1) % 256]
-                        self.gcs.append(GCEvent(n, kind if n == n0 + 1 else "cycle",
-                                                before, after, pause))
-                    self._open = None
-                if not getattr(rt, "gc_running", False):
-                    self._open = None                   # no cycle in its mark phase now
-                elif self._open is None:                # a cycle started and is still marking
-                    self._open = (len(self.samples) - 1, kwargs.get("kind", "heap"))
-        gc.__wrapped__ = orig
-        return gc
-
-    def _wrap_alloc(self, orig):
-        def alloc(*args, **kwargs):
-            out = orig(*args, **kwargs)
-            self._nalloc += 1
-            if self._nalloc % self.sample_every == 0:
-                self.sample()
-            return out
-        alloc.__wrapped__ = orig
-        return alloc
+    def _from_event(self, ev, event, num_gc):
+        self._last_goal = ev.heap_goal
+        s = Sample(alloc_bytes=ev.total_alloc, time_ns=ev.nanotime, heap_live=ev.heap_live,
+                   heap_inuse=ev.heap_inuse, goal=ev.heap_goal, num_gc=num_gc, event=event)
+        self.samples.append(s)
+        return s
 
     # -- samples --------------------------------------------------------------------------
     def _take(self, event, goal=None, label=None):
         rt = self.runtime
-        c = rt.heap.counters()
+        c = HeapCounters.read(rt.heap)
         if goal is not None:
             self._last_goal = goal
-        s = Sample(alloc_bytes=int(c["malloc_bytes"]), time_ns=self._time(c),
-                   heap_live=int(c["heap_live"]), heap_inuse=int(c["heap_inuse"]),
+        s = Sample(alloc_bytes=int(c.malloc_bytes), time_ns=self._time(c),
+                   heap_live=int(c.heap_live), heap_inuse=int(c.heap_inuse),
                    goal=int(self._last_goal), num_gc=int(rt.gc_record.num_gc),
                    event=event, label=label)
         self.samples.append(s)
@@ -261,13 +207,9 @@ class Recorder:
             return now
         from .runtime import COSTS
         t, calls, nbytes = self._anchor_state
-        est = t + (c["malloc_calls"] - calls) * COSTS.get("alloc_call", 0) \
-            + (c["malloc_bytes"] - nbytes) * COSTS.get("alloc_byte", 0)
+        est = t + (c.malloc_calls - calls) * COSTS.get("alloc_call", 0) \
+            + (c.malloc_bytes - nbytes) * COSTS.get("alloc_byte", 0)
         return max(now, int(est))
-
-    def _anchor(self, s):
-        c = self.runtime.heap.counters()
-        self._anchor_state = (self.runtime.clock.nanotime(), c["malloc_calls"], c["malloc_bytes"])
 
     def sample(self, label=None):
         """Add a sample now (e.g. after an allocation batch). The goal is the one in force
@@ -300,7 +242,8 @@ class Recorder:
         return xs, live, goal, inuse
 
     def __repr__(self):
-        return (f"<goruntime.plot.Recorder {len(self.samples)} samples, {len(self.gcs)} GCs, "
+        return (f"<goruntime.plot.Recorder {plural(len(self.samples), 'sample')}, "
+                f"{plural(len(self.gcs), 'GC')}, "
                 f"peak HeapInuse {self.peak_heap_inuse}>")
 
 
@@ -315,16 +258,19 @@ def _x_of(s, x):
 # ---------------------------------------------------------------------------------------
 # pictures
 
-def plot_heap(rec, ax=None, *, x="alloc", title=None, show_inuse=False, annotate=True):
+def plot_heap(rec, ax=None, *, x="alloc", title=None, show_inuse=False, annotate=True,
+              legend=True):
     """The heap over time against the heap goal, each GC marked (Go's GC guide picture).
 
     *rec* is a `Recorder`. *x*: ``"alloc"`` (MiB allocated so far, the guide's "time" when
-    the allocation rate is steady) or ``"time"`` (the runtime's clock, ms). The solid line
-    is heapLive, the dashed step line the goal, a dotted vertical where each cycle started
-    (numbered on top, ``F`` for forced ones), a dot the live heap after it. Between the two
-    the heap keeps growing: that is the mark phase, during which the mutator allocates (the
-    emulator models Go's concurrent mark as such a runway). A memory limit, if any, is the
-    red line.
+    the allocation rate is steady) or ``"time"`` (the runtime's clock, ms: modelled on the
+    virtual clock). The solid line is heapLive, the dashed step line the goal, a dotted
+    vertical where each cycle started (numbered on top, ``F`` for forced ones), a dot the
+    live heap after it. Why each dotted line sits left of the heap's drop: the GC starts at
+    the trigger, and while it marks (shaded) the program keeps allocating -- Go's mark is
+    concurrent, which the emulator models as such a runway -- so the heap drops only when
+    the mark ends and the sweep frees the garbage. A memory limit, if any, is the red line.
+    *legend*: draw the legend (`plot_heaps` draws one for all panels instead).
     """
     ax = _axes(ax)
     if not rec.samples:
@@ -340,7 +286,15 @@ def plot_heap(rec, ax=None, *, x="alloc", title=None, show_inuse=False, annotate
     if rec.gcs:
         gx = [_x_of(g.before, x) for g in rec.gcs]
         ax.vlines(gx, 0, 1, transform=ax.get_xaxis_transform(), colors="#555555", lw=0.6,
-                  linestyles=":", zorder=0)
+                  linestyles=":", zorder=0, label="a GC starts (trigger)")
+        marking = False
+        for g in rec.gcs:
+            x0, x1 = _x_of(g.before, x), _x_of(g.after, x)
+            if x1 > x0:
+                ax.axvspan(x0, x1, color="#f2c14e", alpha=0.3, lw=0, zorder=0,
+                           label=None if marking else "GC marking; the program still\n"
+                                                      "allocates; the heap drops at its end")
+                marking = True
         ax.plot([_x_of(g.after, x) for g in rec.gcs], [g.after.heap_live / (1 << 20) for g in rec.gcs],
                 "o", ms=3, color="#007d9c", label="live after GC")
     top = max(float(np.max(goal)), float(np.max(live)), 1e-3)
@@ -350,17 +304,54 @@ def plot_heap(rec, ax=None, *, x="alloc", title=None, show_inuse=False, annotate
         for g in rec.gcs:
             ax.text(_x_of(g.before, x), top * 1.04, f"{g.num_gc}{'F' if g.kind == 'cycle' else ''}",
                     fontsize=7, ha="center", va="bottom", color="#555555")
-    ax.set_xlabel("allocated (MiB)" if x == "alloc" else "time (ms, runtime clock)")
+    if x == "alloc":
+        ax.set_xlabel("allocated (MiB)")
+    else:
+        clock = getattr(getattr(rec, "runtime", None), "clock", None)
+        ax.set_xlabel(f"time (ms, runtime clock: {time_label(clock)})")
     ax.set_ylabel("MiB")
     gogc = getattr(rec, "gogc", None)
     if title is None:
         title = (f"Heap vs goal: GOGC={'off' if gogc is not None and gogc < 0 else gogc}"
                  + (f", GOMEMLIMIT={limit / (1 << 20):.0f} MiB" if limit < MAX_INT64 else "")
-                 + f", {len(rec.gcs)} GCs")
+                 + f", {plural(len(rec.gcs), 'GC')}")
     ax.set_title(title, fontsize=10)
     ax.set_ylim(0, top * 1.15)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    if legend:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax
+
+
+def plot_heaps(recs, titles=None, *, x="alloc", figsize=None, annotate=False):
+    """Several `plot_heap` panels, one per recorder, stacked on shared x and y axes (so the
+    heights compare) with one legend for all; returns the matplotlib ``Figure``.
+
+    *titles*: one per recorder (default: each panel's own GOGC/limit title).
+    """
+    require_matplotlib()
+    recs = list(recs)
+    if not recs:
+        raise ValueError("plot_heaps needs at least one Recorder")
+    if titles is not None and len(titles) != len(recs):
+        raise ValueError(f"plot_heaps: {len(titles)} titles for {len(recs)} recorders")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(recs), 1, figsize=figsize or (8, 1.9 * len(recs) + 0.8),
+                             layout="constrained", sharex=True, sharey=True, squeeze=False)
+    axes = axes[:, 0]
+    handles = {}
+    top = 0.0
+    for i, (ax, rec) in enumerate(zip(axes, recs)):
+        t = None if titles is None else f"{titles[i]}: {plural(len(rec.gcs), 'GC')}"
+        plot_heap(rec, ax=ax, x=x, title=t, annotate=annotate, legend=False)
+        top = max(top, ax.get_ylim()[1])       # the axes are shared: read it before the next
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+        if i < len(recs) - 1:
+            ax.set_xlabel("")
+    axes[0].set_ylim(0, top)
+    fig.legend(list(handles.values()), list(handles.keys()), loc="outside upper center",
+               ncols=min(len(handles), 3), fontsize=8, frameon=False)
+    return fig
 
 
 def _pauses_of(source):
@@ -368,43 +359,74 @@ def _pauses_of(source):
     if isinstance(source, Recorder):
         return list(source.pauses())
     if hasattr(source, "gc_record"):                     # a Runtime
-        r = source.gc_record
-        n = min(r.num_gc, 256)
-        return [r.pause_ns[(r.num_gc - n + i) % 256] for i in range(n)]
+        return source.gc_record.pauses.chronological()
     if hasattr(source, "PauseNs") and hasattr(source, "NumGC"):   # MemStats
-        n = min(source.NumGC, 256)
-        return [source.PauseNs[(source.NumGC - n + i) % 256] for i in range(n)]
+        return chronological_pauses(source.PauseNs, source.NumGC)
     if hasattr(source, "Pause"):                          # debug.GCStats
         return list(source.Pause)
     return [int(p) for p in source]
 
 
+_UNKNOWN = object()
+
+
+def _clock_of(source):
+    """The clock behind *source*'s times, None if unknown, `_UNKNOWN` for plain numbers."""
+    if isinstance(source, Recorder):
+        return getattr(source.runtime, "clock", None)
+    if hasattr(source, "gc_record"):
+        return getattr(source, "clock", None)
+    if hasattr(source, "PauseNs") or hasattr(source, "Pause"):
+        return getattr(source, "_clock", None)
+    return _UNKNOWN
+
+
 def plot_pauses(source, ax=None, *, bins=20, title=None):
     """A histogram of stop-the-world pauses (µs) of a Recorder, Runtime, MemStats, GCStats
-    or a list of nanoseconds. With the virtual clock each pause is the cost model's STW
-    cost, so expect one bar; ``clock="wall"`` measures them."""
+    or a list of nanoseconds; the y axis counts cycles (whole numbers). With the virtual
+    clock every pause is the cost model's fixed STW cost, so all of them fall in one bar,
+    which the picture says; ``clock="wall"`` measures them. At most *bins* bins, fewer when
+    there are few pauses."""
     ax = _axes(ax)
+    from matplotlib.ticker import MaxNLocator
     pauses = np.array(_pauses_of(source), dtype=float) / 1e3
+    clock = _clock_of(source)
+    how = "" if clock is _UNKNOWN else f", {time_label(clock)}"
     if len(pauses) == 0:
         ax.text(0.5, 0.5, "no GC pauses yet", ha="center", va="center", transform=ax.transAxes)
     else:
         lo, hi = float(pauses.min()), float(pauses.max())
-        rng = (lo - 0.5, hi + 0.5) if lo == hi else None
-        ax.hist(pauses, bins=bins, range=rng, color="#007d9c", edgecolor="white")
-        ax.axvline(float(np.median(pauses)), color="#ce3262", lw=1, ls="--",
-                   label=f"median {np.median(pauses):.3g} µs")
-        ax.legend(fontsize=8)
-    ax.set_xlabel("pause (µs)")
+        if lo == hi:                          # one value: one bar, centred, a sensible width
+            half = max(abs(lo) * 0.05, 0.5)
+            ax.hist(pauses, bins=1, range=(lo - half, lo + half), color="#007d9c",
+                    edgecolor="white")
+            ax.set_xlim(lo - 8 * half, lo + 8 * half)
+            same = f"all {plural(len(pauses), 'pause')} are {lo:.3g} µs"
+            if clock is not _UNKNOWN and time_label(clock) == "modelled":
+                same += "\n(the virtual clock's fixed\nstop-the-world cost)"
+            ax.text(0.02, 0.95, same, transform=ax.transAxes, va="top", ha="left", fontsize=8)
+        else:
+            n = max(1, min(int(bins), int(np.ceil(np.sqrt(len(pauses)))) + 1))
+            ax.hist(pauses, bins=np.linspace(lo, hi, n + 1), color="#007d9c", edgecolor="white")
+            ax.axvline(float(np.median(pauses)), color="#ce3262", lw=1, ls="--",
+                       label=f"median {np.median(pauses):.3g} µs")
+            ax.legend(fontsize=8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(f"pause (µs{how})")
     ax.set_ylabel("cycles")
-    ax.set_title(title or f"GC pauses ({len(pauses)} cycles)", fontsize=10)
+    ax.set_title(title or f"GC pauses ({plural(len(pauses), 'cycle')})", fontsize=10)
     return ax
 
 
-def plot_by_size(m, ax=None, *, title=None, log=False):
+def plot_by_size(m, ax=None, *, title=None, log="auto"):
     """``MemStats.BySize`` as bars: Mallocs, Frees and live (Mallocs - Frees) per size class
-    that has any. Tiny allocations are not in BySize (Go counts them only in Mallocs)."""
+    that has any, each bar labelled with its count when there are few classes. *log*:
+    True, False or ``"auto"`` (a log scale when the counts span more than two decades, so
+    one busy class does not flatten the others; the axis label says so). Tiny allocations
+    are not in BySize (Go counts them only in Mallocs)."""
     ax = _axes(ax, figsize=(8, 3.6))
     rows = [(i, e.Size, e.Mallocs, e.Frees) for i, e in enumerate(m.BySize) if e.Mallocs or e.Frees]
+    use_log = False
     if not rows:
         ax.text(0.5, 0.5, "no small objects allocated", ha="center", va="center",
                 transform=ax.transAxes)
@@ -412,16 +434,26 @@ def plot_by_size(m, ax=None, *, title=None, log=False):
         idx = np.arange(len(rows))
         mallocs = np.array([r[2] for r in rows], dtype=float)
         frees = np.array([r[3] for r in rows], dtype=float)
-        w = 0.4
-        ax.bar(idx - w / 2, mallocs, w, color="#007d9c", label="Mallocs")
-        ax.bar(idx + w / 2, frees, w, color="#ce3262", label="Frees")
-        ax.plot(idx, mallocs - frees, "k_", ms=14, mew=2, label="live")
-        ax.set_xticks(idx, [f"{r[1]}\n#{r[0]}" for r in rows], fontsize=7)
-        if log:
+        live = mallocs - frees
+        counts = np.concatenate([mallocs, frees, live])
+        nonzero = counts[counts > 0]
+        use_log = bool(log) if log != "auto" else (
+            len(nonzero) > 0 and float(nonzero.max()) > 100 * float(nonzero.min()))
+        w = 0.27
+        bars = [ax.bar(idx - w, mallocs, w, color="#007d9c", label="Mallocs"),
+                ax.bar(idx, frees, w, color="#ce3262", label="Frees"),
+                ax.bar(idx + w, live, w, color="#555555", label="live (Mallocs - Frees)")]
+        if len(rows) <= 8:
+            for b in bars:
+                ax.bar_label(b, labels=[f"{int(v):,}" for v in b.datavalues], fontsize=6,
+                             padding=1)
+        ax.set_xticks(idx, [f"{r[1]} B\n#{r[0]}" for r in rows], fontsize=7)
+        if use_log:
             ax.set_yscale("log")
+        ax.margins(y=0.12)
         ax.legend(fontsize=8)
-    ax.set_xlabel("size class: slot bytes / class number")
-    ax.set_ylabel("objects")
+    ax.set_xlabel("size class: slot bytes / class number (tiny allocations not included)")
+    ax.set_ylabel("objects (log scale)" if use_log else "objects")
     ax.set_title(title or "MemStats.BySize", fontsize=10)
     return ax
 
@@ -603,16 +635,9 @@ def heap_graph(rt=None, *, labels=None, max_objects=5000):
 
 
 def _special_roots(rt):
-    """(extra roots, finalizer objects) the runtime passes to the mark.
-
-    Uses ``Runtime._special_roots()`` (queued finalizers, cleanup closures, weak handle
-    cells; objects with finalizers). See docs/emulation.md: a public ``gc_roots()`` on the
-    Runtime would make this independent of the runtime's internals.
-    """
-    fn = getattr(rt, "gc_roots", None) or getattr(rt, "_special_roots", None)
-    if fn is None:
-        return (), ()
-    roots, scan_only = fn()
+    """(extra roots, finalizer objects) the runtime passes to the mark: ``rt.gc_roots()``
+    (queued finalizers, cleanup closures, weak handle cells; objects with finalizers)."""
+    roots, scan_only = rt.gc_roots()
     return [int(a) for a in roots], [int(a) for a in scan_only]
 
 
@@ -723,13 +748,48 @@ def _layout(graph, max_nodes):
     return pos, captions
 
 
-def plot_tricolour(step, ax=None, *, max_nodes=60, title=None):
+_FIN_COLOUR = "#8e44ad"
+
+
+_FILL = {"white": "#ffffff", "grey": "#9e9e9e", "black": "#212121"}
+
+
+def tricolour_legend(fig, *, finalizers=True):
+    """One legend for several `plot_tricolour` panels (drawn with ``legend=False``) below
+    the figure *fig*: the three colours, the scan ring, roots and (*finalizers*) the
+    finalizer ring. Returns the legend."""
+    require_matplotlib()
+    return fig.legend(handles=_tricolour_handles(finalizers), loc="outside lower center",
+                      ncols=6 if finalizers else 5, fontsize=8, frameon=False)
+
+
+def _tricolour_handles(with_finalizers):
+    """Legend handles for `plot_tricolour`: the three colours, the scan ring, roots,
+    finalizers."""
+    from matplotlib.lines import Line2D
+    fill = _FILL
+    dot = dict(marker="o", ls="none", ms=9, markeredgecolor="#212121", markeredgewidth=1)
+    out = [Line2D([], [], markerfacecolor=fill["white"], label="white: not reached", **dot),
+           Line2D([], [], markerfacecolor=fill["grey"], label="grey: reached, to scan", **dot),
+           Line2D([], [], markerfacecolor=fill["black"], label="black: scanned", **dot),
+           Line2D([], [], marker="o", ls="none", ms=9, markerfacecolor="white",
+                  markeredgecolor="#00add8", markeredgewidth=2.5, label="scanned in this step"),
+           Line2D([], [], marker="v", ls="none", ms=7, color="#007d9c", label="root")]
+    if with_finalizers:
+        out.append(Line2D([], [], marker="o", ls="none", ms=12, markerfacecolor="none",
+                          markeredgecolor=_FIN_COLOUR, markeredgewidth=1.3,
+                          label="has a finalizer (dashed ring)"))
+    return out
+
+
+def plot_tricolour(step, ax=None, *, max_nodes=60, title=None, legend=True):
     """Draw a `GCStep`: each object a circle (white / grey / black), each pointer an arrow,
-    roots marked by arrows from above, the object just scanned ringed in blue."""
+    roots marked by arrows from above, the object just scanned ringed in blue, objects with
+    a finalizer in a dashed purple ring. *legend*: explain the marks below the picture."""
     ax = _axes(ax, figsize=(7, 4.5))
     g = step.graph
     pos, captions = _layout(g, max_nodes)
-    fill = {"white": "#ffffff", "grey": "#9e9e9e", "black": "#212121"}
+    fill = _FILL
     ink = {"white": "#212121", "grey": "#212121", "black": "#ffffff"}
     for a, targets in g.edges.items():
         for t in targets:
@@ -744,13 +804,16 @@ def plot_tricolour(step, ax=None, *, max_nodes=60, title=None):
         x, y = pos[r]
         ax.annotate("", xy=(x, y), xytext=(x, y + 0.6),
                     arrowprops=dict(arrowstyle="-|>", color="#007d9c", lw=1.2, shrinkB=11))
+    fin = set(g.scan_only)
     for a, (x, y) in pos.items():
         c = step.colour(a)
         ring = "#00add8" if a == step.scanned else "#212121"
         ax.scatter([x], [y], s=700, c=fill[c], edgecolors=ring,
                    linewidths=3 if a == step.scanned else 1.2, zorder=3)
-        mark = "ƒ" if a in g.scan_only else ""
-        ax.text(x, y, g.label(a) + mark, ha="center", va="center", fontsize=6.5, color=ink[c],
+        if a in fin:
+            ax.scatter([x], [y], s=1250, facecolors="none", edgecolors=_FIN_COLOUR,
+                       linewidths=1.3, linestyles="--", zorder=2)
+        ax.text(x, y, g.label(a), ha="center", va="center", fontsize=6.5, color=ink[c],
                 zorder=4)
     for row, caption in captions.items():
         ax.text(-0.11, -row, caption, fontsize=7, color="#999999", va="center", ha="left")
@@ -758,6 +821,10 @@ def plot_tricolour(step, ax=None, *, max_nodes=60, title=None):
     ys = [y for _, y in pos.values()] or [0]
     ax.set_ylim(min(ys) - 0.6, 0.9)
     ax.set_axis_off()
+    if legend:
+        ax.legend(handles=_tricolour_handles(bool(fin)), loc="upper center",
+                  bbox_to_anchor=(0.5, 0.0), ncols=3, fontsize=7, frameon=False,
+                  handletextpad=0.3, columnspacing=1.0)
     ax.set_title(title or (f"step {step.index} ({step.phase}): {len(step.white)} white, "
                            f"{len(step.grey)} grey, {len(step.black)} black"), fontsize=10)
     return ax

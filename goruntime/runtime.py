@@ -29,7 +29,7 @@ import threading
 
 import numpy as np
 
-from . import _heap, _object, mstats, pacer as _pacer, metrics as _metrics
+from . import _heap, _object, mstats, pacer as _pacer, metrics as _metrics, gctrace as _gctrace
 from . import sched as _sched, clock as _clock, types as _types
 from . import chan as _chan, mgc as _mgc
 from .errors import FatalError, Panic
@@ -37,8 +37,9 @@ from . import godebug as _godebug
 from .mcleanup import Cleanup, Cleanups
 from .mfinal import Finalizers
 from .mgc import COSTS, FORCEGC_PERIOD, GLOBALS_SCAN, GCRecord as _GCRecord
-from .mgc import STACK_SCAN  # noqa: F401  (re-exported)
+from .mgc import STACK_SCAN
 from .mspecial import IMMORTAL_WEAK_BASE, Specials  # noqa: F401  (re-exported)
+from .rodata import RODATA_BASE, TYPES_BASE, Rodata  # noqa: F401  (re-exported)
 
 
 __all__ = [
@@ -52,8 +53,6 @@ SliceValue = _object.SliceValue
 MemStats = mstats.MemStats
 GOGC_OFF = -1
 
-RODATA_BASE = 0x4c0000        # Go-like read-only data segment for string constants
-TYPES_BASE = 0x500000         # type descriptors (interface type words)
 MAX_ALLOC = 1 << 48           # Go: maxAlloc on linux/amd64
 
 _current = contextvars.ContextVar("goruntime_current_runtime", default=None)
@@ -113,7 +112,10 @@ class Runtime:
         self.godebug = _godebug.parse_godebug(godebug)
         self.heap = _heap.Heap(arena_cap, nprocs=gomaxprocs)
         self.heap.threaded = scheduler == "threads"
-        self._world = self.heap.lock
+        # The world lock (a reentrant lock; Go: stopping the world). Held by a GC cycle,
+        # ReadMemStats, allocation and pointer stores, and by anything that reads or changes
+        # the specials and the finalizer/cleanup queues; the GIL is never relied on.
+        self.world = self.heap.lock
         self.clock = _clock.make_clock(clock)
         self.sched = _sched.Scheduler(scheduler, self.clock, gomaxprocs)
         self.sched.on_tick = self._on_tick
@@ -122,7 +124,8 @@ class Runtime:
         # consMark from the cost model's allocation and scan rates: the emulator does not
         # model assists, which is what lets Go's own measurement see the mutator's rate.
         self.pacer = _pacer.Pacer(gogc, memory_limit, cons_mark_model="virtual-cost")
-        self.pacer.globals_scan = GLOBALS_SCAN
+        self.pacer.bind_heap_live(self.heap)      # heapLive is the heap's counter
+        self.pacer.add_globals(GLOBALS_SCAN)      # Go: addGlobals at module load
         self.stderr = stderr
         self.gc_record = _GCRecord()
         self._gomaxprocs = gomaxprocs
@@ -131,11 +134,7 @@ class Runtime:
         self._start_ns = self.clock.nanotime()
         self._charged_calls = 0
         self._charged_bytes = 0
-        self._rodata = {}
-        self._rodata_by_addr = {}
-        self._rodata_next = RODATA_BASE
-        self._type_words = {}
-        self._types_by_word = {}
+        self.rodata = Rodata()                # string literals and type descriptors
         # components (one per Go file; each keeps a back-reference to this shell)
         self.specials = Specials(self)        # mheap.go's specials: finalizer, cleanup, weak
         self.finalizers = Finalizers(self)    # mfinal.go: finq, fing
@@ -144,6 +143,8 @@ class Runtime:
         self._forcegc = None
         self._scav_time = self.clock.nanotime()
         self.limiter_last_enabled = 0 # Go: /gc/limiter/last-enabled:gc-cycle
+        if self.godebug.get("gctrace"):
+            self.add_gc_observer(self.gctracer())
         self._token = None
         self._update_trigger()
 
@@ -232,7 +233,7 @@ class Runtime:
         b = data.encode() if isinstance(data, str) else bytes(data)
         if not b:
             return (0, 0)
-        with self._world:
+        with self.world:
             p = _object.new_object(self, self.heap, len(b), True, None, None)   # allocated and rooted
             self.heap.view(p.addr, len(b))[:] = np.frombuffer(b, dtype=np.uint8)
             s = _object.StringHeader(p.addr, len(b), p)
@@ -240,52 +241,40 @@ class Runtime:
             self._heap_triggered_gc()
         return s
 
-    def _rodata_string(self, s):
-        b = s.encode()
-        if not b:
-            return (0, 0)
-        a = self._rodata.get(b)
-        if a is None:
-            a = self._rodata_next
-            self._rodata_next += (len(b) + 7) & ~7
-            self._rodata[b] = a
-            self._rodata_by_addr[a] = b
-        return (a, len(b))
-
-    def _read_string(self, ptr, n):
+    def read_string(self, ptr, n):
+        """The Go string ``(ptr, n)`` as text: its bytes on the heap or in rodata."""
         if n == 0:
             return ""
         if self.heap.in_arena(ptr):
             return bytes(self.heap.view(ptr, n)).decode(errors="replace")
-        for a, b in self._rodata_by_addr.items():
-            if a <= ptr < a + len(b):
-                return b[ptr - a: ptr - a + n].decode(errors="replace")
+        lit = self.rodata.find(ptr)
+        if lit is not None:
+            a, b = lit
+            return b[ptr - a: ptr - a + n].decode(errors="replace")
         raise ValueError(f"goruntime: string data at {ptr:#x} is not in this runtime")
 
-    def _type_word(self, t):
-        w = self._type_words.get(t)
-        if w is None:
-            w = TYPES_BASE + 64 * len(self._type_words)
-            self._type_words[t] = w
-            self._types_by_word[w] = t
-        return w
-
-    def _type_of_word(self, w):
-        return self._types_by_word.get(w)
-
     # -- statistics ----------------------------------------------------------------------
-    def _mem_state(self, counters=None):
-        c = counters or self.heap.counters()
-        m = self._stats(c)
+    def _counters(self):
+        """A typed snapshot of the heap's counters (`mstats.HeapCounters`)."""
+        return mstats.HeapCounters.read(self.heap)
+
+    def _mem_state(self, counters=None, record_peak=True):
+        """The pacer's view of memory now (Go: the inputs of heapGoal and the scavenger)."""
+        c = counters or self._counters()
+        m = self._stats(c, record_peak=record_peak)
         return _pacer.MemoryState(mapped_ready=m.Sys - m.HeapReleased,
                                   heap_free=m.HeapIdle - m.HeapReleased,
                                   heap_alloc=m.HeapAlloc, heap_inuse=m.HeapInuse)
 
-    def _stats(self, counters, m=None, next_gc=0):
-        self._peak_spans = max(self._peak_spans, counters["nspans_inuse"])
+    def _stats(self, counters, m=None, next_gc=0, record_peak=True):
+        """MemStats from *counters*. The span count's high-water mark (MSpanSys: span
+        structures are never returned) is recorded unless *record_peak* is false."""
+        peak_spans = max(self._peak_spans, counters.nspans_inuse)
+        if record_peak:
+            self._peak_spans = peak_spans
         return mstats.fill(
             m if m is not None else MemStats(), counters=counters, nprocs=self._gomaxprocs,
-            peak_spans=self._peak_spans, peak_procs=self._peak_procs,
+            peak_spans=peak_spans, peak_procs=self._peak_procs,
             ngoroutines=self.sched.num_goroutine() + self._system_goroutines(),
             nspecials=self.specials.counts(),
             gc=self.gc_record, next_gc=next_gc, clock=self.clock)
@@ -295,27 +284,29 @@ class Runtime:
                 + len(self.cleanups.goroutines))
 
     def heap_goal(self):
-        """Go: heapGoal() -- NextGC, evaluated now."""
-        self.pacer.heap_live = self.heap.heap_live
-        return self.pacer.heap_goal(self._mem_state())
+        """Go: heapGoal() -- NextGC, evaluated now. Changes nothing (no flush, no record)."""
+        with self.world:
+            return self.pacer.heap_goal(self._mem_state(record_peak=False))
 
     def read_mem_stats(self, m=None):
         """Go: ReadMemStats. Stops the world, flushes every mcache, fills *m*."""
         self._check_alive()
         if m is not None and not isinstance(m, MemStats):
             raise TypeError(f"ReadMemStats: expected a MemStats, not {type(m).__name__}")
-        with self._world:
+        with self.world:
             self._charge_mutator()
             self.gc_record.stw_other.record(0)     # Go: a non-GC STW ("ReadMemStats")
             self.heap.flush_mcaches(True)
-            c = self.heap.counters()
+            c = self._counters()
             goal = self.heap_goal()
             return self._stats(c, m if m is not None else MemStats(), next_gc=goal)
 
     # -- time ------------------------------------------------------------------------------
     def _charge_mutator(self):
         """Advance the virtual clock by the allocation work done since the last charge."""
-        c = self.heap.counters()
+        if getattr(self.clock, "recorded_mutator", False):
+            return      # a clock replaying a recorded program's time (goruntime.trace)
+        c = self.heap.counters()              # two fields: the dict is cheaper here
         calls = c["malloc_calls"] - self._charged_calls
         nbytes = c["malloc_bytes"] - self._charged_bytes
         self._charged_calls, self._charged_bytes = c["malloc_calls"], c["malloc_bytes"]
@@ -359,17 +350,17 @@ class Runtime:
 
     def _metric_inputs(self):
         """A runtime/metrics snapshot. Like Go, nothing is flushed: counts lag."""
-        with self._world:
-            c = self.heap.counters()
+        with self.world:
+            c = self._counters()
             m = self._stats(c, next_gc=self.heap_goal())
             p = self.pacer
             rec = self.gc_record
             return _metrics.MetricInputs(
-                tiny_alloc_count=c["tiny_alloc_count"], large_alloc=c["large_alloc"],
-                large_alloc_count=c["large_alloc_count"],
-                small_alloc_count=list(c["small_alloc_count"]), large_free=c["large_free"],
-                large_free_count=c["large_free_count"],
-                small_free_count=list(c["small_free_count"]),
+                tiny_alloc_count=c.tiny_alloc_count, large_alloc=c.large_alloc,
+                large_alloc_count=c.large_alloc_count,
+                small_alloc_count=list(c.small_alloc_count), large_free=c.large_free,
+                large_free_count=c.large_free_count,
+                small_free_count=list(c.small_free_count),
                 committed=m.HeapInuse + (m.HeapIdle - m.HeapReleased) + m.StackInuse,
                 released=m.HeapReleased, in_heap=m.HeapInuse, in_stacks=m.StackInuse,
                 in_work_bufs=0, stacks_sys=0, mspan_sys=m.MSpanSys, mspan_inuse=m.MSpanInuse,
@@ -407,6 +398,28 @@ class Runtime:
         elif budget > 0 and not self.pacer.background_scavenge_bytes(mem):
             self._scav_time = now
 
+    def add_gc_observer(self, fn):
+        """Call ``fn(event)`` at each phase boundary of every later GC cycle; returns *fn*.
+
+        *event* is an `mgc.CycleEvent` (cycle number, phase, heap live, goal, trigger,
+        marked bytes, scan work, pause, virtual and wall time); the phases, in order, are
+        ``"sweep termination"``, ``"mark start"``, ``"mark termination"`` and
+        ``"sweep done"`` (Go's phase boundaries, mgc.go). Events are delivered when the call
+        that ran the cycle leaves it, in order; an observer may allocate, read MemStats or
+        run a GC. An exception raised by an observer is reported through
+        ``sys.unraisablehook`` and does not affect the cycle or the other observers.
+        """
+        return self.collector.add_observer(fn)
+
+    def remove_gc_observer(self, fn):
+        """Stop calling *fn* at GC phase boundaries; ``ValueError`` if it is not registered."""
+        self.collector.remove_observer(fn)
+
+    def gctracer(self, write=None):
+        """A gctrace `gctrace.Tracer` for this runtime (what ``godebug="gctrace=1"`` adds
+        as a GC observer); lines go to *write* (default: this runtime's ``stderr``)."""
+        return _gctrace.Tracer(write or self._trace, self._start_ns, STACK_SCAN, GLOBALS_SCAN)
+
     # -- finalizers and cleanups (mfinal, mcleanup) -----------------------------------------
     def set_finalizer(self, obj, finalizer):
         """Go: runtime.SetFinalizer (see `mfinal.Finalizers.set_finalizer`)."""
@@ -434,7 +447,7 @@ class Runtime:
         self.sched.sleep(ns)
         self._check_alive()
         if self.gc_record.num_gc and not self.collector.in_gc:
-            with self._world:
+            with self.world:
                 self._maybe_scavenge(self._mem_state())
 
     def _on_tick(self, now):
@@ -442,9 +455,7 @@ class Runtime:
         if self.collector.in_gc:
             return
         if self.pacer.time_trigger_test(now, self.gc_record.last_gc_nanotime):
-            if self.godebug.get("gctrace", 0) > 0:
-                self._trace("GC forced")
-            self.gc(kind="time")
+            self.gc(kind="time")          # the gctrace Tracer prints "GC forced" first
         elif self.pacer.gc_percent >= 0 and self.gc_record.num_gc:
             self.sched.next_tick = self.gc_record.last_gc_nanotime + FORCEGC_PERIOD + 1
 
@@ -457,7 +468,7 @@ class Runtime:
         if n >= 1:
             if n > 256:
                 raise ValueError("GOMAXPROCS is limited to 256 here")
-            with self._world:
+            with self.world:
                 self.heap.nprocs = n
                 self._gomaxprocs = n
                 self._peak_procs = max(self._peak_procs, n)
@@ -467,8 +478,7 @@ class Runtime:
     # -- runtime/debug ----------------------------------------------------------------------
     def set_gc_percent(self, p):
         self._check_alive()
-        with self._world:
-            self.pacer.heap_live = self.heap.heap_live
+        with self.world:
             old = self.pacer.set_gc_percent(p, sweep_done=self.collector.cycle is None, mem=self._mem_state())
             self._update_trigger()
             if self.pacer.gc_percent < 0:
@@ -481,8 +491,7 @@ class Runtime:
 
     def set_memory_limit(self, x):
         self._check_alive()
-        with self._world:
-            self.pacer.heap_live = self.heap.heap_live
+        with self.world:
             old = self.pacer.set_memory_limit(x, sweep_done=True, mem=self._mem_state())
             self._update_trigger()
         return old
@@ -490,8 +499,8 @@ class Runtime:
     def free_os_memory(self):
         """Go: debug.FreeOSMemory: a forced GC, then every free page released."""
         self.gc(kind="cycle")
-        with self._world:
-            self.heap.scavenge(2**64 - 1)
+        with self.world:
+            self.heap.scavenge(self.pacer.free_os_memory_bytes(self._mem_state()))
 
     def close(self):
         """End this runtime and give its memory back: its goroutines (the finalizer and
@@ -513,7 +522,7 @@ class Runtime:
         self.sched.on_tick = None
         self.sched.on_crash = None
         self.sched.close()
-        with self._world:
+        with self.world:
             self.heap.release_memory()
         self.finalizers.finq.clear()
         self.cleanups.queue.clear()
@@ -547,16 +556,22 @@ class Runtime:
         return None if self.heap.dead is None else self.heap.dead[0]
 
     def pause_ring(self):
+        """``(NumGC, PauseTotalNs, PauseNs ring, PauseEnd ring, LastGC)`` for debug.ReadGCStats."""
         r = self.gc_record
-        return (r.num_gc, r.pause_total_ns, list(r.pause_ns), list(r.pause_end), r.last_gc_unix)
+        return (r.num_gc, r.pause_total_ns, list(r.pauses.ns), list(r.pauses.end),
+                r.last_gc_unix)
+
+    def _check_world(self, where):
+        """In ``GORUNTIME_CHECKS`` builds (``make debug``), raise unless this thread holds the
+        world lock: the rule of every entry point documented "the caller holds the world
+        lock" (HACKING.md, Locks). Free in release builds."""
+        if _heap.CHECKS and not self.world._is_owned():
+            raise RuntimeError(f"goruntime: {where} called without the world lock")
 
     def _own(self, h):
         if _object.handle_heap(h) is not self.heap:
             raise ValueError(f"goruntime: handle {h!r} belongs to a different Runtime")
 
-    def _handle_html(self, h):
-        from ._display import handle_html
-        return handle_html(h)
 
 
 class Chan(_chan.Chan):
@@ -582,11 +597,13 @@ class WaitGroup(_chan.WaitGroup):
         super().__init__(sched=sched if sched is not None else current().sched)
 
 _alloc_cache = {}
+_ALLOC_CACHE_MAX = 4096       # types; a notebook that redeclares types in a loop stays bounded
 
 
 def _alloc_info(T):
     """``(size, noscan, uint8 GC mask or None)`` of type *T*, cached by identity (a Type's
-    hash is its whole structure: too slow for every ``new``)."""
+    hash is its whole structure: too slow for every ``new``). Each entry keeps its type
+    alive, so an id is never reused while cached; the cache is emptied when it is full."""
     e = _alloc_cache.get(id(T))
     if e is None or e[0] is not T:
         if not isinstance(T, _types.Type):
@@ -594,6 +611,8 @@ def _alloc_info(T):
         noscan = not T.has_pointers
         mask = None if noscan else np.ascontiguousarray(T.gc_mask(), dtype=np.uint8).tobytes()
         e = (T, T.size, noscan, mask)
+        if len(_alloc_cache) >= _ALLOC_CACHE_MAX:
+            _alloc_cache.clear()
         _alloc_cache[id(T)] = e
     return e[1], e[2], e[3]
 

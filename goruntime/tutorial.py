@@ -28,7 +28,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
-from ._display import fmt_bytes, fmt_ns
+from ._display import fmt_bytes, fmt_ns, time_note
 
 __all__ = ["run", "Transcript", "NODE_DECL"]
 
@@ -72,7 +72,7 @@ def run(out=sys.stdout, *, width=44) -> Transcript:
     t = Transcript()
     p = _Printer(out, t, width)
     Node = rt.Struct("Node", next=rt.Ptr("Node"), id=rt.Int)
-    info = rt._heap.size_class(Node.size, not Node.has_pointers)
+    info = rt.sizeclass(Node)
 
     with rt.Runtime(gogc=100, gomaxprocs=1) as r:
         def stats():
@@ -85,8 +85,8 @@ def run(out=sys.stdout, *, width=44) -> Transcript:
             return where
 
         p.line(f"GC and SetFinalizer: Go 1.27's memory manager, emulated (goruntime {__version__})")
-        p.line(f"{NODE_DECL}: {Node.size} bytes, size class {info[1]} "
-               f"({info[2]}-byte slots), has pointers, so never tiny-allocated")
+        p.line(f"{NODE_DECL}: {Node.size} bytes, size class {info.sizeclass} "
+               f"({info.slot}-byte slots), has pointers, so never tiny-allocated")
         p.heading("a finalizer runs after the GC that finds its object unreachable")
 
         m0 = stats()
@@ -217,5 +217,6 @@ def run(out=sys.stdout, *, width=44) -> Transcript:
         p.line(f"    after:  Alloc={fmt_bytes(m8.Alloc)}, TotalAlloc={fmt_bytes(m8.TotalAlloc)}, "
                f"Mallocs={m8.Mallocs}, Frees={m8.Frees}, NumGC={m8.NumGC} "
                f"({m8.NumForcedGC} forced), PauseTotalNs={m8.PauseTotalNs} "
-               f"({fmt_ns(m8.PauseTotalNs)}, last {fmt_ns(last)}, virtual clock)")
+               f"({fmt_ns(m8.PauseTotalNs)}, last {fmt_ns(last)})")
+        p.line(f"    {time_note(r.clock, instants=False)}")
     return t

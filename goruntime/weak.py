@@ -33,7 +33,7 @@ class Pointer:
             return None
         if self._immortal is not None:
             return _object.make_pointer(rt, rt.heap, self._immortal, self._elem)
-        with rt._world:
+        with rt.world:
             addr = rt.heap.read_word(self._addr)
             if addr == 0:
                 return None

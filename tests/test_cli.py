@@ -40,6 +40,7 @@ def test_demo_runs_as_a_module_and_tells_the_story():
     assert re.search(r"GC 6: A freed, now B is unreachable: B's finalizer ran \(B\)", out)
     assert re.search(r"GC 7: B freed, no finalizer ran \(none\): HeapObjects=0", out)
     assert re.search(r"after: +Alloc=0 B, TotalAlloc=64 B, Mallocs=4, Frees=4, NumGC=7", out)
+    assert "Times are modelled, not measured: the virtual clock" in out
 
 
 def test_demo_transcript_facts():

@@ -237,3 +237,16 @@ def test_print_memstats_shows_every_field(r):
         assert name in text and name in one_line
     assert "[256 ns values]" in one_line and "[61 size classes]" in one_line
     assert "..." not in one_line
+
+
+def test_counts_are_pluralised(r):
+    assert [_display.plural(n, "GC") for n in (0, 1, 2)] == ["0 GCs", "1 GC", "2 GCs"]
+    assert _display.plural(1000, "object") == "1,000 objects"
+    assert _display.plural(1, "size class", "size classes") == "1 size class"
+    assert _display.plural(3, "size class", "size classes") == "3 size classes"
+    keep = rt.new(rt.Struct("PL", p=rt.Ptr(rt.Int)))
+    rt.GC()
+    h = r._repr_html_()
+    assert "aria-label='1 GC pause, max" in h and "1 GC pauses" not in h
+    assert "1 span in use, 1 object in" in _display.heap_text(r.heap)
+    del keep

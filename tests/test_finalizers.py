@@ -970,3 +970,25 @@ def test_finalizer_that_raises_crashes_the_program(r):
     assert any(n.startswith(f"goroutine {e.value.goroutine_id} [running]:")
                for n in getattr(e.value, "__notes__", []))
     assert e.value.goroutine_id != r.sched.main.id
+
+
+@pytest.mark.parametrize("finalizer, hint", [
+    (print, "a Python function with *args (print is one) is variadic in Go"),
+    (lambda *ps: None, "pass a function of one argument, e.g. lambda p: print(p)"),
+    (lambda: None, "takes exactly one argument, the pointer; this function takes 0"),
+    (lambda a, b: None, "this function takes 2"),
+    (_fin_u, "parameter annotation must be a type the pointer can be passed as"),
+])
+def test_set_finalizer_misuse_hints_for_python_users(finalizer, hint):
+    """Go's message stays exactly Go's (str(e)); a hint for Python users is an exception
+    note, which tracebacks (and IPython) show under it."""
+    with rt.Runtime():
+        t = rt.new(T)
+        with pytest.raises(rt.FatalError) as e:
+            rt.SetFinalizer(t, finalizer)
+        assert str(e.value).startswith("runtime.SetFinalizer: cannot pass *main.T to finalizer")
+        assert "hint" not in str(e.value)
+        (note,) = e.value.__notes__
+        assert note.startswith("hint: ") and hint in note
+        import traceback
+        assert hint in "".join(traceback.format_exception(e.value))

@@ -1616,7 +1616,7 @@ def _string_expect(owner, v):
         return None if info is not None and ptr + n <= info[1] + info[2] else ValueError
     if n == 0:
         return None
-    rodata = owner.runtime._rodata_by_addr
+    rodata = owner.runtime.rodata.by_addr
     return None if any(a <= ptr and ptr + n <= a + len(b) for a, b in rodata.items()) else ValueError
 
 

@@ -141,6 +141,14 @@ def test_dominators_match_a_brute_force_definition(d):
         assert chain_through == {int(w) for w in dominated}
 
 
+def test_dominators_equal_igraphs(d):
+    pytest.importorskip("igraph")
+    ours, theirs = d.dominators(), d.dominators(engine="igraph")
+    assert np.array_equal(ours["idom"], theirs["idom"])
+    assert np.array_equal(ours["retained"], theirs["retained"])
+    assert np.array_equal(ours["reachable"], theirs["reachable"])
+
+
 def _reach_without(d, v):
     n = len(d)
     seen = np.zeros(n, bool)
@@ -269,3 +277,27 @@ def test_fuzzed_dumps_never_crash(raw, data):
     if len(d):
         d.why_alive(int(d.objects["addr"][-1]))
         d.dominators()
+
+
+def test_cli_report_and_errors(path, expect, tmp_path):
+    import io
+    from goruntime import cli
+    out, err = io.StringIO(), io.StringIO()
+    chain = expect["expect"]["list"]
+    assert cli.main(["heapdump", str(path), "--top", "3", "--why", hex(chain[-1])], out, err) == 0
+    text = out.getvalue()
+    assert "== a GC now" in text and "garbage" in text and "top 3 retainers" in text
+    assert text.count("main.main main.go:") >= len(chain)       # the why_alive rows
+    assert "global at 0x" in text
+    bad = tmp_path / "bad.dump"
+    bad.write_bytes(b"go1.7 heap dump\n\x06")
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["heapdump", str(bad)], out, err) == 2
+    assert "truncated" in err.getvalue() and "offset" in err.getvalue()
+
+
+def test_html_display_is_escaped(d):
+    d.path = "<script>x</script>"
+    h = d._repr_html_()
+    assert "<script>" not in h and "&lt;script&gt;" in h
+    assert "gr-text-fallback" in h and "top 10 retainers" in h

@@ -85,12 +85,25 @@ def test_notebooks_are_committed_without_outputs():
                 assert not cell.outputs and cell.execution_count is None, path.name
 
 
+def test_notebooks_use_only_the_public_api():
+    """Teaching material calls what users may call: no ``rt._heap.size_class`` and the like."""
+    import re
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not re.search(r"\brt\._\w|goruntime\._\w", cell.source), (path.name, cell.source)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes(path, kernel_manager_factory):
     nb = run_notebook(path, kernel_manager_factory)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors
+    # no stray result at the end (``r.__exit__(...)`` displaying False)
+    last = [c for c in nb.cells if c.cell_type == "code"][-1]
+    assert not [o for o in last.outputs if o.output_type == "execute_result"], last.source
     # every notebook draws something or shows rich HTML
     kinds = {k for c in nb.cells if c.cell_type == "code" for o in c.outputs
              for k in o.get("data", {})}

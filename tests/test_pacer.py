@@ -151,9 +151,9 @@ def test_initial_goal_and_first_trigger():
     assert p.trigger(NO_LIMIT_MEM) == (3997696, 4194304)         # 4 MiB / 64 * 61
     assert p.trigger(NO_LIMIT_MEM)[0] == 4 * MiB * 61 // 64
     p.heap_live = 3997695
-    assert not p.heap_trigger_test(NO_LIMIT_MEM)
+    assert not p.heap_live >= p.trigger(NO_LIMIT_MEM)[0]   # Go: gcTrigger.test (the heap's check point)
     p.heap_live = 3997696
-    assert p.heap_trigger_test(NO_LIMIT_MEM)
+    assert p.heap_live >= p.trigger(NO_LIMIT_MEM)[0]
 
 
 # Appendix X3: (GOGC, heapMarked, stack, globals, NextGC), every row.
@@ -257,7 +257,7 @@ def test_set_gc_percent_zero_after_gc_gives_heap_marked():
     p.set_gc_percent(0, sweep_done=True)
     assert p.heap_goal(NO_LIMIT_MEM) == 24416528
     assert p.trigger(NO_LIMIT_MEM) == (24416528, 24416528)
-    assert p.heap_trigger_test(NO_LIMIT_MEM)          # heapLive == heapMarked >= trigger
+    assert p.heap_live >= p.trigger(NO_LIMIT_MEM)[0]  # heapLive == heapMarked >= trigger
 
 
 def test_set_gc_percent_zero_with_sweep_pending_keeps_floor():
@@ -510,8 +510,9 @@ def test_scavenge_byte_answers():
 
 
 def test_from_env():
-    p = Pacer.from_env({"GOGC": "50", "GOMEMLIMIT": "1GiB"})
+    from goruntime.runtime import Runtime          # Go: gcinit reads GOGC and GOMEMLIMIT
+    p = Runtime.from_env({"GOGC": "50", "GOMEMLIMIT": "1GiB"}, arena_cap=64 << 20).pacer
     assert (p.gc_percent, p.memory_limit) == (50, 1 << 30)
     assert p.heap_goal(NO_LIMIT_MEM) == 2 * MiB
     with pytest.raises(FatalError):
-        Pacer.from_env({"GOMEMLIMIT": "12XB"})
+        Runtime.from_env({"GOMEMLIMIT": "12XB"}, arena_cap=64 << 20)

@@ -171,3 +171,22 @@ def test_free_os_memory_releases_every_free_page(runtime):
     m2 = rt.ReadMemStats()
     assert m2.HeapReleased == m2.HeapIdle > m1.HeapReleased
     assert m2.HeapSys == m1.HeapSys and m2.NumForcedGC == m1.NumForcedGC + 1
+
+
+def test_the_runtime_drives_the_pacer_ports():
+    """heapLive is one counter (the heap's, read through the pacer); the binary's globals
+    come in through add_globals; FreeOSMemory releases free_os_memory_bytes."""
+    from goruntime import mgc
+    from goruntime.runtime import Runtime
+    with Runtime(arena_cap=256 << 20) as r:
+        assert r.pacer.globals_scan == mgc.GLOBALS_SCAN
+        T = rt.Struct("PortT", a=rt.Array(rt.Int, 500))
+        keep = [r.new(T) for _ in range(300)]
+        assert r.pacer.heap_live == r.heap.heap_live > 0
+        r.pacer.heap_live = r.heap.heap_live + 8192        # written through to the heap
+        assert r.heap.heap_live == r.pacer.heap_live
+        del keep
+        rt.debug.FreeOSMemory()
+        m = rt.ReadMemStats()
+        assert m.HeapReleased == m.HeapIdle > 0
+        assert r.pacer.heap_live == r.heap.heap_live == r.pacer.heap_marked

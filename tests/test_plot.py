@@ -78,7 +78,7 @@ def test_recorder_does_not_change_the_run():
     def run(record):
         with rt.Runtime() as r:
             if record:
-                with plot.Recorder(r, sample_every=100):
+                with plot.Recorder(r):
                     keep = churn(12000)
             else:
                 keep = churn(12000)
@@ -223,3 +223,110 @@ def test_recorder_sees_the_gcs_of_a_cython_workload():
     assert len(rec.gcs) == r.gc_record.num_gc == out["num_gc"]
     assert rec.peak_heap_inuse >= max(g.before.heap_inuse for g in rec.gcs)
     render(lambda ax: plot.plot_heap(rec, ax=ax))
+
+
+# -- what the pictures say (issue 21, item 7) ---------------------------------------------
+
+def _texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+def test_heap_plot_explains_why_each_gc_sits_left_of_the_drop(recorded):
+    r, rec = recorded
+    ax = Figure().subplots()
+    plot.plot_heap(rec, ax=ax)
+    labels = ax.get_legend_handles_labels()[1]
+    assert "a GC starts (trigger)" in labels
+    runway = [g for g in rec.gcs if g.after.alloc_bytes > g.before.alloc_bytes]
+    assert runway, "a heap-triggered GC of this workload has a mark runway"
+    assert any(l.startswith("GC marking; the program still") for l in labels)
+    assert ax.get_title().endswith(f"{len(rec.gcs)} GCs")
+    ax = Figure().subplots()
+    plot.plot_heap(rec, ax=ax, x="time")
+    assert ax.get_xlabel() == "time (ms, runtime clock: modelled)"
+
+
+def test_heap_panels_share_axes_and_one_legend():
+    recs = []
+    for gogc in (50, 400):
+        with rt.Runtime(gogc=gogc) as r, plot.Recorder(r) as rec:
+            keep = churn(12000)
+        recs.append(rec)
+        del keep
+    fig = plot.plot_heaps(recs, titles=["GOGC=50", "GOGC=400"])
+    axes = fig.axes
+    assert len(axes) == 2 and axes[0].get_ylim() == axes[1].get_ylim()
+    top = max(max(s.heap_live, s.goal) for rec in recs for s in rec.samples) / 2**20
+    assert axes[0].get_ylim()[1] >= top                 # the taller run fits
+    assert all(ax.get_legend() is None for ax in axes) and len(fig.legends) == 1
+    assert [ax.get_title() for ax in axes] == [f"GOGC=50: {len(recs[0].gcs)} GCs",
+                                               f"GOGC=400: {len(recs[1].gcs)} GCs"]
+    with pytest.raises(ValueError, match="1 titles for 2 recorders"):
+        plot.plot_heaps(recs, titles=["x"])
+
+
+def test_pause_histogram_counts_whole_cycles(recorded):
+    r, rec = recorded
+    ax = Figure().subplots()
+    plot.plot_pauses(rec, ax=ax)
+    assert ax.get_xlabel() == "pause (µs, modelled)"
+    assert all(float(t).is_integer() for t in ax.get_yticks())
+    heights = [p.get_height() for p in ax.patches]
+    assert sum(heights) == len(rec.gcs) and max(heights) == len(rec.gcs)   # one bar
+    assert any(t.startswith(f"all {len(rec.gcs)} pauses are 35 µs") for t in _texts(ax))
+    ax = Figure().subplots()
+    plot.plot_pauses([1000, 2000, 2500, 35000, 36000, 40000], ax=ax, bins=20)
+    assert ax.get_xlabel() == "pause (µs)"              # plain numbers: no claim either way
+    assert 1 < len(ax.patches) <= 4 and sum(p.get_height() for p in ax.patches) == 6
+    assert all(float(t).is_integer() for t in ax.get_yticks())
+    ax = Figure().subplots()
+    plot.plot_pauses([5000], ax=ax)
+    assert ax.get_title() == "GC pauses (1 cycle)"
+    with rt.Runtime(clock="wall") as w:
+        rt.GC()
+        rt.GC()
+        ax = Figure().subplots()
+        plot.plot_pauses(w, ax=ax)
+        assert ax.get_xlabel() == "pause (µs, measured on the emulator)"
+
+
+def test_by_size_uses_a_log_scale_when_one_class_dominates():
+    with rt.Runtime():
+        many = [rt.new(rt.Struct("BS1", p=rt.Ptr(rt.Int))) for _ in range(20000)]
+        few = [rt.new(rt.Array(rt.Int64, 100)) for _ in range(12)]
+        m = rt.ReadMemStats()
+    ax = Figure().subplots()
+    plot.plot_by_size(m, ax=ax)
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "objects (log scale)"
+    labels = {t.get_text() for t in ax.texts}
+    assert {"20,000", "12"} <= labels                    # every bar says its count
+    ax = Figure().subplots()
+    plot.plot_by_size(m, ax=ax, log=False)
+    assert ax.get_yscale() == "linear" and ax.get_ylabel() == "objects"
+    with rt.Runtime():
+        even = [rt.new(rt.Struct("BS2", p=rt.Ptr(rt.Int))) for _ in range(50)]
+        m2 = rt.ReadMemStats()
+    ax = Figure().subplots()
+    plot.plot_by_size(m2, ax=ax)
+    assert ax.get_yscale() == "linear"
+    del many, few, even
+
+
+def test_tricolour_has_a_legend_and_a_finalizer_ring():
+    with rt.Runtime() as r:
+        live = build_graph()
+        del live["bigscan"]
+        steps = list(plot.gc_steps(r, labels=live))
+        assert steps[0].graph.scan_only, "build_graph has an object with a finalizer"
+        ax = Figure().subplots()
+        plot.plot_tricolour(steps[0], ax=ax)
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels[:3] == ["white: not reached", "grey: reached, to scan", "black: scanned"]
+        assert "has a finalizer (dashed ring)" in labels
+        assert not any("ƒ" in t for t in _texts(ax))     # no glyph that reads as "ff"
+        fig = Figure()
+        for ax in fig.subplots(1, 2):
+            plot.plot_tricolour(steps[-1], ax=ax, legend=False)
+            assert ax.get_legend() is None
+        leg = plot.tricolour_legend(fig)
+        assert len(leg.get_texts()) == 6

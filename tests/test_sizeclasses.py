@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pytest
 
+import goruntime as rt
 from goruntime import _heap
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
@@ -113,3 +114,41 @@ def test_span_geometry_by_allocation(cls, noscan):
     assert int(addrs[nelems]) - hdr == base + _heap.SIZE_CLASS_TO_NPAGES[cls] * 8192
     k = min(3, nelems)
     assert h.find_object(int(addrs[k]) + 3) == (int(addrs[k]), int(addrs[k]) - hdr, size, cls << 1 | noscan)
+
+
+# -- the public face: rt.sizeclass (issue 21: notebooks use it instead of rt._heap) --------
+
+def test_public_sizeclass_agrees_with_the_allocator_and_the_cli():
+    from goruntime import cli
+    for n in [0, 1, 8, 15, 16, 17, 24, 500, 512, 513, 1024, 8000, 32752, 32760, 32761, 40000,
+              1 << 20]:
+        for pointers in (False, True):
+            info = rt.sizeclass(n, pointers=pointers)
+            kind, cls, slot, header = _heap.size_class(n, not pointers)
+            assert (info.kind, info.sizeclass, info.slot, info.header) == (kind, cls, slot, header)
+            _lines, facts = cli.sizeclass_report(n, pointers)
+            assert (info.span_pages, info.per_span) == (facts.get("span_pages", 0),
+                                                        facts.get("per_span", 0)), (n, pointers)
+    with rt.Runtime():
+        for T in (rt.Struct("SC1", next=rt.Ptr("SC1"), id=rt.Int), rt.Array(rt.Byte, 5),
+                  rt.Array(rt.Int64, 100), rt.Struct("SC2", p=rt.Ptr(rt.Int), pad=rt.Array(rt.Int64, 80))):
+            info = rt.sizeclass(T)
+            assert (info.bytes, info.pointers) == (T.size, T.has_pointers)
+            p = rt.new(T)
+            base, slot, elemsize, spanclass = rt.current().heap.find_object(p.addr)
+            if info.kind != "tiny":
+                assert (elemsize, spanclass >> 1) == (info.slot, info.sizeclass), T
+                assert (p.addr - slot == 8) == info.header
+
+
+@pytest.mark.parametrize("arg, exc, needle", [
+    (-1, ValueError, "negative size -1"),
+    ((1 << 48) + 1, ValueError, "maxAlloc = 1<<48"),
+    (2**64, ValueError, "more than Go can allocate"),
+    (1.5, TypeError, "not float"),
+    (True, TypeError, "not bool"),
+    ("8", TypeError, "not str"),
+])
+def test_public_sizeclass_bad_input(arg, exc, needle):
+    with pytest.raises(exc, match=re.escape(needle)):
+        rt.sizeclass(arg)

@@ -370,7 +370,7 @@ def test_b21_sleep_while_another_thread_ends_the_cycle():
             except Exception as e:  # noqa: BLE001
                 errors.append(e)
 
-        with r._world:                                   # the sleeper waits for the lock...
+        with r.world:                                   # the sleeper waits for the lock...
             g = rt.go(sleeper)
             time.sleep(0.3)
             r.finish_cycle()                             # ...while this ends the cycle

@@ -29,7 +29,7 @@ import re
 
 import numpy as np
 
-from .. import _heap
+from .. import _heap, _mark
 from ..mstats import MemStats
 from . import _graph, _parse
 
@@ -58,9 +58,9 @@ _MEMSTATS_FIELDS = (
 
 # MemStats fields of the loaded heap that must equal the dump's (the heap's contents),
 # and those that describe the Go process rather than its heap objects.
-COMPARABLE_FIELDS = ("HeapAlloc", "Alloc", "HeapObjects")
+COMPARABLE_FIELDS = ("HeapAlloc", "Alloc", "HeapObjects", "HeapInuse")
 PROCESS_FIELDS = ("TotalAlloc", "Sys", "Mallocs", "Frees", "HeapSys", "HeapIdle",
-                  "HeapInuse", "HeapReleased", "StackInuse", "StackSys", "MSpanInuse",
+                  "HeapReleased", "StackInuse", "StackSys", "MSpanInuse",
                   "MSpanSys", "MCacheInuse", "MCacheSys", "BuckHashSys", "GCSys", "OtherSys",
                   "NextGC", "LastGC", "PauseTotalNs", "NumGC", "Lookups")
 
@@ -213,6 +213,7 @@ class HeapDump:
         if len(addr) and addr[-1] + size[-1] < addr[-1]:
             raise ValueError("malformed heap dump: object at offset %d wraps the address space"
                              % raw["rec_off"][-1])
+        self._spans_from(raw, cls)
         self._raw = raw
         o = np.zeros(len(raw), dtype=OBJECT_DTYPE)
         o["addr"], o["size"], o["sizeclass"] = addr, size, cls
@@ -223,31 +224,97 @@ class HeapDump:
         self._addr = np.ascontiguousarray(addr)
         self._size = np.ascontiguousarray(size)
 
+    def _spans_from(self, raw, cls):
+        """Rebuild Go's spans from the sorted objects: a span's base is page aligned and
+        its objects sit at ``base + k*size``; for every Go 1.27 size class the k that puts
+        an object on a page boundary is unique below the span's slot count, so the base is
+        found from any one of its objects. Large objects are spans of their own."""
+        addr, size = raw["addr"], raw["size"]
+        n = len(addr)
+        large = cls == 0
+        npages = np.where(large, size // PAGE, _NPAGES[cls])
+        nslots = np.where(large, 1, npages * PAGE // np.maximum(size, 1))
+        k = np.full(n, -1, dtype=np.int64)
+        one = (npages == 1) & ~large
+        k[one] = ((addr[one] % PAGE) // size[one]).astype(np.int64)
+        k[large] = 0
+        multi = np.nonzero(~one & ~large)[0]          # classes of 2+ pages: a few slots each
+        if len(multi):
+            ma, ms, mn = addr[multi], size[multi], nslots[multi]
+            mk = np.full(len(multi), -1, dtype=np.int64)
+            for kk in range(int(mn.max())):
+                ok = (mk < 0) & (kk < mn) & (ma >= np.uint64(kk) * ms) \
+                    & ((ma - np.uint64(kk) * ms) % PAGE == 0)
+                mk[ok] = kk
+            k[multi] = mk
+        k[large & (addr % PAGE != 0)] = -1
+        if (k < 0).any():
+            i = int(np.argmax(k < 0))
+            raise ValueError("malformed heap dump: object at offset %d (address %#x, size %d) "
+                             "is not in a slot of any page-aligned span"
+                             % (raw["rec_off"][i], addr[i], size[i]))
+        base = addr - k.astype(np.uint64) * size
+        first = np.ones(n, dtype=bool)
+        first[1:] = base[1:] != base[:-1]
+        starts = np.nonzero(first)[0]
+        sbase = base[starts]
+        extent = npages[starts] * np.uint64(PAGE)
+        if len(starts) > 1:
+            bad = sbase[1:] < sbase[:-1] + extent[:-1]
+            if bad.any():
+                i = int(starts[1:][np.argmax(bad)])
+                raise ValueError("malformed heap dump: object at offset %d (address %#x) "
+                                 "lies in the span of the objects before it"
+                                 % (raw["rec_off"][i], addr[i]))
+        # one size per span (different sizes would be in different spans)
+        same = np.ones(n, dtype=bool)
+        same[1:] = (size[1:] == size[:-1]) | first[1:]
+        if not same.all():
+            i = int(np.argmax(~same))
+            raise ValueError("malformed heap dump: object at offset %d (address %#x) has a "
+                             "different size from the rest of its span" % (raw["rec_off"][i], addr[i]))
+        span_id = np.cumsum(first) - 1
+        scan = np.zeros(len(starts), dtype=bool)
+        np.logical_or.at(scan, span_id, raw["nfields"] > 0)
+        self._span_first = np.append(starts, n).astype(np.int64)
+        self._slot_index = k.astype(np.uint64)
+        self._span_noscan = (~scan).astype(np.uint8)
+
     def _sites_from(self, memprof, stacks, samples):
         """Allocation sites: the memory-profile buckets grouped by their first frame
-        outside the runtime (``func file:line``; inlined code names its own line)."""
+        outside the runtime (``func file:line``; inlined code names its own line).
+        Grouping is by a 64-bit hash of that frame, in Cython: a program with deep
+        recursion has a bucket per distinct stack (hundreds of thousands)."""
         self.sites = []
-        by_name = {}
-        bucket_site = {}
-        for b in memprof:
-            frames = []
-            for s in stacks[int(b["stk_start"]):int(b["stk_start"]) + int(b["nstk"])]:
-                frames.append((self._str(s[1], s[2]), self._str(s[3], s[4]), int(s[5])))
-            name = _site_name(frames)
-            if name not in by_name:
-                by_name[name] = len(self.sites)
-                self.sites.append({"name": name, "stack": frames, "buckets": 0,
-                                   "allocs": 0, "frees": 0})
-            site = self.sites[by_name[name]]
-            site["buckets"] += 1
-            site["allocs"] += int(b["allocs"])
-            site["frees"] += int(b["frees"])
-            bucket_site[int(b["bucket"])] = by_name[name]
+        nb = len(memprof)
+        if nb == 0:
+            return
+        rows, keys = _graph.site_frames(
+            self._buf, np.ascontiguousarray(memprof["stk_start"]),
+            np.ascontiguousarray(memprof["nstk"]), np.ascontiguousarray(stacks))
+        uniq, first, bucket_site = np.unique(keys, return_index=True, return_inverse=True)
+        allocs = np.bincount(bucket_site, weights=memprof["allocs"].astype(np.float64), minlength=len(uniq))
+        frees = np.bincount(bucket_site, weights=memprof["frees"].astype(np.float64), minlength=len(uniq))
+        nbk = np.bincount(bucket_site, minlength=len(uniq))
+        for s, b in enumerate(first):
+            st = stacks[int(memprof["stk_start"][b]):int(memprof["stk_start"][b] + memprof["nstk"][b])]
+            frames = [(self._str(x[1], x[2]), self._str(x[3], x[4]), int(x[5])) for x in st]
+            if rows[b] >= 0:
+                x = stacks[rows[b]]
+                name = "%s %s:%d" % (self._str(x[1], x[2]), os.path.basename(self._str(x[3], x[4])), int(x[5]))
+            else:
+                name = "?"
+            self.sites.append({"name": name, "stack": frames, "buckets": int(nbk[s]),
+                               "allocs": int(allocs[s]), "frees": int(frees[s])})
         if len(samples):
-            sidx = np.array([bucket_site.get(int(b), -1) for b in samples["bucket"]],
-                            dtype=np.int32)
+            baddr = memprof["bucket"]
+            order = np.argsort(baddr, kind="stable")
+            pos = np.searchsorted(baddr[order], samples["bucket"])
+            pos = np.minimum(pos, nb - 1)
+            found = baddr[order][pos] == samples["bucket"]
+            sidx = np.where(found, bucket_site[order][pos], -1).astype(np.int32)
             obj = self.index_of(samples["addr"], strict=False)
-            ok = obj >= 0
+            ok = (obj >= 0) & (sidx >= 0)
             self.objects["site"][obj[ok]] = sidx[ok]
 
     def _graph(self):
@@ -336,8 +403,10 @@ class HeapDump:
             slots, self.cleared_pointers = _graph.place(
                 heap, self._buf, self._addr, self._size,
                 np.ascontiguousarray(r["content_off"]), np.ascontiguousarray(r["field_start"]),
-                np.ascontiguousarray(r["nfields"]), self._fields, self._target)
+                np.ascontiguousarray(r["nfields"]), self._fields, self._target,
+                self._span_first, self._slot_index, self._span_noscan)
             heap.flush_mcaches(True)
+            _mark.sweep(heap)         # frees the slots that were free in Go's spans
         self.objects["arena"] = slots
         live = self.roots["target"] >= 0
         kinds = self.roots["kind"]
@@ -365,7 +434,7 @@ class HeapDump:
         fn_roots = self.roots["value"][live & ((kinds == 3) | (kinds == 4)) & (self.roots["offset"] < 16)]
         if len(fn_roots):   # finalizer function values that are heap closures
             heap.add_roots(self.to_arena(fn_roots))
-        rt._update_trigger()
+        rt.collector.update_trigger()
         self.runtime = rt
 
     # -- address translation ---------------------------------------------------------------
@@ -502,19 +571,46 @@ class HeapDump:
         return "goroutine %d, frame %s (depth %d), sp+%#x" % (
             int(g["goid"]), self._str(f["name_off"], f["name_len"]), int(f["depth"]), off)
 
-    def _dominator_result(self):
-        if self._dom is None:
-            idom, pre = _graph.dominators(self._indptr, self._dst, self._root_targets)
-            ret = _graph.retained(idom, pre, self._size)
-            self._dom = (idom, pre, ret)
+    def _dominator_result(self, engine="cython"):
+        if self._dom is None or engine != "cython":
+            if engine == "cython":
+                idom, pre = _graph.dominators(self._indptr, self._dst, self._root_targets)
+            elif engine == "igraph":
+                idom = self._igraph_idom()
+                pre = _graph.tree_order(idom)
+            else:
+                raise ValueError("engine must be 'cython' or 'igraph', not %r" % (engine,))
+            res = (idom, pre, _graph.retained(idom, pre, self._size))
+            if engine != "cython":
+                return res
+            self._dom = res
         return self._dom
 
-    def dominators(self):
+    def _igraph_idom(self):
+        """Immediate dominators by igraph (the ``heapdump`` extra): Lengauer-Tarjan in C
+        over a copy of the graph with a virtual root (node n) above the roots."""
+        import igraph
+        n = len(self)
+        src = np.repeat(np.arange(n, dtype=np.int64), np.diff(self._indptr))
+        rt = np.unique(self._root_targets[self._root_targets >= 0])
+        edges = np.concatenate([np.stack([src, self._dst.astype(np.int64)], axis=1),
+                                np.stack([np.full(len(rt), n, np.int64), rt], axis=1)])
+        g = igraph.Graph(n=n + 1, edges=edges, directed=True)
+        dom = np.array(g.dominator(n, mode="out")[:n], dtype=np.float64)
+        idom = np.where(np.isnan(dom), -2, dom).astype(np.int64)
+        idom[idom == n] = -1
+        return idom
+
+    def dominators(self, engine="cython"):
         """The dominator tree: a structured array, one row per object, with ``addr``,
         ``idom`` (Go address of the immediate dominator; 0 when only the roots dominate it,
         and for unreachable objects), ``reachable`` and ``retained`` (bytes freed if this
-        object alone became unreachable)."""
-        idom, pre, ret = self._dominator_result()
+        object alone became unreachable).
+
+        *engine*: "cython" (Semi-NCA over the CSR arrays, the default) or "igraph"
+        (``pip install goruntime[heapdump]``); both give the same tree (tested), the Cython
+        pass is the faster (``make bench``)."""
+        idom, pre, ret = self._dominator_result(engine)
         out = np.zeros(len(idom), dtype=[("addr", np.uint64), ("idom", np.uint64),
                                          ("reachable", np.bool_), ("retained", np.uint64)])
         out["addr"] = self._addr
@@ -621,6 +717,16 @@ class HeapDump:
         out["by_class"] = rows
         return out
 
+    def report(self, *, top=10, gc=False, why=()):
+        """The text report the CLI prints (summary, top retainers, sites, size classes,
+        and a why_alive path for each Go address in *why*)."""
+        from ._report import text
+        return text(self, top=top, gc=gc, why=why)
+
+    def _repr_html_(self):
+        from ._report import html_report
+        return html_report(self, gc=False)
+
     def __repr__(self):
         return ("<HeapDump %s: %s, %d objects, %d bytes, %d goroutines, %d roots>"
                 % (self.path, self.params["version"], len(self), int(self._size.sum()),
@@ -640,15 +746,3 @@ class GoFunc:
 
     def __repr__(self):
         return "GoFunc(pc=%#x)" % self.pc
-
-
-def _site_name(frames):
-    """The first frame outside the runtime (the allocation site), as ``func file:line``."""
-    for name, file, line in frames:
-        if not name.startswith(("runtime.", "runtime/internal", "internal/")) \
-                and not file.startswith("runtime/"):
-            return "%s %s:%d" % (name, os.path.basename(file), line)
-    if frames:
-        name, file, line = frames[0]
-        return "%s %s:%d" % (name, os.path.basename(file), line)
-    return "?"

@@ -29,7 +29,7 @@ from libc.string cimport memcpy
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, malloc_small, malloc_large, size_to_class, addr_ptr, bit_set, bit_clear,
-    object_bounds,
+    object_bounds, span_of, BITMAP_WORDS, class_to_nelems_noscan, class_to_nelems_scan,
     MALLOC_HEADER_SIZE, MIN_SIZE_FOR_MALLOC_HEADER, SMALL_CUTOFF, class_to_size,
 )
 
@@ -329,38 +329,57 @@ def reach(const int64_t[::1] indptr, const int32_t[::1] dst, const int64_t[::1] 
 def place(Heap heap, const uint8_t[::1] buf, const uint64_t[::1] addrs,
           const uint64_t[::1] sizes, const uint64_t[::1] content_off,
           const uint64_t[::1] field_start, const uint64_t[::1] nfields,
-          const uint64_t[::1] fields, const int64_t[::1] target):
-    """Allocate every object in *heap* with Go's slot size and span class, copy its bytes,
-    set its pointer bits and translate its pointers. Returns the arena slot addresses.
+          const uint64_t[::1] fields, const int64_t[::1] target,
+          const int64_t[::1] span_first, const uint64_t[::1] slot_index,
+          const uint8_t[::1] span_noscan):
+    """Allocate every object in *heap* in a span of the class Go used, at the slot index it
+    had in its Go span, copy its bytes, set its pointer bits and translate its pointers.
 
-    Objects without pointer fields go to noscan spans; pointerful small objects over 512
-    bytes get a header slot (their dumped bytes include Go's header word). A pointer word
-    that does not resolve to a dumped object keeps its value if it lies outside the
-    arena's address range (the collector ignores it, as Go ignores pointers to globals);
-    one inside that range would look like a bad heap pointer, so its pointer bit is
-    cleared -- the count of those is returned too. Caller holds the world lock and has
-    checked that the heap has room (``Heap.fits``) and that sizes are Go slot sizes.
+    *span_first* gives the first object of each Go span (and len(addrs) last), *slot_index*
+    each object's slot in its span, *span_noscan* each span's class. Every slot of each Go
+    span is allocated in a fresh goruntime span; the object slots get their mark bit, so the
+    caller's sweep (``_mark.sweep``) frees the others and the spans hold what Go's held.
+    Returns ``(slots, cleared)``: the arena slot of each object, and the number of pointer
+    words cleared because they pointed into the arena's address range but at no dumped
+    object (a stale word would be a bad pointer to the collector; one outside that range
+    keeps its value and bit, and the collector ignores it, as Go ignores pointers to
+    globals). Small objects over 512 bytes in scan spans keep Go's header word as bytes.
+    Caller holds the world lock on a fresh Runtime's heap (out of memory raises; the
+    Runtime is then discarded).
     """
-    cdef intp_t n = addrs.shape[0], i, k, j
+    cdef intp_t n = addrs.shape[0], nspans = span_first.shape[0] - 1, g, i, k, j, idx, nel
     cdef mheap_t* h = &heap.h
-    cdef uint64_t size, out = 0, w, slot, lo = h.arena_start, hi = h.arena_start + heap.arena_cap
-    cdef bint noscan
-    cdef int c
+    cdef uint64_t size, out = 0, w, slot, base, lo = h.arena_start, hi = h.arena_start + heap.arena_cap
+    cdef intp_t si
+    cdef int c, spc
     cdef intp_t cleared = 0
     slots = np.zeros(n, dtype=np.uint64)
     cdef uint64_t[::1] sl = slots
     with nogil:
-        for i in range(n):
+        for g in range(nspans):
+            i = span_first[g]
             size = sizes[i]
-            noscan = nfields[i] == 0
             if size > 32768:
-                malloc_large(h, size, noscan, &out)
-            else:
-                c = size_to_class(size)
-                malloc_small(h, 0, (c << 1) | (1 if noscan else 0), &out)
-            h.malloc_calls += 1
-            h.malloc_bytes += size
-            sl[i] = out
+                malloc_large(h, size, span_noscan[g], &out)
+                sl[i] = out
+                bit_set(&h.gcmark_bits[span_of(h, out) * BITMAP_WORDS], 0)
+                h.malloc_calls += 1
+                h.malloc_bytes += size
+                continue
+            c = size_to_class(size)
+            spc = (c << 1) | (1 if span_noscan[g] else 0)
+            nel = class_to_nelems_noscan[c] if span_noscan[g] else class_to_nelems_scan[c]
+            base = 0
+            for idx in range(nel):
+                malloc_small(h, 0, spc, &out)
+                if idx == 0:
+                    base = out
+            h.malloc_calls += nel
+            h.malloc_bytes += <uint64_t>nel * size
+            si = span_of(h, base)
+            for i in range(span_first[g], span_first[g + 1]):
+                sl[i] = base + slot_index[i] * size
+                bit_set(&h.gcmark_bits[si * BITMAP_WORDS], <intp_t>slot_index[i])
         h.gc_pending = 0
         for i in range(n):
             slot = sl[i]
@@ -370,17 +389,15 @@ def place(Heap heap, const uint8_t[::1] buf, const uint64_t[::1] addrs,
             for k in range(<intp_t>(size >> 3)):
                 bit_clear(h.heap_bits, j + k)
             for k in range(<intp_t>field_start[i], <intp_t>(field_start[i] + nfields[i])):
+                w = load64(&buf[content_off[i] + fields[k]])
                 if target[k] >= 0:
-                    w = load64(&buf[content_off[i] + fields[k]])
                     w = sl[target[k]] + (w - addrs[target[k]])
                     memcpy(addr_ptr(h, slot + fields[k]), &w, 8)
                     bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
+                elif w >= lo and w < hi:
+                    cleared += 1
                 else:
-                    w = load64(&buf[content_off[i] + fields[k]])
-                    if w >= lo and w < hi:
-                        cleared += 1
-                    else:
-                        bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
+                    bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
     return slots, cleared
 
 
@@ -394,3 +411,85 @@ def allocated(Heap heap, const uint64_t[::1] slots):
         for i in range(n):
             o[i] = object_bounds(&heap.h, slots[i], &slot, &size) and slot == slots[i]
     return out
+
+
+def tree_order(const int64_t[::1] idom):
+    """The reachable objects ordered so that each comes after its immediate dominator
+    (breadth-first over the dominator tree; -1 = child of the virtual root, -2 = absent)."""
+    cdef intp_t n = idom.shape[0], i, head = 0, tail = 0, v, e
+    cdef int64_t[::1] start = np.zeros(n + 2, dtype=np.int64)
+    cdef int64_t[::1] kids = np.empty(n, dtype=np.int64)
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] q = out
+    with nogil:
+        for i in range(n):                       # children counts; slot 0 = virtual root
+            if idom[i] >= -1:
+                start[idom[i] + 2] += 1
+        for i in range(n + 1):
+            start[i + 1] += start[i]
+        for i in range(n):
+            if idom[i] >= -1:
+                kids[start[idom[i] + 1]] = i
+                start[idom[i] + 1] += 1
+        # start[k] is now the end of node k-1's children; their beginning is start[k-1]
+        for e in range(0, start[0]):
+            q[tail] = kids[e]
+            tail += 1
+        while head < tail:
+            v = q[head]
+            head += 1
+            for e in range(start[v], start[v + 1]):
+                q[tail] = kids[e]
+                tail += 1
+    return out[:tail]
+
+
+cdef inline bint has_prefix(const uint8_t* s, uint64_t n, const char* pre) noexcept nogil:
+    cdef uint64_t i = 0
+    while pre[i] != 0:
+        if i >= n or s[i] != <uint8_t>pre[i]:
+            return False
+        i += 1
+    return True
+
+
+cdef inline bint runtime_frame(const uint8_t* buf, const uint64_t* row) noexcept nogil:
+    """A memory-profile frame inside the runtime (its function or, when inlined, its file)."""
+    cdef const uint8_t* name = buf + row[1]
+    cdef const uint8_t* file = buf + row[3]
+    return (has_prefix(name, row[2], "runtime.") or has_prefix(name, row[2], "internal/")
+            or has_prefix(file, row[4], "runtime/") or has_prefix(file, row[4], "internal/"))
+
+
+def site_frames(const uint8_t[::1] buf, const uint64_t[::1] stk_start,
+                const uint64_t[::1] nstk, const uint64_t[:, ::1] stacks):
+    """For each memory-profile bucket, the stack row of its allocation site (the first
+    frame outside the runtime, else the first frame; -1 for an empty stack) and a 64-bit
+    FNV-1a hash of that frame's function, file and line (buckets with one site share it)."""
+    cdef intp_t nb = stk_start.shape[0], b, k, i, pick
+    cdef uint64_t h
+    cdef const uint64_t* row
+    rows = np.full(nb, -1, dtype=np.int64)
+    keys = np.zeros(nb, dtype=np.uint64)
+    cdef int64_t[::1] r = rows
+    cdef uint64_t[::1] kv = keys
+    with nogil:
+        for b in range(nb):
+            if nstk[b] == 0:
+                continue
+            pick = <intp_t>stk_start[b]
+            for k in range(<intp_t>stk_start[b], <intp_t>(stk_start[b] + nstk[b])):
+                if not runtime_frame(&buf[0], &stacks[k, 0]):
+                    pick = k
+                    break
+            r[b] = pick
+            row = &stacks[pick, 0]
+            h = 14695981039346656037ULL
+            for i in range(<intp_t>row[2]):
+                h = (h ^ buf[row[1] + i]) * 1099511628211ULL
+            h = (h ^ 0xff) * 1099511628211ULL
+            for i in range(<intp_t>row[4]):
+                h = (h ^ buf[row[3] + i]) * 1099511628211ULL
+            h = (h ^ row[5]) * 1099511628211ULL
+            kv[b] = h
+    return rows, keys

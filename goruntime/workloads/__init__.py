@@ -47,7 +47,7 @@ import time as _time
 
 import numpy as np
 
-from .. import _heap
+from .. import mstats
 from .. import _object
 from .. import types as _types
 from ..runtime import Runtime, current
@@ -215,19 +215,13 @@ def _peek(rt):
     next allocation of each class refill); here the slots used in cached spans are added
     in instead, so the numbers are the same and the heap is left exactly as it was.
     """
-    c = rt.heap.counters()
-    unflushed = rt.heap.unflushed_small()
-    sizes = _heap.SIZE_CLASS_TO_SIZE
-    small = [a + u for a, u in zip(c["small_alloc_count"], unflushed)]
-    tiny = c["tiny_alloc_count"] + c["unflushed_tiny"]
-    alloc_bytes = c["large_alloc"] + sum(n * s for n, s in zip(small, sizes))
-    free_bytes = c["large_free"] + sum(n * s for n, s in zip(c["small_free_count"], sizes))
+    c = mstats.HeapCounters.read(rt.heap, unflushed=True)
     rec = rt.gc_record
     return {
-        "mallocs": c["large_alloc_count"] + sum(small) + tiny,
-        "frees": c["large_free_count"] + sum(c["small_free_count"]) + tiny,
-        "total_alloc": alloc_bytes,
-        "heap_alloc": alloc_bytes - free_bytes,
+        "mallocs": c.mallocs,
+        "frees": c.frees,
+        "total_alloc": c.total_alloc,
+        "heap_alloc": c.heap_alloc,
         "num_gc": rec.num_gc,
         "num_forced_gc": rec.num_forced_gc,
     }
@@ -246,13 +240,13 @@ class _Run:
         self.mut = None
 
     def __enter__(self):
-        self.rt._world.acquire()
+        self.rt.world.acquire()
         try:
             self.before = _peek(self.rt)
             self.mut = _workloads.Mutator(self.rt, self.rt.heap, self.nwords, self.bar)
             self.t0 = _time.perf_counter()
         except BaseException:
-            self.rt._world.release()
+            self.rt.world.release()
             raise
         return self
 
@@ -262,7 +256,7 @@ class _Run:
             self.mut.close()
             self.after = _peek(self.rt)
         finally:
-            self.rt._world.release()
+            self.rt.world.release()
             if self.bar is not None:
                 self.bar.close()
         return False
@@ -308,7 +302,7 @@ def _tree_size(d):
 def _heap_triggered(rt):
     # Go's allocating goroutine starts a pending cycle before it allocates again.
     if rt.heap.gc_pending:
-        rt._heap_triggered_gc()
+        rt.collector.heap_triggered()
 
 
 # ---------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ mallocgc's own frame
 Starting a cycle
     ``mallocgc`` sets ``heap.gc_pending`` at Go's check points (a span refill, every large
     allocation). After every allocation the kernel tests it; when set, it takes the GIL
-    and calls ``runtime._heap_triggered_gc()``, which runs the cycle (Go: gcStart from
+    and calls ``runtime.collector.heap_triggered()``, which runs the cycle (Go: gcStart from
     mallocgc) and clears the flag, then carries on without the GIL. The caller holds the
     runtime's world lock for the whole run (an ``RLock``; the GC's own acquisition from
     this thread nests), as one goroutine that never yields would.
@@ -53,7 +53,7 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
-    Heap, mheap_t, mallocgc, set_heap_bits, root_add, root_remove, addr_ptr, ZEROBASE,
+    Heap, mheap_t, mallocgc, set_heap_bits, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr, ZEROBASE,
     GORUNTIME_CHECKS,
 )
 
@@ -154,7 +154,7 @@ cdef int mutator_poll(mutator_t* m, uint64_t fresh) except -1 nogil:
     if m.h.gc_pending:
         m.h.roots[m.fresh] = fresh
         with gil:
-            (<object>m.rt)._heap_triggered_gc()
+            (<object>m.rt).collector.heap_triggered()
         m.h.roots[m.fresh] = 0
     if m.nalloc >= m.poll_at:
         with gil:
@@ -179,8 +179,7 @@ cdef inline int new_object(mutator_t* m, uint64_t size, const uint8_t* mask, int
     if size == 0:
         return 0
     if mask != NULL:
-        set_heap_bits(m.h, out[0], mask, elem_words, <intp_t>(size // <uint64_t>(elem_words * 8)),
-                      <intp_t>(size >> 3))
+        set_heap_bits(m.h, out[0], mask, elem_words, <intp_t>(size // <uint64_t>(elem_words * 8)))
     m.nalloc += 1
     m.nbytes += size
     if m.h.gc_pending or m.nalloc >= m.poll_at:
@@ -634,26 +633,56 @@ def validate_trace(const uint8_t[::1] op, const int64_t[::1] ids, const int64_t[
     return (-1, 0, 0)
 
 
+cdef inline int new_object_prefix(mutator_t* m, uint64_t size, uint64_t nptr,
+                                  uint64_t* out) except -1 nogil:
+    """`new_object` for a pointerful object of which only the first *nptr* words may hold
+    pointers (a type's ptrdata, Go: abi.Type.PtrBytes): how a replay of a recorded Go
+    trace, which has types but no pointer values, models the scan work."""
+    mallocgc(m.h, m.p, size, False, out)
+    if size == 0:
+        return 0
+    if nptr > (size >> 3):
+        nptr = size >> 3
+    set_heap_bits_ptrdata(m.h, out[0], <intp_t>(size >> 3), <intp_t>nptr)
+    m.nalloc += 1
+    m.nbytes += size
+    if m.h.gc_pending or m.nalloc >= m.poll_at:
+        return mutator_poll(m, out[0])
+    return 0
+
+
 def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
                   const uint64_t[::1] size, const uint8_t[::1] pointers,
                   const int64_t[::1] tdense, const uint32_t[::1] offset,
-                  uint64_t[::1] addr, int64_t[::1] slot, int64_t[::1] counts):
+                  uint64_t[::1] addr, int64_t[::1] slot, int64_t[::1] counts,
+                  const uint64_t[::1] ptrwords=None):
     """Replay a trace that `validate_trace` accepted.
 
     ``addr[k]`` / ``slot[k]`` hold dense id k's current object and root slot (-1: not
     live); the caller initialises ``slot`` to -1 and, whatever happens, removes the root
     slots that are still ``>= 0`` afterwards (or hands them to a `RootSet`).
-    ``counts`` gets the rows done per op (alloc, store, drop, gc).
+    ``counts`` gets the rows done per op (alloc, store, drop, gc). *ptrwords*, if given
+    (one entry per row), limits a pointerful allocation's pointer words to its first
+    ``ptrwords[row]`` words (`new_object_prefix`); otherwise every word may hold one.
     """
     cdef mutator_t* m = &mut.m
     cdef intp_t n = op.shape[0], row
     cdef int64_t k
     cdef uint64_t a = 0, v
+    cdef bint prefix = ptrwords is not None
+    cdef const uint64_t* pw = NULL
+    if prefix:
+        if ptrwords.shape[0] != n:
+            raise ValueError("replay_kernel: ptrwords must have one entry per row")
+        if n:
+            pw = &ptrwords[0]
     with nogil:
         for row in range(n):
             k = dense[row]
             if op[row] == OP_ALLOC:
-                if pointers[row]:
+                if pointers[row] and prefix:
+                    new_object_prefix(m, size[row], pw[row], &a)
+                elif pointers[row]:
                     new_object(m, size[row], PTR_WORDS, 1, &a)
                 else:
                     new_object(m, size[row], NULL, 0, &a)

@@ -1672,6 +1672,53 @@ WORKLOAD_TOL = {
 }
 
 
+# ---------------------------------------------------------------------------
+# heap scan work (issue 15, item 6)
+
+
+def scan_row(n: int, alloc: Callable[[], Any]) -> int:
+    """n objects made by *alloc* kept alive through a GC: the cycle's heap scan work
+    beyond the baseline cycle before them."""
+    s = samples(["/gc/scan/heap:bytes"])
+    holder = [None] * N
+    rt.GC()
+    metrics.Read(s)
+    base = u64(s, 0)
+    for i in range(n):
+        holder[i] = alloc()
+    rt.GC()
+    metrics.Read(s)
+    del holder
+    return u64(s, 0) - base
+
+
+@scenario(tol={"ptrs3": Abs(8, "Go's runtime allocates a few small objects of its own (measured: one "
+                                  "8-byte scan word during the GC)")})
+def scan_heap_work():
+    """scanobject counts up to the last pointer word (the element type repeated to the
+    slot's end) for malloc-header and large objects, per 128 KiB oblet; a small object
+    scanned alone counts Len64(pointer bits) words. Go runs with GODEBUG=cpu.avx512vl=off:
+    goruntime does not model AVX-512's packed span scan, which counts densely marked
+    small spans by whole slots."""
+    S, P, A, I = rt.Struct, rt.Ptr, rt.Array, rt.Int
+    pi = P(I)
+    p24 = S("scanP24", p=pi, a=I, b=I)
+    h600f = S("scan600First", p=pi, b=A(rt.Byte, 592))
+    h600l = S("scan600Last", b=A(rt.Byte, 592), p=pi)
+    l40008f = S("scan40008First", p=pi, b=A(rt.Byte, 40000))
+    l40008l = S("scan40008Last", b=A(rt.Byte, 40000), p=pi)
+    return {
+        "p24": scan_row(100, lambda: rt.new(p24)),
+        "ptrs3": scan_row(100, lambda: rt.make(rt.Slice(pi), 3)),
+        "h600first": scan_row(100, lambda: rt.new(h600f)),
+        "h600last": scan_row(100, lambda: rt.new(h600l)),
+        "l40008first": scan_row(10, lambda: rt.new(l40008f)),
+        "l40008last": scan_row(10, lambda: rt.new(l40008l)),
+        "ptrs20000": scan_row(4, lambda: rt.make(rt.Slice(pi), 20000)),
+        "noscan": scan_row(100, lambda: rt.new(A(rt.Byte, 64))),
+    }
+
+
 def workload_deltas(run_workload) -> dict:
     rt.GC()
     m0 = rt.ReadMemStats()

@@ -310,6 +310,10 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
     "gctrace_forced_idle": ("X2 first line", {
         "count": 3, "forced_lines": 3, "first.H0": 0, "first.H1": 0, "first.H2": 0, "first.goal": 4,
         "last.N": 3, "last.H2": 0, "last.goal": 4}, {}),
+    "scan_heap_work": ("Go 1.27.3 mgcmark.go scanObject / mgcmark_greenteagc.go scanObjectSmall: up to the "
+                       "last pointer word, element type repeated to the slot's end, per 128 KiB oblet", {
+        "p24": 100 * 8, "ptrs3": 100 * 24, "h600first": 100 * 616, "h600last": 100 * 608,
+        "l40008first": 10 * 40016, "l40008last": 10 * 40008, "ptrs20000": 4 * 20 * 8192, "noscan": 0}, {}),
     "binary_trees_16": ("binary-trees closed form (depth 16)", _binary_trees(), {}),
     "gcbench": ("GCBench closed form", _gcbench(), {}),
     "misuse_fin_nil_obj": ("X5", _misuse(_FIN + "first argument is nil"), {}),

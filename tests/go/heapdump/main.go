@@ -166,6 +166,28 @@ func main() {
 			_ = make([]byte, 64) // per-request garbage
 		}
 		expect["entry"] = []uintptr{addr(unsafe.Pointer(cache["req-0"]))}
+	case "big":
+		// for make bench: a tree of about n/2 nodes and a ring with chords of the rest,
+		// with Go's default memory-profile rate (one sample per 512 KiB): with rate 1 the
+		// tree's recursion makes a profile bucket per distinct stack, most of the file
+		runtime.MemProfileRate = 512 * 1024
+		d := 1
+		for (2<<d)-1 <= n/2 {
+			d++
+		}
+		gTree = tree(d)
+		m := n - (1<<d - 1)
+		nodes := make([]*Node, m)
+		for i := range nodes {
+			nodes[i] = &Node{ID: i}
+		}
+		for i := range nodes {
+			nodes[i].Next = nodes[(i+1)%m]
+			nodes[i].Left = nodes[(i*7+3)%m]
+		}
+		gGraph = []*Node{nodes[0]}
+		expect["far"] = []uintptr{addr(unsafe.Pointer(nodes[m/2]))}
+		n = 0
 	default:
 		panic("unknown mode " + mode)
 	}

@@ -128,6 +128,10 @@ var scenarios = []scenario{
 	{"gctrace_gogc_off", nil, func() result { return gctrace("retain", "off") }},
 	{"gctrace_forced_idle", nil, func() result { return gctrace("idle", "") }},
 
+	// Scan work as Go 1.27 counts it (/gc/scan/heap:bytes), on a CPU without AVX-512's
+	// packed span scan (the model goruntime follows; see scanHeapWork).
+	{"scan_heap_work", map[string]string{"GODEBUG": "cpu.avx512vl=off"}, scanHeapWork},
+
 	// Workloads.
 	{"binary_trees_16", nil, binaryTreesScenario},
 	{"gcbench", nil, gcbenchScenario},
@@ -2250,5 +2254,65 @@ func misuse(name string) func() result {
 			recoverable = rec.exit == 0 && strings.HasPrefix(rec.stdout, "recovered: ")
 		}
 		return result{"exit": plain.exit, "first_line": first, "recoverable": recoverable}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Heap scan work (issue 15, item 6)
+
+type scanP24 struct {
+	p    *int
+	a, b int
+}
+type scan600First struct {
+	p *int
+	b [592]byte
+}
+type scan600Last struct {
+	b [592]byte
+	p *int
+}
+type scan40008First struct {
+	p *int
+	b [40000]byte
+}
+type scan40008Last struct {
+	b [40000]byte
+	p *int
+}
+
+var scanSamples = []metrics.Sample{{Name: "/gc/scan/heap:bytes"}}
+
+// scanRow keeps n objects made by alloc alive through a GC and reports the heap scan
+// work that cycle counted beyond the baseline cycle before them.
+func scanRow(n int, alloc func(i int)) int64 {
+	clearHolder()
+	runtime.GC()
+	metrics.Read(scanSamples)
+	base := scanSamples[0].Value.Uint64()
+	for i := 0; i < n; i++ {
+		alloc(i)
+	}
+	runtime.GC()
+	metrics.Read(scanSamples)
+	clearHolder()
+	return int64(scanSamples[0].Value.Uint64()) - int64(base)
+}
+
+// scanHeapWork: scanobject counts up to the last pointer word of the element type
+// repeated to the end of the slot (malloc-header and large objects, per 128 KiB oblet);
+// a small object scanned alone counts Len64(its pointer bits) words. With AVX-512 (not
+// here: GODEBUG=cpu.avx512vl=off) a densely marked small span counts whole slots.
+func scanHeapWork() result {
+	metrics.Read(scanSamples)
+	return result{
+		"p24":         scanRow(100, func(i int) { holder[i] = unsafe.Pointer(new(scanP24)) }),
+		"ptrs3":       scanRow(100, func(i int) { s := make([]*int, 3); holder[i] = unsafe.Pointer(&s[0]) }),
+		"h600first":   scanRow(100, func(i int) { holder[i] = unsafe.Pointer(new(scan600First)) }),
+		"h600last":    scanRow(100, func(i int) { holder[i] = unsafe.Pointer(new(scan600Last)) }),
+		"l40008first": scanRow(10, func(i int) { holder[i] = unsafe.Pointer(new(scan40008First)) }),
+		"l40008last":  scanRow(10, func(i int) { holder[i] = unsafe.Pointer(new(scan40008Last)) }),
+		"ptrs20000":   scanRow(4, func(i int) { s := make([]*int, 20000); holder[i] = unsafe.Pointer(&s[0]) }),
+		"noscan":      scanRow(100, func(i int) { holder[i] = unsafe.Pointer(new([64]byte)) }),
 	}
 }

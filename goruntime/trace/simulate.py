@@ -1,0 +1,274 @@
+"""Replay a recorded Go program's allocations on an emulated runtime.
+
+`replay` turns a `Trace` into the op stream of the workload trace replay
+(``goruntime.workloads._workloads.replay_kernel``: alloc / drop / gc rows, typed
+``nogil`` Cython, no Python object per allocation) and runs it on a fresh `Runtime` with
+the configuration asked for. Each object is allocated in recorded order with its slot
+size and span class, kept alive (one root) until its death, then dropped; the collector
+decides when it is reclaimed, as Go's does.
+
+What is modelled and what is not (docs/trace.md says more):
+
+- **Pointers are not in a trace.** Nothing says which object points to which, so every
+  object is kept alive by a root of its own for exactly its recorded lifetime; marking
+  therefore finds the same live set Go found, but not through the same graph. The mark
+  *work* is modelled from the types: an object's first ``ptrbytes`` (the type's pointer
+  bytes, repeated for arrays) are scanned, the rest is not.
+- **Death times are not in a trace either.** Go reports a free when the sweeper reclaims
+  the object, after the cycle whose mark found it dead; it died somewhere between the
+  start of the cycle before (whose mark still found it alive, or its birth) and the
+  start of that cycle. *death* picks the moment: ``"spread"`` (the default) spreads the
+  deaths evenly over that interval, ``"early"`` takes its start (the smallest live heap
+  the trace allows), ``"gc"`` its end (the largest), ``"free"`` the recorded free itself
+  (later still: what a naive replay does). Runs under ``"early"`` and ``"gc"`` bracket
+  what the recorded frees allow; a program whose objects die in bursts (all at once,
+  just before a cycle) sits near the ``"gc"`` end, one whose objects die steadily near
+  ``"spread"``.
+- **Time.** The mutator's time between allocations is the recorded time; GC costs are
+  the emulator's cost model (``goruntime.runtime.COSTS``). ``gc_cpu_fraction`` is the
+  modelled GC CPU over (recorded run time x GOMAXPROCS + modelled GC CPU).
+- Forced cycles (``runtime.GC``, ``debug.FreeOSMemory``, the periodic GC) are replayed at
+  their recorded place; every other cycle is the emulated pacer's decision.
+- Tiny sub-allocations take no slot: they are counted in ``mallocs`` (as Go's MemStats
+  counts them) but not replayed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from goruntime import clock as _clock
+
+__all__ = ["replay", "replay_detail", "DEATH_MODELS"]
+
+DEATH_MODELS = ("spread", "early", "gc", "free")
+OP_ALLOC, OP_DROP, OP_GC = 0, 2, 3
+MALLOC_HEADER_SIZE = 8
+MIN_SIZE_FOR_MALLOC_HEADER = 512
+
+
+class TraceClock(_clock.VirtualClock):
+    """Virtual time that follows a recorded program (``recorded_mutator``: the runtime
+    then charges no modelled mutator cost and measures allocation rates on this clock).
+
+    ``nanotime()`` = the recorded time of the last allocation replayed (from the heap's
+    mallocgc count, so the Cython kernel need not report) + the modelled GC time charged
+    so far: a what-if run that collects more often also runs longer.
+    """
+    recorded_mutator = True
+
+    def __init__(self, times):
+        super().__init__()
+        self._times = np.ascontiguousarray(times, dtype=np.int64)
+        self._heap = None
+        self._calls0 = 0
+
+    def follow(self, heap):
+        """Start following *heap*'s allocations: the next one is ``times[0]``."""
+        self._heap = heap
+        self._calls0 = heap.counters()["malloc_calls"]
+
+    def _recorded(self):
+        if self._heap is None or not len(self._times):
+            return 0
+        k = self._heap.counters()["malloc_calls"] - self._calls0
+        if k <= 0:
+            return 0
+        return int(self._times[min(k, len(self._times)) - 1])
+
+    def nanotime(self):
+        return self._now + self._recorded()
+
+    def unix_nano(self):
+        return self.start_unix_ns + self.nanotime()
+
+    def advance_to(self, t):
+        now = self.nanotime()
+        if t > now:
+            self.advance(t - now)
+        return self.nanotime()
+
+
+def _check_trace(tr):
+    from .reader import Trace
+    if not isinstance(tr, Trace):
+        raise TypeError(f"replay needs a goruntime.trace.Trace (goruntime.trace.load), "
+                        f"not {type(tr).__name__}")
+    if len(tr.allocs) == 0 and len(tr.initial) == 0:
+        raise ValueError("goruntime.trace: the trace has no heap-object events; record it "
+                         "with GODEBUG=traceallocfree=1")
+
+
+def _objects(tr, death):
+    """Objects to replay (snapshot first, then allocations): birth, death (-1: never),
+    requested size, pointer flag, pointer words."""
+    mi, ma = ~tr.initial["tiny"], ~tr.allocs["tiny"]
+    n_init = int(mi.sum())
+
+    def col(name):          # one column of the slot objects: snapshot first, then allocs
+        return np.concatenate([tr.initial[name][mi], tr.allocs[name][ma]])
+    objs = {k: col(k) for k in ("time", "free_time", "size", "pointerful", "sizeclass",
+                                "ptrbytes")}
+    birth = objs["time"]
+    birth[:n_init] = -1                           # the snapshot exists before everything
+    free = objs["free_time"]
+    dies = free >= 0
+    dt = np.where(dies, free, -1)
+    if death in ("gc", "spread", "early"):
+        starts = np.sort(tr.gcs["start"])
+        i = np.searchsorted(starts, free, side="left") - 1      # last cycle begun before
+        at = np.where(i >= 0, starts[np.maximum(i, 0)], -1)
+        latest = np.maximum(at, birth)
+        dt = np.where(dies, latest, -1)
+        # the cycle before that one had still found it alive (or it was not yet born)
+        prev = np.where(i >= 1, starts[np.maximum(i - 1, 0)], -1)
+        earliest = np.maximum(prev, birth)
+        if death == "early":
+            dt = np.where(dies, earliest, -1)
+        elif death == "spread":
+            # spread evenly over that interval (a fixed low-discrepancy sequence)
+            frac = (np.arange(len(birth), dtype=np.float64) * 0.6180339887498949) % 1.0
+            spread = earliest + ((latest - earliest) * frac).astype(np.int64)
+            dt = np.where(dies, np.maximum(spread, birth), -1)
+    size = objs["size"].astype(np.uint64)
+    ptr = objs["pointerful"]
+    header = ptr & (objs["sizeclass"] > 0) & (size > MIN_SIZE_FOR_MALLOC_HEADER)
+    req = size - np.where(header, MALLOC_HEADER_SIZE, 0).astype(np.uint64)
+    ptrwords = (objs["ptrbytes"] + np.uint64(7)) // np.uint64(8)
+    return birth, dt, req, ptr, ptrwords, n_init
+
+
+def _op_stream(tr, death):
+    """Rows for replay_kernel, in order: at equal times drops, then GCs, then allocs."""
+    birth, dt, req, ptr, ptrwords, n_init = _objects(tr, death)
+    n = len(birth)
+    dies = dt >= 0
+    forced = tr.gcs[tr.gcs["forced"]]
+    nd, ng = int(dies.sum()), len(forced)
+    time = np.concatenate([birth, dt[dies], forced["start"]])
+    # a drop at its object's own birth time must follow the alloc: priority 3
+    dprio = np.where(dt[dies] == birth[dies], 3, 0).astype(np.int8)
+    prio = np.concatenate([np.full(n, 2, np.int8), dprio, np.ones(ng, np.int8)])
+    ident = np.arange(n, dtype=np.int64)
+    dense = np.concatenate([ident, ident[dies], np.full(ng, -1, np.int64)])
+    op = np.concatenate([np.full(n, OP_ALLOC, np.uint8), np.full(nd, OP_DROP, np.uint8),
+                         np.full(ng, OP_GC, np.uint8)])
+    # one int64 key (time, then priority): one argsort instead of a two-key lexsort
+    key = (time + 1) * 4 + prio
+    order = np.argsort(key, kind="stable")
+    size = np.concatenate([req, np.zeros(nd + ng, np.uint64)])[order]
+    pointers = np.concatenate([ptr.astype(np.uint8), np.zeros(nd + ng, np.uint8)])[order]
+    pw = np.concatenate([ptrwords, np.zeros(nd + ng, np.uint64)])[order]
+    return (op[order], dense[order], size, pointers, pw, time[order], n, n_init)
+
+
+def _settings(tr, gogc, memory_limit, gomaxprocs):
+    s = tr.settings
+    gogc = s.get("gogc", 100) if gogc is None else gogc
+    memory_limit = s.get("memory_limit") if memory_limit is None else memory_limit
+    if isinstance(memory_limit, str) and memory_limit.strip().lower() == "off":
+        memory_limit = None
+    gomaxprocs = s.get("gomaxprocs", 1) if gomaxprocs is None else gomaxprocs
+    return gogc, memory_limit, gomaxprocs
+
+
+def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="spread",
+                  progress=False):
+    """`replay`, plus what happened on the way: ``(result, detail)`` where
+    ``detail["cycles"]`` lists each cycle (kind, start time, heap_live at start and end,
+    goal before and after, pause) and ``detail["samples"]`` holds arrays ``time`` (ns on
+    the trace's time axis, GC time included), ``heap_live``, ``goal``."""
+    from goruntime import runtime as _rt
+    from goruntime.plot import Recorder
+    from goruntime.workloads import _Run, _heap_triggered, _progress_bar
+    from goruntime.workloads import _workloads
+
+    _check_trace(tr)
+    if death not in DEATH_MODELS:
+        raise ValueError(f"death must be one of {DEATH_MODELS}, not {death!r}")
+    gogc, memory_limit, gomaxprocs = _settings(tr, gogc, memory_limit, gomaxprocs)
+    op, dense, size, pointers, pw, _time, nobj, n_init = _op_stream(tr, death)
+    k = int(np.searchsorted(_time, 0, side="left")) if n_init else 0
+    rest = op[k:] == OP_ALLOC
+    clk = TraceClock(_time[k:][rest & (size[k:] > 0)])
+    r = _rt.Runtime(gogc=gogc, memory_limit=memory_limit, gomaxprocs=gomaxprocs, clock=clk)
+    tdense = np.full(len(op), -1, dtype=np.int64)
+    offset = np.zeros(len(op), dtype=np.uint32)
+    addr = np.zeros(max(nobj, 1), dtype=np.uint64)
+    slot = np.full(max(nobj, 1), -1, dtype=np.int64)
+    counts = np.zeros(4, dtype=np.int64)
+    # the heap as tracing found it, built with the collector off, then one cycle so that
+    # the pacer starts from its live heap (not counted below)
+    with r:
+        pct = r.pacer.gc_percent
+        limit = r.pacer.memory_limit
+        _heap_triggered(r)
+        try:
+            if k:
+                r.set_gc_percent(-1)
+                r.set_memory_limit(_rt._pacer.MAX_INT64)
+                with _Run(r, "trace-snapshot", 0) as run:
+                    _workloads.replay_kernel(run.mut, op[:k], dense[:k], size[:k], pointers[:k],
+                                             tdense[:k], offset[:k], addr, slot, counts, pw[:k])
+                r.set_gc_percent(pct)
+                r.set_memory_limit(limit)
+            r.gc()
+            bar = _progress_bar(progress, int(len(tr.allocs)), "replay")
+            before = r.read_mem_stats()
+            clk.follow(r.heap)
+            t_follow = clk.nanotime()
+            with Recorder(r) as rec:
+                with _Run(r, "trace-replay", 0, bar) as run:
+                    _workloads.replay_kernel(run.mut, op[k:], dense[k:], size[k:], pointers[k:],
+                                             tdense[k:], offset[k:], addr, slot, counts, pw[k:])
+                after = r.read_mem_stats()
+        finally:
+            live = slot >= 0
+            r.heap.remove_roots(np.ascontiguousarray(slot[live]))
+    samples = {"time": np.array([x.time_ns for x in rec.samples], dtype=np.int64) - t_follow,
+               "heap_live": np.array([x.heap_live for x in rec.samples], dtype=np.int64),
+               "goal": np.array([x.goal for x in rec.samples], dtype=np.int64),
+               "event": [x.event for x in rec.samples]}
+    cycles = [{"kind": g.kind, "heap_live_start": g.before.heap_live,
+               "heap_live_end": g.after.heap_live, "goal": g.before.goal,
+               "next_goal": g.after.goal, "pause_ns": g.pause_ns,
+               "start": g.before.time_ns - t_follow} for g in rec.gcs]
+    cpu = r.gc_record.cpu
+    gc_cpu = int(cpu.GCTotalTime - cpu.GCIdleTime)
+    procs = int(tr.settings.get("gomaxprocs", 1) or 1)
+    run_cpu = int(tr.duration) * procs
+    pauses = [c["pause_ns"] for c in cycles]
+    tiny = int(tr.allocs["tiny"].sum())
+    result = {
+        "gogc": int(r.pacer.gc_percent),
+        "memory_limit": None if r.pacer.memory_limit >= _rt._pacer.MAX_INT64 else int(r.pacer.memory_limit),
+        "gomaxprocs": int(gomaxprocs),
+        "num_gc": int(after.NumGC - before.NumGC),
+        "num_forced_gc": int(after.NumForcedGC - before.NumForcedGC),
+        "peak_heap_bytes": int(max(rec.peak_heap_live, 0)),
+        "peak_heap_inuse": int(rec.peak_heap_inuse),
+        "mallocs": int(after.Mallocs - before.Mallocs) + tiny,
+        "frees": int(after.Frees - before.Frees),
+        "total_alloc": int(after.TotalAlloc - before.TotalAlloc),
+        "gc_cpu_ns": gc_cpu,
+        "gc_cpu_fraction": gc_cpu / (run_cpu + gc_cpu) if run_cpu + gc_cpu > 0 else 0.0,
+        "pause_total_ns": int(after.PauseTotalNs - before.PauseTotalNs),
+        "pause_max_ns": int(max(pauses, default=0)),
+    }
+    return result, {"cycles": cycles, "samples": samples, "death": death}
+
+
+def replay(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="spread",
+           progress=False):
+    """Replay trace *tr* under GOGC *gogc*, GOMEMLIMIT *memory_limit* (bytes, a GOMEMLIMIT
+    string, or "off") and *gomaxprocs*; None = the recorded setting (``tr.settings``).
+
+    Returns a dict: ``num_gc`` (cycles during the replay, forced ones included),
+    ``num_forced_gc``, ``peak_heap_bytes`` (the largest heapLive, Go's HeapAlloc-like
+    pacer input, as the trace's HeapAlloc events record it), ``peak_heap_inuse``,
+    ``mallocs`` / ``frees`` / ``total_alloc`` (MemStats deltas; mallocs includes tiny
+    sub-allocations), ``gc_cpu_ns``, ``gc_cpu_fraction``, ``pause_total_ns``,
+    ``pause_max_ns``, and the settings used. *death*: see the module docstring.
+    Deterministic: the same trace and settings give the same dict.
+    """
+    return replay_detail(tr, gogc=gogc, memory_limit=memory_limit, gomaxprocs=gomaxprocs,
+                         death=death, progress=progress)[0]
