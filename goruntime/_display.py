@@ -705,8 +705,11 @@ def runtime_html(rt):
                      inline=_e(f"NumGC={r.num_gc}, NextGC={fmt_bytes(goal)}")),
         ] + _heap_sections(rt.heap, spans)
         text = runtime_text(rt)
-    return _wrap("goruntime.Runtime", f"GOGC={_fmt_gogc(rt.pacer.gc_percent)} NumGC={r.num_gc}",
-                 sections, text)
+        dead = getattr(rt, "dead", None)
+        if dead:                     # a finalizer or cleanup raised: every call now raises
+            sections.insert(0, _section("DEAD", _note(dead), inline=_e("this Runtime is dead")))
+    return _wrap("goruntime.Runtime", ("DEAD " if dead else "")
+                 + f"GOGC={_fmt_gogc(rt.pacer.gc_percent)} NumGC={r.num_gc}", sections, text)
 
 
 # ---------------------------------------------------------------------------------------

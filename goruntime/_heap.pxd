@@ -216,6 +216,7 @@ cdef class Heap:
     cdef readonly object lock   # threading.RLock: the world lock (never the GIL)
     cdef public bint threaded   # goroutines are threads: root-table updates take the lock
     cdef public unsigned long owner   # cooperative: the one thread allowed to use the heap
+    cdef public object dead     # None, or (message, exception): a finalizer/cleanup crashed
     cdef int check_owner(self) except -1
     cdef int _foreign_call(self) except -1
     cdef int _check_range(self, uint64_t addr, uint64_t n) except -1

@@ -318,6 +318,10 @@ def load_ipython_extension(ip):
             if not words or words[0] == "status":
                 s = state()
                 print(f"goruntime extension: drain after each cell: {'on' if s['drain'] else 'off'}")
+                from .runtime import current
+                dead = current().dead
+                if dead:
+                    print(f"goruntime: the current Runtime is DEAD: {dead}")
                 return
             if words[0] == "drain" and len(words) == 2 and words[1] in ("on", "off"):
                 configure(drain=words[1] == "on")

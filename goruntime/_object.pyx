@@ -400,6 +400,8 @@ cdef object load_unlocked(Handle owner, uint64_t a, object t, int k):
     cdef Heap heap = owner.heap
     cdef uint8_t* p
     cdef uint64_t w, n
+    if heap is not None and heap.dead is not None:
+        heap.check_owner()                     # raises: the runtime is dead
     if a == ZEROBASE or a == 0:
         if a == ZEROBASE and (k == K_ARRAY or k == K_STRUCT):
             return new_pointer(owner.runtime, heap, a, t)     # a zero-size value: nothing to read

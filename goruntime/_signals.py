@@ -56,37 +56,46 @@ def _record(signum, frame):
     _recorded.append(signum)
 
 
-def _swap_handlers():
-    """Main thread: every Python-level handler -> `_record`. Returns the originals."""
-    old = {}
+def _swap_handlers(old):
+    """Main thread: every Python-level handler -> `_record`, the originals into *old*
+    (filled as it goes: a handler that runs part way leaves *old* exact)."""
     for sig in _PY_SIGNALS:
         h = signal.getsignal(sig)
-        if callable(h):
+        if callable(h) and h is not _record:
             old[sig] = h
             signal.signal(sig, _record)
-    return old
 
 
 def _restore_handlers(old):
-    """Put the handlers back, then run the recorded signals' handlers (first exception wins)."""
+    """Put the handlers back, then run the recorded signals' handlers, in order (the
+    first exception is raised). A real handler may run as soon as its own is back (a
+    signal just delivered elsewhere): the bookkeeping is reset first, and the rest of
+    the handlers are put back and the recorded ones run even then."""
     global _swapped
-    for sig, h in old.items():
-        signal.signal(sig, h)
     _swapped = None
     pending = _recorded[:]
-    _recorded.clear()
-    first = None
-    for sig in pending:
-        h = old.get(sig)
-        if h is None:
-            continue
-        try:
-            h(sig, sys._getframe(1))
-        except BaseException as e:  # noqa: BLE001 - re-raised below
-            if first is None:
-                first = e
-    if first is not None:
-        raise first
+    del _recorded[:]
+    try:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+    finally:
+        for sig, h in old.items():
+            if signal.getsignal(sig) is _record:
+                signal.signal(sig, h)
+        pending += _recorded                # recorded while the handlers were put back
+        del _recorded[:]
+        first = None
+        for sig in pending:
+            h = old.get(sig)
+            if h is None:
+                continue
+            try:
+                h(sig, sys._getframe(1))
+            except BaseException as e:  # noqa: BLE001 - re-raised below
+                if first is None:
+                    first = e
+        if first is not None:
+            raise first
 
 
 class deferred:
@@ -103,7 +112,8 @@ class deferred:
         try:
             _run_pending()
             if _swapped is None and threading.get_ident() == _MAIN:
-                _swapped = self._handlers = _swap_handlers()
+                _swapped = self._handlers = {}
+                _swap_handlers(self._handlers)
         except BaseException:
             if self._handlers is not None:
                 _restore_handlers(self._handlers)

@@ -48,6 +48,7 @@ class Cleanups:
         self.rt = rt
         self.ids = itertools.count(1)
         self.queue = []               # published blocks (lists of CleanupSpecial)
+        self.filling = []             # records the running sweep found dead (`take`)
         self.running = []             # blocks taken by a cleanup goroutine, not yet drained
         self.goroutines = []
         self.idle = []                # cleanup goroutines parked for want of a block
@@ -56,6 +57,7 @@ class Cleanups:
     def add_cleanup(self, ptr, cleanup, arg):
         """Go: runtime.AddCleanup, with Go's panics (spec 6.1); returns a Cleanup."""
         rt = self.rt
+        rt.heap.check_thread()
         Pointer, SliceValue = _object.Pointer, _object.SliceValue
         if ptr is None:
             raise Panic("runtime.AddCleanup: ptr is nil")
@@ -138,6 +140,18 @@ class Cleanups:
         self.rt.gc_record.cleanups_queued += len(cleanups)
         for i in range(0, len(cleanups), BLOCK_SIZE):
             self.queue.append(cleanups[i:i + BLOCK_SIZE])
+
+    def take(self, specials, cid):
+        """The sweep found cleanup *cid* of dict *specials* dead: move it to the blocks
+        being filled. One statement (C calls only), so a sweep run again after an exception
+        (mgc.Collector.complete) finds the record either here or there."""
+        self.filling.append(specials.pop(cid))
+
+    def publish_filling(self):
+        """Queue the blocks the sweep filled (`take`), 20 records each; safe to run again."""
+        while self.filling:
+            self.queue.append(self.filling[:BLOCK_SIZE]); del self.filling[:BLOCK_SIZE]  # noqa: E702 - one line: one step
+            self.rt.gc_record.cleanups_queued += len(self.queue[-1])
 
     def _spawn_goroutines(self):
         """Cleanup goroutines are created lazily by AddCleanup (Go: cleanupQueue.needG)."""

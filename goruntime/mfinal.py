@@ -90,6 +90,7 @@ class Finalizers:
     def set_finalizer(self, obj, finalizer):
         """Go: runtime.SetFinalizer, with Go's checks in Go's order (spec 5.1)."""
         rt = self.rt
+        rt.heap.check_thread()
         if obj is None:
             raise FatalError("runtime.SetFinalizer: first argument is nil")
         if not isinstance(obj, _object.Pointer):
@@ -126,6 +127,13 @@ class Finalizers:
             specials[obj.addr] = FinalizerSpecial(obj.addr, slot, spanclass, finalizer, obj.elem)
             if self.fing is None:
                 self.fing = rt._go_system(self._fing_loop, "finalizer")
+
+    def take(self, specials, addr):
+        """The sweep found the object of finalizer *addr* of dict *specials* dead: queue
+        it. The move is one statement (C calls only), so a sweep run again after an
+        exception (mgc.Collector.complete) finds the record either here or there."""
+        self.finq.append(specials.pop(addr))
+        self.rt.gc_record.finalizers_queued += 1
 
     def queue(self, f):
         """Go: queuefinalizer. The sweep found *f*'s object dead; the caller holds the

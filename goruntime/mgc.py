@@ -151,11 +151,55 @@ class GCRecord:
         self.cleanups_executed = 0
 
 
+def _save(obj, depth=2):
+    """The attributes of *obj* as they are now (lists copied, nested records saved in
+    turn), for `_restore`: the state a cycle rolls back to."""
+    names = list(getattr(obj, "__dict__", ()))
+    for cls in type(obj).__mro__:
+        names += [n for n in getattr(cls, "__slots__", ()) if n not in ("__dict__", "__weakref__")]
+    out = {}
+    for n in names:
+        try:
+            v = getattr(obj, n)
+        except AttributeError:
+            continue
+        if isinstance(v, list):
+            out[n] = (0, v[:])
+        elif depth and (hasattr(v, "__dict__") or hasattr(type(v), "__slots__")) \
+                and not isinstance(v, (int, float, str, bytes, tuple, type)) and not callable(v):
+            out[n] = (1, v, _save(v, depth - 1))
+        else:
+            out[n] = (2, v)
+    return out
+
+
+def _restore(obj, saved):
+    for n, e in saved.items():
+        if e[0] == 0:
+            getattr(obj, n)[:] = e[1]
+        elif e[0] == 1:
+            setattr(obj, n, e[1])
+            _restore(e[1], e[2])
+        else:
+            setattr(obj, n, e[1])
+
+
 class Collector:
     """The Runtime's garbage collector: starts, runs and ends cycles (Go: mgc.go).
 
     ``cycle`` is the running cycle's state while it is in its mark phase (else None);
     ``in_gc`` is true while a cycle's code runs (a cycle never nests).
+
+    A cycle is exception-safe (issue 13): asynchronous signals wait until it ends
+    (``_signals.deferred``), and any other exception raised in it (a MemoryError, a bug,
+    an exception a tracer injects) either rolls it back or lets it complete first. Up to
+    the sweep, a stage (`start_cycle`, `finish_locked`) that raises is undone: the pacer,
+    the GC record, the collector's and the runtime's counters and the heap's
+    live/trigger/phase state are restored, and mark bits set by a cycle that had not been
+    open before are cleared (a stale mark bit would keep garbage, and leave the objects
+    behind it unscanned in the next cycle). From the sweep on nothing can be undone, so
+    each remaining step runs to its end (a step that raised is run again; the first
+    exception is raised after the cycle).
     """
 
     def __init__(self, rt):
@@ -168,6 +212,7 @@ class Collector:
         self.last_rate = 0.0          # mutator allocation rate before the last cycle
         self.mark_workers = 0         # gcBgMarkWorker goroutines started (one per P, at GC start)
         self.stack_scan = (0, 0)      # (bytes, stacks) of the running cycle's stack scan
+        self.sweeping = False         # the running stage reached the sweep (no undo)
         self.observers = ()           # GC observers (copy on write: safe to change while called)
         self.pending = []             # CycleEvents not yet delivered (made under the world lock)
         self._delivering = None       # the thread delivering events, if any
@@ -304,51 +349,113 @@ class Collector:
         rt = self.rt
         if kind not in ("cycle", "heap", "time"):
             raise ValueError(f"unknown GC trigger kind {kind!r}")
+        rt.heap.check_thread()            # cooperative: only the owner thread collects
         if rt.godebug.get("sbrk"):
             return
-        with rt.world, _signals.deferred():
-            if self.in_gc:
-                raise FatalError("runtime.GC called from inside a GC cycle")
-            self.in_gc = True
-            npending = len(self.pending)
-            try:
-                if kind == "heap" and self.cycle is not None:
-                    self.finish_locked()
-                elif kind == "heap":
-                    if self.start_cycle(kind):
-                        self.finish_locked()
-                else:
-                    if self.cycle is not None:
-                        self.finish_locked()
-                    self.start_cycle(kind)
-                    self.finish_locked()
-            except BaseException:
-                del self.pending[npending:]   # a failed cycle is not reported
-                raise
-            finally:
-                self.in_gc = False
-        self.deliver()
-        self.wake_queues()
+        entered = False
+        try:
+            with rt.world, _signals.deferred():
+                if self.in_gc:
+                    raise FatalError("runtime.GC called from inside a GC cycle")
+                self.in_gc = entered = True
+                npending = len(self.pending)
+                try:
+                    if kind == "heap" and self.cycle is not None:
+                        self.stage(self.finish_locked)
+                    else:
+                        if kind != "heap" and self.cycle is not None:
+                            self.stage(self.finish_locked)
+                        self.stage(self.start_and_finish, kind)
+                except BaseException:
+                    del self.pending[npending:]   # a failed cycle is not reported
+                    raise
+                finally:
+                    self.in_gc = False
+            self.deliver()
+        finally:
+            if entered:
+                self.in_gc = False        # again: an exception may hit the first line above
+            self.wake_queues()
+
+    def save(self):
+        """What a stage of a cycle may change before the sweep (see the class doc)."""
+        rt = self.rt
+        h = rt.heap
+        return (_save(rt.pacer), _save(rt.gc_record),
+                {k: v for k, v in vars(self).items() if k != "rt"},
+                {k: v for k, v in vars(rt).items() if type(v) in (int, float, bool)},
+                (h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending))
+
+    def restore(self, saved):
+        rt = self.rt
+        h = rt.heap
+        pacer, rec, coll, rtv, heap = saved
+        _restore(rt.pacer, pacer)
+        _restore(rt.gc_record, rec)
+        for k, v in coll.items():
+            setattr(self, k, v)
+        for k, v in rtv.items():
+            setattr(rt, k, v)
+        h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending = heap
+        if self.cycle is None:
+            _mark.clear_marks(h)            # marks of a cycle that never was
+
+    def stage(self, fn, *args):
+        """Run one stage of a cycle; undo it if it raises before the sweep (class doc)."""
+        saved = self.save()
+        self.sweeping = False
+        try:
+            return fn(*args)
+        except BaseException:
+            if not self.sweeping:
+                self.restore(saved)
+            raise
+
+    def start_and_finish(self, kind):
+        """A new cycle: its mark, and its termination unless its mark phase stays open."""
+        if self.start_cycle(kind):
+            self.finish_locked()
+
+    def complete(self, steps):
+        """Run every step to its end, each one again if it raised (the cycle cannot be
+        undone once the sweep began); then raise the first exception, if any."""
+        first = None
+        for step in steps:
+            for _ in range(100):
+                try:
+                    step()
+                    break
+                except BaseException as e:  # noqa: BLE001 - re-raised after the cycle
+                    if first is None:
+                        first = e
+        if first is not None:
+            raise first
 
     def finish_cycle(self):
         """End a cycle that is in its mark phase (the background workers finished)."""
         rt = self.rt
         if self.cycle is None or self.in_gc:
             return
-        with rt.world, _signals.deferred():
-            if self.cycle is None or self.in_gc:     # another thread ended it meanwhile
-                return
-            self.in_gc = True
-            npending = len(self.pending)
-            try:
-                self.finish_locked()
-            except BaseException:
-                del self.pending[npending:]   # a failed cycle is not reported
-                raise
-            finally:
-                self.in_gc = False
-        self.deliver()
-        self.wake_queues()
+        rt.heap.check_thread()
+        entered = False
+        try:
+            with rt.world, _signals.deferred():
+                if self.cycle is None or self.in_gc:     # another thread ended it meanwhile
+                    return
+                self.in_gc = entered = True
+                npending = len(self.pending)
+                try:
+                    self.stage(self.finish_locked)
+                except BaseException:
+                    del self.pending[npending:]   # a failed cycle is not reported
+                    raise
+                finally:
+                    self.in_gc = False
+            self.deliver()
+        finally:
+            if entered:
+                self.in_gc = False        # again: an exception may hit the first line above
+            self.wake_queues()
 
     def wake_queues(self):
         """After a GC: wake the finalizer goroutine and idle cleanup goroutines."""
@@ -448,7 +555,7 @@ class Collector:
         procs = rt._gomaxprocs
         kind, stw1, mark_ns = cyc.kind, cyc.stw1, cyc.mark_ns
         rt._charge_mutator()
-        if rt.godebug.get("gccheckmark"):
+        if rt.godebug.get("gccheckmark", 0) > 0:
             # Everything reachable now must be marked: the snapshot plus black allocation.
             _mark.checkmark(rt.heap, *self.special_roots())
         heap1 = rt.heap.heap_live
@@ -486,9 +593,17 @@ class Collector:
         self.last_rate = self.alloc_rate()[0]
         self._event(cyc, MARK_TERMINATION, heap1, cyc.goal, bytes_marked, cyc.scan_bytes, stw2,
                     mark_ns)
-        # sweep: specials first (spec 3.7), then the spans
-        rt.specials.sweep()
-        _mark.sweep(rt.heap)
+        # sweep: specials first (spec 3.7), then the spans. From here on the cycle cannot
+        # be undone: every step runs to its end (`complete`).
+        self.sweeping = True
+        self.complete((rt.specials.sweep, lambda: _mark.sweep(rt.heap), self.commit_after_sweep))
+        if self.observers:
+            self._event(cyc, SWEEP_DONE, rt.heap.heap_live, rt.heap_goal(), bytes_marked,
+                        cyc.scan_bytes, stw1 + stw2, mark_ns)
+
+    def commit_after_sweep(self):
+        """The pacer's next goal and trigger, the scavenger, the periodic GC's deadline."""
+        rt = self.rt
         mem = rt._mem_state()
         rt.pacer.commit(sweep_done=False, mem=mem)
         rt.pacer.last_heap_in_use = mem.heap_inuse
@@ -497,11 +612,8 @@ class Collector:
         c = rt._counters()
         self.rate_mark = (c.malloc_bytes, c.malloc_calls, rt.clock.nanotime())
         # sysmon's forcegc check is due 2 minutes after this cycle (Go: forcegcperiod)
-        rt.sched.next_tick = (rec.last_gc_nanotime + FORCEGC_PERIOD + 1
+        rt.sched.next_tick = (rt.gc_record.last_gc_nanotime + FORCEGC_PERIOD + 1
                               if rt.pacer.gc_percent >= 0 else None)
-        if self.observers:
-            self._event(cyc, SWEEP_DONE, rt.heap.heap_live, rt.heap_goal(), bytes_marked,
-                        cyc.scan_bytes, stw1 + stw2, mark_ns)
 
     def accumulate_cpu(self):
         """Bring TotalTime/UserTime up to now (Go: cpuStats.accumulate at mark termination)."""

@@ -73,6 +73,7 @@ class Specials:
         (Go: getOrAddWeakHandle's immortal handles; nothing is allocated).
         """
         rt = self.rt
+        rt.heap.check_thread()
         rt._own(p)
         with rt.world:
             rec = self.weak.get(p.addr)
@@ -107,26 +108,26 @@ class Specials:
         for c in self.cleanups.values():
             by_slot.setdefault(c.slot, [c.spanclass, [], [], []])[3].append(c)
         if not by_slot:
+            rt.cleanups.publish_filling()        # what an interrupted run left
             return
         slots = np.fromiter(by_slot.keys(), dtype=np.uint64, count=len(by_slot))
         marked = heap.marked_many(slots)
         dead = [int(s) for s, m in zip(slots, marked) if not m]
         dead.sort(key=lambda s: (by_slot[s][0], s))
-        queued_cleanups = []
         for s in dead:
             _, fins, weaks, cleanups = by_slot[s]
+            # each record moves in one statement: a sweep that is run again after an
+            # exception (mgc.Collector.complete) finds it either here or there
             for w in weaks:
                 heap.write_word(w.cell, 0)
-                del self.weak[w.addr]
+                self.weak.pop(w.addr, None)
             if fins:
                 heap.set_marked(s)                       # revive for this cycle
                 for f in sorted(fins, key=lambda f: f.addr):
-                    del self.finalizers[f.addr]
-                    rt.finalizers.queue(f)
+                    rt.finalizers.take(self.finalizers, f.addr)
             else:
                 # Go's specials list keeps several cleanups at one offset newest first
                 # (addspecial(force=true) splices before the existing record).
                 for c in sorted(cleanups, key=lambda c: (c.addr, -c.id)):
-                    del self.cleanups[c.id]
-                    queued_cleanups.append(c)
-        rt.cleanups.queue_blocks(queued_cleanups)
+                    rt.cleanups.take(self.cleanups, c.id)
+        rt.cleanups.publish_filling()

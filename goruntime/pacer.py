@@ -266,11 +266,12 @@ def gogc_arg(v, name="gogc") -> int:
     return -1 if v < 0 else v
 
 
-def memory_limit_arg(v, name="memory_limit", *, query_ok=False) -> int:
+def memory_limit_arg(v, name="memory_limit", *, query_ok=False, malformed=ValueError) -> int:
     """A memory limit given as an argument: None (no limit), an int in 0..MaxInt64 (with
     *query_ok*, any negative int64 too: debug.SetMemoryLimit's query), or a GOMEMLIMIT
-    string (``"off"``, ``"512MiB"``; malformed is a ValueError with Go's message). Never
-    wraps around: ``2**64`` is an OverflowError, not 0."""
+    string (``"off"``, ``"512MiB"``; malformed raises *malformed* with Go's message: the
+    constructor passes FatalError, as the GOMEMLIMIT variable is fatal in Go). Never wraps
+    around: ``2**64`` is an OverflowError, not 0."""
     if v is None:
         return MAX_INT64
     if isinstance(v, str):
@@ -278,7 +279,9 @@ def memory_limit_arg(v, name="memory_limit", *, query_ok=False) -> int:
             return MAX_INT64
         n, ok = parse_byte_count(v)
         if not ok:
-            raise ValueError(f"{name}={v!r}: malformed GOMEMLIMIT; see `go doc runtime/debug.SetMemoryLimit`")
+            if malformed is FatalError:      # Go's exact message (readGOMEMLIMIT)
+                raise FatalError("malformed GOMEMLIMIT; see `go doc runtime/debug.SetMemoryLimit`")
+            raise malformed(f"{name}={v!r}: malformed GOMEMLIMIT; see `go doc runtime/debug.SetMemoryLimit`")
         return n
     v = _go_int(v, name, "an int, None or a GOMEMLIMIT string such as '512MiB'")
     if v > MAX_INT64 or v < -(1 << 63):

@@ -113,7 +113,7 @@ class Runtime:
             raise ValueError(f"globals_bytes must be >= 0, not {globals_bytes}")
         self.globals_scan = globals_bytes
         gogc = _pacer.gogc_arg(gogc)
-        memory_limit = _pacer.memory_limit_arg(memory_limit)
+        memory_limit = _pacer.memory_limit_arg(memory_limit, malformed=FatalError)
         if isinstance(gomaxprocs, bool) or not isinstance(gomaxprocs, int):
             raise TypeError(f"gomaxprocs must be an int, not {type(gomaxprocs).__name__}")
         if gomaxprocs < 1 or gomaxprocs > 256:
@@ -128,6 +128,8 @@ class Runtime:
         self.clock = _clock.make_clock(clock)
         self.sched = _sched.Scheduler(scheduler, self.clock, gomaxprocs)
         self.sched.on_tick = self._on_tick
+        self.sched.on_crash = self._on_crash
+        self._closed = False
         # consMark from the cost model's allocation and scan rates: the emulator does not
         # model assists, which is what lets Go's own measurement see the mutator's rate.
         self.pacer = _pacer.Pacer(gogc, memory_limit, cons_mark_model="virtual-cost")
@@ -191,8 +193,9 @@ class Runtime:
         return False
 
     def __repr__(self):
+        dead = f" DEAD ({self.dead})" if self.heap.dead is not None else ""
         return (f"<goruntime.Runtime GOGC={self.pacer.gc_percent} GOMAXPROCS={self._gomaxprocs} "
-                f"NumGC={self.gc_record.num_gc} HeapInuse={self._counters().heap_inuse}>")
+                f"NumGC={self.gc_record.num_gc} HeapInuse={self._counters().heap_inuse}{dead}>")
 
     def _repr_html_(self):
         from ._display import runtime_html
@@ -325,6 +328,7 @@ class Runtime:
 
     def read_mem_stats(self, m=None):
         """Go: ReadMemStats. Stops the world, flushes every mcache, fills *m*."""
+        self._check_alive()
         if m is not None and not isinstance(m, MemStats):
             raise TypeError(f"ReadMemStats: expected a MemStats, not {type(m).__name__}")
         with self.world:
@@ -492,6 +496,7 @@ class Runtime:
         background scavenger gets the time."""
         self.finish_cycle()
         self.sched.sleep(ns)
+        self._check_alive()
         if self.gc_record.num_gc and not self.collector.in_gc:
             with self.world:
                 self._maybe_scavenge(self._mem_state())
@@ -507,6 +512,7 @@ class Runtime:
 
     def gomaxprocs(self, n):
         """Go: GOMAXPROCS(n); n < 1 only queries. Returns the previous setting."""
+        self._check_alive()
         if isinstance(n, bool) or not isinstance(n, int):
             raise TypeError(f"GOMAXPROCS takes an int, not {type(n).__name__}")
         old = self._gomaxprocs
@@ -522,6 +528,7 @@ class Runtime:
 
     # -- runtime/debug ----------------------------------------------------------------------
     def set_gc_percent(self, p):
+        self._check_alive()
         with self.world:
             old = self.pacer.set_gc_percent(p, sweep_done=self.collector.cycle is None, mem=self._mem_state())
             self._update_trigger()
@@ -534,6 +541,7 @@ class Runtime:
         return old
 
     def set_memory_limit(self, x):
+        self._check_alive()
         with self.world:
             old = self.pacer.set_memory_limit(x, sweep_done=True, mem=self._mem_state())
             self._update_trigger()
@@ -544,6 +552,59 @@ class Runtime:
         self.gc(kind="cycle")
         with self.world:
             self.heap.scavenge(self.pacer.free_os_memory_bytes(self._mem_state()))
+
+    def close(self):
+        """End this runtime and give its memory back: its goroutines (the finalizer and
+        cleanup goroutines, the scheduler's hub; threads are joined) end, the arena is
+        returned to the OS, and every later call on it or its handles raises
+        `FatalError` ("this Runtime is closed"). Idempotent. Without it, a runtime whose
+        scheduler ran stays alive until the process exits: suspended greenlets and parked
+        threads hold it (a suspended greenlet's frame is invisible to Python's cycle
+        collector). Queued finalizers and cleanups do not run (Go: the program exits)."""
+        if self._closed:
+            return
+        if self.heap.dead is None:
+            self.heap.check_thread()
+        if self.sched.current() is not None and self.sched.current() is not self.sched.main:
+            raise RuntimeError("goruntime: Runtime.close() from inside one of its goroutines")
+        self._closed = True
+        if self.heap.dead is None:
+            self.heap.dead = ("goruntime: this Runtime is closed", None)
+        self.sched.on_tick = None
+        self.sched.on_crash = None
+        self.sched.close()
+        with self.world:
+            self.heap.release_memory()
+        self.finalizers.finq.clear()
+        self.cleanups.queue.clear()
+
+    def _check_alive(self):
+        """Raise if this runtime died: first a crash still waiting for main's next
+        scheduling point (the original exception), then `FatalError` on every call."""
+        if self.heap.dead is not None:
+            self.sched.raise_pending()
+            self.heap.check_alive()
+
+    def _on_crash(self, g, exc):
+        """A goroutine's function raised. A system goroutine's (a finalizer's or a
+        cleanup's) kills the runtime (`_die`); a user goroutine's is raised in main only."""
+        if g.system:
+            self._die(exc, g.name or "system goroutine", g.id)
+
+    def _die(self, exc, what, gid):
+        """A finalizer or cleanup raised *exc* on goroutine *gid*. In Go the program dies
+        (``panic:`` and the goroutine's trace); here the runtime does: every later call
+        on it raises `FatalError` naming *exc* and the goroutine (its ``__cause__``)."""
+        if self.heap.dead is None:
+            text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            msg = (f"goruntime: this Runtime is dead: a {what} raised {text} "
+                   f"(goroutine {gid} [{what}]); Go's program would have exited with panic:")
+            self.heap.dead = (msg, exc)
+
+    @property
+    def dead(self):
+        """None, or the message every call on this runtime raises (see `_die`)."""
+        return None if self.heap.dead is None else self.heap.dead[0]
 
     def pause_ring(self):
         """``(NumGC, PauseTotalNs, PauseNs ring, PauseEnd ring, LastGC)`` for debug.ReadGCStats."""
@@ -666,12 +727,16 @@ def GOMAXPROCS(n=0):
 
 def NumGoroutine():
     """Go: runtime.NumGoroutine (user goroutines, main included)."""
-    return current().sched.num_goroutine()
+    r = current()
+    r._check_alive()
+    return r.sched.num_goroutine()
 
 
 def Gosched():
     """Go: runtime.Gosched: let other goroutines (finalizers, cleanups) run."""
-    current().sched.gosched()
+    r = current()
+    r.sched.gosched()
+    r._check_alive()
 
 
 def go(fn, *args, stack=None):

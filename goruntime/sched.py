@@ -186,6 +186,10 @@ class _Raise:
         self.exc = exc
 
 
+class _Closed(BaseException):
+    """Raised in a parked goroutine thread when its scheduler is closed: it unwinds and ends."""
+
+
 class _GoGreenlet(_greenlet.greenlet):
     """A goroutine's greenlet (cooperative mode); ``goroutine`` points back to its G."""
 
@@ -350,6 +354,8 @@ class Scheduler:
         self._nwallsleep = 0
         self._tls = threading.local()
         self._foreign_threads: list[threading.Thread] = []
+        self.on_crash = None                # on_crash(g, exc): a goroutine's function raised
+        self._closed = False
         if self._threads:
             self._main._cond = threading.Condition(self._lock)
 
@@ -521,6 +527,8 @@ class Scheduler:
         except Exception:
             pass
         self._deliver(exc)
+        if self.on_crash is not None:       # after the delivery: main sees the crash first
+            self.on_crash(g, exc)
 
     def _deliver(self, exc: BaseException):
         """Arrange for *exc* to be raised in the main goroutine as soon as possible."""
@@ -567,6 +575,8 @@ class Scheduler:
                 g.status = RUNNING
         try:
             g.fn(*g.args)
+        except _Closed:
+            pass                         # the scheduler was closed (Scheduler.close)
         except BaseException as exc:
             self._crash(g, exc)
         finally:
@@ -853,6 +863,62 @@ class Scheduler:
         return None
 
     # ------------------------------------------------------------------ gosched, sleep
+
+    def close(self, timeout: float = 10.0) -> None:
+        """End every goroutine and the hub: nothing can run on this scheduler again (a
+        closed Runtime). Cooperative: each suspended greenlet gets GreenletExit and
+        unwinds; threads: each parked goroutine thread is woken to unwind and is joined
+        (at most *timeout* s in all; a goroutine that is running Python code ends when it
+        next parks). Call it from main, outside any goroutine."""
+        if self._threads:
+            with self._lock:
+                self._closed = True
+                threads = []
+                for g in list(self._allgs.values()):
+                    if g is self._main:
+                        continue
+                    if g._thread is not None:
+                        threads.append(g._thread)
+                    if g.status == WAITING:
+                        g._raise = _Closed()
+                        self._ready_locked(g)
+            deadline = time.monotonic() + timeout
+            for t in threads:
+                if t is not threading.current_thread():
+                    t.join(max(0.0, deadline - time.monotonic()))
+            return
+        cur = _greenlet.getcurrent()
+        for g in list(self._allgs.values()):
+            gr = g._gr
+            if gr is not None and not gr.dead and gr is not cur:
+                try:
+                    gr.parent = cur
+                    gr.throw(_greenlet.GreenletExit)
+                except (ValueError, _greenlet.error):
+                    pass                     # a greenlet of another thread
+            g.status = DEAD
+        self._allgs.clear()
+        self._runq.clear()
+        hub = self._hub
+        if hub is not None and not hub.dead and hub is not cur:
+            try:
+                hub.parent = cur
+                hub.throw(_greenlet.GreenletExit)
+            except (ValueError, _greenlet.error):
+                pass
+        self._hub = None
+
+    def raise_pending(self) -> None:
+        """In main: raise a goroutine's crash that waits for main's next scheduling point."""
+        if self.current() is not self._main:
+            return
+        with self._lock:
+            m = self._main
+            if m._raise is not None:
+                exc, m._raise = m._raise, None
+                raise exc
+            if self._pending:
+                raise self._pending.pop(0)
 
     def gosched(self) -> None:
         """Yield: let other runnable goroutines run first (Go: runtime.Gosched, proc.go).

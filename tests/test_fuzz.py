@@ -931,7 +931,7 @@ class Fuzzer:
                       expect=_gogc_expect(x))
         elif which == 1:
             self.call("knob", lambda v: rt.Runtime(memory_limit=v, arena_cap=8 << 20), x,
-                      expect=_memory_limit_expect(x, query_ok=False))
+                      expect=_memory_limit_expect(x, query_ok=False, malformed=rt.FatalError))
         elif which == 2:
             self.call("knob", lambda v: rt.Runtime(godebug=v, arena_cap=8 << 20), x,
                       expect=None if x is None or isinstance(x, str) else TypeError)
@@ -973,6 +973,12 @@ class Fuzzer:
         """store_pointers whose src (and offsets) are views of the arena: the batch is
         validated and written as the arrays were at the call, whatever it overwrites."""
         ptr_objs = [x for x in self.raw if not x[2] and x[1] >= 16]
+        if not ptr_objs and len(self.raw) < POOL:    # one of its own: 4 pointer words
+            ok, addr = self.call("alias_store", self.heap.alloc, 32, False, np.ones(4, np.uint8))
+            if ok:
+                self.slots.append((self.heap.add_root(addr), addr))
+                self.raw.append((addr, 32, False))
+                ptr_objs = [(addr, 32, False)]
         if not ptr_objs:
             return
         k = a.k if isinstance(a, Ref) else 0
@@ -1491,12 +1497,12 @@ def _gc_percent_expect(x):
     return e or (None if -(1 << 63) <= int(x) < 1 << 63 else OverflowError)
 
 
-def _memory_limit_expect(x, query_ok):
+def _memory_limit_expect(x, query_ok, malformed=ValueError):
     from goruntime.pacer import parse_byte_count
     if x is None:
         return None
     if isinstance(x, str):
-        return None if x in ("", "off") or parse_byte_count(x)[1] else ValueError
+        return None if x in ("", "off") or parse_byte_count(x)[1] else malformed
     e = _go_int_expect(x)
     if e:
         return e
@@ -1509,8 +1515,8 @@ def _runtime_expect(kw):
     """The first exception Runtime(**kw) must raise, in its order of checks, or None."""
     if "gogc" in kw and _gogc_expect(kw["gogc"]):
         return _gogc_expect(kw["gogc"])
-    if "memory_limit" in kw and _memory_limit_expect(kw["memory_limit"], False):
-        return _memory_limit_expect(kw["memory_limit"], False)
+    if "memory_limit" in kw and _memory_limit_expect(kw["memory_limit"], False, rt.FatalError):
+        return _memory_limit_expect(kw["memory_limit"], False, rt.FatalError)
     if "gomaxprocs" in kw:
         g = kw["gomaxprocs"]
         if isinstance(g, bool) or not isinstance(g, int):

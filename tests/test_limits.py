@@ -25,7 +25,7 @@ import pytest
 from gocheck import check_invariants
 
 import goruntime as rt
-from goruntime import debug, weak
+from goruntime import _mark, debug, weak
 
 
 
@@ -236,11 +236,22 @@ class Boom(Exception):
     pass
 
 
+def _verify_heap(r):
+    """A dry-run mark + checkmark (what gccheckmark does in a GC), for a dead runtime."""
+    roots, scan_only = r.collector.special_roots()
+    try:
+        _mark.mark(r.heap, roots, scan_only)
+        _mark.checkmark(r.heap, roots, scan_only)
+    finally:
+        _mark.clear_marks(r.heap)
+
+
 @pytest.mark.parametrize("mode", ["cooperative", pytest.param("threads", marks=pytest.mark.threads)])
 def test_finalizer_that_raises_crashes_like_a_go_panic(mode):
-    """Documented behaviour: the exception kills the finalizer goroutine (Go: the panic
-    kills the program) and is raised in the main goroutine at its next scheduling point,
-    tagged with the goroutine; the heap stays consistent."""
+    """Documented behaviour: the exception kills the finalizer goroutine and is raised in
+    the main goroutine at its next scheduling point, tagged with the goroutine; then the
+    runtime is dead (Go: the panic kills the program): every later call on it raises
+    FatalError naming the exception and the goroutine. The heap stays consistent."""
     with rt.Runtime(godebug="gccheckmark=1", scheduler=mode) as r:
         p = rt.new(Node)
         p.id = 7
@@ -260,15 +271,16 @@ def test_finalizer_that_raises_crashes_like_a_go_panic(mode):
         assert any(n.startswith(f"goroutine {r.finalizers.fing.id} [running]:") for n in e.value.__notes__)
         assert r.finalizers.fing.done                          # the finalizer goroutine is dead
         del e                      # its traceback holds the finalizer's frame, hence x: a root
-        rt.Gosched()                                 # raised once, not again
         assert r.gc_record.finalizers_executed == 1
-        rt.GC()
-        rt.GC()
-        check_invariants(rt.ReadMemStats())
-        # The dead goroutine keeps its exception (Goroutine.exception, and the scheduler's
-        # hub its last delivered crash), whose traceback keeps the finalizer's frame and so
-        # its argument: the object stays reachable (docs/reliability.md). Go has exited.
-        assert rt.ReadMemStats().HeapObjects <= 1
+        fing = r.finalizers.fing.id
+        for call in (rt.Gosched, rt.GC, rt.ReadMemStats, lambda: rt.new(Node), lambda: rt.Sleep(1),
+                     lambda: debug.SetGCPercent(50)):
+            with pytest.raises(rt.FatalError, match=rf"dead: a finalizer raised Boom: finalizer of 7 "
+                                                     rf"\(goroutine {fing} \[finalizer\]\)") as e:
+                call()
+            assert isinstance(e.value.__cause__, Boom)
+        assert "DEAD" in repr(r) and "Boom" in repr(r)
+        _verify_heap(r)                                  # the heap is consistent
 
 
 @pytest.mark.parametrize("mode", ["cooperative", pytest.param("threads", marks=pytest.mark.threads)])
@@ -288,10 +300,11 @@ def test_cleanup_that_raises_crashes_like_a_go_panic(mode):
                 if mode == "threads":
                     time.sleep(0.005)
         assert e.value.goroutine_id == r.cleanups.goroutines[0].id
+        gid = e.value.goroutine_id
         del e
-        rt.Gosched()
-        rt.GC()
-        check_invariants(rt.ReadMemStats())
+        for call in (rt.Gosched, rt.GC, rt.ReadMemStats):
+            with pytest.raises(rt.FatalError, match=rf"a cleanup raised Boom: cleanup 3 \(goroutine {gid} "):
+                call()
 
 
 # ---------------------------------------------------------------------------------------
@@ -480,8 +493,9 @@ def test_keyboard_interrupt_from_a_signal_during_a_long_mark():
 
 @pytest.mark.parametrize("mode", ["cooperative", pytest.param("threads", marks=pytest.mark.threads)])
 def test_keyboard_interrupt_raised_by_a_finalizer(mode):
-    """A finalizer that raises KeyboardInterrupt: it reaches main (as any crash does) and
-    the heap, including the other queued finalizers, stays consistent."""
+    """A finalizer that raises KeyboardInterrupt: it reaches main (as any crash does), the
+    runtime is dead after it (as after any crash of a finalizer), and the heap, including
+    the other queued finalizers, stays consistent."""
     with rt.Runtime(godebug="gccheckmark=1", scheduler=mode) as r:
         state = _build(r)
         p = rt.new(Node)
@@ -497,15 +511,12 @@ def test_keyboard_interrupt_raised_by_a_finalizer(mode):
                 rt.Gosched()
                 if mode == "threads":
                     time.sleep(0.005)
-        rt.GC()
-        rt.GC()
-        check_invariants(rt.ReadMemStats())
+        with pytest.raises(rt.FatalError, match="a finalizer raised KeyboardInterrupt"):
+            rt.GC()
+        _verify_heap(r)
         assert not r.heap.gcmark_bits.any()
-        p, i = state["head"], 0
-        while p is not None:
-            assert p.id == i
-            p, i = p.next, i + 1
-        assert i == state["n_chain"]
+        with pytest.raises(rt.FatalError):          # reads through its handles too
+            state["head"].id
 
 
 @pytest.mark.threads
