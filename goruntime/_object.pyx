@@ -271,6 +271,8 @@ cdef object field_get(Pointer p, Field f):
     cdef Heap heap = p.heap
     cdef uint64_t a = p.addr + f.offset, w
     cdef int k = f.kind
+    if heap is not None and heap.dead is not None:
+        heap.check_alive()                     # a dead runtime: every call raises (as load)
     if (k == K_I64 or (k == K_PTR and not heap.threaded)) and _in_arena(heap, a):
         if k == K_I64:
             return (<int64_t*>addr_ptr(&heap.h, a))[0]
@@ -973,7 +975,7 @@ cdef class SliceValue(Handle):
         cdef int k
         if fa != 0:
             k = self.info.get_kind()
-            if k == K_I64 and _in_arena(self.heap, fa):
+            if k == K_I64 and self.heap.dead is None and _in_arena(self.heap, fa):
                 return (<int64_t*>addr_ptr(&self.heap.h, fa))[0]
             return load(self, fa, self.elem, k)
         if isinstance(i, slice):

@@ -74,7 +74,7 @@ def _restore_handlers(old):
     global _swapped
     _swapped = None
     pending = _recorded[:]
-    del _recorded[:]
+    del _recorded[:len(pending)]            # not [:]: one recorded in between must stay
     try:
         for sig, h in old.items():
             signal.signal(sig, h)
@@ -82,8 +82,9 @@ def _restore_handlers(old):
         for sig, h in old.items():
             if signal.getsignal(sig) is _record:
                 signal.signal(sig, h)
-        pending += _recorded                # recorded while the handlers were put back
-        del _recorded[:]
+        n = len(_recorded)
+        pending += _recorded[:n]            # recorded while the handlers were put back
+        del _recorded[:n]
         first = None
         for sig in pending:
             h = old.get(sig)
