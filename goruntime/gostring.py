@@ -22,7 +22,7 @@ Python handle always escapes).
 """
 import numpy as np
 
-from . import _heap, _object
+from . import _object
 from .errors import Panic
 from .slice import own, roundupsize
 

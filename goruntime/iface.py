@@ -142,7 +142,6 @@ def box(rt, v, iface_t, dry):
 
 def data_word(rt, T, x):
     """Go: dataWord and the convT* functions (iface.go)."""
-    heap = rt.heap
     if _direct(T):
         if x is None:
             return 0

@@ -156,7 +156,7 @@ def test_errors_change_nothing(r):
         rt.make(rt.Map(rt.Array(rt.Int, 2), rt.Int))        # key kinds not modelled yet
     with pytest.raises(TypeError):
         maps.MapValue()
-    with rt.Runtime() as r2:
+    with rt.Runtime():
         other = rt.make(rt.Map(rt.Int, rt.Int))
     H = rt.Struct("mapHolder2", m=rt.Map(rt.Int, rt.Int))
     with pytest.raises(ValueError):

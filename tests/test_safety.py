@@ -602,7 +602,7 @@ def _exception_sweep(step):
                 f = r.new(GNode)
                 f.id = 1000 + i
                 g.untracked(f)
-                r.set_finalizer(f, lambda q: ran.append(q.id))
+                r.set_finalizer(f, lambda q: ran.append(q.id))  # noqa: B023
             del f
             wp = r.new(GNode)
             g.untracked(wp)
@@ -613,7 +613,7 @@ def _exception_sweep(step):
                 f = r.new(GNode)
                 f.id = 2000 + i
                 g.untracked(f)
-                r.set_finalizer(f, lambda q: ran.append(q.id))
+                r.set_finalizer(f, lambda q: ran.append(q.id))  # noqa: B023
             del f
             g.mutate()
             num_gc = r.gc_record.num_gc
@@ -624,8 +624,8 @@ def _exception_sweep(step):
                 if not frame.f_code.co_filename.startswith(where):
                     return None
                 if event == "line":
-                    count[0] += 1
-                    if count[0] == k and n_lines is not None:
+                    count[0] += 1  # noqa: B023
+                    if count[0] == k and n_lines is not None:  # noqa: B023
                         raise KeyboardInterrupt
                 return tracer
             sys.settrace(tracer)
