@@ -327,6 +327,7 @@ class HeapDump:
     def _build_runtime(self, arena_cap):
         from ..runtime import Runtime
         from ..mspecial import FinalizerSpecial
+        from ..errors import FatalError
         rt = Runtime(gogc=100, arena_cap=arena_cap)
         heap = rt.heap
         r = self._raw
@@ -337,7 +338,12 @@ class HeapDump:
                 np.ascontiguousarray(r["nfields"]), self._fields, self._target,
                 self._span_first, self._slot_index, self._span_noscan)
             heap.flush_mcaches(True)
-            _mark.sweep(heap)         # frees the slots that were free in Go's spans
+            try:
+                _mark.sweep(heap)     # frees the slots that were free in Go's spans
+            except FatalError as e:   # two objects of the dump claim one slot
+                rt.close()
+                raise ValueError("malformed heap dump: objects of the dump overlap in a "
+                                 f"span ({e}; {' '.join(getattr(e, '__notes__', []))})") from None
         self.objects["arena"] = slots
         live = self.roots["target"] >= 0
         kinds = self.roots["kind"]
