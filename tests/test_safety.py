@@ -793,8 +793,18 @@ def test_b37_closed_runtimes_give_their_memory_and_threads_back(mode, n):
     threads mode. Runtime.close() ends its goroutines and releases the arena; the issue's
     budget is 64 MiB for 1000 runtimes, i.e. 64 KiB each (measured: < 3 KiB each)."""
     grew, threads = _churn(n, mode)
-    assert grew < n * 64 * 1024, f"RSS grew {grew / 2**20:.1f} MiB for {n} runtimes"
+    if not _under_asan():   # ASan's quarantine keeps freed memory resident: RSS shows no leak there
+        assert grew < n * 64 * 1024, f"RSS grew {grew / 2**20:.1f} MiB for {n} runtimes"
     assert threads == 0
+
+
+def _under_asan():
+    """True in `make sanitize` (AddressSanitizer is loaded into this process)."""
+    try:
+        with open("/proc/self/maps") as f:
+            return "libasan" in f.read()
+    except OSError:
+        return False
 
 
 @pytest.mark.slow
