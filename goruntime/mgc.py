@@ -352,20 +352,34 @@ class Collector:
         rt.heap.check_thread()            # cooperative: only the owner thread collects
         if rt.godebug.get("sbrk"):
             return
+        def busy():
+            if self.in_gc:
+                raise FatalError("runtime.GC called from inside a GC cycle")
+            return False
+
+        def stages():
+            if kind == "heap" and self.cycle is not None:
+                self.stage(self.finish_locked)
+            else:
+                if kind != "heap" and self.cycle is not None:
+                    self.stage(self.finish_locked)
+                self.stage(self.start_and_finish, kind)
+        self.stopped(busy, stages)
+
+    def stopped(self, busy, stages):
+        """Run *stages* with the world stopped and signals deferred, unless ``busy()``
+        (checked under the lock) says the work is not to be done; then deliver the
+        observers' events and wake the finalizer and cleanup goroutines."""
+        rt = self.rt
         entered = False
         try:
             with rt.world, _signals.deferred():
-                if self.in_gc:
-                    raise FatalError("runtime.GC called from inside a GC cycle")
+                if busy():
+                    return
                 self.in_gc = entered = True
                 npending = len(self.pending)
                 try:
-                    if kind == "heap" and self.cycle is not None:
-                        self.stage(self.finish_locked)
-                    else:
-                        if kind != "heap" and self.cycle is not None:
-                            self.stage(self.finish_locked)
-                        self.stage(self.start_and_finish, kind)
+                    stages()
                 except BaseException:
                     del self.pending[npending:]   # a failed cycle is not reported
                     raise
@@ -437,25 +451,8 @@ class Collector:
         if self.cycle is None or self.in_gc:
             return
         rt.heap.check_thread()
-        entered = False
-        try:
-            with rt.world, _signals.deferred():
-                if self.cycle is None or self.in_gc:     # another thread ended it meanwhile
-                    return
-                self.in_gc = entered = True
-                npending = len(self.pending)
-                try:
-                    self.stage(self.finish_locked)
-                except BaseException:
-                    del self.pending[npending:]   # a failed cycle is not reported
-                    raise
-                finally:
-                    self.in_gc = False
-            self.deliver()
-        finally:
-            if entered:
-                self.in_gc = False        # again: an exception may hit the first line above
-            self.wake_queues()
+        self.stopped(lambda: self.cycle is None or self.in_gc,   # another thread ended it
+                     lambda: self.stage(self.finish_locked))
 
     def wake_queues(self):
         """After a GC: wake the finalizer goroutine and idle cleanup goroutines."""
