@@ -337,8 +337,10 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     A pointer is shaded ring_size finds after it was found, when its loads have landed:
     a random graph keeps ring_size misses in flight instead of one, and a chain of
     dependent misses (a list in random address order) pays one memory latency per
-    object instead of three. Pointers into the page of the object being scanned are not
-    prefetched (that page's bitmap words and heap bits are in cache already). Every
+    object instead of three. A pointer into the page of the object being scanned skips
+    the ring and is shaded at once (that page's bitmap words and heap bits are in cache
+    already; only the object's first line is prefetched), so a tree laid out depth first
+    is walked in address order as by the plain walk. Every
     object is shaded exactly as by ``shade``; only the order differs, so the marked set,
     bytes and counts are those of the simple walk.
     """
@@ -362,6 +364,7 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     cdef intp_t i = 0, end = 0, wbase = 0, k, si
     cdef uint64_t p, src, off, info, es, base, idx, bit
     cdef found_t* f
+    cdef found_t near                       # a pointer into the scanned object's page
     while True:
         if tail - head != rsize:
             if word:
@@ -379,23 +382,31 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                     continue
                 si = p2s[off >> PAGE_SHIFT]
                 info = sinfo[si]
-                if ((p ^ src) >> PAGE_SHIFT) != 0:
+                GR_PREFETCH(arena + off)        # the object itself
+                if ((p ^ src) >> PAGE_SHIFT) == 0:
+                    # Same page: its bitmap words are in cache, so shade it now, as the
+                    # plain walk does (a depth-first walk keeps its locality).
+                    f = &near
+                    f.p = p
+                    f.src = src
+                    f.si = si
+                    f.info = info
+                else:
                     GR_PREFETCH(&bits[si * BITMAP_WORDS])
                     if not (info & SI_FULL):
                         GR_PREFETCH(&abits[si * BITMAP_WORDS])
                     if not info:
                         GR_PREFETCH(&h.spans[si])
                         GR_PREFETCH(&h.spans[si].spanclass)
-                    GR_PREFETCH(arena + off)
                     GR_PREFETCH(&hbits[off >> 9])
-                f = &ring[tail & rmask]
-                tail += 1
-                f.p = p
-                f.src = src
-                f.si = si
-                f.info = info
-                continue
-            if i < end:
+                    f = &ring[tail & rmask]
+                    tail += 1
+                    f.p = p
+                    f.src = src
+                    f.si = si
+                    f.info = info
+                    continue
+            elif i < end:
                 lim = 64 - <uint64_t>(i & 63)
                 word = hbits[i >> 6] >> (i & 63)
                 if <uint64_t>(end - i) < lim:
@@ -404,7 +415,7 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                 wbase = i
                 i += <intp_t>lim
                 continue
-            if n > 0:
+            elif n > 0:
                 n -= 1
                 b = stack[n]
                 bn = b >> 48                    # the size, if shading pushed it (below)
@@ -417,11 +428,15 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                 i = <intp_t>((b - astart) >> 3)
                 end = i + <intp_t>(bn >> 3)
                 continue
-            if tail == head:
+            elif tail == head:
                 break
-        # shade the oldest found pointer (Go: greyobject)
-        f = &ring[head & rmask]
-        head += 1
+            else:
+                f = &ring[head & rmask]         # nothing else to do: the oldest found
+                head += 1
+        else:
+            f = &ring[head & rmask]             # the ring is full: its oldest pointer
+            head += 1
+        # shade *f (Go: greyobject)
         p = f.p
         si = f.si
         info = f.info
