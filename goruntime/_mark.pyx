@@ -86,7 +86,13 @@ cdef extern from *:
     #define GR_SI_NOSCAN (1ULL << 59)        /* no pointers: marked objects are black at once */
     #define GR_SI_FULL (1ULL << 60)          /* every slot's alloc bit is set: no alloc-bit load */
     #define GR_SI_SMALL (1ULL << 61)         /* a small in-use span described by this entry */
+    #if defined(__GNUC__)
+    #define GR_LEN64(x) (64 - __builtin_clzll(x))   /* bits needed for x != 0 (Go: bits.Len64) */
+    #else
+    static inline int GR_LEN64(unsigned long long x) { int n = 0; while (x) { x >>= 1; n++; } return n; }
+    #endif
     """
+    int GR_LEN64(uint64_t x) nogil
     const int SI_ELEMSIZE_SHIFT "GR_SI_ELEMSIZE_SHIFT"
     const int SI_NELEMS_SHIFT "GR_SI_NELEMS_SHIFT"
     const uint64_t SI_NOSCAN "GR_SI_NOSCAN"
@@ -424,9 +430,21 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                     si = p2s[(b - astart) >> PAGE_SHIFT]
                     info = sinfo[si]
                     bn = (info >> SI_ELEMSIZE_SHIFT) & 0xffff if info else h.spans[si].elemsize
-                sb += scan_size(h, b, bn)
                 i = <intp_t>((b - astart) >> 3)
                 end = i + <intp_t>(bn >> 3)
+                if (i & 63) + (end - i) <= 64:
+                    # One heap-bits word holds the whole object: it is both the scan
+                    # work (up to the last pointer word, as scan_size) and the first
+                    # word to scan.
+                    word = hbits[i >> 6] >> (i & 63)
+                    if end - i < 64:
+                        word &= ((<uint64_t>1) << (end - i)) - 1
+                    if word:
+                        sb += (<uint64_t>GR_LEN64(word)) << 3
+                    wbase = i
+                    i = end
+                else:
+                    sb += scan_size(h, b, bn)
                 continue
             elif tail == head:
                 break
