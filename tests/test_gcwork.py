@@ -180,3 +180,32 @@ def test_nworkers_range():
     for nw in (0, -1, 65):
         with pytest.raises(ValueError, match="nworkers"):
             _gcwork.mark(h, nworkers=nw)
+
+
+def test_runtime_uses_the_parallel_mark_above_one_p(monkeypatch):
+    # A Runtime at GOMAXPROCS=2 marks with _gcwork (when the machine has two CPUs),
+    # with gccheckmark on; the program's results and allocation counts are those of
+    # GOMAXPROCS=1 (the pacer may differ, the marks may not).
+    import os
+
+    from goruntime import mgc, runtime, workloads
+    calls = []
+    real = _gcwork.mark
+
+    def counting(*a, **kw):
+        calls.append(kw["nworkers"])
+        return real(*a, **kw)
+
+    monkeypatch.setattr(_gcwork, "mark", counting)
+    out = {}
+    for procs in (1, 2):
+        with runtime.Runtime(gomaxprocs=procs, godebug="gccheckmark=1") as r:
+            res = workloads.binary_trees(13, runtime=r)
+            out[procs] = (res["result"], res["mallocs"], r.gc_record.num_gc > 0)
+    assert out[1] == out[2]
+    assert out[1][2]
+    if (os.cpu_count() or 1) >= 2:
+        assert calls and set(calls) == {2}
+    else:
+        assert not calls
+    assert mgc.stw_mark(1) is _mark.mark
