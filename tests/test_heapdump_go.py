@@ -209,3 +209,86 @@ def test_leaky_cache(dumps):
     assert sites[0]["retained"] >= int(top["retained"][0]) * 0.9 or \
         any(s["objects"] >= MODES["cache"] for s in sites)
     assert d.next_gc(200) > d.next_gc(100) > d.next_gc(50)
+
+
+@pytest.mark.parametrize("mode", ["graph", "cache", "goroutines"])
+def test_page_index_equals_binary_search(dumps, mode):
+    # the page-table index resolves every address as a plain binary search does:
+    # each object's first and last byte, the byte past it, words between spans, far ones
+    import numpy as np
+    from goruntime.heapdump import _graph
+    d = heapdump.load(dumps[mode][0], build_runtime=False)
+    a, s = d._addr, d._size
+    rng = np.random.default_rng(7)
+    lo, hi = int(a[0]), int(a[-1] + s[-1])
+    probe = np.concatenate([a, a + s - 1, a + s, a - 1, rng.integers(lo - 9000, hi + 9000, 20000,
+                            dtype=np.int64).astype(np.uint64), np.array([0, 8, 2**64 - 1], np.uint64)])
+    want = _graph.resolve(a, s, probe)
+    assert (d._index.resolve(probe) == want).all()
+    assert (want[:len(a)] == np.arange(len(a))).all()
+
+
+@pytest.mark.parametrize("mode", ["graph", "goroutines", "finalizers"])
+def test_why_alive_search_stops_early_and_resumes_to_the_same_paths(dumps, mode):
+    # why_alive searches only until it reaches the object; paths asked in any order
+    # equal those of a search run to the end first, and each is a shortest path
+    import numpy as np
+    path = dumps[mode][0]
+    full = heapdump.load(path, build_runtime=False)
+    reach = full.reachable()
+    lazy = heapdump.load(path, build_runtime=False)
+    order = np.random.default_rng(3).permutation(len(full))[:150]
+    # distances from the roots by a plain Python BFS over the CSR graph
+    dist, frontier = {}, []
+    for t in full._root_targets:
+        if t >= 0 and int(t) not in dist:
+            dist[int(t)] = 0
+            frontier.append(int(t))
+    while frontier:
+        nxt = []
+        for v in frontier:
+            for w in full._dst[full._indptr[v]:full._indptr[v + 1]]:
+                if int(w) not in dist:
+                    dist[int(w)] = dist[v] + 1
+                    nxt.append(int(w))
+        frontier = nxt
+    assert set(np.nonzero(reach)[0].tolist()) == set(dist)
+    for j in order:
+        addr = int(full.objects["addr"][j])
+        steps = lazy.why_alive(addr)
+        assert steps == full.why_alive(addr)
+        assert (len(steps) - 1 == dist[int(j)]) if reach[j] else steps == []
+        for prev, step in zip(steps, steps[1:]):      # each offset holds a pointer to the next
+            p = int(full.index_of([prev["addr"]])[0])
+            off = int(full._raw["content_off"][p]) + step["offset"]
+            word = int(np.frombuffer(full._buf[off:off + 8].tobytes(), "<u8")[0])
+            assert int(full.index_of([word])[0]) == full.index_of([step["addr"]])[0]
+
+
+def test_objects_written_out_of_address_order(dumps, tmp_path):
+    # Go writes objects span by span in mheap_.allspans order, not always ascending:
+    # a dump whose object records are reversed loads to the same heap
+    import numpy as np
+    from goruntime.heapdump import _parse
+    path = dumps["graph"][0]
+    raw = path.read_bytes()
+    t = _parse.parse(np.frombuffer(raw, np.uint8))
+    objs = t["objects"]
+    starts = [int(x) for x in objs[:, 0]]
+    # the object records are one run in the file; each ends where the next record starts
+    first, last = min(starts), max(starts)
+    later = [int(r[0]) for name, tab in t.items() if name not in ("objects", "fields", "stacks")
+             for r in tab if int(r[0]) > last]
+    stop = min(later)                      # the first record after the objects
+    assert not any(first < int(r[0]) < last for name, tab in t.items()
+                   if name not in ("objects", "fields", "stacks") for r in tab)
+    bounds = sorted(starts) + [stop]
+    recs = [raw[bounds[i]:bounds[i + 1]] for i in range(len(bounds) - 1)]
+    swapped = tmp_path / "reversed.dump"
+    swapped.write_bytes(raw[:first] + b"".join(reversed(recs)) + raw[stop:])
+    from goruntime.heapdump import _graph
+    assert not _graph.is_sorted(_parse.parse(np.fromfile(swapped, np.uint8))["objects"])
+    a, b = heapdump.load(path), heapdump.load(swapped)
+    assert (a.objects[["addr", "size", "sizeclass", "nptr"]] == b.objects[["addr", "size", "sizeclass", "nptr"]]).all()
+    assert (a.reachable() == b.reachable()).all()
+    assert a.gc()["live_objects"] == b.gc()["live_objects"]

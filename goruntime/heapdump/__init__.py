@@ -75,12 +75,16 @@ _LAYOUT_ERRORS = {
 }
 
 
+def _record_view(a, columns):
+    """A 2-D uint64 table as a structured (record) view with named columns (no copy)."""
+    dt = np.dtype([(c, "<u8") for c in columns])
+    return np.ascontiguousarray(a).view(dt).reshape(len(a))
+
+
 def _table(tables, name):
     """A parser table as a structured (record) view with named uint64 columns."""
-    a = tables[name]
     tag = next(t for t, n in _parse.TABLE_NAMES.items() if n == name)
-    dt = np.dtype([(c, "<u8") for c in _parse.COLUMNS[tag]])
-    return np.ascontiguousarray(a).view(dt).reshape(len(a))
+    return _record_view(tables[name], _parse.COLUMNS[tag])
 
 
 def _map(path):
@@ -134,7 +138,7 @@ class HeapDump:
         self.defers = _table(t, "defers")
         self.panics = _table(t, "panics")
         self.os_threads = _table(t, "os_threads")
-        self._objects_from(_table(t, "objects"))
+        self._objects_from(t["objects"])
         self._sites_from(_table(t, "memprof"), t["stacks"], _table(t, "alloc_samples"))
         self._graph()
         self._roots()
@@ -179,37 +183,31 @@ class HeapDump:
         m.NumGC = w[280]
         return m
 
-    def _objects_from(self, raw):
+    def _objects_from(self, objs):
         """Sort the object records by address; in Cython (``_graph.layout``): validate the
         slot sizes, drop the slots Go 1.27's dumpobjs writes past a span's last element
         (it counts npages*8192/size slots, ignoring the inline mark bits of Green Tea
-        spans), rebuild Go's spans (base, slot index, scan or noscan), check overlaps."""
-        if len(raw) and not (raw["addr"][1:] >= raw["addr"][:-1]).all():
-            raw = raw[np.argsort(raw["addr"], kind="stable")]
-        addr = np.ascontiguousarray(raw["addr"])
-        size = np.ascontiguousarray(raw["size"])
-        err, at, cls, keep, k, span_first, span_noscan = _graph.layout(
-            addr, size, np.ascontiguousarray(raw["nfields"]))
+        spans), rebuild Go's spans (base, slot index, scan or noscan), check overlaps;
+        then (``_graph.compact``) drop those slots in place and fill ``d.objects``."""
+        if not _graph.is_sorted(objs):
+            objs = np.ascontiguousarray(objs[np.argsort(objs[:, 1], kind="stable")])
+        err, at, cls, keep, k, span_first, span_noscan = _graph.layout(objs)
         if err:
-            off, a, sz = int(raw["rec_off"][at]), int(addr[at]), int(size[at])
+            off, a, sz = (int(x) for x in objs[at, :3])
             raise ValueError("malformed heap dump: object at offset %d (address %#x, size %d) %s"
                              % (off, a, sz, _LAYOUT_ERRORS[err]))
-        keep = keep.view(bool)
-        self.dropped_tail_slots = int(len(keep) - keep.sum())
-        if self.dropped_tail_slots:
-            raw, cls = raw[keep], cls[keep]
-            addr, size = addr[keep], size[keep]
-        self._span_first, self._slot_index = span_first, k.astype(np.uint64)
+        m = len(k)
+        self.dropped_tail_slots = len(objs) - m
+        o = np.zeros(m, dtype=OBJECT_DTYPE)
+        f = OBJECT_DTYPE.fields
+        m, self._addr, self._size = _graph.compact(
+            objs, keep, cls, o, *(f[c][1] for c in ("addr", "size", "sizeclass", "noscan", "nptr", "site")))
+        self._objs = objs[:m]
+        self._raw = _record_view(self._objs, _parse.COLUMNS[1])
+        self._span_first, self._slot_index = span_first, k.view(np.uint64)
         self._span_noscan = span_noscan
-        self._raw = raw
-        o = np.zeros(len(raw), dtype=OBJECT_DTYPE)
-        o["addr"], o["size"], o["sizeclass"] = addr, size, cls
-        o["nptr"] = raw["nfields"]
-        o["noscan"] = o["nptr"] == 0
-        o["site"] = -1
         self.objects = o
-        self._addr = np.ascontiguousarray(addr)
-        self._size = np.ascontiguousarray(size)
+        self._index = _graph.Index(self._addr, self._size)
 
     def _sites_from(self, memprof, stacks, samples):
         """Allocation sites: the memory-profile buckets grouped by their first frame
@@ -249,11 +247,8 @@ class HeapDump:
             self.objects["site"][obj[ok]] = sidx[ok]
 
     def _graph(self):
-        r = self._raw
         self._target, self._indptr, self._dst = _graph.object_graph(
-            self._buf, self._addr, self._size, np.ascontiguousarray(r["content_off"]),
-            np.ascontiguousarray(r["field_start"]), np.ascontiguousarray(r["nfields"]),
-            self._fields)
+            self._buf, self._index, self._objs, self._fields)
 
     def _roots(self):
         """Every root slot: kind, owning record, offset, the Go address it holds, target."""
@@ -316,7 +311,7 @@ class HeapDump:
         self.roots["owner"] = cat(owners, np.int64)
         self.roots["offset"] = cat(offs, np.uint64)
         self.roots["value"] = cat(vals, np.uint64)
-        self.roots["target"] = _graph.resolve(self._addr, self._size, self.roots["value"].copy())
+        self.roots["target"] = self._index.resolve(self.roots["value"].copy())
         self._root_targets = np.ascontiguousarray(self.roots["target"])
 
     def _obj_field_slice(self, j):
@@ -330,12 +325,9 @@ class HeapDump:
         from ..errors import FatalError
         rt = Runtime(gogc=100, arena_cap=arena_cap)
         heap = rt.heap
-        r = self._raw
         with heap.lock:
             slots, self.cleared_pointers = _graph.place(
-                heap, self._buf, self._addr, self._size,
-                np.ascontiguousarray(r["content_off"]), np.ascontiguousarray(r["field_start"]),
-                np.ascontiguousarray(r["nfields"]), self._fields, self._target,
+                heap, self._buf, self._addr, self._size, self._objs, self._fields, self._target,
                 self._span_first, self._slot_index, self._span_noscan)
             heap.flush_mcaches(True)
             try:
@@ -378,7 +370,7 @@ class HeapDump:
     def index_of(self, addrs, strict=True):
         """Object index holding each Go address (-1 where none; ValueError if *strict*)."""
         a = np.atleast_1d(np.asarray(addrs, dtype=np.uint64))
-        idx = _graph.resolve(self._addr, self._size, np.ascontiguousarray(a))
+        idx = self._index.resolve(np.ascontiguousarray(a))
         if strict and (idx < 0).any():
             bad = int(a[np.argmax(idx < 0)])
             raise ValueError("%#x is not inside an object of the dump" % bad)
@@ -441,11 +433,11 @@ class HeapDump:
     def reachable(self):
         """bool mask of the objects reachable from the roots in the dump's own graph
         (finalizer specials count as roots of their referents, as in Go's mark)."""
-        return self._bfs_result()[0] != -1
+        return self._search().reached()
 
-    def _bfs_result(self):
+    def _search(self):
         if self._bfs is None:
-            self._bfs = _graph.bfs(self._indptr, self._dst, self._root_targets)
+            self._bfs = _graph.Search(self._indptr, self._dst, self._root_targets)
         return self._bfs
 
     def why_alive(self, addr):
@@ -454,23 +446,21 @@ class HeapDump:
         A list of steps; each has ``addr`` (the object's Go address) and ``offset`` (where,
         in the previous object or root, the pointer is; 0 for the root step's offset within
         the root's memory); the first step also has ``root``, described as Go would. Empty
-        when the object is unreachable.
+        when the object is unreachable. The breadth-first search from all roots runs only
+        until it reaches the object, and the next call resumes it.
         """
         j = int(self.index_of([addr])[0])
-        parent = self._bfs_result()[0]
-        if parent[j] == -1:
+        chain, r = self._search().path(j)
+        if chain is None:
             return []
-        chain = [j]
-        while parent[chain[-1]] >= 0:
-            chain.append(int(parent[chain[-1]]))
-        chain.reverse()
-        r = int(-2 - parent[chain[0]])
-        steps = [{"addr": int(self._addr[chain[0]]), "offset": self._root_offset(r),
-                  "root": self.describe_root(r), "size": int(self._size[chain[0]]),
-                  "site": self.site_name(chain[0])}]
-        for a, b in zip(chain, chain[1:]):
-            steps.append({"addr": int(self._addr[b]), "offset": self._edge_offset(a, b),
-                          "size": int(self._size[b]), "site": self.site_name(b)})
+        offs = _graph.edge_offsets(chain, self._objs, self._fields, self._target)
+        addrs, sizes, sites = self._addr[chain], self._size[chain], self.objects["site"][chain]
+        steps = [{"addr": int(addrs[0]), "offset": self._root_offset(r),
+                  "root": self.describe_root(r), "size": int(sizes[0]),
+                  "site": self._site_name_of(sites[0])}]
+        for i in range(1, len(chain)):
+            steps.append({"addr": int(addrs[i]), "offset": int(offs[i - 1]),
+                          "size": int(sizes[i]), "site": self._site_name_of(sites[i])})
         return steps
 
     def _root_offset(self, r):
@@ -479,11 +469,6 @@ class HeapDump:
         if kind in (3, 4):
             return off - 16 if off >= 16 else 0
         return off
-
-    def _edge_offset(self, a, b):
-        ks = self._obj_field_slice(a)
-        hit = np.nonzero(self._target[ks] == b)[0]
-        return int(self._fields[ks][hit[0]])
 
     def describe_root(self, r):
         """A root as Go would name it: a global in data/bss, goroutine N's frame, ..."""
@@ -578,7 +563,10 @@ class HeapDump:
         return out
 
     def site_name(self, j):
-        s = int(self.objects["site"][j])
+        return self._site_name_of(self.objects["site"][j])
+
+    def _site_name_of(self, s):
+        s = int(s)
         return self.sites[s]["name"] if s >= 0 else "?"
 
     def by_size_class(self):
