@@ -18,6 +18,7 @@ import os
 import pathlib
 import subprocess
 
+import numpy as np
 import pytest
 
 from goruntime import heapdump
@@ -167,7 +168,7 @@ def test_global_names_from_the_binary(dumps, prog):
     path, go = dumps["globals"]
     d = heapdump.load(path, binary=prog, build_runtime=False)
     assert d.why_alive(go["expect"]["gA"][1])[0]["root"].startswith("global main.gA at 0x")
-    assert d.why_alive(go["expect"]["gB2"][1])[0]["root"].startswith("global main.gB+0x10 at 0x")
+    assert d.why_alive(go["expect"]["gB2"][1])[0]["root"].startswith("global main.gB[2] at 0x")
     path, go = dumps["cache"]
     d = heapdump.load(path, binary=prog, build_runtime=False)
     assert d.why_alive(go["expect"]["entry"][0])[0]["root"].startswith("global main.cache at")
@@ -292,3 +293,145 @@ def test_objects_written_out_of_address_order(dumps, tmp_path):
     assert (a.objects[["addr", "size", "sizeclass", "nptr"]] == b.objects[["addr", "size", "sizeclass", "nptr"]]).all()
     assert (a.reachable() == b.reachable()).all()
     assert a.gc()["live_objects"] == b.gc()["live_objects"]
+
+
+# -- Go types from the binary's DWARF -----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def prog_variants(prog):
+    """The same program built without DWARF (-ldflags=-w) and with uncompressed DWARF
+    (-ldflags=-compressdwarf=false), cached beside the default build."""
+    go = go_binary()
+    out = {}
+    for name, flags in (("nodwarf", "-w"), ("plain", "-compressdwarf=false")):
+        target = prog.parent / ("heapdumpprog-" + name)
+        if not target.is_file():
+            tmp = target.with_name("prog.tmp%d" % os.getpid())
+            subprocess.run([go, "build", "-trimpath", "-ldflags=" + flags, "-o", str(tmp), "."],
+                           cwd=SRC, env=_env(), check=True, capture_output=True, timeout=600)
+            os.replace(tmp, target)
+        out[name] = target
+    return out
+
+
+def _typed(d, name):
+    return np.array([d.object_type[j] >= 0 and d.program.types[d.object_type[j]].name == name
+                     for j in range(len(d))])
+
+
+def test_dwarf_types_the_tree_and_names_the_fields(dumps, prog):
+    path, go = dumps["tree"]
+    d = heapdump.load(path, binary=prog, build_runtime=False)
+    root, left, lr, lrl = go["expect"]["tree"]
+    steps = d.why_alive(lrl)
+    assert steps[0]["field"] == "main.gTree" and steps[0]["root"].startswith("global main.gTree at")
+    assert [s["type"] for s in steps] == ["main.Node"] * 4
+    assert [s["field"] for s in steps[1:]] == ["Left", "Right", "Left"]
+    # every node of the tree the global holds is a main.Node; the garbage nodes are not
+    # reached by any typed pointer and carry no malloc header (48-byte slots): untyped
+    node = _typed(d, "main.Node")
+    reach = d.reachable()
+    assert node.sum() == 2 ** MODES["tree"] - 1 and not node[~reach].any()
+    assert d.by_type()[0]["type"] in ("main.Node", "runtime.p", "runtime.m") or any(
+        r["type"] == "main.Node" and r["objects"] == 2 ** MODES["tree"] - 1 for r in d.by_type())
+    assert any(r["type"] == "main.Node" and r["objects"] == 2 ** MODES["tree"] - 1
+               and r["retained"] == 48 * (2 ** MODES["tree"] - 1) for r in d.by_type())
+
+
+def test_dwarf_types_slices_and_arrays_of_globals(dumps, prog):
+    path, go = dumps["globals"]
+    d = heapdump.load(path, binary=prog, build_runtime=False)
+    steps = d.why_alive(go["expect"]["gB2"][1])
+    assert steps[0]["field"] == "main.gB[2]" and steps[1]["field"] == "Next"
+    assert steps[1]["type"] == "main.Node"
+    path, go = dumps["graph"]
+    d = heapdump.load(path, binary=prog, build_runtime=False)
+    n0, n1, n3, n22 = go["expect"]["graph"]
+    steps = d.why_alive(n3)
+    # the global slice's backing array is one *main.Node (cap 1), then Left
+    assert steps[0]["field"] == "main.gGraph.array" and steps[0]["type"] == "*main.Node"
+    assert steps[1]["field"] is None and steps[2]["field"] == "Left"     # a lone pointer: no field
+    node = _typed(d, "main.Node")
+    assert (node & d.reachable()).sum() == MODES["graph"]      # the live ring
+    # the dead ring and the garbage are typed too, from the malloc headers of the
+    # []*Node arrays that held them (over 512 bytes: Go writes the element type there)
+    assert (node & ~d.reachable()).sum() == 2 * MODES["graph"]
+    assert (d.objects["size"][node] == 48).all()
+
+
+def test_dwarf_types_the_leaky_cache_through_the_swiss_map(dumps, prog):
+    path, go = dumps["cache"]
+    d = heapdump.load(path, binary=prog, build_runtime=False)
+    steps = d.why_alive(go["expect"]["entry"][0])
+    types = [s["type"] for s in steps]
+    assert types[0] == "map<string,*main.Entry>" and types[-1] == "main.Entry"
+    assert steps[-1]["field"].endswith(".elem") and ".slots[" in steps[-1]["field"]
+    n = MODES["cache"]
+    assert _typed(d, "main.Entry").sum() == n
+    # each entry's Value is a []byte of 256 + i%512 bytes: its array is typed from the
+    # slice with the slice's capacity as its count
+    counts = sorted(int(d.object_count[j]) for j in np.nonzero(_typed(d, "uint8"))[0]
+                    if d.object_count[j] >= 256)
+    assert counts == sorted(256 + i % 512 for i in range(n))
+    row = next(r for r in d.by_type() if r["type"] == "main.Entry")
+    assert row["objects"] == n and row["bytes"] == 48 * n
+    # the report and the CLI show the types
+    text = d.report(why=[go["expect"]["entry"][0]])
+    assert "main.Entry" in text and "by Go type" in text
+
+
+def test_dwarf_stack_roots_stay_untyped_and_no_dwarf_is_not_an_error(dumps, prog, prog_variants):
+    path, go = dumps["goroutines"]
+    d = heapdump.load(path, binary=prog, build_runtime=False)
+    steps = d.why_alive(go["expect"]["goroutine0"][-1])
+    assert steps[0]["root"].startswith("goroutine ")
+    assert all(s["type"] is None for s in steps)      # stack frames are not typed (see docs)
+    # the same program without DWARF: symbols name globals, nothing is typed
+    path, go = dumps["globals"]
+    d = heapdump.load(path, binary=prog_variants["nodwarf"], build_runtime=False)
+    assert d.program is None and d.object_type is None
+    assert "type" not in d.why_alive(go["expect"]["gA"][1])[0]
+    with pytest.raises(ValueError, match="no types"):
+        d.by_type()
+
+
+def test_dwarf_compressed_and_plain_sections_agree(dumps, prog, prog_variants):
+    from goruntime.heapdump import _dwarf
+    secs, _ = _dwarf.elf_sections(prog)
+    raw = prog.read_bytes()
+    assert secs[".debug_info"] not in raw              # the default build compresses DWARF
+    plain, _ = _dwarf.elf_sections(prog_variants["plain"])
+    assert plain[".debug_info"] in prog_variants["plain"].read_bytes()
+    a = _dwarf.Program(prog)
+    b = _dwarf.Program(prog_variants["plain"])
+    assert [(n, t.name, t.size) for n, _, t in a.globals] == [(n, t.name, t.size) for n, _, t in b.globals]
+    path, _ = dumps["cache"]
+    da = heapdump.load(path, binary=prog, build_runtime=False)
+    db = heapdump.load(path, binary=prog_variants["plain"], build_runtime=False)
+    assert [da.type_name(j) for j in range(len(da))] == [db.type_name(j) for j in range(len(db))]
+
+
+def test_malformed_dwarf_is_a_clear_error(prog_variants, tmp_path):
+    from goruntime.heapdump import _dwarf
+    plain = prog_variants["plain"]
+    raw = bytearray(plain.read_bytes())
+    secs, _ = _dwarf.elf_sections(plain)
+    at = bytes(raw).index(secs[".debug_info"][:64])
+    rng = np.random.default_rng(11)
+    for k in range(6):
+        bad = bytearray(raw)
+        if k == 0:
+            bad[at:at + 4] = (len(raw)).to_bytes(4, "little")   # a unit past the end
+        else:
+            for i in rng.integers(at, at + 4096, 40):
+                bad[int(i)] = int(rng.integers(0, 256))
+        f = tmp_path / ("bad%d" % k)
+        f.write_bytes(bytes(bad))
+        if k == 0:
+            with pytest.raises(ValueError, match="malformed DWARF.*truncated unit"):
+                _dwarf.Program(f)
+            continue
+        try:                # random bytes may still decode: then the types are nonsense,
+            _dwarf.Program(f)   # but reading them is no crash and no other exception
+        except ValueError as e:
+            assert str(f) in str(e)

@@ -21,7 +21,10 @@ The questions (each also in the CLI, ``goruntime heapdump FILE``):
   samples: every object when the program set ``runtime.MemProfileRate = 1``);
 - ``d.without_root(i)``: what dropping a root would free; ``d.next_gc(gogc)``.
 
-The dump has no per-object types: objects are named by allocation site and size class.
+The dump has no per-object types: objects are named by allocation site and size class,
+and, given the binary with its DWARF (``load(path, binary=...)``), by Go type: the globals'
+types propagated along typed pointers (``d.type_name(j)``, ``d.by_type()``, ``type`` and
+``field`` in why_alive steps).
 """
 import mmap
 import os
@@ -104,13 +107,21 @@ def load(path, *, binary=None, build_runtime=True, arena_cap=None):
     by another Go version or for another architecture (saying which).
     ``build_runtime=False`` skips placing the objects in a Runtime (the graph questions
     still work; ``d.runtime`` and ``d.gc()`` are then unavailable). *binary*: the
-    program that wrote the dump (not stripped); its symbol table names global roots.
+    program that wrote the dump (not stripped); its symbol table names global roots,
+    and its DWARF (when kept: ``go build``'s default) types the objects (`type_objects`).
     """
     buf = _map(path)
     d = HeapDump(buf, path=os.fspath(path), build_runtime=build_runtime, arena_cap=arena_cap)
     if binary is not None:
         from ._elf import Symbols
+        from . import _dwarf
         d.symbols = Symbols(binary)
+        try:
+            prog = _dwarf.Program(binary)
+        except _dwarf.NoDwarf:
+            prog = None
+        if prog is not None:
+            d.type_objects(prog)
     return d
 
 
@@ -146,6 +157,9 @@ class HeapDump:
         self._dom = None
         self._gc_result = None
         self.symbols = None           # _elf.Symbols of the binary, when given
+        self.program = None           # _dwarf.Program of the binary (its DWARF), when given
+        self.object_type = None       # per object: a type id into program.types, -1 untyped
+        self.object_count = None      # per object: how many values of that type it holds
         self.runtime = None
         if build_runtime:
             self._build_runtime(arena_cap)
@@ -461,7 +475,27 @@ class HeapDump:
         for i in range(1, len(chain)):
             steps.append({"addr": int(addrs[i]), "offset": int(offs[i - 1]),
                           "size": int(sizes[i]), "site": self._site_name_of(sites[i])})
+        if self.object_type is not None:      # Go types and field names, from DWARF
+            steps[0]["field"] = self._root_field(r)
+            for i, s in enumerate(steps):
+                s["type"] = self.type_name(chain[i])
+                if i:
+                    s["field"] = self.field_name(chain[i - 1], s["offset"])
         return steps
+
+    def _root_field(self, r):
+        """The global variable and field a data/bss root slot is (``main.gB[2]``), or None."""
+        rec = self.roots[r]
+        kind = int(rec["kind"])
+        if kind not in (0, 1) or self.program is None:
+            return None
+        seg = self.segments[ROOT_KINDS[kind]][int(rec["owner"])]
+        g = self.program.global_at(int(seg["addr"]) + int(rec["offset"]))
+        if g is None:
+            return None
+        name, off, t = g
+        f = t.field_at(off)
+        return name + ("" if not f else f if f.startswith("[") else "." + f)
 
     def _root_offset(self, r):
         """Offset of root *r*'s slot in its memory (frame, segment, finalized object)."""
@@ -477,7 +511,9 @@ class HeapDump:
         if kind in (0, 1):
             seg = self.segments[ROOT_KINDS[kind]][owner]
             a = int(seg["addr"]) + off
-            name = self.symbols.lookup(a) if self.symbols is not None else None
+            name = self._root_field(r)
+            if name is None and self.symbols is not None:
+                name = self.symbols.lookup(a)
             if name:
                 return "global %s at %#x (%s)" % (name, a, ROOT_KINDS[kind])
             return "global at %#x (%s+%#x)" % (a, ROOT_KINDS[kind], off)
@@ -564,6 +600,97 @@ class HeapDump:
 
     def site_name(self, j):
         return self._site_name_of(self.objects["site"][j])
+
+    # -- types (from the binary's DWARF) ------------------------------------------------------
+    def type_objects(self, program):
+        """Type the objects from *program* (`_dwarf.Program`, the binary's DWARF), as
+        viewcore does: each global variable's pointer slots (read from the dump's data
+        and bss segments) give the objects they point to the pointer's element type; the
+        types then propagate along the typed pointers of those objects, breadth first
+        (a slice's data gets ``cap`` elements, an interface its dynamic type, named by
+        its type word or, through the dump's itab records, its itab; a Swiss map its
+        groups or directory). Objects reached only from stacks, through untyped words
+        (unsafe.Pointer, a map's internals we do not model) or at an interior offset stay
+        untyped (-1). Sets ``object_type``, ``object_count`` and ``program``."""
+        size, start, soff, skind, st1, st2, direct, rt_addr, rt_type = program.tables()
+        pos, lim, kind, t1, t2 = [], [], [], [], []
+        for seg in self.segments.values():
+            for rec in seg:
+                a0, c0, ln = int(rec["addr"]), int(rec["content_off"]), int(rec["content_len"])
+                for _name, ga, t in program.globals_in(a0, a0 + ln):
+                    k = slice(int(start[t.id]), int(start[t.id + 1]))
+                    if k.start == k.stop:
+                        continue
+                    p = soff[k] + np.uint64(ga - a0 + c0)
+                    pos.append(p)
+                    lim.append(np.full(len(p), c0 + ln, np.uint64))
+                    kind.append(skind[k])
+                    t1.append(st1[k])
+                    t2.append(st2[k])
+        cat = (lambda xs, dt: np.ascontiguousarray(np.concatenate(xs).astype(dt)) if xs else np.zeros(0, dt))
+        itabs = _table(self._tables, "itabs")
+        ia = np.ascontiguousarray(itabs["addr"])
+        it = np.full(len(ia), -1, np.int32)
+        if len(rt_addr) and len(ia):
+            k = np.minimum(np.searchsorted(rt_addr, itabs["type"]), len(rt_addr) - 1)
+            it = np.where(rt_addr[k] == itabs["type"], rt_type[k], -1).astype(np.int32)
+        o = np.argsort(ia, kind="stable")
+        self.object_type, self.object_count = _graph.propagate(
+            self._buf, self._index, self._objs, size, start, soff, skind, st1, st2, direct,
+            rt_addr, rt_type, np.ascontiguousarray(ia[o]), np.ascontiguousarray(it[o]),
+            cat(pos, np.uint64), cat(lim, np.uint64), cat(kind, np.uint8), cat(t1, np.int32),
+            cat(t2, np.int32))
+        self.program = program
+
+    def type_name(self, j):
+        """The Go type of object *j* (``main.Node``, ``[8]*main.Node``), or None."""
+        if self.object_type is None or self.object_type[j] < 0:
+            return None
+        t = self.program.types[int(self.object_type[j])]
+        c = int(self.object_count[j])
+        return t.name if c == 1 else f"[{c}]{t.name}"
+
+    def _header(self, j):
+        """8 where object *j* starts with Go's malloc header (its value follows), else 0."""
+        size = int(self._size[j])
+        return 8 if 512 < size <= 32768 and int(self.objects["nptr"][j]) > 0 else 0
+
+    def field_name(self, j, off):
+        """The field of object *j* at byte *off* of its slot (``Left``, ``[3].Key.str``;
+        ``malloc header`` for Go's type word), or None."""
+        if self.object_type is None or self.object_type[j] < 0:
+            return None
+        t = self.program.types[int(self.object_type[j])]
+        c = int(self.object_count[j])
+        h = self._header(j)
+        if off < h:
+            return "malloc header"
+        off -= h
+        if c > 1 and t.size:
+            i = off // t.size
+            rest = t.field_at(off - i * t.size)
+            return f"[{i}]" + ("." + rest if rest and not rest.startswith("[") else rest)
+        return t.field_at(off) or None
+
+    def by_type(self):
+        """Objects, bytes and retained bytes per Go type (needs the binary's DWARF;
+        ``type`` None gathers the untyped objects), largest retained first."""
+        if self.object_type is None:
+            raise ValueError("no types: load the dump with binary= (a Go binary with DWARF)")
+        idom, pre, ret = self._dominator_result()
+        ty = self.object_type.astype(np.int64) + 1
+        k = len(self.program.types) + 1
+        n = np.bincount(ty, minlength=k)
+        b = np.bincount(ty, weights=self._size.astype(np.float64), minlength=k)
+        top = np.ones(len(ty), bool)
+        has = idom >= 0
+        top[has] = ty[idom[has]] != ty[has]
+        r = np.bincount(ty[top], weights=ret[top].astype(np.float64), minlength=k)
+        rows = [{"type": self.program.types[t - 1].name if t else None,
+                 "objects": int(n[t]), "bytes": int(b[t]), "retained": int(r[t])}
+                for t in np.nonzero(n)[0]]
+        rows.sort(key=lambda x: -x["retained"])
+        return rows
 
     def _site_name_of(self, s):
         s = int(s)

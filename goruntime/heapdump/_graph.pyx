@@ -884,3 +884,218 @@ def edge_offsets(const int64_t[::1] chain, const uint64_t[:, ::1] objs,
                     o[i] = fields[k]
                     break
     return out
+
+
+# slot kinds of a flattened DWARF type (_dwarf.S_*)
+cdef enum:
+    S_PTR = 1
+    S_SLICE = 2
+    S_EFACE = 3
+    S_IFACE = 4
+    S_MAPDIR = 5
+    S_GROUPS = 6
+
+
+cdef struct typer_t:
+    const uint8_t* buf
+    const index_t* ix
+    const uint64_t* tsize
+    const int32_t* direct
+    const uint64_t* rt_addr
+    const int32_t* rt_type
+    intp_t nrt
+    const uint64_t* itab_addr
+    const int32_t* itab_type
+    intp_t nitab
+    int32_t* otype
+    uint64_t* ocount
+    int32_t* queue
+    intp_t tail
+    const uint64_t* objs            # the object table, 6 columns
+
+
+cdef inline uint64_t header(const typer_t* c, int64_t j) noexcept nogil:
+    """8 if object j starts with Go's malloc header (a small object over 512 bytes in a
+    scan span: the word is its type's ``*_type``), else 0; the value follows it."""
+    cdef uint64_t size = c.ix.sizes[j]
+    if size > 512 and size <= 32768 and c.objs[j * 6 + O_NFIELDS] > 0:
+        return 8
+    return 0
+
+
+cdef inline int32_t find_type(const uint64_t* keys, const int32_t* vals, intp_t n, uint64_t k) noexcept nogil:
+    cdef intp_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if keys[mid] < k:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < n and keys[lo] == k:
+        return vals[lo]
+    return -1
+
+
+cdef inline void give(typer_t* c, uint64_t w, int32_t t, uint64_t count) noexcept nogil:
+    """Type the object that starts at Go address *w* as *count* values of type *t*, if it
+    has no type yet and they fit in its slot; queue it to type what it points to."""
+    cdef int64_t j
+    cdef uint64_t h
+    if t < 0 or count == 0 or c.tsize[t] == 0:
+        return
+    j = lookup(c.ix, w)
+    if j < 0 or c.otype[j] >= 0:
+        return
+    h = header(c, j)
+    if w - c.ix.addrs[j] != h:
+        return                                  # an interior pointer: its type is not the object's
+    if count > (c.ix.sizes[j] - h) // c.tsize[t]:
+        return                                  # does not fit: a wrong guess, leave it
+    c.otype[j] = t
+    c.ocount[j] = count
+    c.queue[c.tail] = <int32_t>j
+    c.tail += 1
+
+
+cdef inline void visit(typer_t* c, uint64_t pos, uint64_t lim, uint8_t kind, int32_t t1,
+                       int32_t t2) noexcept nogil:
+    """Follow the slot of kind *kind* at file offset *pos* (its memory ends at *lim*)."""
+    cdef uint64_t w, x
+    cdef int32_t d
+    if pos + 8 > lim:
+        return
+    w = load64(c.buf + pos)
+    if kind == S_PTR:
+        give(c, w, t1, 1)
+        return
+    if pos + 16 > lim:
+        return
+    x = load64(c.buf + pos + 8)
+    if kind == S_EFACE or kind == S_IFACE:
+        if w == 0:
+            return
+        if kind == S_IFACE:
+            d = find_type(c.itab_addr, c.itab_type, c.nitab, w)
+        else:
+            d = find_type(c.rt_addr, c.rt_type, c.nrt, w)
+        if d < 0 or c.direct[d] == -2:
+            return
+        if c.direct[d] >= 0:
+            give(c, x, c.direct[d], 1)          # a pointer-shaped value is the data word
+        else:
+            give(c, x, d, 1)
+    elif kind == S_SLICE:
+        if pos + 24 <= lim:
+            give(c, w, t1, load64(c.buf + pos + 16))
+    elif kind == S_MAPDIR:                      # Swiss map: one group, or a directory
+        if x == 0:
+            give(c, w, t1, 1)
+        else:
+            give(c, w, t2, x)
+    elif kind == S_GROUPS:
+        give(c, w, t1, x + 1)
+
+
+cdef int64_t _max_id(const int32_t[::1] a):
+    return int(np.asarray(a).max()) if a.shape[0] else -1
+
+
+cdef uint64_t _max_u(const uint64_t[::1] a):
+    return int(np.asarray(a).max()) if a.shape[0] else 0
+
+
+def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
+              const uint64_t[::1] tsize, const int64_t[::1] sstart, const uint64_t[::1] soff,
+              const uint8_t[::1] skind, const int32_t[::1] st1, const int32_t[::1] st2,
+              const int32_t[::1] direct, const uint64_t[::1] rt_addr, const int32_t[::1] rt_type,
+              const uint64_t[::1] itab_addr, const int32_t[::1] itab_type,
+              const uint64_t[::1] seed_pos, const uint64_t[::1] seed_lim,
+              const uint8_t[::1] seed_kind, const int32_t[::1] seed_t1, const int32_t[::1] seed_t2):
+    """Types of the objects, from typed roots along typed pointers (as viewcore does).
+
+    Each seed is a pointer slot of a typed root (file offset *seed_pos* of its first
+    word, the end of its memory *seed_lim*, its kind and types); the object a slot points
+    to at its start gets the slot's target type (count values of it for a slice, a map
+    directory or group array), unless typed already or too small; then its own slots are
+    followed, breadth first. Returns ``(otype, ocount)``: a type id per object (-1 none)
+    and how many values of it the object holds.
+    """
+    cdef intp_t n = objs.shape[0], i, j, e, s, ntypes = tsize.shape[0]
+    cdef uint64_t base, lim, eb
+    cdef int32_t t
+    cdef typer_t c
+    otype = np.full(n, -1, dtype=np.int32)
+    ocount = np.zeros(n, dtype=np.uint64)
+    queue = np.empty(max(n, 1), dtype=np.int32)
+    cdef int32_t[::1] ot = otype
+    cdef uint64_t[::1] oc = ocount
+    cdef int32_t[::1] q = queue
+    if n != index.ix.n:
+        raise ValueError("propagate: the index is of another object table")
+    if sstart.shape[0] != ntypes + 1 or direct.shape[0] != ntypes:
+        raise ValueError("propagate: inconsistent type tables")
+    if _max_id(st1) >= ntypes or _max_id(st2) >= ntypes or _max_id(seed_t1) >= ntypes \
+            or _max_id(seed_t2) >= ntypes or _max_id(rt_type) >= ntypes \
+            or _max_id(itab_type) >= ntypes or _max_id(direct) >= ntypes:
+        raise ValueError("propagate: a type id out of range")
+    if ntypes and (sstart[0] != 0 or sstart[ntypes] != soff.shape[0]
+                   or skind.shape[0] != soff.shape[0] or st1.shape[0] != soff.shape[0]
+                   or st2.shape[0] != soff.shape[0] or (np.diff(np.asarray(sstart)) < 0).any()):
+        raise ValueError("propagate: inconsistent slot tables")
+    if seed_lim.shape[0] != seed_pos.shape[0] or seed_kind.shape[0] != seed_pos.shape[0] \
+            or seed_t1.shape[0] != seed_pos.shape[0] or seed_t2.shape[0] != seed_pos.shape[0] \
+            or _max_u(seed_lim) > <uint64_t>buf.shape[0] or rt_type.shape[0] != rt_addr.shape[0] \
+            or itab_type.shape[0] != itab_addr.shape[0]:
+        raise ValueError("propagate: inconsistent seeds")
+    c.buf = &buf[0]
+    c.ix = &index.ix
+    c.tsize = &tsize[0] if ntypes else NULL
+    c.direct = &direct[0] if ntypes else NULL
+    c.rt_addr = &rt_addr[0] if rt_addr.shape[0] else NULL
+    c.rt_type = &rt_type[0] if rt_type.shape[0] else NULL
+    c.nrt = rt_addr.shape[0]
+    c.itab_addr = &itab_addr[0] if itab_addr.shape[0] else NULL
+    c.itab_type = &itab_type[0] if itab_type.shape[0] else NULL
+    c.nitab = itab_addr.shape[0]
+    c.otype = &ot[0] if n else NULL
+    c.ocount = &oc[0] if n else NULL
+    c.queue = &q[0]
+    c.tail = 0
+    if n == 0 or ntypes == 0:
+        return otype, ocount
+    c.objs = &objs[0, 0]
+    cdef intp_t pending = 0
+    cdef int32_t d
+    cdef uint64_t h
+    with nogil:
+        for i in range(seed_pos.shape[0]):
+            visit(&c, seed_pos[i], seed_lim[i], seed_kind[i], seed_t1[i], seed_t2[i])
+        i = 0
+        while True:
+            while i < c.tail:
+                j = c.queue[i]
+                i += 1
+                t = ot[j]
+                h = header(&c, j)
+                base = objs[j, O_CONTENT]
+                lim = base + objs[j, O_SIZE]
+                for e in range(<intp_t>oc[j]):
+                    eb = base + h + <uint64_t>e * tsize[t]
+                    for s in range(sstart[t], sstart[t + 1]):
+                        visit(&c, eb + soff[s], lim, skind[s], st1[s], st2[s])
+            # then the objects no typed pointer reached that carry their type in a
+            # malloc header: as many values as fit after it (an array's length is not
+            # recorded; its capacity is at most that)
+            while pending < n:
+                j = pending
+                pending += 1
+                if ot[j] >= 0 or header(&c, j) == 0:
+                    continue
+                d = find_type(c.rt_addr, c.rt_type, c.nrt, load64(c.buf + objs[j, O_CONTENT]))
+                if d >= 0 and tsize[d] > 0:
+                    give(&c, objs[j, O_ADDR] + 8, d, (objs[j, O_SIZE] - 8) // tsize[d])
+                    if c.tail > i:
+                        break
+            if i >= c.tail and pending >= n:
+                break
+    return otype, ocount
