@@ -28,7 +28,7 @@ SRC = pathlib.Path(__file__).parent / "go" / "heapdump"
 CACHE = pathlib.Path.home() / ".cache" / "goruntime-heapdump"
 NOISE = 1
 MODES = {"list": 200, "tree": 8, "graph": 300, "goroutines": 100, "globals": 100,
-         "finalizers": 60, "cache": 400}
+         "iface": 50, "finalizers": 60, "cache": 400}
 
 
 def _env():
@@ -435,3 +435,18 @@ def test_malformed_dwarf_is_a_clear_error(prog_variants, tmp_path):
             _dwarf.Program(f)   # but reading them is no crash and no other exception
         except ValueError as e:
             assert str(f) in str(e)
+
+
+def test_dwarf_types_what_interfaces_hold(dumps, prog):
+    # any holding a *Box (the data word is the pointer), any holding a Box value (the
+    # data word points to a boxed copy), fmt.Stringer holding a *Box (through its itab)
+    path, go = dumps["iface"]
+    d = heapdump.load(path, binary=prog, build_runtime=False)
+    for key, glob in (("any", "main.gAny"), ("val", "main.gVal"), ("stringer", "main.gStringer")):
+        head, second = go["expect"][key]
+        steps = d.why_alive(second)
+        assert steps[0]["root"].startswith("global %s" % glob), steps[0]
+        assert steps[0]["field"] == glob + ".data" and steps[0]["type"] == "main.Box"
+        assert [s["type"] for s in steps[1:]] == ["main.Node", "main.Node"]
+        assert [s["field"] for s in steps[1:]] == ["N", "Next"]
+        assert [s["addr"] for s in steps[1:]] == [head, second]

@@ -395,12 +395,13 @@ class Program:
         for t in self.types:
             if t.tag != T_TYPEDEF:
                 continue
-            u, hops = t.target, 0
-            while u is not None and u.tag == T_TYPEDEF and hops < 64:
+            u, hops, kind = t.target, 0, t.kind
+            while u is not None and u.target is not None and hops < 64:   # typedef chains
+                kind = kind or u.kind
                 u, hops = u.target, hops + 1
-            if u is not None and u.tag != T_TYPEDEF:
+            if u is not None and u.target is None and u.tag != T_TYPEDEF:
                 t.size, t.tag, t.fields, t.elem, t.count = u.size, u.tag, u.fields, u.elem, u.count
-                t.kind = t.kind or u.kind
+                t.kind = kind or u.kind
 
     def type_at(self, off):
         """The Type of the DIE at *off* (built once; typedefs take their target's shape
