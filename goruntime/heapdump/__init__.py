@@ -91,12 +91,15 @@ def _table(tables, name):
 
 
 def _map(path):
-    """The file, memory-mapped read-only (a bytes object for an empty file)."""
+    """The file, memory-mapped read-only (an empty array for an empty file). On Linux the
+    mapping is populated up front (MAP_POPULATE): the parser reads every byte, and one
+    call maps the cached pages faster than a fault per few pages."""
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
             return np.zeros(0, dtype=np.uint8)
-        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+        mm = mmap.mmap(f.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
     return np.frombuffer(mm, dtype=np.uint8)
 
 

@@ -192,15 +192,15 @@ def object_graph(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] obj
     """Resolve every pointer field of every object (*objs*: the parser's object table,
     sorted by address, one row per object of *index*).
 
-    Returns ``(target, indptr, dst)``: ``target[k]`` is the object field k points into
-    (-1 if none), and the CSR graph of object -> object edges in address order.
+    Returns ``(target, indptr, dst)``: ``target[k]`` (int32) is the object field k points
+    into (-1 if none), and the CSR graph of object -> object edges in address order.
     """
     cdef intp_t n = objs.shape[0], i, k, m = 0, nf = fields.shape[0]
     cdef int64_t t
     cdef const index_t* ix = &index.ix
-    target = np.empty(nf, dtype=np.int64)
+    target = np.empty(nf, dtype=np.int32)
     indptr = np.empty(n + 1, dtype=np.int64)
-    cdef int64_t[::1] tg = target
+    cdef int32_t[::1] tg = target
     cdef int64_t[::1] ip = indptr
     cdef int32_t[::1] d
     if n >= 2**31 - 1:
@@ -212,7 +212,7 @@ def object_graph(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] obj
         for i in range(n):
             for k in range(<intp_t>objs[i, O_FSTART], <intp_t>(objs[i, O_FSTART] + objs[i, O_NFIELDS])):
                 t = lookup(ix, load64(&buf[objs[i, O_CONTENT] + fields[k]]))
-                tg[k] = t
+                tg[k] = <int32_t>t
                 if t >= 0 and t != i:
                     m += 1
             ip[i + 1] = m
@@ -409,7 +409,7 @@ def reach(const int64_t[::1] indptr, const int32_t[::1] dst, const int64_t[::1] 
 
 def place(Heap heap, const uint8_t[::1] buf, const uint64_t[::1] addrs,
           const uint64_t[::1] sizes, const uint64_t[:, ::1] objs,
-          const uint64_t[::1] fields, const int64_t[::1] target,
+          const uint64_t[::1] fields, const int32_t[::1] target,
           const int64_t[::1] span_first, const uint64_t[::1] slot_index,
           const uint8_t[::1] span_noscan):
     """Allocate every object in *heap* in a span of the class Go used, at the slot index it
@@ -598,10 +598,10 @@ def layout(const uint64_t[:, ::1] objs):
     cdef int c, err = 0
     cdef intp_t at = -1
     cdef bint scan
-    cls = np.zeros(n, dtype=np.int64)
+    cls = np.zeros(n, dtype=np.uint8)
     keep = np.ones(n, dtype=np.uint8)
     kidx = np.zeros(n, dtype=np.int64)
-    cdef int64_t[::1] cl = cls
+    cdef uint8_t[::1] cl = cls
     cdef uint8_t[::1] kp = keep
     cdef int64_t[::1] kx = kidx
     with nogil:
@@ -614,7 +614,7 @@ def layout(const uint64_t[:, ::1] objs):
                     err = 1
                     at = i
                     break
-                cl[i] = c
+                cl[i] = <uint8_t>c
             elif s & 8191:
                 err = 1
                 at = i
@@ -724,7 +724,7 @@ def is_sorted(const uint64_t[:, ::1] objs):
     return ok
 
 
-def compact(uint64_t[:, ::1] objs, const uint8_t[::1] keep, int64_t[::1] cls,
+def compact(uint64_t[:, ::1] objs, const uint8_t[::1] keep, uint8_t[::1] cls,
             object out, intp_t off_addr, intp_t off_size, intp_t off_cls,
             intp_t off_noscan, intp_t off_nptr, intp_t off_site):
     """Drop the rows of *objs* (and *cls*) where *keep* is 0, in place, and fill the
@@ -755,7 +755,7 @@ def compact(uint64_t[:, ::1] objs, const uint8_t[::1] keep, int64_t[::1] cls,
             rec = &ob[m * item]
             memcpy(rec + off_addr, &a[m], 8)
             memcpy(rec + off_size, &z[m], 8)
-            cl = <uint8_t>cls[m]
+            cl = cls[m]
             rec[off_cls] = cl
             nptr = <uint32_t>objs[m, O_NFIELDS]
             ns = 1 if nptr == 0 else 0
@@ -869,7 +869,7 @@ cdef class Search:
 
 
 def edge_offsets(const int64_t[::1] chain, const uint64_t[:, ::1] objs,
-                 const uint64_t[::1] fields, const int64_t[::1] target):
+                 const uint64_t[::1] fields, const int32_t[::1] target):
     """For each step a -> b of *chain*, the offset in a of its first pointer field into b."""
     cdef intp_t i, k, n = chain.shape[0]
     out = np.zeros(max(n - 1, 0), dtype=np.uint64)
