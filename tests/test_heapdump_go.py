@@ -450,3 +450,47 @@ def test_dwarf_types_what_interfaces_hold(dumps, prog):
         assert [s["type"] for s in steps[1:]] == ["main.Node", "main.Node"]
         assert [s["field"] for s in steps[1:]] == ["N", "Next"]
         assert [s["addr"] for s in steps[1:]] == [head, second]
+
+
+def test_propagate_refuses_or_survives_bad_type_tables(dumps, prog):
+    # the Cython walk trusts nothing: out-of-range type ids and offsets are refused, and
+    # random (in-range) tables type some objects wrongly but read only inside objects
+    from goruntime.heapdump import _dwarf, _graph
+    path, _ = dumps["cache"]
+    d = heapdump.load(path, build_runtime=False)
+    p = _dwarf.Program(prog)
+    size, start, soff, skind, st1, st2, direct, rt_addr, rt_type = p.tables()
+    seeds = [np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, np.uint8),
+             np.zeros(0, np.int32), np.zeros(0, np.int32)]
+    args = lambda **kw: dict(dict(buf=d._buf, index=d._index, objs=d._objs, tsize=size, sstart=start,
+                                  soff=soff, skind=skind, st1=st1, st2=st2, direct=direct,
+                                  rt_addr=rt_addr, rt_type=rt_type, itab_addr=np.zeros(0, np.uint64),
+                                  itab_type=np.zeros(0, np.int32), seed_pos=seeds[0],
+                                  seed_lim=seeds[1], seed_kind=seeds[2], seed_t1=seeds[3],
+                                  seed_t2=seeds[4]), **kw)
+    call = lambda **kw: _graph.propagate(*args(**kw).values())
+    bad_t1 = st1.copy()
+    bad_t1[0] = len(size)
+    with pytest.raises(ValueError, match="type id"):
+        call(st1=bad_t1)
+    bad_off = soff.copy()
+    bad_off[0] = 2**64 - 4
+    with pytest.raises(ValueError, match="slot offset"):
+        call(soff=bad_off)
+    with pytest.raises(ValueError, match="seeds"):
+        call(seed_lim=np.array([len(d._buf) + 1], np.uint64), seed_pos=np.zeros(1, np.uint64),
+             seed_kind=np.ones(1, np.uint8), seed_t1=np.zeros(1, np.int32),
+             seed_t2=np.zeros(1, np.int32))
+    rng = np.random.default_rng(5)
+    n = len(d)
+    for _ in range(5):       # every object a seed of random kind and type: no crash
+        k = rng.integers(0, n, 200)
+        pos = d._objs[k, 3] + rng.integers(0, 64, 200).astype(np.uint64)
+        lim = d._objs[k, 3] + d._objs[k, 2]
+        ot, oc = call(soff=rng.integers(0, 4096, len(soff)).astype(np.uint64),
+                      seed_pos=np.ascontiguousarray(pos), seed_lim=np.ascontiguousarray(lim),
+                      seed_kind=rng.integers(1, 7, 200).astype(np.uint8),
+                      seed_t1=rng.integers(-1, len(size), 200).astype(np.int32),
+                      seed_t2=rng.integers(-1, len(size), 200).astype(np.int32))
+        typed = ot >= 0
+        assert (oc[typed] >= 1).all() and (oc[typed] * size[ot[typed]] <= d._size[typed]).all()

@@ -44,6 +44,7 @@ K_PTR, K_SLICE, K_STRING, K_INTERFACE, K_MAP, K_FUNC, K_CHAN, K_UNSAFE_PTR = 22,
 
 # slot kinds of a flattened type (must match _graph.pyx)
 S_PTR, S_SLICE, S_EFACE, S_IFACE, S_MAPDIR, S_GROUPS = 1, 2, 3, 4, 5, 6
+_SLOT_WIDTH = {S_PTR: 8, S_SLICE: 24, S_EFACE: 16, S_IFACE: 16, S_MAPDIR: 16, S_GROUPS: 16}
 MAX_SLOTS = 1 << 14           # per type; a larger array's slots past this are not followed
 
 # fixed sizes of DWARF forms (None: variable); the offset size is 4 (32-bit DWARF)
@@ -527,6 +528,8 @@ class Program:
         nt = len(self.types)
         size = np.array([t.size for t in self.types], dtype=np.uint64)
         start = np.zeros(nt + 1, dtype=np.int64)
+        for t in self.types:          # a slot must lie inside its type (bad DWARF: dropped)
+            t._slots = [x for x in t._slots if 0 <= x[0] and x[0] + _SLOT_WIDTH[x[1]] <= t.size]
         start[1:] = np.cumsum([len(t._slots) for t in self.types])
         s = [x for t in self.types for x in t._slots]
         sl = np.array(s, dtype=np.int64).reshape(-1, 4)

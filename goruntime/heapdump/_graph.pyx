@@ -962,13 +962,13 @@ cdef inline void visit(typer_t* c, uint64_t pos, uint64_t lim, uint8_t kind, int
     """Follow the slot of kind *kind* at file offset *pos* (its memory ends at *lim*)."""
     cdef uint64_t w, x
     cdef int32_t d
-    if pos + 8 > lim:
+    if lim < 16 or pos > lim - 8:               # (no overflow: lim is at most the file size)
         return
     w = load64(c.buf + pos)
     if kind == S_PTR:
         give(c, w, t1, 1)
         return
-    if pos + 16 > lim:
+    if pos > lim - 16:
         return
     x = load64(c.buf + pos + 8)
     if kind == S_EFACE or kind == S_IFACE:
@@ -985,7 +985,7 @@ cdef inline void visit(typer_t* c, uint64_t pos, uint64_t lim, uint8_t kind, int
         else:
             give(c, x, d, 1)
     elif kind == S_SLICE:
-        if pos + 24 <= lim:
+        if lim >= 24 and pos <= lim - 24:
             give(c, w, t1, load64(c.buf + pos + 16))
     elif kind == S_MAPDIR:                      # Swiss map: one group, or a directory
         if x == 0:
@@ -1038,6 +1038,8 @@ def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
             or _max_id(seed_t2) >= ntypes or _max_id(rt_type) >= ntypes \
             or _max_id(itab_type) >= ntypes or _max_id(direct) >= ntypes:
         raise ValueError("propagate: a type id out of range")
+    if ntypes and soff.shape[0] and _max_u(soff) > (<uint64_t>1 << 40):
+        raise ValueError("propagate: a slot offset out of range")
     if ntypes and (sstart[0] != 0 or sstart[ntypes] != soff.shape[0]
                    or skind.shape[0] != soff.shape[0] or st1.shape[0] != soff.shape[0]
                    or st2.shape[0] != soff.shape[0] or (np.diff(np.asarray(sstart)) < 0).any()):
