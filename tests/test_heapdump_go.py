@@ -375,6 +375,14 @@ def test_dwarf_types_the_leaky_cache_through_the_swiss_map(dumps, prog):
     assert counts == sorted(256 + i % 512 for i in range(n))
     row = next(r for r in d.by_type() if r["type"] == "main.Entry")
     assert row["objects"] == n and row["bytes"] == 48 * n
+    # a site is named by its most common Go type: the line making each entry allocates
+    # the Entry and its Value (400 of each here)
+    from collections import Counter
+    entry_site = d.objects["site"][d.index_of([go["expect"]["entry"][0]])[0]]
+    count = Counter(d.program.types[t].name for t in d.object_type[d.objects["site"] == entry_site] if t >= 0)
+    assert count["main.Entry"] == n and count["uint8"] == n
+    got = next(r for r in d.by_site() if r["site"] == entry_site)["type"]
+    assert count[got] == max(count.values())
     # the report and the CLI show the types
     text = d.report(why=[go["expect"]["entry"][0]])
     assert "main.Entry" in text and "by Go type" in text

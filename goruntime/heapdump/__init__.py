@@ -713,7 +713,8 @@ class HeapDump:
 
     def by_site(self):
         """Objects, bytes and retained bytes per allocation site (the memory profile's
-        sampled objects; ``site`` -1 gathers the unsampled ones), largest retained first."""
+        sampled objects; ``site`` -1 gathers the unsampled ones), largest retained first;
+        with types (the binary's DWARF), also ``type``: the site's most common Go type."""
         idom, pre, ret = self._dominator_result()
         site = self.objects["site"].astype(np.int64) + 1
         k = len(self.sites) + 1
@@ -727,6 +728,16 @@ class HeapDump:
         rows = [{"site": s - 1, "name": self.sites[s - 1]["name"] if s else "(not sampled)",
                  "objects": int(n[s]), "bytes": int(b[s]), "retained": int(r[s])}
                 for s in range(k) if n[s]]
+        if self.object_type is not None:      # each site's most common Go type (DWARF)
+            ty = self.object_type.astype(np.int64)
+            pairs, cnt = np.unique(np.stack([site, ty]), axis=1, return_counts=True)
+            best = {}
+            for (si, ti), c in zip(pairs.T.tolist(), cnt.tolist()):
+                if ti >= 0 and c > best.get(si, (0, -1))[0]:
+                    best[si] = (c, ti)
+            for row in rows:
+                c_t = best.get(row["site"] + 1)
+                row["type"] = self.program.types[c_t[1]].name if c_t else None
         rows.sort(key=lambda x: -x["retained"])
         return rows
 

@@ -44,8 +44,10 @@ def sections(d, *, top=10, gc=True, why=()):
         (f"{int(a):#x}", f"{int(s):,}", _b(r), d.sites[i]["name"] if i >= 0 else "?")
         + ((d.type_name(j) or "?",) if typed else ())
         for a, s, r, i, j in zip(t["addr"], t["size"], t["retained"], t["site"], idx)]))
-    out.append(("by allocation site (retained first)", ("site", "objects", "bytes", "retained"), [
+    out.append(("by allocation site (retained first)", ("site", "objects", "bytes", "retained")
+                + (("type",) if typed else ()), [
         (r["name"], f"{r['objects']:,}", _b(r["bytes"]), _b(r["retained"]))
+        + ((r["type"] or "?",) if typed else ())
         for r in d.by_site()[:top]]))
     if typed:
         out.append(("by Go type (DWARF; retained first)", ("type", "objects", "bytes", "retained"), [
