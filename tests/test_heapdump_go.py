@@ -470,7 +470,8 @@ def test_propagate_refuses_or_survives_bad_type_tables(dumps, prog):
     size, start, soff, skind, st1, st2, direct, rt_addr, rt_type = p.tables()
     seeds = [np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, np.uint8),
              np.zeros(0, np.int32), np.zeros(0, np.int32)]
-    args = lambda **kw: dict(dict(buf=d._buf, index=d._index, objs=d._objs, tsize=size, sstart=start,
+    args = lambda **kw: dict(dict(buf=d._buf, index=d._index, objs=d._objs, fields=d._fields,
+                                  target=d._target, tsize=size, sstart=start,
                                   soff=soff, skind=skind, st1=st1, st2=st2, direct=direct,
                                   rt_addr=rt_addr, rt_type=rt_type, itab_addr=np.zeros(0, np.uint64),
                                   itab_type=np.zeros(0, np.int32), seed_pos=seeds[0],
@@ -485,6 +486,8 @@ def test_propagate_refuses_or_survives_bad_type_tables(dumps, prog):
     bad_off[0] = 2**64 - 4
     with pytest.raises(ValueError, match="slot offset"):
         call(soff=bad_off)
+    with pytest.raises(ValueError, match="disagree"):
+        call(target=np.full(len(d._target), len(d), np.int32))
     with pytest.raises(ValueError, match="seeds"):
         call(seed_lim=np.array([len(d._buf) + 1], np.uint64), seed_pos=np.zeros(1, np.uint64),
              seed_kind=np.ones(1, np.uint8), seed_t1=np.zeros(1, np.int32),

@@ -639,7 +639,7 @@ class HeapDump:
             it = np.where(rt_addr[k] == itabs["type"], rt_type[k], -1).astype(np.int32)
         o = np.argsort(ia, kind="stable")
         self.object_type, self.object_count = _graph.propagate(
-            self._buf, self._index, self._objs, size, start, soff, skind, st1, st2, direct,
+            self._buf, self._index, self._objs, self._fields, self._target, size, start, soff, skind, st1, st2, direct,
             rt_addr, rt_type, np.ascontiguousarray(ia[o]), np.ascontiguousarray(it[o]),
             cat(pos, np.uint64), cat(lim, np.uint64), cat(kind, np.uint8), cat(t1, np.int32),
             cat(t2, np.int32))

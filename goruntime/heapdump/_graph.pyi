@@ -33,7 +33,8 @@ def allocated(heap: Heap, slots: np.ndarray) -> np.ndarray: ...
 def site_frames(buf: np.ndarray, stk_start: np.ndarray, nstk: np.ndarray,
                 stacks: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 def layout(objs: np.ndarray) -> tuple: ...
-def propagate(buf: np.ndarray, index: Index, objs: np.ndarray, tsize: np.ndarray,
+def propagate(buf: np.ndarray, index: Index, objs: np.ndarray, fields: np.ndarray,
+              target: np.ndarray, tsize: np.ndarray,
               sstart: np.ndarray, soff: np.ndarray, skind: np.ndarray, st1: np.ndarray,
               st2: np.ndarray, direct: np.ndarray, rt_addr: np.ndarray, rt_type: np.ndarray,
               itab_addr: np.ndarray, itab_type: np.ndarray, seed_pos: np.ndarray,

@@ -198,7 +198,7 @@ def object_graph(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] obj
     cdef intp_t n = objs.shape[0], i, k, m = 0, nf = fields.shape[0]
     cdef int64_t t
     cdef const index_t* ix = &index.ix
-    target = np.empty(nf, dtype=np.int32)
+    target = np.full(nf, -1, dtype=np.int32)       # -1 too for frame and segment fields
     indptr = np.empty(n + 1, dtype=np.int64)
     cdef int32_t[::1] tg = target
     cdef int64_t[::1] ip = indptr
@@ -939,12 +939,15 @@ cdef inline int32_t find_type(const uint64_t* keys, const int32_t* vals, intp_t 
 cdef inline void give(typer_t* c, uint64_t w, int32_t t, uint64_t count) noexcept nogil:
     """Type the object that starts at Go address *w* as *count* values of type *t*, if it
     has no type yet and they fit in its slot; queue it to type what it points to."""
-    cdef int64_t j
-    cdef uint64_t h
     if t < 0 or count == 0 or c.tsize[t] == 0:
         return
-    j = lookup(c.ix, w)
-    if j < 0 or c.otype[j] >= 0:
+    give_to(c, lookup(c.ix, w), w, t, count)
+
+
+cdef inline void give_to(typer_t* c, int64_t j, uint64_t w, int32_t t, uint64_t count) noexcept nogil:
+    """`give`, the object holding *w* known: *j* (-1: none)."""
+    cdef uint64_t h
+    if j < 0 or t < 0 or count == 0 or c.tsize[t] == 0 or c.otype[j] >= 0:
         return
     h = header(c, j)
     if w - c.ix.addrs[j] != h:
@@ -1005,7 +1008,7 @@ cdef uint64_t _max_u(const uint64_t[::1] a):
 
 
 def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
-              const uint64_t[::1] tsize, const int64_t[::1] sstart, const uint64_t[::1] soff,
+              const uint64_t[::1] fields, const int32_t[::1] target, const uint64_t[::1] tsize, const int64_t[::1] sstart, const uint64_t[::1] soff,
               const uint8_t[::1] skind, const int32_t[::1] st1, const int32_t[::1] st2,
               const int32_t[::1] direct, const uint64_t[::1] rt_addr, const int32_t[::1] rt_type,
               const uint64_t[::1] itab_addr, const int32_t[::1] itab_type,
@@ -1032,6 +1035,9 @@ def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
     cdef int32_t[::1] q = queue
     if n != index.ix.n:
         raise ValueError("propagate: the index is of another object table")
+    if fields.shape[0] != target.shape[0] or _max_id(target) >= n or (n and (
+            np.asarray(objs[:, O_FSTART]) + np.asarray(objs[:, O_NFIELDS]) > fields.shape[0]).any()):
+        raise ValueError("propagate: fields, targets and objects disagree")
     if sstart.shape[0] != ntypes + 1 or direct.shape[0] != ntypes:
         raise ValueError("propagate: inconsistent type tables")
     if _max_id(st1) >= ntypes or _max_id(st2) >= ntypes or _max_id(seed_t1) >= ntypes \
@@ -1066,9 +1072,9 @@ def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
     if n == 0 or ntypes == 0:
         return otype, ocount
     c.objs = &objs[0, 0]
-    cdef intp_t pending = 0
+    cdef intp_t pending = 0, kp, kend
     cdef int32_t d
-    cdef uint64_t h
+    cdef uint64_t h, pos, fo
     with nogil:
         for i in range(seed_pos.shape[0]):
             visit(&c, seed_pos[i], seed_lim[i], seed_kind[i], seed_t1[i], seed_t2[i])
@@ -1081,10 +1087,22 @@ def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
                 h = header(&c, j)
                 base = objs[j, O_CONTENT]
                 lim = base + objs[j, O_SIZE]
+                kp = <intp_t>objs[j, O_FSTART]
+                kend = kp + <intp_t>objs[j, O_NFIELDS]
                 for e in range(<intp_t>oc[j]):
                     eb = base + h + <uint64_t>e * tsize[t]
                     for s in range(sstart[t], sstart[t + 1]):
-                        visit(&c, eb + soff[s], lim, skind[s], st1[s], st2[s])
+                        pos = eb + soff[s]
+                        if skind[s] == S_PTR and pos <= lim - 8:
+                            # the object graph resolved this word already: its field
+                            # (the lists are in offset order; a miss looks it up)
+                            fo = pos - base
+                            while kp < kend and fields[kp] < fo:
+                                kp += 1
+                            if kp < kend and fields[kp] == fo:
+                                give_to(&c, target[kp], load64(c.buf + pos), st1[s], 1)
+                                continue
+                        visit(&c, pos, lim, skind[s], st1[s], st2[s])
             # then the objects no typed pointer reached that carry their type in a
             # malloc header: as many values as fit after it (an array's length is not
             # recorded; its capacity is at most that)
