@@ -54,6 +54,7 @@ cdef struct mspan_t:
     uint8_t state              # SpanState
     uint8_t needzero           # slots must be zeroed when handed out (a sweep freed some)
     uint8_t in_partial         # on its mcentral's partial list
+    uint32_t seq               # when it was last pushed on a swept span set (mcentral FIFO order)
 
 cdef struct mcache_t:          # Go: mcache, one per P
     int32_t alloc[NUM_SPAN_CLASSES]   # cached span per span class, -1 = emptymspan
@@ -103,6 +104,7 @@ cdef struct mheap_t:
     uint64_t malloc_calls      # mallocgc calls and bytes requested (the virtual clock's cost model)
     uint64_t malloc_bytes
     uint32_t sweepgen
+    uint32_t push_seq          # last `seq` given (Go's spanSet push order; renumbered each sweep)
     # handle roots (Python handles are stack roots); slot i holds an address, 0 = empty
     uint64_t* roots
     int64_t* root_free         # free-list links for empty root slots

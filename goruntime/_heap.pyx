@@ -91,6 +91,7 @@ SPAN_DTYPE = np.dtype([
     ("alloc_count_before_cache", np.uint32), ("npages", np.uint32), ("sweepgen", np.uint32),
     ("next", np.int32), ("prev", np.int32), ("cached_by", np.int32),
     ("spanclass", np.uint8), ("state", np.uint8), ("needzero", np.uint8), ("in_partial", np.uint8),
+    ("seq", np.uint32),
 ], align=True)
 if SPAN_DTYPE.itemsize != sizeof(mspan_t):       # fail at import, not in a notebook later
     raise ImportError("goruntime: SPAN_DTYPE does not match mspan_t in _heap.pxd; run `make build`")
@@ -293,6 +294,7 @@ cdef intp_t alloc_span(mheap_t* h, int spc, intp_t npages, uint64_t elemsize,
     s.state = SPAN_IN_USE
     s.needzero = 0
     s.in_partial = 0
+    s.seq = 0
     memset(&h.alloc_bits[start * BITMAP_WORDS], 0, BITMAP_WORDS * 8)
     memset(&h.gcmark_bits[start * BITMAP_WORDS], 0, BITMAP_WORDS * 8)
     h.nspans_inuse += 1
@@ -385,9 +387,12 @@ cdef intp_t cache_span(mheap_t* h, int spc) except -1 nogil:
 
 
 cdef void uncache_span(mheap_t* h, intp_t si) noexcept nogil:
-    """Give a span back to its mcentral (Go: mcentral.uncacheSpan)."""
+    """Give a span back to its mcentral (Go: mcentral.uncacheSpan): pushed on its partial
+    or full swept set, whose FIFO order `seq` records (the next sweep's order)."""
     cdef mspan_t* s = &h.spans[si]
     s.cached_by = -1
+    h.push_seq += 1
+    s.seq = h.push_seq
     if s.alloc_count < s.nelems:
         partial_push(h, si)
 
@@ -530,6 +535,8 @@ cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) exc
         h.bytes_marked_black += nbytes
     h.spans[si].alloc_count = 1
     h.spans[si].freeindex = 1
+    h.push_seq += 1                              # Go: fullSwept(sg).push(s)
+    h.spans[si].seq = h.push_seq
     h.large_alloc += nbytes
     h.large_alloc_count += 1
     h.heap_live += nbytes
@@ -914,6 +921,12 @@ cdef class Heap:
     @property
     def sweepgen(self):
         return self.h.sweepgen
+
+    @property
+    def push_seq(self):
+        """The last swept-set push stamp (spans' ``seq``): `_mark.sweep_order` sweeps the
+        spans pushed after a value read before the mark termination flush first."""
+        return self.h.push_seq
 
     @property
     def mapped_bytes(self):

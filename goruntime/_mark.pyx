@@ -56,7 +56,7 @@ import numpy as np
 from libc.string cimport memset, memcpy, memmove
 from cpython.mem cimport PyMem_RawMalloc, PyMem_RawCalloc, PyMem_RawRealloc, PyMem_RawFree
 
-from goruntime._types cimport int32_t, uint8_t, uint32_t, uint64_t, intp_t
+from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, mspan_t, span_of, obj_index, bit_get, bit_set, addr_ptr, span_noscan,
     free_span, partial_push, partial_remove, BITMAP_WORDS, PAGE_SHIFT, SPAN_IN_USE,
@@ -809,25 +809,67 @@ cdef intp_t sweep_span(mheap_t* h, intp_t si) noexcept nogil:
     return nfreed
 
 
-def sweep(Heap heap):
-    """Sweep every in-use span; returns ``(objects_freed, bytes_freed)``.
+def sweep_order(Heap heap, uint32_t seq0=0xffffffff):
+    """Go's sweep order: the in-use span indices (``int64`` array) and how many lead it.
 
-    The mcaches must have been flushed (mark termination does). Partial lists are rebuilt
-    in address order, which is the deterministic stand-in for Go's sweep order.
+    Spans pushed after ``seq0`` (the mcaches flushed at mark termination: Go's stale
+    cached spans, swept by ``uncacheSpan`` as each P flushes) come first, in flush order;
+    then every other span as ``sweepone`` pops them: by span class, each class's full set
+    before its partial set (Go: ``nextSpanForSweep`` over sweepClass = spc << 1 | partial),
+    each set in push order (``spanSet`` is FIFO; ``seq`` records the pushes). Large spans
+    are in their class's full set.
     """
     cdef mheap_t* h = &heap.h
-    cdef intp_t p, n, k, zombie = -1
+    cdef intp_t p, n = 0, nstale = 0
+    cdef const mspan_t* s
+    idx = np.empty(h.nspans_inuse, dtype=np.int64)
+    key = np.empty(h.nspans_inuse, dtype=np.int64)
+    seq = np.empty(h.nspans_inuse, dtype=np.int64)
+    cdef int64_t[::1] vi = idx, vk = key, vs = seq
+    with nogil:
+        for p in range(h.mapped_pages):
+            if h.page_to_span[p] != p or h.spans[p].state != SPAN_IN_USE or n >= vi.shape[0]:
+                continue
+            s = &h.spans[p]
+            vi[n] = p
+            vs[n] = s.seq
+            if s.seq > seq0:
+                vk[n] = -1                      # stale: swept by the mcache flush
+                nstale += 1
+            else:
+                vk[n] = (<int64_t>s.spanclass << 1) | (s.divmul != 0 and s.alloc_count < s.nelems)
+            n += 1
+    order = np.lexsort((seq[:n], key[:n]))
+    return idx[:n][order], int(nstale)
+
+
+def sweep(Heap heap, order=None):
+    """Sweep the in-use spans, in *order* (span indices, Go's sweep order from
+    `sweep_order`) or every span in that order; returns ``(objects_freed, bytes_freed)``.
+
+    The mcaches must have been flushed (mark termination does). The partial lists are
+    rebuilt in sweep order and each surviving span gets a new push stamp in that order,
+    as Go's sweep pushes each span on its swept set (``spanSet`` FIFO).
+    """
+    cdef mheap_t* h = &heap.h
+    cdef intp_t i, p, n, k, zombie = -1
     cdef uint64_t nfreed = 0, bfreed = 0, es
     cdef int c
+    if order is None:
+        order = sweep_order(heap)[0]
+    cdef const int64_t[::1] o = np.ascontiguousarray(order, dtype=np.int64)
     with nogil:
         # Zombie check first (Go: a marked slot that was free), so a failure changes nothing.
-        for p in range(h.mapped_pages):
-            if h.page_to_span[p] == p and h.spans[p].state == SPAN_IN_USE:
-                for k in range(BITMAP_WORDS):
-                    if h.gcmark_bits[p * BITMAP_WORDS + k] & ~h.alloc_bits[p * BITMAP_WORDS + k]:
-                        zombie = p
-                if zombie >= 0:
-                    break
+        for i in range(o.shape[0]):
+            p = o[i]
+            if p < 0 or p >= h.mapped_pages or h.page_to_span[p] != p \
+                    or h.spans[p].state != SPAN_IN_USE:
+                continue
+            for k in range(BITMAP_WORDS):
+                if h.gcmark_bits[p * BITMAP_WORDS + k] & ~h.alloc_bits[p * BITMAP_WORDS + k]:
+                    zombie = p
+            if zombie >= 0:
+                break
     if zombie >= 0:
         exc = FatalError("found pointer to free object")
         exc.add_note("runtime: marked free object in span %#x" % h.spans[zombie].base)
@@ -836,11 +878,18 @@ def sweep(Heap heap):
         for c in range(NUM_SPAN_CLASSES):
             while h.partial_head[c] >= 0:
                 partial_remove(h, h.partial_head[c])
-        for p in range(h.mapped_pages):
+        h.push_seq = 0
+        for i in range(o.shape[0]):
+            p = o[i]
+            if p < 0 or p >= h.mapped_pages or h.page_to_span[p] != p \
+                    or h.spans[p].state != SPAN_IN_USE:
+                continue
+            es = h.spans[p].elemsize
+            n = sweep_span(h, p)
+            if n > 0:                        # -1 (zombie) cannot happen: checked above
+                nfreed += n
+                bfreed += <uint64_t>n * es
             if h.page_to_span[p] == p and h.spans[p].state == SPAN_IN_USE:
-                es = h.spans[p].elemsize
-                n = sweep_span(h, p)
-                if n > 0:                        # -1 (zombie) cannot happen: checked above
-                    nfreed += n
-                    bfreed += <uint64_t>n * es
+                h.push_seq += 1              # Go: pushed on its partial or full swept set
+                h.spans[p].seq = h.push_seq
     return (nfreed, bfreed)

@@ -14,9 +14,12 @@ One cycle (``Collector.gc``), following Go's phases (spec §3.1):
 3. mark termination (STW #2): heapMarked = heapLive = bytes marked, every mcache is
    flushed (counted, tiny block dropped), NumGC/NumForcedGC, PauseNs/PauseEnd/LastGC,
    GCCPUFraction, the pacer commits the next goal and trigger;
-4. sweep: specials of unmarked objects first (spec §3.7, ``mspecial``: finalizable
-   objects are revived and their finalizers queued; weak handles cleared; cleanups
-   queued), then every span (``_mark.sweep``).
+4. sweep, in Go's span order (``_mark.sweep_order``: the spans the mcache flush swept,
+   then by span class, full before partial, in push order): specials of unmarked
+   objects first (spec §3.7, ``mspecial``: finalizable objects are revived and their
+   finalizers queued, in the batches Go's finalizer goroutine takes between the
+   sweepers' turns; weak handles cleared; cleanups queued), then the spans
+   (``_mark.sweep``).
 
 The state of a cycle between its mark and its mark termination is a `Cycle`; what the
 collector accumulates over all cycles (MemStats' GC fields, the CPU and pause statistics)
@@ -567,6 +570,7 @@ class Collector:
                            mutator_ns=cyc.mutator_ns, mark_cpu_ns=mark_ns,
                            dedicated_ns=mark_ns, heap_live=heap1)
         rt.pacer.reset_live(bytes_marked)         # heapLive (the heap's) = bytes marked
+        seq0 = self.sweep_flush_mark()            # before the flush: which spans are stale
         rt.heap.flush_mcaches(False)
         _, stw2 = self.phase(COSTS["stw_mark_term"], lambda: None)
         end_unix = rt.clock.unix_nano()
@@ -593,10 +597,30 @@ class Collector:
         # sweep: specials first (spec 3.7), then the spans. From here on the cycle cannot
         # be undone: every step runs to its end (`complete`).
         self.sweeping = True
-        self.complete((rt.specials.sweep, lambda: _mark.sweep(rt.heap), self.commit_after_sweep))
+        self.complete(self.sweep_steps(seq0, kind) + (self.commit_after_sweep,))
         if self.observers:
             self._event(cyc, SWEEP_DONE, rt.heap.heap_live, rt.heap_goal(), bytes_marked,
                         cyc.scan_bytes, stw1 + stw2, mark_ns)
+
+    def sweep_flush_mark(self):
+        """At mark termination, before the mcaches are flushed: the push stamp after which
+        a span was flushed (Go's stale cached spans, which ``uncacheSpan`` sweeps first)."""
+        return self.rt.heap.push_seq
+
+    def sweep_steps(self, seq0, kind):
+        """The sweep, span by span in Go's order (`_mark.sweep_order`): the specials of
+        each span's dead objects (finalizers and cleanups queued in the batches their
+        goroutines take between the sweepers' turns), then the spans themselves. Each
+        step is safe to run again (`complete`); the order is computed once, before any
+        span is swept (the sweep renumbers the push stamps)."""
+        rt = self.rt
+        plan = []
+
+        def order():
+            if not plan:
+                plan.append(_mark.sweep_order(rt.heap, seq0))
+        return (order, lambda: rt.specials.sweep(plan[0][0], plan[0][1], kind),
+                lambda: _mark.sweep(rt.heap, plan[0][0]))
 
     def commit_after_sweep(self):
         """The pacer's next goal and trigger, the scavenger, the periodic GC's deadline."""
