@@ -620,9 +620,9 @@ class Fuzzer:
         have resurrected it, legitimately)."""
         r, orig = self.r, self.r.specials.sweep
 
-        def sweep_specials():
+        def sweep_specials(*args, **kw):
             nf, nc = len(r.finalizers.finq), len(r.cleanups.queue)
-            orig()
+            orig(*args, **kw)
             held = {}
             for h in self._held():
                 info = self.heap.find_object(h.addr) if self.heap.in_arena(h.addr) else None
