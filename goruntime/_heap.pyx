@@ -64,7 +64,7 @@ cimport cython
 
 import numpy as np
 
-from libc.string cimport memset
+from libc.string cimport memset, memcpy
 from cpython.mem cimport PyMem_RawRealloc, PyMem_RawFree
 from cpython.number cimport PyNumber_Index
 from cpython.pythread cimport PyThread_get_thread_ident
@@ -377,13 +377,127 @@ cdef void partial_remove(mheap_t* h, intp_t si) noexcept nogil:
 
 
 cdef intp_t cache_span(mheap_t* h, int spc) except -1 nogil:
-    """A span with a free slot for *spc*: the oldest partial span, else fresh pages."""
+    """A span with a free slot for *spc* (Go: mcentral.cacheSpan): the oldest swept partial
+    span; while a background cycle's sweep is pending, first the proportional sweep
+    (deductSweepCredit), then this class's unswept spans, partial before full, each
+    swept and taken if it has a free slot (at most 100 tried: spanBudget); else fresh
+    pages."""
     cdef intp_t si = h.partial_head[spc]
     cdef int c = spc >> 1
+    if h.unswept != NULL:
+        deduct_sweep_credit(h, <uint64_t>class_to_npages[c] << PAGE_SHIFT)
+        si = h.partial_head[spc]
     if si >= 0:
         partial_remove(h, si)
         return si
+    if h.unswept != NULL:
+        si = cache_unswept(h, spc)
+        if si >= 0:
+            return si
     return alloc_span(h, spc, class_to_npages[c], class_to_size[c], nelems_for(spc))
+
+
+cdef intp_t cache_unswept(mheap_t* h, int spc) noexcept nogil:
+    """cacheSpan's partialUnswept then fullUnswept pass; -1 if no span was found."""
+    cdef int budget = 100, k, sc
+    cdef intp_t si
+    cdef mspan_t* s
+    for k in range(2):
+        sc = (spc << 1) | (1 - k)
+        while h.sc_pos[sc] < h.sc_start[sc + 1] and budget > 0:
+            si = h.unswept[h.sc_pos[sc]]
+            h.sc_pos[sc] += 1
+            s = &h.spans[si]
+            if h.page_to_span[si] != si or s.state != SPAN_IN_USE or s.sweepgen == h.sweepgen:
+                continue                         # swept already (by sweepone), or gone
+            budget -= 1
+            h.pages_swept += s.npages
+            sweep_span(h, si, True)
+            if s.alloc_count < s.nelems:
+                return si
+            h.push_seq += 1                      # full: pushed on the full swept set
+            s.seq = h.push_seq
+    return -1
+
+
+cdef intp_t sweepone(mheap_t* h) noexcept nogil:
+    """Sweep the next unswept span in Go's order; its pages, or -1 when none is left
+    (then the sweep is done: the list is freed). Go: sweepone."""
+    cdef intp_t si
+    cdef mspan_t* s
+    while h.unswept != NULL and h.unswept_pos < h.unswept_n:
+        si = h.unswept[h.unswept_pos]
+        h.unswept_pos += 1
+        s = &h.spans[si]
+        if h.page_to_span[si] != si or s.state != SPAN_IN_USE or s.sweepgen == h.sweepgen:
+            continue
+        h.pages_swept += s.npages
+        sweep_span(h, si, False)
+        if h.page_to_span[si] == si and s.state == SPAN_IN_USE:
+            h.push_seq += 1
+            s.seq = h.push_seq
+        return s.npages
+    PyMem_RawFree(h.unswept)
+    h.unswept = NULL
+    h.unswept_n = h.unswept_pos = 0
+    h.sweep_pages_per_byte = 0
+    return -1
+
+
+cdef void deduct_sweep_credit(mheap_t* h, uint64_t span_bytes) noexcept nogil:
+    """Sweep in proportion to allocation so the sweep ends before the next trigger (Go:
+    deductSweepCredit, with the pacing gcPaceSweeper set at mark termination)."""
+    cdef uint64_t live = h.heap_live, new_live = span_bytes
+    cdef int64_t target
+    if h.sweep_pages_per_byte == 0:
+        return
+    if h.sweep_live_basis < live:
+        new_live += live - h.sweep_live_basis
+    target = <int64_t>(h.sweep_pages_per_byte * <double>new_live)
+    while target > <int64_t>(h.pages_swept - h.pages_swept_basis):
+        if sweepone(h) < 0:
+            break
+
+
+cdef intp_t sweep_span(mheap_t* h, intp_t si, bint preserve) noexcept nogil:
+    """Free every allocated-but-unmarked slot of span *si*; return how many, or -1 (zombie).
+
+    Afterwards ``alloc_bits`` equal the mark bits, the mark bits are zero, ``alloc_count``
+    is exact and ``freeindex`` is 0. Empty spans give their pages back; partially free
+    small spans go on their mcentral's partial list -- unless *preserve* (cacheSpan
+    sweeping a span it is about to cache). Go: (*sweepLocked).sweep.
+    """
+    cdef mspan_t* s = &h.spans[si]
+    cdef uint64_t* alloc = &h.alloc_bits[si * BITMAP_WORDS]
+    cdef uint64_t* mark = &h.gcmark_bits[si * BITMAP_WORDS]
+    cdef intp_t k, nwords = (s.nelems + 63) >> 6
+    cdef uint32_t nalloc = 0, nfreed
+    for k in range(nwords):
+        if mark[k] & ~alloc[k]:
+            return -1
+        nalloc += GR_POPCOUNT64(mark[k])
+    nfreed = s.alloc_count - nalloc
+    memcpy(alloc, mark, BITMAP_WORDS * 8)
+    memset(mark, 0, BITMAP_WORDS * 8)
+    s.alloc_count = nalloc
+    s.freeindex = 0
+    s.sweepgen = h.sweepgen
+    if s.divmul == 0:                            # a large object's span
+        if nfreed:
+            h.large_free += s.elemsize
+            h.large_free_count += 1
+            free_span(h, si)
+        return nfreed
+    if nfreed:
+        s.needzero = 1
+        h.small_free_count[s.spanclass >> 1] += nfreed
+    if preserve:
+        return nfreed
+    if nalloc == 0:
+        free_span(h, si)
+    elif nalloc < s.nelems and s.cached_by < 0:
+        partial_push(h, si)
+    return nfreed
 
 
 cdef void uncache_span(mheap_t* h, intp_t si) noexcept nogil:
@@ -528,6 +642,8 @@ cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) exc
         return throw_oom(h, size)
     npages = <intp_t>((size + PAGE_SIZE - 1) >> PAGE_SHIFT)
     nbytes = <uint64_t>npages << PAGE_SHIFT
+    if h.unswept != NULL:                        # Go: deductSweepCredit (mallocgcLarge)
+        deduct_sweep_credit(h, nbytes)
     si = alloc_span(h, 1 if noscan else 0, npages, nbytes, 1)
     bit_set(&h.alloc_bits[si * BITMAP_WORDS], 0)
     if h.gcphase_mark:
@@ -816,6 +932,8 @@ cdef class Heap:
             self._foreign_call()
 
     def __dealloc__(self):
+        PyMem_RawFree(self.h.unswept)
+        self.h.unswept = NULL
         PyMem_RawFree(self.h.roots)
         PyMem_RawFree(self.h.root_free)
         # Free the metadata arrays now (not after this body) and give the freed memory back

@@ -501,6 +501,7 @@ class Collector:
         """
         rt = self.rt
         rt._check_world("Collector.start_cycle")
+        self.finish_sweep()
         procs = rt._gomaxprocs
         self.mark_workers = max(self.mark_workers, procs)   # Go: gcBgMarkStartWorkers
         rt._charge_mutator()
@@ -597,7 +598,7 @@ class Collector:
         # sweep: specials first (spec 3.7), then the spans. From here on the cycle cannot
         # be undone: every step runs to its end (`complete`).
         self.sweeping = True
-        self.complete(self.sweep_steps(seq0, kind) + (self.commit_after_sweep,))
+        self.complete(self.sweep_steps(seq0, kind))
         if self.observers:
             self._event(cyc, SWEEP_DONE, rt.heap.heap_live, rt.heap_goal(), bytes_marked,
                         cyc.scan_bytes, stw1 + stw2, mark_ns)
@@ -610,7 +611,8 @@ class Collector:
     def sweep_steps(self, seq0, kind):
         """The sweep, span by span in Go's order (`_mark.sweep_order`): the specials of
         each span's dead objects (finalizers and cleanups queued in the batches their
-        goroutines take between the sweepers' turns), then the spans themselves. Each
+        goroutines take between the sweepers' turns), then the spans themselves, then
+        the pacer's commit (`commit_after_sweep`). Each
         step is safe to run again (`complete`); the order is computed once, before any
         span is swept (the sweep renumbers the push stamps)."""
         rt = self.rt
@@ -619,8 +621,25 @@ class Collector:
         def order():
             if not plan:
                 plan.append(_mark.sweep_order(rt.heap, seq0))
-        return (order, lambda: rt.specials.sweep(plan[0][0], plan[0][1], kind),
-                lambda: _mark.sweep(rt.heap, plan[0][0]))
+
+        def specials():
+            if len(plan) < 2:
+                plan.append(rt.specials.sweep(plan[0][0], plan[0][1], kind))
+        if kind == "cycle":      # runtime.GC() sweeps everything before it returns
+            return (order, specials, lambda: _mark.sweep(rt.heap, plan[0][0]),
+                    self.commit_after_sweep)
+        # A background cycle (heap-triggered, periodic) sweeps lazily, as Go's does
+        # (gcSweep in concurrent mode): the mcache flush's spans and those whose specials
+        # were just processed now; the rest in allocation (cacheSpan, the proportional
+        # sweep paced here) or at the next cycle's start (`finish_sweep`).
+        return (order, specials, lambda: _mark.sweep_lazy(rt.heap, plan[0][0], plan[0][1], plan[1]),
+                self.commit_after_sweep, lambda: _mark.pace_sweeper(rt.heap, rt.heap.trigger))
+
+    def finish_sweep(self):
+        """Sweep termination: finish the last background cycle's sweep (Go: finishsweep_m).
+        Complete in one nogil call, so nothing is left half-done if the cycle that follows
+        is rolled back."""
+        _mark.finish_sweep(self.rt.heap)
 
     def commit_after_sweep(self):
         """The pacer's next goal and trigger, the scavenger, the periodic GC's deadline."""

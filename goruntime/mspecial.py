@@ -107,7 +107,8 @@ class Specials:
         *nstale* spans the mcaches flushed at mark termination. Within a span, dead objects
         go by address (Go's specials list is sorted by offset). The finalizer and cleanup
         queues are cut into the batches their goroutines would have taken between spans
-        (`sweep_batches`).
+        (`sweep_batches`). Returns the spans holding the dead objects it processed
+        (a lazy sweep sweeps those at once).
         """
         rt = self.rt
         rt._check_world("Specials.sweep")
@@ -121,7 +122,7 @@ class Specials:
             by_slot.setdefault(c.slot, [c.spanclass, [], [], []])[3].append(c)
         if not by_slot:
             self.end_sweep()                     # what an interrupted run left
-            return
+            return np.zeros(0, dtype=np.int64)
         slots = np.fromiter(by_slot.keys(), dtype=np.uint64, count=len(by_slot))
         marked = heap.marked_many(slots)
         dead = slots[~np.asarray(marked, dtype=bool)]
@@ -159,6 +160,7 @@ class Specials:
                 for c in sorted(cleanups, key=lambda c: (c.addr, -c.id)):
                     rt.cleanups.take(self.cleanups, c.id)
         self.end_sweep()
+        return np.unique(spans).astype(np.int64)
 
     def end_sweep(self):
         """The sweep is done: the last batch ends, and the partly filled cleanup block is
