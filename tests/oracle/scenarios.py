@@ -1009,6 +1009,43 @@ def cleanup_sweep_order():
     return sweep_order(True)
 
 
+@scenario()
+def lazy_sweep_frees():
+    """A heap-triggered cycle sweeps lazily (issue 15 item 1): right after it, the spans
+    of 1000 dead 256-byte objects are not swept yet, so their frees do not show in
+    BySize; runtime.GC() sweeps them. The 16-byte garbage that triggers the cycle is
+    swept first (its class comes first in sweep order, and cacheSpan sweeps its spans)."""
+    T = sweep_types()
+    cyc = samples(["/gc/cycles/total:gc-cycles"])
+
+    def garbage():
+        for i in range(1000):
+            x = rt.new(T["sw256"])
+            x.id = i
+
+    rt.GC()
+    garbage()
+    ms0 = rt.ReadMemStats()
+    metrics.Read(cyc)
+    n0 = u64(cyc, 0)
+    while u64(cyc, 0) == n0:
+        for k in range(64):
+            keep_sink = rt.new(T["sw16"])
+            keep_sink.id = k
+        metrics.Read(cyc)
+    ms1 = rt.ReadMemStats()
+    rt.GC()
+    ms2 = rt.ReadMemStats()
+    c = next(i for i, b in enumerate(ms0.BySize) if b.Size == 256)
+    live = lambda m: m.BySize[c].Mallocs - m.BySize[c].Frees  # noqa: E731
+    return {
+        "cycles": ms1.NumGC - ms0.NumGC,
+        "after_cycle.frees256": ms1.BySize[c].Frees - ms0.BySize[c].Frees,
+        "after_gc.frees256": ms2.BySize[c].Frees - ms0.BySize[c].Frees,
+        "after_cycle.dead_still_counted256": live(ms1) - live(ms2),
+    }
+
+
 # ---------------------------------------------------------------------------
 # cleanups
 

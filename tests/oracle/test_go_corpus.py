@@ -241,6 +241,10 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
     "cleanup_sweep_order": ("issue 15 item 1, Go 1.27.3 mgcsweep.go/mcleanup.go: 20-entry blocks on a "
                             "stack, the cleanup goroutine behind both sweepers at first",
                             {"cycle1": _sweep_order(True), "cycle2": [290, 295]}, {}),
+    "lazy_sweep_frees": ("issue 15 item 1, Go 1.27.3 mgcsweep.go: a background cycle's spans are swept "
+                         "lazily (cacheSpan, deductSweepCredit, in sweep class order); runtime.GC() "
+                         "sweeps all", {"cycles": 1, "after_cycle.frees256": 0, "after_gc.frees256": 1000,
+                                        "after_cycle.dead_still_counted256": 1000}, {}),
     "fin_order": ("X8, §5.2", {"cycle1": [str(i) for i in range(9, -1, -1)], "cycle2": []}, {}),
     "fin_weak_cleanup_timing": ("X8", {
         "gc1.weak_nil_before_drain": True, "gc1.events": ["finalizer (weak nil)"],
