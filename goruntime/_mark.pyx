@@ -32,10 +32,13 @@ driven by ``runtime.Runtime.gc``:
 3. Mark termination (Python): heap_marked, the mcache flush, sweepgen += 2.
 4. Sweep (``sweep``): the Python layer first handles specials of unmarked objects
    (revive finalizable objects by setting their mark bit, queue finalizers and cleanups,
-   clear weak handles); then every in-use span is swept: allocated-but-unmarked slots are
-   freed and counted per class, ``alloc_bits`` become the mark bits, mark bits are
-   cleared, empty spans return their pages at once, partial spans go back on their
-   mcentral list in address order.
+   clear weak handles); then the spans are swept in Go's order (``sweep_order``: the
+   mcache flush's spans, then span class by span class, full before partial, in push
+   order): allocated-but-unmarked slots are freed and counted per class, ``alloc_bits``
+   become the mark bits, mark bits are cleared, empty spans return their pages at once,
+   partial spans go back on their mcentral list in sweep order. runtime.GC() sweeps
+   everything (``sweep``); a background cycle sweeps lazily (``sweep_lazy``; the rest
+   in allocation through ``sweepone``, or ``finish_sweep``).
 
 Colours (for the step-through view): white = mark bit clear; grey = marked and on the
 work stack; black = marked and scanned (pointer-free objects go straight to black).
@@ -48,7 +51,9 @@ Invariants (checked by ``checkmark`` and, in GORUNTIME_CHECKS builds, by sweep):
 - after sweep, HeapAlloc equals the sum over spans of ``alloc_count * elemsize``.
 
 Mapping to Go (src/runtime): grey_object ~ greyobject, scan_object ~ scanobject,
-gc_drain ~ gcDrain (mgcmark.go); sweep_span ~ (*sweepLocked).sweep (mgcsweep.go);
+gc_drain ~ gcDrain (mgcmark.go); sweep_order ~ nextSpanForSweep, sweep_lazy ~ gcSweep,
+finish_sweep ~ finishsweep_m (mgcsweep.go; sweep_span, sweepone and the cacheSpan and
+deductSweepCredit hooks are in _heap.pyx);
 checkmark ~ gccheckmark (mcheckmark.go).
 """
 import numpy as np
