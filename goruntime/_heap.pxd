@@ -115,6 +115,7 @@ cdef struct mheap_t:
     uint64_t sweep_live_basis                   # Go: sweepHeapLiveBasis
     uint64_t pages_swept                        # Go: pagesSwept (this cycle)
     uint64_t pages_swept_basis                  # Go: pagesSweptBasis
+    intp_t reclaim_index                        # Go: mheap.reclaimIndex (a page index)
     # handle roots (Python handles are stack roots); slot i holds an address, 0 = empty
     uint64_t* roots
     int64_t* root_free         # free-list links for empty root slots

@@ -248,6 +248,12 @@ cdef intp_t page_alloc(mheap_t* h, intp_t npages) except -1 nogil:
     """Take the lowest run of *npages* free pages, growing the heap if needed."""
     cdef intp_t start = find_free_run(h, npages)
     cdef intp_t p
+    if start < 0 and h.unswept != NULL \
+            and h.mapped_pages + (npages + CHUNK_PAGES - 1) // CHUNK_PAGES * CHUNK_PAGES > h.max_pages:
+        # the arena cannot grow: the last cycle's garbage must go first
+        while sweepone(h) >= 0:
+            pass
+        start = find_free_run(h, npages)
     if start < 0:
         heap_grow(h, npages)
         start = find_free_run(h, npages)
@@ -266,8 +272,12 @@ cdef intp_t page_alloc(mheap_t* h, intp_t npages) except -1 nogil:
 
 cdef intp_t alloc_span(mheap_t* h, int spc, intp_t npages, uint64_t elemsize,
                        uint32_t nelems) except -1 nogil:
-    """A fresh in-use span (Go: mheap.alloc + initSpan); zeroes reused dirty pages."""
-    cdef intp_t start = page_alloc(h, npages)
+    """A fresh in-use span (Go: mheap.alloc + initSpan); zeroes reused dirty pages. While
+    a background cycle's sweep is pending, whole dead spans are reclaimed first."""
+    cdef intp_t start
+    if h.unswept != NULL:
+        reclaim(h, npages)
+    start = page_alloc(h, npages)
     cdef intp_t p
     cdef bint dirty = False
     cdef mspan_t* s = &h.spans[start]
@@ -418,6 +428,33 @@ cdef intp_t cache_unswept(mheap_t* h, int spc) noexcept nogil:
             h.push_seq += 1                      # full: pushed on the full swept set
             s.seq = h.push_seq
     return -1
+
+
+cdef void reclaim(mheap_t* h, intp_t npages) noexcept nogil:
+    """Sweep unswept spans with no object marked (all dead: the sweep frees them), in
+    address order from where the last call stopped, until *npages* pages are freed (Go:
+    mheap.reclaim, before mheap.alloc takes pages while the sweep is not done)."""
+    cdef intp_t p = h.reclaim_index, got = 0, n, k
+    cdef mspan_t* s
+    cdef bint marked
+    while got < npages and p < h.mapped_pages:
+        if h.page_to_span[p] != p:
+            p += 1
+            continue
+        s = &h.spans[p]
+        n = s.npages
+        if s.state == SPAN_IN_USE and s.sweepgen != h.sweepgen and s.cached_by < 0:
+            marked = False
+            for k in range(BITMAP_WORDS):
+                if h.gcmark_bits[p * BITMAP_WORDS + k]:
+                    marked = True
+                    break
+            if not marked:
+                h.pages_swept += n
+                sweep_span(h, p, False)
+                got += n
+        p += n if n > 0 else 1
+    h.reclaim_index = p
 
 
 cdef intp_t sweepone(mheap_t* h) noexcept nogil:

@@ -684,6 +684,7 @@ def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, bint b
     *ring* is then unused). Every setting marks the same objects and returns the same
     counts; only the speed differs.
     """
+    finish_sweep(heap)              # a mark needs a swept heap (Go: finishsweep_m first)
     if ring < 0 or ring > RING_MAX or ring & (ring - 1):
         raise ValueError(f"ring must be 0 or a power of two up to {RING_MAX}, not {ring}")
     cdef const uint64_t[::1] r = _as_addrs(roots)
@@ -731,6 +732,7 @@ cdef void clear_bits(Heap heap, uint64_t* bits) noexcept:
 
 def clear_marks(Heap heap):
     """Clear every mark bit (abandon a cycle)."""
+    finish_sweep(heap)              # unswept spans' mark bits are their liveness
     clear_bits(heap, heap.h.gcmark_bits)
 
 
@@ -746,6 +748,7 @@ def checkmark(Heap heap, roots=None, scan_only=None):
     (a plain depth-first walk, no prefetch ring), so it shares none of the mark's
     queueing code (drain_pipelined).
     """
+    finish_sweep(heap)
     cdef const uint64_t[::1] r = _as_addrs(roots)
     cdef const uint64_t[::1] so = _as_addrs(scan_only)
     cdef gcwork_t w
@@ -851,6 +854,7 @@ cdef void start_sweep(mheap_t* h) noexcept nogil:
             partial_remove(h, h.partial_head[c])
     h.push_seq = 0
     h.pages_swept = 0
+    h.reclaim_index = 0
 
 
 cdef intp_t sweep_pushed(mheap_t* h, intp_t p) noexcept nogil:
