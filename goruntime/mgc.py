@@ -14,9 +14,12 @@ One cycle (``Collector.gc``), following Go's phases (spec §3.1):
 3. mark termination (STW #2): heapMarked = heapLive = bytes marked, every mcache is
    flushed (counted, tiny block dropped), NumGC/NumForcedGC, PauseNs/PauseEnd/LastGC,
    GCCPUFraction, the pacer commits the next goal and trigger;
-4. sweep: specials of unmarked objects first (spec §3.7, ``mspecial``: finalizable
-   objects are revived and their finalizers queued; weak handles cleared; cleanups
-   queued), then every span (``_mark.sweep``).
+4. sweep, in Go's span order (``_mark.sweep_order``: the spans the mcache flush swept,
+   then by span class, full before partial, in push order): specials of unmarked
+   objects first (spec §3.7, ``mspecial``: finalizable objects are revived and their
+   finalizers queued, in the batches Go's finalizer goroutine takes between the
+   sweepers' turns; weak handles cleared; cleanups queued), then the spans
+   (``_mark.sweep``).
 
 The state of a cycle between its mark and its mark termination is a `Cycle`; what the
 collector accumulates over all cycles (MemStats' GC fields, the CPU and pause statistics)
@@ -509,6 +512,7 @@ class Collector:
         """
         rt = self.rt
         rt._check_world("Collector.start_cycle")
+        self.finish_sweep()
         procs = rt._gomaxprocs
         self.mark_workers = max(self.mark_workers, procs)   # Go: gcBgMarkStartWorkers
         rt._charge_mutator()
@@ -578,6 +582,7 @@ class Collector:
                            mutator_ns=cyc.mutator_ns, mark_cpu_ns=mark_ns,
                            dedicated_ns=mark_ns, heap_live=heap1)
         rt.pacer.reset_live(bytes_marked)         # heapLive (the heap's) = bytes marked
+        seq0 = self.sweep_flush_mark()            # before the flush: which spans are stale
         rt.heap.flush_mcaches(False)
         _, stw2 = self.phase(COSTS["stw_mark_term"], lambda: None)
         end_unix = rt.clock.unix_nano()
@@ -604,10 +609,48 @@ class Collector:
         # sweep: specials first (spec 3.7), then the spans. From here on the cycle cannot
         # be undone: every step runs to its end (`complete`).
         self.sweeping = True
-        self.complete((rt.specials.sweep, lambda: _mark.sweep(rt.heap), self.commit_after_sweep))
+        self.complete(self.sweep_steps(seq0, kind))
         if self.observers:
             self._event(cyc, SWEEP_DONE, rt.heap.heap_live, rt.heap_goal(), bytes_marked,
                         cyc.scan_bytes, stw1 + stw2, mark_ns)
+
+    def sweep_flush_mark(self):
+        """At mark termination, before the mcaches are flushed: the push stamp after which
+        a span was flushed (Go's stale cached spans, which ``uncacheSpan`` sweeps first)."""
+        return self.rt.heap.push_seq
+
+    def sweep_steps(self, seq0, kind):
+        """The sweep, span by span in Go's order (`_mark.sweep_order`): the specials of
+        each span's dead objects (finalizers and cleanups queued in the batches their
+        goroutines take between the sweepers' turns), then the spans themselves, then
+        the pacer's commit (`commit_after_sweep`). Each
+        step is safe to run again (`complete`); the order is computed once, before any
+        span is swept (the sweep renumbers the push stamps)."""
+        rt = self.rt
+        plan = []
+
+        def order():
+            if not plan:
+                plan.append(_mark.sweep_order(rt.heap, seq0))
+
+        def specials():
+            if len(plan) < 2:
+                plan.append(rt.specials.sweep(plan[0][0], plan[0][1], kind))
+        if kind == "cycle":      # runtime.GC() sweeps everything before it returns
+            return (order, specials, lambda: _mark.sweep(rt.heap, plan[0][0]),
+                    self.commit_after_sweep)
+        # A background cycle (heap-triggered, periodic) sweeps lazily, as Go's does
+        # (gcSweep in concurrent mode): the mcache flush's spans and those whose specials
+        # were just processed now; the rest in allocation (cacheSpan, the proportional
+        # sweep paced here) or at the next cycle's start (`finish_sweep`).
+        return (order, specials, lambda: _mark.sweep_lazy(rt.heap, plan[0][0], plan[0][1], plan[1]),
+                self.commit_after_sweep, lambda: _mark.pace_sweeper(rt.heap, rt.heap.trigger))
+
+    def finish_sweep(self):
+        """Sweep termination: finish the last background cycle's sweep (Go: finishsweep_m).
+        Complete in one nogil call, so nothing is left half-done if the cycle that follows
+        is rolled back."""
+        _mark.finish_sweep(self.rt.heap)
 
     def commit_after_sweep(self):
         """The pacer's next goal and trigger, the scavenger, the periodic GC's deadline."""

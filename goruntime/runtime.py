@@ -576,7 +576,7 @@ class Runtime:
         self.sched.close()
         with self.world:
             self.heap.release_memory()
-        self.finalizers.finq.clear()
+        self.finalizers.clear()
         self.cleanups.queue.clear()
 
     def _check_alive(self):

@@ -942,6 +942,111 @@ def fin_closure_leak():
 
 
 # ---------------------------------------------------------------------------
+# sweep order (issue 15, item 1)
+
+SW_KINDS = {0: "swTiny", 5: "swTiny", 1: "sw16", 6: "sw16", 2: "swL", 7: "swL",
+            3: "sw48", 8: "sw48", 4: "sw64", 9: "sw256"}
+
+
+@functools.cache
+def sweep_types() -> dict:
+    S, A, pi = rt.Struct, rt.Array, rt.Ptr(rt.Int)
+    return {
+        "swTiny": S("swTiny", id=rt.Int64),
+        "sw16": S("sw16", p=pi, id=rt.Int),
+        "sw48": S("sw48", p=pi, id=rt.Int, b=A(rt.Byte, 32)),
+        "sw64": S("sw64", id=rt.Int, b=A(rt.Byte, 56)),
+        "sw256": S("sw256", p=pi, id=rt.Int, b=A(rt.Byte, 240)),
+        "swL": S("swL", p=pi, id=rt.Int, b=A(rt.Byte, 39984)),
+    }
+
+
+def sweep_order(cleanup: bool) -> dict:
+    """Issue 15 item 1: finalizer (or cleanup) order over tiny, small and large classes
+    after runtime.GC() with one P. The mcache flush at mark termination sweeps the cached
+    spans in span class order (one batch: here every small and tiny object); then
+    runtime.GC's sweepone (one span, then Gosched) and bgsweep (ten spans, then a yield)
+    take turns over the large spans, and the finalizer goroutine runs each batch newest
+    first (the cleanup goroutine takes full 20-entry blocks newest first)."""
+    T, order = sweep_types(), []
+    # main.go's `events` channel (make(chan string, 4096), made at package init) has a
+    # 64 KiB pointerful buffer: the first span of span class 0 in Go's heap, which
+    # runtime.GC's first sweepone takes before any of the scenario's large spans.
+    keep_events = rt.make(rt.ChanType(rt.String), 4096)
+
+    def fin(x):
+        order.append(int(x.id))
+
+    def setup():
+        for i in range(300):
+            x = rt.new(T[SW_KINDS[i % 10]])
+            x.id = i
+            if cleanup:
+                rt.AddCleanup(x, order.append, i)
+            else:
+                rt.SetFinalizer(x, fin)
+
+    rt.GC()
+    setup()
+    out = {}
+    for c in (1, 2):
+        rt.GC()
+        wait_queues()
+        out[f"cycle{c}"] = take(order)
+    del keep_events
+    return out
+
+
+@scenario()
+def fin_sweep_order():
+    """Finalizers of 300 objects over tiny, small and large classes, in Go's sweep order."""
+    return sweep_order(False)
+
+
+@scenario()
+def cleanup_sweep_order():
+    """Cleanups of 300 objects over tiny, small and large classes, in Go's sweep order."""
+    return sweep_order(True)
+
+
+@scenario()
+def lazy_sweep_frees():
+    """A heap-triggered cycle sweeps lazily (issue 15 item 1): right after it, the spans
+    of 1000 dead 256-byte objects are not swept yet, so their frees do not show in
+    BySize; runtime.GC() sweeps them. The 16-byte garbage that triggers the cycle is
+    swept first (its class comes first in sweep order, and cacheSpan sweeps its spans)."""
+    T = sweep_types()
+    cyc = samples(["/gc/cycles/total:gc-cycles"])
+
+    def garbage():
+        for i in range(1000):
+            x = rt.new(T["sw256"])
+            x.id = i
+
+    rt.GC()
+    garbage()
+    ms0 = rt.ReadMemStats()
+    metrics.Read(cyc)
+    n0 = u64(cyc, 0)
+    while u64(cyc, 0) == n0:
+        for k in range(64):
+            keep_sink = rt.new(T["sw16"])
+            keep_sink.id = k
+        metrics.Read(cyc)
+    ms1 = rt.ReadMemStats()
+    rt.GC()
+    ms2 = rt.ReadMemStats()
+    c = next(i for i, b in enumerate(ms0.BySize) if b.Size == 256)
+    live = lambda m: m.BySize[c].Mallocs - m.BySize[c].Frees  # noqa: E731
+    return {
+        "cycles": ms1.NumGC - ms0.NumGC,
+        "after_cycle.frees256": ms1.BySize[c].Frees - ms0.BySize[c].Frees,
+        "after_gc.frees256": ms2.BySize[c].Frees - ms0.BySize[c].Frees,
+        "after_cycle.dead_still_counted256": live(ms1) - live(ms2),
+    }
+
+
+# ---------------------------------------------------------------------------
 # cleanups
 
 @scenario()
