@@ -286,7 +286,9 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
     rest = op[k:] == OP_ALLOC
     clk = TraceClock(_time[k:][rest & (size[k:] > 0)])
     r = _rt.Runtime(gogc=gogc, memory_limit=memory_limit, gomaxprocs=gomaxprocs, clock=clk)
-    tdense = np.full(len(op), -1, dtype=np.int64)
+    # the store columns: a trace has no store rows, so the kernel never reads them;
+    # calloc'd zeros cost no memory until touched (np.full(-1) wrote 12 bytes a row)
+    tdense = np.zeros(len(op), dtype=np.int64)
     offset = np.zeros(len(op), dtype=np.uint32)
     addr = np.zeros(max(nobj, 1), dtype=np.uint64)
     slot = np.full(max(nobj, 1), -1, dtype=np.int64)
