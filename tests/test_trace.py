@@ -344,3 +344,55 @@ def test_go_calibrated_replay(go, ranges, scenario):
         # Go's own peak heap moves with GC timing from run to run (go-ranges.json: about
         # +-10 % for steady): the emulated one must be within 10 % of Go's range
         assert 0.9 * plo <= peak <= 1.1 * phi, (scenario, peak, (plo, phi))
+
+
+def _uvarints(*vals):
+    out = bytearray()
+    for v in vals:
+        while v >= 0x80:
+            out.append((v & 0x7F) | 0x80)
+            v >>= 7
+        out.append(v)
+    return bytes(out)
+
+
+def test_stream_remapped_span_keeps_its_live_objects():
+    """A span remapped while one of its objects is live (its free not yet seen): the
+    object moves to the address-keyed table, and its free, or an allocation over its
+    slot, still finds it (the slot arrays' fallback path, which Go's own traces rarely
+    take)."""
+    from goruntime.trace import _parse, reader
+    page, align, base = 8192, 8, 1 << 32
+    obj = 10 * page // align                      # the first slot of page 10
+    K_SPAN_ALLOC, K_ALLOC, K_FREE = 129, 132, 133
+    ev = b"".join([
+        bytes([K_SPAN_ALLOC]) + _uvarints(1, 10, 1, (3 << 1 | 1) << 1),   # class 3: 24 B
+        bytes([K_ALLOC]) + _uvarints(1, obj, 0),                          # A at slot 0
+        bytes([K_ALLOC]) + _uvarints(1, obj + 6, 0),                      # B at slot 2
+        bytes([K_SPAN_ALLOC]) + _uvarints(1, 10, 2, (5 << 1 | 1) << 1),   # now class 5: 48 B
+        bytes([K_FREE]) + _uvarints(1, obj),                              # A's free, late
+        bytes([K_ALLOC]) + _uvarints(1, obj + 6, 0),                      # C over B's slot
+        bytes([K_FREE]) + _uvarints(1, obj + 6),                          # C's free
+    ])
+    buf = np.frombuffer(ev, dtype=np.uint8)
+    one = lambda v, t: np.array([v], dtype=t)     # noqa: E731
+    allocs = np.empty(3, dtype=reader.ALLOC_DTYPE)
+    initial = np.empty(0, dtype=reader.ALLOC_DTYPE)
+    frees = np.empty(2, dtype=reader.FREE_DTYPE)
+    code, err, hist, tmin = _parse.count_events(buf, one(0, np.int64), one(len(ev), np.int64),
+                                                one(0, np.int64), one(1.0, np.float64),
+                                                reader._NARGS)
+    assert code == 0 and hist[K_ALLOC] == 3 and hist[K_FREE] == 2
+    code, err, misc, anom, counts, last = _parse.stream_events(
+        buf, one(0, np.int64), one(len(ev), np.int64), one(0, np.int64), one(0, np.int32),
+        one(1.0, np.float64), one(0, np.int64), reader._NARGS, reader._MISC, 0,
+        reader._class_sizes(), reader.MAX_HEAP_PAGES, page, align, base,
+        np.full(1, -1, np.int64), one(0, np.int64), one(1, np.int64), np.zeros(0, np.uint64),
+        np.zeros(0, np.uint64), allocs.view(np.uint8), initial.view(np.uint8),
+        frees.view(np.uint8), 0)
+    assert code == 0 and counts == (3, 0, 2, 0)
+    assert list(allocs["size"]) == [24, 24, 48] and list(allocs["time"]) == [2, 3, 6]
+    assert list(allocs["free_time"]) == [5, 6, 7]    # A freed late; B ended by C; C freed
+    assert anom["realloc_without_free"] == 1 and anom["unmatched_frees"] == 0
+    assert list(frees["alloc"]) == [0, 2] and list(frees["size"]) == [24, 48]
+    assert list(frees["addr"]) == [base + obj * align, base + (obj + 6) * align]

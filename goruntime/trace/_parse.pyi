@@ -3,7 +3,6 @@ import numpy.typing as npt
 
 ALLOC_REC_SIZE: int
 FREE_REC_SIZE: int
-MISC_FIELDS: tuple[str, ...]
 
 def read_uvarint(buf: npt.NDArray[np.uint8], pos: int, end: int) -> tuple[int, int]: ...
 def scan_batches(buf: npt.NDArray[np.uint8], pos: int) -> tuple[int, int, list[tuple[int, ...]]]: ...

@@ -145,9 +145,9 @@ def scan_batches(const uint8_t[::1] buf, intp_t pos):
 cdef inline intp_t skip_args(const uint8_t* p, intp_t pos, intp_t end, int na,
                              uint64_t* first) noexcept nogil:
     """Skip *na* uvarints from *pos* (the first decoded into *first*); -1 if malformed."""
-    cdef int j
+    cdef int _j
     pos = uvarint(p, pos, end, first)
-    for j in range(1, na):
+    for _j in range(1, na):
         if pos < 0:
             return -1
         pos = uvarint(p, pos, end, first + 1)

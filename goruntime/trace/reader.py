@@ -491,7 +491,7 @@ def _drop_unplaced(allocs, initial, frees):
     bad_i = initial["size"] == _DROPPED
     if not (bad_a.any() or bad_i.any()):
         return allocs, initial, frees
-    for arr, bad, col in ((allocs, bad_a, "alloc"), (initial, bad_i, "initial")):
+    for bad, col in ((bad_a, "alloc"), (bad_i, "initial")):
         if bad.any():
             new = np.cumsum(~bad) - 1
             ref = frees[col]
