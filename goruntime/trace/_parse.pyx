@@ -542,7 +542,7 @@ cdef int place(heapstate_t* s, int64_t ref, uint64_t id, uint64_t size, unsigned
     cdef bint tiny = False
     cdef int64_t* e = slot_entry(s, key, True, &st, &slot_size)
     if s.oom:
-        return -1
+        return E_NOMEM
     if e == NULL or e[0] == EMPTY:
         if s.fb.n:
             h = sm_find(&s.fb, key)
@@ -551,7 +551,7 @@ cdef int place(heapstate_t* s, int64_t ref, uint64_t id, uint64_t size, unsigned
                 e[0] = ref
                 s.nlive[st] += 1
             elif sm_put(&s.fb, key, ref) < 0:
-                return -1
+                return E_NOMEM
         elif spc == TINY_SPAN_CLASS:
             tiny = True
         else:
@@ -603,7 +603,7 @@ cdef int late_span(heapstate_t* s, uint64_t a, uint64_t b, uint64_t kc, int64_t 
                 ok = r == 0 or (r == 8 and (sc & 1) == 0 and sz > MIN_SIZE_FOR_MALLOC_HEADER)
                 header = r != 0
             if ok:
-                if place(s, pd.ref, pd.id, sz, sc & 0xff, header, t) < 0:
+                if place(s, pd.ref, pd.id, sz, sc & 0xff, header, t) != E_OK:
                     return -1
             else:
                 drop(s, pd)
