@@ -945,6 +945,11 @@ cdef class Heap:
             "unflushed_tiny": sum(self.h.mcaches[p].tiny_allocs for p in range(MAX_PROCS)),
         }
 
+    def mutator_counts(self):
+        """(mallocgc calls, bytes requested): what the virtual clock's meter charges
+        (`goruntime.runtime.Runtime._meter`); one call, no list built."""
+        return (self.h.malloc_calls, self.h.malloc_bytes)
+
     def unflushed_small(self):
         """Slots used in cached spans but not yet counted (what ReadMemStats' flush adds)."""
         cdef int p, spc

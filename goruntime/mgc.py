@@ -44,19 +44,8 @@ __all__ = ["COSTS", "FORCEGC_PERIOD", "GLOBALS_SCAN", "STACK_SCAN", "Cycle", "GC
            "Collector", "CycleEvent", "PHASES", "SWEEP_TERMINATION", "MARK_START",
            "MARK_TERMINATION", "SWEEP_DONE"]
 
-# The virtual clock's cost model (ns). Chosen to be of the order of Go's own costs on a
-# current x86-64 core, so that GCCPUFraction, gctrace times and the periodic GC read
-# sensibly; nothing exact is claimed for them.
-COSTS = {
-    "alloc_call": 20,          # per mallocgc call (mutator)
-    "alloc_byte": 0.05,        # per requested byte (zeroing)
-    "stw_sweep_term": 15_000,  # STW #1
-    "stw_mark_term": 20_000,   # STW #2
-    "mark_object": 20,         # per marked object
-    "mark_byte": 0.25,         # per scanned byte
-    "mark_utilization": 0.25,  # share of CPU the concurrent mark gets (Go: gcBackgroundUtilization)
-    "scavenge_bytes_per_ns": 0.04,  # background scavenger: ~40 MB/s (1 % of a CPU, Go's cap)
-}
+# The virtual clock's cost table (ns): one table for the whole runtime, in clock.py.
+COSTS = _clock.COSTS
 
 FORCEGC_PERIOD = _pacer.FORCEGC_PERIOD  # Go: forcegcperiod (2 minutes)
 # Scan work outside the heap. The emulated program's own globals are its Python variables
@@ -207,7 +196,7 @@ class Collector:
         self.cycle = None
         self.in_gc = False
         now = rt.clock.nanotime()
-        self.rate_mark = (0, 0, now)  # (malloc bytes, malloc calls, nanotime) at the last cycle's end
+        self.rate_mark = (0, 0, now)  # (malloc bytes, mutator work ns, nanotime) at the last cycle's end
         self.last_gc_cost_ns = 0      # GC CPU of the last cycle (the limiter's yardstick)
         self.last_rate = 0.0          # mutator allocation rate before the last cycle
         self.mark_workers = 0         # gcBgMarkWorker goroutines started (one per P, at GC start)
@@ -316,7 +305,7 @@ class Collector:
         if isinstance(clock, _clock.VirtualClock):
             r = fn(*args)
             ns = int(modelled_ns(r) if callable(modelled_ns) else modelled_ns)
-            clock.charge(ns)
+            clock.charge_gc(ns)
             return r, ns
         t0 = _time.perf_counter_ns()
         r = fn(*args)
@@ -537,8 +526,7 @@ class Collector:
         nbytes = c.malloc_bytes - self.rate_mark[0]
         if isinstance(rt.clock, _clock.VirtualClock) \
                 and not getattr(rt.clock, "recorded_mutator", False):
-            calls = c.malloc_calls - self.rate_mark[1]
-            ns = int(calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"])
+            ns = rt.mutator_work_ns() - self.rate_mark[1]
         else:
             ns = rt.clock.nanotime() - self.rate_mark[2]
         return (nbytes / ns if ns > 0 else 0.0), ns
@@ -607,7 +595,7 @@ class Collector:
         self.update_trigger()
         rt._maybe_scavenge(mem)
         c = rt._counters()
-        self.rate_mark = (c.malloc_bytes, c.malloc_calls, rt.clock.nanotime())
+        self.rate_mark = (c.malloc_bytes, rt.mutator_work_ns(), rt.clock.nanotime())
         # sysmon's forcegc check is due 2 minutes after this cycle (Go: forcegcperiod)
         rt.sched.next_tick = (rt.gc_record.last_gc_nanotime + FORCEGC_PERIOD + 1
                               if rt.pacer.gc_percent >= 0 else None)

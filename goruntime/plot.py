@@ -198,19 +198,9 @@ class Recorder:
         return s
 
     def _time(self, c):
-        """The runtime's clock; on the virtual clock, plus the mutator work it has not yet
-        charged (it charges allocation at GC boundaries and ReadMemStats, with the public
-        cost model ``runtime.COSTS``), so that samples between cycles sit where they
-        happened."""
-        rt = self.runtime
-        now = int(rt.clock.nanotime())
-        if not getattr(rt.clock, "virtual", False):
-            return now
-        from .runtime import COSTS
-        t, calls, nbytes = self._anchor_state
-        est = t + (c.malloc_calls - calls) * COSTS.get("alloc_call", 0) \
-            + (c.malloc_bytes - nbytes) * COSTS.get("alloc_byte", 0)
-        return max(now, int(est))
+        """The runtime's clock (on the virtual clock every reading includes the program's
+        metered work, so samples between cycles sit where they happened)."""
+        return int(self.runtime.clock.nanotime())
 
     def sample(self, label=None):
         """Add a sample now (e.g. after an allocation batch). The goal is the one in force

@@ -26,6 +26,7 @@ import contextvars
 import os
 import sys
 import threading
+import weakref
 
 import numpy as np
 
@@ -36,7 +37,8 @@ from .errors import FatalError, Panic
 from . import godebug as _godebug
 from .mcleanup import Cleanup, Cleanups
 from .mfinal import Finalizers
-from .mgc import COSTS, FORCEGC_PERIOD, GLOBALS_SCAN, GCRecord as _GCRecord
+from .clock import COSTS
+from .mgc import FORCEGC_PERIOD, GLOBALS_SCAN, GCRecord as _GCRecord
 from .mgc import STACK_SCAN  # noqa: F401  (re-exported)
 from .mspecial import IMMORTAL_WEAK_BASE, Specials  # noqa: F401  (re-exported)
 from .rodata import RODATA_BASE, TYPES_BASE, Rodata  # noqa: F401  (re-exported)
@@ -70,6 +72,16 @@ def current():
         if _default is None:
             _default = Runtime.from_env()
         return _default
+
+
+def _clock_meter(rt):
+    """A meter for *rt*'s clock that does not keep *rt* alive (a clock may be shared)."""
+    ref = weakref.ref(rt)
+
+    def meter():
+        r = ref()
+        return r._meter() if r is not None else 0
+    return meter
 
 
 def _scheduler_of_current():
@@ -143,6 +155,13 @@ class Runtime:
         self._start_ns = self.clock.nanotime()
         self._charged_calls = 0
         self._charged_bytes = 0
+        self._charged_ns = 0
+        # the program's work moves the virtual clock: every reading brings it in (clock.py)
+        if hasattr(self.clock, "add_meter") and not getattr(self.clock, "recorded_mutator", False):
+            self._meter_fn = _clock_meter(self)
+            self.clock.add_meter(self._meter_fn)
+        else:
+            self._meter_fn = None
         self.rodata = Rodata()                # string literals and type descriptors
         # components (one per Go file; each keeps a back-reference to this shell)
         self.specials = Specials(self)        # mheap.go's specials: finalizer, cleanup, weak
@@ -341,16 +360,27 @@ class Runtime:
 
     # -- time ------------------------------------------------------------------------------
     def _charge_mutator(self):
-        """Advance the virtual clock by the allocation work done since the last charge."""
-        if getattr(self.clock, "recorded_mutator", False):
-            return      # a clock replaying a recorded program's time (goruntime.trace)
-        c = self._counters()
-        calls = c.malloc_calls - self._charged_calls
-        nbytes = c.malloc_bytes - self._charged_bytes
-        self._charged_calls, self._charged_bytes = c.malloc_calls, c.malloc_bytes
-        ns = int(calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"])
-        if ns:
-            self.clock.charge(ns)
+        """Bring the program's work done so far into the clock (``clock.sync()``)."""
+        if self._meter_fn is not None:
+            self.clock.sync()
+        elif not getattr(self.clock, "recorded_mutator", False):
+            ns = self._meter()      # a clock object of the caller's without meters
+            if ns:
+                self.clock.charge(ns)
+
+    def mutator_work_ns(self):
+        """The program's modelled CPU time so far, by the cost table (`clock.COSTS`)."""
+        calls, nbytes = self.heap.mutator_counts()
+        return int(calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"])
+
+    def _meter(self):
+        """The virtual clock's meter: mutator ns of the work done since the last call."""
+        total = self.mutator_work_ns()
+        ns = total - self._charged_ns
+        if ns <= 0:
+            return 0
+        self._charged_ns = total
+        return ns
 
     # -- the GC cycle (mgc.Collector) ----------------------------------------------------
     def gc(self, kind="cycle"):
@@ -568,6 +598,8 @@ class Runtime:
         if self.sched.current() is not None and self.sched.current() is not self.sched.main:
             raise RuntimeError("goruntime: Runtime.close() from inside one of its goroutines")
         self._closed = True
+        if self._meter_fn is not None:
+            self.clock.remove_meter(self._meter_fn)
         if self.heap.dead is None:
             self.heap.dead = ("goruntime: this Runtime is closed", None)
         self.sched.on_tick = None
