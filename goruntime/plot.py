@@ -375,9 +375,9 @@ def _clock_of(source):
 def plot_pauses(source, ax=None, *, bins=20, title=None):
     """A histogram of stop-the-world pauses (µs) of a Recorder, Runtime, MemStats, GCStats
     or a list of nanoseconds; the y axis counts cycles (whole numbers). With the virtual
-    clock every pause is the cost model's fixed STW cost, so all of them fall in one bar,
-    which the picture says; ``clock="wall"`` measures them. At most *bins* bins, fewer when
-    there are few pauses."""
+    clock a pause costs what its work costs by the calibrated cost table (a fixed part,
+    the goroutines, the heap: clock.COSTS); ``clock="wall"`` measures them. At most *bins*
+    bins, fewer when there are few pauses."""
     ax = _axes(ax)
     from matplotlib.ticker import MaxNLocator
     pauses = np.array(_pauses_of(source), dtype=float) / 1e3
@@ -393,8 +393,6 @@ def plot_pauses(source, ax=None, *, bins=20, title=None):
                     edgecolor="white")
             ax.set_xlim(lo - 8 * half, lo + 8 * half)
             same = f"all {plural(len(pauses), 'pause')} are {lo:.3g} µs"
-            if clock is not _UNKNOWN and time_label(clock) == "modelled":
-                same += "\n(the virtual clock's fixed\nstop-the-world cost)"
             ax.text(0.02, 0.95, same, transform=ax.transAxes, va="top", ha="left", fontsize=8)
         else:
             n = max(1, min(int(bins), int(np.ceil(np.sqrt(len(pauses)))) + 1))

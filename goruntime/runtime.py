@@ -37,6 +37,7 @@ from .errors import FatalError, Panic
 from . import godebug as _godebug
 from .mcleanup import Cleanup, Cleanups
 from .mfinal import Finalizers
+from .mgclimit import GCCPULimiter
 from .clock import COSTS
 from .mgc import FORCEGC_PERIOD, GLOBALS_SCAN, GCRecord as _GCRecord
 from .mgc import STACK_SCAN  # noqa: F401  (re-exported)
@@ -177,7 +178,7 @@ class Runtime:
         self.mem_profile_rate = int(self.godebug.get("memprofilerate", mstats.DEFAULT_MEM_PROFILE_RATE))
         self._forcegc = None
         self._scav_time = self.clock.nanotime()
-        self.limiter_last_enabled = 0 # Go: /gc/limiter/last-enabled:gc-cycle
+        self.limiter = GCCPULimiter(self.clock.nanotime(), gomaxprocs)   # mgclimit.go
         if self.godebug.get("gctrace"):
             self.add_gc_observer(self.gctracer())
         self._token = None
@@ -369,9 +370,23 @@ class Runtime:
                 self.clock.charge(ns)
 
     def mutator_work_ns(self):
-        """The program's modelled CPU time so far, by the cost table (`clock.COSTS`)."""
-        calls, nbytes = self.heap.mutator_counts()
-        return int(calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"])
+        """The program's modelled CPU time so far, by the cost table (`clock.COSTS`):
+        allocations by path and size, field reads and writes (the heap's C counters),
+        goroutine switches, go statements and channel operations (the scheduler's), and
+        finalizer and cleanup runs. Counts only grow, so this never goes backwards."""
+        c = self.heap.mutator_counts()
+        k = COSTS
+        s = self.sched
+        rec = self.gc_record
+        return int(c[0] * k["alloc_tiny"] + c[1] * k["alloc_tiny_byte"]
+                   + c[2] * k["alloc_small_noscan"] + c[3] * k["alloc_small_noscan_byte"]
+                   + c[4] * k["alloc_small_scan"] + c[5] * k["alloc_small_scan_byte"]
+                   + c[6] * k["alloc_large_noscan"] + c[7] * k["alloc_large_noscan_byte"]
+                   + c[8] * k["alloc_large_scan"] + c[9] * k["alloc_large_scan_byte"]
+                   + c[10] * k["load"] + c[11] * k["store_scalar"] + c[12] * k["store_ptr"]
+                   + s.nswitch * k["goroutine_switch"] + s.ngo * k["go_statement"]
+                   + s.nchanops * k["chan_op"]
+                   + (rec.finalizers_executed + rec.cleanups_executed) * k["finalizer_run"])
 
     def _meter(self):
         """The virtual clock's meter: mutator ns of the work done since the last call."""
@@ -400,6 +415,11 @@ class Runtime:
 
     def _update_trigger(self):
         self.collector.update_trigger()
+
+    @property
+    def limiter_last_enabled(self):
+        """Go: /gc/limiter/last-enabled:gc-cycle (the GC CPU limiter, `mgclimit`)."""
+        return self.limiter.last_enabled_cycle
 
     @property
     def gc_running(self):
@@ -554,6 +574,8 @@ class Runtime:
                 self._gomaxprocs = n
                 self._peak_procs = max(self._peak_procs, n)
                 self.sched.gomaxprocs = n
+                if not self.collector.running:   # Go: procresize, with the world stopped
+                    self.limiter.reset_capacity(self.clock.nanotime(), n)
         return old
 
     # -- runtime/debug ----------------------------------------------------------------------
