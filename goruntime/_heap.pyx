@@ -956,7 +956,7 @@ cdef class Heap:
         }
 
     def mutator_counts(self):
-        """What the virtual clock's meter charges (`goruntime.runtime.Runtime._meter`), one
+        """What the virtual clock's meter charges (the runtime's clock meter), one
         flat tuple: mallocgc calls and bytes for each path (tiny, small noscan, small scan,
         large noscan, large scan: 10 numbers), then loads, scalar stores, pointer stores."""
         cdef const uint64_t* c = self.h.malloc_path_calls

@@ -328,10 +328,11 @@ class Collector:
         rt.heap.gc_pending = False
         if self.in_gc:
             return
-        now = rt.clock.nanotime()
-        lim = rt.limiter
-        if not lim.transitioning and lim.need_update(now):
-            lim.update(now)                   # Go: from the pacer's revise, every 10 ms
+        with rt.world:                        # a cycle's transitions hold it (threads)
+            now = rt.clock.nanotime()
+            lim = rt.limiter
+            if not lim.transitioning and lim.need_update(now):
+                lim.update(now)               # Go: from the pacer's revise, every 10 ms
         if self.cycle is None and rt.pacer.gc_percent < 0 \
                 and rt.pacer.memory_limit == _pacer.MAX_INT64:
             self.update_trigger()
