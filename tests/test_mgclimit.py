@@ -4,7 +4,7 @@ inside a runtime."""
 import pytest
 
 import goruntime as rt
-from goruntime import debug, metrics
+from goruntime import metrics
 from goruntime.mgclimit import CAPACITY_PER_PROC, GC_BACKGROUND_UTILIZATION, UPDATE_PERIOD, GCCPULimiter
 
 MS = 1_000_000
