@@ -164,6 +164,7 @@ class Runtime:
         else:
             self._meter_fn = None
         self.rodata = Rodata()                # string literals and type descriptors
+        self.map_states = {"seeds": 0, "maps": {}}  # maps.py's mirror of this runtime's maps
         # components (one per Go file; each keeps a back-reference to this shell)
         self.specials = Specials(self)        # mheap.go's specials: finalizer, cleanup, weak
         self.finalizers = Finalizers(self)    # mfinal.go: finq, fing
