@@ -103,6 +103,13 @@ cdef struct mheap_t:
     uint64_t bytes_marked_black  # bytes allocated black during the mark phase (part of heapMarked)
     uint64_t malloc_calls      # mallocgc calls and bytes requested (the virtual clock's cost model)
     uint64_t malloc_bytes
+    # the virtual clock's meter (clock.COSTS): mallocgc calls and bytes by path (tiny, small
+    # noscan, small scan, large noscan, large scan), and the program's field accesses
+    uint64_t malloc_path_calls[5]
+    uint64_t malloc_path_bytes[5]
+    uint64_t mut_loads         # field/element reads through handles
+    uint64_t mut_stores        # scalar field/element writes
+    uint64_t mut_ptr_stores    # pointer writes (Go: a store, plus the write barrier in a mark)
     uint32_t sweepgen
     uint32_t push_seq          # last `seq` given (Go's spanSet push order; renumbered each sweep)
     # lazy sweep of a background cycle (Go: sweepone, mcentral.cacheSpan, deductSweepCredit)

@@ -724,9 +724,19 @@ cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) exc
 
 cdef int mallocgc(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) except -1 nogil:
     """Go: mallocgc for *size* bytes; *out* gets the address the program sees (spec 1.4)."""
+    cdef int k
     malloc_dispatch(h, p, size, noscan, out)      # raises (out of memory) before any count
     h.malloc_calls += 1
     h.malloc_bytes += size
+    if size != 0:                                 # zerobase costs nothing to speak of
+        if size > SMALL_CUTOFF:
+            k = 3 if noscan else 4
+        elif noscan:
+            k = 0 if size < TINY_SIZE else 1
+        else:
+            k = 2
+        h.malloc_path_calls[k] += 1
+        h.malloc_path_bytes[k] += size
     return 0
 
 
@@ -748,6 +758,8 @@ cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
     si = next_slot(h, p, size_to_class8[(size + 7) >> 3] << 1, out)
     h.malloc_calls += 1
     h.malloc_bytes += size
+    h.malloc_path_calls[2] += 1                  # the virtual clock's meter: small scan
+    h.malloc_path_bytes[2] += size
     nw = <intp_t>(h.spans[si].elemsize >> 3)          # <= 64: no header below 512 bytes
     ndata = elem_words * count
     if ndata > nw:
@@ -1171,6 +1183,15 @@ cdef class Heap:
             "malloc_bytes": self.h.malloc_bytes,
             "unflushed_tiny": sum(self.h.mcaches[p].tiny_allocs for p in range(MAX_PROCS)),
         }
+
+    def mutator_counts(self):
+        """What the virtual clock's meter charges (the runtime's clock meter), one
+        flat tuple: mallocgc calls and bytes for each path (tiny, small noscan, small scan,
+        large noscan, large scan: 10 numbers), then loads, scalar stores, pointer stores."""
+        cdef const uint64_t* c = self.h.malloc_path_calls
+        cdef const uint64_t* b = self.h.malloc_path_bytes
+        return (c[0], b[0], c[1], b[1], c[2], b[2], c[3], b[3], c[4], b[4],
+                self.h.mut_loads, self.h.mut_stores, self.h.mut_ptr_stores)
 
     def unflushed_small(self):
         """Slots used in cached spans but not yet counted (what ReadMemStats' flush adds)."""

@@ -26,10 +26,13 @@ collector accumulates over all cycles (MemStats' GC fields, the CPU and pause st
 is a `GCRecord`. The `Collector` is the Runtime's component that runs cycles; it holds
 the world lock (``Runtime.world``) for the whole cycle.
 
-Time comes from the runtime's clock. With ``clock="virtual"`` (the default) it advances
-by a documented cost model (`COSTS`): a fixed cost per allocation and per allocated
-byte for the mutator, and per marked object and scanned byte for the collector, plus
-fixed STW costs. With ``clock="wall"`` the phases are measured.
+Time comes from the runtime's clock. With ``clock="virtual"`` (the default) the collector
+charges its work with ``clock.charge_gc`` at the costs of the calibrated table
+(`clock.COSTS`): each pause by its work (`Collector.pause_cost`), the mark per byte and
+object scanned and per goroutine stack; the program's own work is metered into the clock
+(clock.py). With ``clock="wall"`` the phases are measured. The GC CPU limiter
+(`mgclimit.GCCPULimiter`) sees both stop-the-world transitions, the assists' and the idle
+workers' mark time; while it is on, a cycle's mark runs without assists.
 """
 import dataclasses
 import os
@@ -48,19 +51,8 @@ __all__ = ["COSTS", "FORCEGC_PERIOD", "GLOBALS_SCAN", "STACK_SCAN", "Cycle", "GC
            "Collector", "CycleEvent", "PHASES", "SWEEP_TERMINATION", "MARK_START",
            "MARK_TERMINATION", "SWEEP_DONE"]
 
-# The virtual clock's cost model (ns). Chosen to be of the order of Go's own costs on a
-# current x86-64 core, so that GCCPUFraction, gctrace times and the periodic GC read
-# sensibly; nothing exact is claimed for them.
-COSTS = {
-    "alloc_call": 20,          # per mallocgc call (mutator)
-    "alloc_byte": 0.05,        # per requested byte (zeroing)
-    "stw_sweep_term": 15_000,  # STW #1
-    "stw_mark_term": 20_000,   # STW #2
-    "mark_object": 20,         # per marked object
-    "mark_byte": 0.25,         # per scanned byte
-    "mark_utilization": 0.25,  # share of CPU the concurrent mark gets (Go: gcBackgroundUtilization)
-    "scavenge_bytes_per_ns": 0.04,  # background scavenger: ~40 MB/s (1 % of a CPU, Go's cap)
-}
+# The virtual clock's cost table (ns): one table for the whole runtime, in clock.py.
+COSTS = _clock.COSTS
 
 FORCEGC_PERIOD = _pacer.FORCEGC_PERIOD  # Go: forcegcperiod (2 minutes)
 # Scan work outside the heap. The emulated program's own globals are its Python variables
@@ -112,6 +104,7 @@ class CycleEvent:
     gomaxprocs: int
     nanotime: int
     wall_ns: int
+    mark_idle_ns: int = 0    # the part of mark_cpu_ns Go's idle mark workers did (gctrace)
 
 
 @dataclasses.dataclass
@@ -221,9 +214,7 @@ class Collector:
         self.cycle = None
         self.in_gc = False
         now = rt.clock.nanotime()
-        self.rate_mark = (0, 0, now)  # (malloc bytes, malloc calls, nanotime) at the last cycle's end
-        self.last_gc_cost_ns = 0      # GC CPU of the last cycle (the limiter's yardstick)
-        self.last_rate = 0.0          # mutator allocation rate before the last cycle
+        self.rate_mark = (0, 0, now)  # (malloc bytes, mutator work ns, nanotime) at the last cycle's end
         self.mark_workers = 0         # gcBgMarkWorker goroutines started (one per P, at GC start)
         self.stack_scan = (0, 0)      # (bytes, stacks) of the running cycle's stack scan
         self.sweeping = False         # the running stage reached the sweep (no undo)
@@ -253,7 +244,7 @@ class Collector:
         raise ValueError(f"remove_gc_observer: {fn!r} is not a GC observer of this runtime")
 
     def _event(self, cyc, phase, heap_live, heap_goal, heap_marked, scan_work, pause_ns,
-               mark_cpu_ns):
+               mark_cpu_ns, mark_idle_ns=0):
         """Record a phase boundary for the observers (the caller holds the world lock).
         Nothing is computed when nobody observes."""
         if not self.observers:
@@ -267,7 +258,8 @@ class Collector:
             heap_marked=int(heap_marked), scan_work=int(scan_work), pause_ns=int(pause_ns),
             mark_cpu_ns=int(mark_cpu_ns), gc_cpu_fraction=rt.gc_record.gc_cpu_fraction,
             heap_inuse=int(c.heap_inuse), total_alloc=int(c.malloc_bytes),
-            gomaxprocs=rt._gomaxprocs, nanotime=rt.clock.nanotime(), wall_ns=_time.time_ns()))
+            gomaxprocs=rt._gomaxprocs, nanotime=rt.clock.nanotime(), wall_ns=_time.time_ns(),
+            mark_idle_ns=int(mark_idle_ns)))
 
     def deliver(self):
         """Call the observers with the events recorded so far, in order, outside the cycle.
@@ -313,15 +305,6 @@ class Collector:
         rt = self.rt
         mem = rt._mem_state()
         trig, goal = rt.pacer.trigger(mem)
-        if goal < rt.pacer.gc_percent_heap_goal and self.last_gc_cost_ns:
-            # Memory-limited: Go's GC CPU limiter keeps GC from taking more than half the
-            # CPU (spec 3.5) by letting the heap overshoot the limit. Modelled as a minimum
-            # runway: the mutator allocates for at least as long as the last cycle took.
-            rate, _ = self.alloc_rate()
-            floor = rt.heap.heap_live + int(self.last_gc_cost_ns * max(rate, self.last_rate))
-            if floor > trig:
-                trig = floor
-                rt.limiter_last_enabled = rt.gc_record.num_gc
         rt.heap.trigger = min(trig, 2**64 - 1)
 
     def phase(self, modelled_ns, fn, *args):
@@ -330,11 +313,24 @@ class Collector:
         if isinstance(clock, _clock.VirtualClock):
             r = fn(*args)
             ns = int(modelled_ns(r) if callable(modelled_ns) else modelled_ns)
-            clock.charge(ns)
+            clock.charge_gc(ns)
             return r, ns
         t0 = _time.perf_counter_ns()
         r = fn(*args)
         return r, _time.perf_counter_ns() - t0
+
+    def pause_cost(self, phase, heap_bytes):
+        """The modelled cost (ns) of a stop-the-world phase (clock.COSTS, fitted against Go
+        1.27.3 by bench/clockcal.py): a fixed part for each of the two pauses, and for
+        sweep termination the parts that grow with the goroutines (gcResetMarkState walks
+        allgs) and with the heap (its arenas' mark state is reset)."""
+        if phase == SWEEP_TERMINATION:
+            rt = self.rt
+            ngs = rt.sched.num_goroutine() + rt._system_goroutines()
+            first = COSTS["stw_first_cycle"] if rt.gc_record.num_gc == 0 else 0
+            return (COSTS["stw_sweep_term"] + ngs * COSTS["stw_goroutine"]
+                    + heap_bytes * COSTS["stw_heap_byte"] + first)
+        return COSTS["stw_mark_term"]
 
     def heap_triggered(self):
         """An allocation check point fired (Go: gcTrigger{kind: gcTriggerHeap}.test()).
@@ -346,6 +342,11 @@ class Collector:
         rt.heap.gc_pending = False
         if self.in_gc:
             return
+        with rt.world:                        # a cycle's transitions hold it (threads)
+            now = rt.clock.nanotime()
+            lim = rt.limiter
+            if not lim.transitioning and lim.need_update(now):
+                lim.update(now)               # Go: from the pacer's revise, every 10 ms
         if self.cycle is None and rt.pacer.gc_percent < 0 \
                 and rt.pacer.memory_limit == _pacer.MAX_INT64:
             self.update_trigger()
@@ -409,7 +410,7 @@ class Collector:
         """What a stage of a cycle may change before the sweep (see the class doc)."""
         rt = self.rt
         h = rt.heap
-        return (_save(rt.pacer), _save(rt.gc_record),
+        return (_save(rt.pacer), _save(rt.gc_record), _save(rt.limiter),
                 {k: v for k, v in vars(self).items() if k != "rt"},
                 {k: v for k, v in vars(rt).items() if type(v) in (int, float, bool)},
                 (h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending))
@@ -417,9 +418,10 @@ class Collector:
     def restore(self, saved):
         rt = self.rt
         h = rt.heap
-        pacer, rec, coll, rtv, heap = saved
+        pacer, rec, lim, coll, rtv, heap = saved
         _restore(rt.pacer, pacer)
         _restore(rt.gc_record, rec)
+        _restore(rt.limiter, lim)
         for k, v in coll.items():
             setattr(self, k, v)
         for k, v in rtv.items():
@@ -519,7 +521,9 @@ class Collector:
         t_start = rt.clock.nanotime()
         heap0 = rt.heap.heap_live
         goal = rt.heap_goal()
-        _, stw1 = self.phase(COSTS["stw_sweep_term"], lambda: None)
+        rt.limiter.start_gc_transition(True, t_start)          # Go: gcStart
+        _, stw1 = self.phase(self.pause_cost(SWEEP_TERMINATION, heap0), lambda: None)
+        rt.limiter.finish_gc_transition(rt.clock.nanotime())
         rt.pacer.max_stack_scan = rt.stacks.scannable()
         rt.pacer.start_cycle(heap0, rt.clock.nanotime(), procs, kind=_TRIGGER_KIND[kind])
         self.stack_scan = rt.stacks.scan()      # Go: markroot scans every goroutine's stack
@@ -528,8 +532,11 @@ class Collector:
         self._event(cyc, SWEEP_TERMINATION, heap0, goal, 0, 0, stw1, 0)
         self._event(cyc, MARK_START, heap0, goal, 0, 0, 0, 0)
         roots, scan_only = self.special_roots()
+        nstacks = self.stack_scan[1]
+        first = COSTS["mark_first_cycle"] if rt.gc_record.num_gc == 0 else 0
         (bytes_marked, nmarked, scan_bytes), mark_ns = self.phase(
-            lambda r: r[1] * COSTS["mark_object"] + r[2] * COSTS["mark_byte"],
+            lambda r: COSTS["mark_base"] + r[1] * COSTS["mark_object"]
+            + r[2] * COSTS["mark_byte"] + nstacks * COSTS["mark_stack"] + first,
             stw_mark(procs), rt.heap, roots, scan_only)
         rt.heap.gcphase_mark = True
         rate, mutator_ns = self.alloc_rate()
@@ -539,7 +546,14 @@ class Collector:
         if kind != "heap":
             return True
         runway = int(rate * mark_ns / COSTS["mark_utilization"])
-        runway = min(runway, max(goal - heap0, 0))
+        if not rt.limiter.limiting():
+            # Go's assists end the mark by the goal; past the goal from the start (a
+            # memory limit below the live heap) by 1.1 x the goal (revise: maxOvershoot).
+            # With the GC CPU limiter on there are no assists: the background pace only.
+            hard = goal if heap0 <= goal else int(goal * 1.1)
+            if hard - heap0 < runway:
+                runway = max(hard - heap0, 0)
+                rt.limiter.add_assist_time(mark_ns)   # the allocating mutator paid for the mark
         if runway <= 0:
             return True
         rt.heap.trigger = heap0 + runway
@@ -552,8 +566,7 @@ class Collector:
         nbytes = c.malloc_bytes - self.rate_mark[0]
         if isinstance(rt.clock, _clock.VirtualClock) \
                 and not getattr(rt.clock, "recorded_mutator", False):
-            calls = c.malloc_calls - self.rate_mark[1]
-            ns = int(calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"])
+            ns = rt.mutator_work_ns() - self.rate_mark[1]
         else:
             ns = rt.clock.nanotime() - self.rate_mark[2]
         return (nbytes / ns if ns > 0 else 0.0), ns
@@ -584,7 +597,12 @@ class Collector:
         rt.pacer.reset_live(bytes_marked)         # heapLive (the heap's) = bytes marked
         seq0 = self.sweep_flush_mark()            # before the flush: which spans are stale
         rt.heap.flush_mcaches(False)
-        _, stw2 = self.phase(COSTS["stw_mark_term"], lambda: None)
+        idle_ns = self.idle_mark(kind, mark_ns)
+        rt.limiter.add_idle_time(idle_ns)         # Go: the idle workers' limiter events
+        rt.limiter.start_gc_transition(False, rt.clock.nanotime())   # Go: gcMarkDone
+        _, stw2 = self.phase(self.pause_cost(MARK_TERMINATION, heap1), lambda: None)
+        rt.limiter.num_gc = rec.num_gc + 1       # Go: numgc is incremented before the finish
+        rt.limiter.finish_gc_transition(rt.clock.nanotime())
         end_unix = rt.clock.unix_nano()
         rec.pauses.record(stw1 + stw2, end_unix)     # NumGC += 1
         if kind == "cycle":
@@ -598,14 +616,13 @@ class Collector:
         cpu = rec.cpu
         cpu.accumulate_gc_pause_time(stw1, procs)
         cpu.accumulate_gc_pause_time(stw2, procs)
-        cpu.GCDedicatedTime += mark_ns
+        cpu.GCDedicatedTime += mark_ns - idle_ns
+        cpu.GCIdleTime += idle_ns
         cpu.GCTotalTime += mark_ns
         self.accumulate_cpu()
         rec.gc_cpu_fraction = min(cpu.gc_cpu_fraction(), 0.99)
-        self.last_gc_cost_ns = (stw1 + stw2) * procs + mark_ns
-        self.last_rate = self.alloc_rate()[0]
         self._event(cyc, MARK_TERMINATION, heap1, cyc.goal, bytes_marked, cyc.scan_bytes, stw2,
-                    mark_ns)
+                    mark_ns, idle_ns)
         # sweep: specials first (spec 3.7), then the spans. From here on the cycle cannot
         # be undone: every step runs to its end (`complete`).
         self.sweeping = True
@@ -661,10 +678,20 @@ class Collector:
         self.update_trigger()
         rt._maybe_scavenge(mem)
         c = rt._counters()
-        self.rate_mark = (c.malloc_bytes, c.malloc_calls, rt.clock.nanotime())
+        self.rate_mark = (c.malloc_bytes, rt.mutator_work_ns(), rt.clock.nanotime())
         # sysmon's forcegc check is due 2 minutes after this cycle (Go: forcegcperiod)
         rt.sched.next_tick = (rt.gc_record.last_gc_nanotime + FORCEGC_PERIOD + 1
                               if rt.pacer.gc_percent >= 0 else None)
+
+    def idle_mark(self, kind, mark_ns):
+        """The part of the mark that Go's idle mark workers do (not counted in
+        GCCPUFraction): all of it when the cycle's caller waits for it (runtime.GC, the
+        periodic GC) and no goroutine is runnable, so the P would otherwise be idle (Go,
+        GOMAXPROCS=1: gctrace shows the mark under "idle"); none for heap-triggered cycles,
+        whose mark runs beside the allocating mutator."""
+        if kind == "heap" or self.rt.sched.runnable_count():
+            return 0
+        return mark_ns
 
     def accumulate_cpu(self):
         """Bring TotalTime/UserTime up to now (Go: cpuStats.accumulate at mark termination)."""

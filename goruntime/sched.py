@@ -327,6 +327,11 @@ class Scheduler:
         self.gomaxprocs = gomaxprocs
         self.on_tick = None
         self.next_tick = None
+        # the virtual clock's meter (clock.COSTS; the runtime reads them): goroutine
+        # switches (cooperative mode), go statements, channel operations
+        self.nswitch = 0
+        self.ngo = 0
+        self.nchanops = 0
 
         self._lock = threading.Lock() if self._threads else _NoLock()
         self.time_to_run = TimeHistogram()          # Go: sched.timeToRun
@@ -383,6 +388,10 @@ class Scheduler:
         return self._main
 
     # ------------------------------------------------------------------ introspection
+
+    def runnable_count(self) -> int:
+        """Goroutines waiting in the run queue (cooperative mode; 0 with threads)."""
+        return len(self._runq)
 
     def num_goroutine(self) -> int:
         """Live goroutines, main included, system goroutines excluded (Go: NumGoroutine)."""
@@ -496,6 +505,7 @@ class Scheduler:
         with self._lock:
             g = Goroutine(self, next(self._goids), fn, args, bool(system), name)
             self._allgs[g.id] = g
+            self.ngo += 1
             if self._threads:
                 g._cond = threading.Condition(self._lock)
                 self._nactive += 1
@@ -742,6 +752,7 @@ class Scheduler:
 
     def _run_g(self, g, msg=None):
         """Hub: switch to *g* until it blocks, yields or finishes."""
+        self.nswitch += 1
         g.status = RUNNING
         g.wait_reason = ""
         if g is self._main:

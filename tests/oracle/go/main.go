@@ -131,6 +131,12 @@ var scenarios = []scenario{
 	{"gctrace_gogc_off", nil, func() result { return gctrace("retain", "off") }},
 	{"gctrace_forced_idle", nil, func() result { return gctrace("idle", "") }},
 
+	// Time (issue 15, item 10): pauses, GCCPUFraction and gctrace's times.
+	{"time_forced_idle", nil, func() result { return timing("idle") }},
+	{"time_retain", nil, func() result { return timing("retain") }},
+	{"time_goroutines", nil, func() result { return timing("goroutines") }},
+	{"limiter_below_live", nil, limiterBelowLive},
+
 	// Scan work as Go 1.27 counts it (/gc/scan/heap:bytes), on a CPU without AVX-512's
 	// packed span scan (the model goruntime follows; see scanHeapWork).
 	{"scan_heap_work", map[string]string{"GODEBUG": "cpu.avx512vl=off"}, scanHeapWork},
@@ -2135,10 +2141,120 @@ func traceChild(workload string) {
 		runtime.GC()
 		runtime.GC()
 		runtime.GC()
+	case "goroutines": // 1000 goroutines blocked on a channel, each with a pointer on its stack
+		ch := make(chan struct{})
+		done := make(chan struct{})
+		for i := 0; i < 1000; i++ {
+			go func() {
+				x := &traceNode{}
+				<-ch
+				traceSink = x
+				done <- struct{}{}
+			}()
+		}
+		runtime.Gosched()
+		runtime.GC()
+		runtime.GC()
+		close(ch)
+		for i := 0; i < 1000; i++ {
+			<-done
+		}
 	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	json.NewEncoder(os.Stdout).Encode(result{"NumGC": m.NumGC, "NumForcedGC": m.NumForcedGC})
+	pauses := []uint64{}
+	for i := uint32(0); i < m.NumGC && i < 256; i++ {
+		pauses = append(pauses, m.PauseNs[i])
+	}
+	json.NewEncoder(os.Stdout).Encode(result{"NumGC": m.NumGC, "NumForcedGC": m.NumForcedGC,
+		"PauseNs": pauses, "GCCPUFraction": m.GCCPUFraction})
+}
+
+var timeRE = regexp.MustCompile(`^gc (\d+) @(\d+\.\d{3})s (\d+)%: (\S+)\+(\S+)\+(\S+) ms clock, ` +
+	`(\S+)\+(\S+)/(\S+)/(\S+)\+(\S+) ms cpu, `)
+
+// timing: a workload in a gctrace child; the times Go reports (issue 15, item 10): each
+// pause, GCCPUFraction, and gctrace's clock and CPU fields, as means over the cycles (or
+// the last cycle's). Every one of them depends on the machine: the corpus compares them
+// with the range of recorded runs, within a factor of 2.
+func timing(workload string) result {
+	r := runChild(map[string]string{"GODEBUG": "gctrace=1"}, "trace", workload)
+	if r.exit != 0 {
+		panic("trace child failed: " + r.stderr)
+	}
+	var c struct {
+		NumGC         uint32
+		PauseNs       []uint64
+		GCCPUFraction float64
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil {
+		panic(err)
+	}
+	var n, sums [8]float64
+	var last []string
+	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		m := timeRE.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		last = m
+		for i, g := range []int{4, 5, 6, 7, 8, 9, 10, 11} {
+			v, _ := strconv.ParseFloat(m[g], 64)
+			sums[i] += v
+			n[i]++
+		}
+	}
+	mean := func(i int) float64 { return sums[i] / n[i] }
+	var ptotal, pmax uint64
+	for _, p := range c.PauseNs {
+		ptotal += p
+		pmax = max(pmax, p)
+	}
+	pct, _ := strconv.Atoi(last[3])
+	start, _ := strconv.ParseFloat(last[2], 64)
+	return result{
+		"cycles":              len(c.PauseNs),
+		"pause_ns_mean":       float64(ptotal) / float64(len(c.PauseNs)),
+		"pause_ns_max":        pmax,
+		"gc_cpu_fraction":     c.GCCPUFraction,
+		"trace.last_percent":  pct,
+		"trace.last_start_ms": start * 1000,
+		"trace.stw1_ms":       mean(0),
+		"trace.mark_ms":       mean(1),
+		"trace.stw2_ms":       mean(2),
+		"trace.cpu_mark_ms":   mean(4) + mean(5) + mean(6),
+	}
+}
+
+type limChunk [8192]byte
+
+var limKeep []*limChunk
+var limSink *limChunk
+
+// limiterBelowLive: a memory limit (8 MiB) far below the live heap (16 MiB of 8 KiB
+// chunks), then 160 MiB of garbage (issue 15, item 8). Go collects back to back, each
+// cycle's mark running beside the allocating program; the GC CPU limiter's bucket (1
+// CPU-second) does not fill in so short a program.
+func limiterBelowLive() result {
+	for i := 0; i < 2048; i++ {
+		limKeep = append(limKeep, new(limChunk))
+	}
+	prev := debug.SetMemoryLimit(8 << 20)
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for i := 0; i < 20000; i++ {
+		limSink = new(limChunk)
+	}
+	runtime.ReadMemStats(&m1)
+	s := []metrics.Sample{{Name: "/gc/limiter/last-enabled:gc-cycle"}}
+	metrics.Read(s)
+	debug.SetMemoryLimit(prev)
+	limKeep, limSink = nil, nil
+	return result{
+		"gcs":             m1.NumGC - m0.NumGC,
+		"gc_cpu_fraction": m1.GCCPUFraction,
+		"limiter_last_enabled": s[0].Value.Uint64(),
+	}
 }
 
 var traceRE = regexp.MustCompile(`^gc (\d+) @\d+\.\d{3}s \d+%: \S+ ms clock, \S+ ms cpu, ` +
