@@ -170,8 +170,12 @@ class _Table:
 class MapState:
     """One map's mirror: header address, directory, tables (or the small group)."""
 
+    # weak: the runtime keeps its map states (``_runtime_state``); a strong reference
+    # back would make every runtime that made a map a reference cycle (issue 13)
+    rt = property(lambda self: self._rt())
+
     def __init__(self, rt, mt, addr):
-        self.rt, self.mt, self.addr = rt, mt, addr
+        self._rt, self.mt, self.addr = weakref.ref(rt), mt, addr
         self.used = 0
         self.seed = _next_seed(rt)
         self.small = None            # (group address, slot hashes, {key: slot}) when small
@@ -560,15 +564,15 @@ class MapState:
 _ZERO = object()          # "no value given": the slot keeps its zeroed memory
 
 
-# Per-runtime map state, kept here rather than on the Runtime: the seed counter and the
-# mirror of each map by header address (weak on the runtime, so it dies with it).
-_PER_RUNTIME = weakref.WeakKeyDictionary()
+# Per-runtime map state: the seed counter and the mirror of each map by header address.
+# Kept in the Runtime's own dict (a WeakKeyDictionary here kept every runtime that made a
+# map alive for good: its MapStates, the values, refer back to the runtime; issue 13).
 
 
 def _runtime_state(rt):
-    st = _PER_RUNTIME.get(rt)
+    st = rt.__dict__.get("_map_state")
     if st is None:
-        st = _PER_RUNTIME[rt] = {"seeds": 0, "maps": {}}
+        st = rt.__dict__["_map_state"] = {"seeds": 0, "maps": {}}
     return st
 
 

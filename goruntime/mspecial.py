@@ -12,6 +12,8 @@ weak handles are cleared first, then either its finalizers are queued (the objec
 revived for this cycle, so its cleanups wait) or its cleanups are queued, several at one
 offset newest first.
 """
+import weakref
+
 import numpy as np
 
 __all__ = ["FinalizerSpecial", "CleanupSpecial", "WeakSpecial", "Specials",
@@ -53,8 +55,12 @@ class Specials:
     """The Runtime's special records, keyed by the registered address (finalizers, weak
     handles) or by cleanup id. Mutated under the world lock."""
 
+    # The runtime, held weakly: nothing a Runtime owns may keep it alive, so that it is
+    # freed (and closed) when its last user reference goes (issue 13).
+    rt = property(lambda self: self._rt())
+
     def __init__(self, rt):
-        self.rt = rt
+        self._rt = weakref.ref(rt)
         self.finalizers = {}          # address -> FinalizerSpecial
         self.cleanups = {}            # cleanup id -> CleanupSpecial
         self.weak = {}                # address -> WeakSpecial

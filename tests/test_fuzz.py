@@ -331,16 +331,29 @@ class Fuzzer:
         self.gcstats = debug.GCStats()
 
     # -- the driver ---------------------------------------------------------------------
+    drop = False                # end without closing: the runtime is dropped (issue 13)
+
     def run(self):
         self._watch_sweep()
-        with self.r:
-            self._make_sentinels()
-            for i, (op, *args) in enumerate(self.program):
-                self.step(op, args, i)
-                if self.errors:
-                    raise FuzzFailure(self.errors[0])
-            self.finish()
+        if self.drop:               # entered in a context of its own, never left
+            import contextvars
+            contextvars.copy_context().run(self._run_entered)
+        else:
+            with self.r:            # leaving the block closes the runtime
+                self._body()
         return self.calls
+
+    def _run_entered(self):
+        self.r.__enter__()
+        self._body()
+
+    def _body(self):
+        self._make_sentinels()
+        for i, (op, *args) in enumerate(self.program):
+            self.step(op, args, i)
+            if self.errors:
+                raise FuzzFailure(self.errors[0])
+        self.finish()
 
     def step(self, op, args, i):
         if self.depth and op in NOT_NESTED:
@@ -1861,44 +1874,47 @@ def _takes_one_arg(fn):
 _TOTAL = {"calls": 0, "failures": 0, "programs": 0, "outcomes": {}}
 
 
-def _release(r):
-    """End the parked goroutines of a finished runtime (cooperative scheduler).
-
-    Workaround: a suspended greenlet's frame is invisible to Python's cycle collector, so
-    the scheduler's hub and the parked finalizer/cleanup goroutines keep every Runtime
-    (and the pages of its arena it touched) alive for good; 20000 programs would need tens
-    of GiB. Remove once the scheduler releases them itself.
-    """
-    import greenlet
-    s = r.sched
-    grs = [getattr(s, "_hub", None)] + [getattr(g, "_gr", None)
-                                         for g in list(getattr(s, "_allgs", {}).values())]
-    for gr in grs:
-        if gr is not None and not gr.dead:
-            try:
-                gr.throw(greenlet.GreenletExit)
-            except Exception:  # noqa: BLE001 - best effort: a leak is not a test failure
-                pass
+def _reclaimed(ref):
+    """Every 64th program: its runtime, dropped without close() once the program is over
+    (handles, finalizers replaying the program and all), is freed by the next cycle
+    collection, with its parked finalizer and cleanup goroutines (issue 13; before, a
+    `_release` here had to throw GreenletExit into them, or 20000 programs kept tens of
+    GiB alive)."""
+    if _TOTAL["programs"] % 64 == 0:
+        import gc
+        gc.collect()
+        assert ref() is None, "a dropped Runtime was not reclaimed"
+        _TOTAL["reclaimed"] = _TOTAL.get("reclaimed", 0) + 1
 
 
 def _run_program(program):
+    import weakref
     fz = Fuzzer(program)
+    fz.drop = _TOTAL["programs"] % 2 == 1
+    ref = weakref.ref(fz.r)
+    ok = False
     try:
         fz.run()
+        ok = True
     except BaseException:
         note("decoded program:\n" + "\n".join(f"  {op}{_short(args)}" for op, *args in fz.program))
         raise
     finally:
-        _release(fz.r)
         _TOTAL["calls"] += fz.calls
         _TOTAL["failures"] += fz.failures
         _TOTAL["programs"] += 1
         for k, v in fz.outcomes.items():
             _TOTAL["outcomes"][k] = _TOTAL["outcomes"].get(k, 0) + v
+    if ok:
+        closed = not fz.drop
+        assert bool(fz.r.dead) == closed
+        _TOTAL["closed" if closed else "dropped"] = _TOTAL.get("closed" if closed else "dropped", 0) + 1
+        del fz
+        _reclaimed(ref)
 
 
 def _fuzz(max_examples, derandomize, phases=None):
-    _TOTAL.update(calls=0, failures=0, programs=0, outcomes={})
+    _TOTAL.update(calls=0, failures=0, programs=0, outcomes={}, closed=0, dropped=0, reclaimed=0)
     extra = {} if phases is None else {"phases": phases}
     test = settings(max_examples=max_examples, deadline=None, derandomize=derandomize, **extra,
                     database=None if derandomize else settings().database,
@@ -1933,6 +1949,11 @@ def test_fuzz_public_api():
         kinds = {k for o, k in tot["outcomes"] if o == op}
         assert kinds >= need, (op, kinds)
     print("issue 13 ops:", {k: v for k, v in sorted(tot["outcomes"].items()) if k[0] in want})
+    # half the programs end with their `with` block (closed), half drop their runtime
+    # unclosed; each 64th is checked to be freed
+    print(f"runtimes: {tot['closed']} closed by `with`, {tot['dropped']} dropped, "
+          f"{tot['reclaimed']} checked freed")
+    assert tot["closed"] >= 900 and tot["dropped"] >= 900 and tot["reclaimed"] >= 30, tot
 
 
 @pytest.mark.slow

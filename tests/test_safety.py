@@ -154,12 +154,11 @@ def test_b30_numpy_view_keeps_the_backing_array_alive(runtime):
 def test_b31_weak_pointers_of_different_runtimes_are_not_equal():
     """Every arena starts at the same emulated address, so the first object of two
     runtimes has the same weak cell address: the weak pointers compared equal."""
-    with rt.Runtime() as a:
-        pa = a.new(Box)
-        wa = weak.Make(pa)
-    with rt.Runtime() as b:
-        pb = b.new(Box)
-        wb = weak.Make(pb)
+    a, b = rt.Runtime(), rt.Runtime()          # not `with`: its end closes the runtime
+    pa = a.new(Box)
+    wa = weak.Make(pa)
+    pb = b.new(Box)
+    wb = weak.Make(pb)
     assert wa._addr == wb._addr               # the premise: same cell address
     assert wa != wb and not (wa == wb)
     assert len({wa, wb}) == 2
@@ -844,3 +843,141 @@ def test_b37_a_thousand_runtimes(mode):
     grew, threads = _churn(1000, mode)
     assert grew < 64 << 20, f"RSS grew {grew / 2**20:.1f} MiB"
     assert threads == 0
+
+
+def _drop_one(mode, cycle):
+    """A runtime that ran finalizers, a cleanup, a goroutine, made a map and a 3 MiB heap,
+    then dropped without close(); returns a weak reference to it. *cycle*: it also keeps
+    a finalizer and a cleanup holding the runtime itself (a reference cycle), a finalizer
+    that raised (its traceback reaches the runtime) and a goroutine parked for good."""
+    import time
+    import weakref
+    r = rt.Runtime(scheduler=mode, arena_cap=64 << 20)
+    ran = []
+    for _ in range(3):
+        p = r.new(Box)
+        r.set_finalizer(p, lambda q: ran.append(1))
+    c = r.new(Box)
+    r.add_cleanup(c, lambda a: ran.append(a), 2)
+    s = r.make(rt.Slice(rt.Int64), 3 << 17)
+    s.numpy()[:] = 1
+    m = r.make(rt.Map(rt.Int, rt.Int))
+    m[1] = 2
+    r.go(lambda: ran.append(3))
+    ch = rt.Chan(0, sched=r.sched)
+    r.go(ch.recv)                                 # parked for good (a goroutine leak in Go)
+    del p, c, s, m
+    r.gc()
+    for _ in range(2000):                         # bounded: a few ms normally
+        r.sched.gosched()
+        if len(ran) >= 5:
+            break
+        if mode == "threads":
+            time.sleep(0.001)
+    assert sorted(ran) == [1, 1, 1, 2, 3], ran
+    if cycle:
+        keep = r.new(Box)
+        r.set_finalizer(keep, lambda q, r=r: r.gc())          # never runs: keep stays
+        r.add_cleanup(keep, lambda a, r=r: r.gc(), 1)
+        bad = r.new(Box)
+        r.set_finalizer(bad, lambda q: 1 / 0)
+        del bad
+        r.gc()
+        for _ in range(2000):
+            try:
+                r.sched.gosched()
+            except ZeroDivisionError:
+                pass
+            if r.dead:
+                break
+            if mode == "threads":
+                time.sleep(0.001)
+        assert r.dead
+    return weakref.ref(r)
+
+
+def _goroutine_threads():
+    import threading
+    return [t for t in threading.enumerate() if t.name.startswith("goroutine ")]
+
+
+def _drop_churn(n, mode, cycle):
+    import gc as pygc
+    import time
+    for _ in range(5):
+        _drop_one(mode, cycle)
+    pygc.collect()
+    threads, rss = len(_goroutine_threads()), _rss()
+    alive = 0
+    enabled = pygc.isenabled()
+    if not cycle:
+        pygc.disable()                # reclaimed by reference counting alone
+    try:
+        for _ in range(n):
+            w = _drop_one(mode, cycle)
+            alive += w() is not None
+    finally:
+        if enabled:
+            pygc.enable()
+    pygc.collect()
+    for _ in range(1000):             # unparked goroutine threads end by themselves
+        if len(_goroutine_threads()) <= threads:
+            break
+        time.sleep(0.01)
+    return alive, _rss() - rss, len(_goroutine_threads()) - threads
+
+
+@pytest.mark.parametrize("mode,n", [("cooperative", 100), pytest.param("threads", 30, marks=pytest.mark.threads)])
+@pytest.mark.parametrize("cycle", [False, True], ids=["plain", "cycle"])
+def test_b37_dropped_runtimes_are_reclaimed(mode, n, cycle):
+    """A runtime dropped without close() was never freed: its scheduler's hub and its
+    finalizer and cleanup goroutines referenced it from suspended greenlets (invisible to
+    the cycle collector) or parked threads, and a WeakKeyDictionary of map states
+    referred back to it. Now nothing a runtime owns holds it strongly: the last
+    reference frees it at once (reference counting; the cycle collector is off in the
+    plain case), and ``Runtime.__del__`` ends its goroutines; a runtime in a reference
+    cycle (a finalizer holding it, a finalizer's traceback) goes at the next collection."""
+    alive, grew, threads = _drop_churn(n, mode, cycle)
+    if not cycle:
+        assert alive == 0
+    if not _under_asan():
+        assert grew < n * 64 * 1024, f"RSS grew {grew / 2**20:.1f} MiB for {n} runtimes"
+    assert threads == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["cooperative", "threads"])
+@pytest.mark.parametrize("cycle", [False, True], ids=["plain", "cycle"])
+def test_b37_a_thousand_dropped_runtimes(mode, cycle):
+    alive, grew, threads = _drop_churn(1000, mode, cycle)
+    assert grew < 64 << 20, f"RSS grew {grew / 2**20:.1f} MiB"
+    assert threads == 0
+
+
+def test_b37_the_end_of_a_with_block_closes_the_runtime(mode):
+    """docs/api.md said the end of ``with Runtime() as r:`` did not close *r*, so a
+    runtime whose goroutines ran was freed only by close(). Now leaving the block closes
+    it: handles and weak pointers of it raise FatalError, and it cannot be entered again."""
+    with rt.Runtime(scheduler=mode) as r:
+        p = r.new(Box)
+        p.x = 7
+        w = weak.Make(p)
+        q = r.new(Box)
+        r.set_finalizer(q, lambda o: None)
+        del q
+        r.gc()
+        with rt.Runtime() as inner:
+            assert rt.current() is inner
+        assert rt.current() is r and inner.dead
+    assert r.dead == "goruntime: this Runtime is closed"
+    assert rt.current() is not r
+    for call in (lambda: p.x, lambda: setattr(p, "x", 1), lambda: r.new(Box), r.gc,
+                 w.Value, r.read_mem_stats, lambda: r.__enter__()):
+        with pytest.raises(rt.FatalError, match="this Runtime is closed"):
+            call()
+    assert not [t for t in _goroutine_threads() if t.name in {f"goroutine {g.id}" for g in r.sched.goroutines()}]
+    with pytest.raises(ValueError):                 # an exception leaving the block: closed too
+        with rt.Runtime() as e:
+            raise ValueError
+    assert e.dead
+
