@@ -940,8 +940,9 @@ def test_b37_dropped_runtimes_are_reclaimed(mode, n, cycle):
     alive, grew, threads = _drop_churn(n, mode, cycle)
     if not cycle:
         assert alive == 0
-    if not _under_asan():
-        assert grew < n * 64 * 1024, f"RSS grew {grew / 2**20:.1f} MiB for {n} runtimes"
+    if not _under_asan():           # the budget, 64 KiB a runtime, with 8 MiB for
+        # the allocator (glibc makes up to 8 arenas a core for new threads)
+        assert grew < max(n * 64 * 1024, 8 << 20), f"RSS grew {grew / 2**20:.1f} MiB for {n} runtimes"
     assert threads == 0
 
 
