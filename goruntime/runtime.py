@@ -58,6 +58,8 @@ GOGC_OFF = -1
 
 MAX_ALLOC = 1 << 48           # Go: maxAlloc on linux/amd64
 
+# A weak reference: contexts are copied into goroutines (sched.go), whose suspended frames
+# the cycle collector cannot see; a strong one there would keep the runtime alive.
 _current = contextvars.ContextVar("goruntime_current_runtime", default=None)
 _default = None
 _default_lock = threading.Lock()
@@ -65,8 +67,11 @@ _default_lock = threading.Lock()
 
 def current():
     """The current Runtime: the innermost ``with Runtime(...)``, else the default one."""
-    rt = _current.get()
-    if rt is not None:
+    ref = _current.get()
+    if ref is not None:
+        rt = ref()
+        if rt is None:
+            raise FatalError("goruntime: the current Runtime is closed and gone")
         return rt
     global _default
     with _default_lock:
@@ -140,9 +145,10 @@ class Runtime:
         self.world = self.heap.lock
         self.clock = _clock.make_clock(clock)
         self.sched = _sched.Scheduler(scheduler, self.clock, gomaxprocs)
-        self.sched.on_tick = self._on_tick
-        self.sched.on_crash = self._on_crash
         self._closed = False
+        # the scheduler holds the runtime weakly: its goroutines' frames reference it
+        self.sched.on_tick = _weakly(self._on_tick)
+        self.sched.on_crash = _weakly(self._on_crash)
         # consMark from the cost model's allocation and scan rates: the emulator does not
         # model assists, which is what lets Go's own measurement see the mutator's rate.
         self.pacer = _pacer.Pacer(gogc, memory_limit, cons_mark_model="virtual-cost")
@@ -203,15 +209,32 @@ class Runtime:
 
     # -- context -----------------------------------------------------------------------
     def __enter__(self):
+        if self._closed:
+            self.heap.check_alive()             # FatalError: this Runtime is closed
         if self._token is not None:
             raise RuntimeError("goruntime: this Runtime is already entered")
-        self._token = _current.set(self)
+        self._token = _current.set(weakref.ref(self))
         return self
 
     def __exit__(self, *exc):
+        """Leaving ``with Runtime(...) as r:`` makes the outer runtime current again and
+        closes *r* (`close`): its goroutines end, its memory is given back, and its handles
+        raise `FatalError` from then on."""
         _current.reset(self._token)
         self._token = None
+        self.close()
         return False
+
+    def __del__(self):
+        # The last reference went, or the cycle collector found the runtime unreachable:
+        # end its goroutines and give its memory back, as close() does, without waiting
+        # for anything (this may run in any thread, inside any code). Issue 13.
+        if self.__dict__.get("_closed", True):
+            return                       # closed, or __init__ failed before the scheduler
+        try:
+            self._shutdown(wait=False)
+        except Exception:               # noqa: BLE001 - nothing to report to; best effort
+            pass
 
     def __repr__(self):
         dead = f" DEAD ({self.dead})" if self.heap.dead is not None else ""
@@ -521,8 +544,8 @@ class Runtime:
         """Go: runtime.AddCleanup (see `mcleanup.Cleanups.add_cleanup`); returns a Cleanup."""
         return self.cleanups.add_cleanup(ptr, cleanup, arg)
 
-    def _go_system(self, fn, name):
-        return self.sched.go(fn, system=True, name=name)
+    def _go_system(self, fn, name, *args):
+        return self.sched.go(fn, *args, system=True, name=name)
 
     # -- goroutines ------------------------------------------------------------------------
     def go(self, fn, *args, stack=None):
@@ -610,16 +633,22 @@ class Runtime:
         """End this runtime and give its memory back: its goroutines (the finalizer and
         cleanup goroutines, the scheduler's hub; threads are joined) end, the arena is
         returned to the OS, and every later call on it or its handles raises
-        `FatalError` ("this Runtime is closed"). Idempotent. Without it, a runtime whose
-        scheduler ran stays alive until the process exits: suspended greenlets and parked
-        threads hold it (a suspended greenlet's frame is invisible to Python's cycle
-        collector). Queued finalizers and cleanups do not run (Go: the program exits)."""
+        `FatalError` ("this Runtime is closed"). Idempotent; the end of a ``with`` block
+        calls it. Without it, the runtime is closed when it becomes unreachable
+        (``__del__``): nothing it owns holds it strongly (its components and scheduler
+        refer to it weakly, its goroutines' frames only through weak references), since
+        a suspended greenlet's frame is invisible to Python's cycle collector. Queued
+        finalizers and cleanups do not run (Go: the program exits)."""
         if self._closed:
             return
         if self.heap.dead is None:
             self.heap.check_thread()
         if self.sched.current() is not None and self.sched.current() is not self.sched.main:
             raise RuntimeError("goruntime: Runtime.close() from inside one of its goroutines")
+        self._shutdown(wait=True)
+
+    def _shutdown(self, wait):
+        """close()'s work; *wait*: join the goroutine threads (not from ``__del__``)."""
         self._closed = True
         if self._meter_fn is not None:
             self.clock.remove_meter(self._meter_fn)
@@ -627,9 +656,12 @@ class Runtime:
             self.heap.dead = ("goruntime: this Runtime is closed", None)
         self.sched.on_tick = None
         self.sched.on_crash = None
-        self.sched.close()
-        with self.world:
-            self.heap.release_memory()
+        self.sched.close(timeout=10.0 if wait else None)
+        if self.world.acquire(blocking=wait):
+            try:
+                self.heap.release_memory()
+            finally:
+                self.world.release()
         self.finalizers.clear()
         self.cleanups.queue.clear()
 
@@ -678,6 +710,17 @@ class Runtime:
         if _object.handle_heap(h) is not self.heap:
             raise ValueError(f"goruntime: handle {h!r} belongs to a different Runtime")
 
+
+
+def _weakly(method):
+    """*method*, a bound method of a Runtime, called through a weak reference (a call
+    after the runtime is gone does nothing)."""
+    ref = weakref.WeakMethod(method)
+
+    def call(*args):
+        m = ref()
+        return None if m is None else m(*args)
+    return call
 
 
 class Chan(_chan.Chan):
