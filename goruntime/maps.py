@@ -37,6 +37,7 @@ alive.
 """
 import hashlib
 import struct as _struct
+import weakref
 
 import numpy as np
 
