@@ -512,6 +512,7 @@ class Collector:
                     goal=goal, stw1=stw1, mark_ns=0, bytes_marked=0, scan_bytes=0, mutator_ns=0)
         self._event(cyc, SWEEP_TERMINATION, heap0, goal, 0, 0, stw1, 0)
         self._event(cyc, MARK_START, heap0, goal, 0, 0, 0, 0)
+        rt.proc.clearpools()                    # Go: clearpools (central sudog list)
         roots, scan_only = self.special_roots()
         (bytes_marked, nmarked, scan_bytes), mark_ns = self.phase(
             lambda r: r[1] * COSTS["mark_object"] + r[2] * COSTS["mark_byte"],

@@ -404,6 +404,14 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
     "lang_map_100000": ("internal/runtime/maps: tables split at maxTableCapacity=1024", {
         "ii.fill.Mallocs": 531, "ii.fill.TotalAlloc": 4729480, "hint.make.Mallocs": 258,
         "hint.fill.Mallocs": 0}, {}),
+    "lang_goroutines": ("runtime/proc.go newproc1/gfget/allgadd, acquireSudog/releaseSudog, clearpools; "
+                        "time.go timeSleep: g 456 B (class 480), sudog 104 B (class 112), timer class 96", {
+        "g100.run.Mallocs": 100 + 99 + 4, "g100.BySize.25": 100, "g100.BySize.9": 99,
+        "g100_again.run.Mallocs": 0, "g200.run.Mallocs": 201, "g200.gc2.Frees": 128,
+        "ptr_arg.run.Mallocs": 10, "ptr_arg.gc1.BySizeFrees.2": 10,
+        "int_args.BySize.3": 10, "int_args.gc1.Frees": 10,
+        "select.run.Mallocs": 128, "sleep.BySize.8": 10, "sleep.gc2.Frees": 10,
+        "sleep_again.run.Mallocs": 10, "main_sleep.first.Mallocs": 1, "main_sleep.second.Mallocs": 0}, {}),
 }
 
 
