@@ -96,6 +96,19 @@ class Bench:
                      med(x["mark_cpu_adj_ns"] / n for x in gc_) if g else None, None, unit="ns",
                      note="goruntime: mark(batched=True), opt-in Green Tea; Go: its default "
                           "(Green Tea) mark, as in the row above")
+            if shape == "graph":
+                self.log(f"{key}: go, GOMAXPROCS=2")
+                g2 = self.go(go_side.mark, shape, n, runs, 2, 2)
+                self.raw[key]["go_procs2"] = g2
+                par = med(x["mark_ns"] / n for x in r["runs_parallel2"])
+                self.row(title, "mark wall / object, GOMAXPROCS=2", par,
+                         med(x["gctrace_mark_wall_ns"] / n for x in g2["cycles"]
+                             if "gctrace_mark_wall_ns" in x) if g2 else None, None, unit="ns",
+                         note="goruntime: _gcwork.mark, 2 worker threads; Go: gctrace's "
+                              "concurrent-mark wall clock at GOMAXPROCS=2")
+                self.row(title, "parallel mark speedup (serial wall / 2-worker wall)",
+                         med(x["mark_ns"] / n for x in r["runs"]) / par, None, None,
+                         better="higher", unit="x")
             self.row(title, "GC() wall / object", med(x["wall_ns"] / n for x in r["gc"]),
                      med(x["wall_ns"] / n for x in gc_) if g else None,
                      med((x["wall_ns"] - p["baseline_wall_ns"]) / n for x in p["runs"]), unit="ns")
@@ -406,9 +419,16 @@ def goals(rows):
             # Go counts a few runtime-internal objects of its own (tests/test_workloads.py)
             out.append((f"{title}: Mallocs as Go's", MET if 0 <= om - gm <= 4 else MISSED,
                         f"{gm:,} vs Go {om:,}"))
-    # Parallel mark: no rows yet (the mark is serial).
-    out.append(("parallel mark at GOMAXPROCS=2: <= 1.0x Go, >= 1.6x the serial mark (10M graph)",
-                UNMEASURED, "no parallel mark yet"))
+    # Parallel mark at GOMAXPROCS=2 on the 10M random graph.
+    title = f"{SHAPE_TITLE['graph']}, 10M"
+    ratio = num(by.get((title, "mark wall / object, GOMAXPROCS=2")), "ratio")
+    out.append(("parallel mark at GOMAXPROCS=2: wall <= 1.0x Go's (10M graph)",
+                UNMEASURED if ratio is None else MET if ratio <= 1.0 else MISSED,
+                "-" if ratio is None else f"{ratio:.2f}x Go"))
+    sp = num(by.get((title, "parallel mark speedup (serial wall / 2-worker wall)")), "goruntime")
+    out.append(("parallel mark at GOMAXPROCS=2: >= 1.6x faster than the serial mark (10M graph)",
+                UNMEASURED if sp is None else MET if sp >= 1.6 else MISSED,
+                "-" if sp is None else f"{sp:.2f}x"))
     # Handles as cheap as Python objects.
     r = by.get(("rt.new(T) handles, kept alive, GC on, 200k",
                 "rt.new(T) (Go: &T{}; CPython: T())"))

@@ -29,13 +29,14 @@ byte for the mutator, and per marked object and scanned byte for the collector, 
 fixed STW costs. With ``clock="wall"`` the phases are measured.
 """
 import dataclasses
+import os
 import sys
 import threading
 import time as _time
 
 import numpy as np
 
-from . import _mark, _signals, clock as _clock, metrics as _metrics
+from . import _gcwork, _mark, _signals, clock as _clock, metrics as _metrics
 from . import mstats, pacer as _pacer
 from . import stack as _stack
 from .errors import FatalError
@@ -182,6 +183,16 @@ def _restore(obj, saved):
             _restore(e[1], e[2])
         else:
             setattr(obj, n, e[1])
+
+
+def stw_mark(procs):
+    """The stop-the-world mark for GOMAXPROCS *procs*: the serial drain at 1, else the
+    parallel one (``_gcwork``: one worker per P, at most one per CPU). Both mark the same
+    objects and return the same counts."""
+    nworkers = min(procs, os.cpu_count() or 1)
+    if nworkers <= 1:
+        return _mark.mark
+    return lambda heap, roots, scan_only: _gcwork.mark(heap, roots, scan_only, nworkers=nworkers)
 
 
 class Collector:
@@ -516,7 +527,7 @@ class Collector:
         roots, scan_only = self.special_roots()
         (bytes_marked, nmarked, scan_bytes), mark_ns = self.phase(
             lambda r: r[1] * COSTS["mark_object"] + r[2] * COSTS["mark_byte"],
-            _mark.mark, rt.heap, roots, scan_only)
+            stw_mark(procs), rt.heap, roots, scan_only)
         rt.heap.gcphase_mark = True
         rate, mutator_ns = self.alloc_rate()
         cyc.mark_ns, cyc.bytes_marked, cyc.scan_bytes = mark_ns, bytes_marked, scan_bytes
