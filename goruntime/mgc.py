@@ -536,6 +536,7 @@ class Collector:
                     goal=goal, stw1=stw1, mark_ns=0, bytes_marked=0, scan_bytes=0, mutator_ns=0)
         self._event(cyc, SWEEP_TERMINATION, heap0, goal, 0, 0, stw1, 0)
         self._event(cyc, MARK_START, heap0, goal, 0, 0, 0, 0)
+        rt.proc.clearpools()                    # Go: clearpools (central sudog list)
         roots, scan_only = self.special_roots()
         nstacks = self.stack_scan[1]
         first = COSTS["mark_first_cycle"] if rt.gc_record.num_gc == 0 else 0

@@ -32,7 +32,7 @@ import numpy as np
 
 from . import _heap, _object, mstats, pacer as _pacer, metrics as _metrics, gctrace as _gctrace
 from . import sched as _sched, clock as _clock, types as _types
-from . import chan as _chan, mgc as _mgc, stack as _stack
+from . import chan as _chan, mgc as _mgc, stack as _stack, proc as _proc
 from .errors import FatalError, Panic
 from . import godebug as _godebug
 from .mcleanup import Cleanup, Cleanups
@@ -178,7 +178,9 @@ class Runtime:
         self.collector = _mgc.Collector(self) # mgc.go: the cycle
         self.stacks = _stack.Stacks(           # stack.go: goroutine stacks
             adaptive=self.godebug.get("adaptivestackstart", 1) != 0)
-        self.sched.on_exit = self.stacks.exit
+        self.proc = _proc.Proc(self)           # proc.go: g, allgs, sudogs, timers on the heap
+        self.sched.proc = self.proc
+        self.sched.on_exit = self._goexit
         self._sys_high_water = {}              # GCSys/OtherSys never shrink (mstats.fill)
         # Go: runtime.MemProfileRate (GODEBUG=memprofilerate=N sets it at start); only 0
         # versus non-zero changes the statistics (BuckHashSys), see mstats.py.
@@ -545,7 +547,15 @@ class Runtime:
         return self.cleanups.add_cleanup(ptr, cleanup, arg)
 
     def _go_system(self, fn, name, *args):
-        return self.sched.go(fn, *args, system=True, name=name)
+        g = self.sched.go(fn, *args, system=True, name=name)
+        # Go: go runCleanups() allocates a g; the finalizer goroutine is one of Go's
+        # start-up goroutines (package os sets finalizers on Stdin/Stdout/Stderr at init)
+        self.proc.newproc(g, trigger=False, startup=name == "finalizer")
+        return g
+
+    def _goexit(self, g):
+        self.stacks.exit(g)                  # Go: gfput keeps the stack ...
+        self.proc.goexit(g)                  # ... and the G; gdestroy drops its timer
 
     # -- goroutines ------------------------------------------------------------------------
     def go(self, fn, *args, stack=None):
@@ -555,21 +565,37 @@ class Runtime:
         to gopark; what Go's stack scan counts). Default: a one-frame function blocked in a
         channel operation (stack.DEFAULT_FRAME_BYTES). It sets the goroutine's stack size
         (stack.py) and so StackInuse, /gc/scan/stack:bytes and the heap goal.
+
+        Heap objects (proc.py): a ``g`` unless a dead goroutine's is free, and, when there
+        are *args*, Go's wrapper closure capturing them (garbage once the goroutine runs).
         """
         self.heap.check_thread()
         if not callable(fn):
             raise TypeError(f"go: {fn!r} is not a function")
         if stack is not None and (isinstance(stack, bool) or not isinstance(stack, int) or stack < 0):
             raise ValueError(f"go: stack must be a byte count >= 0, not {stack!r}")
-        g = self.sched.go(fn, *args, name=getattr(fn, "__name__", None))
+        proc = self.proc
+
+        def gowrap(*a):                      # Go: the go statement's wrapper closure
+            proc.started(self.sched.current().id)
+            return fn(*a)
+
+        g = self.sched.go(gowrap, *args, name=getattr(fn, "__name__", None))
         self.stacks.newproc(g, stack)
+        proc.newproc(g, args)
         return g
 
     def sleep(self, ns):
         """time.Sleep: the mutator idles, so a running mark phase completes first and the
         background scavenger gets the time."""
         self.finish_cycle()
-        self.sched.sleep(ns)
+        g = self.sched.current() if ns > 0 else None
+        queued = g is not None and self.proc.sleep_start(g.id)   # Go: gp.timer, ts.heap
+        try:
+            self.sched.sleep(ns)
+        finally:
+            if queued:
+                self.proc.sleep_end(g.id)
         self._check_alive()
         if self.gc_record.num_gc and not self.collector.in_gc:
             with self.world:

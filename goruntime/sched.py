@@ -328,6 +328,7 @@ class Scheduler:
         self._lock = threading.Lock() if self._threads else _NoLock()
         self.time_to_run = TimeHistogram()          # Go: sched.timeToRun
         self.on_exit = None                         # called with each goroutine that exits
+        self.proc = None                            # the Runtime's proc.Proc (sudogs), if any
         self._goids = itertools.count(2)
         self._allgs: dict[int, Goroutine] = {}     # live goroutines except main
         self._main = Goroutine(self, 1, None, (), False, "main")
