@@ -29,6 +29,8 @@ Measured against Go 1.27.3 by the oracle scenario ``lang_goroutines``.
 """
 from __future__ import annotations
 
+import weakref
+
 from . import _object, types as _t
 from .slice import growslice_size
 
@@ -120,8 +122,12 @@ def closure_layout(args):
 class Proc:
     """One runtime's goroutine-side heap objects: allgs, free Gs, sudog caches, timers."""
 
+    # The runtime, held weakly: nothing a Runtime owns may keep it alive, so that it is
+    # freed (and closed) when its last user reference goes (issue 13).
+    rt = property(lambda self: self._rt())
+
     def __init__(self, rt):
-        self.rt = rt
+        self._rt = weakref.ref(rt)
         self.gs: dict[int, _G] = {1: _G(None)}     # goid -> live goroutine's objects
         self.allglen, self.allgcap = START_ALLGS
         self.allgs = None                          # []*g handle once it left Go's start-up array

@@ -179,8 +179,8 @@ class Runtime:
         self.stacks = _stack.Stacks(           # stack.go: goroutine stacks
             adaptive=self.godebug.get("adaptivestackstart", 1) != 0)
         self.proc = _proc.Proc(self)           # proc.go: g, allgs, sudogs, timers on the heap
-        self.sched.proc = self.proc
-        self.sched.on_exit = self._goexit
+        self.sched.proc = weakref.proxy(self.proc)   # weak: parked goroutines hold sched
+        self.sched.on_exit = _weakly(self._goexit)
         self._sys_high_water = {}              # GCSys/OtherSys never shrink (mstats.fill)
         # Go: runtime.MemProfileRate (GODEBUG=memprofilerate=N sets it at start); only 0
         # versus non-zero changes the statistics (BuckHashSys), see mstats.py.
@@ -574,10 +574,14 @@ class Runtime:
             raise TypeError(f"go: {fn!r} is not a function")
         if stack is not None and (isinstance(stack, bool) or not isinstance(stack, int) or stack < 0):
             raise ValueError(f"go: stack must be a byte count >= 0, not {stack!r}")
-        proc = self.proc
+        proc, sched, proc_ref = self.proc, self.sched, weakref.ref(self.proc)
 
         def gowrap(*a):                      # Go: the go statement's wrapper closure
-            proc.started(self.sched.current().id)
+            # weak: a goroutine parked for good must not keep its runtime alive (issue 13)
+            p = proc_ref()
+            if p is not None:
+                p.started(sched.current().id)
+            del p
             return fn(*a)
 
         g = self.sched.go(gowrap, *args, name=getattr(fn, "__name__", None))
