@@ -918,7 +918,17 @@ def _drop_churn(n, mode, cycle):
     for _ in range(5):
         _drop_one(mode, cycle)
     pygc.collect()
-    threads, rss = len(_goroutine_threads()), _rss()
+    # the baseline once the threads of runtimes dropped before (earlier tests too) ended:
+    # a count still falling would make this churn's leftovers look negative
+    stable, last = 0, len(_goroutine_threads())
+    for _ in range(1000):
+        time.sleep(0.01)
+        now = len(_goroutine_threads())
+        stable = stable + 1 if now == last else 0
+        last = now
+        if stable >= 20:
+            break
+    threads, rss = last, _rss()
     refs = [_drop_one(mode, cycle) for _ in range(n)]
     pygc.collect()
     alive = sum(w() is not None for w in refs)
