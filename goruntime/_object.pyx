@@ -471,6 +471,8 @@ cdef object load_unlocked(Handle owner, uint64_t a, object t, int k):
         w = (<uint64_t*>p)[0]
         if w != 0 and t.underlying.kind == "map":
             return _map_hook(owner.runtime, w, t)        # maps.py
+        if w != 0 and t.underlying.kind == "func" and _func_hook is not None:
+            return _func_hook(owner.runtime, w, t)       # closure.py
         return None if w == 0 else w
     raise TypeError("goruntime: cannot read a value of type %s" % t)
 
@@ -663,8 +665,13 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
             if not dry:
                 (<uint64_t*>p)[0] = (<Handle>v).addr
             return 0
-        if isinstance(v, _word_value_type):     # rt.MapValue (maps.py)
+        if isinstance(v, _word_value_type):     # rt.MapValue (maps.py), rt.FuncValue (closure.py)
             w = v._go_word(owner.runtime, t)
+            if not dry:
+                (<uint64_t*>p)[0] = w
+            return 0
+        if _func_word_hook is not None and t.underlying.kind == "func" and callable(v):
+            w = _func_word_hook(owner.runtime, v, t)   # a Python function: a static funcval
             if not dry:
                 (<uint64_t*>p)[0] = w
             return 0
@@ -1208,17 +1215,24 @@ _word_value_type = ()
 _box_hook = None              # iface.box(rt, v, iface_type, dry) -> (type word, data word)
 _unbox_hook = None            # iface.unbox(rt, T, data word) -> the value
 _map_hook = None              # maps.map_of_word(rt, w, T) -> a map handle
+_func_hook = None             # closure.func_of_word(rt, w, T) -> a func value
+_func_word_hook = None        # closure.func_word(rt, fn, T) -> the static funcval of fn
 
 
 def register_value_types(string_value=None, word_value=None, box=None, unbox=None,
-                         map_of_word=None):
-    """The StringValue and map handle classes, which store() takes as string and word
-    values, and the boxing and map conversions of interface and map words."""
+                         map_of_word=None, func_of_word=None, func_word=None):
+    """The StringValue class and the word value classes (map and func handles), which
+    store() takes as string and word values, and the conversions of interface, map and
+    func words."""
     global _string_value_type, _word_value_type, _box_hook, _unbox_hook, _map_hook
+    global _func_hook, _func_word_hook
     if string_value is not None:
         _string_value_type = string_value
     if word_value is not None:
-        _word_value_type = word_value
+        if word_value not in _word_value_type:
+            _word_value_type = _word_value_type + (word_value,)
+    if func_of_word is not None:
+        _func_hook, _func_word_hook = func_of_word, func_word
     if box is not None:
         _box_hook, _unbox_hook = box, unbox
     if map_of_word is not None:

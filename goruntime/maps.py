@@ -619,7 +619,7 @@ class MapValue:
     def _go_word(self, rt, T):
         if rt is not self._state.rt:
             raise ValueError(f"goruntime: handle {self!r} belongs to a different Runtime")
-        if T.underlying.kind == "map":
+        if T.underlying.kind != "interface":      # a map field, or a func/chan one (an error)
             err = _types.assign_error(self.type, T, "x", "variable")
             if err is not None:
                 raise TypeError(err)

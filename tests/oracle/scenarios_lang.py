@@ -463,3 +463,146 @@ def lang_goroutines():
     res["main_sleep"] = {"first": mem_deltas(m0, m1), "first.BySize": bysize_deltas(m0, m1),
                          "second": mem_deltas(m1, m2)}
     return res
+
+
+# ---------------------------------------------------------------------------
+# Closures (Go: the funcval {F uintptr; captured...} of an escaping func literal)
+
+def _cl_none():
+    return 3
+
+
+def _cl_top():
+    return 2
+
+
+def _cl_var():
+    return 1
+
+
+def _cl_get(p):
+    return p.value
+
+
+def _cl_int(x):
+    return x
+
+
+def _cl_len(s):
+    return len(s)
+
+
+def _cl_three(b, p, x):
+    # Go orders a closure's captured variables by first mention in its body (here b, then
+    # p, then x): {F; b bool; p *int; x int32} is 32 bytes where {F; p; b; x} would be 24
+    return p.value + x if b else 0
+
+
+def _cl_by_ref(x):
+    x.value += 1
+    return x.value
+
+
+def _cl_big(a):
+    return a[0]
+
+
+def _cl_recv_get(r):
+    return r.n
+
+
+def _cl_mv(p):
+    return p.b[0]
+
+
+CL_NAMES = [str(i) for i in range(10)]
+
+
+@scenario(tol=NOISE)
+def lang_closures():
+    """Closures made by noinline functions and stored in a global array, so each escapes:
+    none captured (a static funcval), a pointer, an int, an int32, a string, three values,
+    a variable captured by reference (moved to the heap), a [200]byte (by reference: over
+    128 bytes), a method value; then a closure in a struct field as the only path to a
+    finalized object."""
+    from scenarios import wait_queues
+    T = _types()
+    if not hasattr(T, "mvT"):
+        T.mvT = rt.Struct("mvT", p=rt.Ptr(rt.Int), b=rt.Array(rt.Byte, 56))
+    if not hasattr(T, "cbT"):
+        T.cbT = rt.Struct("cbT", id=rt.Int, cb=rt.Func(results=[rt.Int]))
+        T.recvT = rt.Struct("recvT", n=rt.Int)
+    F = rt.Func(results=[rt.Int])
+    fns = rt.new(rt.Array(F, 100))
+    one = rt.new(rt.Int)
+    big = rt.new(rt.Array(rt.Byte, 200))
+    res = {}
+
+    def step(name, f):
+        rt.GC()
+        m0 = rt.ReadMemStats()
+        for i in range(100):
+            fns[i] = f(i)
+        m1 = rt.ReadMemStats()
+        total = sum(fns[i]() for i in range(100))
+        for i in range(100):
+            fns[i] = None
+        rt.GC()
+        m2 = rt.ReadMemStats()
+        res[name] = {"alloc": mem_deltas(m0, m1), "freed": mem_deltas(m1, m2),
+                     "BySize": bysize_deltas(m0, m1), "sum": total}
+
+    def ptr(i):
+        p = rt.new(rt.Int)
+        p.value = i
+        return rt.closure(_cl_get, p)
+
+    def by_ref(i):
+        x = rt.new(rt.Int)             # Go: "moved to heap: x"
+        x.value = i
+        return rt.closure(_cl_by_ref, x)
+
+    def big_array(i):
+        big[0] = i
+        a = rt.new(rt.Array(rt.Byte, 200))   # captured by reference: a copy on the heap
+        a.value = big
+        return rt.closure(_cl_big, a)
+
+    def method_value(i):
+        r = rt.new(T.recvT)
+        r.n = i
+        return rt.closure(_cl_recv_get, r)
+
+    step("literal_no_capture", lambda i: rt.closure(_cl_none))
+    step("top_level", lambda i: _cl_top)
+    step("var_func", lambda i: _cl_var)
+    step("ptr", ptr)
+    step("int", lambda i: rt.closure(_cl_int, i))
+    step("int32", lambda i: rt.closure(_cl_int, rt.value(rt.Int32, i)))
+    step("string", lambda i: rt.closure(_cl_len, CL_NAMES[i % 10]))
+    step("three", lambda i: rt.closure(_cl_three, True, one, rt.value(rt.Int32, i)))
+    step("by_ref", by_ref)
+    step("big_array", big_array)
+    step("method_value", method_value)
+
+    fin = [0]
+    cb = rt.new(T.cbT)
+    cb.id = 1
+    p = rt.new(T.mvT)
+    p.b[0] = 42
+    rt.SetFinalizer(p, lambda _: fin.__setitem__(0, fin[0] + 1))
+    cb.cb = rt.closure(_cl_mv, p)
+    p = None
+    rt.GC()
+    wait_queues()
+    m0 = rt.ReadMemStats()
+    res["kept_finalized"] = fin[0]
+    res["kept_call"] = cb.cb()
+    cb.cb = None
+    rt.GC()
+    wait_queues()
+    rt.GC()
+    m1 = rt.ReadMemStats()
+    res["dropped_finalized"] = fin[0]
+    res["dropped"] = mem_deltas(m0, m1)
+    return res

@@ -447,6 +447,12 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
         "ptr10.make.Mallocs": 2, "ptr10.make.TotalAlloc": 192, "empty5.make.TotalAlloc": 112,
         "b24x1.make.TotalAlloc": 144, "b64x100.make.TotalAlloc": 6528, "big_ptr.make.Mallocs": 2,
         "big_ptr.make.TotalAlloc": 112 + 40960, "received_frees": 1}, {}),
+    "lang_closures": ("cmd/compile typecheck.ClosureType: new(struct{F uintptr; X0...}) when it escapes", {
+        "literal_no_capture.alloc.Mallocs": 0, "top_level.alloc.Mallocs": 0, "var_func.alloc.Mallocs": 0,
+        "int.alloc.TotalAlloc": 1600, "int32.alloc.TotalAlloc": 1600, "string.BySize.3": 100,
+        "three.BySize.4": 100, "ptr.alloc.Mallocs": 200, "big_array.BySize.15": 100,
+        "by_ref.alloc.Mallocs": 200, "method_value.alloc.Mallocs": 200, "kept_finalized": 0,
+        "kept_call": 42, "dropped_finalized": 1, "string.sum": 100}, {}),
     "lang_map_100000": ("internal/runtime/maps: tables split at maxTableCapacity=1024", {
         "ii.fill.Mallocs": 531, "ii.fill.TotalAlloc": 4729480, "hint.make.Mallocs": 258,
         "hint.fill.Mallocs": 0}, {}),

@@ -432,3 +432,132 @@ func langChanMake() result {
 	res["received_frees"] = dlt(ms0.Frees, ms1.Frees)
 	return res
 }
+
+// ---------------------------------------------------------------------------
+// Closures: the funcval {F uintptr; captured...} of an escaping func literal.
+
+func init() {
+	scenarios = append(scenarios, scenario{"lang_closures", nil, langClosures})
+}
+
+type cbT struct {
+	id int
+	cb func() int
+}
+
+type recvT struct{ n int }
+
+func (r *recvT) get() int { return r.n }
+
+var (
+	gFns   [100]func() int
+	gCb    *cbT
+	gI32   [100]int32
+	clTop  = func() int { return 1 }
+	clFin  int
+	clBig  big200
+	clVals [8]int
+)
+
+func topFunc() int { return 2 }
+
+//go:noinline
+func clNone() func() int { return func() int { return 3 } }
+
+//go:noinline
+func clTopLevel() func() int { return topFunc }
+
+//go:noinline
+func clPtr(p *int) func() int { return func() int { return *p } }
+
+//go:noinline
+func clInt(x int) func() int { return func() int { return x } }
+
+//go:noinline
+func clInt32(x int32) func() int { return func() int { return int(x) } }
+
+//go:noinline
+func clStr(s string) func() int { return func() int { return len(s) } }
+
+//go:noinline
+func clTwo(p *int, b bool, x int32) func() int {
+	return func() int {
+		if b {
+			return *p + int(x)
+		}
+		return 0
+	}
+}
+
+// x is assigned by the closure: captured by reference, so x moves to the heap.
+//
+//go:noinline
+func clByRef(x int) func() int { return func() int { x++; return x } }
+
+// a [200]byte is above the 128-byte limit for capture by value: by reference.
+//
+//go:noinline
+func clBigArr(a big200) func() int { return func() int { return int(a[0]) } }
+
+//go:noinline
+func clMethod(r *recvT) func() int { return r.get }
+
+//go:noinline
+func clMv(p *mvT) func() int { return func() int { return int(p.b[0]) } }
+
+// langClosures: what each kind of escaping func value allocates, and a closure
+// in a struct field keeping what it captured alive.
+func langClosures() result {
+	res := result{}
+	step := func(name string, f func(i int) func() int) {
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		for i := range gFns {
+			gFns[i] = f(i)
+		}
+		runtime.ReadMemStats(&ms1)
+		sum := 0
+		for i := range gFns {
+			sum += gFns[i]()
+		}
+		gFns = [100]func() int{}
+		runtime.GC()
+		runtime.ReadMemStats(&ms2)
+		res[name] = result{"alloc": memDeltas(&ms0, &ms1), "freed": memDeltas(&ms1, &ms2),
+			"BySize": bySizeDeltas(&ms0, &ms1, false), "sum": sum}
+	}
+	step("literal_no_capture", func(i int) func() int { return clNone() })
+	step("top_level", func(i int) func() int { return clTopLevel() })
+	step("var_func", func(i int) func() int { return clTop })
+	step("ptr", func(i int) func() int { p := new(int); *p = i; return clPtr(p) })
+	step("int", func(i int) func() int { return clInt(i) })
+	step("int32", func(i int) func() int { return clInt32(int32(i)) })
+	step("string", func(i int) func() int { return clStr(names[i%10]) })
+	step("three", func(i int) func() int { return clTwo(onePtr, true, int32(i)) })
+	step("by_ref", func(i int) func() int { return clByRef(i) })
+	step("big_array", func(i int) func() int { clBig[0] = byte(i); return clBigArr(clBig) })
+	step("method_value", func(i int) func() int { return clMethod(&recvT{i}) })
+
+	// A closure in a struct field is the only path to a finalized object.
+	clFin = 0
+	gCb = &cbT{id: 1}
+	p := new(mvT)
+	p.b[0] = 42
+	runtime.SetFinalizer(p, func(*mvT) { clFin++ })
+	gCb.cb = clMv(p)
+	p = nil
+	runtime.GC()
+	waitQueues()
+	runtime.ReadMemStats(&ms0)
+	res["kept_finalized"] = clFin
+	res["kept_call"] = gCb.cb()
+	gCb.cb = nil
+	runtime.GC()
+	waitQueues()
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	res["dropped_finalized"] = clFin
+	res["dropped"] = memDeltas(&ms0, &ms1)
+	gCb = nil
+	return res
+}
