@@ -621,6 +621,23 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
             if n:
                 memcpy(p, addr_ptr(&heap.h, (<Handle>v).addr), n)
             return 0
+        if k == K_STRUCT and isinstance(v, dict):
+            # a struct literal T{name: value, ...}: the fields not named are zero
+            fs = t.underlying.fields
+            names = {f.name for f in fs if f.name != "_"}
+            for name in v:
+                if name not in names:
+                    raise TypeError("unknown field %s in struct literal of type %s" % (name, t.go_string()))
+            for f in fs:                      # check every field before writing any
+                if f.name in v:
+                    store(owner, a + f.offset if a else 0, f.type, kind_of(f.type), v[f.name], True)
+            if not dry and p != NULL:
+                for f in fs:
+                    if f.name in v:
+                        store(owner, a + f.offset, f.type, kind_of(f.type), v[f.name], False)
+                    elif f.type.size:
+                        memset(p + <uint64_t>f.offset, 0, <size_t>f.type.size)
+            return 0
         if k == K_ARRAY and isinstance(v, (list, tuple)):
             et = t.underlying.elem
             ek = kind_of(et)

@@ -606,3 +606,114 @@ def lang_closures():
     res["dropped_finalized"] = fin[0]
     res["dropped"] = mem_deltas(m0, m1)
     return res
+
+
+# ---------------------------------------------------------------------------
+# Channels: values in the heap buffer (Go: chansend/chanrecv's typedmemmove, typedmemclr)
+
+@scenario(tol=NOISE)
+def lang_chan_values():
+    """Values waiting in a channel's buffer are kept alive by it (and only by it);
+    receiving clears the slot; closing keeps the buffer; dropping the channel frees
+    hchan, buffer and what was still in it."""
+    from scenarios import wait_queues
+    from goruntime import gostring
+    T = _types()
+    if not hasattr(T, "mvT"):
+        T.mvT = rt.Struct("mvT", p=rt.Ptr(rt.Int), b=rt.Array(rt.Byte, 56))
+    if not hasattr(T, "pairT"):
+        T.pairT = rt.Struct("pairT", p=rt.Ptr(T.mvT), n=rt.Int)
+    C = rt.ChanType
+    pairs = rt.new(rt.Array(T.pairT, 8))          # Go: a global (in BSS)
+    fin = [0]
+    m = [None] * 16
+    f = [0] * 8
+
+    def new_fin_mv():
+        p = rt.new(T.mvT)
+        rt.SetFinalizer(p, lambda _: fin.__setitem__(0, fin[0] + 1))
+        return p
+
+    def gc(i):
+        rt.GC()
+        wait_queues()
+        m[i] = rt.ReadMemStats()
+        return fin[0]
+
+    rt.GC()
+    m[0] = rt.ReadMemStats()
+    c = rt.make(C(rt.Ptr(T.mvT)), 4)
+    for _ in range(3):
+        c.send(new_fin_mv())
+    m[1] = rt.ReadMemStats()
+    f[0] = gc(2)
+    c.recv()
+    f[1] = gc(3)
+    c.close()
+    f[2] = gc(4)
+    c = None
+    gc(5)
+    f[3] = gc(5)
+
+    fin[0] = 0
+    rt.GC()
+    m[6] = rt.ReadMemStats()
+    c = rt.make(C(T.pairT), 8)
+    for i in range(8):
+        c.send({"p": new_fin_mv(), "n": i})
+    total = 0
+    for i in range(4):
+        pairs[i] = c.recv()
+        total += pairs[i].n
+    m[7] = rt.ReadMemStats()
+    slen = len(c)
+    f[4] = gc(8)
+    for i in range(8):
+        pairs[i] = {}
+    f[5] = gc(9)
+    c = None
+    gc(10)
+    f[6] = gc(10)
+
+    c = rt.make(C(rt.Int), 100)
+    rt.GC()
+    i0 = rt.ReadMemStats()
+    isum = 0
+    for _ in range(10):
+        for i in range(100):
+            c.send(i)
+        for i in range(100):
+            isum += c.recv()
+    i1 = rt.ReadMemStats()
+    c = None
+
+    c = rt.make(C(rt.String), 16)
+    rt.GC()
+    m[11] = rt.ReadMemStats()
+    for i in range(16):                 # names[i%10] + "...": a global, not a constant
+        c.send(rt.concat(gostring.constant(rt.current(), CL_NAMES[i % 10]), "-abcdefghijklmnopqrstuvwxyz"))
+    m[12] = rt.ReadMemStats()
+    rt.GC()
+    m[13] = rt.ReadMemStats()
+    n = 0
+    for _ in range(8):
+        n += len(c.recv())
+    rt.GC()
+    m[14] = rt.ReadMemStats()
+    c = None
+    rt.GC()
+    m[15] = rt.ReadMemStats()
+    return {
+        "ptr_send": mem_deltas(m[0], m[1]), "ptr_buffered_fin": f[0],
+        "ptr_received": mem_deltas(m[2], m[3]), "ptr_received_fin": f[1],
+        "ptr_closed": mem_deltas(m[3], m[4]), "ptr_closed_fin": f[2],
+        "ptr_dropped": mem_deltas(m[4], m[5]), "ptr_dropped_fin": f[3],
+        "struct_fill": mem_deltas(m[6], m[7]), "struct_sum": total, "struct_len": slen,
+        "struct_kept": mem_deltas(m[7], m[8]), "struct_kept_fin": f[4],
+        "struct_received": mem_deltas(m[8], m[9]), "struct_received_fin": f[5],
+        "struct_dropped": mem_deltas(m[9], m[10]), "struct_dropped_fin": f[6],
+        "int_roundtrips": mem_deltas(i0, i1), "int_sum": isum,
+        "str_send": mem_deltas(m[11], m[12]), "str_kept": mem_deltas(m[12], m[13]),
+        "str_received": mem_deltas(m[13], m[14]), "str_len": n,
+        "str_dropped": mem_deltas(m[14], m[15]),
+    }

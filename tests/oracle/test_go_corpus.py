@@ -453,6 +453,12 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
         "three.BySize.4": 100, "ptr.alloc.Mallocs": 200, "big_array.BySize.15": 100,
         "by_ref.alloc.Mallocs": 200, "method_value.alloc.Mallocs": 200, "kept_finalized": 0,
         "kept_call": 42, "dropped_finalized": 1, "string.sum": 100}, {}),
+    "lang_chan_values": ("runtime/chan.go chansend/chanrecv: typedmemmove into chanbuf, typedmemclr after a receive", {
+        "ptr_buffered_fin": 0, "ptr_received_fin": 1, "ptr_closed_fin": 1, "ptr_dropped_fin": 3,
+        "ptr_send.Mallocs": 5, "ptr_send.TotalAlloc": 112 + 32 + 3 * 64, "ptr_dropped.Frees": 4,
+        "struct_fill.Mallocs": 10, "struct_len": 4, "struct_kept_fin": 0, "struct_received_fin": 4,
+        "struct_dropped_fin": 8, "struct_dropped.Frees": 10, "int_roundtrips.Mallocs": 0,
+        "str_send.Mallocs": 16, "str_kept.Frees": 0, "str_received.Frees": 8, "str_dropped.Frees": 10}, {}),
     "lang_map_100000": ("internal/runtime/maps: tables split at maxTableCapacity=1024", {
         "ii.fill.Mallocs": 531, "ii.fill.TotalAlloc": 4729480, "hint.make.Mallocs": 258,
         "hint.fill.Mallocs": 0}, {}),

@@ -561,3 +561,138 @@ func langClosures() result {
 	gCb = nil
 	return res
 }
+
+// ---------------------------------------------------------------------------
+// Channels: values in the heap buffer (chansend/chanrecv copy them in and out).
+
+func init() {
+	scenarios = append(scenarios, scenario{"lang_chan_values", nil, langChanValues})
+}
+
+type pairT struct {
+	p *mvT
+	n int
+}
+
+var (
+	gCP    chan *mvT
+	gCS    chan pairT
+	gCI    chan int
+	gCStr  chan string
+	gPairs [8]pairT
+	chFin  int
+)
+
+func newFinMv() *mvT {
+	p := new(mvT)
+	runtime.SetFinalizer(p, func(*mvT) { chFin++ })
+	return p
+}
+
+var chMs [16]runtime.MemStats
+
+// chGC: a GC, the finalizers it queued run, and the MemStats after.
+func chGC(ms *runtime.MemStats) int {
+	runtime.GC()
+	waitQueues()
+	runtime.ReadMemStats(ms)
+	return chFin
+}
+
+// langChanValues: values waiting in a channel's buffer are kept alive by it (and
+// only by it); receiving clears the slot; closing keeps the buffer; dropping the
+// channel frees hchan, buffer and what was still in it. The results are built at
+// the end: building them allocates.
+func langChanValues() result {
+	m := &chMs
+	var fin [8]int
+	chFin = 0
+	runtime.GC()
+	runtime.ReadMemStats(&m[0])
+	gCP = make(chan *mvT, 4)
+	for i := 0; i < 3; i++ {
+		gCP <- newFinMv()
+	}
+	runtime.ReadMemStats(&m[1])
+	fin[0] = chGC(&m[2])
+	<-gCP
+	fin[1] = chGC(&m[3])
+	close(gCP)
+	fin[2] = chGC(&m[4])
+	gCP = nil
+	chGC(&m[5])
+	fin[3] = chGC(&m[5])
+
+	// struct values with a pointer, copied into and out of the buffer
+	chFin = 0
+	runtime.GC()
+	runtime.ReadMemStats(&m[6])
+	gCS = make(chan pairT, 8)
+	for i := 0; i < 8; i++ {
+		gCS <- pairT{newFinMv(), i}
+	}
+	sum := 0
+	for i := 0; i < 4; i++ {
+		gPairs[i] = <-gCS
+		sum += gPairs[i].n
+	}
+	runtime.ReadMemStats(&m[7])
+	slen := len(gCS)
+	fin[4] = chGC(&m[8])
+	gPairs = [8]pairT{}
+	fin[5] = chGC(&m[9])
+	gCS = nil
+	chGC(&m[10])
+	fin[6] = chGC(&m[10])
+
+	// a pointer-free buffer: sends and receives allocate nothing
+	gCI = make(chan int, 100)
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	isum := 0
+	for r := 0; r < 10; r++ {
+		for i := 0; i < 100; i++ {
+			gCI <- i
+		}
+		for i := 0; i < 100; i++ {
+			isum += <-gCI
+		}
+	}
+	runtime.ReadMemStats(&ms1)
+	gCI = nil
+
+	// strings on the heap, kept by the buffer's string headers
+	gCStr = make(chan string, 16)
+	runtime.GC()
+	runtime.ReadMemStats(&m[11])
+	for i := 0; i < 16; i++ {
+		gCStr <- names[i%10] + "-abcdefghijklmnopqrstuvwxyz"
+	}
+	runtime.ReadMemStats(&m[12])
+	runtime.GC()
+	runtime.ReadMemStats(&m[13])
+	n := 0
+	for i := 0; i < 8; i++ {
+		n += len(<-gCStr)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m[14])
+	gCStr = nil
+	runtime.GC()
+	runtime.ReadMemStats(&m[15])
+
+	return result{
+		"ptr_send": memDeltas(&m[0], &m[1]), "ptr_buffered_fin": fin[0],
+		"ptr_received": memDeltas(&m[2], &m[3]), "ptr_received_fin": fin[1],
+		"ptr_closed": memDeltas(&m[3], &m[4]), "ptr_closed_fin": fin[2],
+		"ptr_dropped": memDeltas(&m[4], &m[5]), "ptr_dropped_fin": fin[3],
+		"struct_fill": memDeltas(&m[6], &m[7]), "struct_sum": sum, "struct_len": slen,
+		"struct_kept": memDeltas(&m[7], &m[8]), "struct_kept_fin": fin[4],
+		"struct_received": memDeltas(&m[8], &m[9]), "struct_received_fin": fin[5],
+		"struct_dropped": memDeltas(&m[9], &m[10]), "struct_dropped_fin": fin[6],
+		"int_roundtrips": memDeltas(&ms0, &ms1), "int_sum": isum,
+		"str_send": memDeltas(&m[11], &m[12]), "str_kept": memDeltas(&m[12], &m[13]),
+		"str_received": memDeltas(&m[13], &m[14]), "str_len": n,
+		"str_dropped": memDeltas(&m[14], &m[15]),
+	}
+}
