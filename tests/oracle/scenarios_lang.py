@@ -682,7 +682,7 @@ def lang_chan_values():
     for _ in range(10):
         for i in range(100):
             c.send(i)
-        for i in range(100):
+        for _ in range(100):
             isum += c.recv()
     i1 = rt.ReadMemStats()
     c = None
