@@ -126,6 +126,9 @@ def _key_bytes(rt, mt, k):
             return k.encode()
         if isinstance(k, StringValue):
             return read_bytes(rt, *operand(rt, k))
+        if isinstance(k, _object.SliceValue) and k.elem.underlying.kind == "uint8":
+            own(rt, k)                  # m[string(b)]: the bytes, no string made (below)
+            return bytes(rt.heap.view(k.addr, len(k))) if len(k) else b""
         raise TypeError(f"cannot use {k!r} as string value in map index")
     if kind == "bool":
         if not isinstance(k, bool):
@@ -655,8 +658,11 @@ class MapValue:
         kb = _key_bytes(rt, st.mt, k)
         # Go's checks first (assignability, range), so a failed store changes nothing
         holder = _object.make_slice(rt, rt.heap, 0, 0, 0, _types.Byte)
-        _object.check_store(holder, st.mt.key, k)
         _object.check_store(holder, st.mt.elem, v)
+        if isinstance(k, _object.SliceValue) and st.mt.key_kind == "string":
+            from .gostring import slicebytetostring
+            k = slicebytetostring(rt, k)     # m[string(b)] = v: Go converts the key first
+        _object.check_store(holder, st.mt.key, k)
         with rt.world:
             st.put(kb, k, v)
         if rt.heap.gc_pending:

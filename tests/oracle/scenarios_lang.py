@@ -717,3 +717,103 @@ def lang_chan_values():
         "str_received": mem_deltas(m[13], m[14]), "str_len": n,
         "str_dropped": mem_deltas(m[14], m[15]),
     }
+
+
+# ---------------------------------------------------------------------------
+# testing.AllocsPerRun checks of Go's own tests, in their escaping form (see lang.go)
+
+def allocs_per_run(runs, f):
+    """Go: testing.AllocsPerRun: one warm-up call, then Mallocs over *runs* calls,
+    divided as integers."""
+    f()
+    a = rt.ReadMemStats().Mallocs
+    for _ in range(runs):
+        f()
+    return (rt.ReadMemStats().Mallocs - a) // runs
+
+
+AP_KEY = "1000000000000000000000000000000000000000000000000"
+
+
+@scenario()
+def lang_allocs_per_run():
+    """runtime/malloc_test.go TestStringConcatenationAllocs, string_test.go
+    TestConcatTempString, map_test.go TestMapStringBytesLookup and TestNonEscapingMap,
+    iface_test.go TestZeroConvT2x and BenchmarkConvT2E*'s values, slice_test.go
+    TestAppendByteInLoop/TestAppendPtrInLoop: each with its result stored in a global
+    (Go) or kept by Python (goruntime), so it escapes."""
+    b10 = rt.bytes("0123456789")
+    b40 = rt.bytes("0123456789012345678901234567890123456789")
+    buf = rt.bytes(AP_KEY)
+    ms = rt.make(rt.Map(rt.String, rt.Int))
+    ms[AP_KEY] = 1
+    ms["2" + AP_KEY[1:]] = 2
+    hold = rt.new(rt.Any)
+    nzslice = rt.bytes("abc")
+    nzbig = rt.new(rt.Array(rt.Byte, 512))
+    nzbig[511] = 1
+    g = {"x": 0}
+    res = {}
+
+    def run(name, n, f):
+        res[name] = allocs_per_run(n, f)
+
+    def put(k, f):
+        return lambda: g.__setitem__(k, f())
+
+    def lookup2():
+        v = ms.get(buf)
+        if v is None:
+            raise AssertionError("!ok")
+        g["x"] += v
+
+    def map_insert(hint):
+        def f():
+            m = rt.make(rt.Map(rt.Int, rt.Int), hint=hint)
+            m[0] = 0
+            g["m"] = m
+        return f
+
+    run("concat_foo_bytes10", 1000, put("s", lambda: rt.concat("foo", b10)))
+    run("concat_prefix_bytes10_suffix", 1000, put("s", lambda: rt.concat("prefix ", b10, " suffix")))
+    run("concat_foo_bytes40", 1000, put("s", lambda: rt.concat("foo", b40)))
+    run("concat_empty_bytes10", 1000, put("s", lambda: rt.concat("", b10)))
+    run("string_bytes10", 1000, put("s", lambda: rt.string(b10)))
+    run("map_lookup_string_bytes", 100, lambda: g.__setitem__("x", g["x"] + ms[buf]))
+    run("map_lookup2_string_bytes", 100, lookup2)
+    run("map_insert_string_bytes", 100, lambda: ms.__setitem__(buf, 3))
+    run("map_delete_string_bytes", 100, lambda: ms.__delitem__(buf))
+    run("map_literal_insert", 1000, map_insert(0))
+    run("map_make_insert", 1000, map_insert(0))
+    run("map_make8_insert", 1000, map_insert(8))
+    run("map_make_var_insert", 1000, map_insert(8))
+    run("map_make9", 1000, put("m", lambda: rt.make(rt.Map(rt.Int, rt.Int), hint=9)))
+    conv = {
+        "E8": rt.value(rt.Uint8, 8), "E16_zero": rt.value(rt.Uint16, 0),
+        "E32_zero": rt.value(rt.Uint32, 0), "E64_zero": rt.value(rt.Uint64, 0),
+        "Estr_zero": "", "Eslice_zero": rt.value(rt.Slice(rt.Byte), None),
+        "E16_one": rt.value(rt.Uint16, 1), "E32_one": rt.value(rt.Uint32, 1),
+        "E64_one": rt.value(rt.Uint64, 1), "E16_thousand": rt.value(rt.Uint16, 1000),
+        "E32_thousand": rt.value(rt.Uint32, 1000), "E64_thousand": rt.value(rt.Uint64, 1000),
+        "Estr_nonzero": "abc", "Eslice_nonzero": nzslice,
+        "Ebig_zero": rt.value(rt.Array(rt.Byte, 512), None),
+        "Ebig_nonzero": rt.value(rt.Array(rt.Byte, 512), nzbig),
+    }
+    for name, v in conv.items():
+        run("conv_" + name, 1000, lambda v=v: setattr(hold, "value", v))
+
+    def appends(T, n, val):
+        def f():
+            s = rt.Slice(T)
+            for i in range(n):
+                s = rt.append(s, val(i))
+            g["a"] = s
+        return f
+
+    for n in (0, 1, 2, 8, 9, 16, 17, 24, 25, 32, 33, 48, 49, 64, 65):
+        run(f"append_bytes_{n}", 10, appends(rt.Byte, n, lambda i: i & 0xff))
+        res[f"append_bytes_{n}_cap"] = g["a"].cap if n else 0
+    for n in (0, 1, 2, 3, 4, 5, 8, 9):
+        run(f"append_ptrs_{n}", 10, appends(rt.Ptr(rt.Byte), n, lambda i: None))
+        res[f"append_ptrs_{n}_cap"] = g["a"].cap if n else 0
+    return res

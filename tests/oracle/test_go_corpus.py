@@ -459,6 +459,17 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
         "struct_fill.Mallocs": 10, "struct_len": 4, "struct_kept_fin": 0, "struct_received_fin": 4,
         "struct_dropped_fin": 8, "struct_dropped.Frees": 10, "int_roundtrips.Mallocs": 0,
         "str_send.Mallocs": 16, "str_kept.Frees": 0, "str_received.Frees": 8, "str_dropped.Frees": 10}, {}),
+    "lang_allocs_per_run": ("Go's own AllocsPerRun checks (malloc_test, string_test, map_test, iface_test, "
+                            "slice_test), escaping: order.go OBYTES2STRTMP for m[string(b)] and literal concats", {
+        "concat_foo_bytes10": 1, "concat_prefix_bytes10_suffix": 1, "concat_foo_bytes40": 1,
+        "map_lookup_string_bytes": 0, "map_lookup2_string_bytes": 0, "map_delete_string_bytes": 0,
+        "map_insert_string_bytes": 1, "map_make_insert": 2, "map_make9": 4,
+        **{f"conv_{k}": 0 for k in ("E8", "E16_zero", "E32_zero", "E64_zero", "Estr_zero", "Eslice_zero",
+                                     "E16_one", "E32_one", "E64_one")},
+        **{f"conv_{k}": 1 for k in ("E16_thousand", "E32_thousand", "E64_thousand", "Estr_nonzero",
+                                     "Eslice_nonzero", "Ebig_nonzero")},
+        "append_bytes_1_cap": 8, "append_bytes_9": 2, "append_bytes_65": 5, "append_bytes_65_cap": 128,
+        "append_ptrs_3_cap": 4, "append_ptrs_9": 5}, {}),
     "lang_map_100000": ("internal/runtime/maps: tables split at maxTableCapacity=1024", {
         "ii.fill.Mallocs": 531, "ii.fill.TotalAlloc": 4729480, "hint.make.Mallocs": 258,
         "hint.fill.Mallocs": 0}, {}),

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"testing"
 	"unsafe"
 )
 
@@ -695,4 +696,118 @@ func langChanValues() result {
 		"str_received": memDeltas(&m[13], &m[14]), "str_len": n,
 		"str_dropped": memDeltas(&m[14], &m[15]),
 	}
+}
+
+// ---------------------------------------------------------------------------
+// testing.AllocsPerRun checks of Go's own tests, in the form whose result escapes
+// (a global), which is what a goruntime handle is: runtime/malloc_test.go
+// TestStringConcatenationAllocs, string_test.go TestConcatTempString, map_test.go
+// TestMapStringBytesLookup and TestNonEscapingMap, iface_test.go TestZeroConvT2x and
+// BenchmarkConvT2E*'s values, slice_test.go TestAppendByteInLoop/TestAppendPtrInLoop.
+
+func init() {
+	scenarios = append(scenarios, scenario{"lang_allocs_per_run", nil, langAllocsPerRun})
+}
+
+var (
+	apB10   = []byte("0123456789")
+	apB40   = []byte("0123456789012345678901234567890123456789")
+	apS     string
+	apE     any
+	apM     map[int]int
+	apMS    map[string]int
+	apBuf   = []byte("1000000000000000000000000000000000000000000000000")
+	apBytes []byte
+	apPtrs  []*byte
+	apX     int
+	apHint  = 8
+
+	apEight8     uint8  = 8
+	apZero16     uint16 = 0
+	apZero32     uint32 = 0
+	apZero64     uint64 = 0
+	apZeroStr    string = ""
+	apZeroSlice  []byte = nil
+	apOne16      uint16 = 1
+	apOne32      uint32 = 1
+	apOne64      uint64 = 1
+	apThousand16 uint16 = 1000
+	apThousand32 uint32 = 1000
+	apThousand64 uint64 = 1000
+	apNzStr      string = "abc"
+	apNzSlice    []byte = []byte("abc")
+	apZeroBig    [512]byte
+	apNzBig      = [512]byte{511: 1}
+)
+
+func langAllocsPerRun() result {
+	apMS = map[string]int{
+		"1000000000000000000000000000000000000000000000000": 1,
+		"2000000000000000000000000000000000000000000000000": 2,
+	}
+	res := result{}
+	run := func(name string, n int, f func()) { res[name] = testing.AllocsPerRun(n, f) }
+	run("concat_foo_bytes10", 1000, func() { apS = "foo" + string(apB10) })
+	run("concat_prefix_bytes10_suffix", 1000, func() { apS = "prefix " + string(apB10) + " suffix" })
+	run("concat_foo_bytes40", 1000, func() { apS = "foo" + string(apB40) })
+	run("concat_empty_bytes10", 1000, func() { apS = "" + string(apB10) })
+	run("string_bytes10", 1000, func() { apS = string(apB10) })
+	run("map_lookup_string_bytes", 100, func() { apX += apMS[string(apBuf)] })
+	run("map_lookup2_string_bytes", 100, func() {
+		y, ok := apMS[string(apBuf)]
+		if !ok {
+			panic("!ok")
+		}
+		apX += y
+	})
+	run("map_insert_string_bytes", 100, func() { apMS[string(apBuf)] = 3 })
+	run("map_delete_string_bytes", 100, func() { delete(apMS, string(apBuf)) })
+	run("map_literal_insert", 1000, func() { apM = map[int]int{}; apM[0] = 0 })
+	run("map_make_insert", 1000, func() { apM = make(map[int]int); apM[0] = 0 })
+	run("map_make8_insert", 1000, func() { apM = make(map[int]int, 8); apM[0] = 0 })
+	run("map_make_var_insert", 1000, func() { apM = make(map[int]int, apHint); apM[0] = 0 })
+	run("map_make9", 1000, func() { apM = make(map[int]int, 9) })
+	conv := []struct {
+		name string
+		fn   func()
+	}{
+		{"E8", func() { apE = apEight8 }},
+		{"E16_zero", func() { apE = apZero16 }},
+		{"E32_zero", func() { apE = apZero32 }},
+		{"E64_zero", func() { apE = apZero64 }},
+		{"Estr_zero", func() { apE = apZeroStr }},
+		{"Eslice_zero", func() { apE = apZeroSlice }},
+		{"E16_one", func() { apE = apOne16 }},
+		{"E32_one", func() { apE = apOne32 }},
+		{"E64_one", func() { apE = apOne64 }},
+		{"E16_thousand", func() { apE = apThousand16 }},
+		{"E32_thousand", func() { apE = apThousand32 }},
+		{"E64_thousand", func() { apE = apThousand64 }},
+		{"Estr_nonzero", func() { apE = apNzStr }},
+		{"Eslice_nonzero", func() { apE = apNzSlice }},
+		{"Ebig_zero", func() { apE = apZeroBig }},
+		{"Ebig_nonzero", func() { apE = apNzBig }},
+	}
+	for _, c := range conv {
+		run("conv_"+c.name, 1000, c.fn)
+	}
+	for _, n := range []int{0, 1, 2, 8, 9, 16, 17, 24, 25, 32, 33, 48, 49, 64, 65} {
+		run("append_bytes_"+strconv.Itoa(n), 10, func() {
+			apBytes = nil
+			for i := range n {
+				apBytes = append(apBytes, byte(i))
+			}
+		})
+		res["append_bytes_"+strconv.Itoa(n)+"_cap"] = cap(apBytes)
+	}
+	for _, n := range []int{0, 1, 2, 3, 4, 5, 8, 9} {
+		run("append_ptrs_"+strconv.Itoa(n), 10, func() {
+			apPtrs = nil
+			for range n {
+				apPtrs = append(apPtrs, nil)
+			}
+		})
+		res["append_ptrs_"+strconv.Itoa(n)+"_cap"] = cap(apPtrs)
+	}
+	return res
 }
