@@ -29,7 +29,10 @@ same draw: counts that depend on splits (maps beyond ~900 entries) match Go's wi
 the spread of Go's own runs.
 
 Supported key types: integers, bools, floats (not NaN), strings and pointers (what
-the Python key can say); values of any type. Iteration (``m.items()``) runs in table
+the Python key can say), and structs and arrays of them (a dict of fields, a list or
+tuple, or a handle to copy from; a struct's slot is Go's ``struct{key K; elem V}`` and
+its identity the non-blank fields' values, strings by content); values of any type.
+Interface and channel keys are not modelled. Iteration (``m.items()``) runs in table
 order (Go randomises its start). A Python mirror keeps each table's control bytes and
 key -> slot index beside the heap memory (the hot loops of Go's group scans are dict
 lookups here); it holds addresses, never handles, so only the heap graph keeps a map
@@ -96,9 +99,12 @@ class MapType:
         self.group_noscan = not self.group.has_pointers
         self.group_mask = None if self.group_noscan else _mask_bytes(self.group)
         self.key_kind = K.underlying.kind
-        if self.key_kind not in _KEY_KINDS:
+        if self.key_kind in ("struct", "array") and _comparable(K):
+            self.key_kind = "composite"
+        elif self.key_kind not in _KEY_KINDS:
             raise TypeError(f"goruntime: map keys of type {K.go_string()} are not modelled yet "
-                            "(integers, bools, floats, strings and pointers are)")
+                            "(integers, bools, floats, strings, pointers, and structs and arrays "
+                            "of them are)")
         cls._cache[id(T)] = self
         return self
 
@@ -109,17 +115,81 @@ _INT_FMT = {"int8": "<b", "int16": "<h", "int32": "<i", "int64": "<q", "int": "<
 _KEY_KINDS = set(_INT_FMT) | {"bool", "float32", "float64", "string", "ptr", "unsafe.Pointer"}
 
 
+def _comparable(T):
+    """Whether *T* is a key type modelled here: a scalar key kind, or structs and arrays
+    of them (Go: comparable types, interfaces and channels aside)."""
+    u = T.underlying
+    if u.kind == "struct":
+        return all(_comparable(f.type) for f in u.fields)
+    if u.kind == "array":
+        return _comparable(u.elem)
+    return u.kind in _KEY_KINDS
+
+
+_ABSENT = object()          # a field a struct literal does not name: its zero value
+
+
+def _composite_ident(rt, T, v, out):
+    """Append the identity of a struct or array key (Go: the fields' or elements' equality,
+    blank fields and padding aside) to *out*: a dict (struct literal) or a list/tuple,
+    a handle to copy from, or None (the zero value); strings length-prefixed."""
+    u = T.underlying
+    if u.kind in ("struct", "array"):
+        if isinstance(v, _object.Pointer):
+            own(rt, v)
+            if v.elem != T:
+                raise TypeError(f"cannot use x (variable of type {v.type.go_string()}) as "
+                                f"{T.go_string()} value in map index")
+            if u.kind == "struct":
+                v = {f.name: getattr(v, f.name) for f in u.fields if f.name != "_"}
+            else:
+                v = [v[i] for i in range(u.len)]
+        if u.kind == "struct":
+            if v is None or v is _ABSENT:
+                v = {}
+            if not isinstance(v, dict):
+                raise TypeError(f"cannot use {v!r} as {T.go_string()} value in map index")
+            names = {f.name for f in u.fields if f.name != "_"}
+            for name in v:
+                if name not in names:
+                    raise TypeError(f"unknown field {name} in struct literal of type {T.go_string()}")
+            for f in u.fields:
+                if f.name != "_":
+                    _composite_ident(rt, f.type, v.get(f.name, _ABSENT), out)
+            return
+        if v is None or v is _ABSENT:
+            v = [_ABSENT] * u.len
+        if not isinstance(v, (list, tuple)) or len(v) != u.len:
+            raise TypeError(f"cannot use {v!r} as {T.go_string()} value in map index")
+        for x in v:
+            _composite_ident(rt, u.elem, x, out)
+        return
+    if v is _ABSENT:
+        v = _zero_value(T)
+    b = _scalar_key_bytes(rt, T, u.kind, v)
+    if u.kind == "string":
+        out.append(len(b).to_bytes(8, "little"))
+    out.append(b)
+
+
 def _key_bytes(rt, mt, k):
     """The key's identity: the bytes Go hashes and compares (string: its content)."""
-    kind = mt.key_kind
+    if mt.key_kind == "composite":
+        out = []
+        _composite_ident(rt, mt.key, k, out)
+        return b"".join(out)
+    return _scalar_key_bytes(rt, mt.key, mt.key_kind, k)
+
+
+def _scalar_key_bytes(rt, K, kind, k):
     if kind in _INT_FMT:
         if isinstance(k, bool) or not isinstance(k, int):
-            raise TypeError(f"cannot use {k!r} as {mt.key.go_string()} value in map index")
+            raise TypeError(f"cannot use {k!r} as {K.go_string()} value in map index")
         try:
             return _struct.pack(_INT_FMT[kind], k)
         except _struct.error:
             raise OverflowError(f"cannot use {k} (untyped int constant) as "
-                                f"{mt.key.go_string()} value in map index (overflows)") from None
+                                f"{K.go_string()} value in map index (overflows)") from None
     if kind == "string":
         from .gostring import StringValue, operand, read_bytes
         if isinstance(k, str):
@@ -144,11 +214,11 @@ def _key_bytes(rt, mt, k):
     if k is None:
         return bytes(8)
     if not isinstance(k, _object.Pointer):
-        raise TypeError(f"cannot use {k!r} as {mt.key.go_string()} value in map index")
+        raise TypeError(f"cannot use {k!r} as {K.go_string()} value in map index")
     own(rt, k)
-    if kind == "ptr" and k.elem is not None and k.type != mt.key:
+    if kind == "ptr" and k.elem is not None and k.type != K:
         raise TypeError(f"cannot use x (variable of type {k.type.go_string()}) as "
-                        f"{mt.key.go_string()} value in map index")
+                        f"{K.go_string()} value in map index")
     return _struct.pack("<Q", k.addr)
 
 
@@ -267,7 +337,11 @@ class MapState:
         a = self._slot_addr(groups, slot)
         if mt.indirect_key:
             a = rt.heap.read_word(a)
-        return _object.make_pointer(rt, rt.heap, a, mt.key).value
+        k = _object.make_pointer(rt, rt.heap, a, mt.key).value
+        if mt.key_kind == "composite":
+            from .chan import snapshot
+            k = snapshot(k, mt.key)          # a copy, as Go's range gives it
+        return k
 
     def _clear_slot(self, groups, slot):
         """Go: Delete clears the key (if it has pointers, or its indirect pointer) and the

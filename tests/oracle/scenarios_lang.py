@@ -817,3 +817,64 @@ def lang_allocs_per_run():
         run(f"append_ptrs_{n}", 10, appends(rt.Ptr(rt.Byte), n, lambda i: None))
         res[f"append_ptrs_{n}_cap"] = g["a"].cap if n else 0
     return res
+
+
+# ---------------------------------------------------------------------------
+# Maps with composite keys (structs and arrays as keys)
+
+@scenario(tol=NOISE)
+def lang_map_composite():
+    from scenarios import wait_queues
+    T = _types()
+    if not hasattr(T, "keyA"):
+        T.keyA = rt.Struct("keyA", a=rt.Int32, s=rt.String, b=rt.Array(rt.Uint16, 3))
+        T.keyBig = rt.Struct("keyBig", a=rt.Array(rt.Int, 20), s=rt.String)
+    if not hasattr(T, "mvT"):
+        T.mvT = rt.Struct("mvT", p=rt.Ptr(rt.Int), b=rt.Array(rt.Byte, 56))
+    if not hasattr(T, "keyP"):
+        T.keyP = rt.Struct("keyP", p=rt.Ptr(T.mvT), n=rt.Int)
+    ka = [{"a": i, "s": f"key{i}", "b": [i, 0, 1]} for i in range(100)]
+    k2 = [[f"key{i}", f"key{i}"[:2]] for i in range(100)]
+    kb = []
+    for i in range(20):
+        a = [0] * 20
+        a[i] = i + 1
+        kb.append({"a": a, "s": "big"})
+    res = {}
+    for n in (8, 9, 100):
+        res[f"A_{n}"] = map_run(n, 0, rt.Map(T.keyA, rt.Int), lambda m, i: m.__setitem__(ka[i], i))
+        res[f"arr_{n}"] = map_run(n, 0, rt.Map(rt.Array(rt.String, 2), rt.Int),
+                                  lambda m, i: m.__setitem__(k2[i], i))
+    for n in (8, 9, 20):
+        res[f"big_{n}"] = map_run(n, 0, rt.Map(T.keyBig, rt.Int), lambda m, i: m.__setitem__(kb[i], i))
+    res["A_hint100"] = map_run(100, 100, rt.Map(T.keyA, rt.Int), lambda m, i: m.__setitem__(ka[i], i))
+
+    fin = [0]
+    ms = [None] * 3
+
+    def gc(i):
+        rt.GC()
+        wait_queues()
+        ms[i] = rt.ReadMemStats()
+        return fin[0]
+
+    m = rt.make(rt.Map(T.keyP, rt.Bool))
+    for i in range(10):
+        p = rt.new(T.mvT)
+        rt.SetFinalizer(p, lambda _: fin.__setitem__(0, fin[0] + 1))
+        m[{"p": p, "n": i}] = True
+    p = None
+    f = [gc(0)]
+    n = 0
+    for k in m.keys():
+        if k["n"] % 2 == 0:
+            del m[k]
+            n += 1
+    k = None
+    f.append(gc(1))
+    m = None
+    gc(2)
+    f.append(gc(2))
+    res.update(ptr_kept_fin=f[0], ptr_deleted=n, ptr_deleted_fin=f[1], ptr_dropped_fin=f[2],
+               ptr_deleted_mem=mem_deltas(ms[0], ms[1]))
+    return res

@@ -470,6 +470,11 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
                                      "Eslice_nonzero", "Ebig_nonzero")},
         "append_bytes_1_cap": 8, "append_bytes_9": 2, "append_bytes_65": 5, "append_bytes_65_cap": 128,
         "append_ptrs_3_cap": 4, "append_ptrs_9": 5}, {}),
+    "lang_map_composite": ("internal/runtime/maps: slot struct{key K; elem V} for struct and array keys; "
+                           "keys over 128 bytes indirect", {
+        "A_8.fill.TotalAlloc": 352, "A_9.fill.Mallocs": 4, "arr_8.fill.TotalAlloc": 352,
+        "big_8.fill.Mallocs": 9, "big_8.BySize.13": 8, "A_hint100.fill.Mallocs": 0,
+        "ptr_kept_fin": 0, "ptr_deleted": 5, "ptr_deleted_fin": 5, "ptr_dropped_fin": 10}, {}),
     "lang_map_100000": ("internal/runtime/maps: tables split at maxTableCapacity=1024", {
         "ii.fill.Mallocs": 531, "ii.fill.TotalAlloc": 4729480, "hint.make.Mallocs": 258,
         "hint.fill.Mallocs": 0}, {}),

@@ -811,3 +811,88 @@ func langAllocsPerRun() result {
 	}
 	return res
 }
+
+// ---------------------------------------------------------------------------
+// Maps with composite keys: structs and arrays as keys, their slots laid out as Go's.
+
+func init() {
+	scenarios = append(scenarios, scenario{"lang_map_composite", nil, langMapComposite})
+}
+
+type keyA struct {
+	a int32
+	s string
+	b [3]uint16
+}
+
+type keyP struct {
+	p *mvT
+	n int
+}
+
+type keyBig struct {
+	a [20]int
+	s string
+}
+
+var (
+	gMKA   map[keyA]int
+	gMK2   map[[2]string]int
+	gMKP   map[keyP]bool
+	gMKB   map[keyBig]int
+	kaKeys [100]keyA
+	k2Keys [100][2]string
+	kbKeys [20]keyBig
+	kpKeys [10]keyP
+)
+
+func langMapComposite() result {
+	for i := range kaKeys {
+		s := "key" + strconv.Itoa(i)
+		kaKeys[i] = keyA{int32(i), s, [3]uint16{uint16(i), 0, 1}}
+		k2Keys[i] = [2]string{s, s[:2]}
+	}
+	for i := range kbKeys {
+		kbKeys[i].a[i] = i + 1
+		kbKeys[i].s = "big"
+	}
+	res := result{}
+	for _, n := range []int{8, 9, 100} {
+		res["A_"+strconv.Itoa(n)] = mapRun(n, 0, func(h int) { gMKA = make(map[keyA]int, h) },
+			func(i int) { gMKA[kaKeys[i]] = i }, func() { gMKA = nil })
+		res["arr_"+strconv.Itoa(n)] = mapRun(n, 0, func(h int) { gMK2 = make(map[[2]string]int, h) },
+			func(i int) { gMK2[k2Keys[i]] = i }, func() { gMK2 = nil })
+	}
+	for _, n := range []int{8, 9, 20} {
+		res["big_"+strconv.Itoa(n)] = mapRun(n, 0, func(h int) { gMKB = make(map[keyBig]int, h) },
+			func(i int) { gMKB[kbKeys[i]] = i }, func() { gMKB = nil })
+	}
+	res["A_hint100"] = mapRun(100, 100, func(h int) { gMKA = make(map[keyA]int, h) },
+		func(i int) { gMKA[kaKeys[i]] = i }, func() { gMKA = nil })
+
+	// pointers inside keys keep their referents alive until the entry is deleted
+	chFin = 0
+	gMKP = make(map[keyP]bool)
+	for i := range kpKeys {
+		gMKP[keyP{newFinMv(), i}] = true
+	}
+	var fin [3]int
+	fin[0] = chGC(&chMs[0])
+	n := 0
+	for k := range gMKP {
+		if k.n%2 == 0 {
+			delete(gMKP, k)
+			n++
+		}
+	}
+	fin[1] = chGC(&chMs[1])
+	gMKP = nil
+	chGC(&chMs[2])
+	fin[2] = chGC(&chMs[2])
+	res["ptr_kept_fin"] = fin[0]
+	res["ptr_deleted"] = n
+	res["ptr_deleted_fin"] = fin[1]
+	res["ptr_dropped_fin"] = fin[2]
+	res["ptr_deleted_mem"] = memDeltas(&chMs[0], &chMs[1])
+	return res
+}
