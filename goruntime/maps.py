@@ -33,7 +33,9 @@ the Python key can say), and structs and arrays of them (a dict of fields, a lis
 tuple, or a handle to copy from; a struct's slot is Go's ``struct{key K; elem V}`` and
 its identity the non-blank fields' values, strings by content); values of any type.
 Interface and channel keys are not modelled. Iteration (``m.items()``) runs in table
-order (Go randomises its start). A Python mirror keeps each table's control bytes and
+order (Go randomises its start). ``m.update(keys, values)`` inserts numpy arrays of
+integer, float or bool keys and values in compiled code (`_maps.bulk_put`: the same
+steps as `MapState.put`, growth and pruning handed back here). A Python mirror keeps each table's control bytes and
 key -> slot index beside the heap memory (the hot loops of Go's group scans are dict
 lookups here); it holds addresses, never handles, so only the heap graph keeps a map
 alive.
@@ -229,7 +231,7 @@ def _hash(kb, seed):
 class _Table:
     """Go's ``table``: the Python mirror of one table (addresses, control bytes, keys)."""
     __slots__ = ("addr", "groups", "capacity", "growth_left", "used", "local_depth", "index",
-                 "hashes", "slots", "keys")
+                 "hashes", "hashes_addr", "slots", "keys")
 
     def max_growth_left(self):
         if self.capacity <= GROUP_SLOTS:
@@ -282,6 +284,7 @@ class MapState:
         t.used, t.local_depth, t.index = 0, local_depth, index
         t.growth_left = t.max_growth_left()
         t.hashes = np.zeros(capacity, dtype=np.uint64)   # slot -> hash (Go recomputes it)
+        t.hashes_addr = t.hashes.ctypes.data             # for _maps.bulk_put (never reallocated)
         t.slots = [None] * capacity      # slot -> key bytes
         t.keys = {}                      # key bytes -> slot
         return t
@@ -468,17 +471,7 @@ class MapState:
                        b.groups if b is not None else 0,
                        b.hashes if b is not None else np.zeros(0, dtype=np.uint64),
                        split_mask, self.mt.group_size, self.mt.slot_size, moved)
-        cap0 = a.capacity
-        for kb, k in zip(src_slots, moved.tolist()):
-            if kb is None:
-                continue
-            t = a
-            if k >= cap0:
-                t, k = b, k - cap0
-            t.slots[k] = kb
-            t.keys[kb] = k
-            t.growth_left -= 1
-            t.used += 1
+        _maps.mirror_moved(src_slots, moved, a, b, a.capacity)
 
     def _rehash(self, t, hold):
         """Go: table.rehash: grow to twice the capacity, or split at 1024."""
@@ -742,6 +735,37 @@ class MapValue:
         if rt.heap.gc_pending:
             rt.collector.heap_triggered()
 
+    def update(self, keys, values):
+        """``for i := range keys { m[keys[i]] = values[i] }``: same entries, same heap and
+        the same allocations as that loop. With integer, float or bool keys and values
+        (numpy arrays or sequences), the inserts run in compiled code
+        (`_maps.bulk_put`), so a 100000-entry map is built without a Python step per
+        entry; other key or value types take the loop. Every key and value is checked
+        before the first insert (a bad one changes nothing). A GC the growth makes due
+        runs after the batch."""
+        st = self._state
+        rt = st.rt
+        arrays = _bulk_arrays(st.mt, keys, values)
+        if arrays is None:
+            keys, values = list(keys), list(values)
+            if len(keys) != len(values):
+                raise ValueError(f"goruntime: update: {len(keys)} keys but {len(values)} values")
+            holder = _object.make_slice(rt, rt.heap, 0, 0, 0, _types.Byte)
+            for k, v in zip(keys, values):              # Go's checks for all first
+                _key_bytes(rt, st.mt, k)
+                _object.check_store(holder, st.mt.elem, v)
+            for k, v in zip(keys, values):
+                self[k] = v
+            return
+        ka, va = arrays
+        if not len(ka):
+            return
+        with rt.world:
+            _maps.bulk_put(st, rt.heap, ka.view(np.uint8).reshape(len(ka), ka.itemsize),
+                           va.view(np.uint8).reshape(len(va), va.itemsize), ka, va, hashlib.blake2b)
+        if rt.heap.gc_pending:
+            rt.collector.heap_triggered()
+
     def __delitem__(self, k):
         st = self._state
         kb = _key_bytes(st.rt, st.mt, k)
@@ -781,6 +805,58 @@ class MapValue:
         return self
 
 
+
+
+_BULK_KINDS = set(_INT_FMT) | {"bool", "float32", "float64"}
+
+
+def _bulk_column(T, x, what, key=False):
+    """*x* as a contiguous array of T's memory, every element checked as Go's compiler
+    and `store` would (range, type; floats normalised so -0.0 is +0.0; no NaN keys)."""
+    kind = T.underlying.kind
+    dt = T.underlying.dtype
+    a = np.asarray(x)
+    if a.ndim != 1:
+        raise ValueError(f"goruntime: update: {what} must be one-dimensional")
+    if not len(a):
+        return np.zeros(0, dtype=dt)
+    if kind == "bool":
+        if a.dtype != np.bool_:
+            raise TypeError(f"cannot use {what} of dtype {a.dtype} as bool values")
+        return np.ascontiguousarray(a)
+    if kind in _INT_FMT:
+        if a.dtype == np.bool_ or a.dtype.kind not in "iu":
+            if a.dtype == object and all(isinstance(v, int) and not isinstance(v, bool) for v in a):
+                a = np.array([int(v) for v in a], dtype=object)
+            else:
+                raise TypeError(f"cannot use {what} of dtype {a.dtype} as {T.go_string()} values")
+        info = np.iinfo(dt)
+        if len(a) and (a.min() < info.min or a.max() > info.max):
+            bad = a[(a < info.min) | (a > info.max)][0]
+            raise OverflowError(f"cannot use {int(bad)} (untyped int constant) as "
+                                f"{T.go_string()} value in assignment (overflows)")
+        return np.ascontiguousarray(a.astype(dt))
+    if a.dtype == np.bool_ or a.dtype.kind not in "iuf":
+        raise TypeError(f"cannot use {what} of dtype {a.dtype} as {T.go_string()} values")
+    out = np.ascontiguousarray(a.astype(dt))
+    if len(out) and not np.all(np.isfinite(out) | ~np.isfinite(a.astype(np.float64))):
+        raise OverflowError(f"cannot use {what} as {T.go_string()} values (overflows)")
+    return out + dt.type(0.0) if key else out   # a key -0.0 is +0.0: Go's key equality
+
+
+def _bulk_arrays(mt, keys, values):
+    """``(keys, values)`` as arrays for `_maps.bulk_put`, or None when the types need the
+    Python loop (string, pointer, composite keys; values other than numbers and bools)."""
+    if mt.key_kind not in _BULK_KINDS or mt.elem.underlying.kind not in _BULK_KINDS \
+            or mt.indirect_key or mt.indirect_elem:
+        return None
+    ka = _bulk_column(mt.key, keys, "keys", key=True)
+    va = _bulk_column(mt.elem, values, "values")
+    if len(ka) != len(va):
+        raise ValueError(f"goruntime: update: {len(ka)} keys but {len(va)} values")
+    if ka.dtype.kind == "f" and np.isnan(ka).any():
+        raise ValueError("goruntime: NaN map keys are not modelled (each is a new key in Go)")
+    return ka, va
 
 
 def _zero_value(T):

@@ -269,3 +269,88 @@ def test_pointers_in_keys_keep_referents_alive(r):
     k = None
     rt.GC()
     assert r.heap.find_object(addr) is None and len(m) == 1
+
+
+def _fingerprint(m):
+    """Everything of a map that Go would see or goruntime mirrors: MemStats, each table's
+    control bytes, slots and counters, the entries."""
+    st = m._state
+    ms = rt.ReadMemStats()
+    tables = []
+    if st.small is not None:
+        g = st.small[0]
+        tables.append(bytes(m.runtime.heap.view(g, st.mt.group_size)))
+    seen = set()
+    for t in st.directory:
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        n = t.capacity // 8
+        tables.append((bytes(m.runtime.heap.view(t.groups, n * st.mt.group_size)), t.used,
+                       t.growth_left, t.hashes.tobytes(), dict(t.keys)))
+    return ((ms.Mallocs, ms.TotalAlloc, ms.HeapInuse, ms.HeapObjects), tables, st.used,
+            sorted(m.items()))
+
+
+@pytest.mark.parametrize("K, V, keys, values, deletes", [
+    (rt.Int, rt.Int, list(range(3000)), list(range(3000)), True),
+    (rt.Int, rt.Int, [5, 5, 7, 5, 9, 1, 2, 3, 4, 5, 6, 8, 10], list(range(13)), False),
+    (rt.Uint16, rt.Float64, list(range(0, 60000, 7)), [i * 0.5 for i in range(0, 60000, 7)], True),
+    (rt.Float64, rt.Bool, [0.0, -0.0, 1.5, -2.25] + [float(i) for i in range(2000)],
+     [True, False] * 1002, False),
+    (rt.Int8, rt.Int32, list(range(-128, 128)), [i * 1000 for i in range(256)], True),
+    (rt.Bool, rt.Int, [True, False, True], [1, 2, 3], False),
+])
+def test_bulk_update_is_the_loop(K, V, keys, values, deletes):
+    """MapValue.update (compiled) leaves exactly the heap, mirror and MemStats the
+    per-entry loop leaves, through growth, splits, overwrites and tombstones."""
+    import numpy as np
+    prints = []
+    for bulk in (False, True):
+        with rt.Runtime():
+            rt.debug.SetGCPercent(-1)
+            m = rt.make(rt.Map(K, V))
+            if bulk:
+                m.update(np.array(keys), np.array(values))
+            else:
+                for k, v in zip(keys, values):
+                    m[k] = v
+            if deletes:
+                for k in keys[::3]:
+                    del m[k]
+                if bulk:
+                    m.update(np.array(keys[1::2]), np.array(values[::-1][1::2]))
+                else:
+                    for k, v in zip(keys[1::2], values[::-1][1::2]):
+                        m[k] = v
+            prints.append(_fingerprint(m))
+    assert prints[0] == prints[1]
+
+
+def test_bulk_update_checks_first_and_falls_back(r):
+    import numpy as np
+    m = rt.make(rt.Map(rt.Int8, rt.Int))
+    m[1] = 1
+    before = (rt.ReadMemStats().Mallocs, _fingerprint(m))
+    with pytest.raises(OverflowError, match="int8"):
+        m.update(np.arange(200), np.arange(200))
+    with pytest.raises(TypeError):
+        m.update(np.array([1.5, 2.5]), np.array([1, 2]))
+    with pytest.raises(ValueError, match="keys but"):
+        m.update(np.arange(3), np.arange(4))
+    with pytest.raises(ValueError, match="one-dimensional"):
+        m.update(np.zeros((2, 2), dtype=np.int64), np.zeros(4, dtype=np.int64))
+    mf = rt.make(rt.Map(rt.Float64, rt.Int))
+    with pytest.raises(ValueError, match="NaN"):
+        mf.update(np.array([1.0, np.nan]), np.array([1, 2]))
+    assert len(mf) == 0
+    assert (rt.ReadMemStats().Mallocs - 1, _fingerprint(m)[1:]) == (before[0], before[1][1:])
+    m.update([], [])
+    assert len(m) == 1
+    ms = rt.make(rt.Map(rt.String, rt.Ptr(rt.Int)))     # not compiled: the loop, checked first
+    p = rt.new(rt.Int)
+    with pytest.raises(TypeError):
+        ms.update(["a", "b"], [p, 5])
+    assert len(ms) == 0
+    ms.update(["a", "b"], [p, None])
+    assert ms["a"] == p and ms["b"] is None and len(ms) == 2
