@@ -3,7 +3,8 @@
 Hypothesis draws *programs*: lists of calls into goruntime's public API (``rt.new``,
 ``rt.make``, field and index access on handles, slicing, ``SetFinalizer``, ``AddCleanup``,
 ``Cleanup.Stop``, ``weak.Make``/``Value``, ``ReadMemStats``, ``GC``, ``runtime/debug``,
-``runtime/metrics``, ``GOMAXPROCS``, channels and WaitGroups, and the bulk ``Heap`` API).
+``runtime/metrics``, ``GOMAXPROCS``, channels (heap channels too) and WaitGroups, closures,
+maps (``update`` too), and the bulk ``Heap`` API).
 Arguments are drawn from a zoo that mixes well-formed values (live handles, Go types,
 in-range integers, valid field values) with malformed ones (wrong types, huge and negative
 sizes, None, NaN, floats, strings, objects of other types, handles of foreign runtimes and of
@@ -218,6 +219,9 @@ PROFILE = {
     "copy": [["ptr", "slice", "weak"], ["small"]], "alias_store": [["raw"], ["raw"], ["small"]],
     "knob": [["small", "bigint", "text"], ["small"]], "foreign_thread": [["small"], ["ptr"]],
     "drop": [["small"], ["small"]],
+    "closure": [["small"], ["small", "val", "ptr", "text", "slice", "junk"],
+                ["small", "ptr", "text", "foreign", "none"]],
+    "heap_chan_new": [["type"], ["small"]], "map_update": [["small"], ["small"], ["small", "val"]],
 }
 
 
@@ -246,6 +250,7 @@ OPS = [
     "drop", "drop", "copy", "copy", "alias_store", "knob", "knob", "foreign_thread",
     "append", "append", "go_copy", "concat", "bytes_string", "box", "box",
     "map_set", "map_set", "map_get", "map_del", "map_clear", "alias_store",
+    "closure", "closure", "heap_chan_new", "map_update",
 ]
 #: Calls that are scheduling points: other goroutines (finalizers!) may run inside them,
 #: so a failure there need not leave the heap as it was.
@@ -1107,11 +1112,22 @@ class Fuzzer:
         if ok and isinstance(ch, rt.Chan):
             self.keep(self.chans, ch)
 
+    def op_heap_chan_new(self, a, b, c, d):
+        """``make(chan T, n)`` on the heap: its values live in the heap buffer."""
+        T, n = self.res(a), self.res(b)
+        if isinstance(n, int) and not isinstance(n, bool):
+            n %= 5
+        if not isinstance(T, rt.Type):
+            return
+        ok, ch = self.call("heap_chan_new", lambda T, n: rt.make(rt.ChanType(T), n), T, n)
+        if ok:
+            self.keep(self.chans, ch)
+
     def op_chan_try_send(self, a, b, c, d):
         ch = self.res(a)
         if not isinstance(ch, rt.Chan):
             return
-        expect = rt.Panic if ch.closed else None
+        expect = _send_expect(ch)
         self.call("chan_try_send", lambda ch, v: ch.try_send(v), ch, self.res(b), expect=expect)
 
     def op_chan_try_recv(self, a, b, c, d):
@@ -1136,7 +1152,7 @@ class Fuzzer:
         if not isinstance(ch, rt.Chan):
             return
         self.call("chan_send", lambda ch, v: ch.send(v), ch, self.res(b), sched=True,
-                  expect=rt.Panic if ch.closed else None)
+                  expect=_send_expect(ch))
 
     def op_chan_recv(self, a, b, c, d):
         ch = self.res(a)
@@ -1399,6 +1415,50 @@ class Fuzzer:
         else:
             assert len(m) == n0
 
+    def op_map_update(self, a, b, c, d):
+        """``MapValue.update``: the compiled path for the int->int map, the checked loop
+        for the others; the model follows."""
+        m, model = self._map(self.res(a))
+        if m is None:
+            return
+        n, v = self.res(b), self.res(c)
+        n = n % 40 if isinstance(n, int) and not isinstance(n, bool) else 0
+        if m.type.key == rt.Int and m.type.elem == rt.Int:
+            keys = (np.arange(n) * 7 % 23).tolist()
+            vals = [v] * n
+        else:
+            keys, vals = [n, n + 1], [v, v]
+        n0 = len(m)
+        ok, _ = self.call("map_update", lambda m, k, x: m.update(k, x), m, keys, vals)
+        if ok:
+            for k, x in zip(keys, vals):
+                key = str(k) if m.type.key == rt.String else k
+                model[key] = x
+            assert len(m) == len(model), (len(m), len(model))
+        else:
+            assert len(m) == n0
+
+    def op_closure(self, a, b, c, d):
+        """``rt.closure`` with captured values from the zoo; stored in a func slot and
+        called, it gives back what it captured."""
+        hold = self.__dict__.get("func_hold")
+        if hold is None:
+            hold = self.func_hold = rt.new(rt.Array(rt.Func(), 2))
+        n = 1 + (a % 2 if isinstance(a, int) and not isinstance(a, bool) else 0)
+        caps = [self.res(x) for x in (b, c)][:n] if a != 23 else []    # 23: nothing captured
+        ok, f = self.call("closure", rt.closure, _captured, *caps)
+        if not ok:
+            return
+        ok, _ = self.call("func_store", _setitem, hold, n % 2, f, touched=(hold,))
+        if ok:
+            got = hold[n % 2]()
+            assert len(got) == len(caps)
+            for g, x in zip(got, caps):
+                if isinstance(x, (int, str)) and not isinstance(x, bool):
+                    assert g == x, (g, x)
+                elif isinstance(x, rt.Pointer):
+                    assert g == x, (g, x)
+
     def op_map_get(self, a, b, c, d):
         m, model = self._map(self.res(a))
         if m is None:
@@ -1445,6 +1505,20 @@ class Fuzzer:
 
 # ---------------------------------------------------------------------------------------
 # Expectations: the exception a call must raise, when the arguments decide it
+
+def _captured(*xs):
+    return xs
+
+
+def _send_expect(ch):
+    """A send on a closed channel panics; on a heap channel a value of the wrong type is
+    the compiler's error first (TypeError, OverflowError, ValueError for a foreign handle)."""
+    if not ch.closed:
+        return None
+    if isinstance(ch, rt.Chan) and hasattr(ch, "hchan"):
+        return (rt.Panic, TypeError, OverflowError, ValueError)
+    return rt.Panic
+
 
 def _names(e):
     return e.__name__ if isinstance(e, type) else "/".join(x.__name__ for x in e)
@@ -1943,7 +2017,8 @@ def test_fuzz_public_api():
     assert ops >= {op for op in OPS if op != "drop"}, set(OPS) - ops - {"drop"}
     # both paths of the main calls were taken
     for op in ("new", "make", "setfield", "getindex", "set_finalizer", "add_cleanup",
-               "heap_alloc", "heap_store_pointers", "gomaxprocs", "weak_make"):
+               "heap_alloc", "heap_store_pointers", "gomaxprocs", "weak_make", "closure",
+               "map_update", "heap_chan_new"):
         kinds = {k for o, k in tot["outcomes"] if o == op}
         assert "ok" in kinds and len(kinds) >= 2, (op, kinds)
     # issue 13's paths: copies and refusals, knobs out of range, arena-aliasing batches,
