@@ -994,3 +994,26 @@ def test_b37_the_end_of_a_with_block_closes_the_runtime(mode):
             raise ValueError
     assert e.dead
 
+
+
+def _deadlocked_runtime():
+    """A runtime whose main goroutine deadlocked (the FatalError was raised and caught),
+    then dropped; returns a weak reference to it."""
+    import weakref
+    r = rt.Runtime()
+    r.new(Box)
+    ch = rt.Chan(0, sched=r.sched)
+    with pytest.raises(rt.FatalError, match="deadlock"):
+        ch.recv()
+    return weakref.ref(r)
+
+
+def test_b37_a_runtime_dropped_after_a_deadlock_is_reclaimed():
+    """The fuzzer found a dropped runtime kept alive for good: the scheduler's hub made
+    the deadlock FatalError in a local of its own frame, which stays suspended (invisible
+    to the cycle collector) while main raises it; the exception's traceback reached
+    main's frames and so the runtime."""
+    import gc as pygc
+    refs = [_deadlocked_runtime() for _ in range(3)]
+    pygc.collect()
+    assert [w() for w in refs] == [None] * 3
