@@ -135,7 +135,7 @@ class HeapDump:
         buf = np.frombuffer(buf, dtype=np.uint8) if not isinstance(buf, np.ndarray) else buf
         self.path = path
         self._buf = buf
-        t = _parse.parse(buf)
+        t = _parse.parse(buf, sort_objects=True)
         self._tables = t
         self._fields = t["fields"]
         self.params = self._read_params(_table(t, "params")[0])

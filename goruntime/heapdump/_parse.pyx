@@ -22,6 +22,7 @@ Go: dumpint (uvarint), dumpmemrange, dumpstr, dumpfields / dumpbv, and the dump*
 """
 import numpy as np
 
+from libc.stdlib cimport malloc, realloc, free
 from goruntime._types cimport uint8_t, uint64_t, intp_t
 
 cdef enum:
@@ -101,6 +102,16 @@ cdef struct reader:
     intp_t nfields
     uint64_t* stk
     intp_t nstk
+    # object runs (maximal address-ascending sequences of object records, in file order):
+    # the counting pass records them when `runs_cap` > 0; the filling pass, given
+    # `run_row` (each run's first row in address order), writes objects sorted
+    uint64_t* runs            # 3 words per run: first ordinal, first address, last address
+    intp_t nruns
+    intp_t runs_cap           # 0: do not record runs (or a realloc failed)
+    const uint64_t* run_row
+    uint64_t prev_addr
+    intp_t run                # the run being read (filling pass)
+    intp_t next_row
 
 
 cdef int fail(reader* r, const char* msg, intp_t pos, uint64_t arg) noexcept nogil:
@@ -298,12 +309,16 @@ cdef int scan(reader* r) noexcept nogil:
     """One pass over the records after the header; counts rows, fills tables if given."""
     cdef uint64_t tag
     cdef uint64_t v[MAXCOLS]
-    cdef intp_t ncol
+    cdef intp_t ncol, row
     cdef bint have_params = False
     cdef int t
     r.pos = 16
     r.nfields = 0
     r.nstk = 0
+    r.nruns = 0
+    r.run = -1
+    r.next_row = 0
+    r.prev_addr = 0
     for t in range(NTAGS):
         r.cnt[t] = 0
     while True:
@@ -326,11 +341,42 @@ cdef int scan(reader* r) noexcept nogil:
         v[0] = <uint64_t>r.rec_start
         if read_record(r, tag, v, &have_params) < 0:
             return -1
+        row = r.cnt[tag]
+        if tag == TAG_OBJECT:
+            if r.runs_cap > 0 and note_run(r, row, v[1]) < 0:
+                r.runs_cap = 0
+            elif r.run_row != NULL:
+                if row == 0 or v[1] < r.prev_addr:
+                    r.run += 1
+                    r.next_row = <intp_t>r.run_row[r.run]
+                row = r.next_row
+                r.next_row += 1
+            r.prev_addr = v[1]
         if r.tab[tag] != NULL:
             ncol = NCOLS[tag]
             for t in range(ncol):
-                r.tab[tag][r.cnt[tag] * ncol + t] = v[t]
+                r.tab[tag][row * ncol + t] = v[t]
         r.cnt[tag] += 1
+
+
+cdef int note_run(reader* r, intp_t ordinal, uint64_t addr) noexcept nogil:
+    """Counting pass: extend the current run of ascending object addresses, or start one
+    (-1 when out of memory: the caller then stops recording and sorts afterwards)."""
+    cdef uint64_t* grown
+    if ordinal > 0 and addr >= r.prev_addr:
+        r.runs[3 * (r.nruns - 1) + 2] = addr
+        return 0
+    if r.nruns == r.runs_cap:
+        grown = <uint64_t*>realloc(r.runs, <size_t>(2 * r.runs_cap) * 3 * sizeof(uint64_t))
+        if grown == NULL:
+            return -1
+        r.runs = grown
+        r.runs_cap *= 2
+    r.runs[3 * r.nruns] = <uint64_t>ordinal
+    r.runs[3 * r.nruns + 1] = addr
+    r.runs[3 * r.nruns + 2] = addr
+    r.nruns += 1
+    return 0
 
 
 cdef intp_t NCOLS[NTAGS]
@@ -340,13 +386,20 @@ if max(len(c) for c in COLUMNS.values()) > MAXCOLS:
     raise ImportError("goruntime.heapdump: a table has more columns than MAXCOLS")
 
 
-def parse(const uint8_t[::1] buf):
+def parse(const uint8_t[::1] buf, bint sort_objects=False):
     """Parse a whole heap dump held in *buf* (bytes, or a uint8 np.memmap of the file).
 
     Returns a dict: one uint64 table per record kind (``TABLE_NAMES``; shape
     ``(rows, len(COLUMNS[tag]))``), ``fields`` (the pointer offsets that objects, frames
     and segments index with ``field_start``/``nfields``) and ``stacks`` (memory-profile
     stack entries). Raises ValueError naming the offset of anything malformed.
+
+    *sort_objects*: the object table in address order (a stable sort by address) instead
+    of file order. Go writes objects span by span in ``mheap_.allspans`` order, so the
+    file holds a few ascending runs; the counting pass records them and, when their
+    address ranges are disjoint, the filling pass writes each object at its sorted row
+    (no sort, no second copy of the table). When they interleave (not from Go) the table
+    is sorted afterwards.
     """
     cdef reader r
     cdef intp_t n = buf.shape[0]
@@ -354,6 +407,7 @@ def parse(const uint8_t[::1] buf):
     cdef uint64_t[:, ::1] tv
     cdef uint64_t[::1] fv
     cdef uint64_t[:, ::1] sv
+    cdef uint64_t[::1] rv
     if n < 16 or bytes(buf[:16]) != HEADER:
         head = bytes(buf[:16])
         if n < 16 and head and HEADER.startswith(head):
@@ -371,10 +425,31 @@ def parse(const uint8_t[::1] buf):
         r.tab[t] = NULL
     r.fields = NULL
     r.stk = NULL
-    with nogil:
-        rc = scan(&r)
-    if rc < 0:
-        _raise(&r)
+    r.run_row = NULL
+    r.runs = NULL
+    r.runs_cap = 0
+    if sort_objects:
+        r.runs = <uint64_t*>malloc(64 * 3 * sizeof(uint64_t))
+        if r.runs != NULL:
+            r.runs_cap = 64
+    try:
+        with nogil:
+            rc = scan(&r)
+        if rc < 0:
+            _raise(&r)
+        row_of_run = None
+        if sort_objects and r.runs_cap > 0 and r.nruns > 1:
+            runs = np.asarray(<uint64_t[:r.nruns * 3]>r.runs).reshape(r.nruns, 3)
+            order = np.argsort(runs[:, 1], kind="stable")
+            lo, hi = runs[order, 1], runs[order, 2]
+            if (hi[:-1] < lo[1:]).all():                # disjoint: place rows directly
+                length = np.diff(np.append(runs[:, 0], np.uint64(r.cnt[TAG_OBJECT])))
+                row_of_run = np.empty(r.nruns, dtype=np.uint64)
+                row_of_run[order] = np.cumsum(length[order]) - length[order]
+    finally:
+        free(r.runs)
+        r.runs = NULL
+        r.runs_cap = 0
     tables = {}
     for t in range(NTAGS):
         if t == TAG_EOF:
@@ -392,10 +467,18 @@ def parse(const uint8_t[::1] buf):
     if r.nstk:
         sv = stacks
         r.stk = &sv[0, 0]
+    if row_of_run is not None:
+        rv = row_of_run
+        r.run_row = &rv[0]
     with nogil:
         rc = scan(&r)
     if rc < 0:                                          # the file changed under the mapping
         _raise(&r)
+    objs = tables["objects"]
+    if sort_objects and row_of_run is None and len(objs) > 1:
+        a = objs[:, 1]
+        if (a[1:] < a[:-1]).any():
+            tables["objects"] = np.ascontiguousarray(objs[np.argsort(a, kind="stable")])
     tables["fields"] = fields
     tables["stacks"] = stacks
     return tables
