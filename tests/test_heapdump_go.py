@@ -261,7 +261,7 @@ def test_why_alive_search_stops_early_and_resumes_to_the_same_paths(dumps, mode)
         assert (len(steps) - 1 == dist[int(j)]) if reach[j] else steps == []
         for prev, step in zip(steps, steps[1:]):      # each offset holds a pointer to the next
             p = int(full.index_of([prev["addr"]])[0])
-            off = int(full._raw["content_off"][p]) + step["offset"]
+            off = int(full.objects["content_off"][p]) + step["offset"]
             word = int(np.frombuffer(full._buf[off:off + 8].tobytes(), "<u8")[0])
             assert int(full.index_of([word])[0]) == full.index_of([step["addr"]])[0]
 
@@ -480,7 +480,7 @@ def test_propagate_refuses_or_survives_bad_type_tables(dumps, prog):
     size, start, soff, skind, st1, st2, direct, rt_addr, rt_type = p.tables()
     seeds = [np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, np.uint8),
              np.zeros(0, np.int32), np.zeros(0, np.int32)]
-    args = lambda **kw: dict(dict(buf=d._buf, index=d._index, objs=d._objs, fields=d._fields,
+    args = lambda **kw: dict(dict(buf=d._buf, index=d._index, objs=d.objects, fields=d._fields,
                                   target=d._target, tsize=size, sstart=start,
                                   soff=soff, skind=skind, st1=st1, st2=st2, direct=direct,
                                   rt_addr=rt_addr, rt_type=rt_type, itab_addr=np.zeros(0, np.uint64),
@@ -506,8 +506,8 @@ def test_propagate_refuses_or_survives_bad_type_tables(dumps, prog):
     n = len(d)
     for _ in range(5):       # every object a seed of random kind and type: no crash
         k = rng.integers(0, n, 200)
-        pos = d._objs[k, 3] + rng.integers(0, 64, 200).astype(np.uint64)
-        lim = d._objs[k, 3] + d._objs[k, 2]
+        pos = d.objects["content_off"][k] + rng.integers(0, 64, 200).astype(np.uint64)
+        lim = d.objects["content_off"][k] + d.objects["size"][k]
         ot, oc = call(soff=rng.integers(0, 4096, len(soff)).astype(np.uint64),
                       seed_pos=np.ascontiguousarray(pos), seed_lim=np.ascontiguousarray(lim),
                       seed_kind=rng.integers(1, 7, 200).astype(np.uint8),

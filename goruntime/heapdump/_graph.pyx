@@ -41,21 +41,59 @@ cdef extern from *:
     void __builtin_prefetch(const void* p) noexcept nogil
 
 
-cdef inline int64_t find(const uint64_t* addrs, const uint64_t* sizes, int64_t n,
-                         uint64_t w) noexcept nogil:
-    """Index of the object whose slot holds address *w*, or -1."""
-    cdef int64_t lo = 0, hi = n, mid
-    if n == 0 or w < addrs[0]:
-        return -1
-    while hi - lo > 1:                      # invariant: addrs[lo] <= w < addrs[hi]
-        mid = (lo + hi) >> 1
-        if addrs[mid] <= w:
-            lo = mid
-        else:
-            hi = mid
-    if w - addrs[lo] < sizes[lo]:
-        return lo
-    return -1
+# One dumped object: a row of OBJECT_DTYPE (d.objects), checked field by field at import.
+cdef struct dobj_t:
+    uint64_t addr             # Go's address of the slot
+    uint64_t size             # slot size
+    uint64_t arena            # the slot in the Runtime's arena (place)
+    uint64_t content_off      # file offset of its bytes
+    uint64_t field_start      # its pointer offsets: fields[field_start:field_start + nptr]
+    uint32_t nptr
+    int32_t site              # allocation site, -1 if not sampled
+    uint8_t sizeclass         # 0 for a large object
+    uint8_t noscan
+
+OBJECT_DTYPE = np.dtype([
+    ("addr", np.uint64),        # Go's address of the slot (as dumped)
+    ("size", np.uint64),        # slot size: a size class, or a large span's bytes
+    ("arena", np.uint64),       # the slot in d.runtime's arena
+    ("content_off", np.uint64), # where the object's bytes are in the dump file
+    ("field_start", np.uint64), # its pointer offsets, a range of the dump's field list
+    ("nptr", np.uint32),        # pointer words (the dump's field list)
+    ("site", np.int32),         # allocation-site index into d.sites, -1 when not sampled
+    ("sizeclass", np.uint8),    # Go's size class, 0 for a large object
+    ("noscan", np.bool_),       # no pointer words (a noscan span)
+], align=True)
+
+
+cdef _check_layout():
+    cdef dobj_t o
+    cdef size_t b = <size_t>&o
+    got = {"addr": <size_t>&o.addr - b, "size": <size_t>&o.size - b, "arena": <size_t>&o.arena - b,
+           "content_off": <size_t>&o.content_off - b, "field_start": <size_t>&o.field_start - b,
+           "nptr": <size_t>&o.nptr - b, "site": <size_t>&o.site - b,
+           "sizeclass": <size_t>&o.sizeclass - b, "noscan": <size_t>&o.noscan - b}
+    if OBJECT_DTYPE.itemsize != sizeof(dobj_t) or any(OBJECT_DTYPE.fields[k][1] != v for k, v in got.items()):
+        raise ImportError("goruntime.heapdump: OBJECT_DTYPE does not match dobj_t")
+
+
+_check_layout()
+
+
+cdef dobj_t* rows(objects, bint write=False) except? NULL:
+    """The records of *objects* (a C-contiguous OBJECT_DTYPE array); NULL if empty."""
+    if not isinstance(objects, np.ndarray) or objects.dtype != OBJECT_DTYPE \
+            or objects.ndim != 1 or not objects.flags.c_contiguous:
+        raise TypeError("expected a C-contiguous 1-D array of OBJECT_DTYPE")
+    if write and not objects.flags.writeable:
+        raise ValueError("the object array is read-only")
+    if len(objects) == 0:
+        return NULL
+    return <dobj_t*><size_t>objects.ctypes.data
+
+
+cdef inline uint64_t at8(const uint8_t* base, intp_t stride, int64_t i) noexcept nogil:
+    return (<const uint64_t*>(base + i * stride))[0]
 
 
 cdef inline uint64_t load64(const uint8_t* p) noexcept nogil:
@@ -65,12 +103,50 @@ cdef inline uint64_t load64(const uint8_t* p) noexcept nogil:
 
 
 cdef struct index_t:
-    const uint64_t* addrs
-    const uint64_t* sizes
+    const uint8_t* addrs          # the i-th address at addrs + i*astride (a strided column)
+    const uint8_t* sizes
+    intp_t astride
+    intp_t sstride
     int64_t n
     const int64_t* page_first     # NULL: binary search over all objects
     uint64_t lo                   # first page's address
     int64_t npages
+
+
+cdef inline uint64_t ix_addr(const index_t* ix, int64_t i) noexcept nogil:
+    return at8(ix.addrs, ix.astride, i)
+
+
+cdef inline uint64_t ix_size(const index_t* ix, int64_t i) noexcept nogil:
+    return at8(ix.sizes, ix.sstride, i)
+
+
+cdef inline int64_t find(const index_t* ix, uint64_t w) noexcept nogil:
+    """Index of the object whose slot holds address *w*, or -1 (binary search)."""
+    cdef int64_t lo = 0, hi = ix.n, mid
+    if ix.n == 0 or w < ix_addr(ix, 0):
+        return -1
+    while hi - lo > 1:                      # invariant: addrs[lo] <= w < addrs[hi]
+        mid = (lo + hi) >> 1
+        if ix_addr(ix, mid) <= w:
+            lo = mid
+        else:
+            hi = mid
+    if w - ix_addr(ix, lo) < ix_size(ix, lo):
+        return lo
+    return -1
+
+
+cdef int set_columns(index_t* ix, const uint64_t[:] addrs, const uint64_t[:] sizes) except -1:
+    ix.n = addrs.shape[0]
+    if sizes.shape[0] != ix.n:
+        raise ValueError("addresses and sizes differ in length")
+    ix.page_first = NULL
+    ix.addrs = <const uint8_t*>&addrs[0] if ix.n else NULL
+    ix.sizes = <const uint8_t*>&sizes[0] if ix.n else NULL
+    ix.astride = addrs.strides[0]
+    ix.sstride = sizes.strides[0]
+    return 0
 
 
 cdef inline int64_t lookup(const index_t* ix, uint64_t w) noexcept nogil:
@@ -79,7 +155,7 @@ cdef inline int64_t lookup(const index_t* ix, uint64_t w) noexcept nogil:
     them the last one at or below w; if none, the object before the page (a large one)."""
     cdef int64_t p, a, b, mid, c
     if ix.page_first == NULL:
-        return find(ix.addrs, ix.sizes, ix.n, w)
+        return find(ix, w)
     if w < ix.lo:
         return -1
     p = <int64_t>((w - ix.lo) >> 13)
@@ -87,17 +163,17 @@ cdef inline int64_t lookup(const index_t* ix, uint64_t w) noexcept nogil:
         return -1
     a = ix.page_first[p]
     b = ix.page_first[p + 1]
-    if a == b or w < ix.addrs[a]:
+    if a == b or w < ix_addr(ix, a):
         c = a - 1
     else:
         c = a                               # invariant: addrs[c] <= w < addrs[b] (or end)
         while b - c > 1:
             mid = (c + b) >> 1
-            if ix.addrs[mid] <= w:
+            if ix_addr(ix, mid) <= w:
                 c = mid
             else:
                 b = mid
-    if c >= 0 and w - ix.addrs[c] < ix.sizes[c]:
+    if c >= 0 and w - ix_addr(ix, c) < ix_size(ix, c):
         return c
     return -1
 
@@ -110,15 +186,12 @@ cdef class Index:
     cdef index_t ix
     cdef object _keep
 
-    def __init__(self, const uint64_t[::1] addrs, const uint64_t[::1] sizes):
+    def __init__(self, const uint64_t[:] addrs, const uint64_t[:] sizes):
         cdef intp_t n = addrs.shape[0], j = 0, p
         cdef int64_t npages
         cdef uint64_t lo, hi, base
         cdef int64_t[::1] pf
-        self.ix.n = n
-        self.ix.page_first = NULL
-        self.ix.addrs = &addrs[0] if n else NULL
-        self.ix.sizes = &sizes[0] if n else NULL
+        set_columns(&self.ix, addrs, sizes)
         self._keep = (addrs, sizes, None)
         if n == 0:
             return
@@ -153,16 +226,18 @@ cdef class Index:
         return out
 
 
-def resolve(const uint64_t[::1] addrs, const uint64_t[::1] sizes, const uint64_t[::1] values):
+def resolve(const uint64_t[:] addrs, const uint64_t[:] sizes, const uint64_t[::1] values):
     """Object index holding each of *values* (int64, -1 where none); binary search."""
     cdef intp_t i, n = values.shape[0]
+    cdef index_t ix
+    set_columns(&ix, addrs, sizes)
     out = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] o = out
     if n == 0:
         return out
     with nogil:
         for i in range(n):
-            o[i] = find(&addrs[0], &sizes[0], addrs.shape[0], values[i])
+            o[i] = find(&ix, values[i])
     return out
 
 
@@ -179,25 +254,35 @@ def read_words(const uint8_t[::1] buf, const uint64_t[::1] offsets):
 
 # columns of the parser's object table (_parse.COLUMNS[TAG_OBJECT])
 cdef enum:
-    O_REC = 0
     O_ADDR = 1
-    O_SIZE = 2
-    O_CONTENT = 3
-    O_FSTART = 4
-    O_NFIELDS = 5
 
 
-def object_graph(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
-                 const uint64_t[::1] fields):
-    """Resolve every pointer field of every object (*objs*: the parser's object table,
-    sorted by address, one row per object of *index*).
+cdef int check_fields(const dobj_t* o, intp_t n, intp_t nf) except -1:
+    """Every object's field range lies in the field list (the parser made them so)."""
+    cdef intp_t i
+    cdef bint bad = False
+    with nogil:
+        for i in range(n):
+            if o[i].field_start > <uint64_t>nf or o[i].nptr > <uint64_t>nf - o[i].field_start:
+                bad = True
+                break
+    if bad:
+        raise ValueError("objects and fields disagree")
+    return 0
+
+
+def object_graph(const uint8_t[::1] buf, Index index, objects, const uint64_t[::1] fields):
+    """Resolve every pointer field of every object (*objects*: OBJECT_DTYPE records,
+    sorted by address, one per object of *index*).
 
     Returns ``(target, indptr, dst)``: ``target[k]`` (int32) is the object field k points
     into (-1 if none), and the CSR graph of object -> object edges in address order.
     """
-    cdef intp_t n = objs.shape[0], i, k, m = 0, nf = fields.shape[0]
+    cdef intp_t n = len(objects), i, k, m = 0, nf = fields.shape[0]
     cdef int64_t t
     cdef const index_t* ix = &index.ix
+    cdef const dobj_t* o = rows(objects)
+    check_fields(o, n, nf)
     target = np.full(nf, -1, dtype=np.int32)       # -1 too for frame and segment fields
     indptr = np.empty(n + 1, dtype=np.int64)
     cdef int32_t[::1] tg = target
@@ -210,8 +295,8 @@ def object_graph(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] obj
     with nogil:
         ip[0] = 0
         for i in range(n):
-            for k in range(<intp_t>objs[i, O_FSTART], <intp_t>(objs[i, O_FSTART] + objs[i, O_NFIELDS])):
-                t = lookup(ix, load64(&buf[objs[i, O_CONTENT] + fields[k]]))
+            for k in range(<intp_t>o[i].field_start, <intp_t>(o[i].field_start + o[i].nptr)):
+                t = lookup(ix, load64(&buf[o[i].content_off + fields[k]]))
                 tg[k] = <int32_t>t
                 if t >= 0 and t != i:
                     m += 1
@@ -221,7 +306,7 @@ def object_graph(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] obj
     m = 0
     with nogil:
         for i in range(n):
-            for k in range(<intp_t>objs[i, O_FSTART], <intp_t>(objs[i, O_FSTART] + objs[i, O_NFIELDS])):
+            for k in range(<intp_t>o[i].field_start, <intp_t>(o[i].field_start + o[i].nptr)):
                 t = tg[k]
                 if t >= 0 and t != i:
                     d[m] = <int32_t>t
@@ -364,7 +449,7 @@ def dominators(const int64_t[::1] indptr, const int32_t[::1] dst, const int64_t[
     return idom, np.asarray(vert[1:num]) - 1
 
 
-def retained(const int64_t[::1] idom, const int64_t[::1] preorder, const uint64_t[::1] sizes):
+def retained(const int64_t[::1] idom, const int64_t[::1] preorder, const uint64_t[:] sizes):
     """Retained size of every object: its size plus the retained sizes of the objects it
     immediately dominates (0 for unreachable objects)."""
     cdef intp_t n = idom.shape[0], i, v
@@ -407,11 +492,9 @@ def reach(const int64_t[::1] indptr, const int32_t[::1] dst, const int64_t[::1] 
     return seen
 
 
-def place(Heap heap, const uint8_t[::1] buf, const uint64_t[::1] addrs,
-          const uint64_t[::1] sizes, const uint64_t[:, ::1] objs,
-          const uint64_t[::1] fields, const int32_t[::1] target,
-          const int64_t[::1] span_first, const uint64_t[::1] slot_index,
-          const uint8_t[::1] span_noscan):
+def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields,
+          const int32_t[::1] target, const int64_t[::1] span_first,
+          const uint64_t[::1] slot_index, const uint8_t[::1] span_noscan):
     """Allocate every object in *heap* in a span of the class Go used, at the slot index it
     had in its Go span, copy its bytes, set its pointer bits and translate its pointers.
 
@@ -419,29 +502,31 @@ def place(Heap heap, const uint8_t[::1] buf, const uint64_t[::1] addrs,
     each object's slot in its span, *span_noscan* each span's class. Every slot of each Go
     span is allocated in a fresh goruntime span; the object slots get their mark bit, so the
     caller's sweep (``_mark.sweep``) frees the others and the spans hold what Go's held.
-    Returns ``(slots, cleared)``: the arena slot of each object, and the number of pointer
-    words cleared because they pointed into the arena's address range but at no dumped
+    Sets each object's ``arena`` (its slot) and returns the number of pointer words cleared because they pointed into the arena's address range but at no dumped
     object (a stale word would be a bad pointer to the collector; one outside that range
     keeps its value and bit, and the collector ignores it, as Go ignores pointers to
     globals). Small objects over 512 bytes in scan spans keep Go's header word as bytes.
     Caller holds the world lock on a fresh Runtime's heap (out of memory raises; the
     Runtime is then discarded).
     """
-    cdef intp_t n = addrs.shape[0], nspans = span_first.shape[0] - 1, g, i, k, j, idx, nel
+    cdef intp_t n = len(objects), nspans = span_first.shape[0] - 1, g, i, k, j, idx, nel
     cdef mheap_t* h = &heap.h
     cdef uint64_t size, out = 0, w, slot, base, lo = h.arena_start, hi = h.arena_start + heap.arena_cap
     cdef intp_t si
     cdef int c, spc
     cdef intp_t cleared = 0
-    slots = np.zeros(n, dtype=np.uint64)
-    cdef uint64_t[::1] sl = slots
+    cdef dobj_t* o = rows(objects, True)
+    check_fields(o, n, fields.shape[0])
+    if target.shape[0] != fields.shape[0] or slot_index.shape[0] != n \
+            or (nspans >= 0 and (span_noscan.shape[0] != nspans or span_first[nspans] != n)):
+        raise ValueError("place: inconsistent tables")
     with nogil:
         for g in range(nspans):
             i = span_first[g]
-            size = sizes[i]
+            size = o[i].size
             if size > 32768:
                 malloc_large(h, size, span_noscan[g], &out)
-                sl[i] = out
+                o[i].arena = out
                 bit_set(&h.gcmark_bits[span_of(h, out) * BITMAP_WORDS], 0)
                 h.malloc_calls += 1
                 h.malloc_bytes += size
@@ -458,27 +543,27 @@ def place(Heap heap, const uint8_t[::1] buf, const uint64_t[::1] addrs,
             h.malloc_bytes += <uint64_t>nel * size
             si = span_of(h, base)
             for i in range(span_first[g], span_first[g + 1]):
-                sl[i] = base + slot_index[i] * size
+                o[i].arena = base + slot_index[i] * size
                 bit_set(&h.gcmark_bits[si * BITMAP_WORDS], <intp_t>slot_index[i])
         h.gc_pending = 0
         for i in range(n):
-            slot = sl[i]
-            size = sizes[i]
-            memcpy(addr_ptr(h, slot), &buf[objs[i, O_CONTENT]], size)
+            slot = o[i].arena
+            size = o[i].size
+            memcpy(addr_ptr(h, slot), &buf[o[i].content_off], size)
             j = <intp_t>((slot - lo) >> 3)
             for k in range(<intp_t>(size >> 3)):
                 bit_clear(h.heap_bits, j + k)
-            for k in range(<intp_t>objs[i, O_FSTART], <intp_t>(objs[i, O_FSTART] + objs[i, O_NFIELDS])):
-                w = load64(&buf[objs[i, O_CONTENT] + fields[k]])
+            for k in range(<intp_t>o[i].field_start, <intp_t>(o[i].field_start + o[i].nptr)):
+                w = load64(&buf[o[i].content_off + fields[k]])
                 if target[k] >= 0:
-                    w = sl[target[k]] + (w - addrs[target[k]])
+                    w = o[target[k]].arena + (w - o[target[k]].addr)
                     memcpy(addr_ptr(h, slot + fields[k]), &w, 8)
                     bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
                 elif w >= lo and w < hi:
                     cleared += 1
                 else:
                     bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
-    return slots, cleared
+    return cleared
 
 
 def allocated(Heap heap, const uint64_t[::1] slots):
@@ -575,10 +660,10 @@ def site_frames(const uint8_t[::1] buf, const uint64_t[::1] stk_start,
     return rows, keys
 
 
-def layout(const uint64_t[:, ::1] objs):
+def layout(objects):
     """Size classes, Go's spans and slot indices of the objects (sorted by address).
 
-    *objs* is the parser's object table, sorted by address.
+    *objects*: OBJECT_DTYPE records, sorted by address.
     Go 1.27's dumpobjs writes ``npages*8192/size`` slots per span, so a one-page Green Tea
     span also yields its tail (the inline mark bits, and the heap bits of a scan span) as
     objects; those are dropped: a slot at or past the span's element count (scan spans have
@@ -590,11 +675,9 @@ def layout(const uint64_t[:, ::1] objs):
     span of the objects before it, 4 overlaps the object before it, 5 wraps the address
     space. The span arrays cover the kept objects only.
     """
-    cdef intp_t n = objs.shape[0], i, j, g, nk, kk, nsp = 0
+    cdef intp_t n = len(objects), i, j, g, nk, kk, nsp = 0
     cdef uint64_t s, a, base, np_, nslots, prev_end = 0, span_end = 0, cur_base
-    cdef const uint64_t[:] addr = objs[:, O_ADDR]
-    cdef const uint64_t[:] size = objs[:, O_SIZE]
-    cdef const uint64_t[:] nfields = objs[:, O_NFIELDS]
+    cdef const dobj_t* o = rows(objects)
     cdef int c, err = 0
     cdef intp_t at = -1
     cdef bint scan
@@ -607,7 +690,7 @@ def layout(const uint64_t[:, ::1] objs):
     with nogil:
         # classes and one-page slot indices
         for i in range(n):
-            s = size[i]
+            s = o[i].size
             if s <= 32768:
                 c = size_to_class(s)
                 if class_to_size[c] != s:
@@ -619,7 +702,7 @@ def layout(const uint64_t[:, ::1] objs):
                 err = 1
                 at = i
                 break
-            if addr[i] + s < addr[i]:
+            if o[i].addr + s < o[i].addr:
                 err = 5
                 at = i
                 break
@@ -630,12 +713,12 @@ def layout(const uint64_t[:, ::1] objs):
             if c == 0 or class_to_npages[c] != 1:
                 i += 1
                 continue
-            base = addr[i] & ~(<uint64_t>8191)
+            base = o[i].addr & ~(<uint64_t>8191)
             j = i
             scan = False
-            while j < n and (addr[j] & ~(<uint64_t>8191)) == base and cl[j] == c:
-                kx[j] = <int64_t>((addr[j] - base) // size[j])
-                if kx[j] < class_to_nelems_scan[c] and nfields[j] > 0:
+            while j < n and (o[j].addr & ~(<uint64_t>8191)) == base and cl[j] == c:
+                kx[j] = <int64_t>((o[j].addr - base) // o[j].size)
+                if kx[j] < class_to_nelems_scan[c] and o[j].nptr > 0:
                     scan = True
                 j += 1
             for g in range(i, j):
@@ -658,8 +741,8 @@ def layout(const uint64_t[:, ::1] objs):
         cur_base = 0
         for j in range(m):
             i = sv[j]
-            a = addr[i]
-            s = size[i]
+            a = o[i].addr
+            s = o[i].size
             c = <int>cl[i]
             if j and a < prev_end:
                 err = 4
@@ -673,10 +756,10 @@ def layout(const uint64_t[:, ::1] objs):
                 np_ = class_to_npages[c]
                 nslots = (np_ << 13) // s
             # is it in the current span?
-            if nsp and a >= cur_base and a < span_end and s == size[sv[sf[nsp - 1]]] \
+            if nsp and a >= cur_base and a < span_end and s == o[sv[sf[nsp - 1]]].size \
                     and (a - cur_base) % s == 0:
                 ko[j] = <int64_t>((a - cur_base) // s)
-                if nfields[i] > 0:
+                if o[i].nptr > 0:
                     sn[nsp - 1] = 0
                 continue
             # a new span: find its base
@@ -702,7 +785,7 @@ def layout(const uint64_t[:, ::1] objs):
             cur_base = base
             span_end = base + (np_ << 13)
             sf[nsp] = j
-            sn[nsp] = 0 if nfields[i] > 0 else 1
+            sn[nsp] = 0 if o[i].nptr > 0 else 1
             nsp += 1
             ko[j] = kk
         sf[nsp] = m
@@ -724,46 +807,25 @@ def is_sorted(const uint64_t[:, ::1] objs):
     return ok
 
 
-def compact(uint64_t[:, ::1] objs, const uint8_t[::1] keep, uint8_t[::1] cls,
-            object out, intp_t off_addr, intp_t off_size, intp_t off_cls,
-            intp_t off_noscan, intp_t off_nptr, intp_t off_site):
-    """Drop the rows of *objs* (and *cls*) where *keep* is 0, in place, and fill the
-    structured array *out* (``OBJECT_DTYPE``, one row per kept object, zeroed; the byte
-    offsets of its fields given) in the same pass. Returns ``(m, addrs, sizes)``: the
-    kept count and contiguous copies of their addresses and sizes."""
-    cdef intp_t n = objs.shape[0], i, m = 0, c
-    cdef intp_t item = out.dtype.itemsize
-    cdef uint8_t[::1] ob = out.view(np.uint8) if len(out) else np.zeros(1, np.uint8)
-    cdef uint8_t* rec
-    cdef uint32_t nptr
-    cdef int32_t site = -1
-    cdef uint8_t cl, ns
-    addrs = np.empty(len(out), dtype=np.uint64)
-    sizes = np.empty(len(out), dtype=np.uint64)
-    cdef uint64_t[::1] a = addrs
-    cdef uint64_t[::1] z = sizes
+def compact(objects, const uint8_t[::1] keep, const uint8_t[::1] cls):
+    """Drop the *objects* where *keep* is 0, moving the others down in place, and set each
+    kept object's ``sizeclass`` (from *cls*), ``noscan`` and ``site`` (-1). Returns the
+    kept count: the kept objects are ``objects[:m]``."""
+    cdef intp_t n = len(objects), i, m = 0
+    cdef dobj_t* o = rows(objects, True)
+    if keep.shape[0] != n or cls.shape[0] != n:
+        raise ValueError("compact: keep and cls must have one entry per object")
     with nogil:
         for i in range(n):
             if not keep[i]:
                 continue
             if m != i:
-                for c in range(6):
-                    objs[m, c] = objs[i, c]
-                cls[m] = cls[i]
-            a[m] = objs[m, O_ADDR]
-            z[m] = objs[m, O_SIZE]
-            rec = &ob[m * item]
-            memcpy(rec + off_addr, &a[m], 8)
-            memcpy(rec + off_size, &z[m], 8)
-            cl = cls[m]
-            rec[off_cls] = cl
-            nptr = <uint32_t>objs[m, O_NFIELDS]
-            ns = 1 if nptr == 0 else 0
-            rec[off_noscan] = ns
-            memcpy(rec + off_nptr, &nptr, 4)
-            memcpy(rec + off_site, &site, 4)
+                o[m] = o[i]
+            o[m].sizeclass = cls[i]
+            o[m].noscan = 1 if o[m].nptr == 0 else 0
+            o[m].site = -1
             m += 1
-    return m, addrs, sizes
+    return m
 
 
 cdef class Search:
@@ -868,18 +930,25 @@ cdef class Search:
         return chain, <intp_t>(-1 - self.enc[v])
 
 
-def edge_offsets(const int64_t[::1] chain, const uint64_t[:, ::1] objs,
-                 const uint64_t[::1] fields, const int32_t[::1] target):
+def edge_offsets(const int64_t[::1] chain, objects, const uint64_t[::1] fields,
+                 const int32_t[::1] target):
     """For each step a -> b of *chain*, the offset in a of its first pointer field into b."""
-    cdef intp_t i, k, n = chain.shape[0]
+    cdef intp_t i, k, n = chain.shape[0], nobj = len(objects)
     out = np.zeros(max(n - 1, 0), dtype=np.uint64)
     cdef uint64_t[::1] o = out
     cdef int64_t a, b
+    cdef const dobj_t* ob = rows(objects)
+    for i in range(n):
+        if chain[i] < 0 or chain[i] >= nobj:
+            raise IndexError(chain[i])
+        if ob[chain[i]].field_start + ob[chain[i]].nptr > <uint64_t>fields.shape[0] \
+                or target.shape[0] != fields.shape[0]:
+            raise ValueError("objects and fields disagree")
     with nogil:
         for i in range(n - 1):
             a = chain[i]
             b = chain[i + 1]
-            for k in range(<intp_t>objs[a, O_FSTART], <intp_t>(objs[a, O_FSTART] + objs[a, O_NFIELDS])):
+            for k in range(<intp_t>ob[a].field_start, <intp_t>(ob[a].field_start + ob[a].nptr)):
                 if target[k] == b:
                     o[i] = fields[k]
                     break
@@ -911,14 +980,14 @@ cdef struct typer_t:
     uint64_t* ocount
     int32_t* queue
     intp_t tail
-    const uint64_t* objs            # the object table, 6 columns
+    const dobj_t* objs
 
 
 cdef inline uint64_t header(const typer_t* c, int64_t j) noexcept nogil:
     """8 if object j starts with Go's malloc header (a small object over 512 bytes in a
     scan span: the word is its type's ``*_type``), else 0; the value follows it."""
-    cdef uint64_t size = c.ix.sizes[j]
-    if size > 512 and size <= 32768 and c.objs[j * 6 + O_NFIELDS] > 0:
+    cdef uint64_t size = c.objs[j].size
+    if size > 512 and size <= 32768 and c.objs[j].nptr > 0:
         return 8
     return 0
 
@@ -950,9 +1019,9 @@ cdef inline void give_to(typer_t* c, int64_t j, uint64_t w, int32_t t, uint64_t 
     if j < 0 or t < 0 or count == 0 or c.tsize[t] == 0 or c.otype[j] >= 0:
         return
     h = header(c, j)
-    if w - c.ix.addrs[j] != h:
+    if w - c.objs[j].addr != h:
         return                                  # an interior pointer: its type is not the object's
-    if count > (c.ix.sizes[j] - h) // c.tsize[t]:
+    if count > (c.objs[j].size - h) // c.tsize[t]:
         return                                  # does not fit: a wrong guess, leave it
     c.otype[j] = t
     c.ocount[j] = count
@@ -1007,7 +1076,7 @@ cdef uint64_t _max_u(const uint64_t[::1] a):
     return int(np.asarray(a).max()) if a.shape[0] else 0
 
 
-def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
+def propagate(const uint8_t[::1] buf, Index index, objects,
               const uint64_t[::1] fields, const int32_t[::1] target, const uint64_t[::1] tsize, const int64_t[::1] sstart, const uint64_t[::1] soff,
               const uint8_t[::1] skind, const int32_t[::1] st1, const int32_t[::1] st2,
               const int32_t[::1] direct, const uint64_t[::1] rt_addr, const int32_t[::1] rt_type,
@@ -1023,7 +1092,8 @@ def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
     followed, breadth first. Returns ``(otype, ocount)``: a type id per object (-1 none)
     and how many values of it the object holds.
     """
-    cdef intp_t n = objs.shape[0], i, j, e, s, ntypes = tsize.shape[0]
+    cdef intp_t n = len(objects), i, j, e, s, ntypes = tsize.shape[0]
+    cdef const dobj_t* objs = rows(objects)
     cdef uint64_t base, lim, eb
     cdef int32_t t
     cdef typer_t c
@@ -1035,9 +1105,9 @@ def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
     cdef int32_t[::1] q = queue
     if n != index.ix.n:
         raise ValueError("propagate: the index is of another object table")
-    if fields.shape[0] != target.shape[0] or _max_id(target) >= n or (n and (
-            np.asarray(objs[:, O_FSTART]) + np.asarray(objs[:, O_NFIELDS]) > fields.shape[0]).any()):
+    if fields.shape[0] != target.shape[0] or _max_id(target) >= n:
         raise ValueError("propagate: fields, targets and objects disagree")
+    check_fields(objs, n, fields.shape[0])
     if sstart.shape[0] != ntypes + 1 or direct.shape[0] != ntypes:
         raise ValueError("propagate: inconsistent type tables")
     if _max_id(st1) >= ntypes or _max_id(st2) >= ntypes or _max_id(seed_t1) >= ntypes \
@@ -1071,7 +1141,7 @@ def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
     c.tail = 0
     if n == 0 or ntypes == 0:
         return otype, ocount
-    c.objs = &objs[0, 0]
+    c.objs = objs
     cdef intp_t pending = 0, kp, kend
     cdef int32_t d
     cdef uint64_t h, pos, fo
@@ -1085,10 +1155,10 @@ def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
                 i += 1
                 t = ot[j]
                 h = header(&c, j)
-                base = objs[j, O_CONTENT]
-                lim = base + objs[j, O_SIZE]
-                kp = <intp_t>objs[j, O_FSTART]
-                kend = kp + <intp_t>objs[j, O_NFIELDS]
+                base = objs[j].content_off
+                lim = base + objs[j].size
+                kp = <intp_t>objs[j].field_start
+                kend = kp + <intp_t>objs[j].nptr
                 for e in range(<intp_t>oc[j]):
                     eb = base + h + <uint64_t>e * tsize[t]
                     for s in range(sstart[t], sstart[t + 1]):
@@ -1111,9 +1181,9 @@ def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
                 pending += 1
                 if ot[j] >= 0 or header(&c, j) == 0:
                     continue
-                d = find_type(c.rt_addr, c.rt_type, c.nrt, load64(c.buf + objs[j, O_CONTENT]))
+                d = find_type(c.rt_addr, c.rt_type, c.nrt, load64(c.buf + objs[j].content_off))
                 if d >= 0 and tsize[d] > 0:
-                    give(&c, objs[j, O_ADDR] + 8, d, (objs[j, O_SIZE] - 8) // tsize[d])
+                    give(&c, objs[j].addr + 8, d, (objs[j].size - 8) // tsize[d])
                     if c.tail > i:
                         break
             if i >= c.tail and pending >= n:

@@ -23,7 +23,8 @@ Go: dumpint (uvarint), dumpmemrange, dumpstr, dumpfields / dumpbv, and the dump*
 import numpy as np
 
 from libc.stdlib cimport malloc, realloc, free
-from goruntime._types cimport uint8_t, uint64_t, intp_t
+from libc.string cimport memcpy
+from goruntime._types cimport uint8_t, uint32_t, uint64_t, intp_t
 
 cdef enum:
     TAG_EOF = 0
@@ -112,6 +113,12 @@ cdef struct reader:
     uint64_t prev_addr
     intp_t run                # the run being read (filling pass)
     intp_t next_row
+    # the filling pass writes objects as records of a structured array when `obj` is set:
+    # `obj_stride` bytes each; addr, size, content_off, field_start (uint64) and nfields
+    # (uint32) at the byte offsets `obj_off[0..4]`
+    uint8_t* obj
+    intp_t obj_stride
+    intp_t obj_off[5]
 
 
 cdef int fail(reader* r, const char* msg, intp_t pos, uint64_t arg) noexcept nogil:
@@ -202,6 +209,8 @@ cdef int read_record(reader* r, uint64_t tag, uint64_t* v, bint* have_params) no
             return fail(r, "object of size 0", r.rec_start, 0)
         if fieldlist(r, True, v[2], &v[4], &v[5]) < 0:
             return -1
+        if v[5] > 0xffffffffULL:
+            return fail(r, "object with more than 2**32-1 pointer fields", r.rec_start, 0)
     elif tag == TAG_OTHER_ROOT:
         if memrange(r, &v[1], &v[2]) < 0 or uvarint(r, &v[3]) < 0:
             return -1
@@ -352,11 +361,23 @@ cdef int scan(reader* r) noexcept nogil:
                 row = r.next_row
                 r.next_row += 1
             r.prev_addr = v[1]
-        if r.tab[tag] != NULL:
+        if tag == TAG_OBJECT and r.obj != NULL:
+            put_object(r, row, v)
+        elif r.tab[tag] != NULL:
             ncol = NCOLS[tag]
             for t in range(ncol):
                 r.tab[tag][row * ncol + t] = v[t]
         r.cnt[tag] += 1
+
+
+cdef inline void put_object(reader* r, intp_t row, const uint64_t* v) noexcept nogil:
+    cdef uint8_t* rec = r.obj + row * r.obj_stride
+    cdef uint32_t nf = <uint32_t>v[5]
+    memcpy(rec + r.obj_off[0], &v[1], 8)
+    memcpy(rec + r.obj_off[1], &v[2], 8)
+    memcpy(rec + r.obj_off[2], &v[3], 8)
+    memcpy(rec + r.obj_off[3], &v[4], 8)
+    memcpy(rec + r.obj_off[4], &nf, 4)
 
 
 cdef int note_run(reader* r, intp_t ordinal, uint64_t addr) noexcept nogil:
@@ -386,7 +407,7 @@ if max(len(c) for c in COLUMNS.values()) > MAXCOLS:
     raise ImportError("goruntime.heapdump: a table has more columns than MAXCOLS")
 
 
-def parse(const uint8_t[::1] buf, bint sort_objects=False):
+def parse(const uint8_t[::1] buf, bint sort_objects=False, object_dtype=None):
     """Parse a whole heap dump held in *buf* (bytes, or a uint8 np.memmap of the file).
 
     Returns a dict: one uint64 table per record kind (``TABLE_NAMES``; shape
@@ -400,6 +421,10 @@ def parse(const uint8_t[::1] buf, bint sort_objects=False):
     address ranges are disjoint, the filling pass writes each object at its sorted row
     (no sort, no second copy of the table). When they interleave (not from Go) the table
     is sorted afterwards.
+
+    *object_dtype*: the objects as a zeroed structured array of that dtype instead of a
+    table; it must have uint64 fields ``addr``, ``size``, ``content_off``,
+    ``field_start`` and a uint32 ``nptr`` (the field count); the record offset is not kept.
     """
     cdef reader r
     cdef intp_t n = buf.shape[0]
@@ -408,6 +433,7 @@ def parse(const uint8_t[::1] buf, bint sort_objects=False):
     cdef uint64_t[::1] fv
     cdef uint64_t[:, ::1] sv
     cdef uint64_t[::1] rv
+    cdef uint8_t[::1] ov
     if n < 16 or bytes(buf[:16]) != HEADER:
         head = bytes(buf[:16])
         if n < 16 and head and HEADER.startswith(head):
@@ -426,6 +452,7 @@ def parse(const uint8_t[::1] buf, bint sort_objects=False):
     r.fields = NULL
     r.stk = NULL
     r.run_row = NULL
+    r.obj = NULL
     r.runs = NULL
     r.runs_cap = 0
     if sort_objects:
@@ -454,11 +481,17 @@ def parse(const uint8_t[::1] buf, bint sort_objects=False):
     for t in range(NTAGS):
         if t == TAG_EOF:
             continue
-        a = np.zeros((r.cnt[t], NCOLS[t]), dtype=np.uint64)
+        if t == TAG_OBJECT and object_dtype is not None:
+            a = _object_records(&r, r.cnt[t], object_dtype)
+            if r.cnt[t]:
+                ov = a.view(np.uint8)
+                r.obj = &ov[0]
+        else:
+            a = np.zeros((r.cnt[t], NCOLS[t]), dtype=np.uint64)
+            if r.cnt[t]:
+                tv = a
+                r.tab[t] = &tv[0, 0]
         tables[TABLE_NAMES[t]] = a
-        if r.cnt[t]:
-            tv = a
-            r.tab[t] = &tv[0, 0]
     fields = np.zeros(r.nfields, dtype=np.uint64)
     stacks = np.zeros((r.nstk, NSTACKCOLS), dtype=np.uint64)
     if r.nfields:
@@ -476,12 +509,25 @@ def parse(const uint8_t[::1] buf, bint sort_objects=False):
         _raise(&r)
     objs = tables["objects"]
     if sort_objects and row_of_run is None and len(objs) > 1:
-        a = objs[:, 1]
+        a = objs["addr"] if object_dtype is not None else objs[:, 1]
         if (a[1:] < a[:-1]).any():
             tables["objects"] = np.ascontiguousarray(objs[np.argsort(a, kind="stable")])
     tables["fields"] = fields
     tables["stacks"] = stacks
     return tables
+
+
+cdef _object_records(reader* r, intp_t n, dtype):
+    """A zeroed structured array of *n* records of *dtype*; the field offsets into *r*."""
+    dtype = np.dtype(dtype)
+    want = {"addr": "<u8", "size": "<u8", "content_off": "<u8", "field_start": "<u8", "nptr": "<u4"}
+    for i, name in enumerate(("addr", "size", "content_off", "field_start", "nptr")):
+        f = dtype.fields.get(name) if dtype.fields else None
+        if f is None or f[0] != np.dtype(want[name]):
+            raise ValueError("object_dtype needs a field %s of type %s" % (name, want[name]))
+        r.obj_off[i] = f[1]
+    r.obj_stride = dtype.itemsize
+    return np.zeros(n, dtype=dtype)
 
 
 cdef _raise(reader* r):
