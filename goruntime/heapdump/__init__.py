@@ -97,7 +97,19 @@ def _map(path):
     return np.frombuffer(mm, dtype=np.uint8)
 
 
-def load(path, *, binary=None, build_runtime=True, arena_cap=None):
+def _auto_threads(nbytes):
+    """Threads for the parallel passes: the CPUs this process may run on (at most 4), for
+    a dump of 16 MiB or more; 1 below (a thread costs more than it saves there)."""
+    if nbytes < 16 << 20:
+        return 1
+    try:
+        ncpu = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        ncpu = os.cpu_count() or 1
+    return max(1, min(4, ncpu))
+
+
+def load(path, *, binary=None, build_runtime=True, arena_cap=None, threads=None):
     """Parse the heap dump at *path* and rebuild its heap; returns a `HeapDump`.
 
     Raises ValueError for a malformed or truncated file (naming the offset), or one written
@@ -106,9 +118,13 @@ def load(path, *, binary=None, build_runtime=True, arena_cap=None):
     still work; ``d.runtime`` and ``d.gc()`` are then unavailable). *binary*: the
     program that wrote the dump (not stripped); its symbol table names global roots,
     and its DWARF (when kept: ``go build``'s default) types the objects (`type_objects`).
+    *threads*: how many threads the parser's filling pass, the pointer resolution and the
+    copying into the arena use (None: the CPUs available, at most 4, for a dump of 16 MiB
+    or more); the result is the same for any number.
     """
     buf = _map(path)
-    d = HeapDump(buf, path=os.fspath(path), build_runtime=build_runtime, arena_cap=arena_cap)
+    d = HeapDump(buf, path=os.fspath(path), build_runtime=build_runtime, arena_cap=arena_cap,
+                 threads=threads)
     if binary is not None:
         from ._elf import Symbols
         from . import _dwarf
@@ -125,11 +141,12 @@ def load(path, *, binary=None, build_runtime=True, arena_cap=None):
 class HeapDump:
     """A parsed heap dump and the Runtime holding its heap. Use `load` to make one."""
 
-    def __init__(self, buf, *, path="<bytes>", build_runtime=True, arena_cap=None):
+    def __init__(self, buf, *, path="<bytes>", build_runtime=True, arena_cap=None, threads=None):
         buf = np.frombuffer(buf, dtype=np.uint8) if not isinstance(buf, np.ndarray) else buf
         self.path = path
         self._buf = buf
-        t = _parse.parse(buf, sort_objects=True, object_dtype=OBJECT_DTYPE)
+        self._threads = _auto_threads(len(buf)) if threads is None else max(1, int(threads))
+        t = _parse.parse(buf, sort_objects=True, object_dtype=OBJECT_DTYPE, threads=self._threads)
         self._tables = t
         self._fields = t["fields"]
         self.params = self._read_params(_table(t, "params")[0])
@@ -254,7 +271,7 @@ class HeapDump:
 
     def _graph(self):
         self._target, self._indptr, self._dst = _graph.object_graph(
-            self._buf, self._index, self.objects, self._fields)
+            self._buf, self._index, self.objects, self._fields, self._threads)
 
     def _roots(self):
         """Every root slot: kind, owning record, offset, the Go address it holds, target."""
@@ -334,7 +351,7 @@ class HeapDump:
         with heap.lock:
             self.cleared_pointers = _graph.place(
                 heap, self._buf, self.objects, self._fields, self._target,
-                self._span_first, self._slot_index, self._span_noscan)
+                self._span_first, self._slot_index, self._span_noscan, self._threads)
             heap.flush_mcaches(True)
             try:
                 _mark.sweep(heap)     # frees the slots that were free in Go's spans

@@ -271,17 +271,74 @@ cdef int check_fields(const dobj_t* o, intp_t n, intp_t nf) except -1:
     return 0
 
 
-def object_graph(const uint8_t[::1] buf, Index index, objects, const uint64_t[::1] fields):
+def in_threads(fn, intp_t nparts):
+    """Call ``fn(i)`` for i in range(nparts), part 0 on this thread and the others each on
+    a thread of its own (*fn* runs a nogil kernel over its part), and wait for all."""
+    if nparts <= 1:
+        fn(0)
+        return
+    import threading
+    ts = [threading.Thread(target=fn, args=(i,)) for i in range(1, nparts)]
+    for t in ts:
+        t.start()
+    try:
+        fn(0)
+    finally:
+        for t in ts:
+            t.join()
+
+
+cdef class _Graph:
+    """object_graph's two passes over parts of the objects (one thread each)."""
+    cdef const uint8_t* buf
+    cdef const index_t* ix
+    cdef const dobj_t* o
+    cdef const uint64_t* fields
+    cdef int32_t* tg
+    cdef int64_t* ip
+    cdef int32_t* d
+    cdef intp_t bound[65]               # part p: objects bound[p] .. bound[p+1]
+    cdef int64_t base[65]               # part p's first edge
+
+    def count(self, intp_t p):
+        """Resolve the fields of part p's objects; ip[i+1] = edges of the part up to i."""
+        cdef intp_t i, k, m = 0
+        cdef int64_t t
+        with nogil:
+            for i in range(self.bound[p], self.bound[p + 1]):
+                for k in range(<intp_t>self.o[i].field_start, <intp_t>(self.o[i].field_start + self.o[i].nptr)):
+                    t = lookup(self.ix, load64(self.buf + self.o[i].content_off + self.fields[k]))
+                    self.tg[k] = <int32_t>t
+                    if t >= 0 and t != i:
+                        m += 1
+                self.ip[i + 1] = m
+
+    def fill(self, intp_t p):
+        """Part p's edges from base[p] on; ip made absolute."""
+        cdef intp_t i, k
+        cdef int64_t t, m = self.base[p]
+        with nogil:
+            for i in range(self.bound[p], self.bound[p + 1]):
+                for k in range(<intp_t>self.o[i].field_start, <intp_t>(self.o[i].field_start + self.o[i].nptr)):
+                    t = self.tg[k]
+                    if t >= 0 and t != i:
+                        self.d[m] = <int32_t>t
+                        m += 1
+                self.ip[i + 1] = m
+
+
+def object_graph(const uint8_t[::1] buf, Index index, objects, const uint64_t[::1] fields,
+                 int threads=1):
     """Resolve every pointer field of every object (*objects*: OBJECT_DTYPE records,
-    sorted by address, one per object of *index*).
+    sorted by address, one per object of *index*), on *threads* threads (parts of the
+    objects; the result does not depend on it).
 
     Returns ``(target, indptr, dst)``: ``target[k]`` (int32) is the object field k points
     into (-1 if none), and the CSR graph of object -> object edges in address order.
     """
-    cdef intp_t n = len(objects), i, k, m = 0, nf = fields.shape[0]
-    cdef int64_t t
-    cdef const index_t* ix = &index.ix
+    cdef intp_t n = len(objects), nf = fields.shape[0], p, nparts
     cdef const dobj_t* o = rows(objects)
+    cdef _Graph g = _Graph()
     check_fields(o, n, nf)
     target = np.full(nf, -1, dtype=np.int32)       # -1 too for frame and segment fields
     indptr = np.empty(n + 1, dtype=np.int64)
@@ -290,27 +347,29 @@ def object_graph(const uint8_t[::1] buf, Index index, objects, const uint64_t[::
     cdef int32_t[::1] d
     if n >= 2**31 - 1:
         raise ValueError("heap dump: more than 2**31 objects")
-    if n != ix.n:
+    if n != index.ix.n:
         raise ValueError("object_graph: the index is of another object table")
-    with nogil:
-        ip[0] = 0
-        for i in range(n):
-            for k in range(<intp_t>o[i].field_start, <intp_t>(o[i].field_start + o[i].nptr)):
-                t = lookup(ix, load64(&buf[o[i].content_off + fields[k]]))
-                tg[k] = <int32_t>t
-                if t >= 0 and t != i:
-                    m += 1
-            ip[i + 1] = m
-    dst = np.empty(m, dtype=np.int32)
-    d = dst
-    m = 0
-    with nogil:
-        for i in range(n):
-            for k in range(<intp_t>o[i].field_start, <intp_t>(o[i].field_start + o[i].nptr)):
-                t = tg[k]
-                if t >= 0 and t != i:
-                    d[m] = <int32_t>t
-                    m += 1
+    ip[0] = 0
+    if n == 0:
+        return target, indptr, np.zeros(0, dtype=np.int32)
+    nparts = max(1, min(threads, 64, n))
+    g.buf, g.ix, g.o = &buf[0], &index.ix, o
+    g.fields = &fields[0] if nf else NULL
+    g.tg = &tg[0] if nf else NULL
+    g.ip = &ip[0]
+    for p in range(nparts + 1):
+        g.bound[p] = n * p // nparts
+    in_threads(g.count, nparts)
+    g.base[0] = 0
+    for p in range(nparts):
+        g.base[p + 1] = g.base[p] + ip[g.bound[p + 1]]
+    dst = np.empty(g.base[nparts], dtype=np.int32)
+    if g.base[nparts]:
+        d = dst
+        g.d = &d[0]
+        in_threads(g.fill, nparts)
+    else:
+        ip[1:] = 0
     return target, indptr, dst
 
 
@@ -494,7 +553,7 @@ def reach(const int64_t[::1] indptr, const int32_t[::1] dst, const int64_t[::1] 
 
 def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields,
           const int32_t[::1] target, const int64_t[::1] span_first,
-          const uint64_t[::1] slot_index, const uint8_t[::1] span_noscan):
+          const uint64_t[::1] slot_index, const uint8_t[::1] span_noscan, int threads=1):
     """Allocate every object in *heap* in a span of the class Go used, at the slot index it
     had in its Go span, copy its bytes, set its pointer bits and translate its pointers.
 
@@ -546,24 +605,77 @@ def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields
                 o[i].arena = base + slot_index[i] * size
                 bit_set(&h.gcmark_bits[si * BITMAP_WORDS], <intp_t>slot_index[i])
         h.gc_pending = 0
-        for i in range(n):
-            slot = o[i].arena
-            size = o[i].size
-            memcpy(addr_ptr(h, slot), &buf[o[i].content_off], size)
-            j = <intp_t>((slot - lo) >> 3)
-            for k in range(<intp_t>(size >> 3)):
-                bit_clear(h.heap_bits, j + k)
-            for k in range(<intp_t>o[i].field_start, <intp_t>(o[i].field_start + o[i].nptr)):
-                w = load64(&buf[o[i].content_off + fields[k]])
-                if target[k] >= 0:
-                    w = o[target[k]].arena + (w - o[target[k]].addr)
-                    memcpy(addr_ptr(h, slot + fields[k]), &w, 8)
-                    bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
-                elif w >= lo and w < hi:
-                    cleared += 1
-                else:
-                    bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
+    # then the bytes, pointer bits and pointers, in parts of whole spans (one thread each:
+    # spans are page aligned, so no two parts share a word of the heap bitmap)
+    cdef _Place pl = _Place()
+    cdef intp_t nparts = max(1, min(threads, 64, nspans)), p
+    pl.h, pl.o = h, o
+    pl.buf = &buf[0] if buf.shape[0] else NULL
+    pl.fields = &fields[0] if fields.shape[0] else NULL
+    pl.target = &target[0] if target.shape[0] else NULL
+    pl.lo, pl.hi = lo, hi
+    cut = np.searchsorted(np.asarray(span_first), np.arange(nparts + 1) * n // max(nparts, 1))
+    for p in range(nparts + 1):
+        pl.bound[p] = span_first[min(int(cut[p]), nspans)] if nspans > 0 else 0
+        pl.cleared[p] = 0
+    pl.bound[nparts] = n
+    in_threads(pl.run, nparts)
+    for p in range(nparts):
+        cleared += pl.cleared[p]
     return cleared
+
+
+cdef inline void clear_bits(uint64_t* words, intp_t j, intp_t count) noexcept nogil:
+    """Clear bits j .. j+count-1."""
+    cdef intp_t e = j + count, w
+    while j < e and (j & 63):
+        bit_clear(words, j)
+        j += 1
+    while e - j >= 64:
+        words[j >> 6] = 0
+        j += 64
+    while j < e:
+        bit_clear(words, j)
+        j += 1
+
+
+cdef class _Place:
+    """place's copying pass over a part of the objects (whole spans)."""
+    cdef mheap_t* h
+    cdef dobj_t* o
+    cdef const uint8_t* buf
+    cdef const uint64_t* fields
+    cdef const int32_t* target
+    cdef uint64_t lo, hi
+    cdef intp_t bound[65]
+    cdef intp_t cleared[65]
+
+    def run(self, intp_t p):
+        cdef intp_t i, j, k, cleared = 0
+        cdef uint64_t slot, size, w
+        cdef mheap_t* h = self.h
+        cdef dobj_t* o = self.o
+        cdef const uint8_t* buf = self.buf
+        cdef const uint64_t* fields = self.fields
+        cdef const int32_t* target = self.target
+        with nogil:
+            for i in range(self.bound[p], self.bound[p + 1]):
+                slot = o[i].arena
+                size = o[i].size
+                memcpy(addr_ptr(h, slot), buf + o[i].content_off, size)
+                j = <intp_t>((slot - self.lo) >> 3)
+                clear_bits(h.heap_bits, j, <intp_t>(size >> 3))
+                for k in range(<intp_t>o[i].field_start, <intp_t>(o[i].field_start + o[i].nptr)):
+                    w = load64(buf + o[i].content_off + fields[k])
+                    if target[k] >= 0:
+                        w = o[target[k]].arena + (w - o[target[k]].addr)
+                        memcpy(addr_ptr(h, slot + fields[k]), &w, 8)
+                        bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
+                    elif w >= self.lo and w < self.hi:
+                        cleared += 1
+                    else:
+                        bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
+        self.cleared[p] = cleared
 
 
 def allocated(Heap heap, const uint64_t[::1] slots):
