@@ -1263,6 +1263,23 @@ def propagate(const uint8_t[::1] buf, Index index, objects,
         i = 0
         while True:
             while i < c.tail:
+                # the queue is known ahead: fetch the row of the object 16 places on, and
+                # the fields, targets and bytes of the one 8 places on (its row is in)
+                if i + 16 < c.tail:
+                    __builtin_prefetch(&objs[c.queue[i + 16]])
+                if i + 8 < c.tail:
+                    j = c.queue[i + 8]
+                    __builtin_prefetch(c.buf + objs[j].content_off)
+                    if objs[j].nptr:
+                        __builtin_prefetch(&fields[objs[j].field_start])
+                        __builtin_prefetch(&target[objs[j].field_start])
+                if i + 4 < c.tail:            # and the objects the one 4 places on points to
+                    j = c.queue[i + 4]
+                    kp = <intp_t>objs[j].field_start
+                    for e in range(kp, kp + min(<intp_t>objs[j].nptr, 8)):
+                        if target[e] >= 0:
+                            __builtin_prefetch(&ot[target[e]])
+                            __builtin_prefetch(&objs[target[e]])
                 j = c.queue[i]
                 i += 1
                 t = ot[j]
