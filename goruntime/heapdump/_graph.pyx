@@ -109,6 +109,8 @@ cdef struct index_t:
     intp_t sstride
     int64_t n
     const int64_t* page_first     # NULL: binary search over all objects
+    const uint32_t* page_step     # per page: the size of its objects if they sit back to
+                                  # back from the first (a full span's page), else 0
     uint64_t lo                   # first page's address
     int64_t npages
 
@@ -151,9 +153,11 @@ cdef int set_columns(index_t* ix, const uint64_t[:] addrs, const uint64_t[:] siz
 
 cdef inline int64_t lookup(const index_t* ix, uint64_t w) noexcept nogil:
     """Index of the object whose slot holds address *w*, or -1: the page table gives the
-    objects that start in w's page (one span's, at most 1024), a binary search among
-    them the last one at or below w; if none, the object before the page (a large one)."""
+    objects that start in w's page (one span's, at most 1024); when they sit back to back
+    one division finds the last one at or below w, else a binary search among them; if
+    none, the object before the page (a large one)."""
     cdef int64_t p, a, b, mid, c
+    cdef uint32_t step
     if ix.page_first == NULL:
         return find(ix, w)
     if w < ix.lo:
@@ -165,6 +169,11 @@ cdef inline int64_t lookup(const index_t* ix, uint64_t w) noexcept nogil:
     b = ix.page_first[p + 1]
     if a == b or w < ix_addr(ix, a):
         c = a - 1
+    elif ix.page_step[p]:
+        step = ix.page_step[p]
+        c = a + <int64_t>(<uint32_t>(w - ix_addr(ix, a)) / step)   # w is in the page: < 8192 on
+        if c >= b:
+            c = b - 1
     else:
         c = a                               # invariant: addrs[c] <= w < addrs[b] (or end)
         while b - c > 1:
@@ -181,8 +190,9 @@ cdef inline int64_t lookup(const index_t* ix, uint64_t w) noexcept nogil:
 cdef class Index:
     """Go address -> object index, for objects sorted by address (``addrs``, slot
     ``sizes``). A page table (the first object starting in each 8 KiB page, as Go's
-    spans are page aligned) makes each lookup a short search within one page; when the
-    objects are spread over a range much larger than the heap, it is a binary search."""
+    spans are page aligned; and when a page's objects sit back to back, their size) makes
+    each lookup a division or a short search within one page; when the objects are
+    spread over a range much larger than the heap, it is a binary search."""
     cdef index_t ix
     cdef object _keep
 
@@ -203,15 +213,33 @@ cdef class Index:
         if npages > 4 * <int64_t>n + (1 << 20):
             return
         table = np.empty(npages + 1, dtype=np.int64)
+        steps = np.zeros(npages, dtype=np.uint32)
         pf = table
+        cdef uint32_t[::1] ps = steps
+        cdef intp_t a, b, i
+        cdef uint64_t s0
         with nogil:
             for p in range(npages + 1):
                 base = lo + (<uint64_t>p << 13)
                 while j < n and addrs[j] < base:
                     j += 1
                 pf[p] = j
-        self._keep = (addrs, sizes, table)
+            for p in range(npages):
+                a = pf[p]
+                b = pf[p + 1]
+                if a == b:
+                    continue
+                s0 = sizes[a]
+                if s0 == 0 or s0 >= (<uint64_t>1 << 31):
+                    continue
+                i = a + 1
+                while i < b and sizes[i] == s0 and addrs[i] - addrs[i - 1] == s0:
+                    i += 1
+                if i == b:
+                    ps[p] = <uint32_t>s0
+        self._keep = (addrs, sizes, table, steps)
         self.ix.page_first = &pf[0]
+        self.ix.page_step = &ps[0]
         self.ix.lo = lo
         self.ix.npages = npages
 
