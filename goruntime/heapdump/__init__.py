@@ -228,7 +228,7 @@ class HeapDump:
         self.dropped_tail_slots = len(objs) - m
         self.objects = objs[:m]
         self._addr, self._size = self.objects["addr"], self.objects["size"]
-        self._span_first, self._slot_index = span_first, k.view(np.uint64)
+        self._span_first, self._slot_index = span_first, k
         self._span_noscan = span_noscan
         self._index = _graph.Index(self._addr, self._size)
 

@@ -28,7 +28,7 @@ object's new slot (the one translation between Go addresses and arena addresses)
 import numpy as np
 
 from libc.string cimport memcpy
-from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, intp_t
+from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, malloc_small, malloc_large, size_to_class, addr_ptr, bit_set, bit_clear,
     object_bounds, span_of, BITMAP_WORDS, class_to_nelems_noscan, class_to_nelems_scan,
@@ -327,6 +327,14 @@ cdef class _Graph:
     cdef int32_t* d
     cdef intp_t bound[65]               # part p: objects bound[p] .. bound[p+1]
     cdef int64_t base[65]               # part p's first edge
+    cdef intp_t nf, nparts
+
+    def unresolved(self, intp_t p):
+        """target = -1 over part p of the field list (frame and segment fields stay so)."""
+        cdef intp_t k
+        with nogil:
+            for k in range(self.nf * p // self.nparts, self.nf * (p + 1) // self.nparts):
+                self.tg[k] = -1
 
     def count(self, intp_t p):
         """Resolve the fields of part p's objects; ip[i+1] = edges of the part up to i."""
@@ -368,22 +376,24 @@ def object_graph(const uint8_t[::1] buf, Index index, objects, const uint64_t[::
     cdef const dobj_t* o = rows(objects)
     cdef _Graph g = _Graph()
     check_fields(o, n, nf)
-    target = np.full(nf, -1, dtype=np.int32)       # -1 too for frame and segment fields
-    indptr = np.empty(n + 1, dtype=np.int64)
-    cdef int32_t[::1] tg = target
-    cdef int64_t[::1] ip = indptr
-    cdef int32_t[::1] d
     if n >= 2**31 - 1:
         raise ValueError("heap dump: more than 2**31 objects")
     if n != index.ix.n:
         raise ValueError("object_graph: the index is of another object table")
+    target = np.empty(nf, dtype=np.int32)          # -1 too for frame and segment fields
+    indptr = np.empty(n + 1, dtype=np.int64)
+    cdef int32_t[::1] tg = target
+    cdef int64_t[::1] ip = indptr
+    cdef int32_t[::1] d
     ip[0] = 0
+    nparts = max(1, min(threads, 64, max(n, 1)))
+    g.nf, g.nparts = nf, nparts
+    g.tg = &tg[0] if nf else NULL
+    in_threads(g.unresolved, nparts)
     if n == 0:
         return target, indptr, np.zeros(0, dtype=np.int32)
-    nparts = max(1, min(threads, 64, n))
     g.buf, g.ix, g.o = &buf[0], &index.ix, o
     g.fields = &fields[0] if nf else NULL
-    g.tg = &tg[0] if nf else NULL
     g.ip = &ip[0]
     for p in range(nparts + 1):
         g.bound[p] = n * p // nparts
@@ -581,7 +591,7 @@ def reach(const int64_t[::1] indptr, const int32_t[::1] dst, const int64_t[::1] 
 
 def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields,
           const int32_t[::1] target, const int64_t[::1] span_first,
-          const uint64_t[::1] slot_index, const uint8_t[::1] span_noscan, int threads=1):
+          const uint16_t[::1] slot_index, const uint8_t[::1] span_noscan, int threads=1):
     """Allocate every object in *heap* in a span of the class Go used, at the slot index it
     had in its Go span, copy its bytes, set its pointer bits and translate its pointers.
 
@@ -823,10 +833,10 @@ def layout(objects):
     cdef bint scan
     cls = np.zeros(n, dtype=np.uint8)
     keep = np.ones(n, dtype=np.uint8)
-    kidx = np.zeros(n, dtype=np.int64)
+    kidx = np.zeros(n, dtype=np.uint16)     # a slot index: below 1024
     cdef uint8_t[::1] cl = cls
     cdef uint8_t[::1] kp = keep
-    cdef int64_t[::1] kx = kidx
+    cdef uint16_t[::1] kx = kidx
     with nogil:
         # classes and one-page slot indices
         for i in range(n):
@@ -857,7 +867,7 @@ def layout(objects):
             j = i
             scan = False
             while j < n and (o[j].addr & ~(<uint64_t>8191)) == base and cl[j] == c:
-                kx[j] = <int64_t>((o[j].addr - base) // o[j].size)
+                kx[j] = <uint16_t>((o[j].addr - base) // o[j].size)
                 if kx[j] < class_to_nelems_scan[c] and o[j].nptr > 0:
                     scan = True
                 j += 1
@@ -870,17 +880,18 @@ def layout(objects):
     cdef intp_t m = 0
     for i in range(n):
         m += kp[i]
-    sel = np.nonzero(keep)[0]
-    cdef int64_t[::1] sv = sel
     span_first = np.zeros(m + 1, dtype=np.int64)
     span_noscan = np.zeros(m, dtype=np.uint8)
     cdef int64_t[::1] sf = span_first
     cdef uint8_t[::1] sn = span_noscan
-    cdef int64_t[::1] ko = np.zeros(m, dtype=np.int64)
+    cdef uint16_t[::1] ko = np.zeros(m, dtype=np.uint16)
+    cdef uint64_t cur_size = 0
     with nogil:
         cur_base = 0
         for j in range(m):
-            i = sv[j]
+            i = j if j == 0 else i + 1      # the j-th kept object
+            while not kp[i]:
+                i += 1
             a = o[i].addr
             s = o[i].size
             c = <int>cl[i]
@@ -896,9 +907,9 @@ def layout(objects):
                 np_ = class_to_npages[c]
                 nslots = (np_ << 13) // s
             # is it in the current span?
-            if nsp and a >= cur_base and a < span_end and s == o[sv[sf[nsp - 1]]].size \
+            if nsp and a >= cur_base and a < span_end and s == cur_size \
                     and (a - cur_base) % s == 0:
-                ko[j] = <int64_t>((a - cur_base) // s)
+                ko[j] = <uint16_t>((a - cur_base) // s)
                 if o[i].nptr > 0:
                     sn[nsp - 1] = 0
                 continue
@@ -927,7 +938,8 @@ def layout(objects):
             sf[nsp] = j
             sn[nsp] = 0 if o[i].nptr > 0 else 1
             nsp += 1
-            ko[j] = kk
+            ko[j] = <uint16_t>kk
+            cur_size = s
         sf[nsp] = m
     if err:
         return err, at, cls, keep, kidx, None, None
