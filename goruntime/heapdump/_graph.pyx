@@ -595,11 +595,14 @@ def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields
     """Allocate every object in *heap* in a span of the class Go used, at the slot index it
     had in its Go span, copy its bytes, set its pointer bits and translate its pointers.
 
-    *span_first* gives the first object of each Go span (and len(addrs) last), *slot_index*
-    each object's slot in its span, *span_noscan* each span's class. Every slot of each Go
-    span is allocated in a fresh goruntime span; the object slots get their mark bit, so the
+    *objects*: OBJECT_DTYPE records in address order. *span_first* gives the first object
+    of each Go span (and len(objects) last), *slot_index* each object's slot in its span,
+    *span_noscan* each span's class. Every slot of each Go span is allocated in a fresh
+    goruntime span (in order, on this thread); the object slots get their mark bit, so the
     caller's sweep (``_mark.sweep``) frees the others and the spans hold what Go's held.
-    Sets each object's ``arena`` (its slot) and returns the number of pointer words cleared because they pointed into the arena's address range but at no dumped
+    Then the bytes are copied on *threads* threads, each over whole spans.
+    Sets each object's ``arena`` (its slot) and returns the number of pointer words
+    cleared because they pointed into the arena's address range but at no dumped
     object (a stale word would be a bad pointer to the collector; one outside that range
     keeps its value and bit, and the collector ignores it, as Go ignores pointers to
     globals). Small objects over 512 bytes in scan spans keep Go's header word as bytes.
