@@ -747,7 +747,7 @@ cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
     malloc header takes the fast path (Go: mallocgcSmallScanNoHeader, whose
     heapSetTypeNoHeader writes the slot's pointer bits with one or two word stores, the
     span already in hand)."""
-    cdef intp_t si, w0, nw, j, ndata, b
+    cdef intp_t si, w0, nw, j, ndata, b, mj
     cdef uint64_t pat, m
     cdef uint64_t* hb
     if mask == NULL or size == 0 or size > MIN_SIZE_FOR_MALLOC_HEADER or elem_words <= 0:
@@ -765,9 +765,13 @@ cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
     if ndata > nw:
         ndata = nw
     pat = 0
+    mj = 0                                       # j % elem_words, without a division
     for j in range(ndata):
-        if mask[j % elem_words]:
+        if mask[mj]:
             pat |= (<uint64_t>1) << j
+        mj += 1
+        if mj == elem_words:
+            mj = 0
     w0 = <intp_t>((out[0] - h.arena_start) >> 3)
     hb = &h.heap_bits[w0 >> 6]
     b = w0 & 63
@@ -1031,8 +1035,10 @@ cdef class Heap:
         if n:
             with nogil:
                 madvise(h.arena, n, MADV_DONTNEED)
-        self._gcmark_bits[:] = 0
-        self._check_bits[:] = 0
+        # Only the mapped pages' rows can hold bits: clearing the whole reservation (two
+        # 1/64-of-arena_cap arrays) would fault in ~400 MB of zero pages at every close.
+        self._gcmark_bits[: h.mapped_pages * BITMAP_WORDS] = 0
+        self._check_bits[: h.mapped_pages * BITMAP_WORDS] = 0
 
     def check_alive(self):
         """Raise `FatalError` if the runtime died (a finalizer or cleanup raised)."""

@@ -175,8 +175,11 @@ cdef inline int new_object(mutator_t* m, uint64_t size, const uint8_t* mask, int
     ``needzero`` slots are cleared by mallocgc). ``*out`` is the address; size 0 gives
     ``zerobase`` and allocates nothing.
     """
-    mallocgc_typed(m.h, m.p, size, mask, elem_words,
-                   <intp_t>(size // <uint64_t>(elem_words * 8)) if mask != NULL else 0, out)
+    cdef uint64_t ebytes = <uint64_t>(elem_words * 8)
+    cdef intp_t count = 0
+    if mask != NULL:                   # elements: one for a struct (no division then)
+        count = 1 if size == ebytes else <intp_t>(size // ebytes)
+    mallocgc_typed(m.h, m.p, size, mask, elem_words, count, out)
     if size == 0:
         return 0
     m.nalloc += 1
