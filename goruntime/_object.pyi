@@ -6,9 +6,10 @@ import numpy as np
 class Handle:
     runtime: Any
     addr: int
+    @property
+    def elem(self) -> Any: ...
 
 class Pointer(Handle):
-    elem: Any
     value: Any
     @property
     def type(self) -> Any: ...
@@ -23,7 +24,6 @@ class Pointer(Handle):
 class SliceValue(Handle):
     length: int
     capacity: int
-    elem: Any
     @property
     def cap(self) -> int: ...
     @property

@@ -609,9 +609,9 @@ def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields
     Caller holds the world lock on a fresh Runtime's heap (out of memory raises; the
     Runtime is then discarded).
     """
-    cdef intp_t n = len(objects), nspans = span_first.shape[0] - 1, g, i, k, j, idx, nel
+    cdef intp_t n = len(objects), nspans = span_first.shape[0] - 1, g, i, idx, nel
     cdef mheap_t* h = &heap.h
-    cdef uint64_t size, out = 0, w, slot, base, lo = h.arena_start, hi = h.arena_start + heap.arena_cap
+    cdef uint64_t size, out = 0, base, lo = h.arena_start, hi = h.arena_start + heap.arena_cap
     cdef intp_t si
     cdef int c, spc
     cdef intp_t cleared = 0
@@ -668,7 +668,7 @@ def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields
 
 cdef inline void clear_bits(uint64_t* words, intp_t j, intp_t count) noexcept nogil:
     """Clear bits j .. j+count-1."""
-    cdef intp_t e = j + count, w
+    cdef intp_t e = j + count
     while j < e and (j & 63):
         bit_clear(words, j)
         j += 1
