@@ -412,6 +412,7 @@ cdef int refill(mheap_t* h, int p, int spc) except -1 nogil:
     s.cached_by = p
     s.alloc_count_before_cache = s.alloc_count
     h.heap_live += (<uint64_t>s.npages << PAGE_SHIFT) - <uint64_t>s.alloc_count * s.elemsize
+    flush_scan_alloc(h)
     c.alloc[spc] = <int32_t>si
     if h.heap_live >= h.trigger:
         h.gc_pending = 1
@@ -443,6 +444,16 @@ cdef void release_all(mheap_t* h, int p, bint adjust_heap_live) noexcept nogil:
     c.tinyoffset = 0
     h.tiny_alloc_count += c.tiny_allocs
     c.tiny_allocs = 0
+    flush_scan_alloc(h)
+
+
+cdef inline void flush_scan_alloc(mheap_t* h) noexcept nogil:
+    """Go: gcController.update(..., c.scanAlloc) at a refill or releaseAll: scannable
+    bytes allocated count into heapScan only outside a cycle (during one they are
+    dropped: heapScan is fixed for the cycle)."""
+    if not h.gcphase_mark:
+        h.heap_scan_flushed += h.scan_alloc
+    h.scan_alloc = 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -609,7 +620,7 @@ cdef void set_heap_bits_ptrdata(mheap_t* h, uint64_t addr, intp_t elem_words,
 cdef inline void write_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask,
                                  intp_t prefix, intp_t elem_words, intp_t count) noexcept nogil:
     """Word i of an element is a pointer if ``mask[i]`` (mask given) or ``i < prefix``."""
-    cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, _elem, k, end
+    cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, _elem, k, end, last
     cdef intp_t si = span_of(h, addr)
     cdef const mspan_t* s = &h.spans[si]
     end = <intp_t>((s.base - h.arena_start + <uint64_t>obj_index(s, addr) * s.elemsize
@@ -620,13 +631,19 @@ cdef inline void write_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask,
     if s.divmul == 0 or span_has_header(s):
         count = (end - w0 + elem_words - 1) // elem_words
     k = w0
+    last = -1
     for _elem in range(count):
+        if k >= end:
+            break
         for i in range(elem_words):
             if k + i >= end:
-                return
+                break
             if (mask[i] != 0) if mask != NULL else (i < prefix):
                 bit_set(h.heap_bits, k + i)
+                last = k + i
         k += elem_words
+    if last >= 0:                            # Go: mcache.scanAlloc (up to the last pointer)
+        h.scan_alloc += <uint64_t>(last - w0 + 1) << 3
 
 
 # ---------------------------------------------------------------------------------------
@@ -906,6 +923,29 @@ cdef class Heap:
         self.h.gcphase_mark = v
         if v:
             self.h.bytes_marked_black = 0
+
+    def take_heap_scan(self):
+        """Scannable bytes allocated and flushed since the last call (Go: the heapScan
+        growth gcController.update accumulated); the counter restarts at 0."""
+        cdef uint64_t v = self.h.heap_scan_flushed
+        self.h.heap_scan_flushed = 0
+        return v
+
+    @property
+    def write_barrier(self):
+        """Go: writeBarrier.enabled -- set by the collector for the mark phase only."""
+        return bool(self.h.write_barrier)
+
+    @write_barrier.setter
+    def write_barrier(self, bint v):
+        if v and self.h.wb_flush == NULL:
+            raise ValueError("goruntime: the write barrier needs a running mark (_mark.MarkState)")
+        self.h.write_barrier = v
+
+    @property
+    def wbuf_len(self):
+        """Pointers in the write barrier buffer, not yet shaded."""
+        return self.h.wbuf_n
 
     @property
     def bytes_marked_black(self):
@@ -1193,7 +1233,21 @@ cdef class Heap:
         if a & 7:
             raise ValueError("goruntime: word address %#x is not 8-byte aligned" % a)
         self._check_object_range(a, 8)
+        if self.h.write_barrier and bit_get(self.h.heap_bits, <intp_t>((a - self.h.arena_start) >> 3)):
+            write_barrier(&self.h, a, v)             # a pointer word during a mark
         (<uint64_t*>addr_ptr(&self.h, a))[0] = v
+
+    def bulk_barrier(self, dst, src, nbytes):
+        """Go: bulkBarrierPreWrite, before copying *nbytes* from heap address *src* (0:
+        the range is being cleared) to heap address *dst*: during a mark, the write
+        barrier for every pointer word of the destination. Nothing outside a mark."""
+        cdef uint64_t d = PyNumber_Index(dst), sa = PyNumber_Index(src), n = PyNumber_Index(nbytes)
+        if not self.h.write_barrier or n == 0 or d & 7:
+            return
+        self._check_object_range(d, n)
+        if sa:
+            self._check_object_range(sa, n)
+        bulk_barrier(&self.h, d, addr_ptr(&self.h, sa) if sa else NULL, n)
 
     def view(self, addr, nbytes):
         """A writable numpy uint8 view of heap bytes [addr, addr+nbytes): they must lie
@@ -1242,6 +1296,8 @@ cdef class Heap:
         with self.lock:
             with nogil:
                 for i in range(n):
+                    if self.h.write_barrier:
+                        write_barrier(&self.h, t[i], v[i])
                     (<uint64_t*>addr_ptr(&self.h, t[i]))[0] = v[i]
 
     # -- roots ---------------------------------------------------------------------------

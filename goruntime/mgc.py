@@ -1,32 +1,51 @@
 """The GC cycle: when it starts, its phases, and what it records (Go: mgc.go).
 
-One cycle (``Collector.gc``), following Go's phases (spec §3.1):
+One cycle follows Go's phases (spec §3.1):
 
-1. sweep termination (STW #1): nothing is left to sweep here (the emulator sweeps each
-   cycle completely; Go sweeps lazily), the pacer starts the cycle;
-2. mark: roots are the handle table (Python handles = goroutine stacks), queued
-   finalizers and cleanups, special records (finalizer referents, cleanup closures, weak
-   handle cells) and each P's tiny block; ``_mark.mark`` does the work without the GIL.
-   The emulator marks everything reachable at the start (the snapshot Go's hybrid
-   barrier guarantees), then models Go's *concurrent* mark as a runway during which the
-   mutator keeps allocating and new objects are allocated black (``start_cycle``);
-   ``weak.Pointer.Value`` shades during that phase, as in Go;
-3. mark termination (STW #2): heapMarked = heapLive = bytes marked, every mcache is
-   flushed (counted, tiny block dropped), NumGC/NumForcedGC, PauseNs/PauseEnd/LastGC,
-   GCCPUFraction, the pacer commits the next goal and trigger;
-4. sweep: specials of unmarked objects first (spec §3.7, ``mspecial``: finalizable
-   objects are revived and their finalizers queued; weak handles cleared; cleanups
-   queued), then every span (``_mark.sweep``).
+1. sweep termination (STW #1, _GCoff -> _GCmark): nothing is left to sweep here (the
+   emulator sweeps each cycle completely; Go sweeps lazily); the pacer starts the cycle
+   (startCycle: dedicated/fractional worker split, assist ratio); each P's tiny block is
+   shaded; allocation turns black and Go's hybrid write barrier is switched on
+   (``heap.write_barrier``: every pointer store puts the old and the new value in the
+   write barrier buffer, `_mark.MarkState` shades them); the roots become root jobs.
+2. mark (_GCmark), concurrent with the mutator: `_mark.MarkState` holds the grey work
+   and is drained a budget at a time by the typed nogil drain. The roots -- the handle
+   table (Python handles are goroutine stacks: scanned once per cycle, by the first
+   drain), queued finalizers and cleanups, special records -- are greyed by the first
+   worker or assist to drain. A heap-triggered cycle takes a mark step at every
+   allocation check point (`Collector.mark_step`): the allocating goroutine's assist
+   (gcAssistAlloc, from the pacer's assistWorkPerByte, with assist credit and the
+   workers' background credit), the dedicated and idle workers' share of the elapsed
+   virtual time, and the fractional worker when sysmon would preempt the mutator (10 ms).
+   When every goroutine blocks, idle workers finish the mark (`Runtime._on_idle`, sleep).
+   ``weak.Pointer.Value`` shades during the mark, as in Go.
+3. mark termination (STW #2, _GCmarktermination): the mark ran out of work (gcMarkDone);
+   checkmark under ``gccheckmark=1``; heapMarked = heapLive = bytes marked (black
+   allocation included), every mcache is flushed, NumGC/NumForcedGC,
+   PauseNs/PauseEnd/LastGC, GCCPUFraction (assist/dedicated/fractional/idle CPU
+   separately), the pacer's endCycle measures cons/mark and commits the next goal and
+   trigger; the write barrier goes off.
+4. sweep (_GCoff): specials of unmarked objects first (spec 3.7, ``mspecial``:
+   finalizable objects are revived and their finalizers queued; weak handles cleared;
+   cleanups queued), then every span (``_mark.sweep``).
 
-The state of a cycle between its mark and its mark termination is a `Cycle`; what the
-collector accumulates over all cycles (MemStats' GC fields, the CPU and pause statistics)
-is a `GCRecord`. The `Collector` is the Runtime's component that runs cycles; it holds
-the world lock (``Runtime.world``) for the whole cycle.
+A forced cycle (runtime.GC: the caller waits, the workers get the CPU), a periodic one
+(sysmon's, when everyone sleeps) and every cycle under ``GODEBUG=gcstoptheworld=1`` or
+``=2`` mark to the end at once. ``Runtime(experiments={"no_write_barrier"})`` (not Go)
+runs the mark without the barrier: a pointer moved during the mark can be freed while
+reachable, and ``gccheckmark=1`` reports it with Go's message.
+
+The state of a cycle between its mark start and its mark termination is a `Cycle`; what
+the collector accumulates over all cycles (MemStats' GC fields, the CPU and pause
+statistics) is a `GCRecord`. The `Collector` is the Runtime's component that runs cycles;
+it holds the world lock (``Runtime.world``) for each stage (start, mark step, end).
 
 Time comes from the runtime's clock. With ``clock="virtual"`` (the default) it advances
 by a documented cost model (`COSTS`): a fixed cost per allocation and per allocated
 byte for the mutator, and per marked object and scanned byte for the collector, plus
-fixed STW costs. With ``clock="wall"`` the phases are measured.
+fixed STW costs; mark work done on the mutator's CPU (assists, the fractional worker at
+GOMAXPROCS=1) moves it, work on other Ps (dedicated, idle workers) does not. With
+``clock="wall"`` the phases are measured.
 """
 import dataclasses
 import sys
@@ -42,7 +61,31 @@ from .errors import FatalError
 
 __all__ = ["COSTS", "FORCEGC_PERIOD", "GLOBALS_SCAN", "STACK_SCAN", "Cycle", "GCRecord",
            "Collector", "CycleEvent", "PHASES", "SWEEP_TERMINATION", "MARK_START",
-           "MARK_TERMINATION", "SWEEP_DONE"]
+           "MARK_TERMINATION", "SWEEP_DONE", "EXPERIMENTS", "experiments_arg",
+           "GC_OVER_ASSIST_WORK", "FORCE_PREEMPT_NS"]
+
+# Not Go: what-if switches (Runtime(experiments=...)), each clearly outside Go's behaviour.
+EXPERIMENTS = {
+    "no_write_barrier": "the concurrent mark runs without Go's hybrid write barrier "
+                        "(a pointer store during a mark can hide a reachable object)",
+}
+GC_OVER_ASSIST_WORK = 64 << 10     # Go: gcOverAssistWork (mgcpacer.go)
+FORCE_PREEMPT_NS = 10 * 10**6      # Go: forcePreemptNS (proc.go): sysmon preempts after 10 ms
+MARK_STEP_NS = 10**6               # mark steps for workers on other Ps: at least every 1 ms
+
+
+def experiments_arg(v):
+    """The ``experiments`` knob as a frozenset; unknown names are a ValueError."""
+    if isinstance(v, str):
+        v = (v,)
+    try:
+        out = frozenset(v)
+    except TypeError:
+        raise TypeError(f"experiments must be a set of names, not {type(v).__name__}") from None
+    for name in out:
+        if name not in EXPERIMENTS:
+            raise ValueError(f"unknown experiment {name!r} (known: {', '.join(sorted(EXPERIMENTS))})")
+    return out
 
 # The virtual clock's cost model (ns). Chosen to be of the order of Go's own costs on a
 # current x86-64 core, so that GCCPUFraction, gctrace times and the periodic GC read
@@ -108,6 +151,9 @@ class CycleEvent:
     gomaxprocs: int
     nanotime: int
     wall_ns: int
+    assist_ns: int = 0       # mark CPU by assists, background (dedicated + fractional) and
+    background_ns: int = 0   # idle workers, from MARK_TERMINATION on (gctrace's A/B/C)
+    idle_ns: int = 0
 
 
 @dataclasses.dataclass
@@ -124,6 +170,20 @@ class Cycle:
     bytes_marked: int    # bytes marked so far (shades during the mark add to it)
     scan_bytes: int      # heap scan work so far (bytes)
     mutator_ns: int      # mutator time since the last cycle ended
+    # the concurrent mark (Go: gcController's per-cycle counters), nanoseconds and bytes
+    mode: str = "concurrent"   # "concurrent", or "stw" (GODEBUG=gcstoptheworld)
+    assist_ns: int = 0         # mark assists (Go: assistTime)
+    dedicated_ns: int = 0      # dedicated mark workers (Go: dedicatedMarkTime)
+    fractional_ns: int = 0     # the fractional worker (Go: fractionalMarkTime)
+    idle_ns: int = 0           # idle mark workers (Go: idleMarkTime)
+    step_ns: int = 0           # nanotime of the last mark step (mutator time is measured from it)
+    sched_ns: int = 0          # nanotime of the mutator's last scheduling point (preemption)
+    alloc_mark: int = 0        # malloc bytes at the last mark step
+    alloc_start: int = 0       # malloc bytes at mark start (the mutator's allocation rate)
+    gc_charged: int = 0        # mark ns charged to the mutator's CPU (assists, fractional)
+    bg_credit: int = 0         # Go: bgScanCredit (scan work the workers did for the assists)
+    assist_bytes: dict = dataclasses.field(default_factory=dict)  # Go: g.gcAssistBytes
+    steps: int = 0             # mark steps taken (check points during the mark)
 
 
 class GCRecord:
@@ -216,6 +276,8 @@ class Collector:
         self.observers = ()           # GC observers (copy on write: safe to change while called)
         self.pending = []             # CycleEvents not yet delivered (made under the world lock)
         self._delivering = None       # the thread delivering events, if any
+        self.mark = None              # the running cycle's _mark.MarkState (Go: work, gcWork)
+        self.cycle_saved = None       # pacer/record state before the running cycle (abandon)
 
     # -- observers ----------------------------------------------------------------------
     def add_observer(self, fn):
@@ -253,7 +315,10 @@ class Collector:
             heap_marked=int(heap_marked), scan_work=int(scan_work), pause_ns=int(pause_ns),
             mark_cpu_ns=int(mark_cpu_ns), gc_cpu_fraction=rt.gc_record.gc_cpu_fraction,
             heap_inuse=int(c.heap_inuse), total_alloc=int(c.malloc_bytes),
-            gomaxprocs=rt._gomaxprocs, nanotime=rt.clock.nanotime(), wall_ns=_time.time_ns()))
+            gomaxprocs=rt._gomaxprocs, nanotime=rt.clock.nanotime(), wall_ns=_time.time_ns(),
+            assist_ns=cyc.assist_ns if mark_cpu_ns else 0,
+            background_ns=cyc.dedicated_ns + cyc.fractional_ns if mark_cpu_ns else 0,
+            idle_ns=cyc.idle_ns if mark_cpu_ns else 0))
 
     def deliver(self):
         """Call the observers with the events recorded so far, in order, outside the cycle.
@@ -325,15 +390,20 @@ class Collector:
     def heap_triggered(self):
         """An allocation check point fired (Go: gcTrigger{kind: gcTriggerHeap}.test()).
 
-        With no cycle running this starts one; during a cycle's mark phase it means the
-        modelled concurrent mark has run its course, so the cycle terminates.
+        With no cycle running this starts one; during a cycle's mark phase it is a mark
+        step: the allocating goroutine's assist and the background workers' share of the
+        time since the last step (`mark_step`); the cycle terminates when no work is left.
         """
         rt = self.rt
         rt.heap.gc_pending = False
         if self.in_gc:
             return
-        if self.cycle is None and rt.pacer.gc_percent < 0 \
-                and rt.pacer.memory_limit == _pacer.MAX_INT64:
+        if self.cycle is not None:
+            rt.heap.check_thread()
+            self.stopped(lambda: self.cycle is None or self.in_gc,
+                         lambda: self.mark_step(idle=False))
+            return
+        if rt.pacer.gc_percent < 0 and rt.pacer.memory_limit == _pacer.MAX_INT64:
             self.update_trigger()
             return
         rt.gc(kind="heap")
@@ -343,8 +413,9 @@ class Collector:
 
         "cycle" finishes a cycle that is already in its mark phase (Go's runtime.GC waits
         for it: NumGC may grow by 2) and then runs a whole forced cycle; "time" (the
-        periodic GC) runs a whole cycle; "heap" starts a cycle whose mark phase lasts while
-        the mutator allocates (see ``start_cycle``), or ends the running one.
+        periodic GC, started when every goroutine sleeps) runs a whole cycle; "heap"
+        starts a cycle whose mark runs concurrently with the mutator (see
+        ``start_cycle``), or takes a mark step of the running one.
         """
         rt = self.rt
         if kind not in ("cycle", "heap", "time"):
@@ -359,7 +430,7 @@ class Collector:
 
         def stages():
             if kind == "heap" and self.cycle is not None:
-                self.stage(self.finish_locked)
+                self.mark_step(idle=False)
             else:
                 if kind != "heap" and self.cycle is not None:
                     self.stage(self.finish_locked)
@@ -398,19 +469,25 @@ class Collector:
         return (_save(rt.pacer), _save(rt.gc_record),
                 {k: v for k, v in vars(self).items() if k != "rt"},
                 {k: v for k, v in vars(rt).items() if type(v) in (int, float, bool)},
-                (h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending))
+                (h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending, h.write_barrier))
 
     def restore(self, saved):
         rt = self.rt
         h = rt.heap
         pacer, rec, coll, rtv, heap = saved
+        cur = self.mark
         _restore(rt.pacer, pacer)
         _restore(rt.gc_record, rec)
         for k, v in coll.items():
             setattr(self, k, v)
         for k, v in rtv.items():
             setattr(rt, k, v)
-        h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending = heap
+        if cur is not None and cur is not self.mark:
+            cur.stop()                      # the mark of a cycle that never was
+        if self.mark is None:
+            _mark.release_heap(h)           # and one that never got as far as self.mark
+        h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending, wb = heap
+        h.write_barrier = wb and self.mark is not None and self.mark.active
         if self.cycle is None:
             _mark.clear_marks(h)            # marks of a cycle that never was
 
@@ -446,13 +523,15 @@ class Collector:
             raise first
 
     def finish_cycle(self):
-        """End a cycle that is in its mark phase (the background workers finished)."""
+        """End a cycle that is in its mark phase: every goroutine is blocked, so idle mark
+        workers finish the work (Go: gcBgMarkWorker in gcMarkWorkerIdleMode), then mark
+        termination."""
         rt = self.rt
         if self.cycle is None or self.in_gc:
             return
         rt.heap.check_thread()
         self.stopped(lambda: self.cycle is None or self.in_gc,   # another thread ended it
-                     lambda: self.stage(self.finish_locked))
+                     lambda: self.mark_step(idle=True))
 
     def wake_queues(self):
         """After a GC: wake the finalizer goroutine and idle cleanup goroutines."""
@@ -460,12 +539,9 @@ class Collector:
         self.rt.cleanups.wake()
 
     def shade(self, addr):
-        """Grey *addr* during a mark phase and mark what it reaches (Go: shade)."""
-        heap = self.rt.heap
-        if self.cycle is not None and not heap.is_marked(addr):
-            b, n, scan = _mark.mark(heap, np.array([addr], dtype=np.uint64))
-            self.cycle.bytes_marked += b
-            self.cycle.scan_bytes += scan
+        """Grey *addr* during a mark phase (Go: shade); the mark scans it later."""
+        if self.cycle is not None and self.mark is not None and self.mark.active:
+            self.mark.shade(addr)
 
     def special_roots(self):
         """(roots, scan_only): queued work, cleanup closures and weak cells; finalizer objects.
@@ -485,50 +561,241 @@ class Collector:
         return (np.array(roots, dtype=np.uint64), np.array(scan_only, dtype=np.uint64))
 
     def start_cycle(self, kind):
-        """Sweep termination and the mark. Returns True if the cycle should end at once.
-        The caller holds the world lock.
+        """Sweep termination (STW #1) and mark start. Returns True if the cycle should end
+        at once. The caller holds the world lock.
 
-        The emulator marks everything reachable right here (a snapshot at the beginning,
-        which is what Go's hybrid barrier guarantees), then models Go's *concurrent* mark
-        as a runway: the mark phase stays open while the mutator allocates, new objects
-        are allocated black, and the cycle terminates when the mutator has allocated what
-        it would have during a mark of this size at 25 % GC utilization
-        (``alloc rate x mark CPU / 0.25``), and at the latest at the heap goal (Go's
-        assists guarantee that). Forced and periodic cycles end at once.
+        Go's phases: the pacer starts the cycle (startCycle: the worker split, the assist
+        ratio), each P's tiny block is shaded, new objects are allocated black from now on
+        (gcphase = _GCmark), the hybrid write barrier is switched on, and the roots --
+        every goroutine stack (the handle table), queued finalizers and cleanups, special
+        records -- become root jobs, done by the first worker or assist that drains
+        (markroot). A heap-triggered cycle then marks *concurrently*: mark work is done a
+        budget at a time at the allocation check points (`mark_step`: the allocating
+        goroutine's assist, the background workers' share of the virtual CPU), and the
+        cycle terminates when no work is left. A forced (runtime.GC: the caller blocks,
+        the workers get the CPU) or periodic cycle (every goroutine sleeps) marks to the
+        end here; so does every cycle under ``GODEBUG=gcstoptheworld=1`` or ``=2``.
         """
         rt = self.rt
         rt._check_world("Collector.start_cycle")
         procs = rt._gomaxprocs
+        stw_mode = rt.godebug.get("gcstoptheworld", 0) in (1, 2)
         self.mark_workers = max(self.mark_workers, procs)   # Go: gcBgMarkStartWorkers
         rt._charge_mutator()
+        self.cycle_saved = (_save(rt.pacer), _save(rt.gc_record))
         t_start = rt.clock.nanotime()
         heap0 = rt.heap.heap_live
         goal = rt.heap_goal()
         _, stw1 = self.phase(COSTS["stw_sweep_term"], lambda: None)
         rt.pacer.max_stack_scan = rt.stacks.scannable()
-        rt.pacer.start_cycle(heap0, rt.clock.nanotime(), procs, kind=_TRIGGER_KIND[kind])
+        rt.pacer.heap_scan += rt.heap.take_heap_scan()   # Go: heapScan grown by scanAlloc
+        now = rt.clock.nanotime()
+        rt.pacer.start_cycle(heap0, now, procs, kind=_TRIGGER_KIND[kind],
+                             gcstoptheworld=1 if stw_mode else 0, mem=rt._mem_state())
         self.stack_scan = rt.stacks.scan()      # Go: markroot scans every goroutine's stack
+        c = rt._counters()
         cyc = Cycle(number=rt.gc_record.num_gc + 1, kind=kind, t_start=t_start, heap0=heap0,
-                    goal=goal, stw1=stw1, mark_ns=0, bytes_marked=0, scan_bytes=0, mutator_ns=0)
+                    goal=goal, stw1=stw1, mark_ns=0, bytes_marked=0, scan_bytes=0, mutator_ns=0,
+                    mode="stw" if stw_mode else "concurrent", step_ns=now, sched_ns=now,
+                    alloc_mark=c.malloc_bytes, alloc_start=c.malloc_bytes)
         self._event(cyc, SWEEP_TERMINATION, heap0, goal, 0, 0, stw1, 0)
         self._event(cyc, MARK_START, heap0, goal, 0, 0, 0, 0)
         roots, scan_only = self.special_roots()
-        (bytes_marked, nmarked, scan_bytes), mark_ns = self.phase(
-            lambda r: r[1] * COSTS["mark_object"] + r[2] * COSTS["mark_byte"],
-            _mark.mark, rt.heap, roots, scan_only)
-        rt.heap.gcphase_mark = True
-        rate, mutator_ns = self.alloc_rate()
-        cyc.mark_ns, cyc.bytes_marked, cyc.scan_bytes = mark_ns, bytes_marked, scan_bytes
+        if self.mark is not None:         # left by a cycle interrupted in its sweep
+            self.end_mark()
+        _mark.release_heap(rt.heap)
+        self.mark = m = _mark.MarkState(rt.heap)
+        m.grey_tiny_blocks()                    # Go: gcMarkTinyAllocs
+        m.set_roots(roots, scan_only)           # Go: gcMarkRootPrepare (done by the first drain)
+        rt.heap.gcphase_mark = True             # allocate black (Go: gcphase = _GCmark)
+        rt.heap.write_barrier = "no_write_barrier" not in rt.experiments
+        _, mutator_ns = self.alloc_rate()
         cyc.mutator_ns = mutator_ns
         self.cycle = cyc
-        if kind != "heap":
+        if kind != "heap" or stw_mode:
+            # the mark runs to its end on the workers: runtime.GC's caller is blocked, the
+            # periodic GC starts when everyone sleeps, gcstoptheworld stops the mutator
+            self.drain(cyc, "dedicated", 0)
             return True
-        runway = int(rate * mark_ns / COSTS["mark_utilization"])
-        runway = min(runway, max(goal - heap0, 0))
-        if runway <= 0:
-            return True
-        rt.heap.trigger = heap0 + runway
+        self.set_check_point(cyc)
         return False
+
+    # -- the concurrent mark --------------------------------------------------------------
+    def drain(self, cyc, who, budget_ns, *, scan_budget=0):
+        """Mark work by *who* ("assist", "dedicated", "fractional", "idle"): up to
+        *budget_ns* of modelled mark CPU (0: until no work is left), or *scan_budget* bytes
+        of scan work (an assist: Go's gcDrainN). Returns (ns, scan bytes). The mark CPU
+        is charged to the virtual clock when the work runs on the mutator's CPU (an
+        assist; a worker at GOMAXPROCS=1); on a wall clock it is measured."""
+        rt = self.rt
+        m = self.mark
+        mo, mb = COSTS["mark_object"], COSTS["mark_byte"]
+        wall = not isinstance(rt.clock, _clock.VirtualClock)
+        t0 = _time.perf_counter_ns() if wall else 0
+        if scan_budget:
+            b, n, sb = m.drain(scan_budget, 0.0, 1.0)
+        else:
+            b, n, sb = m.drain(budget_ns, mo, mb)
+        ns = int(n * mo + sb * mb) if not wall else _time.perf_counter_ns() - t0
+        if not wall and (who == "assist" or rt._gomaxprocs == 1 or who == "fractional"):
+            rt.clock.charge(ns)
+            cyc.gc_charged += ns
+        setattr(cyc, who + "_ns", getattr(cyc, who + "_ns") + ns)
+        cyc.mark_ns += ns
+        cyc.bytes_marked = m.bytes_marked
+        cyc.scan_bytes = m.scan_bytes
+        return ns, sb
+
+    def mark_step(self, idle):
+        """One step of the concurrent mark at an allocation check point (Go: the assist in
+        mallocgc, gcBgMarkWorker on the other Ps, the fractional worker at preemption),
+        or the rest of the mark when *idle* (every goroutine blocked: idle workers).
+        Terminates the cycle when no work is left. The caller holds the world lock.
+
+        The mutator's progress is read from the runtime's clock: the time since the last
+        step is the mutator's (allocation, and whatever else the clock charges). Dedicated
+        workers (Go: gcController.dedicatedMarkWorkersNeeded) and idle workers on Ps with
+        nothing to run mark for that whole time in parallel; the fractional worker (the
+        25 % at GOMAXPROCS=1..3) gets the mutator's CPU only at a scheduling point -- here
+        sysmon's preemption after 10 ms of running (forcePreemptNS) -- and then runs until
+        its share of the mark's wall time exceeds 1.2x its goal (pollFractionalWorkerExit).
+        The assist is gcAssistAlloc's: the goroutine's allocation since the last step is
+        charged against its assist credit at the pacer's assistWorkPerByte (revised with
+        the work done), over-assisting to 64 KiB of scan work, stealing the workers'
+        background credit first. Mark assists are skipped while a GC CPU limiter (if the
+        runtime has one) is limiting.
+        """
+        rt = self.rt
+        cyc, m = self.cycle, self.mark
+        if cyc is None or m is None:
+            return
+        try:
+            if idle or m.empty:
+                if not m.empty:
+                    self.drain(cyc, "idle", 0)
+                return self.stage(self.finish_locked)
+            rt._charge_mutator()
+            now = rt.clock.nanotime()
+            elapsed = max(0, now - cyc.step_ns)
+            c = rt._counters()
+            allocated = max(0, c.malloc_bytes - cyc.alloc_mark)
+            cyc.alloc_mark = c.malloc_bytes
+            cyc.steps += 1
+            p = rt.pacer
+            procs = rt._gomaxprocs
+            ded = p.dedicated_mark_workers_needed
+            idle_ps = max(0, min(p.max_idle_mark_workers, procs - ded - 1))
+            idle_ns = elapsed * idle_ps
+            if getattr(rt.clock, "recorded_mutator", False):
+                # a replayed trace's timeline (goruntime.trace) does not say how much of
+                # the time between allocations the program ran and how much it was
+                # blocked, when Go's idle worker marks: the replay gives it all to the mark
+                idle_ns += elapsed
+            for who, ns in (("dedicated", elapsed * ded), ("idle", idle_ns)):
+                if ns > 0 and not m.empty:
+                    _, sb = self.drain(cyc, who, ns)
+                    cyc.bg_credit += sb                     # Go: gcFlushBgCredit
+            f = p.fractional_utilization_goal
+            if f > 0 and now - cyc.sched_ns >= FORCE_PREEMPT_NS and not m.empty:
+                # sysmon preempts the mutator; the scheduler runs the fractional worker
+                since = now - p.mark_start_time
+                run = int((1.2 * f * since - cyc.fractional_ns) / (1 - 1.2 * f))
+                if run > 0:
+                    _, sb = self.drain(cyc, "fractional", run)
+                    cyc.bg_credit += sb
+                cyc.sched_ns = rt.clock.nanotime()
+            if allocated and not m.empty:
+                self.assist(cyc, allocated)
+            cyc.step_ns = rt.clock.nanotime()
+            if m.empty:
+                return self.stage(self.finish_locked)       # Go: gcMarkDone
+            self.set_check_point(cyc)
+        except (FatalError, MemoryError):
+            if self.mark is not None and not self.mark.active:
+                self.abandon()          # the drain failed: the mark bits are already clear
+            raise
+
+    def assist(self, cyc, allocated):
+        """Go: deductAssistCredit + gcAssistAlloc for the running goroutine."""
+        rt = self.rt
+        p = rt.pacer
+        limiter = getattr(rt, "limiter", None)
+        if limiter is not None and getattr(limiter, "limiting", lambda: False)():
+            return                      # Go: the CPU limiter disables assists
+
+        g = rt.sched.current() if rt.sched is not None else None
+        key = id(g) if g is not None else 0
+        credit = cyc.assist_bytes.get(key, 0) - allocated
+        if credit < 0:
+            self.revise(cyc)
+            awpb, abpw = p.assist_work_per_byte, p.assist_bytes_per_work
+            debt = -credit
+            scan_work = int(awpb * debt)
+            if scan_work < GC_OVER_ASSIST_WORK:
+                scan_work = GC_OVER_ASSIST_WORK
+                debt = int(abpw * scan_work)
+            if cyc.bg_credit > 0:
+                if cyc.bg_credit < scan_work:
+                    stolen = cyc.bg_credit
+                    credit += 1 + int(abpw * stolen)
+                else:
+                    stolen = scan_work
+                    credit += debt
+                cyc.bg_credit -= stolen
+                scan_work -= stolen
+            if scan_work > 0:
+                _, done = self.drain(cyc, "assist", 0, scan_budget=scan_work)
+                credit += 1 + int(abpw * done)
+        cyc.assist_bytes[key] = credit
+
+    def revise(self, cyc):
+        """The pacer's assist ratio from the work done so far (Go: revise)."""
+        rt = self.rt
+        p = rt.pacer
+        p.heap_live = rt.heap.heap_live
+        p.heap_scan_work = cyc.scan_bytes
+        if self.mark is not None and self.mark.roots_done:
+            p.stack_scan_work = self.stack_scan[0]
+            p.globals_scan_work = rt.globals_scan
+        p.revise(rt._mem_state(record_peak=False))
+
+    def set_check_point(self, cyc):
+        """The next allocation check point of the running mark (the heap checks at span
+        refills and large allocations): when the goroutine's assist credit is used up, or
+        earlier, when at the mutator's allocation rate so far it reaches sysmon's next
+        preemption (the fractional worker's turn) or, with dedicated or idle workers
+        marking on other Ps, the next millisecond (MARK_STEP_NS); at least 16 KiB on."""
+        rt = self.rt
+        p = rt.pacer
+        g = rt.sched.current() if rt.sched is not None else None
+        credit = max(cyc.assist_bytes.get(id(g) if g is not None else 0, 0), 0)
+        now = rt.clock.nanotime()
+        waits = []
+        if p.fractional_utilization_goal > 0:
+            waits.append(max(0, FORCE_PREEMPT_NS - (now - cyc.sched_ns)))
+        if p.dedicated_mark_workers_needed or min(p.max_idle_mark_workers,
+                                                  rt._gomaxprocs - p.dedicated_mark_workers_needed - 1) > 0:
+            waits.append(MARK_STEP_NS)
+        quantum = credit
+        mut_ns = now - p.mark_start_time - cyc.gc_charged
+        allocated = rt._counters().malloc_bytes - cyc.alloc_start
+        if waits and mut_ns > 0 and allocated > 0:
+            quantum = min(quantum, int(allocated / mut_ns * min(waits)))
+        rt.heap.trigger = rt.heap.heap_live + max(quantum, 16 << 10)
+
+    def abandon(self):
+        """A mark step failed (a bad pointer, out of memory): the cycle is given up. The
+        mark bits are clear, the pacer and the GC record are as before the cycle."""
+        rt = self.rt
+        if self.mark is not None:
+            self.mark.abort()
+        self.mark = None
+        self.cycle = None
+        rt.heap.gcphase_mark = False
+        if self.cycle_saved is not None:
+            _restore(rt.pacer, self.cycle_saved[0])
+            _restore(rt.gc_record, self.cycle_saved[1])
+        self.update_trigger()
 
     def alloc_rate(self):
         """(bytes per ns, mutator ns) of allocation since the last cycle ended."""
@@ -547,16 +814,21 @@ class Collector:
         """Mark termination (STW #2) and the sweep; the caller holds the world lock."""
         rt = self.rt
         rt._check_world("Collector.finish_locked")
+        if self.mark is not None and not self.mark.empty:
+            # Go: runtime.GC waits for the mark (gcWaitOnMark); the workers finish it
+            self.drain(self.cycle, "dedicated", 0)
         cyc, self.cycle = self.cycle, None
         rec = rt.gc_record
         procs = rt._gomaxprocs
         kind, stw1, mark_ns = cyc.kind, cyc.stw1, cyc.mark_ns
         rt._charge_mutator()
         if rt.godebug.get("gccheckmark", 0) > 0:
-            # Everything reachable now must be marked: the snapshot plus black allocation.
+            # Everything reachable now must be marked: the hybrid barrier's guarantee
+            # (what was reachable at mark start, plus everything allocated since).
             _mark.checkmark(rt.heap, *self.special_roots())
         heap1 = rt.heap.heap_live
-        bytes_marked = cyc.bytes_marked + rt.heap.bytes_marked_black
+        bytes_marked = (self.mark.bytes_marked if self.mark is not None else cyc.bytes_marked) \
+            + rt.heap.bytes_marked_black
         rt.heap.gcphase_mark = False
         t_mark_term = rt.clock.nanotime()
         mem = rt._mem_state()
@@ -565,8 +837,11 @@ class Collector:
         rt.pacer.end_cycle(mem, t_mark_term, procs, heap_scan_work=cyc.scan_bytes,
                            stack_scan_work=stack_scan, globals_scan_work=rt.globals_scan,
                            mutator_ns=cyc.mutator_ns, mark_cpu_ns=mark_ns,
-                           dedicated_ns=mark_ns, heap_live=heap1)
+                           assist_ns=cyc.assist_ns, dedicated_ns=cyc.dedicated_ns,
+                           fractional_ns=cyc.fractional_ns, idle_mark_ns=cyc.idle_ns,
+                           heap_live=heap1)
         rt.pacer.reset_live(bytes_marked)         # heapLive (the heap's) = bytes marked
+        rt.heap.take_heap_scan()                  # heapScan restarts from the mark's scan work
         rt.heap.flush_mcaches(False)
         _, stw2 = self.phase(COSTS["stw_mark_term"], lambda: None)
         end_unix = rt.clock.unix_nano()
@@ -582,7 +857,9 @@ class Collector:
         cpu = rec.cpu
         cpu.accumulate_gc_pause_time(stw1, procs)
         cpu.accumulate_gc_pause_time(stw2, procs)
-        cpu.GCDedicatedTime += mark_ns
+        cpu.GCAssistTime += cyc.assist_ns
+        cpu.GCDedicatedTime += cyc.dedicated_ns + cyc.fractional_ns
+        cpu.GCIdleTime += cyc.idle_ns
         cpu.GCTotalTime += mark_ns
         self.accumulate_cpu()
         rec.gc_cpu_fraction = min(cpu.gc_cpu_fraction(), 0.99)
@@ -593,10 +870,19 @@ class Collector:
         # sweep: specials first (spec 3.7), then the spans. From here on the cycle cannot
         # be undone: every step runs to its end (`complete`).
         self.sweeping = True
-        self.complete((rt.specials.sweep, lambda: _mark.sweep(rt.heap), self.commit_after_sweep))
+        self.complete((self.end_mark, rt.specials.sweep, lambda: _mark.sweep(rt.heap),
+                       self.commit_after_sweep))
         if self.observers:
             self._event(cyc, SWEEP_DONE, rt.heap.heap_live, rt.heap_goal(), bytes_marked,
                         cyc.scan_bytes, stw1 + stw2, mark_ns)
+
+    def end_mark(self):
+        """The write barrier off and the mark's work buffers freed (Go: gcMarkTermination's
+        setGCPhase(_GCmarktermination) and gcWork disposal)."""
+        if self.mark is not None:
+            self.mark.stop()                # idempotent: a retried step does it again
+        _mark.release_heap(self.rt.heap)
+        self.mark = None
 
     def commit_after_sweep(self):
         """The pacer's next goal and trigger, the scavenger, the periodic GC's deadline."""

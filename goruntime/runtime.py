@@ -101,11 +101,16 @@ class Runtime:
     globals_bytes : int, optional
         Scannable data+BSS of the Go binary being emulated (``/gc/scan/globals:bytes``, an
         input of the heap goal). Default: Go 1.27.3's minimal binary, 158314 bytes.
+    experiments : set of str, optional
+        **Not Go**: switches for what-if studies (`mgc.EXPERIMENTS`).
+        ``{"no_write_barrier"}`` runs the concurrent mark without Go's write barrier, so
+        a pointer store during a mark can let the collector free a reachable object
+        (``gccheckmark=1`` catches it with Go's message).
     """
 
     def __init__(self, gogc=100, memory_limit=None, gomaxprocs=1, godebug="",
                  scheduler="cooperative", clock="virtual", *, arena_cap=None, stderr=None,
-                 globals_bytes=GLOBALS_SCAN):
+                 globals_bytes=GLOBALS_SCAN, experiments=()):
         # every knob is validated before anything is built: no wrap-around (issue 13)
         if isinstance(globals_bytes, bool) or not isinstance(globals_bytes, int):
             raise TypeError(f"globals_bytes must be an int, not {type(globals_bytes).__name__}")
@@ -119,6 +124,7 @@ class Runtime:
         if gomaxprocs < 1 or gomaxprocs > 256:
             raise ValueError(f"gomaxprocs must be in 1..256, not {gomaxprocs}")
         self.godebug = _godebug.parse_godebug(godebug)
+        self.experiments = _mgc.experiments_arg(experiments)
         self.heap = _heap.Heap(arena_cap, nprocs=gomaxprocs)
         self.heap.threaded = scheduler == "threads"
         # The world lock (a reentrant lock; Go: stopping the world). Held by a GC cycle,
@@ -128,6 +134,7 @@ class Runtime:
         self.clock = _clock.make_clock(clock)
         self.sched = _sched.Scheduler(scheduler, self.clock, gomaxprocs)
         self.sched.on_tick = self._on_tick
+        self.sched.on_idle = self._on_idle
         self.sched.on_crash = self._on_crash
         self._closed = False
         # consMark from the cost model's allocation and scan rates: the emulator does not
@@ -500,6 +507,14 @@ class Runtime:
         if self.gc_record.num_gc and not self.collector.in_gc:
             with self.world:
                 self._maybe_scavenge(self._mem_state())
+
+    def _on_idle(self):
+        """Every goroutine is blocked: a running mark is finished by the idle mark
+        workers (Go: gcMarkWorkerIdleMode), and the cycle terminates."""
+        if self.collector.cycle is None or self.collector.in_gc or self._closed:
+            return False
+        self.finish_cycle()
+        return True
 
     def _on_tick(self, now):
         """The clock advanced while everyone slept: Go's sysmon checks the periodic GC."""

@@ -1,7 +1,10 @@
 """Model-based test: random programs against a small pure-Python model of Go's GC rules.
 
 Each step is one Go statement (allocate, store a pointer, drop a local, SetFinalizer,
-AddCleanup, weak.Make, runtime.GC, runtime.Gosched). The reference model knows only
+AddCleanup, weak.Make, runtime.GC, runtime.Gosched), or a step of a concurrent mark
+(a heap-triggered cycle starts, workers drain some of its work, it terminates); the other
+steps run while such a cycle is open, so stores go through the write barrier and new
+objects are allocated black. The reference model knows only
 reachability and the finalizer/cleanup/weak rules of spec 3.4, 3.7, 5 and 6:
 
 - at a GC, objects reachable from the locals and from queued finalizers survive; for
@@ -163,6 +166,32 @@ class GCModel(RuleBasedStateMachine):
 
     @rule()
     def gc(self):
+        rt.GC()
+        self._model_gc()
+
+    # -- the concurrent mark (issue 16): a cycle open across the steps above ------------
+    @precondition(lambda self: not rt.current().gc_running)
+    @rule()
+    def start_concurrent_cycle(self):
+        """A heap-triggered cycle starts: its mark runs while the next steps allocate
+        (black), store pointers (through the write barrier), drop locals and Gosched."""
+        rt.current().gc(kind="heap")
+
+    @precondition(lambda self: rt.current().gc_running)
+    @rule(budget=st.sampled_from([1, 64, 4096, 1 << 20]))
+    def mark_work(self, budget):
+        """A worker or an assist drains *budget* bytes of scan work."""
+        r = rt.current()
+        with r.world:
+            r.collector.mark.drain(budget, 0, 1)
+
+    @precondition(lambda self: rt.current().gc_running)
+    @rule()
+    def finish_concurrent_cycle(self):
+        """Mark termination (checkmark: everything reachable is marked), then a forced
+        cycle: together they free exactly what the model's one GC frees (the concurrent
+        cycle keeps only floating garbage, which the forced one collects)."""
+        rt.current().finish_cycle()
         rt.GC()
         self._model_gc()
 

@@ -76,18 +76,25 @@ def test_unmeetable_memory_limit_is_bounded_not_a_death_spiral(runtime):
     assert runtime.limiter_last_enabled > 0
     cpu = runtime.gc_record.cpu
     window = (cpu.GCTotalTime - cpu0[0]) / (cpu.TotalTime - cpu0[1])
-    # Go: the limiter caps GC at ~50 % of CPU; the model reaches 50 % in steady state
-    assert window <= 0.6, window
+    # Go: the limiter caps GC at ~50 % of CPU. The model's limiter is a minimum runway
+    # between cycles; mark assists (concurrent mark, issue 16) run on top of it until the
+    # GC CPU limiter itself is modelled (issue 15 item 8): about 61 % here.
+    assert window <= 0.65, window
     check_invariants(m1)
 
 
 def test_first_heap_triggered_cycle_is_near_4mib(runtime):
+    starts = []
+    runtime.add_gc_observer(lambda ev: starts.append(ev.heap_live)
+                            if ev.phase == "sweep termination" else None)
     keep = []
     while rt.ReadMemStats().NumGC == 0:
         keep.extend(rt.new(Chunk) for _ in range(16))
     m = rt.ReadMemStats()
-    # trigger 4 MiB*61/64 = 3997696 at the latest (consMark 0 before the first GC)
-    assert m.NumForcedGC == 0 and runtime.pacer.heap_marked <= 4 << 20
+    # trigger 4 MiB*61/64 = 3997696 at the latest (consMark 0 before the first GC); the
+    # concurrent mark allocates black past it, at most to revise's hard goal (2x the goal)
+    assert m.NumForcedGC == 0 and starts and starts[0] <= 4 << 20
+    assert runtime.pacer.heap_marked <= 8 << 20
 
 
 def test_gctrace_lines_parse_and_agree_with_memstats(runtime):

@@ -300,8 +300,11 @@ def test_go_calibrated_replay(go, ranges, scenario):
         # deaths kills half of them early: the emulated peak sits low, outside Go's
         # range (docs/trace.md says so). What the trace does guarantee: this run's peak
         # lies between the replays with the earliest and the latest deaths it allows.
-        assert cal.bounds["early"]["peak_heap_bytes"] <= rec_peak \
-            <= cal.bounds["gc"]["peak_heap_bytes"]
+        # With the concurrent mark (issue 16) the earliest-death replay keeps floating
+        # garbage and black allocation through each mark, as Go does, so its peak may
+        # pass Go's recorded one a little (1.12x here): a bound within 15 %.
+        assert cal.bounds["early"]["peak_heap_bytes"] <= 1.15 * rec_peak \
+            and rec_peak <= cal.bounds["gc"]["peak_heap_bytes"]
     else:
         # Go's own peak heap moves with GC timing from run to run (go-ranges.json: about
         # +-10 % for steady): the emulated one must be within 10 % of Go's range

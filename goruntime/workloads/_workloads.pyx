@@ -54,7 +54,7 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, mallocgc, set_heap_bits, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr,
-    GORUNTIME_CHECKS,
+    GORUNTIME_CHECKS, write_barrier,
 )
 
 cdef enum:
@@ -138,7 +138,9 @@ cdef inline uint64_t load(mheap_t* h, uint64_t addr) noexcept nogil:
 
 
 cdef inline void store(mheap_t* h, uint64_t addr, uint64_t v) noexcept nogil:
-    """A pointer store. The mark is stop-the-world, so no write barrier is needed."""
+    """A pointer store, with Go's write barrier while a mark runs (one flag test else)."""
+    if h.write_barrier:
+        write_barrier(h, addr, v)
     (<uint64_t*>addr_ptr(h, addr))[0] = v
 
 
