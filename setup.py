@@ -42,7 +42,7 @@ if SANITIZE:
               "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
     lflags += ["-fsanitize=address,undefined"]
 
-MODULES = ["goruntime._heap", "goruntime._mark", "goruntime._object",
+MODULES = ["goruntime._heap", "goruntime._mark", "goruntime._gcwork", "goruntime._object",
            "goruntime.workloads._workloads", "goruntime.heapdump._parse",
            "goruntime.heapdump._graph", "goruntime.trace._parse", "goruntime._maps"]
 

@@ -1,4 +1,5 @@
-"""Real Go side of the benchmark: build the Go programs once into bench/.cache/go, run with GOMAXPROCS=1.
+"""Real Go side of the benchmark: build the Go programs once into bench/.cache/go, run with GOMAXPROCS=1
+(the parallel-mark row: 2).
 
 The programs: ``bench/go/shapes`` (the mark, sweep, allocation and RSS modes) and the
 workloads ``tests/go/workloads/{binarytrees,gcbench}`` -- the very programs
@@ -74,10 +75,10 @@ def build(log=print):
     return None
 
 
-def run(prog, *args, gctrace=False, timeout=3600):
+def run(prog, *args, gctrace=False, timeout=3600, procs=1):
     """Run a cached Go program; returns (json dict, gctrace lines)."""
     env = {k: v for k, v in os.environ.items() if k not in ("GOGC", "GOMEMLIMIT", "GODEBUG")}
-    env.update(GOMAXPROCS="1", GOGC="100")
+    env.update(GOMAXPROCS=str(procs), GOGC="100")
     if gctrace:
         env["GODEBUG"] = "gctrace=1"
     r = subprocess.run([str(CACHE / prog), *map(str, args)], env=env, capture_output=True,
@@ -104,13 +105,17 @@ def parse_gctrace(text):
     return out
 
 
-def mark(shape, n, runs, warm=2):
+def mark(shape, n, runs, warm=2, procs=1):
+    """The shapes' mark runs at GOMAXPROCS *procs*; each cycle also gets gctrace's mark
+    CPU and its concurrent-mark wall clock (``gctrace_mark_wall_ns``, the second clock
+    field: with procs > 1 the workers run side by side)."""
     d, trace = run("shapes", "-mode", "mark", "-shape", shape, "-n", n, "-runs", runs,
-                   "-warm", warm, gctrace=True)
+                   "-warm", warm, gctrace=True, procs=procs)
     for c in d["cycles"]:
         t = trace.get(c["gc"])
         if t:
             c["gctrace_mark_cpu_ns"] = t["mark_cpu_ms"] * 1e6
+            c["gctrace_mark_wall_ns"] = t["clock_ms"][1] * 1e6
     return d
 
 

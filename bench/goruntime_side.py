@@ -95,21 +95,23 @@ def _runtime(**kw):
 
 
 def cmd_mark(args):
-    from goruntime import _mark
+    from goruntime import _gcwork, _mark
     r = _runtime()
     root, _, build_s = build(r.heap, args.shape, args.n, args.seed)
     r.heap.flush_mcaches()
-    # The default mark (object at a time, prefetch ring) and the opt-in span-batched one
-    # ("Green Tea"), alternating, so both see the same machine.
-    runs, batched = [], []
+    # The default mark (object at a time, prefetch ring), the opt-in span-batched one
+    # ("Green Tea") and the parallel one with two workers (_gcwork, GOMAXPROCS=2),
+    # alternating, so all see the same machine.
+    runs, batched, par = [], [], []
     for _ in range(args.warm + args.runs):
-        for out, kw in ((runs, {}), (batched, {"batched": True})):
+        for out, f, kw in ((runs, _mark.mark, {}), (batched, _mark.mark, {"batched": True}),
+                           (par, _gcwork.mark, {"nworkers": 2})):
             t = _clock()
-            bm, nm, scan = _mark.mark(r.heap, **kw)
+            bm, nm, scan = f(r.heap, **kw)
             wall, cpu = _since(t)
             _mark.clear_marks(r.heap)
             out.append({"mark_ns": wall, "mark_cpu_ns": cpu, "nmarked": nm, "bytes_marked": bm})
-    runs, batched = runs[args.warm:], batched[args.warm:]
+    runs, batched, par = runs[args.warm:], batched[args.warm:], par[args.warm:]
     # A whole cycle, as runtime.GC(): mark, mark termination, specials, sweep, pacer.
     gcs = []
     for _ in range(args.runs):
@@ -118,7 +120,7 @@ def cmd_mark(args):
         wall, cpu = _since(t)
         gcs.append({"wall_ns": wall, "cpu_ns": cpu})
     return {"shape": args.shape, "n": args.n, "build_s": build_s, "runs": runs,
-            "runs_batched": batched, "gc": gcs,
+            "runs_batched": batched, "runs_parallel2": par, "gc": gcs,
             "num_gc": r.gc_record.num_gc}
 
 

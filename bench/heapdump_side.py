@@ -1,10 +1,12 @@
 """make bench worker: goruntime.heapdump on a real Go heap of N objects.
 
-``python -m bench.heapdump_side N DUMP`` expects DUMP written by tests/go/heapdump
+``python -m bench.heapdump_side N DUMP [BINARY]`` expects DUMP written by tests/go/heapdump
 (``big N``: a binary tree of about N/2 nodes and a ring with chords of the rest) and prints
 one JSON line: parse MB/s (the Cython parser alone), load MB/s (parse, graph, placing every
 object in a Runtime), dominator-tree seconds (Cython Semi-NCA; igraph too when installed
-and N <= 2M), why_alive seconds (first call, which runs the BFS, and a second call).
+and N <= 2M), why_alive seconds (first call, which runs the breadth-first search as far
+as the object, and a second call), and with BINARY (the program, with its DWARF) the
+seconds to read its DWARF and type the objects.
 Each time is wall clock, and also this process's CPU time (``*_cpu``): on a shared
 machine the process may get a fraction of a core.
 """
@@ -46,6 +48,11 @@ def main(argv=None):
     t = time.perf_counter()
     d.why_alive(int(d.objects["addr"][len(d) // 3]))
     why2 = time.perf_counter() - t
+    types_s = typed = None
+    if len(argv) > 2:
+        from goruntime.heapdump import _dwarf
+        _, types_s = timed("types", lambda: d.type_objects(_dwarf.Program(argv[2])))
+        typed = float((d.object_type >= 0).mean())
     print(json.dumps({"objects": len(d), "bytes": size, "parse_mb_s": size / parse_s / 1e6,
                       "load_mb_s": size / load_s / 1e6, "runtime_built": d.runtime is not None,
                       "dominators_s": dom_s, "igraph_dominators_s": ig,
@@ -53,7 +60,9 @@ def main(argv=None):
                       "parse_mb_s_cpu": size / cpu["parse"] / 1e6,
                       "load_mb_s_cpu": size / cpu["load"] / 1e6,
                       "dominators_s_cpu": cpu["dominators"],
-                      "why_alive_first_s_cpu": cpu["why_alive_first"]}))
+                      "why_alive_first_s_cpu": cpu["why_alive_first"],
+                      "types_s": types_s, "types_s_cpu": cpu.get("types"),
+                      "typed_fraction": typed}))
 
 
 if __name__ == "__main__":

@@ -220,6 +220,8 @@ cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) exc
 cdef int mallocgc(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) except -1 nogil
 cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t elem_words,
                         intp_t count) noexcept nogil
+cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
+                        intp_t elem_words, intp_t count, uint64_t* out) except -1 nogil
 cdef void set_heap_bits_ptrdata(mheap_t* h, uint64_t addr, intp_t elem_words,
                                 intp_t ptr_words) noexcept nogil
 cdef void release_all(mheap_t* h, int p, bint adjust_heap_live) noexcept nogil

@@ -474,14 +474,25 @@ cdef inline intp_t next_free_index(const mheap_t* h, const mspan_t* s, intp_t si
     return s.nelems
 
 
-cdef int malloc_small(mheap_t* h, int p, int spc, uint64_t* out) except -1 nogil:
-    """One slot of span class *spc* from P *p*'s mcache (ascending address order)."""
+cdef inline intp_t next_slot(mheap_t* h, int p, int spc, uint64_t* out) except -1 nogil:
+    """One slot of span class *spc* from P *p*'s mcache (ascending address order); returns
+    the span index, ``*out`` the slot's address, zeroed. Go: nextFreeFast (the next clear
+    alloc bit by count-trailing-zeros on the bitmap word at freeindex), else
+    mcache.refill and nextFreeIndex."""
     cdef mcache_t* c = &h.mcaches[p]
     cdef intp_t si = c.alloc[spc], idx = 0
     cdef mspan_t* s
+    cdef uint64_t word, a
+    cdef uint64_t* z
     if si >= 0:
         s = &h.spans[si]
-        idx = next_free_index(h, s, si)
+        idx = s.freeindex
+        if idx < s.nelems:
+            word = ~h.alloc_bits[si * BITMAP_WORDS + (idx >> 6)] >> (idx & 63)
+            if word:                             # Go: nextFreeFast
+                idx += GR_CTZ64(word)
+            else:
+                idx = next_free_index(h, s, si)
         if idx >= s.nelems:
             si = -1
     if si < 0:
@@ -495,9 +506,21 @@ cdef int malloc_small(mheap_t* h, int p, int spc, uint64_t* out) except -1 nogil
         h.bytes_marked_black += s.elemsize
     s.freeindex = <uint32_t>(idx + 1)
     s.alloc_count += 1
-    out[0] = s.base + <uint64_t>idx * s.elemsize
+    a = s.base + <uint64_t>idx * s.elemsize
+    out[0] = a
     if s.needzero:
-        memset(addr_ptr(h, out[0]), 0, s.elemsize)
+        if s.elemsize <= 64:
+            z = <uint64_t*>addr_ptr(h, a)
+            for idx in range(<intp_t>(s.elemsize >> 3)):
+                z[idx] = 0
+        else:
+            memset(addr_ptr(h, a), 0, s.elemsize)
+    return si
+
+
+cdef int malloc_small(mheap_t* h, int p, int spc, uint64_t* out) except -1 nogil:
+    """One slot of span class *spc* from P *p*'s mcache (ascending address order)."""
+    next_slot(h, p, spc, out)
     return 0
 
 
@@ -555,6 +578,46 @@ cdef int mallocgc(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) 
     malloc_dispatch(h, p, size, noscan, out)      # raises (out of memory) before any count
     h.malloc_calls += 1
     h.malloc_bytes += size
+    return 0
+
+
+cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
+                        intp_t elem_words, intp_t count, uint64_t* out) except -1 nogil:
+    """`mallocgc` followed by `set_heap_bits` (for *mask* NULL: a noscan object, no bits), in one
+    call: Go's mallocgc with its type. Same results; a small pointerful object without a
+    malloc header takes the fast path (Go: mallocgcSmallScanNoHeader, whose
+    heapSetTypeNoHeader writes the slot's pointer bits with one or two word stores, the
+    span already in hand)."""
+    cdef intp_t si, w0, nw, j, ndata, b, last
+    cdef uint64_t pat, m
+    cdef uint64_t* hb
+    if mask == NULL or size == 0 or size > MIN_SIZE_FOR_MALLOC_HEADER or elem_words <= 0:
+        mallocgc(h, p, size, mask == NULL, out)
+        if size != 0 and mask != NULL:
+            set_heap_bits(h, out[0], mask, elem_words, count)
+        return 0
+    si = next_slot(h, p, size_to_class8[(size + 7) >> 3] << 1, out)
+    h.malloc_calls += 1
+    h.malloc_bytes += size
+    nw = <intp_t>(h.spans[si].elemsize >> 3)          # <= 64: no header below 512 bytes
+    ndata = elem_words * count
+    if ndata > nw:
+        ndata = nw
+    pat = 0
+    last = -1
+    for j in range(ndata):
+        if mask[j % elem_words]:
+            pat |= (<uint64_t>1) << j
+            last = j
+    if last >= 0:                                # Go: mcache.scanAlloc (up to the last pointer)
+        h.scan_alloc += <uint64_t>(last + 1) << 3
+    w0 = <intp_t>((out[0] - h.arena_start) >> 3)
+    hb = &h.heap_bits[w0 >> 6]
+    b = w0 & 63
+    m = (~(<uint64_t>0)) >> (64 - nw)
+    hb[0] = (hb[0] & ~(m << b)) | (pat << b)
+    if b + nw > 64:                              # the slot straddles two bitmap words
+        hb[1] = (hb[1] & ~(m >> (64 - b))) | (pat >> (64 - b))
     return 0
 
 

@@ -91,7 +91,13 @@ cdef extern from *:
     #define GR_SI_NOSCAN (1ULL << 59)        /* no pointers: marked objects are black at once */
     #define GR_SI_FULL (1ULL << 60)          /* every slot's alloc bit is set: no alloc-bit load */
     #define GR_SI_SMALL (1ULL << 61)         /* a small in-use span described by this entry */
+    #if defined(__GNUC__)
+    #define GR_LEN64(x) (64 - __builtin_clzll(x))   /* bits needed for x != 0 (Go: bits.Len64) */
+    #else
+    static inline int GR_LEN64(unsigned long long x) { int n = 0; while (x) { x >>= 1; n++; } return n; }
+    #endif
     """
+    int GR_LEN64(uint64_t x) nogil
     const int SI_ELEMSIZE_SHIFT "GR_SI_ELEMSIZE_SHIFT"
     const int SI_NELEMS_SHIFT "GR_SI_NELEMS_SHIFT"
     const uint64_t SI_NOSCAN "GR_SI_NOSCAN"
@@ -350,8 +356,10 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     A pointer is shaded ring_size finds after it was found, when its loads have landed:
     a random graph keeps ring_size misses in flight instead of one, and a chain of
     dependent misses (a list in random address order) pays one memory latency per
-    object instead of three. Pointers into the page of the object being scanned are not
-    prefetched (that page's bitmap words and heap bits are in cache already). Every
+    object instead of three. A pointer into the page of the object being scanned skips
+    the ring and is shaded at once (that page's bitmap words and heap bits are in cache
+    already; only the object's first line is prefetched), so a tree laid out depth first
+    is walked in address order as by the plain walk. Every
     object is shaded exactly as by ``shade``; only the order differs, so the marked set,
     bytes and counts are those of the simple walk.
     """
@@ -375,6 +383,7 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     cdef intp_t i = 0, end = 0, wbase = 0, k, si
     cdef uint64_t p, src, off, info, es, base, idx, bit
     cdef found_t* f
+    cdef found_t near                       # a pointer into the scanned object's page
     while True:
         if tail - head != rsize:
             if word:
@@ -392,23 +401,31 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                     continue
                 si = p2s[off >> PAGE_SHIFT]
                 info = sinfo[si]
-                if ((p ^ src) >> PAGE_SHIFT) != 0:
+                GR_PREFETCH(arena + off)        # the object itself
+                if ((p ^ src) >> PAGE_SHIFT) == 0:
+                    # Same page: its bitmap words are in cache, so shade it now, as the
+                    # plain walk does (a depth-first walk keeps its locality).
+                    f = &near
+                    f.p = p
+                    f.src = src
+                    f.si = si
+                    f.info = info
+                else:
                     GR_PREFETCH(&bits[si * BITMAP_WORDS])
                     if not (info & SI_FULL):
                         GR_PREFETCH(&abits[si * BITMAP_WORDS])
                     if not info:
                         GR_PREFETCH(&h.spans[si])
                         GR_PREFETCH(&h.spans[si].spanclass)
-                    GR_PREFETCH(arena + off)
                     GR_PREFETCH(&hbits[off >> 9])
-                f = &ring[tail & rmask]
-                tail += 1
-                f.p = p
-                f.src = src
-                f.si = si
-                f.info = info
-                continue
-            if i < end:
+                    f = &ring[tail & rmask]
+                    tail += 1
+                    f.p = p
+                    f.src = src
+                    f.si = si
+                    f.info = info
+                    continue
+            elif i < end:
                 lim = 64 - <uint64_t>(i & 63)
                 word = hbits[i >> 6] >> (i & 63)
                 if <uint64_t>(end - i) < lim:
@@ -417,7 +434,7 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                 wbase = i
                 i += <intp_t>lim
                 continue
-            if n > 0 and (w.budget <= 0 or nm * w.w_obj + sb * w.w_byte < w.budget):
+            elif n > 0 and (w.budget <= 0 or nm * w.w_obj + sb * w.w_byte < w.budget):
                 n -= 1
                 b = stack[n]
                 bn = b >> 48                    # the size, if shading pushed it (below)
@@ -426,15 +443,31 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                     si = p2s[(b - astart) >> PAGE_SHIFT]
                     info = sinfo[si]
                     bn = (info >> SI_ELEMSIZE_SHIFT) & 0xffff if info else h.spans[si].elemsize
-                sb += scan_size(h, b, bn)
                 i = <intp_t>((b - astart) >> 3)
                 end = i + <intp_t>(bn >> 3)
+                if (i & 63) + (end - i) <= 64:
+                    # One heap-bits word holds the whole object: it is both the scan
+                    # work (up to the last pointer word, as scan_size) and the first
+                    # word to scan.
+                    word = hbits[i >> 6] >> (i & 63)
+                    if end - i < 64:
+                        word &= ((<uint64_t>1) << (end - i)) - 1
+                    if word:
+                        sb += (<uint64_t>GR_LEN64(word)) << 3
+                    wbase = i
+                    i = end
+                else:
+                    sb += scan_size(h, b, bn)
                 continue
-            if tail == head:
+            elif tail == head:
                 break
-        # shade the oldest found pointer (Go: greyobject)
-        f = &ring[head & rmask]
-        head += 1
+            else:
+                f = &ring[head & rmask]         # nothing else to do: the oldest found
+                head += 1
+        else:
+            f = &ring[head & rmask]             # the ring is full: its oldest pointer
+            head += 1
+        # shade *f (Go: greyobject)
         p = f.p
         si = f.si
         info = f.info

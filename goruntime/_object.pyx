@@ -35,7 +35,7 @@ from cpython.pythread cimport PyThread_get_thread_ident
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, root_add_handle, root_remove, addr_ptr, span_of, object_bounds, ZEROBASE,
-    PAGE_SHIFT, mallocgc, set_heap_bits, write_barrier, bulk_barrier,
+    PAGE_SHIFT, mallocgc, mallocgc_typed, set_heap_bits, write_barrier, bulk_barrier,
 )
 cimport cython
 
@@ -1309,10 +1309,10 @@ cdef Pointer _new_object_i(object rt, Heap heap, TypeInfo ti):
     cdef intp_t ew = 0 if ti.mask is None else len(ti.mask)
     if ew * 8 > <intp_t>size:
         raise ValueError("GC mask of %d words does not fit %d bytes" % (ew, size))
+    if ew and not ti.noscan:                    # mallocgc with the type's pointer bits
+        mallocgc_typed(&heap.h, 0, size, <const uint8_t*><const char*>ti.mask, ew, 1, &addr)
+        return new_pointer_i(rt, heap, addr, ti)
     mallocgc(&heap.h, 0, size, ti.noscan, &addr)
     if not ti.noscan and addr != ZEROBASE:
-        if ew:
-            set_heap_bits(&heap.h, addr, <const uint8_t*><const char*>ti.mask, ew, 1)
-        else:
-            set_heap_bits(&heap.h, addr, NULL, 0, 0)
+        set_heap_bits(&heap.h, addr, NULL, 0, 0)
     return new_pointer_i(rt, heap, addr, ti)

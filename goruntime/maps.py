@@ -37,7 +37,6 @@ alive.
 """
 import hashlib
 import struct as _struct
-import weakref
 
 import numpy as np
 
@@ -561,16 +560,11 @@ class MapState:
 _ZERO = object()          # "no value given": the slot keeps its zeroed memory
 
 
-# Per-runtime map state, kept here rather than on the Runtime: the seed counter and the
-# mirror of each map by header address (weak on the runtime, so it dies with it).
-_PER_RUNTIME = weakref.WeakKeyDictionary()
-
-
 def _runtime_state(rt):
-    st = _PER_RUNTIME.get(rt)
-    if st is None:
-        st = _PER_RUNTIME[rt] = {"seeds": 0, "maps": {}}
-    return st
+    """The runtime's map state (``rt.map_states``): the seed counter and the mirror of each
+    map by header address. It lives on the Runtime, not in a weak-keyed table here: its values
+    refer back to the runtime, so such a table would keep every runtime alive for good."""
+    return rt.map_states
 
 
 def _next_seed(rt):

@@ -48,13 +48,14 @@ GOMAXPROCS=1) moves it, work on other Ps (dedicated, idle workers) does not. Wit
 ``clock="wall"`` the phases are measured.
 """
 import dataclasses
+import os
 import sys
 import threading
 import time as _time
 
 import numpy as np
 
-from . import _mark, _signals, clock as _clock, metrics as _metrics
+from . import _gcwork, _mark, _signals, clock as _clock, metrics as _metrics
 from . import mstats, pacer as _pacer
 from . import stack as _stack
 from .errors import FatalError
@@ -242,6 +243,16 @@ def _restore(obj, saved):
             _restore(e[1], e[2])
         else:
             setattr(obj, n, e[1])
+
+
+def stw_mark(procs):
+    """The stop-the-world mark for GOMAXPROCS *procs*: the serial drain at 1, else the
+    parallel one (``_gcwork``: one worker per P, at most one per CPU). Both mark the same
+    objects and return the same counts."""
+    nworkers = min(procs, os.cpu_count() or 1)
+    if nworkers <= 1:
+        return _mark.mark
+    return lambda heap, roots, scan_only: _gcwork.mark(heap, roots, scan_only, nworkers=nworkers)
 
 
 class Collector:
@@ -604,6 +615,19 @@ class Collector:
         if self.mark is not None:         # left by a cycle interrupted in its sweep
             self.end_mark()
         _mark.release_heap(rt.heap)
+        if kind != "heap" or stw_mode:
+            # the mark runs to its end at once: runtime.GC's caller is blocked (the workers
+            # get every P), the periodic GC starts when everyone sleeps, gcstoptheworld
+            # stops the mutator. At GOMAXPROCS > 1 it runs on one worker per P (_gcwork).
+            (bytes_marked, _, scan_bytes), mark_ns = self.phase(
+                lambda r: r[1] * COSTS["mark_object"] + r[2] * COSTS["mark_byte"],
+                stw_mark(procs), rt.heap, roots, scan_only)
+            rt.heap.gcphase_mark = True
+            _, cyc.mutator_ns = self.alloc_rate()
+            cyc.mark_ns = cyc.dedicated_ns = mark_ns
+            cyc.bytes_marked, cyc.scan_bytes = bytes_marked, scan_bytes
+            self.cycle = cyc
+            return True
         self.mark = m = _mark.MarkState(rt.heap)
         m.grey_tiny_blocks()                    # Go: gcMarkTinyAllocs
         m.set_roots(roots, scan_only)           # Go: gcMarkRootPrepare (done by the first drain)
@@ -612,11 +636,6 @@ class Collector:
         _, mutator_ns = self.alloc_rate()
         cyc.mutator_ns = mutator_ns
         self.cycle = cyc
-        if kind != "heap" or stw_mode:
-            # the mark runs to its end on the workers: runtime.GC's caller is blocked, the
-            # periodic GC starts when everyone sleeps, gcstoptheworld stops the mutator
-            self.drain(cyc, "dedicated", 0)
-            return True
         self.set_check_point(cyc)
         return False
 

@@ -151,6 +151,7 @@ class Runtime:
         self._charged_calls = 0
         self._charged_bytes = 0
         self.rodata = Rodata()                # string literals and type descriptors
+        self.map_states = {"seeds": 0, "maps": {}}  # maps.py's mirror of this runtime's maps
         # components (one per Go file; each keeps a back-reference to this shell)
         self.specials = Specials(self)        # mheap.go's specials: finalizer, cleanup, weak
         self.finalizers = Finalizers(self)    # mfinal.go: finq, fing

@@ -13,6 +13,7 @@ def runtime():
     """A fresh runtime, current for the test, with Go's gccheckmark verification on."""
     with rt.Runtime(godebug="gccheckmark=1", arena_cap=2 << 30) as r:
         yield r
+    r.close()
 
 
 from gocheck import MODES, check_invariants, go_binary  # noqa: E402,F401
@@ -29,3 +30,4 @@ def r(mode):
     """A fresh runtime in *mode*, current for the test, with gccheckmark verification."""
     with rt.Runtime(scheduler=mode, godebug="gccheckmark=1", arena_cap=2 << 30) as r:
         yield r
+    r.close()

@@ -38,7 +38,8 @@ def test_goals_met_missed_and_not_measured():
     assert status(g, "binary-trees depth 21: wall")[0] == run.UNMEASURED
     assert status(g, "GCBench (18/16/500000/4..16): wall")[0] == run.MISSED
     assert status(g, "GCBench (18/16/500000/4..16): Mallocs")[0] == run.MISSED
-    assert status(g, "parallel mark")[0] == run.UNMEASURED
+    assert status(g, "parallel mark at GOMAXPROCS=2: wall")[0] == run.UNMEASURED
+    assert status(g, "parallel mark at GOMAXPROCS=2: >= 1.6x")[0] == run.UNMEASURED
     assert status(g, "rt.new(T) >= CPython")[0] == run.MET
     assert status(g, "p.x read (int field) <= 20 ns") == (run.MISSED, "21.0 ns")
     assert status(g, "p.a read (pointer field, new handle) <= 60 ns")[0] == run.MET
@@ -46,3 +47,15 @@ def test_goals_met_missed_and_not_measured():
 
 def test_no_rows_means_nothing_is_met():
     assert {s for _, s, _ in run.goals([])} == {run.UNMEASURED}
+
+
+def test_parallel_mark_goals():
+    t = "random graph, out-degree 2, 10M"
+    g = run.goals([row(t, "mark wall / object, GOMAXPROCS=2", 90.0, 100.0),
+                   row(t, "parallel mark speedup (serial wall / 2-worker wall)", 1.5)])
+    assert status(g, "parallel mark at GOMAXPROCS=2: wall") == (run.MET, "0.90x Go")
+    assert status(g, "parallel mark at GOMAXPROCS=2: >= 1.6x") == (run.MISSED, "1.50x")
+    g = run.goals([row(t, "mark wall / object, GOMAXPROCS=2", 110.0, 100.0),
+                   row(t, "parallel mark speedup (serial wall / 2-worker wall)", 1.7)])
+    assert status(g, "parallel mark at GOMAXPROCS=2: wall")[0] == run.MISSED
+    assert status(g, "parallel mark at GOMAXPROCS=2: >= 1.6x")[0] == run.MET

@@ -18,6 +18,7 @@ import os
 import pathlib
 import subprocess
 
+import numpy as np
 import pytest
 
 from goruntime import heapdump
@@ -27,7 +28,7 @@ SRC = pathlib.Path(__file__).parent / "go" / "heapdump"
 CACHE = pathlib.Path.home() / ".cache" / "goruntime-heapdump"
 NOISE = 1
 MODES = {"list": 200, "tree": 8, "graph": 300, "goroutines": 100, "globals": 100,
-         "finalizers": 60, "cache": 400}
+         "iface": 50, "finalizers": 60, "cache": 400}
 
 
 def _env():
@@ -167,7 +168,7 @@ def test_global_names_from_the_binary(dumps, prog):
     path, go = dumps["globals"]
     d = heapdump.load(path, binary=prog, build_runtime=False)
     assert d.why_alive(go["expect"]["gA"][1])[0]["root"].startswith("global main.gA at 0x")
-    assert d.why_alive(go["expect"]["gB2"][1])[0]["root"].startswith("global main.gB+0x10 at 0x")
+    assert d.why_alive(go["expect"]["gB2"][1])[0]["root"].startswith("global main.gB[2] at 0x")
     path, go = dumps["cache"]
     d = heapdump.load(path, binary=prog, build_runtime=False)
     assert d.why_alive(go["expect"]["entry"][0])[0]["root"].startswith("global main.cache at")
@@ -209,3 +210,298 @@ def test_leaky_cache(dumps):
     assert sites[0]["retained"] >= int(top["retained"][0]) * 0.9 or \
         any(s["objects"] >= MODES["cache"] for s in sites)
     assert d.next_gc(200) > d.next_gc(100) > d.next_gc(50)
+
+
+@pytest.mark.parametrize("mode", ["graph", "cache", "goroutines"])
+def test_page_index_equals_binary_search(dumps, mode):
+    # the page-table index resolves every address as a plain binary search does:
+    # each object's first and last byte, the byte past it, words between spans, far ones
+    import numpy as np
+    from goruntime.heapdump import _graph
+    d = heapdump.load(dumps[mode][0], build_runtime=False)
+    a, s = d._addr, d._size
+    rng = np.random.default_rng(7)
+    lo, hi = int(a[0]), int(a[-1] + s[-1])
+    probe = np.concatenate([a, a + s - 1, a + s, a - 1, rng.integers(lo - 9000, hi + 9000, 20000,
+                            dtype=np.int64).astype(np.uint64), np.array([0, 8, 2**64 - 1], np.uint64)])
+    want = _graph.resolve(a, s, probe)
+    assert (d._index.resolve(probe) == want).all()
+    assert (want[:len(a)] == np.arange(len(a))).all()
+
+
+@pytest.mark.parametrize("mode", ["graph", "goroutines", "finalizers"])
+def test_why_alive_search_stops_early_and_resumes_to_the_same_paths(dumps, mode):
+    # why_alive searches only until it reaches the object; paths asked in any order
+    # equal those of a search run to the end first, and each is a shortest path
+    import numpy as np
+    path = dumps[mode][0]
+    full = heapdump.load(path, build_runtime=False)
+    reach = full.reachable()
+    lazy = heapdump.load(path, build_runtime=False)
+    order = np.random.default_rng(3).permutation(len(full))[:150]
+    # distances from the roots by a plain Python BFS over the CSR graph
+    dist, frontier = {}, []
+    for t in full._root_targets:
+        if t >= 0 and int(t) not in dist:
+            dist[int(t)] = 0
+            frontier.append(int(t))
+    while frontier:
+        nxt = []
+        for v in frontier:
+            for w in full._dst[full._indptr[v]:full._indptr[v + 1]]:
+                if int(w) not in dist:
+                    dist[int(w)] = dist[v] + 1
+                    nxt.append(int(w))
+        frontier = nxt
+    assert set(np.nonzero(reach)[0].tolist()) == set(dist)
+    for j in order:
+        addr = int(full.objects["addr"][j])
+        steps = lazy.why_alive(addr)
+        assert steps == full.why_alive(addr)
+        assert (len(steps) - 1 == dist[int(j)]) if reach[j] else steps == []
+        for prev, step in zip(steps, steps[1:]):      # each offset holds a pointer to the next
+            p = int(full.index_of([prev["addr"]])[0])
+            off = int(full._raw["content_off"][p]) + step["offset"]
+            word = int(np.frombuffer(full._buf[off:off + 8].tobytes(), "<u8")[0])
+            assert int(full.index_of([word])[0]) == full.index_of([step["addr"]])[0]
+
+
+def test_objects_written_out_of_address_order(dumps, tmp_path):
+    # Go writes objects span by span in mheap_.allspans order, not always ascending:
+    # a dump whose object records are reversed loads to the same heap
+    import numpy as np
+    from goruntime.heapdump import _parse
+    path = dumps["graph"][0]
+    raw = path.read_bytes()
+    t = _parse.parse(np.frombuffer(raw, np.uint8))
+    objs = t["objects"]
+    starts = [int(x) for x in objs[:, 0]]
+    # the object records are one run in the file; each ends where the next record starts
+    first, last = min(starts), max(starts)
+    later = [int(r[0]) for name, tab in t.items() if name not in ("objects", "fields", "stacks")
+             for r in tab if int(r[0]) > last]
+    stop = min(later)                      # the first record after the objects
+    assert not any(first < int(r[0]) < last for name, tab in t.items()
+                   if name not in ("objects", "fields", "stacks") for r in tab)
+    bounds = sorted(starts) + [stop]
+    recs = [raw[bounds[i]:bounds[i + 1]] for i in range(len(bounds) - 1)]
+    swapped = tmp_path / "reversed.dump"
+    swapped.write_bytes(raw[:first] + b"".join(reversed(recs)) + raw[stop:])
+    from goruntime.heapdump import _graph
+    assert not _graph.is_sorted(_parse.parse(np.fromfile(swapped, np.uint8))["objects"])
+    a, b = heapdump.load(path), heapdump.load(swapped)
+    assert (a.objects[["addr", "size", "sizeclass", "nptr"]] == b.objects[["addr", "size", "sizeclass", "nptr"]]).all()
+    assert (a.reachable() == b.reachable()).all()
+    assert a.gc()["live_objects"] == b.gc()["live_objects"]
+
+
+# -- Go types from the binary's DWARF -----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def prog_variants(prog):
+    """The same program built without DWARF (-ldflags=-w) and with uncompressed DWARF
+    (-ldflags=-compressdwarf=false), cached beside the default build."""
+    go = go_binary()
+    out = {}
+    for name, flags in (("nodwarf", "-w"), ("plain", "-compressdwarf=false")):
+        target = prog.parent / ("heapdumpprog-" + name)
+        if not target.is_file():
+            tmp = target.with_name("prog.tmp%d" % os.getpid())
+            subprocess.run([go, "build", "-trimpath", "-ldflags=" + flags, "-o", str(tmp), "."],
+                           cwd=SRC, env=_env(), check=True, capture_output=True, timeout=600)
+            os.replace(tmp, target)
+        out[name] = target
+    return out
+
+
+def _typed(d, name):
+    return np.array([d.object_type[j] >= 0 and d.program.types[d.object_type[j]].name == name
+                     for j in range(len(d))])
+
+
+def test_dwarf_types_the_tree_and_names_the_fields(dumps, prog):
+    path, go = dumps["tree"]
+    d = heapdump.load(path, binary=prog, build_runtime=False)
+    root, left, lr, lrl = go["expect"]["tree"]
+    steps = d.why_alive(lrl)
+    assert steps[0]["field"] == "main.gTree" and steps[0]["root"].startswith("global main.gTree at")
+    assert [s["type"] for s in steps] == ["main.Node"] * 4
+    assert [s["field"] for s in steps[1:]] == ["Left", "Right", "Left"]
+    # every node of the tree the global holds is a main.Node; the garbage nodes are not
+    # reached by any typed pointer and carry no malloc header (48-byte slots): untyped
+    node = _typed(d, "main.Node")
+    reach = d.reachable()
+    assert node.sum() == 2 ** MODES["tree"] - 1 and not node[~reach].any()
+    assert d.by_type()[0]["type"] in ("main.Node", "runtime.p", "runtime.m") or any(
+        r["type"] == "main.Node" and r["objects"] == 2 ** MODES["tree"] - 1 for r in d.by_type())
+    assert any(r["type"] == "main.Node" and r["objects"] == 2 ** MODES["tree"] - 1
+               and r["retained"] == 48 * (2 ** MODES["tree"] - 1) for r in d.by_type())
+
+
+def test_dwarf_types_slices_and_arrays_of_globals(dumps, prog):
+    path, go = dumps["globals"]
+    d = heapdump.load(path, binary=prog, build_runtime=False)
+    steps = d.why_alive(go["expect"]["gB2"][1])
+    assert steps[0]["field"] == "main.gB[2]" and steps[1]["field"] == "Next"
+    assert steps[1]["type"] == "main.Node"
+    path, go = dumps["graph"]
+    d = heapdump.load(path, binary=prog, build_runtime=False)
+    n0, n1, n3, n22 = go["expect"]["graph"]
+    steps = d.why_alive(n3)
+    # the global slice's backing array is one *main.Node (cap 1), then Left
+    assert steps[0]["field"] == "main.gGraph.array" and steps[0]["type"] == "*main.Node"
+    assert steps[1]["field"] is None and steps[2]["field"] == "Left"     # a lone pointer: no field
+    node = _typed(d, "main.Node")
+    assert (node & d.reachable()).sum() == MODES["graph"]      # the live ring
+    # the dead ring and the garbage are typed too, from the malloc headers of the
+    # []*Node arrays that held them (over 512 bytes: Go writes the element type there)
+    assert (node & ~d.reachable()).sum() == 2 * MODES["graph"]
+    assert (d.objects["size"][node] == 48).all()
+
+
+def test_dwarf_types_the_leaky_cache_through_the_swiss_map(dumps, prog):
+    path, go = dumps["cache"]
+    d = heapdump.load(path, binary=prog, build_runtime=False)
+    steps = d.why_alive(go["expect"]["entry"][0])
+    types = [s["type"] for s in steps]
+    assert types[0] == "map<string,*main.Entry>" and types[-1] == "main.Entry"
+    assert steps[-1]["field"].endswith(".elem") and ".slots[" in steps[-1]["field"]
+    n = MODES["cache"]
+    assert _typed(d, "main.Entry").sum() == n
+    # each entry's Value is a []byte of 256 + i%512 bytes: its array is typed from the
+    # slice with the slice's capacity as its count
+    counts = sorted(int(d.object_count[j]) for j in np.nonzero(_typed(d, "uint8"))[0]
+                    if d.object_count[j] >= 256)
+    assert counts == sorted(256 + i % 512 for i in range(n))
+    row = next(r for r in d.by_type() if r["type"] == "main.Entry")
+    assert row["objects"] == n and row["bytes"] == 48 * n
+    # a site is named by its most common Go type: the line making each entry allocates
+    # the Entry and its Value (400 of each here)
+    from collections import Counter
+    entry_site = d.objects["site"][d.index_of([go["expect"]["entry"][0]])[0]]
+    count = Counter(d.program.types[t].name for t in d.object_type[d.objects["site"] == entry_site] if t >= 0)
+    assert count["main.Entry"] == n and count["uint8"] == n
+    got = next(r for r in d.by_site() if r["site"] == entry_site)["type"]
+    assert count[got] == max(count.values())
+    # the report and the CLI show the types
+    text = d.report(why=[go["expect"]["entry"][0]])
+    assert "main.Entry" in text and "by Go type" in text
+
+
+def test_dwarf_stack_roots_stay_untyped_and_no_dwarf_is_not_an_error(dumps, prog, prog_variants):
+    path, go = dumps["goroutines"]
+    d = heapdump.load(path, binary=prog, build_runtime=False)
+    steps = d.why_alive(go["expect"]["goroutine0"][-1])
+    assert steps[0]["root"].startswith("goroutine ")
+    assert all(s["type"] is None for s in steps)      # stack frames are not typed (see docs)
+    # the same program without DWARF: symbols name globals, nothing is typed
+    path, go = dumps["globals"]
+    d = heapdump.load(path, binary=prog_variants["nodwarf"], build_runtime=False)
+    assert d.program is None and d.object_type is None
+    assert "type" not in d.why_alive(go["expect"]["gA"][1])[0]
+    with pytest.raises(ValueError, match="no types"):
+        d.by_type()
+
+
+def test_dwarf_compressed_and_plain_sections_agree(dumps, prog, prog_variants):
+    from goruntime.heapdump import _dwarf
+    secs, _ = _dwarf.elf_sections(prog)
+    raw = prog.read_bytes()
+    assert secs[".debug_info"] not in raw              # the default build compresses DWARF
+    plain, _ = _dwarf.elf_sections(prog_variants["plain"])
+    assert plain[".debug_info"] in prog_variants["plain"].read_bytes()
+    a = _dwarf.Program(prog)
+    b = _dwarf.Program(prog_variants["plain"])
+    assert [(n, t.name, t.size) for n, _, t in a.globals] == [(n, t.name, t.size) for n, _, t in b.globals]
+    path, _ = dumps["cache"]
+    da = heapdump.load(path, binary=prog, build_runtime=False)
+    db = heapdump.load(path, binary=prog_variants["plain"], build_runtime=False)
+    assert [da.type_name(j) for j in range(len(da))] == [db.type_name(j) for j in range(len(db))]
+
+
+def test_malformed_dwarf_is_a_clear_error(prog_variants, tmp_path):
+    from goruntime.heapdump import _dwarf
+    plain = prog_variants["plain"]
+    raw = bytearray(plain.read_bytes())
+    secs, _ = _dwarf.elf_sections(plain)
+    at = bytes(raw).index(secs[".debug_info"][:64])
+    rng = np.random.default_rng(11)
+    for k in range(6):
+        bad = bytearray(raw)
+        if k == 0:
+            bad[at:at + 4] = (len(raw)).to_bytes(4, "little")   # a unit past the end
+        else:
+            for i in rng.integers(at, at + 4096, 40):
+                bad[int(i)] = int(rng.integers(0, 256))
+        f = tmp_path / ("bad%d" % k)
+        f.write_bytes(bytes(bad))
+        if k == 0:
+            with pytest.raises(ValueError, match="malformed DWARF.*truncated unit"):
+                _dwarf.Program(f)
+            continue
+        try:                # random bytes may still decode: then the types are nonsense,
+            _dwarf.Program(f)   # but reading them is no crash and no other exception
+        except ValueError as e:
+            assert str(f) in str(e)
+
+
+def test_dwarf_types_what_interfaces_hold(dumps, prog):
+    # any holding a *Box (the data word is the pointer), any holding a Box value (the
+    # data word points to a boxed copy), fmt.Stringer holding a *Box (through its itab)
+    path, go = dumps["iface"]
+    d = heapdump.load(path, binary=prog, build_runtime=False)
+    for key, glob in (("any", "main.gAny"), ("val", "main.gVal"), ("stringer", "main.gStringer")):
+        head, second = go["expect"][key]
+        steps = d.why_alive(second)
+        assert steps[0]["root"].startswith("global %s" % glob), steps[0]
+        assert steps[0]["field"] == glob + ".data" and steps[0]["type"] == "main.Box"
+        assert [s["type"] for s in steps[1:]] == ["main.Node", "main.Node"]
+        assert [s["field"] for s in steps[1:]] == ["N", "Next"]
+        assert [s["addr"] for s in steps[1:]] == [head, second]
+
+
+def test_propagate_refuses_or_survives_bad_type_tables(dumps, prog):
+    # the Cython walk trusts nothing: out-of-range type ids and offsets are refused, and
+    # random (in-range) tables type some objects wrongly but read only inside objects
+    from goruntime.heapdump import _dwarf, _graph
+    path, _ = dumps["cache"]
+    d = heapdump.load(path, build_runtime=False)
+    p = _dwarf.Program(prog)
+    size, start, soff, skind, st1, st2, direct, rt_addr, rt_type = p.tables()
+    seeds = [np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, np.uint8),
+             np.zeros(0, np.int32), np.zeros(0, np.int32)]
+    args = lambda **kw: dict(dict(buf=d._buf, index=d._index, objs=d._objs, fields=d._fields,
+                                  target=d._target, tsize=size, sstart=start,
+                                  soff=soff, skind=skind, st1=st1, st2=st2, direct=direct,
+                                  rt_addr=rt_addr, rt_type=rt_type, itab_addr=np.zeros(0, np.uint64),
+                                  itab_type=np.zeros(0, np.int32), seed_pos=seeds[0],
+                                  seed_lim=seeds[1], seed_kind=seeds[2], seed_t1=seeds[3],
+                                  seed_t2=seeds[4]), **kw)
+    call = lambda **kw: _graph.propagate(*args(**kw).values())
+    bad_t1 = st1.copy()
+    bad_t1[0] = len(size)
+    with pytest.raises(ValueError, match="type id"):
+        call(st1=bad_t1)
+    bad_off = soff.copy()
+    bad_off[0] = 2**64 - 4
+    with pytest.raises(ValueError, match="slot offset"):
+        call(soff=bad_off)
+    with pytest.raises(ValueError, match="disagree"):
+        call(target=np.full(len(d._target), len(d), np.int32))
+    with pytest.raises(ValueError, match="seeds"):
+        call(seed_lim=np.array([len(d._buf) + 1], np.uint64), seed_pos=np.zeros(1, np.uint64),
+             seed_kind=np.ones(1, np.uint8), seed_t1=np.zeros(1, np.int32),
+             seed_t2=np.zeros(1, np.int32))
+    rng = np.random.default_rng(5)
+    n = len(d)
+    for _ in range(5):       # every object a seed of random kind and type: no crash
+        k = rng.integers(0, n, 200)
+        pos = d._objs[k, 3] + rng.integers(0, 64, 200).astype(np.uint64)
+        lim = d._objs[k, 3] + d._objs[k, 2]
+        ot, oc = call(soff=rng.integers(0, 4096, len(soff)).astype(np.uint64),
+                      seed_pos=np.ascontiguousarray(pos), seed_lim=np.ascontiguousarray(lim),
+                      seed_kind=rng.integers(1, 7, 200).astype(np.uint8),
+                      seed_t1=rng.integers(-1, len(size), 200).astype(np.int32),
+                      seed_t2=rng.integers(-1, len(size), 200).astype(np.int32))
+        typed = ot >= 0
+        assert (oc[typed] >= 1).all() and (oc[typed] * size[ot[typed]] <= d._size[typed]).all()

@@ -172,3 +172,22 @@ def test_pointer_keys_and_string_values(r):
     assert m[a] == "a" and m[b] == "heap b" and len(m) == 2 and a in m
     keys = [k for k, _ in m.items()]
     assert a in keys and b in keys
+
+
+def test_a_runtime_with_maps_is_freed_when_dropped():
+    """The map mirror lives on its runtime: a dropped runtime that made maps is reclaimed
+    (a weak-keyed table whose values referred back to the runtime kept every one alive)."""
+    import gc
+    import weakref
+
+    def make():
+        r = rt.Runtime(arena_cap=8 << 20)
+        with r:
+            m = rt.make(rt.Map(rt.Int, rt.Int))
+            for i in range(100):
+                m[i] = i
+        return weakref.ref(r)
+
+    refs = [make() for _ in range(3)]
+    gc.collect()
+    assert [w() for w in refs] == [None, None, None]

@@ -51,6 +51,7 @@ class GCModel(RuleBasedStateMachine):
     def teardown(self):
         self.locals.clear()
         self.rt.__exit__(None, None, None)
+        self.rt.close()
 
     # -- the model ---------------------------------------------------------------------
     def _closure(self, start, skip_self=None):

@@ -21,7 +21,10 @@ The questions (each also in the CLI, ``goruntime heapdump FILE``):
   samples: every object when the program set ``runtime.MemProfileRate = 1``);
 - ``d.without_root(i)``: what dropping a root would free; ``d.next_gc(gogc)``.
 
-The dump has no per-object types: objects are named by allocation site and size class.
+The dump has no per-object types: objects are named by allocation site and size class,
+and, given the binary with its DWARF (``load(path, binary=...)``), by Go type: the globals'
+types propagated along typed pointers (``d.type_name(j)``, ``d.by_type()``, ``type`` and
+``field`` in why_alive steps).
 """
 import mmap
 import os
@@ -75,21 +78,28 @@ _LAYOUT_ERRORS = {
 }
 
 
-def _table(tables, name):
-    """A parser table as a structured (record) view with named uint64 columns."""
-    a = tables[name]
-    tag = next(t for t, n in _parse.TABLE_NAMES.items() if n == name)
-    dt = np.dtype([(c, "<u8") for c in _parse.COLUMNS[tag]])
+def _record_view(a, columns):
+    """A 2-D uint64 table as a structured (record) view with named columns (no copy)."""
+    dt = np.dtype([(c, "<u8") for c in columns])
     return np.ascontiguousarray(a).view(dt).reshape(len(a))
 
 
+def _table(tables, name):
+    """A parser table as a structured (record) view with named uint64 columns."""
+    tag = next(t for t, n in _parse.TABLE_NAMES.items() if n == name)
+    return _record_view(tables[name], _parse.COLUMNS[tag])
+
+
 def _map(path):
-    """The file, memory-mapped read-only (a bytes object for an empty file)."""
+    """The file, memory-mapped read-only (an empty array for an empty file). On Linux the
+    mapping is populated up front (MAP_POPULATE): the parser reads every byte, and one
+    call maps the cached pages faster than a fault per few pages."""
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
             return np.zeros(0, dtype=np.uint8)
-        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+        mm = mmap.mmap(f.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
     return np.frombuffer(mm, dtype=np.uint8)
 
 
@@ -100,13 +110,21 @@ def load(path, *, binary=None, build_runtime=True, arena_cap=None):
     by another Go version or for another architecture (saying which).
     ``build_runtime=False`` skips placing the objects in a Runtime (the graph questions
     still work; ``d.runtime`` and ``d.gc()`` are then unavailable). *binary*: the
-    program that wrote the dump (not stripped); its symbol table names global roots.
+    program that wrote the dump (not stripped); its symbol table names global roots,
+    and its DWARF (when kept: ``go build``'s default) types the objects (`type_objects`).
     """
     buf = _map(path)
     d = HeapDump(buf, path=os.fspath(path), build_runtime=build_runtime, arena_cap=arena_cap)
     if binary is not None:
         from ._elf import Symbols
+        from . import _dwarf
         d.symbols = Symbols(binary)
+        try:
+            prog = _dwarf.Program(binary)
+        except _dwarf.NoDwarf:
+            prog = None
+        if prog is not None:
+            d.type_objects(prog)
     return d
 
 
@@ -134,7 +152,7 @@ class HeapDump:
         self.defers = _table(t, "defers")
         self.panics = _table(t, "panics")
         self.os_threads = _table(t, "os_threads")
-        self._objects_from(_table(t, "objects"))
+        self._objects_from(t["objects"])
         self._sites_from(_table(t, "memprof"), t["stacks"], _table(t, "alloc_samples"))
         self._graph()
         self._roots()
@@ -142,6 +160,9 @@ class HeapDump:
         self._dom = None
         self._gc_result = None
         self.symbols = None           # _elf.Symbols of the binary, when given
+        self.program = None           # _dwarf.Program of the binary (its DWARF), when given
+        self.object_type = None       # per object: a type id into program.types, -1 untyped
+        self.object_count = None      # per object: how many values of that type it holds
         self.runtime = None
         if build_runtime:
             self._build_runtime(arena_cap)
@@ -179,37 +200,31 @@ class HeapDump:
         m.NumGC = w[280]
         return m
 
-    def _objects_from(self, raw):
+    def _objects_from(self, objs):
         """Sort the object records by address; in Cython (``_graph.layout``): validate the
         slot sizes, drop the slots Go 1.27's dumpobjs writes past a span's last element
         (it counts npages*8192/size slots, ignoring the inline mark bits of Green Tea
-        spans), rebuild Go's spans (base, slot index, scan or noscan), check overlaps."""
-        if len(raw) and not (raw["addr"][1:] >= raw["addr"][:-1]).all():
-            raw = raw[np.argsort(raw["addr"], kind="stable")]
-        addr = np.ascontiguousarray(raw["addr"])
-        size = np.ascontiguousarray(raw["size"])
-        err, at, cls, keep, k, span_first, span_noscan = _graph.layout(
-            addr, size, np.ascontiguousarray(raw["nfields"]))
+        spans), rebuild Go's spans (base, slot index, scan or noscan), check overlaps;
+        then (``_graph.compact``) drop those slots in place and fill ``d.objects``."""
+        if not _graph.is_sorted(objs):
+            objs = np.ascontiguousarray(objs[np.argsort(objs[:, 1], kind="stable")])
+        err, at, cls, keep, k, span_first, span_noscan = _graph.layout(objs)
         if err:
-            off, a, sz = int(raw["rec_off"][at]), int(addr[at]), int(size[at])
+            off, a, sz = (int(x) for x in objs[at, :3])
             raise ValueError("malformed heap dump: object at offset %d (address %#x, size %d) %s"
                              % (off, a, sz, _LAYOUT_ERRORS[err]))
-        keep = keep.view(bool)
-        self.dropped_tail_slots = int(len(keep) - keep.sum())
-        if self.dropped_tail_slots:
-            raw, cls = raw[keep], cls[keep]
-            addr, size = addr[keep], size[keep]
-        self._span_first, self._slot_index = span_first, k.astype(np.uint64)
+        m = len(k)
+        self.dropped_tail_slots = len(objs) - m
+        o = np.zeros(m, dtype=OBJECT_DTYPE)
+        f = OBJECT_DTYPE.fields
+        m, self._addr, self._size = _graph.compact(
+            objs, keep, cls, o, *(f[c][1] for c in ("addr", "size", "sizeclass", "noscan", "nptr", "site")))
+        self._objs = objs[:m]
+        self._raw = _record_view(self._objs, _parse.COLUMNS[1])
+        self._span_first, self._slot_index = span_first, k.view(np.uint64)
         self._span_noscan = span_noscan
-        self._raw = raw
-        o = np.zeros(len(raw), dtype=OBJECT_DTYPE)
-        o["addr"], o["size"], o["sizeclass"] = addr, size, cls
-        o["nptr"] = raw["nfields"]
-        o["noscan"] = o["nptr"] == 0
-        o["site"] = -1
         self.objects = o
-        self._addr = np.ascontiguousarray(addr)
-        self._size = np.ascontiguousarray(size)
+        self._index = _graph.Index(self._addr, self._size)
 
     def _sites_from(self, memprof, stacks, samples):
         """Allocation sites: the memory-profile buckets grouped by their first frame
@@ -249,11 +264,8 @@ class HeapDump:
             self.objects["site"][obj[ok]] = sidx[ok]
 
     def _graph(self):
-        r = self._raw
         self._target, self._indptr, self._dst = _graph.object_graph(
-            self._buf, self._addr, self._size, np.ascontiguousarray(r["content_off"]),
-            np.ascontiguousarray(r["field_start"]), np.ascontiguousarray(r["nfields"]),
-            self._fields)
+            self._buf, self._index, self._objs, self._fields)
 
     def _roots(self):
         """Every root slot: kind, owning record, offset, the Go address it holds, target."""
@@ -316,7 +328,7 @@ class HeapDump:
         self.roots["owner"] = cat(owners, np.int64)
         self.roots["offset"] = cat(offs, np.uint64)
         self.roots["value"] = cat(vals, np.uint64)
-        self.roots["target"] = _graph.resolve(self._addr, self._size, self.roots["value"].copy())
+        self.roots["target"] = self._index.resolve(self.roots["value"].copy())
         self._root_targets = np.ascontiguousarray(self.roots["target"])
 
     def _obj_field_slice(self, j):
@@ -330,12 +342,9 @@ class HeapDump:
         from ..errors import FatalError
         rt = Runtime(gogc=100, arena_cap=arena_cap)
         heap = rt.heap
-        r = self._raw
         with heap.lock:
             slots, self.cleared_pointers = _graph.place(
-                heap, self._buf, self._addr, self._size,
-                np.ascontiguousarray(r["content_off"]), np.ascontiguousarray(r["field_start"]),
-                np.ascontiguousarray(r["nfields"]), self._fields, self._target,
+                heap, self._buf, self._addr, self._size, self._objs, self._fields, self._target,
                 self._span_first, self._slot_index, self._span_noscan)
             heap.flush_mcaches(True)
             try:
@@ -378,7 +387,7 @@ class HeapDump:
     def index_of(self, addrs, strict=True):
         """Object index holding each Go address (-1 where none; ValueError if *strict*)."""
         a = np.atleast_1d(np.asarray(addrs, dtype=np.uint64))
-        idx = _graph.resolve(self._addr, self._size, np.ascontiguousarray(a))
+        idx = self._index.resolve(np.ascontiguousarray(a))
         if strict and (idx < 0).any():
             bad = int(a[np.argmax(idx < 0)])
             raise ValueError("%#x is not inside an object of the dump" % bad)
@@ -441,11 +450,11 @@ class HeapDump:
     def reachable(self):
         """bool mask of the objects reachable from the roots in the dump's own graph
         (finalizer specials count as roots of their referents, as in Go's mark)."""
-        return self._bfs_result()[0] != -1
+        return self._search().reached()
 
-    def _bfs_result(self):
+    def _search(self):
         if self._bfs is None:
-            self._bfs = _graph.bfs(self._indptr, self._dst, self._root_targets)
+            self._bfs = _graph.Search(self._indptr, self._dst, self._root_targets)
         return self._bfs
 
     def why_alive(self, addr):
@@ -454,24 +463,42 @@ class HeapDump:
         A list of steps; each has ``addr`` (the object's Go address) and ``offset`` (where,
         in the previous object or root, the pointer is; 0 for the root step's offset within
         the root's memory); the first step also has ``root``, described as Go would. Empty
-        when the object is unreachable.
+        when the object is unreachable. The breadth-first search from all roots runs only
+        until it reaches the object, and the next call resumes it.
         """
         j = int(self.index_of([addr])[0])
-        parent = self._bfs_result()[0]
-        if parent[j] == -1:
+        chain, r = self._search().path(j)
+        if chain is None:
             return []
-        chain = [j]
-        while parent[chain[-1]] >= 0:
-            chain.append(int(parent[chain[-1]]))
-        chain.reverse()
-        r = int(-2 - parent[chain[0]])
-        steps = [{"addr": int(self._addr[chain[0]]), "offset": self._root_offset(r),
-                  "root": self.describe_root(r), "size": int(self._size[chain[0]]),
-                  "site": self.site_name(chain[0])}]
-        for a, b in zip(chain, chain[1:]):
-            steps.append({"addr": int(self._addr[b]), "offset": self._edge_offset(a, b),
-                          "size": int(self._size[b]), "site": self.site_name(b)})
+        offs = _graph.edge_offsets(chain, self._objs, self._fields, self._target)
+        addrs, sizes, sites = self._addr[chain], self._size[chain], self.objects["site"][chain]
+        steps = [{"addr": int(addrs[0]), "offset": self._root_offset(r),
+                  "root": self.describe_root(r), "size": int(sizes[0]),
+                  "site": self._site_name_of(sites[0])}]
+        for i in range(1, len(chain)):
+            steps.append({"addr": int(addrs[i]), "offset": int(offs[i - 1]),
+                          "size": int(sizes[i]), "site": self._site_name_of(sites[i])})
+        if self.object_type is not None:      # Go types and field names, from DWARF
+            steps[0]["field"] = self._root_field(r)
+            for i, s in enumerate(steps):
+                s["type"] = self.type_name(chain[i])
+                if i:
+                    s["field"] = self.field_name(chain[i - 1], s["offset"])
         return steps
+
+    def _root_field(self, r):
+        """The global variable and field a data/bss root slot is (``main.gB[2]``), or None."""
+        rec = self.roots[r]
+        kind = int(rec["kind"])
+        if kind not in (0, 1) or self.program is None:
+            return None
+        seg = self.segments[ROOT_KINDS[kind]][int(rec["owner"])]
+        g = self.program.global_at(int(seg["addr"]) + int(rec["offset"]))
+        if g is None:
+            return None
+        name, off, t = g
+        f = t.field_at(off)
+        return name + ("" if not f else f if f.startswith("[") else "." + f)
 
     def _root_offset(self, r):
         """Offset of root *r*'s slot in its memory (frame, segment, finalized object)."""
@@ -480,11 +507,6 @@ class HeapDump:
             return off - 16 if off >= 16 else 0
         return off
 
-    def _edge_offset(self, a, b):
-        ks = self._obj_field_slice(a)
-        hit = np.nonzero(self._target[ks] == b)[0]
-        return int(self._fields[ks][hit[0]])
-
     def describe_root(self, r):
         """A root as Go would name it: a global in data/bss, goroutine N's frame, ..."""
         rec = self.roots[r]
@@ -492,7 +514,9 @@ class HeapDump:
         if kind in (0, 1):
             seg = self.segments[ROOT_KINDS[kind]][owner]
             a = int(seg["addr"]) + off
-            name = self.symbols.lookup(a) if self.symbols is not None else None
+            name = self._root_field(r)
+            if name is None and self.symbols is not None:
+                name = self.symbols.lookup(a)
             if name:
                 return "global %s at %#x (%s)" % (name, a, ROOT_KINDS[kind])
             return "global at %#x (%s+%#x)" % (a, ROOT_KINDS[kind], off)
@@ -578,7 +602,101 @@ class HeapDump:
         return out
 
     def site_name(self, j):
-        s = int(self.objects["site"][j])
+        return self._site_name_of(self.objects["site"][j])
+
+    # -- types (from the binary's DWARF) ------------------------------------------------------
+    def type_objects(self, program):
+        """Type the objects from *program* (`_dwarf.Program`, the binary's DWARF), as
+        viewcore does: each global variable's pointer slots (read from the dump's data
+        and bss segments) give the objects they point to the pointer's element type; the
+        types then propagate along the typed pointers of those objects, breadth first
+        (a slice's data gets ``cap`` elements, an interface its dynamic type, named by
+        its type word or, through the dump's itab records, its itab; a Swiss map its
+        groups or directory). Objects reached only from stacks, through untyped words
+        (unsafe.Pointer, a map's internals we do not model) or at an interior offset stay
+        untyped (-1). Sets ``object_type``, ``object_count`` and ``program``."""
+        size, start, soff, skind, st1, st2, direct, rt_addr, rt_type = program.tables()
+        pos, lim, kind, t1, t2 = [], [], [], [], []
+        for seg in self.segments.values():
+            for rec in seg:
+                a0, c0, ln = int(rec["addr"]), int(rec["content_off"]), int(rec["content_len"])
+                for _name, ga, t in program.globals_in(a0, a0 + ln):
+                    k = slice(int(start[t.id]), int(start[t.id + 1]))
+                    if k.start == k.stop:
+                        continue
+                    p = soff[k] + np.uint64(ga - a0 + c0)
+                    pos.append(p)
+                    lim.append(np.full(len(p), c0 + ln, np.uint64))
+                    kind.append(skind[k])
+                    t1.append(st1[k])
+                    t2.append(st2[k])
+        cat = (lambda xs, dt: np.ascontiguousarray(np.concatenate(xs).astype(dt)) if xs else np.zeros(0, dt))
+        itabs = _table(self._tables, "itabs")
+        ia = np.ascontiguousarray(itabs["addr"])
+        it = np.full(len(ia), -1, np.int32)
+        if len(rt_addr) and len(ia):
+            k = np.minimum(np.searchsorted(rt_addr, itabs["type"]), len(rt_addr) - 1)
+            it = np.where(rt_addr[k] == itabs["type"], rt_type[k], -1).astype(np.int32)
+        o = np.argsort(ia, kind="stable")
+        self.object_type, self.object_count = _graph.propagate(
+            self._buf, self._index, self._objs, self._fields, self._target, size, start, soff, skind, st1, st2, direct,
+            rt_addr, rt_type, np.ascontiguousarray(ia[o]), np.ascontiguousarray(it[o]),
+            cat(pos, np.uint64), cat(lim, np.uint64), cat(kind, np.uint8), cat(t1, np.int32),
+            cat(t2, np.int32))
+        self.program = program
+
+    def type_name(self, j):
+        """The Go type of object *j* (``main.Node``, ``[8]*main.Node``), or None."""
+        if self.object_type is None or self.object_type[j] < 0:
+            return None
+        t = self.program.types[int(self.object_type[j])]
+        c = int(self.object_count[j])
+        return t.name if c == 1 else f"[{c}]{t.name}"
+
+    def _header(self, j):
+        """8 where object *j* starts with Go's malloc header (its value follows), else 0."""
+        size = int(self._size[j])
+        return 8 if 512 < size <= 32768 and int(self.objects["nptr"][j]) > 0 else 0
+
+    def field_name(self, j, off):
+        """The field of object *j* at byte *off* of its slot (``Left``, ``[3].Key.str``;
+        ``malloc header`` for Go's type word), or None."""
+        if self.object_type is None or self.object_type[j] < 0:
+            return None
+        t = self.program.types[int(self.object_type[j])]
+        c = int(self.object_count[j])
+        h = self._header(j)
+        if off < h:
+            return "malloc header"
+        off -= h
+        if c > 1 and t.size:
+            i = off // t.size
+            rest = t.field_at(off - i * t.size)
+            return f"[{i}]" + ("." + rest if rest and not rest.startswith("[") else rest)
+        return t.field_at(off) or None
+
+    def by_type(self):
+        """Objects, bytes and retained bytes per Go type (needs the binary's DWARF;
+        ``type`` None gathers the untyped objects), largest retained first."""
+        if self.object_type is None:
+            raise ValueError("no types: load the dump with binary= (a Go binary with DWARF)")
+        idom, pre, ret = self._dominator_result()
+        ty = self.object_type.astype(np.int64) + 1
+        k = len(self.program.types) + 1
+        n = np.bincount(ty, minlength=k)
+        b = np.bincount(ty, weights=self._size.astype(np.float64), minlength=k)
+        top = np.ones(len(ty), bool)
+        has = idom >= 0
+        top[has] = ty[idom[has]] != ty[has]
+        r = np.bincount(ty[top], weights=ret[top].astype(np.float64), minlength=k)
+        rows = [{"type": self.program.types[t - 1].name if t else None,
+                 "objects": int(n[t]), "bytes": int(b[t]), "retained": int(r[t])}
+                for t in np.nonzero(n)[0]]
+        rows.sort(key=lambda x: -x["retained"])
+        return rows
+
+    def _site_name_of(self, s):
+        s = int(s)
         return self.sites[s]["name"] if s >= 0 else "?"
 
     def by_size_class(self):
@@ -595,7 +713,8 @@ class HeapDump:
 
     def by_site(self):
         """Objects, bytes and retained bytes per allocation site (the memory profile's
-        sampled objects; ``site`` -1 gathers the unsampled ones), largest retained first."""
+        sampled objects; ``site`` -1 gathers the unsampled ones), largest retained first;
+        with types (the binary's DWARF), also ``type``: the site's most common Go type."""
         idom, pre, ret = self._dominator_result()
         site = self.objects["site"].astype(np.int64) + 1
         k = len(self.sites) + 1
@@ -609,6 +728,16 @@ class HeapDump:
         rows = [{"site": s - 1, "name": self.sites[s - 1]["name"] if s else "(not sampled)",
                  "objects": int(n[s]), "bytes": int(b[s]), "retained": int(r[s])}
                 for s in range(k) if n[s]]
+        if self.object_type is not None:      # each site's most common Go type (DWARF)
+            ty = self.object_type.astype(np.int64)
+            pairs, cnt = np.unique(np.stack([site, ty]), axis=1, return_counts=True)
+            best = {}
+            for (si, ti), c in zip(pairs.T.tolist(), cnt.tolist()):
+                if ti >= 0 and c > best.get(si, (0, -1))[0]:
+                    best[si] = (c, ti)
+            for row in rows:
+                c_t = best.get(row["site"] + 1)
+                row["type"] = self.program.types[c_t[1]].name if c_t else None
         rows.sort(key=lambda x: -x["retained"])
         return rows
 

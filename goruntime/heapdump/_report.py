@@ -37,21 +37,36 @@ def sections(d, *, top=10, gc=True, why=()):
              " / ".join(f"{d.next_gc(g):,}" for g in (50, 100, 200))),
         ]))
     t = d.top_retainers(top)
-    out.append((f"top {top} retainers", ("address", "size", "retained", "site"), [
+    typed = d.object_type is not None
+    idx = d.index_of(t["addr"]) if len(t) else []
+    out.append((f"top {top} retainers", ("address", "size", "retained", "site")
+                + (("type",) if typed else ()), [
         (f"{int(a):#x}", f"{int(s):,}", _b(r), d.sites[i]["name"] if i >= 0 else "?")
-        for a, s, r, i in zip(t["addr"], t["size"], t["retained"], t["site"])]))
-    out.append(("by allocation site (retained first)", ("site", "objects", "bytes", "retained"), [
+        + ((d.type_name(j) or "?",) if typed else ())
+        for a, s, r, i, j in zip(t["addr"], t["size"], t["retained"], t["site"], idx)]))
+    out.append(("by allocation site (retained first)", ("site", "objects", "bytes", "retained")
+                + (("type",) if typed else ()), [
         (r["name"], f"{r['objects']:,}", _b(r["bytes"]), _b(r["retained"]))
+        + ((r["type"] or "?",) if typed else ())
         for r in d.by_site()[:top]]))
+    if typed:
+        out.append(("by Go type (DWARF; retained first)", ("type", "objects", "bytes", "retained"), [
+            (r["type"] or "(untyped)", f"{r['objects']:,}", _b(r["bytes"]), _b(r["retained"]))
+            for r in d.by_type()[:top]]))
     out.append(("by size class", ("class", "slot", "objects", "bytes", "reachable"), [
         (str(r["sizeclass"]) if r["sizeclass"] else "large", str(r["size"]) if r["size"] else "-",
          f"{r['objects']:,}", _b(r["bytes"]), f"{r['reachable_objects']:,}")
         for r in d.by_size_class()]))
     for a in why:
         steps = d.why_alive(a)
-        rows = [(f"{s['addr']:#x}", f"+{s['offset']:#x}", s.get("root", ""), s["site"]) for s in steps]
-        out.append((f"why is {a:#x} alive?" + ("" if steps else " (unreachable)"),
-                    ("object", "via offset", "root", "site"), rows))
+        if typed:
+            rows = [(f"{s['addr']:#x}", f"+{s['offset']:#x}", s.get("field") or "", s["type"] or "?",
+                     s.get("root", ""), s["site"]) for s in steps]
+            head = ("object", "via offset", "field", "type", "root", "site")
+        else:
+            rows = [(f"{s['addr']:#x}", f"+{s['offset']:#x}", s.get("root", ""), s["site"]) for s in steps]
+            head = ("object", "via offset", "root", "site")
+        out.append((f"why is {a:#x} alive?" + ("" if steps else " (unreachable)"), head, rows))
     return out
 
 

@@ -4,8 +4,8 @@
 A workload here is a *Go program* (binary-trees, GCBench, a linked list, a random graph,
 an allocation trace) written as typed ``nogil`` Cython that calls the allocator the way
 compiled Go calls it: ``mallocgc`` for every ``new``/``&T{}``/``make``, pointer bits from
-the type's GC mask (``set_heap_bits``, Go: heapSetType), pointer stores as plain word
-writes into the arena. No Python object is touched per allocation, so a workload of 15
+the type's GC mask (``mallocgc_typed``, Go: mallocgc with its type, heapSetType), pointer
+stores as plain word writes into the arena. No Python object is touched per allocation, so a workload of 15
 million objects costs Cython time, not Python time. ``goruntime.workloads`` is the
 Python facade (argument checks, progress bar, summary dicts); this module only runs.
 
@@ -53,7 +53,7 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
-    Heap, mheap_t, mallocgc, set_heap_bits, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr,
+    Heap, mheap_t, mallocgc, mallocgc_typed, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr,
     GORUNTIME_CHECKS, write_barrier,
 )
 
@@ -177,11 +177,10 @@ cdef inline int new_object(mutator_t* m, uint64_t size, const uint8_t* mask, int
     ``needzero`` slots are cleared by mallocgc). ``*out`` is the address; size 0 gives
     ``zerobase`` and allocates nothing.
     """
-    mallocgc(m.h, m.p, size, mask == NULL, out)
+    mallocgc_typed(m.h, m.p, size, mask, elem_words,
+                   <intp_t>(size // <uint64_t>(elem_words * 8)) if mask != NULL else 0, out)
     if size == 0:
         return 0
-    if mask != NULL:
-        set_heap_bits(m.h, out[0], mask, elem_words, <intp_t>(size // <uint64_t>(elem_words * 8)))
     m.nalloc += 1
     m.nbytes += size
     if m.h.gc_pending or m.nalloc >= m.poll_at:

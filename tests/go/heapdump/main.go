@@ -2,7 +2,7 @@
 // prints what real Go kept, as JSON on stdout. tests/test_heapdump_go.py loads the dump
 // and compares. Usage: heapdumpprog MODE N DUMPFILE
 //
-// Modes: list, tree, graph, goroutines, globals, finalizers, cache. Every mode also
+// Modes: list, tree, graph, goroutines, globals, iface, finalizers, cache. Every mode also
 // leaves garbage behind (allocated after the last GC, unreachable at dump time).
 package main
 
@@ -29,6 +29,20 @@ type Entry struct {
 	Value []byte
 	Prev  *Entry
 }
+
+// Box is held through interfaces (mode iface).
+type Box struct {
+	N *Node
+	K int
+}
+
+func (b *Box) String() string { return "box" }
+
+var (
+	gAny     any          // a *Box: pointer-shaped, the interface's data word is the pointer
+	gVal     any          // a Box value: boxed, the data word points to a copy
+	gStringer fmt.Stringer // a *Box through an itab
+)
 
 var (
 	gList  *Node
@@ -155,6 +169,13 @@ func main() {
 			}
 		}
 		expect["kept"] = []uintptr{addr(unsafe.Pointer(keep[0]))}
+	case "iface":
+		gAny = &Box{N: list(n), K: 1}
+		gVal = Box{N: list(n), K: 2}
+		gStringer = &Box{N: list(n), K: 3}
+		expect["any"] = chain(gAny.(*Box).N, 2)
+		expect["val"] = chain(gVal.(Box).N, 2)
+		expect["stringer"] = chain(gStringer.(*Box).N, 2)
 	case "cache":
 		// a leaky LRU-less cache: every request adds an entry, nothing evicts
 		var prev *Entry
