@@ -73,6 +73,7 @@ EXPERIMENTS = {
 GC_OVER_ASSIST_WORK = 64 << 10     # Go: gcOverAssistWork (mgcpacer.go)
 FORCE_PREEMPT_NS = 10 * 10**6      # Go: forcePreemptNS (proc.go): sysmon preempts after 10 ms
 MARK_STEP_NS = 10**6               # mark steps for workers on other Ps: at least every 1 ms
+MIN_STEP_BYTES = 256 << 10         # allocation between two mark steps, at least
 
 
 def experiments_arg(v):
@@ -185,6 +186,7 @@ class Cycle:
     bg_credit: int = 0         # Go: bgScanCredit (scan work the workers did for the assists)
     assist_bytes: dict = dataclasses.field(default_factory=dict)  # Go: g.gcAssistBytes
     steps: int = 0             # mark steps taken (check points during the mark)
+    mem: object = None         # the pacer's memory state for revise (GOGC-only: fixed)
 
 
 class GCRecord:
@@ -411,8 +413,19 @@ class Collector:
             return
         if self.cycle is not None:
             rt.heap.check_thread()
-            self.stopped(lambda: self.cycle is None or self.in_gc,
-                         lambda: self.mark_step(idle=False))
+            # A mark step is the world lock only (no signal deferral, no rollback: it only
+            # adds mark work and accounting); mark termination takes the full path.
+            with rt.world:
+                if self.cycle is None or self.in_gc:
+                    return
+                self.in_gc = True
+                try:
+                    done = self.mark_step(idle=False, finish=False)
+                finally:
+                    self.in_gc = False
+            if done:
+                self.stopped(lambda: self.cycle is None or self.in_gc,
+                             lambda: self.mark_step(idle=True))
             return
         if rt.pacer.gc_percent < 0 and rt.pacer.memory_limit == _pacer.MAX_INT64:
             self.update_trigger()
@@ -665,11 +678,12 @@ class Collector:
         cyc.scan_bytes = m.scan_bytes
         return ns, sb
 
-    def mark_step(self, idle):
+    def mark_step(self, idle, finish=True):
         """One step of the concurrent mark at an allocation check point (Go: the assist in
         mallocgc, gcBgMarkWorker on the other Ps, the fractional worker at preemption),
         or the rest of the mark when *idle* (every goroutine blocked: idle workers).
-        Terminates the cycle when no work is left. The caller holds the world lock.
+        Terminates the cycle when no work is left (with *finish*; else returns True then).
+        The caller holds the world lock.
 
         The mutator's progress is read from the runtime's clock: the time since the last
         step is the mutator's (allocation, and whatever else the clock charges). Dedicated
@@ -690,6 +704,8 @@ class Collector:
             return
         try:
             if idle or m.empty:
+                if not finish:
+                    return True
                 if not m.empty:
                     self.drain(cyc, "idle", 0)
                 return self.stage(self.finish_locked)
@@ -727,8 +743,10 @@ class Collector:
                 self.assist(cyc, allocated)
             cyc.step_ns = rt.clock.nanotime()
             if m.empty:
+                if not finish:
+                    return True
                 return self.stage(self.finish_locked)       # Go: gcMarkDone
-            self.set_check_point(cyc)
+            self.set_check_point(cyc, c.malloc_bytes)
         except (FatalError, MemoryError):
             if self.mark is not None and not self.mark.active:
                 self.abandon()          # the drain failed: the mark bits are already clear
@@ -776,14 +794,18 @@ class Collector:
         if self.mark is not None and self.mark.roots_done:
             p.stack_scan_work = self.stack_scan[0]
             p.globals_scan_work = rt.globals_scan
-        p.revise(rt._mem_state(record_peak=False))
+        if p.memory_limit != _pacer.MAX_INT64 or cyc.mem is None:
+            cyc.mem = rt._mem_state(record_peak=False)   # the limit's goal moves with memory
+        p.revise(cyc.mem)
 
-    def set_check_point(self, cyc):
+    def set_check_point(self, cyc, malloc_bytes=None):
         """The next allocation check point of the running mark (the heap checks at span
         refills and large allocations): when the goroutine's assist credit is used up, or
         earlier, when at the mutator's allocation rate so far it reaches sysmon's next
         preemption (the fractional worker's turn) or, with dedicated or idle workers
-        marking on other Ps, the next millisecond (MARK_STEP_NS); at least 16 KiB on."""
+        marking on other Ps, the next millisecond (MARK_STEP_NS); at least MIN_STEP_BYTES on
+        (an assist then pays for all of it at once: Go's assists come every 64 KiB of
+        scan work, the emulator takes them in batches to keep the Python steps few)."""
         rt = self.rt
         p = rt.pacer
         g = rt.sched.current() if rt.sched is not None else None
@@ -797,10 +819,13 @@ class Collector:
             waits.append(MARK_STEP_NS)
         quantum = credit
         mut_ns = now - p.mark_start_time - cyc.gc_charged
-        allocated = rt._counters().malloc_bytes - cyc.alloc_start
+        if malloc_bytes is None:
+            malloc_bytes = rt._counters().malloc_bytes
+        allocated = malloc_bytes - cyc.alloc_start
         if waits and mut_ns > 0 and allocated > 0:
             quantum = min(quantum, int(allocated / mut_ns * min(waits)))
-        rt.heap.trigger = rt.heap.heap_live + max(quantum, 16 << 10)
+        floor = 16 << 10 if getattr(rt.clock, "recorded_mutator", False) else MIN_STEP_BYTES
+        rt.heap.trigger = rt.heap.heap_live + max(quantum, floor)   # replays: fine steps
 
     def abandon(self):
         """A mark step failed (a bad pointer, out of memory): the cycle is given up. The
