@@ -74,6 +74,7 @@ GC_OVER_ASSIST_WORK = 64 << 10     # Go: gcOverAssistWork (mgcpacer.go)
 FORCE_PREEMPT_NS = 10 * 10**6      # Go: forcePreemptNS (proc.go): sysmon preempts after 10 ms
 MARK_STEP_NS = 10**6               # mark steps for workers on other Ps: at least every 1 ms
 MIN_STEP_BYTES = 256 << 10         # allocation between two mark steps, at least
+DRAIN_CHECK_THRESHOLD = 100000     # Go: drainCheckThreshold (work a worker does between checks)
 
 
 def experiments_arg(v):
@@ -751,6 +752,34 @@ class Collector:
             if self.mark is not None and not self.mark.active:
                 self.abandon()          # the drain failed: the mark bits are already clear
             raise
+
+    def scheduling_point(self):
+        """The running goroutine yields (Gosched) during a mark: Go's scheduler runs the
+        fractional worker if its share is below its goal (findRunnableGCWorker), and a
+        worker drains at least drainCheckThreshold (100000) units of work before it checks
+        whether to stop; the cycle ends if that was the last of it."""
+        rt = self.rt
+        cyc, m = self.cycle, self.mark
+        if cyc is None or m is None or self.in_gc or cyc.mode != "concurrent":
+            return
+        p = rt.pacer
+        with rt.world:
+            if self.cycle is not cyc or self.in_gc:
+                return
+            self.in_gc = True
+            try:
+                since = rt.clock.nanotime() - p.mark_start_time
+                f = p.fractional_utilization_goal
+                if f > 0 and not m.empty and (since <= 0 or cyc.fractional_ns < f * since):
+                    ns, _ = self.drain(cyc, "fractional", 0, scan_budget=DRAIN_CHECK_THRESHOLD)
+                    cyc.sched_ns = rt.clock.nanotime()
+                    cyc.step_ns = cyc.sched_ns
+                done = m.empty
+            finally:
+                self.in_gc = False
+        if done:
+            self.stopped(lambda: self.cycle is None or self.in_gc,
+                         lambda: self.mark_step(idle=True))
 
     def assist(self, cyc, allocated):
         """Go: deductAssistCredit + gcAssistAlloc for the running goroutine."""

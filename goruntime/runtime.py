@@ -751,6 +751,8 @@ def NumGoroutine():
 def Gosched():
     """Go: runtime.Gosched: let other goroutines (finalizers, cleanups) run."""
     r = current()
+    if r.collector.cycle is not None:
+        r.collector.scheduling_point()     # Go: schedule() may run the fractional mark worker
     r.sched.gosched()
     r._check_alive()
 
