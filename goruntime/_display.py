@@ -162,18 +162,20 @@ def time_note(clock=None, *, instants=True) -> str:
         return ("Times are measured (clock=\"wall\"): the emulator's own phases in Python and "
                 "Cython, not Go's.")
     start = getattr(clock, "start_unix_ns", None) if instants else None
-    since = (f"; LastGC and PauseEnd count from the virtual clock's fixed start "
-             f"({_fmt_unix_ns(start)[:10]}), not from today" if start else "")
-    return ("Times are modelled, not measured: the virtual clock advances by a fixed cost "
-            "model (goruntime.runtime.COSTS), so pauses, GCCPUFraction and gctrace times are "
-            f"reproducible but are not Go's{since}. See docs/emulation.md, \"Time\".")
+    since = (f"; LastGC and PauseEnd are the wall time at which the runtime was made "
+             f"({_fmt_unix_ns(start)[:19]}) plus the virtual time since" if start else "")
+    return ("Times are modelled, not measured: the virtual clock advances by a cost table "
+            "calibrated against Go 1.27.3 (goruntime.runtime.COSTS), so pauses, GCCPUFraction "
+            f"and gctrace times are reproducible estimates of Go's{since}. See docs/emulation.md, "
+            "\"Time\".")
 
 
 def _fmt_time_of(ns, clock) -> str:
-    """A Unix-ns instant (LastGC, PauseEnd): on a virtual clock, as time since its start."""
+    """A Unix-ns instant (LastGC, PauseEnd); on a virtual clock, with the virtual time
+    since its start."""
     start = getattr(clock, "start_unix_ns", None)
     if ns and start is not None and not _clock_is_wall(clock) and ns >= start:
-        return f"{fmt_ns(ns - start)} after the start (virtual clock)"
+        return f"{_fmt_unix_ns(ns)} ({fmt_ns(ns - start)} after the start, virtual clock)"
     return _fmt_unix_ns(ns)
 
 

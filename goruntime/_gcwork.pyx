@@ -44,9 +44,9 @@ from cpython.pythread cimport (
     PyThread_release_lock, WAIT_LOCK,
 )
 
-from goruntime._types cimport uint8_t, uint32_t, uint64_t, intp_t
+from goruntime._types cimport uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
-    Heap, mheap_t, mspan_t, span_of, obj_index, bit_get, addr_ptr, span_noscan,
+    Heap, mheap_t, mspan_t, span_of, obj_index, addr_ptr, span_noscan,
     BITMAP_WORDS, PAGE_SHIFT, MAX_PROCS, GR_PREFETCH, GR_CTZ64,
 )
 from goruntime.errors import FatalError

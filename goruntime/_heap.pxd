@@ -55,6 +55,7 @@ cdef struct mspan_t:
     uint8_t state              # SpanState
     uint8_t needzero           # slots must be zeroed when handed out (a sweep freed some)
     uint8_t in_partial         # on its mcentral's partial list
+    uint32_t seq               # when it was last pushed on a swept span set (mcentral FIFO order)
 
 cdef struct mcache_t:          # Go: mcache, one per P
     int32_t alloc[NUM_SPAN_CLASSES]   # cached span per span class, -1 = emptymspan
@@ -103,7 +104,26 @@ cdef struct mheap_t:
     uint64_t bytes_marked_black  # bytes allocated black during the mark phase (part of heapMarked)
     uint64_t malloc_calls      # mallocgc calls and bytes requested (the virtual clock's cost model)
     uint64_t malloc_bytes
+    # the virtual clock's meter (clock.COSTS): mallocgc calls and bytes by path (tiny, small
+    # noscan, small scan, large noscan, large scan), and the program's field accesses
+    uint64_t malloc_path_calls[5]
+    uint64_t malloc_path_bytes[5]
+    uint64_t mut_loads         # field/element reads through handles
+    uint64_t mut_stores        # scalar field/element writes
+    uint64_t mut_ptr_stores    # pointer writes (Go: a store, plus the write barrier in a mark)
     uint32_t sweepgen
+    uint32_t push_seq          # last `seq` given (Go's spanSet push order; renumbered each sweep)
+    # lazy sweep of a background cycle (Go: sweepone, mcentral.cacheSpan, deductSweepCredit)
+    int32_t* unswept           # span indices in Go's sweep order; NULL = nothing left to sweep
+    intp_t unswept_n
+    intp_t unswept_pos         # sweepone's cursor
+    intp_t sc_start[NUM_SPAN_CLASSES * 2 + 1]   # per sweepClass (spc << 1 | partial): its range
+    intp_t sc_pos[NUM_SPAN_CLASSES * 2]         # cacheSpan's cursor in that range
+    double sweep_pages_per_byte                 # Go: mheap.sweepPagesPerByte (0: no proportional sweep)
+    uint64_t sweep_live_basis                   # Go: sweepHeapLiveBasis
+    uint64_t pages_swept                        # Go: pagesSwept (this cycle)
+    uint64_t pages_swept_basis                  # Go: pagesSweptBasis
+    intp_t reclaim_index                        # Go: mheap.reclaimIndex (a page index)
     # handle roots (Python handles are stack roots); slot i holds an address, 0 = empty
     uint64_t* roots
     int64_t* root_free         # free-list links for empty root slots
@@ -226,6 +246,8 @@ cdef void set_heap_bits_ptrdata(mheap_t* h, uint64_t addr, intp_t elem_words,
                                 intp_t ptr_words) noexcept nogil
 cdef void release_all(mheap_t* h, int p, bint adjust_heap_live) noexcept nogil
 cdef void free_span(mheap_t* h, intp_t si) noexcept nogil
+cdef intp_t sweep_span(mheap_t* h, intp_t si, bint preserve) noexcept nogil
+cdef intp_t sweepone(mheap_t* h) noexcept nogil
 cdef void partial_push(mheap_t* h, intp_t si) noexcept nogil
 cdef void partial_remove(mheap_t* h, intp_t si) noexcept nogil
 cdef intp_t root_add(mheap_t* h, uint64_t addr) except -1 nogil     # tag ROOT_RAW

@@ -64,7 +64,7 @@ cimport cython
 
 import numpy as np
 
-from libc.string cimport memset
+from libc.string cimport memset, memcpy
 from cpython.mem cimport PyMem_RawRealloc, PyMem_RawFree
 from cpython.number cimport PyNumber_Index
 from cpython.pythread cimport PyThread_get_thread_ident
@@ -91,6 +91,7 @@ SPAN_DTYPE = np.dtype([
     ("alloc_count_before_cache", np.uint32), ("npages", np.uint32), ("sweepgen", np.uint32),
     ("next", np.int32), ("prev", np.int32), ("cached_by", np.int32),
     ("spanclass", np.uint8), ("state", np.uint8), ("needzero", np.uint8), ("in_partial", np.uint8),
+    ("seq", np.uint32),
 ], align=True)
 if SPAN_DTYPE.itemsize != sizeof(mspan_t):       # fail at import, not in a notebook later
     raise ImportError("goruntime: SPAN_DTYPE does not match mspan_t in _heap.pxd; run `make build`")
@@ -247,6 +248,12 @@ cdef intp_t page_alloc(mheap_t* h, intp_t npages) except -1 nogil:
     """Take the lowest run of *npages* free pages, growing the heap if needed."""
     cdef intp_t start = find_free_run(h, npages)
     cdef intp_t p
+    if start < 0 and h.unswept != NULL \
+            and h.mapped_pages + (npages + CHUNK_PAGES - 1) // CHUNK_PAGES * CHUNK_PAGES > h.max_pages:
+        # the arena cannot grow: the last cycle's garbage must go first
+        while sweepone(h) >= 0:
+            pass
+        start = find_free_run(h, npages)
     if start < 0:
         heap_grow(h, npages)
         start = find_free_run(h, npages)
@@ -265,8 +272,12 @@ cdef intp_t page_alloc(mheap_t* h, intp_t npages) except -1 nogil:
 
 cdef intp_t alloc_span(mheap_t* h, int spc, intp_t npages, uint64_t elemsize,
                        uint32_t nelems) except -1 nogil:
-    """A fresh in-use span (Go: mheap.alloc + initSpan); zeroes reused dirty pages."""
-    cdef intp_t start = page_alloc(h, npages)
+    """A fresh in-use span (Go: mheap.alloc + initSpan); zeroes reused dirty pages. While
+    a background cycle's sweep is pending, whole dead spans are reclaimed first."""
+    cdef intp_t start
+    if h.unswept != NULL:
+        reclaim(h, npages)
+    start = page_alloc(h, npages)
     cdef intp_t p
     cdef bint dirty = False
     cdef mspan_t* s = &h.spans[start]
@@ -293,6 +304,7 @@ cdef intp_t alloc_span(mheap_t* h, int spc, intp_t npages, uint64_t elemsize,
     s.state = SPAN_IN_USE
     s.needzero = 0
     s.in_partial = 0
+    s.seq = 0
     memset(&h.alloc_bits[start * BITMAP_WORDS], 0, BITMAP_WORDS * 8)
     memset(&h.gcmark_bits[start * BITMAP_WORDS], 0, BITMAP_WORDS * 8)
     h.nspans_inuse += 1
@@ -375,19 +387,163 @@ cdef void partial_remove(mheap_t* h, intp_t si) noexcept nogil:
 
 
 cdef intp_t cache_span(mheap_t* h, int spc) except -1 nogil:
-    """A span with a free slot for *spc*: the oldest partial span, else fresh pages."""
+    """A span with a free slot for *spc* (Go: mcentral.cacheSpan): the oldest swept partial
+    span; while a background cycle's sweep is pending, first the proportional sweep
+    (deductSweepCredit), then this class's unswept spans, partial before full, each
+    swept and taken if it has a free slot (at most 100 tried: spanBudget); else fresh
+    pages."""
     cdef intp_t si = h.partial_head[spc]
     cdef int c = spc >> 1
+    if h.unswept != NULL:
+        deduct_sweep_credit(h, <uint64_t>class_to_npages[c] << PAGE_SHIFT)
+        si = h.partial_head[spc]
     if si >= 0:
         partial_remove(h, si)
         return si
+    if h.unswept != NULL:
+        si = cache_unswept(h, spc)
+        if si >= 0:
+            return si
     return alloc_span(h, spc, class_to_npages[c], class_to_size[c], nelems_for(spc))
 
 
+cdef intp_t cache_unswept(mheap_t* h, int spc) noexcept nogil:
+    """cacheSpan's partialUnswept then fullUnswept pass; -1 if no span was found."""
+    cdef int budget = 100, k, sc
+    cdef intp_t si
+    cdef mspan_t* s
+    for k in range(2):
+        sc = (spc << 1) | (1 - k)
+        while h.sc_pos[sc] < h.sc_start[sc + 1] and budget > 0:
+            si = h.unswept[h.sc_pos[sc]]
+            h.sc_pos[sc] += 1
+            s = &h.spans[si]
+            if h.page_to_span[si] != si or s.state != SPAN_IN_USE or s.sweepgen == h.sweepgen:
+                continue                         # swept already (by sweepone), or gone
+            budget -= 1
+            h.pages_swept += s.npages
+            sweep_span(h, si, True)
+            if s.alloc_count < s.nelems:
+                return si
+            h.push_seq += 1                      # full: pushed on the full swept set
+            s.seq = h.push_seq
+    return -1
+
+
+cdef void reclaim(mheap_t* h, intp_t npages) noexcept nogil:
+    """Sweep unswept spans with no object marked (all dead: the sweep frees them), in
+    address order from where the last call stopped, until *npages* pages are freed (Go:
+    mheap.reclaim, before mheap.alloc takes pages while the sweep is not done)."""
+    cdef intp_t p = h.reclaim_index, got = 0, n, k
+    cdef mspan_t* s
+    cdef bint marked
+    while got < npages and p < h.mapped_pages:
+        if h.page_to_span[p] != p:
+            p += 1
+            continue
+        s = &h.spans[p]
+        n = s.npages
+        if s.state == SPAN_IN_USE and s.sweepgen != h.sweepgen and s.cached_by < 0:
+            marked = False
+            for k in range(BITMAP_WORDS):
+                if h.gcmark_bits[p * BITMAP_WORDS + k]:
+                    marked = True
+                    break
+            if not marked:
+                h.pages_swept += n
+                sweep_span(h, p, False)
+                got += n
+        p += n if n > 0 else 1
+    h.reclaim_index = p
+
+
+cdef intp_t sweepone(mheap_t* h) noexcept nogil:
+    """Sweep the next unswept span in Go's order; its pages, or -1 when none is left
+    (then the sweep is done: the list is freed). Go: sweepone."""
+    cdef intp_t si
+    cdef mspan_t* s
+    while h.unswept != NULL and h.unswept_pos < h.unswept_n:
+        si = h.unswept[h.unswept_pos]
+        h.unswept_pos += 1
+        s = &h.spans[si]
+        if h.page_to_span[si] != si or s.state != SPAN_IN_USE or s.sweepgen == h.sweepgen:
+            continue
+        h.pages_swept += s.npages
+        sweep_span(h, si, False)
+        if h.page_to_span[si] == si and s.state == SPAN_IN_USE:
+            h.push_seq += 1
+            s.seq = h.push_seq
+        return s.npages
+    PyMem_RawFree(h.unswept)
+    h.unswept = NULL
+    h.unswept_n = h.unswept_pos = 0
+    h.sweep_pages_per_byte = 0
+    return -1
+
+
+cdef void deduct_sweep_credit(mheap_t* h, uint64_t span_bytes) noexcept nogil:
+    """Sweep in proportion to allocation so the sweep ends before the next trigger (Go:
+    deductSweepCredit, with the pacing gcPaceSweeper set at mark termination)."""
+    cdef uint64_t live = h.heap_live, new_live = span_bytes
+    cdef int64_t target
+    if h.sweep_pages_per_byte == 0:
+        return
+    if h.sweep_live_basis < live:
+        new_live += live - h.sweep_live_basis
+    target = <int64_t>(h.sweep_pages_per_byte * <double>new_live)
+    while target > <int64_t>(h.pages_swept - h.pages_swept_basis):
+        if sweepone(h) < 0:
+            break
+
+
+cdef intp_t sweep_span(mheap_t* h, intp_t si, bint preserve) noexcept nogil:
+    """Free every allocated-but-unmarked slot of span *si*; return how many, or -1 (zombie).
+
+    Afterwards ``alloc_bits`` equal the mark bits, the mark bits are zero, ``alloc_count``
+    is exact and ``freeindex`` is 0. Empty spans give their pages back; partially free
+    small spans go on their mcentral's partial list -- unless *preserve* (cacheSpan
+    sweeping a span it is about to cache). Go: (*sweepLocked).sweep.
+    """
+    cdef mspan_t* s = &h.spans[si]
+    cdef uint64_t* alloc = &h.alloc_bits[si * BITMAP_WORDS]
+    cdef uint64_t* mark = &h.gcmark_bits[si * BITMAP_WORDS]
+    cdef intp_t k, nwords = (s.nelems + 63) >> 6
+    cdef uint32_t nalloc = 0, nfreed
+    for k in range(nwords):
+        if mark[k] & ~alloc[k]:
+            return -1
+        nalloc += GR_POPCOUNT64(mark[k])
+    nfreed = s.alloc_count - nalloc
+    memcpy(alloc, mark, BITMAP_WORDS * 8)
+    memset(mark, 0, BITMAP_WORDS * 8)
+    s.alloc_count = nalloc
+    s.freeindex = 0
+    s.sweepgen = h.sweepgen
+    if s.divmul == 0:                            # a large object's span
+        if nfreed:
+            h.large_free += s.elemsize
+            h.large_free_count += 1
+            free_span(h, si)
+        return nfreed
+    if nfreed:
+        s.needzero = 1
+        h.small_free_count[s.spanclass >> 1] += nfreed
+    if preserve:
+        return nfreed
+    if nalloc == 0:
+        free_span(h, si)
+    elif nalloc < s.nelems and s.cached_by < 0:
+        partial_push(h, si)
+    return nfreed
+
+
 cdef void uncache_span(mheap_t* h, intp_t si) noexcept nogil:
-    """Give a span back to its mcentral (Go: mcentral.uncacheSpan)."""
+    """Give a span back to its mcentral (Go: mcentral.uncacheSpan): pushed on its partial
+    or full swept set, whose FIFO order `seq` records (the next sweep's order)."""
     cdef mspan_t* s = &h.spans[si]
     s.cached_by = -1
+    h.push_seq += 1
+    s.seq = h.push_seq
     if s.alloc_count < s.nelems:
         partial_push(h, si)
 
@@ -557,6 +713,8 @@ cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) exc
         return throw_oom(h, size)
     npages = <intp_t>((size + PAGE_SIZE - 1) >> PAGE_SHIFT)
     nbytes = <uint64_t>npages << PAGE_SHIFT
+    if h.unswept != NULL:                        # Go: deductSweepCredit (mallocgcLarge)
+        deduct_sweep_credit(h, nbytes)
     si = alloc_span(h, 1 if noscan else 0, npages, nbytes, 1)
     bit_set(&h.alloc_bits[si * BITMAP_WORDS], 0)
     if h.gcphase_mark:
@@ -564,6 +722,8 @@ cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) exc
         h.bytes_marked_black += nbytes
     h.spans[si].alloc_count = 1
     h.spans[si].freeindex = 1
+    h.push_seq += 1                              # Go: fullSwept(sg).push(s)
+    h.spans[si].seq = h.push_seq
     h.large_alloc += nbytes
     h.large_alloc_count += 1
     h.heap_live += nbytes
@@ -575,9 +735,19 @@ cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) exc
 
 cdef int mallocgc(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) except -1 nogil:
     """Go: mallocgc for *size* bytes; *out* gets the address the program sees (spec 1.4)."""
+    cdef int k
     malloc_dispatch(h, p, size, noscan, out)      # raises (out of memory) before any count
     h.malloc_calls += 1
     h.malloc_bytes += size
+    if size != 0:                                 # zerobase costs nothing to speak of
+        if size > SMALL_CUTOFF:
+            k = 3 if noscan else 4
+        elif noscan:
+            k = 0 if size < TINY_SIZE else 1
+        else:
+            k = 2
+        h.malloc_path_calls[k] += 1
+        h.malloc_path_bytes[k] += size
     return 0
 
 
@@ -599,6 +769,8 @@ cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
     si = next_slot(h, p, size_to_class8[(size + 7) >> 3] << 1, out)
     h.malloc_calls += 1
     h.malloc_bytes += size
+    h.malloc_path_calls[2] += 1                  # the virtual clock's meter: small scan
+    h.malloc_path_bytes[2] += size
     nw = <intp_t>(h.spans[si].elemsize >> 3)          # <= 64: no header below 512 bytes
     ndata = elem_words * count
     if ndata > nw:
@@ -889,6 +1061,8 @@ cdef class Heap:
             self._foreign_call()
 
     def __dealloc__(self):
+        PyMem_RawFree(self.h.unswept)
+        self.h.unswept = NULL
         PyMem_RawFree(self.h.roots)
         PyMem_RawFree(self.h.root_free)
         # Free the metadata arrays now (not after this body) and give the freed memory back
@@ -1019,6 +1193,12 @@ cdef class Heap:
         return self.h.sweepgen
 
     @property
+    def push_seq(self):
+        """The last swept-set push stamp (spans' ``seq``): `_mark.sweep_order` sweeps the
+        spans pushed after a value read before the mark termination flush first."""
+        return self.h.push_seq
+
+    @property
     def mapped_bytes(self):
         return <uint64_t>self.h.mapped_pages << PAGE_SHIFT
 
@@ -1047,6 +1227,15 @@ cdef class Heap:
             "malloc_bytes": self.h.malloc_bytes,
             "unflushed_tiny": sum(self.h.mcaches[p].tiny_allocs for p in range(MAX_PROCS)),
         }
+
+    def mutator_counts(self):
+        """What the virtual clock's meter charges (the runtime's clock meter), one
+        flat tuple: mallocgc calls and bytes for each path (tiny, small noscan, small scan,
+        large noscan, large scan: 10 numbers), then loads, scalar stores, pointer stores."""
+        cdef const uint64_t* c = self.h.malloc_path_calls
+        cdef const uint64_t* b = self.h.malloc_path_bytes
+        return (c[0], b[0], c[1], b[1], c[2], b[2], c[3], b[3], c[4], b[4],
+                self.h.mut_loads, self.h.mut_stores, self.h.mut_ptr_stores)
 
     def unflushed_small(self):
         """Slots used in cached spans but not yet counted (what ReadMemStats' flush adds)."""

@@ -37,10 +37,13 @@ our lock), the work itself without the GIL:
 3. Mark termination (Python): heap_marked, the mcache flush, sweepgen += 2.
 4. Sweep (``sweep``): the Python layer first handles specials of unmarked objects
    (revive finalizable objects by setting their mark bit, queue finalizers and cleanups,
-   clear weak handles); then every in-use span is swept: allocated-but-unmarked slots are
-   freed and counted per class, ``alloc_bits`` become the mark bits, mark bits are
-   cleared, empty spans return their pages at once, partial spans go back on their
-   mcentral list in address order.
+   clear weak handles); then the spans are swept in Go's order (``sweep_order``: the
+   mcache flush's spans, then span class by span class, full before partial, in push
+   order): allocated-but-unmarked slots are freed and counted per class, ``alloc_bits``
+   become the mark bits, mark bits are cleared, empty spans return their pages at once,
+   partial spans go back on their mcentral list in sweep order. runtime.GC() sweeps
+   everything (``sweep``); a background cycle sweeps lazily (``sweep_lazy``; the rest
+   in allocation through ``sweepone``, or ``finish_sweep``).
 
 Colours (for the step-through view): white = mark bit clear; grey = marked and on the
 work stack; black = marked and scanned (pointer-free objects go straight to black).
@@ -53,19 +56,21 @@ Invariants (checked by ``checkmark`` and, in GORUNTIME_CHECKS builds, by sweep):
 - after sweep, HeapAlloc equals the sum over spans of ``alloc_count * elemsize``.
 
 Mapping to Go (src/runtime): grey_object ~ greyobject, scan_object ~ scanobject,
-gc_drain ~ gcDrain (mgcmark.go); sweep_span ~ (*sweepLocked).sweep (mgcsweep.go);
+gc_drain ~ gcDrain (mgcmark.go); sweep_order ~ nextSpanForSweep, sweep_lazy ~ gcSweep,
+finish_sweep ~ finishsweep_m (mgcsweep.go; sweep_span, sweepone and the cacheSpan and
+deductSweepCredit hooks are in _heap.pyx);
 checkmark ~ gccheckmark (mcheckmark.go).
 """
 import numpy as np
 
-from libc.string cimport memset, memcpy, memmove
+from libc.string cimport memset, memmove
 from cpython.mem cimport PyMem_RawMalloc, PyMem_RawCalloc, PyMem_RawRealloc, PyMem_RawFree
 
-from goruntime._types cimport int32_t, uint8_t, uint32_t, uint64_t, intp_t
+from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, mspan_t, span_of, obj_index, bit_get, bit_set, addr_ptr, span_noscan,
-    free_span, partial_push, partial_remove, BITMAP_WORDS, PAGE_SHIFT, SPAN_IN_USE,
-    NUM_SPAN_CLASSES, MAX_PROCS, MAX_SMALL_SIZE, GR_PREFETCH, GR_CTZ64, GR_POPCOUNT64,
+    partial_remove, sweep_span, sweepone, BITMAP_WORDS, PAGE_SHIFT, PAGE_SIZE, SPAN_IN_USE,
+    NUM_SPAN_CLASSES, MAX_PROCS, MAX_SMALL_SIZE, GR_PREFETCH, GR_CTZ64,
 )
 from goruntime.errors import FatalError
 
@@ -725,6 +730,7 @@ def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, bint b
     *ring* is then unused). Every setting marks the same objects and returns the same
     counts; only the speed differs.
     """
+    finish_sweep(heap)              # a mark needs a swept heap (Go: finishsweep_m first)
     if ring < 0 or ring > RING_MAX or ring & (ring - 1):
         raise ValueError(f"ring must be 0 or a power of two up to {RING_MAX}, not {ring}")
     cdef const uint64_t[::1] r = _as_addrs(roots)
@@ -772,6 +778,7 @@ cdef void clear_bits(Heap heap, uint64_t* bits) noexcept:
 
 def clear_marks(Heap heap):
     """Clear every mark bit (abandon a cycle)."""
+    finish_sweep(heap)              # unswept spans' mark bits are their liveness
     clear_bits(heap, heap.h.gcmark_bits)
 
 
@@ -1037,6 +1044,7 @@ def checkmark(Heap heap, roots=None, scan_only=None):
     (a plain depth-first walk, no prefetch ring), so it shares none of the mark's
     queueing code (drain_pipelined).
     """
+    finish_sweep(heap)
     cdef const uint64_t[::1] r = _as_addrs(roots)
     cdef const uint64_t[::1] so = _as_addrs(scan_only)
     cdef gcwork_t w
@@ -1074,76 +1082,224 @@ def checkmark(Heap heap, roots=None, scan_only=None):
 # ---------------------------------------------------------------------------------------
 # Sweep (Go: mgcsweep.go)
 
-cdef intp_t sweep_span(mheap_t* h, intp_t si) noexcept nogil:
-    """Free every allocated-but-unmarked slot of span *si*; return how many, or -1 (zombie).
+def sweep_order(Heap heap, uint32_t seq0=0xffffffff):
+    """Go's sweep order: the in-use span indices (``int64`` array) and how many lead it.
 
-    Afterwards ``alloc_bits`` equal the mark bits, the mark bits are zero, ``alloc_count``
-    is exact and ``freeindex`` is 0. Empty spans give their pages back; partially free
-    small spans go on their mcentral's partial list. Go: (*sweepLocked).sweep.
-    """
-    cdef mspan_t* s = &h.spans[si]
-    cdef uint64_t* alloc = &h.alloc_bits[si * BITMAP_WORDS]
-    cdef uint64_t* mark = &h.gcmark_bits[si * BITMAP_WORDS]
-    cdef intp_t k, nwords = (s.nelems + 63) >> 6
-    cdef uint32_t nalloc = 0, nfreed
-    for k in range(nwords):
-        if mark[k] & ~alloc[k]:
-            return -1
-        nalloc += GR_POPCOUNT64(mark[k])
-    nfreed = s.alloc_count - nalloc
-    memcpy(alloc, mark, BITMAP_WORDS * 8)
-    memset(mark, 0, BITMAP_WORDS * 8)
-    s.alloc_count = nalloc
-    s.freeindex = 0
-    s.sweepgen = h.sweepgen
-    if s.divmul == 0:                            # a large object's span
-        if nfreed:
-            h.large_free += s.elemsize
-            h.large_free_count += 1
-            free_span(h, si)
-        return nfreed
-    if nfreed:
-        s.needzero = 1
-        h.small_free_count[s.spanclass >> 1] += nfreed
-    if nalloc == 0:
-        free_span(h, si)
-    elif nalloc < s.nelems and s.cached_by < 0:
-        partial_push(h, si)
-    return nfreed
-
-
-def sweep(Heap heap):
-    """Sweep every in-use span; returns ``(objects_freed, bytes_freed)``.
-
-    The mcaches must have been flushed (mark termination does). Partial lists are rebuilt
-    in address order, which is the deterministic stand-in for Go's sweep order.
+    Spans pushed after ``seq0`` (the mcaches flushed at mark termination: Go's stale
+    cached spans, swept by ``uncacheSpan`` as each P flushes) come first, in flush order;
+    then every other span as ``sweepone`` pops them: by span class, each class's full set
+    before its partial set (Go: ``nextSpanForSweep`` over sweepClass = spc << 1 | partial),
+    each set in push order (``spanSet`` is FIFO; ``seq`` records the pushes). Large spans
+    are in their class's full set.
     """
     cdef mheap_t* h = &heap.h
-    cdef intp_t p, n, k, zombie = -1
-    cdef uint64_t nfreed = 0, bfreed = 0, es
-    cdef int c
+    cdef intp_t p, n = 0, nstale = 0
+    cdef const mspan_t* s
+    idx = np.empty(h.nspans_inuse, dtype=np.int64)
+    key = np.empty(h.nspans_inuse, dtype=np.int64)
+    seq = np.empty(h.nspans_inuse, dtype=np.int64)
+    cdef int64_t[::1] vi = idx, vk = key, vs = seq
     with nogil:
-        # Zombie check first (Go: a marked slot that was free), so a failure changes nothing.
         for p in range(h.mapped_pages):
-            if h.page_to_span[p] == p and h.spans[p].state == SPAN_IN_USE:
-                for k in range(BITMAP_WORDS):
-                    if h.gcmark_bits[p * BITMAP_WORDS + k] & ~h.alloc_bits[p * BITMAP_WORDS + k]:
-                        zombie = p
-                if zombie >= 0:
-                    break
+            if h.page_to_span[p] != p or h.spans[p].state != SPAN_IN_USE or n >= vi.shape[0]:
+                continue
+            s = &h.spans[p]
+            vi[n] = p
+            vs[n] = s.seq
+            if s.seq > seq0:
+                vk[n] = -1                      # stale: swept by the mcache flush
+                nstale += 1
+            else:
+                vk[n] = (<int64_t>s.spanclass << 1) | (s.divmul != 0 and s.alloc_count < s.nelems)
+            n += 1
+    order = np.lexsort((seq[:n], key[:n]))
+    return idx[:n][order], int(nstale)
+
+
+def sweep(Heap heap, order=None):
+    """Sweep the in-use spans, in *order* (span indices, Go's sweep order from
+    `sweep_order`) or every span in that order; returns ``(objects_freed, bytes_freed)``.
+
+    The mcaches must have been flushed (mark termination does), and a pending lazy sweep
+    is finished first. The partial lists are rebuilt in sweep order and each surviving
+    span gets a new push stamp in that order, as Go's sweep pushes each span on its swept
+    set (``spanSet`` FIFO).
+    """
+    cdef mheap_t* h = &heap.h
+    cdef intp_t i, p, n
+    cdef uint64_t nfreed = 0, bfreed = 0, es
+    finish_sweep(heap)
+    if order is None:
+        order = sweep_order(heap)[0]
+    cdef const int64_t[::1] o = np.ascontiguousarray(order, dtype=np.int64)
+    zombie_check(heap, o)
+    with nogil:
+        start_sweep(h)
+        for i in range(o.shape[0]):
+            p = o[i]
+            if p < 0 or p >= h.mapped_pages or h.page_to_span[p] != p \
+                    or h.spans[p].state != SPAN_IN_USE:
+                continue
+            es = h.spans[p].elemsize
+            n = sweep_pushed(h, p)
+            if n > 0:                        # -1 (zombie) cannot happen: checked above
+                nfreed += n
+                bfreed += <uint64_t>n * es
+    return (nfreed, bfreed)
+
+
+cdef void start_sweep(mheap_t* h) noexcept nogil:
+    """Go: gcSweep: sweepgen += 2 (every span is now unswept), the swept sets emptied."""
+    cdef int c
+    h.sweepgen += 2
+    for c in range(NUM_SPAN_CLASSES):
+        while h.partial_head[c] >= 0:
+            partial_remove(h, h.partial_head[c])
+    h.push_seq = 0
+    h.pages_swept = 0
+    h.reclaim_index = 0
+
+
+cdef intp_t sweep_pushed(mheap_t* h, intp_t p) noexcept nogil:
+    """Sweep span *p*; a span that stays is pushed on its swept set (a new stamp)."""
+    cdef intp_t n
+    h.pages_swept += h.spans[p].npages
+    n = sweep_span(h, p, False)
+    if h.page_to_span[p] == p and h.spans[p].state == SPAN_IN_USE:
+        h.push_seq += 1
+        h.spans[p].seq = h.push_seq
+    return n
+
+
+cdef int zombie_check(Heap heap, const int64_t[::1] o) except -1:
+    """Go's "found pointer to free object": a marked slot whose alloc bit is clear, in
+    any span of *o*. Checked before anything is swept, so a failure changes nothing."""
+    cdef mheap_t* h = &heap.h
+    cdef intp_t i, p, k, zombie = -1
+    with nogil:
+        for i in range(o.shape[0]):
+            p = o[i]
+            if p < 0 or p >= h.mapped_pages or h.page_to_span[p] != p \
+                    or h.spans[p].state != SPAN_IN_USE:
+                continue
+            for k in range(BITMAP_WORDS):
+                if h.gcmark_bits[p * BITMAP_WORDS + k] & ~h.alloc_bits[p * BITMAP_WORDS + k]:
+                    zombie = p
+            if zombie >= 0:
+                break
     if zombie >= 0:
         exc = FatalError("found pointer to free object")
         exc.add_note("runtime: marked free object in span %#x" % h.spans[zombie].base)
         raise exc
+    return 0
+
+
+def sweep_lazy(Heap heap, order, intp_t nstale, eager=None):
+    """Start a background cycle's sweep (Go: gcSweep, concurrent mode): sweep the first
+    *nstale* spans of *order* (the mcache flush) and the spans in *eager* (those holding
+    objects whose specials the sweep just processed), and leave the rest unswept, in
+    Go's order, for `sweepone` (the proportional sweep in allocation, `finish_sweep`)
+    and for ``cacheSpan`` (each class's unswept spans, partial before full). Returns
+    ``(objects_freed, bytes_freed)`` of the spans swept now. The mcaches must have been
+    flushed."""
+    cdef mheap_t* h = &heap.h
+    cdef intp_t i, p, n, nl = 0, nsc = NUM_SPAN_CLASSES * 2, sc
+    cdef uint64_t nfreed = 0, bfreed = 0, es
+    cdef int32_t* lst
+    finish_sweep(heap)
+    cdef const int64_t[::1] o = np.ascontiguousarray(order, dtype=np.int64)
+    cdef const int64_t[::1] e = np.unique(np.ascontiguousarray(
+        eager if eager is not None else [], dtype=np.int64))
+    zombie_check(heap, o)
+    if nstale > o.shape[0] or nstale < 0:
+        raise ValueError("nstale out of range")
+    lst = <int32_t*>PyMem_RawMalloc((o.shape[0] - nstale + 1) * sizeof(int32_t))
+    if lst == NULL:
+        raise MemoryError("runtime: out of memory: cannot allocate the sweep list")
     with nogil:
-        for c in range(NUM_SPAN_CLASSES):
-            while h.partial_head[c] >= 0:
-                partial_remove(h, h.partial_head[c])
-        for p in range(h.mapped_pages):
-            if h.page_to_span[p] == p and h.spans[p].state == SPAN_IN_USE:
-                es = h.spans[p].elemsize
-                n = sweep_span(h, p)
-                if n > 0:                        # -1 (zombie) cannot happen: checked above
-                    nfreed += n
-                    bfreed += <uint64_t>n * es
+        # the unswept sets: order[nstale:] is sorted by sweepClass, then push order
+        for sc in range(nsc + 1):
+            h.sc_start[sc] = 0
+        for i in range(nstale, o.shape[0]):
+            p = o[i]
+            lst[nl] = <int32_t>p
+            nl += 1
+            sc = (h.spans[p].spanclass << 1) | (h.spans[p].divmul != 0
+                                               and h.spans[p].alloc_count < h.spans[p].nelems)
+            h.sc_start[sc + 1] = nl
+        for sc in range(1, nsc + 1):         # classes with no span start where the last ended
+            if h.sc_start[sc] < h.sc_start[sc - 1]:
+                h.sc_start[sc] = h.sc_start[sc - 1]
+        for sc in range(nsc):
+            h.sc_pos[sc] = h.sc_start[sc]
+        start_sweep(h)
+        for i in range(o.shape[0]):
+            p = o[i]
+            if p < 0 or p >= h.mapped_pages or h.page_to_span[p] != p \
+                    or h.spans[p].state != SPAN_IN_USE:
+                continue
+            if i >= nstale and not sorted_has(e, p):
+                continue
+            es = h.spans[p].elemsize
+            n = sweep_pushed(h, p)
+            if n > 0:
+                nfreed += n
+                bfreed += <uint64_t>n * es
+        PyMem_RawFree(h.unswept)
+        h.unswept = lst
+        h.unswept_n = nl
+        h.unswept_pos = 0
+        h.sweep_pages_per_byte = 0
     return (nfreed, bfreed)
+
+
+cdef bint sorted_has(const int64_t[::1] e, int64_t p) noexcept nogil:
+    cdef intp_t lo = 0, hi = e.shape[0], mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if e[mid] < p:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < e.shape[0] and e[lo] == p
+
+
+def pace_sweeper(Heap heap, uint64_t trigger):
+    """Go: gcPaceSweeper(trigger): sweep the unswept pages in proportion to allocation,
+    so the sweep is done when the heap reaches *trigger* (less 1 MiB of slack)."""
+    cdef mheap_t* h = &heap.h
+    cdef int64_t distance = <int64_t>trigger - <int64_t>h.heap_live - (1 << 20)
+    cdef int64_t pages = <int64_t>(h.heap_inuse >> PAGE_SHIFT) - <int64_t>h.pages_swept
+    if distance < PAGE_SIZE:
+        distance = PAGE_SIZE
+    if h.unswept == NULL or pages <= 0:
+        h.sweep_pages_per_byte = 0
+        return
+    h.sweep_pages_per_byte = <double>pages / <double>distance
+    h.sweep_live_basis = h.heap_live
+    h.pages_swept_basis = h.pages_swept
+
+
+def finish_sweep(Heap heap):
+    """Sweep every span still unswept (Go: finishsweep_m, at the next cycle's sweep
+    termination; runtime.GC). Returns the spans swept."""
+    cdef mheap_t* h = &heap.h
+    cdef intp_t n = 0
+    with nogil:
+        while sweepone(h) >= 0:
+            n += 1
+    return n
+
+
+def sweep_pending(Heap heap):
+    """Spans of the last background cycle not swept yet (Go: !isSweepDone)."""
+    cdef mheap_t* h = &heap.h
+    cdef intp_t i, n = 0
+    if h.unswept == NULL:
+        return 0
+    for i in range(h.unswept_pos, h.unswept_n):
+        p = h.unswept[i]
+        if h.page_to_span[p] == p and h.spans[p].state == SPAN_IN_USE \
+                and h.spans[p].sweepgen != h.sweepgen:
+            n += 1
+    return n

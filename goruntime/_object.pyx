@@ -274,6 +274,7 @@ cdef object field_get(Pointer p, Field f):
     if heap is not None and heap.dead is not None:
         heap.check_alive()                     # a dead runtime: every call raises (as load)
     if (k == K_I64 or (k == K_PTR and not heap.threaded)) and _in_arena(heap, a):
+        heap.h.mut_loads += 1                  # the virtual clock's meter
         if k == K_I64:
             return (<int64_t*>addr_ptr(&heap.h, a))[0]
         w = (<uint64_t*>addr_ptr(&heap.h, a))[0]
@@ -297,12 +298,14 @@ cdef int field_set(Pointer p, Field f, object v) except -1:
             x = PyLong_AsLongLongAndOverflow(v, &overflow)
             if not overflow:
                 (<int64_t*>addr_ptr(&heap.h, a))[0] = x
+                heap.h.mut_stores += 1         # the virtual clock's meter
                 return 0
         elif k == K_PTR:
             if v is None:
                 if heap.h.write_barrier:
                     write_barrier(&heap.h, a, 0)
                 (<uint64_t*>addr_ptr(&heap.h, a))[0] = 0
+                heap.h.mut_ptr_stores += 1
                 return 0
             ti = f.get_target()
             if type(v) is Pointer and (<Pointer>v).heap is heap and ti is not None \
@@ -310,6 +313,7 @@ cdef int field_set(Pointer p, Field f, object v) except -1:
                 if heap.h.write_barrier:
                     write_barrier(&heap.h, a, (<Pointer>v).addr)
                 (<uint64_t*>addr_ptr(&heap.h, a))[0] = (<Pointer>v).addr
+                heap.h.mut_ptr_stores += 1
                 return 0
         return store(p, a, f.type, k, v)
     if heap.threaded:
@@ -395,6 +399,8 @@ cdef object load(Handle owner, uint64_t a, object t, int k):
     With goroutines as threads, loading a pointer and rooting its new handle is one step
     under the world lock: a GC in another thread must not free the object in between.
     """
+    if owner.heap is not None:
+        owner.heap.h.mut_loads += 1            # the virtual clock's meter
     if owner.heap.threaded and (k == K_PTR or k == K_UNSAFE or k == K_SLICE
                                 or k == K_IFACE or k == K_STRING):
         with owner.heap.lock:
@@ -510,6 +516,11 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
     cdef Handle hv
     cdef object lo, hi, err
     check_heap(heap)
+    if not dry:                                # the virtual clock's meter
+        if k == K_PTR or k == K_UNSAFE:
+            heap.h.mut_ptr_stores += 1
+        else:
+            heap.h.mut_stores += 1
     if dry and a == 0:
         pass                                   # checks only (check_store)
     elif a == ZEROBASE or a == 0:
@@ -1004,6 +1015,7 @@ cdef class SliceValue(Handle):
         if fa != 0:
             k = self.info.get_kind()
             if k == K_I64 and self.heap.dead is None and _in_arena(self.heap, fa):
+                self.heap.h.mut_loads += 1     # the virtual clock's meter
                 return (<int64_t*>addr_ptr(&self.heap.h, fa))[0]
             return load(self, fa, self.elem, k)
         if isinstance(i, slice):
@@ -1022,6 +1034,7 @@ cdef class SliceValue(Handle):
                 x = PyLong_AsLongLongAndOverflow(v, &overflow)
                 if not overflow:
                     (<int64_t*>addr_ptr(&self.heap.h, fa))[0] = x
+                    self.heap.h.mut_stores += 1   # the virtual clock's meter
                     return
         a = self._elem_addr(i)
         with self.heap.lock:

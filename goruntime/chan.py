@@ -168,6 +168,7 @@ class Chan:
         s = self._sched
         g = s._current_blocking("Chan.send")
         with s._lock:
+            s.nchanops += 1                 # the virtual clock's meter
             if self._send_nb_locked(v):
                 return
             sg = _Sudog(g, v)
@@ -180,6 +181,7 @@ class Chan:
         s = self._sched
         g = s._current_blocking("Chan.recv")
         with s._lock:
+            s.nchanops += 1                 # the virtual clock's meter
             r = self._recv_nb_locked()
             if r is not None:
                 return r
@@ -197,6 +199,7 @@ class Chan:
         if s._threads:
             s._note_thread()
         with s._lock:
+            s.nchanops += 1                 # the virtual clock's meter
             return self._send_nb_locked(v)
 
     def try_recv(self):
@@ -206,6 +209,7 @@ class Chan:
         if s._threads:
             s._note_thread()
         with s._lock:
+            s.nchanops += 1                 # the virtual clock's meter
             return self._recv_nb_locked()
 
     def close(self) -> None:
@@ -215,6 +219,7 @@ class Chan:
         if s._threads:
             s._note_thread()
         with s._lock:
+            s.nchanops += 1                 # the virtual clock's meter
             if self._closed:
                 raise Panic("close of closed channel")
             self._closed = True
@@ -293,6 +298,7 @@ def select(cases, default: bool = False):
     if default and s._threads:
         s._note_thread()
     with s._lock:
+        s.nchanops += 1                             # the virtual clock's meter
         order = list(range(len(parsed)))
         s._rand.shuffle(order)                      # Go: pollorder
         for i in order:

@@ -239,10 +239,11 @@ def format_scavtrace(released_bg: int, released_eager: int, heap_released: int,
 
 def _mark_split(ev):
     """(assist, background, idle) mark CPU of a mark-termination event; events without
-    the split (made by hand) count all mark CPU as background."""
+    the split (made by hand) count all mark CPU but ``mark_idle_ns`` as background."""
     a, b, i = (getattr(ev, k, 0) for k in ("assist_ns", "background_ns", "idle_ns"))
     if a + b + i == 0:
-        return 0, ev.mark_cpu_ns, 0
+        idle = getattr(ev, "mark_idle_ns", 0)
+        return 0, ev.mark_cpu_ns - idle, idle
     return a, b, i
 
 

@@ -3,8 +3,11 @@
 ``AddCleanup(ptr, fn, arg)`` checks its arguments with Go's panics (spec 6.1), allocates
 the argument's box and the call adapter's closure on the heap (Go does both), and records
 a cleanup special (`mspecial.CleanupSpecial`). When the sweep finds *ptr*'s object
-unmarked, `Specials.sweep` queues its cleanups here in 20-entry blocks
-(`Cleanups.queue_blocks`, Go: cleanupQueue); cleanup goroutines, created lazily by
+unmarked, `Specials.sweep` queues its cleanups here in 20-entry blocks (Go: cleanupQueue:
+the P's block, pushed on a stack of full blocks when it fills, flushed when the sweep
+ends); with one P the cleanup goroutine takes the stack, newest block first, between the
+sweepers' turns (`Cleanups.end_batch`), so `queue` holds the blocks in the order they
+run; cleanup goroutines, created lazily by
 AddCleanup (up to GOMAXPROCS/4), each take a whole block and run it in order (Go:
 runCleanups). A block stays a GC root until every cleanup in it has run.
 """
@@ -48,7 +51,8 @@ class Cleanups:
         self.rt = rt
         self.ids = itertools.count(1)
         self.queue = []               # published blocks (lists of CleanupSpecial)
-        self.filling = []             # records the running sweep found dead (`take`)
+        self.filling = []             # the P's block the running sweep fills (`take`)
+        self.full = []                # full blocks the goroutine has not taken (Go: q.full, a stack)
         self.running = []             # blocks taken by a cleanup goroutine, not yet drained
         self.goroutines = []
         self.idle = []                # cleanup goroutines parked for want of a block
@@ -146,9 +150,29 @@ class Cleanups:
         being filled. One statement (C calls only), so a sweep run again after an exception
         (mgc.Collector.complete) finds the record either here or there."""
         self.filling.append(specials.pop(cid))
+        while len(self.filling) >= BLOCK_SIZE:     # Go: a full block is pushed on q.full
+            self.full.append(self.filling[:BLOCK_SIZE]); del self.filling[:BLOCK_SIZE]  # noqa: E702 - one line: one step
+
+    def end_batch(self, ended=None):
+        """The cleanup goroutine runs here, between two sweepers' turns (Go, one P): it
+        takes the full blocks newest first (q.full is a stack), each run in order.
+
+        *ended* is the sweep batch that just ended (`mspecial.sweep_batches`). Woken at
+        mark termination, the goroutine is queued behind runtime.GC's caller and the
+        background sweeper, so it first runs after batch 2 (Go: cleanupQueue.wake puts
+        it on the run queue, where the finalizer goroutine gets the runnext slot)."""
+        if ended is not None and ended < 2:
+            return
+        while self.full:
+            self.queue.append(self.full[-1]); del self.full[-1]  # noqa: E702 - one line: one step
+            self.rt.gc_record.cleanups_queued += len(self.queue[-1])
 
     def publish_filling(self):
-        """Queue the blocks the sweep filled (`take`), 20 records each; safe to run again."""
+        """The sweep is done: full blocks first (`end_batch`), then the P's partly filled
+        block (Go: gcCleanups.flush at the end of the sweep). Safe to run again."""
+        while len(self.filling) >= BLOCK_SIZE:
+            self.full.append(self.filling[:BLOCK_SIZE]); del self.filling[:BLOCK_SIZE]  # noqa: E702 - one line: one step
+        self.end_batch()
         while self.filling:
             self.queue.append(self.filling[:BLOCK_SIZE]); del self.filling[:BLOCK_SIZE]  # noqa: E702 - one line: one step
             self.rt.gc_record.cleanups_queued += len(self.queue[-1])

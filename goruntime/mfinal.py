@@ -4,8 +4,11 @@
 finalizer special (`mspecial.FinalizerSpecial`). When the sweep finds the object
 unmarked, `Specials.sweep` revives it for one more cycle and *queues* the record here
 (`Finalizers.queue`, Go: queuefinalizer onto ``finq``); the collector then wakes the one
-finalizer goroutine (Go: ``fing``, `Finalizers.wake`), which runs the queue newest first
-(Go: runfinq). A queued entry stays a GC root until its finalizer has run.
+finalizer goroutine (Go: ``fing``, `Finalizers.wake`). Go's fing takes the whole queue
+each time it runs and runs it newest first (runfinq); with one P it runs between the
+sweepers' turns, so the queue is kept in the batches it would have taken
+(`Finalizers.end_batch`, cut by `Specials.sweep`), run oldest batch first, each newest
+first. A queued entry stays a GC root until its finalizer has run.
 
 Python callables stand in for Go funcs: `func_type` types a callable from its
 annotations, and ``types.finalizer_error`` applies Go's compatibility rules to it.
@@ -84,7 +87,9 @@ class Finalizers:
 
     def __init__(self, rt):
         self.rt = rt
-        self.finq = []                # queued FinalizerSpecials; runs from the end (newest first)
+        self.finq = []                # queued FinalizerSpecials, in queue order
+        self.batches = []             # lengths of the closed batches at the front of finq
+        self.closed = 0               # sum(batches)
         self.fing = None              # the finalizer goroutine, made by the first SetFinalizer
 
     def set_finalizer(self, obj, finalizer):
@@ -135,6 +140,42 @@ class Finalizers:
         self.finq.append(specials.pop(addr))
         self.rt.gc_record.finalizers_queued += 1
 
+    def end_batch(self):
+        """Close the batch of finalizers queued so far: Go's finalizer goroutine took the
+        whole queue here (runfinq: ``fb := finq; finq = nil``), before the sweep queued
+        more. The caller holds the world lock."""
+        n = len(self.finq) - self.closed
+        if n > 0:
+            self.batches.append(n); self.closed += n  # noqa: E702 - one line: one step
+
+    def clear(self):
+        """Drop every queued finalizer (the runtime is closing)."""
+        self.finq.clear()
+        self.batches.clear()
+        self.closed = 0
+
+    def _next(self):
+        """The finalizer fing runs next: the newest of the oldest batch (Go runs a batch's
+        finq blocks newest first, each block from its last entry down)."""
+        n = self.batches[0] if self.batches else len(self.finq)
+        return self.finq[n - 1]
+
+    def _done(self, f):
+        """*f* has run: off the queue (it was a root until now)."""
+        i = self.batches[0] - 1 if self.batches else len(self.finq) - 1
+        if not (0 <= i < len(self.finq) and self.finq[i] is f):
+            i = self.finq.index(f)
+        del self.finq[i]
+        if self.batches and i < self.closed:
+            k, acc = 0, self.batches[0]
+            while acc <= i:
+                k += 1
+                acc += self.batches[k]
+            self.batches[k] -= 1
+            self.closed -= 1
+            if not self.batches[k]:
+                del self.batches[k]
+
     def queue(self, f):
         """Go: queuefinalizer. The sweep found *f*'s object dead; the caller holds the
         world lock."""
@@ -152,22 +193,20 @@ class Finalizers:
             self.rt.sched.ready(self.fing)
 
     def _fing_loop(self):
-        """Go: runfinq. One goroutine runs every finalizer, newest queued first."""
+        """Go: runfinq. One goroutine runs every finalizer: batch by batch, oldest batch
+        first, each newest queued first."""
         rt = self.rt
         while True:
             if not self.finq:
                 rt.sched.park("finalizer wait")
                 continue
-            f = self.finq[-1]
+            f = self._next()
             arg = _object.make_pointer(rt, rt.heap, f.addr, f.elem)
             try:
                 f.fn(arg)
             finally:
                 # The entry stays a root until its finalizer has run (Go: fb.cnt).
                 with rt.world:
-                    if self.finq and self.finq[-1] is f:
-                        self.finq.pop()
-                    else:
-                        self.finq.remove(f)
+                    self._done(f)
                     rt.gc_record.finalizers_executed += 1
                 del arg

@@ -2,8 +2,9 @@
 
 One cycle follows Go's phases (spec §3.1):
 
-1. sweep termination (STW #1, _GCoff -> _GCmark): nothing is left to sweep here (the
-   emulator sweeps each cycle completely; Go sweeps lazily); the pacer starts the cycle
+1. sweep termination (STW #1, _GCoff -> _GCmark): the previous background cycle's lazy
+   sweep is finished first (``finish_sweep``, Go: finishsweep_m), so no sweep runs while
+   the mark sets mark bits; the pacer starts the cycle
    (startCycle: dedicated/fractional worker split, assist ratio); each P's tiny block is
    shaded; allocation turns black and Go's hybrid write barrier is switched on
    (``heap.write_barrier``: every pointer store puts the old and the new value in the
@@ -25,9 +26,14 @@ One cycle follows Go's phases (spec §3.1):
    PauseNs/PauseEnd/LastGC, GCCPUFraction (assist/dedicated/fractional/idle CPU
    separately), the pacer's endCycle measures cons/mark and commits the next goal and
    trigger; the write barrier goes off.
-4. sweep (_GCoff): specials of unmarked objects first (spec 3.7, ``mspecial``:
-   finalizable objects are revived and their finalizers queued; weak handles cleared;
-   cleanups queued), then every span (``_mark.sweep``).
+4. sweep (_GCoff), in Go's span order (``_mark.sweep_order``: the spans the mcache flush
+   swept, then by span class, full before partial, in push order): specials of unmarked
+   objects first (spec §3.7, ``mspecial``: finalizable objects are revived and their
+   finalizers queued, in the batches Go's finalizer goroutine takes between the
+   sweepers' turns; weak handles cleared; cleanups queued), then the spans
+   (``_mark.sweep``). runtime.GC sweeps everything before it returns; a background
+   cycle sweeps lazily (``_mark.sweep_lazy``: the rest in allocation, or at the next
+   cycle's start).
 
 A forced cycle (runtime.GC: the caller waits, the workers get the CPU), a periodic one
 (sysmon's, when everyone sleeps) and every cycle under ``GODEBUG=gcstoptheworld=1`` or
@@ -40,12 +46,15 @@ the collector accumulates over all cycles (MemStats' GC fields, the CPU and paus
 statistics) is a `GCRecord`. The `Collector` is the Runtime's component that runs cycles;
 it holds the world lock (``Runtime.world``) for each stage (start, mark step, end).
 
-Time comes from the runtime's clock. With ``clock="virtual"`` (the default) it advances
-by a documented cost model (`COSTS`): a fixed cost per allocation and per allocated
-byte for the mutator, and per marked object and scanned byte for the collector, plus
-fixed STW costs; mark work done on the mutator's CPU (assists, the fractional worker at
-GOMAXPROCS=1) moves it, work on other Ps (dedicated, idle workers) does not. With
-``clock="wall"`` the phases are measured.
+Time comes from the runtime's clock. With ``clock="virtual"`` (the default) the collector
+charges its work with ``clock.charge_gc`` at the costs of the calibrated table
+(`clock.COSTS`): each pause by its work (`Collector.pause_cost`), the mark per byte and
+object scanned and per goroutine stack; the program's own work is metered into the clock
+(clock.py). Mark work done on the mutator's CPU (assists, the fractional worker, any
+worker at GOMAXPROCS=1) moves the clock, work on other Ps (dedicated, idle workers) does
+not. With ``clock="wall"`` the phases are measured. The GC CPU limiter
+(`mgclimit.GCCPULimiter`) sees both stop-the-world transitions, the assists' and the idle
+workers' mark time; while it is on, a cycle's mark runs without assists.
 """
 import dataclasses
 import os
@@ -90,19 +99,8 @@ def experiments_arg(v):
             raise ValueError(f"unknown experiment {name!r} (known: {', '.join(sorted(EXPERIMENTS))})")
     return out
 
-# The virtual clock's cost model (ns). Chosen to be of the order of Go's own costs on a
-# current x86-64 core, so that GCCPUFraction, gctrace times and the periodic GC read
-# sensibly; nothing exact is claimed for them.
-COSTS = {
-    "alloc_call": 20,          # per mallocgc call (mutator)
-    "alloc_byte": 0.05,        # per requested byte (zeroing)
-    "stw_sweep_term": 15_000,  # STW #1
-    "stw_mark_term": 20_000,   # STW #2
-    "mark_object": 20,         # per marked object
-    "mark_byte": 0.25,         # per scanned byte
-    "mark_utilization": 0.25,  # share of CPU the concurrent mark gets (Go: gcBackgroundUtilization)
-    "scavenge_bytes_per_ns": 0.04,  # background scavenger: ~40 MB/s (1 % of a CPU, Go's cap)
-}
+# The virtual clock's cost table (ns): one table for the whole runtime, in clock.py.
+COSTS = _clock.COSTS
 
 FORCEGC_PERIOD = _pacer.FORCEGC_PERIOD  # Go: forcegcperiod (2 minutes)
 # Scan work outside the heap. The emulated program's own globals are its Python variables
@@ -157,6 +155,7 @@ class CycleEvent:
     assist_ns: int = 0       # mark CPU by assists, background (dedicated + fractional) and
     background_ns: int = 0   # idle workers, from MARK_TERMINATION on (gctrace's A/B/C)
     idle_ns: int = 0
+    mark_idle_ns: int = 0    # = idle_ns (main's name for the idle workers' part, gctrace)
 
 
 @dataclasses.dataclass
@@ -188,6 +187,8 @@ class Cycle:
     assist_bytes: dict = dataclasses.field(default_factory=dict)  # Go: g.gcAssistBytes
     steps: int = 0             # mark steps taken (check points during the mark)
     mem: object = None         # the pacer's memory state for revise (GOGC-only: fixed)
+    root_ns: int = 0           # the roots' modelled mark cost, charged by the first drain
+    mut_start: int = 0         # clock.mutator_ns() at mark start (the mutator's progress)
 
 
 class GCRecord:
@@ -281,9 +282,7 @@ class Collector:
         self.cycle = None
         self.in_gc = False
         now = rt.clock.nanotime()
-        self.rate_mark = (0, 0, now)  # (malloc bytes, malloc calls, nanotime) at the last cycle's end
-        self.last_gc_cost_ns = 0      # GC CPU of the last cycle (the limiter's yardstick)
-        self.last_rate = 0.0          # mutator allocation rate before the last cycle
+        self.rate_mark = (0, 0, now)  # (malloc bytes, mutator work ns, nanotime) at the last cycle's end
         self.mark_workers = 0         # gcBgMarkWorker goroutines started (one per P, at GC start)
         self.stack_scan = (0, 0)      # (bytes, stacks) of the running cycle's stack scan
         self.sweeping = False         # the running stage reached the sweep (no undo)
@@ -332,7 +331,8 @@ class Collector:
             gomaxprocs=rt._gomaxprocs, nanotime=rt.clock.nanotime(), wall_ns=_time.time_ns(),
             assist_ns=cyc.assist_ns if mark_cpu_ns else 0,
             background_ns=cyc.dedicated_ns + cyc.fractional_ns if mark_cpu_ns else 0,
-            idle_ns=cyc.idle_ns if mark_cpu_ns else 0))
+            idle_ns=cyc.idle_ns if mark_cpu_ns else 0,
+            mark_idle_ns=cyc.idle_ns if mark_cpu_ns else 0))
 
     def deliver(self):
         """Call the observers with the events recorded so far, in order, outside the cycle.
@@ -378,15 +378,6 @@ class Collector:
         rt = self.rt
         mem = rt._mem_state()
         trig, goal = rt.pacer.trigger(mem)
-        if goal < rt.pacer.gc_percent_heap_goal and self.last_gc_cost_ns:
-            # Memory-limited: Go's GC CPU limiter keeps GC from taking more than half the
-            # CPU (spec 3.5) by letting the heap overshoot the limit. Modelled as a minimum
-            # runway: the mutator allocates for at least as long as the last cycle took.
-            rate, _ = self.alloc_rate()
-            floor = rt.heap.heap_live + int(self.last_gc_cost_ns * max(rate, self.last_rate))
-            if floor > trig:
-                trig = floor
-                rt.limiter_last_enabled = rt.gc_record.num_gc
         rt.heap.trigger = min(trig, 2**64 - 1)
 
     def phase(self, modelled_ns, fn, *args):
@@ -395,11 +386,24 @@ class Collector:
         if isinstance(clock, _clock.VirtualClock):
             r = fn(*args)
             ns = int(modelled_ns(r) if callable(modelled_ns) else modelled_ns)
-            clock.charge(ns)
+            clock.charge_gc(ns)
             return r, ns
         t0 = _time.perf_counter_ns()
         r = fn(*args)
         return r, _time.perf_counter_ns() - t0
+
+    def pause_cost(self, phase, heap_bytes):
+        """The modelled cost (ns) of a stop-the-world phase (clock.COSTS, fitted against Go
+        1.27.3 by bench/clockcal.py): a fixed part for each of the two pauses, and for
+        sweep termination the parts that grow with the goroutines (gcResetMarkState walks
+        allgs) and with the heap (its arenas' mark state is reset)."""
+        if phase == SWEEP_TERMINATION:
+            rt = self.rt
+            ngs = rt.sched.num_goroutine() + rt._system_goroutines()
+            first = COSTS["stw_first_cycle"] if rt.gc_record.num_gc == 0 else 0
+            return (COSTS["stw_sweep_term"] + ngs * COSTS["stw_goroutine"]
+                    + heap_bytes * COSTS["stw_heap_byte"] + first)
+        return COSTS["stw_mark_term"]
 
     def heap_triggered(self):
         """An allocation check point fired (Go: gcTrigger{kind: gcTriggerHeap}.test()).
@@ -412,6 +416,11 @@ class Collector:
         rt.heap.gc_pending = False
         if self.in_gc:
             return
+        with rt.world:                        # a cycle's transitions hold it (threads)
+            now = rt.clock.nanotime()
+            lim = rt.limiter
+            if not lim.transitioning and lim.need_update(now):
+                lim.update(now)               # Go: from the pacer's revise, every 10 ms
         if self.cycle is not None:
             rt.heap.check_thread()
             # A mark step is the world lock only (no signal deferral, no rollback: it only
@@ -491,7 +500,7 @@ class Collector:
         """What a stage of a cycle may change before the sweep (see the class doc)."""
         rt = self.rt
         h = rt.heap
-        return (_save(rt.pacer), _save(rt.gc_record),
+        return (_save(rt.pacer), _save(rt.gc_record), _save(rt.limiter),
                 {k: v for k, v in vars(self).items() if k != "rt"},
                 {k: v for k, v in vars(rt).items() if type(v) in (int, float, bool)},
                 (h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending, h.write_barrier))
@@ -499,10 +508,11 @@ class Collector:
     def restore(self, saved):
         rt = self.rt
         h = rt.heap
-        pacer, rec, coll, rtv, heap = saved
+        pacer, rec, lim, coll, rtv, heap = saved
         cur = self.mark
         _restore(rt.pacer, pacer)
         _restore(rt.gc_record, rec)
+        _restore(rt.limiter, lim)
         for k, v in coll.items():
             setattr(self, k, v)
         for k, v in rtv.items():
@@ -603,15 +613,18 @@ class Collector:
         """
         rt = self.rt
         rt._check_world("Collector.start_cycle")
+        self.finish_sweep()
         procs = rt._gomaxprocs
         stw_mode = rt.godebug.get("gcstoptheworld", 0) in (1, 2)
         self.mark_workers = max(self.mark_workers, procs)   # Go: gcBgMarkStartWorkers
         rt._charge_mutator()
-        self.cycle_saved = (_save(rt.pacer), _save(rt.gc_record))
+        self.cycle_saved = (_save(rt.pacer), _save(rt.gc_record), _save(rt.limiter))
         t_start = rt.clock.nanotime()
         heap0 = rt.heap.heap_live
         goal = rt.heap_goal()
-        _, stw1 = self.phase(COSTS["stw_sweep_term"], lambda: None)
+        rt.limiter.start_gc_transition(True, t_start)          # Go: gcStart
+        _, stw1 = self.phase(self.pause_cost(SWEEP_TERMINATION, heap0), lambda: None)
+        rt.limiter.finish_gc_transition(rt.clock.nanotime())
         rt.pacer.max_stack_scan = rt.stacks.scannable()
         rt.pacer.heap_scan += rt.heap.take_heap_scan()   # Go: heapScan grown by scanAlloc
         now = rt.clock.nanotime()
@@ -629,12 +642,16 @@ class Collector:
         if self.mark is not None:         # left by a cycle interrupted in its sweep
             self.end_mark()
         _mark.release_heap(rt.heap)
+        # the mark's fixed work (roots, the runtime's own data) and the goroutine stacks,
+        # by the calibrated table; a runtime's first cycle is slower (clock.COSTS)
+        root_ns = COSTS["mark_base"] + self.stack_scan[1] * COSTS["mark_stack"] \
+            + (COSTS["mark_first_cycle"] if rt.gc_record.num_gc == 0 else 0)
         if kind != "heap" or stw_mode:
             # the mark runs to its end at once: runtime.GC's caller is blocked (the workers
             # get every P), the periodic GC starts when everyone sleeps, gcstoptheworld
             # stops the mutator. At GOMAXPROCS > 1 it runs on one worker per P (_gcwork).
             (bytes_marked, _, scan_bytes), mark_ns = self.phase(
-                lambda r: r[1] * COSTS["mark_object"] + r[2] * COSTS["mark_byte"],
+                lambda r: root_ns + r[1] * COSTS["mark_object"] + r[2] * COSTS["mark_byte"],
                 stw_mark(procs), rt.heap, roots, scan_only)
             rt.heap.gcphase_mark = True
             _, cyc.mutator_ns = self.alloc_rate()
@@ -649,6 +666,8 @@ class Collector:
         rt.heap.write_barrier = "no_write_barrier" not in rt.experiments
         _, mutator_ns = self.alloc_rate()
         cyc.mutator_ns = mutator_ns
+        cyc.root_ns = root_ns                   # charged by the drain that scans the roots
+        cyc.mut_start = rt.clock.mutator_ns()
         self.cycle = cyc
         self.set_check_point(cyc)
         return False
@@ -669,10 +688,18 @@ class Collector:
             b, n, sb = m.drain(scan_budget, 0.0, 1.0)
         else:
             b, n, sb = m.drain(budget_ns, mo, mb)
-        ns = int(n * mo + sb * mb) if not wall else _time.perf_counter_ns() - t0
+        if wall:
+            ns = _time.perf_counter_ns() - t0
+        else:
+            ns = int(n * mo + sb * mb)
+            if cyc.root_ns and m.roots_done:        # this drain scanned the roots
+                ns += int(cyc.root_ns)
+                cyc.root_ns = 0
         if not wall and (who == "assist" or rt._gomaxprocs == 1 or who == "fractional"):
-            rt.clock.charge(ns)
+            rt.clock.charge_gc(ns)
             cyc.gc_charged += ns
+        if who == "assist":
+            rt.limiter.add_assist_time(ns)          # Go: the assist's limiter event
         setattr(cyc, who + "_ns", getattr(cyc, who + "_ns") + ns)
         cyc.mark_ns += ns
         cyc.bytes_marked = m.bytes_marked
@@ -696,8 +723,8 @@ class Collector:
         The assist is gcAssistAlloc's: the goroutine's allocation since the last step is
         charged against its assist credit at the pacer's assistWorkPerByte (revised with
         the work done), over-assisting to 64 KiB of scan work, stealing the workers'
-        background credit first. Mark assists are skipped while a GC CPU limiter (if the
-        runtime has one) is limiting.
+        background credit first. Mark assists are skipped while the GC CPU limiter
+        (mgclimit) is limiting; their time is reported to it.
         """
         rt = self.rt
         cyc, m = self.cycle, self.mark
@@ -785,9 +812,8 @@ class Collector:
         """Go: deductAssistCredit + gcAssistAlloc for the running goroutine."""
         rt = self.rt
         p = rt.pacer
-        limiter = getattr(rt, "limiter", None)
-        if limiter is not None and getattr(limiter, "limiting", lambda: False)():
-            return                      # Go: the CPU limiter disables assists
+        if rt.limiter.limiting():
+            return                      # Go: no assists while the GC CPU limiter is on
 
         g = rt.sched.current() if rt.sched is not None else None
         key = id(g) if g is not None else 0
@@ -847,7 +873,11 @@ class Collector:
                                                   rt._gomaxprocs - p.dedicated_mark_workers_needed - 1) > 0:
             waits.append(MARK_STEP_NS)
         quantum = credit
-        mut_ns = now - p.mark_start_time - cyc.gc_charged
+        if isinstance(rt.clock, _clock.VirtualClock) \
+                and not getattr(rt.clock, "recorded_mutator", False):
+            mut_ns = rt.clock.mutator_ns() - cyc.mut_start   # the program's metered work
+        else:
+            mut_ns = now - p.mark_start_time - cyc.gc_charged
         if malloc_bytes is None:
             malloc_bytes = rt._counters().malloc_bytes
         allocated = malloc_bytes - cyc.alloc_start
@@ -858,7 +888,7 @@ class Collector:
 
     def abandon(self):
         """A mark step failed (a bad pointer, out of memory): the cycle is given up. The
-        mark bits are clear, the pacer and the GC record are as before the cycle."""
+        mark bits are clear, the pacer, the GC record and the limiter are as before the cycle."""
         rt = self.rt
         if self.mark is not None:
             self.mark.abort()
@@ -868,6 +898,7 @@ class Collector:
         if self.cycle_saved is not None:
             _restore(rt.pacer, self.cycle_saved[0])
             _restore(rt.gc_record, self.cycle_saved[1])
+            _restore(rt.limiter, self.cycle_saved[2])   # GC off again for the limiter
         self.update_trigger()
 
     def alloc_rate(self):
@@ -877,8 +908,7 @@ class Collector:
         nbytes = c.malloc_bytes - self.rate_mark[0]
         if isinstance(rt.clock, _clock.VirtualClock) \
                 and not getattr(rt.clock, "recorded_mutator", False):
-            calls = c.malloc_calls - self.rate_mark[1]
-            ns = int(calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"])
+            ns = rt.mutator_work_ns() - self.rate_mark[1]
         else:
             ns = rt.clock.nanotime() - self.rate_mark[2]
         return (nbytes / ns if ns > 0 else 0.0), ns
@@ -907,6 +937,9 @@ class Collector:
         mem = rt._mem_state()
         stack_scan, nstacks = self.stack_scan
         rt.stacks.mark_termination(stack_scan, nstacks)
+        idle = self.idle_mark(kind, cyc.dedicated_ns)   # a mark the caller waited for
+        cyc.dedicated_ns -= idle
+        cyc.idle_ns += idle
         rt.pacer.end_cycle(mem, t_mark_term, procs, heap_scan_work=cyc.scan_bytes,
                            stack_scan_work=stack_scan, globals_scan_work=rt.globals_scan,
                            mutator_ns=cyc.mutator_ns, mark_cpu_ns=mark_ns,
@@ -915,8 +948,13 @@ class Collector:
                            heap_live=heap1)
         rt.pacer.reset_live(bytes_marked)         # heapLive (the heap's) = bytes marked
         rt.heap.take_heap_scan()                  # heapScan restarts from the mark's scan work
+        seq0 = self.sweep_flush_mark()            # before the flush: which spans are stale
         rt.heap.flush_mcaches(False)
-        _, stw2 = self.phase(COSTS["stw_mark_term"], lambda: None)
+        rt.limiter.add_idle_time(cyc.idle_ns)     # Go: the idle workers' limiter events
+        rt.limiter.start_gc_transition(False, rt.clock.nanotime())   # Go: gcMarkDone
+        _, stw2 = self.phase(self.pause_cost(MARK_TERMINATION, heap1), lambda: None)
+        rt.limiter.num_gc = rec.num_gc + 1       # Go: numgc is incremented before the finish
+        rt.limiter.finish_gc_transition(rt.clock.nanotime())
         end_unix = rt.clock.unix_nano()
         rec.pauses.record(stw1 + stw2, end_unix)     # NumGC += 1
         if kind == "cycle":
@@ -936,15 +974,12 @@ class Collector:
         cpu.GCTotalTime += mark_ns
         self.accumulate_cpu()
         rec.gc_cpu_fraction = min(cpu.gc_cpu_fraction(), 0.99)
-        self.last_gc_cost_ns = (stw1 + stw2) * procs + mark_ns
-        self.last_rate = self.alloc_rate()[0]
         self._event(cyc, MARK_TERMINATION, heap1, cyc.goal, bytes_marked, cyc.scan_bytes, stw2,
                     mark_ns)
         # sweep: specials first (spec 3.7), then the spans. From here on the cycle cannot
         # be undone: every step runs to its end (`complete`).
         self.sweeping = True
-        self.complete((self.end_mark, rt.specials.sweep, lambda: _mark.sweep(rt.heap),
-                       self.commit_after_sweep))
+        self.complete((self.end_mark,) + self.sweep_steps(seq0, kind))
         if self.observers:
             self._event(cyc, SWEEP_DONE, rt.heap.heap_live, rt.heap_goal(), bytes_marked,
                         cyc.scan_bytes, stw1 + stw2, mark_ns)
@@ -957,6 +992,44 @@ class Collector:
         _mark.release_heap(self.rt.heap)
         self.mark = None
 
+    def sweep_flush_mark(self):
+        """At mark termination, before the mcaches are flushed: the push stamp after which
+        a span was flushed (Go's stale cached spans, which ``uncacheSpan`` sweeps first)."""
+        return self.rt.heap.push_seq
+
+    def sweep_steps(self, seq0, kind):
+        """The sweep, span by span in Go's order (`_mark.sweep_order`): the specials of
+        each span's dead objects (finalizers and cleanups queued in the batches their
+        goroutines take between the sweepers' turns), then the spans themselves, then
+        the pacer's commit (`commit_after_sweep`). Each
+        step is safe to run again (`complete`); the order is computed once, before any
+        span is swept (the sweep renumbers the push stamps)."""
+        rt = self.rt
+        plan = []
+
+        def order():
+            if not plan:
+                plan.append(_mark.sweep_order(rt.heap, seq0))
+
+        def specials():
+            if len(plan) < 2:
+                plan.append(rt.specials.sweep(plan[0][0], plan[0][1], kind))
+        if kind == "cycle":      # runtime.GC() sweeps everything before it returns
+            return (order, specials, lambda: _mark.sweep(rt.heap, plan[0][0]),
+                    self.commit_after_sweep)
+        # A background cycle (heap-triggered, periodic) sweeps lazily, as Go's does
+        # (gcSweep in concurrent mode): the mcache flush's spans and those whose specials
+        # were just processed now; the rest in allocation (cacheSpan, the proportional
+        # sweep paced here) or at the next cycle's start (`finish_sweep`).
+        return (order, specials, lambda: _mark.sweep_lazy(rt.heap, plan[0][0], plan[0][1], plan[1]),
+                self.commit_after_sweep, lambda: _mark.pace_sweeper(rt.heap, rt.heap.trigger))
+
+    def finish_sweep(self):
+        """Sweep termination: finish the last background cycle's sweep (Go: finishsweep_m).
+        Complete in one nogil call, so nothing is left half-done if the cycle that follows
+        is rolled back."""
+        _mark.finish_sweep(self.rt.heap)
+
     def commit_after_sweep(self):
         """The pacer's next goal and trigger, the scavenger, the periodic GC's deadline."""
         rt = self.rt
@@ -966,10 +1039,20 @@ class Collector:
         self.update_trigger()
         rt._maybe_scavenge(mem)
         c = rt._counters()
-        self.rate_mark = (c.malloc_bytes, c.malloc_calls, rt.clock.nanotime())
+        self.rate_mark = (c.malloc_bytes, rt.mutator_work_ns(), rt.clock.nanotime())
         # sysmon's forcegc check is due 2 minutes after this cycle (Go: forcegcperiod)
         rt.sched.next_tick = (rt.gc_record.last_gc_nanotime + FORCEGC_PERIOD + 1
                               if rt.pacer.gc_percent >= 0 else None)
+
+    def idle_mark(self, kind, mark_ns):
+        """The part of the mark that Go's idle mark workers do (not counted in
+        GCCPUFraction): all of it when the cycle's caller waits for it (runtime.GC, the
+        periodic GC) and no goroutine is runnable, so the P would otherwise be idle (Go,
+        GOMAXPROCS=1: gctrace shows the mark under "idle"); none for heap-triggered cycles,
+        whose mark runs beside the allocating mutator."""
+        if kind == "heap" or self.rt.sched.runnable_count():
+            return 0
+        return mark_ns
 
     def accumulate_cpu(self):
         """Bring TotalTime/UserTime up to now (Go: cpuStats.accumulate at mark termination)."""

@@ -7,15 +7,20 @@ Go keeps these as ``special`` records on each span (``mspan.specials``, mheap.go
 `mcleanup` add and remove records through it, ``weak.Make`` gets its handle cell from
 `Specials.weak_make`, and the collector calls `Specials.sweep` before sweeping the spans.
 
-Sweep order (spec §3.7 step 1): dead objects in (span class, address) order; per object,
+Sweep order (spec §3.7 step 1, issue 15 item 1): span by span in Go's sweep order
+(`_mark.sweep_order`: the spans the mcache flush swept at mark termination, then by span
+class, full before partial, in push order), and by address within a span; per object,
 weak handles are cleared first, then either its finalizers are queued (the object is
 revived for this cycle, so its cleanups wait) or its cleanups are queued, several at one
-offset newest first.
+offset newest first. The queues are cut where Go's finalizer and cleanup goroutines run
+between the sweepers' turns (`sweep_batches`).
 """
 import numpy as np
 
+from . import _heap, _mark
+
 __all__ = ["FinalizerSpecial", "CleanupSpecial", "WeakSpecial", "Specials",
-           "IMMORTAL_WEAK_BASE"]
+           "IMMORTAL_WEAK_BASE", "SWEEP_BATCH", "sweep_batches"]
 
 IMMORTAL_WEAK_BASE = 0x5f0000 # off-heap weak handles of immortal (zero-size) objects
 
@@ -94,9 +99,17 @@ class Specials:
             rt._heap_triggered_gc()
         return cell, False
 
-    def sweep(self):
-        """Spec 3.7 step 1, in sweep order: (span class, address, special kind). The
-        caller (mark termination) holds the world lock."""
+    def sweep(self, order=None, nstale=0, kind="cycle"):
+        """Spec 3.7 step 1, span by span in Go's sweep order; the caller (mark termination)
+        holds the world lock.
+
+        *order* is `_mark.sweep_order`'s span order (default: computed here), its first
+        *nstale* spans the mcaches flushed at mark termination. Within a span, dead objects
+        go by address (Go's specials list is sorted by offset). The finalizer and cleanup
+        queues are cut into the batches their goroutines would have taken between spans
+        (`sweep_batches`). Returns the spans holding the dead objects it processed
+        (a lazy sweep sweeps those at once).
+        """
         rt = self.rt
         rt._check_world("Specials.sweep")
         heap = rt.heap
@@ -108,13 +121,29 @@ class Specials:
         for c in self.cleanups.values():
             by_slot.setdefault(c.slot, [c.spanclass, [], [], []])[3].append(c)
         if not by_slot:
-            rt.cleanups.publish_filling()        # what an interrupted run left
-            return
+            self.end_sweep()                     # what an interrupted run left
+            return np.zeros(0, dtype=np.int64)
         slots = np.fromiter(by_slot.keys(), dtype=np.uint64, count=len(by_slot))
         marked = heap.marked_many(slots)
-        dead = [int(s) for s, m in zip(slots, marked) if not m]
-        dead.sort(key=lambda s: (by_slot[s][0], s))
-        for s in dead:
+        dead = slots[~np.asarray(marked, dtype=bool)]
+        if order is None:
+            order, nstale = _mark.sweep_order(heap)
+        # each dead object's span, its place in the sweep order, and so its batch
+        page_to_span = heap.page_to_span
+        spans = page_to_span[((dead - np.uint64(_heap.ARENA_START)) >> np.uint64(13)).astype(np.int64)]
+        rank = np.full(len(page_to_span), len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        pos = rank[spans]
+        batch = sweep_batches(pos, nstale, kind)
+        seq = np.lexsort((dead, pos))
+        prev = None
+        for j in seq:
+            s = int(dead[j])
+            b = int(batch[j])
+            if prev is not None and b != prev:
+                rt.finalizers.end_batch()        # fing ran between these spans (Go)
+                rt.cleanups.end_batch(prev)
+            prev = b
             _, fins, weaks, cleanups = by_slot[s]
             # each record moves in one statement: a sweep that is run again after an
             # exception (mgc.Collector.complete) finds it either here or there
@@ -130,4 +159,36 @@ class Specials:
                 # (addspecial(force=true) splices before the existing record).
                 for c in sorted(cleanups, key=lambda c: (c.addr, -c.id)):
                     rt.cleanups.take(self.cleanups, c.id)
-        rt.cleanups.publish_filling()
+        self.end_sweep()
+        return np.unique(spans).astype(np.int64)
+
+    def end_sweep(self):
+        """The sweep is done: the last batch ends, and the partly filled cleanup block is
+        flushed (Go: gcCleanups.flush in activeSweep.end). Safe to run again."""
+        self.rt.finalizers.end_batch()
+        self.rt.cleanups.end_batch()
+        self.rt.cleanups.publish_filling()
+
+
+# Go's runtime.GC() with one P, after mark termination: the mcache flush sweeps the stale
+# spans, then the caller sweeps one span and yields (sweepone; Gosched), the background
+# sweeper sweeps ten and yields (bgsweep: goschedIfBusy every sweepBatchSize spans), in
+# turn; at each yield the finalizer goroutine runs what was queued (it is woken into the
+# P's runnext slot). The cleanup goroutine, woken into the run queue, runs at each yield
+# too, except that at mark termination it queues behind both sweepers: it first runs
+# after batch 2 (`Cleanups.end_batch`).
+SWEEP_BATCH = 10              # Go: sweepBatchSize (mgcsweep.go)
+
+
+def sweep_batches(pos, nstale, kind):
+    """The batch of each span at sweep position *pos* (an int array): 0 for the *nstale*
+    spans the mcache flush swept, then the turns of the sweepers (see above). A cycle
+    that runtime.GC() did not start has no caller sweeping: the background sweeper's
+    batches of ten (its turns against an allocating goroutine depend on timing in Go)."""
+    j = np.asarray(pos, dtype=np.int64) - nstale
+    if kind == "cycle":
+        q, r = np.divmod(np.maximum(j, 0), SWEEP_BATCH + 1)
+        b = 1 + 2 * q + (r > 0)
+    else:
+        b = 1 + np.maximum(j, 0) // SWEEP_BATCH
+    return np.where(j < 0, 0, b)

@@ -199,19 +199,9 @@ class Recorder:
         return s
 
     def _time(self, c):
-        """The runtime's clock; on the virtual clock, plus the mutator work it has not yet
-        charged (it charges allocation at GC boundaries and ReadMemStats, with the public
-        cost model ``runtime.COSTS``), so that samples between cycles sit where they
-        happened."""
-        rt = self.runtime
-        now = int(rt.clock.nanotime())
-        if not getattr(rt.clock, "virtual", False):
-            return now
-        from .runtime import COSTS
-        t, calls, nbytes = self._anchor_state
-        est = t + (c.malloc_calls - calls) * COSTS.get("alloc_call", 0) \
-            + (c.malloc_bytes - nbytes) * COSTS.get("alloc_byte", 0)
-        return max(now, int(est))
+        """The runtime's clock (on the virtual clock every reading includes the program's
+        metered work, so samples between cycles sit where they happened)."""
+        return int(self.runtime.clock.nanotime())
 
     def sample(self, label=None):
         """Add a sample now (e.g. after an allocation batch). The goal is the one in force
@@ -386,9 +376,9 @@ def _clock_of(source):
 def plot_pauses(source, ax=None, *, bins=20, title=None):
     """A histogram of stop-the-world pauses (µs) of a Recorder, Runtime, MemStats, GCStats
     or a list of nanoseconds; the y axis counts cycles (whole numbers). With the virtual
-    clock every pause is the cost model's fixed STW cost, so all of them fall in one bar,
-    which the picture says; ``clock="wall"`` measures them. At most *bins* bins, fewer when
-    there are few pauses."""
+    clock a pause costs what its work costs by the calibrated cost table (a fixed part,
+    the goroutines, the heap: clock.COSTS); ``clock="wall"`` measures them. At most *bins*
+    bins, fewer when there are few pauses."""
     ax = _axes(ax)
     from matplotlib.ticker import MaxNLocator
     pauses = np.array(_pauses_of(source), dtype=float) / 1e3
@@ -404,8 +394,6 @@ def plot_pauses(source, ax=None, *, bins=20, title=None):
                     edgecolor="white")
             ax.set_xlim(lo - 8 * half, lo + 8 * half)
             same = f"all {plural(len(pauses), 'pause')} are {lo:.3g} µs"
-            if clock is not _UNKNOWN and time_label(clock) == "modelled":
-                same += "\n(the virtual clock's fixed\nstop-the-world cost)"
             ax.text(0.02, 0.95, same, transform=ax.transAxes, va="top", ha="left", fontsize=8)
         else:
             n = max(1, min(int(bins), int(np.ceil(np.sqrt(len(pauses)))) + 1))

@@ -26,6 +26,7 @@ import contextvars
 import os
 import sys
 import threading
+import weakref
 
 import numpy as np
 
@@ -36,7 +37,9 @@ from .errors import FatalError, Panic
 from . import godebug as _godebug
 from .mcleanup import Cleanup, Cleanups
 from .mfinal import Finalizers
-from .mgc import COSTS, FORCEGC_PERIOD, GLOBALS_SCAN, GCRecord as _GCRecord
+from .mgclimit import GCCPULimiter
+from .clock import COSTS
+from .mgc import FORCEGC_PERIOD, GLOBALS_SCAN, GCRecord as _GCRecord
 from .mgc import STACK_SCAN  # noqa: F401  (re-exported)
 from .mspecial import IMMORTAL_WEAK_BASE, Specials  # noqa: F401  (re-exported)
 from .rodata import RODATA_BASE, TYPES_BASE, Rodata  # noqa: F401  (re-exported)
@@ -70,6 +73,16 @@ def current():
         if _default is None:
             _default = Runtime.from_env()
         return _default
+
+
+def _clock_meter(rt):
+    """A meter for *rt*'s clock that does not keep *rt* alive (a clock may be shared)."""
+    ref = weakref.ref(rt)
+
+    def meter():
+        r = ref()
+        return r._meter() if r is not None else 0
+    return meter
 
 
 def _scheduler_of_current():
@@ -148,8 +161,15 @@ class Runtime:
         self._peak_procs = gomaxprocs
         self._peak_spans = 0
         self._start_ns = self.clock.nanotime()
-        self._charged_calls = 0
-        self._charged_bytes = 0
+        self._charged_ns = 0        # mutator ns brought into the clock so far (`_meter`)
+        # (CPython 3.11 shares instance-dict keys up to 30 attributes; a Runtime with more
+        # makes rt.new's method lookup ~20 % slower: keep the count at or under 30.)
+        # the program's work moves the virtual clock: every reading brings it in (clock.py)
+        if hasattr(self.clock, "add_meter") and not getattr(self.clock, "recorded_mutator", False):
+            self._meter_fn = _clock_meter(self)
+            self.clock.add_meter(self._meter_fn)
+        else:
+            self._meter_fn = None
         self.rodata = Rodata()                # string literals and type descriptors
         self.map_states = {"seeds": 0, "maps": {}}  # maps.py's mirror of this runtime's maps
         # components (one per Go file; each keeps a back-reference to this shell)
@@ -166,7 +186,7 @@ class Runtime:
         self.mem_profile_rate = int(self.godebug.get("memprofilerate", mstats.DEFAULT_MEM_PROFILE_RATE))
         self._forcegc = None
         self._scav_time = self.clock.nanotime()
-        self.limiter_last_enabled = 0 # Go: /gc/limiter/last-enabled:gc-cycle
+        self.limiter = GCCPULimiter(self.clock.nanotime(), gomaxprocs)   # mgclimit.go
         if self.godebug.get("gctrace"):
             self.add_gc_observer(self.gctracer())
         self._token = None
@@ -349,16 +369,41 @@ class Runtime:
 
     # -- time ------------------------------------------------------------------------------
     def _charge_mutator(self):
-        """Advance the virtual clock by the allocation work done since the last charge."""
-        if getattr(self.clock, "recorded_mutator", False):
-            return      # a clock replaying a recorded program's time (goruntime.trace)
-        c = self._counters()
-        calls = c.malloc_calls - self._charged_calls
-        nbytes = c.malloc_bytes - self._charged_bytes
-        self._charged_calls, self._charged_bytes = c.malloc_calls, c.malloc_bytes
-        ns = int(calls * COSTS["alloc_call"] + nbytes * COSTS["alloc_byte"])
-        if ns:
-            self.clock.charge(ns)
+        """Bring the program's work done so far into the clock (``clock.sync()``)."""
+        if self._meter_fn is not None:
+            self.clock.sync()
+        elif not getattr(self.clock, "recorded_mutator", False):
+            ns = self._meter()      # a clock object of the caller's without meters
+            if ns:
+                self.clock.charge(ns)
+
+    def mutator_work_ns(self):
+        """The program's modelled CPU time so far, by the cost table (`clock.COSTS`):
+        allocations by path and size, field reads and writes (the heap's C counters),
+        goroutine switches, go statements and channel operations (the scheduler's), and
+        finalizer and cleanup runs. Counts only grow, so this never goes backwards."""
+        c = self.heap.mutator_counts()
+        k = COSTS
+        s = self.sched
+        rec = self.gc_record
+        return int(c[0] * k["alloc_tiny"] + c[1] * k["alloc_tiny_byte"]
+                   + c[2] * k["alloc_small_noscan"] + c[3] * k["alloc_small_noscan_byte"]
+                   + c[4] * k["alloc_small_scan"] + c[5] * k["alloc_small_scan_byte"]
+                   + c[6] * k["alloc_large_noscan"] + c[7] * k["alloc_large_noscan_byte"]
+                   + c[8] * k["alloc_large_scan"] + c[9] * k["alloc_large_scan_byte"]
+                   + c[10] * k["load"] + c[11] * k["store_scalar"] + c[12] * k["store_ptr"]
+                   + s.nswitch * k["goroutine_switch"] + s.ngo * k["go_statement"]
+                   + s.nchanops * k["chan_op"]
+                   + (rec.finalizers_executed + rec.cleanups_executed) * k["finalizer_run"])
+
+    def _meter(self):
+        """The virtual clock's meter: mutator ns of the work done since the last call."""
+        total = self.mutator_work_ns()
+        ns = total - self._charged_ns
+        if ns <= 0:
+            return 0
+        self._charged_ns = total
+        return ns
 
     # -- the GC cycle (mgc.Collector) ----------------------------------------------------
     def gc(self, kind="cycle"):
@@ -378,6 +423,11 @@ class Runtime:
 
     def _update_trigger(self):
         self.collector.update_trigger()
+
+    @property
+    def limiter_last_enabled(self):
+        """Go: /gc/limiter/last-enabled:gc-cycle (the GC CPU limiter, `mgclimit`)."""
+        return self.limiter.last_enabled_cycle
 
     @property
     def gc_running(self):
@@ -540,6 +590,8 @@ class Runtime:
                 self._gomaxprocs = n
                 self._peak_procs = max(self._peak_procs, n)
                 self.sched.gomaxprocs = n
+                if not self.collector.running:   # Go: procresize, with the world stopped
+                    self.limiter.reset_capacity(self.clock.nanotime(), n)
         return old
 
     # -- runtime/debug ----------------------------------------------------------------------
@@ -584,6 +636,8 @@ class Runtime:
         if self.sched.current() is not None and self.sched.current() is not self.sched.main:
             raise RuntimeError("goruntime: Runtime.close() from inside one of its goroutines")
         self._closed = True
+        if self._meter_fn is not None:
+            self.clock.remove_meter(self._meter_fn)
         if self.heap.dead is None:
             self.heap.dead = ("goruntime: this Runtime is closed", None)
         self.sched.on_tick = None
@@ -591,7 +645,7 @@ class Runtime:
         self.sched.close()
         with self.world:
             self.heap.release_memory()
-        self.finalizers.finq.clear()
+        self.finalizers.clear()
         self.cleanups.queue.clear()
 
     def _check_alive(self):

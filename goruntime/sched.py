@@ -330,6 +330,11 @@ class Scheduler:
         # on_idle(): cooperative mode, nothing is runnable (Go: findRunnable gives an idle P
         # to an idle GC mark worker); returns True if it did something (then look again)
         self.on_idle = None
+        # the virtual clock's meter (clock.COSTS; the runtime reads them): goroutine
+        # switches (cooperative mode), go statements, channel operations
+        self.nswitch = 0
+        self.ngo = 0
+        self.nchanops = 0
 
         self._lock = threading.Lock() if self._threads else _NoLock()
         self.time_to_run = TimeHistogram()          # Go: sched.timeToRun
@@ -386,6 +391,10 @@ class Scheduler:
         return self._main
 
     # ------------------------------------------------------------------ introspection
+
+    def runnable_count(self) -> int:
+        """Goroutines waiting in the run queue (cooperative mode; 0 with threads)."""
+        return len(self._runq)
 
     def num_goroutine(self) -> int:
         """Live goroutines, main included, system goroutines excluded (Go: NumGoroutine)."""
@@ -499,6 +508,7 @@ class Scheduler:
         with self._lock:
             g = Goroutine(self, next(self._goids), fn, args, bool(system), name)
             self._allgs[g.id] = g
+            self.ngo += 1
             if self._threads:
                 g._cond = threading.Condition(self._lock)
                 self._nactive += 1
@@ -745,6 +755,7 @@ class Scheduler:
 
     def _run_g(self, g, msg=None):
         """Hub: switch to *g* until it blocks, yields or finishes."""
+        self.nswitch += 1
         g.status = RUNNING
         g.wait_reason = ""
         if g is self._main:

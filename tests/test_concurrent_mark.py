@@ -43,6 +43,11 @@ def test_a_heap_triggered_cycle_marks_while_the_mutator_allocates():
         assert started is not None and done is not None and done > started
         assert r.gc_record.num_gc == n0 + 1
         assert not r.heap.write_barrier and r.heap.wbuf_len == 0
+        # the background cycle sweeps lazily (main's sweep): an unswept span's mark bits
+        # are its liveness; once the sweep is finished (the next cycle's sweep
+        # termination) no mark bit is left
+        _mark.finish_sweep(r.heap)
+        assert _mark.sweep_pending(r.heap) == 0
         assert not r.heap.gcmark_bits.any()
         assert keep[0].next is not None
 

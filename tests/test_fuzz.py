@@ -622,9 +622,9 @@ class Fuzzer:
         have resurrected it, legitimately)."""
         r, orig = self.r, self.r.specials.sweep
 
-        def sweep_specials():
+        def sweep_specials(*args, **kw):
             nf, nc = len(r.finalizers.finq), len(r.cleanups.queue)
-            orig()
+            out = orig(*args, **kw)
             held = {}
             for h in self._held():
                 info = self.heap.find_object(h.addr) if self.heap.in_arena(h.addr) else None
@@ -637,6 +637,7 @@ class Fuzzer:
                 for c in block:
                     if c.slot in held:
                         self.errors.append(f"cleanup queued for {c.addr:#x} while {held[c.slot]!r} holds it")
+            return out
         r.specials.sweep = sweep_specials
 
     def _held(self):

@@ -127,8 +127,10 @@ def test_out_of_memory_in_every_allocating_call():
 #: (type, count) allocated while the live heap is 16 MiB and GOMEMLIMIT is 1 MiB; the GCs
 #: per MiB are printed (docs/reliability.md). Two bounds are asserted: a structural one (a
 #: GC can only start at an allocation check point, a span refill or a large allocation, so
-#: there are at most TotalAlloc/8192 + large allocations of them) and Go's GC CPU limiter
-#: (GC CPU stays <= ~50 %, spec 3.5).
+#: there are at most TotalAlloc/8192 + large allocations of them) and the GC's CPU share:
+#: with a live heap of pointer-free objects the mark is cheap, each cycle lasts until the
+#: program has allocated 1.1x the goal, and GC stays under half the CPU (Go measured the
+#: same shape at 0.18..0.87, oracle limiter_below_live).
 LIMIT_CASES = {
     "1MiB objects": (rt.Array(rt.Byte, MiB), 48),
     "40000B objects": (rt.Array(rt.Byte, 40000), 800),
@@ -159,7 +161,7 @@ def test_unmeetable_memory_limit_does_not_hang(case):
         print(f"\n{case}: {gcs} GCs for {alloc / MiB:.2f} MiB = {gcs / (alloc / MiB):.2f} "
               f"GC/MiB (bound {bound}), GCCPUFraction {m1.GCCPUFraction:.2f}, {elapsed:.2f}s")
         assert gcs <= bound
-        assert m1.GCCPUFraction <= 0.5    # Go's GC CPU limiter: GC CPU stays <= ~50 %
+        assert m1.GCCPUFraction <= 0.5    # a cheap mark, cycles bounded at 1.1x the goal
         assert m1.HeapAlloc < 16 * MiB + 4 * MiB     # garbage does get collected
         check_invariants(m1)
         del live

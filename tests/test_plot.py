@@ -272,8 +272,9 @@ def test_pause_histogram_counts_whole_cycles(recorded):
     assert ax.get_xlabel() == "pause (µs, modelled)"
     assert all(float(t).is_integer() for t in ax.get_yticks())
     heights = [p.get_height() for p in ax.patches]
-    assert sum(heights) == len(rec.gcs) and max(heights) == len(rec.gcs)   # one bar
-    assert any(t.startswith(f"all {len(rec.gcs)} pauses are 35 µs") for t in _texts(ax))
+    assert sum(heights) == len(rec.gcs)                 # every cycle once
+    pauses = [g.pause_ns for g in rec.gcs]
+    assert len(set(pauses)) > 1                         # a pause costs its work: they differ
     ax = Figure().subplots()
     plot.plot_pauses([1000, 2000, 2500, 35000, 36000, 40000], ax=ax, bins=20)
     assert ax.get_xlabel() == "pause (µs)"              # plain numbers: no claim either way

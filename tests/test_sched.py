@@ -86,8 +86,53 @@ class TestClock:
         with pytest.raises(ValueError):
             c.advance(-1)
 
+    def test_charges_and_meters_split_mutator_and_gc_time(self):
+        c = VirtualClock()
+        pending = [0]
+
+        def meter():
+            ns, pending[0] = pending[0], 0
+            return ns
+        c.add_meter(meter)
+        assert c.charge_mutator(100) == 100 and c.charge_gc(40) == 140
+        pending[0] = 7                          # work the meter has not reported yet
+        assert c.nanotime() == 147              # every reading brings it in
+        assert c.nanotime() == 147              # once
+        assert (c.mutator_ns(), c.gc_ns()) == (107, 40)
+        pending[0] = 3
+        assert c.advance_to(100) == 150         # synced before comparing
+        pending[0] = 5
+        c.remove_meter(meter)                   # what it has is brought in first
+        pending[0] = 9
+        assert c.nanotime() == 155 and c.mutator_ns() == 115
+        with pytest.raises(ValueError):
+            c.charge_gc(-1)
+        with pytest.raises(TypeError):
+            c.add_meter(3)
+        w = WallClock()
+        w.charge_gc(10**12)
+        w.charge_mutator(10**12)
+        assert w.nanotime() < 10**12 and w.mutator_ns() == w.gc_ns() == 0
+
+    def test_runtime_clock_starts_at_creation_and_meters_allocation(self):
+        import goruntime as rt
+        t0 = time.time_ns()
+        with rt.Runtime() as r:
+            assert t0 <= r.clock.start_unix_ns <= time.time_ns()
+            n0 = r.clock.nanotime()
+            for _ in range(100):
+                rt.new(rt.Int)
+            n1 = r.clock.nanotime()          # no GC, no ReadMemStats: the meter moved it
+            assert n1 > n0 and r.clock.mutator_ns() >= n1 - n0
+            assert r.clock.gc_ns() == 0
+            rt.GC()
+            assert r.clock.gc_ns() > 0
+        r.close()
+        assert r.clock.nanotime() == r.clock.nanotime()
+
     def test_make_clock(self):
         assert isinstance(make_clock("virtual"), VirtualClock)
+        assert abs(make_clock("virtual").start_unix_ns - time.time_ns()) < 60 * 10**9
         assert isinstance(make_clock("wall"), WallClock)
         c = VirtualClock()
         assert make_clock(c) is c

@@ -187,7 +187,11 @@ def test_replay_small(small):
     assert lim["peak_heap_bytes"] < r1["peak_heap_bytes"] and lim["num_gc"] > r1["num_gc"]
     off = gtrace.replay(small, gogc="off")
     assert off["num_gc"] == 0
-    assert gtrace.replay(small.slim()) == r1          # what goruntime.sweep ships
+    assert gtrace.replay(small.slim()) == r1
+    prep = gtrace.prepare(small)                       # what goruntime.sweep ships
+    assert gtrace.replay(prep) == r1 and gtrace.replay(prep, gogc=50) == lo
+    with pytest.raises(ValueError, match="death"):
+        gtrace.replay(prep, death="gc")
     # more Ps: stop-the-world pauses cost CPU on every P; the fraction is of more CPU
     p4 = gtrace.replay(small, gomaxprocs=4)
     assert p4["gomaxprocs"] == 4 and p4["gc_cpu_ns"] > r1["gc_cpu_ns"]
@@ -196,10 +200,34 @@ def test_replay_small(small):
 
 def test_death_models_bracket(small):
     res = {d: gtrace.replay(small, death=d) for d in ("early", "spread", "gc")}
-    assert res["early"]["peak_heap_bytes"] <= res["spread"]["peak_heap_bytes"] \
-        <= res["gc"]["peak_heap_bytes"]
+    peak = {d: r["peak_heap_bytes"] for d, r in res.items()}
+    # later deaths keep more alive; within a few % the peak also depends on where the
+    # replay's own cycles fall (their mark runway follows the calibrated clock.COSTS:
+    # measured early 8.71 MB, spread 9.12 MB, gc 8.65 MB), so the bracket has 10 % slack
+    lo, hi = min(peak["early"], peak["gc"]), max(peak["early"], peak["gc"])
+    assert peak["early"] <= 1.1 * peak["gc"] and 0.9 * lo <= peak["spread"] <= 1.1 * hi
     with pytest.raises(ValueError, match="death"):
         gtrace.replay(small, death="never")
+    with pytest.raises(ValueError, match="cycles"):
+        gtrace.replay(small, cycles="never")
+
+
+def check_at_recorded_cycles(tr):
+    """With every cycle at its recorded mark termination, the marked heaps are the ones
+    the frees imply whatever the death model: NumGC is the recorded count and the peak
+    heapLive within 10 % of the recording's (measured: 0.0-1.4 % on every recording)."""
+    rec_peak = int(tr.heap_alloc["value"].max())
+    peaks = []
+    for d in ("early", "spread", "gc"):
+        r = gtrace.replay(tr, death=d, cycles="recorded")
+        assert r["num_gc"] == r["num_forced_gc"] == len(tr.gcs)
+        assert abs(r["peak_heap_bytes"] - rec_peak) <= 0.10 * rec_peak, (d, r, rec_peak)
+        peaks.append(r["peak_heap_bytes"])
+    assert max(peaks) - min(peaks) <= 0.02 * rec_peak     # the death model hardly matters
+
+
+def test_replay_at_recorded_cycles(small):
+    check_at_recorded_cycles(small)
 
 
 def test_replay_rejects_non_traces():
@@ -248,13 +276,25 @@ def test_cli_whatif(tmp_path):
 def test_sweep_on_local_cluster_equals_sequential(small):
     pd = pytest.importorskip("pandas", reason="the sweep extra is in make test's extras")
     from distributed import Client, LocalCluster
+    import glob
+    import tempfile
+
+    def scratch():
+        return set(glob.glob("/dev/shm/goruntime-sweep-*")
+                   + glob.glob(tempfile.gettempdir() + "/goruntime-sweep-*"))
+    before = scratch()
     grid = dict(gogc=[50, 100, 200], memory_limit=["off", "48MiB"])
     want = pd.DataFrame(gtrace.whatif(small, **grid))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         got = goruntime.sweep(small, client=client, progress=False, **grid)
+        # the same grid with the replay input scattered (what remote workers get)
+        scattered = goruntime.sweep(small, client=client, progress=False, share="scatter",
+                                    **grid)
     assert len(got) == 6
     pd.testing.assert_frame_equal(got, want)
+    pd.testing.assert_frame_equal(scattered, want)
+    assert scratch() <= before              # the shared columns are removed after the sweep
 
 
 # ---------------------------------------------------------------------------------------
@@ -293,19 +333,73 @@ def test_go_calibrated_replay(go, ranges, scenario):
     lo, hi = ranges["scenarios"][scenario]["num_gc"]
     assert lo <= cal.emulated["num_gc"] <= hi, (scenario, cal.emulated["num_gc"], (lo, hi))
     rec_peak = cal.recorded["peak_heap_bytes"]
+    # the heap model alone (every cycle at Go's time) reproduces this run's peak
+    assert abs(cal.at_recorded_cycles["peak_heap_bytes"] - rec_peak) <= 0.10 * rec_peak
+    check_at_recorded_cycles(tr)
     plo, phi = ranges["scenarios"][scenario]["peak_heap"]
     peak = cal.emulated["peak_heap_bytes"]
     if scenario == "bursty":
-        # Objects die in bursts, all at once just before a cycle, and the even spread of
-        # deaths kills half of them early: the emulated peak sits low, outside Go's
-        # range (docs/trace.md says so). What the trace does guarantee: this run's peak
-        # lies between the replays with the earliest and the latest deaths it allows.
-        # With the concurrent mark (issue 16) the earliest-death replay keeps floating
-        # garbage and black allocation through each mark, as Go does, so its peak may
-        # pass Go's recorded one a little (1.12x here): a bound within 15 %.
-        assert cal.bounds["early"]["peak_heap_bytes"] <= 1.15 * rec_peak \
-            and rec_peak <= cal.bounds["gc"]["peak_heap_bytes"]
+        # Under the emulated pacer the peak is when its cycles fall against the bursts'
+        # ends, which the trace cannot pin (deaths between two cycles are not in it) and
+        # Go does not repeat either (142-251 MB over 10 runs): measured on five
+        # recordings, -30 % to -4 % of each run's own peak (docs/trace.md). What the trace
+        # does guarantee: this run's peak lies between the replays with the earliest
+        # and the latest deaths it allows.
+        assert cal.bounds["early"]["peak_heap_bytes"] <= rec_peak \
+            <= cal.bounds["gc"]["peak_heap_bytes"]
     else:
         # Go's own peak heap moves with GC timing from run to run (go-ranges.json: about
         # +-10 % for steady): the emulated one must be within 10 % of Go's range
         assert 0.9 * plo <= peak <= 1.1 * phi, (scenario, peak, (plo, phi))
+
+
+def _uvarints(*vals):
+    out = bytearray()
+    for v in vals:
+        while v >= 0x80:
+            out.append((v & 0x7F) | 0x80)
+            v >>= 7
+        out.append(v)
+    return bytes(out)
+
+
+def test_stream_remapped_span_keeps_its_live_objects():
+    """A span remapped while one of its objects is live (its free not yet seen): the
+    object moves to the address-keyed table, and its free, or an allocation over its
+    slot, still finds it (the slot arrays' fallback path, which Go's own traces rarely
+    take)."""
+    from goruntime.trace import _parse, reader
+    page, align, base = 8192, 8, 1 << 32
+    obj = 10 * page // align                      # the first slot of page 10
+    K_SPAN_ALLOC, K_ALLOC, K_FREE = 129, 132, 133
+    ev = b"".join([
+        bytes([K_SPAN_ALLOC]) + _uvarints(1, 10, 1, (3 << 1 | 1) << 1),   # class 3: 24 B
+        bytes([K_ALLOC]) + _uvarints(1, obj, 0),                          # A at slot 0
+        bytes([K_ALLOC]) + _uvarints(1, obj + 6, 0),                      # B at slot 2
+        bytes([K_SPAN_ALLOC]) + _uvarints(1, 10, 2, (5 << 1 | 1) << 1),   # now class 5: 48 B
+        bytes([K_FREE]) + _uvarints(1, obj),                              # A's free, late
+        bytes([K_ALLOC]) + _uvarints(1, obj + 6, 0),                      # C over B's slot
+        bytes([K_FREE]) + _uvarints(1, obj + 6),                          # C's free
+    ])
+    buf = np.frombuffer(ev, dtype=np.uint8)
+    one = lambda v, t: np.array([v], dtype=t)     # noqa: E731
+    allocs = np.empty(3, dtype=reader.ALLOC_DTYPE)
+    initial = np.empty(0, dtype=reader.ALLOC_DTYPE)
+    frees = np.empty(2, dtype=reader.FREE_DTYPE)
+    code, err, hist, tmin = _parse.count_events(buf, one(0, np.int64), one(len(ev), np.int64),
+                                                one(0, np.int64), one(1.0, np.float64),
+                                                reader._NARGS)
+    assert code == 0 and hist[K_ALLOC] == 3 and hist[K_FREE] == 2
+    code, err, misc, anom, counts, last = _parse.stream_events(
+        buf, one(0, np.int64), one(len(ev), np.int64), one(0, np.int64), one(0, np.int32),
+        one(1.0, np.float64), one(0, np.int64), reader._NARGS, reader._MISC, 0,
+        reader._class_sizes(), reader.MAX_HEAP_PAGES, page, align, base,
+        np.full(1, -1, np.int64), one(0, np.int64), one(1, np.int64), np.zeros(0, np.uint64),
+        np.zeros(0, np.uint64), allocs.view(np.uint8), initial.view(np.uint8),
+        frees.view(np.uint8), 0)
+    assert code == 0 and counts == (3, 0, 2, 0)
+    assert list(allocs["size"]) == [24, 24, 48] and list(allocs["time"]) == [2, 3, 6]
+    assert list(allocs["free_time"]) == [5, 6, 7]    # A freed late; B ended by C; C freed
+    assert anom["realloc_without_free"] == 1 and anom["unmatched_frees"] == 0
+    assert list(frees["alloc"]) == [0, 2] and list(frees["size"]) == [24, 48]
+    assert list(frees["addr"]) == [base + obj * align, base + (obj + 6) * align]

@@ -1,25 +1,25 @@
 import numpy as np
 import numpy.typing as npt
 
-OBJ_EXISTS: int
-OBJ_TINY: int
-OBJ_NOSPAN: int
-OBJ_MISALIGNED: int
-OBJ_HEADER: int
+ALLOC_REC_SIZE: int
+FREE_REC_SIZE: int
 
 def read_uvarint(buf: npt.NDArray[np.uint8], pos: int, end: int) -> tuple[int, int]: ...
 def scan_batches(buf: npt.NDArray[np.uint8], pos: int) -> tuple[int, int, list[tuple[int, ...]]]: ...
-def decode_events(buf: npt.NDArray[np.uint8], doff: npt.NDArray[np.int64],
-                  dlen: npt.NDArray[np.int64], btime: npt.NDArray[np.uint64],
+def count_events(buf: npt.NDArray[np.uint8], doff: npt.NDArray[np.int64],
+                 dlen: npt.NDArray[np.int64], bstart: npt.NDArray[np.int64],
+                 freq: npt.NDArray[np.float64], nargs: npt.NDArray[np.int8]
+                 ) -> tuple[int, int, npt.NDArray[np.int64], int]: ...
+def stream_events(buf: npt.NDArray[np.uint8], doff: npt.NDArray[np.int64],
+                  dlen: npt.NDArray[np.int64], bstart: npt.NDArray[np.int64],
                   bgen: npt.NDArray[np.int32], freq: npt.NDArray[np.float64],
-                  nargs: npt.NDArray[np.int8], keep: npt.NDArray[np.uint8]
-                  ) -> tuple[int, int, npt.NDArray[np.int64], tuple[np.ndarray, ...] | None]: ...
-def resolve_heap(kind: npt.NDArray[np.uint8], a: npt.NDArray[np.uint64],
-                 b: npt.NDArray[np.uint64], c: npt.NDArray[np.uint64],
-                 class_size: npt.NDArray[np.uint32], npages_total: int, page_size: int,
-                 align: int, o_size: npt.NDArray[np.uint64], o_spc: npt.NDArray[np.uint8],
-                 o_flags: npt.NDArray[np.uint8]) -> int: ...
-def match_frees(kind: npt.NDArray[np.uint8], key: npt.NDArray[np.uint64],
-                time: npt.NDArray[np.int64], spc: npt.NDArray[np.uint8],
-                flags: npt.NDArray[np.uint8], o_free_time: npt.NDArray[np.int64],
-                o_target: npt.NDArray[np.int64]) -> tuple[int, int]: ...
+                  order: npt.NDArray[np.int64], nargs: npt.NDArray[np.int8],
+                  misc_keep: npt.NDArray[np.uint8], t0: int,
+                  class_size: npt.NDArray[np.uint32], max_pages: int, page_size: int,
+                  align: int, base: int, tlut: npt.NDArray[np.int64],
+                  tlut_off: npt.NDArray[np.int64], tlut_len: npt.NDArray[np.int64],
+                  type_size: npt.NDArray[np.uint64], type_ptr: npt.NDArray[np.uint64],
+                  allocs: npt.NDArray[np.uint8], initial: npt.NDArray[np.uint8],
+                  frees: npt.NDArray[np.uint8], n_misc: int
+                  ) -> tuple[int, int, tuple[np.ndarray, ...], dict[str, int],
+                             tuple[int, int, int, int], int]: ...

@@ -1,5 +1,5 @@
 # cython: embedsignature=True
-"""The hot loops of the execution-trace parser: batch framing, event decoding, heap resolve.
+"""The execution-trace parser's passes over the whole file, typed and ``nogil``.
 
 Everything here reads a ``uint8`` buffer (the whole trace file) with explicit bounds checks
 and reports malformed input as an error code plus the byte offset where it was found, so
@@ -8,12 +8,19 @@ can read outside the buffer, whatever the bytes are. Varints are Go's unsigned L
 (``encoding/binary.Uvarint``: at most 10 bytes, the 10th at most 1).
 
 Mapping to Go (src/internal/trace): `scan_batches` ~ readBatch (batch.go) over the whole
-file; `decode_events` ~ batchCursor.nextEvent / readTimedBaseEvent (batchcursor.go),
-timestamps converted with the generation's frequency exactly as ``frequency.mul`` does;
-`resolve_heap` replays the AllocFree experiment's span and object events against a page
-table to recover each object's span class and slot (Go writes only address and type).
+file; `count_events` validates every event batch and counts each event type (the sizes
+of the outputs); `stream_events` ~ batchCursor.nextEvent / readTimedBaseEvent
+(batchcursor.go) merged across batches by time, timestamps converted with the
+generation's frequency exactly as ``frequency.mul`` does, writing each event straight
+into its output row: no Python object, no intermediate column per event. The AllocFree
+experiment's span and object events are replayed against a page table to recover each
+object's span class and slot (Go writes only address and type), and frees are paired
+with objects by slot.
 """
 import numpy as np
+
+from libc.stdlib cimport malloc, calloc, realloc, free as cfree
+from libc.string cimport memset
 
 from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
 
@@ -132,204 +139,78 @@ def scan_batches(const uint8_t[::1] buf, intp_t pos):
     return (0, 0, rows)
 
 
-cdef int decode_pass(const uint8_t* p, const int64_t* doff, const int64_t* dlen,
-                     const uint64_t* btime, const gr_int32_t* bgen, const double* freq,
-                     intp_t nb, const gr_int8_t* nargs, const uint8_t* keep,
-                     int64_t* hist, bint fill, int64_t* o_time, uint8_t* o_type,
-                     uint64_t* o_a, uint64_t* o_b, uint64_t* o_c, gr_int32_t* o_gen,
-                     intp_t* o_n, intp_t* err_off) noexcept nogil:
-    """Walk every event batch; count (and with *fill*, write) the kept events."""
-    cdef intp_t i, pos, end, q, k = 0, ev
-    cdef int typ, na, j
-    cdef uint64_t v
-    cdef uint64_t args[6]
-    cdef int64_t last
-    cdef double f
-    for i in range(nb):
-        pos = doff[i]
-        end = pos + dlen[i]
-        f = freq[i]
-        last = <int64_t>(<double>btime[i] * f)
-        while pos < end:
-            ev = pos
-            typ = p[pos]
-            na = nargs[typ]
-            if na <= 0:
-                err_off[0] = ev
-                return E_EVENT_TYPE
-            pos += 1
-            for j in range(na):
-                q = uvarint(p, pos, end, &v)
-                if q < 0:
-                    err_off[0] = ev
-                    return E_EVENT_TRUNC
-                if j < 6:
-                    args[j] = v
-                pos = q
-            last = <int64_t>(<double>args[0] * f) + last
-            if not fill:
-                hist[typ] += 1
-            if keep[typ]:
-                if fill:
-                    o_time[k] = last
-                    o_type[k] = <uint8_t>typ
-                    o_a[k] = args[1] if na > 1 else 0
-                    o_b[k] = args[2] if na > 2 else 0
-                    o_c[k] = args[3] if na > 3 else 0
-                    o_gen[k] = bgen[i]
-                k += 1
-    o_n[0] = k
-    return E_OK
+# ---------------------------------------------------------------------------------------
+# Pass 1: count (and validate) every event of every event batch
+
+cdef inline intp_t skip_args(const uint8_t* p, intp_t pos, intp_t end, int na,
+                             uint64_t* first) noexcept nogil:
+    """Skip *na* uvarints from *pos* (the first decoded into *first*); -1 if malformed."""
+    cdef int _j
+    pos = uvarint(p, pos, end, first)
+    for _j in range(1, na):
+        if pos < 0:
+            return -1
+        pos = uvarint(p, pos, end, first + 1)
+    return pos
 
 
-def decode_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t[::1] dlen,
-                  const uint64_t[::1] btime, const gr_int32_t[::1] bgen,
-                  const double[::1] freq, const gr_int8_t[::1] nargs,
-                  const uint8_t[::1] keep):
-    """Decode the event batches (rows of the arrays) into columns of the kept event types.
+def count_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t[::1] dlen,
+                 const int64_t[::1] bstart, const double[::1] freq,
+                 const gr_int8_t[::1] nargs):
+    """Walk every event batch once: validate it and count each event type.
 
-    *freq* is each batch's ns per clock tick; *nargs[t]* the number of varints of timed
-    event type t (-1: not allowed in an event batch); *keep[t]* whether to output it.
-    Returns ``(code, err_offset, hist, cols)``: *hist* counts every event type, *cols* is
-    ``(time, type, a, b, c, gen)`` (a, b, c: the arguments after the timestamp delta).
+    *bstart* is each batch's start in ns (its clock ticks times *freq*, ns per tick,
+    truncated as Go's ``frequency.mul`` does). Returns ``(code, err_offset, hist,
+    tmin)``: *hist* counts every event type, *tmin* is the earliest event time (ns), or
+    the largest int64 when there are no events.
     """
-    cdef intp_t nb = doff.shape[0], n = 0, err = 0
-    cdef int code
-    if dlen.shape[0] != nb or btime.shape[0] != nb or bgen.shape[0] != nb or freq.shape[0] != nb:
-        raise ValueError("decode_events: column lengths differ")
-    if nargs.shape[0] != 256 or keep.shape[0] != 256:
-        raise ValueError("decode_events: nargs and keep need 256 entries")
-    cdef intp_t i
+    cdef intp_t nb = doff.shape[0], i, pos, end, ev, err = 0
+    cdef int typ, na, code = E_OK
+    cdef uint64_t v[2]
+    cdef int64_t tmin = 0x7fffffffffffffff, t
+    if dlen.shape[0] != nb or bstart.shape[0] != nb or freq.shape[0] != nb:
+        raise ValueError("count_events: column lengths differ")
+    if nargs.shape[0] != 256:
+        raise ValueError("count_events: nargs needs 256 entries")
     for i in range(nb):
         if doff[i] < 0 or dlen[i] < 0 or doff[i] + dlen[i] > buf.shape[0]:
-            raise ValueError("decode_events: batch outside the buffer")
+            raise ValueError("count_events: batch outside the buffer")
     hist_a = np.zeros(256, dtype=np.int64)
     cdef int64_t[::1] hist = hist_a
     cdef const uint8_t* p = &buf[0] if buf.shape[0] else NULL
-    if nb == 0:
-        code = E_OK
-    else:
-        with nogil:
-            code = decode_pass(p, &doff[0], &dlen[0], &btime[0], &bgen[0], &freq[0], nb,
-                               &nargs[0], &keep[0], &hist[0], False,
-                               NULL, NULL, NULL, NULL, NULL, NULL, &n, &err)
-    if code != E_OK:
-        return (code, err, hist_a, None)
-    t_a = np.empty(n, dtype=np.int64)
-    ty_a = np.empty(n, dtype=np.uint8)
-    a_a = np.empty(n, dtype=np.uint64)
-    b_a = np.empty(n, dtype=np.uint64)
-    c_a = np.empty(n, dtype=np.uint64)
-    g_a = np.empty(n, dtype=np.int32)
-    cdef int64_t[::1] t = t_a
-    cdef uint8_t[::1] ty = ty_a
-    cdef uint64_t[::1] a = a_a, b = b_a, c = c_a
-    cdef gr_int32_t[::1] g = g_a
-    if n:
-        with nogil:
-            decode_pass(p, &doff[0], &dlen[0], &btime[0], &bgen[0], &freq[0], nb,
-                        &nargs[0], &keep[0], NULL, True,
-                        &t[0], &ty[0], &a[0], &b[0], &c[0], &g[0], &n, &err)
-    return (E_OK, 0, hist_a, (t_a, ty_a, a_a, b_a, c_a, g_a))
-
-
-# object flags (resolve_heap's output)
-cdef enum:
-    F_EXISTS = 1          # HeapObject (in the snapshot at the start of the trace)
-    F_TINY = 2            # a tiny sub-allocation inside an existing 16-byte block
-    F_NOSPAN = 4          # no in-use heap span covers the address
-    F_MISALIGNED = 8      # not at a slot boundary of its span (and not tiny)
-    F_HEADER = 16         # 8 bytes into its slot: a scan object with a malloc header
-
-OBJ_EXISTS = F_EXISTS
-OBJ_TINY = F_TINY
-OBJ_NOSPAN = F_NOSPAN
-OBJ_MISALIGNED = F_MISALIGNED
-OBJ_HEADER = F_HEADER
-
-
-def resolve_heap(const uint8_t[::1] kind, const uint64_t[::1] a, const uint64_t[::1] b,
-                 const uint64_t[::1] c, const uint32_t[::1] class_size,
-                 int64_t npages_total, uint64_t page_size, uint64_t align,
-                 uint64_t[::1] o_size, uint8_t[::1] o_spc, uint8_t[::1] o_flags):
-    """Walk the AllocFree span/object events in time order with a page table.
-
-    Span events (kind 128/129: id = page index, b = npages, c = (spanclass << 1) or 1 for
-    a non-heap span) map their pages to the span; object events (131/132: a = id, the
-    address offset / *align*) get their slot size (class size, or the whole span for a
-    large object), span class and flags. Span frees (130) are not unmapped: objects only
-    ever come from a live span, and a stale mapping is overwritten by the next span.
-    Returns the number of span events whose pages fall outside *npages_total*.
-    """
-    cdef intp_t n = kind.shape[0], i, pg, s, j
-    cdef int64_t bad = 0
-    cdef uint64_t off, elem, np_, spc, r
-    if a.shape[0] != n or b.shape[0] != n or c.shape[0] != n or o_size.shape[0] != n \
-            or o_spc.shape[0] != n or o_flags.shape[0] != n:
-        raise ValueError("resolve_heap: column lengths differ")
-    if npages_total < 0 or page_size == 0 or align == 0 or class_size.shape[0] < 68:
-        raise ValueError("resolve_heap: bad geometry")
-    if npages_total >= (1 << 31):
-        raise ValueError("resolve_heap: page range too large")
-    start_a = np.full(max(npages_total, 1), -1, dtype=np.int32)
-    snp_a = np.zeros(max(npages_total, 1), dtype=np.uint64)
-    sspc_a = np.zeros(max(npages_total, 1), dtype=np.uint16)   # spanclass*2, or 1 = not heap
-    cdef gr_int32_t[::1] start = start_a
-    cdef uint64_t[::1] snp = snp_a
-    cdef unsigned short[::1] sspc = sspc_a
     with nogil:
-        for i in range(n):
-            o_flags[i] = 0
-            o_size[i] = 0
-            o_spc[i] = 0
-            if kind[i] == K_SPAN or kind[i] == K_SPAN_ALLOC:
-                if a[i] >= <uint64_t>npages_total or b[i] == 0 \
-                        or b[i] > <uint64_t>npages_total - a[i]:
-                    bad += 1
-                    continue
-                s = <intp_t>a[i]
-                for j in range(s, s + <intp_t>b[i]):
-                    start[j] = <gr_int32_t>s
-                snp[s] = b[i]
-                sspc[s] = <unsigned short>(c[i] if c[i] < 512 else 1)   # > 255 classes: not heap
-            elif kind[i] == K_OBJECT or kind[i] == K_OBJECT_ALLOC:
-                if kind[i] == K_OBJECT:
-                    o_flags[i] = F_EXISTS
-                if a[i] > (<uint64_t>npages_total * page_size) // align:
-                    o_flags[i] |= F_NOSPAN
-                    continue
-                off = a[i] * align
-                pg = <intp_t>(off // page_size)
-                if pg >= npages_total or start[pg] < 0 or (sspc[start[pg]] & 1):
-                    o_flags[i] |= F_NOSPAN
-                    continue
-                s = start[pg]
-                spc = sspc[s] >> 1
-                np_ = snp[s]
-                off -= <uint64_t>s * page_size
-                o_spc[i] = <uint8_t>(spc & 0xff)
-                if (spc >> 1) == 0 or (spc >> 1) >= <uint64_t>class_size.shape[0]:
-                    o_size[i] = np_ * page_size
-                    if off != 0:
-                        o_flags[i] |= F_MISALIGNED
-                else:
-                    elem = class_size[spc >> 1]
-                    o_size[i] = elem
-                    r = off % elem
-                    if r != 0:
-                        if spc == 5:          # tinySpanClass: class 2, noscan
-                            o_flags[i] |= F_TINY
-                        elif (spc & 1) == 0 and elem > 512 and r == 8:
-                            o_flags[i] |= F_HEADER    # after its 8-byte malloc header
-                        else:
-                            o_flags[i] |= F_MISALIGNED
-    return bad
+        for i in range(nb):
+            pos = doff[i]
+            end = pos + dlen[i]
+            if pos < end:
+                # the first event's time (the timestamp deltas are unsigned: the earliest)
+                na = nargs[p[pos]]
+                if na > 0 and uvarint(p, pos + 1, end, &v[0]) >= 0:
+                    t = <int64_t>(<double>v[0] * freq[i]) + bstart[i]
+                    if t < tmin:
+                        tmin = t
+            while pos < end:
+                ev = pos
+                typ = p[pos]
+                na = nargs[typ]
+                if na <= 0:
+                    err = ev
+                    code = E_EVENT_TYPE
+                    break
+                pos = skip_args(p, pos + 1, end, na, &v[0])
+                if pos < 0:
+                    err = ev
+                    code = E_EVENT_TRUNC
+                    break
+                hist[typ] += 1
+            if code != E_OK:
+                break
+    return (code, err, hist_a, tmin)
 
 
 # ---------------------------------------------------------------------------------------
 # Matching frees to allocations: an open-addressing hash table of live slots
 
-from libc.stdlib cimport malloc, calloc, free as cfree
 
 
 cdef struct slotmap_t:
@@ -413,55 +294,744 @@ cdef void sm_del(slotmap_t* m, intp_t i) noexcept nogil:
     m.keys[i] = 0
 
 
-def match_frees(const uint8_t[::1] kind, const uint64_t[::1] key, const int64_t[::1] time,
-                const uint8_t[::1] spc, uint8_t[::1] flags, int64_t[::1] o_free_time,
-                int64_t[::1] o_target):
-    """Pair each HeapObjectFree with the object it frees, in time order.
+# ---------------------------------------------------------------------------------------
+# Pass 2: every event in time order (a merge of the batches), straight into the outputs
 
-    *key* is each event's slot (address id; for an object with a malloc header, its
-    slot's). An allocation in the tiny span class at a slot that is still live is the
-    tiny allocator reporting offset 0 of its block again: it is flagged tiny. Any other
-    allocation at a live slot ends the previous object there (its free event came late or
-    never). ``o_free_time[i]`` gets object event i's free time (-1: never), ``o_target[i]``
-    free event i's object event (-1: none). Returns ``(unmatched_frees, realloc)``.
+# the rows of goruntime.trace.reader.ALLOC_DTYPE / FREE_DTYPE (numpy's packed layout)
+cdef packed struct alloc_rec:
+    int64_t time
+    uint64_t addr
+    uint64_t size
+    uint8_t sizeclass
+    uint8_t pointerful
+    uint8_t tiny
+    gr_int32_t type
+    uint64_t ptrbytes
+    int64_t free_time
+
+cdef packed struct free_rec:
+    int64_t time
+    uint64_t addr
+    uint64_t size
+    int64_t alloc
+    int64_t initial
+
+ALLOC_REC_SIZE = sizeof(alloc_rec)
+FREE_REC_SIZE = sizeof(free_rec)
+
+cdef enum:
+    E_HEAP_RANGE = 7      # a span or object id beyond MAX_HEAP_PAGES
+    E_NOMEM = 8
+    E_OVERFLOW = 9        # more events of a kind than pass 1 counted (cannot happen)
+    MAX_PENDING = 10000   # objects waiting for a late span event
+    LATE_SPAN_WINDOW = 256
+    TINY_SPAN_CLASS = 5   # tinySpanClass: class 2, noscan
+    MIN_SIZE_FOR_MALLOC_HEADER = 512
+
+cdef uint64_t DROPPED = 0xffffffffffffffff       # alloc_rec.size of an object without a slot
+cdef int64_t EMPTY = -0x7fffffffffffffff - 1      # a free entry of a span's slot array
+
+
+cdef struct cursor_t:
+    intp_t pos            # next unread byte of the batch
+    intp_t end
+    intp_t at             # offset of the current event
+    int64_t time          # the current event's time (ns)
+    uint64_t args[4]      # its arguments after the timestamp delta
+    int typ
+    double f              # ns per tick
+    gr_int32_t gen
+    intp_t rank           # position in the stable order (generation, batch start)
+
+
+cdef inline bint cur_next(const uint8_t* p, cursor_t* c, const gr_int8_t* nargs) noexcept nogil:
+    """Decode the cursor's next event; False at the end of its batch (or on bad bytes,
+    which `count_events` has already ruled out)."""
+    cdef int na, j
+    cdef uint64_t v, dt = 0
+    cdef intp_t q
+    if c.pos >= c.end:
+        return False
+    c.at = c.pos
+    c.typ = p[c.pos]
+    na = nargs[c.typ]
+    if na <= 0:
+        return False
+    q = c.pos + 1
+    c.args[0] = 0
+    c.args[1] = 0
+    c.args[2] = 0
+    for j in range(na):
+        q = uvarint(p, q, c.end, &v)
+        if q < 0:
+            return False
+        if j == 0:
+            dt = v
+        elif j <= 3:
+            c.args[j - 1] = v
+    c.pos = q
+    c.time = <int64_t>(<double>dt * c.f) + c.time
+    return True
+
+
+cdef inline bint cur_less(const cursor_t* x, const cursor_t* y) noexcept nogil:
+    return x.time < y.time or (x.time == y.time and x.rank < y.rank)
+
+
+cdef void heap_down(intp_t* hp, intp_t n, cursor_t* cur, intp_t i) noexcept nogil:
+    cdef intp_t l, r, m, tmp
+    while True:
+        l = 2 * i + 1
+        r = l + 1
+        m = i
+        if l < n and cur_less(&cur[hp[l]], &cur[hp[m]]):
+            m = l
+        if r < n and cur_less(&cur[hp[r]], &cur[hp[m]]):
+            m = r
+        if m == i:
+            return
+        tmp = hp[i]
+        hp[i] = hp[m]
+        hp[m] = tmp
+        i = m
+
+
+cdef void heap_up(intp_t* hp, cursor_t* cur, intp_t i) noexcept nogil:
+    cdef intp_t parent, tmp
+    while i > 0:
+        parent = (i - 1) // 2
+        if not cur_less(&cur[hp[i]], &cur[hp[parent]]):
+            return
+        tmp = hp[i]
+        hp[i] = hp[parent]
+        hp[parent] = tmp
+        i = parent
+
+
+cdef struct pending_t:
+    int64_t ref           # >= 0: allocs row; < 0: initial row -ref-1
+    uint64_t id
+    int left              # heap span allocations still to look at
+    bint misaligned       # why it waits: no span (False) or not at a slot boundary
+
+
+cdef struct heapstate_t:
+    # the page table: first page of the span holding each page (-1: none), its pages,
+    # its kindclass (spanclass << 1, or 1 = not a heap span)
+    gr_int32_t* start
+    uint64_t* snp
+    unsigned short* sspc
+    intp_t cap
+    intp_t max_pages
+    uint64_t max_id       # the largest address id inside max_pages
+    int page_shift        # log2(page) when the page size is a power of two, else -1
+    uint32_t div_mul[256] # per size class: Go's divMul, off * divMul >> 32 == off / size
+    uint64_t page, align, base
+    const uint32_t* class_size
+    intp_t nclass
+    # types
+    const int64_t* tlut
+    const int64_t* tlut_off
+    const int64_t* tlut_len
+    const uint64_t* type_size
+    const uint64_t* type_ptr
+    # outputs
+    alloc_rec* allocs
+    alloc_rec* initial
+    free_rec* frees
+    intp_t n_alloc, n_init, n_free, cap_alloc, cap_init, cap_free
+    # the live objects, by slot: per span (at its first page) an array of its slots'
+    # refs (as pending_t.ref; EMPTY: free), filled in address order as Go allocates and
+    # sweeps, so the lookups stay in cache; a slot the current page table cannot place
+    # (an object left over in a span that was remapped) is in the address-keyed table
+    int64_t** slots
+    gr_int32_t* nslots
+    gr_int32_t* nlive
+    slotmap_t fb
+    bint oom
+    pending_t* pending
+    intp_t n_pending
+    # anomalies
+    int64_t nospan, misaligned, unmatched, realloc, span_bad, unknown_types
+
+
+cdef int grow_pages(heapstate_t* s, intp_t need) noexcept nogil:
+    cdef intp_t cap = s.cap if s.cap else 1024, i
+    while cap < need:
+        cap *= 2
+    if cap > s.max_pages:
+        cap = s.max_pages
+    cdef int64_t** sl = <int64_t**>realloc(s.slots, cap * sizeof(int64_t*))
+    if sl == NULL:
+        return -1
+    s.slots = sl
+    cdef gr_int32_t* ns = <gr_int32_t*>realloc(s.nslots, cap * sizeof(gr_int32_t))
+    if ns == NULL:
+        return -1
+    s.nslots = ns
+    cdef gr_int32_t* nl = <gr_int32_t*>realloc(s.nlive, cap * sizeof(gr_int32_t))
+    if nl == NULL:
+        return -1
+    s.nlive = nl
+    for i in range(s.cap, cap):
+        sl[i] = NULL
+        ns[i] = 0
+        nl[i] = 0
+    cdef gr_int32_t* st = <gr_int32_t*>realloc(s.start, cap * sizeof(gr_int32_t))
+    if st == NULL:
+        return -1
+    s.start = st
+    cdef uint64_t* np_ = <uint64_t*>realloc(s.snp, cap * sizeof(uint64_t))
+    if np_ == NULL:
+        return -1
+    s.snp = np_
+    cdef unsigned short* sc = <unsigned short*>realloc(s.sspc, cap * sizeof(unsigned short))
+    if sc == NULL:
+        return -1
+    s.sspc = sc
+    for i in range(s.cap, cap):
+        st[i] = -1
+    s.cap = cap
+    return 0
+
+
+cdef inline alloc_rec* rec_of(heapstate_t* s, int64_t ref) noexcept nogil:
+    return &s.allocs[ref] if ref >= 0 else &s.initial[-ref - 1]
+
+
+cdef inline uint64_t ptrbytes_of(heapstate_t* s, uint64_t size, uint64_t sclass,
+                                 bint pointerful, gr_int32_t gt) noexcept nogil:
+    """Bytes from the object's start that may hold pointers, from its type.
+
+    Go writes the element type: an object of slot size S holding n = S // type.size
+    elements has ptrdata (n-1)*type.size + type.ptrbytes (Go: heapSetType for arrays).
+    Objects over 512 bytes in small scan classes carry an 8-byte malloc header. Without
+    a type, a pointerful object is taken as pointers throughout (conservative).
     """
-    cdef intp_t n = kind.shape[0], i, h
-    cdef int64_t j, unmatched = 0, realloc = 0
-    cdef slotmap_t m
-    cdef int err = 0
-    if key.shape[0] != n or time.shape[0] != n or spc.shape[0] != n or flags.shape[0] != n \
-            or o_free_time.shape[0] != n or o_target.shape[0] != n:
-        raise ValueError("match_frees: column lengths differ")
-    if sm_init(&m, 16) < 0:
-        raise MemoryError("match_frees: slot table")
-    with nogil:
+    cdef int64_t usable, ts, tp, n, pb
+    if not pointerful:
+        return 0
+    usable = <int64_t>size
+    if sclass > 0 and size > MIN_SIZE_FOR_MALLOC_HEADER:
+        usable -= 8
+    if usable < 0:
+        return 0
+    if gt < 0:
+        return <uint64_t>usable
+    ts = <int64_t>s.type_size[gt]
+    tp = <int64_t>s.type_ptr[gt]
+    if tp <= 0:
+        return 0
+    n = usable // ts if ts > 0 else 1
+    if n < 1:
+        n = 1
+    pb = (n - 1) * ts + tp
+    if pb < 0:
+        return 0
+    return <uint64_t>(pb if pb < usable else usable)
+
+
+cdef int place(heapstate_t* s, int64_t ref, uint64_t id, uint64_t size, unsigned int spc,
+               bint header, int64_t t) noexcept nogil:
+    """An object found its slot: pair it with the live-slot table (the tiny allocator's
+    re-reports, allocations over a slot whose free came late), then fill its row."""
+    cdef alloc_rec* r = rec_of(s, ref)
+    cdef uint64_t key = id - (1 if header else 0) * (8 // s.align if 8 // s.align else 1)
+    cdef uint64_t slot_size
+    cdef intp_t h = -1, st = -1
+    cdef bint tiny = False
+    cdef int64_t* e = slot_entry(s, key, True, &st, &slot_size)
+    if s.oom:
+        return E_NOMEM
+    if e == NULL or e[0] == EMPTY:
+        if s.fb.n:
+            h = sm_find(&s.fb, key)
+        if h < 0:                                  # a free slot: the object takes it
+            if e != NULL:
+                e[0] = ref
+                s.nlive[st] += 1
+            elif sm_put(&s.fb, key, ref) < 0:
+                return E_NOMEM
+        elif spc == TINY_SPAN_CLASS:
+            tiny = True
+        else:
+            s.realloc += 1
+            rec_of(s, s.fb.vals[h])[0].free_time = t
+            s.fb.vals[h] = ref
+    elif spc == TINY_SPAN_CLASS:
+        # the tiny allocator reports offset 0 of its live block again: a tiny allocation
+        tiny = True
+    else:
+        # an allocation over a live slot: the free of the object there came late or never
+        s.realloc += 1
+        rec_of(s, e[0])[0].free_time = t
+        e[0] = ref
+    r.size = 0 if tiny else size
+    r.sizeclass = <uint8_t>(spc >> 1)
+    r.pointerful = (spc & 1) == 0
+    r.tiny = tiny
+    r.ptrbytes = ptrbytes_of(s, size, spc >> 1, (spc & 1) == 0 and not tiny, r.type)
+    return 0
+
+
+cdef int late_span(heapstate_t* s, uint64_t a, uint64_t b, uint64_t kc, int64_t t) noexcept nogil:
+    """A heap span allocation: objects waiting for their span may find it here (an event
+    ordered late: equal timestamps on two Ms). Each looks at the next LATE_SPAN_WINDOW
+    heap span allocations and takes the first that covers its page, if it fits there."""
+    cdef intp_t i = 0, k = 0
+    cdef pending_t* pd
+    cdef uint64_t off, pg, sz, rel, r
+    cdef unsigned int sc, cls
+    cdef bint ok, header
+    while i < s.n_pending:
+        pd = &s.pending[i]
+        off = pd.id * s.align
+        pg = off // s.page
+        pd.left -= 1
+        if a <= pg < a + b:
+            sc = <unsigned int>(kc >> 1)
+            cls = sc >> 1
+            rel = off - a * s.page
+            ok = False
+            header = False
+            if cls == 0:
+                ok = rel == 0
+                sz = b * s.page
+            elif cls < s.nclass:
+                sz = s.class_size[cls]
+                r = rel % sz
+                ok = r == 0 or (r == 8 and (sc & 1) == 0 and sz > MIN_SIZE_FOR_MALLOC_HEADER)
+                header = r != 0
+            if ok:
+                if place(s, pd.ref, pd.id, sz, sc & 0xff, header, t) != E_OK:
+                    return -1
+            else:
+                drop(s, pd)
+            i += 1
+            continue                               # done with it either way
+        if pd.left <= 0:
+            drop(s, pd)
+            i += 1
+            continue
+        s.pending[k] = pd[0]
+        k += 1
+        i += 1
+    s.n_pending = k
+    return 0
+
+
+cdef int on_object(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
+    """HeapObject (the snapshot) or HeapObjectAlloc: resolve its slot from the page table."""
+    cdef uint64_t id = c.args[0], traw = c.args[1], off, np_, elem, r, spc
+    cdef intp_t pg, st
+    cdef int64_t ref, lut
+    cdef alloc_rec* rec
+    cdef gr_int32_t gt = -1
+    if c.typ == K_OBJECT:
+        if s.n_init >= s.cap_init:
+            return E_OVERFLOW
+        ref = -s.n_init - 1
+        rec = &s.initial[s.n_init]
+        s.n_init += 1
+        rec.time = 0
+    else:
+        if s.n_alloc >= s.cap_alloc:
+            return E_OVERFLOW
+        ref = s.n_alloc
+        rec = &s.allocs[s.n_alloc]
+        s.n_alloc += 1
+        rec.time = t
+    if id > s.max_id:
+        return E_HEAP_RANGE
+    rec.addr = id * s.align + s.base
+    rec.free_time = -1
+    rec.size = 0
+    rec.sizeclass = 0
+    rec.pointerful = True
+    rec.tiny = False
+    rec.ptrbytes = 0
+    if traw > 0:
+        if c.gen >= 0 and <int64_t>traw < s.tlut_len[c.gen]:
+            lut = s.tlut[s.tlut_off[c.gen] + <int64_t>traw]
+            if lut >= 0:
+                gt = <gr_int32_t>lut
+        if gt < 0:
+            s.unknown_types += 1
+    rec.type = gt
+    off = id * s.align
+    pg = <intp_t>(off // s.page)
+    if pg >= s.cap or s.start[pg] < 0 or (s.sspc[s.start[pg]] & 1):
+        return pend(s, ref, id, False)
+    st = s.start[pg]
+    spc = s.sspc[st] >> 1
+    np_ = s.snp[st]
+    off -= <uint64_t>st * s.page
+    if (spc >> 1) == 0 or (spc >> 1) >= <uint64_t>s.nclass:
+        if off != 0:
+            return pend(s, ref, id, True)
+        return place(s, ref, id, np_ * s.page, <unsigned int>(spc & 0xff), False, t)
+    elem = s.class_size[spc >> 1]
+    r = off % elem
+    if r == 0:
+        return place(s, ref, id, elem, <unsigned int>(spc & 0xff), False, t)
+    if spc == TINY_SPAN_CLASS:           # a sub-allocation inside a 16-byte tiny block
+        rec.size = 0
+        rec.sizeclass = <uint8_t>(spc >> 1)
+        rec.pointerful = False
+        rec.tiny = True
+        return E_OK
+    if (spc & 1) == 0 and elem > MIN_SIZE_FOR_MALLOC_HEADER and r == 8:
+        return place(s, ref, id, elem, <unsigned int>(spc & 0xff), True, t)
+    return pend(s, ref, id, True)
+
+
+cdef int pend(heapstate_t* s, int64_t ref, uint64_t id, bint misaligned) noexcept nogil:
+    """Park an object that has no fitting span (yet); see `late_span`."""
+    cdef alloc_rec* rec = rec_of(s, ref)
+    cdef pending_t pd
+    rec.size = DROPPED                            # until placed
+    pd.ref = ref
+    pd.id = id
+    pd.left = LATE_SPAN_WINDOW
+    pd.misaligned = misaligned
+    if s.n_pending >= MAX_PENDING:
+        drop(s, &pd)
+        return E_OK
+    s.pending[s.n_pending] = pd
+    s.n_pending += 1
+    return E_OK
+
+
+cdef void drop(heapstate_t* s, pending_t* pd) noexcept nogil:
+    """An object that found no fitting span: counted; its row stays marked DROPPED."""
+    if pd.misaligned:
+        s.misaligned += 1
+    else:
+        s.nospan += 1
+
+
+cdef int on_free(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
+    cdef intp_t h
+    cdef int64_t ref
+    cdef alloc_rec* r
+    cdef free_rec* f
+    if s.n_free >= s.cap_free:
+        return E_OVERFLOW
+    f = &s.frees[s.n_free]
+    s.n_free += 1
+    f.time = t
+    f.addr = c.args[0] * s.align + s.base
+    f.size = 0
+    f.alloc = -1
+    f.initial = -1
+    cdef intp_t st = -1
+    cdef uint64_t slot_size = 0
+    cdef int64_t* e = slot_entry(s, c.args[0], False, &st, &slot_size)
+    if e != NULL and e[0] != EMPTY:
+        ref = e[0]
+        e[0] = EMPTY
+        s.nlive[st] -= 1
+        rec_of(s, ref)[0].free_time = t
+        f.size = slot_size
+    else:
+        h = sm_find(&s.fb, c.args[0]) if s.fb.n else -1
+        if h < 0:
+            s.unmatched += 1
+            return E_OK
+        ref = s.fb.vals[h]
+        sm_del(&s.fb, h)
+        r = rec_of(s, ref)
+        r.free_time = t
+        f.size = r.size
+    if ref >= 0:
+        f.alloc = ref
+    else:
+        f.initial = -ref - 1
+    return E_OK
+
+
+cdef int64_t* slot_entry(heapstate_t* s, uint64_t key, bint create, intp_t* o_st,
+                        uint64_t* o_size) noexcept nogil:
+    """The live-table entry of slot *key* (an address id) in its span's slot array, made
+    when *create*; NULL when the page table places no slot there (or the array is not
+    made yet, or out of memory: ``s.oom``)."""
+    cdef uint64_t off = key * s.align, rel, elem, n, idx
+    cdef intp_t pg, st, i
+    cdef unsigned int spc, cls
+    cdef int64_t* arr
+    if key > s.max_id:
+        return NULL
+    pg = <intp_t>(off >> s.page_shift) if s.page_shift >= 0 else <intp_t>(off // s.page)
+    if pg >= s.cap:
+        return NULL
+    st = s.start[pg]
+    if st < 0 or (s.sspc[st] & 1):
+        return NULL
+    spc = s.sspc[st] >> 1
+    cls = spc >> 1
+    rel = off - <uint64_t>st * s.page
+    if cls == 0 or cls >= <unsigned int>s.nclass:
+        if rel != 0:
+            return NULL
+        idx, n, elem = 0, 1, s.snp[st] * s.page
+    else:
+        elem = s.class_size[cls]
+        # Go's mspan.divideByElemSize (exact inside a span; checked below either way)
+        if rel < <uint64_t>0xffffffff and cls < 256:
+            idx = (rel * <uint64_t>s.div_mul[cls]) >> 32
+        else:
+            idx = rel // elem
+        if idx * elem != rel:
+            return NULL
+        n = (s.snp[st] * s.page) // elem
+        if idx >= n:
+            return NULL
+    arr = s.slots[st]
+    if arr == NULL:
+        if not create:
+            return NULL
+        if n > 0x7fffffff:
+            return NULL
+        arr = <int64_t*>malloc(n * sizeof(int64_t))
+        if arr == NULL:
+            s.oom = True
+            return NULL
+        for i in range(<intp_t>n):
+            arr[i] = EMPTY
+        s.slots[st] = arr
+        s.nslots[st] = <gr_int32_t>n
+        s.nlive[st] = 0
+    elif <uint64_t>s.nslots[st] != n:
+        return NULL                               # cannot happen: remaps retire first
+    o_st[0] = st
+    o_size[0] = elem
+    return &arr[idx]
+
+
+cdef int retire(heapstate_t* s, intp_t st) noexcept nogil:
+    """Move span *st*'s live slots to the address-keyed table and drop its array (its
+    pages or header are about to change)."""
+    cdef int64_t* arr = s.slots[st]
+    cdef intp_t i, n = s.nslots[st]
+    cdef uint64_t elem, spc = s.sspc[st] >> 1, cls
+    cls = spc >> 1
+    elem = s.snp[st] * s.page if (cls == 0 or cls >= <uint64_t>s.nclass) else s.class_size[cls]
+    if s.nlive[st]:
         for i in range(n):
-            o_free_time[i] = -1
-            o_target[i] = -1
-            if kind[i] == K_OBJECT or kind[i] == K_OBJECT_ALLOC:
-                if flags[i] & (F_NOSPAN | F_MISALIGNED | F_TINY):
-                    continue
-                h = sm_find(&m, key[i])
-                if h >= 0:
-                    if spc[i] == 5:
-                        flags[i] |= F_TINY
-                        continue
-                    realloc += 1
-                    o_free_time[m.vals[h]] = time[i]
-                    m.vals[h] = i
-                elif sm_put(&m, key[i], i) < 0:
-                    err = 1
+            if arr[i] != EMPTY:
+                if sm_put(&s.fb, (<uint64_t>st * s.page + <uint64_t>i * elem) // s.align,
+                          arr[i]) < 0:
+                    s.oom = True
+    cfree(arr)
+    s.slots[st] = NULL
+    s.nslots[st] = 0
+    s.nlive[st] = 0
+    return 0
+
+
+cdef int on_span(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
+    cdef uint64_t a = c.args[0], b = c.args[1], kc = c.args[2]
+    cdef intp_t j, first
+    if b == 0:
+        s.span_bad += 1
+        return E_OK
+    if a >= <uint64_t>s.max_pages or b > <uint64_t>s.max_pages - a:
+        return E_HEAP_RANGE
+    if <intp_t>(a + b) > s.cap and grow_pages(s, <intp_t>(a + b)) < 0:
+        return E_NOMEM
+    first = <intp_t>a
+    # the spans whose pages (or header) this one takes over hand their live slots to
+    # the address-keyed table first (normally none: Go frees a span once it is empty)
+    if s.slots[first] != NULL:
+        retire(s, first)
+    for j in range(first, first + <intp_t>b):
+        if s.start[j] >= 0 and s.slots[s.start[j]] != NULL:
+            retire(s, s.start[j])
+        s.start[j] = <gr_int32_t>first
+    s.snp[first] = b
+    s.sspc[first] = <unsigned short>(kc if kc < 512 else 1)     # > 255 classes: not heap
+    if s.n_pending and c.typ == K_SPAN_ALLOC and (kc & 1) == 0 and kc < 512:
+        if late_span(s, a, b, kc, t) < 0:
+            return E_NOMEM
+    return E_NOMEM if s.oom else E_OK
+
+
+def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t[::1] dlen,
+                  const int64_t[::1] bstart, const gr_int32_t[::1] bgen,
+                  const double[::1] freq, const int64_t[::1] order,
+                  const gr_int8_t[::1] nargs, const uint8_t[::1] misc_keep, int64_t t0,
+                  const uint32_t[::1] class_size, intp_t max_pages, uint64_t page_size,
+                  uint64_t align, uint64_t base,
+                  const int64_t[::1] tlut, const int64_t[::1] tlut_off,
+                  const int64_t[::1] tlut_len, const uint64_t[::1] type_size,
+                  const uint64_t[::1] type_ptr,
+                  uint8_t[::1] allocs, uint8_t[::1] initial, uint8_t[::1] frees,
+                  intp_t n_misc):
+    """Every event of the (validated) event batches in time order, in one nogil pass.
+
+    The batches (rows of *doff* ... *freq*, in the stable order: generation, then batch
+    start) are merged by event time with a heap of cursors, ties going to the earlier
+    batch, then the earlier event: the order a stable sort of all events by time gives.
+    *order* lists the batches by start time (ties by row): a batch joins the merge when
+    the merge reaches its start. Each event is handled as it comes:
+
+    - span events (Span, SpanAlloc) map their pages in a growing page table;
+    - HeapObject / HeapObjectAlloc get their slot size and span class from it (Go writes
+      only address and type), are paired with the live-slot table, and are written as a
+      row of *allocs* / *initial* (``ALLOC_DTYPE`` bytes, one row per event, counted by
+      `count_events`); an object with no fitting span waits for the next
+      LATE_SPAN_WINDOW heap span allocations (its span's event came late) and is marked
+      ``size == 2**64 - 1`` if none fits;
+    - HeapObjectFree ends the object in its slot: a row of *frees* (``FREE_DTYPE``);
+    - the event types with ``misc_keep[t]`` (GC, STW, metrics, GOMAXPROCS; few) go to
+      *n_misc* rows of columns (time, type, a, b, gen).
+
+    Times are ns minus *t0*. Returns ``(code, err_offset, misc, anomalies, last_time)``.
+    """
+    cdef intp_t nb = doff.shape[0], i, nh = 0, na_ = 0, nm = 0, j
+    cdef int code = E_OK
+    cdef intp_t err = 0
+    cdef int64_t t, last_time = 0
+    cdef cursor_t* cur
+    cdef cursor_t* c
+    cdef intp_t* hp
+    cdef heapstate_t s
+    if dlen.shape[0] != nb or bstart.shape[0] != nb or bgen.shape[0] != nb \
+            or freq.shape[0] != nb or order.shape[0] != nb:
+        raise ValueError("stream_events: column lengths differ")
+    if nargs.shape[0] != 256 or misc_keep.shape[0] != 256:
+        raise ValueError("stream_events: nargs and misc_keep need 256 entries")
+    if page_size == 0 or align == 0 or class_size.shape[0] < 68 or max_pages <= 0 \
+            or max_pages >= (1 << 31):
+        raise ValueError("stream_events: bad heap geometry")
+    if tlut_off.shape[0] != tlut_len.shape[0] or type_size.shape[0] != type_ptr.shape[0]:
+        raise ValueError("stream_events: bad type tables")
+    for i in range(tlut_off.shape[0]):
+        if tlut_off[i] < 0 or tlut_len[i] < 0 or tlut_off[i] + tlut_len[i] > tlut.shape[0]:
+            raise ValueError("stream_events: bad type tables")
+    for i in range(tlut.shape[0]):
+        if tlut[i] >= type_size.shape[0]:
+            raise ValueError("stream_events: bad type tables")
+    for i in range(nb):
+        if doff[i] < 0 or dlen[i] < 0 or doff[i] + dlen[i] > buf.shape[0] \
+                or order[i] < 0 or order[i] >= nb or bgen[i] < 0 \
+                or bgen[i] >= tlut_off.shape[0]:
+            raise ValueError("stream_events: bad batch table")
+    if allocs.shape[0] % sizeof(alloc_rec) or initial.shape[0] % sizeof(alloc_rec) \
+            or frees.shape[0] % sizeof(free_rec):
+        raise ValueError("stream_events: output sizes are not whole rows")
+    m_time_a = np.empty(n_misc, dtype=np.int64)
+    m_type_a = np.empty(n_misc, dtype=np.uint8)
+    m_a_a = np.empty(n_misc, dtype=np.uint64)
+    m_b_a = np.empty(n_misc, dtype=np.uint64)
+    m_gen_a = np.empty(n_misc, dtype=np.int32)
+    cdef int64_t[::1] m_time = m_time_a
+    cdef uint8_t[::1] m_type = m_type_a
+    cdef uint64_t[::1] m_a = m_a_a, m_b = m_b_a
+    cdef gr_int32_t[::1] m_gen = m_gen_a
+    cdef const uint8_t* p = &buf[0] if buf.shape[0] else NULL
+
+    memset(&s, 0, sizeof(s))
+    s.max_pages = max_pages
+    s.page, s.align, s.base = page_size, align, base
+    s.max_id = (<uint64_t>max_pages * page_size) // align
+    s.page_shift = -1
+    for i in range(63):
+        if (<uint64_t>1 << i) == page_size:
+            s.page_shift = <int>i
+    for i in range(min(class_size.shape[0], 256)):
+        s.div_mul[i] = <uint32_t>(0xffffffff // class_size[i] + 1) if class_size[i] else 0
+    s.class_size = &class_size[0]
+    s.nclass = class_size.shape[0]
+    s.tlut = &tlut[0] if tlut.shape[0] else NULL
+    s.tlut_off = &tlut_off[0] if tlut_off.shape[0] else NULL
+    s.tlut_len = &tlut_len[0] if tlut_len.shape[0] else NULL
+    s.type_size = &type_size[0] if type_size.shape[0] else NULL
+    s.type_ptr = &type_ptr[0] if type_ptr.shape[0] else NULL
+    s.cap_alloc = allocs.shape[0] // sizeof(alloc_rec)
+    s.cap_init = initial.shape[0] // sizeof(alloc_rec)
+    s.cap_free = frees.shape[0] // sizeof(free_rec)
+    s.allocs = <alloc_rec*>&allocs[0] if s.cap_alloc else NULL
+    s.initial = <alloc_rec*>&initial[0] if s.cap_init else NULL
+    s.frees = <free_rec*>&frees[0] if s.cap_free else NULL
+    cur = <cursor_t*>malloc((nb if nb else 1) * sizeof(cursor_t))
+    hp = <intp_t*>malloc((nb if nb else 1) * sizeof(intp_t))
+    s.pending = <pending_t*>malloc(MAX_PENDING * sizeof(pending_t))
+    if cur == NULL or hp == NULL or s.pending == NULL or sm_init(&s.fb, 8) < 0:
+        cfree(cur)
+        cfree(hp)
+        cfree(s.pending)
+        sm_free(&s.fb)
+        raise MemoryError("stream_events: merge state")
+    with nogil:
+        for i in range(nb):
+            c = &cur[i]
+            c.pos = doff[i]
+            c.end = doff[i] + dlen[i]
+            c.time = bstart[i]
+            c.f = freq[i]
+            c.gen = bgen[i]
+            c.rank = i
+        while True:
+            # batches join when the merge reaches their start (an event's time is never
+            # before its batch's start)
+            while na_ < nb and (nh == 0 or bstart[order[na_]] <= cur[hp[0]].time):
+                j = order[na_]
+                na_ += 1
+                if cur_next(p, &cur[j], &nargs[0]):
+                    hp[nh] = j
+                    nh += 1
+                    heap_up(hp, cur, nh - 1)
+            if nh == 0:
+                break
+            c = &cur[hp[0]]
+            t = c.time - t0
+            if c.typ >= K_SPAN and c.typ <= K_OBJECT_FREE:
+                last_time = t
+                if c.typ == K_OBJECT or c.typ == K_OBJECT_ALLOC:
+                    code = on_object(&s, c, t)
+                elif c.typ == K_OBJECT_FREE:
+                    code = on_free(&s, c, t)
+                elif c.typ != K_SPAN_FREE:
+                    code = on_span(&s, c, t)
+                if code != E_OK:
+                    err = c.at
                     break
-            elif kind[i] == K_OBJECT_FREE:
-                h = sm_find(&m, key[i])
-                if h < 0:
-                    unmatched += 1
-                    continue
-                j = m.vals[h]
-                o_free_time[j] = time[i]
-                o_target[i] = j
-                sm_del(&m, h)
-    sm_free(&m)
-    if err:
-        raise MemoryError("match_frees: slot table")
-    return (unmatched, realloc)
+            elif misc_keep[c.typ]:
+                last_time = t
+                if nm >= n_misc:
+                    code = E_OVERFLOW
+                    err = c.at
+                    break
+                m_time[nm] = t
+                m_type[nm] = <uint8_t>c.typ
+                m_a[nm] = c.args[0]
+                m_b[nm] = c.args[1]
+                m_gen[nm] = c.gen
+                nm += 1
+            if cur_next(p, c, &nargs[0]):
+                heap_down(hp, nh, cur, 0)
+            else:
+                nh -= 1
+                hp[0] = hp[nh]
+                heap_down(hp, nh, cur, 0)
+        for i in range(s.n_pending):
+            drop(&s, &s.pending[i])
+    cfree(cur)
+    cfree(hp)
+    cfree(s.pending)
+    for i in range(s.cap):
+        cfree(s.slots[i])
+    cfree(s.slots)
+    cfree(s.nslots)
+    cfree(s.nlive)
+    cfree(s.start)
+    cfree(s.snp)
+    cfree(s.sspc)
+    sm_free(&s.fb)
+    anomalies = {"objects_without_span": s.nospan, "misaligned_objects": s.misaligned,
+                 "unmatched_frees": s.unmatched, "realloc_without_free": s.realloc,
+                 "spans_out_of_range": s.span_bad, "unknown_type_ids": s.unknown_types}
+    counts = (s.n_alloc, s.n_init, s.n_free, nm)
+    misc = (m_time_a[:nm], m_type_a[:nm], m_a_a[:nm], m_b_a[:nm], m_gen_a[:nm])
+    return (code, err, misc, anomalies, counts, last_time)

@@ -17,12 +17,17 @@ around them); the HeapAlloc (heapLive) and HeapGoal series; stop-the-world range
 GOMAXPROCS changes; the string and stack tables; counts of every event type.
 
 Go writes only an object's address and type; its slot size comes from the span that
-holds it, so `load` replays the span events against a page table (`_parse.resolve_heap`).
-Events are put in one order by timestamp (stable: within one batch, file order); Go's own
-reader also uses per-goroutine sequence numbers, which the heap events do not need.
+holds it, so `load` replays the span events against a page table. Events are put in one
+order by timestamp (stable: the batches by generation and start, then file order within a
+batch); Go's own reader also uses per-goroutine sequence numbers, which the heap events do
+not need.
 
-Malformed input raises ``ValueError`` naming the byte offset; the hot loops are in
-``_parse.pyx`` and never read outside the buffer.
+Two passes over the file do the work, both typed ``nogil`` Cython (``_parse.pyx``): one
+validates and counts every event (so every output is allocated once, at its size), one
+merges the batches by time and writes each event straight into its output row. Python
+touches only the few hundred batches, the string/stack/type tables and the GC and metric
+events. Malformed input raises ``ValueError`` naming the byte offset; the passes never
+read outside the buffer.
 """
 from __future__ import annotations
 
@@ -43,7 +48,9 @@ ERRORS = {
     4: "batch larger than the maximum batch size (65536 bytes)",
     5: "event type that cannot appear in an event batch",
     6: "event runs past the end of its batch",
+    7: "heap span or object address range larger than 64 GiB (corrupt ids?)",
 }
+_DROPPED = np.uint64(2**64 - 1)     # _parse's size mark of an object that found no slot
 
 #: Allocations (and the start-of-trace heap snapshot, `Trace.initial`).
 ALLOC_DTYPE = np.dtype([
@@ -71,6 +78,7 @@ GC_DTYPE = np.dtype([
 ])
 TYPE_DTYPE = np.dtype([("addr", np.uint64), ("size", np.uint64), ("ptrbytes", np.uint64),
                        ("name", object)])
+assert ALLOC_DTYPE.itemsize == _parse.ALLOC_REC_SIZE and FREE_DTYPE.itemsize == _parse.FREE_REC_SIZE
 SERIES_DTYPE = np.dtype([("time", np.int64), ("value", np.int64)])
 STW_DTYPE = np.dtype([("start", np.int64), ("end", np.int64), ("kind", object)])
 
@@ -86,11 +94,11 @@ EV_CPU_SAMPLES, EV_SYNC, EV_FREQUENCY, EV_CLOCK_SNAPSHOT = (
 K_SPAN, K_SPAN_ALLOC, K_SPAN_FREE = _EV["Span"], _EV["SpanAlloc"], _EV["SpanFree"]
 K_OBJECT, K_OBJECT_ALLOC, K_OBJECT_FREE = (_EV["HeapObject"], _EV["HeapObjectAlloc"],
                                            _EV["HeapObjectFree"])
-_KEEP = np.zeros(256, dtype=np.uint8)
-for _t in (EV_PROCS_CHANGE, EV_STW_BEGIN, EV_STW_END, EV_GC_BEGIN, EV_GC_END, EV_HEAP_ALLOC,
-           EV_HEAP_GOAL, K_SPAN, K_SPAN_ALLOC, K_SPAN_FREE, K_OBJECT, K_OBJECT_ALLOC,
-           K_OBJECT_FREE):
-    _KEEP[_t] = 1
+#: The few event types besides the heap's that `parse` keeps (GC, STW, metrics, GOMAXPROCS).
+EV_KEEP_MISC = [EV_PROCS_CHANGE, EV_STW_BEGIN, EV_STW_END, EV_GC_BEGIN, EV_GC_END,
+                EV_HEAP_ALLOC, EV_HEAP_GOAL]
+_MISC = np.zeros(256, dtype=np.uint8)
+_MISC[EV_KEEP_MISC] = 1
 _NARGS = np.array(_spec.timed_nargs(), dtype=np.int8)
 #: Functions on a GCBegin stack that make the cycle a forced one (not heap-triggered).
 FORCED_GC_FUNCS = frozenset({"runtime.GC", "runtime/debug.FreeOSMemory", "runtime.forcegchelper"})
@@ -399,37 +407,60 @@ def parse(data, *, gogc=None, memory_limit=None):
     buf = np.frombuffer(memoryview(data).cast("B"), dtype=np.uint8)
     gens, geometry, exp_other = _generations(buf)
 
-    # 1. decode every event batch of every generation (Cython, nogil)
-    doff, dlen, btime, bgen, bfreq = [], [], [], [], []
-    for gi, g in enumerate(gens):
-        # batches in time order (stable): one M's batches are then in order, so events
-        # with equal timestamps keep the order their M wrote them in
-        for (o, n, t) in sorted(g.batches, key=lambda b: b[2]):
-            doff.append(o)
-            dlen.append(n)
-            btime.append(t)
-            bgen.append(gi)
-            bfreq.append(g.freq)
-    code, err, hist, cols = _parse.decode_events(
-        buf, np.array(doff, dtype=np.int64), np.array(dlen, dtype=np.int64),
-        np.array(btime, dtype=np.uint64), np.array(bgen, dtype=np.int32),
-        np.array(bfreq, dtype=np.float64), _NARGS, _KEEP)
+    # the event batches in a stable order (generation, then batch start): one M's
+    # batches are then in order, so events with equal times keep their M's order
+    rows = [(o, n, t, gi, g.freq) for gi, g in enumerate(gens)
+            for (o, n, t) in sorted(g.batches, key=lambda b: b[2])]
+    doff = np.array([r[0] for r in rows], dtype=np.int64)
+    dlen = np.array([r[1] for r in rows], dtype=np.int64)
+    bgen = np.array([r[3] for r in rows], dtype=np.int32)
+    freq = np.array([r[4] for r in rows], dtype=np.float64)
+    # a batch's start in ns, truncated as Go's frequency.mul does
+    bstart = np.array([int(float(r[2]) * r[4]) for r in rows], dtype=np.int64)
+
+    # 1. validate and count every event (Cython, nogil)
+    code, err, hist, tmin = _parse.count_events(buf, doff, dlen, bstart, freq, _NARGS)
     if code:
-        typ = int(buf[err])
-        _fail(f"{ERRORS[code]} (event type {typ})", err)
-    t, ty, a, b, c, g = cols
-    order = np.argsort(t, kind="stable")
-    t, ty, a, b, c, g = t[order], ty[order], a[order], b[order], c[order], g[order]
-    t0 = int(t[0]) if len(t) else 0
-    batch_t0 = [int(bt * gens[0].freq) for (_o, _n, bt) in gens[0].batches]
-    if batch_t0:
-        t0 = min(t0, min(batch_t0)) if len(t) else min(batch_t0)
-    t = t - t0
-    duration = int(t[-1]) if len(t) else 0
+        _fail(f"{ERRORS[code]} (event type {int(buf[err])})", err)
+    t0 = tmin
+    g0 = bstart[bgen == 0]
+    if len(g0):
+        t0 = min(t0, int(g0.min()))
+    if t0 == np.iinfo(np.int64).max:
+        t0 = 0
     event_counts = {_spec.NAMES.get(i, f"event{i}"): int(n) for i, n in enumerate(hist) if n}
     anomalies = {"other_experiment_batches": exp_other}
 
-    # 2. metrics series, STW ranges, GOMAXPROCS
+    # 2. every event in time order, straight into the output rows (Cython, nogil)
+    types, tmap = _types(gens)
+    if hist[K_SPAN:K_OBJECT_FREE + 1].any() and not geometry:
+        raise ValueError("goruntime.trace: AllocFree events without the experiment's info "
+                         "batch (heap base, page size) at byte offset 0")
+    geo = geometry or {"page_size": 8192, "min_heap_align": 8, "min_heap_addr": 0}
+    allocs = np.empty(int(hist[K_OBJECT_ALLOC]), dtype=ALLOC_DTYPE)
+    initial = np.empty(int(hist[K_OBJECT]), dtype=ALLOC_DTYPE)
+    frees = np.empty(int(hist[K_OBJECT_FREE]), dtype=FREE_DTYPE)
+    tlen = np.array([len(x) for x in tmap], dtype=np.int64)
+    toff = np.concatenate([[0], np.cumsum(tlen)[:-1]]).astype(np.int64)
+    tlut = np.concatenate(tmap).astype(np.int64) if tmap else np.zeros(0, np.int64)
+    order = np.argsort(bstart, kind="stable").astype(np.int64)
+    n_misc = int(hist[EV_KEEP_MISC].sum())
+    code, err, misc, anom, counts, last = _parse.stream_events(
+        buf, doff, dlen, bstart, bgen, freq, order, _NARGS, _MISC, t0, _class_sizes(),
+        MAX_HEAP_PAGES, geo["page_size"], geo["min_heap_align"], geo["min_heap_addr"],
+        tlut, toff, tlen, np.ascontiguousarray(types["size"], dtype=np.uint64),
+        np.ascontiguousarray(types["ptrbytes"], dtype=np.uint64),
+        allocs.view(np.uint8), initial.view(np.uint8), frees.view(np.uint8), n_misc)
+    if code == 8:
+        raise MemoryError("goruntime.trace: out of memory for the heap tables")
+    if code:
+        _fail(ERRORS.get(code, f"internal error {code}"), err)
+    anomalies.update(anom)
+    allocs, initial, frees = _drop_unplaced(allocs, initial, frees)
+    t, ty, a, b, g = misc
+    duration = int(last)
+
+    # 3. metrics series, STW ranges, GOMAXPROCS, GC cycles (few events: numpy)
     m = ty == EV_HEAP_ALLOC
     heap_alloc = np.empty(int(m.sum()), dtype=SERIES_DTYPE)
     heap_alloc["time"], heap_alloc["value"] = t[m], a[m].astype(np.int64)
@@ -442,11 +473,6 @@ def parse(data, *, gogc=None, memory_limit=None):
     stw = _stw_ranges(t, ty, a, g, gens)
     gcs = _gc_cycles(t, ty, a, b, g, gens, heap_alloc, heap_goal)
 
-    # 3. the heap: types, spans and objects
-    types, tmap = _types(gens)
-    allocs, initial, frees, anom = _heap_events(t, ty, a, b, c, g, geometry, types, tmap)
-    anomalies.update(anom)
-
     settings = {"gogc": gogc if gogc is not None else _estimate_gogc(gcs),
                 "gogc_estimated": gogc is None,
                 "memory_limit": memory_limit,
@@ -455,6 +481,23 @@ def parse(data, *, gogc=None, memory_limit=None):
                  heap_alloc=heap_alloc, heap_goal=heap_goal, stw=stw, types=types, procs=procs,
                  generations=gens, event_counts=event_counts, anomalies=anomalies,
                  geometry=geometry, settings=settings, duration=duration, nbytes=len(buf))
+
+
+def _drop_unplaced(allocs, initial, frees):
+    """Remove the objects that found no fitting span (``size`` marked ``2**64 - 1``;
+    counted in the anomalies) and renumber the frees' references. Rare: a corrupt or
+    oddly ordered trace."""
+    bad_a = allocs["size"] == _DROPPED
+    bad_i = initial["size"] == _DROPPED
+    if not (bad_a.any() or bad_i.any()):
+        return allocs, initial, frees
+    for bad, col in ((bad_a, "alloc"), (bad_i, "initial")):
+        if bad.any():
+            new = np.cumsum(~bad) - 1
+            ref = frees[col]
+            has = ref >= 0
+            frees[col] = np.where(has, new[np.maximum(ref, 0)], -1)
+    return allocs[~bad_a], initial[~bad_i], frees
 
 
 def _stw_ranges(t, ty, a, g, gens):
@@ -548,164 +591,3 @@ def _types(gens):
     for i, k in enumerate(glob):
         types[i] = k
     return types, tmap
-
-
-def _heap_events(t, ty, a, b, c, g, geometry, types, tmap):
-    """Resolve the AllocFree events into allocs / initial / frees arrays."""
-    mem = (ty >= K_SPAN) & (ty <= K_OBJECT_FREE)
-    empty = np.zeros(0, dtype=ALLOC_DTYPE)
-    anomalies = {"objects_without_span": 0, "misaligned_objects": 0, "unmatched_frees": 0,
-                 "realloc_without_free": 0, "spans_out_of_range": 0, "unknown_type_ids": 0}
-    if not mem.any():
-        return empty, empty.copy(), np.zeros(0, dtype=FREE_DTYPE), anomalies
-    if not geometry:
-        raise ValueError("goruntime.trace: AllocFree events without the experiment's info "
-                         "batch (heap base, page size) at byte offset 0")
-    mt, mk, ma, mb, mc, mg = t[mem], ty[mem], a[mem], b[mem], c[mem], g[mem]
-    page, align = geometry["page_size"], geometry["min_heap_align"]
-    base = geometry["min_heap_addr"]
-    span = (mk == K_SPAN) | (mk == K_SPAN_ALLOC)
-    isobj = (mk == K_OBJECT) | (mk == K_OBJECT_ALLOC)
-    hi = 0
-    if span.any():
-        hi = max(hi, int((ma[span] + mb[span]).max()))
-    if isobj.any():
-        if int(ma[isobj].max()) > (MAX_HEAP_PAGES * page) // align:
-            _fail("heap object address range larger than 64 GiB (corrupt ids?)", 0)
-        hi = max(hi, int(ma[isobj].max()) * align // page + 1)
-    if hi > MAX_HEAP_PAGES:
-        _fail("heap span address range larger than 64 GiB (corrupt ids?)", 0)
-    n = len(mk)
-    size = np.empty(n, dtype=np.uint64)
-    spc = np.empty(n, dtype=np.uint8)
-    flags = np.empty(n, dtype=np.uint8)
-    anomalies["spans_out_of_range"] = int(_parse.resolve_heap(
-        mk, ma, mb, mc, _class_sizes(), hi, page, align, size, spc, flags))
-    _late_spans(mk, ma, mb, mc, isobj, flags, size, spc, page, align)
-
-    # pair frees with objects by slot (Go frees slot bases; an object with a malloc header
-    # was reported 8 bytes in); flags tiny re-reports of a live tiny block
-    key = ma
-    header = (flags & _parse.OBJ_HEADER) != 0
-    if header.any():
-        key = ma - header.astype(np.uint64) * np.uint64(max(8 // align, 1))
-    free_time = np.empty(n, dtype=np.int64)
-    target = np.empty(n, dtype=np.int64)
-    unmatched, realloc = _parse.match_frees(mk, key, mt, spc, flags, free_time, target)
-    anomalies["unmatched_frees"] = int(unmatched)
-    anomalies["realloc_without_free"] = int(realloc)
-
-    bad = (flags & (_parse.OBJ_NOSPAN | _parse.OBJ_MISALIGNED)) != 0
-    anomalies["objects_without_span"] = int((isobj & ((flags & _parse.OBJ_NOSPAN) != 0)).sum())
-    anomalies["misaligned_objects"] = int((isobj & ((flags & _parse.OBJ_MISALIGNED) != 0)).sum())
-    good = isobj & ~bad
-    oi = np.flatnonzero(good)                       # object events kept, in time order
-    ok_, ob, og = mk[oi], mb[oi], mg[oi]
-    osize, ospc, oflags = size[oi], spc[oi], flags[oi]
-    tiny = (oflags & _parse.OBJ_TINY) != 0
-
-    # type of each object: per-generation lookup of the raw id (0 = no type)
-    gtype = np.full(len(oi), -1, dtype=np.int64)
-    for gi, lut in enumerate(tmap):
-        sel = (og == gi) & (ob > 0)
-        if not sel.any():
-            continue
-        raw = ob[sel]
-        known = raw < len(lut)
-        gt = np.full(len(raw), -1, dtype=np.int64)
-        gt[known] = lut[raw[known].astype(np.int64)]
-        anomalies["unknown_type_ids"] += int((gt < 0).sum())
-        gtype[sel] = gt
-
-    pointerful = (ospc & 1) == 0
-    sclass = ospc >> 1
-    rec = np.empty(len(oi), dtype=ALLOC_DTYPE)
-    rec["time"] = mt[oi]
-    rec["addr"] = ma[oi] * np.uint64(align) + np.uint64(base)
-    rec["size"] = np.where(tiny, 0, osize)
-    rec["sizeclass"] = sclass
-    rec["pointerful"] = pointerful
-    rec["tiny"] = tiny
-    rec["type"] = gtype
-    rec["ptrbytes"] = _ptrbytes(osize, sclass, pointerful & ~tiny, gtype, types)
-    rec["free_time"] = np.where(tiny, -1, free_time[oi])
-    is_init = ok_ == K_OBJECT
-    allocs = rec[~is_init]
-    initial = rec[is_init]
-    initial["time"] = 0
-
-    # frees, with the allocation (or snapshot object) each one frees
-    fi = np.flatnonzero(mk == K_OBJECT_FREE)
-    frees = np.empty(len(fi), dtype=FREE_DTYPE)
-    frees["time"] = mt[fi]
-    frees["addr"] = ma[fi] * np.uint64(align) + np.uint64(base)
-    tf = target[fi]
-    has = tf >= 0
-    frees["size"] = np.where(has, size[np.maximum(tf, 0)], 0)
-    pos = np.full(n, -1, dtype=np.int64)            # mem event -> index in allocs / initial
-    pos[oi[~is_init]] = np.arange(len(allocs))
-    pos[oi[is_init]] = np.arange(len(initial))
-    kind_init = np.zeros(n, dtype=bool)
-    kind_init[oi[is_init]] = True
-    p = pos[np.maximum(tf, 0)]
-    ti = kind_init[np.maximum(tf, 0)]
-    frees["alloc"] = np.where(has & ~ti, p, -1)
-    frees["initial"] = np.where(has & ti, p, -1)
-    return allocs, initial, frees, anomalies
-
-
-def _late_spans(mk, ma, mb, mc, isobj, flags, size, spc, page, align):
-    """Objects that found no fitting span: if one of the next 256 span allocations covers
-    their page and fits them, its event was ordered late (equal timestamps on two Ms);
-    take that span."""
-    bad = np.flatnonzero(isobj & ((flags & (_parse.OBJ_NOSPAN | _parse.OBJ_MISALIGNED)) != 0))
-    if not len(bad) or len(bad) > 10000:
-        return
-    sp = np.flatnonzero((mk == K_SPAN_ALLOC) & ((mc & 1) == 0))
-    sp_lo, sp_hi = ma[sp], ma[sp] + mb[sp]
-    sizes = _class_sizes()
-    for i in bad:
-        off = int(ma[i]) * align
-        pg = off // page
-        k = int(np.searchsorted(sp, i, side="right"))
-        w = slice(k, k + 256)                   # the next span allocations only
-        hit = np.flatnonzero((sp_lo[w] <= pg) & (sp_hi[w] > pg))
-        if not len(hit):
-            continue
-        j = sp[k + hit[0]]
-        sc = int(mc[j]) >> 1
-        cls = sc >> 1
-        rel = off - int(ma[j]) * page
-        if cls == 0:
-            ok, sz = rel == 0, int(mb[j]) * page
-        elif cls < len(sizes):
-            sz = int(sizes[cls])
-            r = rel % sz
-            ok = r == 0 or (r == 8 and (sc & 1) == 0 and sz > 512)
-        else:
-            continue
-        if ok:
-            size[i], spc[i] = sz, sc
-            flags[i] = (flags[i] & _parse.OBJ_EXISTS) | (_parse.OBJ_HEADER if rel % max(sz, 1) else 0)
-
-
-def _ptrbytes(size, sclass, pointerful, gtype, types):
-    """Bytes from an object's start that may hold pointers, from its type.
-
-    Go writes the element type: an object of slot size S holding n = S // type.size
-    elements has ptrdata (n-1)*type.size + type.ptrbytes (Go: heapSetType for arrays).
-    Objects over 512 bytes in small scan classes carry an 8-byte malloc header. Without a
-    type, a pointerful object is taken as pointers throughout (conservative).
-    """
-    usable = size.astype(np.int64) - np.where(pointerful & (sclass > 0) & (size > 512), 8, 0)
-    out = np.where(pointerful, usable, 0).astype(np.int64)
-    has = pointerful & (gtype >= 0)
-    if has.any() and len(types):
-        ts = types["size"].astype(np.int64)[gtype[has]]
-        tp = types["ptrbytes"].astype(np.int64)[gtype[has]]
-        u = usable[has]
-        n = np.where(ts > 0, u // np.maximum(ts, 1), 1)
-        n = np.maximum(n, 1)
-        pb = np.where(tp > 0, (n - 1) * ts + tp, 0)
-        out[has] = np.clip(pb, 0, np.maximum(u, 0))
-    return np.maximum(out, 0).astype(np.uint64)

@@ -28,7 +28,12 @@ What is modelled and what is not (docs/trace.md says more):
   the emulator's cost model (``goruntime.runtime.COSTS``). ``gc_cpu_fraction`` is the
   modelled GC CPU over (recorded run time x the replay's GOMAXPROCS + modelled GC CPU).
 - Forced cycles (``runtime.GC``, ``debug.FreeOSMemory``, the periodic GC) are replayed at
-  their recorded place; every other cycle is the emulated pacer's decision.
+  their recorded place; every other cycle is the emulated pacer's decision
+  (``cycles="pacer"``, the default). ``cycles="recorded"`` instead runs every recorded
+  cycle at its recorded mark termination (as a stop-the-world cycle) and no other: the
+  heap model without the pacer. Deaths are then placed after the end of the cycle that
+  still marked the object, so every death time the frees allow gives the same marked
+  heaps, and that run's error is the heap model's alone.
 - Tiny sub-allocations take no slot: they are counted in ``mallocs`` (as Go's MemStats
   counts them) but not replayed.
 """
@@ -36,11 +41,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from dataclasses import dataclass
+
 from goruntime import clock as _clock
 
-__all__ = ["replay", "replay_detail", "DEATH_MODELS"]
+__all__ = ["replay", "replay_detail", "prepare", "Prepared", "DEATH_MODELS", "CYCLE_MODELS"]
 
 DEATH_MODELS = ("spread", "early", "gc", "free")
+CYCLE_MODELS = ("pacer", "recorded")
 OP_ALLOC, OP_DROP, OP_GC = 0, 2, 3
 MALLOC_HEADER_SIZE = 8
 MIN_SIZE_FOR_MALLOC_HEADER = 512
@@ -98,7 +106,16 @@ def _check_trace(tr):
                          "with GODEBUG=traceallocfree=1")
 
 
-def _objects(tr, death):
+def _cycle_times(tr):
+    """(start, end) of the recorded cycles, by start; a cycle the trace does not see end
+    ends at its start."""
+    g = np.sort(tr.gcs, order="start")
+    start = g["start"].astype(np.int64)
+    end = np.where(g["end"] >= 0, g["end"], g["start"]).astype(np.int64)
+    return start, end
+
+
+def _objects(tr, death, cycles="pacer"):
     """Objects to replay (snapshot first, then allocations): birth, death (-1: never),
     requested size, pointer flag, pointer words."""
     mi, ma = ~tr.initial["tiny"], ~tr.allocs["tiny"]
@@ -114,19 +131,24 @@ def _objects(tr, death):
     dies = free >= 0
     dt = np.where(dies, free, -1)
     if death in ("gc", "spread", "early"):
-        starts = np.sort(tr.gcs["start"])
+        starts, ends = _cycle_times(tr)
         i = np.searchsorted(starts, free, side="left") - 1      # last cycle begun before
         at = np.where(i >= 0, starts[np.maximum(i, 0)], -1)
         latest = np.maximum(at, birth)
         dt = np.where(dies, latest, -1)
-        # the cycle before that one had still found it alive (or it was not yet born)
-        prev = np.where(i >= 1, starts[np.maximum(i - 1, 0)], -1)
-        earliest = np.maximum(prev, birth)
+        # the cycle before that one had still found it alive (or it was not yet born);
+        # with the cycles replayed at their recorded ends (stop-the-world), an object
+        # that cycle marked must outlive its end: Go marked it at some point of the mark
+        # phase, or allocated it black during it
+        rec = cycles == "recorded"
+        prev = np.where(i >= 1, (ends if rec else starts)[np.maximum(i - 1, 0)] + int(rec), -1)
+        earliest = np.minimum(np.maximum(prev, birth), latest)
         if death == "early":
             dt = np.where(dies, earliest, -1)
         elif death == "spread":
             # spread evenly over that interval (a fixed low-discrepancy sequence)
-            frac = (np.arange(len(birth), dtype=np.float64) * 0.6180339887498949) % 1.0
+            frac = np.arange(len(birth), dtype=np.float64) * 0.6180339887498949
+            frac -= np.floor(frac)                # == frac % 1.0, exactly; faster
             spread = earliest + ((latest - earliest) * frac).astype(np.int64)
             dt = np.where(dies, np.maximum(spread, birth), -1)
     size = objs["size"].astype(np.uint64)
@@ -137,32 +159,105 @@ def _objects(tr, death):
     return birth, dt, req, ptr, ptrwords, n_init
 
 
-def _op_stream(tr, death):
-    """Rows for replay_kernel, in order: at equal times drops, then GCs, then allocs."""
-    birth, dt, req, ptr, ptrwords, n_init = _objects(tr, death)
+def _op_stream(tr, death, cycles="pacer"):
+    """Rows for replay_kernel, in order: at equal times drops, then GCs, then allocs.
+
+    The allocations are already in time order (the reader writes them so) and the cycles
+    are few: only the deaths are sorted, and the three sorted runs are merged by their
+    positions (``searchsorted``), which gives the order a stable sort of all rows by
+    (time, priority) gives, without sorting or gathering every row."""
+    birth, dt, req, ptr, ptrwords, n_init = _objects(tr, death, cycles)
     n = len(birth)
-    dies = dt >= 0
-    forced = tr.gcs[tr.gcs["forced"]]
-    nd, ng = int(dies.sum()), len(forced)
-    time = np.concatenate([birth, dt[dies], forced["start"]])
-    # a drop at its object's own birth time must follow the alloc: priority 3
-    dprio = np.where(dt[dies] == birth[dies], 3, 0).astype(np.int8)
-    prio = np.concatenate([np.full(n, 2, np.int8), dprio, np.ones(ng, np.int8)])
-    ident = np.arange(n, dtype=np.int64)
-    dense = np.concatenate([ident, ident[dies], np.full(ng, -1, np.int64)])
-    op = np.concatenate([np.full(n, OP_ALLOC, np.uint8), np.full(nd, OP_DROP, np.uint8),
-                         np.full(ng, OP_GC, np.uint8)])
-    # one int64 key (time, then priority): one argsort instead of a two-key lexsort
-    key = (time + 1) * 4 + prio
-    order = np.argsort(key, kind="stable")
-    size = np.concatenate([req, np.zeros(nd + ng, np.uint64)])[order]
-    pointers = np.concatenate([ptr.astype(np.uint8), np.zeros(nd + ng, np.uint8)])[order]
-    pw = np.concatenate([ptrwords, np.zeros(nd + ng, np.uint64)])[order]
-    return (op[order], dense[order], size, pointers, pw, time[order], n, n_init)
+    # one int64 key per row: (time + 1) * 4 + priority; a drop at its object's own birth
+    # time must follow the alloc: priority 3
+    akey = (birth + 1) * 4 + 2
+    order_a = None
+    if n > 1 and not (akey[1:] >= akey[:-1]).all():      # not from our reader: sort them
+        order_a = np.argsort(akey, kind="stable")
+        akey = akey[order_a]
+    di = np.flatnonzero(dt >= 0)
+    dkey = (dt[di] + 1) * 4 + np.where(dt[di] == birth[di], 3, 0)
+    o = np.argsort(dkey, kind="stable")
+    di, dkey = di[o], dkey[o]
+    if cycles == "recorded":              # every cycle, at its mark termination
+        gtime = _cycle_times(tr)[1]
+    else:                                 # the forced ones, where they began
+        gtime = tr.gcs["start"][tr.gcs["forced"]].astype(np.int64)
+    gkey = np.sort((gtime + 1) * 4 + 1)
+    nd, ng = len(di), len(gkey)
+    # keys of different kinds never tie (their priorities differ): a row's place is its
+    # rank in its own run plus the rows of the other runs with smaller keys
+    pa = np.arange(n, dtype=np.int64)
+    pa += np.searchsorted(dkey, akey, side="left")
+    pa += np.searchsorted(gkey, akey, side="left")
+    pd = np.arange(nd, dtype=np.int64)
+    pd += np.searchsorted(akey, dkey, side="left")
+    pd += np.searchsorted(gkey, dkey, side="left")
+    pg = np.arange(ng, dtype=np.int64) + np.searchsorted(akey, gkey, side="left") \
+        + np.searchsorted(dkey, gkey, side="left")
+    rows = n + nd + ng
+    ident = np.arange(n, dtype=np.int64) if order_a is None else order_a
+    op = np.empty(rows, np.uint8)
+    op[pa], op[pd], op[pg] = OP_ALLOC, OP_DROP, OP_GC
+    dense = np.empty(rows, np.int64)
+    dense[pa], dense[pd], dense[pg] = ident, di, -1
+    time = np.empty(rows, np.int64)
+    time[pa], time[pd], time[pg] = birth[ident], dt[di], (gkey - 1) // 4 - 1
+    size = np.zeros(rows, np.uint64)
+    size[pa] = req[ident]
+    pointers = np.zeros(rows, np.uint8)
+    pointers[pa] = ptr[ident]
+    pw = np.zeros(rows, np.uint64)
+    pw[pa] = ptrwords[ident]
+    return (op, dense, size, pointers, pw, time, n, n_init)
 
 
-def _settings(tr, gogc, memory_limit, gomaxprocs):
-    s = tr.settings
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """A trace made ready to replay under one death and cycle model: the op stream
+    (numpy columns, see `_op_stream`) and what a replay reads besides. `prepare` makes
+    it; `replay` / `replay_detail` take it in place of the trace, so a grid of
+    configurations builds the stream once (``goruntime.sweep`` ships it to its workers
+    once)."""
+    op: np.ndarray
+    dense: np.ndarray
+    size: np.ndarray
+    pointers: np.ndarray
+    ptrwords: np.ndarray
+    time: np.ndarray
+    nobj: int
+    n_init: int
+    n_allocs: int
+    tiny: int
+    duration: int
+    settings: dict
+    death: str
+    cycles: str
+
+    COLUMNS = ("op", "dense", "size", "pointers", "ptrwords", "time")
+
+
+def prepare(tr, death="spread", cycles="pacer"):
+    """The `Prepared` replay input of trace *tr* (deaths and cycles: see the module)."""
+    if isinstance(tr, Prepared):
+        if (tr.death, tr.cycles) != (death, cycles):
+            raise ValueError(f"this Prepared trace was made for death={tr.death!r}, "
+                             f"cycles={tr.cycles!r}, not {death!r}, {cycles!r}")
+        return tr
+    _check_trace(tr)
+    if death not in DEATH_MODELS:
+        raise ValueError(f"death must be one of {DEATH_MODELS}, not {death!r}")
+    if cycles not in CYCLE_MODELS:
+        raise ValueError(f"cycles must be one of {CYCLE_MODELS}, not {cycles!r}")
+    op, dense, size, pointers, pw, time, nobj, n_init = _op_stream(tr, death, cycles)
+    return Prepared(op=op, dense=dense, size=size, pointers=pointers, ptrwords=pw, time=time,
+                    nobj=int(nobj), n_init=int(n_init), n_allocs=int(len(tr.allocs)),
+                    tiny=int(tr.allocs["tiny"].sum()), duration=int(tr.duration),
+                    settings=dict(tr.settings), death=death, cycles=cycles)
+
+
+def _settings(prep, gogc, memory_limit, gomaxprocs):
+    s = prep.settings
     gogc = s.get("gogc", 100) if gogc is None else gogc
     memory_limit = s.get("memory_limit") if memory_limit is None else memory_limit
     if isinstance(memory_limit, str) and memory_limit.strip().lower() == "off":
@@ -172,7 +267,7 @@ def _settings(tr, gogc, memory_limit, gomaxprocs):
 
 
 def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="spread",
-                  progress=False):
+                  cycles="pacer", progress=False):
     """`replay`, plus what happened on the way: ``(result, detail)`` where
     ``detail["cycles"]`` lists each cycle (kind, start time, heap_live at start and end,
     goal before and after, pause) and ``detail["samples"]`` holds arrays ``time`` (ns on
@@ -182,16 +277,18 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
     from goruntime.workloads import _Run, _heap_triggered, _progress_bar
     from goruntime.workloads import _workloads
 
-    _check_trace(tr)
-    if death not in DEATH_MODELS:
-        raise ValueError(f"death must be one of {DEATH_MODELS}, not {death!r}")
-    gogc, memory_limit, gomaxprocs = _settings(tr, gogc, memory_limit, gomaxprocs)
-    op, dense, size, pointers, pw, _time, nobj, n_init = _op_stream(tr, death)
+    prep = prepare(tr, death, cycles)
+    gogc, memory_limit, gomaxprocs = _settings(prep, gogc, memory_limit, gomaxprocs)
+    op, dense, size, pointers, pw, _time = (prep.op, prep.dense, prep.size, prep.pointers,
+                                            prep.ptrwords, prep.time)
+    nobj, n_init = prep.nobj, prep.n_init
     k = int(np.searchsorted(_time, 0, side="left")) if n_init else 0
     rest = op[k:] == OP_ALLOC
     clk = TraceClock(_time[k:][rest & (size[k:] > 0)])
     r = _rt.Runtime(gogc=gogc, memory_limit=memory_limit, gomaxprocs=gomaxprocs, clock=clk)
-    tdense = np.full(len(op), -1, dtype=np.int64)
+    # the store columns: a trace has no store rows, so the kernel never reads them;
+    # calloc'd zeros cost no memory until touched (np.full(-1) wrote 12 bytes a row)
+    tdense = np.zeros(len(op), dtype=np.int64)
     offset = np.zeros(len(op), dtype=np.uint32)
     addr = np.zeros(max(nobj, 1), dtype=np.uint64)
     slot = np.full(max(nobj, 1), -1, dtype=np.int64)
@@ -212,7 +309,10 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
                 r.set_gc_percent(pct)
                 r.set_memory_limit(limit)
             r.gc()
-            bar = _progress_bar(progress, int(len(tr.allocs)), "replay")
+            if cycles == "recorded":                 # no cycle but the recorded ones
+                r.set_gc_percent(-1)
+                r.set_memory_limit(_rt._pacer.MAX_INT64)
+            bar = _progress_bar(progress, prep.n_allocs, "replay")
             before = r.read_mem_stats()
             clk.follow(r.heap)
             t_follow = clk.nanotime()
@@ -234,9 +334,9 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
                "start": g.before.time_ns - t_follow} for g in rec.gcs]
     cpu = r.gc_record.cpu
     gc_cpu = int(cpu.GCTotalTime - cpu.GCIdleTime)
-    run_cpu = int(tr.duration) * int(gomaxprocs)     # the CPU the run has, Go's yardstick
+    run_cpu = prep.duration * int(gomaxprocs)        # the CPU the run has, Go's yardstick
     pauses = [c["pause_ns"] for c in cycles]
-    tiny = int(tr.allocs["tiny"].sum())
+    tiny = prep.tiny
     result = {
         "gogc": int(r.pacer.gc_percent),
         "memory_limit": None if r.pacer.memory_limit >= _rt._pacer.MAX_INT64 else int(r.pacer.memory_limit),
@@ -257,7 +357,7 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
 
 
 def replay(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="spread",
-           progress=False):
+           cycles="pacer", progress=False):
     """Replay trace *tr* under GOGC *gogc*, GOMEMLIMIT *memory_limit* (bytes, a GOMEMLIMIT
     string, or "off") and *gomaxprocs*; None = the recorded setting (``tr.settings``).
 
@@ -270,4 +370,4 @@ def replay(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="spread",
     Deterministic: the same trace and settings give the same dict.
     """
     return replay_detail(tr, gogc=gogc, memory_limit=memory_limit, gomaxprocs=gomaxprocs,
-                         death=death, progress=progress)[0]
+                         death=death, cycles=cycles, progress=progress)[0]

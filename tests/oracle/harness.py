@@ -249,6 +249,29 @@ class Range(Tolerance):
         return f"Go's observed {_num(self.lo)}..{_num(self.hi)} ±{self.frac:.0%}"
 
 
+class Factor(Tolerance):
+    """goruntime within a factor of *factor* of Go: Go/factor <= goruntime <= Go*factor
+    (times: Go's own vary that much between runs on a shared machine), or within
+    *min_abs* of it (a printed value's resolution: gctrace's whole ms and percent).
+    Compared with Go's recorded range (a timing field): [lo/factor, hi*factor]."""
+
+    timing = True
+
+    def __init__(self, factor: float, reason: str, min_abs: float = 0):
+        self.factor, self.reason, self.min_abs = factor, reason, min_abs
+
+    def accepts(self, py, go):
+        if not (_is_number(py) and _is_number(go)):
+            return False
+        if abs(py - go) <= self.min_abs:
+            return True
+        lo, hi = sorted((go / self.factor, go * self.factor))
+        return lo <= py <= hi
+
+    def describe(self):
+        return f"within ×{_num(self.factor)}" + (f" (or ±{_num(self.min_abs)})" if self.min_abs else "")
+
+
 class Info(Tolerance):
     """Reported, not compared: the value belongs to one process (e.g. the size of
     this Go binary's globals) or only one side produces it."""

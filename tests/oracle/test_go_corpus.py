@@ -112,6 +112,42 @@ def _gcbench():
             "checks.tree_nodes": trees, "checks.long_lived_and_array_ok": True}
 
 
+def _sweep_order(cleanup):
+    """The order Go's rules give for sweep_order (issue 15 item 1), derived here from
+    mgcsweep.go, mcache.go, mfinal.go and mcleanup.go alone. 300 objects round-robin
+    (i % 10): tiny 0,5; 16 B 1,6; large 2,7; 48 B 3,8; 64 B noscan 4; 256 B 9. The last
+    tiny block (290, 295) is the P's current tiny block, a root until cycle 2.
+
+    Batches: the mcache flush sweeps the cached spans in span class order (16 B scan,
+    tiny, 48 B, 64 B noscan, 256 B); then runtime.GC's sweepone (1 span, Gosched) and
+    bgsweep (10 spans, yield) take turns over span class 0, whose first span is main.go's
+    `events` buffer, then the 60 large spans in allocation order. Finalizers: each batch
+    newest first. Cleanups: 20-entry blocks, pushed on a stack when full; the cleanup
+    goroutine first runs after batch 2, then after every batch, taking the stack newest
+    block first; the partly filled block last."""
+    ids = lambda ks: [i for i in range(300) if i % 10 in ks and i not in (290, 295)]  # noqa: E731
+    batches = [ids((1, 6)) + ids((0, 5)) + ids((3, 8)) + ids((4,)) + ids((9,))]
+    spans = [[]] + [[i] for i in ids((2, 7))]        # the events buffer, then the large spans
+    k = 0
+    while k < len(spans):
+        n = 1 if len(batches) % 2 else 10            # batch 1: sweepone; 2: bgsweep; ...
+        batches.append([i for sp in spans[k:k + n] for i in sp])
+        k += n
+    if not cleanup:
+        return [i for b in batches for i in reversed(b)]
+    out, full, filling = [], [], []
+    for n, b in enumerate(batches):
+        for i in b:
+            filling.append(i)
+            if len(filling) == 20:
+                full.append(filling)
+                filling = []
+        if n >= 2:
+            while full:
+                out.extend(full.pop())
+    return out + filling
+
+
 def _misuse(first_line, exit_code=2, recoverable=False):
     return {"exit": exit_code, "first_line": first_line, "recoverable": None if exit_code == 0 else recoverable}
 
@@ -199,6 +235,16 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
         "weak.Make.BySize2.Mallocs": 1000, "weak.Make_twice.Mallocs": 1000,
         "weak.Make_twice.BySize2.Mallocs": 1000}, {}),
     "fin_chain": ("Appendix A, §5.3", {"cycle1": ["A (a.b intact)"], "cycle2": ["B"], "cycle3": []}, {}),
+    "fin_sweep_order": ("issue 15 item 1, Go 1.27.3 mgcsweep.go/mfinal.go: mcache flush, then sweepone "
+                        "and bgsweep in turns; fing runs each batch newest first",
+                        {"cycle1": _sweep_order(False), "cycle2": [295, 290]}, {}),
+    "cleanup_sweep_order": ("issue 15 item 1, Go 1.27.3 mgcsweep.go/mcleanup.go: 20-entry blocks on a "
+                            "stack, the cleanup goroutine behind both sweepers at first",
+                            {"cycle1": _sweep_order(True), "cycle2": [290, 295]}, {}),
+    "lazy_sweep_frees": ("issue 15 item 1, Go 1.27.3 mgcsweep.go: a background cycle's spans are swept "
+                         "lazily (cacheSpan, deductSweepCredit, in sweep class order); runtime.GC() "
+                         "sweeps all", {"cycles": 1, "after_cycle.frees256": 0, "after_gc.frees256": 1000,
+                                        "after_cycle.dead_still_counted256": 1000}, {}),
     "fin_order": ("X8, §5.2", {"cycle1": [str(i) for i in range(9, -1, -1)], "cycle2": []}, {}),
     "fin_weak_cleanup_timing": ("X8", {
         "gc1.weak_nil_before_drain": True, "gc1.events": ["finalizer (weak nil)"],
@@ -404,6 +450,14 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
     "lang_map_100000": ("internal/runtime/maps: tables split at maxTableCapacity=1024", {
         "ii.fill.Mallocs": 531, "ii.fill.TotalAlloc": 4729480, "hint.make.Mallocs": 258,
         "hint.fill.Mallocs": 0}, {}),
+    # Time (issue 15, items 10 and 8): the counts the times are taken over.
+    "time_forced_idle": ("§3.1: runtime.GC runs one whole cycle", {"cycles": 3}, {}),
+    "time_goroutines": ("§3.1: runtime.GC runs one whole cycle", {"cycles": 2}, {}),
+    "time_retain": ("Appendix X1 scaled: gctrace_default's program, 7 cycles in the spec's runs",
+                    {"cycles": 7}, {}),
+    "limiter_below_live": ("mgclimit.go: the bucket holds 1 CPU-second per P, which a program of "
+                           "~0.2 s cannot fill (a loaded machine stretches it)",
+                           {"limiter_last_enabled": 0}, {}),
 }
 
 

@@ -88,6 +88,9 @@ var scenarios = []scenario{
 	{"fin_clear_nil", nil, finClearNil},
 	{"fin_metrics", nil, finMetrics},
 	{"fin_closure_leak", nil, finClosureLeak},
+	{"fin_sweep_order", nil, func() result { return sweepOrder(false) }},
+	{"cleanup_sweep_order", nil, func() result { return sweepOrder(true) }},
+	{"lazy_sweep_frees", nil, lazySweepFrees},
 
 	// Cleanups.
 	{"cleanup_order", nil, cleanupOrder},
@@ -127,6 +130,12 @@ var scenarios = []scenario{
 	{"gctrace_gogc50", nil, func() result { return gctrace("retain", "50") }},
 	{"gctrace_gogc_off", nil, func() result { return gctrace("retain", "off") }},
 	{"gctrace_forced_idle", nil, func() result { return gctrace("idle", "") }},
+
+	// Time (issue 15, item 10): pauses, GCCPUFraction and gctrace's times.
+	{"time_forced_idle", nil, func() result { return timing("idle") }},
+	{"time_retain", nil, func() result { return timing("retain") }},
+	{"time_goroutines", nil, func() result { return timing("goroutines") }},
+	{"limiter_below_live", nil, limiterBelowLive},
 
 	// Scan work as Go 1.27 counts it (/gc/scan/heap:bytes), on a CPU without AVX-512's
 	// packed span scan (the model goruntime follows; see scanHeapWork).
@@ -470,6 +479,179 @@ func cycles(n int) result {
 		out[fmt.Sprintf("cycle%d", i)] = gcCycle()
 	}
 	return out
+}
+
+// ---------------------------------------------------------------------------
+// sweep order (issue 15, item 1)
+
+type swTiny struct{ id int64 } // 8 B, no pointers: tiny blocks
+
+type sw16 struct {
+	p  *int
+	id int
+}
+
+type sw48 struct {
+	p  *int
+	id int
+	b  [32]byte
+}
+
+type sw64 struct { // 64 B, no pointers
+	id int
+	b  [56]byte
+}
+
+type sw256 struct {
+	p  *int
+	id int
+	b  [240]byte
+}
+
+type swL struct { // 40000 B: a large object with pointers
+	p  *int
+	id int
+	b  [39984]byte
+}
+
+// swOrder records, without allocating, the ids whose finalizer or cleanup ran.
+var (
+	swOrder  [1024]int
+	nSwOrder int
+)
+
+func swRecord(id int) {
+	swOrder[nSwOrder] = id
+	nSwOrder++
+}
+
+// setupSweepOrder allocates 300 objects round-robin over tiny, small (16, 48, 64 and
+// 256 bytes) and large (40000 bytes) classes, each with a finalizer or a cleanup
+// recording its id. Every small class fits in the one span the mcache holds; the 60
+// large objects are 60 spans of span class 0.
+//
+//go:noinline
+func setupSweepOrder(cleanup bool) {
+	for i := 0; i < 300; i++ {
+		switch i % 10 {
+		case 0, 5:
+			x := &swTiny{id: int64(i)}
+			if cleanup {
+				runtime.AddCleanup(x, swRecord, i)
+			} else {
+				runtime.SetFinalizer(x, func(x *swTiny) { swRecord(int(x.id)) })
+			}
+		case 1, 6:
+			x := &sw16{id: i}
+			if cleanup {
+				runtime.AddCleanup(x, swRecord, i)
+			} else {
+				runtime.SetFinalizer(x, func(x *sw16) { swRecord(x.id) })
+			}
+		case 2, 7:
+			x := &swL{id: i}
+			if cleanup {
+				runtime.AddCleanup(x, swRecord, i)
+			} else {
+				runtime.SetFinalizer(x, func(x *swL) { swRecord(x.id) })
+			}
+		case 3, 8:
+			x := &sw48{id: i}
+			if cleanup {
+				runtime.AddCleanup(x, swRecord, i)
+			} else {
+				runtime.SetFinalizer(x, func(x *sw48) { swRecord(x.id) })
+			}
+		case 4:
+			x := &sw64{id: i}
+			if cleanup {
+				runtime.AddCleanup(x, swRecord, i)
+			} else {
+				runtime.SetFinalizer(x, func(x *sw64) { swRecord(x.id) })
+			}
+		case 9:
+			x := &sw256{id: i}
+			if cleanup {
+				runtime.AddCleanup(x, swRecord, i)
+			} else {
+				runtime.SetFinalizer(x, func(x *sw256) { swRecord(x.id) })
+			}
+		}
+	}
+}
+
+// sweepOrder: the order of finalizers (or cleanups) over tiny, small and large
+// classes after runtime.GC() with one P: the mcache flush sweeps the cached spans in
+// span class order, then runtime.GC's sweepone (one span, Gosched) and bgsweep (ten
+// spans, then yield) take turns; the finalizer goroutine runs each batch newest
+// first, the cleanup goroutine takes full 20-entry blocks newest first.
+func sweepOrder(cleanup bool) result {
+	runtime.GC()
+	nSwOrder = 0
+	setupSweepOrder(cleanup)
+	out := result{}
+	for c := 1; c <= 2; c++ {
+		runtime.GC()
+		waitQueues()
+		ids := make([]int, nSwOrder)
+		copy(ids, swOrder[:nSwOrder])
+		nSwOrder = 0
+		out[fmt.Sprintf("cycle%d", c)] = ids
+	}
+	return out
+}
+
+var (
+	lazyCycles = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	lazyMs     [3]runtime.MemStats
+	lazySink   *sw16
+)
+
+//go:noinline
+func lazyGarbage() {
+	for i := 0; i < 1000; i++ {
+		lazySink256 = &sw256{id: i}
+	}
+	lazySink256 = nil
+}
+
+var lazySink256 *sw256
+
+// lazySweepFrees: a heap-triggered cycle sweeps lazily (issue 15, item 1). 1000 dead
+// 256-byte objects are left behind; 16-byte garbage is allocated until the next cycle
+// completes (read from /gc/cycles/total, which neither stops the world nor sweeps).
+// Right after it, the 256-byte spans are not swept yet: their frees do not show
+// (BySize, Frees, HeapObjects); after runtime.GC() they do.
+func lazySweepFrees() result {
+	runtime.GC()
+	lazyGarbage()
+	runtime.ReadMemStats(&lazyMs[0])
+	metrics.Read(lazyCycles)
+	n0 := lazyCycles[0].Value.Uint64()
+	allocs := 0
+	for lazyCycles[0].Value.Uint64() == n0 {
+		for k := 0; k < 64; k++ {
+			lazySink = &sw16{id: k}
+		}
+		allocs += 64
+		metrics.Read(lazyCycles)
+	}
+	runtime.ReadMemStats(&lazyMs[1])
+	runtime.GC()
+	runtime.ReadMemStats(&lazyMs[2])
+	c := slices.IndexFunc(lazyMs[0].BySize[:], func(b struct {
+		Size    uint32
+		Mallocs uint64
+		Frees   uint64
+	}) bool {
+		return b.Size == 256
+	})
+	return result{
+		"cycles":                  lazyMs[1].NumGC - lazyMs[0].NumGC,
+		"after_cycle.frees256":    lazyMs[1].BySize[c].Frees - lazyMs[0].BySize[c].Frees,
+		"after_gc.frees256":       lazyMs[2].BySize[c].Frees - lazyMs[0].BySize[c].Frees,
+		"after_cycle.dead_still_counted256": lazyMs[1].BySize[c].Mallocs - lazyMs[1].BySize[c].Frees - (lazyMs[2].BySize[c].Mallocs - lazyMs[2].BySize[c].Frees),
+	}
 }
 
 var names = [...]string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
@@ -1959,10 +2141,120 @@ func traceChild(workload string) {
 		runtime.GC()
 		runtime.GC()
 		runtime.GC()
+	case "goroutines": // 1000 goroutines blocked on a channel, each with a pointer on its stack
+		ch := make(chan struct{})
+		done := make(chan struct{})
+		for i := 0; i < 1000; i++ {
+			go func() {
+				x := &traceNode{}
+				<-ch
+				traceSink = x
+				done <- struct{}{}
+			}()
+		}
+		runtime.Gosched()
+		runtime.GC()
+		runtime.GC()
+		close(ch)
+		for i := 0; i < 1000; i++ {
+			<-done
+		}
 	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	json.NewEncoder(os.Stdout).Encode(result{"NumGC": m.NumGC, "NumForcedGC": m.NumForcedGC})
+	pauses := []uint64{}
+	for i := uint32(0); i < m.NumGC && i < 256; i++ {
+		pauses = append(pauses, m.PauseNs[i])
+	}
+	json.NewEncoder(os.Stdout).Encode(result{"NumGC": m.NumGC, "NumForcedGC": m.NumForcedGC,
+		"PauseNs": pauses, "GCCPUFraction": m.GCCPUFraction})
+}
+
+var timeRE = regexp.MustCompile(`^gc (\d+) @(\d+\.\d{3})s (\d+)%: (\S+)\+(\S+)\+(\S+) ms clock, ` +
+	`(\S+)\+(\S+)/(\S+)/(\S+)\+(\S+) ms cpu, `)
+
+// timing: a workload in a gctrace child; the times Go reports (issue 15, item 10): each
+// pause, GCCPUFraction, and gctrace's clock and CPU fields, as means over the cycles (or
+// the last cycle's). Every one of them depends on the machine: the corpus compares them
+// with the range of recorded runs, within a factor of 2.
+func timing(workload string) result {
+	r := runChild(map[string]string{"GODEBUG": "gctrace=1"}, "trace", workload)
+	if r.exit != 0 {
+		panic("trace child failed: " + r.stderr)
+	}
+	var c struct {
+		NumGC         uint32
+		PauseNs       []uint64
+		GCCPUFraction float64
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil {
+		panic(err)
+	}
+	var n, sums [8]float64
+	var last []string
+	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		m := timeRE.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		last = m
+		for i, g := range []int{4, 5, 6, 7, 8, 9, 10, 11} {
+			v, _ := strconv.ParseFloat(m[g], 64)
+			sums[i] += v
+			n[i]++
+		}
+	}
+	mean := func(i int) float64 { return sums[i] / n[i] }
+	var ptotal, pmax uint64
+	for _, p := range c.PauseNs {
+		ptotal += p
+		pmax = max(pmax, p)
+	}
+	pct, _ := strconv.Atoi(last[3])
+	start, _ := strconv.ParseFloat(last[2], 64)
+	return result{
+		"cycles":              len(c.PauseNs),
+		"pause_ns_mean":       float64(ptotal) / float64(len(c.PauseNs)),
+		"pause_ns_max":        pmax,
+		"gc_cpu_fraction":     c.GCCPUFraction,
+		"trace.last_percent":  pct,
+		"trace.last_start_ms": start * 1000,
+		"trace.stw1_ms":       mean(0),
+		"trace.mark_ms":       mean(1),
+		"trace.stw2_ms":       mean(2),
+		"trace.cpu_mark_ms":   mean(4) + mean(5) + mean(6),
+	}
+}
+
+type limChunk [8192]byte
+
+var limKeep []*limChunk
+var limSink *limChunk
+
+// limiterBelowLive: a memory limit (8 MiB) far below the live heap (16 MiB of 8 KiB
+// chunks), then 160 MiB of garbage (issue 15, item 8). Go collects back to back, each
+// cycle's mark running beside the allocating program; the GC CPU limiter's bucket (1
+// CPU-second) does not fill in so short a program.
+func limiterBelowLive() result {
+	for i := 0; i < 2048; i++ {
+		limKeep = append(limKeep, new(limChunk))
+	}
+	prev := debug.SetMemoryLimit(8 << 20)
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for i := 0; i < 20000; i++ {
+		limSink = new(limChunk)
+	}
+	runtime.ReadMemStats(&m1)
+	s := []metrics.Sample{{Name: "/gc/limiter/last-enabled:gc-cycle"}}
+	metrics.Read(s)
+	debug.SetMemoryLimit(prev)
+	limKeep, limSink = nil, nil
+	return result{
+		"gcs":             m1.NumGC - m0.NumGC,
+		"gc_cpu_fraction": m1.GCCPUFraction,
+		"limiter_last_enabled": s[0].Value.Uint64(),
+	}
 }
 
 var traceRE = regexp.MustCompile(`^gc (\d+) @\d+\.\d{3}s \d+%: \S+ ms clock, \S+ ms cpu, ` +

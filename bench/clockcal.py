@@ -1,0 +1,216 @@
+"""Calibrate the virtual clock's cost table (goruntime/clock.py, ``COSTS``) against real Go.
+
+``python -m bench.clockcal --runs 5 --record bench/clockcal.json`` builds
+``bench/go/clockcal`` with Go 1.27.3, runs it *runs* times with ``GOMAXPROCS=1`` and
+``GODEBUG=gctrace=1``, and writes every run's raw figures plus the fitted table. `fit`
+turns the raw runs into the table; tests/test_clock_costs.py checks that ``clock.COSTS``
+is what `fit` gives for the committed record, so the table cannot drift from its
+measurement.
+
+The fit, per quantity (each figure of a run is already a median of 7 repetitions; over
+the runs the median is taken: a typical run on this shared machine):
+
+- allocation, per path (tiny, small noscan/scan, large noscan/scan): least squares
+  ``ns = base + per_byte * size`` over the measured sizes (tiny: one size, base only),
+  measured with the GC on (the mutator's share of a steady allocating program: zeroing,
+  span refills, the proportional sweep);
+- pointer store, integer store, field load (the loop's own cost subtracted), goroutine
+  switch (one ``Gosched`` to another goroutine), buffered channel operation, ``go``
+  statement (start and exit: the measured loop's two switches and two channel operations
+  are subtracted, the emulator charges them apart), finalizer run;
+- mark CPU of a forced cycle (assist + dedicated + idle workers), with
+  ``GODEBUG=cpu.avx512vl=off`` so that Go's scan work is counted as the emulator counts
+  it: the base is the empty heap's mark (the runtime's own roots and data, which the
+  emulated heap does not hold); per object and per heap byte scanned, non-negative least
+  squares over the heap shapes beyond the base; per goroutine stack, the same over the
+  goroutine rows (what Go's goroutines keep on the heap included); a fresh process's first cycle (cold) costs more: its mark and pause
+  beyond the warm model are two more entries, charged to a runtime's first cycle;
+- the pause (both stop-the-world phases, PauseNs): non-negative least squares ``ns = base
+  + per_goroutine * goroutines + per_heap_byte * heap bytes``; the base is split between
+  sweep termination and mark termination in the ratio gctrace shows for the empty heap.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+RECORD = HERE / "clockcal.json"
+_TRACE = re.compile(r"^gc (\d+) @\S+ \d+%: (\S+)\+(\S+)\+(\S+) ms clock")
+
+
+def _nnls(cols, y):
+    """Least squares on *relative* errors (each row divided by its measured value, so a
+    16-byte allocation weighs as much as a 1 MiB one) with every coefficient >= 0: refit
+    without the columns that came out negative until none does."""
+    cols = dict(cols)
+    y = np.asarray(y, dtype=float)
+    w = 1.0 / np.maximum(y, 1e-9)
+    while True:
+        names = list(cols)
+        a = np.column_stack([np.asarray(cols[n], dtype=float) for n in names]) * w[:, None]
+        coef = np.linalg.lstsq(a, y * w, rcond=None)[0]
+        neg = [n for n, c in zip(names, coef) if c < 0]
+        if not neg:
+            return dict(zip(names, coef.tolist()))
+        del cols[neg[0]]
+        if not cols:
+            return {}
+
+
+def _num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _min_rows(runs, key, fields):
+    """The rows of runs[*][key], matched by *fields*, each numeric value the median over
+    the runs (the name is historical: it was the minimum, which fitted Go's fastest run
+    rather than a typical one)."""
+    groups = {}
+    for run in runs:
+        for row in run[key]:
+            groups.setdefault(tuple(row[f] for f in fields), []).append(row)
+    out = []
+    for rows in groups.values():
+        r = dict(rows[0])
+        for name, v in rows[0].items():
+            if name not in fields and _num(v):
+                r[name] = float(np.median([x[name] for x in rows]))
+        out.append(r)
+    return out
+
+
+def fit(record: dict) -> dict:
+    """The cost table (ns; floats rounded to 4 significant digits) from a record's runs."""
+    runs = record["runs"]
+    sig = lambda x: float(f"{x:.4g}")                    # noqa: E731
+    costs = {}
+    alloc = _min_rows(runs, "alloc", ("path", "size"))
+    for path in ("tiny", "small_noscan", "small_scan", "large_noscan", "large_scan"):
+        rows = [r for r in alloc if r["path"] == path]
+        if len(rows) == 1:
+            costs[f"alloc_{path}"] = sig(rows[0]["ns"])
+            costs[f"alloc_{path}_byte"] = 0.0
+            continue
+        c = _nnls({"base": [1] * len(rows), "byte": [r["size"] for r in rows]},
+                  [r["ns"] for r in rows])
+        costs[f"alloc_{path}"] = sig(c.get("base", 0.0))
+        costs[f"alloc_{path}_byte"] = sig(c.get("byte", 0.0))
+    ops = {k: float(np.median([r["ops"][k] for r in runs])) for k in runs[0]["ops"]}
+    costs["store_ptr"] = sig(max(ops["store_ptr_ns"], 0.0))
+    costs["store_scalar"] = sig(max(ops["store_int_ns"], 0.0))
+    costs["load"] = sig(max(ops["load_ns"], 0.0))
+    costs["goroutine_switch"] = sig(ops["gosched_ns"])
+    costs["chan_op"] = sig(ops["chan_buffered_ns"])
+    # the measured loop (go, the new goroutine's send, the receive, exit) also makes two
+    # switches and two channel operations, which the emulator counts and charges apart
+    costs["go_statement"] = sig(max(ops["go_ns"] - 2 * ops["gosched_ns"]
+                                    - 2 * ops["chan_buffered_ns"], 0.0))
+    costs["finalizer_run"] = sig(max(float(np.median([r["finalizer_ns"] for r in runs])), 0.0))
+    gc = _min_rows(runs, "gc", ("shape", "objects", "goroutines"))
+    # the mark, anchored on the empty heap (the runtime's own roots and data, which the
+    # emulated heap does not hold), then the heap shapes, then the goroutines (per stack,
+    # with what Go's goroutines keep on the heap, which the emulator does not allocate)
+    empty = next(r for r in gc if r["shape"] == "empty")
+    base_m = empty["mark_ns"]
+    shapes = [r for r in gc if r["shape"] not in ("empty", "goroutines")]
+    m = _nnls({"object": [r["objects"] for r in shapes], "byte": [r["scan_bytes"] for r in shapes]},
+              [r["mark_ns"] - base_m for r in shapes])
+    gs = [r for r in gc if r["shape"] == "goroutines"]
+    st = _nnls({"stack": [r["goroutines"] for r in gs]}, [r["mark_ns"] - base_m for r in gs])
+    costs["mark_base"] = sig(base_m)
+    costs["mark_object"] = sig(m.get("object", 0.0))
+    costs["mark_byte"] = sig(m.get("byte", 0.0))
+    costs["mark_stack"] = sig(st.get("stack", 0.0))
+    p = _nnls({"base": [1] * len(gc), "goroutine": [r["goroutines"] for r in gc],
+               "heap_byte": [r["heap_bytes"] for r in gc]}, [r["pause_ns"] for r in gc])
+    share = float(np.median([_stw1_share(r["empty_trace"]) for r in runs]))
+    base = p.get("base", 0.0)
+    costs["stw_sweep_term"] = sig(base * share)
+    costs["stw_mark_term"] = sig(base * (1 - share))
+    costs["stw_goroutine"] = sig(p.get("goroutine", 0.0))
+    costs["stw_heap_byte"] = sig(p.get("heap_byte", 0.0))
+    # a fresh process's first cycle costs more (its mark state is set up and paged in):
+    # what the cold cycle took beyond the model of a warm one with the same work
+    cold = _min_rows([{"gc": [r["cold"]]} for r in runs], "gc", ("shape",))[0]
+    warm_mark = base_m + max(cold["scan_bytes"] - empty["scan_bytes"], 0) * costs["mark_byte"]
+    warm_pause = base + cold["heap_bytes"] * costs["stw_heap_byte"]
+    costs["mark_first_cycle"] = sig(max(cold["mark_ns"] - warm_mark, 0.0))
+    costs["stw_first_cycle"] = sig(max(cold["pause_ns"] - warm_pause, 0.0))
+    return costs
+
+
+def _empty_trace(run: dict, stderr: str) -> list:
+    """gctrace's (sweep termination, mark termination) clock fields, as printed, of the
+    empty-heap cycles (kept in the record)."""
+    empty = next(r for r in run["gc"] if r["shape"] == "empty")
+    want = set(empty["gcs"])
+    out = []
+    for line in stderr.splitlines():
+        mt = _TRACE.match(line)
+        if mt and int(mt.group(1)) in want:
+            out.append([mt.group(2), mt.group(4)])
+    return out
+
+
+def _stw1_share(pairs: list) -> float:
+    """Sweep termination's share of the two pauses (median over the cycles); gctrace
+    prints a pause under 1 µs as 0: the middle of that interval, 0.5 µs, is taken."""
+    shares = []
+    for a, c in pairs:
+        a, c = (float(x) or 0.0005 for x in (a, c))
+        shares.append(a / (a + c))
+    return float(np.median(shares)) if shares else 0.5
+
+
+def measure(runs: int) -> dict:
+    sys.path.insert(0, str(HERE.parent / "tests" / "oracle"))
+    import harness                                   # the oracle's toolchain finder
+
+    go = harness.find_go()
+    exe = HERE / ".cache" / "go" / "clockcal"
+    exe.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([go.path, "build", "-trimpath", "-o", str(exe), "./clockcal"], cwd=HERE / "go",
+                   env=dict(go.env), check=True, timeout=600)
+    env = {k: v for k, v in os.environ.items() if k not in ("GOGC", "GOMEMLIMIT", "GODEBUG")}
+    # cpu.avx512vl=off: Go counts heap scan work as the emulator does (up to the last
+    # pointer word), not by whole slots (the AVX-512 packed span scan, docs/emulation.md)
+    env.update(GOMAXPROCS="1", GODEBUG="gctrace=1,cpu.avx512vl=off")
+    out = []
+    for i in range(runs):
+        p = subprocess.run([str(exe)], env=env, capture_output=True, text=True, check=True, timeout=900)
+        run = json.loads(p.stdout)
+        run["empty_trace"] = _empty_trace(run, p.stderr)
+        out.append(run)
+        print(f"run {i + 1}/{runs} done", file=sys.stderr)
+    return {"go_version": go.version, "how": (
+        f"python -m bench.clockcal --runs {runs}: bench/go/clockcal run {runs} times with "
+        f"GOMAXPROCS=1 on this machine ({os.cpu_count()} cores, shared with other work), "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; each figure is the median of "
+        f"7 repetitions, the fit takes the median over runs"), "runs": out}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--record", type=Path, help="write the runs and the fitted table here")
+    args = ap.parse_args(argv)
+    rec = measure(args.runs)
+    rec["fit"] = fit(rec)
+    for k, v in rec["fit"].items():
+        print(f"{k:24s} {v:g}")
+    if args.record:
+        args.record.write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
