@@ -24,7 +24,7 @@ Each object is marked, counted and scanned once, so the marked set, ``bytes_mark
 shape and ``checkmark`` passes after it). Only the order differs. A bad pointer stops every
 worker and is reported as by the serial mark, with the mark bits cleared; when a heap has
 several, which one is reported may differ from the serial mark (the first one a worker
-found). The scan-work rule (``scan_size``) is the serial mark's, copied here: the
+found). The scan-work rule (``scan_size``, in _heap.pxd) is the serial mark's: the
 equivalence tests compare the two.
 
 Each worker has a small prefetch ring, as the serial mark's pipelined drain: a pointer
@@ -47,7 +47,7 @@ from cpython.pythread cimport (
 from goruntime._types cimport uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, mspan_t, span_of, obj_index, addr_ptr, span_noscan,
-    BITMAP_WORDS, PAGE_SHIFT, MAX_PROCS, GR_PREFETCH, GR_CTZ64,
+    BITMAP_WORDS, PAGE_SHIFT, MAX_PROCS, GR_PREFETCH, GR_CTZ64, scan_size,
 )
 from goruntime.errors import FatalError
 
@@ -71,7 +71,6 @@ cdef extern from *:
     uint64_t GR_ATOMIC_OR(uint64_t* p, uint64_t v) nogil
     intp_t GR_LOAD(intp_t* p) nogil
     void GR_STORE(intp_t* p, intp_t v) nogil
-    const uint64_t MAX_OBLET_BYTES "(128ULL << 10)"  # Go: maxObletBytes
 
 cdef enum:
     ERR_NONE = 0
@@ -243,43 +242,6 @@ cdef inline void shade(worker_t* w, uint64_t p, uint64_t src) noexcept nogil:
     p = s.base + <uint64_t>idx * s.elemsize
     GR_PREFETCH(addr_ptr(h, p))
     push(w, p)
-
-
-cdef uint64_t ptr_extent(const mheap_t* h, uint64_t b, uint64_t n) noexcept nogil:
-    """Bytes from *b* to the end of the last pointer word in [b, b+n); 0 if none.
-    (The serial mark's rule, _mark.ptr_extent.)"""
-    cdef intp_t i0 = <intp_t>((b - h.arena_start) >> 3)
-    cdef intp_t i = i0 + <intp_t>(n >> 3), wi, lo, last
-    cdef uint64_t word
-    while i > i0:
-        wi = (i - 1) >> 6
-        word = h.heap_bits[wi]
-        if i - (wi << 6) < 64:
-            word &= ((<uint64_t>1) << (i - (wi << 6))) - 1
-        lo = wi << 6
-        if i0 > lo:
-            word &= ~(((<uint64_t>1) << (i0 - lo)) - 1)
-        if word:
-            last = 0
-            while word:
-                last = GR_CTZ64(word)
-                word &= word - 1
-            return <uint64_t>(lo + last - i0 + 1) << 3
-        i = lo
-    return 0
-
-
-cdef uint64_t scan_size(const mheap_t* h, uint64_t b, uint64_t n) noexcept nogil:
-    """Go 1.27's heap scan work for the *n*-byte slot *b* (the serial mark's _mark.scan_size:
-    up to the last pointer word, per 128 KiB oblet)."""
-    cdef uint64_t total = 0, off = 0, m
-    while off < n:
-        m = n - off
-        if m > MAX_OBLET_BYTES:
-            m = MAX_OBLET_BYTES
-        total += ptr_extent(h, b + off, m)
-        off += m
-    return total
 
 
 cdef void scan_object(worker_t* w, uint64_t b) noexcept nogil:

@@ -70,7 +70,7 @@ from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, int
 from goruntime._heap cimport (
     Heap, mheap_t, mspan_t, span_of, obj_index, bit_get, bit_set, addr_ptr, span_noscan,
     partial_remove, sweep_span, sweepone, BITMAP_WORDS, PAGE_SHIFT, PAGE_SIZE, SPAN_IN_USE,
-    NUM_SPAN_CLASSES, MAX_PROCS, MAX_SMALL_SIZE, GR_PREFETCH, GR_CTZ64,
+    NUM_SPAN_CLASSES, MAX_PROCS, MAX_SMALL_SIZE, GR_PREFETCH, GR_CTZ64, scan_size,
 )
 from goruntime.errors import FatalError
 
@@ -109,7 +109,6 @@ cdef extern from *:
     const uint64_t SI_FULL "GR_SI_FULL"
     const uint64_t SI_SMALL "GR_SI_SMALL"
     const uint64_t STACK_ADDR_MASK "((1ULL << 48) - 1)"  # grey stack entry: size << 48 | address
-    const uint64_t MAX_OBLET_BYTES "(128ULL << 10)"  # Go: maxObletBytes
 
 
 cdef struct found_t:            # a pointer found by scan_object, not yet shaded
@@ -251,51 +250,6 @@ cdef uint64_t* build_span_info(const mheap_t* h) noexcept nogil:
             info |= SI_FULL
         t[p] = info
     return t
-
-
-cdef uint64_t ptr_extent(const mheap_t* h, uint64_t b, uint64_t n) noexcept nogil:
-    """Bytes from *b* to the end of the last pointer word in [b, b+n); 0 if none."""
-    cdef intp_t i0 = <intp_t>((b - h.arena_start) >> 3)
-    cdef intp_t i = i0 + <intp_t>(n >> 3), wi, lo, last
-    cdef uint64_t word
-    while i > i0:
-        wi = (i - 1) >> 6
-        word = h.heap_bits[wi]
-        if i - (wi << 6) < 64:
-            word &= ((<uint64_t>1) << (i - (wi << 6))) - 1
-        lo = wi << 6
-        if i0 > lo:
-            word &= ~(((<uint64_t>1) << (i0 - lo)) - 1)
-        if word:
-            last = 0
-            while word:
-                last = GR_CTZ64(word)
-                word &= word - 1
-            return <uint64_t>(lo + last - i0 + 1) << 3
-        i = lo
-    return 0
-
-
-cdef uint64_t scan_size(const mheap_t* h, uint64_t b, uint64_t n) noexcept nogil:
-    """Go 1.27's heap scan work for scanning the *n*-byte slot *b* (heapScanWork).
-
-    Go counts up to the last pointer word, not the slot: scanObject's ``scanSize`` for
-    objects with a malloc header and large objects (over the element type repeated to the
-    slot's end, per 128 KiB oblet: maxObletBytes), and ``Len64(ptrBits) * 8`` for small
-    objects scanned one at a time from a span with inline mark bits
-    (mgcmark_greenteagc.go: scanObjectSmall / scanObjectsSmall). Go's dense span scan
-    (ScanSpanPacked, which counts whole slots) needs AVX-512 and a span with at least
-    nelems/8 objects marked at once; it is not modelled: goruntime counts as Go does on
-    a CPU without it (arm64; amd64 with GODEBUG=cpu.avx512=off).
-    """
-    cdef uint64_t total = 0, off = 0, m
-    while off < n:
-        m = n - off
-        if m > MAX_OBLET_BYTES:
-            m = MAX_OBLET_BYTES
-        total += ptr_extent(h, b + off, m)
-        off += m
-    return total
 
 
 cdef void scan_object(mheap_t* h, gcwork_t* w, uint64_t b) noexcept nogil:

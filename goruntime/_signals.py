@@ -108,24 +108,34 @@ class deferred:
         global _swapped
         self._old = None
         self._handlers = None
+        # A due Python handler runs right after any C call returns (CPython checks for
+        # signals there), so it may raise between a call and the statement that keeps its
+        # result. Hence: the mask to restore is read first (an interruption changes
+        # nothing), and everything that changes state is undone in ``finally`` blocks.
         if _ASYNC:
-            self._old = _sigmask(signal.SIG_BLOCK, _ASYNC)
+            self._old = _sigmask(signal.SIG_BLOCK, ())
         try:
+            if _ASYNC:
+                _sigmask(signal.SIG_BLOCK, _ASYNC)
             _run_pending()
             if _swapped is None and threading.get_ident() == _MAIN:
                 _swapped = self._handlers = {}
                 _swap_handlers(self._handlers)
         except BaseException:
-            if self._handlers is not None:
-                _restore_handlers(self._handlers)
-            if self._old is not None:
-                _sigmask(signal.SIG_SETMASK, self._old)
+            self._undo()
             raise
         return self
 
     def __exit__(self, *exc):
-        if self._old is not None:
-            _sigmask(signal.SIG_SETMASK, self._old)
-        if self._handlers is not None:
-            _restore_handlers(self._handlers)
+        self._undo()
         return False
+
+    def _undo(self):
+        """The mask back first (a signal then arrives while the recorder is still in
+        place), then the handlers, each even if the other step raised."""
+        try:
+            if self._old is not None:
+                _sigmask(signal.SIG_SETMASK, self._old)
+        finally:
+            if self._handlers is not None:
+                _restore_handlers(self._handlers)

@@ -60,6 +60,18 @@ def _dequeue(q):
     return None
 
 
+def _acquire_sudog(s):
+    """The heap sudog of a goroutine about to block (Go: acquireSudog; see proc.py)."""
+    p = s.proc
+    return p.acquire_sudog() if p is not None else None
+
+
+def _release_sudog(s, mem):
+    p = s.proc
+    if p is not None:
+        p.release_sudog(mem)
+
+
 def _unqueue(q, sg):
     try:
         q.remove(sg)
@@ -171,10 +183,17 @@ class Chan:
             s.nchanops += 1                 # the virtual clock's meter
             if self._send_nb_locked(v):
                 return
-            sg = _Sudog(g, v)
-            self._wait_locked(g, self._sendq, sg, WAIT_CHAN_SEND)
-            if not sg.ok:
-                raise Panic("send on closed channel")
+        mem = _acquire_sudog(s)                     # outside the lock: it may allocate
+        try:
+            with s._lock:
+                if self._send_nb_locked(v):         # threads: room was made meanwhile
+                    return
+                sg = _Sudog(g, v)
+                self._wait_locked(g, self._sendq, sg, WAIT_CHAN_SEND)
+                if not sg.ok:
+                    raise Panic("send on closed channel")
+        finally:
+            _release_sudog(s, mem)
 
     def recv2(self):
         """``v, ok := <-ch`` (Go: chanrecv2). ``ok`` is False once closed and drained."""
@@ -185,9 +204,17 @@ class Chan:
             r = self._recv_nb_locked()
             if r is not None:
                 return r
-            sg = _Sudog(g)
-            self._wait_locked(g, self._recvq, sg, WAIT_CHAN_RECEIVE)
-            return sg.elem, sg.ok
+        mem = _acquire_sudog(s)                     # outside the lock: it may allocate
+        try:
+            with s._lock:
+                r = self._recv_nb_locked()          # threads: a value came meanwhile
+                if r is not None:
+                    return r
+                sg = _Sudog(g)
+                self._wait_locked(g, self._recvq, sg, WAIT_CHAN_RECEIVE)
+                return sg.elem, sg.ok
+        finally:
+            _release_sudog(s, mem)
 
     def recv(self):
         """``<-ch`` (Go: chanrecv1): the value, or ``None`` once closed and drained."""
@@ -297,10 +324,10 @@ def select(cases, default: bool = False):
     g = s._current_blocking("select") if not default else None
     if default and s._threads:
         s._note_thread()
-    with s._lock:
-        s.nchanops += 1                             # the virtual clock's meter
-        order = list(range(len(parsed)))
-        s._rand.shuffle(order)                      # Go: pollorder
+    order = list(range(len(parsed)))
+    s._rand.shuffle(order)                          # Go: pollorder
+
+    def poll():
         for i in order:
             kind, ch, v = parsed[i]
             if ch is None:
@@ -312,32 +339,48 @@ def select(cases, default: bool = False):
                 r = ch._recv_nb_locked()
                 if r is not None:
                     return i, r[0], r[1]
+        return None
+
+    with s._lock:
+        s.nchanops += 1                             # the virtual clock's meter
+        r = poll()
+        if r is not None:
+            return r
         if default:
             return -1, None, False
-
-        sel = _SelectState()
-        waiting = []
-        for i, (kind, ch, v) in enumerate(parsed):
-            if ch is None:
-                continue
-            q = ch._sendq if kind == "send" else ch._recvq
-            sg = _Sudog(g, v if kind == "send" else None, sel, i)
-            q.append(sg)
-            waiting.append((q, sg))
-        try:
-            while sel.fired < 0:
-                s._park_locked(g, WAIT_SELECT)
-        finally:
-            for q, sg in waiting:                   # Go: dequeueSudoG from the losers
-                if sg.case != sel.fired:
-                    _unqueue(q, sg)
-        i = sel.fired
-        won = next(sg for _, sg in waiting if sg.case == i)
-        if parsed[i][0] == "send":
-            if not won.ok:
-                raise Panic("send on closed channel")
-            return i, None, True
-        return i, won.elem, won.ok
+    # one sudog per case (Go: selectgo), taken outside the lock: it may allocate
+    mems = [_acquire_sudog(s) for _, ch, _ in parsed if ch is not None]
+    try:
+        with s._lock:
+            r = poll()                              # threads: a case became ready meanwhile
+            if r is not None:
+                return r
+            sel = _SelectState()
+            waiting = []
+            for i, (kind, ch, v) in enumerate(parsed):
+                if ch is None:
+                    continue
+                q = ch._sendq if kind == "send" else ch._recvq
+                sg = _Sudog(g, v if kind == "send" else None, sel, i)
+                q.append(sg)
+                waiting.append((q, sg))
+            try:
+                while sel.fired < 0:
+                    s._park_locked(g, WAIT_SELECT)
+            finally:
+                for q, sg in waiting:               # Go: dequeueSudoG from the losers
+                    if sg.case != sel.fired:
+                        _unqueue(q, sg)
+            i = sel.fired
+            won = next(sg for _, sg in waiting if sg.case == i)
+            if parsed[i][0] == "send":
+                if not won.ok:
+                    raise Panic("send on closed channel")
+                return i, None, True
+            return i, won.elem, won.ok
+    finally:
+        for m in mems:
+            _release_sudog(s, m)
 
 
 # ---------------------------------------------------------------------- WaitGroup
@@ -393,27 +436,40 @@ class WaitGroup:
         with s._lock:
             if self._n == 0:
                 return
-            sg = _Sudog(g)
-            self._waiters.append(sg)
-            try:
-                while not sg.done:
-                    s._park_locked(g, WAIT_WAITGROUP)
-            except BaseException:
-                if not sg.done and sg in self._waiters:
-                    self._waiters.remove(sg)
-                raise
+        mem = _acquire_sudog(s)                     # Go: semacquire's sudog
+        try:
+            with s._lock:
+                if self._n == 0:
+                    return
+                sg = _Sudog(g)
+                self._waiters.append(sg)
+                try:
+                    while not sg.done:
+                        s._park_locked(g, WAIT_WAITGROUP)
+                except BaseException:
+                    if not sg.done and sg in self._waiters:
+                        self._waiters.remove(sg)
+                    raise
+        finally:
+            _release_sudog(s, mem)
 
     def Go(self, fn, *args) -> Goroutine:
         """``Add(1)`` and run ``fn(*args)`` on a new goroutine that calls ``Done`` when it
         returns (Go 1.25: WaitGroup.Go). As in Go, ``Done`` is not called if *fn* raises:
         the crash is what main sees."""
         self.Add(1)
+        s = self._sched
 
         def run():
+            if s.proc is not None:
+                s.proc.started(s.current().id)
             fn(*args)
             self.Done()
 
-        return self._sched.go(run, name=_funcname(fn))
+        g = s.go(run, name=_funcname(fn))
+        if s.proc is not None:          # Go: go func() { ...; f(); wg.Done() }(), wg and f
+            s.proc.newproc(g, (self, fn))
+        return g
 
     add = Add
     done = Done

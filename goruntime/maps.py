@@ -37,6 +37,7 @@ alive.
 """
 import hashlib
 import struct as _struct
+import weakref
 
 import numpy as np
 
@@ -169,8 +170,12 @@ class _Table:
 class MapState:
     """One map's mirror: header address, directory, tables (or the small group)."""
 
+    # weak: the runtime keeps its map states (``_runtime_state``); a strong reference
+    # back would make every runtime that made a map a reference cycle (issue 13)
+    rt = property(lambda self: self._rt())
+
     def __init__(self, rt, mt, addr):
-        self.rt, self.mt, self.addr = rt, mt, addr
+        self._rt, self.mt, self.addr = weakref.ref(rt), mt, addr
         self.used = 0
         self.seed = _next_seed(rt)
         self.small = None            # (group address, slot hashes, {key: slot}) when small

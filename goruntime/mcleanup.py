@@ -13,6 +13,7 @@ runCleanups). A block stays a GC root until every cleanup in it has run.
 """
 import inspect
 import itertools
+import weakref
 
 import numpy as np
 
@@ -47,8 +48,12 @@ class Cleanup:
 class Cleanups:
     """The Runtime's cleanup queue and cleanup goroutines."""
 
+    # The runtime, held weakly: nothing a Runtime owns may keep it alive, so that it is
+    # freed (and closed) when its last user reference goes (issue 13).
+    rt = property(lambda self: self._rt())
+
     def __init__(self, rt):
-        self.rt = rt
+        self._rt = weakref.ref(rt)
         self.ids = itertools.count(1)
         self.queue = []               # published blocks (lists of CleanupSpecial)
         self.filling = []             # the P's block the running sweep fills (`take`)
@@ -182,41 +187,37 @@ class Cleanups:
         rt = self.rt
         limit = max(rt._gomaxprocs // 4, 1)
         if not self.goroutines:
-            self.goroutines.append(rt._go_system(self._loop, "cleanup"))
+            self.goroutines.append(rt._go_system(_cleanup_loop, "cleanup", weakref.ref(self)))
         while self.need > 0 and len(self.goroutines) < limit:
-            self.goroutines.append(rt._go_system(self._loop, "cleanup"))
+            self.goroutines.append(rt._go_system(_cleanup_loop, "cleanup", weakref.ref(self)))
             self.need -= 1
 
-    def _loop(self):
-        """Go: runCleanups. Take a whole block off the queue, run its cleanups in order.
-
-        A block being run stays a root until each of its cleanups has run (Go's
-        cleanupQueue keeps the block until it is drained).
-        """
-        rt = self.rt
-        g = rt.sched.current()
-        while True:
-            with rt.world:
-                block = self.queue.pop(0) if self.queue else None
-                if block is None:
-                    self.idle.append(g)
-                else:
-                    self.running.append(block)
+    def take_block(self, g):
+        """A cleanup goroutine's next block (now running), or None: *g* is then idle."""
+        with self.rt.world:
+            block = self.queue.pop(0) if self.queue else None
             if block is None:
-                rt.sched.park("cleanup wait")
-                continue
-            try:
-                while block:
-                    c = block[0]
-                    try:
-                        c.fn(c.arg)
-                    finally:
-                        with rt.world:
-                            block.pop(0)
-                            rt.gc_record.cleanups_executed += 1
-            finally:
-                with rt.world:
-                    self.running.remove(block)
+                self.idle.append(g)
+            else:
+                self.running.append(block)
+        return block
+
+    def run_block(self, block):
+        """Go: runCleanups. Run *block*'s cleanups in order; the block stays a root until
+        each of them has run (Go's cleanupQueue keeps the block until it is drained)."""
+        rt = self.rt
+        try:
+            while block:
+                c = block[0]
+                try:
+                    c.fn(c.arg)
+                finally:
+                    with rt.world:
+                        block.pop(0)
+                        rt.gc_record.cleanups_executed += 1
+        finally:
+            with rt.world:
+                self.running.remove(block)
 
     def wake(self):
         """After a GC: wake idle cleanup goroutines, one per queued block.
@@ -235,3 +236,22 @@ class Cleanups:
             self.need = max(0, n)
         for g in wake:
             rt.sched.ready(g)
+
+
+def _cleanup_loop(ref):
+    """A cleanup goroutine: take a whole block off the queue, run its cleanups in order.
+    Like the finalizer goroutine it holds its `Cleanups` (and the runtime) only weakly
+    while parked, and ends when the runtime is gone (see `mfinal._fing_loop`)."""
+    while True:
+        cl = ref()
+        if cl is None or cl.rt is None:
+            return
+        sched = cl.rt.sched
+        block = cl.take_block(sched.current())
+        if block is not None:
+            cl.run_block(block)
+            del cl, block, sched
+            continue
+        del cl
+        sched.park("cleanup wait")
+        del sched

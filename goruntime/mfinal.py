@@ -14,6 +14,7 @@ Python callables stand in for Go funcs: `func_type` types a callable from its
 annotations, and ``types.finalizer_error`` applies Go's compatibility rules to it.
 """
 import inspect
+import weakref
 
 from . import _heap, _object, types as _types
 from .errors import FatalError
@@ -85,8 +86,12 @@ def python_hint(ftype):
 class Finalizers:
     """The Runtime's finalizer queue (``finq``) and its goroutine (``fing``)."""
 
+    # The runtime, held weakly: nothing a Runtime owns may keep it alive, so that it is
+    # freed (and closed) when its last user reference goes (issue 13).
+    rt = property(lambda self: self._rt())
+
     def __init__(self, rt):
-        self.rt = rt
+        self._rt = weakref.ref(rt)
         self.finq = []                # queued FinalizerSpecials, in queue order
         self.batches = []             # lengths of the closed batches at the front of finq
         self.closed = 0               # sum(batches)
@@ -131,7 +136,7 @@ class Finalizers:
                 raise FatalError("runtime.SetFinalizer: finalizer already set")
             specials[obj.addr] = FinalizerSpecial(obj.addr, slot, spanclass, finalizer, obj.elem)
             if self.fing is None:
-                self.fing = rt._go_system(self._fing_loop, "finalizer")
+                self.fing = rt._go_system(_fing_loop, "finalizer", weakref.ref(self))
 
     def take(self, specials, addr):
         """The sweep found the object of finalizer *addr* of dict *specials* dead: queue
@@ -192,21 +197,39 @@ class Finalizers:
         if self.finq and self.fing is not None:
             self.rt.sched.ready(self.fing)
 
-    def _fing_loop(self):
-        """Go: runfinq. One goroutine runs every finalizer: batch by batch, oldest batch
-        first, each newest queued first."""
+    def run_one(self):
+        """Run the next finalizer (Go: runfinq's loop body): the newest of the oldest batch.
+        The entry stays a root until its finalizer has run (Go: fb.cnt)."""
         rt = self.rt
-        while True:
-            if not self.finq:
-                rt.sched.park("finalizer wait")
-                continue
-            f = self._next()
-            arg = _object.make_pointer(rt, rt.heap, f.addr, f.elem)
-            try:
-                f.fn(arg)
-            finally:
-                # The entry stays a root until its finalizer has run (Go: fb.cnt).
-                with rt.world:
-                    self._done(f)
-                    rt.gc_record.finalizers_executed += 1
-                del arg
+        f = self._next()
+        arg = _object.make_pointer(rt, rt.heap, f.addr, f.elem)
+        try:
+            f.fn(arg)
+        finally:
+            with rt.world:
+                self._done(f)
+                rt.gc_record.finalizers_executed += 1
+
+
+def _fing_loop(ref):
+    """Go: runfinq. One goroutine runs every finalizer: batch by batch, oldest batch
+    first, each newest queued first.
+
+    It holds its `Finalizers` (and so the runtime) only weakly while parked: a suspended
+    greenlet's frame is invisible to Python's cycle collector and a parked thread's frame
+    is a root, so a strong reference here (or a finalizer left in a local, closing over
+    its runtime) would keep the runtime alive for good (issue 13). When the runtime is
+    gone the goroutine ends.
+    """
+    while True:
+        fz = ref()
+        if fz is None or fz.rt is None:
+            return
+        if fz.finq:
+            fz.run_one()
+            del fz
+            continue
+        sched = fz.rt.sched
+        del fz
+        sched.park("finalizer wait")
+        del sched

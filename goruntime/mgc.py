@@ -61,6 +61,7 @@ import os
 import sys
 import threading
 import time as _time
+import weakref
 
 import numpy as np
 
@@ -277,8 +278,12 @@ class Collector:
     exception is raised after the cycle).
     """
 
+    # The runtime, held weakly: nothing a Runtime owns may keep it alive, so that it is
+    # freed (and closed) when its last user reference goes (issue 13).
+    rt = property(lambda self: self._rt())
+
     def __init__(self, rt):
-        self.rt = rt
+        self._rt = weakref.ref(rt)
         self.cycle = None
         self.in_gc = False
         now = rt.clock.nanotime()
@@ -501,7 +506,7 @@ class Collector:
         rt = self.rt
         h = rt.heap
         return (_save(rt.pacer), _save(rt.gc_record), _save(rt.limiter),
-                {k: v for k, v in vars(self).items() if k != "rt"},
+                {k: v for k, v in vars(self).items() if k != "_rt"},
                 {k: v for k, v in vars(rt).items() if type(v) in (int, float, bool)},
                 (h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending, h.write_barrier))
 
@@ -638,6 +643,7 @@ class Collector:
                     alloc_mark=c.malloc_bytes, alloc_start=c.malloc_bytes)
         self._event(cyc, SWEEP_TERMINATION, heap0, goal, 0, 0, stw1, 0)
         self._event(cyc, MARK_START, heap0, goal, 0, 0, 0, 0)
+        rt.proc.clearpools()                    # Go: clearpools (central sudog list)
         roots, scan_only = self.special_roots()
         if self.mark is not None:         # left by a cycle interrupted in its sweep
             self.end_mark()

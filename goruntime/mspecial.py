@@ -15,6 +15,8 @@ revived for this cycle, so its cleanups wait) or its cleanups are queued, severa
 offset newest first. The queues are cut where Go's finalizer and cleanup goroutines run
 between the sweepers' turns (`sweep_batches`).
 """
+import weakref
+
 import numpy as np
 
 from . import _heap, _mark
@@ -58,8 +60,12 @@ class Specials:
     """The Runtime's special records, keyed by the registered address (finalizers, weak
     handles) or by cleanup id. Mutated under the world lock."""
 
+    # The runtime, held weakly: nothing a Runtime owns may keep it alive, so that it is
+    # freed (and closed) when its last user reference goes (issue 13).
+    rt = property(lambda self: self._rt())
+
     def __init__(self, rt):
-        self.rt = rt
+        self._rt = weakref.ref(rt)
         self.finalizers = {}          # address -> FinalizerSpecial
         self.cleanups = {}            # cleanup id -> CleanupSpecial
         self.weak = {}                # address -> WeakSpecial

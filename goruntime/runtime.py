@@ -32,7 +32,7 @@ import numpy as np
 
 from . import _heap, _object, mstats, pacer as _pacer, metrics as _metrics, gctrace as _gctrace
 from . import sched as _sched, clock as _clock, types as _types
-from . import chan as _chan, mgc as _mgc, stack as _stack
+from . import chan as _chan, mgc as _mgc, stack as _stack, proc as _proc
 from .errors import FatalError, Panic
 from . import godebug as _godebug
 from .mcleanup import Cleanup, Cleanups
@@ -58,6 +58,8 @@ GOGC_OFF = -1
 
 MAX_ALLOC = 1 << 48           # Go: maxAlloc on linux/amd64
 
+# A weak reference: contexts are copied into goroutines (sched.go), whose suspended frames
+# the cycle collector cannot see; a strong one there would keep the runtime alive.
 _current = contextvars.ContextVar("goruntime_current_runtime", default=None)
 _default = None
 _default_lock = threading.Lock()
@@ -65,8 +67,11 @@ _default_lock = threading.Lock()
 
 def current():
     """The current Runtime: the innermost ``with Runtime(...)``, else the default one."""
-    rt = _current.get()
-    if rt is not None:
+    ref = _current.get()
+    if ref is not None:
+        rt = ref()
+        if rt is None:
+            raise FatalError("goruntime: the current Runtime is closed and gone")
         return rt
     global _default
     with _default_lock:
@@ -146,10 +151,11 @@ class Runtime:
         self.world = self.heap.lock
         self.clock = _clock.make_clock(clock)
         self.sched = _sched.Scheduler(scheduler, self.clock, gomaxprocs)
-        self.sched.on_tick = self._on_tick
-        self.sched.on_idle = self._on_idle
-        self.sched.on_crash = self._on_crash
         self._closed = False
+        # the scheduler holds the runtime weakly: its goroutines' frames reference it
+        self.sched.on_tick = _weakly(self._on_tick)
+        self.sched.on_crash = _weakly(self._on_crash)
+        self.sched.on_idle = _weakly(self._on_idle)
         # consMark from the cost model's allocation and scan rates: the emulator does not
         # model assists, which is what lets Go's own measurement see the mutator's rate.
         self.pacer = _pacer.Pacer(gogc, memory_limit, cons_mark_model="virtual-cost")
@@ -179,7 +185,9 @@ class Runtime:
         self.collector = _mgc.Collector(self) # mgc.go: the cycle
         self.stacks = _stack.Stacks(           # stack.go: goroutine stacks
             adaptive=self.godebug.get("adaptivestackstart", 1) != 0)
-        self.sched.on_exit = self.stacks.exit
+        self.proc = _proc.Proc(self)           # proc.go: g, allgs, sudogs, timers on the heap
+        self.sched.proc = weakref.proxy(self.proc)   # weak: parked goroutines hold sched
+        self.sched.on_exit = _weakly(self._goexit)
         self._sys_high_water = {}              # GCSys/OtherSys never shrink (mstats.fill)
         # Go: runtime.MemProfileRate (GODEBUG=memprofilerate=N sets it at start); only 0
         # versus non-zero changes the statistics (BuckHashSys), see mstats.py.
@@ -210,15 +218,32 @@ class Runtime:
 
     # -- context -----------------------------------------------------------------------
     def __enter__(self):
+        if self._closed:
+            self.heap.check_alive()             # FatalError: this Runtime is closed
         if self._token is not None:
             raise RuntimeError("goruntime: this Runtime is already entered")
-        self._token = _current.set(self)
+        self._token = _current.set(weakref.ref(self))
         return self
 
     def __exit__(self, *exc):
+        """Leaving ``with Runtime(...) as r:`` makes the outer runtime current again and
+        closes *r* (`close`): its goroutines end, its memory is given back, and its handles
+        raise `FatalError` from then on."""
         _current.reset(self._token)
         self._token = None
+        self.close()
         return False
+
+    def __del__(self):
+        # The last reference went, or the cycle collector found the runtime unreachable:
+        # end its goroutines and give its memory back, as close() does, without waiting
+        # for anything (this may run in any thread, inside any code). Issue 13.
+        if self.__dict__.get("_closed", True):
+            return                       # closed, or __init__ failed before the scheduler
+        try:
+            self._shutdown(wait=False)
+        except Exception:               # noqa: BLE001 - nothing to report to; best effort
+            pass
 
     def __repr__(self):
         dead = f" DEAD ({self.dead})" if self.heap.dead is not None else ""
@@ -528,8 +553,16 @@ class Runtime:
         """Go: runtime.AddCleanup (see `mcleanup.Cleanups.add_cleanup`); returns a Cleanup."""
         return self.cleanups.add_cleanup(ptr, cleanup, arg)
 
-    def _go_system(self, fn, name):
-        return self.sched.go(fn, system=True, name=name)
+    def _go_system(self, fn, name, *args):
+        g = self.sched.go(fn, *args, system=True, name=name)
+        # Go: go runCleanups() allocates a g; the finalizer goroutine is one of Go's
+        # start-up goroutines (package os sets finalizers on Stdin/Stdout/Stderr at init)
+        self.proc.newproc(g, trigger=False, startup=name == "finalizer")
+        return g
+
+    def _goexit(self, g):
+        self.stacks.exit(g)                  # Go: gfput keeps the stack ...
+        self.proc.goexit(g)                  # ... and the G; gdestroy drops its timer
 
     # -- goroutines ------------------------------------------------------------------------
     def go(self, fn, *args, stack=None):
@@ -539,21 +572,41 @@ class Runtime:
         to gopark; what Go's stack scan counts). Default: a one-frame function blocked in a
         channel operation (stack.DEFAULT_FRAME_BYTES). It sets the goroutine's stack size
         (stack.py) and so StackInuse, /gc/scan/stack:bytes and the heap goal.
+
+        Heap objects (proc.py): a ``g`` unless a dead goroutine's is free, and, when there
+        are *args*, Go's wrapper closure capturing them (garbage once the goroutine runs).
         """
         self.heap.check_thread()
         if not callable(fn):
             raise TypeError(f"go: {fn!r} is not a function")
         if stack is not None and (isinstance(stack, bool) or not isinstance(stack, int) or stack < 0):
             raise ValueError(f"go: stack must be a byte count >= 0, not {stack!r}")
-        g = self.sched.go(fn, *args, name=getattr(fn, "__name__", None))
+        proc, sched, proc_ref = self.proc, self.sched, weakref.ref(self.proc)
+
+        def gowrap(*a):                      # Go: the go statement's wrapper closure
+            # weak: a goroutine parked for good must not keep its runtime alive (issue 13)
+            p = proc_ref()
+            if p is not None:
+                p.started(sched.current().id)
+            del p
+            return fn(*a)
+
+        g = self.sched.go(gowrap, *args, name=getattr(fn, "__name__", None))
         self.stacks.newproc(g, stack)
+        proc.newproc(g, args)
         return g
 
     def sleep(self, ns):
         """time.Sleep: the mutator idles, so a running mark phase completes first and the
         background scavenger gets the time."""
         self.finish_cycle()
-        self.sched.sleep(ns)
+        g = self.sched.current() if ns > 0 else None
+        queued = g is not None and self.proc.sleep_start(g.id)   # Go: gp.timer, ts.heap
+        try:
+            self.sched.sleep(ns)
+        finally:
+            if queued:
+                self.proc.sleep_end(g.id)
         self._check_alive()
         if self.gc_record.num_gc and not self.collector.in_gc:
             with self.world:
@@ -625,16 +678,22 @@ class Runtime:
         """End this runtime and give its memory back: its goroutines (the finalizer and
         cleanup goroutines, the scheduler's hub; threads are joined) end, the arena is
         returned to the OS, and every later call on it or its handles raises
-        `FatalError` ("this Runtime is closed"). Idempotent. Without it, a runtime whose
-        scheduler ran stays alive until the process exits: suspended greenlets and parked
-        threads hold it (a suspended greenlet's frame is invisible to Python's cycle
-        collector). Queued finalizers and cleanups do not run (Go: the program exits)."""
+        `FatalError` ("this Runtime is closed"). Idempotent; the end of a ``with`` block
+        calls it. Without it, the runtime is closed when it becomes unreachable
+        (``__del__``): nothing it owns holds it strongly (its components and scheduler
+        refer to it weakly, its goroutines' frames only through weak references), since
+        a suspended greenlet's frame is invisible to Python's cycle collector. Queued
+        finalizers and cleanups do not run (Go: the program exits)."""
         if self._closed:
             return
         if self.heap.dead is None:
             self.heap.check_thread()
         if self.sched.current() is not None and self.sched.current() is not self.sched.main:
             raise RuntimeError("goruntime: Runtime.close() from inside one of its goroutines")
+        self._shutdown(wait=True)
+
+    def _shutdown(self, wait):
+        """close()'s work; *wait*: join the goroutine threads (not from ``__del__``)."""
         self._closed = True
         if self._meter_fn is not None:
             self.clock.remove_meter(self._meter_fn)
@@ -642,9 +701,12 @@ class Runtime:
             self.heap.dead = ("goruntime: this Runtime is closed", None)
         self.sched.on_tick = None
         self.sched.on_crash = None
-        self.sched.close()
-        with self.world:
-            self.heap.release_memory()
+        self.sched.close(timeout=10.0 if wait else None)
+        if self.world.acquire(blocking=wait):
+            try:
+                self.heap.release_memory()
+            finally:
+                self.world.release()
         self.finalizers.clear()
         self.cleanups.queue.clear()
 
@@ -693,6 +755,17 @@ class Runtime:
         if _object.handle_heap(h) is not self.heap:
             raise ValueError(f"goruntime: handle {h!r} belongs to a different Runtime")
 
+
+
+def _weakly(method):
+    """*method*, a bound method of a Runtime, called through a weak reference (a call
+    after the runtime is gone does nothing)."""
+    ref = weakref.WeakMethod(method)
+
+    def call(*args):
+        m = ref()
+        return None if m is None else m(*args)
+    return call
 
 
 class Chan(_chan.Chan):

@@ -116,6 +116,7 @@ import operator
 import random
 import threading
 import time
+import traceback
 
 import greenlet as _greenlet
 
@@ -175,15 +176,6 @@ class _NoLock:
 
     def release(self):
         pass
-
-
-class _Raise:
-    """Message from the hub to the main goroutine: raise this exception."""
-
-    __slots__ = ("exc",)
-
-    def __init__(self, exc):
-        self.exc = exc
 
 
 class _Closed(BaseException):
@@ -339,6 +331,7 @@ class Scheduler:
         self._lock = threading.Lock() if self._threads else _NoLock()
         self.time_to_run = TimeHistogram()          # Go: sched.timeToRun
         self.on_exit = None                         # called with each goroutine that exits
+        self.proc = None                            # the Runtime's proc.Proc (sudogs), if any
         self._goids = itertools.count(2)
         self._allgs: dict[int, Goroutine] = {}     # live goroutines except main
         self._main = Goroutine(self, 1, None, (), False, "main")
@@ -539,6 +532,11 @@ class Scheduler:
             exc.add_note(f"goroutine {g.id} [running]:\n{g.name}(...)")
         except Exception:
             pass
+        # The traceback keeps its lines, not the finished frames' locals: the exception
+        # waits here (reachable from every goroutine's frame, which the cycle collector
+        # cannot see or which are roots) and a local such as a handle would keep the
+        # runtime alive until main takes it (issue 13).
+        traceback.clear_frames(exc.__traceback__)
         self._deliver(exc)
         if self.on_crash is not None:       # after the delivery: main sees the crash first
             self.on_crash(g, exc)
@@ -708,6 +706,8 @@ class Scheduler:
         if g._permit:
             g._permit = False
             return
+        if self._closed and g is not self._main:
+            raise _Closed() if self._threads else _greenlet.GreenletExit()
         if self._threads:
             self._park_threads_locked(g, reason)
             return
@@ -734,12 +734,13 @@ class Scheduler:
         sleep, or a GreenletExit at teardown), *g* is running again: cancel its wait.
         """
         try:
-            msg = self._ensure_hub().switch()
+            self._ensure_hub().switch()
         except BaseException:
             self._cancel_wait(g)
             raise
-        if type(msg) is _Raise:
-            raise msg.exc
+        if g._raise is not None:
+            exc, g._raise = g._raise, None
+            raise exc
 
     def _cancel_wait(self, g):
         """Cooperative: *g* stops waiting (sleep, run queue, idle) and is running."""
@@ -773,9 +774,12 @@ class Scheduler:
         main = self._main
         while True:
             if self._pending:                       # a crash (or on_tick error): main first
-                exc = self._pending.pop(0)
+                # handed over in main._raise, never in a local: this frame is suspended
+                # and invisible to the cycle collector, and the exception's traceback
+                # may reach the runtime (issue 13)
                 self._cancel_wait(main)
-                self._run_g(main, _Raise(exc))
+                main._raise = self._pending.pop(0)
+                self._run_g(main)
                 continue
             self._wake_due_locked(self.clock.nanotime())
             if not self._virtual:
@@ -880,14 +884,19 @@ class Scheduler:
 
     # ------------------------------------------------------------------ gosched, sleep
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, timeout: float | None = 10.0) -> None:
         """End every goroutine and the hub: nothing can run on this scheduler again (a
         closed Runtime). Cooperative: each suspended greenlet gets GreenletExit and
-        unwinds; threads: each parked goroutine thread is woken to unwind and is joined
-        (at most *timeout* s in all; a goroutine that is running Python code ends when it
-        next parks). Call it from main, outside any goroutine."""
+        unwinds (from another thread, its references are dropped and greenlet ends it
+        in its own thread); threads: each parked goroutine thread is woken to unwind and
+        is joined (at most *timeout* s in all; ``None``: not waited for, as from a
+        ``__del__``); a goroutine that is running Python code ends when it next parks."""
         if self._threads:
-            with self._lock:
+            # from __del__ this thread may already hold the lock (not reentrant): then
+            # the threads are left parked rather than deadlocking
+            if not self._lock.acquire(timeout=10.0 if timeout is not None else 1.0):
+                return
+            try:
                 self._closed = True
                 threads = []
                 for g in list(self._allgs.values()):
@@ -898,11 +907,16 @@ class Scheduler:
                     if g.status == WAITING:
                         g._raise = _Closed()
                         self._ready_locked(g)
+            finally:
+                self._lock.release()
+            if timeout is None:
+                return
             deadline = time.monotonic() + timeout
             for t in threads:
                 if t is not threading.current_thread():
                     t.join(max(0.0, deadline - time.monotonic()))
             return
+        self._closed = True
         cur = _greenlet.getcurrent()
         for g in list(self._allgs.values()):
             gr = g._gr
@@ -911,7 +925,7 @@ class Scheduler:
                     gr.parent = cur
                     gr.throw(_greenlet.GreenletExit)
                 except (ValueError, _greenlet.error):
-                    pass                     # a greenlet of another thread
+                    g._gr = None             # another thread's: greenlet ends it there
             g.status = DEAD
         self._allgs.clear()
         self._runq.clear()

@@ -31,6 +31,7 @@ class Pointer:
         rt = self._rt
         if rt is None:
             return None
+        rt.heap.check_alive()            # a dead or closed runtime: FatalError, as loads
         if self._immortal is not None:
             return _object.make_pointer(rt, rt.heap, self._immortal, self._elem)
         with rt.world:

