@@ -793,6 +793,8 @@ cdef class MarkState:
     cdef object roots_arr
     cdef object scan_only_arr
     cdef bint roots_pending
+    cdef double root_work           # modelled root scan work left (globals, stacks: bytes)
+    cdef readonly double root_scan  # root scan work done so far this cycle
     cdef readonly bint active
 
     def __cinit__(self, Heap heap, int ring=RING_DEFAULT):
@@ -867,13 +869,20 @@ cdef class MarkState:
         if self.w.err:
             self._fail()
 
-    def set_roots(self, roots=None, scan_only=None):
+    def set_roots(self, roots=None, scan_only=None, double root_work=0):
         """The root jobs: *roots* are greyed, *scan_only* objects (finalizer referents)
-        scanned without being marked, and the handle table greyed, by the next `drain`."""
+        scanned without being marked, and the handle table greyed, by the next `drain`.
+        *root_work* is the roots' modelled scan work in bytes (Go: markroot's return, the
+        data/bss blocks and the goroutine stacks scanned): `drain` pays it from its budget
+        before any heap work, and the mark is not `empty` until it is paid."""
         self._check()
+        if root_work < 0:
+            raise ValueError("set_roots: root_work must be >= 0")
         self.roots_arr = _as_addrs(roots)
         self.scan_only_arr = _as_addrs(scan_only)
         self.roots_pending = True
+        self.root_work = root_work
+        self.root_scan = 0
 
     cdef void root_jobs(self):
         cdef mheap_t* h = &self.heap.h
@@ -909,8 +918,8 @@ cdef class MarkState:
     @property
     def empty(self):
         """No mark work is left: roots done, no grey object, write barrier buffer empty."""
-        return (not self.active) or (not self.roots_pending and self.w.n == 0
-                                     and self.heap.h.wbuf_n == 0)
+        return (not self.active) or (not self.roots_pending and self.root_work <= 0
+                                     and self.w.n == 0 and self.heap.h.wbuf_n == 0)
 
     @property
     def bytes_marked(self):
@@ -929,18 +938,32 @@ cdef class MarkState:
         """Grey objects waiting to be scanned."""
         return self.w.n
 
-    def drain(self, double budget=0, double w_obj=0, double w_byte=1):
+    def drain(self, double budget=0, double w_obj=0, double w_byte=1, double w_root=1):
         """Mark until *budget* units of work are done or no work is left (Go: gcDrainN /
-        gcDrain); returns ``(bytes_marked, nmarked, scan_bytes)`` done by this call."""
+        gcDrain); returns ``(bytes_marked, nmarked, scan_bytes)`` done by this call. The
+        roots' modelled scan work left (``set_roots``) is paid first, ``w_root`` units per
+        byte (``root_scan`` counts it)."""
         cdef mheap_t* h = &self.heap.h
         cdef gcwork_t* w = &self.w
         cdef uint64_t bm0 = w.bytes_marked, nm0 = w.nmarked, sb0 = w.scan_bytes
-        cdef double done
+        cdef double done, take
         self._check()
-        if budget < 0:
-            raise ValueError("drain: budget must be >= 0")
+        if budget < 0 or w_root < 0:
+            raise ValueError("drain: budget and w_root must be >= 0")
         if self.roots_pending:
             self.root_jobs()
+        if self.root_work > 0:                  # Go: markroot's work (globals, stacks)
+            take = self.root_work
+            if budget > 0 and w_root > 0 and budget < take * w_root:
+                take = budget / w_root
+            self.root_work -= take
+            if self.root_work < 1e-6:
+                self.root_work = 0
+            self.root_scan += take
+            if budget > 0:
+                budget -= take * w_root
+                if budget <= 0:
+                    return (0, 0, 0)            # the budget went to the roots
         with nogil:
             w.w_obj = w_obj
             w.w_byte = w_byte

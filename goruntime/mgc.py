@@ -84,6 +84,8 @@ GC_OVER_ASSIST_WORK = 64 << 10     # Go: gcOverAssistWork (mgcpacer.go)
 FORCE_PREEMPT_NS = 10 * 10**6      # Go: forcePreemptNS (proc.go): sysmon preempts after 10 ms
 MARK_STEP_NS = 10**6               # mark steps for workers on other Ps: at least every 1 ms
 MIN_STEP_BYTES = 256 << 10         # allocation between two mark steps, at least
+RUNWAY_STEPS = 8                   # ... or an eighth of the cycle's runway (goal - trigger)
+MIN_FINE_STEP = 8 << 10            # ... but at least one span's worth
 DRAIN_CHECK_THRESHOLD = 100000     # Go: drainCheckThreshold (work a worker does between checks)
 
 
@@ -188,7 +190,8 @@ class Cycle:
     assist_bytes: dict = dataclasses.field(default_factory=dict)  # Go: g.gcAssistBytes
     steps: int = 0             # mark steps taken (check points during the mark)
     mem: object = None         # the pacer's memory state for revise (GOGC-only: fixed)
-    root_ns: int = 0           # the roots' modelled mark cost, charged by the first drain
+    root_ns: int = 0           # the roots' modelled mark cost, charged as their work is done
+    root_work: int = 0         # the roots' scan work (globals + stacks, bytes; Go: markroot)
     mut_start: int = 0         # clock.mutator_ns() at mark start (the mutator's progress)
 
 
@@ -650,8 +653,11 @@ class Collector:
         _mark.release_heap(rt.heap)
         # the mark's fixed work (roots, the runtime's own data) and the goroutine stacks,
         # by the calibrated table; a runtime's first cycle is slower (clock.COSTS)
+        # by the calibrated table; a runtime's first cycle is slower (clock.COSTS). Each
+        # handle is a pointer slot on a stack or in a global (Go scans the word: 8 bytes).
         root_ns = COSTS["mark_base"] + self.stack_scan[1] * COSTS["mark_stack"] \
-            + (COSTS["mark_first_cycle"] if rt.gc_record.num_gc == 0 else 0)
+            + (COSTS["mark_first_cycle"] if rt.gc_record.num_gc == 0 else 0) \
+            + rt.heap.nroots * 8 * COSTS["mark_byte"]
         if kind != "heap" or stw_mode:
             # the mark runs to its end at once: runtime.GC's caller is blocked (the workers
             # get every P), the periodic GC starts when everyone sleeps, gcstoptheworld
@@ -667,7 +673,11 @@ class Collector:
             return True
         self.mark = m = _mark.MarkState(rt.heap)
         m.grey_tiny_blocks()                    # Go: gcMarkTinyAllocs
-        m.set_roots(roots, scan_only)           # Go: gcMarkRootPrepare (done by the first drain)
+        # Go: gcMarkRootPrepare. The root jobs' scan work (the data and bss blocks, every
+        # goroutine stack: what markroot returns) is paid by the drains before heap work,
+        # out of an assist's scan budget too, as gcDrainN counts it.
+        cyc.root_work = rt.globals_scan + self.stack_scan[0]
+        m.set_roots(roots, scan_only, cyc.root_work)
         rt.heap.gcphase_mark = True             # allocate black (Go: gcphase = _GCmark)
         rt.heap.write_barrier = "no_write_barrier" not in rt.experiments
         _, mutator_ns = self.alloc_rate()
@@ -675,7 +685,9 @@ class Collector:
         cyc.root_ns = root_ns                   # charged by the drain that scans the roots
         cyc.mut_start = rt.clock.mutator_ns()
         self.cycle = cyc
-        self.set_check_point(cyc)
+        # Go: gcResetMarkState zeroes every goroutine's assist credit, so the first
+        # allocation of the mark assists: the first check point is the next one
+        self.set_check_point(cyc, floor=0)
         return False
 
     # -- the concurrent mark --------------------------------------------------------------
@@ -689,16 +701,20 @@ class Collector:
         m = self.mark
         mo, mb = COSTS["mark_object"], COSTS["mark_byte"]
         wall = not isinstance(rt.clock, _clock.VirtualClock)
+        # the roots' modelled cost, spread over their scan work (ns per byte)
+        w_root = cyc.root_ns / cyc.root_work if cyc.root_work else 0.0
+        r0 = m.root_scan
         t0 = _time.perf_counter_ns() if wall else 0
         if scan_budget:
-            b, n, sb = m.drain(scan_budget, 0.0, 1.0)
+            b, n, sb = m.drain(scan_budget, 0.0, 1.0, 1.0)
         else:
-            b, n, sb = m.drain(budget_ns, mo, mb)
+            b, n, sb = m.drain(budget_ns, mo, mb, w_root)
+        rw = m.root_scan - r0
         if wall:
             ns = _time.perf_counter_ns() - t0
         else:
-            ns = int(n * mo + sb * mb)
-            if cyc.root_ns and m.roots_done:        # this drain scanned the roots
+            ns = int(n * mo + sb * mb + rw * w_root)
+            if not cyc.root_work and cyc.root_ns and m.roots_done:   # no root scan work
                 ns += int(cyc.root_ns)
                 cyc.root_ns = 0
         if not wall and (who == "assist" or rt._gomaxprocs == 1 or who == "fractional"):
@@ -710,7 +726,7 @@ class Collector:
         cyc.mark_ns += ns
         cyc.bytes_marked = m.bytes_marked
         cyc.scan_bytes = m.scan_bytes
-        return ns, sb
+        return ns, sb + int(rw)
 
     def mark_step(self, idle, finish=True):
         """One step of the concurrent mark at an allocation check point (Go: the assist in
@@ -852,14 +868,15 @@ class Collector:
         p = rt.pacer
         p.heap_live = rt.heap.heap_live
         p.heap_scan_work = cyc.scan_bytes
-        if self.mark is not None and self.mark.roots_done:
-            p.stack_scan_work = self.stack_scan[0]
-            p.globals_scan_work = rt.globals_scan
+        if self.mark is not None:               # root jobs: data/bss first, then stacks
+            done = int(self.mark.root_scan)
+            p.globals_scan_work = min(done, rt.globals_scan)
+            p.stack_scan_work = done - p.globals_scan_work
         if p.memory_limit != _pacer.MAX_INT64 or cyc.mem is None:
             cyc.mem = rt._mem_state(record_peak=False)   # the limit's goal moves with memory
         p.revise(cyc.mem)
 
-    def set_check_point(self, cyc, malloc_bytes=None):
+    def set_check_point(self, cyc, malloc_bytes=None, floor=None):
         """The next allocation check point of the running mark (the heap checks at span
         refills and large allocations): when the goroutine's assist credit is used up, or
         earlier, when at the mutator's allocation rate so far it reaches sysmon's next
@@ -889,7 +906,12 @@ class Collector:
         allocated = malloc_bytes - cyc.alloc_start
         if waits and mut_ns > 0 and allocated > 0:
             quantum = min(quantum, int(allocated / mut_ns * min(waits)))
-        floor = 16 << 10 if getattr(rt.clock, "recorded_mutator", False) else MIN_STEP_BYTES
+        if floor is None:
+            floor = 16 << 10 if getattr(rt.clock, "recorded_mutator", False) else MIN_STEP_BYTES
+            # a short runway (small heaps: the goal a few hundred KiB past the trigger)
+            # takes finer steps: the assist ratio turns over within it (revise's overshoot
+            # rules), and a step that jumps past the goal would miss the turn
+            floor = min(floor, max(MIN_FINE_STEP, (cyc.goal - p.triggered) // RUNWAY_STEPS))
         rt.heap.trigger = rt.heap.heap_live + max(quantum, floor)   # replays: fine steps
 
     def abandon(self):
