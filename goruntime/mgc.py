@@ -776,10 +776,16 @@ class Collector:
                 # the time between allocations the program ran and how much it was
                 # blocked, when Go's idle worker marks: the replay gives it all to the mark
                 idle_ns += elapsed
-            for who, ns in (("dedicated", elapsed * ded), ("idle", idle_ns)):
-                if ns > 0 and not m.empty:
-                    _, sb = self.drain(cyc, who, ns)
-                    cyc.bg_credit += sb                     # Go: gcFlushBgCredit
+            ded_ns = elapsed * ded
+            if ded_ns + idle_ns > 0 and not m.empty:
+                # the dedicated and idle workers mark side by side on their Ps: the work
+                # they find is shared in proportion to their time
+                ns, sb = self.drain(cyc, "dedicated" if ded_ns else "idle", ded_ns + idle_ns)
+                if ded_ns and idle_ns:
+                    share = int(ns * idle_ns / (ded_ns + idle_ns))
+                    cyc.dedicated_ns -= share
+                    cyc.idle_ns += share
+                cyc.bg_credit += sb                         # Go: gcFlushBgCredit
             f = p.fractional_utilization_goal
             if f > 0 and now - cyc.sched_ns >= FORCE_PREEMPT_NS and not m.empty:
                 # sysmon preempts the mutator; the scheduler runs the fractional worker
@@ -823,6 +829,32 @@ class Collector:
                     ns, _ = self.drain(cyc, "fractional", 0, scan_budget=DRAIN_CHECK_THRESHOLD)
                     cyc.sched_ns = rt.clock.nanotime()
                     cyc.step_ns = cyc.sched_ns
+                done = m.empty
+            finally:
+                self.in_gc = False
+        if done:
+            self.stopped(lambda: self.cycle is None or self.in_gc,
+                         lambda: self.mark_step(idle=True))
+
+    def idle_gap(self, ns):
+        """A replayed program was blocked for *ns* (a gap in its recorded allocations)
+        during a mark: Go's idle mark worker has the P for that time (findRunnable gives
+        an idle P to gcMarkWorkerIdleMode); the cycle terminates if its work runs out."""
+        rt = self.rt
+        cyc, m = self.cycle, self.mark
+        if cyc is None or m is None or self.in_gc or cyc.mode != "concurrent" or ns <= 0:
+            return
+        with rt.world:
+            if self.cycle is not cyc or self.in_gc:
+                return
+            self.in_gc = True
+            try:
+                now = rt.clock.nanotime()
+                budget = max(0, now - cyc.step_ns) + ns
+                if not m.empty:
+                    _, sb = self.drain(cyc, "idle", budget)
+                    cyc.bg_credit += sb
+                cyc.step_ns = rt.clock.nanotime() + ns
                 done = m.empty
             finally:
                 self.in_gc = False

@@ -655,7 +655,7 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
                   const uint64_t[::1] size, const uint8_t[::1] pointers,
                   const int64_t[::1] tdense, const uint32_t[::1] offset,
                   uint64_t[::1] addr, int64_t[::1] slot, int64_t[::1] counts,
-                  const uint64_t[::1] ptrwords=None):
+                  const uint64_t[::1] ptrwords=None, const int64_t[::1] idle_ns=None):
     """Replay a trace that `validate_trace` accepted.
 
     ``addr[k]`` / ``slot[k]`` hold dense id k's current object and root slot (-1: not
@@ -664,6 +664,9 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
     ``counts`` gets the rows done per op (alloc, store, drop, gc). *ptrwords*, if given
     (one entry per row), limits a pointerful allocation's pointer words to its first
     ``ptrwords[row]`` words (`new_object_prefix`); otherwise every word may hold one.
+    *idle_ns*, if given (one entry per row), is the time the program was blocked before
+    the row: during a mark, the runtime's idle mark workers get it first
+    (``Collector.idle_gap``; Go's idle worker marks while the program waits).
     """
     cdef mutator_t* m = &mut.m
     cdef intp_t n = op.shape[0], row
@@ -671,14 +674,23 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
     cdef uint64_t a = 0, v
     cdef bint prefix = ptrwords is not None
     cdef const uint64_t* pw = NULL
+    cdef const int64_t* idle = NULL
     if prefix:
         if ptrwords.shape[0] != n:
             raise ValueError("replay_kernel: ptrwords must have one entry per row")
         if n:
             pw = &ptrwords[0]
+    if idle_ns is not None:
+        if idle_ns.shape[0] != n:
+            raise ValueError("replay_kernel: idle_ns must have one entry per row")
+        if n:
+            idle = &idle_ns[0]
     with nogil:
         for row in range(n):
             k = dense[row]
+            if idle != NULL and idle[row] > 0 and m.h.gcphase_mark:
+                with gil:
+                    mut.runtime.collector.idle_gap(idle[row])
             if op[row] == OP_ALLOC:
                 if pointers[row] and prefix:
                     new_object_prefix(m, size[row], pw[row], &a)
