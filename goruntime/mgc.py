@@ -450,7 +450,7 @@ class Collector:
             return
         rt.gc(kind="heap")
 
-    def gc(self, kind="cycle"):
+    def gc(self, kind="cycle", wait=False):
         """Run the collector. *kind*: "cycle" (runtime.GC, forced), "heap", "time".
 
         "cycle" finishes a cycle that is already in its mark phase (Go's runtime.GC waits
@@ -458,6 +458,13 @@ class Collector:
         periodic GC, started when every goroutine sleeps) runs a whole cycle; "heap"
         starts a cycle whose mark runs concurrently with the mutator (see
         ``start_cycle``), or takes a mark step of the running one.
+
+        With *wait* (runtime.GC called by a goroutine of a cooperative scheduler) and other
+        goroutines runnable, the forced cycle's mark runs concurrently while the caller
+        waits, as Go's runtime.GC parks in gcWaitOnMark: the runnable goroutines run first
+        (a goroutine woken by a receive can finish and drop its locals before the stacks
+        are scanned), the fractional worker marks at their scheduling points, and the idle
+        workers finish the mark once nothing is runnable.
         """
         rt = self.rt
         if kind not in ("cycle", "heap", "time"):
@@ -470,14 +477,40 @@ class Collector:
                 raise FatalError("runtime.GC called from inside a GC cycle")
             return False
 
+        waits = wait and kind == "cycle" and rt.sched.runnable_count() > 0 \
+            and rt.sched.mode == "cooperative" and not self.in_gc \
+            and rt.godebug.get("gcstoptheworld", 0) not in (1, 2)
+
         def stages():
             if kind == "heap" and self.cycle is not None:
                 self.mark_step(idle=False)
             else:
                 if kind != "heap" and self.cycle is not None:
                     self.stage(self.finish_locked)
-                self.stage(self.start_and_finish, kind)
+                self.stage(self.start_and_finish, kind, True if waits else None)
         self.stopped(busy, stages)
+        if waits:
+            # signals wait as for the rest of runtime.GC: a Ctrl-C meanwhile is raised in
+            # main when it returns, not in a goroutine that ran in between (only when
+            # main waits: a goroutine's wait may never resume, and the mask is the thread's)
+            if rt.sched.current() is rt.sched.main:
+                with _signals.deferred():
+                    self.wait_on_mark(self.cycle)
+            else:
+                self.wait_on_mark(self.cycle)
+
+    def wait_on_mark(self, cyc):
+        """runtime.GC's caller parks until the mark of *cyc* is done (Go: gcWaitOnMark):
+        the runnable goroutines run, the fractional worker takes its turns at their
+        scheduling points, and when nothing is left to run the idle workers finish the
+        mark, then mark termination and the sweep."""
+        rt = self.rt
+        while self.cycle is cyc and cyc is not None and rt.sched.runnable_count() > 0:
+            rt.sched.gosched()
+            if self.cycle is cyc:
+                self.scheduling_point()
+        if self.cycle is cyc and cyc is not None:
+            self.finish_cycle()
 
     def stopped(self, busy, stages):
         """Run *stages* with the world stopped and signals deferred, unless ``busy()``
@@ -545,9 +578,9 @@ class Collector:
                 self.restore(saved)
             raise
 
-    def start_and_finish(self, kind):
+    def start_and_finish(self, kind, concurrent=None):
         """A new cycle: its mark, and its termination unless its mark phase stays open."""
-        if self.start_cycle(kind):
+        if self.start_cycle(kind, concurrent):
             self.finish_locked()
 
     def complete(self, steps):
@@ -603,7 +636,7 @@ class Collector:
         scan_only = [f.slot for f in sp.finalizers.values()]
         return (np.array(roots, dtype=np.uint64), np.array(scan_only, dtype=np.uint64))
 
-    def start_cycle(self, kind):
+    def start_cycle(self, kind, concurrent=None):
         """Sweep termination (STW #1) and mark start. Returns True if the cycle should end
         at once. The caller holds the world lock.
 
@@ -658,7 +691,9 @@ class Collector:
         root_ns = COSTS["mark_base"] + self.stack_scan[1] * COSTS["mark_stack"] \
             + (COSTS["mark_first_cycle"] if rt.gc_record.num_gc == 0 else 0) \
             + rt.heap.nroots * 8 * COSTS["mark_byte"]
-        if kind != "heap" or stw_mode:
+        if concurrent is None:
+            concurrent = kind == "heap"
+        if not concurrent or stw_mode:
             # the mark runs to its end at once: runtime.GC's caller is blocked (the workers
             # get every P), the periodic GC starts when everyone sleeps, gcstoptheworld
             # stops the mutator. At GOMAXPROCS > 1 it runs on one worker per P (_gcwork).

@@ -431,12 +431,13 @@ class Runtime:
         return ns
 
     # -- the GC cycle (mgc.Collector) ----------------------------------------------------
-    def gc(self, kind="cycle"):
+    def gc(self, kind="cycle", *, wait=False):
         """Run the collector. *kind*: "cycle" (runtime.GC, forced), "heap", "time".
+        *wait*: the caller is a goroutine that parks while the mark runs (runtime.GC).
 
         See `mgc.Collector.gc`.
         """
-        self.collector.gc(kind)
+        self.collector.gc(kind, wait)
 
     def finish_cycle(self):
         """End a cycle that is in its mark phase (the background workers finished)."""
@@ -831,7 +832,7 @@ def GC():
     is freed and counted, and finalizers and cleanups are *queued*: they run on their
     goroutines at the next scheduling point (``Gosched``, ``Sleep``, a channel operation).
     """
-    current().gc(kind="cycle")
+    current().gc(kind="cycle", wait=True)
 
 
 def ReadMemStats(m=None):

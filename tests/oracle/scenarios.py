@@ -164,6 +164,8 @@ def go_types() -> SimpleNamespace:
         wT=S("wT", a=pi, b=rt.Int, c=rt.Int),
         lagT=S("lagT", p=pi, b=A(rt.Byte, 40)),
         traceNode=S("traceNode", next=P("traceNode"), buf=A(rt.Byte, 48)),
+        gcwNode=S("gcwNode", next=P("gcwNode"), buf=A(rt.Byte, 56)),
+        midL=S("midL", p=pi, b=A(rt.Byte, 39992)),
         mT=S("mT", a=pi, b=rt.Int), mU=S("mU", x=pi), mV=S("mV", a=pi, b=A(rt.Int, 2)),
         small=S("small", a=rt.Int32, b=rt.Int32),
     )
@@ -1881,6 +1883,55 @@ def limiter_below_live():
     del keep
     return {"gcs": m1.NumGC - m0.NumGC, "gc_cpu_fraction": m1.GCCPUFraction,
             "limiter_last_enabled": u64(s, 0)}
+
+
+# ---------------------------------------------------------------------------
+# what runtime.GC lets others do; MemStats while a cycle runs (issue 15, item 7)
+
+
+@scenario()
+def gc_lets_runnable_run():
+    """runtime.GC parks its caller while the mark runs (Go: gcWaitOnMark): a goroutine
+    made runnable just before (main's send completes its receive) runs first, returns and
+    drops its local before the stacks are scanned, so its object is collected."""
+    g = go_types()
+    ch, out = rt.Chan(0), rt.Chan(1)
+
+    def worker():
+        x = rt.new(g.gcwNode)
+        out.send(weak.Make(x))
+        ch.recv()
+        rt.KeepAlive(x)
+    rt.go(worker)
+    w = out.recv()
+    m0 = rt.ReadMemStats()
+    ch.send(1)                      # the worker was waiting: it becomes runnable, main goes on
+    rt.GC()
+    m1 = rt.ReadMemStats()
+    return {"weak_nil_after_gc": w.Value() is None, "gcs": m1.NumGC - m0.NumGC,
+            "goroutines": rt.NumGoroutine()}
+
+
+@scenario(tol={"gcs": Range(1, 2, "heap-triggered cycles while 12 MB of large pointerful objects are "
+                                  "allocated: how far each mark overshoots follows its timing "
+                                  "(Go: 1 or 2 over 20 runs)")})
+def read_mem_stats_mid_cycle():
+    """ReadMemStats after each of 300 allocations of a 40000-byte pointerful type: the
+    heap-triggered cycle's mark runs beside the program, so MemStats read during it show
+    the heap past the goal with NumGC not yet counted (Go: in every recorded run)."""
+    g = go_types()
+    keep: list = [None] * 300
+    rt.GC()
+    m0 = rt.ReadMemStats()
+    in_progress = False
+    m = m0
+    for i in range(300):
+        keep[i] = rt.new(g.midL)
+        m = rt.ReadMemStats()
+        if m.NumGC == m0.NumGC and m.HeapAlloc > m0.NextGC:
+            in_progress = True
+    keep = None
+    return {"in_progress_seen": in_progress, "gcs": m.NumGC - m0.NumGC}
 
 
 # ---------------------------------------------------------------------------
