@@ -66,10 +66,11 @@ class GCModel(RuleBasedStateMachine):
             stack.extend(self.objs[i]["ptrs"].values())
         return seen
 
-    def _model_gc(self, keep=None):
+    def _model_gc(self, keep=None, extra=()):
         """One cycle. *keep*: the ids a concurrent cycle marked whatever the roots are now
-        (`_observe`); None: a forced cycle, from the locals and the finalizer queue."""
-        roots = set(self.locals) | set(self.finq) if keep is None else keep
+        (`_observe`); None: a forced cycle, from the locals, the finalizer queue and
+        *extra* roots."""
+        roots = set(self.locals) | set(self.finq) | set(extra) if keep is None else keep
         reach = self._closure(roots)
         for i, o in self.objs.items():          # finalizer objects: keep their referents
             if not o["freed"] and o["fin"] and i not in reach:
@@ -223,11 +224,14 @@ class GCModel(RuleBasedStateMachine):
         cycle's mark runs, so runnable finalizer and cleanup goroutines run before its
         roots are scanned; what its own sweep queues waits for the next scheduling point."""
         pre = rt.current().sched.runnable_count() > 0
+        queued = list(self.finq)
         rt.GC()
         self._cycle_ended()
         if pre:
             self._ran_queued()
-        self._model_gc()
+        # the finalizer queue is a root as it was at mark start (simplified: Go's markroot
+        # reads it when the first worker gets to job 0, maybe after the finalizers ran)
+        self._model_gc(extra=queued)
 
     # -- the concurrent mark (issue 16): a cycle open across the steps above ------------
     @precondition(lambda self: not rt.current().gc_running)
