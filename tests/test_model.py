@@ -240,7 +240,8 @@ class GCModel(RuleBasedStateMachine):
         """A heap-triggered cycle starts: its mark runs while the next steps allocate
         (black), store pointers (through the write barrier), drop locals and Gosched."""
         rt.current().gc(kind="heap")
-        self.open = {"keep": set(), "roots": False}
+        # the special roots (the finalizer queue) are taken at mark start (simplified)
+        self.open = {"keep": self._closure(self.finq), "roots": False}
         self._observe()
 
     @precondition(lambda self: rt.current().gc_running)
