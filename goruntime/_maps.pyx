@@ -12,7 +12,7 @@ visits every group of a power-of-two table). A control byte is ``0x80`` (empty),
 """
 from goruntime._types cimport uint8_t, uint64_t, int64_t, intp_t
 from libc.stdint cimport uintptr_t
-from goruntime._heap cimport Heap, addr_ptr
+from goruntime._heap cimport Heap, addr_ptr, bulk_barrier
 from libc.string cimport memcpy
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 
@@ -114,6 +114,10 @@ def reinsert(Heap heap, uint64_t src, intp_t src_ngroups, const uint64_t[::1] sr
                     hash0[k] = h
                     moved[j] = k
                 d[(k >> 3) * gsize + (k & 7)] = <uint8_t>(h & 0x7F)
+                if ssize and heap.h.write_barrier:      # Go: typedmemmove's barrier
+                    bulk_barrier(&heap.h, (dst0 if d == d0 else dst1) + <uint64_t>(
+                        (k >> 3) * gsize + 8 + (k & 7) * ssize),
+                        s + g * gsize + 8 + i * ssize, <uint64_t>ssize)
                 if ssize:
                     memcpy(d + (k >> 3) * gsize + 8 + (k & 7) * ssize,
                            s + g * gsize + 8 + i * ssize, ssize)

@@ -35,7 +35,7 @@ from cpython.pythread cimport PyThread_get_thread_ident
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, root_add_handle, root_remove, addr_ptr, span_of, object_bounds, ZEROBASE,
-    PAGE_SHIFT, mallocgc, mallocgc_typed, set_heap_bits,
+    PAGE_SHIFT, mallocgc, mallocgc_typed, set_heap_bits, write_barrier, bulk_barrier,
 )
 cimport cython
 
@@ -315,12 +315,16 @@ cdef int field_set(Pointer p, Field f, object v) except -1:
                 return 0
         elif k == K_PTR:
             if v is None:
+                if heap.h.write_barrier:
+                    write_barrier(&heap.h, a, 0)
                 (<uint64_t*>addr_ptr(&heap.h, a))[0] = 0
                 heap.h.mut_ptr_stores += 1
                 return 0
             ti = f.get_target()
             if type(v) is Pointer and (<Pointer>v).heap is heap and ti is not None \
                     and (<Handle>v).info == <PyObject*>ti:
+                if heap.h.write_barrier:
+                    write_barrier(&heap.h, a, (<Pointer>v).addr)
                 (<uint64_t*>addr_ptr(&heap.h, a))[0] = (<Pointer>v).addr
                 heap.h.mut_ptr_stores += 1
                 return 0
@@ -532,6 +536,13 @@ cdef object assign_type_error(object v, object t):
     return TypeError("cannot use %s as %s value in assignment" % (_src_desc(v), t.go_string()))
 
 
+cdef inline void wb_word(Heap heap, uint64_t a, uint64_t v) noexcept:
+    """The write barrier for a pointer word store at heap address *a* (a no-op outside a
+    mark, and for a zero-size value's non-heap address)."""
+    if heap.h.write_barrier and a != 0 and a != ZEROBASE:
+        write_barrier(&heap.h, a, v)
+
+
 cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=False) except -1:
     """Write Python value *v* as a value of type *t* at heap address *a*.
 
@@ -560,6 +571,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
     if k == K_PTR or k == K_UNSAFE:
         if v is None:
             if not dry:
+                wb_word(heap, a, 0)
                 (<uint64_t*>p)[0] = 0
             return 0
         if not isinstance(v, Pointer):
@@ -571,6 +583,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
             if err is not None:
                 raise TypeError(err)
         if not dry:
+            wb_word(heap, a, hv.addr)
             (<uint64_t*>p)[0] = hv.addr
         return 0
     if k >= K_I8 and k <= K_U64:
@@ -619,6 +632,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
     if k == K_SLICE:
         if v is None:
             if not dry:
+                wb_word(heap, a, 0)
                 memset(p, 0, 24)
             return 0
         if not isinstance(v, SliceValue):
@@ -628,6 +642,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
         if err is not None:
             raise TypeError(err)
         if dry: return 0
+        wb_word(heap, a, (<Handle>v).addr)
         (<uint64_t*>p)[0] = (<Handle>v).addr
         (<int64_t*>p)[1] = (<SliceValue>v).length
         (<int64_t*>p)[2] = (<SliceValue>v).capacity
@@ -645,6 +660,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
             if dry: return 0
         else:
             raise assign_type_error(v, t)
+        wb_word(heap, a, v[0])
         (<uint64_t*>p)[0] = v[0]
         (<uint64_t*>p)[1] = v[1]
         return 0
@@ -655,6 +671,8 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
                 return 0
             n = t.size
             if n:
+                if heap.h.write_barrier and not (a & 7):
+                    bulk_barrier(&heap.h, a, addr_ptr(&heap.h, (<Handle>v).addr), n)
                 memcpy(p, addr_ptr(&heap.h, (<Handle>v).addr), n)
             return 0
         if k == K_STRUCT and isinstance(v, dict):
@@ -690,6 +708,8 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
     if k == K_IFACE:
         if v is None:
             if not dry:
+                wb_word(heap, a, 0)
+                wb_word(heap, a + 8, 0)
                 memset(p, 0, 16)
             return 0
         if not isinstance(v, Pointer):         # a value boxed as Go boxes it (iface.py)
@@ -697,6 +717,8 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
                 raise TypeError("goruntime: interface fields hold handles or None, not %s" % type(v).__name__)
             tw, dw = _box_hook(owner.runtime, v, t, dry)
             if not dry:
+                wb_word(heap, a, tw)
+                wb_word(heap, a + 8, dw)
                 (<uint64_t*>p)[0] = tw
                 (<uint64_t*>p)[1] = dw
             return 0
@@ -705,22 +727,28 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
         if err is not None:
             raise TypeError(err)
         if dry: return 0
-        (<uint64_t*>p)[0] = owner.runtime.rodata.type_word((<Pointer>v).gotype)
+        tw = owner.runtime.rodata.type_word((<Pointer>v).gotype)
+        wb_word(heap, a, tw)
+        wb_word(heap, a + 8, (<Handle>v).addr)
+        (<uint64_t*>p)[0] = tw
         (<uint64_t*>p)[1] = (<Handle>v).addr
         return 0
     if k == K_WORD:
         if v is None:
             if not dry:
+                wb_word(heap, a, 0)
                 (<uint64_t*>p)[0] = 0
             return 0
         if isinstance(v, Handle):
             check_runtime(owner, <Handle>v)
             if not dry:
+                wb_word(heap, a, (<Handle>v).addr)
                 (<uint64_t*>p)[0] = (<Handle>v).addr
             return 0
         if isinstance(v, _word_value_type):     # rt.MapValue (maps.py), rt.FuncValue (closure.py)
             w = v._go_word(owner.runtime, t)
             if not dry:
+                wb_word(heap, a, w)
                 (<uint64_t*>p)[0] = w
             return 0
         if _func_word_hook is not None and t.underlying.kind == "func" and callable(v):

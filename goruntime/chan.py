@@ -627,7 +627,8 @@ class _HeapRing:
         """chanrecv from the buffer: copy out, then typedmemclr the slot."""
         p = self._slot(self.recvx)
         v = snapshot(p.value, self.elem) if self.aggregate else p.value
-        if self.esize:
+        if self.esize:              # typedmemclr: the deletion barrier first, as Go's
+            self.rt.heap.bulk_barrier(p.addr, 0, self.esize)
             self.rt.heap.view(p.addr, self.esize)[:] = 0
         self.recvx = (self.recvx + 1) % self.cap
         self.n -= 1

@@ -352,6 +352,7 @@ class MapState:
         mt = self.mt
         a = self._slot_addr(groups, slot)
         if mt.slot_size:
+            self.rt.heap.bulk_barrier(a, 0, mt.slot_size)      # Go: typedmemclr
             self.rt.heap.view(a, mt.slot_size)[:] = 0
 
     # -- lookup ------------------------------------------------------------------------

@@ -567,7 +567,9 @@ class Fuzzer:
         if r.collector.in_gc:
             return
         roots, scan_only = r.gc_roots()
-        if r.gc_running:           # an open cycle: everything reachable must be marked
+        if r.gc_running:           # an open cycle: once its grey work (roots, grey objects,
+            with r.world:          # the write barrier's buffer) is drained, as the workers
+                r.collector.mark.drain()    # would, everything reachable must be marked
             _mark.checkmark(h, roots, scan_only)
         else:                      # a dry-run mark: no bad pointer, checkmark agrees
             try:

@@ -486,6 +486,14 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
     "limiter_below_live": ("mgclimit.go: the bucket holds 1 CPU-second per P, which a program of "
                            "~0.2 s cannot fill (a loaded machine stretches it)",
                            {"limiter_last_enabled": 0}, {}),
+    "gc_lets_runnable_run": ("mgc.go GC: gcWaitOnMark parks the caller while the mark runs; "
+                             "proc.go findRunnable runs the woken goroutine, whose frame is gone "
+                             "before markroot scans stacks", {"weak_nil_after_gc": True, "gcs": 1,
+                                                             "goroutines": 1}, {}),
+    "read_mem_stats_mid_cycle": ("mstats.go ReadMemStats stops the world without waiting for a "
+                                 "running mark; mgc.go counts numgc at mark termination; "
+                                 "mgcpacer.go revise lets a mark run past the goal",
+                                 {"in_progress_seen": True}, {}),
     "lang_goroutines": ("runtime/proc.go newproc1/gfget/allgadd, acquireSudog/releaseSudog, clearpools; "
                         "time.go timeSleep: g 456 B (class 480), sudog 104 B (class 112), timer class 96", {
         "g100.run.Mallocs": 100 + 99 + 4, "g100.BySize.25": 100, "g100.BySize.9": 99,
