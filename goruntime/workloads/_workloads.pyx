@@ -54,7 +54,7 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, mallocgc, mallocgc_typed, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr,
-    GORUNTIME_CHECKS,
+    GORUNTIME_CHECKS, GR_PREFETCH,
 )
 
 cdef enum:
@@ -64,6 +64,8 @@ cdef enum:
     OP_STORE = 1
     OP_DROP = 2
     OP_GC = 3
+    DROP_AHEAD = 32             # replay: rows ahead whose dropped slot is prefetched (then
+                                # its root-table entries, DROP_AHEAD / 2 rows ahead)
 
 # GC masks (Go: abi.Type.GCData), one byte per word: 1 = the word holds a pointer.
 cdef uint8_t PTR_WORDS[4]
@@ -674,8 +676,22 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
             raise ValueError("replay_kernel: ptrwords must have one entry per row")
         if n:
             pw = &ptrwords[0]
+    cdef mheap_t* h = m.h
+    cdef intp_t ahead, half = DROP_AHEAD // 2
+    cdef int64_t s
     with nogil:
         for row in range(n):
+            # a drop's slot[k] and its root-table entries are random reads (objects die in
+            # no particular order): fetched in two steps, some rows before they are used
+            ahead = row + DROP_AHEAD
+            if ahead < n and op[ahead] == OP_DROP:
+                GR_PREFETCH(&slot[dense[ahead]])
+            ahead = row + half
+            if ahead < n and op[ahead] == OP_DROP:
+                s = slot[dense[ahead]]
+                if s >= 0 and s < h.roots_len:
+                    GR_PREFETCH(&h.root_free[s])
+                    GR_PREFETCH(&h.roots[s])
             k = dense[row]
             if op[row] == OP_ALLOC:
                 if pointers[row] and prefix:
@@ -685,16 +701,19 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
                 else:
                     new_object(m, size[row], NULL, 0, &a)
                 addr[k] = a
-                slot[k] = root_add(m.h, a)
+                slot[k] = root_add(h, a)
+                if h.root_free_head >= 0:          # the next root_add's free-list link
+                    GR_PREFETCH(&h.root_free[h.root_free_head])
             elif op[row] == OP_STORE:
                 v = addr[tdense[row]] if tdense[row] >= 0 else 0
-                store(m.h, addr[k] + offset[row], v)
+                store(h, addr[k] + offset[row], v)
             elif op[row] == OP_DROP:
-                root_remove(m.h, slot[k])
+                root_remove(h, slot[k])
                 slot[k] = -1
             else:
                 with gil:
                     mut.runtime.gc(kind="cycle")       # runtime.GC()
+                h = m.h
             counts[op[row]] += 1
 
 
