@@ -124,6 +124,7 @@ class Runtime:
     def __init__(self, gogc=100, memory_limit=None, gomaxprocs=1, godebug="",
                  scheduler="cooperative", clock="virtual", *, arena_cap=None, stderr=None,
                  globals_bytes=GLOBALS_SCAN):
+        _sched.reap()                   # goroutines of runtimes dropped since: a safe point
         # every knob is validated before anything is built: no wrap-around (issue 13)
         if isinstance(globals_bytes, bool) or not isinstance(globals_bytes, int):
             raise TypeError(f"globals_bytes must be an int, not {type(globals_bytes).__name__}")
@@ -229,8 +230,9 @@ class Runtime:
 
     def __del__(self):
         # The last reference went, or the cycle collector found the runtime unreachable:
-        # end its goroutines and give its memory back, as close() does, without waiting
-        # for anything (this may run in any thread, inside any code). Issue 13.
+        # give its memory back and end its goroutines, as close() does, without waiting
+        # for anything (this may run in any thread, inside any code, even the cycle
+        # collector: its greenlets are ended at the next safe point, sched.reap). Issue 13.
         if self.__dict__.get("_closed", True):
             return                       # closed, or __init__ failed before the scheduler
         try:
@@ -676,6 +678,7 @@ class Runtime:
         if self.sched.current() is not None and self.sched.current() is not self.sched.main:
             raise RuntimeError("goruntime: Runtime.close() from inside one of its goroutines")
         self._shutdown(wait=True)
+        _sched.reap()
 
     def _shutdown(self, wait):
         """close()'s work; *wait*: join the goroutine threads (not from ``__del__``)."""
@@ -686,7 +689,7 @@ class Runtime:
             self.heap.dead = ("goruntime: this Runtime is closed", None)
         self.sched.on_tick = None
         self.sched.on_crash = None
-        self.sched.close(timeout=10.0 if wait else None)
+        self.sched.close(timeout=10.0 if wait else None, defer=not wait)
         if self.world.acquire(blocking=wait):
             try:
                 self.heap.release_memory()

@@ -108,6 +108,7 @@ sync.WaitGroup (sync/waitgroup.go).
 """
 from __future__ import annotations
 
+import atexit
 import collections
 import contextvars
 import heapq
@@ -798,9 +799,17 @@ class Scheduler:
                     self._wake_due_locked(now)
                     self._call_on_tick(now)
                 continue
-            exc = FatalError(DEADLOCK)
-            self._add_deadlock_notes(exc)
-            self._pending.append(exc)
+            # never in a local of this frame: it stays suspended while main raises the
+            # exception, whose traceback reaches main's frames and so the runtime (a
+            # suspended greenlet's frame is invisible to the cycle collector; issue 13)
+            self._pending.append(self._deadlock())
+
+    def _deadlock(self):
+        """Go's checkdead: "all goroutines are asleep - deadlock!", with each user
+        goroutine's state as a note."""
+        exc = FatalError(DEADLOCK)
+        self._add_deadlock_notes(exc)
+        return exc
 
     def _add_deadlock_notes(self, exc):
         for g in self.goroutines(system=False):
@@ -872,20 +881,21 @@ class Scheduler:
                 self._wake_due_locked(now)
                 return now
         if main.status == WAITING:
-            exc = FatalError(DEADLOCK)
-            self._add_deadlock_notes(exc)
-            self._deliver_locked(exc)
+            self._deliver_locked(self._deadlock())
         return None
 
     # ------------------------------------------------------------------ gosched, sleep
 
-    def close(self, timeout: float | None = 10.0) -> None:
+    def close(self, timeout: float | None = 10.0, defer: bool = False) -> None:
         """End every goroutine and the hub: nothing can run on this scheduler again (a
         closed Runtime). Cooperative: each suspended greenlet gets GreenletExit and
         unwinds (from another thread, its references are dropped and greenlet ends it
-        in its own thread); threads: each parked goroutine thread is woken to unwind and
-        is joined (at most *timeout* s in all; ``None``: not waited for, as from a
-        ``__del__``); a goroutine that is running Python code ends when it next parks."""
+        in its own thread); *defer* (from ``__del__``, which may run inside the cycle
+        collector or deep in C code, where a stack switch is unsafe): the greenlets are
+        handed to `reap` instead, which ends them at the next safe point. Threads: each
+        parked goroutine thread is woken to unwind and is joined (at most *timeout* s in
+        all; ``None``: not waited for); a goroutine running Python code ends when it
+        next parks."""
         if self._threads:
             # from __del__ this thread may already hold the lock (not reentrant): then
             # the threads are left parked rather than deadlocking
@@ -912,6 +922,17 @@ class Scheduler:
                     t.join(max(0.0, deadline - time.monotonic()))
             return
         self._closed = True
+        if defer:
+            with _graveyard_lock:
+                _graveyard.extend(g._gr for g in self._allgs.values() if g._gr is not None)
+                if self._hub is not None:
+                    _graveyard.append(self._hub)
+            for g in self._allgs.values():
+                g.status = DEAD
+            self._allgs.clear()
+            self._runq.clear()
+            self._hub = None
+            return
         cur = _greenlet.getcurrent()
         for g in list(self._allgs.values()):
             gr = g._gr
@@ -1037,6 +1058,39 @@ class Scheduler:
 
 
 # ---------------------------------------------------------------------- current scheduler
+
+# Greenlets of runtimes dropped without close(): Runtime.__del__ runs wherever the last
+# reference goes (inside the cycle collector, under C frames), where switching stacks to
+# unwind them is unsafe (AddressSanitizer aborts on it), and letting them be deallocated
+# there makes greenlet switch into them just the same. They wait here, holding nothing of
+# their runtime but weak references, until `reap` ends them from plain Python code.
+_graveyard: list = []
+_graveyard_lock = threading.Lock()
+
+
+def reap() -> None:
+    """End the goroutines of runtimes dropped without close() (GreenletExit into each,
+    from this point: a Runtime's creation or close, or interpreter exit). A greenlet of
+    another thread is let go: greenlet ends it in its own thread at that thread's next
+    switch."""
+    with _graveyard_lock:
+        if not _graveyard:
+            return
+        doomed = _graveyard[:]
+        _graveyard.clear()
+    cur = _greenlet.getcurrent()
+    for gr in doomed:
+        if gr.dead or gr is cur:
+            continue
+        try:
+            gr.parent = cur
+            gr.throw(_greenlet.GreenletExit)
+        except (ValueError, _greenlet.error):
+            pass
+
+
+atexit.register(reap)
+
 
 _scheduler_getter = None
 _default_scheduler = None

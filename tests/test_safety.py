@@ -994,3 +994,58 @@ def test_b37_the_end_of_a_with_block_closes_the_runtime(mode):
             raise ValueError
     assert e.dead
 
+
+
+def _deadlocked_runtime():
+    """A runtime whose main goroutine deadlocked (the FatalError was raised and caught),
+    then dropped; returns a weak reference to it."""
+    import weakref
+    r = rt.Runtime()
+    r.new(Box)
+    ch = rt.Chan(0, sched=r.sched)
+    with pytest.raises(rt.FatalError, match="deadlock"):
+        ch.recv()
+    return weakref.ref(r)
+
+
+def test_b37_a_runtime_dropped_after_a_deadlock_is_reclaimed():
+    """The fuzzer found a dropped runtime kept alive for good: the scheduler's hub made
+    the deadlock FatalError in a local of its own frame, which stays suspended (invisible
+    to the cycle collector) while main raises it; the exception's traceback reached
+    main's frames and so the runtime."""
+    import gc as pygc
+    refs = [_deadlocked_runtime() for _ in range(3)]
+    pygc.collect()
+    assert [w() for w in refs] == [None] * 3
+
+
+def test_b37_a_dropped_runtime_ends_its_goroutines_at_a_safe_point():
+    """Runtime.__del__ runs wherever the last reference goes: inside the cycle collector,
+    under C frames, where switching greenlet stacks aborted AddressSanitizer (make
+    sanitize). It only hands its goroutines' greenlets to sched's graveyard; the next
+    Runtime's creation ends them (GreenletExit runs their finally blocks there)."""
+    import gc as pygc
+    import weakref
+    from goruntime import sched as _sched
+    ended = []
+
+    def parked(ch):
+        try:
+            ch.recv()
+        finally:
+            ended.append(1)
+    r = rt.Runtime()
+    ch = rt.Chan(0, sched=r.sched)
+    r.go(parked, ch)
+    r.sched.gosched()
+    grs = [g._gr for g in r.sched.goroutines() if g._gr is not None]
+    assert grs and not any(gr.dead for gr in grs)
+    ref = weakref.ref(r)
+    del r, ch
+    pygc.collect()
+    assert ref() is None
+    assert ended == [] and not any(gr.dead for gr in grs)      # not switched into by __del__
+    assert all(any(gr is x for x in _sched._graveyard) for gr in grs)
+    with rt.Runtime():
+        pass
+    assert ended == [1] and all(gr.dead for gr in grs) and not _sched._graveyard
