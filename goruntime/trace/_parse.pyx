@@ -721,7 +721,6 @@ cdef void drop(heapstate_t* s, pending_t* pd) noexcept nogil:
 cdef int on_free(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
     cdef intp_t h
     cdef int64_t ref
-    cdef alloc_rec* r
     cdef free_rec* f
     if s.n_free >= s.cap_free:
         return E_OVERFLOW
