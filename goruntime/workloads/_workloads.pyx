@@ -717,6 +717,80 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
             counts[op[row]] += 1
 
 
+def merge_op_stream(const int64_t[::1] akey, const int64_t[::1] ident,
+                    const int64_t[::1] dkey, const int64_t[::1] ddense,
+                    const int64_t[::1] gkey, const int64_t[::1] gtime,
+                    const int64_t[::1] birth, const int64_t[::1] death,
+                    const uint64_t[::1] req, const uint8_t[::1] ptr,
+                    const uint64_t[::1] ptrwords, uint8_t[::1] op, int64_t[::1] dense,
+                    int64_t[::1] time, uint64_t[::1] size, uint8_t[::1] pointers,
+                    uint64_t[::1] pw):
+    """Merge three sorted runs of replay rows into the op stream, in one linear pass.
+
+    Allocations (``akey`` ascending, object ``ident[i]``), drops (``dkey`` ascending,
+    object ``ddense[j]``) and GCs (``gkey`` ascending, at ``gtime[g]``) go out in key
+    order, each row written once: ``op``, ``dense`` (-1 for a GC), ``time`` (the birth,
+    the death or the GC's time), and for an allocation ``size`` / ``pointers`` / ``pw``
+    from ``req`` / ``ptr`` / ``ptrwords`` (0 otherwise). Keys of different runs never tie
+    (the caller's keys carry a different priority in their low bits). What
+    ``goruntime.trace.simulate`` did with six ``searchsorted`` and the scatters they fed.
+    """
+    cdef intp_t na = akey.shape[0], nd = dkey.shape[0], ng = gkey.shape[0]
+    cdef intp_t nobj = birth.shape[0], rows = na + nd + ng, r, i = 0, j = 0, g = 0
+    cdef int64_t k, x
+    if ident.shape[0] != na or ddense.shape[0] != nd or gtime.shape[0] != ng:
+        raise ValueError("merge_op_stream: key and row columns differ in length")
+    if death.shape[0] != nobj or req.shape[0] != nobj or ptr.shape[0] != nobj \
+            or ptrwords.shape[0] != nobj:
+        raise ValueError("merge_op_stream: object columns differ in length")
+    if op.shape[0] != rows or dense.shape[0] != rows or time.shape[0] != rows \
+            or size.shape[0] != rows or pointers.shape[0] != rows or pw.shape[0] != rows:
+        raise ValueError("merge_op_stream: output columns need one entry per row")
+    with nogil:
+        for r in range(na):
+            if ident[r] < 0 or ident[r] >= nobj:
+                break
+        else:
+            r = -1
+    if r >= 0:
+        raise ValueError("merge_op_stream: an allocation's object is out of range")
+    with nogil:
+        for r in range(nd):
+            if ddense[r] < 0 or ddense[r] >= nobj:
+                break
+        else:
+            r = -1
+    if r >= 0:
+        raise ValueError("merge_op_stream: a drop's object is out of range")
+    with nogil:
+        for r in range(rows):
+            if i < na and (j >= nd or akey[i] < dkey[j]) and (g >= ng or akey[i] < gkey[g]):
+                k = ident[i]
+                i += 1
+                op[r] = OP_ALLOC
+                dense[r] = k
+                time[r] = birth[k]
+                size[r] = req[k]
+                pointers[r] = ptr[k]
+                pw[r] = ptrwords[k]
+                continue
+            if j < nd and (g >= ng or dkey[j] < gkey[g]):
+                k = ddense[j]
+                j += 1
+                op[r] = OP_DROP
+                dense[r] = k
+                time[r] = death[k]
+            else:
+                x = gtime[g]
+                g += 1
+                op[r] = OP_GC
+                dense[r] = -1
+                time[r] = x
+            size[r] = 0
+            pointers[r] = 0
+            pw[r] = 0
+
+
 cdef class RootSet:
     """RootSet()\n--
 
