@@ -2,13 +2,15 @@
 
 ``python -m bench.heapdump_side N DUMP [BINARY]`` expects DUMP written by tests/go/heapdump
 (``big N``: a binary tree of about N/2 nodes and a ring with chords of the rest) and prints
-one JSON line: parse MB/s (the Cython parser alone), load MB/s (parse, graph, placing every
-object in a Runtime), dominator-tree seconds (Cython Semi-NCA; igraph too when installed
+one JSON line: parse MB/s (the Cython parser alone, as load calls it: objects sorted into
+their records, its filling pass on load's threads), load MB/s (parse, graph, placing every
+object in a Runtime; ``threads``: how many threads load used), dominator-tree seconds (Cython Semi-NCA; igraph too when installed
 and N <= 2M), why_alive seconds (first call, which runs the breadth-first search as far
 as the object, and a second call), and with BINARY (the program, with its DWARF) the
 seconds to read its DWARF and type the objects.
-Each time is wall clock, and also this process's CPU time (``*_cpu``): on a shared
-machine the process may get a fraction of a core.
+Each time is wall clock, and also this process's CPU time (``*_cpu``, all its threads): on
+a shared machine the process may get a fraction of a core; ``loadavg`` is the machine's
+1-minute load average before and after.
 """
 import json
 import os
@@ -31,7 +33,11 @@ def main(argv=None):
         cpu[name] = time.process_time() - c
         return r, time.perf_counter() - t
 
-    _, parse_s = timed("parse", lambda: _parse.parse(buf))
+    threads = heapdump._auto_threads(size)
+    load0 = os.getloadavg()[0]
+    _, parse_s = timed("parse", lambda: _parse.parse(buf, sort_objects=True,
+                                                     object_dtype=heapdump.OBJECT_DTYPE,
+                                                     threads=threads))
     d, load_s = timed("load", lambda: heapdump.load(path))
     _, dom_s = timed("dominators", d.dominators)
     ig = None
@@ -62,7 +68,8 @@ def main(argv=None):
                       "dominators_s_cpu": cpu["dominators"],
                       "why_alive_first_s_cpu": cpu["why_alive_first"],
                       "types_s": types_s, "types_s_cpu": cpu.get("types"),
-                      "typed_fraction": typed}))
+                      "typed_fraction": typed, "threads": threads,
+                      "loadavg": [load0, os.getloadavg()[0]]}))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from .mstats import BySizeEntry
 from .sizeclass import sizeclass, SizeClass
 from .chan import select
 from .builtin import (append, copy, clear, string, bytes, concat, value, StringValue, Value,
-                      MapValue)
+                      MapValue, closure, FuncValue)
 from . import debug, weak, metrics  # noqa: E402
 from .trace.dask_sweep import sweep  # noqa: E402  (dask itself is imported only when called)
 
@@ -47,7 +47,7 @@ __all__ = [
     "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "select",
     "debug", "weak", "metrics", "sizeclass", "SizeClass", "sweep",
     "append", "copy", "clear", "string", "bytes", "concat", "value", "StringValue", "Value",
-    "MapValue",
+    "MapValue", "closure", "FuncValue",
 ]
 
 

@@ -847,7 +847,9 @@ def steps_html(step):
     for a in sorted(graph.objects):
         label = graph.label(a)
         c = colour.get(a, "white")
-        cur = " style='outline:2px solid var(--gr-accent)'" if a == step.scanned else ""
+        cur = (" style='outline:2px solid var(--gr-accent)'" if a == step.scanned else
+               " style='outline:2px solid #d32f2f'" if a in getattr(step, "shaded", ()) else
+               " style='outline:2px dashed #ff6f00'" if a in getattr(step, "lost", ()) else "")
         cells.append(f"<span class='gr-obj gr-{c}'{cur} title='{_e(f'{a:#x} {label} ({c})')}'>"
                      f"{_e(label)}</span>")
     cells.append("</div>")

@@ -30,6 +30,7 @@ cdef enum:
     MIN_SIZE_FOR_MALLOC_HEADER = 512         # scan objects strictly larger get a header
     BITMAP_WORDS = 16                        # uint64 words of alloc/mark bits per span (1024 slots)
     MAX_PROCS = 256                          # mcaches reserved (GOMAXPROCS upper bound here)
+    WBUF_ENTRIES = 512                       # Go: wbBufEntries (pointers per write barrier buffer)
 
 cdef enum SpanState:
     SPAN_DEAD = 0                            # record unused (its pages are free or in another span)
@@ -131,6 +132,16 @@ cdef struct mheap_t:
     intp_t roots_len           # slots ever used
     int64_t root_free_head
     intp_t nroots              # live root slots
+    # Go's hybrid write barrier (mbarrier.go, mwbbuf.go): while a mark runs, every pointer
+    # store puts the slot's old value and the new value in wbuf; wb_flush (set by the
+    # running mark, _mark.MarkState) shades them into its grey work when the buffer fills.
+    uint64_t scan_alloc        # Go: mcache.scanAlloc (scannable bytes allocated, not yet flushed)
+    uint64_t heap_scan_flushed # scanAlloc flushed outside a cycle: heapScan's growth (take_heap_scan)
+    int write_barrier          # Go: writeBarrier.enabled (only during _GCmark)
+    intp_t wbuf_n
+    uint64_t wbuf[WBUF_ENTRIES]
+    void* wb_ctx               # the mark's gcWork (opaque here)
+    void (*wb_flush)(void* ctx) noexcept nogil
 
 cdef enum:
     ZEROBASE = 0x5e4d60               # address of runtime.zerobase (BSS): every zero-size object (spec 1.9)
@@ -189,6 +200,38 @@ cdef inline bint span_noscan(const mspan_t* s) noexcept nogil:
 cdef inline bint span_has_header(const mspan_t* s) noexcept nogil:
     """Small pointerful spans with elemsize > 512 carry an 8-byte malloc header per slot."""
     return (s.spanclass & 1) == 0 and s.divmul != 0 and s.elemsize > MIN_SIZE_FOR_MALLOC_HEADER
+
+# ---- the write barrier (Go: gcWriteBarrier, wbBuf.putFast; bulkBarrierPreWrite) ----
+cdef inline void wb_put(mheap_t* h, uint64_t p) noexcept nogil:
+    """Queue *p* to be shaded (Go: wbBuf.putFast; a full buffer is flushed first)."""
+    if p == 0:
+        return
+    if h.wbuf_n == WBUF_ENTRIES:
+        h.wb_flush(h.wb_ctx)
+    h.wbuf[h.wbuf_n] = p
+    h.wbuf_n += 1
+
+cdef inline void write_barrier(mheap_t* h, uint64_t slot, uint64_t new) noexcept nogil:
+    """Go's hybrid barrier for the pointer word at *slot* about to receive *new*:
+    shade(*slot) (Yuasa: the deleted pointer) and shade(new) (Dijkstra). Call it only
+    when ``h.write_barrier`` is set: outside a mark a store costs that one flag test."""
+    wb_put(h, (<uint64_t*>addr_ptr(h, slot))[0])
+    wb_put(h, new)
+
+cdef inline void bulk_barrier(mheap_t* h, uint64_t dst, const uint8_t* src, uint64_t n) noexcept nogil:
+    """Go: bulkBarrierPreWrite for a copy of *n* bytes to heap address *dst* (8-byte
+    aligned) from *src* (NULL: the range is being cleared): the barrier for every
+    pointer word of the destination, from the heap bitmap."""
+    cdef intp_t i = <intp_t>((dst - h.arena_start) >> 3), k
+    cdef intp_t nw = <intp_t>(n >> 3)
+    cdef uint64_t* d = <uint64_t*>addr_ptr(h, dst)
+    if dst < h.arena_start or dst - h.arena_start >= <uint64_t>h.mapped_pages << PAGE_SHIFT:
+        return
+    for k in range(nw):
+        if (h.heap_bits[(i + k) >> 6] >> ((i + k) & 63)) & 1:
+            wb_put(h, d[k])
+            if src != NULL:
+                wb_put(h, (<const uint64_t*>src)[k])
 
 # ---- allocation (Go: mallocgc and friends) ----
 cdef int size_to_class(uint64_t size) noexcept nogil

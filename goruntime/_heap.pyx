@@ -633,6 +633,7 @@ cdef int refill(mheap_t* h, int p, int spc) except -1 nogil:
     s.cached_by = p
     s.alloc_count_before_cache = s.alloc_count
     h.heap_live += (<uint64_t>s.npages << PAGE_SHIFT) - <uint64_t>s.alloc_count * s.elemsize
+    flush_scan_alloc(h)
     c.alloc[spc] = <int32_t>si
     if h.heap_live >= h.trigger:
         h.gc_pending = 1
@@ -664,6 +665,16 @@ cdef void release_all(mheap_t* h, int p, bint adjust_heap_live) noexcept nogil:
     c.tinyoffset = 0
     h.tiny_alloc_count += c.tiny_allocs
     c.tiny_allocs = 0
+    flush_scan_alloc(h)
+
+
+cdef inline void flush_scan_alloc(mheap_t* h) noexcept nogil:
+    """Go: gcController.update(..., c.scanAlloc) at a refill or releaseAll: scannable
+    bytes allocated count into heapScan only outside a cycle (during one they are
+    dropped: heapScan is fixed for the cycle)."""
+    if not h.gcphase_mark:
+        h.heap_scan_flushed += h.scan_alloc
+    h.scan_alloc = 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -814,7 +825,7 @@ cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
     malloc header takes the fast path (Go: mallocgcSmallScanNoHeader, whose
     heapSetTypeNoHeader writes the slot's pointer bits with one or two word stores, the
     span already in hand)."""
-    cdef intp_t si, w0, nw, j, ndata, b
+    cdef intp_t si, w0, nw, j, ndata, b, mj, last
     cdef uint64_t pat, m
     cdef uint64_t* hb
     if mask == NULL or size == 0 or size > MIN_SIZE_FOR_MALLOC_HEADER or elem_words <= 0:
@@ -832,9 +843,17 @@ cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
     if ndata > nw:
         ndata = nw
     pat = 0
+    mj = 0                                       # j % elem_words, without a division
+    last = -1
     for j in range(ndata):
-        if mask[j % elem_words]:
+        if mask[mj]:
             pat |= (<uint64_t>1) << j
+            last = j
+        mj += 1
+        if mj == elem_words:
+            mj = 0
+    if last >= 0:                                # Go: mcache.scanAlloc (up to the last pointer)
+        h.scan_alloc += <uint64_t>(last + 1) << 3
     w0 = <intp_t>((out[0] - h.arena_start) >> 3)
     hb = &h.heap_bits[w0 >> 6]
     b = w0 & 63
@@ -907,7 +926,7 @@ cdef void set_heap_bits_ptrdata(mheap_t* h, uint64_t addr, intp_t elem_words,
 cdef inline void write_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask,
                                  intp_t prefix, intp_t elem_words, intp_t count) noexcept nogil:
     """Word i of an element is a pointer if ``mask[i]`` (mask given) or ``i < prefix``."""
-    cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, _elem, k, end
+    cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, _elem, k, end, last
     cdef intp_t si = span_of(h, addr)
     cdef const mspan_t* s = &h.spans[si]
     end = <intp_t>((s.base - h.arena_start + <uint64_t>obj_index(s, addr) * s.elemsize
@@ -918,13 +937,19 @@ cdef inline void write_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask,
     if s.divmul == 0 or span_has_header(s):
         count = (end - w0 + elem_words - 1) // elem_words
     k = w0
+    last = -1
     for _elem in range(count):
+        if k >= end:
+            break
         for i in range(elem_words):
             if k + i >= end:
-                return
+                break
             if (mask[i] != 0) if mask != NULL else (i < prefix):
                 bit_set(h.heap_bits, k + i)
+                last = k + i
         k += elem_words
+    if last >= 0:                            # Go: mcache.scanAlloc (up to the last pointer)
+        h.scan_alloc += <uint64_t>(last - w0 + 1) << 3
 
 
 # ---------------------------------------------------------------------------------------
@@ -1099,8 +1124,10 @@ cdef class Heap:
         if n:
             with nogil:
                 madvise(h.arena, n, MADV_DONTNEED)
-        self._gcmark_bits[:] = 0
-        self._check_bits[:] = 0
+        # Only the mapped pages' rows can hold bits: clearing the whole reservation (two
+        # 1/64-of-arena_cap arrays) would fault in ~400 MB of zero pages at every close.
+        self._gcmark_bits[: h.mapped_pages * BITMAP_WORDS] = 0
+        self._check_bits[: h.mapped_pages * BITMAP_WORDS] = 0
 
     def check_alive(self):
         """Raise `FatalError` if the runtime died (a finalizer or cleanup raised)."""
@@ -1207,6 +1234,29 @@ cdef class Heap:
         self.h.gcphase_mark = v
         if v:
             self.h.bytes_marked_black = 0
+
+    def take_heap_scan(self):
+        """Scannable bytes allocated and flushed since the last call (Go: the heapScan
+        growth gcController.update accumulated); the counter restarts at 0."""
+        cdef uint64_t v = self.h.heap_scan_flushed
+        self.h.heap_scan_flushed = 0
+        return v
+
+    @property
+    def write_barrier(self):
+        """Go: writeBarrier.enabled -- set by the collector for the mark phase only."""
+        return bool(self.h.write_barrier)
+
+    @write_barrier.setter
+    def write_barrier(self, bint v):
+        if v and self.h.wb_flush == NULL:
+            raise ValueError("goruntime: the write barrier needs a running mark (_mark.MarkState)")
+        self.h.write_barrier = v
+
+    @property
+    def wbuf_len(self):
+        """Pointers in the write barrier buffer, not yet shaded."""
+        return self.h.wbuf_n
 
     @property
     def bytes_marked_black(self):
@@ -1509,7 +1559,21 @@ cdef class Heap:
         if a & 7:
             raise ValueError("goruntime: word address %#x is not 8-byte aligned" % a)
         self._check_object_range(a, 8)
+        if self.h.write_barrier and bit_get(self.h.heap_bits, <intp_t>((a - self.h.arena_start) >> 3)):
+            write_barrier(&self.h, a, v)             # a pointer word during a mark
         (<uint64_t*>addr_ptr(&self.h, a))[0] = v
+
+    def bulk_barrier(self, dst, src, nbytes):
+        """Go: bulkBarrierPreWrite, before copying *nbytes* from heap address *src* (0:
+        the range is being cleared) to heap address *dst*: during a mark, the write
+        barrier for every pointer word of the destination. Nothing outside a mark."""
+        cdef uint64_t d = PyNumber_Index(dst), sa = PyNumber_Index(src), n = PyNumber_Index(nbytes)
+        if not self.h.write_barrier or n == 0 or d & 7:
+            return
+        self._check_object_range(d, n)
+        if sa:
+            self._check_object_range(sa, n)
+        bulk_barrier(&self.h, d, addr_ptr(&self.h, sa) if sa else NULL, n)
 
     def view(self, addr, nbytes):
         """A writable numpy uint8 view of heap bytes [addr, addr+nbytes): they must lie
@@ -1558,6 +1622,8 @@ cdef class Heap:
         with self.lock:
             with nogil:
                 for i in range(n):
+                    if self.h.write_barrier:
+                        write_barrier(&self.h, t[i], v[i])
                     (<uint64_t*>addr_ptr(&self.h, t[i]))[0] = v[i]
 
     # -- roots ---------------------------------------------------------------------------

@@ -1,11 +1,16 @@
 # cython: embedsignature=True
 """Garbage collector: mark and sweep over the spans of a `Heap` (the mgc.go analogue).
 
-The collector is stop-the-world, precise, non-moving and non-generational. One cycle,
-driven by ``runtime.Runtime.gc``:
+The collector is precise, non-moving and non-generational, and marks concurrently with
+the mutator (``MarkState``, driven by ``mgc.Collector``): the grey work lives across
+calls, ``MarkState.drain`` blackens objects until a work budget is spent, Go's hybrid
+write barrier feeds the heap's write barrier buffer (``_heap.pxd``: write_barrier,
+bulk_barrier), which the drain shades, and new objects are allocated black. ``mark``
+below is the same mark done in one call (tests, tools, the reference for MarkState).
+Each call runs with the heap's world lock held (a ``threading.RLock``; the GIL is *not*
+our lock), the work itself without the GIL:
 
-1. Stop the world: the caller holds the heap's world lock (a ``threading.RLock``; the
-   GIL is *not* our lock). Everything below runs without the GIL.
+1. (the caller holds the world lock)
 2. Mark (``mark``): roots are greyed -- the handle table (Python handles are Go's stack
    slots), the caller's extra roots (queued finalizers, cleanup boxes, weak handle cells,
    globals) and every P's current tiny block. For each object with a finalizer the
@@ -134,6 +139,10 @@ cdef struct gcwork_t:           # Go: gcWork (one, since the mark is stop-the-wo
     uint64_t nmarked
     uint64_t scan_bytes         # Go: heapScanWork (bytes of pointerful objects scanned)
     uint64_t* bits              # which mark bitmap: gcmark_bits, or check_bits for checkmark
+    double budget               # a budgeted drain stops after this much work (0: no limit);
+    double w_obj                # work = w_obj * objects marked + w_byte * bytes scanned
+    double w_byte
+    mheap_t* heap               # a MarkState's heap (the write barrier's flush hook)
     int err
     uint64_t bad_ptr            # the offending pointer, and where it was found
     uint64_t bad_src
@@ -277,7 +286,11 @@ cdef void scan_words(mheap_t* h, gcwork_t* w, uint64_t b, uint64_t n) noexcept n
 cdef void drain_simple(mheap_t* h, gcwork_t* w) noexcept nogil:
     """Scan grey objects until none are left, shading each pointer as it is found."""
     cdef uint64_t b
+    cdef uint64_t nm0 = w.nmarked, sb0 = w.scan_bytes
     while w.n > 0 and not w.err:
+        if w.budget > 0 and ((w.nmarked - nm0) * w.w_obj + (w.scan_bytes - sb0) * w.w_byte
+                             >= w.budget):
+            break
         w.n -= 1
         b = w.stack[w.n]
         if w.n >= PREFETCH_DISTANCE:
@@ -380,7 +393,7 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                 wbase = i
                 i += <intp_t>lim
                 continue
-            elif n > 0:
+            elif n > 0 and (w.budget <= 0 or nm * w.w_obj + sb * w.w_byte < w.budget):
                 n -= 1
                 b = stack[n]
                 bn = b >> 48                    # the size, if shading pushed it (below)
@@ -724,6 +737,279 @@ def clear_marks(Heap heap):
 
 
 # ---------------------------------------------------------------------------------------
+# The concurrent mark (Go: gcWork + gcDrain/gcDrainN, wbBufFlush, markroot)
+
+cdef void flush_wbuf(mheap_t* h, gcwork_t* w) noexcept nogil:
+    """Shade every pointer in the write barrier buffer (Go: wbBufFlush1): grey work."""
+    cdef intp_t i, n = h.wbuf_n
+    h.wbuf_n = 0
+    for i in range(n):
+        grey_object(h, w, h.wbuf[i], 0)
+
+
+cdef void wb_flush_cb(void* ctx) noexcept nogil:
+    """The heap's wb_flush hook while a MarkState runs: a full buffer is shaded."""
+    cdef gcwork_t* w = <gcwork_t*>ctx
+    flush_wbuf(w.heap, w)
+
+
+cdef int extend_span_info(const mheap_t* h, gcwork_t* w, intp_t* npages) noexcept nogil:
+    """The heap grew during the mark: new pages get span_info 0 (the general path)."""
+    cdef intp_t p
+    cdef uint64_t* t
+    if h.mapped_pages <= npages[0]:
+        return 0
+    t = <uint64_t*>PyMem_RawRealloc(w.span_info, (h.mapped_pages + 1) * sizeof(uint64_t))
+    if t == NULL:
+        w.err = ERR_NOMEM
+        return -1
+    for p in range(npages[0], h.mapped_pages + 1):
+        t[p] = 0
+    w.span_info = t
+    npages[0] = h.mapped_pages
+    return 0
+
+
+cdef class MarkState:
+    """One cycle's mark work, done a budget at a time while the mutator runs (Go: the
+    gcWork queues, the root jobs and gcDrain/gcDrainN of mgcmark.go).
+
+    Made at mark start (the world stopped): it shades each P's tiny block (Go:
+    gcMarkTinyAllocs) and installs itself as the heap's write barrier sink. The roots --
+    the handle table, i.e. every goroutine stack, and the collector's extra roots -- are
+    *root jobs* (``set_roots``), done by the first `drain` (Go: markroot), so stacks are
+    scanned once per cycle, when the first worker or assist gets to them. `drain` then
+    blackens grey objects until a work budget is spent (``w_obj`` per object marked plus
+    ``w_byte`` per byte scanned; 0 = until none is left), shading the write barrier buffer
+    first and whenever the grey work runs out. `stop` uninstalls it (mark termination or
+    an abandoned cycle; `abort` also clears the mark bits). A bad pointer found anywhere
+    aborts the mark and raises Go's fatal error, leaving no mark bit set.
+
+    Counters (``bytes_marked``, ``nmarked``, ``scan_bytes``) are cumulative over the cycle.
+    """
+    cdef Heap heap
+    cdef gcwork_t w
+    cdef intp_t si_pages
+    cdef object roots_arr
+    cdef object scan_only_arr
+    cdef bint roots_pending
+    cdef double root_work           # modelled root scan work left (globals, stacks: bytes)
+    cdef readonly double root_scan  # root scan work done so far this cycle
+    cdef readonly bint active
+
+    def __cinit__(self, Heap heap, int ring=RING_DEFAULT):
+        if ring < 0 or ring > RING_MAX or ring & (ring - 1):
+            raise ValueError(f"ring must be 0 or a power of two up to {RING_MAX}, not {ring}")
+        if heap.h.wb_flush != NULL:
+            raise ValueError("goruntime: a mark is already running on this heap")
+        self.heap = heap
+        memset(&self.w, 0, sizeof(gcwork_t))
+        self.w.bits = heap.h.gcmark_bits
+        self.w.pipelined = ring > 0
+        self.w.ring_size = ring
+        self.w.w_byte = 1.0
+        self.roots_arr = _as_addrs(None)
+        self.scan_only_arr = _as_addrs(None)
+        if self.w.pipelined:
+            with nogil:
+                self.w.span_info = build_span_info(&heap.h)
+            if self.w.span_info == NULL:
+                raise MemoryError("runtime: out of memory: mark span table")
+            self.si_pages = heap.h.mapped_pages
+        heap.h.wbuf_n = 0
+        self.w.heap = &heap.h
+        heap.h.wb_ctx = <void*>&self.w
+        heap.h.wb_flush = wb_flush_cb
+        self.active = True
+
+    def __dealloc__(self):
+        self._release()
+
+    cdef void _release(self) noexcept:
+        if self.heap is not None and self.heap.h.wb_ctx == <void*>&self.w:
+            self.heap.h.write_barrier = 0
+            self.heap.h.wbuf_n = 0
+            self.heap.h.wb_flush = NULL
+            self.heap.h.wb_ctx = NULL
+        PyMem_RawFree(self.w.stack)
+        PyMem_RawFree(self.w.span_info)
+        self.w.stack = NULL
+        self.w.span_info = NULL
+        self.w.n = 0
+        self.w.cap = 0
+        self.active = False
+
+    def stop(self):
+        """The mark is over (mark termination): the barrier is off, buffers freed."""
+        self._release()
+
+    def abort(self):
+        """Abandon the cycle: `stop`, and clear every mark bit (black allocations too)."""
+        self._release()
+        clear_bits(self.heap, self.heap.h.gcmark_bits)
+
+    cdef int _check(self) except -1:
+        if not self.active:
+            raise ValueError("goruntime: this mark has ended")
+        return 0
+
+    cdef int _fail(self) except -1:
+        cdef gcwork_t w = self.w
+        self.abort()
+        raise_work_error(&w)
+        return -1
+
+    def grey_tiny_blocks(self):
+        """Shade every P's current tiny block (Go: gcMarkTinyAllocs, at mark start)."""
+        cdef intp_t i
+        self._check()
+        for i in range(MAX_PROCS):
+            if self.heap.h.mcaches[i].tiny != 0:
+                grey_object(&self.heap.h, &self.w, self.heap.h.mcaches[i].tiny, 0)
+        if self.w.err:
+            self._fail()
+
+    def set_roots(self, roots=None, scan_only=None, double root_work=0):
+        """The root jobs: *roots* are greyed, *scan_only* objects (finalizer referents)
+        scanned without being marked, and the handle table greyed, by the next `drain`.
+        *root_work* is the roots' modelled scan work in bytes (Go: markroot's return, the
+        data/bss blocks and the goroutine stacks scanned): `drain` pays it from its budget
+        before any heap work, and the mark is not `empty` until it is paid."""
+        self._check()
+        if root_work < 0:
+            raise ValueError("set_roots: root_work must be >= 0")
+        self.roots_arr = _as_addrs(roots)
+        self.scan_only_arr = _as_addrs(scan_only)
+        self.roots_pending = True
+        self.root_work = root_work
+        self.root_scan = 0
+
+    cdef void root_jobs(self):
+        cdef mheap_t* h = &self.heap.h
+        cdef gcwork_t* w = &self.w
+        cdef const uint64_t[::1] r = self.roots_arr
+        cdef const uint64_t[::1] so = self.scan_only_arr
+        cdef intp_t i, si
+        cdef uint64_t a, slot
+        cdef mspan_t* s
+        self.roots_pending = False
+        for i in range(h.roots_len):           # every goroutine stack (Go: markrootStack)
+            a = h.roots[i]
+            if a != 0:
+                grey_object(h, w, a, 0)
+        for i in range(r.shape[0]):
+            if r[i] != 0:
+                grey_object(h, w, r[i], 0)
+        for i in range(so.shape[0]):           # Go: markrootSpans (objects with finalizers)
+            si = span_of(h, so[i])
+            if si < 0:
+                continue
+            s = &h.spans[si]
+            if span_noscan(s):
+                continue
+            slot = s.base + <uint64_t>obj_index(s, so[i]) * s.elemsize
+            push(w, slot)
+
+    @property
+    def roots_done(self):
+        """The root jobs (stacks included) have been done this cycle."""
+        return not self.roots_pending
+
+    @property
+    def empty(self):
+        """No mark work is left: roots done, no grey object, write barrier buffer empty."""
+        return (not self.active) or (not self.roots_pending and self.root_work <= 0
+                                     and self.w.n == 0 and self.heap.h.wbuf_n == 0)
+
+    @property
+    def bytes_marked(self):
+        return self.w.bytes_marked
+
+    @property
+    def nmarked(self):
+        return self.w.nmarked
+
+    @property
+    def scan_bytes(self):
+        return self.w.scan_bytes
+
+    @property
+    def grey(self):
+        """Grey objects waiting to be scanned."""
+        return self.w.n
+
+    def drain(self, double budget=0, double w_obj=0, double w_byte=1, double w_root=1):
+        """Mark until *budget* units of work are done or no work is left (Go: gcDrainN /
+        gcDrain); returns ``(bytes_marked, nmarked, scan_bytes)`` done by this call. The
+        roots' modelled scan work left (``set_roots``) is paid first, ``w_root`` units per
+        byte (``root_scan`` counts it)."""
+        cdef mheap_t* h = &self.heap.h
+        cdef gcwork_t* w = &self.w
+        cdef uint64_t bm0 = w.bytes_marked, nm0 = w.nmarked, sb0 = w.scan_bytes
+        cdef double done, take
+        self._check()
+        if budget < 0 or w_root < 0:
+            raise ValueError("drain: budget and w_root must be >= 0")
+        if self.roots_pending:
+            self.root_jobs()
+        if self.root_work > 0:                  # Go: markroot's work (globals, stacks)
+            take = self.root_work
+            if budget > 0 and w_root > 0 and budget < take * w_root:
+                take = budget / w_root
+            self.root_work -= take
+            if self.root_work < 1e-6:
+                self.root_work = 0
+            self.root_scan += take
+            if budget > 0:
+                budget -= take * w_root
+                if budget <= 0:
+                    return (0, 0, 0)            # the budget went to the roots
+        with nogil:
+            w.w_obj = w_obj
+            w.w_byte = w_byte
+            if w.pipelined:
+                extend_span_info(h, w, &self.si_pages)
+            if not w.err:
+                flush_wbuf(h, w)
+            while not w.err:
+                w.budget = 0
+                if budget > 0:
+                    done = (w.nmarked - nm0) * w_obj + (w.scan_bytes - sb0) * w_byte
+                    if done >= budget:
+                        break
+                    w.budget = budget - done
+                gc_drain(h, w)
+                if w.err:
+                    break
+                if w.n > 0:
+                    continue                    # stopped on its budget: ends at the top
+                if h.wbuf_n == 0:
+                    break
+                flush_wbuf(h, w)
+            w.budget = 0
+        if w.err:
+            self._fail()
+        return (w.bytes_marked - bm0, w.nmarked - nm0, w.scan_bytes - sb0)
+
+    def shade(self, addr):
+        """Grey the object containing *addr* now (Go: shade); no scanning."""
+        self._check()
+        grey_object(&self.heap.h, &self.w, <uint64_t>addr, 0)
+        if self.w.err:
+            self._fail()
+
+
+def release_heap(Heap heap):
+    """Detach whatever mark is installed on *heap* (a cycle rolled back before it kept
+    its MarkState): the write barrier off, its buffer dropped. The MarkState itself, if
+    still alive, only frees its own buffers later."""
+    heap.h.write_barrier = 0
+    heap.h.wbuf_n = 0
+    heap.h.wb_flush = NULL
+    heap.h.wb_ctx = NULL
+
+
+# ---------------------------------------------------------------------------------------
 # Checkmark: an independent second traversal (Go: GODEBUG=gccheckmark=1)
 
 def checkmark(Heap heap, roots=None, scan_only=None):
@@ -741,7 +1027,7 @@ def checkmark(Heap heap, roots=None, scan_only=None):
     cdef gcwork_t w
     cdef mheap_t* h = &heap.h
     cdef intp_t p, k
-    cdef uint64_t missing = 0
+    cdef uint64_t missing = 0, first = 0, extra
     memset(&w, 0, sizeof(w))
     w.bits = h.check_bits
     clear_bits(heap, h.check_bits)
@@ -753,13 +1039,20 @@ def checkmark(Heap heap, roots=None, scan_only=None):
             for p in range(h.mapped_pages):
                 if h.page_to_span[p] == p:
                     for k in range(BITMAP_WORDS):
-                        if h.check_bits[p * BITMAP_WORDS + k] & ~h.gcmark_bits[p * BITMAP_WORDS + k]:
+                        extra = h.check_bits[p * BITMAP_WORDS + k] & ~h.gcmark_bits[p * BITMAP_WORDS + k]
+                        if extra:
+                            if missing == 0:
+                                first = h.spans[p].base + <uint64_t>(
+                                    k * 64 + GR_CTZ64(extra)) * h.spans[p].elemsize
                             missing += 1
     PyMem_RawFree(w.stack)
     if w.err:
         raise_work_error(&w)
     if missing:
-        raise FatalError("checkmark found unmarked object")
+        exc = FatalError("checkmark found unmarked object")
+        exc.pointer = first
+        exc.add_note("runtime: checkmarks found unexpected unmarked object obj=%#x" % first)
+        raise exc
     return w.nmarked
 
 

@@ -6,9 +6,10 @@ import numpy as np
 class Handle:
     runtime: Any
     addr: int
+    @property
+    def elem(self) -> Any: ...
 
 class Pointer(Handle):
-    elem: Any
     value: Any
     @property
     def type(self) -> Any: ...
@@ -23,7 +24,6 @@ class Pointer(Handle):
 class SliceValue(Handle):
     length: int
     capacity: int
-    elem: Any
     @property
     def cap(self) -> int: ...
     @property
@@ -65,4 +65,5 @@ class Field:
 def runtime_new(self: Any, T: Any) -> Pointer: ...
 def check_store(owner: Handle, t: Any, v: Any) -> None: ...
 def register_value_types(string_value: Any = None, word_value: Any = None, box: Any = None,
-                         unbox: Any = None, map_of_word: Any = None) -> None: ...
+                         unbox: Any = None, map_of_word: Any = None, func_of_word: Any = None,
+                         func_word: Any = None) -> None: ...

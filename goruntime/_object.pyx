@@ -35,7 +35,7 @@ from cpython.pythread cimport PyThread_get_thread_ident
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, root_add_handle, root_remove, addr_ptr, span_of, object_bounds, ZEROBASE,
-    PAGE_SHIFT, mallocgc, mallocgc_typed, set_heap_bits,
+    PAGE_SHIFT, mallocgc, mallocgc_typed, set_heap_bits, write_barrier, bulk_barrier,
 )
 cimport cython
 
@@ -150,7 +150,7 @@ cdef tuple field_info(object t, str name):
 # checks are those of the general path.
 
 cdef dict _info_cache = {}          # id(type) -> TypeInfo (which keeps the type alive);
-                                    # never emptied: Pointer.info borrows its entries
+                                    # never emptied: Handle.info borrows its entries
 cdef object _last_t = None          # one-entry cache in front of it (loops touch one type)
 cdef TypeInfo _last_info = None
 
@@ -169,6 +169,9 @@ cdef class TypeInfo:
     cdef uint64_t asize
     cdef bint noscan
     cdef bytes mask
+    # the Go types *T and []T, made once (handles' ``gotype``)
+    cdef object ptr_type
+    cdef object slice_type
 
     def __cinit__(self, t):
         self.t = t
@@ -211,6 +214,16 @@ cdef class TypeInfo:
             if PyTuple_GET_ITEM(self.names, i) == <PyObject*>name:
                 return PyTuple_GET_ITEM(self.accessors, i)
         return PyDict_GetItemWithError(self.fields, name)
+
+    cdef object get_ptr_type(self):
+        if self.ptr_type is None:
+            self.ptr_type = _types.Ptr(self.t)
+        return self.ptr_type
+
+    cdef object get_slice_type(self):
+        if self.slice_type is None:
+            self.slice_type = _types.Slice(self.t)
+        return self.slice_type
 
     cdef int prepare_alloc(self) except -1:
         t = self.t
@@ -302,12 +315,16 @@ cdef int field_set(Pointer p, Field f, object v) except -1:
                 return 0
         elif k == K_PTR:
             if v is None:
+                if heap.h.write_barrier:
+                    write_barrier(&heap.h, a, 0)
                 (<uint64_t*>addr_ptr(&heap.h, a))[0] = 0
                 heap.h.mut_ptr_stores += 1
                 return 0
             ti = f.get_target()
             if type(v) is Pointer and (<Pointer>v).heap is heap and ti is not None \
-                    and (<Pointer>v).elem is ti.t:
+                    and (<Handle>v).info == <PyObject*>ti:
+                if heap.h.write_barrier:
+                    write_barrier(&heap.h, a, (<Pointer>v).addr)
                 (<uint64_t*>addr_ptr(&heap.h, a))[0] = (<Pointer>v).addr
                 heap.h.mut_ptr_stores += 1
                 return 0
@@ -321,16 +338,32 @@ cdef int field_set(Pointer p, Field f, object v) except -1:
 
 @cython.no_gc_clear
 @cython.auto_pickle(False)
+@cython.freelist(64)
 cdef class Handle:
     """Base of the values that hold a Go pointer: a root while the Python object lives.
 
     ``no_gc_clear``: when Python's cycle collector frees a cycle that holds a handle, the
     handle's ``heap`` must still be there in ``__dealloc__`` to give its root slot back.
+
+    A `Pointer` adds no field, so it has the base's size and the base's freelist (which
+    Cython keeps for a base class only) serves it: a handle read and dropped at once
+    (``p.a`` in an expression) skips the object allocator and CPython's allocation count.
+    The pointee type is reached through its `TypeInfo` (borrowed: TypeInfos live in
+    _info_cache for good), so a handle holds two references that CPython's cycle
+    collector traverses (runtime, heap) and is 80 bytes.
     """
     cdef readonly object runtime
     cdef Heap heap
     cdef readonly uint64_t addr
     cdef intp_t slot
+    cdef PyObject* info             # the pointee / element type's TypeInfo; NULL: none
+                                    # (unsafe.Pointer)
+
+    @property
+    def elem(self):
+        """The pointee type ``T`` of a ``*T``, the element type of a ``[]T`` (None for
+        unsafe.Pointer)."""
+        return handle_elem(self)
 
     cdef int _root(self) except -1:
         cdef uint64_t a = self.addr
@@ -375,6 +408,13 @@ cdef class Handle:
                     root_remove(&self.heap.h, self.slot)
             else:
                 root_remove(&self.heap.h, self.slot)
+
+
+cdef inline object handle_elem(Handle h):
+    """*h*'s pointee / element type, or None."""
+    if h.info == NULL:
+        return None
+    return (<TypeInfo>h.info).t
 
 
 cdef inline int check_runtime(Handle self, Handle other) except -1:
@@ -471,6 +511,8 @@ cdef object load_unlocked(Handle owner, uint64_t a, object t, int k):
         w = (<uint64_t*>p)[0]
         if w != 0 and t.underlying.kind == "map":
             return _map_hook(owner.runtime, w, t)        # maps.py
+        if w != 0 and t.underlying.kind == "func" and _func_hook is not None:
+            return _func_hook(owner.runtime, w, t)       # closure.py
         return None if w == 0 else w
     raise TypeError("goruntime: cannot read a value of type %s" % t)
 
@@ -492,6 +534,13 @@ cdef str _src_desc(object v):
 
 cdef object assign_type_error(object v, object t):
     return TypeError("cannot use %s as %s value in assignment" % (_src_desc(v), t.go_string()))
+
+
+cdef inline void wb_word(Heap heap, uint64_t a, uint64_t v) noexcept:
+    """The write barrier for a pointer word store at heap address *a* (a no-op outside a
+    mark, and for a zero-size value's non-heap address)."""
+    if heap.h.write_barrier and a != 0 and a != ZEROBASE:
+        write_barrier(&heap.h, a, v)
 
 
 cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=False) except -1:
@@ -522,17 +571,19 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
     if k == K_PTR or k == K_UNSAFE:
         if v is None:
             if not dry:
+                wb_word(heap, a, 0)
                 (<uint64_t*>p)[0] = 0
             return 0
         if not isinstance(v, Pointer):
             raise assign_type_error(v, t)
         hv = <Handle>v
         check_runtime(owner, hv)
-        if k == K_PTR and (<Pointer>v).elem is not elem_of(t):
+        if k == K_PTR and handle_elem(<Handle>v) is not elem_of(t):
             err = assign_check((<Pointer>v).gotype, t)
             if err is not None:
                 raise TypeError(err)
         if not dry:
+            wb_word(heap, a, hv.addr)
             (<uint64_t*>p)[0] = hv.addr
         return 0
     if k >= K_I8 and k <= K_U64:
@@ -581,6 +632,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
     if k == K_SLICE:
         if v is None:
             if not dry:
+                wb_word(heap, a, 0)
                 memset(p, 0, 24)
             return 0
         if not isinstance(v, SliceValue):
@@ -590,6 +642,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
         if err is not None:
             raise TypeError(err)
         if dry: return 0
+        wb_word(heap, a, (<Handle>v).addr)
         (<uint64_t*>p)[0] = (<Handle>v).addr
         (<int64_t*>p)[1] = (<SliceValue>v).length
         (<int64_t*>p)[2] = (<SliceValue>v).capacity
@@ -607,17 +660,37 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
             if dry: return 0
         else:
             raise assign_type_error(v, t)
+        wb_word(heap, a, v[0])
         (<uint64_t*>p)[0] = v[0]
         (<uint64_t*>p)[1] = v[1]
         return 0
     if k == K_ARRAY or k == K_STRUCT:
-        if isinstance(v, Pointer) and (<Pointer>v).elem == t:
+        if isinstance(v, Pointer) and handle_elem(<Handle>v) == t:
             check_runtime(owner, <Handle>v)
             if dry or p == NULL:
                 return 0
             n = t.size
             if n:
+                if heap.h.write_barrier and not (a & 7):
+                    bulk_barrier(&heap.h, a, addr_ptr(&heap.h, (<Handle>v).addr), n)
                 memcpy(p, addr_ptr(&heap.h, (<Handle>v).addr), n)
+            return 0
+        if k == K_STRUCT and isinstance(v, dict):
+            # a struct literal T{name: value, ...}: the fields not named are zero
+            fs = t.underlying.fields
+            names = {f.name for f in fs if f.name != "_"}
+            for name in v:
+                if name not in names:
+                    raise TypeError("unknown field %s in struct literal of type %s" % (name, t.go_string()))
+            for f in fs:                      # check every field before writing any
+                if f.name in v:
+                    store(owner, a + f.offset if a else 0, f.type, kind_of(f.type), v[f.name], True)
+            if not dry and p != NULL:
+                for f in fs:
+                    if f.name in v:
+                        store(owner, a + f.offset, f.type, kind_of(f.type), v[f.name], False)
+                    elif f.type.size:
+                        memset(p + <uint64_t>f.offset, 0, <size_t>f.type.size)
             return 0
         if k == K_ARRAY and isinstance(v, (list, tuple)):
             et = t.underlying.elem
@@ -635,6 +708,8 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
     if k == K_IFACE:
         if v is None:
             if not dry:
+                wb_word(heap, a, 0)
+                wb_word(heap, a + 8, 0)
                 memset(p, 0, 16)
             return 0
         if not isinstance(v, Pointer):         # a value boxed as Go boxes it (iface.py)
@@ -642,6 +717,8 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
                 raise TypeError("goruntime: interface fields hold handles or None, not %s" % type(v).__name__)
             tw, dw = _box_hook(owner.runtime, v, t, dry)
             if not dry:
+                wb_word(heap, a, tw)
+                wb_word(heap, a + 8, dw)
                 (<uint64_t*>p)[0] = tw
                 (<uint64_t*>p)[1] = dw
             return 0
@@ -650,21 +727,32 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
         if err is not None:
             raise TypeError(err)
         if dry: return 0
-        (<uint64_t*>p)[0] = owner.runtime.rodata.type_word((<Pointer>v).gotype)
+        tw = owner.runtime.rodata.type_word((<Pointer>v).gotype)
+        wb_word(heap, a, tw)
+        wb_word(heap, a + 8, (<Handle>v).addr)
+        (<uint64_t*>p)[0] = tw
         (<uint64_t*>p)[1] = (<Handle>v).addr
         return 0
     if k == K_WORD:
         if v is None:
             if not dry:
+                wb_word(heap, a, 0)
                 (<uint64_t*>p)[0] = 0
             return 0
         if isinstance(v, Handle):
             check_runtime(owner, <Handle>v)
             if not dry:
+                wb_word(heap, a, (<Handle>v).addr)
                 (<uint64_t*>p)[0] = (<Handle>v).addr
             return 0
-        if isinstance(v, _word_value_type):     # rt.MapValue (maps.py)
+        if isinstance(v, _word_value_type):     # rt.MapValue (maps.py), rt.FuncValue (closure.py)
             w = v._go_word(owner.runtime, t)
+            if not dry:
+                wb_word(heap, a, w)
+                (<uint64_t*>p)[0] = w
+            return 0
+        if _func_word_hook is not None and t.underlying.kind == "func" and callable(v):
+            w = _func_word_hook(owner.runtime, v, t)   # a Python function: a static funcval
             if not dry:
                 (<uint64_t*>p)[0] = w
             return 0
@@ -770,23 +858,13 @@ cdef class Pointer(Handle):
     name is one of the handle's own attributes (``value``, ``addr``, ``type``, ``elem``,
     ``runtime``) is reached as ``p.field_ptr("value").value``.
     """
-    cdef readonly object elem
-    cdef object _ptype
-    # elem's TypeInfo, set on creation or on first use. Borrowed: TypeInfos live in
-    # _info_cache for good, so the handle neither counts nor traverses the reference.
-    cdef PyObject* info
 
     def __init__(self, *args, **kwargs):
         raise TypeError("goruntime: create pointers with rt.new(T), not Pointer()")
 
     cdef inline TypeInfo get_info(self):
-        cdef TypeInfo ti
         if self.info == NULL:
-            if self.elem is None:
-                return None
-            ti = info_of(self.elem)
-            self.info = <PyObject*>ti
-            return ti
+            return None
         return <TypeInfo>self.info
 
     @property
@@ -796,9 +874,8 @@ cdef class Pointer(Handle):
 
     @property
     def gotype(self):
-        if self._ptype is None:
-            self._ptype = _types.UnsafePointer if self.elem is None else _types.Ptr(self.elem)
-        return self._ptype
+        cdef TypeInfo ti = self.get_info()
+        return _types.UnsafePointer if ti is None else ti.get_ptr_type()
 
     def __getattribute__(self, str name):
         # Struct fields first-class: Python's generic lookup would fail (and build an
@@ -812,11 +889,11 @@ cdef class Pointer(Handle):
                 return field_get(self, <Field>f)
         if name in _POINTER_ATTRS or name[:2] == "__":
             return PyObject_GenericGetAttr(self, name)
-        if self.elem is None:
+        if handle_elem(self) is None:
             raise AttributeError(f"unsafe.Pointer has no field {name}")
-        if name == "ptr" and self.elem.underlying.kind == "array":
+        if name == "ptr" and handle_elem(self).underlying.kind == "array":
             return self._elem_ptr               # &p.tail[i] (arrays have no fields)
-        off, ft, k = field_info(self.elem, name)
+        off, ft, k = field_info(handle_elem(self), name)
         return load(self, self.addr + off, ft, k)
 
     def __setattr__(self, str name, value):
@@ -828,14 +905,14 @@ cdef class Pointer(Handle):
                 field_set(self, <Field>f, value)
                 return
         if name == "value":                    # the pointee itself (Go: *p = v)
-            if self.elem is None:
+            if handle_elem(self) is None:
                 raise TypeError("cannot dereference unsafe.Pointer")
             with self.heap.lock:
-                store(self, self.addr, self.elem, kind_of(self.elem), value)
+                store(self, self.addr, handle_elem(self), kind_of(handle_elem(self)), value)
             return
-        if self.elem is None:
+        if handle_elem(self) is None:
             raise AttributeError(f"unsafe.Pointer has no field {name}")
-        off, ft, k = field_info(self.elem, name)
+        off, ft, k = field_info(handle_elem(self), name)
         if self.heap.threaded:
             with self.heap.lock:
                 store(self, self.addr + off, ft, k, value)
@@ -845,22 +922,22 @@ cdef class Pointer(Handle):
     def _rebuild(self):
         if self.heap is None:
             raise TypeError("goruntime: cannot copy a Pointer that was not made by a Runtime")
-        return new_pointer(self.runtime, self.heap, self.addr, self.elem)
+        return new_pointer(self.runtime, self.heap, self.addr, handle_elem(self))
 
     def field_ptr(self, str name):
         """An interior pointer to field *name* (Go: ``&p.name``)."""
-        off, ft, _ = field_info(self.elem, name)
+        off, ft, _ = field_info(handle_elem(self), name)
         return new_pointer(self.runtime, self.heap, self.addr + off, ft)
 
     @property
     def value(self):
         """The pointee (Go: ``*p``): a scalar, a str, a handle for pointer/slice pointees."""
-        if self.elem is None:
+        if handle_elem(self) is None:
             raise TypeError("cannot dereference unsafe.Pointer")
-        return load(self, self.addr, self.elem, kind_of(self.elem))
+        return load(self, self.addr, handle_elem(self), kind_of(handle_elem(self)))
 
     def _index(self, i):
-        t = self.elem
+        t = handle_elem(self)
         if t is None or t.underlying.kind != "array":
             raise TypeError(f"invalid operation: cannot index p (variable of type {self.gotype.go_string()})")
         n = t.underlying.len
@@ -886,7 +963,7 @@ cdef class Pointer(Handle):
             store(self, a, et, kind_of(et), v)
 
     def __len__(self):
-        t = self.elem
+        t = handle_elem(self)
         if t is None or t.underlying.kind != "array":
             raise TypeError(f"invalid argument: p (variable of type {self.gotype.go_string()}) for built-in len")
         return t.underlying.len
@@ -908,8 +985,8 @@ cdef class Pointer(Handle):
 
     def __dir__(self):
         names = ["addr", "type", "elem", "value", "field_ptr", "runtime"]
-        if self.elem is not None and self.elem.underlying.kind == "struct":
-            names += [f.name for f in self.elem.underlying.fields]
+        if handle_elem(self) is not None and handle_elem(self).underlying.kind == "struct":
+            names += [f.name for f in handle_elem(self).underlying.fields]
         return names
 
     def _repr_html_(self):
@@ -930,14 +1007,11 @@ cdef class SliceValue(Handle):
     """
     cdef readonly int64_t length
     cdef readonly int64_t capacity
-    cdef readonly object elem
-    cdef object _stype
-    cdef TypeInfo info              # elem's TypeInfo, on first use
 
     cdef inline TypeInfo get_info(self):
-        if self.info is None:
-            self.info = info_of(self.elem)
-        return self.info
+        if self.info == NULL:
+            return None
+        return <TypeInfo>self.info
 
     cdef uint64_t _fast_addr(self, object i) except 1:
         """Address of element *i* for an exact in-range int, else 0 (take the general path)."""
@@ -963,9 +1037,7 @@ cdef class SliceValue(Handle):
 
     @property
     def gotype(self):
-        if self._stype is None:
-            self._stype = _types.Slice(self.elem)
-        return self._stype
+        return self.get_info().get_slice_type()
 
     @property
     def cap(self):
@@ -979,21 +1051,21 @@ cdef class SliceValue(Handle):
             raise TypeError(f"invalid argument: index {i!r} must be integer")
         if i < 0 or i >= self.length:
             raise IndexError(index_error(i, self.length))
-        return self.addr + <uint64_t>i * <uint64_t>self.elem.size
+        return self.addr + <uint64_t>i * <uint64_t>handle_elem(self).size
 
     def __getitem__(self, i):
         cdef uint64_t fa = self._fast_addr(i)
         cdef int k
         if fa != 0:
-            k = self.info.get_kind()
+            k = (<TypeInfo>self.info).get_kind()
             if k == K_I64 and self.heap.dead is None and _in_arena(self.heap, fa):
                 self.heap.h.mut_loads += 1     # the virtual clock's meter
                 return (<int64_t*>addr_ptr(&self.heap.h, fa))[0]
-            return load(self, fa, self.elem, k)
+            return load(self, fa, handle_elem(self), k)
         if isinstance(i, slice):
             return self._reslice(i)
         a = self._elem_addr(i)
-        return load(self, a, self.elem, kind_of(self.elem))
+        return load(self, a, handle_elem(self), kind_of(handle_elem(self)))
 
     def __setitem__(self, i, v):
         cdef uint64_t fa
@@ -1002,7 +1074,7 @@ cdef class SliceValue(Handle):
         if not self.heap.threaded and PyLong_CheckExact(v):
             check_heap(self.heap)
             fa = self._fast_addr(i)
-            if fa != 0 and self.info.get_kind() == K_I64 and _in_arena(self.heap, fa):
+            if fa != 0 and (<TypeInfo>self.info).get_kind() == K_I64 and _in_arena(self.heap, fa):
                 x = PyLong_AsLongLongAndOverflow(v, &overflow)
                 if not overflow:
                     (<int64_t*>addr_ptr(&self.heap.h, fa))[0] = x
@@ -1010,7 +1082,7 @@ cdef class SliceValue(Handle):
                     return
         a = self._elem_addr(i)
         with self.heap.lock:
-            store(self, a, self.elem, kind_of(self.elem), v)
+            store(self, a, handle_elem(self), kind_of(handle_elem(self)), v)
 
     def _reslice(self, sl):
         if sl.step is not None and sl.step != 1:
@@ -1023,23 +1095,23 @@ cdef class SliceValue(Handle):
         ncap = self.capacity - lo
         # Go never makes a pointer past the end of an object: a zero-capacity result keeps
         # the base pointer (TestEmptySlice).
-        base = self.addr + lo * self.elem.size if ncap > 0 else self.addr
-        return new_slice(self.runtime, self.heap, base, hi - lo, ncap, self.elem)
+        base = self.addr + lo * handle_elem(self).size if ncap > 0 else self.addr
+        return new_slice(self.runtime, self.heap, base, hi - lo, ncap, handle_elem(self))
 
     def ptr(self, i):
         """``&s[i]``: an interior pointer to element *i*."""
-        return new_pointer(self.runtime, self.heap, self._elem_addr(i), self.elem)
+        return new_pointer(self.runtime, self.heap, self._elem_addr(i), handle_elem(self))
 
     def __iter__(self):
-        k = kind_of(self.elem)
-        size = self.elem.size
+        k = kind_of(handle_elem(self))
+        size = handle_elem(self).size
         for i in range(self.length):
-            yield load(self, self.addr + i * size, self.elem, k)
+            yield load(self, self.addr + i * size, handle_elem(self), k)
 
     def _rebuild(self):
         if self.heap is None:
             raise TypeError("goruntime: cannot copy a SliceValue that was not made by a Runtime")
-        return new_slice(self.runtime, self.heap, self.addr, self.length, self.capacity, self.elem)
+        return new_slice(self.runtime, self.heap, self.addr, self.length, self.capacity, handle_elem(self))
 
     def numpy(self):
         """A writable numpy view of the backing array (scalar element types only).
@@ -1049,12 +1121,12 @@ cdef class SliceValue(Handle):
         """
         if self.heap is None:
             raise TypeError("goruntime: this SliceValue was not made by a Runtime")
-        dt = self.elem.underlying.dtype
+        dt = handle_elem(self).underlying.dtype
         if dt is None:
-            raise TypeError(f"[]{self.elem} has no numpy dtype")
+            raise TypeError(f"[]{handle_elem(self)} has no numpy dtype")
         if self.length == 0:
             return np.zeros(0, dtype=dt)
-        raw = self.heap.view(self.addr, self.length * self.elem.size)
+        raw = self.heap.view(self.addr, self.length * handle_elem(self).size)
         return np.asarray(_RootedView(raw, self._rebuild())).view(dt)
 
     def __eq__(self, other):
@@ -1096,10 +1168,13 @@ cdef inline int check_heap(Heap heap) except -1:
 cdef Pointer new_pointer(object rt, Heap heap, uint64_t addr, object elem):
     check_heap(heap)
     cdef Pointer p = Pointer.__new__(Pointer)
+    cdef TypeInfo ti
     p.runtime = rt
     p.heap = heap
     p.addr = addr
-    p.elem = elem
+    if elem is not None:
+        ti = info_of(elem)
+        p.info = <PyObject*>ti
     p._root()
     return p
 
@@ -1112,7 +1187,6 @@ cdef Pointer new_pointer_i(object rt, Heap heap, uint64_t addr, TypeInfo ti):
     p.heap = heap
     p.addr = addr
     if ti is not None:
-        p.elem = ti.t
         p.info = <PyObject*>ti
     p._root()
     return p
@@ -1121,12 +1195,15 @@ cdef Pointer new_pointer_i(object rt, Heap heap, uint64_t addr, TypeInfo ti):
 cdef SliceValue new_slice(object rt, Heap heap, uint64_t addr, int64_t n, int64_t c, object elem):
     check_heap(heap)
     cdef SliceValue s = SliceValue.__new__(SliceValue)
+    cdef TypeInfo ti
     s.runtime = rt
     s.heap = heap
     s.addr = addr
     s.length = n
     s.capacity = c
-    s.elem = elem
+    if elem is not None:
+        ti = info_of(elem)
+        s.info = <PyObject*>ti
     s._root()
     return s
 
@@ -1208,17 +1285,24 @@ _word_value_type = ()
 _box_hook = None              # iface.box(rt, v, iface_type, dry) -> (type word, data word)
 _unbox_hook = None            # iface.unbox(rt, T, data word) -> the value
 _map_hook = None              # maps.map_of_word(rt, w, T) -> a map handle
+_func_hook = None             # closure.func_of_word(rt, w, T) -> a func value
+_func_word_hook = None        # closure.func_word(rt, fn, T) -> the static funcval of fn
 
 
 def register_value_types(string_value=None, word_value=None, box=None, unbox=None,
-                         map_of_word=None):
-    """The StringValue and map handle classes, which store() takes as string and word
-    values, and the boxing and map conversions of interface and map words."""
+                         map_of_word=None, func_of_word=None, func_word=None):
+    """The StringValue class and the word value classes (map and func handles), which
+    store() takes as string and word values, and the conversions of interface, map and
+    func words."""
     global _string_value_type, _word_value_type, _box_hook, _unbox_hook, _map_hook
+    global _func_hook, _func_word_hook
     if string_value is not None:
         _string_value_type = string_value
     if word_value is not None:
-        _word_value_type = word_value
+        if word_value not in _word_value_type:
+            _word_value_type = _word_value_type + (word_value,)
+    if func_of_word is not None:
+        _func_hook, _func_word_hook = func_of_word, func_word
     if box is not None:
         _box_hook, _unbox_hook = box, unbox
     if map_of_word is not None:

@@ -7,13 +7,15 @@ Each one is Go's runtime routine of the same job, in the module named after Go's
 `iface` (convT*: ``rt.value``). See those modules for what allocates.
 """
 from . import slice as _slice, gostring as _string, iface as _iface, maps as _maps  # noqa: F401
+from . import closure as _closure
 from .runtime import current
 from .gostring import StringValue
 from .iface import Value
 from .maps import MapValue
+from .closure import FuncValue
 
 __all__ = ["append", "copy", "clear", "string", "bytes", "concat", "value", "StringValue",
-           "Value", "MapValue"]
+           "Value", "MapValue", "closure", "FuncValue"]
 
 
 def append(s, *values):
@@ -57,3 +59,12 @@ def concat(*parts):
 def value(T, x):
     """A Go value of type *T*, to store in an interface (boxed as Go boxes a ``T``)."""
     return Value(T, x)
+
+
+def closure(fn, *captured, type=None):
+    """A Go func literal that captures *captured* and escapes: a `FuncValue` whose closure
+    object ``{F; captured...}`` is on the heap (nothing is allocated when nothing is
+    captured). Calling it runs ``fn(*captured, *args)``, the captured values read from the
+    heap. *type*: its Go ``Func`` type (``func()`` in an interface when not given). See
+    `goruntime.closure`."""
+    return _closure.closure(current(), fn, captured, type)

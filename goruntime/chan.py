@@ -501,13 +501,144 @@ _HCHAN = None
 
 
 class HeapChan(Chan):
-    """A channel made by ``rt.make(rt.ChanType(T), n)``: a `Chan` whose ``hchan`` (and
-    buffer) are on the emulated heap as Go allocates them; the handle ``hchan`` roots them
-    while the channel lives. Values sent are kept by the channel's queue (Python handles,
-    so a buffered pointer keeps its referent alive, as in Go) rather than copied into the
-    heap buffer."""
+    """A channel made by ``rt.make(rt.ChanType(T), n)``: a `Chan` whose ``hchan`` and
+    buffer are on the emulated heap as Go allocates them; the handle ``hchan`` roots them
+    while the channel lives.
 
-    __slots__ = ("hchan", "type")
+    Buffered values are *in the heap buffer* (`_HeapRing`), copied in by a send and out by
+    a receive, which then clears the slot (Go: chansend's and chanrecv's typedmemmove and
+    typedmemclr): a pointerful buffer is scanned, so a value waiting in it keeps its
+    referents alive, and nothing else does. A value handed straight to a waiting
+    receiver, or held by a blocked sender, is the goroutine's own (Go: it is on that
+    goroutine's stack). Sends are checked as Go's compiler checks them (``cannot use ...
+    as T value in send``). Struct and array elements are received as Go copies them: a
+    dict of the fields (a list of the elements), nested; a send takes a handle to copy
+    from, such a dict or list, or None for the zero value."""
+
+    __slots__ = ("hchan", "type", "elem")
+
+    def _send_nb_locked(self, v):
+        return Chan._send_nb_locked(self, check_send(self.hchan.runtime, self.elem, v))
+
+    def try_send(self, v) -> bool:
+        return Chan.try_send(self, check_send(self.hchan.runtime, self.elem, v))
+
+    def send(self, v) -> None:
+        Chan.send(self, check_send(self.hchan.runtime, self.elem, v))
+
+    def _recv_nb_locked(self):
+        r = Chan._recv_nb_locked(self)
+        if r is not None and not r[1]:
+            return zero_value(self.elem), False     # closed and drained: T's zero value
+        return r
+
+    def recv2(self):
+        v, ok = Chan.recv2(self)
+        return (v, True) if ok else (zero_value(self.elem), False)
+
+    def close(self) -> None:
+        Chan.close(self)
+        self.hchan.closed = 1
+
+    def buffered(self):
+        """The values in the buffer, oldest first (for inspection; Go has none)."""
+        return self._buf.values() if self.cap else []
+
+
+def check_send(rt, elem, v):
+    """Go's compile-time check of ``ch <- v`` (an error changes nothing); the value the
+    receiver will get (a struct or array sent as a handle is copied now, as in Go)."""
+    from . import _object, types as t
+    aggregate = elem.underlying.kind in ("struct", "array")
+    if v is None and aggregate:
+        return v                            # the zero value
+    try:
+        _object.check_store(_object.make_slice(rt, rt.heap, 0, 0, 0, t.Byte), elem, v)
+    except TypeError as e:
+        raise TypeError(str(e).replace(" in assignment", " in send")) from None
+    except OverflowError as e:
+        raise OverflowError(str(e).replace(" in assignment", " in send")) from None
+    if aggregate and isinstance(v, _object.Pointer):
+        v = snapshot(v, elem)               # Go copies the value at the send
+    return v
+
+
+def zero_value(T):
+    """The Python value of T's zero value as a receive gives it (``None`` for nil)."""
+    from .maps import _zero_value
+    u = T.underlying
+    if u.kind == "struct":
+        return {f.name: zero_value(f.type) for f in u.fields if f.name != "_"}
+    if u.kind == "array":
+        return [zero_value(u.elem) for _ in range(u.len)]
+    return _zero_value(T)
+
+
+def snapshot(v, T):
+    """A Go value of type *T* read from the heap, as a receiver's copy: a struct is a dict
+    of its fields, an array a list (nested); any other value is as loaded."""
+    u = T.underlying
+    if u.kind == "struct":
+        return {f.name: snapshot(getattr(v, f.name), f.type) for f in u.fields if f.name != "_"}
+    if u.kind == "array":
+        return [snapshot(v[i], u.elem) for i in range(u.len)]
+    return v
+
+
+class _HeapRing:
+    """A buffered channel's queue in its heap buffer (Go: hchan.buf, qcount, sendx,
+    recvx, chanbuf), with the deque interface `Chan` uses. The hchan's words follow."""
+
+    __slots__ = ("rt", "hchan", "elem", "esize", "base", "cap", "n", "sendx", "recvx",
+                 "aggregate")
+
+    def __init__(self, rt, hchan, elem, base, cap):
+        self.rt, self.hchan, self.elem, self.base, self.cap = rt, hchan, elem, base, cap
+        self.esize = elem.size
+        if not self.esize:
+            from ._heap import ZERO_BASE
+            self.base = ZERO_BASE               # zero-size elements: nothing is stored
+        self.n = self.sendx = self.recvx = 0
+        self.aggregate = elem.underlying.kind in ("struct", "array")
+
+    def __len__(self):
+        return self.n
+
+    def __bool__(self):
+        return self.n > 0
+
+    def _slot(self, i):
+        from . import _object
+        return _object.make_pointer(self.rt, self.rt.heap, self.base + i * self.esize, self.elem)
+
+    def _sync(self):
+        h = self.hchan
+        h.qcount, h.sendx, h.recvx = self.n, self.sendx, self.recvx
+
+    def append(self, v):
+        """chansend into the buffer: typedmemmove(c.elemtype, chanbuf(c, c.sendx), ep)."""
+        if self.esize and not (v is None and self.aggregate):
+            self._slot(self.sendx).value = v
+        self.sendx = (self.sendx + 1) % self.cap
+        self.n += 1
+        self._sync()
+
+    def popleft(self):
+        """chanrecv from the buffer: copy out, then typedmemclr the slot."""
+        p = self._slot(self.recvx)
+        v = snapshot(p.value, self.elem) if self.aggregate else p.value
+        if self.esize:              # typedmemclr: the deletion barrier first, as Go's
+            self.rt.heap.bulk_barrier(p.addr, 0, self.esize)
+            self.rt.heap.view(p.addr, self.esize)[:] = 0
+        self.recvx = (self.recvx + 1) % self.cap
+        self.n -= 1
+        self._sync()
+        return v
+
+    def values(self):
+        """The buffered values, oldest first (for inspection; Go has no such accessor)."""
+        return [snapshot(p.value, self.elem) if self.aggregate else p.value
+                for p in (self._slot((self.recvx + i) % self.cap) for i in range(self.n))]
 
 
 def makechan(rt, T, size):
@@ -542,6 +673,12 @@ def makechan(rt, T, size):
         ch = HeapChan(size, sched=rt.sched)
         ch.hchan = h
         ch.type = T
+        ch.elem = elem
+        h.dataqsiz, h.elemsize = size, elem.size
+        if size:
+            if mem and not elem.has_pointers:
+                heap.write_word(h.addr + 16, h.addr + HCHAN_SIZE)   # c.buf = add(c, hchanSize)
+            ch._buf = _HeapRing(rt, h, elem, heap.read_word(h.addr + 16), size)
     if heap.gc_pending:
         rt.collector.heap_triggered()
     return ch

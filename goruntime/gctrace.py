@@ -237,6 +237,16 @@ def format_scavtrace(released_bg: int, released_eager: int, heap_released: int,
     return line
 
 
+def _mark_split(ev):
+    """(assist, background, idle) mark CPU of a mark-termination event; events without
+    the split (made by hand) count all mark CPU but ``mark_idle_ns`` as background."""
+    a, b, i = (getattr(ev, k, 0) for k in ("assist_ns", "background_ns", "idle_ns"))
+    if a + b + i == 0:
+        idle = getattr(ev, "mark_idle_ns", 0)
+        return 0, ev.mark_cpu_ns - idle, idle
+    return a, b, i
+
+
 def _value(x):
     """An int, or a callable giving it (the runtime's scan work as of this cycle)."""
     return x() if callable(x) else x
@@ -276,8 +286,7 @@ class Tracer:
                 n=ev.cycle, start_ns=t_start - self.start_ns,
                 cpu_percent=int(ev.gc_cpu_fraction * 100),
                 clock_ns=(stw1, t_mark_term - t_start - stw1, stw2),
-                cpu_ns=(stw1 * procs, 0, ev.mark_cpu_ns - ev.mark_idle_ns,
-                        ev.mark_idle_ns, stw2 * procs),
+                cpu_ns=(stw1 * procs, *_mark_split(ev), stw2 * procs),
                 heap0=st.heap_live, heap1=ev.heap_live, heap2=ev.heap_marked,
                 goal=st.heap_goal, stacks=_value(self.stacks), globals_=_value(self.globals_),
                 procs=procs,

@@ -179,11 +179,32 @@ def rawstring(rt, n):
     return rt.heap.alloc(n, True)
 
 
+def _is_bytes(x):
+    return isinstance(x, _object.SliceValue) and x.elem.underlying.kind == "uint8"
+
+
 def concat(rt, parts):
-    """Go: concatstrings for a result that escapes."""
+    """Go: concatstrings for a result that escapes. A ``[]byte`` operand is Go's
+    ``string(b)`` inside the expression: with a nonempty ``str`` literal among the
+    operands the compiler reads it in place (order.go: OBYTES2STRTMP; no allocation of
+    its own), otherwise it is converted first (`slicebytetostring`)."""
+    if any(_is_bytes(x) for x in parts):
+        for x in parts:
+            if not _is_bytes(x):
+                operand(rt, x)                    # check every operand before allocating
+            else:
+                own(rt, x)
+        if any(isinstance(x, str) and x for x in parts):
+            ops = [(x.addr, len(x)) if _is_bytes(x) else operand(rt, x) for x in parts]
+            return _concat_ops(rt, ops)
+        parts = [slicebytetostring(rt, x) if _is_bytes(x) else x for x in parts]
     ops = [operand(rt, x) for x in parts]
     if all(isinstance(x, str) for x in parts):
         return constant(rt, "".join(parts))       # constant folding
+    return _concat_ops(rt, ops)
+
+
+def _concat_ops(rt, ops):
     total = 0
     count = 0
     idx = 0

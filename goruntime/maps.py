@@ -29,8 +29,13 @@ same draw: counts that depend on splits (maps beyond ~900 entries) match Go's wi
 the spread of Go's own runs.
 
 Supported key types: integers, bools, floats (not NaN), strings and pointers (what
-the Python key can say); values of any type. Iteration (``m.items()``) runs in table
-order (Go randomises its start). A Python mirror keeps each table's control bytes and
+the Python key can say), and structs and arrays of them (a dict of fields, a list or
+tuple, or a handle to copy from; a struct's slot is Go's ``struct{key K; elem V}`` and
+its identity the non-blank fields' values, strings by content); values of any type.
+Interface and channel keys are not modelled. Iteration (``m.items()``) runs in table
+order (Go randomises its start). ``m.update(keys, values)`` inserts numpy arrays of
+integer, float or bool keys and values in compiled code (`_maps.bulk_put`: the same
+steps as `MapState.put`, growth and pruning handed back here). A Python mirror keeps each table's control bytes and
 key -> slot index beside the heap memory (the hot loops of Go's group scans are dict
 lookups here); it holds addresses, never handles, so only the heap graph keeps a map
 alive.
@@ -96,9 +101,12 @@ class MapType:
         self.group_noscan = not self.group.has_pointers
         self.group_mask = None if self.group_noscan else _mask_bytes(self.group)
         self.key_kind = K.underlying.kind
-        if self.key_kind not in _KEY_KINDS:
+        if self.key_kind in ("struct", "array") and _comparable(K):
+            self.key_kind = "composite"
+        elif self.key_kind not in _KEY_KINDS:
             raise TypeError(f"goruntime: map keys of type {K.go_string()} are not modelled yet "
-                            "(integers, bools, floats, strings and pointers are)")
+                            "(integers, bools, floats, strings, pointers, and structs and arrays "
+                            "of them are)")
         cls._cache[id(T)] = self
         return self
 
@@ -109,23 +117,90 @@ _INT_FMT = {"int8": "<b", "int16": "<h", "int32": "<i", "int64": "<q", "int": "<
 _KEY_KINDS = set(_INT_FMT) | {"bool", "float32", "float64", "string", "ptr", "unsafe.Pointer"}
 
 
+def _comparable(T):
+    """Whether *T* is a key type modelled here: a scalar key kind, or structs and arrays
+    of them (Go: comparable types, interfaces and channels aside)."""
+    u = T.underlying
+    if u.kind == "struct":
+        return all(_comparable(f.type) for f in u.fields)
+    if u.kind == "array":
+        return _comparable(u.elem)
+    return u.kind in _KEY_KINDS
+
+
+_ABSENT = object()          # a field a struct literal does not name: its zero value
+
+
+def _composite_ident(rt, T, v, out):
+    """Append the identity of a struct or array key (Go: the fields' or elements' equality,
+    blank fields and padding aside) to *out*: a dict (struct literal) or a list/tuple,
+    a handle to copy from, or None (the zero value); strings length-prefixed."""
+    u = T.underlying
+    if u.kind in ("struct", "array"):
+        if isinstance(v, _object.Pointer):
+            own(rt, v)
+            if v.elem != T:
+                raise TypeError(f"cannot use x (variable of type {v.type.go_string()}) as "
+                                f"{T.go_string()} value in map index")
+            if u.kind == "struct":
+                v = {f.name: getattr(v, f.name) for f in u.fields if f.name != "_"}
+            else:
+                v = [v[i] for i in range(u.len)]
+        if u.kind == "struct":
+            if v is None or v is _ABSENT:
+                v = {}
+            if not isinstance(v, dict):
+                raise TypeError(f"cannot use {v!r} as {T.go_string()} value in map index")
+            names = {f.name for f in u.fields if f.name != "_"}
+            for name in v:
+                if name not in names:
+                    raise TypeError(f"unknown field {name} in struct literal of type {T.go_string()}")
+            for f in u.fields:
+                if f.name != "_":
+                    _composite_ident(rt, f.type, v.get(f.name, _ABSENT), out)
+            return
+        if v is None or v is _ABSENT:
+            v = [_ABSENT] * u.len
+        if not isinstance(v, (list, tuple)) or len(v) != u.len:
+            raise TypeError(f"cannot use {v!r} as {T.go_string()} value in map index")
+        for x in v:
+            _composite_ident(rt, u.elem, x, out)
+        return
+    if v is _ABSENT:
+        v = _zero_value(T)
+    b = _scalar_key_bytes(rt, T, u.kind, v)
+    if u.kind == "string":
+        out.append(len(b).to_bytes(8, "little"))
+    out.append(b)
+
+
 def _key_bytes(rt, mt, k):
     """The key's identity: the bytes Go hashes and compares (string: its content)."""
-    kind = mt.key_kind
+    if mt.key_kind == "composite":
+        out = []
+        _composite_ident(rt, mt.key, k, out)
+        return b"".join(out)
+    return _scalar_key_bytes(rt, mt.key, mt.key_kind, k)
+
+
+def _scalar_key_bytes(rt, K, kind, k):
     if kind in _INT_FMT:
         if isinstance(k, bool) or not isinstance(k, int):
-            raise TypeError(f"cannot use {k!r} as {mt.key.go_string()} value in map index")
+            raise TypeError(f"cannot use {k!r} as {K.go_string()} value in map index")
         try:
             return _struct.pack(_INT_FMT[kind], k)
         except _struct.error:
             raise OverflowError(f"cannot use {k} (untyped int constant) as "
-                                f"{mt.key.go_string()} value in map index (overflows)") from None
+                                f"{K.go_string()} value in map index (overflows)") from None
     if kind == "string":
         from .gostring import StringValue, operand, read_bytes
         if isinstance(k, str):
             return k.encode()
         if isinstance(k, StringValue):
             return read_bytes(rt, *operand(rt, k))
+        if isinstance(k, _object.SliceValue) and k.elem.underlying.kind == "uint8":
+            own(rt, k)                  # m[string(b)]: the bytes, no string made (below)
+            return bytes(rt.heap.view(k.addr, len(k))) if len(k) else b""
         raise TypeError(f"cannot use {k!r} as string value in map index")
     if kind == "bool":
         if not isinstance(k, bool):
@@ -141,11 +216,11 @@ def _key_bytes(rt, mt, k):
     if k is None:
         return bytes(8)
     if not isinstance(k, _object.Pointer):
-        raise TypeError(f"cannot use {k!r} as {mt.key.go_string()} value in map index")
+        raise TypeError(f"cannot use {k!r} as {K.go_string()} value in map index")
     own(rt, k)
-    if kind == "ptr" and k.elem is not None and k.type != mt.key:
+    if kind == "ptr" and k.elem is not None and k.type != K:
         raise TypeError(f"cannot use x (variable of type {k.type.go_string()}) as "
-                        f"{mt.key.go_string()} value in map index")
+                        f"{K.go_string()} value in map index")
     return _struct.pack("<Q", k.addr)
 
 
@@ -156,7 +231,7 @@ def _hash(kb, seed):
 class _Table:
     """Go's ``table``: the Python mirror of one table (addresses, control bytes, keys)."""
     __slots__ = ("addr", "groups", "capacity", "growth_left", "used", "local_depth", "index",
-                 "hashes", "slots", "keys")
+                 "hashes", "hashes_addr", "slots", "keys")
 
     def max_growth_left(self):
         if self.capacity <= GROUP_SLOTS:
@@ -209,6 +284,7 @@ class MapState:
         t.used, t.local_depth, t.index = 0, local_depth, index
         t.growth_left = t.max_growth_left()
         t.hashes = np.zeros(capacity, dtype=np.uint64)   # slot -> hash (Go recomputes it)
+        t.hashes_addr = t.hashes.ctypes.data             # for _maps.bulk_put (never reallocated)
         t.slots = [None] * capacity      # slot -> key bytes
         t.keys = {}                      # key bytes -> slot
         return t
@@ -264,7 +340,11 @@ class MapState:
         a = self._slot_addr(groups, slot)
         if mt.indirect_key:
             a = rt.heap.read_word(a)
-        return _object.make_pointer(rt, rt.heap, a, mt.key).value
+        k = _object.make_pointer(rt, rt.heap, a, mt.key).value
+        if mt.key_kind == "composite":
+            from .chan import snapshot
+            k = snapshot(k, mt.key)          # a copy, as Go's range gives it
+        return k
 
     def _clear_slot(self, groups, slot):
         """Go: Delete clears the key (if it has pointers, or its indirect pointer) and the
@@ -272,6 +352,7 @@ class MapState:
         mt = self.mt
         a = self._slot_addr(groups, slot)
         if mt.slot_size:
+            self.rt.heap.bulk_barrier(a, 0, mt.slot_size)      # Go: typedmemclr
             self.rt.heap.view(a, mt.slot_size)[:] = 0
 
     # -- lookup ------------------------------------------------------------------------
@@ -391,17 +472,7 @@ class MapState:
                        b.groups if b is not None else 0,
                        b.hashes if b is not None else np.zeros(0, dtype=np.uint64),
                        split_mask, self.mt.group_size, self.mt.slot_size, moved)
-        cap0 = a.capacity
-        for kb, k in zip(src_slots, moved.tolist()):
-            if kb is None:
-                continue
-            t = a
-            if k >= cap0:
-                t, k = b, k - cap0
-            t.slots[k] = kb
-            t.keys[kb] = k
-            t.growth_left -= 1
-            t.used += 1
+        _maps.mirror_moved(src_slots, moved, a, b, a.capacity)
 
     def _rehash(self, t, hold):
         """Go: table.rehash: grow to twice the capacity, or split at 1024."""
@@ -619,7 +690,7 @@ class MapValue:
     def _go_word(self, rt, T):
         if rt is not self._state.rt:
             raise ValueError(f"goruntime: handle {self!r} belongs to a different Runtime")
-        if T.underlying.kind == "map":
+        if T.underlying.kind != "interface":      # a map field, or a func/chan one (an error)
             err = _types.assign_error(self.type, T, "x", "variable")
             if err is not None:
                 raise TypeError(err)
@@ -655,10 +726,44 @@ class MapValue:
         kb = _key_bytes(rt, st.mt, k)
         # Go's checks first (assignability, range), so a failed store changes nothing
         holder = _object.make_slice(rt, rt.heap, 0, 0, 0, _types.Byte)
-        _object.check_store(holder, st.mt.key, k)
         _object.check_store(holder, st.mt.elem, v)
+        if isinstance(k, _object.SliceValue) and st.mt.key_kind == "string":
+            from .gostring import slicebytetostring
+            k = slicebytetostring(rt, k)     # m[string(b)] = v: Go converts the key first
+        _object.check_store(holder, st.mt.key, k)
         with rt.world:
             st.put(kb, k, v)
+        if rt.heap.gc_pending:
+            rt.collector.heap_triggered()
+
+    def update(self, keys, values):
+        """``for i := range keys { m[keys[i]] = values[i] }``: same entries, same heap and
+        the same allocations as that loop. With integer, float or bool keys and values
+        (numpy arrays or sequences), the inserts run in compiled code
+        (`_maps.bulk_put`), so a 100000-entry map is built without a Python step per
+        entry; other key or value types take the loop. Every key and value is checked
+        before the first insert (a bad one changes nothing). A GC the growth makes due
+        runs after the batch."""
+        st = self._state
+        rt = st.rt
+        arrays = _bulk_arrays(st.mt, keys, values)
+        if arrays is None:
+            keys, values = list(keys), list(values)
+            if len(keys) != len(values):
+                raise ValueError(f"goruntime: update: {len(keys)} keys but {len(values)} values")
+            holder = _object.make_slice(rt, rt.heap, 0, 0, 0, _types.Byte)
+            for k, v in zip(keys, values):              # Go's checks for all first
+                _key_bytes(rt, st.mt, k)
+                _object.check_store(holder, st.mt.elem, v)
+            for k, v in zip(keys, values):
+                self[k] = v
+            return
+        ka, va = arrays
+        if not len(ka):
+            return
+        with rt.world:
+            _maps.bulk_put(st, rt.heap, ka.view(np.uint8).reshape(len(ka), ka.itemsize),
+                           va.view(np.uint8).reshape(len(va), va.itemsize), ka, va, hashlib.blake2b)
         if rt.heap.gc_pending:
             rt.collector.heap_triggered()
 
@@ -701,6 +806,58 @@ class MapValue:
         return self
 
 
+
+
+_BULK_KINDS = set(_INT_FMT) | {"bool", "float32", "float64"}
+
+
+def _bulk_column(T, x, what, key=False):
+    """*x* as a contiguous array of T's memory, every element checked as Go's compiler
+    and `store` would (range, type; floats normalised so -0.0 is +0.0; no NaN keys)."""
+    kind = T.underlying.kind
+    dt = T.underlying.dtype
+    a = np.asarray(x)
+    if a.ndim != 1:
+        raise ValueError(f"goruntime: update: {what} must be one-dimensional")
+    if not len(a):
+        return np.zeros(0, dtype=dt)
+    if kind == "bool":
+        if a.dtype != np.bool_:
+            raise TypeError(f"cannot use {what} of dtype {a.dtype} as bool values")
+        return np.ascontiguousarray(a)
+    if kind in _INT_FMT:
+        if a.dtype == np.bool_ or a.dtype.kind not in "iu":
+            if a.dtype == object and all(isinstance(v, int) and not isinstance(v, bool) for v in a):
+                a = np.array([int(v) for v in a], dtype=object)
+            else:
+                raise TypeError(f"cannot use {what} of dtype {a.dtype} as {T.go_string()} values")
+        info = np.iinfo(dt)
+        if len(a) and (a.min() < info.min or a.max() > info.max):
+            bad = a[(a < info.min) | (a > info.max)][0]
+            raise OverflowError(f"cannot use {int(bad)} (untyped int constant) as "
+                                f"{T.go_string()} value in assignment (overflows)")
+        return np.ascontiguousarray(a.astype(dt))
+    if a.dtype == np.bool_ or a.dtype.kind not in "iuf":
+        raise TypeError(f"cannot use {what} of dtype {a.dtype} as {T.go_string()} values")
+    out = np.ascontiguousarray(a.astype(dt))
+    if len(out) and not np.all(np.isfinite(out) | ~np.isfinite(a.astype(np.float64))):
+        raise OverflowError(f"cannot use {what} as {T.go_string()} values (overflows)")
+    return out + dt.type(0.0) if key else out   # a key -0.0 is +0.0: Go's key equality
+
+
+def _bulk_arrays(mt, keys, values):
+    """``(keys, values)`` as arrays for `_maps.bulk_put`, or None when the types need the
+    Python loop (string, pointer, composite keys; values other than numbers and bools)."""
+    if mt.key_kind not in _BULK_KINDS or mt.elem.underlying.kind not in _BULK_KINDS \
+            or mt.indirect_key or mt.indirect_elem:
+        return None
+    ka = _bulk_column(mt.key, keys, "keys", key=True)
+    va = _bulk_column(mt.elem, values, "values")
+    if len(ka) != len(va):
+        raise ValueError(f"goruntime: update: {len(ka)} keys but {len(va)} values")
+    if ka.dtype.kind == "f" and np.isnan(ka).any():
+        raise ValueError("goruntime: NaN map keys are not modelled (each is a new key in Go)")
+    return ka, va
 
 
 def _zero_value(T):

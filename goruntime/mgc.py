@@ -1,36 +1,58 @@
 """The GC cycle: when it starts, its phases, and what it records (Go: mgc.go).
 
-One cycle (``Collector.gc``), following Go's phases (spec §3.1):
+One cycle follows Go's phases (spec §3.1):
 
-1. sweep termination (STW #1): nothing is left to sweep here (the emulator sweeps each
-   cycle completely; Go sweeps lazily), the pacer starts the cycle;
-2. mark: roots are the handle table (Python handles = goroutine stacks), queued
-   finalizers and cleanups, special records (finalizer referents, cleanup closures, weak
-   handle cells) and each P's tiny block; ``_mark.mark`` does the work without the GIL.
-   The emulator marks everything reachable at the start (the snapshot Go's hybrid
-   barrier guarantees), then models Go's *concurrent* mark as a runway during which the
-   mutator keeps allocating and new objects are allocated black (``start_cycle``);
-   ``weak.Pointer.Value`` shades during that phase, as in Go;
-3. mark termination (STW #2): heapMarked = heapLive = bytes marked, every mcache is
-   flushed (counted, tiny block dropped), NumGC/NumForcedGC, PauseNs/PauseEnd/LastGC,
-   GCCPUFraction, the pacer commits the next goal and trigger;
-4. sweep, in Go's span order (``_mark.sweep_order``: the spans the mcache flush swept,
-   then by span class, full before partial, in push order): specials of unmarked
+1. sweep termination (STW #1, _GCoff -> _GCmark): the previous background cycle's lazy
+   sweep is finished first (``finish_sweep``, Go: finishsweep_m), so no sweep runs while
+   the mark sets mark bits; the pacer starts the cycle
+   (startCycle: dedicated/fractional worker split, assist ratio); each P's tiny block is
+   shaded; allocation turns black and Go's hybrid write barrier is switched on
+   (``heap.write_barrier``: every pointer store puts the old and the new value in the
+   write barrier buffer, `_mark.MarkState` shades them); the roots become root jobs.
+2. mark (_GCmark), concurrent with the mutator: `_mark.MarkState` holds the grey work
+   and is drained a budget at a time by the typed nogil drain. The roots -- the handle
+   table (Python handles are goroutine stacks: scanned once per cycle, by the first
+   drain), queued finalizers and cleanups, special records -- are greyed by the first
+   worker or assist to drain. A heap-triggered cycle takes a mark step at every
+   allocation check point (`Collector.mark_step`): the allocating goroutine's assist
+   (gcAssistAlloc, from the pacer's assistWorkPerByte, with assist credit and the
+   workers' background credit), the dedicated and idle workers' share of the elapsed
+   virtual time, and the fractional worker when sysmon would preempt the mutator (10 ms).
+   When every goroutine blocks, idle workers finish the mark (`Runtime._on_idle`, sleep).
+   ``weak.Pointer.Value`` shades during the mark, as in Go.
+3. mark termination (STW #2, _GCmarktermination): the mark ran out of work (gcMarkDone);
+   checkmark under ``gccheckmark=1``; heapMarked = heapLive = bytes marked (black
+   allocation included), every mcache is flushed, NumGC/NumForcedGC,
+   PauseNs/PauseEnd/LastGC, GCCPUFraction (assist/dedicated/fractional/idle CPU
+   separately), the pacer's endCycle measures cons/mark and commits the next goal and
+   trigger; the write barrier goes off.
+4. sweep (_GCoff), in Go's span order (``_mark.sweep_order``: the spans the mcache flush
+   swept, then by span class, full before partial, in push order): specials of unmarked
    objects first (spec §3.7, ``mspecial``: finalizable objects are revived and their
    finalizers queued, in the batches Go's finalizer goroutine takes between the
    sweepers' turns; weak handles cleared; cleanups queued), then the spans
-   (``_mark.sweep``).
+   (``_mark.sweep``). runtime.GC sweeps everything before it returns; a background
+   cycle sweeps lazily (``_mark.sweep_lazy``: the rest in allocation, or at the next
+   cycle's start).
 
-The state of a cycle between its mark and its mark termination is a `Cycle`; what the
-collector accumulates over all cycles (MemStats' GC fields, the CPU and pause statistics)
-is a `GCRecord`. The `Collector` is the Runtime's component that runs cycles; it holds
-the world lock (``Runtime.world``) for the whole cycle.
+A forced cycle (runtime.GC: the caller waits, the workers get the CPU), a periodic one
+(sysmon's, when everyone sleeps) and every cycle under ``GODEBUG=gcstoptheworld=1`` or
+``=2`` mark to the end at once. ``Runtime(experiments={"no_write_barrier"})`` (not Go)
+runs the mark without the barrier: a pointer moved during the mark can be freed while
+reachable, and ``gccheckmark=1`` reports it with Go's message.
+
+The state of a cycle between its mark start and its mark termination is a `Cycle`; what
+the collector accumulates over all cycles (MemStats' GC fields, the CPU and pause
+statistics) is a `GCRecord`. The `Collector` is the Runtime's component that runs cycles;
+it holds the world lock (``Runtime.world``) for each stage (start, mark step, end).
 
 Time comes from the runtime's clock. With ``clock="virtual"`` (the default) the collector
 charges its work with ``clock.charge_gc`` at the costs of the calibrated table
 (`clock.COSTS`): each pause by its work (`Collector.pause_cost`), the mark per byte and
 object scanned and per goroutine stack; the program's own work is metered into the clock
-(clock.py). With ``clock="wall"`` the phases are measured. The GC CPU limiter
+(clock.py). Mark work done on the mutator's CPU (assists, the fractional worker, any
+worker at GOMAXPROCS=1) moves the clock, work on other Ps (dedicated, idle workers) does
+not. With ``clock="wall"`` the phases are measured. The GC CPU limiter
 (`mgclimit.GCCPULimiter`) sees both stop-the-world transitions, the assists' and the idle
 workers' mark time; while it is on, a cycle's mark runs without assists.
 """
@@ -50,7 +72,35 @@ from .errors import FatalError
 
 __all__ = ["COSTS", "FORCEGC_PERIOD", "GLOBALS_SCAN", "STACK_SCAN", "Cycle", "GCRecord",
            "Collector", "CycleEvent", "PHASES", "SWEEP_TERMINATION", "MARK_START",
-           "MARK_TERMINATION", "SWEEP_DONE"]
+           "MARK_TERMINATION", "SWEEP_DONE", "EXPERIMENTS", "experiments_arg",
+           "GC_OVER_ASSIST_WORK", "FORCE_PREEMPT_NS"]
+
+# Not Go: what-if switches (Runtime(experiments=...)), each clearly outside Go's behaviour.
+EXPERIMENTS = {
+    "no_write_barrier": "the concurrent mark runs without Go's hybrid write barrier "
+                        "(a pointer store during a mark can hide a reachable object)",
+}
+GC_OVER_ASSIST_WORK = 64 << 10     # Go: gcOverAssistWork (mgcpacer.go)
+FORCE_PREEMPT_NS = 10 * 10**6      # Go: forcePreemptNS (proc.go): sysmon preempts after 10 ms
+MARK_STEP_NS = 10**6               # mark steps for workers on other Ps: at least every 1 ms
+MIN_STEP_BYTES = 256 << 10         # allocation between two mark steps, at least
+RUNWAY_STEPS = 8                   # ... or an eighth of the cycle's runway (goal - trigger)
+MIN_FINE_STEP = 8 << 10            # ... but at least one span's worth
+DRAIN_CHECK_THRESHOLD = 100000     # Go: drainCheckThreshold (work a worker does between checks)
+
+
+def experiments_arg(v):
+    """The ``experiments`` knob as a frozenset; unknown names are a ValueError."""
+    if isinstance(v, str):
+        v = (v,)
+    try:
+        out = frozenset(v)
+    except TypeError:
+        raise TypeError(f"experiments must be a set of names, not {type(v).__name__}") from None
+    for name in out:
+        if name not in EXPERIMENTS:
+            raise ValueError(f"unknown experiment {name!r} (known: {', '.join(sorted(EXPERIMENTS))})")
+    return out
 
 # The virtual clock's cost table (ns): one table for the whole runtime, in clock.py.
 COSTS = _clock.COSTS
@@ -105,7 +155,10 @@ class CycleEvent:
     gomaxprocs: int
     nanotime: int
     wall_ns: int
-    mark_idle_ns: int = 0    # the part of mark_cpu_ns Go's idle mark workers did (gctrace)
+    assist_ns: int = 0       # mark CPU by assists, background (dedicated + fractional) and
+    background_ns: int = 0   # idle workers, from MARK_TERMINATION on (gctrace's A/B/C)
+    idle_ns: int = 0
+    mark_idle_ns: int = 0    # = idle_ns (main's name for the idle workers' part, gctrace)
 
 
 @dataclasses.dataclass
@@ -122,6 +175,24 @@ class Cycle:
     bytes_marked: int    # bytes marked so far (shades during the mark add to it)
     scan_bytes: int      # heap scan work so far (bytes)
     mutator_ns: int      # mutator time since the last cycle ended
+    # the concurrent mark (Go: gcController's per-cycle counters), nanoseconds and bytes
+    mode: str = "concurrent"   # "concurrent", or "stw" (GODEBUG=gcstoptheworld)
+    assist_ns: int = 0         # mark assists (Go: assistTime)
+    dedicated_ns: int = 0      # dedicated mark workers (Go: dedicatedMarkTime)
+    fractional_ns: int = 0     # the fractional worker (Go: fractionalMarkTime)
+    idle_ns: int = 0           # idle mark workers (Go: idleMarkTime)
+    step_ns: int = 0           # nanotime of the last mark step (mutator time is measured from it)
+    sched_ns: int = 0          # nanotime of the mutator's last scheduling point (preemption)
+    alloc_mark: int = 0        # malloc bytes at the last mark step
+    alloc_start: int = 0       # malloc bytes at mark start (the mutator's allocation rate)
+    gc_charged: int = 0        # mark ns charged to the mutator's CPU (assists, fractional)
+    bg_credit: int = 0         # Go: bgScanCredit (scan work the workers did for the assists)
+    assist_bytes: dict = dataclasses.field(default_factory=dict)  # Go: g.gcAssistBytes
+    steps: int = 0             # mark steps taken (check points during the mark)
+    mem: object = None         # the pacer's memory state for revise (GOGC-only: fixed)
+    root_ns: int = 0           # the roots' modelled mark cost, charged as their work is done
+    root_work: int = 0         # the roots' scan work (globals + stacks, bytes; Go: markroot)
+    mut_start: int = 0         # clock.mutator_ns() at mark start (the mutator's progress)
 
 
 class GCRecord:
@@ -226,6 +297,8 @@ class Collector:
         self.observers = ()           # GC observers (copy on write: safe to change while called)
         self.pending = []             # CycleEvents not yet delivered (made under the world lock)
         self._delivering = None       # the thread delivering events, if any
+        self.mark = None              # the running cycle's _mark.MarkState (Go: work, gcWork)
+        self.cycle_saved = None       # pacer/record state before the running cycle (abandon)
 
     # -- observers ----------------------------------------------------------------------
     def add_observer(self, fn):
@@ -249,7 +322,7 @@ class Collector:
         raise ValueError(f"remove_gc_observer: {fn!r} is not a GC observer of this runtime")
 
     def _event(self, cyc, phase, heap_live, heap_goal, heap_marked, scan_work, pause_ns,
-               mark_cpu_ns, mark_idle_ns=0):
+               mark_cpu_ns):
         """Record a phase boundary for the observers (the caller holds the world lock).
         Nothing is computed when nobody observes."""
         if not self.observers:
@@ -264,7 +337,10 @@ class Collector:
             mark_cpu_ns=int(mark_cpu_ns), gc_cpu_fraction=rt.gc_record.gc_cpu_fraction,
             heap_inuse=int(c.heap_inuse), total_alloc=int(c.malloc_bytes),
             gomaxprocs=rt._gomaxprocs, nanotime=rt.clock.nanotime(), wall_ns=_time.time_ns(),
-            mark_idle_ns=int(mark_idle_ns)))
+            assist_ns=cyc.assist_ns if mark_cpu_ns else 0,
+            background_ns=cyc.dedicated_ns + cyc.fractional_ns if mark_cpu_ns else 0,
+            idle_ns=cyc.idle_ns if mark_cpu_ns else 0,
+            mark_idle_ns=cyc.idle_ns if mark_cpu_ns else 0))
 
     def deliver(self):
         """Call the observers with the events recorded so far, in order, outside the cycle.
@@ -340,8 +416,9 @@ class Collector:
     def heap_triggered(self):
         """An allocation check point fired (Go: gcTrigger{kind: gcTriggerHeap}.test()).
 
-        With no cycle running this starts one; during a cycle's mark phase it means the
-        modelled concurrent mark has run its course, so the cycle terminates.
+        With no cycle running this starts one; during a cycle's mark phase it is a mark
+        step: the allocating goroutine's assist and the background workers' share of the
+        time since the last step (`mark_step`); the cycle terminates when no work is left.
         """
         rt = self.rt
         rt.heap.gc_pending = False
@@ -352,19 +429,42 @@ class Collector:
             lim = rt.limiter
             if not lim.transitioning and lim.need_update(now):
                 lim.update(now)               # Go: from the pacer's revise, every 10 ms
-        if self.cycle is None and rt.pacer.gc_percent < 0 \
-                and rt.pacer.memory_limit == _pacer.MAX_INT64:
+        if self.cycle is not None:
+            rt.heap.check_thread()
+            # A mark step is the world lock only (no signal deferral, no rollback: it only
+            # adds mark work and accounting); mark termination takes the full path.
+            with rt.world:
+                if self.cycle is None or self.in_gc:
+                    return
+                self.in_gc = True
+                try:
+                    done = self.mark_step(idle=False, finish=False)
+                finally:
+                    self.in_gc = False
+            if done:
+                self.stopped(lambda: self.cycle is None or self.in_gc,
+                             lambda: self.mark_step(idle=True))
+            return
+        if rt.pacer.gc_percent < 0 and rt.pacer.memory_limit == _pacer.MAX_INT64:
             self.update_trigger()
             return
         rt.gc(kind="heap")
 
-    def gc(self, kind="cycle"):
+    def gc(self, kind="cycle", wait=False):
         """Run the collector. *kind*: "cycle" (runtime.GC, forced), "heap", "time".
 
         "cycle" finishes a cycle that is already in its mark phase (Go's runtime.GC waits
         for it: NumGC may grow by 2) and then runs a whole forced cycle; "time" (the
-        periodic GC) runs a whole cycle; "heap" starts a cycle whose mark phase lasts while
-        the mutator allocates (see ``start_cycle``), or ends the running one.
+        periodic GC, started when every goroutine sleeps) runs a whole cycle; "heap"
+        starts a cycle whose mark runs concurrently with the mutator (see
+        ``start_cycle``), or takes a mark step of the running one.
+
+        With *wait* (runtime.GC called by a goroutine of a cooperative scheduler) and other
+        goroutines runnable, the forced cycle's mark runs concurrently while the caller
+        waits, as Go's runtime.GC parks in gcWaitOnMark: the runnable goroutines run first
+        (a goroutine woken by a receive can finish and drop its locals before the stacks
+        are scanned), the fractional worker marks at their scheduling points, and the idle
+        workers finish the mark once nothing is runnable.
         """
         rt = self.rt
         if kind not in ("cycle", "heap", "time"):
@@ -377,14 +477,40 @@ class Collector:
                 raise FatalError("runtime.GC called from inside a GC cycle")
             return False
 
+        waits = wait and kind == "cycle" and rt.sched.runnable_count() > 0 \
+            and rt.sched.mode == "cooperative" and not self.in_gc \
+            and rt.godebug.get("gcstoptheworld", 0) not in (1, 2)
+
         def stages():
             if kind == "heap" and self.cycle is not None:
-                self.stage(self.finish_locked)
+                self.mark_step(idle=False)
             else:
                 if kind != "heap" and self.cycle is not None:
                     self.stage(self.finish_locked)
-                self.stage(self.start_and_finish, kind)
+                self.stage(self.start_and_finish, kind, True if waits else None)
         self.stopped(busy, stages)
+        if waits:
+            # signals wait as for the rest of runtime.GC: a Ctrl-C meanwhile is raised in
+            # main when it returns, not in a goroutine that ran in between (only when
+            # main waits: a goroutine's wait may never resume, and the mask is the thread's)
+            if rt.sched.current() is rt.sched.main:
+                with _signals.deferred():
+                    self.wait_on_mark(self.cycle)
+            else:
+                self.wait_on_mark(self.cycle)
+
+    def wait_on_mark(self, cyc):
+        """runtime.GC's caller parks until the mark of *cyc* is done (Go: gcWaitOnMark):
+        the runnable goroutines run, the fractional worker takes its turns at their
+        scheduling points, and when nothing is left to run the idle workers finish the
+        mark, then mark termination and the sweep."""
+        rt = self.rt
+        while self.cycle is cyc and cyc is not None and rt.sched.runnable_count() > 0:
+            rt.sched.gosched()
+            if self.cycle is cyc:
+                self.scheduling_point()
+        if self.cycle is cyc and cyc is not None:
+            self.finish_cycle()
 
     def stopped(self, busy, stages):
         """Run *stages* with the world stopped and signals deferred, unless ``busy()``
@@ -418,12 +544,13 @@ class Collector:
         return (_save(rt.pacer), _save(rt.gc_record), _save(rt.limiter),
                 {k: v for k, v in vars(self).items() if k != "_rt"},
                 {k: v for k, v in vars(rt).items() if type(v) in (int, float, bool)},
-                (h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending))
+                (h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending, h.write_barrier))
 
     def restore(self, saved):
         rt = self.rt
         h = rt.heap
         pacer, rec, lim, coll, rtv, heap = saved
+        cur = self.mark
         _restore(rt.pacer, pacer)
         _restore(rt.gc_record, rec)
         _restore(rt.limiter, lim)
@@ -431,7 +558,12 @@ class Collector:
             setattr(self, k, v)
         for k, v in rtv.items():
             setattr(rt, k, v)
-        h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending = heap
+        if cur is not None and cur is not self.mark:
+            cur.stop()                      # the mark of a cycle that never was
+        if self.mark is None:
+            _mark.release_heap(h)           # and one that never got as far as self.mark
+        h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending, wb = heap
+        h.write_barrier = wb and self.mark is not None and self.mark.active
         if self.cycle is None:
             _mark.clear_marks(h)            # marks of a cycle that never was
 
@@ -446,9 +578,9 @@ class Collector:
                 self.restore(saved)
             raise
 
-    def start_and_finish(self, kind):
+    def start_and_finish(self, kind, concurrent=None):
         """A new cycle: its mark, and its termination unless its mark phase stays open."""
-        if self.start_cycle(kind):
+        if self.start_cycle(kind, concurrent):
             self.finish_locked()
 
     def complete(self, steps):
@@ -467,13 +599,15 @@ class Collector:
             raise first
 
     def finish_cycle(self):
-        """End a cycle that is in its mark phase (the background workers finished)."""
+        """End a cycle that is in its mark phase: every goroutine is blocked, so idle mark
+        workers finish the work (Go: gcBgMarkWorker in gcMarkWorkerIdleMode), then mark
+        termination."""
         rt = self.rt
         if self.cycle is None or self.in_gc:
             return
         rt.heap.check_thread()
         self.stopped(lambda: self.cycle is None or self.in_gc,   # another thread ended it
-                     lambda: self.stage(self.finish_locked))
+                     lambda: self.mark_step(idle=True))
 
     def wake_queues(self):
         """After a GC: wake the finalizer goroutine and idle cleanup goroutines."""
@@ -481,12 +615,9 @@ class Collector:
         self.rt.cleanups.wake()
 
     def shade(self, addr):
-        """Grey *addr* during a mark phase and mark what it reaches (Go: shade)."""
-        heap = self.rt.heap
-        if self.cycle is not None and not heap.is_marked(addr):
-            b, n, scan = _mark.mark(heap, np.array([addr], dtype=np.uint64))
-            self.cycle.bytes_marked += b
-            self.cycle.scan_bytes += scan
+        """Grey *addr* during a mark phase (Go: shade); the mark scans it later."""
+        if self.cycle is not None and self.mark is not None and self.mark.active:
+            self.mark.shade(addr)
 
     def special_roots(self):
         """(roots, scan_only): queued work, cleanup closures and weak cells; finalizer objects.
@@ -505,24 +636,30 @@ class Collector:
         scan_only = [f.slot for f in sp.finalizers.values()]
         return (np.array(roots, dtype=np.uint64), np.array(scan_only, dtype=np.uint64))
 
-    def start_cycle(self, kind):
-        """Sweep termination and the mark. Returns True if the cycle should end at once.
-        The caller holds the world lock.
+    def start_cycle(self, kind, concurrent=None):
+        """Sweep termination (STW #1) and mark start. Returns True if the cycle should end
+        at once. The caller holds the world lock.
 
-        The emulator marks everything reachable right here (a snapshot at the beginning,
-        which is what Go's hybrid barrier guarantees), then models Go's *concurrent* mark
-        as a runway: the mark phase stays open while the mutator allocates, new objects
-        are allocated black, and the cycle terminates when the mutator has allocated what
-        it would have during a mark of this size at 25 % GC utilization
-        (``alloc rate x mark CPU / 0.25``), and at the latest at the heap goal (Go's
-        assists guarantee that). Forced and periodic cycles end at once.
+        Go's phases: the pacer starts the cycle (startCycle: the worker split, the assist
+        ratio), each P's tiny block is shaded, new objects are allocated black from now on
+        (gcphase = _GCmark), the hybrid write barrier is switched on, and the roots --
+        every goroutine stack (the handle table), queued finalizers and cleanups, special
+        records -- become root jobs, done by the first worker or assist that drains
+        (markroot). A heap-triggered cycle then marks *concurrently*: mark work is done a
+        budget at a time at the allocation check points (`mark_step`: the allocating
+        goroutine's assist, the background workers' share of the virtual CPU), and the
+        cycle terminates when no work is left. A forced (runtime.GC: the caller blocks,
+        the workers get the CPU) or periodic cycle (every goroutine sleeps) marks to the
+        end here; so does every cycle under ``GODEBUG=gcstoptheworld=1`` or ``=2``.
         """
         rt = self.rt
         rt._check_world("Collector.start_cycle")
         self.finish_sweep()
         procs = rt._gomaxprocs
+        stw_mode = rt.godebug.get("gcstoptheworld", 0) in (1, 2)
         self.mark_workers = max(self.mark_workers, procs)   # Go: gcBgMarkStartWorkers
         rt._charge_mutator()
+        self.cycle_saved = (_save(rt.pacer), _save(rt.gc_record), _save(rt.limiter))
         t_start = rt.clock.nanotime()
         heap0 = rt.heap.heap_live
         goal = rt.heap_goal()
@@ -530,40 +667,334 @@ class Collector:
         _, stw1 = self.phase(self.pause_cost(SWEEP_TERMINATION, heap0), lambda: None)
         rt.limiter.finish_gc_transition(rt.clock.nanotime())
         rt.pacer.max_stack_scan = rt.stacks.scannable()
-        rt.pacer.start_cycle(heap0, rt.clock.nanotime(), procs, kind=_TRIGGER_KIND[kind])
+        rt.pacer.heap_scan += rt.heap.take_heap_scan()   # Go: heapScan grown by scanAlloc
+        now = rt.clock.nanotime()
+        rt.pacer.start_cycle(heap0, now, procs, kind=_TRIGGER_KIND[kind],
+                             gcstoptheworld=1 if stw_mode else 0, mem=rt._mem_state())
         self.stack_scan = rt.stacks.scan()      # Go: markroot scans every goroutine's stack
+        c = rt._counters()
         cyc = Cycle(number=rt.gc_record.num_gc + 1, kind=kind, t_start=t_start, heap0=heap0,
-                    goal=goal, stw1=stw1, mark_ns=0, bytes_marked=0, scan_bytes=0, mutator_ns=0)
+                    goal=goal, stw1=stw1, mark_ns=0, bytes_marked=0, scan_bytes=0, mutator_ns=0,
+                    mode="stw" if stw_mode else "concurrent", step_ns=now, sched_ns=now,
+                    alloc_mark=c.malloc_bytes, alloc_start=c.malloc_bytes)
         self._event(cyc, SWEEP_TERMINATION, heap0, goal, 0, 0, stw1, 0)
         self._event(cyc, MARK_START, heap0, goal, 0, 0, 0, 0)
         rt.proc.clearpools()                    # Go: clearpools (central sudog list)
         roots, scan_only = self.special_roots()
-        nstacks = self.stack_scan[1]
-        first = COSTS["mark_first_cycle"] if rt.gc_record.num_gc == 0 else 0
-        (bytes_marked, nmarked, scan_bytes), mark_ns = self.phase(
-            lambda r: COSTS["mark_base"] + r[1] * COSTS["mark_object"]
-            + r[2] * COSTS["mark_byte"] + nstacks * COSTS["mark_stack"] + first,
-            stw_mark(procs), rt.heap, roots, scan_only)
-        rt.heap.gcphase_mark = True
-        rate, mutator_ns = self.alloc_rate()
-        cyc.mark_ns, cyc.bytes_marked, cyc.scan_bytes = mark_ns, bytes_marked, scan_bytes
+        if self.mark is not None:         # left by a cycle interrupted in its sweep
+            self.end_mark()
+        _mark.release_heap(rt.heap)
+        # the mark's fixed work (roots, the runtime's own data) and the goroutine stacks,
+        # by the calibrated table; a runtime's first cycle is slower (clock.COSTS)
+        # by the calibrated table; a runtime's first cycle is slower (clock.COSTS). Each
+        # handle is a pointer slot on a stack or in a global (Go scans the word: 8 bytes).
+        root_ns = COSTS["mark_base"] + self.stack_scan[1] * COSTS["mark_stack"] \
+            + (COSTS["mark_first_cycle"] if rt.gc_record.num_gc == 0 else 0) \
+            + rt.heap.nroots * 8 * COSTS["mark_byte"]
+        if concurrent is None:
+            concurrent = kind == "heap"
+        if not concurrent or stw_mode:
+            # the mark runs to its end at once: runtime.GC's caller is blocked (the workers
+            # get every P), the periodic GC starts when everyone sleeps, gcstoptheworld
+            # stops the mutator. At GOMAXPROCS > 1 it runs on one worker per P (_gcwork).
+            (bytes_marked, _, scan_bytes), mark_ns = self.phase(
+                lambda r: root_ns + r[1] * COSTS["mark_object"] + r[2] * COSTS["mark_byte"],
+                stw_mark(procs), rt.heap, roots, scan_only)
+            rt.heap.gcphase_mark = True
+            _, cyc.mutator_ns = self.alloc_rate()
+            cyc.mark_ns = cyc.dedicated_ns = mark_ns
+            cyc.bytes_marked, cyc.scan_bytes = bytes_marked, scan_bytes
+            self.cycle = cyc
+            return True
+        self.mark = m = _mark.MarkState(rt.heap)
+        m.grey_tiny_blocks()                    # Go: gcMarkTinyAllocs
+        # Go: gcMarkRootPrepare. The root jobs' scan work (the data and bss blocks, every
+        # goroutine stack: what markroot returns) is paid by the drains before heap work,
+        # out of an assist's scan budget too, as gcDrainN counts it.
+        cyc.root_work = rt.globals_scan + self.stack_scan[0]
+        m.set_roots(roots, scan_only, cyc.root_work)
+        rt.heap.gcphase_mark = True             # allocate black (Go: gcphase = _GCmark)
+        rt.heap.write_barrier = "no_write_barrier" not in rt.experiments
+        _, mutator_ns = self.alloc_rate()
         cyc.mutator_ns = mutator_ns
+        cyc.root_ns = root_ns                   # charged by the drain that scans the roots
+        cyc.mut_start = rt.clock.mutator_ns()
         self.cycle = cyc
-        if kind != "heap":
-            return True
-        runway = int(rate * mark_ns / COSTS["mark_utilization"])
-        if not rt.limiter.limiting():
-            # Go's assists end the mark by the goal; past the goal from the start (a
-            # memory limit below the live heap) by 1.1 x the goal (revise: maxOvershoot).
-            # With the GC CPU limiter on there are no assists: the background pace only.
-            hard = goal if heap0 <= goal else int(goal * 1.1)
-            if hard - heap0 < runway:
-                runway = max(hard - heap0, 0)
-                rt.limiter.add_assist_time(mark_ns)   # the allocating mutator paid for the mark
-        if runway <= 0:
-            return True
-        rt.heap.trigger = heap0 + runway
+        # Go: gcResetMarkState zeroes every goroutine's assist credit, so the first
+        # allocation of the mark assists: the first check point is the next one
+        self.set_check_point(cyc, floor=0)
         return False
+
+    # -- the concurrent mark --------------------------------------------------------------
+    def drain(self, cyc, who, budget_ns, *, scan_budget=0):
+        """Mark work by *who* ("assist", "dedicated", "fractional", "idle"): up to
+        *budget_ns* of modelled mark CPU (0: until no work is left), or *scan_budget* bytes
+        of scan work (an assist: Go's gcDrainN). Returns (ns, scan bytes). The mark CPU
+        is charged to the virtual clock when the work runs on the mutator's CPU (an
+        assist; a worker at GOMAXPROCS=1); on a wall clock it is measured."""
+        rt = self.rt
+        m = self.mark
+        mo, mb = COSTS["mark_object"], COSTS["mark_byte"]
+        wall = not isinstance(rt.clock, _clock.VirtualClock)
+        # the roots' modelled cost, spread over their scan work (ns per byte)
+        w_root = cyc.root_ns / cyc.root_work if cyc.root_work else 0.0
+        r0 = m.root_scan
+        t0 = _time.perf_counter_ns() if wall else 0
+        if scan_budget:
+            b, n, sb = m.drain(scan_budget, 0.0, 1.0, 1.0)
+        else:
+            b, n, sb = m.drain(budget_ns, mo, mb, w_root)
+        rw = m.root_scan - r0
+        if wall:
+            ns = _time.perf_counter_ns() - t0
+        else:
+            ns = int(n * mo + sb * mb + rw * w_root)
+            if not cyc.root_work and cyc.root_ns and m.roots_done:   # no root scan work
+                ns += int(cyc.root_ns)
+                cyc.root_ns = 0
+        if not wall and (who == "assist" or rt._gomaxprocs == 1 or who == "fractional"):
+            rt.clock.charge_gc(ns)
+            cyc.gc_charged += ns
+        if who == "assist":
+            rt.limiter.add_assist_time(ns)          # Go: the assist's limiter event
+        setattr(cyc, who + "_ns", getattr(cyc, who + "_ns") + ns)
+        cyc.mark_ns += ns
+        cyc.bytes_marked = m.bytes_marked
+        cyc.scan_bytes = m.scan_bytes
+        return ns, sb + int(rw)
+
+    def mark_step(self, idle, finish=True):
+        """One step of the concurrent mark at an allocation check point (Go: the assist in
+        mallocgc, gcBgMarkWorker on the other Ps, the fractional worker at preemption),
+        or the rest of the mark when *idle* (every goroutine blocked: idle workers).
+        Terminates the cycle when no work is left (with *finish*; else returns True then).
+        The caller holds the world lock.
+
+        The mutator's progress is read from the runtime's clock: the time since the last
+        step is the mutator's (allocation, and whatever else the clock charges). Dedicated
+        workers (Go: gcController.dedicatedMarkWorkersNeeded) and idle workers on Ps with
+        nothing to run mark for that whole time in parallel; the fractional worker (the
+        25 % at GOMAXPROCS=1..3) gets the mutator's CPU only at a scheduling point -- here
+        sysmon's preemption after 10 ms of running (forcePreemptNS) -- and then runs until
+        its share of the mark's wall time exceeds 1.2x its goal (pollFractionalWorkerExit).
+        The assist is gcAssistAlloc's: the goroutine's allocation since the last step is
+        charged against its assist credit at the pacer's assistWorkPerByte (revised with
+        the work done), over-assisting to 64 KiB of scan work, stealing the workers'
+        background credit first. Mark assists are skipped while the GC CPU limiter
+        (mgclimit) is limiting; their time is reported to it.
+        """
+        rt = self.rt
+        cyc, m = self.cycle, self.mark
+        if cyc is None or m is None:
+            return
+        try:
+            if idle or m.empty:
+                if not finish:
+                    return True
+                if not m.empty:
+                    self.drain(cyc, "idle", 0)
+                return self.stage(self.finish_locked)
+            rt._charge_mutator()
+            now = rt.clock.nanotime()
+            elapsed = max(0, now - cyc.step_ns)
+            c = rt._counters()
+            allocated = max(0, c.malloc_bytes - cyc.alloc_mark)
+            cyc.alloc_mark = c.malloc_bytes
+            cyc.steps += 1
+            p = rt.pacer
+            procs = rt._gomaxprocs
+            ded = p.dedicated_mark_workers_needed
+            idle_ps = max(0, min(p.max_idle_mark_workers, procs - ded - 1))
+            idle_ns = elapsed * idle_ps
+            if getattr(rt.clock, "recorded_mutator", False):
+                # a replayed trace's timeline (goruntime.trace) does not say how much of
+                # the time between allocations the program ran and how much it was
+                # blocked, when Go's idle worker marks: the replay gives it all to the mark
+                idle_ns += elapsed
+            ded_ns = elapsed * ded
+            if ded_ns + idle_ns > 0 and not m.empty:
+                # the dedicated and idle workers mark side by side on their Ps: the work
+                # they find is shared in proportion to their time
+                ns, sb = self.drain(cyc, "dedicated" if ded_ns else "idle", ded_ns + idle_ns)
+                if ded_ns and idle_ns:
+                    share = int(ns * idle_ns / (ded_ns + idle_ns))
+                    cyc.dedicated_ns -= share
+                    cyc.idle_ns += share
+                cyc.bg_credit += sb                         # Go: gcFlushBgCredit
+            f = p.fractional_utilization_goal
+            if f > 0 and now - cyc.sched_ns >= FORCE_PREEMPT_NS and not m.empty:
+                # sysmon preempts the mutator; the scheduler runs the fractional worker
+                since = now - p.mark_start_time
+                run = int((1.2 * f * since - cyc.fractional_ns) / (1 - 1.2 * f))
+                if run > 0:
+                    _, sb = self.drain(cyc, "fractional", run)
+                    cyc.bg_credit += sb
+                cyc.sched_ns = rt.clock.nanotime()
+            if allocated and not m.empty:
+                self.assist(cyc, allocated)
+            cyc.step_ns = rt.clock.nanotime()
+            if m.empty:
+                if not finish:
+                    return True
+                return self.stage(self.finish_locked)       # Go: gcMarkDone
+            self.set_check_point(cyc, c.malloc_bytes)
+        except (FatalError, MemoryError):
+            if self.mark is not None and not self.mark.active:
+                self.abandon()          # the drain failed: the mark bits are already clear
+            raise
+
+    def scheduling_point(self):
+        """The running goroutine yields (Gosched) during a mark: Go's scheduler runs the
+        fractional worker if its share is below its goal (findRunnableGCWorker), and a
+        worker drains at least drainCheckThreshold (100000) units of work before it checks
+        whether to stop; the cycle ends if that was the last of it."""
+        rt = self.rt
+        cyc, m = self.cycle, self.mark
+        if cyc is None or m is None or self.in_gc or cyc.mode != "concurrent":
+            return
+        p = rt.pacer
+        with rt.world:
+            if self.cycle is not cyc or self.in_gc:
+                return
+            self.in_gc = True
+            try:
+                since = rt.clock.nanotime() - p.mark_start_time
+                f = p.fractional_utilization_goal
+                if f > 0 and not m.empty and (since <= 0 or cyc.fractional_ns < f * since):
+                    ns, _ = self.drain(cyc, "fractional", 0, scan_budget=DRAIN_CHECK_THRESHOLD)
+                    cyc.sched_ns = rt.clock.nanotime()
+                    cyc.step_ns = cyc.sched_ns
+                done = m.empty
+            finally:
+                self.in_gc = False
+        if done:
+            self.stopped(lambda: self.cycle is None or self.in_gc,
+                         lambda: self.mark_step(idle=True))
+
+    def idle_gap(self, ns):
+        """A replayed program was blocked for *ns* (a gap in its recorded allocations)
+        during a mark: Go's idle mark worker has the P for that time (findRunnable gives
+        an idle P to gcMarkWorkerIdleMode); the cycle terminates if its work runs out."""
+        rt = self.rt
+        cyc, m = self.cycle, self.mark
+        if cyc is None or m is None or self.in_gc or cyc.mode != "concurrent" or ns <= 0:
+            return
+        with rt.world:
+            if self.cycle is not cyc or self.in_gc:
+                return
+            self.in_gc = True
+            try:
+                now = rt.clock.nanotime()
+                budget = max(0, now - cyc.step_ns) + ns
+                if not m.empty:
+                    _, sb = self.drain(cyc, "idle", budget)
+                    cyc.bg_credit += sb
+                cyc.step_ns = rt.clock.nanotime() + ns
+                done = m.empty
+            finally:
+                self.in_gc = False
+        if done:
+            self.stopped(lambda: self.cycle is None or self.in_gc,
+                         lambda: self.mark_step(idle=True))
+
+    def assist(self, cyc, allocated):
+        """Go: deductAssistCredit + gcAssistAlloc for the running goroutine."""
+        rt = self.rt
+        p = rt.pacer
+        if rt.limiter.limiting():
+            return                      # Go: no assists while the GC CPU limiter is on
+
+        g = rt.sched.current() if rt.sched is not None else None
+        key = id(g) if g is not None else 0
+        credit = cyc.assist_bytes.get(key, 0) - allocated
+        if credit < 0:
+            self.revise(cyc)
+            awpb, abpw = p.assist_work_per_byte, p.assist_bytes_per_work
+            debt = -credit
+            scan_work = int(awpb * debt)
+            if scan_work < GC_OVER_ASSIST_WORK:
+                scan_work = GC_OVER_ASSIST_WORK
+                debt = int(abpw * scan_work)
+            if cyc.bg_credit > 0:
+                if cyc.bg_credit < scan_work:
+                    stolen = cyc.bg_credit
+                    credit += 1 + int(abpw * stolen)
+                else:
+                    stolen = scan_work
+                    credit += debt
+                cyc.bg_credit -= stolen
+                scan_work -= stolen
+            if scan_work > 0:
+                _, done = self.drain(cyc, "assist", 0, scan_budget=scan_work)
+                credit += 1 + int(abpw * done)
+        cyc.assist_bytes[key] = credit
+
+    def revise(self, cyc):
+        """The pacer's assist ratio from the work done so far (Go: revise)."""
+        rt = self.rt
+        p = rt.pacer
+        p.heap_live = rt.heap.heap_live
+        p.heap_scan_work = cyc.scan_bytes
+        if self.mark is not None:               # root jobs: data/bss first, then stacks
+            done = int(self.mark.root_scan)
+            p.globals_scan_work = min(done, rt.globals_scan)
+            p.stack_scan_work = done - p.globals_scan_work
+        if p.memory_limit != _pacer.MAX_INT64 or cyc.mem is None:
+            cyc.mem = rt._mem_state(record_peak=False)   # the limit's goal moves with memory
+        p.revise(cyc.mem)
+
+    def set_check_point(self, cyc, malloc_bytes=None, floor=None):
+        """The next allocation check point of the running mark (the heap checks at span
+        refills and large allocations): when the goroutine's assist credit is used up, or
+        earlier, when at the mutator's allocation rate so far it reaches sysmon's next
+        preemption (the fractional worker's turn) or, with dedicated or idle workers
+        marking on other Ps, the next millisecond (MARK_STEP_NS); at least MIN_STEP_BYTES on
+        (an assist then pays for all of it at once: Go's assists come every 64 KiB of
+        scan work, the emulator takes them in batches to keep the Python steps few)."""
+        rt = self.rt
+        p = rt.pacer
+        g = rt.sched.current() if rt.sched is not None else None
+        credit = max(cyc.assist_bytes.get(id(g) if g is not None else 0, 0), 0)
+        now = rt.clock.nanotime()
+        waits = []
+        if p.fractional_utilization_goal > 0:
+            waits.append(max(0, FORCE_PREEMPT_NS - (now - cyc.sched_ns)))
+        if p.dedicated_mark_workers_needed or min(p.max_idle_mark_workers,
+                                                  rt._gomaxprocs - p.dedicated_mark_workers_needed - 1) > 0:
+            waits.append(MARK_STEP_NS)
+        quantum = credit
+        if isinstance(rt.clock, _clock.VirtualClock) \
+                and not getattr(rt.clock, "recorded_mutator", False):
+            mut_ns = rt.clock.mutator_ns() - cyc.mut_start   # the program's metered work
+        else:
+            mut_ns = now - p.mark_start_time - cyc.gc_charged
+        if malloc_bytes is None:
+            malloc_bytes = rt._counters().malloc_bytes
+        allocated = malloc_bytes - cyc.alloc_start
+        if waits and mut_ns > 0 and allocated > 0:
+            quantum = min(quantum, int(allocated / mut_ns * min(waits)))
+        if floor is None:
+            floor = 16 << 10 if getattr(rt.clock, "recorded_mutator", False) else MIN_STEP_BYTES
+            # a short runway (small heaps: the goal a few hundred KiB past the trigger)
+            # takes finer steps: the assist ratio turns over within it (revise's overshoot
+            # rules), and a step that jumps past the goal would miss the turn
+            floor = min(floor, max(MIN_FINE_STEP, (cyc.goal - p.triggered) // RUNWAY_STEPS))
+        rt.heap.trigger = rt.heap.heap_live + max(quantum, floor)   # replays: fine steps
+
+    def abandon(self):
+        """A mark step failed (a bad pointer, out of memory): the cycle is given up. The
+        mark bits are clear, the pacer, the GC record and the limiter are as before the cycle."""
+        rt = self.rt
+        if self.mark is not None:
+            self.mark.abort()
+        self.mark = None
+        self.cycle = None
+        rt.heap.gcphase_mark = False
+        if self.cycle_saved is not None:
+            _restore(rt.pacer, self.cycle_saved[0])
+            _restore(rt.gc_record, self.cycle_saved[1])
+            _restore(rt.limiter, self.cycle_saved[2])   # GC off again for the limiter
+        self.update_trigger()
 
     def alloc_rate(self):
         """(bytes per ns, mutator ns) of allocation since the last cycle ended."""
@@ -581,30 +1012,40 @@ class Collector:
         """Mark termination (STW #2) and the sweep; the caller holds the world lock."""
         rt = self.rt
         rt._check_world("Collector.finish_locked")
+        if self.mark is not None and not self.mark.empty:
+            # Go: runtime.GC waits for the mark (gcWaitOnMark); the workers finish it
+            self.drain(self.cycle, "dedicated", 0)
         cyc, self.cycle = self.cycle, None
         rec = rt.gc_record
         procs = rt._gomaxprocs
         kind, stw1, mark_ns = cyc.kind, cyc.stw1, cyc.mark_ns
         rt._charge_mutator()
         if rt.godebug.get("gccheckmark", 0) > 0:
-            # Everything reachable now must be marked: the snapshot plus black allocation.
+            # Everything reachable now must be marked: the hybrid barrier's guarantee
+            # (what was reachable at mark start, plus everything allocated since).
             _mark.checkmark(rt.heap, *self.special_roots())
         heap1 = rt.heap.heap_live
-        bytes_marked = cyc.bytes_marked + rt.heap.bytes_marked_black
+        bytes_marked = (self.mark.bytes_marked if self.mark is not None else cyc.bytes_marked) \
+            + rt.heap.bytes_marked_black
         rt.heap.gcphase_mark = False
         t_mark_term = rt.clock.nanotime()
         mem = rt._mem_state()
         stack_scan, nstacks = self.stack_scan
         rt.stacks.mark_termination(stack_scan, nstacks)
+        idle = self.idle_mark(kind, cyc.dedicated_ns)   # a mark the caller waited for
+        cyc.dedicated_ns -= idle
+        cyc.idle_ns += idle
         rt.pacer.end_cycle(mem, t_mark_term, procs, heap_scan_work=cyc.scan_bytes,
                            stack_scan_work=stack_scan, globals_scan_work=rt.globals_scan,
                            mutator_ns=cyc.mutator_ns, mark_cpu_ns=mark_ns,
-                           dedicated_ns=mark_ns, heap_live=heap1)
+                           assist_ns=cyc.assist_ns, dedicated_ns=cyc.dedicated_ns,
+                           fractional_ns=cyc.fractional_ns, idle_mark_ns=cyc.idle_ns,
+                           heap_live=heap1)
         rt.pacer.reset_live(bytes_marked)         # heapLive (the heap's) = bytes marked
+        rt.heap.take_heap_scan()                  # heapScan restarts from the mark's scan work
         seq0 = self.sweep_flush_mark()            # before the flush: which spans are stale
         rt.heap.flush_mcaches(False)
-        idle_ns = self.idle_mark(kind, mark_ns)
-        rt.limiter.add_idle_time(idle_ns)         # Go: the idle workers' limiter events
+        rt.limiter.add_idle_time(cyc.idle_ns)     # Go: the idle workers' limiter events
         rt.limiter.start_gc_transition(False, rt.clock.nanotime())   # Go: gcMarkDone
         _, stw2 = self.phase(self.pause_cost(MARK_TERMINATION, heap1), lambda: None)
         rt.limiter.num_gc = rec.num_gc + 1       # Go: numgc is incremented before the finish
@@ -622,20 +1063,29 @@ class Collector:
         cpu = rec.cpu
         cpu.accumulate_gc_pause_time(stw1, procs)
         cpu.accumulate_gc_pause_time(stw2, procs)
-        cpu.GCDedicatedTime += mark_ns - idle_ns
-        cpu.GCIdleTime += idle_ns
+        cpu.GCAssistTime += cyc.assist_ns
+        cpu.GCDedicatedTime += cyc.dedicated_ns + cyc.fractional_ns
+        cpu.GCIdleTime += cyc.idle_ns
         cpu.GCTotalTime += mark_ns
         self.accumulate_cpu()
         rec.gc_cpu_fraction = min(cpu.gc_cpu_fraction(), 0.99)
         self._event(cyc, MARK_TERMINATION, heap1, cyc.goal, bytes_marked, cyc.scan_bytes, stw2,
-                    mark_ns, idle_ns)
+                    mark_ns)
         # sweep: specials first (spec 3.7), then the spans. From here on the cycle cannot
         # be undone: every step runs to its end (`complete`).
         self.sweeping = True
-        self.complete(self.sweep_steps(seq0, kind))
+        self.complete((self.end_mark,) + self.sweep_steps(seq0, kind))
         if self.observers:
             self._event(cyc, SWEEP_DONE, rt.heap.heap_live, rt.heap_goal(), bytes_marked,
                         cyc.scan_bytes, stw1 + stw2, mark_ns)
+
+    def end_mark(self):
+        """The write barrier off and the mark's work buffers freed (Go: gcMarkTermination's
+        setGCPhase(_GCmarktermination) and gcWork disposal)."""
+        if self.mark is not None:
+            self.mark.stop()                # idempotent: a retried step does it again
+        _mark.release_heap(self.rt.heap)
+        self.mark = None
 
     def sweep_flush_mark(self):
         """At mark termination, before the mcaches are flushed: the push stamp after which

@@ -28,6 +28,7 @@ sawtooth.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -506,9 +507,13 @@ class GCStep:
 
     ``phase``: "roots" (roots greyed), "mark" (``scanned`` was scanned and is black now),
     "finalizers" (the referents of finalizer object ``scanned`` were scanned; the object
-    itself stays white unless something else reaches it), "done" (no grey objects left:
+    itself stays white unless something else reaches it), "mutator" (the program ran a
+    pointer store while the mark runs: ``store`` is ``(src, old, new)``, and ``shaded``
+    are the objects Go's write barrier greyed for it), "done" (no grey objects left:
     ``black`` is what survives, white is garbage -- except finalizer objects, which the
-    sweep revives once to run their finalizers).
+    sweep revives once to run their finalizers). ``lost``: objects reachable now but
+    white at "done" -- freed while reachable, what the barrier exists to prevent (only
+    with ``write_barrier=False``).
     """
     index: int
     phase: str
@@ -517,6 +522,9 @@ class GCStep:
     grey: frozenset
     black: frozenset
     graph: HeapGraph = field(repr=False, compare=False)
+    shaded: frozenset = frozenset()
+    store: tuple | None = None
+    lost: frozenset = frozenset()
 
     def colour(self, addr):
         return "black" if addr in self.black else "grey" if addr in self.grey else "white"
@@ -630,7 +638,8 @@ def _special_roots(rt):
     return [int(a) for a in roots], [int(a) for a in scan_only]
 
 
-def gc_steps(rt=None, *, labels=None, max_objects=5000, graph=None):
+def gc_steps(rt=None, *, labels=None, max_objects=5000, graph=None, mutator=None,
+             write_barrier=True):
     """Replay the mark of the next GC on a snapshot of *rt*'s heap, one step at a time.
 
     Yields `GCStep` objects: first the roots greyed, then one step per grey object scanned
@@ -640,6 +649,14 @@ def gc_steps(rt=None, *, labels=None, max_objects=5000, graph=None):
     mark's: roots in the order ``mark_roots`` greys them, a LIFO grey stack, pointer words
     in address order. The heap is read once, under the world lock, and never changed.
 
+    *mutator* interleaves the program with the mark, as Go's concurrent mark does: a dict
+    ``{k: [(src, old, new), ...]}`` of pointer stores run after mark step *k* (0: right
+    after the roots), each ``src``'s pointer to ``old`` (None: a nil field) made to point
+    to ``new`` (None: nil), addresses of objects in the snapshot. Each store is a
+    "mutator" step; with *write_barrier* (Go's hybrid barrier) it shades ``old`` and
+    ``new`` first (``GCStep.shaded``). Without it (not Go: the ``no_write_barrier``
+    experiment), "done" may leave reachable objects white (``GCStep.lost``).
+
     >>> steps = list(gc_steps(r))                 # doctest: +SKIP
     >>> steps[-1].black                           # what the next GC keeps   # doctest: +SKIP
     """
@@ -648,6 +665,14 @@ def gc_steps(rt=None, *, labels=None, max_objects=5000, graph=None):
     marked = set()
     black = set()
     stack = []
+    pending = {int(k): list(v) for k, v in (mutator or {}).items()}
+    for ops in pending.values():
+        for op in ops:
+            if len(op) != 3 or any(a is not None and a not in objects for a in op) \
+                    or op[0] is None:
+                raise ValueError(f"gc_steps: a store is (src, old, new) of snapshot objects, not {op!r}")
+    if pending:
+        g = dataclasses.replace(g, edges={a: list(t) for a, t in g.edges.items()})
 
     def grey(a):
         if a in marked:
@@ -658,16 +683,34 @@ def gc_steps(rt=None, *, labels=None, max_objects=5000, graph=None):
         else:
             stack.append(a)
 
-    def snap(i, phase, scanned):
+    def snap(i, phase, scanned, **kw):
         grey_set = frozenset(stack)
         b = frozenset(black)
         white = frozenset(a for a in objects if a not in marked)
-        return GCStep(i, phase, scanned, white, grey_set, b, g)
+        return GCStep(i, phase, scanned, white, grey_set, b, g, **kw)
+
+    def run_mutator(k):
+        nonlocal i
+        for src, old, new in pending.pop(k, ()):
+            before = set(marked)
+            if write_barrier:                 # Go: shade(*slot); shade(ptr)
+                for a in (old, new):
+                    if a is not None:
+                        grey(a)
+            targets = g.edges.setdefault(src, [])
+            if old is not None and old in targets:
+                targets.remove(old)
+            if new is not None:
+                targets.append(new)
+            i += 1
+            yield snap(i, "mutator", None, shaded=frozenset(marked - before),
+                       store=(src, old, new))
 
     i = 0
     for a in g.roots:
         grey(a)
     yield snap(i, "roots", None)
+    yield from run_mutator(0)
 
     def drain():
         nonlocal i
@@ -678,6 +721,7 @@ def gc_steps(rt=None, *, labels=None, max_objects=5000, graph=None):
             black.add(a)
             i += 1
             yield snap(i, "mark", a)
+            yield from run_mutator(i)
 
     yield from drain()
     for f in g.scan_only:
@@ -688,8 +732,17 @@ def gc_steps(rt=None, *, labels=None, max_objects=5000, graph=None):
         i += 1
         yield snap(i, "finalizers", f)
         yield from drain()
+    while pending:                            # stores after the last mark step
+        yield from run_mutator(min(pending))
+        yield from drain()
+    reach, todo = set(), list(g.roots)
+    while todo:
+        a = todo.pop()
+        if a not in reach:
+            reach.add(a)
+            todo.extend(g.edges.get(a, ()))
     i += 1
-    yield snap(i, "done", None)
+    yield snap(i, "done", None, lost=frozenset(a for a in reach if a not in marked))
 
 
 def _layout(graph, max_nodes):
@@ -796,9 +849,11 @@ def plot_tricolour(step, ax=None, *, max_nodes=60, title=None, legend=True):
     fin = set(g.scan_only)
     for a, (x, y) in pos.items():
         c = step.colour(a)
-        ring = "#00add8" if a == step.scanned else "#212121"
+        hot = a == step.scanned or a in step.shaded or a in step.lost
+        ring = ("#00add8" if a == step.scanned else "#d32f2f" if a in step.shaded
+                else "#ff6f00" if a in step.lost else "#212121")
         ax.scatter([x], [y], s=700, c=fill[c], edgecolors=ring,
-                   linewidths=3 if a == step.scanned else 1.2, zorder=3)
+                   linewidths=3 if hot else 1.2, zorder=3)
         if a in fin:
             ax.scatter([x], [y], s=1250, facecolors="none", edgecolors=_FIN_COLOUR,
                        linewidths=1.3, linestyles="--", zorder=2)
@@ -811,9 +866,23 @@ def plot_tricolour(step, ax=None, *, max_nodes=60, title=None, legend=True):
     ax.set_ylim(min(ys) - 0.6, 0.9)
     ax.set_axis_off()
     if legend:
-        ax.legend(handles=_tricolour_handles(bool(fin)), loc="upper center",
+        handles = _tricolour_handles(bool(fin))
+        if step.shaded or step.lost:
+            from matplotlib.lines import Line2D
+            handles.append(Line2D([], [], marker="o", ls="none", ms=9, markerfacecolor="white",
+                                  markeredgecolor="#d32f2f" if step.shaded else "#ff6f00",
+                                  markeredgewidth=2.5,
+                                  label="shaded by the write barrier" if step.shaded
+                                  else "reachable but white: freed"))
+        ax.legend(handles=handles, loc="upper center",
                   bbox_to_anchor=(0.5, 0.0), ncols=3, fontsize=7, frameon=False,
                   handletextpad=0.3, columnspacing=1.0)
+    if step.store is not None and title is None:
+        src, old, new = step.store
+        title = (f"step {step.index} (mutator): {g.label(src)}.ptr = "
+                 f"{g.label(new) if new is not None else 'nil'} (was "
+                 f"{g.label(old) if old is not None else 'nil'}); barrier shaded "
+                 f"{', '.join(g.label(a) for a in sorted(step.shaded)) or 'nothing'}")
     ax.set_title(title or (f"step {step.index} ({step.phase}): {len(step.white)} white, "
                            f"{len(step.grey)} grey, {len(step.black)} black"), fontsize=10)
     return ax

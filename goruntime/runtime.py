@@ -119,11 +119,16 @@ class Runtime:
     globals_bytes : int, optional
         Scannable data+BSS of the Go binary being emulated (``/gc/scan/globals:bytes``, an
         input of the heap goal). Default: Go 1.27.3's minimal binary, 158314 bytes.
+    experiments : set of str, optional
+        **Not Go**: switches for what-if studies (`mgc.EXPERIMENTS`).
+        ``{"no_write_barrier"}`` runs the concurrent mark without Go's write barrier, so
+        a pointer store during a mark can let the collector free a reachable object
+        (``gccheckmark=1`` catches it with Go's message).
     """
 
     def __init__(self, gogc=100, memory_limit=None, gomaxprocs=1, godebug="",
                  scheduler="cooperative", clock="virtual", *, arena_cap=None, stderr=None,
-                 globals_bytes=GLOBALS_SCAN):
+                 globals_bytes=GLOBALS_SCAN, experiments=()):
         _sched.reap()                   # goroutines of runtimes dropped since: a safe point
         # every knob is validated before anything is built: no wrap-around (issue 13)
         if isinstance(globals_bytes, bool) or not isinstance(globals_bytes, int):
@@ -138,6 +143,7 @@ class Runtime:
         if gomaxprocs < 1 or gomaxprocs > 256:
             raise ValueError(f"gomaxprocs must be in 1..256, not {gomaxprocs}")
         self.godebug = _godebug.parse_godebug(godebug)
+        self.experiments = _mgc.experiments_arg(experiments)
         self.heap = _heap.Heap(arena_cap, nprocs=gomaxprocs)
         self.heap.threaded = scheduler == "threads"
         # The world lock (a reentrant lock; Go: stopping the world). Held by a GC cycle,
@@ -150,6 +156,7 @@ class Runtime:
         # the scheduler holds the runtime weakly: its goroutines' frames reference it
         self.sched.on_tick = _weakly(self._on_tick)
         self.sched.on_crash = _weakly(self._on_crash)
+        self.sched.on_idle = _weakly(self._on_idle)
         # consMark from the cost model's allocation and scan rates: the emulator does not
         # model assists, which is what lets Go's own measurement see the mutator's rate.
         self.pacer = _pacer.Pacer(gogc, memory_limit, cons_mark_model="virtual-cost")
@@ -426,12 +433,13 @@ class Runtime:
         return ns
 
     # -- the GC cycle (mgc.Collector) ----------------------------------------------------
-    def gc(self, kind="cycle"):
+    def gc(self, kind="cycle", *, wait=False):
         """Run the collector. *kind*: "cycle" (runtime.GC, forced), "heap", "time".
+        *wait*: the caller is a goroutine that parks while the mark runs (runtime.GC).
 
         See `mgc.Collector.gc`.
         """
-        self.collector.gc(kind)
+        self.collector.gc(kind, wait)
 
     def finish_cycle(self):
         """End a cycle that is in its mark phase (the background workers finished)."""
@@ -606,6 +614,14 @@ class Runtime:
         if self.gc_record.num_gc and not self.collector.in_gc:
             with self.world:
                 self._maybe_scavenge(self._mem_state())
+
+    def _on_idle(self):
+        """Every goroutine is blocked: a running mark is finished by the idle mark
+        workers (Go: gcMarkWorkerIdleMode), and the cycle terminates."""
+        if self.collector.cycle is None or self.collector.in_gc or self._closed:
+            return False
+        self.finish_cycle()
+        return True
 
     def _on_tick(self, now):
         """The clock advanced while everyone slept: Go's sysmon checks the periodic GC."""
@@ -819,7 +835,7 @@ def GC():
     is freed and counted, and finalizers and cleanups are *queued*: they run on their
     goroutines at the next scheduling point (``Gosched``, ``Sleep``, a channel operation).
     """
-    current().gc(kind="cycle")
+    current().gc(kind="cycle", wait=True)
 
 
 def ReadMemStats(m=None):
@@ -866,6 +882,8 @@ def NumGoroutine():
 def Gosched():
     """Go: runtime.Gosched: let other goroutines (finalizers, cleanups) run."""
     r = current()
+    if r.collector.cycle is not None:
+        r.collector.scheduling_point()     # Go: schedule() may run the fractional mark worker
     r.sched.gosched()
     r._check_alive()
 

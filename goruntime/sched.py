@@ -320,6 +320,9 @@ class Scheduler:
         self.gomaxprocs = gomaxprocs
         self.on_tick = None
         self.next_tick = None
+        # on_idle(): cooperative mode, nothing is runnable (Go: findRunnable gives an idle P
+        # to an idle GC mark worker); returns True if it did something (then look again)
+        self.on_idle = None
         # the virtual clock's meter (clock.COSTS; the runtime reads them): goroutine
         # switches (cooperative mode), go statements, channel operations
         self.nswitch = 0
@@ -787,6 +790,8 @@ class Scheduler:
             if self._runq:
                 self._run_g(self._runq.popleft())
                 continue
+            if self.on_idle is not None and self.on_idle():
+                continue                            # the runtime used the idle time
             if main._idle_wait:                     # run_until_idle: nothing left to run
                 main._idle_wait = False
                 self._run_g(main)

@@ -129,6 +129,8 @@ def append(rt, s, values):
                                            newcap, elem)
             if n:
                 lenmem = n * elem.size
+                if not noscan:
+                    rt.heap.bulk_barrier(out.addr, addr, lenmem)   # Go: typedslicecopy
                 rt.heap.view(out.addr, lenmem)[:] = rt.heap.view(addr, lenmem)
         for i, v in enumerate(values):
             out[n + i] = v
@@ -168,6 +170,8 @@ def copy(rt, dst, src):
     nbytes = n * d.elem.size
     if nbytes:
         with rt.world:                     # memmove: overlapping ranges are fine
+            if d.elem.has_pointers:
+                rt.heap.bulk_barrier(d.addr, sv.addr, nbytes)      # Go: typedslicecopy
             rt.heap.view(d.addr, nbytes)[:] = rt.heap.view(sv.addr, nbytes).copy()
     return n
 
@@ -178,4 +182,6 @@ def clear_slice(rt, s):
     nbytes = len(s) * s.elem.size
     if nbytes:
         with rt.world:
+            if s.elem.has_pointers:
+                rt.heap.bulk_barrier(s.addr, 0, nbytes)            # Go: typedmemclr
             rt.heap.view(s.addr, nbytes)[:] = 0

@@ -187,3 +187,32 @@ def test_new_on_two_runtimes_uses_each_ones_heap():
             p1.a = r1.new(T)
             assert (r1.read_mem_stats().Mallocs, r2.read_mem_stats().Mallocs) == (m1 + 1, m2)
 
+
+
+def test_recycled_handles_start_clean(r):
+    """Pointers come from a freelist shared with no other kind: a handle dropped and made
+    again (``p.a`` read and dropped, interleaved with slices and unsafe.Pointers of other
+    sizes) carries nothing over -- its own address, type, root -- and the root table
+    balances."""
+    U = rt.Struct("AccRecycleU", n=rt.Int)
+    p, q = r.new(T), r.new(T)
+    p.a = q
+    q.x = 5
+    base = r.heap.nroots
+    for i in range(300):
+        assert p.a.x == 5 and p.a.elem is T and p.a.addr == q.addr
+        u = r.new(U)                               # another type, same handle size
+        u.n = i
+        s = r.make(rt.Slice(rt.Int), 3)            # a slice handle (larger, no freelist)
+        s[1] = i
+        assert (u.elem, u.n, s.elem, s[1], len(s), s.cap) == (U, i, rt.Int, i, 3, 3)
+        assert q.field_ptr("x").elem == rt.Int and q.field_ptr("x").value == 5
+        assert r.heap.nroots == base + 2
+        del u, s
+    assert r.heap.nroots == base
+    assert p.a.type == rt.Ptr(T) and p.a.gotype is p.a.gotype     # *T made once per type
+    assert s_type(r) == rt.Slice(rt.Int)
+
+
+def s_type(r):
+    return r.make(rt.Slice(rt.Int), 1).type

@@ -65,7 +65,7 @@ def test_every_object_with_its_bytes(d, raw):
     for j in range(len(d)):
         a, n = int(o["arena"][j]), int(o["size"][j])
         got = bytes(heap.arena[a - 0xc000000000:a - 0xc000000000 + n])
-        want = bytearray(raw[int(d._raw["content_off"][j]):int(d._raw["content_off"][j]) + n])
+        want = bytearray(raw[int(d.objects["content_off"][j]):int(d.objects["content_off"][j]) + n])
         ks = d._obj_field_slice(j)
         for off, t in zip(d._fields[ks], d._target[ks]):
             if t >= 0:

@@ -261,7 +261,7 @@ def test_why_alive_search_stops_early_and_resumes_to_the_same_paths(dumps, mode)
         assert (len(steps) - 1 == dist[int(j)]) if reach[j] else steps == []
         for prev, step in zip(steps, steps[1:]):      # each offset holds a pointer to the next
             p = int(full.index_of([prev["addr"]])[0])
-            off = int(full._raw["content_off"][p]) + step["offset"]
+            off = int(full.objects["content_off"][p]) + step["offset"]
             word = int(np.frombuffer(full._buf[off:off + 8].tobytes(), "<u8")[0])
             assert int(full.index_of([word])[0]) == full.index_of([step["addr"]])[0]
 
@@ -293,6 +293,16 @@ def test_objects_written_out_of_address_order(dumps, tmp_path):
     assert (a.objects[["addr", "size", "sizeclass", "nptr"]] == b.objects[["addr", "size", "sizeclass", "nptr"]]).all()
     assert (a.reachable() == b.reachable()).all()
     assert a.gc()["live_objects"] == b.gc()["live_objects"]
+    # the parser's sorted table (rows placed by ascending runs, or sorted afterwards when
+    # the runs interleave) is the stable sort by address of the file-order table
+    rng = np.random.default_rng(5)
+    shuffled = tmp_path / "shuffled.dump"
+    shuffled.write_bytes(raw[:first] + b"".join(recs[i] for i in rng.permutation(len(recs))) + raw[stop:])
+    for f in (path, swapped, shuffled):
+        buf = np.fromfile(f, np.uint8)
+        plain = _parse.parse(buf)["objects"]
+        got = _parse.parse(buf, sort_objects=True)["objects"]
+        assert (got == plain[np.argsort(plain[:, 1], kind="stable")]).all()
 
 
 # -- Go types from the binary's DWARF -----------------------------------------------------
@@ -470,7 +480,7 @@ def test_propagate_refuses_or_survives_bad_type_tables(dumps, prog):
     size, start, soff, skind, st1, st2, direct, rt_addr, rt_type = p.tables()
     seeds = [np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, np.uint8),
              np.zeros(0, np.int32), np.zeros(0, np.int32)]
-    args = lambda **kw: dict(dict(buf=d._buf, index=d._index, objs=d._objs, fields=d._fields,
+    args = lambda **kw: dict(dict(buf=d._buf, index=d._index, objs=d.objects, fields=d._fields,
                                   target=d._target, tsize=size, sstart=start,
                                   soff=soff, skind=skind, st1=st1, st2=st2, direct=direct,
                                   rt_addr=rt_addr, rt_type=rt_type, itab_addr=np.zeros(0, np.uint64),
@@ -496,8 +506,8 @@ def test_propagate_refuses_or_survives_bad_type_tables(dumps, prog):
     n = len(d)
     for _ in range(5):       # every object a seed of random kind and type: no crash
         k = rng.integers(0, n, 200)
-        pos = d._objs[k, 3] + rng.integers(0, 64, 200).astype(np.uint64)
-        lim = d._objs[k, 3] + d._objs[k, 2]
+        pos = d.objects["content_off"][k] + rng.integers(0, 64, 200).astype(np.uint64)
+        lim = d.objects["content_off"][k] + d.objects["size"][k]
         ot, oc = call(soff=rng.integers(0, 4096, len(soff)).astype(np.uint64),
                       seed_pos=np.ascontiguousarray(pos), seed_lim=np.ascontiguousarray(lim),
                       seed_kind=rng.integers(1, 7, 200).astype(np.uint8),
@@ -505,3 +515,28 @@ def test_propagate_refuses_or_survives_bad_type_tables(dumps, prog):
                       seed_t2=rng.integers(-1, len(size), 200).astype(np.int32))
         typed = ot >= 0
         assert (oc[typed] >= 1).all() and (oc[typed] * size[ot[typed]] <= d._size[typed]).all()
+
+
+@pytest.mark.parametrize("mode", ["graph", "goroutines", "finalizers", "cache"])
+def test_threads_give_the_same_heap(dumps, mode):
+    # the filling pass, the pointer resolution and the copy into the arena run in parts on
+    # threads (load(threads=N); the default uses them from 16 MiB of dump): the tables,
+    # the graph, the arena's bytes and what a GC does are the same for any count
+    import numpy as np
+    path = dumps[mode][0]
+    one = heapdump.load(path, threads=1)
+    for n in (2, 3, 7):
+        d = heapdump.load(path, threads=n)
+        assert d.objects.tobytes() == one.objects.tobytes()
+        for k in ("_fields", "_target", "_indptr", "_dst", "_slot_index", "_span_first"):
+            assert np.array_equal(getattr(d, k), getattr(one, k)), k
+        assert (d.roots == one.roots).all() and d.cleared_pointers == one.cleared_pointers
+        top = int((one.objects["arena"] + one.objects["size"]).max()) - 0xc000000000
+        assert np.array_equal(d.runtime.heap.arena[:top], one.runtime.heap.arena[:top])
+        words = [int(a) + 8 * w for a, z in zip(one.objects["arena"][:400], one.objects["size"][:400])
+                 for w in range(int(z) // 8)]
+        assert [d.runtime.heap.is_pointer_word(a) for a in words] == \
+            [one.runtime.heap.is_pointer_word(a) for a in words]
+        assert d.why_alive(int(d.objects["addr"][len(d) // 2])) == one.why_alive(int(one.objects["addr"][len(one) // 2]))
+        assert d.gc() == one.gc()
+        one = heapdump.load(path, threads=1)

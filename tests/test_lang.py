@@ -243,3 +243,38 @@ def test_buffered_pointer_keeps_its_referent_alive(r):
     before = rt.ReadMemStats().HeapObjects
     rt.GC()
     assert rt.ReadMemStats().HeapObjects == before - 2      # hchan and its buffer
+
+
+def test_bytes_operands_and_map_keys(r):
+    """Go's compiler temporaries (order.go OBYTES2STRTMP): string(b) beside a nonempty
+    literal in a concatenation, and m[string(b)] lookups and deletes, allocate nothing;
+    measured against Go by the oracle scenario lang_allocs_per_run."""
+    b = rt.bytes("0123456789")
+    keep = []
+    assert allocs_per_run(50, lambda: keep.append(rt.concat("foo", b))) == 1
+    assert str(keep[-1]) == "foo0123456789"
+    assert allocs_per_run(50, lambda: keep.append(rt.concat(b, b))) == 3   # no literal
+    assert str(keep[-1]) == "01234567890123456789"
+    assert allocs_per_run(50, lambda: keep.append(rt.concat("", b))) == 1
+    m = rt.make(rt.Map(rt.String, rt.Int))
+    m["0123456789"] = 4
+    assert allocs_per_run(50, lambda: m[b]) == 0 and m[b] == 4 and b in m
+    assert allocs_per_run(50, lambda: m.__setitem__(b, 5)) == 1 and m["0123456789"] == 5
+    del m[b]
+    assert len(m) == 0 and m[b] == 0
+    m[b[2:4]] = 7                           # a sub-slice's bytes
+    assert m["23"] == 7
+    with pytest.raises(TypeError):
+        m[rt.make(rt.Slice(rt.Int), 2)]     # not a []byte
+    with pytest.raises(TypeError):
+        rt.concat("x", rt.make(rt.Slice(rt.Int), 2))
+    with rt.Runtime():
+        foreign = rt.bytes("ab")
+    before = rt.ReadMemStats().Mallocs
+    with pytest.raises(ValueError):
+        rt.concat("x", foreign)
+    with pytest.raises(ValueError):
+        m[foreign] = 1
+    with pytest.raises(TypeError):
+        m[b] = "not an int"                 # checked before the key is converted
+    assert rt.ReadMemStats().Mallocs == before and len(m) == 1

@@ -84,9 +84,13 @@ def test_appendix_d_memstats_deltas(runtime, name, T, go_after_alloc, bysize):
     m3 = rt.ReadMemStats()
     assert deltas(m0, m3) == deltas(m0, m2)
     # Two forced cycles; 40 MB of large objects also trigger heap GCs while allocating
-    # (real Go 1.27.3 at GOMAXPROCS=1: 4, at 6->7->7, 13->15->15 and 26->29->29 MB).
-    assert m3.NumForcedGC - m0.NumForcedGC == 2 and m3.NumGC - m1.NumGC == 2
-    assert m1.NumGC - m0.NumGC == (4 if T.size > 32760 else 0)
+    # (real Go 1.27.3 at GOMAXPROCS=1: pointer-free, 4, at 6->7->7, 13->15->15 and
+    # 26->29->29 MB; pointerful, 1, "3->9..28->9..28 MB, 4 MB goal": the concurrent mark
+    # overshoots, its assists paced on a scan expectation the large objects exceed).
+    # (the pointerful mark may still be running at m1; Go's recorded runs show both)
+    assert m3.NumForcedGC - m0.NumForcedGC == 2
+    assert m3.NumGC - m1.NumGC in ((2, 3) if T.size > 32760 and T.has_pointers else (2,))
+    assert m1.NumGC - m0.NumGC == (0 if T.size <= 32760 else 1 if T.has_pointers else 4)
     check_invariants(m3)
 
 

@@ -1,7 +1,10 @@
 """Model-based test: random programs against a small pure-Python model of Go's GC rules.
 
 Each step is one Go statement (allocate, store a pointer, drop a local, SetFinalizer,
-AddCleanup, weak.Make, runtime.GC, runtime.Gosched). The reference model knows only
+AddCleanup, weak.Make, runtime.GC, runtime.Gosched), or a step of a concurrent mark
+(a heap-triggered cycle starts, workers drain some of its work, it terminates); the other
+steps run while such a cycle is open, so stores go through the write barrier and new
+objects are allocated black. The reference model knows only
 reachability and the finalizer/cleanup/weak rules of spec 3.4, 3.7, 5 and 6:
 
 - at a GC, objects reachable from the locals and from queued finalizers survive; for
@@ -44,6 +47,7 @@ class GCModel(RuleBasedStateMachine):
         self.model_fin = []     # model: finalizers that must have run
         self.model_cleanup = []
         self.cleanupq = []      # model: queued cleanups
+        self.open = None        # an open concurrent cycle: what it must keep (see _observe)
 
     def teardown(self):
         self.locals.clear()
@@ -62,8 +66,11 @@ class GCModel(RuleBasedStateMachine):
             stack.extend(self.objs[i]["ptrs"].values())
         return seen
 
-    def _model_gc(self):
-        roots = set(self.locals) | set(self.finq)
+    def _model_gc(self, keep=None, extra=()):
+        """One cycle. *keep*: the ids a concurrent cycle marked whatever the roots are now
+        (`_observe`); None: a forced cycle, from the locals, the finalizer queue and
+        *extra* roots."""
+        roots = set(self.locals) | set(self.finq) | set(extra) if keep is None else keep
         reach = self._closure(roots)
         for i, o in self.objs.items():          # finalizer objects: keep their referents
             if not o["freed"] and o["fin"] and i not in reach:
@@ -80,6 +87,52 @@ class GCModel(RuleBasedStateMachine):
                 self.cleanupq.extend(o["cleanups"])
                 o["cleanups"] = []
 
+    def _ran_queued(self):
+        """The finalizer goroutine ran every queued finalizer, the cleanup goroutine every
+        cleanup (a scheduling point)."""
+        self.model_fin.extend(reversed(self.finq))
+        self.finq = []
+        self.model_cleanup.extend(self.cleanupq)
+        self.cleanupq = []
+
+    # -- an open concurrent cycle: what Go's hybrid barrier makes it keep ----------------
+    def _observe(self):
+        """After a step of an open cycle: the stacks (locals), the finalizer queue and the
+        finalizer objects' referents are marked when the first drain scans the roots; a
+        cycle marks what was reachable then, everything allocated since, what the write
+        barrier shaded and what weak.Value handed out (it shades)."""
+        r = rt.current()
+        if self.open is None or not r.gc_running:
+            return
+        m = r.collector.mark
+        if not self.open["roots"] and m is not None and m.roots_done:
+            self._snapshot_roots()
+
+    def _snapshot_roots(self):
+        keep = self.open["keep"]
+        self.open["roots"] = True
+        keep |= self._closure(set(self.locals) | set(self.finq))
+        for i, o in self.objs.items():          # markrootSpans: finalizer objects' referents
+            if not o["freed"] and o["fin"]:
+                keep |= self._closure([t for t in o["ptrs"].values() if t != i])
+
+    def _shade(self, *ids):
+        """Marked by the open cycle (allocated black, shaded by the barrier or weak.Value);
+        also when the step's own assist just ended the cycle: the object is not freed."""
+        if self.open is not None:
+            self.open["keep"].update(i for i in ids if i is not None)
+
+    def _cycle_ended(self):
+        """If the open concurrent cycle terminated (its work ran out at an allocation or
+        a scheduling point, or runtime.GC finished it), apply its outcome to the model."""
+        if self.open is None or rt.current().gc_running:
+            return False
+        if not self.open["roots"]:
+            self._snapshot_roots()              # the roots were scanned by the last drain
+        keep, self.open = self.open["keep"], None
+        self._model_gc(keep=keep)
+        return True
+
     # -- rules -------------------------------------------------------------------------
     @rule(t=st.integers(0, len(TYPES) - 1))
     def allocate(self, t):
@@ -91,6 +144,7 @@ class GCModel(RuleBasedStateMachine):
                         "freed": False, "weak_nil": False}
         self.locals[i] = p
         self.weaks[i] = weak.Make(p)
+        self._shade(i)                          # allocated black
 
     @precondition(lambda self: self.locals)
     @rule(data=st.data())
@@ -105,6 +159,7 @@ class GCModel(RuleBasedStateMachine):
                 setattr(self.locals[src], f, self.locals[dst])
             return
         setattr(self.locals[src], f, None if dst is None else self.locals[dst])
+        self._shade(self.objs[src]["ptrs"].get(f), dst)     # the hybrid barrier
         self.objs[src]["ptrs"][f] = dst
 
     @precondition(lambda self: self.locals)
@@ -128,6 +183,7 @@ class GCModel(RuleBasedStateMachine):
         i = self.next_id - 1
         if self.objs[j]["type"] is T1:
             self.locals[i].a = self.locals[j]
+            self._shade(j)
             self.objs[i]["ptrs"]["a"] = j
         if fin:
             ran = self.ran_fin
@@ -164,25 +220,66 @@ class GCModel(RuleBasedStateMachine):
 
     @rule()
     def gc(self):
+        """runtime.GC: an open cycle is finished first; the caller parks while the forced
+        cycle's mark runs, so runnable finalizer and cleanup goroutines run before its
+        roots are scanned; what its own sweep queues waits for the next scheduling point."""
+        pre = rt.current().sched.runnable_count() > 0
+        queued = list(self.finq)
         rt.GC()
-        self._model_gc()
+        self._cycle_ended()
+        if pre:
+            self._ran_queued()
+        # the finalizer queue is a root as it was at mark start (simplified: Go's markroot
+        # reads it when the first worker gets to job 0, maybe after the finalizers ran)
+        self._model_gc(extra=queued)
+
+    # -- the concurrent mark (issue 16): a cycle open across the steps above ------------
+    @precondition(lambda self: not rt.current().gc_running)
+    @rule()
+    def start_concurrent_cycle(self):
+        """A heap-triggered cycle starts: its mark runs while the next steps allocate
+        (black), store pointers (through the write barrier), drop locals and Gosched."""
+        rt.current().gc(kind="heap")
+        # the special roots (the finalizer queue) are taken at mark start (simplified)
+        self.open = {"keep": self._closure(self.finq), "roots": False}
+        self._observe()
+
+    @precondition(lambda self: rt.current().gc_running)
+    @rule(budget=st.sampled_from([1, 64, 4096, 1 << 20]))
+    def mark_work(self, budget):
+        """A worker or an assist drains *budget* bytes of scan work."""
+        r = rt.current()
+        with r.world:
+            r.collector.mark.drain(budget, 0, 1)
+        self._observe()
+
+    @precondition(lambda self: rt.current().gc_running)
+    @rule()
+    def finish_concurrent_cycle(self):
+        """Mark termination (checkmark: everything reachable is marked), then a forced
+        cycle, which collects the concurrent cycle's floating garbage."""
+        rt.current().finish_cycle()
+        self._cycle_ended()
+        self.gc()
 
     @rule()
     def gosched(self):
         rt.Gosched()
-        # the finalizer goroutine ran every queued finalizer, the cleanup goroutine every cleanup
-        self.model_fin.extend(reversed(self.finq))
-        self.finq = []
-        self.model_cleanup.extend(self.cleanupq)
-        self.cleanupq = []
+        # a scheduling point during a mark: the fractional worker may end the cycle first
+        self._cycle_ended()
+        self._ran_queued()
 
     # -- checks --------------------------------------------------------------------------
     @invariant()
     def agrees_with_model(self):
+        self._observe()
+        self._cycle_ended()                     # an allocation's assist may have ended it
         for i, p in self.locals.items():
             assert p.v == 1000 + i, "a reachable object was altered or freed"
         for i, w in self.weaks.items():
             assert (w.Value() is None) == self.objs[i]["weak_nil"], f"weak pointer of object {i}"
+            if not self.objs[i]["weak_nil"]:
+                self._shade(i)                  # weak.Value shades during a mark
         assert sorted(self.ran_fin) == sorted(self.model_fin)
         assert sorted(self.ran_cleanup) == sorted(self.model_cleanup)
         check_invariants(rt.ReadMemStats())

@@ -68,9 +68,11 @@ def test_unmeetable_memory_limit_is_bounded_not_a_death_spiral(runtime):
     (1 CPU-second) and the limiter turns on, ending the assists. Go 1.27.3 ran the same
     program (GOMAXPROCS=1, 13 runs on this machine, quiet and busy): 45..76 cycles,
     GCCPUFraction 0.70..0.80, the limiter on at the end (last-enabled = NumGC + 1..3).
-    goruntime runs fewer, longer cycles (about 7): its mark of this heap costs the
-    calibrated ~4 ns per byte while Go's allocations here also pay for synchronous
-    scavenging under the limit, which the cost table does not charge."""
+    With the concurrent mark (assists paced by revise, the limiter switching them off
+    and on) goruntime runs about 110 cycles and a GCCPUFraction near 0.98, above Go's:
+    its mark of this heap costs the calibrated ~4 ns per byte while Go's allocations here
+    also pay for synchronous scavenging under the limit, which the cost table does not
+    charge."""
     keep = [rt.new(Chunk) for _ in range(2048)]
     debug.SetMemoryLimit(8 << 20)
     m0 = rt.ReadMemStats()
@@ -79,7 +81,7 @@ def test_unmeetable_memory_limit_is_bounded_not_a_death_spiral(runtime):
     rt.Sleep(0)
     m1 = rt.ReadMemStats()
     gcs = m1.NumGC - m0.NumGC
-    assert 2 <= gcs <= 76 * 2
+    assert 2 <= gcs <= 76 * 2                             # not one per span refill (~20000)
     assert 0.70 / 2 <= m1.GCCPUFraction <= 0.99
     lim = runtime.limiter
     assert m0.NumGC < runtime.limiter_last_enabled <= m1.NumGC + 1   # it turned on in this run
@@ -115,12 +117,17 @@ def test_gc_cpu_limiter_turns_on_and_stops_assists(runtime):
 
 
 def test_first_heap_triggered_cycle_is_near_4mib(runtime):
+    starts = []
+    runtime.add_gc_observer(lambda ev: starts.append(ev.heap_live)
+                            if ev.phase == "sweep termination" else None)
     keep = []
     while rt.ReadMemStats().NumGC == 0:
         keep.extend(rt.new(Chunk) for _ in range(16))
     m = rt.ReadMemStats()
-    # trigger 4 MiB*61/64 = 3997696 at the latest (consMark 0 before the first GC)
-    assert m.NumForcedGC == 0 and runtime.pacer.heap_marked <= 4 << 20
+    # trigger 4 MiB*61/64 = 3997696 at the latest (consMark 0 before the first GC); the
+    # concurrent mark allocates black past it, at most to revise's hard goal (2x the goal)
+    assert m.NumForcedGC == 0 and starts and starts[0] <= 4 << 20
+    assert runtime.pacer.heap_marked <= 8 << 20
 
 
 def test_gctrace_lines_parse_and_agree_with_memstats(runtime):

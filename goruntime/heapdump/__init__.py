@@ -40,15 +40,9 @@ __all__ = ["load", "HeapDump", "OBJECT_DTYPE", "ROOT_KINDS"]
 
 SUPPORTED_VERSION = "go1.27"
 
-OBJECT_DTYPE = np.dtype([
-    ("addr", np.uint64),        # Go's address of the slot (as dumped)
-    ("size", np.uint64),        # slot size: a size class, or a large span's bytes
-    ("sizeclass", np.uint8),    # Go's size class, 0 for a large object
-    ("noscan", np.bool_),       # no pointer words (a noscan span)
-    ("nptr", np.uint32),        # pointer words (the dump's field list)
-    ("site", np.int32),         # allocation-site index into d.sites, -1 when not sampled
-    ("arena", np.uint64),       # the slot in d.runtime's arena
-])
+# d.objects: one record per object (addr, size, arena, content_off, field_start, nptr,
+# site, sizeclass, noscan); the parser fills it in place, in address order
+OBJECT_DTYPE = _graph.OBJECT_DTYPE
 
 # Root kinds, in the order roots are searched (the first root of a tie wins why_alive).
 ROOT_KINDS = ("data", "bss", "other", "queued finalizer", "finalizer", "stack")
@@ -103,7 +97,19 @@ def _map(path):
     return np.frombuffer(mm, dtype=np.uint8)
 
 
-def load(path, *, binary=None, build_runtime=True, arena_cap=None):
+def _auto_threads(nbytes):
+    """Threads for the parallel passes: the CPUs this process may run on (at most 4), for
+    a dump of 16 MiB or more; 1 below (a thread costs more than it saves there)."""
+    if nbytes < 16 << 20:
+        return 1
+    try:
+        ncpu = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        ncpu = os.cpu_count() or 1
+    return max(1, min(4, ncpu))
+
+
+def load(path, *, binary=None, build_runtime=True, arena_cap=None, threads=None):
     """Parse the heap dump at *path* and rebuild its heap; returns a `HeapDump`.
 
     Raises ValueError for a malformed or truncated file (naming the offset), or one written
@@ -112,9 +118,13 @@ def load(path, *, binary=None, build_runtime=True, arena_cap=None):
     still work; ``d.runtime`` and ``d.gc()`` are then unavailable). *binary*: the
     program that wrote the dump (not stripped); its symbol table names global roots,
     and its DWARF (when kept: ``go build``'s default) types the objects (`type_objects`).
+    *threads*: how many threads the parser's filling pass, the pointer resolution and the
+    copying into the arena use (None: the CPUs available, at most 4, for a dump of 16 MiB
+    or more); the result is the same for any number.
     """
     buf = _map(path)
-    d = HeapDump(buf, path=os.fspath(path), build_runtime=build_runtime, arena_cap=arena_cap)
+    d = HeapDump(buf, path=os.fspath(path), build_runtime=build_runtime, arena_cap=arena_cap,
+                 threads=threads)
     if binary is not None:
         from ._elf import Symbols
         from . import _dwarf
@@ -131,11 +141,12 @@ def load(path, *, binary=None, build_runtime=True, arena_cap=None):
 class HeapDump:
     """A parsed heap dump and the Runtime holding its heap. Use `load` to make one."""
 
-    def __init__(self, buf, *, path="<bytes>", build_runtime=True, arena_cap=None):
+    def __init__(self, buf, *, path="<bytes>", build_runtime=True, arena_cap=None, threads=None):
         buf = np.frombuffer(buf, dtype=np.uint8) if not isinstance(buf, np.ndarray) else buf
         self.path = path
         self._buf = buf
-        t = _parse.parse(buf)
+        self._threads = _auto_threads(len(buf)) if threads is None else max(1, int(threads))
+        t = _parse.parse(buf, sort_objects=True, object_dtype=OBJECT_DTYPE, threads=self._threads)
         self._tables = t
         self._fields = t["fields"]
         self.params = self._read_params(_table(t, "params")[0])
@@ -201,29 +212,24 @@ class HeapDump:
         return m
 
     def _objects_from(self, objs):
-        """Sort the object records by address; in Cython (``_graph.layout``): validate the
-        slot sizes, drop the slots Go 1.27's dumpobjs writes past a span's last element
-        (it counts npages*8192/size slots, ignoring the inline mark bits of Green Tea
-        spans), rebuild Go's spans (base, slot index, scan or noscan), check overlaps;
-        then (``_graph.compact``) drop those slots in place and fill ``d.objects``."""
-        if not _graph.is_sorted(objs):
-            objs = np.ascontiguousarray(objs[np.argsort(objs[:, 1], kind="stable")])
+        """The parser filled *objs* (OBJECT_DTYPE records, in address order); in Cython
+        (``_graph.layout``): validate the slot sizes, drop the slots Go 1.27's dumpobjs
+        writes past a span's last element (it counts npages*8192/size slots, ignoring the
+        inline mark bits of Green Tea spans), rebuild Go's spans (base, slot index, scan or
+        noscan), check overlaps; then (``_graph.compact``) drop those slots in place and
+        set each object's size class: ``d.objects`` is the kept prefix of *objs*."""
         err, at, cls, keep, k, span_first, span_noscan = _graph.layout(objs)
         if err:
-            off, a, sz = (int(x) for x in objs[at, :3])
+            # the record offset is not kept: the plain table, sorted the same way, has it
+            off = int(_parse.parse(self._buf, sort_objects=True)["objects"][at, 0])
             raise ValueError("malformed heap dump: object at offset %d (address %#x, size %d) %s"
-                             % (off, a, sz, _LAYOUT_ERRORS[err]))
-        m = len(k)
+                             % (off, int(objs["addr"][at]), int(objs["size"][at]), _LAYOUT_ERRORS[err]))
+        m = _graph.compact(objs, keep, cls)
         self.dropped_tail_slots = len(objs) - m
-        o = np.zeros(m, dtype=OBJECT_DTYPE)
-        f = OBJECT_DTYPE.fields
-        m, self._addr, self._size = _graph.compact(
-            objs, keep, cls, o, *(f[c][1] for c in ("addr", "size", "sizeclass", "noscan", "nptr", "site")))
-        self._objs = objs[:m]
-        self._raw = _record_view(self._objs, _parse.COLUMNS[1])
-        self._span_first, self._slot_index = span_first, k.view(np.uint64)
+        self.objects = objs[:m]
+        self._addr, self._size = self.objects["addr"], self.objects["size"]
+        self._span_first, self._slot_index = span_first, k
         self._span_noscan = span_noscan
-        self.objects = o
         self._index = _graph.Index(self._addr, self._size)
 
     def _sites_from(self, memprof, stacks, samples):
@@ -265,7 +271,7 @@ class HeapDump:
 
     def _graph(self):
         self._target, self._indptr, self._dst = _graph.object_graph(
-            self._buf, self._index, self._objs, self._fields)
+            self._buf, self._index, self.objects, self._fields, self._threads)
 
     def _roots(self):
         """Every root slot: kind, owning record, offset, the Go address it holds, target."""
@@ -317,7 +323,7 @@ class HeapDump:
                     kinds.append(np.full(len(tk), 4, np.int8))
                     owners.append(np.full(len(tk), i, np.int64))
                     offs.append((fo + 16).astype(np.uint64))  # >= 16: field offset + 16
-                    words = _graph.read_words(buf, (self._raw["content_off"][j] + fo).astype(np.uint64))
+                    words = _graph.read_words(buf, (self.objects["content_off"][j] + fo).astype(np.uint64))
                     vals.append(words)
         add_fields(5, self.frames)
         cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
@@ -332,8 +338,8 @@ class HeapDump:
         self._root_targets = np.ascontiguousarray(self.roots["target"])
 
     def _obj_field_slice(self, j):
-        s = int(self._raw["field_start"][j])
-        return slice(s, s + int(self._raw["nfields"][j]))
+        s = int(self.objects["field_start"][j])
+        return slice(s, s + int(self.objects["nptr"][j]))
 
     # -- the Runtime -----------------------------------------------------------------------
     def _build_runtime(self, arena_cap):
@@ -343,9 +349,9 @@ class HeapDump:
         rt = Runtime(gogc=100, arena_cap=arena_cap)
         heap = rt.heap
         with heap.lock:
-            slots, self.cleared_pointers = _graph.place(
-                heap, self._buf, self._addr, self._size, self._objs, self._fields, self._target,
-                self._span_first, self._slot_index, self._span_noscan)
+            self.cleared_pointers = _graph.place(
+                heap, self._buf, self.objects, self._fields, self._target,
+                self._span_first, self._slot_index, self._span_noscan, self._threads)
             heap.flush_mcaches(True)
             try:
                 _mark.sweep(heap)     # frees the slots that were free in Go's spans
@@ -353,7 +359,6 @@ class HeapDump:
                 rt.close()
                 raise ValueError("malformed heap dump: objects of the dump overlap in a "
                                  f"span ({e}; {' '.join(getattr(e, '__notes__', []))})") from None
-        self.objects["arena"] = slots
         live = self.roots["target"] >= 0
         kinds = self.roots["kind"]
         # stack, global and other roots go in the root table; finalizer referents are
@@ -470,7 +475,7 @@ class HeapDump:
         chain, r = self._search().path(j)
         if chain is None:
             return []
-        offs = _graph.edge_offsets(chain, self._objs, self._fields, self._target)
+        offs = _graph.edge_offsets(chain, self.objects, self._fields, self._target)
         addrs, sizes, sites = self._addr[chain], self._size[chain], self.objects["site"][chain]
         steps = [{"addr": int(addrs[0]), "offset": self._root_offset(r),
                   "root": self.describe_root(r), "size": int(sizes[0]),
@@ -639,7 +644,7 @@ class HeapDump:
             it = np.where(rt_addr[k] == itabs["type"], rt_type[k], -1).astype(np.int32)
         o = np.argsort(ia, kind="stable")
         self.object_type, self.object_count = _graph.propagate(
-            self._buf, self._index, self._objs, self._fields, self._target, size, start, soff, skind, st1, st2, direct,
+            self._buf, self._index, self.objects, self._fields, self._target, size, start, soff, skind, st1, st2, direct,
             rt_addr, rt_type, np.ascontiguousarray(ia[o]), np.ascontiguousarray(it[o]),
             cat(pos, np.uint64), cat(lim, np.uint64), cat(kind, np.uint8), cat(t1, np.int32),
             cat(t2, np.int32))

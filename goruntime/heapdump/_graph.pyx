@@ -28,7 +28,7 @@ object's new slot (the one translation between Go addresses and arena addresses)
 import numpy as np
 
 from libc.string cimport memcpy
-from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, intp_t
+from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, malloc_small, malloc_large, size_to_class, addr_ptr, bit_set, bit_clear,
     object_bounds, span_of, BITMAP_WORDS, class_to_nelems_noscan, class_to_nelems_scan,
@@ -41,21 +41,59 @@ cdef extern from *:
     void __builtin_prefetch(const void* p) noexcept nogil
 
 
-cdef inline int64_t find(const uint64_t* addrs, const uint64_t* sizes, int64_t n,
-                         uint64_t w) noexcept nogil:
-    """Index of the object whose slot holds address *w*, or -1."""
-    cdef int64_t lo = 0, hi = n, mid
-    if n == 0 or w < addrs[0]:
-        return -1
-    while hi - lo > 1:                      # invariant: addrs[lo] <= w < addrs[hi]
-        mid = (lo + hi) >> 1
-        if addrs[mid] <= w:
-            lo = mid
-        else:
-            hi = mid
-    if w - addrs[lo] < sizes[lo]:
-        return lo
-    return -1
+# One dumped object: a row of OBJECT_DTYPE (d.objects), checked field by field at import.
+cdef struct dobj_t:
+    uint64_t addr             # Go's address of the slot
+    uint64_t size             # slot size
+    uint64_t arena            # the slot in the Runtime's arena (place)
+    uint64_t content_off      # file offset of its bytes
+    uint64_t field_start      # its pointer offsets: fields[field_start:field_start + nptr]
+    uint32_t nptr
+    int32_t site              # allocation site, -1 if not sampled
+    uint8_t sizeclass         # 0 for a large object
+    uint8_t noscan
+
+OBJECT_DTYPE = np.dtype([
+    ("addr", np.uint64),        # Go's address of the slot (as dumped)
+    ("size", np.uint64),        # slot size: a size class, or a large span's bytes
+    ("arena", np.uint64),       # the slot in d.runtime's arena
+    ("content_off", np.uint64), # where the object's bytes are in the dump file
+    ("field_start", np.uint64), # its pointer offsets, a range of the dump's field list
+    ("nptr", np.uint32),        # pointer words (the dump's field list)
+    ("site", np.int32),         # allocation-site index into d.sites, -1 when not sampled
+    ("sizeclass", np.uint8),    # Go's size class, 0 for a large object
+    ("noscan", np.bool_),       # no pointer words (a noscan span)
+], align=True)
+
+
+cdef _check_layout():
+    cdef dobj_t o
+    cdef size_t b = <size_t>&o
+    got = {"addr": <size_t>&o.addr - b, "size": <size_t>&o.size - b, "arena": <size_t>&o.arena - b,
+           "content_off": <size_t>&o.content_off - b, "field_start": <size_t>&o.field_start - b,
+           "nptr": <size_t>&o.nptr - b, "site": <size_t>&o.site - b,
+           "sizeclass": <size_t>&o.sizeclass - b, "noscan": <size_t>&o.noscan - b}
+    if OBJECT_DTYPE.itemsize != sizeof(dobj_t) or any(OBJECT_DTYPE.fields[k][1] != v for k, v in got.items()):
+        raise ImportError("goruntime.heapdump: OBJECT_DTYPE does not match dobj_t")
+
+
+_check_layout()
+
+
+cdef dobj_t* rows(objects, bint write=False) except? NULL:
+    """The records of *objects* (a C-contiguous OBJECT_DTYPE array); NULL if empty."""
+    if not isinstance(objects, np.ndarray) or objects.dtype != OBJECT_DTYPE \
+            or objects.ndim != 1 or not objects.flags.c_contiguous:
+        raise TypeError("expected a C-contiguous 1-D array of OBJECT_DTYPE")
+    if write and not objects.flags.writeable:
+        raise ValueError("the object array is read-only")
+    if len(objects) == 0:
+        return NULL
+    return <dobj_t*><size_t>objects.ctypes.data
+
+
+cdef inline uint64_t at8(const uint8_t* base, intp_t stride, int64_t i) noexcept nogil:
+    return (<const uint64_t*>(base + i * stride))[0]
 
 
 cdef inline uint64_t load64(const uint8_t* p) noexcept nogil:
@@ -65,21 +103,63 @@ cdef inline uint64_t load64(const uint8_t* p) noexcept nogil:
 
 
 cdef struct index_t:
-    const uint64_t* addrs
-    const uint64_t* sizes
+    const uint8_t* addrs          # the i-th address at addrs + i*astride (a strided column)
+    const uint8_t* sizes
+    intp_t astride
+    intp_t sstride
     int64_t n
     const int64_t* page_first     # NULL: binary search over all objects
+    const uint32_t* page_step     # per page: the size of its objects if they sit back to
+                                  # back from the first (a full span's page), else 0
     uint64_t lo                   # first page's address
     int64_t npages
 
 
+cdef inline uint64_t ix_addr(const index_t* ix, int64_t i) noexcept nogil:
+    return at8(ix.addrs, ix.astride, i)
+
+
+cdef inline uint64_t ix_size(const index_t* ix, int64_t i) noexcept nogil:
+    return at8(ix.sizes, ix.sstride, i)
+
+
+cdef inline int64_t find(const index_t* ix, uint64_t w) noexcept nogil:
+    """Index of the object whose slot holds address *w*, or -1 (binary search)."""
+    cdef int64_t lo = 0, hi = ix.n, mid
+    if ix.n == 0 or w < ix_addr(ix, 0):
+        return -1
+    while hi - lo > 1:                      # invariant: addrs[lo] <= w < addrs[hi]
+        mid = (lo + hi) >> 1
+        if ix_addr(ix, mid) <= w:
+            lo = mid
+        else:
+            hi = mid
+    if w - ix_addr(ix, lo) < ix_size(ix, lo):
+        return lo
+    return -1
+
+
+cdef int set_columns(index_t* ix, const uint64_t[:] addrs, const uint64_t[:] sizes) except -1:
+    ix.n = addrs.shape[0]
+    if sizes.shape[0] != ix.n:
+        raise ValueError("addresses and sizes differ in length")
+    ix.page_first = NULL
+    ix.addrs = <const uint8_t*>&addrs[0] if ix.n else NULL
+    ix.sizes = <const uint8_t*>&sizes[0] if ix.n else NULL
+    ix.astride = addrs.strides[0]
+    ix.sstride = sizes.strides[0]
+    return 0
+
+
 cdef inline int64_t lookup(const index_t* ix, uint64_t w) noexcept nogil:
     """Index of the object whose slot holds address *w*, or -1: the page table gives the
-    objects that start in w's page (one span's, at most 1024), a binary search among
-    them the last one at or below w; if none, the object before the page (a large one)."""
+    objects that start in w's page (one span's, at most 1024); when they sit back to back
+    one division finds the last one at or below w, else a binary search among them; if
+    none, the object before the page (a large one)."""
     cdef int64_t p, a, b, mid, c
+    cdef uint32_t step
     if ix.page_first == NULL:
-        return find(ix.addrs, ix.sizes, ix.n, w)
+        return find(ix, w)
     if w < ix.lo:
         return -1
     p = <int64_t>((w - ix.lo) >> 13)
@@ -87,17 +167,22 @@ cdef inline int64_t lookup(const index_t* ix, uint64_t w) noexcept nogil:
         return -1
     a = ix.page_first[p]
     b = ix.page_first[p + 1]
-    if a == b or w < ix.addrs[a]:
+    if a == b or w < ix_addr(ix, a):
         c = a - 1
+    elif ix.page_step[p]:
+        step = ix.page_step[p]
+        c = a + <int64_t>(<uint32_t>(w - ix_addr(ix, a)) / step)   # w is in the page: < 8192 on
+        if c >= b:
+            c = b - 1
     else:
         c = a                               # invariant: addrs[c] <= w < addrs[b] (or end)
         while b - c > 1:
             mid = (c + b) >> 1
-            if ix.addrs[mid] <= w:
+            if ix_addr(ix, mid) <= w:
                 c = mid
             else:
                 b = mid
-    if c >= 0 and w - ix.addrs[c] < ix.sizes[c]:
+    if c >= 0 and w - ix_addr(ix, c) < ix_size(ix, c):
         return c
     return -1
 
@@ -105,20 +190,18 @@ cdef inline int64_t lookup(const index_t* ix, uint64_t w) noexcept nogil:
 cdef class Index:
     """Go address -> object index, for objects sorted by address (``addrs``, slot
     ``sizes``). A page table (the first object starting in each 8 KiB page, as Go's
-    spans are page aligned) makes each lookup a short search within one page; when the
-    objects are spread over a range much larger than the heap, it is a binary search."""
+    spans are page aligned; and when a page's objects sit back to back, their size) makes
+    each lookup a division or a short search within one page; when the objects are
+    spread over a range much larger than the heap, it is a binary search."""
     cdef index_t ix
     cdef object _keep
 
-    def __init__(self, const uint64_t[::1] addrs, const uint64_t[::1] sizes):
+    def __init__(self, const uint64_t[:] addrs, const uint64_t[:] sizes):
         cdef intp_t n = addrs.shape[0], j = 0, p
         cdef int64_t npages
         cdef uint64_t lo, hi, base
         cdef int64_t[::1] pf
-        self.ix.n = n
-        self.ix.page_first = NULL
-        self.ix.addrs = &addrs[0] if n else NULL
-        self.ix.sizes = &sizes[0] if n else NULL
+        set_columns(&self.ix, addrs, sizes)
         self._keep = (addrs, sizes, None)
         if n == 0:
             return
@@ -130,15 +213,33 @@ cdef class Index:
         if npages > 4 * <int64_t>n + (1 << 20):
             return
         table = np.empty(npages + 1, dtype=np.int64)
+        steps = np.zeros(npages, dtype=np.uint32)
         pf = table
+        cdef uint32_t[::1] ps = steps
+        cdef intp_t a, b, i
+        cdef uint64_t s0
         with nogil:
             for p in range(npages + 1):
                 base = lo + (<uint64_t>p << 13)
                 while j < n and addrs[j] < base:
                     j += 1
                 pf[p] = j
-        self._keep = (addrs, sizes, table)
+            for p in range(npages):
+                a = pf[p]
+                b = pf[p + 1]
+                if a == b:
+                    continue
+                s0 = sizes[a]
+                if s0 == 0 or s0 >= (<uint64_t>1 << 31):
+                    continue
+                i = a + 1
+                while i < b and sizes[i] == s0 and addrs[i] - addrs[i - 1] == s0:
+                    i += 1
+                if i == b:
+                    ps[p] = <uint32_t>s0
+        self._keep = (addrs, sizes, table, steps)
         self.ix.page_first = &pf[0]
+        self.ix.page_step = &ps[0]
         self.ix.lo = lo
         self.ix.npages = npages
 
@@ -153,16 +254,18 @@ cdef class Index:
         return out
 
 
-def resolve(const uint64_t[::1] addrs, const uint64_t[::1] sizes, const uint64_t[::1] values):
+def resolve(const uint64_t[:] addrs, const uint64_t[:] sizes, const uint64_t[::1] values):
     """Object index holding each of *values* (int64, -1 where none); binary search."""
     cdef intp_t i, n = values.shape[0]
+    cdef index_t ix
+    set_columns(&ix, addrs, sizes)
     out = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] o = out
     if n == 0:
         return out
     with nogil:
         for i in range(n):
-            o[i] = find(&addrs[0], &sizes[0], addrs.shape[0], values[i])
+            o[i] = find(&ix, values[i])
     return out
 
 
@@ -179,53 +282,132 @@ def read_words(const uint8_t[::1] buf, const uint64_t[::1] offsets):
 
 # columns of the parser's object table (_parse.COLUMNS[TAG_OBJECT])
 cdef enum:
-    O_REC = 0
     O_ADDR = 1
-    O_SIZE = 2
-    O_CONTENT = 3
-    O_FSTART = 4
-    O_NFIELDS = 5
 
 
-def object_graph(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
-                 const uint64_t[::1] fields):
-    """Resolve every pointer field of every object (*objs*: the parser's object table,
-    sorted by address, one row per object of *index*).
+cdef int check_fields(const dobj_t* o, intp_t n, intp_t nf) except -1:
+    """Every object's field range lies in the field list (the parser made them so)."""
+    cdef intp_t i
+    cdef bint bad = False
+    with nogil:
+        for i in range(n):
+            if o[i].field_start > <uint64_t>nf or o[i].nptr > <uint64_t>nf - o[i].field_start:
+                bad = True
+                break
+    if bad:
+        raise ValueError("objects and fields disagree")
+    return 0
+
+
+def in_threads(fn, intp_t nparts):
+    """Call ``fn(i)`` for i in range(nparts), part 0 on this thread and the others each on
+    a thread of its own (*fn* runs a nogil kernel over its part), and wait for all."""
+    if nparts <= 1:
+        fn(0)
+        return
+    import threading
+    ts = [threading.Thread(target=fn, args=(i,)) for i in range(1, nparts)]
+    for t in ts:
+        t.start()
+    try:
+        fn(0)
+    finally:
+        for t in ts:
+            t.join()
+
+
+cdef class _Graph:
+    """object_graph's two passes over parts of the objects (one thread each)."""
+    cdef const uint8_t* buf
+    cdef const index_t* ix
+    cdef const dobj_t* o
+    cdef const uint64_t* fields
+    cdef int32_t* tg
+    cdef int64_t* ip
+    cdef int32_t* d
+    cdef intp_t bound[65]               # part p: objects bound[p] .. bound[p+1]
+    cdef int64_t base[65]               # part p's first edge
+    cdef intp_t nf, nparts
+
+    def unresolved(self, intp_t p):
+        """target = -1 over part p of the field list (frame and segment fields stay so)."""
+        cdef intp_t k
+        with nogil:
+            for k in range(self.nf * p // self.nparts, self.nf * (p + 1) // self.nparts):
+                self.tg[k] = -1
+
+    def count(self, intp_t p):
+        """Resolve the fields of part p's objects; ip[i+1] = edges of the part up to i."""
+        cdef intp_t i, k, m = 0
+        cdef int64_t t
+        with nogil:
+            for i in range(self.bound[p], self.bound[p + 1]):
+                for k in range(<intp_t>self.o[i].field_start, <intp_t>(self.o[i].field_start + self.o[i].nptr)):
+                    t = lookup(self.ix, load64(self.buf + self.o[i].content_off + self.fields[k]))
+                    self.tg[k] = <int32_t>t
+                    if t >= 0 and t != i:
+                        m += 1
+                self.ip[i + 1] = m
+
+    def fill(self, intp_t p):
+        """Part p's edges from base[p] on; ip made absolute."""
+        cdef intp_t i, k
+        cdef int64_t t, m = self.base[p]
+        with nogil:
+            for i in range(self.bound[p], self.bound[p + 1]):
+                for k in range(<intp_t>self.o[i].field_start, <intp_t>(self.o[i].field_start + self.o[i].nptr)):
+                    t = self.tg[k]
+                    if t >= 0 and t != i:
+                        self.d[m] = <int32_t>t
+                        m += 1
+                self.ip[i + 1] = m
+
+
+def object_graph(const uint8_t[::1] buf, Index index, objects, const uint64_t[::1] fields,
+                 int threads=1):
+    """Resolve every pointer field of every object (*objects*: OBJECT_DTYPE records,
+    sorted by address, one per object of *index*), on *threads* threads (parts of the
+    objects; the result does not depend on it).
 
     Returns ``(target, indptr, dst)``: ``target[k]`` (int32) is the object field k points
     into (-1 if none), and the CSR graph of object -> object edges in address order.
     """
-    cdef intp_t n = objs.shape[0], i, k, m = 0, nf = fields.shape[0]
-    cdef int64_t t
-    cdef const index_t* ix = &index.ix
-    target = np.full(nf, -1, dtype=np.int32)       # -1 too for frame and segment fields
+    cdef intp_t n = len(objects), nf = fields.shape[0], p, nparts
+    cdef const dobj_t* o = rows(objects)
+    cdef _Graph g = _Graph()
+    check_fields(o, n, nf)
+    if n >= 2**31 - 1:
+        raise ValueError("heap dump: more than 2**31 objects")
+    if n != index.ix.n:
+        raise ValueError("object_graph: the index is of another object table")
+    target = np.empty(nf, dtype=np.int32)          # -1 too for frame and segment fields
     indptr = np.empty(n + 1, dtype=np.int64)
     cdef int32_t[::1] tg = target
     cdef int64_t[::1] ip = indptr
     cdef int32_t[::1] d
-    if n >= 2**31 - 1:
-        raise ValueError("heap dump: more than 2**31 objects")
-    if n != ix.n:
-        raise ValueError("object_graph: the index is of another object table")
-    with nogil:
-        ip[0] = 0
-        for i in range(n):
-            for k in range(<intp_t>objs[i, O_FSTART], <intp_t>(objs[i, O_FSTART] + objs[i, O_NFIELDS])):
-                t = lookup(ix, load64(&buf[objs[i, O_CONTENT] + fields[k]]))
-                tg[k] = <int32_t>t
-                if t >= 0 and t != i:
-                    m += 1
-            ip[i + 1] = m
-    dst = np.empty(m, dtype=np.int32)
-    d = dst
-    m = 0
-    with nogil:
-        for i in range(n):
-            for k in range(<intp_t>objs[i, O_FSTART], <intp_t>(objs[i, O_FSTART] + objs[i, O_NFIELDS])):
-                t = tg[k]
-                if t >= 0 and t != i:
-                    d[m] = <int32_t>t
-                    m += 1
+    ip[0] = 0
+    nparts = max(1, min(threads, 64, max(n, 1)))
+    g.nf, g.nparts = nf, nparts
+    g.tg = &tg[0] if nf else NULL
+    in_threads(g.unresolved, nparts)
+    if n == 0:
+        return target, indptr, np.zeros(0, dtype=np.int32)
+    g.buf, g.ix, g.o = &buf[0], &index.ix, o
+    g.fields = &fields[0] if nf else NULL
+    g.ip = &ip[0]
+    for p in range(nparts + 1):
+        g.bound[p] = n * p // nparts
+    in_threads(g.count, nparts)
+    g.base[0] = 0
+    for p in range(nparts):
+        g.base[p + 1] = g.base[p] + ip[g.bound[p + 1]]
+    dst = np.empty(g.base[nparts], dtype=np.int32)
+    if g.base[nparts]:
+        d = dst
+        g.d = &d[0]
+        in_threads(g.fill, nparts)
+    else:
+        ip[1:] = 0
     return target, indptr, dst
 
 
@@ -364,7 +546,7 @@ def dominators(const int64_t[::1] indptr, const int32_t[::1] dst, const int64_t[
     return idom, np.asarray(vert[1:num]) - 1
 
 
-def retained(const int64_t[::1] idom, const int64_t[::1] preorder, const uint64_t[::1] sizes):
+def retained(const int64_t[::1] idom, const int64_t[::1] preorder, const uint64_t[:] sizes):
     """Retained size of every object: its size plus the retained sizes of the objects it
     immediately dominates (0 for unreachable objects)."""
     cdef intp_t n = idom.shape[0], i, v
@@ -407,41 +589,44 @@ def reach(const int64_t[::1] indptr, const int32_t[::1] dst, const int64_t[::1] 
     return seen
 
 
-def place(Heap heap, const uint8_t[::1] buf, const uint64_t[::1] addrs,
-          const uint64_t[::1] sizes, const uint64_t[:, ::1] objs,
-          const uint64_t[::1] fields, const int32_t[::1] target,
-          const int64_t[::1] span_first, const uint64_t[::1] slot_index,
-          const uint8_t[::1] span_noscan):
+def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields,
+          const int32_t[::1] target, const int64_t[::1] span_first,
+          const uint16_t[::1] slot_index, const uint8_t[::1] span_noscan, int threads=1):
     """Allocate every object in *heap* in a span of the class Go used, at the slot index it
     had in its Go span, copy its bytes, set its pointer bits and translate its pointers.
 
-    *span_first* gives the first object of each Go span (and len(addrs) last), *slot_index*
-    each object's slot in its span, *span_noscan* each span's class. Every slot of each Go
-    span is allocated in a fresh goruntime span; the object slots get their mark bit, so the
+    *objects*: OBJECT_DTYPE records in address order. *span_first* gives the first object
+    of each Go span (and len(objects) last), *slot_index* each object's slot in its span,
+    *span_noscan* each span's class. Every slot of each Go span is allocated in a fresh
+    goruntime span (in order, on this thread); the object slots get their mark bit, so the
     caller's sweep (``_mark.sweep``) frees the others and the spans hold what Go's held.
-    Returns ``(slots, cleared)``: the arena slot of each object, and the number of pointer
-    words cleared because they pointed into the arena's address range but at no dumped
+    Then the bytes are copied on *threads* threads, each over whole spans.
+    Sets each object's ``arena`` (its slot) and returns the number of pointer words
+    cleared because they pointed into the arena's address range but at no dumped
     object (a stale word would be a bad pointer to the collector; one outside that range
     keeps its value and bit, and the collector ignores it, as Go ignores pointers to
     globals). Small objects over 512 bytes in scan spans keep Go's header word as bytes.
     Caller holds the world lock on a fresh Runtime's heap (out of memory raises; the
     Runtime is then discarded).
     """
-    cdef intp_t n = addrs.shape[0], nspans = span_first.shape[0] - 1, g, i, k, j, idx, nel
+    cdef intp_t n = len(objects), nspans = span_first.shape[0] - 1, g, i, idx, nel
     cdef mheap_t* h = &heap.h
-    cdef uint64_t size, out = 0, w, slot, base, lo = h.arena_start, hi = h.arena_start + heap.arena_cap
+    cdef uint64_t size, out = 0, base, lo = h.arena_start, hi = h.arena_start + heap.arena_cap
     cdef intp_t si
     cdef int c, spc
     cdef intp_t cleared = 0
-    slots = np.zeros(n, dtype=np.uint64)
-    cdef uint64_t[::1] sl = slots
+    cdef dobj_t* o = rows(objects, True)
+    check_fields(o, n, fields.shape[0])
+    if target.shape[0] != fields.shape[0] or slot_index.shape[0] != n \
+            or (nspans >= 0 and (span_noscan.shape[0] != nspans or span_first[nspans] != n)):
+        raise ValueError("place: inconsistent tables")
     with nogil:
         for g in range(nspans):
             i = span_first[g]
-            size = sizes[i]
+            size = o[i].size
             if size > 32768:
                 malloc_large(h, size, span_noscan[g], &out)
-                sl[i] = out
+                o[i].arena = out
                 bit_set(&h.gcmark_bits[span_of(h, out) * BITMAP_WORDS], 0)
                 h.malloc_calls += 1
                 h.malloc_bytes += size
@@ -458,27 +643,80 @@ def place(Heap heap, const uint8_t[::1] buf, const uint64_t[::1] addrs,
             h.malloc_bytes += <uint64_t>nel * size
             si = span_of(h, base)
             for i in range(span_first[g], span_first[g + 1]):
-                sl[i] = base + slot_index[i] * size
+                o[i].arena = base + slot_index[i] * size
                 bit_set(&h.gcmark_bits[si * BITMAP_WORDS], <intp_t>slot_index[i])
         h.gc_pending = 0
-        for i in range(n):
-            slot = sl[i]
-            size = sizes[i]
-            memcpy(addr_ptr(h, slot), &buf[objs[i, O_CONTENT]], size)
-            j = <intp_t>((slot - lo) >> 3)
-            for k in range(<intp_t>(size >> 3)):
-                bit_clear(h.heap_bits, j + k)
-            for k in range(<intp_t>objs[i, O_FSTART], <intp_t>(objs[i, O_FSTART] + objs[i, O_NFIELDS])):
-                w = load64(&buf[objs[i, O_CONTENT] + fields[k]])
-                if target[k] >= 0:
-                    w = sl[target[k]] + (w - addrs[target[k]])
-                    memcpy(addr_ptr(h, slot + fields[k]), &w, 8)
-                    bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
-                elif w >= lo and w < hi:
-                    cleared += 1
-                else:
-                    bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
-    return slots, cleared
+    # then the bytes, pointer bits and pointers, in parts of whole spans (one thread each:
+    # spans are page aligned, so no two parts share a word of the heap bitmap)
+    cdef _Place pl = _Place()
+    cdef intp_t nparts = max(1, min(threads, 64, nspans)), p
+    pl.h, pl.o = h, o
+    pl.buf = &buf[0] if buf.shape[0] else NULL
+    pl.fields = &fields[0] if fields.shape[0] else NULL
+    pl.target = &target[0] if target.shape[0] else NULL
+    pl.lo, pl.hi = lo, hi
+    cut = np.searchsorted(np.asarray(span_first), np.arange(nparts + 1) * n // max(nparts, 1))
+    for p in range(nparts + 1):
+        pl.bound[p] = span_first[min(int(cut[p]), nspans)] if nspans > 0 else 0
+        pl.cleared[p] = 0
+    pl.bound[nparts] = n
+    in_threads(pl.run, nparts)
+    for p in range(nparts):
+        cleared += pl.cleared[p]
+    return cleared
+
+
+cdef inline void clear_bits(uint64_t* words, intp_t j, intp_t count) noexcept nogil:
+    """Clear bits j .. j+count-1."""
+    cdef intp_t e = j + count
+    while j < e and (j & 63):
+        bit_clear(words, j)
+        j += 1
+    while e - j >= 64:
+        words[j >> 6] = 0
+        j += 64
+    while j < e:
+        bit_clear(words, j)
+        j += 1
+
+
+cdef class _Place:
+    """place's copying pass over a part of the objects (whole spans)."""
+    cdef mheap_t* h
+    cdef dobj_t* o
+    cdef const uint8_t* buf
+    cdef const uint64_t* fields
+    cdef const int32_t* target
+    cdef uint64_t lo, hi
+    cdef intp_t bound[65]
+    cdef intp_t cleared[65]
+
+    def run(self, intp_t p):
+        cdef intp_t i, j, k, cleared = 0
+        cdef uint64_t slot, size, w
+        cdef mheap_t* h = self.h
+        cdef dobj_t* o = self.o
+        cdef const uint8_t* buf = self.buf
+        cdef const uint64_t* fields = self.fields
+        cdef const int32_t* target = self.target
+        with nogil:
+            for i in range(self.bound[p], self.bound[p + 1]):
+                slot = o[i].arena
+                size = o[i].size
+                memcpy(addr_ptr(h, slot), buf + o[i].content_off, size)
+                j = <intp_t>((slot - self.lo) >> 3)
+                clear_bits(h.heap_bits, j, <intp_t>(size >> 3))
+                for k in range(<intp_t>o[i].field_start, <intp_t>(o[i].field_start + o[i].nptr)):
+                    w = load64(buf + o[i].content_off + fields[k])
+                    if target[k] >= 0:
+                        w = o[target[k]].arena + (w - o[target[k]].addr)
+                        memcpy(addr_ptr(h, slot + fields[k]), &w, 8)
+                        bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
+                    elif w >= self.lo and w < self.hi:
+                        cleared += 1
+                    else:
+                        bit_set(h.heap_bits, j + <intp_t>(fields[k] >> 3))
+        self.cleared[p] = cleared
 
 
 def allocated(Heap heap, const uint64_t[::1] slots):
@@ -575,10 +813,10 @@ def site_frames(const uint8_t[::1] buf, const uint64_t[::1] stk_start,
     return rows, keys
 
 
-def layout(const uint64_t[:, ::1] objs):
+def layout(objects):
     """Size classes, Go's spans and slot indices of the objects (sorted by address).
 
-    *objs* is the parser's object table, sorted by address.
+    *objects*: OBJECT_DTYPE records, sorted by address.
     Go 1.27's dumpobjs writes ``npages*8192/size`` slots per span, so a one-page Green Tea
     span also yields its tail (the inline mark bits, and the heap bits of a scan span) as
     objects; those are dropped: a slot at or past the span's element count (scan spans have
@@ -590,24 +828,22 @@ def layout(const uint64_t[:, ::1] objs):
     span of the objects before it, 4 overlaps the object before it, 5 wraps the address
     space. The span arrays cover the kept objects only.
     """
-    cdef intp_t n = objs.shape[0], i, j, g, nk, kk, nsp = 0
+    cdef intp_t n = len(objects), i, j, g, nk, kk, nsp = 0
     cdef uint64_t s, a, base, np_, nslots, prev_end = 0, span_end = 0, cur_base
-    cdef const uint64_t[:] addr = objs[:, O_ADDR]
-    cdef const uint64_t[:] size = objs[:, O_SIZE]
-    cdef const uint64_t[:] nfields = objs[:, O_NFIELDS]
+    cdef const dobj_t* o = rows(objects)
     cdef int c, err = 0
     cdef intp_t at = -1
     cdef bint scan
     cls = np.zeros(n, dtype=np.uint8)
     keep = np.ones(n, dtype=np.uint8)
-    kidx = np.zeros(n, dtype=np.int64)
+    kidx = np.zeros(n, dtype=np.uint16)     # a slot index: below 1024
     cdef uint8_t[::1] cl = cls
     cdef uint8_t[::1] kp = keep
-    cdef int64_t[::1] kx = kidx
+    cdef uint16_t[::1] kx = kidx
     with nogil:
         # classes and one-page slot indices
         for i in range(n):
-            s = size[i]
+            s = o[i].size
             if s <= 32768:
                 c = size_to_class(s)
                 if class_to_size[c] != s:
@@ -619,7 +855,7 @@ def layout(const uint64_t[:, ::1] objs):
                 err = 1
                 at = i
                 break
-            if addr[i] + s < addr[i]:
+            if o[i].addr + s < o[i].addr:
                 err = 5
                 at = i
                 break
@@ -630,12 +866,12 @@ def layout(const uint64_t[:, ::1] objs):
             if c == 0 or class_to_npages[c] != 1:
                 i += 1
                 continue
-            base = addr[i] & ~(<uint64_t>8191)
+            base = o[i].addr & ~(<uint64_t>8191)
             j = i
             scan = False
-            while j < n and (addr[j] & ~(<uint64_t>8191)) == base and cl[j] == c:
-                kx[j] = <int64_t>((addr[j] - base) // size[j])
-                if kx[j] < class_to_nelems_scan[c] and nfields[j] > 0:
+            while j < n and (o[j].addr & ~(<uint64_t>8191)) == base and cl[j] == c:
+                kx[j] = <uint16_t>((o[j].addr - base) // o[j].size)
+                if kx[j] < class_to_nelems_scan[c] and o[j].nptr > 0:
                     scan = True
                 j += 1
             for g in range(i, j):
@@ -647,19 +883,20 @@ def layout(const uint64_t[:, ::1] objs):
     cdef intp_t m = 0
     for i in range(n):
         m += kp[i]
-    sel = np.nonzero(keep)[0]
-    cdef int64_t[::1] sv = sel
     span_first = np.zeros(m + 1, dtype=np.int64)
     span_noscan = np.zeros(m, dtype=np.uint8)
     cdef int64_t[::1] sf = span_first
     cdef uint8_t[::1] sn = span_noscan
-    cdef int64_t[::1] ko = np.zeros(m, dtype=np.int64)
+    cdef uint16_t[::1] ko = np.zeros(m, dtype=np.uint16)
+    cdef uint64_t cur_size = 0
     with nogil:
         cur_base = 0
         for j in range(m):
-            i = sv[j]
-            a = addr[i]
-            s = size[i]
+            i = j if j == 0 else i + 1      # the j-th kept object
+            while not kp[i]:
+                i += 1
+            a = o[i].addr
+            s = o[i].size
             c = <int>cl[i]
             if j and a < prev_end:
                 err = 4
@@ -673,10 +910,10 @@ def layout(const uint64_t[:, ::1] objs):
                 np_ = class_to_npages[c]
                 nslots = (np_ << 13) // s
             # is it in the current span?
-            if nsp and a >= cur_base and a < span_end and s == size[sv[sf[nsp - 1]]] \
+            if nsp and a >= cur_base and a < span_end and s == cur_size \
                     and (a - cur_base) % s == 0:
-                ko[j] = <int64_t>((a - cur_base) // s)
-                if nfields[i] > 0:
+                ko[j] = <uint16_t>((a - cur_base) // s)
+                if o[i].nptr > 0:
                     sn[nsp - 1] = 0
                 continue
             # a new span: find its base
@@ -702,9 +939,10 @@ def layout(const uint64_t[:, ::1] objs):
             cur_base = base
             span_end = base + (np_ << 13)
             sf[nsp] = j
-            sn[nsp] = 0 if nfields[i] > 0 else 1
+            sn[nsp] = 0 if o[i].nptr > 0 else 1
             nsp += 1
-            ko[j] = kk
+            ko[j] = <uint16_t>kk
+            cur_size = s
         sf[nsp] = m
     if err:
         return err, at, cls, keep, kidx, None, None
@@ -724,46 +962,25 @@ def is_sorted(const uint64_t[:, ::1] objs):
     return ok
 
 
-def compact(uint64_t[:, ::1] objs, const uint8_t[::1] keep, uint8_t[::1] cls,
-            object out, intp_t off_addr, intp_t off_size, intp_t off_cls,
-            intp_t off_noscan, intp_t off_nptr, intp_t off_site):
-    """Drop the rows of *objs* (and *cls*) where *keep* is 0, in place, and fill the
-    structured array *out* (``OBJECT_DTYPE``, one row per kept object, zeroed; the byte
-    offsets of its fields given) in the same pass. Returns ``(m, addrs, sizes)``: the
-    kept count and contiguous copies of their addresses and sizes."""
-    cdef intp_t n = objs.shape[0], i, m = 0, c
-    cdef intp_t item = out.dtype.itemsize
-    cdef uint8_t[::1] ob = out.view(np.uint8) if len(out) else np.zeros(1, np.uint8)
-    cdef uint8_t* rec
-    cdef uint32_t nptr
-    cdef int32_t site = -1
-    cdef uint8_t cl, ns
-    addrs = np.empty(len(out), dtype=np.uint64)
-    sizes = np.empty(len(out), dtype=np.uint64)
-    cdef uint64_t[::1] a = addrs
-    cdef uint64_t[::1] z = sizes
+def compact(objects, const uint8_t[::1] keep, const uint8_t[::1] cls):
+    """Drop the *objects* where *keep* is 0, moving the others down in place, and set each
+    kept object's ``sizeclass`` (from *cls*), ``noscan`` and ``site`` (-1). Returns the
+    kept count: the kept objects are ``objects[:m]``."""
+    cdef intp_t n = len(objects), i, m = 0
+    cdef dobj_t* o = rows(objects, True)
+    if keep.shape[0] != n or cls.shape[0] != n:
+        raise ValueError("compact: keep and cls must have one entry per object")
     with nogil:
         for i in range(n):
             if not keep[i]:
                 continue
             if m != i:
-                for c in range(6):
-                    objs[m, c] = objs[i, c]
-                cls[m] = cls[i]
-            a[m] = objs[m, O_ADDR]
-            z[m] = objs[m, O_SIZE]
-            rec = &ob[m * item]
-            memcpy(rec + off_addr, &a[m], 8)
-            memcpy(rec + off_size, &z[m], 8)
-            cl = cls[m]
-            rec[off_cls] = cl
-            nptr = <uint32_t>objs[m, O_NFIELDS]
-            ns = 1 if nptr == 0 else 0
-            rec[off_noscan] = ns
-            memcpy(rec + off_nptr, &nptr, 4)
-            memcpy(rec + off_site, &site, 4)
+                o[m] = o[i]
+            o[m].sizeclass = cls[i]
+            o[m].noscan = 1 if o[m].nptr == 0 else 0
+            o[m].site = -1
             m += 1
-    return m, addrs, sizes
+    return m
 
 
 cdef class Search:
@@ -868,18 +1085,25 @@ cdef class Search:
         return chain, <intp_t>(-1 - self.enc[v])
 
 
-def edge_offsets(const int64_t[::1] chain, const uint64_t[:, ::1] objs,
-                 const uint64_t[::1] fields, const int32_t[::1] target):
+def edge_offsets(const int64_t[::1] chain, objects, const uint64_t[::1] fields,
+                 const int32_t[::1] target):
     """For each step a -> b of *chain*, the offset in a of its first pointer field into b."""
-    cdef intp_t i, k, n = chain.shape[0]
+    cdef intp_t i, k, n = chain.shape[0], nobj = len(objects)
     out = np.zeros(max(n - 1, 0), dtype=np.uint64)
     cdef uint64_t[::1] o = out
     cdef int64_t a, b
+    cdef const dobj_t* ob = rows(objects)
+    for i in range(n):
+        if chain[i] < 0 or chain[i] >= nobj:
+            raise IndexError(chain[i])
+        if ob[chain[i]].field_start + ob[chain[i]].nptr > <uint64_t>fields.shape[0] \
+                or target.shape[0] != fields.shape[0]:
+            raise ValueError("objects and fields disagree")
     with nogil:
         for i in range(n - 1):
             a = chain[i]
             b = chain[i + 1]
-            for k in range(<intp_t>objs[a, O_FSTART], <intp_t>(objs[a, O_FSTART] + objs[a, O_NFIELDS])):
+            for k in range(<intp_t>ob[a].field_start, <intp_t>(ob[a].field_start + ob[a].nptr)):
                 if target[k] == b:
                     o[i] = fields[k]
                     break
@@ -911,14 +1135,14 @@ cdef struct typer_t:
     uint64_t* ocount
     int32_t* queue
     intp_t tail
-    const uint64_t* objs            # the object table, 6 columns
+    const dobj_t* objs
 
 
 cdef inline uint64_t header(const typer_t* c, int64_t j) noexcept nogil:
     """8 if object j starts with Go's malloc header (a small object over 512 bytes in a
     scan span: the word is its type's ``*_type``), else 0; the value follows it."""
-    cdef uint64_t size = c.ix.sizes[j]
-    if size > 512 and size <= 32768 and c.objs[j * 6 + O_NFIELDS] > 0:
+    cdef uint64_t size = c.objs[j].size
+    if size > 512 and size <= 32768 and c.objs[j].nptr > 0:
         return 8
     return 0
 
@@ -950,9 +1174,9 @@ cdef inline void give_to(typer_t* c, int64_t j, uint64_t w, int32_t t, uint64_t 
     if j < 0 or t < 0 or count == 0 or c.tsize[t] == 0 or c.otype[j] >= 0:
         return
     h = header(c, j)
-    if w - c.ix.addrs[j] != h:
+    if w - c.objs[j].addr != h:
         return                                  # an interior pointer: its type is not the object's
-    if count > (c.ix.sizes[j] - h) // c.tsize[t]:
+    if count > (c.objs[j].size - h) // c.tsize[t]:
         return                                  # does not fit: a wrong guess, leave it
     c.otype[j] = t
     c.ocount[j] = count
@@ -1007,7 +1231,7 @@ cdef uint64_t _max_u(const uint64_t[::1] a):
     return int(np.asarray(a).max()) if a.shape[0] else 0
 
 
-def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
+def propagate(const uint8_t[::1] buf, Index index, objects,
               const uint64_t[::1] fields, const int32_t[::1] target, const uint64_t[::1] tsize, const int64_t[::1] sstart, const uint64_t[::1] soff,
               const uint8_t[::1] skind, const int32_t[::1] st1, const int32_t[::1] st2,
               const int32_t[::1] direct, const uint64_t[::1] rt_addr, const int32_t[::1] rt_type,
@@ -1023,7 +1247,8 @@ def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
     followed, breadth first. Returns ``(otype, ocount)``: a type id per object (-1 none)
     and how many values of it the object holds.
     """
-    cdef intp_t n = objs.shape[0], i, j, e, s, ntypes = tsize.shape[0]
+    cdef intp_t n = len(objects), i, j, e, s, ntypes = tsize.shape[0]
+    cdef const dobj_t* objs = rows(objects)
     cdef uint64_t base, lim, eb
     cdef int32_t t
     cdef typer_t c
@@ -1035,9 +1260,9 @@ def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
     cdef int32_t[::1] q = queue
     if n != index.ix.n:
         raise ValueError("propagate: the index is of another object table")
-    if fields.shape[0] != target.shape[0] or _max_id(target) >= n or (n and (
-            np.asarray(objs[:, O_FSTART]) + np.asarray(objs[:, O_NFIELDS]) > fields.shape[0]).any()):
+    if fields.shape[0] != target.shape[0] or _max_id(target) >= n:
         raise ValueError("propagate: fields, targets and objects disagree")
+    check_fields(objs, n, fields.shape[0])
     if sstart.shape[0] != ntypes + 1 or direct.shape[0] != ntypes:
         raise ValueError("propagate: inconsistent type tables")
     if _max_id(st1) >= ntypes or _max_id(st2) >= ntypes or _max_id(seed_t1) >= ntypes \
@@ -1071,7 +1296,7 @@ def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
     c.tail = 0
     if n == 0 or ntypes == 0:
         return otype, ocount
-    c.objs = &objs[0, 0]
+    c.objs = objs
     cdef intp_t pending = 0, kp, kend
     cdef int32_t d
     cdef uint64_t h, pos, fo
@@ -1081,14 +1306,31 @@ def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
         i = 0
         while True:
             while i < c.tail:
+                # the queue is known ahead: fetch the row of the object 16 places on, and
+                # the fields, targets and bytes of the one 8 places on (its row is in)
+                if i + 16 < c.tail:
+                    __builtin_prefetch(&objs[c.queue[i + 16]])
+                if i + 8 < c.tail:
+                    j = c.queue[i + 8]
+                    __builtin_prefetch(c.buf + objs[j].content_off)
+                    if objs[j].nptr:
+                        __builtin_prefetch(&fields[objs[j].field_start])
+                        __builtin_prefetch(&target[objs[j].field_start])
+                if i + 4 < c.tail:            # and the objects the one 4 places on points to
+                    j = c.queue[i + 4]
+                    kp = <intp_t>objs[j].field_start
+                    for e in range(kp, kp + min(<intp_t>objs[j].nptr, 8)):
+                        if target[e] >= 0:
+                            __builtin_prefetch(&ot[target[e]])
+                            __builtin_prefetch(&objs[target[e]])
                 j = c.queue[i]
                 i += 1
                 t = ot[j]
                 h = header(&c, j)
-                base = objs[j, O_CONTENT]
-                lim = base + objs[j, O_SIZE]
-                kp = <intp_t>objs[j, O_FSTART]
-                kend = kp + <intp_t>objs[j, O_NFIELDS]
+                base = objs[j].content_off
+                lim = base + objs[j].size
+                kp = <intp_t>objs[j].field_start
+                kend = kp + <intp_t>objs[j].nptr
                 for e in range(<intp_t>oc[j]):
                     eb = base + h + <uint64_t>e * tsize[t]
                     for s in range(sstart[t], sstart[t + 1]):
@@ -1111,9 +1353,9 @@ def propagate(const uint8_t[::1] buf, Index index, const uint64_t[:, ::1] objs,
                 pending += 1
                 if ot[j] >= 0 or header(&c, j) == 0:
                     continue
-                d = find_type(c.rt_addr, c.rt_type, c.nrt, load64(c.buf + objs[j, O_CONTENT]))
+                d = find_type(c.rt_addr, c.rt_type, c.nrt, load64(c.buf + objs[j].content_off))
                 if d >= 0 and tsize[d] > 0:
-                    give(&c, objs[j, O_ADDR] + 8, d, (objs[j, O_SIZE] - 8) // tsize[d])
+                    give(&c, objs[j].addr + 8, d, (objs[j].size - 8) // tsize[d])
                     if c.tail > i:
                         break
             if i >= c.tail and pending >= n:

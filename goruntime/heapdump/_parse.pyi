@@ -6,4 +6,5 @@ COLUMNS: dict[int, tuple[str, ...]]
 TABLE_NAMES: dict[int, str]
 STACK_COLUMNS: tuple[str, ...]
 
-def parse(buf: npt.ArrayLike) -> dict[str, np.ndarray]: ...
+def parse(buf: npt.ArrayLike, sort_objects: bool = False, object_dtype: np.dtype | None = None,
+          threads: int = 1) -> dict[str, np.ndarray]: ...

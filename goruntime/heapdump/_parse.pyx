@@ -22,7 +22,9 @@ Go: dumpint (uvarint), dumpmemrange, dumpstr, dumpfields / dumpbv, and the dump*
 """
 import numpy as np
 
-from goruntime._types cimport uint8_t, uint64_t, intp_t
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memcpy
+from goruntime._types cimport uint8_t, uint32_t, uint64_t, intp_t
 
 cdef enum:
     TAG_EOF = 0
@@ -45,6 +47,7 @@ cdef enum:
     TAG_ALLOC_SAMPLE = 17
     NTAGS = 18
     NSTACKCOLS = 6                # memprof stack entries: rec_off, name_off, name_len, file_off, file_len, line
+    MAXSEG = 64                   # segments of the filling pass (one thread each)
     MAXCOLS = 300
     MEMSTATS_WORDS = 24 + 256 + 1
 
@@ -86,6 +89,19 @@ TABLE_NAMES = {
 STACK_COLUMNS = ("rec_off", "name_off", "name_len", "file_off", "file_len", "line")
 
 
+# The counting pass's state at a record boundary: the filling pass starts a segment there
+# (each segment on its own thread).
+cdef struct ckpt_t:
+    intp_t pos
+    intp_t cnt[NTAGS]
+    intp_t nfields
+    intp_t nstk
+    intp_t run                # the run the last object belongs to (-1: none yet)
+    uint64_t run_off          # objects of that run before this point
+    uint64_t prev_addr
+    bint have_params
+
+
 cdef struct reader:
     const uint8_t* p
     intp_t n
@@ -101,6 +117,30 @@ cdef struct reader:
     intp_t nfields
     uint64_t* stk
     intp_t nstk
+    # object runs (maximal address-ascending sequences of object records, in file order):
+    # the counting pass records them when `runs_cap` > 0; the filling pass, given
+    # `run_row` (each run's first row in address order), writes objects sorted
+    uint64_t* runs            # 3 words per run: first ordinal, first address, last address
+    intp_t nruns
+    intp_t runs_cap           # 0: do not record runs (or a realloc failed)
+    const uint64_t* run_row
+    uint64_t prev_addr
+    intp_t run                # the run being read (filling pass)
+    intp_t next_row
+    # the filling pass writes objects as records of a structured array when `obj` is set:
+    # `obj_stride` bytes each; addr, size, content_off, field_start (uint64) and nfields
+    # (uint32) at the byte offsets `obj_off[0..4]`
+    uint8_t* obj
+    intp_t obj_stride
+    intp_t obj_off[5]
+    # segments: the counting pass saves its state every `seg_len` bytes (at most MAXSEG);
+    # a filling pass started from a checkpoint stops at `stop` (a record boundary)
+    ckpt_t* ck
+    intp_t nck
+    intp_t seg_len
+    intp_t stop
+    intp_t run_start_row      # rows of the current run before it (counting pass)
+    bint have_params
 
 
 cdef int fail(reader* r, const char* msg, intp_t pos, uint64_t arg) noexcept nogil:
@@ -191,6 +231,8 @@ cdef int read_record(reader* r, uint64_t tag, uint64_t* v, bint* have_params) no
             return fail(r, "object of size 0", r.rec_start, 0)
         if fieldlist(r, True, v[2], &v[4], &v[5]) < 0:
             return -1
+        if v[5] > 0xffffffffULL:
+            return fail(r, "object with more than 2**32-1 pointer fields", r.rec_start, 0)
     elif tag == TAG_OTHER_ROOT:
         if memrange(r, &v[1], &v[2]) < 0 or uvarint(r, &v[3]) < 0:
             return -1
@@ -294,19 +336,63 @@ cdef int read_record(reader* r, uint64_t tag, uint64_t* v, bint* have_params) no
     return 0
 
 
+cdef void start_at(reader* r, const ckpt_t* c) noexcept nogil:
+    """Resume a pass at checkpoint *c* (NULL: the first record), up to ``r.stop``."""
+    cdef int t
+    if c == NULL:
+        r.pos = 16
+        r.nfields = 0
+        r.nstk = 0
+        r.run = -1
+        r.prev_addr = 0
+        r.have_params = False
+        for t in range(NTAGS):
+            r.cnt[t] = 0
+        r.next_row = 0
+        return
+    r.pos = c.pos
+    r.nfields = c.nfields
+    r.nstk = c.nstk
+    r.run = c.run
+    r.prev_addr = c.prev_addr
+    r.have_params = c.have_params
+    for t in range(NTAGS):
+        r.cnt[t] = c.cnt[t]
+    r.next_row = 0
+    if r.run_row != NULL and c.run >= 0:
+        r.next_row = <intp_t>(r.run_row[c.run] + c.run_off)
+
+
+cdef void save_at(reader* r) noexcept nogil:
+    cdef ckpt_t* c = &r.ck[r.nck]
+    cdef int t
+    c.pos = r.pos
+    c.nfields = r.nfields
+    c.nstk = r.nstk
+    c.run = r.nruns - 1
+    c.run_off = <uint64_t>(r.cnt[TAG_OBJECT] - r.run_start_row)
+    c.prev_addr = r.prev_addr
+    c.have_params = r.have_params
+    for t in range(NTAGS):
+        c.cnt[t] = r.cnt[t]
+    r.nck += 1
+
+
 cdef int scan(reader* r) noexcept nogil:
-    """One pass over the records after the header; counts rows, fills tables if given."""
+    """One pass over the records from ``r.pos`` (`start_at`); counts rows, fills tables
+    if given; stops at the EOF record, or at ``r.stop``."""
     cdef uint64_t tag
     cdef uint64_t v[MAXCOLS]
-    cdef intp_t ncol
-    cdef bint have_params = False
+    cdef intp_t ncol, row
     cdef int t
-    r.pos = 16
-    r.nfields = 0
-    r.nstk = 0
-    for t in range(NTAGS):
-        r.cnt[t] = 0
+    r.nruns = 0
+    r.nck = 0
+    r.run_start_row = 0
     while True:
+        if r.pos == r.stop:
+            return 0
+        if r.ck != NULL and r.nck < MAXSEG - 1 and r.pos >= (r.nck + 1) * r.seg_len:
+            save_at(r)
         r.rec_start = r.pos
         if r.pos >= r.n:
             return fail(r, "truncated: the file ends before the EOF record", r.pos, 0)
@@ -316,7 +402,7 @@ cdef int scan(reader* r) noexcept nogil:
             if r.pos != r.n:
                 return fail(r, "%llu bytes of trailing data after the EOF record", r.pos,
                             <uint64_t>(r.n - r.pos))
-            if not have_params:
+            if not r.have_params:
                 return fail(r, "no params record", r.rec_start, 0)
             if r.cnt[TAG_MEMSTATS] == 0:
                 return fail(r, "no MemStats record", r.rec_start, 0)
@@ -324,13 +410,66 @@ cdef int scan(reader* r) noexcept nogil:
         if tag >= NTAGS:
             return fail(r, "unknown record tag %llu", r.rec_start, tag)
         v[0] = <uint64_t>r.rec_start
-        if read_record(r, tag, v, &have_params) < 0:
+        if read_record(r, tag, v, &r.have_params) < 0:
             return -1
-        if r.tab[tag] != NULL:
+        row = r.cnt[tag]
+        if tag == TAG_OBJECT:
+            if r.runs_cap > 0 and note_run(r, row, v[1]) < 0:
+                r.runs_cap = 0
+            elif r.run_row != NULL:
+                if row == 0 or new_run(r.prev_addr, v[1]):
+                    r.run += 1
+                    r.next_row = <intp_t>r.run_row[r.run]
+                row = r.next_row
+                r.next_row += 1
+            r.prev_addr = v[1]
+        if tag == TAG_OBJECT and r.obj != NULL:
+            put_object(r, row, v)
+        elif r.tab[tag] != NULL:
             ncol = NCOLS[tag]
             for t in range(ncol):
-                r.tab[tag][r.cnt[tag] * ncol + t] = v[t]
+                r.tab[tag][row * ncol + t] = v[t]
         r.cnt[tag] += 1
+
+
+cdef inline void put_object(reader* r, intp_t row, const uint64_t* v) noexcept nogil:
+    cdef uint8_t* rec = r.obj + row * r.obj_stride
+    cdef uint32_t nf = <uint32_t>v[5]
+    memcpy(rec + r.obj_off[0], &v[1], 8)
+    memcpy(rec + r.obj_off[1], &v[2], 8)
+    memcpy(rec + r.obj_off[2], &v[3], 8)
+    memcpy(rec + r.obj_off[3], &v[4], 8)
+    memcpy(rec + r.obj_off[4], &nf, 4)
+
+
+cdef inline bint new_run(uint64_t prev, uint64_t addr) noexcept nogil:
+    """Whether the object at *addr* starts a run after the one at *prev*: a run is the
+    ascending objects starting in one 8 KiB page. A page is in one span, and Go writes a
+    span's objects together, in order: runs of different pages never interleave, whatever
+    order Go wrote its spans in (runs across pages could: a span of a run's range may
+    come later in the file)."""
+    return addr < prev or (addr >> 13) != (prev >> 13)
+
+
+cdef int note_run(reader* r, intp_t ordinal, uint64_t addr) noexcept nogil:
+    """Counting pass: extend the current run of ascending object addresses, or start one
+    (-1 when out of memory: the caller then stops recording and sorts afterwards)."""
+    cdef uint64_t* grown
+    if ordinal > 0 and not new_run(r.prev_addr, addr):
+        r.runs[3 * (r.nruns - 1) + 2] = addr
+        return 0
+    if r.nruns == r.runs_cap:
+        grown = <uint64_t*>realloc(r.runs, <size_t>(2 * r.runs_cap) * 3 * sizeof(uint64_t))
+        if grown == NULL:
+            return -1
+        r.runs = grown
+        r.runs_cap *= 2
+    r.runs[3 * r.nruns] = <uint64_t>ordinal
+    r.runs[3 * r.nruns + 1] = addr
+    r.runs[3 * r.nruns + 2] = addr
+    r.nruns += 1
+    r.run_start_row = ordinal
+    return 0
 
 
 cdef intp_t NCOLS[NTAGS]
@@ -340,13 +479,75 @@ if max(len(c) for c in COLUMNS.values()) > MAXCOLS:
     raise ImportError("goruntime.heapdump: a table has more columns than MAXCOLS")
 
 
-def parse(const uint8_t[::1] buf):
+cdef class _Fill:
+    """The filling pass in segments, one per thread: segment i runs from checkpoint i-1
+    (the first record for i = 0) to checkpoint i (EOF for the last). Segments write
+    disjoint rows of the tables, whose positions the checkpoints' counters give."""
+    cdef reader* rs
+    cdef int* rc
+    cdef intp_t n
+
+    def __dealloc__(self):
+        free(self.rs)
+        free(self.rc)
+
+    def run(self, intp_t i):
+        with nogil:
+            self.rc[i] = scan(&self.rs[i])
+
+
+cdef _fill(reader* r, intp_t nthreads):
+    """Run the filling pass over the segments the counting pass marked; raise on error."""
+    cdef _Fill f = _Fill()
+    cdef intp_t i, nseg = r.nck + 1
+    f.rs = <reader*>malloc(nseg * sizeof(reader))
+    f.rc = <int*>malloc(nseg * sizeof(int))
+    if f.rs == NULL or f.rc == NULL:
+        raise MemoryError()
+    f.n = nseg
+    for i in range(nseg):
+        f.rs[i] = r[0]
+        f.rs[i].ck = NULL
+        f.rs[i].runs_cap = 0
+        f.rs[i].stop = r.ck[i].pos if i < r.nck else -1
+        start_at(&f.rs[i], &r.ck[i - 1] if i > 0 else NULL)
+        f.rc[i] = 0
+    if nseg == 1:
+        f.run(0)
+    else:
+        import threading
+        ts = [threading.Thread(target=f.run, args=(i,)) for i in range(1, nseg)]
+        for t in ts:
+            t.start()
+        f.run(0)
+        for t in ts:
+            t.join()
+    for i in range(nseg):
+        if f.rc[i] < 0:                                 # the file changed under the mapping
+            _raise(&f.rs[i])
+
+
+def parse(const uint8_t[::1] buf, bint sort_objects=False, object_dtype=None, int threads=1):
     """Parse a whole heap dump held in *buf* (bytes, or a uint8 np.memmap of the file).
 
     Returns a dict: one uint64 table per record kind (``TABLE_NAMES``; shape
     ``(rows, len(COLUMNS[tag]))``), ``fields`` (the pointer offsets that objects, frames
     and segments index with ``field_start``/``nfields``) and ``stacks`` (memory-profile
     stack entries). Raises ValueError naming the offset of anything malformed.
+
+    *sort_objects*: the object table in address order (a stable sort by address) instead
+    of file order. Go writes objects span by span in ``mheap_.allspans`` order, so the
+    objects starting in one page are together and ascending; the counting pass records
+    these runs and, when their address ranges are disjoint (always, for a dump from Go),
+    the filling pass writes each object at its sorted row (no sort, no second copy of the
+    table). When they interleave (not from Go) the table is sorted afterwards.
+
+    *object_dtype*: the objects as a zeroed structured array of that dtype instead of a
+    table; it must have uint64 fields ``addr``, ``size``, ``content_off``,
+    ``field_start`` and a uint32 ``nptr`` (the field count); the record offset is not kept.
+
+    *threads*: the filling pass runs on that many threads (each from a checkpoint of the
+    counting pass, which has to read the records in order); the tables are the same.
     """
     cdef reader r
     cdef intp_t n = buf.shape[0]
@@ -354,6 +555,9 @@ def parse(const uint8_t[::1] buf):
     cdef uint64_t[:, ::1] tv
     cdef uint64_t[::1] fv
     cdef uint64_t[:, ::1] sv
+    cdef uint64_t[::1] rv
+    cdef uint8_t[::1] ov
+    cdef uint8_t[::1] ckv
     if n < 16 or bytes(buf[:16]) != HEADER:
         head = bytes(buf[:16])
         if n < 16 and head and HEADER.startswith(head):
@@ -371,19 +575,58 @@ def parse(const uint8_t[::1] buf):
         r.tab[t] = NULL
     r.fields = NULL
     r.stk = NULL
-    with nogil:
-        rc = scan(&r)
-    if rc < 0:
-        _raise(&r)
+    r.run_row = NULL
+    r.obj = NULL
+    r.runs = NULL
+    r.runs_cap = 0
+    r.ck = NULL
+    r.nck = 0
+    r.stop = -1
+    r.seg_len = 0
+    threads = max(1, min(threads, MAXSEG))
+    if threads > 1:
+        ck_mem = np.zeros(MAXSEG * sizeof(ckpt_t), dtype=np.uint8)
+        ckv = ck_mem
+        r.ck = <ckpt_t*>&ckv[0]
+        r.seg_len = n // threads + 1
+    if sort_objects:
+        r.runs = <uint64_t*>malloc(64 * 3 * sizeof(uint64_t))
+        if r.runs != NULL:
+            r.runs_cap = 64
+    try:
+        start_at(&r, NULL)
+        with nogil:
+            rc = scan(&r)
+        if rc < 0:
+            _raise(&r)
+        row_of_run = None
+        if sort_objects and r.runs_cap > 0 and r.nruns > 1:
+            runs = np.asarray(<uint64_t[:r.nruns * 3]>r.runs).reshape(r.nruns, 3)
+            order = np.argsort(runs[:, 1], kind="stable")
+            lo, hi = runs[order, 1], runs[order, 2]
+            if (hi[:-1] < lo[1:]).all():                # disjoint: place rows directly
+                length = np.diff(np.append(runs[:, 0], np.uint64(r.cnt[TAG_OBJECT])))
+                row_of_run = np.empty(r.nruns, dtype=np.uint64)
+                row_of_run[order] = np.cumsum(length[order]) - length[order]
+    finally:
+        free(r.runs)
+        r.runs = NULL
+        r.runs_cap = 0
     tables = {}
     for t in range(NTAGS):
         if t == TAG_EOF:
             continue
-        a = np.zeros((r.cnt[t], NCOLS[t]), dtype=np.uint64)
+        if t == TAG_OBJECT and object_dtype is not None:
+            a = _object_records(&r, r.cnt[t], object_dtype)
+            if r.cnt[t]:
+                ov = a.view(np.uint8)
+                r.obj = &ov[0]
+        else:
+            a = np.zeros((r.cnt[t], NCOLS[t]), dtype=np.uint64)
+            if r.cnt[t]:
+                tv = a
+                r.tab[t] = &tv[0, 0]
         tables[TABLE_NAMES[t]] = a
-        if r.cnt[t]:
-            tv = a
-            r.tab[t] = &tv[0, 0]
     fields = np.zeros(r.nfields, dtype=np.uint64)
     stacks = np.zeros((r.nstk, NSTACKCOLS), dtype=np.uint64)
     if r.nfields:
@@ -392,13 +635,31 @@ def parse(const uint8_t[::1] buf):
     if r.nstk:
         sv = stacks
         r.stk = &sv[0, 0]
-    with nogil:
-        rc = scan(&r)
-    if rc < 0:                                          # the file changed under the mapping
-        _raise(&r)
+    if row_of_run is not None:
+        rv = row_of_run
+        r.run_row = &rv[0]
+    _fill(&r, threads)
+    objs = tables["objects"]
+    if sort_objects and row_of_run is None and len(objs) > 1:
+        a = objs["addr"] if object_dtype is not None else objs[:, 1]
+        if (a[1:] < a[:-1]).any():
+            tables["objects"] = np.ascontiguousarray(objs[np.argsort(a, kind="stable")])
     tables["fields"] = fields
     tables["stacks"] = stacks
     return tables
+
+
+cdef _object_records(reader* r, intp_t n, dtype):
+    """A zeroed structured array of *n* records of *dtype*; the field offsets into *r*."""
+    dtype = np.dtype(dtype)
+    want = {"addr": "<u8", "size": "<u8", "content_off": "<u8", "field_start": "<u8", "nptr": "<u4"}
+    for i, name in enumerate(("addr", "size", "content_off", "field_start", "nptr")):
+        f = dtype.fields.get(name) if dtype.fields else None
+        if f is None or f[0] != np.dtype(want[name]):
+            raise ValueError("object_dtype needs a field %s of type %s" % (name, want[name]))
+        r.obj_off[i] = f[1]
+    r.obj_stride = dtype.itemsize
+    return np.zeros(n, dtype=dtype)
 
 
 cdef _raise(reader* r):

@@ -96,6 +96,22 @@ class TraceClock(_clock.VirtualClock):
         return self.nanotime()
 
 
+IDLE_GAP_NS = 100_000      # a pause between two recorded allocations the idle worker uses
+
+
+def _idle_gaps(time, alloc):
+    """Per row: the recorded time since the previous allocation, where it is at least
+    IDLE_GAP_NS and the row is an allocation (0 elsewhere)."""
+    time = np.asarray(time, dtype=np.int64)
+    out = np.zeros(len(time), dtype=np.int64)
+    rows = np.flatnonzero(alloc)
+    if len(rows) > 1:
+        gap = np.diff(time[rows])
+        big = gap >= IDLE_GAP_NS
+        out[rows[1:][big]] = gap[big]
+    return out
+
+
 def _check_trace(tr):
     from .reader import Trace
     if not isinstance(tr, Trace):
@@ -291,6 +307,9 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
     k = int(np.searchsorted(_time, 0, side="left")) if n_init else 0
     rest = op[k:] == OP_ALLOC
     clk = TraceClock(_time[k:][rest & (size[k:] > 0)])
+    # the gaps in the recorded allocations: the program was blocked, and during a mark
+    # Go's idle worker marked then (IDLE_GAP_NS or longer: a shorter one cannot end a mark)
+    idle = _idle_gaps(_time[k:], rest & (size[k:] > 0))
     r = _rt.Runtime(gogc=gogc, memory_limit=memory_limit, gomaxprocs=gomaxprocs, clock=clk)
     # the store columns: a trace has no store rows, so the kernel never reads them;
     # calloc'd zeros cost no memory until touched (np.full(-1) wrote 12 bytes a row)
@@ -325,7 +344,8 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
             with Recorder(r) as rec:
                 with _Run(r, "trace-replay", 0, bar) as run:
                     _workloads.replay_kernel(run.mut, op[k:], dense[k:], size[k:], pointers[k:],
-                                             tdense[k:], offset[k:], addr, slot, counts, pw[k:])
+                                             tdense[k:], offset[k:], addr, slot, counts, pw[k:],
+                                             idle)
                 after = r.read_mem_stats()
         finally:
             live = slot >= 0

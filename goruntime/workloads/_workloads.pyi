@@ -47,7 +47,8 @@ def replay_kernel(mut: Mutator, op: npt.NDArray[np.uint8], dense: npt.NDArray[np
                   tdense: npt.NDArray[np.int64], offset: npt.NDArray[np.uint32],
                   addr: npt.NDArray[np.uint64], slot: npt.NDArray[np.int64],
                   counts: npt.NDArray[np.int64],
-                  ptrwords: npt.NDArray[np.uint64] | None = None) -> None: ...
+                  ptrwords: npt.NDArray[np.uint64] | None = None,
+                  idle_ns: npt.NDArray[np.int64] | None = None) -> None: ...
 
 def merge_op_stream(akey: np.ndarray, ident: np.ndarray, dkey: np.ndarray, ddense: np.ndarray,
                     gkey: np.ndarray, gtime: np.ndarray, birth: np.ndarray, death: np.ndarray,

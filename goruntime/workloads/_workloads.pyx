@@ -54,7 +54,7 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, mallocgc, mallocgc_typed, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr,
-    GORUNTIME_CHECKS, GR_PREFETCH,
+    GORUNTIME_CHECKS, GR_PREFETCH, write_barrier,
 )
 
 cdef enum:
@@ -140,7 +140,9 @@ cdef inline uint64_t load(mheap_t* h, uint64_t addr) noexcept nogil:
 
 
 cdef inline void store(mheap_t* h, uint64_t addr, uint64_t v) noexcept nogil:
-    """A pointer store. The mark is stop-the-world, so no write barrier is needed."""
+    """A pointer store, with Go's write barrier while a mark runs (one flag test else)."""
+    if h.write_barrier:
+        write_barrier(h, addr, v)
     (<uint64_t*>addr_ptr(h, addr))[0] = v
 
 
@@ -177,8 +179,11 @@ cdef inline int new_object(mutator_t* m, uint64_t size, const uint8_t* mask, int
     ``needzero`` slots are cleared by mallocgc). ``*out`` is the address; size 0 gives
     ``zerobase`` and allocates nothing.
     """
-    mallocgc_typed(m.h, m.p, size, mask, elem_words,
-                   <intp_t>(size // <uint64_t>(elem_words * 8)) if mask != NULL else 0, out)
+    cdef uint64_t ebytes = <uint64_t>(elem_words * 8)
+    cdef intp_t count = 0
+    if mask != NULL:                   # elements: one for a struct (no division then)
+        count = 1 if size == ebytes else <intp_t>(size // ebytes)
+    mallocgc_typed(m.h, m.p, size, mask, elem_words, count, out)
     if size == 0:
         return 0
     m.nalloc += 1
@@ -655,7 +660,7 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
                   const uint64_t[::1] size, const uint8_t[::1] pointers,
                   const int64_t[::1] tdense, const uint32_t[::1] offset,
                   uint64_t[::1] addr, int64_t[::1] slot, int64_t[::1] counts,
-                  const uint64_t[::1] ptrwords=None):
+                  const uint64_t[::1] ptrwords=None, const int64_t[::1] idle_ns=None):
     """Replay a trace that `validate_trace` accepted.
 
     ``addr[k]`` / ``slot[k]`` hold dense id k's current object and root slot (-1: not
@@ -664,6 +669,9 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
     ``counts`` gets the rows done per op (alloc, store, drop, gc). *ptrwords*, if given
     (one entry per row), limits a pointerful allocation's pointer words to its first
     ``ptrwords[row]`` words (`new_object_prefix`); otherwise every word may hold one.
+    *idle_ns*, if given (one entry per row), is the time the program was blocked before
+    the row: during a mark, the runtime's idle mark workers get it first
+    (``Collector.idle_gap``; Go's idle worker marks while the program waits).
     """
     cdef mutator_t* m = &mut.m
     cdef intp_t n = op.shape[0], row
@@ -671,11 +679,17 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
     cdef uint64_t a = 0, v
     cdef bint prefix = ptrwords is not None
     cdef const uint64_t* pw = NULL
+    cdef const int64_t* idle = NULL
     if prefix:
         if ptrwords.shape[0] != n:
             raise ValueError("replay_kernel: ptrwords must have one entry per row")
         if n:
             pw = &ptrwords[0]
+    if idle_ns is not None:
+        if idle_ns.shape[0] != n:
+            raise ValueError("replay_kernel: idle_ns must have one entry per row")
+        if n:
+            idle = &idle_ns[0]
     cdef mheap_t* h = m.h
     cdef intp_t ahead, half = DROP_AHEAD // 2
     cdef int64_t s
@@ -693,6 +707,9 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
                     GR_PREFETCH(&h.root_free[s])
                     GR_PREFETCH(&h.roots[s])
             k = dense[row]
+            if idle != NULL and idle[row] > 0 and m.h.gcphase_mark:
+                with gil:
+                    mut.runtime.collector.idle_gap(idle[row])
             if op[row] == OP_ALLOC:
                 if pointers[row] and prefix:
                     new_object_prefix(m, size[row], pw[row], &a)

@@ -164,6 +164,8 @@ def go_types() -> SimpleNamespace:
         wT=S("wT", a=pi, b=rt.Int, c=rt.Int),
         lagT=S("lagT", p=pi, b=A(rt.Byte, 40)),
         traceNode=S("traceNode", next=P("traceNode"), buf=A(rt.Byte, 48)),
+        gcwNode=S("gcwNode", next=P("gcwNode"), buf=A(rt.Byte, 56)),
+        midL=S("midL", p=pi, b=A(rt.Byte, 39992)),
         mT=S("mT", a=pi, b=rt.Int), mU=S("mU", x=pi), mV=S("mV", a=pi, b=A(rt.Int, 2)),
         small=S("small", a=rt.Int32, b=rt.Int32),
     )
@@ -489,16 +491,13 @@ def delta_row(T) -> dict:
 
 # The 40 000-byte rows allocate 40 MB while holding it: heap-triggered GCs.
 DELTA_TOL = {"40000.*.NumGC": HEAP_TRIGGERED, **MEMSTATS_NOISE}
-# A known divergence, stated rather than hidden: with *pointerful* 40 000-byte objects at
-# GOMAXPROCS=1, real Go's first heap-triggered cycle stays in its mark phase while the
-# mutator allocates 22 MB past the 4 MB goal (gctrace "3->25->25 MB, 4 MB goal": the
-# fractional mark worker does not get the only P), so Go runs 1 cycle where its
-# pointer-free twin runs 4. The emulator models the concurrent mark as ending at the
-# goal at the latest (what Go's pacer aims for), so it runs 4 cycles for both rows.
-SCAN_DELTA_TOL = {**DELTA_TOL, "40000.*.NumGC": Info(
-    "known divergence: Go's GOMAXPROCS=1 mark overshoots the goal by 22 MB for large "
-    "pointerful objects (3->25->25 MB); the emulator ends the mark at the goal (4 cycles, "
-    "like Go's pointer-free row)")}
+# The pointerful 40 000-byte row: real Go's heap-triggered cycle stays in its mark phase
+# while the mutator allocates far past the 4 MB goal (gctrace "3->9..28->9..28 MB, 4 MB
+# goal", 1 cycle where the pointer-free twin runs 4): the large objects' scan work (about
+# 40 KB each) dwarfs the pacer's expectation, revise pushes the goal to the hard goal and
+# the assist ratio collapses to its floor, and the fractional worker does not get the only
+# P. goruntime's concurrent mark (issue 16) follows the same rules and runs 1 cycle too.
+SCAN_DELTA_TOL = DELTA_TOL
 
 
 @scenario(tol=DELTA_TOL)
@@ -1884,6 +1883,55 @@ def limiter_below_live():
     del keep
     return {"gcs": m1.NumGC - m0.NumGC, "gc_cpu_fraction": m1.GCCPUFraction,
             "limiter_last_enabled": u64(s, 0)}
+
+
+# ---------------------------------------------------------------------------
+# what runtime.GC lets others do; MemStats while a cycle runs (issue 15, item 7)
+
+
+@scenario()
+def gc_lets_runnable_run():
+    """runtime.GC parks its caller while the mark runs (Go: gcWaitOnMark): a goroutine
+    made runnable just before (main's send completes its receive) runs first, returns and
+    drops its local before the stacks are scanned, so its object is collected."""
+    g = go_types()
+    ch, out = rt.Chan(0), rt.Chan(1)
+
+    def worker():
+        x = rt.new(g.gcwNode)
+        out.send(weak.Make(x))
+        ch.recv()
+        rt.KeepAlive(x)
+    rt.go(worker)
+    w = out.recv()
+    m0 = rt.ReadMemStats()
+    ch.send(1)                      # the worker was waiting: it becomes runnable, main goes on
+    rt.GC()
+    m1 = rt.ReadMemStats()
+    return {"weak_nil_after_gc": w.Value() is None, "gcs": m1.NumGC - m0.NumGC,
+            "goroutines": rt.NumGoroutine()}
+
+
+@scenario(tol={"gcs": Range(1, 2, "heap-triggered cycles while 12 MB of large pointerful objects are "
+                                  "allocated: how far each mark overshoots follows its timing "
+                                  "(Go: 1 or 2 over 20 runs)")})
+def read_mem_stats_mid_cycle():
+    """ReadMemStats after each of 300 allocations of a 40000-byte pointerful type: the
+    heap-triggered cycle's mark runs beside the program, so MemStats read during it show
+    the heap past the goal with NumGC not yet counted (Go: in every recorded run)."""
+    g = go_types()
+    keep: list = [None] * 300
+    rt.GC()
+    m0 = rt.ReadMemStats()
+    in_progress = False
+    m = m0
+    for i in range(300):
+        keep[i] = rt.new(g.midL)
+        m = rt.ReadMemStats()
+        if m.NumGC == m0.NumGC and m.HeapAlloc > m0.NextGC:
+            in_progress = True
+    keep = None
+    return {"in_progress_seen": in_progress, "gcs": m.NumGC - m0.NumGC}
 
 
 # ---------------------------------------------------------------------------

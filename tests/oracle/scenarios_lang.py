@@ -312,11 +312,19 @@ def lang_map_liveness():
             "len": n, "dropped": mem_deltas(m3, m4)}
 
 
+def run_ii_bulk(n, hint):
+    """run_ii through MapValue.update, the compiled insert path: the same inserts, in
+    the same order, as Go's loop."""
+    import numpy as np
+    keys = np.arange(n)
+    return map_run(1, hint, rt.Map(rt.Int, rt.Int), lambda m, i: m.update(keys, keys))
+
+
 @scenario(tol=NOISE_BYSIZE)
 def lang_map_100000():
     old = rt.debug.SetGCPercent(-1)      # no heap-triggered cycle while filling (as in Go)
     try:
-        return {"ii": run_ii(100000, 0), "hint": run_ii(100000, 100000)}
+        return {"ii": run_ii_bulk(100000, 0), "hint": run_ii(100000, 100000)}
     finally:
         rt.debug.SetGCPercent(old)
 
@@ -462,4 +470,419 @@ def lang_goroutines():
     m2 = rt.ReadMemStats()
     res["main_sleep"] = {"first": mem_deltas(m0, m1), "first.BySize": bysize_deltas(m0, m1),
                          "second": mem_deltas(m1, m2)}
+    return res
+
+
+# ---------------------------------------------------------------------------
+# Closures (Go: the funcval {F uintptr; captured...} of an escaping func literal)
+
+def _cl_none():
+    return 3
+
+
+def _cl_top():
+    return 2
+
+
+def _cl_var():
+    return 1
+
+
+def _cl_get(p):
+    return p.value
+
+
+def _cl_int(x):
+    return x
+
+
+def _cl_len(s):
+    return len(s)
+
+
+def _cl_three(b, p, x):
+    # Go orders a closure's captured variables by first mention in its body (here b, then
+    # p, then x): {F; b bool; p *int; x int32} is 32 bytes where {F; p; b; x} would be 24
+    return p.value + x if b else 0
+
+
+def _cl_by_ref(x):
+    x.value += 1
+    return x.value
+
+
+def _cl_big(a):
+    return a[0]
+
+
+def _cl_recv_get(r):
+    return r.n
+
+
+def _cl_mv(p):
+    return p.b[0]
+
+
+CL_NAMES = [str(i) for i in range(10)]
+
+
+@scenario(tol=NOISE)
+def lang_closures():
+    """Closures made by noinline functions and stored in a global array, so each escapes:
+    none captured (a static funcval), a pointer, an int, an int32, a string, three values,
+    a variable captured by reference (moved to the heap), a [200]byte (by reference: over
+    128 bytes), a method value; then a closure in a struct field as the only path to a
+    finalized object."""
+    from scenarios import wait_queues
+    T = _types()
+    if not hasattr(T, "mvT"):
+        T.mvT = rt.Struct("mvT", p=rt.Ptr(rt.Int), b=rt.Array(rt.Byte, 56))
+    if not hasattr(T, "cbT"):
+        T.cbT = rt.Struct("cbT", id=rt.Int, cb=rt.Func(results=[rt.Int]))
+        T.recvT = rt.Struct("recvT", n=rt.Int)
+    F = rt.Func(results=[rt.Int])
+    fns = rt.new(rt.Array(F, 100))
+    one = rt.new(rt.Int)
+    big = rt.new(rt.Array(rt.Byte, 200))
+    res = {}
+
+    def step(name, f):
+        rt.GC()
+        m0 = rt.ReadMemStats()
+        for i in range(100):
+            fns[i] = f(i)
+        m1 = rt.ReadMemStats()
+        total = sum(fns[i]() for i in range(100))
+        for i in range(100):
+            fns[i] = None
+        rt.GC()
+        m2 = rt.ReadMemStats()
+        res[name] = {"alloc": mem_deltas(m0, m1), "freed": mem_deltas(m1, m2),
+                     "BySize": bysize_deltas(m0, m1), "sum": total}
+
+    def ptr(i):
+        p = rt.new(rt.Int)
+        p.value = i
+        return rt.closure(_cl_get, p)
+
+    def by_ref(i):
+        x = rt.new(rt.Int)             # Go: "moved to heap: x"
+        x.value = i
+        return rt.closure(_cl_by_ref, x)
+
+    def big_array(i):
+        big[0] = i
+        a = rt.new(rt.Array(rt.Byte, 200))   # captured by reference: a copy on the heap
+        a.value = big
+        return rt.closure(_cl_big, a)
+
+    def method_value(i):
+        r = rt.new(T.recvT)
+        r.n = i
+        return rt.closure(_cl_recv_get, r)
+
+    step("literal_no_capture", lambda i: rt.closure(_cl_none))
+    step("top_level", lambda i: _cl_top)
+    step("var_func", lambda i: _cl_var)
+    step("ptr", ptr)
+    step("int", lambda i: rt.closure(_cl_int, i))
+    step("int32", lambda i: rt.closure(_cl_int, rt.value(rt.Int32, i)))
+    step("string", lambda i: rt.closure(_cl_len, CL_NAMES[i % 10]))
+    step("three", lambda i: rt.closure(_cl_three, True, one, rt.value(rt.Int32, i)))
+    step("by_ref", by_ref)
+    step("big_array", big_array)
+    step("method_value", method_value)
+
+    fin = [0]
+    cb = rt.new(T.cbT)
+    cb.id = 1
+    p = rt.new(T.mvT)
+    p.b[0] = 42
+    rt.SetFinalizer(p, lambda _: fin.__setitem__(0, fin[0] + 1))
+    cb.cb = rt.closure(_cl_mv, p)
+    p = None
+    rt.GC()
+    wait_queues()
+    m0 = rt.ReadMemStats()
+    res["kept_finalized"] = fin[0]
+    res["kept_call"] = cb.cb()
+    cb.cb = None
+    rt.GC()
+    wait_queues()
+    rt.GC()
+    m1 = rt.ReadMemStats()
+    res["dropped_finalized"] = fin[0]
+    res["dropped"] = mem_deltas(m0, m1)
+    return res
+
+
+# ---------------------------------------------------------------------------
+# Channels: values in the heap buffer (Go: chansend/chanrecv's typedmemmove, typedmemclr)
+
+@scenario(tol=NOISE)
+def lang_chan_values():
+    """Values waiting in a channel's buffer are kept alive by it (and only by it);
+    receiving clears the slot; closing keeps the buffer; dropping the channel frees
+    hchan, buffer and what was still in it."""
+    from scenarios import wait_queues
+    from goruntime import gostring
+    T = _types()
+    if not hasattr(T, "mvT"):
+        T.mvT = rt.Struct("mvT", p=rt.Ptr(rt.Int), b=rt.Array(rt.Byte, 56))
+    if not hasattr(T, "pairT"):
+        T.pairT = rt.Struct("pairT", p=rt.Ptr(T.mvT), n=rt.Int)
+    C = rt.ChanType
+    pairs = rt.new(rt.Array(T.pairT, 8))          # Go: a global (in BSS)
+    fin = [0]
+    m = [None] * 16
+    f = [0] * 8
+
+    def new_fin_mv():
+        p = rt.new(T.mvT)
+        rt.SetFinalizer(p, lambda _: fin.__setitem__(0, fin[0] + 1))
+        return p
+
+    def gc(i):
+        rt.GC()
+        wait_queues()
+        m[i] = rt.ReadMemStats()
+        return fin[0]
+
+    rt.GC()
+    m[0] = rt.ReadMemStats()
+    c = rt.make(C(rt.Ptr(T.mvT)), 4)
+    for _ in range(3):
+        c.send(new_fin_mv())
+    m[1] = rt.ReadMemStats()
+    f[0] = gc(2)
+    c.recv()
+    f[1] = gc(3)
+    c.close()
+    f[2] = gc(4)
+    c = None
+    gc(5)
+    f[3] = gc(5)
+
+    fin[0] = 0
+    rt.GC()
+    m[6] = rt.ReadMemStats()
+    c = rt.make(C(T.pairT), 8)
+    for i in range(8):
+        c.send({"p": new_fin_mv(), "n": i})
+    total = 0
+    for i in range(4):
+        pairs[i] = c.recv()
+        total += pairs[i].n
+    m[7] = rt.ReadMemStats()
+    slen = len(c)
+    f[4] = gc(8)
+    for i in range(8):
+        pairs[i] = {}
+    f[5] = gc(9)
+    c = None
+    gc(10)
+    f[6] = gc(10)
+
+    c = rt.make(C(rt.Int), 100)
+    rt.GC()
+    i0 = rt.ReadMemStats()
+    isum = 0
+    for _ in range(10):
+        for i in range(100):
+            c.send(i)
+        for _ in range(100):
+            isum += c.recv()
+    i1 = rt.ReadMemStats()
+    c = None
+
+    c = rt.make(C(rt.String), 16)
+    rt.GC()
+    m[11] = rt.ReadMemStats()
+    for i in range(16):                 # names[i%10] + "...": a global, not a constant
+        c.send(rt.concat(gostring.constant(rt.current(), CL_NAMES[i % 10]), "-abcdefghijklmnopqrstuvwxyz"))
+    m[12] = rt.ReadMemStats()
+    rt.GC()
+    m[13] = rt.ReadMemStats()
+    n = 0
+    for _ in range(8):
+        n += len(c.recv())
+    rt.GC()
+    m[14] = rt.ReadMemStats()
+    c = None
+    rt.GC()
+    m[15] = rt.ReadMemStats()
+    return {
+        "ptr_send": mem_deltas(m[0], m[1]), "ptr_buffered_fin": f[0],
+        "ptr_received": mem_deltas(m[2], m[3]), "ptr_received_fin": f[1],
+        "ptr_closed": mem_deltas(m[3], m[4]), "ptr_closed_fin": f[2],
+        "ptr_dropped": mem_deltas(m[4], m[5]), "ptr_dropped_fin": f[3],
+        "struct_fill": mem_deltas(m[6], m[7]), "struct_sum": total, "struct_len": slen,
+        "struct_kept": mem_deltas(m[7], m[8]), "struct_kept_fin": f[4],
+        "struct_received": mem_deltas(m[8], m[9]), "struct_received_fin": f[5],
+        "struct_dropped": mem_deltas(m[9], m[10]), "struct_dropped_fin": f[6],
+        "int_roundtrips": mem_deltas(i0, i1), "int_sum": isum,
+        "str_send": mem_deltas(m[11], m[12]), "str_kept": mem_deltas(m[12], m[13]),
+        "str_received": mem_deltas(m[13], m[14]), "str_len": n,
+        "str_dropped": mem_deltas(m[14], m[15]),
+    }
+
+
+# ---------------------------------------------------------------------------
+# testing.AllocsPerRun checks of Go's own tests, in their escaping form (see lang.go)
+
+def allocs_per_run(runs, f):
+    """Go: testing.AllocsPerRun: one warm-up call, then Mallocs over *runs* calls,
+    divided as integers."""
+    f()
+    a = rt.ReadMemStats().Mallocs
+    for _ in range(runs):
+        f()
+    return (rt.ReadMemStats().Mallocs - a) // runs
+
+
+AP_KEY = "1000000000000000000000000000000000000000000000000"
+
+
+@scenario()
+def lang_allocs_per_run():
+    """runtime/malloc_test.go TestStringConcatenationAllocs, string_test.go
+    TestConcatTempString, map_test.go TestMapStringBytesLookup and TestNonEscapingMap,
+    iface_test.go TestZeroConvT2x and BenchmarkConvT2E*'s values, slice_test.go
+    TestAppendByteInLoop/TestAppendPtrInLoop: each with its result stored in a global
+    (Go) or kept by Python (goruntime), so it escapes."""
+    b10 = rt.bytes("0123456789")
+    b40 = rt.bytes("0123456789012345678901234567890123456789")
+    buf = rt.bytes(AP_KEY)
+    ms = rt.make(rt.Map(rt.String, rt.Int))
+    ms[AP_KEY] = 1
+    ms["2" + AP_KEY[1:]] = 2
+    hold = rt.new(rt.Any)
+    nzslice = rt.bytes("abc")
+    nzbig = rt.new(rt.Array(rt.Byte, 512))
+    nzbig[511] = 1
+    g = {"x": 0}
+    res = {}
+
+    def run(name, n, f):
+        res[name] = allocs_per_run(n, f)
+
+    def put(k, f):
+        return lambda: g.__setitem__(k, f())
+
+    def lookup2():
+        v = ms.get(buf)
+        if v is None:
+            raise AssertionError("!ok")
+        g["x"] += v
+
+    def map_insert(hint):
+        def f():
+            m = rt.make(rt.Map(rt.Int, rt.Int), hint=hint)
+            m[0] = 0
+            g["m"] = m
+        return f
+
+    run("concat_foo_bytes10", 1000, put("s", lambda: rt.concat("foo", b10)))
+    run("concat_prefix_bytes10_suffix", 1000, put("s", lambda: rt.concat("prefix ", b10, " suffix")))
+    run("concat_foo_bytes40", 1000, put("s", lambda: rt.concat("foo", b40)))
+    run("concat_empty_bytes10", 1000, put("s", lambda: rt.concat("", b10)))
+    run("string_bytes10", 1000, put("s", lambda: rt.string(b10)))
+    run("map_lookup_string_bytes", 100, lambda: g.__setitem__("x", g["x"] + ms[buf]))
+    run("map_lookup2_string_bytes", 100, lookup2)
+    run("map_insert_string_bytes", 100, lambda: ms.__setitem__(buf, 3))
+    run("map_delete_string_bytes", 100, lambda: ms.__delitem__(buf))
+    run("map_literal_insert", 1000, map_insert(0))
+    run("map_make_insert", 1000, map_insert(0))
+    run("map_make8_insert", 1000, map_insert(8))
+    run("map_make_var_insert", 1000, map_insert(8))
+    run("map_make9", 1000, put("m", lambda: rt.make(rt.Map(rt.Int, rt.Int), hint=9)))
+    conv = {
+        "E8": rt.value(rt.Uint8, 8), "E16_zero": rt.value(rt.Uint16, 0),
+        "E32_zero": rt.value(rt.Uint32, 0), "E64_zero": rt.value(rt.Uint64, 0),
+        "Estr_zero": "", "Eslice_zero": rt.value(rt.Slice(rt.Byte), None),
+        "E16_one": rt.value(rt.Uint16, 1), "E32_one": rt.value(rt.Uint32, 1),
+        "E64_one": rt.value(rt.Uint64, 1), "E16_thousand": rt.value(rt.Uint16, 1000),
+        "E32_thousand": rt.value(rt.Uint32, 1000), "E64_thousand": rt.value(rt.Uint64, 1000),
+        "Estr_nonzero": "abc", "Eslice_nonzero": nzslice,
+        "Ebig_zero": rt.value(rt.Array(rt.Byte, 512), None),
+        "Ebig_nonzero": rt.value(rt.Array(rt.Byte, 512), nzbig),
+    }
+    for name, v in conv.items():
+        run("conv_" + name, 1000, lambda v=v: setattr(hold, "value", v))
+
+    def appends(T, n, val):
+        def f():
+            s = rt.Slice(T)
+            for i in range(n):
+                s = rt.append(s, val(i))
+            g["a"] = s
+        return f
+
+    for n in (0, 1, 2, 8, 9, 16, 17, 24, 25, 32, 33, 48, 49, 64, 65):
+        run(f"append_bytes_{n}", 10, appends(rt.Byte, n, lambda i: i & 0xff))
+        res[f"append_bytes_{n}_cap"] = g["a"].cap if n else 0
+    for n in (0, 1, 2, 3, 4, 5, 8, 9):
+        run(f"append_ptrs_{n}", 10, appends(rt.Ptr(rt.Byte), n, lambda i: None))
+        res[f"append_ptrs_{n}_cap"] = g["a"].cap if n else 0
+    return res
+
+
+# ---------------------------------------------------------------------------
+# Maps with composite keys (structs and arrays as keys)
+
+@scenario(tol=NOISE)
+def lang_map_composite():
+    from scenarios import wait_queues
+    T = _types()
+    if not hasattr(T, "keyA"):
+        T.keyA = rt.Struct("keyA", a=rt.Int32, s=rt.String, b=rt.Array(rt.Uint16, 3))
+        T.keyBig = rt.Struct("keyBig", a=rt.Array(rt.Int, 20), s=rt.String)
+    if not hasattr(T, "mvT"):
+        T.mvT = rt.Struct("mvT", p=rt.Ptr(rt.Int), b=rt.Array(rt.Byte, 56))
+    if not hasattr(T, "keyP"):
+        T.keyP = rt.Struct("keyP", p=rt.Ptr(T.mvT), n=rt.Int)
+    ka = [{"a": i, "s": f"key{i}", "b": [i, 0, 1]} for i in range(100)]
+    k2 = [[f"key{i}", f"key{i}"[:2]] for i in range(100)]
+    kb = []
+    for i in range(20):
+        a = [0] * 20
+        a[i] = i + 1
+        kb.append({"a": a, "s": "big"})
+    res = {}
+    for n in (8, 9, 100):
+        res[f"A_{n}"] = map_run(n, 0, rt.Map(T.keyA, rt.Int), lambda m, i: m.__setitem__(ka[i], i))
+        res[f"arr_{n}"] = map_run(n, 0, rt.Map(rt.Array(rt.String, 2), rt.Int),
+                                  lambda m, i: m.__setitem__(k2[i], i))
+    for n in (8, 9, 20):
+        res[f"big_{n}"] = map_run(n, 0, rt.Map(T.keyBig, rt.Int), lambda m, i: m.__setitem__(kb[i], i))
+    res["A_hint100"] = map_run(100, 100, rt.Map(T.keyA, rt.Int), lambda m, i: m.__setitem__(ka[i], i))
+
+    fin = [0]
+    ms = [None] * 3
+
+    def gc(i):
+        rt.GC()
+        wait_queues()
+        ms[i] = rt.ReadMemStats()
+        return fin[0]
+
+    m = rt.make(rt.Map(T.keyP, rt.Bool))
+    for i in range(10):
+        p = rt.new(T.mvT)
+        rt.SetFinalizer(p, lambda _: fin.__setitem__(0, fin[0] + 1))
+        m[{"p": p, "n": i}] = True
+    p = None
+    f = [gc(0)]
+    n = 0
+    for k in m.keys():
+        if k["n"] % 2 == 0:
+            del m[k]
+            n += 1
+    k = None
+    f.append(gc(1))
+    m = None
+    gc(2)
+    f.append(gc(2))
+    res.update(ptr_kept_fin=f[0], ptr_deleted=n, ptr_deleted_fin=f[1], ptr_dropped_fin=f[2],
+               ptr_deleted_mem=mem_deltas(ms[0], ms[1]))
     return res

@@ -447,6 +447,34 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
         "ptr10.make.Mallocs": 2, "ptr10.make.TotalAlloc": 192, "empty5.make.TotalAlloc": 112,
         "b24x1.make.TotalAlloc": 144, "b64x100.make.TotalAlloc": 6528, "big_ptr.make.Mallocs": 2,
         "big_ptr.make.TotalAlloc": 112 + 40960, "received_frees": 1}, {}),
+    "lang_closures": ("cmd/compile typecheck.ClosureType: new(struct{F uintptr; X0...}) when it escapes", {
+        "literal_no_capture.alloc.Mallocs": 0, "top_level.alloc.Mallocs": 0, "var_func.alloc.Mallocs": 0,
+        "int.alloc.TotalAlloc": 1600, "int32.alloc.TotalAlloc": 1600, "string.BySize.3": 100,
+        "three.BySize.4": 100, "ptr.alloc.Mallocs": 200, "big_array.BySize.15": 100,
+        "by_ref.alloc.Mallocs": 200, "method_value.alloc.Mallocs": 200, "kept_finalized": 0,
+        "kept_call": 42, "dropped_finalized": 1, "string.sum": 100}, {}),
+    "lang_chan_values": ("runtime/chan.go chansend/chanrecv: typedmemmove into chanbuf, typedmemclr after a receive", {
+        "ptr_buffered_fin": 0, "ptr_received_fin": 1, "ptr_closed_fin": 1, "ptr_dropped_fin": 3,
+        "ptr_send.Mallocs": 5, "ptr_send.TotalAlloc": 112 + 32 + 3 * 64, "ptr_dropped.Frees": 4,
+        "struct_fill.Mallocs": 10, "struct_len": 4, "struct_kept_fin": 0, "struct_received_fin": 4,
+        "struct_dropped_fin": 8, "struct_dropped.Frees": 10, "int_roundtrips.Mallocs": 0,
+        "str_send.Mallocs": 16, "str_kept.Frees": 0, "str_received.Frees": 8, "str_dropped.Frees": 10}, {}),
+    "lang_allocs_per_run": ("Go's own AllocsPerRun checks (malloc_test, string_test, map_test, iface_test, "
+                            "slice_test), escaping: order.go OBYTES2STRTMP for m[string(b)] and literal concats", {
+        "concat_foo_bytes10": 1, "concat_prefix_bytes10_suffix": 1, "concat_foo_bytes40": 1,
+        "map_lookup_string_bytes": 0, "map_lookup2_string_bytes": 0, "map_delete_string_bytes": 0,
+        "map_insert_string_bytes": 1, "map_make_insert": 2, "map_make9": 4,
+        **{f"conv_{k}": 0 for k in ("E8", "E16_zero", "E32_zero", "E64_zero", "Estr_zero", "Eslice_zero",
+                                     "E16_one", "E32_one", "E64_one")},
+        **{f"conv_{k}": 1 for k in ("E16_thousand", "E32_thousand", "E64_thousand", "Estr_nonzero",
+                                     "Eslice_nonzero", "Ebig_nonzero")},
+        "append_bytes_1_cap": 8, "append_bytes_9": 2, "append_bytes_65": 5, "append_bytes_65_cap": 128,
+        "append_ptrs_3_cap": 4, "append_ptrs_9": 5}, {}),
+    "lang_map_composite": ("internal/runtime/maps: slot struct{key K; elem V} for struct and array keys; "
+                           "keys over 128 bytes indirect", {
+        "A_8.fill.TotalAlloc": 352, "A_9.fill.Mallocs": 4, "arr_8.fill.TotalAlloc": 352,
+        "big_8.fill.Mallocs": 9, "big_8.BySize.13": 8, "A_hint100.fill.Mallocs": 0,
+        "ptr_kept_fin": 0, "ptr_deleted": 5, "ptr_deleted_fin": 5, "ptr_dropped_fin": 10}, {}),
     "lang_map_100000": ("internal/runtime/maps: tables split at maxTableCapacity=1024", {
         "ii.fill.Mallocs": 531, "ii.fill.TotalAlloc": 4729480, "hint.make.Mallocs": 258,
         "hint.fill.Mallocs": 0}, {}),
@@ -458,6 +486,14 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
     "limiter_below_live": ("mgclimit.go: the bucket holds 1 CPU-second per P, which a program of "
                            "~0.2 s cannot fill (a loaded machine stretches it)",
                            {"limiter_last_enabled": 0}, {}),
+    "gc_lets_runnable_run": ("mgc.go GC: gcWaitOnMark parks the caller while the mark runs; "
+                             "proc.go findRunnable runs the woken goroutine, whose frame is gone "
+                             "before markroot scans stacks", {"weak_nil_after_gc": True, "gcs": 1,
+                                                             "goroutines": 1}, {}),
+    "read_mem_stats_mid_cycle": ("mstats.go ReadMemStats stops the world without waiting for a "
+                                 "running mark; mgc.go counts numgc at mark termination; "
+                                 "mgcpacer.go revise lets a mark run past the goal",
+                                 {"in_progress_seen": True}, {}),
     "lang_goroutines": ("runtime/proc.go newproc1/gfget/allgadd, acquireSudog/releaseSudog, clearpools; "
                         "time.go timeSleep: g 456 B (class 480), sudog 104 B (class 112), timer class 96", {
         "g100.run.Mallocs": 100 + 99 + 4, "g100.BySize.25": 100, "g100.BySize.9": 99,

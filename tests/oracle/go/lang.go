@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"testing"
 	"unsafe"
 )
 
@@ -430,5 +431,468 @@ func langChanMake() result {
 	runtime.ReadMemStats(&ms1)
 	gC7 = nil
 	res["received_frees"] = dlt(ms0.Frees, ms1.Frees)
+	return res
+}
+
+// ---------------------------------------------------------------------------
+// Closures: the funcval {F uintptr; captured...} of an escaping func literal.
+
+func init() {
+	scenarios = append(scenarios, scenario{"lang_closures", nil, langClosures})
+}
+
+type cbT struct {
+	id int
+	cb func() int
+}
+
+type recvT struct{ n int }
+
+func (r *recvT) get() int { return r.n }
+
+var (
+	gFns   [100]func() int
+	gCb    *cbT
+	gI32   [100]int32
+	clTop  = func() int { return 1 }
+	clFin  int
+	clBig  big200
+	clVals [8]int
+)
+
+func topFunc() int { return 2 }
+
+//go:noinline
+func clNone() func() int { return func() int { return 3 } }
+
+//go:noinline
+func clTopLevel() func() int { return topFunc }
+
+//go:noinline
+func clPtr(p *int) func() int { return func() int { return *p } }
+
+//go:noinline
+func clInt(x int) func() int { return func() int { return x } }
+
+//go:noinline
+func clInt32(x int32) func() int { return func() int { return int(x) } }
+
+//go:noinline
+func clStr(s string) func() int { return func() int { return len(s) } }
+
+//go:noinline
+func clTwo(p *int, b bool, x int32) func() int {
+	return func() int {
+		if b {
+			return *p + int(x)
+		}
+		return 0
+	}
+}
+
+// x is assigned by the closure: captured by reference, so x moves to the heap.
+//
+//go:noinline
+func clByRef(x int) func() int { return func() int { x++; return x } }
+
+// a [200]byte is above the 128-byte limit for capture by value: by reference.
+//
+//go:noinline
+func clBigArr(a big200) func() int { return func() int { return int(a[0]) } }
+
+//go:noinline
+func clMethod(r *recvT) func() int { return r.get }
+
+//go:noinline
+func clMv(p *mvT) func() int { return func() int { return int(p.b[0]) } }
+
+// langClosures: what each kind of escaping func value allocates, and a closure
+// in a struct field keeping what it captured alive.
+func langClosures() result {
+	res := result{}
+	step := func(name string, f func(i int) func() int) {
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		for i := range gFns {
+			gFns[i] = f(i)
+		}
+		runtime.ReadMemStats(&ms1)
+		sum := 0
+		for i := range gFns {
+			sum += gFns[i]()
+		}
+		gFns = [100]func() int{}
+		runtime.GC()
+		runtime.ReadMemStats(&ms2)
+		res[name] = result{"alloc": memDeltas(&ms0, &ms1), "freed": memDeltas(&ms1, &ms2),
+			"BySize": bySizeDeltas(&ms0, &ms1, false), "sum": sum}
+	}
+	step("literal_no_capture", func(i int) func() int { return clNone() })
+	step("top_level", func(i int) func() int { return clTopLevel() })
+	step("var_func", func(i int) func() int { return clTop })
+	step("ptr", func(i int) func() int { p := new(int); *p = i; return clPtr(p) })
+	step("int", func(i int) func() int { return clInt(i) })
+	step("int32", func(i int) func() int { return clInt32(int32(i)) })
+	step("string", func(i int) func() int { return clStr(names[i%10]) })
+	step("three", func(i int) func() int { return clTwo(onePtr, true, int32(i)) })
+	step("by_ref", func(i int) func() int { return clByRef(i) })
+	step("big_array", func(i int) func() int { clBig[0] = byte(i); return clBigArr(clBig) })
+	step("method_value", func(i int) func() int { return clMethod(&recvT{i}) })
+
+	// A closure in a struct field is the only path to a finalized object.
+	clFin = 0
+	gCb = &cbT{id: 1}
+	p := new(mvT)
+	p.b[0] = 42
+	runtime.SetFinalizer(p, func(*mvT) { clFin++ })
+	gCb.cb = clMv(p)
+	p = nil
+	runtime.GC()
+	waitQueues()
+	runtime.ReadMemStats(&ms0)
+	res["kept_finalized"] = clFin
+	res["kept_call"] = gCb.cb()
+	gCb.cb = nil
+	runtime.GC()
+	waitQueues()
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	res["dropped_finalized"] = clFin
+	res["dropped"] = memDeltas(&ms0, &ms1)
+	gCb = nil
+	return res
+}
+
+// ---------------------------------------------------------------------------
+// Channels: values in the heap buffer (chansend/chanrecv copy them in and out).
+
+func init() {
+	scenarios = append(scenarios, scenario{"lang_chan_values", nil, langChanValues})
+}
+
+type pairT struct {
+	p *mvT
+	n int
+}
+
+var (
+	gCP    chan *mvT
+	gCS    chan pairT
+	gCI    chan int
+	gCStr  chan string
+	gPairs [8]pairT
+	chFin  int
+)
+
+func newFinMv() *mvT {
+	p := new(mvT)
+	runtime.SetFinalizer(p, func(*mvT) { chFin++ })
+	return p
+}
+
+var chMs [16]runtime.MemStats
+
+// chGC: a GC, the finalizers it queued run, and the MemStats after.
+func chGC(ms *runtime.MemStats) int {
+	runtime.GC()
+	waitQueues()
+	runtime.ReadMemStats(ms)
+	return chFin
+}
+
+// langChanValues: values waiting in a channel's buffer are kept alive by it (and
+// only by it); receiving clears the slot; closing keeps the buffer; dropping the
+// channel frees hchan, buffer and what was still in it. The results are built at
+// the end: building them allocates.
+func langChanValues() result {
+	m := &chMs
+	var fin [8]int
+	chFin = 0
+	runtime.GC()
+	runtime.ReadMemStats(&m[0])
+	gCP = make(chan *mvT, 4)
+	for i := 0; i < 3; i++ {
+		gCP <- newFinMv()
+	}
+	runtime.ReadMemStats(&m[1])
+	fin[0] = chGC(&m[2])
+	<-gCP
+	fin[1] = chGC(&m[3])
+	close(gCP)
+	fin[2] = chGC(&m[4])
+	gCP = nil
+	chGC(&m[5])
+	fin[3] = chGC(&m[5])
+
+	// struct values with a pointer, copied into and out of the buffer
+	chFin = 0
+	runtime.GC()
+	runtime.ReadMemStats(&m[6])
+	gCS = make(chan pairT, 8)
+	for i := 0; i < 8; i++ {
+		gCS <- pairT{newFinMv(), i}
+	}
+	sum := 0
+	for i := 0; i < 4; i++ {
+		gPairs[i] = <-gCS
+		sum += gPairs[i].n
+	}
+	runtime.ReadMemStats(&m[7])
+	slen := len(gCS)
+	fin[4] = chGC(&m[8])
+	gPairs = [8]pairT{}
+	fin[5] = chGC(&m[9])
+	gCS = nil
+	chGC(&m[10])
+	fin[6] = chGC(&m[10])
+
+	// a pointer-free buffer: sends and receives allocate nothing
+	gCI = make(chan int, 100)
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	isum := 0
+	for r := 0; r < 10; r++ {
+		for i := 0; i < 100; i++ {
+			gCI <- i
+		}
+		for i := 0; i < 100; i++ {
+			isum += <-gCI
+		}
+	}
+	runtime.ReadMemStats(&ms1)
+	gCI = nil
+
+	// strings on the heap, kept by the buffer's string headers
+	gCStr = make(chan string, 16)
+	runtime.GC()
+	runtime.ReadMemStats(&m[11])
+	for i := 0; i < 16; i++ {
+		gCStr <- names[i%10] + "-abcdefghijklmnopqrstuvwxyz"
+	}
+	runtime.ReadMemStats(&m[12])
+	runtime.GC()
+	runtime.ReadMemStats(&m[13])
+	n := 0
+	for i := 0; i < 8; i++ {
+		n += len(<-gCStr)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m[14])
+	gCStr = nil
+	runtime.GC()
+	runtime.ReadMemStats(&m[15])
+
+	return result{
+		"ptr_send": memDeltas(&m[0], &m[1]), "ptr_buffered_fin": fin[0],
+		"ptr_received": memDeltas(&m[2], &m[3]), "ptr_received_fin": fin[1],
+		"ptr_closed": memDeltas(&m[3], &m[4]), "ptr_closed_fin": fin[2],
+		"ptr_dropped": memDeltas(&m[4], &m[5]), "ptr_dropped_fin": fin[3],
+		"struct_fill": memDeltas(&m[6], &m[7]), "struct_sum": sum, "struct_len": slen,
+		"struct_kept": memDeltas(&m[7], &m[8]), "struct_kept_fin": fin[4],
+		"struct_received": memDeltas(&m[8], &m[9]), "struct_received_fin": fin[5],
+		"struct_dropped": memDeltas(&m[9], &m[10]), "struct_dropped_fin": fin[6],
+		"int_roundtrips": memDeltas(&ms0, &ms1), "int_sum": isum,
+		"str_send": memDeltas(&m[11], &m[12]), "str_kept": memDeltas(&m[12], &m[13]),
+		"str_received": memDeltas(&m[13], &m[14]), "str_len": n,
+		"str_dropped": memDeltas(&m[14], &m[15]),
+	}
+}
+
+// ---------------------------------------------------------------------------
+// testing.AllocsPerRun checks of Go's own tests, in the form whose result escapes
+// (a global), which is what a goruntime handle is: runtime/malloc_test.go
+// TestStringConcatenationAllocs, string_test.go TestConcatTempString, map_test.go
+// TestMapStringBytesLookup and TestNonEscapingMap, iface_test.go TestZeroConvT2x and
+// BenchmarkConvT2E*'s values, slice_test.go TestAppendByteInLoop/TestAppendPtrInLoop.
+
+func init() {
+	scenarios = append(scenarios, scenario{"lang_allocs_per_run", nil, langAllocsPerRun})
+}
+
+var (
+	apB10   = []byte("0123456789")
+	apB40   = []byte("0123456789012345678901234567890123456789")
+	apS     string
+	apE     any
+	apM     map[int]int
+	apMS    map[string]int
+	apBuf   = []byte("1000000000000000000000000000000000000000000000000")
+	apBytes []byte
+	apPtrs  []*byte
+	apX     int
+	apHint  = 8
+
+	apEight8     uint8  = 8
+	apZero16     uint16 = 0
+	apZero32     uint32 = 0
+	apZero64     uint64 = 0
+	apZeroStr    string = ""
+	apZeroSlice  []byte = nil
+	apOne16      uint16 = 1
+	apOne32      uint32 = 1
+	apOne64      uint64 = 1
+	apThousand16 uint16 = 1000
+	apThousand32 uint32 = 1000
+	apThousand64 uint64 = 1000
+	apNzStr      string = "abc"
+	apNzSlice    []byte = []byte("abc")
+	apZeroBig    [512]byte
+	apNzBig      = [512]byte{511: 1}
+)
+
+func langAllocsPerRun() result {
+	apMS = map[string]int{
+		"1000000000000000000000000000000000000000000000000": 1,
+		"2000000000000000000000000000000000000000000000000": 2,
+	}
+	res := result{}
+	run := func(name string, n int, f func()) { res[name] = testing.AllocsPerRun(n, f) }
+	run("concat_foo_bytes10", 1000, func() { apS = "foo" + string(apB10) })
+	run("concat_prefix_bytes10_suffix", 1000, func() { apS = "prefix " + string(apB10) + " suffix" })
+	run("concat_foo_bytes40", 1000, func() { apS = "foo" + string(apB40) })
+	run("concat_empty_bytes10", 1000, func() { apS = "" + string(apB10) })
+	run("string_bytes10", 1000, func() { apS = string(apB10) })
+	run("map_lookup_string_bytes", 100, func() { apX += apMS[string(apBuf)] })
+	run("map_lookup2_string_bytes", 100, func() {
+		y, ok := apMS[string(apBuf)]
+		if !ok {
+			panic("!ok")
+		}
+		apX += y
+	})
+	run("map_insert_string_bytes", 100, func() { apMS[string(apBuf)] = 3 })
+	run("map_delete_string_bytes", 100, func() { delete(apMS, string(apBuf)) })
+	run("map_literal_insert", 1000, func() { apM = map[int]int{}; apM[0] = 0 })
+	run("map_make_insert", 1000, func() { apM = make(map[int]int); apM[0] = 0 })
+	run("map_make8_insert", 1000, func() { apM = make(map[int]int, 8); apM[0] = 0 })
+	run("map_make_var_insert", 1000, func() { apM = make(map[int]int, apHint); apM[0] = 0 })
+	run("map_make9", 1000, func() { apM = make(map[int]int, 9) })
+	conv := []struct {
+		name string
+		fn   func()
+	}{
+		{"E8", func() { apE = apEight8 }},
+		{"E16_zero", func() { apE = apZero16 }},
+		{"E32_zero", func() { apE = apZero32 }},
+		{"E64_zero", func() { apE = apZero64 }},
+		{"Estr_zero", func() { apE = apZeroStr }},
+		{"Eslice_zero", func() { apE = apZeroSlice }},
+		{"E16_one", func() { apE = apOne16 }},
+		{"E32_one", func() { apE = apOne32 }},
+		{"E64_one", func() { apE = apOne64 }},
+		{"E16_thousand", func() { apE = apThousand16 }},
+		{"E32_thousand", func() { apE = apThousand32 }},
+		{"E64_thousand", func() { apE = apThousand64 }},
+		{"Estr_nonzero", func() { apE = apNzStr }},
+		{"Eslice_nonzero", func() { apE = apNzSlice }},
+		{"Ebig_zero", func() { apE = apZeroBig }},
+		{"Ebig_nonzero", func() { apE = apNzBig }},
+	}
+	for _, c := range conv {
+		run("conv_"+c.name, 1000, c.fn)
+	}
+	for _, n := range []int{0, 1, 2, 8, 9, 16, 17, 24, 25, 32, 33, 48, 49, 64, 65} {
+		run("append_bytes_"+strconv.Itoa(n), 10, func() {
+			apBytes = nil
+			for i := range n {
+				apBytes = append(apBytes, byte(i))
+			}
+		})
+		res["append_bytes_"+strconv.Itoa(n)+"_cap"] = cap(apBytes)
+	}
+	for _, n := range []int{0, 1, 2, 3, 4, 5, 8, 9} {
+		run("append_ptrs_"+strconv.Itoa(n), 10, func() {
+			apPtrs = nil
+			for range n {
+				apPtrs = append(apPtrs, nil)
+			}
+		})
+		res["append_ptrs_"+strconv.Itoa(n)+"_cap"] = cap(apPtrs)
+	}
+	return res
+}
+
+// ---------------------------------------------------------------------------
+// Maps with composite keys: structs and arrays as keys, their slots laid out as Go's.
+
+func init() {
+	scenarios = append(scenarios, scenario{"lang_map_composite", nil, langMapComposite})
+}
+
+type keyA struct {
+	a int32
+	s string
+	b [3]uint16
+}
+
+type keyP struct {
+	p *mvT
+	n int
+}
+
+type keyBig struct {
+	a [20]int
+	s string
+}
+
+var (
+	gMKA   map[keyA]int
+	gMK2   map[[2]string]int
+	gMKP   map[keyP]bool
+	gMKB   map[keyBig]int
+	kaKeys [100]keyA
+	k2Keys [100][2]string
+	kbKeys [20]keyBig
+	kpKeys [10]keyP
+)
+
+func langMapComposite() result {
+	for i := range kaKeys {
+		s := "key" + strconv.Itoa(i)
+		kaKeys[i] = keyA{int32(i), s, [3]uint16{uint16(i), 0, 1}}
+		k2Keys[i] = [2]string{s, s[:2]}
+	}
+	for i := range kbKeys {
+		kbKeys[i].a[i] = i + 1
+		kbKeys[i].s = "big"
+	}
+	res := result{}
+	for _, n := range []int{8, 9, 100} {
+		res["A_"+strconv.Itoa(n)] = mapRun(n, 0, func(h int) { gMKA = make(map[keyA]int, h) },
+			func(i int) { gMKA[kaKeys[i]] = i }, func() { gMKA = nil })
+		res["arr_"+strconv.Itoa(n)] = mapRun(n, 0, func(h int) { gMK2 = make(map[[2]string]int, h) },
+			func(i int) { gMK2[k2Keys[i]] = i }, func() { gMK2 = nil })
+	}
+	for _, n := range []int{8, 9, 20} {
+		res["big_"+strconv.Itoa(n)] = mapRun(n, 0, func(h int) { gMKB = make(map[keyBig]int, h) },
+			func(i int) { gMKB[kbKeys[i]] = i }, func() { gMKB = nil })
+	}
+	res["A_hint100"] = mapRun(100, 100, func(h int) { gMKA = make(map[keyA]int, h) },
+		func(i int) { gMKA[kaKeys[i]] = i }, func() { gMKA = nil })
+
+	// pointers inside keys keep their referents alive until the entry is deleted
+	chFin = 0
+	gMKP = make(map[keyP]bool)
+	for i := range kpKeys {
+		gMKP[keyP{newFinMv(), i}] = true
+	}
+	var fin [3]int
+	fin[0] = chGC(&chMs[0])
+	n := 0
+	for k := range gMKP {
+		if k.n%2 == 0 {
+			delete(gMKP, k)
+			n++
+		}
+	}
+	fin[1] = chGC(&chMs[1])
+	gMKP = nil
+	chGC(&chMs[2])
+	fin[2] = chGC(&chMs[2])
+	res["ptr_kept_fin"] = fin[0]
+	res["ptr_deleted"] = n
+	res["ptr_deleted_fin"] = fin[1]
+	res["ptr_dropped_fin"] = fin[2]
+	res["ptr_deleted_mem"] = memDeltas(&chMs[0], &chMs[1])
 	return res
 }

@@ -137,6 +137,10 @@ var scenarios = []scenario{
 	{"time_goroutines", nil, func() result { return timing("goroutines") }},
 	{"limiter_below_live", nil, limiterBelowLive},
 
+	// What runtime.GC lets others do; MemStats while a cycle runs (issue 15, item 7).
+	{"gc_lets_runnable_run", nil, gcLetsRunnableRun},
+	{"read_mem_stats_mid_cycle", nil, readMemStatsMidCycle},
+
 	// Scan work as Go 1.27 counts it (/gc/scan/heap:bytes), on a CPU without AVX-512's
 	// packed span scan (the model goruntime follows; see scanHeapWork).
 	{"scan_heap_work", map[string]string{"GODEBUG": "cpu.avx512vl=off"}, scanHeapWork},
@@ -2255,6 +2259,65 @@ func limiterBelowLive() result {
 		"gc_cpu_fraction": m1.GCCPUFraction,
 		"limiter_last_enabled": s[0].Value.Uint64(),
 	}
+}
+
+type gcwNode struct {
+	next *gcwNode
+	buf  [56]byte
+}
+
+//go:noinline
+func gcWaitWorker(ch chan int, out chan weak.Pointer[gcwNode]) {
+	x := &gcwNode{}
+	out <- weak.Make(x)
+	<-ch
+	runtime.KeepAlive(x)
+}
+
+// gcLetsRunnableRun: runtime.GC parks its caller while the mark runs (gcWaitOnMark), so
+// a goroutine made runnable just before (main's send completes its receive) runs first,
+// returns and drops its local before its stack is scanned: the object is collected.
+func gcLetsRunnableRun() result {
+	ch := make(chan int)
+	out := make(chan weak.Pointer[gcwNode], 1)
+	go gcWaitWorker(ch, out)
+	w := <-out
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	ch <- 1 // the worker was waiting: it becomes runnable, main goes on
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	return result{
+		"weak_nil_after_gc": w.Value() == nil,
+		"gcs":               m1.NumGC - m0.NumGC,
+		"goroutines":        runtime.NumGoroutine(),
+	}
+}
+
+type midL struct { // 40000 B with a pointer first: a long mark (issue 16's divergence)
+	p *int
+	b [39992]byte
+}
+
+var midKeep [300]*midL
+
+// readMemStatsMidCycle: ReadMemStats after every allocation of 300 large pointerful
+// objects. A heap-triggered cycle starts at ~4 MB and its mark runs beside the program:
+// MemStats read while it runs show the heap past the goal with NumGC not yet counted.
+func readMemStatsMidCycle() result {
+	runtime.GC()
+	var m0, m runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	inProgress := false
+	for i := range midKeep {
+		midKeep[i] = new(midL)
+		runtime.ReadMemStats(&m)
+		if m.NumGC == m0.NumGC && m.HeapAlloc > m0.NextGC {
+			inProgress = true
+		}
+	}
+	clear(midKeep[:])
+	return result{"in_progress_seen": inProgress, "gcs": m.NumGC - m0.NumGC}
 }
 
 var traceRE = regexp.MustCompile(`^gc (\d+) @\d+\.\d{3}s \d+%: \S+ ms clock, \S+ ms cpu, ` +
