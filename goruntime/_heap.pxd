@@ -79,6 +79,7 @@ cdef struct mheap_t:
     uint64_t* page_scav        # one bit per page: 1 = released to the OS (scavenged)
     uint8_t* page_dirty        # per page: 1 = may hold non-zero bytes
     intp_t search_hint         # no free page below this (Go: pageAlloc.searchAddr)
+    intp_t run_hint            # no free run of 2+ pages starts below this
     # per-P caches and central lists
     mcache_t* mcaches
     int nprocs

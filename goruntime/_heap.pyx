@@ -208,25 +208,67 @@ cdef int throw_oom(mheap_t* h, uint64_t nbytes) except -1 with gil:
 
 
 cdef intp_t find_free_run(mheap_t* h, intp_t npages) noexcept nogil:
-    """Lowest page index starting a run of *npages* free mapped pages, or -1."""
-    cdef intp_t p = h.search_hint, run = 0, start = -1, w
+    """Lowest page index starting a run of *npages* free mapped pages, or -1. A word of
+    the in-use bitmap at a time, not a page: the run carried in from the words below,
+    then (runs of up to 64 pages) the windows of *npages* free pages inside the word, by
+    and-ing the free bits with themselves shifted (log2(npages) steps), then the run
+    reaching the word's top. Runs of 2+ pages start at ``run_hint`` (the words below
+    it hold single free pages at most, a fragmented heap's small-span holes), and the
+    search moves it up to the first word that may start one."""
+    cdef intp_t p = h.search_hint, start, limit = h.mapped_pages, first2 = -1
+    if npages <= 0:
+        return -1
+    if npages > 1 and h.run_hint > p:
+        p = h.run_hint
+    start = find_run_from(h, p, npages, &first2)
+    if npages > 1:
+        h.run_hint = first2 if first2 >= 0 else (limit if limit > h.run_hint else h.run_hint)
+    return start
+
+
+cdef intp_t find_run_from(mheap_t* h, intp_t p, intp_t npages, intp_t* first2) noexcept nogil:
+    """`find_free_run` from page *p*; *first2* gets the first word that may start a run
+    of 2+ free pages (two adjacent free pages, or a free top page), or stays -1."""
+    cdef intp_t run = 0, start = -1, base, lo, top, k, sh
     cdef intp_t limit = h.mapped_pages
-    cdef uint64_t word
+    cdef uint64_t free, y
     while p < limit:
-        w = p >> 6
-        word = h.page_inuse[w]
-        if run == 0 and (p & 63) == 0 and word == <uint64_t>0xFFFFFFFFFFFFFFFF:
-            p += 64                           # skip a full word of in-use pages
-            continue
-        if (word >> (p & 63)) & 1:
+        base = (p >> 6) << 6
+        free = ~h.page_inuse[p >> 6]
+        lo = p & 63
+        top = limit - base if limit - base < 64 else 64
+        if lo:                                    # pages below the hint are not looked at
+            free &= (~(<uint64_t>0)) << lo
+        if top < 64:                              # nor unmapped ones
+            free &= ((<uint64_t>1) << top) - 1
+        p = base + 64
+        if free == 0:
             run = 0
-        else:
+            continue
+        if first2[0] < 0 and ((free & (free >> 1)) | (free >> 63)):
+            first2[0] = base
+        if free == <uint64_t>0xFFFFFFFFFFFFFFFF:
             if run == 0:
-                start = p
-            run += 1
-            if run == npages:
+                start = base
+            run += 64
+            if run >= npages:
                 return start
-        p += 1
+            continue
+        if run and run + GR_CTZ64(~free) >= npages:
+            return start                          # the run from below ends in this word
+        if npages <= 64:
+            y = free                              # bit i: pages i .. i+npages-1 are free
+            k = 1
+            while k < npages:
+                sh = npages - k if npages - k < k else k
+                y &= y >> sh
+                k += sh
+            if y:
+                return base + GR_CTZ64(y)
+        run = 0                                   # the run reaching the top carries on
+        while (free >> (63 - run)) & 1:
+            run += 1
+        start = base + 64 - run
     return -1
 
 
@@ -239,6 +281,8 @@ cdef int heap_grow(mheap_t* h, intp_t npages) except -1 nogil:
         return throw_oom(h, <uint64_t>npages << PAGE_SHIFT)
     for p in range(h.mapped_pages, h.mapped_pages + ask):
         bit_set(h.page_scav, p)
+    if h.mapped_pages > 0 and h.mapped_pages - 1 < h.run_hint:
+        h.run_hint = h.mapped_pages - 1           # its last page may start a run now
     h.heap_released += <uint64_t>ask << PAGE_SHIFT
     h.mapped_pages += ask
     return 0
@@ -270,6 +314,24 @@ cdef intp_t page_alloc(mheap_t* h, intp_t npages) except -1 nogil:
     return start
 
 
+cdef inline void zero_lines(uint8_t* p, intp_t nbytes) noexcept nogil:
+    """Zero *nbytes* (a multiple of 64) at *p*, writing only from the first 64-byte line
+    holding a nonzero byte: memory that was never written (a large object or a slot of a
+    trace replay, whose contents no one stores to) is only read, and a page the OS never
+    backed reads as its shared zero page, instead of being faulted in and cleared twice
+    (by the kernel, then by memset)."""
+    cdef const uint64_t* w = <const uint64_t*>p
+    cdef uint64_t acc
+    cdef intp_t i, j
+    for i in range(0, nbytes >> 3, 8):                # a cache line at a time
+        acc = 0
+        for j in range(8):
+            acc |= w[i + j]
+        if acc:
+            memset(p + i * 8, 0, nbytes - i * 8)
+            return
+
+
 cdef intp_t alloc_span(mheap_t* h, int spc, intp_t npages, uint64_t elemsize,
                        uint32_t nelems) except -1 nogil:
     """A fresh in-use span (Go: mheap.alloc + initSpan); zeroes reused dirty pages. While
@@ -287,7 +349,8 @@ cdef intp_t alloc_span(mheap_t* h, int spc, intp_t npages, uint64_t elemsize,
             dirty = True
             h.page_dirty[p] = 0
     if dirty:
-        memset(h.arena + (start << PAGE_SHIFT), 0, npages << PAGE_SHIFT)
+        for p in range(start, start + npages):
+            zero_lines(h.arena + (p << PAGE_SHIFT), PAGE_SIZE)
     s.base = h.arena_start + (<uint64_t>start << PAGE_SHIFT)
     s.elemsize = elemsize
     s.divmul = class_to_divmagic[spc >> 1]
@@ -324,6 +387,8 @@ cdef void free_span(mheap_t* h, intp_t si) noexcept nogil:
     h.heap_inuse -= <uint64_t>s.npages << PAGE_SHIFT
     if si < h.search_hint:
         h.search_hint = si
+    if si - 1 < h.run_hint:                      # the page below may start a run now
+        h.run_hint = si - 1 if si > 0 else 0
     s.state = SPAN_DEAD
     h.nspans_inuse -= 1
 
@@ -669,8 +734,10 @@ cdef inline intp_t next_slot(mheap_t* h, int p, int spc, uint64_t* out) except -
             z = <uint64_t*>addr_ptr(h, a)
             for idx in range(<intp_t>(s.elemsize >> 3)):
                 z[idx] = 0
-        else:
+        elif s.elemsize & 63:
             memset(addr_ptr(h, a), 0, s.elemsize)
+        else:
+            zero_lines(<uint8_t*>addr_ptr(h, a), <intp_t>s.elemsize)
     return si
 
 
@@ -1003,6 +1070,7 @@ cdef class Heap:
         self.h.page_scav = &ps[0]
         self.h.page_dirty = &pd[0]
         self.h.search_hint = 0
+        self.h.run_hint = 0
         self.h.mcaches = &mc[0]
         self.h.nprocs = nprocs
         for i in range(NUM_SPAN_CLASSES):

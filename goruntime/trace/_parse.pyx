@@ -29,9 +29,15 @@ cdef extern from *:
     #include <stdint.h>
     typedef int8_t gr_int8_t;
     typedef int32_t gr_int32_t;
+    #if defined(__GNUC__) || defined(__clang__)
+    #define gr_prefetch_w(p) __builtin_prefetch((p), 1, 0)
+    #else
+    #define gr_prefetch_w(p) ((void)(p))
+    #endif
     """
     ctypedef signed char gr_int8_t
     ctypedef int gr_int32_t
+    void prefetch_w "gr_prefetch_w"(const void* p) noexcept nogil
 
 # error codes (messages in goruntime.trace.reader.ERRORS)
 cdef enum:
@@ -325,6 +331,7 @@ cdef enum:
     E_OVERFLOW = 9        # more events of a kind than pass 1 counted (cannot happen)
     MAX_PENDING = 10000   # objects waiting for a late span event
     LATE_SPAN_WINDOW = 256
+    PREFETCH_AHEAD = 16   # frees ahead whose allocation row set_free_times prefetches
     TINY_SPAN_CLASS = 5   # tinySpanClass: class 2, noscan
     MIN_SIZE_FOR_MALLOC_HEADER = 512
 
@@ -415,12 +422,21 @@ cdef struct pending_t:
     bint misaligned       # why it waits: no span (False) or not at a slot boundary
 
 
+cdef struct span_t:
+    # a span, at its first page: everything a lookup reads in one cache line
+    int64_t* slots        # its slots' refs (pending_t.ref; EMPTY: free), NULL until used
+    uint64_t elem         # slot bytes: the class size, or the whole span (large, odd class)
+    uint32_t npages
+    gr_int32_t nslots     # entries of slots
+    gr_int32_t nlive      # live entries of slots
+    unsigned short kc     # kindclass: spanclass << 1, or 1 = not a heap span
+
+
 cdef struct heapstate_t:
-    # the page table: first page of the span holding each page (-1: none), its pages,
-    # its kindclass (spanclass << 1, or 1 = not a heap span)
+    # the page table: first page of the span holding each page (-1: none); the spans,
+    # by first page
     gr_int32_t* start
-    uint64_t* snp
-    unsigned short* sspc
+    span_t* spans
     intp_t cap
     intp_t max_pages
     uint64_t max_id       # the largest address id inside max_pages
@@ -440,13 +456,10 @@ cdef struct heapstate_t:
     alloc_rec* initial
     free_rec* frees
     intp_t n_alloc, n_init, n_free, cap_alloc, cap_init, cap_free
-    # the live objects, by slot: per span (at its first page) an array of its slots'
-    # refs (as pending_t.ref; EMPTY: free), filled in address order as Go allocates and
-    # sweeps, so the lookups stay in cache; a slot the current page table cannot place
-    # (an object left over in a span that was remapped) is in the address-keyed table
-    int64_t** slots
-    gr_int32_t* nslots
-    gr_int32_t* nlive
+    # the live objects, by slot: per span (span_t.slots) an array of its slots' refs,
+    # filled in address order as Go allocates and sweeps, so the lookups stay in cache;
+    # a slot the current page table cannot place (an object left over in a span that
+    # was remapped) is in the address-keyed table
     slotmap_t fb
     bint oom
     pending_t* pending
@@ -461,34 +474,15 @@ cdef int grow_pages(heapstate_t* s, intp_t need) noexcept nogil:
         cap *= 2
     if cap > s.max_pages:
         cap = s.max_pages
-    cdef int64_t** sl = <int64_t**>realloc(s.slots, cap * sizeof(int64_t*))
-    if sl == NULL:
+    cdef span_t* sp = <span_t*>realloc(s.spans, cap * sizeof(span_t))
+    if sp == NULL:
         return -1
-    s.slots = sl
-    cdef gr_int32_t* ns = <gr_int32_t*>realloc(s.nslots, cap * sizeof(gr_int32_t))
-    if ns == NULL:
-        return -1
-    s.nslots = ns
-    cdef gr_int32_t* nl = <gr_int32_t*>realloc(s.nlive, cap * sizeof(gr_int32_t))
-    if nl == NULL:
-        return -1
-    s.nlive = nl
-    for i in range(s.cap, cap):
-        sl[i] = NULL
-        ns[i] = 0
-        nl[i] = 0
+    s.spans = sp
+    memset(&sp[s.cap], 0, (cap - s.cap) * sizeof(span_t))
     cdef gr_int32_t* st = <gr_int32_t*>realloc(s.start, cap * sizeof(gr_int32_t))
     if st == NULL:
         return -1
     s.start = st
-    cdef uint64_t* np_ = <uint64_t*>realloc(s.snp, cap * sizeof(uint64_t))
-    if np_ == NULL:
-        return -1
-    s.snp = np_
-    cdef unsigned short* sc = <unsigned short*>realloc(s.sspc, cap * sizeof(unsigned short))
-    if sc == NULL:
-        return -1
-    s.sspc = sc
     for i in range(s.cap, cap):
         st[i] = -1
     s.cap = cap
@@ -535,12 +529,20 @@ cdef int place(heapstate_t* s, int64_t ref, uint64_t id, uint64_t size, unsigned
                bint header, int64_t t) noexcept nogil:
     """An object found its slot: pair it with the live-slot table (the tiny allocator's
     re-reports, allocations over a slot whose free came late), then fill its row."""
-    cdef alloc_rec* r = rec_of(s, ref)
     cdef uint64_t key = id - (1 if header else 0) * (8 // s.align if 8 // s.align else 1)
     cdef uint64_t slot_size
-    cdef intp_t h = -1, st = -1
-    cdef bint tiny = False
+    cdef intp_t st = -1
     cdef int64_t* e = slot_entry(s, key, True, &st, &slot_size)
+    return place_entry(s, ref, key, e, st, size, spc, t)
+
+
+cdef int place_entry(heapstate_t* s, int64_t ref, uint64_t key, int64_t* e, intp_t st,
+                     uint64_t size, unsigned int spc, int64_t t) noexcept nogil:
+    """`place` with the slot looked up: *e* its live-table entry in span *st* (NULL:
+    none, the address-keyed table holds it)."""
+    cdef alloc_rec* r = rec_of(s, ref)
+    cdef intp_t h = -1
+    cdef bint tiny = False
     if s.oom:
         return E_NOMEM
     if e == NULL or e[0] == EMPTY:
@@ -549,7 +551,7 @@ cdef int place(heapstate_t* s, int64_t ref, uint64_t id, uint64_t size, unsigned
         if h < 0:                                  # a free slot: the object takes it
             if e != NULL:
                 e[0] = ref
-                s.nlive[st] += 1
+                s.spans[st].nlive += 1
             elif sm_put(&s.fb, key, ref) < 0:
                 return E_NOMEM
         elif spc == TINY_SPAN_CLASS:
@@ -622,10 +624,11 @@ cdef int late_span(heapstate_t* s, uint64_t a, uint64_t b, uint64_t kc, int64_t 
 
 cdef int on_object(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
     """HeapObject (the snapshot) or HeapObjectAlloc: resolve its slot from the page table."""
-    cdef uint64_t id = c.args[0], traw = c.args[1], off, np_, elem, r, spc
+    cdef uint64_t id = c.args[0], traw = c.args[1], off, elem, r, spc, idx
     cdef intp_t pg, st
     cdef int64_t ref, lut
     cdef alloc_rec* rec
+    cdef span_t* sp
     cdef gr_int32_t gt = -1
     if c.typ == K_OBJECT:
         if s.n_init >= s.cap_init:
@@ -659,21 +662,26 @@ cdef int on_object(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
             s.unknown_types += 1
     rec.type = gt
     off = id * s.align
-    pg = <intp_t>(off // s.page)
-    if pg >= s.cap or s.start[pg] < 0 or (s.sspc[s.start[pg]] & 1):
+    pg = <intp_t>(off >> s.page_shift) if s.page_shift >= 0 else <intp_t>(off // s.page)
+    if pg >= s.cap or s.start[pg] < 0:
         return pend(s, ref, id, False)
     st = s.start[pg]
-    spc = s.sspc[st] >> 1
-    np_ = s.snp[st]
+    sp = &s.spans[st]
+    if sp.kc & 1:
+        return pend(s, ref, id, False)
+    spc = sp.kc >> 1
     off -= <uint64_t>st * s.page
+    elem = sp.elem
     if (spc >> 1) == 0 or (spc >> 1) >= <uint64_t>s.nclass:
         if off != 0:
             return pend(s, ref, id, True)
-        return place(s, ref, id, np_ * s.page, <unsigned int>(spc & 0xff), False, t)
-    elem = s.class_size[spc >> 1]
-    r = off % elem
+        return place_entry(s, ref, id, span_entry(s, st, 0), st, elem,
+                           <unsigned int>(spc & 0xff), t)
+    idx = slot_index(s, off, elem, <unsigned int>(spc >> 1))
+    r = off - idx * elem
     if r == 0:
-        return place(s, ref, id, elem, <unsigned int>(spc & 0xff), False, t)
+        return place_entry(s, ref, id, span_entry(s, st, idx), st, elem,
+                           <unsigned int>(spc & 0xff), t)
     if spc == TINY_SPAN_CLASS:           # a sub-allocation inside a 16-byte tiny block
         rec.size = 0
         rec.sizeclass = <uint8_t>(spc >> 1)
@@ -713,7 +721,6 @@ cdef void drop(heapstate_t* s, pending_t* pd) noexcept nogil:
 cdef int on_free(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
     cdef intp_t h
     cdef int64_t ref
-    cdef alloc_rec* r
     cdef free_rec* f
     if s.n_free >= s.cap_free:
         return E_OVERFLOW
@@ -730,9 +737,8 @@ cdef int on_free(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
     if e != NULL and e[0] != EMPTY:
         ref = e[0]
         e[0] = EMPTY
-        s.nlive[st] -= 1
-        rec_of(s, ref)[0].free_time = t
-        f.size = slot_size
+        s.spans[st].nlive -= 1
+        f.size = slot_size                        # free_time: see set_free_times
     else:
         h = sm_find(&s.fb, c.args[0]) if s.fb.n else -1
         if h < 0:
@@ -740,9 +746,7 @@ cdef int on_free(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
             return E_OK
         ref = s.fb.vals[h]
         sm_del(&s.fb, h)
-        r = rec_of(s, ref)
-        r.free_time = t
-        f.size = r.size
+        f.size = rec_of(s, ref)[0].size
     if ref >= 0:
         f.alloc = ref
     else:
@@ -750,88 +754,131 @@ cdef int on_free(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
     return E_OK
 
 
+cdef void set_free_times(heapstate_t* s) noexcept nogil:
+    """Each freed object's ``free_time``, from the free rows, after the merge: a free
+    reaches an object allocated anywhere before (a random row of a large table), so the
+    stores are done here, in one loop with the rows prefetched a few frees ahead, rather
+    than one cache miss per free inside the merge. Exact: an object has at most one free
+    (its slot entry is emptied by it) and a realloc's early ``free_time`` is of an
+    object no free reaches."""
+    cdef intp_t i, j, n = s.n_free
+    cdef free_rec* f
+    for i in range(n):
+        j = i + PREFETCH_AHEAD
+        if j < n:
+            f = &s.frees[j]
+            if f.alloc >= 0:
+                prefetch_w(&s.allocs[f.alloc].free_time)
+            elif f.initial >= 0:
+                prefetch_w(&s.initial[f.initial].free_time)
+        f = &s.frees[i]
+        if f.alloc >= 0:
+            s.allocs[f.alloc].free_time = f.time
+        elif f.initial >= 0:
+            s.initial[f.initial].free_time = f.time
+
+
 cdef int64_t* slot_entry(heapstate_t* s, uint64_t key, bint create, intp_t* o_st,
                         uint64_t* o_size) noexcept nogil:
     """The live-table entry of slot *key* (an address id) in its span's slot array, made
     when *create*; NULL when the page table places no slot there (or the array is not
     made yet, or out of memory: ``s.oom``)."""
-    cdef uint64_t off = key * s.align, rel, elem, n, idx
-    cdef intp_t pg, st, i
-    cdef unsigned int spc, cls
-    cdef int64_t* arr
+    cdef uint64_t off = key * s.align, rel, elem, idx
+    cdef intp_t pg, st
+    cdef unsigned int cls
+    cdef span_t* sp
+    cdef int64_t* e
     if key > s.max_id:
         return NULL
     pg = <intp_t>(off >> s.page_shift) if s.page_shift >= 0 else <intp_t>(off // s.page)
     if pg >= s.cap:
         return NULL
     st = s.start[pg]
-    if st < 0 or (s.sspc[st] & 1):
+    if st < 0:
         return NULL
-    spc = s.sspc[st] >> 1
-    cls = spc >> 1
+    sp = &s.spans[st]
+    if sp.kc & 1:
+        return NULL
+    cls = sp.kc >> 2
     rel = off - <uint64_t>st * s.page
+    elem = sp.elem
     if cls == 0 or cls >= <unsigned int>s.nclass:
         if rel != 0:
             return NULL
-        idx, n, elem = 0, 1, s.snp[st] * s.page
+        idx = 0
     else:
-        elem = s.class_size[cls]
-        # Go's mspan.divideByElemSize (exact inside a span; checked below either way)
-        if rel < <uint64_t>0xffffffff and cls < 256:
-            idx = (rel * <uint64_t>s.div_mul[cls]) >> 32
-        else:
-            idx = rel // elem
+        idx = slot_index(s, rel, elem, cls)
         if idx * elem != rel:
             return NULL
-        n = (s.snp[st] * s.page) // elem
-        if idx >= n:
-            return NULL
-    arr = s.slots[st]
+    if sp.slots == NULL and not create:
+        return NULL
+    e = span_entry(s, st, idx)
+    if e != NULL:
+        o_st[0] = st
+        o_size[0] = elem
+    return e
+
+
+cdef inline uint64_t slot_index(heapstate_t* s, uint64_t rel, uint64_t elem,
+                                unsigned int cls) noexcept nogil:
+    """rel // elem, by Go's mspan.divideByElemSize (a multiply and a shift) when that is
+    exact: inside a span it always is; checked anyway, so odd spans divide for real."""
+    cdef uint64_t idx
+    if rel < <uint64_t>0xffffffff:
+        idx = (rel * <uint64_t>s.div_mul[cls]) >> 32
+        if idx * elem <= rel and rel - idx * elem < elem:
+            return idx
+    return rel // elem
+
+
+cdef inline int64_t* span_entry(heapstate_t* s, intp_t st, uint64_t idx) noexcept nogil:
+    """Entry *idx* of span *st*'s slot array, the array made on first use; NULL past
+    its last slot (a tail too short for a slot), or when out of memory (``s.oom``)."""
+    cdef span_t* sp = &s.spans[st]
+    cdef uint64_t n
+    cdef intp_t i
+    cdef int64_t* arr = sp.slots
+    if arr != NULL:                  # its span record is unchanged since: remaps retire
+        return &arr[idx] if idx < <uint64_t>sp.nslots else NULL
+    n = (<uint64_t>sp.npages * s.page) // sp.elem if sp.elem else 0
+    if idx >= n or n > 0x7fffffff:
+        return NULL
+    arr = <int64_t*>malloc(n * sizeof(int64_t))
     if arr == NULL:
-        if not create:
-            return NULL
-        if n > 0x7fffffff:
-            return NULL
-        arr = <int64_t*>malloc(n * sizeof(int64_t))
-        if arr == NULL:
-            s.oom = True
-            return NULL
-        for i in range(<intp_t>n):
-            arr[i] = EMPTY
-        s.slots[st] = arr
-        s.nslots[st] = <gr_int32_t>n
-        s.nlive[st] = 0
-    elif <uint64_t>s.nslots[st] != n:
-        return NULL                               # cannot happen: remaps retire first
-    o_st[0] = st
-    o_size[0] = elem
+        s.oom = True
+        return NULL
+    for i in range(<intp_t>n):
+        arr[i] = EMPTY
+    sp.slots = arr
+    sp.nslots = <gr_int32_t>n
+    sp.nlive = 0
     return &arr[idx]
 
 
 cdef int retire(heapstate_t* s, intp_t st) noexcept nogil:
     """Move span *st*'s live slots to the address-keyed table and drop its array (its
     pages or header are about to change)."""
-    cdef int64_t* arr = s.slots[st]
-    cdef intp_t i, n = s.nslots[st]
-    cdef uint64_t elem, spc = s.sspc[st] >> 1, cls
-    cls = spc >> 1
-    elem = s.snp[st] * s.page if (cls == 0 or cls >= <uint64_t>s.nclass) else s.class_size[cls]
-    if s.nlive[st]:
+    cdef span_t* sp = &s.spans[st]
+    cdef int64_t* arr = sp.slots
+    cdef intp_t i, n = sp.nslots
+    cdef uint64_t elem = sp.elem
+    if sp.nlive:
         for i in range(n):
             if arr[i] != EMPTY:
                 if sm_put(&s.fb, (<uint64_t>st * s.page + <uint64_t>i * elem) // s.align,
                           arr[i]) < 0:
                     s.oom = True
     cfree(arr)
-    s.slots[st] = NULL
-    s.nslots[st] = 0
-    s.nlive[st] = 0
+    sp.slots = NULL
+    sp.nslots = 0
+    sp.nlive = 0
     return 0
 
 
 cdef int on_span(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
-    cdef uint64_t a = c.args[0], b = c.args[1], kc = c.args[2]
+    cdef uint64_t a = c.args[0], b = c.args[1], kc = c.args[2], cls
     cdef intp_t j, first
+    cdef span_t* sp
     if b == 0:
         s.span_bad += 1
         return E_OK
@@ -842,14 +889,17 @@ cdef int on_span(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
     first = <intp_t>a
     # the spans whose pages (or header) this one takes over hand their live slots to
     # the address-keyed table first (normally none: Go frees a span once it is empty)
-    if s.slots[first] != NULL:
+    if s.spans[first].slots != NULL:
         retire(s, first)
     for j in range(first, first + <intp_t>b):
-        if s.start[j] >= 0 and s.slots[s.start[j]] != NULL:
+        if s.start[j] >= 0 and s.spans[s.start[j]].slots != NULL:
             retire(s, s.start[j])
         s.start[j] = <gr_int32_t>first
-    s.snp[first] = b
-    s.sspc[first] = <unsigned short>(kc if kc < 512 else 1)     # > 255 classes: not heap
+    sp = &s.spans[first]
+    sp.npages = <uint32_t>b
+    sp.kc = <unsigned short>(kc if kc < 512 else 1)             # > 255 classes: not heap
+    cls = sp.kc >> 2
+    sp.elem = b * s.page if (cls == 0 or cls >= <uint64_t>s.nclass) else s.class_size[cls]
     if s.n_pending and c.typ == K_SPAN_ALLOC and (kc & 1) == 0 and kc < 512:
         if late_span(s, a, b, kc, t) < 0:
             return E_NOMEM
@@ -1017,17 +1067,15 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
                 heap_down(hp, nh, cur, 0)
         for i in range(s.n_pending):
             drop(&s, &s.pending[i])
+        if code == E_OK:
+            set_free_times(&s)
     cfree(cur)
     cfree(hp)
     cfree(s.pending)
     for i in range(s.cap):
-        cfree(s.slots[i])
-    cfree(s.slots)
-    cfree(s.nslots)
-    cfree(s.nlive)
+        cfree(s.spans[i].slots)
+    cfree(s.spans)
     cfree(s.start)
-    cfree(s.snp)
-    cfree(s.sspc)
     sm_free(&s.fb)
     anomalies = {"objects_without_span": s.nospan, "misaligned_objects": s.misaligned,
                  "unmatched_frees": s.unmatched, "realloc_without_free": s.realloc,

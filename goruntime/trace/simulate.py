@@ -175,56 +175,62 @@ def _objects(tr, death, cycles="pacer"):
     return birth, dt, req, ptr, ptrwords, n_init
 
 
+def _stable_argsort(keys):
+    """``np.argsort(keys, kind="stable")`` for non-negative int64 keys: one plain sort of
+    key << bits | index (SIMD-sorted by numpy) when that fits in 63 bits, which orders
+    equal keys by index exactly as a stable sort does; otherwise the stable sort."""
+    n = len(keys)
+    nb = max(n - 1, 1).bit_length()
+    if n and int(keys.min()) >= 0 and int(keys.max()) < (1 << (63 - nb)):
+        packed = keys << np.int64(nb)
+        packed |= np.arange(n, dtype=np.int64)
+        packed.sort()
+        packed &= np.int64((1 << nb) - 1)
+        return packed
+    return np.argsort(keys, kind="stable")
+
+
 def _op_stream(tr, death, cycles="pacer"):
     """Rows for replay_kernel, in order: at equal times drops, then GCs, then allocs.
 
     The allocations are already in time order (the reader writes them so) and the cycles
-    are few: only the deaths are sorted, and the three sorted runs are merged by their
-    positions (``searchsorted``), which gives the order a stable sort of all rows by
-    (time, priority) gives, without sorting or gathering every row."""
+    are few: only the deaths are sorted, and the three sorted runs are merged in one
+    linear pass (``_workloads.merge_op_stream``), which gives the order a stable sort of
+    all rows by (time, priority) gives, without sorting or gathering every row."""
+    from goruntime.workloads import _workloads
     birth, dt, req, ptr, ptrwords, n_init = _objects(tr, death, cycles)
     n = len(birth)
     # one int64 key per row: (time + 1) * 4 + priority; a drop at its object's own birth
     # time must follow the alloc: priority 3
     akey = (birth + 1) * 4 + 2
-    order_a = None
+    ident = np.arange(n, dtype=np.int64)
     if n > 1 and not (akey[1:] >= akey[:-1]).all():      # not from our reader: sort them
-        order_a = np.argsort(akey, kind="stable")
-        akey = akey[order_a]
+        ident = np.argsort(akey, kind="stable").astype(np.int64)
+        akey = akey[ident]
     di = np.flatnonzero(dt >= 0)
-    dkey = (dt[di] + 1) * 4 + np.where(dt[di] == birth[di], 3, 0)
-    o = np.argsort(dkey, kind="stable")
+    dd = dt[di]
+    dkey = (dd + 1) * 4 + np.where(dd == birth[di], 3, 0)
+    o = _stable_argsort(dkey)
     di, dkey = di[o], dkey[o]
     if cycles == "recorded":              # every cycle, at its mark termination
         gtime = _cycle_times(tr)[1]
     else:                                 # the forced ones, where they began
         gtime = tr.gcs["start"][tr.gcs["forced"]].astype(np.int64)
     gkey = np.sort((gtime + 1) * 4 + 1)
-    nd, ng = len(di), len(gkey)
-    # keys of different kinds never tie (their priorities differ): a row's place is its
-    # rank in its own run plus the rows of the other runs with smaller keys
-    pa = np.arange(n, dtype=np.int64)
-    pa += np.searchsorted(dkey, akey, side="left")
-    pa += np.searchsorted(gkey, akey, side="left")
-    pd = np.arange(nd, dtype=np.int64)
-    pd += np.searchsorted(akey, dkey, side="left")
-    pd += np.searchsorted(gkey, dkey, side="left")
-    pg = np.arange(ng, dtype=np.int64) + np.searchsorted(akey, gkey, side="left") \
-        + np.searchsorted(dkey, gkey, side="left")
-    rows = n + nd + ng
-    ident = np.arange(n, dtype=np.int64) if order_a is None else order_a
+    rows = n + len(di) + len(gkey)
     op = np.empty(rows, np.uint8)
-    op[pa], op[pd], op[pg] = OP_ALLOC, OP_DROP, OP_GC
     dense = np.empty(rows, np.int64)
-    dense[pa], dense[pd], dense[pg] = ident, di, -1
     time = np.empty(rows, np.int64)
-    time[pa], time[pd], time[pg] = birth[ident], dt[di], (gkey - 1) // 4 - 1
-    size = np.zeros(rows, np.uint64)
-    size[pa] = req[ident]
-    pointers = np.zeros(rows, np.uint8)
-    pointers[pa] = ptr[ident]
-    pw = np.zeros(rows, np.uint64)
-    pw[pa] = ptrwords[ident]
+    size = np.empty(rows, np.uint64)
+    pointers = np.empty(rows, np.uint8)
+    pw = np.empty(rows, np.uint64)
+    _workloads.merge_op_stream(
+        np.ascontiguousarray(akey, dtype=np.int64), ident, np.ascontiguousarray(dkey),
+        np.ascontiguousarray(di, dtype=np.int64), gkey, (gkey - 1) // 4 - 1,
+        np.ascontiguousarray(birth, dtype=np.int64), np.ascontiguousarray(dt, dtype=np.int64),
+        np.ascontiguousarray(req, dtype=np.uint64),
+        np.ascontiguousarray(ptr, dtype=np.bool_).view(np.uint8),
+        np.ascontiguousarray(ptrwords, dtype=np.uint64), op, dense, time, size, pointers, pw)
     return (op, dense, size, pointers, pw, time, n, n_init)
 
 

@@ -49,3 +49,9 @@ def replay_kernel(mut: Mutator, op: npt.NDArray[np.uint8], dense: npt.NDArray[np
                   counts: npt.NDArray[np.int64],
                   ptrwords: npt.NDArray[np.uint64] | None = None,
                   idle_ns: npt.NDArray[np.int64] | None = None) -> None: ...
+
+def merge_op_stream(akey: np.ndarray, ident: np.ndarray, dkey: np.ndarray, ddense: np.ndarray,
+                    gkey: np.ndarray, gtime: np.ndarray, birth: np.ndarray, death: np.ndarray,
+                    req: np.ndarray, ptr: np.ndarray, ptrwords: np.ndarray, op: np.ndarray,
+                    dense: np.ndarray, time: np.ndarray, size: np.ndarray,
+                    pointers: np.ndarray, pw: np.ndarray) -> None: ...

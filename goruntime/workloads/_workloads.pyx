@@ -54,7 +54,7 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
     Heap, mheap_t, mallocgc, mallocgc_typed, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr,
-    GORUNTIME_CHECKS, write_barrier,
+    GORUNTIME_CHECKS, GR_PREFETCH, write_barrier,
 )
 
 cdef enum:
@@ -64,6 +64,8 @@ cdef enum:
     OP_STORE = 1
     OP_DROP = 2
     OP_GC = 3
+    DROP_AHEAD = 32             # replay: rows ahead whose dropped slot is prefetched (then
+                                # its root-table entries, DROP_AHEAD / 2 rows ahead)
 
 # GC masks (Go: abi.Type.GCData), one byte per word: 1 = the word holds a pointer.
 cdef uint8_t PTR_WORDS[4]
@@ -688,8 +690,22 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
             raise ValueError("replay_kernel: idle_ns must have one entry per row")
         if n:
             idle = &idle_ns[0]
+    cdef mheap_t* h = m.h
+    cdef intp_t ahead, half = DROP_AHEAD // 2
+    cdef int64_t s
     with nogil:
         for row in range(n):
+            # a drop's slot[k] and its root-table entries are random reads (objects die in
+            # no particular order): fetched in two steps, some rows before they are used
+            ahead = row + DROP_AHEAD
+            if ahead < n and op[ahead] == OP_DROP:
+                GR_PREFETCH(&slot[dense[ahead]])
+            ahead = row + half
+            if ahead < n and op[ahead] == OP_DROP:
+                s = slot[dense[ahead]]
+                if s >= 0 and s < h.roots_len:
+                    GR_PREFETCH(&h.root_free[s])
+                    GR_PREFETCH(&h.roots[s])
             k = dense[row]
             if idle != NULL and idle[row] > 0 and m.h.gcphase_mark:
                 with gil:
@@ -702,17 +718,94 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
                 else:
                     new_object(m, size[row], NULL, 0, &a)
                 addr[k] = a
-                slot[k] = root_add(m.h, a)
+                slot[k] = root_add(h, a)
+                if h.root_free_head >= 0:          # the next root_add's free-list link
+                    GR_PREFETCH(&h.root_free[h.root_free_head])
             elif op[row] == OP_STORE:
                 v = addr[tdense[row]] if tdense[row] >= 0 else 0
-                store(m.h, addr[k] + offset[row], v)
+                store(h, addr[k] + offset[row], v)
             elif op[row] == OP_DROP:
-                root_remove(m.h, slot[k])
+                root_remove(h, slot[k])
                 slot[k] = -1
             else:
                 with gil:
                     mut.runtime.gc(kind="cycle")       # runtime.GC()
+                h = m.h
             counts[op[row]] += 1
+
+
+def merge_op_stream(const int64_t[::1] akey, const int64_t[::1] ident,
+                    const int64_t[::1] dkey, const int64_t[::1] ddense,
+                    const int64_t[::1] gkey, const int64_t[::1] gtime,
+                    const int64_t[::1] birth, const int64_t[::1] death,
+                    const uint64_t[::1] req, const uint8_t[::1] ptr,
+                    const uint64_t[::1] ptrwords, uint8_t[::1] op, int64_t[::1] dense,
+                    int64_t[::1] time, uint64_t[::1] size, uint8_t[::1] pointers,
+                    uint64_t[::1] pw):
+    """Merge three sorted runs of replay rows into the op stream, in one linear pass.
+
+    Allocations (``akey`` ascending, object ``ident[i]``), drops (``dkey`` ascending,
+    object ``ddense[j]``) and GCs (``gkey`` ascending, at ``gtime[g]``) go out in key
+    order, each row written once: ``op``, ``dense`` (-1 for a GC), ``time`` (the birth,
+    the death or the GC's time), and for an allocation ``size`` / ``pointers`` / ``pw``
+    from ``req`` / ``ptr`` / ``ptrwords`` (0 otherwise). Keys of different runs never tie
+    (the caller's keys carry a different priority in their low bits). What
+    ``goruntime.trace.simulate`` did with six ``searchsorted`` and the scatters they fed.
+    """
+    cdef intp_t na = akey.shape[0], nd = dkey.shape[0], ng = gkey.shape[0]
+    cdef intp_t nobj = birth.shape[0], rows = na + nd + ng, r, i = 0, j = 0, g = 0
+    cdef int64_t k, x
+    if ident.shape[0] != na or ddense.shape[0] != nd or gtime.shape[0] != ng:
+        raise ValueError("merge_op_stream: key and row columns differ in length")
+    if death.shape[0] != nobj or req.shape[0] != nobj or ptr.shape[0] != nobj \
+            or ptrwords.shape[0] != nobj:
+        raise ValueError("merge_op_stream: object columns differ in length")
+    if op.shape[0] != rows or dense.shape[0] != rows or time.shape[0] != rows \
+            or size.shape[0] != rows or pointers.shape[0] != rows or pw.shape[0] != rows:
+        raise ValueError("merge_op_stream: output columns need one entry per row")
+    with nogil:
+        for r in range(na):
+            if ident[r] < 0 or ident[r] >= nobj:
+                break
+        else:
+            r = -1
+    if r >= 0:
+        raise ValueError("merge_op_stream: an allocation's object is out of range")
+    with nogil:
+        for r in range(nd):
+            if ddense[r] < 0 or ddense[r] >= nobj:
+                break
+        else:
+            r = -1
+    if r >= 0:
+        raise ValueError("merge_op_stream: a drop's object is out of range")
+    with nogil:
+        for r in range(rows):
+            if i < na and (j >= nd or akey[i] < dkey[j]) and (g >= ng or akey[i] < gkey[g]):
+                k = ident[i]
+                i += 1
+                op[r] = OP_ALLOC
+                dense[r] = k
+                time[r] = birth[k]
+                size[r] = req[k]
+                pointers[r] = ptr[k]
+                pw[r] = ptrwords[k]
+                continue
+            if j < nd and (g >= ng or dkey[j] < gkey[g]):
+                k = ddense[j]
+                j += 1
+                op[r] = OP_DROP
+                dense[r] = k
+                time[r] = death[k]
+            else:
+                x = gtime[g]
+                g += 1
+                op[r] = OP_GC
+                dense[r] = -1
+                time[r] = x
+            size[r] = 0
+            pointers[r] = 0
+            pw[r] = 0
 
 
 cdef class RootSet:
