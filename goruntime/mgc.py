@@ -853,18 +853,26 @@ class Collector:
         if cyc is None or m is None or self.in_gc or cyc.mode != "concurrent":
             return
         p = rt.pacer
-        with rt.world:
+
+        def turn():
+            since = rt.clock.nanotime() - p.mark_start_time
+            f = p.fractional_utilization_goal
+            if f > 0 and not m.empty and (since <= 0 or cyc.fractional_ns < f * since):
+                self.drain(cyc, "fractional", 0, scan_budget=DRAIN_CHECK_THRESHOLD)
+                cyc.sched_ns = rt.clock.nanotime()
+                cyc.step_ns = cyc.sched_ns
+        self._worker_turn(cyc, turn)
+
+    def _worker_turn(self, cyc, work):
+        """Run *work* as a mark worker of *cyc* under the world lock (nothing if the cycle
+        ended or a GC step is already running); if the mark work ran out, terminate."""
+        with self.rt.world:
             if self.cycle is not cyc or self.in_gc:
                 return
             self.in_gc = True
             try:
-                since = rt.clock.nanotime() - p.mark_start_time
-                f = p.fractional_utilization_goal
-                if f > 0 and not m.empty and (since <= 0 or cyc.fractional_ns < f * since):
-                    ns, _ = self.drain(cyc, "fractional", 0, scan_budget=DRAIN_CHECK_THRESHOLD)
-                    cyc.sched_ns = rt.clock.nanotime()
-                    cyc.step_ns = cyc.sched_ns
-                done = m.empty
+                work()
+                done = self.mark.empty
             finally:
                 self.in_gc = False
         if done:
@@ -879,23 +887,14 @@ class Collector:
         cyc, m = self.cycle, self.mark
         if cyc is None or m is None or self.in_gc or cyc.mode != "concurrent" or ns <= 0:
             return
-        with rt.world:
-            if self.cycle is not cyc or self.in_gc:
-                return
-            self.in_gc = True
-            try:
-                now = rt.clock.nanotime()
-                budget = max(0, now - cyc.step_ns) + ns
-                if not m.empty:
-                    _, sb = self.drain(cyc, "idle", budget)
-                    cyc.bg_credit += sb
-                cyc.step_ns = rt.clock.nanotime() + ns
-                done = m.empty
-            finally:
-                self.in_gc = False
-        if done:
-            self.stopped(lambda: self.cycle is None or self.in_gc,
-                         lambda: self.mark_step(idle=True))
+
+        def turn():
+            budget = max(0, rt.clock.nanotime() - cyc.step_ns) + ns
+            if not m.empty:
+                _, sb = self.drain(cyc, "idle", budget)
+                cyc.bg_credit += sb
+            cyc.step_ns = rt.clock.nanotime() + ns
+        self._worker_turn(cyc, turn)
 
     def assist(self, cyc, allocated):
         """Go: deductAssistCredit + gcAssistAlloc for the running goroutine."""
