@@ -2147,7 +2147,11 @@ PROC_METRICS = ("/sched/goroutines:goroutines", "/sched/threads/total:threads", 
                                      "a GC or the sweeper woke a spare M at the moment of reading", frac=0),
                "latency_samples": Range(5, 20, "Go times one goroutine transition in 8 from a random start "
                                              "(cheaprand); goruntime starts from the goroutine id. Measured "
-                                             "7..13 over 5 runs for 100 goroutines")})
+                                             "7..13 over 5 runs for 100 goroutines"),
+               "mutex_wait_seconds": Range(0, 0.003, "Go's runtime-internal lock waits between its Ms (sysmon, "
+                                                    "the sweeper, the GC worker's M); goruntime has one M and "
+                                                    "models none. Go read 0 in 53 of 60 runs (30 quiet, 30 with "
+                                                    "every core busy), else 1.3..2.9 ms", frac=0)})
 def process_state_metrics():
     """Go's own goroutines count in /sched/goroutines (6 at start, then one mark worker
     per P from the first GC); the other process-state metrics have values."""
