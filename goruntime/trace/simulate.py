@@ -99,16 +99,16 @@ class TraceClock(_clock.VirtualClock):
 IDLE_GAP_NS = 100_000      # a pause between two recorded allocations the idle worker uses
 
 
-def _idle_gaps(time, alloc):
-    """Per row: the recorded time since the previous allocation, where it is at least
-    IDLE_GAP_NS and the row is an allocation (0 elsewhere)."""
-    time = np.asarray(time, dtype=np.int64)
-    out = np.zeros(len(time), dtype=np.int64)
-    rows = np.flatnonzero(alloc)
-    if len(rows) > 1:
-        gap = np.diff(time[rows])
-        big = gap >= IDLE_GAP_NS
-        out[rows[1:][big]] = gap[big]
+def _idle_gaps(op, size, time):
+    """Per row: the recorded time since the previous allocation (of nonzero size), where
+    it is at least IDLE_GAP_NS and the row is such an allocation (0 elsewhere). One typed
+    pass; the zeros are calloc'd, so the pages of rows without a gap (nearly all) are
+    never written."""
+    from goruntime.workloads import _workloads
+    out = np.zeros(len(op), dtype=np.int64)
+    _workloads.idle_gaps(np.ascontiguousarray(op, dtype=np.uint8),
+                         np.ascontiguousarray(size, dtype=np.uint64),
+                         np.ascontiguousarray(time, dtype=np.int64), IDLE_GAP_NS, out)
     return out
 
 
@@ -309,7 +309,7 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
     clk = TraceClock(_time[k:][rest & (size[k:] > 0)])
     # the gaps in the recorded allocations: the program was blocked, and during a mark
     # Go's idle worker marked then (IDLE_GAP_NS or longer: a shorter one cannot end a mark)
-    idle = _idle_gaps(_time[k:], rest & (size[k:] > 0))
+    idle = _idle_gaps(op[k:], size[k:], _time[k:])
     r = _rt.Runtime(gogc=gogc, memory_limit=memory_limit, gomaxprocs=gomaxprocs, clock=clk)
     # the store columns: a trace has no store rows, so the kernel never reads them;
     # calloc'd zeros cost no memory until touched (np.full(-1) wrote 12 bytes a row)
