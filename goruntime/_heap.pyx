@@ -64,7 +64,7 @@ cimport cython
 
 import numpy as np
 
-from libc.string cimport memset, memcpy
+from libc.string cimport memset, memcpy, memcmp
 from cpython.mem cimport PyMem_RawRealloc, PyMem_RawFree
 from cpython.number cimport PyNumber_Index
 from cpython.pythread cimport PyThread_get_thread_ident
@@ -322,14 +322,23 @@ cdef inline void zero_lines(uint8_t* p, intp_t nbytes) noexcept nogil:
     (by the kernel, then by memset)."""
     cdef const uint64_t* w = <const uint64_t*>p
     cdef uint64_t acc
-    cdef intp_t i, j, nw = nbytes >> 3, full = nw & ~(<intp_t>7)
-    for i in range(0, full, 8):                       # 64 bytes at a time
+    cdef intp_t i = 0, j, nw = nbytes >> 3, full = nw & ~(<intp_t>7)
+    if full >= 16:
+        # a zero first line, and each line equal to the one before (libc's vectorised
+        # memcmp): all zero, without a loop over the words
+        acc = 0
+        for j in range(8):
+            acc |= w[j]
+        if acc == 0 and memcmp(p, p + 64, (full - 8) * 8) == 0:
+            i = full
+    while i < full:                                   # 64 bytes at a time
         acc = 0
         for j in range(8):
             acc |= w[i + j]
         if acc:
             memset(p + i * 8, 0, nbytes - i * 8)
             return
+        i += 8
     acc = 0
     for j in range(full, nw):                         # the last words (< 64 bytes)
         acc |= w[j]

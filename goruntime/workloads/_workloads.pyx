@@ -720,7 +720,8 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
                 addr[k] = a
                 slot[k] = root_add(h, a)
                 if h.root_free_head >= 0:          # the next root_add's free-list link
-                    GR_PREFETCH(&h.root_free[h.root_free_head])
+                    GR_PREFETCH(&h.root_free[h.root_free_head])    # and its root word
+                    GR_PREFETCH(&h.roots[h.root_free_head])
             elif op[row] == OP_STORE:
                 v = addr[tdense[row]] if tdense[row] >= 0 else 0
                 store(h, addr[k] + offset[row], v)
