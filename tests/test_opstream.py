@@ -68,3 +68,29 @@ def test_merge_op_stream_matches_a_stable_sort_and_rejects_bad_rows():
     with pytest.raises(ValueError, match="one entry per row"):
         _workloads.merge_op_stream(akey, ident, dkey, dd, gkey, gtime, birth, death, req, ptr,
                                    pw, *[x[:-1] for x in out])
+
+
+def test_idle_gaps_equal_their_numpy_definition():
+    """The replay's idle-gap column (one typed pass) against its definition: per
+    allocation row of nonzero size, the time since the previous such row, where at
+    least IDLE_GAP_NS; zero elsewhere (the first allocation has no gap)."""
+    rng = np.random.default_rng(11)
+    for n in (0, 1, 2, 50, 20_000):
+        op = rng.choice([0, 2, 3], n, p=[0.6, 0.35, 0.05]).astype(np.uint8)
+        size = np.where(op == 0, rng.choice([0, 16, 4096], n, p=[0.1, 0.6, 0.3]),
+                        0).astype(np.uint64)
+        time = np.cumsum(rng.choice([0, 50, 150_000], n, p=[0.3, 0.6, 0.1])).astype(np.int64)
+        alloc = (op == 0) & (size > 0)
+        want = np.zeros(n, dtype=np.int64)
+        rows = np.flatnonzero(alloc)
+        if len(rows) > 1:
+            gap = np.diff(time[rows])
+            big = gap >= simulate.IDLE_GAP_NS
+            want[rows[1:][big]] = gap[big]
+        got = simulate._idle_gaps(op, size, time)
+        assert np.array_equal(got, want)
+        if n == 20_000:
+            assert (got > 0).sum() > 100              # the test sees gaps
+    with pytest.raises(ValueError):
+        _workloads.idle_gaps(np.zeros(3, np.uint8), np.zeros(2, np.uint64),
+                             np.zeros(3, np.int64), 1, np.zeros(3, np.int64))
