@@ -1128,7 +1128,6 @@ def object_columns(const uint8_t[::1] initial, const uint8_t[::1] allocs,
     cdef intp_t na = allocs.shape[0] // sizeof(alloc_rec)
     cdef intp_t ns = starts.shape[0], n = birth.shape[0], k = 0, j, i
     cdef const alloc_rec* r
-    cdef const alloc_rec* base
     cdef int64_t b, f, d, at, latest, prev, earliest, sp
     cdef uint64_t size
     cdef double frac
