@@ -31,7 +31,7 @@ import uuid
 
 import numpy as np
 
-from .calibrate import configurations, run_config
+from .calibrate import configurations, parse_limit, run_config
 from .simulate import Prepared, prepare
 
 __all__ = ["sweep"]
@@ -143,7 +143,7 @@ def estimate_costs(prep, configs):
         g = prep.settings.get("gogc", 100) if gogc is None else gogc
         if isinstance(g, str):
             g = -1 if g.strip().lower() == "off" else int(g)
-        lim = prep.settings.get("memory_limit") if limit is None else limit
+        lim = parse_limit(prep.settings.get("memory_limit") if limit is None else limit)
         r, work = start, 0
         while r < rows:
             marked = int(live_b[r])
