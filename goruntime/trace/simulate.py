@@ -39,6 +39,8 @@ What is modelled and what is not (docs/trace.md says more):
 """
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 
 from dataclasses import dataclass
@@ -103,10 +105,12 @@ IDLE_GAP_NS = 100_000      # a pause between two recorded allocations the idle w
 def _idle_gaps(op, size, time):
     """Per row: the recorded time since the previous allocation (of nonzero size), where
     it is at least IDLE_GAP_NS and the row is such an allocation (0 elsewhere). One typed
-    pass; the zeros are calloc'd, so the pages of rows without a gap (nearly all) are
-    never written."""
+    pass. The zeros are an anonymous mapping of small pages: only the pages of the few
+    rows with a gap are ever faulted in (numpy's large zeroed arrays take huge pages,
+    and each gap written then cost the kernel 2 MiB of zeroing)."""
     from goruntime.workloads import _workloads
-    out = np.zeros(len(op), dtype=np.int64)
+    n = len(op)
+    out = np.frombuffer(mmap.mmap(-1, n * 8), dtype=np.int64) if n else np.zeros(0, np.int64)
     _workloads.idle_gaps(np.ascontiguousarray(op, dtype=np.uint8),
                          np.ascontiguousarray(size, dtype=np.uint64),
                          np.ascontiguousarray(time, dtype=np.int64), IDLE_GAP_NS, out)
