@@ -253,6 +253,15 @@ def test_calibrate_and_plot(small):
     assert len(ax.lines) == 1
 
 
+
+def test_whatif_off_lifts_a_recorded_memory_limit():
+    # "off" in a grid means no limit, not "the recorded setting" (None)
+    limited = gtrace.load(SMALL, memory_limit="4MiB")
+    rows = gtrace.whatif(limited, gogc=100, memory_limit=["off", None])
+    assert [r["memory_limit"] for r in rows] == [None, 4 << 20]
+    assert rows[0]["num_gc"] < rows[1]["num_gc"]
+    assert gtrace.replay(limited, memory_limit="off") == rows[0]
+
 def test_cli_whatif(tmp_path):
     from goruntime.cli import main
     import io
@@ -317,11 +326,11 @@ def test_sweep_cost_estimate_ranks_the_heavier_replays_first(small):
     tight = int(peak * 0.6)                 # binds: the runway is set by the limit
     configs = configurations(gogc, ["off", tight])
     cost = dict(zip(configs, estimate_costs(prep, configs)))
-    c = [cost[(g, None, None)] for g in gogc]
+    c = [cost[(g, "off", None)] for g in gogc]
     assert all(a >= b for a, b in zip(c, c[1:])) and c[0] > c[-1]
     for g in gogc:
-        assert cost[(g, tight, None)] >= cost[(g, None, None)]
-    assert cost[(200, tight, None)] > cost[(200, None, None)]
+        assert cost[(g, tight, None)] >= cost[(g, "off", None)]
+    assert cost[(200, tight, None)] > cost[(200, "off", None)]
     ran = {g: gtrace.replay(prep, gogc=g)["num_gc"] for g in (25, 200)}
     assert ran[25] > ran[200]
 
