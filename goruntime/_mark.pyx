@@ -140,6 +140,7 @@ cdef struct gcwork_t:           # Go: gcWork (one, since the mark is stop-the-wo
     intp_t sq_head
     intp_t sq_tail
     intp_t sq_cap
+    intp_t cs                   # batched: the span being scanned when a budget stopped it (-1)
     uint64_t bytes_marked       # Go: work.bytesMarked -> heapMarked
     uint64_t nmarked
     uint64_t scan_bytes         # Go: heapScanWork (bytes of pointerful objects scanned)
@@ -662,7 +663,9 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
     stack and are scanned depth first, as in drain_pipelined.
 
     Every object is scanned once, so the marked set and the counts are the other
-    drains'. No budget: the concurrent mark (MarkState) uses drain_pipelined.
+    drains'. A budgeted drain (a MarkState's) checks its budget before each object; when
+    it is spent the span being scanned is kept (``w.cs``: its grey bits say what is
+    left), the ring is emptied and the drain returns.
     """
     cdef dstate_t d
     cdef intp_t cs = -1, ckw = 0, cnw = 0, kk, k, si
@@ -670,6 +673,7 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
     cdef intp_t i, j, end, wbase, cwords = 0
     cdef uint64_t lim, sb = 0, nfast = 0, bfast = 0, idx, bit, cwm = 0, cwg = 0
     cdef intp_t cw = -1                     # see the span loop's fast path
+    cdef bint over = False                  # the budget is spent: only the ring is emptied
     cdef int r
     cdef found_t* f
     d.bits = w.bits
@@ -693,7 +697,26 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
     d.tfast = False
     d.bm = 0
     d.nm = 0
+    if w.cs >= 0:                               # a budget stopped the last drain here
+        cs = w.cs
+        w.cs = -1
+        info = d.sinfo[cs]
+        ces = (info >> SI_ELEMSIZE_SHIFT) & 0xffff
+        cbase = d.astart + ((<uint64_t>cs) << PAGE_SHIFT)
+        cnw = <intp_t>((((info >> SI_NELEMS_SHIFT) & 0x7ff) + 63) >> 6)
+        cwords = <intp_t>(ces >> 3)
+        cwmask = ((<uint64_t>1) << cwords) - 1 if cwords < 64 else ~(<uint64_t>0)
+        ckw = -1
     while not w.err:
+        if w.budget > 0 and not over and ((d.nm + nfast) * w.w_obj + sb * w.w_byte
+                                          >= w.budget):
+            # The budget is spent (Go: gcDrainN): the span being scanned is kept for the
+            # next drain (its grey bits are the truth), the ring is emptied (its pointers
+            # shaded), and the drain stops.
+            over = True
+            if cs >= 0:
+                w.cs = cs
+                cs = -1
         if cs >= 0:
             # the next grey word of the span being scanned; objects of this span shaded
             # while it was scanned set grey bits again: look until none is set
@@ -722,6 +745,10 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
                                 + (<uint64_t>(ckw * 64 + GR_CTZ64(any_grey))) * ces)
                     any_grey &= any_grey - 1
             while g:
+                if w.budget > 0 and ((d.nm + nfast) * w.w_obj + sb * w.w_byte >= w.budget):
+                    d.grey[k] |= g              # not scanned: grey for the next drain
+                    g = 0
+                    break
                 b = cbase + (<uint64_t>(ckw * 64 + GR_CTZ64(g))) * ces
                 g &= g - 1
                 i = <intp_t>((b - d.astart) >> 3)
@@ -785,7 +812,7 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
                 d.tbits[cw] = cwm
                 d.tgrey[cw] |= cwg
                 cw = -1
-        elif w.n > 0:                           # roots, large objects, finalizer referents
+        elif w.n > 0 and not over:              # roots, large objects, finalizer referents
             w.n -= 1
             b = w.stack[w.n]
             bn = b >> 48                        # the size, if ds_shade pushed it
@@ -832,7 +859,7 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
                     word &= ((<uint64_t>1) << lim) - 1
                 wbase = i
                 i += <intp_t>lim
-        elif w.sq_head < w.sq_tail:
+        elif w.sq_head < w.sq_tail and not over:
             cs = w.squeue[w.sq_head]
             w.sq_head += 1
             info = d.sinfo[cs]
@@ -947,6 +974,7 @@ def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, bint b
     cdef const uint64_t[::1] so = _as_addrs(scan_only)
     cdef gcwork_t w
     memset(&w, 0, sizeof(w))
+    w.cs = -1
     w.bits = heap.h.gcmark_bits
     w.pipelined = ring > 0 and not batched
     w.ring_size = ring if ring > 0 or not batched else 1
@@ -1053,7 +1081,7 @@ cdef class MarkState:
     cdef readonly double root_scan  # root scan work done so far this cycle
     cdef readonly bint active
 
-    def __cinit__(self, Heap heap, int ring=RING_DEFAULT):
+    def __cinit__(self, Heap heap, int ring=RING_DEFAULT, bint batched=False):
         if ring < 0 or ring > RING_MAX or ring & (ring - 1):
             raise ValueError(f"ring must be 0 or a power of two up to {RING_MAX}, not {ring}")
         if heap.h.wb_flush != NULL:
@@ -1061,17 +1089,33 @@ cdef class MarkState:
         self.heap = heap
         memset(&self.w, 0, sizeof(gcwork_t))
         self.w.bits = heap.h.gcmark_bits
-        self.w.pipelined = ring > 0
-        self.w.ring_size = ring
+        self.w.pipelined = ring > 0 and not batched
+        self.w.ring_size = ring if ring > 0 or not batched else 1
+        self.w.batched = batched
+        self.w.cs = -1
         self.w.w_byte = 1.0
         self.roots_arr = _as_addrs(None)
         self.scan_only_arr = _as_addrs(None)
-        if self.w.pipelined:
+        if self.w.pipelined or batched:
             with nogil:
                 self.w.span_info = build_span_info(&heap.h)
             if self.w.span_info == NULL:
                 raise MemoryError("runtime: out of memory: mark span table")
             self.si_pages = heap.h.mapped_pages
+        if batched:
+            # grey bits and queued flags for the spans in use now: spans made during the
+            # mark have span_info 0 and go through the object stack
+            self.w.grey = <uint64_t*>PyMem_RawCalloc(self.si_pages * BITMAP_WORDS + 1,
+                                                     sizeof(uint64_t))
+            self.w.queued = <uint8_t*>PyMem_RawCalloc(self.si_pages + 1, 1)
+            if self.w.grey == NULL or self.w.queued == NULL:
+                PyMem_RawFree(self.w.span_info)
+                PyMem_RawFree(self.w.grey)
+                PyMem_RawFree(self.w.queued)
+                self.w.span_info = NULL
+                self.w.grey = NULL
+                self.w.queued = NULL
+                raise MemoryError("runtime: out of memory: mark span queue")
         heap.h.wbuf_n = 0
         self.w.heap = &heap.h
         heap.h.wb_ctx = <void*>&self.w
@@ -1089,10 +1133,18 @@ cdef class MarkState:
             self.heap.h.wb_ctx = NULL
         PyMem_RawFree(self.w.stack)
         PyMem_RawFree(self.w.span_info)
+        PyMem_RawFree(self.w.grey)
+        PyMem_RawFree(self.w.queued)
+        PyMem_RawFree(self.w.squeue)
         self.w.stack = NULL
         self.w.span_info = NULL
+        self.w.grey = NULL
+        self.w.queued = NULL
+        self.w.squeue = NULL
         self.w.n = 0
         self.w.cap = 0
+        self.w.sq_head = self.w.sq_tail = self.w.sq_cap = 0
+        self.w.cs = -1
         self.active = False
 
     def stop(self):
@@ -1175,7 +1227,8 @@ cdef class MarkState:
     def empty(self):
         """No mark work is left: roots done, no grey object, write barrier buffer empty."""
         return (not self.active) or (not self.roots_pending and self.root_work <= 0
-                                     and self.w.n == 0 and self.heap.h.wbuf_n == 0)
+                                     and self.w.n == 0 and self.heap.h.wbuf_n == 0
+                                     and self.w.sq_head == self.w.sq_tail and self.w.cs < 0)
 
     @property
     def bytes_marked(self):
@@ -1191,8 +1244,9 @@ cdef class MarkState:
 
     @property
     def grey(self):
-        """Grey objects waiting to be scanned."""
-        return self.w.n
+        """Grey objects waiting to be scanned (batched: on the object stack, plus the
+        queued spans, each counted once)."""
+        return self.w.n + (self.w.sq_tail - self.w.sq_head) + (self.w.cs >= 0)
 
     def drain(self, double budget=0, double w_obj=0, double w_byte=1, double w_root=1):
         """Mark until *budget* units of work are done or no work is left (Go: gcDrainN /
@@ -1223,7 +1277,7 @@ cdef class MarkState:
         with nogil:
             w.w_obj = w_obj
             w.w_byte = w_byte
-            if w.pipelined:
+            if w.pipelined or w.batched:
                 extend_span_info(h, w, &self.si_pages)
             if not w.err:
                 flush_wbuf(h, w)
@@ -1237,7 +1291,7 @@ cdef class MarkState:
                 gc_drain(h, w)
                 if w.err:
                     break
-                if w.n > 0:
+                if w.n > 0 or w.sq_head < w.sq_tail or w.cs >= 0:
                     continue                    # stopped on its budget: ends at the top
                 if h.wbuf_n == 0:
                     break

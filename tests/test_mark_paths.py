@@ -203,3 +203,36 @@ def test_trees_level_order_and_depth_first(order):
         out = _mark.mark(h, batched=True, ring=ring)
         assert out[1] == 2 * n
         _mark.clear_marks(h)
+
+
+@pytest.mark.parametrize("budget", [64, 1000, 50000])
+def test_budgeted_mark_state_batched_and_pipelined_agree(budget):
+    # MarkState drains in budgets (the concurrent mark): the batched drain keeps the span
+    # it was scanning and its grey bits across calls; both drains end with the
+    # stop-the-world mark's bits and counts, the batched one on a level-order tree too.
+    h, objs, roots, _ = _mixed_heap(21)
+    n = 20000
+    a = h.alloc_many(32, False, n, mask=np.array([1, 1, 0, 0], np.uint8))
+    i = np.arange(n)
+    for j in (1, 2):
+        c = 2 * i + j
+        keep = c < n
+        h.store_pointers(np.ascontiguousarray(a[i[keep]]),
+                         np.full(keep.sum(), 8 * (j - 1), np.uint64),
+                         np.ascontiguousarray(a[c[keep]]))
+    roots = np.concatenate([roots, a[:1]])
+    h.flush_mcaches(False)
+    ref = _mark_result(h, 0, roots)
+    for batched in (False, True):
+        m = _mark.MarkState(h, batched=batched)
+        m.set_roots(roots)
+        steps = 0
+        while not m.empty:
+            m.drain(budget, 0, 1)
+            steps += 1
+        out = (m.bytes_marked, m.nmarked, m.scan_bytes)
+        m.stop()
+        assert out == ref[0], batched
+        np.testing.assert_array_equal(h.gcmark_bits, ref[1], err_msg=f"batched={batched}")
+        _mark.clear_marks(h)
+        assert steps > (2 if budget < 50000 else 0)
