@@ -83,6 +83,7 @@ cdef enum:
     ERR_ZOMBIE = 3
     ERR_CHECKMARK = 4
     PREFETCH_DISTANCE = 4
+    SQ_AHEAD = 4                # drain_spans: the queued span whose objects are prefetched
     RING_MAX = 64               # the largest prefetch ring (a power of two)
     RING_DEFAULT = 16           # found pointers in flight by default
 
@@ -134,7 +135,7 @@ cdef struct gcwork_t:           # Go: gcWork (one, since the mark is stop-the-wo
     uint32_t rtail
     uint64_t* span_info         # pipelined or batched: the compact span table (see SI_*)
     bint batched                # span-batched ("Green Tea") drain (see drain_spans)
-    uint64_t* grey              # batched: per slot, marked and not yet scanned (the mark bits' layout)
+    uint64_t* grey              # batched: per slot, marked, not yet scanned (mark bits' layout)
     uint8_t* queued             # batched: per span index, on the span queue
     int32_t* squeue             # batched: FIFO of span indices squeue[sq_head:sq_tail]
     intp_t sq_head
@@ -578,7 +579,8 @@ cdef inline int ds_shade(mheap_t* h, gcwork_t* w, dstate_t* d, uint64_t p, intp_
     return 0
 
 
-cdef inline int ds_found(mheap_t* h, gcwork_t* w, dstate_t* d, uint64_t p, uint64_t src) noexcept nogil:
+cdef inline int ds_found(mheap_t* h, gcwork_t* w, dstate_t* d, uint64_t p,
+                         uint64_t src) noexcept nogil:
     """A pointer found at *src*. Into the page of the last pointer sent to the ring: shaded
     at once, batched (its span's bitmap rows are in cache: a tree's next children). Into
     *src*'s own page: shaded at once onto the object stack (scanned next, depth first:
@@ -862,6 +864,23 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
         elif w.sq_head < w.sq_tail and not over:
             cs = w.squeue[w.sq_head]
             w.sq_head += 1
+            # The queue ahead, in two stages: the span 2 * SQ_AHEAD ahead has its grey
+            # row fetched, the one SQ_AHEAD ahead the lines of its grey objects (sparse
+            # words only), so a span's objects are in cache when it is scanned (a random
+            # graph's spans are dequeued long after their objects were found).
+            if w.sq_head + 2 * SQ_AHEAD < w.sq_tail:
+                GR_PREFETCH(&d.grey[w.squeue[w.sq_head + 2 * SQ_AHEAD] * BITMAP_WORDS])
+            if w.sq_head + SQ_AHEAD < w.sq_tail:
+                si = w.squeue[w.sq_head + SQ_AHEAD]
+                info = d.sinfo[si]
+                bn = (info >> SI_ELEMSIZE_SHIFT) & 0xffff
+                for kk in range(<intp_t>((((info >> SI_NELEMS_SHIFT) & 0x7ff) + 63) >> 6)):
+                    any_grey = d.grey[si * BITMAP_WORDS + kk]
+                    if GR_POPCOUNT64(any_grey) <= 24:
+                        while any_grey:
+                            GR_PREFETCH(d.arena + ((<uint64_t>si) << PAGE_SHIFT)
+                                        + (<uint64_t>(kk * 64 + GR_CTZ64(any_grey))) * bn)
+                            any_grey &= any_grey - 1
             info = d.sinfo[cs]
             ces = (info >> SI_ELEMSIZE_SHIFT) & 0xffff
             cbase = d.astart + ((<uint64_t>cs) << PAGE_SHIFT)
