@@ -30,7 +30,7 @@ import numpy as np
 from libc.string cimport memcpy
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
-    Heap, mheap_t, malloc_small, malloc_large, size_to_class, addr_ptr, bit_set, bit_clear,
+    Heap, mheap_t, mspan_t, malloc_small, malloc_large, size_to_class, addr_ptr, bit_set, bit_clear,
     object_bounds, span_of, BITMAP_WORDS, class_to_nelems_noscan, class_to_nelems_scan,
     class_to_npages,
     class_to_size,
@@ -598,9 +598,11 @@ def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields
     *objects*: OBJECT_DTYPE records in address order. *span_first* gives the first object
     of each Go span (and len(objects) last), *slot_index* each object's slot in its span,
     *span_noscan* each span's class. Every slot of each Go span is allocated in a fresh
-    goruntime span (in order, on this thread); the object slots get their mark bit, so the
-    caller's sweep (``_mark.sweep``) frees the others and the spans hold what Go's held.
-    Then the bytes are copied on *threads* threads, each over whole spans.
+    goruntime span (in order, on this thread: a span at a time, its slot bits set at
+    once, as that many single allocations would); then on *threads* threads, each over
+    whole spans, the object slots get their mark bit (so the caller's sweep,
+    ``_mark.sweep``, frees the others and the spans hold what Go's held), and the bytes
+    are copied.
     Sets each object's ``arena`` (its slot) and returns the number of pointer words
     cleared because they pointed into the arena's address range but at no dumped
     object (a stale word would be a bad pointer to the collector; one outside that range
@@ -611,6 +613,7 @@ def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields
     """
     cdef intp_t n = len(objects), nspans = span_first.shape[0] - 1, g, i, idx, nel
     cdef mheap_t* h = &heap.h
+    cdef mspan_t* sp
     cdef uint64_t size, out = 0, base, lo = h.arena_start, hi = h.arena_start + heap.arena_cap
     cdef intp_t si
     cdef int c, spc
@@ -620,50 +623,72 @@ def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields
     if target.shape[0] != fields.shape[0] or slot_index.shape[0] != n \
             or (nspans >= 0 and (span_noscan.shape[0] != nspans or span_first[nspans] != n)):
         raise ValueError("place: inconsistent tables")
+    bases = np.empty(max(nspans, 0), dtype=np.uint64)
+    cdef uint64_t[::1] sb = bases
     with nogil:
         for g in range(nspans):
             i = span_first[g]
             size = o[i].size
             if size > 32768:
                 malloc_large(h, size, span_noscan[g], &out)
-                o[i].arena = out
-                bit_set(&h.gcmark_bits[span_of(h, out) * BITMAP_WORDS], 0)
+                sb[g] = out
                 h.malloc_calls += 1
                 h.malloc_bytes += size
                 continue
             c = size_to_class(size)
             spc = (c << 1) | (1 if span_noscan[g] else 0)
             nel = class_to_nelems_noscan[c] if span_noscan[g] else class_to_nelems_scan[c]
-            base = 0
-            for idx in range(nel):
-                malloc_small(h, 0, spc, &out)
-                if idx == 0:
-                    base = out
+            malloc_small(h, 0, spc, &base)
+            si = span_of(h, base)
+            sp = &h.spans[si]
+            if sp.base == base and sp.nelems == <uint32_t>nel and sp.freeindex == 1 \
+                    and sp.alloc_count == 1 and not sp.needzero and not h.gcphase_mark:
+                # a fresh span, its slot 0 taken: the other nel-1 malloc_small calls would
+                # set alloc bits 1..nel-1 and count them; do that at once
+                fill_bits(&h.alloc_bits[si * BITMAP_WORDS], nel)
+                sp.freeindex = <uint32_t>nel
+                sp.alloc_count = <uint32_t>nel
+            else:
+                for idx in range(1, nel):
+                    malloc_small(h, 0, spc, &out)
+            sb[g] = base
             h.malloc_calls += nel
             h.malloc_bytes += <uint64_t>nel * size
-            si = span_of(h, base)
-            for i in range(span_first[g], span_first[g + 1]):
-                o[i].arena = base + slot_index[i] * size
-                bit_set(&h.gcmark_bits[si * BITMAP_WORDS], <intp_t>slot_index[i])
         h.gc_pending = 0
-    # then the bytes, pointer bits and pointers, in parts of whole spans (one thread each:
-    # spans are page aligned, so no two parts share a word of the heap bitmap)
+    # then, in parts of whole spans (one thread each: spans are page aligned, so no two
+    # parts share a word of the heap bitmap or a span's mark bits): each object's slot
+    # and mark bit; and once every slot is known, the bytes, pointer bits and pointers
     cdef _Place pl = _Place()
     cdef intp_t nparts = max(1, min(threads, 64, nspans)), p
     pl.h, pl.o = h, o
     pl.buf = &buf[0] if buf.shape[0] else NULL
     pl.fields = &fields[0] if fields.shape[0] else NULL
     pl.target = &target[0] if target.shape[0] else NULL
+    pl.span_first = &span_first[0]
+    pl.slot_index = &slot_index[0] if n else NULL
+    pl.span_base = &sb[0] if nspans > 0 else NULL
     pl.lo, pl.hi = lo, hi
     cut = np.searchsorted(np.asarray(span_first), np.arange(nparts + 1) * n // max(nparts, 1))
     for p in range(nparts + 1):
-        pl.bound[p] = span_first[min(int(cut[p]), nspans)] if nspans > 0 else 0
+        pl.gbound[p] = min(int(cut[p]), max(nspans, 0))
+        pl.bound[p] = span_first[pl.gbound[p]] if nspans > 0 else 0
         pl.cleared[p] = 0
+    pl.gbound[nparts] = max(nspans, 0)
     pl.bound[nparts] = n
+    in_threads(pl.slots, nparts)
     in_threads(pl.run, nparts)
     for p in range(nparts):
         cleared += pl.cleared[p]
     return cleared
+
+
+cdef inline void fill_bits(uint64_t* words, intp_t count) noexcept nogil:
+    """Set bits 0 .. count-1."""
+    cdef intp_t w
+    for w in range(count >> 6):
+        words[w] = ~(<uint64_t>0)
+    if count & 63:
+        words[count >> 6] |= (<uint64_t>1 << (count & 63)) - 1
 
 
 cdef inline void clear_bits(uint64_t* words, intp_t j, intp_t count) noexcept nogil:
@@ -681,15 +706,35 @@ cdef inline void clear_bits(uint64_t* words, intp_t j, intp_t count) noexcept no
 
 
 cdef class _Place:
-    """place's copying pass over a part of the objects (whole spans)."""
+    """place's passes over a part of the objects (whole spans)."""
     cdef mheap_t* h
     cdef dobj_t* o
     cdef const uint8_t* buf
     cdef const uint64_t* fields
     cdef const int32_t* target
+    cdef const int64_t* span_first
+    cdef const uint16_t* slot_index
+    cdef const uint64_t* span_base
     cdef uint64_t lo, hi
-    cdef intp_t bound[65]
+    cdef intp_t gbound[65]              # part p: spans gbound[p] .. gbound[p+1]
+    cdef intp_t bound[65]               # and their objects bound[p] .. bound[p+1]
     cdef intp_t cleared[65]
+
+    def slots(self, intp_t p):
+        """Each object's slot (its Go span's new base + its slot index times its size)
+        and mark bit, so the caller's sweep keeps exactly the dumped objects."""
+        cdef intp_t g, i, si
+        cdef uint64_t base, size
+        cdef mheap_t* h = self.h
+        cdef dobj_t* o = self.o
+        with nogil:
+            for g in range(self.gbound[p], self.gbound[p + 1]):
+                base = self.span_base[g]
+                si = span_of(h, base)
+                size = o[self.span_first[g]].size
+                for i in range(self.span_first[g], self.span_first[g + 1]):
+                    o[i].arena = base + self.slot_index[i] * size
+                    bit_set(&h.gcmark_bits[si * BITMAP_WORDS], <intp_t>self.slot_index[i])
 
     def run(self, intp_t p):
         cdef intp_t i, j, k, cleared = 0
