@@ -611,7 +611,7 @@ def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields
     Caller holds the world lock on a fresh Runtime's heap (out of memory raises; the
     Runtime is then discarded).
     """
-    cdef intp_t n = len(objects), nspans = span_first.shape[0] - 1, g, i, idx, nel
+    cdef intp_t n = len(objects), nspans = span_first.shape[0] - 1, g, i, _idx, nel
     cdef mheap_t* h = &heap.h
     cdef mspan_t* sp
     cdef uint64_t size, out = 0, base, lo = h.arena_start, hi = h.arena_start + heap.arena_cap
@@ -649,7 +649,7 @@ def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields
                 sp.freeindex = <uint32_t>nel
                 sp.alloc_count = <uint32_t>nel
             else:
-                for idx in range(1, nel):
+                for _idx in range(1, nel):
                     malloc_small(h, 0, spc, &out)
             sb[g] = base
             h.malloc_calls += nel

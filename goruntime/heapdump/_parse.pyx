@@ -551,7 +551,7 @@ cdef intp_t sync(const reader* r, intp_t start, intp_t end, uint64_t lo, uint64_
     cdef reader t
     cdef uint64_t tag
     cdef uint64_t v[MAXCOLS]
-    cdef intp_t c, m
+    cdef intp_t c, _m
     cdef bint ok
     for c in range(start, end):
         if r.p[c] != TAG_OBJECT:
@@ -562,7 +562,7 @@ cdef intp_t sync(const reader* r, intp_t start, intp_t end, uint64_t lo, uint64_
         t.nfields = 0
         t.have_params = True
         ok = True
-        for m in range(SYNC_PROBE):
+        for _m in range(SYNC_PROBE):
             t.rec_start = t.pos
             if t.pos >= t.n or uvarint(&t, &tag) < 0 or tag != TAG_OBJECT \
                     or read_record(&t, tag, v, &t.have_params) < 0 or v[1] < lo or v[1] >= hi:
@@ -631,7 +631,7 @@ cdef _count(reader* r, intp_t threads, sync_at):
     cdef reader* s
     if threads > 1:
         if sync_at is not None:
-            for x in sorted(set(int(y) for y in sync_at)):
+            for x in sorted({int(y) for y in sync_at}):
                 if x > last and x < r.n and nspec < MAXSEG - 1:
                     P[nspec] = x
                     nspec += 1
@@ -799,7 +799,7 @@ def parse(const uint8_t[::1] buf, bint sort_objects=False, object_dtype=None, in
     """
     cdef reader r
     cdef intp_t n = buf.shape[0]
-    cdef int rc, t
+    cdef int t
     cdef uint64_t[:, ::1] tv
     cdef uint64_t[::1] fv
     cdef uint64_t[:, ::1] sv
