@@ -339,6 +339,33 @@ def test_counting_pass_in_parts_finds_the_same_first_error(raw, data):
         assert not isinstance(par, str) and _same_tables(one, par)
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_load_in_parts_gives_the_same_heap_or_error(raw, data):
+    # the layout (classes and tail slots in parts of whole pages), the page index and the
+    # counting pass on threads: a mutated dump gives one thread's error, or its tables
+    b = bytearray(raw)
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(2028, 62000))          # the object records
+        b[i] = data.draw(st.integers(0, 255))
+
+    def load(threads):
+        try:
+            return heapdump.HeapDump(np.frombuffer(bytes(b), np.uint8), build_runtime=False,
+                                     threads=threads)
+        except ValueError as e:
+            return str(e)
+    one, par = load(1), load(data.draw(st.sampled_from([2, 3, 16])))
+    if isinstance(one, str):
+        assert par == one
+        return
+    assert not isinstance(par, str) and par.objects.tobytes() == one.objects.tobytes()
+    for k in ("_span_first", "_slot_index", "_span_noscan", "_target", "_indptr", "_dst"):
+        assert np.array_equal(getattr(par, k), getattr(one, k)), k
+    probe = np.concatenate([one._addr, one._addr + one._size, one._addr - 1])
+    assert np.array_equal(par.index_of(probe, strict=False), one.index_of(probe, strict=False))
+
+
 def test_cli_report_and_errors(path, expect, tmp_path):
     import io
     from goruntime import cli

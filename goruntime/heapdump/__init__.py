@@ -216,21 +216,20 @@ class HeapDump:
         (``_graph.layout``): validate the slot sizes, drop the slots Go 1.27's dumpobjs
         writes past a span's last element (it counts npages*8192/size slots, ignoring the
         inline mark bits of Green Tea spans), rebuild Go's spans (base, slot index, scan or
-        noscan), check overlaps; then (``_graph.compact``) drop those slots in place and
-        set each object's size class: ``d.objects`` is the kept prefix of *objs*."""
-        err, at, cls, keep, k, span_first, span_noscan = _graph.layout(objs)
+        noscan), check overlaps, and move the kept objects down in place, each with its
+        size class: ``d.objects`` is the kept prefix of *objs*."""
+        err, at, m, k, span_first, span_noscan = _graph.layout(objs, self._threads)
         if err:
             # the record offset is not kept: the plain table, sorted the same way, has it
             off = int(_parse.parse(self._buf, sort_objects=True)["objects"][at, 0])
             raise ValueError("malformed heap dump: object at offset %d (address %#x, size %d) %s"
                              % (off, int(objs["addr"][at]), int(objs["size"][at]), _LAYOUT_ERRORS[err]))
-        m = _graph.compact(objs, keep, cls)
         self.dropped_tail_slots = len(objs) - m
         self.objects = objs[:m]
         self._addr, self._size = self.objects["addr"], self.objects["size"]
         self._span_first, self._slot_index = span_first, k
         self._span_noscan = span_noscan
-        self._index = _graph.Index(self._addr, self._size)
+        self._index = _graph.Index(self._addr, self._size, self._threads)
 
     def _sites_from(self, memprof, stacks, samples):
         """Allocation sites: the memory-profile buckets grouped by their first frame

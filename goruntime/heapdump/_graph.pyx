@@ -187,20 +187,74 @@ cdef inline int64_t lookup(const index_t* ix, uint64_t w) noexcept nogil:
     return -1
 
 
+cdef class _PageTable:
+    """Index's page table over a part of the pages (one thread each)."""
+    cdef const index_t* ix
+    cdef int64_t* pf
+    cdef uint32_t* ps
+    cdef intp_t bound[65]               # part p: pages bound[p] .. bound[p+1]
+
+    def run(self, intp_t p):
+        """page_first of the part's pages (from a binary search for its first one), then
+        page_step where the page's objects sit back to back."""
+        cdef const index_t* ix = self.ix
+        cdef int64_t* pf = self.pf
+        cdef uint32_t* ps = self.ps
+        cdef intp_t q, a, b, i, j, lo, hi, mid
+        cdef uint64_t base, s0
+        with nogil:
+            base = ix.lo + (<uint64_t>self.bound[p] << 13)
+            lo, hi = 0, <intp_t>ix.n     # the first object at or above base
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if ix_addr(ix, mid) < base:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            j = lo
+            for q in range(self.bound[p], self.bound[p + 1]):
+                base = ix.lo + (<uint64_t>q << 13)
+                while j < ix.n and ix_addr(ix, j) < base:
+                    j += 1
+                pf[q] = j
+            for q in range(self.bound[p], self.bound[p + 1]):
+                if q == ix.npages:          # the end marker has no page
+                    break
+                a = pf[q]
+                b = pf[q + 1] if q + 1 < self.bound[p + 1] else -1
+                if b < 0:                   # the next part's first page: search it
+                    base = ix.lo + (<uint64_t>(q + 1) << 13)
+                    b = a
+                    while b < ix.n and ix_addr(ix, b) < base:
+                        b += 1
+                if a == b:
+                    continue
+                s0 = ix_size(ix, a)
+                if s0 == 0 or s0 >= (<uint64_t>1 << 31):
+                    continue
+                i = a + 1
+                while i < b and ix_size(ix, i) == s0 and ix_addr(ix, i) - ix_addr(ix, i - 1) == s0:
+                    i += 1
+                if i == b:
+                    ps[q] = <uint32_t>s0
+
+
 cdef class Index:
     """Go address -> object index, for objects sorted by address (``addrs``, slot
     ``sizes``). A page table (the first object starting in each 8 KiB page, as Go's
     spans are page aligned; and when a page's objects sit back to back, their size) makes
     each lookup a division or a short search within one page; when the objects are
-    spread over a range much larger than the heap, it is a binary search."""
+    spread over a range much larger than the heap, it is a binary search. The table is
+    built on *threads* threads (parts of the pages)."""
     cdef index_t ix
     cdef object _keep
 
-    def __init__(self, const uint64_t[:] addrs, const uint64_t[:] sizes):
-        cdef intp_t n = addrs.shape[0], j = 0, p
+    def __init__(self, const uint64_t[:] addrs, const uint64_t[:] sizes, int threads=1):
+        cdef intp_t n = addrs.shape[0], p, nparts
         cdef int64_t npages
-        cdef uint64_t lo, hi, base
+        cdef uint64_t lo, hi
         cdef int64_t[::1] pf
+        cdef _PageTable t = _PageTable()
         set_columns(&self.ix, addrs, sizes)
         self._keep = (addrs, sizes, None)
         if n == 0:
@@ -216,32 +270,16 @@ cdef class Index:
         steps = np.zeros(npages, dtype=np.uint32)
         pf = table
         cdef uint32_t[::1] ps = steps
-        cdef intp_t a, b, i
-        cdef uint64_t s0
-        with nogil:
-            for p in range(npages + 1):
-                base = lo + (<uint64_t>p << 13)
-                while j < n and addrs[j] < base:
-                    j += 1
-                pf[p] = j
-            for p in range(npages):
-                a = pf[p]
-                b = pf[p + 1]
-                if a == b:
-                    continue
-                s0 = sizes[a]
-                if s0 == 0 or s0 >= (<uint64_t>1 << 31):
-                    continue
-                i = a + 1
-                while i < b and sizes[i] == s0 and addrs[i] - addrs[i - 1] == s0:
-                    i += 1
-                if i == b:
-                    ps[p] = <uint32_t>s0
+        self.ix.lo = lo
+        self.ix.npages = npages
+        t.ix, t.pf, t.ps = &self.ix, &pf[0], &ps[0]
+        nparts = max(1, min(threads, 64, npages + 1))
+        for p in range(nparts + 1):
+            t.bound[p] = (npages + 1) * p // nparts
+        in_threads(t.run, nparts)
         self._keep = (addrs, sizes, table, steps)
         self.ix.page_first = &pf[0]
         self.ix.page_step = &ps[0]
-        self.ix.lo = lo
-        self.ix.npages = npages
 
     def resolve(self, const uint64_t[::1] values):
         """Object index holding each of *values* (int64, -1 where none)."""
@@ -858,8 +896,82 @@ def site_frames(const uint8_t[::1] buf, const uint64_t[::1] stk_start,
     return rows, keys
 
 
-def layout(objects):
-    """Size classes, Go's spans and slot indices of the objects (sorted by address).
+cdef class _Layout:
+    """layout's first passes over a part of the objects (whole pages: a page's objects
+    are in one part), one thread each."""
+    cdef dobj_t* o
+    cdef uint8_t* cl
+    cdef uint8_t* kp
+    cdef uint16_t* kx
+    cdef intp_t bound[65]
+    cdef int err[64]
+    cdef intp_t at[64]
+
+    def run(self, intp_t p):
+        """Size classes (err 1: a size no class or large span has; 5: wraps), then the
+        one-page spans' slot indices and the tail slots to drop, page by page."""
+        cdef intp_t i, j, g, lo = self.bound[p], hi = self.bound[p + 1]
+        cdef const dobj_t* o = self.o
+        cdef uint8_t* cl = self.cl
+        cdef uint8_t* kp = self.kp
+        cdef uint16_t* kx = self.kx
+        cdef uint64_t s, base
+        cdef int c, err = 0
+        cdef intp_t at = -1
+        cdef bint scan
+        with nogil:
+            for i in range(lo, hi):
+                s = o[i].size
+                kp[i] = 1
+                if s <= 32768:
+                    c = size_to_class(s)
+                    if class_to_size[c] != s:
+                        err = 1
+                        at = i
+                        break
+                    cl[i] = <uint8_t>c
+                elif s & 8191:
+                    err = 1
+                    at = i
+                    break
+                if o[i].addr + s < o[i].addr:
+                    err = 5
+                    at = i
+                    break
+            i = lo
+            while err == 0 and i < hi:
+                c = <int>cl[i]
+                if c == 0 or class_to_npages[c] != 1:
+                    i += 1
+                    continue
+                base = o[i].addr & ~(<uint64_t>8191)
+                j = i
+                scan = False
+                while j < hi and (o[j].addr & ~(<uint64_t>8191)) == base and cl[j] == c:
+                    kx[j] = <uint16_t>((o[j].addr - base) // o[j].size)
+                    if kx[j] < class_to_nelems_scan[c] and o[j].nptr > 0:
+                        scan = True
+                    j += 1
+                for g in range(i, j):
+                    if kx[g] >= (class_to_nelems_scan[c] if scan else class_to_nelems_noscan[c]):
+                        kp[g] = 0
+                i = j
+        self.err[p] = err
+        self.at[p] = at
+
+
+cdef inline void put(dobj_t* o, intp_t j, intp_t i, uint8_t c) noexcept nogil:
+    """The j-th kept object is object i: move it down, set its class, noscan and site."""
+    if j != i:
+        o[j] = o[i]
+    o[j].sizeclass = c
+    o[j].noscan = 1 if o[j].nptr == 0 else 0
+    o[j].site = -1
+
+
+def layout(objects, int threads=1):
+    """Size classes, Go's spans and slot indices of the objects (sorted by address), and
+    the objects compacted to those kept.
 
     *objects*: OBJECT_DTYPE records, sorted by address.
     Go 1.27's dumpobjs writes ``npages*8192/size`` slots per span, so a one-page Green Tea
@@ -868,76 +980,61 @@ def layout(objects):
     fewer elements; a span is scan if one of its real objects has pointer fields).
     A span's base is page aligned and its objects sit at ``base + k*size``; for every Go
     1.27 class the k that puts an object on a page boundary is unique below the span's slot
-    count. Returns ``(err, at, cls, keep, k, span_first, span_noscan)``; ``err`` is 0, or a
+    count. Returns ``(err, at, m, k, span_first, span_noscan)``; ``err`` is 0, or a
     code for the object at index *at*: 1 bad size, 2 in no page-aligned span, 3 inside the
     span of the objects before it, 4 overlaps the object before it, 5 wraps the address
-    space. The span arrays cover the kept objects only.
+    space. Without an error the kept objects are moved down to ``objects[:m]`` (in
+    order, each with its ``sizeclass``, ``noscan`` and ``site`` -1) and ``k`` (slot
+    indices) and the span arrays are of those; with one, the objects before *at* may
+    have been moved (the record at *at* is intact).
+    The classes and one-page spans are found on *threads* threads (parts of whole
+    pages), the spans in order on this thread.
     """
-    cdef intp_t n = len(objects), i, j, g, nk, kk, nsp = 0
+    cdef intp_t n = len(objects), i, j, nk, kk, nsp = 0, p, nparts, b
     cdef uint64_t s, a, base, np_, nslots, prev_end = 0, span_end = 0, cur_base
-    cdef const dobj_t* o = rows(objects)
+    cdef dobj_t* o = rows(objects, True)
     cdef int c, err = 0
     cdef intp_t at = -1
-    cdef bint scan
     cls = np.zeros(n, dtype=np.uint8)
-    keep = np.ones(n, dtype=np.uint8)
+    keep = np.empty(n, dtype=np.uint8)
     kidx = np.zeros(n, dtype=np.uint16)     # a slot index: below 1024
     cdef uint8_t[::1] cl = cls
     cdef uint8_t[::1] kp = keep
     cdef uint16_t[::1] kx = kidx
-    with nogil:
-        # classes and one-page slot indices
-        for i in range(n):
-            s = o[i].size
-            if s <= 32768:
-                c = size_to_class(s)
-                if class_to_size[c] != s:
-                    err = 1
-                    at = i
-                    break
-                cl[i] = <uint8_t>c
-            elif s & 8191:
-                err = 1
-                at = i
+    cdef _Layout L = _Layout()
+    if n:
+        nparts = max(1, min(threads, 64, n))
+        L.o, L.cl, L.kp, L.kx = o, &cl[0], &kp[0], &kx[0]
+        L.bound[0] = 0
+        for p in range(1, nparts):
+            b = max(n * p // nparts, L.bound[p - 1])
+            while 0 < b < n and (o[b].addr >> 13) == (o[b - 1].addr >> 13):
+                b += 1                      # a part starts on a new page
+            L.bound[p] = b
+        L.bound[nparts] = n
+        in_threads(L.run, nparts)
+        for p in range(nparts):             # the first error in object order
+            if L.err[p]:
+                err, at = L.err[p], L.at[p]
                 break
-            if o[i].addr + s < o[i].addr:
-                err = 5
-                at = i
-                break
-        # drop the tails of one-page spans, page by page (pages are contiguous: sorted)
-        i = 0
-        while err == 0 and i < n:
-            c = <int>cl[i]
-            if c == 0 or class_to_npages[c] != 1:
-                i += 1
-                continue
-            base = o[i].addr & ~(<uint64_t>8191)
-            j = i
-            scan = False
-            while j < n and (o[j].addr & ~(<uint64_t>8191)) == base and cl[j] == c:
-                kx[j] = <uint16_t>((o[j].addr - base) // o[j].size)
-                if kx[j] < class_to_nelems_scan[c] and o[j].nptr > 0:
-                    scan = True
-                j += 1
-            for g in range(i, j):
-                if kx[g] >= (class_to_nelems_scan[c] if scan else class_to_nelems_noscan[c]):
-                    kp[g] = 0
-            i = j
     if err:
-        return err, at, cls, keep, kidx, None, None
+        return err, at, 0, None, None, None
     cdef intp_t m = 0
-    for i in range(n):
-        m += kp[i]
+    with nogil:
+        for i in range(n):
+            m += kp[i]
     span_first = np.zeros(m + 1, dtype=np.int64)
     span_noscan = np.zeros(m, dtype=np.uint8)
+    ko_arr = np.zeros(m, dtype=np.uint16)
     cdef int64_t[::1] sf = span_first
     cdef uint8_t[::1] sn = span_noscan
-    cdef uint16_t[::1] ko = np.zeros(m, dtype=np.uint16)
+    cdef uint16_t[::1] ko = ko_arr
     cdef uint64_t cur_size = 0
     with nogil:
         cur_base = 0
+        i = -1
         for j in range(m):
-            i = j if j == 0 else i + 1      # the j-th kept object
+            i += 1                          # the j-th kept object
             while not kp[i]:
                 i += 1
             a = o[i].addr
@@ -960,6 +1057,7 @@ def layout(objects):
                 ko[j] = <uint16_t>((a - cur_base) // s)
                 if o[i].nptr > 0:
                     sn[nsp - 1] = 0
+                put(o, j, i, cl[i])
                 continue
             # a new span: find its base
             kk = -1
@@ -988,10 +1086,11 @@ def layout(objects):
             nsp += 1
             ko[j] = <uint16_t>kk
             cur_size = s
+            put(o, j, i, cl[i])
         sf[nsp] = m
     if err:
-        return err, at, cls, keep, kidx, None, None
-    return 0, -1, cls, keep, np.asarray(ko), span_first[:nsp + 1], span_noscan[:nsp]
+        return err, at, 0, None, None, None
+    return 0, -1, m, ko_arr, span_first[:nsp + 1], span_noscan[:nsp]
 
 
 def is_sorted(const uint64_t[:, ::1] objs):
@@ -1005,27 +1104,6 @@ def is_sorted(const uint64_t[:, ::1] objs):
                 ok = False
                 break
     return ok
-
-
-def compact(objects, const uint8_t[::1] keep, const uint8_t[::1] cls):
-    """Drop the *objects* where *keep* is 0, moving the others down in place, and set each
-    kept object's ``sizeclass`` (from *cls*), ``noscan`` and ``site`` (-1). Returns the
-    kept count: the kept objects are ``objects[:m]``."""
-    cdef intp_t n = len(objects), i, m = 0
-    cdef dobj_t* o = rows(objects, True)
-    if keep.shape[0] != n or cls.shape[0] != n:
-        raise ValueError("compact: keep and cls must have one entry per object")
-    with nogil:
-        for i in range(n):
-            if not keep[i]:
-                continue
-            if m != i:
-                o[m] = o[i]
-            o[m].sizeclass = cls[i]
-            o[m].noscan = 1 if o[m].nptr == 0 else 0
-            o[m].site = -1
-            m += 1
-    return m
 
 
 cdef class Search:
