@@ -366,6 +366,27 @@ def test_load_in_parts_gives_the_same_heap_or_error(raw, data):
     assert np.array_equal(par.index_of(probe, strict=False), one.index_of(probe, strict=False))
 
 
+def test_load_restores_numpys_huge_page_setting(path):
+    # the load's tables are made without MADV_HUGEPAGE (numpy's per-process switch);
+    # nested uses and a load leave numpy's setting as it was
+    sh = heapdump._hugepage_switch()
+    if sh is None:
+        pytest.skip("this numpy has no huge-page switch")
+    prev = sh(True)
+    try:
+        with heapdump._small_pages():
+            with heapdump._small_pages():
+                assert sh(False) is False
+            assert sh(False) is False
+        assert sh(True) is True
+        heapdump.load(path)
+        assert sh(False) is True
+        heapdump.load(path)
+        assert sh(True) is False
+    finally:
+        sh(prev)
+
+
 def test_cli_report_and_errors(path, expect, tmp_path):
     import io
     from goruntime import cli
