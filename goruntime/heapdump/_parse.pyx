@@ -12,8 +12,11 @@ buckets and allocation samples, EOF.
 The parser runs twice over the mapped file without the GIL: the first pass validates every
 record and counts rows, the second fills preallocated uint64 tables (one per record kind,
 one row per record, the columns in ``COLUMNS``) and one flat array of pointer offsets
-shared by objects, frames and segments. Strings and contents are not copied: a table holds
-their file offset and length. Any malformed byte -- a varint longer than 10 bytes, a length
+shared by objects, frames and segments. With threads, both passes run in parts: the
+filling pass from checkpoints of the counting pass, and the counting pass (which must read
+the variable-length records in order) with speculative parts that are taken only when the
+pass in order reaches their first record exactly (``_count``). Strings and contents are
+not copied: a table holds their file offset and length. Any malformed byte -- a varint longer than 10 bytes, a length
 running past the end, an unknown tag or field kind, a pointer offset outside its object,
 a missing or repeated params/MemStats record, no EOF -- stops the pass with the file offset
 of the bad byte and of the record it belongs to; ``parse`` raises ``ValueError`` with both.
