@@ -287,6 +287,10 @@ class Bench:
         self.row(title, "16-point sweep, 2 local Dask workers", s2["seconds"], None, None, unit="s")
         self.row(title, "sweep speed-up, 2 workers vs 1", s1["seconds"] / s2["seconds"], None,
                  None, better="higher", unit="x", note="target about 2; 2-core shared machine")
+        if "cpu_balance" in s2:
+            self.row(title, "sweep CPU balance, 2 workers (sum / max worker CPU)",
+                     s2["cpu_balance"], None, None, better="higher", unit="x",
+                     note="the speed-up with a core per worker")
 
     # -- the run -------------------------------------------------------------------------
     def run(self):

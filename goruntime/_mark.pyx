@@ -81,6 +81,8 @@ cdef enum:
     ERR_ZOMBIE = 3
     ERR_CHECKMARK = 4
     PREFETCH_DISTANCE = 4
+    POP_AHEAD = 8               # drain_pipelined: grey objects ahead whose memory is fetched
+    ROOT_AHEAD = 8              # root_jobs: roots ahead whose span and bitmaps are fetched
     RING_MAX = 64               # the largest prefetch ring (a power of two)
     RING_DEFAULT = 16           # found pointers in flight by default
 
@@ -396,6 +398,11 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
             elif n > 0 and (w.budget <= 0 or nm * w.w_obj + sb * w.w_byte < w.budget):
                 n -= 1
                 b = stack[n]
+                if n >= POP_AHEAD:              # a grey object popped soon: its first
+                    p = (stack[n - POP_AHEAD] & STACK_ADDR_MASK) - astart   # line, heap bits
+                    if p < alimit:
+                        GR_PREFETCH(arena + p)
+                        GR_PREFETCH(&hbits[p >> 9])
                 bn = b >> 48                    # the size, if shading pushed it (below)
                 b &= STACK_ADDR_MASK
                 if bn == 0:
@@ -892,8 +899,33 @@ cdef class MarkState:
         cdef intp_t i, si
         cdef uint64_t a, slot
         cdef mspan_t* s
+        cdef intp_t nr = h.roots_len, ahead
+        cdef uint64_t off, alimit = (<uint64_t>h.mapped_pages) << PAGE_SHIFT
+        cdef const uint64_t* ab
         self.roots_pending = False
-        for i in range(h.roots_len):           # every goroutine stack (Go: markrootStack)
+        for i in range(nr):                    # every goroutine stack (Go: markrootStack)
+            # the roots point anywhere (a trace replay holds every object by a root of
+            # its own): each one's page-table entry, then its span record and bitmap
+            # words, are fetched some roots before they are shaded
+            ahead = i + 2 * ROOT_AHEAD
+            if ahead < nr:
+                off = h.roots[ahead] - h.arena_start
+                if off < alimit:
+                    GR_PREFETCH(&h.page_to_span[off >> PAGE_SHIFT])
+            ahead = i + ROOT_AHEAD
+            if ahead < nr:
+                off = h.roots[ahead] - h.arena_start
+                if off < alimit:
+                    si = h.page_to_span[off >> PAGE_SHIFT]
+                    if si >= 0:
+                        GR_PREFETCH(&h.spans[si])
+                        GR_PREFETCH(&h.spans[si].spanclass)
+                        ab = &w.bits[si * BITMAP_WORDS]
+                        GR_PREFETCH(ab)
+                        GR_PREFETCH(ab + 8)
+                        ab = &h.alloc_bits[si * BITMAP_WORDS]
+                        GR_PREFETCH(ab)
+                        GR_PREFETCH(ab + 8)
             a = h.roots[i]
             if a != 0:
                 grey_object(h, w, a, 0)
