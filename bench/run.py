@@ -234,8 +234,10 @@ class Bench:
                  better="higher", unit="MB/s", note=f"target >= 200; {cpu('parse_mb_s'):.0f} per CPU second")
         self.row(title, "load: parse + graph" + (" + Runtime" if runs[0]["runtime_built"] else ""),
                  med([r["load_mb_s"] for r in runs]), None, None, better="higher", unit="MB/s",
-                 note=f"target >= 200; {cpu('load_mb_s'):.0f} per CPU second; "
-                      f"{runs[0].get('threads', 1)} threads")
+                 note=f"target >= 200; {cpu('load_mb_s'):.0f} per CPU second"
+                      + (f" (user {med([r['load_user_s'] for r in runs]):.2f} s, kernel "
+                         f"{med([r['load_sys_s'] for r in runs]):.2f} s)" if "load_sys_s" in runs[0] else "")
+                      + f"; {runs[0].get('threads', 1)} threads")
         ig = [r["igraph_dominators_s"] for r in runs if r["igraph_dominators_s"] is not None]
         self.row(title, "dominator tree (Cython Semi-NCA; igraph in note)",
                  med([r["dominators_s"] for r in runs]), None, None, unit="s",
