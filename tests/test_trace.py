@@ -8,6 +8,7 @@ and the calibrated replay against Go's NumGC range over 10 runs recorded in
 tests/data/trace/go-ranges.json (with how it was measured).
 """
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -282,16 +283,18 @@ def test_cli_whatif(tmp_path):
     assert "recorded" in out.getvalue()
 
 
-def test_sweep_on_local_cluster_equals_sequential(small):
+def test_sweep_on_local_cluster_equals_sequential(small, monkeypatch):
     pd = pytest.importorskip("pandas", reason="the sweep extra is in make test's extras")
     from distributed import Client, LocalCluster
-    import glob
-    import tempfile
+    from goruntime.trace import dask_sweep
 
-    def scratch():
-        return set(glob.glob("/dev/shm/goruntime-sweep-*")
-                   + glob.glob(tempfile.gettempdir() + "/goruntime-sweep-*"))
-    before = scratch()
+    made = []                               # this test's scratch directories only (other
+    real_scratch = dask_sweep._scratch      # processes may sweep on the same machine)
+
+    def scratch(nbytes):
+        made.append(real_scratch(nbytes))
+        return made[-1]
+    monkeypatch.setattr(dask_sweep, "_scratch", scratch)
     grid = dict(gogc=[50, 100, 200], memory_limit=["off", "48MiB"])
     want = pd.DataFrame(gtrace.whatif(small, **grid))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -303,7 +306,7 @@ def test_sweep_on_local_cluster_equals_sequential(small):
     assert len(got) == 6
     pd.testing.assert_frame_equal(got, want)
     pd.testing.assert_frame_equal(scattered, want)
-    assert scratch() <= before              # the shared columns are removed after the sweep
+    assert made and not any(os.path.exists(d) for d in made)   # removed after the sweep
 
 
 def test_sweep_cost_estimate_ranks_the_heavier_replays_first(small):
