@@ -272,6 +272,31 @@ class Factor(Tolerance):
         return f"within ×{_num(self.factor)}" + (f" (or ±{_num(self.min_abs)})" if self.min_abs else "")
 
 
+class Seeded(Tolerance):
+    """A field Go decides by a random seed (a map's hash seed places the keys, so which
+    table splits when): compared, within *inner*, with Go's recorded runs, never with the
+    one live run, exactly as a timing field is."""
+
+    timing = True
+
+    def __init__(self, inner: Tolerance, reason: str):
+        self.inner, self.reason = inner, reason
+
+    def accepts(self, py, go):
+        return self.inner.accepts(py, go)
+
+    def describe(self):
+        return self.inner.describe() + " of Go's recorded runs"
+
+
+def seeded(tolerances: Mapping[str, Tolerance], reason: str) -> dict[str, Tolerance]:
+    """*tolerances* made `Seeded`, and every other field compared exactly with Go's
+    recorded runs: for a scenario whose every number depends on the seed."""
+    out: dict[str, Tolerance] = {p: Seeded(t, f"{reason}; {t.reason}") for p, t in tolerances.items()}
+    out["*"] = Seeded(Abs(0, reason), reason)
+    return out
+
+
 class Info(Tolerance):
     """Reported, not compared: the value belongs to one process (e.g. the size of
     this Go binary's globals) or only one side produces it."""

@@ -4,7 +4,7 @@ append growth, sub-slice liveness, copy/clear, array-field elements, string
 conversions and concatenation, interface boxing. Same allocations, same order,
 same roots as the Go functions of the same names.
 """
-from harness import Abs
+from harness import Abs, seeded
 from scenarios import MEMSTATS_NOISE, bysize_deltas, go_types, mem_deltas, rt, scenario
 
 # Growing a slice allocates one object in each of a dozen size classes; Go's start-up
@@ -320,7 +320,9 @@ def run_ii_bulk(n, hint):
     return map_run(1, hint, rt.Map(rt.Int, rt.Int), lambda m, i: m.update(keys, keys))
 
 
-@scenario(tol=NOISE_BYSIZE)
+@scenario(tol=seeded(NOISE_BYSIZE, "Go's map hash seed is random per map and decides which tables "
+                                   "split: an unlucky seed splits one more (+5 objects, +39232 B on "
+                                   "100000 inserts; 2 of 300 runs, with or without a hint)"))
 def lang_map_100000():
     old = rt.debug.SetGCPercent(-1)      # no heap-triggered cycle while filling (as in Go)
     try:
