@@ -962,8 +962,9 @@ cdef class MarkState:
             self.root_scan += take
             if budget > 0:
                 budget -= take * w_root
-                if budget <= 0:
-                    return (0, 0, 0)            # the budget went to the roots
+                if budget <= 0:                 # the budget went to the roots (the
+                    return (w.bytes_marked - bm0, w.nmarked - nm0,   # objects they
+                            w.scan_bytes - sb0)                      # greyed count)
         with nogil:
             w.w_obj = w_obj
             w.w_byte = w_byte
@@ -990,6 +991,23 @@ cdef class MarkState:
         if w.err:
             self._fail()
         return (w.bytes_marked - bm0, w.nmarked - nm0, w.scan_bytes - sb0)
+
+    def scan_object(self, addr):
+        """Queue the object containing *addr* to be scanned without marking it (Go:
+        addfinalizer during a mark: ``scanobject`` of an object given a finalizer after
+        markrootSpans may have run, so its referents are marked and it is not)."""
+        cdef mheap_t* h = &self.heap.h
+        cdef intp_t si
+        cdef mspan_t* s
+        self._check()
+        si = span_of(h, <uint64_t>addr)
+        if si < 0:
+            return
+        s = &h.spans[si]
+        if span_noscan(s):
+            return
+        if push(&self.w, s.base + <uint64_t>obj_index(s, <uint64_t>addr) * s.elemsize) < 0:
+            self._fail()
 
     def shade(self, addr):
         """Grey the object containing *addr* now (Go: shade); no scanning."""

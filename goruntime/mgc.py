@@ -619,6 +619,15 @@ class Collector:
         if self.cycle is not None and self.mark is not None and self.mark.active:
             self.mark.shade(addr)
 
+    def finalizer_added(self, addr):
+        """SetFinalizer on *addr* during a mark (the caller holds the world lock). Go's
+        addfinalizer scans the object then (not marking it: markrootSpans may have run
+        already); before the first drain the special roots job sees the new special
+        anyway (it reads them when it runs)."""
+        m = self.mark
+        if self.cycle is not None and m is not None and m.active and m.roots_done:
+            m.scan_object(addr)
+
     def special_roots(self):
         """(roots, scan_only): queued work, cleanup closures and weak cells; finalizer objects.
 
@@ -680,7 +689,6 @@ class Collector:
         self._event(cyc, SWEEP_TERMINATION, heap0, goal, 0, 0, stw1, 0)
         self._event(cyc, MARK_START, heap0, goal, 0, 0, 0, 0)
         rt.proc.clearpools()                    # Go: clearpools (central sudog list)
-        roots, scan_only = self.special_roots()
         if self.mark is not None:         # left by a cycle interrupted in its sweep
             self.end_mark()
         _mark.release_heap(rt.heap)
@@ -699,7 +707,7 @@ class Collector:
             # stops the mutator. At GOMAXPROCS > 1 it runs on one worker per P (_gcwork).
             (bytes_marked, _, scan_bytes), mark_ns = self.phase(
                 lambda r: root_ns + r[1] * COSTS["mark_object"] + r[2] * COSTS["mark_byte"],
-                stw_mark(procs), rt.heap, roots, scan_only)
+                stw_mark(procs), rt.heap, *self.special_roots())
             rt.heap.gcphase_mark = True
             _, cyc.mutator_ns = self.alloc_rate()
             cyc.mark_ns = cyc.dedicated_ns = mark_ns
@@ -710,9 +718,10 @@ class Collector:
         m.grey_tiny_blocks()                    # Go: gcMarkTinyAllocs
         # Go: gcMarkRootPrepare. The root jobs' scan work (the data and bss blocks, every
         # goroutine stack: what markroot returns) is paid by the drains before heap work,
-        # out of an assist's scan budget too, as gcDrainN counts it.
+        # out of an assist's scan budget too, as gcDrainN counts it. The special roots
+        # (queued finalizers and cleanups, the specials) are read by the first drain.
         cyc.root_work = rt.globals_scan + self.stack_scan[0]
-        m.set_roots(roots, scan_only, cyc.root_work)
+        m.set_roots(None, None, cyc.root_work)
         rt.heap.gcphase_mark = True             # allocate black (Go: gcphase = _GCmark)
         rt.heap.write_barrier = "no_write_barrier" not in rt.experiments
         _, mutator_ns = self.alloc_rate()
@@ -738,6 +747,10 @@ class Collector:
         wall = not isinstance(rt.clock, _clock.VirtualClock)
         # the roots' modelled cost, spread over their scan work (ns per byte)
         w_root = cyc.root_ns / cyc.root_work if cyc.root_work else 0.0
+        if not m.roots_done:
+            # Go: markroot's jobs read finq (fixedRootFinalizers) and the specials
+            # (markrootSpans) when the first worker or assist does them, not at mark start
+            m.set_roots(*self.special_roots(), cyc.root_work)
         r0 = m.root_scan
         t0 = _time.perf_counter_ns() if wall else 0
         if scan_budget:
@@ -1108,8 +1121,14 @@ class Collector:
         def specials():
             if len(plan) < 2:
                 plan.append(rt.specials.sweep(plan[0][0], plan[0][1], kind))
+        def sweep_all():
+            # runtime.GC's sweep: the caller sweeps every span (Go: sweepone in a loop).
+            # The C call is the step's last line: a step run again only after it raised.
+            if len(plan) < 3:
+                plan.append(rt.heap.counters()["nspans_inuse"])
+            _mark.sweep(rt.heap, plan[0][0])
         if kind == "cycle":      # runtime.GC() sweeps everything before it returns
-            return (order, specials, lambda: _mark.sweep(rt.heap, plan[0][0]),
+            return (order, specials, sweep_all, lambda: self.charge_sweep(plan[2]),
                     self.commit_after_sweep)
         # A background cycle (heap-triggered, periodic) sweeps lazily, as Go's does
         # (gcSweep in concurrent mode): the mcache flush's spans and those whose specials
@@ -1118,11 +1137,26 @@ class Collector:
         return (order, specials, lambda: _mark.sweep_lazy(rt.heap, plan[0][0], plan[0][1], plan[1]),
                 self.commit_after_sweep, lambda: _mark.pace_sweeper(rt.heap, rt.heap.trigger))
 
+    def charge_sweep(self, nspans_before):
+        """On a virtual clock, each span a sweep freed since *nspans_before* in-use spans
+        costs ``COSTS["sweep_span"]`` of the sweeping goroutine's (mutator) time: Go's
+        sweepone runs on the caller of runtime.GC or gcStart, and sweep time is not GC CPU.
+        A span that keeps a live object is not charged (the calibration, time_sweep_spans,
+        measured spans of dead objects); the proportional sweep in allocation is in the
+        allocation costs."""
+        rt = self.rt
+        freed = nspans_before - rt.heap.counters()["nspans_inuse"]
+        if freed > 0 and isinstance(rt.clock, _clock.VirtualClock):
+            rt.clock.charge_mutator(int(freed * COSTS["sweep_span"]))   # the last line: once
+
     def finish_sweep(self):
-        """Sweep termination: finish the last background cycle's sweep (Go: finishsweep_m).
-        Complete in one nogil call, so nothing is left half-done if the cycle that follows
-        is rolled back."""
+        """Sweep termination: finish the last background cycle's sweep (Go: finishsweep_m,
+        after gcStart's sweepone loop on the goroutine that starts the cycle; charged by
+        `charge_sweep`). Complete in one nogil call, so nothing is left half-done if the
+        cycle that follows is rolled back."""
+        n0 = self.rt.heap.counters()["nspans_inuse"]
         _mark.finish_sweep(self.rt.heap)
+        self.charge_sweep(n0)
 
     def commit_after_sweep(self):
         """The pacer's next goal and trigger, the scavenger, the periodic GC's deadline."""
