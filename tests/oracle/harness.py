@@ -640,6 +640,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="further runs per scenario while one busy loop per core keeps the machine loaded")
     ap.add_argument("--note", default="", help="how the machine was loaded besides (recorded as is)")
     ap.add_argument("--record", type=Path, help="write the first run, the per-field ranges and values here")
+    ap.add_argument("--check", action="store_true",
+                    help="compare goruntime's result with every Go run (not only the one make test "
+                         "sees) and exit 1 if any run would fail: finds timing fields without a range")
     ap.add_argument("scenarios", nargs="*", help="default: all")
     args = ap.parse_args(argv)
     oracle = GoOracle.build()
@@ -679,7 +682,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"total {total:.1f} s for {len(names)} scenarios x {record['runs']} runs")
     if args.record:
         args.record.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-    return 0
+    return check_runs(all_runs) if args.check else 0
+
+
+def check_runs(all_runs: dict[str, list]) -> int:
+    """Compare goruntime's result for each scenario with every one of Go's runs, as
+    test_oracle does with its one live run; print each run that would fail."""
+    import scenarios
+
+    failures = 0
+    for name, runs in all_runs.items():
+        if name not in scenarios.REGISTRY:
+            continue
+        py = scenarios.run(name)
+        for i, go in enumerate(runs):
+            rows = compare(name, go, py, scenarios.REGISTRY[name].tolerances,
+                           recorded_ranges(name), recorded_flat(name))
+            if any(r.failed for r in rows):
+                failures += 1
+                print(f"FAIL {name} run {i}: " + describe_failures(rows).replace("\n", " | "))
+    print(f"check: {failures} failing runs in {sum(map(len, all_runs.values()))}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

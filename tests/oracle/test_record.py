@@ -45,3 +45,14 @@ def test_every_timing_field_has_a_recorded_value():
                 hits = fnmatch.filter(flat, pattern)
                 assert hits, (name, pattern)
                 assert all(harness._is_number(flat[h]) for h in hits), (name, pattern)
+
+
+def test_check_runs_fails_a_go_run_the_tolerances_do_not_cover(capsys):
+    # harness --check: every recorded Go run against goruntime, as test_oracle does with one.
+    name = "process_state_metrics"
+    recorded = harness.record()["scenarios"][name]["result"]
+    loaded = dict(recorded, mutex_wait_seconds=0.0029)  # Go's lock waits under load: in range
+    assert harness.check_runs({name: [recorded, loaded]}) == 0
+    forged = dict(recorded, goroutines_100=7)  # an exact field Go never varies on
+    assert harness.check_runs({name: [recorded, forged]}) == 1
+    assert f"FAIL {name} run 1" in capsys.readouterr().out
