@@ -69,6 +69,7 @@ from . import _gcwork, _mark, _signals, clock as _clock, metrics as _metrics
 from . import mstats, pacer as _pacer
 from . import stack as _stack
 from .errors import FatalError
+from .mspecial import SWEEP_BATCH
 
 __all__ = ["COSTS", "FORCEGC_PERIOD", "GLOBALS_SCAN", "STACK_SCAN", "Cycle", "GCRecord",
            "Collector", "CycleEvent", "PHASES", "SWEEP_TERMINATION", "MARK_START",
@@ -289,6 +290,7 @@ class Collector:
         self._rt = weakref.ref(rt)
         self.cycle = None
         self.in_gc = False
+        self.sweepone_turns = 0     # runtime.GC caller's sweep turns left (sweep_yields)
         now = rt.clock.nanotime()
         self.rate_mark = (0, 0, now)  # (malloc bytes, mutator work ns, nanotime) at the last cycle's end
         self.mark_workers = 0         # gcBgMarkWorker goroutines started (one per P, at GC start)
@@ -488,16 +490,49 @@ class Collector:
                 if kind != "heap" and self.cycle is not None:
                     self.stage(self.finish_locked)
                 self.stage(self.start_and_finish, kind, True if waits else None)
+        self.sweepone_turns = 0
         self.stopped(busy, stages)
-        if waits:
+        yields = wait and kind == "cycle" and rt.sched.mode == "cooperative" \
+            and rt.godebug.get("gcstoptheworld", 0) != 2
+        if waits or yields:
             # signals wait as for the rest of runtime.GC: a Ctrl-C meanwhile is raised in
             # main when it returns, not in a goroutine that ran in between (only when
             # main waits: a goroutine's wait may never resume, and the mask is the thread's)
             if rt.sched.current() is rt.sched.main:
                 with _signals.deferred():
-                    self.wait_on_mark(self.cycle)
+                    self.wait_and_sweep(waits, yields)
             else:
-                self.wait_on_mark(self.cycle)
+                self.wait_and_sweep(waits, yields)
+
+    def wait_and_sweep(self, waits, yields):
+        """The rest of runtime.GC for a goroutine: wait for the mark (`wait_on_mark`), then
+        the caller's sweep turns (`sweep_yields`)."""
+        if waits:
+            self.wait_on_mark(self.cycle)
+        if yields:
+            self.sweep_yields()
+
+    def sweep_yields(self):
+        """runtime.GC's caller sweeps one span and yields (Go: ``sweepone(); Gosched()``
+        until no span is left), so with one P the finalizer and cleanup goroutines and
+        any other runnable goroutine run before runtime.GC returns. The caller's turns are
+        those `mspecial.sweep_batches` gives it (one span in eleven: the background
+        sweeper sweeps ten per turn), and at least one: Go's heap always holds spans of
+        the runtime's own objects besides the program's (the emulated heap does not), so
+        its caller sweeps one and yields even when the program's spans were all swept by
+        the mcache flush (a Go program with one object and a finalizer: the finalizer has
+        run when runtime.GC returns). The emulator sweeps the spans at once and then
+        yields that many times, while anything is runnable, so the goroutines see the
+        heap after the whole sweep (their order is the batches'). A cycle that starts in
+        between ends the loop, as Go's ``work.cycles == n+1`` test does."""
+        rt = self.rt
+        n, num_gc = self.sweepone_turns, rt.gc_record.num_gc
+        self.sweepone_turns = 0
+        for _ in range(n):
+            if rt.sched.runnable_count() == 0 or rt.gc_record.num_gc != num_gc \
+                    or self.cycle is not None:
+                return
+            rt.sched.gosched()
 
     def wait_on_mark(self, cyc):
         """runtime.GC's caller parks until the mark of *cyc* is done (Go: gcWaitOnMark):
@@ -721,7 +756,7 @@ class Collector:
         # out of an assist's scan budget too, as gcDrainN counts it. The special roots
         # (queued finalizers and cleanups, the specials) are read by the first drain.
         cyc.root_work = rt.globals_scan + self.stack_scan[0]
-        m.set_roots(None, None, cyc.root_work)
+        m.set_roots(None, None, cyc.root_work, special=_special_roots_of(weakref.ref(self)))
         rt.heap.gcphase_mark = True             # allocate black (Go: gcphase = _GCmark)
         rt.heap.write_barrier = "no_write_barrier" not in rt.experiments
         _, mutator_ns = self.alloc_rate()
@@ -747,10 +782,6 @@ class Collector:
         wall = not isinstance(rt.clock, _clock.VirtualClock)
         # the roots' modelled cost, spread over their scan work (ns per byte)
         w_root = cyc.root_ns / cyc.root_work if cyc.root_work else 0.0
-        if not m.roots_done:
-            # Go: markroot's jobs read finq (fixedRootFinalizers) and the specials
-            # (markrootSpans) when the first worker or assist does them, not at mark start
-            m.set_roots(*self.special_roots(), cyc.root_work)
         r0 = m.root_scan
         t0 = _time.perf_counter_ns() if wall else 0
         if scan_budget:
@@ -1122,10 +1153,12 @@ class Collector:
             if len(plan) < 2:
                 plan.append(rt.specials.sweep(plan[0][0], plan[0][1], kind))
         def sweep_all():
-            # runtime.GC's sweep: the caller sweeps every span (Go: sweepone in a loop).
+            # runtime.GC's sweep: the caller sweeps every span (Go: sweepone in a loop),
+            # taking a turn of every eleven after the mcache flush's (`sweep_yields`).
             # The C call is the step's last line: a step run again only after it raised.
             if len(plan) < 3:
                 plan.append(rt.heap.counters()["nspans_inuse"])
+            self.sweepone_turns = max(1, -(-(len(plan[0][0]) - plan[0][1]) // (SWEEP_BATCH + 1)))
             _mark.sweep(rt.heap, plan[0][0])
         if kind == "cycle":      # runtime.GC() sweeps everything before it returns
             return (order, specials, sweep_all, lambda: self.charge_sweep(plan[2]),
@@ -1188,6 +1221,15 @@ class Collector:
         cpu = rt.gc_record.cpu
         cpu.TotalTime = max(1, (rt.clock.nanotime() - rt._start_ns) * rt._gomaxprocs)
         cpu.UserTime = max(0, cpu.TotalTime - cpu.GCTotalTime - cpu.ScavengeTotalTime - cpu.IdleTime)
+
+
+def _special_roots_of(collector_ref):
+    """The mark's special-roots job (MarkState.set_roots): the collector's special roots
+    when the first drain runs, held weakly (the mark must not keep its runtime alive)."""
+    def special():
+        c = collector_ref()
+        return c.special_roots() if c is not None else (None, None)
+    return special
 
 
 def _report_observer_error(fn, event, exc):

@@ -165,6 +165,7 @@ def go_types() -> SimpleNamespace:
         lagT=S("lagT", p=pi, b=A(rt.Byte, 40)),
         traceNode=S("traceNode", next=P("traceNode"), buf=A(rt.Byte, 48)),
         calNode=S("calNode", next=P("calNode"), v=rt.Int), calWide=A(P(rt.Int), 16384),
+        tutNode=S("tutNode", next=P("tutNode"), id=rt.Int), frbT=S("frbT", p=pi, a=A(rt.Int, 6)),
         fdmY=S("fdmY", v=A(rt.Int, 4)), fdmX=S("fdmX", y=P("fdmY"), pad=A(rt.Int, 3)),
         gcwNode=S("gcwNode", next=P("gcwNode"), buf=A(rt.Byte, 56)),
         midL=S("midL", p=pi, b=A(rt.Byte, 39992)),
@@ -1968,6 +1969,36 @@ def gc_lets_runnable_run():
     m1 = rt.ReadMemStats()
     return {"weak_nil_after_gc": w.Value() is None, "gcs": m1.NumGC - m0.NumGC,
             "goroutines": rt.NumGoroutine()}
+
+
+@scenario()
+def fin_runs_before_gc_returns():
+    """Issue 15, item 1: runtime.GC's caller sweeps a span and yields (sweepone; Gosched),
+    so with one P the finalizer goroutine and any runnable goroutine have run when it
+    returns: the seed tutorial's step, then three finalizers among 100 dead 1 KiB objects
+    with a goroutine made runnable before the call."""
+    g = go_types()
+    calls = []
+    a = rt.new(g.tutNode)
+    a.id = 7
+    rt.SetFinalizer(a, lambda a: calls.append(1))
+    del a
+    rt.GC()
+    first = len(calls)
+    order = []
+    for i in range(3):
+        x = rt.new(g.frbT)
+        rt.SetFinalizer(x, lambda x, i=i: order.append(i))
+    del x
+    big = [rt.new(rt.Array(rt.Byte, 1024)) for _ in range(100)]
+    big = None
+    other = [False]
+
+    def run():
+        other[0] = True
+    rt.go(run)
+    rt.GC()
+    return {"calls_after_gc": first, "order_after_gc": order, "other_ran_in_gc": other[0]}
 
 
 @scenario()

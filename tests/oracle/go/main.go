@@ -144,6 +144,7 @@ var scenarios = []scenario{
 	// What runtime.GC lets others do; MemStats while a cycle runs (issue 15, item 7).
 	{"gc_lets_runnable_run", nil, gcLetsRunnableRun},
 	{"fin_set_during_mark", nil, finSetDuringMark},
+	{"fin_runs_before_gc_returns", nil, finRunsBeforeGCReturns},
 	{"read_mem_stats_mid_cycle", nil, readMemStatsMidCycle},
 
 	// Scan work as Go 1.27 counts it (/gc/scan/heap:bytes), on a CPU without AVX-512's
@@ -2370,6 +2371,45 @@ func gcLetsRunnableRun() result {
 		"gcs":               m1.NumGC - m0.NumGC,
 		"goroutines":        runtime.NumGoroutine(),
 	}
+}
+
+type tutNode struct { // the seed tutorial's Node
+	next *tutNode
+	id   int
+}
+
+type frbT struct {
+	p *int
+	a [6]int
+}
+
+var frbBig []*[1024]byte
+
+// finRunsBeforeGCReturns (issue 15, item 1: runtime.GC's sweep loop, sweepone then
+// Gosched): with one P the caller yields between swept spans, so the finalizer goroutine
+// -- and any other runnable goroutine -- has run when runtime.GC returns. First the seed
+// tutorial's step (one Node, a finalizer, runtime.GC), then three finalizers among 100
+// dead 1 KiB objects with a goroutine made runnable before the call.
+func finRunsBeforeGCReturns() result {
+	calls := 0
+	a := &tutNode{id: 7}
+	runtime.SetFinalizer(a, func(*tutNode) { calls++ })
+	a = nil
+	runtime.GC()
+	first := calls
+	var order []int
+	for i := 0; i < 3; i++ {
+		x := &frbT{}
+		runtime.SetFinalizer(x, func(*frbT) { order = append(order, i) })
+	}
+	for i := 0; i < 100; i++ {
+		frbBig = append(frbBig, new([1024]byte))
+	}
+	frbBig = nil
+	other := false
+	go func() { other = true }()
+	runtime.GC()
+	return result{"calls_after_gc": first, "order_after_gc": order, "other_ran_in_gc": other}
 }
 
 type fdmY struct{ v [4]int } // 32 B, no pointers
