@@ -234,8 +234,10 @@ class Bench:
                  better="higher", unit="MB/s", note=f"target >= 200; {cpu('parse_mb_s'):.0f} per CPU second")
         self.row(title, "load: parse + graph" + (" + Runtime" if runs[0]["runtime_built"] else ""),
                  med([r["load_mb_s"] for r in runs]), None, None, better="higher", unit="MB/s",
-                 note=f"target >= 200; {cpu('load_mb_s'):.0f} per CPU second; "
-                      f"{runs[0].get('threads', 1)} threads")
+                 note=f"target >= 200; {cpu('load_mb_s'):.0f} per CPU second"
+                      + (f" (user {med([r['load_user_s'] for r in runs]):.2f} s, kernel "
+                         f"{med([r['load_sys_s'] for r in runs]):.2f} s)" if "load_sys_s" in runs[0] else "")
+                      + f"; {runs[0].get('threads', 1)} threads")
         ig = [r["igraph_dominators_s"] for r in runs if r["igraph_dominators_s"] is not None]
         self.row(title, "dominator tree (Cython Semi-NCA; igraph in note)",
                  med([r["dominators_s"] for r in runs]), None, None, unit="s",
@@ -285,6 +287,10 @@ class Bench:
         self.row(title, "16-point sweep, 2 local Dask workers", s2["seconds"], None, None, unit="s")
         self.row(title, "sweep speed-up, 2 workers vs 1", s1["seconds"] / s2["seconds"], None,
                  None, better="higher", unit="x", note="target about 2; 2-core shared machine")
+        if "cpu_balance" in s2:
+            self.row(title, "sweep CPU balance, 2 workers (sum / max worker CPU)",
+                     s2["cpu_balance"], None, None, better="higher", unit="x",
+                     note="the speed-up with a core per worker")
 
     # -- the run -------------------------------------------------------------------------
     def run(self):

@@ -90,6 +90,13 @@ def sweep_grid(points, peak):
     return gogc, limits[:max(points // 4, 1)]
 
 
+def _worker_cpu():
+    """This worker process's CPU seconds so far (user + system), for `cmd_sweep`."""
+    import resource
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def cmd_sweep(a):
     import goruntime
     import goruntime.trace as gtrace
@@ -104,14 +111,21 @@ def cmd_sweep(a):
     with LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cl, Client(cl) as client:
         load0 = os.getloadavg()
+        cpu0 = client.run(_worker_cpu)
         w, c = _now()
         df = goruntime.sweep(prep, gogc=gogc, memory_limit=limits, client=client,
                              progress=False)
         w2, c2 = _now()
+        cpu1 = client.run(_worker_cpu)
+    # each worker's CPU seconds in the sweep: on a shared machine the wall clock says
+    # how much CPU the workers got; sum / max says how evenly the tasks were spread
+    worker_cpu = sorted(cpu1[k] - cpu0[k] for k in cpu1)
     # the sweep of a trace = prepare (once, on the client) + the sweep of its Prepared
     return {"seconds": (w2 - w) + (wp - w0), "cpu_seconds": (c2 - c) + (cp - c0),
             "prepare_seconds": wp - w0, "points": len(df), "workers": a.workers,
             "allocs": allocs, "num_gc": df["num_gc"].tolist(),
+            "worker_cpu_seconds": worker_cpu,
+            "cpu_balance": sum(worker_cpu) / max(max(worker_cpu), 1e-9),
             "peak_heap_bytes": df["peak_heap_bytes"].tolist(), "load": [load0, os.getloadavg()]}
 
 

@@ -64,7 +64,7 @@ cimport cython
 
 import numpy as np
 
-from libc.string cimport memset, memcpy
+from libc.string cimport memset, memcpy, memcmp
 from cpython.mem cimport PyMem_RawRealloc, PyMem_RawFree
 from cpython.number cimport PyNumber_Index
 from cpython.pythread cimport PyThread_get_thread_ident
@@ -315,21 +315,35 @@ cdef intp_t page_alloc(mheap_t* h, intp_t npages) except -1 nogil:
 
 
 cdef inline void zero_lines(uint8_t* p, intp_t nbytes) noexcept nogil:
-    """Zero *nbytes* (a multiple of 64) at *p*, writing only from the first 64-byte line
+    """Zero *nbytes* (a multiple of 8) at *p*, writing only from the first 64 bytes
     holding a nonzero byte: memory that was never written (a large object or a slot of a
     trace replay, whose contents no one stores to) is only read, and a page the OS never
     backed reads as its shared zero page, instead of being faulted in and cleared twice
     (by the kernel, then by memset)."""
     cdef const uint64_t* w = <const uint64_t*>p
     cdef uint64_t acc
-    cdef intp_t i, j
-    for i in range(0, nbytes >> 3, 8):                # a cache line at a time
+    cdef intp_t i = 0, j, nw = nbytes >> 3, full = nw & ~(<intp_t>7)
+    if full >= 16:
+        # a zero first line, and each line equal to the one before (libc's vectorised
+        # memcmp): all zero, without a loop over the words
+        acc = 0
+        for j in range(8):
+            acc |= w[j]
+        if acc == 0 and memcmp(p, p + 64, (full - 8) * 8) == 0:
+            i = full
+    while i < full:                                   # 64 bytes at a time
         acc = 0
         for j in range(8):
             acc |= w[i + j]
         if acc:
             memset(p + i * 8, 0, nbytes - i * 8)
             return
+        i += 8
+    acc = 0
+    for j in range(full, nw):                         # the last words (< 64 bytes)
+        acc |= w[j]
+    if acc:
+        memset(p + full * 8, 0, nbytes - full * 8)
 
 
 cdef intp_t alloc_span(mheap_t* h, int spc, intp_t npages, uint64_t elemsize,
@@ -704,7 +718,6 @@ cdef inline intp_t next_slot(mheap_t* h, int p, int spc, uint64_t* out) except -
     cdef intp_t si = c.alloc[spc], idx = 0
     cdef mspan_t* s
     cdef uint64_t word, a
-    cdef uint64_t* z
     if si >= 0:
         s = &h.spans[si]
         idx = s.freeindex
@@ -729,15 +742,8 @@ cdef inline intp_t next_slot(mheap_t* h, int p, int spc, uint64_t* out) except -
     s.alloc_count += 1
     a = s.base + <uint64_t>idx * s.elemsize
     out[0] = a
-    if s.needzero:
-        if s.elemsize <= 64:
-            z = <uint64_t*>addr_ptr(h, a)
-            for idx in range(<intp_t>(s.elemsize >> 3)):
-                z[idx] = 0
-        elif s.elemsize & 63:
-            memset(addr_ptr(h, a), 0, s.elemsize)
-        else:
-            zero_lines(<uint8_t*>addr_ptr(h, a), <intp_t>s.elemsize)
+    if s.needzero:                           # written only where not zero already
+        zero_lines(<uint8_t*>addr_ptr(h, a), <intp_t>s.elemsize)
     return si
 
 
@@ -877,7 +883,8 @@ cdef int malloc_dispatch(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t
     if not noscan and size > MIN_SIZE_FOR_MALLOC_HEADER:
         c = size_to_class(size + MALLOC_HEADER_SIZE)
         malloc_small(h, p, c << 1, out)
-        (<uint64_t*>addr_ptr(h, out[0]))[0] = 0      # the header (Go keeps the type there)
+        # the header (Go keeps the type there; here 0): the slot is zeroed already, so it
+        # is not written, and a replayed object's page stays unbacked (the zero page)
         out[0] += MALLOC_HEADER_SIZE
         return 0
     c = size_to_class(size)

@@ -279,6 +279,114 @@ def test_fuzzed_dumps_never_crash(raw, data):
         d.dominators()
 
 
+def _same_tables(a, b):
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def _outcome(b, **kw):
+    try:
+        return _parse.parse(np.frombuffer(bytes(b), np.uint8), sort_objects=True,
+                            object_dtype=heapdump.OBJECT_DTYPE, **kw)
+    except ValueError as e:
+        return str(e)
+
+
+def test_counting_pass_in_parts_gives_the_same_tables(raw):
+    # with threads, the counting pass reads its later parts speculatively from a guessed
+    # record start and takes a part only when the pass in order reaches that start
+    # exactly: any start, a record boundary or not, gives the tables of one pass
+    buf = np.frombuffer(raw, np.uint8)
+    objs = _parse.parse(buf)["objects"]
+    lo, hi = int(objs[:, 0].min()), int(objs[:, 0].max())     # the object records
+    for kw in ({}, {"sort_objects": True}, {"sort_objects": True, "object_dtype": heapdump.OBJECT_DTYPE}):
+        one = _parse.parse(buf, **kw)
+        for threads in (2, 3, 8, 64):     # starts found by searching (64: many, in the objects)
+            assert _same_tables(one, _parse.parse(buf, threads=threads, **kw)), (kw, threads)
+    one = _outcome(raw)
+    for x in list(range(lo, lo + 700)) + list(range(16, len(raw), 101)):
+        assert _same_tables(one, _outcome(raw, threads=2, sync_at=[x])), x
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        xs = rng.integers(lo - 100, hi + 200, rng.integers(2, 7))
+        assert _same_tables(one, _outcome(raw, threads=int(rng.choice([2, 8, 40])), sync_at=xs)), xs
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_counting_pass_in_parts_finds_the_same_first_error(raw, data):
+    # a malformed or truncated dump read in speculative parts fails with the error (and
+    # offset) of one pass in order, or gives its tables
+    b = bytearray(raw)
+    for _ in range(data.draw(st.integers(0, 6))):
+        if len(b) < 18:
+            break
+        i = data.draw(st.integers(16, min(len(b) - 1, 62000)))
+        kind = data.draw(st.sampled_from(["set", "insert", "delete", "cut"]))
+        if kind == "set":
+            b[i] = data.draw(st.integers(0, 255))
+        elif kind == "insert":
+            b[i:i] = bytes([data.draw(st.integers(0, 255))])
+        elif kind == "delete":
+            del b[i]
+        else:
+            del b[i:]
+    xs = data.draw(st.lists(st.integers(16, 62000), min_size=1, max_size=5))
+    one = _outcome(b)
+    par = _outcome(b, threads=data.draw(st.sampled_from([2, 3, 9])), sync_at=xs)
+    if isinstance(one, str):
+        assert par == one
+    else:
+        assert not isinstance(par, str) and _same_tables(one, par)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_load_in_parts_gives_the_same_heap_or_error(raw, data):
+    # the layout (classes and tail slots in parts of whole pages), the page index and the
+    # counting pass on threads: a mutated dump gives one thread's error, or its tables
+    b = bytearray(raw)
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(2028, 62000))          # the object records
+        b[i] = data.draw(st.integers(0, 255))
+
+    def load(threads):
+        try:
+            return heapdump.HeapDump(np.frombuffer(bytes(b), np.uint8), build_runtime=False,
+                                     threads=threads)
+        except ValueError as e:
+            return str(e)
+    one, par = load(1), load(data.draw(st.sampled_from([2, 3, 16])))
+    if isinstance(one, str):
+        assert par == one
+        return
+    assert not isinstance(par, str) and par.objects.tobytes() == one.objects.tobytes()
+    for k in ("_span_first", "_slot_index", "_span_noscan", "_target", "_indptr", "_dst"):
+        assert np.array_equal(getattr(par, k), getattr(one, k)), k
+    probe = np.concatenate([one._addr, one._addr + one._size, one._addr - 1])
+    assert np.array_equal(par.index_of(probe, strict=False), one.index_of(probe, strict=False))
+
+
+def test_load_restores_numpys_huge_page_setting(path):
+    # the load's tables are made without MADV_HUGEPAGE (numpy's per-process switch);
+    # nested uses and a load leave numpy's setting as it was
+    sh = heapdump._hugepage_switch()
+    if sh is None:
+        pytest.skip("this numpy has no huge-page switch")
+    prev = sh(True)
+    try:
+        with heapdump._small_pages():
+            with heapdump._small_pages():
+                assert sh(False) is False
+            assert sh(False) is False
+        assert sh(True) is True
+        heapdump.load(path)
+        assert sh(False) is True
+        heapdump.load(path)
+        assert sh(True) is False
+    finally:
+        sh(prev)
+
+
 def test_cli_report_and_errors(path, expect, tmp_path):
     import io
     from goruntime import cli

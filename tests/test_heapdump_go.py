@@ -227,6 +227,8 @@ def test_page_index_equals_binary_search(dumps, mode):
     want = _graph.resolve(a, s, probe)
     assert (d._index.resolve(probe) == want).all()
     assert (want[:len(a)] == np.arange(len(a))).all()
+    for threads in (2, 5, 64):      # the page table built in parts of the pages
+        assert (_graph.Index(a, s, threads).resolve(probe) == want).all()
 
 
 @pytest.mark.parametrize("mode", ["graph", "goroutines", "finalizers"])

@@ -159,3 +159,80 @@ def test_many_spans_random_graph():
     h.add_root(int(a[0]))
     h.flush_mcaches(False)
     assert _assert_all_rings_agree(h)[1] == n
+
+
+@pytest.mark.parametrize("order", ["level", "depth first"])
+def test_trees_level_order_and_depth_first(order):
+    # A level-order tree (node i -> 2i+1, 2i+2) sends whole spans of children to the
+    # batched drain's grey bits (the span of the last ring pointer), and a span is greyed
+    # again while it is scanned; a depth-first layout (binary-trees') keeps each left
+    # child in its parent's page. A few tail pointers into a partial last span, interior
+    # pointers, and 48-byte nodes (heap bits straddling words) too.
+    h = _heap.Heap()
+    n = 30000
+    for size, mask in ((32, [1, 1, 0, 0]), (48, [1, 0, 1, 0, 0, 0])):
+        a = h.alloc_many(size, False, n, mask=np.array(mask, np.uint8))
+        offs = np.flatnonzero(mask).astype(np.uint64) * 8
+        if order == "level":
+            node = a
+        else:                                       # node k of level order at pre-order slot
+            pos = np.empty(n, np.int64)
+            stack, nxt = [0], 0
+            while stack:
+                k = stack.pop()
+                pos[k] = nxt
+                nxt += 1
+                for c in (2 * k + 2, 2 * k + 1):
+                    if c < n:
+                        stack.append(c)
+            node = a[pos]
+        i = np.arange(n)
+        src, off, dst = [], [], []
+        for j, o in enumerate(offs):
+            c = 2 * i + 1 + j
+            keep = c < n
+            src.append(node[i[keep]])
+            off.append(np.full(keep.sum(), o, np.uint64))
+            dst.append(node[c[keep]] + (8 if j else 0))     # right children: interior
+        h.store_pointers(np.ascontiguousarray(np.concatenate(src)), np.concatenate(off),
+                         np.ascontiguousarray(np.concatenate(dst)))
+        h.add_root(int(node[0]))
+    h.flush_mcaches(False)
+    assert _assert_all_rings_agree(h)[1] == 2 * n
+    for ring in (0, 1, 64):                         # the batched drain with other rings
+        out = _mark.mark(h, batched=True, ring=ring)
+        assert out[1] == 2 * n
+        _mark.clear_marks(h)
+
+
+@pytest.mark.parametrize("budget", [64, 1000, 50000])
+def test_budgeted_mark_state_batched_and_pipelined_agree(budget):
+    # MarkState drains in budgets (the concurrent mark): the batched drain keeps the span
+    # it was scanning and its grey bits across calls; both drains end with the
+    # stop-the-world mark's bits and counts, the batched one on a level-order tree too.
+    h, objs, roots, _ = _mixed_heap(21)
+    n = 20000
+    a = h.alloc_many(32, False, n, mask=np.array([1, 1, 0, 0], np.uint8))
+    i = np.arange(n)
+    for j in (1, 2):
+        c = 2 * i + j
+        keep = c < n
+        h.store_pointers(np.ascontiguousarray(a[i[keep]]),
+                         np.full(keep.sum(), 8 * (j - 1), np.uint64),
+                         np.ascontiguousarray(a[c[keep]]))
+    roots = np.concatenate([roots, a[:1]])
+    h.flush_mcaches(False)
+    ref = _mark_result(h, 0, roots)
+    for batched in (False, True):
+        m = _mark.MarkState(h, batched=batched)
+        m.set_roots(roots)
+        steps = 0
+        while not m.empty:
+            m.drain(budget, 0, 1)
+            steps += 1
+        out = (m.bytes_marked, m.nmarked, m.scan_bytes)
+        m.stop()
+        assert out == ref[0], batched
+        np.testing.assert_array_equal(h.gcmark_bits, ref[1], err_msg=f"batched={batched}")
+        _mark.clear_marks(h)
+        assert steps > (2 if budget < 50000 else 0)

@@ -68,3 +68,90 @@ def test_merge_op_stream_matches_a_stable_sort_and_rejects_bad_rows():
     with pytest.raises(ValueError, match="one entry per row"):
         _workloads.merge_op_stream(akey, ident, dkey, dd, gkey, gtime, birth, death, req, ptr,
                                    pw, *[x[:-1] for x in out])
+
+
+def test_idle_gaps_equal_their_numpy_definition():
+    """The replay's idle-gap column (one typed pass) against its definition: per
+    allocation row of nonzero size, the time since the previous such row, where at
+    least IDLE_GAP_NS; zero elsewhere (the first allocation has no gap)."""
+    rng = np.random.default_rng(11)
+    for n in (0, 1, 2, 50, 20_000):
+        op = rng.choice([0, 2, 3], n, p=[0.6, 0.35, 0.05]).astype(np.uint8)
+        size = np.where(op == 0, rng.choice([0, 16, 4096], n, p=[0.1, 0.6, 0.3]),
+                        0).astype(np.uint64)
+        time = np.cumsum(rng.choice([0, 50, 150_000], n, p=[0.3, 0.6, 0.1])).astype(np.int64)
+        alloc = (op == 0) & (size > 0)
+        want = np.zeros(n, dtype=np.int64)
+        rows = np.flatnonzero(alloc)
+        if len(rows) > 1:
+            gap = np.diff(time[rows])
+            big = gap >= simulate.IDLE_GAP_NS
+            want[rows[1:][big]] = gap[big]
+        got = simulate._idle_gaps(op, size, time)
+        assert np.array_equal(got, want)
+        if n == 20_000:
+            assert (got > 0).sum() > 100              # the test sees gaps
+    with pytest.raises(ValueError):
+        _workloads.idle_gaps(np.zeros(3, np.uint8), np.zeros(2, np.uint64),
+                             np.zeros(3, np.int64), 1, np.zeros(3, np.int64))
+
+
+def _reference_objects(tr, death, cycles):
+    """simulate._objects in numpy (what it was before the typed pass)."""
+    mi, ma = ~tr.initial["tiny"], ~tr.allocs["tiny"]
+    n_init = int(mi.sum())
+
+    def col(name):          # one column of the slot objects: snapshot first, then allocs
+        return np.concatenate([tr.initial[name][mi], tr.allocs[name][ma]])
+    objs = {k: col(k) for k in ("time", "free_time", "size", "pointerful", "sizeclass",
+                                "ptrbytes")}
+    birth = objs["time"]
+    birth[:n_init] = -1                           # the snapshot exists before everything
+    free = objs["free_time"]
+    dies = free >= 0
+    dt = np.where(dies, free, -1)
+    if death in ("gc", "spread", "early"):
+        starts, ends = simulate._cycle_times(tr)
+        i = np.searchsorted(starts, free, side="left") - 1      # last cycle begun before
+        at = np.where(i >= 0, starts[np.maximum(i, 0)], -1)
+        latest = np.maximum(at, birth)
+        dt = np.where(dies, latest, -1)
+        # the cycle before that one had still found it alive (or it was not yet born);
+        # with the cycles replayed at their recorded ends (stop-the-world), an object
+        # that cycle marked must outlive its end: Go marked it at some point of the mark
+        # phase, or allocated it black during it
+        rec = cycles == "recorded"
+        prev = np.where(i >= 1, (ends if rec else starts)[np.maximum(i - 1, 0)] + int(rec), -1)
+        earliest = np.minimum(np.maximum(prev, birth), latest)
+        if death == "early":
+            dt = np.where(dies, earliest, -1)
+        elif death == "spread":
+            # spread evenly over that interval (a fixed low-discrepancy sequence)
+            frac = np.arange(len(birth), dtype=np.float64) * 0.6180339887498949
+            frac -= np.floor(frac)                # == frac % 1.0, exactly; faster
+            spread = earliest + ((latest - earliest) * frac).astype(np.int64)
+            dt = np.where(dies, np.maximum(spread, birth), -1)
+    size = objs["size"].astype(np.uint64)
+    ptr = objs["pointerful"]
+    header = ptr & (objs["sizeclass"] > 0) & (size > simulate.MIN_SIZE_FOR_MALLOC_HEADER)
+    req = size - np.where(header, simulate.MALLOC_HEADER_SIZE, 0).astype(np.uint64)
+    ptrwords = (objs["ptrbytes"] + np.uint64(7)) // np.uint64(8)
+    return birth, dt, req, ptr, ptrwords, n_init
+
+
+def test_objects_equal_their_numpy_form():
+    """The replay's object columns (``_parse.object_columns``, one typed pass) equal the
+    numpy form of the same rules, column for column and dtype for dtype, under every
+    death and cycle model (the committed trace: snapshot objects, tiny ones, frees
+    before, between and after cycles)."""
+    from pathlib import Path
+    import goruntime.trace as gtrace
+    tr = gtrace.load(Path(__file__).parent / "data" / "trace" / "steady-small.trace")
+    assert len(tr.initial) and tr.allocs["tiny"].any() and (tr.allocs["free_time"] >= 0).any()
+    for death in simulate.DEATH_MODELS:
+        for cycles in simulate.CYCLE_MODELS:
+            want = _reference_objects(tr, death, cycles)
+            got = simulate._objects(tr, death, cycles)
+            assert got[-1] == want[-1]
+            for g, w in zip(got[:-1], want[:-1]):
+                assert g.dtype == w.dtype and np.array_equal(g, w), (death, cycles)

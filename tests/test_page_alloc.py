@@ -79,3 +79,29 @@ def test_reused_small_slots_read_zero():
                 r.gc()
             for slot in keep:
                 h.remove_root(slot)
+
+
+def test_reused_slots_of_every_zeroing_shape_read_zero():
+    """Slots up to 64 bytes, sizes that are not whole 64-byte lines, whole lines, and a
+    malloc header's word (not written by mallocgc: the slot is zero already, so it must
+    be zero after reuse too): what was written reads as zero in the next object there."""
+    with rt.Runtime(gogc="off", gomaxprocs=1, scheduler="cooperative", clock="virtual") as r:
+        h = r.heap
+        cases = [(s, True, 0) for s in (16, 48, 64, 144, 480, 2048, 8192)]
+        cases += [(s, False, 8) for s in (1000, 3000)]   # pointerful > 512 B: a header
+        for size, noscan, hdr in cases:
+            keep = []
+            for rnd in range(4):
+                addrs = h.alloc_many(size, noscan, 300, None if noscan else [0])
+                for i, a in enumerate(addrs):
+                    v = h.view(int(a) - hdr, size + hdr)
+                    assert not v.any(), (size, rnd, i)
+                    if i % 2 == 0:                    # the header word, the last byte,
+                        v[:hdr] = 0x33                # one in between
+                        v[-1] = 0x11
+                        v[hdr + (i * 13) % size] = 0x5A
+                    if i % 7 == 0:                    # spans stay partly live: slots reused
+                        keep.append(h.add_root(int(a)))
+                r.gc()
+            for slot in keep:
+                h.remove_root(slot)

@@ -253,6 +253,15 @@ def test_calibrate_and_plot(small):
     assert len(ax.lines) == 1
 
 
+
+def test_whatif_off_lifts_a_recorded_memory_limit():
+    # "off" in a grid means no limit, not "the recorded setting" (None)
+    limited = gtrace.load(SMALL, memory_limit="4MiB")
+    rows = gtrace.whatif(limited, gogc=100, memory_limit=["off", None])
+    assert [r["memory_limit"] for r in rows] == [None, 4 << 20]
+    assert rows[0]["num_gc"] < rows[1]["num_gc"]
+    assert gtrace.replay(limited, memory_limit="off") == rows[0]
+
 def test_cli_whatif(tmp_path):
     from goruntime.cli import main
     import io
@@ -295,6 +304,35 @@ def test_sweep_on_local_cluster_equals_sequential(small):
     pd.testing.assert_frame_equal(got, want)
     pd.testing.assert_frame_equal(scattered, want)
     assert scratch() <= before              # the shared columns are removed after the sweep
+
+
+def test_sweep_cost_estimate_ranks_the_heavier_replays_first(small):
+    """goruntime.sweep starts the configurations it estimates longest first (so the
+    workers finish together): less GOGC and a tighter memory limit cost more, as the
+    replays' cycle counts say."""
+    from goruntime.trace.calibrate import configurations
+    from goruntime.trace.dask_sweep import _live_profile, estimate_costs
+    prep = gtrace.prepare(small)
+    allocated, live_b, live_n = _live_profile(prep)
+    # the profile: cumulative bytes allocated, live bytes and objects after each row
+    alloc = prep.op == 0
+    assert allocated[-1] == int(prep.size[alloc].sum())
+    drops = prep.dense[prep.op == 2]
+    assert live_n[-1] == alloc.sum() - len(drops)
+    assert live_b[-1] == int(prep.size[alloc].sum()) - int(
+        prep.size[alloc][np.argsort(prep.dense[alloc])][drops].sum())
+    peak = int(small.heap_alloc["value"].max())
+    gogc = [25, 50, 100, 200]
+    tight = int(peak * 0.6)                 # binds: the runway is set by the limit
+    configs = configurations(gogc, ["off", tight])
+    cost = dict(zip(configs, estimate_costs(prep, configs)))
+    c = [cost[(g, "off", None)] for g in gogc]
+    assert all(a >= b for a, b in zip(c, c[1:])) and c[0] > c[-1]
+    for g in gogc:
+        assert cost[(g, tight, None)] >= cost[(g, "off", None)]
+    assert cost[(200, tight, None)] > cost[(200, "off", None)]
+    ran = {g: gtrace.replay(prep, gogc=g)["num_gc"] for g in (25, 200)}
+    assert ran[25] > ran[200]
 
 
 # ---------------------------------------------------------------------------------------

@@ -26,9 +26,11 @@ and, given the binary with its DWARF (``load(path, binary=...)``), by Go type: t
 types propagated along typed pointers (``d.type_name(j)``, ``d.by_type()``, ``type`` and
 ``field`` in why_alive steps).
 """
+import contextlib
 import mmap
 import os
 import re
+import threading
 
 import numpy as np
 
@@ -97,6 +99,45 @@ def _map(path):
     return np.frombuffer(mm, dtype=np.uint8)
 
 
+_PAGES_LOCK = threading.Lock()
+_PAGES = [0, True]          # loads inside _small_pages, numpy's setting before the first
+
+
+def _hugepage_switch():
+    """numpy's ``_set_madvise_hugepage`` (numpy 1.20+; sets, returns the old value), or None."""
+    for core in ("_core", "core"):
+        mod = getattr(getattr(np, core, None), "multiarray", None)
+        if mod is not None and hasattr(mod, "_set_madvise_hugepage"):
+            return mod._set_madvise_hugepage
+    return None
+
+
+@contextlib.contextmanager
+def _small_pages():
+    """numpy's allocations without MADV_HUGEPAGE (numpy asks for transparent huge pages on
+    every array of 4 MiB or more). The load's tables are written once, right after they
+    are made, and on this VM a fresh huge page costs the kernel far more to clear than
+    the 512 small pages it replaces when the memory was not in use just before (a 10M
+    load: 1.4-1.9 s of kernel time with huge pages, 0.8-0.9 s without; the walks over
+    the tables are no slower). The Runtime's arena keeps them (its mark is faster with
+    them). numpy's switch is per process: nested or concurrent loads restore it once."""
+    sh = _hugepage_switch()
+    if sh is None:
+        yield
+        return
+    with _PAGES_LOCK:
+        if _PAGES[0] == 0:
+            _PAGES[1] = sh(False)
+        _PAGES[0] += 1
+    try:
+        yield
+    finally:
+        with _PAGES_LOCK:
+            _PAGES[0] -= 1
+            if _PAGES[0] == 0:
+                sh(_PAGES[1])
+
+
 def _auto_threads(nbytes):
     """Threads for the parallel passes: the CPUs this process may run on (at most 4), for
     a dump of 16 MiB or more; 1 below (a thread costs more than it saves there)."""
@@ -146,6 +187,21 @@ class HeapDump:
         self.path = path
         self._buf = buf
         self._threads = _auto_threads(len(buf)) if threads is None else max(1, int(threads))
+        with _small_pages():
+            self._load(buf)
+        self._bfs = None
+        self._dom = None
+        self._gc_result = None
+        self.symbols = None           # _elf.Symbols of the binary, when given
+        self.program = None           # _dwarf.Program of the binary (its DWARF), when given
+        self.object_type = None       # per object: a type id into program.types, -1 untyped
+        self.object_count = None      # per object: how many values of that type it holds
+        self.runtime = None
+        if build_runtime:
+            self._build_runtime(arena_cap)
+
+    def _load(self, buf):
+        """Parse, lay out the objects and resolve the graph and the roots."""
         t = _parse.parse(buf, sort_objects=True, object_dtype=OBJECT_DTYPE, threads=self._threads)
         self._tables = t
         self._fields = t["fields"]
@@ -167,16 +223,6 @@ class HeapDump:
         self._sites_from(_table(t, "memprof"), t["stacks"], _table(t, "alloc_samples"))
         self._graph()
         self._roots()
-        self._bfs = None
-        self._dom = None
-        self._gc_result = None
-        self.symbols = None           # _elf.Symbols of the binary, when given
-        self.program = None           # _dwarf.Program of the binary (its DWARF), when given
-        self.object_type = None       # per object: a type id into program.types, -1 untyped
-        self.object_count = None      # per object: how many values of that type it holds
-        self.runtime = None
-        if build_runtime:
-            self._build_runtime(arena_cap)
 
     # -- parsing helpers ---------------------------------------------------------------
     def _str(self, off, n):
@@ -216,21 +262,20 @@ class HeapDump:
         (``_graph.layout``): validate the slot sizes, drop the slots Go 1.27's dumpobjs
         writes past a span's last element (it counts npages*8192/size slots, ignoring the
         inline mark bits of Green Tea spans), rebuild Go's spans (base, slot index, scan or
-        noscan), check overlaps; then (``_graph.compact``) drop those slots in place and
-        set each object's size class: ``d.objects`` is the kept prefix of *objs*."""
-        err, at, cls, keep, k, span_first, span_noscan = _graph.layout(objs)
+        noscan), check overlaps, and move the kept objects down in place, each with its
+        size class: ``d.objects`` is the kept prefix of *objs*."""
+        err, at, m, k, span_first, span_noscan = _graph.layout(objs, self._threads)
         if err:
             # the record offset is not kept: the plain table, sorted the same way, has it
             off = int(_parse.parse(self._buf, sort_objects=True)["objects"][at, 0])
             raise ValueError("malformed heap dump: object at offset %d (address %#x, size %d) %s"
                              % (off, int(objs["addr"][at]), int(objs["size"][at]), _LAYOUT_ERRORS[err]))
-        m = _graph.compact(objs, keep, cls)
         self.dropped_tail_slots = len(objs) - m
         self.objects = objs[:m]
         self._addr, self._size = self.objects["addr"], self.objects["size"]
         self._span_first, self._slot_index = span_first, k
         self._span_noscan = span_noscan
-        self._index = _graph.Index(self._addr, self._size)
+        self._index = _graph.Index(self._addr, self._size, self._threads)
 
     def _sites_from(self, memprof, stacks, samples):
         """Allocation sites: the memory-profile buckets grouped by their first frame

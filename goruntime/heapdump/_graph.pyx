@@ -30,7 +30,7 @@ import numpy as np
 from libc.string cimport memcpy
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
-    Heap, mheap_t, malloc_small, malloc_large, size_to_class, addr_ptr, bit_set, bit_clear,
+    Heap, mheap_t, mspan_t, malloc_small, malloc_large, size_to_class, addr_ptr, bit_set, bit_clear,
     object_bounds, span_of, BITMAP_WORDS, class_to_nelems_noscan, class_to_nelems_scan,
     class_to_npages,
     class_to_size,
@@ -187,20 +187,74 @@ cdef inline int64_t lookup(const index_t* ix, uint64_t w) noexcept nogil:
     return -1
 
 
+cdef class _PageTable:
+    """Index's page table over a part of the pages (one thread each)."""
+    cdef const index_t* ix
+    cdef int64_t* pf
+    cdef uint32_t* ps
+    cdef intp_t bound[65]               # part p: pages bound[p] .. bound[p+1]
+
+    def run(self, intp_t p):
+        """page_first of the part's pages (from a binary search for its first one), then
+        page_step where the page's objects sit back to back."""
+        cdef const index_t* ix = self.ix
+        cdef int64_t* pf = self.pf
+        cdef uint32_t* ps = self.ps
+        cdef intp_t q, a, b, i, j, lo, hi, mid
+        cdef uint64_t base, s0
+        with nogil:
+            base = ix.lo + (<uint64_t>self.bound[p] << 13)
+            lo, hi = 0, <intp_t>ix.n     # the first object at or above base
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if ix_addr(ix, mid) < base:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            j = lo
+            for q in range(self.bound[p], self.bound[p + 1]):
+                base = ix.lo + (<uint64_t>q << 13)
+                while j < ix.n and ix_addr(ix, j) < base:
+                    j += 1
+                pf[q] = j
+            for q in range(self.bound[p], self.bound[p + 1]):
+                if q == ix.npages:          # the end marker has no page
+                    break
+                a = pf[q]
+                b = pf[q + 1] if q + 1 < self.bound[p + 1] else -1
+                if b < 0:                   # the next part's first page: search it
+                    base = ix.lo + (<uint64_t>(q + 1) << 13)
+                    b = a
+                    while b < ix.n and ix_addr(ix, b) < base:
+                        b += 1
+                if a == b:
+                    continue
+                s0 = ix_size(ix, a)
+                if s0 == 0 or s0 >= (<uint64_t>1 << 31):
+                    continue
+                i = a + 1
+                while i < b and ix_size(ix, i) == s0 and ix_addr(ix, i) - ix_addr(ix, i - 1) == s0:
+                    i += 1
+                if i == b:
+                    ps[q] = <uint32_t>s0
+
+
 cdef class Index:
     """Go address -> object index, for objects sorted by address (``addrs``, slot
     ``sizes``). A page table (the first object starting in each 8 KiB page, as Go's
     spans are page aligned; and when a page's objects sit back to back, their size) makes
     each lookup a division or a short search within one page; when the objects are
-    spread over a range much larger than the heap, it is a binary search."""
+    spread over a range much larger than the heap, it is a binary search. The table is
+    built on *threads* threads (parts of the pages)."""
     cdef index_t ix
     cdef object _keep
 
-    def __init__(self, const uint64_t[:] addrs, const uint64_t[:] sizes):
-        cdef intp_t n = addrs.shape[0], j = 0, p
+    def __init__(self, const uint64_t[:] addrs, const uint64_t[:] sizes, int threads=1):
+        cdef intp_t n = addrs.shape[0], p, nparts
         cdef int64_t npages
-        cdef uint64_t lo, hi, base
+        cdef uint64_t lo, hi
         cdef int64_t[::1] pf
+        cdef _PageTable t = _PageTable()
         set_columns(&self.ix, addrs, sizes)
         self._keep = (addrs, sizes, None)
         if n == 0:
@@ -216,32 +270,16 @@ cdef class Index:
         steps = np.zeros(npages, dtype=np.uint32)
         pf = table
         cdef uint32_t[::1] ps = steps
-        cdef intp_t a, b, i
-        cdef uint64_t s0
-        with nogil:
-            for p in range(npages + 1):
-                base = lo + (<uint64_t>p << 13)
-                while j < n and addrs[j] < base:
-                    j += 1
-                pf[p] = j
-            for p in range(npages):
-                a = pf[p]
-                b = pf[p + 1]
-                if a == b:
-                    continue
-                s0 = sizes[a]
-                if s0 == 0 or s0 >= (<uint64_t>1 << 31):
-                    continue
-                i = a + 1
-                while i < b and sizes[i] == s0 and addrs[i] - addrs[i - 1] == s0:
-                    i += 1
-                if i == b:
-                    ps[p] = <uint32_t>s0
+        self.ix.lo = lo
+        self.ix.npages = npages
+        t.ix, t.pf, t.ps = &self.ix, &pf[0], &ps[0]
+        nparts = max(1, min(threads, 64, npages + 1))
+        for p in range(nparts + 1):
+            t.bound[p] = (npages + 1) * p // nparts
+        in_threads(t.run, nparts)
         self._keep = (addrs, sizes, table, steps)
         self.ix.page_first = &pf[0]
         self.ix.page_step = &ps[0]
-        self.ix.lo = lo
-        self.ix.npages = npages
 
     def resolve(self, const uint64_t[::1] values):
         """Object index holding each of *values* (int64, -1 where none)."""
@@ -598,9 +636,11 @@ def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields
     *objects*: OBJECT_DTYPE records in address order. *span_first* gives the first object
     of each Go span (and len(objects) last), *slot_index* each object's slot in its span,
     *span_noscan* each span's class. Every slot of each Go span is allocated in a fresh
-    goruntime span (in order, on this thread); the object slots get their mark bit, so the
-    caller's sweep (``_mark.sweep``) frees the others and the spans hold what Go's held.
-    Then the bytes are copied on *threads* threads, each over whole spans.
+    goruntime span (in order, on this thread: a span at a time, its slot bits set at
+    once, as that many single allocations would); then on *threads* threads, each over
+    whole spans, the object slots get their mark bit (so the caller's sweep,
+    ``_mark.sweep``, frees the others and the spans hold what Go's held), and the bytes
+    are copied.
     Sets each object's ``arena`` (its slot) and returns the number of pointer words
     cleared because they pointed into the arena's address range but at no dumped
     object (a stale word would be a bad pointer to the collector; one outside that range
@@ -609,8 +649,9 @@ def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields
     Caller holds the world lock on a fresh Runtime's heap (out of memory raises; the
     Runtime is then discarded).
     """
-    cdef intp_t n = len(objects), nspans = span_first.shape[0] - 1, g, i, idx, nel
+    cdef intp_t n = len(objects), nspans = span_first.shape[0] - 1, g, i, _idx, nel
     cdef mheap_t* h = &heap.h
+    cdef mspan_t* sp
     cdef uint64_t size, out = 0, base, lo = h.arena_start, hi = h.arena_start + heap.arena_cap
     cdef intp_t si
     cdef int c, spc
@@ -620,50 +661,72 @@ def place(Heap heap, const uint8_t[::1] buf, objects, const uint64_t[::1] fields
     if target.shape[0] != fields.shape[0] or slot_index.shape[0] != n \
             or (nspans >= 0 and (span_noscan.shape[0] != nspans or span_first[nspans] != n)):
         raise ValueError("place: inconsistent tables")
+    bases = np.empty(max(nspans, 0), dtype=np.uint64)
+    cdef uint64_t[::1] sb = bases
     with nogil:
         for g in range(nspans):
             i = span_first[g]
             size = o[i].size
             if size > 32768:
                 malloc_large(h, size, span_noscan[g], &out)
-                o[i].arena = out
-                bit_set(&h.gcmark_bits[span_of(h, out) * BITMAP_WORDS], 0)
+                sb[g] = out
                 h.malloc_calls += 1
                 h.malloc_bytes += size
                 continue
             c = size_to_class(size)
             spc = (c << 1) | (1 if span_noscan[g] else 0)
             nel = class_to_nelems_noscan[c] if span_noscan[g] else class_to_nelems_scan[c]
-            base = 0
-            for idx in range(nel):
-                malloc_small(h, 0, spc, &out)
-                if idx == 0:
-                    base = out
+            malloc_small(h, 0, spc, &base)
+            si = span_of(h, base)
+            sp = &h.spans[si]
+            if sp.base == base and sp.nelems == <uint32_t>nel and sp.freeindex == 1 \
+                    and sp.alloc_count == 1 and not sp.needzero and not h.gcphase_mark:
+                # a fresh span, its slot 0 taken: the other nel-1 malloc_small calls would
+                # set alloc bits 1..nel-1 and count them; do that at once
+                fill_bits(&h.alloc_bits[si * BITMAP_WORDS], nel)
+                sp.freeindex = <uint32_t>nel
+                sp.alloc_count = <uint32_t>nel
+            else:
+                for _idx in range(1, nel):
+                    malloc_small(h, 0, spc, &out)
+            sb[g] = base
             h.malloc_calls += nel
             h.malloc_bytes += <uint64_t>nel * size
-            si = span_of(h, base)
-            for i in range(span_first[g], span_first[g + 1]):
-                o[i].arena = base + slot_index[i] * size
-                bit_set(&h.gcmark_bits[si * BITMAP_WORDS], <intp_t>slot_index[i])
         h.gc_pending = 0
-    # then the bytes, pointer bits and pointers, in parts of whole spans (one thread each:
-    # spans are page aligned, so no two parts share a word of the heap bitmap)
+    # then, in parts of whole spans (one thread each: spans are page aligned, so no two
+    # parts share a word of the heap bitmap or a span's mark bits): each object's slot
+    # and mark bit; and once every slot is known, the bytes, pointer bits and pointers
     cdef _Place pl = _Place()
     cdef intp_t nparts = max(1, min(threads, 64, nspans)), p
     pl.h, pl.o = h, o
     pl.buf = &buf[0] if buf.shape[0] else NULL
     pl.fields = &fields[0] if fields.shape[0] else NULL
     pl.target = &target[0] if target.shape[0] else NULL
+    pl.span_first = &span_first[0]
+    pl.slot_index = &slot_index[0] if n else NULL
+    pl.span_base = &sb[0] if nspans > 0 else NULL
     pl.lo, pl.hi = lo, hi
     cut = np.searchsorted(np.asarray(span_first), np.arange(nparts + 1) * n // max(nparts, 1))
     for p in range(nparts + 1):
-        pl.bound[p] = span_first[min(int(cut[p]), nspans)] if nspans > 0 else 0
+        pl.gbound[p] = min(int(cut[p]), max(nspans, 0))
+        pl.bound[p] = span_first[pl.gbound[p]] if nspans > 0 else 0
         pl.cleared[p] = 0
+    pl.gbound[nparts] = max(nspans, 0)
     pl.bound[nparts] = n
+    in_threads(pl.slots, nparts)
     in_threads(pl.run, nparts)
     for p in range(nparts):
         cleared += pl.cleared[p]
     return cleared
+
+
+cdef inline void fill_bits(uint64_t* words, intp_t count) noexcept nogil:
+    """Set bits 0 .. count-1."""
+    cdef intp_t w
+    for w in range(count >> 6):
+        words[w] = ~(<uint64_t>0)
+    if count & 63:
+        words[count >> 6] |= (<uint64_t>1 << (count & 63)) - 1
 
 
 cdef inline void clear_bits(uint64_t* words, intp_t j, intp_t count) noexcept nogil:
@@ -681,15 +744,35 @@ cdef inline void clear_bits(uint64_t* words, intp_t j, intp_t count) noexcept no
 
 
 cdef class _Place:
-    """place's copying pass over a part of the objects (whole spans)."""
+    """place's passes over a part of the objects (whole spans)."""
     cdef mheap_t* h
     cdef dobj_t* o
     cdef const uint8_t* buf
     cdef const uint64_t* fields
     cdef const int32_t* target
+    cdef const int64_t* span_first
+    cdef const uint16_t* slot_index
+    cdef const uint64_t* span_base
     cdef uint64_t lo, hi
-    cdef intp_t bound[65]
+    cdef intp_t gbound[65]              # part p: spans gbound[p] .. gbound[p+1]
+    cdef intp_t bound[65]               # and their objects bound[p] .. bound[p+1]
     cdef intp_t cleared[65]
+
+    def slots(self, intp_t p):
+        """Each object's slot (its Go span's new base + its slot index times its size)
+        and mark bit, so the caller's sweep keeps exactly the dumped objects."""
+        cdef intp_t g, i, si
+        cdef uint64_t base, size
+        cdef mheap_t* h = self.h
+        cdef dobj_t* o = self.o
+        with nogil:
+            for g in range(self.gbound[p], self.gbound[p + 1]):
+                base = self.span_base[g]
+                si = span_of(h, base)
+                size = o[self.span_first[g]].size
+                for i in range(self.span_first[g], self.span_first[g + 1]):
+                    o[i].arena = base + self.slot_index[i] * size
+                    bit_set(&h.gcmark_bits[si * BITMAP_WORDS], <intp_t>self.slot_index[i])
 
     def run(self, intp_t p):
         cdef intp_t i, j, k, cleared = 0
@@ -813,8 +896,82 @@ def site_frames(const uint8_t[::1] buf, const uint64_t[::1] stk_start,
     return rows, keys
 
 
-def layout(objects):
-    """Size classes, Go's spans and slot indices of the objects (sorted by address).
+cdef class _Layout:
+    """layout's first passes over a part of the objects (whole pages: a page's objects
+    are in one part), one thread each."""
+    cdef dobj_t* o
+    cdef uint8_t* cl
+    cdef uint8_t* kp
+    cdef uint16_t* kx
+    cdef intp_t bound[65]
+    cdef int err[64]
+    cdef intp_t at[64]
+
+    def run(self, intp_t p):
+        """Size classes (err 1: a size no class or large span has; 5: wraps), then the
+        one-page spans' slot indices and the tail slots to drop, page by page."""
+        cdef intp_t i, j, g, lo = self.bound[p], hi = self.bound[p + 1]
+        cdef const dobj_t* o = self.o
+        cdef uint8_t* cl = self.cl
+        cdef uint8_t* kp = self.kp
+        cdef uint16_t* kx = self.kx
+        cdef uint64_t s, base
+        cdef int c, err = 0
+        cdef intp_t at = -1
+        cdef bint scan
+        with nogil:
+            for i in range(lo, hi):
+                s = o[i].size
+                kp[i] = 1
+                if s <= 32768:
+                    c = size_to_class(s)
+                    if class_to_size[c] != s:
+                        err = 1
+                        at = i
+                        break
+                    cl[i] = <uint8_t>c
+                elif s & 8191:
+                    err = 1
+                    at = i
+                    break
+                if o[i].addr + s < o[i].addr:
+                    err = 5
+                    at = i
+                    break
+            i = lo
+            while err == 0 and i < hi:
+                c = <int>cl[i]
+                if c == 0 or class_to_npages[c] != 1:
+                    i += 1
+                    continue
+                base = o[i].addr & ~(<uint64_t>8191)
+                j = i
+                scan = False
+                while j < hi and (o[j].addr & ~(<uint64_t>8191)) == base and cl[j] == c:
+                    kx[j] = <uint16_t>((o[j].addr - base) // o[j].size)
+                    if kx[j] < class_to_nelems_scan[c] and o[j].nptr > 0:
+                        scan = True
+                    j += 1
+                for g in range(i, j):
+                    if kx[g] >= (class_to_nelems_scan[c] if scan else class_to_nelems_noscan[c]):
+                        kp[g] = 0
+                i = j
+        self.err[p] = err
+        self.at[p] = at
+
+
+cdef inline void put(dobj_t* o, intp_t j, intp_t i, uint8_t c) noexcept nogil:
+    """The j-th kept object is object i: move it down, set its class, noscan and site."""
+    if j != i:
+        o[j] = o[i]
+    o[j].sizeclass = c
+    o[j].noscan = 1 if o[j].nptr == 0 else 0
+    o[j].site = -1
+
+
+def layout(objects, int threads=1):
+    """Size classes, Go's spans and slot indices of the objects (sorted by address), and
+    the objects compacted to those kept.
 
     *objects*: OBJECT_DTYPE records, sorted by address.
     Go 1.27's dumpobjs writes ``npages*8192/size`` slots per span, so a one-page Green Tea
@@ -823,76 +980,61 @@ def layout(objects):
     fewer elements; a span is scan if one of its real objects has pointer fields).
     A span's base is page aligned and its objects sit at ``base + k*size``; for every Go
     1.27 class the k that puts an object on a page boundary is unique below the span's slot
-    count. Returns ``(err, at, cls, keep, k, span_first, span_noscan)``; ``err`` is 0, or a
+    count. Returns ``(err, at, m, k, span_first, span_noscan)``; ``err`` is 0, or a
     code for the object at index *at*: 1 bad size, 2 in no page-aligned span, 3 inside the
     span of the objects before it, 4 overlaps the object before it, 5 wraps the address
-    space. The span arrays cover the kept objects only.
+    space. Without an error the kept objects are moved down to ``objects[:m]`` (in
+    order, each with its ``sizeclass``, ``noscan`` and ``site`` -1) and ``k`` (slot
+    indices) and the span arrays are of those; with one, the objects before *at* may
+    have been moved (the record at *at* is intact).
+    The classes and one-page spans are found on *threads* threads (parts of whole
+    pages), the spans in order on this thread.
     """
-    cdef intp_t n = len(objects), i, j, g, nk, kk, nsp = 0
+    cdef intp_t n = len(objects), i, j, nk, kk, nsp = 0, p, nparts, b
     cdef uint64_t s, a, base, np_, nslots, prev_end = 0, span_end = 0, cur_base
-    cdef const dobj_t* o = rows(objects)
+    cdef dobj_t* o = rows(objects, True)
     cdef int c, err = 0
     cdef intp_t at = -1
-    cdef bint scan
     cls = np.zeros(n, dtype=np.uint8)
-    keep = np.ones(n, dtype=np.uint8)
+    keep = np.empty(n, dtype=np.uint8)
     kidx = np.zeros(n, dtype=np.uint16)     # a slot index: below 1024
     cdef uint8_t[::1] cl = cls
     cdef uint8_t[::1] kp = keep
     cdef uint16_t[::1] kx = kidx
-    with nogil:
-        # classes and one-page slot indices
-        for i in range(n):
-            s = o[i].size
-            if s <= 32768:
-                c = size_to_class(s)
-                if class_to_size[c] != s:
-                    err = 1
-                    at = i
-                    break
-                cl[i] = <uint8_t>c
-            elif s & 8191:
-                err = 1
-                at = i
+    cdef _Layout L = _Layout()
+    if n:
+        nparts = max(1, min(threads, 64, n))
+        L.o, L.cl, L.kp, L.kx = o, &cl[0], &kp[0], &kx[0]
+        L.bound[0] = 0
+        for p in range(1, nparts):
+            b = max(n * p // nparts, L.bound[p - 1])
+            while 0 < b < n and (o[b].addr >> 13) == (o[b - 1].addr >> 13):
+                b += 1                      # a part starts on a new page
+            L.bound[p] = b
+        L.bound[nparts] = n
+        in_threads(L.run, nparts)
+        for p in range(nparts):             # the first error in object order
+            if L.err[p]:
+                err, at = L.err[p], L.at[p]
                 break
-            if o[i].addr + s < o[i].addr:
-                err = 5
-                at = i
-                break
-        # drop the tails of one-page spans, page by page (pages are contiguous: sorted)
-        i = 0
-        while err == 0 and i < n:
-            c = <int>cl[i]
-            if c == 0 or class_to_npages[c] != 1:
-                i += 1
-                continue
-            base = o[i].addr & ~(<uint64_t>8191)
-            j = i
-            scan = False
-            while j < n and (o[j].addr & ~(<uint64_t>8191)) == base and cl[j] == c:
-                kx[j] = <uint16_t>((o[j].addr - base) // o[j].size)
-                if kx[j] < class_to_nelems_scan[c] and o[j].nptr > 0:
-                    scan = True
-                j += 1
-            for g in range(i, j):
-                if kx[g] >= (class_to_nelems_scan[c] if scan else class_to_nelems_noscan[c]):
-                    kp[g] = 0
-            i = j
     if err:
-        return err, at, cls, keep, kidx, None, None
+        return err, at, 0, None, None, None
     cdef intp_t m = 0
-    for i in range(n):
-        m += kp[i]
+    with nogil:
+        for i in range(n):
+            m += kp[i]
     span_first = np.zeros(m + 1, dtype=np.int64)
     span_noscan = np.zeros(m, dtype=np.uint8)
+    ko_arr = np.zeros(m, dtype=np.uint16)
     cdef int64_t[::1] sf = span_first
     cdef uint8_t[::1] sn = span_noscan
-    cdef uint16_t[::1] ko = np.zeros(m, dtype=np.uint16)
+    cdef uint16_t[::1] ko = ko_arr
     cdef uint64_t cur_size = 0
     with nogil:
         cur_base = 0
+        i = -1
         for j in range(m):
-            i = j if j == 0 else i + 1      # the j-th kept object
+            i += 1                          # the j-th kept object
             while not kp[i]:
                 i += 1
             a = o[i].addr
@@ -915,6 +1057,7 @@ def layout(objects):
                 ko[j] = <uint16_t>((a - cur_base) // s)
                 if o[i].nptr > 0:
                     sn[nsp - 1] = 0
+                put(o, j, i, cl[i])
                 continue
             # a new span: find its base
             kk = -1
@@ -943,10 +1086,11 @@ def layout(objects):
             nsp += 1
             ko[j] = <uint16_t>kk
             cur_size = s
+            put(o, j, i, cl[i])
         sf[nsp] = m
     if err:
-        return err, at, cls, keep, kidx, None, None
-    return 0, -1, cls, keep, np.asarray(ko), span_first[:nsp + 1], span_noscan[:nsp]
+        return err, at, 0, None, None, None
+    return 0, -1, m, ko_arr, span_first[:nsp + 1], span_noscan[:nsp]
 
 
 def is_sorted(const uint64_t[:, ::1] objs):
@@ -960,27 +1104,6 @@ def is_sorted(const uint64_t[:, ::1] objs):
                 ok = False
                 break
     return ok
-
-
-def compact(objects, const uint8_t[::1] keep, const uint8_t[::1] cls):
-    """Drop the *objects* where *keep* is 0, moving the others down in place, and set each
-    kept object's ``sizeclass`` (from *cls*), ``noscan`` and ``site`` (-1). Returns the
-    kept count: the kept objects are ``objects[:m]``."""
-    cdef intp_t n = len(objects), i, m = 0
-    cdef dobj_t* o = rows(objects, True)
-    if keep.shape[0] != n or cls.shape[0] != n:
-        raise ValueError("compact: keep and cls must have one entry per object")
-    with nogil:
-        for i in range(n):
-            if not keep[i]:
-                continue
-            if m != i:
-                o[m] = o[i]
-            o[m].sizeclass = cls[i]
-            o[m].noscan = 1 if o[m].nptr == 0 else 0
-            o[m].site = -1
-            m += 1
-    return m
 
 
 cdef class Search:

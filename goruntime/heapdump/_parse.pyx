@@ -12,8 +12,11 @@ buckets and allocation samples, EOF.
 The parser runs twice over the mapped file without the GIL: the first pass validates every
 record and counts rows, the second fills preallocated uint64 tables (one per record kind,
 one row per record, the columns in ``COLUMNS``) and one flat array of pointer offsets
-shared by objects, frames and segments. Strings and contents are not copied: a table holds
-their file offset and length. Any malformed byte -- a varint longer than 10 bytes, a length
+shared by objects, frames and segments. With threads, both passes run in parts: the
+filling pass from checkpoints of the counting pass, and the counting pass (which must read
+the variable-length records in order) with speculative parts that are taken only when the
+pass in order reaches their first record exactly (``_count``). Strings and contents are
+not copied: a table holds their file offset and length. Any malformed byte -- a varint longer than 10 bytes, a length
 running past the end, an unknown tag or field kind, a pointer offset outside its object,
 a missing or repeated params/MemStats record, no EOF -- stops the pass with the file offset
 of the bad byte and of the record it belongs to; ``parse`` raises ``ValueError`` with both.
@@ -22,7 +25,7 @@ Go: dumpint (uvarint), dumpmemrange, dumpstr, dumpfields / dumpbv, and the dump*
 """
 import numpy as np
 
-from libc.stdlib cimport malloc, realloc, free
+from libc.stdlib cimport calloc, malloc, realloc, free
 from libc.string cimport memcpy
 from goruntime._types cimport uint8_t, uint32_t, uint64_t, intp_t
 
@@ -50,6 +53,8 @@ cdef enum:
     MAXSEG = 64                   # segments of the filling pass (one thread each)
     MAXCOLS = 300
     MEMSTATS_WORDS = 24 + 256 + 1
+    SYNC_WINDOW = 1 << 20         # bytes searched for a speculative part's first record
+    SYNC_PROBE = 16               # object records in a row that make a start plausible
 
 HEADER = b"go1.7 heap dump\n"
 
@@ -141,6 +146,12 @@ cdef struct reader:
     intp_t stop
     intp_t run_start_row      # rows of the current run before it (counting pass)
     bint have_params
+    # the counting pass in parts: a pass stops at the first record boundary at or after
+    # `stop_ge` (-1: none); a speculative part (`spec`) reads object records only and
+    # stops, without an error, before anything else (another record, a malformed one)
+    intp_t stop_ge
+    bint spec
+    bint at_eof               # the EOF record was read
 
 
 cdef int fail(reader* r, const char* msg, intp_t pos, uint64_t arg) noexcept nogil:
@@ -189,32 +200,50 @@ cdef inline int memrange(reader* r, uint64_t* off, uint64_t* length) noexcept no
 cdef int fieldlist(reader* r, bint check, uint64_t limit, uint64_t* start, uint64_t* count) noexcept nogil:
     """Pairs (kind, offset) up to kind 0 (Go: dumpfields). Pointer offsets are kept; an
     interface field's data word (offset + 8) is its pointer. *limit*: the size of the
-    memory the offsets index, checked if *check*."""
+    memory the offsets index, checked if *check*. One-byte varints (kinds, and offsets
+    below 128: most of them) are read inline; the position and count stay in locals (a
+    store through *count* or the field list could otherwise alias the reader's)."""
+    cdef const uint8_t* p = r.p
+    cdef intp_t pos = r.pos, n = r.n, nf = r.nfields, nf0 = r.nfields, at
+    cdef uint64_t* out = r.fields
     cdef uint64_t kind, off
-    cdef intp_t at
-    start[0] = <uint64_t>r.nfields
-    count[0] = 0
+    start[0] = <uint64_t>nf0
     while True:
-        at = r.pos
-        if uvarint(r, &kind) < 0:
-            return -1
+        at = pos
+        if pos < n and p[pos] < 0x80:
+            kind = p[pos]
+            pos += 1
+        else:
+            r.pos = pos
+            if uvarint(r, &kind) < 0:
+                return -1
+            pos = r.pos
         if kind == 0:
-            return 0
+            break
         if kind > 3:
             return fail(r, "unknown field kind %llu", at, kind)
-        at = r.pos
-        if uvarint(r, &off) < 0:
-            return -1
+        at = pos
+        if pos < n and p[pos] < 0x80:
+            off = p[pos]
+            pos += 1
+        else:
+            r.pos = pos
+            if uvarint(r, &off) < 0:
+                return -1
+            pos = r.pos
         if kind != 1:
             off += 8
         if off & 7:
             return fail(r, "pointer field offset %llu is not 8-byte aligned", at, off)
         if check and (off > limit or limit - off < 8):
             return fail(r, "pointer field offset %llu is outside its memory", at, off)
-        if r.fields != NULL:
-            r.fields[r.nfields] = off
-        r.nfields += 1
-        count[0] += 1
+        if out != NULL:
+            out[nf] = off
+        nf += 1
+    r.pos = pos
+    r.nfields = nf
+    count[0] = <uint64_t>(nf - nf0)
+    return 0
 
 
 cdef int read_record(reader* r, uint64_t tag, uint64_t* v, bint* have_params) noexcept nogil:
@@ -383,17 +412,30 @@ cdef int scan(reader* r) noexcept nogil:
     if given; stops at the EOF record, or at ``r.stop``."""
     cdef uint64_t tag
     cdef uint64_t v[MAXCOLS]
-    cdef intp_t ncol, row
+    cdef intp_t ncol, row, nf0
     cdef int t
-    r.nruns = 0
-    r.nck = 0
-    r.run_start_row = 0
     while True:
-        if r.pos == r.stop:
+        if r.pos == r.stop or (r.stop_ge >= 0 and r.pos >= r.stop_ge):
             return 0
         if r.ck != NULL and r.nck < MAXSEG - 1 and r.pos >= (r.nck + 1) * r.seg_len:
             save_at(r)
         r.rec_start = r.pos
+        if r.spec:                  # object records only; anything else ends the part
+            nf0 = r.nfields
+            if r.pos >= r.n or r.p[r.pos] != TAG_OBJECT:
+                return 1
+            r.pos += 1
+            v[0] = <uint64_t>r.rec_start
+            if read_record(r, TAG_OBJECT, v, &r.have_params) < 0:
+                r.pos = r.rec_start
+                r.nfields = nf0
+                return 1
+            if r.runs_cap > 0 and note_run(r, r.cnt[TAG_OBJECT], v[1]) < 0:
+                r.runs_cap = 0
+                return 1
+            r.prev_addr = v[1]
+            r.cnt[TAG_OBJECT] += 1
+            continue
         if r.pos >= r.n:
             return fail(r, "truncated: the file ends before the EOF record", r.pos, 0)
         if uvarint(r, &tag) < 0:
@@ -406,6 +448,7 @@ cdef int scan(reader* r) noexcept nogil:
                 return fail(r, "no params record", r.rec_start, 0)
             if r.cnt[TAG_MEMSTATS] == 0:
                 return fail(r, "no MemStats record", r.rec_start, 0)
+            r.at_eof = True
             return 0
         if tag >= NTAGS:
             return fail(r, "unknown record tag %llu", r.rec_start, tag)
@@ -472,6 +515,207 @@ cdef int note_run(reader* r, intp_t ordinal, uint64_t addr) noexcept nogil:
     return 0
 
 
+cdef int push_run(reader* r, uint64_t ordinal, uint64_t first, uint64_t last) noexcept nogil:
+    """Append a run (-1 when out of memory)."""
+    cdef uint64_t* grown
+    if r.nruns == r.runs_cap:
+        grown = <uint64_t*>realloc(r.runs, <size_t>(2 * r.runs_cap) * 3 * sizeof(uint64_t))
+        if grown == NULL:
+            return -1
+        r.runs = grown
+        r.runs_cap *= 2
+    r.runs[3 * r.nruns] = ordinal
+    r.runs[3 * r.nruns + 1] = first
+    r.runs[3 * r.nruns + 2] = last
+    r.nruns += 1
+    r.run_start_row = <intp_t>ordinal
+    return 0
+
+
+cdef bint arena_range(const reader* r, uint64_t* lo, uint64_t* hi) noexcept nogil:
+    """The heap's address range from the params record (Go writes it first)."""
+    cdef reader t = r[0]
+    cdef uint64_t tag
+    cdef uint64_t v[MAXCOLS]
+    cdef bint have = False
+    t.pos = 16
+    t.rec_start = 16
+    if uvarint(&t, &tag) < 0 or tag != TAG_PARAMS or read_record(&t, tag, v, &have) < 0:
+        return False
+    lo[0] = v[3]
+    hi[0] = v[4]
+    return v[3] < v[4]
+
+
+cdef intp_t sync(const reader* r, intp_t start, intp_t end, uint64_t lo, uint64_t hi) noexcept nogil:
+    """The first position in [start, end) where SYNC_PROBE object records with addresses
+    in the heap read in a row, or -1: where a speculative part of the counting pass starts
+    (a guess, checked when the part before it gets there)."""
+    cdef reader t
+    cdef uint64_t tag
+    cdef uint64_t v[MAXCOLS]
+    cdef intp_t c, _m
+    cdef bint ok
+    for c in range(start, end):
+        if r.p[c] != TAG_OBJECT:
+            continue
+        t = r[0]
+        t.fields = NULL
+        t.pos = c
+        t.nfields = 0
+        t.have_params = True
+        ok = True
+        for _m in range(SYNC_PROBE):
+            t.rec_start = t.pos
+            if t.pos >= t.n or uvarint(&t, &tag) < 0 or tag != TAG_OBJECT \
+                    or read_record(&t, tag, v, &t.have_params) < 0 or v[1] < lo or v[1] >= hi:
+                ok = False
+                break
+        if ok:
+            return c
+    return -1
+
+
+cdef class _Count:
+    """The counting pass in parts: part 0 reads from the first record up to the first
+    speculative start; part i (i >= 1) reads object records from the i-th start."""
+    cdef reader* main
+    cdef reader* rs
+    cdef int* rc
+    cdef intp_t n
+
+    def __dealloc__(self):
+        cdef intp_t i
+        if self.rs != NULL:
+            for i in range(self.n):
+                free(self.rs[i].runs)
+        free(self.rs)
+        free(self.rc)
+
+    def run(self, intp_t i):
+        with nogil:
+            self.rc[i] = scan(self.main if i == 0 else &self.rs[i - 1])
+
+
+cdef int join(reader* r, reader* s) noexcept nogil:
+    """Take speculative part *s*, which starts where *r* stands, into *r*'s counts, runs and
+    position (-1 if a run could not be stored: r then records no more runs)."""
+    cdef intp_t q
+    cdef uint64_t base = <uint64_t>r.cnt[TAG_OBJECT]
+    if r.ck != NULL and r.nck < MAXSEG - 1 and r.pos >= (r.nck + 1) * r.seg_len:
+        save_at(r)                  # a checkpoint for the filling pass
+    if r.runs_cap > 0:
+        for q in range(s.nruns):
+            if q == 0 and base > 0 and not new_run(r.prev_addr, s.runs[1]):
+                r.runs[3 * (r.nruns - 1) + 2] = s.runs[2]
+            elif push_run(r, s.runs[3 * q] + base, s.runs[3 * q + 1], s.runs[3 * q + 2]) < 0:
+                r.runs_cap = 0
+                break
+    r.cnt[TAG_OBJECT] += s.cnt[TAG_OBJECT]
+    r.nfields += s.nfields
+    r.prev_addr = s.prev_addr
+    r.pos = s.pos
+    return 0
+
+
+cdef _count(reader* r, intp_t threads, sync_at):
+    """The counting pass. With *threads* > 1, parts of it are read speculatively: part i
+    starts at the first plausible object record (`sync`) after i/threads of the file and
+    reads object records only (most of a dump) while part 0 reads from the start; when
+    the pass in order reaches a part's start exactly, at a record boundary, the part's
+    counts and runs are taken (reading object records depends on nothing before them
+    but the params record), else it is dropped and the pass reads on in order. Errors
+    are only raised by the pass in order: the first error is the one a single pass finds."""
+    cdef _Count c = _Count()
+    cdef intp_t P[MAXSEG]
+    cdef intp_t nspec = 0, j, k, x, last = 16
+    cdef uint64_t lo = 0, hi = 0
+    cdef int rc
+    cdef reader* s
+    if threads > 1:
+        if sync_at is not None:
+            for x in sorted({int(y) for y in sync_at}):
+                if x > last and x < r.n and nspec < MAXSEG - 1:
+                    P[nspec] = x
+                    nspec += 1
+                    last = x
+        elif arena_range(r, &lo, &hi):
+            with nogil:
+                for k in range(1, threads):
+                    x = sync(r, max(last + 1, k * r.seg_len), min(r.n, (k + 1) * r.seg_len, k * r.seg_len + SYNC_WINDOW), lo, hi)
+                    if x > last:
+                        P[nspec] = x
+                        nspec += 1
+                        last = x
+    if nspec == 0:
+        with nogil:
+            rc = scan(r)
+        if rc < 0:
+            _raise(r)
+        return
+    c.main = r
+    c.rs = <reader*>calloc(nspec, sizeof(reader))
+    c.rc = <int*>calloc(nspec + 1, sizeof(int))
+    if c.rs == NULL or c.rc == NULL:
+        raise MemoryError()
+    c.n = nspec
+    for j in range(nspec):
+        s = &c.rs[j]
+        s[0] = r[0]
+        s.ck = NULL
+        s.nck = 0
+        s.fields = NULL
+        s.pos = P[j]
+        s.stop_ge = P[j + 1] if j + 1 < nspec else -1
+        s.spec = True
+        s.have_params = True
+        for k in range(NTAGS):
+            s.cnt[k] = 0
+        s.nfields = 0
+        s.nstk = 0
+        s.prev_addr = 0
+        s.nruns = 0
+        s.run_start_row = 0
+        s.runs = NULL
+        s.runs_cap = 0
+        if r.runs_cap > 0:
+            s.runs = <uint64_t*>malloc(64 * 3 * sizeof(uint64_t))
+            if s.runs != NULL:
+                s.runs_cap = 64
+    r.stop_ge = P[0]
+    import threading
+    ts = [threading.Thread(target=c.run, args=(i,)) for i in range(1, nspec + 1)]
+    for t in ts:
+        t.start()
+    try:
+        c.run(0)
+    finally:
+        for t in ts:
+            t.join()
+    if c.rc[0] < 0:
+        r.stop_ge = -1
+        _raise(r)
+    with nogil:
+        rc = 0
+        for j in range(nspec):
+            if not r.at_eof and r.pos < P[j]:
+                r.stop_ge = P[j]
+                rc = scan(r)
+                if rc < 0:
+                    break
+            if r.at_eof:
+                break
+            s = &c.rs[j]
+            if r.pos == P[j] and r.have_params and s.cnt[TAG_OBJECT] > 0 \
+                    and (r.runs_cap == 0 or s.runs_cap > 0):
+                join(r, s)
+        r.stop_ge = -1
+        if rc == 0 and not r.at_eof:
+            rc = scan(r)
+    if rc < 0:
+        _raise(r)
+
+
 cdef intp_t NCOLS[NTAGS]
 for _t, _c in COLUMNS.items():
     NCOLS[_t] = len(_c)
@@ -509,6 +753,8 @@ cdef _fill(reader* r, intp_t nthreads):
         f.rs[i] = r[0]
         f.rs[i].ck = NULL
         f.rs[i].runs_cap = 0
+        f.rs[i].stop_ge = -1
+        f.rs[i].spec = False
         f.rs[i].stop = r.ck[i].pos if i < r.nck else -1
         start_at(&f.rs[i], &r.ck[i - 1] if i > 0 else NULL)
         f.rc[i] = 0
@@ -527,7 +773,8 @@ cdef _fill(reader* r, intp_t nthreads):
             _raise(&f.rs[i])
 
 
-def parse(const uint8_t[::1] buf, bint sort_objects=False, object_dtype=None, int threads=1):
+def parse(const uint8_t[::1] buf, bint sort_objects=False, object_dtype=None, int threads=1,
+          sync_at=None):
     """Parse a whole heap dump held in *buf* (bytes, or a uint8 np.memmap of the file).
 
     Returns a dict: one uint64 table per record kind (``TABLE_NAMES``; shape
@@ -546,12 +793,16 @@ def parse(const uint8_t[::1] buf, bint sort_objects=False, object_dtype=None, in
     table; it must have uint64 fields ``addr``, ``size``, ``content_off``,
     ``field_start`` and a uint32 ``nptr`` (the field count); the record offset is not kept.
 
-    *threads*: the filling pass runs on that many threads (each from a checkpoint of the
-    counting pass, which has to read the records in order); the tables are the same.
+    *threads*: both passes run in that many parts on threads; the tables, and the first
+    error, are the same. The counting pass reads the records in order, so its parts after
+    the first are speculative (`_count`); the filling pass starts each part at a
+    checkpoint of the counting pass. *sync_at* (for tests): the positions the speculative
+    parts start at, instead of the ones found by searching (any position: a wrong one
+    costs time, never a different result).
     """
     cdef reader r
     cdef intp_t n = buf.shape[0]
-    cdef int rc, t
+    cdef int t
     cdef uint64_t[:, ::1] tv
     cdef uint64_t[::1] fv
     cdef uint64_t[:, ::1] sv
@@ -582,6 +833,9 @@ def parse(const uint8_t[::1] buf, bint sort_objects=False, object_dtype=None, in
     r.ck = NULL
     r.nck = 0
     r.stop = -1
+    r.stop_ge = -1
+    r.spec = False
+    r.at_eof = False
     r.seg_len = 0
     threads = max(1, min(threads, MAXSEG))
     if threads > 1:
@@ -595,10 +849,10 @@ def parse(const uint8_t[::1] buf, bint sort_objects=False, object_dtype=None, in
             r.runs_cap = 64
     try:
         start_at(&r, NULL)
-        with nogil:
-            rc = scan(&r)
-        if rc < 0:
-            _raise(&r)
+        r.nruns = 0
+        r.nck = 0
+        r.run_start_row = 0
+        _count(&r, threads, sync_at)
         row_of_run = None
         if sort_objects and r.runs_cap > 0 and r.nruns > 1:
             runs = np.asarray(<uint64_t[:r.nruns * 3]>r.runs).reshape(r.nruns, 3)

@@ -23,3 +23,8 @@ def stream_events(buf: npt.NDArray[np.uint8], doff: npt.NDArray[np.int64],
                   frees: npt.NDArray[np.uint8], n_misc: int
                   ) -> tuple[int, int, tuple[np.ndarray, ...], dict[str, int],
                              tuple[int, int, int, int], int]: ...
+def object_columns(initial: npt.NDArray[np.uint8], allocs: npt.NDArray[np.uint8],
+                   starts: npt.NDArray[np.int64], prevs: npt.NDArray[np.int64], death: int,
+                   birth: npt.NDArray[np.int64], dt: npt.NDArray[np.int64],
+                   req: npt.NDArray[np.uint64], ptr: npt.NDArray[np.uint8],
+                   ptrwords: npt.NDArray[np.uint64]) -> int: ...

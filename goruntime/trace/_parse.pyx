@@ -21,6 +21,7 @@ import numpy as np
 
 from libc.stdlib cimport malloc, calloc, realloc, free as cfree
 from libc.string cimport memset
+from libc.math cimport floor
 
 from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
 
@@ -1083,3 +1084,102 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
     counts = (s.n_alloc, s.n_init, s.n_free, nm)
     misc = (m_time_a[:nm], m_type_a[:nm], m_a_a[:nm], m_b_a[:nm], m_gen_a[:nm])
     return (code, err, misc, anomalies, counts, last_time)
+
+
+# ---------------------------------------------------------------------------------------
+# The replay's objects (goruntime.trace.simulate._objects), in one pass over the rows
+
+cdef enum:
+    DEATH_FREE = 0        # simulate.DEATH_MODELS, by number
+    DEATH_GC = 1
+    DEATH_EARLY = 2
+    DEATH_SPREAD = 3
+
+cdef double GOLDEN = 0.6180339887498949
+
+
+cdef inline intp_t count_below(const int64_t* a, intp_t n, int64_t x) noexcept nogil:
+    """How many of the ascending *a* are < *x* (numpy's searchsorted, side="left")."""
+    cdef intp_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def object_columns(const uint8_t[::1] initial, const uint8_t[::1] allocs,
+                   const int64_t[::1] starts, const int64_t[::1] prevs, int death,
+                   int64_t[::1] birth, int64_t[::1] dt, uint64_t[::1] req,
+                   uint8_t[::1] ptr, uint64_t[::1] ptrwords):
+    """The slot objects of a replay (the rows of *initial*, then of *allocs*, tiny ones
+    left out: ALLOC_DTYPE rows as bytes) into the output columns, one row each: birth
+    (-1 for the snapshot), death time (-1: never), requested size (the slot less a malloc
+    header), pointer flag and pointer words. Returns the number of rows written.
+
+    *death* (0 free, 1 gc, 2 early, 3 spread) and the cycles (*starts* ascending; the
+    earliest death after cycle i-1 is ``prevs[i-1]``: its start, or its end + 1) place
+    each recorded free as `goruntime.trace.simulate` documents; the same arithmetic as its
+    numpy form, row by row (the spread's fraction is that of the object's row number
+    times the golden ratio, in doubles)."""
+    cdef intp_t ni = initial.shape[0] // sizeof(alloc_rec)
+    cdef intp_t na = allocs.shape[0] // sizeof(alloc_rec)
+    cdef intp_t ns = starts.shape[0], n = birth.shape[0], k = 0, j, i
+    cdef const alloc_rec* r
+    cdef int64_t b, f, d, at, latest, prev, earliest, sp
+    cdef uint64_t size
+    cdef double frac
+    cdef bint hdr
+    if initial.shape[0] % sizeof(alloc_rec) or allocs.shape[0] % sizeof(alloc_rec):
+        raise ValueError("object_columns: the inputs are not whole rows")
+    if prevs.shape[0] != ns:
+        raise ValueError("object_columns: starts and prevs differ in length")
+    if death < DEATH_FREE or death > DEATH_SPREAD:
+        raise ValueError("object_columns: unknown death model")
+    if dt.shape[0] != n or req.shape[0] != n or ptr.shape[0] != n or ptrwords.shape[0] != n:
+        raise ValueError("object_columns: output columns differ in length")
+    with nogil:
+        for j in range(ni + na):
+            if j < ni:
+                r = <const alloc_rec*>&initial[0] + j
+            else:
+                r = <const alloc_rec*>&allocs[0] + (j - ni)
+            if r.tiny:
+                continue
+            if k >= n:
+                break
+            b = -1 if j < ni else r.time
+            f = r.free_time
+            d = -1
+            if f >= 0:
+                if death == DEATH_FREE:
+                    d = f
+                else:
+                    i = count_below(&starts[0] if ns else NULL, ns, f) - 1
+                    at = starts[i] if i >= 0 else -1
+                    latest = at if at > b else b
+                    d = latest
+                    if death != DEATH_GC:
+                        prev = prevs[i - 1] if i >= 1 else -1
+                        earliest = prev if prev > b else b
+                        if earliest > latest:
+                            earliest = latest
+                        d = earliest
+                        if death == DEATH_SPREAD:
+                            frac = <double>k * GOLDEN
+                            frac -= floor(frac)
+                            sp = earliest + <int64_t>(<double>(latest - earliest) * frac)
+                            d = sp if sp > b else b
+            birth[k] = b
+            dt[k] = d
+            size = r.size
+            hdr = r.pointerful and r.sizeclass > 0 and size > MIN_SIZE_FOR_MALLOC_HEADER
+            req[k] = size - 8 if hdr else size
+            ptr[k] = r.pointerful
+            ptrwords[k] = (r.ptrbytes + 7) // 8
+            k += 1
+    if k != n:
+        raise ValueError("object_columns: the outputs need one row per slot object")
+    return k

@@ -156,7 +156,7 @@ def parse_limit(v):
 
 def configurations(gogc=None, memory_limit=None, gomaxprocs=None):
     """The grid, in a fixed order: a list of (gogc, memory_limit, gomaxprocs) tuples
-    (None in a position = the recorded setting)."""
+    (None in a position = the recorded setting; a memory limit is bytes or "off")."""
     def seq(v):
         if v is None:
             return [None]
@@ -167,7 +167,9 @@ def configurations(gogc=None, memory_limit=None, gomaxprocs=None):
             raise ValueError("an empty list of settings")
         return v
     gl = seq(gogc)
-    ml = [parse_limit(x) for x in seq(memory_limit)]
+    # "off" stays "off" (no limit); None alone means the recorded setting
+    ml = [None if x is None else (parse_limit(x) if parse_limit(x) is not None else "off")
+          for x in seq(memory_limit)]
     pl = seq(gomaxprocs)
     return list(itertools.product(gl, ml, pl))
 

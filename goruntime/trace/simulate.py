@@ -39,6 +39,8 @@ What is modelled and what is not (docs/trace.md says more):
 """
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 
 from dataclasses import dataclass
@@ -48,6 +50,7 @@ from goruntime import clock as _clock
 __all__ = ["replay", "replay_detail", "prepare", "Prepared", "DEATH_MODELS", "CYCLE_MODELS"]
 
 DEATH_MODELS = ("spread", "early", "gc", "free")
+DEATH_MODELS_CODE = {"free": 0, "gc": 1, "early": 2, "spread": 3}    # _parse.object_columns
 CYCLE_MODELS = ("pacer", "recorded")
 OP_ALLOC, OP_DROP, OP_GC = 0, 2, 3
 MALLOC_HEADER_SIZE = 8
@@ -99,16 +102,18 @@ class TraceClock(_clock.VirtualClock):
 IDLE_GAP_NS = 100_000      # a pause between two recorded allocations the idle worker uses
 
 
-def _idle_gaps(time, alloc):
-    """Per row: the recorded time since the previous allocation, where it is at least
-    IDLE_GAP_NS and the row is an allocation (0 elsewhere)."""
-    time = np.asarray(time, dtype=np.int64)
-    out = np.zeros(len(time), dtype=np.int64)
-    rows = np.flatnonzero(alloc)
-    if len(rows) > 1:
-        gap = np.diff(time[rows])
-        big = gap >= IDLE_GAP_NS
-        out[rows[1:][big]] = gap[big]
+def _idle_gaps(op, size, time):
+    """Per row: the recorded time since the previous allocation (of nonzero size), where
+    it is at least IDLE_GAP_NS and the row is such an allocation (0 elsewhere). One typed
+    pass. The zeros are an anonymous mapping of small pages: only the pages of the few
+    rows with a gap are ever faulted in (numpy's large zeroed arrays take huge pages,
+    and each gap written then cost the kernel 2 MiB of zeroing)."""
+    from goruntime.workloads import _workloads
+    n = len(op)
+    out = np.frombuffer(mmap.mmap(-1, n * 8), dtype=np.int64) if n else np.zeros(0, np.int64)
+    _workloads.idle_gaps(np.ascontiguousarray(op, dtype=np.uint8),
+                         np.ascontiguousarray(size, dtype=np.uint64),
+                         np.ascontiguousarray(time, dtype=np.int64), IDLE_GAP_NS, out)
     return out
 
 
@@ -132,47 +137,37 @@ def _cycle_times(tr):
 
 
 def _objects(tr, death, cycles="pacer"):
-    """Objects to replay (snapshot first, then allocations): birth, death (-1: never),
-    requested size, pointer flag, pointer words."""
+    """Objects to replay (snapshot first, then allocations; tiny sub-allocations left
+    out): birth (-1 for the snapshot), death (-1: never), requested size, pointer flag,
+    pointer words, and how many come from the snapshot.
+
+    A death is placed from the object's recorded free and the recorded cycles: the last
+    cycle begun before the free found it dead, so it died at latest at that cycle's
+    start; the cycle before still marked it, so it died at earliest after that cycle's
+    start (``cycles="recorded"``: after its end); never before its birth. *death* picks
+    the moment (module docstring); "spread" takes the fraction (row x golden ratio) mod 1
+    of that interval. One typed pass over the rows (``_parse.object_columns``); the
+    tests check it against the same rules in numpy."""
+    from ._parse import object_columns
     mi, ma = ~tr.initial["tiny"], ~tr.allocs["tiny"]
     n_init = int(mi.sum())
-
-    def col(name):          # one column of the slot objects: snapshot first, then allocs
-        return np.concatenate([tr.initial[name][mi], tr.allocs[name][ma]])
-    objs = {k: col(k) for k in ("time", "free_time", "size", "pointerful", "sizeclass",
-                                "ptrbytes")}
-    birth = objs["time"]
-    birth[:n_init] = -1                           # the snapshot exists before everything
-    free = objs["free_time"]
-    dies = free >= 0
-    dt = np.where(dies, free, -1)
-    if death in ("gc", "spread", "early"):
+    n = n_init + int(ma.sum())
+    birth = np.empty(n, dtype=np.int64)
+    dt = np.empty(n, dtype=np.int64)
+    req = np.empty(n, dtype=np.uint64)
+    ptr = np.empty(n, dtype=np.uint8)
+    ptrwords = np.empty(n, dtype=np.uint64)
+    if death == "free":
+        starts = prevs = np.zeros(0, dtype=np.int64)
+    else:
         starts, ends = _cycle_times(tr)
-        i = np.searchsorted(starts, free, side="left") - 1      # last cycle begun before
-        at = np.where(i >= 0, starts[np.maximum(i, 0)], -1)
-        latest = np.maximum(at, birth)
-        dt = np.where(dies, latest, -1)
-        # the cycle before that one had still found it alive (or it was not yet born);
-        # with the cycles replayed at their recorded ends (stop-the-world), an object
-        # that cycle marked must outlive its end: Go marked it at some point of the mark
-        # phase, or allocated it black during it
-        rec = cycles == "recorded"
-        prev = np.where(i >= 1, (ends if rec else starts)[np.maximum(i - 1, 0)] + int(rec), -1)
-        earliest = np.minimum(np.maximum(prev, birth), latest)
-        if death == "early":
-            dt = np.where(dies, earliest, -1)
-        elif death == "spread":
-            # spread evenly over that interval (a fixed low-discrepancy sequence)
-            frac = np.arange(len(birth), dtype=np.float64) * 0.6180339887498949
-            frac -= np.floor(frac)                # == frac % 1.0, exactly; faster
-            spread = earliest + ((latest - earliest) * frac).astype(np.int64)
-            dt = np.where(dies, np.maximum(spread, birth), -1)
-    size = objs["size"].astype(np.uint64)
-    ptr = objs["pointerful"]
-    header = ptr & (objs["sizeclass"] > 0) & (size > MIN_SIZE_FOR_MALLOC_HEADER)
-    req = size - np.where(header, MALLOC_HEADER_SIZE, 0).astype(np.uint64)
-    ptrwords = (objs["ptrbytes"] + np.uint64(7)) // np.uint64(8)
-    return birth, dt, req, ptr, ptrwords, n_init
+        prevs = ends + 1 if cycles == "recorded" else starts
+    object_columns(np.ascontiguousarray(tr.initial).view(np.uint8).ravel(),
+                   np.ascontiguousarray(tr.allocs).view(np.uint8).ravel(),
+                   np.ascontiguousarray(starts, dtype=np.int64),
+                   np.ascontiguousarray(prevs, dtype=np.int64),
+                   DEATH_MODELS_CODE[death], birth, dt, req, ptr, ptrwords)
+    return birth, dt, req, ptr.view(np.bool_), ptrwords, n_init
 
 
 def _stable_argsort(keys):
@@ -309,7 +304,7 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
     clk = TraceClock(_time[k:][rest & (size[k:] > 0)])
     # the gaps in the recorded allocations: the program was blocked, and during a mark
     # Go's idle worker marked then (IDLE_GAP_NS or longer: a shorter one cannot end a mark)
-    idle = _idle_gaps(_time[k:], rest & (size[k:] > 0))
+    idle = _idle_gaps(op[k:], size[k:], _time[k:])
     r = _rt.Runtime(gogc=gogc, memory_limit=memory_limit, gomaxprocs=gomaxprocs, clock=clk)
     # the store columns: a trace has no store rows, so the kernel never reads them;
     # calloc'd zeros cost no memory until touched (np.full(-1) wrote 12 bytes a row)

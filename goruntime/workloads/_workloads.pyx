@@ -720,7 +720,8 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
                 addr[k] = a
                 slot[k] = root_add(h, a)
                 if h.root_free_head >= 0:          # the next root_add's free-list link
-                    GR_PREFETCH(&h.root_free[h.root_free_head])
+                    GR_PREFETCH(&h.root_free[h.root_free_head])    # and its root word
+                    GR_PREFETCH(&h.roots[h.root_free_head])
             elif op[row] == OP_STORE:
                 v = addr[tdense[row]] if tdense[row] >= 0 else 0
                 store(h, addr[k] + offset[row], v)
@@ -806,6 +807,29 @@ def merge_op_stream(const int64_t[::1] akey, const int64_t[::1] ident,
             size[r] = 0
             pointers[r] = 0
             pw[r] = 0
+
+
+def idle_gaps(const uint8_t[::1] op, const uint64_t[::1] size, const int64_t[::1] time,
+              int64_t min_gap, int64_t[::1] out):
+    """``out[row]`` := the recorded time since the previous allocation (an ``OP_ALLOC``
+    row of nonzero size) for such a row whose gap is at least *min_gap*; other rows are
+    left alone (the caller passes zeros). One pass; what the trace replay's idle mark
+    worker is given (``goruntime.trace.simulate``)."""
+    cdef intp_t n = op.shape[0], row
+    cdef int64_t last = 0, gap
+    cdef bint seen = False
+    if size.shape[0] != n or time.shape[0] != n or out.shape[0] != n:
+        raise ValueError("idle_gaps: the columns need one entry per row")
+    with nogil:
+        for row in range(n):
+            if op[row] != OP_ALLOC or size[row] == 0:
+                continue
+            if seen:
+                gap = time[row] - last
+                if gap >= min_gap:
+                    out[row] = gap
+            last = time[row]
+            seen = True
 
 
 cdef class RootSet:
