@@ -148,6 +148,65 @@ def fit(record: dict) -> dict:
     return costs
 
 
+# The oracle corpus's calibration shapes (tests/oracle/go/main.go, traceChild; recorded
+# in tests/oracle/go1.27.3-gomaxprocs1.json, 10 quiet runs then 10 under load), as the
+# emulator counts their work: `fit_oracle` turns Go's quiet medians into the mark's per-object
+# and per-byte costs and runtime.GC's per-span sweep cost.
+ORACLE_RECORD = HERE.parent / "tests" / "oracle" / "go1.27.3-gomaxprocs1.json"
+SHAPE_OBJECTS = 200_000           # time_mark_objects: a list of 16-byte calNodes ...
+SHAPE_OBJECT_SCAN = 8             # ... each 8 bytes of scan work (its pointer is first)
+SHAPE_SCAN_BYTES = 16 * 16384 * 8  # time_mark_bytes: 16 arrays of 16 384 pointers
+SHAPE_SPANS = 100_000 * 64 // 8192  # time_sweep_spans: the dead 64-byte objects' spans
+
+
+def _quiet_median(oracle: dict, scenario: str, field: str) -> float:
+    """The median of *field* over the quiet runs of *scenario* in the oracle's record."""
+    entry = oracle["scenarios"][scenario]
+    values = entry["unstable"][field][:entry["quiet_runs"]]
+    return float(np.median(values))
+
+
+def fit_oracle(oracle: dict, record: dict) -> dict:
+    """``mark_base``, ``mark_object``, ``mark_byte`` and ``sweep_span`` (ns) from the oracle's recorded
+    calibration shapes, each the typical (median) quiet run of Go at its defaults (the
+    packed span scan on: what programs run with; bench/go/clockcal turns it off):
+
+    - mark_base: time_forced_idle's mark CPU per cycle (an empty heap's three forced
+      cycles, a fresh process's first: the runtime's own roots and data), less `fit`'s
+      first-cycle extra spread over them (bench/go/clockcal measured warm cycles, after
+      many, which cost about a third);
+
+    - mark_byte: the forced cycles' mark CPU (gctrace: assist + background + idle, the
+      mean over the three cycles) of time_mark_bytes beyond time_forced_idle's (the same
+      program with an empty heap: roots, the runtime's own data, the first cycle's extra
+      cancel out), per byte of pointer words scanned;
+    - mark_object: the same for time_mark_objects, per object, less its scan bytes at
+      mark_byte (a linked list: each object's load waits for the previous one, as in most
+      pointer-chasing heaps);
+    - sweep_span: what a runtime.GC() call of time_sweep_spans took beyond its cycle's
+      pauses and mark, per span of dead objects swept (Go's caller sweeps them one
+      sweepone at a time; the rest also holds any heap-triggered cycle the call waited for).
+    """
+    sig = lambda x: float(f"{x:.4g}")                    # noqa: E731
+    idle = _quiet_median(oracle, "time_forced_idle", "trace.cpu_mark_ms") * 1e6
+    per_byte = (_quiet_median(oracle, "time_mark_bytes", "trace.cpu_mark_ms") * 1e6 - idle) \
+        / SHAPE_SCAN_BYTES
+    per_obj = (_quiet_median(oracle, "time_mark_objects", "trace.cpu_mark_ms") * 1e6 - idle) \
+        / SHAPE_OBJECTS - SHAPE_OBJECT_SCAN * per_byte
+    sweep = _quiet_median(oracle, "time_sweep_spans", "sweep_ns_mean") / SHAPE_SPANS
+    # the empty heap's mark in a fresh process's first cycles (the cycles a program's
+    # oracle run has), beyond the first cycle's extra that `fit` measured apart
+    base = idle - fit(record)["mark_first_cycle"] / 3
+    return {"mark_base": sig(max(base, 0.0)), "mark_object": sig(max(per_obj, 0.0)),
+            "mark_byte": sig(max(per_byte, 0.0)), "sweep_span": sig(max(sweep, 0.0))}
+
+
+def table(record: dict, oracle: dict) -> dict:
+    """The cost table: `fit` of bench/clockcal.json, its mark costs replaced by
+    `fit_oracle`'s (measured on the shapes the oracle compares, at Go's defaults)."""
+    return {**fit(record), **fit_oracle(oracle, record)}
+
+
 def _empty_trace(run: dict, stderr: str) -> list:
     """gctrace's (sweep termination, mark termination) clock fields, as printed, of the
     empty-heap cycles (kept in the record)."""
@@ -205,7 +264,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     rec = measure(args.runs)
     rec["fit"] = fit(rec)
-    for k, v in rec["fit"].items():
+    for k, v in table(rec, json.loads(ORACLE_RECORD.read_text())).items():
         print(f"{k:24s} {v:g}")
     if args.record:
         args.record.write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n")

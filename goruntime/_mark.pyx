@@ -1102,6 +1102,7 @@ cdef class MarkState:
     cdef intp_t si_pages
     cdef object roots_arr
     cdef object scan_only_arr
+    cdef object special_fn          # () -> (roots, scan_only), read when the root jobs run
     cdef bint roots_pending
     cdef double root_work           # modelled root scan work left (globals, stacks: bytes)
     cdef readonly double root_scan  # root scan work done so far this cycle
@@ -1203,17 +1204,23 @@ cdef class MarkState:
         if self.w.err:
             self._fail()
 
-    def set_roots(self, roots=None, scan_only=None, double root_work=0):
+    def set_roots(self, roots=None, scan_only=None, double root_work=0, special=None):
         """The root jobs: *roots* are greyed, *scan_only* objects (finalizer referents)
         scanned without being marked, and the handle table greyed, by the next `drain`.
+        *special*, if given, is called when the root jobs run and returns more
+        ``(roots, scan_only)``: the special roots, which Go's markroot reads when a worker
+        or assist does its jobs, not at mark start (fixedRootFinalizers, markrootSpans).
         *root_work* is the roots' modelled scan work in bytes (Go: markroot's return, the
         data/bss blocks and the goroutine stacks scanned): `drain` pays it from its budget
         before any heap work, and the mark is not `empty` until it is paid."""
         self._check()
         if root_work < 0:
             raise ValueError("set_roots: root_work must be >= 0")
+        if special is not None and not callable(special):
+            raise TypeError("set_roots: special must be callable")
         self.roots_arr = _as_addrs(roots)
         self.scan_only_arr = _as_addrs(scan_only)
+        self.special_fn = special
         self.roots_pending = True
         self.root_work = root_work
         self.root_scan = 0
@@ -1312,6 +1319,14 @@ cdef class MarkState:
         if budget < 0 or w_root < 0:
             raise ValueError("drain: budget and w_root must be >= 0")
         if self.roots_pending:
+            if self.special_fn is not None:     # read now (Go: markroot's jobs)
+                more, so = self.special_fn()
+                more, so = _as_addrs(more), _as_addrs(so)
+                if len(more):
+                    self.roots_arr = np.concatenate((self.roots_arr, more))
+                if len(so):
+                    self.scan_only_arr = np.concatenate((self.scan_only_arr, so))
+                self.special_fn = None
             self.root_jobs()
         if self.root_work > 0:                  # Go: markroot's work (globals, stacks)
             take = self.root_work
@@ -1323,8 +1338,9 @@ cdef class MarkState:
             self.root_scan += take
             if budget > 0:
                 budget -= take * w_root
-                if budget <= 0:
-                    return (0, 0, 0)            # the budget went to the roots
+                if budget <= 0:                 # the budget went to the roots (the
+                    return (w.bytes_marked - bm0, w.nmarked - nm0,   # objects they
+                            w.scan_bytes - sb0)                      # greyed count)
         with nogil:
             w.w_obj = w_obj
             w.w_byte = w_byte
@@ -1351,6 +1367,23 @@ cdef class MarkState:
         if w.err:
             self._fail()
         return (w.bytes_marked - bm0, w.nmarked - nm0, w.scan_bytes - sb0)
+
+    def scan_object(self, addr):
+        """Queue the object containing *addr* to be scanned without marking it (Go:
+        addfinalizer during a mark: ``scanobject`` of an object given a finalizer after
+        markrootSpans may have run, so its referents are marked and it is not)."""
+        cdef mheap_t* h = &self.heap.h
+        cdef intp_t si
+        cdef mspan_t* s
+        self._check()
+        si = span_of(h, <uint64_t>addr)
+        if si < 0:
+            return
+        s = &h.spans[si]
+        if span_noscan(s):
+            return
+        if push(&self.w, s.base + <uint64_t>obj_index(s, <uint64_t>addr) * s.elemsize) < 0:
+            self._fail()
 
     def shade(self, addr):
         """Grey the object containing *addr* now (Go: shade); no scanning."""

@@ -61,9 +61,12 @@ DEFAULT_START_UNIX_NS = 1_700_000_000_000_000_000
 # (mgc.COSTS and runtime.COSTS are this dict). Calibrated against Go 1.27.3 at GOMAXPROCS=1
 # on this machine kind (2-core x86-64, shared): bench/go/clockcal is the Go program,
 # `python -m bench.clockcal --runs 5 --record bench/clockcal.json` ran it and fitted these
-# numbers (the record holds every raw figure and how it was taken; tests/test_clock_costs.py
-# checks that this table is the fit of that record). Go's own timings vary by 2x and more
-# run to run on a shared machine; these are a typical run's (the median of five).
+# numbers (the record holds every raw figure and how it was taken), except the mark's
+# per-object and per-byte costs and the sweep's per-span cost, which `bench.clockcal.fit_oracle`
+# fits on the oracle corpus's calibration shapes (Go's recorded quiet runs, packed span
+# scan on as programs run it); tests/test_clock_costs.py checks that this table is
+# `bench.clockcal.table` of the two records. Go's own timings vary by 2x and more run to
+# run on a shared machine; these are a typical run's (medians).
 COSTS = {
     # -- the mutator (metered: Runtime.mutator_work_ns) ---------------------------------
     # mallocgc per call and per requested byte, by path, with the GC on (zeroing, span
@@ -86,9 +89,14 @@ COSTS = {
     "go_statement": 379.8,              # go f(): newproc and the goroutine's exit
     "finalizer_run": 4.136,             # a queued finalizer (or cleanup) run
     # -- the collector (charged with charge_gc) ------------------------------------------
-    "mark_base": 56210.0,               # a mark's fixed work: roots, the runtime's own data
-    "mark_object": 4.858,               # per marked object
-    "mark_byte": 0.7418,                # per heap byte scanned (/gc/scan/heap:bytes)
+    # the mark's fixed work (roots, the runtime's own data), per marked object and per byte
+    # scanned (/gc/scan/heap:bytes): fitted on the oracle's calibration shapes at Go's
+    # defaults (bench/clockcal.py fit_oracle; Go's runs are in tests/oracle/
+    # go1.27.3-gomaxprocs1.json: time_forced_idle, time_mark_objects, time_mark_bytes)
+    "mark_base": 165500.0,
+    "mark_object": 29.56,
+    "mark_byte": 0.7242,
+    "sweep_span": 514.0,                # runtime.GC's sweep, per span it frees (time_sweep_spans)
     "mark_stack": 579.1,                # per goroutine (its stack, its runtime objects)
     "stw_sweep_term": 3213.0,           # STW #1, fixed part
     "stw_mark_term": 803.3,             # STW #2 (gctrace: 0-1 µs)

@@ -135,6 +135,7 @@ class Finalizers:
             if obj.addr in specials:
                 raise FatalError("runtime.SetFinalizer: finalizer already set")
             specials[obj.addr] = FinalizerSpecial(obj.addr, slot, spanclass, finalizer, obj.elem)
+            rt.collector.finalizer_added(obj.addr)       # Go: addfinalizer during a mark
             if self.fing is None:
                 self.fing = rt._go_system(_fing_loop, "finalizer", weakref.ref(self))
 

@@ -69,6 +69,7 @@ from . import _gcwork, _mark, _signals, clock as _clock, metrics as _metrics
 from . import mstats, pacer as _pacer
 from . import stack as _stack
 from .errors import FatalError
+from .mspecial import SWEEP_BATCH
 
 __all__ = ["COSTS", "FORCEGC_PERIOD", "GLOBALS_SCAN", "STACK_SCAN", "Cycle", "GCRecord",
            "Collector", "CycleEvent", "PHASES", "SWEEP_TERMINATION", "MARK_START",
@@ -289,6 +290,7 @@ class Collector:
         self._rt = weakref.ref(rt)
         self.cycle = None
         self.in_gc = False
+        self.sweepone_turns = 0     # runtime.GC caller's sweep turns left (sweep_yields)
         now = rt.clock.nanotime()
         self.rate_mark = (0, 0, now)  # (malloc bytes, mutator work ns, nanotime) at the last cycle's end
         self.mark_workers = 0         # gcBgMarkWorker goroutines started (one per P, at GC start)
@@ -488,16 +490,49 @@ class Collector:
                 if kind != "heap" and self.cycle is not None:
                     self.stage(self.finish_locked)
                 self.stage(self.start_and_finish, kind, True if waits else None)
+        self.sweepone_turns = 0
         self.stopped(busy, stages)
-        if waits:
+        yields = wait and kind == "cycle" and rt.sched.mode == "cooperative" \
+            and rt.godebug.get("gcstoptheworld", 0) != 2
+        if waits or yields:
             # signals wait as for the rest of runtime.GC: a Ctrl-C meanwhile is raised in
             # main when it returns, not in a goroutine that ran in between (only when
             # main waits: a goroutine's wait may never resume, and the mask is the thread's)
             if rt.sched.current() is rt.sched.main:
                 with _signals.deferred():
-                    self.wait_on_mark(self.cycle)
+                    self.wait_and_sweep(waits, yields)
             else:
-                self.wait_on_mark(self.cycle)
+                self.wait_and_sweep(waits, yields)
+
+    def wait_and_sweep(self, waits, yields):
+        """The rest of runtime.GC for a goroutine: wait for the mark (`wait_on_mark`), then
+        the caller's sweep turns (`sweep_yields`)."""
+        if waits:
+            self.wait_on_mark(self.cycle)
+        if yields:
+            self.sweep_yields()
+
+    def sweep_yields(self):
+        """runtime.GC's caller sweeps one span and yields (Go: ``sweepone(); Gosched()``
+        until no span is left), so with one P the finalizer and cleanup goroutines and
+        any other runnable goroutine run before runtime.GC returns. The caller's turns are
+        those `mspecial.sweep_batches` gives it (one span in eleven: the background
+        sweeper sweeps ten per turn), and at least one: Go's heap always holds spans of
+        the runtime's own objects besides the program's (the emulated heap does not), so
+        its caller sweeps one and yields even when the program's spans were all swept by
+        the mcache flush (a Go program with one object and a finalizer: the finalizer has
+        run when runtime.GC returns). The emulator sweeps the spans at once and then
+        yields that many times, while anything is runnable, so the goroutines see the
+        heap after the whole sweep (their order is the batches'). A cycle that starts in
+        between ends the loop, as Go's ``work.cycles == n+1`` test does."""
+        rt = self.rt
+        n, num_gc = self.sweepone_turns, rt.gc_record.num_gc
+        self.sweepone_turns = 0
+        for _ in range(n):
+            if rt.sched.runnable_count() == 0 or rt.gc_record.num_gc != num_gc \
+                    or self.cycle is not None:
+                return
+            rt.sched.gosched()
 
     def wait_on_mark(self, cyc):
         """runtime.GC's caller parks until the mark of *cyc* is done (Go: gcWaitOnMark):
@@ -619,6 +654,15 @@ class Collector:
         if self.cycle is not None and self.mark is not None and self.mark.active:
             self.mark.shade(addr)
 
+    def finalizer_added(self, addr):
+        """SetFinalizer on *addr* during a mark (the caller holds the world lock). Go's
+        addfinalizer scans the object then (not marking it: markrootSpans may have run
+        already); before the first drain the special roots job sees the new special
+        anyway (it reads them when it runs)."""
+        m = self.mark
+        if self.cycle is not None and m is not None and m.active and m.roots_done:
+            m.scan_object(addr)
+
     def special_roots(self):
         """(roots, scan_only): queued work, cleanup closures and weak cells; finalizer objects.
 
@@ -680,7 +724,6 @@ class Collector:
         self._event(cyc, SWEEP_TERMINATION, heap0, goal, 0, 0, stw1, 0)
         self._event(cyc, MARK_START, heap0, goal, 0, 0, 0, 0)
         rt.proc.clearpools()                    # Go: clearpools (central sudog list)
-        roots, scan_only = self.special_roots()
         if self.mark is not None:         # left by a cycle interrupted in its sweep
             self.end_mark()
         _mark.release_heap(rt.heap)
@@ -699,7 +742,7 @@ class Collector:
             # stops the mutator. At GOMAXPROCS > 1 it runs on one worker per P (_gcwork).
             (bytes_marked, _, scan_bytes), mark_ns = self.phase(
                 lambda r: root_ns + r[1] * COSTS["mark_object"] + r[2] * COSTS["mark_byte"],
-                stw_mark(procs), rt.heap, roots, scan_only)
+                stw_mark(procs), rt.heap, *self.special_roots())
             rt.heap.gcphase_mark = True
             _, cyc.mutator_ns = self.alloc_rate()
             cyc.mark_ns = cyc.dedicated_ns = mark_ns
@@ -710,9 +753,10 @@ class Collector:
         m.grey_tiny_blocks()                    # Go: gcMarkTinyAllocs
         # Go: gcMarkRootPrepare. The root jobs' scan work (the data and bss blocks, every
         # goroutine stack: what markroot returns) is paid by the drains before heap work,
-        # out of an assist's scan budget too, as gcDrainN counts it.
+        # out of an assist's scan budget too, as gcDrainN counts it. The special roots
+        # (queued finalizers and cleanups, the specials) are read by the first drain.
         cyc.root_work = rt.globals_scan + self.stack_scan[0]
-        m.set_roots(roots, scan_only, cyc.root_work)
+        m.set_roots(None, None, cyc.root_work, special=_special_roots_of(weakref.ref(self)))
         rt.heap.gcphase_mark = True             # allocate black (Go: gcphase = _GCmark)
         rt.heap.write_barrier = "no_write_barrier" not in rt.experiments
         _, mutator_ns = self.alloc_rate()
@@ -1108,8 +1152,16 @@ class Collector:
         def specials():
             if len(plan) < 2:
                 plan.append(rt.specials.sweep(plan[0][0], plan[0][1], kind))
+        def sweep_all():
+            # runtime.GC's sweep: the caller sweeps every span (Go: sweepone in a loop),
+            # taking a turn of every eleven after the mcache flush's (`sweep_yields`).
+            # The C call is the step's last line: a step run again only after it raised.
+            if len(plan) < 3:
+                plan.append(rt.heap.counters()["nspans_inuse"])
+            self.sweepone_turns = max(1, -(-(len(plan[0][0]) - plan[0][1]) // (SWEEP_BATCH + 1)))
+            _mark.sweep(rt.heap, plan[0][0])
         if kind == "cycle":      # runtime.GC() sweeps everything before it returns
-            return (order, specials, lambda: _mark.sweep(rt.heap, plan[0][0]),
+            return (order, specials, sweep_all, lambda: self.charge_sweep(plan[2]),
                     self.commit_after_sweep)
         # A background cycle (heap-triggered, periodic) sweeps lazily, as Go's does
         # (gcSweep in concurrent mode): the mcache flush's spans and those whose specials
@@ -1118,11 +1170,26 @@ class Collector:
         return (order, specials, lambda: _mark.sweep_lazy(rt.heap, plan[0][0], plan[0][1], plan[1]),
                 self.commit_after_sweep, lambda: _mark.pace_sweeper(rt.heap, rt.heap.trigger))
 
+    def charge_sweep(self, nspans_before):
+        """On a virtual clock, each span a sweep freed since *nspans_before* in-use spans
+        costs ``COSTS["sweep_span"]`` of the sweeping goroutine's (mutator) time: Go's
+        sweepone runs on the caller of runtime.GC or gcStart, and sweep time is not GC CPU.
+        A span that keeps a live object is not charged (the calibration, time_sweep_spans,
+        measured spans of dead objects); the proportional sweep in allocation is in the
+        allocation costs."""
+        rt = self.rt
+        freed = nspans_before - rt.heap.counters()["nspans_inuse"]
+        if freed > 0 and isinstance(rt.clock, _clock.VirtualClock):
+            rt.clock.charge_mutator(int(freed * COSTS["sweep_span"]))   # the last line: once
+
     def finish_sweep(self):
-        """Sweep termination: finish the last background cycle's sweep (Go: finishsweep_m).
-        Complete in one nogil call, so nothing is left half-done if the cycle that follows
-        is rolled back."""
+        """Sweep termination: finish the last background cycle's sweep (Go: finishsweep_m,
+        after gcStart's sweepone loop on the goroutine that starts the cycle; charged by
+        `charge_sweep`). Complete in one nogil call, so nothing is left half-done if the
+        cycle that follows is rolled back."""
+        n0 = self.rt.heap.counters()["nspans_inuse"]
         _mark.finish_sweep(self.rt.heap)
+        self.charge_sweep(n0)
 
     def commit_after_sweep(self):
         """The pacer's next goal and trigger, the scavenger, the periodic GC's deadline."""
@@ -1154,6 +1221,15 @@ class Collector:
         cpu = rt.gc_record.cpu
         cpu.TotalTime = max(1, (rt.clock.nanotime() - rt._start_ns) * rt._gomaxprocs)
         cpu.UserTime = max(0, cpu.TotalTime - cpu.GCTotalTime - cpu.ScavengeTotalTime - cpu.IdleTime)
+
+
+def _special_roots_of(collector_ref):
+    """The mark's special-roots job (MarkState.set_roots): the collector's special roots
+    when the first drain runs, held weakly (the mark must not keep its runtime alive)."""
+    def special():
+        c = collector_ref()
+        return c.special_roots() if c is not None else (None, None)
+    return special
 
 
 def _report_observer_error(fn, event, exc):

@@ -12,8 +12,11 @@ The story (spec §5.2, §5.3; Go's ``runtime.SetFinalizer`` documentation):
 2. ``new(Node)`` -- a 16-byte pointerful object in size class 2;
 3. ``SetFinalizer`` -- an off-heap record, no heap allocation;
 4. drop the last reference, ``GC()`` -- the object is found unreachable, its finalizer is
-   *queued* and the object revived for one more cycle (HeapObjects does not drop);
-5. ``Gosched()`` -- the finalizer goroutine runs the finalizer;
+   *queued* and the object revived for one more cycle (HeapObjects does not drop); with
+   one P the finalizer goroutine has already run it when ``GC()`` returns: runtime.GC
+   sweeps span by span and yields between spans (Go 1.27.3 does: tests/oracle scenario
+   ``fin_runs_before_gc_returns``);
+5. ``Gosched()`` -- nothing is left to run: the finalizer ran during step 4;
 6. ``GC()`` -- now it is freed (Frees + 1);
 7. resurrection -- a finalizer that stores its argument makes the object reachable again;
 8. ... it no longer has a finalizer, so the next GC after it is dropped frees it silently;
@@ -120,16 +123,20 @@ def run(out=sys.stdout, *, width=44) -> Transcript:
         rt.GC()
         m3 = stats()
         t.facts.update(after_gc1=m3, runs_after_gc1=len(t.finalizer_runs))
+        ran = len(t.finalizer_runs)
         p.step("a = nil; runtime.GC()",
                f"NumGC {m2.NumGC} -> {m3.NumGC}: unreachable, so the finalizer is queued "
-               f"(not run: {len(t.finalizer_runs)} calls so far) and the object revived: "
-               f"HeapObjects={m3.HeapObjects}, Alloc={fmt_bytes(m3.Alloc)}.")
+               f"and the object revived: HeapObjects={m3.HeapObjects}, Alloc={fmt_bytes(m3.Alloc)}; "
+               + (f"{ran} finalizer call{'s' if ran != 1 else ''} already: runtime.GC sweeps span "
+                  f"by span and yields between spans, so the finalizer goroutine ran before it "
+                  f"returned." if ran else "not run yet (0 calls so far)."))
 
         rt.Gosched()
         fr = t.finalizer_runs[-1] if t.finalizer_runs else ("-", 0, "?")
         p.step("runtime.Gosched()",
                f"the finalizer ran on {fr[2]}, after GC {fr[1]}: "
-               f"fin(&Node{{id: {t.facts.get('finalized_id')}}}) at {t.facts.get('finalized_addr', 0):#x}.")
+               f"fin(&Node{{id: {t.facts.get('finalized_id')}}}) at {t.facts.get('finalized_addr', 0):#x}"
+               + (" (during step 4: nothing was left for Gosched)." if ran else "."))
 
         rt.GC()
         m4 = stats()

@@ -25,13 +25,35 @@ def record():
 
 
 def test_costs_are_the_fit_of_the_recorded_calibration(record):
-    fitted = clockcal.fit(record)
-    assert record["fit"] == fitted
+    assert record["fit"] == clockcal.fit(record)
     assert record["go_version"].startswith("go version go1.27.3")
     assert len(record["runs"]) >= 5
+    oracle = json.loads(clockcal.ORACLE_RECORD.read_text())
+    fitted = clockcal.table(record, oracle)
     for k, v in fitted.items():
         assert clock.COSTS[k] == v, k
     assert set(clock.COSTS) - set(fitted) == {"mark_utilization", "scavenge_bytes_per_ns"}
+
+
+def test_the_oracle_calibration_shapes_are_what_the_fit_assumes():
+    """fit_oracle's shape constants are the oracle twins' work as goruntime counts it:
+    per object of time_mark_objects 8 bytes of scan work, time_mark_bytes' arrays'
+    pointer words, and the quiet runs it takes the medians of are recorded."""
+    oracle = json.loads(clockcal.ORACLE_RECORD.read_text())
+    for name in ("time_forced_idle", "time_mark_objects", "time_mark_bytes", "time_sweep_spans"):
+        e = oracle["scenarios"][name]
+        assert e["quiet_runs"] == 10 and len(e["seconds"]) == 20, name
+    node = rt.Struct("CalNodeCheck", next=rt.Ptr("CalNodeCheck"), v=rt.Int)
+    wide = rt.Array(rt.Ptr(rt.Int), 16384)
+    for T, n, want in ((node, 1000, 1000 * clockcal.SHAPE_OBJECT_SCAN),
+                       (wide, 16, clockcal.SHAPE_SCAN_BYTES)):
+        with rt.Runtime(gogc="off") as r:
+            keep = [rt.new(T) for _ in range(n)]
+            rt.GC()
+            s0 = r.gc_record.last_heap_scan
+            del keep
+            rt.GC()
+            assert s0 - r.gc_record.last_heap_scan == want
 
 
 def test_fit_reproduces_the_measured_allocations(record):

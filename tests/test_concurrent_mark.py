@@ -247,3 +247,48 @@ def test_mark_state_drains_in_budgets_and_counts_like_the_stop_the_world_mark():
             _mark.clear_marks(r.heap)
         assert got == ref and steps > 10
         del root
+
+
+Fin = rt.Struct("ConcFinT", y=rt.Ptr("ConcNodeT"), pad=rt.Array(rt.Int, 3))
+
+
+def test_special_roots_are_read_by_the_first_drain():
+    """Issue 16: Go's markroot reads finq and the specials (fixedRootFinalizers,
+    markrootSpans) when the first worker or assist does the root jobs, not at mark start:
+    a finalizer set between the two keeps its object's referents (y, reachable only from
+    the unreachable x) for the finalizer. Before, they were read at mark start and y was
+    freed while the queued finalizer could still reach it."""
+    with _runtime(godebug="gccheckmark=1") as r:
+        x = r.new(Fin)
+        x.y = r.new(Node)
+        x.y.id = 42
+        y_addr = x.y.addr
+        seen = []
+        _start_heap_cycle(r)
+        r.set_finalizer(x, lambda x: seen.append(x.y.id))
+        del x
+        assert not r.collector.mark.roots_done
+        r.finish_cycle()                          # checkmark passes: y is marked
+        assert not r.gc_running
+        assert r.heap.find_object(y_addr) is not None
+        assert len(r.finalizers.finq) == 1        # x was dead: its finalizer is queued
+        rt.Gosched()
+        assert seen == [42]
+
+
+def test_set_finalizer_after_the_root_jobs_scans_its_object():
+    """Go's addfinalizer during a mark scans the object (markrootSpans may have run):
+    after the first drain, SetFinalizer queues the object to be scanned, not marked."""
+    with _runtime(godebug="gccheckmark=1") as r:
+        x = r.new(Fin)
+        x.y = r.new(Node)
+        _start_heap_cycle(r)
+        m = r.collector.mark
+        r.collector.drain(r.collector.cycle, "assist", 0, scan_budget=1)   # the root jobs
+        assert m.roots_done
+        grey = m.grey
+        r.set_finalizer(x, lambda x: None)
+        assert m.grey == grey + 1
+        r.finish_cycle()
+        assert r.heap.is_marked(x.y.addr) or r.heap.find_object(x.y.addr) is not None
+        del x

@@ -140,6 +140,13 @@ LIMIT_CASES = {
 }
 
 
+def _go_limiter_fraction_max():
+    import json
+    from pathlib import Path
+    rec = json.loads((Path(__file__).parent / "oracle" / "go1.27.3-gomaxprocs1.json").read_text())
+    return rec["scenarios"]["limiter_below_live"]["ranges"]["gc_cpu_fraction"][1]
+
+
 @pytest.mark.parametrize("case", list(LIMIT_CASES))
 def test_unmeetable_memory_limit_does_not_hang(case):
     T, n = LIMIT_CASES[case]
@@ -161,7 +168,9 @@ def test_unmeetable_memory_limit_does_not_hang(case):
         print(f"\n{case}: {gcs} GCs for {alloc / MiB:.2f} MiB = {gcs / (alloc / MiB):.2f} "
               f"GC/MiB (bound {bound}), GCCPUFraction {m1.GCCPUFraction:.2f}, {elapsed:.2f}s")
         assert gcs <= bound
-        assert m1.GCCPUFraction <= 0.5    # a cheap mark, cycles bounded at 1.1x the goal
+        # back-to-back cycles: within what Go showed for a live heap above its limit
+        # (oracle limiter_below_live: GCCPUFraction 0.25..0.87 over 20 recorded runs)
+        assert m1.GCCPUFraction <= _go_limiter_fraction_max()
         # garbage does get collected; a background cycle sweeps lazily (as Go), so the
         # dead objects of spans not swept yet still count in HeapAlloc: a few MiB
         assert m1.HeapAlloc < 16 * MiB + 6 * MiB
@@ -265,9 +274,9 @@ def test_finalizer_that_raises_crashes_like_a_go_panic(mode):
 
         rt.SetFinalizer(p, fin)
         del p
-        rt.GC()                                      # queued, not run: no exception yet
         with pytest.raises(Boom, match="finalizer of 7") as e:
-            for _ in range(200):                     # the next scheduling point(s)
+            rt.GC()         # cooperative: raised here, runtime.GC's sweep yields (Go dies here)
+            for _ in range(200):                     # threads: the next scheduling point(s)
                 rt.Gosched()
                 if mode == "threads":
                     time.sleep(0.005)
@@ -297,8 +306,8 @@ def test_cleanup_that_raises_crashes_like_a_go_panic(mode):
 
         rt.AddCleanup(p, cleanup, 3)
         del p
-        rt.GC()
         with pytest.raises(Boom, match="cleanup 3") as e:
+            rt.GC()                       # cooperative: raised in runtime.GC's sweep turns
             for _ in range(200):
                 rt.Gosched()
                 if mode == "threads":
@@ -509,8 +518,8 @@ def test_keyboard_interrupt_raised_by_a_finalizer(mode):
 
         rt.SetFinalizer(p, fin)
         del p
-        rt.GC()
         with pytest.raises(KeyboardInterrupt):
+            rt.GC()                       # cooperative: raised in runtime.GC's sweep turns
             for _ in range(200):
                 rt.Gosched()
                 if mode == "threads":

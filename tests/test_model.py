@@ -222,16 +222,17 @@ class GCModel(RuleBasedStateMachine):
     def gc(self):
         """runtime.GC: an open cycle is finished first; the caller parks while the forced
         cycle's mark runs, so runnable finalizer and cleanup goroutines run before its
-        roots are scanned; what its own sweep queues waits for the next scheduling point."""
+        roots are read (the first drain); then its caller yields between swept spans
+        (sweepone; Gosched), so what its own sweep queues runs before it returns."""
         pre = rt.current().sched.runnable_count() > 0
         queued = list(self.finq)
         rt.GC()
         self._cycle_ended()
         if pre:
             self._ran_queued()
-        # the finalizer queue is a root as it was at mark start (simplified: Go's markroot
-        # reads it when the first worker gets to job 0, maybe after the finalizers ran)
-        self._model_gc(extra=queued)
+        # the finalizer queue is a root as the first drain finds it (Go: markroot job 0)
+        self._model_gc(extra=[] if pre else queued)
+        self._ran_queued()
 
     # -- the concurrent mark (issue 16): a cycle open across the steps above ------------
     @precondition(lambda self: not rt.current().gc_running)
@@ -240,7 +241,9 @@ class GCModel(RuleBasedStateMachine):
         """A heap-triggered cycle starts: its mark runs while the next steps allocate
         (black), store pointers (through the write barrier), drop locals and Gosched."""
         rt.current().gc(kind="heap")
-        # the special roots (the finalizer queue) are taken at mark start (simplified)
+        # the special roots (the finalizer queue) are read by the first drain; nothing
+        # runs the finalizer goroutine before it in these steps (a Gosched ends the cycle
+        # or drains first), so the queue at mark start is what it reads
         self.open = {"keep": self._closure(self.finq), "roots": False}
         self._observe()
 

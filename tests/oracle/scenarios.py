@@ -164,6 +164,9 @@ def go_types() -> SimpleNamespace:
         wT=S("wT", a=pi, b=rt.Int, c=rt.Int),
         lagT=S("lagT", p=pi, b=A(rt.Byte, 40)),
         traceNode=S("traceNode", next=P("traceNode"), buf=A(rt.Byte, 48)),
+        calNode=S("calNode", next=P("calNode"), v=rt.Int), calWide=A(P(rt.Int), 16384),
+        tutNode=S("tutNode", next=P("tutNode"), id=rt.Int), frbT=S("frbT", p=pi, a=A(rt.Int, 6)),
+        fdmY=S("fdmY", v=A(rt.Int, 4)), fdmX=S("fdmX", y=P("fdmY"), pad=A(rt.Int, 3)),
         gcwNode=S("gcwNode", next=P("gcwNode"), buf=A(rt.Byte, 56)),
         midL=S("midL", p=pi, b=A(rt.Byte, 39992)),
         mT=S("mT", a=pi, b=rt.Int), mU=S("mU", x=pi), mV=S("mV", a=pi, b=A(rt.Int, 2)),
@@ -1775,6 +1778,7 @@ def timing(workload: str) -> dict:
     from goruntime.gctrace import parse_gctrace
     g = go_types()
     buf = io.StringIO()
+    calls: list = []                            # each runtime.GC() call's duration ("sweep")
     with rt.Runtime(**BASE_RUNTIME, godebug="gctrace=1", stderr=buf) as r:
         if workload == "retain":
             keep: list = [None] * 30000
@@ -1791,6 +1795,38 @@ def timing(workload: str) -> dict:
             rt.GC()
             rt.GC()
             rt.GC()
+        elif workload == "objects":             # a linked list of 200 000 16-byte nodes
+            head = None
+            for _ in range(200000):
+                n = rt.new(g.calNode)
+                n.next = head
+                head = n
+            del n
+            rt.GC()
+            rt.GC()
+            rt.GC()
+            head = None
+        elif workload == "bytes":               # 16 arrays of 16 384 pointers to one int
+            x = rt.new(rt.Int)
+            wides = []
+            for _ in range(16):
+                w = rt.new(g.calWide)
+                for j in range(16384):
+                    w[j] = x
+                wides.append(w)
+            del w, x
+            rt.GC()
+            rt.GC()
+            rt.GC()
+            wides = None
+        elif workload == "sweep":               # 100 000 dead 64-byte nodes before each GC
+            for _ in range(3):
+                for _ in range(100000):
+                    sink = rt.new(g.traceNode)
+                sink = None
+                t0 = r.clock.nanotime()
+                rt.GC()
+                calls.append(r.clock.nanotime() - t0)
         else:                                   # goroutines
             ch, done = rt.Chan(0), rt.Chan(1000)
 
@@ -1812,6 +1848,14 @@ def timing(workload: str) -> dict:
     mean = lambda f: sum(f(ln) for ln in lines) / len(lines)     # noqa: E731
     pauses = [m.PauseNs[i] for i in range(min(m.NumGC, 256))]
     last = lines[-1]
+    if calls:
+        forced = [sum(ln["clock_ms"]) for ln in lines if ln["forced"]]
+        return {
+            "cycles": len(pauses), "pause_ns_mean": sum(pauses) / len(pauses),
+            "gc_cpu_fraction": m.GCCPUFraction, "trace.last_percent": last["cpu_percent"],
+            "call_ns_mean": sum(calls) / len(calls),
+            "sweep_ns_mean": sum(c - f * 1e6 for c, f in zip(calls, forced)) / len(calls),
+        }
     return {
         "cycles": len(pauses),
         "pause_ns_mean": sum(pauses) / len(pauses),
@@ -1827,7 +1871,8 @@ def timing(workload: str) -> dict:
 
 
 TIMES = "Go's times vary 2x and more between runs on a shared machine; the virtual clock's costs are " \
-        "calibrated on Go's least disturbed runs (bench/clockcal.json)"
+        "fitted on Go's typical (median) runs (clock.COSTS: bench/clockcal.json and the time_mark_* / " \
+        "time_sweep_spans shapes of this record)"
 TIME_TOL = {"pause_ns_*": Factor(2, TIMES), "gc_cpu_fraction": Factor(2, TIMES),
             "trace.last_percent": Factor(2, TIMES + "; gctrace truncates to a whole percent", min_abs=1),
             "trace.last_start_ms": Factor(2, TIMES + "; gctrace prints whole ms, and Go's process "
@@ -1838,24 +1883,12 @@ TIME_TOL = {"pause_ns_*": Factor(2, TIMES), "gc_cpu_fraction": Factor(2, TIMES),
             "trace.cpu_mark_ms": Factor(2, TIMES)}
 
 
-COLD = ("Go's first few cycles in a fresh process are slower (mark state set up, paged in); the "
-        "cost table charges only the first one extra (bench/clockcal: the cold cycle), so three "
-        "forced cycles of an idle program come out at about half Go's fastest recorded mean")
-
-
-@scenario(tol={**TIME_TOL, "trace.mark_ms": Factor(2.5, COLD), "trace.cpu_mark_ms": Factor(2.5, COLD)},
-          own_runtime=True)
+@scenario(tol=TIME_TOL, own_runtime=True)
 def time_forced_idle():
     return timing("idle")
 
 
-HEAP_MARK = ("Go's heap-triggered marks here scan with AVX-512 packed spans and are the first cycles "
-             "of a fresh process; the cost table's mark is fitted on forced cycles with AVX-512 off "
-             "(as goruntime counts scan work): about a third of Go's fastest recorded mean")
-
-
-@scenario(tol={**TIME_TOL, "cycles": HEAP_TRIGGERED, "trace.mark_ms": Factor(3, HEAP_MARK),
-               "trace.cpu_mark_ms": Factor(3, HEAP_MARK)}, own_runtime=True)
+@scenario(tol={**TIME_TOL, "cycles": HEAP_TRIGGERED}, own_runtime=True)
 def time_retain():
     return timing("retain")
 
@@ -1863,6 +1896,30 @@ def time_retain():
 @scenario(tol=TIME_TOL, own_runtime=True)
 def time_goroutines():
     return timing("goroutines")
+
+
+# The cost table's calibration shapes (clock.py, docs/emulation.md "Time"): each isolates
+# one cost; bench/clockcal.py's fit reads Go's recorded runs of them.
+@scenario(tol=TIME_TOL, own_runtime=True)
+def time_mark_objects():
+    """A linked list of 200 000 16-byte nodes, three forced cycles: the per-object mark."""
+    return timing("objects")
+
+
+@scenario(tol=TIME_TOL, own_runtime=True)
+def time_mark_bytes():
+    """16 arrays of 16 384 pointers (2 MiB of pointer words), three forced cycles: the
+    per-byte scan."""
+    return timing("bytes")
+
+
+@scenario(tol={"pause_ns_*": Factor(2, TIMES), "gc_cpu_fraction": Factor(2, TIMES),
+               "trace.last_percent": TIME_TOL["trace.last_percent"], "cycles": HEAP_TRIGGERED,
+               "call_ns_mean": Factor(2, TIMES), "sweep_ns_mean": Factor(2, TIMES)}, own_runtime=True)
+def time_sweep_spans():
+    """100 000 dead 64-byte objects (about 800 spans) before each of three runtime.GC()
+    calls: what a call costs beyond its cycle's pauses and mark is mostly the sweep."""
+    return timing("sweep")
 
 
 @scenario(tol={"gcs": Factor(2, "back-to-back cycles under an unmeetable limit: their number follows how "
@@ -1912,6 +1969,75 @@ def gc_lets_runnable_run():
     m1 = rt.ReadMemStats()
     return {"weak_nil_after_gc": w.Value() is None, "gcs": m1.NumGC - m0.NumGC,
             "goroutines": rt.NumGoroutine()}
+
+
+@scenario()
+def fin_runs_before_gc_returns():
+    """Issue 15, item 1: runtime.GC's caller sweeps a span and yields (sweepone; Gosched),
+    so with one P the finalizer goroutine and any runnable goroutine have run when it
+    returns: the seed tutorial's step, then three finalizers among 100 dead 1 KiB objects
+    with a goroutine made runnable before the call."""
+    g = go_types()
+    calls = []
+    a = rt.new(g.tutNode)
+    a.id = 7
+    rt.SetFinalizer(a, lambda a: calls.append(1))
+    del a
+    rt.GC()
+    first = len(calls)
+    order = []
+    for i in range(3):
+        x = rt.new(g.frbT)
+        rt.SetFinalizer(x, lambda x, i=i: order.append(i))
+    del x
+    big = [rt.new(rt.Array(rt.Byte, 1024)) for _ in range(100)]
+    big = None
+    other = [False]
+
+    def run():
+        other[0] = True
+    rt.go(run)
+    rt.GC()
+    return {"calls_after_gc": first, "order_after_gc": order, "other_ran_in_gc": other[0]}
+
+
+@scenario()
+def fin_set_during_mark():
+    """Issue 16: the special roots are root jobs done by the first drain (Go: markroot's
+    fixedRootFinalizers and markrootSpans), and SetFinalizer during a mark scans its
+    object (addfinalizer). A goroutine made runnable just before runtime.GC gives an
+    unreachable x a finalizer while the mark runs; y, reachable only from x, must survive
+    for the finalizer (after the sweep and 20 000 new 32-byte objects)."""
+    g = go_types()
+    ch, done, got = rt.Chan(0), rt.Chan(0), rt.Chan(1)
+
+    def setter():
+        x = ch.recv()
+        rt.SetFinalizer(x, lambda x: got.send(x.y.v[0]))
+        del x
+        done.close()
+    rt.go(setter)
+    rt.Gosched()                    # the goroutine blocks in its receive
+    x = rt.new(g.fdmX)
+    x.y = rt.new(g.fdmY)
+    for i in range(4):
+        x.y.v[i] = 42
+    ch.send(x)
+    del x
+    rt.GC()
+    done.recv()
+    sink = None
+    for _ in range(20000):
+        sink = rt.new(g.fdmY)
+        for i in range(4):
+            sink.v[i] = 7
+    sink = None
+    rt.GC()
+    wait_queues()
+    ok, v = False, -1
+    if len(got) > 0:
+        v = got.recv()
+    return {"y_value": v}
 
 
 @scenario(tol={"gcs": Range(1, 2, "heap-triggered cycles while 12 MB of large pointerful objects are "

@@ -483,6 +483,18 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
     "time_goroutines": ("§3.1: runtime.GC runs one whole cycle", {"cycles": 2}, {}),
     "time_retain": ("Appendix X1 scaled: gctrace_default's program, 7 cycles in the spec's runs",
                     {"cycles": 7}, {}),
+    "fin_runs_before_gc_returns": ("mgc.go GC: `for sweepone() != ^uintptr(0) { Gosched() }` after "
+                                   "mark termination; proc.go findRunnable wakes the finalizer "
+                                   "goroutine", {"calls_after_gc": 1, "order_after_gc": [2, 1, 0],
+                                                 "other_ran_in_gc": True}, {}),
+    "fin_set_during_mark": ("mgcmark.go markroot / markrootSpans: the specials are read by the "
+                            "root job; mheap.go addfinalizer scans the object during a mark",
+                            {"y_value": 42}, {}),
+    "time_mark_objects": ("§3.1: runtime.GC runs one whole cycle", {"cycles": 3}, {}),
+    "time_mark_bytes": ("§3.1: runtime.GC runs one whole cycle", {"cycles": 3}, {}),
+    "time_sweep_spans": ("mgc.go GC: the caller sweeps every span (sweepone) before it returns; "
+                         "6.4 MB of garbage per call starts two heap-triggered cycles beside the "
+                         "forced one", {"cycles": 9}, {}),
     "limiter_below_live": ("mgclimit.go: the bucket holds 1 CPU-second per P, which a program of "
                            "~0.2 s cannot fill (a loaded machine stretches it)",
                            {"limiter_last_enabled": 0}, {}),

@@ -135,10 +135,16 @@ var scenarios = []scenario{
 	{"time_forced_idle", nil, func() result { return timing("idle") }},
 	{"time_retain", nil, func() result { return timing("retain") }},
 	{"time_goroutines", nil, func() result { return timing("goroutines") }},
+	// The cost table's calibration shapes (docs/emulation.md, "Time"): one cost each.
+	{"time_mark_objects", nil, func() result { return timing("objects") }},
+	{"time_mark_bytes", nil, func() result { return timing("bytes") }},
+	{"time_sweep_spans", nil, func() result { return timing("sweep") }},
 	{"limiter_below_live", nil, limiterBelowLive},
 
 	// What runtime.GC lets others do; MemStats while a cycle runs (issue 15, item 7).
 	{"gc_lets_runnable_run", nil, gcLetsRunnableRun},
+	{"fin_set_during_mark", nil, finSetDuringMark},
+	{"fin_runs_before_gc_returns", nil, finRunsBeforeGCReturns},
 	{"read_mem_stats_mid_cycle", nil, readMemStatsMidCycle},
 
 	// Scan work as Go 1.27 counts it (/gc/scan/heap:bytes), on a CPU without AVX-512's
@@ -2128,6 +2134,19 @@ type traceNode struct {
 var traceKeep [30000]*traceNode
 var traceSink *traceNode
 
+// The cost table's calibration shapes (issue 15, item 10): a linked list of 200 000 16-byte
+// one-pointer objects (the per-object mark cost), 16 large arrays of 16 384 pointers to
+// one object (the per-byte scan cost), 100 000 dead 64-byte objects (800 spans) before
+// each forced cycle (the per-span sweep cost of runtime.GC).
+type calNode struct {
+	next *calNode
+	v    int
+}
+type calWide [16384]*int
+
+var calHead *calNode
+var calWides [16]*calWide
+
 // traceChild runs under GODEBUG=gctrace=1 and prints its MemStats counters.
 func traceChild(workload string) {
 	switch workload {
@@ -2145,6 +2164,37 @@ func traceChild(workload string) {
 		runtime.GC()
 		runtime.GC()
 		runtime.GC()
+	case "objects":
+		for i := 0; i < 200000; i++ {
+			calHead = &calNode{next: calHead}
+		}
+		runtime.GC()
+		runtime.GC()
+		runtime.GC()
+		calHead = nil
+	case "bytes":
+		x := new(int)
+		for i := range calWides {
+			w := new(calWide)
+			for j := range w {
+				w[j] = x
+			}
+			calWides[i] = w
+		}
+		runtime.GC()
+		runtime.GC()
+		runtime.GC()
+		calWides = [16]*calWide{}
+	case "sweep":
+		for k := 0; k < 3; k++ {
+			for i := 0; i < 100000; i++ {
+				traceSink = &traceNode{}
+			}
+			traceSink = nil
+			t := time.Now()
+			runtime.GC()
+			callNs = append(callNs, time.Since(t).Nanoseconds())
+		}
 	case "goroutines": // 1000 goroutines blocked on a channel, each with a pointer on its stack
 		ch := make(chan struct{})
 		done := make(chan struct{})
@@ -2171,8 +2221,11 @@ func traceChild(workload string) {
 		pauses = append(pauses, m.PauseNs[i])
 	}
 	json.NewEncoder(os.Stdout).Encode(result{"NumGC": m.NumGC, "NumForcedGC": m.NumForcedGC,
-		"PauseNs": pauses, "GCCPUFraction": m.GCCPUFraction})
+		"PauseNs": pauses, "GCCPUFraction": m.GCCPUFraction, "CallNs": callNs})
 }
+
+// callNs: how long each runtime.GC() call of the "sweep" workload took (time.Since).
+var callNs []int64
 
 var timeRE = regexp.MustCompile(`^gc (\d+) @(\d+\.\d{3})s (\d+)%: (\S+)\+(\S+)\+(\S+) ms clock, ` +
 	`(\S+)\+(\S+)/(\S+)/(\S+)\+(\S+) ms cpu, `)
@@ -2190,18 +2243,28 @@ func timing(workload string) result {
 		NumGC         uint32
 		PauseNs       []uint64
 		GCCPUFraction float64
+		CallNs        []int64
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil {
 		panic(err)
 	}
 	var n, sums [8]float64
 	var last []string
+	var forcedClock []float64 // each forced cycle's STW #1 + mark + STW #2 (ms)
 	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
 		m := timeRE.FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}
 		last = m
+		if strings.HasSuffix(line, "(forced)") {
+			var t float64
+			for _, g := range []int{4, 5, 6} {
+				v, _ := strconv.ParseFloat(m[g], 64)
+				t += v
+			}
+			forcedClock = append(forcedClock, t)
+		}
 		for i, g := range []int{4, 5, 6, 7, 8, 9, 10, 11} {
 			v, _ := strconv.ParseFloat(m[g], 64)
 			sums[i] += v
@@ -2216,6 +2279,22 @@ func timing(workload string) result {
 	}
 	pct, _ := strconv.Atoi(last[3])
 	start, _ := strconv.ParseFloat(last[2], 64)
+	if len(c.CallNs) > 0 {
+		// runtime.GC's calls: how long each took, and what was left after its forced
+		// cycle's pauses and mark (gctrace's clock): the sweep, done by the caller
+		// (sweepone until none is left), and any cycle it first had to finish
+		var call, rest float64
+		for i, ns := range c.CallNs {
+			call += float64(ns)
+			rest += float64(ns) - forcedClock[i]*1e6
+		}
+		k := float64(len(c.CallNs))
+		return result{
+			"cycles": len(c.PauseNs), "pause_ns_mean": float64(ptotal) / float64(len(c.PauseNs)),
+			"gc_cpu_fraction": c.GCCPUFraction, "trace.last_percent": pct,
+			"call_ns_mean": call / k, "sweep_ns_mean": rest / k,
+		}
+	}
 	return result{
 		"cycles":              len(c.PauseNs),
 		"pause_ns_mean":       float64(ptotal) / float64(len(c.PauseNs)),
@@ -2292,6 +2371,87 @@ func gcLetsRunnableRun() result {
 		"gcs":               m1.NumGC - m0.NumGC,
 		"goroutines":        runtime.NumGoroutine(),
 	}
+}
+
+type tutNode struct { // the seed tutorial's Node
+	next *tutNode
+	id   int
+}
+
+type frbT struct {
+	p *int
+	a [6]int
+}
+
+var frbBig []*[1024]byte
+
+// finRunsBeforeGCReturns (issue 15, item 1: runtime.GC's sweep loop, sweepone then
+// Gosched): with one P the caller yields between swept spans, so the finalizer goroutine
+// -- and any other runnable goroutine -- has run when runtime.GC returns. First the seed
+// tutorial's step (one Node, a finalizer, runtime.GC), then three finalizers among 100
+// dead 1 KiB objects with a goroutine made runnable before the call.
+func finRunsBeforeGCReturns() result {
+	calls := 0
+	a := &tutNode{id: 7}
+	runtime.SetFinalizer(a, func(*tutNode) { calls++ })
+	a = nil
+	runtime.GC()
+	first := calls
+	var order []int
+	for i := 0; i < 3; i++ {
+		x := &frbT{}
+		runtime.SetFinalizer(x, func(*frbT) { order = append(order, i) })
+	}
+	for i := 0; i < 100; i++ {
+		frbBig = append(frbBig, new([1024]byte))
+	}
+	frbBig = nil
+	other := false
+	go func() { other = true }()
+	runtime.GC()
+	return result{"calls_after_gc": first, "order_after_gc": order, "other_ran_in_gc": other}
+}
+
+type fdmY struct{ v [4]int } // 32 B, no pointers
+type fdmX struct {
+	y   *fdmY
+	pad [3]int
+}
+
+var fdmSink *fdmY
+
+// finSetDuringMark (issue 16: the special roots are root jobs of the first drain): a
+// goroutine made runnable just before runtime.GC gives x a finalizer while the mark runs
+// (main waits in gcWaitOnMark; with one P the fractional worker's first turn does one
+// root job, fixedRootFinalizers, and yields). x is unreachable and y is reachable only
+// from x. Go marks y -- markrootSpans reads the specials when it runs, and addfinalizer
+// scans x if it already ran -- so the finalizer finds y intact, after the sweep and
+// 20 000 new 32-byte objects that would have reused its slot.
+func finSetDuringMark() result {
+	ch := make(chan *fdmX)
+	done := make(chan struct{})
+	got := make(chan int, 1)
+	go func() {
+		x := <-ch
+		runtime.SetFinalizer(x, func(x *fdmX) { got <- x.y.v[0] })
+		close(done)
+	}()
+	runtime.Gosched() // the goroutine blocks in its receive
+	ch <- &fdmX{y: &fdmY{v: [4]int{42, 42, 42, 42}}}
+	runtime.GC()
+	<-done
+	for i := 0; i < 20000; i++ {
+		fdmSink = &fdmY{v: [4]int{7, 7, 7, 7}}
+	}
+	fdmSink = nil
+	runtime.GC()
+	waitQueues()
+	v := -1
+	select {
+	case v = <-got:
+	default:
+	}
+	return result{"y_value": v}
 }
 
 type midL struct { // 40000 B with a pointer first: a long mark (issue 16's divergence)
