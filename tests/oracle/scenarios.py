@@ -1991,7 +1991,7 @@ def fin_runs_before_gc_returns():
         rt.SetFinalizer(x, lambda x, i=i: order.append(i))
     del x
     big = [rt.new(rt.Array(rt.Byte, 1024)) for _ in range(100)]
-    big = None
+    del big
     other = [False]
 
     def run():
@@ -2034,7 +2034,7 @@ def fin_set_during_mark():
     sink = None
     rt.GC()
     wait_queues()
-    ok, v = False, -1
+    v = -1
     if len(got) > 0:
         v = got.recv()
     return {"y_value": v}
