@@ -1358,8 +1358,10 @@ class Fuzzer:
             x = self.res(x)
             parts.append(pool[x % len(pool)] if isinstance(x, int) and not isinstance(x, bool) and x >= 0 and pool else x)
         ok, v = self.call("concat", rt.concat, *parts)
-        if ok:
-            assert str(v) == "".join(str(x) for x in parts)
+        if ok:   # a []byte operand is Go's string(b) inside the expression
+            assert bytes(v) == b"".join(x.encode() if isinstance(x, str) else
+                                        (bytes(self.heap.view(x.addr, len(x))) if len(x) else b"") if isinstance(x, rt.SliceValue)
+                                        else bytes(x) for x in parts)
             self.keep(pool, v)
 
     def op_bytes_string(self, a, b, c, d):
