@@ -177,6 +177,22 @@ cdef int push(gcwork_t* w, uint64_t obj) noexcept nogil:
     return 0
 
 
+cdef inline bint one_word_object(const uint64_t* hbits, intp_t i, intp_t end, uint64_t* word,
+                                 uint64_t* sb) noexcept nogil:
+    """True when one heap-bits word holds the object of heap words [i, end): then *word*
+    is its pointer bits, the first word to scan, and *sb* gains its scan work (up to the
+    last pointer word, as scan_size). Both drains' small-object fast path."""
+    if (i & 63) + (end - i) > 64:
+        return False
+    cdef uint64_t w = hbits[i >> 6] >> (i & 63)
+    if end - i < 64:
+        w &= ((<uint64_t>1) << (end - i)) - 1
+    if w:
+        sb[0] += (<uint64_t>GR_LEN64(w)) << 3
+    word[0] = w
+    return True
+
+
 cdef inline void not_in_span(mheap_t* h, gcwork_t* w, uint64_t p, uint64_t src) noexcept nogil:
     """*p* is in no in-use span: ignored outside the heap, Go's badPointer inside it."""
     # Outside the heap: a global, rodata or zerobase -- not ours, ignored as in Go.
@@ -414,15 +430,7 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                     bn = (info >> SI_ELEMSIZE_SHIFT) & 0xffff if info else h.spans[si].elemsize
                 i = <intp_t>((b - astart) >> 3)
                 end = i + <intp_t>(bn >> 3)
-                if (i & 63) + (end - i) <= 64:
-                    # One heap-bits word holds the whole object: it is both the scan
-                    # work (up to the last pointer word, as scan_size) and the first
-                    # word to scan.
-                    word = hbits[i >> 6] >> (i & 63)
-                    if end - i < 64:
-                        word &= ((<uint64_t>1) << (end - i)) - 1
-                    if word:
-                        sb += (<uint64_t>GR_LEN64(word)) << 3
+                if one_word_object(hbits, i, end, &word, &sb):
                     wbase = i
                     i = end
                 else:
@@ -832,14 +840,7 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
                 bn = (info >> SI_ELEMSIZE_SHIFT) & 0xffff if info else h.spans[si].elemsize
             i = <intp_t>((b - d.astart) >> 3)
             end = i + <intp_t>(bn >> 3)
-            if (i & 63) + (end - i) <= 64:
-                # one heap-bits word holds the whole object: it is both the scan work (up
-                # to the last pointer word, as scan_size) and the word to scan
-                word = d.hbits[i >> 6] >> (i & 63)
-                if end - i < 64:
-                    word &= ((<uint64_t>1) << (end - i)) - 1
-                if word:
-                    sb += (<uint64_t>GR_LEN64(word)) << 3
+            if one_word_object(d.hbits, i, end, &word, &sb):
                 wbase = i
                 i = end
             else:
