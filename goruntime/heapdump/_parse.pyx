@@ -197,6 +197,21 @@ cdef inline int memrange(reader* r, uint64_t* off, uint64_t* length) noexcept no
     return 0
 
 
+cdef inline int uvarint_at(reader* r, const uint8_t* p, intp_t n, intp_t* pos,
+                           uint64_t* out) noexcept nogil:
+    """`uvarint` at *pos*, a position kept in the caller's local: a one-byte varint is
+    read in place, a longer one (or the end of the data) through the reader."""
+    if pos[0] < n and p[pos[0]] < 0x80:
+        out[0] = p[pos[0]]
+        pos[0] += 1
+        return 0
+    r.pos = pos[0]
+    if uvarint(r, out) < 0:
+        return -1
+    pos[0] = r.pos
+    return 0
+
+
 cdef int fieldlist(reader* r, bint check, uint64_t limit, uint64_t* start, uint64_t* count) noexcept nogil:
     """Pairs (kind, offset) up to kind 0 (Go: dumpfields). Pointer offsets are kept; an
     interface field's data word (offset + 8) is its pointer. *limit*: the size of the
@@ -210,27 +225,15 @@ cdef int fieldlist(reader* r, bint check, uint64_t limit, uint64_t* start, uint6
     start[0] = <uint64_t>nf0
     while True:
         at = pos
-        if pos < n and p[pos] < 0x80:
-            kind = p[pos]
-            pos += 1
-        else:
-            r.pos = pos
-            if uvarint(r, &kind) < 0:
-                return -1
-            pos = r.pos
+        if uvarint_at(r, p, n, &pos, &kind) < 0:
+            return -1
         if kind == 0:
             break
         if kind > 3:
             return fail(r, "unknown field kind %llu", at, kind)
         at = pos
-        if pos < n and p[pos] < 0x80:
-            off = p[pos]
-            pos += 1
-        else:
-            r.pos = pos
-            if uvarint(r, &off) < 0:
-                return -1
-            pos = r.pos
+        if uvarint_at(r, p, n, &pos, &off) < 0:
+            return -1
         if kind != 1:
             off += 8
         if off & 7:
