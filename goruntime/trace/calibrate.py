@@ -168,8 +168,8 @@ def configurations(gogc=None, memory_limit=None, gomaxprocs=None):
         return v
     gl = seq(gogc)
     # "off" stays "off" (no limit); None alone means the recorded setting
-    ml = [None if x is None else (parse_limit(x) if parse_limit(x) is not None else "off")
-          for x in seq(memory_limit)]
+    limits = [(x, parse_limit(x)) for x in seq(memory_limit)]
+    ml = [lim if lim is not None or x is None else "off" for x, lim in limits]
     pl = seq(gomaxprocs)
     return list(itertools.product(gl, ml, pl))
 
