@@ -847,6 +847,25 @@ def slice_bounds_error(lo, hi, cap):
     return None
 
 
+def slice3_bounds_error(lo, hi, mx, cap):
+    """Go's message for ``s[lo:hi:mx]`` on a slice of capacity *cap*, or None if in range:
+    *mx* against the capacity (boundsSlice3Acap), then *hi* against *mx* (boundsSlice3B),
+    then *lo* against *hi* (boundsSlice3C); a negative index without the other bound."""
+    if mx < 0:
+        return f"runtime error: slice bounds out of range [::{mx}]"
+    if mx > cap:
+        return f"runtime error: slice bounds out of range [::{mx}] with capacity {cap}"
+    if hi < 0:
+        return f"runtime error: slice bounds out of range [:{hi}:]"
+    if hi > mx:
+        return f"runtime error: slice bounds out of range [:{hi}:{mx}]"
+    if lo < 0:
+        return f"runtime error: slice bounds out of range [{lo}::]"
+    if lo > hi:
+        return f"runtime error: slice bounds out of range [{lo}:{hi}:]"
+    return None
+
+
 @cython.final
 @cython.auto_pickle(False)
 cdef class Pointer(Handle):
@@ -1085,14 +1104,28 @@ cdef class SliceValue(Handle):
             store(self, a, handle_elem(self), kind_of(handle_elem(self)), v)
 
     def _reslice(self, sl):
-        if sl.step is not None and sl.step != 1:
-            raise TypeError("Go slices have no step")
+        """``s[lo:hi]``, or Go's 3-index ``s[lo:hi:max]`` spelled ``s[lo:hi:max]`` (Python's
+        step is Go's max: the result's capacity is ``max - lo``)."""
         lo = 0 if sl.start is None else sl.start
-        hi = self.length if sl.stop is None else sl.stop
-        err = slice_bounds_error(lo, hi, self.capacity)
-        if err is not None:
-            raise IndexError(err)
-        ncap = self.capacity - lo
+        if sl.step is not None:
+            if sl.stop is None:
+                raise TypeError("syntax error: middle index required in 3-index slice")
+            for x in (lo, sl.stop, sl.step):
+                if not isinstance(x, int) or isinstance(x, bool):
+                    raise TypeError(f"invalid argument: index {x!r} must be integer")
+            err = slice3_bounds_error(lo, sl.stop, sl.step, self.capacity)
+            if err is not None:
+                raise IndexError(err)
+            hi, ncap = sl.stop, sl.step - lo
+        else:
+            hi = self.length if sl.stop is None else sl.stop
+            for x in (lo, hi):
+                if not isinstance(x, int) or isinstance(x, bool):
+                    raise TypeError(f"invalid argument: index {x!r} must be integer")
+            err = slice_bounds_error(lo, hi, self.capacity)
+            if err is not None:
+                raise IndexError(err)
+            ncap = self.capacity - lo
         # Go never makes a pointer past the end of an object: a zero-capacity result keeps
         # the base pointer (TestEmptySlice).
         base = self.addr + lo * handle_elem(self).size if ncap > 0 else self.addr
