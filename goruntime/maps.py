@@ -620,6 +620,16 @@ class MapState:
         self.used = 0
         self._reseed()
 
+    def read_elem(self, groups, slot):
+        """The value in a slot as Go's ``v := m[k]`` gives it: a copy (a struct as a dict
+        of its fields, an array as a list; map elements are not addressable in Go, so no
+        handle into the table is given out)."""
+        v = self._elem_ptr(groups, slot).value
+        if self.mt.elem.underlying.kind in ("struct", "array"):
+            from .chan import snapshot
+            v = snapshot(v, self.mt.elem)
+        return v
+
     def key_order(self):
         """Every entry's key bytes, in table order (what an iterator starting now visits)."""
         if self.small is not None:
@@ -644,7 +654,7 @@ class MapState:
             if loc is None:
                 continue
             k = self._key_of(*loc) if want_key else None
-            v = self._elem_ptr(*loc).value if want_value else None
+            v = self.read_elem(*loc) if want_value else None
             yield k, v
 
     def items(self):
@@ -731,13 +741,14 @@ class MapValue:
         st = self._state
         loc = st.find(_key_bytes(st.rt, st.mt, k))
         if loc is None:
-            return _zero_value(st.mt.elem)
-        return st._elem_ptr(*loc).value
+            from .chan import zero_value
+            return zero_value(st.mt.elem)
+        return st.read_elem(*loc)
 
     def get(self, k, default=None):
         st = self._state
         loc = st.find(_key_bytes(st.rt, st.mt, k))
-        return default if loc is None else st._elem_ptr(*loc).value
+        return default if loc is None else st.read_elem(*loc)
 
     def __setitem__(self, k, v):
         st = self._state

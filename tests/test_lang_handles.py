@@ -207,3 +207,22 @@ def test_language_handles_after_close(r):
                  lambda: f(), lambda: c.send(1)):
         with pytest.raises(rt.FatalError, match="closed"):
             call()
+
+
+def test_map_struct_values_are_copies(r):
+    # Go: v := m[k] copies; m[k].a = 1 does not compile (map elements are not addressable)
+    T = rt.Struct("mvCopy", a=rt.Int, p=rt.Ptr(rt.Int), arr=rt.Array(rt.Int8, 2))
+    m = rt.make(rt.Map(rt.Int, T))
+    q = rt.new(rt.Int)
+    m[1] = {"a": 5, "p": q, "arr": [1, 2]}
+    v = m[1]
+    assert v == {"a": 5, "p": q, "arr": [1, 2]}
+    m[1] = {"a": 6}
+    assert v["a"] == 5 and m[1] == {"a": 6, "p": None, "arr": [0, 0]}
+    assert m[2] == {"a": 0, "p": None, "arr": [0, 0]} and m.get(2) is None
+    assert [x for _, x in m.items()] == [m[1]]
+    big = rt.make(rt.Map(rt.Int, rt.Array(rt.Byte, 200)))      # indirect elements: copies too
+    big[0] = [7] * 200
+    w = big[0]
+    big[0] = [8] * 200
+    assert w[0] == 7 and big[0][0] == 8

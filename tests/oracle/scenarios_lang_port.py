@@ -157,7 +157,7 @@ def lang_port_map_values():
     for i in range(100):
         m[i] = {"a": -i}
     s.snap("v24_overwrite")
-    vals.append(m[7].a)
+    vals.append(m[7]["a"])
     for i in range(100):
         del m[i]
     s.gcsnap("v24_delete_all")
@@ -175,7 +175,7 @@ def lang_port_map_values():
     for i in range(10):
         del m[i]
     s.gcsnap("v200_delete_10")
-    vals.append(m[15].p.id)
+    vals.append(m[15]["p"].id)
     rt.clear(m)
     s.gcsnap("v200_clear")
     vals.append(len(m))
