@@ -742,7 +742,7 @@ class MapValue:
         loc = st.find(_key_bytes(st.rt, st.mt, k))
         if loc is None:
             from .chan import zero_value
-            return zero_value(st.mt.elem)
+            return zero_value(st.mt.elem, st.rt)
         return st.read_elem(*loc)
 
     def get(self, k, default=None):

@@ -226,3 +226,15 @@ def test_map_struct_values_are_copies(r):
     w = big[0]
     big[0] = [8] * 200
     assert w[0] == 7 and big[0][0] == 8
+
+
+def test_absent_slice_values_are_nil_slices_append_takes(r):
+    # Go: m[k] = append(m[k], v), the commonest map-of-slices idiom; a closed channel's zero
+    m = rt.make(rt.Map(rt.String, rt.Slice(rt.Int)))
+    for i in range(5):
+        m["a"] = rt.append(m["a"], i)
+    assert list(m["a"]) == [0, 1, 2, 3, 4] and m["b"] == None and len(m["b"]) == 0  # noqa: E711
+    c = rt.make(rt.ChanType(rt.Slice(rt.Int)), 1)
+    c.close()
+    z = c.recv()
+    assert z == None and rt.append(z, 7)[0] == 7  # noqa: E711

@@ -182,6 +182,14 @@ def lang_port_map_values():
     m = None
     s.gcsnap("v200_drop")
 
+    m = rt.make(rt.Map(rt.Int, rt.Slice(rt.Int)))
+    for i in range(300):                                 # m[k] = append(m[k], v)
+        m[i % 10] = rt.append(m[i % 10], i)
+    s.snap("group_append")
+    s.gcsnap("group_gc")
+    m = None
+    s.gcsnap("group_drop")
+
     m = rt.make(rt.Map(rt.Float64, rt.Int), -1)         # a negative hint at run time: empty
     s.snap("negative_hint")
     for i in range(20):                                  # NaN != NaN: each insert a new entry

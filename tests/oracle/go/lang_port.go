@@ -167,6 +167,7 @@ var (
 	pKeyB  []byte
 	pmVals [8]int
 	pmF    map[float64]int
+	pmG    map[int][]int
 	pmNaN  = math.NaN()
 	pmNeg  = -1
 )
@@ -254,6 +255,15 @@ func langPortMapValues() result {
 	pmVals[3] = len(pm200)
 	pm200 = nil
 	gcsnap("v200_drop")
+
+	pmG = make(map[int][]int)
+	for i := 0; i < 300; i++ { // the map-of-slices idiom: append to the absent key's nil slice
+		pmG[i%10] = append(pmG[i%10], i)
+	}
+	snap("group_append")
+	gcsnap("group_gc")
+	pmG = nil
+	gcsnap("group_drop")
 
 	pmF = make(map[float64]int, pmNeg) // a negative hint at run time: an empty map
 	snap("negative_hint")
