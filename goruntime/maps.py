@@ -814,7 +814,9 @@ class MapValue:
     def _range(self, want_key, want_value):
         # a generator method: the loop holds this handle, so the map stays rooted while
         # it runs (Go's range keeps its map alive)
-        yield from self._state.iterate(want_key, want_value)
+        st = self._state
+        st.rt.heap.check_alive()                # a closed or dead runtime: FatalError
+        yield from st.iterate(want_key, want_value)
 
     def keys(self):
         """Go's ``for k := range m`` (an iterator, as `items`)."""

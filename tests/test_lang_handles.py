@@ -202,7 +202,10 @@ def test_language_handles_after_close(r):
     s = rt.string(rt.bytes("abc"))
     f = rt.closure(lambda x: x, 3)
     c = rt.make(rt.ChanType(rt.Int), 2)
+    empty = rt.make(rt.Map(rt.Int, rt.Int))
     r.close()
+    with pytest.raises(rt.FatalError, match="closed"):
+        list(empty)
     for call in (lambda: m.__setitem__("q", 1), lambda: m["a"], lambda: list(m), lambda: str(s),
                  lambda: f(), lambda: c.send(1)):
         with pytest.raises(rt.FatalError, match="closed"):
@@ -238,3 +241,30 @@ def test_absent_slice_values_are_nil_slices_append_takes(r):
     c.close()
     z = c.recv()
     assert z == None and rt.append(z, 7)[0] == 7  # noqa: E711
+
+
+def test_slicing_an_array_shares_its_memory(r):
+    # Go: b[:] on an array, p[lo:hi] on a *[N]T, p.buf[8:16] on an array field
+    H = rt.Struct("arrSlHolder", id=rt.Int, buf=rt.Array(rt.Byte, 64))
+    h = rt.new(H)
+    m0 = rt.ReadMemStats().Mallocs
+    assert rt.copy(h.buf[:], "abcdefghijkl") == 12 and h.buf[11] == ord("l")
+    s = h.buf[8:16]
+    assert (len(s), s.cap, s.addr) == (8, 56, h.addr + 16) and rt.ReadMemStats().Mallocs == m0
+    s = rt.append(s, ord("!"))                      # within the array: no allocation
+    assert h.buf[16] == ord("!") and rt.ReadMemStats().Mallocs == m0
+    assert h.buf[2:4:6].cap == 4
+    p = rt.new(rt.Array(rt.Int, 4))
+    assert (len(p[1:3]), p[1:3].cap, p[:].cap) == (2, 3, 4)
+    h = None
+    rt.GC()
+    assert rt.ReadMemStats().HeapObjects == 2         # s keeps the holder alive (and p)
+    i = rt.new(rt.Int)
+    before = _heap_state()
+    for bad, msg in ((lambda: p[:5], r"\[:5\] with length 4"), (lambda: p[3:2], r"\[3:2\]"),
+                     (lambda: p[0:1:5], r"\[::5\] with length 4")):
+        with pytest.raises(IndexError, match=msg):
+            bad()
+    with pytest.raises(TypeError, match="cannot slice"):
+        i[0:1]
+    assert _heap_state() == before

@@ -279,9 +279,28 @@ def lang_port_slices():
     caps[11] = q.cap
     q = None
     s.gcsnap("ptrs_300_dropped")
+
+    holder_t = rt.Struct("arrHolder", id=rt.Int, buf=rt.Array(rt.Byte, 64))
+    h = rt.new(holder_t)
+    h.id = 1
+    s.snap("array_holder")
+    hs = h.buf[8:16]                                     # a slice of an array field
+    rt.copy(h.buf[:], "abcdefghijkl")
+    h = None
+    s.gcsnap("array_slice_keeps_struct")
+    caps += [len(hs), hs.cap]
+    hs = rt.append(hs, ord("!"))                         # within the array: writes buf[16]
+    s.snap("array_slice_append")
+    caps.append(hs[8])
+    head = bytes(hs[:4])
+    hs = hs[2:4:6]
+    caps.append(hs.cap)
+    hs = None
+    s.gcsnap("array_slice_dropped")
     res = s.result()
     res["caps"] = caps
     res["copied"] = copied
+    res["head"] = head.decode()
     return res
 
 

@@ -293,11 +293,19 @@ func langPortMapValues() result {
 
 // ---------------------------------------------------------------------------
 
+type arrHolder struct {
+	id  int
+	buf [64]byte
+}
+
 var (
+	psH           *arrHolder
+	psHS          []byte
 	psA, psB, psC []int
 	psP, psQ      []*portT
 	psOut         [16]int
 	psCaps        [16]int
+	psHB          [4]byte
 )
 
 // langPortSlices: append in a loop, a sub-slice keeping the array alive and
@@ -371,9 +379,26 @@ func langPortSlices() result {
 	psCaps[11] = cap(psQ)
 	psQ = nil
 	gcsnap("ptrs_300_dropped")
+
+	psH = &arrHolder{id: 1}
+	snap("array_holder")
+	psHS = psH.buf[8:16] // a slice of an array field: an interior pointer
+	copy(psH.buf[:], "abcdefghijkl")
+	psH = nil
+	gcsnap("array_slice_keeps_struct")
+	psCaps[12], psCaps[13] = len(psHS), cap(psHS)
+	psHS = append(psHS, '!') // within the array: writes buf[16]
+	snap("array_slice_append")
+	psCaps[14] = int(psHS[8])
+	copy(psHB[:], psHS)
+	psHS = psHS[2:4:6]
+	psCaps[15] = cap(psHS)
+	psHS = nil
+	gcsnap("array_slice_dropped")
 	res := snapResult()
-	res["caps"] = psCaps[:12]
+	res["caps"] = psCaps[:16]
 	res["copied"] = psOut[:10]
+	res["head"] = string(psHB[:])
 	return res
 }
 
