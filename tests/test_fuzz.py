@@ -805,7 +805,7 @@ class Fuzzer:
             hi %= 12
         ok, v = self.call("reslice", _getitem, s, slice(lo, hi, step))
         if ok and isinstance(v, rt.SliceValue):
-            assert v.cap <= s.cap
+            assert v.cap <= (s.cap if isinstance(s, rt.SliceValue) else len(s))   # or an array's length
             if isinstance(step, int) and not isinstance(step, bool):     # Go's s[lo:hi:max]
                 assert (len(v), v.cap) == (hi - (lo or 0), step - (lo or 0)), (lo, hi, step, v)
             self.keep(self.slices, v)
