@@ -40,7 +40,7 @@ from goruntime._heap cimport (
 cimport cython
 
 from goruntime import types as _types
-from goruntime.errors import Panic
+from goruntime.errors import BoundsError, Panic
 
 cdef extern from "<complex.h>":
     pass
@@ -963,7 +963,7 @@ cdef class Pointer(Handle):
         if not isinstance(i, int) or isinstance(i, bool):
             raise TypeError(f"invalid argument: index {i!r} must be integer")
         if i < 0 or i >= n:
-            raise IndexError(index_error(i, n))
+            raise BoundsError(index_error(i, n))
         et = t.underlying.elem
         return self.addr + i * et.size, et
 
@@ -999,7 +999,7 @@ cdef class Pointer(Handle):
             err = slice_bounds_error(lo, hi, n, "length")
             ncap = n - lo
         if err is not None:
-            raise IndexError(err)
+            raise BoundsError(err)
         et = t.underlying.elem
         base = self.addr + lo * et.size if ncap > 0 else self.addr
         return new_slice(self.runtime, self.heap, base, hi - lo, ncap, et)
@@ -1102,7 +1102,7 @@ cdef class SliceValue(Handle):
         if not isinstance(i, int) or isinstance(i, bool):
             raise TypeError(f"invalid argument: index {i!r} must be integer")
         if i < 0 or i >= self.length:
-            raise IndexError(index_error(i, self.length))
+            raise BoundsError(index_error(i, self.length))
         return self.addr + <uint64_t>i * <uint64_t>handle_elem(self).size
 
     def __getitem__(self, i):
@@ -1148,7 +1148,7 @@ cdef class SliceValue(Handle):
                     raise TypeError(f"invalid argument: index {x!r} must be integer")
             err = slice3_bounds_error(lo, sl.stop, sl.step, self.capacity)
             if err is not None:
-                raise IndexError(err)
+                raise BoundsError(err)
             hi, ncap = sl.stop, sl.step - lo
         else:
             hi = self.length if sl.stop is None else sl.stop
@@ -1157,7 +1157,7 @@ cdef class SliceValue(Handle):
                     raise TypeError(f"invalid argument: index {x!r} must be integer")
             err = slice_bounds_error(lo, hi, self.capacity)
             if err is not None:
-                raise IndexError(err)
+                raise BoundsError(err)
             ncap = self.capacity - lo
         # Go never makes a pointer past the end of an object: a zero-capacity result keeps
         # the base pointer (TestEmptySlice).

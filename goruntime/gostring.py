@@ -24,7 +24,7 @@ Python handle always escapes).
 import numpy as np
 
 from . import _object
-from .errors import Panic
+from .errors import BoundsError
 from .slice import own, roundupsize
 
 STATICUINT64S_BASE = 0x4b0000     # Go: runtime.staticuint64s, [256]uint64 in rodata
@@ -117,13 +117,17 @@ class StringValue:
             if isinstance(lo, bool) or isinstance(hi, bool) or not isinstance(lo, int) or not isinstance(hi, int):
                 raise TypeError("invalid argument: string slice indices must be integers")
             if lo < 0 or hi < lo or hi > n:
-                raise Panic(f"runtime error: slice bounds out of range [{lo}:{hi}] with length {n}")
+                raise BoundsError(_object.slice_bounds_error(lo, hi, n, "length"))
             return StringValue._make(self.runtime, self._go_string[0] + lo, hi - lo)
         if isinstance(i, bool) or not isinstance(i, int):
             raise TypeError(f"invalid argument: index {i!r} must be integer")
         if i < 0 or i >= n:
-            raise Panic(f"runtime error: index out of range [{i}] with length {n}")
+            raise BoundsError(_object.index_error(i, n))
         return read_bytes(self.runtime, self._go_string[0] + i, 1)[0]
+
+    def __iter__(self):
+        """The bytes, as Go's ``for i := 0; i < len(s); i++ { s[i] }`` reads them."""
+        return iter(bytes(self))
 
     def __eq__(self, other):
         if isinstance(other, StringValue):

@@ -268,3 +268,19 @@ def test_slicing_an_array_shares_its_memory(r):
     with pytest.raises(TypeError, match="cannot slice"):
         i[0:1]
     assert _heap_state() == before
+
+
+def test_bounds_errors_are_panics_and_index_errors(r):
+    s = rt.string(rt.bytes("hello"))
+    assert list(s) == list(b"hello") and bytes(s) == b"hello"      # iteration stops at len
+    a = rt.make(rt.Slice(rt.Int), 3)
+    for bad, msg in ((lambda: s[5], "index out of range [5] with length 5"),
+                     (lambda: s[-1], "index out of range [-1]"),
+                     (lambda: s[2:9], "slice bounds out of range [:9] with length 5"),
+                     (lambda: s[3:2], "slice bounds out of range [3:2]"),
+                     (lambda: a[3], "index out of range [3] with length 3"),
+                     (lambda: a[1:9], "slice bounds out of range [:9] with capacity 3")):
+        with pytest.raises(rt.BoundsError) as e:
+            bad()
+        assert isinstance(e.value, rt.Panic) and isinstance(e.value, IndexError)
+        assert str(e.value) == "runtime error: " + msg
