@@ -23,16 +23,27 @@ from libc.stdlib cimport malloc, calloc, realloc, free as cfree
 from libc.string cimport memset
 from libc.math cimport floor
 
-cdef extern from "<sys/mman.h>" nogil:
-    void* mmap(void* addr, size_t length, int prot, int flags, int fd, long offset)
-    int munmap(void* addr, size_t length)
-    int madvise(void* addr, size_t length, int advice)
+cdef extern from *:
+    """
+    #include <sys/mman.h>
+    #ifdef MADV_HUGEPAGE                 /* Linux only: elsewhere no hint is given */
+    #define GR_MADV_HUGEPAGE MADV_HUGEPAGE
+    #else
+    #define GR_MADV_HUGEPAGE 0
+    #endif
+    #ifndef MAP_NORESERVE
+    #define MAP_NORESERVE 0
+    #endif
+    """
+    void* mmap(void* addr, size_t length, int prot, int flags, int fd, long offset) nogil
+    int munmap(void* addr, size_t length) nogil
+    int madvise(void* addr, size_t length, int advice) nogil
     enum: PROT_READ
     enum: PROT_WRITE
     enum: MAP_PRIVATE
     enum: MAP_ANONYMOUS
     enum: MAP_NORESERVE
-    enum: MADV_HUGEPAGE
+    enum: GR_MADV_HUGEPAGE
     void* MAP_FAILED
 
 from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
@@ -492,7 +503,8 @@ cdef void* big_table(size_t nbytes) noexcept nogil:
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
     if m == MAP_FAILED:
         return NULL
-    madvise(m, nbytes, MADV_HUGEPAGE)          # a hint: ignored where THP is off
+    if GR_MADV_HUGEPAGE:
+        madvise(m, nbytes, GR_MADV_HUGEPAGE)   # a hint: ignored where THP is off
     return m
 
 
