@@ -1299,3 +1299,99 @@ def object_columns(const uint8_t[::1] initial, const uint8_t[::1] allocs,
     if k != n:
         raise ValueError("object_columns: the outputs need one row per slot object")
     return k
+
+
+# ---------------------------------------------------------------------------------------
+# The replay's deaths in (time, priority, object) order: an LSD radix sort
+
+cdef enum:
+    RADIX_BITS = 11
+    RADIX = 1 << RADIX_BITS
+
+
+def sorted_deaths(const int64_t[::1] birth, const int64_t[::1] death):
+    """The objects with a death (``death[i] >= 0``) in replay order: ``(dkey, di)``,
+    int64 arrays sorted by key ``(death + 1) * 4 + (3 if death == birth else 0)`` (a drop
+    at its object's own birth time follows the allocation), equal keys by object index
+    ``di``: the order ``np.argsort(dkey, kind="stable")`` gives, from three typed passes
+    and an LSD radix sort (11-bit digits) of ``key << bits | index`` instead of numpy
+    masks, gathers and a comparison sort. None when a key or the packed value does not
+    fit in 63 bits (the caller sorts with numpy then)."""
+    cdef intp_t n = death.shape[0], nd = 0, i, j, p, npass
+    cdef int nb = 1, bits = 0, shift
+    cdef int64_t d, key, kmax = 0
+    cdef uint64_t v, vmax = 0, mask
+    cdef uint64_t* src
+    cdef uint64_t* dst
+    cdef uint64_t* t
+    cdef intp_t* hist
+    cdef intp_t acc, c
+    cdef bint fits = True
+    if birth.shape[0] != n:
+        raise ValueError("sorted_deaths: birth and death differ in length")
+    while ((<intp_t>1) << nb) < n:
+        nb += 1
+    with nogil:
+        for i in range(n):
+            d = death[i]
+            if d >= 0:
+                nd += 1
+                if d >= (<int64_t>1 << 60):
+                    fits = False
+                elif d + 1 > kmax:
+                    kmax = d + 1
+    if not fits or nb >= 62 or (kmax * 4 + 3) >= ((<int64_t>1) << (63 - nb)):
+        return None
+    packed_a = np.empty(nd, dtype=np.int64)
+    tmp_a = np.empty(nd, dtype=np.int64)
+    cdef int64_t[::1] packed = packed_a, tmp = tmp_a
+    hist = <intp_t*>calloc(6 * RADIX, sizeof(intp_t))
+    if hist == NULL:
+        raise MemoryError("sorted_deaths")
+    with nogil:
+        j = 0
+        for i in range(n):
+            d = death[i]
+            if d >= 0:
+                key = (d + 1) * 4 + (3 if d == birth[i] else 0)
+                v = (<uint64_t>key << nb) | <uint64_t>i
+                if v > vmax:
+                    vmax = v
+                packed[j] = <int64_t>v
+                j += 1
+        while bits < 64 and (vmax >> bits) != 0:
+            bits += 1
+        npass = (bits + RADIX_BITS - 1) // RADIX_BITS
+        src = <uint64_t*>&packed[0] if nd else NULL
+        dst = <uint64_t*>&tmp[0] if nd else NULL
+        for i in range(nd):
+            v = src[i]
+            for p in range(npass):
+                hist[p * RADIX + ((v >> (p * RADIX_BITS)) & (RADIX - 1))] += 1
+        for p in range(npass):
+            shift = <int>(p * RADIX_BITS)
+            if nd == 0 or hist[p * RADIX + ((src[0] >> shift) & (RADIX - 1))] == nd:
+                continue                       # every value has this digit: nothing moves
+            acc = 0
+            for j in range(RADIX):
+                c = hist[p * RADIX + j]
+                hist[p * RADIX + j] = acc
+                acc += c
+            for i in range(nd):
+                v = src[i]
+                j = <intp_t>((v >> shift) & (RADIX - 1))
+                dst[hist[p * RADIX + j]] = v
+                hist[p * RADIX + j] += 1
+            t = src
+            src = dst
+            dst = t
+        # split: keys into one buffer, object indices into the other
+        mask = ((<uint64_t>1) << nb) - 1
+        for i in range(nd):
+            v = src[i]
+            dst[i] = v & mask
+            src[i] = v >> nb
+    cfree(hist)
+    if nd and src == <uint64_t*>&tmp[0]:
+        return tmp_a, packed_a
+    return packed_a, tmp_a
