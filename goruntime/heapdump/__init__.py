@@ -264,6 +264,15 @@ class HeapDump:
         inline mark bits of Green Tea spans), rebuild Go's spans (base, slot index, scan or
         noscan), check overlaps, and move the kept objects down in place, each with its
         size class: ``d.objects`` is the kept prefix of *objs*."""
+        n = len(objs)
+        lo, hi = self.params["arena_start"], self.params["arena_end"]
+        if n and (int(objs["addr"][0]) < lo or int(objs["addr"][n - 1]) + int(objs["size"][n - 1]) > hi):
+            # Go's dumpparams: the lowest and highest address of its heap arenas
+            at = 0 if int(objs["addr"][0]) < lo else n - 1
+            off = int(_parse.parse(self._buf, sort_objects=True)["objects"][at, 0])
+            raise ValueError("malformed heap dump: object at offset %d (address %#x, size %d) is "
+                             "outside the heap arenas of the params record [%#x, %#x)"
+                             % (off, int(objs["addr"][at]), int(objs["size"][at]), lo, hi))
         err, at, m, k, span_first, span_noscan = _graph.layout(objs, self._threads)
         if err:
             # the record offset is not kept: the plain table, sorted the same way, has it
