@@ -2,11 +2,12 @@
 several shapes, load them and compare with what the same Go process kept.
 
 Each run of the program builds a heap (a list, a tree, a cyclic graph, goroutines whose
-only reference is a stack local, globals, finalizers, a leaking cache) plus garbage,
+only reference is a stack local, globals, finalizers, a leaking cache, and the shapes of
+shapes.go: maps, closures, channels, blocked goroutines, large and tiny objects...) plus garbage,
 writes the dump, runs ``runtime.GC()`` and prints Go's ``HeapObjects`` and the Go
 addresses of the structure it built.
 
-What real Go keeps against the loaded heap (measured, GOMAXPROCS=1, 5 to 10 runs of each
+What real Go keeps against the loaded heap (measured, GOMAXPROCS=1, 10 runs of each
 mode, Go 1.27.3 linux/amd64): Go's HeapObjects after its own GC minus the loaded heap's
 live objects after goruntime's GC is the same in every run: 0, except where the dump lacks
 a root Go has (``GO_ONLY``): ``finalizers`` and ``fincycle`` 1 (an object the runtime
