@@ -63,13 +63,14 @@ def test_parallel_mark_goals():
 
 def test_heapdump_goals_and_targets():
     # issue #18: the load at each size, the dominator tree and why_alive at 10M
-    rows = [row("heap dump, 1M objects (75 MB)", "load: parse + graph + Runtime", 373.0),
+    rows = [dict(row("heap dump, 1M objects (75 MB)", "load: parse + graph + Runtime", 373.0),
+                 note="target >= 200; 420 per CPU second (user 0.10 s, kernel 0.05 s); 2 threads"),
             row("heap dump, 1M objects (75 MB)", "dominator tree (Cython Semi-NCA; igraph in note)", 0.3),
             row("heap dump, 10M objects (733 MB)", "load: parse + graph + Runtime", 150.0),
             row("heap dump, 10M objects (733 MB)", "dominator tree (Cython Semi-NCA; igraph in note)", 3.28),
             row("heap dump, 10M objects (733 MB)", "why_alive (first call, runs the BFS)", 1.5)]
     g = run.heapdump_goals(rows)
-    assert status(g, "heap dump load >= 200 MB/s: 1M") == (run.MET, "373 MB/s")
+    assert status(g, "heap dump load >= 200 MB/s: 1M") == (run.MET, "373 MB/s wall (420 per CPU second)")
     assert status(g, "heap dump load >= 200 MB/s: 10M") == (run.MISSED, "150 MB/s")
     assert status(g, "dominator tree of a 10M") == (run.MET, "3.28 s")
     assert status(g, "why_alive on a 10M") == (run.MISSED, "1.50 s")
@@ -80,7 +81,7 @@ def test_heapdump_goals_and_targets():
     # `--only heapdump`: the targets block lists the measured heap-dump goals
     b = run.Bench.__new__(run.Bench)
     b.args, b.rows = run.argparse.Namespace(full=False), rows[:2]
-    assert b.targets() == [("heap dump load >= 200 MB/s: 1M", True, "373 MB/s")]
+    assert b.targets() == [("heap dump load >= 200 MB/s: 1M", True, "373 MB/s wall (420 per CPU second)")]
     b.args, b.rows = run.argparse.Namespace(full=True), rows
     assert [(n, ok) for n, ok, _ in b.targets()] == [
         ("heap dump load >= 200 MB/s: 1M", True), ("heap dump load >= 200 MB/s: 10M", False),
