@@ -15,7 +15,9 @@ allocates when it queues finalizers), ``chans`` 1 (a goroutine blocked sending: 
 waits in a stack temporary, a "stack object" that Go's GC scans through the send's
 pointer to it, and that no frame's pointer map in the dump lists), ``specials`` 3 per
 ``runtime.AddCleanup`` (the argument's copy, the cleanup's function value, the argument:
-cleanup specials are not in the dump). The program runs a GC before building (Go's
+cleanup specials are not in the dump), ``stackobj`` 2 x 51 (what a local struct whose
+address a blocked call holds points to: a stack object, which the dump's frames do not
+list; given the binary, its pclntab names them and ``chans`` and ``stackobj`` are exact). The program runs a GC before building (Go's
 first GC starts its mark worker goroutine, which is then in the dump) and keeps the dump
 file alive (the *os.File and its file would otherwise die between the dump and the GC):
 without those two, the two effects happened to cancel (+2 and -2) in every mode but one
@@ -44,9 +46,12 @@ MODES = {"list": 200, "tree": 8, "graph": 300, "goroutines": 100, "globals": 100
          # tests/go/heapdump/shapes.go
          "maps": 2000, "slices": 100, "closures": 50, "chans": 100, "blocked": 50,
          "deep": 2000, "large": 100, "tiny": 200, "fincycle": 50, "specials": 50,
-         "unsafe": 10, "frag": 100, "defaultrate+maps": 2000}
+         "unsafe": 10, "frag": 100, "defaultrate+maps": 2000, "stackobj": 50}
 # objects Go keeps through roots the dump does not hold (see the module docstring)
-GO_ONLY = {"finalizers": 1, "fincycle": 1, "chans": 1, "specials": 3 * MODES["specials"]}
+GO_ONLY = {"finalizers": 1, "fincycle": 1, "chans": 1, "specials": 3 * MODES["specials"],
+           "stackobj": 2 * (MODES["stackobj"] + 1)}
+# with the binary (its pclntab's stack objects), what stack objects hold is found too
+GO_ONLY_WITH_BINARY = {"finalizers": 1, "fincycle": 1, "specials": 3 * MODES["specials"]}
 M_OBJECTS = 7       # at most, per OS thread Go starts after the dump
 
 
@@ -782,3 +787,48 @@ def test_gomaxprocs_4(dump4):
     e = go["expect"]
     for g in range(4):
         assert [s["addr"] for s in d.why_alive(e["g%d/0" % g][1])] == e["g%d/0" % g]
+
+
+@pytest.mark.parametrize("mode", ["chans", "stackobj", "blocked", "goroutines", "list"])
+def test_stack_objects_from_the_binary(dumps, prog, mode):
+    # given the binary, the frames' stack objects (FUNCDATA_StackObjects in its pclntab)
+    # are scanned as Go's scanstack does: a local whose address a blocked call holds,
+    # the value a blocked send waits to hand over; Go's count is then matched exactly
+    path, go = dumps[mode]
+    d = heapdump.load(path, binary=prog)
+    r = d.gc()
+    extra = go["HeapObjects"] - r["live_objects"] - GO_ONLY_WITH_BINARY.get(mode, 0)
+    assert 0 <= extra <= M_OBJECTS * go["threads"], (go["HeapObjects"], go["threads"], r)
+    e = go["expect"]
+    if mode == "chans":
+        steps = d.why_alive(e["sent"][0])
+        assert len(steps) == 1 and "frame main.blocker" in steps[0]["root"]
+        assert "stack object" in steps[0]["root"]
+    if mode == "stackobj":
+        for i in range(2):
+            buf, head, second = e["stackobj%d" % i]
+            for a, off in ((buf, 0), (head, 24)):        # State.Buf, State.List
+                steps = d.why_alive(a)
+                assert len(steps) == 1 and steps[0]["addr"] == _objs(d, [a])[0]
+                root = steps[0]["root"]
+                assert "frame main.stackHolder" in root and "stack object" in root
+            assert [s["addr"] for s in d.why_alive(second)] == [head, second]
+            # without the binary the frames do not list the State: its data reads as garbage
+        plain = heapdump.load(path, build_runtime=False)
+        assert plain.why_alive(e["stackobj0"][0]) == [] and plain.why_alive(e["stackobj1"][1]) == []
+
+
+def test_pclntab_of_other_files(prog, tmp_path):
+    from goruntime.heapdump import _pclntab
+    import sys
+    t = _pclntab.Pclntab(prog)
+    assert t.stack_objects(0) == [] and t.stack_objects(t.text + 1) == []
+    with pytest.raises(ValueError, match="not an ELF binary"):
+        _pclntab.Pclntab(pathlib.Path(__file__))
+    bad = tmp_path / "cut"
+    bad.write_bytes(prog.read_bytes()[:200000])
+    with pytest.raises(ValueError):
+        _pclntab.Pclntab(bad)
+    if pathlib.Path(sys.executable).resolve().read_bytes()[:4] == b"\x7fELF":   # not Go
+        with pytest.raises(ValueError, match="no Go symbol|no symbol table|malformed"):
+            _pclntab.Pclntab(pathlib.Path(sys.executable).resolve())

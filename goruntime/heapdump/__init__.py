@@ -26,6 +26,7 @@ and, given the binary with its DWARF (``load(path, binary=...)``), by Go type: t
 types propagated along typed pointers (``d.type_name(j)``, ``d.by_type()``, ``type`` and
 ``field`` in why_alive steps).
 """
+import bisect
 import contextlib
 import mmap
 import os
@@ -47,7 +48,7 @@ SUPPORTED_VERSION = "go1.27"
 OBJECT_DTYPE = _graph.OBJECT_DTYPE
 
 # Root kinds, in the order roots are searched (the first root of a tie wins why_alive).
-ROOT_KINDS = ("data", "bss", "other", "queued finalizer", "finalizer", "stack")
+ROOT_KINDS = ("data", "bss", "other", "queued finalizer", "finalizer", "stack", "stack object")
 
 _MEMSTATS_FIELDS = (
     "Alloc", "TotalAlloc", "Sys", "Lookups", "Mallocs", "Frees", "HeapAlloc", "HeapSys",
@@ -165,7 +166,7 @@ def load(path, *, binary=None, build_runtime=True, arena_cap=None, threads=None)
     """
     buf = _map(path)
     d = HeapDump(buf, path=os.fspath(path), build_runtime=build_runtime, arena_cap=arena_cap,
-                 threads=threads)
+                 threads=threads, binary=binary)
     if binary is not None:
         from ._elf import Symbols
         from . import _dwarf
@@ -182,13 +183,17 @@ def load(path, *, binary=None, build_runtime=True, arena_cap=None, threads=None)
 class HeapDump:
     """A parsed heap dump and the Runtime holding its heap. Use `load` to make one."""
 
-    def __init__(self, buf, *, path="<bytes>", build_runtime=True, arena_cap=None, threads=None):
+    def __init__(self, buf, *, path="<bytes>", build_runtime=True, arena_cap=None, threads=None,
+                 binary=None):
         buf = np.frombuffer(buf, dtype=np.uint8) if not isinstance(buf, np.ndarray) else buf
         self.path = path
         self._buf = buf
         self._threads = _auto_threads(len(buf)) if threads is None else max(1, int(threads))
         with _small_pages():
             self._load(buf)
+        if binary is not None:        # the frames' stack objects, from the binary's pclntab
+            from ._pclntab import Pclntab
+            self._stack_object_roots(Pclntab(binary))
         self._bfs = None
         self._dom = None
         self._gc_result = None
@@ -389,6 +394,94 @@ class HeapDump:
         self.roots["offset"] = cat(offs, np.uint64)
         self.roots["value"] = cat(vals, np.uint64)
         self.roots["target"] = self._index.resolve(self.roots["value"].copy())
+        self._root_targets = np.ascontiguousarray(self.roots["target"])
+
+    def _stack_object_roots(self, tab):
+        """Roots of kind "stack object": the pointer words of the stack objects Go's
+        scanstack would scan. A frame's stack objects (from the binary: `_pclntab`) are
+        at its varp (negative offsets: fp less the return address and the saved frame
+        pointer, on amd64) or argp (= fp); one is live once a pointer into it is found in
+        a live frame slot or in another live stack object of the same goroutine, and then
+        each word its pointer mask names is read from the frame memory holding it."""
+        fr = self.frames
+        if not len(fr):
+            return
+        sp = fr["sp"].astype(np.uint64)
+        fp = sp + fr["content_len"].astype(np.uint64)
+        gor = fr["goroutine"].astype(np.int64)
+        ng = int(gor.max()) + 1
+        lo = np.full(ng, np.iinfo(np.uint64).max, np.uint64)
+        hi = np.zeros(ng, np.uint64)
+        np.minimum.at(lo, gor, sp)
+        np.maximum.at(hi, gor, fp)
+        st = self.roots[self.roots["kind"] == 5]
+        g_of = gor[st["owner"]]
+        inside = (st["value"] >= lo[g_of]) & (st["value"] < hi[g_of])
+        buf = self._buf
+        owners, offs, vals = [], [], []
+        for g in np.unique(g_of[inside]):
+            frames = np.nonzero(gor == g)[0]
+            order = frames[np.argsort(sp[frames], kind="stable")]
+            fsp = [int(sp[i]) for i in order]
+
+            def word(a):      # (frame index, offset in it, value) of the word at address a
+                k = int(np.searchsorted(fsp, a, side="right")) - 1
+                if k < 0:
+                    return None
+                i = int(order[k])
+                off = a - fsp[k]
+                if off + 8 > int(fr["content_len"][i]):
+                    return None
+                c = int(fr["content_off"][i]) + off
+                return i, off, int.from_bytes(bytes(buf[c:c + 8]), "little")
+
+            objs = []         # (start, size, ptr_bytes, mask) of the goroutine's stack objects
+            for i in frames:
+                recs = tab.stack_objects(int(fr["entry"][i]))
+                if not recs:
+                    continue
+                varp = int(fp[i]) - 8
+                if varp > int(sp[i]):
+                    varp -= 8
+                for off, size, nb, mask in recs:
+                    a = (varp if off < 0 else int(fp[i])) + off
+                    if a >= int(sp[i]):
+                        objs.append((a, size, nb, mask))
+            if not objs:
+                continue
+            objs.sort()
+            starts = [o[0] for o in objs]
+            done = [False] * len(objs)
+            work = [int(v) for v in st["value"][(g_of == g) & inside]]
+            glo, ghi = int(lo[g]), int(hi[g])
+            while work:
+                p = work.pop()
+                k = bisect.bisect_right(starts, p) - 1
+                if k < 0 or done[k] or p >= objs[k][0] + objs[k][1]:
+                    continue
+                done[k] = True
+                a, _size, nb, mask = objs[k]
+                for w in range(nb // 8):
+                    if not mask[w // 8] >> (w % 8) & 1:
+                        continue
+                    hit = word(a + 8 * w)
+                    if hit is None:
+                        continue
+                    i, off, v = hit
+                    if glo <= v < ghi:
+                        work.append(v)
+                    elif v:
+                        owners.append(i)
+                        offs.append(off)
+                        vals.append(v)
+        if not vals:
+            return
+        add = np.zeros(len(vals), dtype=self.roots.dtype)
+        add["kind"] = 6
+        add["owner"], add["offset"] = owners, offs
+        add["value"] = np.array(vals, np.uint64)
+        add["target"] = self._index.resolve(add["value"].copy())
+        self.roots = np.concatenate([self.roots, add])
         self._root_targets = np.ascontiguousarray(self.roots["target"])
 
     def _obj_field_slice(self, j):
@@ -592,8 +685,9 @@ class HeapDump:
             return "object %#x with a finalizer (field +%#x)" % (int(o["obj"]), off - 16)
         f = self.frames[owner]
         g = self.goroutines[int(f["goroutine"])]
-        return "goroutine %d, frame %s (depth %d), sp+%#x" % (
-            int(g["goid"]), self._str(f["name_off"], f["name_len"]), int(f["depth"]), off)
+        return "goroutine %d, frame %s (depth %d), %ssp+%#x" % (
+            int(g["goid"]), self._str(f["name_off"], f["name_len"]), int(f["depth"]),
+            "stack object, " if kind == 6 else "", off)
 
     def _dominator_result(self, engine="cython"):
         if self._dom is None or engine != "cython":

@@ -117,6 +117,28 @@ func blocker(level, n int, id string, how string, c chan *Node) {
 }
 
 
+// State lives on stackHolder's stack; work gets its address.
+type State struct {
+	Buf  []byte
+	List *Node
+	N    int
+}
+
+func stackHolder(n, id int) {
+	var st State
+	st.Buf = make([]byte, 4000+n) // not a constant size: on the heap
+	st.List = list(n)
+	work(&st, id)
+}
+
+//go:noinline
+func work(st *State, id int) {
+	expect["stackobj"+strconv.Itoa(id)] = []uintptr{addr(unsafe.Pointer(&st.Buf[0])), a(st.List), a(st.List.Next)}
+	ready <- true
+	<-done
+	st.N++
+}
+
 //go:noinline
 func newNode(next *Node, id int) *Node { return &Node{Next: next, ID: id} }
 
@@ -249,6 +271,13 @@ func more(mode string, n int) bool {
 			if i%2 == 0 {
 				gKeepW = append(gKeepW, p)
 			}
+		}
+	case "stackobj":
+		// a local whose address is taken and handed to a call that blocks: a stack object
+		// (no frame's pointer bitmap lists it), holding the only pointers to its heap data
+		for i := 0; i < 2; i++ {
+			go stackHolder(n, i)
+			<-ready
 		}
 	case "unsafe":
 		big := &[64]int{}
