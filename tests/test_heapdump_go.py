@@ -816,6 +816,9 @@ def test_stack_objects_from_the_binary(dumps, prog, mode):
             # without the binary the frames do not list the State: its data reads as garbage
         plain = heapdump.load(path, build_runtime=False)
         assert plain.why_alive(e["stackobj0"][0]) == [] and plain.why_alive(e["stackobj1"][1]) == []
+        # the report says so: frame slots point into the goroutines' stacks
+        assert plain.stack_pointers >= 2 and "give the binary to scan" in plain.report(gc=False)
+        assert "roots in the live stack objects" in d.report(gc=False)
 
 
 def test_pclntab_of_other_files(prog, tmp_path):

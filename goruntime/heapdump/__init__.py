@@ -191,6 +191,7 @@ class HeapDump:
         self._threads = _auto_threads(len(buf)) if threads is None else max(1, int(threads))
         with _small_pages():
             self._load(buf)
+        self.stack_objects_read = binary is not None
         if binary is not None:        # the frames' stack objects, from the binary's pclntab
             from ._pclntab import Pclntab
             self._stack_object_roots(Pclntab(binary))
@@ -228,6 +229,9 @@ class HeapDump:
         self._sites_from(_table(t, "memprof"), t["stacks"], _table(t, "alloc_samples"))
         self._graph()
         self._roots()
+        # frame slots pointing into their goroutine's stack: stack objects may be there
+        # (followed only with the binary: _stack_object_roots)
+        self.stack_pointers = int(self._stack_pointers()[-1].sum())
 
     # -- parsing helpers ---------------------------------------------------------------
     def _str(self, off, n):
@@ -396,6 +400,25 @@ class HeapDump:
         self.roots["target"] = self._index.resolve(self.roots["value"].copy())
         self._root_targets = np.ascontiguousarray(self.roots["target"])
 
+    def _stack_pointers(self):
+        """Frame pointer slots that point into their own goroutine's stack (to a stack
+        object, or to a frame's pointer-mapped slots): per frame sp, fp and goroutine; per
+        goroutine its lowest sp and highest fp; the stack roots, their goroutines and the
+        mask of those pointing inside."""
+        fr = self.frames
+        sp = fr["sp"].astype(np.uint64)
+        fp = sp + fr["content_len"].astype(np.uint64)
+        gor = fr["goroutine"].astype(np.int64)
+        ng = int(gor.max()) + 1 if len(gor) else 0
+        lo = np.full(ng, np.iinfo(np.uint64).max, np.uint64)
+        hi = np.zeros(ng, np.uint64)
+        np.minimum.at(lo, gor, sp)
+        np.maximum.at(hi, gor, fp)
+        st = self.roots[self.roots["kind"] == 5]
+        g_of = gor[st["owner"]]
+        inside = (st["value"] >= lo[g_of]) & (st["value"] < hi[g_of])
+        return sp, fp, gor, lo, hi, st, g_of, inside
+
     def _stack_object_roots(self, tab):
         """Roots of kind "stack object": the pointer words of the stack objects Go's
         scanstack would scan. A frame's stack objects (from the binary: `_pclntab`) are
@@ -406,17 +429,7 @@ class HeapDump:
         fr = self.frames
         if not len(fr):
             return
-        sp = fr["sp"].astype(np.uint64)
-        fp = sp + fr["content_len"].astype(np.uint64)
-        gor = fr["goroutine"].astype(np.int64)
-        ng = int(gor.max()) + 1
-        lo = np.full(ng, np.iinfo(np.uint64).max, np.uint64)
-        hi = np.zeros(ng, np.uint64)
-        np.minimum.at(lo, gor, sp)
-        np.maximum.at(hi, gor, fp)
-        st = self.roots[self.roots["kind"] == 5]
-        g_of = gor[st["owner"]]
-        inside = (st["value"] >= lo[g_of]) & (st["value"] < hi[g_of])
+        sp, fp, gor, lo, hi, st, g_of, inside = self._stack_pointers()
         buf = self._buf
         owners, offs, vals = [], [], []
         for g in np.unique(g_of[inside]):
