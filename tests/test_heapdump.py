@@ -449,3 +449,18 @@ def test_field_lists_ascend_and_objects_lie_in_the_arenas(raw, tmp_path):
         heapdump.load(tmp_path)
     with pytest.raises(FileNotFoundError):
         heapdump.load(tmp_path / "nope")
+
+
+def test_truncated_at_every_record_boundary(raw):
+    # a cut at each record's first byte and the byte after it: a ValueError naming an
+    # offset (a cut right after the EOF record's tag is the whole file)
+    t = _parse.parse(np.frombuffer(raw, np.uint8))
+    starts = sorted({int(r[0]) for name, tab in t.items() if name not in ("fields", "stacks")
+                     for r in tab} | {len(raw) - 1})
+    assert len(starts) > 400
+    for b in starts:
+        for cut in (b, b + 1):
+            if cut >= len(raw):
+                continue
+            with pytest.raises(ValueError, match=r"heap dump.*offset \d+|not a Go heap dump"):
+                heapdump.HeapDump(np.frombuffer(raw[:cut], np.uint8), build_runtime=False)
