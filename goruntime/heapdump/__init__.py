@@ -4,7 +4,8 @@
 see ``_parse.pyx``) and rebuilds the heap in a goruntime ``Runtime`` (``d.runtime``): every
 object the dump holds, in a slot of the size and span class Go used, with its bytes and
 its pointer bits; the roots (pointer slots of every goroutine's stack frames, of the data
-and bss segments, other roots) registered with the collector; finalizers as specials
+and bss segments, other roots; given the binary, the frames' live stack objects)
+registered with the collector; finalizers as specials
 (their Go functions opaque: a queued finalizer is recorded, never run).
 
 Go's addresses are kept for display: ``d.objects["addr"]`` (sorted) is the Go address of
@@ -159,7 +160,9 @@ def load(path, *, binary=None, build_runtime=True, arena_cap=None, threads=None)
     ``build_runtime=False`` skips placing the objects in a Runtime (the graph questions
     still work; ``d.runtime`` and ``d.gc()`` are then unavailable). *binary*: the
     program that wrote the dump (not stripped); its symbol table names global roots,
-    and its DWARF (when kept: ``go build``'s default) types the objects (`type_objects`).
+    its pclntab names the frames' stack objects (address-taken locals: roots the dump's
+    frames do not list, `_pclntab`), and its DWARF (when kept: ``go build``'s default)
+    types the objects (`type_objects`).
     *threads*: how many threads the parser's filling pass, the pointer resolution and the
     copying into the arena use (None: the CPUs available, at most 4, for a dump of 16 MiB
     or more); the result is the same for any number.
