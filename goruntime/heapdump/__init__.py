@@ -435,13 +435,18 @@ class HeapDump:
         sp, fp, gor, lo, hi, st, g_of, inside = self._stack_pointers()
         buf = self._buf
         owners, offs, vals = [], [], []
-        for g in np.unique(g_of[inside]):
-            frames = np.nonzero(gor == g)[0]
+        by_g = np.argsort(gor, kind="stable")          # frames grouped by goroutine
+        fg = gor[by_g]
+        sel = np.nonzero(inside)[0]                    # the pointers, grouped too
+        sel = sel[np.argsort(g_of[sel], kind="stable")]
+        sg = g_of[sel]
+        for g in np.unique(sg):
+            frames = by_g[np.searchsorted(fg, g):np.searchsorted(fg, g, side="right")]
             order = frames[np.argsort(sp[frames], kind="stable")]
             fsp = [int(sp[i]) for i in order]
 
             def word(a):      # (frame index, offset in it, value) of the word at address a
-                k = int(np.searchsorted(fsp, a, side="right")) - 1
+                k = bisect.bisect_right(fsp, a) - 1
                 if k < 0:
                     return None
                 i = int(order[k])
@@ -468,7 +473,7 @@ class HeapDump:
             objs.sort()
             starts = [o[0] for o in objs]
             done = [False] * len(objs)
-            work = [int(v) for v in st["value"][(g_of == g) & inside]]
+            work = [int(v) for v in st["value"][sel[np.searchsorted(sg, g):np.searchsorted(sg, g, side="right")]]]
             glo, ghi = int(lo[g]), int(hi[g])
             while work:
                 p = work.pop()
