@@ -46,7 +46,7 @@ MODES = {"list": 200, "tree": 8, "graph": 300, "goroutines": 100, "globals": 100
          # tests/go/heapdump/shapes.go
          "maps": 2000, "slices": 100, "closures": 50, "chans": 100, "blocked": 50,
          "deep": 2000, "large": 100, "tiny": 200, "fincycle": 50, "specials": 50,
-         "unsafe": 10, "frag": 100, "defaultrate+maps": 2000, "stackobj": 50}
+         "unsafe": 10, "frag": 100, "defaultrate+maps": 2000, "stackobj": 50, "defers": 50}
 # objects Go keeps through roots the dump does not hold (see the module docstring)
 GO_ONLY = {"finalizers": 1, "fincycle": 1, "chans": 1, "specials": 3 * MODES["specials"],
            "stackobj": 2 * (MODES["stackobj"] + 1)}
@@ -835,3 +835,19 @@ def test_pclntab_of_other_files(prog, tmp_path):
     if pathlib.Path(sys.executable).resolve().read_bytes()[:4] == b"\x7fELF":   # not Go
         with pytest.raises(ValueError, match="no Go symbol|no symbol table|malformed"):
             _pclntab.Pclntab(pathlib.Path(sys.executable).resolve())
+
+
+def test_deferred_closures(dumps):
+    # a defer in a loop is not open-coded: its _defer record is a heap object on the
+    # goroutine's defer chain (in the dump as any object), its fn a closure holding a list
+    path, go = dumps["defers"]
+    d = heapdump.load(path, build_runtime=False)
+    assert len(d.defers) == 4
+    fns = set(_objs(d, d.defers["fn"]))
+    for g in range(2):
+        for i in range(2):
+            head, second = go["expect"]["defer%d/%d" % (g, i)]
+            steps = d.why_alive(second)
+            got = [s["addr"] for s in steps]
+            assert got[-2:] == [head, second] and fns & set(got)
+            assert steps[-2]["size"] == 48 and steps[-1]["offset"] == 0

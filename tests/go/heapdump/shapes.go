@@ -139,6 +139,16 @@ func work(st *State, id int) {
 	st.N++
 }
 
+func deferHolder(n, id int) {
+	for i := 0; i < 2; i++ {
+		l := list(n)
+		defer func() { runtime.KeepAlive(l) }()
+		expect["defer"+strconv.Itoa(id)+"/"+strconv.Itoa(i)] = chain(l, 2)
+	}
+	ready <- true
+	<-done
+}
+
 //go:noinline
 func newNode(next *Node, id int) *Node { return &Node{Next: next, ID: id} }
 
@@ -277,6 +287,13 @@ func more(mode string, n int) bool {
 		// (no frame's pointer bitmap lists it), holding the only pointers to its heap data
 		for i := 0; i < 2; i++ {
 			go stackHolder(n, i)
+			<-ready
+		}
+	case "defers":
+		// deferred closures (a defer in a loop is not open-coded: a _defer record on the
+		// stack whose fn is a heap closure) holding the only pointers to lists
+		for i := 0; i < 2; i++ {
+			go deferHolder(n, i)
 			<-ready
 		}
 	case "unsafe":
