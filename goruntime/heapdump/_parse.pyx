@@ -223,8 +223,7 @@ cdef int fieldlist(reader* r, bint check, uint64_t limit, uint64_t* start, uint6
     cdef const uint8_t* p = r.p
     cdef intp_t pos = r.pos, n = r.n, nf = r.nfields, nf0 = r.nfields, at
     cdef uint64_t* out = r.fields
-    cdef uint64_t kind, off, prev = 0
-    cdef bint seen = False
+    cdef uint64_t kind, off, nxt = 0     # the least offset the next field may have
     start[0] = <uint64_t>nf0
     while True:
         at = pos
@@ -241,14 +240,13 @@ cdef int fieldlist(reader* r, bint check, uint64_t limit, uint64_t* start, uint6
             off += 8
         if off & 7:
             return fail(r, "pointer field offset %llu is not 8-byte aligned", at, off)
-        if check and (off > limit or limit - off < 8):
-            return fail(r, "pointer field offset %llu is outside its memory", at, off)
         if check:
-            if seen and off <= prev:
+            if off < nxt or off > limit or limit - off < 8:     # one test on the hot path
+                if off > limit or limit - off < 8:
+                    return fail(r, "pointer field offset %llu is outside its memory", at, off)
                 return fail(r, "pointer field offset %llu does not follow the one before it "
                             "(a field list ascends)", at, off)
-            prev = off
-            seen = True
+            nxt = off + 8
         if out != NULL:
             out[nf] = off
         nf += 1
