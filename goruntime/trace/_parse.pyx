@@ -19,7 +19,7 @@ with objects by slot.
 """
 import numpy as np
 
-from libc.stdlib cimport malloc, calloc, realloc, free as cfree
+from libc.stdlib cimport malloc, calloc, free as cfree
 from libc.string cimport memset
 from libc.math cimport floor
 
