@@ -88,7 +88,7 @@ def test_range_over_a_map_being_changed_is_gos(r):
         m2[k + 1000] = 1
         n += 1
     assert n == 20 and len(m2) == 40
-    for k in m2:
+    for _k in m2:
         rt.clear(m2)                        # after clear nothing more is produced
     assert len(m2) == 0 and list(m2.values()) == []
 

@@ -104,7 +104,7 @@ def lang_port_wordfreq():
             del m[k]
     s.snap("range_delete")
     lens.append(len(m))
-    text = fields = words = new = subs = k = w = None
+    text = fields = words = new = subs = k = w = None  # noqa: F841 (drops the roots)
     s.gcsnap("keys_keep_text")
     rt.clear(m)
     lens.append(len(m))
@@ -273,7 +273,7 @@ def lang_port_slices():
     p = None
     s.gcsnap("ptrs_dropped")
     q = rt.Slice(rt.Ptr(T.portT))
-    for i in range(300):
+    for _ in range(300):
         q = rt.append(q, None)
     s.snap("append_ptrs_300")
     caps[11] = q.cap
