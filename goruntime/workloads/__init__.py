@@ -43,7 +43,6 @@ TotalAlloc (exactly) and NumGC (within 10 %).
 ``progress=True`` shows a tqdm progress bar counting allocations (``pip install
 goruntime[progress]``).
 """
-import gc as _pygc
 import time as _time
 
 import numpy as np
@@ -245,12 +244,6 @@ class _Run:
         try:
             self.before = _peek(self.rt)
             self.mut = _workloads.Mutator(self.rt, self.rt.heap, self.nwords, self.bar)
-            # CPython's cycle collector is off while the kernel runs: the GC steps' own
-            # short-lived Python objects would otherwise trigger its collections (each
-            # traversing every tracked object: ~4 % of a GCBench run); it runs as before
-            # once the kernel returns.
-            self.pygc = _pygc.isenabled()
-            _pygc.disable()
             self.t0 = _time.perf_counter()
         except BaseException:
             self.rt.world.release()
@@ -260,8 +253,6 @@ class _Run:
     def __exit__(self, *exc):
         try:
             self.wall = _time.perf_counter() - self.t0
-            if self.pygc:
-                _pygc.enable()
             self.mut.close()
             self.after = _peek(self.rt)
         finally:
