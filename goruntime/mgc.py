@@ -841,9 +841,9 @@ class Collector:
             rt._charge_mutator()
             now = rt.clock.nanotime()
             elapsed = max(0, now - cyc.step_ns)
-            c = rt._counters()
-            allocated = max(0, c.malloc_bytes - cyc.alloc_mark)
-            cyc.alloc_mark = c.malloc_bytes
+            malloc_bytes = rt.heap.malloc_bytes
+            allocated = max(0, malloc_bytes - cyc.alloc_mark)
+            cyc.alloc_mark = malloc_bytes
             cyc.steps += 1
             p = rt.pacer
             procs = rt._gomaxprocs
@@ -881,7 +881,7 @@ class Collector:
                 if not finish:
                     return True
                 return self.stage(self.finish_locked)       # Go: gcMarkDone
-            self.set_check_point(cyc, c.malloc_bytes)
+            self.set_check_point(cyc, malloc_bytes)
         except (FatalError, MemoryError):
             if self.mark is not None and not self.mark.active:
                 self.abandon()          # the drain failed: the mark bits are already clear
@@ -1012,7 +1012,7 @@ class Collector:
         else:
             mut_ns = now - p.mark_start_time - cyc.gc_charged
         if malloc_bytes is None:
-            malloc_bytes = rt._counters().malloc_bytes
+            malloc_bytes = rt.heap.malloc_bytes
         allocated = malloc_bytes - cyc.alloc_start
         if waits and mut_ns > 0 and allocated > 0:
             quantum = min(quantum, int(allocated / mut_ns * min(waits)))

@@ -544,6 +544,12 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
         "chan_keeps_ptrs.Frees": 0, "chan_one_received.Frees": 1, "chan_keeps_struct.Frees": 0,
         "elem_keeps_struct.Frees": 0, "elem_dropped.Frees": 1, "field_dropped.Frees": 2,
         "go_stmt.BySize.25": 1}, {}),
+    "read_mem_stats_goroutine_mid_cycle": ("as read_mem_stats_mid_cycle, read by a second goroutine "
+                                           "between the allocations (chan.go: an unbuffered send "
+                                           "hands the P to the receiver)",
+                                           {"in_progress_seen": True, "reads": 300}, {}),
+    "gctrace_large_scan": ("mgc.go gctrace: heap0->heap1->heap2 MB, goal; mgcpacer.go revise lets a mark "
+                           "run past the goal (heap1 above it)", {"P": [1], "forced_lines": 1}, {}),
     "lang_goroutines": ("runtime/proc.go newproc1/gfget/allgadd, acquireSudog/releaseSudog, clearpools; "
                         "time.go timeSleep: g 456 B (class 480), sudog 104 B (class 112), timer class 96", {
         "g100.run.Mallocs": 100 + 99 + 4, "g100.BySize.25": 100, "g100.BySize.9": 99,
