@@ -77,17 +77,10 @@ from goruntime._heap cimport (
 from goruntime.errors import FatalError
 
 cdef enum:
-    ERR_NONE = 0
-    ERR_BAD_POINTER = 1
-    ERR_NOMEM = 2
-    ERR_ZOMBIE = 3
-    ERR_CHECKMARK = 4
     PREFETCH_DISTANCE = 4
     SQ_AHEAD = 4                # drain_spans: the queued span whose objects are prefetched
     POP_AHEAD = 8               # drain_pipelined: grey objects ahead whose memory is fetched
     ROOT_AHEAD = 8              # root_jobs: roots ahead whose span and bitmaps are fetched
-    RING_MAX = 64               # the largest prefetch ring (a power of two)
-    RING_DEFAULT = 16           # found pointers in flight by default
 
 # The mark's compact span table (span_info): one uint64 per span index, built from the
 # span records and alloc bits when a pipelined mark starts, 8 bytes where an mspan_t is
@@ -104,6 +97,9 @@ cdef extern from *:
     #define GR_SI_NOSCAN (1ULL << 59)        /* no pointers: marked objects are black at once */
     #define GR_SI_FULL (1ULL << 60)          /* every slot's alloc bit is set: no alloc-bit load */
     #define GR_SI_SMALL (1ULL << 61)         /* a small in-use span described by this entry */
+    /* the parallel mark (_gcwork): mark bits set by an atomic fetch-or, shared words read */
+    #define GR_MARK_OR(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
+    #define GR_LOAD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
     #if defined(__GNUC__)
     #define GR_LEN64(x) (64 - __builtin_clzll(x))   /* bits needed for x != 0 (Go: bits.Len64) */
     #else
@@ -111,6 +107,8 @@ cdef extern from *:
     #endif
     """
     int GR_LEN64(uint64_t x) nogil
+    uint64_t GR_MARK_OR(uint64_t* p, uint64_t v) nogil
+    intp_t GR_LOAD_ACQ(const intp_t* p) nogil
     const int SI_ELEMSIZE_SHIFT "GR_SI_ELEMSIZE_SHIFT"
     const int SI_NELEMS_SHIFT "GR_SI_NELEMS_SHIFT"
     const uint64_t SI_NOSCAN "GR_SI_NOSCAN"
@@ -119,42 +117,7 @@ cdef extern from *:
     const uint64_t STACK_ADDR_MASK "((1ULL << 48) - 1)"  # grey stack entry: size << 48 | address
 
 
-cdef struct found_t:            # a pointer found by scan_object, not yet shaded
-    uint64_t p                  # the pointer
-    uint64_t src                # where it was found (for the bad-pointer report)
-    intp_t si                   # the span holding it (page_to_span, already looked up)
-    uint64_t info               # span_info[si]
-
-
-cdef struct gcwork_t:           # Go: gcWork (one, since the mark is stop-the-world)
-    uint64_t* stack             # grey objects (slot addresses), LIFO
-    intp_t n
-    intp_t cap
-    bint pipelined              # found pointers go through the prefetch ring (see gc_drain)
-    uint32_t ring_size          # entries of ring in use: a power of two <= RING_MAX
-    found_t ring[RING_MAX]      # FIFO: ring[rhead & (ring_size-1)] is the oldest
-    uint32_t rhead
-    uint32_t rtail
-    uint64_t* span_info         # pipelined or batched: the compact span table (see SI_*)
-    bint batched                # span-batched ("Green Tea") drain (see drain_spans)
-    uint64_t* grey              # batched: per slot, marked, not yet scanned (mark bits' layout)
-    uint8_t* queued             # batched: per span index, on the span queue
-    int32_t* squeue             # batched: FIFO of span indices squeue[sq_head:sq_tail]
-    intp_t sq_head
-    intp_t sq_tail
-    intp_t sq_cap
-    intp_t cs                   # batched: the span being scanned when a budget stopped it (-1)
-    uint64_t bytes_marked       # Go: work.bytesMarked -> heapMarked
-    uint64_t nmarked
-    uint64_t scan_bytes         # Go: heapScanWork (bytes of pointerful objects scanned)
-    uint64_t* bits              # which mark bitmap: gcmark_bits, or check_bits for checkmark
-    double budget               # a budgeted drain stops after this much work (0: no limit);
-    double w_obj                # work = w_obj * objects marked + w_byte * bytes scanned
-    double w_byte
-    mheap_t* heap               # a MarkState's heap (the write barrier's flush hook)
-    int err
-    uint64_t bad_ptr            # the offending pointer, and where it was found
-    uint64_t bad_src
+# found_t and gcwork_t (the work state) are declared in _mark.pxd.
 
 
 cdef int grow(gcwork_t* w, void** buf, intp_t* cap, size_t itemsize) noexcept nogil:
@@ -231,7 +194,11 @@ cdef inline void shade(mheap_t* h, gcwork_t* w, uint64_t p, intp_t si, uint64_t 
         w.bad_ptr = p
         w.bad_src = src
         return
-    bit_set(mb, idx)
+    if w.give_at:                               # parallel: one worker wins the object
+        if GR_MARK_OR(&mb[idx >> 6], (<uint64_t>1) << (idx & 63)) & ((<uint64_t>1) << (idx & 63)):
+            return
+    else:
+        bit_set(mb, idx)
     w.bytes_marked += s.elemsize
     w.nmarked += 1
     if span_noscan(s):
@@ -364,6 +331,7 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     cdef uint64_t p, src, off, info, es, base, idx, bit
     cdef found_t* f
     cdef found_t near                       # a pointer into the scanned object's page
+    cdef intp_t give_at = w.give_at         # parallel mark: see gcwork_t
     while True:
         if tail - head != rsize:
             if word:
@@ -415,6 +383,17 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                 i += <intp_t>lim
                 continue
             elif n > 0 and (w.budget <= 0 or nm * w.w_obj + sb * w.w_byte < w.budget):
+                if give_at:
+                    if GR_LOAD_ACQ(w.abort):
+                        break
+                    if n > give_at and GR_LOAD_ACQ(w.nfull) == 0:
+                        w.stack = stack             # hand a buffer to the full list
+                        w.n = n
+                        if w.give(w) < 0:
+                            break
+                        stack = w.stack
+                        n = w.n
+                        continue
                 n -= 1
                 b = stack[n]
                 if n >= POP_AHEAD:              # a grey object popped soon: its first
@@ -475,7 +454,11 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
             w.bad_ptr = p
             w.bad_src = f.src
             break
-        bits[k] |= bit
+        if give_at:
+            if GR_MARK_OR(&bits[k], bit) & bit:
+                continue                        # another worker marked it first
+        else:
+            bits[k] |= bit
         bm += es
         nm += 1
         if info & SI_NOSCAN:
@@ -924,12 +907,10 @@ cdef void gc_drain(mheap_t* h, gcwork_t* w) noexcept nogil:
         drain_simple(h, w)
 
 
-cdef void mark_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroots,
-                     const uint64_t* scan_only, intp_t nscan) noexcept nogil:
-    """Grey the handle table, *roots* and tiny blocks; scan (not mark) *scan_only* objects."""
-    cdef intp_t i, si
-    cdef uint64_t a, slot
-    cdef mspan_t* s
+cdef void grey_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroots) noexcept nogil:
+    """Grey the handle table, *roots* and every P's tiny block."""
+    cdef intp_t i
+    cdef uint64_t a
     for i in range(h.roots_len):
         a = h.roots[i]
         if a != 0:
@@ -942,8 +923,19 @@ cdef void mark_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroo
             if w.err:
                 return
     for i in range(MAX_PROCS):
-        if h.mcaches[i].tiny != 0:
+        if h.mcaches[i].tiny != 0 and not w.err:
             grey_object(h, w, h.mcaches[i].tiny, 0)
+
+
+cdef void mark_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroots,
+                     const uint64_t* scan_only, intp_t nscan) noexcept nogil:
+    """Grey the handle table, *roots* and tiny blocks; scan (not mark) *scan_only* objects."""
+    cdef intp_t i, si
+    cdef uint64_t a, slot
+    cdef mspan_t* s
+    grey_roots(h, w, roots, nroots)
+    if w.err:
+        return
     gc_drain(h, w)
     # Objects with finalizers: mark what they point to, but not the objects themselves.
     for i in range(nscan):

@@ -211,3 +211,63 @@ def test_runtime_uses_the_parallel_mark_above_one_p(monkeypatch):
     else:
         assert not calls
     assert mgc.stw_mark(1) is _mark.mark
+
+
+# Random heaps (hypothesis): any graph over objects of several size classes (scan and
+# noscan, and large objects), any roots and finalizer objects, marks bit for bit and
+# count for count as the serial mark, with 2 and 3 workers.
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_SIZES = ((16, False), (32, False), (48, False), (24, True), (1024, False), (40000, False),
+          (64, True))
+
+
+@st.composite
+def _random_heaps(draw):
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    n = draw(st.integers(1, 4000))
+    degree = draw(st.integers(0, 4))
+    kinds = draw(st.lists(st.integers(0, len(_SIZES) - 1), min_size=1, max_size=4, unique=True))
+    nroots = draw(st.integers(0, 8))
+    nscan = draw(st.integers(0, 4))
+    return seed, n, degree, kinds, nroots, nscan
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_random_heaps())
+def test_random_heaps_parallel_equals_serial(params):
+    seed, n, degree, kinds, nroots, nscan = params
+    rng = np.random.default_rng(seed)
+    h = _heap.Heap()
+    objs, ptr_words = [], []
+    per = max(1, n // len(kinds))
+    for k in kinds:
+        size, noscan = _SIZES[k]
+        count = per if size <= 1024 else min(per, 6)
+        mask = None if noscan else np.zeros(size // 8, np.uint8)
+        if mask is not None:
+            mask[: min(4, size // 8)] = 1
+            mask[-1] = 1
+        a = h.alloc_many(size, noscan, count, mask=mask)
+        objs.append(a)
+        if mask is not None:
+            offs = np.flatnonzero(mask).astype(np.uint64) * 8
+            ptr_words.append((a[:, None] + offs[None, :]).ravel())
+    objs = np.concatenate(objs)
+    if ptr_words and degree:
+        words = np.concatenate(ptr_words)
+        src = np.ascontiguousarray(rng.choice(words, min(len(words), degree * len(objs)),
+                                              replace=False))
+        h.store_pointers(src, np.zeros(len(src), np.uint64),
+                         np.ascontiguousarray(rng.choice(objs, len(src))))
+    roots = np.ascontiguousarray(rng.choice(objs, nroots)) if nroots else None
+    scan_only = np.ascontiguousarray(rng.choice(objs, nscan)) if nscan else None
+    h.flush_mcaches(False)
+    ref_out, ref_bits = _serial(h, roots, scan_only)
+    assert _mark.mark(h, roots, scan_only) == ref_out          # the pipelined serial drain
+    np.testing.assert_array_equal(h.gcmark_bits, ref_bits)
+    _mark.clear_marks(h)
+    for nw in (2, 3):
+        assert _gcwork.mark(h, roots, scan_only, nworkers=nw) == ref_out
+        np.testing.assert_array_equal(h.gcmark_bits, ref_bits)
+        _mark.clear_marks(h)
