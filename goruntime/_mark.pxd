@@ -30,6 +30,9 @@ cdef struct gcwork_t:           # Go: gcWork (one per mark worker)
     uint32_t rtail
     uint64_t* span_info         # pipelined or batched: the compact span table (see SI_*)
     bint batched                # span-batched ("Green Tea") drain (see drain_spans)
+    bint adaptive               # batched until the rule in drain_spans picks the ring drain
+    intp_t span_visits          # batched: spans taken off the queue, objects scanned from
+    intp_t span_objs            #   them (the adaptive rule's counters)
     uint64_t* grey              # batched: per slot, marked, not yet scanned (mark bits' layout)
     uint8_t* queued             # batched: per span index, on the span queue
     int32_t* squeue             # batched: FIFO of span indices squeue[sq_head:sq_tail]

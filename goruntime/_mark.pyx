@@ -81,6 +81,8 @@ cdef enum:
     SQ_AHEAD = 4                # drain_spans: the queued span whose objects are prefetched
     POP_AHEAD = 8               # drain_pipelined: grey objects ahead whose memory is fetched
     ROOT_AHEAD = 8              # root_jobs: roots ahead whose span and bitmaps are fetched
+    DECIDE_VISITS = 1024        # adaptive mark: span visits after which the drain is chosen
+    SPARSE_OBJS = 4             # fewer objects scanned per span visit: the ring drain
 
 # The mark's compact span table (span_info): one uint64 per span index, built from the
 # span records and alloc bits when a pipelined mark starts, 8 bytes where an mspan_t is
@@ -668,6 +670,7 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
     left), the ring is emptied and the drain returns.
     """
     cdef dstate_t d
+    cdef intp_t nspan_objs = 0
     cdef intp_t cs = -1, ckw = 0, cnw = 0, kk, k, si
     cdef uint64_t cbase = 0, ces = 0, g, any_grey, info, b, bn, word, p, cwmask = 0
     cdef intp_t i, j, end, wbase, cwords = 0
@@ -751,6 +754,7 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
                     break
                 b = cbase + (<uint64_t>(ckw * 64 + GR_CTZ64(g))) * ces
                 g &= g - 1
+                nspan_objs += 1
                 i = <intp_t>((b - d.astart) >> 3)
                 if (i & 63) + cwords <= 64:
                     # ds_scan of an object whose heap bits are in one word
@@ -853,8 +857,19 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
                 wbase = i
                 i += <intp_t>lim
         elif w.sq_head < w.sq_tail and not over:
+            if w.adaptive and w.span_visits == DECIDE_VISITS:
+                w.adaptive = False
+                if w.span_objs + nspan_objs < SPARSE_OBJS * DECIDE_VISITS:
+                    # Sparse: a span visit scans about one object (a random graph, a list
+                    # in random order), so the span queue only adds a step to each
+                    # object; the rest of the mark is drain_pipelined's.
+                    spans_to_stack(w, &d)
+                    w.batched = False
+                    w.pipelined = True
+                    break
             cs = w.squeue[w.sq_head]
             w.sq_head += 1
+            w.span_visits += 1
             # The queue ahead, in two stages: the span 2 * SQ_AHEAD ahead has its grey
             # row fetched, the one SQ_AHEAD ahead the lines of its grey objects (sparse
             # words only), so a span's objects are in cache when it is scanned (a random
@@ -890,6 +905,29 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
     w.bytes_marked += d.bm + bfast
     w.nmarked += d.nm + nfast
     w.scan_bytes += sb
+    w.span_objs += nspan_objs
+
+
+cdef void spans_to_stack(gcwork_t* w, dstate_t* d) noexcept nogil:
+    """Move the grey objects of every queued span onto the object stack (with their
+    sizes) and empty the queue: the adaptive mark leaves the batched drain."""
+    cdef intp_t q, kk, si, nw
+    cdef uint64_t g, es, base, info
+    for q in range(w.sq_head, w.sq_tail):
+        si = w.squeue[q]
+        info = d.sinfo[si]
+        es = (info >> SI_ELEMSIZE_SHIFT) & 0xffff
+        base = d.astart + ((<uint64_t>si) << PAGE_SHIFT)
+        nw = <intp_t>((((info >> SI_NELEMS_SHIFT) & 0x7ff) + 63) >> 6)
+        for kk in range(nw):
+            g = d.grey[si * BITMAP_WORDS + kk]
+            d.grey[si * BITMAP_WORDS + kk] = 0
+            while g:
+                if push(w, (base + (<uint64_t>(kk * 64 + GR_CTZ64(g))) * es) | (es << 48)) < 0:
+                    return
+                g &= g - 1
+        d.queued[si] = 0
+    w.sq_head = w.sq_tail = 0
 
 
 cdef void gc_drain(mheap_t* h, gcwork_t* w) noexcept nogil:
@@ -901,7 +939,9 @@ cdef void gc_drain(mheap_t* h, gcwork_t* w) noexcept nogil:
     """
     if w.batched:
         drain_spans(h, w)
-    elif w.pipelined:
+        if w.batched or w.err:
+            return
+    if w.pipelined:                             # (also when the adaptive rule chose it)
         drain_pipelined(h, w)
     else:
         drain_simple(h, w)
@@ -972,7 +1012,8 @@ def _as_addrs(a):
     return np.ascontiguousarray(a, dtype=np.uint64)
 
 
-def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, bint batched=False):
+def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, batched=None,
+         dict stats=None):
     """Mark everything reachable from the roots; returns ``(bytes_marked, nmarked, scan_bytes)``.
 
     The mark bits must be clear (a swept heap). On error (a bad pointer) the mark bits are
@@ -980,11 +1021,18 @@ def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, bint b
 
     *ring* is the number of found pointers kept in flight by the prefetch ring (a power
     of two up to 64; see gc_drain); 0 shades each pointer as it is found, as checkmark
-    does. *batched* selects span-batched ("Green Tea") marking instead (drain_spans,
+    does. *batched* True selects span-batched ("Green Tea") marking (drain_spans,
     through a ring of *ring* entries, at least 1): faster on dense spans (a level-order
-    tree: 6.6 against 12 ns per object), slower on a 10M-object random graph (138 against
-    101), so it is opt-in. Every setting marks the same objects and returns the same
-    counts; only the speed differs.
+    tree: 7 against 12.7 ns per object, a list in allocation order), slower where a span
+    visit finds one object (a random graph: 51 against 37; a list in random order).
+    False: the object-at-a-time pipelined drain. None (the default, with ring > 0): the
+    adaptive mark, batched for its first DECIDE_VISITS span visits, then the pipelined
+    drain for the rest if those visits scanned fewer than SPARSE_OBJS objects each on
+    average. The rule reads counts, not clocks, so the same heap always takes the same
+    path. Every setting marks the same objects and returns the same counts; only the
+    speed differs. A *stats* dict gets the span visits and the objects they scanned, and
+    which drain ran (``"batched"``, ``"pipelined"``, ``"simple"``, or ``"switched"``:
+    the adaptive rule left the batched drain).
     """
     finish_sweep(heap)              # a mark needs a swept heap (Go: finishsweep_m first)
     if ring < 0 or ring > RING_MAX or ring & (ring - 1):
@@ -995,9 +1043,14 @@ def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, bint b
     memset(&w, 0, sizeof(w))
     w.cs = -1
     w.bits = heap.h.gcmark_bits
+    cdef bint started_batched
+    if batched is None:
+        w.adaptive = ring > 0
+        batched = ring > 0
+    started_batched = bool(batched)
     w.pipelined = ring > 0 and not batched
     w.ring_size = ring if ring > 0 or not batched else 1
-    w.batched = batched
+    w.batched = bool(batched)
     cdef const uint64_t* rp = &r[0] if r.shape[0] else NULL
     cdef const uint64_t* sp = &so[0] if so.shape[0] else NULL
     cdef intp_t npages = heap.h.mapped_pages
@@ -1021,6 +1074,11 @@ def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, bint b
     if w.err:
         clear_bits(heap, heap.h.gcmark_bits)
         raise_work_error(&w)
+    if stats is not None:
+        stats["span_visits"] = w.span_visits
+        stats["span_objs"] = w.span_objs
+        stats["drain"] = ("switched" if started_batched and not w.batched else "batched"
+                          if w.batched else "pipelined" if w.pipelined else "simple")
     return (w.bytes_marked, w.nmarked, w.scan_bytes)
 
 
