@@ -12,10 +12,10 @@ of full and empty work buffers. `mark` here does the same for a stop-the-world m
   GIL) each drain a private grey stack (Go: ``gcWork``): pop, scan the pointer words from
   the heap bits, shade what they point to. Shading is an atomic fetch-or on the mark-bit
   word, so exactly one worker marks -- counts and greys -- each object;
-- balancing (Go: ``gcWork.balance`` / ``getfull``): a worker whose stack holds more than
-  two buffers while the full list is empty hands a buffer (its newest objects) to it; a worker that
-  runs dry takes a buffer from it, else waits (Go: ``work.nwait``); the mark ends when
-  every worker waits and the list is empty;
+- balancing (Go: ``gcWork.balance`` / ``trygetfull``): a worker whose stack holds more
+  than two buffers while the full list is empty hands a buffer (its newest objects) to
+  it; a worker that runs dry takes a buffer from it, else waits (Go: ``work.nwait``); the
+  mark ends when every worker waits and the list is empty;
 - finalizer objects (*scan_only*) are then pushed unmarked and drained the same way, as the
   serial mark does after its first drain.
 
@@ -32,7 +32,9 @@ prefetch ring and the compact span table, built once and shared), in its paralle
 (``gcwork_t.give_at``): the mark bit is set by the atomic fetch-or, and before each pop
 the worker checks the abort flag and hands a buffer out when the full list is empty.
 Simplified: Go's empty-buffer list is the allocator's (buffers are malloc'd and
-freed); waiting workers spin with ``sched_yield`` instead of parking.
+freed); a worker that runs dry waits for work here, yielding, then sleeping 20 us at a
+time between looks at the full list, where Go 1.27's worker (``trygetfull`` finding
+nothing) returns from gcDrain and parks until the scheduler gives it work again.
 """
 import numpy as np
 
@@ -44,17 +46,20 @@ from cpython.pythread cimport (
     PyThread_release_lock, WAIT_LOCK,
 )
 
-from goruntime._types cimport uint64_t, intp_t
+from goruntime._types cimport uint32_t, uint64_t, intp_t
 from goruntime._heap cimport Heap, mheap_t, mspan_t, span_of, obj_index, span_noscan
 from goruntime._mark cimport (
     gcwork_t, push, build_span_info, grey_roots, drain_pipelined, ERR_NOMEM, RING_DEFAULT,
 )
 from goruntime.errors import FatalError
+from goruntime import _mark as _mark_module
+from cpython.pycapsule cimport PyCapsule_New
 
 cdef extern from *:
     """
     #include <pthread.h>
     #include <sched.h>
+    #include <unistd.h>
     #define GR_LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
     #define GR_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
     typedef void* (*gr_thread_fn)(void*);
@@ -67,12 +72,18 @@ cdef extern from *:
     int gr_thread_start(pthread_t* t, gr_thread_fn fn, void* arg) nogil
     int pthread_join(pthread_t t, void** ret) nogil
     int sched_yield() nogil
+    int usleep(unsigned int us) nogil
+    # the same functions, callable without the GIL (as CPython allows)
+    PyThread_type_lock lock_new "PyThread_allocate_lock"() nogil
+    void lock_free "PyThread_free_lock"(PyThread_type_lock lock) nogil
     intp_t GR_LOAD(intp_t* p) nogil
     void GR_STORE(intp_t* p, intp_t v) nogil
 
 cdef enum:
     WBUF_CAP = 256              # objects per work buffer (Go: workbuf, 2 KiB of pointers)
     MAX_WORKERS = 64
+    YIELDS = 64                 # a worker without work yields this often, then sleeps
+    WAIT_SLEEP_US = 20          # between looks at the full list
 
 
 cdef struct wbuf_t:             # Go: workbuf
@@ -132,11 +143,12 @@ cdef int give(gcwork_t* g) noexcept nogil:
 
 cdef bint get_full(worker_t* w) noexcept nogil:
     """Refill the empty private stack from the full list, waiting while another worker may
-    still produce work (Go: getfull). False when the mark is over (or aborted)."""
+    still produce work (Go: trygetfull, and a parked worker's wait). False when the mark
+    is over (or aborted)."""
     cdef shared_t* sh = w.sh
     cdef wbuf_t* b
     cdef bint waiting = False
-    cdef intp_t i
+    cdef intp_t i, spins
     PyThread_acquire_lock(sh.lock, WAIT_LOCK)
     while True:
         if sh.full != NULL and not sh.abort:
@@ -164,8 +176,13 @@ cdef bint get_full(worker_t* w) noexcept nogil:
                 PyThread_release_lock(sh.lock)
                 return False
         PyThread_release_lock(sh.lock)
+        spins = 0
         while not GR_LOAD(&sh.nfull) and not GR_LOAD(&sh.done) and not GR_LOAD(&sh.abort):
-            sched_yield()
+            if spins < YIELDS:
+                sched_yield()
+                spins += 1
+            else:
+                usleep(WAIT_SLEEP_US)
         PyThread_acquire_lock(sh.lock, WAIT_LOCK)
 
 
@@ -218,6 +235,83 @@ cdef int publish(shared_t* sh, worker_t* w) noexcept nogil:
     return 0
 
 
+cdef void init_worker(worker_t* w, shared_t* sh, mheap_t* h, uint64_t* sinfo,
+                      uint32_t ring_size) noexcept nogil:
+    w.sh = sh
+    w.g.bits = h.gcmark_bits
+    w.g.pipelined = True
+    w.g.ring_size = ring_size
+    w.g.cs = -1
+    w.g.span_info = sinfo
+    w.g.give_at = 2 * WBUF_CAP
+    w.g.nfull = &sh.nfull
+    w.g.abort = &sh.abort
+    w.g.par = w
+    w.g.give = give
+
+
+cdef int drain_state(mheap_t* h, gcwork_t* g, intp_t nworkers) noexcept nogil:
+    """A MarkState's drain to the end on *nworkers* threads (``MarkState.drain(...,
+    nworkers=n)``): worker 0 takes over its grey stack, prefetch ring and counters, the
+    others start empty and get buffers from it; the counters of all of them are summed
+    back into *g*. -1 (nothing done) if the workers cannot be set up."""
+    cdef shared_t sh
+    cdef worker_t* ws
+    cdef wbuf_t* b
+    cdef intp_t i
+    if nworkers > MAX_WORKERS:
+        nworkers = MAX_WORKERS
+    memset(&sh, 0, sizeof(sh))
+    sh.h = h
+    sh.lock = lock_new()
+    if sh.lock == NULL:
+        return -1
+    ws = <worker_t*>PyMem_RawMalloc(nworkers * sizeof(worker_t))
+    if ws == NULL:
+        lock_free(sh.lock)
+        return -1
+    memset(ws, 0, nworkers * sizeof(worker_t))
+    for i in range(nworkers):
+        init_worker(&ws[i], &sh, h, g.span_info, g.ring_size)
+    ws[0].g = g[0]                              # its stack, ring and counters
+    init_worker(&ws[0], &sh, h, g.span_info, g.ring_size)
+    ws[0].g.bits = g.bits
+    run_workers(&sh, ws, nworkers)
+    g.stack = ws[0].g.stack
+    g.n = ws[0].g.n
+    g.cap = ws[0].g.cap
+    g.rhead = ws[0].g.rhead
+    g.rtail = ws[0].g.rtail
+    g.bytes_marked = ws[0].g.bytes_marked
+    g.nmarked = ws[0].g.nmarked
+    g.scan_bytes = ws[0].g.scan_bytes
+    g.err = ws[0].g.err
+    g.bad_ptr = ws[0].g.bad_ptr
+    g.bad_src = ws[0].g.bad_src
+    for i in range(1, nworkers):
+        g.bytes_marked += ws[i].g.bytes_marked
+        g.nmarked += ws[i].g.nmarked
+        g.scan_bytes += ws[i].g.scan_bytes
+        if ws[i].g.err and not g.err:
+            g.err = ws[i].g.err
+            g.bad_ptr = ws[i].g.bad_ptr
+            g.bad_src = ws[i].g.bad_src
+        PyMem_RawFree(ws[i].g.stack)
+    if sh.abort and not g.err:
+        g.err = ERR_NOMEM
+    while sh.full != NULL:                      # left over only after an abort
+        b = sh.full
+        sh.full = b.next
+        free(b)
+    PyMem_RawFree(ws)
+    lock_free(sh.lock)
+    return 0
+
+
+_mark_module._register_parallel_drain(
+    PyCapsule_New(<void*>drain_state, "goruntime._gcwork.drain_state", NULL))
+
+
 def _as_addrs(a):
     if a is None:
         return np.zeros(0, dtype=np.uint64)
@@ -265,17 +359,7 @@ def mark(Heap heap, roots=None, scan_only=None, *, int nworkers=2):
     with nogil:
         sinfo = build_span_info(h)              # read-only, shared by every worker
         for i in range(nworkers):
-            ws[i].sh = &sh
-            ws[i].g.bits = h.gcmark_bits
-            ws[i].g.pipelined = True
-            ws[i].g.ring_size = RING_DEFAULT
-            ws[i].g.cs = -1
-            ws[i].g.span_info = sinfo
-            ws[i].g.give_at = 2 * WBUF_CAP
-            ws[i].g.nfull = &sh.nfull
-            ws[i].g.abort = &sh.abort
-            ws[i].g.par = &ws[i]
-            ws[i].g.give = give
+            init_worker(&ws[i], &sh, h, sinfo, RING_DEFAULT)
         if sinfo == NULL:
             fail(w0, ERR_NOMEM)
         else:

@@ -63,10 +63,13 @@ finish_sweep ~ finishsweep_m (mgcsweep.go; sweep_span, sweepone and the cacheSpa
 deductSweepCredit hooks are in _heap.pyx);
 checkmark ~ gccheckmark (mcheckmark.go).
 """
+import importlib
+
 import numpy as np
 
 from libc.string cimport memset, memmove
 from cpython.mem cimport PyMem_RawMalloc, PyMem_RawCalloc, PyMem_RawRealloc, PyMem_RawFree
+from cpython.pycapsule cimport PyCapsule_GetPointer
 
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
@@ -1131,6 +1134,18 @@ cdef int extend_span_info(const mheap_t* h, gcwork_t* w, intp_t* npages) noexcep
     return 0
 
 
+ctypedef int (*parallel_drain_fn)(mheap_t* h, gcwork_t* w, intp_t nworkers) noexcept nogil
+# _gcwork's drain_state (registered by _gcwork when it is imported): a MarkState's drain
+# to the end on several worker threads. _gcwork cimports this module, so the pointer
+# comes back through a capsule rather than a cimport.
+cdef parallel_drain_fn parallel_drain = NULL
+
+
+def _register_parallel_drain(capsule):
+    global parallel_drain
+    parallel_drain = <parallel_drain_fn>PyCapsule_GetPointer(capsule, "goruntime._gcwork.drain_state")
+
+
 cdef class MarkState:
     """One cycle's mark work, done a budget at a time while the mutator runs (Go: the
     gcWork queues, the root jobs and gcDrain/gcDrainN of mgcmark.go).
@@ -1357,18 +1372,29 @@ cdef class MarkState:
         queued spans, each counted once)."""
         return self.w.n + (self.w.sq_tail - self.w.sq_head) + (self.w.cs >= 0)
 
-    def drain(self, double budget=0, double w_obj=0, double w_byte=1, double w_root=1):
+    def drain(self, double budget=0, double w_obj=0, double w_byte=1, double w_root=1,
+              *, int nworkers=1):
         """Mark until *budget* units of work are done or no work is left (Go: gcDrainN /
         gcDrain); returns ``(bytes_marked, nmarked, scan_bytes)`` done by this call. The
         roots' modelled scan work left (``set_roots``) is paid first, ``w_root`` units per
-        byte (``root_scan`` counts it)."""
+        byte (``root_scan`` counts it).
+
+        A drain to the end (*budget* 0) of a pipelined mark runs on *nworkers* threads
+        (``_gcwork``): it marks the same objects with the same counts, in another order.
+        A budgeted drain always runs on this thread: where it stops depends on the order."""
         cdef mheap_t* h = &self.heap.h
         cdef gcwork_t* w = &self.w
         cdef uint64_t bm0 = w.bytes_marked, nm0 = w.nmarked, sb0 = w.scan_bytes
         cdef double done, take
+        cdef bint par
         self._check()
         if budget < 0 or w_root < 0:
             raise ValueError("drain: budget and w_root must be >= 0")
+        if nworkers < 1:
+            raise ValueError("drain: nworkers must be >= 1")
+        par = nworkers > 1 and budget == 0 and w.pipelined and not w.batched
+        if par and parallel_drain == NULL:
+            importlib.import_module("goruntime._gcwork")    # registers parallel_drain
         if self.roots_pending:
             if self.special_fn is not None:     # read now (Go: markroot's jobs)
                 more, so = self.special_fn()
@@ -1406,7 +1432,8 @@ cdef class MarkState:
                     if done >= budget:
                         break
                     w.budget = budget - done
-                gc_drain(h, w)
+                if not par or parallel_drain(h, w, nworkers) < 0:
+                    gc_drain(h, w)              # (also if the workers could not start)
                 if w.err:
                     break
                 if w.n > 0 or w.sq_head < w.sq_tail or w.cs >= 0:
