@@ -35,7 +35,10 @@ our lock), the work itself without the GIL:
    and ``checkmark`` use the plain walk (``drain_simple``), which shades each pointer as
    it is found; ``mark(heap, batched=True)`` queues the spans of far objects and scans
    each span's grey objects together (``drain_spans``, Go's Green Tea); all mark exactly
-   the same objects (tests/test_mark_paths.py).
+   the same objects (tests/test_mark_paths.py). ``mark``'s default is adaptive: batched
+   for its first span visits, then the pipelined drain if those visits were sparse (a
+   rule on counts; see ``mark``). At GOMAXPROCS > 1 ``_gcwork`` runs the pipelined drain
+   on several threads (gcwork_t's parallel fields, _mark.pxd).
 3. Mark termination (Python): heap_marked, the mcache flush, sweepgen += 2.
 4. Sweep (``sweep``): the Python layer first handles specials of unmarked objects
    (revive finalizable objects by setting their mark bit, queue finalizers and cleanups,
