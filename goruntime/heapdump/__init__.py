@@ -445,7 +445,7 @@ class HeapDump:
             order = frames[np.argsort(sp[frames], kind="stable")]
             fsp = [int(sp[i]) for i in order]
 
-            def word(a):      # (frame index, offset in it, value) of the word at address a
+            def word(a, fsp=fsp, order=order):  # (frame index, offset, value) of the word at a
                 k = bisect.bisect_right(fsp, a) - 1
                 if k < 0:
                     return None
