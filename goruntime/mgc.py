@@ -254,11 +254,17 @@ def _restore(obj, saved):
             setattr(obj, n, e[1])
 
 
+def mark_workers(procs):
+    """Mark worker threads for a drain to the end at GOMAXPROCS *procs*: one per P, at
+    most one per CPU."""
+    return max(1, min(procs, os.cpu_count() or 1))
+
+
 def stw_mark(procs):
     """The stop-the-world mark for GOMAXPROCS *procs*: the serial drain at 1, else the
     parallel one (``_gcwork``: one worker per P, at most one per CPU). Both mark the same
     objects and return the same counts."""
-    nworkers = min(procs, os.cpu_count() or 1)
+    nworkers = mark_workers(procs)
     if nworkers <= 1:
         return _mark.mark
     return lambda heap, roots, scan_only: _gcwork.mark(heap, roots, scan_only, nworkers=nworkers)
@@ -787,7 +793,10 @@ class Collector:
         if scan_budget:
             b, n, sb = m.drain(scan_budget, 0.0, 1.0, 1.0)
         else:
-            b, n, sb = m.drain(budget_ns, mo, mb, w_root)
+            # a drain to the end runs on a worker per P (its counts, and so the modelled
+            # time, do not depend on the order; docs/emulation.md)
+            b, n, sb = m.drain(budget_ns, mo, mb, w_root,
+                               nworkers=mark_workers(rt._gomaxprocs) if budget_ns == 0 else 1)
         rw = m.root_scan - r0
         if wall:
             ns = _time.perf_counter_ns() - t0
