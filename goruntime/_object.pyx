@@ -417,7 +417,7 @@ cdef inline object handle_runtime(Handle h):
     return <object>h.heap.handle_runtime
 
 
-cdef int bind_handle(Handle h, object rt, Heap heap) except -1:
+cdef inline int bind_handle(Handle h, object rt, Heap heap) except -1:
     """Make *h* a handle of *heap* (and of its runtime *rt*): *h* holds a reference to
     each. The runtime's is taken here and given back in ``__dealloc__``, not kept in a
     field: the heap knows its runtime, so a handle is 64 bytes with its GC header, as a
@@ -431,7 +431,7 @@ cdef int bind_handle(Handle h, object rt, Heap heap) except -1:
     return 0
 
 
-cdef int root_handle(Handle h) except -1:
+cdef inline int root_handle(Handle h) except -1:
     """Give *h* a root slot if its address is in an in-use span of its heap."""
     cdef uint64_t a = h.addr
     cdef Heap heap = h.heap
@@ -1261,6 +1261,11 @@ cdef Pointer new_pointer(object rt, Heap heap, uint64_t addr, object elem):
 cdef Pointer new_pointer_i(object rt, Heap heap, uint64_t addr, TypeInfo ti):
     """`new_pointer` with the pointee's `TypeInfo` already at hand."""
     check_heap(heap)
+    return pointer_i(rt, heap, addr, ti)
+
+
+cdef inline Pointer pointer_i(object rt, Heap heap, uint64_t addr, TypeInfo ti):
+    """`new_pointer_i` after the caller's `check_heap` (``rt.new``: one check per call)."""
     cdef Pointer p = Pointer.__new__(Pointer)
     bind_handle(p, rt, heap)
     p.addr = addr
@@ -1457,8 +1462,8 @@ cdef Pointer _new_object_i(object rt, Heap heap, TypeInfo ti):
         raise ValueError("GC mask of %d words does not fit %d bytes" % (ew, size))
     if ew and not ti.noscan:                    # mallocgc with the type's pointer bits
         mallocgc_typed(&heap.h, 0, size, <const uint8_t*><const char*>ti.mask, ew, 1, &addr)
-        return new_pointer_i(rt, heap, addr, ti)
+        return pointer_i(rt, heap, addr, ti)
     mallocgc(&heap.h, 0, size, ti.noscan, &addr)
     if not ti.noscan and addr != ZEROBASE:
         set_heap_bits(&heap.h, addr, NULL, 0, 0)
-    return new_pointer_i(rt, heap, addr, ti)
+    return pointer_i(rt, heap, addr, ti)
