@@ -463,7 +463,7 @@ def goals(rows):
     r = by.get(("rt.new(T) handles, kept alive, GC on, 200k",
                 "rt.new(T) vs CPython T() in the same process"))
     gr, py = num(r, "goruntime"), num(r, "cpython")
-    out.append(("rt.new(T) >= CPython T() in the same process (objects/s)",
+    out.append(("rt.new(T) in one process with CPython T(): >= its rate (objects/s)",
                 UNMEASURED if gr is None or py is None else MET if gr >= py else MISSED,
                 "-" if gr is None or py is None else f"{gr:.2f} vs {py:.2f} M/s ({gr / py:.2f}x)"))
     for metric, limit in (("p.x read (int field)", 20),
