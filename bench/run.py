@@ -9,6 +9,7 @@ bench/README.md for what every row measures.
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -374,6 +375,7 @@ class Bench:
         if r:
             out.append(("RSS <= 1.3x HeapSys + 64 MiB at 10M", r["goruntime"] <= 1.0,
                         f"{r['goruntime']:.2f} of the allowance"))
+        out += [(n, st == MET, v) for n, st, v in heapdump_goals(self.rows) if st != UNMEASURED]
         return out
 
     def report(self):
@@ -475,6 +477,38 @@ def goals(rows):
     return out
 
 
+def heapdump_goals(rows):
+    """Issue #18's goals (real Go heap dumps) against the ``make bench`` heapdump rows:
+    ``[(goal, status, value)]``; the load at every size measured, the dominator tree and
+    why_alive on the 10M-object heap (``--full``); "not measured" when a row is missing."""
+    out = []
+
+    def find(n, metric, full=False):
+        head = f"heap dump, {n} objects"
+        for r in rows:
+            if r["workload"].startswith(head) and r["metric"].startswith(metric) \
+                    and isinstance(r.get("goruntime"), (int, float)):
+                return r if full else r["goruntime"]
+        return None
+
+    for n in ("1M", "10M"):
+        r = find(n, "load: parse + graph", full=True)
+        v = r and r["goruntime"]
+        cpu = re.search(r"(\d+) per CPU second", (r or {}).get("note", ""))
+        out.append((f"heap dump load >= 200 MB/s: {n}",
+                    UNMEASURED if v is None else MET if v >= 200 else MISSED,
+                    "-" if v is None else f"{v:.0f} MB/s" + (f" wall ({cpu.group(1)} per CPU second)" if cpu else "")))
+    v = find("10M", "dominator tree")
+    out.append(("dominator tree of a 10M-object heap < 30 s",
+                UNMEASURED if v is None else MET if v < 30 else MISSED,
+                "-" if v is None else f"{v:.2f} s"))
+    v = find("10M", "why_alive")
+    out.append(("why_alive on a 10M-object heap < 1 s",
+                UNMEASURED if v is None else MET if v < 1 else MISSED,
+                "-" if v is None else f"{v:.2f} s"))
+    return out
+
+
 def print_goals(rows, machine=None):
     gs = goals(rows)
     load = ""
@@ -483,7 +517,12 @@ def print_goals(rows, machine=None):
     print(f"\nissue #20 goals{load}:")
     for name, status, val in gs:
         print(f"  [{status}] {name}: {val}")
-    return [{"goal": n, "status": st, "value": v} for n, st, v in gs]
+    hd = heapdump_goals(rows)
+    print("\nissue #18 goals (heap dumps; the 10M rows need --full):")
+    for name, status, val in hd:
+        print(f"  [{status}] {name}: {val}")
+    return [{"goal": n, "status": st, "value": v, **({"issue": 18} if (n, st, v) in hd else {})}
+            for n, st, v in gs + hd]
 
 
 def fmt(v, unit=""):
@@ -528,7 +567,7 @@ def main(argv=None):
                     help="run only these sections (repeatable)")
     ap.add_argument("--json", default=str(HERE / "latest.json"), help="output path")
     ap.add_argument("--check", action="store_true",
-                    help="also print which of issue #20's goals this run met")
+                    help="also print which of issue #20's and #18's goals this run met")
     ap.add_argument("--from", dest="from_json", metavar="JSON",
                     help="with --check: judge a saved run (e.g. bench/latest.json), run nothing")
     args = ap.parse_args(argv)

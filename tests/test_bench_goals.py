@@ -63,3 +63,30 @@ def test_parallel_mark_goals():
                    row(t, "parallel mark speedup (serial wall / 2-worker wall)", 1.7)])
     assert status(g, "parallel mark at GOMAXPROCS=2: wall")[0] == run.MISSED
     assert status(g, "parallel mark at GOMAXPROCS=2: >= 1.6x")[0] == run.MET
+
+
+def test_heapdump_goals_and_targets():
+    # issue #18: the load at each size, the dominator tree and why_alive at 10M
+    rows = [dict(row("heap dump, 1M objects (75 MB)", "load: parse + graph + Runtime", 373.0),
+                 note="target >= 200; 420 per CPU second (user 0.10 s, kernel 0.05 s); 2 threads"),
+            row("heap dump, 1M objects (75 MB)", "dominator tree (Cython Semi-NCA; igraph in note)", 0.3),
+            row("heap dump, 10M objects (733 MB)", "load: parse + graph + Runtime", 150.0),
+            row("heap dump, 10M objects (733 MB)", "dominator tree (Cython Semi-NCA; igraph in note)", 3.28),
+            row("heap dump, 10M objects (733 MB)", "why_alive (first call, runs the BFS)", 1.5)]
+    g = run.heapdump_goals(rows)
+    assert status(g, "heap dump load >= 200 MB/s: 1M") == (run.MET, "373 MB/s wall (420 per CPU second)")
+    assert status(g, "heap dump load >= 200 MB/s: 10M") == (run.MISSED, "150 MB/s")
+    assert status(g, "dominator tree of a 10M") == (run.MET, "3.28 s")
+    assert status(g, "why_alive on a 10M") == (run.MISSED, "1.50 s")
+    g = run.heapdump_goals(rows[:2])          # a default (1M) run: the 10M goals unmeasured
+    assert status(g, "heap dump load >= 200 MB/s: 1M")[0] == run.MET
+    assert {status(g, p)[0] for p in ("heap dump load >= 200 MB/s: 10M", "dominator tree",
+                                      "why_alive")} == {run.UNMEASURED}
+    # `--only heapdump`: the targets block lists the measured heap-dump goals
+    b = run.Bench.__new__(run.Bench)
+    b.args, b.rows = run.argparse.Namespace(full=False), rows[:2]
+    assert b.targets() == [("heap dump load >= 200 MB/s: 1M", True, "373 MB/s wall (420 per CPU second)")]
+    b.args, b.rows = run.argparse.Namespace(full=True), rows
+    assert [(n, ok) for n, ok, _ in b.targets()] == [
+        ("heap dump load >= 200 MB/s: 1M", True), ("heap dump load >= 200 MB/s: 10M", False),
+        ("dominator tree of a 10M-object heap < 30 s", True), ("why_alive on a 10M-object heap < 1 s", False)]

@@ -409,3 +409,58 @@ def test_html_display_is_escaped(d):
     h = d._repr_html_()
     assert "<script>" not in h and "&lt;script&gt;" in h
     assert "gr-text-fallback" in h and "top 10 retainers" in h
+
+
+def _first_object_record(raw):
+    """(start, end, addr, size, content) of the first object record of *raw*."""
+    t = _parse.parse(np.frombuffer(raw, np.uint8))
+    objs = t["objects"]
+    starts = sorted(int(r[0]) for name, tab in t.items() if name not in ("fields", "stacks")
+                    for r in tab)
+    s = int(objs[0, 0])
+    e = min(x for x in starts + [len(raw) - 1] if x > s)
+    size = int(objs[0, 2])
+    return s, e, int(objs[0, 1]), size, raw[int(objs[0, 3]):int(objs[0, 3]) + size]
+
+
+def _object_record(addr, content, offsets):
+    r = _uvarint(1) + _uvarint(addr) + _uvarint(len(content)) + content
+    return r + b"".join(_uvarint(1) + _uvarint(o) for o in offsets) + _uvarint(0)
+
+
+def test_field_lists_ascend_and_objects_lie_in_the_arenas(raw, tmp_path):
+    # Go writes an object's pointer fields from its heap bitmap (ascending offsets), and
+    # every object inside the heap arenas its params record spans: anything else is refused
+    s, e, a, size, content = _first_object_record(raw)
+    load = lambda b: heapdump.HeapDump(np.frombuffer(b, np.uint8), build_runtime=False)
+    assert len(load(raw[:s] + _object_record(a, content, [0, 8, 16]) + raw[e:])) == len(load(raw))
+    for offs in ([16, 8, 0], [8, 8], [0, 8] * 3):
+        with pytest.raises(ValueError, match=r"pointer field offset \d+ does not follow the one "
+                           r"before it .* at offset \d+ \(in the record at offset %d\)" % s):
+            load(raw[:s] + _object_record(a, content, offs) + raw[e:])
+    for at, where in ((0, s), (8, s), (a + (1 << 45), e)):
+        bad = raw[:s] + _object_record(at, content, []) + raw[e:] if where == s else \
+            raw[:e] + _object_record(at, content, []) + raw[e:]
+        with pytest.raises(ValueError, match="object at offset %d .* outside the heap arenas of "
+                           "the params record" % where):
+            load(bad)
+    # not a file: Python's own errors (the CLI prints them as usage errors)
+    with pytest.raises(IsADirectoryError):
+        heapdump.load(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        heapdump.load(tmp_path / "nope")
+
+
+def test_truncated_at_every_record_boundary(raw):
+    # a cut at each record's first byte and the byte after it: a ValueError naming an
+    # offset (a cut right after the EOF record's tag is the whole file)
+    t = _parse.parse(np.frombuffer(raw, np.uint8))
+    starts = sorted({int(r[0]) for name, tab in t.items() if name not in ("fields", "stacks")
+                     for r in tab} | {len(raw) - 1})
+    assert len(starts) > 400
+    for b in starts:
+        for cut in (b, b + 1):
+            if cut >= len(raw):
+                continue
+            with pytest.raises(ValueError, match=r"heap dump.*offset \d+|not a Go heap dump"):
+                heapdump.HeapDump(np.frombuffer(raw[:cut], np.uint8), build_runtime=False)

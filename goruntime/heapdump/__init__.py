@@ -4,7 +4,8 @@
 see ``_parse.pyx``) and rebuilds the heap in a goruntime ``Runtime`` (``d.runtime``): every
 object the dump holds, in a slot of the size and span class Go used, with its bytes and
 its pointer bits; the roots (pointer slots of every goroutine's stack frames, of the data
-and bss segments, other roots) registered with the collector; finalizers as specials
+and bss segments, other roots; given the binary, the frames' live stack objects)
+registered with the collector; finalizers as specials
 (their Go functions opaque: a queued finalizer is recorded, never run).
 
 Go's addresses are kept for display: ``d.objects["addr"]`` (sorted) is the Go address of
@@ -26,6 +27,7 @@ and, given the binary with its DWARF (``load(path, binary=...)``), by Go type: t
 types propagated along typed pointers (``d.type_name(j)``, ``d.by_type()``, ``type`` and
 ``field`` in why_alive steps).
 """
+import bisect
 import contextlib
 import mmap
 import os
@@ -47,7 +49,7 @@ SUPPORTED_VERSION = "go1.27"
 OBJECT_DTYPE = _graph.OBJECT_DTYPE
 
 # Root kinds, in the order roots are searched (the first root of a tie wins why_alive).
-ROOT_KINDS = ("data", "bss", "other", "queued finalizer", "finalizer", "stack")
+ROOT_KINDS = ("data", "bss", "other", "queued finalizer", "finalizer", "stack", "stack object")
 
 _MEMSTATS_FIELDS = (
     "Alloc", "TotalAlloc", "Sys", "Lookups", "Mallocs", "Frees", "HeapAlloc", "HeapSys",
@@ -158,14 +160,16 @@ def load(path, *, binary=None, build_runtime=True, arena_cap=None, threads=None)
     ``build_runtime=False`` skips placing the objects in a Runtime (the graph questions
     still work; ``d.runtime`` and ``d.gc()`` are then unavailable). *binary*: the
     program that wrote the dump (not stripped); its symbol table names global roots,
-    and its DWARF (when kept: ``go build``'s default) types the objects (`type_objects`).
+    its pclntab names the frames' stack objects (address-taken locals: roots the dump's
+    frames do not list, `_pclntab`), and its DWARF (when kept: ``go build``'s default)
+    types the objects (`type_objects`).
     *threads*: how many threads the parser's filling pass, the pointer resolution and the
     copying into the arena use (None: the CPUs available, at most 4, for a dump of 16 MiB
     or more); the result is the same for any number.
     """
     buf = _map(path)
     d = HeapDump(buf, path=os.fspath(path), build_runtime=build_runtime, arena_cap=arena_cap,
-                 threads=threads)
+                 threads=threads, binary=binary)
     if binary is not None:
         from ._elf import Symbols
         from . import _dwarf
@@ -182,13 +186,18 @@ def load(path, *, binary=None, build_runtime=True, arena_cap=None, threads=None)
 class HeapDump:
     """A parsed heap dump and the Runtime holding its heap. Use `load` to make one."""
 
-    def __init__(self, buf, *, path="<bytes>", build_runtime=True, arena_cap=None, threads=None):
+    def __init__(self, buf, *, path="<bytes>", build_runtime=True, arena_cap=None, threads=None,
+                 binary=None):
         buf = np.frombuffer(buf, dtype=np.uint8) if not isinstance(buf, np.ndarray) else buf
         self.path = path
         self._buf = buf
         self._threads = _auto_threads(len(buf)) if threads is None else max(1, int(threads))
         with _small_pages():
             self._load(buf)
+        self.stack_objects_read = binary is not None
+        if binary is not None:        # the frames' stack objects, from the binary's pclntab
+            from ._pclntab import Pclntab
+            self._stack_object_roots(Pclntab(binary))
         self._bfs = None
         self._dom = None
         self._gc_result = None
@@ -223,6 +232,9 @@ class HeapDump:
         self._sites_from(_table(t, "memprof"), t["stacks"], _table(t, "alloc_samples"))
         self._graph()
         self._roots()
+        # frame slots pointing into their goroutine's stack: stack objects may be there
+        # (followed only with the binary: _stack_object_roots)
+        self.stack_pointers = int(self._stack_pointers()[-1].sum())
 
     # -- parsing helpers ---------------------------------------------------------------
     def _str(self, off, n):
@@ -264,6 +276,15 @@ class HeapDump:
         inline mark bits of Green Tea spans), rebuild Go's spans (base, slot index, scan or
         noscan), check overlaps, and move the kept objects down in place, each with its
         size class: ``d.objects`` is the kept prefix of *objs*."""
+        n = len(objs)
+        lo, hi = self.params["arena_start"], self.params["arena_end"]
+        if n and (int(objs["addr"][0]) < lo or int(objs["addr"][n - 1]) + int(objs["size"][n - 1]) > hi):
+            # Go's dumpparams: the lowest and highest address of its heap arenas
+            at = 0 if int(objs["addr"][0]) < lo else n - 1
+            off = int(_parse.parse(self._buf, sort_objects=True)["objects"][at, 0])
+            raise ValueError("malformed heap dump: object at offset %d (address %#x, size %d) is "
+                             "outside the heap arenas of the params record [%#x, %#x)"
+                             % (off, int(objs["addr"][at]), int(objs["size"][at]), lo, hi))
         err, at, m, k, span_first, span_noscan = _graph.layout(objs, self._threads)
         if err:
             # the record offset is not kept: the plain table, sorted the same way, has it
@@ -380,6 +401,108 @@ class HeapDump:
         self.roots["offset"] = cat(offs, np.uint64)
         self.roots["value"] = cat(vals, np.uint64)
         self.roots["target"] = self._index.resolve(self.roots["value"].copy())
+        self._root_targets = np.ascontiguousarray(self.roots["target"])
+
+    def _stack_pointers(self):
+        """Frame pointer slots that point into their own goroutine's stack (to a stack
+        object, or to a frame's pointer-mapped slots): per frame sp, fp and goroutine; per
+        goroutine its lowest sp and highest fp; the stack roots, their goroutines and the
+        mask of those pointing inside."""
+        fr = self.frames
+        sp = fr["sp"].astype(np.uint64)
+        fp = sp + fr["content_len"].astype(np.uint64)
+        gor = fr["goroutine"].astype(np.int64)
+        ng = int(gor.max()) + 1 if len(gor) else 0
+        lo = np.full(ng, np.iinfo(np.uint64).max, np.uint64)
+        hi = np.zeros(ng, np.uint64)
+        np.minimum.at(lo, gor, sp)
+        np.maximum.at(hi, gor, fp)
+        st = self.roots[self.roots["kind"] == 5]
+        g_of = gor[st["owner"]]
+        inside = (st["value"] >= lo[g_of]) & (st["value"] < hi[g_of])
+        return sp, fp, gor, lo, hi, st, g_of, inside
+
+    def _stack_object_roots(self, tab):
+        """Roots of kind "stack object": the pointer words of the stack objects Go's
+        scanstack would scan. A frame's stack objects (from the binary: `_pclntab`) are
+        at its varp (negative offsets: fp less the return address and the saved frame
+        pointer, on amd64) or argp (= fp); one is live once a pointer into it is found in
+        a live frame slot or in another live stack object of the same goroutine, and then
+        each word its pointer mask names is read from the frame memory holding it."""
+        fr = self.frames
+        if not len(fr):
+            return
+        sp, fp, gor, lo, hi, st, g_of, inside = self._stack_pointers()
+        buf = self._buf
+        owners, offs, vals = [], [], []
+        by_g = np.argsort(gor, kind="stable")          # frames grouped by goroutine
+        fg = gor[by_g]
+        sel = np.nonzero(inside)[0]                    # the pointers, grouped too
+        sel = sel[np.argsort(g_of[sel], kind="stable")]
+        sg = g_of[sel]
+        for g in np.unique(sg):
+            frames = by_g[np.searchsorted(fg, g):np.searchsorted(fg, g, side="right")]
+            order = frames[np.argsort(sp[frames], kind="stable")]
+            fsp = [int(sp[i]) for i in order]
+
+            def word(a, fsp=fsp, order=order):  # (frame index, offset, value) of the word at a
+                k = bisect.bisect_right(fsp, a) - 1
+                if k < 0:
+                    return None
+                i = int(order[k])
+                off = a - fsp[k]
+                if off + 8 > int(fr["content_len"][i]):
+                    return None
+                c = int(fr["content_off"][i]) + off
+                return i, off, int.from_bytes(bytes(buf[c:c + 8]), "little")
+
+            objs = []         # (start, size, ptr_bytes, mask) of the goroutine's stack objects
+            for i in frames:
+                recs = tab.stack_objects(int(fr["entry"][i]))
+                if not recs:
+                    continue
+                varp = int(fp[i]) - 8
+                if varp > int(sp[i]):
+                    varp -= 8
+                for off, size, nb, mask in recs:
+                    a = (varp if off < 0 else int(fp[i])) + off
+                    if a >= int(sp[i]):
+                        objs.append((a, size, nb, mask))
+            if not objs:
+                continue
+            objs.sort()
+            starts = [o[0] for o in objs]
+            done = [False] * len(objs)
+            work = [int(v) for v in st["value"][sel[np.searchsorted(sg, g):np.searchsorted(sg, g, side="right")]]]
+            glo, ghi = int(lo[g]), int(hi[g])
+            while work:
+                p = work.pop()
+                k = bisect.bisect_right(starts, p) - 1
+                if k < 0 or done[k] or p >= objs[k][0] + objs[k][1]:
+                    continue
+                done[k] = True
+                a, _size, nb, mask = objs[k]
+                for w in range(nb // 8):
+                    if not mask[w // 8] >> (w % 8) & 1:
+                        continue
+                    hit = word(a + 8 * w)
+                    if hit is None:
+                        continue
+                    i, off, v = hit
+                    if glo <= v < ghi:
+                        work.append(v)
+                    elif v:
+                        owners.append(i)
+                        offs.append(off)
+                        vals.append(v)
+        if not vals:
+            return
+        add = np.zeros(len(vals), dtype=self.roots.dtype)
+        add["kind"] = 6
+        add["owner"], add["offset"] = owners, offs
+        add["value"] = np.array(vals, np.uint64)
+        add["target"] = self._index.resolve(add["value"].copy())
+        self.roots = np.concatenate([self.roots, add])
         self._root_targets = np.ascontiguousarray(self.roots["target"])
 
     def _obj_field_slice(self, j):
@@ -583,8 +706,9 @@ class HeapDump:
             return "object %#x with a finalizer (field +%#x)" % (int(o["obj"]), off - 16)
         f = self.frames[owner]
         g = self.goroutines[int(f["goroutine"])]
-        return "goroutine %d, frame %s (depth %d), sp+%#x" % (
-            int(g["goid"]), self._str(f["name_off"], f["name_len"]), int(f["depth"]), off)
+        return "goroutine %d, frame %s (depth %d), %ssp+%#x" % (
+            int(g["goid"]), self._str(f["name_off"], f["name_len"]), int(f["depth"]),
+            "stack object, " if kind == 6 else "", off)
 
     def _dominator_result(self, engine="cython"):
         if self._dom is None or engine != "cython":

@@ -217,11 +217,13 @@ cdef int fieldlist(reader* r, bint check, uint64_t limit, uint64_t* start, uint6
     interface field's data word (offset + 8) is its pointer. *limit*: the size of the
     memory the offsets index, checked if *check*. One-byte varints (kinds, and offsets
     below 128: most of them) are read inline; the position and count stay in locals (a
-    store through *count* or the field list could otherwise alias the reader's)."""
+    store through *count* or the field list could otherwise alias the reader's). Checked
+    lists (an object's, a data or bss segment's) come from a pointer bitmap, so their
+    offsets strictly ascend (Go: dumpbv); a frame's joins two bitmaps and is not checked."""
     cdef const uint8_t* p = r.p
     cdef intp_t pos = r.pos, n = r.n, nf = r.nfields, nf0 = r.nfields, at
     cdef uint64_t* out = r.fields
-    cdef uint64_t kind, off
+    cdef uint64_t kind, off, nxt = 0     # the least offset the next field may have
     start[0] = <uint64_t>nf0
     while True:
         at = pos
@@ -238,8 +240,13 @@ cdef int fieldlist(reader* r, bint check, uint64_t limit, uint64_t* start, uint6
             off += 8
         if off & 7:
             return fail(r, "pointer field offset %llu is not 8-byte aligned", at, off)
-        if check and (off > limit or limit - off < 8):
-            return fail(r, "pointer field offset %llu is outside its memory", at, off)
+        if check:
+            if off < nxt or off > limit or limit - off < 8:     # one test on the hot path
+                if off > limit or limit - off < 8:
+                    return fail(r, "pointer field offset %llu is outside its memory", at, off)
+                return fail(r, "pointer field offset %llu does not follow the one before it "
+                            "(a field list ascends)", at, off)
+            nxt = off + 8
         if out != NULL:
             out[nf] = off
         nf += 1

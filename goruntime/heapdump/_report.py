@@ -23,6 +23,11 @@ def sections(d, *, top=10, gc=True, why=()):
         ("objects", f"{len(d):,} ({_b(d.objects['size'].sum())})"),
         ("goroutines", f"{len(d.goroutines):,} ({len(d.frames):,} frames)"),
         ("roots", f"{len(d.roots):,} pointer slots"),
+        ("stack objects", f"{int((d.roots['kind'] == 6).sum()):,} roots in the live stack objects "
+                          "(from the binary's pclntab)" if d.stack_objects_read else
+                          f"not followed: {d.stack_pointers:,} frame slots point into goroutine "
+                          "stacks; give the binary to scan the stack objects there"
+                          if d.stack_pointers else "none pointed to"),
         ("finalizers", f"{len(d.finalizers):,} registered, {len(d.queued_finalizers):,} queued"),
         ("dump MemStats", f"HeapAlloc {m.HeapAlloc:,}  HeapObjects {m.HeapObjects:,}  "
                           f"HeapInuse {m.HeapInuse:,}  NextGC {m.NextGC:,}  NumGC {m.NumGC}"),

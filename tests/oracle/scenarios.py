@@ -2510,3 +2510,4 @@ def misuse_deadlock():
     return misuse(lambda: rt.Chan(0).recv())
 
 import scenarios_lang  # noqa: E402,F401  (the allocating language: registers its scenarios)
+import scenarios_lang_port  # noqa: E402,F401  (the programs people port first: registers its scenarios)

@@ -2,8 +2,9 @@
 // prints what real Go kept, as JSON on stdout. tests/test_heapdump_go.py loads the dump
 // and compares. Usage: heapdumpprog MODE N DUMPFILE
 //
-// Modes: list, tree, graph, goroutines, globals, iface, finalizers, cache. Every mode also
-// leaves garbage behind (allocated after the last GC, unreachable at dump time).
+// Modes: list, tree, graph, goroutines, globals, iface, finalizers, cache, and those of
+// shapes.go. Every mode also leaves garbage behind (allocated after the last GC,
+// unreachable at dump time). MODE may join several with "+" (maps+chans).
 package main
 
 import (
@@ -12,7 +13,9 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -90,11 +93,14 @@ func chain(h *Node, max int) []uintptr {
 	return out
 }
 
+var dumpFile *os.File
+
 func dump(path string) {
 	f, err := os.Create(path)
 	if err != nil {
 		panic(err)
 	}
+	dumpFile = f // alive at the GC after the dump as at the dump (an *os.File and its file)
 	debug.WriteHeapDump(f.Fd())
 	f.Close()
 }
@@ -113,8 +119,35 @@ func holder(n int, id int) {
 func main() {
 	runtime.MemProfileRate = 1
 	debug.SetGCPercent(-1) // no GC between building and dumping: the garbage stays
-	mode := os.Args[1]
+	// Go's first GC starts its mark worker goroutine (a g and a node): done here, it is
+	// in the dump as at the GC after it
+	runtime.GC()
 	n, _ := strconv.Atoi(os.Args[2])
+	for _, mode := range strings.Split(os.Args[1], "+") {
+		build(mode, n)
+	}
+	if os.Args[1] == "big" {
+		n = 0
+	}
+	garbage(n)
+	threads := pprof.Lookup("threadcreate").Count()
+	dump(os.Args[3])
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	// threads: OS threads (Go's Ms, each with heap objects of its own) made after the dump
+	out := map[string]any{"HeapObjects": m.HeapObjects, "HeapAlloc": m.HeapAlloc,
+		"expect": expect, "threads": pprof.Lookup("threadcreate").Count() - threads}
+	b, _ := json.Marshal(out)
+	os.Stdout.Write(b)
+	runtime.KeepAlive(gList)
+	runtime.KeepAlive(gWeak)
+	if os.Args[1] == "goroutines" {
+		close(done)
+	}
+}
+
+func build(mode string, n int) {
 	switch mode {
 	case "list":
 		gList = list(n)
@@ -208,21 +241,9 @@ func main() {
 		}
 		gGraph = []*Node{nodes[0]}
 		expect["far"] = []uintptr{addr(unsafe.Pointer(nodes[m/2]))}
-		n = 0
 	default:
-		panic("unknown mode " + mode)
-	}
-	garbage(n)
-	dump(os.Args[3])
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	out := map[string]any{"HeapObjects": m.HeapObjects, "HeapAlloc": m.HeapAlloc,
-		"expect": expect}
-	b, _ := json.Marshal(out)
-	os.Stdout.Write(b)
-	runtime.KeepAlive(gList)
-	if mode == "goroutines" {
-		close(done)
+		if !more(mode, n) {
+			panic("unknown mode " + mode)
+		}
 	}
 }
