@@ -1039,7 +1039,7 @@ cdef class Pointer(Handle):
             raise BoundsError(err)
         et = t.underlying.elem
         base = self.addr + lo * et.size if ncap > 0 else self.addr
-        return new_slice(self.runtime, self.heap, base, hi - lo, ncap, et)
+        return new_slice(handle_runtime(self), self.heap, base, hi - lo, ncap, et)
 
     def _elem_ptr(self, i):
         """``&p[i]`` for an array pointee: an interior pointer to element *i*."""
