@@ -179,13 +179,34 @@ def cmd_alloc(args):
     return {"n": args.n, "runs": out}
 
 
+def _slots_new(n):
+    """Thread-CPU ns of n times CPython's ``Node()`` (bench.cpython_side's ``__slots__``
+    class) kept in a list, automatic collection on: the same loop as ``cpython_side new``,
+    run here beside rt.new so both pay the same process's cycle collector (numpy and
+    goruntime loaded: every full collection walks their objects too)."""
+    import gc
+    from .cpython_side import Node
+    s = [None] * n
+    t = time.thread_time_ns()
+    for i in range(n):
+        s[i] = Node()
+    dt = time.thread_time_ns() - t
+    del s
+    gc.collect()
+    return dt
+
+
 def cmd_handles(args):
-    """rt.new(T) handles/s (default GOGC: heap-triggered cycles included), field access ns."""
+    """rt.new(T) handles/s (default GOGC: heap-triggered cycles included), field access ns.
+
+    Each run also times CPython's ``Node()`` in this process (``slots_new_cpu_ns``), before
+    rt.new on even runs and after it on odd ones."""
     import goruntime as rt
     T = rt.Struct("BenchT", a=rt.Ptr("BenchT"), b=rt.Ptr("BenchT"), x=rt.Int, y=rt.Int)
     n = args.n
     out = []
-    for _ in range(args.runs):
+    for run in range(args.runs):
+        slots = _slots_new(n) if run % 2 == 0 else None
         r = rt.Runtime()
         with r:
             new = r.new
@@ -199,6 +220,7 @@ def cmd_handles(args):
             res = {"new_ns": wall, "new_cpu_ns": cpu, "num_gc": r.gc_record.num_gc}
             del hs
             res.update(field_timings(p, q, n, r.make(rt.Slice(rt.Int), 8)))
+        res["slots_new_cpu_ns"] = slots if slots is not None else _slots_new(n)
         out.append(res)
         del p, q, r
     return {"n": n, "runs": out}

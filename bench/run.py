@@ -169,6 +169,17 @@ class Bench:
                  med(nh / x * 1e3 for x in gn["alloc_cpu_ns"]) if gn else None,
                  med(nh / x["alloc_cpu_ns"] * 1e3 for x in pn["runs"]),
                  better="higher", unit="M objects/s")
+        # The same comparison in one process: CPython's Node() timed in the goruntime
+        # worker, run by run beside rt.new (the cycle collector walks numpy's and
+        # goruntime's objects on both sides; the cpython worker above has neither).
+        if "slots_new_cpu_ns" in h["runs"][0]:
+            self.row(f"rt.new(T) handles, kept alive, GC on, {nh // 1000}k",
+                     "rt.new(T) vs CPython T() in the same process",
+                     med(nh / x["new_cpu_ns"] * 1e3 for x in h["runs"]), None,
+                     med(nh / x["slots_new_cpu_ns"] * 1e3 for x in h["runs"]),
+                     better="higher", unit="M objects/s",
+                     note="CPython column: Node() in the goruntime worker, alternating with "
+                          "rt.new run by run")
         for f, label in (("read_int", "p.x read (int field)"), ("write_int", "p.x = i"),
                          ("read_ptr", "p.a read (pointer field, new handle)"),
                          ("write_ptr", "p.a = q (pointer field)"),
@@ -460,6 +471,12 @@ def goals(rows):
                 "rt.new(T) (Go: &T{}; CPython: T())"))
     gr, py = num(r, "goruntime"), num(r, "cpython")
     out.append(("rt.new(T) >= CPython T() (objects/s)",
+                UNMEASURED if gr is None or py is None else MET if gr >= py else MISSED,
+                "-" if gr is None or py is None else f"{gr:.2f} vs {py:.2f} M/s ({gr / py:.2f}x)"))
+    r = by.get(("rt.new(T) handles, kept alive, GC on, 200k",
+                "rt.new(T) vs CPython T() in the same process"))
+    gr, py = num(r, "goruntime"), num(r, "cpython")
+    out.append(("rt.new(T) in one process with CPython T(): >= its rate (objects/s)",
                 UNMEASURED if gr is None or py is None else MET if gr >= py else MISSED,
                 "-" if gr is None or py is None else f"{gr:.2f} vs {py:.2f} M/s ({gr / py:.2f}x)"))
     for metric, limit in (("p.x read (int field)", 20),

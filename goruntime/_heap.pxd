@@ -285,6 +285,8 @@ cdef class Heap:
     cdef public bint threaded   # goroutines are threads: root-table updates take the lock
     cdef public unsigned long owner   # cooperative: the one thread allowed to use the heap
     cdef public object dead     # None, or (message, exception): a finalizer/cleanup crashed
+    cdef void* handle_runtime   # the Runtime of this heap's handles (borrowed: each handle
+                                # holds a reference; _object.bind_handle)
     cdef int check_owner(self) except -1
     cdef int _foreign_call(self) except -1
     cdef int _check_range(self, uint64_t addr, uint64_t n) except -1

@@ -26,7 +26,7 @@ import numpy as np
 
 from libc.string cimport memcpy, memset
 from cpython.object cimport PyObject_GenericGetAttr
-from cpython.ref cimport PyObject
+from cpython.ref cimport PyObject, Py_XINCREF, Py_XDECREF
 from cpython.weakref cimport PyWeakref_NewRef, PyWeakref_GET_OBJECT
 from cpython.dict cimport PyDict_GetItemWithError
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
@@ -293,7 +293,7 @@ cdef object field_get(Pointer p, Field f):
         w = (<uint64_t*>addr_ptr(&heap.h, a))[0]
         if w == 0:
             return None
-        return new_pointer_i(p.runtime, heap, w, f.get_target())
+        return new_pointer_i(handle_runtime(p), heap, w, f.get_target())
     return load(p, a, f.type, k)
 
 
@@ -349,32 +349,28 @@ cdef class Handle:
     Cython keeps for a base class only) serves it: a handle read and dropped at once
     (``p.a`` in an expression) skips the object allocator and CPython's allocation count.
     The pointee type is reached through its `TypeInfo` (borrowed: TypeInfos live in
-    _info_cache for good), so a handle holds two references that CPython's cycle
-    collector traverses (runtime, heap) and is 80 bytes.
+    _info_cache for good), the runtime through the heap (`bind_handle`), and no handle
+    class has C methods (no vtable pointer): a `Pointer` is 64 bytes with its GC header,
+    the size of a four-slot Python object. It holds two references that CPython's cycle
+    collector traverses (heap, runtime: `handle_traverse`).
     """
-    cdef readonly object runtime
-    cdef Heap heap
+    cdef Heap heap                  # holds one reference to the heap's runtime besides
+                                    # (`bind_handle`; Heap.handle_runtime, `handle_traverse`)
     cdef readonly uint64_t addr
     cdef intp_t slot
     cdef PyObject* info             # the pointee / element type's TypeInfo; NULL: none
                                     # (unsafe.Pointer)
 
     @property
+    def runtime(self):
+        """The Runtime this handle belongs to (None for a handle made with ``__new__``)."""
+        return handle_runtime(self)
+
+    @property
     def elem(self):
         """The pointee type ``T`` of a ``*T``, the element type of a ``[]T`` (None for
         unsafe.Pointer)."""
         return handle_elem(self)
-
-    cdef int _root(self) except -1:
-        cdef uint64_t a = self.addr
-        self.slot = -1
-        if a != 0 and a != ZEROBASE and span_of(&self.heap.h, a) >= 0:
-            if self.heap.threaded:             # the collector may be scanning the table
-                with self.heap.lock:
-                    self.slot = root_add_handle(&self.heap.h, a)
-            else:
-                self.slot = root_add_handle(&self.heap.h, a)
-        return 0
 
     # A handle is a root slot of one process's heap: it cannot be pickled (its state would
     # forge a slot), and a copy is a new handle with a root of its own. Cython's
@@ -399,15 +395,61 @@ cdef class Handle:
         raise TypeError("goruntime: cannot copy a bare Handle")
 
     def __dealloc__(self):
-        if self.slot >= 0 and self.heap is not None:
+        cdef Heap heap = self.heap
+        if heap is None:
+            return
+        if self.slot >= 0:
             # a handle may die in any thread (the cycle collector's): outside the owner
             # thread of a cooperative runtime it waits for a running collection too
-            if (self.heap.threaded or PyThread_get_thread_ident() != self.heap.owner) \
-                    and self.heap.lock is not None:
-                with self.heap.lock:
-                    root_remove(&self.heap.h, self.slot)
+            if (heap.threaded or PyThread_get_thread_ident() != heap.owner) \
+                    and heap.lock is not None:
+                with heap.lock:
+                    root_remove(&heap.h, self.slot)
             else:
-                root_remove(&self.heap.h, self.slot)
+                root_remove(&heap.h, self.slot)
+        Py_XDECREF(<PyObject*>heap.handle_runtime)     # the reference `bind_handle` took
+
+
+cdef inline object handle_runtime(Handle h):
+    """*h*'s Runtime: the heap's (every handle of a heap belongs to its one runtime)."""
+    if h.heap is None or h.heap.handle_runtime == NULL:
+        return None
+    return <object>h.heap.handle_runtime
+
+
+cdef inline int bind_handle(Handle h, object rt, Heap heap) except -1:
+    """Make *h* a handle of *heap* (and of its runtime *rt*): *h* holds a reference to
+    each. The runtime's is taken here and given back in ``__dealloc__``, not kept in a
+    field: the heap knows its runtime, so a handle is 64 bytes with its GC header, as a
+    four-slot Python object (`handle_traverse` shows it to the cycle collector)."""
+    if heap.handle_runtime != <void*>rt:
+        if heap.handle_runtime != NULL:
+            raise ValueError("goruntime: this heap belongs to a different Runtime")
+        heap.handle_runtime = <void*>rt        # borrowed: every handle holds a reference
+    Py_XINCREF(<PyObject*>rt)
+    h.heap = heap
+    return 0
+
+
+cdef inline int root_handle(Handle h) except -1:
+    """Give *h* a root slot if its address is in an in-use span of its heap."""
+    cdef uint64_t a = h.addr
+    cdef Heap heap = h.heap
+    h.slot = -1
+    if a != 0 and a != ZEROBASE and span_of(&heap.h, a) >= 0:
+        if heap.threaded:                      # the collector may be scanning the table
+            with heap.lock:
+                h.slot = root_add_handle(&heap.h, a)
+        else:
+            h.slot = root_add_handle(&heap.h, a)
+    return 0
+
+
+cdef inline TypeInfo handle_info(Handle h):
+    """*h*'s pointee / element `TypeInfo`, or None (unsafe.Pointer)."""
+    if h.info == NULL:
+        return None
+    return <TypeInfo>h.info
 
 
 cdef inline object handle_elem(Handle h):
@@ -452,7 +494,7 @@ cdef object load_unlocked(Handle owner, uint64_t a, object t, int k):
         heap.check_owner()                     # raises: the runtime is dead
     if a == ZEROBASE or a == 0:
         if a == ZEROBASE and (k == K_ARRAY or k == K_STRUCT):
-            return new_pointer(owner.runtime, heap, a, t)     # a zero-size value: nothing to read
+            return new_pointer(handle_runtime(owner), heap, a, t)     # a zero-size value: nothing to read
         raise ValueError("goruntime: cannot read through a zero-size or nil object")
     _check_live(heap, a, 1)
     p = addr_ptr(&heap.h, a)
@@ -460,7 +502,7 @@ cdef object load_unlocked(Handle owner, uint64_t a, object t, int k):
         return (<int64_t*>p)[0]
     if k == K_PTR:
         w = (<uint64_t*>p)[0]
-        return None if w == 0 else new_pointer(owner.runtime, heap, w, elem_of(t))
+        return None if w == 0 else new_pointer(handle_runtime(owner), heap, w, elem_of(t))
     if k == K_U64:
         return (<uint64_t*>p)[0]
     if k == K_BOOL:
@@ -487,32 +529,32 @@ cdef object load_unlocked(Handle owner, uint64_t a, object t, int k):
         return complex((<double*>p)[0], (<double*>p)[1])
     if k == K_UNSAFE:
         w = (<uint64_t*>p)[0]
-        return None if w == 0 else new_pointer(owner.runtime, heap, w, None)
+        return None if w == 0 else new_pointer(handle_runtime(owner), heap, w, None)
     if k == K_SLICE:
         w = (<uint64_t*>p)[0]
-        return new_slice(owner.runtime, heap, w, (<int64_t*>p)[1], (<int64_t*>p)[2], elem_of(t))
+        return new_slice(handle_runtime(owner), heap, w, (<int64_t*>p)[1], (<int64_t*>p)[2], elem_of(t))
     if k == K_STRING:
         w = (<uint64_t*>p)[0]
         n = (<uint64_t*>p)[1]
-        return owner.runtime.read_string(w, n)
+        return handle_runtime(owner).read_string(w, n)
     if k == K_ARRAY or k == K_STRUCT:
-        return new_pointer(owner.runtime, heap, a, t)
+        return new_pointer(handle_runtime(owner), heap, a, t)
     if k == K_IFACE:
         w = (<uint64_t*>p)[1]
         if w == 0:
             return None
-        it = owner.runtime.rodata.type_of_word((<uint64_t*>p)[0])
+        it = handle_runtime(owner).rodata.type_of_word((<uint64_t*>p)[0])
         if it is not None and it.underlying.kind == "ptr":
-            return new_pointer(owner.runtime, heap, w, it.underlying.elem)
+            return new_pointer(handle_runtime(owner), heap, w, it.underlying.elem)
         if it is not None:                     # a boxed value (iface.py)
-            return _unbox_hook(owner.runtime, it, w)
-        return new_pointer(owner.runtime, heap, w, None)
+            return _unbox_hook(handle_runtime(owner), it, w)
+        return new_pointer(handle_runtime(owner), heap, w, None)
     if k == K_WORD:
         w = (<uint64_t*>p)[0]
         if w != 0 and t.underlying.kind == "map":
-            return _map_hook(owner.runtime, w, t)        # maps.py
+            return _map_hook(handle_runtime(owner), w, t)        # maps.py
         if w != 0 and t.underlying.kind == "func" and _func_hook is not None:
-            return _func_hook(owner.runtime, w, t)       # closure.py
+            return _func_hook(handle_runtime(owner), w, t)       # closure.py
         return None if w == 0 else w
     raise TypeError("goruntime: cannot read a value of type %s" % t)
 
@@ -650,7 +692,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
     if k == K_STRING:
         if isinstance(v, str):
             if dry: return 0
-            v = owner.runtime.rodata.string(v)
+            v = handle_runtime(owner).rodata.string(v)
         elif isinstance(v, tuple):
             check_string(owner, <tuple>v)
             if dry: return 0
@@ -715,7 +757,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
         if not isinstance(v, Pointer):         # a value boxed as Go boxes it (iface.py)
             if _box_hook is None:
                 raise TypeError("goruntime: interface fields hold handles or None, not %s" % type(v).__name__)
-            tw, dw = _box_hook(owner.runtime, v, t, dry)
+            tw, dw = _box_hook(handle_runtime(owner), v, t, dry)
             if not dry:
                 wb_word(heap, a, tw)
                 wb_word(heap, a + 8, dw)
@@ -727,7 +769,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
         if err is not None:
             raise TypeError(err)
         if dry: return 0
-        tw = owner.runtime.rodata.type_word((<Pointer>v).gotype)
+        tw = handle_runtime(owner).rodata.type_word((<Pointer>v).gotype)
         wb_word(heap, a, tw)
         wb_word(heap, a + 8, (<Handle>v).addr)
         (<uint64_t*>p)[0] = tw
@@ -746,13 +788,13 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
                 (<uint64_t*>p)[0] = (<Handle>v).addr
             return 0
         if isinstance(v, _word_value_type):     # rt.MapValue (maps.py), rt.FuncValue (closure.py)
-            w = v._go_word(owner.runtime, t)
+            w = v._go_word(handle_runtime(owner), t)
             if not dry:
                 wb_word(heap, a, w)
                 (<uint64_t*>p)[0] = w
             return 0
         if _func_word_hook is not None and t.underlying.kind == "func" and callable(v):
-            w = _func_word_hook(owner.runtime, v, t)   # a Python function: a static funcval
+            w = _func_word_hook(handle_runtime(owner), v, t)   # a Python function: a static funcval
             if not dry:
                 (<uint64_t*>p)[0] = w
             return 0
@@ -791,7 +833,7 @@ cdef int check_string(Handle owner, tuple v) except -1:
         return 0
     if n == 0:
         return 0                               # points nowhere in the heap: the GC ignores it
-    if owner.runtime.rodata.contains(ptr, n):
+    if handle_runtime(owner).rodata.contains(ptr, n):
         return 0
     raise ValueError("goruntime: string data %#x+%d is not in this runtime" % (ptr, n))
 
@@ -881,11 +923,6 @@ cdef class Pointer(Handle):
     def __init__(self, *args, **kwargs):
         raise TypeError("goruntime: create pointers with rt.new(T), not Pointer()")
 
-    cdef inline TypeInfo get_info(self):
-        if self.info == NULL:
-            return None
-        return <TypeInfo>self.info
-
     @property
     def type(self):
         """The Go type of this pointer, ``*T`` (``unsafe.Pointer`` if the pointee is unknown)."""
@@ -893,14 +930,14 @@ cdef class Pointer(Handle):
 
     @property
     def gotype(self):
-        cdef TypeInfo ti = self.get_info()
+        cdef TypeInfo ti = handle_info(self)
         return _types.UnsafePointer if ti is None else ti.get_ptr_type()
 
     def __getattribute__(self, str name):
         # Struct fields first-class: Python's generic lookup would fail (and build an
         # AttributeError) on every field read before reaching __getattr__. The field's
         # compiled accessor first (the table leaves out the handle's own attributes).
-        cdef TypeInfo ti = self.get_info()
+        cdef TypeInfo ti = handle_info(self)
         cdef PyObject* f
         if ti is not None:
             f = ti.find(name)
@@ -916,7 +953,7 @@ cdef class Pointer(Handle):
         return load(self, self.addr + off, ft, k)
 
     def __setattr__(self, str name, value):
-        cdef TypeInfo ti = self.get_info()
+        cdef TypeInfo ti = handle_info(self)
         cdef PyObject* f
         if ti is not None:
             f = ti.find(name)
@@ -941,12 +978,12 @@ cdef class Pointer(Handle):
     def _rebuild(self):
         if self.heap is None:
             raise TypeError("goruntime: cannot copy a Pointer that was not made by a Runtime")
-        return new_pointer(self.runtime, self.heap, self.addr, handle_elem(self))
+        return new_pointer(handle_runtime(self), self.heap, self.addr, handle_elem(self))
 
     def field_ptr(self, str name):
         """An interior pointer to field *name* (Go: ``&p.name``)."""
         off, ft, _ = field_info(handle_elem(self), name)
-        return new_pointer(self.runtime, self.heap, self.addr + off, ft)
+        return new_pointer(handle_runtime(self), self.heap, self.addr + off, ft)
 
     @property
     def value(self):
@@ -1002,12 +1039,12 @@ cdef class Pointer(Handle):
             raise BoundsError(err)
         et = t.underlying.elem
         base = self.addr + lo * et.size if ncap > 0 else self.addr
-        return new_slice(self.runtime, self.heap, base, hi - lo, ncap, et)
+        return new_slice(handle_runtime(self), self.heap, base, hi - lo, ncap, et)
 
     def _elem_ptr(self, i):
         """``&p[i]`` for an array pointee: an interior pointer to element *i*."""
         a, et = self._index(i)
-        return new_pointer(self.runtime, self.heap, a, et)
+        return new_pointer(handle_runtime(self), self.heap, a, et)
 
     def __setitem__(self, i, v):
         a, et = self._index(i)
@@ -1049,6 +1086,54 @@ cdef class Pointer(Handle):
 _POINTER_ATTRS = frozenset(n for n in dir(Pointer) if not n.startswith("__")) | {"__class__", "__dict__"}
 
 
+# The cycle collector must see both references a handle holds: Cython's generated
+# tp_traverse visits the ``heap`` field, and `handle_traverse` adds the runtime, which a
+# handle holds without a field (`bind_handle`). So runtime <-> handle cycles are found
+# and freed as before (tests/test_handles.py).
+cdef extern from "Python.h":
+    ctypedef int (*c_visitproc "visitproc")(PyObject*, void*) noexcept
+    ctypedef int (*c_traverseproc "traverseproc")(PyObject*, c_visitproc, void*) noexcept
+    ctypedef struct c_type "PyTypeObject":
+        c_traverseproc tp_traverse
+
+cdef c_traverseproc _traverse_handle = NULL
+cdef c_traverseproc _traverse_pointer = NULL
+cdef c_traverseproc _traverse_slice = NULL
+
+
+cdef inline int visit_runtime(PyObject* o, c_visitproc visit, void* arg) noexcept:
+    cdef PyObject* heap = <PyObject*>(<Handle>o).heap
+    if heap == <PyObject*>None:
+        return 0
+    cdef void* rt = (<Heap>heap).handle_runtime
+    if rt == NULL:
+        return 0
+    return visit(<PyObject*>rt, arg)
+
+
+cdef int handle_traverse(PyObject* o, c_visitproc visit, void* arg) noexcept:
+    cdef int e = _traverse_handle(o, visit, arg)
+    return e if e else visit_runtime(o, visit, arg)
+
+
+cdef int pointer_traverse(PyObject* o, c_visitproc visit, void* arg) noexcept:
+    cdef int e = _traverse_pointer(o, visit, arg)
+    return e if e else visit_runtime(o, visit, arg)
+
+
+cdef int slice_traverse(PyObject* o, c_visitproc visit, void* arg) noexcept:
+    cdef int e = _traverse_slice(o, visit, arg)
+    return e if e else visit_runtime(o, visit, arg)
+
+
+_traverse_handle = (<c_type*>Handle).tp_traverse
+_traverse_pointer = (<c_type*>Pointer).tp_traverse
+_traverse_slice = (<c_type*>SliceValue).tp_traverse
+(<c_type*>Handle).tp_traverse = handle_traverse
+(<c_type*>Pointer).tp_traverse = pointer_traverse
+(<c_type*>SliceValue).tp_traverse = slice_traverse
+
+
 @cython.final
 @cython.auto_pickle(False)
 cdef class SliceValue(Handle):
@@ -1060,11 +1145,6 @@ cdef class SliceValue(Handle):
     cdef readonly int64_t length
     cdef readonly int64_t capacity
 
-    cdef inline TypeInfo get_info(self):
-        if self.info == NULL:
-            return None
-        return <TypeInfo>self.info
-
     cdef uint64_t _fast_addr(self, object i) except 1:
         """Address of element *i* for an exact in-range int, else 0 (take the general path)."""
         cdef int overflow = 0
@@ -1075,7 +1155,7 @@ cdef class SliceValue(Handle):
         j = PyLong_AsLongLongAndOverflow(i, &overflow)
         if overflow or j < 0 or j >= self.length:
             return 0
-        ti = self.get_info()
+        ti = handle_info(self)
         if ti is None:
             return 0
         return self.addr + <uint64_t>j * <uint64_t>ti.get_size()
@@ -1089,7 +1169,7 @@ cdef class SliceValue(Handle):
 
     @property
     def gotype(self):
-        return self.get_info().get_slice_type()
+        return handle_info(self).get_slice_type()
 
     @property
     def cap(self):
@@ -1162,11 +1242,11 @@ cdef class SliceValue(Handle):
         # Go never makes a pointer past the end of an object: a zero-capacity result keeps
         # the base pointer (TestEmptySlice).
         base = self.addr + lo * handle_elem(self).size if ncap > 0 else self.addr
-        return new_slice(self.runtime, self.heap, base, hi - lo, ncap, handle_elem(self))
+        return new_slice(handle_runtime(self), self.heap, base, hi - lo, ncap, handle_elem(self))
 
     def ptr(self, i):
         """``&s[i]``: an interior pointer to element *i*."""
-        return new_pointer(self.runtime, self.heap, self._elem_addr(i), handle_elem(self))
+        return new_pointer(handle_runtime(self), self.heap, self._elem_addr(i), handle_elem(self))
 
     def __iter__(self):
         k = kind_of(handle_elem(self))
@@ -1177,7 +1257,7 @@ cdef class SliceValue(Handle):
     def _rebuild(self):
         if self.heap is None:
             raise TypeError("goruntime: cannot copy a SliceValue that was not made by a Runtime")
-        return new_slice(self.runtime, self.heap, self.addr, self.length, self.capacity, handle_elem(self))
+        return new_slice(handle_runtime(self), self.heap, self.addr, self.length, self.capacity, handle_elem(self))
 
     def numpy(self):
         """A writable numpy view of the backing array (scalar element types only).
@@ -1235,26 +1315,29 @@ cdef Pointer new_pointer(object rt, Heap heap, uint64_t addr, object elem):
     check_heap(heap)
     cdef Pointer p = Pointer.__new__(Pointer)
     cdef TypeInfo ti
-    p.runtime = rt
-    p.heap = heap
+    bind_handle(p, rt, heap)
     p.addr = addr
     if elem is not None:
         ti = info_of(elem)
         p.info = <PyObject*>ti
-    p._root()
+    root_handle(p)
     return p
 
 
 cdef Pointer new_pointer_i(object rt, Heap heap, uint64_t addr, TypeInfo ti):
     """`new_pointer` with the pointee's `TypeInfo` already at hand."""
     check_heap(heap)
+    return pointer_i(rt, heap, addr, ti)
+
+
+cdef inline Pointer pointer_i(object rt, Heap heap, uint64_t addr, TypeInfo ti):
+    """`new_pointer_i` after the caller's `check_heap` (``rt.new``: one check per call)."""
     cdef Pointer p = Pointer.__new__(Pointer)
-    p.runtime = rt
-    p.heap = heap
+    bind_handle(p, rt, heap)
     p.addr = addr
     if ti is not None:
         p.info = <PyObject*>ti
-    p._root()
+    root_handle(p)
     return p
 
 
@@ -1262,15 +1345,14 @@ cdef SliceValue new_slice(object rt, Heap heap, uint64_t addr, int64_t n, int64_
     check_heap(heap)
     cdef SliceValue s = SliceValue.__new__(SliceValue)
     cdef TypeInfo ti
-    s.runtime = rt
-    s.heap = heap
+    bind_handle(s, rt, heap)
     s.addr = addr
     s.length = n
     s.capacity = c
     if elem is not None:
         ti = info_of(elem)
         s.info = <PyObject*>ti
-    s._root()
+    root_handle(s)
     return s
 
 
@@ -1446,8 +1528,8 @@ cdef Pointer _new_object_i(object rt, Heap heap, TypeInfo ti):
         raise ValueError("GC mask of %d words does not fit %d bytes" % (ew, size))
     if ew and not ti.noscan:                    # mallocgc with the type's pointer bits
         mallocgc_typed(&heap.h, 0, size, <const uint8_t*><const char*>ti.mask, ew, 1, &addr)
-        return new_pointer_i(rt, heap, addr, ti)
+        return pointer_i(rt, heap, addr, ti)
     mallocgc(&heap.h, 0, size, ti.noscan, &addr)
     if not ti.noscan and addr != ZEROBASE:
         set_heap_bits(&heap.h, addr, NULL, 0, 0)
-    return new_pointer_i(rt, heap, addr, ti)
+    return pointer_i(rt, heap, addr, ti)
