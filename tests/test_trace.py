@@ -444,3 +444,21 @@ def test_stream_remapped_span_keeps_its_live_objects():
     assert anom["realloc_without_free"] == 1 and anom["unmatched_frees"] == 0
     assert list(frees["alloc"]) == [0, 2] and list(frees["size"]) == [24, 48]
     assert list(frees["addr"]) == [base + obj * align, base + (obj + 6) * align]
+
+
+def test_gc_active_starts_a_cycle_only_when_none_is_open():
+    """A trace started during a GC has no GCBegin for that cycle, only a GCActive (Go
+    writes one at each generation's start while a cycle runs): it starts a cycle when none
+    is open (its GCEnd counts in NumGC), and is ignored inside a cycle that has a GCBegin."""
+    from goruntime.trace import reader
+    B, E, A = reader.EV_GC_BEGIN, reader.EV_GC_END, reader.EV_GC_ACTIVE
+    #        active  end  begin  active(mid-cycle, new gen)  end  begin (stopped mid-cycle)
+    ty = np.array([A, E, B, A, E, B], dtype=np.int64)
+    t = np.array([10, 20, 30, 35, 40, 50], dtype=np.int64)
+    a = np.array([7, 7, 8, 8, 8, 9], dtype=np.int64)
+    b = np.zeros(6, dtype=np.int64)
+    g = np.zeros(6, dtype=np.int64)
+    none = np.zeros(0, dtype=reader.SERIES_DTYPE)
+    gcs = reader._gc_cycles(t, ty, a, b, g, [reader.Generation(0)], none, none)
+    assert list(gcs["start"]) == [10, 30, 50] and list(gcs["end"]) == [20, 40, -1]
+    assert list(gcs["seq"]) == [7, 8, 9] and not gcs["forced"].any()

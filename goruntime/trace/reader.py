@@ -85,7 +85,7 @@ STW_DTYPE = np.dtype([("start", np.int64), ("end", np.int64), ("kind", object)])
 # event numbers used below
 _EV = _spec.EV
 EV_PROCS_CHANGE, EV_STW_BEGIN, EV_STW_END = _EV["ProcsChange"], _EV["STWBegin"], _EV["STWEnd"]
-EV_GC_BEGIN, EV_GC_END = _EV["GCBegin"], _EV["GCEnd"]
+EV_GC_BEGIN, EV_GC_END, EV_GC_ACTIVE = _EV["GCBegin"], _EV["GCEnd"], _EV["GCActive"]
 EV_HEAP_ALLOC, EV_HEAP_GOAL = _EV["HeapAlloc"], _EV["HeapGoal"]
 EV_STRINGS, EV_STRING, EV_STACKS, EV_STACK = (_EV["Strings"], _EV["String"], _EV["Stacks"],
                                               _EV["Stack"])
@@ -95,7 +95,7 @@ K_SPAN, K_SPAN_ALLOC, K_SPAN_FREE = _EV["Span"], _EV["SpanAlloc"], _EV["SpanFree
 K_OBJECT, K_OBJECT_ALLOC, K_OBJECT_FREE = (_EV["HeapObject"], _EV["HeapObjectAlloc"],
                                            _EV["HeapObjectFree"])
 #: The few event types besides the heap's that `parse` keeps (GC, STW, metrics, GOMAXPROCS).
-EV_KEEP_MISC = [EV_PROCS_CHANGE, EV_STW_BEGIN, EV_STW_END, EV_GC_BEGIN, EV_GC_END,
+EV_KEEP_MISC = [EV_PROCS_CHANGE, EV_STW_BEGIN, EV_STW_END, EV_GC_BEGIN, EV_GC_END, EV_GC_ACTIVE,
                 EV_HEAP_ALLOC, EV_HEAP_GOAL]
 _MISC = np.zeros(256, dtype=np.uint8)
 _MISC[EV_KEEP_MISC] = 1
@@ -516,8 +516,25 @@ def _stw_ranges(t, ty, a, g, gens):
     return out
 
 
+def _cycle_starts(t, ty):
+    """Indices of the events that start a cycle: every GCBegin, and a GCActive (Go writes
+    one at the start of a generation while a cycle runs) when no cycle is open, i.e. a
+    cycle that began before the trace did (trace.Start during a GC)."""
+    idx = np.flatnonzero((ty == EV_GC_BEGIN) | (ty == EV_GC_END) | (ty == EV_GC_ACTIVE))
+    idx = idx[np.argsort(t[idx], kind="stable")]
+    out, open_ = [], False
+    for i in idx:
+        k = ty[i]
+        if k == EV_GC_BEGIN or (k == EV_GC_ACTIVE and not open_):
+            out.append(i)
+            open_ = True
+        elif k == EV_GC_END:
+            open_ = False
+    return np.array(out, dtype=np.int64)
+
+
 def _gc_cycles(t, ty, a, b, g, gens, heap_alloc, heap_goal):
-    bi = np.flatnonzero(ty == EV_GC_BEGIN)
+    bi = _cycle_starts(t, ty)
     ei = np.flatnonzero(ty == EV_GC_END)
     out = np.zeros(len(bi), dtype=GC_DTYPE)
     # each cycle ends at the first GCEnd after its begin, if that comes before the next
