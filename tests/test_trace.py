@@ -138,6 +138,18 @@ def test_bad_header():
         gtrace.parse(b"go 1.22 trace\x00\x00\x00" + data[16:])
     with pytest.raises(ValueError, match="bad header"):
         gtrace.parse(b"")
+    # Go 1.26's header itself, cut short or with bad padding: not called another version
+    for bad in (data[:13], data[:15], data[:13] + b"\x00\x00\x01" + data[16:]):
+        with pytest.raises(ValueError, match="truncated or malformed header.*byte offset 0"):
+            gtrace.parse(bad)
+
+
+def test_load_refuses_empty_files_and_directories(tmp_path):
+    (tmp_path / "empty.trace").write_bytes(b"")
+    with pytest.raises(ValueError, match="bad header.*byte offset 0"):
+        gtrace.load(tmp_path / "empty.trace")
+    with pytest.raises(ValueError, match="is a directory.*byte offset 0"):
+        gtrace.load(tmp_path)
 
 
 def test_truncated_traces_raise_with_offset():

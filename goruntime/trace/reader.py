@@ -199,6 +199,9 @@ class Trace:
 
 def load(path, *, gogc=None, memory_limit=None):
     """Read the trace file at *path* (see `parse`)."""
+    if os.path.isdir(path):
+        raise ValueError(f"goruntime.trace: {os.fspath(path)!r} is a directory, not a trace "
+                         "file (at byte offset 0)")
     with open(path, "rb") as f:
         data = f.read()
     tr = parse(data, gogc=gogc, memory_limit=memory_limit)
@@ -322,6 +325,8 @@ def _generations(buf):
         head = bytes(buf[:16])
         if head.startswith(b"go 1.") and b" trace" in head:
             ver = head[:head.index(b" trace")].decode("ascii", "replace")
+            if hdr.startswith(head[:head.index(b" trace") + 6]):
+                _fail(f"truncated or malformed header {head!r} (Go writes {hdr!r})", 0)
             _fail(f"unsupported trace version {ver!r} (this reader reads the format Go 1.26 "
                   "and 1.27 write, 'go 1.26 trace')", 0)
         _fail("not a Go execution trace (bad header)", 0)
