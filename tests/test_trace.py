@@ -474,3 +474,49 @@ def test_gc_active_starts_a_cycle_only_when_none_is_open():
     gcs = reader._gc_cycles(t, ty, a, b, g, [reader.Generation(0)], none, none)
     assert list(gcs["start"]) == [10, 30, 50] and list(gcs["end"]) == [20, 40, -1]
     assert list(gcs["seq"]) == [7, 8, 9] and not gcs["forced"].any()
+
+
+def _rebatch(data, row, body):
+    """*data* with the batch of scan row *row* given a new body (its size re-encoded)."""
+    from goruntime.trace import _parse
+    hoff, kind, _exp, _gen, _m, _t, doff, size = row
+    q = hoff + (2 if kind == 1 else 1)
+    for _ in range(3):                            # gen, m, time; then the size
+        _, q = _parse.read_uvarint(data, q, len(data))
+    return data[:q] + _uvarints(len(body)) + body + data[doff + size:]
+
+
+def _allocfree_batches(data):
+    from goruntime.trace import _parse
+    code, _err, rows = _parse.scan_batches(data, 16)
+    assert code == 0
+    out = {}
+    for r in rows:
+        if r[1] == 1 and r[2] == spec.EXP_ALLOC_FREE:
+            out.setdefault(data[r[6]], r)
+    return out
+
+
+def test_corrupt_type_ids_and_geometry_are_refused():
+    """A huge type id (it sized a lookup array: 64 GiB for id 2**33) and a page size or
+    alignment other than Go's (objects silently lost) raise ValueError with the offset."""
+    from goruntime.trace import _parse
+    data = SMALL.read_bytes()
+    rows = _allocfree_batches(data)
+    r = rows[spec.ALLOC_FREE_TYPES_BATCH]
+    body = data[r[6]:r[6] + r[7]]
+    _tid, p = _parse.read_uvarint(body, 1, len(body))
+    for tid in (2**20, 2**33, 2**62):
+        with pytest.raises(ValueError, match=rf"type id {tid} in a table of \d+ types.*byte offset"):
+            gtrace.parse(_rebatch(data, r, body[:1] + _uvarints(tid) + body[p:]))
+    r = rows[spec.ALLOC_FREE_INFO_BATCH]
+    body = data[r[6]:r[6] + r[7]]
+    base, p = _parse.read_uvarint(body, 1, len(body))
+    _ps, p = _parse.read_uvarint(body, p, len(body))
+    _al, p = _parse.read_uvarint(body, p, len(body))
+    for ps, al in ((3, 8), (1 << 40, 8), (8192, 3), (8192, 1 << 40), (1, 1)):
+        bad = _rebatch(data, r, body[:1] + _uvarints(base, ps, al) + body[p:])
+        with pytest.raises(ValueError, match=rf"page size {ps} and heap alignment {al}.*byte offset"):
+            gtrace.parse(bad)
+    same = _rebatch(data, r, body[:1] + _uvarints(base, 8192, 8) + body[p:])
+    assert len(gtrace.parse(same).allocs) == len(gtrace.parse(data).allocs)

@@ -102,6 +102,7 @@ _MISC[EV_KEEP_MISC] = 1
 _NARGS = np.array(_spec.timed_nargs(), dtype=np.int8)
 #: Functions on a GCBegin stack that make the cycle a forced one (not heap-triggered).
 FORCED_GC_FUNCS = frozenset({"runtime.GC", "runtime/debug.FreeOSMemory", "runtime.forcegchelper"})
+GO_PAGE_SIZE, GO_MIN_HEAP_ALIGN = 8192, 8   # runtime._PageSize, internal/runtime/gc.MinHeapAlign
 MAX_HEAP_PAGES = 1 << 23          # 64 GiB of 8 KiB pages: bigger heap address ranges are refused
 SIZE_CLASS_TO_SIZE = None         # filled lazily from goruntime._heap
 
@@ -123,6 +124,7 @@ class Generation:
     stacks: dict = field(default_factory=dict)   # id -> tuple of frame pcs
     frames: dict = field(default_factory=dict)   # pc -> (func string id, file string id, line)
     types: list = field(default_factory=list)    # (id, addr, size, ptrbytes, name)
+    type_offsets: list = field(default_factory=list)  # byte offset of each types entry
     clock_snapshot: tuple | None = None          # (ticks, mono ns, sec, nsec)
     batches: list = field(default_factory=list)  # event batch rows
 
@@ -295,8 +297,12 @@ def _allocfree_batch(g, geometry, buf, off, end):
             v, pos = _uv(buf, pos, end, what)
             vals.append(v)
         info = dict(zip(("min_heap_addr", "page_size", "min_heap_align", "fixed_stack"), vals))
-        if info["page_size"] == 0 or info["min_heap_align"] == 0:
-            _fail("AllocFree info batch with a zero page size or alignment", off)
+        if info["page_size"] != GO_PAGE_SIZE or info["min_heap_align"] != GO_MIN_HEAP_ALIGN:
+            # Go's _PageSize and gc.MinHeapAlign are the same on every platform, and the
+            # size classes that give each object its slot are built for that page
+            _fail(f"AllocFree info batch with page size {info['page_size']} and heap "
+                  f"alignment {info['min_heap_align']} (Go's are {GO_PAGE_SIZE} and "
+                  f"{GO_MIN_HEAP_ALIGN})", off)
         if geometry and geometry != info:
             _fail("AllocFree info batches disagree", off)
         geometry.update(info)
@@ -312,6 +318,7 @@ def _allocfree_batch(g, geometry, buf, off, end):
                 _fail("type name runs past the end of its batch", at)
             if ptr > size:
                 _fail(f"type {tid} has {ptr} pointer bytes but size {size}", at)
+            g.type_offsets.append(at)
             g.types.append((tid, addr, size, ptr, bytes(buf[pos:pos + n]).decode("utf-8", "replace")))
             pos += n
     else:
@@ -601,6 +608,12 @@ def _types(gens):
     tmap = []
     for gen in gens:
         maxid = max((r[0] for r in gen.types), default=0)
+        if maxid > 2 * len(gen.types) + 4096:
+            # Go numbers a generation's types 1, 2, ... (a traceMap): a far larger id is
+            # corrupt, and would size the lookup array below by it
+            k = max(range(len(gen.types)), key=lambda i: gen.types[i][0])
+            _fail(f"type id {maxid} in a table of {len(gen.types)} types (corrupt id?)",
+                  gen.type_offsets[k])
         lut = np.full(maxid + 1, -1, dtype=np.int64)
         for (tid, addr, size, ptr, name) in gen.types:
             k = (addr, size, ptr, name)
