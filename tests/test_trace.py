@@ -520,3 +520,55 @@ def test_corrupt_type_ids_and_geometry_are_refused():
             gtrace.parse(bad)
     same = _rebatch(data, r, body[:1] + _uvarints(base, 8192, 8) + body[p:])
     assert len(gtrace.parse(same).allocs) == len(gtrace.parse(data).allocs)
+
+
+def _cycles(rows):
+    from goruntime.trace import reader
+    gcs = np.zeros(len(rows), dtype=reader.GC_DTYPE)
+    gcs["heap_marked"] = [m for m, _ in rows]
+    gcs["next_goal"] = [g for _, g in rows]
+    gcs["end"] = 1
+    return gcs
+
+
+# (marked, next goal) of the completed cycles of two Go 1.27.3 recordings (GOMAXPROCS=1):
+# a program started with GOGC=100 and 5000 objects alive before trace.Start, whose stack
+# scan noise pulled a straight-line fit of goal - marked to 96.3 (taken as 95); and one that
+# called runtime.GC(), SetGCPercent(30), SetMemoryLimit(8 MiB) + SetGCPercent(-1) (goal 0),
+# SetGCPercent(200) during the trace
+LATE_CYCLES = [(4659976, 9494826), (4628040, 9381354), (5675232, 11421274),
+               (6381872, 12889058), (6381568, 12888474), (6381568, 12888474),
+               (6367552, 12800210), (6304128, 12624514), (5895040, 11953818),
+               (6353664, 12778202), (6197072, 12410490)]
+SETTINGS_CYCLES = [(4283656, 8738074), (8723616, 17609802), (17547984, 35258538),
+                   (23118696, 46408882), (30101144, 39004420), (40553104, 52762340),
+                   (44476184, 0), (48695040, 0), (49254040, 0), (54075472, 0),
+                   (59307872, 0), (64527576, 194630204), (64531672, 193942092)]
+
+
+def test_gogc_estimate_and_mid_run_setting_changes():
+    from goruntime.trace import reader
+    late = _cycles(LATE_CYCLES)
+    assert reader._estimate_gogc(late) == 100
+    assert reader._gogc_consistency(late, 100) == (True, (98, 100))
+    ch = _cycles(SETTINGS_CYCLES)
+    ok, rng = reader._gogc_consistency(ch, reader._estimate_gogc(ch))
+    assert not ok and rng == (29, 201)
+    # steady GOGC=50 goals with the minimal binary's scan sizes: estimated exactly
+    from goruntime.runtime import GLOBALS_SCAN, STACK_SCAN
+    m = np.linspace(8e6, 30e6, 12).astype(np.int64)
+    half = _cycles(list(zip(m, m + (m + GLOBALS_SCAN + STACK_SCAN) // 2)))
+    assert reader._estimate_gogc(half) == 50 and reader._gogc_consistency(half, 50)[0]
+
+
+def test_calibration_says_what_one_replay_cannot_follow(small):
+    """The report names a mid-run setting change and a multi-P recording."""
+    import dataclasses
+    assert not any("fit no single GOGC" in n or "Ps;" in n for n in gtrace.calibrate(small).notes)
+    st = dict(small.settings, gogc_consistent=False, gogc_range=(29, 201))
+    procs = small.procs.copy()
+    procs["value"] = 4
+    tr = dataclasses.replace(small, settings=st, procs=procs)
+    text = str(gtrace.calibrate(tr))
+    assert "fit no single GOGC (per cycle 29 to 201)" in text
+    assert "ran on up to 4 Ps" in text and "one goroutine" in text

@@ -487,8 +487,11 @@ def parse(data, *, gogc=None, memory_limit=None):
 
     settings = {"gogc": gogc if gogc is not None else _estimate_gogc(gcs),
                 "gogc_estimated": gogc is None,
+                "gogc_consistent": True, "gogc_range": None,
                 "memory_limit": memory_limit,
                 "gomaxprocs": int(procs["value"][-1]) if len(procs) else 1}
+    settings["gogc_consistent"], settings["gogc_range"] = _gogc_consistency(
+        gcs, settings["gogc"] if gogc is None else gogc)
     return Trace(path=None, allocs=allocs, initial=initial, frees=frees, gcs=gcs,
                  heap_alloc=heap_alloc, heap_goal=heap_goal, stw=stw, types=types, procs=procs,
                  generations=gens, event_counts=event_counts, anomalies=anomalies,
@@ -574,31 +577,60 @@ def _gc_cycles(t, ty, a, b, g, gens, heap_alloc, heap_goal):
     return out
 
 
-def _estimate_gogc(gcs):
-    """GOGC from the recorded cycles: goal = marked + (marked + stacks + globals)*GOGC/100
-    (Go's gcControllerState.heapGoal) over the cycles whose goal is above the 4 MiB
-    minimum: a straight-line fit of goal - marked against marked when the marked heaps
-    differ enough, else the median with the scan sizes of a minimal Go binary; snapped to
-    a multiple of 5 when within 2.5 % of one. 100 when no cycle tells. (State the real
-    setting with ``load(path, gogc=...)`` when it is known.)"""
+def _implied_gogc(gcs):
+    """Per completed cycle whose goal is above the 4 MiB minimum: the GOGC its goal
+    implies, ``100 * (goal - marked) / (marked + stacks + globals)`` (Go's
+    gcControllerState.heapGoal) with the scan sizes of a minimal Go binary; and the
+    qualifying cycles' marked heaps and goals."""
     from goruntime.runtime import GLOBALS_SCAN, STACK_SCAN
     ok = (gcs["heap_marked"] > 0) & (gcs["next_goal"] > gcs["heap_marked"]) \
         & (gcs["next_goal"] > (4 << 20) + (1 << 16))
-    if not ok.any():
-        return 100
     m, goal = gcs["heap_marked"][ok].astype(float), gcs["next_goal"][ok].astype(float)
-    est = None
+    return 100.0 * (goal - m) / (m + GLOBALS_SCAN + STACK_SCAN), m, goal
+
+
+def _snap(est):
+    """*est* snapped to a multiple of 5 when within 2.5 % of one (the program's stack and
+    globals scan sizes are unknown: a few % of a small heap), else None."""
+    nice = 5 * round(est / 5)
+    return int(nice) if abs(est - nice) <= 0.025 * max(est, 1) else None
+
+
+def _estimate_gogc(gcs):
+    """GOGC from the recorded cycles (`_implied_gogc`): the median of the per-cycle
+    values, snapped to a multiple of 5 when within 2.5 % of one (robust to a few cycles
+    under another setting, and to the stack scan's cycle-to-cycle noise, which biased a
+    straight-line fit by 5 % on recordings of GOGC=100); when the median does not snap and
+    the marked heaps differ enough, a straight-line fit of goal - marked against marked
+    (both GOGC and the program's own scan sizes: a small heap with large stacks or
+    globals). 100 when no cycle tells. (State the real setting with
+    ``load(path, gogc=...)`` when it is known.)"""
+    imp, m, goal = _implied_gogc(gcs)
+    if not len(imp):
+        return 100
+    est = float(np.median(imp))
+    nice = _snap(est)
+    if nice is not None:
+        return nice
     if len(m) >= 3 and m.max() > 1.2 * m.min():
         # goal - marked = a*marked + b with a = GOGC/100, b = a*(stacks + globals): fit both
         a, b = np.polyfit(m, goal - m, 1)
-        if a > 0 and b >= 0:
-            est = 100.0 * a
-    if est is None:
-        est = float(np.median(100.0 * (goal - m) / (m + GLOBALS_SCAN + STACK_SCAN)))
-    # the program's stack and globals scan sizes are unknown (a few % of a small heap):
-    # an estimate within 2.5 % of a multiple of 5 is taken to be that setting
-    nice = 5 * round(est / 5)
-    return int(nice if abs(est - nice) <= 0.025 * max(est, 1) else round(est))
+        if a > 0 and b >= 0 and _snap(100.0 * a) is not None:
+            return _snap(100.0 * a)
+    return int(round(est))
+
+
+def _gogc_consistency(gcs, gogc):
+    """``(consistent, (lowest, highest))``: whether every cycle's implied GOGC is within
+    20 % (or 10 points) of *gogc*, and their range. Not consistent: the program changed
+    GOGC or GOMEMLIMIT during the trace (debug.SetGCPercent / SetMemoryLimit) or a memory
+    limit bound the goal; a replay takes one setting for the whole trace."""
+    imp, _m, _g = _implied_gogc(gcs)
+    if not len(imp):
+        return True, None
+    lo, hi = float(imp.min()), float(imp.max())
+    tol = max(0.2 * gogc, 10.0)
+    return bool(abs(lo - gogc) <= tol and abs(hi - gogc) <= tol), (round(lo), round(hi))
 
 
 def _types(gens):
