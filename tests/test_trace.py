@@ -63,6 +63,10 @@ def check_counts(tr, js):
     assert int(large["size"].sum()) == js["TotalAlloc"] - small_bytes
     assert len(a) == js["Mallocs"]
     assert int(a["size"].sum()) == js["TotalAlloc"]
+    # MemStats.Frees counts the sweeper's frees and, at once, every tiny allocation
+    if "Frees" in js:
+        f = tr.frees[(tr.frees["time"] > t0) & (tr.frees["time"] < t1)]
+        assert len(f) + js["TinyAllocs"] == js["Frees"]
     # NumGC counts completed cycles: those whose end falls in the window
     gcs = tr.gcs[(tr.gcs["end"] > t0) & (tr.gcs["end"] < t1)]
     assert len(gcs) == js["NumGC"]
