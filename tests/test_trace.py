@@ -35,10 +35,12 @@ def small():
 
 
 def window(tr):
-    """(t0, t1): the program's two ReadMemStats stop-the-worlds (its measured window)."""
+    """(t0, t1): the ends of the program's two ReadMemStats stop-the-worlds (its measured
+    window). The ends, not the starts: with GOMAXPROCS > 1 another P can still allocate
+    after STWBegin, before the world stops and MemStats are read."""
     stw = tr.stw[tr.stw["kind"] == "read mem stats"]
     assert len(stw) == 2
-    return int(stw["start"][0]), int(stw["start"][1])
+    return int(stw["end"][0]), int(stw["end"][1])
 
 
 def check_counts(tr, js):
