@@ -578,3 +578,49 @@ def test_calibration_says_what_one_replay_cannot_follow(small):
     text = str(gtrace.calibrate(tr))
     assert "fit no single GOGC (per cycle 29 to 201)" in text
     assert "ran on up to 4 Ps" in text and "one goroutine" in text
+
+
+def _stream(ev, n_alloc, n_free):
+    """Run `_parse.stream_events` over one batch of raw events (base address 2**32, 8 KiB
+    pages, 8-byte alignment, no types); (allocs, frees, anomalies)."""
+    from goruntime.trace import _parse, reader
+    buf = np.frombuffer(ev, dtype=np.uint8)
+    one = lambda v, t: np.array([v], dtype=t)     # noqa: E731
+    allocs = np.empty(n_alloc, dtype=reader.ALLOC_DTYPE)
+    frees = np.empty(n_free, dtype=reader.FREE_DTYPE)
+    code, err, misc, anom, counts, last = _parse.stream_events(
+        buf, one(0, np.int64), one(len(ev), np.int64), one(0, np.int64), one(0, np.int32),
+        one(1.0, np.float64), one(0, np.int64), reader._NARGS, reader._MISC, 0,
+        reader._class_sizes(), reader.MAX_HEAP_PAGES, 8192, 8, 1 << 32,
+        np.full(1, -1, np.int64), one(0, np.int64), one(1, np.int64), np.zeros(0, np.uint64),
+        np.zeros(0, np.uint64), allocs.view(np.uint8),
+        np.empty(0, dtype=reader.ALLOC_DTYPE).view(np.uint8), frees.view(np.uint8), 0)
+    assert code == 0
+    return allocs, frees, anom
+
+
+def test_object_after_span_free_waits_for_the_next_span():
+    """Go 1.27.3, GOMAXPROCS=1: two batches of one M overlap in time, so a span's SpanFree,
+    then objects of the span that reuses its page, then that span's SpanAlloc (150 ticks
+    late). An object there must not take the freed span's class: a 24-byte object at
+    offset 768 fits a freed 256-byte span too (it did, and MemStats.BySize disagreed)."""
+    page = 8192 // 8                              # ids per page
+    obj = 10 * page + 768 // 8                    # offset 768 of page 10
+    SPAN_ALLOC, SPAN_FREE, ALLOC, FREE = 129, 130, 132, 133
+    ev = b"".join([
+        bytes([SPAN_ALLOC]) + _uvarints(1, 10, 1, (18 << 1 | 1) << 1),   # 256 B noscan
+        bytes([ALLOC]) + _uvarints(1, obj, 0),
+        bytes([FREE]) + _uvarints(1, obj),
+        bytes([SPAN_FREE]) + _uvarints(1, 10),
+        bytes([ALLOC]) + _uvarints(1, obj, 0),                          # before its span
+        bytes([ALLOC]) + _uvarints(1, obj + 3, 0),                      # offset 792
+        bytes([SPAN_ALLOC]) + _uvarints(1, 10, 1, (3 << 1) << 1),       # 24 B scan
+        bytes([ALLOC]) + _uvarints(1, 10 * page, 0),
+        bytes([FREE]) + _uvarints(1, obj),
+    ])
+    allocs, frees, anom = _stream(ev, 4, 2)
+    assert list(allocs["size"]) == [256, 24, 24, 24]
+    assert list(allocs["sizeclass"]) == [18, 3, 3, 3]
+    assert list(allocs["pointerful"]) == [False, True, True, True]
+    assert list(frees["alloc"]) == [0, 1] and list(frees["size"]) == [256, 24]
+    assert all(v == 0 for v in anom.values()), anom
