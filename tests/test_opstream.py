@@ -19,6 +19,28 @@ def test_stable_argsort_equals_numpy_stable():
     assert np.array_equal(simulate._stable_argsort(big), [3, 1, 0, 2])
 
 
+def test_sorted_deaths_equal_the_numpy_stable_sort():
+    """The typed radix sort of the deaths (``_parse.sorted_deaths``) against its numpy
+    definition: the objects with a death, stably sorted by (death + 1) * 4 + priority;
+    None where the packed key would not fit (the caller falls back to numpy)."""
+    from goruntime.trace._parse import sorted_deaths
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 2, 3, 100, 5000, 200_000):
+        for hi in (3, 50, 1 << 20, 1 << 40):
+            birth = rng.integers(0, hi, n).astype(np.int64)
+            later = rng.integers(0, 3, n) * rng.integers(0, hi, n)   # a third die at birth
+            death = np.where(rng.random(n) < 0.3, -1, birth + later).astype(np.int64)
+            di = np.flatnonzero(death >= 0)
+            dkey = (death[di] + 1) * 4 + np.where(death[di] == birth[di], 3, 0)
+            o = np.argsort(dkey, kind="stable")
+            got = sorted_deaths(birth, death)
+            assert got is not None
+            assert np.array_equal(got[0], dkey[o]) and np.array_equal(got[1], di[o])
+    assert sorted_deaths(np.zeros(2, np.int64), np.array([1 << 61, 0], np.int64)) is None
+    with pytest.raises(ValueError, match="length"):
+        sorted_deaths(np.zeros(3, np.int64), np.zeros(2, np.int64))
+
+
 def _reference(akey, ident, dkey, ddense, gkey, gtime, birth, death, req, ptr, pw):
     key = np.concatenate([akey, dkey, gkey])
     kind = np.concatenate([np.zeros(len(akey), int), np.full(len(dkey), 2), np.full(len(gkey), 3)])

@@ -19,9 +19,32 @@ with objects by slot.
 """
 import numpy as np
 
-from libc.stdlib cimport malloc, calloc, realloc, free as cfree
+from libc.stdlib cimport malloc, calloc, free as cfree
 from libc.string cimport memset
 from libc.math cimport floor
+
+cdef extern from *:
+    """
+    #include <sys/mman.h>
+    #ifdef MADV_HUGEPAGE                 /* Linux only: elsewhere no hint is given */
+    #define GR_MADV_HUGEPAGE MADV_HUGEPAGE
+    #else
+    #define GR_MADV_HUGEPAGE 0
+    #endif
+    #ifndef MAP_NORESERVE
+    #define MAP_NORESERVE 0
+    #endif
+    """
+    void* mmap(void* addr, size_t length, int prot, int flags, int fd, long offset) nogil
+    int munmap(void* addr, size_t length) nogil
+    int madvise(void* addr, size_t length, int advice) nogil
+    enum: PROT_READ
+    enum: PROT_WRITE
+    enum: MAP_PRIVATE
+    enum: MAP_ANONYMOUS
+    enum: MAP_NORESERVE
+    enum: GR_MADV_HUGEPAGE
+    void* MAP_FAILED
 
 from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
 
@@ -462,6 +485,7 @@ cdef struct heapstate_t:
     # a slot the current page table cannot place (an object left over in a span that
     # was remapped) is in the address-keyed table
     slotmap_t fb
+    pool_t* pool          # the slot arrays' memory
     bint oom
     pending_t* pending
     intp_t n_pending
@@ -469,23 +493,107 @@ cdef struct heapstate_t:
     int64_t nospan, misaligned, unmatched, realloc, span_bad, unknown_types
 
 
+cdef void* big_table(size_t nbytes) noexcept nogil:
+    """*nbytes* of zeroed memory, mapped straight from the kernel (pages cost nothing
+    until touched) and marked for transparent huge pages: the merge's page table, span
+    records and slot arrays are read at random, and with 4 KiB pages nearly every
+    lookup also missed the TLB (a nested page walk on a virtual machine). NULL if the
+    mapping fails."""
+    cdef void* m = mmap(NULL, nbytes, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+    if m == MAP_FAILED:
+        return NULL
+    if GR_MADV_HUGEPAGE:
+        madvise(m, nbytes, GR_MADV_HUGEPAGE)   # a hint: ignored where THP is off
+    return m
+
+
+cdef enum:
+    POOL_CHUNK = 32 << 20  # bytes per chunk of the slot-array pool
+    POOL_MAX_N = 4096      # slot arrays up to this many entries come from the pool
+    POOL_MAX_CHUNKS = 4096
+
+
+cdef struct pool_t:
+    # the spans' slot arrays, carved from big_table chunks; a freed array goes on the
+    # free list of its length (a span class has one length: reuse is exact)
+    void* chunks[POOL_MAX_CHUNKS]
+    intp_t nchunks
+    char* next            # free bytes of the current chunk
+    size_t left
+    void* free[POOL_MAX_N + 1]
+
+
+cdef int64_t* pool_get(pool_t* pl, size_t n) noexcept nogil:
+    """An array of *n* int64 (uninitialised), or NULL when out of memory."""
+    cdef void* r
+    cdef size_t nbytes = n * sizeof(int64_t)
+    if n > POOL_MAX_N:
+        return <int64_t*>malloc(nbytes)
+    r = pl.free[n]
+    if r != NULL:
+        pl.free[n] = (<void**>r)[0]
+        return <int64_t*>r
+    if nbytes > pl.left:
+        if pl.nchunks >= POOL_MAX_CHUNKS:
+            return <int64_t*>malloc(nbytes)   # (not reached: 128 GiB of slot arrays)
+        r = big_table(POOL_CHUNK)
+        if r == NULL:
+            return NULL
+        pl.chunks[pl.nchunks] = r
+        pl.nchunks += 1
+        pl.next = <char*>r
+        pl.left = POOL_CHUNK
+    r = pl.next
+    pl.next += nbytes
+    pl.left -= nbytes
+    return <int64_t*>r
+
+
+cdef void pool_put(pool_t* pl, int64_t* arr, size_t n) noexcept nogil:
+    """Give back an array `pool_get` made with the same *n*."""
+    if arr == NULL:
+        return
+    if n > POOL_MAX_N or not pool_owns(pl, arr):
+        cfree(arr)
+        return
+    (<void**>arr)[0] = pl.free[n]
+    pl.free[n] = arr
+
+
+cdef bint pool_owns(pool_t* pl, void* p) noexcept nogil:
+    cdef intp_t i
+    cdef char* c
+    for i in range(pl.nchunks - 1, -1, -1):
+        c = <char*>pl.chunks[i]
+        if <char*>p >= c and <char*>p < c + POOL_CHUNK:
+            return True
+    return False
+
+
+cdef void pool_release(pool_t* pl) noexcept nogil:
+    cdef intp_t i
+    for i in range(pl.nchunks):
+        munmap(pl.chunks[i], POOL_CHUNK)
+    pl.nchunks = 0
+
+
 cdef int grow_pages(heapstate_t* s, intp_t need) noexcept nogil:
+    """Make pages below *need* usable: the span records and the page table are mapped
+    for `max_pages` at the first call (`big_table`: untouched pages cost nothing, the
+    span records start zeroed); growing sets the new pages' entries to -1."""
     cdef intp_t cap = s.cap if s.cap else 1024, i
     while cap < need:
         cap *= 2
     if cap > s.max_pages:
         cap = s.max_pages
-    cdef span_t* sp = <span_t*>realloc(s.spans, cap * sizeof(span_t))
-    if sp == NULL:
-        return -1
-    s.spans = sp
-    memset(&sp[s.cap], 0, (cap - s.cap) * sizeof(span_t))
-    cdef gr_int32_t* st = <gr_int32_t*>realloc(s.start, cap * sizeof(gr_int32_t))
-    if st == NULL:
-        return -1
-    s.start = st
+    if s.spans == NULL:
+        s.spans = <span_t*>big_table(<size_t>s.max_pages * sizeof(span_t))
+        s.start = <gr_int32_t*>big_table(<size_t>s.max_pages * sizeof(gr_int32_t))
+        if s.spans == NULL or s.start == NULL:
+            return -1
     for i in range(s.cap, cap):
-        st[i] = -1
+        s.start[i] = -1
     s.cap = cap
     return 0
 
@@ -844,7 +952,7 @@ cdef inline int64_t* span_entry(heapstate_t* s, intp_t st, uint64_t idx) noexcep
     n = (<uint64_t>sp.npages * s.page) // sp.elem if sp.elem else 0
     if idx >= n or n > 0x7fffffff:
         return NULL
-    arr = <int64_t*>malloc(n * sizeof(int64_t))
+    arr = pool_get(s.pool, n)
     if arr == NULL:
         s.oom = True
         return NULL
@@ -869,7 +977,7 @@ cdef int retire(heapstate_t* s, intp_t st) noexcept nogil:
                 if sm_put(&s.fb, (<uint64_t>st * s.page + <uint64_t>i * elem) // s.align,
                           arr[i]) < 0:
                     s.oom = True
-    cfree(arr)
+    pool_put(s.pool, arr, <size_t>n)
     sp.slots = NULL
     sp.nslots = 0
     sp.nlive = 0
@@ -1026,10 +1134,13 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
     cur = <cursor_t*>malloc((nb if nb else 1) * sizeof(cursor_t))
     hp = <intp_t*>malloc((nb if nb else 1) * sizeof(intp_t))
     s.pending = <pending_t*>malloc(MAX_PENDING * sizeof(pending_t))
-    if cur == NULL or hp == NULL or s.pending == NULL or sm_init(&s.fb, 8) < 0:
+    s.pool = <pool_t*>calloc(1, sizeof(pool_t))
+    if cur == NULL or hp == NULL or s.pending == NULL or s.pool == NULL \
+            or sm_init(&s.fb, 8) < 0:
         cfree(cur)
         cfree(hp)
         cfree(s.pending)
+        cfree(s.pool)
         sm_free(&s.fb)
         raise MemoryError("stream_events: merge state")
     with nogil:
@@ -1094,9 +1205,14 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
     cfree(hp)
     cfree(s.pending)
     for i in range(s.cap):
-        cfree(s.spans[i].slots)
-    cfree(s.spans)
-    cfree(s.start)
+        if s.spans[i].slots != NULL:
+            pool_put(s.pool, s.spans[i].slots, <size_t>s.spans[i].nslots)
+    pool_release(s.pool)
+    cfree(s.pool)
+    if s.spans != NULL:
+        munmap(s.spans, <size_t>s.max_pages * sizeof(span_t))
+    if s.start != NULL:
+        munmap(s.start, <size_t>s.max_pages * sizeof(gr_int32_t))
     sm_free(&s.fb)
     anomalies = {"objects_without_span": s.nospan, "misaligned_objects": s.misaligned,
                  "unmatched_frees": s.unmatched, "realloc_without_free": s.realloc,
@@ -1203,3 +1319,99 @@ def object_columns(const uint8_t[::1] initial, const uint8_t[::1] allocs,
     if k != n:
         raise ValueError("object_columns: the outputs need one row per slot object")
     return k
+
+
+# ---------------------------------------------------------------------------------------
+# The replay's deaths in (time, priority, object) order: an LSD radix sort
+
+cdef enum:
+    RADIX_BITS = 11
+    RADIX = 1 << RADIX_BITS
+
+
+def sorted_deaths(const int64_t[::1] birth, const int64_t[::1] death):
+    """The objects with a death (``death[i] >= 0``) in replay order: ``(dkey, di)``,
+    int64 arrays sorted by key ``(death + 1) * 4 + (3 if death == birth else 0)`` (a drop
+    at its object's own birth time follows the allocation), equal keys by object index
+    ``di``: the order ``np.argsort(dkey, kind="stable")`` gives, from three typed passes
+    and an LSD radix sort (11-bit digits) of ``key << bits | index`` instead of numpy
+    masks, gathers and a comparison sort. None when a key or the packed value does not
+    fit in 63 bits (the caller sorts with numpy then)."""
+    cdef intp_t n = death.shape[0], nd = 0, i, j, p, npass
+    cdef int nb = 1, bits = 0, shift
+    cdef int64_t d, key, kmax = 0
+    cdef uint64_t v, vmax = 0, mask
+    cdef uint64_t* src
+    cdef uint64_t* dst
+    cdef uint64_t* t
+    cdef intp_t* hist
+    cdef intp_t acc, c
+    cdef bint fits = True
+    if birth.shape[0] != n:
+        raise ValueError("sorted_deaths: birth and death differ in length")
+    while ((<intp_t>1) << nb) < n:
+        nb += 1
+    with nogil:
+        for i in range(n):
+            d = death[i]
+            if d >= 0:
+                nd += 1
+                if d >= (<int64_t>1 << 60):
+                    fits = False
+                elif d + 1 > kmax:
+                    kmax = d + 1
+    if not fits or nb >= 62 or (kmax * 4 + 3) >= ((<int64_t>1) << (63 - nb)):
+        return None
+    packed_a = np.empty(nd, dtype=np.int64)
+    tmp_a = np.empty(nd, dtype=np.int64)
+    cdef int64_t[::1] packed = packed_a, tmp = tmp_a
+    hist = <intp_t*>calloc(6 * RADIX, sizeof(intp_t))
+    if hist == NULL:
+        raise MemoryError("sorted_deaths")
+    with nogil:
+        j = 0
+        for i in range(n):
+            d = death[i]
+            if d >= 0:
+                key = (d + 1) * 4 + (3 if d == birth[i] else 0)
+                v = (<uint64_t>key << nb) | <uint64_t>i
+                if v > vmax:
+                    vmax = v
+                packed[j] = <int64_t>v
+                j += 1
+        while bits < 64 and (vmax >> bits) != 0:
+            bits += 1
+        npass = (bits + RADIX_BITS - 1) // RADIX_BITS
+        src = <uint64_t*>&packed[0] if nd else NULL
+        dst = <uint64_t*>&tmp[0] if nd else NULL
+        for i in range(nd):
+            v = src[i]
+            for p in range(npass):
+                hist[p * RADIX + ((v >> (p * RADIX_BITS)) & (RADIX - 1))] += 1
+        for p in range(npass):
+            shift = <int>(p * RADIX_BITS)
+            if nd == 0 or hist[p * RADIX + ((src[0] >> shift) & (RADIX - 1))] == nd:
+                continue                       # every value has this digit: nothing moves
+            acc = 0
+            for j in range(RADIX):
+                c = hist[p * RADIX + j]
+                hist[p * RADIX + j] = acc
+                acc += c
+            for i in range(nd):
+                v = src[i]
+                j = <intp_t>((v >> shift) & (RADIX - 1))
+                dst[hist[p * RADIX + j]] = v
+                hist[p * RADIX + j] += 1
+            t = src
+            src = dst
+            dst = t
+        # split: keys into one buffer, object indices into the other
+        mask = ((<uint64_t>1) << nb) - 1
+        for i in range(nd):
+            v = src[i]
+            dst[i] = v & mask
+            src[i] = v >> nb
+    cfree(hist)
+    if nd and src == <uint64_t*>&tmp[0]:
+        return tmp_a, packed_a
+    return packed_a, tmp_a

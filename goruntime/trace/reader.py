@@ -468,7 +468,8 @@ def parse(data, *, gogc=None, memory_limit=None):
     if code:
         _fail(ERRORS.get(code, f"internal error {code}"), err)
     anomalies.update(anom)
-    allocs, initial, frees = _drop_unplaced(allocs, initial, frees)
+    if anom["objects_without_span"] or anom["misaligned_objects"]:   # their rows are marked
+        allocs, initial, frees = _drop_unplaced(allocs, initial, frees)
     t, ty, a, b, g = misc
     duration = int(last)
 
@@ -500,8 +501,9 @@ def parse(data, *, gogc=None, memory_limit=None):
 
 def _drop_unplaced(allocs, initial, frees):
     """Remove the objects that found no fitting span (``size`` marked ``2**64 - 1``;
-    counted in the anomalies) and renumber the frees' references. Rare: a corrupt or
-    oddly ordered trace."""
+    counted in the anomalies, and only called when that count is not 0: the check reads
+    every row) and renumber the frees' references. Rare: a corrupt or oddly ordered
+    trace."""
     bad_a = allocs["size"] == _DROPPED
     bad_i = initial["size"] == _DROPPED
     if not (bad_a.any() or bad_i.any()):

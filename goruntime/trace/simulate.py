@@ -189,10 +189,12 @@ def _op_stream(tr, death, cycles="pacer"):
     """Rows for replay_kernel, in order: at equal times drops, then GCs, then allocs.
 
     The allocations are already in time order (the reader writes them so) and the cycles
-    are few: only the deaths are sorted, and the three sorted runs are merged in one
-    linear pass (``_workloads.merge_op_stream``), which gives the order a stable sort of
-    all rows by (time, priority) gives, without sorting or gathering every row."""
+    are few: only the deaths are sorted (``_parse.sorted_deaths``: a radix sort), and the
+    three sorted runs are merged in one linear pass (``_workloads.merge_op_stream``),
+    which gives the order a stable sort of all rows by (time, priority) gives, without
+    sorting or gathering every row."""
     from goruntime.workloads import _workloads
+    from ._parse import sorted_deaths
     birth, dt, req, ptr, ptrwords, n_init = _objects(tr, death, cycles)
     n = len(birth)
     # one int64 key per row: (time + 1) * 4 + priority; a drop at its object's own birth
@@ -202,11 +204,15 @@ def _op_stream(tr, death, cycles="pacer"):
     if n > 1 and not (akey[1:] >= akey[:-1]).all():      # not from our reader: sort them
         ident = np.argsort(akey, kind="stable").astype(np.int64)
         akey = akey[ident]
-    di = np.flatnonzero(dt >= 0)
-    dd = dt[di]
-    dkey = (dd + 1) * 4 + np.where(dd == birth[di], 3, 0)
-    o = _stable_argsort(dkey)
-    di, dkey = di[o], dkey[o]
+    sd = sorted_deaths(birth, dt)                 # typed: one radix sort, no gathers
+    if sd is not None:
+        dkey, di = sd
+    else:                                         # keys beyond 63 bits: numpy
+        di = np.flatnonzero(dt >= 0)
+        dd = dt[di]
+        dkey = (dd + 1) * 4 + np.where(dd == birth[di], 3, 0)
+        o = _stable_argsort(dkey)
+        di, dkey = di[o], dkey[o]
     if cycles == "recorded":              # every cycle, at its mark termination
         gtime = _cycle_times(tr)[1]
     else:                                 # the forced ones, where they began
