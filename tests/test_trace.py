@@ -320,6 +320,8 @@ def test_cli_whatif(tmp_path):
                  str(tmp_path / "t.png")], out, err) == 0
     assert "GOGC" in out.getvalue() and (tmp_path / "t.png").stat().st_size > 0
     assert main(["whatif", str(tmp_path / "missing.trace")], io.StringIO(), err) == 2
+    assert main(["whatif", str(tmp_path)], io.StringIO(), err) == 2
+    assert "is a directory" in err.getvalue()
     assert main(["whatif", str(SMALL), "--memory-limit", "lots"], io.StringIO(), err) == 2
     out = io.StringIO()
     assert main(["whatif", str(SMALL), "--calibrate"], out, err) == 0
@@ -670,6 +672,14 @@ def test_go_shapes(go, name, procs):
     assert cal.recorded["num_gc"] == len(tr.gcs)
     assert ("fit no single GOGC" in notes) == (name == "settings")
     assert ("ran on up to 2 Ps" in notes) == (procs == 2)
+    if name == "settings" or procs > 1:               # the CLI's what-if says it too
+        import io
+        from goruntime.cli import main
+        out = io.StringIO()
+        assert main(["whatif", str(path), "--gogc", "100"], out, io.StringIO()) == 0
+        assert ("note: the recorded heap goals fit no single GOGC" in out.getvalue()) \
+            == (name == "settings")
+        assert ("note: the program ran on up to 2 Ps" in out.getvalue()) == (procs > 1)
     if name in ("tiny", "short"):
         assert js["NumGC"] == 0 and len(tr.gcs) == 0 and r["num_gc"] == 0
     if name == "settings":
