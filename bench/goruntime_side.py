@@ -99,19 +99,28 @@ def cmd_mark(args):
     r = _runtime()
     root, _, build_s = build(r.heap, args.shape, args.n, args.seed)
     r.heap.flush_mcaches()
-    # The default mark (object at a time, prefetch ring), the opt-in span-batched one
-    # ("Green Tea") and the parallel one with two workers (_gcwork, GOMAXPROCS=2),
-    # alternating, so all see the same machine.
-    runs, batched, par = [], [], []
+    # The default mark (adaptive: span-batched, or the object-at-a-time prefetch ring
+    # when span visits are sparse), each of its two drains forced, and the parallel one
+    # with two workers (_gcwork, GOMAXPROCS=2), alternating, so all see the same machine.
+    # The parallel runs also record the process CPU time (every thread's).
+    runs, batched, objects, par = [], [], [], []
     for _ in range(args.warm + args.runs):
         for out, f, kw in ((runs, _mark.mark, {}), (batched, _mark.mark, {"batched": True}),
+                           (objects, _mark.mark, {"batched": False}),
                            (par, _gcwork.mark, {"nworkers": 2})):
+            p0 = time.process_time_ns()
             t = _clock()
             bm, nm, scan = f(r.heap, **kw)
             wall, cpu = _since(t)
+            pcpu = time.process_time_ns() - p0
             _mark.clear_marks(r.heap)
-            out.append({"mark_ns": wall, "mark_cpu_ns": cpu, "nmarked": nm, "bytes_marked": bm})
+            out.append({"mark_ns": wall, "mark_cpu_ns": cpu, "mark_process_cpu_ns": pcpu,
+                        "nmarked": nm, "bytes_marked": bm})
+    st = {}
+    _mark.mark(r.heap, stats=st)                # which drain the default mark ran
+    _mark.clear_marks(r.heap)
     runs, batched, par = runs[args.warm:], batched[args.warm:], par[args.warm:]
+    objects = objects[args.warm:]
     # A whole cycle, as runtime.GC(): mark, mark termination, specials, sweep, pacer.
     gcs = []
     for _ in range(args.runs):
@@ -120,7 +129,8 @@ def cmd_mark(args):
         wall, cpu = _since(t)
         gcs.append({"wall_ns": wall, "cpu_ns": cpu})
     return {"shape": args.shape, "n": args.n, "build_s": build_s, "runs": runs,
-            "runs_batched": batched, "runs_parallel2": par, "gc": gcs,
+            "runs_batched": batched, "runs_objects": objects, "mark_path": st,
+            "runs_parallel2": par, "gc": gcs,
             "num_gc": r.gc_record.num_gc}
 
 

@@ -95,8 +95,13 @@ class Bench:
             self.row(title, "mark CPU / object, span-batched", med(
                          x["mark_cpu_ns"] / n for x in r["runs_batched"]),
                      med(x["mark_cpu_adj_ns"] / n for x in gc_) if g else None, None, unit="ns",
-                     note="goruntime: mark(batched=True), opt-in Green Tea; Go: its default "
+                     note="goruntime: mark(batched=True), Green Tea to the end; Go: its default "
                           "(Green Tea) mark, as in the row above")
+            self.row(title, "mark CPU / object, object at a time", med(
+                         x["mark_cpu_ns"] / n for x in r["runs_objects"]),
+                     med(x["mark_cpu_adj_ns"] / n for x in gc_) if g else None, None, unit="ns",
+                     note="goruntime: mark(batched=False), the prefetch-ring drain to the end; "
+                          f"the default mark ran: {r['mark_path'].get('drain')}")
             if shape == "graph":
                 self.log(f"{key}: go, GOMAXPROCS=2")
                 g2 = self.go(go_side.mark, shape, n, runs, 2, 2)
@@ -110,6 +115,12 @@ class Bench:
                 self.row(title, "parallel mark speedup (serial wall / 2-worker wall)",
                          med(x["mark_ns"] / n for x in r["runs"]) / par, None, None,
                          better="higher", unit="x")
+                self.row(title, "parallel mark CPU / object, both workers", med(
+                             x["mark_process_cpu_ns"] / n for x in r["runs_parallel2"]),
+                         None, None, unit="ns",
+                         note="process CPU of the 2-worker mark (waiting spins included): "
+                              "the serial mark's CPU over half this is the speedup two idle "
+                              "CPUs would give")
             self.row(title, "GC() wall / object", med(x["wall_ns"] / n for x in r["gc"]),
                      med(x["wall_ns"] / n for x in gc_) if g else None,
                      med((x["wall_ns"] - p["baseline_wall_ns"]) / n for x in p["runs"]), unit="ns")

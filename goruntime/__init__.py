@@ -17,7 +17,7 @@ except ImportError as e:  # pragma: no cover - exercised by hand
         f"goruntime's compiled extensions are missing or stale ({e}); run `make build` "
         "in the source tree (or `pip install .`)") from e
 
-from .errors import FatalError, Panic
+from .errors import BoundsError, FatalError, Panic
 from .types import (
     Type, Field, Bool, Int, Int8, Int16, Int32, Int64, Uint, Uint8, Uint16, Uint32, Uint64,
     Byte, Uintptr, Float32, Float64, Complex64, Complex128, String, UnsafePointer, Any, Error,
@@ -37,7 +37,7 @@ from . import debug, weak, metrics  # noqa: E402
 from .trace.dask_sweep import sweep  # noqa: E402  (dask itself is imported only when called)
 
 __all__ = [
-    "__version__", "FatalError", "Panic",
+    "__version__", "FatalError", "Panic", "BoundsError",
     "Type", "Field", "Bool", "Int", "Int8", "Int16", "Int32", "Int64", "Uint", "Uint8",
     "Uint16", "Uint32", "Uint64", "Byte", "Uintptr", "Float32", "Float64", "Complex64",
     "Complex128", "String", "UnsafePointer", "Any", "Error", "Ptr", "Slice", "Array", "Struct",

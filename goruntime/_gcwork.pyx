@@ -12,10 +12,10 @@ of full and empty work buffers. `mark` here does the same for a stop-the-world m
   GIL) each drain a private grey stack (Go: ``gcWork``): pop, scan the pointer words from
   the heap bits, shade what they point to. Shading is an atomic fetch-or on the mark-bit
   word, so exactly one worker marks -- counts and greys -- each object;
-- balancing (Go: ``gcWork.balance`` / ``getfull``): a worker whose stack holds more than
-  two buffers while another waits for work hands a buffer to the full list; a worker that
-  runs dry takes a buffer from it, else waits (Go: ``work.nwait``); the mark ends when
-  every worker waits and the list is empty;
+- balancing (Go: ``gcWork.balance`` / ``trygetfull``): a worker whose stack holds more
+  than two buffers while the full list is empty hands a buffer (its newest objects) to
+  it; a worker that runs dry takes a buffer from it, else waits (Go: ``work.nwait``); the
+  mark ends when every worker waits and the list is empty;
 - finalizer objects (*scan_only*) are then pushed unmarked and drained the same way, as the
   serial mark does after its first drain.
 
@@ -27,35 +27,39 @@ several, which one is reported may differ from the serial mark (the first one a 
 found). The scan-work rule (``scan_size``, in _heap.pxd) is the serial mark's: the
 equivalence tests compare the two.
 
-Each worker has a small prefetch ring, as the serial mark's pipelined drain: a pointer
-into another page is queued until its span record, mark-bit and alloc-bit words, first
-line and heap-bits word have been prefetched; a pointer into the scanned object's page is
-shaded at once.
+Each worker runs the serial mark's own pipelined drain (``_mark.drain_pipelined``, with its
+prefetch ring and the compact span table, built once and shared), in its parallel mode
+(``gcwork_t.give_at``): the mark bit is set by the atomic fetch-or, and before each pop
+the worker checks the abort flag and hands a buffer out when the full list is empty.
 Simplified: Go's empty-buffer list is the allocator's (buffers are malloc'd and
-freed); waiting workers spin with ``sched_yield`` instead of parking.
+freed); a worker that runs dry waits for work here, yielding, then sleeping 20 us at a
+time between looks at the full list, where Go 1.27's worker (``trygetfull`` finding
+nothing) returns from gcDrain and parks until the scheduler gives it work again.
 """
 import numpy as np
 
 from libc.string cimport memcpy, memset
 from libc.stdlib cimport malloc, free
-from cpython.mem cimport PyMem_RawMalloc, PyMem_RawRealloc, PyMem_RawFree
+from cpython.mem cimport PyMem_RawMalloc, PyMem_RawFree
 from cpython.pythread cimport (
     PyThread_type_lock, PyThread_allocate_lock, PyThread_free_lock, PyThread_acquire_lock,
     PyThread_release_lock, WAIT_LOCK,
 )
 
 from goruntime._types cimport uint32_t, uint64_t, intp_t
-from goruntime._heap cimport (
-    Heap, mheap_t, mspan_t, span_of, obj_index, addr_ptr, span_noscan,
-    BITMAP_WORDS, PAGE_SHIFT, MAX_PROCS, GR_PREFETCH, GR_CTZ64, scan_size,
+from goruntime._heap cimport Heap, mheap_t, mspan_t, span_of, obj_index, span_noscan
+from goruntime._mark cimport (
+    gcwork_t, push, build_span_info, grey_roots, drain_pipelined, ERR_NOMEM, RING_DEFAULT,
 )
 from goruntime.errors import FatalError
+from goruntime import _mark as _mark_module
+from cpython.pycapsule cimport PyCapsule_New
 
 cdef extern from *:
     """
     #include <pthread.h>
     #include <sched.h>
-    #define GR_ATOMIC_OR(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
+    #include <unistd.h>
     #define GR_LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
     #define GR_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
     typedef void* (*gr_thread_fn)(void*);
@@ -68,17 +72,18 @@ cdef extern from *:
     int gr_thread_start(pthread_t* t, gr_thread_fn fn, void* arg) nogil
     int pthread_join(pthread_t t, void** ret) nogil
     int sched_yield() nogil
-    uint64_t GR_ATOMIC_OR(uint64_t* p, uint64_t v) nogil
+    int usleep(unsigned int us) nogil
+    # the same functions, callable without the GIL (as CPython allows)
+    PyThread_type_lock lock_new "PyThread_allocate_lock"() nogil
+    void lock_free "PyThread_free_lock"(PyThread_type_lock lock) nogil
     intp_t GR_LOAD(intp_t* p) nogil
     void GR_STORE(intp_t* p, intp_t v) nogil
 
 cdef enum:
-    ERR_NONE = 0
-    ERR_BAD_POINTER = 1
-    ERR_NOMEM = 2
     WBUF_CAP = 256              # objects per work buffer (Go: workbuf, 2 KiB of pointers)
     MAX_WORKERS = 64
-    RING = 16                   # found pointers in flight per worker (a power of two)
+    YIELDS = 64                 # a worker without work yields this often, then sleeps
+    WAIT_SLEEP_US = 20          # between looks at the full list
 
 
 cdef struct wbuf_t:             # Go: workbuf
@@ -89,7 +94,6 @@ cdef struct wbuf_t:             # Go: workbuf
 
 cdef struct shared_t:           # Go: the work struct's full list and nwait
     mheap_t* h
-    uint64_t* bits              # gcmark_bits
     PyThread_type_lock lock
     wbuf_t* full                # Go: work.full (a LIFO of full buffers)
     intp_t nfull                # buffers on it (read without the lock as a hint)
@@ -99,47 +103,17 @@ cdef struct shared_t:           # Go: the work struct's full list and nwait
     intp_t abort                # a worker found a bad pointer or ran out of memory
 
 
-cdef struct worker_t:           # Go: gcWork
+cdef struct worker_t:
+    gcwork_t g                  # Go: gcWork (the drain's state; first, see give)
     shared_t* sh
-    uint64_t* stack             # private grey objects (slot addresses), LIFO
-    intp_t n
-    intp_t cap
-    uint64_t bytes_marked
-    uint64_t nmarked
-    uint64_t scan_bytes
-    int err
-    uint64_t bad_ptr
-    uint64_t bad_src
     pthread_t tid
     bint started
-    uint64_t ring_p[RING]       # found pointers waiting for their prefetches (FIFO)
-    uint64_t ring_src[RING]
-    uint32_t rhead
-    uint32_t rtail
 
 
-cdef int fail(worker_t* w, int err, uint64_t p, uint64_t src) noexcept nogil:
-    if not w.err:
-        w.err = err
-        w.bad_ptr = p
-        w.bad_src = src
+cdef void fail(worker_t* w, int err) noexcept nogil:
+    if not w.g.err:
+        w.g.err = err
     GR_STORE(&w.sh.abort, 1)
-    return -1
-
-
-cdef int push(worker_t* w, uint64_t obj) noexcept nogil:
-    cdef intp_t ncap
-    cdef uint64_t* s
-    if w.n == w.cap:
-        ncap = w.cap * 2 if w.cap else 4096
-        s = <uint64_t*>PyMem_RawRealloc(w.stack, ncap * sizeof(uint64_t))
-        if s == NULL:
-            return fail(w, ERR_NOMEM, 0, 0)
-        w.stack = s
-        w.cap = ncap
-    w.stack[w.n] = obj
-    w.n += 1
-    return 0
 
 
 cdef int put_full(shared_t* sh, const uint64_t* objs, intp_t n) noexcept nogil:
@@ -157,12 +131,24 @@ cdef int put_full(shared_t* sh, const uint64_t* objs, intp_t n) noexcept nogil:
     return 0
 
 
+cdef int give(gcwork_t* g) noexcept nogil:
+    """The drain's balance hook: move the newest WBUF_CAP grey objects to the full list."""
+    cdef worker_t* w = <worker_t*>g             # g is the worker's first member
+    if put_full(w.sh, &g.stack[g.n - WBUF_CAP], WBUF_CAP) < 0:
+        fail(w, ERR_NOMEM)
+        return -1
+    g.n -= WBUF_CAP
+    return 0
+
+
 cdef bint get_full(worker_t* w) noexcept nogil:
     """Refill the empty private stack from the full list, waiting while another worker may
-    still produce work (Go: getfull). False when the mark is over (or aborted)."""
+    still produce work (Go: trygetfull, and a parked worker's wait). False when the mark
+    is over (or aborted)."""
     cdef shared_t* sh = w.sh
     cdef wbuf_t* b
     cdef bint waiting = False
+    cdef intp_t i, spins
     PyThread_acquire_lock(sh.lock, WAIT_LOCK)
     while True:
         if sh.full != NULL and not sh.abort:
@@ -172,9 +158,11 @@ cdef bint get_full(worker_t* w) noexcept nogil:
             if waiting:
                 sh.nwait -= 1
             PyThread_release_lock(sh.lock)
-            if push_many(w, b.obj, b.n) < 0:
-                free(b)
-                return False
+            for i in range(b.n):
+                if push(&w.g, b.obj[i]) < 0:
+                    free(b)
+                    fail(w, ERR_NOMEM)
+                    return False
             free(b)
             return True
         if sh.done or sh.abort:
@@ -188,146 +176,25 @@ cdef bint get_full(worker_t* w) noexcept nogil:
                 PyThread_release_lock(sh.lock)
                 return False
         PyThread_release_lock(sh.lock)
+        spins = 0
         while not GR_LOAD(&sh.nfull) and not GR_LOAD(&sh.done) and not GR_LOAD(&sh.abort):
-            sched_yield()
+            if spins < YIELDS:
+                sched_yield()
+                spins += 1
+            else:
+                usleep(WAIT_SLEEP_US)
         PyThread_acquire_lock(sh.lock, WAIT_LOCK)
 
 
-cdef int push_many(worker_t* w, const uint64_t* objs, intp_t n) noexcept nogil:
-    cdef intp_t i
-    for i in range(n):
-        if push(w, objs[i]) < 0:
-            return -1
-    return 0
-
-
-cdef inline void not_in_span(worker_t* w, uint64_t p, uint64_t src) noexcept nogil:
-    """*p* is in no in-use span: ignored outside the heap, Go's badPointer inside it."""
-    cdef mheap_t* h = w.sh.h
-    if p >= h.arena_start and p - h.arena_start < (<uint64_t>h.max_pages << PAGE_SHIFT):
-        fail(w, ERR_BAD_POINTER, p, src)
-
-
-cdef inline void shade(worker_t* w, uint64_t p, uint64_t src) noexcept nogil:
-    """Mark the object containing *p* (atomically: one worker wins); grey it if it has
-    pointers (Go: greyobject)."""
-    cdef mheap_t* h = w.sh.h
-    cdef intp_t si = span_of(h, p)
-    cdef mspan_t* s
-    cdef uint32_t idx
-    cdef uint64_t bit, old
-    cdef intp_t k
-    if si < 0:
-        not_in_span(w, p, src)
-        return
-    s = &h.spans[si]
-    if p - s.base >= <uint64_t>s.nelems * s.elemsize:   # the span's unused tail
-        fail(w, ERR_BAD_POINTER, p, src)
-        return
-    idx = obj_index(s, p)
-    k = si * BITMAP_WORDS + (idx >> 6)
-    bit = (<uint64_t>1) << (idx & 63)
-    if w.sh.bits[k] & bit:
-        return
-    if not (h.alloc_bits[k] & bit):             # a free slot
-        fail(w, ERR_BAD_POINTER, p, src)
-        return
-    old = GR_ATOMIC_OR(&w.sh.bits[k], bit)
-    if old & bit:                               # another worker marked it first
-        return
-    w.bytes_marked += s.elemsize
-    w.nmarked += 1
-    if span_noscan(s):
-        return                                  # black at once: nothing to scan
-    p = s.base + <uint64_t>idx * s.elemsize
-    GR_PREFETCH(addr_ptr(h, p))
-    push(w, p)
-
-
-cdef void scan_object(worker_t* w, uint64_t b) noexcept nogil:
-    """Shade every object that slot *b*'s pointer words point to (Go: scanobject)."""
-    cdef mheap_t* h = w.sh.h
-    cdef uint64_t n = h.spans[span_of(h, b)].elemsize
-    cdef intp_t i = <intp_t>((b - h.arena_start) >> 3)
-    cdef intp_t end = i + <intp_t>(n >> 3)
-    cdef uint64_t word, obj
-    w.scan_bytes += scan_size(h, b, n)
-    while i < end:
-        word = h.heap_bits[i >> 6] >> (i & 63)
-        if word == 0:
-            i = ((i >> 6) + 1) << 6
-            continue
-        i += GR_CTZ64(word)
-        if i >= end:
-            break
-        obj = (<uint64_t*>(h.arena + ((<uint64_t>i) << 3)))[0]
-        if obj != 0 and obj - b >= n:           # nil, or a pointer into this object: skip
-            found(w, obj, h.arena_start + ((<uint64_t>i) << 3))
-            if w.err:
-                return
-        i += 1
-
-
-cdef inline void found(worker_t* w, uint64_t p, uint64_t src) noexcept nogil:
-    """A pointer found by scanning: shade it now if it is in *src*'s page (its bitmap
-    words are in cache), else prefetch what shading it will load and queue it in the
-    ring, shading the oldest queued pointer when the ring is full (as the serial mark's
-    pipelined drain)."""
-    cdef mheap_t* h = w.sh.h
-    cdef intp_t si
-    cdef uint64_t off
-    if ((p ^ src) >> PAGE_SHIFT) == 0:
-        shade(w, p, src)
-        return
-    off = p - h.arena_start
-    if p >= h.arena_start and off < (<uint64_t>h.mapped_pages) << PAGE_SHIFT:
-        si = h.page_to_span[off >> PAGE_SHIFT]
-        if si >= 0:
-            GR_PREFETCH(&h.spans[si])
-            GR_PREFETCH(&w.sh.bits[si * BITMAP_WORDS])
-            GR_PREFETCH(&h.alloc_bits[si * BITMAP_WORDS])
-            GR_PREFETCH(h.arena + off)
-            GR_PREFETCH(&h.heap_bits[off >> 9])
-    if w.rtail - w.rhead == RING:
-        shade(w, w.ring_p[w.rhead & (RING - 1)], w.ring_src[w.rhead & (RING - 1)])
-        w.rhead += 1
-    w.ring_p[w.rtail & (RING - 1)] = p
-    w.ring_src[w.rtail & (RING - 1)] = src
-    w.rtail += 1
-
-
-cdef void flush_ring(worker_t* w) noexcept nogil:
-    """Shade every queued pointer (the private stack ran dry)."""
-    while w.rhead != w.rtail and not w.err:
-        shade(w, w.ring_p[w.rhead & (RING - 1)], w.ring_src[w.rhead & (RING - 1)])
-        w.rhead += 1
-
-
 cdef void drain(worker_t* w) noexcept nogil:
-    """Go: gcDrain for one worker: pop and scan until the private stack and the full list
-    are empty everywhere; hand a buffer out while another worker waits (Go: balance)."""
-    cdef shared_t* sh = w.sh
-    cdef uint64_t b
+    """Go: gcDrain for one worker: drain the private stack (handing buffers out on the
+    way), refill it from the full list, until the mark is over everywhere."""
     while True:
-        while w.n > 0:
-            if GR_LOAD(&sh.abort):
-                return
-            if w.n > 2 * WBUF_CAP and GR_LOAD(&sh.nwait) > 0 and not GR_LOAD(&sh.nfull):
-                w.n -= WBUF_CAP
-                if put_full(sh, &w.stack[w.n], WBUF_CAP) < 0:
-                    w.n += WBUF_CAP
-                    fail(w, ERR_NOMEM, 0, 0)
-                    return
-            w.n -= 1
-            b = w.stack[w.n]
-            scan_object(w, b)
-            if w.err:
-                return
-            if w.n == 0:
-                flush_ring(w)
-                if w.err:
-                    return
-        if not get_full(w):
+        drain_pipelined(w.sh.h, &w.g)
+        if w.g.err:
+            fail(w, w.g.err)
+            return
+        if GR_LOAD(&w.sh.abort) or not get_full(w):
             return
 
 
@@ -359,12 +226,90 @@ cdef void run_workers(shared_t* sh, worker_t* ws, intp_t nw) noexcept nogil:
 cdef int publish(shared_t* sh, worker_t* w) noexcept nogil:
     """Move worker *w*'s private stack onto the full list, a buffer at a time."""
     cdef intp_t k
-    while w.n > 0:
-        k = w.n if w.n < WBUF_CAP else WBUF_CAP
-        w.n -= k
-        if put_full(sh, &w.stack[w.n], k) < 0:
-            return fail(w, ERR_NOMEM, 0, 0)
+    while w.g.n > 0:
+        k = w.g.n if w.g.n < WBUF_CAP else WBUF_CAP
+        w.g.n -= k
+        if put_full(sh, &w.g.stack[w.g.n], k) < 0:
+            fail(w, ERR_NOMEM)
+            return -1
     return 0
+
+
+cdef void init_worker(worker_t* w, shared_t* sh, mheap_t* h, uint64_t* sinfo,
+                      uint32_t ring_size) noexcept nogil:
+    w.sh = sh
+    w.g.bits = h.gcmark_bits
+    w.g.pipelined = True
+    w.g.ring_size = ring_size
+    w.g.cs = -1
+    w.g.span_info = sinfo
+    w.g.give_at = 2 * WBUF_CAP
+    w.g.nfull = &sh.nfull
+    w.g.abort = &sh.abort
+    w.g.par = w
+    w.g.give = give
+
+
+cdef int drain_state(mheap_t* h, gcwork_t* g, intp_t nworkers) noexcept nogil:
+    """A MarkState's drain to the end on *nworkers* threads (``MarkState.drain(...,
+    nworkers=n)``): worker 0 takes over its grey stack, prefetch ring and counters, the
+    others start empty and get buffers from it; the counters of all of them are summed
+    back into *g*. -1 (nothing done) if the workers cannot be set up."""
+    cdef shared_t sh
+    cdef worker_t* ws
+    cdef wbuf_t* b
+    cdef intp_t i
+    if nworkers > MAX_WORKERS:
+        nworkers = MAX_WORKERS
+    memset(&sh, 0, sizeof(sh))
+    sh.h = h
+    sh.lock = lock_new()
+    if sh.lock == NULL:
+        return -1
+    ws = <worker_t*>PyMem_RawMalloc(nworkers * sizeof(worker_t))
+    if ws == NULL:
+        lock_free(sh.lock)
+        return -1
+    memset(ws, 0, nworkers * sizeof(worker_t))
+    for i in range(nworkers):
+        init_worker(&ws[i], &sh, h, g.span_info, g.ring_size)
+    ws[0].g = g[0]                              # its stack, ring and counters
+    init_worker(&ws[0], &sh, h, g.span_info, g.ring_size)
+    ws[0].g.bits = g.bits
+    run_workers(&sh, ws, nworkers)
+    g.stack = ws[0].g.stack
+    g.n = ws[0].g.n
+    g.cap = ws[0].g.cap
+    g.rhead = ws[0].g.rhead
+    g.rtail = ws[0].g.rtail
+    g.bytes_marked = ws[0].g.bytes_marked
+    g.nmarked = ws[0].g.nmarked
+    g.scan_bytes = ws[0].g.scan_bytes
+    g.err = ws[0].g.err
+    g.bad_ptr = ws[0].g.bad_ptr
+    g.bad_src = ws[0].g.bad_src
+    for i in range(1, nworkers):
+        g.bytes_marked += ws[i].g.bytes_marked
+        g.nmarked += ws[i].g.nmarked
+        g.scan_bytes += ws[i].g.scan_bytes
+        if ws[i].g.err and not g.err:
+            g.err = ws[i].g.err
+            g.bad_ptr = ws[i].g.bad_ptr
+            g.bad_src = ws[i].g.bad_src
+        PyMem_RawFree(ws[i].g.stack)
+    if sh.abort and not g.err:
+        g.err = ERR_NOMEM
+    while sh.full != NULL:                      # left over only after an abort
+        b = sh.full
+        sh.full = b.next
+        free(b)
+    PyMem_RawFree(ws)
+    lock_free(sh.lock)
+    return 0
+
+
+_mark_module._register_parallel_drain(
+    PyCapsule_New(<void*>drain_state, "goruntime._gcwork.drain_state", NULL))
 
 
 def _as_addrs(a):
@@ -382,6 +327,8 @@ def mark(Heap heap, roots=None, scan_only=None, *, int nworkers=2):
     """
     if nworkers < 1 or nworkers > MAX_WORKERS:
         raise ValueError(f"nworkers must be 1..{MAX_WORKERS}, not {nworkers}")
+    from goruntime import _mark
+    _mark.finish_sweep(heap)        # a mark needs a swept heap (as _mark.mark)
     cdef const uint64_t[::1] r = _as_addrs(roots)
     cdef const uint64_t[::1] so = _as_addrs(scan_only)
     cdef const uint64_t* rp = &r[0] if r.shape[0] else NULL
@@ -393,13 +340,13 @@ def mark(Heap heap, roots=None, scan_only=None, *, int nworkers=2):
     cdef worker_t* w0
     cdef intp_t i, si
     cdef uint64_t a, bm = 0, nm = 0, sb = 0
+    cdef uint64_t* sinfo
     cdef mspan_t* s
     cdef wbuf_t* b
-    cdef int err = ERR_NONE
+    cdef int err = 0
     cdef uint64_t bad_ptr = 0, bad_src = 0
     memset(&sh, 0, sizeof(sh))
     sh.h = h
-    sh.bits = h.gcmark_bits
     sh.lock = PyThread_allocate_lock()
     if sh.lock == NULL:
         raise MemoryError("runtime: out of memory: mark worker lock")
@@ -408,24 +355,20 @@ def mark(Heap heap, roots=None, scan_only=None, *, int nworkers=2):
         PyThread_free_lock(sh.lock)
         raise MemoryError("runtime: out of memory: mark workers")
     memset(ws, 0, nworkers * sizeof(worker_t))
-    for i in range(nworkers):
-        ws[i].sh = &sh
     w0 = &ws[0]
     with nogil:
-        # Roots, greyed on this thread as by the serial mark (mark_roots), then shared out.
-        for i in range(h.roots_len):
-            if h.roots[i] != 0 and not w0.err:
-                shade(w0, h.roots[i], 0)
-        for i in range(nr):
-            if rp[i] != 0 and not w0.err:
-                shade(w0, rp[i], 0)
-        for i in range(MAX_PROCS):
-            if h.mcaches[i].tiny != 0 and not w0.err:
-                shade(w0, h.mcaches[i].tiny, 0)
-        if not w0.err:
-            publish(&sh, w0)
-        if not w0.err:
-            run_workers(&sh, ws, nworkers)
+        sinfo = build_span_info(h)              # read-only, shared by every worker
+        for i in range(nworkers):
+            init_worker(&ws[i], &sh, h, sinfo, RING_DEFAULT)
+        if sinfo == NULL:
+            fail(w0, ERR_NOMEM)
+        else:
+            # Roots, greyed on this thread as by the serial mark, then shared out.
+            grey_roots(h, &w0.g, rp, nr)
+            if w0.g.err:
+                fail(w0, w0.g.err)
+            elif publish(&sh, w0) == 0:
+                run_workers(&sh, ws, nworkers)
         # Objects with finalizers: scan (never mark here) what they point to.
         if not sh.abort:
             for i in range(ns):
@@ -436,21 +379,21 @@ def mark(Heap heap, roots=None, scan_only=None, *, int nworkers=2):
                 s = &h.spans[si]
                 if span_noscan(s):
                     continue
-                if push(w0, s.base + <uint64_t>obj_index(s, a) * s.elemsize) < 0:
+                if push(&w0.g, s.base + <uint64_t>obj_index(s, a) * s.elemsize) < 0:
+                    fail(w0, ERR_NOMEM)
                     break
-            if not sh.abort and w0.n:
-                publish(&sh, w0)
-                if not sh.abort:
-                    run_workers(&sh, ws, nworkers)
+            if not sh.abort and w0.g.n and publish(&sh, w0) == 0:
+                run_workers(&sh, ws, nworkers)
         for i in range(nworkers):
-            bm += ws[i].bytes_marked
-            nm += ws[i].nmarked
-            sb += ws[i].scan_bytes
-            if ws[i].err and not err:
-                err = ws[i].err
-                bad_ptr = ws[i].bad_ptr
-                bad_src = ws[i].bad_src
-            PyMem_RawFree(ws[i].stack)
+            bm += ws[i].g.bytes_marked
+            nm += ws[i].g.nmarked
+            sb += ws[i].g.scan_bytes
+            if ws[i].g.err and not err:
+                err = ws[i].g.err
+                bad_ptr = ws[i].g.bad_ptr
+                bad_src = ws[i].g.bad_src
+            PyMem_RawFree(ws[i].g.stack)
+        PyMem_RawFree(sinfo)
         while sh.full != NULL:
             b = sh.full
             sh.full = b.next
@@ -458,7 +401,7 @@ def mark(Heap heap, roots=None, scan_only=None, *, int nworkers=2):
     PyMem_RawFree(ws)
     PyThread_free_lock(sh.lock)
     if err:
-        _clear_marks(heap)
+        _mark.clear_marks(heap)
         if err == ERR_NOMEM:
             raise MemoryError("runtime: out of memory: grey object work list")
         exc = FatalError("found bad pointer in Go heap (incorrect use of unsafe or cgo?)")
@@ -468,8 +411,3 @@ def mark(Heap heap, roots=None, scan_only=None, *, int nworkers=2):
         exc.add_note("runtime: pointer %#x to unallocated span or free object; %s" % (bad_ptr, where))
         raise exc
     return (bm, nm, sb)
-
-
-def _clear_marks(Heap heap):
-    from goruntime import _mark
-    _mark.clear_marks(heap)

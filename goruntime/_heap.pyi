@@ -24,6 +24,8 @@ class Heap:
     lock: threading.RLock
     threaded: bool
     heap_live: int
+    @property
+    def malloc_bytes(self) -> int: ...
     trigger: int
     gc_pending: bool
     gcphase_mark: bool

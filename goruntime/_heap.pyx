@@ -1215,6 +1215,12 @@ cdef class Heap:
         self.h.heap_live = v
 
     @property
+    def malloc_bytes(self):
+        """Bytes requested by mallocgc so far (``counters()["malloc_bytes"]``, without
+        building the whole snapshot: the concurrent mark reads it at every step)."""
+        return self.h.malloc_bytes
+
+    @property
     def trigger(self):
         return self.h.trigger
 

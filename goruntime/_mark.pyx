@@ -35,7 +35,10 @@ our lock), the work itself without the GIL:
    and ``checkmark`` use the plain walk (``drain_simple``), which shades each pointer as
    it is found; ``mark(heap, batched=True)`` queues the spans of far objects and scans
    each span's grey objects together (``drain_spans``, Go's Green Tea); all mark exactly
-   the same objects (tests/test_mark_paths.py).
+   the same objects (tests/test_mark_paths.py). ``mark``'s default is adaptive: batched
+   for its first span visits, then the pipelined drain if those visits were sparse (a
+   rule on counts; see ``mark``). At GOMAXPROCS > 1 ``_gcwork`` runs the pipelined drain
+   on several threads (gcwork_t's parallel fields, _mark.pxd).
 3. Mark termination (Python): heap_marked, the mcache flush, sweepgen += 2.
 4. Sweep (``sweep``): the Python layer first handles specials of unmarked objects
    (revive finalizable objects by setting their mark bit, queue finalizers and cleanups,
@@ -63,10 +66,13 @@ finish_sweep ~ finishsweep_m (mgcsweep.go; sweep_span, sweepone and the cacheSpa
 deductSweepCredit hooks are in _heap.pyx);
 checkmark ~ gccheckmark (mcheckmark.go).
 """
+import importlib
+
 import numpy as np
 
 from libc.string cimport memset, memmove
 from cpython.mem cimport PyMem_RawMalloc, PyMem_RawCalloc, PyMem_RawRealloc, PyMem_RawFree
+from cpython.pycapsule cimport PyCapsule_GetPointer
 
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport (
@@ -77,17 +83,12 @@ from goruntime._heap cimport (
 from goruntime.errors import FatalError
 
 cdef enum:
-    ERR_NONE = 0
-    ERR_BAD_POINTER = 1
-    ERR_NOMEM = 2
-    ERR_ZOMBIE = 3
-    ERR_CHECKMARK = 4
     PREFETCH_DISTANCE = 4
     SQ_AHEAD = 4                # drain_spans: the queued span whose objects are prefetched
     POP_AHEAD = 8               # drain_pipelined: grey objects ahead whose memory is fetched
     ROOT_AHEAD = 8              # root_jobs: roots ahead whose span and bitmaps are fetched
-    RING_MAX = 64               # the largest prefetch ring (a power of two)
-    RING_DEFAULT = 16           # found pointers in flight by default
+    DECIDE_VISITS = 1024        # adaptive mark: span visits after which the drain is chosen
+    SPARSE_OBJS = 4             # fewer objects scanned per span visit: the ring drain
 
 # The mark's compact span table (span_info): one uint64 per span index, built from the
 # span records and alloc bits when a pipelined mark starts, 8 bytes where an mspan_t is
@@ -104,6 +105,9 @@ cdef extern from *:
     #define GR_SI_NOSCAN (1ULL << 59)        /* no pointers: marked objects are black at once */
     #define GR_SI_FULL (1ULL << 60)          /* every slot's alloc bit is set: no alloc-bit load */
     #define GR_SI_SMALL (1ULL << 61)         /* a small in-use span described by this entry */
+    /* the parallel mark (_gcwork): mark bits set by an atomic fetch-or, shared words read */
+    #define GR_MARK_OR(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
+    #define GR_LOAD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
     #if defined(__GNUC__)
     #define GR_LEN64(x) (64 - __builtin_clzll(x))   /* bits needed for x != 0 (Go: bits.Len64) */
     #else
@@ -111,6 +115,8 @@ cdef extern from *:
     #endif
     """
     int GR_LEN64(uint64_t x) nogil
+    uint64_t GR_MARK_OR(uint64_t* p, uint64_t v) nogil
+    intp_t GR_LOAD_ACQ(const intp_t* p) nogil
     const int SI_ELEMSIZE_SHIFT "GR_SI_ELEMSIZE_SHIFT"
     const int SI_NELEMS_SHIFT "GR_SI_NELEMS_SHIFT"
     const uint64_t SI_NOSCAN "GR_SI_NOSCAN"
@@ -119,42 +125,7 @@ cdef extern from *:
     const uint64_t STACK_ADDR_MASK "((1ULL << 48) - 1)"  # grey stack entry: size << 48 | address
 
 
-cdef struct found_t:            # a pointer found by scan_object, not yet shaded
-    uint64_t p                  # the pointer
-    uint64_t src                # where it was found (for the bad-pointer report)
-    intp_t si                   # the span holding it (page_to_span, already looked up)
-    uint64_t info               # span_info[si]
-
-
-cdef struct gcwork_t:           # Go: gcWork (one, since the mark is stop-the-world)
-    uint64_t* stack             # grey objects (slot addresses), LIFO
-    intp_t n
-    intp_t cap
-    bint pipelined              # found pointers go through the prefetch ring (see gc_drain)
-    uint32_t ring_size          # entries of ring in use: a power of two <= RING_MAX
-    found_t ring[RING_MAX]      # FIFO: ring[rhead & (ring_size-1)] is the oldest
-    uint32_t rhead
-    uint32_t rtail
-    uint64_t* span_info         # pipelined or batched: the compact span table (see SI_*)
-    bint batched                # span-batched ("Green Tea") drain (see drain_spans)
-    uint64_t* grey              # batched: per slot, marked, not yet scanned (mark bits' layout)
-    uint8_t* queued             # batched: per span index, on the span queue
-    int32_t* squeue             # batched: FIFO of span indices squeue[sq_head:sq_tail]
-    intp_t sq_head
-    intp_t sq_tail
-    intp_t sq_cap
-    intp_t cs                   # batched: the span being scanned when a budget stopped it (-1)
-    uint64_t bytes_marked       # Go: work.bytesMarked -> heapMarked
-    uint64_t nmarked
-    uint64_t scan_bytes         # Go: heapScanWork (bytes of pointerful objects scanned)
-    uint64_t* bits              # which mark bitmap: gcmark_bits, or check_bits for checkmark
-    double budget               # a budgeted drain stops after this much work (0: no limit);
-    double w_obj                # work = w_obj * objects marked + w_byte * bytes scanned
-    double w_byte
-    mheap_t* heap               # a MarkState's heap (the write barrier's flush hook)
-    int err
-    uint64_t bad_ptr            # the offending pointer, and where it was found
-    uint64_t bad_src
+# found_t and gcwork_t (the work state) are declared in _mark.pxd.
 
 
 cdef int grow(gcwork_t* w, void** buf, intp_t* cap, size_t itemsize) noexcept nogil:
@@ -231,7 +202,11 @@ cdef inline void shade(mheap_t* h, gcwork_t* w, uint64_t p, intp_t si, uint64_t 
         w.bad_ptr = p
         w.bad_src = src
         return
-    bit_set(mb, idx)
+    if w.give_at:                               # parallel: one worker wins the object
+        if GR_MARK_OR(&mb[idx >> 6], (<uint64_t>1) << (idx & 63)) & ((<uint64_t>1) << (idx & 63)):
+            return
+    else:
+        bit_set(mb, idx)
     w.bytes_marked += s.elemsize
     w.nmarked += 1
     if span_noscan(s):
@@ -364,6 +339,7 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     cdef uint64_t p, src, off, info, es, base, idx, bit
     cdef found_t* f
     cdef found_t near                       # a pointer into the scanned object's page
+    cdef intp_t give_at = w.give_at         # parallel mark: see gcwork_t
     while True:
         if tail - head != rsize:
             if word:
@@ -415,6 +391,17 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                 i += <intp_t>lim
                 continue
             elif n > 0 and (w.budget <= 0 or nm * w.w_obj + sb * w.w_byte < w.budget):
+                if give_at:
+                    if GR_LOAD_ACQ(w.abort):
+                        break
+                    if n > give_at and GR_LOAD_ACQ(w.nfull) == 0:
+                        w.stack = stack             # hand a buffer to the full list
+                        w.n = n
+                        if w.give(w) < 0:
+                            break
+                        stack = w.stack
+                        n = w.n
+                        continue
                 n -= 1
                 b = stack[n]
                 if n >= POP_AHEAD:              # a grey object popped soon: its first
@@ -475,7 +462,11 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
             w.bad_ptr = p
             w.bad_src = f.src
             break
-        bits[k] |= bit
+        if give_at:
+            if GR_MARK_OR(&bits[k], bit) & bit:
+                continue                        # another worker marked it first
+        else:
+            bits[k] |= bit
         bm += es
         nm += 1
         if info & SI_NOSCAN:
@@ -685,6 +676,7 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
     left), the ring is emptied and the drain returns.
     """
     cdef dstate_t d
+    cdef intp_t nspan_objs = 0
     cdef intp_t cs = -1, ckw = 0, cnw = 0, kk, k, si
     cdef uint64_t cbase = 0, ces = 0, g, any_grey, info, b, bn, word, p, cwmask = 0
     cdef intp_t i, j, end, wbase, cwords = 0
@@ -768,6 +760,7 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
                     break
                 b = cbase + (<uint64_t>(ckw * 64 + GR_CTZ64(g))) * ces
                 g &= g - 1
+                nspan_objs += 1
                 i = <intp_t>((b - d.astart) >> 3)
                 if (i & 63) + cwords <= 64:
                     # ds_scan of an object whose heap bits are in one word
@@ -870,8 +863,19 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
                 wbase = i
                 i += <intp_t>lim
         elif w.sq_head < w.sq_tail and not over:
+            if w.adaptive and w.span_visits == DECIDE_VISITS:
+                w.adaptive = False
+                if w.span_objs + nspan_objs < SPARSE_OBJS * DECIDE_VISITS:
+                    # Sparse: a span visit scans about one object (a random graph, a list
+                    # in random order), so the span queue only adds a step to each
+                    # object; the rest of the mark is drain_pipelined's.
+                    spans_to_stack(w, &d)
+                    w.batched = False
+                    w.pipelined = True
+                    break
             cs = w.squeue[w.sq_head]
             w.sq_head += 1
+            w.span_visits += 1
             # The queue ahead, in two stages: the span 2 * SQ_AHEAD ahead has its grey
             # row fetched, the one SQ_AHEAD ahead the lines of its grey objects (sparse
             # words only), so a span's objects are in cache when it is scanned (a random
@@ -907,6 +911,29 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
     w.bytes_marked += d.bm + bfast
     w.nmarked += d.nm + nfast
     w.scan_bytes += sb
+    w.span_objs += nspan_objs
+
+
+cdef void spans_to_stack(gcwork_t* w, dstate_t* d) noexcept nogil:
+    """Move the grey objects of every queued span onto the object stack (with their
+    sizes) and empty the queue: the adaptive mark leaves the batched drain."""
+    cdef intp_t q, kk, si, nw
+    cdef uint64_t g, es, base, info
+    for q in range(w.sq_head, w.sq_tail):
+        si = w.squeue[q]
+        info = d.sinfo[si]
+        es = (info >> SI_ELEMSIZE_SHIFT) & 0xffff
+        base = d.astart + ((<uint64_t>si) << PAGE_SHIFT)
+        nw = <intp_t>((((info >> SI_NELEMS_SHIFT) & 0x7ff) + 63) >> 6)
+        for kk in range(nw):
+            g = d.grey[si * BITMAP_WORDS + kk]
+            d.grey[si * BITMAP_WORDS + kk] = 0
+            while g:
+                if push(w, (base + (<uint64_t>(kk * 64 + GR_CTZ64(g))) * es) | (es << 48)) < 0:
+                    return
+                g &= g - 1
+        d.queued[si] = 0
+    w.sq_head = w.sq_tail = 0
 
 
 cdef void gc_drain(mheap_t* h, gcwork_t* w) noexcept nogil:
@@ -918,18 +945,18 @@ cdef void gc_drain(mheap_t* h, gcwork_t* w) noexcept nogil:
     """
     if w.batched:
         drain_spans(h, w)
-    elif w.pipelined:
+        if w.batched or w.err:
+            return
+    if w.pipelined:                             # (also when the adaptive rule chose it)
         drain_pipelined(h, w)
     else:
         drain_simple(h, w)
 
 
-cdef void mark_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroots,
-                     const uint64_t* scan_only, intp_t nscan) noexcept nogil:
-    """Grey the handle table, *roots* and tiny blocks; scan (not mark) *scan_only* objects."""
-    cdef intp_t i, si
-    cdef uint64_t a, slot
-    cdef mspan_t* s
+cdef void grey_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroots) noexcept nogil:
+    """Grey the handle table, *roots* and every P's tiny block."""
+    cdef intp_t i
+    cdef uint64_t a
     for i in range(h.roots_len):
         a = h.roots[i]
         if a != 0:
@@ -942,8 +969,19 @@ cdef void mark_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroo
             if w.err:
                 return
     for i in range(MAX_PROCS):
-        if h.mcaches[i].tiny != 0:
+        if h.mcaches[i].tiny != 0 and not w.err:
             grey_object(h, w, h.mcaches[i].tiny, 0)
+
+
+cdef void mark_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroots,
+                     const uint64_t* scan_only, intp_t nscan) noexcept nogil:
+    """Grey the handle table, *roots* and tiny blocks; scan (not mark) *scan_only* objects."""
+    cdef intp_t i, si
+    cdef uint64_t a, slot
+    cdef mspan_t* s
+    grey_roots(h, w, roots, nroots)
+    if w.err:
+        return
     gc_drain(h, w)
     # Objects with finalizers: mark what they point to, but not the objects themselves.
     for i in range(nscan):
@@ -980,7 +1018,8 @@ def _as_addrs(a):
     return np.ascontiguousarray(a, dtype=np.uint64)
 
 
-def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, bint batched=False):
+def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, batched=None,
+         dict stats=None):
     """Mark everything reachable from the roots; returns ``(bytes_marked, nmarked, scan_bytes)``.
 
     The mark bits must be clear (a swept heap). On error (a bad pointer) the mark bits are
@@ -988,11 +1027,18 @@ def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, bint b
 
     *ring* is the number of found pointers kept in flight by the prefetch ring (a power
     of two up to 64; see gc_drain); 0 shades each pointer as it is found, as checkmark
-    does. *batched* selects span-batched ("Green Tea") marking instead (drain_spans,
+    does. *batched* True selects span-batched ("Green Tea") marking (drain_spans,
     through a ring of *ring* entries, at least 1): faster on dense spans (a level-order
-    tree: 6.6 against 12 ns per object), slower on a 10M-object random graph (138 against
-    101), so it is opt-in. Every setting marks the same objects and returns the same
-    counts; only the speed differs.
+    tree: 7 against 12.7 ns per object, a list in allocation order), slower where a span
+    visit finds one object (a random graph: 51 against 37; a list in random order).
+    False: the object-at-a-time pipelined drain. None (the default, with ring > 0): the
+    adaptive mark, batched for its first DECIDE_VISITS span visits, then the pipelined
+    drain for the rest if those visits scanned fewer than SPARSE_OBJS objects each on
+    average. The rule reads counts, not clocks, so the same heap always takes the same
+    path. Every setting marks the same objects and returns the same counts; only the
+    speed differs. A *stats* dict gets the span visits and the objects they scanned, and
+    which drain ran (``"batched"``, ``"pipelined"``, ``"simple"``, or ``"switched"``:
+    the adaptive rule left the batched drain).
     """
     finish_sweep(heap)              # a mark needs a swept heap (Go: finishsweep_m first)
     if ring < 0 or ring > RING_MAX or ring & (ring - 1):
@@ -1003,9 +1049,14 @@ def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, bint b
     memset(&w, 0, sizeof(w))
     w.cs = -1
     w.bits = heap.h.gcmark_bits
+    cdef bint started_batched
+    if batched is None:
+        w.adaptive = ring > 0
+        batched = ring > 0
+    started_batched = bool(batched)
     w.pipelined = ring > 0 and not batched
     w.ring_size = ring if ring > 0 or not batched else 1
-    w.batched = batched
+    w.batched = bool(batched)
     cdef const uint64_t* rp = &r[0] if r.shape[0] else NULL
     cdef const uint64_t* sp = &so[0] if so.shape[0] else NULL
     cdef intp_t npages = heap.h.mapped_pages
@@ -1029,6 +1080,11 @@ def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, bint b
     if w.err:
         clear_bits(heap, heap.h.gcmark_bits)
         raise_work_error(&w)
+    if stats is not None:
+        stats["span_visits"] = w.span_visits
+        stats["span_objs"] = w.span_objs
+        stats["drain"] = ("switched" if started_batched and not w.batched else "batched"
+                          if w.batched else "pipelined" if w.pipelined else "simple")
     return (w.bytes_marked, w.nmarked, w.scan_bytes)
 
 
@@ -1079,6 +1135,18 @@ cdef int extend_span_info(const mheap_t* h, gcwork_t* w, intp_t* npages) noexcep
     w.span_info = t
     npages[0] = h.mapped_pages
     return 0
+
+
+ctypedef int (*parallel_drain_fn)(mheap_t* h, gcwork_t* w, intp_t nworkers) noexcept nogil
+# _gcwork's drain_state (registered by _gcwork when it is imported): a MarkState's drain
+# to the end on several worker threads. _gcwork cimports this module, so the pointer
+# comes back through a capsule rather than a cimport.
+cdef parallel_drain_fn parallel_drain = NULL
+
+
+def _register_parallel_drain(capsule):
+    global parallel_drain
+    parallel_drain = <parallel_drain_fn>PyCapsule_GetPointer(capsule, "goruntime._gcwork.drain_state")
 
 
 cdef class MarkState:
@@ -1307,18 +1375,29 @@ cdef class MarkState:
         queued spans, each counted once)."""
         return self.w.n + (self.w.sq_tail - self.w.sq_head) + (self.w.cs >= 0)
 
-    def drain(self, double budget=0, double w_obj=0, double w_byte=1, double w_root=1):
+    def drain(self, double budget=0, double w_obj=0, double w_byte=1, double w_root=1,
+              *, int nworkers=1):
         """Mark until *budget* units of work are done or no work is left (Go: gcDrainN /
         gcDrain); returns ``(bytes_marked, nmarked, scan_bytes)`` done by this call. The
         roots' modelled scan work left (``set_roots``) is paid first, ``w_root`` units per
-        byte (``root_scan`` counts it)."""
+        byte (``root_scan`` counts it).
+
+        A drain to the end (*budget* 0) of a pipelined mark runs on *nworkers* threads
+        (``_gcwork``): it marks the same objects with the same counts, in another order.
+        A budgeted drain always runs on this thread: where it stops depends on the order."""
         cdef mheap_t* h = &self.heap.h
         cdef gcwork_t* w = &self.w
         cdef uint64_t bm0 = w.bytes_marked, nm0 = w.nmarked, sb0 = w.scan_bytes
         cdef double done, take
+        cdef bint par
         self._check()
         if budget < 0 or w_root < 0:
             raise ValueError("drain: budget and w_root must be >= 0")
+        if nworkers < 1:
+            raise ValueError("drain: nworkers must be >= 1")
+        par = nworkers > 1 and budget == 0 and w.pipelined and not w.batched
+        if par and parallel_drain == NULL:
+            importlib.import_module("goruntime._gcwork")    # registers parallel_drain
         if self.roots_pending:
             if self.special_fn is not None:     # read now (Go: markroot's jobs)
                 more, so = self.special_fn()
@@ -1356,7 +1435,8 @@ cdef class MarkState:
                     if done >= budget:
                         break
                     w.budget = budget - done
-                gc_drain(h, w)
+                if not par or parallel_drain(h, w, nworkers) < 0:
+                    gc_drain(h, w)              # (also if the workers could not start)
                 if w.err:
                     break
                 if w.n > 0 or w.sq_head < w.sq_tail or w.cs >= 0:

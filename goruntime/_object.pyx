@@ -40,7 +40,7 @@ from goruntime._heap cimport (
 cimport cython
 
 from goruntime import types as _types
-from goruntime.errors import Panic
+from goruntime.errors import BoundsError, Panic
 
 cdef extern from "<complex.h>":
     pass
@@ -830,7 +830,7 @@ def index_error(i, n):
     return f"runtime error: index out of range [{i}] with length {n}"
 
 
-def slice_bounds_error(lo, hi, cap):
+def slice_bounds_error(lo, hi, cap, what="capacity"):
     """Go's message for ``s[lo:hi]`` on a slice of capacity *cap*, or None if in range.
 
     Go checks *hi* against the capacity first (boundsSliceAcap: ``[:hi] with capacity
@@ -839,11 +839,30 @@ def slice_bounds_error(lo, hi, cap):
     if hi < 0:
         return f"runtime error: slice bounds out of range [:{hi}]"
     if hi > cap:
-        return f"runtime error: slice bounds out of range [:{hi}] with capacity {cap}"
+        return f"runtime error: slice bounds out of range [:{hi}] with {what} {cap}"
     if lo < 0:
         return f"runtime error: slice bounds out of range [{lo}:]"
     if lo > hi:
         return f"runtime error: slice bounds out of range [{lo}:{hi}]"
+    return None
+
+
+def slice3_bounds_error(lo, hi, mx, cap, what="capacity"):
+    """Go's message for ``s[lo:hi:mx]`` on a slice of capacity *cap*, or None if in range:
+    *mx* against the capacity (boundsSlice3Acap), then *hi* against *mx* (boundsSlice3B),
+    then *lo* against *hi* (boundsSlice3C); a negative index without the other bound."""
+    if mx < 0:
+        return f"runtime error: slice bounds out of range [::{mx}]"
+    if mx > cap:
+        return f"runtime error: slice bounds out of range [::{mx}] with {what} {cap}"
+    if hi < 0:
+        return f"runtime error: slice bounds out of range [:{hi}:]"
+    if hi > mx:
+        return f"runtime error: slice bounds out of range [:{hi}:{mx}]"
+    if lo < 0:
+        return f"runtime error: slice bounds out of range [{lo}::]"
+    if lo > hi:
+        return f"runtime error: slice bounds out of range [{lo}:{hi}:]"
     return None
 
 
@@ -944,13 +963,46 @@ cdef class Pointer(Handle):
         if not isinstance(i, int) or isinstance(i, bool):
             raise TypeError(f"invalid argument: index {i!r} must be integer")
         if i < 0 or i >= n:
-            raise IndexError(index_error(i, n))
+            raise BoundsError(index_error(i, n))
         et = t.underlying.elem
         return self.addr + i * et.size, et
 
     def __getitem__(self, i):
+        if isinstance(i, slice):
+            return self._slice_array(i)
         a, et = self._index(i)
         return load(self, a, et, kind_of(et))
+
+    def _slice_array(self, sl):
+        """Go's ``p[lo:hi]`` / ``p[lo:hi:max]`` on a pointer to an array (and ``a[:]`` on an
+        addressable array): a slice of the array's own memory (an interior pointer, so it
+        keeps the whole object alive), bounds checked against the array's length."""
+        t = handle_elem(self)
+        if t is None or t.underlying.kind != "array":
+            raise TypeError(f"invalid operation: cannot slice p (variable of type {self.gotype.go_string()})")
+        n = t.underlying.len
+        lo = 0 if sl.start is None else sl.start
+        if sl.step is not None:
+            if sl.stop is None:
+                raise TypeError("syntax error: middle index required in 3-index slice")
+            idx = (lo, sl.stop, sl.step)
+        else:
+            idx = (lo, n if sl.stop is None else sl.stop)
+        for x in idx:
+            if not isinstance(x, int) or isinstance(x, bool):
+                raise TypeError(f"invalid argument: index {x!r} must be integer")
+        if sl.step is not None:
+            err = slice3_bounds_error(lo, sl.stop, sl.step, n, "length")
+            hi, ncap = sl.stop, sl.step - lo
+        else:
+            hi = idx[1]
+            err = slice_bounds_error(lo, hi, n, "length")
+            ncap = n - lo
+        if err is not None:
+            raise BoundsError(err)
+        et = t.underlying.elem
+        base = self.addr + lo * et.size if ncap > 0 else self.addr
+        return new_slice(self.runtime, self.heap, base, hi - lo, ncap, et)
 
     def _elem_ptr(self, i):
         """``&p[i]`` for an array pointee: an interior pointer to element *i*."""
@@ -1050,7 +1102,7 @@ cdef class SliceValue(Handle):
         if not isinstance(i, int) or isinstance(i, bool):
             raise TypeError(f"invalid argument: index {i!r} must be integer")
         if i < 0 or i >= self.length:
-            raise IndexError(index_error(i, self.length))
+            raise BoundsError(index_error(i, self.length))
         return self.addr + <uint64_t>i * <uint64_t>handle_elem(self).size
 
     def __getitem__(self, i):
@@ -1085,14 +1137,28 @@ cdef class SliceValue(Handle):
             store(self, a, handle_elem(self), kind_of(handle_elem(self)), v)
 
     def _reslice(self, sl):
-        if sl.step is not None and sl.step != 1:
-            raise TypeError("Go slices have no step")
+        """``s[lo:hi]``, or Go's 3-index ``s[lo:hi:max]`` spelled ``s[lo:hi:max]`` (Python's
+        step is Go's max: the result's capacity is ``max - lo``)."""
         lo = 0 if sl.start is None else sl.start
-        hi = self.length if sl.stop is None else sl.stop
-        err = slice_bounds_error(lo, hi, self.capacity)
-        if err is not None:
-            raise IndexError(err)
-        ncap = self.capacity - lo
+        if sl.step is not None:
+            if sl.stop is None:
+                raise TypeError("syntax error: middle index required in 3-index slice")
+            for x in (lo, sl.stop, sl.step):
+                if not isinstance(x, int) or isinstance(x, bool):
+                    raise TypeError(f"invalid argument: index {x!r} must be integer")
+            err = slice3_bounds_error(lo, sl.stop, sl.step, self.capacity)
+            if err is not None:
+                raise BoundsError(err)
+            hi, ncap = sl.stop, sl.step - lo
+        else:
+            hi = self.length if sl.stop is None else sl.stop
+            for x in (lo, hi):
+                if not isinstance(x, int) or isinstance(x, bool):
+                    raise TypeError(f"invalid argument: index {x!r} must be integer")
+            err = slice_bounds_error(lo, hi, self.capacity)
+            if err is not None:
+                raise BoundsError(err)
+            ncap = self.capacity - lo
         # Go never makes a pointer past the end of an object: a zero-capacity result keeps
         # the base pointer (TestEmptySlice).
         base = self.addr + lo * handle_elem(self).size if ncap > 0 else self.addr

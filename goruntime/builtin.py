@@ -47,7 +47,8 @@ def string(b):
 
 
 def bytes(s):
-    """Go's ``[]byte(s)`` for a ``str`` constant or a `StringValue`: a ``[]byte`` slice."""
+    """Go's ``[]byte(s)`` for a ``str`` constant (capacity ``len(s)``: Go allocates a
+    ``[len]byte``) or a `StringValue` (capacity rounded up to the size class)."""
     return _string.stringtoslicebyte(current(), s)
 
 

@@ -529,12 +529,12 @@ class HeapChan(Chan):
     def _recv_nb_locked(self):
         r = Chan._recv_nb_locked(self)
         if r is not None and not r[1]:
-            return zero_value(self.elem), False     # closed and drained: T's zero value
+            return zero_value(self.elem, self.hchan.runtime), False   # closed, drained: T's zero
         return r
 
     def recv2(self):
         v, ok = Chan.recv2(self)
-        return (v, True) if ok else (zero_value(self.elem), False)
+        return (v, True) if ok else (zero_value(self.elem, self.hchan.runtime), False)
 
     def close(self) -> None:
         Chan.close(self)
@@ -563,14 +563,19 @@ def check_send(rt, elem, v):
     return v
 
 
-def zero_value(T):
-    """The Python value of T's zero value as a receive gives it (``None`` for nil)."""
+def zero_value(T, rt=None):
+    """The Python value of T's zero value as a receive gives it (``None`` for a nil
+    pointer, map, func; with *rt*, a nil slice is a nil `SliceValue` of T, as a field
+    read gives it, so ``append`` takes it)."""
     from .maps import _zero_value
     u = T.underlying
     if u.kind == "struct":
-        return {f.name: zero_value(f.type) for f in u.fields if f.name != "_"}
+        return {f.name: zero_value(f.type, rt) for f in u.fields if f.name != "_"}
     if u.kind == "array":
-        return [zero_value(u.elem) for _ in range(u.len)]
+        return [zero_value(u.elem, rt) for _ in range(u.len)]
+    if u.kind == "slice" and rt is not None:
+        from . import _object
+        return _object.make_slice(rt, rt.heap, 0, 0, 0, u.elem)
     return _zero_value(T)
 
 

@@ -12,7 +12,7 @@ The message (``str(exc)``) is Go's text without the ``fatal error: `` / ``panic:
 Out-of-memory is Python's own ``MemoryError("runtime: out of memory: ...")``.
 """
 
-__all__ = ["FatalError", "Panic"]
+__all__ = ["FatalError", "Panic", "BoundsError"]
 
 
 class FatalError(RuntimeError):
@@ -28,3 +28,9 @@ class Panic(Exception):
 
     def __str__(self):
         return str(self.value)
+
+
+class BoundsError(Panic, IndexError):
+    """Go's ``runtime.boundsError`` (``runtime error: index out of range [5] with length
+    3``, ``slice bounds out of range [:9] with capacity 8``): a `Panic`, as in Go, and an
+    ``IndexError`` to Python, so a loop over ``s[i]`` ends as Python's do."""

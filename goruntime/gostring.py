@@ -13,7 +13,8 @@ Go's rule for a result that escapes:
 - ``rt.string(b)`` (Go: slicebytetostring): empty gives ``""``; one byte points into
   ``staticuint64s`` (no allocation); otherwise ``len(b)`` noscan bytes.
 - ``rt.bytes(s)`` (Go: stringtoslicebyte, rawbyteslice): a ``[]byte`` whose capacity is
-  ``len(s)`` rounded up to its size class.
+  ``len(s)`` rounded up to its size class; of a constant (a Python ``str``) Go's compiler
+  allocates a ``[len]byte`` instead, so the capacity is ``len(s)``.
 - ``s[i:j]`` shares the bytes (Go's substrings never copy), so a short substring keeps
   the whole string it came from alive.
 
@@ -23,7 +24,7 @@ Python handle always escapes).
 import numpy as np
 
 from . import _object
-from .errors import Panic
+from .errors import BoundsError
 from .slice import own, roundupsize
 
 STATICUINT64S_BASE = 0x4b0000     # Go: runtime.staticuint64s, [256]uint64 in rodata
@@ -109,20 +110,24 @@ class StringValue:
     def __getitem__(self, i):
         n = self._go_string[1]
         if isinstance(i, slice):
-            if i.step not in (None, 1):
-                raise TypeError("Go strings have no step in slicing")
+            if i.step is not None:
+                raise TypeError("invalid operation: 3-index slice of string")
             lo = 0 if i.start is None else i.start
             hi = n if i.stop is None else i.stop
             if isinstance(lo, bool) or isinstance(hi, bool) or not isinstance(lo, int) or not isinstance(hi, int):
                 raise TypeError("invalid argument: string slice indices must be integers")
             if lo < 0 or hi < lo or hi > n:
-                raise Panic(f"runtime error: slice bounds out of range [{lo}:{hi}] with length {n}")
+                raise BoundsError(_object.slice_bounds_error(lo, hi, n, "length"))
             return StringValue._make(self.runtime, self._go_string[0] + lo, hi - lo)
         if isinstance(i, bool) or not isinstance(i, int):
             raise TypeError(f"invalid argument: index {i!r} must be integer")
         if i < 0 or i >= n:
-            raise Panic(f"runtime error: index out of range [{i}] with length {n}")
+            raise BoundsError(_object.index_error(i, n))
         return read_bytes(self.runtime, self._go_string[0] + i, 1)[0]
+
+    def __iter__(self):
+        """The bytes, as Go's ``for i := 0; i < len(s); i++ { s[i] }`` reads them."""
+        return iter(bytes(self))
 
     def __eq__(self, other):
         if isinstance(other, StringValue):
@@ -248,14 +253,21 @@ def slicebytetostring(rt, b):
 
 
 def stringtoslicebyte(rt, s):
-    """Go: stringtoslicebyte/rawbyteslice (``[]byte(s)``): cap rounded to the size class."""
+    """Go's ``[]byte(s)``. Of a string value (a `StringValue`): stringtoslicebyte's
+    rawbyteslice, the capacity rounded up to the size class. Of a constant (a Python
+    ``str`` or ``bytes``): the compiler allocates a ``[n]byte`` and slices it
+    (walk/convert.go, walkStringToBytes), so the capacity is exactly ``n`` (a tiny object
+    below 16 bytes, nothing for ``""``)."""
     from .types import Byte
-    if isinstance(s, (bytes, bytearray)):
-        data = bytes(s)
+    if isinstance(s, (bytes, bytearray, str)):
+        if isinstance(s, str):
+            operand(rt, s)
+        data = s.encode() if isinstance(s, str) else bytes(s)
+        cap = len(data)
     else:
         data = read_bytes(rt, *operand(rt, s))
+        cap = roundupsize(len(data), True)
     n = len(data)
-    cap = roundupsize(n, True)
     with rt.world:
         p = rt.heap.alloc(cap, True)
         if n:

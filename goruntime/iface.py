@@ -107,8 +107,46 @@ def _sole(T):
     return T
 
 
+def _raw_into(T, x, buf, at):
+    """Write the pointer-free value *x* of type *T* (a scalar, a dict of fields, a list of
+    elements, a handle to copy from, None for zero) into *buf* at offset *at*."""
+    u = T.underlying
+    if isinstance(x, _object.Pointer):
+        x = x.value
+    if x is None:
+        return
+    if u.kind == "struct":
+        if not isinstance(x, dict):
+            raise TypeError(f"cannot use {x!r} as {T.go_string()} value")
+        names = {f.name for f in u.fields}
+        for name in x:
+            if name not in names:
+                raise TypeError(f"unknown field {name} in struct literal of type {T.go_string()}")
+        for f in u.fields:
+            if f.name in x:
+                _raw_into(f.type, x[f.name], buf, at + f.offset)
+    elif u.kind == "array":
+        if not isinstance(x, (list, tuple)) or len(x) > u.len:
+            raise TypeError(f"cannot use {x!r} as {T.go_string()} value")
+        for i, e in enumerate(x):
+            _raw_into(u.elem, e, buf, at + i * u.elem.size)
+    elif u.kind == "bool":
+        buf[at] = 1 if x else 0
+    else:
+        import numpy as np
+        if u.kind.startswith("float"):
+            raw = np.array(float(x), dtype=u.dtype).tobytes()
+        else:
+            raw = (int(x) & ((1 << (8 * T.size)) - 1)).to_bytes(T.size, "little")
+        buf[at:at + T.size] = raw
+
+
 def _bits(T, x):
     """The value's bits as an unsigned integer (what convT16/32/64 compare with 256)."""
+    if T.underlying.kind in ("struct", "array") or isinstance(x, _object.Pointer):
+        buf = bytearray(T.size)
+        _raw_into(T, x, buf, 0)
+        return int.from_bytes(buf, "little")
     k = _sole(T).underlying.kind
     size = T.size
     if k in ("float32", "float64"):

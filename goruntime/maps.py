@@ -28,12 +28,13 @@ entry lands in after a split therefore follows the same distribution as Go's, no
 same draw: counts that depend on splits (maps beyond ~900 entries) match Go's within
 the spread of Go's own runs.
 
-Supported key types: integers, bools, floats (not NaN), strings and pointers (what
+Supported key types: integers, bools, floats (each NaN a new key, as in Go), strings and pointers (what
 the Python key can say), and structs and arrays of them (a dict of fields, a list or
 tuple, or a handle to copy from; a struct's slot is Go's ``struct{key K; elem V}`` and
 its identity the non-blank fields' values, strings by content); values of any type.
-Interface and channel keys are not modelled. Iteration (``m.items()``) runs in table
-order (Go randomises its start). ``m.update(keys, values)`` inserts numpy arrays of
+Interface and channel keys are not modelled. Iteration (``m.items()``, ``for k in m``)
+runs in table order (Go randomises its start) and reads each entry when it reaches it,
+so the map may change during the loop as Go allows. ``m.update(keys, values)`` inserts numpy arrays of
 integer, float or bool keys and values in compiled code (`_maps.bulk_put`: the same
 steps as `MapState.put`, growth and pruning handed back here). A Python mirror keeps each table's control bytes and
 key -> slot index beside the heap memory (the hot loops of Go's group scans are dict
@@ -41,13 +42,13 @@ lookups here); it holds addresses, never handles, so only the heap graph keeps a
 alive.
 """
 import hashlib
+import itertools
 import struct as _struct
 import weakref
 
 import numpy as np
 
 from . import _maps, _object, types as _types
-from .errors import Panic
 from .slice import own
 
 GROUP_SLOTS = 8                 # Go: abi.MapGroupSlots
@@ -211,7 +212,9 @@ def _scalar_key_bytes(rt, K, kind, k):
             raise TypeError(f"cannot use {k!r} as {kind} value in map index")
         k = float(k)
         if k != k:
-            raise ValueError("goruntime: NaN map keys are not modelled (each is a new key in Go)")
+            # Go: NaN != NaN, so every insert of a NaN key adds an entry, and no lookup or
+            # delete finds one (only range and clear reach them); its hash is random
+            return _struct.pack("<d", k) + next(_NAN_IDS).to_bytes(8, "little")
         return _struct.pack("<f" if kind == "float32" else "<d", k + 0.0)
     if k is None:
         return bytes(8)
@@ -222,6 +225,9 @@ def _scalar_key_bytes(rt, K, kind, k):
         raise TypeError(f"cannot use x (variable of type {k.type.go_string()}) as "
                         f"{K.go_string()} value in map index")
     return _struct.pack("<Q", k.addr)
+
+
+_NAN_IDS = itertools.count()     # each NaN key's own identity
 
 
 def _hash(kb, seed):
@@ -614,22 +620,45 @@ class MapState:
         self.used = 0
         self._reseed()
 
-    def items(self):
-        out = []
+    def read_elem(self, groups, slot):
+        """The value in a slot as Go's ``v := m[k]`` gives it: a copy (a struct as a dict
+        of its fields, an array as a list; map elements are not addressable in Go, so no
+        handle into the table is given out)."""
+        v = self._elem_ptr(groups, slot).value
+        if self.mt.elem.underlying.kind in ("struct", "array"):
+            from .chan import snapshot
+            v = snapshot(v, self.mt.elem)
+        return v
+
+    def key_order(self):
+        """Every entry's key bytes, in table order (what an iterator starting now visits)."""
         if self.small is not None:
-            g, _, keys = self.small
-            for s in sorted(keys.values()):
-                out.append((self._key_of(g, s), self._elem_ptr(g, s).value))
-            return out
+            keys = self.small[2]
+            return sorted(keys, key=keys.__getitem__)
+        out = []
         last = None
         for t in self.directory:
             if t is last:
                 continue
             last = t
-            for s, kb in enumerate(t.slots):
-                if kb is not None:
-                    out.append((self._key_of(t.groups, s), self._elem_ptr(t.groups, s).value))
+            out.extend(kb for kb in t.slots if kb is not None)
         return out
+
+    def iterate(self, want_key=True, want_value=True):
+        """Go's ``for k, v := range m`` (maps/runtime_swiss.go, Iter.Next): the entries
+        present when the loop starts, in table order, each read when reached, so an entry
+        deleted (or cleared) before it is reached is not produced and one updated gives
+        its new value; entries inserted meanwhile are not produced (Go may skip them)."""
+        for kb in self.key_order():
+            loc = self.find(kb)
+            if loc is None:
+                continue
+            k = self._key_of(*loc) if want_key else None
+            v = self.read_elem(*loc) if want_value else None
+            yield k, v
+
+    def items(self):
+        return list(self.iterate())
 
 
 _ZERO = object()          # "no value given": the slot keeps its zeroed memory
@@ -712,13 +741,14 @@ class MapValue:
         st = self._state
         loc = st.find(_key_bytes(st.rt, st.mt, k))
         if loc is None:
-            return _zero_value(st.mt.elem)
-        return st._elem_ptr(*loc).value
+            from .chan import zero_value
+            return zero_value(st.mt.elem, st.rt)
+        return st.read_elem(*loc)
 
     def get(self, k, default=None):
         st = self._state
         loc = st.find(_key_bytes(st.rt, st.mt, k))
-        return default if loc is None else st._elem_ptr(*loc).value
+        return default if loc is None else st.read_elem(*loc)
 
     def __setitem__(self, k, v):
         st = self._state
@@ -748,7 +778,8 @@ class MapValue:
         rt = st.rt
         arrays = _bulk_arrays(st.mt, keys, values)
         if arrays is None:
-            keys, values = list(keys), list(values)
+            keys = keys.tolist() if isinstance(keys, np.ndarray) else list(keys)
+            values = values.tolist() if isinstance(values, np.ndarray) else list(values)
             if len(keys) != len(values):
                 raise ValueError(f"goruntime: update: {len(keys)} keys but {len(values)} values")
             holder = _object.make_slice(rt, rt.heap, 0, 0, 0, _types.Byte)
@@ -774,14 +805,29 @@ class MapValue:
             st.delete(kb)
 
     def items(self):
-        """``(key, value)`` pairs, in table order (Go randomises where iteration starts)."""
-        return self._state.items()
+        """Go's ``for k, v := range m``: an iterator of ``(key, value)`` pairs in table order
+        (Go randomises where iteration starts). The map may be changed meanwhile, as in Go:
+        an entry deleted before it is reached is not produced, values are read when
+        reached, entries inserted during the loop are not produced."""
+        return self._range(True, True)
+
+    def _range(self, want_key, want_value):
+        # a generator method: the loop holds this handle, so the map stays rooted while
+        # it runs (Go's range keeps its map alive)
+        st = self._state
+        st.rt.heap.check_alive()                # a closed or dead runtime: FatalError
+        yield from st.iterate(want_key, want_value)
 
     def keys(self):
-        return [k for k, _ in self.items()]
+        """Go's ``for k := range m`` (an iterator, as `items`)."""
+        return (k for k, _ in self._range(True, False))
+
+    def values(self):
+        """Go's ``for _, v := range m`` (an iterator, as `items`)."""
+        return (v for _, v in self._range(False, True))
 
     def __iter__(self):
-        return iter(self.keys())
+        return self.keys()
 
     def __eq__(self, other):
         if other is None:
@@ -803,7 +849,9 @@ class MapValue:
         return self
 
     def __deepcopy__(self, memo):
-        return self
+        raise TypeError("goruntime: cannot deepcopy a map: the copy would share its tables with the "
+                        "original (copy.copy gives a second reference to the same map, as Go's "
+                        "assignment does; to clone it, make a map and copy the entries: Go's maps.Clone)")
 
 
 
@@ -856,7 +904,7 @@ def _bulk_arrays(mt, keys, values):
     if len(ka) != len(va):
         raise ValueError(f"goruntime: update: {len(ka)} keys but {len(va)} values")
     if ka.dtype.kind == "f" and np.isnan(ka).any():
-        raise ValueError("goruntime: NaN map keys are not modelled (each is a new key in Go)")
+        return None                  # NaN keys (each a new entry): the Python loop
     return ka, va
 
 
@@ -880,7 +928,10 @@ def makemap(rt, T, hint):
     if isinstance(hint, bool) or not isinstance(hint, int):
         raise TypeError(f"make: hint must be an int, not {type(hint).__name__}")
     if hint < 0:
-        raise Panic("runtime error: makemap: size out of range")
+        hint = 0                     # Go: makemap (a negative constant is a compile error)
+    if hint >= 1 << 63:
+        raise OverflowError(f"cannot use {hint} (untyped int constant) as int value in argument "
+                            "to make (overflows)")
     mt = MapType(T)
     with rt.world:
         hdr = _object.new_object(rt, rt.heap, MapHeader.size, False, _mask_bytes(MapHeader),

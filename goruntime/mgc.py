@@ -254,11 +254,17 @@ def _restore(obj, saved):
             setattr(obj, n, e[1])
 
 
+def mark_workers(procs):
+    """Mark worker threads for a drain to the end at GOMAXPROCS *procs*: one per P, at
+    most one per CPU."""
+    return max(1, min(procs, os.cpu_count() or 1))
+
+
 def stw_mark(procs):
     """The stop-the-world mark for GOMAXPROCS *procs*: the serial drain at 1, else the
     parallel one (``_gcwork``: one worker per P, at most one per CPU). Both mark the same
     objects and return the same counts."""
-    nworkers = min(procs, os.cpu_count() or 1)
+    nworkers = mark_workers(procs)
     if nworkers <= 1:
         return _mark.mark
     return lambda heap, roots, scan_only: _gcwork.mark(heap, roots, scan_only, nworkers=nworkers)
@@ -787,7 +793,10 @@ class Collector:
         if scan_budget:
             b, n, sb = m.drain(scan_budget, 0.0, 1.0, 1.0)
         else:
-            b, n, sb = m.drain(budget_ns, mo, mb, w_root)
+            # a drain to the end runs on a worker per P (its counts, and so the modelled
+            # time, do not depend on the order; docs/emulation.md)
+            b, n, sb = m.drain(budget_ns, mo, mb, w_root,
+                               nworkers=mark_workers(rt._gomaxprocs) if budget_ns == 0 else 1)
         rw = m.root_scan - r0
         if wall:
             ns = _time.perf_counter_ns() - t0
@@ -841,9 +850,9 @@ class Collector:
             rt._charge_mutator()
             now = rt.clock.nanotime()
             elapsed = max(0, now - cyc.step_ns)
-            c = rt._counters()
-            allocated = max(0, c.malloc_bytes - cyc.alloc_mark)
-            cyc.alloc_mark = c.malloc_bytes
+            malloc_bytes = rt.heap.malloc_bytes
+            allocated = max(0, malloc_bytes - cyc.alloc_mark)
+            cyc.alloc_mark = malloc_bytes
             cyc.steps += 1
             p = rt.pacer
             procs = rt._gomaxprocs
@@ -881,7 +890,7 @@ class Collector:
                 if not finish:
                     return True
                 return self.stage(self.finish_locked)       # Go: gcMarkDone
-            self.set_check_point(cyc, c.malloc_bytes)
+            self.set_check_point(cyc, malloc_bytes)
         except (FatalError, MemoryError):
             if self.mark is not None and not self.mark.active:
                 self.abandon()          # the drain failed: the mark bits are already clear
@@ -1012,7 +1021,7 @@ class Collector:
         else:
             mut_ns = now - p.mark_start_time - cyc.gc_charged
         if malloc_bytes is None:
-            malloc_bytes = rt._counters().malloc_bytes
+            malloc_bytes = rt.heap.malloc_bytes
         allocated = malloc_bytes - cyc.alloc_start
         if waits and mut_ns > 0 and allocated > 0:
             quantum = min(quantum, int(allocated / mut_ns * min(waits)))

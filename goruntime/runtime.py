@@ -169,6 +169,7 @@ class Runtime:
         self._peak_spans = 0
         self._start_ns = self.clock.nanotime()
         self._charged_ns = 0        # mutator ns brought into the clock so far (`_meter`)
+        self._metered = None        # the counts `_meter` last priced
         # (CPython 3.11 shares instance-dict keys up to 30 attributes; a Runtime with more
         # makes rt.new's method lookup ~20 % slower: keep the count at or under 30.)
         # the program's work moves the virtual clock: every reading brings it in (clock.py)
@@ -424,7 +425,15 @@ class Runtime:
                    + (rec.finalizers_executed + rec.cleanups_executed) * k["finalizer_run"])
 
     def _meter(self):
-        """The virtual clock's meter: mutator ns of the work done since the last call."""
+        """The virtual clock's meter: mutator ns of the work done since the last call.
+        Counts unchanged since the last call (a GC step reads the clock several times
+        while the program does nothing) price to nothing new: 0 without the arithmetic."""
+        s, rec = self.sched, self.gc_record
+        counts = (self.heap.mutator_counts(), s.nswitch, s.ngo, s.nchanops,
+                  rec.finalizers_executed, rec.cleanups_executed)
+        if counts == self._metered:
+            return 0
+        self._metered = counts
         total = self.mutator_work_ns()
         ns = total - self._charged_ns
         if ns <= 0:

@@ -223,7 +223,16 @@ PROFILE = {
     "closure": [["small"], ["small", "val", "ptr", "text", "slice", "junk"],
                 ["small", "ptr", "text", "foreign", "none"]],
     "heap_chan_new": [["type"], ["small"]], "map_update": [["small"], ["small"], ["small", "val"]],
+    "map_range": [["small"], ["small"]],
 }
+
+
+def _is_nan(x):
+    return isinstance(x, float) and x != x
+
+
+class _NanKey:
+    """The map model's key for one NaN entry (each NaN insert is its own entry in Go)."""
 
 
 def decode(word, ops=None):
@@ -251,7 +260,7 @@ OPS = [
     "drop", "drop", "copy", "copy", "alias_store", "knob", "knob", "foreign_thread",
     "append", "append", "go_copy", "concat", "bytes_string", "box", "box",
     "map_set", "map_set", "map_get", "map_del", "map_clear", "alias_store",
-    "closure", "closure", "heap_chan_new", "map_update",
+    "closure", "closure", "heap_chan_new", "map_update", "map_range",
 ]
 #: Calls that are scheduling points: other goroutines (finalizers!) may run inside them,
 #: so a failure there need not leave the heap as it was.
@@ -796,7 +805,9 @@ class Fuzzer:
             hi %= 12
         ok, v = self.call("reslice", _getitem, s, slice(lo, hi, step))
         if ok and isinstance(v, rt.SliceValue):
-            assert v.cap <= s.cap
+            assert v.cap <= (s.cap if isinstance(s, rt.SliceValue) else len(s))   # or an array's length
+            if isinstance(step, int) and not isinstance(step, bool):     # Go's s[lo:hi:max]
+                assert (len(v), v.cap) == (hi - (lo or 0), step - (lo or 0)), (lo, hi, step, v)
             self.keep(self.slices, v)
 
     def op_value(self, a, b, c, d):
@@ -1393,9 +1404,10 @@ class Fuzzer:
     def _map(self, a):
         if Fuzzer._MAP_TYPES is None:
             Fuzzer._MAP_TYPES = [rt.Map(rt.Int, rt.Int), rt.Map(rt.String, rt.Ptr(rt.Int)),
-                                 rt.Map(rt.Int8, rt.String), rt.Map(rt.Int, rt.Array(rt.Byte, 200))]
+                                 rt.Map(rt.Int8, rt.String), rt.Map(rt.Int, rt.Array(rt.Byte, 200)),
+                                 rt.Map(rt.Float64, rt.Int)]
         pool = self.__dict__.setdefault("maps", {})
-        k = a % 4 if isinstance(a, int) and not isinstance(a, bool) else 0
+        k = a % 5 if isinstance(a, int) and not isinstance(a, bool) else 0
         if k not in pool:
             hint = a % 20 if isinstance(a, int) and not isinstance(a, bool) else 0
             ok, m = self.call("map_make", lambda T, h: rt.make(T, hint=h), Fuzzer._MAP_TYPES[k], hint)
@@ -1413,6 +1425,8 @@ class Fuzzer:
         ok, _ = self.call("map_set", _setitem, m, k, v)
         if ok:
             key = str(k) if m.type.key == rt.String else (k.addr if isinstance(k, rt.Pointer) else k)
+            if _is_nan(key):
+                key = _NanKey()                 # Go: every NaN insert is a new entry
             model[key] = v
             assert len(m) == len(model), (len(m), len(model))
             got = m[k]
@@ -1479,8 +1493,48 @@ class Fuzzer:
         ok, _ = self.call("map_del", lambda m, k: m.__delitem__(k), m, k)
         if ok:
             key = str(k) if m.type.key == rt.String else (k.addr if isinstance(k, rt.Pointer) else k)
-            model.pop(key, None)
+            if not _is_nan(key):                # Go: delete finds no NaN key
+                model.pop(key, None)
             assert len(m) == len(model) and k not in m
+
+    def op_map_range(self, a, b, c, d):
+        """``for k := range m`` deleting entries not yet reached and inserting new ones:
+        Go's rules (each entry at most once, a deleted one not produced, the model's
+        length after)."""
+        m, model = self._map(self.res(a))
+        if m is None:
+            return
+        mode = b if isinstance(b, int) and not isinstance(b, bool) else 0
+
+        def loop(m):
+            produced, deleted = [], set()
+            for k in m:
+                produced.append(k)
+                if mode % 3 == 1:               # delete every other entry not reached yet
+                    for j, other in enumerate(list(model)):
+                        if j % 2 == 0 and not isinstance(other, _NanKey) and other not in produced:
+                            del m[other]
+                            deleted.add(other)
+                elif mode % 3 == 2 and len(produced) == 1:
+                    rt.clear(m)
+            return produced, deleted
+
+        n0 = len(m)
+        ok, out = self.call("map_range", loop, m)
+        if not ok:
+            assert len(m) == n0
+            return
+        produced, deleted = out
+        nan = [k for k in produced if _is_nan(k)]
+        plain = [k for k in produced if not _is_nan(k)]
+        assert len(set(plain)) == len(plain), produced
+        assert not (set(plain) & deleted), (produced, deleted)   # deleted before reached
+        assert len(nan) <= sum(isinstance(x, _NanKey) for x in model)
+        for x in deleted:
+            model.pop(x, None)
+        if mode % 3 == 2:
+            model.clear()
+        assert len(m) == len(model), (len(m), len(model))
 
     def op_map_clear(self, a, b, c, d):
         m, model = self._map(self.res(a))

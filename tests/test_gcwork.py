@@ -211,3 +211,125 @@ def test_runtime_uses_the_parallel_mark_above_one_p(monkeypatch):
     else:
         assert not calls
     assert mgc.stw_mark(1) is _mark.mark
+
+
+# Random heaps (hypothesis): any graph over objects of several size classes (scan and
+# noscan, and large objects), any roots and finalizer objects, marks bit for bit and
+# count for count as the serial mark, with 2 and 3 workers.
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_SIZES = ((16, False), (32, False), (48, False), (24, True), (1024, False), (40000, False),
+          (64, True))
+
+
+@st.composite
+def _random_heaps(draw):
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    n = draw(st.integers(1, 4000))
+    degree = draw(st.integers(0, 4))
+    kinds = draw(st.lists(st.integers(0, len(_SIZES) - 1), min_size=1, max_size=4, unique=True))
+    nroots = draw(st.integers(0, 8))
+    nscan = draw(st.integers(0, 4))
+    return seed, n, degree, kinds, nroots, nscan
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_random_heaps())
+def test_random_heaps_parallel_equals_serial(params):
+    seed, n, degree, kinds, nroots, nscan = params
+    rng = np.random.default_rng(seed)
+    h = _heap.Heap()
+    objs, ptr_words = [], []
+    per = max(1, n // len(kinds))
+    for k in kinds:
+        size, noscan = _SIZES[k]
+        count = per if size <= 1024 else min(per, 6)
+        mask = None if noscan else np.zeros(size // 8, np.uint8)
+        if mask is not None:
+            mask[: min(4, size // 8)] = 1
+            mask[-1] = 1
+        a = h.alloc_many(size, noscan, count, mask=mask)
+        objs.append(a)
+        if mask is not None:
+            offs = np.flatnonzero(mask).astype(np.uint64) * 8
+            ptr_words.append((a[:, None] + offs[None, :]).ravel())
+    objs = np.concatenate(objs)
+    if ptr_words and degree:
+        words = np.concatenate(ptr_words)
+        src = np.ascontiguousarray(rng.choice(words, min(len(words), degree * len(objs)),
+                                              replace=False))
+        h.store_pointers(src, np.zeros(len(src), np.uint64),
+                         np.ascontiguousarray(rng.choice(objs, len(src))))
+    roots = np.ascontiguousarray(rng.choice(objs, nroots)) if nroots else None
+    scan_only = np.ascontiguousarray(rng.choice(objs, nscan)) if nscan else None
+    h.flush_mcaches(False)
+    ref_out, ref_bits = _serial(h, roots, scan_only)
+    assert _mark.mark(h, roots, scan_only) == ref_out          # the pipelined serial drain
+    np.testing.assert_array_equal(h.gcmark_bits, ref_bits)
+    _mark.clear_marks(h)
+    for nw in (2, 3):
+        assert _gcwork.mark(h, roots, scan_only, nworkers=nw) == ref_out
+        np.testing.assert_array_equal(h.gcmark_bits, ref_bits)
+        _mark.clear_marks(h)
+
+
+@pytest.mark.parametrize("budget", [100, 5000])
+def test_mark_state_drain_to_the_end_on_workers(budget):
+    # The concurrent mark: a few budgeted steps on one thread (a ring of found pointers
+    # and a grey stack left over), pointer stores under the write barrier, then the drain
+    # to the end on 1..4 workers: the same bits and counts as with the serial drain.
+    h, objs, roots, _ = _mixed_heap(5)
+    n = 20000
+    rng = np.random.default_rng(8)
+    a = h.alloc_many(32, False, n, mask=np.array([1, 1, 0, 0], np.uint8))
+    cyc = rng.permutation(n)
+    h.store_pointers(np.ascontiguousarray(a[cyc]), np.zeros(n, np.uint64),
+                     np.ascontiguousarray(a[np.roll(cyc, -1)]))
+    h.store_pointers(np.ascontiguousarray(a), np.full(n, 8, np.uint64),
+                     np.ascontiguousarray(a[rng.integers(0, n, n)]))
+    roots = np.concatenate([roots, a[:1]])
+    h.flush_mcaches(False)
+    static_out, static_bits = _serial(h, roots)
+    k = rng.choice(n, 500, replace=False)
+    src, dst = np.ascontiguousarray(a[k]), np.ascontiguousarray(a[rng.integers(0, n, 500)])
+    old = np.array([h.read_word(int(x) + 8) for x in src], np.uint64)
+
+    def run(nw):
+        m = _mark.MarkState(h)
+        m.set_roots(roots)
+        h.write_barrier = True
+        for _ in range(3):
+            m.drain(budget, 0, 1)
+        h.store_pointers(src, np.full(500, 8, np.uint64), dst)   # shades old and new
+        m.drain(0, nworkers=nw)
+        assert m.empty
+        out = (m.bytes_marked, m.nmarked, m.scan_bytes)
+        m.stop()
+        bits = h.gcmark_bits.copy()
+        _mark.clear_marks(h)
+        h.store_pointers(src, np.full(500, 8, np.uint64), old)  # the heap as it was
+        return out, bits
+
+    ref_out, ref_bits = run(1)
+    assert ref_out[1] >= static_out[1]
+    assert not (static_bits & ~ref_bits).any()  # everything reachable at the start
+    for nw in (2, 4):
+        for _ in range(REPEAT):
+            out, bits = run(nw)
+            assert out == ref_out, nw
+            np.testing.assert_array_equal(bits, ref_bits, err_msg=f"nworkers={nw}")
+
+
+def test_mark_state_bad_pointer_on_workers():
+    n = 20000
+    h, a = _linked(n, 32, [1, 1, 0, 0], np.arange(n - 1), np.arange(1, n), 0)
+    bad = _heap.ARENA_START + h.mapped_bytes + 8192
+    h.write_word(int(a[n // 2]) + 8, bad)
+    m = _mark.MarkState(h)
+    m.set_roots()
+    with pytest.raises(FatalError, match="found bad pointer in Go heap") as e:
+        m.drain(0, nworkers=2)
+    assert (e.value.pointer, e.value.found_in) == (bad, int(a[n // 2]) + 8)
+    assert not h.gcmark_bits.any()              # the mark was abandoned, no bit left
+    with pytest.raises(ValueError, match="nworkers"):
+        _mark.MarkState(h).drain(0, nworkers=0)

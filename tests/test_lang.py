@@ -128,8 +128,10 @@ def test_string_concatenation_allocs(r):
 
 
 def test_string_rules(r):
-    b = rt.bytes("hello world")
-    assert (len(b), b.cap) == (11, 16)
+    b = rt.bytes("hello world")        # a constant: Go allocates a [11]byte (walkStringToBytes)
+    assert (len(b), b.cap) == (11, 11)
+    assert rt.bytes(rt.string(b)).cap == 16                           # a variable: rawbyteslice
+    assert (rt.bytes("").cap, rt.bytes(b"abc").cap) == (0, 3)
     assert allocs_per_run(10, lambda: rt.string(b[:1])) == 0          # staticuint64s
     assert allocs_per_run(10, lambda: rt.string(b[:0])) == 0
     assert allocs_per_run(10, lambda: rt.concat("", rt.string(b), "")) == 1  # string(b) only

@@ -1,9 +1,10 @@
 """The mark's two drain loops mark the same heap the same way.
 
-``_mark.mark`` drains through a prefetch ring (``ring=16`` by default, any power of two
-up to 64) with a compact span table; ``mark(..., ring=0)`` and ``checkmark`` shade each
-pointer as it is found; ``mark(..., batched=True)`` queues spans, not objects (Green
-Tea). Whatever the ring, the marked set, the counts, the error raised
+``_mark.mark(..., batched=False)`` drains through a prefetch ring (``ring=16`` by
+default, any power of two up to 64) with a compact span table; ``mark(..., ring=0)`` and
+``checkmark`` shade each pointer as it is found; ``mark(..., batched=True)`` queues
+spans, not objects (Green Tea); the default (``batched=None``) starts batched and may
+switch to the ring drain after its first span visits (the adaptive rule). Whatever the ring, the marked set, the counts, the error raised
 for a bad pointer, and what a failed mark leaves behind must be identical.
 """
 import numpy as np
@@ -12,13 +13,15 @@ import pytest
 from goruntime import _heap, _mark
 from goruntime.errors import FatalError
 
-RINGS = (0, 1, 2, 4, 8, 16, 32, 64, "batched")
+RINGS = (0, 1, 2, 4, 8, 16, 32, 64, "batched", "adaptive")
 
 
 def _mark_with(heap, roots=None, scan_only=None, ring=16):
     if ring == "batched":
         return _mark.mark(heap, roots, scan_only, batched=True)
-    return _mark.mark(heap, roots, scan_only, ring=ring)
+    if ring == "adaptive":
+        return _mark.mark(heap, roots, scan_only)
+    return _mark.mark(heap, roots, scan_only, ring=ring, batched=False)
 
 
 def _mark_result(heap, ring, roots=None, scan_only=None):
@@ -159,6 +162,13 @@ def test_many_spans_random_graph():
     h.add_root(int(a[0]))
     h.flush_mcaches(False)
     assert _assert_all_rings_agree(h)[1] == n
+    # ~5000 spans, one object per visit at first: the adaptive mark leaves the batched
+    # drain after its first 1024 visits, with thousands of spans queued
+    st = {}
+    assert _mark.mark(h, stats=st)[1] == n
+    assert st["drain"] == "switched" and st["span_visits"] == 1024, st
+    assert st["span_objs"] < 4 * 1024
+    _mark.clear_marks(h)
 
 
 @pytest.mark.parametrize("order", ["level", "depth first"])
@@ -199,6 +209,12 @@ def test_trees_level_order_and_depth_first(order):
         h.add_root(int(node[0]))
     h.flush_mcaches(False)
     assert _assert_all_rings_agree(h)[1] == 2 * n
+    if order == "level":
+        # whole spans of children per visit: the adaptive mark stays batched
+        st = {}
+        assert _mark.mark(h, stats=st)[1] == 2 * n
+        assert st["drain"] == "batched" and st["span_objs"] > 4 * st["span_visits"], st
+        _mark.clear_marks(h)
     for ring in (0, 1, 64):                         # the batched drain with other rings
         out = _mark.mark(h, batched=True, ring=ring)
         assert out[1] == 2 * n
@@ -236,3 +252,25 @@ def test_budgeted_mark_state_batched_and_pipelined_agree(budget):
         np.testing.assert_array_equal(h.gcmark_bits, ref[1], err_msg=f"batched={batched}")
         _mark.clear_marks(h)
         assert steps > (2 if budget < 50000 else 0)
+
+
+def test_adaptive_rule_keeps_dense_spans_batched():
+    # A level-order tree of 1 KiB nodes (8 to a span, 2501 spans): each span visit scans
+    # several nodes, so after its first 1024 visits the adaptive mark stays batched.
+    h = _heap.Heap()
+    n = 20001
+    mask = np.zeros(128, np.uint8)
+    mask[[0, 1]] = 1
+    a = h.alloc_many(1024, False, n, mask=mask)
+    i = np.arange((n - 1) // 2)
+    h.store_pointers(np.ascontiguousarray(np.concatenate([a[i], a[i]])),
+                     np.concatenate([np.zeros(len(i), np.uint64), np.full(len(i), 8, np.uint64)]),
+                     np.ascontiguousarray(np.concatenate([a[2 * i + 1], a[2 * i + 2]])))
+    h.add_root(int(a[0]))
+    h.flush_mcaches(False)
+    assert _assert_all_rings_agree(h)[1] == n
+    st = {}
+    assert _mark.mark(h, stats=st)[1] == n
+    assert st["drain"] == "batched" and st["span_visits"] > 1024, st
+    assert st["span_objs"] >= 4 * 1024
+    _mark.clear_marks(h)

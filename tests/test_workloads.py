@@ -16,6 +16,7 @@ only. Heap-triggered NumGC must come within 10 % of Go's (DESIGN.md); Go's own c
 varies from run to run and with the machine's load, so the reference is the range recorded
 over repeated runs (GO_NUMGC_SEEN and the oracle's record), never this session's run.
 """
+import io
 import json
 import os
 import re
@@ -33,6 +34,7 @@ from goruntime import workloads as wl
 
 
 from gocheck import check_invariants, go_binary
+import workloadgo
 
 
 GO_DIR = Path(__file__).parent / "go" / "workloads"
@@ -166,17 +168,106 @@ def _within(ours, key, tol=NUMGC_TOLERANCE):
     return lo * (1 - tol) <= ours <= hi * (1 + tol)
 
 
+def _traced(fn, *args):
+    """(summary, deltas, gctrace text) of *fn* on a fresh GOGC=100, GOMAXPROCS=1 runtime,
+    measured like Go, with gctrace on (it changes nothing the runtime decides)."""
+    buf = io.StringIO()
+    with rt.Runtime(gogc=100, gomaxprocs=1, godebug="gccheckmark=1,gctrace=1", arena_cap=2 << 30,
+                    stderr=buf):
+        s, delta = _measure(fn, *args)
+    return s, delta, buf.getvalue()
+
+
 @pytest.fixture(scope="module")
-def bt16():
+def bt16_traced():
+    return _traced(wl.binary_trees, 16)
+
+
+@pytest.fixture(scope="module")
+def bt16(bt16_traced):
     """binary_trees(16) on a fresh GOGC=100, GOMAXPROCS=1 runtime, measured like Go."""
-    with rt.Runtime(gogc=100, gomaxprocs=1, godebug="gccheckmark=1", arena_cap=2 << 30):
-        return _measure(wl.binary_trees, 16)
+    return bt16_traced[:2]
 
 
 @pytest.fixture(scope="module")
-def gcb():
-    with rt.Runtime(gogc=100, gomaxprocs=1, godebug="gccheckmark=1", arena_cap=2 << 30):
-        return _measure(wl.gcbench)
+def gcb_traced():
+    return _traced(wl.gcbench)
+
+
+@pytest.fixture(scope="module")
+def gcb(gcb_traced):
+    return gcb_traced[:2]
+
+
+# ---------------------------------------------------------------------------------------
+# NumGC and the peak heap against the range Go showed over repeated runs
+# (tests/data/go-workload-ranges.json, recorded by tests/workloadgo.py: 10 runs at the
+# machine's own load and 10 beside two busy loops, GOMAXPROCS=1; how and the loads are in
+# the file). The peak heap is the largest B of gctrace's "A->B->C MB" in the measured
+# window, read the same way on both sides.
+
+def _go_range(name, key):
+    lo, hi = workloadgo.load_ranges()["workloads"][name][key]
+    if key == "NumGC" and name in GO_NUMGC_SEEN:      # the earlier recordings too
+        olo, ohi = _recorded_numgc(name)
+        lo, hi = min(lo, olo), max(hi, ohi)
+    return lo, hi
+
+
+def _peak_mb(trace, num_gc):
+    return workloadgo.window_peak_mb(workloadgo.trace_cycles(trace), num_gc)
+
+
+def test_binary_trees_16_numgc_and_peak_heap_within_gos_range(bt16_traced):
+    s, delta, trace = bt16_traced
+    peak = _peak_mb(trace, delta["NumGC"])
+    print(f"binary_trees(16): NumGC {delta['NumGC']} (Go {_go_range('binary_trees16', 'NumGC')}), "
+          f"peak {peak} MB (Go {_go_range('binary_trees16', 'peak_heap_mb')})")
+    lo, hi = _go_range("binary_trees16", "NumGC")
+    assert lo <= delta["NumGC"] <= hi
+    lo, hi = _go_range("binary_trees16", "peak_heap_mb")
+    assert lo <= peak <= hi
+
+
+def test_gcbench_numgc_within_gos_range(gcb_traced):
+    s, delta, trace = gcb_traced
+    lo, hi = _go_range("gcbench", "NumGC")
+    assert lo <= delta["NumGC"] <= hi, (delta["NumGC"], (lo, hi))
+
+
+# GCBench's peak is set by the cycles that run while its 16 MB stretch tree is being built
+# (all of it live): goruntime's marks there overshoot their goal far more than Go's, and
+# the next goal doubles what they marked. First cycles, binary-trees 18 (the same shape):
+# Go "3->4->4 MB, 4 MB goal", "8->10->9 MB, 9 MB goal"; goruntime "3->6->6 MB, 4 MB goal",
+# "10->21->20 MB, 12 MB goal". GCBench's third: Go "9->10..12->9..12 MB, 10..11 MB goal",
+# goruntime "10->29->29 MB, 12 MB goal", so its peak is ~53 MB. The pacer's rules are
+# Go's (revise, assists, the fractional worker's 25 %); what differs is the price of the
+# mark against the mutator's allocation on the virtual clock (clock.COSTS: ~41 ns to mark
+# a 16-byte node, mark_object + 16 x mark_byte, against ~25 ns to allocate and link one;
+# Go's runs mark a freshly built tree several times faster than they allocate it). binary-trees 21's stretch tree (128 MB) shows the same:
+# peak 310 MB where Go's runs give 246..261 MB. Open (issue 16).
+@pytest.mark.xfail(strict=True, reason="GCBench's stretch-tree cycle overshoots to the hard goal (see above)")
+def test_gcbench_peak_heap_within_gos_range(gcb_traced):
+    s, delta, trace = gcb_traced
+    peak = _peak_mb(trace, delta["NumGC"])
+    lo, hi = _go_range("gcbench", "peak_heap_mb")
+    assert lo <= peak <= hi, (peak, (lo, hi))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("depth", [18, pytest.param(21, marks=pytest.mark.xfail(
+    strict=True, reason="the stretch tree's cycles overshoot (see above): peak 310 MB, Go 246..261"))])
+def test_binary_trees_deep_numgc_and_peak_heap_within_gos_range(depth):
+    """binary-trees 18 (~30 s) and 21 (minutes): also `python tests/workloadgo.py --check`."""
+    name = f"binary_trees{depth}"
+    p = workloadgo.goruntime_point(name)
+    ng, pk = _go_range(name, "NumGC"), _go_range(name, "peak_heap_mb")
+    print(f"{name}: NumGC {p['NumGC']} (Go {ng}), peak {p['peak_heap_mb']} MB (Go {pk})")
+    # NumGC within 10 % of Go's range (DESIGN.md): binary-trees 18 runs 90 cycles where
+    # Go's recorded runs gave 93..105, binary-trees 21 102 where Go gave 106..112 (open)
+    tol = NUMGC_TOLERANCE
+    assert ng[0] * (1 - tol) <= p["NumGC"] <= ng[1] * (1 + tol)
+    assert pk[0] <= p["peak_heap_mb"] <= pk[1]
 
 
 # ---------------------------------------------------------------------------------------

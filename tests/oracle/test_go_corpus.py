@@ -506,6 +506,50 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
                                  "running mark; mgc.go counts numgc at mark termination; "
                                  "mgcpacer.go revise lets a mark run past the goal",
                                  {"in_progress_seen": True}, {}),
+    # The programs people port first (issue 17): each number follows from the Go routine named.
+    "lang_port_wordfreq": ("internal/runtime/maps: deletes never shrink and a refill reuses the tables "
+                           "(tombstones); deleting during range is defined; map keys are string headers "
+                           "sharing the text's bytes", {
+        "lens": [1200, 600, 1200, 600, 0], "delete_half.Mallocs": 0, "refill.Mallocs": 0,
+        "overwrite.Mallocs": 0, "range_delete.Mallocs": 0, "keys_keep_text.Frees": 1}, {}),
+    "lang_port_map_values": ("internal/runtime/maps: elems over 128 bytes are separate objects, reused "
+                             "by an overwrite, dropped by delete; NaN != NaN; makemap: hint < 0 is 0; "
+                             "tiny blocks of two 8-byte keys", {
+        "ib_fill.BySize.9": 100, "ib_delete_half.Frees": 50, "sp_keys.Mallocs": 100,
+        "sp_map_keeps_keys.Frees": 0, "sp_delete_first_50.Frees": 50 + 25, "v24_overwrite.Mallocs": 0,
+        "v200_fill.BySize.15": 20, "v200_overwrite.Mallocs": 20, "v200_delete_10.Frees": 20,
+        "negative_hint.Mallocs": 1, "negative_hint.TotalAlloc": 48, "group_append.Mallocs": 5 + 10 * 6,
+        "vals": [50, -7, -15, 0, 20, 0, 20, 190]}, {}),
+    "lang_port_slices": ("runtime/slice.go growslice/nextslicecap/roundupsize; a 3-index slice's cap "
+                         "is max - lo; a sub-slice (of a slice or an array) keeps the whole object", {
+        "caps": [128, 11, 118, 6, 0, 6, 9, 336, 672, 8, 5, 607, 8, 56, 33, 4], "append_100.Mallocs": 8,
+        "three_index_full.TotalAlloc": 48, "three_index_room.Mallocs": 0, "append_slice.TotalAlloc": 2688,
+        "append_self.TotalAlloc": 5376, "reslice_keeps_all.Frees": 0, "clear_half.Frees": 5,
+        "copied": [3, 4, 5, 6, 7, 3, 4, 5, 6, 7], "array_slice_keeps_struct.Frees": 0,
+        "array_slice_append.Mallocs": 0, "array_slice_dropped.Frees": 1, "head": "ijkl"}, {}),
+    "lang_port_strings": ("runtime/string.go concatstrings/slicebytetostring/stringtoslicebyte; "
+                          "walk/convert.go walkStringToBytes: []byte(constant) is a new([n]byte)", {
+        "caps": [1408, 32, 48, 1024, 0, 1, 5, 31, 33, 2], "concat4.TotalAlloc": 32,
+        "concat6_60.TotalAlloc": 64, "concat_empty_lit.Mallocs": 0, "bytes_of_var.TotalAlloc": 1104,
+        "sub_keeps_big_2.Frees": 0, "subsub_keeps_big.Frees": 0, "big_freed.Frees": 1}, {}),
+    "lang_port_iface": ("walk/convert.go dataWord, runtime/iface.go convT*: staticuint64s below 256 "
+                        "and for one-byte sole components, convT64 needs 8-byte alignment", {
+        "int_0_255.Mallocs": 0, "int_256_up.Mallocs": 100, "int_neg.Mallocs": 100, "float.Mallocs": 99,
+        "bool.Mallocs": 0, "s1.Mallocs": 0, "s3.TotalAlloc": 320, "s12.BySize.2": 100,
+        "s16.BySize.2": 100, "s24p.BySize.3": 100, "s40.BySize.5": 100, "heap_string.TotalAlloc": 1600,
+        "slice.TotalAlloc": 2400, "pointer.Mallocs": 0}, {}),
+    "lang_port_funcs_chans": ("typecheck.ClosureType new(struct{F; captured}); runtime/chan.go: buffered "
+                              "values in the heap buffer; interior pointers keep their objects", {
+        "out": [51, 3, 12, 10, 20, 34, 22], "field_int.TotalAlloc": 32, "funcs_keep_captured.Frees": 0,
+        "chan_keeps_ptrs.Frees": 0, "chan_one_received.Frees": 1, "chan_keeps_struct.Frees": 0,
+        "elem_keeps_struct.Frees": 0, "elem_dropped.Frees": 1, "field_dropped.Frees": 2,
+        "go_stmt.BySize.25": 1}, {}),
+    "read_mem_stats_goroutine_mid_cycle": ("as read_mem_stats_mid_cycle, read by a second goroutine "
+                                           "between the allocations (chan.go: an unbuffered send "
+                                           "hands the P to the receiver)",
+                                           {"in_progress_seen": True, "reads": 300}, {}),
+    "gctrace_large_scan": ("mgc.go gctrace: heap0->heap1->heap2 MB, goal; mgcpacer.go revise lets a mark "
+                           "run past the goal (heap1 above it)", {"P": [1], "forced_lines": 1}, {}),
     "lang_goroutines": ("runtime/proc.go newproc1/gfget/allgadd, acquireSudog/releaseSudog, clearpools; "
                         "time.go timeSleep: g 456 B (class 480), sudog 104 B (class 112), timer class 96", {
         "g100.run.Mallocs": 100 + 99 + 4, "g100.BySize.25": 100, "g100.BySize.9": 99,

@@ -130,6 +130,7 @@ var scenarios = []scenario{
 	{"gctrace_gogc50", nil, func() result { return gctrace("retain", "50") }},
 	{"gctrace_gogc_off", nil, func() result { return gctrace("retain", "off") }},
 	{"gctrace_forced_idle", nil, func() result { return gctrace("idle", "") }},
+	{"gctrace_large_scan", nil, gctraceLargeScan},
 
 	// Time (issue 15, item 10): pauses, GCCPUFraction and gctrace's times.
 	{"time_forced_idle", nil, func() result { return timing("idle") }},
@@ -146,6 +147,7 @@ var scenarios = []scenario{
 	{"fin_set_during_mark", nil, finSetDuringMark},
 	{"fin_runs_before_gc_returns", nil, finRunsBeforeGCReturns},
 	{"read_mem_stats_mid_cycle", nil, readMemStatsMidCycle},
+	{"read_mem_stats_goroutine_mid_cycle", nil, readMemStatsGoroutineMidCycle},
 
 	// Scan work as Go 1.27 counts it (/gc/scan/heap:bytes), on a CPU without AVX-512's
 	// packed span scan (the model goruntime follows; see scanHeapWork).
@@ -2164,6 +2166,12 @@ func traceChild(workload string) {
 		runtime.GC()
 		runtime.GC()
 		runtime.GC()
+	case "large_scan": // 1000 pointerful 40000-byte objects (issue 16's divergence)
+		for i := range largeScanKeep {
+			largeScanKeep[i] = new(midL)
+		}
+		clear(largeScanKeep[:])
+		runtime.GC()
 	case "objects":
 		for i := 0; i < 200000; i++ {
 			calHead = &calNode{next: calHead}
@@ -2480,6 +2488,58 @@ func readMemStatsMidCycle() result {
 	return result{"in_progress_seen": inProgress, "gcs": m.NumGC - m0.NumGC}
 }
 
+// readMemStatsGoroutineMidCycle: readMemStatsMidCycle with the reads done by a second
+// goroutine: main allocates each object, then hands the turn over an unbuffered channel
+// to the reader, which calls ReadMemStats while the heap-triggered mark runs.
+func readMemStatsGoroutineMidCycle() result {
+	runtime.GC()
+	var m0 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	ch := make(chan int)
+	done := make(chan result, 1)
+	go func() {
+		var m runtime.MemStats
+		m = m0
+		reads, inProgress := 0, false
+		for range ch {
+			runtime.ReadMemStats(&m)
+			reads++
+			if m.NumGC == m0.NumGC && m.HeapAlloc > m0.NextGC {
+				inProgress = true
+			}
+		}
+		done <- result{"in_progress_seen": inProgress, "gcs": m.NumGC - m0.NumGC, "reads": reads}
+	}()
+	for i := range midKeep {
+		midKeep[i] = new(midL)
+		ch <- i
+	}
+	close(ch)
+	r := <-done
+	clear(midKeep[:])
+	return r
+}
+
+// gctraceLargeScan: 1000 pointerful 40000-byte objects under gctrace=1; the one
+// heap-triggered cycle's mark overshoots its goal (B above the goal).
+func gctraceLargeScan() result {
+	r, lines := gctraceLines("large_scan", "")
+	peak, over := 0, 0
+	for _, l := range lines {
+		if l["forced"].(bool) {
+			continue
+		}
+		peak = max(peak, l["H1"].(int))
+		if l["H1"].(int) > l["goal"].(int) {
+			over++
+		}
+	}
+	r["peak_H1"], r["over_goal_lines"] = peak, over
+	return r
+}
+
+var largeScanKeep [1000]*midL
+
 var traceRE = regexp.MustCompile(`^gc (\d+) @\d+\.\d{3}s \d+%: \S+ ms clock, \S+ ms cpu, ` +
 	`(\d+)->(\d+)->(\d+) MB, (\d+) MB goal, \d+ MB stacks, \d+ MB globals, (\d+) P( \(forced\))?$`)
 
@@ -2489,6 +2549,12 @@ var traceRE = regexp.MustCompile(`^gc (\d+) @\d+\.\d{3}s \d+%: \S+ ms clock, \S+
 // between Go runs (mutator allocation during the concurrent mark), so the
 // scenario reports the first and last lines and counts, not every line.
 func gctrace(workload, gogc string) result {
+	r, _ := gctraceLines(workload, gogc)
+	return r
+}
+
+// gctraceLines: gctrace's result and every parsed line.
+func gctraceLines(workload, gogc string) (result, []result) {
 	r := runChild(map[string]string{"GODEBUG": "gctrace=1", "GOGC": gogc}, "trace", workload)
 	if r.exit != 0 {
 		panic("trace child failed: " + r.stderr)
@@ -2532,7 +2598,7 @@ func gctrace(workload, gogc string) result {
 		"last":         lines[len(lines)-1],
 		"NumGC":        counters["NumGC"],
 		"NumForcedGC":  counters["NumForcedGC"],
-	}
+	}, lines
 }
 
 // ---------------------------------------------------------------------------
