@@ -41,27 +41,28 @@ def _env(go=None):
     return env
 
 
-def digest(go):
+def digest(go, src=SRC):
     h = hashlib.sha256()
     for name in ("main.go", "go.mod"):
-        h.update((SRC / name).read_bytes())
+        h.update((src / name).read_bytes())
     ver = subprocess.run([go, "version"], env=_env(), capture_output=True, text=True,
                          timeout=120).stdout
     h.update(ver.encode())
     return h.hexdigest()[:16]
 
 
-def build(go):
-    """The tracer binary (built once per source digest; concurrent builders race harmlessly)."""
-    target = CACHE_ROOT / digest(go) / "tracer"
+def build(go, src=SRC):
+    """The binary of *src* (tests/go/tracer by default; built once per source digest;
+    concurrent builders race harmlessly)."""
+    target = CACHE_ROOT / digest(go, src) / src.name
     if target.is_file() and os.access(target, os.X_OK):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"tracer.tmp{os.getpid()}")
-    p = subprocess.run([go, "build", "-trimpath", "-o", str(tmp), "."], cwd=SRC, env=_env(),
+    p = subprocess.run([go, "build", "-trimpath", "-o", str(tmp), "."], cwd=src, env=_env(),
                        capture_output=True, text=True, timeout=900)
     if p.returncode:
-        raise RuntimeError(f"building tests/go/tracer failed:\n{p.stdout}{p.stderr}")
+        raise RuntimeError(f"building tests/go/{src.name} failed:\n{p.stdout}{p.stderr}")
     os.replace(tmp, target)
     return target
 
@@ -75,6 +76,33 @@ def run(binary, scenario, trace_path, scale=1):
     if p.returncode:
         raise RuntimeError(f"tracer {scenario} failed:\n{p.stdout}{p.stderr}")
     return json.loads(p.stdout)
+
+
+SHAPES_SRC = HERE / "go" / "traceshapes"
+#: tests/go/traceshapes' shapes, each with the GOMAXPROCS it is run at
+SHAPES = (("tiny", 1), ("large", 1), ("growth", 1), ("settings", 1), ("late", 1),
+          ("short", 1), ("midcycle", 1), ("many", 1), ("many", 2))
+
+
+def shape(go, name, procs=1):
+    """(trace path, MemStats JSON) of tests/go/traceshapes' *name* at GOMAXPROCS=*procs*,
+    made once per source digest."""
+    binary = build(go, SHAPES_SRC)
+    d = binary.parent
+    tp, jp = d / f"{name}-p{procs}.trace", d / f"{name}-p{procs}.json"
+    if not (tp.is_file() and jp.is_file()):
+        tmp = d / f"{name}-p{procs}.trace.tmp{os.getpid()}"
+        env = _env()
+        env.update(GOMAXPROCS=str(procs), GODEBUG="traceallocfree=1")
+        p = subprocess.run([str(binary), name, str(tmp)], env=env, capture_output=True,
+                           text=True, timeout=600)
+        if p.returncode:
+            raise RuntimeError(f"traceshapes {name} failed:\n{p.stdout}{p.stderr}")
+        jtmp = d / f"{name}-p{procs}.json.tmp{os.getpid()}"
+        jtmp.write_text(p.stdout)
+        os.replace(tmp, tp)
+        os.replace(jtmp, jp)
+    return tp, json.loads(jp.read_text())
 
 
 def cached(go, scenario):

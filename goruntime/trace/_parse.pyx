@@ -1015,6 +1015,24 @@ cdef int on_span(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
     return E_NOMEM if s.oom else E_OK
 
 
+cdef int on_span_free(heapstate_t* s, cursor_t* c) noexcept nogil:
+    """SpanFree: the span's pages hold no heap objects any more. Its live slots (normally
+    none) go to the address-keyed table, so a late free still finds them; an allocation
+    seen on its pages before the next SpanAlloc (a span event ordered late: batches of one
+    M can overlap in time) waits for that span, instead of taking the freed span's class."""
+    cdef uint64_t a = c.args[0]
+    cdef intp_t first
+    if a >= <uint64_t>s.cap:
+        return E_OK
+    first = <intp_t>a
+    if s.start[first] != first:
+        return E_OK
+    if s.spans[first].slots != NULL:
+        retire(s, first)
+    s.spans[first].kc = 1
+    return E_NOMEM if s.oom else E_OK
+
+
 def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t[::1] dlen,
                   const int64_t[::1] bstart, const gr_int32_t[::1] bgen,
                   const double[::1] freq, const int64_t[::1] order,
@@ -1156,6 +1174,8 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
                     code = on_free(&s, c, t)
                 elif c.typ != K_SPAN_FREE:
                     code = on_span(&s, c, t)
+                else:
+                    code = on_span_free(&s, c)
                 if code != E_OK:
                     err = c.at
                     break

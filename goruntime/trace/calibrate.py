@@ -137,7 +137,29 @@ def calibrate(tr, *, death="spread", bounds=False):
     settings = {k: result[k] for k in ("gogc", "memory_limit", "gomaxprocs")}
     return Calibration(recorded=recorded, emulated=emulated, gaps=gaps, settings=settings,
                        result=result, detail=detail, at_recorded_cycles=at, bounds=br,
-                       notes=NOTES, trace=tr)
+                       notes=NOTES + _trace_notes(tr), trace=tr)
+
+
+def _trace_notes(tr):
+    """Notes on what this recording does that one replay cannot: goals that fit no single
+    GOGC (a setting changed mid-run), and goroutines on more than one P."""
+    out = []
+    st = tr.settings
+    if not st.get("gogc_consistent", True):
+        lo, hi = st["gogc_range"]
+        out.append(f"the recorded heap goals fit no single GOGC (per cycle {lo} to {hi}): the "
+                   "program changed GOGC or GOMEMLIMIT during the trace (debug.SetGCPercent, "
+                   "debug.SetMemoryLimit) or a memory limit bound the goal; the replay runs "
+                   f"the whole trace under one setting (GOGC={st['gogc']}; state it with "
+                   "load(path, gogc=..., memory_limit=...)), so its cycles differ where the "
+                   "program's setting did")
+    procs = tr.procs["value"] if len(tr.procs) else np.zeros(0)
+    if len(procs) and int(procs.max()) > 1:
+        out.append(f"the program ran on up to {int(procs.max())} Ps; the replay runs its "
+                   "allocations as one goroutine in their recorded time order (goroutines "
+                   "interleaved by timestamp), so GOMAXPROCS changes the GC's CPU (workers, "
+                   "assists, pauses), not the mutator's parallelism")
+    return tuple(out)
 
 
 def parse_limit(v):

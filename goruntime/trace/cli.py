@@ -62,6 +62,7 @@ def run(args, out, usage_error):
     from goruntime import pacer
     from . import load
     from .calibrate import calibrate, configurations, whatif, plot_calibration, plot_tradeoff
+    from .calibrate import _trace_notes
     try:
         gogc = None
         if args.recorded_gogc is not None:
@@ -95,6 +96,8 @@ def run(args, out, usage_error):
                 w = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
                 for row in table:
                     print("  ".join(c.rjust(w[i]) for i, c in enumerate(row)), file=out)
+                for n in _trace_notes(tr):
+                    print("note: " + n, file=out)
             picture = lambda ax: plot_tradeoff(rows, ax=ax)           # noqa: E731
     except (OSError, ValueError, TypeError) as e:
         raise usage_error(str(e)) from None

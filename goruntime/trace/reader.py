@@ -85,7 +85,7 @@ STW_DTYPE = np.dtype([("start", np.int64), ("end", np.int64), ("kind", object)])
 # event numbers used below
 _EV = _spec.EV
 EV_PROCS_CHANGE, EV_STW_BEGIN, EV_STW_END = _EV["ProcsChange"], _EV["STWBegin"], _EV["STWEnd"]
-EV_GC_BEGIN, EV_GC_END = _EV["GCBegin"], _EV["GCEnd"]
+EV_GC_BEGIN, EV_GC_END, EV_GC_ACTIVE = _EV["GCBegin"], _EV["GCEnd"], _EV["GCActive"]
 EV_HEAP_ALLOC, EV_HEAP_GOAL = _EV["HeapAlloc"], _EV["HeapGoal"]
 EV_STRINGS, EV_STRING, EV_STACKS, EV_STACK = (_EV["Strings"], _EV["String"], _EV["Stacks"],
                                               _EV["Stack"])
@@ -95,13 +95,14 @@ K_SPAN, K_SPAN_ALLOC, K_SPAN_FREE = _EV["Span"], _EV["SpanAlloc"], _EV["SpanFree
 K_OBJECT, K_OBJECT_ALLOC, K_OBJECT_FREE = (_EV["HeapObject"], _EV["HeapObjectAlloc"],
                                            _EV["HeapObjectFree"])
 #: The few event types besides the heap's that `parse` keeps (GC, STW, metrics, GOMAXPROCS).
-EV_KEEP_MISC = [EV_PROCS_CHANGE, EV_STW_BEGIN, EV_STW_END, EV_GC_BEGIN, EV_GC_END,
+EV_KEEP_MISC = [EV_PROCS_CHANGE, EV_STW_BEGIN, EV_STW_END, EV_GC_BEGIN, EV_GC_END, EV_GC_ACTIVE,
                 EV_HEAP_ALLOC, EV_HEAP_GOAL]
 _MISC = np.zeros(256, dtype=np.uint8)
 _MISC[EV_KEEP_MISC] = 1
 _NARGS = np.array(_spec.timed_nargs(), dtype=np.int8)
 #: Functions on a GCBegin stack that make the cycle a forced one (not heap-triggered).
 FORCED_GC_FUNCS = frozenset({"runtime.GC", "runtime/debug.FreeOSMemory", "runtime.forcegchelper"})
+GO_PAGE_SIZE, GO_MIN_HEAP_ALIGN = 8192, 8   # runtime._PageSize, internal/runtime/gc.MinHeapAlign
 MAX_HEAP_PAGES = 1 << 23          # 64 GiB of 8 KiB pages: bigger heap address ranges are refused
 SIZE_CLASS_TO_SIZE = None         # filled lazily from goruntime._heap
 
@@ -123,6 +124,7 @@ class Generation:
     stacks: dict = field(default_factory=dict)   # id -> tuple of frame pcs
     frames: dict = field(default_factory=dict)   # pc -> (func string id, file string id, line)
     types: list = field(default_factory=list)    # (id, addr, size, ptrbytes, name)
+    type_offsets: list = field(default_factory=list)  # byte offset of each types entry
     clock_snapshot: tuple | None = None          # (ticks, mono ns, sec, nsec)
     batches: list = field(default_factory=list)  # event batch rows
 
@@ -199,6 +201,9 @@ class Trace:
 
 def load(path, *, gogc=None, memory_limit=None):
     """Read the trace file at *path* (see `parse`)."""
+    if os.path.isdir(path):
+        raise ValueError(f"goruntime.trace: {os.fspath(path)!r} is a directory, not a trace "
+                         "file (at byte offset 0)")
     with open(path, "rb") as f:
         data = f.read()
     tr = parse(data, gogc=gogc, memory_limit=memory_limit)
@@ -292,8 +297,12 @@ def _allocfree_batch(g, geometry, buf, off, end):
             v, pos = _uv(buf, pos, end, what)
             vals.append(v)
         info = dict(zip(("min_heap_addr", "page_size", "min_heap_align", "fixed_stack"), vals))
-        if info["page_size"] == 0 or info["min_heap_align"] == 0:
-            _fail("AllocFree info batch with a zero page size or alignment", off)
+        if info["page_size"] != GO_PAGE_SIZE or info["min_heap_align"] != GO_MIN_HEAP_ALIGN:
+            # Go's _PageSize and gc.MinHeapAlign are the same on every platform, and the
+            # size classes that give each object its slot are built for that page
+            _fail(f"AllocFree info batch with page size {info['page_size']} and heap "
+                  f"alignment {info['min_heap_align']} (Go's are {GO_PAGE_SIZE} and "
+                  f"{GO_MIN_HEAP_ALIGN})", off)
         if geometry and geometry != info:
             _fail("AllocFree info batches disagree", off)
         geometry.update(info)
@@ -309,6 +318,7 @@ def _allocfree_batch(g, geometry, buf, off, end):
                 _fail("type name runs past the end of its batch", at)
             if ptr > size:
                 _fail(f"type {tid} has {ptr} pointer bytes but size {size}", at)
+            g.type_offsets.append(at)
             g.types.append((tid, addr, size, ptr, bytes(buf[pos:pos + n]).decode("utf-8", "replace")))
             pos += n
     else:
@@ -322,6 +332,8 @@ def _generations(buf):
         head = bytes(buf[:16])
         if head.startswith(b"go 1.") and b" trace" in head:
             ver = head[:head.index(b" trace")].decode("ascii", "replace")
+            if hdr.startswith(head[:head.index(b" trace") + 6]):
+                _fail(f"truncated or malformed header {head!r} (Go writes {hdr!r})", 0)
             _fail(f"unsupported trace version {ver!r} (this reader reads the format Go 1.26 "
                   "and 1.27 write, 'go 1.26 trace')", 0)
         _fail("not a Go execution trace (bad header)", 0)
@@ -476,8 +488,11 @@ def parse(data, *, gogc=None, memory_limit=None):
 
     settings = {"gogc": gogc if gogc is not None else _estimate_gogc(gcs),
                 "gogc_estimated": gogc is None,
+                "gogc_consistent": True, "gogc_range": None,
                 "memory_limit": memory_limit,
                 "gomaxprocs": int(procs["value"][-1]) if len(procs) else 1}
+    settings["gogc_consistent"], settings["gogc_range"] = _gogc_consistency(
+        gcs, settings["gogc"] if gogc is None else gogc)
     return Trace(path=None, allocs=allocs, initial=initial, frees=frees, gcs=gcs,
                  heap_alloc=heap_alloc, heap_goal=heap_goal, stw=stw, types=types, procs=procs,
                  generations=gens, event_counts=event_counts, anomalies=anomalies,
@@ -518,8 +533,25 @@ def _stw_ranges(t, ty, a, g, gens):
     return out
 
 
+def _cycle_starts(t, ty):
+    """Indices of the events that start a cycle: every GCBegin, and a GCActive (Go writes
+    one at the start of a generation while a cycle runs) when no cycle is open, i.e. a
+    cycle that began before the trace did (trace.Start during a GC)."""
+    idx = np.flatnonzero((ty == EV_GC_BEGIN) | (ty == EV_GC_END) | (ty == EV_GC_ACTIVE))
+    idx = idx[np.argsort(t[idx], kind="stable")]
+    out, open_ = [], False
+    for i in idx:
+        k = ty[i]
+        if k == EV_GC_BEGIN or (k == EV_GC_ACTIVE and not open_):
+            out.append(i)
+            open_ = True
+        elif k == EV_GC_END:
+            open_ = False
+    return np.array(out, dtype=np.int64)
+
+
 def _gc_cycles(t, ty, a, b, g, gens, heap_alloc, heap_goal):
-    bi = np.flatnonzero(ty == EV_GC_BEGIN)
+    bi = _cycle_starts(t, ty)
     ei = np.flatnonzero(ty == EV_GC_END)
     out = np.zeros(len(bi), dtype=GC_DTYPE)
     # each cycle ends at the first GCEnd after its begin, if that comes before the next
@@ -547,31 +579,60 @@ def _gc_cycles(t, ty, a, b, g, gens, heap_alloc, heap_goal):
     return out
 
 
-def _estimate_gogc(gcs):
-    """GOGC from the recorded cycles: goal = marked + (marked + stacks + globals)*GOGC/100
-    (Go's gcControllerState.heapGoal) over the cycles whose goal is above the 4 MiB
-    minimum: a straight-line fit of goal - marked against marked when the marked heaps
-    differ enough, else the median with the scan sizes of a minimal Go binary; snapped to
-    a multiple of 5 when within 2.5 % of one. 100 when no cycle tells. (State the real
-    setting with ``load(path, gogc=...)`` when it is known.)"""
+def _implied_gogc(gcs):
+    """Per completed cycle whose goal is above the 4 MiB minimum: the GOGC its goal
+    implies, ``100 * (goal - marked) / (marked + stacks + globals)`` (Go's
+    gcControllerState.heapGoal) with the scan sizes of a minimal Go binary; and the
+    qualifying cycles' marked heaps and goals."""
     from goruntime.runtime import GLOBALS_SCAN, STACK_SCAN
     ok = (gcs["heap_marked"] > 0) & (gcs["next_goal"] > gcs["heap_marked"]) \
         & (gcs["next_goal"] > (4 << 20) + (1 << 16))
-    if not ok.any():
-        return 100
     m, goal = gcs["heap_marked"][ok].astype(float), gcs["next_goal"][ok].astype(float)
-    est = None
+    return 100.0 * (goal - m) / (m + GLOBALS_SCAN + STACK_SCAN), m, goal
+
+
+def _snap(est):
+    """*est* snapped to a multiple of 5 when within 2.5 % of one (the program's stack and
+    globals scan sizes are unknown: a few % of a small heap), else None."""
+    nice = 5 * round(est / 5)
+    return int(nice) if abs(est - nice) <= 0.025 * max(est, 1) else None
+
+
+def _estimate_gogc(gcs):
+    """GOGC from the recorded cycles (`_implied_gogc`): the median of the per-cycle
+    values, snapped to a multiple of 5 when within 2.5 % of one (robust to a few cycles
+    under another setting, and to the stack scan's cycle-to-cycle noise, which biased a
+    straight-line fit by 5 % on recordings of GOGC=100); when the median does not snap and
+    the marked heaps differ enough, a straight-line fit of goal - marked against marked
+    (both GOGC and the program's own scan sizes: a small heap with large stacks or
+    globals). 100 when no cycle tells. (State the real setting with
+    ``load(path, gogc=...)`` when it is known.)"""
+    imp, m, goal = _implied_gogc(gcs)
+    if not len(imp):
+        return 100
+    est = float(np.median(imp))
+    nice = _snap(est)
+    if nice is not None:
+        return nice
     if len(m) >= 3 and m.max() > 1.2 * m.min():
         # goal - marked = a*marked + b with a = GOGC/100, b = a*(stacks + globals): fit both
         a, b = np.polyfit(m, goal - m, 1)
-        if a > 0 and b >= 0:
-            est = 100.0 * a
-    if est is None:
-        est = float(np.median(100.0 * (goal - m) / (m + GLOBALS_SCAN + STACK_SCAN)))
-    # the program's stack and globals scan sizes are unknown (a few % of a small heap):
-    # an estimate within 2.5 % of a multiple of 5 is taken to be that setting
-    nice = 5 * round(est / 5)
-    return int(nice if abs(est - nice) <= 0.025 * max(est, 1) else round(est))
+        if a > 0 and b >= 0 and _snap(100.0 * a) is not None:
+            return _snap(100.0 * a)
+    return int(round(est))
+
+
+def _gogc_consistency(gcs, gogc):
+    """``(consistent, (lowest, highest))``: whether every cycle's implied GOGC is within
+    20 % (or 10 points) of *gogc*, and their range. Not consistent: the program changed
+    GOGC or GOMEMLIMIT during the trace (debug.SetGCPercent / SetMemoryLimit) or a memory
+    limit bound the goal; a replay takes one setting for the whole trace."""
+    imp, _m, _g = _implied_gogc(gcs)
+    if not len(imp):
+        return True, None
+    lo, hi = float(imp.min()), float(imp.max())
+    tol = max(0.2 * gogc, 10.0)
+    return bool(abs(lo - gogc) <= tol and abs(hi - gogc) <= tol), (round(lo), round(hi))
 
 
 def _types(gens):
@@ -581,6 +642,12 @@ def _types(gens):
     tmap = []
     for gen in gens:
         maxid = max((r[0] for r in gen.types), default=0)
+        if maxid > 2 * len(gen.types) + 4096:
+            # Go numbers a generation's types 1, 2, ... (a traceMap): a far larger id is
+            # corrupt, and would size the lookup array below by it
+            k = max(range(len(gen.types)), key=lambda i: gen.types[i][0])
+            _fail(f"type id {maxid} in a table of {len(gen.types)} types (corrupt id?)",
+                  gen.type_offsets[k])
         lut = np.full(maxid + 1, -1, dtype=np.int64)
         for (tid, addr, size, ptr, name) in gen.types:
             k = (addr, size, ptr, name)

@@ -1,0 +1,3 @@
+module traceshapes
+
+go 1.27
