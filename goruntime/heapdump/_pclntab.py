@@ -12,7 +12,7 @@ entry PC (the dump's frame records carry it). Little-endian ELF64 Go 1.20+ binar
 """
 import numpy as np
 
-from ._elf import _SHDR, _SYM, SHT_SYMTAB
+from ._elf import section_headers, symbol_table
 
 FUNCDATA_STACK_OBJECTS = 2           # internal/abi.FUNCDATA_StackObjects
 PCLNTAB_MAGIC = 0xFFFFFFF1           # internal/abi.Go120PCLnTabMagic (Go 1.20 and later)
@@ -32,29 +32,17 @@ class Pclntab:
         self._cache = {}
 
     def _read(self, path):
-        data = np.fromfile(path, dtype=np.uint8)
-        if len(data) < 64 or bytes(data[:4]) != b"\x7fELF":
-            raise ValueError(f"{path}: not an ELF binary")
-        if data[4] != 2 or data[5] != 1:
-            raise ValueError(f"{path}: not a little-endian 64-bit ELF binary")
-        shoff = int(data[0x28:0x30].view("<u8")[0])
-        shnum = int(data[0x3C:0x3E].view("<u2")[0])
-        if shoff + shnum * _SHDR.itemsize > len(data):
-            raise ValueError(f"{path}: malformed ELF section headers")
-        sh = data[shoff:shoff + shnum * _SHDR.itemsize].view(_SHDR)
+        data, sh = section_headers(path)
         self._data, self._sh = data, sh[(sh["addr"] != 0) & (sh["type"] != SHT_NOBITS)]
         want = {"runtime.text": None, "go:func.*": None, "runtime.rodata": None,
                 "runtime.pclntab": None}
-        for st in sh[sh["type"] == SHT_SYMTAB][:1]:
-            strtab = sh[int(st["link"])]
-            raw = bytes(data[int(strtab["offset"]):int(strtab["offset"] + strtab["size"])])
-            syms = data[int(st["offset"]):int(st["offset"] + st["size"])].view(_SYM)
-            for name in want:
-                at = raw.find(b"\0" + name.encode() + b"\0")
-                if at >= 0:
-                    hit = syms[syms["name"] == at + 1]
-                    if len(hit):
-                        want[name] = int(hit["value"][0])
+        syms, raw = symbol_table(path, data, sh)
+        for name in want:
+            at = raw.find(b"\0" + name.encode() + b"\0")
+            if at >= 0:
+                hit = syms[syms["name"] == at + 1]
+                if len(hit):
+                    want[name] = int(hit["value"][0])
         missing = [k for k, v in want.items() if v is None]
         if missing:
             raise ValueError(f"{path}: no Go symbol {missing[0]} (stripped, or not a Go binary)")
