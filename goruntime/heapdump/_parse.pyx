@@ -907,7 +907,10 @@ def parse(const uint8_t[::1] buf, bint sort_objects=False, object_dtype=None, in
     if sort_objects and row_of_run is None and len(objs) > 1:
         a = objs["addr"] if object_dtype is not None else objs[:, 1]
         if (a[1:] < a[:-1]).any():
-            tables["objects"] = np.ascontiguousarray(objs[np.argsort(a, kind="stable")])
+            # gathered as whole items (void): a structured dtype's gather copies only its
+            # fields, leaving the padding bytes of the new array uninitialised
+            whole = objs.view(np.dtype((np.void, objs.dtype.itemsize))) if object_dtype is not None else objs
+            tables["objects"] = np.ascontiguousarray(whole[np.argsort(a, kind="stable")]).view(objs.dtype)
     tables["fields"] = fields
     tables["stacks"] = stacks
     return tables
