@@ -2,10 +2,17 @@
 import os
 
 import pytest
+from hypothesis import settings
 
 import goruntime as rt
 
 os.environ.setdefault("GOTOOLCHAIN", "local")
+
+# Property tests draw the same examples on every run (CI and a busy machine see what a
+# developer saw); HYPOTHESIS_PROFILE=explore draws new ones, to hunt for failures.
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @pytest.fixture
