@@ -1396,10 +1396,12 @@ def sorted_deaths(const int64_t[::1] birth, const int64_t[::1] death):
 
 cdef bint radix_split(uint64_t* src, uint64_t* dst, intp_t nd, int nb, uint64_t vmax,
                       intp_t* hist) noexcept nogil:
-    """Sort the *nd* packed values ``key << nb | index`` in *src* (LSD radix, 11-bit
-    digits; digits all values share are skipped; *dst* the same size as scratch, *hist*
-    6 * RADIX zeros), then split them: True when the keys ended in *dst* and the indices
-    in *src*, False for the other way round."""
+    """Sort the *nd* packed values ``key << nb | index`` in *src*, which come in index
+    order, by key (LSD radix, 11-bit digits of the key; digits all values share are
+    skipped; *dst* the same size as scratch, *hist* 6 * RADIX zeros): a stable sort by
+    key of values in index order leaves equal keys in index order, so the index bits
+    need no pass. Then split them: True when the keys ended in *dst* and the indices in
+    *src*, False for the other way round."""
     cdef uint64_t* src0 = src
     cdef uint64_t* t
     cdef uint64_t v, mask
@@ -1407,13 +1409,13 @@ cdef bint radix_split(uint64_t* src, uint64_t* dst, intp_t nd, int nb, uint64_t 
     cdef int bits = 0, shift
     while bits < 64 and (vmax >> bits) != 0:
         bits += 1
-    npass = (bits + RADIX_BITS - 1) // RADIX_BITS
+    npass = (bits - nb + RADIX_BITS - 1) // RADIX_BITS if bits > nb else 0
     for i in range(nd):
         v = src[i]
         for p in range(npass):
-            hist[p * RADIX + ((v >> (p * RADIX_BITS)) & (RADIX - 1))] += 1
+            hist[p * RADIX + ((v >> (nb + p * RADIX_BITS)) & (RADIX - 1))] += 1
     for p in range(npass):
-        shift = <int>(p * RADIX_BITS)
+        shift = <int>(nb + p * RADIX_BITS)
         if nd == 0 or hist[p * RADIX + ((src[0] >> shift) & (RADIX - 1))] == nd:
             continue                       # every value has this digit: nothing moves
         acc = 0
