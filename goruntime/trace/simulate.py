@@ -345,12 +345,14 @@ class _Meta:
 
 
 def _meta(tr, death, cycles):
+    """The `_Meta` of trace *tr*, after checking it and the models asked for."""
     _check_trace(tr)
     if death not in DEATH_MODELS:
         raise ValueError(f"death must be one of {DEATH_MODELS}, not {death!r}")
     if cycles not in CYCLE_MODELS:
         raise ValueError(f"cycles must be one of {CYCLE_MODELS}, not {cycles!r}")
-    return _Meta(n_allocs=int(len(tr.allocs)), tiny=int(tr.allocs["tiny"].sum()),
+    return _Meta(n_allocs=int(len(tr.allocs)),
+                 tiny=int(np.count_nonzero(tr.allocs["tiny"])),
                  duration=int(tr.duration), settings=dict(tr.settings))
 
 
