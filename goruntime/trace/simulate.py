@@ -1,11 +1,14 @@
 """Replay a recorded Go program's allocations on an emulated runtime.
 
-`replay` turns a `Trace` into the op stream of the workload trace replay
-(``goruntime.workloads._workloads.replay_kernel``: alloc / drop / gc rows, typed
-``nogil`` Cython, no Python object per allocation) and runs it on a fresh `Runtime` with
-the configuration asked for. Each object is allocated in recorded order with its slot
-size and span class, kept alive (one root) until its death, then dropped; the collector
-decides when it is reclaimed, as Go's does.
+`replay` runs a `Trace`'s allocations, drops and forced cycles on a fresh `Runtime` with
+the configuration asked for, in typed ``nogil`` Cython with no Python object per
+allocation: straight from the trace's rows (``_workloads.replay_objects``, which merges
+the allocations with the sorted deaths as it goes), or, for a `Prepared` input (a grid
+builds it once), from its op stream of alloc / drop / gc rows
+(``_workloads.replay_kernel``). Both make the same heap calls in the same order. Each
+object is allocated in recorded order with its slot size and span class, kept alive (one
+root) until its death, then dropped; the collector decides when it is reclaimed, as Go's
+does.
 
 What is modelled and what is not (docs/trace.md says more):
 
