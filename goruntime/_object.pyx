@@ -1169,20 +1169,24 @@ _traverse_slice = (<c_type*>SliceValue).tp_traverse
 #
 # CPython runs a young collection every 700 allocations of tracked objects, and each one
 # walks them: for a program that keeps its objects, most of what ``T()`` costs is those
-# walks (and the full collections that follow). A handle holds two references (its heap
+# walks and the full collections that follow. A handle holds two references (its heap
 # and its runtime) and is in a cycle only through some container, which is tracked and
 # counted when it is made. So `Pointer` and `SliceValue` objects are allocated untracked
 # and not counted (`pending_alloc`, their ``tp_alloc``), their addresses kept in a table,
-# and every collection first tracks the pending ones (`_track_pending`, in
-# ``gc.callbacks``, called at the start of each collection, automatic or ``gc.collect()``):
-# whatever a collection looks at, every handle alive is tracked, so runtime <-> handle
-# cycles are found and freed exactly as before. A handle that dies before the next
-# collection leaves the table in its ``__dealloc__`` (`unpend`), the table index being
-# kept in the unused word of its untracked GC header. (A `Pointer` reused from the
-# freelist of `Handle` is tracked at once, and not counted either.) Visible differences: ``gc.is_tracked``
-# is False and ``gc.get_objects()`` does not list a handle until the next collection, and
-# handles do not bring CPython's next collection nearer (a Go program's pointers do not
-# either). Removing `_track_pending` from ``gc.callbacks`` would only leak such cycles.
+# and every *full* collection (generation 2: automatic, or ``gc.collect()``) first tracks
+# the pending ones (`_track_pending`, in ``gc.callbacks``, called at the start of each
+# collection). A full collection therefore sees every handle alive, and runtime <-> handle
+# cycles are found and freed as before; a young collection sees the pending handles as
+# it sees old objects, as references from outside (an untracked object is never freed by
+# the collector, so nothing it references is freed early), so a cycle through a new
+# handle waits for the next full collection, as cycles through old objects do. A handle
+# that dies before then leaves the table in its ``__dealloc__`` (`unpend`), the table
+# index being kept in the unused word of its untracked GC header. (A `Pointer` reused
+# from the freelist of `Handle` is tracked at once, and not counted either.) Visible
+# differences: ``gc.is_tracked`` is False and ``gc.get_objects()`` does not list a handle
+# until the next full collection, and handles do not bring CPython's collections nearer
+# (a Go program's pointers do not either). Removing `_track_pending` from
+# ``gc.callbacks`` would only leak such cycles.
 
 cdef PyObject** _pending = NULL     # handles allocated untracked since the last collection
 cdef Py_ssize_t _npending = 0
@@ -1238,11 +1242,13 @@ cdef inline void unpend(PyObject* o) noexcept:
 
 
 def _track_pending(phase, info):
-    """``gc.callbacks`` entry: track every handle allocated since the last collection, so
-    the collection that is starting sees all of them (see `pending_alloc`)."""
+    """``gc.callbacks`` entry: at the start of a full collection, track every handle made
+    since the last one, so that collection sees all of them (see `pending_alloc`)."""
     global _pending, _npending, _pending_cap
     cdef Py_ssize_t i
     cdef PyObject* o
+    if phase != "start" or info.get("generation") != 2:
+        return
     for i in range(_npending):
         o = _pending[i]
         GR_GCHEAD(o).prev &= 3
