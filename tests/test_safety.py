@@ -1173,3 +1173,25 @@ def test_b44_a_pointer_is_no_map_chan_or_func(runtime):
     m[1] = 2
     h.m = m
     assert h.m[1] == 2
+
+
+# ---------------------------------------------------------------------------------- B45
+def test_b45_sleep_is_an_int64_duration_and_its_timer_saturates(runtime):
+    """`rt.Sleep(2**70)` was taken (Go: `cannot use ... as time.Duration value ...
+    (overflows)`), and two `Sleep(MaxInt64)` moved the virtual clock past 2**64: MemStats
+    LastGC and PauseEnd no longer fit their uint64. Go's timeSleep saturates the wake-up
+    time at maxWhen (1<<63 - 1)."""
+    with pytest.raises(OverflowError, match=r"as time.Duration value in argument to Sleep \(overflows\)"):
+        rt.Sleep(1 << 63)
+    with pytest.raises(OverflowError):
+        rt.Sleep(-(1 << 63) - 1)
+    assert runtime.clock.nanotime() < 1 << 40
+    rt.Sleep(-(1 << 63))                    # a negative duration returns at once
+    for _ in range(3):
+        rt.Sleep((1 << 63) - 1)
+        # woken at maxWhen (then a few ns of the cost model's charges)
+        assert 0 <= runtime.clock.nanotime() - ((1 << 63) - 1) < 1 << 20
+    rt.GC()
+    m = rt.ReadMemStats()
+    assert m.LastGC < 1 << 64 and max(m.PauseEnd) < 1 << 64
+    check_invariants(m)
