@@ -1195,3 +1195,126 @@ def test_b45_sleep_is_an_int64_duration_and_its_timer_saturates(runtime):
     m = rt.ReadMemStats()
     assert m.LastGC < 1 << 64 and max(m.PauseEnd) < 1 << 64
     check_invariants(m)
+
+
+# ---------------------------------------------------------------------------------- B46
+def _map_cases():
+    """(name, setup, op, expected outcomes): map mutations that take many steps."""
+    def small(m):
+        for i in range(8):
+            m[i] = i
+    def table(m):
+        for i in range(14 * 64 - 1):           # the next inserts rehash and split
+            m[i] = i
+    return [
+        ("grow to table", small, lambda m: m.__setitem__(8, 8), [dict.fromkeys(range(9)), dict.fromkeys(range(8))]),
+        ("rehash and split", table, lambda m: [m.__setitem__(i, i) for i in range(14 * 64 - 1, 14 * 64 + 40)],
+         None),
+        ("delete", small, lambda m: m.__delitem__(3), [dict.fromkeys(range(8)), dict.fromkeys([0, 1, 2, 4, 5, 6, 7])]),
+        ("clear", small, lambda m: rt.clear(m), [dict.fromkeys(range(8)), {}]),
+    ]
+
+
+def _check_map(m, name, lo, outcomes):
+    items = dict(m.items())
+    assert len(items) == len(m), (name, len(items), len(m))
+    assert all(k == v for k, v in items.items()), name
+    if outcomes is not None:
+        assert dict.fromkeys(items) in outcomes, (name, sorted(items))
+    else:
+        assert set(range(lo)) <= set(items), name
+    for k in items:
+        assert m[k] == k and k in m
+
+
+def test_b46_ctrl_c_in_a_map_update_leaves_the_map_whole():
+    """A map update is many Python steps (the mirror and the heap change together); a
+    Ctrl-C between two of them left a map whose `len` disagreed with its entries (an
+    interrupted 9th insert: len 8, no entries left; a new table the heap no longer
+    referenced, freed by the next GC while the mirror still wrote into it). Now a SIGINT
+    that arrives during an insert, delete or clear is raised right after it."""
+    import os
+    import signal
+    import sys
+    pkg = str(__import__("pathlib").Path(rt.__file__).parent)
+    for name, setup, op, outcomes in _map_cases():
+        k, n = 1, None
+        while n is None or k <= n:
+            with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
+                m = rt.make(rt.Map(rt.Int, rt.Int))
+                setup(m)
+                lo = len(m)
+                count = [0]
+
+                def tracer(frame, event, arg):
+                    if not frame.f_code.co_filename.startswith(pkg):
+                        return None
+                    if event == "line":
+                        count[0] += 1  # noqa: B023
+                        if count[0] == k and n is not None:  # noqa: B023
+                            os.kill(os.getpid(), signal.SIGINT)
+                    return tracer
+                sys.settrace(tracer)
+                try:
+                    op(m)
+                except KeyboardInterrupt:
+                    pass
+                finally:
+                    sys.settrace(None)
+                if n is None:
+                    n = count[0]
+                    continue
+                _check_map(m, (name, k), lo, outcomes)
+                for _ in range(2):
+                    rt.GC()
+                    _check_map(m, (name, k), lo, outcomes)
+                m[10 ** 6] = 10 ** 6                        # and it still works
+                _check_map(m, (name, k), 0, None)
+            k += max(1, n // 40)
+
+
+# ---------------------------------------------------------------------------------- B47
+def test_b47_out_of_memory_while_a_map_grows_changes_nothing(monkeypatch):
+    """The directory of a map growing to a table (or splitting) was allocated after the
+    entries had moved into the new table: an out-of-memory error there left the map with
+    no small group and no directory (len 8, no entries)."""
+    from goruntime import maps as _maps_mod
+    real = _maps_mod._object
+
+    class Failing:
+        def __init__(self, n):
+            self.n = n
+
+        def __getattr__(self, name):
+            f = getattr(real, name)
+            if name not in ("new_object", "new_slice_object"):
+                return f
+
+            def alloc(*a, **kw):
+                self.n -= 1
+                if self.n == 0:
+                    raise MemoryError("runtime: out of memory: injected")
+                return f(*a, **kw)
+            return alloc
+    for name, setup, op, outcomes in _map_cases():
+        for nth in range(1, 12):
+            with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
+                m = rt.make(rt.Map(rt.Int, rt.Int))
+                setup(m)
+                lo = len(m)
+                before = dict(m.items())
+                monkeypatch.setattr(_maps_mod, "_object", Failing(nth))
+                try:
+                    op(m)
+                    failed = False
+                except MemoryError:
+                    failed = True
+                finally:
+                    monkeypatch.setattr(_maps_mod, "_object", real)
+                _check_map(m, (name, nth), lo, outcomes)
+                if failed and outcomes is not None:
+                    assert dict(m.items()) == before, (name, nth)
+                rt.GC()
+                _check_map(m, (name, nth), lo, outcomes)
+                m[10 ** 6] = 10 ** 6
+                _check_map(m, (name, nth), 0, None)
