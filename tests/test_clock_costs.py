@@ -103,9 +103,10 @@ def test_the_mark_shapes_are_what_the_fit_assumes():
 
 
 def test_the_oracle_calibration_shapes_are_what_the_fit_assumes():
-    """fit_oracle's shape constants are the oracle twins' work as goruntime counts it:
-    per object of time_mark_objects 8 bytes of scan work, time_mark_bytes' arrays'
-    pointer words, and the quiet runs it takes the medians of are recorded."""
+    """The oracle's calibration shapes (fit_oracle's time_forced_idle and time_sweep_spans;
+    time_mark_objects and time_mark_bytes, which check fit_mark's costs in test_time) as
+    goruntime counts their work: per object of time_mark_objects 8 bytes of scan work,
+    time_mark_bytes' arrays' pointer words; the quiet runs compared with are recorded."""
     oracle = json.loads(clockcal.ORACLE_RECORD.read_text())
     for name in ("time_forced_idle", "time_mark_objects", "time_mark_bytes", "time_sweep_spans"):
         e = oracle["scenarios"][name]
