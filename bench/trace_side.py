@@ -56,8 +56,9 @@ def cmd_parse(a):
 
 
 def cmd_replay(a):
-    """End to end (`replay` of the trace: the op stream, then the emulated run), and the
-    two parts apart: `prepare` and the replay of a `Prepared` input (a sweep's task)."""
+    """End to end (`replay` of the trace: its sorted deaths, then the emulated run reading
+    the trace's rows), and what a grid does instead: `prepare` (the op stream, once) and
+    the replay of a `Prepared` input (a sweep's task)."""
     import goruntime.trace as gtrace
     tr = gtrace.load(a.trace)
     runs = []
