@@ -372,6 +372,33 @@ def test_sweep_on_local_cluster_equals_sequential(small, monkeypatch):
     assert made and not any(os.path.exists(d) for d in made)   # removed after the sweep
 
 
+def test_sweep_scratch_left_by_a_killed_sweep_is_given_back(tmp_path):
+    """A sweep killed before its ``finally`` leaves its columns behind (in /dev/shm they
+    hold memory until a reboot): the next sweep's scratch removes a directory whose pid
+    is gone, and keeps one whose process runs or whose name has no pid."""
+    import subprocess
+    import sys
+    from goruntime.trace import dask_sweep
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    dead = tmp_path / f"{dask_sweep._PREFIX}{int(child.stdout)}-0badc0de-x"
+    alive = tmp_path / f"{dask_sweep._PREFIX}{os.getppid()}-0badc0de-y"
+    unnamed = tmp_path / f"{dask_sweep._PREFIX}0badc0de-z"
+    other = tmp_path / "not-ours-1"
+    for d in (dead, alive, unnamed, other):
+        d.mkdir()
+        (d / "allocs.npy").write_bytes(b"x" * 64)
+    dask_sweep._reap(str(tmp_path))
+    assert not dead.exists()
+    assert alive.exists() and unnamed.exists() and other.exists()
+    made = dask_sweep._scratch(1 << 20)
+    try:
+        assert os.path.basename(made).startswith(f"{dask_sweep._PREFIX}{os.getpid()}-")
+    finally:
+        os.rmdir(made)
+
+
 def test_sweep_cost_estimate_ranks_the_heavier_replays_first(small):
     """goruntime.sweep starts the configurations it estimates longest first (so the
     workers finish together): less GOGC and a tighter memory limit cost more, as the
