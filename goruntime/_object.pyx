@@ -807,6 +807,9 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
             return 0
         if isinstance(v, Handle):
             check_runtime(owner, <Handle>v)
+            err = assign_check(v.gotype, t)     # a *T or []T is no map, chan or func
+            if err is not None:
+                raise TypeError(err)
             if not dry:
                 wb_word(heap, a, (<Handle>v).addr)
                 (<uint64_t*>p)[0] = (<Handle>v).addr
