@@ -562,7 +562,7 @@ def _bucket(b):
     return str(int(b)) if b == int(b) else repr(b)
 
 
-@scenario(tol=TIMED)
+@scenario()
 def fid_hist():
     T = _types()
     samples = [metrics.Sample("/gc/heap/allocs-by-size:bytes"), metrics.Sample("/gc/heap/frees-by-size:bytes")]
