@@ -147,6 +147,8 @@ WAIT_SLEEP = "sleep"
 WAIT_WAITGROUP = "sync.WaitGroup.Wait"
 WAIT_IDLE = "run_until_idle"          # ours: main waiting for the others to block
 
+MAX_WHEN = (1 << 63) - 1         # Go: maxWhen, the latest a timer can fire (time.go)
+
 DEADLOCK = "all goroutines are asleep - deadlock!"
 
 #: Go: gTrackingPeriod -- one goroutine transition in this many is timed.
@@ -1000,7 +1002,7 @@ class Scheduler:
             self.gosched()
             return
         g = self._current_blocking("sleep")
-        wake = self.clock.nanotime() + ns
+        wake = min(self.clock.nanotime() + ns, MAX_WHEN)   # Go: timeSleep, when < 0 -> maxWhen
         if self._threads and not self._virtual:
             self._wall_sleep(g, wake)
             return

@@ -137,6 +137,24 @@ def test_small_trace_structure(small):
     assert len(tr.generations) >= 1 and tr.generations[0].strings
 
 
+def test_mapped_output_rows_equal_numpy_rows(small, monkeypatch):
+    """`parse` maps its big outputs from the kernel (small pages, populated at once); the
+    small trace's outputs are under the size where that starts, so lower it: every array
+    is byte for byte the `np.empty` one's, writable, and freed with the array."""
+    from goruntime.trace import reader
+    a = reader._rows(200_000, gtrace.ALLOC_DTYPE)
+    assert a.dtype == gtrace.ALLOC_DTYPE and a.shape == (200_000,)
+    assert a.flags.writeable and a.flags.c_contiguous
+    a["time"] = np.arange(len(a))
+    assert a["time"][-1] == len(a) - 1 and a[::1000]["time"].sum() == sum(range(0, 200_000, 1000))
+    monkeypatch.setattr(reader, "_ROWS_MMAP_MIN", 0)
+    tr = gtrace.load(SMALL)
+    for name in ("allocs", "initial", "frees"):
+        got, want = getattr(tr, name), getattr(small, name)
+        assert got.dtype == want.dtype and got.flags.writeable
+        assert got.tobytes() == want.tobytes(), name
+
+
 def test_spec_table_matches_go_sources():
     go = go_binary()
     if go is None:
