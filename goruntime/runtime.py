@@ -620,6 +620,9 @@ class Runtime:
     def sleep(self, ns):
         """time.Sleep: the mutator idles, so a running mark phase completes first and the
         background scavenger gets the time."""
+        if not -(1 << 63) <= ns < (1 << 63):
+            raise OverflowError(f"cannot use {ns} (untyped int constant) as time.Duration value "
+                                "in argument to Sleep (overflows)")
         self.finish_cycle()
         g = self.sched.current() if ns > 0 else None
         queued = g is not None and self.proc.sleep_start(g.id)   # Go: gp.timer, ts.heap

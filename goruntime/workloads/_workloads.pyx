@@ -51,7 +51,8 @@ from cpython.ref cimport PyObject
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
-from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
+from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, intp_t
+from libc.stdint cimport INT32_MAX, INT64_MAX
 from goruntime._heap cimport (
     Heap, mheap_t, mallocgc, mallocgc_typed, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr,
     GORUNTIME_CHECKS, GR_PREFETCH, write_barrier, malloc_small_scan_fast, span_of, alloc_cache_t,
@@ -907,6 +908,158 @@ def idle_gaps(const uint8_t[::1] op, const uint64_t[::1] size, const int64_t[::1
             last = time[row]
             seen = True
 
+
+cdef struct replay_cursor_t:
+    intp_t i                    # allocations done (objects 0 .. i-1 hold their root)
+    intp_t j                    # drops done
+    intp_t g                    # GCs done
+    int64_t last                # the last allocation's time (of nonzero size), for idle gaps
+    bint seen                   # ... once one was replayed since idle gaps were turned on
+
+
+cdef int replay_objects_run(mutator_t* m, Mutator mut, replay_cursor_t* c, intp_t k0,
+                            intp_t clen, const int64_t* birth, const uint64_t* req,
+                            const uint8_t* ptr, const uint64_t* pw, intp_t na,
+                            const int64_t* dkey, const int64_t* ddense, intp_t nd,
+                            const int64_t* gkey, intp_t ng, int32_t* slot,
+                            int64_t stop_key, int64_t min_gap, int64_t* now) except -1 nogil:
+    """The loop of `replay_objects`; *c* is kept current, so a raise leaves it exact.
+    Returns 1 when the chunk is used up, 0 when the replay stopped or ended."""
+    cdef mheap_t* h = m.h
+    cdef intp_t ahead, half = DROP_AHEAD // 2, x
+    cdef int64_t k, ak, dk, gk, s, gap, b
+    cdef uint64_t a = 0, size
+    cdef intp_t r
+    while True:
+        if c.i < na:
+            x = c.i - k0
+            if x >= clen:
+                return 1
+            ak = (birth[x] + 1) * 4 + 2
+        else:
+            ak = INT64_MAX
+        dk = dkey[c.j] if c.j < nd else INT64_MAX
+        gk = gkey[c.g] if c.g < ng else INT64_MAX
+        if ak < dk and ak < gk:                 # an allocation (keys of two runs never tie)
+            if ak >= stop_key:
+                return 0
+            b = birth[x]
+            size = req[x]
+            if size != 0:
+                if min_gap > 0:                 # the idle mark worker's time (idle_gaps)
+                    if c.seen:
+                        gap = b - c.last
+                        if gap >= min_gap and m.h.gcphase_mark:
+                            with gil:
+                                mut.runtime.collector.idle_gap(gap)
+                    c.last = b
+                    c.seen = True
+                if now != NULL:                 # the clock reads the recorded time
+                    now[2] = now[0]
+                    now[0] = b
+                    now[1] += 1
+            if ptr[x] and pw != NULL:
+                new_object_prefix(m, size, pw[x], &a)
+            elif ptr[x]:
+                new_object(m, size, PTR_WORDS, 1, &a)
+            else:
+                new_object(m, size, NULL, 0, &a)
+            r = root_add(h, a)
+            if r > INT32_MAX:
+                with gil:
+                    raise MemoryError("replay_objects: more than 2**31 root slots")
+            slot[c.i] = <int32_t>r
+            c.i += 1
+            if h.root_free_head >= 0:           # the next root_add's free-list link
+                GR_PREFETCH(&h.root_free[h.root_free_head])    # and its root word
+                GR_PREFETCH(&h.roots[h.root_free_head])
+        elif dk < gk:                           # a drop
+            if dk >= stop_key:
+                return 0
+            # a drop's slot and its root-table entries are random reads (objects die in
+            # no particular order): fetched in two steps, some drops before they are used
+            ahead = c.j + DROP_AHEAD
+            if ahead < nd:
+                GR_PREFETCH(&slot[ddense[ahead]])
+            ahead = c.j + half
+            if ahead < nd:
+                s = slot[ddense[ahead]]
+                if s >= 0 and s < h.roots_len:
+                    GR_PREFETCH(&h.root_free[s])
+                    GR_PREFETCH(&h.roots[s])
+            k = ddense[c.j]
+            if k < 0 or k >= c.i:               # not allocated (yet): a malformed run
+                with gil:
+                    raise ValueError("replay_objects: a drop's object is not allocated")
+            root_remove(h, slot[k])
+            slot[k] = -1
+            c.j += 1
+        elif gk != INT64_MAX:                   # runtime.GC()
+            if gk >= stop_key:
+                return 0
+            c.g += 1
+            with gil:
+                mut.runtime.gc(kind="cycle")
+            h = m.h
+        else:
+            return 0
+
+
+def replay_objects(Mutator mut, intp_t k0, const int64_t[::1] birth, const uint64_t[::1] req,
+                   const uint8_t[::1] ptr, const uint64_t[::1] ptrwords, intp_t na,
+                   const int64_t[::1] dkey, const int64_t[::1] ddense,
+                   const int64_t[::1] gkey, int32_t[::1] slot, int64_t[::1] state,
+                   int64_t stop_key, int64_t min_gap=0, int64_t[::1] now=None):
+    """`replay_kernel` of the op stream `merge_op_stream` would build, without building
+    it: the three sorted runs are merged as the replay goes (a recorded trace's replay,
+    ``goruntime.trace.simulate``), so no row of the stream is ever written.
+
+    Allocations: the *na* objects 0, 1, ... in order, key ``(birth + 1) * 4 + 2``; this
+    call has the columns of objects ``k0 ..`` (a chunk: ``birth`` time, ``req`` size,
+    ``ptr`` / ``ptrwords`` as `new_object_prefix` takes them). Drops: the objects
+    ``ddense`` with keys ``dkey``; GCs: the keys ``gkey``; all ascending. The smallest
+    key goes next (keys of two runs never tie), so the heap sees exactly the calls
+    `replay_kernel` makes for the merged stream. ``slot[k]`` gets object k's root slot
+    at its allocation (-1 after its drop).
+
+    ``state`` (5 int64: allocations, drops, GCs done, the last allocation time, whether
+    one was seen) is read at the start and written back at the end, also when the replay
+    raises; the objects below ``state[0]`` whose slot is ``>= 0`` then hold a root, which
+    the caller removes. Returns 1 when the next allocation is past the chunk (call again
+    with the next, from ``k0 = state[0]``), 0 when the replay ended or stopped before
+    the first row whose key is ``>= stop_key``. *min_gap* > 0 gives the idle mark worker
+    each gap of at least *min_gap* ns between two allocations of nonzero size
+    (`idle_gaps`) during a mark. *now* (3 int64), if given, follows the allocations of
+    nonzero size: the time of the last one begun, how many were begun, the time of the
+    one before (`goruntime.trace.simulate.TraceClock` reads it).
+    """
+    cdef intp_t clen = birth.shape[0], nd = dkey.shape[0], ng = gkey.shape[0]
+    cdef replay_cursor_t c
+    cdef int rc = 0
+    if req.shape[0] != clen or ptr.shape[0] != clen or ptrwords.shape[0] != clen:
+        raise ValueError("replay_objects: the object columns differ in length")
+    if ddense.shape[0] != nd:
+        raise ValueError("replay_objects: dkey and ddense differ in length")
+    if state.shape[0] != 5:
+        raise ValueError("replay_objects: state needs 5 entries")
+    if slot.shape[0] < na:
+        raise ValueError("replay_objects: slot needs an entry per object")
+    if now is not None and now.shape[0] != 3:
+        raise ValueError("replay_objects: now needs 3 entries")
+    c.i, c.j, c.g, c.last, c.seen = state[0], state[1], state[2], state[3], state[4] != 0
+    if c.i < 0 or c.i > na or c.j < 0 or c.j > nd or c.g < 0 or c.g > ng \
+            or k0 < 0 or c.i < k0 or (c.i < na and c.i - k0 > clen):
+        raise ValueError("replay_objects: state out of range")
+    try:
+        rc = replay_objects_run(&mut.m, mut, &c, k0, clen, &birth[0] if clen else NULL,
+                                &req[0] if clen else NULL, &ptr[0] if clen else NULL,
+                                &ptrwords[0] if clen else NULL, na,
+                                &dkey[0] if nd else NULL, &ddense[0] if nd else NULL, nd,
+                                &gkey[0] if ng else NULL, ng, &slot[0] if na else NULL,
+                                stop_key, min_gap, &now[0] if now is not None else NULL)
+    finally:
+        state[0], state[1], state[2], state[3], state[4] = c.i, c.j, c.g, c.last, c.seen
+    return rc
 
 cdef class RootSet:
     """RootSet()\n--
