@@ -27,6 +27,10 @@ try:                        # the C function: signal.pthread_sigmask converts ev
     from _signal import pthread_sigmask as _sigmask    # signal number to an enum (slow)
 except ImportError:
     _sigmask = None
+try:                        # signal.getsignal converts the result to an enum (slow): the
+    from _signal import getsignal as _getsignal         # handlers are only tested here
+except ImportError:
+    _getsignal = signal.getsignal
 
 _SYNCHRONOUS = {getattr(signal, n) for n in
                 ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS", "SIGABRT",
@@ -60,7 +64,7 @@ def _swap_handlers(old):
     """Main thread: every Python-level handler -> `_record`, the originals into *old*
     (filled as it goes: a handler that runs part way leaves *old* exact)."""
     for sig in _PY_SIGNALS:
-        h = signal.getsignal(sig)
+        h = _getsignal(sig)
         if callable(h) and h is not _record:
             old[sig] = h
             signal.signal(sig, _record)

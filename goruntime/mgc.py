@@ -221,19 +221,33 @@ class GCRecord:
         self.cleanups_executed = 0
 
 
+_ATOMS = frozenset((int, float, bool, str, bytes, tuple, type(None)))   # saved as they are
+_SLOT_NAMES = {}          # type -> the __slots__ names of its MRO (a class's never change)
+
+
+def _slot_names(cls):
+    names = _SLOT_NAMES.get(cls)
+    if names is None:
+        names = _SLOT_NAMES[cls] = tuple(
+            n for c in cls.__mro__ for n in getattr(c, "__slots__", ())
+            if n not in ("__dict__", "__weakref__"))
+    return names
+
+
 def _save(obj, depth=2):
     """The attributes of *obj* as they are now (lists copied, nested records saved in
     turn), for `_restore`: the state a cycle rolls back to."""
     names = list(getattr(obj, "__dict__", ()))
-    for cls in type(obj).__mro__:
-        names += [n for n in getattr(cls, "__slots__", ()) if n not in ("__dict__", "__weakref__")]
+    names += _slot_names(type(obj))
     out = {}
     for n in names:
         try:
             v = getattr(obj, n)
         except AttributeError:
             continue
-        if isinstance(v, list):
+        if type(v) in _ATOMS:                  # the common case, without the tests below
+            out[n] = (2, v)
+        elif isinstance(v, list):
             out[n] = (0, v[:])
         elif depth and (hasattr(v, "__dict__") or hasattr(type(v), "__slots__")) \
                 and not isinstance(v, (int, float, str, bytes, tuple, type)) and not callable(v):

@@ -12,6 +12,8 @@ LIST_NODE_SIZE: int
 GRAPH_NODE_SIZE: int
 TRACE_ERRORS: dict[int, str]
 
+def fast_alloc(enabled: bool | None = ...) -> bool: ...
+
 class Mutator:
     heap: Heap
     runtime: Any

@@ -55,7 +55,7 @@ from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, int
 from libc.stdint cimport INT32_MAX, INT64_MAX
 from goruntime._heap cimport (
     Heap, mheap_t, mallocgc, mallocgc_typed, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr,
-    GORUNTIME_CHECKS, GR_PREFETCH, write_barrier,
+    GORUNTIME_CHECKS, GR_PREFETCH, write_barrier, malloc_small_scan_fast, span_of, alloc_cache_t,
 )
 
 cdef enum:
@@ -101,6 +101,8 @@ cdef struct mutator_t:
     uint64_t nbytes             # bytes requested by them
     uint64_t poll_at            # nalloc at which the slow path runs next
     uint64_t reported           # nalloc already reported to the progress bar
+    uint64_t epoch              # bumped whenever code other than the allocation fast path
+                                # may have allocated or collected (its alloc caches go stale)
 
 
 # ---------------------------------------------------------------------------------------
@@ -156,6 +158,7 @@ cdef int mutator_poll(mutator_t* m, uint64_t fresh) except -1 nogil:
     *fresh* is the object mallocgc just returned; it is rooted (mallocgc's frame) while
     the cycle runs. Go: the ``shouldhelpgc`` tail of mallocgc.
     """
+    m.epoch += 1
     if m.h.gc_pending:
         m.h.roots[m.fresh] = fresh
         with gil:
@@ -171,6 +174,74 @@ cdef int mutator_poll(mutator_t* m, uint64_t fresh) except -1 nogil:
     return 0
 
 
+# A small pointerful struct type the tree kernels allocate millions of: what the
+# allocation fast path (`_heap.malloc_small_scan_fast`) needs, worked out once.
+cdef struct node_type_t:
+    uint64_t size               # bytes (a multiple of 8, at most 512: no malloc header)
+    const uint8_t* mask         # its GC mask, one byte per word
+    intp_t words
+    uint64_t pat                # the mask as pointer bits (bit j: word j)
+    uint64_t scan_bytes         # scan_alloc growth: up to the last pointer word
+    int spc                     # its span class, learnt from the first allocation (-1;
+                                # -2: never, the fast path is off)
+    alloc_cache_t ac            # the fast path's alloc cache for spc
+    uint64_t epoch              # the mutator's epoch the cache belongs to
+
+
+cdef bint FAST_ALLOC = True     # the inline allocation fast path (tests compare both ways)
+
+
+def fast_alloc(enabled=None):
+    """Whether the tree kernels allocate through the inline fast path
+    (`_heap.malloc_small_scan_fast`) or always through ``mallocgc_typed``; with *enabled*,
+    set it. Returns the previous setting. Both give the same heap, counters and GCs: the
+    switch exists so tests can check that."""
+    global FAST_ALLOC
+    old = FAST_ALLOC
+    if enabled is not None:
+        FAST_ALLOC = bool(enabled)
+    return old
+
+
+cdef void node_type_init(node_type_t* t, uint64_t size, const uint8_t* mask) noexcept nogil:
+    cdef intp_t j
+    t.size = size
+    t.mask = mask
+    t.words = <intp_t>(size >> 3)
+    t.pat = 0
+    t.scan_bytes = 0
+    t.spc = -1
+    t.ac.si = -1
+    t.ac.base = 0
+    t.ac.free = 0
+    t.epoch = 0
+    if not FAST_ALLOC:
+        t.spc = -2                      # never learnt: every allocation takes new_object
+    for j in range(t.words):
+        if mask[j]:
+            t.pat |= (<uint64_t>1) << j
+            t.scan_bytes = <uint64_t>(j + 1) << 3
+
+
+cdef inline int new_node(mutator_t* m, node_type_t* t, uint64_t* out) except -1 nogil:
+    """`new_object` of one *t*: the allocation fast path inline (same slot, bits and counts
+    as `mallocgc_typed`), `new_object` when it needs the slow path."""
+    if t.epoch != m.epoch:              # other code allocated, swept or collected since
+        t.ac.free = 0
+        t.epoch = m.epoch
+    if t.spc >= 0 and malloc_small_scan_fast(m.h, m.p, t.spc, t.size, t.pat, t.scan_bytes,
+                                             &t.ac, out):
+        m.nalloc += 1
+        m.nbytes += t.size
+        if m.h.gc_pending or m.nalloc >= m.poll_at:
+            return mutator_poll(m, out[0])
+        return 0
+    new_object(m, t.size, t.mask, t.words, out)
+    if t.spc == -1:
+        t.spc = m.h.spans[span_of(m.h, out[0])].spanclass
+    return 0
+
+
 cdef inline int new_object(mutator_t* m, uint64_t size, const uint8_t* mask, intp_t elem_words,
                            uint64_t* out) except -1 nogil:
     """Go: newobject / makeslice -> mallocgc, then the type's pointer bits.
@@ -182,6 +253,7 @@ cdef inline int new_object(mutator_t* m, uint64_t size, const uint8_t* mask, int
     """
     cdef uint64_t ebytes = <uint64_t>(elem_words * 8)
     cdef intp_t count = 0
+    m.epoch += 1                        # the fast path's alloc caches go stale
     if mask != NULL:                   # elements: one for a struct (no division then)
         count = 1 if size == ebytes else <intp_t>(size // ebytes)
     mallocgc_typed(m.h, m.p, size, mask, elem_words, count, out)
@@ -229,6 +301,7 @@ cdef class Mutator:
         self.m.fresh = root_add(&heap.h, 0)
         self.m.sp = 0
         self.m.poll_at = POLL_EVERY
+        self.m.epoch = 1
         self.closed = False
 
     def close(self):
@@ -281,8 +354,7 @@ cdef class Mutator:
 # ---------------------------------------------------------------------------------------
 # Trees (binary-trees and GCBench)
 
-cdef int make_tree(mutator_t* m, int depth, uint64_t size, const uint8_t* mask,
-                   intp_t elem_words, uint64_t* out) except -1 nogil:
+cdef int make_tree(mutator_t* m, int depth, node_type_t* t, uint64_t* out) except -1 nogil:
     """Go: ``bottomUpTree(depth)`` / GCBench ``MakeTree(depth)``, bottom up.
 
     ``return &Node{left: MakeTree(d-1), right: MakeTree(d-1)}``: both children are
@@ -292,13 +364,13 @@ cdef int make_tree(mutator_t* m, int depth, uint64_t size, const uint8_t* mask,
     cdef uint64_t l = 0, r = 0
     cdef intp_t fr
     if depth <= 0:
-        return new_object(m, size, mask, elem_words, out)
+        return new_node(m, t, out)
     fr = frame_push(m, 2)
-    make_tree(m, depth - 1, size, mask, elem_words, &l)
+    make_tree(m, depth - 1, t, &l)
     sset(m, fr, l)
-    make_tree(m, depth - 1, size, mask, elem_words, &r)
+    make_tree(m, depth - 1, t, &r)
     sset(m, fr + 1, r)
-    new_object(m, size, mask, elem_words, out)
+    new_node(m, t, out)
     store(m.h, out[0], l)
     store(m.h, out[0] + 8, r)
     frame_pop(m, fr)
@@ -313,7 +385,7 @@ cdef int64_t item_check(mheap_t* h, uint64_t n) noexcept nogil:
     return 1 + item_check(h, w[0]) + item_check(h, w[1])
 
 
-cdef int populate(mutator_t* m, int depth, uint64_t node) except -1 nogil:
+cdef int populate(mutator_t* m, node_type_t* t, int depth, uint64_t node) except -1 nogil:
     """GCBench ``Populate(iDepth, thisNode)``: build a tree top down below a heap *node*.
 
     ``thisNode`` is live (one stack word) until ``thisNode.right`` has been read for the
@@ -327,17 +399,17 @@ cdef int populate(mutator_t* m, int depth, uint64_t node) except -1 nogil:
     depth -= 1
     fr = frame_push(m, 1)
     sset(m, fr, node)
-    new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &x)
+    new_node(m, t, &x)
     store(m.h, node, x)
-    new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &x)
+    new_node(m, t, &x)
     store(m.h, node + 8, x)
-    populate(m, depth, load(m.h, node))
+    populate(m, t, depth, load(m.h, node))
     right = load(m.h, node + 8)
     frame_pop(m, fr)
-    return populate(m, depth, right)
+    return populate(m, t, depth, right)
 
 
-cdef int populate_stack_node(mutator_t* m, int depth, intp_t obj) except -1 nogil:
+cdef int populate_stack_node(mutator_t* m, node_type_t* t, int depth, intp_t obj) except -1 nogil:
     """``Populate(depth, &stackNode)`` for a Node that escape analysis kept on the stack.
 
     The Node's two pointer words are stack words *obj* and *obj+1* (its ints are not
@@ -348,12 +420,12 @@ cdef int populate_stack_node(mutator_t* m, int depth, intp_t obj) except -1 nogi
     if depth <= 0:
         return 0
     depth -= 1
-    new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &x)
+    new_node(m, t, &x)
     sset(m, obj, x)
-    new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &x)
+    new_node(m, t, &x)
     sset(m, obj + 1, x)
-    populate(m, depth, sget(m, obj))
-    return populate(m, depth, sget(m, obj + 1))
+    populate(m, t, depth, sget(m, obj))
+    return populate(m, t, depth, sget(m, obj + 1))
 
 
 cdef int binary_trees_main(mutator_t* m, int max_depth, int64_t* checks) except -1 nogil:
@@ -367,16 +439,18 @@ cdef int binary_trees_main(mutator_t* m, int max_depth, int64_t* checks) except 
     cdef intp_t fr = frame_push(m, 1), k = 1
     cdef int d = BT_MIN_DEPTH
     cdef int64_t i, iterations
-    make_tree(m, max_depth + 1, TREE_NODE_BYTES, PTR_WORDS, 2, &t)      # stretch: dead after check
+    cdef node_type_t node
+    node_type_init(&node, TREE_NODE_BYTES, PTR_WORDS)
+    make_tree(m, max_depth + 1, &node, &t)      # stretch: dead after check
     checks[0] = item_check(m.h, t)
-    make_tree(m, max_depth, TREE_NODE_BYTES, PTR_WORDS, 2, &ll)
+    make_tree(m, max_depth, &node, &ll)
     sset(m, fr, ll)
     while d <= max_depth:
         iterations = (<int64_t>1) << (max_depth - d + BT_MIN_DEPTH)
         check = 0
         i = 1
         while i <= iterations:
-            make_tree(m, d, TREE_NODE_BYTES, PTR_WORDS, 2, &t)
+            make_tree(m, d, &node, &t)
             check += item_check(m.h, t)
             i += 1
         checks[k] = check
@@ -417,10 +491,12 @@ cdef int gcbench_main(mutator_t* m, int stretch_depth, int long_lived_depth, int
     cdef double* a
     cdef int64_t i, n, _it
     cdef int d = min_depth, k = 0
+    cdef node_type_t node
+    node_type_init(&node, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK)
     # Stretch the memory space quickly
-    make_tree(m, stretch_depth, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &t)
+    make_tree(m, stretch_depth, &node, &t)
     # Create a long lived object (a stack Node; escape analysis keeps it off the heap)
-    populate_stack_node(m, long_lived_depth, fr)
+    populate_stack_node(m, &node, long_lived_depth, fr)
     # Create long-lived array, filling half of it
     new_object(m, <uint64_t>array_size * 8, NULL, 0, &arr)
     sset(m, fr + 2, arr)
@@ -432,12 +508,12 @@ cdef int gcbench_main(mutator_t* m, int stretch_depth, int long_lived_depth, int
         n = 2 * tree_size(stretch_depth) // tree_size(d)
         iters[k] = n
         for _it in range(n):
-            new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &t)   # tempTree := &Node{}
+            new_node(m, &node, &t)      # tempTree := &Node{}
             sset(m, fr + 3, t)
-            populate(m, d, t)
+            populate(m, &node, d, t)
             sset(m, fr + 3, 0)          # sink = tempTree; sink = nil
         for _it in range(n):
-            make_tree(m, d, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &t)
+            make_tree(m, d, &node, &t)
         k += 1
         d += 2
     results[0] = 1
