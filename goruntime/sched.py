@@ -579,6 +579,7 @@ class Scheduler:
         finally:
             g.status = DEAD
             g.wait_reason = ""
+            g.fn = g.args = None          # its frames are gone: its arguments root nothing
             self._allgs.pop(g.id, None)
 
     def _thread_main(self, g: Goroutine):
@@ -597,6 +598,7 @@ class Scheduler:
             with self._lock:
                 g.status = DEAD
                 g.wait_reason = ""
+                g.fn = g.args = None      # its frames are gone: its arguments root nothing
                 self._allgs.pop(g.id, None)
                 self._nactive -= 1
                 if self._nactive == 0:
