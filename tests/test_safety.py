@@ -1366,3 +1366,22 @@ def test_b48_ctrl_c_in_a_channel_operation_loses_no_value():
             del c, p, vals       # the runtime goes here, not inside the next traced block
             q = None
         k += 1
+
+
+def test_b46_a_ctrl_c_held_across_a_nested_gc_section_is_raised_once():
+    """A GC's `deferred` section inside a `held` map update: the SIGINT it records is
+    the held block's to raise (before, `deferred` dropped a signal whose handler it had
+    not swapped itself: the Ctrl-C was lost)."""
+    import os
+    import signal
+    from goruntime import _signals
+    got = []
+    with pytest.raises(KeyboardInterrupt):
+        with _signals.held():
+            with _signals.deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                sum(range(1000))
+            got.append("after the GC section")
+    assert got == ["after the GC section"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert not _signals._recorded and not _signals._held
