@@ -1376,12 +1376,16 @@ def test_b46_a_ctrl_c_held_across_a_nested_gc_section_is_raised_once():
     import signal
     from goruntime import _signals
     got = []
-    with pytest.raises(KeyboardInterrupt):
-        with _signals.held():
-            with _signals.deferred():
-                os.kill(os.getpid(), signal.SIGINT)
-                sum(range(1000))
-            got.append("after the GC section")
-    assert got == ["after the GC section"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    assert not _signals._recorded and not _signals._held
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)   # whatever ran before
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with _signals.held():
+                with _signals.deferred():
+                    os.kill(os.getpid(), signal.SIGINT)
+                    sum(range(1000))
+                got.append("after the GC section")
+        assert got == ["after the GC section"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert not _signals._recorded and not _signals._held
+    finally:
+        signal.signal(signal.SIGINT, before)
