@@ -53,6 +53,7 @@ _MAIN = threading.main_thread().ident
 _PY_SIGNALS = tuple(sorted(_ASYNC)) if _ASYNC else tuple(
     getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, n))
 _swapped = None             # {signum: original handler} while the main thread defers
+_held = {}                  # {signum: original handler} while a `held` block holds it
 _recorded = []              # signals that arrived meanwhile, in order
 
 
@@ -93,6 +94,8 @@ def _restore_handlers(old):
         for sig in pending:
             h = old.get(sig)
             if h is None:
+                if sig in _held:            # an enclosing `held` block raises it
+                    _recorded.append(sig)
                 continue
             try:
                 h(sig, sys._getframe(1))
@@ -167,6 +170,7 @@ class held:
             if callable(h) and h is not _record:
                 self._handlers = {signal.SIGINT: h}
                 _setsignal(signal.SIGINT, _record)
+                _held[signal.SIGINT] = h
         return self
 
     def __exit__(self, *exc):
@@ -174,6 +178,7 @@ class held:
         if old is None:
             return False
         h = old[signal.SIGINT]
+        _held.clear()
         _setsignal(signal.SIGINT, h)
         if _recorded:                       # Ctrl-C came during the block: raise it now
             n = len(_recorded)

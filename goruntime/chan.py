@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import operator
 
+from . import _signals
 from .errors import Panic
 from .sched import (
     Goroutine, Scheduler, current_scheduler, _funcname, _resolve,
@@ -621,23 +622,27 @@ class _HeapRing:
         h.qcount, h.sendx, h.recvx = self.n, self.sendx, self.recvx
 
     def append(self, v):
-        """chansend into the buffer: typedmemmove(c.elemtype, chanbuf(c, c.sendx), ep)."""
-        if self.esize and not (v is None and self.aggregate):
-            self._slot(self.sendx).value = v
-        self.sendx = (self.sendx + 1) % self.cap
-        self.n += 1
-        self._sync()
+        """chansend into the buffer: typedmemmove(c.elemtype, chanbuf(c, c.sendx), ep).
+        The slot and the counts change together: a Ctrl-C waits (`_signals.held`)."""
+        with _signals.held():
+            if self.esize and not (v is None and self.aggregate):
+                self._slot(self.sendx).value = v
+            self.sendx = (self.sendx + 1) % self.cap
+            self.n += 1
+            self._sync()
 
     def popleft(self):
-        """chanrecv from the buffer: copy out, then typedmemclr the slot."""
-        p = self._slot(self.recvx)
-        v = snapshot(p.value, self.elem) if self.aggregate else p.value
-        if self.esize:              # typedmemclr: the deletion barrier first, as Go's
-            self.rt.heap.bulk_barrier(p.addr, 0, self.esize)
-            self.rt.heap.view(p.addr, self.esize)[:] = 0
-        self.recvx = (self.recvx + 1) % self.cap
-        self.n -= 1
-        self._sync()
+        """chanrecv from the buffer: copy out, then typedmemclr the slot (a Ctrl-C waits
+        until the counts agree with the cleared slot)."""
+        with _signals.held():
+            p = self._slot(self.recvx)
+            v = snapshot(p.value, self.elem) if self.aggregate else p.value
+            if self.esize:              # typedmemclr: the deletion barrier first, as Go's
+                self.rt.heap.bulk_barrier(p.addr, 0, self.esize)
+                self.rt.heap.view(p.addr, self.esize)[:] = 0
+            self.recvx = (self.recvx + 1) % self.cap
+            self.n -= 1
+            self._sync()
         return v
 
     def values(self):

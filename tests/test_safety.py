@@ -1318,3 +1318,74 @@ def test_b47_out_of_memory_while_a_map_grows_changes_nothing(monkeypatch):
                 _check_map(m, (name, nth), lo, outcomes)
                 m[10 ** 6] = 10 ** 6
                 _check_map(m, (name, nth), 0, None)
+
+
+# ---------------------------------------------------------------------------------- B48
+def test_b48_ctrl_c_in_a_channel_operation_loses_no_value():
+    """A receive from a heap channel's buffer cleared the slot, then moved the counts: a
+    Ctrl-C in between left a phantom nil in the buffer (qcount 1, the value gone). The
+    slot and the counts now change together (a SIGINT is raised right after)."""
+    import os
+    import signal
+    import sys
+    pkg = str(__import__("pathlib").Path(rt.__file__).parent)
+    k, n = 1, None
+    while n is None or k <= n:
+        with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
+            c = rt.make(rt.ChanType(rt.Ptr(Box)), 2)
+            p = rt.new(Box)
+            p.x = 3
+            count = [0]
+
+            def tracer(frame, event, arg):
+                if not frame.f_code.co_filename.startswith(pkg):
+                    return None
+                if event == "line":
+                    count[0] += 1  # noqa: B023
+                    if count[0] == k and n is not None:  # noqa: B023
+                        os.kill(os.getpid(), signal.SIGINT)
+                return tracer
+            sys.settrace(tracer)
+            try:
+                c.send(p)
+                q = c.recv()
+                c.send(q)
+                c.send(c.recv())
+            except KeyboardInterrupt:
+                pass
+            finally:
+                sys.settrace(None)
+            if n is None:
+                n = count[0]
+                continue
+            for _ in range(2):
+                vals = c.buffered()
+                assert [v.x for v in vals] in ([], [3]), (k, vals)
+                assert c.hchan.qcount == len(vals), k
+                rt.GC()
+            del c, p, vals       # the runtime goes here, not inside the next traced block
+            q = None
+        k += 1
+
+
+def test_b46_a_ctrl_c_held_across_a_nested_gc_section_is_raised_once():
+    """A GC's `deferred` section inside a `held` map update: the SIGINT it records is
+    the held block's to raise (before, `deferred` dropped a signal whose handler it had
+    not swapped itself: the Ctrl-C was lost)."""
+    import os
+    import signal
+    from goruntime import _signals
+    got = []
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)   # whatever ran before
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with _signals.held():
+                with _signals.deferred():
+                    os.kill(os.getpid(), signal.SIGINT)
+                    sum(range(1000))
+                got.append("after the GC section")
+        assert got == ["after the GC section"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert not _signals._recorded and not _signals._held
+    finally:
+        signal.signal(signal.SIGINT, before)
