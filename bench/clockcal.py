@@ -150,8 +150,9 @@ def fit(record: dict) -> dict:
 
 # The oracle corpus's calibration shapes (tests/oracle/go/main.go, traceChild; recorded
 # in tests/oracle/go1.27.3-gomaxprocs1.json, 10 quiet runs then 10 under load), as the
-# emulator counts their work: `fit_oracle` turns Go's quiet medians into the mark's per-object
-# and per-byte costs and runtime.GC's per-span sweep cost.
+# emulator counts their work: `fit_oracle` turns Go's quiet medians into the mark's fixed
+# part and runtime.GC's per-span sweep cost; the two mark shapes check `fit_mark`'s costs
+# (tests/oracle/test_time.py).
 ORACLE_RECORD = HERE.parent / "tests" / "oracle" / "go1.27.3-gomaxprocs1.json"
 SHAPE_OBJECTS = 200_000           # time_mark_objects: a list of 16-byte calNodes ...
 SHAPE_OBJECT_SCAN = 8             # ... each 8 bytes of scan work (its pointer is first)
@@ -167,7 +168,7 @@ def _quiet_median(oracle: dict, scenario: str, field: str) -> float:
 
 
 def fit_oracle(oracle: dict, record: dict) -> dict:
-    """``mark_base``, ``mark_object``, ``mark_byte`` and ``sweep_span`` (ns) from the oracle's recorded
+    """``mark_base`` and ``sweep_span`` (ns) from the oracle's recorded
     calibration shapes, each the typical (median) quiet run of Go at its defaults (the
     packed span scan on: what programs run with; bench/go/clockcal turns it off):
 
@@ -175,36 +176,96 @@ def fit_oracle(oracle: dict, record: dict) -> dict:
       cycles, a fresh process's first: the runtime's own roots and data), less `fit`'s
       first-cycle extra spread over them (bench/go/clockcal measured warm cycles, after
       many, which cost about a third);
-
-    - mark_byte: the forced cycles' mark CPU (gctrace: assist + background + idle, the
-      mean over the three cycles) of time_mark_bytes beyond time_forced_idle's (the same
-      program with an empty heap: roots, the runtime's own data, the first cycle's extra
-      cancel out), per byte of pointer words scanned;
-    - mark_object: the same for time_mark_objects, per object, less its scan bytes at
-      mark_byte (a linked list: each object's load waits for the previous one, as in most
-      pointer-chasing heaps);
     - sweep_span: what a runtime.GC() call of time_sweep_spans took beyond its cycle's
       pauses and mark, per span of dead objects swept (Go's caller sweeps them one
       sweepone at a time; the rest also holds any heap-triggered cycle the call waited for).
+
+    The per-object and per-byte costs are `fit_mark`'s (bench/go/markcal's shapes);
+    the oracle's time_mark_objects and time_mark_bytes check them (tests/oracle/test_time.py).
     """
     sig = lambda x: float(f"{x:.4g}")                    # noqa: E731
     idle = _quiet_median(oracle, "time_forced_idle", "trace.cpu_mark_ms") * 1e6
-    per_byte = (_quiet_median(oracle, "time_mark_bytes", "trace.cpu_mark_ms") * 1e6 - idle) \
-        / SHAPE_SCAN_BYTES
-    per_obj = (_quiet_median(oracle, "time_mark_objects", "trace.cpu_mark_ms") * 1e6 - idle) \
-        / SHAPE_OBJECTS - SHAPE_OBJECT_SCAN * per_byte
     sweep = _quiet_median(oracle, "time_sweep_spans", "sweep_ns_mean") / SHAPE_SPANS
     # the empty heap's mark in a fresh process's first cycles (the cycles a program's
     # oracle run has), beyond the first cycle's extra that `fit` measured apart
     base = idle - fit(record)["mark_first_cycle"] / 3
-    return {"mark_base": sig(max(base, 0.0)), "mark_object": sig(max(per_obj, 0.0)),
-            "mark_byte": sig(max(per_byte, 0.0)), "sweep_span": sig(max(sweep, 0.0))}
+    return {"mark_base": sig(max(base, 0.0)), "sweep_span": sig(max(sweep, 0.0))}
 
 
-def table(record: dict, oracle: dict) -> dict:
-    """The cost table: `fit` of bench/clockcal.json, its mark costs replaced by
-    `fit_oracle`'s (measured on the shapes the oracle compares, at Go's defaults)."""
-    return {**fit(record), **fit_oracle(oracle, record)}
+# bench/go/markcal's shapes as the emulator counts their mark work (tests/test_clock_costs.py
+# builds them in goruntime and checks these counts): objects marked, Green Tea spans touched
+# (16..512-byte objects with pointers: objects per span by size, Go 1.27's Green Tea
+# columns), chain links (objects scanned with exactly one pointer) and scan bytes.
+MARK_RECORD = HERE / "markcal.json"
+MARK_SPAN_OBJECTS = {16: 496, 64: 124, 256: 31}
+WIDE_WORDS = 16384                # "wide": large arrays of 16384 pointers to one object
+MARK_MODEL_EXCLUDED = ("list_random",)   # memory latency: not a term of the model (docs)
+
+
+def mark_counts(row: dict) -> dict:
+    """The emulator's counts for one bench/go/markcal row: ``objects``, ``spans``,
+    ``links``, ``scan_bytes`` (each node's two pointer words lead: 16 bytes of scan work;
+    a list node has one pointer but for its list's last; a complete tree none) and
+    ``scan_large`` (the part of it in objects over 512 bytes)."""
+    n, k, shape = row["objects"], row["k"], row["shape"]
+    if shape == "wide":
+        sb = n * WIDE_WORDS * 8
+        return {"objects": n, "spans": 0, "links": 0, "scan_bytes": sb, "scan_large": sb}
+    if shape == "noscan":             # the slice holding them: one large object
+        return {"objects": n + 1, "spans": 0, "links": 0, "scan_bytes": 8 * n,
+                "scan_large": 8 * n}
+    per = MARK_SPAN_OBJECTS[row["size"]]
+    return {"objects": n, "spans": -(-n * k // per),
+            "links": n - 1 if shape.startswith("list") else 0, "scan_bytes": 16 * n,
+            "scan_large": 0}
+
+
+def mark_rows(mark_record: dict) -> list:
+    """Each shape's Go mark CPU beyond the empty heap's (ns: per run, the fastest of its
+    repetitions, the one least disturbed on a shared machine; then the median over the
+    runs) with the emulator's counts (`mark_counts`)."""
+    runs = mark_record["runs"]
+    out = []
+    for row in runs[0]["rows"]:
+        if row["shape"] == "empty":
+            continue
+        key = (row["shape"], row["size"], row["k"], row["objects"])
+        ys = []
+        for run in runs:
+            empty = next(r for r in run["rows"] if r["shape"] == "empty")
+            r = next(r for r in run["rows"]
+                     if (r["shape"], r["size"], r["k"], r["objects"]) == key)
+            ys.append(r["mark_ns_min"] - empty["mark_ns_min"])
+        out.append({"shape": row["shape"], "size": row["size"], "k": row["k"],
+                    "go_ns": float(np.median(ys)), **mark_counts(row)})
+    return out
+
+
+def fit_mark(mark_record: dict) -> dict:
+    """``mark_object``, ``mark_span``, ``mark_link``, ``mark_byte`` and
+    ``mark_large_byte`` (ns): non-negative least squares (relative errors) of Go's mark
+    CPU over bench/go/markcal's shapes -- trees and lists of 16-, 64- and 256-byte
+    objects at span densities 1 down to 1/32, pointer-free objects, large pointer arrays
+    -- as ``objects * mark_object + spans * mark_span + links * mark_link + scan_bytes *
+    mark_byte + scan_large * mark_large_byte``. Green Tea's cost per object falls with
+    the objects it scans per span visit: more per touched span when the spans are dense
+    (``spans``), one per visit along a list (``links``); a large object is scanned
+    pointer by pointer (``scan_large``: its bytes cost more than a dense span's). Lists in
+    random address order are left out: their cost is memory latency, which the model has
+    no term for (docs/emulation.md)."""
+    sig = lambda x: float(f"{x:.4g}")                    # noqa: E731
+    rows = [r for r in mark_rows(mark_record) if r["shape"] not in MARK_MODEL_EXCLUDED]
+    cols = {"object": "objects", "span": "spans", "link": "links", "byte": "scan_bytes",
+            "large_byte": "scan_large"}
+    c = _nnls({k: [r[v] for r in rows] for k, v in cols.items()}, [r["go_ns"] for r in rows])
+    return {f"mark_{k}": sig(c.get(k, 0.0)) for k in cols}
+
+
+def table(record: dict, oracle: dict, mark_record: dict) -> dict:
+    """The cost table: `fit` of bench/clockcal.json, the mark's fixed part and the sweep
+    from `fit_oracle` (the oracle's shapes at Go's defaults), the mark's per-object,
+    per-span, per-link and per-byte costs from `fit_mark` (bench/markcal.json)."""
+    return {**fit(record), **fit_oracle(oracle, record), **fit_mark(mark_record)}
 
 
 def _empty_trace(run: dict, stderr: str) -> list:
@@ -257,14 +318,57 @@ def measure(runs: int) -> dict:
         f"7 repetitions, the fit takes the median over runs"), "runs": out}
 
 
+def measure_mark(runs: int) -> dict:
+    """Run bench/go/markcal *runs* times (GOMAXPROCS=1, Go's defaults: Green Tea and its
+    packed span scan on, as programs run) and keep every run's rows."""
+    sys.path.insert(0, str(HERE.parent / "tests" / "oracle"))
+    import harness                                   # the oracle's toolchain finder
+
+    go = harness.find_go()
+    exe = HERE / ".cache" / "go" / "markcal"
+    exe.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([go.path, "build", "-trimpath", "-o", str(exe), "./markcal"], cwd=HERE / "go",
+                   env=dict(go.env), check=True, timeout=600)
+    env = {k: v for k, v in os.environ.items() if k not in ("GOGC", "GOMEMLIMIT", "GODEBUG")}
+    env.update(GOMAXPROCS="1")
+    out = []
+    for i in range(runs):
+        load = os.getloadavg()[0]
+        p = subprocess.run([str(exe)], env=env, capture_output=True, text=True, check=True,
+                           timeout=1800)
+        run = json.loads(p.stdout)
+        run["load1"] = round(load, 2)
+        out.append(run)
+        print(f"run {i + 1}/{runs} done", file=sys.stderr)
+    return {"go_version": go.version, "how": (
+        f"python -m bench.clockcal --mark --runs {runs}: bench/go/markcal run {runs} times "
+        f"with GOMAXPROCS=1 at Go's defaults on this machine ({os.cpu_count()} cores, shared "
+        f"with other work: each run's 1-minute load average at its start is its load1), "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; each row holds the median "
+        f"and the fastest of its repetitions (mark CPU from runtime/metrics, wall time of "
+        f"the mark workers: a loaded machine inflates it, the fastest is the least "
+        f"disturbed); fit_mark takes the fastest, then the median over runs"), "runs": out}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--record", type=Path, help="write the runs and the fitted table here")
+    ap.add_argument("--mark", action="store_true",
+                    help="measure bench/go/markcal instead (the mark's per-object, per-span, "
+                         "per-link and per-byte costs; --record defaults to bench/markcal.json)")
     args = ap.parse_args(argv)
+    oracle = json.loads(ORACLE_RECORD.read_text())
+    if args.mark:
+        mrec = measure_mark(args.runs)
+        mrec["fit"] = fit_mark(mrec)
+        for k, v in mrec["fit"].items():
+            print(f"{k:24s} {v:g}")
+        (args.record or MARK_RECORD).write_text(json.dumps(mrec, indent=1, sort_keys=True) + "\n")
+        return 0
     rec = measure(args.runs)
     rec["fit"] = fit(rec)
-    for k, v in table(rec, json.loads(ORACLE_RECORD.read_text())).items():
+    for k, v in table(rec, oracle, json.loads(MARK_RECORD.read_text())).items():
         print(f"{k:24s} {v:g}")
     if args.record:
         args.record.write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n")

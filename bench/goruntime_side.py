@@ -183,24 +183,31 @@ def _slots_new(n):
     """Thread-CPU ns of n times CPython's ``Node()`` (bench.cpython_side's ``__slots__``
     class) kept in a list, automatic collection on: the same loop as ``cpython_side new``,
     run here beside rt.new so both pay the same process's cycle collector (numpy and
-    goruntime loaded: every full collection walks their objects too)."""
+    goruntime loaded: every full collection walks their objects too); and of the
+    collections that follow (`cpython_side.settle`)."""
     import gc
-    from .cpython_side import Node
+    from .cpython_side import Node, settle
     s = [None] * n
     t = time.thread_time_ns()
     for i in range(n):
         s[i] = Node()
     dt = time.thread_time_ns() - t
+    st = settle()
     del s
     gc.collect()
-    return dt
+    return dt, st
 
 
 def cmd_handles(args):
     """rt.new(T) handles/s (default GOGC: heap-triggered cycles included), field access ns.
 
     Each run also times CPython's ``Node()`` in this process (``slots_new_cpu_ns``), before
-    rt.new on even runs and after it on odd ones."""
+    rt.new on even runs and after it on odd ones. ``*_settle_cpu_ns``: the collections
+    that walk what each loop made, generation by generation (`cpython_side.settle`):
+    handles are tracked by CPython's collector at its next full collection, not when
+    made (goruntime/_object.pyx `pending_alloc`), so the loop alone would leave that
+    work out."""
+    from .cpython_side import settle
     import goruntime as rt
     T = rt.Struct("BenchT", a=rt.Ptr("BenchT"), b=rt.Ptr("BenchT"), x=rt.Int, y=rt.Int)
     n = args.n
@@ -215,12 +222,15 @@ def cmd_handles(args):
             for i in range(n):
                 hs[i] = new(T)
             wall, cpu = _since(t)
+            st = settle()
             p, q = hs[0], hs[1]
             p.a = q
-            res = {"new_ns": wall, "new_cpu_ns": cpu, "num_gc": r.gc_record.num_gc}
+            res = {"new_ns": wall, "new_cpu_ns": cpu, "new_settle_cpu_ns": st,
+                   "num_gc": r.gc_record.num_gc}
             del hs
             res.update(field_timings(p, q, n, r.make(rt.Slice(rt.Int), 8)))
-        res["slots_new_cpu_ns"] = slots if slots is not None else _slots_new(n)
+        res["slots_new_cpu_ns"], res["slots_settle_cpu_ns"] = \
+            slots if slots is not None else _slots_new(n)
         out.append(res)
         del p, q, r
     return {"n": n, "runs": out}

@@ -56,8 +56,9 @@ def cmd_parse(a):
 
 
 def cmd_replay(a):
-    """End to end (`replay` of the trace: the op stream, then the emulated run), and the
-    two parts apart: `prepare` and the replay of a `Prepared` input (a sweep's task)."""
+    """End to end (`replay` of the trace: its sorted deaths, then the emulated run reading
+    the trace's rows), and what a grid does instead: `prepare` (the op stream, once) and
+    the replay of a `Prepared` input (a sweep's task)."""
     import goruntime.trace as gtrace
     tr = gtrace.load(a.trace)
     runs = []
@@ -97,10 +98,38 @@ def _worker_cpu():
     return r.ru_utime + r.ru_stime
 
 
+def _timeline(tasks, t0, t1):
+    """Where a sweep's wall time went, from Dask's task stream (*t0*, *t1*: the sweep's
+    start and end, epoch seconds): ``head_seconds`` before the first replay started (the
+    client's sharing of the input and cost estimate, the first task's dispatch),
+    ``tail_seconds`` after the last ended (gathering the rows), per worker its replays'
+    seconds (``worker_busy_seconds``) and how long it sat idle before the last replay
+    ended (``worker_idle_seconds``: imbalance and dispatch gaps), and each task's seconds
+    in the grid's order (``task_seconds``)."""
+    spans = {}
+    for t in tasks:
+        for ss in t.get("startstops", ()):
+            if ss.get("action") == "compute":
+                key = t["key"]
+                spans[key] = (t.get("worker"), ss["start"], ss["stop"])
+    if not spans:
+        return {}
+    first = min(s for _, s, _ in spans.values())
+    last = max(e for _, _, e in spans.values())
+    busy = {}
+    for w, s, e in spans.values():
+        busy[w] = busy.get(w, 0.0) + (e - s)
+    order = sorted(spans, key=lambda k: int(str(k).rsplit("-", 1)[-1]))
+    return {"head_seconds": first - t0, "tail_seconds": t1 - last,
+            "worker_busy_seconds": sorted(busy.values()),
+            "worker_idle_seconds": sorted((last - first) - b for b in busy.values()),
+            "task_seconds": [round(spans[k][2] - spans[k][1], 3) for k in order]}
+
+
 def cmd_sweep(a):
     import goruntime
     import goruntime.trace as gtrace
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster, get_task_stream
     tr = gtrace.load(a.trace)
     gogc, limits = sweep_grid(a.points, int(tr.heap_alloc["value"].max()))
     allocs = len(tr.allocs)
@@ -113,8 +142,11 @@ def cmd_sweep(a):
         load0 = os.getloadavg()
         cpu0 = client.run(_worker_cpu)
         w, c = _now()
-        df = goruntime.sweep(prep, gogc=gogc, memory_limit=limits, client=client,
-                             progress=False)
+        e0 = time.time()
+        with get_task_stream(client) as ts:
+            df = goruntime.sweep(prep, gogc=gogc, memory_limit=limits, client=client,
+                                 progress=False)
+        e1 = time.time()
         w2, c2 = _now()
         cpu1 = client.run(_worker_cpu)
     # each worker's CPU seconds in the sweep: on a shared machine the wall clock says
@@ -124,7 +156,7 @@ def cmd_sweep(a):
     return {"seconds": (w2 - w) + (wp - w0), "cpu_seconds": (c2 - c) + (cp - c0),
             "prepare_seconds": wp - w0, "points": len(df), "workers": a.workers,
             "allocs": allocs, "num_gc": df["num_gc"].tolist(),
-            "worker_cpu_seconds": worker_cpu,
+            "worker_cpu_seconds": worker_cpu, **_timeline(ts.data, e0, e1),
             "cpu_balance": sum(worker_cpu) / max(max(worker_cpu), 1e-9),
             "peak_heap_bytes": df["peak_heap_bytes"].tolist(), "load": [load0, os.getloadavg()]}
 

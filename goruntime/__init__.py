@@ -31,7 +31,7 @@ from .runtime import (
 from .mstats import BySizeEntry
 from .sizeclass import sizeclass, SizeClass
 from .chan import select
-from .builtin import (append, copy, clear, string, bytes, concat, value, StringValue, Value,
+from .builtin import (append, copy, clear, string, unsafe_string, bytes, concat, value, StringValue, Value,
                       MapValue, closure, FuncValue)
 from . import debug, weak, metrics  # noqa: E402
 from .trace.dask_sweep import sweep  # noqa: E402  (dask itself is imported only when called)
@@ -46,7 +46,7 @@ __all__ = [
     "KeepAlive", "AddCleanup", "Cleanup", "GOMAXPROCS", "NumGoroutine", "Gosched", "go",
     "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "select",
     "debug", "weak", "metrics", "sizeclass", "SizeClass", "sweep",
-    "append", "copy", "clear", "string", "bytes", "concat", "value", "StringValue", "Value",
+    "append", "copy", "clear", "string", "unsafe_string", "bytes", "concat", "value", "StringValue", "Value",
     "MapValue", "closure", "FuncValue",
 ]
 

@@ -40,13 +40,13 @@ import numpy as np
 
 from libc.string cimport memcpy, memset
 from libc.stdlib cimport malloc, free
-from cpython.mem cimport PyMem_RawMalloc, PyMem_RawFree
+from cpython.mem cimport PyMem_RawMalloc, PyMem_RawCalloc, PyMem_RawFree
 from cpython.pythread cimport (
     PyThread_type_lock, PyThread_allocate_lock, PyThread_free_lock, PyThread_acquire_lock,
     PyThread_release_lock, WAIT_LOCK,
 )
 
-from goruntime._types cimport uint32_t, uint64_t, intp_t
+from goruntime._types cimport uint8_t, uint32_t, uint64_t, intp_t
 from goruntime._heap cimport Heap, mheap_t, mspan_t, span_of, obj_index, span_noscan
 from goruntime._mark cimport (
     gcwork_t, push, build_span_info, grey_roots, drain_pipelined, ERR_NOMEM, RING_DEFAULT,
@@ -273,6 +273,8 @@ cdef int drain_state(mheap_t* h, gcwork_t* g, intp_t nworkers) noexcept nogil:
     memset(ws, 0, nworkers * sizeof(worker_t))
     for i in range(nworkers):
         init_worker(&ws[i], &sh, h, g.span_info, g.ring_size)
+        ws[i].g.touched = g.touched             # shared: set atomically (_mark.touch)
+        ws[i].g.ntouched = g.ntouched
     ws[0].g = g[0]                              # its stack, ring and counters
     init_worker(&ws[0], &sh, h, g.span_info, g.ring_size)
     ws[0].g.bits = g.bits
@@ -285,6 +287,9 @@ cdef int drain_state(mheap_t* h, gcwork_t* g, intp_t nworkers) noexcept nogil:
     g.bytes_marked = ws[0].g.bytes_marked
     g.nmarked = ws[0].g.nmarked
     g.scan_bytes = ws[0].g.scan_bytes
+    g.nspans = ws[0].g.nspans
+    g.nlinks = ws[0].g.nlinks
+    g.scan_large = ws[0].g.scan_large
     g.err = ws[0].g.err
     g.bad_ptr = ws[0].g.bad_ptr
     g.bad_src = ws[0].g.bad_src
@@ -292,6 +297,9 @@ cdef int drain_state(mheap_t* h, gcwork_t* g, intp_t nworkers) noexcept nogil:
         g.bytes_marked += ws[i].g.bytes_marked
         g.nmarked += ws[i].g.nmarked
         g.scan_bytes += ws[i].g.scan_bytes
+        g.nspans += ws[i].g.nspans
+        g.nlinks += ws[i].g.nlinks
+        g.scan_large += ws[i].g.scan_large
         if ws[i].g.err and not g.err:
             g.err = ws[i].g.err
             g.bad_ptr = ws[i].g.bad_ptr
@@ -318,9 +326,10 @@ def _as_addrs(a):
     return np.ascontiguousarray(a, dtype=np.uint64)
 
 
-def mark(Heap heap, roots=None, scan_only=None, *, int nworkers=2):
+def mark(Heap heap, roots=None, scan_only=None, *, int nworkers=2, dict stats=None):
     """Mark everything reachable from the roots with *nworkers* threads; returns
-    ``(bytes_marked, nmarked, scan_bytes)``, the serial ``_mark.mark``'s result.
+    ``(bytes_marked, nmarked, scan_bytes)``, the serial ``_mark.mark``'s result; a
+    *stats* dict gets ``"spans"``, ``"links"`` and ``"scan_large"`` as from ``_mark.mark``.
 
     Same contract as ``_mark.mark``: the mark bits must be clear; on a bad pointer they
     are cleared again and Go's fatal error is raised. The caller holds the world lock.
@@ -339,8 +348,9 @@ def mark(Heap heap, roots=None, scan_only=None, *, int nworkers=2):
     cdef worker_t* ws
     cdef worker_t* w0
     cdef intp_t i, si
-    cdef uint64_t a, bm = 0, nm = 0, sb = 0
+    cdef uint64_t a, bm = 0, nm = 0, sb = 0, nsp = 0, nln = 0, sbl = 0
     cdef uint64_t* sinfo
+    cdef uint8_t* touched
     cdef mspan_t* s
     cdef wbuf_t* b
     cdef int err = 0
@@ -358,9 +368,12 @@ def mark(Heap heap, roots=None, scan_only=None, *, int nworkers=2):
     w0 = &ws[0]
     with nogil:
         sinfo = build_span_info(h)              # read-only, shared by every worker
+        touched = <uint8_t*>PyMem_RawCalloc(h.mapped_pages + 1, 1)   # shared (_mark.touch)
         for i in range(nworkers):
             init_worker(&ws[i], &sh, h, sinfo, RING_DEFAULT)
-        if sinfo == NULL:
+            ws[i].g.touched = touched
+            ws[i].g.ntouched = h.mapped_pages if touched != NULL else 0
+        if sinfo == NULL or touched == NULL:
             fail(w0, ERR_NOMEM)
         else:
             # Roots, greyed on this thread as by the serial mark, then shared out.
@@ -388,18 +401,26 @@ def mark(Heap heap, roots=None, scan_only=None, *, int nworkers=2):
             bm += ws[i].g.bytes_marked
             nm += ws[i].g.nmarked
             sb += ws[i].g.scan_bytes
+            nsp += ws[i].g.nspans
+            nln += ws[i].g.nlinks
+            sbl += ws[i].g.scan_large
             if ws[i].g.err and not err:
                 err = ws[i].g.err
                 bad_ptr = ws[i].g.bad_ptr
                 bad_src = ws[i].g.bad_src
             PyMem_RawFree(ws[i].g.stack)
         PyMem_RawFree(sinfo)
+        PyMem_RawFree(touched)
         while sh.full != NULL:
             b = sh.full
             sh.full = b.next
             free(b)
     PyMem_RawFree(ws)
     PyThread_free_lock(sh.lock)
+    if stats is not None:
+        stats["spans"] = nsp
+        stats["links"] = nln
+        stats["scan_large"] = sbl
     if err:
         _mark.clear_marks(heap)
         if err == ERR_NOMEM:

@@ -1,6 +1,7 @@
 # _heap.pxd: declarations shared by _heap, _mark, _object and the workloads.
 # See _heap.pyx for the design (the malloc.go analogue).
 cimport cython
+from libc.string cimport memset
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
 
 cdef extern from "_sizeclasses.h":          # generated; Go: internal/runtime/gc/sizeclasses.go
@@ -200,6 +201,85 @@ cdef inline bint span_noscan(const mspan_t* s) noexcept nogil:
 cdef inline bint span_has_header(const mspan_t* s) noexcept nogil:
     """Small pointerful spans with elemsize > 512 carry an 8-byte malloc header per slot."""
     return (s.spanclass & 1) == 0 and s.divmul != 0 and s.elemsize > MIN_SIZE_FOR_MALLOC_HEADER
+
+# ---- the allocation fast path (Go: nextFreeFast, mallocgcSmallScanNoHeader) ----
+cdef inline uint64_t take_slot(mheap_t* h, mspan_t* s, intp_t si, intp_t idx) noexcept nogil:
+    """Allocate free slot *idx* of the cached span *si*: its alloc bit, its mark bit while
+    a mark runs (allocate black, Go: gcmarknewobject), freeindex and the count; returns
+    its address (not zeroed: the caller does that)."""
+    bit_set(&h.alloc_bits[si * BITMAP_WORDS], idx)
+    if h.gcphase_mark:
+        bit_set(&h.gcmark_bits[si * BITMAP_WORDS], idx)
+        h.bytes_marked_black += s.elemsize
+    s.freeindex = <uint32_t>(idx + 1)
+    s.alloc_count += 1
+    return s.base + <uint64_t>idx * s.elemsize
+
+cdef inline void write_small_bits(mheap_t* h, uint64_t a, intp_t nw, uint64_t pat) noexcept nogil:
+    """The pointer bits of a small slot of *nw* <= 64 words at *a* := *pat* (bit j: word j),
+    in one or two word stores (Go: heapSetTypeNoHeader / writeHeapBitsSmall)."""
+    cdef intp_t w0 = <intp_t>((a - h.arena_start) >> 3), b = w0 & 63
+    cdef uint64_t* hb = &h.heap_bits[w0 >> 6]
+    cdef uint64_t m = (~(<uint64_t>0)) >> (64 - nw)
+    hb[0] = (hb[0] & ~(m << b)) | (pat << b)
+    if b + nw > 64:                              # the slot straddles two bitmap words
+        hb[1] = (hb[1] & ~(m >> (64 - b))) | (pat >> (64 - b))
+
+cdef struct alloc_cache_t:
+    # Go: mspan.allocCache, kept by the caller of `malloc_small_scan_fast` for one span
+    # class: the free slots of the cached span's current alloc-bit word, so consecutive
+    # allocations find their slot in a register instead of reloading the word they just
+    # wrote. Valid only while nothing else allocates from or sweeps that span: the caller
+    # empties it (free = 0) whenever other code may have run.
+    intp_t si                   # the span the bits are of
+    intp_t base                 # slot index of bit 0
+    uint64_t free               # free slots at or past freeindex (and below nelems)
+
+cdef inline bint malloc_small_scan_fast(mheap_t* h, int p, int spc, uint64_t size, uint64_t pat,
+                                        uint64_t scan_bytes, alloc_cache_t* ac,
+                                        uint64_t* out) noexcept nogil:
+    """`mallocgc_typed` of a small pointerful object without a malloc header (span class
+    *spc*, *size* bytes, pointer bits *pat*, `scan_alloc` growth *scan_bytes*) when P *p*'s
+    cached span has a free slot in the alloc-bit word at its freeindex (Go: nextFreeFast
+    with its allocCache *ac*): the same slot, bits and counters as `mallocgc_typed`, inline
+    in the caller. Returns False, having changed nothing, when the slow path (the next
+    bitmap word, a refill) is needed."""
+    cdef intp_t si, idx, w, tail
+    cdef mspan_t* s
+    cdef uint64_t a, free
+    if ac.free == 0:                             # load the word at freeindex
+        si = h.mcaches[p].alloc[spc]
+        if si < 0:
+            return False
+        s = &h.spans[si]
+        idx = s.freeindex
+        if idx >= s.nelems:
+            return False
+        w = idx >> 6
+        free = ~h.alloc_bits[si * BITMAP_WORDS + w] & ((~(<uint64_t>0)) << (idx & 63))
+        tail = s.nelems - (w << 6)
+        if tail < 64:
+            free &= ((<uint64_t>1) << tail) - 1
+        if free == 0:
+            return False
+        ac.si = si
+        ac.base = w << 6
+        ac.free = free
+    si = ac.si
+    s = &h.spans[si]
+    idx = ac.base + GR_CTZ64(ac.free)
+    ac.free &= ac.free - 1
+    a = take_slot(h, s, si, idx)
+    out[0] = a
+    if s.needzero:              # a used span's pages are backed: a plain clear is the same
+        memset(addr_ptr(h, a), 0, s.elemsize)
+    h.malloc_calls += 1
+    h.malloc_bytes += size
+    h.malloc_path_calls[2] += 1                  # the virtual clock's meter: small scan
+    h.malloc_path_bytes[2] += size
+    h.scan_alloc += scan_bytes                   # Go: mcache.scanAlloc
+    write_small_bits(h, a, <intp_t>(s.elemsize >> 3), pat)
+    return True
 
 # ---- the write barrier (Go: gcWriteBarrier, wbBuf.putFast; bulkBarrierPreWrite) ----
 cdef inline void wb_put(mheap_t* h, uint64_t p) noexcept nogil:

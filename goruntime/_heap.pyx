@@ -734,13 +734,7 @@ cdef inline intp_t next_slot(mheap_t* h, int p, int spc, uint64_t* out) except -
         si = c.alloc[spc]
         s = &h.spans[si]
         idx = next_free_index(h, s, si)
-    bit_set(&h.alloc_bits[si * BITMAP_WORDS], idx)
-    if h.gcphase_mark:                       # allocate black (Go: gcmarknewobject)
-        bit_set(&h.gcmark_bits[si * BITMAP_WORDS], idx)
-        h.bytes_marked_black += s.elemsize
-    s.freeindex = <uint32_t>(idx + 1)
-    s.alloc_count += 1
-    a = s.base + <uint64_t>idx * s.elemsize
+    a = take_slot(h, s, si, idx)
     out[0] = a
     if s.needzero:                           # written only where not zero already
         zero_lines(<uint8_t*>addr_ptr(h, a), <intp_t>s.elemsize)
@@ -831,9 +825,8 @@ cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
     malloc header takes the fast path (Go: mallocgcSmallScanNoHeader, whose
     heapSetTypeNoHeader writes the slot's pointer bits with one or two word stores, the
     span already in hand)."""
-    cdef intp_t si, w0, nw, j, ndata, b, mj, last
-    cdef uint64_t pat, m
-    cdef uint64_t* hb
+    cdef intp_t si, nw, j, ndata, mj, last
+    cdef uint64_t pat
     if mask == NULL or size == 0 or size > MIN_SIZE_FOR_MALLOC_HEADER or elem_words <= 0:
         mallocgc(h, p, size, mask == NULL, out)
         if size != 0 and mask != NULL:
@@ -860,13 +853,7 @@ cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
             mj = 0
     if last >= 0:                                # Go: mcache.scanAlloc (up to the last pointer)
         h.scan_alloc += <uint64_t>(last + 1) << 3
-    w0 = <intp_t>((out[0] - h.arena_start) >> 3)
-    hb = &h.heap_bits[w0 >> 6]
-    b = w0 & 63
-    m = (~(<uint64_t>0)) >> (64 - nw)
-    hb[0] = (hb[0] & ~(m << b)) | (pat << b)
-    if b + nw > 64:                              # the slot straddles two bitmap words
-        hb[1] = (hb[1] & ~(m >> (64 - b))) | (pat >> (64 - b))
+    write_small_bits(h, out[0], nw, pat)
     return 0
 
 

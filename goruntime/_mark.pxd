@@ -47,6 +47,15 @@ cdef struct gcwork_t:           # Go: gcWork (one per mark worker)
     double budget               # a budgeted drain stops after this much work (0: no limit);
     double w_obj                # work = w_obj * objects marked + w_byte * bytes scanned
     double w_byte
+    double w_span               # ... + w_span * scan spans touched (see touch, _mark.pyx)
+    double w_link               # ... + w_link * chain links scanned (see link, _mark.pyx)
+    double w_large              # ... + w_large * bytes scanned in large objects (scan_large)
+    uint64_t scan_large         # scan_bytes of objects > 512 bytes (cumulative)
+    double extra                # the span and link work so far (cumulative)
+    uint64_t nlinks             # objects scanned with exactly one pointer (cumulative)
+    uint8_t* touched            # per span index < ntouched: the mark greyed an object in it
+    intp_t ntouched             #   this cycle (Go: the span was queued for a Green Tea scan)
+    uint64_t nspans             # spans so touched (cumulative)
     mheap_t* heap               # a MarkState's heap (the write barrier's flush hook)
     int err
     uint64_t bad_ptr            # the offending pointer, and where it was found

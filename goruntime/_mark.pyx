@@ -91,6 +91,8 @@ cdef enum:
     SPARSE_OBJS = 4             # fewer objects scanned per span visit: the ring drain
     FLUSH_ERR = 1000            # scan_word's flush: out of memory (else objects marked, <= 64)
     SCAN_BATCH = 256            # scan_word: pointers found per batch (at most, with 64 to spare)
+    GREEN_TEA_MIN = 16          # Go: gcUsesSpanInlineMarkBits (heap bits in the span, >= 16 B)
+    GREEN_TEA_MAX = 512
 
 # The mark's compact span table (span_info): one uint64 per span index, built from the
 # span records and alloc bits when a pipelined mark starts, 8 bytes where an mspan_t is
@@ -110,6 +112,7 @@ cdef extern from *:
     /* the parallel mark (_gcwork): mark bits set by an atomic fetch-or, shared words read */
     #define GR_MARK_OR(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
     #define GR_LOAD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+    #define GR_TOUCH_XCHG(p) __atomic_exchange_n((p), (unsigned char)1, __ATOMIC_RELAXED)
     /* Bits set in x, inline: without -mpopcnt __builtin_popcountll is a libgcc call, and
        the span drain counts words of one bit (a list's) and of 64 (a tree's) at every
        step. */
@@ -143,6 +146,7 @@ cdef extern from *:
     int GR_POPCNT "gr_popcount"(uint64_t x) nogil
     uint64_t GR_MARK_OR(uint64_t* p, uint64_t v) nogil
     intp_t GR_LOAD_ACQ(const intp_t* p) nogil
+    uint8_t GR_TOUCH_XCHG(uint8_t* p) nogil
     const int SI_ELEMSIZE_SHIFT "GR_SI_ELEMSIZE_SHIFT"
     const int SI_NELEMS_SHIFT "GR_SI_NELEMS_SHIFT"
     const uint64_t SI_NOSCAN "GR_SI_NOSCAN"
@@ -172,6 +176,45 @@ cdef int push(gcwork_t* w, uint64_t obj) noexcept nogil:
     w.stack[w.n] = obj
     w.n += 1
     return 0
+
+
+cdef inline void touch(gcwork_t* w, intp_t si, uint64_t es) noexcept nogil:
+    """An object with pointers, *es* bytes, in span *si* was greyed: count the span the
+    first time this cycle if Go's Green Tea scans its objects span by span (16..512-byte
+    objects: the span is queued and its grey objects scanned together, so the cost per
+    object falls with the objects marked per span, clock.COSTS["mark_span"]). One byte
+    per span, set atomically by the parallel mark's workers; spans made during the mark
+    (past ntouched) hold only black objects and are not counted."""
+    if es < GREEN_TEA_MIN or es > GREEN_TEA_MAX or si >= w.ntouched or w.touched[si]:
+        return
+    if w.give_at:                               # parallel: one worker counts the span
+        if GR_TOUCH_XCHG(&w.touched[si]):
+            return
+    else:
+        w.touched[si] = 1
+    w.nspans += 1
+    w.extra += w.w_span
+
+
+cdef inline void link(gcwork_t* w, uint32_t kp) noexcept nogil:
+    """An object was scanned and *kp* of its words held pointers to other objects: one is
+    a chain link (a list's node), whose successor Go's Green Tea scans in a span visit of
+    its own (the span is released before its objects are scanned, and one grey object
+    takes the one-mark path); an object with several pointers has its children
+    accumulate in a later visit (clock.COSTS["mark_link"])."""
+    if kp == 1:
+        w.nlinks += 1
+        w.extra += w.w_link
+
+
+cdef inline uint64_t scan_large(gcwork_t* w, uint64_t sb, uint64_t es) noexcept nogil:
+    """*sb* bytes of scan work in an object of *es* bytes; returned as is. Over 512 bytes
+    (no Green Tea span scan: Go's scanobject reads it pointer by pointer, oblet by oblet)
+    they also count as large-object scan work (clock.COSTS["mark_large_byte"])."""
+    if es > GREEN_TEA_MAX:
+        w.scan_large += sb
+        w.extra += sb * w.w_large
+    return sb
 
 
 cdef inline bint one_word_object(const uint64_t* hbits, intp_t i, intp_t end, uint64_t* word,
@@ -237,6 +280,7 @@ cdef inline void shade(mheap_t* h, gcwork_t* w, uint64_t p, intp_t si, uint64_t 
     w.nmarked += 1
     if span_noscan(s):
         return                                  # black at once: nothing to scan
+    touch(w, si, s.elemsize)
     push(w, s.base + <uint64_t>idx * s.elemsize)
 
 
@@ -288,7 +332,8 @@ cdef void scan_words(mheap_t* h, gcwork_t* w, uint64_t b, uint64_t n) noexcept n
     cdef intp_t i = <intp_t>((b - h.arena_start) >> 3)
     cdef intp_t end = i + <intp_t>(n >> 3)
     cdef uint64_t word, obj
-    w.scan_bytes += scan_size(h, b, n)
+    cdef uint32_t kp = 0
+    w.scan_bytes += scan_large(w, scan_size(h, b, n), n)
     while i < end:
         word = h.heap_bits[i >> 6] >> (i & 63)
         if word == 0:
@@ -299,19 +344,22 @@ cdef void scan_words(mheap_t* h, gcwork_t* w, uint64_t b, uint64_t n) noexcept n
             break
         obj = (<uint64_t*>(h.arena + ((<uint64_t>i) << 3)))[0]
         if obj != 0 and obj - b >= n:           # nil, or a pointer into this object: skip
+            kp += 1
             grey_object(h, w, obj, h.arena_start + ((<uint64_t>i) << 3))
             if w.err:
                 return
         i += 1
+    link(w, kp)
 
 
 cdef void drain_simple(mheap_t* h, gcwork_t* w) noexcept nogil:
     """Scan grey objects until none are left, shading each pointer as it is found."""
     cdef uint64_t b
     cdef uint64_t nm0 = w.nmarked, sb0 = w.scan_bytes
+    cdef double x0 = w.extra
     while w.n > 0 and not w.err:
         if w.budget > 0 and ((w.nmarked - nm0) * w.w_obj + (w.scan_bytes - sb0) * w.w_byte
-                             >= w.budget):
+                             + (w.extra - x0) >= w.budget):
             break
         w.n -= 1
         b = w.stack[w.n]
@@ -358,6 +406,8 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     cdef uint64_t astart = h.arena_start
     cdef uint64_t alimit = (<uint64_t>h.mapped_pages) << PAGE_SHIFT
     cdef uint64_t bm = 0, nm = 0, sb = 0
+    cdef double x0 = w.extra
+    cdef uint32_t kp = 0                    # pointers found in the object being scanned
     # the object being scanned: address b, size bn; words i..end-1 not yet read;
     # word: heap bits of the words from wbase still to look at
     cdef uint64_t b = 0, bn = 0, word = 0, lim
@@ -374,6 +424,7 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                 p = (<const uint64_t*>(arena + ((<uint64_t>k) << 3)))[0]
                 if p == 0 or p - b < bn:        # nil, or a pointer into this object: skip
                     continue
+                kp += 1
                 src = astart + ((<uint64_t>k) << 3)
                 off = p - astart
                 if p < astart or off >= alimit or p2s[off >> PAGE_SHIFT] < 0:
@@ -416,7 +467,10 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                 wbase = i
                 i += <intp_t>lim
                 continue
-            elif n > 0 and (w.budget <= 0 or nm * w.w_obj + sb * w.w_byte < w.budget):
+            elif n > 0 and (w.budget <= 0 or nm * w.w_obj + sb * w.w_byte
+                            + (w.extra - x0) < w.budget):
+                link(w, kp)                     # the object scanned last is done
+                kp = 0
                 if give_at:
                     if GR_LOAD_ACQ(w.abort):
                         break
@@ -447,7 +501,7 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                     wbase = i
                     i = end
                 else:
-                    sb += scan_size(h, b, bn)
+                    sb += scan_large(w, scan_size(h, b, bn), bn)
                 continue
             elif tail == head:
                 break
@@ -497,6 +551,7 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
         nm += 1
         if info & SI_NOSCAN:
             continue                            # black at once: nothing to scan
+        touch(w, si, es)
         if n == cap:
             w.stack = stack
             w.n = n
@@ -508,6 +563,7 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
             continue
         stack[n] = (base + idx * es) | (es << 48)   # small objects carry their size
         n += 1
+    link(w, kp)                                 # the last object scanned
     w.stack = stack
     w.n = n
     w.rhead = head
@@ -603,6 +659,7 @@ cdef inline int ds_shade(mheap_t* h, gcwork_t* w, dstate_t* d, uint64_t p, intp_
     d.nm += 1
     if info & SI_NOSCAN:
         return 0                                # black at once: nothing to scan
+    touch(w, si, es)
     if not batch:
         return push(w, (base + idx * es) | (es << 48))     # small objects carry their size
     d.grey[k] |= bit
@@ -633,6 +690,7 @@ cdef inline int ds_found(mheap_t* h, gcwork_t* w, dstate_t* d, uint64_t p,
                 return 0
             d.tbits[idx >> 6] |= bit
             d.tgrey[idx >> 6] |= bit
+            touch(w, d.tsi, d.tes)
             if not d.queued[d.tsi] and span_enqueue(w, d.tsi) < 0:
                 return -1
             return 1                            # the caller counts it (in registers)
@@ -707,6 +765,7 @@ cdef inline uint64_t flush(gcwork_t* w, dstate_t* d, intp_t tsi, uint64_t* tbits
     if not cwg:
         return 0
     tgrey[cw] |= cwg
+    touch(w, tsi, d.tes)                        # (counts the span once: as at the first mark)
     if not d.queued[tsi] and span_enqueue(w, tsi) < 0:
         return FLUSH_ERR
     return <uint64_t>GR_POPCNT(cwg)
@@ -783,7 +842,7 @@ cdef int shade_found(mheap_t* h, gcwork_t* w, dstate_t* d, const uint64_t* pbuf,
 
 
 cdef int scan_word(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob, uint64_t ces,
-                   uint64_t cwmask, uint64_t* psb, uint64_t* pnfast, uint64_t* pbfast,
+                   uint64_t cwmask, double x0, uint64_t* psb, uint64_t* pnfast, uint64_t* pbfast,
                    intp_t* pnobjs) noexcept nogil:
     """drain_spans' inner loop: scan the grey objects of grey word *k* of the span being
     scanned (*ob*: the word's first object, *ces* the span's element size, *cwmask* the
@@ -810,7 +869,8 @@ cdef int scan_word(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob, 
     cdef uint64_t sb = psb[0]
     cdef intp_t nobjs = pnobjs[0] + GR_POPCNT(g)
     cdef intp_t cwords = <intp_t>(ces >> 3)
-    cdef intp_t oi = <intp_t>((ob - d.astart) >> 3), i, j, t, hw, top, s0, nw
+    cdef intp_t oi = <intp_t>((ob - d.astart) >> 3), i, j, t, hw, top, s0, nw, o, cur, cshift
+    cdef intp_t kp
     cdef const uint64_t* hbits = d.hbits
     cdef const uint8_t* arena = d.arena
     cdef uint64_t astart = d.astart
@@ -820,7 +880,8 @@ cdef int scan_word(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob, 
     cdef int r
     d.grey[k] = 0
     while g:
-        if budgeted and ((d.nm + pnfast[0]) * w.w_obj + sb * w.w_byte >= w.budget):
+        if budgeted and ((d.nm + pnfast[0]) * w.w_obj + sb * w.w_byte + (w.extra - x0)
+                         >= w.budget):
             d.grey[k] |= g                      # not scanned: grey for the next drain
             nobjs -= GR_POPCNT(g)
             break
@@ -833,6 +894,9 @@ cdef int scan_word(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob, 
             # of the n * cwords words from oi.
             nw = (GR_POPCNT(g) * cwords)
             g = 0
+            cshift = GR_CTZ64(<uint64_t>cwords)
+            cur = -1
+            kp = 0
             for hw in range((nw + 63) >> 6):
                 i = oi + hw * 64
                 word = hbits[i >> 6]
@@ -854,9 +918,17 @@ cdef int scan_word(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob, 
                         b = ob + (<uint64_t>((j - oi) // cwords)) * ces
                         if p - b < ces:
                             continue
+                    o = (j - oi) >> cshift      # its object: link() counts per object
+                    if o != cur:
+                        link(w, kp)
+                        cur = o
+                        kp = 0
+                    kp += 1
                     pbuf[nf] = p
                     sbuf[nf] = astart + ((<uint64_t>j) << 3)
                     nf += 1
+                if hw == ((nw + 63) >> 6) - 1:
+                    link(w, kp)                 # the last object with pointers
                 if nf > SCAN_BATCH - 64 or hw == ((nw + 63) >> 6) - 1:
                     if shade_found(h, w, d, pbuf, sbuf, nf, pnfast, pbfast) < 0:
                         pnobjs[0] = nobjs
@@ -875,6 +947,7 @@ cdef int scan_word(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob, 
                 word = (hbits[i >> 6] >> (i & 63)) & cwmask
                 if word:
                     sb += (<uint64_t>GR_LEN64(word)) << 3
+                kp = nf
                 while word:
                     j = i + GR_CTZ64(word)
                     word &= word - 1
@@ -883,6 +956,7 @@ cdef int scan_word(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob, 
                         pbuf[nf] = p
                         sbuf[nf] = astart + ((<uint64_t>j) << 3)
                         nf += 1
+                link(w, <uint32_t>(nf - kp))
                 if budgeted:
                     break
             if nf == 1:                         # (a list: one pointer per object)
@@ -912,7 +986,7 @@ cdef int scan_word(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob, 
 
 
 ctypedef int (*scan_word_fn)(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob,
-                            uint64_t ces, uint64_t cwmask, uint64_t* psb, uint64_t* pnfast,
+                            uint64_t ces, uint64_t cwmask, double x0, uint64_t* psb, uint64_t* pnfast,
                             uint64_t* pbfast, intp_t* pnobjs) noexcept nogil
 # drain_spans calls scan_word through this pointer, so the C compiler does not inline it
 # into drain_spans' loop, whose other paths' state would push the scan's onto the stack
@@ -954,6 +1028,8 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
     cdef bint over = False                  # the budget is spent: only the ring is emptied
     cdef int r
     cdef found_t* f
+    cdef double x0 = w.extra
+    cdef uint32_t kp
     d.bits = w.bits
     d.grey = w.grey
     d.queued = w.queued
@@ -989,7 +1065,7 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
         ckw = -1
     while not w.err:
         if w.budget > 0 and not over and ((d.nm + nfast) * w.w_obj + sb * w.w_byte
-                                          >= w.budget):
+                                          + (w.extra - x0) >= w.budget):
             # The budget is spent (Go: gcDrainN): the span being scanned is kept for the
             # next drain (its grey bits are the truth), the ring is emptied (its pointers
             # shaded), and the drain stops.
@@ -1024,7 +1100,7 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
                                 + (<uint64_t>(ckw * 64 + GR_CTZ64(any_grey))) * ces)
                     any_grey &= any_grey - 1
             if scan_word_call(h, w, &d, k, cbase + (<uint64_t>(ckw * 64)) * ces, ces, cwmask,
-                              &sb, &nfast, &bfast, &nspan_objs) < 0:
+                              x0, &sb, &nfast, &bfast, &nspan_objs) < 0:
                 break
         elif w.n > 0 and not over:              # roots, large objects, finalizer referents
             w.n -= 1
@@ -1041,9 +1117,10 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
                 wbase = i
                 i = end
             else:
-                sb += scan_size(h, b, bn)
+                sb += scan_large(w, scan_size(h, b, bn), bn)
                 word = 0
                 wbase = i
+            kp = 0
             while True:
                 while word:
                     j = wbase + GR_CTZ64(word)
@@ -1051,6 +1128,7 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
                     p = (<const uint64_t*>(d.arena + ((<uint64_t>j) << 3)))[0]
                     if p == 0 or p - b < bn:    # nil, or a pointer into this object: skip
                         continue
+                    kp += 1
                     r = ds_found(h, w, &d, p, d.astart + ((<uint64_t>j) << 3))
                     if r:
                         if r < 0:
@@ -1066,6 +1144,7 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
                     word &= ((<uint64_t>1) << lim) - 1
                 wbase = i
                 i += <intp_t>lim
+            link(w, kp)
         elif w.sq_head < w.sq_tail and not over:
             if w.adaptive and w.span_visits == DECIDE_VISITS:
                 w.adaptive = False
@@ -1242,7 +1321,10 @@ def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, batche
     path. Every setting marks the same objects and returns the same counts; only the
     speed differs. A *stats* dict gets the span visits and the objects they scanned, and
     which drain ran (``"batched"``, ``"pipelined"``, ``"simple"``, or ``"switched"``:
-    the adaptive rule left the batched drain).
+    the adaptive rule left the batched drain), ``"spans"``: the spans with pointers in
+    which it marked an object (``touch``), ``"links"``: the objects it scanned that held
+    exactly one pointer (``link``), and ``"scan_large"``: the scan work in objects over
+    512 bytes (``scan_large``); the mark's modelled cost reads them.
     """
     finish_sweep(heap)              # a mark needs a swept heap (Go: finishsweep_m first)
     if ring < 0 or ring > RING_MAX or ring & (ring - 1):
@@ -1265,7 +1347,11 @@ def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, batche
     cdef const uint64_t* sp = &so[0] if so.shape[0] else NULL
     cdef intp_t npages = heap.h.mapped_pages
     with nogil:
-        if w.pipelined or w.batched:
+        w.touched = <uint8_t*>PyMem_RawCalloc(npages + 1, 1)
+        w.ntouched = npages
+        if w.touched == NULL:
+            w.err = ERR_NOMEM
+        if (w.pipelined or w.batched) and not w.err:
             w.span_info = build_span_info(&heap.h)
             if w.span_info == NULL:
                 w.err = ERR_NOMEM
@@ -1281,10 +1367,14 @@ def mark(Heap heap, roots=None, scan_only=None, *, int ring=RING_DEFAULT, batche
     PyMem_RawFree(w.grey)
     PyMem_RawFree(w.queued)
     PyMem_RawFree(w.squeue)
+    PyMem_RawFree(w.touched)
     if w.err:
         clear_bits(heap, heap.h.gcmark_bits)
         raise_work_error(&w)
     if stats is not None:
+        stats["spans"] = w.nspans
+        stats["links"] = w.nlinks
+        stats["scan_large"] = w.scan_large
         stats["span_visits"] = w.span_visits
         stats["span_objs"] = w.span_objs
         stats["drain"] = ("switched" if started_batched and not w.batched else "batched"
@@ -1338,6 +1428,21 @@ cdef int extend_span_info(const mheap_t* h, gcwork_t* w, intp_t* npages) noexcep
         t[p] = 0
     w.span_info = t
     npages[0] = h.mapped_pages
+    return 0
+
+
+cdef int extend_touched(const mheap_t* h, gcwork_t* w) noexcept nogil:
+    """The heap grew during the mark: the touched flags cover the new pages (cleared)."""
+    cdef uint8_t* t
+    if h.mapped_pages <= w.ntouched:
+        return 0
+    t = <uint8_t*>PyMem_RawRealloc(w.touched, h.mapped_pages + 1)
+    if t == NULL:
+        w.err = ERR_NOMEM
+        return -1
+    memset(&t[w.ntouched], 0, h.mapped_pages + 1 - w.ntouched)
+    w.touched = t
+    w.ntouched = h.mapped_pages
     return 0
 
 
@@ -1396,10 +1501,16 @@ cdef class MarkState:
         self.w.w_byte = 1.0
         self.roots_arr = _as_addrs(None)
         self.scan_only_arr = _as_addrs(None)
+        self.w.touched = <uint8_t*>PyMem_RawCalloc(heap.h.mapped_pages + 1, 1)
+        if self.w.touched == NULL:
+            raise MemoryError("runtime: out of memory: mark span table")
+        self.w.ntouched = heap.h.mapped_pages
         if self.w.pipelined or batched:
             with nogil:
                 self.w.span_info = build_span_info(&heap.h)
             if self.w.span_info == NULL:
+                PyMem_RawFree(self.w.touched)
+                self.w.touched = NULL
                 raise MemoryError("runtime: out of memory: mark span table")
             self.si_pages = heap.h.mapped_pages
         if batched:
@@ -1412,6 +1523,8 @@ cdef class MarkState:
                 PyMem_RawFree(self.w.span_info)
                 PyMem_RawFree(self.w.grey)
                 PyMem_RawFree(self.w.queued)
+                PyMem_RawFree(self.w.touched)
+                self.w.touched = NULL
                 self.w.span_info = NULL
                 self.w.grey = NULL
                 self.w.queued = NULL
@@ -1436,6 +1549,9 @@ cdef class MarkState:
         PyMem_RawFree(self.w.grey)
         PyMem_RawFree(self.w.queued)
         PyMem_RawFree(self.w.squeue)
+        PyMem_RawFree(self.w.touched)
+        self.w.touched = NULL
+        self.w.ntouched = 0
         self.w.stack = NULL
         self.w.span_info = NULL
         self.w.grey = NULL
@@ -1574,15 +1690,33 @@ cdef class MarkState:
         return self.w.scan_bytes
 
     @property
+    def scan_large(self):
+        """Scan work this cycle in objects over 512 bytes (part of ``scan_bytes``)."""
+        return self.w.scan_large
+
+    @property
+    def nlinks(self):
+        """Objects scanned this cycle with exactly one pointer to another object (``link``)."""
+        return self.w.nlinks
+
+    @property
+    def nspans(self):
+        """Spans with pointers in which the mark greyed an object this cycle (``touch``)."""
+        return self.w.nspans
+
+    @property
     def grey(self):
         """Grey objects waiting to be scanned (batched: on the object stack, plus the
         queued spans, each counted once)."""
         return self.w.n + (self.w.sq_tail - self.w.sq_head) + (self.w.cs >= 0)
 
     def drain(self, double budget=0, double w_obj=0, double w_byte=1, double w_root=1,
-              *, int nworkers=1):
+              *, int nworkers=1, double w_span=0, double w_link=0, double w_large=0):
         """Mark until *budget* units of work are done or no work is left (Go: gcDrainN /
-        gcDrain); returns ``(bytes_marked, nmarked, scan_bytes)`` done by this call. The
+        gcDrain); returns ``(bytes_marked, nmarked, scan_bytes)`` done by this call (the
+        work: ``w_obj`` per object, ``w_byte`` per byte scanned, ``w_span`` per span first
+        touched (``nspans``), ``w_link`` per chain link scanned (``nlinks``), ``w_large``
+        more per byte scanned in objects over 512 bytes (``scan_large``)). The
         roots' modelled scan work left (``set_roots``) is paid first, ``w_root`` units per
         byte (``root_scan`` counts it).
 
@@ -1592,11 +1726,12 @@ cdef class MarkState:
         cdef mheap_t* h = &self.heap.h
         cdef gcwork_t* w = &self.w
         cdef uint64_t bm0 = w.bytes_marked, nm0 = w.nmarked, sb0 = w.scan_bytes
+        cdef double x0 = w.extra
         cdef double done, take
         cdef bint par
         self._check()
-        if budget < 0 or w_root < 0:
-            raise ValueError("drain: budget and w_root must be >= 0")
+        if budget < 0 or w_root < 0 or w_span < 0 or w_link < 0 or w_large < 0:
+            raise ValueError("drain: budget and the work weights must be >= 0")
         if nworkers < 1:
             raise ValueError("drain: nworkers must be >= 1")
         par = nworkers > 1 and budget == 0 and w.pipelined and not w.batched
@@ -1628,14 +1763,19 @@ cdef class MarkState:
         with nogil:
             w.w_obj = w_obj
             w.w_byte = w_byte
-            if w.pipelined or w.batched:
+            w.w_span = w_span
+            w.w_link = w_link
+            w.w_large = w_large
+            extend_touched(h, w)
+            if (w.pipelined or w.batched) and not w.err:
                 extend_span_info(h, w, &self.si_pages)
             if not w.err:
                 flush_wbuf(h, w)
             while not w.err:
                 w.budget = 0
                 if budget > 0:
-                    done = (w.nmarked - nm0) * w_obj + (w.scan_bytes - sb0) * w_byte
+                    done = ((w.nmarked - nm0) * w_obj + (w.scan_bytes - sb0) * w_byte
+                            + (w.extra - x0))
                     if done >= budget:
                         break
                     w.budget = budget - done

@@ -27,6 +27,7 @@ import numpy as np
 from libc.string cimport memcpy, memset
 from cpython.object cimport PyObject_GenericGetAttr
 from cpython.ref cimport PyObject, Py_XINCREF, Py_XDECREF
+from cpython.mem cimport PyObject_Malloc, PyMem_Realloc, PyMem_Free
 from cpython.weakref cimport PyWeakref_NewRef, PyWeakref_GET_OBJECT
 from cpython.dict cimport PyDict_GetItemWithError
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
@@ -44,6 +45,28 @@ from goruntime.errors import BoundsError, Panic
 
 cdef extern from "<complex.h>":
     pass
+
+# Handles tracked lazily by CPython's cycle collector (`pending_alloc`, `track_pending`).
+# GR_LAZY_GC: the interpreter's GC header is the two words before the object, untracked
+# means ``next == 0``, and the low two bits of ``prev`` are the collector's own flags
+# (CPython 3.11-3.13 with the GIL: Include/internal/pycore_gc.h); anywhere else handles
+# are allocated and tracked as any object.
+cdef extern from *:
+    """
+    #if !defined(PYPY_VERSION) && !defined(Py_LIMITED_API) && !defined(Py_GIL_DISABLED) \
+        && PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000
+    #define GR_LAZY_GC 1
+    #else
+    #define GR_LAZY_GC 0
+    #endif
+    typedef struct { uintptr_t next; uintptr_t prev; } gr_gchead;
+    #define GR_GCHEAD(o) (((gr_gchead *)(o)) - 1)
+    """
+    const bint GR_LAZY_GC
+    ctypedef struct gr_gchead:
+        size_t next
+        size_t prev
+    gr_gchead* GR_GCHEAD(PyObject* o) nogil
 
 cdef enum Kind:
     K_BOOL = 1
@@ -396,6 +419,7 @@ cdef class Handle:
 
     def __dealloc__(self):
         cdef Heap heap = self.heap
+        unpend(<PyObject*>self)
         if heap is None:
             return
         if self.slot >= 0:
@@ -783,6 +807,9 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
             return 0
         if isinstance(v, Handle):
             check_runtime(owner, <Handle>v)
+            err = assign_check(v.gotype, t)     # a *T or []T is no map, chan or func
+            if err is not None:
+                raise TypeError(err)
             if not dry:
                 wb_word(heap, a, (<Handle>v).addr)
                 (<uint64_t*>p)[0] = (<Handle>v).addr
@@ -1095,6 +1122,12 @@ cdef extern from "Python.h":
     ctypedef int (*c_traverseproc "traverseproc")(PyObject*, c_visitproc, void*) noexcept
     ctypedef struct c_type "PyTypeObject":
         c_traverseproc tp_traverse
+        void* tp_alloc
+        Py_ssize_t tp_basicsize
+        unsigned long tp_flags
+    PyObject* c_object_init "PyObject_Init"(PyObject* o, c_type* t) noexcept
+    PyObject* c_no_memory "PyErr_NoMemory"() noexcept
+    void c_gc_track "PyObject_GC_Track"(void* o) noexcept
 
 cdef c_traverseproc _traverse_handle = NULL
 cdef c_traverseproc _traverse_pointer = NULL
@@ -1132,6 +1165,121 @@ _traverse_slice = (<c_type*>SliceValue).tp_traverse
 (<c_type*>Handle).tp_traverse = handle_traverse
 (<c_type*>Pointer).tp_traverse = pointer_traverse
 (<c_type*>SliceValue).tp_traverse = slice_traverse
+
+
+# ---------------------------------------------------------------------------------------
+# Lazy tracking by CPython's cycle collector
+#
+# CPython runs a young collection every 700 allocations of tracked objects, and each one
+# walks them: for a program that keeps its objects, most of what ``T()`` costs is those
+# walks and the full collections that follow. A handle holds two references (its heap
+# and its runtime) and is in a cycle only through some container, which is tracked and
+# counted when it is made. So `Pointer` and `SliceValue` objects are allocated untracked
+# and not counted (`pending_alloc`, their ``tp_alloc``), their addresses kept in a table,
+# and every *full* collection (generation 2: automatic, or ``gc.collect()``) first tracks
+# the pending ones (`_track_pending`, in ``gc.callbacks``, called at the start of each
+# collection). A full collection therefore sees every handle alive, and runtime <-> handle
+# cycles are found and freed as before; a young collection sees the pending handles as
+# it sees old objects, as references from outside (an untracked object is never freed by
+# the collector, so nothing it references is freed early), so a cycle through a new
+# handle waits for the next full collection, as cycles through old objects do. A handle
+# that dies before then leaves the table in its ``__dealloc__`` (`unpend`), the table
+# index being kept in the unused word of its untracked GC header. (A `Pointer` reused
+# from the freelist of `Handle` is tracked at once, and not counted either.) Visible
+# differences: ``gc.is_tracked`` is False and ``gc.get_objects()`` does not list a handle
+# until the next full collection, and handles do not bring CPython's collections nearer
+# (a Go program's pointers do not either). Removing `_track_pending` from
+# ``gc.callbacks`` would only leak such cycles.
+
+cdef PyObject** _pending = NULL     # handles allocated untracked since the last collection
+cdef Py_ssize_t _npending = 0
+cdef Py_ssize_t _pending_cap = 0
+
+
+cdef PyObject* pending_alloc(c_type* t, Py_ssize_t nitems) noexcept:
+    """``tp_alloc`` of the handle types: a zeroed object with a GC header, untracked and
+    not counted, entered in the pending table (as ``PyType_GenericAlloc`` minus the
+    collector's count and the tracking, which `_track_pending` does later)."""
+    global _pending, _npending, _pending_cap
+    cdef Py_ssize_t n = t.tp_basicsize + sizeof(gr_gchead)
+    cdef Py_ssize_t cap
+    cdef PyObject** grown
+    cdef char* mem
+    cdef PyObject* o
+    if _npending == _pending_cap:
+        cap = 1024 if _pending_cap == 0 else 2 * _pending_cap
+        grown = <PyObject**>PyMem_Realloc(_pending, cap * sizeof(PyObject*))
+        if grown == NULL:
+            return c_no_memory()
+        _pending = grown
+        _pending_cap = cap
+    mem = <char*>PyObject_Malloc(n)
+    if mem == NULL:
+        return c_no_memory()
+    memset(mem, 0, n)
+    o = <PyObject*>(mem + sizeof(gr_gchead))
+    c_object_init(o, t)
+    _pending[_npending] = o
+    _npending += 1
+    GR_GCHEAD(o).prev = (<size_t>_npending) << 2      # index + 1; untracked: next == 0
+    return o
+
+
+cdef inline void unpend(PyObject* o) noexcept:
+    """Take *o* out of the pending table if it is there (it dies untracked)."""
+    global _npending
+    cdef gr_gchead* g
+    cdef Py_ssize_t i
+    cdef PyObject* last
+    if not GR_LAZY_GC:
+        return
+    g = GR_GCHEAD(o)
+    if g.next != 0 or g.prev < 4:       # tracked, or untracked by the collector / dealloc
+        return
+    i = <Py_ssize_t>(g.prev >> 2) - 1
+    _npending -= 1
+    last = _pending[_npending]
+    _pending[i] = last
+    GR_GCHEAD(last).prev = ((<size_t>(i + 1)) << 2) | (GR_GCHEAD(last).prev & 3)
+    g.prev &= 3
+
+
+def _track_pending(phase, info):
+    """``gc.callbacks`` entry: at the start of a full collection, track every handle made
+    since the last one, so that collection sees all of them (see `pending_alloc`)."""
+    global _pending, _npending, _pending_cap
+    cdef Py_ssize_t i
+    cdef PyObject* o
+    if phase != "start" or info.get("generation") != 2:
+        return
+    for i in range(_npending):
+        o = _pending[i]
+        GR_GCHEAD(o).prev &= 3
+        c_gc_track(o)
+    _npending = 0
+    if _pending_cap > 65536:            # a burst of handles: give the table back
+        PyMem_Free(_pending)
+        _pending = NULL
+        _pending_cap = 0
+
+
+def _lazy_tracking():
+    """True when handles are tracked lazily (`pending_alloc`), for tests."""
+    return (<c_type*>Pointer).tp_alloc == <void*>pending_alloc
+
+
+def _pending_handles():
+    """The handles now in the pending table (alive, untracked), for tests."""
+    return [<object>_pending[i] for i in range(_npending)]
+
+
+# the GC header must be all of the pre-header (no managed dict or weakref list before it)
+if GR_LAZY_GC and not ((<c_type*>Pointer).tp_flags & (3 << 3)) \
+        and not ((<c_type*>SliceValue).tp_flags & (3 << 3)):
+    import gc as _gc
+    _gc.callbacks.append(_track_pending)
+    (<c_type*>Pointer).tp_alloc = <void*>pending_alloc
+    (<c_type*>SliceValue).tp_alloc = <void*>pending_alloc
 
 
 @cython.final

@@ -14,7 +14,7 @@ from .iface import Value
 from .maps import MapValue
 from .closure import FuncValue
 
-__all__ = ["append", "copy", "clear", "string", "bytes", "concat", "value", "StringValue",
+__all__ = ["append", "copy", "clear", "string", "unsafe_string", "bytes", "concat", "value", "StringValue",
            "Value", "MapValue", "closure", "FuncValue"]
 
 
@@ -44,6 +44,12 @@ def clear(x):
 def string(b):
     """Go's ``string(b)`` for a ``[]byte`` SliceValue: a `StringValue`."""
     return _string.slicebytetostring(current(), b)
+
+
+def unsafe_string(b):
+    """Go's ``unsafe.String(unsafe.SliceData(b), len(b))`` for a ``[]byte`` SliceValue (what
+    ``strings.Builder.String`` does): a `StringValue` sharing b's bytes, no allocation."""
+    return _string.unsafestring(current(), b)
 
 
 def bytes(s):

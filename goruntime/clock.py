@@ -33,8 +33,19 @@ Charging GC work (for the collector's code)
 With one clock per runtime and Go's GOMAXPROCS CPUs folded onto it, GC work is charged
 as the nanoseconds it costs by `COSTS` (``mark_object``, ``mark_byte``, ``stw_*``, ...)::
 
-    ns = nobjects * COSTS["mark_object"] + nbytes * COSTS["mark_byte"]
+    ns = (nobjects * COSTS["mark_object"] + nbytes * COSTS["mark_byte"]
+          + nspans * COSTS["mark_span"] + nlinks * COSTS["mark_link"]
+          + nlarge_bytes * COSTS["mark_large_byte"])
     clock.charge_gc(ns)                # moves nanotime() by ns, counted in gc_ns()
+
+The mark's cost follows Go 1.27's Green Tea collector, which scans small objects span by
+span: ``nspans`` counts the spans of 16..512-byte objects with pointers in which the mark
+greyed an object (a dense span shares its visit cost among many objects, a sparse one
+among few), ``nlinks`` the objects scanned with exactly one pointer (a list's successor
+waits for a span visit of its own), ``nlarge_bytes`` the scan work in objects over 512
+bytes (scanned pointer by pointer, not span-wise). Simplified: Go's number of span visits
+also depends on the order of its FIFO span queue, which these counts do not see, and
+memory latency is not modelled (docs/emulation.md).
 
 A concurrent mark that must know how far the mutator got reads `mutator_ns()` (the
 cumulative mutator time, metered work included) and gives the background worker its
@@ -62,11 +73,13 @@ DEFAULT_START_UNIX_NS = 1_700_000_000_000_000_000
 # on this machine kind (2-core x86-64, shared): bench/go/clockcal is the Go program,
 # `python -m bench.clockcal --runs 5 --record bench/clockcal.json` ran it and fitted these
 # numbers (the record holds every raw figure and how it was taken), except the mark's
-# per-object and per-byte costs and the sweep's per-span cost, which `bench.clockcal.fit_oracle`
-# fits on the oracle corpus's calibration shapes (Go's recorded quiet runs, packed span
-# scan on as programs run it); tests/test_clock_costs.py checks that this table is
-# `bench.clockcal.table` of the two records. Go's own timings vary by 2x and more run to
-# run on a shared machine; these are a typical run's (medians).
+# fixed part and the sweep's per-span cost, which `bench.clockcal.fit_oracle` fits on the
+# oracle corpus's calibration shapes (Go's recorded quiet runs, packed span scan on as
+# programs run it), and the mark's work, which `bench.clockcal.fit_mark` fits on
+# bench/go/markcal's shapes (bench/markcal.json); tests/test_clock_costs.py checks that
+# this table is `bench.clockcal.table` of the three records. Go's own timings vary by 2x
+# and more run to run on a shared machine; these are a typical run's (medians; the
+# mark's, the fastest repetition of each shape, the least disturbed).
 COSTS = {
     # -- the mutator (metered: Runtime.mutator_work_ns) ---------------------------------
     # mallocgc per call and per requested byte, by path, with the GC on (zeroing, span
@@ -89,13 +102,22 @@ COSTS = {
     "go_statement": 379.8,              # go f(): newproc and the goroutine's exit
     "finalizer_run": 4.136,             # a queued finalizer (or cleanup) run
     # -- the collector (charged with charge_gc) ------------------------------------------
-    # the mark's fixed work (roots, the runtime's own data), per marked object and per byte
-    # scanned (/gc/scan/heap:bytes): fitted on the oracle's calibration shapes at Go's
-    # defaults (bench/clockcal.py fit_oracle; Go's runs are in tests/oracle/
-    # go1.27.3-gomaxprocs1.json: time_forced_idle, time_mark_objects, time_mark_bytes)
+    # the mark's fixed work (roots, the runtime's own data): fitted on the oracle's
+    # time_forced_idle at Go's defaults (bench/clockcal.py fit_oracle; Go's runs are in
+    # tests/oracle/go1.27.3-gomaxprocs1.json)
     "mark_base": 165500.0,
-    "mark_object": 29.56,
-    "mark_byte": 0.7242,
+    # the mark's work (Go 1.27's Green Tea: small objects scanned span by span), fitted
+    # by bench/clockcal.py fit_mark on bench/go/markcal's trees and lists at span
+    # densities 1..1/32 (bench/markcal.json): per object marked, per Green Tea span in
+    # which the mark greyed an object (dense spans share it among many objects), per
+    # chain link (an object scanned with exactly one pointer: a list's successor is
+    # scanned in a span visit of its own), per byte scanned (/gc/scan/heap:bytes), and
+    # per byte more in large objects (scanned pointer by pointer, not span-wise)
+    "mark_object": 2.212,
+    "mark_span": 554.9,
+    "mark_link": 16.72,
+    "mark_byte": 0.1862,
+    "mark_large_byte": 0.583,           # more per byte in objects over 512 B
     "sweep_span": 514.0,                # runtime.GC's sweep, per span it frees (time_sweep_spans)
     "mark_stack": 579.1,                # per goroutine (its stack, its runtime objects)
     "stw_sweep_term": 3213.0,           # STW #1, fixed part

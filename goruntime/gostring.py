@@ -252,6 +252,17 @@ def slicebytetostring(rt, b):
     return _finish(rt, out)
 
 
+def unsafestring(rt, b):
+    """Go: ``unsafe.String(unsafe.SliceData(b), len(b))``, what ``strings.Builder.String``
+    returns: a string sharing *b*'s bytes (the program must not change them afterwards, as
+    Go requires). Allocates nothing; the string keeps *b*'s whole array alive."""
+    if not isinstance(b, _object.SliceValue) or b.elem.underlying.kind != "uint8":
+        raise TypeError(f"unsafe.String: give a []byte SliceValue, not {b!r}")
+    own(rt, b)
+    n = len(b)
+    return StringValue._make(rt, b.addr if n else 0, n)
+
+
 def stringtoslicebyte(rt, s):
     """Go's ``[]byte(s)``. Of a string value (a `StringValue`): stringtoslicebyte's
     rawbyteslice, the capacity rounded up to the size class. Of a constant (a Python

@@ -170,8 +170,8 @@ def box(rt, v, iface_t, dry):
         raise TypeError(err)
     holder = _object.make_slice(rt, rt.heap, 0, 0, 0, _types.Byte)   # checks only
     zero = x is None and T.underlying.kind in ("struct", "array")     # T{}: the zero value
-    if not zero and (not _direct(T) or not isinstance(x, (_object.Pointer, type(None)))):
-        _object.check_store(holder, T, x)
+    if not zero and (x is not None or not _direct(T)):
+        _object.check_store(holder, T, x)    # a pointer too: its type and runtime (B43)
     if dry:
         return 0, 0
     tw = rt.rodata.type_word(T)
@@ -181,11 +181,7 @@ def box(rt, v, iface_t, dry):
 def data_word(rt, T, x):
     """Go: dataWord and the convT* functions (iface.go)."""
     if _direct(T):
-        if x is None:
-            return 0
-        if hasattr(x, "_go_word"):
-            return x._go_word(rt, T)
-        return x.addr
+        return _direct_word(rt, T, x)
     size = T.size
     if size == 0:
         return _heap.ZERO_BASE
@@ -216,6 +212,25 @@ def data_word(rt, T, x):
             return ZEROVAL_BASE
         return _copy_in(rt, T, x, 24, False)
     return _copy_in(rt, T, x, size, not has_ptr)                  # convT / convTnoptr
+
+
+def _direct_word(rt, T, x):
+    """The one word of a pointer-shaped value: the pointer itself, or, for a struct or
+    array of one pointer-shaped component (Go: IsDirectIface), that component's word, read
+    from a handle to copy from or taken from the literal (dict of fields, list)."""
+    u = T.underlying
+    if x is None:
+        return 0
+    if u.kind in ("struct", "array"):
+        if isinstance(x, _object.Pointer):               # checked: a *T of this runtime
+            return rt.heap.read_word(x.addr)
+        if u.kind == "struct":
+            f = u.fields[0]
+            return _direct_word(rt, f.type, x.get(f.name)) if isinstance(x, dict) else 0
+        return _direct_word(rt, u.elem, x[0])
+    if hasattr(x, "_go_word"):
+        return x._go_word(rt, T)
+    return x.addr
 
 
 def _copy_in(rt, T, x, size, noscan):

@@ -48,7 +48,7 @@ import weakref
 
 import numpy as np
 
-from . import _maps, _object, types as _types
+from . import _maps, _object, _signals, types as _types
 from .slice import own
 
 GROUP_SLOTS = 8                 # Go: abi.MapGroupSlots
@@ -295,17 +295,25 @@ class MapState:
         t.keys = {}                      # key bytes -> slot
         return t
 
-    def _new_directory(self, tables, hold):
+    def _new_directory(self, tables, hold, d=None):
+        """Install *tables* as the directory, in *d* (from `_alloc_directory`) or a new one."""
         rt = self.rt
-        n = len(tables)
-        d = _object.new_slice_object(rt, rt.heap, 8 * n, False, b"\x01", n, n, n,
-                                     _types.Ptr(TableStruct))
-        hold.append(d)
+        if d is None:
+            d = self._alloc_directory(len(tables), hold)
         for i, t in enumerate(tables):
             rt.heap.write_word(d.addr + 8 * i, t.addr)
         self.dir_addr = d.addr
         self.directory = list(tables)
         rt.heap.write_word(self.addr + _DIR_OFF, d.addr)
+
+    def _alloc_directory(self, n, hold):
+        """The ``[]*table`` of *n* entries; allocated before the map changes (a MemoryError
+        then leaves the map as it was)."""
+        rt = self.rt
+        d = _object.new_slice_object(rt, rt.heap, 8 * n, False, b"\x01", n, n, n,
+                                     _types.Ptr(TableStruct))
+        hold.append(d)
+        return d
 
     def _slot_addr(self, groups, slot):
         return groups + (slot >> 3) * self.mt.group_size + 8 + (slot & 7) * self.mt.slot_size
@@ -460,12 +468,13 @@ class MapState:
     def _grow_to_table(self, hold):
         gaddr, hashes, keys = self.small
         t = self._new_table(2 * GROUP_SLOTS, 0, 0, hold)
+        d = self._alloc_directory(1, hold)
         slots = [None] * GROUP_SLOTS
         for kb, i in keys.items():
             slots[i] = kb
         self._move_all(gaddr, 1, hashes, slots, [t], 0)
         self.small = None
-        self._new_directory([t], hold)
+        self._new_directory([t], hold, d)
         self.global_depth = 0
         return t
 
@@ -503,8 +512,10 @@ class MapState:
         depth = t.local_depth + 1
         left = self._new_table(MAX_TABLE_CAPACITY, -1, depth, hold)
         right = self._new_table(MAX_TABLE_CAPACITY, -1, depth, hold)
+        grow = t.local_depth == self.global_depth     # Go: installTableSplit grows the dir
+        d = self._alloc_directory(2 * len(self.directory), hold) if grow else None
         self._reinsert(t, [left, right], 1 << (64 - depth))
-        if t.local_depth == self.global_depth:        # Go: installTableSplit grows the dir
+        if grow:
             old = self.directory
             new = []
             for i, x in enumerate(old):
@@ -512,7 +523,7 @@ class MapState:
                 if x.index == i:
                     x.index = 2 * i
             self.global_depth += 1
-            self._new_directory(new, hold)
+            self._new_directory(new, hold, d)
         left.index = t.index
         self._replace_table(left)
         right.index = left.index + (1 << (self.global_depth - left.local_depth))
@@ -727,7 +738,7 @@ class MapValue:
 
     def _go_clear(self):
         st = self._state
-        with st.rt.world:
+        with st.rt.world, _signals.held():
             st.clear()
 
     def __len__(self):
@@ -761,7 +772,7 @@ class MapValue:
             from .gostring import slicebytetostring
             k = slicebytetostring(rt, k)     # m[string(b)] = v: Go converts the key first
         _object.check_store(holder, st.mt.key, k)
-        with rt.world:
+        with rt.world, _signals.held():      # Ctrl-C waits: the mirror and the heap change together
             st.put(kb, k, v)
         if rt.heap.gc_pending:
             rt.collector.heap_triggered()
@@ -792,7 +803,7 @@ class MapValue:
         ka, va = arrays
         if not len(ka):
             return
-        with rt.world:
+        with rt.world, _signals.held():
             _maps.bulk_put(st, rt.heap, ka.view(np.uint8).reshape(len(ka), ka.itemsize),
                            va.view(np.uint8).reshape(len(va), va.itemsize), ka, va, hashlib.blake2b)
         if rt.heap.gc_pending:
@@ -801,7 +812,7 @@ class MapValue:
     def __delitem__(self, k):
         st = self._state
         kb = _key_bytes(st.rt, st.mt, k)
-        with st.rt.world:
+        with st.rt.world, _signals.held():
             st.delete(kb)
 
     def items(self):

@@ -221,19 +221,33 @@ class GCRecord:
         self.cleanups_executed = 0
 
 
+_ATOMS = frozenset((int, float, bool, str, bytes, tuple, type(None)))   # saved as they are
+_SLOT_NAMES = {}          # type -> the __slots__ names of its MRO (a class's never change)
+
+
+def _slot_names(cls):
+    names = _SLOT_NAMES.get(cls)
+    if names is None:
+        names = _SLOT_NAMES[cls] = tuple(
+            n for c in cls.__mro__ for n in getattr(c, "__slots__", ())
+            if n not in ("__dict__", "__weakref__"))
+    return names
+
+
 def _save(obj, depth=2):
     """The attributes of *obj* as they are now (lists copied, nested records saved in
     turn), for `_restore`: the state a cycle rolls back to."""
     names = list(getattr(obj, "__dict__", ()))
-    for cls in type(obj).__mro__:
-        names += [n for n in getattr(cls, "__slots__", ()) if n not in ("__dict__", "__weakref__")]
+    names += _slot_names(type(obj))
     out = {}
     for n in names:
         try:
             v = getattr(obj, n)
         except AttributeError:
             continue
-        if isinstance(v, list):
+        if type(v) in _ATOMS:                  # the common case, without the tests below
+            out[n] = (2, v)
+        elif isinstance(v, list):
             out[n] = (0, v[:])
         elif depth and (hasattr(v, "__dict__") or hasattr(type(v), "__slots__")) \
                 and not isinstance(v, (int, float, str, bytes, tuple, type)) and not callable(v):
@@ -263,11 +277,28 @@ def mark_workers(procs):
 def stw_mark(procs):
     """The stop-the-world mark for GOMAXPROCS *procs*: the serial drain at 1, else the
     parallel one (``_gcwork``: one worker per P, at most one per CPU). Both mark the same
-    objects and return the same counts."""
+    objects and return the same counts: ``(bytes_marked, nmarked, scan_bytes, spans,
+    links, scan_large)`` (the last three as `mark_cost` reads them)."""
     nworkers = mark_workers(procs)
-    if nworkers <= 1:
-        return _mark.mark
-    return lambda heap, roots, scan_only: _gcwork.mark(heap, roots, scan_only, nworkers=nworkers)
+
+    def run(heap, roots, scan_only):
+        st = {}
+        if nworkers <= 1:
+            r = _mark.mark(heap, roots, scan_only, stats=st)
+        else:
+            r = _gcwork.mark(heap, roots, scan_only, nworkers=nworkers, stats=st)
+        return (*r, st["spans"], st["links"], st["scan_large"])
+    return run
+
+
+def mark_cost(nobjects, scan_bytes, spans, links, scan_large):
+    """The modelled mark CPU (ns) of marking *nobjects*, scanning *scan_bytes* (of which
+    *scan_large* in objects over 512 bytes), touching *spans* Green Tea spans and scanning
+    *links* chain links (clock.COSTS, fitted by bench/clockcal.py fit_mark on Go's
+    measured shapes; docs/emulation.md)."""
+    return (nobjects * COSTS["mark_object"] + scan_bytes * COSTS["mark_byte"]
+            + spans * COSTS["mark_span"] + links * COSTS["mark_link"]
+            + scan_large * COSTS["mark_large_byte"])
 
 
 class Collector:
@@ -736,18 +767,19 @@ class Collector:
         # the mark's fixed work (roots, the runtime's own data) and the goroutine stacks,
         # by the calibrated table; a runtime's first cycle is slower (clock.COSTS)
         # by the calibrated table; a runtime's first cycle is slower (clock.COSTS). Each
-        # handle is a pointer slot on a stack or in a global (Go scans the word: 8 bytes).
+        # handle is a pointer slot on a stack or in a global (Go scans the word: 8 bytes,
+        # pointer by pointer, as a large object's).
         root_ns = COSTS["mark_base"] + self.stack_scan[1] * COSTS["mark_stack"] \
             + (COSTS["mark_first_cycle"] if rt.gc_record.num_gc == 0 else 0) \
-            + rt.heap.nroots * 8 * COSTS["mark_byte"]
+            + rt.heap.nroots * 8 * (COSTS["mark_byte"] + COSTS["mark_large_byte"])
         if concurrent is None:
             concurrent = kind == "heap"
         if not concurrent or stw_mode:
             # the mark runs to its end at once: runtime.GC's caller is blocked (the workers
             # get every P), the periodic GC starts when everyone sleeps, gcstoptheworld
             # stops the mutator. At GOMAXPROCS > 1 it runs on one worker per P (_gcwork).
-            (bytes_marked, _, scan_bytes), mark_ns = self.phase(
-                lambda r: root_ns + r[1] * COSTS["mark_object"] + r[2] * COSTS["mark_byte"],
+            (bytes_marked, _, scan_bytes, *_), mark_ns = self.phase(
+                lambda r: root_ns + mark_cost(*r[1:]),
                 stw_mark(procs), rt.heap, *self.special_roots())
             rt.heap.gcphase_mark = True
             _, cyc.mutator_ns = self.alloc_rate()
@@ -785,23 +817,25 @@ class Collector:
         rt = self.rt
         m = self.mark
         mo, mb = COSTS["mark_object"], COSTS["mark_byte"]
+        ms, ml, mlb = COSTS["mark_span"], COSTS["mark_link"], COSTS["mark_large_byte"]
         wall = not isinstance(rt.clock, _clock.VirtualClock)
         # the roots' modelled cost, spread over their scan work (ns per byte)
         w_root = cyc.root_ns / cyc.root_work if cyc.root_work else 0.0
-        r0 = m.root_scan
+        r0, s0, l0, g0 = m.root_scan, m.nspans, m.nlinks, m.scan_large
         t0 = _time.perf_counter_ns() if wall else 0
         if scan_budget:
             b, n, sb = m.drain(scan_budget, 0.0, 1.0, 1.0)
         else:
             # a drain to the end runs on a worker per P (its counts, and so the modelled
             # time, do not depend on the order; docs/emulation.md)
-            b, n, sb = m.drain(budget_ns, mo, mb, w_root,
+            b, n, sb = m.drain(budget_ns, mo, mb, w_root, w_span=ms, w_link=ml, w_large=mlb,
                                nworkers=mark_workers(rt._gomaxprocs) if budget_ns == 0 else 1)
         rw = m.root_scan - r0
         if wall:
             ns = _time.perf_counter_ns() - t0
         else:
-            ns = int(n * mo + sb * mb + rw * w_root)
+            ns = int(mark_cost(n, sb, m.nspans - s0, m.nlinks - l0, m.scan_large - g0)
+                     + rw * w_root)
             if not cyc.root_work and cyc.root_ns and m.roots_done:   # no root scan work
                 ns += int(cyc.root_ns)
                 cyc.root_ns = 0
@@ -1092,7 +1126,7 @@ class Collector:
                            mutator_ns=cyc.mutator_ns, mark_cpu_ns=mark_ns,
                            assist_ns=cyc.assist_ns, dedicated_ns=cyc.dedicated_ns,
                            fractional_ns=cyc.fractional_ns, idle_mark_ns=cyc.idle_ns,
-                           heap_live=heap1)
+                           heap_live=heap1, world_stopped=cyc.mode == "stw")
         rt.pacer.reset_live(bytes_marked)         # heapLive (the heap's) = bytes marked
         rt.heap.take_heap_scan()                  # heapScan restarts from the mark's scan work
         seq0 = self.sweep_flush_mark()            # before the flush: which spans are stale

@@ -31,7 +31,7 @@ from typing import NamedTuple
 from . import _heap
 
 __all__ = ["MemStats", "BySizeEntry", "NUM_BY_SIZE", "PauseRing", "CPUStats",
-           "HeapCounters", "chronological_pauses"]
+           "HeapCounters", "chronological_pauses", "sys_classes"]
 
 NUM_BY_SIZE = 61                  # Go: len(MemStats.BySize), classes 0..60 (spec 2.5)
 MSPAN_SIZE = 160                  # unsafe.Sizeof(mspan{}) in 1.27.3 (spec 1.1)
@@ -309,6 +309,35 @@ def _round_up(n, to):
     return -(-n // to) * to
 
 
+def sys_classes(counters, *, nprocs, peak_spans, peak_procs, stack_inuse, nspecials,
+                high_water=None, mem_profile_rate=DEFAULT_MEM_PROFILE_RATE):
+    """The runtime's own memory classes and their total, as `fill` sets them: (StackInuse,
+    StackSys, MSpanInuse, MSpanSys, MCacheInuse, MCacheSys, BuckHashSys, GCSys, OtherSys,
+    Sys). *high_water* is updated as by `fill`. What the pacer's `MemoryState` needs of
+    MemStats without building one (the runtime reads it several times per cycle)."""
+    stack_sys = stack_inuse                    # stack.py: stack spans (Go: inStacks)
+    # + OS stacks: none without cgo
+    mspan_inuse = counters.nspans_inuse * MSPAN_SIZE
+    mspan_sys = _round_up(max(peak_spans, 1) * MSPAN_SIZE, FIXALLOC_CHUNK)
+    mcache_inuse = nprocs * MCACHE_SIZE
+    mcache_sys = _round_up(peak_procs * MCACHE_SIZE, FIXALLOC_CHUNK)
+    buck = PROFILING_BASE + (BUCK_HASH_BYTES if mem_profile_rate > 0 else 0)
+    heap_sys = counters.heap_sys
+    arenas = max(1, -(-heap_sys // HEAP_ARENA_BYTES))
+    gc_sys = (GC_MISC_BASE + arenas * HEAP_ARENA_META
+              + _round_up(counters.nspans_inuse * 2 * 128, 64 << 10))
+    nfin, ncl, nweak = nspecials
+    other = OTHER_SYS_BASE + _round_up(nfin * SPECIAL_FINALIZER_SIZE + ncl * SPECIAL_CLEANUP_SIZE
+                                       + nweak * SPECIAL_WEAK_SIZE, FIXALLOC_CHUNK)
+    if high_water is not None:
+        gc_sys = high_water["GCSys"] = max(high_water.get("GCSys", 0), gc_sys)
+        other = high_water["OtherSys"] = max(high_water.get("OtherSys", 0), other)
+        buck = high_water["BuckHashSys"] = max(high_water.get("BuckHashSys", 0), buck)
+    total = heap_sys + stack_sys + mspan_sys + mcache_sys + buck + gc_sys + other
+    return (stack_inuse, stack_sys, mspan_inuse, mspan_sys, mcache_inuse, mcache_sys, buck,
+            gc_sys, other, total)
+
+
 def fill(m, *, counters, nprocs, peak_spans,
          peak_procs, stack_inuse, nspecials, gc, next_gc, clock=None,
          high_water=None, mem_profile_rate=DEFAULT_MEM_PROFILE_RATE):
@@ -325,8 +354,9 @@ def fill(m, *, counters, nprocs, peak_spans,
     sizes = _heap.SIZE_CLASS_TO_SIZE
     sac = counters.small_alloc_count
     sfc = counters.small_free_count
-    m.Alloc = m.HeapAlloc = counters.heap_alloc
-    m.TotalAlloc = counters.total_alloc
+    total_alloc = counters.total_alloc
+    m.Alloc = m.HeapAlloc = total_alloc - counters.freed
+    m.TotalAlloc = total_alloc
     m.Mallocs = counters.mallocs
     m.Frees = counters.frees
     m.HeapObjects = m.Mallocs - m.Frees
@@ -335,25 +365,11 @@ def fill(m, *, counters, nprocs, peak_spans,
     m.HeapInuse = counters.heap_inuse
     m.HeapReleased = counters.heap_released
     m.HeapIdle = m.HeapSys - m.HeapInuse
-    m.StackInuse = stack_inuse                 # stack.py: stack spans (Go: inStacks)
-    m.StackSys = m.StackInuse                  # + OS stacks: none without cgo
-    m.MSpanInuse = counters.nspans_inuse * MSPAN_SIZE
-    m.MSpanSys = _round_up(max(peak_spans, 1) * MSPAN_SIZE, FIXALLOC_CHUNK)
-    m.MCacheInuse = nprocs * MCACHE_SIZE
-    m.MCacheSys = _round_up(peak_procs * MCACHE_SIZE, FIXALLOC_CHUNK)
-    m.BuckHashSys = PROFILING_BASE + (BUCK_HASH_BYTES if mem_profile_rate > 0 else 0)
-    arenas = max(1, -(-m.HeapSys // HEAP_ARENA_BYTES))
-    m.GCSys = (GC_MISC_BASE + arenas * HEAP_ARENA_META
-               + _round_up(counters.nspans_inuse * 2 * 128, 64 << 10))
-    nfin, ncl, nweak = nspecials
-    m.OtherSys = OTHER_SYS_BASE + _round_up(nfin * SPECIAL_FINALIZER_SIZE + ncl * SPECIAL_CLEANUP_SIZE
-                                            + nweak * SPECIAL_WEAK_SIZE, FIXALLOC_CHUNK)
-    if high_water is not None:
-        for k in ("GCSys", "OtherSys", "BuckHashSys"):
-            high_water[k] = max(high_water.get(k, 0), getattr(m, k))
-            setattr(m, k, high_water[k])
-    m.Sys = (m.HeapSys + m.StackSys + m.MSpanSys + m.MCacheSys + m.BuckHashSys + m.GCSys
-             + m.OtherSys)
+    (m.StackInuse, m.StackSys, m.MSpanInuse, m.MSpanSys, m.MCacheInuse, m.MCacheSys,
+     m.BuckHashSys, m.GCSys, m.OtherSys, m.Sys) = sys_classes(
+        counters, nprocs=nprocs, peak_spans=peak_spans, peak_procs=peak_procs,
+        stack_inuse=stack_inuse, nspecials=nspecials, high_water=high_water,
+        mem_profile_rate=mem_profile_rate)
     m.NextGC = next_gc
     m.LastGC = gc.last_gc_unix
     m.PauseTotalNs = gc.pause_total_ns

@@ -678,7 +678,8 @@ class Pacer:
                   heap_scan_work: int, stack_scan_work: int, globals_scan_work: int,
                   mutator_ns: int = 0, mark_cpu_ns: int = 0,
                   assist_ns: int = 0, dedicated_ns: int = 0, fractional_ns: int = 0,
-                  idle_mark_ns: int = 0, heap_live: int | None = None):
+                  idle_mark_ns: int = 0, heap_live: int | None = None,
+                  world_stopped: bool = False):
         """End the mark phase and update consMark (Go: endCycle, called from gcMarkDone).
 
         Records the cycle's scan work (heap bytes scanned, stack bytes scanned, globals
@@ -692,6 +693,13 @@ class Pacer:
         - ``cons_mark_model="virtual-cost"``: the allocation rate ``(triggered -
           heapMarked) / mutator_ns`` over the scan rate ``scanWork / mark_cpu_ns``
           (module docstring). Nothing is measured if any of the four is zero.
+
+        *world_stopped*: the whole mark ran with the mutator stopped (every cycle under
+        GODEBUG=gcstoptheworld=1). heapLive cannot grow then and Go's endCycle returns
+        before measuring, so nothing is measured in either model. (A modelled concurrent
+        mark that saw no growth is still measured by the virtual-cost model: Go's mutator
+        would have run during it. runtime.GC's cycle at GOMAXPROCS=1 is one Go does not
+        measure either; the runtime does not pass it yet: see docs/emulation.md.)
 
         Returns the measured ratio, or None when nothing was measured.
         """
@@ -712,6 +720,10 @@ class Pacer:
             utilization += float(assist_ns) / float(duration * procs)
         self.last_utilization = utilization
         current = None
+        if world_stopped:
+            # Go's endCycle returns here: heapLive cannot grow while the world is stopped
+            # (heapLive <= triggered), so the cycle says nothing about the mutator's rate
+            return None
         if self.cons_mark_model == "virtual-cost":
             alloc = self.triggered - self.heap_marked if self.triggered != MAX_UINT64 else 0
             if alloc > 0 and mutator_ns > 0 and mark_cpu_ns > 0 and scan_work > 0:

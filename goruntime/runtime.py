@@ -342,10 +342,19 @@ class Runtime:
     def _mem_state(self, counters=None, record_peak=True):
         """The pacer's view of memory now (Go: the inputs of heapGoal and the scavenger)."""
         c = counters or self._counters()
-        m = self._stats(c, record_peak=record_peak)
-        return _pacer.MemoryState(mapped_ready=m.Sys - m.HeapReleased,
-                                  heap_free=m.HeapIdle - m.HeapReleased,
-                                  heap_alloc=m.HeapAlloc, heap_inuse=m.HeapInuse)
+        peak_spans = max(self._peak_spans, c.nspans_inuse)
+        if record_peak:
+            self._peak_spans = peak_spans
+        # MemStats' Sys, HeapIdle, HeapReleased, HeapAlloc, HeapInuse, as `_stats` fills
+        # them, without building a MemStats (this runs several times per cycle)
+        sys_total = mstats.sys_classes(
+            c, nprocs=self._gomaxprocs, peak_spans=peak_spans, peak_procs=self._peak_procs,
+            stack_inuse=self.stacks.inuse(), nspecials=self.specials.counts(),
+            high_water=self._sys_high_water, mem_profile_rate=self.mem_profile_rate)[-1]
+        released = c.heap_released
+        return _pacer.MemoryState(mapped_ready=sys_total - released,
+                                  heap_free=c.heap_sys - c.heap_inuse - released,
+                                  heap_alloc=c.heap_alloc, heap_inuse=c.heap_inuse)
 
     def _stats(self, counters, m=None, next_gc=0, record_peak=True):
         """MemStats from *counters*. The span count's high-water mark (MSpanSys: span
@@ -611,6 +620,9 @@ class Runtime:
     def sleep(self, ns):
         """time.Sleep: the mutator idles, so a running mark phase completes first and the
         background scavenger gets the time."""
+        if not -(1 << 63) <= ns < (1 << 63):
+            raise OverflowError(f"cannot use {ns} (untyped int constant) as time.Duration value "
+                                "in argument to Sleep (overflows)")
         self.finish_cycle()
         g = self.sched.current() if ns > 0 else None
         queued = g is not None and self.proc.sleep_start(g.id)   # Go: gp.timer, ts.heap

@@ -147,6 +147,8 @@ WAIT_SLEEP = "sleep"
 WAIT_WAITGROUP = "sync.WaitGroup.Wait"
 WAIT_IDLE = "run_until_idle"          # ours: main waiting for the others to block
 
+MAX_WHEN = (1 << 63) - 1         # Go: maxWhen, the latest a timer can fire (time.go)
+
 DEADLOCK = "all goroutines are asleep - deadlock!"
 
 #: Go: gTrackingPeriod -- one goroutine transition in this many is timed.
@@ -577,6 +579,7 @@ class Scheduler:
         finally:
             g.status = DEAD
             g.wait_reason = ""
+            g.fn = g.args = None          # its frames are gone: its arguments root nothing
             self._allgs.pop(g.id, None)
 
     def _thread_main(self, g: Goroutine):
@@ -595,6 +598,7 @@ class Scheduler:
             with self._lock:
                 g.status = DEAD
                 g.wait_reason = ""
+                g.fn = g.args = None      # its frames are gone: its arguments root nothing
                 self._allgs.pop(g.id, None)
                 self._nactive -= 1
                 if self._nactive == 0:
@@ -998,7 +1002,7 @@ class Scheduler:
             self.gosched()
             return
         g = self._current_blocking("sleep")
-        wake = self.clock.nanotime() + ns
+        wake = min(self.clock.nanotime() + ns, MAX_WHEN)   # Go: timeSleep, when < 0 -> maxWhen
         if self._threads and not self._virtual:
             self._wall_sleep(g, wake)
             return

@@ -86,6 +86,7 @@ __all__ = [
 ]
 
 PTR_SIZE = 8                      # goarch.PtrSize on amd64
+MAX_WIDTH = 1 << 50               # cmd/compile's types.MaxWidth on amd64: the largest value
 WORD_DTYPE = np.dtype("<u8")      # one pointer-sized word, as the arena stores it
 
 Field = namedtuple("Field", "name type offset")
@@ -547,6 +548,8 @@ class Array(Type):
     def _compute_layout(self):
         e = self.elem
         e._layout()
+        if e.size and self.len > (MAX_WIDTH - 1) // e.size:     # types.CalcArraySize
+            raise TypeError(f"type {self} larger than address space")
         size, n = e.size * self.len, self.len
         if n == 0 or e.ptrdata == 0:
             return size, e.align, 0, ()
@@ -788,6 +791,8 @@ class Struct(Type):
                 base = off // PTR_SIZE
                 words.extend(base + w for w in t.ptr_words)
             off += t.size
+            if off >= MAX_WIDTH:                # types.calcStructOffset
+                raise TypeError(f"type {self} too large")
             align = max(align, t.align)
         if off > 0 and laid and laid[-1].type.size == 0:
             off += 1                        # Go issue 9401: &x.last stays inside x

@@ -24,21 +24,89 @@ def record():
     return json.loads((ROOT / "bench" / "clockcal.json").read_text())
 
 
-def test_costs_are_the_fit_of_the_recorded_calibration(record):
+@pytest.fixture(scope="module")
+def mark_record():
+    return json.loads(clockcal.MARK_RECORD.read_text())
+
+
+def test_costs_are_the_fit_of_the_recorded_calibration(record, mark_record):
     assert record["fit"] == clockcal.fit(record)
     assert record["go_version"].startswith("go version go1.27.3")
     assert len(record["runs"]) >= 5
+    assert mark_record["fit"] == clockcal.fit_mark(mark_record)
+    assert mark_record["go_version"].startswith("go version go1.27.3")
+    assert len(mark_record["runs"]) >= 5
     oracle = json.loads(clockcal.ORACLE_RECORD.read_text())
-    fitted = clockcal.table(record, oracle)
+    fitted = clockcal.table(record, oracle, mark_record)
     for k, v in fitted.items():
         assert clock.COSTS[k] == v, k
     assert set(clock.COSTS) - set(fitted) == {"mark_utilization", "scavenge_bytes_per_ns"}
 
 
+def test_mark_fit_follows_span_density_and_chains(mark_record):
+    """The fitted mark against Go's measured shapes: a dense tree (the workloads' long-lived
+    trees) marks several times cheaper per object than a list or a sparse tree, as in Go,
+    and the model is within 2x of Go for the dense and half-dense trees and lists of
+    16-byte objects (the shapes the workloads and the oracle's time_mark_objects build)."""
+    c = clock.COSTS
+    rows = {(r["shape"], r["size"], r["k"], r["objects"]): r for r in clockcal.mark_rows(mark_record)}
+
+    def model(r):
+        return (r["objects"] * c["mark_object"] + r["spans"] * c["mark_span"]
+                + r["links"] * c["mark_link"] + r["scan_bytes"] * c["mark_byte"]
+                + r["scan_large"] * c["mark_large_byte"])
+    n = 2 ** 17 - 1
+    for shape in ("tree_level", "tree_bottomup", "list_back", "list_fwd"):
+        for k in (1, 2):
+            r = rows[(shape, 16, k, n)]
+            assert 0.5 <= model(r) / r["go_ns"] <= 2, (shape, k, model(r) / r["go_ns"])
+    dense, listed = rows[("tree_bottomup", 16, 1, n)], rows[("list_back", 16, 1, n)]
+    sparse = rows[("tree_level", 16, 32, n)]
+    assert model(listed) > 2 * model(dense) and listed["go_ns"] > 2 * dense["go_ns"]
+    assert model(sparse) > 2 * model(dense) and sparse["go_ns"] > 2 * dense["go_ns"]
+
+
+def test_the_mark_shapes_are_what_the_fit_assumes():
+    """mark_counts' objects, Green Tea spans, chain links and scan bytes are what the
+    emulator's mark counts for bench/go/markcal's shapes (built the same way, smaller)."""
+    from goruntime import _mark
+    n = 2 ** 11 - 1
+
+    def build(shape, size, k):
+        pad = (size - 16) // 8
+        T = rt.Struct(f"MC{size}", a=rt.Ptr(f"MC{size}"), b=rt.Ptr(f"MC{size}"),
+                      **({"pad": rt.Array(rt.Int, pad)} if pad else {}))
+        pool = [rt.new(T) for _ in range(k * n)]
+        node = pool[::k]
+        if shape == "tree_level":
+            for j in range(n):
+                if 2 * j + 2 < n:
+                    node[j].a, node[j].b = node[2 * j + 1], node[2 * j + 2]
+            return node[0]
+        for j in range(1, n):                       # list_back: head = &T{next: head}
+            node[j].a = node[j - 1]
+        return node[n - 1]
+
+    for shape, size, k in (("tree_level", 16, 1), ("tree_level", 64, 4), ("list_back", 16, 2),
+                           ("list_back", 256, 1)):
+        with rt.Runtime(gogc="off") as r:
+            root = build(shape, size, k)
+            rt.GC()                                 # the pool's other objects are freed
+            st = {}
+            out = _mark.mark(r.heap, stats=st)      # the root's handle is the only root
+            _mark.clear_marks(r.heap)
+            del root
+        want = clockcal.mark_counts({"shape": shape, "size": size, "k": k, "objects": n})
+        got = {"objects": out[1], "spans": st["spans"], "links": st["links"], "scan_bytes": out[2],
+               "scan_large": st["scan_large"]}
+        assert got == want, (shape, size, k, got, want)
+
+
 def test_the_oracle_calibration_shapes_are_what_the_fit_assumes():
-    """fit_oracle's shape constants are the oracle twins' work as goruntime counts it:
-    per object of time_mark_objects 8 bytes of scan work, time_mark_bytes' arrays'
-    pointer words, and the quiet runs it takes the medians of are recorded."""
+    """The oracle's calibration shapes (fit_oracle's time_forced_idle and time_sweep_spans;
+    time_mark_objects and time_mark_bytes, which check fit_mark's costs in test_time) as
+    goruntime counts their work: per object of time_mark_objects 8 bytes of scan work,
+    time_mark_bytes' arrays' pointer words; the quiet runs compared with are recorded."""
     oracle = json.loads(clockcal.ORACLE_RECORD.read_text())
     for name in ("time_forced_idle", "time_mark_objects", "time_mark_bytes", "time_sweep_spans"):
         e = oracle["scenarios"][name]
@@ -115,6 +183,8 @@ def test_pauses_cost_their_work():
     assert p1 - p0 == pytest.approx(1000 * c["stw_goroutine"] + (h1 - h0) * c["stw_heap_byte"], rel=0.05, abs=2)
     assert p2 - p0 == pytest.approx((h2 - h0) * c["stw_heap_byte"], rel=0.05, abs=2)
     assert s2 - s0 >= 8 << 20
-    # each of the 8192 handles is a pointer slot the mark scans (8 bytes), each object one marked
-    assert k2 - k0 == pytest.approx((s2 - s0 + 8192 * 8) * c["mark_byte"] + 8192 * c["mark_object"],
-                                    rel=0.001)
+    # each of the 8192 handles is a pointer slot the mark scans (8 bytes, pointer by pointer),
+    # each object one marked; the 1024-byte arrays are large objects (no Green Tea span,
+    # nil pointers: no link)
+    assert k2 - k0 == pytest.approx((s2 - s0 + 8192 * 8) * (c["mark_byte"] + c["mark_large_byte"])
+                                    + 8192 * c["mark_object"], rel=0.001)

@@ -8,6 +8,7 @@ gctrace, not counted in NumForcedGC, needs an earlier GC, off with GOGC=off).
 The scheduler's own unit tests live in ``test_sched.py``; these go through the public
 ``goruntime`` face with a Runtime current, as a user program does.
 """
+import gc
 import io
 import re
 import threading
@@ -328,3 +329,42 @@ def test_periodic_gc_runs_finalizers(r):
     assert ran.try_recv() == ("ran", True)
     m = rt.ReadMemStats()
     assert (m.NumGC, m.NumForcedGC) == (2, 1)
+
+
+@pytest.mark.parametrize("mode", ["cooperative", "threads"])
+def test_exited_goroutine_args_root_nothing(mode):
+    """Go: a goroutine that returned has no frames; the channel it ranged over (passed as
+    an argument) is garbage once main drops its own reference. goruntime's dead goroutine
+    kept its args (a Python cycle through the greenlet), so the hchan and its buffer
+    stayed marked until Python's cyclic GC ran (fidelity audit, scenario fid_workers)."""
+    Job = rt.Struct("grJob", id=rt.Int, data=rt.Slice(rt.Int))
+    gc.disable()                    # Python's cyclic GC must not hide a leak by timing
+    try:
+        _ranged_channel_is_freed(mode, Job)
+    finally:
+        gc.enable()
+
+
+def _ranged_channel_is_freed(mode, Job):
+    with rt.Runtime(scheduler=mode, clock="virtual", gomaxprocs=1):
+        jobs = rt.make(rt.ChanType(Job), 4)
+        wg = rt.WaitGroup()
+
+        def worker(jobs, wg):
+            for _ in jobs:          # for range jobs: a generator on the goroutine's stack
+                pass
+            wg.Done()
+
+        wg.Add(1)
+        rt.go(worker, jobs, wg)
+        jobs.send({"id": 1, "data": rt.make(rt.Slice(rt.Int), 3)})
+        jobs.close()
+        wg.Wait()
+        rt.GC()
+        m0 = rt.ReadMemStats()
+        jobs = None
+        rt.GC()
+        m1 = rt.ReadMemStats()
+        freed = {i: b.Frees - a.Frees for i, (a, b) in enumerate(zip(m0.BySize, m1.BySize)) if b.Frees != a.Frees}
+        # new(hchan): 96 bytes, the 112-byte class 9; the buffer of four 32-byte wjobs: 128 B, class 10
+        assert freed == {9: 1, 10: 1}

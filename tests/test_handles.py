@@ -314,3 +314,153 @@ def test_zero_size_values_read_and_write_like_go(runtime):
     assert [x.addr for x in s] == [z.addr] * 3 and s[2] == z
     with pytest.raises(IndexError):
         rt.new(rt.Array(rt.Int, 0))[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Lazy tracking (goruntime/_object.pyx `pending_alloc`): handles are tracked by CPython's
+# cycle collector at the start of its next collection, not when made. Every cycle through
+# a runtime and its handles must still be freed by one gc.collect().
+
+from goruntime import _object  # noqa: E402
+
+lazy = pytest.mark.skipif(not _object._lazy_tracking(), reason="handles tracked at once here")
+
+
+def _dropped_cycle(make):
+    """A fresh runtime; *make(r, p)* ties a new handle *p* to *r* in some cycle; returns
+    (weak reference to r, r's heap). No collection runs in between."""
+    import weakref
+    r = rt.Runtime(arena_cap=64 << 20)
+    p = r.new(Other)
+    p.x = 5
+    make(r, p)
+    return weakref.ref(r), r.heap
+
+
+def _cycle_attr(r, p):
+    r.keep = [p]                                       # runtime -> list -> handle -> runtime
+
+
+def _cycle_finalizer(r, p):
+    q = r.new(Other)
+    r.set_finalizer(q, lambda o, p=p: p.x)             # runtime -> finalizer -> handle
+    r.keep = q
+
+
+def _cycle_cleanup(r, p):
+    q = r.new(Other)
+    r.add_cleanup(q, lambda a, p=p: p.x, 1)
+
+
+def _cycle_weakref_callback(r, p):
+    import weakref
+    box = type("Box", (), {})()
+    box.w = weakref.ref(r, lambda w, p=p: p.x)         # box -> weakref -> callback -> handle
+    r.box = box
+
+
+def _cycle_slice(r, p):
+    s = r.make(rt.Slice(rt.Int64), 4)
+    r.keep = {"s": s, "p": p}
+
+
+def _cycle_self_referent_closure(r, p):
+    def f():
+        return p, f                                    # a closure cell holding itself
+    r.f = f
+
+
+@pytest.mark.parametrize("make", [_cycle_attr, _cycle_finalizer, _cycle_cleanup,
+                                  _cycle_weakref_callback, _cycle_slice,
+                                  _cycle_self_referent_closure])
+def test_a_runtime_in_a_cycle_with_fresh_handles_is_freed_by_one_collection(make):
+    ref, heap = _dropped_cycle(make)
+    pygc.collect()
+    assert ref() is None
+    assert heap.nroots == 0
+
+
+@lazy
+def test_handles_are_tracked_at_the_next_full_collection_and_do_not_count():
+    r = rt.Runtime(arena_cap=64 << 20)
+    was = pygc.isenabled()
+    pygc.disable()
+    try:
+        hs = [None] * 500
+        warm = [r.new(Other) for _ in range(100)]      # empties the freelist of dead handles
+        s = r.make(rt.Slice(rt.Int), 3)                # (reused ones are tracked at once)
+        before = pygc.get_count()[0]
+        for i in range(500):
+            hs[i] = r.new(Other)
+        assert pygc.get_count()[0] - before < 50        # Node() 500 times: +500
+        assert not any(pygc.is_tracked(h) for h in hs) and not pygc.is_tracked(s)
+        pending = {id(h) for h in _object._pending_handles()}
+        assert {id(h) for h in hs} | {id(s)} <= pending
+        pygc.collect(0)                                # young collections leave them
+        pygc.collect(1)                                # pending (as old objects)
+        assert not any(pygc.is_tracked(h) for h in hs)
+        pygc.collect()
+        assert all(pygc.is_tracked(h) for h in hs) and pygc.is_tracked(s)
+        assert _object._pending_handles() == []
+    finally:
+        if was:
+            pygc.enable()
+    del warm
+    r.close()
+
+
+@lazy
+def test_handles_dying_untracked_leave_the_pending_table():
+    """Handles dropped in any order before a collection: the table keeps exactly the
+    live ones (each dead one's entry is replaced by the last), then all are tracked."""
+    import random
+    r = rt.Runtime(arena_cap=64 << 20)
+    was = pygc.isenabled()
+    pygc.disable()
+    try:
+        warm = [r.new(Other) for _ in range(100)]      # empties the freelist of dead handles
+        base = {id(h) for h in _object._pending_handles()}
+        hs = [r.new(Other) for _ in range(3000)]
+        for i in range(3000):
+            hs[i].x = i
+        rng = random.Random(20)
+        order = list(range(3000))
+        rng.shuffle(order)
+        for i in order[:2000]:
+            hs[i] = None
+        live = [h for h in hs if h is not None]
+        now = {id(h) for h in _object._pending_handles()} - base
+        assert now == {id(h) for h in live}
+        assert r.heap.nroots == 1100                    # and the 100 warm ones
+        pygc.collect()
+        assert all(pygc.is_tracked(h) for h in live)
+        assert sorted(h.x for h in live) == sorted(order[2000:])
+    finally:
+        if was:
+            pygc.enable()
+    del hs, live, warm
+    r.gc()
+    assert r.heap.nroots == 0
+    r.close()
+
+
+def test_handles_dropped_in_another_thread_leave_the_pending_table():
+    """A handle may die in any thread (its last reference dropped there): it gives back
+    its root slot and its pending entry there."""
+    import threading
+    r = rt.Runtime(arena_cap=64 << 20)
+    box = [r.new(Other) for _ in range(200)]
+    keep = box[7]
+    ids = {id(h) for h in box}
+
+    def drop():
+        box.clear()
+    t = threading.Thread(target=drop)
+    t.start()
+    t.join()
+    left = {id(h) for h in _object._pending_handles()} & ids
+    assert left <= {id(keep)}
+    assert r.heap.nroots == 1
+    pygc.collect()
+    assert keep.x == 0 and r.heap.nroots == 1
+    r.close()

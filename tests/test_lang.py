@@ -144,6 +144,30 @@ def test_string_rules(r):
         s[5:40]
 
 
+def test_unsafe_string_shares_the_builder_bytes(r):
+    """strings.Builder.String is unsafe.String(unsafe.SliceData(b.buf), len(b.buf)): no
+    allocation, the string points at the builder's array and keeps all of it alive."""
+    buf = rt.Slice(rt.Byte)
+    for c in b"builder text":
+        buf = rt.append(buf, c)
+    assert buf.cap == 16
+    s = rt.unsafe_string(buf)
+    assert allocs_per_run(10, lambda: rt.unsafe_string(buf)) == 0
+    assert s == "builder text" and s.ptr == buf.addr and len(s) == 12
+    assert rt.unsafe_string(buf[:0]) == "" and rt.unsafe_string(buf[:0]).ptr == 0
+    buf = None
+    rt.GC()
+    m = rt.ReadMemStats()
+    assert (m.HeapObjects, m.HeapAlloc) == (1, 16)        # the 16-byte array, through s
+    s = None
+    rt.GC()
+    assert rt.ReadMemStats().HeapObjects == 0
+    with pytest.raises(TypeError):
+        rt.unsafe_string(rt.make(rt.Slice(rt.Int), 2))
+    with pytest.raises(TypeError):
+        rt.unsafe_string(b"bytes")
+
+
 def test_substring_keeps_the_string_alive(r):
     big = rt.string(rt.make(rt.Slice(rt.Byte), 1 << 20))
     sub = big[10:20]

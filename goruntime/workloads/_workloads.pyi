@@ -12,6 +12,8 @@ LIST_NODE_SIZE: int
 GRAPH_NODE_SIZE: int
 TRACE_ERRORS: dict[int, str]
 
+def fast_alloc(enabled: bool | None = ...) -> bool: ...
+
 class Mutator:
     heap: Heap
     runtime: Any
@@ -57,3 +59,7 @@ def merge_op_stream(akey: np.ndarray, ident: np.ndarray, dkey: np.ndarray, ddens
                     pointers: np.ndarray, pw: np.ndarray) -> None: ...
 def idle_gaps(op: np.ndarray, size: np.ndarray, time: np.ndarray, min_gap: int,
               out: np.ndarray) -> None: ...
+def replay_objects(mut: Mutator, k0: int, birth: np.ndarray, req: np.ndarray, ptr: np.ndarray,
+                   ptrwords: np.ndarray, na: int, dkey: np.ndarray, ddense: np.ndarray,
+                   gkey: np.ndarray, slot: np.ndarray, state: np.ndarray, stop_key: int,
+                   min_gap: int = 0, now: np.ndarray | None = None) -> int: ...

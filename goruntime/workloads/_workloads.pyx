@@ -51,10 +51,11 @@ from cpython.ref cimport PyObject
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
-from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
+from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, intp_t
+from libc.stdint cimport INT32_MAX, INT64_MAX
 from goruntime._heap cimport (
     Heap, mheap_t, mallocgc, mallocgc_typed, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr,
-    GORUNTIME_CHECKS, GR_PREFETCH, write_barrier,
+    GORUNTIME_CHECKS, GR_PREFETCH, write_barrier, malloc_small_scan_fast, span_of, alloc_cache_t,
 )
 
 cdef enum:
@@ -100,6 +101,8 @@ cdef struct mutator_t:
     uint64_t nbytes             # bytes requested by them
     uint64_t poll_at            # nalloc at which the slow path runs next
     uint64_t reported           # nalloc already reported to the progress bar
+    uint64_t epoch              # bumped whenever code other than the allocation fast path
+                                # may have allocated or collected (its alloc caches go stale)
 
 
 # ---------------------------------------------------------------------------------------
@@ -155,6 +158,7 @@ cdef int mutator_poll(mutator_t* m, uint64_t fresh) except -1 nogil:
     *fresh* is the object mallocgc just returned; it is rooted (mallocgc's frame) while
     the cycle runs. Go: the ``shouldhelpgc`` tail of mallocgc.
     """
+    m.epoch += 1
     if m.h.gc_pending:
         m.h.roots[m.fresh] = fresh
         with gil:
@@ -170,6 +174,74 @@ cdef int mutator_poll(mutator_t* m, uint64_t fresh) except -1 nogil:
     return 0
 
 
+# A small pointerful struct type the tree kernels allocate millions of: what the
+# allocation fast path (`_heap.malloc_small_scan_fast`) needs, worked out once.
+cdef struct node_type_t:
+    uint64_t size               # bytes (a multiple of 8, at most 512: no malloc header)
+    const uint8_t* mask         # its GC mask, one byte per word
+    intp_t words
+    uint64_t pat                # the mask as pointer bits (bit j: word j)
+    uint64_t scan_bytes         # scan_alloc growth: up to the last pointer word
+    int spc                     # its span class, learnt from the first allocation (-1;
+                                # -2: never, the fast path is off)
+    alloc_cache_t ac            # the fast path's alloc cache for spc
+    uint64_t epoch              # the mutator's epoch the cache belongs to
+
+
+cdef bint FAST_ALLOC = True     # the inline allocation fast path (tests compare both ways)
+
+
+def fast_alloc(enabled=None):
+    """Whether the tree kernels allocate through the inline fast path
+    (`_heap.malloc_small_scan_fast`) or always through ``mallocgc_typed``; with *enabled*,
+    set it. Returns the previous setting. Both give the same heap, counters and GCs: the
+    switch exists so tests can check that."""
+    global FAST_ALLOC
+    old = FAST_ALLOC
+    if enabled is not None:
+        FAST_ALLOC = bool(enabled)
+    return old
+
+
+cdef void node_type_init(node_type_t* t, uint64_t size, const uint8_t* mask) noexcept nogil:
+    cdef intp_t j
+    t.size = size
+    t.mask = mask
+    t.words = <intp_t>(size >> 3)
+    t.pat = 0
+    t.scan_bytes = 0
+    t.spc = -1
+    t.ac.si = -1
+    t.ac.base = 0
+    t.ac.free = 0
+    t.epoch = 0
+    if not FAST_ALLOC:
+        t.spc = -2                      # never learnt: every allocation takes new_object
+    for j in range(t.words):
+        if mask[j]:
+            t.pat |= (<uint64_t>1) << j
+            t.scan_bytes = <uint64_t>(j + 1) << 3
+
+
+cdef inline int new_node(mutator_t* m, node_type_t* t, uint64_t* out) except -1 nogil:
+    """`new_object` of one *t*: the allocation fast path inline (same slot, bits and counts
+    as `mallocgc_typed`), `new_object` when it needs the slow path."""
+    if t.epoch != m.epoch:              # other code allocated, swept or collected since
+        t.ac.free = 0
+        t.epoch = m.epoch
+    if t.spc >= 0 and malloc_small_scan_fast(m.h, m.p, t.spc, t.size, t.pat, t.scan_bytes,
+                                             &t.ac, out):
+        m.nalloc += 1
+        m.nbytes += t.size
+        if m.h.gc_pending or m.nalloc >= m.poll_at:
+            return mutator_poll(m, out[0])
+        return 0
+    new_object(m, t.size, t.mask, t.words, out)
+    if t.spc == -1:
+        t.spc = m.h.spans[span_of(m.h, out[0])].spanclass
+    return 0
+
+
 cdef inline int new_object(mutator_t* m, uint64_t size, const uint8_t* mask, intp_t elem_words,
                            uint64_t* out) except -1 nogil:
     """Go: newobject / makeslice -> mallocgc, then the type's pointer bits.
@@ -181,6 +253,7 @@ cdef inline int new_object(mutator_t* m, uint64_t size, const uint8_t* mask, int
     """
     cdef uint64_t ebytes = <uint64_t>(elem_words * 8)
     cdef intp_t count = 0
+    m.epoch += 1                        # the fast path's alloc caches go stale
     if mask != NULL:                   # elements: one for a struct (no division then)
         count = 1 if size == ebytes else <intp_t>(size // ebytes)
     mallocgc_typed(m.h, m.p, size, mask, elem_words, count, out)
@@ -228,6 +301,7 @@ cdef class Mutator:
         self.m.fresh = root_add(&heap.h, 0)
         self.m.sp = 0
         self.m.poll_at = POLL_EVERY
+        self.m.epoch = 1
         self.closed = False
 
     def close(self):
@@ -280,8 +354,7 @@ cdef class Mutator:
 # ---------------------------------------------------------------------------------------
 # Trees (binary-trees and GCBench)
 
-cdef int make_tree(mutator_t* m, int depth, uint64_t size, const uint8_t* mask,
-                   intp_t elem_words, uint64_t* out) except -1 nogil:
+cdef int make_tree(mutator_t* m, int depth, node_type_t* t, uint64_t* out) except -1 nogil:
     """Go: ``bottomUpTree(depth)`` / GCBench ``MakeTree(depth)``, bottom up.
 
     ``return &Node{left: MakeTree(d-1), right: MakeTree(d-1)}``: both children are
@@ -291,13 +364,13 @@ cdef int make_tree(mutator_t* m, int depth, uint64_t size, const uint8_t* mask,
     cdef uint64_t l = 0, r = 0
     cdef intp_t fr
     if depth <= 0:
-        return new_object(m, size, mask, elem_words, out)
+        return new_node(m, t, out)
     fr = frame_push(m, 2)
-    make_tree(m, depth - 1, size, mask, elem_words, &l)
+    make_tree(m, depth - 1, t, &l)
     sset(m, fr, l)
-    make_tree(m, depth - 1, size, mask, elem_words, &r)
+    make_tree(m, depth - 1, t, &r)
     sset(m, fr + 1, r)
-    new_object(m, size, mask, elem_words, out)
+    new_node(m, t, out)
     store(m.h, out[0], l)
     store(m.h, out[0] + 8, r)
     frame_pop(m, fr)
@@ -312,7 +385,7 @@ cdef int64_t item_check(mheap_t* h, uint64_t n) noexcept nogil:
     return 1 + item_check(h, w[0]) + item_check(h, w[1])
 
 
-cdef int populate(mutator_t* m, int depth, uint64_t node) except -1 nogil:
+cdef int populate(mutator_t* m, node_type_t* t, int depth, uint64_t node) except -1 nogil:
     """GCBench ``Populate(iDepth, thisNode)``: build a tree top down below a heap *node*.
 
     ``thisNode`` is live (one stack word) until ``thisNode.right`` has been read for the
@@ -326,17 +399,17 @@ cdef int populate(mutator_t* m, int depth, uint64_t node) except -1 nogil:
     depth -= 1
     fr = frame_push(m, 1)
     sset(m, fr, node)
-    new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &x)
+    new_node(m, t, &x)
     store(m.h, node, x)
-    new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &x)
+    new_node(m, t, &x)
     store(m.h, node + 8, x)
-    populate(m, depth, load(m.h, node))
+    populate(m, t, depth, load(m.h, node))
     right = load(m.h, node + 8)
     frame_pop(m, fr)
-    return populate(m, depth, right)
+    return populate(m, t, depth, right)
 
 
-cdef int populate_stack_node(mutator_t* m, int depth, intp_t obj) except -1 nogil:
+cdef int populate_stack_node(mutator_t* m, node_type_t* t, int depth, intp_t obj) except -1 nogil:
     """``Populate(depth, &stackNode)`` for a Node that escape analysis kept on the stack.
 
     The Node's two pointer words are stack words *obj* and *obj+1* (its ints are not
@@ -347,12 +420,12 @@ cdef int populate_stack_node(mutator_t* m, int depth, intp_t obj) except -1 nogi
     if depth <= 0:
         return 0
     depth -= 1
-    new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &x)
+    new_node(m, t, &x)
     sset(m, obj, x)
-    new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &x)
+    new_node(m, t, &x)
     sset(m, obj + 1, x)
-    populate(m, depth, sget(m, obj))
-    return populate(m, depth, sget(m, obj + 1))
+    populate(m, t, depth, sget(m, obj))
+    return populate(m, t, depth, sget(m, obj + 1))
 
 
 cdef int binary_trees_main(mutator_t* m, int max_depth, int64_t* checks) except -1 nogil:
@@ -366,16 +439,18 @@ cdef int binary_trees_main(mutator_t* m, int max_depth, int64_t* checks) except 
     cdef intp_t fr = frame_push(m, 1), k = 1
     cdef int d = BT_MIN_DEPTH
     cdef int64_t i, iterations
-    make_tree(m, max_depth + 1, TREE_NODE_BYTES, PTR_WORDS, 2, &t)      # stretch: dead after check
+    cdef node_type_t node
+    node_type_init(&node, TREE_NODE_BYTES, PTR_WORDS)
+    make_tree(m, max_depth + 1, &node, &t)      # stretch: dead after check
     checks[0] = item_check(m.h, t)
-    make_tree(m, max_depth, TREE_NODE_BYTES, PTR_WORDS, 2, &ll)
+    make_tree(m, max_depth, &node, &ll)
     sset(m, fr, ll)
     while d <= max_depth:
         iterations = (<int64_t>1) << (max_depth - d + BT_MIN_DEPTH)
         check = 0
         i = 1
         while i <= iterations:
-            make_tree(m, d, TREE_NODE_BYTES, PTR_WORDS, 2, &t)
+            make_tree(m, d, &node, &t)
             check += item_check(m.h, t)
             i += 1
         checks[k] = check
@@ -416,10 +491,12 @@ cdef int gcbench_main(mutator_t* m, int stretch_depth, int long_lived_depth, int
     cdef double* a
     cdef int64_t i, n, _it
     cdef int d = min_depth, k = 0
+    cdef node_type_t node
+    node_type_init(&node, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK)
     # Stretch the memory space quickly
-    make_tree(m, stretch_depth, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &t)
+    make_tree(m, stretch_depth, &node, &t)
     # Create a long lived object (a stack Node; escape analysis keeps it off the heap)
-    populate_stack_node(m, long_lived_depth, fr)
+    populate_stack_node(m, &node, long_lived_depth, fr)
     # Create long-lived array, filling half of it
     new_object(m, <uint64_t>array_size * 8, NULL, 0, &arr)
     sset(m, fr + 2, arr)
@@ -431,12 +508,12 @@ cdef int gcbench_main(mutator_t* m, int stretch_depth, int long_lived_depth, int
         n = 2 * tree_size(stretch_depth) // tree_size(d)
         iters[k] = n
         for _it in range(n):
-            new_object(m, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &t)   # tempTree := &Node{}
+            new_node(m, &node, &t)      # tempTree := &Node{}
             sset(m, fr + 3, t)
-            populate(m, d, t)
+            populate(m, &node, d, t)
             sset(m, fr + 3, 0)          # sink = tempTree; sink = nil
         for _it in range(n):
-            make_tree(m, d, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK, 4, &t)
+            make_tree(m, d, &node, &t)
         k += 1
         d += 2
     results[0] = 1
@@ -831,6 +908,158 @@ def idle_gaps(const uint8_t[::1] op, const uint64_t[::1] size, const int64_t[::1
             last = time[row]
             seen = True
 
+
+cdef struct replay_cursor_t:
+    intp_t i                    # allocations done (objects 0 .. i-1 hold their root)
+    intp_t j                    # drops done
+    intp_t g                    # GCs done
+    int64_t last                # the last allocation's time (of nonzero size), for idle gaps
+    bint seen                   # ... once one was replayed since idle gaps were turned on
+
+
+cdef int replay_objects_run(mutator_t* m, Mutator mut, replay_cursor_t* c, intp_t k0,
+                            intp_t clen, const int64_t* birth, const uint64_t* req,
+                            const uint8_t* ptr, const uint64_t* pw, intp_t na,
+                            const int64_t* dkey, const int64_t* ddense, intp_t nd,
+                            const int64_t* gkey, intp_t ng, int32_t* slot,
+                            int64_t stop_key, int64_t min_gap, int64_t* now) except -1 nogil:
+    """The loop of `replay_objects`; *c* is kept current, so a raise leaves it exact.
+    Returns 1 when the chunk is used up, 0 when the replay stopped or ended."""
+    cdef mheap_t* h = m.h
+    cdef intp_t ahead, half = DROP_AHEAD // 2, x
+    cdef int64_t k, ak, dk, gk, s, gap, b
+    cdef uint64_t a = 0, size
+    cdef intp_t r
+    while True:
+        if c.i < na:
+            x = c.i - k0
+            if x >= clen:
+                return 1
+            ak = (birth[x] + 1) * 4 + 2
+        else:
+            ak = INT64_MAX
+        dk = dkey[c.j] if c.j < nd else INT64_MAX
+        gk = gkey[c.g] if c.g < ng else INT64_MAX
+        if ak < dk and ak < gk:                 # an allocation (keys of two runs never tie)
+            if ak >= stop_key:
+                return 0
+            b = birth[x]
+            size = req[x]
+            if size != 0:
+                if min_gap > 0:                 # the idle mark worker's time (idle_gaps)
+                    if c.seen:
+                        gap = b - c.last
+                        if gap >= min_gap and m.h.gcphase_mark:
+                            with gil:
+                                mut.runtime.collector.idle_gap(gap)
+                    c.last = b
+                    c.seen = True
+                if now != NULL:                 # the clock reads the recorded time
+                    now[2] = now[0]
+                    now[0] = b
+                    now[1] += 1
+            if ptr[x] and pw != NULL:
+                new_object_prefix(m, size, pw[x], &a)
+            elif ptr[x]:
+                new_object(m, size, PTR_WORDS, 1, &a)
+            else:
+                new_object(m, size, NULL, 0, &a)
+            r = root_add(h, a)
+            if r > INT32_MAX:
+                with gil:
+                    raise MemoryError("replay_objects: more than 2**31 root slots")
+            slot[c.i] = <int32_t>r
+            c.i += 1
+            if h.root_free_head >= 0:           # the next root_add's free-list link
+                GR_PREFETCH(&h.root_free[h.root_free_head])    # and its root word
+                GR_PREFETCH(&h.roots[h.root_free_head])
+        elif dk < gk:                           # a drop
+            if dk >= stop_key:
+                return 0
+            # a drop's slot and its root-table entries are random reads (objects die in
+            # no particular order): fetched in two steps, some drops before they are used
+            ahead = c.j + DROP_AHEAD
+            if ahead < nd:
+                GR_PREFETCH(&slot[ddense[ahead]])
+            ahead = c.j + half
+            if ahead < nd:
+                s = slot[ddense[ahead]]
+                if s >= 0 and s < h.roots_len:
+                    GR_PREFETCH(&h.root_free[s])
+                    GR_PREFETCH(&h.roots[s])
+            k = ddense[c.j]
+            if k < 0 or k >= c.i:               # not allocated (yet): a malformed run
+                with gil:
+                    raise ValueError("replay_objects: a drop's object is not allocated")
+            root_remove(h, slot[k])
+            slot[k] = -1
+            c.j += 1
+        elif gk != INT64_MAX:                   # runtime.GC()
+            if gk >= stop_key:
+                return 0
+            c.g += 1
+            with gil:
+                mut.runtime.gc(kind="cycle")
+            h = m.h
+        else:
+            return 0
+
+
+def replay_objects(Mutator mut, intp_t k0, const int64_t[::1] birth, const uint64_t[::1] req,
+                   const uint8_t[::1] ptr, const uint64_t[::1] ptrwords, intp_t na,
+                   const int64_t[::1] dkey, const int64_t[::1] ddense,
+                   const int64_t[::1] gkey, int32_t[::1] slot, int64_t[::1] state,
+                   int64_t stop_key, int64_t min_gap=0, int64_t[::1] now=None):
+    """`replay_kernel` of the op stream `merge_op_stream` would build, without building
+    it: the three sorted runs are merged as the replay goes (a recorded trace's replay,
+    ``goruntime.trace.simulate``), so no row of the stream is ever written.
+
+    Allocations: the *na* objects 0, 1, ... in order, key ``(birth + 1) * 4 + 2``; this
+    call has the columns of objects ``k0 ..`` (a chunk: ``birth`` time, ``req`` size,
+    ``ptr`` / ``ptrwords`` as `new_object_prefix` takes them). Drops: the objects
+    ``ddense`` with keys ``dkey``; GCs: the keys ``gkey``; all ascending. The smallest
+    key goes next (keys of two runs never tie), so the heap sees exactly the calls
+    `replay_kernel` makes for the merged stream. ``slot[k]`` gets object k's root slot
+    at its allocation (-1 after its drop).
+
+    ``state`` (5 int64: allocations, drops, GCs done, the last allocation time, whether
+    one was seen) is read at the start and written back at the end, also when the replay
+    raises; the objects below ``state[0]`` whose slot is ``>= 0`` then hold a root, which
+    the caller removes. Returns 1 when the next allocation is past the chunk (call again
+    with the next, from ``k0 = state[0]``), 0 when the replay ended or stopped before
+    the first row whose key is ``>= stop_key``. *min_gap* > 0 gives the idle mark worker
+    each gap of at least *min_gap* ns between two allocations of nonzero size
+    (`idle_gaps`) during a mark. *now* (3 int64), if given, follows the allocations of
+    nonzero size: the time of the last one begun, how many were begun, the time of the
+    one before (`goruntime.trace.simulate.TraceClock` reads it).
+    """
+    cdef intp_t clen = birth.shape[0], nd = dkey.shape[0], ng = gkey.shape[0]
+    cdef replay_cursor_t c
+    cdef int rc = 0
+    if req.shape[0] != clen or ptr.shape[0] != clen or ptrwords.shape[0] != clen:
+        raise ValueError("replay_objects: the object columns differ in length")
+    if ddense.shape[0] != nd:
+        raise ValueError("replay_objects: dkey and ddense differ in length")
+    if state.shape[0] != 5:
+        raise ValueError("replay_objects: state needs 5 entries")
+    if slot.shape[0] < na:
+        raise ValueError("replay_objects: slot needs an entry per object")
+    if now is not None and now.shape[0] != 3:
+        raise ValueError("replay_objects: now needs 3 entries")
+    c.i, c.j, c.g, c.last, c.seen = state[0], state[1], state[2], state[3], state[4] != 0
+    if c.i < 0 or c.i > na or c.j < 0 or c.j > nd or c.g < 0 or c.g > ng \
+            or k0 < 0 or c.i < k0 or (c.i < na and c.i - k0 > clen):
+        raise ValueError("replay_objects: state out of range")
+    try:
+        rc = replay_objects_run(&mut.m, mut, &c, k0, clen, &birth[0] if clen else NULL,
+                                &req[0] if clen else NULL, &ptr[0] if clen else NULL,
+                                &ptrwords[0] if clen else NULL, na,
+                                &dkey[0] if nd else NULL, &ddense[0] if nd else NULL, nd,
+                                &gkey[0] if ng else NULL, ng, &slot[0] if na else NULL,
+                                stop_key, min_gap, &now[0] if now is not None else NULL)
+    finally:
+        state[0], state[1], state[2], state[3], state[4] = c.i, c.j, c.g, c.last, c.seen
+    return rc
 
 cdef class RootSet:
     """RootSet()\n--

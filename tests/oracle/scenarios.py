@@ -63,6 +63,9 @@ class Scenario:
 
 
 REGISTRY: dict[str, Scenario] = {}
+# Scenarios where goruntime is known to differ from Go beyond the tolerance, with why:
+# test_oracle runs them as strict xfails (a fix makes them pass, and the entry goes).
+KNOWN_DIFFERENCES: dict[str, str] = {}
 
 # Every scenario's runtime: Go's GOMAXPROCS=1, deterministic time and scheduling.
 BASE_RUNTIME = dict(gomaxprocs=1, scheduler="cooperative", clock="virtual")
@@ -2579,3 +2582,4 @@ def misuse_deadlock():
 
 import scenarios_lang  # noqa: E402,F401  (the allocating language: registers its scenarios)
 import scenarios_lang_port  # noqa: E402,F401  (the programs people port first: registers its scenarios)
+import scenarios_fidelity  # noqa: E402,F401  (the fidelity audit's programs: registers its scenarios)

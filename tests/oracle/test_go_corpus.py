@@ -544,6 +544,45 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
         "chan_keeps_ptrs.Frees": 0, "chan_one_received.Frees": 1, "chan_keeps_struct.Frees": 0,
         "elem_keeps_struct.Frees": 0, "elem_dropped.Frees": 1, "field_dropped.Frees": 2,
         "go_stmt.BySize.25": 1}, {}),
+    # The fidelity audit's programs: each number follows from the Go routine named.
+    "fid_lru": ("an LRU's eviction unlinks and deletes from the map: nothing is freed before a GC, "
+                "nothing allocated", {"len_shrunk": 100, "shrink.Mallocs": 0, "shrink.Frees": 0}, {}),
+    "fid_tree_phases": ("malloc.go: a depth-17 tree is 2^18-1 48-byte nodes (class 5); mgcpacer.go: "
+                        "goal = marked + (marked + stacks + globals) x GOGC/100, so at GOGC=100 the goal "
+                        "moves by twice the marked change", {
+        "build.Mallocs": 262143, "build.BySize.5": 262143, "drop_left.Frees": 131071,
+        "drop_right_right.Frees": 65535, "NextGC.drop_left": -2 * 131071 * 48,
+        "NextGC.drop_right_right": -2 * 65535 * 48, "NextGC.gc_gogc50": 0}, {}),
+    "fid_tree_stw": ("as fid_tree_phases, every cycle stop-the-world (GODEBUG=gcstoptheworld=1)", {
+        "build.Mallocs": 262143, "drop_left.Frees": 131071, "NextGC.drop_left": -2 * 131071 * 48}, {}),
+    "fid_weak_cache": ("weak.go/mheap.go: a dead object's weak pointers are nil before its cleanups run; "
+                       "a live one's Make returns the same pointer", {
+        "len": [60, 15, 0], "again": 15, "lookup_kept.Mallocs": 0,
+        "events2": [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56]}, {}),
+    "fid_fin_list": ("mfinal.go/mgcmark.go: an object with a finalizer keeps what it points to, so a "
+                     "dropped list is finalized one finalizable node per cycle; SetFinalizer(nil) clears", {
+        "events.cycle1": [0], "events.cycle2": [1], "events.cycle3": [2], "events.cycle4": [3],
+        "events.cycle5": [7], "events.cycle6": [9], "setup.Mallocs": 10, "setup.BySize.6": 10}, {}),
+    "fid_large_release": ("malloc.go: an object over 32 KiB takes whole pages; mgcscavenge.go: "
+                          "FreeOSMemory releases every free page", {
+        "alloc.Mallocs": 8, "alloc.HeapAlloc": 4710400, "drop_half.Frees": 4, "realloc.Mallocs": 4,
+        "free_os.NumForcedGC": 1, "pages.free_os.HeapIdle": 0}, {}),
+    "fid_workers": ("chan.go: the pool's results and the kept structs; the arithmetic", {
+        "total": 174360, "kept": 12}, {}),
+    "fid_strings": ("slice.go growslice/nextslicecap/roundupsize for a []byte; strings.Builder.String "
+                    "copies nothing; string.go concatstrings: \"\" + \"ab\" allocates nothing", {
+        "caps": [8, 16, 32, 64, 128, 256, 512, 896, 1408, 2048, 3072, 4096, 5376, 6912, 9472, 12288, 16384],
+        "acc_len": 400, "string.Mallocs": 0, "sub_to_string.TotalAlloc": 112, "concat_loop.Mallocs": 199}, {}),
+    "fid_map_churn": ("internal/runtime/maps: deletes never shrink; inserts reuse tombstones; clear "
+                      "keeps the groups", {
+        "lens": [190, 890], "delete.Mallocs": 0, "insert_new.Mallocs": 90, "insert_old.Mallocs": 700,
+        "clear.Frees": 890}, {}),
+    "fid_hist": ("metrics.go: allocs-by-size counts each allocation in its size class's bucket", {
+        "allocs.33": 100}, {}),
+    "fid_churn": ("malloc.go: 24000 8 KiB objects (class 51), all garbage by the closing GC", {
+        "churn_and_gc.Mallocs": 24000, "churn_and_gc.Frees": 24000, "churn_and_gc.BySize.51": 24000}, {}),
+    "fid_churn_stw": ("as fid_churn, every cycle stop-the-world", {
+        "churn_and_gc.Mallocs": 24000, "churn_and_gc.Frees": 24000, "churn_and_gc.BySize.51": 24000}, {}),
     "read_mem_stats_goroutine_mid_cycle": ("as read_mem_stats_mid_cycle, read by a second goroutine "
                                            "between the allocations (chan.go: an unbuffered send "
                                            "hands the P to the receiver)",
