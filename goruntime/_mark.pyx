@@ -78,7 +78,7 @@ from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, int
 from goruntime._heap cimport (
     Heap, mheap_t, mspan_t, span_of, obj_index, bit_get, bit_set, addr_ptr, span_noscan,
     partial_remove, sweep_span, sweepone, BITMAP_WORDS, PAGE_SHIFT, PAGE_SIZE, SPAN_IN_USE,
-    NUM_SPAN_CLASSES, MAX_PROCS, MAX_SMALL_SIZE, GR_PREFETCH, GR_CTZ64, GR_POPCOUNT64, scan_size,
+    NUM_SPAN_CLASSES, MAX_PROCS, MAX_SMALL_SIZE, GR_PREFETCH, GR_CTZ64, scan_size,
 )
 from goruntime.errors import FatalError
 
@@ -89,6 +89,8 @@ cdef enum:
     ROOT_AHEAD = 8              # root_jobs: roots ahead whose span and bitmaps are fetched
     DECIDE_VISITS = 1024        # adaptive mark: span visits after which the drain is chosen
     SPARSE_OBJS = 4             # fewer objects scanned per span visit: the ring drain
+    FLUSH_ERR = 1000            # scan_word's flush: out of memory (else objects marked, <= 64)
+    SCAN_BATCH = 256            # scan_word: pointers found per batch (at most, with 64 to spare)
     GREEN_TEA_MIN = 16          # Go: gcUsesSpanInlineMarkBits (heap bits in the span, >= 16 B)
     GREEN_TEA_MAX = 512
 
@@ -111,6 +113,28 @@ cdef extern from *:
     #define GR_MARK_OR(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
     #define GR_LOAD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
     #define GR_TOUCH_XCHG(p) __atomic_exchange_n((p), (unsigned char)1, __ATOMIC_RELAXED)
+    /* Bits set in x, inline: without -mpopcnt __builtin_popcountll is a libgcc call, and
+       the span drain counts words of one bit (a list's) and of 64 (a tree's) at every
+       step. */
+    static inline int gr_popcount(unsigned long long x) {
+    #if defined(__POPCNT__)
+        return __builtin_popcountll(x);
+    #else
+        if ((x & (x - 1)) == 0)
+            return x != 0;
+        if (x == ~0ULL)
+            return 64;
+        x = x - ((x >> 1) & 0x5555555555555555ULL);
+        x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+        x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+        return (int)((x * 0x0101010101010101ULL) >> 56);
+    #endif
+    }
+    #if defined(__GNUC__)
+    #define GR_LIKELY(x) __builtin_expect(!!(x), 1)
+    #else
+    #define GR_LIKELY(x) (x)
+    #endif
     #if defined(__GNUC__)
     #define GR_LEN64(x) (64 - __builtin_clzll(x))   /* bits needed for x != 0 (Go: bits.Len64) */
     #else
@@ -118,6 +142,8 @@ cdef extern from *:
     #endif
     """
     int GR_LEN64(uint64_t x) nogil
+    bint GR_LIKELY(bint x) nogil
+    int GR_POPCNT "gr_popcount"(uint64_t x) nogil
     uint64_t GR_MARK_OR(uint64_t* p, uint64_t v) nogil
     intp_t GR_LOAD_ACQ(const intp_t* p) nogil
     uint8_t GR_TOUCH_XCHG(uint8_t* p) nogil
@@ -709,6 +735,266 @@ cdef inline int ds_found(mheap_t* h, gcwork_t* w, dstate_t* d, uint64_t p,
     return 0
 
 
+cdef inline void tload(const dstate_t* d, uint64_t* tlo, uint64_t* tlen, uint64_t* tbase,
+                       uint32_t* tdiv, uint64_t* tes, intp_t* tsi, uint64_t** tbits,
+                       uint64_t** tgrey) noexcept nogil:
+    """scan_word's copy of d.t*: [tlo, tlo + tlen) are the addresses ds_found's fast path
+    takes (in page d.tpage and in span d.tsi's objects, if it is small, full and scan)."""
+    tlen[0] = 0
+    if not d.tfast:
+        return
+    tsi[0] = d.tsi
+    tbase[0] = d.tbase
+    tdiv[0] = <uint32_t>d.tinfo
+    tes[0] = d.tes
+    tbits[0] = d.tbits
+    tgrey[0] = d.tgrey
+    tlo[0] = d.astart + (d.tpage << PAGE_SHIFT)
+    if d.tbase + d.tlim > tlo[0]:
+        tlen[0] = d.tbase + d.tlim - tlo[0]
+        if tlen[0] > PAGE_SIZE:
+            tlen[0] = PAGE_SIZE
+
+
+cdef inline uint64_t flush(gcwork_t* w, dstate_t* d, intp_t tsi, uint64_t* tbits,
+                           uint64_t* tgrey, intp_t cw, uint64_t cwm, uint64_t cwg) noexcept nogil:
+    """Write scan_word's mark-bit word back: the bits it set (*cwg*) become grey and the
+    span is queued unless it is. Returns how many objects it marked (FLUSH_ERR: out of
+    memory)."""
+    tbits[cw] = cwm
+    if not cwg:
+        return 0
+    tgrey[cw] |= cwg
+    touch(w, tsi, d.tes)                        # (counts the span once: as at the first mark)
+    if not d.queued[tsi] and span_enqueue(w, tsi) < 0:
+        return FLUSH_ERR
+    return <uint64_t>GR_POPCNT(cwg)
+
+
+cdef int shade_found(mheap_t* h, gcwork_t* w, dstate_t* d, const uint64_t* pbuf,
+                     const uint64_t* sbuf, intp_t nf, uint64_t* pnfast,
+                     uint64_t* pbfast) noexcept nogil:
+    """scan_word's second pass: shade the *nf* pointers of *pbuf* (found at *sbuf*), in
+    order, as ds_found does; adds the objects and bytes its fast path marks to *pnfast*,
+    *pbfast*. -1 on error.
+
+    Into the page of the last pointer sent to the ring (d.t*, copied to locals by
+    tload: [tlo, tlo + tlen) is what ds_found's fast path takes), a pointer is marked in
+    a register copy of its mark-bit word (cwm; cwg: the bits set, to become grey), written
+    back (``flush``: grey bits, counts, the span queued unless it is) when the word
+    changes and before anything else can look at those bits or the span queue, so every
+    object is shaded, counted and queued as by ds_found; anything else goes to ds_found.
+    """
+    cdef uint64_t tlo = 0, tlen = 0, tbase = 0, tes = 0, p, idx, bit, n
+    cdef uint64_t nfast = pnfast[0], bfast = pbfast[0]
+    cdef uint32_t tdiv = 0
+    cdef intp_t tsi = 0, cw = -1, q
+    cdef uint64_t* tbits = NULL
+    cdef uint64_t* tgrey = NULL
+    cdef uint64_t cwm = 0, cwg = 0
+    cdef int r, ret = 0
+    tload(d, &tlo, &tlen, &tbase, &tdiv, &tes, &tsi, &tbits, &tgrey)
+    for q in range(nf):
+        p = pbuf[q]
+        if GR_LIKELY(p - tlo < tlen):           # ds_found's fast path
+            idx = ((p - tbase) * tdiv) >> 32
+            if <intp_t>(idx >> 6) != cw:
+                if cw >= 0:
+                    n = flush(w, d, tsi, tbits, tgrey, cw, cwm, cwg)
+                    if n == FLUSH_ERR:
+                        ret = -1
+                        break
+                    nfast += n
+                    bfast += n * tes
+                cw = <intp_t>(idx >> 6)
+                cwm = tbits[cw]
+                cwg = 0
+            bit = (<uint64_t>1) << (idx & 63)
+            cwg |= bit & ~cwm
+            cwm |= bit
+            continue
+        if cw >= 0:
+            n = flush(w, d, tsi, tbits, tgrey, cw, cwm, cwg)
+            cw = -1
+            if n == FLUSH_ERR:
+                ret = -1
+                break
+            nfast += n
+            bfast += n * tes
+        r = ds_found(h, w, d, p, sbuf[q])
+        if r:
+            if r < 0:
+                ret = -1
+                break
+            nfast += 1
+            bfast += d.tes
+        tload(d, &tlo, &tlen, &tbase, &tdiv, &tes, &tsi, &tbits, &tgrey)
+    if cw >= 0 and ret == 0:
+        n = flush(w, d, tsi, tbits, tgrey, cw, cwm, cwg)
+        if n == FLUSH_ERR:
+            ret = -1
+        else:
+            nfast += n
+            bfast += n * tes
+    pnfast[0] = nfast
+    pbfast[0] = bfast
+    return ret
+
+
+cdef int scan_word(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob, uint64_t ces,
+                   uint64_t cwmask, double x0, uint64_t* psb, uint64_t* pnfast, uint64_t* pbfast,
+                   intp_t* pnobjs) noexcept nogil:
+    """drain_spans' inner loop: scan the grey objects of grey word *k* of the span being
+    scanned (*ob*: the word's first object, *ces* the span's element size, *cwmask* the
+    low ces/8 bits), until no bit of the word is left (objects of this word shaded
+    meanwhile included) or the budget is spent (the rest stay grey). Adds the scan work,
+    the fast path's objects and bytes and the objects scanned to *psb*, *pnfast*,
+    *pbfast*, *pnobjs*; -1 on error.
+
+    In two passes over a batch of objects, each a short loop with its state in
+    registers: this one reads the objects' pointer words and keeps the non-nil pointers
+    not into their own object (and where they were found) in a buffer, shade_found
+    shades them in that order. Shading reads no object memory and scanning no mark bit,
+    so the order of everything (marks, the ring, the span queue, the object stack) is
+    the one-pass loop's. When the word's grey objects are its first n (all of a dense
+    span's word: a level-order tree) and an object's heap bits are a power-of-two part
+    of a heap-bits word, the pass reads the heap-bits words of the whole run of objects
+    rather than object by object. A budgeted drain (its budget is checked before each
+    object, with the counts so far) takes batches of one object.
+    """
+    cdef uint64_t pbuf[SCAN_BATCH]                # found pointers, and where
+    cdef uint64_t sbuf[SCAN_BATCH]
+    cdef intp_t nf
+    cdef uint64_t g = d.grey[k]
+    cdef uint64_t sb = psb[0]
+    cdef intp_t nobjs = pnobjs[0] + GR_POPCNT(g)
+    cdef intp_t cwords = <intp_t>(ces >> 3)
+    cdef intp_t oi = <intp_t>((ob - d.astart) >> 3), i, j, t, hw, top, s0, nw, o, cur, cshift
+    cdef intp_t kp
+    cdef const uint64_t* hbits = d.hbits
+    cdef const uint8_t* arena = d.arena
+    cdef uint64_t astart = d.astart
+    cdef uint64_t span = 64 * ces               # the word's objects: [ob, ob + span)
+    cdef bint budgeted = w.budget > 0
+    cdef uint64_t b, word, p, pend, m
+    cdef int r
+    d.grey[k] = 0
+    while g:
+        if budgeted and ((d.nm + pnfast[0]) * w.w_obj + sb * w.w_byte + (w.extra - x0)
+                         >= w.budget):
+            d.grey[k] |= g                      # not scanned: grey for the next drain
+            nobjs -= GR_POPCNT(g)
+            break
+        nf = 0
+        pend = 0
+        if not budgeted and (g & (g + 1)) == 0 and cwords <= 64 and not (cwords & (cwords - 1)):
+            # The word's first n objects are grey, the rest not (every object of a full
+            # span's word; the last word of a span holds fewer objects), and each has its
+            # heap bits in one heap-bits word: the words to scan are the set heap bits
+            # of the n * cwords words from oi.
+            nw = (GR_POPCNT(g) * cwords)
+            g = 0
+            cshift = GR_CTZ64(<uint64_t>cwords)
+            cur = -1
+            kp = 0
+            for hw in range((nw + 63) >> 6):
+                i = oi + hw * 64
+                word = hbits[i >> 6]
+                if nw - hw * 64 < 64:
+                    word &= ((<uint64_t>1) << (nw - hw * 64)) - 1
+                m = word                        # scan work: each object up to its last
+                while m:                        # pointer word (as one_word_object)
+                    top = GR_LEN64(m) - 1
+                    s0 = top & ~(cwords - 1)
+                    sb += (<uint64_t>(top - s0 + 1)) << 3
+                    m &= ((<uint64_t>1) << s0) - 1
+                while word:
+                    j = i + GR_CTZ64(word)
+                    word &= word - 1
+                    p = (<const uint64_t*>(arena + ((<uint64_t>j) << 3)))[0]
+                    if p == 0:
+                        continue
+                    if p - ob < span:           # into an object of this word: its own?
+                        b = ob + (<uint64_t>((j - oi) // cwords)) * ces
+                        if p - b < ces:
+                            continue
+                    o = (j - oi) >> cshift      # its object: link() counts per object
+                    if o != cur:
+                        link(w, kp)
+                        cur = o
+                        kp = 0
+                    kp += 1
+                    pbuf[nf] = p
+                    sbuf[nf] = astart + ((<uint64_t>j) << 3)
+                    nf += 1
+                if hw == ((nw + 63) >> 6) - 1:
+                    link(w, kp)                 # the last object with pointers
+                if nf > SCAN_BATCH - 64 or hw == ((nw + 63) >> 6) - 1:
+                    if shade_found(h, w, d, pbuf, sbuf, nf, pnfast, pbfast) < 0:
+                        pnobjs[0] = nobjs
+                        psb[0] = sb
+                        return -1
+                    nf = 0
+        else:
+            while g and nf <= SCAN_BATCH - 64:
+                t = GR_CTZ64(g)
+                g &= g - 1
+                b = ob + (<uint64_t>t) * ces
+                i = oi + t * cwords
+                if (i & 63) + cwords > 64:
+                    pend = b                    # heap bits in two words: the stack, in turn
+                    break
+                word = (hbits[i >> 6] >> (i & 63)) & cwmask
+                if word:
+                    sb += (<uint64_t>GR_LEN64(word)) << 3
+                kp = nf
+                while word:
+                    j = i + GR_CTZ64(word)
+                    word &= word - 1
+                    p = (<const uint64_t*>(arena + ((<uint64_t>j) << 3)))[0]
+                    if p != 0 and p - b >= ces:     # not nil, not into this object
+                        pbuf[nf] = p
+                        sbuf[nf] = astart + ((<uint64_t>j) << 3)
+                        nf += 1
+                link(w, <uint32_t>(nf - kp))
+                if budgeted:
+                    break
+            if nf == 1:                         # (a list: one pointer per object)
+                r = ds_found(h, w, d, pbuf[0], sbuf[0])
+                if r:
+                    if r < 0:
+                        pnobjs[0] = nobjs
+                        psb[0] = sb
+                        return -1
+                    pnfast[0] += 1
+                    pbfast[0] += d.tes
+            elif nf and shade_found(h, w, d, pbuf, sbuf, nf, pnfast, pbfast) < 0:
+                pnobjs[0] = nobjs
+                psb[0] = sb
+                return -1
+            if pend and push(w, pend | (ces << 48)) < 0:
+                pnobjs[0] = nobjs
+                psb[0] = sb
+                return -1
+        if not g:                               # objects of this word shaded meanwhile
+            g = d.grey[k]
+            d.grey[k] = 0
+            nobjs += GR_POPCNT(g)
+    psb[0] = sb
+    pnobjs[0] = nobjs
+    return 0
+
+
+ctypedef int (*scan_word_fn)(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob,
+                            uint64_t ces, uint64_t cwmask, double x0, uint64_t* psb, uint64_t* pnfast,
+                            uint64_t* pbfast, intp_t* pnobjs) noexcept nogil
+# drain_spans calls scan_word through this pointer, so the C compiler does not inline it
+# into drain_spans' loop, whose other paths' state would push the scan's onto the stack
+# (the one-pass loop inlined so: 117 instructions per object on the 1M level-order tree;
+# scan_word on its own: 80).
+cdef scan_word_fn scan_word_call = scan_word
+
+
 cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
     """Span-batched drain (Go: Green Tea, mgcmark_greenteagc.go), with drain_pipelined's
     prefetch ring.
@@ -738,8 +1024,7 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
     cdef intp_t cs = -1, ckw = 0, cnw = 0, kk, k, si
     cdef uint64_t cbase = 0, ces = 0, g, any_grey, info, b, bn, word, p, cwmask = 0
     cdef intp_t i, j, end, wbase, cwords = 0
-    cdef uint64_t lim, sb = 0, nfast = 0, bfast = 0, idx, bit, cwm = 0, cwg = 0
-    cdef intp_t cw = -1                     # see the span loop's fast path
+    cdef uint64_t lim, sb = 0, nfast = 0, bfast = 0
     cdef bint over = False                  # the budget is spent: only the ring is emptied
     cdef int r
     cdef found_t* f
@@ -764,6 +1049,8 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
     d.tsi = -1
     d.tinfo = 0
     d.tfast = False
+    d.tbase = d.tes = d.tlim = 0
+    d.tbits = d.tgrey = NULL
     d.bm = 0
     d.nm = 0
     if w.cs >= 0:                               # a budget stopped the last drain here
@@ -804,8 +1091,7 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
             g = d.grey[k]
             if not g:
                 continue
-            d.grey[k] = 0
-            if GR_POPCOUNT64(g) <= 24:
+            if GR_POPCNT(g) <= 24:
                 # scattered grey objects (a random graph): their lines are fetched
                 # together; a dense word is left to the hardware prefetcher
                 any_grey = g
@@ -813,80 +1099,9 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
                     GR_PREFETCH(d.arena + (cbase - d.astart)
                                 + (<uint64_t>(ckw * 64 + GR_CTZ64(any_grey))) * ces)
                     any_grey &= any_grey - 1
-            while g:
-                if w.budget > 0 and ((d.nm + nfast) * w.w_obj + sb * w.w_byte
-                                     + (w.extra - x0) >= w.budget):
-                    d.grey[k] |= g              # not scanned: grey for the next drain
-                    g = 0
-                    break
-                b = cbase + (<uint64_t>(ckw * 64 + GR_CTZ64(g))) * ces
-                g &= g - 1
-                nspan_objs += 1
-                i = <intp_t>((b - d.astart) >> 3)
-                if (i & 63) + cwords <= 64:
-                    # ds_scan of an object whose heap bits are in one word
-                    word = d.hbits[i >> 6] >> (i & 63)
-                    if cwords < 64:
-                        word &= cwmask
-                    if word:
-                        sb += (<uint64_t>GR_LEN64(word)) << 3
-                    kp = 0
-                    while word:
-                        j = i + GR_CTZ64(word)
-                        word &= word - 1
-                        p = (<const uint64_t*>(d.arena + ((<uint64_t>j) << 3)))[0]
-                        if p == 0 or p - b < ces:   # nil, or into this object: skip
-                            continue
-                        kp += 1
-                        if ((p - d.astart) >> PAGE_SHIFT) == d.tpage and d.tfast \
-                                and p - d.tbase < d.tlim:
-                            # ds_found's fast path, the mark-bit word in a register
-                            # (cwm; cwg: grey bits to add) while it stays the same
-                            idx = ((p - d.tbase) * <uint32_t>d.tinfo) >> 32
-                            if <intp_t>(idx >> 6) != cw:
-                                if cw >= 0:
-                                    d.tbits[cw] = cwm
-                                    d.tgrey[cw] |= cwg
-                                cw = <intp_t>(idx >> 6)
-                                cwm = d.tbits[cw]
-                                cwg = 0
-                            bit = (<uint64_t>1) << (idx & 63)
-                            if cwm & bit:
-                                continue
-                            cwm |= bit
-                            cwg |= bit
-                            nfast += 1
-                            bfast += d.tes
-                            touch(w, d.tsi, d.tes)
-                            if not d.queued[d.tsi] and span_enqueue(w, d.tsi) < 0:
-                                break
-                            continue
-                        if cw >= 0:             # the others see the bits as they are
-                            d.tbits[cw] = cwm
-                            d.tgrey[cw] |= cwg
-                            cw = -1
-                        r = ds_found(h, w, &d, p, d.astart + ((<uint64_t>j) << 3))
-                        if r:
-                            if r < 0:
-                                break
-                            nfast += 1
-                            bfast += d.tes
-                    link(w, kp)
-                    if w.err:
-                        break
-                elif push(w, b | (ces << 48)) < 0:  # heap bits in two words: the stack
-                    break
-                if not g:                       # objects of this word shaded meanwhile
-                    if cw >= 0:
-                        d.tbits[cw] = cwm
-                        d.tgrey[cw] |= cwg
-                        cw = -1
-                    g = d.grey[k]
-                    d.grey[k] = 0
-            if cw >= 0:
-                d.tbits[cw] = cwm
-                d.tgrey[cw] |= cwg
-                cw = -1
+            if scan_word_call(h, w, &d, k, cbase + (<uint64_t>(ckw * 64)) * ces, ces, cwmask,
+                              x0, &sb, &nfast, &bfast, &nspan_objs) < 0:
+                break
         elif w.n > 0 and not over:              # roots, large objects, finalizer referents
             w.n -= 1
             b = w.stack[w.n]
@@ -956,7 +1171,7 @@ cdef void drain_spans(mheap_t* h, gcwork_t* w) noexcept nogil:
                 bn = (info >> SI_ELEMSIZE_SHIFT) & 0xffff
                 for kk in range(<intp_t>((((info >> SI_NELEMS_SHIFT) & 0x7ff) + 63) >> 6)):
                     any_grey = d.grey[si * BITMAP_WORDS + kk]
-                    if GR_POPCOUNT64(any_grey) <= 24:
+                    if GR_POPCNT(any_grey) <= 24:
                         while any_grey:
                             GR_PREFETCH(d.arena + ((<uint64_t>si) << PAGE_SHIFT)
                                         + (<uint64_t>(kk * 64 + GR_CTZ64(any_grey))) * bn)

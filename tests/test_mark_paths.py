@@ -221,6 +221,58 @@ def test_trees_level_order_and_depth_first(order):
         _mark.clear_marks(h)
 
 
+@pytest.mark.parametrize("size", [16, 32, 64, 128, 256, 512])
+def test_dense_span_words_of_every_power_of_two_size(size):
+    # drain_spans scans a grey word whose grey objects are its first n (a level-order
+    # tree's spans, the short last word of a span) a heap-bits word at a time: objects of
+    # 2 to 64 words with pointers in their first, middle and last words; pointers into
+    # the object itself (skipped), into a neighbour in the same grey word (from leaves),
+    # nil words, and a bad pointer. Every drain marks the same objects with the same
+    # counts and reports the same bad pointer.
+    h = _heap.Heap()
+    nw = size // 8
+    n = 12001
+    mask = np.zeros(nw, np.uint8)
+    mask[[0, nw // 2, nw - 1]] = 1
+    a = h.alloc_many(size, False, n, mask=mask)
+    i = np.arange(n)
+    words = [0, (nw // 2) * 8, (nw - 1) * 8]
+    src, off, dst = [], [], []
+    for j, o in enumerate(words[:2]):               # children 2i+1, 2i+2 (level order)
+        c = 2 * i + 1 + j
+        keep = c < n                                # leaves: nil words
+        src.append(a[i[keep]])
+        off.append(np.full(keep.sum(), o, np.uint64))
+        dst.append(a[c[keep]] + np.uint64(8 * (j % nw)))
+    last = words[2]
+    leaf = 2 * i + 1 >= n                           # (their child words are free)
+    sel = i[leaf & (i % 3 == 0)]                    # into itself: skipped by the scan
+    src.append(a[sel])
+    off.append(np.full(len(sel), last, np.uint64))
+    dst.append(a[sel] + np.uint64(size - 8))
+    sel = i[leaf & (i % 3 == 1) & (i + 1 < n)]      # into the next object: its neighbour
+    src.append(a[sel])
+    off.append(np.full(len(sel), last, np.uint64))
+    dst.append(a[sel + 1])
+    h.store_pointers(np.ascontiguousarray(np.concatenate(src)), np.concatenate(off),
+                     np.ascontiguousarray(np.concatenate(dst)))
+    h.add_root(int(a[0]))
+    h.flush_mcaches(False)
+    ref = _assert_all_rings_agree(h)
+    assert ref[1] == n
+    st = {}
+    assert _mark.mark(h, stats=st) == ref
+    assert st["drain"] == "batched" and st["span_objs"] > 4 * st["span_visits"], st
+    _mark.clear_marks(h)
+    # a bad pointer (the span tail: 7936 of a page's 8192 bytes hold objects) found in
+    # the middle of a dense word: every drain reports it, and no mark bit is left
+    src = int(a[n // 2]) + last
+    bad = (int(a[n // 3]) & ~8191) + 8192 - 8
+    h.write_word(src, bad)
+    errs = {ring: _bad_pointer_error(h, ring) for ring in RINGS}
+    assert set(errs.values()) == {(bad, src)}, errs
+
+
 @pytest.mark.parametrize("budget", [64, 1000, 50000])
 def test_budgeted_mark_state_batched_and_pipelined_agree(budget):
     # MarkState drains in budgets (the concurrent mark): the batched drain keeps the span
