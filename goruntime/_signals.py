@@ -128,10 +128,10 @@ class deferred:
             if _swapped is None and threading.get_ident() == _MAIN:
                 _swapped = self._handlers = {}
                 _swap_handlers(self._handlers)
+            return self             # in the try: nothing may leak if __enter__ raises
         except BaseException:
             self._undo()
             raise
-        return self
 
     def __exit__(self, *exc):
         self._undo()
@@ -165,23 +165,37 @@ class held:
 
     def __enter__(self):
         self._handlers = None
-        if _swapped is None and threading.get_ident() == _MAIN:
-            h = _getsignal(signal.SIGINT)
-            if callable(h) and h is not _record:
-                self._handlers = {signal.SIGINT: h}
-                _setsignal(signal.SIGINT, _record)
-                _held[signal.SIGINT] = h
-        return self
+        try:
+            if _swapped is None and threading.get_ident() == _MAIN:
+                h = _getsignal(signal.SIGINT)
+                if callable(h) and h is not _record:
+                    self._handlers = {signal.SIGINT: h}
+                    _setsignal(signal.SIGINT, _record)
+                    _held[signal.SIGINT] = h
+            return self
+        except BaseException:
+            # another signal's handler raised part way (``with`` never calls __exit__):
+            # put SIGINT's handler back, or Ctrl-C would be recorded and lost for good
+            self._release()
+            raise
 
     def __exit__(self, *exc):
         old = self._handlers
         if old is None:
             return False
-        h = old[signal.SIGINT]
-        _held.clear()
-        _setsignal(signal.SIGINT, h)
+        h = self._release()
         if _recorded:                       # Ctrl-C came during the block: raise it now
             n = len(_recorded)
             del _recorded[:n]
             h(signal.SIGINT, sys._getframe(1))
         return False
+
+    def _release(self):
+        """SIGINT's own handler back (if this block swapped it); returns it."""
+        old = self._handlers
+        if old is None:
+            return None
+        h = old[signal.SIGINT]
+        _held.clear()
+        _setsignal(signal.SIGINT, h)
+        return h

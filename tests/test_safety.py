@@ -4,6 +4,7 @@ import copy
 import gc as pygc
 import pickle
 import re
+import threading
 
 import numpy as np
 import pytest
@@ -622,6 +623,25 @@ def _is_try_line(frame):
     return linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip() == "try:"
 
 
+_LINE_STARTS = {}
+
+
+def _is_reentry(frame):
+    """A line event at a line's second entry in the code: a ``with`` line's exit sequence
+    (CPython 3.11 emits it after the block's protection is popped: an exception raised
+    there skips ``__exit__``), or a loop's re-check. A real asynchronous exception comes
+    where the interpreter checks for pending calls (after a call, at a backward jump),
+    inside the block, so the sweep raises at a line's first entry only."""
+    import dis
+    code = frame.f_code
+    first = _LINE_STARTS.get(code)
+    if first is None:
+        first = _LINE_STARTS[code] = {}
+        for offset, line in dis.findlinestarts(code):
+            first.setdefault(line, offset)
+    return frame.f_lasti != first.get(frame.f_lineno, frame.f_lasti)
+
+
 def _exception_sweep(step):
     """A KeyboardInterrupt raised (by a tracer: no signal involved) at the k-th line of
     goruntime's code in rt.GC(), for k = 1, 1+step, ...: the cycle is rolled back (NumGC
@@ -631,9 +651,12 @@ def _exception_sweep(step):
     import sys
     pkg = __import__("pathlib").Path(rt.__file__).parent
     # the cycle's own code (not the scheduler's lock juggling, which a GC only calls into
-    # to wake the finalizer and cleanup goroutines afterwards)
+    # to wake the finalizer and cleanup goroutines afterwards). Not _signals.py: inside a
+    # `deferred` section every Python handler is the recorder, so no real asynchronous
+    # exception arises there, and its entry, where one can, has a sweep of its own
+    # (test_an_exception_at_any_line_of_a_signal_section_entry_leaves_nothing_behind)
     where = tuple(str(pkg / m) for m in ("mgc.py", "mspecial.py", "mfinal.py", "mcleanup.py",
-                                          "pacer.py", "_signals.py"))
+                                          "pacer.py"))
     n_lines, k, rolled, completed = None, 1, 0, 0
     while n_lines is None or k <= n_lines:
         with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20) as r:
@@ -664,7 +687,7 @@ def _exception_sweep(step):
             def tracer(frame, event, arg):
                 if not frame.f_code.co_filename.startswith(where):
                     return None
-                if event == "line" and not _is_try_line(frame):
+                if event == "line" and not _is_try_line(frame) and not _is_reentry(frame):
                     count[0] += 1  # noqa: B023
                     if count[0] == k and n_lines is not None:  # noqa: B023
                         raise KeyboardInterrupt
@@ -1233,7 +1256,6 @@ def test_b46_ctrl_c_in_a_map_update_leaves_the_map_whole():
     interrupted 9th insert: len 8, no entries left; a new table the heap no longer
     referenced, freed by the next GC while the mirror still wrote into it). Now a SIGINT
     that arrives during an insert, delete or clear is raised right after it."""
-    import os
     import signal
     import sys
     pkg = str(__import__("pathlib").Path(rt.__file__).parent)
@@ -1252,7 +1274,10 @@ def test_b46_ctrl_c_in_a_map_update_leaves_the_map_whole():
                     if event == "line":
                         count[0] += 1  # noqa: B023
                         if count[0] == k and n is not None:  # noqa: B023
-                            os.kill(os.getpid(), signal.SIGINT)
+                            # to this thread: sent to the process while a GC inside
+                            # blocks it here, another thread would take it and this one
+                            # would run the handler at a moment of its own choosing
+                            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
                     return tracer
                 sys.settrace(tracer)
                 try:
@@ -1325,7 +1350,6 @@ def test_b48_ctrl_c_in_a_channel_operation_loses_no_value():
     """A receive from a heap channel's buffer cleared the slot, then moved the counts: a
     Ctrl-C in between left a phantom nil in the buffer (qcount 1, the value gone). The
     slot and the counts now change together (a SIGINT is raised right after)."""
-    import os
     import signal
     import sys
     pkg = str(__import__("pathlib").Path(rt.__file__).parent)
@@ -1343,7 +1367,7 @@ def test_b48_ctrl_c_in_a_channel_operation_loses_no_value():
                 if event == "line":
                     count[0] += 1  # noqa: B023
                     if count[0] == k and n is not None:  # noqa: B023
-                        os.kill(os.getpid(), signal.SIGINT)
+                        signal.pthread_kill(threading.get_ident(), signal.SIGINT)  # as in B46
                 return tracer
             sys.settrace(tracer)
             try:
@@ -1372,7 +1396,6 @@ def test_b46_a_ctrl_c_held_across_a_nested_gc_section_is_raised_once():
     """A GC's `deferred` section inside a `held` map update: the SIGINT it records is
     the held block's to raise (before, `deferred` dropped a signal whose handler it had
     not swapped itself: the Ctrl-C was lost)."""
-    import os
     import signal
     from goruntime import _signals
     got = []
@@ -1381,11 +1404,65 @@ def test_b46_a_ctrl_c_held_across_a_nested_gc_section_is_raised_once():
         with pytest.raises(KeyboardInterrupt):
             with _signals.held():
                 with _signals.deferred():
-                    os.kill(os.getpid(), signal.SIGINT)
+                    # to this thread: sent to the process while this thread blocks it,
+                    # the kernel hands it to any other thread (one an earlier test left),
+                    # and the main thread then runs the handler at a time of its choosing
+                    signal.pthread_kill(threading.get_ident(), signal.SIGINT)
                     sum(range(1000))
                 got.append("after the GC section")
         assert got == ["after the GC section"]
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
         assert not _signals._recorded and not _signals._held
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.parametrize("cm", ["deferred", "held"])
+def test_an_exception_at_any_line_of_a_signal_section_entry_leaves_nothing_behind(cm):
+    """A handler of some other signal may raise at any point of ``__enter__`` (and then
+    ``with`` never calls ``__exit__``): whatever line it comes at, the mask, the handlers
+    and the bookkeeping are as before, and a later Ctrl-C raises KeyboardInterrupt. (The
+    exception sweep found it: raised at ``deferred.__enter__``'s ``return self``, the
+    section left every asynchronous signal blocked and Ctrl-C recorded for good.)"""
+    import signal
+    import sys
+    from goruntime import _signals
+    section = getattr(_signals, cm)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    try:
+        k, n_lines = 0, None                       # k = 0: count the lines, raise nowhere
+        while n_lines is None or k <= n_lines:
+            count = [0]
+
+            def tracer(frame, event, arg):
+                if frame.f_code.co_filename != _signals.__file__:
+                    return None
+                if event == "line" and frame.f_code.co_name == "__enter__" \
+                        and not _is_try_line(frame):
+                    count[0] += 1  # noqa: B023
+                    if count[0] == k:  # noqa: B023
+                        raise RuntimeError("another signal's handler")
+                return tracer
+            sys.settrace(tracer)
+            try:
+                with section():
+                    pass
+            except RuntimeError:
+                pass
+            finally:
+                sys.settrace(None)
+            if n_lines is None:
+                n_lines = count[0]
+                assert n_lines >= 3
+            assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask, k
+            assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, k
+            assert _signals._swapped is None and not _signals._held, k
+            assert not _signals._recorded, k
+            k += 1
+        with pytest.raises(KeyboardInterrupt):              # Ctrl-C still works
+            with section():
+                signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+            sum(range(1000))
     finally:
         signal.signal(signal.SIGINT, before)
