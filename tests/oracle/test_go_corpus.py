@@ -42,7 +42,11 @@ def test_go_scenario_runs_and_tolerances_name_its_fields(name, go_oracle):
     harness.REPORT.add_go_result(name, result)
     assert isinstance(result, dict) and result, f"{name}: Go printed no fields"
     leaves, _ = harness.flatten(result)
-    unused = [p for p in scenarios.REGISTRY[name].tolerances if not fnmatch.filter(leaves, p)]
+    # an Info pattern may name a field that only some runs have (fid_weak_cache's gc2
+    # BySize: what Go's extra cleanup goroutines allocate, absent in a run where they
+    # allocate nothing, seen under load): a live run cannot show it unused
+    unused = [p for p, tol in scenarios.REGISTRY[name].tolerances.items()
+              if not isinstance(tol, harness.Info) and not fnmatch.filter(leaves, p)]
     assert not unused, f"{name}: tolerance patterns that match no field Go reports: {unused}"
 
 
