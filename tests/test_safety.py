@@ -1220,6 +1220,25 @@ def test_b45_sleep_is_an_int64_duration_and_its_timer_saturates(runtime):
     check_invariants(m)
 
 
+def _sigint_at_line(where, k):
+    """A tracer that sends SIGINT to this thread at the k-th line run in the files under
+    *where* (k = 0: none, to count them), and the count. To this thread, not the process:
+    sent to the process while a GC inside blocks it here, another thread would take it
+    and this one would run the handler at a moment of its own choosing."""
+    import signal
+    count = [0]
+
+    def tracer(frame, event, arg):
+        if not frame.f_code.co_filename.startswith(where):
+            return None
+        if event == "line":
+            count[0] += 1
+            if count[0] == k:
+                signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+        return tracer
+    return tracer, count
+
+
 # ---------------------------------------------------------------------------------- B46
 def _map_cases():
     """(name, setup, op, expected outcomes): map mutations that take many steps."""
@@ -1256,7 +1275,6 @@ def test_b46_ctrl_c_in_a_map_update_leaves_the_map_whole():
     interrupted 9th insert: len 8, no entries left; a new table the heap no longer
     referenced, freed by the next GC while the mirror still wrote into it). Now a SIGINT
     that arrives during an insert, delete or clear is raised right after it."""
-    import signal
     import sys
     pkg = str(__import__("pathlib").Path(rt.__file__).parent)
     for name, setup, op, outcomes in _map_cases():
@@ -1266,19 +1284,7 @@ def test_b46_ctrl_c_in_a_map_update_leaves_the_map_whole():
                 m = rt.make(rt.Map(rt.Int, rt.Int))
                 setup(m)
                 lo = len(m)
-                count = [0]
-
-                def tracer(frame, event, arg):
-                    if not frame.f_code.co_filename.startswith(pkg):
-                        return None
-                    if event == "line":
-                        count[0] += 1  # noqa: B023
-                        if count[0] == k and n is not None:  # noqa: B023
-                            # to this thread: sent to the process while a GC inside
-                            # blocks it here, another thread would take it and this one
-                            # would run the handler at a moment of its own choosing
-                            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
-                    return tracer
+                tracer, count = _sigint_at_line(pkg, k if n is not None else 0)
                 sys.settrace(tracer)
                 try:
                     op(m)
@@ -1350,7 +1356,6 @@ def test_b48_ctrl_c_in_a_channel_operation_loses_no_value():
     """A receive from a heap channel's buffer cleared the slot, then moved the counts: a
     Ctrl-C in between left a phantom nil in the buffer (qcount 1, the value gone). The
     slot and the counts now change together (a SIGINT is raised right after)."""
-    import signal
     import sys
     pkg = str(__import__("pathlib").Path(rt.__file__).parent)
     k, n = 1, None
@@ -1359,16 +1364,7 @@ def test_b48_ctrl_c_in_a_channel_operation_loses_no_value():
             c = rt.make(rt.ChanType(rt.Ptr(Box)), 2)
             p = rt.new(Box)
             p.x = 3
-            count = [0]
-
-            def tracer(frame, event, arg):
-                if not frame.f_code.co_filename.startswith(pkg):
-                    return None
-                if event == "line":
-                    count[0] += 1  # noqa: B023
-                    if count[0] == k and n is not None:  # noqa: B023
-                        signal.pthread_kill(threading.get_ident(), signal.SIGINT)  # as in B46
-                return tracer
+            tracer, count = _sigint_at_line(pkg, k if n is not None else 0)
             sys.settrace(tracer)
             try:
                 c.send(p)
