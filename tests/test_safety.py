@@ -1220,12 +1220,13 @@ def test_b45_sleep_is_an_int64_duration_and_its_timer_saturates(runtime):
     check_invariants(m)
 
 
-def _sigint_at_line(where, k):
-    """A tracer that sends SIGINT to this thread at the k-th line run in the files under
-    *where* (k = 0: none, to count them), and the count. To this thread, not the process:
-    sent to the process while a GC inside blocks it here, another thread would take it
-    and this one would run the handler at a moment of its own choosing."""
+def _sigint_at_line(where, k, sig=None):
+    """A tracer that sends SIGINT (or *sig*) to this thread at the k-th line run in the
+    files under *where* (k = 0: none, to count them), and the count. To this thread, not
+    the process: sent to the process while a GC inside blocks it here, another thread
+    would take it and this one would run the handler at a moment of its own choosing."""
     import signal
+    sig = signal.SIGINT if sig is None else sig
     count = [0]
 
     def tracer(frame, event, arg):
@@ -1234,7 +1235,7 @@ def _sigint_at_line(where, k):
         if event == "line":
             count[0] += 1
             if count[0] == k:
-                signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+                signal.pthread_kill(threading.get_ident(), sig)
         return tracer
     return tracer, count
 
@@ -1269,12 +1270,9 @@ def _check_map(m, name, lo, outcomes):
         assert m[k] == k and k in m
 
 
-def test_b46_ctrl_c_in_a_map_update_leaves_the_map_whole():
-    """A map update is many Python steps (the mirror and the heap change together); a
-    Ctrl-C between two of them left a map whose `len` disagreed with its entries (an
-    interrupted 9th insert: len 8, no entries left; a new table the heap no longer
-    referenced, freed by the next GC while the mirror still wrote into it). Now a SIGINT
-    that arrives during an insert, delete or clear is raised right after it."""
+def _map_update_sweep(sig=None, exc=KeyboardInterrupt):
+    """Every map case, with *sig* (SIGINT by default) sent at every n/40-th line of the
+    update: the map stays whole (len agrees with the entries, one of the outcomes)."""
     import sys
     pkg = str(__import__("pathlib").Path(rt.__file__).parent)
     for name, setup, op, outcomes in _map_cases():
@@ -1284,11 +1282,11 @@ def test_b46_ctrl_c_in_a_map_update_leaves_the_map_whole():
                 m = rt.make(rt.Map(rt.Int, rt.Int))
                 setup(m)
                 lo = len(m)
-                tracer, count = _sigint_at_line(pkg, k if n is not None else 0)
+                tracer, count = _sigint_at_line(pkg, k if n is not None else 0, sig)
                 sys.settrace(tracer)
                 try:
                     op(m)
-                except KeyboardInterrupt:
+                except exc:
                     pass
                 finally:
                     sys.settrace(None)
@@ -1302,6 +1300,15 @@ def test_b46_ctrl_c_in_a_map_update_leaves_the_map_whole():
                 m[10 ** 6] = 10 ** 6                        # and it still works
                 _check_map(m, (name, k), 0, None)
             k += max(1, n // 40)
+
+
+def test_b46_ctrl_c_in_a_map_update_leaves_the_map_whole():
+    """A map update is many Python steps (the mirror and the heap change together); a
+    Ctrl-C between two of them left a map whose `len` disagreed with its entries (an
+    interrupted 9th insert: len 8, no entries left; a new table the heap no longer
+    referenced, freed by the next GC while the mirror still wrote into it). Now a SIGINT
+    that arrives during an insert, delete or clear is raised right after it."""
+    _map_update_sweep()
 
 
 # ---------------------------------------------------------------------------------- B47
@@ -1462,3 +1469,98 @@ def test_an_exception_at_any_line_of_a_signal_section_entry_leaves_nothing_behin
             sum(range(1000))
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+# ---------------------------------------------------------------------------------- B49
+class _Stop(Exception):
+    """What a program's SIGTERM/SIGUSR1 handler raises to stop it."""
+
+
+def _raising_handler(signum, frame):
+    raise _Stop(signum)
+
+
+@pytest.mark.parametrize("signame", ["SIGUSR1", "SIGTERM"])
+def test_b49_any_python_signal_handler_waits_for_a_map_update(signame):
+    """`_signals.held` held only SIGINT: a Python handler of any other signal (a SIGTERM
+    or SIGALRM handler raising to stop the program) ran mid-update and broke the map as
+    Ctrl-C did (B46). Now every signal with a Python handler waits for the update."""
+    import signal
+    sig = getattr(signal, signame)
+    before = signal.signal(sig, _raising_handler)
+    try:
+        _map_update_sweep(sig, _Stop)
+        assert signal.getsignal(sig) is _raising_handler
+    finally:
+        signal.signal(sig, before)
+
+
+def test_b49_held_signals_run_after_the_block_in_order_and_handlers_come_back():
+    """Two signals with Python handlers arrive during a `held` block: neither handler runs
+    inside it; both run right after, in arrival order, the first exception is raised,
+    and every handler is back. A signal without a Python handler is left alone, and a
+    handler installed after an earlier block is held too (no stale selection)."""
+    import signal
+    from goruntime import _signals
+    ran = []
+
+    def usr1(signum, frame):
+        ran.append("usr1")
+        raise _Stop("usr1")
+
+    def usr2(signum, frame):
+        ran.append("usr2")
+    saved = {s: signal.getsignal(s) for s in (signal.SIGUSR1, signal.SIGUSR2)}
+    try:
+        signal.signal(signal.SIGUSR1, usr1)
+        with _signals.held():                       # SIGUSR2 has no Python handler yet
+            pass
+        signal.signal(signal.SIGUSR2, usr2)
+        me = threading.get_ident()
+        with pytest.raises(_Stop):
+            with _signals.held():
+                signal.pthread_kill(me, signal.SIGUSR2)
+                signal.pthread_kill(me, signal.SIGUSR1)
+                sum(range(1000))                    # the handlers would run here
+                ran.append("end of block")
+        assert ran == ["end of block", "usr2", "usr1"]
+        assert signal.getsignal(signal.SIGUSR1) is usr1
+        assert signal.getsignal(signal.SIGUSR2) is usr2
+        assert not _signals._recorded and not _signals._held
+    finally:
+        for s, h in saved.items():
+            signal.signal(s, h)
+
+
+def test_b49_a_heap_channel_receive_waits_for_any_signal_handler():
+    """The B48 channel sweep with a raising SIGUSR1 handler instead of Ctrl-C."""
+    import signal
+    import sys
+    pkg = str(__import__("pathlib").Path(rt.__file__).parent)
+    before = signal.signal(signal.SIGUSR1, _raising_handler)
+    try:
+        k, n = 1, None
+        while n is None or k <= n:
+            with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
+                c = rt.make(rt.ChanType(rt.Ptr(Box)), 2)
+                p = rt.new(Box)
+                p.x = 3
+                tracer, count = _sigint_at_line(pkg, k if n is not None else 0, signal.SIGUSR1)
+                sys.settrace(tracer)
+                try:
+                    c.send(p)
+                    c.send(c.recv())
+                except _Stop:
+                    pass
+                finally:
+                    sys.settrace(None)
+                if n is None:
+                    n = count[0]
+                    continue
+                vals = c.buffered()
+                assert [v.x for v in vals] in ([], [3]), (k, vals)
+                assert c.hchan.qcount == len(vals), k
+                del c, p, vals
+            k += 1
+    finally:
+        signal.signal(signal.SIGUSR1, before)
