@@ -1564,3 +1564,73 @@ def test_b49_a_heap_channel_receive_waits_for_any_signal_handler():
             k += 1
     finally:
         signal.signal(signal.SIGUSR1, before)
+
+
+# ---------------------------------------------------------------------------------- B50
+def test_b50_make_chan_follows_gos_size_rule(runtime):
+    """`rt.Chan(2**70)` was accepted, and `make(chan struct{}, 2**70)` allocated its hchan
+    before an OverflowError. Go's makechan64/makechan rule now decides (checked against Go
+    1.27.3: `(1<<48-112)/8 + 1` int64s, -1, `1<<63` as a uint64 and `(1<<48-112)/16 + 1`
+    `any`s panic; `1<<62` empty structs do not), before anything is allocated."""
+    E = rt.Struct("SafetyEmpty")
+    before = rt.ReadMemStats()
+    bad = [
+        lambda: rt.Chan(2 ** 70),
+        lambda: rt.Chan(-1),
+        lambda: rt.Chan((MAX48 - 112) // 16 + 1),       # a plain Chan holds `any`s
+        lambda: rt.make(rt.ChanType(rt.Int64), (MAX48 - 112) // 8 + 1),
+        lambda: rt.make(rt.ChanType(rt.Int64), -1),
+        lambda: rt.make(rt.ChanType(rt.Int64), 2 ** 70),
+        lambda: rt.make(rt.ChanType(E), 1 << 63),
+        lambda: rt.make(rt.ChanType(E), 2 ** 70),
+        lambda: rt.make(rt.ChanType(rt.Array(rt.Int8, 1 << 16)), 2 ** 70),  # makechan64 first
+    ]
+    for i, f in enumerate(bad):
+        with pytest.raises(rt.Panic, match=r"^makechan: size out of range$"):
+            f()
+        assert rt.ReadMemStats().Mallocs == before.Mallocs, i
+    with pytest.raises(TypeError):
+        rt.Chan(True)
+    assert rt.Chan((MAX48 - 112) // 16).cap == (MAX48 - 112) // 16
+    c = rt.make(rt.ChanType(E), (1 << 63) - 1)                # mem 0: any int64 size
+    assert c.cap == (1 << 63) - 1 and c.hchan.dataqsiz == (1 << 63) - 1
+    c.send({})
+    assert len(c) == 1
+    with pytest.raises(MemoryError):                  # in Go's range: the arena decides
+        rt.make(rt.ChanType(rt.Int64), (MAX48 - 112) // 8)
+
+
+MAX48 = 1 << 48
+
+
+# ---------------------------------------------------------------------------------- B51
+def test_b51_metrics_read_and_read_gc_stats_check_their_arguments(runtime):
+    """`metrics.Read("x")` and `debug.ReadGCStats(5)` raised AttributeError from inside
+    (`'str' object has no attribute 'Name'`); a GCStats whose Pause was a tuple was half
+    filled. Now: TypeError with the compiler's words before anything changes, None as
+    Go's nil (an empty read; a nil *GCStats panics as Go's nil dereference)."""
+    from goruntime import debug, metrics
+    for bad in ("x", 5, {"Name": "/gc/cycles/total:gc-cycles"}, ["x"], [metrics.Sample(Name=5)],
+                [metrics.Sample(Name="/gc/cycles/total:gc-cycles", Value=3)]):
+        with pytest.raises(TypeError, match=r"^cannot use .* metrics\."):
+            metrics.Read(bad)
+    good = metrics.Sample(Name="/gc/cycles/total:gc-cycles")
+    with pytest.raises(TypeError):
+        metrics.Read([good, "x"])
+    assert good.Value.Kind() == metrics.KindBad           # nothing changed
+    metrics.Read(None)
+    metrics.Read((good,))
+    assert good.Value.Kind() == metrics.KindUint64
+    for bad in (5, "x", rt.ReadMemStats()):
+        with pytest.raises(TypeError, match=r"^cannot use .* as \*debug\.GCStats value"):
+            debug.ReadGCStats(bad)
+    with pytest.raises(rt.Panic, match="nil pointer dereference"):
+        debug.ReadGCStats(None)
+    rt.GC()
+    s = debug.GCStats(Pause=(1,))
+    with pytest.raises(TypeError, match=r"debug\.GCStats\.Pause"):
+        debug.ReadGCStats(s)
+    assert s.NumGC == 0 and s.Pause == (1,)
+    s = debug.GCStats(Pause=None, PauseEnd=None, PauseQuantiles=None)   # nil slices
+    debug.ReadGCStats(s)
+    assert s.NumGC >= 1 and len(s.Pause) == len(s.PauseEnd) == s.NumGC and s.PauseQuantiles is None
