@@ -541,19 +541,28 @@ class HeapChan(Chan):
     def send(self, v) -> None:
         Chan.send(self, check_send(self.hchan.runtime, self.elem, v))
 
+    def try_recv(self):
+        self.hchan.runtime.heap.check_thread()
+        return Chan.try_recv(self)
+
     def _recv_nb_locked(self):
+        self.hchan.runtime.heap.check_thread()      # select's cases come here
         r = Chan._recv_nb_locked(self)
         if r is not None and not r[1]:
             return zero_value(self.elem, self.hchan.runtime), False   # closed, drained: T's zero
         return r
 
     def recv2(self):
+        self.hchan.runtime.heap.check_thread()
         v, ok = Chan.recv2(self)
         return (v, True) if ok else (zero_value(self.elem, self.hchan.runtime), False)
 
     def close(self) -> None:
-        Chan.close(self)
-        self.hchan.closed = 1
+        # closed, dead or not this thread's runtime: raise before the channel changes
+        self.hchan.runtime.heap.check_thread()
+        with _signals.held():               # the Python side and hchan.closed together
+            Chan.close(self)
+            self.hchan.closed = 1
 
     def buffered(self):
         """The values in the buffer, oldest first (for inspection; Go has none)."""

@@ -1746,3 +1746,66 @@ def test_b52_objects_typed_by_a_unit_mask_keep_their_referents(runtime):
     rt.GC()
     assert s[49][3].x == 42
     check_invariants(rt.ReadMemStats())
+
+
+# ---------------------------------------------------------------------------------- B53
+def _map_and_chan(r):
+    m = r.make(rt.Map(rt.Int, rt.Int))
+    for i in range(100):
+        m[i] = i
+    c = r.make(rt.ChanType(rt.Int), 3)
+    c.send(4)
+    return m, c
+
+
+def _refused_mutations(m, c):
+    return [("del", lambda: m.__delitem__(5)), ("clear", lambda: rt.clear(m)),
+            ("set", lambda: m.__setitem__(5, 6)), ("update", lambda: m.update([1000], [1])),
+            ("update loop", lambda: m.update(["x"], [1])),
+            ("close", c.close), ("recv", c.recv), ("try_recv", c.try_recv),
+            ("send", lambda: c.send(5)), ("select", lambda: rt.select([("recv", c)], default=True))]
+
+
+def _assert_unchanged(m, c, st, label):
+    assert len(m) == 100 and st.used == 100, label
+    keys = set(st.small[2]) if st.small is not None else \
+        {k for t in st.directory for k in t.keys}
+    assert len(keys) == 100, label
+    assert not c.closed and len(c) == 1, label
+
+
+@pytest.mark.parametrize("how", ["closed", "dead", "foreign thread"])
+def test_b53_a_refused_map_or_channel_change_changes_nothing(how):
+    """A map delete or clear on a closed or dead runtime, or from a thread that does not
+    own a cooperative runtime, changed the Python mirror (len 100 -> 99) before the heap
+    write raised; a heap channel's close set its Python side closed before `hchan.closed`
+    raised. Now the runtime is checked first: the error, and nothing changed."""
+    r = rt.Runtime(godebug="gccheckmark=1")
+    with r:
+        m, c = _map_and_chan(r)
+        st = m._state
+        if how == "dead":
+            p = r.new(Box)
+            r.set_finalizer(p, lambda o: 1 / 0)
+            del p
+            r.gc()
+            with pytest.raises(ZeroDivisionError):
+                for _ in range(10):
+                    rt.Gosched()
+        for label, f in _refused_mutations(m, c):
+            if how == "foreign thread":
+                _, exc = _in_thread(f)
+                assert isinstance(exc, RuntimeError) and "belongs to thread" in str(exc), label
+            elif how == "dead":
+                with pytest.raises(rt.FatalError, match="dead"):
+                    f()
+            _assert_unchanged(m, c, st, label)
+        if how == "foreign thread":                     # and the owner still can
+            del m[5]
+            c.close()
+            assert len(m) == 99 and c.closed and c.hchan.closed == 1
+    if how == "closed":
+        for label, f in _refused_mutations(m, c):
+            with pytest.raises(rt.FatalError, match="closed"):
+                f()
+            _assert_unchanged(m, c, st, label)
