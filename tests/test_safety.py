@@ -1809,3 +1809,50 @@ def test_b53_a_refused_map_or_channel_change_changes_nothing(how):
             with pytest.raises(rt.FatalError, match="closed"):
                 f()
             _assert_unchanged(m, c, st, label)
+
+
+# ---------------------------------------------------------------------------------- B54
+def test_b54_ctrl_c_while_interning_a_literal_leaves_no_dangling_name():
+    """`Rodata.string` named a literal's address before it recorded the bytes there: a
+    Ctrl-C in between left "abc" interned at an address with no bytes, and every later
+    use of the literal raised `string data at 0x4c0010 is not in this runtime`. The same
+    order in `type_word` (an interface's type word without its type) and `function` (two
+    functions given one index). The entry that makes a record findable is now written
+    last."""
+    import sys
+    from goruntime import rodata
+    where = rodata.__file__
+    fns = [lambda: None, lambda: 1]
+    T = rt.Struct("SafetyB54", x=rt.Int)
+    calls = [("string", lambda ro: ro.string("abc"),
+              lambda ro: ro.by_addr[ro.string("abc")[0]] == b"abc"),
+             ("type_word", lambda ro: ro.type_word(T),
+              lambda ro: ro.type_of_word(ro.type_word(T)) is T
+              and ro.type_of_word(ro.type_word(rt.Int)) is rt.Int),
+             ("function", lambda ro: ro.function("k0", fns[0]),
+              lambda ro: ro.function_at(rodata.TEXT_BASE + 16 * ro.function("k0", fns[0]))[1]
+              is fns[0] and ro.function_at(rodata.TEXT_BASE + 16 * ro.function("k1", fns[1]))[1]
+              is fns[1])]
+    for name, call, ok in calls:
+        k, n = 1, None
+        while n is None or k <= n:
+            ro = rodata.Rodata()
+            ro.string("first")
+            tracer, count = _sigint_at_line(where, k if n is not None else 0)
+            sys.settrace(tracer)
+            try:
+                call(ro)
+            except KeyboardInterrupt:
+                pass
+            finally:
+                sys.settrace(None)
+            if n is None:
+                n = count[0]
+                assert n >= 3, name
+            else:
+                assert ok(ro), (name, k)
+                assert ro.by_addr[ro.string("first")[0]] == b"first"
+            k += 1
+    with rt.Runtime(godebug="gccheckmark=1"):                 # and through the public API
+        b = rt.bytes("hello")
+        assert str(rt.concat("abc", rt.string(b), "def")) == "abchellodef"
