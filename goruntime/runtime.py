@@ -35,6 +35,7 @@ from . import sched as _sched, clock as _clock, types as _types
 from . import chan as _chan, mgc as _mgc, stack as _stack, proc as _proc
 from .errors import FatalError, Panic
 from . import godebug as _godebug
+from . import _signals
 from .mcleanup import Cleanup, Cleanups
 from .mfinal import Finalizers
 from .mgclimit import GCCPULimiter
@@ -613,9 +614,10 @@ class Runtime:
             del p
             return fn(*a)
 
-        g = self.sched.go(gowrap, *args, name=getattr(fn, "__name__", None))
-        self.stacks.newproc(g, stack)
-        proc.newproc(g, args)
+        with _signals.held():    # a goroutine is listed, given its stack and its g at once
+            g = self.sched.go(gowrap, *args, name=getattr(fn, "__name__", None))
+            self.stacks.newproc(g, stack)
+            proc.newproc(g, args)
         return g
 
     def sleep(self, ns):

@@ -1856,3 +1856,36 @@ def test_b54_ctrl_c_while_interning_a_literal_leaves_no_dangling_name():
     with rt.Runtime(godebug="gccheckmark=1"):                 # and through the public API
         b = rt.bytes("hello")
         assert str(rt.concat("abc", rt.string(b), "def")) == "abchellodef"
+
+
+# ---------------------------------------------------------------------------------- B55
+def test_b55_ctrl_c_in_a_go_statement_leaves_no_goroutine_that_never_runs():
+    """`go` listed the new goroutine (allgs) and then queued it: a Ctrl-C in between left
+    a goroutine that never ran and counted in NumGoroutine for good (2 after the program
+    ended); and between the scheduler's goroutine and its stack and g accounting. Now
+    the goroutine is listed, queued and accounted at once: after a SIGINT at any line of
+    `rt.go` the goroutine ran once or never, and NumGoroutine is back to 1."""
+    import sys
+    pkg = str(__import__("pathlib").Path(rt.__file__).parent)
+    k, n = 1, None
+    while n is None or k <= n:
+        with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
+            ran = []
+            tracer, count = _sigint_at_line(pkg, k if n is not None else 0)
+            sys.settrace(tracer)
+            try:
+                rt.go(ran.append, 1)
+            except KeyboardInterrupt:
+                pass
+            finally:
+                sys.settrace(None)
+            if n is None:
+                n = count[0]
+                continue
+            for _ in range(3):
+                rt.GC()
+                rt.Gosched()
+            assert ran in ([], [1]), k
+            assert rt.NumGoroutine() == 1, k
+            check_invariants(rt.ReadMemStats())
+        k += max(1, n // 200)       # every line of the old `go` (133); ~200 of today's
