@@ -104,7 +104,11 @@ def _restore_handlers(old):
                 if first is None:
                     first = e
         if first is not None:
-            raise first
+            try:
+                raise first
+            finally:        # no local may name it: see `_run_recorded`
+                first = None
+
 
 
 class deferred:
@@ -242,4 +246,12 @@ def _run_recorded(old):
             if first is None:
                 first = e
     if first is not None:
-        raise first
+        # raised with the local cleared: a local naming the exception closes the cycle
+        # exception -> traceback -> this frame -> exception, and the frames in the
+        # traceback keep the interrupted caller's locals (handles, roots) alive until
+        # Python's cycle collector runs (an interrupted SetFinalizer's object was never
+        # finalized)
+        try:
+            raise first
+        finally:
+            first = None

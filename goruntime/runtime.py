@@ -577,10 +577,11 @@ class Runtime:
         return self.cleanups.add_cleanup(ptr, cleanup, arg)
 
     def _go_system(self, fn, name, *args):
-        g = self.sched.go(fn, *args, system=True, name=name)
-        # Go: go runCleanups() allocates a g; the finalizer goroutine is one of Go's
-        # start-up goroutines (package os sets finalizers on Stdin/Stdout/Stderr at init)
-        self.proc.newproc(g, trigger=False, startup=name == "finalizer")
+        with _signals.held():       # the goroutine and its g at once (see `go`)
+            g = self.sched.go(fn, *args, system=True, name=name)
+            # Go: go runCleanups() allocates a g; the finalizer goroutine is one of Go's
+            # start-up goroutines (package os sets finalizers on Stdin/Stdout/Stderr at init)
+            self.proc.newproc(g, trigger=False, startup=name == "finalizer")
         return g
 
     def _goexit(self, g):

@@ -481,6 +481,8 @@ def _signal_sweep(step, deliver, where=None, min_lines=300):
     import threading
     where = where or str(__import__("pathlib").Path(rt.__file__).parent)
     got = []
+    with rt.Runtime(arena_cap=64 << 20) as warm:   # the process's first cycle builds lazy
+        warm.gc()                                   # tables (mgc._slot_names): 102 lines more
 
     armed = [False]
 
@@ -1889,3 +1891,90 @@ def test_b55_ctrl_c_in_a_go_statement_leaves_no_goroutine_that_never_runs():
             assert rt.NumGoroutine() == 1, k
             check_invariants(rt.ReadMemStats())
         k += max(1, n // 200)       # every line of the old `go` (133); ~200 of today's
+
+
+# ---------------------------------------------------------------------------------- B56
+def _interrupted_section(cm, h):
+    """A signal section interrupted by Ctrl-C, with the handle *h* a local of this frame
+    (which the KeyboardInterrupt's traceback holds)."""
+    import signal
+    with cm():
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+        sum(range(1000))
+
+
+@pytest.mark.parametrize("cm", ["deferred", "held"])
+def test_b56_an_interrupted_section_keeps_no_handle_alive(cm):
+    """The deferred signal's exception was raised from a local (`first`) of the frame
+    that ran the handler: exception -> traceback -> that frame -> exception, a cycle, so
+    the interrupted caller's frames (and their handles: roots) stayed alive until
+    Python's cycle collector ran. A Ctrl-C in `rt.GC()` (or, since B49, in SetFinalizer
+    or AddCleanup) kept its caller's objects alive and their finalizers never ran. Now
+    the local is cleared as the exception leaves."""
+    import gc as pygc
+    import signal
+    from goruntime import _signals
+    section = getattr(_signals, cm)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    pygc.disable()
+    try:
+        with rt.Runtime(godebug="gccheckmark=1"):
+            p = rt.new(Box)
+            w = weak.Make(p)
+            ran = []
+            rt.SetFinalizer(p, lambda o: ran.append(1))
+            try:
+                _interrupted_section(section, p)
+            except KeyboardInterrupt:
+                pass
+            del p
+            for _ in range(3):
+                rt.GC()
+                rt.Gosched()
+            assert w.Value() is None and ran == [1]
+    finally:
+        pygc.enable()
+        signal.signal(signal.SIGINT, before)
+
+
+# ---------------------------------------------------------------------------------- B57
+@pytest.mark.parametrize("what", ["finalizer", "cleanup"])
+def test_b57_ctrl_c_in_set_finalizer_or_add_cleanup_leaves_none_that_never_runs(what):
+    """The first SetFinalizer (AddCleanup) of a runtime records the finalizer, then
+    starts the goroutine that runs finalizers: a Ctrl-C in between left one recorded with
+    no goroutine, and it never ran. Now the record and the goroutine come at once: after
+    a SIGINT at any line, a recorded finalizer or cleanup runs exactly once when its
+    object is unreachable, and one not recorded never runs."""
+    import gc as pygc
+    import sys
+    pkg = str(__import__("pathlib").Path(rt.__file__).parent)
+    k, n = 1, None
+    pygc.disable()          # what keeps an object alive must be the runtime's doing
+    try:
+        while n is None or k <= n:
+            with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20) as r:
+                p = rt.new(Box)
+                ran = []
+                tracer, count = _sigint_at_line(pkg, k if n is not None else 0)
+                sys.settrace(tracer)
+                try:
+                    if what == "finalizer":
+                        rt.SetFinalizer(p, lambda o, ran=ran: ran.append(1))
+                    else:
+                        rt.AddCleanup(p, ran.append, 1)
+                except KeyboardInterrupt:
+                    pass
+                finally:
+                    sys.settrace(None)
+                if n is None:
+                    n = count[0]
+                    continue
+                recorded = len(r.specials.finalizers) + len(r.specials.cleanups)
+                del p
+                for _ in range(3):
+                    rt.GC()
+                    rt.Gosched()
+                assert ran == [1] * recorded, (k, recorded, ran)
+            k += max(1, n // 150)
+    finally:
+        pygc.enable()
