@@ -84,6 +84,7 @@ from goruntime.errors import FatalError
 
 cdef enum:
     PREFETCH_DISTANCE = 4
+    PF_DENSE = 2048             # scan_dense: bytes ahead of the words read that are fetched
     SQ_AHEAD = 4                # drain_spans: the queued span whose objects are prefetched
     POP_AHEAD = 8               # drain_pipelined: grey objects ahead whose memory is fetched
     ROOT_AHEAD = 8              # root_jobs: roots ahead whose span and bitmaps are fetched
@@ -757,10 +758,11 @@ cdef inline void tload(const dstate_t* d, uint64_t* tlo, uint64_t* tlen, uint64_
 
 
 cdef inline uint64_t flush(gcwork_t* w, dstate_t* d, intp_t tsi, uint64_t* tbits,
-                           uint64_t* tgrey, intp_t cw, uint64_t cwm, uint64_t cwg) noexcept nogil:
-    """Write scan_word's mark-bit word back: the bits it set (*cwg*) become grey and the
-    span is queued unless it is. Returns how many objects it marked (FLUSH_ERR: out of
-    memory)."""
+                           uint64_t* tgrey, intp_t cw, uint64_t cwm, uint64_t cw0) noexcept nogil:
+    """Write scan_word's mark-bit word back: the bits it set (*cwm* less *cw0*, the word
+    as it was read) become grey and the span is queued unless it is. Returns how many
+    objects it marked (FLUSH_ERR: out of memory)."""
+    cdef uint64_t cwg = cwm & ~cw0
     tbits[cw] = cwm
     if not cwg:
         return 0
@@ -780,10 +782,11 @@ cdef int shade_found(mheap_t* h, gcwork_t* w, dstate_t* d, const uint64_t* pbuf,
 
     Into the page of the last pointer sent to the ring (d.t*, copied to locals by
     tload: [tlo, tlo + tlen) is what ds_found's fast path takes), a pointer is marked in
-    a register copy of its mark-bit word (cwm; cwg: the bits set, to become grey), written
-    back (``flush``: grey bits, counts, the span queued unless it is) when the word
-    changes and before anything else can look at those bits or the span queue, so every
-    object is shaded, counted and queued as by ds_found; anything else goes to ds_found.
+    a register copy of its mark-bit word (cwm; cw0: the word as read, so the bits set
+    since are the ones to grey), written back (``flush``: grey bits, counts, the span
+    queued unless it is) when the word changes and before anything else can look at
+    those bits or the span queue, so every object is shaded, counted and queued as by
+    ds_found; anything else goes to ds_found.
     """
     cdef uint64_t tlo = 0, tlen = 0, tbase = 0, tes = 0, p, idx, bit, n
     cdef uint64_t nfast = pnfast[0], bfast = pbfast[0]
@@ -791,7 +794,7 @@ cdef int shade_found(mheap_t* h, gcwork_t* w, dstate_t* d, const uint64_t* pbuf,
     cdef intp_t tsi = 0, cw = -1, q
     cdef uint64_t* tbits = NULL
     cdef uint64_t* tgrey = NULL
-    cdef uint64_t cwm = 0, cwg = 0
+    cdef uint64_t cwm = 0, cw0 = 0
     cdef int r, ret = 0
     tload(d, &tlo, &tlen, &tbase, &tdiv, &tes, &tsi, &tbits, &tgrey)
     for q in range(nf):
@@ -800,7 +803,7 @@ cdef int shade_found(mheap_t* h, gcwork_t* w, dstate_t* d, const uint64_t* pbuf,
             idx = ((p - tbase) * tdiv) >> 32
             if <intp_t>(idx >> 6) != cw:
                 if cw >= 0:
-                    n = flush(w, d, tsi, tbits, tgrey, cw, cwm, cwg)
+                    n = flush(w, d, tsi, tbits, tgrey, cw, cwm, cw0)
                     if n == FLUSH_ERR:
                         ret = -1
                         break
@@ -808,13 +811,12 @@ cdef int shade_found(mheap_t* h, gcwork_t* w, dstate_t* d, const uint64_t* pbuf,
                     bfast += n * tes
                 cw = <intp_t>(idx >> 6)
                 cwm = tbits[cw]
-                cwg = 0
+                cw0 = cwm
             bit = (<uint64_t>1) << (idx & 63)
-            cwg |= bit & ~cwm
             cwm |= bit
             continue
         if cw >= 0:
-            n = flush(w, d, tsi, tbits, tgrey, cw, cwm, cwg)
+            n = flush(w, d, tsi, tbits, tgrey, cw, cwm, cw0)
             cw = -1
             if n == FLUSH_ERR:
                 ret = -1
@@ -830,7 +832,7 @@ cdef int shade_found(mheap_t* h, gcwork_t* w, dstate_t* d, const uint64_t* pbuf,
             bfast += d.tes
         tload(d, &tlo, &tlen, &tbase, &tdiv, &tes, &tsi, &tbits, &tgrey)
     if cw >= 0 and ret == 0:
-        n = flush(w, d, tsi, tbits, tgrey, cw, cwm, cwg)
+        n = flush(w, d, tsi, tbits, tgrey, cw, cwm, cw0)
         if n == FLUSH_ERR:
             ret = -1
         else:
@@ -851,7 +853,7 @@ cdef inline uint64_t word_scan_work(uint64_t word, intp_t cwords) noexcept nogil
     if cwords >= 64:
         return (<uint64_t>GR_LEN64(word)) << 3 if word else 0
     cmask = ((<uint64_t>1) << cwords) - 1
-    while o < 64:
+    while o < 64 and (word >> o):
         f = (word >> o) & cmask
         if f:
             s += <uint64_t>GR_LEN64(f)
@@ -874,7 +876,7 @@ cdef inline intp_t word_links(uint64_t kept, intp_t cwords, intp_t* top) noexcep
         top[0] = (kept & (kept - 1)) == 0
         return top[0]
     cmask = ((<uint64_t>1) << cwords) - 1
-    while o < 64:
+    while o < 64 and (kept >> o):
         f = (kept >> o) & cmask
         n += (f != 0) & ((f & (f - 1)) == 0)
         o += cwords
@@ -930,6 +932,9 @@ cdef int scan_dense(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t n, uint64_t ob,
             ln = word_links(word, cwords, &lt)
         sb += lastsb
         base = <const uint64_t*>(d.arena + woff)
+        if n >= 8:                              # a run of objects (a dense span's: more
+            for t in range(0, 512, 64):         # follow, the next span's too): fetch ahead
+                GR_PREFETCH(d.arena + woff + PF_DENSE + t)
         lo = astart + woff
         m = word
         drop = 0
@@ -960,6 +965,14 @@ cdef int scan_dense(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t n, uint64_t ob,
             nf = 0
     psb[0] = sb
     return 0
+
+
+ctypedef int (*scan_dense_fn)(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t n, uint64_t ob,
+                             uint64_t ces, uint64_t* psb, uint64_t* pnfast,
+                             uint64_t* pbfast) noexcept nogil
+# Called through a pointer, not inlined into scan_word (whose object-by-object loop, a
+# list's, ran 7 % slower with this one's state beside it).
+cdef scan_dense_fn scan_dense_call = scan_dense
 
 
 cdef int scan_word(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob, uint64_t ces,
@@ -1012,7 +1025,7 @@ cdef int scan_word(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob, 
             # span's word; the last word of a span holds fewer objects), and each has its
             # heap bits in one heap-bits word: scan_dense reads them a heap-bits word at
             # a time.
-            r = scan_dense(h, w, d, GR_POPCNT(g), ob, ces, &sb, pnfast, pbfast)
+            r = scan_dense_call(h, w, d, GR_POPCNT(g), ob, ces, &sb, pnfast, pbfast)
             g = 0
             if r < 0:
                 pnobjs[0] = nobjs
