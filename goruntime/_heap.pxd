@@ -18,6 +18,7 @@ cdef extern from "_checks.h":
     void GR_PREFETCH(const void* p) nogil
     int GR_CTZ64(unsigned long long x) nogil
     int GR_POPCOUNT64(unsigned long long x) nogil
+    int GR_CLZ64(unsigned long long x) nogil
 
 cdef enum:
     PAGE_SHIFT = 13
@@ -80,7 +81,10 @@ cdef struct mheap_t:
     uint64_t* page_scav        # one bit per page: 1 = released to the OS (scavenged)
     uint8_t* page_dirty        # per page: 1 = may hold non-zero bytes
     intp_t search_hint         # no free page below this (Go: pageAlloc.searchAddr)
-    intp_t run_hint            # no free run of 2+ pages starts below this
+    # Go: pageAlloc's summaries (pallocSum), two levels: per 64-page word of page_inuse
+    # and per 512-page chunk, the free run at its start, the longest, the one at its end
+    uint32_t* word_sum
+    uint32_t* chunk_sum
     # per-P caches and central lists
     mcache_t* mcaches
     int nprocs
@@ -357,6 +361,8 @@ cdef class Heap:
     cdef object _check_bits
     cdef object _heap_bits
     cdef object _page_inuse
+    cdef object _word_sum
+    cdef object _chunk_sum
     cdef object _page_scav
     cdef object _page_dirty
     cdef object _mcaches
