@@ -524,14 +524,24 @@ cdef intp_t cache_span(mheap_t* h, int spc) except -1 nogil:
     return alloc_span(h, spc, class_to_npages[c], class_to_size[c], nelems_for(spc))
 
 
+cdef enum:
+    SWEEP_AHEAD = 8             # unswept entries whose span record is fetched ahead
+
+
 cdef intp_t cache_unswept(mheap_t* h, int spc) noexcept nogil:
     """cacheSpan's partialUnswept then fullUnswept pass; -1 if no span was found."""
     cdef int budget = 100, k, sc
-    cdef intp_t si
+    cdef intp_t si, ahead
     cdef mspan_t* s
     for k in range(2):
         sc = (spc << 1) | (1 - k)
         while h.sc_pos[sc] < h.sc_start[sc + 1] and budget > 0:
+            # most entries were swept already (by sweepone): the walk waits on span
+            # records in no address order, so it fetches some entries ahead
+            if h.sc_pos[sc] + SWEEP_AHEAD < h.sc_start[sc + 1]:
+                ahead = h.unswept[h.sc_pos[sc] + SWEEP_AHEAD]
+                GR_PREFETCH(&h.spans[ahead])
+                GR_PREFETCH(&h.page_to_span[ahead])
             si = h.unswept[h.sc_pos[sc]]
             h.sc_pos[sc] += 1
             s = &h.spans[si]
@@ -577,9 +587,13 @@ cdef void reclaim(mheap_t* h, intp_t npages) noexcept nogil:
 cdef intp_t sweepone(mheap_t* h) noexcept nogil:
     """Sweep the next unswept span in Go's order; its pages, or -1 when none is left
     (then the sweep is done: the list is freed). Go: sweepone."""
-    cdef intp_t si
+    cdef intp_t si, ahead
     cdef mspan_t* s
     while h.unswept != NULL and h.unswept_pos < h.unswept_n:
+        if h.unswept_pos + SWEEP_AHEAD < h.unswept_n:
+            ahead = h.unswept[h.unswept_pos + SWEEP_AHEAD]
+            GR_PREFETCH(&h.spans[ahead])
+            GR_PREFETCH(&h.page_to_span[ahead])
         si = h.unswept[h.unswept_pos]
         h.unswept_pos += 1
         s = &h.spans[si]
