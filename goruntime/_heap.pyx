@@ -1038,16 +1038,22 @@ cdef int grow_roots(mheap_t* h) except -1 with gil:
     if f == NULL:
         raise MemoryError("runtime: out of memory: root table")
     h.root_free = f
+    cdef intp_t* st = <intp_t*>PyMem_RawRealloc(h.root_stack, ncap * sizeof(intp_t))
+    if st == NULL:
+        raise MemoryError("runtime: out of memory: root table")
+    h.root_stack = st
     h.roots_cap = ncap
     return 0
 
 
 cdef intp_t root_add(mheap_t* h, uint64_t addr) except -1 nogil:
-    """Register *addr* as a root; returns its slot. O(1)."""
+    """Register *addr* as a root; returns its slot (the last one freed, else a new one).
+    O(1). The free slots are a stack, not a list linked through the table: the next
+    slots to be reused are known ahead (a caller may fetch their lines early)."""
     cdef intp_t slot
-    if h.root_free_head >= 0:
-        slot = <intp_t>h.root_free_head
-        h.root_free_head = h.root_free[slot]
+    if h.root_nfree > 0:
+        h.root_nfree -= 1
+        slot = h.root_stack[h.root_nfree]
     else:
         if h.roots_len == h.roots_cap:
             grow_roots(h)
@@ -1063,8 +1069,9 @@ cdef void root_remove(mheap_t* h, intp_t slot) noexcept nogil:
     if slot < 0 or slot >= h.roots_len or h.root_free[slot] >= -1:     # not in use
         return
     h.roots[slot] = 0
-    h.root_free[slot] = h.root_free_head
-    h.root_free_head = slot
+    h.root_free[slot] = -1
+    h.root_stack[h.root_nfree] = slot           # root_nfree < roots_len <= roots_cap
+    h.root_nfree += 1
     h.nroots -= 1
 
 
@@ -1158,7 +1165,7 @@ cdef class Heap:
             self.h.partial_head[i] = -1
             self.h.partial_tail[i] = -1
         self.h.trigger = 0xFFFFFFFFFFFFFFFF
-        self.h.root_free_head = -1
+        self.h.root_nfree = 0
         self.lock = threading.RLock()
         self.owner = PyThread_get_thread_ident()
 
@@ -1220,6 +1227,7 @@ cdef class Heap:
         self.h.unswept = NULL
         PyMem_RawFree(self.h.roots)
         PyMem_RawFree(self.h.root_free)
+        PyMem_RawFree(self.h.root_stack)
         # Free the metadata arrays now (not after this body) and give the freed memory back
         # to the OS: after glibc frees one mmapped array its mmap threshold rises, the next
         # heaps' arrays come from the brk heap, and without a trim a process that creates

@@ -1908,7 +1908,14 @@ def sweep_order(Heap heap, uint32_t seq0=0xffffffff):
             else:
                 vk[n] = (<int64_t>s.spanclass << 1) | (s.divmul != 0 and s.alloc_count < s.nelems)
             n += 1
-    order = np.lexsort((seq[:n], key[:n]))
+    if n < (1 << 21):
+        # one sort of (key + 1) << 53 | seq << 21 | position (key: 10 bits, seq: 32):
+        # the same order as the stable lexsort, a merge sort's time saved every cycle
+        packed = ((key[:n] + 1) << 53) | (seq[:n] << 21) | np.arange(n, dtype=np.int64)
+        packed.sort()
+        order = packed & ((1 << 21) - 1)
+    else:
+        order = np.lexsort((seq[:n], key[:n]))
     return idx[:n][order], int(nstale)
 
 

@@ -451,8 +451,8 @@ class _RunSource:
         self.initial, self.allocs, self.n, self.n_init = initial, allocs, n, n_init
         self.dkey, self.di = deaths
         self.gkey = np.ascontiguousarray(gkey, dtype=np.int64)
-        from .reader import _rows
-        self.slot = _rows(max(n, 1), np.int32)       # small pages, as the parse's rows
+        # read and written at random (a drop's object): numpy's huge pages, fewer TLB misses
+        self.slot = np.empty(max(n, 1), dtype=np.int32)
         self.state = np.zeros(5, dtype=np.int64)
         self.now = np.zeros(3, dtype=np.int64)
         c = self.CHUNK
