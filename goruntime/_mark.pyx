@@ -1974,13 +1974,26 @@ cdef intp_t sweep_pushed(mheap_t* h, intp_t p) noexcept nogil:
     return n
 
 
+cdef enum:
+    ZOMBIE_AHEAD = 8            # zombie_check: spans of the order ahead whose lines are fetched
+
+
 cdef int zombie_check(Heap heap, const int64_t[::1] o) except -1:
     """Go's "found pointer to free object": a marked slot whose alloc bit is clear, in
     any span of *o*. Checked before anything is swept, so a failure changes nothing."""
     cdef mheap_t* h = &heap.h
-    cdef intp_t i, p, k, zombie = -1
+    cdef intp_t i, p, k, zombie = -1, n = o.shape[0]
     with nogil:
-        for i in range(o.shape[0]):
+        for i in range(n):
+            if i + ZOMBIE_AHEAD < n:             # the order is not by address: the span
+                p = o[i + ZOMBIE_AHEAD]          # record and bitmaps are fetched ahead
+                if p >= 0 and p < h.mapped_pages:
+                    GR_PREFETCH(&h.page_to_span[p])
+                    GR_PREFETCH(&h.spans[p].state)
+                    GR_PREFETCH(&h.gcmark_bits[p * BITMAP_WORDS])
+                    GR_PREFETCH(&h.gcmark_bits[p * BITMAP_WORDS + 8])
+                    GR_PREFETCH(&h.alloc_bits[p * BITMAP_WORDS])
+                    GR_PREFETCH(&h.alloc_bits[p * BITMAP_WORDS + 8])
             p = o[i]
             if p < 0 or p >= h.mapped_pages or h.page_to_span[p] != p \
                     or h.spans[p].state != SPAN_IN_USE:
