@@ -535,6 +535,11 @@ cdef intp_t cache_unswept(mheap_t* h, int spc) noexcept nogil:
     cdef mspan_t* s
     for k in range(2):
         sc = (spc << 1) | (1 - k)
+        # the list is sweepone's order too, and every entry below its cursor was swept
+        # or is gone (a span made later in that place is born swept): nothing to visit
+        if h.sc_pos[sc] < h.unswept_pos:
+            h.sc_pos[sc] = h.unswept_pos if h.unswept_pos < h.sc_start[sc + 1] \
+                else h.sc_start[sc + 1]
         while h.sc_pos[sc] < h.sc_start[sc + 1] and budget > 0:
             # most entries were swept already (by sweepone): the walk waits on span
             # records in no address order, so it fetches some entries ahead
