@@ -59,6 +59,8 @@ class Cleanups:
         self.filling = []             # the P's block the running sweep fills (`take`)
         self.full = []                # full blocks the goroutine has not taken (Go: q.full, a stack)
         self.running = []             # blocks taken by a cleanup goroutine, not yet drained
+        self.held = []                # blocks flushed at runtime.GC's sweep end, woken after it returns
+        self.hold_flush = False       # the sweep's end flush goes to `held` (`Specials.sweep`)
         self.goroutines = []
         self.idle = []                # cleanup goroutines parked for want of a block
         self.need = 0                 # blocks no idle goroutine could take (Go: needG)
@@ -174,13 +176,31 @@ class Cleanups:
 
     def publish_filling(self):
         """The sweep is done: full blocks first (`end_batch`), then the P's partly filled
-        block (Go: gcCleanups.flush at the end of the sweep). Safe to run again."""
+        block (Go: gcCleanups.flush at the end of the sweep). Safe to run again.
+
+        With `hold_flush` the flushed block waits in `held` until runtime.GC has returned
+        (`release_held`): Go wakes the cleanup goroutine in findRunnable after the flush,
+        into the run queue behind runtime.GC's caller, unless the caller is then in the
+        global queue (see `mspecial.Specials.sweep`)."""
         while len(self.filling) >= BLOCK_SIZE:
             self.full.append(self.filling[:BLOCK_SIZE]); del self.filling[:BLOCK_SIZE]  # noqa: E702 - one line: one step
         self.end_batch()
+        dest = self.held if self.hold_flush else self.queue
         while self.filling:
-            self.queue.append(self.filling[:BLOCK_SIZE]); del self.filling[:BLOCK_SIZE]  # noqa: E702 - one line: one step
-            self.rt.gc_record.cleanups_queued += len(self.queue[-1])
+            dest.append(self.filling[:BLOCK_SIZE]); del self.filling[:BLOCK_SIZE]  # noqa: E702 - one line: one step
+            self.rt.gc_record.cleanups_queued += len(dest[-1])
+
+    def release_held(self):
+        """runtime.GC has returned: the blocks its sweep's end flushed join the queue and
+        the cleanup goroutines are woken; they run at the caller's next scheduling point."""
+        rt = self.rt
+        with rt.world:
+            self.hold_flush = False
+            if not self.held:
+                return
+            self.queue.extend(self.held)
+            self.held.clear()
+        self.wake()
 
     def _spawn_goroutines(self):
         """Cleanup goroutines are created lazily by AddCleanup (Go: cleanupQueue.needG)."""

@@ -734,6 +734,7 @@ class Runtime:
                 self.world.release()
         self.finalizers.clear()
         self.cleanups.queue.clear()
+        self.cleanups.held.clear()
 
     def _check_alive(self):
         """Raise if this runtime died: first a crash still waiting for main's next

@@ -597,3 +597,39 @@ def test_appendix_x14_add_cleanup_allocates_two_16_byte_objects(mode, arg):
         assert (m1.BySize[2].Mallocs - m0.BySize[2].Mallocs) / n == 2.0
         assert m1.BySize[25].Mallocs - m0.BySize[25].Mallocs == 1
         assert 32.0 <= (m1.HeapAlloc - m0.HeapAlloc) / n < 33.0     # Go: +32.6 / +32.0
+
+
+# ---------------------------------------------------------------------------
+# Which cleanups have run when runtime.GC returns (Go 1.27.3, GOMAXPROCS=1).
+#
+# Measured with a 60-line Go program, one fresh process per row (2026-12-06): n dead
+# [40000]byte objects (a span each), a 32-byte two-object cycle with
+# runtime.AddCleanup on one of them and, with `fin`, a third 32-byte object with a
+# finalizer, all dropped; runtime.GC(); then the queue metrics
+# (/gc/{finalizers,cleanups}/{queued,executed}) read at once. Without a finalizer the
+# cleanup had not run for any n in 0..30; with one it had, except for n = 10 and 21
+# (the sweep's last span the tenth of a background-sweeper batch). The oracle scenarios
+# fid2_cleanup_wait and fid2_cleanup_turns check the same inside the oracle's process.
+CLEANUP_AT_GC_RETURN = {(n, fin): fin and n not in (10, 21)
+                        for n in (0, 1, 5, 9, 10, 11, 12, 20, 21, 22) for fin in (False, True)}
+CycT = rt.Struct("clCycT", id=rt.Int, peer=rt.Ptr("clCycT"), pad=rt.Array(rt.Int, 2))
+
+
+@pytest.mark.parametrize("n,fin", sorted(CLEANUP_AT_GC_RETURN))
+def test_cleanup_flushed_at_sweep_end_runs_before_gc_returns_as_go(n, fin):
+    with rt.Runtime(gomaxprocs=1, scheduler="cooperative", clock="virtual"):
+        ran = []
+        big = [rt.new(rt.Array(rt.Byte, 40000)) for _ in range(n)]
+        a, b = rt.new(CycT), rt.new(CycT)
+        a.peer, b.peer = b, a
+        rt.AddCleanup(a, ran.append, 4)
+        e = rt.new(CycT)
+        if fin:
+            rt.SetFinalizer(e, lambda x: None)
+        a = b = e = big = None  # noqa: F841 (drops the roots)
+        rt.GC()
+        assert metric("/gc/cleanups/queued:cleanups") == 1
+        assert (ran == [4]) is CLEANUP_AT_GC_RETURN[(n, fin)]
+        assert metric("/gc/cleanups/executed:cleanups") == len(ran)
+        rt.Gosched()                      # the caller's next scheduling point: it runs
+        assert ran == [4]
