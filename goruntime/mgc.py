@@ -766,6 +766,7 @@ class Collector:
         self._event(cyc, SWEEP_TERMINATION, heap0, goal, 0, 0, stw1, 0)
         self._event(cyc, MARK_START, heap0, goal, 0, 0, 0, 0)
         rt.proc.clearpools()                    # Go: clearpools (central sudog list)
+        rt.pools.cleanup()                      # Go: clearpools' poolcleanup (sync.Pool)
         if self.mark is not None:         # left by a cycle interrupted in its sweep
             self.end_mark()
         _mark.release_heap(rt.heap)

@@ -10,7 +10,7 @@ import numpy as np
 
 from harness import Abs
 from scenarios import QUEUE_METRICS, bysize_deltas, mem_deltas, metrics, rt, scenario
-from scenarios_fidelity import noise_without, wait_queues
+from scenarios_fidelity import RUNTIME_16B, noise_without, wait_queues
 from scenarios_lang import NOISE_BYSIZE, append_run
 from scenarios_lang_port import NOISE, Snaps
 
@@ -395,4 +395,147 @@ def fid2_big_maps():
     s.gcsnap("mofm_drop")
     res = s.result()
     res["lens"] = lens
+    return res
+
+
+# ---------------------------------------------------------------------------
+# the tiny allocator over a mix of sizes and alignments
+
+@scenario(tol=NOISE)
+def fid2_tiny_mix():
+    text = rt.make(rt.Slice(rt.Byte), 64)
+    text.numpy()[:] = np.frombuffer(bytes(ord("a") + i % 26 for i in range(64)), dtype=np.uint8)
+    kinds = (rt.Byte, rt.Int16, rt.Int32, rt.Int64, rt.Array(rt.Byte, 3), rt.Array(rt.Byte, 5),
+             rt.Array(rt.Byte, 12), rt.Array(rt.Byte, 7))
+    tiny = [metrics.Sample("/gc/heap/tiny/allocs:objects"), metrics.Sample("/gc/heap/allocs:objects")]
+    s = Snaps()
+    s.gcsnap("start")
+    metrics.Read(tiny)
+    before = [x.Value.Uint64() for x in tiny]
+    kept = [[None] * 700 for _ in range(9)]            # Go: nine global arrays
+    for i in range(700):
+        for k, T in enumerate(kinds):
+            kept[k][i] = rt.new(T)
+        n = 1 + i % 15
+        kept[8][i] = rt.string(text[i % 40:i % 40 + n])
+    s.snap("alloc")
+    metrics.Read(tiny)
+    after = [x.Value.Uint64() for x in tiny]
+    for i in range(700):
+        if i % 3 != 0:
+            for arr in kept:
+                arr[i] = None
+    s.gcsnap("keep_third")
+    kept = arr = None
+    s.gcsnap("drop")
+    res = s.result()
+    res["tiny_allocs"] = after[0] - before[0]
+    res["allocs"] = after[1] - before[1]
+    return res
+
+
+# ---------------------------------------------------------------------------
+# JSON-like documents
+
+@scenario(tol=NOISE)
+def fid2_json_docs():
+    src = rt.make(rt.Slice(rt.Byte), 256)
+    src.numpy()[:] = np.frombuffer(bytes(ord("A") + i % 26 for i in range(256)), dtype=np.uint8)
+    yes = rt.string(rt.bytes("yes"))                    # Go: a string variable (jdYes)
+    doc_t = rt.Map(rt.String, rt.Any)
+    s = Snaps()
+    s.gcsnap("start")
+    docs = rt.Slice(doc_t)
+    for i in range(200):
+        m = rt.make(doc_t)
+        m["id"] = i
+        m["score"] = float(i) * 0.25
+        m["name"] = rt.string(src[i % 50:i % 50 + 5 + i % 30])
+        m["ok"] = i % 2 == 0
+        tags = rt.make(rt.Slice(rt.Any), 3)
+        tags[0], tags[1], tags[2] = i + 1000, i % 10, -i
+        m["tags"] = tags
+        inner = rt.make(doc_t)
+        inner["depth"] = i % 4
+        inner["ratio"] = 1 / float(i + 1)
+        m["nested"] = inner
+        docs = rt.append(docs, m)
+    m = tags = inner = None
+    s.snap("build")
+    s.gcsnap("gc_full")
+    for i in range(0, 200, 2):
+        d = docs[i]
+        del d["tags"]
+        d["nested"] = None
+    d = None
+    s.gcsnap("trim")
+    for i in range(1, 200, 2):
+        d = docs[i]
+        d["id"] = i * 1000
+        d["ok"] = yes
+    d = None
+    s.snap("retype")
+    docs = src = None
+    s.gcsnap("drop")
+    return s.result()
+
+
+# ---------------------------------------------------------------------------
+# sync.Pool
+
+@scenario(tol={**noise_without("*BySizeFrees.2", "*BySize.2"), "gc[0-9].BySize*": RUNTIME_16B})
+def fid2_pool():
+    pbuf = rt.Struct("pbuf", b=rt.Array(rt.Byte, 200), n=rt.Int)
+    st = SimpleNamespace(new=0)
+
+    def new_pbuf():
+        st.new += 1
+        return rt.new(pbuf)
+
+    pool = rt.Pool(New=new_pbuf)                         # Go: var pool = sync.Pool{New: ...}
+    held = [None] * 20                                   # Go: var poolHeld [20]*pbuf
+    news = []
+
+    def get(n):
+        for i in range(n):
+            held[i] = pool.Get()
+
+    def put(n):
+        for i in range(n):
+            pool.Put(held[i])
+            held[i] = None
+
+    s = Snaps()
+    s.gcsnap("start")
+    get(10)
+    s.snap("get10")
+    news.append(st.new)
+    put(10)
+    s.snap("put10")
+    get(4)
+    s.snap("get4")
+    news.append(st.new)
+    put(4)
+    s.snap("put4")
+    s.gcsnap("gc1")
+    get(3)
+    s.snap("get3_victim")
+    news.append(st.new)
+    s.gcsnap("gc2")
+    get(2)
+    s.snap("get2_after_gc2")
+    news.append(st.new)
+    s.gcsnap("gc3")
+    put(5)
+    s.snap("put5")
+    s.gcsnap("gc4")
+    s.gcsnap("gc5")
+    get(1)
+    s.snap("get1_empty")
+    news.append(st.new)
+    put(1)
+    s.gcsnap("gc6")
+    s.gcsnap("gc7")
+    res = s.result()
+    res["news"] = news
     return res

@@ -620,6 +620,19 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
                            "the finalizer goroutine in runnext, so the caller sweeps before the "
                            "background sweeper, which then flushes", {
         "round1.cleanups_pending": 1, "round0.cleanups_pending": 0, "round4.cleanups_pending": 0}, {}),
+    "fid2_tiny_mix": ("malloc.go mallocgcTiny: pointer-free objects under 16 bytes share 16-byte blocks "
+                      "(one malloc each, a block counted once in BySize and HeapObjects, the rest as "
+                      "tiny allocs); a block is freed when all its objects are", {
+        "alloc.Mallocs": 6253, "tiny_allocs": 3688, "alloc.BySize.2": 2565, "alloc.HeapObjects": 2565,
+        "keep_third.Frees": 1537}, {}),
+    "fid2_json_docs": ("runtime/iface.go convT64 (ints under 256 and 0.0 from staticuint64s), convTstring "
+                       "(a 16-byte header: 100 ints and 100 string variables boxed); internal/runtime/maps: delete and nil-assignment free what they "
+                       "referenced", {"trim.BySizeFrees.19": 100, "retype.Mallocs": 200}, {}),
+    "fid2_pool": ("sync/pool.go: pinSlow allocates make([]poolLocal, 1) (128 B) and grows allPools; "
+                  "poolChain rings of 8 then 16 interfaces in 48-byte elements; poolCleanup: primary to "
+                  "victim, victim dropped", {
+        "get10.Mallocs": 12, "put10.Mallocs": 4, "get4.Mallocs": 0, "gc1.Frees": 0,
+        "get3_victim.Mallocs": 2, "gc2.Frees": 13, "news": [10, 10, 10, 12, 13]}, {}),
     "read_mem_stats_goroutine_mid_cycle": ("as read_mem_stats_mid_cycle, read by a second goroutine "
                                            "between the allocations (chan.go: an unbuffered send "
                                            "hands the P to the receiver)",

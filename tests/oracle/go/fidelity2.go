@@ -10,6 +10,7 @@ package main
 import (
 	"runtime"
 	"runtime/metrics"
+	"sync"
 )
 
 func init() {
@@ -20,6 +21,9 @@ func init() {
 		scenario{"fid2_big_maps", nil, fid2BigMaps},
 		scenario{"fid2_cleanup_wait", nil, fid2CleanupWait},
 		scenario{"fid2_cleanup_turns", nil, fid2CleanupTurns},
+		scenario{"fid2_tiny_mix", nil, fid2TinyMix},
+		scenario{"fid2_json_docs", nil, fid2JSONDocs},
+		scenario{"fid2_pool", nil, fid2Pool},
 	)
 }
 
@@ -57,7 +61,8 @@ var (
 	gStrs []string
 	gAnys []any
 	gBat  []string
-	batch = []string{"a", "b", "c", "d", "e", "f", "g"}
+	batch [7]string // "a".."g", set by fid2AppendElems (a package-level slice literal would be
+	// allocated at init, which the nonheap_memory scenarios' BuckHashSys counts)
 )
 
 var (
@@ -111,6 +116,7 @@ func appendBatch(k, n int) {
 
 func fid2AppendElems() result {
 	aeNcap = [10]int{}
+	batch = [7]string{"a", "b", "c", "d", "e", "f", "g"}
 	appendRec(0, &gE12, 3000, func(i int) e12 { return e12{int32(i)} })
 	appendRec(1, &gE20, 3000, func(i int) e20 { return e20{int32(i)} })
 	appendRec(2, &gE48, 2000, func(i int) e48 { return e48{p: onePtr} })
@@ -500,5 +506,187 @@ func fid2BigMaps() result {
 	gcsnap("mofm_drop")
 	res := snapResult()
 	res["lens"] = append([]int{}, mLens[:4]...)
+	return res
+}
+
+// ---------------------------------------------------------------------------
+// the tiny allocator over a mix of sizes and alignments
+
+var (
+	tmB    [700]*byte
+	tmI16  [700]*int16
+	tmI32  [700]*int32
+	tmI64  [700]*int64
+	tmA3   [700]*[3]byte
+	tmA5   [700]*[5]byte
+	tmA12  [700]*[12]byte
+	tmA7   [700]*[7]byte
+	tmS    [700]string
+	tmText []byte
+	tmTiny [2]metrics.Sample
+	tmMet  [4]uint64
+)
+
+// fid2TinyMix: 6300 pointer-free allocations under 16 bytes, nine kinds in turn
+// (1, 2, 4, 8, 3, 5, 12, 7 bytes and string(b[i:j]) of 1..15 bytes): the tiny
+// allocator packs them into 16-byte blocks by alignment (8 for multiples of 8, 4,
+// 2, else 1) and keeps the block with more room; every third kept, then all dropped.
+func fid2TinyMix() result {
+	tmTiny = [2]metrics.Sample{{Name: "/gc/heap/tiny/allocs:objects"}, {Name: "/gc/heap/allocs:objects"}}
+	tmText = make([]byte, 64)
+	for i := range tmText {
+		tmText[i] = byte('a' + i%26)
+	}
+	gcsnap("start")
+	metrics.Read(tmTiny[:])
+	tmMet[0], tmMet[1] = tmTiny[0].Value.Uint64(), tmTiny[1].Value.Uint64()
+	for i := 0; i < 700; i++ {
+		tmB[i] = new(byte)
+		tmI16[i] = new(int16)
+		tmI32[i] = new(int32)
+		tmI64[i] = new(int64)
+		tmA3[i] = new([3]byte)
+		tmA5[i] = new([5]byte)
+		tmA12[i] = new([12]byte)
+		tmA7[i] = new([7]byte)
+		k := 1 + i%15
+		tmS[i] = string(tmText[i%40 : i%40+k])
+	}
+	snap("alloc")
+	metrics.Read(tmTiny[:])
+	tmMet[2], tmMet[3] = tmTiny[0].Value.Uint64(), tmTiny[1].Value.Uint64()
+	for i := 0; i < 700; i++ {
+		if i%3 != 0 {
+			tmB[i], tmI16[i], tmI32[i], tmI64[i], tmA3[i], tmA5[i], tmA12[i], tmA7[i] = nil, nil, nil, nil, nil, nil, nil, nil
+			tmS[i] = ""
+		}
+	}
+	gcsnap("keep_third")
+	tmB, tmI16, tmI32, tmI64 = [700]*byte{}, [700]*int16{}, [700]*int32{}, [700]*int64{}
+	tmA3, tmA5, tmA12, tmA7 = [700]*[3]byte{}, [700]*[5]byte{}, [700]*[12]byte{}, [700]*[7]byte{}
+	tmS = [700]string{}
+	gcsnap("drop")
+	res := snapResult()
+	res["tiny_allocs"] = tmMet[2] - tmMet[0]
+	res["allocs"] = tmMet[3] - tmMet[1]
+	return res
+}
+
+// ---------------------------------------------------------------------------
+// JSON-like documents: map[string]any holding ints, floats, strings, bools,
+// []any and nested maps
+
+var (
+	jdDocs []map[string]any
+	jdSrc  []byte
+	jdYes  = "yes" // a variable: convTstring boxes it (a constant would be boxed from rodata)
+)
+
+func fid2JSONDocs() result {
+	jdSrc = make([]byte, 256)
+	for i := range jdSrc {
+		jdSrc[i] = byte('A' + i%26)
+	}
+	gcsnap("start")
+	for i := 0; i < 200; i++ {
+		m := make(map[string]any)
+		m["id"] = i
+		m["score"] = float64(i) * 0.25
+		m["name"] = string(jdSrc[i%50 : i%50+5+i%30])
+		m["ok"] = i%2 == 0
+		tags := make([]any, 3)
+		tags[0], tags[1], tags[2] = i+1000, i%10, -i
+		m["tags"] = tags
+		inner := make(map[string]any)
+		inner["depth"] = i % 4
+		inner["ratio"] = 1 / float64(i+1)
+		m["nested"] = inner
+		jdDocs = append(jdDocs, m)
+	}
+	snap("build")
+	gcsnap("gc_full")
+	for i := 0; i < 200; i += 2 {
+		delete(jdDocs[i], "tags")
+		jdDocs[i]["nested"] = nil
+	}
+	gcsnap("trim")
+	for i := 1; i < 200; i += 2 {
+		jdDocs[i]["id"] = i * 1000
+		jdDocs[i]["ok"] = jdYes
+	}
+	snap("retype")
+	jdDocs = nil
+	jdSrc = nil
+	gcsnap("drop")
+	return snapResult()
+}
+
+// ---------------------------------------------------------------------------
+// sync.Pool: per-P private slot and shared chain, cleared at each GC into the
+// victim cache, which the next GC drops
+
+type pbuf struct {
+	b [200]byte
+	n int
+}
+
+var (
+	pool     = sync.Pool{New: func() any { poolNew++; return new(pbuf) }}
+	poolNew  int
+	poolHeld [20]*pbuf
+	poolNews [8]int
+)
+
+func poolGet(n int) {
+	for i := 0; i < n; i++ {
+		poolHeld[i] = pool.Get().(*pbuf)
+	}
+}
+
+func poolPut(n int) {
+	for i := 0; i < n; i++ {
+		pool.Put(poolHeld[i])
+		poolHeld[i] = nil
+	}
+}
+
+// fid2Pool: 10 Gets (all New), 10 Puts (private slot, then a chain of rings of 8
+// and 16), 4 Gets and Puts, then GCs with Gets and Puts between them: objects
+// survive the first GC in the victim cache (a Get takes them from there) and are
+// freed by the second.
+func fid2Pool() result {
+	poolNew = 0
+	gcsnap("start")
+	poolGet(10)
+	snap("get10")
+	poolNews[0] = poolNew
+	poolPut(10)
+	snap("put10")
+	poolGet(4)
+	snap("get4")
+	poolNews[1] = poolNew
+	poolPut(4)
+	snap("put4")
+	gcsnap("gc1")
+	poolGet(3)
+	snap("get3_victim")
+	poolNews[2] = poolNew
+	gcsnap("gc2")
+	poolGet(2)
+	snap("get2_after_gc2")
+	poolNews[3] = poolNew
+	gcsnap("gc3")
+	poolPut(5)
+	snap("put5")
+	gcsnap("gc4")
+	gcsnap("gc5")
+	poolGet(1)
+	snap("get1_empty")
+	poolNews[4] = poolNew
+	poolPut(1)
+	gcsnap("gc6")
+	gcsnap("gc7")
+	res := snapResult()
+	res["news"] = append([]int{}, poolNews[:5]...)
 	return res
 }
