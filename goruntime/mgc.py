@@ -542,7 +542,7 @@ class Collector:
                 else:
                     self.wait_and_sweep(waits, yields)
         finally:
-            if rt.cleanups.held or rt.cleanups.hold_flush:
+            if rt.cleanups.held or rt.cleanups.hold_flush or rt.cleanups.hold_full or rt.cleanups.bg_first:
                 rt.cleanups.release_held()      # the cleanups runtime.GC's sweep flushed last
 
     def wait_and_sweep(self, waits, yields):

@@ -141,16 +141,24 @@ class Specials:
         rank[order] = np.arange(len(order))
         pos = rank[spans]
         batch = sweep_batches(pos, nstale, kind)
+        # Which goroutine runs first after mark termination decides the cleanup
+        # goroutine's turns (`flush_runs_in_gc`): the finalizer goroutine, when the
+        # mcache flush queued finalizers, else the background sweeper.
+        has_fin = np.fromiter((bool(by_slot[int(s)][1]) for s in dead), dtype=bool, count=len(dead))
+        fing_first = bool(np.any(has_fin & (batch == 0)))
+        bg_first = kind == "cycle" and not fing_first
+        cbatch = sweep_batches(pos, nstale, kind, bg_first=True) if bg_first else batch
+        rt.cleanups.bg_first = bg_first
         seq = np.lexsort((dead, pos))
-        prev = None
-        fing_first = False
+        prev = cprev = None
         for j in seq:
             s = int(dead[j])
-            b = int(batch[j])
+            b, cb = int(batch[j]), int(cbatch[j])
             if prev is not None and b != prev:
                 rt.finalizers.end_batch()        # fing ran between these spans (Go)
-                rt.cleanups.end_batch(prev)
-            prev = b
+            if cprev is not None and cb != cprev:
+                rt.cleanups.end_batch(cprev, cb)
+            prev, cprev = b, cb
             _, fins, weaks, cleanups = by_slot[s]
             # each record moves in one statement: a sweep that is run again after an
             # exception (mgc.Collector.complete) finds it either here or there
@@ -158,7 +166,6 @@ class Specials:
                 heap.write_word(w.cell, 0)
                 self.weak.pop(w.addr, None)
             if fins:
-                fing_first = fing_first or b == 0
                 heap.set_marked(s)                       # revive for this cycle
                 for f in sorted(fins, key=lambda f: f.addr):
                     rt.finalizers.take(self.finalizers, f.addr)
@@ -168,7 +175,12 @@ class Specials:
                 for c in sorted(cleanups, key=lambda c: (c.addr, -c.id)):
                     rt.cleanups.take(self.cleanups, c.id)
         if kind == "cycle":
-            rt.cleanups.hold_flush = not flush_runs_in_gc(fing_first, len(order) - nstale)
+            nspans = len(order) - nstale
+            rt.cleanups.hold_flush = not flush_runs_in_gc(fing_first, nspans)
+            if bg_first and cprev is not None:
+                # the sweep's last turn: the runtime's own span after the program's
+                last = int(sweep_batches(np.array([nstale + max(nspans, 0)]), nstale, kind, bg_first=True)[0])
+                rt.cleanups.hold_full = not _caller_turn_between(cprev, last + 1)
         self.end_sweep()
         return np.unique(spans).astype(np.int64)
 
@@ -188,6 +200,15 @@ class Specials:
 # too, except that at mark termination it queues behind both sweepers: it first runs
 # after batch 2 (`Cleanups.end_batch`).
 SWEEP_BATCH = 10              # Go: sweepBatchSize (mgcsweep.go)
+
+
+def _caller_turn_between(ended, next_batch):
+    """With the background sweeper first: whether runtime.GC's caller took a turn (an even
+    batch) from batch *ended* up to before *next_batch*, after which the cleanup goroutine,
+    woken by the full blocks queued so far, runs (Go: the caller's Gosched puts it in the
+    global queue, behind the cleanup goroutine on the P's)."""
+    lo, hi = max(ended, 2), next_batch - 1
+    return lo <= hi and (lo % 2 == 0 or lo + 1 <= hi)
 
 
 def flush_runs_in_gc(fing_first, nspans):
@@ -212,15 +233,18 @@ def flush_runs_in_gc(fing_first, nspans):
     return last % (SWEEP_BATCH + 1) != SWEEP_BATCH
 
 
-def sweep_batches(pos, nstale, kind):
+def sweep_batches(pos, nstale, kind, bg_first=False):
     """The batch of each span at sweep position *pos* (an int array): 0 for the *nstale*
     spans the mcache flush swept, then the turns of the sweepers (see above). A cycle
     that runtime.GC() did not start has no caller sweeping: the background sweeper's
-    batches of ten (its turns against an allocating goroutine depend on timing in Go)."""
+    batches of ten (its turns against an allocating goroutine depend on timing in Go).
+    *bg_first*: the background sweeper takes the first turn (no finalizer goroutine in
+    runnext at mark termination, see `flush_runs_in_gc`): its batches are odd, the
+    caller's single spans even."""
     j = np.asarray(pos, dtype=np.int64) - nstale
     if kind == "cycle":
         q, r = np.divmod(np.maximum(j, 0), SWEEP_BATCH + 1)
-        b = 1 + 2 * q + (r > 0)
+        b = 1 + 2 * q + ((r == SWEEP_BATCH) if bg_first else (r > 0))
     else:
         b = 1 + np.maximum(j, 0) // SWEEP_BATCH
     return np.where(j < 0, 0, b)

@@ -134,7 +134,7 @@ class Pool:
             rt.pools.register(self)
         from .runtime import make
         local_t, _ = _types_()
-        size = rt._gomaxprocs
+        size = rt.gomaxprocs(0)                       # Go: runtime.GOMAXPROCS(0)
         self._local = make(_types.Slice(local_t), size)
         self._local_size = size
         return self._local[0]

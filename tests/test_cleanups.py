@@ -633,3 +633,32 @@ def test_cleanup_flushed_at_sweep_end_runs_before_gc_returns_as_go(n, fin):
         assert metric("/gc/cleanups/executed:cleanups") == len(ran)
         rt.Gosched()                      # the caller's next scheduling point: it runs
         assert ran == [4]
+
+
+# Full blocks (20 cleanups) queued during runtime.GC's sweep. Measured with a 40-line Go
+# program, one fresh process per row (2026-12-06): n dead 40 KB objects (a span each), then
+# ncl dead 1008-byte objects (eight to a span) with a cleanup each and no finalizer; the
+# cleanups executed when runtime.GC returns. The background sweeper goes first (ten spans
+# a turn), the caller one span a turn; a full block runs after a turn of the caller's.
+FULL_BLOCKS_AT_GC_RETURN = {(5, 0): 0, (25, 0): 0, (45, 0): 0, (45, 20): 20, (90, 0): 80, (90, 30): 20,
+                            (200, 0): 180}
+Obj1K = rt.Struct("clObj1K", p=rt.Ptr(rt.Int), b=rt.Array(rt.Byte, 1000))
+
+
+@pytest.mark.parametrize("ncl,nbig", sorted(FULL_BLOCKS_AT_GC_RETURN))
+def test_full_cleanup_blocks_run_after_the_callers_sweep_turns_as_go(ncl, nbig):
+    with rt.Runtime(gomaxprocs=1, scheduler="cooperative", clock="virtual"):
+        ran = []
+        big = [rt.new(rt.Array(rt.Byte, 40000)) for _ in range(nbig)]
+        objs = []
+        for i in range(ncl):
+            o = rt.new(Obj1K)
+            rt.AddCleanup(o, ran.append, i)
+            objs.append(o)
+        o = objs = big = None  # noqa: F841 (drops the roots)
+        rt.GC()
+        assert metric("/gc/cleanups/queued:cleanups") == ncl
+        assert len(ran) == FULL_BLOCKS_AT_GC_RETURN[(ncl, nbig)]
+        assert metric("/gc/cleanups/executed:cleanups") == len(ran)
+        rt.Gosched()
+        assert sorted(ran) == list(range(ncl))
