@@ -37,6 +37,7 @@ from .errors import FatalError, Panic
 from . import godebug as _godebug
 from . import _signals
 from .mcleanup import Cleanup, Cleanups
+from .syncpool import Pools
 from .mfinal import Finalizers
 from .mgclimit import GCCPULimiter
 from .clock import COSTS
@@ -185,6 +186,7 @@ class Runtime:
         self.specials = Specials(self)        # mheap.go's specials: finalizer, cleanup, weak
         self.finalizers = Finalizers(self)    # mfinal.go: finq, fing
         self.cleanups = Cleanups(self)        # mcleanup.go: cleanup queue and goroutines
+        self.pools = Pools(self)              # sync/pool.go: allPools, oldPools
         self.collector = _mgc.Collector(self) # mgc.go: the cycle
         self.stacks = _stack.Stacks(           # stack.go: goroutine stacks
             adaptive=self.godebug.get("adaptivestackstart", 1) != 0)
@@ -738,6 +740,8 @@ class Runtime:
                 self.world.release()
         self.finalizers.clear()
         self.cleanups.queue.clear()
+        self.cleanups.held.clear()
+        self.pools.clear()
 
     def _check_alive(self):
         """Raise if this runtime died: first a crash still waiting for main's next
