@@ -61,13 +61,16 @@ cdef extern from *:
     typedef int32_t gr_int32_t;
     #if defined(__GNUC__) || defined(__clang__)
     #define gr_prefetch_w(p) __builtin_prefetch((p), 1, 0)
+    #define gr_prefetch_r(p) __builtin_prefetch((p), 0, 3)
     #else
     #define gr_prefetch_w(p) ((void)(p))
+    #define gr_prefetch_r(p) ((void)(p))
     #endif
     """
     ctypedef signed char gr_int8_t
     ctypedef int gr_int32_t
     void prefetch_w "gr_prefetch_w"(const void* p) noexcept nogil
+    void prefetch_r "gr_prefetch_r"(const void* p) noexcept nogil
 
 # error codes (messages in goruntime.trace.reader.ERRORS)
 cdef enum:
@@ -400,8 +403,26 @@ cdef uint64_t DROPPED = 0xffffffffffffffff       # alloc_rec.size of an object w
 cdef int64_t EMPTY = -0x7fffffffffffffff - 1      # a free entry of a span's slot array
 
 
+cdef enum:
+    # the events each cursor decodes ahead of the merge (a power of two), and how far
+    # ahead of its turn an object event's lookups are fetched (`cur_next`)
+    LOOKAHEAD = 16
+    AHEAD_SPAN = 10       # its page-table entry is read, its span record fetched
+    AHEAD_SLOT = 5        # its span record is read, its slot entry fetched
+
+
+cdef struct ev_t:
+    # one decoded event
+    intp_t at             # offset of the event
+    int64_t time          # its time (ns)
+    uint64_t args[3]      # its arguments after the timestamp delta
+    intp_t pg             # object events: the page of its address id (-1: none)
+    gr_int32_t st         # ... the first page of the span there, when fetched (-1: none)
+    int typ
+
+
 cdef struct cursor_t:
-    intp_t pos            # next unread byte of the batch
+    intp_t pos            # next undecoded byte of the batch
     intp_t end
     intp_t at             # offset of the current event
     int64_t time          # the current event's time (ns)
@@ -410,38 +431,50 @@ cdef struct cursor_t:
     double f              # ns per tick
     gr_int32_t gen
     intp_t rank           # position in the stable order (generation, batch start)
-    int err               # why `cur_next` stopped early: E_EVENT_TYPE, E_EVENT_TRUNC
+    int err               # why decoding stopped early: E_EVENT_TYPE, E_EVENT_TRUNC
+    intp_t err_at         # ... and where
+    int64_t dtime         # time of the last event decoded into the ring
+    ev_t ring[LOOKAHEAD]  # the next events of the batch, decoded
+    int rhead, rcount
+    bint rdone            # the batch's bytes are all decoded (or bad)
 
 
-cdef inline bint cur_next(const uint8_t* p, cursor_t* c, const gr_int8_t* nargs) noexcept nogil:
-    """Decode the cursor's next event; False at the end of its batch, or on bad bytes
-    (``c.err`` then says why, ``c.at`` where: `count_events`' checks)."""
+cdef inline bint dec_one(const uint8_t* p, cursor_t* c, const gr_int8_t* nargs,
+                         ev_t* e) noexcept nogil:
+    """Decode the batch's next undecoded event into *e*; False at the end of its batch,
+    or on bad bytes (``c.err`` then says why, ``c.err_at`` where: `count_events`'
+    checks)."""
     cdef int na, j
     cdef uint64_t v, dt = 0
     cdef intp_t q
     if c.pos >= c.end:
         return False
-    c.at = c.pos
-    c.typ = p[c.pos]
-    na = nargs[c.typ]
+    e.at = c.pos
+    e.typ = p[c.pos]
+    na = nargs[e.typ]
     if na <= 0:
         c.err = E_EVENT_TYPE
+        c.err_at = c.pos
         return False
     q = c.pos + 1
-    c.args[0] = 0
-    c.args[1] = 0
-    c.args[2] = 0
+    e.args[0] = 0
+    e.args[1] = 0
+    e.args[2] = 0
     for j in range(na):
         q = uvarint(p, q, c.end, &v)
         if q < 0:
             c.err = E_EVENT_TRUNC
+            c.err_at = c.pos
             return False
         if j == 0:
             dt = v
         elif j <= 3:
-            c.args[j - 1] = v
+            e.args[j - 1] = v
     c.pos = q
-    c.time = <int64_t>(<double>dt * c.f) + c.time
+    c.dtime = <int64_t>(<double>dt * c.f) + c.dtime
+    e.time = c.dtime
+    e.pg = -1
+    e.st = -1
     return True
 
 
@@ -793,6 +826,98 @@ cdef int late_span(heapstate_t* s, uint64_t a, uint64_t b, uint64_t kc, int64_t 
         i += 1
     s.n_pending = k
     return 0
+
+
+cdef inline void fetch_page(heapstate_t* s, ev_t* e) noexcept nogil:
+    """Lookahead, first stage (an event just decoded): an object event's page-table
+    entry is fetched."""
+    cdef uint64_t id
+    if e.typ < K_OBJECT or e.typ > K_OBJECT_FREE or s.page_shift < 0:
+        return
+    id = e.args[0]
+    if id > s.max_id:
+        return
+    e.pg = <intp_t>((id * s.align) >> s.page_shift)
+    if e.pg < s.cap:
+        prefetch_r(&s.start[e.pg])
+
+
+cdef inline void fetch_span(heapstate_t* s, ev_t* e) noexcept nogil:
+    """Second stage: its page-table entry is read, its span record fetched."""
+    cdef gr_int32_t st
+    if e.pg < 0 or e.pg >= s.cap:
+        return
+    st = s.start[e.pg]
+    e.st = st
+    if st >= 0:
+        prefetch_r(&s.spans[st])
+
+
+cdef inline void fetch_slot(heapstate_t* s, ev_t* e) noexcept nogil:
+    """Third stage: its span record is read, its slot entry fetched (the slot of the
+    address, or of the address less a malloc header: the same index)."""
+    cdef span_t* sp
+    cdef uint64_t rel, idx
+    cdef unsigned int cls
+    if e.st < 0:
+        return
+    sp = &s.spans[e.st]
+    if sp.slots == NULL or (sp.kc & 1):
+        return
+    cls = sp.kc >> 2
+    rel = e.args[0] * s.align - <uint64_t>e.st * s.page
+    if cls == 0 or cls >= <unsigned int>s.nclass or rel >= <uint64_t>0xffffffff:
+        idx = 0
+    else:
+        idx = (rel * <uint64_t>s.div_mul[cls]) >> 32
+    if idx < <uint64_t>sp.nslots:
+        prefetch_w(&sp.slots[idx])
+
+
+cdef inline bint cur_next(const uint8_t* p, cursor_t* c, const gr_int8_t* nargs,
+                          heapstate_t* s) noexcept nogil:
+    """Make the batch's next event the cursor's current one; False at the end of its
+    batch, or at bad bytes (``c.err``, ``c.at``). Events are decoded LOOKAHEAD ahead into
+    the cursor's ring, and an object event's three dependent lookups (page table, span
+    record, slot entry: random reads of large tables) are fetched in stages as it comes
+    nearer, so that they are in cache by its turn. The fetches are only hints: the event
+    is handled from the tables as they are then."""
+    cdef ev_t* e
+    cdef int k
+    if c.rcount == 0:
+        while c.rcount < LOOKAHEAD and not c.rdone:
+            e = &c.ring[(c.rhead + c.rcount) & (LOOKAHEAD - 1)]
+            if dec_one(p, c, nargs, e):
+                fetch_page(s, e)
+                c.rcount += 1
+            else:
+                c.rdone = True
+        if c.rcount == 0:
+            c.at = c.err_at
+            return False
+    e = &c.ring[c.rhead]
+    c.at = e.at
+    c.time = e.time
+    c.typ = e.typ
+    c.args[0] = e.args[0]
+    c.args[1] = e.args[1]
+    c.args[2] = e.args[2]
+    c.rhead = (c.rhead + 1) & (LOOKAHEAD - 1)
+    c.rcount -= 1
+    if not c.rdone:
+        e = &c.ring[(c.rhead + c.rcount) & (LOOKAHEAD - 1)]
+        if dec_one(p, c, nargs, e):
+            fetch_page(s, e)
+            c.rcount += 1
+        else:
+            c.rdone = True
+    k = AHEAD_SPAN - 1
+    if k < c.rcount:
+        fetch_span(s, &c.ring[(c.rhead + k) & (LOOKAHEAD - 1)])
+    k = AHEAD_SLOT - 1
+    if k < c.rcount:
+        fetch_slot(s, &c.ring[(c.rhead + k) & (LOOKAHEAD - 1)])
+    return True
 
 
 cdef int on_object(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
@@ -1239,13 +1364,18 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
             c.gen = bgen[i]
             c.rank = i
             c.err = E_OK
+            c.err_at = 0
+            c.dtime = bstart[i]
+            c.rhead = 0
+            c.rcount = 0
+            c.rdone = False
         while True:
             # batches join when the merge reaches their start (an event's time is never
             # before its batch's start)
             while na_ < nb and (nh == 0 or bstart[order[na_]] <= cur[hp[0]].time):
                 j = order[na_]
                 na_ += 1
-                if cur_next(p, &cur[j], &nargs[0]):
+                if cur_next(p, &cur[j], &nargs[0], &s):
                     hp[nh] = j
                     nh += 1
                     heap_up(hp, cur, nh - 1)
@@ -1287,7 +1417,7 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
                 m[nm].b = c.args[1]
                 m[nm].gen = c.gen
                 nm += 1
-            if cur_next(p, c, &nargs[0]):
+            if cur_next(p, c, &nargs[0], &s):
                 # the batch usually stays first (one M at a time): sift only when a
                 # child now comes before it (what heap_down would test first)
                 if nh > 1 and (cur_less(&cur[hp[1]], c)
