@@ -8,11 +8,12 @@ can read outside the buffer, whatever the bytes are. Varints are Go's unsigned L
 (``encoding/binary.Uvarint``: at most 10 bytes, the 10th at most 1).
 
 Mapping to Go (src/internal/trace): `scan_batches` ~ readBatch (batch.go) over the whole
-file; `count_events` validates every event batch and counts each event type (the sizes
-of the outputs); `stream_events` ~ batchCursor.nextEvent / readTimedBaseEvent
-(batchcursor.go) merged across batches by time, timestamps converted with the
-generation's frequency exactly as ``frequency.mul`` does, writing each event straight
-into its output row: no Python object, no intermediate column per event. The AllocFree
+file; `stream_events` ~ batchCursor.nextEvent / readTimedBaseEvent (batchcursor.go)
+merged across batches by time, timestamps converted with the generation's frequency
+exactly as ``frequency.mul`` does, validating and counting each event as it decodes it
+and writing it straight into its output row: no Python object, no intermediate column
+per event. `count_events` (the same checks and counts, alone) sizes the outputs first
+where they cannot be reserved from an upper bound. The AllocFree
 experiment's span and object events are replayed against a page table to recover each
 object's span class and slot (Go writes only address and type), and frees are paired
 with objects by slot.

@@ -22,9 +22,11 @@ order by timestamp (stable: the batches by generation and start, then file order
 batch); Go's own reader also uses per-goroutine sequence numbers, which the heap events do
 not need.
 
-Two passes over the file do the work, both typed ``nogil`` Cython (``_parse.pyx``): one
-validates and counts every event (so every output is allocated once, at its size), one
-merges the batches by time and writes each event straight into its output row. Python
+One pass over the events does the work, typed ``nogil`` Cython (``_parse.pyx``): it
+merges the batches by time, validates and counts each event as it decodes it, and writes
+each event straight into its output row (room reserved from an upper bound on the events,
+populated as it is written; where that cannot be had, a first pass counts every event).
+Python
 touches only the few hundred batches, the string/stack/type tables and the GC and metric
 events. Malformed input raises ``ValueError`` naming the byte offset; the passes never
 read outside the buffer.
@@ -201,7 +203,8 @@ class Trace:
 
 
 def _rows(n, dtype):
-    """*n* uninitialised rows of *dtype*: the memory of one of `parse`'s big outputs.
+    """*n* uninitialised rows of *dtype*: the memory of one of `parse`'s big outputs
+    when their rows were counted first (see `_reserve` for the usual path).
 
     On Linux mapped straight from the kernel in small pages, all at once
     (``MAP_POPULATE``: one kernel call instead of a fault per page), not through
