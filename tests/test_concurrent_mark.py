@@ -292,3 +292,41 @@ def test_set_finalizer_after_the_root_jobs_scans_its_object():
         r.finish_cycle()
         assert r.heap.is_marked(x.y.addr) or r.heap.find_object(x.y.addr) is not None
         del x
+
+
+def test_read_mem_stats_from_a_goroutine_during_a_cycle_shows_it_in_progress():
+    # GIVEN a goroutine that allocates until a heap-triggered cycle is in its mark, then
+    # yields to a second goroutine (Gosched: the fractional worker takes one turn)
+    with _runtime(godebug="gccheckmark=1") as r:
+        keep = [r.new(Node) for _ in range(40000)]        # a heap the turn cannot finish
+        for i in range(1, len(keep)):
+            keep[i].next = keep[i - 1]
+        keep = keep[-1:]
+        n0 = r.gc_record.num_gc
+        seen = {}
+
+        def reader():
+            seen["running"] = r.gc_running
+            seen["m"] = r.read_mem_stats()
+            seen["after"] = r.gc_running
+
+        def allocator():
+            for i in range(400000):
+                r.new(Node).id = i
+                if r.gc_running:
+                    seen["goal"] = r.heap_goal()
+                    r.go(reader)
+                    rt.Gosched()
+                    return
+
+        r.go(allocator)
+        rt.Gosched()
+        r.sched.run_until_idle()
+        # THEN the reader's ReadMemStats saw the cycle in progress: not counted in NumGC,
+        # NextGC its goal, and the mark still running after the read (a stop-the-world
+        # read does not end a cycle)
+        assert seen["running"] and seen["after"]
+        assert seen["m"].NumGC == n0
+        assert seen["m"].NextGC == seen["goal"]
+        r.gc()
+        assert r.gc_record.num_gc >= n0 + 1 and keep[0].next is not None
