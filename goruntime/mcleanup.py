@@ -17,7 +17,7 @@ import weakref
 
 import numpy as np
 
-from . import _heap, _object
+from . import _heap, _object, _signals
 from .errors import Panic
 from .mspecial import CleanupSpecial
 
@@ -108,7 +108,9 @@ class Cleanups:
             if isinstance(v, (Pointer, SliceValue)) and slot <= v.addr < slot + elemsize:
                 raise Panic("runtime.AddCleanup: cleanup function closes over ptr, cleanup will never run")
         heap = rt.heap
-        with rt.world:
+        # held: the box, the closure, the record and the cleanup goroutines at once (a
+        # Ctrl-C before the goroutines left a cleanup that never ran)
+        with rt.world, _signals.held():
             # Go allocates the argument's box and the call adapter's closure (spec 6.1):
             # both or neither (out of memory after the box would leave it allocated).
             box_size, box_noscan = (8, False) if isinstance(arg, Pointer) else (
