@@ -17,7 +17,8 @@ One cycle follows Go's phases (spec §3.1):
    allocation check point (`Collector.mark_step`): the allocating goroutine's assist
    (gcAssistAlloc, from the pacer's assistWorkPerByte, with assist credit and the
    workers' background credit), the dedicated and idle workers' share of the elapsed
-   virtual time, and the fractional worker when sysmon would preempt the mutator (10 ms).
+   virtual time, and the fractional worker when sysmon preempts the mutator (10..20 ms
+   after it last got the CPU: `preempt_time`).
    When every goroutine blocks, idle workers finish the mark (`Runtime._on_idle`, sleep).
    ``weak.Pointer.Value`` shades during the mark, as in Go.
 3. mark termination (STW #2, _GCmarktermination): the mark ran out of work (gcMarkDone);
@@ -75,7 +76,8 @@ from .mspecial import SWEEP_BATCH
 __all__ = ["COSTS", "FORCEGC_PERIOD", "GLOBALS_SCAN", "STACK_SCAN", "Cycle", "GCRecord",
            "Collector", "CycleEvent", "PHASES", "SWEEP_TERMINATION", "MARK_START",
            "MARK_TERMINATION", "SWEEP_DONE", "EXPERIMENTS", "experiments_arg",
-           "GC_OVER_ASSIST_WORK", "FORCE_PREEMPT_NS"]
+           "GC_OVER_ASSIST_WORK", "FORCE_PREEMPT_NS", "SYSMON_RAMP", "SYSMON_DELAY",
+           "TIMER_SLACK_NS", "sysmon_tick", "preempt_time"]
 
 # Not Go: what-if switches (Runtime(experiments=...)), each clearly outside Go's behaviour.
 EXPERIMENTS = {
@@ -929,7 +931,7 @@ class Collector:
         workers (Go: gcController.dedicatedMarkWorkersNeeded) and idle workers on Ps with
         nothing to run mark for that whole time in parallel; the fractional worker (the
         25 % at GOMAXPROCS=1..3) gets the mutator's CPU only at a scheduling point -- here
-        sysmon's preemption after 10 ms of running (forcePreemptNS) -- and then runs until
+        sysmon's preemptions since the last step (`preemptions`) -- and then runs until
         its share of the mark's wall time exceeds 1.2x its goal (pollFractionalWorkerExit).
         The assist is gcAssistAlloc's: the goroutine's allocation since the last step is
         charged against its assist credit at the pacer's assistWorkPerByte (revised with
