@@ -2004,7 +2004,14 @@ def sweep_order(Heap heap, uint32_t seq0=0xffffffff):
             else:
                 vk[n] = (<int64_t>s.spanclass << 1) | (s.divmul != 0 and s.alloc_count < s.nelems)
             n += 1
-    order = np.lexsort((seq[:n], key[:n]))
+    if n < (1 << 21):
+        # one sort of (key + 1) << 53 | seq << 21 | position (key: 10 bits, seq: 32):
+        # the same order as the stable lexsort, a merge sort's time saved every cycle
+        packed = ((key[:n] + 1) << 53) | (seq[:n] << 21) | np.arange(n, dtype=np.int64)
+        packed.sort()
+        order = packed & ((1 << 21) - 1)
+    else:
+        order = np.lexsort((seq[:n], key[:n]))
     return idx[:n][order], int(nstale)
 
 
@@ -2063,13 +2070,26 @@ cdef intp_t sweep_pushed(mheap_t* h, intp_t p) noexcept nogil:
     return n
 
 
+cdef enum:
+    ZOMBIE_AHEAD = 8            # zombie_check: spans of the order ahead whose lines are fetched
+
+
 cdef int zombie_check(Heap heap, const int64_t[::1] o) except -1:
     """Go's "found pointer to free object": a marked slot whose alloc bit is clear, in
     any span of *o*. Checked before anything is swept, so a failure changes nothing."""
     cdef mheap_t* h = &heap.h
-    cdef intp_t i, p, k, zombie = -1
+    cdef intp_t i, p, k, zombie = -1, n = o.shape[0]
     with nogil:
-        for i in range(o.shape[0]):
+        for i in range(n):
+            if i + ZOMBIE_AHEAD < n:             # the order is not by address: the span
+                p = o[i + ZOMBIE_AHEAD]          # record and bitmaps are fetched ahead
+                if p >= 0 and p < h.mapped_pages:
+                    GR_PREFETCH(&h.page_to_span[p])
+                    GR_PREFETCH(&h.spans[p].state)
+                    GR_PREFETCH(&h.gcmark_bits[p * BITMAP_WORDS])
+                    GR_PREFETCH(&h.gcmark_bits[p * BITMAP_WORDS + 8])
+                    GR_PREFETCH(&h.alloc_bits[p * BITMAP_WORDS])
+                    GR_PREFETCH(&h.alloc_bits[p * BITMAP_WORDS + 8])
             p = o[i]
             if p < 0 or p >= h.mapped_pages or h.page_to_span[p] != p \
                     or h.spans[p].state != SPAN_IN_USE:
