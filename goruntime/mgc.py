@@ -17,7 +17,8 @@ One cycle follows Go's phases (spec §3.1):
    allocation check point (`Collector.mark_step`): the allocating goroutine's assist
    (gcAssistAlloc, from the pacer's assistWorkPerByte, with assist credit and the
    workers' background credit), the dedicated and idle workers' share of the elapsed
-   virtual time, and the fractional worker when sysmon would preempt the mutator (10 ms).
+   virtual time, and the fractional worker when sysmon preempts the mutator (10..20 ms
+   after it last got the CPU: `preempt_time`).
    When every goroutine blocks, idle workers finish the mark (`Runtime._on_idle`, sleep).
    ``weak.Pointer.Value`` shades during the mark, as in Go.
 3. mark termination (STW #2, _GCmarktermination): the mark ran out of work (gcMarkDone);
@@ -56,6 +57,7 @@ not. With ``clock="wall"`` the phases are measured. The GC CPU limiter
 (`mgclimit.GCCPULimiter`) sees both stop-the-world transitions, the assists' and the idle
 workers' mark time; while it is on, a cycle's mark runs without assists.
 """
+import bisect
 import dataclasses
 import os
 import sys
@@ -74,7 +76,8 @@ from .mspecial import SWEEP_BATCH
 __all__ = ["COSTS", "FORCEGC_PERIOD", "GLOBALS_SCAN", "STACK_SCAN", "Cycle", "GCRecord",
            "Collector", "CycleEvent", "PHASES", "SWEEP_TERMINATION", "MARK_START",
            "MARK_TERMINATION", "SWEEP_DONE", "EXPERIMENTS", "experiments_arg",
-           "GC_OVER_ASSIST_WORK", "FORCE_PREEMPT_NS"]
+           "GC_OVER_ASSIST_WORK", "FORCE_PREEMPT_NS", "SYSMON_RAMP", "SYSMON_DELAY",
+           "TIMER_SLACK_NS", "sysmon_tick", "preempt_time"]
 
 # Not Go: what-if switches (Runtime(experiments=...)), each clearly outside Go's behaviour.
 EXPERIMENTS = {
@@ -88,6 +91,47 @@ MIN_STEP_BYTES = 256 << 10         # allocation between two mark steps, at least
 RUNWAY_STEPS = 8                   # ... or an eighth of the cycle's runway (goal - trigger)
 MIN_FINE_STEP = 8 << 10            # ... but at least one span's worth
 DRAIN_CHECK_THRESHOLD = 100000     # Go: drainCheckThreshold (work a worker does between checks)
+
+
+TIMER_SLACK_NS = 50_000           # Linux: a thread's default timer slack (usleep wakes this late)
+
+
+def _sysmon_ramp():
+    """sysmon's wake times (ns after the runtime starts) while the program is busy: it
+    sleeps 20 µs (usleep(delay)) for its first 51 rounds (idle 0..50), then doubles the
+    delay each round up to 10 ms (proc.go: sysmon); each sleep wakes TIMER_SLACK_NS late
+    (Linux's default timer slack). Returns the times up to the first 10 ms sleep."""
+    t, out, delay = 0, [], 20_000
+    for _ in range(51):
+        t += delay + TIMER_SLACK_NS
+        out.append(t)
+    while True:
+        delay = min(delay * 2, 10_000_000)
+        if delay == 10_000_000:
+            break
+        t += delay + TIMER_SLACK_NS
+        out.append(t)
+    return tuple(out)
+
+
+SYSMON_RAMP = _sysmon_ramp()
+SYSMON_DELAY = 10_000_000 + TIMER_SLACK_NS   # a busy program's sysmon period (10 ms sleeps)
+
+
+def sysmon_tick(t):
+    """The first time >= *t* (ns after the runtime starts) at which sysmon wakes."""
+    if t <= SYSMON_RAMP[-1]:
+        return SYSMON_RAMP[bisect.bisect_left(SYSMON_RAMP, t)]
+    base = SYSMON_RAMP[-1]
+    return base - (-(t - base) // SYSMON_DELAY) * SYSMON_DELAY
+
+
+def preempt_time(s):
+    """When sysmon preempts a goroutine given the CPU at *s* (ns after the runtime starts)
+    that runs on without a scheduling point: its first wake after *s* sees the new
+    schedtick (schedwhen), and the first wake forcePreemptNS after that preempts it
+    (proc.go: retake). A busy program's goroutine runs 10..20 ms before sysmon stops it."""
+    return sysmon_tick(sysmon_tick(s + 1) + FORCE_PREEMPT_NS)
 
 
 def experiments_arg(v):
@@ -338,6 +382,8 @@ class Collector:
         self._delivering = None       # the thread delivering events, if any
         self.mark = None              # the running cycle's _mark.MarkState (Go: work, gcWork)
         self.cycle_saved = None       # pacer/record state before the running cycle (abandon)
+        self.resched_ns = 0           # nanotime the collector last gave the program's goroutine
+                                      # the CPU back (runtime.GC's return, a worker's turn)
 
     # -- observers ----------------------------------------------------------------------
     def add_observer(self, fn):
@@ -541,6 +587,9 @@ class Collector:
                         self.wait_and_sweep(waits, yields)
                 else:
                     self.wait_and_sweep(waits, yields)
+            if kind == "cycle":
+                # Go's caller parked (gcWaitOnMark) or yielded: it runs on in a new time slice
+                self.resched_ns = rt.clock.nanotime()
         finally:
             if rt.cleanups.held or rt.cleanups.hold_flush or rt.cleanups.hold_full or rt.cleanups.bg_first:
                 rt.cleanups.release_held()      # the cleanups runtime.GC's sweep flushed last
@@ -761,7 +810,8 @@ class Collector:
         c = rt._counters()
         cyc = Cycle(number=rt.gc_record.num_gc + 1, kind=kind, t_start=t_start, heap0=heap0,
                     goal=goal, stw1=stw1, mark_ns=0, bytes_marked=0, scan_bytes=0, mutator_ns=0,
-                    mode="stw" if stw_mode else "concurrent", step_ns=now, sched_ns=now,
+                    mode="stw" if stw_mode else "concurrent", step_ns=now,
+                    sched_ns=self.last_sched(now),
                     alloc_mark=c.malloc_bytes, alloc_start=c.malloc_bytes)
         self._event(cyc, SWEEP_TERMINATION, heap0, goal, 0, 0, stw1, 0)
         self._event(cyc, MARK_START, heap0, goal, 0, 0, 0, 0)
@@ -814,6 +864,25 @@ class Collector:
         return False
 
     # -- the concurrent mark --------------------------------------------------------------
+    def last_sched(self, now):
+        """When the running goroutine's time slice began, as sysmon sees it at *now*: its
+        last scheduling point (a goroutine switch, runtime.GC's return, a fractional
+        worker's turn), moved on by each preemption since (`preempt_time`: Go's retake
+        preempts every goroutine that runs 10 ms past sysmon's notice, GC or not, and
+        schedule() starts a new slice)."""
+        rt = self.rt
+        base = rt._start_ns
+        s = max(self.resched_ns, getattr(rt.sched, "last_run_ns", 0)) - base
+        now -= base
+        while True:
+            p = preempt_time(s)
+            if p > now:
+                return s + base
+            if p > SYSMON_RAMP[-1]:      # sysmon's period is 10 ms: a slice every 20 ms
+                period = 2 * SYSMON_DELAY
+                return p + (now - p) // period * period + base
+            s = p
+
     def drain(self, cyc, who, budget_ns, *, scan_budget=0):
         """Mark work by *who* ("assist", "dedicated", "fractional", "idle"): up to
         *budget_ns* of modelled mark CPU (0: until no work is left), or *scan_budget* bytes
@@ -868,7 +937,7 @@ class Collector:
         workers (Go: gcController.dedicatedMarkWorkersNeeded) and idle workers on Ps with
         nothing to run mark for that whole time in parallel; the fractional worker (the
         25 % at GOMAXPROCS=1..3) gets the mutator's CPU only at a scheduling point -- here
-        sysmon's preemption after 10 ms of running (forcePreemptNS) -- and then runs until
+        sysmon's preemptions since the last step (`preemptions`) -- and then runs until
         its share of the mark's wall time exceeds 1.2x its goal (pollFractionalWorkerExit).
         The assist is gcAssistAlloc's: the goroutine's allocation since the last step is
         charged against its assist credit at the pacer's assistWorkPerByte (revised with
@@ -915,14 +984,8 @@ class Collector:
                     cyc.idle_ns += share
                 cyc.bg_credit += sb                         # Go: gcFlushBgCredit
             f = p.fractional_utilization_goal
-            if f > 0 and now - cyc.sched_ns >= FORCE_PREEMPT_NS and not m.empty:
-                # sysmon preempts the mutator; the scheduler runs the fractional worker
-                since = now - p.mark_start_time
-                run = int((1.2 * f * since - cyc.fractional_ns) / (1 - 1.2 * f))
-                if run > 0:
-                    _, sb = self.drain(cyc, "fractional", run)
-                    cyc.bg_credit += sb
-                cyc.sched_ns = rt.clock.nanotime()
+            if f > 0:
+                self.preemptions(cyc, now, f)
             if allocated and not m.empty:
                 self.assist(cyc, allocated)
             cyc.step_ns = rt.clock.nanotime()
@@ -935,6 +998,31 @@ class Collector:
             if self.mark is not None and not self.mark.active:
                 self.abandon()          # the drain failed: the mark bits are already clear
             raise
+
+    def preemptions(self, cyc, now, f):
+        """sysmon's preemptions of the mutator since the last mark step, up to *now*
+        (`preempt_time`, from its last scheduling point): at each one schedule() runs the
+        fractional worker if its share of the mark's time so far is at most its goal
+        (findRunnableGCWorker), and the worker marks until its share exceeds 1.2x the goal
+        (pollFractionalWorkerExit); then the mutator runs again, a new time slice. The
+        worker's time is counted from the preemption, which may lie before this step (the
+        mutator reached no check point in between: it did not allocate)."""
+        p, m = self.rt.pacer, self.mark
+        base = self.rt._start_ns
+        s = max(cyc.sched_ns, getattr(self.rt.sched, "last_run_ns", 0))
+        while not m.empty:
+            tp = preempt_time(s - base) + base
+            if tp > now:
+                break
+            since = tp - p.mark_start_time
+            ns = 0
+            if since <= 0 or cyc.fractional_ns <= f * since:
+                run = int((1.2 * f * since - cyc.fractional_ns) / (1 - 1.2 * f))
+                if run > 0:
+                    ns, sb = self.drain(cyc, "fractional", run)
+                    cyc.bg_credit += sb
+            s = tp + ns
+        cyc.sched_ns = s
 
     def scheduling_point(self):
         """The running goroutine yields (Gosched) during a mark: Go's scheduler runs the
@@ -952,8 +1040,8 @@ class Collector:
             f = p.fractional_utilization_goal
             if f > 0 and not m.empty and (since <= 0 or cyc.fractional_ns < f * since):
                 self.drain(cyc, "fractional", 0, scan_budget=DRAIN_CHECK_THRESHOLD)
-                cyc.sched_ns = rt.clock.nanotime()
-                cyc.step_ns = cyc.sched_ns
+            cyc.sched_ns = self.resched_ns = rt.clock.nanotime()   # the goroutine runs again
+            cyc.step_ns = cyc.sched_ns
         self._worker_turn(cyc, turn)
 
     def _worker_turn(self, cyc, work):
@@ -1050,7 +1138,8 @@ class Collector:
         now = rt.clock.nanotime()
         waits = []
         if p.fractional_utilization_goal > 0:
-            waits.append(max(0, FORCE_PREEMPT_NS - (now - cyc.sched_ns)))
+            s = max(cyc.sched_ns, getattr(rt.sched, "last_run_ns", 0)) - rt._start_ns
+            waits.append(max(0, preempt_time(s) + rt._start_ns - now))
         if p.dedicated_mark_workers_needed or min(p.max_idle_mark_workers,
                                                   rt._gomaxprocs - p.dedicated_mark_workers_needed - 1) > 0:
             waits.append(MARK_STEP_NS)

@@ -251,6 +251,18 @@ class Runtime:
         except Exception:               # noqa: BLE001 - nothing to report to; best effort
             pass
 
+    def __reduce_ex__(self, protocol):
+        # copy.copy made a second Runtime object sharing this one's heap and scheduler:
+        # the copy's __del__ then closed them under the original (B58)
+        raise TypeError("goruntime: a Runtime cannot be copied or pickled: it owns its heap, "
+                        "its goroutines and their threads; share the object itself")
+
+    def __copy__(self):
+        self.__reduce_ex__(None)
+
+    def __deepcopy__(self, memo):
+        self.__reduce_ex__(None)
+
     def __repr__(self):
         dead = f" DEAD ({self.dead})" if self.heap.dead is not None else ""
         return (f"<goruntime.Runtime GOGC={self.pacer.gc_percent} GOMAXPROCS={self._gomaxprocs} "

@@ -328,6 +328,9 @@ class Scheduler:
         # the virtual clock's meter (clock.COSTS; the runtime reads them): goroutine
         # switches (cooperative mode), go statements, channel operations
         self.nswitch = 0
+        # nanotime when the hub last gave a goroutine the CPU (Go: schedule(); sysmon's
+        # retake preempts a goroutine forcePreemptNS after it, mgc.Collector.preempt_time)
+        self.last_run_ns = 0
         self.ngo = 0
         self.nchanops = 0
 
@@ -763,6 +766,7 @@ class Scheduler:
     def _run_g(self, g, msg=None):
         """Hub: switch to *g* until it blocks, yields or finishes."""
         self.nswitch += 1
+        self.last_run_ns = self.clock.nanotime()
         g.status = RUNNING
         g.wait_reason = ""
         if g is self._main:

@@ -68,7 +68,6 @@ compiler's (types2) spelling used in compile errors: ``any``, ``[]byte``,
 to ``Uint8`` and printed ``uint8`` by reflect, ``byte`` by the compiler; likewise every
 unnamed empty interface prints as ``any`` in compiler messages.
 """
-import copy
 import threading
 from collections import namedtuple
 
@@ -171,6 +170,14 @@ def _cstr(c, compiler, qual):
     return c._str(compiler, qual)
 
 
+def _clone(t):
+    """A shallow copy of type *t*, to build a related type from (`copy.copy` of a Type is
+    the type itself)."""
+    c = object.__new__(type(t))
+    c.__dict__.update(t.__dict__)
+    return c
+
+
 class Type:
     """A Go type. Use the singletons and constructors of this module, not this class.
 
@@ -266,6 +273,17 @@ class Type:
 
     def _literal(self, compiler, qual):
         raise NotImplementedError
+
+    # -- copies ----------------------------------------------------------------
+    # A Type is an immutable descriptor with Go's identity: a copy is the type itself
+    # (a shallow copy of a struct type failed in Struct.__new__; one of `int` was a
+    # second `int` object), so structures holding types can be (deep-)copied.
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
 
     # -- layout ----------------------------------------------------------------
 
@@ -490,7 +508,7 @@ UnsafePointer = _Basic("unsafe.Pointer", 8, None, ptr=True, name="Pointer", pack
 
 # byte is an alias of uint8: the same type (equal, same hash, reflect prints uint8);
 # only the compiler's spelling differs.
-Byte = copy.copy(Uint8)
+Byte = _clone(Uint8)
 Byte._alias = "byte"
 Byte._underlying = None
 
@@ -741,7 +759,7 @@ class Interface(Type):
         if name is None:
             return self
         self._name, self._pkg = _check_name(name), package
-        self._underlying = copy.copy(self)
+        self._underlying = _clone(self)
         self._underlying._name = self._underlying._pkg = ""
         self._underlying._underlying = None
         return _declare(self)
@@ -864,7 +882,7 @@ def Named(name, underlying, *, package="main"):
     """
     _check_name(name)
     u = _get(_child(underlying)).underlying
-    t = copy.copy(u)
+    t = _clone(u)
     t._name, t._pkg, t._alias = name, package, None
     t._underlying = u
     t._methods = {}

@@ -3,7 +3,7 @@ allocate-black, assists and workers, gcstoptheworld, and the no_write_barrier ex
 import pytest
 
 import goruntime as rt
-from goruntime import _mark, weak
+from goruntime import _mark, mgc, weak
 from goruntime.errors import FatalError
 
 Node = rt.Struct("ConcNodeT", next=rt.Ptr("ConcNodeT"), other=rt.Ptr("ConcNodeT"), id=rt.Int)
@@ -292,3 +292,85 @@ def test_set_finalizer_after_the_root_jobs_scans_its_object():
         r.finish_cycle()
         assert r.heap.is_marked(x.y.addr) or r.heap.find_object(x.y.addr) is not None
         del x
+
+
+def test_read_mem_stats_from_a_goroutine_during_a_cycle_shows_it_in_progress():
+    # GIVEN a goroutine that allocates until a heap-triggered cycle is in its mark, then
+    # yields to a second goroutine (Gosched: the fractional worker takes one turn)
+    with _runtime(godebug="gccheckmark=1") as r:
+        keep = [r.new(Node) for _ in range(40000)]        # a heap the turn cannot finish
+        for i in range(1, len(keep)):
+            keep[i].next = keep[i - 1]
+        keep = keep[-1:]
+        n0 = r.gc_record.num_gc
+        seen = {}
+
+        def reader():
+            seen["running"] = r.gc_running
+            seen["m"] = r.read_mem_stats()
+            seen["after"] = r.gc_running
+
+        def allocator():
+            for i in range(400000):
+                r.new(Node).id = i
+                if r.gc_running:
+                    seen["goal"] = r.heap_goal()
+                    r.go(reader)
+                    rt.Gosched()
+                    return
+
+        r.go(allocator)
+        rt.Gosched()
+        r.sched.run_until_idle()
+        # THEN the reader's ReadMemStats saw the cycle in progress: not counted in NumGC,
+        # NextGC its goal, and the mark still running after the read (a stop-the-world
+        # read does not end a cycle)
+        assert seen["running"] and seen["after"]
+        assert seen["m"].NumGC == n0
+        assert seen["m"].NextGC == seen["goal"]
+        r.gc()
+        assert r.gc_record.num_gc >= n0 + 1 and keep[0].next is not None
+
+
+def test_sysmon_preempts_a_goroutine_10_to_20_ms_after_it_got_the_cpu():
+    # sysmon's wakes: 20 µs sleeps, then doubling to 10 ms (each 50 µs late)
+    assert mgc.SYSMON_RAMP[:2] == (70_000, 140_000)
+    assert mgc.SYSMON_DELAY == 10_050_000
+    for s in (0, 3_000_000, 50_000_000, 123_456_789, 10**12):
+        tp = mgc.preempt_time(s)
+        assert mgc.FORCE_PREEMPT_NS < tp - s <= 2 * mgc.SYSMON_DELAY + mgc.TIMER_SLACK_NS
+        assert mgc.sysmon_tick(tp) == tp
+    # a goroutine that never yields: a new slice at each preemption, one every 2 periods
+    t = mgc.preempt_time(10**9)
+    assert mgc.preempt_time(t) - t == 2 * mgc.SYSMON_DELAY
+
+
+def test_the_fractional_worker_marks_when_sysmon_preempts_a_goroutine_that_does_not_allocate():
+    # GIVEN a heap-triggered cycle at GOMAXPROCS=1 with much mark work left
+    with _runtime() as r:
+        keep = [r.new(Node) for _ in range(40000)]
+        for i in range(1, len(keep)):
+            keep[i].next = keep[i - 1]
+        keep = keep[-1:]
+        _start_heap_cycle(r)
+        cyc = r.collector.cycle
+        assert r.pacer.fractional_utilization_goal == 0.25
+        base = r._start_ns
+        tp = mgc.preempt_time(cyc.sched_ns - base) + base
+        assert tp > r.clock.nanotime()
+        # WHEN the goroutine runs past sysmon's preemption without allocating, then
+        # allocates up to the next check point
+        r.clock.charge(tp - r.clock.nanotime() + 2_000_000)
+        steps = cyc.steps
+        while r.collector.cycle is cyc and cyc.steps == steps:
+            r.new(Node)
+        # THEN the fractional worker marked at the preemption, for its share of the mark's
+        # time up to the preemption (1.2x its goal, pollFractionalWorkerExit), and the
+        # goroutine's new time slice began after the worker's turn
+        since = tp - r.pacer.mark_start_time
+        assert cyc.fractional_ns > 0
+        assert cyc.fractional_ns <= int(1.2 * 0.25 * since / (1 - 1.2 * 0.25)) + 1
+        if r.collector.cycle is cyc:
+            assert cyc.sched_ns == tp + cyc.fractional_ns
+        r.gc()
+        assert keep[0].next is not None

@@ -1978,3 +1978,44 @@ def test_b57_ctrl_c_in_set_finalizer_or_add_cleanup_leaves_none_that_never_runs(
             k += max(1, n // 150)
     finally:
         pygc.enable()
+
+
+# ---------------------------------------------------------------------------------- B58
+def test_b58_a_runtime_cannot_be_copied():
+    """`copy.copy(r)` made a second Runtime object sharing r's heap, scheduler and
+    goroutines; when the copy was dropped its `__del__` closed them, and every later call
+    on r raised `this Runtime is closed`. deepcopy and pickle failed with Cython's
+    "no default __reduce__". Now all three raise a TypeError that says why, and r works."""
+    with rt.Runtime(godebug="gccheckmark=1") as r:
+        p = rt.new(Box)
+        p.x = 4
+        for f in (copy.copy, copy.deepcopy, pickle.dumps):
+            with pytest.raises(TypeError, match="a Runtime cannot be copied or pickled"):
+                f(r)
+        pygc.collect()
+        assert not r.heap.dead
+        rt.GC()
+        assert p.x == 4 and rt.new(Box).x == 0
+        c = rt.make(rt.ChanType(rt.Ptr(Box)), 1)
+        c.send(p)
+        assert c.recv().x == 4
+
+
+def test_b58_types_and_values_copy_as_the_immutables_they_are(runtime):
+    """`copy.copy`/`deepcopy` of a struct type failed (`Struct.__new__() missing ...
+    'name'`), of `int` gave a second `int` object; `copy.copy(rt.value(...))` raised
+    AttributeError (`a Value is immutable`). A type's copy is the type; a Value's copy is
+    itself, its deep copy copies the value by the rules of what it holds."""
+    T = rt.Struct("SafetyB58", x=rt.Int, p=rt.Ptr("SafetyB58"))
+    for t in (T, rt.Int, rt.Ptr(T), rt.Array(T, 3), rt.Map(rt.String, T), rt.Any):
+        assert copy.copy(t) is t and copy.deepcopy(t) is t
+    holder = {"types": [T, rt.Slice(T)], "n": [1]}
+    d = copy.deepcopy(holder)
+    assert d["types"][0] is T and d["n"] == [1] and d["n"] is not holder["n"]
+    assert rt.new(copy.deepcopy(T)).gotype == rt.Ptr(T)
+    v = rt.value(rt.Int8, 5)
+    assert copy.copy(v) is v and copy.deepcopy(v) == v
+    a = rt.value(rt.Array(rt.Int, 2), [1, 2])
+    assert copy.deepcopy(a) == a and copy.deepcopy(a).x is not a.x
+    with pytest.raises(TypeError, match="cannot deepcopy Pointer"):
+        copy.deepcopy(rt.value(rt.Ptr(T), rt.new(T)))

@@ -153,6 +153,37 @@ def test_mapped_output_rows_equal_numpy_rows(small, monkeypatch):
         got, want = getattr(tr, name), getattr(small, name)
         assert got.dtype == want.dtype and got.flags.writeable
         assert got.tobytes() == want.tobytes(), name
+    assert tr.event_counts == small.event_counts
+
+
+def test_outputs_reserved_or_counted_give_the_same_trace(small, monkeypatch):
+    """`parse` writes its rows into room reserved from an upper bound on the events
+    (`_reserve`: a mapping populated chunk by chunk as the merge writes, or for small
+    outputs an ``np.empty`` array trimmed after) and counts the events in the merge;
+    where no reservation can be had it counts every event first (`count_events`) and
+    writes exactly sized rows. Every path gives the same arrays, counts and errors."""
+    from goruntime.trace import reader
+    data = open(SMALL, "rb").read()
+    # a bad byte in the middle of an event batch: no such event type
+    first = next(o for o, n, _t in small.generations[0].batches if n > 8)
+    bad = bytearray(data)
+    bad[first] = 0xff
+
+    def check(tr, how):
+        for name in ("allocs", "initial", "frees", "gcs", "heap_alloc", "heap_goal", "procs"):
+            got, want = getattr(tr, name), getattr(small, name)
+            assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), (how, name)
+        assert tr.event_counts == small.event_counts and tr.anomalies == small.anomalies, how
+        assert tr.event_counts["HeapObjectAlloc"] == len(tr.allocs) > 0
+        assert tr.event_counts["HeapObjectFree"] == len(tr.frees) > 0
+        with pytest.raises(ValueError, match=rf"event type 255\).*byte offset {first}$"):
+            gtrace.parse(bytes(bad))
+
+    check(gtrace.parse(data), "small outputs")
+    monkeypatch.setattr(reader, "_ROWS_MMAP_MIN", 0)            # every output mapped
+    check(gtrace.parse(data), "mapped")
+    monkeypatch.setattr(reader, "_reserve", lambda n, dtype: (None, False))
+    check(gtrace.parse(data), "counted first")
 
 
 def test_spec_table_matches_go_sources():
@@ -513,14 +544,15 @@ def test_stream_remapped_span_keeps_its_live_objects():
                                                 one(0, np.int64), one(1.0, np.float64),
                                                 reader._NARGS)
     assert code == 0 and hist[K_ALLOC] == 3 and hist[K_FREE] == 2
-    code, err, misc, anom, counts, last = _parse.stream_events(
+    code, err, misc, anom, counts, last, shist = _parse.stream_events(
         buf, one(0, np.int64), one(len(ev), np.int64), one(0, np.int64), one(0, np.int32),
         one(1.0, np.float64), one(0, np.int64), reader._NARGS, reader._MISC, 0,
         reader._class_sizes(), reader.MAX_HEAP_PAGES, page, align, base,
         np.full(1, -1, np.int64), one(0, np.int64), one(1, np.int64), np.zeros(0, np.uint64),
         np.zeros(0, np.uint64), allocs.view(np.uint8), initial.view(np.uint8),
-        frees.view(np.uint8), 0)
+        frees.view(np.uint8))
     assert code == 0 and counts == (3, 0, 2, 0)
+    assert (shist == hist).all()                  # the merge counts what count_events does
     assert list(allocs["size"]) == [24, 24, 48] and list(allocs["time"]) == [2, 3, 6]
     assert list(allocs["free_time"]) == [5, 6, 7]    # A freed late; B ended by C; C freed
     assert anom["realloc_without_free"] == 1 and anom["unmatched_frees"] == 0
@@ -652,13 +684,13 @@ def _stream(ev, n_alloc, n_free):
     one = lambda v, t: np.array([v], dtype=t)     # noqa: E731
     allocs = np.empty(n_alloc, dtype=reader.ALLOC_DTYPE)
     frees = np.empty(n_free, dtype=reader.FREE_DTYPE)
-    code, err, misc, anom, counts, last = _parse.stream_events(
+    code, err, misc, anom, counts, last, hist = _parse.stream_events(
         buf, one(0, np.int64), one(len(ev), np.int64), one(0, np.int64), one(0, np.int32),
         one(1.0, np.float64), one(0, np.int64), reader._NARGS, reader._MISC, 0,
         reader._class_sizes(), reader.MAX_HEAP_PAGES, 8192, 8, 1 << 32,
         np.full(1, -1, np.int64), one(0, np.int64), one(1, np.int64), np.zeros(0, np.uint64),
         np.zeros(0, np.uint64), allocs.view(np.uint8),
-        np.empty(0, dtype=reader.ALLOC_DTYPE).view(np.uint8), frees.view(np.uint8), 0)
+        np.empty(0, dtype=reader.ALLOC_DTYPE).view(np.uint8), frees.view(np.uint8))
     assert code == 0
     return allocs, frees, anom
 

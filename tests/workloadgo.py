@@ -179,7 +179,7 @@ def record(runs: int, loaded_runs: int, path: Path, names: list[str], append: bo
 
 
 def _span(xs) -> str:
-    xs = list(xs)
+    xs = [x for x in xs if x is not None]       # a run by hand may have no load recorded
     return f"{min(xs):.1f}..{max(xs):.1f}" if xs else "-"
 
 

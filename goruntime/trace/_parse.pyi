@@ -3,6 +3,7 @@ import numpy.typing as npt
 
 ALLOC_REC_SIZE: int
 FREE_REC_SIZE: int
+MAP_NORESERVE_FLAG: int
 
 def read_uvarint(buf: npt.NDArray[np.uint8], pos: int, end: int) -> tuple[int, int]: ...
 def scan_batches(buf: npt.NDArray[np.uint8], pos: int) -> tuple[int, int, list[tuple[int, ...]]]: ...
@@ -10,6 +11,9 @@ def count_events(buf: npt.NDArray[np.uint8], doff: npt.NDArray[np.int64],
                  dlen: npt.NDArray[np.int64], bstart: npt.NDArray[np.int64],
                  freq: npt.NDArray[np.float64], nargs: npt.NDArray[np.int8]
                  ) -> tuple[int, int, npt.NDArray[np.int64], int]: ...
+def first_event_time(buf: npt.NDArray[np.uint8], doff: npt.NDArray[np.int64],
+                     dlen: npt.NDArray[np.int64], bstart: npt.NDArray[np.int64],
+                     freq: npt.NDArray[np.float64], nargs: npt.NDArray[np.int8]) -> int: ...
 def stream_events(buf: npt.NDArray[np.uint8], doff: npt.NDArray[np.int64],
                   dlen: npt.NDArray[np.int64], bstart: npt.NDArray[np.int64],
                   bgen: npt.NDArray[np.int32], freq: npt.NDArray[np.float64],
@@ -20,9 +24,9 @@ def stream_events(buf: npt.NDArray[np.uint8], doff: npt.NDArray[np.int64],
                   tlut_off: npt.NDArray[np.int64], tlut_len: npt.NDArray[np.int64],
                   type_size: npt.NDArray[np.uint64], type_ptr: npt.NDArray[np.uint64],
                   allocs: npt.NDArray[np.uint8], initial: npt.NDArray[np.uint8],
-                  frees: npt.NDArray[np.uint8], n_misc: int
+                  frees: npt.NDArray[np.uint8], populate: bool = ...
                   ) -> tuple[int, int, tuple[np.ndarray, ...], dict[str, int],
-                             tuple[int, int, int, int], int]: ...
+                             tuple[int, int, int, int], int, npt.NDArray[np.int64]]: ...
 def object_columns(initial: npt.NDArray[np.uint8], allocs: npt.NDArray[np.uint8],
                    starts: npt.NDArray[np.int64], prevs: npt.NDArray[np.int64], death: int,
                    birth: npt.NDArray[np.int64], dt: npt.NDArray[np.int64],

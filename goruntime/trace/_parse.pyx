@@ -8,18 +8,19 @@ can read outside the buffer, whatever the bytes are. Varints are Go's unsigned L
 (``encoding/binary.Uvarint``: at most 10 bytes, the 10th at most 1).
 
 Mapping to Go (src/internal/trace): `scan_batches` ~ readBatch (batch.go) over the whole
-file; `count_events` validates every event batch and counts each event type (the sizes
-of the outputs); `stream_events` ~ batchCursor.nextEvent / readTimedBaseEvent
-(batchcursor.go) merged across batches by time, timestamps converted with the
-generation's frequency exactly as ``frequency.mul`` does, writing each event straight
-into its output row: no Python object, no intermediate column per event. The AllocFree
+file; `stream_events` ~ batchCursor.nextEvent / readTimedBaseEvent (batchcursor.go)
+merged across batches by time, timestamps converted with the generation's frequency
+exactly as ``frequency.mul`` does, validating and counting each event as it decodes it
+and writing it straight into its output row: no Python object, no intermediate column
+per event. `count_events` (the same checks and counts, alone) sizes the outputs first
+where they cannot be reserved from an upper bound. The AllocFree
 experiment's span and object events are replayed against a page table to recover each
 object's span class and slot (Go writes only address and type), and frees are paired
 with objects by slot.
 """
 import numpy as np
 
-from libc.stdlib cimport malloc, calloc, free as cfree
+from libc.stdlib cimport malloc, calloc, realloc, free as cfree
 from libc.string cimport memset
 from libc.math cimport floor
 
@@ -34,6 +35,11 @@ cdef extern from *:
     #ifndef MAP_NORESERVE
     #define MAP_NORESERVE 0
     #endif
+    #ifdef __linux__                     /* Linux 5.14+; older kernels refuse it: EINVAL */
+    #define GR_MADV_POPULATE_WRITE 23
+    #else
+    #define GR_MADV_POPULATE_WRITE 0
+    #endif
     """
     void* mmap(void* addr, size_t length, int prot, int flags, int fd, long offset) nogil
     int munmap(void* addr, size_t length) nogil
@@ -44,6 +50,7 @@ cdef extern from *:
     enum: MAP_ANONYMOUS
     enum: MAP_NORESERVE
     enum: GR_MADV_HUGEPAGE
+    enum: GR_MADV_POPULATE_WRITE
     void* MAP_FAILED
 
 from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
@@ -55,13 +62,16 @@ cdef extern from *:
     typedef int32_t gr_int32_t;
     #if defined(__GNUC__) || defined(__clang__)
     #define gr_prefetch_w(p) __builtin_prefetch((p), 1, 0)
+    #define gr_prefetch_r(p) __builtin_prefetch((p), 0, 3)
     #else
     #define gr_prefetch_w(p) ((void)(p))
+    #define gr_prefetch_r(p) ((void)(p))
     #endif
     """
     ctypedef signed char gr_int8_t
     ctypedef int gr_int32_t
     void prefetch_w "gr_prefetch_w"(const void* p) noexcept nogil
+    void prefetch_r "gr_prefetch_r"(const void* p) noexcept nogil
 
 # error codes (messages in goruntime.trace.reader.ERRORS)
 cdef enum:
@@ -238,6 +248,36 @@ def count_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t[
     return (code, err, hist_a, tmin)
 
 
+def first_event_time(const uint8_t[::1] buf, const int64_t[::1] doff,
+                     const int64_t[::1] dlen, const int64_t[::1] bstart,
+                     const double[::1] freq, const gr_int8_t[::1] nargs):
+    """The earliest event time (ns) of the event batches, as `count_events` gives it
+    (each batch's first event: its timestamp deltas are unsigned), without walking the
+    rest of the batches; the largest int64 when there are no events."""
+    cdef intp_t nb = doff.shape[0], i, pos, end
+    cdef int na
+    cdef uint64_t v = 0
+    cdef int64_t tmin = 0x7fffffffffffffff, t
+    if dlen.shape[0] != nb or bstart.shape[0] != nb or freq.shape[0] != nb:
+        raise ValueError("first_event_time: column lengths differ")
+    if nargs.shape[0] != 256:
+        raise ValueError("first_event_time: nargs needs 256 entries")
+    for i in range(nb):
+        if doff[i] < 0 or dlen[i] < 0 or doff[i] + dlen[i] > buf.shape[0]:
+            raise ValueError("first_event_time: batch outside the buffer")
+    cdef const uint8_t* p = &buf[0] if buf.shape[0] else NULL
+    for i in range(nb):
+        pos = doff[i]
+        end = pos + dlen[i]
+        if pos < end:
+            na = nargs[p[pos]]
+            if na > 0 and uvarint(p, pos + 1, end, &v) >= 0:
+                t = <int64_t>(<double>v * freq[i]) + bstart[i]
+                if t < tmin:
+                    tmin = t
+    return tmin
+
+
 # ---------------------------------------------------------------------------------------
 # Matching frees to allocations: an open-addressing hash table of live slots
 
@@ -347,12 +387,13 @@ cdef packed struct free_rec:
     int64_t initial
 
 ALLOC_REC_SIZE = sizeof(alloc_rec)
+MAP_NORESERVE_FLAG = MAP_NORESERVE     # for goruntime.trace.reader's reservations
 FREE_REC_SIZE = sizeof(free_rec)
 
 cdef enum:
     E_HEAP_RANGE = 7      # a span or object id beyond MAX_HEAP_PAGES
     E_NOMEM = 8
-    E_OVERFLOW = 9        # more events of a kind than pass 1 counted (cannot happen)
+    E_OVERFLOW = 9        # more events of a kind than rows for them (cannot happen)
     MAX_PENDING = 10000   # objects waiting for a late span event
     LATE_SPAN_WINDOW = 256
     PREFETCH_AHEAD = 16   # frees ahead whose allocation row set_free_times prefetches
@@ -363,8 +404,26 @@ cdef uint64_t DROPPED = 0xffffffffffffffff       # alloc_rec.size of an object w
 cdef int64_t EMPTY = -0x7fffffffffffffff - 1      # a free entry of a span's slot array
 
 
+cdef enum:
+    # the events each cursor decodes ahead of the merge (a power of two), and how far
+    # ahead of its turn an object event's lookups are fetched (`cur_next`)
+    LOOKAHEAD = 16
+    AHEAD_SPAN = 10       # its page-table entry is read, its span record fetched
+    AHEAD_SLOT = 5        # its span record is read, its slot entry fetched
+
+
+cdef struct ev_t:
+    # one decoded event
+    intp_t at             # offset of the event
+    int64_t time          # its time (ns)
+    uint64_t args[3]      # its arguments after the timestamp delta
+    intp_t pg             # object events: the page of its address id (-1: none)
+    gr_int32_t st         # ... the first page of the span there, when fetched (-1: none)
+    int typ
+
+
 cdef struct cursor_t:
-    intp_t pos            # next unread byte of the batch
+    intp_t pos            # next undecoded byte of the batch
     intp_t end
     intp_t at             # offset of the current event
     int64_t time          # the current event's time (ns)
@@ -373,35 +432,50 @@ cdef struct cursor_t:
     double f              # ns per tick
     gr_int32_t gen
     intp_t rank           # position in the stable order (generation, batch start)
+    int err               # why decoding stopped early: E_EVENT_TYPE, E_EVENT_TRUNC
+    intp_t err_at         # ... and where
+    int64_t dtime         # time of the last event decoded into the ring
+    ev_t ring[LOOKAHEAD]  # the next events of the batch, decoded
+    int rhead, rcount
+    bint rdone            # the batch's bytes are all decoded (or bad)
 
 
-cdef inline bint cur_next(const uint8_t* p, cursor_t* c, const gr_int8_t* nargs) noexcept nogil:
-    """Decode the cursor's next event; False at the end of its batch (or on bad bytes,
-    which `count_events` has already ruled out)."""
+cdef inline bint dec_one(const uint8_t* p, cursor_t* c, const gr_int8_t* nargs,
+                         ev_t* e) noexcept nogil:
+    """Decode the batch's next undecoded event into *e*; False at the end of its batch,
+    or on bad bytes (``c.err`` then says why, ``c.err_at`` where: `count_events`'
+    checks)."""
     cdef int na, j
     cdef uint64_t v, dt = 0
     cdef intp_t q
     if c.pos >= c.end:
         return False
-    c.at = c.pos
-    c.typ = p[c.pos]
-    na = nargs[c.typ]
+    e.at = c.pos
+    e.typ = p[c.pos]
+    na = nargs[e.typ]
     if na <= 0:
+        c.err = E_EVENT_TYPE
+        c.err_at = c.pos
         return False
     q = c.pos + 1
-    c.args[0] = 0
-    c.args[1] = 0
-    c.args[2] = 0
+    e.args[0] = 0
+    e.args[1] = 0
+    e.args[2] = 0
     for j in range(na):
         q = uvarint(p, q, c.end, &v)
         if q < 0:
+            c.err = E_EVENT_TRUNC
+            c.err_at = c.pos
             return False
         if j == 0:
             dt = v
         elif j <= 3:
-            c.args[j - 1] = v
+            e.args[j - 1] = v
     c.pos = q
-    c.time = <int64_t>(<double>dt * c.f) + c.time
+    c.dtime = <int64_t>(<double>dt * c.f) + c.dtime
+    e.time = c.dtime
+    e.pg = -1
+    e.st = -1
     return True
 
 
@@ -480,6 +554,9 @@ cdef struct heapstate_t:
     alloc_rec* initial
     free_rec* frees
     intp_t n_alloc, n_init, n_free, cap_alloc, cap_init, cap_free
+    # rows below these are populated (`populate_rows`); the cap when not asked to
+    intp_t pop_alloc, pop_init, pop_free
+    intp_t popb_alloc, popb_init, popb_free   # ... the bytes populated
     # the live objects, by slot: per span (span_t.slots) an array of its slots' refs,
     # filled in address order as Go allocates and sweeps, so the lookups stay in cache;
     # a slot the current page table cannot place (an object left over in a span that
@@ -596,6 +673,27 @@ cdef int grow_pages(heapstate_t* s, intp_t need) noexcept nogil:
         s.start[i] = -1
     s.cap = cap
     return 0
+
+
+cdef enum:
+    POPULATE_CHUNK = 2 << 20   # bytes of output populated at a time
+
+
+cdef intp_t populate_rows(char* base, intp_t rowsize, intp_t cap_rows,
+                          intp_t* pop_bytes) noexcept nogil:
+    """Populate the next POPULATE_CHUNK bytes of an output reserved larger than its rows
+    will be (``madvise(MADV_POPULATE_WRITE)``: its pages made in one kernel call, as
+    ``MAP_POPULATE`` does for a mapping of the exact size, instead of a fault per page);
+    returns the rows now populated. Chunks start at multiples of POPULATE_CHUNK from the
+    page-aligned mapping. Where the kernel refuses, the pages fault in as written."""
+    cdef intp_t cap_bytes = cap_rows * rowsize, start = pop_bytes[0], n, rows
+    if start < cap_bytes:
+        n = POPULATE_CHUNK if start + POPULATE_CHUNK <= cap_bytes else cap_bytes - start
+        if GR_MADV_POPULATE_WRITE:
+            madvise(base + start, <size_t>n, GR_MADV_POPULATE_WRITE)
+    pop_bytes[0] = start + POPULATE_CHUNK
+    rows = pop_bytes[0] // rowsize
+    return rows if rows < cap_rows else cap_rows
 
 
 cdef inline alloc_rec* rec_of(heapstate_t* s, int64_t ref) noexcept nogil:
@@ -731,6 +829,98 @@ cdef int late_span(heapstate_t* s, uint64_t a, uint64_t b, uint64_t kc, int64_t 
     return 0
 
 
+cdef inline void fetch_page(heapstate_t* s, ev_t* e) noexcept nogil:
+    """Lookahead, first stage (an event just decoded): an object event's page-table
+    entry is fetched."""
+    cdef uint64_t id
+    if e.typ < K_OBJECT or e.typ > K_OBJECT_FREE or s.page_shift < 0:
+        return
+    id = e.args[0]
+    if id > s.max_id:
+        return
+    e.pg = <intp_t>((id * s.align) >> s.page_shift)
+    if e.pg < s.cap:
+        prefetch_r(&s.start[e.pg])
+
+
+cdef inline void fetch_span(heapstate_t* s, ev_t* e) noexcept nogil:
+    """Second stage: its page-table entry is read, its span record fetched."""
+    cdef gr_int32_t st
+    if e.pg < 0 or e.pg >= s.cap:
+        return
+    st = s.start[e.pg]
+    e.st = st
+    if st >= 0:
+        prefetch_r(&s.spans[st])
+
+
+cdef inline void fetch_slot(heapstate_t* s, ev_t* e) noexcept nogil:
+    """Third stage: its span record is read, its slot entry fetched (the slot of the
+    address, or of the address less a malloc header: the same index)."""
+    cdef span_t* sp
+    cdef uint64_t rel, idx
+    cdef unsigned int cls
+    if e.st < 0:
+        return
+    sp = &s.spans[e.st]
+    if sp.slots == NULL or (sp.kc & 1):
+        return
+    cls = sp.kc >> 2
+    rel = e.args[0] * s.align - <uint64_t>e.st * s.page
+    if cls == 0 or cls >= <unsigned int>s.nclass or rel >= <uint64_t>0xffffffff:
+        idx = 0
+    else:
+        idx = (rel * <uint64_t>s.div_mul[cls]) >> 32
+    if idx < <uint64_t>sp.nslots:
+        prefetch_w(&sp.slots[idx])
+
+
+cdef inline bint cur_next(const uint8_t* p, cursor_t* c, const gr_int8_t* nargs,
+                          heapstate_t* s) noexcept nogil:
+    """Make the batch's next event the cursor's current one; False at the end of its
+    batch, or at bad bytes (``c.err``, ``c.at``). Events are decoded LOOKAHEAD ahead into
+    the cursor's ring, and an object event's three dependent lookups (page table, span
+    record, slot entry: random reads of large tables) are fetched in stages as it comes
+    nearer, so that they are in cache by its turn. The fetches are only hints: the event
+    is handled from the tables as they are then."""
+    cdef ev_t* e
+    cdef int k
+    if c.rcount == 0:
+        while c.rcount < LOOKAHEAD and not c.rdone:
+            e = &c.ring[(c.rhead + c.rcount) & (LOOKAHEAD - 1)]
+            if dec_one(p, c, nargs, e):
+                fetch_page(s, e)
+                c.rcount += 1
+            else:
+                c.rdone = True
+        if c.rcount == 0:
+            c.at = c.err_at
+            return False
+    e = &c.ring[c.rhead]
+    c.at = e.at
+    c.time = e.time
+    c.typ = e.typ
+    c.args[0] = e.args[0]
+    c.args[1] = e.args[1]
+    c.args[2] = e.args[2]
+    c.rhead = (c.rhead + 1) & (LOOKAHEAD - 1)
+    c.rcount -= 1
+    if not c.rdone:
+        e = &c.ring[(c.rhead + c.rcount) & (LOOKAHEAD - 1)]
+        if dec_one(p, c, nargs, e):
+            fetch_page(s, e)
+            c.rcount += 1
+        else:
+            c.rdone = True
+    k = AHEAD_SPAN - 1
+    if k < c.rcount:
+        fetch_span(s, &c.ring[(c.rhead + k) & (LOOKAHEAD - 1)])
+    k = AHEAD_SLOT - 1
+    if k < c.rcount:
+        fetch_slot(s, &c.ring[(c.rhead + k) & (LOOKAHEAD - 1)])
+    return True
+
+
 cdef int on_object(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
     """HeapObject (the snapshot) or HeapObjectAlloc: resolve its slot from the page table."""
     cdef uint64_t id = c.args[0], traw = c.args[1], off, elem, r, spc, idx
@@ -740,15 +930,21 @@ cdef int on_object(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
     cdef span_t* sp
     cdef gr_int32_t gt = -1
     if c.typ == K_OBJECT:
-        if s.n_init >= s.cap_init:
-            return E_OVERFLOW
+        if s.n_init >= s.pop_init:
+            if s.n_init >= s.cap_init:
+                return E_OVERFLOW
+            s.pop_init = populate_rows(<char*>s.initial, sizeof(alloc_rec), s.cap_init,
+                                       &s.popb_init)
         ref = -s.n_init - 1
         rec = &s.initial[s.n_init]
         s.n_init += 1
         rec.time = 0
     else:
-        if s.n_alloc >= s.cap_alloc:
-            return E_OVERFLOW
+        if s.n_alloc >= s.pop_alloc:
+            if s.n_alloc >= s.cap_alloc:
+                return E_OVERFLOW
+            s.pop_alloc = populate_rows(<char*>s.allocs, sizeof(alloc_rec), s.cap_alloc,
+                                        &s.popb_alloc)
         ref = s.n_alloc
         rec = &s.allocs[s.n_alloc]
         s.n_alloc += 1
@@ -831,8 +1027,10 @@ cdef int on_free(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
     cdef intp_t h
     cdef int64_t ref
     cdef free_rec* f
-    if s.n_free >= s.cap_free:
-        return E_OVERFLOW
+    if s.n_free >= s.pop_free:
+        if s.n_free >= s.cap_free:
+            return E_OVERFLOW
+        s.pop_free = populate_rows(<char*>s.frees, sizeof(free_rec), s.cap_free, &s.popb_free)
     f = &s.frees[s.n_free]
     s.n_free += 1
     f.time = t
@@ -1033,6 +1231,13 @@ cdef int on_span_free(heapstate_t* s, cursor_t* c) noexcept nogil:
     return E_NOMEM if s.oom else E_OK
 
 
+cdef struct misc_t:
+    int64_t time
+    uint64_t a, b
+    gr_int32_t gen
+    uint8_t typ
+
+
 def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t[::1] dlen,
                   const int64_t[::1] bstart, const gr_int32_t[::1] bgen,
                   const double[::1] freq, const int64_t[::1] order,
@@ -1043,8 +1248,9 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
                   const int64_t[::1] tlut_len, const uint64_t[::1] type_size,
                   const uint64_t[::1] type_ptr,
                   uint8_t[::1] allocs, uint8_t[::1] initial, uint8_t[::1] frees,
-                  intp_t n_misc):
-    """Every event of the (validated) event batches in time order, in one nogil pass.
+                  bint populate=False):
+    """Every event of the event batches in time order, in one nogil pass, validated as
+    it is decoded (the checks of `count_events`) and counted by type.
 
     The batches (rows of *doff* ... *freq*, in the stable order: generation, then batch
     start) are merged by event time with a heap of cursors, ties going to the earlier
@@ -1055,17 +1261,22 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
     - span events (Span, SpanAlloc) map their pages in a growing page table;
     - HeapObject / HeapObjectAlloc get their slot size and span class from it (Go writes
       only address and type), are paired with the live-slot table, and are written as a
-      row of *allocs* / *initial* (``ALLOC_DTYPE`` bytes, one row per event, counted by
-      `count_events`); an object with no fitting span waits for the next
+      row of *allocs* / *initial* (``ALLOC_DTYPE`` bytes, one row per event: room for at
+      least as many rows as there are such events, e.g. counted by `count_events`, or
+      an upper bound: with *populate* the outputs are mappings reserved larger than
+      that, populated a chunk at a time as rows are written, `populate_rows`); an
+      object with no fitting span waits for the next
       LATE_SPAN_WINDOW heap span allocations (its span's event came late) and is marked
       ``size == 2**64 - 1`` if none fits;
     - HeapObjectFree ends the object in its slot: a row of *frees* (``FREE_DTYPE``);
     - the event types with ``misc_keep[t]`` (GC, STW, metrics, GOMAXPROCS; few) go to
-      *n_misc* rows of columns (time, type, a, b, gen).
+      rows of columns (time, type, a, b, gen).
 
-    Times are ns minus *t0*. Returns ``(code, err_offset, misc, anomalies, last_time)``.
+    Times are ns minus *t0*. Returns ``(code, err_offset, misc, anomalies, counts,
+    last_time, hist)``: *counts* the rows written (allocs, initial, frees, misc), *hist*
+    the events of each type (those before an error, if *code* is not 0).
     """
-    cdef intp_t nb = doff.shape[0], i, nh = 0, na_ = 0, nm = 0, j
+    cdef intp_t nb = doff.shape[0], i, nh = 0, na_ = 0, nm = 0, j, cap_m = 256
     cdef int code = E_OK
     cdef intp_t err = 0
     cdef int64_t t, last_time = 0
@@ -1097,15 +1308,11 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
     if allocs.shape[0] % sizeof(alloc_rec) or initial.shape[0] % sizeof(alloc_rec) \
             or frees.shape[0] % sizeof(free_rec):
         raise ValueError("stream_events: output sizes are not whole rows")
-    m_time_a = np.empty(n_misc, dtype=np.int64)
-    m_type_a = np.empty(n_misc, dtype=np.uint8)
-    m_a_a = np.empty(n_misc, dtype=np.uint64)
-    m_b_a = np.empty(n_misc, dtype=np.uint64)
-    m_gen_a = np.empty(n_misc, dtype=np.int32)
-    cdef int64_t[::1] m_time = m_time_a
-    cdef uint8_t[::1] m_type = m_type_a
-    cdef uint64_t[::1] m_a = m_a_a, m_b = m_b_a
-    cdef gr_int32_t[::1] m_gen = m_gen_a
+    # the few misc rows, in memory that grows (copied out after)
+    cdef misc_t* m = <misc_t*>malloc(cap_m * sizeof(misc_t))
+    cdef misc_t* m2
+    hist_a = np.zeros(256, dtype=np.int64)
+    cdef int64_t[::1] hist = hist_a
     cdef const uint8_t* p = &buf[0] if buf.shape[0] else NULL
 
     memset(&s, 0, sizeof(s))
@@ -1131,12 +1338,17 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
     s.allocs = <alloc_rec*>&allocs[0] if s.cap_alloc else NULL
     s.initial = <alloc_rec*>&initial[0] if s.cap_init else NULL
     s.frees = <free_rec*>&frees[0] if s.cap_free else NULL
+    if populate:
+        s.pop_alloc, s.pop_init, s.pop_free = 0, 0, 0
+    else:
+        s.pop_alloc, s.pop_init, s.pop_free = s.cap_alloc, s.cap_init, s.cap_free
     cur = <cursor_t*>malloc((nb if nb else 1) * sizeof(cursor_t))
     hp = <intp_t*>malloc((nb if nb else 1) * sizeof(intp_t))
     s.pending = <pending_t*>malloc(MAX_PENDING * sizeof(pending_t))
     s.pool = <pool_t*>calloc(1, sizeof(pool_t))
-    if cur == NULL or hp == NULL or s.pending == NULL or s.pool == NULL \
+    if cur == NULL or hp == NULL or s.pending == NULL or s.pool == NULL or m == NULL \
             or sm_init(&s.fb, 8) < 0:
+        cfree(m)
         cfree(cur)
         cfree(hp)
         cfree(s.pending)
@@ -1152,20 +1364,31 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
             c.f = freq[i]
             c.gen = bgen[i]
             c.rank = i
+            c.err = E_OK
+            c.err_at = 0
+            c.dtime = bstart[i]
+            c.rhead = 0
+            c.rcount = 0
+            c.rdone = False
         while True:
             # batches join when the merge reaches their start (an event's time is never
             # before its batch's start)
             while na_ < nb and (nh == 0 or bstart[order[na_]] <= cur[hp[0]].time):
                 j = order[na_]
                 na_ += 1
-                if cur_next(p, &cur[j], &nargs[0]):
+                if cur_next(p, &cur[j], &nargs[0], &s):
                     hp[nh] = j
                     nh += 1
                     heap_up(hp, cur, nh - 1)
-            if nh == 0:
+                elif cur[j].err != E_OK:
+                    code = cur[j].err
+                    err = cur[j].at
+                    break
+            if nh == 0 or code != E_OK:
                 break
             c = &cur[hp[0]]
             t = c.time - t0
+            hist[c.typ] += 1
             if c.typ >= K_SPAN and c.typ <= K_OBJECT_FREE:
                 last_time = t
                 if c.typ == K_OBJECT or c.typ == K_OBJECT_ALLOC:
@@ -1181,18 +1404,30 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
                     break
             elif misc_keep[c.typ]:
                 last_time = t
-                if nm >= n_misc:
-                    code = E_OVERFLOW
-                    err = c.at
-                    break
-                m_time[nm] = t
-                m_type[nm] = <uint8_t>c.typ
-                m_a[nm] = c.args[0]
-                m_b[nm] = c.args[1]
-                m_gen[nm] = c.gen
+                if nm >= cap_m:
+                    m2 = <misc_t*>realloc(m, 2 * cap_m * sizeof(misc_t))
+                    if m2 == NULL:
+                        code = E_NOMEM
+                        err = c.at
+                        break
+                    m = m2
+                    cap_m *= 2
+                m[nm].time = t
+                m[nm].typ = <uint8_t>c.typ
+                m[nm].a = c.args[0]
+                m[nm].b = c.args[1]
+                m[nm].gen = c.gen
                 nm += 1
-            if cur_next(p, c, &nargs[0]):
-                heap_down(hp, nh, cur, 0)
+            if cur_next(p, c, &nargs[0], &s):
+                # the batch usually stays first (one M at a time): sift only when a
+                # child now comes before it (what heap_down would test first)
+                if nh > 1 and (cur_less(&cur[hp[1]], c)
+                               or (nh > 2 and cur_less(&cur[hp[2]], c))):
+                    heap_down(hp, nh, cur, 0)
+            elif c.err != E_OK:
+                code = c.err
+                err = c.at
+                break
             else:
                 nh -= 1
                 hp[0] = hp[nh]
@@ -1218,8 +1453,24 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
                  "unmatched_frees": s.unmatched, "realloc_without_free": s.realloc,
                  "spans_out_of_range": s.span_bad, "unknown_type_ids": s.unknown_types}
     counts = (s.n_alloc, s.n_init, s.n_free, nm)
-    misc = (m_time_a[:nm], m_type_a[:nm], m_a_a[:nm], m_b_a[:nm], m_gen_a[:nm])
-    return (code, err, misc, anomalies, counts, last_time)
+    m_time_a = np.empty(nm, dtype=np.int64)
+    m_type_a = np.empty(nm, dtype=np.uint8)
+    m_a_a = np.empty(nm, dtype=np.uint64)
+    m_b_a = np.empty(nm, dtype=np.uint64)
+    m_gen_a = np.empty(nm, dtype=np.int32)
+    cdef int64_t[::1] m_time = m_time_a
+    cdef uint8_t[::1] m_type = m_type_a
+    cdef uint64_t[::1] m_a = m_a_a, m_b = m_b_a
+    cdef gr_int32_t[::1] m_gen = m_gen_a
+    for i in range(nm):
+        m_time[i] = m[i].time
+        m_type[i] = m[i].typ
+        m_a[i] = m[i].a
+        m_b[i] = m[i].b
+        m_gen[i] = m[i].gen
+    cfree(m)
+    misc = (m_time_a, m_type_a, m_a_a, m_b_a, m_gen_a)
+    return (code, err, misc, anomalies, counts, last_time, hist_a)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1464,9 +1715,11 @@ def trace_deaths(const uint8_t[::1] initial, const uint8_t[::1] allocs,
         nb += 1
     if nb >= 62:
         return None
-    # at most n deaths: the pages past the last one written are never touched
-    packed_a = np.empty(n, dtype=np.int64)
-    tmp_a = np.empty(n, dtype=np.int64)
+    # at most n deaths, in small pages (reader._rows: a fresh huge page costs this
+    # machine's kernel far more than its 512 small ones)
+    from goruntime.trace.reader import _rows
+    packed_a = _rows(n, np.int64)
+    tmp_a = _rows(n, np.int64)
     cdef int64_t[::1] packed = packed_a, tmp = tmp_a
     with nogil:
         for j in range(ni + na):

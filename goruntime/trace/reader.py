@@ -22,9 +22,11 @@ order by timestamp (stable: the batches by generation and start, then file order
 batch); Go's own reader also uses per-goroutine sequence numbers, which the heap events do
 not need.
 
-Two passes over the file do the work, both typed ``nogil`` Cython (``_parse.pyx``): one
-validates and counts every event (so every output is allocated once, at its size), one
-merges the batches by time and writes each event straight into its output row. Python
+One pass over the events does the work, typed ``nogil`` Cython (``_parse.pyx``): it
+merges the batches by time, validates and counts each event as it decodes it, and writes
+each event straight into its output row (room reserved from an upper bound on the events,
+populated as it is written; where that cannot be had, a first pass counts every event).
+Python
 touches only the few hundred batches, the string/stack/type tables and the GC and metric
 events. Malformed input raises ``ValueError`` naming the byte offset; the passes never
 read outside the buffer.
@@ -201,7 +203,8 @@ class Trace:
 
 
 def _rows(n, dtype):
-    """*n* uninitialised rows of *dtype*: the memory of one of `parse`'s big outputs.
+    """*n* uninitialised rows of *dtype*: the memory of one of `parse`'s big outputs
+    when their rows were counted first (see `_reserve` for the usual path).
 
     On Linux mapped straight from the kernel in small pages, all at once
     (``MAP_POPULATE``: one kernel call instead of a fault per page), not through
@@ -220,6 +223,35 @@ def _rows(n, dtype):
 
 
 _ROWS_MMAP_MIN = 4 << 20     # numpy's own threshold for the huge-page hint
+
+
+def _reserve(nmax, dtype):
+    """Room for up to *nmax* rows of *dtype*, for an output whose row count is known only
+    after the merge (an upper bound from the trace's size): ``(rows, populate)``.
+
+    Big ones (where `_rows` maps from the kernel) are a mapping of the whole bound with
+    no memory behind it (``MAP_NORESERVE``: untouched pages cost nothing), which the
+    merge populates a chunk at a time ahead of the rows it writes (*populate*: the small
+    pages of `_rows`, made in one kernel call per chunk); the rows written are then its
+    head (`_trim`). Small ones, or where such a mapping is refused: ``np.empty``, or
+    None (the caller then counts the rows first)."""
+    dtype = np.dtype(dtype)
+    nbytes = nmax * dtype.itemsize
+    if nbytes == 0 or nbytes < _ROWS_MMAP_MIN or not hasattr(mmap, "MAP_POPULATE") \
+            or not _parse.MAP_NORESERVE_FLAG:
+        return (np.empty(nmax, dtype=dtype), False) if nbytes < _ROWS_MMAP_MIN else (None, False)
+    try:
+        m = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+                      | _parse.MAP_NORESERVE_FLAG)
+    except (OSError, OverflowError, ValueError):
+        return None, False
+    return np.frombuffer(m, dtype=dtype), True
+
+
+def _trim(a, n, mapped):
+    """The first *n* rows of a `_reserve` output: a view of a mapping (the rest of it
+    holds no memory), a copy of an ``np.empty`` one (freeing the rest)."""
+    return a[:n] if mapped else a[:n].copy()
 
 
 def load(path, *, gogc=None, memory_limit=None):
@@ -453,43 +485,61 @@ def parse(data, *, gogc=None, memory_limit=None):
     # a batch's start in ns, truncated as Go's frequency.mul does
     bstart = np.array([int(float(r[2]) * r[4]) for r in rows], dtype=np.int64)
 
-    # 1. validate and count every event (Cython, nogil)
-    code, err, hist, tmin = _parse.count_events(buf, doff, dlen, bstart, freq, _NARGS)
-    if code:
-        _fail(f"{ERRORS[code]} (event type {int(buf[err])})", err)
+    # 1. the outputs' room: an upper bound on each kind's events (an event is its type
+    # byte and at least a byte per argument), reserved without memory (`_reserve`);
+    # where that cannot be had, every event is counted (and validated) first
+    tmin = _parse.first_event_time(buf, doff, dlen, bstart, freq, _NARGS)
+    ev_bytes = int(dlen.sum())
+    room = {k: ev_bytes // (1 + int(_NARGS[k])) for k in (K_OBJECT_ALLOC, K_OBJECT, K_OBJECT_FREE)}
+    allocs, a_map = _reserve(room[K_OBJECT_ALLOC], ALLOC_DTYPE)
+    initial, i_map = _reserve(room[K_OBJECT], ALLOC_DTYPE)
+    frees, f_map = _reserve(room[K_OBJECT_FREE], FREE_DTYPE)
+    populate = a_map or i_map or f_map
+    if allocs is None or initial is None or frees is None:
+        code, err, hist, tmin = _parse.count_events(buf, doff, dlen, bstart, freq, _NARGS)
+        if code:
+            _fail(f"{ERRORS[code]} (event type {int(buf[err])})", err)
+        allocs = _rows(int(hist[K_OBJECT_ALLOC]), ALLOC_DTYPE)
+        initial = _rows(int(hist[K_OBJECT]), ALLOC_DTYPE)
+        frees = _rows(int(hist[K_OBJECT_FREE]), FREE_DTYPE)
+        a_map = i_map = f_map = True               # exact: nothing to trim
+        populate = False
     t0 = tmin
     g0 = bstart[bgen == 0]
     if len(g0):
         t0 = min(t0, int(g0.min()))
     if t0 == np.iinfo(np.int64).max:
         t0 = 0
-    event_counts = {_spec.NAMES.get(i, f"event{i}"): int(n) for i, n in enumerate(hist) if n}
     anomalies = {"other_experiment_batches": exp_other}
 
-    # 2. every event in time order, straight into the output rows (Cython, nogil)
+    # 2. every event in time order, validated, counted and written straight into the
+    # output rows (Cython, nogil)
     types, tmap = _types(gens)
-    if hist[K_SPAN:K_OBJECT_FREE + 1].any() and not geometry:
-        raise ValueError("goruntime.trace: AllocFree events without the experiment's info "
-                         "batch (heap base, page size) at byte offset 0")
     geo = geometry or {"page_size": 8192, "min_heap_align": 8, "min_heap_addr": 0}
-    allocs = _rows(int(hist[K_OBJECT_ALLOC]), ALLOC_DTYPE)
-    initial = _rows(int(hist[K_OBJECT]), ALLOC_DTYPE)
-    frees = _rows(int(hist[K_OBJECT_FREE]), FREE_DTYPE)
     tlen = np.array([len(x) for x in tmap], dtype=np.int64)
     toff = np.concatenate([[0], np.cumsum(tlen)[:-1]]).astype(np.int64)
     tlut = np.concatenate(tmap).astype(np.int64) if tmap else np.zeros(0, np.int64)
     order = np.argsort(bstart, kind="stable").astype(np.int64)
-    n_misc = int(hist[EV_KEEP_MISC].sum())
-    code, err, misc, anom, counts, last = _parse.stream_events(
+    code, err, misc, anom, counts, last, hist = _parse.stream_events(
         buf, doff, dlen, bstart, bgen, freq, order, _NARGS, _MISC, t0, _class_sizes(),
         MAX_HEAP_PAGES, geo["page_size"], geo["min_heap_align"], geo["min_heap_addr"],
         tlut, toff, tlen, np.ascontiguousarray(types["size"], dtype=np.uint64),
         np.ascontiguousarray(types["ptrbytes"], dtype=np.uint64),
-        allocs.view(np.uint8), initial.view(np.uint8), frees.view(np.uint8), n_misc)
+        allocs.view(np.uint8), initial.view(np.uint8), frees.view(np.uint8),
+        populate)
+    if hist[K_SPAN:K_OBJECT_FREE + 1].any() and not geometry:
+        raise ValueError("goruntime.trace: AllocFree events without the experiment's info "
+                         "batch (heap base, page size) at byte offset 0")
     if code == 8:
         raise MemoryError("goruntime.trace: out of memory for the heap tables")
+    if code in (5, 6):                            # count_events' checks, made in the merge
+        _fail(f"{ERRORS[code]} (event type {int(buf[err])})", err)
     if code:
         _fail(ERRORS.get(code, f"internal error {code}"), err)
+    allocs = _trim(allocs, counts[0], a_map)
+    initial = _trim(initial, counts[1], i_map)
+    frees = _trim(frees, counts[2], f_map)
+    event_counts = {_spec.NAMES.get(i, f"event{i}"): int(n) for i, n in enumerate(hist) if n}
     anomalies.update(anom)
     if anom["objects_without_span"] or anom["misaligned_objects"]:   # their rows are marked
         allocs, initial, frees = _drop_unplaced(allocs, initial, frees)
