@@ -1,6 +1,7 @@
 """goruntime side of the benchmark: one measurement per process, one JSON object on stdout.
 
     python3 -m bench.goruntime_side mark  --shape list --n 1000000 --runs 5
+    python3 -m bench.goruntime_side mark_default --shape tree --n 1000000 --runs 5
     python3 -m bench.goruntime_side sweep --n 1000000 --runs 3
     python3 -m bench.goruntime_side alloc --n 1000000 --runs 3
     python3 -m bench.goruntime_side handles --n 200000 --runs 3
@@ -132,6 +133,27 @@ def cmd_mark(args):
             "runs_batched": batched, "runs_objects": objects, "mark_path": st,
             "runs_parallel2": par, "gc": gcs,
             "num_gc": r.gc_record.num_gc}
+
+
+def cmd_mark_default(args):
+    """The default mark only (``mark``'s first row), *runs* times after *warm*: the extra
+    rounds of a mark row (bench.run), which interleave processes of this and of Go's."""
+    from goruntime import _mark
+    r = _runtime()
+    root, _, build_s = build(r.heap, args.shape, args.n, args.seed)
+    r.heap.flush_mcaches()
+    runs = []
+    for _ in range(args.warm + args.runs):
+        t = _clock()
+        bm, nm, scan = _mark.mark(r.heap)
+        wall, cpu = _since(t)
+        _mark.clear_marks(r.heap)
+        runs.append({"mark_ns": wall, "mark_cpu_ns": cpu, "nmarked": nm, "bytes_marked": bm})
+    st = {}
+    _mark.mark(r.heap, stats=st)
+    _mark.clear_marks(r.heap)
+    return {"shape": args.shape, "n": args.n, "build_s": build_s, "runs": runs[args.warm:],
+            "mark_path": st}
 
 
 def cmd_sweep(args):
@@ -299,7 +321,8 @@ def cmd_gcbench(args):
 
 def main(argv=None):
     worker.main("python3 -m bench.goruntime_side",
-                ["mark", "sweep", "alloc", "handles", "rss", "binary_trees", "gcbench"],
+                ["mark", "mark_default", "sweep", "alloc", "handles", "rss", "binary_trees",
+                 "gcbench"],
                 globals(), argv, warm=1, shapes=SHAPES, depth=True)
 
 

@@ -32,6 +32,18 @@ def med(xs):
     return statistics.median(xs) if xs else None
 
 
+def spread_note(gr, go, runs):
+    """A mark row's rounds: each side's per-round medians, lowest to highest, and the
+    per-round ratios (each round's two processes ran one after the other)."""
+    def rng(xs, f="{:.3g}"):
+        xs = sorted(x for x in xs if x is not None)
+        return "-" if not xs else f.format(xs[0]) if len(xs) == 1 else \
+            f"{f.format(xs[0])}-{f.format(xs[-1])}"
+    ratios = [x / y for x, y in zip(gr, go) if x and y]
+    return (f"{len(gr)} round(s) of {runs} runs, medians of the round medians; per round: "
+            f"goruntime {rng(gr)}, Go {rng(go)} ns, ratio {rng(ratios, '{:.2f}')}")
+
+
 def size_name(n):
     return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else str(n)
 
@@ -66,13 +78,14 @@ class Bench:
             self.log(f"go: {e}")
             return None
 
-    def row(self, workload, metric, gr, go, py, better="lower", unit="", note=None):
+    def row(self, workload, metric, gr, go, py, better="lower", unit="", note=None, spread=None):
         ratio = None
         if isinstance(gr, (int, float)) and isinstance(go, (int, float)) and go:
             ratio = gr / go
         self.rows.append({"workload": workload, "metric": metric, "unit": unit, "better": better,
                           "goruntime": gr, "go": go, "cpython": py, "ratio": ratio,
-                          **({"note": note} if note else {})})
+                          **({"note": note} if note else {}),
+                          **({"spread": spread} if spread else {})})
 
     # -- sections ------------------------------------------------------------------------
     def mark(self, n):
@@ -86,22 +99,41 @@ class Bench:
             r = self.worker("goruntime_side", "mark", "--shape", shape, "--n", n, "--runs", runs)
             self.log(f"{key}: cpython")
             p = self.worker("cpython_side", "mark", "--shape", shape, "--n", n, "--runs", runs)
-            self.raw[key] = {"go": g, "goruntime": r, "cpython": p}
+            # More rounds of the default mark, Go's and goruntime's processes interleaved
+            # (their order alternating): a slow spell of the shared machine lasts seconds
+            # and slows whichever side is running (bench/README.md, "Noise").
+            rounds = [(g, r)]
+            for k in range(1, a.rounds):
+                pair = {}
+                for side in (("go", "goruntime") if k % 2 == 0 else ("goruntime", "go")):
+                    self.log(f"{key}: {side}, round {k + 1} of {a.rounds}")
+                    pair[side] = (self.go(go_side.mark, shape, n, runs, 2) if side == "go" else
+                                  self.worker("goruntime_side", "mark_default", "--shape", shape,
+                                              "--n", n, "--runs", runs))
+                rounds.append((pair["go"], pair["goruntime"]))
+            self.raw[key] = {"go": g, "goruntime": r, "cpython": p,
+                             "rounds": [{"go": x, "goruntime": y} for x, y in rounds[1:]]}
+            gr_r = [med(x["mark_cpu_ns"] / n for x in y["runs"]) for _, y in rounds]
+            go_r = [med(x["mark_cpu_adj_ns"] / n for x in gx["cycles"]) if gx else None
+                    for gx, _ in rounds]
             gc_ = g["cycles"] if g else []
+            go_mark = med(go_r)
             title = f"{SHAPE_TITLE[shape]}, {size_name(n)}"
-            self.row(title, "mark CPU / object", med(x["mark_cpu_ns"] / n for x in r["runs"]),
-                     med(x["mark_cpu_adj_ns"] / n for x in gc_) if g else None,
-                     med((x["cpu_ns"] - p["baseline_cpu_ns"]) / n for x in p["runs"]), unit="ns")
+            self.row(title, "mark CPU / object", med(gr_r), go_mark,
+                     med((x["cpu_ns"] - p["baseline_cpu_ns"]) / n for x in p["runs"]), unit="ns",
+                     note=spread_note(gr_r, go_r, runs),
+                     spread={"goruntime": gr_r, "go": go_r,
+                             "ratio": [x / y if x and y else None for x, y in zip(gr_r, go_r)]})
             self.row(title, "mark CPU / object, span-batched", med(
                          x["mark_cpu_ns"] / n for x in r["runs_batched"]),
-                     med(x["mark_cpu_adj_ns"] / n for x in gc_) if g else None, None, unit="ns",
-                     note="goruntime: mark(batched=True), Green Tea to the end; Go: its default "
-                          "(Green Tea) mark, as in the row above")
+                     go_mark, None, unit="ns",
+                     note="goruntime: mark(batched=True), Green Tea to the end (first round "
+                          "only); Go: its default (Green Tea) mark, as in the row above")
             self.row(title, "mark CPU / object, object at a time", med(
                          x["mark_cpu_ns"] / n for x in r["runs_objects"]),
-                     med(x["mark_cpu_adj_ns"] / n for x in gc_) if g else None, None, unit="ns",
-                     note="goruntime: mark(batched=False), the prefetch-ring drain to the end; "
-                          f"the default mark ran: {r['mark_path'].get('drain')}")
+                     go_mark, None, unit="ns",
+                     note="goruntime: mark(batched=False), the prefetch-ring drain to the end "
+                          f"(first round only); the default mark ran: {r['mark_path'].get('drain')}")
             if shape == "graph":
                 self.log(f"{key}: go, GOMAXPROCS=2")
                 g2 = self.go(go_side.mark, shape, n, runs, 2, 2)
@@ -344,7 +376,8 @@ class Bench:
         sizes = [1_000_000, 10_000_000] if a.full else [1_000_000]
         print(f"mode: {mode} (sizes {', '.join(map(size_name, sizes))}; "
               f"binary-trees depth {', '.join(map(str, self.depths()))}; "
-              f"{a.runs} runs per 1M mark row, 3 per 10M mark row, {a.runs_slow} per other row; "
+              f"{a.runs} runs per 1M mark row, 3 per 10M mark row, in {a.rounds} rounds; "
+              f"{a.runs_slow} per other row; "
               f"Go with GOMAXPROCS=1)\n", flush=True)
         self.log("building the Go programs")
         self.go_error = go_side.build(self.log)
@@ -447,9 +480,11 @@ def goals(rows):
         for shape in SHAPES:
             r = by.get((f"{SHAPE_TITLE[shape]}, {n}", "mark CPU / object"))
             ratio = num(r, "ratio")
+            rr = sorted(x for x in (r or {}).get("spread", {}).get("ratio", []) if x)
             out.append((f"mark <= 0.8x Go: {shape} {n}",
                         UNMEASURED if ratio is None else MET if ratio <= 0.8 else MISSED,
-                        "-" if ratio is None else f"{ratio:.2f}x Go"))
+                        "-" if ratio is None else f"{ratio:.2f}x Go" + (
+                            f" (rounds {rr[0]:.2f}-{rr[-1]:.2f})" if len(rr) > 1 else "")))
     for shape in SHAPES:
         a = by.get((f"{SHAPE_TITLE[shape]}, 1M", "mark CPU / object"))
         b = by.get((f"{SHAPE_TITLE[shape]}, 10M", "mark CPU / object"))
@@ -596,6 +631,8 @@ def main(argv=None):
     ap.add_argument("--full", action="store_true",
                     help="add the 10M-object rows and binary-trees depth 21 (~15 min)")
     ap.add_argument("--runs", type=int, default=5, help="measured runs per mark row (default 5)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds per mark row, Go and goruntime interleaved (default 3)")
     ap.add_argument("--runs-slow", type=int, default=3,
                     help="runs per sweep/alloc/workload row (default 3)")
     ap.add_argument("--only", action="append",
@@ -614,5 +651,7 @@ def main(argv=None):
         return 0
     if args.runs < 3 or args.runs_slow < 3:
         ap.error("medians need at least 3 runs")
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
     Bench(args).run()
     return 0

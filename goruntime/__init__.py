@@ -31,6 +31,7 @@ from .runtime import (
 from .mstats import BySizeEntry
 from .sizeclass import sizeclass, SizeClass
 from .chan import select
+from .syncpool import Pool
 from .builtin import (append, copy, clear, string, unsafe_string, bytes, concat, value, StringValue, Value,
                       MapValue, closure, FuncValue)
 from . import debug, weak, metrics  # noqa: E402
@@ -44,7 +45,7 @@ __all__ = [
     "Map", "ChanType", "Func", "Interface", "Named",
     "Runtime", "current", "GC", "ReadMemStats", "MemStats", "BySizeEntry", "SetFinalizer",
     "KeepAlive", "AddCleanup", "Cleanup", "GOMAXPROCS", "NumGoroutine", "Gosched", "go",
-    "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "select",
+    "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "Pool", "select",
     "debug", "weak", "metrics", "sizeclass", "SizeClass", "sweep",
     "append", "copy", "clear", "string", "unsafe_string", "bytes", "concat", "value", "StringValue", "Value",
     "MapValue", "closure", "FuncValue",

@@ -18,6 +18,7 @@ cdef extern from "_checks.h":
     void GR_PREFETCH(const void* p) nogil
     int GR_CTZ64(unsigned long long x) nogil
     int GR_POPCOUNT64(unsigned long long x) nogil
+    int GR_CLZ64(unsigned long long x) nogil
 
 cdef enum:
     PAGE_SHIFT = 13
@@ -80,7 +81,10 @@ cdef struct mheap_t:
     uint64_t* page_scav        # one bit per page: 1 = released to the OS (scavenged)
     uint8_t* page_dirty        # per page: 1 = may hold non-zero bytes
     intp_t search_hint         # no free page below this (Go: pageAlloc.searchAddr)
-    intp_t run_hint            # no free run of 2+ pages starts below this
+    # Go: pageAlloc's summaries (pallocSum), two levels: per 64-page word of page_inuse
+    # and per 512-page chunk, the free run at its start, the longest, the one at its end
+    uint32_t* word_sum
+    uint32_t* chunk_sum
     # per-P caches and central lists
     mcache_t* mcaches
     int nprocs
@@ -128,10 +132,11 @@ cdef struct mheap_t:
     intp_t reclaim_index                        # Go: mheap.reclaimIndex (a page index)
     # handle roots (Python handles are stack roots); slot i holds an address, 0 = empty
     uint64_t* roots
-    int64_t* root_free         # free-list links for empty root slots
+    int64_t* root_free         # per slot: ROOT_RAW / ROOT_HANDLE in use, -1 free
     intp_t roots_cap
     intp_t roots_len           # slots ever used
-    int64_t root_free_head
+    intp_t* root_stack         # the free slots, the next one to reuse on top (LIFO)
+    intp_t root_nfree
     intp_t nroots              # live root slots
     # Go's hybrid write barrier (mbarrier.go, mwbbuf.go): while a mark runs, every pointer
     # store puts the slot's old value and the new value in wbuf; wb_flush (set by the
@@ -360,7 +365,7 @@ cdef intp_t root_add(mheap_t* h, uint64_t addr) except -1 nogil     # tag ROOT_R
 cdef void root_remove(mheap_t* h, intp_t slot) noexcept nogil        # any slot in use
 
 cdef enum:
-    # root_free[slot] of a slot in use (free slots hold free-list links, >= -1)
+    # root_free[slot] of a slot in use (a free slot holds -1)
     ROOT_RAW = -2               # added by the bulk API or Cython code: remove_root may free it
     ROOT_HANDLE = -3            # owned by a Python handle: only the handle frees it
 
@@ -382,6 +387,8 @@ cdef class Heap:
     cdef object _check_bits
     cdef object _heap_bits
     cdef object _page_inuse
+    cdef object _word_sum
+    cdef object _chunk_sum
     cdef object _page_scav
     cdef object _page_dirty
     cdef object _mcaches

@@ -207,69 +207,109 @@ cdef int throw_oom(mheap_t* h, uint64_t nbytes) except -1 with gil:
                       % (nbytes, h.heap_inuse))
 
 
+cdef enum:
+    SUM_BITS = 10                                # a run of up to 1023 pages (a chunk: 512)
+    SUM_MASK = (1 << SUM_BITS) - 1
+    CHUNK_WORDS = CHUNK_PAGES // 64              # page_inuse words per chunk
+
+
+cdef inline uint32_t sum_pack(intp_t start, intp_t most, intp_t end) noexcept nogil:
+    """A summary (Go: packPallocSum): the free run at the start, the longest, at the end."""
+    return <uint32_t>(start | (most << SUM_BITS) | (end << (2 * SUM_BITS)))
+
+
+cdef inline uint32_t word_summary(uint64_t free) noexcept nogil:
+    """The summary of 64 pages whose free ones are the 1 bits of *free*."""
+    cdef intp_t most = 0
+    cdef uint64_t x = free
+    if free == 0:
+        return 0
+    if free == <uint64_t>0xFFFFFFFFFFFFFFFF:
+        return sum_pack(64, 64, 64)
+    while x:                                      # each step shortens every run by one
+        x &= x >> 1
+        most += 1
+    return sum_pack(GR_CTZ64(~free), most, GR_CLZ64(~free))
+
+
+cdef void summarize(mheap_t* h, intp_t p0, intp_t p1) noexcept nogil:
+    """Recompute the summaries of the words and chunks holding pages [p0, p1) after
+    their in-use bits changed (Go: pageAlloc.update)."""
+    cdef intp_t w, c, k, st, most, en, a, b, e
+    cdef uint32_t x
+    if p1 <= p0:
+        return
+    for w in range(p0 >> 6, ((p1 - 1) >> 6) + 1):
+        h.word_sum[w] = word_summary(~h.page_inuse[w])
+    for c in range((p0 >> 9), ((p1 - 1) >> 9) + 1):
+        st = most = en = 0
+        for k in range(CHUNK_WORDS):              # merge the words left to right
+            x = h.word_sum[c * CHUNK_WORDS + k]
+            a = x & SUM_MASK
+            b = (x >> SUM_BITS) & SUM_MASK
+            e = x >> (2 * SUM_BITS)
+            if st == k * 64:                      # free from the chunk's first page so far
+                st += a
+            if en + a > most:
+                most = en + a
+            if b > most:
+                most = b
+            en = en + 64 if a == 64 else e
+        h.chunk_sum[c] = sum_pack(st, most, en)
+
+
 cdef intp_t find_free_run(mheap_t* h, intp_t npages) noexcept nogil:
-    """Lowest page index starting a run of *npages* free mapped pages, or -1. A word of
-    the in-use bitmap at a time, not a page: the run carried in from the words below,
-    then (runs of up to 64 pages) the windows of *npages* free pages inside the word, by
-    and-ing the free bits with themselves shifted (log2(npages) steps), then the run
-    reaching the word's top. Runs of 2+ pages start at ``run_hint`` (the words below
-    it hold single free pages at most, a fragmented heap's small-span holes), and the
-    search moves it up to the first word that may start one."""
-    cdef intp_t p = h.search_hint, start, limit = h.mapped_pages, first2 = -1
+    """Lowest page index starting a run of *npages* free mapped pages, or -1 (Go:
+    pageAlloc.find over its summaries). From the chunk of ``search_hint`` (no free page
+    lies below it), a chunk at a time: the run carried in from below either reaches
+    *npages* with the chunk's start run, or the chunk's longest run fits (then its words
+    are searched the same way, and inside one word the windows of *npages* free pages
+    are found by and-ing the free bits with themselves shifted), or the carried run
+    becomes the chunk's end run (the whole chunk, if it is all free)."""
+    cdef intp_t c, nc = h.mapped_pages >> 9, carry = 0, cstart = 0, st, en, w, k, sh
+    cdef uint32_t x
+    cdef uint64_t y
     if npages <= 0:
         return -1
-    if npages > 1 and h.run_hint > p:
-        p = h.run_hint
-    start = find_run_from(h, p, npages, &first2)
-    if npages > 1:
-        h.run_hint = first2 if first2 >= 0 else (limit if limit > h.run_hint else h.run_hint)
-    return start
-
-
-cdef intp_t find_run_from(mheap_t* h, intp_t p, intp_t npages, intp_t* first2) noexcept nogil:
-    """`find_free_run` from page *p*; *first2* gets the first word that may start a run
-    of 2+ free pages (two adjacent free pages, or a free top page), or stays -1."""
-    cdef intp_t run = 0, start = -1, base, lo, top, k, sh
-    cdef intp_t limit = h.mapped_pages
-    cdef uint64_t free, y
-    while p < limit:
-        base = (p >> 6) << 6
-        free = ~h.page_inuse[p >> 6]
-        lo = p & 63
-        top = limit - base if limit - base < 64 else 64
-        if lo:                                    # pages below the hint are not looked at
-            free &= (~(<uint64_t>0)) << lo
-        if top < 64:                              # nor unmapped ones
-            free &= ((<uint64_t>1) << top) - 1
-        p = base + 64
-        if free == 0:
-            run = 0
-            continue
-        if first2[0] < 0 and ((free & (free >> 1)) | (free >> 63)):
-            first2[0] = base
-        if free == <uint64_t>0xFFFFFFFFFFFFFFFF:
-            if run == 0:
-                start = base
-            run += 64
-            if run >= npages:
-                return start
-            continue
-        if run and run + GR_CTZ64(~free) >= npages:
-            return start                          # the run from below ends in this word
-        if npages <= 64:
-            y = free                              # bit i: pages i .. i+npages-1 are free
+    for c in range(h.search_hint >> 9, nc):
+        x = h.chunk_sum[c]
+        st = x & SUM_MASK
+        if carry + st >= npages:
+            return cstart if carry else c << 9
+        if <intp_t>((x >> SUM_BITS) & SUM_MASK) >= npages:
+            break                                 # the run is inside this chunk
+        en = x >> (2 * SUM_BITS)
+        if st == CHUNK_PAGES:
+            if carry == 0:
+                cstart = c << 9
+            carry += CHUNK_PAGES
+        else:
+            carry = en
+            cstart = (c << 9) + CHUNK_PAGES - en
+    else:
+        return -1
+    carry = 0                                     # it could not reach this chunk's run
+    for w in range(c * CHUNK_WORDS, (c + 1) * CHUNK_WORDS):
+        x = h.word_sum[w]
+        st = x & SUM_MASK
+        if carry + st >= npages:
+            return cstart if carry else w << 6
+        if <intp_t>((x >> SUM_BITS) & SUM_MASK) >= npages:   # inside the word (<= 64)
+            y = ~h.page_inuse[w]                  # bit i: pages i .. i+npages-1 are free
             k = 1
             while k < npages:
                 sh = npages - k if npages - k < k else k
                 y &= y >> sh
                 k += sh
-            if y:
-                return base + GR_CTZ64(y)
-        run = 0                                   # the run reaching the top carries on
-        while (free >> (63 - run)) & 1:
-            run += 1
-        start = base + 64 - run
-    return -1
+            return (w << 6) + GR_CTZ64(y)
+        if st == 64:
+            if carry == 0:
+                cstart = w << 6
+            carry += 64
+        else:
+            carry = x >> (2 * SUM_BITS)
+            cstart = (w << 6) + 64 - carry
+    return -1                                     # not reached: the chunk's summary fits
 
 
 cdef int heap_grow(mheap_t* h, intp_t npages) except -1 nogil:
@@ -281,8 +321,6 @@ cdef int heap_grow(mheap_t* h, intp_t npages) except -1 nogil:
         return throw_oom(h, <uint64_t>npages << PAGE_SHIFT)
     for p in range(h.mapped_pages, h.mapped_pages + ask):
         bit_set(h.page_scav, p)
-    if h.mapped_pages > 0 and h.mapped_pages - 1 < h.run_hint:
-        h.run_hint = h.mapped_pages - 1           # its last page may start a run now
     h.heap_released += <uint64_t>ask << PAGE_SHIFT
     h.mapped_pages += ask
     return 0
@@ -308,6 +346,7 @@ cdef intp_t page_alloc(mheap_t* h, intp_t npages) except -1 nogil:
         if bit_get(h.page_scav, p):
             bit_clear(h.page_scav, p)
             h.heap_released -= PAGE_SIZE
+    summarize(h, start, start + npages)
     if start == h.search_hint:
         h.search_hint = start + npages
     h.heap_inuse += <uint64_t>npages << PAGE_SHIFT
@@ -398,11 +437,10 @@ cdef void free_span(mheap_t* h, intp_t si) noexcept nogil:
         h.page_to_span[p] = -1
         bit_clear(h.page_inuse, p)
         h.page_dirty[p] = 1
+    summarize(h, si, si + s.npages)
     h.heap_inuse -= <uint64_t>s.npages << PAGE_SHIFT
     if si < h.search_hint:
         h.search_hint = si
-    if si - 1 < h.run_hint:                      # the page below may start a run now
-        h.run_hint = si - 1 if si > 0 else 0
     s.state = SPAN_DEAD
     h.nspans_inuse -= 1
 
@@ -486,14 +524,29 @@ cdef intp_t cache_span(mheap_t* h, int spc) except -1 nogil:
     return alloc_span(h, spc, class_to_npages[c], class_to_size[c], nelems_for(spc))
 
 
+cdef enum:
+    SWEEP_AHEAD = 8             # unswept entries whose span record is fetched ahead
+
+
 cdef intp_t cache_unswept(mheap_t* h, int spc) noexcept nogil:
     """cacheSpan's partialUnswept then fullUnswept pass; -1 if no span was found."""
     cdef int budget = 100, k, sc
-    cdef intp_t si
+    cdef intp_t si, ahead
     cdef mspan_t* s
     for k in range(2):
         sc = (spc << 1) | (1 - k)
+        # the list is sweepone's order too, and every entry below its cursor was swept
+        # or is gone (a span made later in that place is born swept): nothing to visit
+        if h.sc_pos[sc] < h.unswept_pos:
+            h.sc_pos[sc] = h.unswept_pos if h.unswept_pos < h.sc_start[sc + 1] \
+                else h.sc_start[sc + 1]
         while h.sc_pos[sc] < h.sc_start[sc + 1] and budget > 0:
+            # most entries were swept already (by sweepone): the walk waits on span
+            # records in no address order, so it fetches some entries ahead
+            if h.sc_pos[sc] + SWEEP_AHEAD < h.sc_start[sc + 1]:
+                ahead = h.unswept[h.sc_pos[sc] + SWEEP_AHEAD]
+                GR_PREFETCH(&h.spans[ahead])
+                GR_PREFETCH(&h.page_to_span[ahead])
             si = h.unswept[h.sc_pos[sc]]
             h.sc_pos[sc] += 1
             s = &h.spans[si]
@@ -539,9 +592,13 @@ cdef void reclaim(mheap_t* h, intp_t npages) noexcept nogil:
 cdef intp_t sweepone(mheap_t* h) noexcept nogil:
     """Sweep the next unswept span in Go's order; its pages, or -1 when none is left
     (then the sweep is done: the list is freed). Go: sweepone."""
-    cdef intp_t si
+    cdef intp_t si, ahead
     cdef mspan_t* s
     while h.unswept != NULL and h.unswept_pos < h.unswept_n:
+        if h.unswept_pos + SWEEP_AHEAD < h.unswept_n:
+            ahead = h.unswept[h.unswept_pos + SWEEP_AHEAD]
+            GR_PREFETCH(&h.spans[ahead])
+            GR_PREFETCH(&h.page_to_span[ahead])
         si = h.unswept[h.unswept_pos]
         h.unswept_pos += 1
         s = &h.spans[si]
@@ -895,6 +952,23 @@ cdef inline void bits_clear_range(uint64_t* bits, intp_t start, intp_t n) noexce
         bits[w] &= (~(<uint64_t>0)) << (end & 63)
 
 
+cdef inline void bits_set_range(uint64_t* bits, intp_t start, intp_t n) noexcept nogil:
+    """Set bits [start, start + n) a word at a time."""
+    cdef intp_t w = start >> 6, end = start + n, b = start & 63
+    if n <= 0:
+        return
+    if b + n <= 64:
+        bits[w] |= ((~(<uint64_t>0)) >> (64 - n)) << b
+        return
+    bits[w] |= (~(<uint64_t>0)) << b
+    w += 1
+    while (w + 1) << 6 <= end:
+        bits[w] = ~(<uint64_t>0)
+        w += 1
+    if end & 63:
+        bits[w] |= ~((~(<uint64_t>0)) << (end & 63))
+
+
 cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t elem_words,
                         intp_t count) noexcept nogil:
     """Write pointer bits for *count* elements of *elem_words* words at *addr*.
@@ -920,7 +994,7 @@ cdef void set_heap_bits_ptrdata(mheap_t* h, uint64_t addr, intp_t elem_words,
 cdef inline void write_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask,
                                  intp_t prefix, intp_t elem_words, intp_t count) noexcept nogil:
     """Word i of an element is a pointer if ``mask[i]`` (mask given) or ``i < prefix``."""
-    cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, _elem, k, end, last
+    cdef intp_t w0 = <intp_t>((addr - h.arena_start) >> 3), i, _elem, k, end, last, n
     cdef intp_t si = span_of(h, addr)
     cdef const mspan_t* s = &h.spans[si]
     end = <intp_t>((s.base - h.arena_start + <uint64_t>obj_index(s, addr) * s.elemsize
@@ -932,13 +1006,23 @@ cdef inline void write_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask,
         count = (end - w0 + elem_words - 1) // elem_words
     k = w0
     last = -1
-    for _elem in range(count):
+    if mask == NULL:                         # a prefix: each element's first words, a range
+        if prefix > elem_words:
+            prefix = elem_words
+        for _elem in range(count):
+            if k >= end:
+                break
+            n = prefix if k + prefix <= end else end - k
+            bits_set_range(h.heap_bits, k, n)
+            last = k + n - 1
+            k += elem_words
+    for _elem in range(count if mask != NULL else 0):
         if k >= end:
             break
         for i in range(elem_words):
             if k + i >= end:
                 break
-            if (mask[i] != 0) if mask != NULL else (i < prefix):
+            if mask[i] != 0:
                 bit_set(h.heap_bits, k + i)
                 last = k + i
         k += elem_words
@@ -959,16 +1043,22 @@ cdef int grow_roots(mheap_t* h) except -1 with gil:
     if f == NULL:
         raise MemoryError("runtime: out of memory: root table")
     h.root_free = f
+    cdef intp_t* st = <intp_t*>PyMem_RawRealloc(h.root_stack, ncap * sizeof(intp_t))
+    if st == NULL:
+        raise MemoryError("runtime: out of memory: root table")
+    h.root_stack = st
     h.roots_cap = ncap
     return 0
 
 
 cdef intp_t root_add(mheap_t* h, uint64_t addr) except -1 nogil:
-    """Register *addr* as a root; returns its slot. O(1)."""
+    """Register *addr* as a root; returns its slot (the last one freed, else a new one).
+    O(1). The free slots are a stack, not a list linked through the table: the next
+    slots to be reused are known ahead (a caller may fetch their lines early)."""
     cdef intp_t slot
-    if h.root_free_head >= 0:
-        slot = <intp_t>h.root_free_head
-        h.root_free_head = h.root_free[slot]
+    if h.root_nfree > 0:
+        h.root_nfree -= 1
+        slot = h.root_stack[h.root_nfree]
     else:
         if h.roots_len == h.roots_cap:
             grow_roots(h)
@@ -984,8 +1074,9 @@ cdef void root_remove(mheap_t* h, intp_t slot) noexcept nogil:
     if slot < 0 or slot >= h.roots_len or h.root_free[slot] >= -1:     # not in use
         return
     h.roots[slot] = 0
-    h.root_free[slot] = h.root_free_head
-    h.root_free_head = slot
+    h.root_free[slot] = -1
+    h.root_stack[h.root_nfree] = slot           # root_nfree < roots_len <= roots_cap
+    h.root_nfree += 1
     h.nroots -= 1
 
 
@@ -1014,6 +1105,7 @@ cdef class Heap:
         cdef int32_t[::1] p2s
         cdef uint64_t[::1] ab, mb, cb, hb, pi, ps
         cdef uint8_t[::1] pd
+        cdef uint32_t[::1] wsum, csum
         cdef mcache_t[::1] mc
         if arena_cap is None:
             arena_cap = default_arena_cap()
@@ -1035,6 +1127,10 @@ cdef class Heap:
         self._check_bits = np.zeros(max_pages * BITMAP_WORDS, dtype=np.uint64)
         self._heap_bits = np.zeros(self.arena_cap // 512, dtype=np.uint64)
         self._page_inuse = np.zeros(max_pages // 64, dtype=np.uint64)
+        # every page free (unmapped pages are never searched: growth maps whole chunks)
+        self._word_sum = np.full(max_pages // 64, sum_pack(64, 64, 64), dtype=np.uint32)
+        self._chunk_sum = np.full(max_pages // CHUNK_PAGES,
+                                  sum_pack(CHUNK_PAGES, CHUNK_PAGES, CHUNK_PAGES), dtype=np.uint32)
         self._page_scav = np.zeros(max_pages // 64, dtype=np.uint64)
         self._page_dirty = np.zeros(max_pages, dtype=np.uint8)
         self._mcaches = np.zeros(MAX_PROCS, dtype=MCACHE_DTYPE)
@@ -1047,6 +1143,8 @@ cdef class Heap:
         cb = self._check_bits
         hb = self._heap_bits
         pi = self._page_inuse
+        wsum = self._word_sum
+        csum = self._chunk_sum
         ps = self._page_scav
         pd = self._page_dirty
         mc = self._mcaches
@@ -1064,14 +1162,15 @@ cdef class Heap:
         self.h.page_scav = &ps[0]
         self.h.page_dirty = &pd[0]
         self.h.search_hint = 0
-        self.h.run_hint = 0
+        self.h.word_sum = &wsum[0]
+        self.h.chunk_sum = &csum[0]
         self.h.mcaches = &mc[0]
         self.h.nprocs = nprocs
         for i in range(NUM_SPAN_CLASSES):
             self.h.partial_head[i] = -1
             self.h.partial_tail[i] = -1
         self.h.trigger = 0xFFFFFFFFFFFFFFFF
-        self.h.root_free_head = -1
+        self.h.root_nfree = 0
         self.lock = threading.RLock()
         self.owner = PyThread_get_thread_ident()
 
@@ -1133,12 +1232,14 @@ cdef class Heap:
         self.h.unswept = NULL
         PyMem_RawFree(self.h.roots)
         PyMem_RawFree(self.h.root_free)
+        PyMem_RawFree(self.h.root_stack)
         # Free the metadata arrays now (not after this body) and give the freed memory back
         # to the OS: after glibc frees one mmapped array its mmap threshold rises, the next
         # heaps' arrays come from the brk heap, and without a trim a process that creates
         # and drops many runtimes keeps ~400 KiB of each (measured, issue 13).
         self._spans = self._page_to_span = self._alloc_bits = self._gcmark_bits = None
         self._check_bits = self._heap_bits = self._page_inuse = self._page_scav = None
+        self._word_sum = self._chunk_sum = None
         self._page_dirty = self._mcaches = None
         self.arena = self._arena_buf = None
         gr_malloc_trim()

@@ -187,11 +187,13 @@ cdef class TypeInfo:
     cdef dict fields                # struct: name -> Field (None until built)
     cdef tuple names                # the same names and Fields in two tuples: a field
     cdef tuple accessors            # name in code is interned, found by identity first
-    # new(T): size, noscan, GC mask (one byte per word), once `alloc_ready`
+    # new(T): size, noscan, GC mask (one byte per word; `mask_count` repetitions of it:
+    # an array's is its element's, never the whole table), once `alloc_ready`
     cdef bint alloc_ready
     cdef uint64_t asize
     cdef bint noscan
     cdef bytes mask
+    cdef intp_t mask_count
     # the Go types *T and []T, made once (handles' ``gotype``)
     cdef object ptr_type
     cdef object slice_type
@@ -251,8 +253,13 @@ cdef class TypeInfo:
     cdef int prepare_alloc(self) except -1:
         t = self.t
         self.noscan = not t.has_pointers
-        self.mask = None if self.noscan else \
-            np.ascontiguousarray(t.gc_mask(), dtype=np.uint8).tobytes()
+        self.mask_count = 1
+        if self.noscan:
+            self.mask = None
+        else:
+            unit, count = t.gc_mask_unit()
+            self.mask = np.ascontiguousarray(unit, dtype=np.uint8).tobytes()
+            self.mask_count = count
         self.asize = t.size
         self.alloc_ready = True
         return 0
@@ -1672,10 +1679,11 @@ def runtime_new(self, T):
 cdef Pointer _new_object_i(object rt, Heap heap, TypeInfo ti):
     cdef uint64_t addr = 0, size = ti.asize
     cdef intp_t ew = 0 if ti.mask is None else len(ti.mask)
-    if ew * 8 > <intp_t>size:
-        raise ValueError("GC mask of %d words does not fit %d bytes" % (ew, size))
+    if <uint64_t>ew * <uint64_t>ti.mask_count * 8 > size:
+        raise ValueError("GC mask of %d words x %d does not fit %d bytes" % (ew, ti.mask_count, size))
     if ew and not ti.noscan:                    # mallocgc with the type's pointer bits
-        mallocgc_typed(&heap.h, 0, size, <const uint8_t*><const char*>ti.mask, ew, 1, &addr)
+        mallocgc_typed(&heap.h, 0, size, <const uint8_t*><const char*>ti.mask, ew,
+                       ti.mask_count, &addr)
         return pointer_i(rt, heap, addr, ti)
     mallocgc(&heap.h, 0, size, ti.noscan, &addr)
     if not ti.noscan and addr != ZEROBASE:

@@ -86,7 +86,9 @@ class Chan:
     Parameters
     ----------
     cap : int
-        Buffer size; negative raises ``Panic("makechan: size out of range")``.
+        Buffer size. Its values are Python objects, sized as Go's ``chan any`` (16-byte
+        elements) for Go's size rule (`check_size`): a negative size, one outside int64 or
+        one whose buffer exceeds maxAlloc raises ``Panic("makechan: size out of range")``.
     sched : Scheduler, optional
         The scheduler whose goroutines use the channel; ``None`` means the current one,
         looked up once, here.
@@ -99,11 +101,13 @@ class Chan:
     """
 
     __slots__ = ("_sched", "cap", "_buf", "_recvq", "_sendq", "_closed", "__weakref__")
+    _ELEM_SIZE = 16         # Go's size rule sizes a plain Chan's elements as ``any``'s
 
     def __init__(self, cap: int = 0, *, sched: Scheduler | None = None):
+        if isinstance(cap, bool):
+            raise TypeError("make: size must be an int, not bool")
         cap = operator.index(cap)
-        if cap < 0:
-            raise Panic("makechan: size out of range")
+        check_size(self._ELEM_SIZE, cap)
         self._sched = _resolve(sched)
         self.cap = cap
         self._buf = collections.deque()
@@ -483,6 +487,15 @@ class WaitGroup:
 # make(chan T, n) on the heap (Go: makechan, chan.go)
 
 HCHAN_SIZE = 112        # Go: hchanSize, unsafe.Sizeof(hchan{}) on linux/amd64
+MAX_ALLOC = 1 << 48     # Go: maxAlloc on linux/amd64
+
+
+def check_size(elemsize, size):
+    """Go's makechan64 and makechan size rule: *size* must be an int64, not negative, and
+    ``elemsize * size`` (no uintptr overflow) at most ``maxAlloc - hchanSize``; else
+    ``Panic("makechan: size out of range")``."""
+    if not 0 <= size < 1 << 63 or elemsize * size > MAX_ALLOC - HCHAN_SIZE:
+        raise Panic("makechan: size out of range")
 
 
 def _hchan_type():
@@ -517,6 +530,7 @@ class HeapChan(Chan):
     from, such a dict or list, or None for the zero value."""
 
     __slots__ = ("hchan", "type", "elem")
+    _ELEM_SIZE = 0          # `makechan` checked the size with the element type's
 
     def _send_nb_locked(self, v):
         return Chan._send_nb_locked(self, check_send(self.hchan.runtime, self.elem, v))
@@ -527,19 +541,28 @@ class HeapChan(Chan):
     def send(self, v) -> None:
         Chan.send(self, check_send(self.hchan.runtime, self.elem, v))
 
+    def try_recv(self):
+        self.hchan.runtime.heap.check_thread()
+        return Chan.try_recv(self)
+
     def _recv_nb_locked(self):
+        self.hchan.runtime.heap.check_thread()      # select's cases come here
         r = Chan._recv_nb_locked(self)
         if r is not None and not r[1]:
             return zero_value(self.elem, self.hchan.runtime), False   # closed, drained: T's zero
         return r
 
     def recv2(self):
+        self.hchan.runtime.heap.check_thread()
         v, ok = Chan.recv2(self)
         return (v, True) if ok else (zero_value(self.elem, self.hchan.runtime), False)
 
     def close(self) -> None:
-        Chan.close(self)
-        self.hchan.closed = 1
+        # closed, dead or not this thread's runtime: raise before the channel changes
+        self.hchan.runtime.heap.check_thread()
+        with _signals.held():               # the Python side and hchan.closed together
+            Chan.close(self)
+            self.hchan.closed = 1
 
     def buffered(self):
         """The values in the buffer, oldest first (for inspection; Go has none)."""
@@ -662,11 +685,12 @@ def makechan(rt, T, size):
     if isinstance(size, bool) or not isinstance(size, int):
         raise TypeError(f"make: size must be an int, not {type(size).__name__}")
     elem = T.underlying.elem
+    if not -(1 << 63) <= size < 1 << 63:        # Go: makechan64
+        raise Panic("makechan: size out of range")
     if elem.size >= 1 << 16:
         raise FatalError("makechan: invalid channel element type")
+    check_size(elem.size, size)
     mem = elem.size * size
-    if size < 0 or mem > (1 << 48) - HCHAN_SIZE:
-        raise Panic("makechan: size out of range")
     H = _hchan_type()
     heap = rt.heap
     with rt.world:

@@ -72,7 +72,7 @@ def read_gc_stats(stats: GCStats, *, num_gc: int, pause_total_ns: int, pause_ns_
     stats.Pause[:] = [_int64(p) for p in pauses]
     stats.PauseEnd[:] = [_int64(e) for e in ends]
     q = stats.PauseQuantiles
-    if len(q) > 0:
+    if q:                                   # None: a nil slice, no quantiles
         if n == 0:
             q[:] = [0] * len(q)
         else:
@@ -94,10 +94,33 @@ def _current():
     return runtime.current()
 
 
+def _check_gcstats(stats):
+    if stats is None:
+        from .errors import Panic
+        raise Panic("runtime error: invalid memory address or nil pointer dereference")
+    if not isinstance(stats, GCStats):
+        raise TypeError(f"cannot use {stats!r} (Python {type(stats).__name__}) as "
+                        "*debug.GCStats value in argument to debug.ReadGCStats")
+    for name in ("Pause", "PauseEnd", "PauseQuantiles"):
+        v = getattr(stats, name)
+        if v is not None and not isinstance(v, list):
+            raise TypeError(f"cannot use {v!r} (Python {type(v).__name__}) as a slice "
+                            f"value in debug.GCStats.{name} (a list or None)")
+
+
 def ReadGCStats(stats: GCStats) -> None:
-    """Read the current runtime's GC statistics into *stats* (Go: debug.ReadGCStats)."""
+    """Read the current runtime's GC statistics into *stats* (Go: debug.ReadGCStats).
+
+    ``None`` panics as Go's nil ``*GCStats`` does; anything else that is no `GCStats`, or
+    whose ``Pause``, ``PauseEnd`` or ``PauseQuantiles`` is neither a list nor None (Go's
+    nil slice), is a TypeError (Go: a compile error), raised before *stats* changes."""
+    _check_gcstats(stats)
     rt = _current()
     num_gc, pause_total_ns, pause_ns_ring, pause_end_ring, last_gc = rt.pause_ring()
+    if stats.Pause is None:                 # nil slices: Go appends to them
+        stats.Pause = []
+    if stats.PauseEnd is None:
+        stats.PauseEnd = []
     stats._clock = rt.clock                # not a Go field: how the displays read the times
     read_gc_stats(stats, num_gc=num_gc, pause_total_ns=pause_total_ns,
                   pause_ns_ring=pause_ns_ring, pause_end_ring=pause_end_ring, last_gc=last_gc)

@@ -43,6 +43,13 @@ class Value:
     def __setattr__(self, name, v):
         raise AttributeError("a Value is immutable")
 
+    def __copy__(self):
+        return self                     # immutable (copy.copy's default set attributes)
+
+    def __deepcopy__(self, memo):
+        import copy
+        return Value(self.type, copy.deepcopy(self.x, memo))   # a handle's own rule applies
+
     def __eq__(self, other):
         return isinstance(other, Value) and other.type == self.type and other.x == self.x
 

@@ -738,6 +738,7 @@ class MapValue:
 
     def _go_clear(self):
         st = self._state
+        st.rt.heap.check_thread()       # closed, dead or not this thread's: before any change
         with st.rt.world, _signals.held():
             st.clear()
 
@@ -764,6 +765,7 @@ class MapValue:
     def __setitem__(self, k, v):
         st = self._state
         rt = st.rt
+        rt.heap.check_thread()          # closed, dead or not this thread's: before any change
         kb = _key_bytes(rt, st.mt, k)
         # Go's checks first (assignability, range), so a failed store changes nothing
         holder = _object.make_slice(rt, rt.heap, 0, 0, 0, _types.Byte)
@@ -787,6 +789,7 @@ class MapValue:
         runs after the batch."""
         st = self._state
         rt = st.rt
+        rt.heap.check_thread()
         arrays = _bulk_arrays(st.mt, keys, values)
         if arrays is None:
             keys = keys.tolist() if isinstance(keys, np.ndarray) else list(keys)
@@ -811,6 +814,7 @@ class MapValue:
 
     def __delitem__(self, k):
         st = self._state
+        st.rt.heap.check_thread()       # the mirror must not change if the heap cannot
         kb = _key_bytes(st.rt, st.mt, k)
         with st.rt.world, _signals.held():
             st.delete(kb)

@@ -17,7 +17,7 @@ import weakref
 
 import numpy as np
 
-from . import _heap, _object
+from . import _heap, _object, _signals
 from .errors import Panic
 from .mspecial import CleanupSpecial
 
@@ -59,6 +59,10 @@ class Cleanups:
         self.filling = []             # the P's block the running sweep fills (`take`)
         self.full = []                # full blocks the goroutine has not taken (Go: q.full, a stack)
         self.running = []             # blocks taken by a cleanup goroutine, not yet drained
+        self.held = []                # blocks flushed at runtime.GC's sweep end, woken after it returns
+        self.hold_flush = False       # the sweep's end flush goes to `held` (`Specials.sweep`)
+        self.hold_full = False        # so do the full blocks left at the sweep's end
+        self.bg_first = False         # this sweep's turns start with the background sweeper
         self.goroutines = []
         self.idle = []                # cleanup goroutines parked for want of a block
         self.need = 0                 # blocks no idle goroutine could take (Go: needG)
@@ -108,7 +112,9 @@ class Cleanups:
             if isinstance(v, (Pointer, SliceValue)) and slot <= v.addr < slot + elemsize:
                 raise Panic("runtime.AddCleanup: cleanup function closes over ptr, cleanup will never run")
         heap = rt.heap
-        with rt.world:
+        # held: the box, the closure, the record and the cleanup goroutines at once (a
+        # Ctrl-C before the goroutines left a cleanup that never ran)
+        with rt.world, _signals.held():
             # Go allocates the argument's box and the call adapter's closure (spec 6.1):
             # both or neither (out of memory after the box would leave it allocated).
             box_size, box_noscan = (8, False) if isinstance(arg, Pointer) else (
@@ -158,29 +164,58 @@ class Cleanups:
         while len(self.filling) >= BLOCK_SIZE:     # Go: a full block is pushed on q.full
             self.full.append(self.filling[:BLOCK_SIZE]); del self.filling[:BLOCK_SIZE]  # noqa: E702 - one line: one step
 
-    def end_batch(self, ended=None):
+    def end_batch(self, ended=None, next_batch=None):
         """The cleanup goroutine runs here, between two sweepers' turns (Go, one P): it
         takes the full blocks newest first (q.full is a stack), each run in order.
 
-        *ended* is the sweep batch that just ended (`mspecial.sweep_batches`). Woken at
-        mark termination, the goroutine is queued behind runtime.GC's caller and the
-        background sweeper, so it first runs after batch 2 (Go: cleanupQueue.wake puts
-        it on the run queue, where the finalizer goroutine gets the runnext slot)."""
-        if ended is not None and ended < 2:
-            return
+        *ended* is the sweep batch that just ended, *next_batch* the next one holding a
+        cleanup (`mspecial.sweep_batches`). Woken at mark termination, the goroutine is
+        queued behind runtime.GC's caller and the background sweeper, so it first runs
+        after batch 2 (Go: cleanupQueue.wake puts it on the run queue, where the finalizer
+        goroutine gets the runnext slot). When the background sweeper went first
+        (`bg_first`), the caller is back on the P's queue after each of its turns, ahead
+        of the cleanup goroutine, which runs only after a turn of the caller (an even
+        batch). With no *ended* (the sweep is over) the full blocks left go to `held`
+        when `hold_full` says no caller's turn followed them."""
+        if ended is not None:
+            if self.bg_first:
+                lo, hi = max(ended, 2), (ended if next_batch is None else next_batch - 1)
+                if not (lo <= hi and (lo % 2 == 0 or lo + 1 <= hi)):
+                    return
+            elif ended < 2:
+                return
+        dest = self.held if ended is None and self.hold_full else self.queue
         while self.full:
-            self.queue.append(self.full[-1]); del self.full[-1]  # noqa: E702 - one line: one step
-            self.rt.gc_record.cleanups_queued += len(self.queue[-1])
+            dest.append(self.full[-1]); del self.full[-1]  # noqa: E702 - one line: one step
+            self.rt.gc_record.cleanups_queued += len(dest[-1])
 
     def publish_filling(self):
         """The sweep is done: full blocks first (`end_batch`), then the P's partly filled
-        block (Go: gcCleanups.flush at the end of the sweep). Safe to run again."""
+        block (Go: gcCleanups.flush at the end of the sweep). Safe to run again.
+
+        With `hold_flush` the flushed block waits in `held` until runtime.GC has returned
+        (`release_held`): Go wakes the cleanup goroutine in findRunnable after the flush,
+        into the run queue behind runtime.GC's caller, unless the caller is then in the
+        global queue (see `mspecial.Specials.sweep`)."""
         while len(self.filling) >= BLOCK_SIZE:
             self.full.append(self.filling[:BLOCK_SIZE]); del self.filling[:BLOCK_SIZE]  # noqa: E702 - one line: one step
         self.end_batch()
+        dest = self.held if self.hold_flush else self.queue
         while self.filling:
-            self.queue.append(self.filling[:BLOCK_SIZE]); del self.filling[:BLOCK_SIZE]  # noqa: E702 - one line: one step
-            self.rt.gc_record.cleanups_queued += len(self.queue[-1])
+            dest.append(self.filling[:BLOCK_SIZE]); del self.filling[:BLOCK_SIZE]  # noqa: E702 - one line: one step
+            self.rt.gc_record.cleanups_queued += len(dest[-1])
+
+    def release_held(self):
+        """runtime.GC has returned: the blocks its sweep's end flushed join the queue and
+        the cleanup goroutines are woken; they run at the caller's next scheduling point."""
+        rt = self.rt
+        with rt.world:
+            self.hold_flush = self.hold_full = self.bg_first = False
+            if not self.held:
+                return
+            self.queue.extend(self.held)
+            self.held.clear()
+        self.wake()
 
     def _spawn_goroutines(self):
         """Cleanup goroutines are created lazily by AddCleanup (Go: cleanupQueue.needG)."""

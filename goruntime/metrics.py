@@ -758,12 +758,41 @@ def get_input_provider():
     return _provider
 
 
+def _check_samples(samples):
+    """TypeError with the compiler's words for what is no ``[]metrics.Sample``."""
+    if not isinstance(samples, (list, tuple)):
+        raise TypeError(f"cannot use {samples!r} (Python {type(samples).__name__}) as "
+                        "[]metrics.Sample value in argument to metrics.Read")
+    for s in samples:
+        if not isinstance(s, Sample):
+            raise TypeError(f"cannot use {s!r} (Python {type(s).__name__}) as "
+                            "metrics.Sample value in argument to metrics.Read")
+        if not isinstance(s.Name, str):
+            raise TypeError(f"cannot use {s.Name!r} (Python {type(s.Name).__name__}) as "
+                            "string value in metrics.Sample.Name")
+        v = s.Value
+        if v is not None and not isinstance(v, Value):
+            raise TypeError(f"cannot use {v!r} (Python {type(v).__name__}) as "
+                            "metrics.Value value in metrics.Sample.Value")
+        if isinstance(v, Value) and v._kind == KindFloat64Histogram and v._pointer is not None \
+                and not (isinstance(v._pointer, Float64Histogram)
+                         and isinstance(v._pointer.Counts, list)):
+            raise TypeError("metrics.Sample.Value: a histogram value to reuse must be a "
+                            "*metrics.Float64Histogram whose Counts is a list")
+
+
 def Read(samples: list[Sample]) -> None:
     """Populate each sample's ``Value`` for its ``Name`` (Go: metrics.Read).
 
     Unknown names get ``KindBad``. Histogram values already present in a sample are
     reused, as in Go. Raises RuntimeError when no runtime has installed an input provider.
+    ``None`` is Go's nil slice (nothing to read); what Go's compiler rejects (not a list
+    or tuple of `Sample`, a non-string ``Name``, a ``Value`` that is no `Value`) is a
+    TypeError, raised before any sample changes.
     """
+    if samples is None:
+        return
+    _check_samples(samples)
     if len(samples) == 0:
         return
     with _metrics_sema:

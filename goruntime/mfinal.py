@@ -16,7 +16,7 @@ annotations, and ``types.finalizer_error`` applies Go's compatibility rules to i
 import inspect
 import weakref
 
-from . import _heap, _object, types as _types
+from . import _heap, _object, _signals, types as _types
 from .errors import FatalError
 from .mspecial import FinalizerSpecial
 
@@ -131,7 +131,9 @@ class Finalizers:
             e = FatalError(err)             # Go's text; the hint is a note (shown below it)
             e.add_note(python_hint(ftype))
             raise e
-        with rt.world:
+        # held: a Ctrl-C between the record and the finalizer goroutine's creation left a
+        # finalizer that never ran (no goroutine to run it)
+        with rt.world, _signals.held():
             if obj.addr in specials:
                 raise FatalError("runtime.SetFinalizer: finalizer already set")
             specials[obj.addr] = FinalizerSpecial(obj.addr, slot, spanclass, finalizer, obj.elem)

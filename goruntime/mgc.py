@@ -528,18 +528,22 @@ class Collector:
                     self.stage(self.finish_locked)
                 self.stage(self.start_and_finish, kind, True if waits else None)
         self.sweepone_turns = 0
-        self.stopped(busy, stages)
-        yields = wait and kind == "cycle" and rt.sched.mode == "cooperative" \
-            and rt.godebug.get("gcstoptheworld", 0) != 2
-        if waits or yields:
-            # signals wait as for the rest of runtime.GC: a Ctrl-C meanwhile is raised in
-            # main when it returns, not in a goroutine that ran in between (only when
-            # main waits: a goroutine's wait may never resume, and the mask is the thread's)
-            if rt.sched.current() is rt.sched.main:
-                with _signals.deferred():
+        try:
+            self.stopped(busy, stages)
+            yields = wait and kind == "cycle" and rt.sched.mode == "cooperative" \
+                and rt.godebug.get("gcstoptheworld", 0) != 2
+            if waits or yields:
+                # signals wait as for the rest of runtime.GC: a Ctrl-C meanwhile is raised in
+                # main when it returns, not in a goroutine that ran in between (only when
+                # main waits: a goroutine's wait may never resume, and the mask is the thread's)
+                if rt.sched.current() is rt.sched.main:
+                    with _signals.deferred():
+                        self.wait_and_sweep(waits, yields)
+                else:
                     self.wait_and_sweep(waits, yields)
-            else:
-                self.wait_and_sweep(waits, yields)
+        finally:
+            if rt.cleanups.held or rt.cleanups.hold_flush or rt.cleanups.hold_full or rt.cleanups.bg_first:
+                rt.cleanups.release_held()      # the cleanups runtime.GC's sweep flushed last
 
     def wait_and_sweep(self, waits, yields):
         """The rest of runtime.GC for a goroutine: wait for the mark (`wait_on_mark`), then
@@ -552,7 +556,8 @@ class Collector:
     def sweep_yields(self):
         """runtime.GC's caller sweeps one span and yields (Go: ``sweepone(); Gosched()``
         until no span is left), so with one P the finalizer and cleanup goroutines and
-        any other runnable goroutine run before runtime.GC returns. The caller's turns are
+        any other runnable goroutine run before runtime.GC returns (but for the cleanups
+        flushed at the sweep's end: `mspecial.flush_runs_in_gc`). The caller's turns are
         those `mspecial.sweep_batches` gives it (one span in eleven: the background
         sweeper sweeps ten per turn), and at least one: Go's heap always holds spans of
         the runtime's own objects besides the program's (the emulated heap does not), so
@@ -709,7 +714,7 @@ class Collector:
         """
         rt = self.rt
         roots = [f.addr for f in rt.finalizers.finq]
-        for block in rt.cleanups.queue + rt.cleanups.running:
+        for block in rt.cleanups.queue + rt.cleanups.held + rt.cleanups.running:
             roots.extend(c.closure for c in block)
         sp = rt.specials
         roots.extend(c.closure for c in sp.cleanups.values())
@@ -761,6 +766,7 @@ class Collector:
         self._event(cyc, SWEEP_TERMINATION, heap0, goal, 0, 0, stw1, 0)
         self._event(cyc, MARK_START, heap0, goal, 0, 0, 0, 0)
         rt.proc.clearpools()                    # Go: clearpools (central sudog list)
+        rt.pools.cleanup()                      # Go: clearpools' poolcleanup (sync.Pool)
         if self.mark is not None:         # left by a cycle interrupted in its sweep
             self.end_mark()
         _mark.release_heap(rt.heap)

@@ -141,15 +141,24 @@ class Specials:
         rank[order] = np.arange(len(order))
         pos = rank[spans]
         batch = sweep_batches(pos, nstale, kind)
+        # Which goroutine runs first after mark termination decides the cleanup
+        # goroutine's turns (`flush_runs_in_gc`): the finalizer goroutine, when the
+        # mcache flush queued finalizers, else the background sweeper.
+        has_fin = np.fromiter((bool(by_slot[int(s)][1]) for s in dead), dtype=bool, count=len(dead))
+        fing_first = bool(np.any(has_fin & (batch == 0)))
+        bg_first = kind == "cycle" and not fing_first
+        cbatch = sweep_batches(pos, nstale, kind, bg_first=True) if bg_first else batch
+        rt.cleanups.bg_first = bg_first
         seq = np.lexsort((dead, pos))
-        prev = None
+        prev = cprev = None
         for j in seq:
             s = int(dead[j])
-            b = int(batch[j])
+            b, cb = int(batch[j]), int(cbatch[j])
             if prev is not None and b != prev:
                 rt.finalizers.end_batch()        # fing ran between these spans (Go)
-                rt.cleanups.end_batch(prev)
-            prev = b
+            if cprev is not None and cb != cprev:
+                rt.cleanups.end_batch(cprev, cb)
+            prev, cprev = b, cb
             _, fins, weaks, cleanups = by_slot[s]
             # each record moves in one statement: a sweep that is run again after an
             # exception (mgc.Collector.complete) finds it either here or there
@@ -165,6 +174,13 @@ class Specials:
                 # (addspecial(force=true) splices before the existing record).
                 for c in sorted(cleanups, key=lambda c: (c.addr, -c.id)):
                     rt.cleanups.take(self.cleanups, c.id)
+        if kind == "cycle":
+            nspans = len(order) - nstale
+            rt.cleanups.hold_flush = not flush_runs_in_gc(fing_first, nspans)
+            if bg_first and cprev is not None:
+                # the sweep's last turn: the runtime's own span after the program's
+                last = int(sweep_batches(np.array([nstale + max(nspans, 0)]), nstale, kind, bg_first=True)[0])
+                rt.cleanups.hold_full = not _caller_turn_between(cprev, last + 1)
         self.end_sweep()
         return np.unique(spans).astype(np.int64)
 
@@ -186,15 +202,49 @@ class Specials:
 SWEEP_BATCH = 10              # Go: sweepBatchSize (mgcsweep.go)
 
 
-def sweep_batches(pos, nstale, kind):
+def _caller_turn_between(ended, next_batch):
+    """With the background sweeper first: whether runtime.GC's caller took a turn (an even
+    batch) from batch *ended* up to before *next_batch*, after which the cleanup goroutine,
+    woken by the full blocks queued so far, runs (Go: the caller's Gosched puts it in the
+    global queue, behind the cleanup goroutine on the P's)."""
+    lo, hi = max(ended, 2), next_batch - 1
+    return lo <= hi and (lo % 2 == 0 or lo + 1 <= hi)
+
+
+def flush_runs_in_gc(fing_first, nspans):
+    """Whether the cleanups flushed at the end of runtime.GC's sweep run before it returns
+    (Go 1.27, one P). The flush (gcCleanups.flush) is done by the last sweeper; the cleanup
+    goroutine is woken at the next findRunnable, onto the tail of the P's run queue.
+
+    Mark termination puts runtime.GC's caller on the P's run queue and the background
+    sweeper in runnext. Unless the finalizer goroutine takes runnext (*fing_first*: the
+    mcache flush queued finalizers), bgsweep sweeps first; after each of its yields the
+    caller comes back to the local queue (globrunqgetbatch), ahead of the cleanup goroutine,
+    so the caller returns first. With the finalizer goroutine first, the caller sweeps one
+    span and yields to the global queue, bgsweep ten, in turn (`sweep_batches`): the cleanup
+    goroutine runs first when bgsweep ends the sweep, i.e. unless the last span is the
+    tenth of a bgsweep batch (bgsweep yields and the caller finds the end). The spans are
+    the program's *nspans* after the mcache flush's and, as in `Collector.sweep_yields`,
+    one of the runtime's own objects, which Go's heap always holds.
+    Measured: oracle ``fid2_cleanup_wait`` (no finalizer: never), ``fid2_cleanup_turns``."""
+    if not fing_first:
+        return False
+    last = max(nspans, 0)                  # 0-based position of the last span swept
+    return last % (SWEEP_BATCH + 1) != SWEEP_BATCH
+
+
+def sweep_batches(pos, nstale, kind, bg_first=False):
     """The batch of each span at sweep position *pos* (an int array): 0 for the *nstale*
     spans the mcache flush swept, then the turns of the sweepers (see above). A cycle
     that runtime.GC() did not start has no caller sweeping: the background sweeper's
-    batches of ten (its turns against an allocating goroutine depend on timing in Go)."""
+    batches of ten (its turns against an allocating goroutine depend on timing in Go).
+    *bg_first*: the background sweeper takes the first turn (no finalizer goroutine in
+    runnext at mark termination, see `flush_runs_in_gc`): its batches are odd, the
+    caller's single spans even."""
     j = np.asarray(pos, dtype=np.int64) - nstale
     if kind == "cycle":
         q, r = np.divmod(np.maximum(j, 0), SWEEP_BATCH + 1)
-        b = 1 + 2 * q + (r > 0)
+        b = 1 + 2 * q + ((r == SWEEP_BATCH) if bg_first else (r > 0))
     else:
         b = 1 + np.maximum(j, 0) // SWEEP_BATCH
     return np.where(j < 0, 0, b)

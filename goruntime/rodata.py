@@ -48,10 +48,12 @@ class Rodata:
             return (0, 0)
         a = self._strings.get(b)
         if a is None:
+            # the entry that finds a literal is written last: a Ctrl-C between these
+            # statements leaves at most an unused literal, never a name for missing bytes
             a = self._next
-            self._next += (len(b) + 7) & ~7
-            self._strings[b] = a
             self.by_addr[a] = b
+            self._next = a + ((len(b) + 7) & ~7)
+            self._strings[b] = a
         return (a, len(b))
 
     def find(self, ptr):
@@ -70,8 +72,8 @@ class Rodata:
         w = self._type_words.get(t)
         if w is None:
             w = TYPES_BASE + 64 * len(self._type_words)
+            self._types_by_word[w] = t          # the word's type first (see `string`)
             self._type_words[t] = w
-            self._types_by_word[w] = t
         return w
 
     def type_of_word(self, w):
@@ -88,8 +90,8 @@ class Rodata:
             if k >= MAX_FUNCS:
                 raise MemoryError(f"goruntime: more than {MAX_FUNCS} distinct functions used as "
                                   "values (create each Python function once, not per call)")
+            self._func_list.append((fn, info))      # the index's entry first (see `string`)
             self._funcs[key] = k
-            self._func_list.append((fn, info))
         return k
 
     def function_at(self, w):

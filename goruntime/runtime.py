@@ -35,7 +35,9 @@ from . import sched as _sched, clock as _clock, types as _types
 from . import chan as _chan, mgc as _mgc, stack as _stack, proc as _proc
 from .errors import FatalError, Panic
 from . import godebug as _godebug
+from . import _signals
 from .mcleanup import Cleanup, Cleanups
+from .syncpool import Pools
 from .mfinal import Finalizers
 from .mgclimit import GCCPULimiter
 from .clock import COSTS
@@ -184,6 +186,7 @@ class Runtime:
         self.specials = Specials(self)        # mheap.go's specials: finalizer, cleanup, weak
         self.finalizers = Finalizers(self)    # mfinal.go: finq, fing
         self.cleanups = Cleanups(self)        # mcleanup.go: cleanup queue and goroutines
+        self.pools = Pools(self)              # sync/pool.go: allPools, oldPools
         self.collector = _mgc.Collector(self) # mgc.go: the cycle
         self.stacks = _stack.Stacks(           # stack.go: goroutine stacks
             adaptive=self.godebug.get("adaptivestackstart", 1) != 0)
@@ -248,6 +251,18 @@ class Runtime:
         except Exception:               # noqa: BLE001 - nothing to report to; best effort
             pass
 
+    def __reduce_ex__(self, protocol):
+        # copy.copy made a second Runtime object sharing this one's heap and scheduler:
+        # the copy's __del__ then closed them under the original (B58)
+        raise TypeError("goruntime: a Runtime cannot be copied or pickled: it owns its heap, "
+                        "its goroutines and their threads; share the object itself")
+
+    def __copy__(self):
+        self.__reduce_ex__(None)
+
+    def __deepcopy__(self, memo):
+        self.__reduce_ex__(None)
+
     def __repr__(self):
         dead = f" DEAD ({self.dead})" if self.heap.dead is not None else ""
         return (f"<goruntime.Runtime GOGC={self.pacer.gc_percent} GOMAXPROCS={self._gomaxprocs} "
@@ -296,9 +311,10 @@ class Runtime:
                 raise Panic("runtime error: makeslice: len out of range")
             raise Panic("runtime error: makeslice: cap out of range")
         noscan = not E.has_pointers
-        mask = None if noscan or size == 0 else _alloc_info(E)[2]
+        mask, unit = (None, 1) if noscan or size == 0 else _alloc_info(E)[2:]
         # one C call allocates and roots: a GC from a signal handler cannot come between
-        s = _object.new_slice_object(self, self.heap, size, noscan, mask, max(cap, 1), length, cap, E)
+        s = _object.new_slice_object(self, self.heap, size, noscan, mask, max(cap, 1) * unit,
+                                     length, cap, E)
         if self.heap.gc_pending:
             self._heap_triggered_gc()
         return s
@@ -575,10 +591,11 @@ class Runtime:
         return self.cleanups.add_cleanup(ptr, cleanup, arg)
 
     def _go_system(self, fn, name, *args):
-        g = self.sched.go(fn, *args, system=True, name=name)
-        # Go: go runCleanups() allocates a g; the finalizer goroutine is one of Go's
-        # start-up goroutines (package os sets finalizers on Stdin/Stdout/Stderr at init)
-        self.proc.newproc(g, trigger=False, startup=name == "finalizer")
+        with _signals.held():       # the goroutine and its g at once (see `go`)
+            g = self.sched.go(fn, *args, system=True, name=name)
+            # Go: go runCleanups() allocates a g; the finalizer goroutine is one of Go's
+            # start-up goroutines (package os sets finalizers on Stdin/Stdout/Stderr at init)
+            self.proc.newproc(g, trigger=False, startup=name == "finalizer")
         return g
 
     def _goexit(self, g):
@@ -612,9 +629,10 @@ class Runtime:
             del p
             return fn(*a)
 
-        g = self.sched.go(gowrap, *args, name=getattr(fn, "__name__", None))
-        self.stacks.newproc(g, stack)
-        proc.newproc(g, args)
+        with _signals.held():    # a goroutine is listed, given its stack and its g at once
+            g = self.sched.go(gowrap, *args, name=getattr(fn, "__name__", None))
+            self.stacks.newproc(g, stack)
+            proc.newproc(g, args)
         return g
 
     def sleep(self, ns):
@@ -734,6 +752,8 @@ class Runtime:
                 self.world.release()
         self.finalizers.clear()
         self.cleanups.queue.clear()
+        self.cleanups.held.clear()
+        self.pools.clear()
 
     def _check_alive(self):
         """Raise if this runtime died: first a crash still waiting for main's next
@@ -820,7 +840,8 @@ _ALLOC_CACHE_MAX = 4096       # types; a notebook that redeclares types in a loo
 
 
 def _alloc_info(T):
-    """``(size, noscan, uint8 GC mask or None)`` of type *T*, cached by identity (a Type's
+    """``(size, noscan, uint8 GC mask or None, repetitions)`` of type *T* (the mask of an
+    array is its element's, repeated: `Type.gc_mask_unit`), cached by identity (a Type's
     hash is its whole structure: too slow for every ``new``). Each entry keeps its type
     alive, so an id is never reused while cached; the cache is emptied when it is full."""
     e = _alloc_cache.get(id(T))
@@ -828,12 +849,15 @@ def _alloc_info(T):
         if not isinstance(T, _types.Type):
             raise TypeError(f"new: {T!r} is not a goruntime type")
         noscan = not T.has_pointers
-        mask = None if noscan else np.ascontiguousarray(T.gc_mask(), dtype=np.uint8).tobytes()
-        e = (T, T.size, noscan, mask)
+        mask, count = None, 1
+        if not noscan:
+            unit, count = T.gc_mask_unit()
+            mask = np.ascontiguousarray(unit, dtype=np.uint8).tobytes()
+        e = (T, T.size, noscan, mask, count)
         if len(_alloc_cache) >= _ALLOC_CACHE_MAX:
             _alloc_cache.clear()
         _alloc_cache[id(T)] = e
-    return e[1], e[2], e[3]
+    return e[1:]
 
 
 # ---------------------------------------------------------------------------------------

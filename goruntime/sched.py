@@ -501,7 +501,8 @@ class Scheduler:
         fn, args = contextvars.copy_context().run, (fn, *args)
         if self._threads:
             self._note_thread()
-        with self._lock:
+        # a Ctrl-C between listing the goroutine and queueing it left one that never ran
+        with _signals.held(), self._lock:
             g = Goroutine(self, next(self._goids), fn, args, bool(system), name)
             self._allgs[g.id] = g
             self.ngo += 1

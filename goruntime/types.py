@@ -68,7 +68,6 @@ compiler's (types2) spelling used in compile errors: ``any``, ``[]byte``,
 to ``Uint8`` and printed ``uint8`` by reflect, ``byte`` by the compiler; likewise every
 unnamed empty interface prints as ``any`` in compiler messages.
 """
-import copy
 import threading
 from collections import namedtuple
 
@@ -86,6 +85,7 @@ __all__ = [
 ]
 
 PTR_SIZE = 8                      # goarch.PtrSize on amd64
+_WORDS_KEPT = 4096                # `ptr_words` tuples up to this length are kept
 MAX_WIDTH = 1 << 50               # cmd/compile's types.MaxWidth on amd64: the largest value
 WORD_DTYPE = np.dtype("<u8")      # one pointer-sized word, as the arena stores it
 
@@ -168,6 +168,14 @@ def _ref(c):
 
 def _cstr(c, compiler, qual):
     return c._str(compiler, qual)
+
+
+def _clone(t):
+    """A shallow copy of type *t*, to build a related type from (`copy.copy` of a Type is
+    the type itself)."""
+    c = object.__new__(type(t))
+    c.__dict__.update(t.__dict__)
+    return c
 
 
 class Type:
@@ -266,6 +274,17 @@ class Type:
     def _literal(self, compiler, qual):
         raise NotImplementedError
 
+    # -- copies ----------------------------------------------------------------
+    # A Type is an immutable descriptor with Go's identity: a copy is the type itself
+    # (a shallow copy of a struct type failed in Struct.__new__; one of `int` was a
+    # second `int` object), so structures holding types can be (deep-)copied.
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
     # -- layout ----------------------------------------------------------------
 
     def _layout(self):
@@ -310,9 +329,16 @@ class Type:
 
     @property
     def ptr_words(self):
-        """Sorted indices of the pointer words of one value: Go's GC pointer mask."""
+        """Sorted indices of the pointer words of one value (a tuple): Go's GC pointer
+        mask. Built from `gc_mask` on demand for arrays and structs; kept only when short
+        (a ``[10_000_000]*T`` keeps its 10 MB mask, not ten million Python ints)."""
         self._layout()
-        return self._words
+        w = self._words
+        if w is None:
+            w = tuple(np.flatnonzero(self.gc_mask()).tolist())
+            if len(w) <= _WORDS_KEPT:
+                self._words = w
+        return w
 
     @property
     def has_pointers(self):
@@ -320,13 +346,29 @@ class Type:
         return self.ptrdata != 0
 
     def gc_mask(self):
-        """Read-only bool array, one entry per 8-byte word of a value; True = pointer."""
+        """Read-only bool array, one entry per 8-byte word of a value; True = pointer.
+        Built by numpy (arrays tile their element's, structs place their fields'), never
+        by a Python loop over elements."""
         if self._mask is None:
-            mask = np.zeros(-(-self.size // PTR_SIZE), dtype=bool)
-            mask[list(self.ptr_words)] = True
+            mask = self._build_mask()
             mask.setflags(write=False)
             self._mask = mask
         return self._mask
+
+    def _build_mask(self):
+        mask = np.zeros(-(-self.size // PTR_SIZE), dtype=bool)
+        mask[list(self._words)] = True          # a scalar-like type's few words
+        return mask
+
+    def gc_mask_unit(self):
+        """``(unit, count)``: the GC mask as *count* repetitions of the bool array *unit*
+        (an array of arrays of T: T's mask, the product of the lengths), so that the
+        allocator can take a huge array's pointer bits without its whole mask."""
+        t, count = self, 1
+        while t.kind == "array" and t.len and t.ptrdata:
+            count *= t.len
+            t = t.elem
+        return t.gc_mask(), count
 
     # -- methods -------------------------------------------------------------
 
@@ -466,7 +508,7 @@ UnsafePointer = _Basic("unsafe.Pointer", 8, None, ptr=True, name="Pointer", pack
 
 # byte is an alias of uint8: the same type (equal, same hash, reflect prints uint8);
 # only the compiler's spelling differs.
-Byte = copy.copy(Uint8)
+Byte = _clone(Uint8)
 Byte._alias = "byte"
 Byte._underlying = None
 
@@ -553,10 +595,13 @@ class Array(Type):
         size, n = e.size * self.len, self.len
         if n == 0 or e.ptrdata == 0:
             return size, e.align, 0, ()
-        step = e.size // PTR_SIZE          # pointerful types are 8-aligned: size % 8 == 0
-        words = (np.arange(n, dtype=np.int64)[:, None] * step
-                 + np.asarray(e.ptr_words, dtype=np.int64)[None, :]).ravel()
-        return size, e.align, (n - 1) * e.size + e.ptrdata, tuple(words.tolist())
+        # the pointer words: `gc_mask` tiles the element's, on demand
+        return size, e.align, (n - 1) * e.size + e.ptrdata, None
+
+    def _build_mask(self):
+        if self.ptrdata == 0:
+            return np.zeros(-(-self.size // PTR_SIZE), dtype=bool)
+        return np.tile(self.elem.gc_mask(), self.len)   # pointerful: size % 8 == 0
 
     def _literal(self, compiler, qual):
         return f"[{self.len}]" + _cstr(self._elem, compiler, qual)
@@ -714,7 +759,7 @@ class Interface(Type):
         if name is None:
             return self
         self._name, self._pkg = _check_name(name), package
-        self._underlying = copy.copy(self)
+        self._underlying = _clone(self)
         self._underlying._name = self._underlying._pkg = ""
         self._underlying._underlying = None
         return _declare(self)
@@ -780,7 +825,7 @@ class Struct(Type):
             (f if _is_exported(f) else (self._decl_pkg, f), _ref(t)) for f, t in self._fields_in))
 
     def _compute_layout(self):
-        off, align, ptrdata, words, laid = 0, 1, 0, [], []
+        off, align, ptrdata, laid = 0, 1, 0, []
         for fname, t in self._fields_in:
             t = _get(t)
             t._layout()
@@ -788,8 +833,6 @@ class Struct(Type):
             laid.append(Field(fname, t, off))
             if t.ptrdata:
                 ptrdata = off + t.ptrdata
-                base = off // PTR_SIZE
-                words.extend(base + w for w in t.ptr_words)
             off += t.size
             if off >= MAX_WIDTH:                # types.calcStructOffset
                 raise TypeError(f"type {self} too large")
@@ -798,7 +841,16 @@ class Struct(Type):
             off += 1                        # Go issue 9401: &x.last stays inside x
         size = -(-off // align) * align
         self._laid = tuple(laid)
-        return size, align, ptrdata, tuple(words)
+        return size, align, ptrdata, (() if ptrdata == 0 else None)    # None: see _build_mask
+
+    def _build_mask(self):
+        mask = np.zeros(-(-self.size // PTR_SIZE), dtype=bool)
+        for f in self._laid:
+            if f.type.ptrdata:                  # pointerful fields are 8-aligned
+                m = f.type.gc_mask()
+                b = f.offset // PTR_SIZE
+                mask[b:b + len(m)] |= m
+        return mask
 
     @property
     def fields(self):
@@ -830,7 +882,7 @@ def Named(name, underlying, *, package="main"):
     """
     _check_name(name)
     u = _get(_child(underlying)).underlying
-    t = copy.copy(u)
+    t = _clone(u)
     t._name, t._pkg, t._alias = name, package, None
     t._underlying = u
     t._methods = {}

@@ -95,3 +95,16 @@ def test_heapdump_goals_and_targets():
     assert [(n, ok) for n, ok, _ in b.targets()] == [
         ("heap dump load >= 200 MB/s: 1M", True), ("heap dump load >= 200 MB/s: 10M", False),
         ("dominator tree of a 10M-object heap < 30 s", True), ("why_alive on a 10M-object heap < 1 s", False)]
+
+
+def test_mark_rounds_spread_in_the_goal_and_the_note():
+    # A mark row of several rounds (bench.run.Bench.mark): its value is the median of the
+    # round medians, and the goal shows the per-round ratios' range beside the ratio.
+    r = row("balanced binary tree, 1M", "mark CPU / object", 4.0, 7.0)
+    r["spread"] = {"goruntime": [4.0, 4.2, 6.6], "go": [7.0, 11.0, 7.2],
+                   "ratio": [4.0 / 7.0, 4.2 / 11.0, 6.6 / 7.2]}
+    assert status(run.goals([r]), "mark <= 0.8x Go: tree 1M") == (
+        run.MET, "0.57x Go (rounds 0.38-0.92)")
+    note = run.spread_note([4.0, 6.6, 4.2], [7.0, None, 11.0], 5)
+    assert note == ("3 round(s) of 5 runs, medians of the round medians; per round: "
+                    "goruntime 4-6.6, Go 7-11 ns, ratio 0.38-0.57")

@@ -597,3 +597,68 @@ def test_appendix_x14_add_cleanup_allocates_two_16_byte_objects(mode, arg):
         assert (m1.BySize[2].Mallocs - m0.BySize[2].Mallocs) / n == 2.0
         assert m1.BySize[25].Mallocs - m0.BySize[25].Mallocs == 1
         assert 32.0 <= (m1.HeapAlloc - m0.HeapAlloc) / n < 33.0     # Go: +32.6 / +32.0
+
+
+# ---------------------------------------------------------------------------
+# Which cleanups have run when runtime.GC returns (Go 1.27.3, GOMAXPROCS=1).
+#
+# Measured with a 60-line Go program, one fresh process per row (2026-12-06): n dead
+# [40000]byte objects (a span each), a 32-byte two-object cycle with
+# runtime.AddCleanup on one of them and, with `fin`, a third 32-byte object with a
+# finalizer, all dropped; runtime.GC(); then the queue metrics
+# (/gc/{finalizers,cleanups}/{queued,executed}) read at once. Without a finalizer the
+# cleanup had not run for any n in 0..30; with one it had, except for n = 10 and 21
+# (the sweep's last span the tenth of a background-sweeper batch). The oracle scenarios
+# fid2_cleanup_wait and fid2_cleanup_turns check the same inside the oracle's process.
+CLEANUP_AT_GC_RETURN = {(n, fin): fin and n not in (10, 21)
+                        for n in (0, 1, 5, 9, 10, 11, 12, 20, 21, 22) for fin in (False, True)}
+CycT = rt.Struct("clCycT", id=rt.Int, peer=rt.Ptr("clCycT"), pad=rt.Array(rt.Int, 2))
+
+
+@pytest.mark.parametrize("n,fin", sorted(CLEANUP_AT_GC_RETURN))
+def test_cleanup_flushed_at_sweep_end_runs_before_gc_returns_as_go(n, fin):
+    with rt.Runtime(gomaxprocs=1, scheduler="cooperative", clock="virtual"):
+        ran = []
+        big = [rt.new(rt.Array(rt.Byte, 40000)) for _ in range(n)]
+        a, b = rt.new(CycT), rt.new(CycT)
+        a.peer, b.peer = b, a
+        rt.AddCleanup(a, ran.append, 4)
+        e = rt.new(CycT)
+        if fin:
+            rt.SetFinalizer(e, lambda x: None)
+        a = b = e = big = None  # noqa: F841 (drops the roots)
+        rt.GC()
+        assert metric("/gc/cleanups/queued:cleanups") == 1
+        assert (ran == [4]) is CLEANUP_AT_GC_RETURN[(n, fin)]
+        assert metric("/gc/cleanups/executed:cleanups") == len(ran)
+        rt.Gosched()                      # the caller's next scheduling point: it runs
+        assert ran == [4]
+
+
+# Full blocks (20 cleanups) queued during runtime.GC's sweep. Measured with a 40-line Go
+# program, one fresh process per row (2026-12-06): n dead 40 KB objects (a span each), then
+# ncl dead 1008-byte objects (eight to a span) with a cleanup each and no finalizer; the
+# cleanups executed when runtime.GC returns. The background sweeper goes first (ten spans
+# a turn), the caller one span a turn; a full block runs after a turn of the caller's.
+FULL_BLOCKS_AT_GC_RETURN = {(5, 0): 0, (25, 0): 0, (45, 0): 0, (45, 20): 20, (90, 0): 80, (90, 30): 20,
+                            (200, 0): 180}
+Obj1K = rt.Struct("clObj1K", p=rt.Ptr(rt.Int), b=rt.Array(rt.Byte, 1000))
+
+
+@pytest.mark.parametrize("ncl,nbig", sorted(FULL_BLOCKS_AT_GC_RETURN))
+def test_full_cleanup_blocks_run_after_the_callers_sweep_turns_as_go(ncl, nbig):
+    with rt.Runtime(gomaxprocs=1, scheduler="cooperative", clock="virtual"):
+        ran = []
+        big = [rt.new(rt.Array(rt.Byte, 40000)) for _ in range(nbig)]
+        objs = []
+        for i in range(ncl):
+            o = rt.new(Obj1K)
+            rt.AddCleanup(o, ran.append, i)
+            objs.append(o)
+        o = objs = big = None  # noqa: F841 (drops the roots)
+        rt.GC()
+        assert metric("/gc/cleanups/queued:cleanups") == ncl
+        assert len(ran) == FULL_BLOCKS_AT_GC_RETURN[(ncl, nbig)]
+        assert metric("/gc/cleanups/executed:cleanups") == len(ran)
+        rt.Gosched()
+        assert sorted(ran) == list(range(ncl))

@@ -16,20 +16,23 @@ from goruntime.errors import FatalError
 RINGS = (0, 1, 2, 4, 8, 16, 32, 64, "batched", "adaptive")
 
 
-def _mark_with(heap, roots=None, scan_only=None, ring=16):
+def _mark_with(heap, roots=None, scan_only=None, ring=16, stats=None):
     if ring == "batched":
-        return _mark.mark(heap, roots, scan_only, batched=True)
+        return _mark.mark(heap, roots, scan_only, batched=True, stats=stats)
     if ring == "adaptive":
-        return _mark.mark(heap, roots, scan_only)
-    return _mark.mark(heap, roots, scan_only, ring=ring, batched=False)
+        return _mark.mark(heap, roots, scan_only, stats=stats)
+    return _mark.mark(heap, roots, scan_only, ring=ring, batched=False, stats=stats)
 
 
 def _mark_result(heap, ring, roots=None, scan_only=None):
-    out = _mark_with(heap, roots, scan_only, ring)
+    """(bytes_marked, nmarked, scan_bytes, (spans, links, scan_large)), the mark bits: the
+    counts the concurrent mark's cost model reads must be every drain's too."""
+    st = {}
+    out = _mark_with(heap, roots, scan_only, ring, st)
     bits = heap.gcmark_bits.copy()
     assert _mark.checkmark(heap, roots, scan_only) == out[1]
     _mark.clear_marks(heap)
-    return out, bits
+    return (*out, (st["spans"], st["links"], st["scan_large"])), bits
 
 
 def _assert_all_rings_agree(heap, roots=None, scan_only=None):
@@ -105,7 +108,7 @@ def test_long_list_and_random_order_list():
     h.add_root(int(a[p[0]]))
     h.flush_mcaches(False)
     # scan work: up to the last pointer word (2 of 4 words), as Go's scanObjectSmall
-    assert _assert_all_rings_agree(h) == (32 * n, n, 16 * n)
+    assert _assert_all_rings_agree(h)[:3] == (32 * n, n, 16 * n)
 
 
 def _bad_pointer_error(h, ring):
@@ -261,7 +264,7 @@ def test_dense_span_words_of_every_power_of_two_size(size):
     ref = _assert_all_rings_agree(h)
     assert ref[1] == n
     st = {}
-    assert _mark.mark(h, stats=st) == ref
+    assert _mark.mark(h, stats=st) == ref[:3]
     assert st["drain"] == "batched" and st["span_objs"] > 4 * st["span_visits"], st
     _mark.clear_marks(h)
     # a bad pointer (the span tail: 7936 of a page's 8192 bytes hold objects) found in
@@ -298,7 +301,7 @@ def test_budgeted_mark_state_batched_and_pipelined_agree(budget):
         while not m.empty:
             m.drain(budget, 0, 1)
             steps += 1
-        out = (m.bytes_marked, m.nmarked, m.scan_bytes)
+        out = (m.bytes_marked, m.nmarked, m.scan_bytes, (m.nspans, m.nlinks, m.scan_large))
         m.stop()
         assert out == ref[0], batched
         np.testing.assert_array_equal(h.gcmark_bits, ref[1], err_msg=f"batched={batched}")

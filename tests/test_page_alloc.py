@@ -1,7 +1,7 @@
 """The page allocator's search (``_heap.find_free_run``) and the zeroing of reused memory.
 
-find_free_run walks the in-use bitmap a word at a time and starts runs of 2+ pages at a
-hint; the heap it must give is the one the page-at-a-time definition gives: every span
+find_free_run searches two levels of summaries (per 64-page word and per 512-page
+chunk: the free runs at the start, the longest, at the end); the heap it must give is the one the page-at-a-time definition gives: every span
 at the lowest run of free mapped pages that fits it (after growing the heap if none
 does). A fragmented heap (holes of every length between live large objects) is checked
 against that definition, computed here from ``Heap.page_to_span``. Reused memory is
@@ -25,14 +25,24 @@ def lowest_fit(free, npages):
 
 
 def test_large_spans_take_the_lowest_fitting_run_and_reused_pages_read_zero():
-    rng = np.random.default_rng(7)
+    check_lowest_fit([1, 2, 3, 4, 5, 7, 9, 16, 33, 64, 65, 70], seed=7)
+
+
+def test_runs_across_words_and_chunks_take_the_lowest_fit():
+    # runs longer than a 64-page word and than a 512-page chunk: found through the
+    # summaries' carried runs (start and end runs of the words and chunks between)
+    check_lowest_fit([1, 3, 63, 64, 65, 127, 129, 200, 511, 512, 513, 700, 1030], seed=11)
+
+
+def check_lowest_fit(choices, seed):
+    rng = np.random.default_rng(seed)
     with rt.Runtime(gogc="off", gomaxprocs=1, scheduler="cooperative", clock="virtual") as r:
         h = r.heap
         live = {}
         checked = grown = 0
         for _ in range(6):
             for _ in range(60):
-                npages = int(rng.choice([1, 2, 3, 4, 5, 7, 9, 16, 33, 64, 65, 70]))
+                npages = int(rng.choice(choices))
                 size = max(npages * PAGE - int(rng.integers(0, PAGE // 2)), 32769)
                 npages = -(-size // PAGE)
                 before = np.array(h.page_to_span)

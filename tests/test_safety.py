@@ -481,6 +481,8 @@ def _signal_sweep(step, deliver, where=None, min_lines=300):
     import threading
     where = where or str(__import__("pathlib").Path(rt.__file__).parent)
     got = []
+    with rt.Runtime(arena_cap=64 << 20) as warm:   # the process's first cycle builds lazy
+        warm.gc()                                   # tables (mgc._slot_names): 102 lines more
 
     armed = [False]
 
@@ -1220,12 +1222,13 @@ def test_b45_sleep_is_an_int64_duration_and_its_timer_saturates(runtime):
     check_invariants(m)
 
 
-def _sigint_at_line(where, k):
-    """A tracer that sends SIGINT to this thread at the k-th line run in the files under
-    *where* (k = 0: none, to count them), and the count. To this thread, not the process:
-    sent to the process while a GC inside blocks it here, another thread would take it
-    and this one would run the handler at a moment of its own choosing."""
+def _sigint_at_line(where, k, sig=None):
+    """A tracer that sends SIGINT (or *sig*) to this thread at the k-th line run in the
+    files under *where* (k = 0: none, to count them), and the count. To this thread, not
+    the process: sent to the process while a GC inside blocks it here, another thread
+    would take it and this one would run the handler at a moment of its own choosing."""
     import signal
+    sig = signal.SIGINT if sig is None else sig
     count = [0]
 
     def tracer(frame, event, arg):
@@ -1234,7 +1237,7 @@ def _sigint_at_line(where, k):
         if event == "line":
             count[0] += 1
             if count[0] == k:
-                signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+                signal.pthread_kill(threading.get_ident(), sig)
         return tracer
     return tracer, count
 
@@ -1269,12 +1272,9 @@ def _check_map(m, name, lo, outcomes):
         assert m[k] == k and k in m
 
 
-def test_b46_ctrl_c_in_a_map_update_leaves_the_map_whole():
-    """A map update is many Python steps (the mirror and the heap change together); a
-    Ctrl-C between two of them left a map whose `len` disagreed with its entries (an
-    interrupted 9th insert: len 8, no entries left; a new table the heap no longer
-    referenced, freed by the next GC while the mirror still wrote into it). Now a SIGINT
-    that arrives during an insert, delete or clear is raised right after it."""
+def _map_update_sweep(sig=None, exc=KeyboardInterrupt):
+    """Every map case, with *sig* (SIGINT by default) sent at every n/40-th line of the
+    update: the map stays whole (len agrees with the entries, one of the outcomes)."""
     import sys
     pkg = str(__import__("pathlib").Path(rt.__file__).parent)
     for name, setup, op, outcomes in _map_cases():
@@ -1284,11 +1284,11 @@ def test_b46_ctrl_c_in_a_map_update_leaves_the_map_whole():
                 m = rt.make(rt.Map(rt.Int, rt.Int))
                 setup(m)
                 lo = len(m)
-                tracer, count = _sigint_at_line(pkg, k if n is not None else 0)
+                tracer, count = _sigint_at_line(pkg, k if n is not None else 0, sig)
                 sys.settrace(tracer)
                 try:
                     op(m)
-                except KeyboardInterrupt:
+                except exc:
                     pass
                 finally:
                     sys.settrace(None)
@@ -1302,6 +1302,15 @@ def test_b46_ctrl_c_in_a_map_update_leaves_the_map_whole():
                 m[10 ** 6] = 10 ** 6                        # and it still works
                 _check_map(m, (name, k), 0, None)
             k += max(1, n // 40)
+
+
+def test_b46_ctrl_c_in_a_map_update_leaves_the_map_whole():
+    """A map update is many Python steps (the mirror and the heap change together); a
+    Ctrl-C between two of them left a map whose `len` disagreed with its entries (an
+    interrupted 9th insert: len 8, no entries left; a new table the heap no longer
+    referenced, freed by the next GC while the mirror still wrote into it). Now a SIGINT
+    that arrives during an insert, delete or clear is raised right after it."""
+    _map_update_sweep()
 
 
 # ---------------------------------------------------------------------------------- B47
@@ -1462,3 +1471,551 @@ def test_an_exception_at_any_line_of_a_signal_section_entry_leaves_nothing_behin
             sum(range(1000))
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+# ---------------------------------------------------------------------------------- B49
+class _Stop(Exception):
+    """What a program's SIGTERM/SIGUSR1 handler raises to stop it."""
+
+
+def _raising_handler(signum, frame):
+    raise _Stop(signum)
+
+
+@pytest.mark.parametrize("signame", ["SIGUSR1", "SIGTERM"])
+def test_b49_any_python_signal_handler_waits_for_a_map_update(signame):
+    """`_signals.held` held only SIGINT: a Python handler of any other signal (a SIGTERM
+    or SIGALRM handler raising to stop the program) ran mid-update and broke the map as
+    Ctrl-C did (B46). Now every signal with a Python handler waits for the update."""
+    import signal
+    sig = getattr(signal, signame)
+    before = signal.signal(sig, _raising_handler)
+    try:
+        _map_update_sweep(sig, _Stop)
+        assert signal.getsignal(sig) is _raising_handler
+    finally:
+        signal.signal(sig, before)
+
+
+def test_b49_held_signals_run_after_the_block_in_order_and_handlers_come_back():
+    """Two signals with Python handlers arrive during a `held` block: neither handler runs
+    inside it; both run right after, in arrival order, the first exception is raised,
+    and every handler is back. A signal without a Python handler is left alone, and a
+    handler installed after an earlier block is held too (no stale selection)."""
+    import signal
+    from goruntime import _signals
+    ran = []
+
+    def usr1(signum, frame):
+        ran.append("usr1")
+        raise _Stop("usr1")
+
+    def usr2(signum, frame):
+        ran.append("usr2")
+    saved = {s: signal.getsignal(s) for s in (signal.SIGUSR1, signal.SIGUSR2)}
+    try:
+        signal.signal(signal.SIGUSR1, usr1)
+        with _signals.held():                       # SIGUSR2 has no Python handler yet
+            pass
+        signal.signal(signal.SIGUSR2, usr2)
+        me = threading.get_ident()
+        with pytest.raises(_Stop):
+            with _signals.held():
+                signal.pthread_kill(me, signal.SIGUSR2)
+                signal.pthread_kill(me, signal.SIGUSR1)
+                sum(range(1000))                    # the handlers would run here
+                ran.append("end of block")
+        assert ran == ["end of block", "usr2", "usr1"]
+        assert signal.getsignal(signal.SIGUSR1) is usr1
+        assert signal.getsignal(signal.SIGUSR2) is usr2
+        assert not _signals._recorded and not _signals._held
+    finally:
+        for s, h in saved.items():
+            signal.signal(s, h)
+
+
+def test_b49_a_heap_channel_receive_waits_for_any_signal_handler():
+    """The B48 channel sweep with a raising SIGUSR1 handler instead of Ctrl-C."""
+    import signal
+    import sys
+    pkg = str(__import__("pathlib").Path(rt.__file__).parent)
+    before = signal.signal(signal.SIGUSR1, _raising_handler)
+    try:
+        k, n = 1, None
+        while n is None or k <= n:
+            with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
+                c = rt.make(rt.ChanType(rt.Ptr(Box)), 2)
+                p = rt.new(Box)
+                p.x = 3
+                tracer, count = _sigint_at_line(pkg, k if n is not None else 0, signal.SIGUSR1)
+                sys.settrace(tracer)
+                try:
+                    c.send(p)
+                    c.send(c.recv())
+                except _Stop:
+                    pass
+                finally:
+                    sys.settrace(None)
+                if n is None:
+                    n = count[0]
+                    continue
+                vals = c.buffered()
+                assert [v.x for v in vals] in ([], [3]), (k, vals)
+                assert c.hchan.qcount == len(vals), k
+                del c, p, vals
+            k += 1
+    finally:
+        signal.signal(signal.SIGUSR1, before)
+
+
+# ---------------------------------------------------------------------------------- B50
+def test_b50_make_chan_follows_gos_size_rule(runtime):
+    """`rt.Chan(2**70)` was accepted, and `make(chan struct{}, 2**70)` allocated its hchan
+    before an OverflowError. Go's makechan64/makechan rule now decides (checked against Go
+    1.27.3: `(1<<48-112)/8 + 1` int64s, -1, `1<<63` as a uint64 and `(1<<48-112)/16 + 1`
+    `any`s panic; `1<<62` empty structs do not), before anything is allocated."""
+    E = rt.Struct("SafetyEmpty")
+    before = rt.ReadMemStats()
+    bad = [
+        lambda: rt.Chan(2 ** 70),
+        lambda: rt.Chan(-1),
+        lambda: rt.Chan((MAX48 - 112) // 16 + 1),       # a plain Chan holds `any`s
+        lambda: rt.make(rt.ChanType(rt.Int64), (MAX48 - 112) // 8 + 1),
+        lambda: rt.make(rt.ChanType(rt.Int64), -1),
+        lambda: rt.make(rt.ChanType(rt.Int64), 2 ** 70),
+        lambda: rt.make(rt.ChanType(E), 1 << 63),
+        lambda: rt.make(rt.ChanType(E), 2 ** 70),
+        lambda: rt.make(rt.ChanType(rt.Array(rt.Int8, 1 << 16)), 2 ** 70),  # makechan64 first
+    ]
+    for i, f in enumerate(bad):
+        with pytest.raises(rt.Panic, match=r"^makechan: size out of range$"):
+            f()
+        assert rt.ReadMemStats().Mallocs == before.Mallocs, i
+    with pytest.raises(TypeError):
+        rt.Chan(True)
+    assert rt.Chan((MAX48 - 112) // 16).cap == (MAX48 - 112) // 16
+    c = rt.make(rt.ChanType(E), (1 << 63) - 1)                # mem 0: any int64 size
+    assert c.cap == (1 << 63) - 1 and c.hchan.dataqsiz == (1 << 63) - 1
+    c.send({})
+    assert len(c) == 1
+    with pytest.raises(MemoryError):                  # in Go's range: the arena decides
+        rt.make(rt.ChanType(rt.Int64), (MAX48 - 112) // 8)
+
+
+MAX48 = 1 << 48
+
+
+# ---------------------------------------------------------------------------------- B51
+def test_b51_metrics_read_and_read_gc_stats_check_their_arguments(runtime):
+    """`metrics.Read("x")` and `debug.ReadGCStats(5)` raised AttributeError from inside
+    (`'str' object has no attribute 'Name'`); a GCStats whose Pause was a tuple was half
+    filled. Now: TypeError with the compiler's words before anything changes, None as
+    Go's nil (an empty read; a nil *GCStats panics as Go's nil dereference)."""
+    from goruntime import debug, metrics
+    for bad in ("x", 5, {"Name": "/gc/cycles/total:gc-cycles"}, ["x"], [metrics.Sample(Name=5)],
+                [metrics.Sample(Name="/gc/cycles/total:gc-cycles", Value=3)]):
+        with pytest.raises(TypeError, match=r"^cannot use .* metrics\."):
+            metrics.Read(bad)
+    good = metrics.Sample(Name="/gc/cycles/total:gc-cycles")
+    with pytest.raises(TypeError):
+        metrics.Read([good, "x"])
+    assert good.Value.Kind() == metrics.KindBad           # nothing changed
+    metrics.Read(None)
+    metrics.Read((good,))
+    assert good.Value.Kind() == metrics.KindUint64
+    for bad in (5, "x", rt.ReadMemStats()):
+        with pytest.raises(TypeError, match=r"^cannot use .* as \*debug\.GCStats value"):
+            debug.ReadGCStats(bad)
+    with pytest.raises(rt.Panic, match="nil pointer dereference"):
+        debug.ReadGCStats(None)
+    rt.GC()
+    s = debug.GCStats(Pause=(1,))
+    with pytest.raises(TypeError, match=r"debug\.GCStats\.Pause"):
+        debug.ReadGCStats(s)
+    assert s.NumGC == 0 and s.Pause == (1,)
+    s = debug.GCStats(Pause=None, PauseEnd=None, PauseQuantiles=None)   # nil slices
+    debug.ReadGCStats(s)
+    assert s.NumGC >= 1 and len(s.Pause) == len(s.PauseEnd) == s.NumGC and s.PauseQuantiles is None
+
+
+# ---------------------------------------------------------------------------------- B52
+def _ref_words(t):
+    """The pointer words of one value of *t*, by the layout rules written out (the
+    reference the numpy-built masks are compared with)."""
+    u = t.underlying
+    if u.kind == "array":
+        e = _ref_words(u.elem)
+        return [i * (u.elem.size // 8) + w for i in range(u.len) for w in e] if e else []
+    if u.kind == "struct":
+        return [f.offset // 8 + w for f in u.fields for w in _ref_words(f.type)]
+    if u.kind == "interface":
+        return [1]
+    return [0] if u.ptrdata else []
+
+
+def _type_strategy():
+    from hypothesis import strategies as st
+    leaves = st.sampled_from([rt.Int8, rt.Int, rt.Bool, rt.Ptr(rt.Int), rt.String, rt.Any,
+                              rt.Slice(rt.Int), rt.Map(rt.Int, rt.Int), rt.Float32])
+    names = iter(range(10 ** 9))
+
+    def extend(inner):
+        return st.one_of(
+            st.builds(lambda e, n: rt.Array(e, n), inner, st.integers(0, 5)),
+            st.lists(inner, min_size=0, max_size=4).map(
+                lambda ts: rt.Struct(f"SafetyB52_{next(names)}",
+                                     **{f"f{i}": t for i, t in enumerate(ts)})))
+    return st.recursive(leaves, extend, max_leaves=12)
+
+
+def test_b52_masks_are_the_layout_rules():
+    """The numpy-built masks (arrays tile, structs place their fields) give exactly the
+    pointer words the layout rules give, for random nested types; `gc_mask_unit` tiled is
+    `gc_mask`; `ptr_words` is a tuple of ints."""
+    from hypothesis import given, settings
+
+    @settings(max_examples=300, deadline=None)
+    @given(_type_strategy())
+    def check(t):
+        want = _ref_words(t)
+        assert t.ptr_words == tuple(want) and all(type(w) is int for w in t.ptr_words)
+        m = t.gc_mask()
+        assert m.shape == (-(-t.size // 8),) and np.flatnonzero(m).tolist() == want
+        unit, count = t.gc_mask_unit()
+        assert np.array_equal(np.tile(unit, count), m) if want else True
+        assert t.has_pointers == bool(want)
+        assert t.ptrdata == (8 * want[-1] + 8 if want else 0)
+    check()
+
+
+def test_b52_a_huge_pointer_array_type_builds_no_per_element_table():
+    """`rt.Array(rt.Ptr(T), n)` built an n-entry tuple of Python ints when laid out
+    (10**7: 2.7 s and +540 MB RSS) and a second list for its mask. Now its size, ptrdata
+    and unit mask take no memory that grows with n, and its full mask is one byte per
+    word, built by numpy."""
+    import tracemalloc
+    n = 10 ** 6
+    tracemalloc.start()
+    try:
+        A = rt.Array(rt.Ptr(Box), n)
+        assert (A.size, A.ptrdata, A.has_pointers) == (8 * n, 8 * n, True)
+        S = rt.Struct("SafetyB52Big", a=rt.Int, arr=rt.Array(rt.Array(Box, 100), n // 100))
+        assert S.ptrdata == S.size == 8 + 16 * n
+        assert tracemalloc.get_traced_memory()[1] < 1 << 20
+        unit, count = A.gc_mask_unit()
+        assert unit.tolist() == [True] and count == n
+        assert tracemalloc.get_traced_memory()[1] < 1 << 20
+        tracemalloc.reset_peak()
+        m = S.gc_mask()
+        assert m.sum() == n and m[1:].reshape(-1, 2)[:, 1].all()
+        assert tracemalloc.get_traced_memory()[1] < 3 * S.size // 8
+    finally:
+        tracemalloc.stop()
+
+
+def test_b52_objects_typed_by_a_unit_mask_keep_their_referents(runtime):
+    """`new([n]*T)` and `make([][k]*T, m)` take the element's mask repeated (never the
+    whole table): their pointer bits are the full mask's, every pointer in them still
+    keeps its referent alive, and checkmark agrees."""
+    E = rt.Struct("SafetyB52E", x=rt.Int, p=rt.Ptr(Box))
+    cases = [
+        (rt.Array(rt.Ptr(Box), 5000), lambda a, i, p: a.__setitem__(i, p), lambda a, i: a[i]),
+        (rt.Array(E, 300), lambda a, i, p: setattr(a[i], "p", p), lambda a, i: a[i].p),
+        (rt.Array(rt.Array(rt.Ptr(Box), 3), 700), lambda a, i, p: a[i].__setitem__(2, p),
+         lambda a, i: a[i][2]),
+    ]
+    heap = runtime.heap
+    for T, put, get in cases:
+        a = rt.new(T)
+        assert [heap.is_pointer_word(a.addr + 8 * w) for w in range(T.size // 8)] \
+            == T.gc_mask().tolist()
+        for i in range(0, T.len, 37):
+            p = rt.new(Box)
+            p.x = i
+            put(a, i, p)
+        del p
+        rt.GC()
+        rt.GC()
+        for i in range(0, T.len, 37):
+            assert get(a, i).x == i
+    s = rt.make(rt.Slice(rt.Array(rt.Ptr(Box), 4)), 50)
+    assert [heap.is_pointer_word(s.addr + 8 * w) for w in range(200)] == [True] * 200
+    q = rt.new(Box)
+    q.x = 42
+    s[49][3] = q
+    del q
+    rt.GC()
+    rt.GC()
+    assert s[49][3].x == 42
+    check_invariants(rt.ReadMemStats())
+
+
+# ---------------------------------------------------------------------------------- B53
+def _map_and_chan(r):
+    m = r.make(rt.Map(rt.Int, rt.Int))
+    for i in range(100):
+        m[i] = i
+    c = r.make(rt.ChanType(rt.Int), 3)
+    c.send(4)
+    return m, c
+
+
+def _refused_mutations(m, c):
+    return [("del", lambda: m.__delitem__(5)), ("clear", lambda: rt.clear(m)),
+            ("set", lambda: m.__setitem__(5, 6)), ("update", lambda: m.update([1000], [1])),
+            ("update loop", lambda: m.update(["x"], [1])),
+            ("close", c.close), ("recv", c.recv), ("try_recv", c.try_recv),
+            ("send", lambda: c.send(5)), ("select", lambda: rt.select([("recv", c)], default=True))]
+
+
+def _assert_unchanged(m, c, st, label):
+    assert len(m) == 100 and st.used == 100, label
+    keys = set(st.small[2]) if st.small is not None else \
+        {k for t in st.directory for k in t.keys}
+    assert len(keys) == 100, label
+    assert not c.closed and len(c) == 1, label
+
+
+@pytest.mark.parametrize("how", ["closed", "dead", "foreign thread"])
+def test_b53_a_refused_map_or_channel_change_changes_nothing(how):
+    """A map delete or clear on a closed or dead runtime, or from a thread that does not
+    own a cooperative runtime, changed the Python mirror (len 100 -> 99) before the heap
+    write raised; a heap channel's close set its Python side closed before `hchan.closed`
+    raised. Now the runtime is checked first: the error, and nothing changed."""
+    r = rt.Runtime(godebug="gccheckmark=1")
+    with r:
+        m, c = _map_and_chan(r)
+        st = m._state
+        if how == "dead":
+            p = r.new(Box)
+            r.set_finalizer(p, lambda o: 1 / 0)
+            del p
+            r.gc()
+            with pytest.raises(ZeroDivisionError):
+                for _ in range(10):
+                    rt.Gosched()
+        for label, f in _refused_mutations(m, c):
+            if how == "foreign thread":
+                _, exc = _in_thread(f)
+                assert isinstance(exc, RuntimeError) and "belongs to thread" in str(exc), label
+            elif how == "dead":
+                with pytest.raises(rt.FatalError, match="dead"):
+                    f()
+            _assert_unchanged(m, c, st, label)
+        if how == "foreign thread":                     # and the owner still can
+            del m[5]
+            c.close()
+            assert len(m) == 99 and c.closed and c.hchan.closed == 1
+    if how == "closed":
+        for label, f in _refused_mutations(m, c):
+            with pytest.raises(rt.FatalError, match="closed"):
+                f()
+            _assert_unchanged(m, c, st, label)
+
+
+# ---------------------------------------------------------------------------------- B54
+def test_b54_ctrl_c_while_interning_a_literal_leaves_no_dangling_name():
+    """`Rodata.string` named a literal's address before it recorded the bytes there: a
+    Ctrl-C in between left "abc" interned at an address with no bytes, and every later
+    use of the literal raised `string data at 0x4c0010 is not in this runtime`. The same
+    order in `type_word` (an interface's type word without its type) and `function` (two
+    functions given one index). The entry that makes a record findable is now written
+    last."""
+    import sys
+    from goruntime import rodata
+    where = rodata.__file__
+    fns = [lambda: None, lambda: 1]
+    T = rt.Struct("SafetyB54", x=rt.Int)
+    calls = [("string", lambda ro: ro.string("abc"),
+              lambda ro: ro.by_addr[ro.string("abc")[0]] == b"abc"),
+             ("type_word", lambda ro: ro.type_word(T),
+              lambda ro: ro.type_of_word(ro.type_word(T)) is T
+              and ro.type_of_word(ro.type_word(rt.Int)) is rt.Int),
+             ("function", lambda ro: ro.function("k0", fns[0]),
+              lambda ro: ro.function_at(rodata.TEXT_BASE + 16 * ro.function("k0", fns[0]))[1]
+              is fns[0] and ro.function_at(rodata.TEXT_BASE + 16 * ro.function("k1", fns[1]))[1]
+              is fns[1])]
+    for name, call, ok in calls:
+        k, n = 1, None
+        while n is None or k <= n:
+            ro = rodata.Rodata()
+            ro.string("first")
+            tracer, count = _sigint_at_line(where, k if n is not None else 0)
+            sys.settrace(tracer)
+            try:
+                call(ro)
+            except KeyboardInterrupt:
+                pass
+            finally:
+                sys.settrace(None)
+            if n is None:
+                n = count[0]
+                assert n >= 3, name
+            else:
+                assert ok(ro), (name, k)
+                assert ro.by_addr[ro.string("first")[0]] == b"first"
+            k += 1
+    with rt.Runtime(godebug="gccheckmark=1"):                 # and through the public API
+        b = rt.bytes("hello")
+        assert str(rt.concat("abc", rt.string(b), "def")) == "abchellodef"
+
+
+# ---------------------------------------------------------------------------------- B55
+def test_b55_ctrl_c_in_a_go_statement_leaves_no_goroutine_that_never_runs():
+    """`go` listed the new goroutine (allgs) and then queued it: a Ctrl-C in between left
+    a goroutine that never ran and counted in NumGoroutine for good (2 after the program
+    ended); and between the scheduler's goroutine and its stack and g accounting. Now
+    the goroutine is listed, queued and accounted at once: after a SIGINT at any line of
+    `rt.go` the goroutine ran once or never, and NumGoroutine is back to 1."""
+    import sys
+    pkg = str(__import__("pathlib").Path(rt.__file__).parent)
+    k, n = 1, None
+    while n is None or k <= n:
+        with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
+            ran = []
+            tracer, count = _sigint_at_line(pkg, k if n is not None else 0)
+            sys.settrace(tracer)
+            try:
+                rt.go(ran.append, 1)
+            except KeyboardInterrupt:
+                pass
+            finally:
+                sys.settrace(None)
+            if n is None:
+                n = count[0]
+                continue
+            for _ in range(3):
+                rt.GC()
+                rt.Gosched()
+            assert ran in ([], [1]), k
+            assert rt.NumGoroutine() == 1, k
+            check_invariants(rt.ReadMemStats())
+        k += max(1, n // 200)       # every line of the old `go` (133); ~200 of today's
+
+
+# ---------------------------------------------------------------------------------- B56
+def _interrupted_section(cm, h):
+    """A signal section interrupted by Ctrl-C, with the handle *h* a local of this frame
+    (which the KeyboardInterrupt's traceback holds)."""
+    import signal
+    with cm():
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+        sum(range(1000))
+
+
+@pytest.mark.parametrize("cm", ["deferred", "held"])
+def test_b56_an_interrupted_section_keeps_no_handle_alive(cm):
+    """The deferred signal's exception was raised from a local (`first`) of the frame
+    that ran the handler: exception -> traceback -> that frame -> exception, a cycle, so
+    the interrupted caller's frames (and their handles: roots) stayed alive until
+    Python's cycle collector ran. A Ctrl-C in `rt.GC()` (or, since B49, in SetFinalizer
+    or AddCleanup) kept its caller's objects alive and their finalizers never ran. Now
+    the local is cleared as the exception leaves."""
+    import gc as pygc
+    import signal
+    from goruntime import _signals
+    section = getattr(_signals, cm)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    pygc.disable()
+    try:
+        with rt.Runtime(godebug="gccheckmark=1"):
+            p = rt.new(Box)
+            w = weak.Make(p)
+            ran = []
+            rt.SetFinalizer(p, lambda o: ran.append(1))
+            try:
+                _interrupted_section(section, p)
+            except KeyboardInterrupt:
+                pass
+            del p
+            for _ in range(3):
+                rt.GC()
+                rt.Gosched()
+            assert w.Value() is None and ran == [1]
+    finally:
+        pygc.enable()
+        signal.signal(signal.SIGINT, before)
+
+
+# ---------------------------------------------------------------------------------- B57
+@pytest.mark.parametrize("what", ["finalizer", "cleanup"])
+def test_b57_ctrl_c_in_set_finalizer_or_add_cleanup_leaves_none_that_never_runs(what):
+    """The first SetFinalizer (AddCleanup) of a runtime records the finalizer, then
+    starts the goroutine that runs finalizers: a Ctrl-C in between left one recorded with
+    no goroutine, and it never ran. Now the record and the goroutine come at once: after
+    a SIGINT at any line, a recorded finalizer or cleanup runs exactly once when its
+    object is unreachable, and one not recorded never runs."""
+    import gc as pygc
+    import sys
+    pkg = str(__import__("pathlib").Path(rt.__file__).parent)
+    k, n = 1, None
+    pygc.disable()          # what keeps an object alive must be the runtime's doing
+    try:
+        while n is None or k <= n:
+            with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20) as r:
+                p = rt.new(Box)
+                ran = []
+                tracer, count = _sigint_at_line(pkg, k if n is not None else 0)
+                sys.settrace(tracer)
+                try:
+                    if what == "finalizer":
+                        rt.SetFinalizer(p, lambda o, ran=ran: ran.append(1))
+                    else:
+                        rt.AddCleanup(p, ran.append, 1)
+                except KeyboardInterrupt:
+                    pass
+                finally:
+                    sys.settrace(None)
+                if n is None:
+                    n = count[0]
+                    continue
+                recorded = len(r.specials.finalizers) + len(r.specials.cleanups)
+                del p
+                for _ in range(3):
+                    rt.GC()
+                    rt.Gosched()
+                assert ran == [1] * recorded, (k, recorded, ran)
+            k += max(1, n // 150)
+    finally:
+        pygc.enable()
+
+
+# ---------------------------------------------------------------------------------- B58
+def test_b58_a_runtime_cannot_be_copied():
+    """`copy.copy(r)` made a second Runtime object sharing r's heap, scheduler and
+    goroutines; when the copy was dropped its `__del__` closed them, and every later call
+    on r raised `this Runtime is closed`. deepcopy and pickle failed with Cython's
+    "no default __reduce__". Now all three raise a TypeError that says why, and r works."""
+    with rt.Runtime(godebug="gccheckmark=1") as r:
+        p = rt.new(Box)
+        p.x = 4
+        for f in (copy.copy, copy.deepcopy, pickle.dumps):
+            with pytest.raises(TypeError, match="a Runtime cannot be copied or pickled"):
+                f(r)
+        pygc.collect()
+        assert not r.heap.dead
+        rt.GC()
+        assert p.x == 4 and rt.new(Box).x == 0
+        c = rt.make(rt.ChanType(rt.Ptr(Box)), 1)
+        c.send(p)
+        assert c.recv().x == 4
+
+
+def test_b58_types_and_values_copy_as_the_immutables_they_are(runtime):
+    """`copy.copy`/`deepcopy` of a struct type failed (`Struct.__new__() missing ...
+    'name'`), of `int` gave a second `int` object; `copy.copy(rt.value(...))` raised
+    AttributeError (`a Value is immutable`). A type's copy is the type; a Value's copy is
+    itself, its deep copy copies the value by the rules of what it holds."""
+    T = rt.Struct("SafetyB58", x=rt.Int, p=rt.Ptr("SafetyB58"))
+    for t in (T, rt.Int, rt.Ptr(T), rt.Array(T, 3), rt.Map(rt.String, T), rt.Any):
+        assert copy.copy(t) is t and copy.deepcopy(t) is t
+    holder = {"types": [T, rt.Slice(T)], "n": [1]}
+    d = copy.deepcopy(holder)
+    assert d["types"][0] is T and d["n"] == [1] and d["n"] is not holder["n"]
+    assert rt.new(copy.deepcopy(T)).gotype == rt.Ptr(T)
+    v = rt.value(rt.Int8, 5)
+    assert copy.copy(v) is v and copy.deepcopy(v) == v
+    a = rt.value(rt.Array(rt.Int, 2), [1, 2])
+    assert copy.deepcopy(a) == a and copy.deepcopy(a).x is not a.x
+    with pytest.raises(TypeError, match="cannot deepcopy Pointer"):
+        copy.deepcopy(rt.value(rt.Ptr(T), rt.new(T)))

@@ -1464,9 +1464,11 @@ def trace_deaths(const uint8_t[::1] initial, const uint8_t[::1] allocs,
         nb += 1
     if nb >= 62:
         return None
-    # at most n deaths: the pages past the last one written are never touched
-    packed_a = np.empty(n, dtype=np.int64)
-    tmp_a = np.empty(n, dtype=np.int64)
+    # at most n deaths, in small pages (reader._rows: a fresh huge page costs this
+    # machine's kernel far more than its 512 small ones)
+    from goruntime.trace.reader import _rows
+    packed_a = _rows(n, np.int64)
+    tmp_a = _rows(n, np.int64)
     cdef int64_t[::1] packed = packed_a, tmp = tmp_a
     with nogil:
         for j in range(ni + na):

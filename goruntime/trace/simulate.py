@@ -420,14 +420,17 @@ class _RunSource:
     CHUNK = 1 << 15
 
     @classmethod
-    def make(cls, tr, death, cycles):
+    def make(cls, tr, death, cycles, tiny=None):
+        """*tiny*: the trace's tiny allocations (`_Meta.tiny`) if counted already."""
         from ._parse import trace_deaths
         if not _is_sorted(tr.allocs["time"]):       # not from our reader
             return None
         initial = np.ascontiguousarray(tr.initial).view(np.uint8).ravel()
         allocs = np.ascontiguousarray(tr.allocs).view(np.uint8).ravel()
         n_init = len(tr.initial) - int(np.count_nonzero(tr.initial["tiny"]))
-        n = n_init + len(tr.allocs) - int(np.count_nonzero(tr.allocs["tiny"]))
+        if tiny is None:
+            tiny = int(np.count_nonzero(tr.allocs["tiny"]))
+        n = n_init + len(tr.allocs) - tiny
         if death == "free":
             starts = prevs = np.zeros(0, dtype=np.int64)
         else:
@@ -448,6 +451,7 @@ class _RunSource:
         self.initial, self.allocs, self.n, self.n_init = initial, allocs, n, n_init
         self.dkey, self.di = deaths
         self.gkey = np.ascontiguousarray(gkey, dtype=np.int64)
+        # read and written at random (a drop's object): numpy's huge pages, fewer TLB misses
         self.slot = np.empty(max(n, 1), dtype=np.int32)
         self.state = np.zeros(5, dtype=np.int64)
         self.now = np.zeros(3, dtype=np.int64)
@@ -506,7 +510,7 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
     src = None
     if not isinstance(tr, Prepared):     # no op stream: the kernel merges as it goes
         prep = _meta(tr, death, cycles)
-        src = _RunSource.make(tr, death, cycles)
+        src = _RunSource.make(tr, death, cycles, prep.tiny)
     if src is None:
         prep = prepare(tr, death, cycles)
         src = _RowSource(prep)

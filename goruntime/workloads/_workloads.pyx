@@ -68,6 +68,7 @@ cdef enum:
     OP_GC = 3
     DROP_AHEAD = 32             # replay: rows ahead whose dropped slot is prefetched (then
                                 # its root-table entries, DROP_AHEAD / 2 rows ahead)
+    ROOT_AHEAD = 8              # replay: root_adds ahead whose reused slot is prefetched
 
 # GC masks (Go: abi.Type.GCData), one byte per word: 1 = the word holds a pointer.
 cdef uint8_t PTR_WORDS[4]
@@ -729,6 +730,16 @@ def validate_trace(const uint8_t[::1] op, const int64_t[::1] ids, const int64_t[
     return (-1, 0, 0)
 
 
+cdef inline void prefetch_root_slot(const mheap_t* h) noexcept nogil:
+    """Fetch the table lines of the root slot `root_add` reuses ROOT_AHEAD adds from now
+    (the free slots are a stack: known ahead unless drops push new ones first)."""
+    cdef intp_t s
+    if h.root_nfree > ROOT_AHEAD:
+        s = h.root_stack[h.root_nfree - 1 - ROOT_AHEAD]
+        GR_PREFETCH(&h.root_free[s])
+        GR_PREFETCH(&h.roots[s])
+
+
 cdef inline int new_object_prefix(mutator_t* m, uint64_t size, uint64_t nptr,
                                   uint64_t* out) except -1 nogil:
     """`new_object` for a pointerful object of which only the first *nptr* words may hold
@@ -810,9 +821,7 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
                     new_object(m, size[row], NULL, 0, &a)
                 addr[k] = a
                 slot[k] = root_add(h, a)
-                if h.root_free_head >= 0:          # the next root_add's free-list link
-                    GR_PREFETCH(&h.root_free[h.root_free_head])    # and its root word
-                    GR_PREFETCH(&h.roots[h.root_free_head])
+                prefetch_root_slot(h)
             elif op[row] == OP_STORE:
                 v = addr[tdense[row]] if tdense[row] >= 0 else 0
                 store(h, addr[k] + offset[row], v)
@@ -984,9 +993,7 @@ cdef int replay_objects_run(mutator_t* m, Mutator mut, replay_cursor_t* c, intp_
                     raise MemoryError("replay_objects: more than 2**31 root slots")
             slot[c.i] = <int32_t>r
             c.i += 1
-            if h.root_free_head >= 0:           # the next root_add's free-list link
-                GR_PREFETCH(&h.root_free[h.root_free_head])    # and its root word
-                GR_PREFETCH(&h.roots[h.root_free_head])
+            prefetch_root_slot(h)
         elif dk < gk:                           # a drop
             if dk >= stop_key:
                 return 0

@@ -2280,8 +2280,9 @@ def goroutine_stacks():
 # memory outside the heap (issue 15, item 5)
 
 NONHEAP_TOL = {
-    "start.BuckHashSys": Abs(8192, "profiling records of the binary's own init: this oracle binary has 6 KB "
-                                   "more than a plain program (measured 8715 vs 2371 with memprofilerate=0)"),
+    "start.BuckHashSys": Abs(12288, "profiling records of the binary's own init, which grow with the binary: "
+                                    "this oracle binary has 8.3 KB more than a plain program (measured 10694 "
+                                    "vs 2371 with memprofilerate=0, after fidelity2.go; 8715 before)"),
     "start.GCSys": Rel(0.20, "Go's start-up metadata grows with the binary (1.52 MB for a plain program, "
                              "1.69..1.76 MB for this one); goruntime models the plain program's"),
     "start.OtherSys": Rel(0.25, "Go's runtime-internal off-heap memory grows with the binary (371 KB plain, "
@@ -2583,3 +2584,4 @@ def misuse_deadlock():
 import scenarios_lang  # noqa: E402,F401  (the allocating language: registers its scenarios)
 import scenarios_lang_port  # noqa: E402,F401  (the programs people port first: registers its scenarios)
 import scenarios_fidelity  # noqa: E402,F401  (the fidelity audit's programs: registers its scenarios)
+import scenarios_fidelity2  # noqa: E402,F401  (the fidelity audit, second round: registers its scenarios)

@@ -587,6 +587,52 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
         "churn_and_gc.Mallocs": 24000, "churn_and_gc.Frees": 24000, "churn_and_gc.BySize.51": 24000}, {}),
     "fid_churn_stw": ("as fid_churn, every cycle stop-the-world", {
         "churn_and_gc.Mallocs": 24000, "churn_and_gc.Frees": 24000, "churn_and_gc.BySize.51": 24000}, {}),
+    # The audit's second round.
+    "fid2_append_elems": ("slice.go growslice: nextslicecap doubles below 256 elements, then grows by "
+                          "(cap + 3x256)/4; roundupsize rounds the bytes up to the size class, so the "
+                          "capacity depends on the element size; append(s, b...) past twice the capacity "
+                          "takes the new length", {
+        "e12.caps": [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 853, 1365, 2048, 3413],
+        "e48.caps": [1, 2, 4, 8, 18, 37, 85, 170, 341, 682, 1194, 1706, 2389],
+        "e72.caps": [1, 2, 4, 8, 16, 32, 67, 135, 284, 568, 910, 1365, 1934],
+        "e136.caps": [1, 2, 4, 8, 16, 35, 71, 150, 301, 602, 963, 1445],
+        "str.caps": [1, 2, 4, 8, 16, 32, 71, 143, 303, 591, 1023, 1535, 2560, 3584],
+        "batch.caps": [1, 3, 6, 12, 24, 55, 111, 255, 511, 847, 1279, 1791, 2560],
+        "str.alloc.Mallocs": 14, "e136.alloc.Mallocs": 12}, {}),
+    "fid2_records": ("a slice's backing array keeps every element alive past s = s[:0]; string(b) "
+                     "under 16 bytes is a tiny allocation", {"unlink.Frees": 0, "len": 23}, {}),
+    "fid2_cycles": ("mgcmark.go gcScanFinalizer/scanObject: an object with a finalizer has its "
+                    "referents marked, but scanObject skips pointers into the object itself, so a "
+                    "self-loop is finalized and a two-object cycle never is; a tiny block is freed "
+                    "(and its finalizers queued) when all its objects are dead", {
+        "events.cycle1": [6, 3], "events.cycle2": [7], "events.cycle3": [101, 100],
+        "events.cycle4": [103, 102], "events.cycle5": [], "events.cycle6": []}, {}),
+    "fid2_big_maps": ("internal/runtime/maps: keys and values over 128 bytes are stored indirectly "
+                      "(one object each, freed by the GC after delete); overwriting reuses the object", {
+        "lens": [300, 80, 300, 20], "bigv_fill.BySize.15": 300, "bigv_reinsert.BySize.15": 150,
+        "bigv_overwrite.Mallocs": 0, "bigk_fill.BySize.11": 120, "bigk_delete.BySizeFrees.11": 40,
+        "bigk_clear.BySizeFrees.11": 80, "pval_fill.BySize.12": 300}, {}),
+    "fid2_cleanup_wait": ("mcleanup.go: the sweep's last sweeper flushes the cleanup blocks; proc.go "
+                          "findRunnable wakes the cleanup goroutine onto the run queue behind "
+                          "runtime.GC's caller", {
+        "events_at_gc_return": [], "events": [204, 205]}, {}),
+    "fid2_cleanup_turns": ("as fid2_cleanup_wait; a finalizer queued by the mcache flush's sweep puts "
+                           "the finalizer goroutine in runnext, so the caller sweeps before the "
+                           "background sweeper, which then flushes", {
+        "round1.cleanups_pending": 1, "round0.cleanups_pending": 0, "round4.cleanups_pending": 0}, {}),
+    "fid2_tiny_mix": ("malloc.go mallocgcTiny: pointer-free objects under 16 bytes share 16-byte blocks "
+                      "(one malloc each, a block counted once in BySize and HeapObjects, the rest as "
+                      "tiny allocs); a block is freed when all its objects are", {
+        "alloc.Mallocs": 6253, "tiny_allocs": 3688, "alloc.BySize.2": 2565, "alloc.HeapObjects": 2565,
+        "keep_third.Frees": 1537}, {}),
+    "fid2_json_docs": ("runtime/iface.go convT64 (ints under 256 and 0.0 from staticuint64s), convTstring "
+                       "(a 16-byte header: 100 ints and 100 string variables boxed); internal/runtime/maps: delete and nil-assignment free what they "
+                       "referenced", {"trim.BySizeFrees.19": 100, "retype.Mallocs": 200}, {}),
+    "fid2_pool": ("sync/pool.go: pinSlow allocates make([]poolLocal, 1) (128 B) and grows allPools; "
+                  "poolChain rings of 8 then 16 interfaces in 48-byte elements; poolCleanup: primary to "
+                  "victim, victim dropped", {
+        "get10.Mallocs": 12, "put10.Mallocs": 4, "get4.Mallocs": 0, "gc1.Frees": 0,
+        "get3_victim.Mallocs": 2, "gc2.Frees": 13, "news": [10, 10, 10, 12, 13]}, {}),
     "read_mem_stats_goroutine_mid_cycle": ("as read_mem_stats_mid_cycle, read by a second goroutine "
                                            "between the allocations (chan.go: an unbuffered send "
                                            "hands the P to the receiver)",
