@@ -240,6 +240,63 @@ cdef struct alloc_cache_t:
     intp_t base                 # slot index of bit 0
     uint64_t free               # free slots at or past freeindex (and below nelems)
 
+cdef inline void zero_slot(uint8_t* a, uint64_t n) noexcept nogil:
+    """Clear a small slot of *n* bytes. The tree kernels' sizes get constant-size clears
+    (a store or two, inline) instead of a call to libc's memset."""
+    if n == 16:
+        memset(a, 0, 16)
+    elif n == 32:
+        memset(a, 0, 32)
+    else:
+        memset(a, 0, n)
+
+cdef inline bint alloc_cache_load(mheap_t* h, int p, int spc, alloc_cache_t* ac) noexcept nogil:
+    """Fill the empty alloc cache *ac* from P *p*'s cached span of class *spc*: the free
+    slots of the alloc-bit word at its freeindex (Go: refill of mspan.allocCache). False,
+    having changed nothing, when there is none (the slow path: the next word, a refill)."""
+    cdef intp_t si, idx, w, tail
+    cdef mspan_t* s
+    cdef uint64_t free
+    si = h.mcaches[p].alloc[spc]
+    if si < 0:
+        return False
+    s = &h.spans[si]
+    idx = s.freeindex
+    if idx >= s.nelems:
+        return False
+    w = idx >> 6
+    free = ~h.alloc_bits[si * BITMAP_WORDS + w] & ((~(<uint64_t>0)) << (idx & 63))
+    tail = s.nelems - (w << 6)
+    if tail < 64:
+        free &= ((<uint64_t>1) << tail) - 1
+    if free == 0:
+        return False
+    ac.si = si
+    ac.base = w << 6
+    ac.free = free
+    return True
+
+cdef inline uint64_t alloc_cache_take(mheap_t* h, uint64_t size, uint64_t pat,
+                                      uint64_t scan_bytes, alloc_cache_t* ac) noexcept nogil:
+    """Allocate the next free slot of the non-empty alloc cache *ac* (Go: nextFreeFast):
+    the slot, its bits and the counters exactly as `mallocgc_typed` sets them; returns its
+    address. See `malloc_small_scan_fast` for the arguments."""
+    cdef intp_t si = ac.si, idx
+    cdef mspan_t* s = &h.spans[si]
+    cdef uint64_t a
+    idx = ac.base + GR_CTZ64(ac.free)
+    ac.free &= ac.free - 1
+    a = take_slot(h, s, si, idx)
+    h.malloc_calls += 1
+    h.malloc_bytes += size
+    h.malloc_path_calls[2] += 1                  # the virtual clock's meter: small scan
+    h.malloc_path_bytes[2] += size
+    h.scan_alloc += scan_bytes                   # Go: mcache.scanAlloc
+    write_small_bits(h, a, <intp_t>(s.elemsize >> 3), pat)
+    if s.needzero:              # a used span's pages are backed: a plain clear is the same
+        zero_slot(addr_ptr(h, a), s.elemsize)   # last: nothing is live across a memset call
+    return a
+
 cdef inline bint malloc_small_scan_fast(mheap_t* h, int p, int spc, uint64_t size, uint64_t pat,
                                         uint64_t scan_bytes, alloc_cache_t* ac,
                                         uint64_t* out) noexcept nogil:
@@ -249,41 +306,9 @@ cdef inline bint malloc_small_scan_fast(mheap_t* h, int p, int spc, uint64_t siz
     with its allocCache *ac*): the same slot, bits and counters as `mallocgc_typed`, inline
     in the caller. Returns False, having changed nothing, when the slow path (the next
     bitmap word, a refill) is needed."""
-    cdef intp_t si, idx, w, tail
-    cdef mspan_t* s
-    cdef uint64_t a, free
-    if ac.free == 0:                             # load the word at freeindex
-        si = h.mcaches[p].alloc[spc]
-        if si < 0:
-            return False
-        s = &h.spans[si]
-        idx = s.freeindex
-        if idx >= s.nelems:
-            return False
-        w = idx >> 6
-        free = ~h.alloc_bits[si * BITMAP_WORDS + w] & ((~(<uint64_t>0)) << (idx & 63))
-        tail = s.nelems - (w << 6)
-        if tail < 64:
-            free &= ((<uint64_t>1) << tail) - 1
-        if free == 0:
-            return False
-        ac.si = si
-        ac.base = w << 6
-        ac.free = free
-    si = ac.si
-    s = &h.spans[si]
-    idx = ac.base + GR_CTZ64(ac.free)
-    ac.free &= ac.free - 1
-    a = take_slot(h, s, si, idx)
-    out[0] = a
-    if s.needzero:              # a used span's pages are backed: a plain clear is the same
-        memset(addr_ptr(h, a), 0, s.elemsize)
-    h.malloc_calls += 1
-    h.malloc_bytes += size
-    h.malloc_path_calls[2] += 1                  # the virtual clock's meter: small scan
-    h.malloc_path_bytes[2] += size
-    h.scan_alloc += scan_bytes                   # Go: mcache.scanAlloc
-    write_small_bits(h, a, <intp_t>(s.elemsize >> 3), pat)
+    if ac.free == 0 and not alloc_cache_load(h, p, spc, ac):
+        return False
+    out[0] = alloc_cache_take(h, size, pat, scan_bytes, ac)
     return True
 
 # ---- the write barrier (Go: gcWriteBarrier, wbBuf.putFast; bulkBarrierPreWrite) ----

@@ -69,7 +69,7 @@ def _swap_handlers(old):
         h = _getsignal(sig)
         if callable(h) and h is not _record:
             old[sig] = h
-            signal.signal(sig, _record)
+            _setsignal(sig, _record)
 
 
 def _restore_handlers(old):
@@ -83,11 +83,11 @@ def _restore_handlers(old):
     del _recorded[:len(pending)]            # not [:]: one recorded in between must stay
     try:
         for sig, h in old.items():
-            signal.signal(sig, h)
+            _setsignal(sig, h)
     finally:
         for sig, h in old.items():
-            if signal.getsignal(sig) is _record:
-                signal.signal(sig, h)
+            if _getsignal(sig) is _record:
+                _setsignal(sig, h)
         n = len(_recorded)
         pending += _recorded[:n]            # recorded while the handlers were put back
         del _recorded[:n]

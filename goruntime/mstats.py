@@ -26,6 +26,7 @@ What is exact and what is modelled:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import mul as _mul
 from typing import NamedTuple
 
 from . import _heap
@@ -180,14 +181,12 @@ class HeapCounters(NamedTuple):
     @property
     def total_alloc(self):
         """TotalAlloc: bytes of heap objects allocated."""
-        return self.large_alloc + sum(n * s for n, s in zip(self.small_alloc_count,
-                                                           _heap.SIZE_CLASS_TO_SIZE))
+        return self.large_alloc + sum(map(_mul, self.small_alloc_count, _heap.SIZE_CLASS_TO_SIZE))
 
     @property
     def freed(self):
         """Bytes of heap objects freed (TotalAlloc - HeapAlloc)."""
-        return self.large_free + sum(n * s for n, s in zip(self.small_free_count,
-                                                          _heap.SIZE_CLASS_TO_SIZE))
+        return self.large_free + sum(map(_mul, self.small_free_count, _heap.SIZE_CLASS_TO_SIZE))
 
     @property
     def heap_alloc(self):

@@ -56,6 +56,7 @@ from libc.stdint cimport INT32_MAX, INT64_MAX
 from goruntime._heap cimport (
     Heap, mheap_t, mallocgc, mallocgc_typed, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr,
     GORUNTIME_CHECKS, GR_PREFETCH, write_barrier, malloc_small_scan_fast, span_of, alloc_cache_t,
+    alloc_cache_take,
 )
 
 cdef enum:
@@ -226,7 +227,20 @@ cdef void node_type_init(node_type_t* t, uint64_t size, const uint8_t* mask) noe
 
 cdef inline int new_node(mutator_t* m, node_type_t* t, uint64_t* out) except -1 nogil:
     """`new_object` of one *t*: the allocation fast path inline (same slot, bits and counts
-    as `mallocgc_typed`), `new_object` when it needs the slow path."""
+    as `mallocgc_typed`), `new_node_slow` when the alloc cache is stale or empty."""
+    if t.epoch == m.epoch and t.ac.free != 0:     # nextFreeFast: a slot in a register
+        out[0] = alloc_cache_take(m.h, t.size, t.pat, t.scan_bytes, &t.ac)
+        m.nalloc += 1
+        m.nbytes += t.size
+        if m.h.gc_pending or m.nalloc >= m.poll_at:
+            return mutator_poll(m, out[0])
+        return 0
+    return new_node_slow(m, t, out)
+
+
+cdef int new_node_slow(mutator_t* m, node_type_t* t, uint64_t* out) except -1 nogil:
+    """`new_node` past its first test: the alloc cache reloaded (or emptied, when other
+    code allocated, swept or collected since it was filled), else `new_object`."""
     if t.epoch != m.epoch:              # other code allocated, swept or collected since
         t.ac.free = 0
         t.epoch = m.epoch
