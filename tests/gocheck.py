@@ -88,3 +88,34 @@ def metric(name):
     s = [metrics.Sample(name)]
     metrics.Read(s)
     return s[0].Value.Uint64()
+
+
+# ---- where a tracer may raise: the points a real asynchronous exception can reach ----
+def is_try_line(frame):
+    """A ``try:`` line. CPython 3.11 compiles it to a NOP that the enclosing handlers'
+    exception-table entries do not cover: an exception a tracer raises there skips an
+    outer ``finally`` (a 20-line reproduction: with a tracer raising at the inner ``try:``
+    of ``try: with cm(): try: ... finally: ...``, the outer finally never runs). A real
+    asynchronous exception (a signal's handler) is raised only where the interpreter
+    checks for pending calls, never at that NOP, so the sweep does not raise there."""
+    import linecache
+    return linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip() == "try:"
+
+
+_LINE_STARTS = {}
+
+
+def is_reentry(frame):
+    """A line event at a line's second entry in the code: a ``with`` line's exit sequence
+    (CPython 3.11 emits it after the block's protection is popped: an exception raised
+    there skips ``__exit__``), or a loop's re-check. A real asynchronous exception comes
+    where the interpreter checks for pending calls (after a call, at a backward jump),
+    inside the block, so the sweep raises at a line's first entry only."""
+    import dis
+    code = frame.f_code
+    first = _LINE_STARTS.get(code)
+    if first is None:
+        first = _LINE_STARTS[code] = {}
+        for offset, line in dis.findlinestarts(code):
+            first.setdefault(line, offset)
+    return frame.f_lasti != first.get(frame.f_lineno, frame.f_lasti)

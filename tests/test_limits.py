@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 import pytest
-from gocheck import check_invariants
+from gocheck import check_invariants, is_reentry, is_try_line
 
 import goruntime as rt
 from goruntime import _mark, debug, weak
@@ -383,13 +383,15 @@ def _reference():
 
 def _traced_gc(where, at=None):
     """rt.GC() with a line tracer on the code under *where*; SIGINT (Python:
-    KeyboardInterrupt) is delivered at the *at*-th line. Returns (interrupted, lines)."""
+    KeyboardInterrupt) is delivered at the *at*-th line. Returns (interrupted, lines).
+    Only at the points a real signal's handler can run (not a ``with`` line's exit
+    sequence, nor a ``try:`` NOP: `is_reentry`, `is_try_line`)."""
     count = [0]
 
     def tracer(frame, event, arg):
         if not frame.f_code.co_filename.startswith(where):
             return None
-        if event == "line":
+        if event == "line" and not is_try_line(frame) and not is_reentry(frame):
             count[0] += 1
             if count[0] == at:
                 signal.raise_signal(signal.SIGINT)

@@ -11,7 +11,7 @@ import pytest
 
 import goruntime as rt
 from goruntime import weak
-from gocheck import check_invariants
+from gocheck import check_invariants, is_reentry, is_try_line
 
 PtrArr = rt.Array(rt.Ptr(rt.Int), 4)
 Box = rt.Struct("SafetyBoxT", x=rt.Int, next=rt.Ptr("SafetyBoxT"))
@@ -614,36 +614,6 @@ def test_b35_signals_at_every_line_of_a_gc():
     _signal_sweep(1, lambda: os.kill(os.getpid(), signal.SIGINT))
 
 
-def _is_try_line(frame):
-    """A ``try:`` line. CPython 3.11 compiles it to a NOP that the enclosing handlers'
-    exception-table entries do not cover: an exception a tracer raises there skips an
-    outer ``finally`` (a 20-line reproduction: with a tracer raising at the inner ``try:``
-    of ``try: with cm(): try: ... finally: ...``, the outer finally never runs). A real
-    asynchronous exception (a signal's handler) is raised only where the interpreter
-    checks for pending calls, never at that NOP, so the sweep does not raise there."""
-    import linecache
-    return linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip() == "try:"
-
-
-_LINE_STARTS = {}
-
-
-def _is_reentry(frame):
-    """A line event at a line's second entry in the code: a ``with`` line's exit sequence
-    (CPython 3.11 emits it after the block's protection is popped: an exception raised
-    there skips ``__exit__``), or a loop's re-check. A real asynchronous exception comes
-    where the interpreter checks for pending calls (after a call, at a backward jump),
-    inside the block, so the sweep raises at a line's first entry only."""
-    import dis
-    code = frame.f_code
-    first = _LINE_STARTS.get(code)
-    if first is None:
-        first = _LINE_STARTS[code] = {}
-        for offset, line in dis.findlinestarts(code):
-            first.setdefault(line, offset)
-    return frame.f_lasti != first.get(frame.f_lineno, frame.f_lasti)
-
-
 def _exception_sweep(step):
     """A KeyboardInterrupt raised (by a tracer: no signal involved) at the k-th line of
     goruntime's code in rt.GC(), for k = 1, 1+step, ...: the cycle is rolled back (NumGC
@@ -689,7 +659,7 @@ def _exception_sweep(step):
             def tracer(frame, event, arg):
                 if not frame.f_code.co_filename.startswith(where):
                     return None
-                if event == "line" and not _is_try_line(frame) and not _is_reentry(frame):
+                if event == "line" and not is_try_line(frame) and not is_reentry(frame):
                     count[0] += 1  # noqa: B023
                     if count[0] == k and n_lines is not None:  # noqa: B023
                         raise KeyboardInterrupt
@@ -1444,7 +1414,7 @@ def test_an_exception_at_any_line_of_a_signal_section_entry_leaves_nothing_behin
                 if frame.f_code.co_filename != _signals.__file__:
                     return None
                 if event == "line" and frame.f_code.co_name == "__enter__" \
-                        and not _is_try_line(frame):
+                        and not is_try_line(frame):
                     count[0] += 1  # noqa: B023
                     if count[0] == k:  # noqa: B023
                         raise RuntimeError("another signal's handler")
