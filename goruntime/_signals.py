@@ -91,24 +91,7 @@ def _restore_handlers(old):
         n = len(_recorded)
         pending += _recorded[:n]            # recorded while the handlers were put back
         del _recorded[:n]
-        first = None
-        for sig in pending:
-            h = old.get(sig)
-            if h is None:
-                if sig in _held:            # an enclosing `held` block raises it
-                    _recorded.append(sig)
-                continue
-            try:
-                h(sig, sys._getframe(1))
-            except BaseException as e:  # noqa: BLE001 - re-raised below
-                if first is None:
-                    first = e
-        if first is not None:
-            try:
-                raise first
-            finally:        # no local may name it: see `_run_recorded`
-                first = None
-
+        _call_handlers(pending, old, 2)
 
 
 class deferred:
@@ -235,13 +218,22 @@ def _run_recorded(old):
     n = len(_recorded)
     pending = _recorded[:n]
     del _recorded[:n]
+    _call_handlers(pending, old, 3)
+
+
+def _call_handlers(pending, old, depth):
+    """Call the handlers in *old* of the *pending* signals, in order, each given the
+    frame *depth* levels up; the first exception is raised. A signal with none there that
+    an enclosing `held` block holds is recorded again: that block raises it."""
     first = None
     for sig in pending:
         h = old.get(sig)
         if h is None:
+            if sig in _held:
+                _recorded.append(sig)
             continue
         try:
-            h(sig, sys._getframe(2))
+            h(sig, sys._getframe(depth))
         except BaseException as e:  # noqa: BLE001 - re-raised below
             if first is None:
                 first = e
