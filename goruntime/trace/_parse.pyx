@@ -194,6 +194,21 @@ cdef inline intp_t skip_args(const uint8_t* p, intp_t pos, intp_t end, int na,
     return pos
 
 
+cdef check_batches(str name, const uint8_t[::1] buf, const int64_t[::1] doff,
+                   const int64_t[::1] dlen, const int64_t[::1] bstart, const double[::1] freq,
+                   const gr_int8_t[::1] nargs):
+    """The batch columns agree in length, *nargs* covers every event type and every
+    batch lies inside *buf* (ValueError naming *name* otherwise)."""
+    cdef intp_t nb = doff.shape[0], i
+    if dlen.shape[0] != nb or bstart.shape[0] != nb or freq.shape[0] != nb:
+        raise ValueError(f"{name}: column lengths differ")
+    if nargs.shape[0] != 256:
+        raise ValueError(f"{name}: nargs needs 256 entries")
+    for i in range(nb):
+        if doff[i] < 0 or dlen[i] < 0 or doff[i] + dlen[i] > buf.shape[0]:
+            raise ValueError(f"{name}: batch outside the buffer")
+
+
 def count_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t[::1] dlen,
                  const int64_t[::1] bstart, const double[::1] freq,
                  const gr_int8_t[::1] nargs):
@@ -207,14 +222,7 @@ def count_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t[
     cdef intp_t nb = doff.shape[0], i, pos, end, ev, err = 0
     cdef int typ, na, code = E_OK
     cdef uint64_t v[2]
-    cdef int64_t tmin = 0x7fffffffffffffff, t
-    if dlen.shape[0] != nb or bstart.shape[0] != nb or freq.shape[0] != nb:
-        raise ValueError("count_events: column lengths differ")
-    if nargs.shape[0] != 256:
-        raise ValueError("count_events: nargs needs 256 entries")
-    for i in range(nb):
-        if doff[i] < 0 or dlen[i] < 0 or doff[i] + dlen[i] > buf.shape[0]:
-            raise ValueError("count_events: batch outside the buffer")
+    check_batches("count_events", buf, doff, dlen, bstart, freq, nargs)
     hist_a = np.zeros(256, dtype=np.int64)
     cdef int64_t[::1] hist = hist_a
     cdef const uint8_t* p = &buf[0] if buf.shape[0] else NULL
@@ -222,13 +230,6 @@ def count_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t[
         for i in range(nb):
             pos = doff[i]
             end = pos + dlen[i]
-            if pos < end:
-                # the first event's time (the timestamp deltas are unsigned: the earliest)
-                na = nargs[p[pos]]
-                if na > 0 and uvarint(p, pos + 1, end, &v[0]) >= 0:
-                    t = <int64_t>(<double>v[0] * freq[i]) + bstart[i]
-                    if t < tmin:
-                        tmin = t
             while pos < end:
                 ev = pos
                 typ = p[pos]
@@ -245,7 +246,7 @@ def count_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t[
                 hist[typ] += 1
             if code != E_OK:
                 break
-    return (code, err, hist_a, tmin)
+    return (code, err, hist_a, first_event_time(buf, doff, dlen, bstart, freq, nargs))
 
 
 def first_event_time(const uint8_t[::1] buf, const int64_t[::1] doff,
@@ -258,13 +259,7 @@ def first_event_time(const uint8_t[::1] buf, const int64_t[::1] doff,
     cdef int na
     cdef uint64_t v = 0
     cdef int64_t tmin = 0x7fffffffffffffff, t
-    if dlen.shape[0] != nb or bstart.shape[0] != nb or freq.shape[0] != nb:
-        raise ValueError("first_event_time: column lengths differ")
-    if nargs.shape[0] != 256:
-        raise ValueError("first_event_time: nargs needs 256 entries")
-    for i in range(nb):
-        if doff[i] < 0 or dlen[i] < 0 or doff[i] + dlen[i] > buf.shape[0]:
-            raise ValueError("first_event_time: batch outside the buffer")
+    check_batches("first_event_time", buf, doff, dlen, bstart, freq, nargs)
     cdef const uint8_t* p = &buf[0] if buf.shape[0] else NULL
     for i in range(nb):
         pos = doff[i]
