@@ -1846,3 +1846,49 @@ def test_b58_types_and_values_copy_as_the_immutables_they_are(runtime):
     with pytest.raises(TypeError, match="cannot deepcopy Pointer"):
         copy.deepcopy(rt.value(rt.Ptr(T), rt.new(T)))
 
+
+# ---------------------------------------------------------------------------------- B59
+def test_b59_go_with_the_wrong_number_of_arguments_is_a_compile_error(runtime):
+    """``rt.go(f, 1)`` for a two-parameter f queued the goroutine (and allocated its g
+    and wrapper closure); the TypeError came at the next scheduling point, from inside
+    the goroutine, as a crash of the program. Go rejects the go statement at compile
+    time: now `rt.go` raises Go's error at once, with nothing queued or allocated."""
+    def f(a, b):
+        ran.append((a, b))
+
+    def g(a, b=2, *rest):
+        ran.append((a, b, rest))
+
+    def h(a, *, key):
+        ran.append((a, key))
+    ran = []
+    fv = rt.closure(lambda p, q: ran.append((p.x, q)), rt.new(Box))
+    bad = [(f, (1,), r"^not enough arguments in call to .*f\n\thave \(int\)\n\twant \(a, b\)$"),
+           (f, (1, 2, 3), r"^too many arguments in call to .*f\n\thave \(int, int, int\)"),
+           (lambda: None, ("x",), r"^too many arguments in call to .*<lambda>\n\thave \(str\)\n\twant \(\)"),
+           (g, (), "^not enough arguments in call to .*g"),
+           (h, (1,), "^not enough arguments in call to .*h"),
+           (fv, (), r"^not enough arguments in call to .*<lambda>\n\thave \(\)\n\twant \(q\)"),
+           (fv, (1, 2), "^too many arguments"),
+           (ran.append, (), "^not enough arguments in call to .*append")]
+    rt.GC()
+    m0 = rt.ReadMemStats()
+    for fn, args, msg in bad:
+        with pytest.raises(TypeError, match=msg):
+            rt.go(fn, *args)
+        assert rt.NumGoroutine() == 1, fn
+    with pytest.raises(TypeError, match="is not a function"):
+        rt.go(5)
+    m1 = rt.ReadMemStats()
+    assert (m1.Mallocs, m1.HeapObjects) == (m0.Mallocs, m0.HeapObjects)
+    for _ in range(3):
+        rt.Gosched()
+    assert ran == []
+    # what Python accepts still runs: defaults, *args, builtins, a func value
+    for fn, args in [(f, (1, 2)), (g, (1,)), (g, (1, 2, 3, 4)), (ran.append, ("b",)), (fv, (5,)),
+                     (max, ([1],)), (lambda *a, **k: ran.append(a), ())]:    # max: no signature
+        rt.go(fn, *args)
+    for _ in range(3):
+        rt.Gosched()
+    assert ran == [(1, 2), (1, 2, ()), (1, 2, (3, 4)), "b", (0, 5), ()]
+
