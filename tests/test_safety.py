@@ -1892,3 +1892,56 @@ def test_b59_go_with_the_wrong_number_of_arguments_is_a_compile_error(runtime):
         rt.Gosched()
     assert ran == [(1, 2), (1, 2, ()), (1, 2, (3, 4)), "b", (0, 5), ()]
 
+
+# ---------------------------------------------------------------------------------- B60
+@pytest.fixture(scope="module")
+def _prepared():
+    import pathlib
+    from goruntime import trace as gtrace
+    tr = gtrace.load(pathlib.Path(__file__).parent / "data" / "trace" / "steady-small.trace")
+    return gtrace.prepare(tr)
+
+
+def test_b60_a_crafted_prepared_replay_input_is_refused(_prepared):
+    """`replay` and `goruntime.sweep` take a `Prepared` (a dataclass of numpy columns,
+    public, shipped to Dask workers): its rows went to the typed kernel unchecked, and an
+    object id outside the table (or a store row, op 1, which a trace never has) wrote
+    outside the kernel's arrays or into address 0: a segfault (of the worker: Dask
+    retried it until KilledWorker). Now a crafted one raises TypeError/ValueError first."""
+    import dataclasses
+    from goruntime import trace as gtrace
+    p = _prepared
+    want = gtrace.replay(p)
+    alloc = int(np.flatnonzero(p.op == 0)[5])
+    drop = int(np.flatnonzero(p.op == 2)[3])
+
+    def col(name, i, v):
+        a = getattr(p, name).copy()
+        a[i] = v
+        return {name: a}
+    bad = [(col("dense", alloc, 10 ** 9), ValueError, f"row {alloc} names object 1000000000"),
+           (col("dense", drop, -7), ValueError, f"row {drop} names object -7"),
+           (col("dense", alloc, p.nobj), ValueError, "outside 0..nobj-1"),
+           ({"nobj": 1}, ValueError, "outside 0..nobj-1"),
+           (col("op", alloc, 1), ValueError, f"row {alloc} has op 1"),
+           (col("op", drop, 200), ValueError, "has op 200"),
+           ({"size": p.size[:-1]}, ValueError, "Prepared.size has"),
+           ({"time": p.time[:10]}, ValueError, "Prepared.time has"),
+           ({"dense": p.dense.astype(np.int32)}, TypeError, "Prepared.dense must be .* int64"),
+           ({"op": list(p.op)}, TypeError, "Prepared.op must be"),
+           ({"pointers": p.pointers.reshape(1, -1)}, TypeError, "Prepared.pointers"),
+           ({"nobj": -1}, ValueError, "nobj must be an int >= 0"),
+           ({"settings": None}, TypeError, "settings must be a dict")]
+    for kw, exc, msg in bad:
+        q = dataclasses.replace(p, **kw)
+        with pytest.raises(exc, match=msg):
+            gtrace.replay(q)
+        with pytest.raises(exc, match=msg):
+            gtrace.whatif(q, gogc=[50, 100])
+    tr = gtrace.load(__import__("pathlib").Path(__file__).parent / "data" / "trace" / "steady-small.trace")
+    for name in ("allocs", "initial", "gcs"):
+        q = dataclasses.replace(tr, **{name: np.zeros(3, dtype=[("time", np.int64)])})
+        with pytest.raises(TypeError, match=f"Trace.{name} must be"):
+            gtrace.replay(q)
+    assert gtrace.replay(dataclasses.replace(p)) == want         # the untouched one replays
+
