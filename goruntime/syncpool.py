@@ -18,13 +18,19 @@ so the collector sees the cached values exactly as Go's does:
   and is freed by the next unless a Get took it; ``oldPools`` keeps the previous
   ``allPools`` array alive one cycle more.
 
+Get and Put run pinned to the P (Go: runtime_procPin, which holds ``m.locks``): no GC
+starts and no assist runs during them (`Collector.locks`), so the allocations a pool makes
+there (its poolLocal array, allPools, a ring) cannot move its cache to the victim half way;
+a trigger that fires meanwhile starts its cycle at the next allocation after. They run
+under `_signals.held`, so a Ctrl-C cannot cut a cache change in two either.
+
 Simplified: every goroutine uses P 0's ``poolLocal`` (Go: the P it runs on; the same at
 GOMAXPROCS=1), so stealing from other Ps finds nothing. A pool belongs to the runtime
 current when it is made.
 """
 import weakref
 
-from . import types as _types
+from . import _signals, types as _types
 
 __all__ = ["Pool", "Pools"]
 
@@ -102,22 +108,41 @@ class Pool:
         """Go: Pool.Put. A nil x is ignored."""
         if x is None:
             return
-        lo = self._pin()
-        if lo.private is None:
-            lo.private = x
-        else:
-            self._push_head(lo, x)
+        rt = self._rt
+        with _signals.held():
+            c = rt.collector
+            c.locks += 1                    # Go: pin (runtime_procPin)
+            try:
+                lo = self._pin()
+                if lo.private is None:
+                    lo.private = x
+                else:
+                    self._push_head(lo, x)
+                lo = None
+            finally:
+                c.locks -= 1                # Go: runtime_procUnpin
+        if rt.heap.gc_pending:              # a trigger that fired while pinned
+            rt.collector.heap_triggered()
 
     def Get(self):
         """Go: Pool.Get."""
-        lo = self._pin()
-        x = lo.private
-        lo.private = None
-        if x is None:
-            x = self._pop_head(lo)
-            if x is None:
-                x = self._get_slow()
-        lo = None
+        rt = self._rt
+        with _signals.held():
+            c = rt.collector
+            c.locks += 1
+            try:
+                lo = self._pin()
+                x = lo.private
+                lo.private = None
+                if x is None:
+                    x = self._pop_head(lo)
+                    if x is None:
+                        x = self._get_slow()
+                lo = None
+            finally:
+                c.locks -= 1
+        if rt.heap.gc_pending:
+            rt.collector.heap_triggered()
         if x is None and self.New is not None:
             x = self.New()
         return x

@@ -1945,3 +1945,33 @@ def test_b60_a_crafted_prepared_replay_input_is_refused(_prepared):
             gtrace.replay(q)
     assert gtrace.replay(dataclasses.replace(p)) == want         # the untouched one replays
 
+
+# ---------------------------------------------------------------------------------- B61
+def test_b61_a_gc_triggered_inside_a_pool_call_waits_for_the_unpin():
+    """A heap-triggered GC could start inside Pool.Put/Get, at the pool's own allocations
+    (allPools' append, its poolLocal array, a ring): poolCleanup then ran between
+    registering the pool and storing its poolLocal array, the pool was left out of
+    allPools for good, and what it cached was never dropped (alive after any number of
+    GCs; Go frees it by the second). Go pins the P there (m.locks: no GC starts); now
+    the cycle starts right after the call, and the cache lives one cycle, as in Go."""
+    with rt.Runtime(godebug="gccheckmark=1") as r:
+        p = rt.Pool()
+        x = rt.new(Box)
+        w = weak.Make(x)
+        n0 = rt.ReadMemStats().NumGC                      # (flushes the mcaches)
+        keep = rt.make(rt.Slice(rt.UnsafePointer), 1)     # an 8-byte span cached: allPools fits
+        # the pool's poolLocal array (128 bytes) refills a span past the trigger
+        r.heap.trigger = r.heap.heap_live + 1
+        p.Put(x)
+        del x
+        assert r.gc_running or rt.ReadMemStats().NumGC > n0     # started, after the Put
+        rt.GC()
+        rt.GC()
+        assert w.Value() is None
+        y = rt.new(Box)
+        y.x = 7
+        p.Put(y)
+        assert p.Get().x == 7 and p.Get() is None
+        del keep
+        check_invariants(rt.ReadMemStats())
+
