@@ -26,7 +26,9 @@ under `_signals.held`, so a Ctrl-C cannot cut a cache change in two either.
 
 Simplified: every goroutine uses P 0's ``poolLocal`` (Go: the P it runs on; the same at
 GOMAXPROCS=1), so stealing from other Ps finds nothing. A pool belongs to the runtime
-current when it is made.
+current when it is made. A Pool cannot be copied or pickled (Go: a Pool must not be
+copied after first use; a copy would share the poolLocal array that only the original is
+registered for).
 """
 import weakref
 
@@ -102,6 +104,16 @@ class Pool:
         if rt is None:
             raise RuntimeError("sync.Pool: its runtime is gone")
         return rt
+
+    def __reduce__(self):
+        raise TypeError("a sync.Pool cannot be copied or pickled (Go: a Pool must not be "
+                        "copied after first use); make a new rt.Pool")
+
+    def __copy__(self):
+        self.__reduce__()
+
+    def __deepcopy__(self, memo):
+        self.__reduce__()
 
     # -- Go's methods -----------------------------------------------------------------
     def Put(self, x):

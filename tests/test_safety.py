@@ -1975,3 +1975,26 @@ def test_b61_a_gc_triggered_inside_a_pool_call_waits_for_the_unpin():
         del keep
         check_invariants(rt.ReadMemStats())
 
+
+# ---------------------------------------------------------------------------------- B62
+def test_b62_a_pool_cannot_be_copied_or_pickled():
+    """`copy.copy(pool)` made a second Pool sharing the first one's poolLocal array, which
+    only the first was registered for: after a GC the copy still held the array, so what
+    was cached then stayed alive as long as the copy (Go frees it by the second GC; a
+    Pool must not be copied after first use). A fresh pool's deepcopy made a second pool
+    silently. Now copy, deepcopy and pickle raise a TypeError that says why."""
+    with rt.Runtime(godebug="gccheckmark=1"):
+        p = rt.Pool()
+        x = rt.new(Box)
+        w = weak.Make(x)
+        p.Put(x)
+        del x
+        for f in (copy.copy, copy.deepcopy, pickle.dumps):
+            with pytest.raises(TypeError, match="a sync.Pool cannot be copied or pickled"):
+                f(p)
+            with pytest.raises(TypeError, match="a sync.Pool cannot be copied or pickled"):
+                f(rt.Pool())
+        rt.GC()
+        rt.GC()
+        assert w.Value() is None
+
