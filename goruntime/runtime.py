@@ -45,6 +45,7 @@ from .mgc import FORCEGC_PERIOD, GLOBALS_SCAN, GCRecord as _GCRecord
 from .mgc import STACK_SCAN  # noqa: F401  (re-exported)
 from .mspecial import IMMORTAL_WEAK_BASE, Specials  # noqa: F401  (re-exported)
 from .rodata import RODATA_BASE, TYPES_BASE, Rodata  # noqa: F401  (re-exported)
+from .typecheck import call_arity_error
 
 
 __all__ = [
@@ -617,6 +618,9 @@ class Runtime:
         self.heap.check_thread()
         if not callable(fn):
             raise TypeError(f"go: {fn!r} is not a function")
+        err = call_arity_error(fn, args)     # Go's compiler rejects it: nothing is queued
+        if err is not None:
+            raise TypeError(err)
         if stack is not None and (isinstance(stack, bool) or not isinstance(stack, int) or stack < 0):
             raise ValueError(f"go: stack must be a byte count >= 0, not {stack!r}")
         proc, sched, proc_ref = self.proc, self.sched, weakref.ref(self.proc)

@@ -133,10 +133,18 @@ def _idle_gaps(op, size, time):
 
 
 def _check_trace(tr):
-    from .reader import Trace
+    from .reader import ALLOC_DTYPE, GC_DTYPE, Trace
     if not isinstance(tr, Trace):
         raise TypeError(f"replay needs a goruntime.trace.Trace (goruntime.trace.load), "
                         f"not {type(tr).__name__}")
+    # the typed passes read the rows as ALLOC_DTYPE records: a Trace built by hand with
+    # other columns would be read as garbage
+    for name, dt in (("allocs", ALLOC_DTYPE), ("initial", ALLOC_DTYPE), ("gcs", GC_DTYPE)):
+        a = getattr(tr, name)
+        if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype != dt:
+            raise TypeError(f"goruntime.trace: Trace.{name} must be a 1-D numpy array of "
+                            f"goruntime.trace.{'ALLOC' if dt is ALLOC_DTYPE else 'GC'}_DTYPE rows, "
+                            f"not {getattr(a, 'dtype', type(a).__name__)!s}")
     if len(tr.allocs) == 0 and len(tr.initial) == 0:
         raise ValueError("goruntime.trace: the trace has no heap-object events; record it "
                          "with GODEBUG=traceallocfree=1")
@@ -321,12 +329,53 @@ def prepare(tr, death="spread", cycles="pacer"):
         if (tr.death, tr.cycles) != (death, cycles):
             raise ValueError(f"this Prepared trace was made for death={tr.death!r}, "
                              f"cycles={tr.cycles!r}, not {death!r}, {cycles!r}")
+        _check_prepared(tr)
         return tr
     m = _meta(tr, death, cycles)
     op, dense, size, pointers, pw, time, nobj, n_init = _op_stream(tr, death, cycles)
     return Prepared(op=op, dense=dense, size=size, pointers=pointers, ptrwords=pw, time=time,
                     nobj=int(nobj), n_init=int(n_init), n_allocs=m.n_allocs, tiny=m.tiny,
                     duration=m.duration, settings=m.settings, death=death, cycles=cycles)
+
+
+_COLUMN_DTYPES = {"op": np.uint8, "dense": np.int64, "size": np.uint64, "pointers": np.uint8,
+                  "ptrwords": np.uint64, "time": np.int64}
+
+
+def _check_prepared(p):
+    """A `Prepared` not made by `prepare` here (built by hand, changed in place, unpickled,
+    memory-mapped by a sweep worker) is checked before its rows reach the typed replay
+    kernel, which trusts them (an object id is an index into its tables): the columns
+    are 1-D arrays of the op stream's dtypes and one length, every row an allocation,
+    a drop or a GC, and every object id of an allocation or drop in ``0..nobj-1``."""
+    n = None
+    for name in Prepared.COLUMNS:
+        a, dt = getattr(p, name), _COLUMN_DTYPES[name]
+        if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype != dt:
+            raise TypeError(f"goruntime.trace: Prepared.{name} must be a 1-D numpy array of "
+                            f"{np.dtype(dt)}, not {getattr(a, 'dtype', type(a).__name__)!s}")
+        if n is None:
+            n = len(a)
+        elif len(a) != n:
+            raise ValueError(f"goruntime.trace: Prepared.{name} has {len(a)} rows, "
+                             f"Prepared.op {n}: every column has one entry per row")
+    for name in ("nobj", "n_init", "n_allocs", "tiny", "duration"):
+        v = getattr(p, name)
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValueError(f"goruntime.trace: Prepared.{name} must be an int >= 0, not {v!r}")
+    if not isinstance(p.settings, dict):
+        raise TypeError(f"goruntime.trace: Prepared.settings must be a dict, not "
+                        f"{type(p.settings).__name__}")
+    op = p.op
+    bad = np.flatnonzero((op != OP_ALLOC) & (op != OP_DROP) & (op != OP_GC))
+    if len(bad):
+        raise ValueError(f"goruntime.trace: Prepared row {int(bad[0])} has op {int(op[bad[0]])}, "
+                         f"not an allocation ({OP_ALLOC}), drop ({OP_DROP}) or GC ({OP_GC})")
+    ids = op != OP_GC
+    bad = np.flatnonzero(ids & ((p.dense < 0) | (p.dense >= int(p.nobj))))
+    if len(bad):
+        raise ValueError(f"goruntime.trace: Prepared row {int(bad[0])} names object "
+                         f"{int(p.dense[bad[0]])}, outside 0..nobj-1 (nobj={int(p.nobj)})")
 
 
 def _settings(prep, gogc, memory_limit, gomaxprocs):
