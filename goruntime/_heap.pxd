@@ -137,7 +137,14 @@ cdef struct mheap_t:
     intp_t roots_len           # slots ever used
     intp_t* root_stack         # the free slots, the next one to reuse on top (LIFO)
     intp_t root_nfree
-    intp_t nroots              # live root slots
+    intp_t nroots              # live root slots, and live-set objects (below)
+    # the live set of a trace replay (Go has no such thing: a recorded trace has no
+    # pointers, so each replayed object is held by the replay itself until its death):
+    # BITMAP_WORDS words per span index, like alloc_bits; a set bit holds its slot
+    # alive as a root would, and the mark greys them span by span (_mark.grey_live).
+    # Invariant: a live bit is set only on an allocated slot.
+    uint64_t* live_bits
+    intp_t nlive               # live bits set (counted in nroots too: the root scan cost)
     # Go's hybrid write barrier (mbarrier.go, mwbbuf.go): while a mark runs, every pointer
     # store puts the slot's old value and the new value in wbuf; wb_flush (set by the
     # running mark, _mark.MarkState) shades them into its grey work when the buffer fills.
@@ -369,6 +376,29 @@ cdef enum:
     ROOT_RAW = -2               # added by the bulk API or Cython code: remove_root may free it
     ROOT_HANDLE = -3            # owned by a Python handle: only the handle frees it
 
+cdef enum:
+    LIVE_IDX_BITS = 10                       # a live position: span index << 10 | slot (< 1024)
+
+cdef inline int64_t live_add(mheap_t* h, uint64_t addr) noexcept nogil:
+    """Hold the allocated object at *addr* alive (a root of the replay's live set, set in
+    its span's live bits); returns its position ``span index << 10 | slot``. The object
+    must be in a span (not zerobase) and own its slot (not a tiny sub-allocation)."""
+    cdef intp_t si = span_of(h, addr)
+    cdef uint32_t idx = obj_index(&h.spans[si], addr)
+    bit_set(&h.live_bits[si * BITMAP_WORDS], idx)
+    h.nlive += 1
+    h.nroots += 1
+    return (<int64_t>si << LIVE_IDX_BITS) | idx
+
+cdef inline void live_remove(mheap_t* h, int64_t pos) noexcept nogil:
+    """Drop the object at live position *pos* (`live_add`) from the live set."""
+    cdef uint64_t* w = &h.live_bits[(pos >> LIVE_IDX_BITS) * BITMAP_WORDS]
+    cdef intp_t idx = pos & ((1 << LIVE_IDX_BITS) - 1)
+    if bit_get(w, idx):
+        bit_clear(w, idx)
+        h.nlive -= 1
+        h.nroots -= 1
+
 cdef inline intp_t root_add_handle(mheap_t* h, uint64_t addr) except -1 nogil:
     """`root_add` for a Python handle: the bulk API's remove_root refuses the slot."""
     cdef intp_t slot = root_add(h, addr)
@@ -391,6 +421,7 @@ cdef class Heap:
     cdef object _chunk_sum
     cdef object _page_scav
     cdef object _page_dirty
+    cdef object _live_bits
     cdef object _mcaches
     cdef readonly uint64_t arena_cap
     cdef readonly object lock   # threading.RLock: the world lock (never the GIL)

@@ -45,7 +45,10 @@ Roots
     A Python handle is a stack root for as long as it lives: it owns one slot of the root
     table (O(1) add/remove through a free list). The collector scans the table. A slot in
     use is tagged with its owner: the bulk API's ``remove_root`` gives back only the slots
-    ``add_root`` (or Cython code) took, never a handle's (``ROOT_HANDLE``).
+    ``add_root`` (or Cython code) took, never a handle's (``ROOT_HANDLE``). A trace
+    replay holds its objects in the live set instead (``use_live_set``: a bit per slot,
+    like the alloc bits, set and cleared by the replay kernel, greyed span by span by the
+    mark); they count in ``nroots`` as the roots they stand for.
 
 Deliberate simplifications (the docs list them): one heap arena reservation instead of
 64 MiB arenas; Go's per-P page cache and the randomised heap base are not modelled;
@@ -1240,7 +1243,8 @@ cdef class Heap:
         self._spans = self._page_to_span = self._alloc_bits = self._gcmark_bits = None
         self._check_bits = self._heap_bits = self._page_inuse = self._page_scav = None
         self._word_sum = self._chunk_sum = None
-        self._page_dirty = self._mcaches = None
+        self._page_dirty = self._mcaches = self._live_bits = None
+        self.h.live_bits = NULL
         self.arena = self._arena_buf = None
         gr_malloc_trim()
 
@@ -1780,6 +1784,21 @@ cdef class Heap:
                     root_remove(&self.h, o[j])
                 raise
         return out
+
+    def use_live_set(self):
+        """Make the live set (``mheap_t.live_bits``: a trace replay's objects held span by
+        span instead of one root each) usable; idempotent. Its bitmap is made on first use
+        (lazily backed: the pages of spans never used cost nothing)."""
+        cdef uint64_t[::1] lb
+        if self._live_bits is None:
+            self._live_bits = np.zeros(self.h.max_pages * BITMAP_WORDS, dtype=np.uint64)
+            lb = self._live_bits
+            self.h.live_bits = &lb[0]
+
+    @property
+    def nlive(self):
+        """Objects held by the live set (`use_live_set`; part of `nroots`)."""
+        return self.h.nlive
 
     def remove_roots(self, const int64_t[::1] slots):
         """Unregister many roots (slots from add_roots or Cython code); all or nothing."""
