@@ -79,7 +79,11 @@ cdef struct mheap_t:
     uint64_t* heap_bits        # one bit per arena word: 1 = this word holds a pointer
     uint64_t* page_inuse       # one bit per page: 1 = in an in-use span
     uint64_t* page_scav        # one bit per page: 1 = released to the OS (scavenged)
-    uint8_t* page_dirty        # per page: 1 = may hold non-zero bytes
+    uint8_t* page_dirty        # per free page: 1 = may hold non-zero bytes; for an in-use
+                               # span, its first page's entry: 1 = a slot of it was handed
+                               # to code that may write it since its memory was zeroed (a
+                               # clean span's freed slots and pages are zero: not zeroed
+                               # or checked again; Go: mspan.needzero, heapArena.zeroedBase)
     intp_t search_hint         # no free page below this (Go: pageAlloc.searchAddr)
     # Go: pageAlloc's summaries (pallocSum), two levels: per 64-page word of page_inuse
     # and per 512-page chunk, the free run at its start, the longest, the one at its end
@@ -108,6 +112,8 @@ cdef struct mheap_t:
     int gc_pending             # set by a check point; the runtime starts a cycle and clears it
     int gcphase_mark           # a cycle is in its mark phase: allocate black (Go: gcphase == _GCmark)
     uint64_t bytes_marked_black  # bytes allocated black during the mark phase (part of heapMarked)
+    int alloc_clean            # the allocation in progress is of an object nothing will
+                               # write (a trace replay's, _workloads): its span stays clean
     uint64_t malloc_calls      # mallocgc calls and bytes requested (the virtual clock's cost model)
     uint64_t malloc_bytes
     # the virtual clock's meter (clock.COSTS): mallocgc calls and bytes by path (tiny, small
@@ -278,6 +284,7 @@ cdef inline bint alloc_cache_load(mheap_t* h, int p, int spc, alloc_cache_t* ac)
         free &= ((<uint64_t>1) << tail) - 1
     if free == 0:
         return False
+    h.page_dirty[si] = 1                         # its slots will be written (page_dirty)
     ac.si = si
     ac.base = w << 6
     ac.free = free
@@ -434,6 +441,7 @@ cdef class Heap:
     cdef int _foreign_call(self) except -1
     cdef int _check_range(self, uint64_t addr, uint64_t n) except -1
     cdef int _check_object_range(self, uint64_t addr, uint64_t n) except -1
+    cdef void _written(self, uint64_t addr) noexcept
     cdef int _check_root(self, uint64_t addr) except -1
 
 

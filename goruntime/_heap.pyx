@@ -431,15 +431,17 @@ cdef intp_t alloc_span(mheap_t* h, int spc, intp_t npages, uint64_t elemsize,
 
 
 cdef void free_span(mheap_t* h, intp_t si) noexcept nogil:
-    """Return a span's pages to the page heap (Go: mheap.freeSpan): HeapInuse drops at once."""
+    """Return a span's pages to the page heap (Go: mheap.freeSpan): HeapInuse drops at once.
+    The pages are dirty if the span was (page_dirty): a clean span's pages are zero still."""
     cdef mspan_t* s = &h.spans[si]
     cdef intp_t p
+    cdef uint8_t dirty = h.page_dirty[si]
     if s.in_partial:
         partial_remove(h, si)
     for p in range(si, si + s.npages):
         h.page_to_span[p] = -1
         bit_clear(h.page_inuse, p)
-        h.page_dirty[p] = 1
+        h.page_dirty[p] = dirty
     summarize(h, si, si + s.npages)
     h.heap_inuse -= <uint64_t>s.npages << PAGE_SHIFT
     if si < h.search_hint:
@@ -665,7 +667,8 @@ cdef intp_t sweep_span(mheap_t* h, intp_t si, bint preserve) noexcept nogil:
             free_span(h, si)
         return nfreed
     if nfreed:
-        s.needzero = 1
+        if h.page_dirty[si]:                     # a clean span's freed slots are zero
+            s.needzero = 1
         h.small_free_count[s.spanclass >> 1] += nfreed
     if preserve:
         return nfreed
@@ -769,6 +772,19 @@ cdef inline intp_t next_free_index(const mheap_t* h, const mspan_t* s, intp_t si
     return s.nelems
 
 
+cdef int throw_not_zero(uint64_t a) except -1 with gil:
+    raise SystemError("goruntime: slot %#x was handed out without a clear but holds data "
+                      "(a store its span's page_dirty flag missed)" % a)
+
+
+cdef bint is_zero(const uint8_t* p, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    for i in range(n):
+        if p[i]:
+            return False
+    return True
+
+
 cdef inline intp_t next_slot(mheap_t* h, int p, int spc, uint64_t* out) except -1 nogil:
     """One slot of span class *spc* from P *p*'s mcache (ascending address order); returns
     the span index, ``*out`` the slot's address, zeroed. Go: nextFreeFast (the next clear
@@ -796,8 +812,12 @@ cdef inline intp_t next_slot(mheap_t* h, int p, int spc, uint64_t* out) except -
         idx = next_free_index(h, s, si)
     a = take_slot(h, s, si, idx)
     out[0] = a
+    if not h.alloc_clean:                    # the caller may write it (page_dirty)
+        h.page_dirty[si] = 1
     if s.needzero:                           # written only where not zero already
         zero_lines(<uint8_t*>addr_ptr(h, a), <intp_t>s.elemsize)
+    elif GORUNTIME_CHECKS and not is_zero(addr_ptr(h, a), s.elemsize):
+        throw_not_zero(a)                        # (checked builds: a clean slot is zero)
     return si
 
 
@@ -823,6 +843,7 @@ cdef int malloc_tiny(mheap_t* h, int p, uint64_t size, uint64_t* out) except -1 
         c.tiny_allocs += 1
         return 0
     malloc_small(h, p, TINY_SPAN_CLASS, &x)
+    h.page_dirty[h.page_to_span[(x - h.arena_start) >> PAGE_SHIFT]] = 1   # shared: written
     memset(addr_ptr(h, x), 0, TINY_SIZE)
     if size < c.tinyoffset or c.tiny == 0:    # keep the block with more room left
         c.tiny = x
@@ -843,6 +864,8 @@ cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) exc
     if h.unswept != NULL:                        # Go: deductSweepCredit (mallocgcLarge)
         deduct_sweep_credit(h, nbytes)
     si = alloc_span(h, 1 if noscan else 0, npages, nbytes, 1)
+    if not h.alloc_clean:                        # the caller may write it (page_dirty)
+        h.page_dirty[si] = 1
     bit_set(&h.alloc_bits[si * BITMAP_WORDS], 0)
     if h.gcphase_mark:
         bit_set(&h.gcmark_bits[si * BITMAP_WORDS], 0)
@@ -1638,6 +1661,10 @@ cdef class Heap:
             raise ValueError("address range %#x+%d is outside the heap" % (addr, n))
         return 0
 
+    cdef void _written(self, uint64_t addr) noexcept:
+        """The object at *addr* (in an in-use span) is written: its span is dirty."""
+        self.h.page_dirty[span_of(&self.h, addr)] = 1
+
     cdef int _check_object_range(self, uint64_t addr, uint64_t n) except -1:
         """[addr, addr+n) must lie in the slot of one allocated object (free memory and
         the gaps between objects belong to the allocator: writing there would hand out
@@ -1667,6 +1694,7 @@ cdef class Heap:
         if a & 7:
             raise ValueError("goruntime: word address %#x is not 8-byte aligned" % a)
         self._check_object_range(a, 8)
+        self._written(a)
         if self.h.write_barrier and bit_get(self.h.heap_bits, <intp_t>((a - self.h.arena_start) >> 3)):
             write_barrier(&self.h, a, v)             # a pointer word during a mark
         (<uint64_t*>addr_ptr(&self.h, a))[0] = v
@@ -1689,6 +1717,8 @@ cdef class Heap:
         cdef uint64_t a = PyNumber_Index(addr), n = PyNumber_Index(nbytes)
         self.check_owner()
         self._check_object_range(a, n)
+        if n:
+            self._written(a)
         off = a - self.h.arena_start
         return self.arena[off:off + n]
 
@@ -1733,6 +1763,7 @@ cdef class Heap:
                     if self.h.write_barrier:
                         write_barrier(&self.h, t[i], v[i])
                     (<uint64_t*>addr_ptr(&self.h, t[i]))[0] = v[i]
+                    self.h.page_dirty[span_of(&self.h, t[i])] = 1
 
     # -- roots ---------------------------------------------------------------------------
     cdef int _check_root(self, uint64_t addr) except -1:

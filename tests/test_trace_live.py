@@ -116,3 +116,65 @@ def test_live_needs_the_live_set():
                                          np.zeros(nobj, np.uint64), np.full(nobj, -1, np.int64),
                                          np.zeros(4, np.int64), live=True)
         assert r.heap.nroots == 0
+
+
+def _replay_objects(r, sizes, ptrs):
+    """Allocate one replayed object per size, held by the live set (clean allocations);
+    returns (addrs, holds)."""
+    n = len(sizes)
+    op = np.full(n, OP_ALLOC, np.uint8)
+    addr = np.zeros(n, np.uint64)
+    slot = np.full(n, -1, np.int64)
+    with _Run(r, "live-test", 0) as run:
+        _workloads.replay_kernel(run.mut, op, np.arange(n, dtype=np.int64),
+                                 np.asarray(sizes, np.uint64), np.asarray(ptrs, np.uint8),
+                                 np.zeros(n, np.int64), np.zeros(n, np.uint32), addr, slot,
+                                 np.zeros(4, np.int64), live=True)
+    return addr, slot
+
+
+@pytest.mark.parametrize("size,ptr", [(48, 0), (24, 1), (1024, 1), (40000, 0)])
+def test_a_written_clean_object_is_cleared_when_its_slot_is_reused(size, ptr):
+    """A replayed object is allocated clean (its span is not marked as written, so its
+    slot is not zero-checked when reused); a write to it through the heap's own store
+    paths (`Heap.view`, `Heap.write_word`) marks the span, and the slot a later
+    allocation gets is zero again."""
+    with rt.Runtime(gogc=-1, arena_cap=1 << 30) as r:
+        r.heap.use_live_set()
+        addr, slot = _replay_objects(r, [size] * 64, [ptr] * 64)
+        base = [r.heap.find_object(int(a))[1] for a in addr]
+        for i in range(0, 64, 2):                     # write every other object
+            r.heap.view(int(addr[i]), 16)[:] = 0xAB
+            r.heap.write_word(int(addr[i]) + 16, 0x1234)
+        _workloads.release_holds(r.heap, slot)
+        r.gc()
+        again, slot2 = _replay_objects(r, [size] * 64, [ptr] * 64)
+        assert sorted(r.heap.find_object(int(a))[1] for a in again) == sorted(base)
+        for a in again:                               # every slot handed out zero
+            f = r.heap.find_object(int(a))
+            assert not r.heap.view(f[1], f[2]).any()
+        _workloads.release_holds(r.heap, slot2)
+
+
+def test_clean_spans_are_reused_without_clearing_and_stay_zero():
+    """Replayed objects die and their spans are reused (partly and whole) by replayed
+    and ordinary objects; every slot an ordinary allocation gets is zero, and the
+    ordinary object's span is no longer clean (its freed slot is cleared)."""
+    with rt.Runtime(gogc=-1, arena_cap=1 << 30) as r:
+        r.heap.use_live_set()
+        addr, slot = _replay_objects(r, [64] * 400 + [40000] * 4, [0] * 404)
+        _workloads.release_holds(r.heap, slot[::3].copy())
+        r.gc()
+        got = [r.heap.alloc(64, True) for _ in range(200)]
+        for a in got:
+            assert not r.heap.view(a, 64).any()
+            r.heap.view(a, 64)[:] = 0xFF              # an ordinary object is written
+        big = r.heap.alloc(40000, True)
+        assert not r.heap.view(big, 40000).any()
+        r.heap.view(big, 40000)[:] = 1
+        _workloads.release_holds(r.heap, slot[np.arange(404) % 3 != 0].copy())
+        r.gc()                                        # nothing holds anything now
+        again = [r.heap.alloc(64, True) for _ in range(400)] + [r.heap.alloc(40000, True)]
+        for a in again:
+            f = r.heap.find_object(a)
+            assert not r.heap.view(f[1], f[2]).any()

@@ -166,6 +166,7 @@ cdef int mutator_poll(mutator_t* m, uint64_t fresh) except -1 nogil:
     the cycle runs. Go: the ``shouldhelpgc`` tail of mallocgc.
     """
     m.epoch += 1
+    m.h.alloc_clean = 0                 # (a replay's clean allocation is over: see replay_alloc)
     if m.h.gc_pending:
         m.h.roots[m.fresh] = fresh
         with gil:
@@ -775,6 +776,25 @@ cdef inline const void* hold_line(const mheap_t* h, int64_t v) noexcept nogil:
     return NULL
 
 
+cdef inline int replay_alloc(mutator_t* m, uint64_t size, bint ptr, const uint64_t* pw,
+                             bint clean, uint64_t* out) except -1 nogil:
+    """One replayed allocation of *size* bytes (pointerful: the first ``pw[0]`` words may
+    hold pointers, all when *pw* is NULL). *clean*: nothing will write the object (a
+    trace replay's, held by the live set), so its span stays clean (``page_dirty``): its
+    slots need no zero check when reused. The flag is down again before anything else
+    can allocate (`mutator_poll` clears it too, before it calls the runtime; the kernels'
+    callers on an error)."""
+    m.h.alloc_clean = clean
+    if ptr and pw != NULL:
+        new_object_prefix(m, size, pw[0], out)
+    elif ptr:
+        new_object(m, size, PTR_WORDS, 1, out)
+    else:
+        new_object(m, size, NULL, 0, out)
+    m.h.alloc_clean = 0
+    return 0
+
+
 def release_holds(Heap heap, const int64_t[::1] holds):
     """Release the holds a replay kernel left (``replay_kernel``'s ``slot``,
     ``replay_objects``' ``slot``): root slots (>= 0) and live-set positions (<= -2)."""
@@ -828,7 +848,7 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
     cdef intp_t n = op.shape[0], row
     cdef int64_t k
     cdef uint64_t a = 0, v
-    cdef bint prefix = ptrwords is not None
+    cdef bint prefix = ptrwords is not None, own = False
     cdef const uint64_t* pw = NULL
     cdef const int64_t* idle = NULL
     if prefix:
@@ -845,48 +865,47 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
     cdef intp_t ahead, half = DROP_AHEAD // 2, s
     if live and h.live_bits == NULL:
         raise ValueError("replay_kernel: live needs the heap's live set (Heap.use_live_set)")
-    with nogil:
-        for row in range(n):
-            # a drop's slot[k] and its root-table entries are random reads (objects die in
-            # no particular order): fetched in two steps, some rows before they are used
-            ahead = row + DROP_AHEAD
-            if ahead < n and op[ahead] == OP_DROP:
-                GR_PREFETCH(&slot[dense[ahead]])
-            ahead = row + half
-            if ahead < n and op[ahead] == OP_DROP:
-                GR_PREFETCH(hold_line(h, slot[dense[ahead]]))
-            k = dense[row]
-            if idle != NULL and idle[row] > 0 and m.h.gcphase_mark:
-                with gil:
-                    mut.runtime.collector.idle_gap(idle[row])
-            if op[row] == OP_ALLOC:
-                if pointers[row] and prefix:
-                    new_object_prefix(m, size[row], pw[row], &a)
-                elif pointers[row]:
-                    new_object(m, size[row], PTR_WORDS, 1, &a)
+    try:
+        with nogil:
+            for row in range(n):
+                # a drop's slot[k] and its root-table entries are random reads (objects die in
+                # no particular order): fetched in two steps, some rows before they are used
+                ahead = row + DROP_AHEAD
+                if ahead < n and op[ahead] == OP_DROP:
+                    GR_PREFETCH(&slot[dense[ahead]])
+                ahead = row + half
+                if ahead < n and op[ahead] == OP_DROP:
+                    GR_PREFETCH(hold_line(h, slot[dense[ahead]]))
+                k = dense[row]
+                if idle != NULL and idle[row] > 0 and m.h.gcphase_mark:
+                    with gil:
+                        mut.runtime.collector.idle_gap(idle[row])
+                if op[row] == OP_ALLOC:
+                    own = live and own_slot(size[row], pointers[row])
+                    replay_alloc(m, size[row], pointers[row], &pw[row] if prefix else NULL, own, &a)
+                    addr[k] = a
+                    if own and a - h.arena_start < LIVE32_BYTES:     # as replay_objects
+                        slot[k] = -2 - live_add(h, a)
+                    else:
+                        slot[k] = root_add(h, a)
+                        s = root_reused_ahead(h)
+                        if s >= 0:
+                            GR_PREFETCH(&h.root_free[s])
+                            GR_PREFETCH(&h.roots[s])
+                elif op[row] == OP_STORE:
+                    v = addr[tdense[row]] if tdense[row] >= 0 else 0
+                    store(h, addr[k] + offset[row], v)
+                    h.page_dirty[span_of(h, addr[k])] = 1      # no longer clean
+                elif op[row] == OP_DROP:
+                    hold_drop(h, slot[k])
+                    slot[k] = -1
                 else:
-                    new_object(m, size[row], NULL, 0, &a)
-                addr[k] = a
-                if live and own_slot(size[row], pointers[row]) \
-                        and a - h.arena_start < LIVE32_BYTES:   # as replay_objects
-                    slot[k] = -2 - live_add(h, a)
-                else:
-                    slot[k] = root_add(h, a)
-                    s = root_reused_ahead(h)
-                    if s >= 0:
-                        GR_PREFETCH(&h.root_free[s])
-                        GR_PREFETCH(&h.roots[s])
-            elif op[row] == OP_STORE:
-                v = addr[tdense[row]] if tdense[row] >= 0 else 0
-                store(h, addr[k] + offset[row], v)
-            elif op[row] == OP_DROP:
-                hold_drop(h, slot[k])
-                slot[k] = -1
-            else:
-                with gil:
-                    mut.runtime.gc(kind="cycle")       # runtime.GC()
-                h = m.h
-            counts[op[row]] += 1
+                    with gil:
+                        mut.runtime.gc(kind="cycle")       # runtime.GC()
+                    h = m.h
+                counts[op[row]] += 1
+    finally:
+        h.alloc_clean = 0               # (if an allocation raised)
 
 
 def merge_op_stream(const int64_t[::1] akey, const int64_t[::1] ident,
@@ -1005,6 +1024,7 @@ cdef int replay_objects_run(mutator_t* m, Mutator mut, replay_cursor_t* c, intp_
     Returns 1 when the chunk is used up, 0 when the replay stopped or ended."""
     cdef mheap_t* h = m.h
     cdef intp_t ahead, half = DROP_AHEAD // 2, x
+    cdef bint own
     cdef int64_t k, ak, dk, gk, gap, b
     cdef uint64_t a = 0, size
     cdef intp_t r
@@ -1036,15 +1056,11 @@ cdef int replay_objects_run(mutator_t* m, Mutator mut, replay_cursor_t* c, intp_
                     now[2] = now[0]
                     now[0] = b
                     now[1] += 1
-            if ptr[x] and pw != NULL:
-                new_object_prefix(m, size, pw[x], &a)
-            elif ptr[x]:
-                new_object(m, size, PTR_WORDS, 1, &a)
-            else:
-                new_object(m, size, NULL, 0, &a)
+            own = live and own_slot(size, ptr[x])
+            replay_alloc(m, size, ptr[x], &pw[x] if pw != NULL else NULL, own, &a)
             # a live position below LIVE32_BYTES fits the int32 slot; an object above
             # (a heap over 16 GiB) takes a root slot
-            if live and own_slot(size, ptr[x]) and a - h.arena_start < LIVE32_BYTES:
+            if own and a - h.arena_start < LIVE32_BYTES:
                 slot[c.i] = <int32_t>(-2 - live_add(h, a))
             else:
                 r = root_add(h, a)
@@ -1145,6 +1161,7 @@ def replay_objects(Mutator mut, intp_t k0, const int64_t[::1] birth, const uint6
                                 stop_key, min_gap, &now[0] if now is not None else NULL,
                                 live)
     finally:
+        mut.m.h.alloc_clean = 0         # (if an allocation raised)
         state[0], state[1], state[2], state[3], state[4] = c.i, c.j, c.g, c.last, c.seen
     return rc
 
