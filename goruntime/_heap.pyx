@@ -41,6 +41,16 @@ Pointer bits
     span for small objects and behind the type for the others). They are written at
     allocation from the type's GC mask, so marking is precise.
 
+Zeroing
+    Memory is zeroed when it is handed out, and only if it may hold data: a fresh span's
+    pages if a freed span left them dirty (``page_dirty``), a reused slot if its span's
+    ``needzero`` says a sweep freed slots that may have been written. Whether a span was
+    written is its first page's ``page_dirty`` while it is in use, set by every
+    allocation path but a trace replay's (``alloc_clean``: nothing writes those objects)
+    and by the heap's raw stores; a clean span's freed slots and pages are zero still,
+    so they are neither cleared nor checked (Go: mspan.needzero, heapArena.zeroedBase).
+    A check reads before it writes, so a page never written stays the OS's zero page.
+
 Roots
     A Python handle is a stack root for as long as it lives: it owns one slot of the root
     table (O(1) add/remove through a free list). The collector scans the table. A slot in

@@ -6,14 +6,15 @@ allocation: straight from the trace's rows (``_workloads.replay_objects``, which
 the allocations with the sorted deaths as it goes), or, for a `Prepared` input (a grid
 builds it once), from its op stream of alloc / drop / gc rows
 (``_workloads.replay_kernel``). Both make the same heap calls in the same order. Each
-object is allocated in recorded order with its slot size and span class, kept alive (one
-root) until its death, then dropped; the collector decides when it is reclaimed, as Go's
+object is allocated in recorded order with its slot size and span class, kept alive (as
+by a root: a bit of the heap's live set, `Heap.use_live_set`) until its death, then
+dropped; the collector decides when it is reclaimed, as Go's
 does.
 
 What is modelled and what is not (docs/trace.md says more):
 
 - **Pointers are not in a trace.** Nothing says which object points to which, so every
-  object is kept alive by a root of its own for exactly its recorded lifetime; marking
+  object is kept alive, as by a root of its own, for exactly its recorded lifetime; marking
   therefore finds the same live set Go found, but not through the same graph. The mark
   *work* is modelled from the types: an object's first ``ptrbytes`` (the type's pointer
   bytes, repeated for arrays) are scanned, the rest is not.
