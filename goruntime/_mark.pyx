@@ -12,7 +12,8 @@ our lock), the work itself without the GIL:
 
 1. (the caller holds the world lock)
 2. Mark (``mark``): roots are greyed -- the handle table (Python handles are Go's stack
-   slots), the caller's extra roots (queued finalizers, cleanup boxes, weak handle cells,
+   slots), a trace replay's live set (``grey_live``: per-span live bits, greyed span by
+   span in address order), the caller's extra roots (queued finalizers, cleanup boxes, weak handle cells,
    globals) and every P's current tiny block. For each object with a finalizer the
    *referents* are scanned but the object itself is not marked (Go: markrootSpans), so it
    can be found unreachable and revived by the sweep. ``gc_drain`` pops a grey object and
@@ -1332,8 +1333,38 @@ cdef void gc_drain(mheap_t* h, gcwork_t* w) noexcept nogil:
         drain_simple(h, w)
 
 
+cdef void grey_live(mheap_t* h, gcwork_t* w) noexcept nogil:
+    """Grey the live set (``mheap_t.live_bits``: a trace replay's objects, each held as
+    by a root of its own) span by span in address order: a walk over the span starts
+    and their live-bit words, where one root per object was a random span record and
+    bitmap line each. Stops once every live bit was seen."""
+    cdef intp_t p = 0, k, nw, idx, left = h.nlive
+    cdef uint64_t word
+    cdef const uint64_t* lb
+    cdef const mspan_t* s
+    if h.live_bits == NULL:
+        return
+    while left > 0 and p < h.mapped_pages:
+        if h.page_to_span[p] != p:              # a free page (or inside a span)
+            p += 1
+            continue
+        s = &h.spans[p]
+        nw = (s.nelems + 63) >> 6
+        lb = &h.live_bits[p * BITMAP_WORDS]
+        for k in range(nw):
+            word = lb[k]
+            while word:
+                idx = (k << 6) + GR_CTZ64(word)
+                word &= word - 1
+                left -= 1
+                shade(h, w, s.base + <uint64_t>idx * s.elemsize, p, 0)
+                if w.err:
+                    return
+        p += s.npages if s.npages > 0 else 1
+
+
 cdef void grey_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroots) noexcept nogil:
-    """Grey the handle table, *roots* and every P's tiny block."""
+    """Grey the handle table, the live set, *roots* and every P's tiny block."""
     cdef intp_t i
     cdef uint64_t a
     for i in range(h.roots_len):
@@ -1342,6 +1373,9 @@ cdef void grey_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroo
             grey_object(h, w, a, 0)
             if w.err:
                 return
+    grey_live(h, w)
+    if w.err:
+        return
     for i in range(nroots):
         if roots[i] != 0:
             grey_object(h, w, roots[i], 0)
@@ -1748,6 +1782,7 @@ cdef class MarkState:
             a = h.roots[i]
             if a != 0:
                 grey_object(h, w, a, 0)
+        grey_live(h, w)                         # a trace replay's objects
         for i in range(r.shape[0]):
             if r[i] != 0:
                 grey_object(h, w, r[i], 0)

@@ -6,14 +6,15 @@ allocation: straight from the trace's rows (``_workloads.replay_objects``, which
 the allocations with the sorted deaths as it goes), or, for a `Prepared` input (a grid
 builds it once), from its op stream of alloc / drop / gc rows
 (``_workloads.replay_kernel``). Both make the same heap calls in the same order. Each
-object is allocated in recorded order with its slot size and span class, kept alive (one
-root) until its death, then dropped; the collector decides when it is reclaimed, as Go's
+object is allocated in recorded order with its slot size and span class, kept alive (as
+by a root: a bit of the heap's live set, `Heap.use_live_set`) until its death, then
+dropped; the collector decides when it is reclaimed, as Go's
 does.
 
 What is modelled and what is not (docs/trace.md says more):
 
 - **Pointers are not in a trace.** Nothing says which object points to which, so every
-  object is kept alive by a root of its own for exactly its recorded lifetime; marking
+  object is kept alive, as by a root of its own, for exactly its recorded lifetime; marking
   therefore finds the same live set Go found, but not through the same graph. The mark
   *work* is modelled from the types: an object's first ``ptrbytes`` (the type's pointer
   bytes, repeated for arrays) are scanned, the rest is not.
@@ -468,7 +469,8 @@ class _RowSource:
         p = self.p
         _workloads.replay_kernel(mut, p.op[lo:hi], p.dense[lo:hi], p.size[lo:hi],
                                  p.pointers[lo:hi], self.tdense[lo:hi], self.offset[lo:hi],
-                                 self.addr, self.slot, self.counts, p.ptrwords[lo:hi], idle)
+                                 self.addr, self.slot, self.counts, p.ptrwords[lo:hi], idle,
+                                 live=True)
 
     def snapshot(self, mut):
         self._kernel(mut, 0, self.k)
@@ -485,8 +487,8 @@ class _RowSource:
                 self.scratch["idle"] = idle           # read only: the next replay's too
         self._kernel(mut, k, len(p.op), idle)
 
-    def live_roots(self):
-        return np.ascontiguousarray(self.slot[self.slot >= 0])
+    def holds(self):
+        return np.ascontiguousarray(self.slot[self.slot != -1])
 
 
 SNAPSHOT_STOP_KEY = 4           # the smallest key of a row at time 0: the snapshot ends there
@@ -566,7 +568,7 @@ class _RunSource:
             if not _workloads.replay_objects(
                     mut, self.k0, self.birth[:c], self.req[:c], self.ptr[:c],
                     self.ptrwords[:c], self.n, self.dkey, self.di, self.gkey, self.slot,
-                    self.state, stop_key, min_gap, now):
+                    self.state, stop_key, min_gap, now, live=True):
                 return
 
     def snapshot(self, mut):
@@ -576,9 +578,9 @@ class _RunSource:
         self.state[3:] = 0              # idle gaps count from the first allocation after
         self._kernel(mut, NO_STOP_KEY, IDLE_GAP_NS, self.now)
 
-    def live_roots(self):
+    def holds(self):
         s = self.slot[:int(self.state[0])]
-        return np.ascontiguousarray(s[s >= 0], dtype=np.int64)
+        return np.ascontiguousarray(s[s != -1], dtype=np.int64)
 
     def done(self):
         pass
@@ -592,7 +594,7 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
     the trace's time axis, GC time included), ``heap_live``, ``goal``."""
     from goruntime import runtime as _rt
     from goruntime.plot import Recorder
-    from goruntime.workloads import _Run, _heap_triggered, _progress_bar
+    from goruntime.workloads import _Run, _heap_triggered, _progress_bar, _workloads
 
     src = None
     if not isinstance(tr, Prepared):     # no op stream: the kernel merges as it goes
@@ -604,6 +606,7 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
     gogc, memory_limit, gomaxprocs = _settings(prep, gogc, memory_limit, gomaxprocs)
     clk = src.clock()
     r = _rt.Runtime(gogc=gogc, memory_limit=memory_limit, gomaxprocs=gomaxprocs, clock=clk)
+    r.heap.use_live_set()        # the replayed objects are held span by span, not by roots
     # the heap as tracing found it, built with the collector off, then one cycle so that
     # the pacer starts from its live heap (not counted below)
     with r:
@@ -631,7 +634,7 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
                     src.rest(run.mut)
                 after = r.read_mem_stats()
         finally:
-            r.heap.remove_roots(src.live_roots())
+            _workloads.release_holds(r.heap, src.holds())
             src.done()
     samples = {"time": np.array([x.time_ns for x in rec.samples], dtype=np.int64) - t_follow,
                "heap_live": np.array([x.heap_live for x in rec.samples], dtype=np.int64),
