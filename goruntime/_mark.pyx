@@ -397,10 +397,12 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     entry of the stack (two siblings allocated together and pushed together: a tree built
     top down, GCBench's Populate), the neighbour's first two words are read and what they
     point to is prefetched: its children are in cache when it is popped, instead of being
-    found only then (the walk goes down the other sibling's subtree first). Only loads
-    and prefetches: the order of every pop, shade and budget check is unchanged, so a
-    budgeted drain (``MarkState``, whose per-call counts the pacer reads) does the same
-    work in every call.
+    found only then (the walk goes down the other sibling's subtree first). Its second
+    child (the one scanned first when it is popped) is kept, and four such siblings later,
+    its line having landed, what that child's first two words point to is prefetched too.
+    Only loads and prefetches: the order of every pop, shade and budget check is
+    unchanged, so a budgeted drain (``MarkState``, whose per-call counts the pacer reads)
+    does the same work in every call.
     """
     cdef uint64_t* stack = w.stack
     cdef intp_t n = w.n, cap = w.cap
@@ -426,6 +428,8 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     cdef found_t* f
     cdef found_t near                       # a pointer into the scanned object's page
     cdef intp_t give_at = w.give_at         # parallel mark: see gcwork_t
+    cdef uint64_t pend[4]                   # siblings' second children, looked into later
+    cdef uint64_t pw = 0
     while True:
         if tail - head != rsize:
             if word:
@@ -512,6 +516,20 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                         src = (<const uint64_t*>(arena + p))[1] - astart
                         if src < alimit:
                             GR_PREFETCH(arena + src)
+                            if src + 16 <= alimit:
+                                # Its second child is scanned first when it is popped: that
+                                # child's line is on its way now, and four siblings later
+                                # its own first two words are read in turn.
+                                p = pend[pw & 3]
+                                pend[pw & 3] = src & ~(<uint64_t>7)
+                                pw += 1
+                                if pw > 4:
+                                    src = (<const uint64_t*>(arena + p))[0] - astart
+                                    if src < alimit:
+                                        GR_PREFETCH(arena + src)
+                                    src = (<const uint64_t*>(arena + p))[1] - astart
+                                    if src < alimit:
+                                        GR_PREFETCH(arena + src)
                 bn = b >> 48                    # the size, if shading pushed it (below)
                 b &= STACK_ADDR_MASK
                 if bn == 0:
