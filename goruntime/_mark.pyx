@@ -393,6 +393,17 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     is walked in address order as by the plain walk. Every
     object is shaded exactly as by ``shade``; only the order differs, so the marked set,
     bytes and counts are those of the simple walk.
+
+    Popping an object whose neighbour just below it in memory, of its size, is the next
+    entry of the stack (two siblings allocated together and pushed together: a tree built
+    top down, GCBench's Populate), the neighbour's first two words are read and what they
+    point to is prefetched: its children are in cache when it is popped, instead of being
+    found only then (the walk goes down the other sibling's subtree first). Its second
+    child (the one scanned first when it is popped) is kept, and four such siblings later,
+    its line having landed, what that child's first two words point to is prefetched too.
+    Only loads and prefetches: the order of every pop, shade and budget check is
+    unchanged, so a budgeted drain (``MarkState``, whose per-call counts the pacer reads)
+    does the same work in every call.
     """
     cdef uint64_t* stack = w.stack
     cdef intp_t n = w.n, cap = w.cap
@@ -418,6 +429,8 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     cdef found_t* f
     cdef found_t near                       # a pointer into the scanned object's page
     cdef intp_t give_at = w.give_at         # parallel mark: see gcwork_t
+    cdef uint64_t pend[4]                   # siblings' second children, looked into later
+    cdef uint64_t pw = 0
     while True:
         if tail - head != rsize:
             if word:
@@ -491,6 +504,33 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                     if p < alimit:
                         GR_PREFETCH(arena + p)
                         GR_PREFETCH(&hbits[p >> 9])
+                if n > 0 and stack[n - 1] + (b >> 48) == b:
+                    # The object below is the one just before this one in memory, of its
+                    # size (b >> 48): siblings allocated together, this one scanned first.
+                    # Its line comes with this one's; what its first two words point to
+                    # (its children, in a tree built top down) is fetched now.
+                    p = (b & STACK_ADDR_MASK) - (b >> 48) - astart
+                    if (b >> 48) >= 16:
+                        src = (<const uint64_t*>(arena + p))[0] - astart
+                        if src < alimit:
+                            GR_PREFETCH(arena + src)
+                        src = (<const uint64_t*>(arena + p))[1] - astart
+                        if src < alimit:
+                            GR_PREFETCH(arena + src)
+                            if src + 16 <= alimit:
+                                # Its second child is scanned first when it is popped: that
+                                # child's line is on its way now, and four siblings later
+                                # its own first two words are read in turn.
+                                p = pend[pw & 3]
+                                pend[pw & 3] = src & ~(<uint64_t>7)
+                                pw += 1
+                                if pw > 4:
+                                    src = (<const uint64_t*>(arena + p))[0] - astart
+                                    if src < alimit:
+                                        GR_PREFETCH(arena + src)
+                                    src = (<const uint64_t*>(arena + p))[1] - astart
+                                    if src < alimit:
+                                        GR_PREFETCH(arena + src)
                 bn = b >> 48                    # the size, if shading pushed it (below)
                 b &= STACK_ADDR_MASK
                 if bn == 0:
