@@ -404,6 +404,8 @@ class Collector:
         self.cycle_saved = None       # pacer/record state before the running cycle (abandon)
         self.resched_ns = 0           # nanotime the collector last gave the program's goroutine
                                       # the CPU back (runtime.GC's return, a worker's turn)
+        self.locks = 0                # Go: m.locks > 0 (a P pinned by sync.Pool): no GC starts,
+                                      # no assist; the pending trigger fires after
 
     # -- observers ----------------------------------------------------------------------
     def add_observer(self, fn):
@@ -526,6 +528,8 @@ class Collector:
         time since the last step (`mark_step`); the cycle terminates when no work is left.
         """
         rt = self.rt
+        if self.locks:                # Go: gcStart and gcAssistAlloc return at once while
+            return                    # the M holds locks; gc_pending stays for the next check
         rt.heap.gc_pending = False
         if self.in_gc:
             return

@@ -18,13 +18,21 @@ so the collector sees the cached values exactly as Go's does:
   and is freed by the next unless a Get took it; ``oldPools`` keeps the previous
   ``allPools`` array alive one cycle more.
 
+Get and Put run pinned to the P (Go: runtime_procPin, which holds ``m.locks``): no GC
+starts and no assist runs during them (`Collector.locks`), so the allocations a pool makes
+there (its poolLocal array, allPools, a ring) cannot move its cache to the victim half way;
+a trigger that fires meanwhile starts its cycle at the next allocation after. They run
+under `_signals.held`, so a Ctrl-C cannot cut a cache change in two either.
+
 Simplified: every goroutine uses P 0's ``poolLocal`` (Go: the P it runs on; the same at
 GOMAXPROCS=1), so stealing from other Ps finds nothing. A pool belongs to the runtime
-current when it is made.
+current when it is made. A Pool cannot be copied or pickled (Go: a Pool must not be
+copied after first use; a copy would share the poolLocal array that only the original is
+registered for).
 """
 import weakref
 
-from . import types as _types
+from . import _signals, types as _types
 
 __all__ = ["Pool", "Pools"]
 
@@ -97,27 +105,56 @@ class Pool:
             raise RuntimeError("sync.Pool: its runtime is gone")
         return rt
 
+    def __reduce__(self):
+        raise TypeError("a sync.Pool cannot be copied or pickled (Go: a Pool must not be "
+                        "copied after first use); make a new rt.Pool")
+
+    def __copy__(self):
+        self.__reduce__()
+
+    def __deepcopy__(self, memo):
+        self.__reduce__()
+
     # -- Go's methods -----------------------------------------------------------------
     def Put(self, x):
         """Go: Pool.Put. A nil x is ignored."""
         if x is None:
             return
-        lo = self._pin()
-        if lo.private is None:
-            lo.private = x
-        else:
-            self._push_head(lo, x)
+        rt = self._rt
+        with _signals.held():
+            c = rt.collector
+            c.locks += 1                    # Go: pin (runtime_procPin)
+            try:
+                lo = self._pin()
+                if lo.private is None:
+                    lo.private = x
+                else:
+                    self._push_head(lo, x)
+                lo = None
+            finally:
+                c.locks -= 1                # Go: runtime_procUnpin
+        if rt.heap.gc_pending:              # a trigger that fired while pinned
+            rt.collector.heap_triggered()
 
     def Get(self):
         """Go: Pool.Get."""
-        lo = self._pin()
-        x = lo.private
-        lo.private = None
-        if x is None:
-            x = self._pop_head(lo)
-            if x is None:
-                x = self._get_slow()
-        lo = None
+        rt = self._rt
+        with _signals.held():
+            c = rt.collector
+            c.locks += 1
+            try:
+                lo = self._pin()
+                x = lo.private
+                lo.private = None
+                if x is None:
+                    x = self._pop_head(lo)
+                    if x is None:
+                        x = self._get_slow()
+                lo = None
+            finally:
+                c.locks -= 1
+        if rt.heap.gc_pending:
+            rt.collector.heap_triggered()
         if x is None and self.New is not None:
             x = self.New()
         return x

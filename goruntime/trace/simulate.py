@@ -43,6 +43,7 @@ What is modelled and what is not (docs/trace.md says more):
 from __future__ import annotations
 
 import mmap
+import weakref
 
 import numpy as np
 
@@ -132,10 +133,18 @@ def _idle_gaps(op, size, time):
 
 
 def _check_trace(tr):
-    from .reader import Trace
+    from .reader import ALLOC_DTYPE, GC_DTYPE, Trace
     if not isinstance(tr, Trace):
         raise TypeError(f"replay needs a goruntime.trace.Trace (goruntime.trace.load), "
                         f"not {type(tr).__name__}")
+    # the typed passes read the rows as ALLOC_DTYPE records: a Trace built by hand with
+    # other columns would be read as garbage
+    for name, dt in (("allocs", ALLOC_DTYPE), ("initial", ALLOC_DTYPE), ("gcs", GC_DTYPE)):
+        a = getattr(tr, name)
+        if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype != dt:
+            raise TypeError(f"goruntime.trace: Trace.{name} must be a 1-D numpy array of "
+                            f"goruntime.trace.{'ALLOC' if dt is ALLOC_DTYPE else 'GC'}_DTYPE rows, "
+                            f"not {getattr(a, 'dtype', type(a).__name__)!s}")
     if len(tr.allocs) == 0 and len(tr.initial) == 0:
         raise ValueError("goruntime.trace: the trace has no heap-object events; record it "
                          "with GODEBUG=traceallocfree=1")
@@ -320,12 +329,53 @@ def prepare(tr, death="spread", cycles="pacer"):
         if (tr.death, tr.cycles) != (death, cycles):
             raise ValueError(f"this Prepared trace was made for death={tr.death!r}, "
                              f"cycles={tr.cycles!r}, not {death!r}, {cycles!r}")
+        _check_prepared(tr)
         return tr
     m = _meta(tr, death, cycles)
     op, dense, size, pointers, pw, time, nobj, n_init = _op_stream(tr, death, cycles)
     return Prepared(op=op, dense=dense, size=size, pointers=pointers, ptrwords=pw, time=time,
                     nobj=int(nobj), n_init=int(n_init), n_allocs=m.n_allocs, tiny=m.tiny,
                     duration=m.duration, settings=m.settings, death=death, cycles=cycles)
+
+
+_COLUMN_DTYPES = {"op": np.uint8, "dense": np.int64, "size": np.uint64, "pointers": np.uint8,
+                  "ptrwords": np.uint64, "time": np.int64}
+
+
+def _check_prepared(p):
+    """A `Prepared` not made by `prepare` here (built by hand, changed in place, unpickled,
+    memory-mapped by a sweep worker) is checked before its rows reach the typed replay
+    kernel, which trusts them (an object id is an index into its tables): the columns
+    are 1-D arrays of the op stream's dtypes and one length, every row an allocation,
+    a drop or a GC, and every object id of an allocation or drop in ``0..nobj-1``."""
+    n = None
+    for name in Prepared.COLUMNS:
+        a, dt = getattr(p, name), _COLUMN_DTYPES[name]
+        if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype != dt:
+            raise TypeError(f"goruntime.trace: Prepared.{name} must be a 1-D numpy array of "
+                            f"{np.dtype(dt)}, not {getattr(a, 'dtype', type(a).__name__)!s}")
+        if n is None:
+            n = len(a)
+        elif len(a) != n:
+            raise ValueError(f"goruntime.trace: Prepared.{name} has {len(a)} rows, "
+                             f"Prepared.op {n}: every column has one entry per row")
+    for name in ("nobj", "n_init", "n_allocs", "tiny", "duration"):
+        v = getattr(p, name)
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValueError(f"goruntime.trace: Prepared.{name} must be an int >= 0, not {v!r}")
+    if not isinstance(p.settings, dict):
+        raise TypeError(f"goruntime.trace: Prepared.settings must be a dict, not "
+                        f"{type(p.settings).__name__}")
+    op = p.op
+    bad = np.flatnonzero((op != OP_ALLOC) & (op != OP_DROP) & (op != OP_GC))
+    if len(bad):
+        raise ValueError(f"goruntime.trace: Prepared row {int(bad[0])} has op {int(op[bad[0]])}, "
+                         f"not an allocation ({OP_ALLOC}), drop ({OP_DROP}) or GC ({OP_GC})")
+    ids = op != OP_GC
+    bad = np.flatnonzero(ids & ((p.dense < 0) | (p.dense >= int(p.nobj))))
+    if len(bad):
+        raise ValueError(f"goruntime.trace: Prepared row {int(bad[0])} names object "
+                         f"{int(p.dense[bad[0]])}, outside 0..nobj-1 (nobj={int(p.nobj)})")
 
 
 def _settings(prep, gogc, memory_limit, gomaxprocs):
@@ -359,11 +409,19 @@ def _meta(tr, death, cycles):
                  duration=int(tr.duration), settings=dict(tr.settings))
 
 
+# Per process, while heap memory is kept between replays (`_heap.keep_memory`: a sweep
+# worker, a `whatif` grid): each `Prepared` input's clock times and idle gaps (read only)
+# and the last replay's per-object arrays, reused (reset) by its next replay instead of
+# fresh memory (its pages faulted in, or read as zeros a fault per page, for every replay).
+_SCRATCH = weakref.WeakKeyDictionary()
+
+
 class _RowSource:
     """A replay of a `Prepared` op stream (``_workloads.replay_kernel``): the snapshot's
     rows (time < 0) first, then the rest, with the idle gaps as a column."""
 
     def __init__(self, prep):
+        from goruntime import _heap
         self.p = prep
         self.k = int(np.searchsorted(prep.time, 0, side="left")) if prep.n_init else 0
         # the store columns: a trace has no store rows, so the kernel never reads them;
@@ -371,14 +429,36 @@ class _RowSource:
         n = len(prep.op)
         self.tdense = np.zeros(n, dtype=np.int64)
         self.offset = np.zeros(n, dtype=np.uint32)
-        self.addr = np.zeros(max(prep.nobj, 1), dtype=np.uint64)
-        self.slot = np.full(max(prep.nobj, 1), -1, dtype=np.int64)
+        self.scratch = _SCRATCH.get(prep) if _heap.keep_memory() else None
+        if self.scratch is None:
+            self.scratch = {}
+            if _heap.keep_memory():
+                _SCRATCH[prep] = self.scratch
+        kept = self.scratch.pop("objects", None)      # in use by this replay only
+        if kept is not None:
+            self.addr, self.slot = kept
+            self.addr.fill(0)
+            self.slot.fill(-1)
+        else:
+            self.addr = np.zeros(max(prep.nobj, 1), dtype=np.uint64)
+            self.slot = np.full(max(prep.nobj, 1), -1, dtype=np.int64)
         self.counts = np.zeros(4, dtype=np.int64)
+
+    def done(self):
+        """The replay is over: its per-object arrays go to the next (when kept)."""
+        if self.scratch is not None and _SCRATCH.get(self.p) is self.scratch:
+            self.scratch["objects"] = (self.addr, self.slot)
 
     def clock(self):
         p, k = self.p, self.k
-        rest = p.op[k:] == OP_ALLOC
-        return TraceClock(p.time[k:][rest & (p.size[k:] > 0)])
+        times = self.scratch.get("times")
+        if times is None:
+            rest = p.op[k:] == OP_ALLOC
+            times = p.time[k:][rest & (p.size[k:] > 0)]
+            times.flags.writeable = False
+            if _SCRATCH.get(p) is self.scratch:
+                self.scratch["times"] = times
+        return TraceClock(times)
 
     def has_snapshot(self):
         return self.k > 0
@@ -398,7 +478,11 @@ class _RowSource:
         # the gaps in the recorded allocations: the program was blocked, and during a mark
         # Go's idle worker marked then (IDLE_GAP_NS or longer: a shorter one cannot end a
         # mark)
-        idle = _idle_gaps(p.op[k:], p.size[k:], p.time[k:])
+        idle = self.scratch.get("idle")
+        if idle is None:
+            idle = _idle_gaps(p.op[k:], p.size[k:], p.time[k:])
+            if _SCRATCH.get(p) is self.scratch:
+                self.scratch["idle"] = idle           # read only: the next replay's too
         self._kernel(mut, k, len(p.op), idle)
 
     def live_roots(self):
@@ -496,6 +580,9 @@ class _RunSource:
         s = self.slot[:int(self.state[0])]
         return np.ascontiguousarray(s[s >= 0], dtype=np.int64)
 
+    def done(self):
+        pass
+
 
 def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="spread",
                   cycles="pacer", progress=False):
@@ -545,6 +632,7 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
                 after = r.read_mem_stats()
         finally:
             r.heap.remove_roots(src.live_roots())
+            src.done()
     samples = {"time": np.array([x.time_ns for x in rec.samples], dtype=np.int64) - t_follow,
                "heap_live": np.array([x.heap_live for x in rec.samples], dtype=np.int64),
                "goal": np.array([x.goal for x in rec.samples], dtype=np.int64),
