@@ -1998,3 +1998,32 @@ def test_b62_a_pool_cannot_be_copied_or_pickled():
         rt.GC()
         assert w.Value() is None
 
+
+# ---------------------------------------------------------------------------------- B63
+def test_b63_a_pool_allocates_in_its_own_runtime():
+    """A Pool used while another runtime was current allocated its poolLocal array and
+    rings in that runtime but registered in its own: its own runtime's GCs then moved a
+    cache they did not own, the other runtime's never dropped it, and the cached values
+    outlived any number of cycles. Now a pool allocates in the runtime it belongs to."""
+    with rt.Runtime(godebug="gccheckmark=1") as r1:
+        p = rt.Pool()
+        with rt.Runtime(godebug="gccheckmark=1") as r2:
+            m2 = r2.read_mem_stats().Mallocs
+            m1 = r1.read_mem_stats().Mallocs
+            p.Put(1000)                         # boxed: the box, the array and allPools
+            p.Put(2000)                         # and a ring
+            assert r2.read_mem_stats().Mallocs == m2
+            assert r1.read_mem_stats().Mallocs > m1
+            assert p.Get() == 1000              # the private slot
+            r1.gc()
+            assert p.Get() == 2000              # the victim cache
+            r1.gc()
+            r1.gc()
+            p.Put(3000)
+            r1.gc()
+            r1.gc()
+            assert p.Get() is None
+            with pytest.raises(ValueError, match="different Runtime"):
+                p.Put(rt.new(Box))              # a handle of r2 in r1's pool
+        check_invariants(r1.read_mem_stats())
+
