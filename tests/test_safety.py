@@ -2027,3 +2027,47 @@ def test_b63_a_pool_allocates_in_its_own_runtime():
                 p.Put(rt.new(Box))              # a handle of r2 in r1's pool
         check_invariants(r1.read_mem_stats())
 
+
+# ---------------------------------------------------------------------------------- B64
+def test_b64_whatif_and_sweep_check_every_setting_before_the_first_replay(_prepared, monkeypatch):
+    """`whatif` / `goruntime.sweep` passed their settings to each replay unchecked: a bad
+    one (``gogc=1.5``, ``memory_limit=-5``, ``gomaxprocs=0``) failed only when its own
+    replay ran, after every replay before it (on Dask: after a LocalCluster had started,
+    in a worker); and the sweep's cost estimate read a GOGC string with ``int()``, so
+    a string Go reads as 100 (``gogc="x"``) made the sweep fail where `whatif` ran.
+    Now every setting is checked as Runtime checks it before anything runs."""
+    import importlib
+    from goruntime import trace as gtrace
+    calibrate = importlib.import_module("goruntime.trace.calibrate")   # (the name is a function too)
+    dask_sweep = importlib.import_module("goruntime.trace.dask_sweep")
+    ran = []
+    monkeypatch.setattr(calibrate, "replay", lambda *a, **k: ran.append(k) or {})
+
+    class NoCluster:
+        def __init__(self, *a, **k):
+            raise AssertionError("a LocalCluster was started")
+    import distributed
+    monkeypatch.setattr(distributed, "LocalCluster", NoCluster)
+    bad = [({"gogc": [100, 1.5]}, TypeError, "gogc must be an int"),
+           ({"gogc": [50, 2 ** 40]}, OverflowError, "gogc=1099511627776 does not fit"),
+           ({"gogc": [True]}, TypeError, "gogc must be"),
+           ({"memory_limit": [1 << 30, -5]}, ValueError, "memory_limit=-5: a memory limit is at least 0"),
+           ({"memory_limit": [2 ** 63]}, OverflowError, "does not fit an int64"),
+           ({"memory_limit": ["12 MiB"]}, rt.FatalError, "malformed GOMEMLIMIT"),
+           ({"gomaxprocs": [1, 0]}, ValueError, "gomaxprocs must be in 1..256, not 0"),
+           ({"gomaxprocs": [2, "4"]}, TypeError, "gomaxprocs must be an int, not str"),
+           ({"gomaxprocs": [257]}, ValueError, "1..256")]
+    for kw, exc, msg in bad:
+        with pytest.raises(exc, match=msg):
+            gtrace.whatif(_prepared, **kw)
+        with pytest.raises(exc, match=msg):
+            gtrace.sweep(_prepared, **kw)
+        assert ran == [], kw
+    # a GOGC string is read as the GOGC variable is (Go: "x" is 100), by both
+    assert dask_sweep.estimate_costs(_prepared, [("x", None, None)]) == \
+        dask_sweep.estimate_costs(_prepared, [(100, None, None)])
+    assert dask_sweep.estimate_costs(_prepared, [("off", None, None)]) == \
+        dask_sweep.estimate_costs(_prepared, [(-1, None, None)])
+    gtrace.whatif(_prepared, gogc=[50, "off"], memory_limit=["off", 1 << 30], gomaxprocs=[1, 4])
+    assert len(ran) == 8
+
