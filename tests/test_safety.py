@@ -2071,3 +2071,24 @@ def test_b64_whatif_and_sweep_check_every_setting_before_the_first_replay(_prepa
     gtrace.whatif(_prepared, gogc=[50, "off"], memory_limit=["off", 1 << 30], gomaxprocs=[1, 4])
     assert len(ran) == 8
 
+
+# ---------------------------------------------------------------------------------- B65
+def test_b65_a_go_statement_whose_stack_is_too_big_queues_nothing(runtime):
+    """`rt.go(f, stack=n)` past Go's 1 GB stack limit raised ValueError after the
+    goroutine was queued: f still ran at the next scheduling point and NumGoroutine
+    counted it. Now the size is checked first; nothing is queued or allocated."""
+    ran = []
+    rt.GC()
+    m0 = rt.ReadMemStats()
+    for n in (10 ** 9, 2 ** 40, 10 ** 400):
+        with pytest.raises(ValueError, match="exceeds the 1000000000-byte limit"):
+            rt.go(ran.append, n, stack=n)
+        assert rt.NumGoroutine() == 1
+    m1 = rt.ReadMemStats()
+    assert (m1.Mallocs, m1.StackInuse) == (m0.Mallocs, m0.StackInuse)
+    for _ in range(3):
+        rt.Gosched()
+    assert ran == []
+    rt.go(ran.append, 1, stack=500_000_000)        # within the limit: runs
+    rt.Gosched()
+    assert ran == [1]
