@@ -404,6 +404,7 @@ cdef class Heap:
     cdef int _check_range(self, uint64_t addr, uint64_t n) except -1
     cdef int _check_object_range(self, uint64_t addr, uint64_t n) except -1
     cdef int _check_root(self, uint64_t addr) except -1
+    cdef _keep_memory(self)
 
 
 # The heap-bits view of an object, shared by the serial (_mark) and parallel (_gcwork) marks.

@@ -68,6 +68,7 @@ from libc.string cimport memset, memcpy, memcmp
 from cpython.mem cimport PyMem_RawRealloc, PyMem_RawFree
 from cpython.number cimport PyNumber_Index
 from cpython.pythread cimport PyThread_get_thread_ident
+from cpython.object cimport PyObject
 
 cdef extern from *:
     """
@@ -1082,6 +1083,50 @@ cdef void root_remove(mheap_t* h, intp_t slot) noexcept nogil:
 
 # ---------------------------------------------------------------------------------------
 
+cdef extern from *:
+    """
+    static inline Py_ssize_t gr_refs(PyObject* o) { return Py_REFCNT(o); }
+    """
+    Py_ssize_t gr_refs(PyObject* o) noexcept     # a borrowed reference's count (no temp)
+
+
+# A process's kept heap memory (`keep_memory`): at most one dropped heap's arrays, reset.
+cdef bint _keep = False
+cdef list _kept = []
+
+
+def keep_memory(on=None):
+    """Keep a dropped heap's memory for the next heap of the same ``arena_cap`` in this
+    process (*on* true), or stop and free what is kept (false). Returns the previous
+    setting (*on* None: only that).
+
+    For a process that runs many runtimes one after another (a sweep worker's replays):
+    a fresh heap's metadata (span records, bitmaps, page tables: ~300 MB for a 2 GB
+    emulated heap) is new memory that the kernel faults in and zeroes page by page, each
+    time. A kept one is reset to a fresh heap's contents where it was written
+    (`Heap._keep_memory`) and taken by the next `Heap`, so a runtime built on it behaves
+    as one on new memory. Off by default: kept memory stays with the process."""
+    global _keep
+    prev = _keep
+    if on is None:
+        return prev
+    _keep = bool(on)
+    if not _keep:
+        _kept.clear()
+    return prev
+
+
+def kept_memory():
+    """The ``arena_cap`` of the heap memory kept for reuse (`keep_memory`), or None."""
+    return _kept[0][0] if _kept else None
+
+
+cdef _take_kept(uint64_t arena_cap):
+    if _kept and _kept[0][0] == arena_cap:
+        return _kept.pop()[1]
+    return None
+
+
 @cython.no_gc_clear
 cdef class Heap:
     """Heap(arena_cap=None, nprocs=1)\n--
@@ -1117,24 +1162,32 @@ cdef class Heap:
             raise ValueError("nprocs must be in 1..%d, not %d" % (MAX_PROCS, nprocs))
         max_pages = arena_cap // PAGE_SIZE // CHUNK_PAGES * CHUNK_PAGES
         self.arena_cap = <uint64_t>max_pages * PAGE_SIZE
-        self._arena_buf = np.zeros(self.arena_cap + PAGE_SIZE, dtype=np.uint8)
+        kept = _take_kept(self.arena_cap)
+        if kept is not None:                 # a dropped heap's memory, reset (`keep_memory`)
+            (self._arena_buf, self._spans, self._page_to_span, self._alloc_bits,
+             self._gcmark_bits, self._check_bits, self._heap_bits, self._page_inuse,
+             self._word_sum, self._chunk_sum, self._page_scav, self._page_dirty,
+             self._mcaches) = kept
+        else:
+            self._arena_buf = np.zeros(self.arena_cap + PAGE_SIZE, dtype=np.uint8)
+            self._spans = np.zeros(max_pages, dtype=SPAN_DTYPE)
+            self._page_to_span = np.full(max_pages, -1, dtype=np.int32)
+            self._alloc_bits = np.zeros(max_pages * BITMAP_WORDS, dtype=np.uint64)
+            self._gcmark_bits = np.zeros(max_pages * BITMAP_WORDS, dtype=np.uint64)
+            self._check_bits = np.zeros(max_pages * BITMAP_WORDS, dtype=np.uint64)
+            self._heap_bits = np.zeros(self.arena_cap // 512, dtype=np.uint64)
+            self._page_inuse = np.zeros(max_pages // 64, dtype=np.uint64)
+            # every page free (unmapped pages are never searched: growth maps whole chunks)
+            self._word_sum = np.full(max_pages // 64, sum_pack(64, 64, 64), dtype=np.uint32)
+            self._chunk_sum = np.full(max_pages // CHUNK_PAGES,
+                                      sum_pack(CHUNK_PAGES, CHUNK_PAGES, CHUNK_PAGES),
+                                      dtype=np.uint32)
+            self._page_scav = np.zeros(max_pages // 64, dtype=np.uint64)
+            self._page_dirty = np.zeros(max_pages, dtype=np.uint8)
+            self._mcaches = np.zeros(MAX_PROCS, dtype=MCACHE_DTYPE)
+            self._mcaches["alloc"] = -1
         off = (-self._arena_buf.ctypes.data) % PAGE_SIZE
         self.arena = self._arena_buf[off:off + self.arena_cap]
-        self._spans = np.zeros(max_pages, dtype=SPAN_DTYPE)
-        self._page_to_span = np.full(max_pages, -1, dtype=np.int32)
-        self._alloc_bits = np.zeros(max_pages * BITMAP_WORDS, dtype=np.uint64)
-        self._gcmark_bits = np.zeros(max_pages * BITMAP_WORDS, dtype=np.uint64)
-        self._check_bits = np.zeros(max_pages * BITMAP_WORDS, dtype=np.uint64)
-        self._heap_bits = np.zeros(self.arena_cap // 512, dtype=np.uint64)
-        self._page_inuse = np.zeros(max_pages // 64, dtype=np.uint64)
-        # every page free (unmapped pages are never searched: growth maps whole chunks)
-        self._word_sum = np.full(max_pages // 64, sum_pack(64, 64, 64), dtype=np.uint32)
-        self._chunk_sum = np.full(max_pages // CHUNK_PAGES,
-                                  sum_pack(CHUNK_PAGES, CHUNK_PAGES, CHUNK_PAGES), dtype=np.uint32)
-        self._page_scav = np.zeros(max_pages // 64, dtype=np.uint64)
-        self._page_dirty = np.zeros(max_pages, dtype=np.uint8)
-        self._mcaches = np.zeros(MAX_PROCS, dtype=MCACHE_DTYPE)
-        self._mcaches["alloc"] = -1
         arena = self.arena
         spans = self._spans
         p2s = self._page_to_span
@@ -1228,6 +1281,11 @@ cdef class Heap:
             self._foreign_call()
 
     def __dealloc__(self):
+        if _keep and self._spans is not None:
+            try:
+                self._keep_memory()
+            except Exception:            # nothing kept: the arrays are freed below
+                pass
         PyMem_RawFree(self.h.unswept)
         self.h.unswept = NULL
         PyMem_RawFree(self.h.roots)
@@ -1243,6 +1301,72 @@ cdef class Heap:
         self._page_dirty = self._mcaches = None
         self.arena = self._arena_buf = None
         gr_malloc_trim()
+
+    cdef _keep_memory(self):
+        """`keep_memory`: reset this dying heap's arrays to a fresh heap's contents and
+        keep them for the next heap of its size, unless something else still holds one of
+        them (a view taken from the heap must not come to show another heap's data).
+
+        Only the mapped pages' parts were ever written (every write is to a page, span or
+        address below ``mapped_pages``, which never shrinks), so only they are reset: the
+        memory stays mapped, and the next heap does not fault it in again. The arena's
+        mapped part is given back (``MADV_DONTNEED``: it reads as zeros again)."""
+        cdef mheap_t* h = &self.h
+        cdef intp_t mp = h.mapped_pages, p
+        cdef uint32_t wfree = sum_pack(64, 64, 64)
+        cdef uint32_t cfree = sum_pack(CHUNK_PAGES, CHUNK_PAGES, CHUNK_PAGES)
+        # each held by its attribute only (the arena buffer also by the arena view)
+        if _kept or gr_refs(<PyObject*>self._arena_buf) != 2 \
+                or gr_refs(<PyObject*>self.arena) != 1 \
+                or gr_refs(<PyObject*>self._spans) != 1 \
+                or gr_refs(<PyObject*>self._page_to_span) != 1 \
+                or gr_refs(<PyObject*>self._alloc_bits) != 1 \
+                or gr_refs(<PyObject*>self._gcmark_bits) != 1 \
+                or gr_refs(<PyObject*>self._check_bits) != 1 \
+                or gr_refs(<PyObject*>self._heap_bits) != 1 \
+                or gr_refs(<PyObject*>self._page_inuse) != 1 \
+                or gr_refs(<PyObject*>self._word_sum) != 1 \
+                or gr_refs(<PyObject*>self._chunk_sum) != 1 \
+                or gr_refs(<PyObject*>self._page_scav) != 1 \
+                or gr_refs(<PyObject*>self._page_dirty) != 1 \
+                or gr_refs(<PyObject*>self._mcaches) != 1:
+            return
+        with nogil:
+            if mp:
+                madvise(h.arena, <size_t>mp << PAGE_SHIFT, MADV_DONTNEED)
+            memset(h.spans, 0, <size_t>mp * sizeof(mspan_t))
+            for p in range(mp):
+                h.page_to_span[p] = -1
+            memset(h.alloc_bits, 0, <size_t>mp * BITMAP_WORDS * 8)
+            memset(h.gcmark_bits, 0, <size_t>mp * BITMAP_WORDS * 8)
+            memset(h.check_bits, 0, <size_t>mp * BITMAP_WORDS * 8)
+            memset(h.heap_bits, 0, (<size_t>mp << PAGE_SHIFT) // 64)   # a bit per word
+            memset(h.page_inuse, 0, <size_t>(mp >> 6) * 8)
+            memset(h.page_scav, 0, <size_t>(mp >> 6) * 8)
+            for p in range(mp >> 6):
+                h.word_sum[p] = wfree
+            for p in range(mp // CHUNK_PAGES):
+                h.chunk_sum[p] = cfree
+            memset(h.page_dirty, 0, <size_t>mp)
+            memset(h.mcaches, 0, MAX_PROCS * sizeof(mcache_t))
+        self._mcaches["alloc"] = -1
+        _kept.append((self.arena_cap, (
+            self._arena_buf, self._spans, self._page_to_span, self._alloc_bits,
+            self._gcmark_bits, self._check_bits, self._heap_bits, self._page_inuse,
+            self._word_sum, self._chunk_sum, self._page_scav, self._page_dirty,
+            self._mcaches)))
+
+    def _memory(self):
+        """Every array of the heap whole, read-only (tests: a heap on kept memory is a
+        fresh one's)."""
+        names = ("arena", "spans", "page_to_span", "alloc_bits", "gcmark_bits", "check_bits",
+                 "heap_bits", "page_inuse", "word_sum", "chunk_sum", "page_scav",
+                 "page_dirty", "mcaches")
+        arrays = (self.arena, self._spans, self._page_to_span, self._alloc_bits,
+                  self._gcmark_bits, self._check_bits, self._heap_bits, self._page_inuse,
+                  self._word_sum, self._chunk_sum, self._page_scav, self._page_dirty,
+                  self._mcaches)
+        return {k: self._ro(a) for k, a in zip(names, arrays)}
 
     def _repr_html_(self):
         """The spans as a grid coloured by size class and shaded by occupancy (Jupyter)."""

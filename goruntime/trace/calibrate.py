@@ -18,12 +18,15 @@ them (matplotlib, lazily, as goruntime.plot does).
 """
 from __future__ import annotations
 
+import gc
 import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .simulate import prepare, replay_detail, replay
+from goruntime import _heap
+
+from .simulate import _SCRATCH, prepare, replay_detail, replay
 
 __all__ = ["calibrate", "Calibration", "whatif", "configurations", "plot_calibration",
            "plot_tradeoff", "parse_limit"]
@@ -222,9 +225,22 @@ def whatif(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="spread")
     order of `configurations`), sequentially in this process: a list of dicts. See
     ``goruntime.sweep`` for the same grid on Dask (as a DataFrame)."""
     configs = configurations(gogc, memory_limit, gomaxprocs)
-    if len(configs) > 1:
-        tr = prepare(tr, death)                   # the op stream once for the whole grid
-    return [run_config(tr, c, death) for c in configs]   # one: from the trace's rows
+    if len(configs) == 1:
+        return [run_config(tr, configs[0], death)]   # from the trace's rows
+    tr = prepare(tr, death)                       # the op stream once for the whole grid
+    # one heap's memory from replay to replay (reset to a fresh heap's: the kernel does
+    # not fault new metadata in for each), given back after the grid
+    prev = _heap.keep_memory(True)
+    try:
+        rows = []
+        for c in configs:
+            rows.append(run_config(tr, c, death))
+            gc.collect()                          # the replay's runtime gives its heap back
+        return rows
+    finally:
+        if not prev:
+            _heap.keep_memory(False)
+            _SCRATCH.clear()
 
 
 # ---------------------------------------------------------------------------------------

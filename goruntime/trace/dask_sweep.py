@@ -16,14 +16,18 @@ every worker gets it once, never per task:
 - other workers get it scattered (``client.scatter(..., broadcast=True)``).
 
 A worker keeps what it opened for the next task of the same sweep (`_open`), so a task
-costs one replay and nothing else. Without a client a ``LocalCluster`` is started for
-the call (one single-threaded worker process per core: a replay holds the GIL between
-its Cython stretches, so threads would serialise) and closed after; with a
-``dask.distributed.Client`` the tasks go to that cluster, which must have goruntime
-installed. dask, distributed and pandas are the ``sweep`` extra, imported only here.
+costs one replay and nothing else, and keeps the last replay's heap memory (reset to a
+fresh heap's) for the next (`goruntime._heap.keep_memory`): the kernel does not fault a
+new heap's metadata in for every task. Both are given back when the sweep ends.
+
+Without a client a ``LocalCluster`` is started for the call (one single-threaded worker
+process per core: a replay holds the GIL between its Cython stretches, so threads would
+serialise) and closed after; with a ``dask.distributed.Client`` the tasks go to that
+cluster, which must have goruntime installed. dask, distributed and pandas are the ``sweep`` extra, imported only here.
 """
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -75,8 +79,26 @@ def _open(shipped):
 
 
 def _run(shipped, config, death):
-    """The task: one configuration's replay row."""
-    return run_config(_open(shipped), config, death)
+    """The task: one configuration's replay row. The worker keeps the replay's heap memory
+    (its metadata, reset) for its next replay (`goruntime._heap.keep_memory`): a fresh
+    heap's pages cost the kernel more than the reset does."""
+    from goruntime import _heap
+    _heap.keep_memory(True)
+    try:
+        return run_config(_open(shipped), config, death)
+    finally:
+        gc.collect()            # the replay's runtime (a reference cycle) gives its heap back
+
+
+def _release():
+    """After a sweep, on each worker: free the kept heap memory and the opened input."""
+    from goruntime import _heap
+
+    from .simulate import _SCRATCH
+    _heap.keep_memory(False)
+    _SCRATCH.clear()
+    _OPENED.clear()
+    gc.collect()
 
 
 def _visible(handle):
@@ -261,6 +283,8 @@ def sweep(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, client=None,
                                        priority=len(configs) - pos)
         _progress(futures, progress)
         rows = client.gather(futures)
+        if own is None:                  # a cluster that lives on: give the memory back
+            client.run(_release)
     finally:
         if own is not None:
             own.close()

@@ -43,6 +43,7 @@ What is modelled and what is not (docs/trace.md says more):
 from __future__ import annotations
 
 import mmap
+import weakref
 
 import numpy as np
 
@@ -408,11 +409,19 @@ def _meta(tr, death, cycles):
                  duration=int(tr.duration), settings=dict(tr.settings))
 
 
+# Per process, while heap memory is kept between replays (`_heap.keep_memory`: a sweep
+# worker, a `whatif` grid): each `Prepared` input's clock times and idle gaps (read only)
+# and the last replay's per-object arrays, reused (reset) by its next replay instead of
+# fresh memory (its pages faulted in, or read as zeros a fault per page, for every replay).
+_SCRATCH = weakref.WeakKeyDictionary()
+
+
 class _RowSource:
     """A replay of a `Prepared` op stream (``_workloads.replay_kernel``): the snapshot's
     rows (time < 0) first, then the rest, with the idle gaps as a column."""
 
     def __init__(self, prep):
+        from goruntime import _heap
         self.p = prep
         self.k = int(np.searchsorted(prep.time, 0, side="left")) if prep.n_init else 0
         # the store columns: a trace has no store rows, so the kernel never reads them;
@@ -420,14 +429,36 @@ class _RowSource:
         n = len(prep.op)
         self.tdense = np.zeros(n, dtype=np.int64)
         self.offset = np.zeros(n, dtype=np.uint32)
-        self.addr = np.zeros(max(prep.nobj, 1), dtype=np.uint64)
-        self.slot = np.full(max(prep.nobj, 1), -1, dtype=np.int64)
+        self.scratch = _SCRATCH.get(prep) if _heap.keep_memory() else None
+        if self.scratch is None:
+            self.scratch = {}
+            if _heap.keep_memory():
+                _SCRATCH[prep] = self.scratch
+        kept = self.scratch.pop("objects", None)      # in use by this replay only
+        if kept is not None:
+            self.addr, self.slot = kept
+            self.addr.fill(0)
+            self.slot.fill(-1)
+        else:
+            self.addr = np.zeros(max(prep.nobj, 1), dtype=np.uint64)
+            self.slot = np.full(max(prep.nobj, 1), -1, dtype=np.int64)
         self.counts = np.zeros(4, dtype=np.int64)
+
+    def done(self):
+        """The replay is over: its per-object arrays go to the next (when kept)."""
+        if self.scratch is not None and _SCRATCH.get(self.p) is self.scratch:
+            self.scratch["objects"] = (self.addr, self.slot)
 
     def clock(self):
         p, k = self.p, self.k
-        rest = p.op[k:] == OP_ALLOC
-        return TraceClock(p.time[k:][rest & (p.size[k:] > 0)])
+        times = self.scratch.get("times")
+        if times is None:
+            rest = p.op[k:] == OP_ALLOC
+            times = p.time[k:][rest & (p.size[k:] > 0)]
+            times.flags.writeable = False
+            if _SCRATCH.get(p) is self.scratch:
+                self.scratch["times"] = times
+        return TraceClock(times)
 
     def has_snapshot(self):
         return self.k > 0
@@ -447,7 +478,11 @@ class _RowSource:
         # the gaps in the recorded allocations: the program was blocked, and during a mark
         # Go's idle worker marked then (IDLE_GAP_NS or longer: a shorter one cannot end a
         # mark)
-        idle = _idle_gaps(p.op[k:], p.size[k:], p.time[k:])
+        idle = self.scratch.get("idle")
+        if idle is None:
+            idle = _idle_gaps(p.op[k:], p.size[k:], p.time[k:])
+            if _SCRATCH.get(p) is self.scratch:
+                self.scratch["idle"] = idle           # read only: the next replay's too
         self._kernel(mut, k, len(p.op), idle)
 
     def live_roots(self):
@@ -545,6 +580,9 @@ class _RunSource:
         s = self.slot[:int(self.state[0])]
         return np.ascontiguousarray(s[s >= 0], dtype=np.int64)
 
+    def done(self):
+        pass
+
 
 def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="spread",
                   cycles="pacer", progress=False):
@@ -594,6 +632,7 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
                 after = r.read_mem_stats()
         finally:
             r.heap.remove_roots(src.live_roots())
+            src.done()
     samples = {"time": np.array([x.time_ns for x in rec.samples], dtype=np.int64) - t_follow,
                "heap_live": np.array([x.heap_live for x in rec.samples], dtype=np.int64),
                "goal": np.array([x.goal for x in rec.samples], dtype=np.int64),

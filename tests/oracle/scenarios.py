@@ -2585,3 +2585,4 @@ import scenarios_lang  # noqa: E402,F401  (the allocating language: registers it
 import scenarios_lang_port  # noqa: E402,F401  (the programs people port first: registers its scenarios)
 import scenarios_fidelity  # noqa: E402,F401  (the fidelity audit's programs: registers its scenarios)
 import scenarios_fidelity2  # noqa: E402,F401  (the fidelity audit, second round: registers its scenarios)
+import scenarios_fidelity3  # noqa: E402,F401  (the fidelity audit, third round: registers its scenarios)

@@ -1,0 +1,219 @@
+"""A heap on kept memory (`_heap.keep_memory`, what a sweep worker and `whatif` use between
+replays) is a fresh heap: every array equal to a new one's, and runtimes built on it give
+the same results and the same MemStats as runtimes on new memory, one configuration after
+another and after a failed run."""
+import dataclasses
+import gc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import goruntime as rt
+import goruntime.trace as gtrace
+from goruntime import _heap
+from goruntime import workloads as wl
+from goruntime.trace.simulate import _SCRATCH
+
+CAP = 64 << 20
+SMALL = Path(__file__).parent / "data" / "trace" / "steady-small.trace"
+
+
+@pytest.fixture
+def keep():
+    prev = _heap.keep_memory(True)
+    _heap.keep_memory(False)            # nothing kept from before this test
+    _heap.keep_memory(True)
+    yield
+    _heap.keep_memory(prev)
+    _SCRATCH.clear()
+
+
+def _fresh_arrays(cap):
+    """Copies of a new heap's arrays (its arena is checked for zeros instead)."""
+    h = _heap.Heap(cap)
+    m = h._memory()
+    out = {k: np.array(v) for k, v in m.items() if k != "arena"}
+    del m, h
+    return out
+
+
+def _drop():
+    gc.collect()
+
+
+def _assert_fresh(cap, want):
+    h = _heap.Heap(cap)
+    assert _heap.kept_memory() is None            # the new heap took the kept memory
+    m = h._memory()
+    assert not np.count_nonzero(m["arena"]), "the arena reads as zeros"
+    for k, v in want.items():
+        assert m[k].shape == v.shape and m[k].tobytes() == v.tobytes(), k
+    del m, h
+    _drop()
+
+
+def _stats(r):
+    """Every MemStats field; the wall-clock times (LastGC, PauseEnd) from the runtime's
+    start, which is the wall clock's."""
+    m = dataclasses.asdict(r.read_mem_stats())
+    t0 = r.clock.start_unix_ns
+    m["LastGC"] = m["LastGC"] - t0 if m["LastGC"] else 0
+    m["PauseEnd"] = [t - t0 if t else 0 for t in m["PauseEnd"]]
+    return m
+
+
+def _trees(r, gogc):
+    r.set_gc_percent(gogc)
+    out = wl.binary_trees(10, runtime=r)
+    out.pop("wall_seconds")
+    return out, _stats(r)
+
+
+def _large_and_scavenge(r, gogc):
+    """Written objects, large ones, a heap grown and given back (scavenged pages)."""
+    r.set_gc_percent(gogc)
+    keep = [rt.make(rt.Slice(rt.Byte), 40_000 + 8192 * i) for i in range(40)]
+    for i, b in enumerate(keep):
+        b[len(b) - 1] = i + 1                    # the arena written
+    for _ in range(3):
+        junk = [rt.make(rt.Slice(rt.Byte), 300) for _ in range(3000)]
+        junk[-1][0] = 7
+        del junk
+    del keep, b
+    r.free_os_memory()
+    out = wl.linked_list(20_000, keep=False, runtime=r)   # no handle left on the heap
+    out.pop("wall_seconds")
+    return out, _stats(r)
+
+
+def _oom(r, gogc):
+    """Fails: more live than the arena holds."""
+    r.set_gc_percent(gogc)
+    held = []
+    with pytest.raises(MemoryError):
+        for _ in range(1000):
+            held.append(rt.make(rt.Slice(rt.Byte), 1 << 20))
+            held[-1][5] = 1
+    del held
+    return None, _stats(r)
+
+
+RUNS = [(_trees, 100), (_large_and_scavenge, 50), (_oom, 100), (_trees, 50),
+        (_large_and_scavenge, 200), (_trees, 25)]
+
+
+def _run(fn, gogc):
+    r = rt.Runtime(arena_cap=CAP)
+    with r:                                       # closes r at the end
+        got = fn(r, gogc)
+    del r
+    _drop()
+    return got
+
+
+def test_kept_memory_is_a_fresh_heaps(keep):
+    _heap.keep_memory(False)
+    want = _fresh_arrays(CAP)
+    _heap.keep_memory(True)
+    for fn, gogc in RUNS:
+        _run(fn, gogc)
+        assert _heap.kept_memory() == CAP, fn.__name__
+        _assert_fresh(CAP, want)
+
+
+def test_runtimes_on_kept_memory_run_as_on_new_memory(keep):
+    """The same runs in sequence on new memory and on one kept heap: the same results and
+    every MemStats field."""
+    _heap.keep_memory(False)
+    fresh = [_run(fn, g) for fn, g in RUNS]
+    _heap.keep_memory(True)
+    kept = []
+    for fn, g in RUNS:
+        kept.append(_run(fn, g))
+        assert _heap.kept_memory() == CAP
+    assert kept == fresh
+
+
+def test_memory_still_viewed_is_not_kept(keep):
+    r = rt.Runtime(arena_cap=CAP)
+    with r:
+        wl.binary_trees(8, runtime=r)
+    view = r.heap.alloc_bits
+    del r
+    _drop()
+    assert _heap.kept_memory() is None            # a view outlived the heap: not reused
+    assert view.base is not None
+    del view
+    r = rt.Runtime(arena_cap=CAP)
+    with r:
+        arena = r.heap.arena
+    del r
+    _drop()
+    assert _heap.kept_memory() is None
+    del arena
+    _heap.keep_memory(False)
+    assert _heap.kept_memory() is None
+
+
+def test_other_arena_size_takes_new_memory(keep):
+    _run(_trees, 100)
+    assert _heap.kept_memory() == CAP
+    h = _heap.Heap(2 * CAP)                       # not this size: new memory
+    assert _heap.kept_memory() == CAP
+    del h
+    _drop()
+    _heap.keep_memory(False)
+    assert _heap.kept_memory() is None
+
+
+def _replays(tr, configs):
+    out = []
+    for g, lim in configs:
+        res, detail = gtrace.replay_detail(tr, gogc=g, memory_limit=lim)
+        out.append((res, detail["cycles"],
+                    {k: v.tolist() if hasattr(v, "tolist") else v
+                     for k, v in detail["samples"].items()}))
+        gc.collect()
+    return out
+
+
+TRACE_CAP = 12 << 20   # the small trace's replays fit (in use <= 8.4 MB); GOGC off: 15.2
+
+
+def test_trace_replays_on_kept_memory_equal_fresh_ones(keep, monkeypatch):
+    """Replays of a recorded trace, several configurations in sequence (a sweep worker's
+    tasks), from its op stream and from its rows, one of them failing half-way (GOGC off:
+    the arena is too small): results, cycles and samples as on new memory."""
+    import goruntime.runtime as rt_runtime
+
+    class Capped(rt_runtime.Runtime):
+        def __init__(self, *a, **k):
+            super().__init__(*a, arena_cap=TRACE_CAP, **k)
+    monkeypatch.setattr(rt_runtime, "Runtime", Capped)
+    tr = gtrace.load(SMALL)
+    prep = gtrace.prepare(tr)
+    configs = [(50, None), (100, "6MiB"), (100, None), (25, None)]
+
+    def runs():
+        out = _replays(prep, configs[:2])
+        with pytest.raises(MemoryError):            # a failed task
+            gtrace.replay(prep, gogc="off")
+        gc.collect()
+        out += _replays(prep, configs[2:]) + _replays(tr, configs[:2])
+        return out
+
+    _heap.keep_memory(False)
+    fresh = runs()
+    _heap.keep_memory(True)
+    assert not _SCRATCH
+    kept = runs()
+    assert _heap.kept_memory() == TRACE_CAP
+    assert set(_SCRATCH) == {prep}            # its clock times and object arrays reused
+    assert kept == fresh
+    # whatif's grid keeps one heap from replay to replay, and gives it back after
+    _heap.keep_memory(False)
+    grid = [(g, m) for g in (25, 50, 100) for m in ("off", "6MiB")]
+    assert gtrace.whatif(tr, gogc=[25, 50, 100], memory_limit=["off", "6MiB"]) == [
+        gtrace.replay(prep, gogc=g, memory_limit=m) for g, m in grid]
+    assert _heap.kept_memory() is None and not _SCRATCH
