@@ -2092,3 +2092,52 @@ def test_b65_a_go_statement_whose_stack_is_too_big_queues_nothing(runtime):
     rt.go(ran.append, 1, stack=500_000_000)        # within the limit: runs
     rt.Gosched()
     assert ran == [1]
+
+
+# ---------------------------------------------------------------------------------- B66
+def test_b66_a_signal_handlers_gc_between_allocating_and_rooting_frees_nothing():
+    """`string(b)`, `a + b`, `[]byte(s)` and weak.Make's handle cell allocated an object,
+    then rooted it (a StringValue, a slice, the weak special) some Python lines later: a
+    signal handler that ran a GC in between (B32's case, in code that came since) freed
+    the new object, and writing its bytes failed ("is not inside an allocated object"),
+    or a later allocation reused the memory under the string. Now allocation and rooting
+    are one step for Python's signal handlers (`_signals.held`): a handler's GC runs once
+    the object is rooted."""
+    import signal
+    from goruntime import gostring, mspecial
+    text = "hello world, a string of some length"
+    cases = [("string(b)", "slicebytetostring", lambda: rt.string(rt.bytes(text)),
+              lambda v: str(v) == text),
+             ("concat", "_concat_ops", lambda: rt.concat(rt.string(rt.bytes(text[:20])), text[20:]),
+              lambda v: str(v) == text),
+             ("[]byte(s)", "stringtoslicebyte", lambda: rt.bytes(text),
+              lambda v: bytes(v.numpy()) == text.encode()),
+             ("weak.Make", "weak_make", None, None)]
+    where = (gostring.__file__, mspecial.__file__)
+    gcs = []
+
+    def handler(signum, frame):
+        gcs.append(1)
+        rt.GC()
+    before = signal.signal(signal.SIGUSR1, handler)
+    try:
+        for name, fn, make, ok in cases:
+            def case(run, fn=fn, make=make, ok=ok, name=name):
+                with rt.Runtime(godebug="gccheckmark=1"):
+                    p = rt.new(Box)
+                    with run.traced():
+                        v = make() if make else weak.Make(p)
+                        sum(range(100))             # the handler runs by here at the latest
+                    junk = [rt.make(rt.Slice(rt.Byte), 48) for _ in range(20)]   # reuse freed slots
+                    for j in junk:
+                        j.numpy()[:] = 0xAB
+                    rt.GC()
+                    if make:
+                        assert ok(v), (name, run.k)
+                    else:
+                        assert v.Value() is not None and v.Value().addr == p.addr, (name, run.k)
+            line_sweep(case, where=where, only=lambda f, fn=fn: f.f_code.co_name == fn,
+                       action=signal.SIGUSR1)
+        assert gcs
+    finally:
+        signal.signal(signal.SIGUSR1, before)
