@@ -2141,3 +2141,50 @@ def test_b66_a_signal_handlers_gc_between_allocating_and_rooting_frees_nothing()
         assert gcs
     finally:
         signal.signal(signal.SIGUSR1, before)
+
+
+# ---------------------------------------------------------------------------------- B67
+def test_b67_a_signal_handlers_gc_cannot_free_an_interfaces_new_box():
+    """Storing a value in an interface field (``p.v = rt.value(T, x)``) allocated its box
+    (Go's convT), then the store wrote the word a few Python lines later: a signal
+    handler's GC in between freed the box, the field pointed at a free slot, and the next
+    allocation overwrote the value (the interface read [-1, -1]; checkmark: "found bad
+    pointer in Go heap"). Now the box is allocated and rooted in one C call, and its handle
+    is held until the word is stored."""
+    import signal
+    from goruntime import iface
+    Holder = rt.Struct("SafetyB67", v=rt.Any)
+    Pair = rt.Struct("SafetyB67Pair", n=rt.Int, p=rt.Ptr(Box))
+    cases = [("noscan", lambda p, b: rt.value(rt.Array(rt.Int, 2), [7, 8]),
+              lambda v, b: list(v.x) == [7, 8]),
+             ("string", lambda p, b: rt.value(rt.String, rt.string(rt.bytes("a heap string"))),
+              lambda v, b: v == "a heap string"),
+             ("pointers", lambda p, b: rt.value(Pair, {"n": 5, "p": b}),
+              lambda v, b: v.x.n == 5 and v.x.p.addr == b.addr)]
+    gcs = []
+
+    def handler(signum, frame):
+        gcs.append(1)
+        rt.GC()
+    before = signal.signal(signal.SIGUSR1, handler)
+    try:
+        for name, make, ok in cases:
+            def case(run, make=make, ok=ok, name=name):
+                with rt.Runtime(godebug="gccheckmark=1"):
+                    h = rt.new(Holder)
+                    b = rt.new(Box)
+                    val = make(h, b)
+                    with run.traced():
+                        h.v = val
+                        sum(range(100))             # the handler runs by here at the latest
+                    del val
+                    junk = [rt.new(rt.Array(rt.Int, 4)) for _ in range(40)]   # reuse freed slots
+                    for j in junk:
+                        for i in range(4):
+                            j[i] = -1
+                    rt.GC()
+                    assert ok(h.v, b), (name, run.k, h.v)
+            line_sweep(case, where=iface.__file__, action=signal.SIGUSR1)
+        assert gcs
+    finally:
+        signal.signal(signal.SIGUSR1, before)
