@@ -623,6 +623,7 @@ class Runtime:
             raise TypeError(err)
         if stack is not None and (isinstance(stack, bool) or not isinstance(stack, int) or stack < 0):
             raise ValueError(f"go: stack must be a byte count >= 0, not {stack!r}")
+        self.stacks.check_use(stack)         # past Go's limit: before anything is queued
         proc, sched, proc_ref = self.proc, self.sched, weakref.ref(self.proc)
 
         def gowrap(*a):                      # Go: the go statement's wrapper closure

@@ -78,14 +78,20 @@ class Stacks:
             size *= 2
         return size
 
-    def newproc(self, g, use: int | None = None) -> None:
-        """``go f()``: a new goroutine reuses a free G's stack or takes one from the pool."""
+    def check_use(self, use: int | None) -> tuple[int, int]:
+        """``(use, size)`` of a goroutine using *use* bytes of stack (None: the default);
+        ValueError past Go's limit. `Runtime.go` calls it before anything is queued."""
         use = DEFAULT_FRAME_BYTES if use is None else int(use)
         if use < 0:
             raise ValueError(f"go: stack use must be >= 0 bytes, not {use}")
-        size = self.stack_size(use)
+        size = self.stack_size(use) if use <= MAX_STACK_SIZE else MAX_STACK_SIZE + 1
         if size > MAX_STACK_SIZE:
             raise ValueError(f"go: stack of {use} bytes exceeds the {MAX_STACK_SIZE}-byte limit")
+        return use, size
+
+    def newproc(self, g, use: int | None = None) -> None:
+        """``go f()``: a new goroutine reuses a free G's stack or takes one from the pool."""
+        use, size = self.check_use(use)
         if not self.p_free and self.global_free:            # Go: gfget refills from global
             take = min(P_FREE_G_KEEP, len(self.global_free))
             self.p_free.extend(self.global_free[-take:])

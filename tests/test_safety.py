@@ -1998,3 +1998,193 @@ def test_b62_a_pool_cannot_be_copied_or_pickled():
         rt.GC()
         assert w.Value() is None
 
+
+# ---------------------------------------------------------------------------------- B63
+def test_b63_a_pool_allocates_in_its_own_runtime():
+    """A Pool used while another runtime was current allocated its poolLocal array and
+    rings in that runtime but registered in its own: its own runtime's GCs then moved a
+    cache they did not own, the other runtime's never dropped it, and the cached values
+    outlived any number of cycles. Now a pool allocates in the runtime it belongs to."""
+    with rt.Runtime(godebug="gccheckmark=1") as r1:
+        p = rt.Pool()
+        with rt.Runtime(godebug="gccheckmark=1") as r2:
+            m2 = r2.read_mem_stats().Mallocs
+            m1 = r1.read_mem_stats().Mallocs
+            p.Put(1000)                         # boxed: the box, the array and allPools
+            p.Put(2000)                         # and a ring
+            assert r2.read_mem_stats().Mallocs == m2
+            assert r1.read_mem_stats().Mallocs > m1
+            assert p.Get() == 1000              # the private slot
+            r1.gc()
+            assert p.Get() == 2000              # the victim cache
+            r1.gc()
+            r1.gc()
+            p.Put(3000)
+            r1.gc()
+            r1.gc()
+            assert p.Get() is None
+            with pytest.raises(ValueError, match="different Runtime"):
+                p.Put(rt.new(Box))              # a handle of r2 in r1's pool
+        check_invariants(r1.read_mem_stats())
+
+
+# ---------------------------------------------------------------------------------- B64
+def test_b64_whatif_and_sweep_check_every_setting_before_the_first_replay(_prepared, monkeypatch):
+    """`whatif` / `goruntime.sweep` passed their settings to each replay unchecked: a bad
+    one (``gogc=1.5``, ``memory_limit=-5``, ``gomaxprocs=0``) failed only when its own
+    replay ran, after every replay before it (on Dask: after a LocalCluster had started,
+    in a worker); and the sweep's cost estimate read a GOGC string with ``int()``, so
+    a string Go reads as 100 (``gogc="x"``) made the sweep fail where `whatif` ran.
+    Now every setting is checked as Runtime checks it before anything runs."""
+    import importlib
+    from goruntime import trace as gtrace
+    calibrate = importlib.import_module("goruntime.trace.calibrate")   # (the name is a function too)
+    dask_sweep = importlib.import_module("goruntime.trace.dask_sweep")
+    ran = []
+    monkeypatch.setattr(calibrate, "replay", lambda *a, **k: ran.append(k) or {})
+
+    class NoCluster:
+        def __init__(self, *a, **k):
+            raise AssertionError("a LocalCluster was started")
+    import distributed
+    monkeypatch.setattr(distributed, "LocalCluster", NoCluster)
+    bad = [({"gogc": [100, 1.5]}, TypeError, "gogc must be an int"),
+           ({"gogc": [50, 2 ** 40]}, OverflowError, "gogc=1099511627776 does not fit"),
+           ({"gogc": [True]}, TypeError, "gogc must be"),
+           ({"memory_limit": [1 << 30, -5]}, ValueError, "memory_limit=-5: a memory limit is at least 0"),
+           ({"memory_limit": [2 ** 63]}, OverflowError, "does not fit an int64"),
+           ({"memory_limit": ["12 MiB"]}, rt.FatalError, "malformed GOMEMLIMIT"),
+           ({"gomaxprocs": [1, 0]}, ValueError, "gomaxprocs must be in 1..256, not 0"),
+           ({"gomaxprocs": [2, "4"]}, TypeError, "gomaxprocs must be an int, not str"),
+           ({"gomaxprocs": [257]}, ValueError, "1..256")]
+    for kw, exc, msg in bad:
+        with pytest.raises(exc, match=msg):
+            gtrace.whatif(_prepared, **kw)
+        with pytest.raises(exc, match=msg):
+            gtrace.sweep(_prepared, **kw)
+        assert ran == [], kw
+    # a GOGC string is read as the GOGC variable is (Go: "x" is 100), by both
+    assert dask_sweep.estimate_costs(_prepared, [("x", None, None)]) == \
+        dask_sweep.estimate_costs(_prepared, [(100, None, None)])
+    assert dask_sweep.estimate_costs(_prepared, [("off", None, None)]) == \
+        dask_sweep.estimate_costs(_prepared, [(-1, None, None)])
+    gtrace.whatif(_prepared, gogc=[50, "off"], memory_limit=["off", 1 << 30], gomaxprocs=[1, 4])
+    assert len(ran) == 8
+
+
+# ---------------------------------------------------------------------------------- B65
+def test_b65_a_go_statement_whose_stack_is_too_big_queues_nothing(runtime):
+    """`rt.go(f, stack=n)` past Go's 1 GB stack limit raised ValueError after the
+    goroutine was queued: f still ran at the next scheduling point and NumGoroutine
+    counted it. Now the size is checked first; nothing is queued or allocated."""
+    ran = []
+    rt.GC()
+    m0 = rt.ReadMemStats()
+    for n in (10 ** 9, 2 ** 40, 10 ** 400):
+        with pytest.raises(ValueError, match="exceeds the 1000000000-byte limit"):
+            rt.go(ran.append, n, stack=n)
+        assert rt.NumGoroutine() == 1
+    m1 = rt.ReadMemStats()
+    assert (m1.Mallocs, m1.StackInuse) == (m0.Mallocs, m0.StackInuse)
+    for _ in range(3):
+        rt.Gosched()
+    assert ran == []
+    rt.go(ran.append, 1, stack=500_000_000)        # within the limit: runs
+    rt.Gosched()
+    assert ran == [1]
+
+
+# ---------------------------------------------------------------------------------- B66
+def test_b66_a_signal_handlers_gc_between_allocating_and_rooting_frees_nothing():
+    """`string(b)`, `a + b`, `[]byte(s)` and weak.Make's handle cell allocated an object,
+    then rooted it (a StringValue, a slice, the weak special) some Python lines later: a
+    signal handler that ran a GC in between (B32's case, in code that came since) freed
+    the new object, and writing its bytes failed ("is not inside an allocated object"),
+    or a later allocation reused the memory under the string. Now allocation and rooting
+    are one step for Python's signal handlers (`_signals.held`): a handler's GC runs once
+    the object is rooted."""
+    import signal
+    from goruntime import gostring, mspecial
+    text = "hello world, a string of some length"
+    cases = [("string(b)", "slicebytetostring", lambda: rt.string(rt.bytes(text)),
+              lambda v: str(v) == text),
+             ("concat", "_concat_ops", lambda: rt.concat(rt.string(rt.bytes(text[:20])), text[20:]),
+              lambda v: str(v) == text),
+             ("[]byte(s)", "stringtoslicebyte", lambda: rt.bytes(text),
+              lambda v: bytes(v.numpy()) == text.encode()),
+             ("weak.Make", "weak_make", None, None)]
+    where = (gostring.__file__, mspecial.__file__)
+    gcs = []
+
+    def handler(signum, frame):
+        gcs.append(1)
+        rt.GC()
+    before = signal.signal(signal.SIGUSR1, handler)
+    try:
+        for name, fn, make, ok in cases:
+            def case(run, fn=fn, make=make, ok=ok, name=name):
+                with rt.Runtime(godebug="gccheckmark=1"):
+                    p = rt.new(Box)
+                    with run.traced():
+                        v = make() if make else weak.Make(p)
+                        sum(range(100))             # the handler runs by here at the latest
+                    junk = [rt.make(rt.Slice(rt.Byte), 48) for _ in range(20)]   # reuse freed slots
+                    for j in junk:
+                        j.numpy()[:] = 0xAB
+                    rt.GC()
+                    if make:
+                        assert ok(v), (name, run.k)
+                    else:
+                        assert v.Value() is not None and v.Value().addr == p.addr, (name, run.k)
+            line_sweep(case, where=where, only=lambda f, fn=fn: f.f_code.co_name == fn,
+                       action=signal.SIGUSR1)
+        assert gcs
+    finally:
+        signal.signal(signal.SIGUSR1, before)
+
+
+# ---------------------------------------------------------------------------------- B67
+def test_b67_a_signal_handlers_gc_cannot_free_an_interfaces_new_box():
+    """Storing a value in an interface field (``p.v = rt.value(T, x)``) allocated its box
+    (Go's convT), then the store wrote the word a few Python lines later: a signal
+    handler's GC in between freed the box, the field pointed at a free slot, and the next
+    allocation overwrote the value (the interface read [-1, -1]; checkmark: "found bad
+    pointer in Go heap"). Now the box is allocated and rooted in one C call, and its handle
+    is held until the word is stored."""
+    import signal
+    from goruntime import iface
+    Holder = rt.Struct("SafetyB67", v=rt.Any)
+    Pair = rt.Struct("SafetyB67Pair", n=rt.Int, p=rt.Ptr(Box))
+    cases = [("noscan", lambda p, b: rt.value(rt.Array(rt.Int, 2), [7, 8]),
+              lambda v, b: list(v.x) == [7, 8]),
+             ("string", lambda p, b: rt.value(rt.String, rt.string(rt.bytes("a heap string"))),
+              lambda v, b: v == "a heap string"),
+             ("pointers", lambda p, b: rt.value(Pair, {"n": 5, "p": b}),
+              lambda v, b: v.x.n == 5 and v.x.p.addr == b.addr)]
+    gcs = []
+
+    def handler(signum, frame):
+        gcs.append(1)
+        rt.GC()
+    before = signal.signal(signal.SIGUSR1, handler)
+    try:
+        for name, make, ok in cases:
+            def case(run, make=make, ok=ok, name=name):
+                with rt.Runtime(godebug="gccheckmark=1"):
+                    h = rt.new(Holder)
+                    b = rt.new(Box)
+                    val = make(h, b)
+                    with run.traced():
+                        h.v = val
+                        sum(range(100))             # the handler runs by here at the latest
+                    del val
+                    junk = [rt.new(rt.Array(rt.Int, 4)) for _ in range(40)]   # reuse freed slots
+                    for j in junk:
+                        for i in range(4):
+                            j[i] = -1
+                    rt.GC()
+                    assert ok(h.v, b), (name, run.k, h.v)
+            line_sweep(case, where=iface.__file__, action=signal.SIGUSR1)
+        assert gcs
+    finally:
+        signal.signal(signal.SIGUSR1, before)
