@@ -156,11 +156,6 @@ FORCEGC_PERIOD = _pacer.FORCEGC_PERIOD  # Go: forcegcperiod (2 minutes)
 # and BSS and a main goroutine stack; both feed the heap goal (spec 4.2). The values are
 # what Go 1.27.3 reported for a minimal program (spec Appendix X3).
 GLOBALS_SCAN = 158314         # /gc/scan/globals:bytes of a minimal Go 1.27.3 binary
-# ... of which its .data section (the rest is .bss): that binary's sections (readelf -S:
-# .data 25970 bytes, .bss 132344; Go's globalsScan is their sum). markroot scans each
-# section in blocks of ROOT_BLOCK_BYTES, one root job per block.
-GLOBALS_DATA = 25970
-ROOT_BLOCK_BYTES = 256 << 10  # Go: rootBlockBytes (mgcmark.go)
 STACK_SCAN = _stack.BASE_STACK_SCAN  # /gc/scan/stack:bytes of an idle program (stack.py)
 
 _TRIGGER_KIND = {"cycle": _pacer.TRIGGER_CYCLE, "heap": _pacer.TRIGGER_HEAP,
@@ -315,21 +310,6 @@ def _restore(obj, saved):
             _restore(e[1], e[2])
         else:
             setattr(obj, n, e[1])
-
-
-def root_jobs(globals_bytes, stack_jobs):
-    """The root jobs' scan work in Go's markroot order (gcMarkRootPrepare): the data and
-    bss sections in blocks of ROOT_BLOCK_BYTES (a binary's data is its first
-    GLOBALS_DATA bytes of globals), then one job per goroutine stack (*stack_jobs*).
-    Returns ``(jobs, first stack job)``. The fixed and span roots (finalizers, cleanups,
-    specials) scan nothing that markroot counts: the first drain reads them."""
-    data = min(globals_bytes, GLOBALS_DATA)
-    jobs = []
-    for section in (data, globals_bytes - data):
-        jobs += [ROOT_BLOCK_BYTES] * (section // ROOT_BLOCK_BYTES)
-        if section % ROOT_BLOCK_BYTES:
-            jobs.append(section % ROOT_BLOCK_BYTES)
-    return jobs + list(stack_jobs), len(jobs)
 
 
 def mark_workers(procs):
@@ -780,7 +760,7 @@ class Collector:
         already); before the first drain the special roots job sees the new special
         anyway (it reads them when it runs)."""
         m = self.mark
-        if self.cycle is not None and m is not None and m.active and m.specials_read:
+        if self.cycle is not None and m is not None and m.active and m.roots_done:
             m.scan_object(addr)
 
     def special_roots(self):
@@ -875,18 +855,11 @@ class Collector:
         self.mark = m = _mark.MarkState(rt.heap)
         m.grey_tiny_blocks()                    # Go: gcMarkTinyAllocs
         # Go: gcMarkRootPrepare. The root jobs' scan work (the data and bss blocks, every
-        # goroutine stack: what markroot returns), each job whole, in markroot's order: a
-        # worker does them before heap work, an assist when it finds no heap work
-        # (gcDrainN), out of its scan budget, as gcDrainN counts it. The special roots
-        # (queued finalizers and cleanups, the specials) are read by the first drain, and
-        # the handle table (the stacks' pointer slots) is greyed with them: Go greys a
-        # stack's pointers at its stack job, which its assists, every ~20 KiB of
-        # allocation, reach as soon as barrier-shaded work runs out; the emulator's
-        # assists come in batches (MIN_STEP_BYTES) that rarely run out of heap work, and
-        # would scan the stacks later than Go's (docs/emulation.md).
-        jobs, _ = root_jobs(rt.globals_scan, rt.stacks.scan_jobs())
+        # goroutine stack: what markroot returns) is paid by the drains before heap work,
+        # out of an assist's scan budget too, as gcDrainN counts it. The special roots
+        # (queued finalizers and cleanups, the specials) are read by the first drain.
         cyc.root_work = rt.globals_scan + self.stack_scan[0]
-        m.set_roots(None, None, special=_special_roots_of(weakref.ref(self)), jobs=jobs)
+        m.set_roots(None, None, cyc.root_work, special=_special_roots_of(weakref.ref(self)))
         rt.heap.gcphase_mark = True             # allocate black (Go: gcphase = _GCmark)
         rt.heap.write_barrier = "no_write_barrier" not in rt.experiments
         _, mutator_ns = self.alloc_rate()
@@ -935,7 +908,7 @@ class Collector:
         r0, s0, l0, g0 = m.root_scan, m.nspans, m.nlinks, m.scan_large
         t0 = _time.perf_counter_ns() if wall else 0
         if scan_budget:
-            b, n, sb = m.drain(scan_budget, 0.0, 1.0, 1.0, heap_first=who == "assist")
+            b, n, sb = m.drain(scan_budget, 0.0, 1.0, 1.0)
         else:
             # a drain to the end runs on a worker per P (its counts, and so the modelled
             # time, do not depend on the order; docs/emulation.md)

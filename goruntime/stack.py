@@ -147,14 +147,6 @@ class Stacks:
         use = sum(u for _, _, u in self.live.values())
         return BASE_STACK_SCAN + use, BASE_STACKS + len(self.live)
 
-    def scan_jobs(self) -> list[int]:
-        """The stack scan as Go's markroot jobs: one per goroutine, in allgs order (main and
-        the runtime's goroutines first, sharing `BASE_STACK_SCAN`, then the program's in
-        the order they were made); sums to ``scan()[0]``."""
-        base = [BASE_STACK_SCAN // BASE_STACKS] * BASE_STACKS
-        base[0] += BASE_STACK_SCAN - sum(base)
-        return base + [u for _, _, u in self.live.values()]
-
     def mark_termination(self, scanned: int, nstacks: int) -> None:
         """Record the scan; free the global free-G stacks (markrootFreeGStacks) and the pool
         spans no stack holds any more; pick the next starting size (adaptivestackstart)."""
