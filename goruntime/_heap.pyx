@@ -1573,6 +1573,19 @@ cdef class Heap:
             "unflushed_tiny": tiny,
         }
 
+    def mem_counters(self):
+        """``(heap_alloc, heap_inuse, heap_sys, heap_released, nspans_inuse)``: what the
+        pacer's memory state reads of `counters` (HeapAlloc as `mstats.HeapCounters`
+        derives it: bytes allocated less bytes freed), summed here in C, as the collector
+        reads them several times per cycle."""
+        cdef int i
+        cdef uint64_t alloc = self.h.large_alloc, freed = self.h.large_free
+        for i in range(NUM_SIZE_CLASSES):
+            alloc += self.h.small_alloc_count[i] * class_to_size[i]
+            freed += self.h.small_free_count[i] * class_to_size[i]
+        return (alloc - freed, self.h.heap_inuse, <uint64_t>self.h.mapped_pages << PAGE_SHIFT,
+                self.h.heap_released, self.h.nspans_inuse)
+
     def mutator_counts(self):
         """What the virtual clock's meter charges (the runtime's clock meter), one
         flat tuple: mallocgc calls and bytes for each path (tiny, small noscan, small scan,

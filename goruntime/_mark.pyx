@@ -2169,7 +2169,7 @@ cdef int zombie_check(Heap heap, const int64_t[::1] o) except -1:
             if p < 0 or p >= h.mapped_pages or h.page_to_span[p] != p \
                     or h.spans[p].state != SPAN_IN_USE:
                 continue
-            for k in range(BITMAP_WORDS):
+            for k in range((h.spans[p].nelems + 63) >> 6):   # the words of its slots
                 if h.gcmark_bits[p * BITMAP_WORDS + k] & ~h.alloc_bits[p * BITMAP_WORDS + k]:
                     zombie = p
             if zombie >= 0:
@@ -2222,10 +2222,10 @@ def sweep_lazy(Heap heap, order, intp_t nstale, eager=None):
         start_sweep(h)
         for i in range(o.shape[0]):
             p = o[i]
+            if i >= nstale and not sorted_has(e, p):
+                continue                        # left for sweepone (its record not read)
             if p < 0 or p >= h.mapped_pages or h.page_to_span[p] != p \
                     or h.spans[p].state != SPAN_IN_USE:
-                continue
-            if i >= nstale and not sorted_has(e, p):
                 continue
             es = h.spans[p].elemsize
             n = sweep_pushed(h, p)

@@ -60,6 +60,8 @@ workers' mark time; while it is on, a cycle's mark runs without assists.
 import bisect
 import dataclasses
 import os
+from itertools import compress, repeat
+from operator import not_
 import sys
 import threading
 import time as _time
@@ -266,6 +268,7 @@ class GCRecord:
 
 
 _ATOMS = frozenset((int, float, bool, str, bytes, tuple, type(None)))   # saved as they are
+_NUMBERS = frozenset((int, float, bool))  # the runtime's own attributes a stage saves
 _SLOT_NAMES = {}          # type -> the __slots__ names of its MRO (a class's never change)
 
 
@@ -280,25 +283,42 @@ def _slot_names(cls):
 
 def _save(obj, depth=2):
     """The attributes of *obj* as they are now (lists copied, nested records saved in
-    turn), for `_restore`: the state a cycle rolls back to."""
+    turn), for `_restore`: the state a cycle rolls back to.
+
+    Taken twice per cycle, so the common case runs at C speed: every attribute read in
+    one pass, the atoms (most of them) saved as they are in one dict, and only the other
+    values looked at one by one (`_saved_value`)."""
     names = list(getattr(obj, "__dict__", ()))
     names += _slot_names(type(obj))
+    try:
+        vals = list(map(getattr, repeat(obj), names))
+    except AttributeError:                     # a slot never set: skipped, one by one
+        return _save_each(obj, names, depth)
+    out = dict(zip(names, zip(repeat(2), vals)))
+    for n, v in compress(zip(names, vals), map(not_, map(_ATOMS.__contains__, map(type, vals)))):
+        out[n] = _saved_value(v, depth)
+    return out
+
+
+def _save_each(obj, names, depth):
     out = {}
     for n in names:
         try:
             v = getattr(obj, n)
         except AttributeError:
             continue
-        if type(v) in _ATOMS:                  # the common case, without the tests below
-            out[n] = (2, v)
-        elif isinstance(v, list):
-            out[n] = (0, v[:])
-        elif depth and (hasattr(v, "__dict__") or hasattr(type(v), "__slots__")) \
-                and not isinstance(v, (int, float, str, bytes, tuple, type)) and not callable(v):
-            out[n] = (1, v, _save(v, depth - 1))
-        else:
-            out[n] = (2, v)
+        out[n] = (2, v) if type(v) in _ATOMS else _saved_value(v, depth)
     return out
+
+
+def _saved_value(v, depth):
+    """How `_save` keeps one attribute's value that is not an atom."""
+    if isinstance(v, list):
+        return (0, v[:])
+    if depth and (hasattr(v, "__dict__") or hasattr(type(v), "__slots__")) \
+            and not isinstance(v, (int, float, str, bytes, tuple, type)) and not callable(v):
+        return (1, v, _save(v, depth - 1))
+    return (2, v)
 
 
 def _restore(obj, saved):
@@ -382,6 +402,7 @@ class Collector:
         self._delivering = None       # the thread delivering events, if any
         self.mark = None              # the running cycle's _mark.MarkState (Go: work, gcWork)
         self.cycle_saved = None       # pacer/record state before the running cycle (abandon)
+        self.stage_saved = None       # the running stage's `save` (not itself saved)
         self.resched_ns = 0           # nanotime the collector last gave the program's goroutine
                                       # the CPU back (runtime.GC's return, a worker's turn)
         self.locks = 0                # Go: m.locks > 0 (a P pinned by sync.Pool): no GC starts,
@@ -468,10 +489,12 @@ class Collector:
         """True while a cycle is in its mark phase (Go: gcphase == _GCmark)."""
         return self.cycle is not None
 
-    def update_trigger(self):
-        """The pacer's trigger for the next cycle, written into the heap's check point."""
+    def update_trigger(self, mem=None):
+        """The pacer's trigger for the next cycle, written into the heap's check point.
+        *mem*: the runtime's memory state, if the caller has it as of now."""
         rt = self.rt
-        mem = rt._mem_state()
+        if mem is None:
+            mem = rt._mem_state()
         trig, goal = rt.pacer.trigger(mem)
         rt.heap.trigger = min(trig, 2**64 - 1)
 
@@ -676,9 +699,10 @@ class Collector:
         """What a stage of a cycle may change before the sweep (see the class doc)."""
         rt = self.rt
         h = rt.heap
+        rtv = vars(rt)
         return (_save(rt.pacer), _save(rt.gc_record), _save(rt.limiter),
-                {k: v for k, v in vars(self).items() if k != "_rt"},
-                {k: v for k, v in vars(rt).items() if type(v) in (int, float, bool)},
+                {k: v for k, v in vars(self).items() if k not in ("_rt", "stage_saved")},
+                dict(compress(rtv.items(), map(_NUMBERS.__contains__, map(type, rtv.values())))),
                 (h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending, h.write_barrier))
 
     def restore(self, saved):
@@ -706,12 +730,16 @@ class Collector:
         """Run one stage of a cycle; undo it if it raises before the sweep (class doc)."""
         saved = self.save()
         self.sweeping = False
+        prev = self.stage_saved
         try:
+            self.stage_saved = saved            # for `start_cycle`'s rollback point
             return fn(*args)
         except BaseException:
             if not self.sweeping:
                 self.restore(saved)
             raise
+        finally:
+            self.stage_saved = prev
 
     def start_and_finish(self, kind, concurrent=None):
         """A new cycle: its mark, and its termination unless its mark phase stays open."""
@@ -803,10 +831,18 @@ class Collector:
         stw_mode = rt.godebug.get("gcstoptheworld", 0) in (1, 2)
         self.mark_workers = max(self.mark_workers, procs)   # Go: gcBgMarkStartWorkers
         rt._charge_mutator()
-        self.cycle_saved = (_save(rt.pacer), _save(rt.gc_record), _save(rt.limiter))
+        # what `abandon` rolls back to: the snapshot of the stage this cycle starts in
+        # (`stage`) when there is one, taken just now (the sweep and the clock above do
+        # not touch the pacer, the GC record or the limiter)
+        snap, self.stage_saved = self.stage_saved, None
+        self.cycle_saved = snap[:3] if snap is not None else (
+            _save(rt.pacer), _save(rt.gc_record), _save(rt.limiter))
         t_start = rt.clock.nanotime()
         heap0 = rt.heap.heap_live
-        goal = rt.heap_goal()
+        # one memory state for the goal and the pacer's start: nothing in between changes
+        # the heap's counters, the stacks or the specials
+        mem = rt._mem_state()
+        goal = rt.pacer.heap_goal(mem)                # Go: heapGoal(), as rt.heap_goal()
         rt.limiter.start_gc_transition(True, t_start)          # Go: gcStart
         _, stw1 = self.phase(self.pause_cost(SWEEP_TERMINATION, heap0), lambda: None)
         rt.limiter.finish_gc_transition(rt.clock.nanotime())
@@ -814,14 +850,14 @@ class Collector:
         rt.pacer.heap_scan += rt.heap.take_heap_scan()   # Go: heapScan grown by scanAlloc
         now = rt.clock.nanotime()
         rt.pacer.start_cycle(heap0, now, procs, kind=_TRIGGER_KIND[kind],
-                             gcstoptheworld=1 if stw_mode else 0, mem=rt._mem_state())
+                             gcstoptheworld=1 if stw_mode else 0, mem=mem)
         self.stack_scan = rt.stacks.scan()      # Go: markroot scans every goroutine's stack
-        c = rt._counters()
+        malloc_bytes = rt.heap.malloc_bytes
         cyc = Cycle(number=rt.gc_record.num_gc + 1, kind=kind, t_start=t_start, heap0=heap0,
                     goal=goal, stw1=stw1, mark_ns=0, bytes_marked=0, scan_bytes=0, mutator_ns=0,
                     mode="stw" if stw_mode else "concurrent", step_ns=now,
                     sched_ns=self.last_sched(now),
-                    alloc_mark=c.malloc_bytes, alloc_start=c.malloc_bytes)
+                    alloc_mark=malloc_bytes, alloc_start=malloc_bytes)
         self._event(cyc, SWEEP_TERMINATION, heap0, goal, 0, 0, stw1, 0)
         self._event(cyc, MARK_START, heap0, goal, 0, 0, 0, 0)
         rt.proc.clearpools()                    # Go: clearpools (central sudog list)
@@ -1189,8 +1225,7 @@ class Collector:
     def alloc_rate(self):
         """(bytes per ns, mutator ns) of allocation since the last cycle ended."""
         rt = self.rt
-        c = rt._counters()
-        nbytes = c.malloc_bytes - self.rate_mark[0]
+        nbytes = rt.heap.malloc_bytes - self.rate_mark[0]
         if isinstance(rt.clock, _clock.VirtualClock) \
                 and not getattr(rt.clock, "recorded_mutator", False):
             ns = rt.mutator_work_ns() - self.rate_mark[1]
@@ -1304,7 +1339,7 @@ class Collector:
             # taking a turn of every eleven after the mcache flush's (`sweep_yields`).
             # The C call is the step's last line: a step run again only after it raised.
             if len(plan) < 3:
-                plan.append(rt.heap.counters()["nspans_inuse"])
+                plan.append(rt.heap.mem_counters()[4])
             self.sweepone_turns = max(1, -(-(len(plan[0][0]) - plan[0][1]) // (SWEEP_BATCH + 1)))
             _mark.sweep(rt.heap, plan[0][0])
         if kind == "cycle":      # runtime.GC() sweeps everything before it returns
@@ -1325,7 +1360,7 @@ class Collector:
         measured spans of dead objects); the proportional sweep in allocation is in the
         allocation costs."""
         rt = self.rt
-        freed = nspans_before - rt.heap.counters()["nspans_inuse"]
+        freed = nspans_before - rt.heap.mem_counters()[4]
         if freed > 0 and isinstance(rt.clock, _clock.VirtualClock):
             rt.clock.charge_mutator(int(freed * COSTS["sweep_span"]))   # the last line: once
 
@@ -1334,7 +1369,7 @@ class Collector:
         after gcStart's sweepone loop on the goroutine that starts the cycle; charged by
         `charge_sweep`). Complete in one nogil call, so nothing is left half-done if the
         cycle that follows is rolled back."""
-        n0 = self.rt.heap.counters()["nspans_inuse"]
+        n0 = self.rt.heap.mem_counters()[4]
         _mark.finish_sweep(self.rt.heap)
         self.charge_sweep(n0)
 
@@ -1344,10 +1379,9 @@ class Collector:
         mem = rt._mem_state()
         rt.pacer.commit(sweep_done=False, mem=mem)
         rt.pacer.last_heap_in_use = mem.heap_inuse
-        self.update_trigger()
+        self.update_trigger(mem)                # the commit changed no memory counter
         rt._maybe_scavenge(mem)
-        c = rt._counters()
-        self.rate_mark = (c.malloc_bytes, rt.mutator_work_ns(), rt.clock.nanotime())
+        self.rate_mark = (rt.heap.malloc_bytes, rt.mutator_work_ns(), rt.clock.nanotime())
         # sysmon's forcegc check is due 2 minutes after this cycle (Go: forcegcperiod)
         rt.sched.next_tick = (rt.gc_record.last_gc_nanotime + FORCEGC_PERIOD + 1
                               if rt.pacer.gc_percent >= 0 else None)

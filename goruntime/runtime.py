@@ -27,6 +27,7 @@ import os
 import sys
 import threading
 import weakref
+from collections import namedtuple
 
 import numpy as np
 
@@ -63,6 +64,9 @@ MAX_ALLOC = 1 << 48           # Go: maxAlloc on linux/amd64
 
 # A weak reference: contexts are copied into goroutines (sched.go), whose suspended frames
 # the cycle collector cannot see; a strong one there would keep the runtime alive.
+# what `mstats.sys_classes` reads of the heap's counters (`Runtime._mem_state`)
+_SpanCounts = namedtuple("_SpanCounts", ("nspans_inuse", "heap_sys"))
+
 _current = contextvars.ContextVar("goruntime_current_runtime", default=None)
 _default = None
 _default_lock = threading.Lock()
@@ -358,20 +362,25 @@ class Runtime:
 
     def _mem_state(self, counters=None, record_peak=True):
         """The pacer's view of memory now (Go: the inputs of heapGoal and the scavenger)."""
-        c = counters or self._counters()
-        peak_spans = max(self._peak_spans, c.nspans_inuse)
+        if counters is None:            # the five numbers summed in C (several times a cycle)
+            heap_alloc, heap_inuse, heap_sys, released, nspans = self.heap.mem_counters()
+        else:
+            c = counters
+            heap_alloc, heap_inuse, heap_sys, released, nspans = (
+                c.heap_alloc, c.heap_inuse, c.heap_sys, c.heap_released, c.nspans_inuse)
+        peak_spans = max(self._peak_spans, nspans)
         if record_peak:
             self._peak_spans = peak_spans
         # MemStats' Sys, HeapIdle, HeapReleased, HeapAlloc, HeapInuse, as `_stats` fills
         # them, without building a MemStats (this runs several times per cycle)
         sys_total = mstats.sys_classes(
-            c, nprocs=self._gomaxprocs, peak_spans=peak_spans, peak_procs=self._peak_procs,
-            stack_inuse=self.stacks.inuse(), nspecials=self.specials.counts(),
-            high_water=self._sys_high_water, mem_profile_rate=self.mem_profile_rate)[-1]
-        released = c.heap_released
+            _SpanCounts(nspans, heap_sys), nprocs=self._gomaxprocs, peak_spans=peak_spans,
+            peak_procs=self._peak_procs, stack_inuse=self.stacks.inuse(),
+            nspecials=self.specials.counts(), high_water=self._sys_high_water,
+            mem_profile_rate=self.mem_profile_rate)[-1]
         return _pacer.MemoryState(mapped_ready=sys_total - released,
-                                  heap_free=c.heap_sys - c.heap_inuse - released,
-                                  heap_alloc=c.heap_alloc, heap_inuse=c.heap_inuse)
+                                  heap_free=heap_sys - heap_inuse - released,
+                                  heap_alloc=heap_alloc, heap_inuse=heap_inuse)
 
     def _stats(self, counters, m=None, next_gc=0, record_peak=True):
         """MemStats from *counters*. The span count's high-water mark (MSpanSys: span

@@ -382,18 +382,20 @@ cdef int make_tree(mutator_t* m, int depth, node_type_t* t, uint64_t* out) excep
     computed first and held in the frame (two stack words) across the parent's
     allocation, then stored into it. ``2**(depth+1) - 1`` objects.
     """
-    cdef uint64_t l = 0, r = 0
-    cdef intp_t fr
-    if depth <= 0:
-        return new_node(m, t, out)
+    cdef uint64_t c[2]
+    cdef intp_t fr, k
+    if depth <= 0:              # a tree of one node (the same allocation as `new_node`)
+        return new_node_slow(m, t, out)
     fr = frame_push(m, 2)
-    make_tree(m, depth - 1, t, &l)
-    sset(m, fr, l)
-    make_tree(m, depth - 1, t, &r)
-    sset(m, fr + 1, r)
+    for k in range(2):          # left, then right
+        if depth == 1:          # a leaf: MakeTree(0) is the allocation alone (no call
+            new_node(m, t, &c[k])   # for half of the nodes)
+        else:
+            make_tree(m, depth - 1, t, &c[k])
+        sset(m, fr + k, c[k])
     new_node(m, t, out)
-    store(m.h, out[0], l)
-    store(m.h, out[0] + 8, r)
+    store(m.h, out[0], c[0])
+    store(m.h, out[0] + 8, c[1])
     frame_pop(m, fr)
     return 0
 
@@ -412,22 +414,27 @@ cdef int populate(mutator_t* m, node_type_t* t, int depth, uint64_t node) except
     ``thisNode`` is live (one stack word) until ``thisNode.right`` has been read for the
     second recursive call, and dead during it, as Go's liveness analysis has it; the
     right child is then rooted by the callee's own frame. ``2**(depth+1) - 2`` objects.
+
+    The second (tail) call is the loop's next turn, and ``Populate(0, ...)`` (which does
+    nothing) is not called: the same allocations, stores and stack words in the same
+    order, with one call per inner node's left child instead of two per node.
     """
-    cdef uint64_t x = 0, right
+    cdef uint64_t x = 0
     cdef intp_t fr
-    if depth <= 0:
-        return 0
-    depth -= 1
-    fr = frame_push(m, 1)
-    sset(m, fr, node)
-    new_node(m, t, &x)
-    store(m.h, node, x)
-    new_node(m, t, &x)
-    store(m.h, node + 8, x)
-    populate(m, t, depth, load(m.h, node))
-    right = load(m.h, node + 8)
-    frame_pop(m, fr)
-    return populate(m, t, depth, right)
+    while depth > 0:
+        depth -= 1
+        fr = frame_push(m, 1)
+        sset(m, fr, node)
+        new_node(m, t, &x)
+        store(m.h, node, x)
+        new_node(m, t, &x)
+        store(m.h, node + 8, x)
+        if depth > 0:
+            populate(m, t, depth, load(m.h, node))
+        x = load(m.h, node + 8)         # thisNode.right: the tail call's node
+        frame_pop(m, fr)
+        node = x
+    return 0
 
 
 cdef int populate_stack_node(mutator_t* m, node_type_t* t, int depth, intp_t obj) except -1 nogil:
