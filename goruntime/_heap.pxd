@@ -79,7 +79,11 @@ cdef struct mheap_t:
     uint64_t* heap_bits        # one bit per arena word: 1 = this word holds a pointer
     uint64_t* page_inuse       # one bit per page: 1 = in an in-use span
     uint64_t* page_scav        # one bit per page: 1 = released to the OS (scavenged)
-    uint8_t* page_dirty        # per page: 1 = may hold non-zero bytes
+    uint8_t* page_dirty        # per free page: 1 = may hold non-zero bytes; for an in-use
+                               # span, its first page's entry: 1 = a slot of it was handed
+                               # to code that may write it since its memory was zeroed (a
+                               # clean span's freed slots and pages are zero: not zeroed
+                               # or checked again; Go: mspan.needzero, heapArena.zeroedBase)
     intp_t search_hint         # no free page below this (Go: pageAlloc.searchAddr)
     # Go: pageAlloc's summaries (pallocSum), two levels: per 64-page word of page_inuse
     # and per 512-page chunk, the free run at its start, the longest, the one at its end
@@ -108,6 +112,8 @@ cdef struct mheap_t:
     int gc_pending             # set by a check point; the runtime starts a cycle and clears it
     int gcphase_mark           # a cycle is in its mark phase: allocate black (Go: gcphase == _GCmark)
     uint64_t bytes_marked_black  # bytes allocated black during the mark phase (part of heapMarked)
+    int alloc_clean            # the allocation in progress is of an object nothing will
+                               # write (a trace replay's, _workloads): its span stays clean
     uint64_t malloc_calls      # mallocgc calls and bytes requested (the virtual clock's cost model)
     uint64_t malloc_bytes
     # the virtual clock's meter (clock.COSTS): mallocgc calls and bytes by path (tiny, small
@@ -137,7 +143,14 @@ cdef struct mheap_t:
     intp_t roots_len           # slots ever used
     intp_t* root_stack         # the free slots, the next one to reuse on top (LIFO)
     intp_t root_nfree
-    intp_t nroots              # live root slots
+    intp_t nroots              # live root slots, and live-set objects (below)
+    # the live set of a trace replay (Go has no such thing: a recorded trace has no
+    # pointers, so each replayed object is held by the replay itself until its death):
+    # BITMAP_WORDS words per span index, like alloc_bits; a set bit holds its slot
+    # alive as a root would, and the mark greys them span by span (_mark.grey_live).
+    # Invariant: a live bit is set only on an allocated slot.
+    uint64_t* live_bits
+    intp_t nlive               # live bits set (counted in nroots too: the root scan cost)
     # Go's hybrid write barrier (mbarrier.go, mwbbuf.go): while a mark runs, every pointer
     # store puts the slot's old value and the new value in wbuf; wb_flush (set by the
     # running mark, _mark.MarkState) shades them into its grey work when the buffer fills.
@@ -271,6 +284,7 @@ cdef inline bint alloc_cache_load(mheap_t* h, int p, int spc, alloc_cache_t* ac)
         free &= ((<uint64_t>1) << tail) - 1
     if free == 0:
         return False
+    h.page_dirty[si] = 1                         # its slots will be written (page_dirty)
     ac.si = si
     ac.base = w << 6
     ac.free = free
@@ -369,6 +383,29 @@ cdef enum:
     ROOT_RAW = -2               # added by the bulk API or Cython code: remove_root may free it
     ROOT_HANDLE = -3            # owned by a Python handle: only the handle frees it
 
+cdef enum:
+    LIVE_IDX_BITS = 10                       # a live position: span index << 10 | slot (< 1024)
+
+cdef inline int64_t live_add(mheap_t* h, uint64_t addr) noexcept nogil:
+    """Hold the allocated object at *addr* alive (a root of the replay's live set, set in
+    its span's live bits); returns its position ``span index << 10 | slot``. The object
+    must be in a span (not zerobase) and own its slot (not a tiny sub-allocation)."""
+    cdef intp_t si = span_of(h, addr)
+    cdef uint32_t idx = obj_index(&h.spans[si], addr)
+    bit_set(&h.live_bits[si * BITMAP_WORDS], idx)
+    h.nlive += 1
+    h.nroots += 1
+    return (<int64_t>si << LIVE_IDX_BITS) | idx
+
+cdef inline void live_remove(mheap_t* h, int64_t pos) noexcept nogil:
+    """Drop the object at live position *pos* (`live_add`) from the live set."""
+    cdef uint64_t* w = &h.live_bits[(pos >> LIVE_IDX_BITS) * BITMAP_WORDS]
+    cdef intp_t idx = pos & ((1 << LIVE_IDX_BITS) - 1)
+    if bit_get(w, idx):
+        bit_clear(w, idx)
+        h.nlive -= 1
+        h.nroots -= 1
+
 cdef inline intp_t root_add_handle(mheap_t* h, uint64_t addr) except -1 nogil:
     """`root_add` for a Python handle: the bulk API's remove_root refuses the slot."""
     cdef intp_t slot = root_add(h, addr)
@@ -391,6 +428,7 @@ cdef class Heap:
     cdef object _chunk_sum
     cdef object _page_scav
     cdef object _page_dirty
+    cdef object _live_bits
     cdef object _mcaches
     cdef readonly uint64_t arena_cap
     cdef readonly object lock   # threading.RLock: the world lock (never the GIL)
@@ -403,6 +441,7 @@ cdef class Heap:
     cdef int _foreign_call(self) except -1
     cdef int _check_range(self, uint64_t addr, uint64_t n) except -1
     cdef int _check_object_range(self, uint64_t addr, uint64_t n) except -1
+    cdef void _written(self, uint64_t addr) noexcept
     cdef int _check_root(self, uint64_t addr) except -1
     cdef _keep_memory(self)
 

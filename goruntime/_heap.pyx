@@ -41,11 +41,24 @@ Pointer bits
     span for small objects and behind the type for the others). They are written at
     allocation from the type's GC mask, so marking is precise.
 
+Zeroing
+    Memory is zeroed when it is handed out, and only if it may hold data: a fresh span's
+    pages if a freed span left them dirty (``page_dirty``), a reused slot if its span's
+    ``needzero`` says a sweep freed slots that may have been written. Whether a span was
+    written is its first page's ``page_dirty`` while it is in use, set by every
+    allocation path but a trace replay's (``alloc_clean``: nothing writes those objects)
+    and by the heap's raw stores; a clean span's freed slots and pages are zero still,
+    so they are neither cleared nor checked (Go: mspan.needzero, heapArena.zeroedBase).
+    A check reads before it writes, so a page never written stays the OS's zero page.
+
 Roots
     A Python handle is a stack root for as long as it lives: it owns one slot of the root
     table (O(1) add/remove through a free list). The collector scans the table. A slot in
     use is tagged with its owner: the bulk API's ``remove_root`` gives back only the slots
-    ``add_root`` (or Cython code) took, never a handle's (``ROOT_HANDLE``).
+    ``add_root`` (or Cython code) took, never a handle's (``ROOT_HANDLE``). A trace
+    replay holds its objects in the live set instead (``use_live_set``: a bit per slot,
+    like the alloc bits, set and cleared by the replay kernel, greyed span by span by the
+    mark); they count in ``nroots`` as the roots they stand for.
 
 Deliberate simplifications (the docs list them): one heap arena reservation instead of
 64 MiB arenas; Go's per-P page cache and the randomised heap base are not modelled;
@@ -429,15 +442,17 @@ cdef intp_t alloc_span(mheap_t* h, int spc, intp_t npages, uint64_t elemsize,
 
 
 cdef void free_span(mheap_t* h, intp_t si) noexcept nogil:
-    """Return a span's pages to the page heap (Go: mheap.freeSpan): HeapInuse drops at once."""
+    """Return a span's pages to the page heap (Go: mheap.freeSpan): HeapInuse drops at once.
+    The pages are dirty if the span was (page_dirty): a clean span's pages are zero still."""
     cdef mspan_t* s = &h.spans[si]
     cdef intp_t p
+    cdef uint8_t dirty = h.page_dirty[si]
     if s.in_partial:
         partial_remove(h, si)
     for p in range(si, si + s.npages):
         h.page_to_span[p] = -1
         bit_clear(h.page_inuse, p)
-        h.page_dirty[p] = 1
+        h.page_dirty[p] = dirty
     summarize(h, si, si + s.npages)
     h.heap_inuse -= <uint64_t>s.npages << PAGE_SHIFT
     if si < h.search_hint:
@@ -663,7 +678,8 @@ cdef intp_t sweep_span(mheap_t* h, intp_t si, bint preserve) noexcept nogil:
             free_span(h, si)
         return nfreed
     if nfreed:
-        s.needzero = 1
+        if h.page_dirty[si]:                     # a clean span's freed slots are zero
+            s.needzero = 1
         h.small_free_count[s.spanclass >> 1] += nfreed
     if preserve:
         return nfreed
@@ -767,6 +783,19 @@ cdef inline intp_t next_free_index(const mheap_t* h, const mspan_t* s, intp_t si
     return s.nelems
 
 
+cdef int throw_not_zero(uint64_t a) except -1 with gil:
+    raise SystemError("goruntime: slot %#x was handed out without a clear but holds data "
+                      "(a store its span's page_dirty flag missed)" % a)
+
+
+cdef bint is_zero(const uint8_t* p, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    for i in range(n):
+        if p[i]:
+            return False
+    return True
+
+
 cdef inline intp_t next_slot(mheap_t* h, int p, int spc, uint64_t* out) except -1 nogil:
     """One slot of span class *spc* from P *p*'s mcache (ascending address order); returns
     the span index, ``*out`` the slot's address, zeroed. Go: nextFreeFast (the next clear
@@ -794,8 +823,12 @@ cdef inline intp_t next_slot(mheap_t* h, int p, int spc, uint64_t* out) except -
         idx = next_free_index(h, s, si)
     a = take_slot(h, s, si, idx)
     out[0] = a
+    if not h.alloc_clean:                    # the caller may write it (page_dirty)
+        h.page_dirty[si] = 1
     if s.needzero:                           # written only where not zero already
         zero_lines(<uint8_t*>addr_ptr(h, a), <intp_t>s.elemsize)
+    elif GORUNTIME_CHECKS and not is_zero(addr_ptr(h, a), s.elemsize):
+        throw_not_zero(a)                        # (checked builds: a clean slot is zero)
     return si
 
 
@@ -821,6 +854,7 @@ cdef int malloc_tiny(mheap_t* h, int p, uint64_t size, uint64_t* out) except -1 
         c.tiny_allocs += 1
         return 0
     malloc_small(h, p, TINY_SPAN_CLASS, &x)
+    h.page_dirty[h.page_to_span[(x - h.arena_start) >> PAGE_SHIFT]] = 1   # shared: written
     memset(addr_ptr(h, x), 0, TINY_SIZE)
     if size < c.tinyoffset or c.tiny == 0:    # keep the block with more room left
         c.tiny = x
@@ -841,6 +875,8 @@ cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) exc
     if h.unswept != NULL:                        # Go: deductSweepCredit (mallocgcLarge)
         deduct_sweep_credit(h, nbytes)
     si = alloc_span(h, 1 if noscan else 0, npages, nbytes, 1)
+    if not h.alloc_clean:                        # the caller may write it (page_dirty)
+        h.page_dirty[si] = 1
     bit_set(&h.alloc_bits[si * BITMAP_WORDS], 0)
     if h.gcphase_mark:
         bit_set(&h.gcmark_bits[si * BITMAP_WORDS], 0)
@@ -1093,6 +1129,7 @@ cdef extern from *:
 # A process's kept heap memory (`keep_memory`): at most one dropped heap's arrays, reset.
 cdef bint _keep = False
 cdef list _kept = []
+cdef list _kept_live = []       # (arena_cap, live_bits): a dropped heap's live set, reset
 
 
 def keep_memory(on=None):
@@ -1113,6 +1150,7 @@ def keep_memory(on=None):
     _keep = bool(on)
     if not _keep:
         _kept.clear()
+        _kept_live.clear()
     return prev
 
 
@@ -1286,6 +1324,10 @@ cdef class Heap:
                 self._keep_memory()
             except Exception:            # nothing kept: the arrays are freed below
                 pass
+        if _keep and self._live_bits is not None and not _kept_live \
+                and gr_refs(<PyObject*>self._live_bits) == 1:
+            memset(self.h.live_bits, 0, <size_t>self.h.mapped_pages * BITMAP_WORDS * 8)
+            _kept_live.append((self.arena_cap, self._live_bits))
         PyMem_RawFree(self.h.unswept)
         self.h.unswept = NULL
         PyMem_RawFree(self.h.roots)
@@ -1298,7 +1340,8 @@ cdef class Heap:
         self._spans = self._page_to_span = self._alloc_bits = self._gcmark_bits = None
         self._check_bits = self._heap_bits = self._page_inuse = self._page_scav = None
         self._word_sum = self._chunk_sum = None
-        self._page_dirty = self._mcaches = None
+        self._page_dirty = self._mcaches = self._live_bits = None
+        self.h.live_bits = NULL
         self.arena = self._arena_buf = None
         gr_malloc_trim()
 
@@ -1758,6 +1801,10 @@ cdef class Heap:
             raise ValueError("address range %#x+%d is outside the heap" % (addr, n))
         return 0
 
+    cdef void _written(self, uint64_t addr) noexcept:
+        """The object at *addr* (in an in-use span) is written: its span is dirty."""
+        self.h.page_dirty[span_of(&self.h, addr)] = 1
+
     cdef int _check_object_range(self, uint64_t addr, uint64_t n) except -1:
         """[addr, addr+n) must lie in the slot of one allocated object (free memory and
         the gaps between objects belong to the allocator: writing there would hand out
@@ -1787,6 +1834,7 @@ cdef class Heap:
         if a & 7:
             raise ValueError("goruntime: word address %#x is not 8-byte aligned" % a)
         self._check_object_range(a, 8)
+        self._written(a)
         if self.h.write_barrier and bit_get(self.h.heap_bits, <intp_t>((a - self.h.arena_start) >> 3)):
             write_barrier(&self.h, a, v)             # a pointer word during a mark
         (<uint64_t*>addr_ptr(&self.h, a))[0] = v
@@ -1809,6 +1857,8 @@ cdef class Heap:
         cdef uint64_t a = PyNumber_Index(addr), n = PyNumber_Index(nbytes)
         self.check_owner()
         self._check_object_range(a, n)
+        if n:
+            self._written(a)
         off = a - self.h.arena_start
         return self.arena[off:off + n]
 
@@ -1853,6 +1903,7 @@ cdef class Heap:
                     if self.h.write_barrier:
                         write_barrier(&self.h, t[i], v[i])
                     (<uint64_t*>addr_ptr(&self.h, t[i]))[0] = v[i]
+                    self.h.page_dirty[span_of(&self.h, t[i])] = 1
 
     # -- roots ---------------------------------------------------------------------------
     cdef int _check_root(self, uint64_t addr) except -1:
@@ -1904,6 +1955,24 @@ cdef class Heap:
                     root_remove(&self.h, o[j])
                 raise
         return out
+
+    def use_live_set(self):
+        """Make the live set (``mheap_t.live_bits``: a trace replay's objects held span by
+        span instead of one root each) usable; idempotent. Its bitmap is made on first use
+        (lazily backed: the pages of spans never used cost nothing)."""
+        cdef uint64_t[::1] lb
+        if self._live_bits is None:
+            if _kept_live and _kept_live[0][0] == self.arena_cap:     # (keep_memory)
+                self._live_bits = _kept_live.pop()[1]
+            else:
+                self._live_bits = np.zeros(self.h.max_pages * BITMAP_WORDS, dtype=np.uint64)
+            lb = self._live_bits
+            self.h.live_bits = &lb[0]
+
+    @property
+    def nlive(self):
+        """Objects held by the live set (`use_live_set`; part of `nroots`)."""
+        return self.h.nlive
 
     def remove_roots(self, const int64_t[::1] slots):
         """Unregister many roots (slots from add_roots or Cython code); all or nothing."""

@@ -12,7 +12,8 @@ our lock), the work itself without the GIL:
 
 1. (the caller holds the world lock)
 2. Mark (``mark``): roots are greyed -- the handle table (Python handles are Go's stack
-   slots), the caller's extra roots (queued finalizers, cleanup boxes, weak handle cells,
+   slots), a trace replay's live set (``grey_live``: per-span live bits, greyed span by
+   span in address order), the caller's extra roots (queued finalizers, cleanup boxes, weak handle cells,
    globals) and every P's current tiny block. For each object with a finalizer the
    *referents* are scanned but the object itself is not marked (Go: markrootSpans), so it
    can be found unreachable and revived by the sweep. ``gc_drain`` pops a grey object and
@@ -87,7 +88,7 @@ cdef enum:
     PF_DENSE = 2048             # scan_dense: bytes ahead of the words read that are fetched
     SQ_AHEAD = 4                # drain_spans: the queued span whose objects are prefetched
     POP_AHEAD = 8               # drain_pipelined: grey objects ahead whose memory is fetched
-    ROOT_AHEAD = 8              # root_jobs: roots ahead whose span and bitmaps are fetched
+    ROOT_AHEAD = 8              # grey_handles: roots ahead whose span and bitmaps are fetched
     DECIDE_VISITS = 1024        # adaptive mark: span visits after which the drain is chosen
     SPARSE_OBJS = 4             # fewer objects scanned per span visit: the ring drain
     FLUSH_ERR = 1000            # scan_word's flush: out of memory (else objects marked, <= 64)
@@ -392,6 +393,17 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     is walked in address order as by the plain walk. Every
     object is shaded exactly as by ``shade``; only the order differs, so the marked set,
     bytes and counts are those of the simple walk.
+
+    Popping an object whose neighbour just below it in memory, of its size, is the next
+    entry of the stack (two siblings allocated together and pushed together: a tree built
+    top down, GCBench's Populate), the neighbour's first two words are read and what they
+    point to is prefetched: its children are in cache when it is popped, instead of being
+    found only then (the walk goes down the other sibling's subtree first). Its second
+    child (the one scanned first when it is popped) is kept, and four such siblings later,
+    its line having landed, what that child's first two words point to is prefetched too.
+    Only loads and prefetches: the order of every pop, shade and budget check is
+    unchanged, so a budgeted drain (``MarkState``, whose per-call counts the pacer reads)
+    does the same work in every call.
     """
     cdef uint64_t* stack = w.stack
     cdef intp_t n = w.n, cap = w.cap
@@ -417,6 +429,8 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     cdef found_t* f
     cdef found_t near                       # a pointer into the scanned object's page
     cdef intp_t give_at = w.give_at         # parallel mark: see gcwork_t
+    cdef uint64_t pend[4]                   # siblings' second children, looked into later
+    cdef uint64_t pw = 0
     while True:
         if tail - head != rsize:
             if word:
@@ -490,6 +504,33 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                     if p < alimit:
                         GR_PREFETCH(arena + p)
                         GR_PREFETCH(&hbits[p >> 9])
+                if n > 0 and stack[n - 1] + (b >> 48) == b:
+                    # The object below is the one just before this one in memory, of its
+                    # size (b >> 48): siblings allocated together, this one scanned first.
+                    # Its line comes with this one's; what its first two words point to
+                    # (its children, in a tree built top down) is fetched now.
+                    p = (b & STACK_ADDR_MASK) - (b >> 48) - astart
+                    if (b >> 48) >= 16:
+                        src = (<const uint64_t*>(arena + p))[0] - astart
+                        if src < alimit:
+                            GR_PREFETCH(arena + src)
+                        src = (<const uint64_t*>(arena + p))[1] - astart
+                        if src < alimit:
+                            GR_PREFETCH(arena + src)
+                            if src + 16 <= alimit:
+                                # Its second child is scanned first when it is popped: that
+                                # child's line is on its way now, and four siblings later
+                                # its own first two words are read in turn.
+                                p = pend[pw & 3]
+                                pend[pw & 3] = src & ~(<uint64_t>7)
+                                pw += 1
+                                if pw > 4:
+                                    src = (<const uint64_t*>(arena + p))[0] - astart
+                                    if src < alimit:
+                                        GR_PREFETCH(arena + src)
+                                    src = (<const uint64_t*>(arena + p))[1] - astart
+                                    if src < alimit:
+                                        GR_PREFETCH(arena + src)
                 bn = b >> 48                    # the size, if shading pushed it (below)
                 b &= STACK_ADDR_MASK
                 if bn == 0:
@@ -1332,8 +1373,38 @@ cdef void gc_drain(mheap_t* h, gcwork_t* w) noexcept nogil:
         drain_simple(h, w)
 
 
+cdef void grey_live(mheap_t* h, gcwork_t* w) noexcept nogil:
+    """Grey the live set (``mheap_t.live_bits``: a trace replay's objects, each held as
+    by a root of its own) span by span in address order: a walk over the span starts
+    and their live-bit words, where one root per object was a random span record and
+    bitmap line each. Stops once every live bit was seen."""
+    cdef intp_t p = 0, k, nw, idx, left = h.nlive
+    cdef uint64_t word
+    cdef const uint64_t* lb
+    cdef const mspan_t* s
+    if h.live_bits == NULL:
+        return
+    while left > 0 and p < h.mapped_pages:
+        if h.page_to_span[p] != p:              # a free page (or inside a span)
+            p += 1
+            continue
+        s = &h.spans[p]
+        nw = (s.nelems + 63) >> 6
+        lb = &h.live_bits[p * BITMAP_WORDS]
+        for k in range(nw):
+            word = lb[k]
+            while word:
+                idx = (k << 6) + GR_CTZ64(word)
+                word &= word - 1
+                left -= 1
+                shade(h, w, s.base + <uint64_t>idx * s.elemsize, p, 0)
+                if w.err:
+                    return
+        p += s.npages if s.npages > 0 else 1
+
+
 cdef void grey_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroots) noexcept nogil:
-    """Grey the handle table, *roots* and every P's tiny block."""
+    """Grey the handle table, the live set, *roots* and every P's tiny block."""
     cdef intp_t i
     cdef uint64_t a
     for i in range(h.roots_len):
@@ -1342,6 +1413,9 @@ cdef void grey_roots(mheap_t* h, gcwork_t* w, const uint64_t* roots, intp_t nroo
             grey_object(h, w, a, 0)
             if w.err:
                 return
+    grey_live(h, w)
+    if w.err:
+        return
     for i in range(nroots):
         if roots[i] != 0:
             grey_object(h, w, roots[i], 0)
@@ -1561,8 +1635,12 @@ cdef class MarkState:
     Made at mark start (the world stopped): it shades each P's tiny block (Go:
     gcMarkTinyAllocs) and installs itself as the heap's write barrier sink. The roots --
     the handle table, i.e. every goroutine stack, and the collector's extra roots -- are
-    *root jobs* (``set_roots``), done by the first `drain` (Go: markroot), so stacks are
-    scanned once per cycle, when the first worker or assist gets to them. `drain` then
+    *root jobs* (``set_roots``), done by the drains in Go's markroot order, each job whole
+    (the special roots first, then the data and bss blocks, then the stacks; the handle
+    table is greyed by the job ``set_roots`` names, or with the special roots by the first
+    drain, as the collector does), so stacks are scanned once per cycle: a worker's drain
+    does the root jobs before heap work (Go: gcDrain), an assist's only when it finds no
+    heap work (gcDrainN). `drain` then
     blackens grey objects until a work budget is spent (``w_obj`` per object marked plus
     ``w_byte`` per byte scanned; 0 = until none is left), shading the write barrier buffer
     first and whenever the grey work runs out. `stop` uninstalls it (mark termination or
@@ -1577,8 +1655,11 @@ cdef class MarkState:
     cdef object roots_arr
     cdef object scan_only_arr
     cdef object special_fn          # () -> (roots, scan_only), read when the root jobs run
-    cdef bint roots_pending
-    cdef double root_work           # modelled root scan work left (globals, stacks: bytes)
+    cdef bint roots_pending         # the special roots not read yet (the first drain does)
+    cdef object jobs                # the root jobs' scan work (bytes), in markroot order
+    cdef intp_t njobs, next_job     # how many, and the next one to do
+    cdef intp_t handles_job         # the job that greys the handle table (-1: the first drain)
+    cdef bint handles_pending
     cdef readonly double root_scan  # root scan work done so far this cycle
     cdef readonly bint active
 
@@ -1689,40 +1770,95 @@ cdef class MarkState:
         if self.w.err:
             self._fail()
 
-    def set_roots(self, roots=None, scan_only=None, double root_work=0, special=None):
+    def set_roots(self, roots=None, scan_only=None, double root_work=0, special=None,
+                  jobs=None, intp_t handles_job=-1):
         """The root jobs: *roots* are greyed, *scan_only* objects (finalizer referents)
-        scanned without being marked, and the handle table greyed, by the next `drain`.
-        *special*, if given, is called when the root jobs run and returns more
+        scanned without being marked, and the handle table greyed, by the drains.
+        *special*, if given, is called when the root jobs start and returns more
         ``(roots, scan_only)``: the special roots, which Go's markroot reads when a worker
         or assist does its jobs, not at mark start (fixedRootFinalizers, markrootSpans).
-        *root_work* is the roots' modelled scan work in bytes (Go: markroot's return, the
-        data/bss blocks and the goroutine stacks scanned): `drain` pays it from its budget
-        before any heap work, and the mark is not `empty` until it is paid."""
+        *jobs* is the roots' modelled scan work, one entry (bytes) per job in Go's markroot
+        order (the data and bss blocks, the goroutine stacks: markroot's return); each job
+        is done whole, and the handle table is greyed by job *handles_job* (the first
+        goroutine stack; -1: with the special roots, by the first drain). Without *jobs*,
+        *root_work* bytes are one job. The mark is not `empty` until every job is done."""
         self._check()
-        if root_work < 0:
-            raise ValueError("set_roots: root_work must be >= 0")
+        if jobs is None:
+            jobs = [root_work] if root_work > 0 else []
+        jobs = np.asarray(jobs, dtype=np.float64).ravel()
+        if root_work < 0 or (len(jobs) and jobs.min() < 0):
+            raise ValueError("set_roots: root work must be >= 0")
+        if handles_job >= len(jobs) or handles_job < -1:
+            raise ValueError("set_roots: handles_job is not a job")
         if special is not None and not callable(special):
             raise TypeError("set_roots: special must be callable")
         self.roots_arr = _as_addrs(roots)
         self.scan_only_arr = _as_addrs(scan_only)
         self.special_fn = special
         self.roots_pending = True
-        self.root_work = root_work
+        self.jobs = jobs
+        self.njobs = len(jobs)
+        self.next_job = 0
+        self.handles_job = handles_job
+        self.handles_pending = True
         self.root_scan = 0
 
-    cdef void root_jobs(self):
+    @property
+    def root_work(self):
+        """The root jobs' scan work not done yet (bytes)."""
+        return float(self.jobs[self.next_job:].sum()) if self.jobs is not None else 0.0
+
+    cdef void fixed_roots(self):
+        """The special roots (Go: fixedRootFinalizers, fixedRootCleanups, markrootSpans):
+        read and greyed by the first drain; the handle table too if no job greys it."""
         cdef mheap_t* h = &self.heap.h
         cdef gcwork_t* w = &self.w
         cdef const uint64_t[::1] r = self.roots_arr
         cdef const uint64_t[::1] so = self.scan_only_arr
         cdef intp_t i, si
-        cdef uint64_t a, slot
+        cdef uint64_t slot
         cdef mspan_t* s
+        self.roots_pending = False
+        if self.handles_job < 0:
+            self.grey_handles()
+        for i in range(r.shape[0]):
+            if r[i] != 0:
+                grey_object(h, w, r[i], 0)
+        for i in range(so.shape[0]):           # Go: markrootSpans (objects with finalizers)
+            si = span_of(h, so[i])
+            if si < 0:
+                continue
+            s = &h.spans[si]
+            if span_noscan(s):
+                continue
+            slot = s.base + <uint64_t>obj_index(s, so[i]) * s.elemsize
+            push(w, slot)
+
+    cdef bint heap_empty(self):
+        """No grey object, queued span or buffered write barrier entry (heap work)."""
+        return (self.w.n == 0 and self.heap.h.wbuf_n == 0 and self.w.cs < 0
+                and self.w.sq_head == self.w.sq_tail)
+
+    cdef double next_root_job(self):
+        """Do the next root job whole (Go: markroot); returns its scan work."""
+        cdef double take = self.jobs[self.next_job]
+        if self.next_job == self.handles_job:
+            self.grey_handles()
+        self.next_job += 1
+        self.root_scan += take
+        return take
+
+    cdef void grey_handles(self):
+        """Grey the handle table: every goroutine stack's pointer slots (Go: markrootStack)."""
+        cdef mheap_t* h = &self.heap.h
+        cdef gcwork_t* w = &self.w
+        cdef intp_t i, si
+        cdef uint64_t a
         cdef intp_t nr = h.roots_len, ahead
         cdef uint64_t off, alimit = (<uint64_t>h.mapped_pages) << PAGE_SHIFT
         cdef const uint64_t* ab
-        self.roots_pending = False
-        for i in range(nr):                    # every goroutine stack (Go: markrootStack)
+        self.handles_pending = False
+        for i in range(nr):
             # the roots point anywhere (a trace replay holds every object by a root of
             # its own): each one's page-table entry, then its span record and bitmap
             # words, are fetched some roots before they are shaded
@@ -1748,30 +1884,24 @@ cdef class MarkState:
             a = h.roots[i]
             if a != 0:
                 grey_object(h, w, a, 0)
-        for i in range(r.shape[0]):
-            if r[i] != 0:
-                grey_object(h, w, r[i], 0)
-        for i in range(so.shape[0]):           # Go: markrootSpans (objects with finalizers)
-            si = span_of(h, so[i])
-            if si < 0:
-                continue
-            s = &h.spans[si]
-            if span_noscan(s):
-                continue
-            slot = s.base + <uint64_t>obj_index(s, so[i]) * s.elemsize
-            push(w, slot)
+        grey_live(h, w)                         # a trace replay's objects (held as its stack)
+
+    @property
+    def specials_read(self):
+        """The special roots (queued finalizers and cleanups, the specials) have been read
+        this cycle: a finalizer set from now on is seen by no root job."""
+        return not self.roots_pending
 
     @property
     def roots_done(self):
-        """The root jobs (stacks included) have been done this cycle."""
-        return not self.roots_pending
+        """Every root job (stacks included: the handle table greyed) has been done this cycle."""
+        return not self.roots_pending and self.next_job >= self.njobs
 
     @property
     def empty(self):
         """No mark work is left: roots done, no grey object, write barrier buffer empty."""
-        return (not self.active) or (not self.roots_pending and self.root_work <= 0
-                                     and self.w.n == 0 and self.heap.h.wbuf_n == 0
-                                     and self.w.sq_head == self.w.sq_tail and self.w.cs < 0)
+        return (not self.active) or (not self.roots_pending and self.next_job >= self.njobs
+                                     and self.heap_empty())
 
     @property
     def bytes_marked(self):
@@ -1807,14 +1937,18 @@ cdef class MarkState:
         return self.w.n + (self.w.sq_tail - self.w.sq_head) + (self.w.cs >= 0)
 
     def drain(self, double budget=0, double w_obj=0, double w_byte=1, double w_root=1,
-              *, int nworkers=1, double w_span=0, double w_link=0, double w_large=0):
+              *, int nworkers=1, double w_span=0, double w_link=0, double w_large=0,
+              bint heap_first=False):
         """Mark until *budget* units of work are done or no work is left (Go: gcDrainN /
         gcDrain); returns ``(bytes_marked, nmarked, scan_bytes)`` done by this call (the
         work: ``w_obj`` per object, ``w_byte`` per byte scanned, ``w_span`` per span first
         touched (``nspans``), ``w_link`` per chain link scanned (``nlinks``), ``w_large``
         more per byte scanned in objects over 512 bytes (``scan_large``)). The
-        roots' modelled scan work left (``set_roots``) is paid first, ``w_root`` units per
-        byte (``root_scan`` counts it).
+        root jobs (``set_roots``) cost ``w_root`` units per byte of their scan work
+        (``root_scan`` counts it); each is done whole, and the budget is checked between
+        jobs and objects (Go: markroot, scanobject). A worker's drain does the root jobs
+        first (Go: gcDrain); with *heap_first* (an assist: gcDrainN) a root job is taken
+        only when no heap work is left.
 
         A drain to the end (*budget* 0) of a pipelined mark runs on *nworkers* threads
         (``_gcwork``): it marks the same objects with the same counts, in another order.
@@ -1823,7 +1957,7 @@ cdef class MarkState:
         cdef gcwork_t* w = &self.w
         cdef uint64_t bm0 = w.bytes_marked, nm0 = w.nmarked, sb0 = w.scan_bytes
         cdef double x0 = w.extra
-        cdef double done, take
+        cdef double done, spent = 0
         cdef bint par
         self._check()
         if budget < 0 or w_root < 0 or w_span < 0 or w_link < 0 or w_large < 0:
@@ -1842,51 +1976,53 @@ cdef class MarkState:
                 if len(so):
                     self.scan_only_arr = np.concatenate((self.scan_only_arr, so))
                 self.special_fn = None
-            self.root_jobs()
-        if self.root_work > 0:                  # Go: markroot's work (globals, stacks)
-            take = self.root_work
-            if budget > 0 and w_root > 0 and budget < take * w_root:
-                take = budget / w_root
-            self.root_work -= take
-            if self.root_work < 1e-6:
-                self.root_work = 0
-            self.root_scan += take
-            if budget > 0:
-                budget -= take * w_root
-                if budget <= 0:                 # the budget went to the roots (the
+            self.fixed_roots()
+        while True:
+            # the root jobs: all of them first for a worker, one at a time when the heap
+            # work has run out for an assist (a stack job may grey objects: heap work again)
+            while self.next_job < self.njobs and not (heap_first and not self.heap_empty()):
+                if budget > 0 and ((w.nmarked - nm0) * w_obj + (w.scan_bytes - sb0) * w_byte
+                                   + (w.extra - x0)) + spent >= budget:
+                    return (w.bytes_marked - bm0, w.nmarked - nm0, w.scan_bytes - sb0)
+                spent += self.next_root_job() * w_root
+                if w.err:
+                    self._fail()
+                if budget > 0 and spent >= budget:   # the budget went to the roots (the
                     return (w.bytes_marked - bm0, w.nmarked - nm0,   # objects they
                             w.scan_bytes - sb0)                      # greyed count)
-        with nogil:
-            w.w_obj = w_obj
-            w.w_byte = w_byte
-            w.w_span = w_span
-            w.w_link = w_link
-            w.w_large = w_large
-            extend_touched(h, w)
-            if (w.pipelined or w.batched) and not w.err:
-                extend_span_info(h, w, &self.si_pages)
-            if not w.err:
-                flush_wbuf(h, w)
-            while not w.err:
-                w.budget = 0
-                if budget > 0:
-                    done = ((w.nmarked - nm0) * w_obj + (w.scan_bytes - sb0) * w_byte
-                            + (w.extra - x0))
-                    if done >= budget:
+            with nogil:
+                w.w_obj = w_obj
+                w.w_byte = w_byte
+                w.w_span = w_span
+                w.w_link = w_link
+                w.w_large = w_large
+                extend_touched(h, w)
+                if (w.pipelined or w.batched) and not w.err:
+                    extend_span_info(h, w, &self.si_pages)
+                if not w.err:
+                    flush_wbuf(h, w)
+                while not w.err:
+                    w.budget = 0
+                    if budget > 0:
+                        done = ((w.nmarked - nm0) * w_obj + (w.scan_bytes - sb0) * w_byte
+                                + (w.extra - x0)) + spent
+                        if done >= budget:
+                            break
+                        w.budget = budget - done
+                    if not par or parallel_drain(h, w, nworkers) < 0:
+                        gc_drain(h, w)              # (also if the workers could not start)
+                    if w.err:
                         break
-                    w.budget = budget - done
-                if not par or parallel_drain(h, w, nworkers) < 0:
-                    gc_drain(h, w)              # (also if the workers could not start)
-                if w.err:
-                    break
-                if w.n > 0 or w.sq_head < w.sq_tail or w.cs >= 0:
-                    continue                    # stopped on its budget: ends at the top
-                if h.wbuf_n == 0:
-                    break
-                flush_wbuf(h, w)
-            w.budget = 0
-        if w.err:
-            self._fail()
+                    if w.n > 0 or w.sq_head < w.sq_tail or w.cs >= 0:
+                        continue                    # stopped on its budget: ends at the top
+                    if h.wbuf_n == 0:
+                        break
+                    flush_wbuf(h, w)
+                w.budget = 0
+            if w.err:
+                self._fail()
+            if self.next_job >= self.njobs or not self.heap_empty():
+                break                               # no work left, or the budget is spent
         return (w.bytes_marked - bm0, w.nmarked - nm0, w.scan_bytes - sb0)
 
     def scan_object(self, addr):

@@ -23,7 +23,7 @@ Python handle always escapes).
 """
 import numpy as np
 
-from . import _object
+from . import _object, _signals
 from .errors import BoundsError
 from .slice import own, roundupsize
 
@@ -223,7 +223,9 @@ def _concat_ops(rt, ops):
     if count == 1:
         return StringValue._make(rt, *ops[idx])
     data = b"".join(read_bytes(rt, p, n) for p, n in ops)
-    with rt.world:
+    # allocated and rooted in one step for Python's signal handlers: a handler's GC in
+    # between would free the new bytes (B32's rule)
+    with rt.world, _signals.held():
         p = rawstring(rt, total)
         rt.heap.view(p, total)[:] = np.frombuffer(data, dtype=np.uint8)
         out = StringValue._make(rt, p, total)
@@ -245,7 +247,7 @@ def slicebytetostring(rt, b):
     if n == 1:
         static_data(rt)
         return StringValue._make(rt, STATICUINT64S_BASE + 8 * data[0], 1)
-    with rt.world:
+    with rt.world, _signals.held():          # allocated and rooted at once (as concat)
         p = rt.heap.alloc(n, True)
         rt.heap.view(p, n)[:] = np.frombuffer(data, dtype=np.uint8)
         out = StringValue._make(rt, p, n)
@@ -279,7 +281,7 @@ def stringtoslicebyte(rt, s):
         data = read_bytes(rt, *operand(rt, s))
         cap = roundupsize(len(data), True)
     n = len(data)
-    with rt.world:
+    with rt.world, _signals.held():          # allocated and rooted at once (as concat)
         p = rt.heap.alloc(cap, True)
         if n:
             rt.heap.view(p, n)[:] = np.frombuffer(data, dtype=np.uint8)

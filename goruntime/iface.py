@@ -22,6 +22,8 @@ x)`` gives a value of any other type.
 """
 import struct
 
+import numpy as np
+
 from . import _heap, _object, types as _types
 from .gostring import STATICUINT64S_BASE, ZEROVAL_BASE, StringValue, static_data
 
@@ -182,11 +184,15 @@ def box(rt, v, iface_t, dry):
     if dry:
         return 0, 0
     tw = rt.rodata.type_word(T)
-    return tw, data_word(rt, T, x)
+    # the new box's rooted handle stays in `keep` until this returns to the store (C code:
+    # no Python signal handler, so no GC, between the return and the stored word)
+    keep = []
+    return tw, data_word(rt, T, x, keep)
 
 
-def data_word(rt, T, x):
-    """Go: dataWord and the convT* functions (iface.go)."""
+def data_word(rt, T, x, keep=None):
+    """Go: dataWord and the convT* functions (iface.go). A box allocated is rooted by a
+    handle appended to *keep* (the caller holds it until the word is stored)."""
     if _direct(T):
         return _direct_word(rt, T, x)
     size = T.size
@@ -203,7 +209,7 @@ def data_word(rt, T, x):
         if b < 256:
             static_data(rt)
             return STATICUINT64S_BASE + 8 * b
-        return _copy_in(rt, T, x, size, True)
+        return _copy_in(rt, T, x, size, True, keep)
     if sole == "string":                                          # convTstring
         if isinstance(x, StringValue):
             empty = len(x) == 0
@@ -212,13 +218,13 @@ def data_word(rt, T, x):
         if empty:
             static_data(rt)
             return ZEROVAL_BASE
-        return _copy_in(rt, T, x, 16, False)
+        return _copy_in(rt, T, x, 16, False, keep)
     if sole == "slice":                                           # convTslice
         if x is None or (isinstance(x, _object.SliceValue) and x.addr == 0):
             static_data(rt)
             return ZEROVAL_BASE
-        return _copy_in(rt, T, x, 24, False)
-    return _copy_in(rt, T, x, size, not has_ptr)                  # convT / convTnoptr
+        return _copy_in(rt, T, x, 24, False, keep)
+    return _copy_in(rt, T, x, size, not has_ptr, keep)            # convT / convTnoptr
 
 
 def _direct_word(rt, T, x):
@@ -240,13 +246,17 @@ def _direct_word(rt, T, x):
     return x.addr
 
 
-def _copy_in(rt, T, x, size, noscan):
-    mask = None if noscan else T.gc_mask()
+def _copy_in(rt, T, x, size, noscan, keep=None):
+    mask = None if noscan else np.ascontiguousarray(T.gc_mask(), dtype=np.uint8).tobytes()
     with rt.world:
-        a = rt.heap.alloc(size, noscan, mask)
+        # allocated and rooted in one C call: a signal handler's GC cannot free the box
+        # before it is stored (B32's rule)
+        h = _object.new_object(rt, rt.heap, size, noscan, mask, T)
         if x is not None or T.underlying.kind not in ("struct", "array"):
-            _object.make_pointer(rt, rt.heap, a, T).value = x
-    return a
+            h.value = x
+    if keep is not None:
+        keep.append(h)
+    return h.addr
 
 
 def unbox(rt, T, w):

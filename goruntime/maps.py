@@ -29,10 +29,16 @@ same draw: counts that depend on splits (maps beyond ~900 entries) match Go's wi
 the spread of Go's own runs.
 
 Supported key types: integers, bools, floats (each NaN a new key, as in Go), strings and pointers (what
-the Python key can say), and structs and arrays of them (a dict of fields, a list or
-tuple, or a handle to copy from; a struct's slot is Go's ``struct{key K; elem V}`` and
-its identity the non-blank fields' values, strings by content); values of any type.
-Interface and channel keys are not modelled. Iteration (``m.items()``, ``for k in m``)
+the Python key can say), interfaces (``map[any]V``: the key is boxed as Go's convT* boxes it
+when stored, never for a lookup or delete; its identity is the dynamic type and value, and a
+slice, map or func key panics with Go's "hash of unhashable type"), and structs and arrays of
+them (a dict of fields, a list or tuple, or a handle to copy from; a struct's slot is Go's
+``struct{key K; elem V}`` and its identity the non-blank fields' values, strings by content);
+values of any type. Assigning to a key already present stores the new key in the slot when
+Go's ``NeedKeyUpdate`` says so (strings, floats, interfaces and composites holding them): a
+string key then keeps the new string's bytes alive, an interface key drops its old box.
+(`MapValue.update`'s compiled path leaves a float key's sign of zero as first stored.)
+Channel keys are not modelled. Iteration (``m.items()``, ``for k in m``)
 runs in table order (Go randomises its start) and reads each entry when it reaches it,
 so the map may change during the loop as Go allows. ``m.update(keys, values)`` inserts numpy arrays of
 integer, float or bool keys and values in compiled code (`_maps.bulk_put`: the same
@@ -106,8 +112,9 @@ class MapType:
             self.key_kind = "composite"
         elif self.key_kind not in _KEY_KINDS:
             raise TypeError(f"goruntime: map keys of type {K.go_string()} are not modelled yet "
-                            "(integers, bools, floats, strings, pointers, and structs and arrays "
-                            "of them are)")
+                            "(integers, bools, floats, strings, pointers, interfaces, and structs "
+                            "and arrays of them are)")
+        self.need_key_update = _need_key_update(K)
         cls._cache[id(T)] = self
         return self
 
@@ -115,7 +122,20 @@ class MapType:
 _INT_FMT = {"int8": "<b", "int16": "<h", "int32": "<i", "int64": "<q", "int": "<q",
             "uint8": "<B", "uint16": "<H", "uint32": "<I", "uint64": "<Q", "uint": "<Q",
             "uintptr": "<Q"}
-_KEY_KINDS = set(_INT_FMT) | {"bool", "float32", "float64", "string", "ptr", "unsafe.Pointer"}
+_KEY_KINDS = set(_INT_FMT) | {"bool", "float32", "float64", "string", "ptr", "unsafe.Pointer", "interface"}
+
+
+def _need_key_update(T):
+    """Go: reflectdata.needkeyupdate (the MapType's NeedKeyUpdate flag): an assignment to a
+    key already present stores the new key in the slot, because equal keys may differ in
+    memory: a float's +0/-0, a string's bytes (a key can keep a different array alive), an
+    interface's box; structs and arrays that hold one of them."""
+    u = T.underlying
+    if u.kind == "struct":
+        return any(_need_key_update(f.type) for f in u.fields)
+    if u.kind == "array":
+        return _need_key_update(u.elem)
+    return u.kind in ("float32", "float64", "complex64", "complex128", "string", "interface")
 
 
 def _comparable(T):
@@ -203,6 +223,8 @@ def _scalar_key_bytes(rt, K, kind, k):
             own(rt, k)                  # m[string(b)]: the bytes, no string made (below)
             return bytes(rt.heap.view(k.addr, len(k))) if len(k) else b""
         raise TypeError(f"cannot use {k!r} as string value in map index")
+    if kind == "interface":
+        return _iface_key_bytes(rt, K, k)
     if kind == "bool":
         if not isinstance(k, bool):
             raise TypeError(f"cannot use {k!r} as bool value in map index")
@@ -228,6 +250,34 @@ def _scalar_key_bytes(rt, K, kind, k):
 
 
 _NAN_IDS = itertools.count()     # each NaN key's own identity
+_UNHASHABLE = ("slice", "map", "func")
+
+
+def _iface_key_bytes(rt, K, k):
+    """An interface key's identity (Go: efaceeq/ifaceeq, typehash): the dynamic type's word,
+    then the value's identity as a key of that type; nil is the zero type word. A value
+    whose dynamic type is not comparable panics as Go's hash does."""
+    from . import iface
+    if k is None:
+        return bytes(8)
+    if isinstance(k, _object.Pointer):
+        own(rt, k)
+        T, x = k.type, k
+    else:
+        T, x = iface.type_and_value(k)
+    err = _types.assign_error(T, K, "x", "variable", "map index")
+    if err is not None:
+        raise TypeError(err)
+    u = T.underlying
+    if u.kind in _UNHASHABLE or (u.kind in ("struct", "array") and not _comparable(T)):
+        from .errors import Panic
+        raise Panic(f"runtime error: hash of unhashable type {T.go_string()}")
+    out = [rt.rodata.type_word(T).to_bytes(8, "little")]
+    if u.kind == "chan":
+        out.append(_struct.pack("<Q", x._go_word(rt, T) if x is not None else 0))
+    else:
+        _composite_ident(rt, T, x, out)
+    return b"".join(out)
 
 
 def _hash(kb, seed):
@@ -400,6 +450,7 @@ class MapState:
             gaddr, hashes, keys = self.small
             s = keys.get(kb)
             if s is not None:
+                self._update_key(gaddr, s, key)
                 self._store_value(gaddr, s, value)
                 return
             if len(keys) < GROUP_SLOTS:               # Go: putSlotSmall
@@ -420,6 +471,7 @@ class MapState:
             t = self._table_of(h)
             s = t.keys.get(kb)
             if s is not None:
+                self._update_key(t.groups, s, key)
                 self._store_value(t.groups, s, value)
                 return
             slot = self._table_put_slot(t, h, kb, hold)
@@ -427,6 +479,20 @@ class MapState:
                 continue                              # rehashed: find the table again
             self._store_slot(t.groups, slot, key, value, hold)
             return
+
+    def _update_key(self, groups, slot, key):
+        """Go: mapassign's ``if typ.NeedKeyUpdate() { typedmemmove(typ.Key, slotKey, key) }``
+        (and the fast string variants): an existing key is overwritten by the new one, so a
+        string key takes the new string's bytes and an interface key its new box; an
+        indirect key is copied into its existing object."""
+        mt = self.mt
+        if not mt.need_key_update:
+            return
+        rt = self.rt
+        a = self._slot_addr(groups, slot)
+        if mt.indirect_key:
+            a = rt.heap.read_word(a)
+        _object.make_pointer(rt, rt.heap, a, mt.key).value = key
 
     def _store_value(self, groups, slot, value):
         if value is not _ZERO:

@@ -17,13 +17,15 @@ import weakref
 
 import numpy as np
 
-from . import _heap, _object, _signals
+from . import _heap, _object, _signals, types as _types
+from .closure import capture_type
 from .errors import Panic
 from .mspecial import CleanupSpecial
 
 __all__ = ["Cleanup", "Cleanups", "BLOCK_SIZE"]
 
 BLOCK_SIZE = 20               # Go: cleanupBlock holds 20 entries (cleanupBlockSize)
+MAX_TINY_SIZE = 16            # Go: maxTinySize (the argument box's size when S is small)
 
 
 class Cleanup:
@@ -117,21 +119,20 @@ class Cleanups:
         with rt.world, _signals.held():
             # Go allocates the argument's box and the call adapter's closure (spec 6.1):
             # both or neither (out of memory after the box would leave it allocated).
-            box_size, box_noscan = (8, False) if isinstance(arg, Pointer) else (
-                (16, False) if isinstance(arg, str) else (16, True))
+            # Go: argv := new(S), or a 16-byte pointer-free box ([2]uintptr) when S is
+            # smaller than 16 bytes and pointer-free; *argv = arg.
+            try:
+                S, x = capture_type(arg)
+            except TypeError:             # a Python value with no Go type: a pointer-free word
+                S, x = _types.Uintptr, 0
+            small = S.size < MAX_TINY_SIZE and not S.has_pointers
+            box_size, box_noscan = (MAX_TINY_SIZE, True) if small else (S.size, not S.has_pointers)
             if not heap.fits((box_size, 16), (box_noscan, False)):
                 raise MemoryError(f"runtime: out of memory: cannot allocate {box_size}-byte "
                                   f"block ({rt._counters().heap_inuse} in use)")
-            if isinstance(arg, Pointer):
-                box = heap.alloc(8, False, np.array([1], np.uint8))
-                heap.write_word(box, arg.addr)
-            elif isinstance(arg, str):
-                box = heap.alloc(16, False, np.array([1, 0], np.uint8))
-                ptr_len = rt.rodata.string(arg)
-                heap.write_word(box, ptr_len[0])
-                heap.write_word(box + 8, ptr_len[1])
-            else:
-                box = heap.alloc(16, True)
+            box = heap.alloc(box_size, box_noscan, None if box_noscan else S.gc_mask())
+            if S.size:
+                _object.make_pointer(rt, heap, box, S).value = x
             closure = heap.alloc(16, False, np.array([0, 1], np.uint8))
             heap.write_word(closure + 8, box)
             cid = next(self.ids)

@@ -156,6 +156,11 @@ FORCEGC_PERIOD = _pacer.FORCEGC_PERIOD  # Go: forcegcperiod (2 minutes)
 # and BSS and a main goroutine stack; both feed the heap goal (spec 4.2). The values are
 # what Go 1.27.3 reported for a minimal program (spec Appendix X3).
 GLOBALS_SCAN = 158314         # /gc/scan/globals:bytes of a minimal Go 1.27.3 binary
+# ... of which its .data section (the rest is .bss): that binary's sections (readelf -S:
+# .data 25970 bytes, .bss 132344; Go's globalsScan is their sum). markroot scans each
+# section in blocks of ROOT_BLOCK_BYTES, one root job per block.
+GLOBALS_DATA = 25970
+ROOT_BLOCK_BYTES = 256 << 10  # Go: rootBlockBytes (mgcmark.go)
 STACK_SCAN = _stack.BASE_STACK_SCAN  # /gc/scan/stack:bytes of an idle program (stack.py)
 
 _TRIGGER_KIND = {"cycle": _pacer.TRIGGER_CYCLE, "heap": _pacer.TRIGGER_HEAP,
@@ -312,6 +317,21 @@ def _restore(obj, saved):
             setattr(obj, n, e[1])
 
 
+def root_jobs(globals_bytes, stack_jobs):
+    """The root jobs' scan work in Go's markroot order (gcMarkRootPrepare): the data and
+    bss sections in blocks of ROOT_BLOCK_BYTES (a binary's data is its first
+    GLOBALS_DATA bytes of globals), then one job per goroutine stack (*stack_jobs*).
+    Returns ``(jobs, first stack job)``. The fixed and span roots (finalizers, cleanups,
+    specials) scan nothing that markroot counts: the first drain reads them."""
+    data = min(globals_bytes, GLOBALS_DATA)
+    jobs = []
+    for section in (data, globals_bytes - data):
+        jobs += [ROOT_BLOCK_BYTES] * (section // ROOT_BLOCK_BYTES)
+        if section % ROOT_BLOCK_BYTES:
+            jobs.append(section % ROOT_BLOCK_BYTES)
+    return jobs + list(stack_jobs), len(jobs)
+
+
 def mark_workers(procs):
     """Mark worker threads for a drain to the end at GOMAXPROCS *procs*: one per P, at
     most one per CPU."""
@@ -384,6 +404,8 @@ class Collector:
         self.cycle_saved = None       # pacer/record state before the running cycle (abandon)
         self.resched_ns = 0           # nanotime the collector last gave the program's goroutine
                                       # the CPU back (runtime.GC's return, a worker's turn)
+        self.locks = 0                # Go: m.locks > 0 (a P pinned by sync.Pool): no GC starts,
+                                      # no assist; the pending trigger fires after
 
     # -- observers ----------------------------------------------------------------------
     def add_observer(self, fn):
@@ -506,6 +528,8 @@ class Collector:
         time since the last step (`mark_step`); the cycle terminates when no work is left.
         """
         rt = self.rt
+        if self.locks:                # Go: gcStart and gcAssistAlloc return at once while
+            return                    # the M holds locks; gc_pending stays for the next check
         rt.heap.gc_pending = False
         if self.in_gc:
             return
@@ -529,6 +553,11 @@ class Collector:
             if done:
                 self.stopped(lambda: self.cycle is None or self.in_gc,
                              lambda: self.mark_step(idle=True))
+            return
+        if rt.heap.heap_live < rt.heap.trigger:
+            # Go tests the trigger when the allocation checks it: a flag raised earlier
+            # (the trigger lowered by SetGCPercent, then runtime.GC() ran a cycle and
+            # set a new one) starts nothing
             return
         if rt.pacer.gc_percent < 0 and rt.pacer.memory_limit == _pacer.MAX_INT64:
             self.update_trigger()
@@ -751,7 +780,7 @@ class Collector:
         already); before the first drain the special roots job sees the new special
         anyway (it reads them when it runs)."""
         m = self.mark
-        if self.cycle is not None and m is not None and m.active and m.roots_done:
+        if self.cycle is not None and m is not None and m.active and m.specials_read:
             m.scan_object(addr)
 
     def special_roots(self):
@@ -846,11 +875,18 @@ class Collector:
         self.mark = m = _mark.MarkState(rt.heap)
         m.grey_tiny_blocks()                    # Go: gcMarkTinyAllocs
         # Go: gcMarkRootPrepare. The root jobs' scan work (the data and bss blocks, every
-        # goroutine stack: what markroot returns) is paid by the drains before heap work,
-        # out of an assist's scan budget too, as gcDrainN counts it. The special roots
-        # (queued finalizers and cleanups, the specials) are read by the first drain.
+        # goroutine stack: what markroot returns), each job whole, in markroot's order: a
+        # worker does them before heap work, an assist when it finds no heap work
+        # (gcDrainN), out of its scan budget, as gcDrainN counts it. The special roots
+        # (queued finalizers and cleanups, the specials) are read by the first drain, and
+        # the handle table (the stacks' pointer slots) is greyed with them: Go greys a
+        # stack's pointers at its stack job, which its assists, every ~20 KiB of
+        # allocation, reach as soon as barrier-shaded work runs out; the emulator's
+        # assists come in batches (MIN_STEP_BYTES) that rarely run out of heap work, and
+        # would scan the stacks later than Go's (docs/emulation.md).
+        jobs, _ = root_jobs(rt.globals_scan, rt.stacks.scan_jobs())
         cyc.root_work = rt.globals_scan + self.stack_scan[0]
-        m.set_roots(None, None, cyc.root_work, special=_special_roots_of(weakref.ref(self)))
+        m.set_roots(None, None, special=_special_roots_of(weakref.ref(self)), jobs=jobs)
         rt.heap.gcphase_mark = True             # allocate black (Go: gcphase = _GCmark)
         rt.heap.write_barrier = "no_write_barrier" not in rt.experiments
         _, mutator_ns = self.alloc_rate()
@@ -899,7 +935,7 @@ class Collector:
         r0, s0, l0, g0 = m.root_scan, m.nspans, m.nlinks, m.scan_large
         t0 = _time.perf_counter_ns() if wall else 0
         if scan_budget:
-            b, n, sb = m.drain(scan_budget, 0.0, 1.0, 1.0)
+            b, n, sb = m.drain(scan_budget, 0.0, 1.0, 1.0, heap_first=who == "assist")
         else:
             # a drain to the end runs on a worker per P (its counts, and so the modelled
             # time, do not depend on the order; docs/emulation.md)

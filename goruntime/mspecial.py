@@ -19,7 +19,7 @@ import weakref
 
 import numpy as np
 
-from . import _heap, _mark
+from . import _heap, _mark, _signals
 
 __all__ = ["FinalizerSpecial", "CleanupSpecial", "WeakSpecial", "Specials",
            "IMMORTAL_WEAK_BASE", "SWEEP_BATCH", "sweep_batches"]
@@ -86,7 +86,9 @@ class Specials:
         rt = self.rt
         rt.heap.check_thread()
         rt._own(p)
-        with rt.world:
+        # the cell is allocated and recorded in one step for Python's signal handlers (a
+        # handler's GC in between freed it; B32's rule)
+        with rt.world, _signals.held():
             rec = self.weak.get(p.addr)
             if rec is not None:
                 return rec.cell, False

@@ -30,7 +30,7 @@ import weakref
 
 import numpy as np
 
-from . import _heap, _object, mstats, pacer as _pacer, metrics as _metrics, gctrace as _gctrace
+from . import _heap, _mark, _object, mstats, pacer as _pacer, metrics as _metrics, gctrace as _gctrace
 from . import sched as _sched, clock as _clock, types as _types
 from . import chan as _chan, mgc as _mgc, stack as _stack, proc as _proc
 from .errors import FatalError, Panic
@@ -45,6 +45,7 @@ from .mgc import FORCEGC_PERIOD, GLOBALS_SCAN, GCRecord as _GCRecord
 from .mgc import STACK_SCAN  # noqa: F401  (re-exported)
 from .mspecial import IMMORTAL_WEAK_BASE, Specials  # noqa: F401  (re-exported)
 from .rodata import RODATA_BASE, TYPES_BASE, Rodata  # noqa: F401  (re-exported)
+from .typecheck import call_arity_error
 
 
 __all__ = [
@@ -617,8 +618,12 @@ class Runtime:
         self.heap.check_thread()
         if not callable(fn):
             raise TypeError(f"go: {fn!r} is not a function")
+        err = call_arity_error(fn, args)     # Go's compiler rejects it: nothing is queued
+        if err is not None:
+            raise TypeError(err)
         if stack is not None and (isinstance(stack, bool) or not isinstance(stack, int) or stack < 0):
             raise ValueError(f"go: stack must be a byte count >= 0, not {stack!r}")
+        self.stacks.check_use(stack)         # past Go's limit: before anything is queued
         proc, sched, proc_ref = self.proc, self.sched, weakref.ref(self.proc)
 
         def gowrap(*a):                      # Go: the go statement's wrapper closure
@@ -691,9 +696,13 @@ class Runtime:
 
     # -- runtime/debug ----------------------------------------------------------------------
     def set_gc_percent(self, p):
+        """Go: setGCPercent: commit with the sweep's state (isSweepDone), revise a running
+        mark's pacing (gcControllerCommit), and when GC is turned off wait for a running
+        mark to finish (gcWaitOnMark), so it returns with no GC running."""
         self._check_alive()
         with self.world:
-            old = self.pacer.set_gc_percent(p, sweep_done=self.collector.cycle is None, mem=self._mem_state())
+            old = self.pacer.set_gc_percent(p, sweep_done=self._sweep_done(), mem=self._mem_state())
+            self._revise_running()
             self._update_trigger()
             if self.pacer.gc_percent < 0:
                 self.sched.next_tick = None
@@ -701,14 +710,30 @@ class Runtime:
                 self.sched.next_tick = self.gc_record.last_gc_nanotime + FORCEGC_PERIOD + 1
         if self.heap.heap_live >= self.heap.trigger and self.pacer.gc_percent >= 0:
             self.heap.gc_pending = True
+        if p < 0:
+            self.finish_cycle()
         return old
 
     def set_memory_limit(self, x):
+        """Go: setMemoryLimit: a change commits as setGCPercent's does (gcControllerCommit)."""
         self._check_alive()
         with self.world:
-            old = self.pacer.set_memory_limit(x, sweep_done=True, mem=self._mem_state())
+            old = self.pacer.set_memory_limit(x, sweep_done=self._sweep_done(), mem=self._mem_state())
+            if x >= 0 and old != x:
+                self._revise_running()
             self._update_trigger()
         return old
+
+    def _sweep_done(self):
+        """Go: isSweepDone(): no span of the last background cycle is left unswept (true
+        during a mark: sweep termination finished the sweep)."""
+        return _mark.sweep_pending(self.heap) == 0
+
+    def _revise_running(self):
+        """gcControllerCommit's ``if gcphase != _GCoff { gcController.revise() }``."""
+        cyc = self.collector.cycle
+        if cyc is not None:
+            self.collector.revise(cyc)
 
     def free_os_memory(self):
         """Go: debug.FreeOSMemory: a forced GC, then every free page released."""

@@ -78,14 +78,20 @@ class Stacks:
             size *= 2
         return size
 
-    def newproc(self, g, use: int | None = None) -> None:
-        """``go f()``: a new goroutine reuses a free G's stack or takes one from the pool."""
+    def check_use(self, use: int | None) -> tuple[int, int]:
+        """``(use, size)`` of a goroutine using *use* bytes of stack (None: the default);
+        ValueError past Go's limit. `Runtime.go` calls it before anything is queued."""
         use = DEFAULT_FRAME_BYTES if use is None else int(use)
         if use < 0:
             raise ValueError(f"go: stack use must be >= 0 bytes, not {use}")
-        size = self.stack_size(use)
+        size = self.stack_size(use) if use <= MAX_STACK_SIZE else MAX_STACK_SIZE + 1
         if size > MAX_STACK_SIZE:
             raise ValueError(f"go: stack of {use} bytes exceeds the {MAX_STACK_SIZE}-byte limit")
+        return use, size
+
+    def newproc(self, g, use: int | None = None) -> None:
+        """``go f()``: a new goroutine reuses a free G's stack or takes one from the pool."""
+        use, size = self.check_use(use)
         if not self.p_free and self.global_free:            # Go: gfget refills from global
             take = min(P_FREE_G_KEEP, len(self.global_free))
             self.p_free.extend(self.global_free[-take:])
@@ -140,6 +146,14 @@ class Stacks:
         """The mark's stack scan: ``(bytes, stacks)`` of every live goroutine (Go: scanstack)."""
         use = sum(u for _, _, u in self.live.values())
         return BASE_STACK_SCAN + use, BASE_STACKS + len(self.live)
+
+    def scan_jobs(self) -> list[int]:
+        """The stack scan as Go's markroot jobs: one per goroutine, in allgs order (main and
+        the runtime's goroutines first, sharing `BASE_STACK_SCAN`, then the program's in
+        the order they were made); sums to ``scan()[0]``."""
+        base = [BASE_STACK_SCAN // BASE_STACKS] * BASE_STACKS
+        base[0] += BASE_STACK_SCAN - sum(base)
+        return base + [u for _, _, u in self.live.values()]
 
     def mark_termination(self, scanned: int, nstacks: int) -> None:
         """Record the scan; free the global free-G stacks (markrootFreeGStacks) and the pool

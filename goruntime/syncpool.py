@@ -18,13 +18,21 @@ so the collector sees the cached values exactly as Go's does:
   and is freed by the next unless a Get took it; ``oldPools`` keeps the previous
   ``allPools`` array alive one cycle more.
 
+Get and Put run pinned to the P (Go: runtime_procPin, which holds ``m.locks``): no GC
+starts and no assist runs during them (`Collector.locks`), so the allocations a pool makes
+there (its poolLocal array, allPools, a ring) cannot move its cache to the victim half way;
+a trigger that fires meanwhile starts its cycle at the next allocation after. They run
+under `_signals.held`, so a Ctrl-C cannot cut a cache change in two either.
+
 Simplified: every goroutine uses P 0's ``poolLocal`` (Go: the P it runs on; the same at
 GOMAXPROCS=1), so stealing from other Ps finds nothing. A pool belongs to the runtime
-current when it is made.
+current when it is made: it allocates there, whichever runtime is current when it is
+used. A Pool cannot be copied or pickled (Go: a Pool must not be copied after first use;
+a copy would share the poolLocal array that only the original is registered for).
 """
 import weakref
 
-from . import types as _types
+from . import _signals, types as _types
 
 __all__ = ["Pool", "Pools"]
 
@@ -58,9 +66,9 @@ class Pools:
 
     def register(self, pool):
         """Go: pinSlow's ``allPools = append(allPools, p)``."""
-        from .builtin import append
+        from .slice import append
         arr = self.all_arr if self.all_arr is not None else _types.Slice(_types.UnsafePointer)
-        self.all_arr = append(arr, None)
+        self.all_arr = append(self.rt, arr, (None,))
         self.all.append(pool)
 
     def cleanup(self):
@@ -97,27 +105,56 @@ class Pool:
             raise RuntimeError("sync.Pool: its runtime is gone")
         return rt
 
+    def __reduce__(self):
+        raise TypeError("a sync.Pool cannot be copied or pickled (Go: a Pool must not be "
+                        "copied after first use); make a new rt.Pool")
+
+    def __copy__(self):
+        self.__reduce__()
+
+    def __deepcopy__(self, memo):
+        self.__reduce__()
+
     # -- Go's methods -----------------------------------------------------------------
     def Put(self, x):
         """Go: Pool.Put. A nil x is ignored."""
         if x is None:
             return
-        lo = self._pin()
-        if lo.private is None:
-            lo.private = x
-        else:
-            self._push_head(lo, x)
+        rt = self._rt
+        with _signals.held():
+            c = rt.collector
+            c.locks += 1                    # Go: pin (runtime_procPin)
+            try:
+                lo = self._pin(rt)
+                if lo.private is None:
+                    lo.private = x
+                else:
+                    self._push_head(rt, lo, x)
+                lo = None
+            finally:
+                c.locks -= 1                # Go: runtime_procUnpin
+        if rt.heap.gc_pending:              # a trigger that fired while pinned
+            rt.collector.heap_triggered()
 
     def Get(self):
         """Go: Pool.Get."""
-        lo = self._pin()
-        x = lo.private
-        lo.private = None
-        if x is None:
-            x = self._pop_head(lo)
-            if x is None:
-                x = self._get_slow()
-        lo = None
+        rt = self._rt
+        with _signals.held():
+            c = rt.collector
+            c.locks += 1
+            try:
+                lo = self._pin(rt)
+                x = lo.private
+                lo.private = None
+                if x is None:
+                    x = self._pop_head(lo)
+                    if x is None:
+                        x = self._get_slow()
+                lo = None
+            finally:
+                c.locks -= 1
+        if rt.heap.gc_pending:
+            rt.collector.heap_triggered()
         if x is None and self.New is not None:
             x = self.New()
         return x
@@ -125,17 +162,15 @@ class Pool:
     put, get = Put, Get
 
     # -- the per-P caches ---------------------------------------------------------------
-    def _pin(self):
+    def _pin(self, rt):
         """Go: pin / pinSlow. P 0's poolLocal, allocating the array after a GC."""
         if self._local_size > 0:
             return self._local[0]
-        rt = self._rt
         if self._local is None:
             rt.pools.register(self)
-        from .runtime import make
         local_t, _ = _types_()
         size = rt.gomaxprocs(0)                       # Go: runtime.GOMAXPROCS(0)
-        self._local = make(_types.Slice(local_t), size)
+        self._local = rt.make(_types.Slice(local_t), size)
         self._local_size = size
         return self._local[0]
 
@@ -157,25 +192,25 @@ class Pool:
         return None
 
     # -- poolChain / poolDequeue ------------------------------------------------------
-    def _new_elt(self, size, prev=None):
-        from .runtime import make, new
+    @staticmethod
+    def _new_elt(rt, size, prev=None):
         _, elt_t = _types_()
-        d = new(elt_t)
-        d.vals = make(_types.Slice(_types.Any), size)
+        d = rt.new(elt_t)
+        d.vals = rt.make(_types.Slice(_types.Any), size)
         if prev is not None:
             d.prev = prev
         return d
 
-    def _push_head(self, lo, x):
+    def _push_head(self, rt, lo, x):
         """Go: poolChain.pushHead: the head ring, a new ring of twice the size when full."""
         d = lo.head
         if d is None:
-            d = self._new_elt(_INIT_SIZE)
+            d = self._new_elt(rt, _INIT_SIZE)
             lo.head = d
             lo.tail = d
         if _dq_push_head(d, x):
             return
-        d2 = self._new_elt(min(len(d.vals) * 2, _DEQUEUE_LIMIT), prev=d)
+        d2 = self._new_elt(rt, min(len(d.vals) * 2, _DEQUEUE_LIMIT), prev=d)
         lo.head = d2
         d.next = d2
         _dq_push_head(d2, x)

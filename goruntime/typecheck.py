@@ -8,11 +8,17 @@ The layouts, type strings and method sets these rules read are in `goruntime.typ
 every message here is checked against the real Go 1.27.3 compiler by
 ``tests/test_types.py``.
 """
+import inspect as _inspect
+from types import FunctionType as _FunctionType
+
 from .types import (
     UnsafePointer, _compiler_qualifier, _method_id, _reflect_qualifier,
 )
 
-__all__ = ["identical", "implements", "assign_error", "finalizer_arg_ok", "finalizer_error"]
+_CO_VARARGS = _inspect.CO_VARARGS
+
+__all__ = ["identical", "implements", "assign_error", "call_arity_error", "finalizer_arg_ok",
+           "finalizer_error"]
 
 
 def identical(a, b):
@@ -166,6 +172,54 @@ def _assignable(V, T, qual):
     if Vu.kind == "chan" and Vu.dir == "both" and Tu.kind == "chan" and Vu.elem == Tu.elem:
         return (not V.named or not T.named), None
     return False, None
+
+
+# -- calls -----------------------------------------------------------------------
+
+def _fast_arity(fn, n):
+    """True/False for a plain Python function (its code object says), None otherwise."""
+    code = getattr(fn, "__code__", None)
+    if type(fn) is not _FunctionType or code is None or code.co_kwonlyargcount:
+        return None
+    hi = code.co_argcount
+    lo = hi - len(fn.__defaults__ or ())
+    return lo <= n and (n <= hi or bool(code.co_flags & _CO_VARARGS))
+
+
+def call_arity_error(fn, args, name=None):
+    """Go's compile error for calling *fn* with *args* (``go fn(args...)``) when their
+    number does not fit its parameters, or None (also when Python cannot tell: a builtin
+    without a signature). Go: (*Checker).arguments, call.go: ``not enough arguments in
+    call to f`` / ``too many arguments in call to f``, then the ``have`` and ``want``
+    lines. A func value (`rt.closure`) takes its captured values first."""
+    from .closure import FuncValue
+    lead = ()
+    target = fn
+    if isinstance(fn, FuncValue):
+        target, lead = fn._fn, (None,) * len(fn._ctypes)
+    if not lead:
+        ok = _fast_arity(target, len(args))
+        if ok is not None and ok:
+            return None
+    try:
+        sig = _inspect.signature(target)
+    except (TypeError, ValueError):
+        return None                         # a builtin without a signature: trust it
+    try:
+        sig.bind(*lead, *args)
+        return None
+    except TypeError:
+        pass
+    params = list(sig.parameters.values())[len(lead):]
+    need = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    few = len(args) < len([p for p in need if p.default is p.empty]) or any(
+        p.kind == p.KEYWORD_ONLY and p.default is p.empty for p in params)
+    name = name or getattr(target, "__qualname__", None) or repr(target)
+    have = ", ".join(type(a).__name__ for a in args)
+    want = ", ".join(("..." if p.kind == p.VAR_POSITIONAL else "") + p.name for p in params
+                     if p.kind != p.VAR_KEYWORD and (p.default is p.empty or p.kind == p.VAR_POSITIONAL))
+    return (f"{'not enough' if few else 'too many'} arguments in call to {name}\n"
+            f"\thave ({have})\n\twant ({want})")
 
 
 # -- SetFinalizer ----------------------------------------------------------------

@@ -119,3 +119,103 @@ def is_reentry(frame):
         for offset, line in dis.findlinestarts(code):
             first.setdefault(line, offset)
     return frame.f_lasti != first.get(frame.f_lineno, frame.f_lasti)
+
+
+# ---- the line sweeps: count the lines a call runs, then act at each ----
+def _signal_action(sig):
+    import signal
+    import threading
+
+    def send():
+        # to this thread, not the process: sent to the process while a section here
+        # blocks it, another thread would take it and this one would run the handler
+        # at a moment of its own choosing
+        signal.pthread_kill(threading.get_ident(), sig)
+    return send
+
+
+class LineSweep:
+    """One run of a `line_sweep`: *k* is the line acted at (0: the counting run, no
+    action), ``count`` the lines seen so far, *n* the lines of the counting run (None
+    during it). ``with run.traced(*exc):`` runs its block under the tracer and swallows
+    *exc* (what the action raises)."""
+
+    def __init__(self, k, n, tracer, count):
+        self.k, self.n, self._tracer, self._count = k, n, tracer, count
+
+    @property
+    def count(self):
+        return self._count[0]
+
+    @property
+    def counting(self):
+        return self.n is None
+
+    @property
+    def reached(self):
+        """The traced block ran at least k lines: the action happened."""
+        return self.k > 0 and self._count[0] >= self.k
+
+    def traced(self, *exc):
+        import contextlib
+        import sys
+        exc = tuple(exc)
+
+        @contextlib.contextmanager
+        def cm():
+            sys.settrace(self._tracer)
+            try:
+                yield self
+            except exc:
+                pass
+            finally:
+                sys.settrace(None)
+        return cm()
+
+
+def line_sweep(case, *, where=None, only=None, action="SIGINT", step=1, min_lines=1):
+    """The sweep the safety tests share: ``case(run)`` runs once to count the line events
+    its traced block has in the code selected (files under the path prefix *where*, and
+    frames that *only(frame)* accepts), then once for each k = 1, 1 + step, ..., n with
+    *action* taken at the k-th such line; `LineSweep` *run* says which. Returns n.
+
+    *action*: a signal name or number (sent to this thread: a real signal, whose handler
+    CPython runs at its next check point, whatever the line); an exception class
+    (raised by the tracer, so only at the lines where a real asynchronous exception can
+    land: `is_try_line` and `is_reentry` lines are neither counted nor acted at); or a
+    callable (called at the line). *step*: an int or ``step(n)``."""
+    import signal
+    if isinstance(action, str):
+        action = getattr(signal, action)
+    raises = isinstance(action, type) and issubclass(action, BaseException)
+    if raises:
+        exc_type = action
+
+        def act():
+            raise exc_type("line sweep: raised at a traced line")
+    elif isinstance(action, int):
+        act = _signal_action(action)
+    else:
+        act = action
+    n, k = None, 0
+    while n is None or k <= n:
+        count = [0]
+
+        def tracer(frame, event, arg, k=k, count=count):
+            if where is not None and not frame.f_code.co_filename.startswith(where):
+                return None
+            if only is not None and not only(frame):
+                return None
+            if event == "line" and not (raises and (is_try_line(frame) or is_reentry(frame))):
+                count[0] += 1
+                if count[0] == k:
+                    act()
+            return tracer
+        case(LineSweep(k, n, tracer, count))
+        if n is None:
+            n = count[0]
+            assert n >= min_lines, f"the traced block ran {n} lines, expected >= {min_lines}"
+            k = 1
+            continue
+        k += step(n) if callable(step) else step
+    return n

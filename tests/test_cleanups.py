@@ -599,6 +599,36 @@ def test_appendix_x14_add_cleanup_allocates_two_16_byte_objects(mode, arg):
         assert 32.0 <= (m1.HeapAlloc - m0.HeapAlloc) / n < 33.0     # Go: +32.6 / +32.0
 
 
+def test_cleanup_arg_box_has_the_args_type(r):
+    """mcleanup.go AddCleanup: ``argv := new(S)`` (a 16-byte pointer-free box when S is
+    smaller than 16 bytes and pointer-free), so a []byte argument is a 24-byte box and a
+    heap string's box points at its bytes: the box alone keeps them alive until the
+    cleanup has run (oracle fid3_cleanup_args)."""
+    objs = [rt.new(IdT) for _ in range(3)]
+    name = rt.make(rt.Slice(rt.Byte), 40)
+    got = []
+    done = lambda a: got.append(1)                          # noqa: E731 (keeps no argument)
+    rt.GC()
+    m0 = rt.ReadMemStats()
+    rt.AddCleanup(objs[0], done, rt.make(rt.Slice(rt.Byte), 40))
+    rt.AddCleanup(objs[1], done, rt.string(name[:30]))
+    rt.AddCleanup(objs[2], done, rt.value(rt.Struct("clPair", a=rt.Int32, b=rt.Int32), {"a": 1}))
+    m1 = rt.ReadMemStats()
+    by = [m1.BySize[i].Mallocs - m0.BySize[i].Mallocs for i in range(6)]
+    # three 16-byte closures, the string's and the pair's 16-byte boxes; the slice's 24-byte
+    # box; the string's 32 bytes; the slice's 48-byte array (and the cleanup goroutine's g)
+    assert by == [0, 0, 5, 1, 1, 1]
+    objs = name = None
+    rt.GC()
+    wait_for(r, lambda: len(got) == 3, "3 cleanups")
+    rt.GC()
+    # every box, closure and argument freed (and objs, 16 B, and name, 48 B)
+    m2 = rt.ReadMemStats()
+    live = [m2.BySize[i].Mallocs - m2.BySize[i].Frees - (m0.BySize[i].Mallocs - m0.BySize[i].Frees)
+            for i in range(6)]
+    assert live == [0, 0, -3, 0, 0, -1]
+
+
 # ---------------------------------------------------------------------------
 # Which cleanups have run when runtime.GC returns (Go 1.27.3, GOMAXPROCS=1).
 #

@@ -284,8 +284,8 @@ def test_set_finalizer_after_the_root_jobs_scans_its_object():
         x.y = r.new(Node)
         _start_heap_cycle(r)
         m = r.collector.mark
-        r.collector.drain(r.collector.cycle, "assist", 0, scan_budget=1)   # the root jobs
-        assert m.roots_done
+        r.collector.drain(r.collector.cycle, "assist", 0, scan_budget=1)   # the first root job
+        assert m.specials_read and not m.roots_done   # the stacks are still to be scanned
         grey = m.grey
         r.set_finalizer(x, lambda x: None)
         assert m.grey == grey + 1
@@ -374,3 +374,65 @@ def test_the_fractional_worker_marks_when_sysmon_preempts_a_goroutine_that_does_
             assert cyc.sched_ns == tp + cyc.fractional_ns
         r.gc()
         assert keep[0].next is not None
+
+
+def test_root_jobs_are_markroot_jobs_done_whole_in_go_order():
+    """Go's markroot: the globals in 256 KiB blocks of .data then .bss, then one job per
+    goroutine stack; a job is done whole, so an assist that asks for 64 KiB of work at
+    mark start (no heap work yet: gcDrainN takes root jobs) scans the whole .data and
+    .bss blocks (158 314 bytes for a minimal binary) and stops there."""
+    jobs, first_stack = mgc.root_jobs(mgc.GLOBALS_SCAN, [264] * 7)
+    assert jobs[:first_stack] == [mgc.GLOBALS_DATA, mgc.GLOBALS_SCAN - mgc.GLOBALS_DATA]
+    big, _ = mgc.root_jobs(684562, [])          # the oracle binary's 557 KB of globals
+    assert big == [mgc.GLOBALS_DATA, 256 << 10, 256 << 10, 684562 - mgc.GLOBALS_DATA - (512 << 10)]
+    with _runtime() as r:
+        _start_heap_cycle(r)
+        m, cyc = r.collector.mark, r.collector.cycle
+        _, work = r.collector.drain(cyc, "assist", 0, scan_budget=mgc.GC_OVER_ASSIST_WORK)
+        assert work == m.root_scan == mgc.GLOBALS_SCAN
+        assert not m.roots_done and m.root_work == rt.stack.BASE_STACK_SCAN
+        r.finish_cycle()
+
+
+def test_an_assist_takes_heap_work_before_root_jobs_and_a_worker_after():
+    """gcDrainN (an assist) takes a root job only when it finds no heap work; gcDrain (a
+    worker) does the root jobs first. Each returns once its budget is spent."""
+    with _runtime() as r:
+        keep = [r.new(Node) for _ in range(2000)]
+        for a, b in zip(keep, keep[1:]):
+            a.next = b
+        keep = keep[:1]
+        for heap_first in (True, False):      # an assist, then a (fractional) worker
+            _start_heap_cycle(r)
+            m = r.collector.mark
+            m.drain(1, 0.0, 1.0, 1.0, heap_first=heap_first)     # the special roots, stacks
+            assert m.specials_read
+            if not heap_first:  # the .data block, whole, and nothing else
+                assert m.root_scan == mgc.GLOBALS_DATA and m.scan_bytes == 0
+            m.drain(4096, 0.0, 1.0, 1.0, heap_first=heap_first)
+            if heap_first:      # the list's nodes first: no root job yet
+                assert m.root_scan == 0 and m.scan_bytes >= 4096
+            else:               # then the .bss block, whole
+                assert m.root_scan == mgc.GLOBALS_SCAN and m.scan_bytes == 0
+            r.finish_cycle()
+        del keep
+
+
+def test_a_pending_trigger_check_after_runtime_gc_starts_no_cycle():
+    """Go tests the heap trigger when an allocation checks it: SetGCPercent lowering the
+    trigger below the live heap, then runtime.GC(), leaves a trigger above the heap, and
+    the next allocation starts nothing (the emulator's check point flag, raised before
+    runtime.GC(), used to start a cycle at once)."""
+    Buf = rt.Slice(rt.Byte)
+    with _runtime() as r:
+        ring = [r.make(Buf, 8192) for _ in range(1024)]       # 8 MiB live at GOGC=100
+        old = r.set_gc_percent(25)
+        r.make(Buf, 8192)                                      # the check point fires
+        r.gc()
+        n = r.gc_record.num_gc
+        assert r.heap.heap_live < r.heap.trigger
+        for _ in range(8):
+            r.make(Buf, 8192)
+        assert r.gc_record.num_gc == n and not r.gc_running
+        r.set_gc_percent(old)
+        del ring

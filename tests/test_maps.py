@@ -154,7 +154,10 @@ def test_errors_change_nothing(r):
         rt.make(rt.Map(rt.Int, rt.Int), hint=1 << 63)
     # a negative hint at run time is Go's makemap hint 0 (test_lang_handles.test_map_hints)
     with pytest.raises(TypeError):
-        rt.make(rt.Map(rt.Array(rt.Any, 2), rt.Int))        # interface keys: not modelled yet
+        rt.make(rt.Map(rt.ChanType(rt.Int), rt.Int))        # channel keys: not modelled yet
+    ak = rt.make(rt.Map(rt.Array(rt.Any, 2), rt.Int))       # interfaces in a composite key
+    ak[(1, "x")] = 1
+    assert ak[(1, "x")] == 1 and ak[(1, rt.value(rt.Int8, 1))] == 0
     with pytest.raises(TypeError):
         maps.MapValue()
     with rt.Runtime():
@@ -248,7 +251,7 @@ def test_composite_key_errors_change_nothing(r):
     with pytest.raises(TypeError):
         m[other]
     with pytest.raises(TypeError, match="not modelled"):
-        rt.make(rt.Map(rt.Struct("KeyI", x=rt.Any), rt.Int))
+        rt.make(rt.Map(rt.Struct("KeyC", x=rt.ChanType(rt.Int)), rt.Int))
     after = rt.ReadMemStats()
     assert len(m) == 1 and after.Mallocs == before.Mallocs
 
@@ -354,3 +357,76 @@ def test_bulk_update_checks_first_and_falls_back(r):
     assert len(ms) == 0
     ms.update(["a", "b"], [p, None])
     assert ms["a"] == p and ms["b"] is None and len(ms) == 2
+
+
+def test_string_key_update_keeps_the_new_bytes(r):
+    """Go's NeedKeyUpdate (runtime_faststr.go: "Key needs update, as the backing storage may
+    differ"): m[k] = v on a present string key stores the new header, so the map keeps the
+    newest string's array and the first one can be freed."""
+    m = rt.make(rt.Map(rt.String, rt.Int))
+    a = rt.string(rt.bytes("some key, forty bytes long for a span..."))
+    b = rt.string(rt.bytes("some key, forty bytes long for a span..."))
+    m[a[0:8]] = 1                                       # the key shares a's bytes
+    rt.GC()                                             # (rt.bytes' arrays are garbage)
+    objs = rt.ReadMemStats().HeapObjects
+    a = None
+    rt.GC()
+    assert rt.ReadMemStats().HeapObjects == objs        # a lives: the key points into it
+    m[b[0:8]] = m[b[0:8]] + 1                            # m[k]++ with k from b
+    b = None
+    rt.GC()
+    assert rt.ReadMemStats().HeapObjects == objs - 1    # a is freed; b lives as the key
+    assert m["some key"] == 2 and len(m) == 1
+
+
+def test_need_key_update_rule():
+    """reflectdata.needkeyupdate: floats, strings, interfaces and composites holding them."""
+    S = rt.Struct("nkuS", a=rt.Int, s=rt.String)
+    for K, want in ((rt.Int, False), (rt.Ptr(rt.Int), False), (rt.Bool, False), (rt.Float64, True),
+                    (rt.String, True), (rt.Any, True), (S, True), (rt.Array(rt.Int32, 3), False),
+                    (rt.Array(rt.Float32, 2), True)):
+        assert maps.MapType(rt.Map(K, rt.Int)).need_key_update is want, K
+
+
+def test_interface_keys_box_on_store_only(r):
+    """map[any]int: a stored key is boxed as Go's convT* boxes it (ints 0..255 from
+    staticuint64s, larger ints an 8-byte tiny box, a string variable a 16-byte header);
+    lookups and deletes box nothing; identity is the dynamic type and value."""
+    P = rt.Struct("akP", x=rt.Int, y=rt.Int)
+    m = rt.make(rt.Map(rt.Any, rt.Int))
+    m[0] = 0                                            # the first group
+    s = rt.string(rt.bytes("key"))
+    a = mallocs()
+    for i in range(1, 7):
+        m[i] = i                                        # static boxes
+    assert mallocs() == a
+    rt.GC()
+    a = mallocs()
+    m[300] = 1                                          # the 8th entry, a small map still: one box
+    assert mallocs() - a == 1
+    del m[300]
+    a = mallocs()
+    assert m[5] == 5 and m[300] == 0 and 5 in m and 300 not in m
+    assert m[rt.value(rt.Int32, 5)] == 0                # another dynamic type: another key
+    assert mallocs() == a
+    m[s] = 7
+    m[rt.value(P, {"x": 1, "y": 2})] = 9
+    assert m["key"] == 7 and m[rt.value(P, {"x": 1, "y": 2})] == 9
+    assert sorted(v for _, v in m.items()) == [0, 1, 2, 3, 4, 5, 6, 7, 9]
+    with pytest.raises(rt.Panic, match=r"runtime error: hash of unhashable type \[\]int"):
+        m[rt.make(rt.Slice(rt.Int), 1)] = 1
+    with pytest.raises(rt.Panic, match="unhashable"):
+        m.get(rt.make(rt.Slice(rt.Int), 1))
+
+
+def test_interface_key_update_frees_the_old_box(r):
+    m = rt.make(rt.Map(rt.Any, rt.Int))
+    for i in range(1000, 1016):
+        m[i] = i                                        # 16 boxes of 8 bytes: 8 tiny blocks
+    rt.GC()
+    objs = rt.ReadMemStats().HeapObjects
+    for i in range(1000, 1016):
+        m[i] = -i                                       # a new box each (Go boxes before mapassign)
+    rt.GC()
+    assert rt.ReadMemStats().HeapObjects == objs        # the old blocks freed, new ones kept
+    assert [m[i] for i in range(1000, 1016)] == [-i for i in range(1000, 1016)]

@@ -224,6 +224,74 @@ def test_trees_level_order_and_depth_first(order):
         _mark.clear_marks(h)
 
 
+def _top_down_tree(depth):
+    """(left, right) child indices of a tree built top down as GCBench's Populate builds
+    it: a node's two children are allocated together, then the left one's subtree, then
+    the right one's; node 0 is the root, -1 no child."""
+    n = (1 << (depth + 1)) - 1
+    left, right = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+    nxt = 1
+
+    def populate(k, d):
+        nonlocal nxt
+        if d <= 0:
+            return
+        left[k], right[k] = nxt, nxt + 1
+        nxt += 2
+        populate(left[k], d - 1)
+        populate(right[k], d - 1)
+    populate(0, depth)
+    return left, right
+
+
+@pytest.mark.parametrize("size", [16, 32])
+def test_top_down_tree_of_sibling_pairs(size):
+    # Siblings side by side, the right one popped first (drain_pipelined fetches the
+    # targets of the left one's first two words then): every drain marks the same, with
+    # non-heap values and interior pointers in those words, in budgets too, and a bad
+    # pointer in a left sibling is reported as by the plain walk.
+    h = _heap.Heap()
+    left, right = _top_down_tree(11)
+    n = len(left)
+    mask = np.array([1, 1] + [0] * (size // 8 - 2), np.uint8)
+    a = h.alloc_many(size, False, n, mask=mask)
+    assert (np.diff(a.astype(np.int64)) == size).mean() > 0.99  # pairs side by side
+    inner = np.flatnonzero(left >= 0)
+    rng = np.random.default_rng(5)
+    dst_l = a[left[inner]] + (rng.random(len(inner)) < 0.1).astype(np.uint64) * 8  # interior
+    h.store_pointers(np.ascontiguousarray(np.concatenate([a[inner], a[inner]])),
+                     np.concatenate([np.zeros(len(inner), np.uint64),
+                                     np.full(len(inner), 8, np.uint64)]),
+                     np.ascontiguousarray(np.concatenate([dst_l, a[right[inner]]])))
+    leaves = np.flatnonzero(left < 0)
+    for k in leaves[::7]:                           # not heap pointers: ignored
+        h.write_word(int(a[k]), 0x1000)
+        h.write_word(int(a[k]) + 8, (1 << 63) + 8)
+    h.add_root(int(a[0]))
+    h.flush_mcaches(False)
+    ref = _mark_result(h, 0)
+    assert ref[0][1] == n
+    assert _assert_all_rings_agree(h) == ref[0]
+    for budget in (64, 5000):
+        m = _mark.MarkState(h)
+        m.set_roots()
+        while not m.empty:
+            m.drain(budget, 0, 1)
+        out = (m.bytes_marked, m.nmarked, m.scan_bytes, (m.nspans, m.nlinks, m.scan_large))
+        m.stop()
+        assert out == ref[0], budget
+        np.testing.assert_array_equal(h.gcmark_bits, ref[1])
+        _mark.clear_marks(h)
+    # a free slot's address in a left sibling's first word (low in the tree, where the
+    # right sibling is scanned, and the left one looked into, first)
+    k = int(left[right[right[0]]])
+    bad = int(a[-1]) + 4 * size                     # past the last object: a free slot
+    assert h.find_object(bad) is None
+    h.write_word(int(a[k]), bad)
+    errs = {ring: _bad_pointer_error(h, ring) for ring in RINGS}
+    assert set(errs.values()) == {(bad, int(a[k]))}, errs
+
+
 @pytest.mark.parametrize("size", [16, 32, 64, 128, 256, 512])
 def test_dense_span_words_of_every_power_of_two_size(size):
     # drain_spans scans a grey word whose grey objects are its first n (a level-order

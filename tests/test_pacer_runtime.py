@@ -254,3 +254,23 @@ def test_a_stop_the_world_mark_measures_no_cons_mark():
         assert p.cons_mark == 0 and p.runway == 0
         assert r.heap.trigger == p.trigger_bounds(r._mem_state())[1]
         del ring
+
+
+def test_setgcpercent_off_waits_for_the_running_mark():
+    """mgcpacer.go setGCPercent: ``if in < 0 { gcWaitOnMark(work.cycles.Load()) }``, so it
+    returns with no GC running (the cycle it waited for counted in NumGC); a positive
+    change during a mark leaves the mark running (gcControllerCommit revises it)."""
+    with rt.Runtime(gomaxprocs=1, scheduler="cooperative", clock="virtual") as r:
+        keep = []
+        while not r.gc_running:                          # until a heap-triggered cycle marks
+            keep.append(rt.make(rt.Slice(rt.Byte), 8192))
+            assert len(keep) < 10000
+        n = rt.ReadMemStats().NumGC
+        assert r._sweep_done()                           # Go: isSweepDone() during a mark
+        assert debug.SetGCPercent(50) == 100
+        assert r.gc_running and rt.ReadMemStats().NumGC == n
+        assert debug.SetGCPercent(-1) == 50
+        assert not r.gc_running and rt.ReadMemStats().NumGC == n + 1
+        for _ in range(2000):                            # GC off: no cycle starts
+            keep.append(rt.make(rt.Slice(rt.Byte), 8192))
+        assert rt.ReadMemStats().NumGC == n + 1 and not r.gc_running

@@ -11,7 +11,7 @@ import pytest
 
 import goruntime as rt
 from goruntime import weak
-from gocheck import check_invariants, is_reentry, is_try_line
+from gocheck import check_invariants, line_sweep
 
 PtrArr = rt.Array(rt.Ptr(rt.Int), 4)
 Box = rt.Struct("SafetyBoxT", x=rt.Int, next=rt.Ptr("SafetyBoxT"))
@@ -168,62 +168,35 @@ def test_b31_weak_pointers_of_different_runtimes_are_not_equal():
 
 
 # ---------------------------------------------------------------------------------- B32
-def _gc_at_line(k, code_names):
-    """A trace function that runs ``rt.GC()`` at the k-th line executed in a function
-    named in *code_names* (what a signal handler doing a GC there would do)."""
-    seen = [0]
-
-    def local(frame, event, arg):
-        if event == "line":
-            if seen[0] == k:
-                rt.GC()
-            seen[0] += 1
-        return local
-
-    def tracer(frame, event, arg):
-        if event == "call" and frame.f_code.co_name in code_names:
-            return local
-        return None
-    return tracer, seen
-
-
 @pytest.mark.parametrize("what", ["make", "string", "new"])
 def test_b32_allocation_and_rooting_are_one_step(runtime, what):
     """``Runtime.make`` allocated, then rooted in a second Python statement: a GC run
     between them (from a signal handler) freed the new array, and the next allocation
     was given the same memory while the slice still pointed at it."""
-    import sys
-    k = 0
-    while True:
-        tracer, seen = _gc_at_line(k, {what})
-        sys.settrace(tracer)
-        try:
+    def case(run):
+        with run.traced():
             if what == "make":
                 v = rt.make(rt.Slice(rt.Int64), 100)
             elif what == "string":
                 v = runtime.string("x" * 800)
             else:
                 v = rt.new(rt.Array(rt.Int64, 100))
-        finally:
-            sys.settrace(None)
         addr = v.addr if what != "string" else v[0]
         rt.GC()
-        assert runtime.heap.find_object(addr) is not None, (what, k)
+        assert runtime.heap.find_object(addr) is not None, (what, run.k)
         other = rt.make(rt.Slice(rt.Int64), 100)
         other.numpy()[:] = -1
         if what == "make":
-            assert (v.numpy() == 0).all(), k
+            assert (v.numpy() == 0).all(), run.k
         elif what == "string":
-            assert bytes(runtime.heap.view(v[0], 800)) == b"x" * 800, k
+            assert bytes(runtime.heap.view(v[0], 800)) == b"x" * 800, run.k
         else:
-            assert v[99] == 0, k
-        del v, other
-        if seen[0] <= k:
-            break
-        k += 1
-    # Runtime.new is compiled (goruntime/_object.pyx runtime_new): no Python line runs
-    # between its mallocgc and the rooting, so only rt.new's own line can be traced.
-    assert k >= (1 if what == "new" else 3)
+            assert v[99] == 0, run.k
+    # the lines of the function named *what* itself (a GC from a handler between two of
+    # them); Runtime.new is compiled (goruntime/_object.pyx runtime_new): no Python line
+    # runs between its mallocgc and the rooting, so only rt.new's own line is traced
+    line_sweep(case, only=lambda f: f.f_code.co_name == what, action=rt.GC,
+               min_lines=1 if what == "new" else 3)
     rt.GC()
     assert rt.ReadMemStats().HeapObjects == 0
 
@@ -498,73 +471,62 @@ def _signal_sweep(step, deliver, where=None, min_lines=300):
     park = threading.Event()
     bystander = threading.Thread(target=park.wait, daemon=True)   # a thread that does not block signals
     bystander.start()
-    n_lines, k, sent, inside = None, 1, 0, 0
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
-    try:
-        while n_lines is None or k <= n_lines:
-            with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20) as r:
-                g = _Graph(r, random.Random(k), 120)
-                count = [0]
+    tally = {"sent": 0, "inside": 0}
 
-                def tracer(frame, event, arg):      # used only during this iteration's r.gc()
-                    if not frame.f_code.co_filename.startswith(where):
-                        return None
-                    if event == "line":
-                        count[0] += 1                                  # noqa: B023
-                        if count[0] == k and n_lines is not None:     # noqa: B023
-                            deliver()
-                            select.select([rfd], [], [], 10)      # the C handler has run
-                            os.read(rfd, 64)
-                    return tracer
-                before = len(got)
-                done = False
-                # One try around everything up to the drain: CPython runs a due handler at
-                # its next check point, which may come after r.gc() returned (in the
-                # finally, or between the statements below), not only inside the cycle.
-                armed[0] = True
-                try:
-                    sys.settrace(tracer)
-                    try:
-                        r.gc()
-                        done = True
-                    finally:
-                        sys.settrace(None)
-                    for _ in range(100):            # a handler still due runs at a call
-                        if len(got) > before or n_lines is None:
-                            break
-                        (lambda: None)()        # a Python call: the eval breaker is checked
-                except KeyboardInterrupt:
-                    sys.settrace(None)
-                finally:
-                    armed[0] = False
-                if n_lines is None:
-                    n_lines = count[0]
-                    assert n_lines > min_lines
-                    continue
-                if count[0] >= k:               # the cycle reached its k-th line: sent
-                    sent += 1
-                    assert len(got) == before + 1, k
-                    inside += not done
-                else:                           # this graph's cycle ran fewer lines
-                    assert len(got) == before and done, k
-                # the main thread blocks nothing after the cycle: a signal mask left
-                # blocked (a handler raised between pthread_sigmask and the statement
-                # keeping the old mask) made a later signal wait for another thread
-                assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask, k
-                g.mutate()
-                r.gc()
-                g.check(r.heap)
-                g.mutate()
-                r.gc()
-                g.check(r.heap)
-            k += step
+    def act():
+        deliver()
+        select.select([rfd], [], [], 10)      # the C handler has run
+        os.read(rfd, 64)
+
+    def case(run):
+        with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20) as r:
+            g = _Graph(r, random.Random(run.k), 120)
+            before = len(got)
+            done = False
+            # One try around everything up to the drain: CPython runs a due handler at
+            # its next check point, which may come after r.gc() returned (in the finally,
+            # or between the statements below), not only inside the cycle.
+            armed[0] = True
+            try:
+                with run.traced():
+                    r.gc()
+                    done = True
+                for _ in range(100):            # a handler still due runs at a call
+                    if len(got) > before or run.counting:
+                        break
+                    (lambda: None)()        # a Python call: the eval breaker is checked
+            except KeyboardInterrupt:
+                sys.settrace(None)
+            finally:
+                armed[0] = False
+            if run.counting:
+                return
+            if run.reached:                 # the cycle reached its k-th line: sent
+                tally["sent"] += 1
+                assert len(got) == before + 1, run.k
+                tally["inside"] += not done
+            else:                           # this graph's cycle ran fewer lines
+                assert len(got) == before and done, run.k
+            # the main thread blocks nothing after the cycle: a signal mask left
+            # blocked (a handler raised between pthread_sigmask and the statement
+            # keeping the old mask) made a later signal wait for another thread
+            assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask, run.k
+            g.mutate()
+            r.gc()
+            g.check(r.heap)
+            g.mutate()
+            r.gc()
+            g.check(r.heap)
+    try:
+        n_lines = line_sweep(case, where=where, action=act, step=step, min_lines=min_lines + 1)
     finally:
         signal.signal(signal.SIGINT, old)
         signal.set_wakeup_fd(old_fd)
         os.close(rfd)
         os.close(wfd)
         park.set()
-    return sent, n_lines
+    return tally["sent"], n_lines
 
 
 def _openblas_threads():
@@ -620,7 +582,6 @@ def _exception_sweep(step):
     and the pacer as before) or completed (NumGC + 1); either way two later GCs free
     exactly what the reference mark finds unreachable, and finalizers run once."""
     import random
-    import sys
     pkg = __import__("pathlib").Path(rt.__file__).parent
     # the cycle's own code (not the scheduler's lock juggling, which a GC only calls into
     # to wake the finalizer and cleanup goroutines afterwards). Not _signals.py: inside a
@@ -629,8 +590,10 @@ def _exception_sweep(step):
     # (test_an_exception_at_any_line_of_a_signal_section_entry_leaves_nothing_behind)
     where = tuple(str(pkg / m) for m in ("mgc.py", "mspecial.py", "mfinal.py", "mcleanup.py",
                                           "pacer.py"))
-    n_lines, k, rolled, completed = None, 1, 0, 0
-    while n_lines is None or k <= n_lines:
+    tally = {"rolled": 0, "completed": 0}
+
+    def case(run):
+        k = run.k
         with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20) as r:
             g = _Graph(r, random.Random(k), 100)
             ran = []
@@ -638,7 +601,7 @@ def _exception_sweep(step):
                 f = r.new(GNode)
                 f.id = 1000 + i
                 g.untracked(f)
-                r.set_finalizer(f, lambda q: ran.append(q.id))  # noqa: B023
+                r.set_finalizer(f, lambda q: ran.append(q.id))
             del f
             wp = r.new(GNode)
             g.untracked(wp)
@@ -649,38 +612,21 @@ def _exception_sweep(step):
                 f = r.new(GNode)
                 f.id = 2000 + i
                 g.untracked(f)
-                r.set_finalizer(f, lambda q: ran.append(q.id))  # noqa: B023
+                r.set_finalizer(f, lambda q: ran.append(q.id))
             del f
             g.mutate()
             num_gc = r.gc_record.num_gc
             pacer = dict(vars(r.pacer))
-            count = [0]
-
-            def tracer(frame, event, arg):
-                if not frame.f_code.co_filename.startswith(where):
-                    return None
-                if event == "line" and not is_try_line(frame) and not is_reentry(frame):
-                    count[0] += 1  # noqa: B023
-                    if count[0] == k and n_lines is not None:  # noqa: B023
-                        raise KeyboardInterrupt
-                return tracer
-            sys.settrace(tracer)
-            try:
+            with run.traced(KeyboardInterrupt):
                 r.gc()
-            except KeyboardInterrupt:
-                pass
-            finally:
-                sys.settrace(None)
-            if n_lines is None:
-                n_lines = count[0]
-                assert n_lines > 200
-                continue
+            if run.counting:
+                return
             if r.gc_record.num_gc == num_gc:
-                rolled += 1
+                tally["rolled"] += 1
                 assert vars(r.pacer) == pacer, k
                 assert not r.gc_running
             else:
-                completed += 1
+                tally["completed"] += 1
                 assert r.gc_record.num_gc == num_gc + 1, k
             for _ in range(2):
                 r.gc()
@@ -689,8 +635,8 @@ def _exception_sweep(step):
                 g.mutate()
             assert sorted(ran) == list(range(1000, 1005)) + list(range(2000, 2005)), k
             assert w.Value() is None
-        k += step
-    assert rolled and completed
+    n_lines = line_sweep(case, where=where, action=KeyboardInterrupt, step=step, min_lines=201)
+    assert tally["rolled"] and tally["completed"]
     return n_lines
 
 
@@ -1192,26 +1138,6 @@ def test_b45_sleep_is_an_int64_duration_and_its_timer_saturates(runtime):
     check_invariants(m)
 
 
-def _sigint_at_line(where, k, sig=None):
-    """A tracer that sends SIGINT (or *sig*) to this thread at the k-th line run in the
-    files under *where* (k = 0: none, to count them), and the count. To this thread, not
-    the process: sent to the process while a GC inside blocks it here, another thread
-    would take it and this one would run the handler at a moment of its own choosing."""
-    import signal
-    sig = signal.SIGINT if sig is None else sig
-    count = [0]
-
-    def tracer(frame, event, arg):
-        if not frame.f_code.co_filename.startswith(where):
-            return None
-        if event == "line":
-            count[0] += 1
-            if count[0] == k:
-                signal.pthread_kill(threading.get_ident(), sig)
-        return tracer
-    return tracer, count
-
-
 # ---------------------------------------------------------------------------------- B46
 def _map_cases():
     """(name, setup, op, expected outcomes): map mutations that take many steps."""
@@ -1242,36 +1168,27 @@ def _check_map(m, name, lo, outcomes):
         assert m[k] == k and k in m
 
 
-def _map_update_sweep(sig=None, exc=KeyboardInterrupt):
+def _map_update_sweep(sig="SIGINT", exc=KeyboardInterrupt):
     """Every map case, with *sig* (SIGINT by default) sent at every n/40-th line of the
     update: the map stays whole (len agrees with the entries, one of the outcomes)."""
-    import sys
     pkg = str(__import__("pathlib").Path(rt.__file__).parent)
     for name, setup, op, outcomes in _map_cases():
-        k, n = 1, None
-        while n is None or k <= n:
+        def case(run, setup=setup, op=op, name=name, outcomes=outcomes):
             with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
                 m = rt.make(rt.Map(rt.Int, rt.Int))
                 setup(m)
                 lo = len(m)
-                tracer, count = _sigint_at_line(pkg, k if n is not None else 0, sig)
-                sys.settrace(tracer)
-                try:
+                with run.traced(exc):
                     op(m)
-                except exc:
-                    pass
-                finally:
-                    sys.settrace(None)
-                if n is None:
-                    n = count[0]
-                    continue
-                _check_map(m, (name, k), lo, outcomes)
+                if run.counting:
+                    return
+                _check_map(m, (name, run.k), lo, outcomes)
                 for _ in range(2):
                     rt.GC()
-                    _check_map(m, (name, k), lo, outcomes)
+                    _check_map(m, (name, run.k), lo, outcomes)
                 m[10 ** 6] = 10 ** 6                        # and it still works
-                _check_map(m, (name, k), 0, None)
-            k += max(1, n // 40)
+                _check_map(m, (name, run.k), 0, None)
+        line_sweep(case, where=pkg, action=sig, step=lambda n: max(1, n // 40))
 
 
 def test_b46_ctrl_c_in_a_map_update_leaves_the_map_whole():
@@ -1335,36 +1252,28 @@ def test_b48_ctrl_c_in_a_channel_operation_loses_no_value():
     """A receive from a heap channel's buffer cleared the slot, then moved the counts: a
     Ctrl-C in between left a phantom nil in the buffer (qcount 1, the value gone). The
     slot and the counts now change together (a SIGINT is raised right after)."""
-    import sys
     pkg = str(__import__("pathlib").Path(rt.__file__).parent)
-    k, n = 1, None
-    while n is None or k <= n:
+
+    def case(run):
         with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
             c = rt.make(rt.ChanType(rt.Ptr(Box)), 2)
             p = rt.new(Box)
             p.x = 3
-            tracer, count = _sigint_at_line(pkg, k if n is not None else 0)
-            sys.settrace(tracer)
-            try:
+            with run.traced(KeyboardInterrupt):
                 c.send(p)
                 q = c.recv()
                 c.send(q)
                 c.send(c.recv())
-            except KeyboardInterrupt:
-                pass
-            finally:
-                sys.settrace(None)
-            if n is None:
-                n = count[0]
-                continue
+            if run.counting:
+                return
             for _ in range(2):
                 vals = c.buffered()
-                assert [v.x for v in vals] in ([], [3]), (k, vals)
-                assert c.hchan.qcount == len(vals), k
+                assert [v.x for v in vals] in ([], [3]), (run.k, vals)
+                assert c.hchan.qcount == len(vals), run.k
                 rt.GC()
             del c, p, vals       # the runtime goes here, not inside the next traced block
             q = None
-        k += 1
+    line_sweep(case, where=pkg)
 
 
 def test_b46_a_ctrl_c_held_across_a_nested_gc_section_is_raised_once():
@@ -1400,41 +1309,22 @@ def test_an_exception_at_any_line_of_a_signal_section_entry_leaves_nothing_behin
     exception sweep found it: raised at ``deferred.__enter__``'s ``return self``, the
     section left every asynchronous signal blocked and Ctrl-C recorded for good.)"""
     import signal
-    import sys
     from goruntime import _signals
     section = getattr(_signals, cm)
     before = signal.signal(signal.SIGINT, signal.default_int_handler)
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
-    try:
-        k, n_lines = 0, None                       # k = 0: count the lines, raise nowhere
-        while n_lines is None or k <= n_lines:
-            count = [0]
-
-            def tracer(frame, event, arg):
-                if frame.f_code.co_filename != _signals.__file__:
-                    return None
-                if event == "line" and frame.f_code.co_name == "__enter__" \
-                        and not is_try_line(frame):
-                    count[0] += 1  # noqa: B023
-                    if count[0] == k:  # noqa: B023
-                        raise RuntimeError("another signal's handler")
-                return tracer
-            sys.settrace(tracer)
-            try:
-                with section():
-                    pass
-            except RuntimeError:
+    def case(run):
+        with run.traced(RuntimeError):
+            with section():
                 pass
-            finally:
-                sys.settrace(None)
-            if n_lines is None:
-                n_lines = count[0]
-                assert n_lines >= 3
-            assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask, k
-            assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, k
-            assert _signals._swapped is None and not _signals._held, k
-            assert not _signals._recorded, k
-            k += 1
+        assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask, run.k
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, run.k
+        assert _signals._swapped is None and not _signals._held, run.k
+        assert not _signals._recorded, run.k
+    try:
+        # another signal's handler raising at each line of __enter__
+        line_sweep(case, where=_signals.__file__, only=lambda f: f.f_code.co_name == "__enter__",
+                   action=RuntimeError, min_lines=3)
         with pytest.raises(KeyboardInterrupt):              # Ctrl-C still works
             with section():
                 signal.pthread_kill(threading.get_ident(), signal.SIGINT)
@@ -1507,33 +1397,25 @@ def test_b49_held_signals_run_after_the_block_in_order_and_handlers_come_back():
 def test_b49_a_heap_channel_receive_waits_for_any_signal_handler():
     """The B48 channel sweep with a raising SIGUSR1 handler instead of Ctrl-C."""
     import signal
-    import sys
     pkg = str(__import__("pathlib").Path(rt.__file__).parent)
+
+    def case(run):
+        with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
+            c = rt.make(rt.ChanType(rt.Ptr(Box)), 2)
+            p = rt.new(Box)
+            p.x = 3
+            with run.traced(_Stop):
+                c.send(p)
+                c.send(c.recv())
+            if run.counting:
+                return
+            vals = c.buffered()
+            assert [v.x for v in vals] in ([], [3]), (run.k, vals)
+            assert c.hchan.qcount == len(vals), run.k
+            del c, p, vals
     before = signal.signal(signal.SIGUSR1, _raising_handler)
     try:
-        k, n = 1, None
-        while n is None or k <= n:
-            with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
-                c = rt.make(rt.ChanType(rt.Ptr(Box)), 2)
-                p = rt.new(Box)
-                p.x = 3
-                tracer, count = _sigint_at_line(pkg, k if n is not None else 0, signal.SIGUSR1)
-                sys.settrace(tracer)
-                try:
-                    c.send(p)
-                    c.send(c.recv())
-                except _Stop:
-                    pass
-                finally:
-                    sys.settrace(None)
-                if n is None:
-                    n = count[0]
-                    continue
-                vals = c.buffered()
-                assert [v.x for v in vals] in ([], [3]), (k, vals)
-                assert c.hchan.qcount == len(vals), k
-                del c, p, vals
-            k += 1
+        line_sweep(case, where=pkg, action=signal.SIGUSR1)
     finally:
         signal.signal(signal.SIGUSR1, before)
 
@@ -1791,7 +1673,6 @@ def test_b54_ctrl_c_while_interning_a_literal_leaves_no_dangling_name():
     order in `type_word` (an interface's type word without its type) and `function` (two
     functions given one index). The entry that makes a record findable is now written
     last."""
-    import sys
     from goruntime import rodata
     where = rodata.__file__
     fns = [lambda: None, lambda: 1]
@@ -1806,25 +1687,15 @@ def test_b54_ctrl_c_while_interning_a_literal_leaves_no_dangling_name():
               is fns[0] and ro.function_at(rodata.TEXT_BASE + 16 * ro.function("k1", fns[1]))[1]
               is fns[1])]
     for name, call, ok in calls:
-        k, n = 1, None
-        while n is None or k <= n:
+        def case(run, name=name, call=call, ok=ok):
             ro = rodata.Rodata()
             ro.string("first")
-            tracer, count = _sigint_at_line(where, k if n is not None else 0)
-            sys.settrace(tracer)
-            try:
+            with run.traced(KeyboardInterrupt):
                 call(ro)
-            except KeyboardInterrupt:
-                pass
-            finally:
-                sys.settrace(None)
-            if n is None:
-                n = count[0]
-                assert n >= 3, name
-            else:
-                assert ok(ro), (name, k)
+            if not run.counting:
+                assert ok(ro), (name, run.k)
                 assert ro.by_addr[ro.string("first")[0]] == b"first"
-            k += 1
+        line_sweep(case, where=where, min_lines=3)
     with rt.Runtime(godebug="gccheckmark=1"):                 # and through the public API
         b = rt.bytes("hello")
         assert str(rt.concat("abc", rt.string(b), "def")) == "abchellodef"
@@ -1837,30 +1708,23 @@ def test_b55_ctrl_c_in_a_go_statement_leaves_no_goroutine_that_never_runs():
     ended); and between the scheduler's goroutine and its stack and g accounting. Now
     the goroutine is listed, queued and accounted at once: after a SIGINT at any line of
     `rt.go` the goroutine ran once or never, and NumGoroutine is back to 1."""
-    import sys
     pkg = str(__import__("pathlib").Path(rt.__file__).parent)
-    k, n = 1, None
-    while n is None or k <= n:
+
+    def case(run):
         with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
             ran = []
-            tracer, count = _sigint_at_line(pkg, k if n is not None else 0)
-            sys.settrace(tracer)
-            try:
+            with run.traced(KeyboardInterrupt):
                 rt.go(ran.append, 1)
-            except KeyboardInterrupt:
-                pass
-            finally:
-                sys.settrace(None)
-            if n is None:
-                n = count[0]
-                continue
+            if run.counting:
+                return
             for _ in range(3):
                 rt.GC()
                 rt.Gosched()
-            assert ran in ([], [1]), k
-            assert rt.NumGoroutine() == 1, k
+            assert ran in ([], [1]), run.k
+            assert rt.NumGoroutine() == 1, run.k
             check_invariants(rt.ReadMemStats())
-        k += max(1, n // 200)       # every line of the old `go` (133); ~200 of today's
+    # every line of the old `go` (133); ~200 of today's
+    line_sweep(case, where=pkg, step=lambda n: max(1, n // 200))
 
 
 # ---------------------------------------------------------------------------------- B56
@@ -1916,36 +1780,28 @@ def test_b57_ctrl_c_in_set_finalizer_or_add_cleanup_leaves_none_that_never_runs(
     a SIGINT at any line, a recorded finalizer or cleanup runs exactly once when its
     object is unreachable, and one not recorded never runs."""
     import gc as pygc
-    import sys
     pkg = str(__import__("pathlib").Path(rt.__file__).parent)
-    k, n = 1, None
+
+    def case(run):
+        with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20) as r:
+            p = rt.new(Box)
+            ran = []
+            with run.traced(KeyboardInterrupt):
+                if what == "finalizer":
+                    rt.SetFinalizer(p, lambda o, ran=ran: ran.append(1))
+                else:
+                    rt.AddCleanup(p, ran.append, 1)
+            if run.counting:
+                return
+            recorded = len(r.specials.finalizers) + len(r.specials.cleanups)
+            del p
+            for _ in range(3):
+                rt.GC()
+                rt.Gosched()
+            assert ran == [1] * recorded, (run.k, recorded, ran)
     pygc.disable()          # what keeps an object alive must be the runtime's doing
     try:
-        while n is None or k <= n:
-            with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20) as r:
-                p = rt.new(Box)
-                ran = []
-                tracer, count = _sigint_at_line(pkg, k if n is not None else 0)
-                sys.settrace(tracer)
-                try:
-                    if what == "finalizer":
-                        rt.SetFinalizer(p, lambda o, ran=ran: ran.append(1))
-                    else:
-                        rt.AddCleanup(p, ran.append, 1)
-                except KeyboardInterrupt:
-                    pass
-                finally:
-                    sys.settrace(None)
-                if n is None:
-                    n = count[0]
-                    continue
-                recorded = len(r.specials.finalizers) + len(r.specials.cleanups)
-                del p
-                for _ in range(3):
-                    rt.GC()
-                    rt.Gosched()
-                assert ran == [1] * recorded, (k, recorded, ran)
-            k += max(1, n // 150)
+        line_sweep(case, where=pkg, step=lambda n: max(1, n // 150))
     finally:
         pygc.enable()
 
@@ -1989,3 +1845,346 @@ def test_b58_types_and_values_copy_as_the_immutables_they_are(runtime):
     assert copy.deepcopy(a) == a and copy.deepcopy(a).x is not a.x
     with pytest.raises(TypeError, match="cannot deepcopy Pointer"):
         copy.deepcopy(rt.value(rt.Ptr(T), rt.new(T)))
+
+
+# ---------------------------------------------------------------------------------- B59
+def test_b59_go_with_the_wrong_number_of_arguments_is_a_compile_error(runtime):
+    """``rt.go(f, 1)`` for a two-parameter f queued the goroutine (and allocated its g
+    and wrapper closure); the TypeError came at the next scheduling point, from inside
+    the goroutine, as a crash of the program. Go rejects the go statement at compile
+    time: now `rt.go` raises Go's error at once, with nothing queued or allocated."""
+    def f(a, b):
+        ran.append((a, b))
+
+    def g(a, b=2, *rest):
+        ran.append((a, b, rest))
+
+    def h(a, *, key):
+        ran.append((a, key))
+    ran = []
+    fv = rt.closure(lambda p, q: ran.append((p.x, q)), rt.new(Box))
+    bad = [(f, (1,), r"^not enough arguments in call to .*f\n\thave \(int\)\n\twant \(a, b\)$"),
+           (f, (1, 2, 3), r"^too many arguments in call to .*f\n\thave \(int, int, int\)"),
+           (lambda: None, ("x",), r"^too many arguments in call to .*<lambda>\n\thave \(str\)\n\twant \(\)"),
+           (g, (), "^not enough arguments in call to .*g"),
+           (h, (1,), "^not enough arguments in call to .*h"),
+           (fv, (), r"^not enough arguments in call to .*<lambda>\n\thave \(\)\n\twant \(q\)"),
+           (fv, (1, 2), "^too many arguments"),
+           (ran.append, (), "^not enough arguments in call to .*append")]
+    rt.GC()
+    m0 = rt.ReadMemStats()
+    for fn, args, msg in bad:
+        with pytest.raises(TypeError, match=msg):
+            rt.go(fn, *args)
+        assert rt.NumGoroutine() == 1, fn
+    with pytest.raises(TypeError, match="is not a function"):
+        rt.go(5)
+    m1 = rt.ReadMemStats()
+    assert (m1.Mallocs, m1.HeapObjects) == (m0.Mallocs, m0.HeapObjects)
+    for _ in range(3):
+        rt.Gosched()
+    assert ran == []
+    # what Python accepts still runs: defaults, *args, builtins, a func value
+    for fn, args in [(f, (1, 2)), (g, (1,)), (g, (1, 2, 3, 4)), (ran.append, ("b",)), (fv, (5,)),
+                     (max, ([1],)), (lambda *a, **k: ran.append(a), ())]:    # max: no signature
+        rt.go(fn, *args)
+    for _ in range(3):
+        rt.Gosched()
+    assert ran == [(1, 2), (1, 2, ()), (1, 2, (3, 4)), "b", (0, 5), ()]
+
+
+# ---------------------------------------------------------------------------------- B60
+@pytest.fixture(scope="module")
+def _prepared():
+    import pathlib
+    from goruntime import trace as gtrace
+    tr = gtrace.load(pathlib.Path(__file__).parent / "data" / "trace" / "steady-small.trace")
+    return gtrace.prepare(tr)
+
+
+def test_b60_a_crafted_prepared_replay_input_is_refused(_prepared):
+    """`replay` and `goruntime.sweep` take a `Prepared` (a dataclass of numpy columns,
+    public, shipped to Dask workers): its rows went to the typed kernel unchecked, and an
+    object id outside the table (or a store row, op 1, which a trace never has) wrote
+    outside the kernel's arrays or into address 0: a segfault (of the worker: Dask
+    retried it until KilledWorker). Now a crafted one raises TypeError/ValueError first."""
+    import dataclasses
+    from goruntime import trace as gtrace
+    p = _prepared
+    want = gtrace.replay(p)
+    alloc = int(np.flatnonzero(p.op == 0)[5])
+    drop = int(np.flatnonzero(p.op == 2)[3])
+
+    def col(name, i, v):
+        a = getattr(p, name).copy()
+        a[i] = v
+        return {name: a}
+    bad = [(col("dense", alloc, 10 ** 9), ValueError, f"row {alloc} names object 1000000000"),
+           (col("dense", drop, -7), ValueError, f"row {drop} names object -7"),
+           (col("dense", alloc, p.nobj), ValueError, "outside 0..nobj-1"),
+           ({"nobj": 1}, ValueError, "outside 0..nobj-1"),
+           (col("op", alloc, 1), ValueError, f"row {alloc} has op 1"),
+           (col("op", drop, 200), ValueError, "has op 200"),
+           ({"size": p.size[:-1]}, ValueError, "Prepared.size has"),
+           ({"time": p.time[:10]}, ValueError, "Prepared.time has"),
+           ({"dense": p.dense.astype(np.int32)}, TypeError, "Prepared.dense must be .* int64"),
+           ({"op": list(p.op)}, TypeError, "Prepared.op must be"),
+           ({"pointers": p.pointers.reshape(1, -1)}, TypeError, "Prepared.pointers"),
+           ({"nobj": -1}, ValueError, "nobj must be an int >= 0"),
+           ({"settings": None}, TypeError, "settings must be a dict")]
+    for kw, exc, msg in bad:
+        q = dataclasses.replace(p, **kw)
+        with pytest.raises(exc, match=msg):
+            gtrace.replay(q)
+        with pytest.raises(exc, match=msg):
+            gtrace.whatif(q, gogc=[50, 100])
+    tr = gtrace.load(__import__("pathlib").Path(__file__).parent / "data" / "trace" / "steady-small.trace")
+    for name in ("allocs", "initial", "gcs"):
+        q = dataclasses.replace(tr, **{name: np.zeros(3, dtype=[("time", np.int64)])})
+        with pytest.raises(TypeError, match=f"Trace.{name} must be"):
+            gtrace.replay(q)
+    assert gtrace.replay(dataclasses.replace(p)) == want         # the untouched one replays
+
+
+# ---------------------------------------------------------------------------------- B61
+def test_b61_a_gc_triggered_inside_a_pool_call_waits_for_the_unpin():
+    """A heap-triggered GC could start inside Pool.Put/Get, at the pool's own allocations
+    (allPools' append, its poolLocal array, a ring): poolCleanup then ran between
+    registering the pool and storing its poolLocal array, the pool was left out of
+    allPools for good, and what it cached was never dropped (alive after any number of
+    GCs; Go frees it by the second). Go pins the P there (m.locks: no GC starts); now
+    the cycle starts right after the call, and the cache lives one cycle, as in Go."""
+    with rt.Runtime(godebug="gccheckmark=1") as r:
+        p = rt.Pool()
+        x = rt.new(Box)
+        w = weak.Make(x)
+        n0 = rt.ReadMemStats().NumGC                      # (flushes the mcaches)
+        keep = rt.make(rt.Slice(rt.UnsafePointer), 1)     # an 8-byte span cached: allPools fits
+        # the pool's poolLocal array (128 bytes) refills a span past the trigger
+        r.heap.trigger = r.heap.heap_live + 1
+        p.Put(x)
+        del x
+        assert r.gc_running or rt.ReadMemStats().NumGC > n0     # started, after the Put
+        rt.GC()
+        rt.GC()
+        assert w.Value() is None
+        y = rt.new(Box)
+        y.x = 7
+        p.Put(y)
+        assert p.Get().x == 7 and p.Get() is None
+        del keep
+        check_invariants(rt.ReadMemStats())
+
+
+# ---------------------------------------------------------------------------------- B62
+def test_b62_a_pool_cannot_be_copied_or_pickled():
+    """`copy.copy(pool)` made a second Pool sharing the first one's poolLocal array, which
+    only the first was registered for: after a GC the copy still held the array, so what
+    was cached then stayed alive as long as the copy (Go frees it by the second GC; a
+    Pool must not be copied after first use). A fresh pool's deepcopy made a second pool
+    silently. Now copy, deepcopy and pickle raise a TypeError that says why."""
+    with rt.Runtime(godebug="gccheckmark=1"):
+        p = rt.Pool()
+        x = rt.new(Box)
+        w = weak.Make(x)
+        p.Put(x)
+        del x
+        for f in (copy.copy, copy.deepcopy, pickle.dumps):
+            with pytest.raises(TypeError, match="a sync.Pool cannot be copied or pickled"):
+                f(p)
+            with pytest.raises(TypeError, match="a sync.Pool cannot be copied or pickled"):
+                f(rt.Pool())
+        rt.GC()
+        rt.GC()
+        assert w.Value() is None
+
+
+# ---------------------------------------------------------------------------------- B63
+def test_b63_a_pool_allocates_in_its_own_runtime():
+    """A Pool used while another runtime was current allocated its poolLocal array and
+    rings in that runtime but registered in its own: its own runtime's GCs then moved a
+    cache they did not own, the other runtime's never dropped it, and the cached values
+    outlived any number of cycles. Now a pool allocates in the runtime it belongs to."""
+    with rt.Runtime(godebug="gccheckmark=1") as r1:
+        p = rt.Pool()
+        with rt.Runtime(godebug="gccheckmark=1") as r2:
+            m2 = r2.read_mem_stats().Mallocs
+            m1 = r1.read_mem_stats().Mallocs
+            p.Put(1000)                         # boxed: the box, the array and allPools
+            p.Put(2000)                         # and a ring
+            assert r2.read_mem_stats().Mallocs == m2
+            assert r1.read_mem_stats().Mallocs > m1
+            assert p.Get() == 1000              # the private slot
+            r1.gc()
+            assert p.Get() == 2000              # the victim cache
+            r1.gc()
+            r1.gc()
+            p.Put(3000)
+            r1.gc()
+            r1.gc()
+            assert p.Get() is None
+            with pytest.raises(ValueError, match="different Runtime"):
+                p.Put(rt.new(Box))              # a handle of r2 in r1's pool
+        check_invariants(r1.read_mem_stats())
+
+
+# ---------------------------------------------------------------------------------- B64
+def test_b64_whatif_and_sweep_check_every_setting_before_the_first_replay(_prepared, monkeypatch):
+    """`whatif` / `goruntime.sweep` passed their settings to each replay unchecked: a bad
+    one (``gogc=1.5``, ``memory_limit=-5``, ``gomaxprocs=0``) failed only when its own
+    replay ran, after every replay before it (on Dask: after a LocalCluster had started,
+    in a worker); and the sweep's cost estimate read a GOGC string with ``int()``, so
+    a string Go reads as 100 (``gogc="x"``) made the sweep fail where `whatif` ran.
+    Now every setting is checked as Runtime checks it before anything runs."""
+    import importlib
+    from goruntime import trace as gtrace
+    calibrate = importlib.import_module("goruntime.trace.calibrate")   # (the name is a function too)
+    dask_sweep = importlib.import_module("goruntime.trace.dask_sweep")
+    ran = []
+    monkeypatch.setattr(calibrate, "replay", lambda *a, **k: ran.append(k) or {})
+
+    class NoCluster:
+        def __init__(self, *a, **k):
+            raise AssertionError("a LocalCluster was started")
+    import distributed
+    monkeypatch.setattr(distributed, "LocalCluster", NoCluster)
+    bad = [({"gogc": [100, 1.5]}, TypeError, "gogc must be an int"),
+           ({"gogc": [50, 2 ** 40]}, OverflowError, "gogc=1099511627776 does not fit"),
+           ({"gogc": [True]}, TypeError, "gogc must be"),
+           ({"memory_limit": [1 << 30, -5]}, ValueError, "memory_limit=-5: a memory limit is at least 0"),
+           ({"memory_limit": [2 ** 63]}, OverflowError, "does not fit an int64"),
+           ({"memory_limit": ["12 MiB"]}, rt.FatalError, "malformed GOMEMLIMIT"),
+           ({"gomaxprocs": [1, 0]}, ValueError, "gomaxprocs must be in 1..256, not 0"),
+           ({"gomaxprocs": [2, "4"]}, TypeError, "gomaxprocs must be an int, not str"),
+           ({"gomaxprocs": [257]}, ValueError, "1..256")]
+    for kw, exc, msg in bad:
+        with pytest.raises(exc, match=msg):
+            gtrace.whatif(_prepared, **kw)
+        with pytest.raises(exc, match=msg):
+            gtrace.sweep(_prepared, **kw)
+        assert ran == [], kw
+    # a GOGC string is read as the GOGC variable is (Go: "x" is 100), by both
+    assert dask_sweep.estimate_costs(_prepared, [("x", None, None)]) == \
+        dask_sweep.estimate_costs(_prepared, [(100, None, None)])
+    assert dask_sweep.estimate_costs(_prepared, [("off", None, None)]) == \
+        dask_sweep.estimate_costs(_prepared, [(-1, None, None)])
+    gtrace.whatif(_prepared, gogc=[50, "off"], memory_limit=["off", 1 << 30], gomaxprocs=[1, 4])
+    assert len(ran) == 8
+
+
+# ---------------------------------------------------------------------------------- B65
+def test_b65_a_go_statement_whose_stack_is_too_big_queues_nothing(runtime):
+    """`rt.go(f, stack=n)` past Go's 1 GB stack limit raised ValueError after the
+    goroutine was queued: f still ran at the next scheduling point and NumGoroutine
+    counted it. Now the size is checked first; nothing is queued or allocated."""
+    ran = []
+    rt.GC()
+    m0 = rt.ReadMemStats()
+    for n in (10 ** 9, 2 ** 40, 10 ** 400):
+        with pytest.raises(ValueError, match="exceeds the 1000000000-byte limit"):
+            rt.go(ran.append, n, stack=n)
+        assert rt.NumGoroutine() == 1
+    m1 = rt.ReadMemStats()
+    assert (m1.Mallocs, m1.StackInuse) == (m0.Mallocs, m0.StackInuse)
+    for _ in range(3):
+        rt.Gosched()
+    assert ran == []
+    rt.go(ran.append, 1, stack=500_000_000)        # within the limit: runs
+    rt.Gosched()
+    assert ran == [1]
+
+
+# ---------------------------------------------------------------------------------- B66
+def test_b66_a_signal_handlers_gc_between_allocating_and_rooting_frees_nothing():
+    """`string(b)`, `a + b`, `[]byte(s)` and weak.Make's handle cell allocated an object,
+    then rooted it (a StringValue, a slice, the weak special) some Python lines later: a
+    signal handler that ran a GC in between (B32's case, in code that came since) freed
+    the new object, and writing its bytes failed ("is not inside an allocated object"),
+    or a later allocation reused the memory under the string. Now allocation and rooting
+    are one step for Python's signal handlers (`_signals.held`): a handler's GC runs once
+    the object is rooted."""
+    import signal
+    from goruntime import gostring, mspecial
+    text = "hello world, a string of some length"
+    cases = [("string(b)", "slicebytetostring", lambda: rt.string(rt.bytes(text)),
+              lambda v: str(v) == text),
+             ("concat", "_concat_ops", lambda: rt.concat(rt.string(rt.bytes(text[:20])), text[20:]),
+              lambda v: str(v) == text),
+             ("[]byte(s)", "stringtoslicebyte", lambda: rt.bytes(text),
+              lambda v: bytes(v.numpy()) == text.encode()),
+             ("weak.Make", "weak_make", None, None)]
+    where = (gostring.__file__, mspecial.__file__)
+    gcs = []
+
+    def handler(signum, frame):
+        gcs.append(1)
+        rt.GC()
+    before = signal.signal(signal.SIGUSR1, handler)
+    try:
+        for name, fn, make, ok in cases:
+            def case(run, fn=fn, make=make, ok=ok, name=name):
+                with rt.Runtime(godebug="gccheckmark=1"):
+                    p = rt.new(Box)
+                    with run.traced():
+                        v = make() if make else weak.Make(p)
+                        sum(range(100))             # the handler runs by here at the latest
+                    junk = [rt.make(rt.Slice(rt.Byte), 48) for _ in range(20)]   # reuse freed slots
+                    for j in junk:
+                        j.numpy()[:] = 0xAB
+                    rt.GC()
+                    if make:
+                        assert ok(v), (name, run.k)
+                    else:
+                        assert v.Value() is not None and v.Value().addr == p.addr, (name, run.k)
+            line_sweep(case, where=where, only=lambda f, fn=fn: f.f_code.co_name == fn,
+                       action=signal.SIGUSR1)
+        assert gcs
+    finally:
+        signal.signal(signal.SIGUSR1, before)
+
+
+# ---------------------------------------------------------------------------------- B67
+def test_b67_a_signal_handlers_gc_cannot_free_an_interfaces_new_box():
+    """Storing a value in an interface field (``p.v = rt.value(T, x)``) allocated its box
+    (Go's convT), then the store wrote the word a few Python lines later: a signal
+    handler's GC in between freed the box, the field pointed at a free slot, and the next
+    allocation overwrote the value (the interface read [-1, -1]; checkmark: "found bad
+    pointer in Go heap"). Now the box is allocated and rooted in one C call, and its handle
+    is held until the word is stored."""
+    import signal
+    from goruntime import iface
+    Holder = rt.Struct("SafetyB67", v=rt.Any)
+    Pair = rt.Struct("SafetyB67Pair", n=rt.Int, p=rt.Ptr(Box))
+    cases = [("noscan", lambda p, b: rt.value(rt.Array(rt.Int, 2), [7, 8]),
+              lambda v, b: list(v.x) == [7, 8]),
+             ("string", lambda p, b: rt.value(rt.String, rt.string(rt.bytes("a heap string"))),
+              lambda v, b: v == "a heap string"),
+             ("pointers", lambda p, b: rt.value(Pair, {"n": 5, "p": b}),
+              lambda v, b: v.x.n == 5 and v.x.p.addr == b.addr)]
+    gcs = []
+
+    def handler(signum, frame):
+        gcs.append(1)
+        rt.GC()
+    before = signal.signal(signal.SIGUSR1, handler)
+    try:
+        for name, make, ok in cases:
+            def case(run, make=make, ok=ok, name=name):
+                with rt.Runtime(godebug="gccheckmark=1"):
+                    h = rt.new(Holder)
+                    b = rt.new(Box)
+                    val = make(h, b)
+                    with run.traced():
+                        h.v = val
+                        sum(range(100))             # the handler runs by here at the latest
+                    del val
+                    junk = [rt.new(rt.Array(rt.Int, 4)) for _ in range(40)]   # reuse freed slots
+                    for j in junk:
+                        for i in range(4):
+                            j[i] = -1
+                    rt.GC()
+                    assert ok(h.v, b), (name, run.k, h.v)
+            line_sweep(case, where=iface.__file__, action=signal.SIGUSR1)
+        assert gcs
+    finally:
+        signal.signal(signal.SIGUSR1, before)

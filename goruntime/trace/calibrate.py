@@ -176,7 +176,8 @@ def parse_limit(v):
         return int(pacer.parse_gomemlimit(v.strip()))
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
         raise TypeError(f"memory limit must be bytes, a GOMEMLIMIT string or 'off', not {v!r}")
-    return int(v)
+    from goruntime import pacer
+    return int(pacer.memory_limit_arg(int(v), "memory_limit"))     # 0..MaxInt64, as Runtime
 
 
 def configurations(gogc=None, memory_limit=None, gomaxprocs=None):
@@ -191,11 +192,24 @@ def configurations(gogc=None, memory_limit=None, gomaxprocs=None):
         if not v:
             raise ValueError("an empty list of settings")
         return v
+    from goruntime import pacer
+    # every setting is checked as Runtime checks it, before the first replay runs (a bad
+    # one at the end of a grid failed after the others, on Dask after a cluster started)
     gl = seq(gogc)
+    for g in gl:
+        if g is not None:
+            pacer.gogc_arg(g, "gogc")
     # "off" stays "off" (no limit); None alone means the recorded setting
     limits = [(x, parse_limit(x)) for x in seq(memory_limit)]
     ml = [lim if lim is not None or x is None else "off" for x, lim in limits]
     pl = seq(gomaxprocs)
+    for p in pl:
+        if p is None:
+            continue
+        if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+            raise TypeError(f"gomaxprocs must be an int, not {type(p).__name__}")
+        if not 1 <= p <= 256:
+            raise ValueError(f"gomaxprocs must be in 1..256, not {p}")
     return list(itertools.product(gl, ml, pl))
 
 

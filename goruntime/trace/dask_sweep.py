@@ -193,9 +193,9 @@ def estimate_costs(prep, configs):
     start = int(np.searchsorted(prep.time, 0, side="left")) if prep.n_init else 0
     out = []
     for gogc, limit, _procs in configs:
-        g = prep.settings.get("gogc", 100) if gogc is None else gogc
-        if isinstance(g, str):
-            g = -1 if g.strip().lower() == "off" else int(g)
+        from goruntime import pacer
+        # the GOGC the replay will run with (a string as the GOGC variable reads it)
+        g = pacer.gogc_arg(prep.settings.get("gogc", 100) if gogc is None else gogc)
         lim = parse_limit(prep.settings.get("memory_limit") if limit is None else limit)
         r, work = start, 0
         while r < rows:
@@ -245,12 +245,12 @@ def sweep(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, client=None,
         _check_trace(tr)
     if share not in ("auto", "scatter"):
         raise ValueError(f"share must be 'auto' or 'scatter', not {share!r}")
+    configs = configurations(gogc, memory_limit, gomaxprocs)     # checked before Dask starts
     try:
         import pandas as pd
         from distributed import Client, LocalCluster
     except ImportError as e:
         raise ImportError(f"{_HINT} ({e})") from e
-    configs = configurations(gogc, memory_limit, gomaxprocs)
     prep = prepare(tr, death)
     cluster = own = None
     if client is None:

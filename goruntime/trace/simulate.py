@@ -6,14 +6,15 @@ allocation: straight from the trace's rows (``_workloads.replay_objects``, which
 the allocations with the sorted deaths as it goes), or, for a `Prepared` input (a grid
 builds it once), from its op stream of alloc / drop / gc rows
 (``_workloads.replay_kernel``). Both make the same heap calls in the same order. Each
-object is allocated in recorded order with its slot size and span class, kept alive (one
-root) until its death, then dropped; the collector decides when it is reclaimed, as Go's
+object is allocated in recorded order with its slot size and span class, kept alive (as
+by a root: a bit of the heap's live set, `Heap.use_live_set`) until its death, then
+dropped; the collector decides when it is reclaimed, as Go's
 does.
 
 What is modelled and what is not (docs/trace.md says more):
 
 - **Pointers are not in a trace.** Nothing says which object points to which, so every
-  object is kept alive by a root of its own for exactly its recorded lifetime; marking
+  object is kept alive, as by a root of its own, for exactly its recorded lifetime; marking
   therefore finds the same live set Go found, but not through the same graph. The mark
   *work* is modelled from the types: an object's first ``ptrbytes`` (the type's pointer
   bytes, repeated for arrays) are scanned, the rest is not.
@@ -133,10 +134,18 @@ def _idle_gaps(op, size, time):
 
 
 def _check_trace(tr):
-    from .reader import Trace
+    from .reader import ALLOC_DTYPE, GC_DTYPE, Trace
     if not isinstance(tr, Trace):
         raise TypeError(f"replay needs a goruntime.trace.Trace (goruntime.trace.load), "
                         f"not {type(tr).__name__}")
+    # the typed passes read the rows as ALLOC_DTYPE records: a Trace built by hand with
+    # other columns would be read as garbage
+    for name, dt in (("allocs", ALLOC_DTYPE), ("initial", ALLOC_DTYPE), ("gcs", GC_DTYPE)):
+        a = getattr(tr, name)
+        if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype != dt:
+            raise TypeError(f"goruntime.trace: Trace.{name} must be a 1-D numpy array of "
+                            f"goruntime.trace.{'ALLOC' if dt is ALLOC_DTYPE else 'GC'}_DTYPE rows, "
+                            f"not {getattr(a, 'dtype', type(a).__name__)!s}")
     if len(tr.allocs) == 0 and len(tr.initial) == 0:
         raise ValueError("goruntime.trace: the trace has no heap-object events; record it "
                          "with GODEBUG=traceallocfree=1")
@@ -321,12 +330,53 @@ def prepare(tr, death="spread", cycles="pacer"):
         if (tr.death, tr.cycles) != (death, cycles):
             raise ValueError(f"this Prepared trace was made for death={tr.death!r}, "
                              f"cycles={tr.cycles!r}, not {death!r}, {cycles!r}")
+        _check_prepared(tr)
         return tr
     m = _meta(tr, death, cycles)
     op, dense, size, pointers, pw, time, nobj, n_init = _op_stream(tr, death, cycles)
     return Prepared(op=op, dense=dense, size=size, pointers=pointers, ptrwords=pw, time=time,
                     nobj=int(nobj), n_init=int(n_init), n_allocs=m.n_allocs, tiny=m.tiny,
                     duration=m.duration, settings=m.settings, death=death, cycles=cycles)
+
+
+_COLUMN_DTYPES = {"op": np.uint8, "dense": np.int64, "size": np.uint64, "pointers": np.uint8,
+                  "ptrwords": np.uint64, "time": np.int64}
+
+
+def _check_prepared(p):
+    """A `Prepared` not made by `prepare` here (built by hand, changed in place, unpickled,
+    memory-mapped by a sweep worker) is checked before its rows reach the typed replay
+    kernel, which trusts them (an object id is an index into its tables): the columns
+    are 1-D arrays of the op stream's dtypes and one length, every row an allocation,
+    a drop or a GC, and every object id of an allocation or drop in ``0..nobj-1``."""
+    n = None
+    for name in Prepared.COLUMNS:
+        a, dt = getattr(p, name), _COLUMN_DTYPES[name]
+        if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype != dt:
+            raise TypeError(f"goruntime.trace: Prepared.{name} must be a 1-D numpy array of "
+                            f"{np.dtype(dt)}, not {getattr(a, 'dtype', type(a).__name__)!s}")
+        if n is None:
+            n = len(a)
+        elif len(a) != n:
+            raise ValueError(f"goruntime.trace: Prepared.{name} has {len(a)} rows, "
+                             f"Prepared.op {n}: every column has one entry per row")
+    for name in ("nobj", "n_init", "n_allocs", "tiny", "duration"):
+        v = getattr(p, name)
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValueError(f"goruntime.trace: Prepared.{name} must be an int >= 0, not {v!r}")
+    if not isinstance(p.settings, dict):
+        raise TypeError(f"goruntime.trace: Prepared.settings must be a dict, not "
+                        f"{type(p.settings).__name__}")
+    op = p.op
+    bad = np.flatnonzero((op != OP_ALLOC) & (op != OP_DROP) & (op != OP_GC))
+    if len(bad):
+        raise ValueError(f"goruntime.trace: Prepared row {int(bad[0])} has op {int(op[bad[0]])}, "
+                         f"not an allocation ({OP_ALLOC}), drop ({OP_DROP}) or GC ({OP_GC})")
+    ids = op != OP_GC
+    bad = np.flatnonzero(ids & ((p.dense < 0) | (p.dense >= int(p.nobj))))
+    if len(bad):
+        raise ValueError(f"goruntime.trace: Prepared row {int(bad[0])} names object "
+                         f"{int(p.dense[bad[0]])}, outside 0..nobj-1 (nobj={int(p.nobj)})")
 
 
 def _settings(prep, gogc, memory_limit, gomaxprocs):
@@ -419,7 +469,8 @@ class _RowSource:
         p = self.p
         _workloads.replay_kernel(mut, p.op[lo:hi], p.dense[lo:hi], p.size[lo:hi],
                                  p.pointers[lo:hi], self.tdense[lo:hi], self.offset[lo:hi],
-                                 self.addr, self.slot, self.counts, p.ptrwords[lo:hi], idle)
+                                 self.addr, self.slot, self.counts, p.ptrwords[lo:hi], idle,
+                                 live=True)
 
     def snapshot(self, mut):
         self._kernel(mut, 0, self.k)
@@ -436,8 +487,8 @@ class _RowSource:
                 self.scratch["idle"] = idle           # read only: the next replay's too
         self._kernel(mut, k, len(p.op), idle)
 
-    def live_roots(self):
-        return np.ascontiguousarray(self.slot[self.slot >= 0])
+    def holds(self):
+        return np.ascontiguousarray(self.slot[self.slot != -1])
 
 
 SNAPSHOT_STOP_KEY = 4           # the smallest key of a row at time 0: the snapshot ends there
@@ -517,7 +568,7 @@ class _RunSource:
             if not _workloads.replay_objects(
                     mut, self.k0, self.birth[:c], self.req[:c], self.ptr[:c],
                     self.ptrwords[:c], self.n, self.dkey, self.di, self.gkey, self.slot,
-                    self.state, stop_key, min_gap, now):
+                    self.state, stop_key, min_gap, now, live=True):
                 return
 
     def snapshot(self, mut):
@@ -527,9 +578,9 @@ class _RunSource:
         self.state[3:] = 0              # idle gaps count from the first allocation after
         self._kernel(mut, NO_STOP_KEY, IDLE_GAP_NS, self.now)
 
-    def live_roots(self):
+    def holds(self):
         s = self.slot[:int(self.state[0])]
-        return np.ascontiguousarray(s[s >= 0], dtype=np.int64)
+        return np.ascontiguousarray(s[s != -1], dtype=np.int64)
 
     def done(self):
         pass
@@ -543,7 +594,7 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
     the trace's time axis, GC time included), ``heap_live``, ``goal``."""
     from goruntime import runtime as _rt
     from goruntime.plot import Recorder
-    from goruntime.workloads import _Run, _heap_triggered, _progress_bar
+    from goruntime.workloads import _Run, _heap_triggered, _progress_bar, _workloads
 
     src = None
     if not isinstance(tr, Prepared):     # no op stream: the kernel merges as it goes
@@ -555,6 +606,7 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
     gogc, memory_limit, gomaxprocs = _settings(prep, gogc, memory_limit, gomaxprocs)
     clk = src.clock()
     r = _rt.Runtime(gogc=gogc, memory_limit=memory_limit, gomaxprocs=gomaxprocs, clock=clk)
+    r.heap.use_live_set()        # the replayed objects are held span by span, not by roots
     # the heap as tracing found it, built with the collector off, then one cycle so that
     # the pacer starts from its live heap (not counted below)
     with r:
@@ -582,7 +634,7 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
                     src.rest(run.mut)
                 after = r.read_mem_stats()
         finally:
-            r.heap.remove_roots(src.live_roots())
+            _workloads.release_holds(r.heap, src.holds())
             src.done()
     samples = {"time": np.array([x.time_ns for x in rec.samples], dtype=np.int64) - t_follow,
                "heap_live": np.array([x.heap_live for x in rec.samples], dtype=np.int64),

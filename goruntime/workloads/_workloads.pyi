@@ -50,7 +50,9 @@ def replay_kernel(mut: Mutator, op: npt.NDArray[np.uint8], dense: npt.NDArray[np
                   addr: npt.NDArray[np.uint64], slot: npt.NDArray[np.int64],
                   counts: npt.NDArray[np.int64],
                   ptrwords: npt.NDArray[np.uint64] | None = None,
-                  idle_ns: npt.NDArray[np.int64] | None = None) -> None: ...
+                  idle_ns: npt.NDArray[np.int64] | None = None,
+                  live: bool = ...) -> None: ...
+def release_holds(heap: Heap, holds: npt.NDArray[np.int64]) -> None: ...
 
 def merge_op_stream(akey: np.ndarray, ident: np.ndarray, dkey: np.ndarray, ddense: np.ndarray,
                     gkey: np.ndarray, gtime: np.ndarray, birth: np.ndarray, death: np.ndarray,
@@ -62,4 +64,5 @@ def idle_gaps(op: np.ndarray, size: np.ndarray, time: np.ndarray, min_gap: int,
 def replay_objects(mut: Mutator, k0: int, birth: np.ndarray, req: np.ndarray, ptr: np.ndarray,
                    ptrwords: np.ndarray, na: int, dkey: np.ndarray, ddense: np.ndarray,
                    gkey: np.ndarray, slot: np.ndarray, state: np.ndarray, stop_key: int,
-                   min_gap: int = 0, now: np.ndarray | None = None) -> int: ...
+                   min_gap: int = 0, now: np.ndarray | None = None,
+                   live: bool = ...) -> int: ...

@@ -56,7 +56,7 @@ from libc.stdint cimport INT32_MAX, INT64_MAX
 from goruntime._heap cimport (
     Heap, mheap_t, mallocgc, mallocgc_typed, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr,
     GORUNTIME_CHECKS, GR_PREFETCH, write_barrier, malloc_small_scan_fast, span_of, alloc_cache_t,
-    alloc_cache_take,
+    alloc_cache_take, live_add, live_remove, LIVE_IDX_BITS, BITMAP_WORDS, TINY_SIZE,
 )
 
 cdef enum:
@@ -69,6 +69,11 @@ cdef enum:
     DROP_AHEAD = 32             # replay: rows ahead whose dropped slot is prefetched (then
                                 # its root-table entries, DROP_AHEAD / 2 rows ahead)
     ROOT_AHEAD = 8              # replay: root_adds ahead whose reused slot is prefetched
+
+cdef extern from *:
+    # replay_objects: heap offsets whose live position (span index << 10 | slot) fits an
+    # int32 slot as -2 - position: below 16 GiB less a page
+    const uint64_t LIVE32_BYTES "((1ULL << 34) - 8192)"
 
 # GC masks (Go: abi.Type.GCData), one byte per word: 1 = the word holds a pointer.
 cdef uint8_t PTR_WORDS[4]
@@ -161,6 +166,7 @@ cdef int mutator_poll(mutator_t* m, uint64_t fresh) except -1 nogil:
     the cycle runs. Go: the ``shouldhelpgc`` tail of mallocgc.
     """
     m.epoch += 1
+    m.h.alloc_clean = 0                 # (a replay's clean allocation is over: see replay_alloc)
     if m.h.gc_pending:
         m.h.roots[m.fresh] = fresh
         with gil:
@@ -730,14 +736,72 @@ def validate_trace(const uint8_t[::1] op, const int64_t[::1] ids, const int64_t[
     return (-1, 0, 0)
 
 
-cdef inline void prefetch_root_slot(const mheap_t* h) noexcept nogil:
-    """Fetch the table lines of the root slot `root_add` reuses ROOT_AHEAD adds from now
-    (the free slots are a stack: known ahead unless drops push new ones first)."""
-    cdef intp_t s
+# The prefetch helpers return addresses, fetched by the caller: a function whose only
+# effect is a prefetch is "pure" to GCC, which deletes the call (it did, until the eighth
+# pass: the replay's root-slot prefetch was never in the built code).
+
+cdef inline intp_t root_reused_ahead(const mheap_t* h) noexcept nogil:
+    """The root slot `root_add` reuses ROOT_AHEAD adds from now, or -1 (the free slots
+    are a stack: known ahead unless drops push new ones first); its table lines are
+    fetched by the caller."""
     if h.root_nfree > ROOT_AHEAD:
-        s = h.root_stack[h.root_nfree - 1 - ROOT_AHEAD]
-        GR_PREFETCH(&h.root_free[s])
-        GR_PREFETCH(&h.roots[s])
+        return h.root_stack[h.root_nfree - 1 - ROOT_AHEAD]
+    return -1
+
+
+cdef inline bint own_slot(uint64_t size, bint pointerful) noexcept nogil:
+    """An object of *size* bytes has a slot of its own (not zerobase, not a tiny
+    sub-allocation): the replay's live set can hold it (`live_add`)."""
+    return size != 0 and (pointerful or size >= TINY_SIZE)
+
+
+cdef inline void hold_drop(mheap_t* h, int64_t v) noexcept nogil:
+    """Release a replayed object's hold *v*: a root slot (>= 0) or a live position
+    ``pos`` stored as ``-2 - pos`` (-1: none)."""
+    if v >= 0:
+        root_remove(h, v)
+    elif v <= -2:
+        live_remove(h, -2 - v)
+
+
+cdef inline const void* hold_line(const mheap_t* h, int64_t v) noexcept nogil:
+    """The line `hold_drop` of *v* reads first (for the caller to fetch), or NULL."""
+    cdef int64_t pos
+    if v >= 0:
+        return &h.root_free[v] if v < h.roots_len else NULL
+    if v <= -2:
+        pos = -2 - v
+        return &h.live_bits[(pos >> LIVE_IDX_BITS) * BITMAP_WORDS
+                            + ((pos & ((1 << LIVE_IDX_BITS) - 1)) >> 6)]
+    return NULL
+
+
+cdef inline int replay_alloc(mutator_t* m, uint64_t size, bint ptr, const uint64_t* pw,
+                             bint clean, uint64_t* out) except -1 nogil:
+    """One replayed allocation of *size* bytes (pointerful: the first ``pw[0]`` words may
+    hold pointers, all when *pw* is NULL). *clean*: nothing will write the object (a
+    trace replay's, held by the live set), so its span stays clean (``page_dirty``): its
+    slots need no zero check when reused. The flag is down again before anything else
+    can allocate (`mutator_poll` clears it too, before it calls the runtime; the kernels'
+    callers on an error)."""
+    m.h.alloc_clean = clean
+    if ptr and pw != NULL:
+        new_object_prefix(m, size, pw[0], out)
+    elif ptr:
+        new_object(m, size, PTR_WORDS, 1, out)
+    else:
+        new_object(m, size, NULL, 0, out)
+    m.h.alloc_clean = 0
+    return 0
+
+
+def release_holds(Heap heap, const int64_t[::1] holds):
+    """Release the holds a replay kernel left (``replay_kernel``'s ``slot``,
+    ``replay_objects``' ``slot``): root slots (>= 0) and live-set positions (<= -2)."""
+    cdef intp_t i
+    with heap.lock:
+        for i in range(holds.shape[0]):
+            hold_drop(&heap.h, holds[i])
 
 
 cdef inline int new_object_prefix(mutator_t* m, uint64_t size, uint64_t nptr,
@@ -762,7 +826,8 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
                   const uint64_t[::1] size, const uint8_t[::1] pointers,
                   const int64_t[::1] tdense, const uint32_t[::1] offset,
                   uint64_t[::1] addr, int64_t[::1] slot, int64_t[::1] counts,
-                  const uint64_t[::1] ptrwords=None, const int64_t[::1] idle_ns=None):
+                  const uint64_t[::1] ptrwords=None, const int64_t[::1] idle_ns=None,
+                  bint live=False):
     """Replay a trace that `validate_trace` accepted.
 
     ``addr[k]`` / ``slot[k]`` hold dense id k's current object and root slot (-1: not
@@ -774,12 +839,16 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
     *idle_ns*, if given (one entry per row), is the time the program was blocked before
     the row: during a mark, the runtime's idle mark workers get it first
     (``Collector.idle_gap``; Go's idle worker marks while the program waits).
+    *live* (a trace without stores: nothing but the replay holds its objects): an object
+    with a slot of its own is held by the heap's live set (`Heap.use_live_set`, one bit,
+    greyed span by span) instead of a root slot; ``slot[k]`` is then ``-2 - position``
+    (`release_holds` releases both kinds).
     """
     cdef mutator_t* m = &mut.m
     cdef intp_t n = op.shape[0], row
     cdef int64_t k
     cdef uint64_t a = 0, v
-    cdef bint prefix = ptrwords is not None
+    cdef bint prefix = ptrwords is not None, own = False
     cdef const uint64_t* pw = NULL
     cdef const int64_t* idle = NULL
     if prefix:
@@ -793,46 +862,50 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
         if n:
             idle = &idle_ns[0]
     cdef mheap_t* h = m.h
-    cdef intp_t ahead, half = DROP_AHEAD // 2
-    cdef int64_t s
-    with nogil:
-        for row in range(n):
-            # a drop's slot[k] and its root-table entries are random reads (objects die in
-            # no particular order): fetched in two steps, some rows before they are used
-            ahead = row + DROP_AHEAD
-            if ahead < n and op[ahead] == OP_DROP:
-                GR_PREFETCH(&slot[dense[ahead]])
-            ahead = row + half
-            if ahead < n and op[ahead] == OP_DROP:
-                s = slot[dense[ahead]]
-                if s >= 0 and s < h.roots_len:
-                    GR_PREFETCH(&h.root_free[s])
-                    GR_PREFETCH(&h.roots[s])
-            k = dense[row]
-            if idle != NULL and idle[row] > 0 and m.h.gcphase_mark:
-                with gil:
-                    mut.runtime.collector.idle_gap(idle[row])
-            if op[row] == OP_ALLOC:
-                if pointers[row] and prefix:
-                    new_object_prefix(m, size[row], pw[row], &a)
-                elif pointers[row]:
-                    new_object(m, size[row], PTR_WORDS, 1, &a)
+    cdef intp_t ahead, half = DROP_AHEAD // 2, s
+    if live and h.live_bits == NULL:
+        raise ValueError("replay_kernel: live needs the heap's live set (Heap.use_live_set)")
+    try:
+        with nogil:
+            for row in range(n):
+                # a drop's slot[k] and its root-table entries are random reads (objects die in
+                # no particular order): fetched in two steps, some rows before they are used
+                ahead = row + DROP_AHEAD
+                if ahead < n and op[ahead] == OP_DROP:
+                    GR_PREFETCH(&slot[dense[ahead]])
+                ahead = row + half
+                if ahead < n and op[ahead] == OP_DROP:
+                    GR_PREFETCH(hold_line(h, slot[dense[ahead]]))
+                k = dense[row]
+                if idle != NULL and idle[row] > 0 and m.h.gcphase_mark:
+                    with gil:
+                        mut.runtime.collector.idle_gap(idle[row])
+                if op[row] == OP_ALLOC:
+                    own = live and own_slot(size[row], pointers[row])
+                    replay_alloc(m, size[row], pointers[row], &pw[row] if prefix else NULL, own, &a)
+                    addr[k] = a
+                    if own and a - h.arena_start < LIVE32_BYTES:     # as replay_objects
+                        slot[k] = -2 - live_add(h, a)
+                    else:
+                        slot[k] = root_add(h, a)
+                        s = root_reused_ahead(h)
+                        if s >= 0:
+                            GR_PREFETCH(&h.root_free[s])
+                            GR_PREFETCH(&h.roots[s])
+                elif op[row] == OP_STORE:
+                    v = addr[tdense[row]] if tdense[row] >= 0 else 0
+                    store(h, addr[k] + offset[row], v)
+                    h.page_dirty[span_of(h, addr[k])] = 1      # no longer clean
+                elif op[row] == OP_DROP:
+                    hold_drop(h, slot[k])
+                    slot[k] = -1
                 else:
-                    new_object(m, size[row], NULL, 0, &a)
-                addr[k] = a
-                slot[k] = root_add(h, a)
-                prefetch_root_slot(h)
-            elif op[row] == OP_STORE:
-                v = addr[tdense[row]] if tdense[row] >= 0 else 0
-                store(h, addr[k] + offset[row], v)
-            elif op[row] == OP_DROP:
-                root_remove(h, slot[k])
-                slot[k] = -1
-            else:
-                with gil:
-                    mut.runtime.gc(kind="cycle")       # runtime.GC()
-                h = m.h
-            counts[op[row]] += 1
+                    with gil:
+                        mut.runtime.gc(kind="cycle")       # runtime.GC()
+                    h = m.h
+                counts[op[row]] += 1
+    finally:
+        h.alloc_clean = 0               # (if an allocation raised)
 
 
 def merge_op_stream(const int64_t[::1] akey, const int64_t[::1] ident,
@@ -945,12 +1018,14 @@ cdef int replay_objects_run(mutator_t* m, Mutator mut, replay_cursor_t* c, intp_
                             const uint8_t* ptr, const uint64_t* pw, intp_t na,
                             const int64_t* dkey, const int64_t* ddense, intp_t nd,
                             const int64_t* gkey, intp_t ng, int32_t* slot,
-                            int64_t stop_key, int64_t min_gap, int64_t* now) except -1 nogil:
+                            int64_t stop_key, int64_t min_gap, int64_t* now,
+                            bint live) except -1 nogil:
     """The loop of `replay_objects`; *c* is kept current, so a raise leaves it exact.
     Returns 1 when the chunk is used up, 0 when the replay stopped or ended."""
     cdef mheap_t* h = m.h
     cdef intp_t ahead, half = DROP_AHEAD // 2, x
-    cdef int64_t k, ak, dk, gk, s, gap, b
+    cdef bint own
+    cdef int64_t k, ak, dk, gk, gap, b
     cdef uint64_t a = 0, size
     cdef intp_t r
     while True:
@@ -981,19 +1056,23 @@ cdef int replay_objects_run(mutator_t* m, Mutator mut, replay_cursor_t* c, intp_
                     now[2] = now[0]
                     now[0] = b
                     now[1] += 1
-            if ptr[x] and pw != NULL:
-                new_object_prefix(m, size, pw[x], &a)
-            elif ptr[x]:
-                new_object(m, size, PTR_WORDS, 1, &a)
+            own = live and own_slot(size, ptr[x])
+            replay_alloc(m, size, ptr[x], &pw[x] if pw != NULL else NULL, own, &a)
+            # a live position below LIVE32_BYTES fits the int32 slot; an object above
+            # (a heap over 16 GiB) takes a root slot
+            if own and a - h.arena_start < LIVE32_BYTES:
+                slot[c.i] = <int32_t>(-2 - live_add(h, a))
             else:
-                new_object(m, size, NULL, 0, &a)
-            r = root_add(h, a)
-            if r > INT32_MAX:
-                with gil:
-                    raise MemoryError("replay_objects: more than 2**31 root slots")
-            slot[c.i] = <int32_t>r
+                r = root_add(h, a)
+                if r > INT32_MAX:
+                    with gil:
+                        raise MemoryError("replay_objects: more than 2**31 root slots")
+                slot[c.i] = <int32_t>r
+                r = root_reused_ahead(h)
+                if r >= 0:
+                    GR_PREFETCH(&h.root_free[r])
+                    GR_PREFETCH(&h.roots[r])
             c.i += 1
-            prefetch_root_slot(h)
         elif dk < gk:                           # a drop
             if dk >= stop_key:
                 return 0
@@ -1004,15 +1083,12 @@ cdef int replay_objects_run(mutator_t* m, Mutator mut, replay_cursor_t* c, intp_
                 GR_PREFETCH(&slot[ddense[ahead]])
             ahead = c.j + half
             if ahead < nd:
-                s = slot[ddense[ahead]]
-                if s >= 0 and s < h.roots_len:
-                    GR_PREFETCH(&h.root_free[s])
-                    GR_PREFETCH(&h.roots[s])
+                GR_PREFETCH(hold_line(h, slot[ddense[ahead]]))
             k = ddense[c.j]
             if k < 0 or k >= c.i:               # not allocated (yet): a malformed run
                 with gil:
                     raise ValueError("replay_objects: a drop's object is not allocated")
-            root_remove(h, slot[k])
+            hold_drop(h, slot[k])
             slot[k] = -1
             c.j += 1
         elif gk != INT64_MAX:                   # runtime.GC()
@@ -1030,7 +1106,8 @@ def replay_objects(Mutator mut, intp_t k0, const int64_t[::1] birth, const uint6
                    const uint8_t[::1] ptr, const uint64_t[::1] ptrwords, intp_t na,
                    const int64_t[::1] dkey, const int64_t[::1] ddense,
                    const int64_t[::1] gkey, int32_t[::1] slot, int64_t[::1] state,
-                   int64_t stop_key, int64_t min_gap=0, int64_t[::1] now=None):
+                   int64_t stop_key, int64_t min_gap=0, int64_t[::1] now=None,
+                   bint live=False):
     """`replay_kernel` of the op stream `merge_op_stream` would build, without building
     it: the three sorted runs are merged as the replay goes (a recorded trace's replay,
     ``goruntime.trace.simulate``), so no row of the stream is ever written.
@@ -1052,7 +1129,9 @@ def replay_objects(Mutator mut, intp_t k0, const int64_t[::1] birth, const uint6
     each gap of at least *min_gap* ns between two allocations of nonzero size
     (`idle_gaps`) during a mark. *now* (3 int64), if given, follows the allocations of
     nonzero size: the time of the last one begun, how many were begun, the time of the
-    one before (`goruntime.trace.simulate.TraceClock` reads it).
+    one before (`goruntime.trace.simulate.TraceClock` reads it). *live*: objects with a
+    slot of their own are held by the heap's live set, ``slot[k] = -2 - position``
+    (`replay_kernel`'s *live*; `release_holds`).
     """
     cdef intp_t clen = birth.shape[0], nd = dkey.shape[0], ng = gkey.shape[0]
     cdef replay_cursor_t c
@@ -1067,6 +1146,8 @@ def replay_objects(Mutator mut, intp_t k0, const int64_t[::1] birth, const uint6
         raise ValueError("replay_objects: slot needs an entry per object")
     if now is not None and now.shape[0] != 3:
         raise ValueError("replay_objects: now needs 3 entries")
+    if live and mut.m.h.live_bits == NULL:
+        raise ValueError("replay_objects: live needs the heap's live set (Heap.use_live_set)")
     c.i, c.j, c.g, c.last, c.seen = state[0], state[1], state[2], state[3], state[4] != 0
     if c.i < 0 or c.i > na or c.j < 0 or c.j > nd or c.g < 0 or c.g > ng \
             or k0 < 0 or c.i < k0 or (c.i < na and c.i - k0 > clen):
@@ -1077,8 +1158,10 @@ def replay_objects(Mutator mut, intp_t k0, const int64_t[::1] birth, const uint6
                                 &ptrwords[0] if clen else NULL, na,
                                 &dkey[0] if nd else NULL, &ddense[0] if nd else NULL, nd,
                                 &gkey[0] if ng else NULL, ng, &slot[0] if na else NULL,
-                                stop_key, min_gap, &now[0] if now is not None else NULL)
+                                stop_key, min_gap, &now[0] if now is not None else NULL,
+                                live)
     finally:
+        mut.m.h.alloc_clean = 0         # (if an allocation raised)
         state[0], state[1], state[2], state[3], state[4] = c.i, c.j, c.g, c.last, c.seen
     return rc
 

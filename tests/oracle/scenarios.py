@@ -67,8 +67,14 @@ REGISTRY: dict[str, Scenario] = {}
 # test_oracle runs them as strict xfails (a fix makes them pass, and the entry goes).
 KNOWN_DIFFERENCES: dict[str, str] = {}
 
+# The Go oracle binary's scannable globals (.data + .bss, Go's /gc/scan/globals:bytes, as
+# gogc_goal_small reports them; test_oracle checks this against the live binary): a process
+# input of every Go scenario -- part of each heap goal, and the root jobs an assist scans
+# before heap work, which decides where a mark with little heap work ends (fid_churn,
+# gctrace_large_scan) -- so the twins run with the same globals.
+ORACLE_GLOBALS = 684434
 # Every scenario's runtime: Go's GOMAXPROCS=1, deterministic time and scheduling.
-BASE_RUNTIME = dict(gomaxprocs=1, scheduler="cooperative", clock="virtual")
+BASE_RUNTIME = dict(gomaxprocs=1, scheduler="cooperative", clock="virtual", globals_bytes=ORACLE_GLOBALS)
 
 
 def scenario(tol: dict[str, Tolerance] | None = None, runtime: dict | None = None, own_runtime: bool = False):
@@ -2585,3 +2591,4 @@ import scenarios_lang  # noqa: E402,F401  (the allocating language: registers it
 import scenarios_lang_port  # noqa: E402,F401  (the programs people port first: registers its scenarios)
 import scenarios_fidelity  # noqa: E402,F401  (the fidelity audit's programs: registers its scenarios)
 import scenarios_fidelity2  # noqa: E402,F401  (the fidelity audit, second round: registers its scenarios)
+import scenarios_fidelity3  # noqa: E402,F401  (the fidelity audit, third round: registers its scenarios)

@@ -6,7 +6,7 @@ goruntime's public API as a Go programmer would port them.
 from types import SimpleNamespace
 
 from harness import Abs, Info
-from scenarios import HEAP_TRIGGERED, KNOWN_DIFFERENCES, QUEUE_METRICS, bysize_deltas, debug, mem_deltas, metrics, rt, scenario, weak
+from scenarios import HEAP_TRIGGERED, QUEUE_METRICS, bysize_deltas, debug, mem_deltas, metrics, rt, scenario, weak
 from scenarios_lang_port import NOISE, Snaps
 
 MS = 1_000_000
@@ -644,14 +644,6 @@ def _churn():
                **noise_without("*BySize.2", "*BySizeFrees.2"), "churn_and_gc.BySize*": CHURN_BYSIZE})
 def fid_churn():
     return _churn()
-
-
-KNOWN_DIFFERENCES["fid_churn"] = (
-    "concurrent mark at GOGC=25 over 40 MiB live with 8 KiB churn: goruntime runs 21 heap-triggered cycles, Go "
-    "17..19 in its 20 recorded runs. Go's mutator allocates 3-4 MB while a cycle marks (gctrace 50->53->43 MB, 53-54 MB goal), "
-    "goruntime's cost model 2 MB (48->50->41 MB, 51 MB goal): its marked heap and goal are lower and each "
-    "cycle covers less churn (the mark's cost against allocation's: clock.py COSTS). fid_churn_stw, the same "
-    "program under gcstoptheworld=1, agrees exactly")
 
 
 @scenario(tol=CHURN_TOL, runtime={"godebug": "gcstoptheworld=1"})

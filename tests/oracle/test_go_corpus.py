@@ -633,6 +633,40 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
                   "victim, victim dropped", {
         "get10.Mallocs": 12, "put10.Mallocs": 4, "get4.Mallocs": 0, "gc1.Frees": 0,
         "get3_victim.Mallocs": 2, "gc2.Frees": 13, "news": [10, 10, 10, 12, 13]}, {}),
+    # The audit's third round.
+    "fid3_line_counts": ("internal/runtime/maps runtime_faststr.go: an assignment to a present string key "
+                         "stores the new key (\"the backing storage may differ\"), so the map keeps the last "
+                         "line holding each word: dropping the first half of the lines frees all of them", {
+        "lens": [16, 16], "lines.Mallocs": 300,
+        # the 150 lines, and the map's outgrown 16-slot table (its 32-byte struct and groups)
+        "drop_first_half.Frees": 153, "drop_first_half.BySizeFrees.23": 1}, {}),
+    "fid3_any_keys": ("iface.go convT64 (ints under 256 from staticuint64s, an 8-byte tiny box from 256), "
+                      "convTstring (16 bytes), convTnoptr (the 16-byte struct); escape analysis: a map "
+                      "assignment's key escapes, a lookup's and a delete's do not (no box); NeedKeyUpdate: "
+                      "the new box replaces the old", {
+        "lens": [700, 450], "sum": 104650, "lookup.Mallocs": 0, "update_ints.Mallocs": 144,
+        "strs.BySize.2": 200, "delete.Mallocs": 0}, {}),
+    "fid3_gc_percent": ("mgcpacer.go setGCPercent returns the previous GOGC; GOGC=off starts no cycle", {
+        "prev": [100, 50, 200, 25, -1, 400]}, {}),
+    "fid3_memlimit": ("mgcpacer.go setMemoryLimit returns the previous limit; a limit above the GOGC "
+                      "goal leaves the GOGC goal", {
+        "prev": [MAX_INT64, MAX_INT64, 14 << 20, 11 << 20, 24 << 20], "limit24.formula_match": False}, {}),
+    "fid3_buffers": ("bytes/buffer.go: 64 bytes first, then growSlice's 2 cap + n rounded up to the size "
+                     "class by append; strings/builder.go Grow: MakeNoZero(2 cap + n), rounded; "
+                     "Builder.String copies nothing", {"builder_string.Mallocs": 0, "buffer_reuse.Mallocs": 0}, {}),
+    "fid3_requests": ("proc.go gfget reuses dead goroutines' g; the go statement's wrapper closure "
+                      "captures the request; the arithmetic", {"sum": 118800}, {}),
+    "fid3_recycle": ("mfinal.go: a finalizer that stores its object and sets a finalizer again revives it; "
+                     "the others are freed the cycle after their finalizer ran", {
+        "events.cycle2": [], "events.cycle4": []}, {}),
+    "fid3_pipeline": ("chan.go: buffered channels of pointers; the arithmetic", {
+        "sum": sum(i * i for i in range(300)) + sum(16 + i % 100 for i in range(300) if i % 3)}, {}),
+    "fid3_cleanup_args": ("mcleanup.go AddCleanup: argv := new(S) (16 bytes pointer-free when S is smaller "
+                          "and pointer-free) holds the argument, so a heap string or array lives until its "
+                          "cleanup has run", {"gc_args_kept.Frees": 0,
+                                              "events_even": Unordered(
+                                                  [20 + i if i % 3 == 0 else 1040 + i if i % 3 == 1 else 2001 + i
+                                                   for i in range(0, 36, 2)])}, {}),
     "read_mem_stats_goroutine_mid_cycle": ("as read_mem_stats_mid_cycle, read by a second goroutine "
                                            "between the allocations (chan.go: an unbuffered send "
                                            "hands the P to the receiver)",

@@ -43,3 +43,12 @@ def test_same_numbers_as_go(name, go_oracle):
     assert not any(r.failed for r in rows), (
         f"goruntime differs from Go 1.27.3 in scenario {name}:\n{harness.describe_failures(rows)}"
     )
+
+
+def test_the_twins_run_with_the_go_binarys_globals(go_oracle):
+    """The scenarios' runtime declares the oracle binary's scannable globals (a process
+    input of every Go scenario): they change whenever the Go corpus grows, so they are
+    checked against what the live binary reports (/gc/scan/globals:bytes)."""
+    live = go_oracle.run("gogc_goal_small")["gogc0"]["globals"]
+    assert scenarios.BASE_RUNTIME["globals_bytes"] == scenarios.ORACLE_GLOBALS == live, (
+        f"set scenarios.ORACLE_GLOBALS = {live} (the Go oracle binary's data+BSS)")
