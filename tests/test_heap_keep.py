@@ -99,12 +99,14 @@ def _oom(r, gogc):
     return None, _stats(r)
 
 
-RUNS = [(_trees, 100), (_large_and_scavenge, 50), (_oom, 100), (_trees, 50),
-        (_large_and_scavenge, 200), (_trees, 25)]
+# (workload, GOGC, GOMAXPROCS (more Ps: more mcaches written), GODEBUG (gccheckmark: the
+# checkmark bitmaps written too))
+RUNS = [(_trees, 100, 1, ""), (_large_and_scavenge, 50, 4, "gccheckmark=1"), (_oom, 100, 2, ""),
+        (_trees, 50, 3, ""), (_large_and_scavenge, 200, 1, ""), (_trees, 25, 1, "")]
 
 
-def _run(fn, gogc):
-    r = rt.Runtime(arena_cap=CAP)
+def _run(fn, gogc, procs=1, godebug=""):
+    r = rt.Runtime(arena_cap=CAP, gomaxprocs=procs, godebug=godebug)
     with r:                                       # closes r at the end
         got = fn(r, gogc)
     del r
@@ -116,8 +118,8 @@ def test_kept_memory_is_a_fresh_heaps(keep):
     _heap.keep_memory(False)
     want = _fresh_arrays(CAP)
     _heap.keep_memory(True)
-    for fn, gogc in RUNS:
-        _run(fn, gogc)
+    for fn, *run in RUNS:
+        _run(fn, *run)
         assert _heap.kept_memory() == CAP, fn.__name__
         _assert_fresh(CAP, want)
 
@@ -126,11 +128,11 @@ def test_runtimes_on_kept_memory_run_as_on_new_memory(keep):
     """The same runs in sequence on new memory and on one kept heap: the same results and
     every MemStats field."""
     _heap.keep_memory(False)
-    fresh = [_run(fn, g) for fn, g in RUNS]
+    fresh = [_run(*run) for run in RUNS]
     _heap.keep_memory(True)
     kept = []
-    for fn, g in RUNS:
-        kept.append(_run(fn, g))
+    for run in RUNS:
+        kept.append(_run(*run))
         assert _heap.kept_memory() == CAP
     assert kept == fresh
 
