@@ -2188,3 +2188,35 @@ def test_b67_a_signal_handlers_gc_cannot_free_an_interfaces_new_box():
         assert gcs
     finally:
         signal.signal(signal.SIGUSR1, before)
+
+
+# ---------------------------------------------------------------------------------- B68
+def test_b68_heap_dump_questions_check_their_arguments():
+    """`d.without_root(-1)` and `d.describe_root(-1)` answered for the last root (numpy's
+    negative index), `d.top_retainers(-1)` returned all objects but one, and
+    `d.next_gc(-5)` (GOGC off) gave a goal of 32 KB, `d.next_gc(2**70)` a goal past
+    uint64. Now a root index is an int in range, n is >= 0, and GOGC is Runtime's: off
+    has no goal (Go's ^uint64(0)), out of int32 is an OverflowError."""
+    import gzip
+    import pathlib
+    from goruntime import heapdump
+    raw = gzip.open(pathlib.Path(__file__).parent / "data" / "heapdump_list20.dump.gz").read()
+    d = heapdump.HeapDump(np.frombuffer(raw, np.uint8), build_runtime=False)
+    n = len(d.roots)
+    assert d.without_root(n - 1) == d.without_root(np.int64(n - 1))
+    assert d.describe_root(0)
+    for r, exc in [(-1, IndexError), (n, IndexError), (1.5, TypeError), (True, TypeError)]:
+        with pytest.raises(exc, match="root index"):
+            d.without_root(r)
+        with pytest.raises(exc, match="root index"):
+            d.describe_root(r)
+    for bad in (-1, 2.0, None):
+        with pytest.raises(ValueError, match="n must be an int >= 0"):
+            d.top_retainers(bad)
+    assert len(d.top_retainers(0)) == 0 and len(d.top_retainers(3)) == 3
+    assert d.next_gc(-5) == d.next_gc("off") == 2 ** 64 - 1
+    assert d.next_gc("100") == d.next_gc(100) < d.next_gc(200)
+    with pytest.raises(OverflowError, match="gogc"):
+        d.next_gc(2 ** 70)
+    with pytest.raises(TypeError, match="gogc"):
+        d.next_gc(1.5)

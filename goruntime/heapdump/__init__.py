@@ -680,8 +680,19 @@ class HeapDump:
             return off - 16 if off >= 16 else 0
         return off
 
+    def _root_index(self, r):
+        """*r* as an index into ``d.roots`` (an int in 0..len-1: numpy would take -1 as the
+        last root and answer for it)."""
+        if isinstance(r, bool) or not isinstance(r, (int, np.integer)):
+            raise TypeError(f"a root index must be an int, not {type(r).__name__}")
+        if not 0 <= r < len(self.roots):
+            raise IndexError(f"root index {int(r)} out of range: the dump has {len(self.roots)} "
+                             f"roots (0..{len(self.roots) - 1})")
+        return int(r)
+
     def describe_root(self, r):
         """A root as Go would name it: a global in data/bss, goroutine N's frame, ..."""
+        r = self._root_index(r)
         rec = self.roots[r]
         kind, owner, off = int(rec["kind"]), int(rec["owner"]), int(rec["offset"])
         if kind in (0, 1):
@@ -767,6 +778,8 @@ class HeapDump:
 
     def top_retainers(self, n=10):
         """The *n* objects with the largest retained sizes (a structured array)."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"top_retainers: n must be an int >= 0, not {n!r}")
         d = self.dominators()
         order = np.argsort(-d["retained"].astype(np.int64), kind="stable")[:n]
         out = np.zeros(len(order), dtype=[("addr", np.uint64), ("size", np.uint64),
@@ -923,6 +936,7 @@ class HeapDump:
     def without_root(self, r):
         """What dropping root *r* (an index into ``d.roots``) would free:
         ``(objects, bytes)`` reachable now and unreachable without it."""
+        r = self._root_index(r)
         now = self.reachable()
         keep = self._root_targets.copy()
         keep[r] = -1
@@ -932,7 +946,13 @@ class HeapDump:
 
     def next_gc(self, gogc=100):
         """NextGC after a GC of this heap with GOGC=*gogc* (Go's heap goal:
-        ``live + (live + stack scan + globals scan) * GOGC/100``, at least 4 MiB*GOGC/100)."""
+        ``live + (live + stack scan + globals scan) * GOGC/100``, at least 4 MiB*GOGC/100).
+        *gogc* is checked as Runtime's is; GOGC off (negative, ``"off"``) has no goal:
+        Go's ``^uint64(0)``."""
+        from .. import pacer
+        gogc = pacer.gogc_arg(gogc, "gogc")
+        if gogc < 0:
+            return (1 << 64) - 1
         if self._gc_result is None:
             live = int(self._size[self.reachable()].sum())
         else:
