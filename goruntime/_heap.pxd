@@ -105,6 +105,8 @@ cdef struct mheap_t:
     # memory classes
     uint64_t heap_inuse        # bytes in in-use spans
     uint64_t heap_released     # bytes of free pages released to the OS
+    uint64_t alloc_scav_limit  # heap share of the memory limit for allocSpan's scavenge (max: off)
+    uint64_t released_eager    # bytes released by allocation-time scavenging (Go: scav.releasedEager)
     intp_t nspans_inuse        # live span records (MSpanInuse = 160 bytes each)
     # pacer inputs (Go: gcController), spec 4.1
     uint64_t heap_live

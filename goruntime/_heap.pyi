@@ -30,6 +30,9 @@ class Heap:
     def malloc_bytes(self) -> int: ...
     trigger: int
     gc_pending: bool
+    alloc_scav_limit: int
+    @property
+    def released_eager(self) -> int: ...
     gcphase_mark: bool
     nprocs: int
     owner: int

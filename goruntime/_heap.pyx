@@ -438,7 +438,19 @@ cdef intp_t alloc_span(mheap_t* h, int spc, intp_t npages, uint64_t elemsize,
     memset(&h.alloc_bits[start * BITMAP_WORDS], 0, BITMAP_WORDS * 8)
     memset(&h.gcmark_bits[start * BITMAP_WORDS], 0, BITMAP_WORDS * 8)
     h.nspans_inuse += 1
+    if h.alloc_scav_limit != ~(<uint64_t>0):
+        alloc_scavenge(h)
     return start
+
+
+cdef void alloc_scavenge(mheap_t* h) noexcept nogil:
+    """Go: mheap.allocSpan's memory-limit scavenge: when mappedReady plus the span's
+    released pages (already paged in here) passes the limit, release the excess of free
+    pages at once. *alloc_scav_limit* is the limit less the non-heap mapped memory, set
+    by the runtime (max while no limit is set or the GC CPU limiter is limiting)."""
+    cdef uint64_t ready = (<uint64_t>h.mapped_pages << PAGE_SHIFT) - h.heap_released
+    if ready > h.alloc_scav_limit:
+        h.released_eager += scavenge_pages(h, ready - h.alloc_scav_limit)
 
 
 cdef void free_span(mheap_t* h, intp_t si) noexcept nogil:
@@ -467,19 +479,24 @@ def _scavenge(Heap heap, uint64_t nbytes):
     Returns the bytes released. The pages are really given back (``madvise``), as Go's
     scavenger does, so they read as zero afterwards. Go: mheap.pages.scavenge.
     """
-    cdef mheap_t* h = &heap.h
-    cdef intp_t p
-    cdef uint64_t done = 0
+    cdef uint64_t done
     with nogil:
-        p = h.mapped_pages - 1
-        while p >= 0 and done < nbytes:
-            if not bit_get(h.page_inuse, p) and not bit_get(h.page_scav, p):
-                bit_set(h.page_scav, p)
-                h.heap_released += PAGE_SIZE
-                done += PAGE_SIZE
-                madvise(h.arena + (p << PAGE_SHIFT), PAGE_SIZE, MADV_DONTNEED)
-                h.page_dirty[p] = 0
-            p -= 1
+        done = scavenge_pages(&heap.h, nbytes)
+    return done
+
+
+cdef uint64_t scavenge_pages(mheap_t* h, uint64_t nbytes) noexcept nogil:
+    """Release free, unreleased pages, highest address first, until *nbytes* are done."""
+    cdef intp_t p = h.mapped_pages - 1
+    cdef uint64_t done = 0
+    while p >= 0 and done < nbytes:
+        if not bit_get(h.page_inuse, p) and not bit_get(h.page_scav, p):
+            bit_set(h.page_scav, p)
+            h.heap_released += PAGE_SIZE
+            done += PAGE_SIZE
+            madvise(h.arena + (p << PAGE_SHIFT), PAGE_SIZE, MADV_DONTNEED)
+            h.page_dirty[p] = 0
+        p -= 1
     return done
 
 
@@ -1261,6 +1278,7 @@ cdef class Heap:
             self.h.partial_head[i] = -1
             self.h.partial_tail[i] = -1
         self.h.trigger = 0xFFFFFFFFFFFFFFFF
+        self.h.alloc_scav_limit = 0xFFFFFFFFFFFFFFFF
         self.h.root_nfree = 0
         self.lock = threading.RLock()
         self.owner = PyThread_get_thread_ident()
@@ -1491,6 +1509,21 @@ cdef class Heap:
     @gc_pending.setter
     def gc_pending(self, bint v):
         self.h.gc_pending = v
+
+    @property
+    def alloc_scav_limit(self):
+        """Heap bytes (mapped, not released) above which a span allocation scavenges the
+        excess at once (Go: allocSpan vs gcController.memoryLimit); 2**64-1: off."""
+        return self.h.alloc_scav_limit
+
+    @alloc_scav_limit.setter
+    def alloc_scav_limit(self, uint64_t v):
+        self.h.alloc_scav_limit = v
+
+    @property
+    def released_eager(self):
+        """Bytes released by allocation-time scavenging (Go: mheap_.pages.scav.releasedEager)."""
+        return self.h.released_eager
 
     @property
     def gcphase_mark(self):

@@ -205,6 +205,7 @@ class Runtime:
         self._forcegc = None
         self._scav_time = self.clock.nanotime()
         self.limiter = GCCPULimiter(self.clock.nanotime(), gomaxprocs)   # mgclimit.go
+        self._nonheap_sys = 0        # Sys - HeapSys at the last pacer update
         if self.godebug.get("gctrace"):
             self.add_gc_observer(self.gctracer())
         self._token = None
@@ -378,9 +379,24 @@ class Runtime:
             peak_procs=self._peak_procs, stack_inuse=self.stacks.inuse(),
             nspecials=self.specials.counts(), high_water=self._sys_high_water,
             mem_profile_rate=self.mem_profile_rate)[-1]
+        self._sync_alloc_scavenge(sys_total - heap_sys)
         return _pacer.MemoryState(mapped_ready=sys_total - released,
                                   heap_free=heap_sys - heap_inuse - released,
                                   heap_alloc=heap_alloc, heap_inuse=heap_inuse)
+
+    def _sync_alloc_scavenge(self, nonheap=None):
+        """Arm the heap's allocation-time scavenge (Go: mheap.allocSpan releases free pages
+        at once when mappedReady + the span's released bytes pass the memory limit, unless
+        the GC CPU limiter is limiting). The heap compares its own mapped-ready bytes with
+        the limit less the non-heap memory (*nonheap*: Sys - HeapSys, as of the last pacer
+        update). Simplified: Go also scavenges on heap growth past its gcPercent goal."""
+        if nonheap is not None:
+            self._nonheap_sys = nonheap
+        limit = self.pacer.memory_limit
+        if limit == _pacer.MAX_INT64 or self.limiter.limiting():
+            self.heap.alloc_scav_limit = _pacer.MAX_UINT64
+        else:
+            self.heap.alloc_scav_limit = max(0, limit - self._nonheap_sys)
 
     def _stats(self, counters, m=None, next_gc=0, record_peak=True):
         """MemStats from *counters*. The span count's high-water mark (MSpanSys: span
@@ -728,6 +744,7 @@ class Runtime:
         self._check_alive()
         with self.world:
             old = self.pacer.set_memory_limit(x, sweep_done=self._sweep_done(), mem=self._mem_state())
+            self._sync_alloc_scavenge()
             if x >= 0 and old != x:
                 self._revise_running()
             self._update_trigger()

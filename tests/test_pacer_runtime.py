@@ -213,6 +213,40 @@ def test_free_os_memory_releases_every_free_page(runtime):
     assert m2.HeapSys == m1.HeapSys and m2.NumForcedGC == m1.NumForcedGC + 1
 
 
+def _freed_16mib():
+    """16 MiB of freed, still mapped pages; returns MemStats after the GC."""
+    keep = [rt.make(rt.Slice(rt.Byte), 1 << 20) for _ in range(16)]
+    keep = None  # noqa: F841 (drops them)
+    rt.GC()
+    return rt.ReadMemStats()
+
+
+@pytest.mark.parametrize("limited", [True, False])
+def test_span_allocation_scavenges_down_to_the_memory_limit(runtime, limited):
+    """Go: mheap.allocSpan releases free pages at once when mappedReady plus the new span
+    passes the memory limit (not only the background scavenger); without a limit, or
+    under it, an allocation releases nothing."""
+    m1 = _freed_16mib()
+    ready = m1.Sys - m1.HeapReleased
+    assert m1.HeapIdle - m1.HeapReleased >= 8 << 20        # the freed pages are still mapped
+    limit = ready - (4 << 20) if limited else MAX_INT64
+    debug.SetMemoryLimit(limit)
+    released = runtime.heap.released_eager
+    x = rt.make(rt.Slice(rt.Byte), 64 << 10)                # a fresh span
+    m2 = rt.ReadMemStats()
+    assert m2.NumGC == m1.NumGC and x is not None
+    eager = runtime.heap.released_eager - released
+    if limited:
+        # the excess (4 MiB + the span's own 64 KiB) is released, in 8 KiB pages
+        assert eager >= 4 << 20
+        assert m2.HeapReleased - m1.HeapReleased >= eager - (64 << 10)
+        assert limit - (64 << 10) <= m2.Sys - m2.HeapReleased <= limit + (64 << 10)
+    else:
+        assert eager == 0 and m2.HeapReleased <= m1.HeapReleased
+    debug.SetMemoryLimit(MAX_INT64)
+    check_invariants(m2)
+
+
 def test_the_runtime_drives_the_pacer_ports():
     """heapLive is one counter (the heap's, read through the pacer); the binary's globals
     come in through add_globals; FreeOSMemory releases free_os_memory_bytes."""
