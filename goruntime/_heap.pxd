@@ -372,6 +372,8 @@ cdef int malloc_small(mheap_t* h, int p, int spc, uint64_t* out) except -1 nogil
 cdef int malloc_tiny(mheap_t* h, int p, uint64_t size, uint64_t* out) except -1 nogil
 cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) except -1 nogil
 cdef int mallocgc(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) except -1 nogil
+# (mallocgc, mallocgc_typed and malloc_small/large return the object's span index; -2 for
+# zerobase and a tiny sub-allocation)
 cdef void set_heap_bits(mheap_t* h, uint64_t addr, const uint8_t* mask, intp_t elem_words,
                         intp_t count) noexcept nogil
 cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
@@ -399,7 +401,11 @@ cdef inline int64_t live_add(mheap_t* h, uint64_t addr) noexcept nogil:
     """Hold the allocated object at *addr* alive (a root of the replay's live set, set in
     its span's live bits); returns its position ``span index << 10 | slot``. The object
     must be in a span (not zerobase) and own its slot (not a tiny sub-allocation)."""
-    cdef intp_t si = span_of(h, addr)
+    return live_add_at(h, span_of(h, addr), addr)
+
+cdef inline int64_t live_add_at(mheap_t* h, intp_t si, uint64_t addr) noexcept nogil:
+    """`live_add` of *addr* in span *si* (the index `mallocgc` returned: no page-table
+    load)."""
     cdef uint32_t idx = obj_index(&h.spans[si], addr)
     bit_set(&h.live_bits[si * BITMAP_WORDS], idx)
     h.nlive += 1

@@ -850,9 +850,9 @@ cdef inline intp_t next_slot(mheap_t* h, int p, int spc, uint64_t* out) except -
 
 
 cdef int malloc_small(mheap_t* h, int p, int spc, uint64_t* out) except -1 nogil:
-    """One slot of span class *spc* from P *p*'s mcache (ascending address order)."""
-    next_slot(h, p, spc, out)
-    return 0
+    """One slot of span class *spc* from P *p*'s mcache (ascending address order); returns
+    the slot's span index."""
+    return <int>next_slot(h, p, spc, out)
 
 
 cdef int malloc_tiny(mheap_t* h, int p, uint64_t size, uint64_t* out) except -1 nogil:
@@ -869,15 +869,14 @@ cdef int malloc_tiny(mheap_t* h, int p, uint64_t size, uint64_t* out) except -1 
         out[0] = c.tiny + off
         c.tinyoffset = off + size
         c.tiny_allocs += 1
-        return 0
-    malloc_small(h, p, TINY_SPAN_CLASS, &x)
-    h.page_dirty[h.page_to_span[(x - h.arena_start) >> PAGE_SHIFT]] = 1   # shared: written
+        return -2
+    h.page_dirty[malloc_small(h, p, TINY_SPAN_CLASS, &x)] = 1   # shared: written
     memset(addr_ptr(h, x), 0, TINY_SIZE)
     if size < c.tinyoffset or c.tiny == 0:    # keep the block with more room left
         c.tiny = x
         c.tinyoffset = size
     out[0] = x
-    return 0
+    return -2
 
 
 cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) except -1 nogil:
@@ -908,13 +907,15 @@ cdef int malloc_large(mheap_t* h, uint64_t size, bint noscan, uint64_t* out) exc
     if h.heap_live >= h.trigger:
         h.gc_pending = 1
     out[0] = h.spans[si].base
-    return 0
+    return <int>si
 
 
 cdef int mallocgc(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) except -1 nogil:
-    """Go: mallocgc for *size* bytes; *out* gets the address the program sees (spec 1.4)."""
+    """Go: mallocgc for *size* bytes; *out* gets the address the program sees (spec 1.4).
+    Returns the span index of an object with a slot of its own, -2 for zerobase and a
+    tiny sub-allocation (its caller need not look the span up again)."""
     cdef int k
-    malloc_dispatch(h, p, size, noscan, out)      # raises (out of memory) before any count
+    cdef int si = malloc_dispatch(h, p, size, noscan, out)   # raises (out of memory) first
     h.malloc_calls += 1
     h.malloc_bytes += size
     if size != 0:                                 # zerobase costs nothing to speak of
@@ -926,7 +927,7 @@ cdef int mallocgc(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) 
             k = 2
         h.malloc_path_calls[k] += 1
         h.malloc_path_bytes[k] += size
-    return 0
+    return si
 
 
 cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
@@ -938,11 +939,12 @@ cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
     span already in hand)."""
     cdef intp_t si, nw, j, ndata, mj, last
     cdef uint64_t pat
+    cdef int r
     if mask == NULL or size == 0 or size > MIN_SIZE_FOR_MALLOC_HEADER or elem_words <= 0:
-        mallocgc(h, p, size, mask == NULL, out)
+        r = mallocgc(h, p, size, mask == NULL, out)
         if size != 0 and mask != NULL:
             set_heap_bits(h, out[0], mask, elem_words, count)
-        return 0
+        return r
     si = next_slot(h, p, size_to_class8[(size + 7) >> 3] << 1, out)
     h.malloc_calls += 1
     h.malloc_bytes += size
@@ -965,26 +967,27 @@ cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
     if last >= 0:                                # Go: mcache.scanAlloc (up to the last pointer)
         h.scan_alloc += <uint64_t>(last + 1) << 3
     write_small_bits(h, out[0], nw, pat)
-    return 0
+    return <int>si
 
 
 cdef int malloc_dispatch(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) except -1 nogil:
-    """Pick the path of spec 1.4: zerobase, large, tiny, small with or without header."""
-    cdef int c
+    """Pick the path of spec 1.4: zerobase, large, tiny, small with or without header.
+    Returns the object's span index, -2 for zerobase and a tiny sub-allocation."""
+    cdef int c, si
     if size == 0:
         out[0] = ZEROBASE
-        return 0
+        return -2
     if size > SMALL_CUTOFF:
         return malloc_large(h, size, noscan, out)
     if noscan and size < TINY_SIZE:
         return malloc_tiny(h, p, size, out)
     if not noscan and size > MIN_SIZE_FOR_MALLOC_HEADER:
         c = size_to_class(size + MALLOC_HEADER_SIZE)
-        malloc_small(h, p, c << 1, out)
+        si = malloc_small(h, p, c << 1, out)
         # the header (Go keeps the type there; here 0): the slot is zeroed already, so it
         # is not written, and a replayed object's page stays unbacked (the zero page)
         out[0] += MALLOC_HEADER_SIZE
-        return 0
+        return si
     c = size_to_class(size)
     return malloc_small(h, p, (c << 1) | noscan, out)
 

@@ -56,7 +56,7 @@ from libc.stdint cimport INT32_MAX, INT64_MAX
 from goruntime._heap cimport (
     Heap, mheap_t, mallocgc, mallocgc_typed, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr,
     GORUNTIME_CHECKS, GR_PREFETCH, write_barrier, malloc_small_scan_fast, span_of, alloc_cache_t,
-    alloc_cache_take, live_add, live_remove, LIVE_IDX_BITS, BITMAP_WORDS, TINY_SIZE,
+    alloc_cache_take, live_add_at, live_remove, LIVE_IDX_BITS, BITMAP_WORDS, TINY_SIZE,
 )
 
 cdef enum:
@@ -110,6 +110,8 @@ cdef struct mutator_t:
     uint64_t reported           # nalloc already reported to the progress bar
     uint64_t epoch              # bumped whenever code other than the allocation fast path
                                 # may have allocated or collected (its alloc caches go stale)
+    intp_t last_si              # the span index mallocgc returned for the last object
+                                # (-2: zerobase or a tiny sub-allocation)
 
 
 # ---------------------------------------------------------------------------------------
@@ -277,7 +279,7 @@ cdef inline int new_object(mutator_t* m, uint64_t size, const uint8_t* mask, int
     m.epoch += 1                        # the fast path's alloc caches go stale
     if mask != NULL:                   # elements: one for a struct (no division then)
         count = 1 if size == ebytes else <intp_t>(size // ebytes)
-    mallocgc_typed(m.h, m.p, size, mask, elem_words, count, out)
+    m.last_si = mallocgc_typed(m.h, m.p, size, mask, elem_words, count, out)
     if size == 0:
         return 0
     m.nalloc += 1
@@ -323,6 +325,7 @@ cdef class Mutator:
         self.m.sp = 0
         self.m.poll_at = POLL_EVERY
         self.m.epoch = 1
+        self.m.last_si = -2
         self.closed = False
 
     def close(self):
@@ -816,7 +819,7 @@ cdef inline int new_object_prefix(mutator_t* m, uint64_t size, uint64_t nptr,
     """`new_object` for a pointerful object of which only the first *nptr* words may hold
     pointers (a type's ptrdata, Go: abi.Type.PtrBytes): how a replay of a recorded Go
     trace, which has types but no pointer values, models the scan work."""
-    mallocgc(m.h, m.p, size, False, out)
+    m.last_si = mallocgc(m.h, m.p, size, False, out)
     if size == 0:
         return 0
     if nptr > (size >> 3):
@@ -892,7 +895,7 @@ def replay_kernel(Mutator mut, const uint8_t[::1] op, const int64_t[::1] dense,
                     replay_alloc(m, size[row], pointers[row], &pw[row] if prefix else NULL, own, &a)
                     addr[k] = a
                     if own and a - h.arena_start < LIVE32_BYTES:     # as replay_objects
-                        slot[k] = -2 - live_add(h, a)
+                        slot[k] = -2 - live_add_at(h, m.last_si, a)
                     else:
                         slot[k] = root_add(h, a)
                         s = root_reused_ahead(h)
@@ -1068,7 +1071,7 @@ cdef int replay_objects_run(mutator_t* m, Mutator mut, replay_cursor_t* c, intp_
             # a live position below LIVE32_BYTES fits the int32 slot; an object above
             # (a heap over 16 GiB) takes a root slot
             if own and a - h.arena_start < LIVE32_BYTES:
-                slot[c.i] = <int32_t>(-2 - live_add(h, a))
+                slot[c.i] = <int32_t>(-2 - live_add_at(h, m.last_si, a))
             else:
                 r = root_add(h, a)
                 if r > INT32_MAX:
