@@ -870,6 +870,18 @@ cdef inline void fetch_slot(heapstate_t* s, ev_t* e) noexcept nogil:
         prefetch_w(&sp.slots[idx])
 
 
+cdef inline void ring_push(const uint8_t* p, cursor_t* c, const gr_int8_t* nargs,
+                           heapstate_t* s) noexcept nogil:
+    """Decode the batch's next event onto the ring's tail and start its page-table fetch;
+    at the batch's end or bad bytes mark the cursor done."""
+    cdef ev_t* e = &c.ring[(c.rhead + c.rcount) & (LOOKAHEAD - 1)]
+    if dec_one(p, c, nargs, e):
+        fetch_page(s, e)
+        c.rcount += 1
+    else:
+        c.rdone = True
+
+
 cdef inline bint cur_next(const uint8_t* p, cursor_t* c, const gr_int8_t* nargs,
                           heapstate_t* s) noexcept nogil:
     """Make the batch's next event the cursor's current one; False at the end of its
@@ -882,12 +894,7 @@ cdef inline bint cur_next(const uint8_t* p, cursor_t* c, const gr_int8_t* nargs,
     cdef int k
     if c.rcount == 0:
         while c.rcount < LOOKAHEAD and not c.rdone:
-            e = &c.ring[(c.rhead + c.rcount) & (LOOKAHEAD - 1)]
-            if dec_one(p, c, nargs, e):
-                fetch_page(s, e)
-                c.rcount += 1
-            else:
-                c.rdone = True
+            ring_push(p, c, nargs, s)
         if c.rcount == 0:
             c.at = c.err_at
             return False
@@ -901,12 +908,7 @@ cdef inline bint cur_next(const uint8_t* p, cursor_t* c, const gr_int8_t* nargs,
     c.rhead = (c.rhead + 1) & (LOOKAHEAD - 1)
     c.rcount -= 1
     if not c.rdone:
-        e = &c.ring[(c.rhead + c.rcount) & (LOOKAHEAD - 1)]
-        if dec_one(p, c, nargs, e):
-            fetch_page(s, e)
-            c.rcount += 1
-        else:
-            c.rdone = True
+        ring_push(p, c, nargs, s)
     k = AHEAD_SPAN - 1
     if k < c.rcount:
         fetch_span(s, &c.ring[(c.rhead + k) & (LOOKAHEAD - 1)])
