@@ -544,9 +544,10 @@ def fid3_pipeline():
 # ---------------------------------------------------------------------------
 # cleanups whose argument is a heap string, a slice or a small struct
 
-@scenario(tol={**NOISE, "close_even.BySize.4": Abs(1, "waitQueues' first sleep grows the P's timer heap to two "
-                                                      "entries (a 32-byte array) when another timer is pending "
-                                                      "(as fid2_cleanup_wait)")})
+@scenario(tol={**NOISE, "close_*.BySize.4": Abs(1, "a waitQueues sleep grows the P's timer heap to two entries "
+                                                    "(a 32-byte array) when another timer is pending (as "
+                                                    "fid2_cleanup_wait): the first sleep in all 20 recorded runs, "
+                                                    "the second in one CI run under load")})
 def fid3_cleanup_args():
     T = _types()
     events = []
