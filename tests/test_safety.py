@@ -2220,3 +2220,110 @@ def test_b68_heap_dump_questions_check_their_arguments():
         d.next_gc(2 ** 70)
     with pytest.raises(TypeError, match="gogc"):
         d.next_gc(1.5)
+
+
+# -------------------------------------------------- the heap-dump readers of the binary
+# Crafted little ELF64 files: what `go build` writes is fuzzed in test_heapdump_go; these
+# are the inputs a mutation loop found slow or large (B69 on).
+
+def _elf(sections):
+    """A little-endian ELF64 file with *sections* ``[(name, type, flags, data)]`` (and a
+    section-name table), as bytes."""
+    import struct
+    names = b"\0"
+    name_off = [0]
+    for s in sections:
+        name_off.append(len(names))
+        names += s[0].encode() + b"\0"
+    name_off.append(len(names))
+    names += b".shstrtab\0"
+    secs = [("", 0, 0, b"")] + list(sections) + [(".shstrtab", 3, 0, names)]
+    body = bytearray(64)
+    hdrs = []
+    for (_, typ, flags, data), no in zip(secs, name_off):
+        off = len(body) if data else 0
+        body += data
+        hdrs.append(struct.pack("<IIQQQQIIQQ", no, typ, flags, 0, off, len(data), 0, 0, 1, 0))
+    body += bytes(-len(body) % 8)
+    shoff = len(body)
+    body += b"".join(hdrs)
+    body[:64] = b"\x7fELF\x02\x01\x01" + bytes(9) + struct.pack(
+        "<HHIQQQIHHHHHH", 2, 62, 1, 0, 0, shoff, 0, 64, 0, 0, 64, len(secs), len(secs) - 1)
+    return bytes(body)
+
+
+def _uleb(v):
+    out = bytearray()
+    while True:
+        c, v = v & 0x7F, v >> 7
+        out.append(c | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
+# abbreviations: 1 compile unit; 2 structure (name, byte_size data4); 3 member (name,
+# data_member_location data4, type ref_addr); 4 variable (name, location exprloc, type)
+_ABBREV = b"".join([
+    _uleb(1), _uleb(0x11), b"\x01", b"\0\0",
+    _uleb(2), _uleb(0x13), b"\x01", _uleb(0x03), _uleb(0x08), _uleb(0x0b), _uleb(0x06), b"\0\0",
+    _uleb(3), _uleb(0x0d), b"\x00", _uleb(0x03), _uleb(0x08), _uleb(0x38), _uleb(0x06),
+    _uleb(0x49), _uleb(0x10), b"\0\0",
+    _uleb(4), _uleb(0x34), b"\x00", _uleb(0x03), _uleb(0x08), _uleb(0x02), _uleb(0x18),
+    _uleb(0x49), _uleb(0x10), b"\0\0", b"\0"])
+
+
+def _dwarf_unit(dies):
+    """One DWARF 5 compile unit holding *dies* (bytes), in a .debug_info of its own."""
+    hdr = bytes([5, 0, 1, 8]) + bytes(4)
+    return (len(hdr) + 1 + len(dies) + 1).to_bytes(4, "little") + hdr + _uleb(1) + dies + b"\0"
+
+
+def _dwarf_file(tmp_path, info, abbrev=_ABBREV, flags=0, name="prog"):
+    f = tmp_path / name
+    f.write_bytes(_elf([(".debug_abbrev", 1, flags, abbrev), (".debug_info", 1, flags, info)]))
+    return f
+
+
+# ---------------------------------------------------------------------------------- B69
+def test_b69_a_compressed_dwarf_section_inflates_to_its_headers_size_only(tmp_path):
+    """A compressed .debug_* section was inflated whole, whatever its header said: 260 KB
+    of crafted zlib data took 11.8 s and 558 MB (a few MB: gigabytes). Now a section
+    inflates to its header's size (Go's ``Section.Data`` reads that many bytes), a size
+    deflate cannot reach from the data is refused before inflating, and a section that
+    inflates short of its size is an error."""
+    import struct
+    import tracemalloc
+    import zlib
+    from goruntime.heapdump import _dwarf
+    c = zlib.compressobj(9)
+    bomb = b"".join(c.compress(bytes(1 << 20)) for _ in range(48)) + c.flush()   # 48 MiB
+    chdr = lambda n: struct.pack("<IIQQ", 1, 0, n, 1)
+    good_abbrev = chdr(len(_ABBREV)) + zlib.compress(_ABBREV)
+    f = tmp_path / "bomb"
+    f.write_bytes(_elf([(".debug_abbrev", 1, 0x800, good_abbrev),
+                        (".debug_info", 1, 0x800, chdr(64) + bomb)]))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="bomb: section .debug_info inflates to 64 bytes"
+                                             "|malformed DWARF"):
+            _dwarf.Program(f)
+        assert tracemalloc.get_traced_memory()[1] < 8 << 20
+    finally:
+        tracemalloc.stop()
+    for size, msg in [(1 << 40, "claims 1099511627776 bytes from"),
+                      ((48 << 20) + 65536, "inflates to 50331648 bytes, not its header's 50397184")]:
+        f.write_bytes(_elf([(".debug_abbrev", 1, 0x800, good_abbrev),
+                            (".debug_info", 1, 0x800, chdr(size) + bomb)]))
+        with pytest.raises(ValueError, match="section .debug_info " + msg):
+            _dwarf.Program(f)
+    # .zdebug_ (the older form: "ZLIB" and a big-endian size)
+    f.write_bytes(_elf([(".zdebug_abbrev", 1, 0, b"ZLIB" + (5).to_bytes(8, "big") + zlib.compress(_ABBREV)),
+                        (".debug_info", 1, 0, _dwarf_unit(b""))]))
+    with pytest.raises(ValueError, match="section .zdebug_abbrev inflates to 5 bytes, not"
+                                         "|malformed DWARF"):
+        _dwarf.Program(f)
+    # what the header says is what comes out
+    f.write_bytes(_elf([(".debug_abbrev", 1, 0x800, good_abbrev),
+                        (".debug_info", 1, 0x800, chdr(len(_dwarf_unit(b""))) + zlib.compress(_dwarf_unit(b"")))]))
+    assert _dwarf.elf_sections(f)[0][".debug_abbrev"] == _ABBREV
+    assert _dwarf.Program(f).globals == []

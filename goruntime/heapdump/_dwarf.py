@@ -27,6 +27,7 @@ from ._elf import _SHDR, _SYM, STT_OBJECT, SHT_SYMTAB
 
 SHF_COMPRESSED = 0x800
 ELFCOMPRESS_ZLIB = 1
+DEFLATE_MAX_RATIO = 1032      # deflate's best: 258 bytes from one 2-bit code (zlib's tech notes)
 
 # tags
 T_ARRAY, T_MEMBER, T_POINTER, T_CU, T_STRUCT, T_SUBROUTINE, T_TYPEDEF = 0x01, 0x0d, 0x0f, 0x11, 0x13, 0x15, 0x16
@@ -113,16 +114,13 @@ def elf_sections(path):
         if h["type"] == 8 or hi > len(raw):          # SHT_NOBITS (.bss), or out of the file
             continue
         body = raw[lo:hi]
-        try:
-            if int(h["flags"]) & SHF_COMPRESSED:
-                if int.from_bytes(body[:4], "little") != ELFCOMPRESS_ZLIB:
-                    raise ValueError(f"{path}: section {name} is compressed with an unknown method")
-                body = zlib.decompress(body[24:])
-            elif name.startswith(".zdebug_") and body[:4] == b"ZLIB":
-                body = zlib.decompress(body[12:])
-                name = "." + name[2:]
-        except zlib.error as e:
-            raise ValueError(f"{path}: section {name} does not inflate ({e})") from None
+        if int(h["flags"]) & SHF_COMPRESSED:
+            if int.from_bytes(body[:4], "little") != ELFCOMPRESS_ZLIB:
+                raise ValueError(f"{path}: section {name} is compressed with an unknown method")
+            body = _inflate(path, name, body[24:], int.from_bytes(body[8:16], "little"))
+        elif name.startswith(".zdebug_") and body[:4] == b"ZLIB":
+            body = _inflate(path, name, body[12:], int.from_bytes(body[4:12], "big"))
+            name = "." + name[2:]
         out[name] = body
         if h["type"] == SHT_SYMTAB and int(h["link"]) < shnum:
             st = sh[int(h["link"])]
@@ -133,6 +131,22 @@ def elf_sections(path):
                 if o < len(sstr):
                     syms[sstr[o:sstr.find(b"\0", o)].decode("utf-8", "replace")] = int(r["value"])
     return out, syms
+
+
+def _inflate(path, name, data, size):
+    """A compressed section's *size* bytes (its header's: Go's ``Section.Data`` reads
+    exactly that many). Inflating never makes more: a crafted section a few hundred KB
+    long can inflate to gigabytes, and a size deflate cannot reach from *data* (at most
+    ~1032:1) is refused before anything is inflated."""
+    if size > DEFLATE_MAX_RATIO * len(data) + 64:
+        raise ValueError(f"{path}: section {name} claims {size} bytes from {len(data)} compressed")
+    try:
+        out = zlib.decompressobj().decompress(data, size) if size else b""
+    except zlib.error as e:
+        raise ValueError(f"{path}: section {name} does not inflate ({e})") from None
+    if len(out) != size:
+        raise ValueError(f"{path}: section {name} inflates to {len(out)} bytes, not its header's {size}")
+    return out
 
 
 def read_dies(info, abbrev, addr_table=b""):
