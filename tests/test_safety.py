@@ -2327,3 +2327,46 @@ def test_b69_a_compressed_dwarf_section_inflates_to_its_headers_size_only(tmp_pa
                         (".debug_info", 1, 0x800, chdr(len(_dwarf_unit(b""))) + zlib.compress(_dwarf_unit(b"")))]))
     assert _dwarf.elf_sections(f)[0][".debug_abbrev"] == _ABBREV
     assert _dwarf.Program(f).globals == []
+
+
+# ---------------------------------------------------------------------------------- B70
+def _struct_chain(depth, fields=2, self_ref=False):
+    """DIEs of ``S0{f0, f1 S1}; S1{f0, f1 S2}; ... S<depth>{}`` (each Sk of 8 bytes) and
+    a global ``g S0`` (with *self_ref*, ``Sk{f0, f1 Sk}``: a type containing itself)."""
+    def emit(offs):
+        b = bytearray()
+        at = []
+        for k in range(depth + 1):
+            at.append(13 + len(b))             # unit header (12) and the CU's code (1)
+            b += _uleb(2) + b"S%d\0" % k + (8).to_bytes(4, "little")
+            for f in range(fields if k < depth else 0):
+                t = offs[k if self_ref else k + 1] if offs else 0
+                b += _uleb(3) + b"f%d\0" % f + bytes(4) + t.to_bytes(4, "little")
+            b += b"\0"
+        b += _uleb(4) + b"g\0" + b"\x09\x03" + (0x1000).to_bytes(8, "little") \
+            + (offs[0] if offs else 0).to_bytes(4, "little")
+        return bytes(b), at
+    _, offs = emit(None)
+    return _dwarf_unit(emit(offs)[0])
+
+
+def test_b70_a_dwarf_types_slots_are_built_once_per_type(tmp_path, monkeypatch):
+    """The pointer slots of a struct or array type were flattened anew at every use of
+    each part, recursively to depth 32: a type DAG ``S0{a, b S1}; S1{a, b S2}; ...``
+    took 2^depth steps (depth 20: 25 s; a 400-byte binary ran for hours), and so did a
+    struct holding itself by value. Now each type's slots are built once from its
+    parts' (an explicit stack, no depth limit); a type holding itself sees no slots
+    there. The tables of `go build`'s binaries are unchanged (checked on the test program)."""
+    from goruntime.heapdump import _dwarf
+    calls = []
+    real = _dwarf.Program._flatten
+    monkeypatch.setattr(_dwarf.Program, "_flatten",
+                        lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    p = _dwarf.Program(_dwarf_file(tmp_path, _struct_chain(16)))
+    assert len(calls) <= len(p.types) == 17
+    assert [g[0] for g in p.globals] == ["g"] and p.slots(p.globals[0][2]) == []
+    for info in (_struct_chain(60), _struct_chain(2, fields=200), _struct_chain(1, self_ref=True)):
+        calls.clear()
+        p = _dwarf.Program(_dwarf_file(tmp_path, info))
+        assert len(calls) <= len(p.types)
+        assert len(p.globals) == 1 and p.tables()[0][0] == 8

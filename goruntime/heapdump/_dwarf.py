@@ -356,6 +356,18 @@ class Type:
         return "".join(parts)
 
 
+_BUSY = ()          # a type whose slots are being built (`Program.slots`)
+
+
+def _parts(t):
+    """The types *t* may hold by value, whose slots its own are made of (`Program.slots`)."""
+    if t.tag == T_STRUCT:
+        return [ft for _, _, ft in t.fields]
+    if t.tag == T_ARRAY:
+        return [t.elem]
+    return []
+
+
 class Program:
     """The globals and types of a Go binary's DWARF (see the module docstring)."""
 
@@ -475,28 +487,41 @@ class Program:
 
     def slots(self, t):
         """The pointer slots a heap walk follows in a value of type *t*: a list of
-        ``(offset, kind, type1, type2)`` (kinds S_*; types as ids, -1 when unknown)."""
+        ``(offset, kind, type1, type2)`` (kinds S_*; types as ids, -1 when unknown).
+
+        Each type's slots are built once, from its parts' (struct fields, array
+        elements) already built: the types form a DAG by value, and flattening each
+        use anew is exponential in its depth (a crafted ``S{a, b S1}; S1{a, b S2}...``
+        ran for hours). Parts come first (an explicit stack: no recursion limit); a type
+        that contains itself by value (bad DWARF) sees its own slots as none."""
         if t._slots is None:
-            out = []
-            t._slots = out               # a recursive type reaches itself through pointers only
-            self._flatten(t, 0, out, 0)
+            stack = [t]
+            while stack:
+                u = stack[-1]
+                if u._slots is None:
+                    u._slots = _BUSY
+                    stack.extend(p for p in _parts(u) if p is not None and p._slots is None)
+                    continue
+                stack.pop()
+                if u._slots is _BUSY:
+                    u._slots = self._flatten(u)
         return t._slots
 
-    def _flatten(self, t, base, out, depth):
-        if t is None or len(out) >= MAX_SLOTS or depth > 32:
-            return
+    def _flatten(self, t):
+        """*t*'s slots, its parts' slots already built (`slots`)."""
+        out = []
         if t.tag == T_POINTER:
             e = t.elem
             if t.name == "unsafe.Pointer" or e is None or not e.size:
-                return
-            out.append((base, S_PTR, e.id, -1))
+                return out
+            out.append((0, S_PTR, e.id, -1))
         elif t.kind == K_SLICE and t.elem is not None and t.elem.size:
-            out.append((base, S_SLICE, t.elem.id, -1))
+            out.append((0, S_SLICE, t.elem.id, -1))
         elif t.kind == K_STRING:
-            return
+            return out
         elif t.kind == K_INTERFACE and t.tag == T_STRUCT and len(t.fields) == 2:
             first = t.fields[0][0]
-            out.append((base, S_EFACE if first == "_type" else S_IFACE, -1, -1))
+            out.append((0, S_EFACE if first == "_type" else S_IFACE, -1, -1))
         elif t.tag == T_STRUCT and t.name.startswith("map<"):
             # Swiss map: dirPtr is one group when dirLen == 0, else dirLen *table
             fd = {n: (o, ft) for n, o, ft in t.fields}
@@ -509,26 +534,29 @@ class Program:
                     g = {n: ft for n, o, ft in tab.fields}.get("groups")
                     data = {n: ft for n, o, ft in g.fields}.get("data") if g is not None else None
                     group = data.elem if data is not None else None
-                out.append((base + fd["dirPtr"][0], S_MAPDIR, group.id if group else -1,
+                out.append((fd["dirPtr"][0], S_MAPDIR, group.id if group else -1,
                             ptab.id if ptab else -1))
         elif t.tag == T_STRUCT and t.name.startswith("groupReference<"):
             fd = {n: (o, ft) for n, o, ft in t.fields}
             if "data" in fd and "lengthMask" in fd and fd["data"][1] is not None and fd["data"][1].elem:
-                out.append((base + fd["data"][0], S_GROUPS, fd["data"][1].elem.id, -1))
+                out.append((fd["data"][0], S_GROUPS, fd["data"][1].elem.id, -1))
         elif t.tag == T_STRUCT:
             for _, fo, ft in t.fields:
-                self._flatten(ft, base + fo, out, depth + 1)
+                if ft is not None and len(out) < MAX_SLOTS:
+                    out.extend((o + fo, k, a, b) for o, k, a, b in ft._slots[:MAX_SLOTS - len(out)])
         elif t.tag == T_ARRAY and t.elem is not None and t.elem.size:
-            first = len(out)
-            self._flatten(t.elem, base, out, depth + 1)
-            one = out[first:]
+            one = t.elem._slots
             if not one:
-                return
-            for i in range(1, t.count):
+                return out
+            # a zero-length array still gives its element's slots once: Go's
+            # atomic.Pointer[T] is {_ [0]*T; _ noCopy; v unsafe.Pointer}, and its [0]*T
+            # is what types v
+            for i in range(max(t.count, 1)):
                 if len(out) >= MAX_SLOTS:
                     break
                 d = i * t.elem.size
-                out.extend((o + d, k, a, b) for o, k, a, b in one)
+                out.extend((o + d, k, a, b) for o, k, a, b in one[:MAX_SLOTS - len(out)])
+        return out
 
     def tables(self):
         """Flat numpy tables of every type for `_graph.propagate`: sizes, slot starts,
