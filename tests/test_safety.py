@@ -2370,3 +2370,23 @@ def test_b70_a_dwarf_types_slots_are_built_once_per_type(tmp_path, monkeypatch):
         p = _dwarf.Program(_dwarf_file(tmp_path, info))
         assert len(calls) <= len(p.types)
         assert len(p.globals) == 1 and p.tables()[0][0] == 8
+
+
+# ---------------------------------------------------------------------------------- B71
+def test_b71_dwarf_leb128_numbers_are_64_bit(tmp_path):
+    """A LEB128 number in the DWARF grew a Python integer byte by byte, without bound: a
+    crafted run of 0xff bytes took quadratic time (400 KB: 64 s; a few MB: hours) and
+    its error was Python's "Exceeds the limit (4300 digits) for integer string
+    conversion", naming no file. Now a number is a uint64 as in Go's debug/dwarf (bits
+    past 64 dropped): the same input is at once "malformed DWARF ... unknown abbreviation"."""
+    from goruntime.heapdump import _dwarf
+    assert _dwarf._uleb(b"\xff" * 10 + b"\x01", 0) == (2 ** 64 - 1, 11)
+    assert _dwarf._uleb(b"\xe5\x8e\x26", 0) == (624485, 3)
+    assert _dwarf._sleb(b"\xc0\xbb\x78", 0) == (-123456, 3)
+    assert _dwarf._sleb(b"\x80" * 9 + b"\x7f", 0) == (-(2 ** 63), 10)
+    assert _dwarf._sleb(b"\xff" * 12 + b"\x7f", 0) == (-1, 13)
+    body = bytes([5, 0, 1, 8, 0, 0, 0, 0]) + b"\xff" * 100_000 + b"\x01"   # the first DIE's code
+    f = _dwarf_file(tmp_path, len(body).to_bytes(4, "little") + body)
+    with pytest.raises(ValueError, match=r"prog: malformed DWARF \(DwarfError: unknown abbreviation "
+                                         r"18446744073709551615 at \.debug_info\+0xc\)"):
+        _dwarf.Program(f)

@@ -57,6 +57,9 @@ _ULEB_FORMS = {0x0f, 0x15, 0x1a, 0x1b, 0x22, 0x23}
 _REF_CU = {0x11: 1, 0x12: 2, 0x13: 4, 0x14: 8}
 
 
+_MASK64 = (1 << 64) - 1
+
+
 class DwarfError(ValueError):
     pass
 
@@ -66,27 +69,34 @@ class NoDwarf(ValueError):
 
 
 def _uleb(b, i):
+    """An unsigned LEB128 at b[i] and the index after it. Like Go's ``buf.varint`` the value
+    is a uint64: bits past 64 are dropped (kept, a crafted run of 0xff bytes grew one
+    integer byte by byte: quadratic, 400 KB took 64 s)."""
     x = s = 0
     while True:
         c = b[i]
         i += 1
-        x |= (c & 0x7f) << s
+        if s < 64:
+            x |= (c & 0x7f) << s
         if c < 0x80:
-            return x, i
+            return x & _MASK64, i
         s += 7
 
 
 def _sleb(b, i):
+    """A signed LEB128 (Go's ``buf.int``: an int64; bits past 64 dropped, as `_uleb`)."""
     x = s = 0
     while True:
         c = b[i]
         i += 1
-        x |= (c & 0x7f) << s
+        if s < 64:
+            x |= (c & 0x7f) << s
         s += 7
         if c < 0x80:
-            if c & 0x40:
+            if s < 64 and c & 0x40:
                 x -= 1 << s
-            return x, i
+            x &= _MASK64
+            return (x - (1 << 64) if x >> 63 else x), i
 
 
 def elf_sections(path):
