@@ -2390,3 +2390,46 @@ def test_b71_dwarf_leb128_numbers_are_64_bit(tmp_path):
     with pytest.raises(ValueError, match=r"prog: malformed DWARF \(DwarfError: unknown abbreviation "
                                          r"18446744073709551615 at \.debug_info\+0xc\)"):
         _dwarf.Program(f)
+
+
+# ---------------------------------------------------------------------------------- B72
+@pytest.mark.threads
+def test_b72_a_pool_shared_by_goroutine_threads_gives_each_value_once():
+    """Under scheduler="threads" every goroutine thread Put and Got through P 0's
+    poolLocal with no lock (Go: the pinned P is the goroutine's alone): two Gets read the
+    same ``private`` value before either cleared it, so one Put value came back twice
+    (12003 Gets of 12000 Puts, 4 threads) and the ring's head could lose values. Now Get
+    and Put hold the world lock (syncpool.py says why P 0 for all is kept)."""
+    import collections
+    import sys
+    T = rt.Struct("SafetyB72", id=rt.Int)
+    prev = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)                      # switch threads as often as possible
+    try:
+        with rt.Runtime(scheduler="threads", gomaxprocs=4, godebug="gccheckmark=1") as r:
+            p = rt.Pool()
+            got = collections.Counter()
+            nt, n = 4, 2000
+
+            def worker(t):
+                for i in range(n):
+                    x = rt.new(T)
+                    x.id = t * n + i
+                    p.Put(x)
+                    if i % 3 == 0:
+                        p.Put(-1 - x.id)             # a boxed int beside the pointers
+                    y = p.Get()
+                    if y is not None:
+                        got[y if isinstance(y, int) else y.id] += 1
+            wg = rt.WaitGroup()
+            for t in range(nt):
+                wg.Go(lambda t=t: worker(t))
+            wg.Wait()
+            while (y := p.Get()) is not None:
+                got[y if isinstance(y, int) else y.id] += 1
+            assert [k for k, v in got.items() if v > 1] == []          # each value once
+            assert r.collector.locks == 0
+            rt.GC()
+            check_invariants(r.read_mem_stats())
+    finally:
+        sys.setswitchinterval(prev)
