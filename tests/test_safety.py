@@ -2433,3 +2433,30 @@ def test_b72_a_pool_shared_by_goroutine_threads_gives_each_value_once():
             check_invariants(r.read_mem_stats())
     finally:
         sys.setswitchinterval(prev)
+
+
+# ---------------------------------------------------------------------------------- B74
+def test_b74_add_cleanup_with_an_argument_out_of_range_allocates_nothing():
+    """``rt.AddCleanup(p, f, 2**70)`` raised Go's OverflowError ("cannot use ... (untyped
+    int constant) as int value") only when storing the argument into its box, after the
+    box was allocated: each failed call left a 16-byte object (Mallocs and HeapAlloc
+    grew). Now the store's checks come before the allocation."""
+    ran = []
+    with rt.Runtime(godebug="gccheckmark=1") as r:
+        p = rt.new(Box)
+        rt.GC()
+        m0 = r.read_mem_stats()
+        n0 = len(r.specials.cleanups)
+        for arg in (2 ** 70, 2 ** 63, -2 ** 64, 1 << 64):
+            with pytest.raises(OverflowError, match="cannot use .* as int value"):
+                rt.AddCleanup(p, ran.append, arg)
+        m1 = r.read_mem_stats()
+        assert (m1.Mallocs, m1.HeapAlloc, m1.HeapObjects) == (m0.Mallocs, m0.HeapAlloc, m0.HeapObjects)
+        assert len(r.specials.cleanups) == n0
+        rt.AddCleanup(p, ran.append, 2 ** 63 - 1)           # in range: boxed as before
+        assert r.read_mem_stats().Mallocs >= m0.Mallocs + 2  # the box and the closure
+        del p
+        rt.GC()
+        r.sched.run_until_idle()
+        assert ran == [2 ** 63 - 1]
+        check_invariants(r.read_mem_stats())
