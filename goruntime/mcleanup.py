@@ -125,6 +125,8 @@ class Cleanups:
                 S, x = capture_type(arg)
             except TypeError:             # a Python value with no Go type: a pointer-free word
                 S, x = _types.Uintptr, 0
+            if S.size:                    # Go's checks of the store first: a failed call allocates nothing
+                _object.check_store(_object.make_slice(rt, heap, 0, 0, 0, _types.Byte), S, x)
             small = S.size < MAX_TINY_SIZE and not S.has_pointers
             box_size, box_noscan = (MAX_TINY_SIZE, True) if small else (S.size, not S.has_pointers)
             if not heap.fits((box_size, 16), (box_noscan, False)):

@@ -25,7 +25,17 @@ a trigger that fires meanwhile starts its cycle at the next allocation after. Th
 under `_signals.held`, so a Ctrl-C cannot cut a cache change in two either.
 
 Simplified: every goroutine uses P 0's ``poolLocal`` (Go: the P it runs on; the same at
-GOMAXPROCS=1), so stealing from other Ps finds nothing. A pool belongs to the runtime
+GOMAXPROCS=1), so stealing from other Ps finds nothing. That is the P a goroutine would
+pin, not a shortcut past Go's rules: what a program can observe of a Pool is kept (each
+value Put is returned by at most one Get, a cached value lives one GC as a victim and is
+freed by the next, the poolLocal array has GOMAXPROCS entries); what differs at
+GOMAXPROCS > 1 is only which Get receives which cached value and the rings of the other
+Ps Go would allocate (at most one 48-byte poolChainElt and its ring each). A P per thread
+would not be more faithful: the emulator's goroutines are not scheduled onto Ps (under
+scheduler="threads" they are OS threads, many more than Ps). Because P 0 is shared,
+Get and Put hold the world lock (`Runtime.world`) under scheduler="threads": in Go the
+pinned P is the goroutine's alone, here two threads would otherwise take the same
+``private`` value at once. A pool belongs to the runtime
 current when it is made: it allocates there, whichever runtime is current when it is
 used. A Pool cannot be copied or pickled (Go: a Pool must not be copied after first use;
 a copy would share the poolLocal array that only the original is registered for).
@@ -121,7 +131,7 @@ class Pool:
         if x is None:
             return
         rt = self._rt
-        with _signals.held():
+        with rt.world, _signals.held():     # P 0 is every goroutine's: one at a time
             c = rt.collector
             c.locks += 1                    # Go: pin (runtime_procPin)
             try:
@@ -139,7 +149,7 @@ class Pool:
     def Get(self):
         """Go: Pool.Get."""
         rt = self._rt
-        with _signals.held():
+        with rt.world, _signals.held():
             c = rt.collector
             c.locks += 1
             try:

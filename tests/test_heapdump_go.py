@@ -851,3 +851,32 @@ def test_deferred_closures(dumps):
             got = [s["addr"] for s in steps]
             assert got[-2:] == [head, second] and fns & set(got)
             assert steps[-2]["size"] == 48 and steps[-1]["offset"] == 0
+
+
+def test_b73_a_stack_objects_huge_pointer_mask_is_read_only_inside_the_frames(dumps, prog):
+    """A stack-object record's pointer mask was walked word by word over its whole
+    ``ptr_bytes`` (up to 2^31 from the binary), in Python, though only words inside the
+    goroutine's frames can be read: a crafted binary's records held the dump's load for
+    hours. Now the walk stops at the goroutine's highest frame; the roots found are the
+    same (here: every record's mask made 2^16 words long, its extra bits zero)."""
+    from goruntime.heapdump._pclntab import Pclntab
+    path, _ = dumps["stackobj"]
+    buf = np.fromfile(path, np.uint8)
+    want = heapdump.HeapDump(buf, binary=prog, build_runtime=False)
+    tab = Pclntab(prog)
+    reads = [0]
+
+    class LongMask(bytes):
+        def __getitem__(self, i):
+            reads[0] += 1
+            return bytes.__getitem__(self, i) if i < len(self) else 0
+
+    class Crafted:
+        def stack_objects(self, entry):
+            return [(off, max(size, 8 << 16), 8 << 16, LongMask(mask))
+                    for off, size, nb, mask in tab.stack_objects(entry)]
+    d = heapdump.HeapDump(buf, build_runtime=False)
+    d._stack_object_roots(Crafted())
+    assert np.array_equal(d.roots, want.roots)
+    stack_words = int(d.frames["content_len"].sum()) // 8
+    assert 0 < reads[0] <= 4 * stack_words

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 import pytest
-from gocheck import check_invariants, is_reentry, is_try_line
+from gocheck import check_invariants, line_sweep
 
 import goruntime as rt
 from goruntime import _mark, debug, weak
@@ -381,67 +381,35 @@ def _reference():
         return (m.HeapObjects, m.HeapAlloc)
 
 
-def _traced_gc(where, at=None):
-    """rt.GC() with a line tracer on the code under *where*; SIGINT (Python:
-    KeyboardInterrupt) is delivered at the *at*-th line. Returns (interrupted, lines).
-    Only at the points a real signal's handler can run (not a ``with`` line's exit
-    sequence, nor a ``try:`` NOP: `is_reentry`, `is_try_line`)."""
-    count = [0]
-
-    def tracer(frame, event, arg):
-        if not frame.f_code.co_filename.startswith(where):
-            return None
-        if event == "line" and not is_try_line(frame) and not is_reentry(frame):
-            count[0] += 1
-            if count[0] == at:
-                signal.raise_signal(signal.SIGINT)
-        return tracer
-
-    interrupted = False
-    sys.settrace(tracer)
-    try:
-        rt.GC()
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        sys.settrace(None)
-    return interrupted, count[0]
-
-
-def _interrupt_at_line(n, ref, where):
-    """SIGINT at the n-th line of a GC in goruntime's code; then the heap must verify."""
-    with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 * MiB) as r:
-        state = _build(r)
-        result = _traced_gc(where, at=n)
-        try:
-            time.sleep(0)                            # a signal deferred past the GC lands here
-        except KeyboardInterrupt:
-            pass
-        _assert_consistent(r, state, ref)
-        return result
-
-
-def _lines_in_one_gc(where):
-    with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 * MiB) as r:
-        _build(r)
-        return _traced_gc(where)[1]
-
-
 GORUNTIME_DIR = str(pathlib.Path(rt.__file__).parent)
 
 
 def _sigint_sweep(step):
+    """SIGINT (a real signal to this thread: Python's KeyboardInterrupt, raised at the
+    interpreter's next check point) at every *step*-th line goruntime's code runs in one
+    ``rt.GC()`` (`gocheck.line_sweep`); after each, the heap must verify
+    (`_assert_consistent`) and converge to the uninterrupted run's."""
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signals are delivered to the main thread")
     ref = _reference()
-    total = _lines_in_one_gc(GORUNTIME_DIR)
-    assert total > 500
     failures = []
-    for n in range(1, total + 1, step):
-        try:
-            _interrupt_at_line(n, ref, GORUNTIME_DIR)
-        except (AssertionError, rt.FatalError) as e:
-            failures.append((n, f"{type(e).__name__}: {str(e)[:200]}"))
+
+    def case(run):
+        with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 * MiB) as r:
+            state = _build(r)
+            with run.traced(KeyboardInterrupt):
+                rt.GC()
+            try:
+                time.sleep(0)                        # a signal deferred past the GC lands here
+            except KeyboardInterrupt:
+                pass
+            if run.counting:
+                return
+            try:
+                _assert_consistent(r, state, ref)
+            except (AssertionError, rt.FatalError) as e:
+                failures.append((run.k, f"{type(e).__name__}: {str(e)[:200]}"))
+    total = line_sweep(case, where=GORUNTIME_DIR, action="SIGINT", step=step, min_lines=501)
     return total, failures
 
 

@@ -2220,3 +2220,243 @@ def test_b68_heap_dump_questions_check_their_arguments():
         d.next_gc(2 ** 70)
     with pytest.raises(TypeError, match="gogc"):
         d.next_gc(1.5)
+
+
+# -------------------------------------------------- the heap-dump readers of the binary
+# Crafted little ELF64 files: what `go build` writes is fuzzed in test_heapdump_go; these
+# are the inputs a mutation loop found slow or large (B69 on).
+
+def _elf(sections):
+    """A little-endian ELF64 file with *sections* ``[(name, type, flags, data)]`` (and a
+    section-name table), as bytes."""
+    import struct
+    names = b"\0"
+    name_off = [0]
+    for s in sections:
+        name_off.append(len(names))
+        names += s[0].encode() + b"\0"
+    name_off.append(len(names))
+    names += b".shstrtab\0"
+    secs = [("", 0, 0, b"")] + list(sections) + [(".shstrtab", 3, 0, names)]
+    body = bytearray(64)
+    hdrs = []
+    for (_, typ, flags, data), no in zip(secs, name_off):
+        off = len(body) if data else 0
+        body += data
+        hdrs.append(struct.pack("<IIQQQQIIQQ", no, typ, flags, 0, off, len(data), 0, 0, 1, 0))
+    body += bytes(-len(body) % 8)
+    shoff = len(body)
+    body += b"".join(hdrs)
+    body[:64] = b"\x7fELF\x02\x01\x01" + bytes(9) + struct.pack(
+        "<HHIQQQIHHHHHH", 2, 62, 1, 0, 0, shoff, 0, 64, 0, 0, 64, len(secs), len(secs) - 1)
+    return bytes(body)
+
+
+def _uleb(v):
+    out = bytearray()
+    while True:
+        c, v = v & 0x7F, v >> 7
+        out.append(c | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
+# abbreviations: 1 compile unit; 2 structure (name, byte_size data4); 3 member (name,
+# data_member_location data4, type ref_addr); 4 variable (name, location exprloc, type)
+_ABBREV = b"".join([
+    _uleb(1), _uleb(0x11), b"\x01", b"\0\0",
+    _uleb(2), _uleb(0x13), b"\x01", _uleb(0x03), _uleb(0x08), _uleb(0x0b), _uleb(0x06), b"\0\0",
+    _uleb(3), _uleb(0x0d), b"\x00", _uleb(0x03), _uleb(0x08), _uleb(0x38), _uleb(0x06),
+    _uleb(0x49), _uleb(0x10), b"\0\0",
+    _uleb(4), _uleb(0x34), b"\x00", _uleb(0x03), _uleb(0x08), _uleb(0x02), _uleb(0x18),
+    _uleb(0x49), _uleb(0x10), b"\0\0", b"\0"])
+
+
+def _dwarf_unit(dies):
+    """One DWARF 5 compile unit holding *dies* (bytes), in a .debug_info of its own."""
+    hdr = bytes([5, 0, 1, 8]) + bytes(4)
+    return (len(hdr) + 1 + len(dies) + 1).to_bytes(4, "little") + hdr + _uleb(1) + dies + b"\0"
+
+
+def _dwarf_file(tmp_path, info, abbrev=_ABBREV, flags=0, name="prog"):
+    f = tmp_path / name
+    f.write_bytes(_elf([(".debug_abbrev", 1, flags, abbrev), (".debug_info", 1, flags, info)]))
+    return f
+
+
+# ---------------------------------------------------------------------------------- B69
+def test_b69_a_compressed_dwarf_section_inflates_to_its_headers_size_only(tmp_path):
+    """A compressed .debug_* section was inflated whole, whatever its header said: 260 KB
+    of crafted zlib data took 11.8 s and 558 MB (a few MB: gigabytes). Now a section
+    inflates to its header's size (Go's ``Section.Data`` reads that many bytes), a size
+    deflate cannot reach from the data is refused before inflating, and a section that
+    inflates short of its size is an error."""
+    import struct
+    import tracemalloc
+    import zlib
+    from goruntime.heapdump import _dwarf
+    c = zlib.compressobj(9)
+    bomb = b"".join(c.compress(bytes(1 << 20)) for _ in range(48)) + c.flush()   # 48 MiB
+    chdr = lambda n: struct.pack("<IIQQ", 1, 0, n, 1)
+    good_abbrev = chdr(len(_ABBREV)) + zlib.compress(_ABBREV)
+    f = tmp_path / "bomb"
+    f.write_bytes(_elf([(".debug_abbrev", 1, 0x800, good_abbrev),
+                        (".debug_info", 1, 0x800, chdr(64) + bomb)]))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="bomb: section .debug_info inflates to 64 bytes"
+                                             "|malformed DWARF"):
+            _dwarf.Program(f)
+        assert tracemalloc.get_traced_memory()[1] < 8 << 20
+    finally:
+        tracemalloc.stop()
+    for size, msg in [(1 << 40, "claims 1099511627776 bytes from"),
+                      ((48 << 20) + 65536, "inflates to 50331648 bytes, not its header's 50397184")]:
+        f.write_bytes(_elf([(".debug_abbrev", 1, 0x800, good_abbrev),
+                            (".debug_info", 1, 0x800, chdr(size) + bomb)]))
+        with pytest.raises(ValueError, match="section .debug_info " + msg):
+            _dwarf.Program(f)
+    # .zdebug_ (the older form: "ZLIB" and a big-endian size)
+    f.write_bytes(_elf([(".zdebug_abbrev", 1, 0, b"ZLIB" + (5).to_bytes(8, "big") + zlib.compress(_ABBREV)),
+                        (".debug_info", 1, 0, _dwarf_unit(b""))]))
+    with pytest.raises(ValueError, match="section .zdebug_abbrev inflates to 5 bytes, not"
+                                         "|malformed DWARF"):
+        _dwarf.Program(f)
+    # what the header says is what comes out
+    f.write_bytes(_elf([(".debug_abbrev", 1, 0x800, good_abbrev),
+                        (".debug_info", 1, 0x800, chdr(len(_dwarf_unit(b""))) + zlib.compress(_dwarf_unit(b"")))]))
+    assert _dwarf.elf_sections(f)[0][".debug_abbrev"] == _ABBREV
+    assert _dwarf.Program(f).globals == []
+
+
+# ---------------------------------------------------------------------------------- B70
+def _struct_chain(depth, fields=2, self_ref=False):
+    """DIEs of ``S0{f0, f1 S1}; S1{f0, f1 S2}; ... S<depth>{}`` (each Sk of 8 bytes) and
+    a global ``g S0`` (with *self_ref*, ``Sk{f0, f1 Sk}``: a type containing itself)."""
+    def emit(offs):
+        b = bytearray()
+        at = []
+        for k in range(depth + 1):
+            at.append(13 + len(b))             # unit header (12) and the CU's code (1)
+            b += _uleb(2) + b"S%d\0" % k + (8).to_bytes(4, "little")
+            for f in range(fields if k < depth else 0):
+                t = offs[k if self_ref else k + 1] if offs else 0
+                b += _uleb(3) + b"f%d\0" % f + bytes(4) + t.to_bytes(4, "little")
+            b += b"\0"
+        b += _uleb(4) + b"g\0" + b"\x09\x03" + (0x1000).to_bytes(8, "little") \
+            + (offs[0] if offs else 0).to_bytes(4, "little")
+        return bytes(b), at
+    _, offs = emit(None)
+    return _dwarf_unit(emit(offs)[0])
+
+
+def test_b70_a_dwarf_types_slots_are_built_once_per_type(tmp_path, monkeypatch):
+    """The pointer slots of a struct or array type were flattened anew at every use of
+    each part, recursively to depth 32: a type DAG ``S0{a, b S1}; S1{a, b S2}; ...``
+    took 2^depth steps (depth 20: 25 s; a 400-byte binary ran for hours), and so did a
+    struct holding itself by value. Now each type's slots are built once from its
+    parts' (an explicit stack, no depth limit); a type holding itself sees no slots
+    there. The tables of `go build`'s binaries are unchanged (checked on the test program)."""
+    from goruntime.heapdump import _dwarf
+    calls = []
+    real = _dwarf.Program._flatten
+    monkeypatch.setattr(_dwarf.Program, "_flatten",
+                        lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    p = _dwarf.Program(_dwarf_file(tmp_path, _struct_chain(16)))
+    assert len(calls) <= len(p.types) == 17
+    assert [g[0] for g in p.globals] == ["g"] and p.slots(p.globals[0][2]) == []
+    for info in (_struct_chain(60), _struct_chain(2, fields=200), _struct_chain(1, self_ref=True)):
+        calls.clear()
+        p = _dwarf.Program(_dwarf_file(tmp_path, info))
+        assert len(calls) <= len(p.types)
+        assert len(p.globals) == 1 and p.tables()[0][0] == 8
+
+
+# ---------------------------------------------------------------------------------- B71
+def test_b71_dwarf_leb128_numbers_are_64_bit(tmp_path):
+    """A LEB128 number in the DWARF grew a Python integer byte by byte, without bound: a
+    crafted run of 0xff bytes took quadratic time (400 KB: 64 s; a few MB: hours) and
+    its error was Python's "Exceeds the limit (4300 digits) for integer string
+    conversion", naming no file. Now a number is a uint64 as in Go's debug/dwarf (bits
+    past 64 dropped): the same input is at once "malformed DWARF ... unknown abbreviation"."""
+    from goruntime.heapdump import _dwarf
+    assert _dwarf._uleb(b"\xff" * 10 + b"\x01", 0) == (2 ** 64 - 1, 11)
+    assert _dwarf._uleb(b"\xe5\x8e\x26", 0) == (624485, 3)
+    assert _dwarf._sleb(b"\xc0\xbb\x78", 0) == (-123456, 3)
+    assert _dwarf._sleb(b"\x80" * 9 + b"\x7f", 0) == (-(2 ** 63), 10)
+    assert _dwarf._sleb(b"\xff" * 12 + b"\x7f", 0) == (-1, 13)
+    body = bytes([5, 0, 1, 8, 0, 0, 0, 0]) + b"\xff" * 100_000 + b"\x01"   # the first DIE's code
+    f = _dwarf_file(tmp_path, len(body).to_bytes(4, "little") + body)
+    with pytest.raises(ValueError, match=r"prog: malformed DWARF \(DwarfError: unknown abbreviation "
+                                         r"18446744073709551615 at \.debug_info\+0xc\)"):
+        _dwarf.Program(f)
+
+
+# ---------------------------------------------------------------------------------- B72
+@pytest.mark.threads
+def test_b72_a_pool_shared_by_goroutine_threads_gives_each_value_once():
+    """Under scheduler="threads" every goroutine thread Put and Got through P 0's
+    poolLocal with no lock (Go: the pinned P is the goroutine's alone): two Gets read the
+    same ``private`` value before either cleared it, so one Put value came back twice
+    (12003 Gets of 12000 Puts, 4 threads) and the ring's head could lose values. Now Get
+    and Put hold the world lock (syncpool.py says why P 0 for all is kept)."""
+    import collections
+    import sys
+    T = rt.Struct("SafetyB72", id=rt.Int)
+    prev = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)                      # switch threads as often as possible
+    try:
+        with rt.Runtime(scheduler="threads", gomaxprocs=4, godebug="gccheckmark=1") as r:
+            p = rt.Pool()
+            got = collections.Counter()
+            nt, n = 4, 2000
+
+            def worker(t):
+                for i in range(n):
+                    x = rt.new(T)
+                    x.id = t * n + i
+                    p.Put(x)
+                    if i % 3 == 0:
+                        p.Put(-1 - x.id)             # a boxed int beside the pointers
+                    y = p.Get()
+                    if y is not None:
+                        got[y if isinstance(y, int) else y.id] += 1
+            wg = rt.WaitGroup()
+            for t in range(nt):
+                wg.Go(lambda t=t: worker(t))
+            wg.Wait()
+            while (y := p.Get()) is not None:
+                got[y if isinstance(y, int) else y.id] += 1
+            assert [k for k, v in got.items() if v > 1] == []          # each value once
+            assert r.collector.locks == 0
+            rt.GC()
+            check_invariants(r.read_mem_stats())
+    finally:
+        sys.setswitchinterval(prev)
+
+
+# ---------------------------------------------------------------------------------- B74
+def test_b74_add_cleanup_with_an_argument_out_of_range_allocates_nothing():
+    """``rt.AddCleanup(p, f, 2**70)`` raised Go's OverflowError ("cannot use ... (untyped
+    int constant) as int value") only when storing the argument into its box, after the
+    box was allocated: each failed call left a 16-byte object (Mallocs and HeapAlloc
+    grew). Now the store's checks come before the allocation."""
+    ran = []
+    with rt.Runtime(godebug="gccheckmark=1") as r:
+        p = rt.new(Box)
+        rt.GC()
+        m0 = r.read_mem_stats()
+        n0 = len(r.specials.cleanups)
+        for arg in (2 ** 70, 2 ** 63, -2 ** 64, 1 << 64):
+            with pytest.raises(OverflowError, match="cannot use .* as int value"):
+                rt.AddCleanup(p, ran.append, arg)
+        m1 = r.read_mem_stats()
+        assert (m1.Mallocs, m1.HeapAlloc, m1.HeapObjects) == (m0.Mallocs, m0.HeapAlloc, m0.HeapObjects)
+        assert len(r.specials.cleanups) == n0
+        rt.AddCleanup(p, ran.append, 2 ** 63 - 1)           # in range: boxed as before
+        assert r.read_mem_stats().Mallocs >= m0.Mallocs + 2  # the box and the closure
+        del p
+        rt.GC()
+        r.sched.run_until_idle()
+        assert ran == [2 ** 63 - 1]
+        check_invariants(r.read_mem_stats())

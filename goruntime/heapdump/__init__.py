@@ -482,7 +482,9 @@ class HeapDump:
                     continue
                 done[k] = True
                 a, _size, nb, mask = objs[k]
-                for w in range(nb // 8):
+                # only the words inside the goroutine's frames can be read: a crafted
+                # binary's mask of millions of words is not walked word by word past them
+                for w in range(min(nb // 8, max(0, (ghi - a + 7) // 8))):
                     if not mask[w // 8] >> (w % 8) & 1:
                         continue
                     hit = word(a + 8 * w)

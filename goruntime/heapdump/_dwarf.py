@@ -27,6 +27,7 @@ from ._elf import _SHDR, _SYM, STT_OBJECT, SHT_SYMTAB
 
 SHF_COMPRESSED = 0x800
 ELFCOMPRESS_ZLIB = 1
+DEFLATE_MAX_RATIO = 1032      # deflate's best: 258 bytes from one 2-bit code (zlib's tech notes)
 
 # tags
 T_ARRAY, T_MEMBER, T_POINTER, T_CU, T_STRUCT, T_SUBROUTINE, T_TYPEDEF = 0x01, 0x0d, 0x0f, 0x11, 0x13, 0x15, 0x16
@@ -56,6 +57,9 @@ _ULEB_FORMS = {0x0f, 0x15, 0x1a, 0x1b, 0x22, 0x23}
 _REF_CU = {0x11: 1, 0x12: 2, 0x13: 4, 0x14: 8}
 
 
+_MASK64 = (1 << 64) - 1
+
+
 class DwarfError(ValueError):
     pass
 
@@ -65,27 +69,34 @@ class NoDwarf(ValueError):
 
 
 def _uleb(b, i):
+    """An unsigned LEB128 at b[i] and the index after it. Like Go's ``buf.varint`` the value
+    is a uint64: bits past 64 are dropped (kept, a crafted run of 0xff bytes grew one
+    integer byte by byte: quadratic, 400 KB took 64 s)."""
     x = s = 0
     while True:
         c = b[i]
         i += 1
-        x |= (c & 0x7f) << s
+        if s < 64:
+            x |= (c & 0x7f) << s
         if c < 0x80:
-            return x, i
+            return x & _MASK64, i
         s += 7
 
 
 def _sleb(b, i):
+    """A signed LEB128 (Go's ``buf.int``: an int64; bits past 64 dropped, as `_uleb`)."""
     x = s = 0
     while True:
         c = b[i]
         i += 1
-        x |= (c & 0x7f) << s
+        if s < 64:
+            x |= (c & 0x7f) << s
         s += 7
         if c < 0x80:
-            if c & 0x40:
+            if s < 64 and c & 0x40:
                 x -= 1 << s
-            return x, i
+            x &= _MASK64
+            return (x - (1 << 64) if x >> 63 else x), i
 
 
 def elf_sections(path):
@@ -113,16 +124,13 @@ def elf_sections(path):
         if h["type"] == 8 or hi > len(raw):          # SHT_NOBITS (.bss), or out of the file
             continue
         body = raw[lo:hi]
-        try:
-            if int(h["flags"]) & SHF_COMPRESSED:
-                if int.from_bytes(body[:4], "little") != ELFCOMPRESS_ZLIB:
-                    raise ValueError(f"{path}: section {name} is compressed with an unknown method")
-                body = zlib.decompress(body[24:])
-            elif name.startswith(".zdebug_") and body[:4] == b"ZLIB":
-                body = zlib.decompress(body[12:])
-                name = "." + name[2:]
-        except zlib.error as e:
-            raise ValueError(f"{path}: section {name} does not inflate ({e})") from None
+        if int(h["flags"]) & SHF_COMPRESSED:
+            if int.from_bytes(body[:4], "little") != ELFCOMPRESS_ZLIB:
+                raise ValueError(f"{path}: section {name} is compressed with an unknown method")
+            body = _inflate(path, name, body[24:], int.from_bytes(body[8:16], "little"))
+        elif name.startswith(".zdebug_") and body[:4] == b"ZLIB":
+            body = _inflate(path, name, body[12:], int.from_bytes(body[4:12], "big"))
+            name = "." + name[2:]
         out[name] = body
         if h["type"] == SHT_SYMTAB and int(h["link"]) < shnum:
             st = sh[int(h["link"])]
@@ -133,6 +141,22 @@ def elf_sections(path):
                 if o < len(sstr):
                     syms[sstr[o:sstr.find(b"\0", o)].decode("utf-8", "replace")] = int(r["value"])
     return out, syms
+
+
+def _inflate(path, name, data, size):
+    """A compressed section's *size* bytes (its header's: Go's ``Section.Data`` reads
+    exactly that many). Inflating never makes more: a crafted section a few hundred KB
+    long can inflate to gigabytes, and a size deflate cannot reach from *data* (at most
+    ~1032:1) is refused before anything is inflated."""
+    if size > DEFLATE_MAX_RATIO * len(data) + 64:
+        raise ValueError(f"{path}: section {name} claims {size} bytes from {len(data)} compressed")
+    try:
+        out = zlib.decompressobj().decompress(data, size) if size else b""
+    except zlib.error as e:
+        raise ValueError(f"{path}: section {name} does not inflate ({e})") from None
+    if len(out) != size:
+        raise ValueError(f"{path}: section {name} inflates to {len(out)} bytes, not its header's {size}")
+    return out
 
 
 def read_dies(info, abbrev, addr_table=b""):
@@ -342,6 +366,18 @@ class Type:
         return "".join(parts)
 
 
+_BUSY = ()          # a type whose slots are being built (`Program.slots`)
+
+
+def _parts(t):
+    """The types *t* may hold by value, whose slots its own are made of (`Program.slots`)."""
+    if t.tag == T_STRUCT:
+        return [ft for _, _, ft in t.fields]
+    if t.tag == T_ARRAY:
+        return [t.elem]
+    return []
+
+
 class Program:
     """The globals and types of a Go binary's DWARF (see the module docstring)."""
 
@@ -461,28 +497,41 @@ class Program:
 
     def slots(self, t):
         """The pointer slots a heap walk follows in a value of type *t*: a list of
-        ``(offset, kind, type1, type2)`` (kinds S_*; types as ids, -1 when unknown)."""
+        ``(offset, kind, type1, type2)`` (kinds S_*; types as ids, -1 when unknown).
+
+        Each type's slots are built once, from its parts' (struct fields, array
+        elements) already built: the types form a DAG by value, and flattening each
+        use anew is exponential in its depth (a crafted ``S{a, b S1}; S1{a, b S2}...``
+        ran for hours). Parts come first (an explicit stack: no recursion limit); a type
+        that contains itself by value (bad DWARF) sees its own slots as none."""
         if t._slots is None:
-            out = []
-            t._slots = out               # a recursive type reaches itself through pointers only
-            self._flatten(t, 0, out, 0)
+            stack = [t]
+            while stack:
+                u = stack[-1]
+                if u._slots is None:
+                    u._slots = _BUSY
+                    stack.extend(p for p in _parts(u) if p is not None and p._slots is None)
+                    continue
+                stack.pop()
+                if u._slots is _BUSY:
+                    u._slots = self._flatten(u)
         return t._slots
 
-    def _flatten(self, t, base, out, depth):
-        if t is None or len(out) >= MAX_SLOTS or depth > 32:
-            return
+    def _flatten(self, t):
+        """*t*'s slots, its parts' slots already built (`slots`)."""
+        out = []
         if t.tag == T_POINTER:
             e = t.elem
             if t.name == "unsafe.Pointer" or e is None or not e.size:
-                return
-            out.append((base, S_PTR, e.id, -1))
+                return out
+            out.append((0, S_PTR, e.id, -1))
         elif t.kind == K_SLICE and t.elem is not None and t.elem.size:
-            out.append((base, S_SLICE, t.elem.id, -1))
+            out.append((0, S_SLICE, t.elem.id, -1))
         elif t.kind == K_STRING:
-            return
+            return out
         elif t.kind == K_INTERFACE and t.tag == T_STRUCT and len(t.fields) == 2:
             first = t.fields[0][0]
-            out.append((base, S_EFACE if first == "_type" else S_IFACE, -1, -1))
+            out.append((0, S_EFACE if first == "_type" else S_IFACE, -1, -1))
         elif t.tag == T_STRUCT and t.name.startswith("map<"):
             # Swiss map: dirPtr is one group when dirLen == 0, else dirLen *table
             fd = {n: (o, ft) for n, o, ft in t.fields}
@@ -495,26 +544,29 @@ class Program:
                     g = {n: ft for n, o, ft in tab.fields}.get("groups")
                     data = {n: ft for n, o, ft in g.fields}.get("data") if g is not None else None
                     group = data.elem if data is not None else None
-                out.append((base + fd["dirPtr"][0], S_MAPDIR, group.id if group else -1,
+                out.append((fd["dirPtr"][0], S_MAPDIR, group.id if group else -1,
                             ptab.id if ptab else -1))
         elif t.tag == T_STRUCT and t.name.startswith("groupReference<"):
             fd = {n: (o, ft) for n, o, ft in t.fields}
             if "data" in fd and "lengthMask" in fd and fd["data"][1] is not None and fd["data"][1].elem:
-                out.append((base + fd["data"][0], S_GROUPS, fd["data"][1].elem.id, -1))
+                out.append((fd["data"][0], S_GROUPS, fd["data"][1].elem.id, -1))
         elif t.tag == T_STRUCT:
             for _, fo, ft in t.fields:
-                self._flatten(ft, base + fo, out, depth + 1)
+                if ft is not None and len(out) < MAX_SLOTS:
+                    out.extend((o + fo, k, a, b) for o, k, a, b in ft._slots[:MAX_SLOTS - len(out)])
         elif t.tag == T_ARRAY and t.elem is not None and t.elem.size:
-            first = len(out)
-            self._flatten(t.elem, base, out, depth + 1)
-            one = out[first:]
+            one = t.elem._slots
             if not one:
-                return
-            for i in range(1, t.count):
+                return out
+            # a zero-length array still gives its element's slots once: Go's
+            # atomic.Pointer[T] is {_ [0]*T; _ noCopy; v unsafe.Pointer}, and its [0]*T
+            # is what types v
+            for i in range(max(t.count, 1)):
                 if len(out) >= MAX_SLOTS:
                     break
                 d = i * t.elem.size
-                out.extend((o + d, k, a, b) for o, k, a, b in one)
+                out.extend((o + d, k, a, b) for o, k, a, b in one[:MAX_SLOTS - len(out)])
+        return out
 
     def tables(self):
         """Flat numpy tables of every type for `_graph.propagate`: sizes, slot starts,
