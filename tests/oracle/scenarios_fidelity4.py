@@ -13,8 +13,6 @@ buffer growth are not modelled).
 """
 from types import SimpleNamespace
 
-import numpy as np
-
 from scenarios import rt, scenario
 from scenarios_fidelity3 import ALLGS, Buffer, _nil_bytes
 from scenarios_lang_port import NOISE, Snaps
