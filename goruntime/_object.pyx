@@ -14,7 +14,8 @@ Field access reads and writes the emulated heap directly:
   address (Go's assignability rules are checked, with the compiler's error wording);
 - a slice field reads as a ``SliceValue``, a string field as a Python ``str`` (the bytes
   are in the heap, or in "rodata" for strings that came from Python literals, as Go's
-  string constants are);
+  string constants are): a ``gostring.LoadedString``, which is also the Go string
+  variable (its header; storing it shares the bytes, ``rt.concat`` of it allocates);
 - an array or struct field reads as an interior pointer to it (as ``&p.f`` would), so
   ``p.pad[2] = 1`` and ``p.inner.x = 3`` write in place; assigning to such a field
   copies a value of the same type (a handle, or a sequence for arrays);
@@ -600,6 +601,8 @@ cdef str _src_desc(object v):
         return "%d (untyped int constant)" % v
     if isinstance(v, float):
         return "%r (untyped float constant)" % v
+    if isinstance(v, _loaded_string_type):
+        return "x (variable of type string)"
     if isinstance(v, str):
         return '"%s" (untyped string constant)' % v
     return "%r (value of Python type %s)" % (v, type(v).__name__)
@@ -721,7 +724,11 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
         (<int64_t*>p)[2] = (<SliceValue>v).capacity
         return 0
     if k == K_STRING:
-        if isinstance(v, str):
+        if isinstance(v, _loaded_string_type) and (<object>v).runtime is handle_runtime(owner):
+            v = (<object>v)._go_string             # a string variable: its header (gostring.py)
+            check_string(owner, <tuple>v)
+            if dry: return 0
+        elif isinstance(v, str):
             if dry: return 0
             v = handle_runtime(owner).rodata.string(v)
         elif isinstance(v, tuple):
@@ -1584,6 +1591,7 @@ cdef SliceValue _new_slice_object(object rt, Heap heap, uint64_t size, bint nosc
 # Value types defined in Python modules that store() accepts, and the conversions load()
 # and store() call (set by gostring.py, iface.py, maps.py when they are imported).
 _string_value_type = ()
+_loaded_string_type = ()
 _word_value_type = ()
 _box_hook = None              # iface.box(rt, v, iface_type, dry) -> (type word, data word)
 _unbox_hook = None            # iface.unbox(rt, T, data word) -> the value
@@ -1593,14 +1601,16 @@ _func_word_hook = None        # closure.func_word(rt, fn, T) -> the static funcv
 
 
 def register_value_types(string_value=None, word_value=None, box=None, unbox=None,
-                         map_of_word=None, func_of_word=None, func_word=None):
-    """The StringValue class and the word value classes (map and func handles), which
-    store() takes as string and word values, and the conversions of interface, map and
-    func words."""
+                         map_of_word=None, func_of_word=None, func_word=None, loaded_string=None):
+    """The StringValue and LoadedString classes and the word value classes (map and func
+    handles), which store() takes as string and word values, and the conversions of
+    interface, map and func words."""
     global _string_value_type, _word_value_type, _box_hook, _unbox_hook, _map_hook
-    global _func_hook, _func_word_hook
+    global _func_hook, _func_word_hook, _loaded_string_type
     if string_value is not None:
         _string_value_type = string_value
+    if loaded_string is not None:
+        _loaded_string_type = loaded_string
     if word_value is not None:
         if word_value not in _word_value_type:
             _word_value_type = _word_value_type + (word_value,)

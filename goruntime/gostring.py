@@ -17,6 +17,10 @@ Go's rule for a result that escapes:
   allocates a ``[len]byte`` instead, so the capacity is ``len(s)``.
 - ``s[i:j]`` shares the bytes (Go's substrings never copy), so a short substring keeps
   the whole string it came from alive.
+- A string loaded from memory (a field, element, map entry, received or unboxed value) is
+  a `LoadedString`: Python text that is also the string variable, so it is an operand,
+  never a constant (``e.op + ": " + e.msg`` allocates in Go; ``rt.concat`` of loaded
+  strings does too), and storing it copies the header.
 
 Not modelled: the 32-byte stack ``tmpBuf`` Go uses when the result does not escape (a
 Python handle always escapes).
@@ -153,12 +157,51 @@ class StringValue:
         return self
 
 
-_object.register_value_types(string_value=StringValue)
+class LoadedString(str):
+    """A Go string loaded from memory (a string field, a slice or array element, a map key or
+    value, a received or unboxed value): Python text that is also the Go string *variable*
+    it was loaded into, ``(ptr, len)`` (``_go_string``), rooting heap bytes while it lives.
+
+    So it is no constant: ``rt.concat`` of it allocates (Go's concatstrings of variables,
+    where a Python ``str`` literal folds), ``rt.bytes`` of it rounds the capacity up to the
+    size class, and storing it (a field, a map key, an interface, a cleanup's argument)
+    copies the header, sharing the bytes and keeping them alive as Go's assignment does. Python's
+    own operations on the text (``s[1:3]``, ``s + "x"``) give plain ``str`` constants. In
+    another runtime it is a constant of its text.
+    """
+
+    @classmethod
+    def _make(cls, rt, text, header):
+        self = str.__new__(cls, text)
+        self.runtime = rt
+        self._go_string = header
+        return self
+
+    def __reduce__(self):
+        return (str, (str(self),))            # pickles and copies as its text
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def is_constant(rt, x):
+    """Whether *x* is a string constant of *rt*'s program: a Python ``str`` that is not a
+    string loaded from *rt*'s memory."""
+    return isinstance(x, str) and not (isinstance(x, LoadedString) and x.runtime is rt)
+
+
+_object.register_value_types(string_value=StringValue, loaded_string=LoadedString)
 
 
 def operand(rt, x):
-    """``(ptr, len)`` of a string operand: a ``str`` constant or a StringValue of *rt*."""
+    """``(ptr, len)`` of a string operand: a ``str`` constant, a string loaded from *rt*'s
+    memory, or a StringValue of *rt*."""
     if isinstance(x, str):
+        if isinstance(x, LoadedString) and x.runtime is rt:
+            return x._go_string
         return rt.rodata.string(x)
     if isinstance(x, StringValue):
         if x.runtime is not rt:
@@ -199,12 +242,12 @@ def concat(rt, parts):
                 operand(rt, x)                    # check every operand before allocating
             else:
                 own(rt, x)
-        if any(isinstance(x, str) and x for x in parts):
+        if any(is_constant(rt, x) and x for x in parts):
             ops = [(x.addr, len(x)) if _is_bytes(x) else operand(rt, x) for x in parts]
             return _concat_ops(rt, ops)
         parts = [slicebytetostring(rt, x) if _is_bytes(x) else x for x in parts]
     ops = [operand(rt, x) for x in parts]
-    if all(isinstance(x, str) for x in parts):
+    if all(is_constant(rt, x) for x in parts):
         return constant(rt, "".join(parts))       # constant folding
     return _concat_ops(rt, ops)
 
@@ -272,7 +315,7 @@ def stringtoslicebyte(rt, s):
     (walk/convert.go, walkStringToBytes), so the capacity is exactly ``n`` (a tiny object
     below 16 bytes, nothing for ``""``)."""
     from .types import Byte
-    if isinstance(s, (bytes, bytearray, str)):
+    if isinstance(s, (bytes, bytearray)) or is_constant(rt, s):
         if isinstance(s, str):
             operand(rt, s)
         data = s.encode() if isinstance(s, str) else bytes(s)

@@ -214,9 +214,11 @@ def _scalar_key_bytes(rt, K, kind, k):
             raise OverflowError(f"cannot use {k} (untyped int constant) as "
                                 f"{K.go_string()} value in map index (overflows)") from None
     if kind == "string":
-        from .gostring import StringValue, operand, read_bytes
-        if isinstance(k, str):
+        from .gostring import StringValue, is_constant, operand, read_bytes
+        if is_constant(rt, k):
             return k.encode()
+        if isinstance(k, str):                  # loaded from memory: its bytes
+            return read_bytes(rt, *operand(rt, k))
         if isinstance(k, StringValue):
             return read_bytes(rt, *operand(rt, k))
         if isinstance(k, _object.SliceValue) and k.elem.underlying.kind == "uint8":

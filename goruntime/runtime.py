@@ -34,6 +34,7 @@ import numpy as np
 from . import _heap, _mark, _object, mstats, pacer as _pacer, metrics as _metrics, gctrace as _gctrace
 from . import sched as _sched, clock as _clock, types as _types
 from . import chan as _chan, mgc as _mgc, stack as _stack, proc as _proc
+from . import gostring as _gostring
 from .errors import FatalError, Panic
 from . import godebug as _godebug
 from . import _signals
@@ -345,15 +346,19 @@ class Runtime:
         return s
 
     def read_string(self, ptr, n):
-        """The Go string ``(ptr, n)`` as text: its bytes on the heap or in rodata."""
+        """The Go string ``(ptr, n)`` loaded from memory: its text (bytes on the heap or in
+        rodata) as a `gostring.LoadedString`, which is also the string variable (its header,
+        rooting heap bytes), not a constant; ``""`` when empty."""
         if n == 0:
             return ""
         if self.heap.in_arena(ptr):
-            return bytes(self.heap.view(ptr, n)).decode(errors="replace")
+            text = bytes(self.heap.view(ptr, n)).decode(errors="replace")
+            return _gostring.LoadedString._make(
+                self, text, _object.StringHeader(ptr, n, _object.make_pointer(self, self.heap, ptr, None)))
         lit = self.rodata.find(ptr)
         if lit is not None:
             a, b = lit
-            return b[ptr - a: ptr - a + n].decode(errors="replace")
+            return _gostring.LoadedString._make(self, b[ptr - a: ptr - a + n].decode(errors="replace"), (ptr, n))
         raise ValueError(f"goruntime: string data at {ptr:#x} is not in this runtime")
 
     # -- statistics ----------------------------------------------------------------------

@@ -304,3 +304,36 @@ def test_bytes_operands_and_map_keys(r):
     with pytest.raises(TypeError):
         m[b] = "not an int"                 # checked before the key is converted
     assert rt.ReadMemStats().Mallocs == before and len(m) == 1
+
+
+def test_loaded_string_is_a_variable(r):
+    """A string read from memory is the Go string variable, not a constant: concatenating
+    fields allocates (concatstrings; constants fold), []byte of it rounds the capacity up,
+    storing it shares the bytes, and it keeps heap bytes alive while Python holds it."""
+    S = rt.Struct("lsT", a=rt.String, b=rt.String)
+    p = rt.new(S)
+    p.a, p.b = "write", "not found"                               # constants
+    m0 = rt.ReadMemStats()
+    s = rt.concat(p.a, ": ", p.b)                                  # e.op + ": " + e.msg
+    m1 = rt.ReadMemStats()
+    assert str(s) == "write: not found" and m1.Mallocs - m0.Mallocs == 1
+    assert rt.concat("write", ": ", "x").ptr < 0xc000000000         # constants still fold
+    q = rt.new(S)
+    q.a = s
+    q.b = q.a                                                      # shares the heap bytes
+    assert q.a == "write: not found" and type(q.a).__name__ == "LoadedString"
+    assert q.a._go_string[0] == q.b._go_string[0] == s.ptr
+    kept = q.a
+    s = None
+    q.a = q.b = ""
+    rt.GC()
+    before = rt.ReadMemStats()
+    assert kept._go_string[0] >= 0xc000000000 and kept == "write: not found"
+    kept = None
+    rt.GC()
+    after = rt.ReadMemStats()
+    assert (after.Frees - before.Frees, before.HeapAlloc - after.HeapAlloc) == (1, 16)   # unrooted
+    with pytest.raises(TypeError, match="variable of type string"):
+        rt.new(rt.Struct("lsI", n=rt.Int)).n = p.a
+    caps = (rt.bytes(p.b).cap, rt.bytes("not found").cap)
+    assert caps == (16, 9)                  # rawbyteslice: roundupsize(9); a constant: [9]byte

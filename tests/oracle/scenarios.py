@@ -2592,3 +2592,4 @@ import scenarios_lang_port  # noqa: E402,F401  (the programs people port first: 
 import scenarios_fidelity  # noqa: E402,F401  (the fidelity audit's programs: registers its scenarios)
 import scenarios_fidelity2  # noqa: E402,F401  (the fidelity audit, second round: registers its scenarios)
 import scenarios_fidelity3  # noqa: E402,F401  (the fidelity audit, third round: registers its scenarios)
+import scenarios_fidelity4  # noqa: E402,F401  (the fidelity audit, fourth round: registers its scenarios)
