@@ -1377,11 +1377,19 @@ cdef void grey_live(mheap_t* h, gcwork_t* w) noexcept nogil:
     """Grey the live set (``mheap_t.live_bits``: a trace replay's objects, each held as
     by a root of its own) span by span in address order: a walk over the span starts
     and their live-bit words, where one root per object was a random span record and
-    bitmap line each. Stops once every live bit was seen."""
-    cdef intp_t p = 0, k, nw, idx, left = h.nlive
-    cdef uint64_t word
+    bitmap line each. Stops once every live bit was seen.
+
+    A noscan span's live objects are marked a bitmap word at a time (its mark bits OR its
+    live bits; `shade` would mark each black at once, nothing to scan), counted as
+    `shade` counts them; a word with a bit on a free slot or past the span's last object
+    goes bit by bit through `shade`, which reports the first such bit as before."""
+    cdef intp_t p = 0, k, nw, idx, left = h.nlive, n
+    cdef uint64_t word, old, tail
     cdef const uint64_t* lb
+    cdef const uint64_t* ab
+    cdef uint64_t* mb
     cdef const mspan_t* s
+    cdef bint noscan
     if h.live_bits == NULL:
         return
     while left > 0 and p < h.mapped_pages:
@@ -1391,8 +1399,26 @@ cdef void grey_live(mheap_t* h, gcwork_t* w) noexcept nogil:
         s = &h.spans[p]
         nw = (s.nelems + 63) >> 6
         lb = &h.live_bits[p * BITMAP_WORDS]
+        noscan = span_noscan(s)
+        ab = &h.alloc_bits[p * BITMAP_WORDS]
+        mb = &w.bits[p * BITMAP_WORDS]
+        # the bits of the last word past the span's last object
+        tail = ~((<uint64_t>1 << (s.nelems & 63)) - 1) if s.nelems & 63 else 0
         for k in range(nw):
             word = lb[k]
+            if word == 0:
+                continue
+            if noscan and (word & ~ab[k]) == 0 and (k < nw - 1 or (word & tail) == 0):
+                left -= GR_POPCNT(word)
+                if w.give_at:                   # parallel: as shade's
+                    old = GR_MARK_OR(&mb[k], word)
+                else:
+                    old = mb[k]
+                    mb[k] = old | word
+                n = GR_POPCNT(word & ~old)
+                w.bytes_marked += <uint64_t>n * s.elemsize
+                w.nmarked += n
+                continue
             while word:
                 idx = (k << 6) + GR_CTZ64(word)
                 word &= word - 1

@@ -1692,7 +1692,9 @@ def trace_deaths(const uint8_t[::1] initial, const uint8_t[::1] allocs,
                  const int64_t[::1] starts, const int64_t[::1] prevs, int death, intp_t n):
     """`sorted_deaths` of the `object_columns` of a trace, straight from its rows: the
     deaths are placed and packed in one pass (no object column is built), then sorted.
-    *n* is the number of slot objects. ``(dkey, di)``, or None as `sorted_deaths`."""
+    *n* is the number of slot objects. ``(dkey, di)``, or None as `sorted_deaths`, and
+    None when *allocs* are not in time order (not from our reader: the same pass checks
+    it, where a numpy check of the strided time column cost as much again)."""
     cdef intp_t ni = initial.shape[0] // sizeof(alloc_rec)
     cdef intp_t na = allocs.shape[0] // sizeof(alloc_rec)
     cdef intp_t ns = starts.shape[0], nd = 0, k = 0, j
@@ -1700,7 +1702,7 @@ def trace_deaths(const uint8_t[::1] initial, const uint8_t[::1] allocs,
     cdef int64_t b, d, key, kmax = 0
     cdef uint64_t v, vmax = 0
     cdef int nb = 1
-    cdef bint fits = True, swapped
+    cdef bint fits = True, swapped, ordered = True
     cdef intp_t* hist
     if initial.shape[0] % sizeof(alloc_rec) or allocs.shape[0] % sizeof(alloc_rec):
         raise ValueError("trace_deaths: the inputs are not whole rows")
@@ -1722,6 +1724,9 @@ def trace_deaths(const uint8_t[::1] initial, const uint8_t[::1] allocs,
         for j in range(ni + na):
             r = (<const alloc_rec*>&initial[0] + j) if j < ni else \
                 (<const alloc_rec*>&allocs[0] + (j - ni))
+            if j > ni and r.time < (r - 1).time:     # the allocations' time order, tiny too
+                ordered = False
+                break
             if r.tiny:
                 continue
             if k >= n:
@@ -1742,7 +1747,7 @@ def trace_deaths(const uint8_t[::1] initial, const uint8_t[::1] allocs,
                 packed[nd] = <int64_t>v
                 nd += 1
             k += 1
-    if not fits or (kmax * 4 + 3) >= ((<int64_t>1) << (63 - nb)):
+    if not ordered or not fits or (kmax * 4 + 3) >= ((<int64_t>1) << (63 - nb)):
         return None
     if k != n:
         raise ValueError("trace_deaths: n is not the number of slot objects")

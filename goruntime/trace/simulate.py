@@ -509,8 +509,6 @@ class _RunSource:
     def make(cls, tr, death, cycles, tiny=None):
         """*tiny*: the trace's tiny allocations (`_Meta.tiny`) if counted already."""
         from ._parse import trace_deaths
-        if not _is_sorted(tr.allocs["time"]):       # not from our reader
-            return None
         initial = np.ascontiguousarray(tr.initial).view(np.uint8).ravel()
         allocs = np.ascontiguousarray(tr.allocs).view(np.uint8).ravel()
         n_init = len(tr.initial) - int(np.count_nonzero(tr.initial["tiny"]))
@@ -525,7 +523,7 @@ class _RunSource:
         sd = trace_deaths(initial, allocs, np.ascontiguousarray(starts, dtype=np.int64),
                           np.ascontiguousarray(prevs, dtype=np.int64),
                           DEATH_MODELS_CODE[death], n)
-        if sd is None:
+        if sd is None:                  # allocations out of time order, or wide keys
             return None
         if cycles == "recorded":              # every cycle, at its mark termination
             gtime = _cycle_times(tr)[1]
