@@ -264,13 +264,13 @@ def _trace_profile(tr, death, sample=1 << 18):
     return allocated, live_b, live_n, rows
 
 
-def estimate_costs(inp, configs, death="spread"):
+def estimate_costs(inp, configs, death="spread", sample=1 << 18):
     """A relative cost per configuration: the replay's work, estimated from the cycles a
     simple pacer would run on the trace's own live heap, each weighted by the objects it
     marks, plus the rows replayed. Used to start the longest replays first; only the order
     matters. A configuration whose GOGC or memory limit leaves little room between cycles
-    runs many more of them. *inp*: a `Prepared` input (its op stream) or a `Trace` (a
-    sample of its rows, `_trace_profile`, under *death*).
+    runs many more of them. *inp*: a `Prepared` input (its op stream) or a `Trace` (at
+    most *sample* of its allocations, `_trace_profile`, deaths placed under *death*).
 
     The walk: a cycle marks the live heap; the next begins when the bytes allocated since
     reach ``TRIGGER`` x the runway, min(max(marked, 4 MiB) x GOGC/100 (Go's heap
@@ -284,7 +284,7 @@ def estimate_costs(inp, configs, death="spread"):
         nrows = len(allocated)
         start = int(np.searchsorted(inp.time, 0, side="left")) if inp.n_init else 0
     else:
-        allocated, live_b, live_n, nrows = _trace_profile(inp, death)
+        allocated, live_b, live_n, nrows = _trace_profile(inp, death, sample)
         start = 0
         if not len(allocated):
             return [1.0] * len(configs)

@@ -371,6 +371,13 @@ def _check_prepared(p):
     seen = _CHECKED.get(p)
     if seen is not None and seen[1] == int(p.nobj) and all(a is b for a, b in zip(seen[0], cols)):
         return                  # these very columns passed below, and cannot have changed
+    _check_rows(p)
+    if all(_immutable(a) for a in cols):
+        _CHECKED[p] = (cols, int(p.nobj))
+
+
+def _check_rows(p):
+    """`_check_prepared`'s pass over the rows: every op known, every object id in range."""
     op = p.op
     bad = np.flatnonzero((op != OP_ALLOC) & (op != OP_DROP) & (op != OP_GC))
     if len(bad):
@@ -381,8 +388,6 @@ def _check_prepared(p):
     if len(bad):
         raise ValueError(f"goruntime.trace: Prepared row {int(bad[0])} names object "
                          f"{int(p.dense[bad[0]])}, outside 0..nobj-1 (nobj={int(p.nobj)})")
-    if all(_immutable(a) for a in cols):
-        _CHECKED[p] = (cols, int(p.nobj))
 
 
 # `Prepared` inputs whose rows passed `_check_prepared` and cannot change (`_immutable`
