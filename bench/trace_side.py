@@ -91,11 +91,16 @@ def sweep_grid(points, peak):
     return gogc, limits[:max(points // 4, 1)]
 
 
-def _worker_cpu():
-    """This worker process's CPU seconds so far (user + system), for `cmd_sweep`."""
+def _worker_usage():
+    """This process's user and system CPU seconds and minor / major page faults so far."""
     import resource
     r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    return {"user": r.ru_utime, "system": r.ru_stime, "minflt": r.ru_minflt,
+            "majflt": r.ru_majflt}
+
+
+def _usage_delta(a, b):
+    return {k: round(b[k] - a[k], 3) for k in a}
 
 
 def _timeline(tasks, t0, t1):
@@ -127,38 +132,62 @@ def _timeline(tasks, t0, t1):
 
 
 def cmd_sweep(a):
+    """`goruntime.sweep` of the loaded trace (the parse is timed apart, ``parse_*``:
+    the caller's, before the call). ``seconds`` / ``cpu_seconds``: the call, wall and
+    this process's CPU; ``client_cpu``: this process's user, system CPU and faults
+    (the scheduler's threads run here too: the LocalCluster's); ``head_thread_cpu_seconds``:
+    the calling thread's CPU (the sweep's own work on the client: sharing the input,
+    the cost estimate, submitting, gathering; the wait costs it nothing); ``worker_usage``:
+    each worker process's user / system CPU and page faults during the call;
+    ``cpu_speedup_bound``: the workers' CPU summed over the larger one's plus the head
+    thread's, the speed-up over one such worker that the CPU says (the wall clock of a
+    machine with a core for each)."""
     import goruntime
     import goruntime.trace as gtrace
     from distributed import Client, LocalCluster, get_task_stream
+    w0, c0 = _now()
     tr = gtrace.load(a.trace)
+    wp, cp = _now()
     gogc, limits = sweep_grid(a.points, int(tr.heap_alloc["value"].max()))
     allocs = len(tr.allocs)
-    w0, c0 = _now()
-    prep = gtrace.prepare(tr)          # what the sweep would build first (timed below)
-    wp, cp = _now()
-    del tr                             # the workers' replays need the memory
+    tr = tr.slim()                     # the rest of the trace is not the sweep's
+    gc.collect()
     with LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cl, Client(cl) as client:
         load0 = os.getloadavg()
-        cpu0 = client.run(_worker_cpu)
+        u0 = client.run(_worker_usage)
+        h0 = _worker_usage()
+        t0 = time.thread_time()
         w, c = _now()
         e0 = time.time()
         with get_task_stream(client) as ts:
-            df = goruntime.sweep(prep, gogc=gogc, memory_limit=limits, client=client,
+            df = goruntime.sweep(tr, gogc=gogc, memory_limit=limits, client=client,
                                  progress=False)
         e1 = time.time()
         w2, c2 = _now()
-        cpu1 = client.run(_worker_cpu)
-    # each worker's CPU seconds in the sweep: on a shared machine the wall clock says
-    # how much CPU the workers got; sum / max says how evenly the tasks were spread
-    worker_cpu = sorted(cpu1[k] - cpu0[k] for k in cpu1)
-    # the sweep of a trace = prepare (once, on the client) + the sweep of its Prepared
-    return {"seconds": (w2 - w) + (wp - w0), "cpu_seconds": (c2 - c) + (cp - c0),
-            "prepare_seconds": wp - w0, "points": len(df), "workers": a.workers,
-            "allocs": allocs, "num_gc": df["num_gc"].tolist(),
-            "worker_cpu_seconds": worker_cpu, **_timeline(ts.data, e0, e1),
+        t1 = time.thread_time()
+        h1 = _worker_usage()
+        u1 = client.run(_worker_usage)
+    workers = sorted((_usage_delta(u0[k], u1[k]) for k in u1),
+                     key=lambda u: u["user"] + u["system"])
+    worker_cpu = [round(u["user"] + u["system"], 3) for u in workers]
+    head = _usage_delta(h0, h1)
+    return {"seconds": w2 - w, "cpu_seconds": c2 - c, "client_cpu": head,
+            "head_thread_cpu_seconds": round(t1 - t0, 3),
+            "parse_seconds": wp - w0, "parse_cpu_seconds": cp - c0,
+            "points": len(df), "workers": a.workers, "allocs": allocs,
+            "num_gc": df["num_gc"].tolist(), "rows_digest": _digest(df),
+            "worker_cpu_seconds": worker_cpu, "worker_usage": workers,
+            **_timeline(ts.data, e0, e1),
             "cpu_balance": sum(worker_cpu) / max(max(worker_cpu), 1e-9),
+            "cpu_speedup_bound": sum(worker_cpu) / max(max(worker_cpu) + t1 - t0, 1e-9),
             "peak_heap_bytes": df["peak_heap_bytes"].tolist(), "load": [load0, os.getloadavg()]}
+
+
+def _digest(df):
+    """A hash of the sweep's rows (every column), to compare runs and builds."""
+    import hashlib
+    return hashlib.sha256(df.to_json(orient="records").encode()).hexdigest()[:16]
 
 
 def main(argv=None):

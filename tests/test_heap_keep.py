@@ -219,3 +219,55 @@ def test_trace_replays_on_kept_memory_equal_fresh_ones(keep, monkeypatch):
     assert gtrace.whatif(tr, gogc=[25, 50, 100], memory_limit=["off", "6MiB"]) == [
         gtrace.replay(prep, gogc=g, memory_limit=m) for g, m in grid]
     assert _heap.kept_memory() is None and not _SCRATCH
+
+
+def test_trace_rows_that_cannot_change_keep_their_deaths(keep, monkeypatch, tmp_path):
+    """A sweep worker replays a trace's rows memory-mapped read-only: the deaths are
+    placed and sorted by its first replay and kept, with the slot array, for the next
+    ones of the same rows and models (`_Scratch.rows`); replays, one failing half-way,
+    in two death models, give what replays of the trace in memory give. A trace whose
+    rows can be written keeps nothing."""
+    import goruntime.runtime as rt_runtime
+    from goruntime.trace import _parse
+
+    class Capped(rt_runtime.Runtime):
+        def __init__(self, *a, **k):
+            super().__init__(*a, arena_cap=TRACE_CAP, **k)
+    monkeypatch.setattr(rt_runtime, "Runtime", Capped)
+    tr = gtrace.load(SMALL).slim()
+    names = ("allocs", "initial", "gcs")
+    for n in names:
+        np.save(tmp_path / f"{n}.npy", getattr(tr, n))
+    mapped = dataclasses.replace(tr, **{n: np.load(tmp_path / f"{n}.npy", mmap_mode="r")
+                                        for n in names})
+    configs = [(50, None), (100, "6MiB"), (25, None)]
+    made = []
+    real = _parse.trace_deaths
+    monkeypatch.setattr(_parse, "trace_deaths", lambda *a: made.append(1) or real(*a))
+
+    def runs(t):
+        out = []
+        for death in ("spread", "early"):
+            for g, lim in configs[:2]:
+                out.append(gtrace.replay(t, gogc=g, memory_limit=lim, death=death))
+                gc.collect()
+            with pytest.raises(MemoryError):        # a failed task
+                gtrace.replay(t, gogc="off", death=death)
+            gc.collect()
+            out.append(gtrace.replay(t, gogc=configs[2][0], death=death))
+            gc.collect()
+        return out
+
+    want = runs(tr)
+    assert len(made) == 8 and not _SCRATCH.rows     # writable rows: sorted every replay
+    made.clear()
+    assert runs(mapped) == want
+    assert len(made) == 2                           # once per death model
+    assert len(_SCRATCH.rows) == 1 and _SCRATCH.rows[0]["models"] == ("early", "pacer")
+    kept = _SCRATCH.rows[0]
+    assert not kept["args"][4][0].flags.writeable   # the deaths: read only
+    other = dataclasses.replace(mapped, allocs=np.load(tmp_path / "allocs.npy", mmap_mode="r"))
+    assert gtrace.replay(other, gogc=50, death="early") == want[3]
+    assert len(made) == 3                           # other arrays: sorted again
+    _SCRATCH.clear()
+    assert not _SCRATCH.rows

@@ -1946,6 +1946,73 @@ def test_b60_a_crafted_prepared_replay_input_is_refused(_prepared):
     assert gtrace.replay(dataclasses.replace(p)) == want         # the untouched one replays
 
 
+def test_b60_a_prepared_input_is_checked_once_only_while_it_cannot_change(_prepared, tmp_path,
+                                                                         monkeypatch):
+    """A sweep worker memory-maps its `Prepared` input read-only and replays it per task:
+    `_check_prepared` (a pass over every row) runs once per input there. The cache holds
+    only an input whose columns no numpy call can write (read-only down to a read-only
+    buffer) and only for the very columns and ``nobj`` checked: a writable input, one
+    whose read-only arrays own their memory (writable again by whoever holds them), a
+    column swapped in, or a changed ``nobj``, is checked again and refused when bad."""
+    import dataclasses
+    from goruntime import trace as gtrace
+    from goruntime.trace import simulate
+    p = _prepared
+    want = gtrace.replay(p)
+    for name in gtrace.Prepared.COLUMNS:
+        np.save(tmp_path / f"{name}.npy", getattr(p, name))
+    mapped = dataclasses.replace(p, **{name: np.load(tmp_path / f"{name}.npy", mmap_mode="r")
+                                      for name in gtrace.Prepared.COLUMNS})
+    assert all(simulate._immutable(getattr(mapped, n)) for n in gtrace.Prepared.COLUMNS)
+    assert mapped not in simulate._CHECKED
+    assert gtrace.replay(mapped) == want
+    assert mapped in simulate._CHECKED                   # checked once ...
+    at50 = gtrace.replay(p, gogc=50)
+    calls = []
+    real = simulate._check_rows
+    monkeypatch.setattr(simulate, "_check_rows", lambda q: calls.append(q) or real(q))
+    assert gtrace.replay(mapped, gogc=50) == at50
+    assert calls == []                                  # ... not per replay
+    assert gtrace.replay(p) == want
+    assert calls == [p]                                 # a writable input: every replay
+    assert p not in simulate._CHECKED
+    # the mapped rows cannot be written, nor made writable
+    with pytest.raises(ValueError):
+        mapped.dense[0] = 10 ** 9
+    with pytest.raises(ValueError):
+        mapped.dense.flags.writeable = True
+    # read-only arrays that own their memory: writable again by whoever holds them
+    own = dataclasses.replace(p, **{n: getattr(p, n).copy() for n in gtrace.Prepared.COLUMNS})
+    for n in gtrace.Prepared.COLUMNS:
+        getattr(own, n).flags.writeable = False
+    assert gtrace.replay(own) == want
+    assert own not in simulate._CHECKED
+    own.dense.flags.writeable = True
+    own.dense[int(np.flatnonzero(own.op == 0)[5])] = 10 ** 9
+    with pytest.raises(ValueError, match="names object 1000000000"):
+        gtrace.replay(own)
+    # the checked object with a column swapped in, or its nobj changed: checked again
+    bad = p.dense.copy()
+    bad[int(np.flatnonzero(p.op == 2)[3])] = -7
+    object.__setattr__(mapped, "dense", bad)
+    with pytest.raises(ValueError, match="names object -7"):
+        gtrace.replay(mapped)
+    object.__setattr__(mapped, "dense", np.load(tmp_path / "dense.npy", mmap_mode="r"))
+    assert gtrace.replay(mapped) == want
+    object.__setattr__(mapped, "nobj", 1)
+    with pytest.raises(ValueError, match="outside 0..nobj-1"):
+        gtrace.replay(mapped)
+    # a file with a bad row, mapped: refused at its first check
+    bad = p.op.copy()
+    bad[3] = 1
+    np.save(tmp_path / "op.npy", bad)
+    crafted = dataclasses.replace(p, **{name: np.load(tmp_path / f"{name}.npy", mmap_mode="r")
+                                       for name in gtrace.Prepared.COLUMNS})
+    with pytest.raises(ValueError, match="row 3 has op 1"):
+        gtrace.replay(crafted)
+    assert crafted not in simulate._CHECKED
+
+
 # ---------------------------------------------------------------------------------- B61
 def test_b61_a_gc_triggered_inside_a_pool_call_waits_for_the_unpin():
     """A heap-triggered GC could start inside Pool.Put/Get, at the pool's own allocations

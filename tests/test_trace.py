@@ -397,9 +397,15 @@ def test_sweep_on_local_cluster_equals_sequential(small, monkeypatch):
         # the same grid with the replay input scattered (what remote workers get)
         scattered = goruntime.sweep(small, client=client, progress=False, share="scatter",
                                     **grid)
+        # a trace is shipped as its rows; a Prepared input as its op stream (mapped:
+        # checked once per worker; scattered: per task)
+        prepared = [goruntime.sweep(gtrace.prepare(small), client=client, progress=False,
+                                    share=share, **grid) for share in ("auto", "scatter")]
     assert len(got) == 6
     pd.testing.assert_frame_equal(got, want)
     pd.testing.assert_frame_equal(scattered, want)
+    for frame in prepared:
+        pd.testing.assert_frame_equal(frame, want)
     assert made and not any(os.path.exists(d) for d in made)   # removed after the sweep
 
 
@@ -457,6 +463,32 @@ def test_sweep_cost_estimate_ranks_the_heavier_replays_first(small):
     assert cost[(200, tight, None)] > cost[(200, "off", None)]
     ran = {g: gtrace.replay(prep, gogc=g)["num_gc"] for g in (25, 200)}
     assert ran[25] > ran[200]
+
+
+def test_sweep_cost_estimate_from_a_trace_sample(small):
+    """A sweep of a trace builds no op stream: its cost estimate walks a sample of the
+    trace's rows (every k-th allocation standing for k, deaths placed as the replay
+    places them). Unsampled it gives the op stream's estimate; sampled, the same order
+    of GOGC and limits."""
+    from goruntime.trace.calibrate import configurations
+    from goruntime.trace.dask_sweep import _trace_profile, estimate_costs
+    peak = int(small.heap_alloc["value"].max())
+    gogc = [25, 50, 100, 200]
+    tight = int(peak * 0.6)
+    configs = configurations(gogc, ["off", tight])
+    want = estimate_costs(gtrace.prepare(small), configs)
+    got = estimate_costs(small, configs)
+    assert got == pytest.approx(want, rel=0.01)
+    allocated, live_b, live_n, rows = _trace_profile(small, "spread", sample=len(small.allocs) // 6)
+    assert len(allocated) <= len(small.allocs) // 6 + 1
+    assert rows == pytest.approx(len(gtrace.prepare(small).op), rel=0.05)
+    assert live_b.min() >= 0 and live_n.min() >= 0
+    sampled = dict(zip(configs, estimate_costs(small, configs,
+                                               sample=len(small.allocs) // 6)))
+    c = [sampled[(g, "off", None)] for g in gogc]
+    assert all(a >= b for a, b in zip(c, c[1:])) and c[0] > c[-1]
+    for g in gogc:
+        assert sampled[(g, tight, None)] >= sampled[(g, "off", None)]
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,15 +5,21 @@ One task per configuration; the rows come back as a pandas DataFrame in the grid
 (virtual clock, recorded time), so the frame equals a sequential run's
 (``pandas.DataFrame(whatif(...))``).
 
-What is shipped, and how often. The client builds the replay input once
-(`goruntime.trace.prepare`: the op stream, numpy columns, ~35 bytes per allocation) and
-every worker gets it once, never per task:
+What is shipped, and how often. A trace is shipped as its own rows (`Trace.slim`: the
+allocations, the snapshot and the cycles, 47 bytes per allocation), not an op stream:
+the client builds nothing before the first task, and each worker places and sorts the
+deaths once for all its replays (`simulate._RunSource`). A `Prepared` input (or a trace
+whose allocations are out of time order, which only the op stream replays) is shipped
+as its columns. Every worker gets the input once, never per task:
 
 - workers on this machine (a ``LocalCluster``, or any worker that can see the client's
-  files) share it: the columns are written once to a directory (``/dev/shm`` when it has
+  files) share it: the arrays are written once to a directory (``/dev/shm`` when it has
   room) and each worker process memory-maps them read-only, so the bytes are neither
-  pickled nor copied, and the page cache holds one copy for all of them;
-- other workers get it scattered (``client.scatter(..., broadcast=True)``).
+  pickled nor copied, and the page cache holds one copy for all of them. Memory so
+  mapped cannot change, so a worker checks a `Prepared` input's rows once
+  (`simulate._check_prepared`) and keeps a trace's sorted deaths, not per task;
+- other workers get it scattered (``client.scatter(..., broadcast=True)``), and check
+  or sort per task.
 
 A worker keeps what it opened for the next task of the same sweep (`_open`), so a task
 costs one replay and nothing else, and keeps the last replay's heap memory (reset to a
@@ -27,6 +33,7 @@ cluster, which must have goruntime installed. dask, distributed and pandas are t
 """
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import shutil
@@ -43,47 +50,58 @@ __all__ = ["sweep"]
 _HINT = "goruntime.sweep needs dask, distributed and pandas: pip install goruntime[sweep]"
 
 
-class SharedPrepared:
-    """A `Prepared` replay input written to a directory: what is pickled to a worker is
-    this small handle; `open` memory-maps the columns (read-only)."""
+class SharedInput:
+    """A replay input (a `Trace`'s rows, or a `Prepared` op stream) written to a
+    directory: what is pickled to a worker is this small handle (the input without its
+    big arrays); `open` memory-maps the arrays read-only. Arrays so mapped cannot change
+    (`simulate._immutable`): a worker checks a `Prepared` one once and keeps a trace's
+    sorted deaths from replay to replay."""
 
-    def __init__(self, directory, prep):
+    def __init__(self, directory, inp):
         self.directory = os.fspath(directory)
         self.token = os.path.basename(self.directory)
-        self.meta = {k: getattr(prep, k) for k in ("nobj", "n_init", "n_allocs", "tiny",
-                                                  "duration", "settings", "death", "cycles")}
-        for name in Prepared.COLUMNS:
-            np.save(os.path.join(self.directory, name + ".npy"), getattr(prep, name))
+        if isinstance(inp, Prepared):
+            self.columns = Prepared.COLUMNS
+        else:
+            inp = inp.slim()                      # only what a replay reads
+            self.columns = TRACE_COLUMNS
+        for name in self.columns:
+            np.save(os.path.join(self.directory, name + ".npy"), getattr(inp, name))
+        self.meta = dataclasses.replace(inp, **{name: getattr(inp, name)[:0]
+                                                for name in self.columns})
 
     def visible(self):
         """True in a process that sees the directory (runs on the worker)."""
-        return os.path.isfile(os.path.join(self.directory, Prepared.COLUMNS[-1] + ".npy"))
+        return os.path.isfile(os.path.join(self.directory, self.columns[-1] + ".npy"))
 
     def open(self):
-        cols = {name: np.load(os.path.join(self.directory, name + ".npy"), mmap_mode="r")
-                for name in Prepared.COLUMNS}
-        return Prepared(**cols, **self.meta)
+        return dataclasses.replace(self.meta, **{
+            name: np.load(os.path.join(self.directory, name + ".npy"), mmap_mode="r")
+            for name in self.columns})
 
 
-_OPENED = {}        # per worker process: token -> Prepared (the last sweep's only)
+TRACE_COLUMNS = ("allocs", "initial", "gcs")      # a Trace's arrays that a replay reads
+_OPENED = {}        # per worker process: token -> opened input (the last sweep's only)
 
 
 def _open(shipped):
-    if isinstance(shipped, Prepared):
+    if not isinstance(shipped, SharedInput):      # scattered: the input itself
         return shipped
-    prep = _OPENED.get(shipped.token)
-    if prep is None:
+    inp = _OPENED.get(shipped.token)
+    if inp is None:
         _OPENED.clear()
-        prep = _OPENED[shipped.token] = shipped.open()
-    return prep
+        inp = _OPENED[shipped.token] = shipped.open()
+    return inp
 
 
 def _run(shipped, config, death):
     """The task: one configuration's replay row. The worker keeps the replay's heap memory
     (its metadata, reset) for its next replay (`goruntime._heap.keep_memory`): a fresh
-    heap's pages cost the kernel more than the reset does."""
+    heap's pages cost the kernel more than the reset does; and so what the replay
+    allocates besides (`_keep_malloc`)."""
     from goruntime import _heap
     _heap.keep_memory(True)
+    _keep_malloc(True)
     try:
         return run_config(_open(shipped), config, death)
     finally:
@@ -99,6 +117,49 @@ def _release():
     _SCRATCH.clear()
     _OPENED.clear()
     gc.collect()
+    _keep_malloc(False)
+
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MALLOC_DEFAULT = 128 << 10          # both thresholds' defaults
+_malloc_kept = False
+
+
+def _keep_malloc(on):
+    """In a worker process (glibc only): keep the memory a replay frees in malloc's heap
+    for the next replay (*on*), or go back to the process's settings and give it back.
+
+    Dask starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also turns off
+    glibc's sliding mmap threshold: every block over 128 KiB (a replay's chunk columns,
+    its cycle records, numpy temporaries) is then a fresh mapping, faulted in page by
+    page and unmapped when freed, each replay again: 45-100K minor faults a task on the
+    10M trace against 5-6K with the memory kept. The blocks up to 32 MiB (glibc's
+    largest mmap threshold) now come from malloc's heap, which is trimmed only past
+    512 MiB free, while the sweep runs."""
+    global _malloc_kept
+    if on == _malloc_kept:
+        return
+    try:
+        import ctypes
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):             # not glibc
+        return
+    if on:
+        mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        mallopt(_M_TRIM_THRESHOLD, 512 << 20)
+    else:
+        for param, env in ((_M_MMAP_THRESHOLD, "MALLOC_MMAP_THRESHOLD_"),
+                           (_M_TRIM_THRESHOLD, "MALLOC_TRIM_THRESHOLD_")):
+            try:
+                mallopt(param, int(os.environ.get(env, _MALLOC_DEFAULT)))
+            except ValueError:
+                mallopt(param, _MALLOC_DEFAULT)
+        try:
+            ctypes.CDLL(None).malloc_trim(0)
+        except AttributeError:
+            pass
+    _malloc_kept = on
 
 
 def _visible(handle):
@@ -174,29 +235,66 @@ def _live_profile(prep):
     return np.cumsum(size), np.cumsum(delta), np.cumsum(count, dtype=np.int64)
 
 
-def estimate_costs(prep, configs):
+def _trace_profile(tr, death, sample=1 << 18):
+    """`_live_profile` from a trace's rows, without an op stream: at most *sample* of its
+    allocations (every k-th, each standing for k; the snapshot's objects all counted),
+    their deaths placed as the replay places them (`simulate._objects`). Bytes allocated
+    so far, live bytes and live objects after each sampled allocation, and the rows a
+    replay runs (allocations and deaths, estimated)."""
+    import types
+
+    from .simulate import _objects
+    k = max(1, -(-len(tr.allocs) // sample))
+    part = types.SimpleNamespace(initial=tr.initial, allocs=np.ascontiguousarray(tr.allocs[::k]),
+                                 gcs=tr.gcs)
+    birth, dt, req, _ptr, _pw, n_init = _objects(part, death)
+    req = req.view(np.int64)
+    w = np.full(len(birth), k, dtype=np.int64)
+    w[:n_init] = 1
+    dead = np.flatnonzero(dt >= 0)
+    o = np.argsort(dt[dead], kind="stable")
+    dead = dead[o]
+    freed_b = np.concatenate(([0], np.cumsum(req[dead] * w[dead])))
+    freed_n = np.concatenate(([0], np.cumsum(w[dead])))
+    at = np.searchsorted(dt[dead], birth[n_init:], side="right")   # deaths up to each birth
+    allocated = np.cumsum(req[n_init:] * k)
+    live_b = int(req[:n_init].sum()) + allocated - freed_b[at]
+    live_n = n_init + k * np.arange(1, len(allocated) + 1, dtype=np.int64) - freed_n[at]
+    rows = n_init + len(allocated) * k + int(freed_n[-1])
+    return allocated, live_b, live_n, rows
+
+
+def estimate_costs(inp, configs, death="spread", sample=1 << 18):
     """A relative cost per configuration: the replay's work, estimated from the cycles a
     simple pacer would run on the trace's own live heap, each weighted by the objects it
     marks, plus the rows replayed. Used to start the longest replays first; only the order
     matters. A configuration whose GOGC or memory limit leaves little room between cycles
-    runs many more of them.
+    runs many more of them. *inp*: a `Prepared` input (its op stream) or a `Trace` (at
+    most *sample* of its allocations, `_trace_profile`, deaths placed under *death*).
 
     The walk: a cycle marks the live heap; the next begins when the bytes allocated since
     reach ``TRIGGER`` x the runway, min(max(marked, 4 MiB) x GOGC/100 (Go's heap
     minimum), 97 % of the limit - marked), at least marked / 128 and 1 MiB. On the
     10M-allocation steady trace this gives 93-103 cycles where the replays ran 97-111
     (GOGC 25, limits off to 0.9 x the peak) and 49-53 for 46-53 (GOGC 50)."""
-    if not len(prep.op):
-        return [1.0] * len(configs)
-    allocated, live_b, live_n = _live_profile(prep)
+    if isinstance(inp, Prepared):
+        if not len(inp.op):
+            return [1.0] * len(configs)
+        allocated, live_b, live_n = _live_profile(inp)
+        nrows = len(allocated)
+        start = int(np.searchsorted(inp.time, 0, side="left")) if inp.n_init else 0
+    else:
+        allocated, live_b, live_n, nrows = _trace_profile(inp, death, sample)
+        start = 0
+        if not len(allocated):
+            return [1.0] * len(configs)
     rows = len(allocated)
-    start = int(np.searchsorted(prep.time, 0, side="left")) if prep.n_init else 0
     out = []
     for gogc, limit, _procs in configs:
         from goruntime import pacer
         # the GOGC the replay will run with (a string as the GOGC variable reads it)
-        g = pacer.gogc_arg(prep.settings.get("gogc", 100) if gogc is None else gogc)
-        lim = parse_limit(prep.settings.get("memory_limit") if limit is None else limit)
+        g = pacer.gogc_arg(inp.settings.get("gogc", 100) if gogc is None else gogc)
+        lim = parse_limit(inp.settings.get("memory_limit") if limit is None else limit)
         r, work = start, 0
         while r < rows:
             marked = int(live_b[r])
@@ -208,7 +306,7 @@ def estimate_costs(prep, configs):
             if r >= rows:
                 break
             work += int(live_n[r]) + CYCLE_OBJECTS
-        out.append(float(rows * ROW_OBJECTS + work))
+        out.append(float(nrows * ROW_OBJECTS + work))
     return out
 
 
@@ -240,9 +338,9 @@ def sweep(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, client=None,
 
     *share*: ``"auto"`` memory-maps the replay input on workers that can see this
     machine's files and scatters it otherwise; ``"scatter"`` always scatters."""
-    from .simulate import _check_trace
+    from .simulate import _is_sorted, _meta
     if not isinstance(tr, Prepared):
-        _check_trace(tr)
+        _meta(tr, death, "pacer")                 # the trace and the death model, checked
     if share not in ("auto", "scatter"):
         raise ValueError(f"share must be 'auto' or 'scatter', not {share!r}")
     configs = configurations(gogc, memory_limit, gomaxprocs)     # checked before Dask starts
@@ -251,7 +349,13 @@ def sweep(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, client=None,
         from distributed import Client, LocalCluster
     except ImportError as e:
         raise ImportError(f"{_HINT} ({e})") from e
-    prep = prepare(tr, death)
+    # what the tasks replay: a trace's own rows (no op stream to build here first: each
+    # worker places and sorts the deaths once, `simulate._RunSource`), or a Prepared input
+    # (checked here, and once by each worker that maps it)
+    if isinstance(tr, Prepared) or not _is_sorted(tr.allocs["time"]):
+        inp = prepare(tr, death)
+    else:
+        inp = tr.slim()
     cluster = own = None
     if client is None:
         cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
@@ -263,18 +367,18 @@ def sweep(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, client=None,
     try:
         shipped = None
         if share == "auto":
-            nbytes = sum(getattr(prep, c).nbytes for c in Prepared.COLUMNS)
-            scratch = _scratch(nbytes)
-            handle = SharedPrepared(scratch, prep)
+            cols = Prepared.COLUMNS if isinstance(inp, Prepared) else TRACE_COLUMNS
+            scratch = _scratch(sum(getattr(inp, c).nbytes for c in cols))
+            handle = SharedInput(scratch, inp)
             seen = client.run(_visible, handle)
             if seen and all(seen.values()):
                 shipped = handle
         if shipped is None:
-            shipped = client.scatter(prep, broadcast=True)
+            shipped = client.scatter(inp, broadcast=True)
         tag = uuid.uuid4().hex[:8]
         # the longest replays first (LPT), so the workers finish together instead of one
         # running the grid's last heavy configuration alone; results keep the grid's order
-        cost = estimate_costs(prep, configs)
+        cost = estimate_costs(inp, configs, death)
         rank = sorted(range(len(configs)), key=lambda i: (-cost[i], i))
         futures = [None] * len(configs)
         for pos, i in enumerate(rank):

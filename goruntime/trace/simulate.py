@@ -367,6 +367,17 @@ def _check_prepared(p):
     if not isinstance(p.settings, dict):
         raise TypeError(f"goruntime.trace: Prepared.settings must be a dict, not "
                         f"{type(p.settings).__name__}")
+    cols = tuple(getattr(p, name) for name in Prepared.COLUMNS)
+    seen = _CHECKED.get(p)
+    if seen is not None and seen[1] == int(p.nobj) and all(a is b for a, b in zip(seen[0], cols)):
+        return                  # these very columns passed below, and cannot have changed
+    _check_rows(p)
+    if all(_immutable(a) for a in cols):
+        _CHECKED[p] = (cols, int(p.nobj))
+
+
+def _check_rows(p):
+    """`_check_prepared`'s pass over the rows: every op known, every object id in range."""
     op = p.op
     bad = np.flatnonzero((op != OP_ALLOC) & (op != OP_DROP) & (op != OP_GC))
     if len(bad):
@@ -377,6 +388,29 @@ def _check_prepared(p):
     if len(bad):
         raise ValueError(f"goruntime.trace: Prepared row {int(bad[0])} names object "
                          f"{int(p.dense[bad[0]])}, outside 0..nobj-1 (nobj={int(p.nobj)})")
+
+
+# `Prepared` inputs whose rows passed `_check_prepared` and cannot change (`_immutable`
+# columns: a sweep worker's memory-mapped input), with the columns and ``nobj`` checked:
+# the same object with the same columns is not checked again (a pass over every row).
+_CHECKED = weakref.WeakKeyDictionary()
+
+
+def _immutable(a):
+    """True when nothing can write array *a*'s memory through numpy: it is read-only and
+    its base chain ends at a read-only buffer (a read-only memory map, bytes). An array
+    that owns its memory can be made writable again by whoever holds it."""
+    if not isinstance(a, np.ndarray) or a.flags.writeable:
+        return False
+    b = a
+    while isinstance(b, np.ndarray):
+        if b.base is None:
+            return False
+        b = b.base
+    try:
+        return memoryview(b).readonly
+    except TypeError:
+        return False
 
 
 def _settings(prep, gogc, memory_limit, gomaxprocs):
@@ -410,11 +444,25 @@ def _meta(tr, death, cycles):
                  duration=int(tr.duration), settings=dict(tr.settings))
 
 
-# Per process, while heap memory is kept between replays (`_heap.keep_memory`: a sweep
-# worker, a `whatif` grid): each `Prepared` input's clock times and idle gaps (read only)
-# and the last replay's per-object arrays, reused (reset) by its next replay instead of
-# fresh memory (its pages faulted in, or read as zeros a fault per page, for every replay).
-_SCRATCH = weakref.WeakKeyDictionary()
+class _Scratch(weakref.WeakKeyDictionary):
+    """Per process, while heap memory is kept between replays (`_heap.keep_memory`: a
+    sweep worker, a `whatif` grid): each `Prepared` input's clock times and idle gaps
+    (read only) and the last replay's per-object arrays, reused (reset) by its next replay
+    instead of fresh memory (its pages faulted in, or read as zeros a fault per page, for
+    every replay). ``rows`` holds at most one `_RunSource.make` entry: the sorted deaths
+    of a trace whose rows cannot change (a sweep worker's memory-mapped trace), with its
+    slot array. `clear` gives both back."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows = []
+
+    def clear(self):
+        self.rows.clear()
+        super().clear()
+
+
+_SCRATCH = _Scratch()
 
 
 class _RowSource:
@@ -507,8 +555,21 @@ class _RunSource:
 
     @classmethod
     def make(cls, tr, death, cycles, tiny=None):
-        """*tiny*: the trace's tiny allocations (`_Meta.tiny`) if counted already."""
+        """*tiny*: the trace's tiny allocations (`_Meta.tiny`) if counted already.
+
+        While heap memory is kept (`_heap.keep_memory`: a sweep worker), the deaths of a
+        trace whose rows cannot change (`_immutable`: the worker's memory-mapped trace)
+        are placed and sorted once and kept, with the slot array, for the next replay of
+        the same rows under the same models (`_Scratch.rows`)."""
+        from goruntime import _heap
         from ._parse import trace_deaths
+        rows = (tr.initial, tr.allocs, tr.gcs)
+        for kept in _SCRATCH.rows:
+            if (kept["models"] == (death, cycles) and "slot" in kept
+                    and all(a is b for a, b in zip(kept["rows"], rows))):
+                src = cls(*kept["args"], slot=kept.pop("slot"))
+                src.kept = kept
+                return src
         initial = np.ascontiguousarray(tr.initial).view(np.uint8).ravel()
         allocs = np.ascontiguousarray(tr.allocs).view(np.uint8).ravel()
         n_init = len(tr.initial) - int(np.count_nonzero(tr.initial["tiny"]))
@@ -529,14 +590,23 @@ class _RunSource:
             gtime = _cycle_times(tr)[1]
         else:                                 # the forced ones, where they began
             gtime = tr.gcs["start"][tr.gcs["forced"]].astype(np.int64)
-        return cls(initial, allocs, n, n_init, sd, np.sort((gtime + 1) * 4 + 1))
+        args = (initial, allocs, n, n_init, sd, np.sort((gtime + 1) * 4 + 1))
+        src = cls(*args)
+        if _heap.keep_memory() and all(_immutable(a) for a in rows):
+            for a in (*sd, args[-1]):
+                a.flags.writeable = False    # read by the kernel only
+            src.kept = {"rows": rows, "models": (death, cycles), "args": args}
+            _SCRATCH.rows[:] = [src.kept]
+        return src
 
-    def __init__(self, initial, allocs, n, n_init, deaths, gkey):
+    def __init__(self, initial, allocs, n, n_init, deaths, gkey, slot=None):
         self.initial, self.allocs, self.n, self.n_init = initial, allocs, n, n_init
         self.dkey, self.di = deaths
         self.gkey = np.ascontiguousarray(gkey, dtype=np.int64)
-        # read and written at random (a drop's object): numpy's huge pages, fewer TLB misses
-        self.slot = np.empty(max(n, 1), dtype=np.int32)
+        # read and written at random (a drop's object): numpy's huge pages, fewer TLB
+        # misses; the kernel writes an object's entry before it reads it
+        self.slot = np.empty(max(n, 1), dtype=np.int32) if slot is None else slot
+        self.kept = None
         self.state = np.zeros(5, dtype=np.int64)
         self.now = np.zeros(3, dtype=np.int64)
         c = self.CHUNK
@@ -581,7 +651,9 @@ class _RunSource:
         return np.ascontiguousarray(s[s != -1], dtype=np.int64)
 
     def done(self):
-        pass
+        """The replay is over: a kept entry's slot array goes to its next replay."""
+        if self.kept is not None and any(k is self.kept for k in _SCRATCH.rows):
+            self.kept["slot"] = self.slot
 
 
 def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="spread",
