@@ -113,7 +113,7 @@ cdef struct mutator_t:
     uint64_t poll_at            # nalloc at which the slow path runs next
     uint64_t reported           # nalloc already reported to the progress bar
     uint64_t epoch              # bumped whenever code other than the allocation fast path
-                                # may have allocated or collected (its alloc caches go stale)
+                                # may have allocated or collected (`mutator_other`)
     intp_t last_si              # the span index mallocgc returned for the last object
                                 # (-2: zerobase or a tiny sub-allocation)
     node_type_t* types          # the node types in use (a stack): their alloc caches hold
@@ -139,9 +139,13 @@ cdef inline intp_t frame_push(mutator_t* m, intp_t nwords) except -1 nogil:
 
 cdef inline void frame_pop(mutator_t* m, intp_t fr) noexcept nogil:
     """Return the frame starting at word *fr* (and every frame above it); zero its words."""
-    while m.sp > fr:
-        m.sp -= 1
-        m.h.roots[m.slots[m.sp]] = 0
+    cdef intp_t sp = m.sp
+    cdef uint64_t* roots = m.h.roots
+    cdef const int64_t* slots = m.slots
+    while sp > fr:
+        sp -= 1
+        roots[slots[sp]] = 0
+    m.sp = fr
 
 
 cdef inline void sset(mutator_t* m, intp_t i, uint64_t v) noexcept nogil:
@@ -162,6 +166,18 @@ cdef inline void store(mheap_t* h, uint64_t addr, uint64_t v) noexcept nogil:
     if h.write_barrier:
         write_barrier(h, addr, v)
     (<uint64_t*>addr_ptr(h, addr))[0] = v
+
+
+cdef inline void store2(mheap_t* h, uint64_t addr, uint64_t v0, uint64_t v1) noexcept nogil:
+    """`store` of *v0* and *v1* into the two words at *addr* (a node's two children)."""
+    cdef uint64_t* w
+    if h.write_barrier:
+        store(h, addr, v0)
+        store(h, addr + 8, v1)
+        return
+    w = <uint64_t*>addr_ptr(h, addr)
+    w[0] = v0
+    w[1] = v1
 
 
 # ---------------------------------------------------------------------------------------
@@ -201,7 +217,6 @@ cdef struct node_type_t:
     int spc                     # its span class, learnt from the first allocation (-1;
                                 # -2: never, the fast path is off)
     alloc_cache_t ac            # the fast path's alloc cache for spc (Go: mspan.allocCache)
-    uint64_t epoch              # the mutator's epoch the cache belongs to
     # What every take from the loaded alloc-bit word needs, worked out when it is loaded
     # (`node_load`); Go's nextFreeFast has the same in its mspan and allocCache.
     uint64_t loaded             # ac.free as loaded or last flushed: the takes since are
@@ -249,7 +264,6 @@ cdef void node_type_init(mutator_t* m, node_type_t* t, uint64_t size,
     t.ac.si = -1
     t.ac.base = 0
     t.ac.free = 0
-    t.epoch = 0
     if not FAST_ALLOC:
         t.spc = -2                      # never learnt: every allocation takes new_object
     for j in range(t.words):
@@ -299,9 +313,14 @@ cdef void mutator_flush(mutator_t* m) noexcept nogil:
 
 cdef inline void mutator_other(mutator_t* m) noexcept nogil:
     """Code other than the fast path is about to run (an allocation through mallocgc, a
-    GC, the runtime): flush the alloc caches' counts, and let them go stale (the other
-    code may allocate from or sweep their spans)."""
-    mutator_flush(m)
+    GC, the runtime): flush the alloc caches' counts and empty them (the other code may
+    allocate from or sweep their spans)."""
+    cdef node_type_t* t = m.types
+    while t != NULL:
+        node_flush(m, t)
+        t.ac.free = 0
+        t.loaded = 0
+        t = t.next
     m.epoch += 1
 
 
@@ -370,20 +389,15 @@ cdef inline int node_taken(mutator_t* m, uint64_t a) except -1 nogil:
 cdef inline int new_node(mutator_t* m, node_type_t* t, uint64_t* out) except -1 nogil:
     """`new_object` of one *t*: the allocation fast path inline (same slot, bits and counts
     as `mallocgc_typed`), `new_node_slow` when the alloc cache is stale or empty."""
-    if t.epoch == m.epoch and t.ac.free != 0:     # nextFreeFast: a slot in a register
+    if t.ac.free != 0:          # nextFreeFast: a slot in a register
         out[0] = node_take(m.h, t)
         return node_taken(m, out[0])
     return new_node_slow(m, t, out)
 
 
 cdef int new_node_slow(mutator_t* m, node_type_t* t, uint64_t* out) except -1 nogil:
-    """`new_node` past its first test: the alloc cache reloaded (or emptied, when other
-    code allocated, swept or collected since it was filled: `mutator_other` flushed it
-    then), else `new_object`."""
-    if t.epoch != m.epoch:              # other code allocated, swept or collected since
-        t.ac.free = 0
-        t.loaded = 0
-        t.epoch = m.epoch
+    """`new_node` past its first test (its alloc cache is empty: used up, or emptied by
+    `mutator_other`): the cache reloaded, else `new_object`."""
     if t.spc >= 0 and node_load(m, t):
         out[0] = node_take(m.h, t)
         return node_taken(m, out[0])
@@ -526,8 +540,7 @@ cdef int make_tree(mutator_t* m, int depth, node_type_t* t, uint64_t* out) excep
             make_tree(m, depth - 1, t, &c[k])
         sset(m, fr + k, c[k])
     new_node(m, t, out)
-    store(m.h, out[0], c[0])
-    store(m.h, out[0] + 8, c[1])
+    store2(m.h, out[0], c[0], c[1])
     frame_pop(m, fr)
     return 0
 
