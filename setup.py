@@ -46,9 +46,16 @@ MODULES = ["goruntime._heap", "goruntime._mark", "goruntime._gcwork", "goruntime
            "goruntime.workloads._workloads", "goruntime.heapdump._parse",
            "goruntime.heapdump._graph", "goruntime.trace._parse", "goruntime._maps"]
 
+# The workload kernels' `cdef inline` helpers (the allocation fast path, the shadow stack)
+# are inlined always: GCC, left to itself, kept the fast path's take out of line in the
+# recursive tree kernels (a call per allocation). Release builds only.
+INLINE_ALWAYS = {"goruntime.workloads._workloads"}
+always_inline = [("CYTHON_INLINE", "__inline__ __attribute__((always_inline))")]
 extensions = [
     Extension(name, [name.replace(".", "/") + ".pyx"],
-              include_dirs=["goruntime"], define_macros=macros,
+              include_dirs=["goruntime"],
+              define_macros=macros + (always_inline if name in INLINE_ALWAYS and not DEBUG
+                                      and not SANITIZE else []),
               extra_compile_args=cflags, extra_link_args=lflags)
     for name in MODULES
     if os.path.exists(name.replace(".", "/") + ".pyx")

@@ -1,8 +1,9 @@
 """The workload kernels' allocation fast path changes nothing but speed.
 
 The tree kernels (binary-trees, GCBench) allocate through an inline copy of the
-allocation fast path (`_heap.malloc_small_scan_fast`: Go's nextFreeFast plus the pointer
-bits of mallocgcSmallScanNoHeader) and fall back to ``mallocgc_typed`` only for a refill.
+allocation fast path (`_workloads.node_take`: Go's nextFreeFast plus the pointer bits of
+mallocgcSmallScanNoHeader, its counts added per alloc-bit word by `node_flush`) and fall
+back to ``mallocgc_typed`` only for a refill.
 ``_workloads.fast_alloc(False)`` sends every allocation through ``mallocgc_typed``. Both
 ways must give the same run: every gctrace and gcpacertrace line, every MemStats field,
 the virtual clock, the program's output, and the heap itself (span table, alloc and mark

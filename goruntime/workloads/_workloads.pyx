@@ -55,9 +55,11 @@ from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, int
 from libc.stdint cimport INT32_MAX, INT64_MAX
 from goruntime._heap cimport (
     Heap, mheap_t, mallocgc, mallocgc_typed, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr,
-    GORUNTIME_CHECKS, GR_PREFETCH, write_barrier, malloc_small_scan_fast, span_of, alloc_cache_t,
-    alloc_cache_take, live_add_at, live_remove, LIVE_IDX_BITS, BITMAP_WORDS, TINY_SIZE,
+    GORUNTIME_CHECKS, GR_PREFETCH, write_barrier, span_of, alloc_cache_t,
+    alloc_cache_load, zero_slot, mspan_t, live_add_at, live_remove, LIVE_IDX_BITS, BITMAP_WORDS,
+    TINY_SIZE,
 )
+from goruntime._heap cimport GR_CTZ64, GR_CLZ64, GR_POPCOUNT64
 
 cdef enum:
     POLL_EVERY = 1 << 18        # allocations between signal checks / progress updates
@@ -95,6 +97,8 @@ LIST_NODE_SIZE = LIST_NODE_BYTES
 GRAPH_NODE_SIZE = GRAPH_NODE_BYTES
 
 
+cdef struct node_type_t
+
 cdef struct mutator_t:
     mheap_t* h
     int p                       # the P whose mcache the goroutine allocates from
@@ -109,9 +113,11 @@ cdef struct mutator_t:
     uint64_t poll_at            # nalloc at which the slow path runs next
     uint64_t reported           # nalloc already reported to the progress bar
     uint64_t epoch              # bumped whenever code other than the allocation fast path
-                                # may have allocated or collected (its alloc caches go stale)
+                                # may have allocated or collected (`mutator_other`)
     intp_t last_si              # the span index mallocgc returned for the last object
                                 # (-2: zerobase or a tiny sub-allocation)
+    node_type_t* types          # the node types in use (a stack): their alloc caches hold
+                                # counts not yet flushed (`mutator_flush`)
 
 
 # ---------------------------------------------------------------------------------------
@@ -133,9 +139,13 @@ cdef inline intp_t frame_push(mutator_t* m, intp_t nwords) except -1 nogil:
 
 cdef inline void frame_pop(mutator_t* m, intp_t fr) noexcept nogil:
     """Return the frame starting at word *fr* (and every frame above it); zero its words."""
-    while m.sp > fr:
-        m.sp -= 1
-        m.h.roots[m.slots[m.sp]] = 0
+    cdef intp_t sp = m.sp
+    cdef uint64_t* roots = m.h.roots
+    cdef const int64_t* slots = m.slots
+    while sp > fr:
+        sp -= 1
+        roots[slots[sp]] = 0
+    m.sp = fr
 
 
 cdef inline void sset(mutator_t* m, intp_t i, uint64_t v) noexcept nogil:
@@ -158,6 +168,18 @@ cdef inline void store(mheap_t* h, uint64_t addr, uint64_t v) noexcept nogil:
     (<uint64_t*>addr_ptr(h, addr))[0] = v
 
 
+cdef inline void store2(mheap_t* h, uint64_t addr, uint64_t v0, uint64_t v1) noexcept nogil:
+    """`store` of *v0* and *v1* into the two words at *addr* (a node's two children)."""
+    cdef uint64_t* w
+    if h.write_barrier:
+        store(h, addr, v0)
+        store(h, addr + 8, v1)
+        return
+    w = <uint64_t*>addr_ptr(h, addr)
+    w[0] = v0
+    w[1] = v1
+
+
 # ---------------------------------------------------------------------------------------
 # Allocation
 
@@ -167,7 +189,7 @@ cdef int mutator_poll(mutator_t* m, uint64_t fresh) except -1 nogil:
     *fresh* is the object mallocgc just returned; it is rooted (mallocgc's frame) while
     the cycle runs. Go: the ``shouldhelpgc`` tail of mallocgc.
     """
-    m.epoch += 1
+    mutator_other(m)
     m.h.alloc_clean = 0                 # (a replay's clean allocation is over: see replay_alloc)
     if m.h.gc_pending:
         m.h.roots[m.fresh] = fresh
@@ -185,7 +207,7 @@ cdef int mutator_poll(mutator_t* m, uint64_t fresh) except -1 nogil:
 
 
 # A small pointerful struct type the tree kernels allocate millions of: what the
-# allocation fast path (`_heap.malloc_small_scan_fast`) needs, worked out once.
+# allocation fast path (`node_take`) needs, worked out once.
 cdef struct node_type_t:
     uint64_t size               # bytes (a multiple of 8, at most 512: no malloc header)
     const uint8_t* mask         # its GC mask, one byte per word
@@ -194,8 +216,20 @@ cdef struct node_type_t:
     uint64_t scan_bytes         # scan_alloc growth: up to the last pointer word
     int spc                     # its span class, learnt from the first allocation (-1;
                                 # -2: never, the fast path is off)
-    alloc_cache_t ac            # the fast path's alloc cache for spc
-    uint64_t epoch              # the mutator's epoch the cache belongs to
+    alloc_cache_t ac            # the fast path's alloc cache for spc (Go: mspan.allocCache)
+    # What every take from the loaded alloc-bit word needs, worked out when it is loaded
+    # (`node_load`); Go's nextFreeFast has the same in its mspan and allocCache.
+    uint64_t loaded             # ac.free as loaded or last flushed: the takes since are
+                                # loaded & ~ac.free (counted by `node_flush`)
+    uint64_t* abits             # the alloc-bit word
+    uint64_t* hbits             # the heap-bits word holding slot ac.base's first bit
+    intp_t hb0                  # that bit's index in it
+    intp_t nw                   # words per slot (elemsize / 8)
+    uint64_t wmask              # nw low bits set
+    uint64_t elemsize
+    uint64_t a0                 # address of slot ac.base
+    uint8_t needzero            # the span's slots must be cleared when handed out
+    node_type_t* next           # the mutator's next type in use
 
 
 cdef bint FAST_ALLOC = True     # the inline allocation fast path (tests compare both ways)
@@ -203,7 +237,7 @@ cdef bint FAST_ALLOC = True     # the inline allocation fast path (tests compare
 
 def fast_alloc(enabled=None):
     """Whether the tree kernels allocate through the inline fast path
-    (`_heap.malloc_small_scan_fast`) or always through ``mallocgc_typed``; with *enabled*,
+    (`node_take`) or always through ``mallocgc_typed``; with *enabled*,
     set it. Returns the previous setting. Both give the same heap, counters and GCs: the
     switch exists so tests can check that."""
     global FAST_ALLOC
@@ -213,8 +247,14 @@ def fast_alloc(enabled=None):
     return old
 
 
-cdef void node_type_init(node_type_t* t, uint64_t size, const uint8_t* mask) noexcept nogil:
+cdef void node_type_init(mutator_t* m, node_type_t* t, uint64_t size,
+                         const uint8_t* mask) noexcept nogil:
+    """Make *t* the type of *size* bytes and GC mask *mask*, in use by *m* until
+    `node_type_done`."""
     cdef intp_t j
+    t.next = m.types
+    m.types = t
+    t.loaded = 0
     t.size = size
     t.mask = mask
     t.words = <intp_t>(size >> 3)
@@ -224,7 +264,6 @@ cdef void node_type_init(node_type_t* t, uint64_t size, const uint8_t* mask) noe
     t.ac.si = -1
     t.ac.base = 0
     t.ac.free = 0
-    t.epoch = 0
     if not FAST_ALLOC:
         t.spc = -2                      # never learnt: every allocation takes new_object
     for j in range(t.words):
@@ -233,32 +272,135 @@ cdef void node_type_init(node_type_t* t, uint64_t size, const uint8_t* mask) noe
             t.scan_bytes = <uint64_t>(j + 1) << 3
 
 
+cdef void node_type_done(mutator_t* m, node_type_t* t) noexcept nogil:
+    """*t* is no longer used (it and the types pushed after it): flush and forget them."""
+    mutator_flush(m)
+    m.types = t.next
+
+
+cdef void node_flush(mutator_t* m, node_type_t* t) noexcept nogil:
+    """Add the takes from *t*'s alloc cache since it was loaded or last flushed to the
+    counters `mallocgc_typed` keeps per allocation (the span's alloc count and
+    freeindex, mallocgc's calls and bytes, the cost model's meter, scanAlloc, the
+    mutator's bytes): every allocation of one type adds the same, so *n* takes add *n*
+    times it, as Go's mcache adds a span's allocations at its refill. Nothing else reads
+    them while the fast path runs: every other piece of code runs after `mutator_other`."""
+    cdef uint64_t taken = t.loaded & ~t.ac.free, n
+    cdef mheap_t* h = m.h
+    cdef mspan_t* s
+    if taken == 0:
+        return
+    t.loaded = t.ac.free
+    n = <uint64_t>GR_POPCOUNT64(taken)
+    s = &h.spans[t.ac.si]
+    s.alloc_count += <uint32_t>n
+    s.freeindex = <uint32_t>(t.ac.base + 64 - GR_CLZ64(taken))    # the last take's + 1
+    h.malloc_calls += n
+    h.malloc_bytes += n * t.size
+    h.malloc_path_calls[2] += n                  # the virtual clock's meter: small scan
+    h.malloc_path_bytes[2] += n * t.size
+    h.scan_alloc += n * t.scan_bytes             # Go: mcache.scanAlloc
+    m.nbytes += n * t.size
+
+
+cdef void mutator_flush(mutator_t* m) noexcept nogil:
+    """`node_flush` every node type in use."""
+    cdef node_type_t* t = m.types
+    while t != NULL:
+        node_flush(m, t)
+        t = t.next
+
+
+cdef inline void mutator_other(mutator_t* m) noexcept nogil:
+    """Code other than the fast path is about to run (an allocation through mallocgc, a
+    GC, the runtime): flush the alloc caches' counts and empty them (the other code may
+    allocate from or sweep their spans)."""
+    cdef node_type_t* t = m.types
+    while t != NULL:
+        node_flush(m, t)
+        t.ac.free = 0
+        t.loaded = 0
+        t = t.next
+    m.epoch += 1
+
+
+cdef bint node_load(mutator_t* m, node_type_t* t) noexcept nogil:
+    """Load *t*'s empty alloc cache from the P's cached span of its class (flushing the
+    word before): the slot bits and what `node_take` needs. False if there is none (the
+    slow path)."""
+    cdef mheap_t* h = m.h
+    cdef mspan_t* s
+    cdef uint64_t w0
+    node_flush(m, t)
+    if not alloc_cache_load(h, m.p, t.spc, &t.ac):
+        t.loaded = 0
+        return False
+    s = &h.spans[t.ac.si]
+    t.loaded = t.ac.free
+    t.abits = &h.alloc_bits[t.ac.si * BITMAP_WORDS + (t.ac.base >> 6)]
+    t.elemsize = s.elemsize
+    t.nw = <intp_t>(s.elemsize >> 3)
+    t.wmask = (~(<uint64_t>0)) >> (64 - t.nw)
+    t.a0 = s.base + <uint64_t>t.ac.base * s.elemsize
+    w0 = (t.a0 - h.arena_start) >> 3
+    t.hbits = &h.heap_bits[w0 >> 6]
+    t.hb0 = <intp_t>(w0 & 63)
+    t.needzero = s.needzero
+    return True
+
+
+cdef void node_take_black(mheap_t* h, node_type_t* t, intp_t k) noexcept nogil:
+    """A take while a mark runs: allocate black (Go: gcmarknewobject)."""
+    h.gcmark_bits[t.ac.si * BITMAP_WORDS + ((t.ac.base + k) >> 6)] |= (<uint64_t>1) << (k & 63)
+    h.bytes_marked_black += t.elemsize
+
+
+cdef inline uint64_t node_take(mheap_t* h, node_type_t* t) noexcept nogil:
+    """Allocate the next free slot of *t*'s non-empty alloc cache (Go: nextFreeFast, then
+    heapSetTypeNoHeader and the clear): the slot and its bits as `mallocgc_typed` sets
+    them; its counts wait for `node_flush`. Returns its address."""
+    cdef intp_t k = GR_CTZ64(t.ac.free), pos
+    cdef uint64_t a = t.a0 + <uint64_t>k * t.elemsize
+    cdef uint64_t* hb
+    t.ac.free &= t.ac.free - 1
+    t.abits[0] |= (<uint64_t>1) << k
+    if h.gcphase_mark:
+        node_take_black(h, t, k)
+    pos = t.hb0 + k * t.nw                       # the slot's pointer bits (writeHeapBitsSmall)
+    hb = t.hbits + (pos >> 6)
+    pos &= 63
+    hb[0] = (hb[0] & ~(t.wmask << pos)) | (t.pat << pos)
+    if pos + t.nw > 64:                          # the slot straddles two bitmap words
+        hb[1] = (hb[1] & ~(t.wmask >> (64 - pos))) | (t.pat >> (64 - pos))
+    if t.needzero:
+        zero_slot(addr_ptr(h, a), t.elemsize)
+    return a
+
+
+cdef inline int node_taken(mutator_t* m, uint64_t a) except -1 nogil:
+    """What follows every allocation of the fast path (Go: the tail of mallocgc): the
+    per-allocation checks belong here. A pending GC or the poll runs `mutator_poll`."""
+    m.nalloc += 1
+    if m.h.gc_pending or m.nalloc >= m.poll_at:
+        return mutator_poll(m, a)
+    return 0
+
+
 cdef inline int new_node(mutator_t* m, node_type_t* t, uint64_t* out) except -1 nogil:
     """`new_object` of one *t*: the allocation fast path inline (same slot, bits and counts
     as `mallocgc_typed`), `new_node_slow` when the alloc cache is stale or empty."""
-    if t.epoch == m.epoch and t.ac.free != 0:     # nextFreeFast: a slot in a register
-        out[0] = alloc_cache_take(m.h, t.size, t.pat, t.scan_bytes, &t.ac)
-        m.nalloc += 1
-        m.nbytes += t.size
-        if m.h.gc_pending or m.nalloc >= m.poll_at:
-            return mutator_poll(m, out[0])
-        return 0
+    if t.ac.free != 0:          # nextFreeFast: a slot in a register
+        out[0] = node_take(m.h, t)
+        return node_taken(m, out[0])
     return new_node_slow(m, t, out)
 
 
 cdef int new_node_slow(mutator_t* m, node_type_t* t, uint64_t* out) except -1 nogil:
-    """`new_node` past its first test: the alloc cache reloaded (or emptied, when other
-    code allocated, swept or collected since it was filled), else `new_object`."""
-    if t.epoch != m.epoch:              # other code allocated, swept or collected since
-        t.ac.free = 0
-        t.epoch = m.epoch
-    if t.spc >= 0 and malloc_small_scan_fast(m.h, m.p, t.spc, t.size, t.pat, t.scan_bytes,
-                                             &t.ac, out):
-        m.nalloc += 1
-        m.nbytes += t.size
-        if m.h.gc_pending or m.nalloc >= m.poll_at:
-            return mutator_poll(m, out[0])
-        return 0
+    """`new_node` past its first test (its alloc cache is empty: used up, or emptied by
+    `mutator_other`): the cache reloaded, else `new_object`."""
+    if t.spc >= 0 and node_load(m, t):
+        out[0] = node_take(m.h, t)
+        return node_taken(m, out[0])
     new_object(m, t.size, t.mask, t.words, out)
     if t.spc == -1:
         t.spc = m.h.spans[span_of(m.h, out[0])].spanclass
@@ -276,7 +418,7 @@ cdef inline int new_object(mutator_t* m, uint64_t size, const uint8_t* mask, int
     """
     cdef uint64_t ebytes = <uint64_t>(elem_words * 8)
     cdef intp_t count = 0
-    m.epoch += 1                        # the fast path's alloc caches go stale
+    mutator_other(m)                    # the fast path's alloc caches go stale
     if mask != NULL:                   # elements: one for a struct (no division then)
         count = 1 if size == ebytes else <intp_t>(size // ebytes)
     m.last_si = mallocgc_typed(m.h, m.p, size, mask, elem_words, count, out)
@@ -326,6 +468,7 @@ cdef class Mutator:
         self.m.poll_at = POLL_EVERY
         self.m.epoch = 1
         self.m.last_si = -2
+        self.m.types = NULL
         self.closed = False
 
     def close(self):
@@ -397,8 +540,7 @@ cdef int make_tree(mutator_t* m, int depth, node_type_t* t, uint64_t* out) excep
             make_tree(m, depth - 1, t, &c[k])
         sset(m, fr + k, c[k])
     new_node(m, t, out)
-    store(m.h, out[0], c[0])
-    store(m.h, out[0] + 8, c[1])
+    store2(m.h, out[0], c[0], c[1])
     frame_pop(m, fr)
     return 0
 
@@ -471,7 +613,7 @@ cdef int binary_trees_main(mutator_t* m, int max_depth, int64_t* checks) except 
     cdef int d = BT_MIN_DEPTH
     cdef int64_t i, iterations
     cdef node_type_t node
-    node_type_init(&node, TREE_NODE_BYTES, PTR_WORDS)
+    node_type_init(m, &node, TREE_NODE_BYTES, PTR_WORDS)
     make_tree(m, max_depth + 1, &node, &t)      # stretch: dead after check
     checks[0] = item_check(m.h, t)
     make_tree(m, max_depth, &node, &ll)
@@ -489,6 +631,7 @@ cdef int binary_trees_main(mutator_t* m, int max_depth, int64_t* checks) except 
         d += 2
     checks[k] = item_check(m.h, ll)
     frame_pop(m, fr)
+    node_type_done(m, &node)
     return 0
 
 
@@ -500,8 +643,11 @@ def binary_trees_kernel(Mutator mut, int max_depth, int64_t[::1] checks):
     """
     if checks.shape[0] < (max_depth - BT_MIN_DEPTH) // 2 + 3:
         raise ValueError("checks too short")
-    with nogil:
-        binary_trees_main(&mut.m, max_depth, &checks[0])
+    try:
+        with nogil:
+            binary_trees_main(&mut.m, max_depth, &checks[0])
+    finally:
+        mut.m.types = NULL              # (raised: its node type's frame is gone, flushed)
 
 
 cdef int tree_size(int i) noexcept nogil:
@@ -523,7 +669,7 @@ cdef int gcbench_main(mutator_t* m, int stretch_depth, int long_lived_depth, int
     cdef int64_t i, n, _it
     cdef int d = min_depth, k = 0
     cdef node_type_t node
-    node_type_init(&node, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK)
+    node_type_init(m, &node, GCBENCH_NODE_BYTES, GCBENCH_NODE_MASK)
     # Stretch the memory space quickly
     make_tree(m, stretch_depth, &node, &t)
     # Create a long lived object (a stack Node; escape analysis keeps it off the heap)
@@ -552,6 +698,7 @@ cdef int gcbench_main(mutator_t* m, int stretch_depth, int long_lived_depth, int
         results[0] += item_check(m.h, sget(m, fr)) + item_check(m.h, sget(m, fr + 1))
     results[1] = array_size > 1000 and a[1000] == 1.0 / 1000
     frame_pop(m, fr)
+    node_type_done(m, &node)
     return 0
 
 
@@ -562,9 +709,12 @@ def gcbench_kernel(Mutator mut, int stretch_depth, int long_lived_depth, int64_t
         raise ValueError("iters/results too short")
     if array_size < 1:
         raise ValueError("array_size must be positive")
-    with nogil:
-        gcbench_main(&mut.m, stretch_depth, long_lived_depth, array_size, min_depth, max_depth,
-                     &iters[0], &results[0])
+    try:
+        with nogil:
+            gcbench_main(&mut.m, stretch_depth, long_lived_depth, array_size, min_depth,
+                         max_depth, &iters[0], &results[0])
+    finally:
+        mut.m.types = NULL              # (raised: its node type's frame is gone, flushed)
 
 
 # ---------------------------------------------------------------------------------------
