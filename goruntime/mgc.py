@@ -1274,7 +1274,10 @@ class Collector:
                            mutator_ns=cyc.mutator_ns, mark_cpu_ns=mark_ns,
                            assist_ns=cyc.assist_ns, dedicated_ns=cyc.dedicated_ns,
                            fractional_ns=cyc.fractional_ns, idle_mark_ns=cyc.idle_ns,
-                           heap_live=heap1, world_stopped=cyc.mode == "stw")
+                           heap_live=heap1, world_stopped=cyc.mode == "stw" or (
+                               # runtime.GC's or the periodic cycle's mark, no goroutine
+                               # running: Go's endCycle returns (heapLive <= triggered)
+                               kind != "heap" and heap1 <= rt.pacer.triggered))
         rt.pacer.reset_live(bytes_marked)         # heapLive (the heap's) = bytes marked
         rt.heap.take_heap_scan()                  # heapScan restarts from the mark's scan work
         seq0 = self.sweep_flush_mark()            # before the flush: which spans are stale
