@@ -112,6 +112,9 @@ cdef struct mheap_t:
     uint64_t heap_live
     uint64_t trigger           # heap trigger: a check point with heap_live >= trigger asks for a GC
     int gc_pending             # set by a check point; the runtime starts a cycle and clears it
+    uint64_t assist_at         # during a mark: malloc_bytes past which the running goroutine's
+                               # assist credit is spent (Go: gcAssistBytes < 0 in
+                               # deductAssistCredit): the allocation sets gc_pending. Max: off
     int gcphase_mark           # a cycle is in its mark phase: allocate black (Go: gcphase == _GCmark)
     uint64_t bytes_marked_black  # bytes allocated black during the mark phase (part of heapMarked)
     int alloc_clean            # the allocation in progress is of an object nothing will
@@ -299,6 +302,14 @@ cdef inline bint alloc_cache_load(mheap_t* h, int p, int spc, alloc_cache_t* ac)
         GR_PREFETCH(&h.gcmark_bits[si * BITMAP_WORDS + w + 1])
     return True
 
+cdef inline void deduct_assist_credit(mheap_t* h) noexcept nogil:
+    """Go: deductAssistCredit, after ``malloc_bytes`` counted the allocation: the running
+    goroutine's assist credit is spent, so the allocation asks for a mark step (its
+    assist, `mgc.Collector.assist`). One compare and a branch; ``assist_at`` is the
+    maximum outside a mark."""
+    if h.malloc_bytes > h.assist_at:
+        h.gc_pending = 1
+
 cdef inline uint64_t alloc_cache_take(mheap_t* h, uint64_t size, uint64_t pat,
                                       uint64_t scan_bytes, alloc_cache_t* ac) noexcept nogil:
     """Allocate the next free slot of the non-empty alloc cache *ac* (Go: nextFreeFast):
@@ -312,6 +323,7 @@ cdef inline uint64_t alloc_cache_take(mheap_t* h, uint64_t size, uint64_t pat,
     a = take_slot(h, s, si, idx)
     h.malloc_calls += 1
     h.malloc_bytes += size
+    deduct_assist_credit(h)
     h.malloc_path_calls[2] += 1                  # the virtual clock's meter: small scan
     h.malloc_path_bytes[2] += size
     h.scan_alloc += scan_bytes                   # Go: mcache.scanAlloc

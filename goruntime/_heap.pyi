@@ -30,6 +30,7 @@ class Heap:
     def malloc_bytes(self) -> int: ...
     trigger: int
     gc_pending: bool
+    assist_at: int
     alloc_scav_limit: int
     @property
     def released_eager(self) -> int: ...

@@ -918,6 +918,7 @@ cdef int mallocgc(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) 
     cdef int si = malloc_dispatch(h, p, size, noscan, out)   # raises (out of memory) first
     h.malloc_calls += 1
     h.malloc_bytes += size
+    deduct_assist_credit(h)
     if size != 0:                                 # zerobase costs nothing to speak of
         if size > SMALL_CUTOFF:
             k = 3 if noscan else 4
@@ -948,6 +949,7 @@ cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
     si = next_slot(h, p, size_to_class8[(size + 7) >> 3] << 1, out)
     h.malloc_calls += 1
     h.malloc_bytes += size
+    deduct_assist_credit(h)
     h.malloc_path_calls[2] += 1                  # the virtual clock's meter: small scan
     h.malloc_path_bytes[2] += size
     nw = <intp_t>(h.spans[si].elemsize >> 3)          # <= 64: no header below 512 bytes
@@ -1281,6 +1283,7 @@ cdef class Heap:
             self.h.partial_head[i] = -1
             self.h.partial_tail[i] = -1
         self.h.trigger = 0xFFFFFFFFFFFFFFFF
+        self.h.assist_at = 0xFFFFFFFFFFFFFFFF
         self.h.alloc_scav_limit = 0xFFFFFFFFFFFFFFFF
         self.h.root_nfree = 0
         self.lock = threading.RLock()
@@ -1503,6 +1506,16 @@ cdef class Heap:
     @trigger.setter
     def trigger(self, uint64_t v):
         self.h.trigger = v
+
+    @property
+    def assist_at(self):
+        """During a mark: the ``malloc_bytes`` past which an allocation asks for the running
+        goroutine's assist (Go: deductAssistCredit); the maximum outside a mark."""
+        return self.h.assist_at
+
+    @assist_at.setter
+    def assist_at(self, uint64_t v):
+        self.h.assist_at = v
 
     @property
     def gc_pending(self):

@@ -92,6 +92,7 @@ MARK_STEP_NS = 10**6               # mark steps for workers on other Ps: at leas
 MIN_STEP_BYTES = 256 << 10         # allocation between two mark steps, at least
 RUNWAY_STEPS = 8                   # ... or an eighth of the cycle's runway (goal - trigger)
 MIN_FINE_STEP = 8 << 10            # ... but at least one span's worth
+NO_CHECK = (1 << 64) - 1           # a heap check point that never fires (trigger, assist_at)
 DRAIN_CHECK_THRESHOLD = 100000     # Go: drainCheckThreshold (work a worker does between checks)
 
 
@@ -703,7 +704,7 @@ class Collector:
         return (_save(rt.pacer), _save(rt.gc_record), _save(rt.limiter),
                 {k: v for k, v in vars(self).items() if k not in ("_rt", "stage_saved")},
                 dict(compress(rtv.items(), map(_NUMBERS.__contains__, map(type, rtv.values())))),
-                (h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending, h.write_barrier))
+                (h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending, h.write_barrier, h.assist_at))
 
     def restore(self, saved):
         rt = self.rt
@@ -721,7 +722,7 @@ class Collector:
             cur.stop()                      # the mark of a cycle that never was
         if self.mark is None:
             _mark.release_heap(h)           # and one that never got as far as self.mark
-        h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending, wb = heap
+        h.heap_live, h.trigger, h.gcphase_mark, h.gc_pending, wb, h.assist_at = heap
         h.write_barrier = wb and self.mark is not None and self.mark.active
         if self.cycle is None:
             _mark.clear_marks(h)            # marks of a cycle that never was
@@ -1169,17 +1170,22 @@ class Collector:
         p.revise(cyc.mem)
 
     def set_check_point(self, cyc, malloc_bytes=None, floor=None):
-        """The next allocation check point of the running mark (the heap checks at span
-        refills and large allocations): when the goroutine's assist credit is used up, or
-        earlier, when at the mutator's allocation rate so far it reaches sysmon's next
-        preemption (the fractional worker's turn) or, with dedicated or idle workers
-        marking on other Ps, the next millisecond (MARK_STEP_NS); at least MIN_STEP_BYTES on
-        (an assist then pays for all of it at once: Go's assists come every 64 KiB of
-        scan work, the emulator takes them in batches to keep the Python steps few)."""
+        """The next allocation check points of the running mark. The assist's: the
+        allocation that spends the goroutine's assist credit (Go: deductAssistCredit on
+        every mallocgc; the heap sets ``gc_pending`` past ``assist_at``), none while the GC
+        CPU limiter is limiting (Go's assists return at once then). The workers' (the heap
+        checks at span refills and large allocations): when at the mutator's allocation
+        rate so far it reaches sysmon's next preemption (the fractional worker's turn) or,
+        with dedicated or idle workers marking on other Ps, the next millisecond
+        (MARK_STEP_NS); at least MIN_STEP_BYTES on (the workers' share is counted from the
+        elapsed time, not from where the step falls)."""
         rt = self.rt
         p = rt.pacer
         g = rt.sched.current() if rt.sched is not None else None
         credit = max(cyc.assist_bytes.get(id(g) if g is not None else 0, 0), 0)
+        if malloc_bytes is None:
+            malloc_bytes = rt.heap.malloc_bytes
+        rt.heap.assist_at = NO_CHECK if rt.limiter.limiting() else malloc_bytes + credit
         now = rt.clock.nanotime()
         waits = []
         if p.fractional_utilization_goal > 0:
@@ -1188,17 +1194,18 @@ class Collector:
         if p.dedicated_mark_workers_needed or min(p.max_idle_mark_workers,
                                                   rt._gomaxprocs - p.dedicated_mark_workers_needed - 1) > 0:
             waits.append(MARK_STEP_NS)
-        quantum = credit
+        if not waits:
+            rt.heap.trigger = NO_CHECK
+            return
+        quantum = 0
         if isinstance(rt.clock, _clock.VirtualClock) \
                 and not getattr(rt.clock, "recorded_mutator", False):
             mut_ns = rt.clock.mutator_ns() - cyc.mut_start   # the program's metered work
         else:
             mut_ns = now - p.mark_start_time - cyc.gc_charged
-        if malloc_bytes is None:
-            malloc_bytes = rt.heap.malloc_bytes
         allocated = malloc_bytes - cyc.alloc_start
-        if waits and mut_ns > 0 and allocated > 0:
-            quantum = min(quantum, int(allocated / mut_ns * min(waits)))
+        if mut_ns > 0 and allocated > 0:
+            quantum = int(allocated / mut_ns * min(waits))
         if floor is None:
             floor = 16 << 10 if getattr(rt.clock, "recorded_mutator", False) else MIN_STEP_BYTES
             # a short runway (small heaps: the goal a few hundred KiB past the trigger)
@@ -1216,6 +1223,7 @@ class Collector:
         self.mark = None
         self.cycle = None
         rt.heap.gcphase_mark = False
+        rt.heap.assist_at = NO_CHECK
         if self.cycle_saved is not None:
             _restore(rt.pacer, self.cycle_saved[0])
             _restore(rt.gc_record, self.cycle_saved[1])
@@ -1253,6 +1261,7 @@ class Collector:
         bytes_marked = (self.mark.bytes_marked if self.mark is not None else cyc.bytes_marked) \
             + rt.heap.bytes_marked_black
         rt.heap.gcphase_mark = False
+        rt.heap.assist_at = NO_CHECK            # Go: gcBlackenEnabled = 0
         t_mark_term = rt.clock.nanotime()
         mem = rt._mem_state()
         stack_scan, nstacks = self.stack_scan
@@ -1265,7 +1274,10 @@ class Collector:
                            mutator_ns=cyc.mutator_ns, mark_cpu_ns=mark_ns,
                            assist_ns=cyc.assist_ns, dedicated_ns=cyc.dedicated_ns,
                            fractional_ns=cyc.fractional_ns, idle_mark_ns=cyc.idle_ns,
-                           heap_live=heap1, world_stopped=cyc.mode == "stw")
+                           heap_live=heap1, world_stopped=cyc.mode == "stw" or (
+                               # runtime.GC's or the periodic cycle's mark, no goroutine
+                               # running: Go's endCycle returns (heapLive <= triggered)
+                               kind != "heap" and heap1 <= rt.pacer.triggered))
         rt.pacer.reset_live(bytes_marked)         # heapLive (the heap's) = bytes marked
         rt.heap.take_heap_scan()                  # heapScan restarts from the mark's scan work
         seq0 = self.sweep_flush_mark()            # before the flush: which spans are stale

@@ -698,8 +698,8 @@ class Pacer:
         GODEBUG=gcstoptheworld=1). heapLive cannot grow then and Go's endCycle returns
         before measuring, so nothing is measured in either model. (A modelled concurrent
         mark that saw no growth is still measured by the virtual-cost model: Go's mutator
-        would have run during it. runtime.GC's cycle at GOMAXPROCS=1 is one Go does not
-        measure either; the runtime does not pass it yet: see docs/emulation.md.)
+        would have run during it. The runtime passes *world_stopped* for a runtime.GC or
+        periodic cycle whose mark saw no growth either: Go measures none of those.)
 
         Returns the measured ratio, or None when nothing was measured.
         """

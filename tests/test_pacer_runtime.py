@@ -311,3 +311,37 @@ def test_setgcpercent_off_waits_for_the_running_mark():
         for _ in range(2000):                            # GC off: no cycle starts
             keep.append(rt.make(rt.Slice(rt.Byte), 8192))
         assert rt.ReadMemStats().NumGC == n + 1 and not r.gc_running
+
+
+def _go_pacer_forced():
+    import json
+    from pathlib import Path
+    d = json.loads((Path(__file__).parent / "data" / "go-pacer-forced.json").read_text())
+    return [run for runs in d["runs"].values() for run in runs]
+
+
+def test_forced_cycles_feed_no_cons_mark_as_gos_endcycle():
+    """Go's endCycle returns before measuring cons/mark when heapLive did not grow during
+    the mark (heapLive <= triggered): runtime.GC() at GOMAXPROCS=1 with its caller parked
+    and nothing else runnable. tests/go/pacerforced (8 lists kept, runtime.GC() after each,
+    then garbage lists): in each of Go's 20 recorded runs, quiet and loaded
+    (tests/data/go-pacer-forced.json), the forced cycles print no endCycle line and the
+    first heap-triggered cycle's endCycle starts from consMark 0; that cycle is measured."""
+    go = _go_pacer_forced()
+    assert len(go) == 20
+    assert all(r["forced_cycles"] == 8 and r["forced_endcycle_lines"] == 0
+               and r["first_heap_cycle_old_cons_mark"] == 0.0 and r["heap_cycles_measured"] > 0
+               for r in go)
+    from goruntime import workloads as wl
+    with rt.Runtime(gogc=100, gomaxprocs=1) as r:
+        p = r.pacer
+        keep = []
+        for _ in range(8):
+            keep.append(wl.linked_list(16384)["root"])
+            rt.GC()
+            assert p.cons_mark == 0.0 and p.last_cons_mark == [0.0] * 4
+        n = rt.ReadMemStats().NumGC
+        while rt.ReadMemStats().NumGC == n:              # the first heap-triggered cycle
+            wl.linked_list(4096, keep=False)
+        assert not r.gc_running and p.cons_mark > 0.0
+        keep.clear()

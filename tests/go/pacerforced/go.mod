@@ -1,0 +1,2 @@
+module pacerforced
+go 1.27
