@@ -350,9 +350,13 @@ cdef bint node_load(mutator_t* m, node_type_t* t) noexcept nogil:
 
 
 cdef void node_take_black(mheap_t* h, node_type_t* t, intp_t k) noexcept nogil:
-    """A take while a mark runs: allocate black (Go: gcmarknewobject)."""
+    """A take while a mark runs: allocate black (Go: gcmarknewobject), and spend the
+    assist credit as `deduct_assist_credit` does after ``malloc_bytes`` counted it (here
+    with the takes `node_flush` has not added yet, this one included)."""
     h.gcmark_bits[t.ac.si * BITMAP_WORDS + ((t.ac.base + k) >> 6)] |= (<uint64_t>1) << (k & 63)
     h.bytes_marked_black += t.elemsize
+    if h.malloc_bytes + <uint64_t>GR_POPCOUNT64(t.loaded & ~t.ac.free) * t.size > h.assist_at:
+        h.gc_pending = 1
 
 
 cdef inline uint64_t node_take(mheap_t* h, node_type_t* t) noexcept nogil:
