@@ -669,6 +669,30 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
                                               "events_even": Unordered(
                                                   [20 + i if i % 3 == 0 else 1040 + i if i % 3 == 1 else 2001 + i
                                                    for i in range(0, 36, 2)])}, {}),
+    # The audit's fourth round.
+    "fid4_loopvar": ("cmd/compile loopvar (Go 1.22: a variable per iteration) and escape analysis: a variable "
+                     "never assigned after the capture is captured by value ({F; i; v} 24 B, {F; i} 16 B), one "
+                     "the body assigns moves to the heap (new(int): a tiny allocation) and is captured by "
+                     "reference; the arithmetic", {
+        "range.BySize.3": 100, "three_clause.BySize.2": 100, "range_int.BySize.2": 100,
+        "assigned.Mallocs": 200, "shared.Mallocs": 101, "shared.BySize.3": 100, "sum": 236050}, {}),
+    "fid4_chan_maps": ("internal/runtime/maps: make(map) is a 48-byte Map, the first insert adds a group of 8 "
+                       "slots (8 + 8 x 24 bytes, class 208); delete during range is allowed; the arithmetic", {
+        "received.BySize.5": 30, "received.BySize.15": 30, "lens": [120, 80, 120], "sum": 624}, {}),
+    "fid4_sort_ptrs": ("sort/slice.go: x any is boxed (iface.go convTslice, 24 B) and reflectlite.Swapper "
+                       "returns a closure over the slice (32 B); sort.Sort boxes the slice into sort.Interface; "
+                       "slices.SortFunc allocates nothing", {
+        "sort_slice.Mallocs": 2, "sort_slice.BySize.3": 1, "sort_slice.BySize.4": 1, "sort_sort.Mallocs": 1,
+        "slices_sortfunc.Mallocs": 0, "order": [199, 199000, 199, 199]}, {}),
+    "fid4_errors": ("errors/errors.go New: a new *errorString per call; errors/join.go Join: a joinError and "
+                    "make([]error, 0, n); errors.Is walks Unwrap; the arithmetic", {
+        "join.Mallocs": 2, "join.BySize.3": 1, "counts": [50, 1, 589]}, {}),
+    "fid4_wg_results": ("sync/waitgroup.go Go: the go statement's closure captures wg and f, so wg escapes; "
+                        "the worker literal {F; w; results; workers} is 48 bytes, as is each 40-byte result", {
+        "run2.BySize.5": 64, "sum": 30078}, {}),
+    "fid4_builders": ("strings/builder.go: WriteString appends to a nil buffer (append's growth); "
+                      "bytes/buffer.go: a first write of at most 64 bytes allocates smallBufferSize", {
+        "buffers.Mallocs": 80, "buffers.BySize.6": 80, "caps": [16, 64, 4230]}, {}),
     "read_mem_stats_goroutine_mid_cycle": ("as read_mem_stats_mid_cycle, read by a second goroutine "
                                            "between the allocations (chan.go: an unbuffered send "
                                            "hands the P to the receiver)",
