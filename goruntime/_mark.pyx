@@ -370,8 +370,42 @@ cdef void drain_simple(mheap_t* h, gcwork_t* w) noexcept nogil:
         scan_object(h, w, b)
 
 
+# drain_pipelined's specializations (Cython fused types: one C function each, the mode's
+# tests resolved at compile time): serial or parallel (mark bits set atomically, work
+# handed to other workers), budgeted or to the end. The serial drain loses the parallel
+# tests and the budget-less one the budget's; fewer live values in the loop spill less.
+cdef struct serial_m:
+    char unused
+cdef struct parallel_m:
+    char unused
+cdef struct to_end_m:
+    char unused
+cdef struct budgeted_m:
+    char unused
+ctypedef fused par_m:
+    serial_m
+    parallel_m
+ctypedef fused bud_m:
+    to_end_m
+    budgeted_m
+
+
 cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
-    """Scan grey objects until none are left, through the prefetch ring.
+    """Scan grey objects until none are left, through the prefetch ring (see pipelined)."""
+    if w.give_at:                               # (the parallel drain runs to the end)
+        if w.budget > 0:
+            pipelined(h, w, <parallel_m*>NULL, <budgeted_m*>NULL)
+        else:
+            pipelined(h, w, <parallel_m*>NULL, <to_end_m*>NULL)
+    elif w.budget > 0:
+        pipelined(h, w, <serial_m*>NULL, <budgeted_m*>NULL)
+    else:
+        pipelined(h, w, <serial_m*>NULL, <to_end_m*>NULL)
+
+
+cdef void pipelined(mheap_t* h, gcwork_t* w, par_m* par, bud_m* bud) noexcept nogil:
+    """Scan grey objects until none are left, through the prefetch ring (*par* and *bud*
+    are NULL: their types pick the specialization, above).
 
     One loop, one step per turn, the state in locals:
 
@@ -420,6 +454,9 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     cdef uint64_t alimit = (<uint64_t>h.mapped_pages) << PAGE_SHIFT
     cdef uint64_t bm = 0, nm = 0, sb = 0
     cdef double x0 = w.extra
+    # the budget's terms (constant during the call; the counts below 2**63 convert to
+    # double as signed integers, the same value in fewer instructions)
+    cdef double budget = w.budget, w_obj = w.w_obj, w_byte = w.w_byte
     cdef uint32_t kp = 0                    # pointers found in the object being scanned
     # the object being scanned: address b, size bn; words i..end-1 not yet read;
     # word: heap bits of the words from wbase still to look at
@@ -428,7 +465,7 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
     cdef uint64_t p, src, off, info, es, base, idx, bit
     cdef found_t* f
     cdef found_t near                       # a pointer into the scanned object's page
-    cdef intp_t give_at = w.give_at         # parallel mark: see gcwork_t
+    cdef intp_t tsi = -1                    # the span of the last object pushed
     cdef uint64_t pend[4]                   # siblings' second children, looked into later
     cdef uint64_t pw = 0
     while True:
@@ -482,14 +519,14 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
                 wbase = i
                 i += <intp_t>lim
                 continue
-            elif n > 0 and (w.budget <= 0 or nm * w.w_obj + sb * w.w_byte
-                            + (w.extra - x0) < w.budget):
+            elif n > 0 and (bud_m is to_end_m or <double><int64_t>nm * w_obj
+                            + <double><int64_t>sb * w_byte + (w.extra - x0) < budget):
                 link(w, kp)                     # the object scanned last is done
                 kp = 0
-                if give_at:
+                if par_m is parallel_m:
                     if GR_LOAD_ACQ(w.abort):
                         break
-                    if n > give_at and GR_LOAD_ACQ(w.nfull) == 0:
+                    if n > w.give_at and GR_LOAD_ACQ(w.nfull) == 0:
                         w.stack = stack             # hand a buffer to the full list
                         w.n = n
                         if w.give(w) < 0:
@@ -584,7 +621,7 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
             w.bad_ptr = p
             w.bad_src = f.src
             break
-        if give_at:
+        if par_m is parallel_m:
             if GR_MARK_OR(&bits[k], bit) & bit:
                 continue                        # another worker marked it first
         else:
@@ -593,7 +630,9 @@ cdef void drain_pipelined(mheap_t* h, gcwork_t* w) noexcept nogil:
         nm += 1
         if info & SI_NOSCAN:
             continue                            # black at once: nothing to scan
-        touch(w, si, es)
+        if si != tsi:                           # (the span just touched is counted)
+            touch(w, si, es)
+            tsi = si
         if n == cap:
             w.stack = stack
             w.n = n
@@ -1597,11 +1636,37 @@ def clear_marks(Heap heap):
 # The concurrent mark (Go: gcWork + gcDrain/gcDrainN, wbBufFlush, markroot)
 
 cdef void flush_wbuf(mheap_t* h, gcwork_t* w) noexcept nogil:
-    """Shade every pointer in the write barrier buffer (Go: wbBufFlush1): grey work."""
-    cdef intp_t i, n = h.wbuf_n
+    """Shade every pointer in the write barrier buffer (Go: wbBufFlush1): grey work.
+
+    Most entries are objects allocated during the mark (black already) and consecutive
+    ones mostly in one span (a new node's children): the last span's base, bounds, divisor
+    and mark-bit row are kept, so an entry already marked there costs a multiply and a bit
+    test; anything else goes through grey_object, which decides as before."""
+    cdef intp_t i, n = h.wbuf_n, si, lsi = -1
+    cdef uint64_t p, off, idx, lbase = 0, llim = 0
+    cdef uint64_t astart = h.arena_start
+    cdef uint64_t alimit = (<uint64_t>h.mapped_pages) << PAGE_SHIFT
+    cdef uint32_t ldiv = 0
+    cdef const uint64_t* lbits = NULL
+    cdef const mspan_t* s
     h.wbuf_n = 0
     for i in range(n):
-        grey_object(h, w, h.wbuf[i], 0)
+        p = h.wbuf[i]
+        off = p - astart
+        if p >= astart and off < alimit:
+            si = h.page_to_span[off >> PAGE_SHIFT]
+            if si >= 0 and si != lsi:
+                s = &h.spans[si]
+                lsi = si
+                lbase = s.base
+                llim = <uint64_t>s.nelems * s.elemsize
+                ldiv = s.divmul
+                lbits = &w.bits[si * BITMAP_WORDS]
+            if si >= 0 and ldiv != 0 and p - lbase < llim:
+                idx = ((p - lbase) * <uint64_t>ldiv) >> 32        # obj_index
+                if (lbits[idx >> 6] >> (idx & 63)) & 1:
+                    continue                    # marked: grey_object would do nothing
+        grey_object(h, w, p, 0)
 
 
 cdef void wb_flush_cb(void* ctx) noexcept nogil:
