@@ -97,11 +97,9 @@ def _open(shipped):
 def _run(shipped, config, death):
     """The task: one configuration's replay row. The worker keeps the replay's heap memory
     (its metadata, reset) for its next replay (`goruntime._heap.keep_memory`): a fresh
-    heap's pages cost the kernel more than the reset does; and so what the replay
-    allocates besides (`_keep_malloc`)."""
+    heap's pages cost the kernel more than the reset does."""
     from goruntime import _heap
     _heap.keep_memory(True)
-    _keep_malloc(True)
     try:
         return run_config(_open(shipped), config, death)
     finally:
@@ -117,49 +115,6 @@ def _release():
     _SCRATCH.clear()
     _OPENED.clear()
     gc.collect()
-    _keep_malloc(False)
-
-
-# glibc's mallopt parameters (malloc.h)
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_MALLOC_DEFAULT = 128 << 10          # both thresholds' defaults
-_malloc_kept = False
-
-
-def _keep_malloc(on):
-    """In a worker process (glibc only): keep the memory a replay frees in malloc's heap
-    for the next replay (*on*), or go back to the process's settings and give it back.
-
-    Dask starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also turns off
-    glibc's sliding mmap threshold: every block over 128 KiB (a replay's chunk columns,
-    its cycle records, numpy temporaries) is then a fresh mapping, faulted in page by
-    page and unmapped when freed, each replay again: 45-100K minor faults a task on the
-    10M trace against 5-6K with the memory kept. The blocks up to 32 MiB (glibc's
-    largest mmap threshold) now come from malloc's heap, which is trimmed only past
-    512 MiB free, while the sweep runs."""
-    global _malloc_kept
-    if on == _malloc_kept:
-        return
-    try:
-        import ctypes
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):             # not glibc
-        return
-    if on:
-        mallopt(_M_MMAP_THRESHOLD, 32 << 20)
-        mallopt(_M_TRIM_THRESHOLD, 512 << 20)
-    else:
-        for param, env in ((_M_MMAP_THRESHOLD, "MALLOC_MMAP_THRESHOLD_"),
-                           (_M_TRIM_THRESHOLD, "MALLOC_TRIM_THRESHOLD_")):
-            try:
-                mallopt(param, int(os.environ.get(env, _MALLOC_DEFAULT)))
-            except ValueError:
-                mallopt(param, _MALLOC_DEFAULT)
-        try:
-            ctypes.CDLL(None).malloc_trim(0)
-        except AttributeError:
-            pass
-    _malloc_kept = on
 
 
 def _visible(handle):
