@@ -2527,3 +2527,27 @@ def test_b74_add_cleanup_with_an_argument_out_of_range_allocates_nothing():
         r.sched.run_until_idle()
         assert ran == [2 ** 63 - 1]
         check_invariants(r.read_mem_stats())
+
+
+# ---------------------------------------------------------------------------------- B75
+def test_b75_section_bounds_are_checked_without_uint64_wraparound(tmp_path):
+    """The ELF readers added a section's offset and size as numpy uint64 scalars: a
+    crafted offset near 2^64 wrapped the sum below the file's length, so the bounds
+    check passed (reading nothing) with a RuntimeWarning, an exception of that type,
+    not ValueError, where warnings are errors. Now the sums are Python ints: the
+    symbol table is "malformed", the section out of the file is skipped."""
+    import struct
+    import warnings
+    from goruntime.heapdump import _dwarf, _elf as elf_reader
+    raw = bytearray(_elf([(".symtab", 2, 0, bytes(48)), (".strtab", 3, 0, b"\0x\0")]))
+    shoff = int.from_bytes(raw[0x28:0x30], "little")
+    struct.pack_into("<I", raw, shoff + 64 + 40, 2)                 # .symtab's link: .strtab
+    struct.pack_into("<Q", raw, shoff + 64 + 24, 2 ** 64 - 8)       # .symtab's offset
+    f = tmp_path / "wrap"
+    f.write_bytes(bytes(raw))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="wrap: malformed ELF symbol table"):
+            elf_reader.Symbols(f)
+        secs, syms = _dwarf.elf_sections(f)
+        assert ".symtab" not in secs and secs[".strtab"] == b"\0x\0"

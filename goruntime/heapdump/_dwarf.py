@@ -115,12 +115,12 @@ def elf_sections(path):
         raise ValueError(f"{path}: malformed ELF section headers")
     sh = np.frombuffer(raw, dtype=_SHDR, count=shnum, offset=shoff)
     names = sh[shstrndx]
-    strs = raw[int(names["offset"]):int(names["offset"] + names["size"])]
+    strs = raw[int(names["offset"]):int(names["offset"]) + int(names["size"])]
     out, syms = {}, {}
     for h in sh:
         o = int(h["name"])
         name = strs[o:strs.index(b"\0", o)].decode("utf-8", "replace") if o < len(strs) else ""
-        lo, hi = int(h["offset"]), int(h["offset"] + h["size"])
+        lo, hi = int(h["offset"]), int(h["offset"]) + int(h["size"])   # (uint64 sums wrap)
         if h["type"] == 8 or hi > len(raw):          # SHT_NOBITS (.bss), or out of the file
             continue
         body = raw[lo:hi]
@@ -134,7 +134,7 @@ def elf_sections(path):
         out[name] = body
         if h["type"] == SHT_SYMTAB and int(h["link"]) < shnum:
             st = sh[int(h["link"])]
-            sstr = raw[int(st["offset"]):int(st["offset"] + st["size"])]
+            sstr = raw[int(st["offset"]):int(st["offset"]) + int(st["size"])]
             s = np.frombuffer(body, dtype=_SYM, count=len(body) // _SYM.itemsize)
             for r in s[(s["info"] & 0xF) == STT_OBJECT]:
                 o = int(r["name"])

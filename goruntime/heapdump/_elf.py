@@ -71,8 +71,8 @@ def symbol_table(path, data, sh):
     if int(st["link"]) >= len(sh):
         raise ValueError(f"{path}: malformed ELF symbol table")
     strtab = sh[int(st["link"])]
-    if (int(st["offset"] + st["size"]) > len(data)
-            or int(strtab["offset"] + strtab["size"]) > len(data)):
+    if (int(st["offset"]) + int(st["size"]) > len(data)     # Python ints: uint64 sums wrap
+            or int(strtab["offset"]) + int(strtab["size"]) > len(data)):
         raise ValueError(f"{path}: malformed ELF symbol table")
     n = int(st["size"]) // _SYM.itemsize
     syms = data[int(st["offset"]):int(st["offset"]) + n * _SYM.itemsize].view(_SYM)
