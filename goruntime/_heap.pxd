@@ -249,7 +249,7 @@ cdef inline void write_small_bits(mheap_t* h, uint64_t a, intp_t nw, uint64_t pa
         hb[1] = (hb[1] & ~(m >> (64 - b))) | (pat >> (64 - b))
 
 cdef struct alloc_cache_t:
-    # Go: mspan.allocCache, kept by the caller of `malloc_small_scan_fast` for one span
+    # Go: mspan.allocCache, kept by the workload kernels' fast path (`node_load`) for one span
     # class: the free slots of the cached span's current alloc-bit word, so consecutive
     # allocations find their slot in a register instead of reloading the word they just
     # wrote. Valid only while nothing else allocates from or sweeps that span: the caller
@@ -309,42 +309,6 @@ cdef inline void deduct_assist_credit(mheap_t* h) noexcept nogil:
     maximum outside a mark."""
     if h.malloc_bytes > h.assist_at:
         h.gc_pending = 1
-
-cdef inline uint64_t alloc_cache_take(mheap_t* h, uint64_t size, uint64_t pat,
-                                      uint64_t scan_bytes, alloc_cache_t* ac) noexcept nogil:
-    """Allocate the next free slot of the non-empty alloc cache *ac* (Go: nextFreeFast):
-    the slot, its bits and the counters exactly as `mallocgc_typed` sets them; returns its
-    address. See `malloc_small_scan_fast` for the arguments."""
-    cdef intp_t si = ac.si, idx
-    cdef mspan_t* s = &h.spans[si]
-    cdef uint64_t a
-    idx = ac.base + GR_CTZ64(ac.free)
-    ac.free &= ac.free - 1
-    a = take_slot(h, s, si, idx)
-    h.malloc_calls += 1
-    h.malloc_bytes += size
-    deduct_assist_credit(h)
-    h.malloc_path_calls[2] += 1                  # the virtual clock's meter: small scan
-    h.malloc_path_bytes[2] += size
-    h.scan_alloc += scan_bytes                   # Go: mcache.scanAlloc
-    write_small_bits(h, a, <intp_t>(s.elemsize >> 3), pat)
-    if s.needzero:              # a used span's pages are backed: a plain clear is the same
-        zero_slot(addr_ptr(h, a), s.elemsize)   # last: nothing is live across a memset call
-    return a
-
-cdef inline bint malloc_small_scan_fast(mheap_t* h, int p, int spc, uint64_t size, uint64_t pat,
-                                        uint64_t scan_bytes, alloc_cache_t* ac,
-                                        uint64_t* out) noexcept nogil:
-    """`mallocgc_typed` of a small pointerful object without a malloc header (span class
-    *spc*, *size* bytes, pointer bits *pat*, `scan_alloc` growth *scan_bytes*) when P *p*'s
-    cached span has a free slot in the alloc-bit word at its freeindex (Go: nextFreeFast
-    with its allocCache *ac*): the same slot, bits and counters as `mallocgc_typed`, inline
-    in the caller. Returns False, having changed nothing, when the slow path (the next
-    bitmap word, a refill) is needed."""
-    if ac.free == 0 and not alloc_cache_load(h, p, spc, ac):
-        return False
-    out[0] = alloc_cache_take(h, size, pat, scan_bytes, ac)
-    return True
 
 # ---- the write barrier (Go: gcWriteBarrier, wbBuf.putFast; bulkBarrierPreWrite) ----
 cdef inline void wb_put(mheap_t* h, uint64_t p) noexcept nogil:
