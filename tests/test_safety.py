@@ -2551,3 +2551,30 @@ def test_b75_section_bounds_are_checked_without_uint64_wraparound(tmp_path):
             elf_reader.Symbols(f)
         secs, syms = _dwarf.elf_sections(f)
         assert ".symtab" not in secs and secs[".strtab"] == b"\0x\0"
+
+
+# ---------------------------------------------------------------------------------- B76
+def test_b76_a_sigint_at_any_line_of_the_clock_leaves_no_lock_held():
+    # A SIGINT whose handler ran at a `with self._lock:` exit in Clock.sync left the lock
+    # held: the next rt.GC() waited forever. Every clock line a GC runs, then a GC more.
+    import time
+
+    from goruntime import clock
+
+    def case(run):
+        with rt.Runtime() as r:
+            keep = [rt.new(rt.Array(rt.Int, 4)) for _ in range(50)]
+            with run.traced(KeyboardInterrupt):
+                rt.GC()
+            try:
+                time.sleep(0)                        # a signal deferred past the GC lands here
+            except KeyboardInterrupt:
+                pass
+            if not run.counting:
+                done = threading.Event()
+                t = threading.Thread(target=lambda: (r.clock.sync(), done.set()), daemon=True)
+                t.start()
+                assert done.wait(10), f"clock lock held after a SIGINT at clock line {run.k}"
+                rt.GC()
+            del keep
+    assert line_sweep(case, where=clock.__file__, action="SIGINT") >= 3
