@@ -32,7 +32,7 @@ from .mstats import BySizeEntry
 from .sizeclass import sizeclass, SizeClass
 from .chan import select
 from .syncpool import Pool
-from .builtin import (append, copy, clear, string, unsafe_string, bytes, concat, value, StringValue, Value,
+from .builtin import (append, copy, clear, string, runes, unsafe_string, bytes, concat, value, StringValue, Value,
                       MapValue, closure, FuncValue)
 from . import debug, weak, metrics  # noqa: E402
 from .trace.dask_sweep import sweep  # noqa: E402  (dask itself is imported only when called)
@@ -47,7 +47,7 @@ __all__ = [
     "KeepAlive", "AddCleanup", "Cleanup", "GOMAXPROCS", "NumGoroutine", "Gosched", "go",
     "Sleep", "new", "make", "Pointer", "SliceValue", "Chan", "WaitGroup", "Pool", "select",
     "debug", "weak", "metrics", "sizeclass", "SizeClass", "sweep",
-    "append", "copy", "clear", "string", "unsafe_string", "bytes", "concat", "value", "StringValue", "Value",
+    "append", "copy", "clear", "string", "runes", "unsafe_string", "bytes", "concat", "value", "StringValue", "Value",
     "MapValue", "closure", "FuncValue",
 ]
 

@@ -587,6 +587,8 @@ cdef object load_unlocked(Handle owner, uint64_t a, object t, int k):
             return _map_hook(handle_runtime(owner), w, t)        # maps.py
         if w != 0 and t.underlying.kind == "func" and _func_hook is not None:
             return _func_hook(handle_runtime(owner), w, t)       # closure.py
+        if w != 0 and t.underlying.kind == "chan" and _chan_hook is not None:
+            return _chan_hook(handle_runtime(owner), w, t)       # chan.py
         return None if w == 0 else w
     raise TypeError("goruntime: cannot read a value of type %s" % t)
 
@@ -828,7 +830,7 @@ cdef int store(Handle owner, uint64_t a, object t, int k, object v, bint dry=Fal
                 wb_word(heap, a, (<Handle>v).addr)
                 (<uint64_t*>p)[0] = (<Handle>v).addr
             return 0
-        if isinstance(v, _word_value_type):     # rt.MapValue (maps.py), rt.FuncValue (closure.py)
+        if isinstance(v, _word_value_type):     # rt.MapValue (maps.py), rt.FuncValue (closure.py), a channel (chan.py)
             w = v._go_word(handle_runtime(owner), t)
             if not dry:
                 wb_word(heap, a, w)
@@ -1598,15 +1600,17 @@ _unbox_hook = None            # iface.unbox(rt, T, data word) -> the value
 _map_hook = None              # maps.map_of_word(rt, w, T) -> a map handle
 _func_hook = None             # closure.func_of_word(rt, w, T) -> a func value
 _func_word_hook = None        # closure.func_word(rt, fn, T) -> the static funcval of fn
+_chan_hook = None             # chan.chan_of_word(rt, w, T) -> a channel
 
 
 def register_value_types(string_value=None, word_value=None, box=None, unbox=None,
-                         map_of_word=None, func_of_word=None, func_word=None, loaded_string=None):
-    """The StringValue and LoadedString classes and the word value classes (map and func
-    handles), which store() takes as string and word values, and the conversions of
-    interface, map and func words."""
+                         map_of_word=None, func_of_word=None, func_word=None, loaded_string=None,
+                         chan_of_word=None):
+    """The StringValue and LoadedString classes and the word value classes (map, func and
+    channel handles), which store() takes as string and word values, and the conversions
+    of interface, map, func and chan words."""
     global _string_value_type, _word_value_type, _box_hook, _unbox_hook, _map_hook
-    global _func_hook, _func_word_hook, _loaded_string_type
+    global _func_hook, _func_word_hook, _loaded_string_type, _chan_hook
     if string_value is not None:
         _string_value_type = string_value
     if loaded_string is not None:
@@ -1620,6 +1624,8 @@ def register_value_types(string_value=None, word_value=None, box=None, unbox=Non
         _box_hook, _unbox_hook = box, unbox
     if map_of_word is not None:
         _map_hook = map_of_word
+    if chan_of_word is not None:
+        _chan_hook = chan_of_word
 
 
 def check_store(Handle owner, object t, object v):

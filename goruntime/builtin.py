@@ -1,20 +1,21 @@
 """Go's predeclared functions that allocate (package builtin): ``append``, ``copy``,
-``clear``, and the conversions ``string(b)``, ``[]byte(s)``, ``a + b``, on the current
-runtime.
+``clear``, and the conversions ``string(b)``, ``string(r)``, ``string(rs)``, ``[]byte(s)``,
+``[]rune(s)``, ``a + b``, on the current runtime.
 
 Each one is Go's runtime routine of the same job, in the module named after Go's file:
-`slice` (growslice), `gostring` (runtime/string.go: concatstrings, slicebytetostring, stringtoslicebyte),
+`slice` (growslice), `gostring` (runtime/string.go: concatstrings, slicebytetostring, stringtoslicebyte,
+intstring, stringtoslicerune, slicerunetostring),
 `iface` (convT*: ``rt.value``). See those modules for what allocates.
 """
 from . import slice as _slice, gostring as _string, iface as _iface, maps as _maps  # noqa: F401
-from . import closure as _closure
+from . import closure as _closure, types as _types, _object
 from .runtime import current
 from .gostring import StringValue
 from .iface import Value
 from .maps import MapValue
 from .closure import FuncValue
 
-__all__ = ["append", "copy", "clear", "string", "unsafe_string", "bytes", "concat", "value", "StringValue",
+__all__ = ["append", "copy", "clear", "string", "runes", "unsafe_string", "bytes", "concat", "value", "StringValue",
            "Value", "MapValue", "closure", "FuncValue"]
 
 
@@ -41,9 +42,24 @@ def clear(x):
     return clear_map()
 
 
-def string(b):
-    """Go's ``string(b)`` for a ``[]byte`` SliceValue: a `StringValue`."""
-    return _string.slicebytetostring(current(), b)
+def string(x):
+    """Go's conversion ``string(x)``, the result escaping: *x* a ``[]byte`` SliceValue
+    (slicebytetostring), a ``[]rune`` one (``rt.Slice(rt.Int32)``: slicerunetostring) or
+    an integer, a rune (intstring). A `StringValue`."""
+    rt = current()
+    if isinstance(x, int) and not isinstance(x, bool):
+        return _string.intstring(rt, x)
+    if isinstance(x, _types.Type) and x.underlying.kind == "slice":   # a nil slice
+        x = _object.make_slice(rt, rt.heap, 0, 0, 0, x.underlying.elem)
+    if _string._is_runes(x):
+        return _string.slicerunetostring(rt, x)
+    return _string.slicebytetostring(rt, x)
+
+
+def runes(s):
+    """Go's ``[]rune(s)`` whose result escapes (stringtoslicerune): a ``[]rune``
+    (``rt.Slice(rt.Int32)``) of *s*'s runes, a ``str`` constant or a string value."""
+    return _string.stringtoslicerune(current(), s)
 
 
 def unsafe_string(b):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import operator
+import weakref
 
 from . import _signals
 from .errors import Panic
@@ -189,6 +190,7 @@ class Chan:
             if self._send_nb_locked(v):
                 return
         mem = _acquire_sudog(s)                     # outside the lock: it may allocate
+        sg = None
         try:
             with s._lock:
                 if self._send_nb_locked(v):         # threads: room was made meanwhile
@@ -198,6 +200,8 @@ class Chan:
                 if not sg.ok:
                     raise Panic("send on closed channel")
         finally:
+            if sg is not None:
+                self._unparked()
             _release_sudog(s, mem)
 
     def recv2(self):
@@ -210,6 +214,7 @@ class Chan:
             if r is not None:
                 return r
         mem = _acquire_sudog(s)                     # outside the lock: it may allocate
+        sg = None
         try:
             with s._lock:
                 r = self._recv_nb_locked()          # threads: a value came meanwhile
@@ -219,11 +224,17 @@ class Chan:
                 self._wait_locked(g, self._recvq, sg, WAIT_CHAN_RECEIVE)
                 return sg.elem, sg.ok
         finally:
+            if sg is not None:
+                self._unparked()
             _release_sudog(s, mem)
 
     def recv(self):
         """``<-ch`` (Go: chanrecv1): the value, or ``None`` once closed and drained."""
         return self.recv2()[0]
+
+    def _unparked(self):
+        """A goroutine that blocked on this channel runs again (Go: ``mysg.c = nil``
+        after gopark). A channel off the heap has nothing to do; see `HeapChan`."""
 
     def try_send(self, v) -> bool:
         """``select { case ch <- v: ...; default: }``: send if it would not block."""
@@ -355,12 +366,14 @@ def select(cases, default: bool = False):
             return -1, None, False
     # one sudog per case (Go: selectgo), taken outside the lock: it may allocate
     mems = [_acquire_sudog(s) for _, ch, _ in parsed if ch is not None]
+    parked = False
     try:
         with s._lock:
             r = poll()                              # threads: a case became ready meanwhile
             if r is not None:
                 return r
             sel = _SelectState()
+            parked = True
             waiting = []
             for i, (kind, ch, v) in enumerate(parsed):
                 if ch is None:
@@ -384,6 +397,10 @@ def select(cases, default: bool = False):
                 return i, None, True
             return i, won.elem, won.ok
     finally:
+        if parked:                                  # Go: pass 3 clears every case's sg.c
+            for _, ch, _ in parsed:
+                if ch is not None:
+                    ch._unparked()
         for m in mems:
             _release_sudog(s, m)
 
@@ -568,6 +585,88 @@ class HeapChan(Chan):
         """The values in the buffer, oldest first (for inspection; Go has none)."""
         return self._buf.values() if self.cap else []
 
+    def _unparked(self):
+        """Go: a goroutine woken from a wait on this channel clears its sudog's ``c``
+        when it runs again (chanrecv, chansend, selectgo's pass 3). Until then the sudog
+        (reachable from its g, from allgs) kept the hchan alive; during a mark that
+        store's deletion barrier shades the hchan, so a channel whose last waiter was
+        woken just before a runtime.GC (by a close or a send) survives that cycle even
+        when the waiter runs, drops it and exits during the mark, before its stack was
+        scanned (measured: a request server ranging over a closed channel)."""
+        rt = self.hchan.runtime
+        if rt.gc_running:
+            with rt.world:
+                rt.collector.shade(self.hchan.addr)
+
+    # a channel value stored in heap memory (a chan field, element, map key or value, a
+    # channel's own buffer, an interface) is its hchan's address, as in Go
+
+    def _go_word(self, rt, T):
+        if rt is not self.hchan.runtime:
+            raise ValueError(f"goruntime: channel {self!r} belongs to a different Runtime")
+        if T.underlying.kind != "interface":        # a chan field (or a map/func one: an error)
+            from .types import assign_error
+            err = assign_error(self.type, T, "x", "variable")
+            if err is not None:
+                raise TypeError(err)
+        return self.hchan.addr
+
+    def __eq__(self, other):
+        """Go's ``==`` on channels: the same hchan."""
+        if not isinstance(other, HeapChan):
+            return NotImplemented
+        return self.hchan == other.hchan
+
+    def __hash__(self):
+        return hash(self.hchan.addr)
+
+    def __repr__(self):
+        state = " closed" if self._closed else ""
+        return f"<chan {self.elem} cap={self.cap} len={len(self._buf)}{state} {self.hchan.addr:#x}>"
+
+
+def _chans(rt):
+    """The runtime's channels by hchan address (weak: a channel's Python object goes when
+    the program drops it; a word in the heap can still reach its hchan)."""
+    return rt.map_states.setdefault("chans", {})
+
+
+def _register(rt, ch):
+    chans = _chans(rt)
+    addr = ch.hchan.addr
+
+    def forget(ref, chans=chans, addr=addr):
+        if chans.get(addr) is ref:
+            del chans[addr]
+    chans[addr] = weakref.ref(ch, forget)
+
+
+def chan_of_word(rt, w, T):
+    """The channel whose hchan is at *w*, read from memory of chan type *T* (a field, an
+    element, a map entry, an interface, a received value). Its Python object when the
+    program still holds it; else one rebuilt from the hchan (Go's state is all there: the
+    buffer, qcount, sendx, recvx, closed; nobody can be waiting on a channel nothing
+    in Python holds)."""
+    ref = _chans(rt).get(w)
+    ch = ref() if ref is not None else None
+    if ch is not None:
+        return ch
+    from . import _object
+    H = _hchan_type()
+    h = _object.make_pointer(rt, rt.heap, w, H)
+    elem = T.underlying.elem
+    if h.elemsize != elem.size:
+        raise ValueError(f"goruntime: {w:#x} is not a {T} of this runtime")
+    ch = HeapChan(h.dataqsiz, sched=rt.sched)
+    ch.hchan, ch.type, ch.elem = h, T, elem
+    ch._closed = bool(h.closed)
+    if ch.cap:
+        ring = _HeapRing(rt, h, elem, rt.heap.read_word(w + 16), ch.cap)
+        ring.n, ring.sendx, ring.recvx = h.qcount, h.sendx, h.recvx
+        ch._buf = ring
+    _register(rt, ch)
+    return ch
+
 
 def check_send(rt, elem, v):
     """Go's compile-time check of ``ch <- v`` (an error changes nothing); the value the
@@ -713,6 +812,15 @@ def makechan(rt, T, size):
             if mem and not elem.has_pointers:
                 heap.write_word(h.addr + 16, h.addr + HCHAN_SIZE)   # c.buf = add(c, hchanSize)
             ch._buf = _HeapRing(rt, h, elem, heap.read_word(h.addr + 16), size)
+        _register(rt, ch)
     if heap.gc_pending:
         rt.collector.heap_triggered()
     return ch
+
+
+def _register_word_type():
+    from . import _object
+    _object.register_value_types(word_value=HeapChan, chan_of_word=chan_of_word)
+
+
+_register_word_type()

@@ -1,4 +1,5 @@
-"""Strings and []byte: Go's runtime/string.go (concatstrings, slicebytetostring, stringtoslicebyte).
+"""Strings, []byte and []rune: Go's runtime/string.go (concatstrings, slicebytetostring,
+stringtoslicebyte, intstring, stringtoslicerune, slicerunetostring).
 
 A `StringValue` is a Go string held by Python: ``(ptr, len)`` whose bytes are on the heap
 (then the handle roots them, as a Go string variable does), in rodata (constants: every
@@ -15,6 +16,10 @@ Go's rule for a result that escapes:
 - ``rt.bytes(s)`` (Go: stringtoslicebyte, rawbyteslice): a ``[]byte`` whose capacity is
   ``len(s)`` rounded up to its size class; of a constant (a Python ``str``) Go's compiler
   allocates a ``[len]byte`` instead, so the capacity is ``len(s)``.
+- ``rt.string(r)`` of an integer (Go: intstring): a 4-byte rawstring for every rune,
+  ASCII too; ``rt.runes(s)`` (``[]rune(s)``, rawruneslice): ``4 * runes`` bytes rounded
+  up to the size class, nothing for ``""``; ``rt.string(rs)`` of a ``[]rune``
+  (slicerunetostring): the encoded length + 3 bytes, also for an empty or nil slice.
 - ``s[i:j]`` shares the bytes (Go's substrings never copy), so a short substring keeps
   the whole string it came from alive.
 - A string loaded from memory (a field, element, map entry, received or unboxed value) is
@@ -329,4 +334,97 @@ def stringtoslicebyte(rt, s):
         if n:
             rt.heap.view(p, n)[:] = np.frombuffer(data, dtype=np.uint8)
         out = _object.make_slice(rt, rt.heap, p, n, cap, Byte)
+    return _finish(rt, out)
+
+
+# ---------------------------------------------------------------------------
+# runes (Go: intstring, stringtoslicerune, slicerunetostring, encoderune)
+
+RUNE_ERROR = "\ufffd"
+
+
+def _encoderune(r):
+    """Go: encoderune. The UTF-8 bytes of rune *r*; a value that is not a valid rune
+    (negative, a surrogate, past U+10FFFF) encodes as U+FFFD."""
+    if r < 0 or r > 0x10FFFF or 0xD800 <= r <= 0xDFFF:
+        return RUNE_ERROR.encode()
+    return chr(r).encode()
+
+
+def _new_string(rt, data, size):
+    """A rawstring of *size* bytes (>= len(data)) holding *data*: the string of len(data)."""
+    with rt.world, _signals.held():          # allocated and rooted at once (as concat)
+        p = rawstring(rt, size)
+        if data:
+            rt.heap.view(p, len(data))[:] = np.frombuffer(data, dtype=np.uint8)
+        out = StringValue._make(rt, p, len(data))
+    return _finish(rt, out)
+
+
+def decode_runes(data):
+    """The runes of *data* as Go's ``for _, r := range s`` reads them (decoderune): each
+    byte that does not start a valid UTF-8 sequence is one U+FFFD (Python's "replace"
+    would make one of a truncated sequence)."""
+    try:
+        return [ord(c) for c in data.decode("utf-8")]
+    except UnicodeDecodeError:
+        pass
+    out, i, n = [], 0, len(data)
+    while i < n:
+        b = data[i]
+        k = 1 if b < 0x80 else 2 if 0xC2 <= b < 0xE0 else 3 if 0xE0 <= b < 0xF0 else 4 if 0xF0 <= b < 0xF5 else 0
+        try:
+            out.append(ord(data[i:i + k].decode("utf-8")) if k else 0xFFFD)
+            i += k or 1
+        except (UnicodeDecodeError, TypeError):
+            out.append(0xFFFD)
+            i += 1
+    return out
+
+
+def intstring(rt, v):
+    """Go's ``string(r)`` for an integer *r* whose result escapes (walkRuneToString:
+    intstring with no stack buffer): a 4-byte rawstring for every value, ASCII too (a
+    tiny object; unlike ``string(b)`` of one byte, never ``staticuint64s``), holding its
+    1..4 UTF-8 bytes; a value that is not a rune gives "\\uFFFD". A Python int is a
+    run-time value: Go folds ``string(rune(65))`` of a constant at compile time."""
+    if not -(1 << 63) <= v < 1 << 63:
+        raise OverflowError(f"cannot convert {v} (untyped int constant) to type int64")
+    if int((v + (1 << 31)) % (1 << 32) - (1 << 31)) != v:     # int64(rune(v)) != v
+        v = 0xFFFD
+    return _new_string(rt, _encoderune(v), 4)
+
+
+def _is_runes(x):
+    return isinstance(x, _object.SliceValue) and x.elem.underlying.kind == "int32"
+
+
+def slicerunetostring(rt, a):
+    """Go: slicerunetostring (``string(rs)``, rs a ``[]rune``, the result escaping): the
+    encoded length summed, then a rawstring of that length **+ 3** (Go's slack for a
+    rune that changes under it; ``string([]rune{})`` and of a nil slice allocate 3
+    bytes), the string its first bytes."""
+    own(rt, a)
+    n = len(a)
+    vals = rt.heap.view(a.addr, 4 * n).view("<i4").tolist() if n else []
+    data = b"".join(_encoderune(r) for r in vals)
+    return _new_string(rt, data, len(data) + 3)
+
+
+def stringtoslicerune(rt, s):
+    """Go's ``[]rune(s)`` whose result escapes (stringtoslicerune, rawruneslice): one
+    noscan object of ``4 * runes`` bytes rounded up to the size class, whose capacity is
+    that size / 4 (tiny below 16 bytes; nothing for ``""``: zerobase). Invalid UTF-8
+    bytes are U+FFFD each, as Go's range over a string reads them."""
+    from .types import Int32
+    from . import _heap
+    runes = decode_runes(read_bytes(rt, *operand(rt, s)))
+    n = len(runes)
+    if n == 0:
+        return _object.make_slice(rt, rt.heap, _heap.ZERO_BASE, 0, 0, Int32)
+    mem = roundupsize(4 * n, True)
+    with rt.world, _signals.held():
+        p = rt.heap.alloc(mem, True)
+        rt.heap.view(p, 4 * n)[:] = np.asarray(runes, dtype="<i4").view(np.uint8)
+        out = _object.make_slice(rt, rt.heap, p, n, mem // 4, Int32)
     return _finish(rt, out)

@@ -274,6 +274,9 @@ def unbox(rt, T, w):
         if u.kind == "func":
             from .closure import func_of_word
             return func_of_word(rt, w, T)
+        if u.kind == "chan":
+            from .chan import chan_of_word
+            return chan_of_word(rt, w, T)
         return w
     if w == _heap.ZERO_BASE or T.size == 0:
         x = None

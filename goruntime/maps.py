@@ -112,8 +112,8 @@ class MapType:
             self.key_kind = "composite"
         elif self.key_kind not in _KEY_KINDS:
             raise TypeError(f"goruntime: map keys of type {K.go_string()} are not modelled yet "
-                            "(integers, bools, floats, strings, pointers, interfaces, and structs "
-                            "and arrays of them are)")
+                            "(integers, bools, floats, strings, pointers, channels, interfaces, and "
+                            "structs and arrays of them are)")
         self.need_key_update = _need_key_update(K)
         cls._cache[id(T)] = self
         return self
@@ -122,7 +122,8 @@ class MapType:
 _INT_FMT = {"int8": "<b", "int16": "<h", "int32": "<i", "int64": "<q", "int": "<q",
             "uint8": "<B", "uint16": "<H", "uint32": "<I", "uint64": "<Q", "uint": "<Q",
             "uintptr": "<Q"}
-_KEY_KINDS = set(_INT_FMT) | {"bool", "float32", "float64", "string", "ptr", "unsafe.Pointer", "interface"}
+_KEY_KINDS = set(_INT_FMT) | {"bool", "float32", "float64", "string", "ptr", "unsafe.Pointer", "interface",
+                               "chan"}
 
 
 def _need_key_update(T):
@@ -140,7 +141,7 @@ def _need_key_update(T):
 
 def _comparable(T):
     """Whether *T* is a key type modelled here: a scalar key kind, or structs and arrays
-    of them (Go: comparable types, interfaces and channels aside)."""
+    of them (Go: comparable types, complex numbers aside)."""
     u = T.underlying
     if u.kind == "struct":
         return all(_comparable(f.type) for f in u.fields)
@@ -242,6 +243,10 @@ def _scalar_key_bytes(rt, K, kind, k):
         return _struct.pack("<f" if kind == "float32" else "<d", k + 0.0)
     if k is None:
         return bytes(8)
+    if kind == "chan":                          # a channel: its hchan's address (chan.py)
+        if not hasattr(k, "_go_word") or isinstance(k, _object.Pointer):
+            raise TypeError(f"cannot use {k!r} as {K.go_string()} value in map index")
+        return _struct.pack("<Q", k._go_word(rt, K))
     if not isinstance(k, _object.Pointer):
         raise TypeError(f"cannot use {k!r} as {K.go_string()} value in map index")
     own(rt, k)

@@ -191,3 +191,61 @@ def test_threads_producer_consumer_with_gcs():
         rt.go(consume)
         got.append(done.recv())
         assert got == [sum(range(200))]
+
+
+Req = rt.Struct("chReq", n=rt.Int, reply=rt.ChanType(rt.Int))
+
+
+def test_channels_stored_in_heap_memory(r):
+    """A channel value in a field, slice, map, channel buffer or interface is its hchan's
+    address (Go's chan word): the word keeps the hchan and its buffer alive, and reading
+    it back gives the same channel, rebuilt from the hchan when Python no longer holds it."""
+    CI = rt.ChanType(rt.Int)
+    q = rt.new(Req)
+    q.reply = rt.make(CI, 2)                    # the Python object is gone at once
+    assert r.heap.read_word(q.addr + 8) == q.reply.hchan.addr
+    q.reply.send(5)
+    q.reply.send(6)
+    rt.GC()                                     # only the field holds the hchan
+    c = q.reply
+    assert (c.cap, len(c), c.recv(), c.recv2()) == (2, 2, 5, (6, True))
+    assert q.reply == c and hash(q.reply) == hash(c) and q.reply is c      # held: the same object
+    c.close()
+    c = None
+    assert q.reply.closed and q.reply.recv2() == (0, False)                # rebuilt: closed
+    with pytest.raises(rt.Panic):
+        q.reply.send(1)
+
+    outs = rt.make(rt.Slice(CI), 3)
+    outs[1] = rt.make(CI, 1)
+    outs[1].send(9)
+    m = rt.make(rt.Map(rt.String, CI))
+    m["x"] = outs[1]
+    cc = rt.make(rt.ChanType(CI), 1)
+    cc.send(m["x"])
+    box = rt.new(rt.Any)
+    box.value = cc.recv()
+    assert outs[0] is None and box.value == outs[1] == m["x"]
+    assert box.value.recv() == 9
+    outs = m = None
+    rt.GC()
+    assert box.value.cap == 1                   # the interface alone keeps it
+
+    with pytest.raises(TypeError):
+        q.reply = rt.make(rt.ChanType(rt.Int64), 1)         # cannot use chan int64 as chan int
+    with pytest.raises(TypeError):
+        q.reply = rt.Chan(1)                                # a Python channel has no heap word
+    keys = rt.make(rt.Map(CI, rt.Int))                      # channel keys: the hchan address
+    k1, k2 = rt.make(CI, 1), rt.make(CI, 2)
+    keys[k1], keys[k2] = 1, 2
+    assert (keys[k1], keys[k2], len(keys)) == (1, 2, 2)
+    del keys[k1]
+    k1 = k2 = None
+    rt.GC()                                                 # the key alone keeps its hchan
+    assert [(k.cap, v) for k, v in keys.items()] == [(2, 2)]
+    with pytest.raises(TypeError):
+        keys[rt.new(rt.Int)] = 3
+    q = box = cc = keys = None
+    rt.GC()
+    rt.GC()                                     # the *int's tiny block was a root (gcMarkTinyAllocs)
+    assert rt.ReadMemStats().HeapObjects == 0

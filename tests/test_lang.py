@@ -168,6 +168,43 @@ def test_unsafe_string_shares_the_builder_bytes(r):
         rt.unsafe_string(b"bytes")
 
 
+def test_rune_conversions(r):
+    """Go's string(r), []rune(s), string(rs) for results that escape (runtime/string.go
+    intstring, stringtoslicerune/rawruneslice, slicerunetostring)."""
+    m0 = rt.ReadMemStats()
+    a = rt.string(65)                                  # intstring: rawstring(4), ASCII too
+    m1 = rt.ReadMemStats()
+    assert a == "A" and len(a) == 1 and r.heap.in_arena(a.ptr)
+    assert (m1.Mallocs - m0.Mallocs, m1.TotalAlloc - m0.TotalAlloc) == (1, 16)   # a tiny block
+    assert allocs_per_run(10, lambda: rt.string(0x65e5)) == 1
+    assert rt.string(0x65e5) == "日" and len(rt.string(0x1f600)) == 4
+    for bad in (-1, 0xD800, 0x110000, 1 << 40):        # not a rune: U+FFFD (int64(rune(v)) != v too)
+        assert bytes(rt.string(bad)) == "\ufffd".encode()
+    with pytest.raises(OverflowError):
+        rt.string(1 << 64)
+    with pytest.raises(TypeError):
+        rt.string(True)
+
+    rs = rt.runes("héllo")                             # 5 runes: 20 bytes -> class 24, cap 6
+    assert (len(rs), rs.cap, list(rs.numpy())) == (5, 6, [104, 233, 108, 108, 111])
+    assert rs.elem is rt.Int32
+    assert rt.runes("").cap == 0 and allocs_per_run(10, lambda: rt.runes("")) == 0
+    assert allocs_per_run(10, lambda: rt.runes("ab")) == 1        # 8 bytes: tiny
+    b = rt.make(rt.Slice(rt.Byte), 4)
+    b.numpy()[:] = [0xe6, 0x97, 0x41, 0xff]                       # a truncated rune, A, a bad byte
+    assert list(rt.runes(rt.unsafe_string(b)).numpy()) == [0xFFFD, 0xFFFD, 0x41, 0xFFFD]
+
+    m0 = rt.ReadMemStats()
+    s = rt.string(rs)                                  # slicerunetostring: 6 bytes + 3
+    m1 = rt.ReadMemStats()
+    assert s == "héllo" and len(s) == 6
+    assert m1.HeapAlloc - m0.HeapAlloc == 16 and m1.Mallocs - m0.Mallocs == 1
+    assert allocs_per_run(10, lambda: rt.string(rs[:0])) == 1    # string([]rune{}): 3 bytes
+    assert rt.string(rt.Slice(rt.Int32)) == "" and rt.string(rt.runes("日本語のテキスト")) == "日本語のテキスト"
+    big = rt.runes("x" * 100)                          # 400 bytes -> class 416
+    assert big.cap == 104
+
+
 def test_substring_keeps_the_string_alive(r):
     big = rt.string(rt.make(rt.Slice(rt.Byte), 1 << 20))
     sub = big[10:20]

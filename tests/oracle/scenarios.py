@@ -2593,3 +2593,4 @@ import scenarios_fidelity  # noqa: E402,F401  (the fidelity audit's programs: re
 import scenarios_fidelity2  # noqa: E402,F401  (the fidelity audit, second round: registers its scenarios)
 import scenarios_fidelity3  # noqa: E402,F401  (the fidelity audit, third round: registers its scenarios)
 import scenarios_fidelity4  # noqa: E402,F401  (the fidelity audit, fourth round: registers its scenarios)
+import scenarios_fidelity5  # noqa: E402,F401  (the fidelity audit, fifth round: registers its scenarios)
