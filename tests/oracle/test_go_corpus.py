@@ -693,6 +693,50 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
     "fid4_builders": ("strings/builder.go: WriteString appends to a nil buffer (append's growth); "
                       "bytes/buffer.go: a first write of at most 64 bytes allocates smallBufferSize", {
         "buffers.Mallocs": 80, "buffers.BySize.6": 80, "caps": [16, 64, 4230]}, {}),
+    "fid5_sets": ("cmd/compile reflectdata.MapGroupType: the slot is struct{key; elem}, and CalcStructSize pads a "
+                  "trailing zero-size field (map[int]struct{}: 16-byte slots, a group of 8 + 8 x 16 = 136 bytes, "
+                  "class 144; map[[2]int32]struct{}: 8 + 8 x 12 = 104, class 112); internal/runtime/maps: clear "
+                  "keeps every table and reinsertion reuses the deleted slots; the arithmetic", {
+        "lens": [500, 1000, 100, 120, 90, 300], "ints_fill.BySize.11": 1, "pair_fill.BySize.9": 1,
+        "ints_reinsert.Mallocs": 0, "ints_refill.Mallocs": 0}, {}),
+    "fid5_runes": ("runtime/string.go: intstring is rawstring(4) for every rune when the result escapes (60 of them, "
+                   "4 to a 16-byte tiny block), rawruneslice rounds 4 x runes up to the size class (70 runes: "
+                   "280 -> 288), slicerunetostring allocates the encoded length + 3 (70 + 3 -> 80); ranging over a "
+                   "string allocates nothing; strconv.Itoa: 0..99 are static; the arithmetic", {
+        "string_rune.Mallocs": 60, "string_rune.BySize.2": 15, "to_runes.BySize.19": 1, "from_runes.BySize.7": 1,
+        "range_string.Mallocs": 0, "itoa.Mallocs": 38, "sums": [124, 102106, 126, 10359, 38, 127]}, {}),
+    "fid5_slices": ("slices/slices.go: Grow is append(s[:cap(s)], make([]E, n)...) (growslice from cap 5 to 25 "
+                    "pointers: 200 -> 208 bytes, cap 26), Insert past cap appends make(n+m-i) to s[:i], Clone is "
+                    "append(S{}, s...), Concat Grow(nil, total), Compact and Delete clear the tail in place; "
+                    "runtime/slice.go nextslicecap doubles below 256", {
+        "caps": [26, 52, 52, 8, 55, 55, 20, 30, 18, 26, 16], "grow.BySize.15": 1, "grow_fits.Mallocs": 0,
+        "insert_fits.Mallocs": 2, "clone.BySize.6": 1, "compact.Mallocs": 0}, {}),
+    "fid5_fin_holders": ("mfinal.go/mgcmark.go markrootSpans: a finalizer's object marks what it points to (its map, "
+                         "and through it a peer: finalized a cycle later; itself: never); a slice's array waits for "
+                         "its last sub-slice; mcleanup.go: a tiny block's cleanups wait for every object in it "
+                         "(new(int64): two to a block)", {
+        "events.cycle1": [0, 3, 6, 9, 2001, 2003, 3002, 3003],
+        "events.cycle2": [1007, 2002, 3004, 3005, 3006, 3007, 3008, 3009, 3010, 3011],
+        "events.cycle3": [1, 2, 4, 5, 7, 8, 10, 11, 3000, 3001], "events.cycle4": [], "events.cycle5": []}, {}),
+    "fid5_weak_fields": ("mheap.go getOrAddWeakHandle: a 16-byte weakHandleBox per (object, offset), found again by "
+                         "the same address (&o.id and o share offset 0); every handle into an object goes nil "
+                         "when the object dies, and an interior pointer keeps the whole object", {
+        "setup.BySize.2": 18, "remake.Mallocs": 1, "eq": [True, False, True, True, True],
+        "state.r0": [1] * 10 + [31, 15], "state.r1": [1] * 10 + [31, 15],
+        "state.r2": [1, 0, 1, 1, 1, 1, 1, 1, 0, 1, 29, 13], "state.r3": [1, 0, 0, 1, 1, 1, 1, 1, 0, 1, 25, 9],
+        "state.r4": [0] * 12}, {}),
+    "fid5_chan_fields": ("runtime/chan.go makechan: hchan (112 B) and a pointer-free buffer in one object (chan int, "
+                         "1: 120 -> class 128); a channel value in memory is the hchan's address; a receiver woken by "
+                         "close clears its sudog's c when it runs (the write barrier keeps the hchan for that cycle, "
+                         "freed the next); the arithmetic", {
+        "req_reply.BySize.10": 20, "req_reply.BySize.2": 20, "req_reply_gc.Frees": 40, "sum": 650,
+        "lens": [0, 1, 2, 3, 4, 4]}, {}),
+    "fid5_zero_size": ("malloc.go: zero-size allocations are zerobase; slice.go growslice: et.size == 0 gives cap = "
+                       "len without allocating; cmd/compile: a struct ending in a zero-size field is padded "
+                       "(zsTail: 16 bytes); chan.go: a chan struct{} is its hchan alone; iface.go convTnoptr for a "
+                       "16-byte run-time value", {
+        "caps": [1000, 40, 6, 63], "new_empty.Mallocs": 0, "append_empty.Mallocs": 0, "chan_empty.BySize.9": 1,
+        "boxed.Mallocs": 1, "new_zero_array.Mallocs": 0}, {}),
     "read_mem_stats_goroutine_mid_cycle": ("as read_mem_stats_mid_cycle, read by a second goroutine "
                                            "between the allocations (chan.go: an unbuffered send "
                                            "hands the P to the receiver)",

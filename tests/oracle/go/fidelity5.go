@@ -26,6 +26,7 @@ func init() {
 		scenario{"fid5_fin_holders", nil, fid5FinHolders},
 		scenario{"fid5_weak_fields", nil, fid5WeakFields},
 		scenario{"fid5_chan_fields", nil, fid5ChanFields},
+		scenario{"fid5_zero_size", nil, fid5ZeroSize},
 	)
 }
 
@@ -626,5 +627,87 @@ func fid5ChanFields() result {
 	res := snapResult()
 	res["sum"] = cfSum
 	res["lens"] = append([]int{}, cfLens[1:7]...)
+	return res
+}
+
+// ---------------------------------------------------------------------------
+// zero-size values: new(struct{}) and new([0]int) are zerobase, append to a
+// []struct{} never allocates (growslice: cap = len), a struct{} key or channel
+// element takes no room, a trailing zero-size field is padded (in a struct and in a
+// map's slot), boxing a zero-size value is zerobase.
+
+type zsEmpty struct{}
+
+type zsTail struct {
+	n int
+	z struct{}
+}
+
+var (
+	zsPtrs  [50]*zsEmpty
+	zsSlice []struct{}
+	zsTails []zsTail
+	zsMap   map[zsEmpty]int
+	zsMap2  map[int][0]int
+	zsCh    chan struct{}
+	zsAny   [10]any
+	zsArr0  *[0]int
+	zsCaps  [6]int
+)
+
+func fid5ZeroSize() result {
+	zsSlice = nil
+	gcsnap("start")
+	for i := range zsPtrs {
+		zsPtrs[i] = new(zsEmpty)
+	}
+	snap("new_empty")
+	for i := 0; i < 1000; i++ {
+		zsSlice = append(zsSlice, struct{}{})
+	}
+	zsCaps[0] = cap(zsSlice)
+	snap("append_empty")
+	zsTails = make([]zsTail, 10)
+	for i := 0; i < 20; i++ {
+		zsTails = append(zsTails, zsTail{n: i})
+	}
+	zsCaps[1] = cap(zsTails)
+	snap("tail_padding")
+	zsMap = map[zsEmpty]int{}
+	zsMap[zsEmpty{}] = 5
+	zsMap[zsEmpty{}]++
+	zsCaps[2] = zsMap[zsEmpty{}]
+	snap("map_empty_key")
+	zsMap2 = make(map[int][0]int)
+	for i := 0; i < 20; i++ {
+		zsMap2[i] = [0]int{}
+	}
+	snap("map_zero_elem")
+	zsCh = make(chan struct{}, 64)
+	for i := 0; i < 64; i++ {
+		zsCh <- struct{}{}
+	}
+	<-zsCh
+	zsCaps[3] = len(zsCh)
+	snap("chan_empty")
+	for i := range zsAny {
+		zsAny[i] = zsEmpty{}
+	}
+	zsAny[1] = [0]int{}
+	zsAny[2] = zsTail{n: len(zsCh)} // a run-time value: convTnoptr (a constant literal would be static data)
+	snap("boxed")
+	zsArr0 = new([0]int)
+	snap("new_zero_array")
+	zsPtrs = [50]*zsEmpty{}
+	zsSlice = nil
+	zsTails = nil
+	zsMap = nil
+	zsMap2 = nil
+	zsCh = nil
+	zsAny = [10]any{}
+	zsArr0 = nil
+	gcsnap("drop")
+	res := snapResult()
+	res["caps"] = append([]int{}, zsCaps[:4]...)
 	return res
 }
