@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from harness import Abs
 from scenarios import rt, scenario, weak
 from scenarios_fidelity import wait_queues
-from scenarios_fidelity3 import _bytes_of, _nil_bytes
+from scenarios_fidelity3 import ALLGS, _bytes_of, _nil_bytes
 from scenarios_lang_port import NOISE, Snaps
 
 
@@ -36,6 +36,7 @@ def _types():
         T.fhOwner = rt.Struct("fhOwner", id=rt.Int, byName=rt.Map(rt.String, rt.Ptr("fhOwner")))
         T.zsEmpty = rt.Struct("zsEmpty")
         T.zsTail = rt.Struct("zsTail", n=rt.Int, z=rt.Struct(None))
+        T.wsWorker = rt.Struct("wsWorker", id=rt.Int, buf=rt.Array(rt.Int, 4))
         T.cfReq = rt.Struct("cfReq", n=rt.Int, reply=rt.ChanType(rt.Int))
         T.wfBig = rt.Struct("wfBig", id=rt.Int, a=rt.Array(rt.Int, 8), name=rt.String, b=rt.Array(rt.Int64, 4))
         _types.T = T
@@ -658,4 +659,62 @@ def fid5_zero_size():
     s.gcsnap("drop")
     res = s.result()
     res["caps"] = caps
+    return res
+
+
+# ---------------------------------------------------------------------------
+# workers selecting on channels given to them
+
+@scenario(tol={**gc_noise("slice_dropped", "quit_closed", "after", "drop"),
+               "slice_dropped.BySizeFrees.6": ALLGS["gc_kept.BySizeFrees.6"]})
+def fid5_worker_select():
+    """Four workers select on their own jobs channel and a shared quit channel, given as
+    arguments. Once the slice of jobs channels is dropped the parked goroutines alone
+    keep them; a close(quit) just before runtime.GC wakes them all, they exit during the
+    mark, and the channels are freed only by the next cycle (each select case's sudog
+    points at its channel until selectgo's pass 3 clears it under the write barrier)."""
+    T = _types()
+    st = SimpleNamespace(workers=None, jobs=None, results=None, quit=None)
+    total = 0
+
+    def run(w, jobs, quit):
+        while True:
+            i, n, _ = rt.select([("recv", jobs), ("recv", quit)])
+            if i == 1:
+                return
+            w.buf[n % 4] += n
+            st.results.send(n * w.id)
+
+    CI = rt.ChanType(rt.Int)
+    s = Snaps()
+    s.gcsnap("start")
+    st.results = rt.make(CI, 64)
+    st.quit = rt.make(rt.ChanType(rt.Struct(None)), 0)
+    st.workers, st.jobs = rt.Slice(rt.Ptr(T.wsWorker)), rt.Slice(CI)
+    for i in range(4):
+        w = rt.new(T.wsWorker)
+        w.id = i + 1
+        st.workers = rt.append(st.workers, w)
+        st.jobs = rt.append(st.jobs, rt.make(CI, 2))
+        rt.go(run, w, st.jobs[i], st.quit)
+    w = None
+    rt.Gosched()
+    s.snap("workers_parked")
+    for k in range(40):
+        st.jobs[k % 4].send(k)
+        if k % 8 == 7:
+            rt.Gosched()
+    for _ in range(40):
+        total += st.results.recv()
+    s.snap("jobs")
+    st.jobs = None
+    s.gcsnap("slice_dropped")
+    st.quit.close()
+    st.quit = None
+    s.gcsnap("quit_closed")
+    s.gcsnap("after")
+    st.results = st.workers = None
+    s.gcsnap("drop")
+    res = s.result()
+    res["sum"] = total
     return res

@@ -737,6 +737,11 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
                        "16-byte run-time value", {
         "caps": [1000, 40, 6, 63], "new_empty.Mallocs": 0, "append_empty.Mallocs": 0, "chan_empty.BySize.9": 1,
         "boxed.Mallocs": 1, "new_zero_array.Mallocs": 0}, {}),
+    "fid5_worker_select": ("runtime/select.go selectgo: a sudog per case, each pointing at its channel until the "
+                           "woken goroutine's pass 3 clears it (sg.c = nil, under the write barrier when a mark "
+                           "runs): four jobs channels (112 + 2 x 8 -> class 128) and quit (112) woken by close "
+                           "just before runtime.GC are freed by the cycle after; the arithmetic", {
+        "quit_closed.Frees": 0, "after.BySizeFrees.10": 4, "after.BySizeFrees.9": 1, "sum": 2000}, {}),
     "read_mem_stats_goroutine_mid_cycle": ("as read_mem_stats_mid_cycle, read by a second goroutine "
                                            "between the allocations (chan.go: an unbuffered send "
                                            "hands the P to the receiver)",

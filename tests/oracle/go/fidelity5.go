@@ -27,6 +27,7 @@ func init() {
 		scenario{"fid5_weak_fields", nil, fid5WeakFields},
 		scenario{"fid5_chan_fields", nil, fid5ChanFields},
 		scenario{"fid5_zero_size", nil, fid5ZeroSize},
+		scenario{"fid5_worker_select", nil, fid5WorkerSelect},
 	)
 }
 
@@ -709,5 +710,76 @@ func fid5ZeroSize() result {
 	gcsnap("drop")
 	res := snapResult()
 	res["caps"] = append([]int{}, zsCaps[:4]...)
+	return res
+}
+
+// ---------------------------------------------------------------------------
+// workers that select on their own jobs channel and a shared quit channel, given to
+// them as arguments: once the slice of jobs channels is dropped the parked
+// goroutines alone keep the channels; closing quit wakes them all just before a GC,
+// and the channels survive that cycle (each select case's sudog still points at its
+// channel until the goroutine runs: selectgo's pass 3 clears them under the write
+// barrier), freed by the next.
+
+type wsWorker struct {
+	id  int
+	buf [4]int
+}
+
+var (
+	wsWorkers []*wsWorker
+	wsJobs    []chan int
+	wsResults chan int
+	wsQuit    chan struct{}
+	wsSum     int
+)
+
+func wsRun(w *wsWorker, jobs chan int, quit chan struct{}) {
+	for {
+		select {
+		case n := <-jobs:
+			w.buf[n%4] += n
+			wsResults <- n * w.id
+		case <-quit:
+			return
+		}
+	}
+}
+
+func fid5WorkerSelect() result {
+	wsSum = 0
+	wsWorkers = nil
+	gcsnap("start")
+	wsResults = make(chan int, 64)
+	wsQuit = make(chan struct{})
+	for i := 0; i < 4; i++ {
+		w := &wsWorker{id: i + 1}
+		wsWorkers = append(wsWorkers, w)
+		wsJobs = append(wsJobs, make(chan int, 2))
+		go wsRun(w, wsJobs[i], wsQuit)
+	}
+	runtime.Gosched() // every worker runs and parks in its select
+	snap("workers_parked")
+	for k := 0; k < 40; k++ {
+		wsJobs[k%4] <- k
+		if k%8 == 7 {
+			runtime.Gosched()
+		}
+	}
+	for k := 0; k < 40; k++ {
+		wsSum += <-wsResults
+	}
+	snap("jobs")
+	wsJobs = nil
+	gcsnap("slice_dropped")
+	close(wsQuit)
+	wsQuit = nil
+	gcsnap("quit_closed")
+	gcsnap("after")
+	wsResults = nil
+	wsWorkers = nil
+	gcsnap("drop")
+	res := snapResult()
+	res["sum"] = wsSum
 	return res
 }
