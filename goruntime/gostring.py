@@ -286,7 +286,7 @@ def slicebytetostring(rt, b):
         if isinstance(b, (bytes, bytearray)):
             raise TypeError("string: give a []byte SliceValue (rt.bytes(...)); Python bytes "
                             "are not on the heap")
-        raise TypeError(f"cannot convert {b!r} to type string (want []byte)")
+        raise TypeError(f"cannot convert {b!r} to type string (want []byte, []rune or a rune)")
     own(rt, b)
     n = len(b)
     if n == 0:

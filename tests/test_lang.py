@@ -203,6 +203,16 @@ def test_rune_conversions(r):
     assert rt.string(rt.Slice(rt.Int32)) == "" and rt.string(rt.runes("日本語のテキスト")) == "日本語のテキスト"
     big = rt.runes("x" * 100)                          # 400 bytes -> class 416
     assert big.cap == 104
+    with rt.Runtime():
+        other = rt.runes("abc")
+    ints = rt.make(rt.Slice(rt.Int64), 2)
+    m0 = rt.ReadMemStats()
+    for bad, exc in ((lambda: rt.runes(5), TypeError), (lambda: rt.runes(b"x"), TypeError),
+                     (lambda: rt.string(other), ValueError), (lambda: rt.string(ints), TypeError),
+                     (lambda: rt.string(3.5), TypeError), (lambda: rt.string(rt.Slice(rt.Int64)), TypeError)):
+        with pytest.raises(exc):
+            bad()
+    assert rt.ReadMemStats().Mallocs == m0.Mallocs                 # a failed conversion allocates nothing
 
 
 def test_substring_keeps_the_string_alive(r):
