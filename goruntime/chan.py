@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import operator
+import threading
 import weakref
 
 from . import _signals
@@ -631,14 +632,29 @@ def _chans(rt):
     return rt.map_states.setdefault("chans", {})
 
 
+# One channel, one Python object: threads that load the same channel word at once must
+# agree on the object they park on and send to. The lock guards only the registry's dict
+# (nothing inside it takes another lock); an RLock because a weak reference's callback
+# can run in the thread that holds it.
+_REGISTRY_LOCK = threading.RLock()
+
+
 def _register(rt, ch):
+    """Record *ch* for its hchan, or return the channel another thread recorded first."""
     chans = _chans(rt)
     addr = ch.hchan.addr
 
     def forget(ref, chans=chans, addr=addr):
-        if chans.get(addr) is ref:
-            del chans[addr]
-    chans[addr] = weakref.ref(ch, forget)
+        with _REGISTRY_LOCK:
+            if chans.get(addr) is ref:
+                del chans[addr]
+    with _REGISTRY_LOCK:
+        ref = chans.get(addr)
+        old = ref() if ref is not None else None
+        if old is not None and old is not ch:
+            return old
+        chans[addr] = weakref.ref(ch, forget)
+    return ch
 
 
 def chan_of_word(rt, w, T):
@@ -647,8 +663,9 @@ def chan_of_word(rt, w, T):
     program still holds it; else one rebuilt from the hchan (Go's state is all there: the
     buffer, qcount, sendx, recvx, closed; nobody can be waiting on a channel nothing
     in Python holds)."""
-    ref = _chans(rt).get(w)
-    ch = ref() if ref is not None else None
+    with _REGISTRY_LOCK:
+        ref = _chans(rt).get(w)
+        ch = ref() if ref is not None else None
     if ch is not None:
         return ch
     from . import _object
@@ -664,8 +681,7 @@ def chan_of_word(rt, w, T):
         ring = _HeapRing(rt, h, elem, rt.heap.read_word(w + 16), ch.cap)
         ring.n, ring.sendx, ring.recvx = h.qcount, h.sendx, h.recvx
         ch._buf = ring
-    _register(rt, ch)
-    return ch
+    return _register(rt, ch)
 
 
 def check_send(rt, elem, v):

@@ -249,3 +249,34 @@ def test_channels_stored_in_heap_memory(r):
     rt.GC()
     rt.GC()                                     # the *int's tiny block was a root (gcMarkTinyAllocs)
     assert rt.ReadMemStats().HeapObjects == 0
+
+
+def test_channel_words_under_threads():
+    """Goroutines as threads load the same channel word (a request's reply field) at once:
+    they agree on one channel object, so a receiver parked on it is woken by the send."""
+    Req2 = rt.Struct("chReq2", n=rt.Int, reply=rt.ChanType(rt.Int))
+    with rt.Runtime(scheduler="threads"):
+        reqs = rt.make(rt.ChanType(rt.Ptr(Req2)), 4)
+        total = []
+
+        def server():
+            for q in reqs:
+                q.reply.send(q.n * 2)
+
+        def client(k):
+            for i in range(50):
+                q = rt.new(Req2)
+                q.n = k * 100 + i
+                q.reply = rt.make(rt.ChanType(rt.Int), 0)     # unbuffered: a real hand-off
+                reqs.send(q)
+                total.append(q.reply.recv())
+                if i % 10 == 0:
+                    rt.GC()
+
+        wg = rt.WaitGroup()
+        rt.go(server)
+        for k in range(3):
+            wg.Go(client, k)
+        wg.Wait()
+        reqs.close()
+        assert sorted(total) == sorted(2 * (k * 100 + i) for k in range(3) for i in range(50))
