@@ -45,8 +45,15 @@ def clear(x):
 def string(x):
     """Go's conversion ``string(x)``, the result escaping: *x* a ``[]byte`` SliceValue
     (slicebytetostring), a ``[]rune`` one (``rt.Slice(rt.Int32)``: slicerunetostring) or
-    an integer, a rune (intstring). A `StringValue`."""
+    an integer, a rune (intstring). A `StringValue`.
+
+    Of a string (a ``str`` constant, a string loaded from memory, a `StringValue`) it is
+    the same string, nothing allocated, as Go's ``string(s)``: the way to slice a loaded
+    string as Go does, ``rt.string(e.msg)[4:]``, a substring sharing (and keeping alive)
+    its bytes, where Python's ``e.msg[4:]`` is new text (a constant)."""
     rt = current()
+    if isinstance(x, (str, StringValue)):
+        return StringValue._make(rt, *_string.operand(rt, x))
     if isinstance(x, int) and not isinstance(x, bool):
         return _string.intstring(rt, x)
     if isinstance(x, _types.Type) and x.underlying.kind == "slice":   # a nil slice

@@ -215,6 +215,27 @@ def test_rune_conversions(r):
     assert rt.ReadMemStats().Mallocs == m0.Mallocs                 # a failed conversion allocates nothing
 
 
+def test_string_of_a_string_is_the_same_string(r):
+    """Go's string(s) of a string is s: nothing allocated; of a string loaded from memory it
+    is the value whose substrings share the heap bytes (Python's own slicing of the loaded
+    text gives constants)."""
+    H = rt.Struct("strHolder", s=rt.String)
+    h = rt.new(H)
+    h.s = rt.concat(rt.string(rt.bytes("hello, ")), "world")
+    loaded = h.s
+    m0 = rt.ReadMemStats()
+    v = rt.string(loaded)
+    sub = v[7:]
+    assert rt.ReadMemStats().Mallocs == m0.Mallocs
+    assert (v.ptr, len(v), sub == "world", sub.ptr) == (loaded._go_string[0], 12, True, v.ptr + 7)
+    assert rt.string("const").ptr and not r.heap.in_arena(rt.string("const").ptr)
+    h.s = ""
+    h = loaded = v = None
+    rt.GC()
+    assert r.heap.in_arena(sub.ptr) and rt.ReadMemStats().HeapObjects >= 1   # the substring keeps it
+    assert str(sub) == "world"
+
+
 def test_substring_keeps_the_string_alive(r):
     big = rt.string(rt.make(rt.Slice(rt.Byte), 1 << 20))
     sub = big[10:20]

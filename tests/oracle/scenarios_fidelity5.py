@@ -37,6 +37,8 @@ def _types():
         T.zsEmpty = rt.Struct("zsEmpty")
         T.zsTail = rt.Struct("zsTail", n=rt.Int, z=rt.Struct(None))
         T.wsWorker = rt.Struct("wsWorker", id=rt.Int, buf=rt.Array(rt.Int, 4))
+        T.lpEntry = rt.Struct("lpEntry", level=rt.String, code=rt.Int, msg=rt.String)
+        T.lpStats = rt.Struct("lpStats", count=rt.Int, codes=rt.Slice(rt.Int), last=rt.String)
         T.cfReq = rt.Struct("cfReq", n=rt.Int, reply=rt.ChanType(rt.Int))
         T.wfBig = rt.Struct("wfBig", id=rt.Int, a=rt.Array(rt.Int, 8), name=rt.String, b=rt.Array(rt.Int64, 4))
         _types.T = T
@@ -717,4 +719,86 @@ def fid5_worker_select():
     s.gcsnap("drop")
     res = s.result()
     res["sum"] = total
+    return res
+
+
+# ---------------------------------------------------------------------------
+# a log pipeline
+
+LEVELS = ("INFO", "WARN", "ERROR")
+MSGS = ("request ok", "moved permanently", "upstream failed", "cache miss", "slow query")
+
+
+def _lp_parse(line):
+    """lpParse: the level and message are substrings of the line (Go's line[:i],
+    line[j+1:]: rt.string(line) is the line's value, whose slices share its bytes);
+    strconv.Atoi of a short field allocates nothing."""
+    i = line.index(" ")
+    j = line.index(" ", i + 1)
+    v = rt.string(line)
+    return {"level": v[:i], "code": int(line[i + 1:j]), "msg": v[j + 1:]}
+
+
+@scenario(tol={**gc_noise("pipeline_gc", "lines_dropped", "stats_dropped", "drop"),
+               "pipeline_gc.BySizeFrees.6": ALLGS["gc_kept.BySizeFrees.6"]})
+def fid5_log_pipeline():
+    """Lines parsed into struct values (substrings of the line) sent over a buffered
+    channel of structs (a separate scanned buffer) to a consumer keeping per-level stats in
+    a map whose keys and last messages are substrings, so they keep their lines alive
+    until the stats go; then a report from a strings.Builder and strconv.Itoa."""
+    T = _types()
+    lines = rt.make(rt.Slice(rt.String), 600)                       # lpMakeLines, before the start
+    for i in range(600):
+        lines[i] = rt.concat(LEVELS[(i * i + i // 5) % 3], " ", _itoa(100 + i * 7 % 400), " ", MSGS[i % 5])
+    st = SimpleNamespace(lines=lines, ch=None, done=None, by_lvl=None)
+    lines = None
+    sums = [0, 0, 0]
+
+    def producer():
+        for k in range(len(st.lines)):
+            st.ch.send(_lp_parse(st.lines[k]))
+        st.ch.close()
+
+    def consumer():
+        for e in st.ch:
+            s_ = st.by_lvl.get(e["level"])
+            if s_ is None:
+                s_ = rt.new(T.lpStats)
+                st.by_lvl[e["level"]] = s_
+            s_.count += 1
+            s_.codes = rt.append(s_.codes, e["code"])
+            s_.last = e["msg"]
+        st.done.send({})
+
+    s = Snaps()
+    s.gcsnap("start")
+    st.ch = rt.make(rt.ChanType(T.lpEntry), 16)
+    st.done = rt.make(rt.ChanType(rt.Struct(None)), 0)
+    st.by_lvl = rt.make(rt.Map(rt.String, rt.Ptr(T.lpStats)))
+    rt.go(producer)
+    rt.go(consumer)
+    st.done.recv()
+    s.snap("pipeline")
+    st.ch = st.done = None
+    s.gcsnap("pipeline_gc")
+    buf = _nil_bytes()                                              # var b strings.Builder
+    for lvl in LEVELS:
+        x = st.by_lvl[lvl]
+        for part in (lvl, "=", _itoa(x.count), " ", x.last, "\n"):
+            buf = rt.append(buf, *bytes(rt.string(part)))
+        sums[0] += x.count
+        sums[1] += len(x.codes) * 1000 + x.codes.cap
+    x = part = None
+    report = rt.unsafe_string(buf)
+    buf = None
+    sums[2] = len(report)
+    s.snap("report")
+    st.lines = None
+    s.gcsnap("lines_dropped")
+    st.by_lvl = None
+    s.gcsnap("stats_dropped")
+    report = None
+    s.gcsnap("drop")
+    res = s.result()
+    res["sums"] = sums
     return res

@@ -742,6 +742,11 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
                            "runs): four jobs channels (112 + 2 x 8 -> class 128) and quit (112) woken by close "
                            "just before runtime.GC are freed by the cycle after; the arithmetic", {
         "quit_closed.Frees": 0, "after.BySizeFrees.10": 4, "after.BySizeFrees.9": 1, "sum": 2000}, {}),
+    "fid5_log_pipeline": ("runtime/string.go: substrings share their string's bytes (the map keys and last messages "
+                          "keep three lines alive past the slice's drop); chan.go: a buffered chan of structs with "
+                          "strings has a separate scanned buffer (16 x 40 = 640 B); proc.go: two goroutines (480 B "
+                          "g each); strconv.Itoa allocates its digits; the arithmetic", {
+        "pipeline.BySize.25": 2, "pipeline.BySize.29": 1, "report.Mallocs": 8, "sums": [600, 600768, 66]}, {}),
     "read_mem_stats_goroutine_mid_cycle": ("as read_mem_stats_mid_cycle, read by a second goroutine "
                                            "between the allocations (chan.go: an unbuffered send "
                                            "hands the P to the receiver)",

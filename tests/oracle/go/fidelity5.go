@@ -28,6 +28,7 @@ func init() {
 		scenario{"fid5_chan_fields", nil, fid5ChanFields},
 		scenario{"fid5_zero_size", nil, fid5ZeroSize},
 		scenario{"fid5_worker_select", nil, fid5WorkerSelect},
+		scenario{"fid5_log_pipeline", nil, fid5LogPipeline},
 	)
 }
 
@@ -781,5 +782,110 @@ func fid5WorkerSelect() result {
 	gcsnap("drop")
 	res := snapResult()
 	res["sum"] = wsSum
+	return res
+}
+
+// ---------------------------------------------------------------------------
+// a log pipeline: lines parsed into struct values (substrings of the line) sent over
+// a buffered channel to a consumer that keeps per-level stats in a map (keys and the
+// last message are substrings, so they keep their lines alive), then a report built
+// with a strings.Builder and strconv.Itoa.
+
+type lpEntry struct {
+	level string
+	code  int
+	msg   string
+}
+
+type lpStats struct {
+	count int
+	codes []int
+	last  string
+}
+
+var (
+	lpLines  []string
+	lpCh     chan lpEntry
+	lpDone   chan struct{}
+	lpByLvl  map[string]*lpStats
+	lpReport string
+	lpLevels = [...]string{"INFO", "WARN", "ERROR"}
+	lpMsgs   = [...]string{"request ok", "moved permanently", "upstream failed", "cache miss", "slow query"}
+	lpSum    [4]int
+)
+
+func lpParse(line string) lpEntry {
+	i := strings.IndexByte(line, ' ')
+	j := strings.IndexByte(line[i+1:], ' ') + i + 1
+	code, _ := strconv.Atoi(line[i+1 : j])
+	return lpEntry{level: line[:i], code: code, msg: line[j+1:]}
+}
+
+func lpProducer() {
+	for _, l := range lpLines {
+		lpCh <- lpParse(l)
+	}
+	close(lpCh)
+}
+
+func lpConsumer() {
+	for e := range lpCh {
+		st := lpByLvl[e.level]
+		if st == nil {
+			st = &lpStats{}
+			lpByLvl[e.level] = st
+		}
+		st.count++
+		st.codes = append(st.codes, e.code)
+		st.last = e.msg
+	}
+	lpDone <- struct{}{}
+}
+
+//go:noinline
+func lpMakeLines(n int) {
+	lpLines = make([]string, n)
+	for i := range lpLines {
+		lpLines[i] = lpLevels[(i*i+i/5)%3] + " " + strconv.Itoa(100+i*7%400) + " " + lpMsgs[i%5]
+	}
+}
+
+func fid5LogPipeline() result {
+	lpMakeLines(600)
+	lpSum = [4]int{}
+	gcsnap("start")
+	lpCh = make(chan lpEntry, 16)
+	lpDone = make(chan struct{})
+	lpByLvl = make(map[string]*lpStats)
+	go lpProducer()
+	go lpConsumer()
+	<-lpDone
+	snap("pipeline")
+	lpCh = nil
+	lpDone = nil
+	gcsnap("pipeline_gc")
+	var b strings.Builder
+	for _, lvl := range lpLevels {
+		st := lpByLvl[lvl]
+		b.WriteString(lvl)
+		b.WriteByte('=')
+		b.WriteString(strconv.Itoa(st.count))
+		b.WriteByte(' ')
+		b.WriteString(st.last)
+		b.WriteByte('\n')
+		lpSum[0] += st.count
+		lpSum[1] += len(st.codes)*1000 + cap(st.codes)
+	}
+	lpReport = b.String()
+	lpSum[2] = len(lpReport)
+	snap("report")
+	lpLines = nil
+	gcsnap("lines_dropped")
+	lpByLvl = nil
+	gcsnap("stats_dropped")
+	lpReport = ""
+	gcsnap("drop")
+	res := snapResult()
+	res["sums"] = append([]int{}, lpSum[:3]...)
 	return res
 }
