@@ -499,17 +499,28 @@ def _scavenge(Heap heap, uint64_t nbytes):
 
 cdef uint64_t scavenge_pages(mheap_t* h, uint64_t nbytes) noexcept nogil:
     """Release free, unreleased pages, highest address first, until *nbytes* are done."""
-    cdef intp_t p = h.mapped_pages - 1
+    cdef intp_t p = h.mapped_pages - 1, lo = 0, hi = 0     # [lo, hi): pages to madvise
     cdef uint64_t done = 0
     while p >= 0 and done < nbytes:
         if not bit_get(h.page_inuse, p) and not bit_get(h.page_scav, p):
             bit_set(h.page_scav, p)
             h.heap_released += PAGE_SIZE
             done += PAGE_SIZE
-            madvise(h.arena + (p << PAGE_SHIFT), PAGE_SIZE, MADV_DONTNEED)
+            if p + 1 != lo:                      # not next to the run: give that back first
+                release_run(h, lo, hi)
+                hi = p + 1
+            lo = p
             h.page_dirty[p] = 0
         p -= 1
+    release_run(h, lo, hi)
     return done
+
+
+cdef inline void release_run(mheap_t* h, intp_t lo, intp_t hi) noexcept nogil:
+    """Give pages [lo, hi) of the arena back to the OS (they read as zeros after): one
+    ``madvise`` per run of pages the scavenger released, not one per page."""
+    if hi > lo:
+        madvise(h.arena + (lo << PAGE_SHIFT), <size_t>(hi - lo) << PAGE_SHIFT, MADV_DONTNEED)
 
 
 # ---------------------------------------------------------------------------------------
