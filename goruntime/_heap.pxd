@@ -356,6 +356,8 @@ cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
                         intp_t elem_words, intp_t count, uint64_t* out) except -1 nogil
 cdef void set_heap_bits_ptrdata(mheap_t* h, uint64_t addr, intp_t elem_words,
                                 intp_t ptr_words) noexcept nogil
+cdef int mallocgc_prefix(mheap_t* h, int p, uint64_t size, uint64_t nptr,
+                         uint64_t* out) except -1 nogil
 cdef void release_all(mheap_t* h, int p, bint adjust_heap_live) noexcept nogil
 cdef void free_span(mheap_t* h, intp_t si) noexcept nogil
 cdef intp_t sweep_span(mheap_t* h, intp_t si, bint preserve) noexcept nogil

@@ -99,6 +99,18 @@ cdef extern from "sys/mman.h" nogil:
     int madvise(void* addr, size_t length, int advice)
     enum: MADV_DONTNEED
 
+
+cdef void zero_memory(void* p, size_t n) noexcept nogil:
+    """Make *n* bytes at *p* (private anonymous memory: numpy's or the arena's) read as
+    zeros: its whole pages given back (``MADV_DONTNEED``: untouched ones cost nothing,
+    where a memset faulted them in), the partial pages at either end cleared."""
+    cdef size_t a = <size_t>p, lo = (a + 4095) & ~(<size_t>4095), hi = (a + n) & ~(<size_t>4095)
+    if hi <= lo or madvise(<void*>lo, hi - lo, MADV_DONTNEED) != 0:
+        memset(p, 0, n)
+        return
+    memset(p, 0, lo - a)
+    memset(<void*>hi, 0, a + n - hi)
+
 SPAN_DTYPE = np.dtype([
     ("base", np.uint64), ("elemsize", np.uint64), ("divmul", np.uint32),
     ("nelems", np.uint32), ("alloc_count", np.uint32), ("freeindex", np.uint32),
@@ -487,17 +499,28 @@ def _scavenge(Heap heap, uint64_t nbytes):
 
 cdef uint64_t scavenge_pages(mheap_t* h, uint64_t nbytes) noexcept nogil:
     """Release free, unreleased pages, highest address first, until *nbytes* are done."""
-    cdef intp_t p = h.mapped_pages - 1
+    cdef intp_t p = h.mapped_pages - 1, lo = 0, hi = 0     # [lo, hi): pages to madvise
     cdef uint64_t done = 0
     while p >= 0 and done < nbytes:
         if not bit_get(h.page_inuse, p) and not bit_get(h.page_scav, p):
             bit_set(h.page_scav, p)
             h.heap_released += PAGE_SIZE
             done += PAGE_SIZE
-            madvise(h.arena + (p << PAGE_SHIFT), PAGE_SIZE, MADV_DONTNEED)
+            if p + 1 != lo:                      # not next to the run: give that back first
+                release_run(h, lo, hi)
+                hi = p + 1
+            lo = p
             h.page_dirty[p] = 0
         p -= 1
+    release_run(h, lo, hi)
     return done
+
+
+cdef inline void release_run(mheap_t* h, intp_t lo, intp_t hi) noexcept nogil:
+    """Give pages [lo, hi) of the arena back to the OS (they read as zeros after): one
+    ``madvise`` per run of pages the scavenger released, not one per page."""
+    if hi > lo:
+        madvise(h.arena + (lo << PAGE_SHIFT), <size_t>(hi - lo) << PAGE_SHIFT, MADV_DONTNEED)
 
 
 # ---------------------------------------------------------------------------------------
@@ -931,28 +954,39 @@ cdef int mallocgc(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) 
     return si
 
 
-cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
-                        intp_t elem_words, intp_t count, uint64_t* out) except -1 nogil:
-    """`mallocgc` followed by `set_heap_bits` (for *mask* NULL: a noscan object, no bits), in one
-    call: Go's mallocgc with its type. Same results; a small pointerful object without a
-    malloc header takes the fast path (Go: mallocgcSmallScanNoHeader, whose
-    heapSetTypeNoHeader writes the slot's pointer bits with one or two word stores, the
-    span already in hand)."""
-    cdef intp_t si, nw, j, ndata, mj, last
-    cdef uint64_t pat
-    cdef int r
-    if mask == NULL or size == 0 or size > MIN_SIZE_FOR_MALLOC_HEADER or elem_words <= 0:
-        r = mallocgc(h, p, size, mask == NULL, out)
-        if size != 0 and mask != NULL:
-            set_heap_bits(h, out[0], mask, elem_words, count)
-        return r
-    si = next_slot(h, p, size_to_class8[(size + 7) >> 3] << 1, out)
+cdef inline int malloc_small_scan(mheap_t* h, int p, int c, uint64_t size, uint64_t pat,
+                                  intp_t last, uint64_t* out) except -1 nogil:
+    """Go: mallocgcSmallScanNoHeader for *size* bytes of size class *c* (at most 512:
+    no malloc header), its pointer bits *pat* (bit j: word j; *last* the highest set,
+    or -1): the slot, `mallocgc`'s counters, and the slot's bits written with one or two
+    word stores (heapSetTypeNoHeader), the span already in hand. Returns the span index."""
+    cdef intp_t si = next_slot(h, p, c << 1, out)
     h.malloc_calls += 1
     h.malloc_bytes += size
     deduct_assist_credit(h)
     h.malloc_path_calls[2] += 1                  # the virtual clock's meter: small scan
     h.malloc_path_bytes[2] += size
-    nw = <intp_t>(h.spans[si].elemsize >> 3)          # <= 64: no header below 512 bytes
+    if last >= 0:                                # Go: mcache.scanAlloc (up to the last pointer)
+        h.scan_alloc += <uint64_t>(last + 1) << 3
+    write_small_bits(h, out[0], <intp_t>(class_to_size[c] >> 3), pat)
+    return <int>si
+
+
+cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
+                        intp_t elem_words, intp_t count, uint64_t* out) except -1 nogil:
+    """`mallocgc` followed by `set_heap_bits` (for *mask* NULL: a noscan object, no bits), in one
+    call: Go's mallocgc with its type. Same results; a small pointerful object without a
+    malloc header takes the fast path (`malloc_small_scan`)."""
+    cdef intp_t nw, j, ndata, mj, last
+    cdef uint64_t pat
+    cdef int r, c
+    if mask == NULL or size == 0 or size > MIN_SIZE_FOR_MALLOC_HEADER or elem_words <= 0:
+        r = mallocgc(h, p, size, mask == NULL, out)
+        if size != 0 and mask != NULL:
+            set_heap_bits(h, out[0], mask, elem_words, count)
+        return r
+    c = size_to_class8[(size + 7) >> 3]
+    nw = <intp_t>(class_to_size[c] >> 3)         # <= 64: no header below 512 bytes
     ndata = elem_words * count
     if ndata > nw:
         ndata = nw
@@ -966,10 +1000,24 @@ cdef int mallocgc_typed(mheap_t* h, int p, uint64_t size, const uint8_t* mask,
         mj += 1
         if mj == elem_words:
             mj = 0
-    if last >= 0:                                # Go: mcache.scanAlloc (up to the last pointer)
-        h.scan_alloc += <uint64_t>(last + 1) << 3
-    write_small_bits(h, out[0], nw, pat)
-    return <int>si
+    return malloc_small_scan(h, p, c, size, pat, last, out)
+
+
+cdef int mallocgc_prefix(mheap_t* h, int p, uint64_t size, uint64_t nptr,
+                         uint64_t* out) except -1 nogil:
+    """`mallocgc` of a pointerful object followed by `set_heap_bits_ptrdata` (its first
+    *nptr* words may hold pointers, the rest none: a recorded trace's type), in one call;
+    a small object without a malloc header takes `malloc_small_scan`. Same results."""
+    cdef int r
+    cdef intp_t n
+    if size == 0 or size > MIN_SIZE_FOR_MALLOC_HEADER:
+        r = mallocgc(h, p, size, False, out)
+        if size != 0:
+            set_heap_bits_ptrdata(h, out[0], <intp_t>(size >> 3), <intp_t>nptr)
+        return r
+    n = <intp_t>(nptr if nptr < (size >> 3) else (size >> 3))      # <= 64
+    return malloc_small_scan(h, p, size_to_class8[(size + 7) >> 3], size,
+                             ((<uint64_t>1) << n) - 1 if n < 64 else ~(<uint64_t>0), n - 1, out)
 
 
 cdef int malloc_dispatch(mheap_t* h, int p, uint64_t size, bint noscan, uint64_t* out) except -1 nogil:
@@ -1329,13 +1377,16 @@ cdef class Heap:
         consistent; the caller has made every later use raise (``dead``)."""
         cdef mheap_t* h = &self.h
         cdef uint64_t n = <uint64_t>h.mapped_pages << PAGE_SHIFT
-        if n:
-            with nogil:
+        with nogil:
+            if n:
                 madvise(h.arena, n, MADV_DONTNEED)
-        # Only the mapped pages' rows can hold bits: clearing the whole reservation (two
-        # 1/64-of-arena_cap arrays) would fault in ~400 MB of zero pages at every close.
-        self._gcmark_bits[: h.mapped_pages * BITMAP_WORDS] = 0
-        self._check_bits[: h.mapped_pages * BITMAP_WORDS] = 0
+            # Only the mapped pages' rows can hold bits: clearing the whole reservation
+            # (two 1/64-of-arena_cap arrays) would fault in ~400 MB of zero pages at every
+            # close. Their whole pages are given back rather than written: the check bits
+            # of a run without checkmark were never touched, and writing zeros faulted
+            # them in (a fresh huge page cleared by the kernel, then cleared again).
+            zero_memory(h.gcmark_bits, <size_t>h.mapped_pages * BITMAP_WORDS * 8)
+            zero_memory(h.check_bits, <size_t>h.mapped_pages * BITMAP_WORDS * 8)
 
     def check_alive(self):
         """Raise `FatalError` if the runtime died (a finalizer or cleanup raised)."""

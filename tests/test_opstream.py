@@ -36,6 +36,18 @@ def test_sorted_deaths_equal_the_numpy_stable_sort():
             got = sorted_deaths(birth, death)
             assert got is not None
             assert np.array_equal(got[0], dkey[o]) and np.array_equal(got[1], di[o])
+    # skewed: most deaths at a few times (one bucket of the first, MSD pass far over its
+    # average size: sorted there by its own LSD passes), the rest spread wide
+    n = 300_000
+    birth = np.sort(rng.integers(0, 1 << 36, n)).astype(np.int64)
+    death = np.where(rng.random(n) < 0.6, (1 << 36) + rng.integers(0, 4, n) * 977,
+                     birth + rng.integers(0, 1 << 30, n)).astype(np.int64)
+    death[rng.random(n) < 0.1] = -1
+    di = np.flatnonzero(death >= 0)
+    dkey = (death[di] + 1) * 4 + np.where(death[di] == birth[di], 3, 0)
+    o = np.argsort(dkey, kind="stable")
+    got = sorted_deaths(birth, death)
+    assert np.array_equal(got[0], dkey[o]) and np.array_equal(got[1], di[o])
     assert sorted_deaths(np.zeros(2, np.int64), np.array([1 << 61, 0], np.int64)) is None
     with pytest.raises(ValueError, match="length"):
         sorted_deaths(np.zeros(3, np.int64), np.zeros(2, np.int64))

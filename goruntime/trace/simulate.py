@@ -536,7 +536,7 @@ class _RowSource:
         self._kernel(mut, k, len(p.op), idle)
 
     def holds(self):
-        return np.ascontiguousarray(self.slot[self.slot != -1])
+        return self.slot             # -1 (no hold) entries included: release_holds skips them
 
 
 SNAPSHOT_STOP_KEY = 4           # the smallest key of a row at time 0: the snapshot ends there
@@ -647,8 +647,7 @@ class _RunSource:
         self._kernel(mut, NO_STOP_KEY, IDLE_GAP_NS, self.now)
 
     def holds(self):
-        s = self.slot[:int(self.state[0])]
-        return np.ascontiguousarray(s[s != -1], dtype=np.int64)
+        return self.slot[:int(self.state[0])]     # int32; release_holds skips the -1s
 
     def done(self):
         """The replay is over: a kept entry's slot array goes to its next replay."""

@@ -54,7 +54,7 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from libc.stdint cimport INT32_MAX, INT64_MAX
 from goruntime._heap cimport (
-    Heap, mheap_t, mallocgc, mallocgc_typed, set_heap_bits_ptrdata, root_add, root_remove, addr_ptr,
+    Heap, mheap_t, mallocgc, mallocgc_typed, mallocgc_prefix, root_add, root_remove, addr_ptr,
     GORUNTIME_CHECKS, GR_PREFETCH, write_barrier, span_of, alloc_cache_t,
     alloc_cache_load, zero_slot, mspan_t, live_add_at, live_remove, LIVE_IDX_BITS, BITMAP_WORDS,
     TINY_SIZE,
@@ -959,9 +959,15 @@ cdef inline int replay_alloc(mutator_t* m, uint64_t size, bint ptr, const uint64
     return 0
 
 
-def release_holds(Heap heap, const int64_t[::1] holds):
+ctypedef fused hold_t:
+    int32_t
+    int64_t
+
+
+def release_holds(Heap heap, const hold_t[::1] holds):
     """Release the holds a replay kernel left (``replay_kernel``'s ``slot``,
-    ``replay_objects``' ``slot``): root slots (>= 0) and live-set positions (<= -2)."""
+    ``replay_objects``' int32 ``slot``): root slots (>= 0) and live-set positions (<= -2);
+    entries of -1 (no hold) are skipped, so a kernel's whole slot array can be passed."""
     cdef intp_t i
     with heap.lock:
         for i in range(holds.shape[0]):
@@ -973,12 +979,9 @@ cdef inline int new_object_prefix(mutator_t* m, uint64_t size, uint64_t nptr,
     """`new_object` for a pointerful object of which only the first *nptr* words may hold
     pointers (a type's ptrdata, Go: abi.Type.PtrBytes): how a replay of a recorded Go
     trace, which has types but no pointer values, models the scan work."""
-    m.last_si = mallocgc(m.h, m.p, size, False, out)
+    m.last_si = mallocgc_prefix(m.h, m.p, size, nptr, out)
     if size == 0:
         return 0
-    if nptr > (size >> 3):
-        nptr = size >> 3
-    set_heap_bits_ptrdata(m.h, out[0], <intp_t>(size >> 3), <intp_t>nptr)
     m.nalloc += 1
     m.nbytes += size
     if m.h.gc_pending or m.nalloc >= m.poll_at:
