@@ -103,6 +103,65 @@ def _usage_delta(a, b):
     return {k: round(b[k] - a[k], 3) for k in a}
 
 
+def _proc_cpu(pid="self"):
+    """CPU seconds (user + system) of process *pid* so far, and of each of its threads
+    (native id -> seconds), from /proc (Linux; empty elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu(path):
+        with open(path) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    try:
+        total = cpu(f"/proc/{pid}/stat")
+        threads = {}
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                threads[int(tid)] = cpu(f"/proc/{pid}/task/{tid}/stat")
+            except OSError:
+                pass
+        return total, threads
+    except OSError:
+        return 0.0, {}
+
+
+def _worker_threads():
+    """In a worker: this process's and its nanny's (the parent's) CPU seconds, each
+    thread's, and the Python names of the threads (the executor's runs the tasks)."""
+    import threading
+    total, threads = _proc_cpu()
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    return {"cpu": total, "threads": {tid: (names.get(tid, "?"), c) for tid, c in threads.items()},
+            "nanny": _proc_cpu(os.getppid())[0]}
+
+
+def _thread_split(a, b):
+    """Between two `_worker_threads` readings: the task threads' CPU (Dask's executor),
+    the worker's other threads' (event loop, profiler, monitors), and the nanny's."""
+    task = other = 0.0
+    for tid, (name, c) in b["threads"].items():
+        d = c - a["threads"].get(tid, (name, 0.0))[1]
+        if "Dask-Default-Threads" in name:
+            task += d
+        else:
+            other += d
+    return {"task_threads": round(task, 2), "other_threads": round(other, 2),
+            "nanny": round(b["nanny"] - a["nanny"], 2)}
+
+
+def _machine_busy():
+    """The whole machine's busy and total CPU seconds so far (/proc/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    idle = v[3] + v[4]
+    return (sum(v) - idle) / tick, sum(v) / tick
+
+
 def _timeline(tasks, t0, t1):
     """Where a sweep's wall time went, from Dask's task stream (*t0*, *t1*: the sweep's
     start and end, epoch seconds): ``head_seconds`` before the first replay started (the
@@ -125,10 +184,15 @@ def _timeline(tasks, t0, t1):
     for w, s, e in spans.values():
         busy[w] = busy.get(w, 0.0) + (e - s)
     order = sorted(spans, key=lambda k: int(str(k).rsplit("-", 1)[-1]))
+    wid = {w: i for i, w in enumerate(sorted(busy))}
     return {"head_seconds": first - t0, "tail_seconds": t1 - last,
             "worker_busy_seconds": sorted(busy.values()),
             "worker_idle_seconds": sorted((last - first) - b for b in busy.values()),
-            "task_seconds": [round(spans[k][2] - spans[k][1], 3) for k in order]}
+            "task_seconds": [round(spans[k][2] - spans[k][1], 3) for k in order],
+            # (grid index, worker, start, stop) in start order, seconds from the call
+            "tasks": sorted(([int(str(k).rsplit("-", 1)[-1]), wid[spans[k][0]],
+                              round(spans[k][1] - t0, 3), round(spans[k][2] - t0, 3)]
+                             for k in order), key=lambda x: x[2])}
 
 
 def cmd_sweep(a):
@@ -145,6 +209,12 @@ def cmd_sweep(a):
     import goruntime
     import goruntime.trace as gtrace
     from distributed import Client, LocalCluster, get_task_stream
+    try:                               # the cluster goruntime.sweep starts itself
+        from goruntime.trace.dask_sweep import local_cluster
+    except ImportError:                # an older goruntime (an A/B against its build)
+        def local_cluster(n):
+            return LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                dashboard_address=None)
     w0, c0 = _now()
     tr = gtrace.load(a.trace)
     wp, cp = _now()
@@ -152,10 +222,12 @@ def cmd_sweep(a):
     allocs = len(tr.allocs)
     tr = tr.slim()                     # the rest of the trace is not the sweep's
     gc.collect()
-    with LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cl, Client(cl) as client:
+    with local_cluster(a.workers) as cl, Client(cl) as client:
         load0 = os.getloadavg()
         u0 = client.run(_worker_usage)
+        th0 = client.run(_worker_threads)
+        p0 = _proc_cpu()[0]
+        m0 = _machine_busy()
         h0 = _worker_usage()
         t0 = time.thread_time()
         w, c = _now()
@@ -167,6 +239,9 @@ def cmd_sweep(a):
         w2, c2 = _now()
         t1 = time.thread_time()
         h1 = _worker_usage()
+        m1 = _machine_busy()
+        p1 = _proc_cpu()[0]
+        th1 = client.run(_worker_threads)
         u1 = client.run(_worker_usage)
     workers = sorted((_usage_delta(u0[k], u1[k]) for k in u1),
                      key=lambda u: u["user"] + u["system"])
@@ -179,6 +254,12 @@ def cmd_sweep(a):
             "num_gc": df["num_gc"].tolist(), "rows_digest": _digest(df),
             "worker_cpu_seconds": worker_cpu, "worker_usage": workers,
             **_timeline(ts.data, e0, e1),
+            # per worker: its task threads' CPU, its other threads', its nanny's; the
+            # client process's CPU beside the calling thread (the scheduler's threads);
+            # the machine's busy CPU seconds over its total in the call (the load)
+            "worker_threads": [_thread_split(th0[k], th1[k]) for k in sorted(th1)],
+            "client_other_cpu_seconds": round((p1 - p0) - (t1 - t0), 2),
+            "machine_busy_of_total": [round(m1[0] - m0[0], 1), round(m1[1] - m0[1], 1)],
             "cpu_balance": sum(worker_cpu) / max(max(worker_cpu), 1e-9),
             "cpu_speedup_bound": sum(worker_cpu) / max(max(worker_cpu) + t1 - t0, 1e-9),
             "peak_heap_bytes": df["peak_heap_bytes"].tolist(), "load": [load0, os.getloadavg()]}

@@ -379,7 +379,8 @@ def test_cli_whatif(tmp_path):
 
 def test_sweep_on_local_cluster_equals_sequential(small, monkeypatch):
     pd = pytest.importorskip("pandas", reason="the sweep extra is in make test's extras")
-    from distributed import Client, LocalCluster
+    import dask
+    from distributed import Client
     from goruntime.trace import dask_sweep
 
     made = []                               # this test's scratch directories only (other
@@ -391,9 +392,26 @@ def test_sweep_on_local_cluster_equals_sequential(small, monkeypatch):
     monkeypatch.setattr(dask_sweep, "_scratch", scratch)
     grid = dict(gogc=[50, 100, 200], memory_limit=["off", "48MiB"])
     want = pd.DataFrame(gtrace.whatif(small, **grid))
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with dask_sweep.local_cluster(2) as cluster, Client(cluster) as client:
+        # the sweep's own cluster: Dask's monitoring turned down in the worker processes
+        conf = client.run(lambda: {k: dask.config.get(k) for k in dask_sweep.SWEEP_CLUSTER_CONFIG})
+        assert len(conf) == 2 and all(c == dask_sweep.SWEEP_CLUSTER_CONFIG for c in conf.values())
+        # the tasks go longest first, one per worker at a time (`_longest_first`)
+        submitted, busy = [], []
+        real_submit = client.submit
+
+        def submit(fn, *args, **kw):
+            busy.append(sum(not f.done() for f in submitted))
+            submitted.append(real_submit(fn, *args, **kw))
+            return submitted[-1]
+        client.submit = submit
         got = goruntime.sweep(small, client=client, progress=False, **grid)
+        del client.submit
+        configs = gtrace.configurations(**grid)
+        cost = dask_sweep.estimate_costs(small, configs)
+        assert [f.key.rsplit("-", 1)[1] for f in submitted] == \
+            [str(i) for i in sorted(range(6), key=lambda i: (-cost[i], i))]
+        assert max(busy) <= 1 and busy[:2] == [0, 1]
         # the same grid with the replay input scattered (what remote workers get)
         scattered = goruntime.sweep(small, client=client, progress=False, share="scatter",
                                     **grid)

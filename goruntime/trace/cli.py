@@ -79,10 +79,9 @@ def run(args, out, usage_error):
             p = [int(x) for x in _list(args.gomaxprocs)] if args.gomaxprocs else None
             configurations(g, m, p)                  # argument errors before any work
             if args.workers > 0:
-                from distributed import Client, LocalCluster
-                from .dask_sweep import sweep
-                with LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                                  dashboard_address=None) as cl, Client(cl) as client:
+                from distributed import Client
+                from .dask_sweep import local_cluster, sweep
+                with local_cluster(args.workers) as cl, Client(cl) as client:
                     rows = sweep(tr, gogc=g, memory_limit=m, gomaxprocs=p, client=client,
                                  progress=False).to_dict("records")
             else:

@@ -33,11 +33,13 @@ cluster, which must have goruntime installed. dask, distributed and pandas are t
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import os
 import shutil
 import tempfile
+import types
 import uuid
 
 import numpy as np
@@ -265,22 +267,98 @@ def estimate_costs(inp, configs, death="spread", sample=1 << 18):
     return out
 
 
-def _progress(futures, show):
-    """Wait for *futures*, with a tqdm bar (or Dask's progress bar without tqdm)."""
-    from distributed import as_completed, wait
+# Dask's periodic work that a sweep's long CPU-bound tasks do not need, which on a
+# machine with a core per worker takes its CPU from the replays: each worker's
+# statistical profiler (a stack sample every 10 ms), the event-loop health tick (every
+# 20 ms in the scheduler, each nanny and each worker), the system monitor's psutil reads
+# (every 0.5 s in each: ~0.8 ms a read) and the memory monitor (every 0.1 s in each nanny
+# and worker). Measured with 2 local workers each running a 15 s CPU-bound task (load
+# 9): each worker's other threads took 2.8-3.2 % of a core and the client process (the
+# scheduler and the nannies) 3.8-4.3 %, 10 % of a core in all; with these, 0.4-1 % and
+# 1 %. (docs/trace.md, "The sweep's cluster")
+SWEEP_CLUSTER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "500ms",
+}
+
+
+def local_cluster(n_workers=None, **kwargs):
+    """The ``distributed.LocalCluster`` that `sweep` starts when given no client: one
+    single-threaded worker process per core (*n_workers*: that many; a replay holds the
+    GIL between its Cython stretches, so threads would serialise), no dashboard, and
+    Dask's periodic monitoring that replays do not need turned down
+    (`SWEEP_CLUSTER_CONFIG`, passed on to the worker processes). *kwargs* go to
+    ``LocalCluster``. Close it after use (a context manager)."""
+    import dask
+    from distributed import LocalCluster
+    opts = dict(n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1,
+                processes=True, dashboard_address=None)
+    opts.update(kwargs)
+    with dask.config.set(SWEEP_CLUSTER_CONFIG):
+        return LocalCluster(**opts)
+
+
+class _TextBar:
+    """The progress bar without tqdm: one line on stderr, rewritten."""
+
+    def __init__(self, total):
+        self.total, self.n = total, 0
+
+    def update(self, k):
+        import sys
+        self.n += k
+        sys.stderr.write(f"\rsweep: {self.n}/{self.total} configurations")
+        if self.n >= self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _bar(show, total):
     if not show:
-        wait(futures)
-        return
+        return contextlib.nullcontext(types.SimpleNamespace(update=lambda k: None))
     try:
         from tqdm.auto import tqdm
     except ImportError:
-        from distributed import progress
-        progress(futures)
-        wait(futures)
-        return
-    with tqdm(total=len(futures), desc="sweep", unit="config") as bar:
-        for _ in as_completed(futures):
+        return _TextBar(total)
+    return tqdm(total=total, desc="sweep", unit="config")
+
+
+def _slots(client):
+    """How many tasks the cluster runs at once: its workers' threads (at least 1)."""
+    return max(sum(client.nthreads().values()), 1)
+
+
+def _longest_first(client, submit, order, show):
+    """``submit(i)`` (a future) for each *i* of *order*, longest replay first, and wait
+    for them all: only as many tasks at a time as the cluster has worker threads
+    (`_slots`, read again as each ends), the next submitted when one ends. So the worker
+    that comes free takes the longest replay left: list scheduling in LPT order.
+    Submitted all at once, Dask's scheduler queues them but hands each single-threaded
+    worker two (``worker-saturation`` 1.1 rounds up to 2 slots), so a worker's next
+    replay is fixed a whole replay early, and near the end one worker can sit idle
+    while a replay waits behind a running one on the other (work stealing moves it only
+    after a second or more, if at all). A failed task raises here, as ``gather`` would."""
+    from distributed import as_completed
+    pending = list(order)
+    running = as_completed()
+    with _bar(show, len(pending)) as bar:
+        while pending and running.count() < _slots(client):
+            running.add(submit(pending.pop(0)))
+        for f in running:
+            if f.status == "error":
+                f.result()                    # raises the task's exception
             bar.update(1)
+            slots = _slots(client) if pending else 0
+            while pending and running.count() < slots:
+                running.add(submit(pending.pop(0)))
 
 
 def sweep(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, client=None,
@@ -301,7 +379,7 @@ def sweep(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, client=None,
     configs = configurations(gogc, memory_limit, gomaxprocs)     # checked before Dask starts
     try:
         import pandas as pd
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError as e:
         raise ImportError(f"{_HINT} ({e})") from e
     # what the tasks replay: a trace's own rows (no op stream to build here first: each
@@ -313,8 +391,7 @@ def sweep(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, client=None,
         inp = tr.slim()
     cluster = own = None
     if client is None:
-        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+        cluster = local_cluster()
         client = own = Client(cluster)
     elif not isinstance(client, Client):
         raise TypeError(f"client must be a dask.distributed.Client, not {type(client).__name__}")
@@ -331,16 +408,20 @@ def sweep(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, client=None,
         if shipped is None:
             shipped = client.scatter(inp, broadcast=True)
         tag = uuid.uuid4().hex[:8]
-        # the longest replays first (LPT), so the workers finish together instead of one
-        # running the grid's last heavy configuration alone; results keep the grid's order
+        # the longest replays first (LPT), one per worker thread at a time
+        # (`_longest_first`), so the workers finish together instead of one running the
+        # grid's last heavy configuration alone; results keep the grid's order
         cost = estimate_costs(inp, configs, death)
         rank = sorted(range(len(configs)), key=lambda i: (-cost[i], i))
         futures = [None] * len(configs)
-        for pos, i in enumerate(rank):
+        pos = {i: p for p, i in enumerate(rank)}
+
+        def submit(i):
             futures[i] = client.submit(_run, shipped, configs[i], death,
                                        key=f"goruntime-replay-{tag}-{i}", pure=False,
-                                       priority=len(configs) - pos)
-        _progress(futures, progress)
+                                       priority=len(configs) - pos[i])
+            return futures[i]
+        _longest_first(client, submit, rank, progress)
         rows = client.gather(futures)
         if own is None:                  # a cluster that lives on: give the memory back
             client.run(_release)
