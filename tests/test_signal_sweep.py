@@ -24,7 +24,7 @@ from goruntime import _signals, debug, heapdump, metrics, weak
 from goruntime import runtime as runtime_mod
 from goruntime import sched as sched_mod
 from goruntime import types as types_mod
-from gocheck import check_invariants, line_sweep
+from gocheck import check_invariants, line_sweep, wait_for
 
 PKG = str(pathlib.Path(rt.__file__).parent)
 DATA = pathlib.Path(__file__).parent / "data"
@@ -110,6 +110,7 @@ def _usable(where):
     for _ in range(2):
         rt.GC()
         rt.Gosched()
+    wait_for(rt.current(), lambda: ran, f"a goroutine after {where}")   # threads: a moment
     assert keep.x == 7 and ran == [1], where
     check_invariants(rt.ReadMemStats())
     s = [metrics.Sample("/gc/cycles/total:gc-cycles")]
@@ -189,6 +190,8 @@ def _sweep(name, mode, step):
                     for _ in range(3):
                         rt.GC()
                         rt.Gosched()
+                    if recorded:                    # threads: its goroutine takes a moment
+                        wait_for(r, lambda: state["ran"], f"the finalizer at {where}")
                     assert state["ran"] == [1] * recorded, where
                 state.clear()
                 _usable(where)
