@@ -33,6 +33,7 @@ import uuid
 from functools import lru_cache
 from importlib import resources
 
+from . import _signals
 from .mstats import HeapCounters, chronological_pauses
 
 __all__ = [
@@ -625,7 +626,7 @@ def heap_html(heap):
     """HTML for a `goruntime._heap.Heap`: a summary and the span grid; None if off."""
     if not _html_enabled():
         return None
-    with heap.lock:
+    with heap.lock, _signals.held():
         spans = _span_rows(heap)
         sections = _heap_sections(heap, spans)
         text = heap_text(heap, spans)
@@ -688,7 +689,7 @@ def runtime_html(rt):
     """HTML for a `goruntime.Runtime`: settings, GC record, heap summary, span grid."""
     if not _html_enabled():
         return None
-    with rt.heap.lock:
+    with rt.heap.lock, _signals.held():
         goal = rt.heap_goal()
         r = rt.gc_record
         cls = ("gr-name", "gr-value", "gr-human", "gr-doc")
@@ -801,7 +802,7 @@ def handle_html(h):
     if not _html_enabled():
         return None
     heap = h.runtime.heap
-    with heap.lock:
+    with heap.lock, _signals.held():
         cls = ("gr-name", "gr-value", "gr-human", "gr-doc")
         obj = _object_rows(h)
         fields = _fields(h)

@@ -161,7 +161,10 @@ class held:
     def __enter__(self):
         self._handlers = None
         try:
-            if _swapped is None and threading.get_ident() == _MAIN:
+            # Inside an enclosing block (`_held` names what it holds) this one is inert:
+            # the enclosing block runs the handlers. A nested block that finished on its
+            # own cleared `_held` and dropped the signals recorded meanwhile (B77).
+            if _swapped is None and not _held and threading.get_ident() == _MAIN:
                 # which signals have a Python handler: one C-level pass over the handlers
                 # (map), their selection recomputed only when a handler changed
                 global _last_handlers, _last_sigs
@@ -198,7 +201,8 @@ class held:
         if old is None:
             return
         self._handlers = None
-        try:
+        _held.clear()       # first, while the recorder is in place: a stale entry would
+        try:                # make every later block inert
             for sig, h in old.items():
                 _setsignal(sig, h)
         except BaseException:
@@ -207,7 +211,6 @@ class held:
                     _setsignal(sig, h)
             raise
         finally:
-            _held.clear()
             if _recorded:
                 _run_recorded(old)
 

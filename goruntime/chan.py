@@ -15,7 +15,7 @@ import threading
 import weakref
 
 from . import _signals
-from .errors import Panic
+from .errors import NotCopyable, Panic
 from .sched import (
     Goroutine, Scheduler, current_scheduler, _funcname, _resolve,
     WAIT_CHAN_RECEIVE, WAIT_CHAN_SEND, WAIT_SELECT, WAIT_SELECT_NO_CASES, WAIT_WAITGROUP,
@@ -82,7 +82,7 @@ def _unqueue(q, sg):
         pass
 
 
-class Chan:
+class Chan(NotCopyable):
     """A Go channel, buffered (``cap > 0``) or unbuffered (Go: hchan, chan.go).
 
     Parameters
@@ -186,7 +186,7 @@ class Chan:
         """``ch <- v`` (Go: chansend). Blocks until a receiver takes *v* or buffer space frees."""
         s = self._sched
         g = s._current_blocking("Chan.send")
-        with s._lock:
+        with s._lock, s._guard():
             s.nchanops += 1                 # the virtual clock's meter
             if self._send_nb_locked(v):
                 return
@@ -209,7 +209,7 @@ class Chan:
         """``v, ok := <-ch`` (Go: chanrecv2). ``ok`` is False once closed and drained."""
         s = self._sched
         g = s._current_blocking("Chan.recv")
-        with s._lock:
+        with s._lock, s._guard():
             s.nchanops += 1                 # the virtual clock's meter
             r = self._recv_nb_locked()
             if r is not None:
@@ -242,7 +242,7 @@ class Chan:
         s = self._sched
         if s._threads:
             s._note_thread()
-        with s._lock:
+        with s._lock, s._guard():
             s.nchanops += 1                 # the virtual clock's meter
             return self._send_nb_locked(v)
 
@@ -252,7 +252,7 @@ class Chan:
         s = self._sched
         if s._threads:
             s._note_thread()
-        with s._lock:
+        with s._lock, s._guard():
             s.nchanops += 1                 # the virtual clock's meter
             return self._recv_nb_locked()
 
@@ -262,7 +262,7 @@ class Chan:
         s = self._sched
         if s._threads:
             s._note_thread()
-        with s._lock:
+        with s._lock, s._guard():
             s.nchanops += 1                 # the virtual clock's meter
             if self._closed:
                 raise Panic("close of closed channel")
@@ -408,7 +408,7 @@ def select(cases, default: bool = False):
 
 # ---------------------------------------------------------------------- WaitGroup
 
-class WaitGroup:
+class WaitGroup(NotCopyable):
     """Go's ``sync.WaitGroup``: ``Add``, ``Done``, ``Wait`` and (Go 1.25) ``Go``.
 
     The snake_case aliases ``add``, ``done``, ``wait`` and ``go`` are the same methods.
@@ -808,7 +808,7 @@ def makechan(rt, T, size):
     mem = elem.size * size
     H = _hchan_type()
     heap = rt.heap
-    with rt.world:
+    with rt.world, _signals.held():
         if mem == 0:
             h = _object.new_object(rt, heap, HCHAN_SIZE, True, None, H)
         elif not elem.has_pointers:

@@ -62,6 +62,9 @@ import threading
 import time
 from typing import Protocol, runtime_checkable
 
+from . import _signals
+from .errors import NotCopyable
+
 __all__ = ["Clock", "VirtualClock", "WallClock", "make_clock", "DEFAULT_START_UNIX_NS", "COSTS"]
 
 #: Unix time (ns) at which a bare ``VirtualClock()`` starts: 2023-11-14T22:13:20Z. A
@@ -156,7 +159,7 @@ def _nonnegative(ns, what):
     return ns
 
 
-class VirtualClock:
+class VirtualClock(NotCopyable):
     """A deterministic clock: time moves only through `advance`, `advance_to`, the
     ``charge*`` calls and its meters (module docstring).
 
@@ -201,13 +204,13 @@ class VirtualClock:
         work done since its previous call (an int >= 0) and keeps its own baseline."""
         if not callable(meter):
             raise TypeError(f"goruntime: clock meter {meter!r} is not callable")
-        with self._lock:
+        with self._lock, _signals.held():     # held: a Ctrl-C at the exit left it locked
             self._meters = self._meters + (meter,)
 
     def remove_meter(self, meter) -> None:
         """Stop reading *meter* (after bringing in what it has); no error if it is absent."""
         self.sync()
-        with self._lock:
+        with self._lock, _signals.held():
             self._meters = tuple(m for m in self._meters if m is not meter)
 
     def sync(self) -> int:

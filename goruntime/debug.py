@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .mstats import MemStats as _MemStats
+
 __all__ = ["GCStats", "read_gc_stats", "ReadGCStats", "SetGCPercent", "SetMemoryLimit",
            "FreeOSMemory"]
 
@@ -44,6 +46,8 @@ class GCStats:
     def _repr_html_(self):
         from ._display import gcstats_html
         return gcstats_html(self)
+
+    __getstate__ = _MemStats.__getstate__       # Go's fields only, not the clock
 
 
 def read_gc_stats(stats: GCStats, *, num_gc: int, pause_total_ns: int, pause_ns_ring,

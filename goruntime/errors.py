@@ -15,6 +15,25 @@ Out-of-memory is Python's own ``MemoryError("runtime: out of memory: ...")``.
 __all__ = ["FatalError", "Panic", "BoundsError"]
 
 
+class NotCopyable:
+    """Mixin for what belongs to one runtime (its scheduler, goroutines, channels, clock,
+    collector): ``copy``, ``deepcopy`` and ``pickle`` raise TypeError saying so. A copy
+    would share the runtime's queues and callbacks, and pickling reached a closure deep
+    inside (AttributeError: Can't pickle local object) (B79)."""
+
+    __slots__ = ()
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError(f"goruntime: a {type(self).__name__} belongs to its runtime and cannot "
+                        "be copied or pickled")
+
+    def __copy__(self):
+        self.__reduce_ex__(0)
+
+    def __deepcopy__(self, memo):
+        self.__reduce_ex__(0)
+
+
 class FatalError(RuntimeError):
     """Go's fatal error (``runtime.throw``): the Go program would have died here."""
 

@@ -24,7 +24,7 @@ import struct
 
 import numpy as np
 
-from . import _heap, _object, types as _types
+from . import _heap, _object, _signals, types as _types
 from .gostring import STATICUINT64S_BASE, ZEROVAL_BASE, StringValue, static_data
 
 
@@ -44,6 +44,9 @@ class Value:
 
     def __setattr__(self, name, v):
         raise AttributeError("a Value is immutable")
+
+    def __reduce__(self):
+        return (Value, (self.type, self.x))     # pickle set attributes: "immutable" (B79)
 
     def __copy__(self):
         return self                     # immutable (copy.copy's default set attributes)
@@ -248,7 +251,7 @@ def _direct_word(rt, T, x):
 
 def _copy_in(rt, T, x, size, noscan, keep=None):
     mask = None if noscan else np.ascontiguousarray(T.gc_mask(), dtype=np.uint8).tobytes()
-    with rt.world:
+    with rt.world, _signals.held():
         # allocated and rooted in one C call: a signal handler's GC cannot free the box
         # before it is stored (B32's rule)
         h = _object.new_object(rt, rt.heap, size, noscan, mask, T)

@@ -1021,7 +1021,7 @@ def makemap(rt, T, hint):
         raise OverflowError(f"cannot use {hint} (untyped int constant) as int value in argument "
                             "to make (overflows)")
     mt = MapType(T)
-    with rt.world:
+    with rt.world, _signals.held():
         hdr = _object.new_object(rt, rt.heap, MapHeader.size, False, _mask_bytes(MapHeader),
                                  MapHeader)
         st = MapState(rt, mt, hdr.addr)

@@ -148,7 +148,7 @@ class Cleanups:
     def stop(self, cid):
         """Go: Cleanup.Stop: remove the special if it is still attached."""
         rt = self.rt
-        with rt.world:
+        with rt.world, _signals.held():
             rt.specials.cleanups.pop(cid, None)
 
     def queue_blocks(self, cleanups):
@@ -212,7 +212,7 @@ class Cleanups:
         """runtime.GC has returned: the blocks its sweep's end flushed join the queue and
         the cleanup goroutines are woken; they run at the caller's next scheduling point."""
         rt = self.rt
-        with rt.world:
+        with rt.world, _signals.held():
             self.hold_flush = self.hold_full = self.bg_first = False
             if not self.held:
                 return
@@ -232,7 +232,7 @@ class Cleanups:
 
     def take_block(self, g):
         """A cleanup goroutine's next block (now running), or None: *g* is then idle."""
-        with self.rt.world:
+        with self.rt.world, _signals.held():
             block = self.queue.pop(0) if self.queue else None
             if block is None:
                 self.idle.append(g)
@@ -250,11 +250,11 @@ class Cleanups:
                 try:
                     c.fn(c.arg)
                 finally:
-                    with rt.world:
+                    with rt.world, _signals.held():
                         block.pop(0)
                         rt.gc_record.cleanups_executed += 1
         finally:
-            with rt.world:
+            with rt.world, _signals.held():
                 self.running.remove(block)
 
     def wake(self):
@@ -265,7 +265,7 @@ class Cleanups:
         need that later AddCleanup calls meet (Go: cleanupQueue.needG).
         """
         rt = self.rt
-        with rt.world:
+        with rt.world, _signals.held():
             n = len(self.queue)
             wake = []
             while self.idle and n:

@@ -35,6 +35,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence, Union
 
+from . import _signals
 from .errors import Panic
 
 __all__ = [
@@ -795,7 +796,7 @@ def Read(samples: list[Sample]) -> None:
     _check_samples(samples)
     if len(samples) == 0:
         return
-    with _metrics_sema:
+    with _metrics_sema, _signals.held():
         if _provider is None:
             raise RuntimeError("goruntime.metrics.Read: no runtime is current (no input "
                                "provider installed; create a goruntime.Runtime first)")

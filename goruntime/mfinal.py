@@ -120,7 +120,7 @@ class Finalizers:
                 raise FatalError("runtime.SetFinalizer: pointer not at beginning of allocated block")
         specials = rt.specials.finalizers
         if finalizer is None:
-            with rt.world:
+            with rt.world, _signals.held():
                 specials.pop(obj.addr, None)
             return
         if not callable(finalizer):
@@ -209,7 +209,7 @@ class Finalizers:
         try:
             f.fn(arg)
         finally:
-            with rt.world:
+            with rt.world, _signals.held():
                 self._done(f)
                 rt.gc_record.finalizers_executed += 1
 

@@ -72,7 +72,7 @@ import numpy as np
 from . import _gcwork, _mark, _signals, clock as _clock, metrics as _metrics
 from . import mstats, pacer as _pacer
 from . import stack as _stack
-from .errors import FatalError
+from .errors import FatalError, NotCopyable
 from .mspecial import SWEEP_BATCH
 
 __all__ = ["COSTS", "FORCEGC_PERIOD", "GLOBALS_SCAN", "STACK_SCAN", "Cycle", "GCRecord",
@@ -366,7 +366,7 @@ def mark_cost(nobjects, scan_bytes, spans, links, scan_large):
             + scan_large * COSTS["mark_large_byte"])
 
 
-class Collector:
+class Collector(NotCopyable):
     """The Runtime's garbage collector: starts, runs and ends cycles (Go: mgc.go).
 
     ``cycle`` is the running cycle's state while it is in its mark phase (else None);
@@ -414,14 +414,14 @@ class Collector:
         """Call ``fn(event)`` at every phase boundary of every later cycle; returns *fn*."""
         if not callable(fn):
             raise TypeError(f"add_gc_observer: {fn!r} is not callable")
-        with self.rt.world:
+        with self.rt.world, _signals.held():
             self.observers = self.observers + (fn,)
         return fn
 
     def remove_observer(self, fn):
         """Stop calling *fn* (the most recently added registration of it); ValueError if
         it is not registered."""
-        with self.rt.world:
+        with self.rt.world, _signals.held():
             obs = list(self.observers)
             for i in range(len(obs) - 1, -1, -1):
                 if obs[i] is fn or obs[i] == fn:
@@ -463,13 +463,13 @@ class Collector:
         exceptions in ``gc.callbacks``, and delivery continues.
         """
         world = self.rt.world
-        with world:
+        with world, _signals.held():
             if self._delivering is not None or not self.pending:
                 return                # the delivering thread will take the new events too
             self._delivering = threading.get_ident()
         try:
             while True:
-                with world:
+                with world, _signals.held():
                     if not self.pending:
                         self._delivering = None
                         return
@@ -481,7 +481,7 @@ class Collector:
                     except Exception as e:
                         _report_observer_error(fn, ev, e)
         except BaseException:
-            with world:
+            with world, _signals.held():
                 self._delivering = None
             raise
 
@@ -537,7 +537,7 @@ class Collector:
         rt.heap.gc_pending = False
         if self.in_gc:
             return
-        with rt.world:                        # a cycle's transitions hold it (threads)
+        with rt.world, _signals.held():                        # a cycle's transitions hold it (threads)
             now = rt.clock.nanotime()
             lim = rt.limiter
             if not lim.transitioning and lim.need_update(now):
@@ -546,7 +546,7 @@ class Collector:
             rt.heap.check_thread()
             # A mark step is the world lock only (no signal deferral, no rollback: it only
             # adds mark work and accounting); mark termination takes the full path.
-            with rt.world:
+            with rt.world, _signals.held():
                 if self.cycle is None or self.in_gc:
                     return
                 self.in_gc = True
@@ -1093,7 +1093,7 @@ class Collector:
     def _worker_turn(self, cyc, work):
         """Run *work* as a mark worker of *cyc* under the world lock (nothing if the cycle
         ended or a GC step is already running); if the mark work ran out, terminate."""
-        with self.rt.world:
+        with self.rt.world, _signals.held():
             if self.cycle is not cyc or self.in_gc:
                 return
             self.in_gc = True

@@ -133,6 +133,11 @@ class MemStats:
         from ._display import memstats_html
         return memstats_html(self)
 
+    def __getstate__(self):
+        """Go's fields only: the runtime's clock kept for the displays is not data (its
+        meters made a MemStats unpicklable and a deep copy copied the clock) (B79)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_clock"}
+
     def fields(self):
         """The scalar fields as a dict, in Go's order (PauseNs, PauseEnd and BySize left out)."""
         return {k: getattr(self, k) for k in self.__dataclass_fields__

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import _signals
 from .mstats import HeapCounters, chronological_pauses
 
 from ._display import plural, time_label
@@ -612,7 +613,7 @@ def heap_graph(rt=None, *, labels=None, max_objects=5000):
     """
     rt = _current_runtime(rt)
     heap = rt.heap
-    with heap.lock:
+    with heap.lock, _signals.held():
         objects = _walk_objects(heap, max_objects)
         bad = []
         edges = {a: _pointer_targets(heap, o, bad) for a, o in objects.items()}

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import weakref
 
-from . import _object, types as _t
+from . import _object, _signals, types as _t
 from .slice import growslice_size
 
 __all__ = ["Proc", "G_SIZE", "SUDOG_SIZE", "TIMER_SIZE", "START_ALLGS", "SUDOG_CACHE_CAP"]
@@ -154,7 +154,7 @@ class Proc:
         if startup:
             self.gs[g.id] = rec
             return rec
-        with rt.world:
+        with rt.world, _signals.held():
             if args:
                 size, mask = closure_layout(args)
                 noscan = not any(mask)
@@ -177,7 +177,7 @@ class Proc:
         """The goroutine began to run: its wrapper closure is no longer referenced."""
         rec = self.gs.get(goid)
         if rec is not None and rec.funcval is not None:
-            with self.rt.world:
+            with self.rt.world, _signals.held():
                 rec.g.sched_ctxt = None
                 rec.funcval = None
 
@@ -215,7 +215,7 @@ class Proc:
         """Put exited Gs on the free list; their timers become garbage (gp.timer = nil)."""
         if not self.exited:
             return
-        with self.rt.world:
+        with self.rt.world, _signals.held():
             while self.exited:
                 rec = self.exited.pop(0)
                 rec.funcval = None
@@ -250,7 +250,7 @@ class Proc:
                 cache.append(self.sudog_central.pop())
             if not cache:
                 T = _types()
-                with rt.world:
+                with rt.world, _signals.held():
                     cache.append(_object.new_object(rt, rt.heap, SUDOG_SIZE, False,
                                                     _mask(T["sudog"]), T["sudog"]))
                 if rt.heap.gc_pending:
@@ -281,7 +281,7 @@ class Proc:
         if rec is None:
             return False
         T = _types()
-        with rt.world:
+        with rt.world, _signals.held():
             if rec.timer is None:                        # Go: timeSleep, gp.timer = new(timer)
                 rec.timer = _object.new_object(rt, rt.heap, TIMER_SIZE, False,
                                                _mask(T["timer"]), T["timer"])

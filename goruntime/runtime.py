@@ -82,7 +82,7 @@ def current():
             raise FatalError("goruntime: the current Runtime is closed and gone")
         return rt
     global _default
-    with _default_lock:
+    with _default_lock, _signals.held():
         if _default is None:
             _default = Runtime.from_env()
         return _default
@@ -337,7 +337,7 @@ class Runtime:
         b = data.encode() if isinstance(data, str) else bytes(data)
         if not b:
             return (0, 0)
-        with self.world:
+        with self.world, _signals.held():
             p = _object.new_object(self, self.heap, len(b), True, None, None)   # allocated and rooted
             self.heap.view(p.addr, len(b))[:] = np.frombuffer(b, dtype=np.uint8)
             s = _object.StringHeader(p.addr, len(b), p)
@@ -435,7 +435,7 @@ class Runtime:
 
     def heap_goal(self):
         """Go: heapGoal() -- NextGC, evaluated now. Changes nothing (no flush, no record)."""
-        with self.world:
+        with self.world, _signals.held():
             return self.pacer.heap_goal(self._mem_state(record_peak=False))
 
     def read_mem_stats(self, m=None):
@@ -443,7 +443,7 @@ class Runtime:
         self._check_alive()
         if m is not None and not isinstance(m, MemStats):
             raise TypeError(f"ReadMemStats: expected a MemStats, not {type(m).__name__}")
-        with self.world:
+        with self.world, _signals.held():
             self._charge_mutator()
             self.gc_record.stw_other.record(0)     # Go: a non-GC STW ("ReadMemStats")
             self.heap.flush_mcaches(True)
@@ -539,7 +539,7 @@ class Runtime:
 
     def _metric_inputs(self):
         """A runtime/metrics snapshot. Like Go, nothing is flushed: counts lag."""
-        with self.world:
+        with self.world, _signals.held():
             c = self._counters()
             m = self._stats(c, next_gc=self.heap_goal())
             p = self.pacer
@@ -686,7 +686,7 @@ class Runtime:
                 self.proc.sleep_end(g.id)
         self._check_alive()
         if self.gc_record.num_gc and not self.collector.in_gc:
-            with self.world:
+            with self.world, _signals.held():
                 self._maybe_scavenge(self._mem_state())
 
     def _on_idle(self):
@@ -715,7 +715,7 @@ class Runtime:
         if n >= 1:
             if n > 256:
                 raise ValueError("GOMAXPROCS is limited to 256 here")
-            with self.world:
+            with self.world, _signals.held():
                 self.heap.nprocs = n
                 self._gomaxprocs = n
                 self._peak_procs = max(self._peak_procs, n)
@@ -730,7 +730,7 @@ class Runtime:
         mark's pacing (gcControllerCommit), and when GC is turned off wait for a running
         mark to finish (gcWaitOnMark), so it returns with no GC running."""
         self._check_alive()
-        with self.world:
+        with self.world, _signals.held():
             old = self.pacer.set_gc_percent(p, sweep_done=self._sweep_done(), mem=self._mem_state())
             self._revise_running()
             self._update_trigger()
@@ -747,7 +747,7 @@ class Runtime:
     def set_memory_limit(self, x):
         """Go: setMemoryLimit: a change commits as setGCPercent's does (gcControllerCommit)."""
         self._check_alive()
-        with self.world:
+        with self.world, _signals.held():
             old = self.pacer.set_memory_limit(x, sweep_done=self._sweep_done(), mem=self._mem_state())
             self._sync_alloc_scavenge()
             if x >= 0 and old != x:
@@ -769,7 +769,7 @@ class Runtime:
     def free_os_memory(self):
         """Go: debug.FreeOSMemory: a forced GC, then every free page released."""
         self.gc(kind="cycle")
-        with self.world:
+        with self.world, _signals.held():
             self.heap.scavenge(self.pacer.free_os_memory_bytes(self._mem_state()))
 
     def close(self):

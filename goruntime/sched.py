@@ -123,7 +123,7 @@ import greenlet as _greenlet
 
 from . import _signals
 from .clock import Clock, VirtualClock, make_clock
-from .errors import FatalError
+from .errors import FatalError, NotCopyable
 from .metrics import TimeHistogram
 
 __all__ = [
@@ -189,7 +189,7 @@ class _GoGreenlet(_greenlet.greenlet):
     """A goroutine's greenlet (cooperative mode); ``goroutine`` points back to its G."""
 
 
-class Goroutine:
+class Goroutine(NotCopyable):
     """A goroutine (Go: the ``g`` struct, runtime2.go).
 
     Attributes
@@ -278,7 +278,7 @@ class Goroutine:
         return f"<Goroutine {self.id} [{state}]{sys_} {self.name}>"
 
 
-class Scheduler:
+class Scheduler(NotCopyable):
     """Goroutines, timers and the park/ready protocol behind channels and finalizers.
 
     Parameters
@@ -335,6 +335,10 @@ class Scheduler:
         self.nchanops = 0
 
         self._lock = threading.Lock() if self._threads else _NoLock()
+        # threads: a block that takes the lock and does not wait holds the Python signal
+        # handlers too (`_signals.held`): a KeyboardInterrupt at the block's exit, before
+        # the release, left the lock held and main's next channel operation waited forever
+        self._guard = _signals.held if self._threads else _NoLock
         self.time_to_run = TimeHistogram()          # Go: sched.timeToRun
         self.on_exit = None                         # called with each goroutine that exits
         self.proc = None                            # the Runtime's proc.Proc (sudogs), if any
@@ -458,7 +462,7 @@ class Scheduler:
                                    "the cooperative scheduler can block only its goroutines")
             g = self._foreign_g()
         if g is self._main and self._pending:
-            with self._lock:
+            with self._lock, self._guard():
                 if self._pending:
                     raise self._pending.pop(0)
         if self._threads and not self._virtual:
@@ -475,7 +479,7 @@ class Scheduler:
             fg._foreign = True
             fg._cond = threading.Condition(self._lock)
             self._tls.foreign = fg
-            with self._lock:
+            with self._lock, self._guard():
                 self._foreign_threads.append(t)
         return fg
 
@@ -521,7 +525,7 @@ class Scheduler:
             try:
                 t.start()
             except BaseException:
-                with self._lock:
+                with self._lock, self._guard():
                     g.status = DEAD
                     self._allgs.pop(g.id, None)
                     self._nactive -= 1
@@ -553,7 +557,7 @@ class Scheduler:
         if not self._threads:
             self._pending.append(exc)        # the hub hands it to main before anything else
             return
-        with self._lock:
+        with self._lock, self._guard():
             self._deliver_locked(exc)
 
     def _deliver_locked(self, exc):
@@ -589,7 +593,7 @@ class Scheduler:
     def _thread_main(self, g: Goroutine):
         _signals.block_thread()          # signals go to the main thread (see _signals)
         self._tls.g = g
-        with self._lock:
+        with self._lock, self._guard():
             if g.status == RUNNABLE:
                 g.status = RUNNING
         try:
@@ -695,7 +699,7 @@ class Scheduler:
             raise ValueError(f"goruntime: ready of a goroutine of another scheduler: {g!r}")
         if self._threads:
             self._note_thread()
-        with self._lock:
+        with self._lock, self._guard():
             self._ready_locked(g)
 
     def _ready_locked(self, g):
@@ -937,7 +941,7 @@ class Scheduler:
             return
         self._closed = True
         if defer:
-            with _graveyard_lock:
+            with _graveyard_lock, _signals.held():
                 _graveyard.extend(g._gr for g in self._allgs.values() if g._gr is not None)
                 if self._hub is not None:
                     _graveyard.append(self._hub)
@@ -972,7 +976,7 @@ class Scheduler:
         """In main: raise a goroutine's crash that waits for main's next scheduling point."""
         if self.current() is not self._main:
             return
-        with self._lock:
+        with self._lock, self._guard():
             m = self._main
             if m._raise is not None:
                 exc, m._raise = m._raise, None
@@ -987,7 +991,7 @@ class Scheduler:
         """
         g = self._current_blocking("gosched")
         if self._threads:
-            with self._lock:
+            with self._lock, self._guard():
                 self._wake_due_locked(self.clock.nanotime())
             time.sleep(0)
             return
@@ -1087,7 +1091,7 @@ def reap() -> None:
     from this point: a Runtime's creation or close, or interpreter exit). A greenlet of
     another thread is let go: greenlet ends it in its own thread at that thread's next
     switch."""
-    with _graveyard_lock:
+    with _graveyard_lock, _signals.held():
         if not _graveyard:
             return
         doomed = _graveyard[:]
@@ -1125,7 +1129,7 @@ def default_scheduler() -> Scheduler:
     """The module default ``Scheduler()`` (cooperative, virtual clock), made on first use."""
     global _default_scheduler
     if _default_scheduler is None:
-        with _default_lock:
+        with _default_lock, _signals.held():
             if _default_scheduler is None:
                 _default_scheduler = Scheduler()
     return _default_scheduler

@@ -18,7 +18,7 @@ import bisect
 
 import numpy as np
 
-from . import _heap, _object, types as _types
+from . import _heap, _object, _signals, types as _types
 from .errors import Panic
 
 MAX_ALLOC = 1 << 48                        # Go: maxAlloc on linux/amd64
@@ -115,7 +115,7 @@ def append(rt, s, values):
     for v in values:                        # every value checked before anything changes
         _object.check_store(holder, elem, v)
     new_len = n + len(values)
-    with rt.world:
+    with rt.world, _signals.held():
         if new_len <= c:                    # room in the backing array: no allocation
             out = _object.make_slice(rt, rt.heap, addr, new_len, c, elem)
         elif elem.size == 0:
@@ -169,7 +169,7 @@ def copy(rt, dst, src):
     n = min(len(d), len(sv))
     nbytes = n * d.elem.size
     if nbytes:
-        with rt.world:                     # memmove: overlapping ranges are fine
+        with rt.world, _signals.held():                     # memmove: overlapping ranges are fine
             if d.elem.has_pointers:
                 rt.heap.bulk_barrier(d.addr, sv.addr, nbytes)      # Go: typedslicecopy
             rt.heap.view(d.addr, nbytes)[:] = rt.heap.view(sv.addr, nbytes).copy()
@@ -181,7 +181,7 @@ def clear_slice(rt, s):
     own(rt, s)
     nbytes = len(s) * s.elem.size
     if nbytes:
-        with rt.world:
+        with rt.world, _signals.held():
             if s.elem.has_pointers:
                 rt.heap.bulk_barrier(s.addr, 0, nbytes)            # Go: typedmemclr
             rt.heap.view(s.addr, nbytes)[:] = 0

@@ -73,6 +73,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from . import _signals
+
 __all__ = [
     "Type", "Field", "Method",
     "Bool", "Int", "Int8", "Int16", "Int32", "Int64", "Uint", "Uint8", "Uint16", "Uint32",
@@ -294,7 +296,7 @@ class Type:
         recursive to the second (``_laying_out`` is only ever seen by its own thread).
         """
         if self._size is None:
-            with _layout_lock:
+            with _layout_lock, _signals.held():
                 if self._size is not None:
                     return self._size
                 if self._laying_out:
@@ -434,7 +436,7 @@ def _method(spec, package, pointer_receiver=False):
 
 def _declare(t):
     """Register named type *t*; return the registered twin if it is identical."""
-    with _registry_lock:
+    with _registry_lock, _signals.held():
         k = (t._pkg, t._name)
         old = _registry.get(k)
         if old is not None and old == t:
@@ -452,7 +454,7 @@ def lookup(name, package="main"):
         return _PREDECLARED[name]
     if "." in name:
         package, _, name = name.rpartition(".")
-    with _registry_lock:
+    with _registry_lock, _signals.held():
         t = _registry.get((package, name))
     if t is None:
         raise TypeError(f"undefined: {_pkg_name(package)}.{name}" if package else f"undefined: {name}")

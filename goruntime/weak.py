@@ -8,7 +8,7 @@ finds the object unmarked sets the cell to nil -- also when the object has a fin
 so the weak pointer is nil before the finalizer runs and stays nil after a resurrection;
 a new ``Make`` then gives a new, unequal pointer. Zero-size objects are immortal.
 """
-from . import _object
+from . import _object, _signals
 from .runtime import Pointer as _Handle
 
 __all__ = ["Make", "Pointer"]
@@ -34,7 +34,7 @@ class Pointer:
         rt.heap.check_alive()            # a dead or closed runtime: FatalError, as loads
         if self._immortal is not None:
             return _object.make_pointer(rt, rt.heap, self._immortal, self._elem)
-        with rt.world:
+        with rt.world, _signals.held():
             addr = rt.heap.read_word(self._addr)
             if addr == 0:
                 return None

@@ -36,7 +36,7 @@ import threading
 
 import numpy as np
 
-from .. import _heap, _mark
+from .. import _heap, _mark, _signals
 from ..mstats import MemStats
 from . import _graph, _parse
 
@@ -127,14 +127,14 @@ def _small_pages():
     if sh is None:
         yield
         return
-    with _PAGES_LOCK:
+    with _PAGES_LOCK, _signals.held():
         if _PAGES[0] == 0:
             _PAGES[1] = sh(False)
         _PAGES[0] += 1
     try:
         yield
     finally:
-        with _PAGES_LOCK:
+        with _PAGES_LOCK, _signals.held():
             _PAGES[0] -= 1
             if _PAGES[0] == 0:
                 sh(_PAGES[1])
@@ -518,7 +518,7 @@ class HeapDump:
         from ..errors import FatalError
         rt = Runtime(gogc=100, arena_cap=arena_cap)
         heap = rt.heap
-        with heap.lock:
+        with heap.lock, _signals.held():
             self.cleared_pointers = _graph.place(
                 heap, self._buf, self.objects, self._fields, self._target,
                 self._span_first, self._slot_index, self._span_noscan, self._threads)

@@ -113,6 +113,8 @@ def elf_sections(path):
     shstrndx = int.from_bytes(raw[0x3E:0x40], "little")
     if shoff + shnum * _SHDR.itemsize > len(raw) or shstrndx >= max(shnum, 1):
         raise ValueError(f"{path}: malformed ELF section headers")
+    if shnum == 0:                  # Go's debug/elf: a file with no sections (B78: the
+        return {}, {}               # name table's entry 0 was indexed: IndexError)
     sh = np.frombuffer(raw, dtype=_SHDR, count=shnum, offset=shoff)
     names = sh[shstrndx]
     strs = raw[int(names["offset"]):int(names["offset"]) + int(names["size"])]

@@ -110,6 +110,9 @@ MAX_HEAP_PAGES = 1 << 23          # 64 GiB of 8 KiB pages: bigger heap address r
 SIZE_CLASS_TO_SIZE = None         # filled lazily from goruntime._heap
 
 
+_INT64_MAX = 2 ** 63 - 1
+
+
 class _Err(ValueError):
     pass
 
@@ -482,8 +485,13 @@ def parse(data, *, gogc=None, memory_limit=None):
     dlen = np.array([r[1] for r in rows], dtype=np.int64)
     bgen = np.array([r[3] for r in rows], dtype=np.int32)
     freq = np.array([r[4] for r in rows], dtype=np.float64)
-    # a batch's start in ns, truncated as Go's frequency.mul does
-    bstart = np.array([int(float(r[2]) * r[4]) for r in rows], dtype=np.int64)
+    # a batch's start in ns, truncated as Go's frequency.mul does; one past int64 (a
+    # time near 2**64 ticks) was an OverflowError from numpy (B78)
+    starts = [int(float(r[2]) * r[4]) for r in rows]
+    for r, s in zip(rows, starts):
+        if s > _INT64_MAX:
+            _fail(f"batch time {r[2]} ticks is past int64 nanoseconds", r[0])
+    bstart = np.array(starts, dtype=np.int64)
 
     # 1. the outputs' room: an upper bound on each kind's events (an event is its type
     # byte and at least a byte per argument), reserved without memory (`_reserve`);
