@@ -40,7 +40,7 @@ $(VENV)/.stamp-venv:
 	@echo "make: creating the project's virtual environment in $(VENV) (with $(PYTHON))"
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) && \
 	  $(PYTHON) -m pip --python $(PY) install -q --disable-pip-version-check pip; } || \
-	  { echo "make: could not create $(VENV): install python3-venv (Debian/Ubuntu) or pip for $(PYTHON)" >&2; exit 1; }
+	  { rm -rf $(VENV); echo "make: could not create $(VENV): $(PYTHON) has neither ensurepip nor pip >= 22.3; install python3-venv (Debian/Ubuntu: apt-get install python3-venv) or pip for $(PYTHON), or run make with PYTHON=another-python3.11+" >&2; exit 1; }
 	@touch $@
 
 venv: $(VENV)/.stamp-venv  ## Create the project's virtual environment ($(VENV))

@@ -55,8 +55,9 @@ MS = 1_000_000
 MODES = ["cooperative", pytest.param("threads", marks=pytest.mark.threads)]
 
 
-def wait_for(r, cond, what, timeout=10.0):
-    """Let the finalizer/cleanup goroutines run until ``cond()`` holds, for at most *timeout* s."""
+def wait_for(r, cond, what, timeout=60.0):
+    """Let the finalizer/cleanup goroutines run until ``cond()`` holds, for at most *timeout* s
+    (a hang guard: a loaded machine may starve a goroutine thread for seconds)."""
     deadline = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > deadline:
@@ -219,3 +220,19 @@ def line_sweep(case, *, where=None, only=None, action="SIGINT", step=1, min_line
             continue
         k += step(n) if callable(step) else step
     return n
+
+
+def tries(mode, n, timeout=60.0):
+    """The turns of a loop that waits for another goroutine: *n* in cooperative mode (where
+    the count is the schedule, deterministic), and in threads mode as many as *timeout*
+    seconds allow (at least *n*): another thread's progress is the OS scheduler's, and on a
+    loaded machine *n* short sleeps may pass before it runs. A hang guard, not a time limit:
+    a correct runtime ends the loop within milliseconds."""
+    if mode != "threads":
+        yield from range(n)
+        return
+    deadline = time.monotonic() + timeout
+    i = 0
+    while i < n or time.monotonic() < deadline:
+        yield i
+        i += 1

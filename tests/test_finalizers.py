@@ -979,7 +979,7 @@ def test_finalizer_that_raises_crashes_the_program(r):
             rt.GC()
         else:
             rt.GC()                                       # queues only: does not raise
-            wait_for(r, lambda: False, "the finalizer's exception", timeout=5.0)
+            wait_for(r, lambda: False, "the finalizer's exception")
     assert r.gc_record.num_gc == n + 1
     assert any(n.startswith(f"goroutine {e.value.goroutine_id} [running]:")
                for n in getattr(e.value, "__notes__", []))

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 import pytest
-from gocheck import check_invariants, line_sweep
+from gocheck import check_invariants, line_sweep, tries
 
 import goruntime as rt
 from goruntime import _mark, debug, weak
@@ -276,7 +276,7 @@ def test_finalizer_that_raises_crashes_like_a_go_panic(mode):
         del p
         with pytest.raises(Boom, match="finalizer of 7") as e:
             rt.GC()         # cooperative: raised here, runtime.GC's sweep yields (Go dies here)
-            for _ in range(200):                     # threads: the next scheduling point(s)
+            for _ in tries(mode, 200):               # threads: the next scheduling point(s)
                 rt.Gosched()
                 if mode == "threads":
                     time.sleep(0.005)
@@ -308,7 +308,7 @@ def test_cleanup_that_raises_crashes_like_a_go_panic(mode):
         del p
         with pytest.raises(Boom, match="cleanup 3") as e:
             rt.GC()                       # cooperative: raised in runtime.GC's sweep turns
-            for _ in range(200):
+            for _ in tries(mode, 200):
                 rt.Gosched()
                 if mode == "threads":
                     time.sleep(0.005)
@@ -490,7 +490,7 @@ def test_keyboard_interrupt_raised_by_a_finalizer(mode):
         del p
         with pytest.raises(KeyboardInterrupt):
             rt.GC()                       # cooperative: raised in runtime.GC's sweep turns
-            for _ in range(200):
+            for _ in tries(mode, 200):
                 rt.Gosched()
                 if mode == "threads":
                     time.sleep(0.005)

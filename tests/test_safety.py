@@ -11,7 +11,7 @@ import pytest
 
 import goruntime as rt
 from goruntime import weak
-from gocheck import check_invariants, line_sweep
+from gocheck import check_invariants, line_sweep, tries
 
 PtrArr = rt.Array(rt.Ptr(rt.Int), 4)
 Box = rt.Struct("SafetyBoxT", x=rt.Int, next=rt.Ptr("SafetyBoxT"))
@@ -742,7 +742,7 @@ def _churn_one(mode):
         r.go(lambda: ran.append(3))
         del p, c, s
         r.gc()
-        for _ in range(2000):                     # bounded: a few ms normally
+        for _ in tries(mode, 2000):               # bounded: a few ms normally
             rt.Gosched()
             if len(ran) == 5:
                 break
@@ -820,7 +820,7 @@ def _drop_one(mode, cycle):
     r.go(ch.recv)                                 # parked for good (a goroutine leak in Go)
     del p, c, s, m
     r.gc()
-    for _ in range(2000):                         # bounded: a few ms normally
+    for _ in tries(mode, 2000):                   # bounded: a few ms normally
         r.sched.gosched()
         if len(ran) >= 5:
             break
@@ -835,7 +835,7 @@ def _drop_one(mode, cycle):
         r.set_finalizer(bad, lambda q: 1 / 0)
         del bad
         r.gc()
-        for _ in range(2000):
+        for _ in tries(mode, 2000):
             try:
                 r.sched.gosched()
             except ZeroDivisionError:

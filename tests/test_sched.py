@@ -30,7 +30,7 @@ def s(mode):
     return Scheduler(mode)
 
 
-def wait_until(s, cond, timeout=5.0):
+def wait_until(s, cond, timeout=60.0):
     """Let goroutines run until cond() holds (cooperative: yield; threads: poll)."""
     deadline = time.monotonic() + timeout
     while not cond():
