@@ -1156,9 +1156,175 @@ cdef int scan_word(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob, 
             g = d.grey[k]
             d.grey[k] = 0
             nobjs += GR_POPCNT(g)
+            # One grey object, not the word's first (that one takes scan_dense): a chain
+            # (a list in allocation order) is followed by scan_chain while it stays in
+            # this word; g is left set when it stopped before scanning an object.
+            while chain_on and d.tfast and g > 1 and (g & (g - 1)) == 0:
+                if (scan_chain_budgeted_call if budgeted else scan_chain_to_end_call)(
+                        h, w, d, k, ob, ces, cwmask, x0, &g, &sb, pnfast, pbfast, &nobjs) < 0:
+                    psb[0] = sb
+                    pnobjs[0] = nobjs
+                    return -1
+                if g:
+                    break
+                g = d.grey[k]
+                d.grey[k] = 0
+                nobjs += GR_POPCNT(g)
     psb[0] = sb
     pnobjs[0] = nobjs
     return 0
+
+
+cdef int scan_chain(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob, uint64_t ces,
+                    uint64_t cwmask, double x0, uint64_t* pg, uint64_t* psb, uint64_t* pnfast,
+                    uint64_t* pbfast, intp_t* pnobjs, bud_m* bud) noexcept nogil:
+    """scan_word's loop for one grey object *pg* (a single bit of grey word *k*, its grey
+    bit already cleared and the object counted in *pnobjs*) whose scan greys exactly one
+    object, white, through ds_found's fast path (the page d.tpage, in the span being
+    scanned, which touch() has counted), in the same grey word and not its first: that
+    object is scanned next, as
+    scan_word's re-read of the word would take it, without the round trip through its
+    grey bit; its mark-bit word is kept in a register, the counts in locals. A list in
+    allocation order walks a word's 63 successors so.
+
+    Each object is scanned, shaded and counted exactly as by scan_word's object loop
+    (the budget checked before each with the same counts; link(), touch() and ds_found's
+    fast path in the same order); anything else (no pointer kept, several, another
+    word, span or page, a marked successor) is shaded by ds_found / shade_found as
+    scan_word does, and the chain ends with *pg* 0. It ends with *pg* still set, the
+    object not scanned, when the budget is spent or the object's heap bits straddle two
+    words: scan_word's loop takes it then. -1 on error."""
+    cdef uint64_t pbuf[64]                        # one object's found pointers (<= 64 words)
+    cdef uint64_t sbuf[64]
+    cdef uint64_t g = pg[0], tlo = 0, tlen = 0, tbase = 0, tes = 0, b, word, p, idx, bit
+    cdef uint64_t p1 = 0
+    cdef uint32_t tdiv = 0
+    cdef intp_t tsi = 0, kw = k & (BITMAP_WORDS - 1), nk, i, j, t, j1 = 0
+    cdef uint64_t* tbits = NULL
+    cdef uint64_t* tgrey = NULL
+    tload(d, &tlo, &tlen, &tbase, &tdiv, &tes, &tsi, &tbits, &tgrey)
+    if tlen == 0 or tbits + kw != d.bits + k or not d.queued[tsi]:
+        return 0                                # not the fast path's span: scan_word's loop
+    cdef intp_t cwords = <intp_t>(ces >> 3), oi = <intp_t>((ob - d.astart) >> 3)
+    cdef const uint64_t* hbits = d.hbits
+    cdef const uint8_t* arena = d.arena
+    cdef uint64_t astart = d.astart
+    cdef uint64_t nfast = pnfast[0], bfast = pbfast[0], sb = psb[0], nlinks = w.nlinks
+    cdef uint64_t cwm = d.bits[k]                 # the word's mark bits, written back below
+    cdef intp_t nobjs = pnobjs[0]
+    cdef double extra = w.extra, w_link = w.w_link
+    cdef int r = 0
+    # touch() of the span must be a no-op (it counted the span when its first object was
+    # greyed, or it does not count it): the chain's marks do not call it
+    if not (tes < GREEN_TEA_MIN or tes > GREEN_TEA_MAX or tsi >= w.ntouched or w.touched[tsi]):
+        return 0
+    while True:
+        if bud_m is budgeted_m and ((d.nm + nfast) * w.w_obj + sb * w.w_byte + (extra - x0)
+                                    >= w.budget):
+            break                               # not scanned: scan_word's check keeps it grey
+        t = GR_CTZ64(g)
+        b = ob + (<uint64_t>t) * ces
+        i = oi + t * cwords
+        if (i & 63) + cwords > 64:
+            break                               # heap bits in two words: scan_word's path
+        g = 0
+        word = (hbits[i >> 6] >> (i & 63)) & cwmask
+        if word:
+            sb += (<uint64_t>GR_LEN64(word)) << 3
+        nk = 0
+        while word:
+            j = i + GR_CTZ64(word)
+            word &= word - 1
+            p = (<const uint64_t*>(arena + ((<uint64_t>j) << 3)))[0]
+            if p != 0 and p - b >= ces:         # not nil, not into this object
+                if nk:
+                    pbuf[nk] = p
+                    sbuf[nk] = astart + ((<uint64_t>j) << 3)
+                else:
+                    p1 = p
+                    j1 = j
+                nk += 1
+        if nk == 0:
+            break
+        pbuf[0] = p1
+        sbuf[0] = astart + ((<uint64_t>j1) << 3)
+        if nk == 1:
+            nlinks += 1                         # link()
+            extra += w_link
+            p = p1
+            if p - tlo < tlen:
+                idx = ((p - tbase) * tdiv) >> 32
+                bit = (<uint64_t>1) << (idx & 63)
+                if <intp_t>(idx >> 6) == kw and (idx & 63) != 0:
+                    if cwm & bit:
+                        break                   # marked already: nothing to shade
+                    cwm |= bit                  # ds_found's fast path, grey bit in hand
+                    nfast += 1
+                    bfast += tes
+                    g = bit
+                    nobjs += 1                  # (scan_word's re-read would count it)
+                    continue
+        # shaded as scan_word shades: the state written back first
+        d.bits[k] = cwm
+        w.extra = extra
+        w.nlinks = nlinks
+        if nk == 1:
+            r = ds_found(h, w, d, pbuf[0], sbuf[0])
+            if r > 0:
+                nfast += 1
+                bfast += d.tes
+                r = 0
+        else:
+            r = shade_found(h, w, d, pbuf, sbuf, nk, &nfast, &bfast)
+        cwm = d.bits[k]
+        extra = w.extra
+        nlinks = w.nlinks
+        break
+    d.bits[k] = cwm
+    w.extra = extra
+    w.nlinks = nlinks
+    pg[0] = g
+    psb[0] = sb
+    pnfast[0] = nfast
+    pbfast[0] = bfast
+    pnobjs[0] = nobjs
+    return -1 if r < 0 else 0
+
+
+ctypedef int (*scan_chain_fn)(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob,
+                             uint64_t ces, uint64_t cwmask, double x0, uint64_t* pg,
+                             uint64_t* psb, uint64_t* pnfast, uint64_t* pbfast,
+                             intp_t* pnobjs) noexcept nogil
+# Called through pointers (below), not inlined into scan_word: the chain's loop keeps its
+# state in registers (inlined, gcc spilled a dozen of its values to the stack).
+cdef int scan_chain_to_end(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob,
+                           uint64_t ces, uint64_t cwmask, double x0, uint64_t* pg,
+                           uint64_t* psb, uint64_t* pnfast, uint64_t* pbfast,
+                           intp_t* pnobjs) noexcept nogil:
+    return scan_chain(h, w, d, k, ob, ces, cwmask, x0, pg, psb, pnfast, pbfast, pnobjs,
+                      <to_end_m*>NULL)
+
+
+cdef int scan_chain_budgeted(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob,
+                             uint64_t ces, uint64_t cwmask, double x0, uint64_t* pg,
+                             uint64_t* psb, uint64_t* pnfast, uint64_t* pbfast,
+                             intp_t* pnobjs) noexcept nogil:
+    return scan_chain(h, w, d, k, ob, ces, cwmask, x0, pg, psb, pnfast, pbfast, pnobjs,
+                      <budgeted_m*>NULL)
+
+
+cdef scan_chain_fn scan_chain_to_end_call = scan_chain_to_end
+cdef scan_chain_fn scan_chain_budgeted_call = scan_chain_budgeted
+cdef bint chain_on = True
+
+
+def _set_chain(bint on):
+    """Turn scan_chain on or off (tests: every count of every drain call is the same
+    either way); returns the old setting."""
+    global chain_on
+    cdef bint old = chain_on
+    chain_on = on
+    return old
 
 
 ctypedef int (*scan_word_fn)(mheap_t* h, gcwork_t* w, dstate_t* d, intp_t k, uint64_t ob,

@@ -397,3 +397,71 @@ def test_adaptive_rule_keeps_dense_spans_batched():
     assert st["drain"] == "batched" and st["span_visits"] > 1024, st
     assert st["span_objs"] >= 4 * 1024
     _mark.clear_marks(h)
+
+
+def _chain_heap(seed, size, broken=True):
+    """A list in allocation order of *size*-byte nodes (pointer words a, b), one root:
+    a is the next node (5 % of them an interior pointer); b is set on 1.5 % of the nodes,
+    to a node up to 100 away (a fifth of them anywhere) or to the first of the node's
+    grey word; the last node's a points back
+    (marked already). Every way out of the span drain's chain (scan_chain): two pointers,
+    another word, the word's first slot, heap bits straddling two words (48 bytes), a
+    marked successor, and the chain itself. Not *broken*: only the list and its end."""
+    rng = np.random.default_rng(seed)
+    h = _heap.Heap()
+    n = 3000 if size < 640 else 400
+    mask = np.zeros(size // 8, np.uint8)
+    mask[:2] = 1
+    a = h.alloc_many(size, False, n, mask=mask)
+    nxt = np.append(np.arange(1, n), n - 5)
+    dst = a[nxt] + np.where(rng.random(n) < 0.05 * broken, rng.integers(1, size, n), 0).astype(np.uint64)
+    h.store_pointers(a.copy(), np.zeros(n, np.uint64), np.ascontiguousarray(dst))
+    r = rng.random(n) if broken else np.ones(n)
+    far, first = r < 0.01, (r >= 0.01) & (r < 0.015)
+    near = np.clip(np.flatnonzero(far) + rng.integers(-100, 100, far.sum()), 0, n - 1)
+    near[::5] = rng.integers(0, n, len(near[::5]))    # a fifth anywhere (other pages)
+    h.store_pointers(np.ascontiguousarray(a[far]), np.full(far.sum(), 8, np.uint64),
+                     np.ascontiguousarray(a[near]))
+    h.store_pointers(np.ascontiguousarray(a[first]), np.full(first.sum(), 8, np.uint64),
+                     np.ascontiguousarray(a[np.flatnonzero(first) & ~63]))
+    h.flush_mcaches(False)
+    return h, np.ascontiguousarray(a[:1])
+
+
+def _drain_calls(h, roots, budget):
+    """Every budgeted drain call's counts of a batched MarkState, and the final bits."""
+    m = _mark.MarkState(h, batched=True)
+    m.set_roots(roots)
+    calls = []
+    while not m.empty:
+        calls.append((m.drain(budget, 1.5, 1, w_span=7, w_link=3),
+                       m.nspans, m.nlinks, m.scan_large))
+    bits = h.gcmark_bits.copy()
+    m.stop()
+    _mark.clear_marks(h)
+    return calls, bits
+
+
+@pytest.mark.parametrize("size,broken", [(16, True), (32, True), (48, True), (64, True),
+                                         (640, True), (32, False)])
+def test_span_drain_chain_changes_no_count(size, broken):
+    # scan_chain (a list's successor scanned without its grey bit's round trip) marks,
+    # counts and stops every budgeted drain call exactly where the word loop does.
+    h, roots = _chain_heap(size, size, broken)
+    out = _assert_all_rings_agree(h, roots=roots)
+    st = {}
+    assert _mark.mark(h, roots, batched=True, stats=st) == out[:3]
+    _mark.clear_marks(h)
+    assert out[1] > 0.9 * (3000 if size < 640 else 400)
+    if size < 640:                              # the chain ran (span visits' objects)
+        assert st["span_objs"] > (0.1 if broken else 0.9) * out[1], st
+    old = _mark._set_chain(False)
+    try:
+        ref = {b: _drain_calls(h, roots, b) for b in (50, 700, 20000)}
+    finally:
+        _mark._set_chain(old)
+    for b, (calls, bits) in ref.items():
+        got, gbits = _drain_calls(h, roots, b)
+        assert got == calls, b
+        np.testing.assert_array_equal(gbits, bits)
+        assert len(calls) > (3 if b < 20000 else 0)
