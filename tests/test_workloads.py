@@ -229,16 +229,20 @@ def test_binary_trees_16_numgc_within_gos_range(bt16_traced):
 
 # binary-trees 16's peak is set by its first heap-triggered cycle, while the stretch tree
 # is being built (all of it live): its marked heap sets the next goal, and the next cycle
-# peaks near it. A runtime/trace of Go's program at GOMAXPROCS=1 shows assists marking
-# while the tree is built, none while itemCheck walks it (no allocation), and the
-# fractional worker finishing the mark when sysmon preempts the goroutine, 10..20 ms after
-# it was last scheduled (runtime.GC's return) -- not after the cycle's start
-# (mgc.preempt_time): goruntime "3->6->6 MB, 4 MB goal, 1.1/0.57/0 ms cpu", Go's runs
-# "3->7->6 MB, 2.1/0.24/0", "3->6->6, 2.1/0.44/0", "3->4->4, 0.53/3.7/0". goruntime's
-# cycle 2 ends (by assists) 0.3 ms of virtual time before that preemption:
-# "3->7->7 MB, 1.6/0/0", next goal 15 MB, peak 14.
-@pytest.mark.xfail(strict=True, reason="the first heap-triggered cycle ends just before sysmon's first "
-                                       "preemption: peak 14 MB, Go 7..13")
+# peaks near it. Go's runs (gcpacertrace=1, GOMAXPROCS=1, twelfth session, load 1.3..2 and
+# 9..12) mostly show it as goruntime does, "3->7->7 MB, 4 MB goal": the assists pace the
+# mark to revise's extrapolated goal, (goal - triggered) / expected * maxScanWork +
+# triggered, and the mark ends there (or earlier, "3->5->5", "3->6->6", when the fractional
+# worker's turns finish it). Go's ends at heapLive 7 964 136..7 985 880 B (its extrapolated
+# goal ~7.99 MB), goruntime's at 8 347 648 B (41 KB under the hard goal, 8 MiB): in Go the runtime's own
+# heap objects (42 168 B live after the program's runtime.GC, 117 objects; ~30 KB of heap
+# scan work) raise the scan work expected (gcpacertrace's "189842 B exp.", goruntime's
+# 160 162) and the trigger, which goruntime's empty heap does not hold. So goruntime's next
+# goal is 16.3 MB (Go's 15.6 MB) and its gc 3 "13->14->3 MB, 15 MB goal" where Go's usual
+# is "12->13->3 MB, 14 MB goal" (peak 13). With Go's two numbers put into goruntime's
+# pacer by hand the two cycles match Go's to a few KB (docs/emulation.md, "Worker
+# scheduling at GOMAXPROCS=1"). Go's own gc 3 ends anywhere in 13.2..14.1 MiB, and its
+# recorded runs include peaks of 14 and 18 MB (45 runs, 7..18 MB), so 14 is inside Go's range.
 def test_binary_trees_16_peak_heap_within_gos_range(bt16_traced):
     s, delta, trace = bt16_traced
     peak = _peak_mb(trace, delta["NumGC"])
