@@ -205,7 +205,15 @@ def cmd_sweep(a):
     each worker process's user / system CPU and page faults during the call;
     ``cpu_speedup_bound``: the workers' CPU summed over the larger one's plus the head
     thread's, the speed-up over one such worker that the CPU says (the wall clock of a
-    machine with a core for each)."""
+    machine with a core for each); ``worker_threads``: per worker, the CPU of the thread
+    that ran the replays, of its other threads (Dask's event loop, profiler, monitors)
+    and of its parent (for a LocalCluster the client process, where the nannies and the
+    scheduler run); ``client_other_cpu_seconds``: that process's CPU beside the calling
+    thread; ``tasks``: each replay's grid index, worker, start and end (seconds from the
+    call; `_timeline`); ``machine_busy_of_total``: the machine's busy and total CPU
+    seconds during the call (/proc/stat: the load). The cluster is the one
+    ``goruntime.sweep`` starts itself (`dask_sweep.local_cluster`), started before the
+    call."""
     import goruntime
     import goruntime.trace as gtrace
     from distributed import Client, LocalCluster, get_task_stream

@@ -26,10 +26,15 @@ costs one replay and nothing else, and keeps the last replay's heap memory (rese
 fresh heap's) for the next (`goruntime._heap.keep_memory`): the kernel does not fault a
 new heap's metadata in for every task. Both are given back when the sweep ends.
 
-Without a client a ``LocalCluster`` is started for the call (one single-threaded worker
-process per core: a replay holds the GIL between its Cython stretches, so threads would
-serialise) and closed after; with a ``dask.distributed.Client`` the tasks go to that
-cluster, which must have goruntime installed. dask, distributed and pandas are the ``sweep`` extra, imported only here.
+The tasks go longest first (`estimate_costs`), one per worker thread at a time
+(`_longest_first`): the worker that comes free takes the longest replay left.
+
+Without a client a ``LocalCluster`` is started for the call (`local_cluster`: one
+single-threaded worker process per core, since a replay holds the GIL between its Cython
+stretches and threads would serialise; Dask's profiler and monitors turned down) and
+closed after; with a ``dask.distributed.Client`` the tasks go to that cluster, which must
+have goruntime installed. dask, distributed and pandas are the ``sweep`` extra, imported
+only here.
 """
 from __future__ import annotations
 
