@@ -437,12 +437,8 @@ def test_b78_an_elf_with_no_section_headers():
 
 # ---- traces: batch headers and sync values at their edges --------------------------------
 def _uv(v):
-    out = bytearray()
-    while True:
-        c, v = v & 0x7F, v >> 7
-        out.append(c | (0x80 if v else 0))
-        if not v:
-            return bytes(out)
+    from test_safety import _uleb                # a uvarint is a ULEB128
+    return _uleb(v)
 
 
 def _reframe(raw, edit):
