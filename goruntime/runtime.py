@@ -82,7 +82,7 @@ def current():
             raise FatalError("goruntime: the current Runtime is closed and gone")
         return rt
     global _default
-    with _default_lock, _signals.held():
+    with _signals.held(), _default_lock:
         if _default is None:
             _default = Runtime.from_env()
         return _default
