@@ -186,7 +186,7 @@ class Chan(NotCopyable):
         """``ch <- v`` (Go: chansend). Blocks until a receiver takes *v* or buffer space frees."""
         s = self._sched
         g = s._current_blocking("Chan.send")
-        with s._lock, s._guard():
+        with s._guard(), s._lock:
             s.nchanops += 1                 # the virtual clock's meter
             if self._send_nb_locked(v):
                 return
@@ -209,7 +209,7 @@ class Chan(NotCopyable):
         """``v, ok := <-ch`` (Go: chanrecv2). ``ok`` is False once closed and drained."""
         s = self._sched
         g = s._current_blocking("Chan.recv")
-        with s._lock, s._guard():
+        with s._guard(), s._lock:
             s.nchanops += 1                 # the virtual clock's meter
             r = self._recv_nb_locked()
             if r is not None:
@@ -242,7 +242,7 @@ class Chan(NotCopyable):
         s = self._sched
         if s._threads:
             s._note_thread()
-        with s._lock, s._guard():
+        with s._guard(), s._lock:
             s.nchanops += 1                 # the virtual clock's meter
             return self._send_nb_locked(v)
 
@@ -252,7 +252,7 @@ class Chan(NotCopyable):
         s = self._sched
         if s._threads:
             s._note_thread()
-        with s._lock, s._guard():
+        with s._guard(), s._lock:
             s.nchanops += 1                 # the virtual clock's meter
             return self._recv_nb_locked()
 
@@ -262,7 +262,7 @@ class Chan(NotCopyable):
         s = self._sched
         if s._threads:
             s._note_thread()
-        with s._lock, s._guard():
+        with s._guard(), s._lock:
             s.nchanops += 1                 # the virtual clock's meter
             if self._closed:
                 raise Panic("close of closed channel")

@@ -204,13 +204,13 @@ class VirtualClock(NotCopyable):
         work done since its previous call (an int >= 0) and keeps its own baseline."""
         if not callable(meter):
             raise TypeError(f"goruntime: clock meter {meter!r} is not callable")
-        with self._lock, _signals.held():     # held: a Ctrl-C at the exit left it locked
+        with _signals.held(), self._lock:     # held: a Ctrl-C at the exit left it locked
             self._meters = self._meters + (meter,)
 
     def remove_meter(self, meter) -> None:
         """Stop reading *meter* (after bringing in what it has); no error if it is absent."""
         self.sync()
-        with self._lock, _signals.held():
+        with _signals.held(), self._lock:
             self._meters = tuple(m for m in self._meters if m is not meter)
 
     def sync(self) -> int:

@@ -796,7 +796,7 @@ def Read(samples: list[Sample]) -> None:
     _check_samples(samples)
     if len(samples) == 0:
         return
-    with _metrics_sema, _signals.held():
+    with _signals.held(), _metrics_sema:
         if _provider is None:
             raise RuntimeError("goruntime.metrics.Read: no runtime is current (no input "
                                "provider installed; create a goruntime.Runtime first)")

@@ -82,7 +82,7 @@ def current():
             raise FatalError("goruntime: the current Runtime is closed and gone")
         return rt
     global _default
-    with _default_lock, _signals.held():
+    with _signals.held(), _default_lock:
         if _default is None:
             _default = Runtime.from_env()
         return _default
@@ -792,24 +792,28 @@ class Runtime:
         _sched.reap()
 
     def _shutdown(self, wait):
-        """close()'s work; *wait*: join the goroutine threads (not from ``__del__``)."""
-        self._closed = True
-        if self._meter_fn is not None:
-            self.clock.remove_meter(self._meter_fn)
-        if self.heap.dead is None:
-            self.heap.dead = ("goruntime: this Runtime is closed", None)
-        self.sched.on_tick = None
-        self.sched.on_crash = None
-        self.sched.close(timeout=10.0 if wait else None, defer=not wait)
-        if self.world.acquire(blocking=wait):
-            try:
-                self.heap.release_memory()
-            finally:
-                self.world.release()
-        self.finalizers.clear()
-        self.cleanups.queue.clear()
-        self.cleanups.held.clear()
-        self.pools.clear()
+        """close()'s work; *wait*: join the goroutine threads (not from ``__del__``).
+        One step for signal handlers (`_signals.held`): once ``_closed`` is set close()
+        does nothing more, so a Ctrl-C part way left a runtime half closed, its world lock
+        held when it came right after the lock was taken (B77)."""
+        with _signals.held():
+            self._closed = True
+            if self._meter_fn is not None:
+                self.clock.remove_meter(self._meter_fn)
+            if self.heap.dead is None:
+                self.heap.dead = ("goruntime: this Runtime is closed", None)
+            self.sched.on_tick = None
+            self.sched.on_crash = None
+            self.sched.close(timeout=10.0 if wait else None, defer=not wait)
+            if self.world.acquire(blocking=wait):
+                try:
+                    self.heap.release_memory()
+                finally:
+                    self.world.release()
+            self.finalizers.clear()
+            self.cleanups.queue.clear()
+            self.cleanups.held.clear()
+            self.pools.clear()
 
     def _check_alive(self):
         """Raise if this runtime died: first a crash still waiting for main's next

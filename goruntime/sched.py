@@ -462,7 +462,7 @@ class Scheduler(NotCopyable):
                                    "the cooperative scheduler can block only its goroutines")
             g = self._foreign_g()
         if g is self._main and self._pending:
-            with self._lock, self._guard():
+            with self._guard(), self._lock:
                 if self._pending:
                     raise self._pending.pop(0)
         if self._threads and not self._virtual:
@@ -479,7 +479,7 @@ class Scheduler(NotCopyable):
             fg._foreign = True
             fg._cond = threading.Condition(self._lock)
             self._tls.foreign = fg
-            with self._lock, self._guard():
+            with self._guard(), self._lock:
                 self._foreign_threads.append(t)
         return fg
 
@@ -525,7 +525,7 @@ class Scheduler(NotCopyable):
             try:
                 t.start()
             except BaseException:
-                with self._lock, self._guard():
+                with self._guard(), self._lock:
                     g.status = DEAD
                     self._allgs.pop(g.id, None)
                     self._nactive -= 1
@@ -557,7 +557,7 @@ class Scheduler(NotCopyable):
         if not self._threads:
             self._pending.append(exc)        # the hub hands it to main before anything else
             return
-        with self._lock, self._guard():
+        with self._guard(), self._lock:
             self._deliver_locked(exc)
 
     def _deliver_locked(self, exc):
@@ -593,7 +593,7 @@ class Scheduler(NotCopyable):
     def _thread_main(self, g: Goroutine):
         _signals.block_thread()          # signals go to the main thread (see _signals)
         self._tls.g = g
-        with self._lock, self._guard():
+        with self._guard(), self._lock:
             if g.status == RUNNABLE:
                 g.status = RUNNING
         try:
@@ -699,7 +699,7 @@ class Scheduler(NotCopyable):
             raise ValueError(f"goruntime: ready of a goroutine of another scheduler: {g!r}")
         if self._threads:
             self._note_thread()
-        with self._lock, self._guard():
+        with self._guard(), self._lock:
             self._ready_locked(g)
 
     def _ready_locked(self, g):
@@ -941,7 +941,7 @@ class Scheduler(NotCopyable):
             return
         self._closed = True
         if defer:
-            with _graveyard_lock, _signals.held():
+            with _signals.held(), _graveyard_lock:
                 _graveyard.extend(g._gr for g in self._allgs.values() if g._gr is not None)
                 if self._hub is not None:
                     _graveyard.append(self._hub)
@@ -976,7 +976,7 @@ class Scheduler(NotCopyable):
         """In main: raise a goroutine's crash that waits for main's next scheduling point."""
         if self.current() is not self._main:
             return
-        with self._lock, self._guard():
+        with self._guard(), self._lock:
             m = self._main
             if m._raise is not None:
                 exc, m._raise = m._raise, None
@@ -991,7 +991,7 @@ class Scheduler(NotCopyable):
         """
         g = self._current_blocking("gosched")
         if self._threads:
-            with self._lock, self._guard():
+            with self._guard(), self._lock:
                 self._wake_due_locked(self.clock.nanotime())
             time.sleep(0)
             return
@@ -1083,7 +1083,9 @@ class Scheduler(NotCopyable):
 # there makes greenlet switch into them just the same. They wait here, holding nothing of
 # their runtime but weak references, until `reap` ends them from plain Python code.
 _graveyard: list = []
-_graveyard_lock = threading.Lock()
+# reentrant: close(defer) runs in __del__, which a garbage collection may run inside
+# reap's own block (a Lock deadlocked there, B77)
+_graveyard_lock = threading.RLock()
 
 
 def reap() -> None:
@@ -1091,11 +1093,11 @@ def reap() -> None:
     from this point: a Runtime's creation or close, or interpreter exit). A greenlet of
     another thread is let go: greenlet ends it in its own thread at that thread's next
     switch."""
-    with _graveyard_lock, _signals.held():
+    with _signals.held(), _graveyard_lock:
         if not _graveyard:
             return
         doomed = _graveyard[:]
-        _graveyard.clear()
+        del _graveyard[:len(doomed)]        # not clear(): a __del__ may have added more
     cur = _greenlet.getcurrent()
     for gr in doomed:
         if gr.dead or gr is cur:
@@ -1129,7 +1131,7 @@ def default_scheduler() -> Scheduler:
     """The module default ``Scheduler()`` (cooperative, virtual clock), made on first use."""
     global _default_scheduler
     if _default_scheduler is None:
-        with _default_lock, _signals.held():
+        with _signals.held(), _default_lock:
             if _default_scheduler is None:
                 _default_scheduler = Scheduler()
     return _default_scheduler

@@ -437,12 +437,8 @@ def test_b78_an_elf_with_no_section_headers():
 
 # ---- traces: batch headers and sync values at their edges --------------------------------
 def _uv(v):
-    out = bytearray()
-    while True:
-        c, v = v & 0x7F, v >> 7
-        out.append(c | (0x80 if v else 0))
-        if not v:
-            return bytes(out)
+    from test_safety import _uleb                # a uvarint is a ULEB128
+    return _uleb(v)
 
 
 def _reframe(raw, edit):
@@ -611,3 +607,33 @@ def test_arrays_aliasing_the_heap_passed_back_in():
         assert list(sv) == [0, 0, 1, 2, 3, 4]
         rt.GC()
         check_invariants(rt.ReadMemStats())
+
+
+def test_b77_a_runtime_collected_inside_reap_does_not_deadlock(monkeypatch):
+    """`sched.reap` held the graveyard's (non-reentrant) lock while it allocated; a
+    garbage collection there ran a dropped runtime's `__del__`, whose close takes the
+    same lock: the thread waited for itself forever (the fuzzer hung in
+    `Runtime.__init__`). Here the collection comes inside reap's block, when it looks
+    at the graveyard."""
+    import gc as pygc
+    from goruntime import sched
+
+    class Graveyard(list):
+        def __len__(self):                  # reap's `if not _graveyard`, under the lock
+            pygc.collect()
+            return list.__len__(self)
+
+    def scenario():
+        pygc.disable()
+        try:
+            r2 = rt.Runtime(arena_cap=64 << 20)     # dropped unclosed: __del__ closes it
+            r2.cycle = r2                   # freed only by the cycle collector
+            del r2
+            monkeypatch.setattr(sched, "_graveyard", Graveyard(sched._graveyard))
+            sched.reap()
+        finally:
+            pygc.enable()
+    t = threading.Thread(target=scenario, daemon=True)
+    t.start()
+    t.join(60)
+    assert not t.is_alive(), "reap deadlocked on its own lock"

@@ -127,14 +127,14 @@ def _small_pages():
     if sh is None:
         yield
         return
-    with _PAGES_LOCK, _signals.held():
+    with _signals.held(), _PAGES_LOCK:
         if _PAGES[0] == 0:
             _PAGES[1] = sh(False)
         _PAGES[0] += 1
     try:
         yield
     finally:
-        with _PAGES_LOCK, _signals.held():
+        with _signals.held(), _PAGES_LOCK:
             _PAGES[0] -= 1
             if _PAGES[0] == 0:
                 sh(_PAGES[1])
