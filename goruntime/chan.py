@@ -586,6 +586,19 @@ class HeapChan(Chan):
         """The values in the buffer, oldest first (for inspection; Go has none)."""
         return self._buf.values() if self.cap else []
 
+    @classmethod
+    def _of_hchan(cls, rt, h, T):
+        """The channel of hchan handle *h* rebuilt from the heap: its size, closed flag and
+        buffer ring (qcount, sendx, recvx) are all in the hchan."""
+        self = cls(h.dataqsiz, sched=rt.sched)
+        self.hchan, self.type, self.elem = h, T, T.underlying.elem
+        self._closed = bool(h.closed)
+        if self.cap:
+            ring = _HeapRing(rt, h, self.elem, rt.heap.read_word(h.addr + 16), self.cap)
+            ring.n, ring.sendx, ring.recvx = h.qcount, h.sendx, h.recvx
+            self._buf = ring
+        return self
+
     def _unparked(self):
         """Go: a goroutine woken from a wait on this channel clears its sudog's ``c``
         when it runs again (chanrecv, chansend, selectgo's pass 3). Until then the sudog
@@ -669,19 +682,10 @@ def chan_of_word(rt, w, T):
     if ch is not None:
         return ch
     from . import _object
-    H = _hchan_type()
-    h = _object.make_pointer(rt, rt.heap, w, H)
-    elem = T.underlying.elem
-    if h.elemsize != elem.size:
+    h = _object.make_pointer(rt, rt.heap, w, _hchan_type())
+    if h.elemsize != T.underlying.elem.size:
         raise ValueError(f"goruntime: {w:#x} is not a {T} of this runtime")
-    ch = HeapChan(h.dataqsiz, sched=rt.sched)
-    ch.hchan, ch.type, ch.elem = h, T, elem
-    ch._closed = bool(h.closed)
-    if ch.cap:
-        ring = _HeapRing(rt, h, elem, rt.heap.read_word(w + 16), ch.cap)
-        ring.n, ring.sendx, ring.recvx = h.qcount, h.sendx, h.recvx
-        ch._buf = ring
-    return _register(rt, ch)
+    return _register(rt, HeapChan._of_hchan(rt, h, T))
 
 
 def check_send(rt, elem, v):
