@@ -2190,7 +2190,7 @@ def test_b66_a_signal_handlers_gc_between_allocating_and_rooting_frees_nothing()
     try:
         for name, fn, make, ok in cases:
             def case(run, fn=fn, make=make, ok=ok, name=name):
-                with rt.Runtime(godebug="gccheckmark=1"):
+                with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
                     p = rt.new(Box)
                     with run.traced():
                         v = make() if make else weak.Make(p)
@@ -2237,7 +2237,7 @@ def test_b67_a_signal_handlers_gc_cannot_free_an_interfaces_new_box():
     try:
         for name, make, ok in cases:
             def case(run, make=make, ok=ok, name=name):
-                with rt.Runtime(godebug="gccheckmark=1"):
+                with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
                     h = rt.new(Holder)
                     b = rt.new(Box)
                     val = make(h, b)
