@@ -2562,7 +2562,7 @@ def test_b76_a_sigint_at_any_line_of_the_clock_leaves_no_lock_held():
     from goruntime import clock
 
     def case(run):
-        with rt.Runtime() as r:
+        with rt.Runtime(arena_cap=64 << 20) as r:
             keep = [rt.new(rt.Array(rt.Int, 4)) for _ in range(50)]
             with run.traced(KeyboardInterrupt):
                 rt.GC()
@@ -2574,7 +2574,7 @@ def test_b76_a_sigint_at_any_line_of_the_clock_leaves_no_lock_held():
                 done = threading.Event()
                 t = threading.Thread(target=lambda: (r.clock.sync(), done.set()), daemon=True)
                 t.start()
-                assert done.wait(10), f"clock lock held after a SIGINT at clock line {run.k}"
+                assert done.wait(60), f"clock lock held after a SIGINT at clock line {run.k}"
                 rt.GC()
             del keep
     assert line_sweep(case, where=clock.__file__, action="SIGINT") >= 3
