@@ -2190,7 +2190,7 @@ def test_b66_a_signal_handlers_gc_between_allocating_and_rooting_frees_nothing()
     try:
         for name, fn, make, ok in cases:
             def case(run, fn=fn, make=make, ok=ok, name=name):
-                with rt.Runtime(godebug="gccheckmark=1"):
+                with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
                     p = rt.new(Box)
                     with run.traced():
                         v = make() if make else weak.Make(p)
@@ -2237,7 +2237,7 @@ def test_b67_a_signal_handlers_gc_cannot_free_an_interfaces_new_box():
     try:
         for name, make, ok in cases:
             def case(run, make=make, ok=ok, name=name):
-                with rt.Runtime(godebug="gccheckmark=1"):
+                with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
                     h = rt.new(Holder)
                     b = rt.new(Box)
                     val = make(h, b)
@@ -2562,7 +2562,7 @@ def test_b76_a_sigint_at_any_line_of_the_clock_leaves_no_lock_held():
     from goruntime import clock
 
     def case(run):
-        with rt.Runtime() as r:
+        with rt.Runtime(arena_cap=64 << 20) as r:
             keep = [rt.new(rt.Array(rt.Int, 4)) for _ in range(50)]
             with run.traced(KeyboardInterrupt):
                 rt.GC()
@@ -2574,7 +2574,7 @@ def test_b76_a_sigint_at_any_line_of_the_clock_leaves_no_lock_held():
                 done = threading.Event()
                 t = threading.Thread(target=lambda: (r.clock.sync(), done.set()), daemon=True)
                 t.start()
-                assert done.wait(10), f"clock lock held after a SIGINT at clock line {run.k}"
+                assert done.wait(60), f"clock lock held after a SIGINT at clock line {run.k}"
                 rt.GC()
             del keep
     assert line_sweep(case, where=clock.__file__, action="SIGINT") >= 3
