@@ -196,7 +196,13 @@ def _sweep(name, mode, step):
                 state.clear()
                 _usable(where)
         assert_nothing_held(None, where)
-    return line_sweep(case, where=PKG, action="SIGINT", step=step, min_lines=3)
+    return line_sweep(case, where=PKG, only=_not_del, action="SIGINT", step=step, min_lines=3)
+
+
+def _not_del(frame):
+    """Not in a ``__del__``: CPython reports an exception raised there as unraisable and
+    drops it, so a Ctrl-C whose handler runs in one is lost whatever the code does."""
+    return frame.f_code.co_name != "__del__"
 
 
 def _step(full):
@@ -230,7 +236,7 @@ def _loader_sweep(call, check, step):
         assert raised == run.reached, (run.k, "a Ctrl-C was lost" if run.reached else raised)
         assert_nothing_held(None, run.k)
         check()
-    return line_sweep(case, where=PKG, action="SIGINT", step=step, min_lines=3)
+    return line_sweep(case, where=PKG, only=_not_del, action="SIGINT", step=step, min_lines=3)
 
 
 @pytest.mark.parametrize("full", [False, pytest.param(True, marks=pytest.mark.slow)])
