@@ -54,7 +54,7 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from libc.stdint cimport INT32_MAX, INT64_MAX
 from goruntime._heap cimport (
-    Heap, mheap_t, mallocgc, mallocgc_typed, mallocgc_prefix, root_add, root_remove, addr_ptr,
+    Heap, mheap_t, mallocgc_typed, mallocgc_prefix, root_add, root_remove, addr_ptr,
     GORUNTIME_CHECKS, GR_PREFETCH, write_barrier, span_of, alloc_cache_t,
     alloc_cache_load, zero_slot, mspan_t, live_add_at, live_remove, LIVE_IDX_BITS, BITMAP_WORDS,
     TINY_SIZE,
