@@ -35,6 +35,14 @@ def test_a_slow_live_run_does_not_fail_a_timing_field():
     # the spec check too: the spec's number against the recorded range
     rows = harness.check_expected("s", {"x.NumGC": 2}, {"x.NumGC": 3}, {}, "spec", {"x.NumGC": [2, 3]}, {})
     assert not rows[0].failed
+    # ... and a field whose live run differs from the spec passes when the recorded run
+    # has the spec's value (one loaded live run), and fails when neither has it
+    rows = harness.check_expected("s", {"seen": False}, {"seen": True}, {}, "spec", {}, {"seen": True})
+    assert not rows[0].failed and rows[0].go == {"live": False, "recorded": True}
+    rows = harness.check_expected("s", {"seen": False}, {"seen": True}, {}, "spec", {}, {"seen": False})
+    assert rows[0].failed
+    rows = harness.check_expected("s", {"seen": False}, {"seen": True}, {}, "spec", {}, {})
+    assert rows[0].failed
 
 
 def test_every_timing_field_has_a_recorded_value():
