@@ -146,9 +146,12 @@ def test_copies_of_the_language_handles(r):
     c = rt.make(rt.ChanType(rt.Int), 2)
     sl = rt.append(rt.Slice(rt.Int), 1, 2)
     assert copy.copy(m) == m                # Go: assigning a map copies the reference
-    for h in (m, c, sl):                    # deepcopy would share the object: refused
+    for h in (m, sl):                       # deepcopy would share the object: refused
         with pytest.raises(TypeError, match="cannot deepcopy"):
             copy.deepcopy(h)
+    for how in (copy.copy, copy.deepcopy):  # a channel belongs to its runtime's scheduler (B79)
+        with pytest.raises(TypeError, match="HeapChan belongs to its runtime and cannot be copied"):
+            how(c)
     assert copy.deepcopy(s) is s and copy.deepcopy(f) is f      # immutable values
     for h in (m, s, f, c, sl):
         with pytest.raises(TypeError, match="pickle"):
