@@ -13,6 +13,7 @@ samples ~12 lines of each call; ``-m slow`` runs every line.
 import gzip
 import pathlib
 import signal
+import sys
 import threading
 import time
 
@@ -535,6 +536,10 @@ def test_callbacks_that_call_back_into_the_runtime(where, what):
                     _reenter(what, r, log)
             r.add_gc_observer(observer)
         del p
+        # an observer's exception is reported as unraisable, as gc.callbacks' are: caught here
+        reports, hook = [], sys.unraisablehook
+        if where == "observer":
+            sys.unraisablehook = reports.append
         try:
             for _ in range(4):
                 rt.GC()
@@ -544,6 +549,12 @@ def test_callbacks_that_call_back_into_the_runtime(where, what):
             # goroutine's exception then kills the runtime, as any finalizer's would
             assert r._closed or r.dead or what == "raise" or "inside a GC" in str(e) \
                 or "from inside one of its goroutines" in str(e), repr(e)
+        finally:
+            sys.unraisablehook = hook
+        if where == "observer" and what == "raise":   # each phase of the first cycle
+            assert len(reports) == 4 and all("from a callback" in str(u.exc_value) for u in reports), reports
+        else:
+            assert not reports, reports
         assert_nothing_held(r, (where, what))
         if not r._closed and r.dead is None:
             _usable((where, what))
