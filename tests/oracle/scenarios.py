@@ -2594,3 +2594,4 @@ import scenarios_fidelity2  # noqa: E402,F401  (the fidelity audit, second round
 import scenarios_fidelity3  # noqa: E402,F401  (the fidelity audit, third round: registers its scenarios)
 import scenarios_fidelity4  # noqa: E402,F401  (the fidelity audit, fourth round: registers its scenarios)
 import scenarios_fidelity5  # noqa: E402,F401  (the fidelity audit, fifth round: registers its scenarios)
+import scenarios_fidelity6  # noqa: E402,F401  (the fidelity audit, sixth round: registers its scenarios)
