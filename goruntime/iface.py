@@ -14,6 +14,13 @@ the data word points at is the question of boxing, and Go answers it per type:
   point at ``zeroVal``; otherwise a 16- or 24-byte header object with a pointer in it;
 - anything else is copied into a new object of its type (convT, convTnoptr).
 
+Copying an interface copies its two words: the box is shared, nothing is allocated. So a
+value read from an interface (a field, an element, a map entry, what ``Pool.Get`` returns)
+remembers its box while it lives (``_box``: a handle, which also keeps the box alive, as
+Go's interface variable does), and storing it into another interface stores the same data
+word. ``int(v)``, ``str(v)``, ``v.x`` are the value taken out (Go's type assertion):
+storing that boxes anew.
+
 A Python ``int``, ``float``, ``str``, ``bool`` or ``complex`` takes Go's default type for
 an untyped constant (``int``, ``float64``, ``string``, ``bool``, ``complex128``) and is
 boxed as a Go *variable* of that type is. (Go's compiler puts a boxed constant in rodata
@@ -34,13 +41,14 @@ class Value:
 
     Store it in an interface field to box it as Go boxes a ``T``.
     """
-    __slots__ = ("type", "x")
+    __slots__ = ("type", "x", "_box")
 
     def __init__(self, T, x):
         if not isinstance(T, _types.Type):
             raise TypeError(f"value: {T!r} is not a goruntime type")
         object.__setattr__(self, "type", T)
         object.__setattr__(self, "x", x)
+        object.__setattr__(self, "_box", None)
 
     def __setattr__(self, name, v):
         raise AttributeError("a Value is immutable")
@@ -63,6 +71,55 @@ class Value:
 
     def __repr__(self):
         return f"{self.type.go_string()}({self.x!r})"
+
+
+class _BoxedInt(int):
+    """An ``int`` read from an interface: the interface value, sharing its box (`_box`)."""
+
+
+class _BoxedFloat(float):
+    """A ``float64`` read from an interface, sharing its box."""
+
+
+class _BoxedComplex(complex):
+    """A ``complex128`` read from an interface, sharing its box."""
+
+
+def _boxed_string_type():
+    from .gostring import LoadedString
+    cls = getattr(_boxed_string_type, "cls", None)
+    if cls is None:
+        cls = _boxed_string_type.cls = type("_BoxedString", (LoadedString,), {
+            "__doc__": "A ``string`` read from an interface: the string variable, sharing its box."})
+    return cls
+
+
+_BOXED = {int: _BoxedInt, float: _BoxedFloat, complex: _BoxedComplex}
+
+
+def _with_box(rt, T, x, h):
+    """*x*, the value of the box *h* of type *T*, as the interface value sharing it."""
+    box = (rt, h, T)
+    if isinstance(x, str):
+        if not hasattr(x, "_go_string"):
+            return x
+        v = _boxed_string_type()._make(rt, str(x), x._go_string)
+    elif type(x) in _BOXED:
+        v = _BOXED[type(x)](x)
+    else:
+        v = Value(T, x)
+        object.__setattr__(v, "_box", box)
+        return v
+    v._box = box
+    return v
+
+
+def _shared_box(rt, v, T):
+    """The data word of the box *v* shares when it is a box of *T* in *rt*, else None."""
+    box = getattr(v, "_box", None)
+    if box is None or box[0] is not rt or box[2] != T:
+        return None
+    return box[1].addr
 
 
 def default_type(v):
@@ -187,6 +244,9 @@ def box(rt, v, iface_t, dry):
     if dry:
         return 0, 0
     tw = rt.rodata.type_word(T)
+    shared = _shared_box(rt, v, T)
+    if shared is not None:                      # an interface copied: its words, no box
+        return tw, shared
     # the new box's rooted handle stays in `keep` until this returns to the store (C code:
     # no Python signal handler, so no GC, between the return and the stored word)
     keep = []
@@ -284,7 +344,13 @@ def unbox(rt, T, w):
     if w == _heap.ZERO_BASE or T.size == 0:
         x = None
     elif rt.heap.in_arena(w):
-        x = _object.make_pointer(rt, rt.heap, w, T).value
+        h = _object.make_pointer(rt, rt.heap, w, T)
+        x = h.value
+        if T in (_types.Int, _types.Float64, _types.String, _types.Complex128):
+            return _with_box(rt, T, x, h)
+        v = Value(T, x)
+        object.__setattr__(v, "_box", (rt, h, T))
+        return v
     else:
         from .gostring import read_bytes
         raw = read_bytes(rt, w, T.size) if w != ZEROVAL_BASE or T.size <= 1024 else bytes(T.size)
@@ -307,6 +373,20 @@ def _decode(rt, T, raw):
         import numpy as np
         return np.frombuffer(raw, dtype=dt)[0].item()
     return raw
+
+
+def as_interface(rt, v):
+    """*v* converted to ``any`` where Go's code returns it as one (``Pool.New``'s
+    ``func() any``): boxed now, as Go's convT* at the return, and returned as the
+    interface value (sharing that box); handles and nil as they are."""
+    if v is None or isinstance(v, _object.Pointer) or getattr(v, "_box", None) is not None:
+        return v
+    T, x = type_and_value(v)
+    if _direct(T):
+        return v
+    keep = []
+    w = data_word(rt, T, x, keep)
+    return unbox(rt, T, w)
 
 
 _object.register_value_types(box=box, unbox=unbox)

@@ -166,7 +166,8 @@ class Pool:
         if rt.heap.gc_pending:
             rt.collector.heap_triggered()
         if x is None and self.New is not None:
-            x = self.New()
+            from .iface import as_interface
+            x = as_interface(rt, self.New())     # Go: New is func() any (boxed at its return)
         return x
 
     put, get = Put, Get

@@ -286,6 +286,61 @@ def test_boxed_value_keeps_its_referents_alive(r):
     assert bytes(h[0].x.numpy()) == b"a string longer than sixteen bytes"
 
 
+def _plain(v):
+    """A value read back, as comparable data (a struct box reads as a handle to it)."""
+    if not isinstance(v, rt.Value):
+        return v
+    x = v.x
+    if isinstance(x, dict):
+        return (x["a"], x["s"])
+    if isinstance(x, rt.Pointer):
+        return (x.a, x.s)
+    return x
+
+
+@pytest.mark.parametrize("v", [1000, 1.5, 2 + 3j, "hello", rt.value(rt.Uint16, 300),
+                               rt.value(rt.Struct("ifcRec", a=rt.Int, s=rt.String), {"a": 7, "s": "x"})])
+def test_copying_an_interface_shares_its_box(r, v):
+    """Go: an interface is two words; x = y copies them and allocates nothing. A value read
+    from an interface is that interface value: storing it again shares the box, and it
+    keeps the box alive while it lives; the value taken out (int(x), x.x) boxes anew."""
+    h = rt.new(rt.Array(rt.Any, 3))
+    h[0] = v
+    got = h[0]
+
+    def copy():
+        h[1] = h[0]
+    assert allocs_per_run(50, copy) == 0
+    assert _plain(h[1]) == _plain(v)
+    h[0] = h[1] = None
+    before = rt.ReadMemStats().HeapObjects
+    rt.GC()
+    h[2] = got                                                     # `got` kept the box
+    assert rt.ReadMemStats().HeapObjects == before
+    taken = v.x if isinstance(v, rt.Value) else type(v).__mro__[-2](got)
+
+    def rebox():
+        h[0] = rt.value(v.type, taken) if isinstance(v, rt.Value) else taken
+    assert allocs_per_run(50, rebox) == 1
+
+
+def test_a_box_is_shared_only_with_its_own_type_and_runtime(r):
+    h = rt.new(rt.Array(rt.Any, 2))
+    h[0] = rt.value(rt.Uint64, 1000)
+    u = h[0]
+    with rt.Runtime(gomaxprocs=1):
+        g = rt.new(rt.Array(rt.Any, 1))
+        before = rt.ReadMemStats().Mallocs
+        g[0] = u                                   # another runtime: boxed there
+        assert rt.ReadMemStats().Mallocs == before + 1 and g[0] == u
+    T = rt.Struct("ifcInt", i=rt.Int)
+    h[0] = 1000
+    n = h[0]
+    p = rt.new(T)
+    p.i = n                                        # into an int field: the value itself
+    assert p.i == 1000
+
+
 def test_array_field_elements(r):
     T = rt.Struct("tailT2", id=rt.Int, tail=rt.Array(rt.Int, 8))
     p = rt.new(T)

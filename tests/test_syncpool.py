@@ -88,3 +88,29 @@ def test_values_other_than_pointers_are_boxed_as_any():
         assert p.Get() == 1000                # the private slot first
         assert p.Get() == 7                   # then the chain's head
         assert p.Get() is None
+
+
+def test_new_boxes_a_non_pointer_value_at_its_return():
+    """Go: New is func() any, so `return make([]byte, 0, n)` boxes the slice (convTslice,
+    24 bytes); Get returns that interface, and putting it back shares the box, while a
+    Put of the slice taken out of it boxes it again."""
+    with runtime():
+        p = rt.Pool(New=lambda: rt.make(rt.Slice(rt.Byte), 0, 200))
+        p.Put(p.Get())                                  # the first Get's poolLocal, allPools
+        p.Get()
+        rt.GC()
+        m0 = rt.ReadMemStats()
+        x = p.Get()             # New: 208 bytes and the 24-byte box (and pinSlow's poolLocal, allPools)
+        m1 = rt.ReadMemStats()
+        assert (m1.Mallocs - m0.Mallocs, m1.TotalAlloc - m0.TotalAlloc) == (2 + 2, 208 + 24 + 128 + 8)
+        assert isinstance(x, rt.Value) and x.x.cap == 200
+        p.Put(x)                                        # the same interface: no box
+        x = p.Get()
+        m2 = rt.ReadMemStats()
+        assert m2.Mallocs == m1.Mallocs
+        p.Put(rt.value(rt.Slice(rt.Byte), x.x[:0]))     # Put(b[:0]): boxed again
+        assert rt.ReadMemStats().Mallocs == m2.Mallocs + 1
+        q = rt.Pool(New=lambda: rt.new(Buf))            # pointers are never boxed
+        m3 = rt.ReadMemStats()
+        y = q.Get()
+        assert isinstance(y, rt.Pointer) and rt.ReadMemStats().Mallocs - m3.Mallocs == 3

@@ -603,3 +603,103 @@ def fid6_goal_metrics():
     read()
     keys = ("live", "scan", "objects", "cycles", "gogc", "goal_err", "next_gc")
     return {"rows": {f"r{i}": dict(zip(keys, r)) for i, r in enumerate(rows)}, "prev": prevs}
+
+
+# ---------------------------------------------------------------------------
+# interface values copied; a sync.Pool of []byte
+
+@scenario(tol={**gc_noise("drop_orig", "drop_copy", "drop_map", "pool_gc1", "pool_gc2", "drop")})
+def fid6_iface_pool():
+    """Copying an interface copies its two words (the box is shared: nothing allocated),
+    into another array of any and into a map[int]any, whose entries keep the boxes after
+    both arrays are cleared; a sync.Pool of []byte: New's `return make(...)` boxes the
+    slice (convTslice, 24 bytes) and every Put of a slice boxes it again, while a pool of
+    pointers boxes nothing."""
+    T = _types()
+    rec = rt.Struct("ipRec", a=rt.Int, b=rt.Int, name=rt.String)
+    words, names = _global_strings(WORDS), _global_strings(NAMES)
+    anys = rt.new(rt.Array(rt.Any, 40))                           # Go: ipAny, ipCopy: global arrays
+    copies = rt.new(rt.Array(rt.Any, 40))
+    news = [0, 0]
+
+    def new_bytes():
+        news[0] += 1
+        return rt.make(rt.Slice(rt.Byte), 0, 200)
+
+    def new_arr():
+        news[1] += 1
+        return rt.new(rt.Array(rt.Byte, 200))
+
+    pool, ppool = rt.Pool(New=new_bytes), rt.Pool(New=new_arr)
+    held, held_p = [None] * 20, [None] * 20
+    got = []
+    total = 0
+    from scenarios_lang_port import Snaps
+    s = Snaps()
+    s.gcsnap("start")
+    for i in range(40):
+        if i % 4 == 0:
+            anys[i] = 1000 + i
+        elif i % 4 == 1:
+            anys[i] = rt.value(rec, {"a": i, "name": names[i % 10]})
+        elif i % 4 == 2:
+            anys[i] = rt.value(rt.Slice(rt.String), words[:i % 8 + 1])
+        else:
+            anys[i] = names[i % 10]
+    s.snap("box")
+    for i in range(40):
+        copies[i] = anys[i]
+    s.snap("copy")
+    m = rt.make(rt.Map(rt.Int, rt.Any), hint=64)
+    for i in range(40):
+        m[i] = copies[i]
+    s.snap("map")
+    for i in range(40):
+        anys[i] = None
+    s.gcsnap("drop_orig")
+    for i in range(40):
+        copies[i] = None
+    s.gcsnap("drop_copy")
+    for _, v in m.items():                                          # a type switch
+        if isinstance(v, int):
+            total += v
+        elif isinstance(v, str):
+            total += len(v)
+        elif v.type == rec:
+            total += v.x.a
+        else:
+            total += len(v.x)
+    v = None
+    m = None
+    s.gcsnap("drop_map")
+
+    def get(n):
+        for i in range(n):
+            held[i] = pool.Get().x                                  # .([]byte)
+            held_p[i] = ppool.Get()                                 # .(*[200]byte)
+
+    def put(n):
+        for i in range(n):
+            pool.Put(rt.value(rt.Slice(rt.Byte), held[i][:0]))
+            ppool.Put(held_p[i])
+            held[i] = held_p[i] = None
+
+    get(20)
+    got += news
+    s.snap("pool_get")
+    put(20)
+    s.snap("pool_put")
+    get(20)
+    got += news
+    s.snap("pool_get_again")
+    put(20)
+    s.gcsnap("pool_gc1")
+    get(5)
+    got += news
+    s.gcsnap("pool_gc2")
+    held, held_p = [None] * 20, [None] * 20
+    s.gcsnap("drop")
+    res = s.result()
+    res["news"] = got
+    res["sum"] = total
+    return res

@@ -16,6 +16,7 @@ import (
 	"runtime/metrics"
 	"slices"
 	"strings"
+	"sync"
 	"weak"
 )
 
@@ -29,6 +30,7 @@ func init() {
 		scenario{"fid6_weak_map_values", nil, fid6WeakMapValues},
 		scenario{"fid6_large_tiny", nil, fid6LargeTiny},
 		scenario{"fid6_goal_metrics", nil, fid6GoalMetrics},
+		scenario{"fid6_iface_pool", nil, fid6IfacePool},
 	)
 }
 
@@ -650,4 +652,108 @@ func fid6GoalMetrics() result {
 			"gogc": r[4], "goal_err": r[5], "next_gc": r[6]}
 	}
 	return result{"rows": out, "prev": gmPrevs[:4]}
+}
+
+// ---------------------------------------------------------------------------
+// interface values copied (two words: the box is shared, nothing allocated) from an
+// array of any to another and into a map[int]any; a sync.Pool of []byte, whose New
+// boxes the slice at its return (convTslice) and whose every Put of a slice boxes it
+// again, beside a pool of pointers (nothing boxed).
+
+type ipRec struct {
+	a, b int
+	name string
+}
+
+var (
+	ipAny   [40]any
+	ipCopy  [40]any
+	ipMap   map[int]any
+	ipNew   [2]int
+	ipPool  = sync.Pool{New: func() any { ipNew[0]++; return make([]byte, 0, 200) }}
+	ipPPool = sync.Pool{New: func() any { ipNew[1]++; return new([200]byte) }}
+	ipHeld  [20][]byte
+	ipHeldP [20]*[200]byte
+	ipNews  [6]int
+	ipSum   int
+)
+
+func fid6IfacePool() result {
+	gcsnap("start")
+	for i := range ipAny {
+		switch i % 4 {
+		case 0:
+			ipAny[i] = 1000 + i
+		case 1:
+			ipAny[i] = ipRec{a: i, name: msNames[i%10]}
+		case 2:
+			ipAny[i] = a6Words[:i%8+1]
+		case 3:
+			ipAny[i] = msNames[i%10]
+		}
+	}
+	snap("box")
+	for i := range ipAny {
+		ipCopy[i] = ipAny[i]
+	}
+	snap("copy")
+	ipMap = make(map[int]any, 64)
+	for i := range ipCopy {
+		ipMap[i] = ipCopy[i]
+	}
+	snap("map")
+	ipAny = [40]any{}
+	gcsnap("drop_orig")
+	ipCopy = [40]any{}
+	gcsnap("drop_copy")
+	for _, v := range ipMap {
+		switch x := v.(type) {
+		case int:
+			ipSum += x
+		case ipRec:
+			ipSum += x.a
+		case []string:
+			ipSum += len(x)
+		case string:
+			ipSum += len(x)
+		}
+	}
+	ipMap = nil
+	gcsnap("drop_map")
+	for i := range ipHeld {
+		ipHeld[i] = ipPool.Get().([]byte)
+		ipHeldP[i] = ipPPool.Get().(*[200]byte)
+	}
+	ipNews[0], ipNews[1] = ipNew[0], ipNew[1]
+	snap("pool_get")
+	for i := range ipHeld {
+		ipPool.Put(ipHeld[i][:0])
+		ipPPool.Put(ipHeldP[i])
+		ipHeld[i], ipHeldP[i] = nil, nil
+	}
+	snap("pool_put")
+	for i := range ipHeld {
+		ipHeld[i] = ipPool.Get().([]byte)
+		ipHeldP[i] = ipPPool.Get().(*[200]byte)
+	}
+	ipNews[2], ipNews[3] = ipNew[0], ipNew[1]
+	snap("pool_get_again")
+	for i := range ipHeld {
+		ipPool.Put(ipHeld[i][:0])
+		ipPPool.Put(ipHeldP[i])
+		ipHeld[i], ipHeldP[i] = nil, nil
+	}
+	gcsnap("pool_gc1")
+	for i := 0; i < 5; i++ {
+		ipHeld[i] = ipPool.Get().([]byte)
+		ipHeldP[i] = ipPPool.Get().(*[200]byte)
+	}
+	ipNews[4], ipNews[5] = ipNew[0], ipNew[1]
+	gcsnap("pool_gc2")
+	ipHeld, ipHeldP = [20][]byte{}, [20]*[200]byte{}
+	gcsnap("drop")
+	res := snapResult()
+	res["news"] = ipNews[:]
+	res["sum"] = ipSum
+	return res
 }
