@@ -747,6 +747,60 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
                           "strings has a separate scanned buffer (16 x 40 = 640 B); proc.go: two goroutines (480 B "
                           "g each); strconv.Itoa allocates its digits; the arithmetic", {
         "pipeline.BySize.25": 2, "pipeline.BySize.29": 1, "report.Mallocs": 8, "sums": [600, 600768, 66]}, {}),
+    # The audit's sixth round.
+    "fid6_map_structs": ("internal/runtime/maps: a group of 8 slots of {key int; elem msVal} (8 + 8 x 40 = 328 B), "
+                         "1500 entries in two 1024-slot tables (large objects); delete clears the slot, so the "
+                         "pointer's object dies, the tables never shrink and reinsertion fills the deleted slots; "
+                         "a GC during a range; the arithmetic", {
+        "lens": [150, 750, 750, 335250, 64], "fill.BySize.3": 1500, "shrink.BySizeFrees.3": 1350,
+        "reinsert.Mallocs": 0, "overwrite.BySize.3": 192, "map_drop.BySizeFrees.3": 150}, {}),
+    "fid6_append_ptrs": ("runtime/slice.go growslice: nextslicecap doubles below 256 then grows by (n + 3 x 256)/4, "
+                         "roundupsize to the class, and a pointerful array over 512 bytes carries an 8-byte malloc "
+                         "header (128 pointers: 1032 -> class 1152, cap 143); a re-slice keeps its whole array and "
+                         "every pointer in it; append(nil, s...) copies", {
+        "caps": [1, 2, 4, 8, 16, 32, 64, 143, 287, 607, 507, 511, 50, 1, 2, 4, 8, 16, 32, 71, 143, 303, 591, 1023,
+                 1151, 20],
+        "ptrs_grow.BySize.2": 600, "reslice.BySizeFrees.2": 0, "copied.BySizeFrees.2": 100, "truncate.Frees": 0,
+        "overwrite.Frees": 10}, {}),
+    "fid6_strings_pkg": ("strings/strings.go: genSplit make([]string, Count+1); Join and Repeat one Builder.Grow "
+                         "(bytealg.MakeNoZero: cap rounded up to the class); Repeat of '-' slices repeatedDashes; "
+                         "Fields make([]string, n); ToUpper returns s when nothing changes; append from cap 112 "
+                         "doubles to 224", {
+        "lens": [45, 45, 268, 200, 3000, 60, 30, 30, 180, 144, 224], "split.BySize.30": 1, "join.BySize.19": 1,
+        "join_one.Mallocs": 0, "repeat_const.Mallocs": 0, "upper.Mallocs": 1, "builder.BySize.9": 1,
+        "builder.BySize.16": 1}, {}),
+    "fid6_fin_arrays": ("mfinal.go: a finalizer on an array (new([4]*T) or &s[0]) marks what it points to (an element "
+                        "with its own finalizer runs a cycle later); a sub-slice keeps the array; s[len:] with cap 0 "
+                        "keeps its base pointer (cmd/compile: no pointer past the end); runtime.KeepAlive", {
+        "events.cycle1": [102], "events.cycle2": [11, 250, 309], "events.cycle3": [77], "events.cycle4": [],
+        "events.cycle5": [400], "kept": 0, "setup.Mallocs": 8}, {}),
+    "fid6_cleanups_many": ("mcleanup.go AddCleanup: each cleanup its own special and argument box; Cleanup.Stop "
+                           "removes one (twice: nothing); mheap.go: a weak handle goes nil when its object is first "
+                           "found unreachable, even with a finalizer, whose cleanups wait for the next cycle", {
+        "events.cycle1": [0, 2, 10, 11, 12, 20, 22], "events.cycle2": [504],
+        "events.cycle3": [30, 31, 32, 40, 41, 42, 50, 52], "events.cycle4": [], "state": [56, 40, 0, 0],
+        "setup.Mallocs": 49}, {}),
+    "fid6_weak_map_values": ("weak.Make on a map value: the same pointer gives an equal weak pointer; deleted and "
+                             "replaced values go nil, a value stored under a second key stays; a map assignment's "
+                             "concatenated key escapes (tiny), a lookup's does not", {
+        "state": [748982, 149796, 149796, 0], "eq": [True, False, True], "remake.Mallocs": 0,
+        "setup.BySize.3": 20}, {}),
+    "fid6_large_tiny": ("malloc.go: a large allocation (> 32 KiB, whole pages) does not reset the mcache's tiny "
+                        "block; 64 new(int32) take 16 blocks (48 combined: /gc/heap/tiny/allocs); a tiny block "
+                        "lives while any object in it does", {
+        "tiny": [48, 20], "mixed.Mallocs": 68, "mixed.HeapObjects": 20, "mixed.BySize.2": 16,
+        "drop_big.Frees": 2, "drop_big.HeapAlloc": -114688, "drop_odd_tiny.Frees": 0}, {}),
+    "fid6_goal_metrics": ("mgcpacer.go commit: goal = heapMarked + (heapMarked + lastStackScan + globalsScan) x "
+                          "GOGC/100, at least heapMinimum (4 MiB x GOGC/100), recomputed by SetGCPercent at once; "
+                          "GOGC=off: the memory limit's goal (97 % of MaxInt64); /gc/scan/heap counts a 48-byte "
+                          "node with one leading pointer as 8 bytes", {
+        "prev": [100, 50, 300, -1], "rows.r1.live": 4096000, "rows.r3.scan": 4000, "rows.r1.goal_err": 0,
+        "rows.r3.goal_err": 0, "rows.r5.goal_err": 0, "rows.r6.goal_err": 8136949, "rows.r8.next_gc": 1}, {}),
+    "fid6_iface_pool": ("runtime/iface.go: copying an interface copies two words (no allocation), the box shared by "
+                        "every copy; sync/pool.go: New's func() any boxes a slice (convTslice, 24 B), a Put of a "
+                        "slice boxes it again, a pointer is never boxed; the victim cache", {
+        "copy.Mallocs": 0, "drop_orig.Frees": 0, "box.Mallocs": 40, "pool_get.BySize.3": 20,
+        "pool_get_again.Mallocs": 0, "pool_put.BySize.3": 20, "news": [20, 20, 20, 20, 20, 20], "sum": 10462}, {}),
     "read_mem_stats_goroutine_mid_cycle": ("as read_mem_stats_mid_cycle, read by a second goroutine "
                                            "between the allocations (chan.go: an unbuffered send "
                                            "hands the P to the receiver)",
