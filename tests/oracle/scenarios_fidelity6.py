@@ -707,3 +707,72 @@ def fid6_iface_pool():
     res["news"] = got
     res["sum"] = total
     return res
+
+
+# ---------------------------------------------------------------------------
+# an event log with `any` payloads
+
+@scenario(tol=gc_noise("log_drop", "map_drop", "drop"))
+def fid6_events():
+    """Events {kind string; at int; data any} appended by value: each payload boxed once
+    where it is made (an int over 255: 8 bytes, tiny; a string: 16; an evUser: 24; a
+    pointer or nil: nothing); copying the events into per-kind slices in a map and into a
+    filtered slice copies their interfaces (the boxes are shared), so the boxes live until
+    the last copy goes."""
+    T = _types()
+    user = rt.Struct("evUser", id=rt.Int, name=rt.String)
+    ev = rt.Struct("evEvent", kind=rt.String, at=rt.Int, data=rt.Any)
+    words, names = _global_strings(WORDS), _global_strings(NAMES)
+    users = [None] * 8
+    for i in range(8):
+        u = rt.new(user)
+        u.id, u.name = i, names[i]
+        users[i] = u
+    u = None
+    sums = [0] * 5
+    from scenarios_lang_port import Snaps
+    s = Snaps()
+    s.gcsnap("start")
+    log = rt.Slice(ev)
+    for i in range(200):
+        d = (i * 1000, users[i % 8], names[i % 10], rt.value(user, {"id": i}), None)[i % 5]
+        log = rt.append(log, {"kind": words[i % 3], "at": i, "data": d})
+    d = None
+    s.snap("log")
+    by_kind = rt.make(rt.Map(rt.String, rt.Slice(ev)))
+    for i in range(len(log)):
+        e = log[i]
+        k = e.kind
+        by_kind[k] = rt.append(by_kind.get(k) if k in by_kind else rt.Slice(ev), e)
+    e = k = None
+    s.snap("by_kind")
+    kept = rt.Slice(ev)
+    for i in range(len(log)):
+        e = log[i]
+        if isinstance(e.data, str):
+            kept = rt.append(kept, e)
+    e = None
+    s.snap("filter")
+    log = None
+    s.gcsnap("log_drop")
+    for _, es in by_kind.items():
+        for i in range(len(es)):
+            x = es[i].data
+            if isinstance(x, int):
+                sums[0] += x
+            elif isinstance(x, rt.Pointer):
+                sums[1] += x.id
+            elif isinstance(x, str):
+                sums[2] += len(x)
+            elif x is None:
+                sums[4] += 1
+            else:
+                sums[3] += x.x.id
+    es = x = None
+    by_kind = None
+    s.gcsnap("map_drop")
+    kept = None
+    s.gcsnap("drop")
+    res = s.result()
+    res["sums"] = sums
+    return res

@@ -801,6 +801,11 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
                         "slice boxes it again, a pointer is never boxed; the victim cache", {
         "copy.Mallocs": 0, "drop_orig.Frees": 0, "box.Mallocs": 40, "pool_get.BySize.3": 20,
         "pool_get_again.Mallocs": 0, "pool_put.BySize.3": 20, "news": [20, 20, 20, 20, 20, 20], "sum": 10462}, {}),
+    "fid6_events": ("runtime/iface.go: a payload is boxed once where it is made (convT64 8 B tiny, convTstring 16 B, "
+                    "convT 24 B; a pointer or nil: nothing); copying a struct with an interface field copies its "
+                    "words, so per-kind slices and a filtered slice share the boxes; the arithmetic", {
+        "log.BySize.3": 40, "filter.Mallocs": 7, "by_kind.Mallocs": 23, "sums": [3900000, 140, 160, 4020, 40],
+        "drop.BySizeFrees.2": 40}, {}),
     "read_mem_stats_goroutine_mid_cycle": ("as read_mem_stats_mid_cycle, read by a second goroutine "
                                            "between the allocations (chan.go: an unbuffered send "
                                            "hands the P to the receiver)",

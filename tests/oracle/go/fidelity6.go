@@ -31,6 +31,7 @@ func init() {
 		scenario{"fid6_large_tiny", nil, fid6LargeTiny},
 		scenario{"fid6_goal_metrics", nil, fid6GoalMetrics},
 		scenario{"fid6_iface_pool", nil, fid6IfacePool},
+		scenario{"fid6_events", nil, fid6Events},
 	)
 }
 
@@ -754,5 +755,87 @@ func fid6IfacePool() result {
 	res := snapResult()
 	res["news"] = ipNews[:]
 	res["sum"] = ipSum
+	return res
+}
+
+// ---------------------------------------------------------------------------
+// an event log of structs with an `any` payload: each payload boxed once where it is
+// made; appending the structs to per-kind slices and filtering them copies the
+// interfaces' words (the boxes are shared, nothing is boxed again).
+
+type evEvent struct {
+	kind string
+	at   int
+	data any
+}
+
+type evUser struct {
+	id   int
+	name string
+}
+
+var (
+	evUsers  [8]*evUser
+	evLog    []evEvent
+	evByKind map[string][]evEvent
+	evKept   []evEvent
+	evSums   [5]int
+)
+
+func fid6Events() result {
+	for i := range evUsers {
+		evUsers[i] = &evUser{id: i, name: msNames[i]}
+	}
+	gcsnap("start")
+	for i := 0; i < 200; i++ {
+		var d any
+		switch i % 5 {
+		case 0:
+			d = i * 1000
+		case 1:
+			d = evUsers[i%8]
+		case 2:
+			d = msNames[i%10]
+		case 3:
+			d = evUser{id: i}
+		}
+		evLog = append(evLog, evEvent{kind: a6Words[i%3], at: i, data: d})
+	}
+	snap("log")
+	evByKind = make(map[string][]evEvent)
+	for _, e := range evLog {
+		evByKind[e.kind] = append(evByKind[e.kind], e)
+	}
+	snap("by_kind")
+	for _, e := range evLog {
+		if _, ok := e.data.(string); ok {
+			evKept = append(evKept, e)
+		}
+	}
+	snap("filter")
+	evLog = nil
+	gcsnap("log_drop")
+	for _, es := range evByKind {
+		for _, e := range es {
+			switch x := e.data.(type) {
+			case int:
+				evSums[0] += x
+			case *evUser:
+				evSums[1] += x.id
+			case string:
+				evSums[2] += len(x)
+			case evUser:
+				evSums[3] += x.id
+			case nil:
+				evSums[4]++
+			}
+		}
+	}
+	evByKind = nil
+	gcsnap("map_drop")
+	evKept = nil
+	gcsnap("drop")
+	res := snapResult()
+	res["sums"] = evSums[:]
 	return res
 }
