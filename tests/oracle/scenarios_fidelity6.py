@@ -178,7 +178,7 @@ def fid6_append_ptrs():
     note(rt.copy(keep, ptrs[200:]))
     ptrs = ptrs[:0]
     s.gcsnap("truncate")
-    for i in range(10):
+    for _ in range(10):
         ptrs = rt.append(ptrs, None)
     s.gcsnap("overwrite")
     strs = rt.Slice(rt.String)
@@ -523,7 +523,7 @@ def fid6_large_tiny():
     for i in range(50):
         ptrs[i * 50] = None
     s.gcsnap("drop_half_ptrs")
-    tiny = big = ptrs = arr = None
+    tiny = big = ptrs = arr = None  # noqa: F841 (drops the roots)
     s.gcsnap("drop")
     res = s.result()
     res["tiny"] = counts
@@ -619,7 +619,6 @@ def fid6_iface_pool():
     both arrays are cleared; a sync.Pool of []byte: New's `return make(...)` boxes the
     slice (convTslice, 24 bytes) and every Put of a slice boxes it again, while a pool of
     pointers boxes nothing."""
-    T = _types()
     rec = rt.Struct("ipRec", a=rt.Int, b=rt.Int, name=rt.String)
     words, names = _global_strings(WORDS), _global_strings(NAMES)
     anys = rt.new(rt.Array(rt.Any, 40))                           # Go: ipAny, ipCopy: global arrays
@@ -719,7 +718,6 @@ def fid6_events():
     pointer or nil: nothing); copying the events into per-kind slices in a map and into a
     filtered slice copies their interfaces (the boxes are shared), so the boxes live until
     the last copy goes."""
-    T = _types()
     user = rt.Struct("evUser", id=rt.Int, name=rt.String)
     ev = rt.Struct("evEvent", kind=rt.String, at=rt.Int, data=rt.Any)
     words, names = _global_strings(WORDS), _global_strings(NAMES)
