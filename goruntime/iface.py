@@ -73,15 +73,29 @@ class Value:
         return f"{self.type.go_string()}({self.x!r})"
 
 
-class _BoxedInt(int):
+class _Boxed:
+    """Pickles and copies as its plain value (the box belongs to one runtime)."""
+
+    def __reduce__(self):
+        base = type(self).__mro__[2]
+        return (base, (base(self),))
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class _BoxedInt(_Boxed, int):
     """An ``int`` read from an interface: the interface value, sharing its box (`_box`)."""
 
 
-class _BoxedFloat(float):
+class _BoxedFloat(_Boxed, float):
     """A ``float64`` read from an interface, sharing its box."""
 
 
-class _BoxedComplex(complex):
+class _BoxedComplex(_Boxed, complex):
     """A ``complex128`` read from an interface, sharing its box."""
 
 

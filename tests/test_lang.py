@@ -339,6 +339,10 @@ def test_a_box_is_shared_only_with_its_own_type_and_runtime(r):
     p = rt.new(T)
     p.i = n                                        # into an int field: the value itself
     assert p.i == 1000
+    import copy
+    import pickle
+    back = pickle.loads(pickle.dumps(n))           # the plain value: a box is one runtime's
+    assert back == 1000 and type(back) is int and copy.deepcopy(n) is n
 
 
 def test_array_field_elements(r):
