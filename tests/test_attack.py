@@ -65,3 +65,50 @@ def test_b81_a_hint_larger_than_the_arena_fails_at_once(small):
     # before allocating anything (and without building a million tables' mirrors first).
     with unchanged(MemoryError, "runtime: out of memory"):
         rt.make(rt.Map(rt.Int, rt.Int), 1 << 30)
+
+
+# -- heap dumps whose few bytes claim a large heap -----------------------------------------
+
+def _uvarint(x):
+    out = bytearray()
+    while True:
+        b, x = x & 0x7F, x >> 7
+        out.append(b | 0x80 if x else b)
+        if not x:
+            return bytes(out)
+
+
+def _sparse_dump(nspans, widen=1 << 40):
+    """The test dump with *nspans* 8-byte objects added, each alone in its span (8 KiB
+    apart), the params' arena end moved *widen* bytes up to hold them: 18 bytes of file per
+    8 KiB span."""
+    import gzip
+    import pathlib
+    from goruntime.heapdump import _parse
+    raw = gzip.decompress((pathlib.Path(__file__).parent / "data" / "heapdump_list20.dump.gz")
+                          .read_bytes())
+    p = _parse.parse(np.frombuffer(raw, np.uint8))["params"][0]
+    off, lo = int(p[0]), int(p[3])
+    o = off + 1
+    for _ in range(3):                  # big_endian, ptrsize, arena_start
+        while raw[o] & 0x80:
+            o += 1
+        o += 1
+    end = o
+    while raw[end] & 0x80:
+        end += 1
+    raw = raw[:o] + _uvarint(lo + widen) + raw[end + 1:]
+    start = lo + (64 << 20)             # above the dump's own objects
+    recs = b"".join(b"\x01" + _uvarint(start + i * 8192) + b"\x08" + bytes(8) + b"\x00"
+                    for i in range(nspans))
+    assert raw[-1] == 0                 # EOF
+    return raw[:-1] + recs + b"\x00"
+
+
+def test_b82_a_dump_whose_objects_need_more_spans_than_its_heap_had_is_malformed():
+    from goruntime import heapdump
+    raw = _sparse_dump(2000)            # 36 KB of records, 16 MB of spans; Go's HeapInuse 272 KiB
+    with pytest.raises(ValueError, match=r"malformed heap dump: .* offset \d+"):
+        heapdump.HeapDump(np.frombuffer(raw, np.uint8), arena_cap=256 << 20)
+    d = heapdump.HeapDump(np.frombuffer(_sparse_dump(0), np.uint8), arena_cap=64 << 20)
+    assert len(d) == 183                # the dump itself (its arena widened) still loads
