@@ -112,3 +112,40 @@ def test_b82_a_dump_whose_objects_need_more_spans_than_its_heap_had_is_malformed
         heapdump.HeapDump(np.frombuffer(raw, np.uint8), arena_cap=256 << 20)
     d = heapdump.HeapDump(np.frombuffer(_sparse_dump(0), np.uint8), arena_cap=64 << 20)
     assert len(d) == 183                # the dump itself (its arena widened) still loads
+
+
+# -- traces whose few bytes claim a large heap ----------------------------------------------
+
+def _stream_code(ev):
+    """`_parse.stream_events` over one batch of raw events (as tests/test_trace.py's
+    `_stream`): its (code, error offset)."""
+    from goruntime.trace import _parse, reader
+    buf = np.frombuffer(ev, dtype=np.uint8)
+    one = lambda v, t: np.array([v], dtype=t)     # noqa: E731
+    allocs = np.empty(4, dtype=reader.ALLOC_DTYPE)
+    frees = np.empty(4, dtype=reader.FREE_DTYPE)
+    code, err, *_ = _parse.stream_events(
+        buf, one(0, np.int64), one(len(ev), np.int64), one(0, np.int64), one(0, np.int32),
+        one(1.0, np.float64), one(0, np.int64), reader._NARGS, reader._MISC, 0,
+        reader._class_sizes(), reader.MAX_HEAP_PAGES, 8192, 8, 1 << 32,
+        np.full(1, -1, np.int64), one(0, np.int64), one(1, np.int64), np.zeros(0, np.uint64),
+        np.zeros(0, np.uint64), allocs.view(np.uint8),
+        np.empty(0, dtype=reader.ALLOC_DTYPE).view(np.uint8), frees.view(np.uint8))
+    return int(code), int(err)
+
+
+@pytest.mark.parametrize("npages", [2, 64, 1 << 16])
+def test_b83_a_small_class_span_of_the_wrong_page_count_is_refused(npages):
+    # an 11-byte SpanAlloc + Alloc of a 48-byte class span of 2**16 pages made a slot array of
+    # 11 million entries (88 MB; 2**23 pages: 11 GB, the OOM killer). Go's spans of a size
+    # class always have that class's pages (class_to_npages).
+    from goruntime.trace import reader
+    from test_trace import _uvarints
+    SPAN_ALLOC, ALLOC = 129, 132
+    bad = bytes([SPAN_ALLOC]) + _uvarints(1, 0, npages, (5 << 1) << 1)
+    code, err = _stream_code(bytes([ALLOC]) + _uvarints(1, 0, 0) + bad + bytes([ALLOC]) + _uvarints(1, 0, 0))
+    assert code in reader.ERRORS and "page" in reader.ERRORS[code] and err == 4
+    ok = bytes([SPAN_ALLOC]) + _uvarints(1, 0, 1, (5 << 1) << 1) + bytes([ALLOC]) + _uvarints(1, 0, 0)
+    assert _stream_code(ok) == (0, 0)
+    big = bytes([SPAN_ALLOC]) + _uvarints(1, 0, 10, (65 << 1) << 1)   # class 65: 10 pages
+    assert _stream_code(big + bytes([ALLOC]) + _uvarints(1, 0, 0)) == (0, 0)
