@@ -1861,6 +1861,14 @@ cdef class Heap:
             total += (npages + CHUNK_PAGES - 1) // CHUNK_PAGES * CHUNK_PAGES
         return total <= room and pages1 <= free + room - total
 
+    def need(self, sizes, noscan, uint64_t block, int p=0, total=0):
+        """`fits`, or Go's out-of-memory MemoryError naming the *block* bytes that would not
+        fit: what a call that allocates several objects checks before the first, so that it
+        allocates all of them or none. *total* (their bytes summed, when known): larger than
+        the arena, it fails before the (maybe long) *sizes* are read."""
+        if total > self.arena_cap or not self.fits(sizes, noscan, p):
+            throw_oom(&self.h, block)
+
     # -- memory access -------------------------------------------------------------------
     def find_object(self, addr):
         """Go: findObject. ``(base, slot, elemsize, spanclass)`` of the object holding *addr*.

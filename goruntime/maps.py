@@ -1011,6 +1011,19 @@ def _zero_value(T):
     return None
 
 
+def _need_tables(heap, mt, capacity, n):
+    """MemoryError unless the header, *n* tables of *capacity* slots and their directory all
+    fit: make with a hint allocates all of them or none (B81). A request past the arena is
+    refused before its n sizes are listed."""
+    capacity = 1 << (max(capacity, GROUP_SLOTS) - 1).bit_length()
+    gbytes = capacity // GROUP_SLOTS * mt.group_size
+    heap.need(itertools.chain((MapHeader.size, 8 * n), itertools.repeat(TableStruct.size, n),
+                              itertools.repeat(gbytes, n)),
+              itertools.chain((False, False), itertools.repeat(False, n),
+                              itertools.repeat(mt.group_noscan, n)),
+              gbytes, total=n * (gbytes + TableStruct.size + 8))
+
+
 def makemap(rt, T, hint):
     """Go: makemap / makemap_small / NewMap."""
     if isinstance(hint, bool) or not isinstance(hint, int):
@@ -1021,20 +1034,25 @@ def makemap(rt, T, hint):
         raise OverflowError(f"cannot use {hint} (untyped int constant) as int value in argument "
                             "to make (overflows)")
     mt = MapType(T)
+    dir_size = 0
+    if hint > GROUP_SLOTS:
+        target = hint * GROUP_SLOTS // MAX_AVG_GROUP_LOAD
+        dir_size = (target + MAX_TABLE_CAPACITY - 1) // MAX_TABLE_CAPACITY
+        dir_size = 1 << (dir_size - 1).bit_length()
+        if dir_size * MAX_TABLE_CAPACITY * mt.group_size > (1 << 48):
+            dir_size = 0             # Go: a hint past maxAlloc makes an empty map
     with rt.world, _signals.held():
+        if dir_size:
+            _need_tables(rt.heap, mt, target // dir_size, dir_size)
         hdr = _object.new_object(rt, rt.heap, MapHeader.size, False, _mask_bytes(MapHeader),
                                  MapHeader)
         st = MapState(rt, mt, hdr.addr)
-        if hint > GROUP_SLOTS:
-            target = hint * GROUP_SLOTS // MAX_AVG_GROUP_LOAD
-            dir_size = (target + MAX_TABLE_CAPACITY - 1) // MAX_TABLE_CAPACITY
-            dir_size = 1 << (dir_size - 1).bit_length()
-            if dir_size * MAX_TABLE_CAPACITY * mt.group_size <= (1 << 48):
-                st.global_depth = dir_size.bit_length() - 1
-                hold = []
-                tables = [st._new_table(target // dir_size, i, st.global_depth, hold)
-                          for i in range(dir_size)]
-                st._new_directory(tables, hold)
+        if dir_size:
+            st.global_depth = dir_size.bit_length() - 1
+            hold = []
+            tables = [st._new_table(target // dir_size, i, st.global_depth, hold)
+                      for i in range(dir_size)]
+            st._new_directory(tables, hold)
         _states(rt)[hdr.addr] = st
         m = MapValue._make(hdr, st)
     if rt.heap.gc_pending:

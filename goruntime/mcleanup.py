@@ -129,9 +129,7 @@ class Cleanups:
                 _object.check_store(_object.make_slice(rt, heap, 0, 0, 0, _types.Byte), S, x)
             small = S.size < MAX_TINY_SIZE and not S.has_pointers
             box_size, box_noscan = (MAX_TINY_SIZE, True) if small else (S.size, not S.has_pointers)
-            if not heap.fits((box_size, 16), (box_noscan, False)):
-                raise MemoryError(f"runtime: out of memory: cannot allocate {box_size}-byte "
-                                  f"block ({rt._counters().heap_inuse} in use)")
+            heap.need((box_size, 16), (box_noscan, False), box_size)
             box = heap.alloc(box_size, box_noscan, None if box_noscan else S.gc_mask())
             if S.size:
                 _object.make_pointer(rt, heap, box, S).value = x

@@ -580,7 +580,7 @@ def test_stream_remapped_span_keeps_its_live_objects():
         bytes([K_SPAN_ALLOC]) + _uvarints(1, 10, 1, (3 << 1 | 1) << 1),   # class 3: 24 B
         bytes([K_ALLOC]) + _uvarints(1, obj, 0),                          # A at slot 0
         bytes([K_ALLOC]) + _uvarints(1, obj + 6, 0),                      # B at slot 2
-        bytes([K_SPAN_ALLOC]) + _uvarints(1, 10, 2, (5 << 1 | 1) << 1),   # now class 5: 48 B
+        bytes([K_SPAN_ALLOC]) + _uvarints(1, 10, 1, (5 << 1 | 1) << 1),   # now class 5: 48 B
         bytes([K_FREE]) + _uvarints(1, obj),                              # A's free, late
         bytes([K_ALLOC]) + _uvarints(1, obj + 6, 0),                      # C over B's slot
         bytes([K_FREE]) + _uvarints(1, obj + 6),                          # C's free

@@ -51,6 +51,8 @@ OBJECT_DTYPE = _graph.OBJECT_DTYPE
 # Root kinds, in the order roots are searched (the first root of a tie wins why_alive).
 ROOT_KINDS = ("data", "bss", "other", "queued finalizer", "finalizer", "stack", "stack object")
 
+_SIZE_CLASS_TO_SIZE = np.array(_heap.SIZE_CLASS_TO_SIZE, dtype=np.uint64)
+_SIZE_CLASS_TO_NPAGES = np.array(_heap.SIZE_CLASS_TO_NPAGES, dtype=np.int64)
 _MEMSTATS_FIELDS = (
     "Alloc", "TotalAlloc", "Sys", "Lookups", "Mallocs", "Frees", "HeapAlloc", "HeapSys",
     "HeapIdle", "HeapInuse", "HeapReleased", "HeapObjects", "StackInuse", "StackSys",
@@ -291,12 +293,27 @@ class HeapDump:
             off = int(_parse.parse(self._buf, sort_objects=True)["objects"][at, 0])
             raise ValueError("malformed heap dump: object at offset %d (address %#x, size %d) %s"
                              % (off, int(objs["addr"][at]), int(objs["size"][at]), _LAYOUT_ERRORS[err]))
+        self._check_span_bytes(objs["size"][span_first[:-1]])
         self.dropped_tail_slots = len(objs) - m
         self.objects = objs[:m]
         self._addr, self._size = self.objects["addr"], self.objects["size"]
         self._span_first, self._slot_index = span_first, k
         self._span_noscan = span_noscan
         self._index = _graph.Index(self._addr, self._size, self._threads)
+
+    def _check_span_bytes(self, slot_sizes):
+        """Go's spans holding the objects (one slot size each, in *slot_sizes*) were in use
+        when the dump was written: their bytes are at most the MemStats record's HeapInuse
+        (B82: 18 bytes of records per 8 KiB span made a 2 MB file claim a gigabyte)."""
+        sizes = np.asarray(slot_sizes, dtype=np.uint64)
+        large = sizes > 32768                  # Go: maxSmallSize
+        cls = np.searchsorted(_SIZE_CLASS_TO_SIZE, sizes[~large])
+        need = int(_SIZE_CLASS_TO_NPAGES[cls].sum()) * _heap.PAGE_BYTES
+        need += int(((sizes[large] + _heap.PAGE_BYTES - 1) // _heap.PAGE_BYTES).sum()) * _heap.PAGE_BYTES
+        if need > self.memstats.HeapInuse:
+            raise ValueError("malformed heap dump: its objects fill %d bytes of spans, more than "
+                             "the HeapInuse (%d) of the MemStats record at offset %d"
+                             % (need, self.memstats.HeapInuse, int(self._tables["memstats"][0][0])))
 
     def _sites_from(self, memprof, stacks, samples):
         """Allocation sites: the memory-profile buckets grouped by their first frame

@@ -389,6 +389,7 @@ cdef enum:
     E_HEAP_RANGE = 7      # a span or object id beyond MAX_HEAP_PAGES
     E_NOMEM = 8
     E_OVERFLOW = 9        # more events of a kind than rows for them (cannot happen)
+    E_SPAN_PAGES = 10     # a heap span of a size class with other than its class's pages
     MAX_PENDING = 10000   # objects waiting for a late span event
     LATE_SPAN_WINDOW = 256
     PREFETCH_AHEAD = 16   # frees ahead whose allocation row set_free_times prefetches
@@ -537,6 +538,7 @@ cdef struct heapstate_t:
     uint32_t div_mul[256] # per size class: Go's divMul, off * divMul >> 32 == off / size
     uint64_t page, align, base
     const uint32_t* class_size
+    const uint32_t* class_npages  # Go's class_to_npages: a span of class c has that many
     intp_t nclass
     # types
     const int64_t* tlut
@@ -1199,6 +1201,9 @@ cdef int on_span(heapstate_t* s, cursor_t* c, int64_t t) noexcept nogil:
         if s.start[j] >= 0 and s.spans[s.start[j]].slots != NULL:
             retire(s, s.start[j])
         s.start[j] = <gr_int32_t>first
+    cls = kc >> 2
+    if (kc & 1) == 0 and kc < 512 and 0 < cls < <uint64_t>s.nclass and b != s.class_npages[cls]:
+        return E_SPAN_PAGES          # (its slot array would be sized by the pages: B83)
     sp = &s.spans[first]
     sp.npages = <uint32_t>b
     sp.kc = <unsigned short>(kc if kc < 512 else 1)             # > 255 classes: not heap
@@ -1286,7 +1291,8 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
         raise ValueError("stream_events: column lengths differ")
     if nargs.shape[0] != 256 or misc_keep.shape[0] != 256:
         raise ValueError("stream_events: nargs and misc_keep need 256 entries")
-    if page_size == 0 or align == 0 or class_size.shape[0] < 68 or max_pages <= 0 \
+    if page_size == 0 or align == 0 or class_size.shape[0] < 2 * 68 or class_size.shape[0] % 2 \
+            or max_pages <= 0 \
             or max_pages >= (1 << 31):
         raise ValueError("stream_events: bad heap geometry")
     if tlut_off.shape[0] != tlut_len.shape[0] or type_size.shape[0] != type_ptr.shape[0]:
@@ -1320,10 +1326,11 @@ def stream_events(const uint8_t[::1] buf, const int64_t[::1] doff, const int64_t
     for i in range(63):
         if (<uint64_t>1 << i) == page_size:
             s.page_shift = <int>i
-    for i in range(min(class_size.shape[0], 256)):
+    s.nclass = class_size.shape[0] // 2
+    for i in range(min(s.nclass, 256)):
         s.div_mul[i] = <uint32_t>(0xffffffff // class_size[i] + 1) if class_size[i] else 0
     s.class_size = &class_size[0]
-    s.nclass = class_size.shape[0]
+    s.class_npages = &class_size[s.nclass]
     s.tlut = &tlut[0] if tlut.shape[0] else NULL
     s.tlut_off = &tlut_off[0] if tlut_off.shape[0] else NULL
     s.tlut_len = &tlut_len[0] if tlut_len.shape[0] else NULL

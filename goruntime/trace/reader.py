@@ -52,6 +52,7 @@ ERRORS = {
     5: "event type that cannot appear in an event batch",
     6: "event runs past the end of its batch",
     7: "heap span or object address range larger than 64 GiB (corrupt ids?)",
+    10: "heap span of a size class whose page count is not that class's",
 }
 _DROPPED = np.uint64(2**64 - 1)     # _parse's size mark of an object that found no slot
 
@@ -107,7 +108,7 @@ _NARGS = np.array(_spec.timed_nargs(), dtype=np.int8)
 FORCED_GC_FUNCS = frozenset({"runtime.GC", "runtime/debug.FreeOSMemory", "runtime.forcegchelper"})
 GO_PAGE_SIZE, GO_MIN_HEAP_ALIGN = 8192, 8   # runtime._PageSize, internal/runtime/gc.MinHeapAlign
 MAX_HEAP_PAGES = 1 << 23          # 64 GiB of 8 KiB pages: bigger heap address ranges are refused
-SIZE_CLASS_TO_SIZE = None         # filled lazily from goruntime._heap
+_CLASS_TABLES = None              # filled lazily from goruntime._heap (_class_sizes)
 
 
 _INT64_MAX = 2 ** 63 - 1
@@ -445,11 +446,13 @@ def _generations(buf):
 
 
 def _class_sizes():
-    global SIZE_CLASS_TO_SIZE
-    if SIZE_CLASS_TO_SIZE is None:
+    """Go's class_to_size, then class_to_npages (`_parse.stream_events`' class table)."""
+    global _CLASS_TABLES
+    if _CLASS_TABLES is None:
         from goruntime import _heap
-        SIZE_CLASS_TO_SIZE = np.array(_heap.SIZE_CLASS_TO_SIZE, dtype=np.uint32)
-    return SIZE_CLASS_TO_SIZE
+        _CLASS_TABLES = np.array(_heap.SIZE_CLASS_TO_SIZE + _heap.SIZE_CLASS_TO_NPAGES,
+                                 dtype=np.uint32)
+    return _CLASS_TABLES
 
 
 def _last_before(times, values, t, side="right", default=0):

@@ -1,0 +1,151 @@
+"""The attack round of 2026-12-07 (B81 onward): bad input to the newer public surface
+(strings and runes, maps, append/copy, heap channels, numpy views of the arena, the heap-dump
+and trace loaders, handles across runtimes and threads) must raise a clear exception and a
+failed call must leave the heap exactly as it was. One test (or more) per defect, each
+failing on the main of 2026-12-07; see docs/reliability.md."""
+import contextlib
+
+import numpy as np
+import pytest
+
+import goruntime as rt
+from gocheck import check_invariants
+
+_FIELDS = ("HeapAlloc", "TotalAlloc", "Mallocs", "Frees", "HeapObjects", "HeapInuse", "HeapSys",
+           "NumGC")
+
+
+def _counters():
+    m = rt.ReadMemStats()
+    return {f: getattr(m, f) for f in _FIELDS}
+
+
+@contextlib.contextmanager
+def unchanged(exc, match=None):
+    """The block raises *exc* and leaves MemStats' counters as they were; then the heap
+    verifies (a checkmark GC: the runtimes here run with gccheckmark=1)."""
+    before = _counters()
+    with pytest.raises(exc, match=match):
+        yield
+    assert _counters() == before
+    rt.GC()
+    check_invariants(rt.ReadMemStats())
+
+
+def _fill(keep, size):
+    """Allocate ``[]int`` slices of *size* elements until the arena is full."""
+    try:
+        while True:
+            keep.append(rt.make(rt.Slice(rt.Int), size))
+    except MemoryError:
+        pass
+
+
+@pytest.fixture
+def small():
+    """A runtime with an 8 MiB arena (out of memory is cheap to reach)."""
+    with rt.Runtime(godebug="gccheckmark=1", arena_cap=8 << 20) as r:
+        yield r
+
+
+def test_b81_make_map_with_a_hint_out_of_memory_allocates_nothing(small):
+    keep = []
+    _fill(keep, 8192)                   # 64 KiB objects: the arena is full
+    del keep[-1]                        # room for the header and a table, not for all
+    rt.GC()
+    with unchanged(MemoryError, "runtime: out of memory"):
+        rt.make(rt.Map(rt.Int, rt.Int), 5000)
+    m = rt.make(rt.Map(rt.Int, rt.Int), 100)     # one that fits still works
+    m.update(np.arange(100), np.arange(100))
+    assert len(m) == 100
+
+
+def test_b81_a_hint_larger_than_the_arena_fails_at_once(small):
+    # 2**30 entries: ~1.2 million tables, 160 GB; a 8 MiB arena cannot hold it. It must fail
+    # before allocating anything (and without building a million tables' mirrors first).
+    with unchanged(MemoryError, "runtime: out of memory"):
+        rt.make(rt.Map(rt.Int, rt.Int), 1 << 30)
+
+
+# -- heap dumps whose few bytes claim a large heap -----------------------------------------
+
+def _uvarint(x):
+    out = bytearray()
+    while True:
+        b, x = x & 0x7F, x >> 7
+        out.append(b | 0x80 if x else b)
+        if not x:
+            return bytes(out)
+
+
+def _sparse_dump(nspans, widen=1 << 40):
+    """The test dump with *nspans* 8-byte objects added, each alone in its span (8 KiB
+    apart), the params' arena end moved *widen* bytes up to hold them: 18 bytes of file per
+    8 KiB span."""
+    import gzip
+    import pathlib
+    from goruntime.heapdump import _parse
+    raw = gzip.decompress((pathlib.Path(__file__).parent / "data" / "heapdump_list20.dump.gz")
+                          .read_bytes())
+    p = _parse.parse(np.frombuffer(raw, np.uint8))["params"][0]
+    off, lo = int(p[0]), int(p[3])
+    o = off + 1
+    for _ in range(3):                  # big_endian, ptrsize, arena_start
+        while raw[o] & 0x80:
+            o += 1
+        o += 1
+    end = o
+    while raw[end] & 0x80:
+        end += 1
+    raw = raw[:o] + _uvarint(lo + widen) + raw[end + 1:]
+    start = lo + (64 << 20)             # above the dump's own objects
+    recs = b"".join(b"\x01" + _uvarint(start + i * 8192) + b"\x08" + bytes(8) + b"\x00"
+                    for i in range(nspans))
+    assert raw[-1] == 0                 # EOF
+    return raw[:-1] + recs + b"\x00"
+
+
+def test_b82_a_dump_whose_objects_need_more_spans_than_its_heap_had_is_malformed():
+    from goruntime import heapdump
+    raw = _sparse_dump(2000)            # 36 KB of records, 16 MB of spans; Go's HeapInuse 272 KiB
+    with pytest.raises(ValueError, match=r"malformed heap dump: .* offset \d+"):
+        heapdump.HeapDump(np.frombuffer(raw, np.uint8), arena_cap=256 << 20)
+    d = heapdump.HeapDump(np.frombuffer(_sparse_dump(0), np.uint8), arena_cap=64 << 20)
+    assert len(d) == 183                # the dump itself (its arena widened) still loads
+
+
+# -- traces whose few bytes claim a large heap ----------------------------------------------
+
+def _stream_code(ev):
+    """`_parse.stream_events` over one batch of raw events (as tests/test_trace.py's
+    `_stream`): its (code, error offset)."""
+    from goruntime.trace import _parse, reader
+    buf = np.frombuffer(ev, dtype=np.uint8)
+    one = lambda v, t: np.array([v], dtype=t)     # noqa: E731
+    allocs = np.empty(4, dtype=reader.ALLOC_DTYPE)
+    frees = np.empty(4, dtype=reader.FREE_DTYPE)
+    code, err, *_ = _parse.stream_events(
+        buf, one(0, np.int64), one(len(ev), np.int64), one(0, np.int64), one(0, np.int32),
+        one(1.0, np.float64), one(0, np.int64), reader._NARGS, reader._MISC, 0,
+        reader._class_sizes(), reader.MAX_HEAP_PAGES, 8192, 8, 1 << 32,
+        np.full(1, -1, np.int64), one(0, np.int64), one(1, np.int64), np.zeros(0, np.uint64),
+        np.zeros(0, np.uint64), allocs.view(np.uint8),
+        np.empty(0, dtype=reader.ALLOC_DTYPE).view(np.uint8), frees.view(np.uint8))
+    return int(code), int(err)
+
+
+@pytest.mark.parametrize("npages", [2, 64, 1 << 16])
+def test_b83_a_small_class_span_of_the_wrong_page_count_is_refused(npages):
+    # an 11-byte SpanAlloc + Alloc of a 48-byte class span of 2**16 pages made a slot array of
+    # 11 million entries (88 MB; 2**23 pages: 11 GB, the OOM killer). Go's spans of a size
+    # class always have that class's pages (class_to_npages).
+    from goruntime.trace import reader
+    from test_trace import _uvarints
+    SPAN_ALLOC, ALLOC = 129, 132
+    bad = bytes([SPAN_ALLOC]) + _uvarints(1, 0, npages, (5 << 1) << 1)
+    code, err = _stream_code(bytes([ALLOC]) + _uvarints(1, 0, 0) + bad + bytes([ALLOC]) + _uvarints(1, 0, 0))
+    assert code in reader.ERRORS and "page" in reader.ERRORS[code] and err == 4
+    ok = bytes([SPAN_ALLOC]) + _uvarints(1, 0, 1, (5 << 1) << 1) + bytes([ALLOC]) + _uvarints(1, 0, 0)
+    assert _stream_code(ok) == (0, 0)
+    big = bytes([SPAN_ALLOC]) + _uvarints(1, 0, 10, (65 << 1) << 1)   # class 65: 10 pages
+    assert _stream_code(big + bytes([ALLOC]) + _uvarints(1, 0, 0)) == (0, 0)
