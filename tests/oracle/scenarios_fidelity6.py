@@ -774,3 +774,47 @@ def fid6_events():
     res = s.result()
     res["sums"] = sums
     return res
+
+
+# ---------------------------------------------------------------------------
+# finalizers that allocate
+
+@scenario(tol=gc_noise("fin_ran", "freed", "drop"))
+def fid6_fin_alloc():
+    """Thirty finalizers, each appending its id to a global []int (append's growth, on the
+    finalizer goroutine) and every third storing strconv.Itoa(id * 1000) in a map (the
+    digits: a tiny string; "0" is static); the objects are revived for their finalizers
+    and freed by the next cycle."""
+    from scenarios_fidelity5 import _itoa
+    from scenarios_lang_port import Snaps
+    res_t = rt.Struct("fzRes", id=rt.Int, buf=rt.Array(rt.Int, 3))
+    st = SimpleNamespace(log=rt.Slice(rt.Int), names=None)
+
+    def fin(r):
+        st.log = rt.append(st.log, r.id)
+        if r.id % 3 == 0:
+            st.names[r.id] = _itoa(r.id * 1000)
+
+    objs = [None] * 30
+    s = Snaps()
+    s.gcsnap("start")
+    st.names = rt.make(rt.Map(rt.Int, rt.String))
+    for i in range(30):
+        o = rt.new(res_t)
+        o.id = i
+        rt.SetFinalizer(o, fin)
+        objs[i] = o
+    o = None
+    s.snap("setup")
+    objs = [None] * 30
+    rt.GC()
+    wait_queues()
+    s.snap("fin_ran")
+    s.gcsnap("freed")
+    lens = [len(st.log), st.log.cap, len(st.names), sum(st.log[i] for i in range(len(st.log))),
+            sum(len(v) for _, v in st.names.items())]
+    st.log = st.names = None
+    s.gcsnap("drop")
+    res = s.result()
+    res["lens"] = lens
+    return res

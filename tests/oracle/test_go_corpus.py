@@ -806,6 +806,10 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
                     "words, so per-kind slices and a filtered slice share the boxes; the arithmetic", {
         "log.BySize.3": 40, "filter.Mallocs": 7, "by_kind.Mallocs": 23, "sums": [3900000, 140, 160, 4020, 40],
         "drop.BySizeFrees.2": 40}, {}),
+    "fid6_fin_alloc": ("mfinal.go: a finalizer's object is revived for it and freed by the next cycle; what the "
+                       "finalizer goroutine allocates (append's growth to cap 32, map growth, strconv.Itoa's digits; "
+                       "0 is static) counts as the program's; the arithmetic", {
+        "lens": [30, 32, 10, 435, 43], "setup.BySize.4": 30, "freed.BySizeFrees.4": 31}, {}),
     "read_mem_stats_goroutine_mid_cycle": ("as read_mem_stats_mid_cycle, read by a second goroutine "
                                            "between the allocations (chan.go: an unbuffered send "
                                            "hands the P to the receiver)",

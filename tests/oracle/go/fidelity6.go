@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"weak"
@@ -32,6 +33,7 @@ func init() {
 		scenario{"fid6_goal_metrics", nil, fid6GoalMetrics},
 		scenario{"fid6_iface_pool", nil, fid6IfacePool},
 		scenario{"fid6_events", nil, fid6Events},
+		scenario{"fid6_fin_alloc", nil, fid6FinAlloc},
 	)
 }
 
@@ -837,5 +839,56 @@ func fid6Events() result {
 	gcsnap("drop")
 	res := snapResult()
 	res["sums"] = evSums[:]
+	return res
+}
+
+// ---------------------------------------------------------------------------
+// finalizers that allocate: each appends its id to a global slice (append's growth
+// on the finalizer goroutine) and every third stores strconv.Itoa of it in a map.
+
+type fzRes struct {
+	id  int
+	buf [3]int
+}
+
+var (
+	fzLog   []int
+	fzNames map[int]string
+	fzObjs  [30]*fzRes
+	fzLens  [5]int
+)
+
+func fzFin(r *fzRes) {
+	fzLog = append(fzLog, r.id)
+	if r.id%3 == 0 {
+		fzNames[r.id] = strconv.Itoa(r.id * 1000)
+	}
+}
+
+func fid6FinAlloc() result {
+	gcsnap("start")
+	fzNames = make(map[int]string)
+	for i := range fzObjs {
+		o := &fzRes{id: i}
+		runtime.SetFinalizer(o, fzFin)
+		fzObjs[i] = o
+	}
+	snap("setup")
+	fzObjs = [30]*fzRes{}
+	runtime.GC()
+	waitQueues()
+	snap("fin_ran")
+	gcsnap("freed")
+	fzLens[0], fzLens[1], fzLens[2] = len(fzLog), cap(fzLog), len(fzNames)
+	for _, v := range fzLog {
+		fzLens[3] += v
+	}
+	for _, s := range fzNames {
+		fzLens[4] += len(s)
+	}
+	fzLog, fzNames = nil, nil
+	gcsnap("drop")
+	res := snapResult()
+	res["lens"] = fzLens[:]
 	return res
 }
