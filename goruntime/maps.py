@@ -820,10 +820,12 @@ class MapValue:
 
     def __contains__(self, k):
         st = self._state
+        st.rt.heap.check_alive()        # a closed runtime's mirror must not answer (B84)
         return st.find(_key_bytes(st.rt, st.mt, k)) is not None
 
     def __getitem__(self, k):
         st = self._state
+        st.rt.heap.check_alive()
         loc = st.find(_key_bytes(st.rt, st.mt, k))
         if loc is None:
             from .chan import zero_value
@@ -832,6 +834,7 @@ class MapValue:
 
     def get(self, k, default=None):
         st = self._state
+        st.rt.heap.check_alive()
         loc = st.find(_key_bytes(st.rt, st.mt, k))
         return default if loc is None else st.read_elem(*loc)
 

@@ -149,3 +149,18 @@ def test_b83_a_small_class_span_of_the_wrong_page_count_is_refused(npages):
     assert _stream_code(ok) == (0, 0)
     big = bytes([SPAN_ALLOC]) + _uvarints(1, 0, 10, (65 << 1) << 1)   # class 65: 10 pages
     assert _stream_code(big + bytes([ALLOC]) + _uvarints(1, 0, 0)) == (0, 0)
+
+
+# -- handles after Runtime.close --------------------------------------------------------------
+
+def test_b84_map_lookups_of_a_closed_runtime_raise():
+    # `k in m`, `m[absent]` and `m.get(absent)` answered from the map's mirror after close
+    # (True, the zero value, the default) where every other use of the map raised
+    r = rt.Runtime(arena_cap=64 << 20)
+    with r:
+        m = rt.make(rt.Map(rt.Int, rt.Int))
+        m[1] = 2
+    for f in (lambda: 1 in m, lambda: m[3], lambda: m.get(3), lambda: m[1], lambda: m.get(1),
+              lambda: list(m.items())):
+        with pytest.raises(rt.FatalError, match="closed"):
+            f()
