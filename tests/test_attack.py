@@ -78,6 +78,10 @@ def _uvarint(x):
             return bytes(out)
 
 
+def _uvarints(*vals):
+    return b"".join(map(_uvarint, vals))
+
+
 def _sparse_dump(nspans, widen=1 << 40):
     """The test dump with *nspans* 8-byte objects added, each alone in its span (8 KiB
     apart), the params' arena end moved *widen* bytes up to hold them: 18 bytes of file per
@@ -140,7 +144,6 @@ def test_b83_a_small_class_span_of_the_wrong_page_count_is_refused(npages):
     # 11 million entries (88 MB; 2**23 pages: 11 GB, the OOM killer). Go's spans of a size
     # class always have that class's pages (class_to_npages).
     from goruntime.trace import reader
-    from test_trace import _uvarints
     SPAN_ALLOC, ALLOC = 129, 132
     bad = bytes([SPAN_ALLOC]) + _uvarints(1, 0, npages, (5 << 1) << 1)
     code, err = _stream_code(bytes([ALLOC]) + _uvarints(1, 0, 0) + bad + bytes([ALLOC]) + _uvarints(1, 0, 0))
@@ -164,3 +167,29 @@ def test_b84_map_lookups_of_a_closed_runtime_raise():
               lambda: list(m.items())):
         with pytest.raises(rt.FatalError, match="closed"):
             f()
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, (1 << 23) - 1), st.integers(0, (1 << 23)),
+                          st.integers(0, 1 << 10), st.integers(0, 1 << 20)), min_size=1, max_size=4))
+def test_b83_span_events_anywhere_stay_within_their_class(events):
+    # SpanAlloc(page, npages, kindclass) then an Alloc in it, anywhere in the 64 GiB range:
+    # refused with a known error, or taken only with the class's own page count (so no
+    # slot array is larger than a span of Go's holds)
+    from goruntime import _heap
+    from goruntime.trace import reader
+    SPAN_ALLOC, ALLOC = 129, 132
+    ev = b"".join(bytes([SPAN_ALLOC]) + _uvarints(1, page, npages, kc)
+                  + bytes([ALLOC]) + _uvarints(1, page * 1024 + off % 1024, 0)
+                  for page, npages, kc, off in events)
+    code, err = _stream_code(ev)
+    if code:
+        assert code in reader.ERRORS and 0 <= err < len(ev)
+        return
+    for _, npages, kc, _ in events:
+        cls = kc >> 2
+        if not kc & 1 and kc < 512 and 0 < cls < len(_heap.SIZE_CLASS_TO_NPAGES):
+            assert npages == _heap.SIZE_CLASS_TO_NPAGES[cls]
