@@ -193,3 +193,44 @@ def test_b83_span_events_anywhere_stay_within_their_class(events):
         cls = kc >> 2
         if not kc & 1 and kc < 512 and 0 < cls < len(_heap.SIZE_CLASS_TO_NPAGES):
             assert npages == _heap.SIZE_CLASS_TO_NPAGES[cls]
+
+
+_BIG = rt.Array(rt.Int, 20)                 # 160 bytes: an indirect key or elem
+
+
+@pytest.mark.parametrize("K,V", [(rt.Int, rt.Int), (rt.String, rt.Int), (rt.Int, _BIG), (_BIG, rt.Int)],
+                         ids=["int-int", "string-int", "int-indirect", "indirect-int"])
+def test_b85_a_map_insert_out_of_memory_changes_nothing(K, V):
+    # the growth to a table, a rehash or a split allocated the new table's struct, then
+    # ran out of memory on its groups: one failed insert left 1 or 2 objects allocated
+    def key(i):
+        return [i] * 20 if K is _BIG else ("k%d" % i if K is rt.String else i)
+
+    def val(i):
+        return [i] * 20 if V is _BIG else i
+    for pad in range(0, 24, 4):
+        with rt.Runtime(godebug="gccheckmark=1", arena_cap=4 << 20):
+            m = rt.make(rt.Map(K, V))
+            keep = []
+            _fill(keep, 4096)
+            del keep[-1]
+            rt.GC()
+            try:
+                for _ in range(pad):
+                    keep.append(rt.make(rt.Slice(rt.Int), 64))
+            except MemoryError:
+                pass
+            i = 0
+            while True:
+                before, n = _counters(), len(m)
+                try:
+                    m[key(i)] = val(i)
+                except MemoryError:
+                    assert _counters() == before and len(m) == n
+                    break
+                i += 1
+            rt.GC()
+            check_invariants(rt.ReadMemStats())
+            for j in range(i):
+                assert m[key(j)] == val(j) and key(j) in m
+            assert key(i) not in m
