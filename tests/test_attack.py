@@ -163,8 +163,16 @@ def test_b84_map_lookups_of_a_closed_runtime_raise():
     with r:
         m = rt.make(rt.Map(rt.Int, rt.Int))
         m[1] = 2
+        b = rt.bytes("abc")
+        rs = rt.runes("abc")
     for f in (lambda: 1 in m, lambda: m[3], lambda: m.get(3), lambda: m[1], lambda: m.get(1),
               lambda: list(m.items())):
+        with pytest.raises(rt.FatalError, match="closed"):
+            f()
+    # given to the current (default) runtime's builtins: that the runtime is closed, not
+    # that the handle belongs to another one
+    for f in (lambda: rt.copy(b, b), lambda: rt.append(b, 1), lambda: rt.string(rs),
+              lambda: rt.string(b), lambda: rt.clear(b)):
         with pytest.raises(rt.FatalError, match="closed"):
             f()
 
