@@ -80,9 +80,6 @@ def growslice_size(new_len, old_cap, elem):
 def own(rt, h):
     """*h* must be a handle of runtime *rt* (a ValueError otherwise, as for any handle)."""
     if _object.handle_heap(h) is not rt.heap:
-        heap = _object.handle_heap(h)
-        if heap is not None:
-            heap.check_alive()      # a closed runtime's handle: FatalError, as its own calls
         raise ValueError(f"goruntime: handle {h!r} belongs to a different Runtime")
 
 
