@@ -445,11 +445,37 @@ class MapState:
         return None if s is None else (t.groups, s)
 
     # -- insert (Go: Map.PutSlot) ------------------------------------------------------
+    def _need(self, tables=(), ndir=0, small=False):
+        """MemoryError unless what one insert allocates fits: the *tables* (their
+        capacities) with their groups, a directory of *ndir* entries, the small map's group
+        (*small*), and the new entry's key and elem objects when they are indirect. Checked
+        before the first of them is allocated and before the mirror changes (B85)."""
+        mt = self.mt
+        sizes, noscan = [], []
+        for cap in tables:
+            sizes += [TableStruct.size, cap // GROUP_SLOTS * mt.group_size]
+            noscan += [False, mt.group_noscan]
+        if ndir:
+            sizes.append(8 * ndir)
+            noscan.append(False)
+        if small:
+            sizes.append(mt.group_size)
+            noscan.append(mt.group_noscan)
+        if mt.indirect_key:
+            sizes.append(mt.key.size)
+            noscan.append(not mt.key.has_pointers)
+        if mt.indirect_elem:
+            sizes.append(mt.elem.size)
+            noscan.append(not mt.elem.has_pointers)
+        if sizes:
+            self.rt.heap.need(sizes, noscan, max(sizes))
+
     def put(self, kb, key, value):
         hold = []
         h = _hash(kb, self.seed)
         if not self.directory:
             if self.small is None:                    # Go: growToSmall
+                self._need(small=True)
                 g = self._groups(1)
                 hold.append(g)
                 self.small = (g.addr, np.zeros(GROUP_SLOTS, dtype=np.uint64), {})
@@ -461,6 +487,7 @@ class MapState:
                 self._store_value(gaddr, s, value)
                 return
             if len(keys) < GROUP_SLOTS:               # Go: putSlotSmall
+                self._need()
                 i = _maps.unchecked_put(self.rt.heap, gaddr, self.mt.group_size, 0, h)
                 hashes[i] = h
                 keys[kb] = i
@@ -523,6 +550,7 @@ class MapState:
     def _table_put_slot(self, t, h, kb, hold):
         """Go: table.PutSlot for a key known to be absent; None after a rehash."""
         gsize = self.mt.group_size
+        self._need()                  # the entry's indirect objects, before anything changes
         j, first_deleted = _maps.put_probe(self.rt.heap, t.groups, gsize,
                                            t.capacity // GROUP_SLOTS - 1, h)
         if first_deleted >= 0:
@@ -540,6 +568,7 @@ class MapState:
 
     def _grow_to_table(self, hold):
         gaddr, hashes, keys = self.small
+        self._need((2 * GROUP_SLOTS,), 1)
         t = self._new_table(2 * GROUP_SLOTS, 0, 0, hold)
         d = self._alloc_directory(1, hold)
         slots = [None] * GROUP_SLOTS
@@ -565,6 +594,7 @@ class MapState:
     def _rehash(self, t, hold):
         """Go: table.rehash: grow to twice the capacity, or split at 1024."""
         if 2 * t.capacity <= MAX_TABLE_CAPACITY:
+            self._need((2 * t.capacity,))
             nt = self._new_table(2 * t.capacity, t.index, t.local_depth, hold)
             self._reinsert(t, [nt], None)
             self._replace_table(nt)
@@ -583,6 +613,8 @@ class MapState:
 
     def _split(self, t, hold):
         depth = t.local_depth + 1
+        self._need((MAX_TABLE_CAPACITY, MAX_TABLE_CAPACITY),
+                   2 * len(self.directory) if t.local_depth == self.global_depth else 0)
         left = self._new_table(MAX_TABLE_CAPACITY, -1, depth, hold)
         right = self._new_table(MAX_TABLE_CAPACITY, -1, depth, hold)
         grow = t.local_depth == self.global_depth     # Go: installTableSplit grows the dir
@@ -820,10 +852,12 @@ class MapValue:
 
     def __contains__(self, k):
         st = self._state
+        st.rt.heap.check_alive()        # a closed runtime's mirror must not answer (B84)
         return st.find(_key_bytes(st.rt, st.mt, k)) is not None
 
     def __getitem__(self, k):
         st = self._state
+        st.rt.heap.check_alive()
         loc = st.find(_key_bytes(st.rt, st.mt, k))
         if loc is None:
             from .chan import zero_value
@@ -832,6 +866,7 @@ class MapValue:
 
     def get(self, k, default=None):
         st = self._state
+        st.rt.heap.check_alive()
         loc = st.find(_key_bytes(st.rt, st.mt, k))
         return default if loc is None else st.read_elem(*loc)
 

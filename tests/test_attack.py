@@ -78,6 +78,10 @@ def _uvarint(x):
             return bytes(out)
 
 
+def _uvarints(*vals):
+    return b"".join(map(_uvarint, vals))
+
+
 def _sparse_dump(nspans, widen=1 << 40):
     """The test dump with *nspans* 8-byte objects added, each alone in its span (8 KiB
     apart), the params' arena end moved *widen* bytes up to hold them: 18 bytes of file per
@@ -140,7 +144,6 @@ def test_b83_a_small_class_span_of_the_wrong_page_count_is_refused(npages):
     # 11 million entries (88 MB; 2**23 pages: 11 GB, the OOM killer). Go's spans of a size
     # class always have that class's pages (class_to_npages).
     from goruntime.trace import reader
-    from test_trace import _uvarints
     SPAN_ALLOC, ALLOC = 129, 132
     bad = bytes([SPAN_ALLOC]) + _uvarints(1, 0, npages, (5 << 1) << 1)
     code, err = _stream_code(bytes([ALLOC]) + _uvarints(1, 0, 0) + bad + bytes([ALLOC]) + _uvarints(1, 0, 0))
@@ -149,3 +152,156 @@ def test_b83_a_small_class_span_of_the_wrong_page_count_is_refused(npages):
     assert _stream_code(ok) == (0, 0)
     big = bytes([SPAN_ALLOC]) + _uvarints(1, 0, 10, (65 << 1) << 1)   # class 65: 10 pages
     assert _stream_code(big + bytes([ALLOC]) + _uvarints(1, 0, 0)) == (0, 0)
+
+
+# -- handles after Runtime.close --------------------------------------------------------------
+
+def test_b84_map_lookups_of_a_closed_runtime_raise():
+    # `k in m`, `m[absent]` and `m.get(absent)` answered from the map's mirror after close
+    # (True, the zero value, the default) where every other use of the map raised
+    r = rt.Runtime(arena_cap=64 << 20)
+    with r:
+        m = rt.make(rt.Map(rt.Int, rt.Int))
+        m[1] = 2
+    for f in (lambda: 1 in m, lambda: m[3], lambda: m.get(3), lambda: m[1], lambda: m.get(1),
+              lambda: list(m.items())):
+        with pytest.raises(rt.FatalError, match="closed"):
+            f()
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, (1 << 23) - 1), st.integers(0, (1 << 23)),
+                          st.integers(0, 1 << 10), st.integers(0, 1 << 20)), min_size=1, max_size=4))
+def test_b83_span_events_anywhere_stay_within_their_class(events):
+    # SpanAlloc(page, npages, kindclass) then an Alloc in it, anywhere in the 64 GiB range:
+    # refused with a known error, or taken only with the class's own page count (so no
+    # slot array is larger than a span of Go's holds)
+    from goruntime import _heap
+    from goruntime.trace import reader
+    SPAN_ALLOC, ALLOC = 129, 132
+    ev = b"".join(bytes([SPAN_ALLOC]) + _uvarints(1, page, npages, kc)
+                  + bytes([ALLOC]) + _uvarints(1, page * 1024 + off % 1024, 0)
+                  for page, npages, kc, off in events)
+    code, err = _stream_code(ev)
+    if code:
+        assert code in reader.ERRORS and 0 <= err < len(ev)
+        return
+    for _, npages, kc, _ in events:
+        cls = kc >> 2
+        if not kc & 1 and kc < 512 and 0 < cls < len(_heap.SIZE_CLASS_TO_NPAGES):
+            assert npages == _heap.SIZE_CLASS_TO_NPAGES[cls]
+
+
+_BIG = rt.Array(rt.Int, 20)                 # 160 bytes: an indirect key or elem
+
+
+@pytest.mark.parametrize("K,V", [(rt.Int, rt.Int), (rt.String, rt.Int), (rt.Int, _BIG), (_BIG, rt.Int)],
+                         ids=["int-int", "string-int", "int-indirect", "indirect-int"])
+def test_b85_a_map_insert_out_of_memory_changes_nothing(K, V):
+    # the growth to a table, a rehash or a split allocated the new table's struct, then
+    # ran out of memory on its groups: one failed insert left 1 or 2 objects allocated
+    def key(i):
+        return [i] * 20 if K is _BIG else ("k%d" % i if K is rt.String else i)
+
+    def val(i):
+        return [i] * 20 if V is _BIG else i
+    for pad in range(0, 24, 4):
+        with rt.Runtime(godebug="gccheckmark=1", arena_cap=4 << 20):
+            m = rt.make(rt.Map(K, V))
+            keep = []
+            _fill(keep, 4096)
+            del keep[-1]
+            rt.GC()
+            try:
+                for _ in range(pad):
+                    keep.append(rt.make(rt.Slice(rt.Int), 64))
+            except MemoryError:
+                pass
+            i = 0
+            while True:
+                before, n = _counters(), len(m)
+                try:
+                    m[key(i)] = val(i)
+                except MemoryError:
+                    assert _counters() == before and len(m) == n
+                    break
+                i += 1
+            rt.GC()
+            check_invariants(rt.ReadMemStats())
+            for j in range(i):
+                assert m[key(j)] == val(j) and key(j) in m
+            assert key(i) not in m
+
+
+# -- strings and runes: no Python step per rune ------------------------------------------------
+
+def _python_calls(fn):
+    """How many Python-level function calls (and C calls made from Python) *fn* makes."""
+    import sys
+    n = [0]
+
+    def prof(frame, event, arg):
+        if event in ("call", "c_call"):
+            n[0] += 1
+    sys.setprofile(prof)
+    try:
+        fn()
+    finally:
+        sys.setprofile(None)
+    return n[0]
+
+
+def _go_decode(data):
+    """Go's ``for _, r := range s`` (decoderune), written out: each byte that does not start
+    a valid UTF-8 sequence is one U+FFFD."""
+    out, i = [], 0
+    while i < len(data):
+        for k in (1, 2, 3, 4):
+            try:
+                c = data[i:i + k].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            out.append(ord(c))
+            i += k
+            break
+        else:
+            out.append(0xFFFD)
+            i += 1
+    return out
+
+
+def _go_encode(runes):
+    return "".join("\ufffd" if r < 0 or r > 0x10FFFF or 0xD800 <= r <= 0xDFFF else chr(r)
+                   for r in runes).encode()
+
+
+def test_b86_runes_and_string_of_runes_take_no_python_step_per_rune(runtime):
+    # string(rs) encoded each rune with a Python call and []rune(s) of invalid UTF-8
+    # decoded byte by byte in Python: 2 million runes took 6 s, 6 MB of bad UTF-8 20 s
+    n = 20_000
+    rs = rt.make(rt.Slice(rt.Int32), n)
+    v = rs.numpy()
+    v[:] = np.arange(n) * 7919 % 0x120000 - 0x1000          # every kind: bad ones too
+    s = rt.string(rs)
+    assert bytes(s) == _go_encode(v.tolist())
+    b = rt.bytes(s)
+    b.numpy()[::5] = 0xFF                                    # invalid bytes throughout
+    bad = rt.string(b)
+    assert list(rt.runes(bad).numpy()) == _go_decode(bytes(bad))
+    assert _python_calls(lambda: rt.string(rs)) < 2000
+    assert _python_calls(lambda: rt.runes(bad)) < 2000
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=64))
+def test_b86_runes_of_any_bytes_are_gos(data):
+    with rt.Runtime(arena_cap=64 << 20):
+        b = rt.make(rt.Slice(rt.Uint8), len(data))
+        if data:
+            b.numpy()[:] = np.frombuffer(data, np.uint8)
+        got = rt.runes(rt.string(b))
+        assert list(got.numpy()) == _go_decode(data)
+        assert bytes(rt.string(got)) == _go_encode(_go_decode(data))
