@@ -148,7 +148,7 @@ def test_corpus_record_fit_no_worse_than_spread():
     def total(model, key):
         return sum(e[key] * e["runs"] for (s, m), e in t.items() if m == model)
     default = simulate.replay.__kwdefaults__["death"]
-    assert total(default, "gc_err") <= total("spread", "gc_err")
+    assert total(default, "gc_rel") <= total("spread", "gc_rel")
     assert total(default, "peak_err") <= total("spread", "peak_err") + 1e-9
 
 

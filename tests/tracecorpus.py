@@ -119,10 +119,11 @@ def errors(data):
             pk = [r[model]["peak_heap"] for r in rows["replay"]]
             own = [abs(p / q - 1) for p, q in zip(pk, rows["peak_heap_runs"])]
             gerr = [max(glo - n, n - ghi, 0) for n in ng]
+            grel = [abs(range_error(n, glo, ghi)) for n in ng]
             perr = [abs(range_error(p, plo, phi)) for p in pk]
             table[shape, model] = {
                 "num_gc": [min(ng), max(ng)], "gc_in": sum(e == 0 for e in gerr),
-                "gc_err": sum(gerr) / len(gerr),
+                "gc_err": sum(gerr) / len(gerr), "gc_rel": sum(grel) / len(grel),
                 "peak_in10": sum(e <= 0.10 for e in perr),
                 "peak_err": sum(perr) / len(perr), "peak_own": sum(own) / len(own),
                 "runs": len(ng)}
@@ -140,11 +141,11 @@ def summary(data):
             f"| {shape} | {rows['num_gc'][0]}-{rows['num_gc'][1]} | "
             f"{rows['peak_heap'][0] / 1e6:.1f}-{rows['peak_heap'][1] / 1e6:.1f} | {model} | "
             f"{e['num_gc'][0]}-{e['num_gc'][1]} | {e['gc_in']}/{e['runs']} | "
-            f"{e['gc_err']:.2f} | {e['peak_in10']}/{e['runs']} | {100 * e['peak_err']:.1f} % | "
+            f"{e['gc_err']:.1f} ({100 * e['gc_rel']:.1f} %) | {e['peak_in10']}/{e['runs']} | {100 * e['peak_err']:.1f} % | "
             f"{100 * e['peak_own']:.1f} % |")
     models = sorted({m for _, m in t})
     lines.append("")
-    lines.append("| model | NumGC in Go's range | mean NumGC err | peak within 10 % | "
+    lines.append("| model | NumGC in Go's range | mean NumGC err (range) | peak within 10 % | "
                  "mean peak err (range) | mean peak err (own run) |")
     lines.append("|---|---|---|---|---|---|")
     for m in models:
@@ -152,7 +153,7 @@ def summary(data):
         n = sum(e["runs"] for e in es)
         lines.append(
             f"| {m} | {sum(e['gc_in'] for e in es)}/{n} | "
-            f"{sum(e['gc_err'] * e['runs'] for e in es) / n:.2f} | "
+            f"{100 * sum(e['gc_rel'] * e['runs'] for e in es) / n:.1f} % | "
             f"{sum(e['peak_in10'] for e in es)}/{n} | "
             f"{100 * sum(e['peak_err'] * e['runs'] for e in es) / n:.1f} % | "
             f"{100 * sum(e['peak_own'] * e['runs'] for e in es) / n:.1f} % |")

@@ -68,62 +68,50 @@ class Lifetimes:
         return float(np.trapezoid(f[-1] - f, x) / f[-1])
 
 
-def _slot_rows(tr):
-    """Birth (-1: snapshot), recorded free (-1: none), type id and size class of every
-    slot object (tiny sub-allocations left out), in the order of
-    ``_parse.object_columns``; and how many come from the snapshot."""
-    mi, ma = ~tr.initial["tiny"], ~tr.allocs["tiny"]
-    n_init = int(np.count_nonzero(mi))
-    birth = np.concatenate([np.full(n_init, -1, np.int64),
-                            tr.allocs["time"][ma].astype(np.int64)])
-    free = np.concatenate([tr.initial["free_time"][mi], tr.allocs["free_time"][ma]]).astype(
-        np.int64)
-    typ = np.concatenate([tr.initial["type"][mi], tr.allocs["type"][ma]]).astype(np.int64)
-    sc = np.concatenate([tr.initial["sizeclass"][mi], tr.allocs["sizeclass"][ma]]).astype(
-        np.int64)
-    return birth, free, typ, sc, n_init
+def _rows(tr):
+    """The trace's rows as the kernels read them (ALLOC_DTYPE rows as bytes)."""
+    from ._lifetimes import ALLOC_REC_SIZE
+    from .reader import ALLOC_DTYPE
+    if ALLOC_DTYPE.itemsize != ALLOC_REC_SIZE:          # the kernel's row is the dtype's
+        raise RuntimeError("goruntime.trace._lifetimes: stale build (row size differs)")
+    return (np.ascontiguousarray(tr.initial).view(np.uint8).ravel(),
+            np.ascontiguousarray(tr.allocs).view(np.uint8).ravel())
 
 
-def _bounds(birth, free, starts, prevs):
-    """(earliest, latest) death time of each freed object, as ``_parse.place_death``
-    computes them: latest the start of the last cycle begun before its free, earliest
-    ``prevs`` of the cycle before; neither before its birth."""
-    ns = len(starts)
-    i = np.searchsorted(starts, free, side="left") - 1
-    at = np.where(i >= 0, starts[np.clip(i, 0, max(ns - 1, 0))] if ns else -1, -1)
-    latest = np.maximum(at, birth)
-    prev = np.where(i >= 1, prevs[np.clip(i - 1, 0, max(ns - 1, 0))] if ns else -1, -1)
-    earliest = np.minimum(np.maximum(prev, birth), latest)
-    return earliest, latest
+def _n_slot(tr):
+    return (len(tr.initial) - int(np.count_nonzero(tr.initial["tiny"]))
+            + len(tr.allocs) - int(np.count_nonzero(tr.allocs["tiny"])))
 
 
-def _groups(typ, sc, fitted, min_group):
-    """Each object's fit group: its type id when that type has *min_group* fitted
-    objects, else its size class when the rest of that class has, else one pooled
-    group. Returns (group per object, -1 where not *fitted*; names)."""
-    n = len(typ)
-    group = np.full(n, -1, np.int64)
-    names = []
-    t_ids, t_inv, t_cnt = np.unique(np.where(fitted, typ, -2), return_inverse=True,
-                                    return_counts=True)
-    big_t = (t_cnt >= min_group) & (t_ids >= 0)
-    tmap = np.full(len(t_ids), -1, np.int64)
-    tmap[big_t] = np.arange(int(big_t.sum()))
-    names += [("type", int(t)) for t in t_ids[big_t]]
-    group = np.where(fitted, tmap[t_inv.ravel()], -1)
-    rest = fitted & (group < 0)
-    s_ids, s_inv, s_cnt = np.unique(np.where(rest, sc, -1), return_inverse=True,
-                                    return_counts=True)
-    big_s = (s_cnt >= min_group) & (s_ids >= 0)
-    smap = np.full(len(s_ids), -1, np.int64)
-    smap[big_s] = len(names) + np.arange(int(big_s.sum()))
-    names += [("sizeclass", int(s)) for s in s_ids[big_s]]
-    group = np.where(rest, smap[s_inv.ravel()], group)
-    pooled = fitted & (group < 0)
-    if pooled.any() or not names:
-        group[pooled] = len(names)
-        names.append(("pooled",))
-    return group, names
+def _groups(lo, hi, typ, sc, ntypes, nbins, min_group):
+    """Each object's fit group and the counts of its (group, lo bin, hi bin): its type id
+    when that type has *min_group* fitted objects, else its size class when the rest of
+    that class has, else one pooled group (three typed passes, ``_lifetimes``).
+    Returns (group per object, -1 for the snapshot; counts; names)."""
+    from ._lifetimes import group_counts, assign_groups
+    tc = np.zeros(ntypes + 1, np.int64)
+    sc_count = np.zeros(256, np.int64)
+    none = np.zeros(0, np.int32)
+    group_counts(lo, typ, sc, none, tc, sc_count)
+    big_t = np.flatnonzero(tc >= min_group)
+    tmap = np.full(ntypes + 1, -1, np.int32)
+    tmap[big_t] = np.arange(len(big_t))
+    names = [("type", int(i) - 1) for i in big_t]
+    group_counts(lo, typ, sc, tmap, tc, sc_count)
+    big_s = np.flatnonzero(sc_count >= min_group)
+    smap = np.full(256, -1, np.int32)
+    smap[big_s] = len(names) + np.arange(len(big_s))
+    names += [("sizeclass", int(i)) for i in big_s]
+    rest = int(sc_count.sum()) - int(sc_count[big_s].sum())
+    pooled = len(names)
+    names.append(("pooled",))               # kept even when empty: one row, no mass
+    group = np.empty(len(lo), np.int32)
+    counts = np.zeros((len(names), nbins, nbins), np.int64)
+    assign_groups(lo, hi, typ, sc, tmap, smap, pooled, group, counts)
+    if rest == 0 and len(names) > 1:          # no pooled object: drop its row
+        names.pop()
+        counts = counts[:-1]
+    return group, counts, names
 
 
 def _grid(span):
@@ -134,18 +122,15 @@ def _grid(span):
     return np.concatenate([[0.0], geo])
 
 
-def npmle(group, lo, hi, ngroups, nbins, max_iter=MAX_ITER, tol=TOL):
-    """Turnbull's NPMLE on a grid, for *ngroups* groups at once: each observation puts
-    its object's lifetime in bins ``lo..hi`` (inclusive) of *nbins*. Returns the bin
-    masses (ngroups x nbins) and the iterations run. The observations are first reduced
-    to distinct (group, lo, hi) with counts, so an iteration costs O(distinct + bins)."""
+def npmle(counts, max_iter=MAX_ITER, tol=TOL):
+    """Turnbull's NPMLE on a grid, for many groups at once. *counts* (groups x bins x
+    bins): how many objects of each group have their lifetime in bins ``lo..hi``
+    (``counts[g, lo, hi]``). Returns the bin masses (groups x bins) and the iterations
+    run; an iteration costs O(distinct (group, lo, hi) + bins)."""
+    ngroups, nbins = counts.shape[0], counts.shape[1]
     nb1 = nbins + 1
-    code = (group * nbins + lo) * nbins + hi
-    u, w = np.unique(code, return_counts=True)
-    g = u // (nbins * nbins)
-    lo_u = (u // nbins) % nbins
-    hi_u = u % nbins
-    w = w.astype(np.float64)
+    g, lo_u, hi_u = np.nonzero(counts)
+    w = counts[g, lo_u, hi_u].astype(np.float64)
     tot = np.bincount(g, weights=w, minlength=ngroups)
     p = np.full((ngroups, nbins), 1.0 / nbins)
     it = 0
@@ -169,102 +154,44 @@ def fit_lifetimes(tr, min_group=MIN_GROUP):
     """The fitted lifetime distributions of trace *tr* (`Lifetimes`), from the recorded
     frees and cycle starts (the module docstring)."""
     from .simulate import _cycle_times
-    birth, free, typ, sc, n_init = _slot_rows(tr)
-    starts, _ = _cycle_times(tr)
-    return _fit(birth, free, typ, sc, starts, min_group)
-
-
-def _fit(birth, free, typ, sc, starts, min_group):
-    ns = len(starts)
-    born = birth >= 0                         # the snapshot's ages are unknown
-    freed = free >= 0
-    early, late = _bounds(birth, free, starts, starts)
-    low = np.where(freed, early - birth, 0)
-    if ns >= 2:                              # never freed: outlived the last-but-one mark
-        low = np.where(freed, low, np.maximum(starts[ns - 2] - birth, 0))
-    span = max(int(birth.max(initial=0)), int(free.max(initial=0)),
-               int(starts.max(initial=0))) + 1
+    from ._lifetimes import censored_lifetimes
+    initial, allocs = _rows(tr)
+    starts = np.ascontiguousarray(_cycle_times(tr)[0], dtype=np.int64)
+    n = _n_slot(tr)
+    span = 1 + max(int(tr.allocs["time"].max(initial=0)),
+                   int(tr.allocs["free_time"].max(initial=0)),
+                   int(tr.initial["free_time"].max(initial=0)), int(starts.max(initial=0)))
     edges = _grid(span)
     m = len(edges) - 1                       # finite bins; bin m: outlives the trace
-    nbins = m + 1
-    group, names = _groups(typ, sc, born, min_group)
-    fit = born
-    lo = np.searchsorted(edges, low[fit], side="right") - 1
-    hi = np.where(freed[fit],
-                  np.searchsorted(edges, (late - birth)[fit], side="left") - 1, m)
-    hi = np.maximum(hi, 0)
-    lo = np.minimum(np.clip(lo, 0, m), hi)
-    gf = group[fit]
+    lo, hi, typ = (np.empty(n, np.int32) for _ in range(3))
+    sc = np.empty(n, np.uint8)
+    censored_lifetimes(initial, allocs, starts, edges, lo, hi, typ, sc)
+    # lo < 0: the snapshot, whose ages are unknown (not fitted)
+    group, counts, names = _groups(lo, hi, typ, sc, int(typ.max(initial=-1)) + 1, m + 1,
+                                   min_group)
     ng = len(names)
-    p, it = npmle(gf, lo, hi, ng, nbins)
+    p, it = npmle(counts)
     cdf = np.zeros((ng, m + 1))
     np.cumsum(p[:, :m], axis=1, out=cdf[:, 1:])
-    counts = np.bincount(gf, minlength=ng)
-    return Lifetimes(edges, cdf, group, names, counts, it)
-
-
-def _golden(n):
-    frac = np.arange(n, dtype=np.float64) * GOLDEN
-    frac -= np.floor(frac)                    # as _parse.place_death: k * GOLDEN mod 1
-    return frac
+    return Lifetimes(edges, cdf, group, names, counts.sum(axis=(1, 2)), it)
 
 
 def fit_deaths(tr, cycles="pacer", lifetimes=None):
     """``(birth, death)`` of every slot object of *tr* (the order of
-    ``_parse.object_columns``; death -1: never) under ``death="fit"``: each freed
-    object's death at the golden-fraction quantile of its fitted lifetime distribution
-    given its interval, clamped to the interval the frees allow under *cycles*
-    ("recorded": after the end of the cycle before)."""
+    ``_parse.object_columns``; birth -1: the snapshot, death -1: never) under
+    ``death="fit"``: each freed object's death at the golden-fraction quantile of its
+    fitted lifetime distribution given its interval, clamped to the interval the frees
+    allow under *cycles* ("recorded": after the end of the cycle before)."""
     from .simulate import _cycle_times
-    birth, free, typ, sc, n_init = _slot_rows(tr)
+    from ._lifetimes import place_fitted
+    lt = lifetimes if lifetimes is not None else fit_lifetimes(tr)
     starts, ends = _cycle_times(tr)
-    lt = lifetimes if lifetimes is not None else _fit(birth, free, typ, sc, starts,
-                                                     MIN_GROUP)
     prevs = ends + 1 if cycles == "recorded" else starts
-    return birth, place(lt, birth, free, starts, prevs)
-
-
-def place(lt, birth, free, starts, prevs):
-    """The death times of `fit_deaths` for fitted distributions *lt*."""
-    n = len(birth)
-    freed = free >= 0
-    early, late = _bounds(birth, free, starts, prevs)
-    u = _golden(n)
-    span = late - early
-    spread = early + (span.astype(np.float64) * u).astype(np.int64)
-    # never before the birth, nor before time 0: a snapshot object (born at -1) freed by
-    # the first cycle dies, where -1 would mean "never" to the replay
-    spread = np.maximum(spread, np.maximum(birth, 0))
-    dt = np.where(freed, spread, -1)
-    idx = np.flatnonzero(freed & (lt.group >= 0))
-    if not len(idx):
-        return dt
-    g = lt.group[idx]
-    b = birth[idx]
-    e = lt.edges
-    m = len(e) - 1
-    cdf = lt.cdf
-    lo_t = (early[idx] - b).astype(np.float64)
-    hi_t = (late[idx] - b).astype(np.float64)
-
-    def cdf_at(x):
-        j = np.clip(np.searchsorted(e, x, side="right") - 1, 0, m - 1)
-        f0, f1 = cdf[g, j], cdf[g, j + 1]
-        return f0 + (f1 - f0) * np.clip((x - e[j]) / (e[j + 1] - e[j]), 0.0, 1.0)
-
-    fl, fh = cdf_at(lo_t), cdf_at(hi_t)
-    target = fl + u[idx] * (fh - fl)
-    # invert the CDF row by row at once: rows offset by 2 * group are one ascending array
-    flat = (cdf + 2.0 * np.arange(len(cdf))[:, None]).ravel()
-    pos = np.searchsorted(flat, target + 2.0 * g, side="right") - 1
-    j = np.clip(pos - g * (m + 1), 0, m - 1)
-    f0, f1 = cdf[g, j], cdf[g, j + 1]
-    df = f1 - f0
-    x = e[j] + np.divide((target - f0) * (e[j + 1] - e[j]), df, out=np.zeros_like(df),
-                         where=df > 0)
-    x = np.clip(x, lo_t, hi_t)
-    fitted = b + x.astype(np.int64)
-    ok = fh - fl > 1e-12                      # mass in the interval: else "spread"'s
-    d = np.where(ok, fitted, spread[idx])
-    dt[idx] = np.clip(d, early[idx], late[idx])
-    return dt
+    initial, allocs = _rows(tr)
+    n = len(lt.group)
+    birth = np.empty(n, np.int64)
+    death = np.empty(n, np.int64)
+    place_fitted(initial, allocs, np.ascontiguousarray(starts, dtype=np.int64),
+                 np.ascontiguousarray(prevs, dtype=np.int64), lt.group, lt.edges,
+                 np.ascontiguousarray(lt.cdf), birth, death)
+    return birth, death
