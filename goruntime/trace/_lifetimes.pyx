@@ -9,7 +9,6 @@ lifetime distribution given that interval. Both walk the rows of ``tr.initial`` 
 ``goruntime.trace._parse.object_columns``, and compute an object's cycle interval as its
 ``place_death`` does.
 """
-import numpy as np
 
 from libc.math cimport floor
 

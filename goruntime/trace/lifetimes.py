@@ -134,7 +134,8 @@ def npmle(counts, max_iter=MAX_ITER, tol=TOL):
     tot = np.bincount(g, weights=w, minlength=ngroups)
     p = np.full((ngroups, nbins), 1.0 / nbins)
     it = 0
-    for it in range(1, max_iter + 1):
+    while it < max_iter:
+        it += 1
         c = np.zeros((ngroups, nb1))
         np.cumsum(p, axis=1, out=c[:, 1:])
         d = c[g, hi_u + 1] - c[g, lo_u]

@@ -24,7 +24,9 @@ What is modelled and what is not (docs/trace.md says more):
   start of that cycle. *death* picks the moment: ``"spread"`` (the default) spreads the
   deaths evenly over that interval, ``"early"`` takes its start (the smallest live heap
   the trace allows), ``"gc"`` its end (the largest), ``"free"`` the recorded free itself
-  (later still: what a naive replay does). Runs under ``"early"`` and ``"gc"`` bracket
+  (later still: what a naive replay does); ``"fit"`` estimates the objects' lifetime
+  distribution from the frees (per type or size class, `lifetimes`) and places each
+  death at a quantile of it within the interval. Runs under ``"early"`` and ``"gc"`` bracket
   what the recorded frees allow; a program whose objects die in bursts (all at once,
   just before a cycle) sits near the ``"gc"`` end, one whose objects die steadily near
   ``"spread"``.
