@@ -182,7 +182,7 @@ def test_objects_equal_their_numpy_form():
     import goruntime.trace as gtrace
     tr = gtrace.load(Path(__file__).parent / "data" / "trace" / "steady-small.trace")
     assert len(tr.initial) and tr.allocs["tiny"].any() and (tr.allocs["free_time"] >= 0).any()
-    for death in simulate.DEATH_MODELS:
+    for death in simulate.DEATH_MODELS_CODE:     # "fit": tests/test_trace_lifetimes.py
         for cycles in simulate.CYCLE_MODELS:
             want = _reference_objects(tr, death, cycles)
             got = simulate._objects(tr, death, cycles)

@@ -54,7 +54,7 @@ def _objects_ref(tr, death, cycles):
     return simulate._objects(tr, death, cycles)
 
 
-@pytest.mark.parametrize("death", simulate.DEATH_MODELS)
+@pytest.mark.parametrize("death", list(simulate.DEATH_MODELS_CODE))    # "fit": not typed
 @pytest.mark.parametrize("cycles", simulate.CYCLE_MODELS)
 def test_trace_deaths_and_chunks_equal_the_object_columns(committed, death, cycles):
     tr = committed

@@ -29,6 +29,9 @@ def add_parser(sub):
     w.add_argument("--gomaxprocs", default=None, metavar="LIST", help="GOMAXPROCS values")
     w.add_argument("--recorded-gogc", default=None, metavar="N",
                    help="the GOGC the trace was recorded with (default: estimated from it)")
+    w.add_argument("--death", default=None, metavar="MODEL",
+                   help="how deaths are placed between the cycles the frees allow: "
+                   "fit, spread, early, gc or free (default: replay's; see docs/trace.md)")
     w.add_argument("--workers", type=int, default=0, metavar="N",
                    help="run on a local Dask cluster of N workers (default 0: in this process)")
     w.add_argument("--calibrate", action="store_true",
@@ -68,8 +71,12 @@ def run(args, out, usage_error):
         if args.recorded_gogc is not None:
             gogc = pacer.parse_gogc(args.recorded_gogc)
         tr = load(args.trace, gogc=gogc)
+        from .simulate import DEATH_MODELS, replay
+        death = replay.__kwdefaults__["death"] if args.death is None else args.death
+        if death not in DEATH_MODELS:
+            raise ValueError(f"--death must be one of {', '.join(DEATH_MODELS)}, not {death!r}")
         if args.calibrate:
-            cal = calibrate(tr)
+            cal = calibrate(tr, death=death)
             print(json.dumps({"recorded": cal.recorded, "emulated": cal.emulated,
                               "gaps": cal.gaps}, indent=2) if args.json else str(cal), file=out)
             rows, picture = None, lambda ax: plot_calibration(cal, ax=ax)
@@ -83,9 +90,9 @@ def run(args, out, usage_error):
                 from .dask_sweep import local_cluster, sweep
                 with local_cluster(args.workers) as cl, Client(cl) as client:
                     rows = sweep(tr, gogc=g, memory_limit=m, gomaxprocs=p, client=client,
-                                 progress=False).to_dict("records")
+                                 death=death, progress=False).to_dict("records")
             else:
-                rows = whatif(tr, gogc=g, memory_limit=m, gomaxprocs=p)
+                rows = whatif(tr, gogc=g, memory_limit=m, gomaxprocs=p, death=death)
             if args.json:
                 print(json.dumps(rows, indent=2), file=out)
             else:

@@ -24,7 +24,9 @@ What is modelled and what is not (docs/trace.md says more):
   start of that cycle. *death* picks the moment: ``"spread"`` (the default) spreads the
   deaths evenly over that interval, ``"early"`` takes its start (the smallest live heap
   the trace allows), ``"gc"`` its end (the largest), ``"free"`` the recorded free itself
-  (later still: what a naive replay does). Runs under ``"early"`` and ``"gc"`` bracket
+  (later still: what a naive replay does); ``"fit"`` estimates the objects' lifetime
+  distribution from the frees (per type or size class, `lifetimes`) and places each
+  death at a quantile of it within the interval. Runs under ``"early"`` and ``"gc"`` bracket
   what the recorded frees allow; a program whose objects die in bursts (all at once,
   just before a cycle) sits near the ``"gc"`` end, one whose objects die steadily near
   ``"spread"``.
@@ -54,8 +56,9 @@ from goruntime import clock as _clock
 
 __all__ = ["replay", "replay_detail", "prepare", "Prepared", "DEATH_MODELS", "CYCLE_MODELS"]
 
-DEATH_MODELS = ("spread", "early", "gc", "free")
+DEATH_MODELS = ("spread", "early", "gc", "free", "fit")
 DEATH_MODELS_CODE = {"free": 0, "gc": 1, "early": 2, "spread": 3}    # _parse.object_columns
+# "fit" (lifetimes.fit_deaths) has no code: its deaths come as a time per object
 CYCLE_MODELS = ("pacer", "recorded")
 OP_ALLOC, OP_DROP, OP_GC = 0, 2, 3
 MALLOC_HEADER_SIZE = 8
@@ -190,7 +193,10 @@ def _objects(tr, death, cycles="pacer"):
                    np.ascontiguousarray(tr.allocs).view(np.uint8).ravel(),
                    np.ascontiguousarray(starts, dtype=np.int64),
                    np.ascontiguousarray(prevs, dtype=np.int64),
-                   DEATH_MODELS_CODE[death], birth, dt, req, ptr, ptrwords)
+                   DEATH_MODELS_CODE.get(death, 0), birth, dt, req, ptr, ptrwords)
+    if death == "fit":                    # the fitted lifetimes' deaths (lifetimes.py)
+        from .lifetimes import fit_deaths
+        dt = fit_deaths(tr, cycles)[1]
     return birth, dt, req, ptr.view(np.bool_), ptrwords, n_init
 
 
@@ -539,6 +545,18 @@ class _RowSource:
         return self.slot             # -1 (no hold) entries included: release_holds skips them
 
 
+def _fit_sorted_deaths(tr, cycles):
+    """`_parse.trace_deaths` for ``death="fit"``: the deaths `lifetimes.fit_deaths`
+    places, sorted by ``_parse.sorted_deaths``; None as trace_deaths (allocations out of
+    time order, keys beyond 63 bits)."""
+    from ._parse import sorted_deaths
+    from .lifetimes import fit_deaths
+    if not _is_sorted(tr.allocs["time"]):
+        return None
+    birth, dt = fit_deaths(tr, cycles)
+    return sorted_deaths(birth, dt)
+
+
 SNAPSHOT_STOP_KEY = 4           # the smallest key of a row at time 0: the snapshot ends there
 NO_STOP_KEY = (1 << 63) - 1
 
@@ -581,9 +599,12 @@ class _RunSource:
         else:
             starts, ends = _cycle_times(tr)
             prevs = ends + 1 if cycles == "recorded" else starts
-        sd = trace_deaths(initial, allocs, np.ascontiguousarray(starts, dtype=np.int64),
-                          np.ascontiguousarray(prevs, dtype=np.int64),
-                          DEATH_MODELS_CODE[death], n)
+        if death == "fit":              # a death time per object (lifetimes.py), sorted
+            sd = _fit_sorted_deaths(tr, cycles)
+        else:
+            sd = trace_deaths(initial, allocs, np.ascontiguousarray(starts, dtype=np.int64),
+                              np.ascontiguousarray(prevs, dtype=np.int64),
+                              DEATH_MODELS_CODE[death], n)
         if sd is None:                  # allocations out of time order, or wide keys
             return None
         if cycles == "recorded":              # every cycle, at its mark termination

@@ -1,0 +1,3 @@
+module tracecorpus
+
+go 1.27
