@@ -108,3 +108,22 @@ def test_mark_rounds_spread_in_the_goal_and_the_note():
     note = run.spread_note([4.0, 6.6, 4.2], [7.0, None, 11.0], 5)
     assert note == ("3 round(s) of 5 runs, medians of the round medians; per round: "
                     "goruntime 4-6.6, Go 7-11 ns, ratio 0.38-0.57")
+
+
+def test_growth_goal_shows_the_rounds_range():
+    # The growth goal's status is the ratio of the rows' medians, as before; beside it each
+    # side's growth over every (1M round, 10M round) pair, the range its noise spans.
+    def mark_row(n, gr, go, sgr, sgo):
+        r = row(f"list, allocation order, {n}", "mark CPU / object", gr, go)
+        r["spread"] = {"goruntime": sgr, "go": sgo}
+        return r
+    rows = [mark_row("1M", 13.0, 50.0, [13.0, 12.0, 14.0], [50.0, 30.0, 40.0]),
+            mark_row("10M", 13.0, 35.0, [13.0, 13.0, 12.0], [35.0, 36.0, 30.0])]
+    assert status(run.goals(rows), "mark growth 1M -> 10M <= Go's: list") == (
+        run.MISSED, "1.00x vs Go 0.70x (1M round x 10M round: ours 0.86-1.08x, Go 0.60-1.20x)")
+    rows[1]["goruntime"] = 9.0
+    assert status(run.goals(rows), "mark growth 1M -> 10M <= Go's: list")[0] == run.MET
+    for r in rows:                          # a saved run without rounds: the ratio alone
+        del r["spread"]
+    assert status(run.goals(rows), "mark growth 1M -> 10M <= Go's: list") == (
+        run.MET, "0.69x vs Go 0.70x")
