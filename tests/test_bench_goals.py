@@ -121,6 +121,10 @@ def test_growth_goal_shows_the_rounds_range():
             mark_row("10M", 13.0, 35.0, [13.0, 13.0, 12.0], [35.0, 36.0, 30.0])]
     assert status(run.goals(rows), "mark growth 1M -> 10M <= Go's: list") == (
         run.MISSED, "1.00x vs Go 0.70x (1M round x 10M round: ours 0.86-1.08x, Go 0.60-1.20x)")
+    rows[0]["spread"]["fastest"] = {"goruntime": 11.8, "go": 23.0}
+    rows[1]["spread"]["fastest"] = {"goruntime": 11.8, "go": 23.1}
+    assert status(run.goals(rows), "mark growth 1M -> 10M <= Go's: list")[1].endswith(
+        "Go 0.60-1.20x, fastest cycles: ours 1.00x vs Go 1.00x)")
     rows[1]["goruntime"] = 9.0
     assert status(run.goals(rows), "mark growth 1M -> 10M <= Go's: list")[0] == run.MET
     for r in rows:                          # a saved run without rounds: the ratio alone
