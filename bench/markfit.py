@@ -131,7 +131,8 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--perf", action="store_true",
                     help="also count Go's mark CPU from perf task-clock samples")
-    ap.add_argument("--out", default=str(HERE / "markfit.jsonl"), help="JSON lines (appended)")
+    ap.add_argument("--out", default=str(HERE / ".cache" / "markfit.jsonl"),
+                    help="JSON lines, appended (default bench/.cache/markfit.jsonl)")
     a = ap.parse_args(argv)
     sizes = [int(round(float(x) * 1e6)) for x in a.sizes.split(",")]
     err = go_side.build(lambda m: print(m, file=sys.stderr))
