@@ -53,7 +53,15 @@ def go_perf_cycles(shape, n):
         out = json.loads(r.stdout.strip().splitlines()[-1])
         script = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym"],
                                 capture_output=True, text=True, check=True).stdout
-    cycles, cur = [], 0
+    return out, [k * PERF_PERIOD for k in mark_phases(script)]
+
+
+def mark_phases(script):
+    """Samples per mark phase in ``perf script`` output (one blank-line-separated stack
+    per sample): a phase is a run of samples under ``runtime.gcBgMarkWorker``, ended by a
+    sample that sweeps or is back in package main; other samples (the scheduler, the
+    metrics reads) neither count nor end a phase."""
+    phases, cur = [], 0
     for blk in script.split("\n\n"):
         stack = blk.strip()
         if not stack:
@@ -61,11 +69,11 @@ def go_perf_cycles(shape, n):
         if "runtime.gcBgMarkWorker" in stack:
             cur += 1
         elif cur and ("sweep" in stack or "main." in stack):
-            cycles.append(cur * PERF_PERIOD)        # sweeping or back in main: mark over
+            phases.append(cur)
             cur = 0
     if cur:
-        cycles.append(cur * PERF_PERIOD)
-    return out, cycles
+        phases.append(cur)
+    return phases
 
 
 def measure(side, shape, n, perf):

@@ -131,3 +131,18 @@ def test_growth_goal_shows_the_rounds_range():
         del r["spread"]
     assert status(run.goals(rows), "mark growth 1M -> 10M <= Go's: list") == (
         run.MET, "0.69x vs Go 0.70x")
+
+
+def test_markfit_phases_and_fit():
+    # bench.markfit: Go's mark phases from perf samples, and the fixed + per-object fit.
+    from bench import markfit
+    mark = "\t4a1 runtime.scanSpan\n\t4b2 runtime.gcDrain\n\t4c3 runtime.gcBgMarkWorker"
+    sweep = "\t5a1 runtime.(*sweepLocked).sweep\n\t5b2 runtime.sweepone"
+    build = "\t6a1 main.build\n\t6b2 main.main"
+    sched = "\t7a1 runtime.findRunnable\n\t7b2 runtime.schedule"
+    script = "\n\n".join([build, mark, mark, sched, mark, sweep, sched, mark, build, mark,
+                            mark]) + "\n"
+    assert markfit.mark_phases(script) == [3, 1, 2]
+    assert markfit.mark_phases(build + "\n\n" + sweep) == []
+    f, c = markfit.fit([(1_000_000, 12.0 + 5e6 / 1e6), (10_000_000, 12.0 + 5e6 / 1e7)])
+    assert abs(f - 5.0) < 1e-6 and abs(c - 12.0) < 1e-9
