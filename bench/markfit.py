@@ -14,7 +14,7 @@ order round by round, the two sides alternate within a size.
 Go's mark CPU is the mark row's ``mark_cpu_adj_ns`` (the workers' wall time times the
 process's CPU share); with ``--perf`` it is also counted from ``perf record -e task-clock``
 samples whose stack holds ``runtime.gcBgMarkWorker`` (CPU time however loaded the machine
-is; each measured cycle is one run of such samples between the sweeps). goruntime's is
+is), each assigned to its cycle by time (the cycles' CLOCK_MONOTONIC bounds in the row). goruntime's is
 ``_mark.mark``'s thread CPU time. Prints a table and writes JSON lines (``--out``).
 """
 import argparse
@@ -38,54 +38,49 @@ RUNS, WARM = 5, 2
 
 
 def go_perf_cycles(shape, n):
-    """Go's mark row under ``perf record``: (the row's JSON, mark CPU ns of each cycle from
-    task-clock samples, warm-up cycles first)."""
+    """Go's mark row under ``perf record -k CLOCK_MONOTONIC``: (the row's JSON, mark CPU ns
+    of each measured cycle from task-clock samples)."""
     env = {k: v for k, v in os.environ.items() if k not in ("GOGC", "GOMEMLIMIT", "GODEBUG")}
     env.update(GOMAXPROCS="1", GOGC="100")
     with tempfile.TemporaryDirectory() as d:
         data = os.path.join(d, "perf.data")
-        r = subprocess.run(["perf", "record", "-q", "-e", "task-clock", "-c", str(PERF_PERIOD),
-                            "-g", "-o", data, str(go_side.CACHE / "shapes"), "-mode", "mark",
-                            "-shape", shape, "-n", str(n), "-runs", str(RUNS),
-                            "-warm", str(WARM)], env=env, capture_output=True, text=True)
+        r = subprocess.run(["perf", "record", "-q", "-k", "CLOCK_MONOTONIC", "-e", "task-clock",
+                            "-c", str(PERF_PERIOD), "-g", "-o", data,
+                            str(go_side.CACHE / "shapes"), "-mode", "mark", "-shape", shape,
+                            "-n", str(n), "-runs", str(RUNS), "-warm", str(WARM)],
+                           env=env, capture_output=True, text=True)
         if r.returncode:
             raise RuntimeError(f"perf record failed: {r.stderr[-2000:]}")
         out = json.loads(r.stdout.strip().splitlines()[-1])
-        script = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym"],
+        script = subprocess.run(["perf", "script", "-i", data, "-F", "time,ip,sym", "--ns"],
                                 capture_output=True, text=True, check=True).stdout
-    return out, [k * PERF_PERIOD for k in mark_phases(script)]
+    windows = [(c["t0_mono_ns"], c["t1_mono_ns"]) for c in out["cycles"]]
+    return out, [k * PERF_PERIOD for k in mark_samples(script, windows)]
 
 
-def mark_phases(script):
-    """Samples per mark phase in ``perf script`` output (one blank-line-separated stack
-    per sample): a phase is a run of samples under ``runtime.gcBgMarkWorker``, ended by a
-    sample that sweeps or is back in package main; other samples (the scheduler, the
-    metrics reads) neither count nor end a phase."""
-    phases, cur = [], 0
+def mark_samples(script, windows):
+    """Samples under ``runtime.gcBgMarkWorker`` in each [t0, t1] window (CLOCK_MONOTONIC
+    ns; a measured cycle's, from bench/go/shapes) of ``perf script -F time,ip,sym --ns``
+    output: one blank-line-separated sample each, its first line the time in seconds."""
+    counts = [0] * len(windows)
     for blk in script.split("\n\n"):
-        stack = blk.strip()
-        if not stack:
+        lines = blk.strip().splitlines()
+        if not lines or "runtime.gcBgMarkWorker" not in blk:
             continue
-        if "runtime.gcBgMarkWorker" in stack:
-            cur += 1
-        elif cur and ("sweep" in stack or "main." in stack):
-            phases.append(cur)
-            cur = 0
-    if cur:
-        phases.append(cur)
-    return phases
+        sec, _, frac = lines[0].strip().rstrip(":").partition(".")
+        t = int(sec) * 1_000_000_000 + int(frac.ljust(9, "0")[:9])
+        for i, (t0, t1) in enumerate(windows):
+            if t0 <= t <= t1:
+                counts[i] += 1
+                break
+    return counts
 
 
 def measure(side, shape, n, perf):
     if side == "go":
         if perf:
             out, cyc = go_perf_cycles(shape, n)
-            rec = {}
-            if len(cyc) == RUNS + WARM:
-                rec["perf"] = [x / n for x in cyc[WARM:]]
-            else:                   # a phase without samples (tiny n) or split: leave it out
-                print(f"go {n}: {len(cyc)} mark phases in the samples, expected "
-                      f"{RUNS + WARM}; no perf count", file=sys.stderr)
+            rec = {"perf": [x / n for x in cyc]}
         else:
             out, rec = go_side.mark(shape, n, RUNS, WARM), {}
         rec["per"] = [c["mark_cpu_adj_ns"] / n for c in out["cycles"]]

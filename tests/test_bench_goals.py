@@ -133,16 +133,22 @@ def test_growth_goal_shows_the_rounds_range():
         run.MET, "0.69x vs Go 0.70x")
 
 
-def test_markfit_phases_and_fit():
-    # bench.markfit: Go's mark phases from perf samples, and the fixed + per-object fit.
+def test_markfit_samples_and_fit():
+    # bench.markfit: Go's mark samples by cycle window, and the fixed + per-object fit.
     from bench import markfit
-    mark = "\t4a1 runtime.scanSpan\n\t4b2 runtime.gcDrain\n\t4c3 runtime.gcBgMarkWorker"
-    sweep = "\t5a1 runtime.(*sweepLocked).sweep\n\t5b2 runtime.sweepone"
-    build = "\t6a1 main.build\n\t6b2 main.main"
-    sched = "\t7a1 runtime.findRunnable\n\t7b2 runtime.schedule"
-    script = "\n\n".join([build, mark, mark, sched, mark, sweep, sched, mark, build, mark,
-                            mark]) + "\n"
-    assert markfit.mark_phases(script) == [3, 1, 2]
-    assert markfit.mark_phases(build + "\n\n" + sweep) == []
+
+    def sample(t, *frames):
+        return f"{t}: \n" + "\n".join(f"\t4a{i} {f}" for i, f in enumerate(frames))
+    mark = ("runtime.scanSpan", "runtime.gcDrain", "runtime.gcBgMarkWorker")
+    script = "\n\n".join([
+        sample("10.000000100", *mark),                      # before the first window
+        sample("10.000001000", *mark), sample("10.000001500", *mark),
+        sample("10.000001600", "runtime.sweepone", "runtime.GC"),     # not the mark
+        sample("10.000002000", *mark),                      # between the windows
+        sample("10.000003", *mark),                         # perf's shorter fraction
+        sample("10.000003999", "runtime.schedule")]) + "\n"
+    w = [(10_000_000_900, 10_000_001_900), (10_000_002_500, 10_000_004_000)]
+    assert markfit.mark_samples(script, w) == [2, 1]
+    assert markfit.mark_samples("", w) == [0, 0]
     f, c = markfit.fit([(1_000_000, 12.0 + 5e6 / 1e6), (10_000_000, 12.0 + 5e6 / 1e7)])
     assert abs(f - 5.0) < 1e-6 and abs(c - 12.0) < 1e-9
