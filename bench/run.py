@@ -572,9 +572,10 @@ def growth_spread(a, b):
         x, y = sa.get("fastest", {}).get(side), sb.get("fastest", {}).get(side)
         if x and y:
             fast.append(f"{name} {y / x:.2f}x")
+    out = [f"1M round x 10M round: {', '.join(parts)}"] if parts else []
     if fast:
-        parts.append("fastest cycles: " + " vs ".join(fast))
-    return f" (1M round x 10M round: {', '.join(parts)})" if parts else ""
+        out.append("fastest cycles: " + " vs ".join(fast))
+    return f" ({', '.join(out)})" if out else ""
 
 
 def heapdump_goals(rows):

@@ -125,6 +125,10 @@ def test_growth_goal_shows_the_rounds_range():
     rows[1]["spread"]["fastest"] = {"goruntime": 11.8, "go": 23.1}
     assert status(run.goals(rows), "mark growth 1M -> 10M <= Go's: list")[1].endswith(
         "Go 0.60-1.20x, fastest cycles: ours 1.00x vs Go 1.00x)")
+    for r in rows:                          # one round each: the fastest cycles alone
+        r["spread"].update(goruntime=r["spread"]["goruntime"][:1], go=r["spread"]["go"][:1])
+    assert status(run.goals(rows), "mark growth 1M -> 10M <= Go's: list") == (
+        run.MISSED, "1.00x vs Go 0.70x (fastest cycles: ours 1.00x vs Go 1.00x)")
     rows[1]["goruntime"] = 9.0
     assert status(run.goals(rows), "mark growth 1M -> 10M <= Go's: list")[0] == run.MET
     for r in rows:                          # a saved run without rounds: the ratio alone
