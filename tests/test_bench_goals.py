@@ -108,3 +108,51 @@ def test_mark_rounds_spread_in_the_goal_and_the_note():
     note = run.spread_note([4.0, 6.6, 4.2], [7.0, None, 11.0], 5)
     assert note == ("3 round(s) of 5 runs, medians of the round medians; per round: "
                     "goruntime 4-6.6, Go 7-11 ns, ratio 0.38-0.57")
+
+
+def test_growth_goal_shows_the_rounds_range():
+    # The growth goal's status is the ratio of the rows' medians, as before; beside it each
+    # side's growth over every (1M round, 10M round) pair, the range its noise spans.
+    def mark_row(n, gr, go, sgr, sgo):
+        r = row(f"list, allocation order, {n}", "mark CPU / object", gr, go)
+        r["spread"] = {"goruntime": sgr, "go": sgo}
+        return r
+    rows = [mark_row("1M", 13.0, 50.0, [13.0, 12.0, 14.0], [50.0, 30.0, 40.0]),
+            mark_row("10M", 13.0, 35.0, [13.0, 13.0, 12.0], [35.0, 36.0, 30.0])]
+    assert status(run.goals(rows), "mark growth 1M -> 10M <= Go's: list") == (
+        run.MISSED, "1.00x vs Go 0.70x (1M round x 10M round: ours 0.86-1.08x, Go 0.60-1.20x)")
+    rows[0]["spread"]["fastest"] = {"goruntime": 11.8, "go": 23.0}
+    rows[1]["spread"]["fastest"] = {"goruntime": 11.8, "go": 23.1}
+    assert status(run.goals(rows), "mark growth 1M -> 10M <= Go's: list")[1].endswith(
+        "Go 0.60-1.20x, fastest cycles: ours 1.00x vs Go 1.00x)")
+    for r in rows:                          # one round each: the fastest cycles alone
+        r["spread"].update(goruntime=r["spread"]["goruntime"][:1], go=r["spread"]["go"][:1])
+    assert status(run.goals(rows), "mark growth 1M -> 10M <= Go's: list") == (
+        run.MISSED, "1.00x vs Go 0.70x (fastest cycles: ours 1.00x vs Go 1.00x)")
+    rows[1]["goruntime"] = 9.0
+    assert status(run.goals(rows), "mark growth 1M -> 10M <= Go's: list")[0] == run.MET
+    for r in rows:                          # a saved run without rounds: the ratio alone
+        del r["spread"]
+    assert status(run.goals(rows), "mark growth 1M -> 10M <= Go's: list") == (
+        run.MET, "0.69x vs Go 0.70x")
+
+
+def test_markfit_samples_and_fit():
+    # bench.markfit: Go's mark samples by cycle window, and the fixed + per-object fit.
+    from bench import markfit
+
+    def sample(t, *frames):
+        return f"{t}: \n" + "\n".join(f"\t4a{i} {f}" for i, f in enumerate(frames))
+    mark = ("runtime.scanSpan", "runtime.gcDrain", "runtime.gcBgMarkWorker")
+    script = "\n\n".join([
+        sample("10.000000100", *mark),                      # before the first window
+        sample("10.000001000", *mark), sample("10.000001500", *mark),
+        sample("10.000001600", "runtime.sweepone", "runtime.GC"),     # not the mark
+        sample("10.000002000", *mark),                      # between the windows
+        sample("10.000003", *mark),                         # perf's shorter fraction
+        sample("10.000003999", "runtime.schedule")]) + "\n"
+    w = [(10_000_000_900, 10_000_001_900), (10_000_002_500, 10_000_004_000)]
+    assert markfit.mark_samples(script, w) == [2, 1]
+    assert markfit.mark_samples("", w) == [0, 0]
+    f, c = markfit.fit([(1_000_000, 12.0 + 5e6 / 1e6), (10_000_000, 12.0 + 5e6 / 1e7)])
+    assert abs(f - 5.0) < 1e-6 and abs(c - 12.0) < 1e-9

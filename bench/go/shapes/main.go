@@ -45,6 +45,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // T is the benchmark object: 32 bytes, pointer words 0 and 1.
@@ -110,6 +111,17 @@ type Cycle struct {
 	SweepAdjNs  float64 `json:"sweep_est_adj_ns,omitempty"`
 	Spans       float64 `json:"spans,omitempty"`
 	Objects     float64 `json:"heap_objects"` // /gc/heap/objects after the cycle
+	// CLOCK_MONOTONIC just before and after the cycle and its metric reads, so samples
+	// that `perf record -k CLOCK_MONOTONIC` takes can be assigned to it (bench/markfit.py)
+	T0MonoNs int64 `json:"t0_mono_ns"`
+	T1MonoNs int64 `json:"t1_mono_ns"`
+}
+
+// monoNs reads CLOCK_MONOTONIC (the clock perf's -k CLOCK_MONOTONIC stamps samples with).
+func monoNs() int64 {
+	var ts syscall.Timespec
+	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, 1, uintptr(unsafe.Pointer(&ts)), 0)
+	return ts.Nano()
 }
 
 // cpuTime is the process's user+system CPU time (getrusage), in ns.
@@ -127,6 +139,7 @@ func cpuTime() float64 {
 // its wall time the process actually ran (cpuShare = cpu_ns / wall_ns) converts them to
 // CPU time: mark_cpu_adj_ns = mark_cpu_ns * cpuShare. On an idle machine cpuShare ~ 1.
 func measuredGC() Cycle {
+	m0 := monoNs()
 	s0 := read()
 	c0 := cpuTime()
 	t0 := time.Now()
@@ -134,7 +147,10 @@ func measuredGC() Cycle {
 	wall := time.Since(t0)
 	cpu := cpuTime() - c0
 	s1 := read()
+	m1 := monoNs()
 	c := Cycle{
+		T0MonoNs:    m0,
+		T1MonoNs:    m1,
 		GC:          int(s1[mCycles]),
 		AssistNs:    (s1[mAssist] - s0[mAssist]) * 1e9,
 		DedicatedNs: (s1[mDedicated] - s0[mDedicated]) * 1e9,
