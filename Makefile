@@ -32,15 +32,23 @@ extras_requirements = $(shell $(PY) -c 'import shlex, sys, tomllib; x = tomllib.
 help:  ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "%-12s %s\n", $$1, $$2}'
 
-# The virtual environment. `python3 -m venv` needs ensurepip, which Debian ships separately
+# The virtual environment. First what $(PYTHON) must bring (tools/check_prereqs.py: 3.11+,
+# Python.h, a C compiler). `python3 -m venv` needs ensurepip, which Debian ships separately
 # (python3-venv); without it, make the venv without pip and let $(PYTHON)'s own pip install
-# pip into it (`pip --python`, pip >= 22.3).
+# pip into it (`pip --python`, pip >= 22.3), else try virtualenv. venv's own complaint is
+# shown only when every way failed.
 $(VENV)/.stamp-venv:
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "goruntime needs Python 3.11 or newer (PYTHON=$(PYTHON) is " + sys.version.split()[0] + ")")'
+	@$(PYTHON) tools/check_prereqs.py
 	@echo "make: creating the project's virtual environment in $(VENV) (with $(PYTHON))"
-	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) && \
-	  $(PYTHON) -m pip --python $(PY) install -q --disable-pip-version-check pip; } || \
-	  { rm -rf $(VENV); echo "make: could not create $(VENV): $(PYTHON) has neither ensurepip nor pip >= 22.3; install python3-venv (Debian/Ubuntu: apt-get install python3-venv) or pip for $(PYTHON), or run make with PYTHON=another-python3.11+" >&2; exit 1; }
+	@log=$$(mktemp); $(PYTHON) -m venv $(VENV) >$$log 2>&1 || { \
+	  echo "make: $(PYTHON) -m venv failed (no ensurepip? Debian/Ubuntu: python3-venv); making $(VENV) without pip and installing pip into it with $(PYTHON) -m pip"; \
+	  rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) >>$$log 2>&1 && \
+	  $(PYTHON) -m pip --python $(PY) install -q --disable-pip-version-check pip >>$$log 2>&1; } || { \
+	  echo "make: that failed too (no pip >= 22.3 for $(PYTHON)?); trying $(PYTHON) -m virtualenv"; \
+	  rm -rf $(VENV) && $(PYTHON) -m virtualenv -q $(VENV) >>$$log 2>&1; } || { \
+	  cat $$log >&2; rm -rf $(VENV) $$log; \
+	  echo "make: could not create $(VENV): $(PYTHON) has neither ensurepip, nor pip >= 22.3, nor virtualenv; install python3-venv (Debian/Ubuntu: apt-get install python3-venv) or pip for $(PYTHON), or run make with PYTHON=another-python3.11+" >&2; exit 1; }; \
+	  rm -f $$log
 	@touch $@
 
 venv: $(VENV)/.stamp-venv  ## Create the project's virtual environment ($(VENV))

@@ -139,7 +139,19 @@ SIZE_CLASS_TO_NELEMS_SCAN = tuple(class_to_nelems_scan[i] for i in range(NUM_SIZ
 
 
 def default_arena_cap():
-    """Half the machine's RAM, in whole 64 MiB heap arenas (at least 256 MiB)."""
+    """Half the machine's RAM, in whole 64 MiB heap arenas (at least 256 MiB).
+
+    Test-only: ``GORUNTIME_TEST_ARENA_CAP`` (bytes, set by the test suite's conftest.py)
+    replaces it, so the suite's many runtimes, in-process and in the CLI, notebook and
+    Dask subprocesses, need not each map and page-table half the RAM (HACKING.md, "Tests
+    on a loaded machine"). Not a user knob: pass ``arena_cap`` instead."""
+    test_cap = os.environ.get("GORUNTIME_TEST_ARENA_CAP")
+    if test_cap:
+        try:
+            return int(test_cap, 0)
+        except ValueError:
+            raise ValueError("GORUNTIME_TEST_ARENA_CAP must be an int (bytes), not %r"
+                             % test_cap) from None
     try:
         ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):

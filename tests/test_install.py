@@ -167,3 +167,25 @@ def test_make_venv_without_ensurepip_falls_back_to_pip_python(tmp_path):
     q = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "--version"],
                        capture_output=True, text=True, timeout=60)
     assert q.returncode == 0 and str(venv) in q.stdout, q.stdout + q.stderr
+
+
+def _prereqs():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("check_prereqs", ROOT / "tools" / "check_prereqs.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_check_prereqs_names_the_package_for_what_is_missing(tmp_path, monkeypatch):
+    """`make`'s first step (tools/check_prereqs.py) passes for this interpreter, and names
+    the Debian package for missing C headers or a missing compiler."""
+    cp = _prereqs()
+    assert cp.missing() == []
+    real = cp.sysconfig.get_paths
+    monkeypatch.setattr(cp.sysconfig, "get_paths", lambda: dict(real(), include=str(tmp_path)))
+    monkeypatch.setenv("CC", "no-such-cc-for-goruntime")
+    msgs = cp.missing()
+    assert len(msgs) == 2, msgs
+    assert "Python.h" in msgs[0] and "-dev" in msgs[0]
+    assert "no-such-cc-for-goruntime" in msgs[1] and "apt-get install gcc" in msgs[1]

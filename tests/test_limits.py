@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import os
 import pathlib
 import signal
 import sys
@@ -516,3 +517,21 @@ def test_goroutine_threads_leave_signals_to_the_main_thread():
     assert {signal.SIGINT, signal.SIGALRM, signal.SIGTERM} <= masks[0]
     assert signal.SIGSEGV not in masks[0]
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])   # main: open
+
+
+def test_default_arena_cap_is_half_the_ram_and_the_suite_knob_only_replaces_it(monkeypatch):
+    """The public default is half the RAM in whole 64 MiB arenas; the suite's conftest.py
+    sets GORUNTIME_TEST_ARENA_CAP (test-only) so its runtimes reserve 1 GiB."""
+    from goruntime import _heap
+    assert int(os.environ["GORUNTIME_TEST_ARENA_CAP"]) == 1 << 30
+    with rt.Runtime() as r:
+        assert r.heap.arena_cap == 1 << 30
+    monkeypatch.delenv("GORUNTIME_TEST_ARENA_CAP")
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert _heap.default_arena_cap() == max(256 << 20, ram // 2 // (64 << 20) * (64 << 20))
+    monkeypatch.setenv("GORUNTIME_TEST_ARENA_CAP", "not a size")
+    with pytest.raises(ValueError, match="GORUNTIME_TEST_ARENA_CAP must be an int"):
+        rt.Runtime()
+    monkeypatch.setenv("GORUNTIME_TEST_ARENA_CAP", str(64 << 20))
+    with rt.Runtime(arena_cap=8 << 20) as r:                 # an explicit cap wins
+        assert r.heap.arena_cap == 8 << 20
