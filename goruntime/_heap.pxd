@@ -426,6 +426,7 @@ cdef class Heap:
     cdef readonly uint64_t arena_cap
     cdef readonly object lock   # threading.RLock: the world lock (never the GIL)
     cdef public bint threaded   # goroutines are threads: root-table updates take the lock
+    cdef public bint recycle    # when freed, keep its memory for the next Heap (`keep_memory`)
     cdef public unsigned long owner   # cooperative: the one thread allowed to use the heap
     cdef public object dead     # None, or (message, exception): a finalizer/cleanup crashed
     cdef void* handle_runtime   # the Runtime of this heap's handles (borrowed: each handle

@@ -1212,7 +1212,9 @@ def keep_memory(on=None):
     emulated heap) is new memory that the kernel faults in and zeroes page by page, each
     time. A kept one is reset to a fresh heap's contents where it was written
     (`Heap._keep_memory`) and taken by the next `Heap`, so a runtime built on it behaves
-    as one on new memory. Off by default: kept memory stays with the process."""
+    as one on new memory. Off by default: kept memory stays with the process. A heap
+    whose ``recycle`` is set (a trace replay's) is kept when freed even while this is
+    off; turning it off frees whatever is kept."""
     global _keep
     prev = _keep
     if on is None:
@@ -1394,12 +1396,12 @@ cdef class Heap:
             self._foreign_call()
 
     def __dealloc__(self):
-        if _keep and self._spans is not None:
+        if (_keep or self.recycle) and self._spans is not None:
             try:
                 self._keep_memory()
             except Exception:            # nothing kept: the arrays are freed below
                 pass
-        if _keep and self._live_bits is not None and not _kept_live \
+        if (_keep or self.recycle) and self._live_bits is not None and not _kept_live \
                 and gr_refs(<PyObject*>self._live_bits) == 1:
             memset(self.h.live_bits, 0, <size_t>self.h.mapped_pages * BITMAP_WORDS * 8)
             _kept_live.append((self.arena_cap, self._live_bits))
