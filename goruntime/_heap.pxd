@@ -33,6 +33,7 @@ cdef enum:
     BITMAP_WORDS = 16                        # uint64 words of alloc/mark bits per span (1024 slots)
     MAX_PROCS = 256                          # mcaches reserved (GOMAXPROCS upper bound here)
     WBUF_ENTRIES = 512                       # Go: wbBufEntries (pointers per write barrier buffer)
+    RUN_HINTS = 16                           # page runs up to this long keep a search hint
 
 cdef enum SpanState:
     SPAN_DEAD = 0                            # record unused (its pages are free or in another span)
@@ -85,6 +86,8 @@ cdef struct mheap_t:
                                # clean span's freed slots and pages are zero: not zeroed
                                # or checked again; Go: mspan.needzero, heapArena.zeroedBase)
     intp_t search_hint         # no free page below this (Go: pageAlloc.searchAddr)
+    intp_t run_hint[RUN_HINTS + 1]  # [n], n <= RUN_HINTS: no free run of n pages or more
+                               # starts below this page (find_free_run starts there)
     # Go: pageAlloc's summaries (pallocSum), two levels: per 64-page word of page_inuse
     # and per 512-page chunk, the free run at its start, the longest, the one at its end
     uint32_t* word_sum

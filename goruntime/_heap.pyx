@@ -293,11 +293,16 @@ cdef intp_t find_free_run(mheap_t* h, intp_t npages) noexcept nogil:
     are found by and-ing the free bits with themselves shifted), or the carried run
     becomes the chunk's end run (the whole chunk, if it is all free)."""
     cdef intp_t c, nc = h.mapped_pages >> 9, carry = 0, cstart = 0, st, en, w, k, sh
+    cdef intp_t lo = h.search_hint
     cdef uint32_t x
     cdef uint64_t y
     if npages <= 0:
         return -1
-    for c in range(h.search_hint >> 9, nc):
+    # no run this long starts below run_hint (`note_free_pages`): a run carried into its
+    # chunk from below is shorter, so the search starts there with nothing carried
+    if npages <= RUN_HINTS and h.run_hint[npages] > lo:
+        lo = h.run_hint[npages]
+    for c in range(lo >> 9, nc):
         x = h.chunk_sum[c]
         st = x & SUM_MASK
         if carry + st >= npages:
@@ -338,6 +343,17 @@ cdef intp_t find_free_run(mheap_t* h, intp_t npages) noexcept nogil:
     return -1                                     # not reached: the chunk's summary fits
 
 
+cdef inline void note_free_pages(mheap_t* h, intp_t p) noexcept nogil:
+    """Pages from *p* up became free (a freed span, the heap's growth): lower the run
+    hints. A run of n pages or more that takes them in starts at p - n + 1 or above, or
+    the free pages below p were such a run already (at or above the hint)."""
+    cdef intp_t n, lo
+    for n in range(1, RUN_HINTS + 1):
+        lo = p - n + 1 if p >= n - 1 else 0
+        if lo < h.run_hint[n]:
+            h.run_hint[n] = lo
+
+
 cdef int heap_grow(mheap_t* h, intp_t npages) except -1 nogil:
     """Map more of the arena: whole 4 MiB chunks, new pages counted as released (spec 1.11)."""
     cdef intp_t ask = (npages + CHUNK_PAGES - 1) // CHUNK_PAGES * CHUNK_PAGES
@@ -345,6 +361,7 @@ cdef int heap_grow(mheap_t* h, intp_t npages) except -1 nogil:
     if h.mapped_pages + ask > h.max_pages:
         # Go maps what the OS gives; here the reservation is the hard cap.
         return throw_oom(h, <uint64_t>npages << PAGE_SHIFT)
+    note_free_pages(h, h.mapped_pages)
     for p in range(h.mapped_pages, h.mapped_pages + ask):
         bit_set(h.page_scav, p)
     h.heap_released += <uint64_t>ask << PAGE_SHIFT
@@ -375,6 +392,8 @@ cdef intp_t page_alloc(mheap_t* h, intp_t npages) except -1 nogil:
     summarize(h, start, start + npages)
     if start == h.search_hint:
         h.search_hint = start + npages
+    if npages <= RUN_HINTS:             # the lowest run this long started here
+        h.run_hint[npages] = start
     h.heap_inuse += <uint64_t>npages << PAGE_SHIFT
     return start
 
@@ -481,6 +500,7 @@ cdef void free_span(mheap_t* h, intp_t si) noexcept nogil:
     h.heap_inuse -= <uint64_t>s.npages << PAGE_SHIFT
     if si < h.search_hint:
         h.search_hint = si
+    note_free_pages(h, si)
     s.state = SPAN_DEAD
     h.nspans_inuse -= 1
 
@@ -1325,6 +1345,8 @@ cdef class Heap:
         self.h.page_scav = &ps[0]
         self.h.page_dirty = &pd[0]
         self.h.search_hint = 0
+        for i in range(RUN_HINTS + 1):
+            self.h.run_hint[i] = 0
         self.h.word_sum = &wsum[0]
         self.h.chunk_sum = &csum[0]
         self.h.mcaches = &mc[0]
