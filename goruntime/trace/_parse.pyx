@@ -22,7 +22,6 @@ import numpy as np
 
 from libc.stdlib cimport malloc, calloc, realloc, free as cfree
 from libc.string cimport memset
-from libc.math cimport floor
 
 cdef extern from *:
     """
