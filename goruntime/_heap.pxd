@@ -33,6 +33,7 @@ cdef enum:
     BITMAP_WORDS = 16                        # uint64 words of alloc/mark bits per span (1024 slots)
     MAX_PROCS = 256                          # mcaches reserved (GOMAXPROCS upper bound here)
     WBUF_ENTRIES = 512                       # Go: wbBufEntries (pointers per write barrier buffer)
+    RUN_HINTS = 16                           # page runs up to this long keep a search hint
 
 cdef enum SpanState:
     SPAN_DEAD = 0                            # record unused (its pages are free or in another span)
@@ -85,6 +86,8 @@ cdef struct mheap_t:
                                # clean span's freed slots and pages are zero: not zeroed
                                # or checked again; Go: mspan.needzero, heapArena.zeroedBase)
     intp_t search_hint         # no free page below this (Go: pageAlloc.searchAddr)
+    intp_t run_hint[RUN_HINTS + 1]  # [n], n <= RUN_HINTS: no free run of n pages or more
+                               # starts below this page (find_free_run starts there)
     # Go: pageAlloc's summaries (pallocSum), two levels: per 64-page word of page_inuse
     # and per 512-page chunk, the free run at its start, the longest, the one at its end
     uint32_t* word_sum
@@ -426,6 +429,7 @@ cdef class Heap:
     cdef readonly uint64_t arena_cap
     cdef readonly object lock   # threading.RLock: the world lock (never the GIL)
     cdef public bint threaded   # goroutines are threads: root-table updates take the lock
+    cdef public bint recycle    # when freed, keep its memory for the next Heap (`keep_memory`)
     cdef public unsigned long owner   # cooperative: the one thread allowed to use the heap
     cdef public object dead     # None, or (message, exception): a finalizer/cleanup crashed
     cdef void* handle_runtime   # the Runtime of this heap's handles (borrowed: each handle

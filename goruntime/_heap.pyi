@@ -25,6 +25,7 @@ class Heap:
     arena_cap: int
     lock: threading.RLock
     threaded: bool
+    recycle: bool
     heap_live: int
     @property
     def malloc_bytes(self) -> int: ...

@@ -305,11 +305,16 @@ cdef intp_t find_free_run(mheap_t* h, intp_t npages) noexcept nogil:
     are found by and-ing the free bits with themselves shifted), or the carried run
     becomes the chunk's end run (the whole chunk, if it is all free)."""
     cdef intp_t c, nc = h.mapped_pages >> 9, carry = 0, cstart = 0, st, en, w, k, sh
+    cdef intp_t lo = h.search_hint
     cdef uint32_t x
     cdef uint64_t y
     if npages <= 0:
         return -1
-    for c in range(h.search_hint >> 9, nc):
+    # no run this long starts below run_hint (`note_free_pages`): a run carried into its
+    # chunk from below is shorter, so the search starts there with nothing carried
+    if npages <= RUN_HINTS and h.run_hint[npages] > lo:
+        lo = h.run_hint[npages]
+    for c in range(lo >> 9, nc):
         x = h.chunk_sum[c]
         st = x & SUM_MASK
         if carry + st >= npages:
@@ -350,6 +355,17 @@ cdef intp_t find_free_run(mheap_t* h, intp_t npages) noexcept nogil:
     return -1                                     # not reached: the chunk's summary fits
 
 
+cdef inline void note_free_pages(mheap_t* h, intp_t p) noexcept nogil:
+    """Pages from *p* up became free (a freed span, the heap's growth): lower the run
+    hints. A run of n pages or more that takes them in starts at p - n + 1 or above, or
+    the free pages below p were such a run already (at or above the hint)."""
+    cdef intp_t n, lo
+    for n in range(1, RUN_HINTS + 1):
+        lo = p - n + 1 if p >= n - 1 else 0
+        if lo < h.run_hint[n]:
+            h.run_hint[n] = lo
+
+
 cdef int heap_grow(mheap_t* h, intp_t npages) except -1 nogil:
     """Map more of the arena: whole 4 MiB chunks, new pages counted as released (spec 1.11)."""
     cdef intp_t ask = (npages + CHUNK_PAGES - 1) // CHUNK_PAGES * CHUNK_PAGES
@@ -357,6 +373,7 @@ cdef int heap_grow(mheap_t* h, intp_t npages) except -1 nogil:
     if h.mapped_pages + ask > h.max_pages:
         # Go maps what the OS gives; here the reservation is the hard cap.
         return throw_oom(h, <uint64_t>npages << PAGE_SHIFT)
+    note_free_pages(h, h.mapped_pages)
     for p in range(h.mapped_pages, h.mapped_pages + ask):
         bit_set(h.page_scav, p)
     h.heap_released += <uint64_t>ask << PAGE_SHIFT
@@ -387,6 +404,8 @@ cdef intp_t page_alloc(mheap_t* h, intp_t npages) except -1 nogil:
     summarize(h, start, start + npages)
     if start == h.search_hint:
         h.search_hint = start + npages
+    if npages <= RUN_HINTS:             # the lowest run this long started here
+        h.run_hint[npages] = start
     h.heap_inuse += <uint64_t>npages << PAGE_SHIFT
     return start
 
@@ -493,6 +512,7 @@ cdef void free_span(mheap_t* h, intp_t si) noexcept nogil:
     h.heap_inuse -= <uint64_t>s.npages << PAGE_SHIFT
     if si < h.search_hint:
         h.search_hint = si
+    note_free_pages(h, si)
     s.state = SPAN_DEAD
     h.nspans_inuse -= 1
 
@@ -1224,7 +1244,9 @@ def keep_memory(on=None):
     emulated heap) is new memory that the kernel faults in and zeroes page by page, each
     time. A kept one is reset to a fresh heap's contents where it was written
     (`Heap._keep_memory`) and taken by the next `Heap`, so a runtime built on it behaves
-    as one on new memory. Off by default: kept memory stays with the process."""
+    as one on new memory. Off by default: kept memory stays with the process. A heap
+    whose ``recycle`` is set (a trace replay's) is kept when freed even while this is
+    off; turning it off frees whatever is kept."""
     global _keep
     prev = _keep
     if on is None:
@@ -1335,6 +1357,8 @@ cdef class Heap:
         self.h.page_scav = &ps[0]
         self.h.page_dirty = &pd[0]
         self.h.search_hint = 0
+        for i in range(RUN_HINTS + 1):
+            self.h.run_hint[i] = 0
         self.h.word_sum = &wsum[0]
         self.h.chunk_sum = &csum[0]
         self.h.mcaches = &mc[0]
@@ -1406,12 +1430,12 @@ cdef class Heap:
             self._foreign_call()
 
     def __dealloc__(self):
-        if _keep and self._spans is not None:
+        if (_keep or self.recycle) and self._spans is not None:
             try:
                 self._keep_memory()
             except Exception:            # nothing kept: the arrays are freed below
                 pass
-        if _keep and self._live_bits is not None and not _kept_live \
+        if (_keep or self.recycle) and self._live_bits is not None and not _kept_live \
                 and gr_refs(<PyObject*>self._live_bits) == 1:
             memset(self.h.live_bits, 0, <size_t>self.h.mapped_pages * BITMAP_WORDS * 8)
             _kept_live.append((self.arena_cap, self._live_bits))

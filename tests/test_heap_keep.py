@@ -213,11 +213,14 @@ def test_trace_replays_on_kept_memory_equal_fresh_ones(keep, monkeypatch):
     assert _heap.kept_memory() == TRACE_CAP
     assert set(_SCRATCH) == {prep}            # its clock times and object arrays reused
     assert kept == fresh
-    # whatif's grid keeps one heap from replay to replay, and gives it back after
+    # whatif's grid keeps one heap from replay to replay, and gives it back after (a
+    # plain replay keeps its memory for the next: given back first)
     _heap.keep_memory(False)
     grid = [(g, m) for g in (25, 50, 100) for m in ("off", "6MiB")]
-    assert gtrace.whatif(tr, gogc=[25, 50, 100], memory_limit=["off", "6MiB"]) == [
-        gtrace.replay(prep, gogc=g, memory_limit=m) for g, m in grid]
+    want = [gtrace.replay(prep, gogc=g, memory_limit=m) for g, m in grid]
+    gc.collect()
+    gtrace.release_memory()
+    assert gtrace.whatif(tr, gogc=[25, 50, 100], memory_limit=["off", "6MiB"]) == want
     assert _heap.kept_memory() is None and not _SCRATCH
 
 
@@ -271,3 +274,35 @@ def test_trace_rows_that_cannot_change_keep_their_deaths(keep, monkeypatch, tmp_
     assert len(made) == 3                           # other arrays: sorted again
     _SCRATCH.clear()
     assert not _SCRATCH.rows
+
+
+def test_a_replay_keeps_its_memory_for_the_next_and_gives_it_back():
+    """A replay from a trace's rows hands its emulated heap's memory (reset) and its sort
+    buffers and slot array to the next replay in the process, without `keep_memory`:
+    the next replays give the results of a replay on new memory, and
+    `goruntime.trace.release_memory` gives everything back."""
+    from goruntime.trace import simulate
+    prev = _heap.keep_memory()
+    _heap.keep_memory(False)                    # nothing kept from before this test
+    try:
+        gtrace.release_memory()
+        tr = gtrace.load(SMALL)
+        configs = [{}, {"gogc": 50}, {"death": "early"}, {}]
+        fresh = []
+        for c in configs:
+            fresh.append(gtrace.replay_detail(tr, **c))
+            gtrace.release_memory()             # each on new memory
+            _drop()
+            gtrace.release_memory()
+            assert _heap.kept_memory() is None and not simulate._WORK
+        for c, want in zip(configs, fresh):
+            got = gtrace.replay_detail(tr, **c)
+            _drop()                             # the runtime's heap is kept when freed
+            assert _heap.kept_memory() is not None and len(simulate._WORK) == 1
+            assert got[0] == want[0] and got[1]["cycles"] == want[1]["cycles"]
+            for k in ("time", "heap_live", "goal"):
+                assert np.array_equal(got[1]["samples"][k], want[1]["samples"][k]), k
+        gtrace.release_memory()
+        assert _heap.kept_memory() is None and not simulate._WORK
+    finally:
+        _heap.keep_memory(prev)

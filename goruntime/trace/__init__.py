@@ -7,11 +7,11 @@ under the recorded settings with the recorded GCs; ``goruntime.sweep`` runs many
 configurations (on Dask). See docs/trace.md for what is modelled and what is not.
 """
 from .reader import (ALLOC_DTYPE, FREE_DTYPE, GC_DTYPE, TYPE_DTYPE, Trace, load, parse)
-from .simulate import Prepared, prepare, replay, replay_detail
+from .simulate import Prepared, prepare, release_memory, replay, replay_detail
 from .calibrate import (Calibration, calibrate, configurations, plot_calibration,
                         plot_tradeoff, whatif)
 from .dask_sweep import sweep
 
-__all__ = ["load", "parse", "Trace", "replay", "replay_detail", "prepare", "Prepared", "calibrate", "Calibration",
+__all__ = ["load", "parse", "Trace", "replay", "replay_detail", "prepare", "Prepared", "release_memory", "calibrate", "Calibration",
            "whatif", "configurations", "sweep", "plot_calibration", "plot_tradeoff",
            "ALLOC_DTYPE", "FREE_DTYPE", "GC_DTYPE", "TYPE_DTYPE"]

@@ -22,7 +22,6 @@ import numpy as np
 
 from libc.stdlib cimport malloc, calloc, realloc, free as cfree
 from libc.string cimport memset
-from libc.math cimport floor
 
 cdef extern from *:
     """
@@ -1515,16 +1514,20 @@ cdef inline int64_t place_death(int64_t f, int64_t b, intp_t k, const int64_t* s
     i = count_below(starts, ns, f) - 1
     at = starts[i] if i >= 0 else -1
     latest = at if at > b else b
+    if latest < 0:                      # a snapshot object (b < 0) freed by the first
+        latest = 0                      # cycle: it dies, at the trace's start (-1: never)
     if death == DEATH_GC:
         return latest
     prev = prevs[i - 1] if i >= 1 else -1
     earliest = prev if prev > b else b
+    if earliest < 0:
+        earliest = 0
     if earliest > latest:
         earliest = latest
     if death != DEATH_SPREAD:
         return earliest
     frac = <double>k * GOLDEN
-    frac -= floor(frac)
+    frac -= <double><int64_t>frac       # floor: frac >= 0 (k >= 0), below 2**63
     sp = earliest + <int64_t>(<double>(latest - earliest) * frac)
     return sp if sp > b else b
 
@@ -1696,12 +1699,18 @@ cdef bint radix_split(uint64_t* src, uint64_t* dst, intp_t nd, int nb, uint64_t 
 
 
 def trace_deaths(const uint8_t[::1] initial, const uint8_t[::1] allocs,
-                 const int64_t[::1] starts, const int64_t[::1] prevs, int death, intp_t n):
+                 const int64_t[::1] starts, const int64_t[::1] prevs, int death, intp_t n,
+                 work=None):
     """`sorted_deaths` of the `object_columns` of a trace, straight from its rows: the
     deaths are placed and packed in one pass (no object column is built), then sorted.
     *n* is the number of slot objects. ``(dkey, di)``, or None as `sorted_deaths`, and
     None when *allocs* are not in time order (not from our reader: the same pass checks
-    it, where a numpy check of the strided time column cost as much again)."""
+    it, where a numpy check of the strided time column cost as much again).
+
+    *work*, if given, is two writable int64 arrays of at least *n* entries each, used
+    as the sort's memory instead of fresh arrays (a replay's pages kept for the next:
+    every entry read is written first, so what they held does not matter); ``dkey`` and
+    ``di`` are then views of them."""
     cdef intp_t ni = initial.shape[0] // sizeof(alloc_rec)
     cdef intp_t na = allocs.shape[0] // sizeof(alloc_rec)
     cdef intp_t ns = starts.shape[0], nd = 0, k = 0, j
@@ -1723,9 +1732,19 @@ def trace_deaths(const uint8_t[::1] initial, const uint8_t[::1] allocs,
         return None
     # at most n deaths, in small pages (reader._rows: a fresh huge page costs this
     # machine's kernel far more than its 512 small ones)
-    from goruntime.trace.reader import _rows
-    packed_a = _rows(n, np.int64)
-    tmp_a = _rows(n, np.int64)
+    if work is not None:
+        packed_a, tmp_a = work
+        if (not isinstance(packed_a, np.ndarray) or not isinstance(tmp_a, np.ndarray)
+                or packed_a.dtype != np.int64 or tmp_a.dtype != np.int64
+                or packed_a.ndim != 1 or tmp_a.ndim != 1
+                or packed_a.shape[0] < n or tmp_a.shape[0] < n):
+            raise ValueError("trace_deaths: work must be two int64 arrays of n entries or more")
+        packed_a = packed_a[:n]
+        tmp_a = tmp_a[:n]
+    else:
+        from goruntime.trace.reader import _rows
+        packed_a = _rows(n, np.int64)
+        tmp_a = _rows(n, np.int64)
     cdef int64_t[::1] packed = packed_a, tmp = tmp_a
     with nogil:
         for j in range(ni + na):

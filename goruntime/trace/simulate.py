@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 from goruntime import clock as _clock
 
-__all__ = ["replay", "replay_detail", "prepare", "Prepared", "DEATH_MODELS", "CYCLE_MODELS"]
+__all__ = ["replay", "replay_detail", "prepare", "Prepared", "release_memory", "DEATH_MODELS", "CYCLE_MODELS"]
 
 DEATH_MODELS = ("spread", "early", "gc", "free", "fit")
 DEATH_MODELS_CODE = {"free": 0, "gc": 1, "early": 2, "spread": 3}    # _parse.object_columns
@@ -470,6 +470,34 @@ class _Scratch(weakref.WeakKeyDictionary):
 
 _SCRATCH = _Scratch()
 
+# The memory of the last replay from a trace's rows (`_RunSource`), for the next: the
+# deaths' sort buffers (two int64 arrays) and the slot array (int32), at most one set,
+# taken by a replay (so two replays at once never share it) and given back at its end.
+# Every entry a replay reads it writes first, so what they held does not matter; the
+# pages stay faulted in (a fresh set costs the kernel ~40K small-page faults and their
+# zeroing for the 10M trace). `release_memory` gives them back.
+_WORK = []
+
+
+def _take_work(n):
+    """The kept sort buffers and slot array if they hold *n* entries, else None."""
+    try:
+        w = _WORK.pop()
+    except IndexError:
+        return None
+    return w if len(w["slot"]) >= max(n, 1) and len(w["sort"][0]) >= n else None
+
+
+def release_memory():
+    """Give back the memory this process keeps from one trace replay for the next: the
+    last replay's sort buffers and slot array, and its emulated heap's metadata (reset;
+    kept by ``goruntime._heap``, which any new heap of the same size would take)."""
+    from goruntime import _heap
+    _WORK.clear()
+    prev = _heap.keep_memory(False)
+    if prev:
+        _heap.keep_memory(True)
+
 
 class _RowSource:
     """A replay of a `Prepared` op stream (``_workloads.replay_kernel``): the snapshot's
@@ -599,21 +627,33 @@ class _RunSource:
         else:
             starts, ends = _cycle_times(tr)
             prevs = ends + 1 if cycles == "recorded" else starts
+        keep_rows = _heap.keep_memory() and all(_immutable(a) for a in rows)
+        work = None if keep_rows else _take_work(n)
+        if work is None and not keep_rows:
+            from .reader import _rows
+            work = {"sort": (_rows(n, np.int64), _rows(n, np.int64)),
+                    "slot": np.empty(max(n, 1), dtype=np.int32)}
         if death == "fit":              # a death time per object (lifetimes.py), sorted
             sd = _fit_sorted_deaths(tr, cycles)
         else:
             sd = trace_deaths(initial, allocs, np.ascontiguousarray(starts, dtype=np.int64),
                               np.ascontiguousarray(prevs, dtype=np.int64),
-                              DEATH_MODELS_CODE[death], n)
+                              DEATH_MODELS_CODE[death], n, None if work is None else work["sort"])
         if sd is None:                  # allocations out of time order, or wide keys
+            if work is not None:
+                _WORK[:] = [work]
             return None
         if cycles == "recorded":              # every cycle, at its mark termination
             gtime = _cycle_times(tr)[1]
         else:                                 # the forced ones, where they began
             gtime = tr.gcs["start"][tr.gcs["forced"]].astype(np.int64)
         args = (initial, allocs, n, n_init, sd, np.sort((gtime + 1) * 4 + 1))
-        src = cls(*args)
-        if _heap.keep_memory() and all(_immutable(a) for a in rows):
+        if keep_rows:
+            src = cls(*args)
+        else:                            # this replay's memory, the next one's after
+            src = cls(*args, slot=work["slot"])
+            src.work = work
+        if keep_rows:
             for a in (*sd, args[-1]):
                 a.flags.writeable = False    # read by the kernel only
             src.kept = {"rows": rows, "models": (death, cycles), "args": args}
@@ -628,6 +668,7 @@ class _RunSource:
         # misses; the kernel writes an object's entry before it reads it
         self.slot = np.empty(max(n, 1), dtype=np.int32) if slot is None else slot
         self.kept = None
+        self.work = None                 # `_WORK`'s memory, given back by `done`
         self.state = np.zeros(5, dtype=np.int64)
         self.now = np.zeros(3, dtype=np.int64)
         c = self.CHUNK
@@ -674,6 +715,9 @@ class _RunSource:
         """The replay is over: a kept entry's slot array goes to its next replay."""
         if self.kept is not None and any(k is self.kept for k in _SCRATCH.rows):
             self.kept["slot"] = self.slot
+        if self.work is not None:
+            _WORK[:] = [self.work]
+            self.work = None
 
 
 def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="spread",
@@ -696,6 +740,9 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
     gogc, memory_limit, gomaxprocs = _settings(prep, gogc, memory_limit, gomaxprocs)
     clk = src.clock()
     r = _rt.Runtime(gogc=gogc, memory_limit=memory_limit, gomaxprocs=gomaxprocs, clock=clk)
+    # its metadata, reset, for the next heap when it is freed (`_heap.keep_memory`; the
+    # kernel need not fault a new heap's pages in for the next replay)
+    r.heap.recycle = True
     r.heap.use_live_set()        # the replayed objects are held span by span, not by roots
     # the heap as tracing found it, built with the collector off, then one cycle so that
     # the pacer starts from its live heap (not counted below)
