@@ -115,22 +115,17 @@ cdef extern from *:
     #define GR_MARK_OR(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
     #define GR_LOAD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
     #define GR_TOUCH_XCHG(p) __atomic_exchange_n((p), (unsigned char)1, __ATOMIC_RELAXED)
-    /* Bits set in x, inline: without -mpopcnt __builtin_popcountll is a libgcc call, and
-       the span drain counts words of one bit (a list's) and of 64 (a tree's) at every
-       step. */
+    #include "_checks.h"
+    /* Bits set in x (_checks.h's GR_POPCOUNT64), with the span drain's common words first:
+       it counts words of one bit (a list's) and of 64 (a tree's) at every step. */
     static inline int gr_popcount(unsigned long long x) {
-    #if defined(__POPCNT__)
-        return __builtin_popcountll(x);
-    #else
+    #if !defined(__POPCNT__) && !defined(__aarch64__)
         if ((x & (x - 1)) == 0)
             return x != 0;
         if (x == ~0ULL)
             return 64;
-        x = x - ((x >> 1) & 0x5555555555555555ULL);
-        x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
-        x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
-        return (int)((x * 0x0101010101010101ULL) >> 56);
     #endif
+        return GR_POPCOUNT64(x);
     }
     #if defined(__GNUC__)
     #define GR_LIKELY(x) __builtin_expect(!!(x), 1)

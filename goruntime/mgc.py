@@ -542,18 +542,20 @@ class Collector(NotCopyable):
             lim = rt.limiter
             if not lim.transitioning and lim.need_update(now):
                 lim.update(now)               # Go: from the pacer's revise, every 10 ms
-        if self.cycle is not None:
-            rt.heap.check_thread()
-            # A mark step is the world lock only (no signal deferral, no rollback: it only
-            # adds mark work and accounting); mark termination takes the full path.
-            with rt.world, _signals.held():
-                if self.cycle is None or self.in_gc:
+            stepped = self.cycle is not None
+            if stepped:
+                rt.heap.check_thread()
+                # A mark step is the world lock only (no signal deferral, no rollback: it
+                # only adds mark work and accounting), in the same block as the limiter's
+                # update (one `held` per step); mark termination takes the full path.
+                if self.in_gc:
                     return
                 self.in_gc = True
                 try:
                     done = self.mark_step(idle=False, finish=False)
                 finally:
                     self.in_gc = False
+        if stepped:
             if done:
                 self.stopped(lambda: self.cycle is None or self.in_gc,
                              lambda: self.mark_step(idle=True))

@@ -50,6 +50,7 @@ import numpy as np
 from cpython.ref cimport PyObject
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from libc.stdlib cimport abort
 
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t, intp_t
 from libc.stdint cimport INT32_MAX, INT64_MAX
@@ -221,6 +222,9 @@ cdef struct node_type_t:
     # (`node_load`); Go's nextFreeFast has the same in its mspan and allocCache.
     uint64_t loaded             # ac.free as loaded or last flushed: the takes since are
                                 # loaded & ~ac.free (counted by `node_flush`)
+    uint64_t nblack             # how many of those takes were black (`node_take_black`):
+                                # all of them or none (the phase changes only after
+                                # `mutator_other`), so popcount(loaded & ~ac.free) during a mark
     uint64_t* abits             # the alloc-bit word
     uint64_t* hbits             # the heap-bits word holding slot ac.base's first bit
     intp_t hb0                  # that bit's index in it
@@ -255,6 +259,7 @@ cdef void node_type_init(mutator_t* m, node_type_t* t, uint64_t size,
     t.next = m.types
     m.types = t
     t.loaded = 0
+    t.nblack = 0
     t.size = size
     t.mask = mask
     t.words = <intp_t>(size >> 3)
@@ -291,6 +296,7 @@ cdef void node_flush(mutator_t* m, node_type_t* t) noexcept nogil:
     if taken == 0:
         return
     t.loaded = t.ac.free
+    t.nblack = 0
     n = <uint64_t>GR_POPCOUNT64(taken)
     s = &h.spans[t.ac.si]
     s.alloc_count += <uint32_t>n
@@ -320,6 +326,7 @@ cdef inline void mutator_other(mutator_t* m) noexcept nogil:
         node_flush(m, t)
         t.ac.free = 0
         t.loaded = 0
+        t.nblack = 0
         t = t.next
     m.epoch += 1
 
@@ -334,9 +341,11 @@ cdef bint node_load(mutator_t* m, node_type_t* t) noexcept nogil:
     node_flush(m, t)
     if not alloc_cache_load(h, m.p, t.spc, &t.ac):
         t.loaded = 0
+        t.nblack = 0
         return False
     s = &h.spans[t.ac.si]
     t.loaded = t.ac.free
+    t.nblack = 0
     t.abits = &h.alloc_bits[t.ac.si * BITMAP_WORDS + (t.ac.base >> 6)]
     t.elemsize = s.elemsize
     t.nw = <intp_t>(s.elemsize >> 3)
@@ -355,7 +364,10 @@ cdef void node_take_black(mheap_t* h, node_type_t* t, intp_t k) noexcept nogil:
     with the takes `node_flush` has not added yet, this one included)."""
     h.gcmark_bits[t.ac.si * BITMAP_WORDS + ((t.ac.base + k) >> 6)] |= (<uint64_t>1) << (k & 63)
     h.bytes_marked_black += t.elemsize
-    if h.malloc_bytes + <uint64_t>GR_POPCOUNT64(t.loaded & ~t.ac.free) * t.size > h.assist_at:
+    t.nblack += 1                       # = popcount(t.loaded & ~t.ac.free), this take's included
+    if GORUNTIME_CHECKS and t.nblack != <uint64_t>GR_POPCOUNT64(t.loaded & ~t.ac.free):
+        abort()                         # (checked builds; a noexcept caller cannot raise)
+    if h.malloc_bytes + t.nblack * t.size > h.assist_at:
         h.gc_pending = 1
 
 
