@@ -62,12 +62,31 @@ cdef extern from *:
     #endif
     typedef struct { uintptr_t next; uintptr_t prev; } gr_gchead;
     #define GR_GCHEAD(o) (((gr_gchead *)(o)) - 1)
+    /* PyThread_get_thread_ident() without the call into libpython: on Linux it is
+       pthread_self() (Python/thread_pthread.h), so both name a thread alike */
+    #if defined(__linux__) && !defined(Py_GIL_DISABLED)
+    #include <pthread.h>
+    #define GR_THREAD_IDENT() ((unsigned long)pthread_self())
+    #else
+    #define GR_THREAD_IDENT() PyThread_get_thread_ident()
+    #endif
     """
     const bint GR_LAZY_GC
+    unsigned long GR_THREAD_IDENT() nogil
     ctypedef struct gr_gchead:
         size_t next
         size_t prev
     gr_gchead* GR_GCHEAD(PyObject* o) nogil
+
+# The ``heap`` field of a handle as a C slot (`handle_dealloc` clears it without the
+# reference counting of a typed assignment, on an object whose count is already zero).
+# The struct name is Cython's for `Handle`: a rename fails to compile, it cannot misread.
+cdef extern from *:
+    """
+    #define GR_HANDLE_HEAP_SLOT(o) \
+        ((PyObject **)&((struct __pyx_obj_9goruntime_7_object_Handle *)(o))->heap)
+    """
+    PyObject** GR_HANDLE_HEAP_SLOT(PyObject* o) nogil
 
 cdef enum Kind:
     K_BOOL = 1
@@ -369,16 +388,15 @@ cdef int field_set(Pointer p, Field f, object v) except -1:
 
 @cython.no_gc_clear
 @cython.auto_pickle(False)
-@cython.freelist(64)
 cdef class Handle:
     """Base of the values that hold a Go pointer: a root while the Python object lives.
 
     ``no_gc_clear``: when Python's cycle collector frees a cycle that holds a handle, the
     handle's ``heap`` must still be there in ``__dealloc__`` to give its root slot back.
 
-    A `Pointer` adds no field, so it has the base's size and the base's freelist (which
-    Cython keeps for a base class only) serves it: a handle read and dropped at once
-    (``p.a`` in an expression) skips the object allocator and CPython's allocation count.
+    A `Pointer` adds no field: a handle read and dropped at once (``p.a`` in an
+    expression) is recycled through a freelist of Pointer-sized objects (`pending_alloc`,
+    `handle_dealloc`), skipping the object allocator and CPython's allocation count.
     The pointee type is reached through its `TypeInfo` (borrowed: TypeInfos live in
     _info_cache for good), the runtime through the heap (`bind_handle`), and no handle
     class has C methods (no vtable pointer): a `Pointer` is 64 bytes with its GC header,
@@ -1136,14 +1154,19 @@ _POINTER_ATTRS = frozenset(n for n in dir(Pointer) if not n.startswith("__")) | 
 cdef extern from "Python.h":
     ctypedef int (*c_visitproc "visitproc")(PyObject*, void*) noexcept
     ctypedef int (*c_traverseproc "traverseproc")(PyObject*, c_visitproc, void*) noexcept
+    ctypedef void (*c_destructor "destructor")(PyObject*) noexcept
     ctypedef struct c_type "PyTypeObject":
         c_traverseproc tp_traverse
         void* tp_alloc
         Py_ssize_t tp_basicsize
         unsigned long tp_flags
+        c_destructor tp_dealloc
+        void (*tp_free)(void*) noexcept
     PyObject* c_object_init "PyObject_Init"(PyObject* o, c_type* t) noexcept
     PyObject* c_no_memory "PyErr_NoMemory"() noexcept
     void c_gc_track "PyObject_GC_Track"(void* o) noexcept
+    void c_gc_untrack "PyObject_GC_UnTrack"(void* o) noexcept
+    c_type* c_type_of "Py_TYPE"(PyObject* o) noexcept
 
 cdef c_traverseproc _traverse_handle = NULL
 cdef c_traverseproc _traverse_pointer = NULL
@@ -1201,7 +1224,7 @@ _traverse_slice = (<c_type*>SliceValue).tp_traverse
 # handle waits for the next full collection, as cycles through old objects do. A handle
 # that dies before then leaves the table in its ``__dealloc__`` (`unpend`), the table
 # index being kept in the unused word of its untracked GC header. (A `Pointer` reused
-# from the freelist of `Handle` is tracked at once, and not counted either.) Visible
+# from the freelist of dead ones, `_free_mem`, is entered in the table the same way.) Visible
 # differences: ``gc.is_tracked`` is False and ``gc.get_objects()`` does not list a handle
 # until the next full collection, and handles do not bring CPython's collections nearer
 # (a Go program's pointers do not either). Removing `_track_pending` from
@@ -1211,12 +1234,19 @@ cdef PyObject** _pending = NULL     # handles allocated untracked since the last
 cdef Py_ssize_t _npending = 0
 cdef Py_ssize_t _pending_cap = 0
 
+cdef enum:
+    FREE_HANDLES = 64               # dead Pointers kept for reuse (Cython's freelist size)
+cdef char* _free_mem[FREE_HANDLES]  # their memory: GC header and object, still allocated
+cdef int _nfree = 0
+cdef Py_ssize_t _free_size = -1     # the one size kept (Pointer's tp_basicsize, once installed)
+cdef c_destructor _dealloc_handle = NULL    # Cython's tp_dealloc of the handle types
+
 
 cdef PyObject* pending_alloc(c_type* t, Py_ssize_t nitems) noexcept:
     """``tp_alloc`` of the handle types: a zeroed object with a GC header, untracked and
     not counted, entered in the pending table (as ``PyType_GenericAlloc`` minus the
     collector's count and the tracking, which `_track_pending` does later)."""
-    global _pending, _npending, _pending_cap
+    global _pending, _npending, _pending_cap, _nfree
     cdef Py_ssize_t n = t.tp_basicsize + sizeof(gr_gchead)
     cdef Py_ssize_t cap
     cdef PyObject** grown
@@ -1229,9 +1259,13 @@ cdef PyObject* pending_alloc(c_type* t, Py_ssize_t nitems) noexcept:
             return c_no_memory()
         _pending = grown
         _pending_cap = cap
-    mem = <char*>PyObject_Malloc(n)
-    if mem == NULL:
-        return c_no_memory()
+    if _nfree > 0 and t.tp_basicsize == _free_size:
+        _nfree -= 1
+        mem = _free_mem[_nfree]
+    else:
+        mem = <char*>PyObject_Malloc(n)
+        if mem == NULL:
+            return c_no_memory()
     memset(mem, 0, n)
     o = <PyObject*>(mem + sizeof(gr_gchead))
     c_object_init(o, t)
@@ -1258,6 +1292,43 @@ cdef inline void unpend(PyObject* o) noexcept:
     _pending[i] = last
     GR_GCHEAD(last).prev = ((<size_t>(i + 1)) << 2) | (GR_GCHEAD(last).prev & 3)
     g.prev &= 3
+
+
+cdef void handle_dealloc(PyObject* o) noexcept:
+    """``tp_dealloc`` of `Pointer` and `SliceValue` (with `pending_alloc`): a handle dying
+    in its runtime's owner thread, outside a threaded runtime, gives back its root slot
+    and pending entry, drops its two references and goes to the freelist (Pointers) or
+    back to the allocator; any other (a lock to take) goes through Cython's dealloc and
+    ``Handle.__dealloc__``, which keeps the raised-exception state around Python calls."""
+    global _nfree
+    cdef PyObject* hp = <PyObject*>(<Handle>o).heap
+    cdef Heap heap
+    cdef intp_t slot = (<Handle>o).slot
+    cdef void* rt = NULL
+    cdef c_type* t
+    if hp != NULL and hp != <PyObject*>None:
+        heap = <Heap>hp
+        if slot >= 0 and (heap.threaded or GR_THREAD_IDENT() != heap.owner):
+            _dealloc_handle(o)
+            return
+    if GR_GCHEAD(o).next != 0:
+        c_gc_untrack(o)
+    unpend(o)
+    if hp != NULL and hp != <PyObject*>None:
+        if slot >= 0:
+            root_remove(&(<Heap>hp).h, slot)
+        rt = (<Heap>hp).handle_runtime
+    GR_HANDLE_HEAP_SLOT(o)[0] = NULL
+    # the references last: dropping the runtime may run Python code (its finalizers),
+    # and this handle is out of every table by then
+    Py_XDECREF(<PyObject*>rt)
+    Py_XDECREF(hp)
+    t = c_type_of(o)
+    if t.tp_basicsize == _free_size and _nfree < FREE_HANDLES:
+        _free_mem[_nfree] = <char*>o - sizeof(gr_gchead)
+        _nfree += 1
+    else:
+        t.tp_free(o)
 
 
 def _track_pending(phase, info):
@@ -1296,6 +1367,11 @@ if GR_LAZY_GC and not ((<c_type*>Pointer).tp_flags & (3 << 3)) \
     _gc.callbacks.append(_track_pending)
     (<c_type*>Pointer).tp_alloc = <void*>pending_alloc
     (<c_type*>SliceValue).tp_alloc = <void*>pending_alloc
+    _dealloc_handle = (<c_type*>Pointer).tp_dealloc
+    if (<c_type*>SliceValue).tp_dealloc == _dealloc_handle:
+        _free_size = (<c_type*>Pointer).tp_basicsize
+        (<c_type*>Pointer).tp_dealloc = handle_dealloc
+        (<c_type*>SliceValue).tp_dealloc = handle_dealloc
 
 
 @cython.final
@@ -1469,9 +1545,11 @@ class _RootedView:
 
 cdef inline int check_heap(Heap heap) except -1:
     """The heap exists (a handle made with ``__new__`` alone has none) and the calling
-    thread may use it (`Heap.check_owner`)."""
+    thread may use it (`Heap.check_owner`, whose passing case is tested inline here)."""
     if heap is None:
         raise TypeError("goruntime: this handle was not made by a Runtime")
+    if heap.dead is None and (heap.threaded or GR_THREAD_IDENT() == heap.owner):
+        return 0
     return heap.check_owner()
 
 
