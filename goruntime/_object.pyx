@@ -28,7 +28,7 @@ import numpy as np
 from libc.string cimport memcpy, memset
 from cpython.object cimport PyObject_GenericGetAttr
 from cpython.ref cimport PyObject, Py_XINCREF, Py_XDECREF
-from cpython.mem cimport PyObject_Malloc, PyMem_Realloc, PyMem_Free
+from cpython.mem cimport PyObject_Malloc, PyMem_Malloc, PyMem_Realloc, PyMem_Free
 from cpython.weakref cimport PyWeakref_NewRef, PyWeakref_GET_OBJECT
 from cpython.dict cimport PyDict_GetItemWithError
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
@@ -207,6 +207,9 @@ cdef class TypeInfo:
     cdef dict fields                # struct: name -> Field (None until built)
     cdef tuple names                # the same names and Fields in two tuples: a field
     cdef tuple accessors            # name in code is interned, found by identity first
+    cdef PyObject** cnames          # their items as C arrays (borrowed from the tuples,
+    cdef PyObject** cfields         # which this TypeInfo keeps): `find`'s scan
+    cdef Py_ssize_t nnames
     # new(T): size, noscan, GC mask (one byte per word; `mask_count` repetitions of it:
     # an array's is its element's, never the whole table), once `alloc_ready`
     cdef bint alloc_ready
@@ -235,6 +238,7 @@ cdef class TypeInfo:
 
     cdef dict get_fields(self):
         cdef dict d
+        cdef Py_ssize_t i, n
         if self.fields is None:
             d = {}
             u = self.t.underlying
@@ -246,18 +250,31 @@ cdef class TypeInfo:
                     d[f.name] = Field(f.name, f.offset, f.type, kind_of(f.type))
             self.names = tuple(d)
             self.accessors = tuple(d.values())
+            n = len(d)
+            self.cnames = <PyObject**>PyMem_Malloc((2 * n + 1) * sizeof(PyObject*))
+            if self.cnames == NULL:
+                raise MemoryError()
+            self.cfields = self.cnames + n
+            for i in range(n):
+                self.cnames[i] = PyTuple_GET_ITEM(self.names, i)
+                self.cfields[i] = PyTuple_GET_ITEM(self.accessors, i)
+            self.nnames = n
             self.fields = d
         return self.fields
 
+    def __dealloc__(self):
+        PyMem_Free(self.cnames)
+
     cdef inline PyObject* find(self, str name) except? NULL:
         """The `Field` called *name* (borrowed), or NULL."""
-        cdef Py_ssize_t i, n
+        cdef Py_ssize_t i
+        cdef PyObject** names = self.cnames
         if self.fields is None:
             self.get_fields()
-        n = PyTuple_GET_SIZE(self.names)
-        for i in range(n):
-            if PyTuple_GET_ITEM(self.names, i) == <PyObject*>name:
-                return PyTuple_GET_ITEM(self.accessors, i)
+            names = self.cnames
+        for i in range(self.nnames):
+            if names[i] == <PyObject*>name:
+                return self.cfields[i]
         return PyDict_GetItemWithError(self.fields, name)
 
     cdef object get_ptr_type(self):
