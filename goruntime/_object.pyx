@@ -28,10 +28,10 @@ import numpy as np
 from libc.string cimport memcpy, memset
 from cpython.object cimport PyObject_GenericGetAttr
 from cpython.ref cimport PyObject, Py_XINCREF, Py_XDECREF
-from cpython.mem cimport PyObject_Malloc, PyMem_Realloc, PyMem_Free
+from cpython.mem cimport PyObject_Malloc, PyMem_Malloc, PyMem_Realloc, PyMem_Free
 from cpython.weakref cimport PyWeakref_NewRef, PyWeakref_GET_OBJECT
 from cpython.dict cimport PyDict_GetItemWithError
-from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
+from cpython.tuple cimport PyTuple_GET_ITEM
 from cpython.long cimport PyLong_CheckExact, PyLong_AsLongLongAndOverflow
 from cpython.pythread cimport PyThread_get_thread_ident
 from goruntime._types cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, intp_t
@@ -62,12 +62,31 @@ cdef extern from *:
     #endif
     typedef struct { uintptr_t next; uintptr_t prev; } gr_gchead;
     #define GR_GCHEAD(o) (((gr_gchead *)(o)) - 1)
+    /* PyThread_get_thread_ident() without the call into libpython: on Linux it is
+       pthread_self() (Python/thread_pthread.h), so both name a thread alike */
+    #if defined(__linux__) && !defined(Py_GIL_DISABLED)
+    #include <pthread.h>
+    #define GR_THREAD_IDENT() ((unsigned long)pthread_self())
+    #else
+    #define GR_THREAD_IDENT() PyThread_get_thread_ident()
+    #endif
     """
     const bint GR_LAZY_GC
+    unsigned long GR_THREAD_IDENT() nogil
     ctypedef struct gr_gchead:
         size_t next
         size_t prev
     gr_gchead* GR_GCHEAD(PyObject* o) nogil
+
+# The ``heap`` field of a handle as a C slot (`handle_dealloc` clears it without the
+# reference counting of a typed assignment, on an object whose count is already zero).
+# The struct name is Cython's for `Handle`: a rename fails to compile, it cannot misread.
+cdef extern from *:
+    """
+    #define GR_HANDLE_HEAP_SLOT(o) \
+        ((PyObject **)&((struct __pyx_obj_9goruntime_7_object_Handle *)(o))->heap)
+    """
+    PyObject** GR_HANDLE_HEAP_SLOT(PyObject* o) nogil
 
 cdef enum Kind:
     K_BOOL = 1
@@ -188,6 +207,9 @@ cdef class TypeInfo:
     cdef dict fields                # struct: name -> Field (None until built)
     cdef tuple names                # the same names and Fields in two tuples: a field
     cdef tuple accessors            # name in code is interned, found by identity first
+    cdef PyObject** cnames          # their items as C arrays (borrowed from the tuples,
+    cdef PyObject** cfields         # which this TypeInfo keeps): `find`'s scan
+    cdef Py_ssize_t nnames
     # new(T): size, noscan, GC mask (one byte per word; `mask_count` repetitions of it:
     # an array's is its element's, never the whole table), once `alloc_ready`
     cdef bint alloc_ready
@@ -216,6 +238,7 @@ cdef class TypeInfo:
 
     cdef dict get_fields(self):
         cdef dict d
+        cdef Py_ssize_t i, n
         if self.fields is None:
             d = {}
             u = self.t.underlying
@@ -227,18 +250,31 @@ cdef class TypeInfo:
                     d[f.name] = Field(f.name, f.offset, f.type, kind_of(f.type))
             self.names = tuple(d)
             self.accessors = tuple(d.values())
+            n = len(d)
+            self.cnames = <PyObject**>PyMem_Malloc((2 * n + 1) * sizeof(PyObject*))
+            if self.cnames == NULL:
+                raise MemoryError()
+            self.cfields = self.cnames + n
+            for i in range(n):
+                self.cnames[i] = PyTuple_GET_ITEM(self.names, i)
+                self.cfields[i] = PyTuple_GET_ITEM(self.accessors, i)
+            self.nnames = n
             self.fields = d
         return self.fields
 
+    def __dealloc__(self):
+        PyMem_Free(self.cnames)
+
     cdef inline PyObject* find(self, str name) except? NULL:
         """The `Field` called *name* (borrowed), or NULL."""
-        cdef Py_ssize_t i, n
+        cdef Py_ssize_t i
+        cdef PyObject** names = self.cnames
         if self.fields is None:
             self.get_fields()
-        n = PyTuple_GET_SIZE(self.names)
-        for i in range(n):
-            if PyTuple_GET_ITEM(self.names, i) == <PyObject*>name:
-                return PyTuple_GET_ITEM(self.accessors, i)
+            names = self.cnames
+        for i in range(self.nnames):
+            if names[i] == <PyObject*>name:
+                return self.cfields[i]
         return PyDict_GetItemWithError(self.fields, name)
 
     cdef object get_ptr_type(self):
@@ -369,16 +405,15 @@ cdef int field_set(Pointer p, Field f, object v) except -1:
 
 @cython.no_gc_clear
 @cython.auto_pickle(False)
-@cython.freelist(64)
 cdef class Handle:
     """Base of the values that hold a Go pointer: a root while the Python object lives.
 
     ``no_gc_clear``: when Python's cycle collector frees a cycle that holds a handle, the
     handle's ``heap`` must still be there in ``__dealloc__`` to give its root slot back.
 
-    A `Pointer` adds no field, so it has the base's size and the base's freelist (which
-    Cython keeps for a base class only) serves it: a handle read and dropped at once
-    (``p.a`` in an expression) skips the object allocator and CPython's allocation count.
+    A `Pointer` adds no field: a handle read and dropped at once (``p.a`` in an
+    expression) is recycled through a freelist of Pointer-sized objects (`pending_alloc`,
+    `handle_dealloc`), skipping the object allocator and CPython's allocation count.
     The pointee type is reached through its `TypeInfo` (borrowed: TypeInfos live in
     _info_cache for good), the runtime through the heap (`bind_handle`), and no handle
     class has C methods (no vtable pointer): a `Pointer` is 64 bytes with its GC header,
@@ -1136,14 +1171,19 @@ _POINTER_ATTRS = frozenset(n for n in dir(Pointer) if not n.startswith("__")) | 
 cdef extern from "Python.h":
     ctypedef int (*c_visitproc "visitproc")(PyObject*, void*) noexcept
     ctypedef int (*c_traverseproc "traverseproc")(PyObject*, c_visitproc, void*) noexcept
+    ctypedef void (*c_destructor "destructor")(PyObject*) noexcept
     ctypedef struct c_type "PyTypeObject":
         c_traverseproc tp_traverse
         void* tp_alloc
         Py_ssize_t tp_basicsize
         unsigned long tp_flags
+        c_destructor tp_dealloc
+        void (*tp_free)(void*) noexcept
     PyObject* c_object_init "PyObject_Init"(PyObject* o, c_type* t) noexcept
     PyObject* c_no_memory "PyErr_NoMemory"() noexcept
     void c_gc_track "PyObject_GC_Track"(void* o) noexcept
+    void c_gc_untrack "PyObject_GC_UnTrack"(void* o) noexcept
+    c_type* c_type_of "Py_TYPE"(PyObject* o) noexcept
 
 cdef c_traverseproc _traverse_handle = NULL
 cdef c_traverseproc _traverse_pointer = NULL
@@ -1201,7 +1241,7 @@ _traverse_slice = (<c_type*>SliceValue).tp_traverse
 # handle waits for the next full collection, as cycles through old objects do. A handle
 # that dies before then leaves the table in its ``__dealloc__`` (`unpend`), the table
 # index being kept in the unused word of its untracked GC header. (A `Pointer` reused
-# from the freelist of `Handle` is tracked at once, and not counted either.) Visible
+# from the freelist of dead ones, `_free_mem`, is entered in the table the same way.) Visible
 # differences: ``gc.is_tracked`` is False and ``gc.get_objects()`` does not list a handle
 # until the next full collection, and handles do not bring CPython's collections nearer
 # (a Go program's pointers do not either). Removing `_track_pending` from
@@ -1211,12 +1251,19 @@ cdef PyObject** _pending = NULL     # handles allocated untracked since the last
 cdef Py_ssize_t _npending = 0
 cdef Py_ssize_t _pending_cap = 0
 
+cdef enum:
+    FREE_HANDLES = 64               # dead Pointers kept for reuse (Cython's freelist size)
+cdef char* _free_mem[FREE_HANDLES]  # their memory: GC header and object, still allocated
+cdef int _nfree = 0
+cdef Py_ssize_t _free_size = -1     # the one size kept (Pointer's tp_basicsize, once installed)
+cdef c_destructor _dealloc_handle = NULL    # Cython's tp_dealloc of the handle types
+
 
 cdef PyObject* pending_alloc(c_type* t, Py_ssize_t nitems) noexcept:
     """``tp_alloc`` of the handle types: a zeroed object with a GC header, untracked and
     not counted, entered in the pending table (as ``PyType_GenericAlloc`` minus the
     collector's count and the tracking, which `_track_pending` does later)."""
-    global _pending, _npending, _pending_cap
+    global _pending, _npending, _pending_cap, _nfree
     cdef Py_ssize_t n = t.tp_basicsize + sizeof(gr_gchead)
     cdef Py_ssize_t cap
     cdef PyObject** grown
@@ -1229,9 +1276,13 @@ cdef PyObject* pending_alloc(c_type* t, Py_ssize_t nitems) noexcept:
             return c_no_memory()
         _pending = grown
         _pending_cap = cap
-    mem = <char*>PyObject_Malloc(n)
-    if mem == NULL:
-        return c_no_memory()
+    if _nfree > 0 and t.tp_basicsize == _free_size:
+        _nfree -= 1
+        mem = _free_mem[_nfree]
+    else:
+        mem = <char*>PyObject_Malloc(n)
+        if mem == NULL:
+            return c_no_memory()
     memset(mem, 0, n)
     o = <PyObject*>(mem + sizeof(gr_gchead))
     c_object_init(o, t)
@@ -1258,6 +1309,43 @@ cdef inline void unpend(PyObject* o) noexcept:
     _pending[i] = last
     GR_GCHEAD(last).prev = ((<size_t>(i + 1)) << 2) | (GR_GCHEAD(last).prev & 3)
     g.prev &= 3
+
+
+cdef void handle_dealloc(PyObject* o) noexcept:
+    """``tp_dealloc`` of `Pointer` and `SliceValue` (with `pending_alloc`): a handle dying
+    in its runtime's owner thread, outside a threaded runtime, gives back its root slot
+    and pending entry, drops its two references and goes to the freelist (Pointers) or
+    back to the allocator; any other (a lock to take) goes through Cython's dealloc and
+    ``Handle.__dealloc__``, which keeps the raised-exception state around Python calls."""
+    global _nfree
+    cdef PyObject* hp = <PyObject*>(<Handle>o).heap
+    cdef Heap heap
+    cdef intp_t slot = (<Handle>o).slot
+    cdef void* rt = NULL
+    cdef c_type* t
+    if hp != NULL and hp != <PyObject*>None:
+        heap = <Heap>hp
+        if slot >= 0 and (heap.threaded or GR_THREAD_IDENT() != heap.owner):
+            _dealloc_handle(o)
+            return
+    if GR_GCHEAD(o).next != 0:
+        c_gc_untrack(o)
+    unpend(o)
+    if hp != NULL and hp != <PyObject*>None:
+        if slot >= 0:
+            root_remove(&(<Heap>hp).h, slot)
+        rt = (<Heap>hp).handle_runtime
+    GR_HANDLE_HEAP_SLOT(o)[0] = NULL
+    # the references last: dropping the runtime may run Python code (its finalizers),
+    # and this handle is out of every table by then
+    Py_XDECREF(<PyObject*>rt)
+    Py_XDECREF(hp)
+    t = c_type_of(o)
+    if t.tp_basicsize == _free_size and _nfree < FREE_HANDLES:
+        _free_mem[_nfree] = <char*>o - sizeof(gr_gchead)
+        _nfree += 1
+    else:
+        t.tp_free(o)
 
 
 def _track_pending(phase, info):
@@ -1296,6 +1384,11 @@ if GR_LAZY_GC and not ((<c_type*>Pointer).tp_flags & (3 << 3)) \
     _gc.callbacks.append(_track_pending)
     (<c_type*>Pointer).tp_alloc = <void*>pending_alloc
     (<c_type*>SliceValue).tp_alloc = <void*>pending_alloc
+    _dealloc_handle = (<c_type*>Pointer).tp_dealloc
+    if (<c_type*>SliceValue).tp_dealloc == _dealloc_handle:
+        _free_size = (<c_type*>Pointer).tp_basicsize
+        (<c_type*>Pointer).tp_dealloc = handle_dealloc
+        (<c_type*>SliceValue).tp_dealloc = handle_dealloc
 
 
 @cython.final
@@ -1469,9 +1562,11 @@ class _RootedView:
 
 cdef inline int check_heap(Heap heap) except -1:
     """The heap exists (a handle made with ``__new__`` alone has none) and the calling
-    thread may use it (`Heap.check_owner`)."""
+    thread may use it (`Heap.check_owner`, whose passing case is tested inline here)."""
     if heap is None:
         raise TypeError("goruntime: this handle was not made by a Runtime")
+    if heap.dead is None and (heap.threaded or GR_THREAD_IDENT() == heap.owner):
+        return 0
     return heap.check_owner()
 
 
