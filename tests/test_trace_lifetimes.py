@@ -189,3 +189,18 @@ def test_fit_sweep_on_local_cluster_equals_sequential(small):
         got = goruntime.sweep(small, gogc=[50, 100], death="fit", client=client,
                               progress=False)
     pd.testing.assert_frame_equal(got, want)
+
+
+@pytest.mark.parametrize("death", simulate.DEATH_MODELS)
+def test_every_freed_object_dies_under_every_model(small, death):
+    """A freed object gets a death time (>= 0) and a never-freed one none (-1), under every
+    death and cycle model: a snapshot object freed by the trace's first cycle died at the
+    latest at that cycle (place_death gave it -1, "never", under "early", and under
+    "spread" for row 0, so the replay kept it to the end)."""
+    n_init = int((~small.initial["tiny"]).sum())
+    freed = np.concatenate([small.initial["free_time"][~small.initial["tiny"]],
+                            small.allocs["free_time"][~small.allocs["tiny"]]]) >= 0
+    assert freed[:n_init].any() and not freed[:n_init].all()
+    for cycles in simulate.CYCLE_MODELS:
+        dt = simulate._objects(small, death, cycles)[1]
+        assert np.array_equal(dt >= 0, freed), (death, cycles)
