@@ -148,7 +148,7 @@ def _reference_objects(tr, death, cycles):
         starts, ends = simulate._cycle_times(tr)
         i = np.searchsorted(starts, free, side="left") - 1      # last cycle begun before
         at = np.where(i >= 0, starts[np.maximum(i, 0)], -1)
-        latest = np.maximum(at, birth)
+        latest = np.maximum(np.maximum(at, birth), 0)   # a freed snapshot object dies
         dt = np.where(dies, latest, -1)
         # the cycle before that one had still found it alive (or it was not yet born);
         # with the cycles replayed at their recorded ends (stop-the-world), an object
@@ -156,7 +156,7 @@ def _reference_objects(tr, death, cycles):
         # phase, or allocated it black during it
         rec = cycles == "recorded"
         prev = np.where(i >= 1, (ends if rec else starts)[np.maximum(i - 1, 0)] + int(rec), -1)
-        earliest = np.minimum(np.maximum(prev, birth), latest)
+        earliest = np.minimum(np.maximum(np.maximum(prev, birth), 0), latest)
         if death == "early":
             dt = np.where(dies, earliest, -1)
         elif death == "spread":
