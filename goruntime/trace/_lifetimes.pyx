@@ -10,9 +10,9 @@ lifetime distribution given that interval. Both walk the rows of ``tr.initial`` 
 ``place_death`` does.
 """
 
-from libc.math cimport floor
 
 from goruntime._types cimport int64_t, uint8_t, uint64_t, intp_t
+from goruntime.trace._deaths cimport death_interval, golden_fraction
 
 cdef extern from *:
     """
@@ -35,21 +35,6 @@ cdef packed struct alloc_rec:
     int64_t free_time
 
 ALLOC_REC_SIZE = sizeof(alloc_rec)
-
-cdef double GOLDEN = 0.6180339887498949       # _parse.GOLDEN: "spread"'s fraction
-
-
-cdef inline intp_t below(const int64_t* a, intp_t n, int64_t x) noexcept nogil:
-    """How many of the ascending *a* are < *x*."""
-    cdef intp_t lo = 0, hi = n, mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if a[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
 
 cdef inline intp_t fbelow(const double* a, intp_t n, double x) noexcept nogil:
     """How many of the ascending *a* are < *x*."""
@@ -80,18 +65,6 @@ cdef inline const alloc_rec* row(const uint8_t[::1] initial, const uint8_t[::1] 
     if j < ni:
         return <const alloc_rec*>&initial[0] + j
     return <const alloc_rec*>&allocs[0] + (j - ni)
-
-
-cdef inline void bounds(int64_t f, int64_t b, const int64_t* starts, const int64_t* prevs,
-                        intp_t ns, int64_t* earliest, int64_t* latest) noexcept nogil:
-    """A freed object's death interval, as _parse.place_death computes it."""
-    cdef intp_t i = below(starts, ns, f) - 1
-    cdef int64_t at = starts[i] if i >= 0 else -1
-    cdef int64_t prev = prevs[i - 1] if i >= 1 else -1
-    latest[0] = at if at > b else b
-    earliest[0] = prev if prev > b else b
-    if earliest[0] > latest[0]:
-        earliest[0] = latest[0]
 
 
 def censored_lifetimes(const uint8_t[::1] initial, const uint8_t[::1] allocs,
@@ -135,7 +108,7 @@ def censored_lifetimes(const uint8_t[::1] initial, const uint8_t[::1] allocs,
             b = r.time
             f = r.free_time
             if f >= 0:
-                bounds(f, b, &starts[0] if ns else NULL, &starts[0] if ns else NULL, ns,
+                death_interval(f, b, &starts[0] if ns else NULL, &starts[0] if ns else NULL, ns,
                        &e0, &e1)
                 e0 -= b
                 e1 -= b
@@ -178,7 +151,7 @@ def place_fitted(const uint8_t[::1] initial, const uint8_t[::1] allocs,
     cdef const alloc_rec* r
     cdef const double* c
     cdef const double* e = &edges[0]
-    cdef int64_t b, f, early, late, sp, d, floor0
+    cdef int64_t b, f, early, late, sp, d
     cdef double frac, lo_t, hi_t, fl, fh, t, x, df
     if initial.shape[0] % sizeof(alloc_rec) or allocs.shape[0] % sizeof(alloc_rec):
         raise ValueError("place_fitted: the inputs are not whole rows")
@@ -202,13 +175,11 @@ def place_fitted(const uint8_t[::1] initial, const uint8_t[::1] allocs,
                 death[k] = -1
                 k += 1
                 continue
-            bounds(f, b, &starts[0] if ns else NULL, &prevs[0] if ns else NULL, ns,
+            death_interval(f, b, &starts[0] if ns else NULL, &prevs[0] if ns else NULL, ns,
                    &early, &late)
-            frac = <double>k * GOLDEN
-            frac -= floor(frac)
+            frac = golden_fraction(k)
             sp = early + <int64_t>(<double>(late - early) * frac)
-            floor0 = b if b > 0 else 0          # a freed snapshot object dies too
-            d = sp if sp > floor0 else floor0
+            d = sp if sp > b else b             # spread's place (_parse.place_death)
             g = group[k]
             if b >= 0 and 0 <= g < ng:
                 c = &cdf[g, 0]

@@ -53,6 +53,7 @@ cdef extern from *:
     void* MAP_FAILED
 
 from goruntime._types cimport int64_t, uint8_t, uint32_t, uint64_t, intp_t
+from goruntime.trace._deaths cimport death_interval, golden_fraction
 
 cdef extern from *:
     """
@@ -1485,50 +1486,21 @@ cdef enum:
     DEATH_EARLY = 2
     DEATH_SPREAD = 3
 
-cdef double GOLDEN = 0.6180339887498949
-
-
-cdef inline intp_t count_below(const int64_t* a, intp_t n, int64_t x) noexcept nogil:
-    """How many of the ascending *a* are < *x* (numpy's searchsorted, side="left")."""
-    cdef intp_t lo = 0, hi = n, mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if a[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
 cdef inline int64_t place_death(int64_t f, int64_t b, intp_t k, const int64_t* starts,
                                 const int64_t* prevs, intp_t ns, int death) noexcept nogil:
     """The death time of object *k* (born at *b*, freed at *f*; -1: never) under model
-    *death* (`object_columns`)."""
-    cdef intp_t i
-    cdef int64_t at, latest, prev, earliest, sp
-    cdef double frac
+    *death* (`object_columns`): a point of `_deaths.death_interval`."""
+    cdef int64_t latest, earliest, sp
     if f < 0:
         return -1
     if death == DEATH_FREE:
         return f
-    i = count_below(starts, ns, f) - 1
-    at = starts[i] if i >= 0 else -1
-    latest = at if at > b else b
-    if latest < 0:                      # a snapshot object (b < 0) freed by the first
-        latest = 0                      # cycle: it dies, at the trace's start (-1: never)
+    death_interval(f, b, starts, prevs, ns, &earliest, &latest)
     if death == DEATH_GC:
         return latest
-    prev = prevs[i - 1] if i >= 1 else -1
-    earliest = prev if prev > b else b
-    if earliest < 0:
-        earliest = 0
-    if earliest > latest:
-        earliest = latest
     if death != DEATH_SPREAD:
         return earliest
-    frac = <double>k * GOLDEN
-    frac -= <double><int64_t>frac       # floor: frac >= 0 (k >= 0), below 2**63
-    sp = earliest + <int64_t>(<double>(latest - earliest) * frac)
+    sp = earliest + <int64_t>(<double>(latest - earliest) * golden_fraction(k))
     return sp if sp > b else b
 
 
