@@ -1929,6 +1929,8 @@ cdef class Heap:
         """Mark bit of the object holding *addr* (valid between mark and sweep)."""
         cdef uint64_t a = PyNumber_Index(addr)
         cdef intp_t si = span_of(&self.h, a)
+        if self.dead is not None:
+            self._foreign_call()
         if si < 0:
             return False
         return bool(bit_get(&self.h.gcmark_bits[si * BITMAP_WORDS], obj_index(&self.h.spans[si], a)))
@@ -1949,6 +1951,8 @@ cdef class Heap:
         """Set the mark bit of the object holding *addr* (sweep's finalizer revival)."""
         cdef uint64_t a = PyNumber_Index(addr)
         cdef intp_t si = span_of(&self.h, a)
+        if self.dead is not None:
+            self._foreign_call()
         if si < 0:
             raise ValueError("address %#x is not in the heap" % a)
         bit_set(&self.h.gcmark_bits[si * BITMAP_WORDS], obj_index(&self.h.spans[si], a))
@@ -1975,6 +1979,8 @@ cdef class Heap:
     def read_word(self, addr):
         """The 8-byte word at *addr* (8-byte aligned, inside an allocated object)."""
         cdef uint64_t a = PyNumber_Index(addr)
+        if self.dead is not None:               # closed: the arena reads zeros (B87)
+            self._foreign_call()
         if a & 7:
             raise ValueError("goruntime: word address %#x is not 8-byte aligned" % a)
         self._check_object_range(a, 8)

@@ -169,6 +169,22 @@ def test_b84_map_lookups_of_a_closed_runtime_raise():
             f()
 
 
+def test_b87_heap_reads_of_a_closed_runtime_raise():
+    # Heap.read_word read 0 (the arena given back) where write_word, view and every handle
+    # raised "this Runtime is closed"; set_marked set a bit in a closed heap
+    r = rt.Runtime(arena_cap=64 << 20)
+    with r:
+        p = rt.new(rt.Int)
+        p.value = 7
+        a = p.addr
+        assert r.heap.read_word(a) == 7
+    h = r.heap
+    for f in (lambda: h.read_word(a), lambda: h.set_marked(a), lambda: h.write_word(a, 1),
+              lambda: h.view(a, 8)):
+        with pytest.raises(rt.FatalError, match="closed"):
+            f()
+
+
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 
