@@ -1895,7 +1895,26 @@ cdef class Heap:
             return pages1 <= free - runs[0] + room
         for npages in runs:
             total += (npages + CHUNK_PAGES - 1) // CHUNK_PAGES * CHUNK_PAGES
-        return total <= room and pages1 <= free + room - total
+        if total <= room and pages1 <= free + room - total:
+            return True
+        # Many runs (a map's growth, B88): each growth maps whole chunks past the arena's
+        # free tail and the lowest free run is taken, so what a growth maps beyond its run
+        # stays in the tail for the next. Counting the holes below the tail as unusable
+        # for runs, and the one-page spans as taking the tail once the holes are full,
+        # the chunks mapped exceed the runs' pages (less the tail) by less than one
+        # largest run's chunks, in any order.
+        cdef intp_t tail = 0, pmax = 1, rsum = 0, q = self.h.mapped_pages - 1
+        while q >= 0 and not bit_get(self.h.page_inuse, q):
+            tail += 1
+            q -= 1
+        for npages in runs:
+            rsum += npages
+            pmax = max(pmax, npages)
+        rsum += max(0, pages1 - (free - tail))
+        total = max(0, rsum - tail)
+        total = ((total + CHUNK_PAGES - 1) // CHUNK_PAGES
+                 + (pmax + CHUNK_PAGES - 1) // CHUNK_PAGES) * CHUNK_PAGES
+        return total <= room
 
     def need(self, sizes, noscan, uint64_t block, int p=0, total=0):
         """`fits`, or Go's out-of-memory MemoryError naming the *block* bytes that would not

@@ -16,6 +16,8 @@ from goruntime._heap cimport Heap, addr_ptr, bulk_barrier
 from libc.string cimport memcpy
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 
+import numpy as np
+
 cdef enum:
     CTRL_EMPTY = 0x80
     CTRL_DELETED = 0xFE
@@ -178,8 +180,39 @@ def mirror_moved(list src_slots, const int64_t[::1] moved, object a, object b, i
         b.used += nb
 
 
+def bulk_plan(object state, const uint8_t[:, ::1] keys, object blake2b, uint64_t[::1] hashes):
+    """The first pass of `MapValue.update`: each key's hash into *hashes* (for `bulk_put`,
+    which then hashes nothing) and an index array of the keys the batch adds (absent
+    from the map, the first of equal keys), whose growth `maps._growth_need` checks before
+    the first insert. The map must not change between the two passes (the world lock)."""
+    cdef intp_t n = keys.shape[0], ksize = keys.shape[1], i, nnew = 0
+    cdef int depth = state.global_depth
+    cdef list directory = state.directory
+    cdef dict small = state.small[2] if state.small is not None else None
+    cdef set seen = set()
+    cdef bytes kb
+    cdef uint64_t h
+    cdef object proto = blake2b(digest_size=8, key=state.seed)
+    cdef int64_t[::1] new = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        kb = PyBytes_FromStringAndSize(<const char*>&keys[i, 0], ksize)
+        h = _hash(proto, kb)
+        hashes[i] = h
+        if kb in seen:
+            continue
+        if directory:
+            if kb in (<dict>(directory[h >> (64 - depth)] if depth else directory[0]).keys):
+                continue
+        elif small is not None and kb in small:
+            continue
+        seen.add(kb)
+        new[nnew] = i
+        nnew += 1
+    return np.asarray(new[:nnew])
+
+
 def bulk_put(object state, Heap heap, const uint8_t[:, ::1] keys, const uint8_t[:, ::1] vals,
-             object key_objs, object val_objs, object blake2b):
+             object key_objs, object val_objs, const uint64_t[::1] hashes):
     """``m[k] = v`` for each row of *keys* and *vals* (the key's identity bytes, which are
     also its memory, and the value's memory), in order: Go's Map.PutSlot, table.PutSlot
     and uncheckedPutSlot as `maps.MapState.put` runs them, in compiled code.
@@ -187,10 +220,10 @@ def bulk_put(object state, Heap heap, const uint8_t[:, ::1] keys, const uint8_t[
     The rare steps stay with `maps.MapState`: while the map is small (no table yet) the
     entry goes through ``state.put`` (*key_objs*/*val_objs* give its Python values), and
     a full table is pruned or grown by ``state._prune_tombstones``/``state._rehash``;
-    everything else (hash, lookup in the table's mirror, probe, control byte, the key and
+    everything else (lookup in the table's mirror, probe, control byte, the key and
     value copied into the slot) is this loop, which keeps the current table's counters
     in C and writes them back before any of those steps. The caller holds the world
-    lock. Returns ``(new entries, overwritten)``.
+    lock; *hashes* are `bulk_plan`'s. Returns ``(new entries, overwritten)``.
     """
     cdef intp_t n = keys.shape[0], ksize = keys.shape[1], vsize = vals.shape[1]
     cdef intp_t i = 0, j, k, first_deleted, gsize, ssize, eoff
@@ -199,7 +232,7 @@ def bulk_put(object state, Heap heap, const uint8_t[:, ::1] keys, const uint8_t[
     cdef uint8_t* base = NULL
     cdef uint8_t* slotp
     cdef bytes kb
-    cdef object t, s, last_t = None, hold, proto = None
+    cdef object t, s, last_t = None, hold
     cdef list directory = None, slots_l = None
     cdef dict keys_d = None
     cdef uint64_t* hv = NULL
@@ -213,7 +246,6 @@ def bulk_put(object state, Heap heap, const uint8_t[:, ::1] keys, const uint8_t[
         kb = PyBytes_FromStringAndSize(<const char*>&keys[i, 0], ksize)
         if fresh:                                      # (re)read the map after a Python step
             directory = state.directory
-            proto = blake2b(digest_size=8, key=state.seed)
             depth = state.global_depth
             fresh = False
         if not directory:                              # small: Go's putSlotSmall / growToTable
@@ -221,7 +253,7 @@ def bulk_put(object state, Heap heap, const uint8_t[:, ::1] keys, const uint8_t[
             i += 1
             fresh = True
             continue
-        h = _hash(proto, kb)
+        h = hashes[i]                                  # bulk_plan's, with the map's seed
         if len(directory) == 1:
             t = directory[0]
         else:

@@ -19,10 +19,12 @@ handler inside the collector's code in the main thread. So in the main thread
 and on exit puts the handlers back and calls each recorded one, in order, right after the
 section (its exception, e.g. KeyboardInterrupt, is raised there).
 """
+import functools
 import signal
 import sys
 import threading
 from itertools import compress as _compress
+from queue import Empty as _Empty, SimpleQueue as _SimpleQueue
 
 try:                        # the C function: signal.pthread_sigmask converts every
     from _signal import pthread_sigmask as _sigmask    # signal number to an enum (slow)
@@ -58,8 +60,79 @@ _held = {}                  # {signum: original handler} while a `held` block ho
 _recorded = []              # signals that arrived meanwhile, in order
 
 
+_waker = None               # a callable `_record` calls: wakes main's interruptible wait
+
+
 def _record(signum, frame):
     _recorded.append(signum)
+    w = _waker
+    if w is not None:
+        w()
+
+
+class interruptible_wait:
+    """``with interruptible_wait() as w:`` in main, around a wait on a `threading.Condition`
+    whose lock the caller holds (the threads scheduler's park and wall-clock sleep):
+    ``w.wait(cond, timeout)`` returns when notified, at the timeout, or when a signal
+    arrives (``w.signalled``), always with the lock held again. CPython's
+    ``Condition.wait`` is cut by a raising handler twice over: in the wait (the caller then
+    runs on with its state still waiting) and in taking the lock back (a second Ctrl-C:
+    the lock is not taken, and the caller's ``with lock`` releases it while another thread
+    holds it). Here the handlers are held (`held`) for the whole block: the recorder wakes
+    the wait, the caller undoes its waiting state, and the handlers run (KeyboardInterrupt
+    raised) at the block's exit (B89). Elsewhere (a goroutine thread, or inside another
+    `held` block, where Ctrl-C waits anyway) it is ``cond.wait``."""
+
+    __slots__ = ("_held", "_active", "signalled")
+
+    def __enter__(self):
+        self.signalled = False
+        self._held = held()
+        self._held.__enter__()
+        self._active = self._held._handlers is not None
+        return self
+
+    def __exit__(self, *exc):
+        self._held.__exit__(*exc)
+        return False
+
+    def wait(self, cond, timeout=None):
+        global _waker
+        if not self._active:
+            return cond.wait(timeout)
+        q = _SimpleQueue()
+        w = _QueueWaiter(q)
+        cond._waiters.append(w)             # what Condition.notify releases
+        cond._lock.release()                # the scheduler's plain Lock, held once
+        try:
+            _waker = w.release
+            if _recorded:
+                self.signalled = True
+                return False
+            try:
+                q.get(True, timeout)        # the handlers are the recorder: never cut
+            except _Empty:
+                return False
+            return True
+        finally:
+            _waker = None
+            if _recorded:
+                self.signalled = True
+            cond._lock.acquire()
+            try:
+                cond._waiters.remove(w)
+            except ValueError:
+                pass
+
+
+class _QueueWaiter:
+    """A Condition waiter that may be released any number of times (by `notify` and by the
+    recorder): `put` on a SimpleQueue never raises, where a Lock released twice does."""
+
+    __slots__ = ("release",)
+
+    def __init__(self, q):
+        self.release = functools.partial(q.put, None)
 
 
 def _swap_handlers(old):

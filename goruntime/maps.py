@@ -297,12 +297,17 @@ class _Table:
                  "hashes", "hashes_addr", "slots", "keys")
 
     def max_growth_left(self):
-        if self.capacity <= GROUP_SLOTS:
-            return self.capacity - 1
-        return self.capacity * MAX_AVG_GROUP_LOAD // GROUP_SLOTS
+        return _max_growth(self.capacity)
 
     def tombstones(self):
         return self.capacity * MAX_AVG_GROUP_LOAD // GROUP_SLOTS - self.used - self.growth_left
+
+
+def _max_growth(capacity):
+    """A new table's growth_left (Go: table.resetGrowthLeft)."""
+    if capacity <= GROUP_SLOTS:
+        return capacity - 1
+    return capacity * MAX_AVG_GROUP_LOAD // GROUP_SLOTS
 
 
 class MapState:
@@ -469,6 +474,100 @@ class MapState:
             noscan.append(not mt.elem.has_pointers)
         if sizes:
             self.rt.heap.need(sizes, noscan, max(sizes))
+
+    def _need_many(self, new_hashes, entries=0):
+        """MemoryError unless what inserting keys of *new_hashes* (absent from the map,
+        distinct, in order) may allocate fits: `MapValue.update` checks its whole batch
+        before the first insert (B88), as `_need` checks one."""
+        sizes, noscan = self._growth(new_hashes, entries)
+        if sizes:
+            self.rt.heap.need(sizes, noscan, max(sizes))
+
+    def _growth(self, new_hashes, entries=0):
+        """``(sizes, noscan)`` of the objects inserting keys of *new_hashes* may allocate
+        (see `_need_many`). Each table's growth is
+        followed by count: it grows or splits (Go's rehash) when its growth_left runs out,
+        a split partitioning its entries by the next hash bit, and every global depth
+        reached allocates its directory. An upper bound: a key that reuses a tombstone,
+        and a pruning, spare a table's growth_left here counted as spent, so a table may
+        be counted as growing once when it will not (never the other way). *entries*: how
+        many new entries' indirect key and elem objects to count too."""
+        mt = self.mt
+        new_hashes = np.asarray(new_hashes, dtype=np.uint64)
+        sizes, noscan = [], []
+        if not len(new_hashes):
+            return sizes, noscan
+        if mt.indirect_key:
+            sizes += [mt.key.size] * entries
+            noscan += [not mt.key.has_pointers] * entries
+        if mt.indirect_elem:
+            sizes += [mt.elem.size] * entries
+            noscan += [not mt.elem.has_pointers] * entries
+
+        def table(cap):
+            sizes.extend((TableStruct.size, cap // GROUP_SLOTS * mt.group_size))
+            noscan.extend((False, mt.group_noscan))
+        depth0 = self.global_depth
+        nodes = []           # (capacity, used, growth_left, local depth, entries' hashes or
+        #                      a table to read them from, new hashes)
+        if not self.directory:
+            used = len(self.small[2]) if self.small is not None else 0
+            if self.small is None:
+                sizes.append(mt.group_size)
+                noscan.append(mt.group_noscan)
+            room = GROUP_SLOTS - used
+            if len(new_hashes) <= room:
+                return sizes, noscan
+            table(2 * GROUP_SLOTS)                    # growToTable, with a directory of 1
+            sizes.append(8)
+            noscan.append(False)
+            depth0 = 0
+            old = self.small[1][list(self.small[2].values())] if self.small is not None \
+                else np.zeros(0, dtype=np.uint64)
+            cap = 2 * GROUP_SLOTS
+            nodes.append((cap, GROUP_SLOTS, _max_growth(cap) - GROUP_SLOTS, 0,
+                          np.concatenate((old, new_hashes[:room])), new_hashes[room:]))
+        else:
+            ids = np.zeros(len(new_hashes), dtype=np.int64) if not depth0 else \
+                (new_hashes >> np.uint64(64 - depth0)).astype(np.int64)
+            tix = np.fromiter((id(t) for t in self.directory), dtype=np.int64,
+                              count=len(self.directory))[ids]
+            order = np.argsort(tix, kind="stable")
+            cut = np.flatnonzero(np.diff(tix[order])) + 1
+            for grp in np.split(order, cut):
+                t = self.directory[ids[grp[0]]]
+                if len(grp) > t.growth_left:
+                    nodes.append((t.capacity, t.used, t.growth_left, t.local_depth, t,
+                                  new_hashes[grp]))
+        depth = depth0
+        while nodes:
+            cap, used, gl, ld, old, new = nodes.pop()
+            if len(new) <= gl:
+                continue
+            if isinstance(old, _Table):               # its entries, read only when needed
+                ctrl = np.frombuffer(self._ctrl(old), dtype=np.uint8)
+                old = old.hashes[ctrl < CTRL_EMPTY]
+            old = np.concatenate((old, new[:gl]))
+            used += gl
+            new = new[gl:]
+            if 2 * cap <= MAX_TABLE_CAPACITY:         # grow in place
+                table(2 * cap)
+                nodes.append((2 * cap, used, _max_growth(2 * cap) - used, ld, old, new))
+                continue
+            if ld >= 63:
+                continue                              # no bit left to split by
+            table(MAX_TABLE_CAPACITY)
+            table(MAX_TABLE_CAPACITY)
+            depth = max(depth, ld + 1)
+            bit = np.uint64(1 << (63 - ld))
+            for side in (False, True):
+                o = old[((old & bit) != 0) == side]
+                nodes.append((MAX_TABLE_CAPACITY, len(o), _max_growth(MAX_TABLE_CAPACITY) - len(o),
+                              ld + 1, o, new[((new & bit) != 0) == side]))
+        for d in range(depth0 + 1, depth + 1):        # installTableSplit's directories
+            sizes.append(8 << d)
+            noscan.append(False)
+        return sizes, noscan
 
     def put(self, kb, key, value):
         hold = []
@@ -905,18 +1004,26 @@ class MapValue:
             if len(keys) != len(values):
                 raise ValueError(f"goruntime: update: {len(keys)} keys but {len(values)} values")
             holder = _object.make_slice(rt, rt.heap, 0, 0, 0, _types.Byte)
+            kbs = []
             for k, v in zip(keys, values):              # Go's checks for all first
-                _key_bytes(rt, st.mt, k)
+                kbs.append(_key_bytes(rt, st.mt, k))
                 _object.check_store(holder, st.mt.elem, v)
-            for k, v in zip(keys, values):
-                self[k] = v
+            with rt.world, _signals.held():
+                new = [kb for kb in dict.fromkeys(kbs) if st.find(kb) is None]
+                st._need_many([_hash(kb, st.seed) for kb in new], len(new))   # B88
+                for k, v in zip(keys, values):
+                    self[k] = v
             return
         ka, va = arrays
         if not len(ka):
             return
+        krows = ka.view(np.uint8).reshape(len(ka), ka.itemsize)
+        hashes = np.empty(len(ka), dtype=np.uint64)
         with rt.world, _signals.held():
-            _maps.bulk_put(st, rt.heap, ka.view(np.uint8).reshape(len(ka), ka.itemsize),
-                           va.view(np.uint8).reshape(len(va), va.itemsize), ka, va, hashlib.blake2b)
+            # all or nothing (B88): what the batch may allocate is checked first
+            st._need_many(hashes[_maps.bulk_plan(st, krows, hashlib.blake2b, hashes)])
+            _maps.bulk_put(st, rt.heap, krows, va.view(np.uint8).reshape(len(va), va.itemsize),
+                           ka, va, hashes)
         if rt.heap.gc_pending:
             rt.collector.heap_triggered()
 

@@ -845,14 +845,19 @@ class Scheduler(NotCopyable):
             return
         g.status = WAITING
         g.wait_reason = reason
-        if not g._foreign:
-            self._nactive -= 1
-            if self._nactive == 0:
-                self._became_idle_locked()
-        while g.status == WAITING:
-            g._cond.wait()
-        g.status = RUNNING
-        g.wait_reason = ""
+        with _signals.interruptible_wait() as w:    # main: Ctrl-C ends the wait (B89)
+            if not g._foreign:
+                self._nactive -= 1
+                if self._nactive == 0:
+                    self._became_idle_locked()
+            try:
+                while g.status == WAITING and not w.signalled:
+                    w.wait(g._cond)
+            finally:
+                if g.status == WAITING and not g._foreign:
+                    self._nactive += 1          # not readied: running again, counted again
+                g.status = RUNNING
+                g.wait_reason = ""
         if g._raise is not None:
             exc, g._raise = g._raise, None
             raise exc
@@ -1028,27 +1033,28 @@ class Scheduler(NotCopyable):
         with self._lock:
             if g is self._main and self._pending:
                 raise self._pending.pop(0)
-            g.status = WAITING
-            g.wait_reason = WAIT_SLEEP
-            g._wall_sleep = True
-            if not g._foreign:
-                self._nwallsleep += 1
-                self._nactive -= 1
-                if self._nactive == 0:
-                    self._became_idle_locked()
-            try:
-                while g._raise is None:
-                    rem = wake - self.clock.nanotime()
-                    if rem <= 0:
-                        break
-                    g._cond.wait(rem / 1e9)
-            finally:
-                g._wall_sleep = False
-                g.status = RUNNING
-                g.wait_reason = ""
+            with _signals.interruptible_wait() as w:    # main: Ctrl-C ends the sleep (B89)
+                g.status = WAITING
+                g.wait_reason = WAIT_SLEEP
+                g._wall_sleep = True
                 if not g._foreign:
-                    self._nwallsleep -= 1
-                    self._nactive += 1
+                    self._nwallsleep += 1
+                    self._nactive -= 1
+                try:
+                    if not g._foreign and self._nactive == 0:
+                        self._became_idle_locked()
+                    while g._raise is None and not w.signalled:
+                        rem = wake - self.clock.nanotime()
+                        if rem <= 0:
+                            break
+                        w.wait(g._cond, rem / 1e9)
+                finally:
+                    g._wall_sleep = False
+                    g.status = RUNNING
+                    g.wait_reason = ""
+                    if not g._foreign:
+                        self._nwallsleep -= 1
+                        self._nactive += 1
             if g._raise is not None:
                 exc, g._raise = g._raise, None
                 raise exc

@@ -253,6 +253,50 @@ def test_b85_a_map_insert_out_of_memory_changes_nothing(K, V):
             assert key(i) not in m
 
 
+@pytest.mark.parametrize("V", [rt.Int, rt.String], ids=["compiled", "loop"])
+def test_b88_map_update_out_of_memory_changes_nothing(V):
+    # MapValue.update's bulk insert ran out of memory part way (a rehash or split it
+    # could not allocate) and kept the entries it had inserted (46 of 100 measured), and
+    # the tables it had grown: it is all or nothing now
+    def val(i):
+        return "v%d" % i if V is rt.String else i
+    for pad in range(0, 40, 3):
+        with rt.Runtime(godebug="gccheckmark=1", arena_cap=4 << 20):
+            m = rt.make(rt.Map(rt.Int, V))
+            m.update(np.arange(50), [val(i) for i in range(50)])
+            keep = []
+            _fill(keep, 4096)
+            del keep[-1]
+            rt.GC()
+            try:
+                for _ in range(pad):
+                    keep.append(rt.make(rt.Slice(rt.Int), 64))
+            except MemoryError:
+                pass
+            expect = {i: val(i) for i in range(50)}
+            failed = 0
+            for size in (4000, 1000, 300, 100, 30, 10, 3, 1):
+                n = len(expect)
+                keys = np.arange(n - size // 2, n + size // 2 + 1)      # half present
+                vals = [val(int(k) + size) for k in keys]
+                before = _counters()
+                try:
+                    m.update(keys, vals)
+                except MemoryError:
+                    failed += 1
+                    assert _counters() == before and len(m) == n
+                    assert dict(m.items()) == expect
+                    continue
+                expect.update(zip(keys.tolist(), vals))
+                assert len(m) == len(expect) and dict(m.items()) == expect
+            assert failed and failed < 8
+            n = len(expect)
+            m.update(np.arange(n), [val(i + 2) for i in range(n)])  # overwrites only: fits
+            assert len(m) == n and m[0] == val(2)
+            rt.GC()
+            check_invariants(rt.ReadMemStats())
+
+
 # -- strings and runes: no Python step per rune ------------------------------------------------
 
 def _python_calls(fn):
@@ -322,3 +366,86 @@ def test_b86_runes_of_any_bytes_are_gos(data):
         got = rt.runes(rt.string(b))
         assert list(got.numpy()) == _go_decode(data)
         assert bytes(rt.string(got)) == _go_encode(_go_decode(data))
+
+
+# -- Ctrl-C while main blocks, goroutines as threads ---------------------------------------
+
+def _blocked_main(r, op):
+    """Run *op* in main (scheduler="threads") while a goroutine thread is busy outside the
+    scheduler; a SIGINT sent once main is parked must raise KeyboardInterrupt in main at
+    once. Returns the busy goroutine's release event."""
+    import os
+    import signal
+    import threading
+    import time
+    s = r.sched
+    busy = threading.Event()
+    release = threading.Event()
+
+    def worker():
+        busy.set()
+        release.wait()
+    rt.go(worker)
+    assert busy.wait(30)
+
+    def kick():
+        deadline = time.monotonic() + 30
+        while s.main.status != "waiting" and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+    t = threading.Thread(target=kick)
+    t.start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            op()
+            time.sleep(30)                         # a lost Ctrl-C: the test fails, not hangs
+    finally:
+        t.join()
+    assert time.monotonic() - start < 20
+    return release
+
+
+_BLOCKING = {
+    "recv": lambda ch, wg: ch.recv(),
+    "send": lambda ch, wg: ch.send(1),
+    "select": lambda ch, wg: rt.select([("recv", ch), ("recv", rt.Chan())]),
+    "wait": lambda ch, wg: wg.Wait(),
+    "sleep": lambda ch, wg: rt.Sleep(10 ** 12),
+}
+
+
+@pytest.mark.parametrize("clock", ["virtual", "wall"])
+@pytest.mark.parametrize("what", sorted(_BLOCKING))
+def test_b89_ctrl_c_while_main_blocks_with_goroutine_threads(what, clock):
+    import threading
+    r = rt.Runtime(scheduler="threads", clock=clock, godebug="gccheckmark=1", arena_cap=64 << 20)
+    with r:
+        s = r.sched
+        ch = rt.Chan()
+        wg = rt.WaitGroup()
+        wg.Add(1)
+        release = _blocked_main(r, lambda: _BLOCKING[what](ch, wg))
+        # main runs again: not left waiting, counted active, its sudogs gone
+        assert s.main.status == "running" and s.main.wait_reason == ""
+        assert s._nactive == 2 and s._nwallsleep == 0
+        assert not ch._recvq and not ch._sendq and not wg._waiters
+        assert s._lock.acquire(timeout=5)
+        s._lock.release()
+        got = []
+
+        def feed():
+            ch.send(7)
+            got.append(ch.recv())
+            wg.Done()
+        rt.go(feed)
+        release.set()
+        assert ch.recv() == 7                      # the scheduler still works both ways
+        ch.send(8)
+        wg.Wait()
+        assert got == [8]
+        rt.GC()
+        check_invariants(rt.ReadMemStats())
+    threads = [t for t in threading.enumerate() if t.name.startswith("goroutine")]
+    assert not [t for t in threads if t.is_alive()], threads
