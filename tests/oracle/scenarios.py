@@ -2595,3 +2595,4 @@ import scenarios_fidelity3  # noqa: E402,F401  (the fidelity audit, third round:
 import scenarios_fidelity4  # noqa: E402,F401  (the fidelity audit, fourth round: registers its scenarios)
 import scenarios_fidelity5  # noqa: E402,F401  (the fidelity audit, fifth round: registers its scenarios)
 import scenarios_fidelity6  # noqa: E402,F401  (the fidelity audit, sixth round: registers its scenarios)
+import scenarios_fidelity7  # noqa: E402,F401  (the fidelity audit, seventh round: registers its scenarios)
