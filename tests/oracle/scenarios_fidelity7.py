@@ -593,3 +593,53 @@ def fid7_map_big_values():
     res = s.result()
     res["sums"] = sums
     return res
+
+
+# ---------------------------------------------------------------------------
+# a map grown while it is ranged over
+
+@scenario(tol=gc_noise("small_grow_gc", "small_after", "big_grow_gc", "big_after", "drop"))
+def fid7_map_grow_range():
+    """A small map[int]*mgT (one group) and a 100-entry one (one table), each grown by
+    inserts at the first step of a range over it, with a GC there: the iterator keeps
+    the group or table it started on (Go's Iter reads the old one and looks entries up
+    in the new), so the GC frees nothing of them; the GC after the range does."""
+    mgT = rt.Struct("mgT", id=rt.Int, nxt=rt.Ptr("mgT"))
+
+    def put(m, i):
+        p = rt.new(mgT)
+        p.id = i
+        m[i] = p
+
+    s = _snaps()
+    s.gcsnap("start")
+    small = rt.make(rt.Map(rt.Int, rt.Ptr(mgT)))
+    for i in range(8):
+        put(small, i)
+    s.snap("small_fill")
+    first = True
+    for _ in small:
+        if first:
+            first = False
+            for i in range(100, 120):
+                put(small, i)
+            s.gcsnap("small_grow_gc")
+    s.gcsnap("small_after")
+    big = rt.make(rt.Map(rt.Int, rt.Ptr(mgT)))
+    for i in range(100):
+        put(big, i)
+    s.snap("big_fill")
+    first = True
+    for _ in big:
+        if first:
+            first = False
+            for i in range(1000, 1300):
+                put(big, i)
+            s.gcsnap("big_grow_gc")
+    s.gcsnap("big_after")
+    lens = [len(small), len(big)]
+    small = big = None
+    s.gcsnap("drop")
+    res = s.result()
+    res["lens"] = lens
+    return res

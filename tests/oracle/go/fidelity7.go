@@ -30,6 +30,7 @@ func init() {
 		scenario{"fid7_byte_string", nil, fid7ByteString},
 		scenario{"fid7_weak_tiny", nil, fid7WeakTiny},
 		scenario{"fid7_map_big_values", nil, fid7MapBigValues},
+		scenario{"fid7_map_grow_range", nil, fid7MapGrowRange},
 	)
 }
 
@@ -651,5 +652,63 @@ func fid7MapBigValues() result {
 	gcsnap("drop")
 	res := snapResult()
 	res["sums"] = mbSums[:]
+	return res
+}
+
+// ---------------------------------------------------------------------------
+// a map grown while it is ranged over: internal/runtime/maps Iter keeps the small
+// group or the table it started on (it goes on reading the old one and looks entries
+// up in the new), so a GC during the range keeps the old groups; they die after it.
+
+type mgT struct {
+	id  int
+	nxt *mgT
+}
+
+var (
+	mgSmall map[int]*mgT
+	mgBig   map[int]*mgT
+	mgLens  [2]int
+)
+
+func fid7MapGrowRange() result {
+	gcsnap("start")
+	mgSmall = make(map[int]*mgT)
+	for i := 0; i < 8; i++ {
+		mgSmall[i] = &mgT{id: i}
+	}
+	snap("small_fill")
+	first := true
+	for range mgSmall {
+		if first {
+			first = false
+			for i := 100; i < 120; i++ {
+				mgSmall[i] = &mgT{id: i}
+			}
+			gcsnap("small_grow_gc")
+		}
+	}
+	gcsnap("small_after")
+	mgBig = make(map[int]*mgT)
+	for i := 0; i < 100; i++ {
+		mgBig[i] = &mgT{id: i}
+	}
+	snap("big_fill")
+	first = true
+	for range mgBig {
+		if first {
+			first = false
+			for i := 1000; i < 1300; i++ {
+				mgBig[i] = &mgT{id: i}
+			}
+			gcsnap("big_grow_gc")
+		}
+	}
+	gcsnap("big_after")
+	mgLens[0], mgLens[1] = len(mgSmall), len(mgBig)
+	mgSmall, mgBig = nil, nil
+	gcsnap("drop")
+	res := snapResult()
+	res["lens"] = mgLens[:]
 	return res
 }
