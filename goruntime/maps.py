@@ -783,7 +783,8 @@ class MapState:
         (it.tab, with its groups) until it moves to the next directory entry, even when
         the map grows meanwhile (it goes on reading the old table and looks entries up in
         the new one). So a GC during a range that grew the map keeps that group or table;
-        the one after the loop frees it."""
+        the one after the loop frees it. The current entry's indirect key and elem objects
+        are held the same way until the next step."""
         rt = self.rt
         held = None
         if self.small is not None:
@@ -800,8 +801,26 @@ class MapState:
                     continue
                 k = self._key_of(*loc) if want_key else None
                 v = self.read_elem(*loc) if want_value else None
+                cur = self._indirect_objects(*loc)      # Go: it.key, it.elem
                 yield k, v
+                del cur
         del held
+
+    def _indirect_objects(self, groups, slot):
+        """Handles to the entry's own key and elem objects when they are stored indirectly
+        (Go's it.key and it.elem point at them until the next step, so an entry deleted in
+        the loop body keeps its objects through a GC there); () otherwise."""
+        mt = self.mt
+        if not (mt.indirect_key or mt.indirect_elem):
+            return ()
+        rt = self.rt
+        a = self._slot_addr(groups, slot)
+        out = []
+        if mt.indirect_key:
+            out.append(_object.make_pointer(rt, rt.heap, rt.heap.read_word(a), mt.key))
+        if mt.indirect_elem:
+            out.append(self._elem_ptr(groups, slot))
+        return out
 
     def items(self):
         return list(self.iterate())

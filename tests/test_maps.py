@@ -146,6 +146,28 @@ def test_range_keeps_the_group_or_table_it_started_on(r):
         m = None
 
 
+def test_range_keeps_the_current_entrys_indirect_objects(r):
+    # Go's it.key and it.elem point at an indirect key's and elem's objects until the
+    # next step: an entry deleted in the loop body keeps them through a GC there.
+    Big = rt.Array(rt.Int, 20)                          # 160 B: stored indirectly
+    for M, size in ((rt.Map(rt.Int, Big), 160), (rt.Map(Big, rt.Int), 160)):
+        c = rt.sizeclass(size).sizeclass
+        m = rt.make(M)
+        for i in range(4):
+            m[i if M.key is rt.Int else [i] * 20] = [i] * 20 if M.key is rt.Int else i
+        rt.GC()
+        frees = [rt.ReadMemStats().BySize[c].Frees]
+        for k in m:
+            del m[k]
+            rt.GC()
+            frees.append(rt.ReadMemStats().BySize[c].Frees)
+        rt.GC()
+        frees.append(rt.ReadMemStats().BySize[c].Frees)
+        # each GC in the loop frees the entry deleted one step before, not the current one
+        assert [b - a for a, b in zip(frees, frees[1:])] == [0, 1, 1, 1, 1], (M, frees)
+        m = None
+
+
 def test_map_reached_through_a_field_stays_alive(r):
     H = rt.Struct("mapHolder", m=rt.Map(rt.Int, rt.Ptr(rt.Int)))
     h = rt.new(H)

@@ -375,12 +375,13 @@ def fid7_append_large():
 def fid7_cycles():
     """A ring of three with a cleanup each is collected (a cleanup keeps nothing); a pair
     in a cycle with a finalizer on one is kept until the program breaks the cycle through
-    a weak pointer; a self-cycle with a cleanup is collected; a chain of two with
-    finalizers runs them a cycle apart. Weak pointers go nil as their objects die."""
+    a weak pointer; a self-cycle with a cleanup is collected, and one with a finalizer
+    is finalized (scanobject skips pointers into the object being scanned); a chain of
+    two with finalizers runs them a cycle apart. Weak pointers go nil as their objects die."""
     T = _types()
     ev = Events()
     ring = [None] * 3
-    ws = [None] * 8
+    ws = [None] * 9
     live = []
 
     def fin(n):
@@ -414,6 +415,10 @@ def fid7_cycles():
         rt.SetFinalizer(d, fin)
         rt.SetFinalizer(e, fin)
         ws[6], ws[7] = weak.Make(d), weak.Make(e)
+        f = new(8)
+        f.peer = f
+        rt.SetFinalizer(f, fin)
+        ws[8] = weak.Make(f)
 
     s = _snaps()
     s.gcsnap("start")
@@ -433,6 +438,10 @@ def fid7_cycles():
     live.append(mask())
     ev.cycle(4)
     live.append(mask())
+    p = ws[8].Value()
+    if p is not None:
+        p.peer = None
+    p = None
     ev.cycle(5)
     live.append(mask())
     s.snap("end")
@@ -569,7 +578,8 @@ def fid7_map_big_values():
     s.gcsnap("delete")
     n = 0
     for k, v in m.items():
-        if n == 5:
+        if n == 5:                                                  # the entry deleted
+            del m[k]
             rt.GC()
         sums[0] += k + v["id"]
         if v["p"] is not None:

@@ -406,7 +406,8 @@ func fid7AppendLarge() result {
 // cycles: a cleanup does not keep its object (or what it points to) reachable, so a
 // ring of objects with cleanups is collected; a finalizer marks what its object points
 // to, so a cycle through an object with a finalizer is never collected until the
-// program breaks it; weak pointers follow the objects.
+// program breaks it, but a self-cycle is (scanobject skips pointers into the object
+// being scanned); weak pointers follow the objects.
 
 type cyN struct {
 	id   int
@@ -416,7 +417,7 @@ type cyN struct {
 
 var (
 	cyRing [3]*cyN
-	cyWeak [8]weak.Pointer[cyN]
+	cyWeak [9]weak.Pointer[cyN]
 	cyLive [6]int
 )
 
@@ -453,7 +454,11 @@ func fid7Cycles() result {
 	runtime.SetFinalizer(d, func(n *cyN) { f6Event(20 + n.id) })
 	runtime.SetFinalizer(e, func(n *cyN) { f6Event(20 + n.id) })
 	cyWeak[6], cyWeak[7] = weak.Make(d), weak.Make(e)
-	a, b, c, d, e = nil, nil, nil, nil, nil
+	f := &cyN{id: 8}
+	f.peer = f
+	runtime.SetFinalizer(f, func(n *cyN) { f6Event(20 + n.id) })
+	cyWeak[8] = weak.Make(f)
+	a, b, c, d, e, f = nil, nil, nil, nil, nil, nil
 	snap("setup")
 	cyLive[0] = cyLiveMask()
 	cyRing = [3]*cyN{}
@@ -468,6 +473,9 @@ func fid7Cycles() result {
 	cyLive[3] = cyLiveMask()
 	f6Cycle(4)
 	cyLive[4] = cyLiveMask()
+	if p := cyWeak[8].Value(); p != nil {
+		p.peer = nil
+	}
 	f6Cycle(5)
 	cyLive[5] = cyLiveMask()
 	snap("end")
@@ -618,7 +626,8 @@ func fid7MapBigValues() result {
 	gcsnap("delete")
 	n := 0
 	for k, v := range mbMap {
-		if n == 5 {
+		if n == 5 { // the entry deleted: the iterator's it.elem still points at its object
+			delete(mbMap, k)
 			runtime.GC()
 		}
 		mbSums[0] += k + v.id
