@@ -90,7 +90,7 @@ def fid7_tiny_align():
 # ---------------------------------------------------------------------------
 # finalizers and cleanups on tiny objects
 
-@scenario(tol=gc_noise("end"))
+@scenario(tol=gc_noise())
 def fid7_fin_tiny():
     """Sixteen new(int32) (four to a tiny block) with finalizers on the first, sixth,
     tenth and fifteenth (inside a block: mfinal.go allows it for a pointer-free object
@@ -128,8 +128,7 @@ def fid7_fin_tiny():
     w = [None] * 16
     ev.cycle(4)
     ev.cycle(5)
-    s.snap("end")
-    res = s.result()
+    res = s.result()                        # (no MemStats across the cycles: timing in Go)
     res["events"] = ev.cycles
     return res
 
@@ -371,7 +370,7 @@ def fid7_append_large():
 # ---------------------------------------------------------------------------
 # cycles with cleanups, finalizers and weak pointers
 
-@scenario(tol=gc_noise("end"))
+@scenario(tol=gc_noise())
 def fid7_cycles():
     """A ring of three with a cleanup each is collected (a cleanup keeps nothing); a pair
     in a cycle with a finalizer on one is kept until the program breaks the cycle through
@@ -444,8 +443,7 @@ def fid7_cycles():
     p = None
     ev.cycle(5)
     live.append(mask())
-    s.snap("end")
-    res = s.result()
+    res = s.result()                        # (no MemStats across the cycles: timing in Go)
     res["events"] = ev.cycles
     res["live"] = live
     return res
@@ -550,7 +548,8 @@ def fid7_weak_tiny():
 def fid7_map_big_values():
     """map[int]mbVal (160 bytes: stored indirectly, each value its own object) filled,
     overwritten (the value's object is written in place; the new pointer's object is
-    the only allocation), deleted from (the objects die), ranged over with a GC;
+    the only allocation), deleted from (the objects die), ranged over deleting the
+    current entry before a GC (Go's it.elem keeps its object through that GC);
     map[mbKey]int with 136-byte keys (indirect too): m[k] += 100 reuses the entry."""
     mbVal = rt.Struct("mbVal", id=rt.Int, p=rt.Ptr("mbVal"), buf=rt.Array(rt.Int, 18))
     mbKey = rt.Struct("mbKey", a=rt.Array(rt.Int, 17))
@@ -567,7 +566,7 @@ def fid7_map_big_values():
     for i in range(40):
         m[i] = {"id": i}
     s.snap("fill")
-    for i in range(0, 40, 2):
+    for i in range(40):                     # every value a pointer (Go deletes a random entry below)
         p = rt.new(mbVal)
         p.id = 1000 + i
         m[i] = {"id": -i, "p": p}
@@ -652,4 +651,66 @@ def fid7_map_grow_range():
     s.gcsnap("drop")
     res = s.result()
     res["lens"] = lens
+    return res
+
+
+# ---------------------------------------------------------------------------
+# finalizers that re-arm themselves and revive their object
+
+@scenario(tol=gc_noise("remake", "end"))
+def fid7_fin_rearm():
+    """Four objects whose finalizer counts its runs and sets itself again (up to three
+    runs), the first revived for good by its first run: every weak pointer goes nil at
+    the first cycle (the sweep unlinks the weak handles of an object it revives), weak.Make
+    on the revived object gives a new handle (not equal to the old); each re-armed
+    finalizer runs a cycle after the last, the revived object's once it is dropped."""
+    frT = rt.Struct("frT", id=rt.Int, runs=rt.Int, pad=rt.Array(rt.Int, 2))
+    ev = Events()
+    st = SimpleNamespace(keep=None, w2=None)
+    ws = [None] * 4
+    live = []
+
+    def fin(p):
+        p.runs += 1
+        ev.add(100 * p.runs + p.id)
+        if p.runs < 3:
+            rt.SetFinalizer(p, fin)
+        if p.id == 0 and p.runs == 1:
+            st.keep = p
+
+    def mask():
+        m = sum(1 << i for i, w in enumerate(ws) if w.Value() is not None)
+        return m | (16 if st.w2 is not None and st.w2.Value() is not None else 0)
+
+    def setup():
+        for i in range(4):
+            p = rt.new(frT)
+            p.id = i
+            rt.SetFinalizer(p, fin)
+            ws[i] = weak.Make(p)
+
+    s = _snaps()
+    s.gcsnap("start")
+    setup()
+    s.snap("setup")
+    live.append(mask())
+    ev.cycle(1)
+    live.append(mask())
+    st.w2 = weak.Make(st.keep)
+    eq = st.w2 == ws[0]
+    s.snap("remake")
+    live.append(mask())
+    ev.cycle(2)
+    live.append(mask())
+    ev.cycle(3)
+    live.append(mask())
+    st.keep = None
+    for i in range(4, 7):
+        ev.cycle(i)
+        live.append(mask())
+    s.snap("end")
+    res = s.result()
+    res["events"] = ev.cycles
+    res["live"] = live
+    res["eq"] = eq
     return res

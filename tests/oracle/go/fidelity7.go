@@ -31,6 +31,7 @@ func init() {
 		scenario{"fid7_weak_tiny", nil, fid7WeakTiny},
 		scenario{"fid7_map_big_values", nil, fid7MapBigValues},
 		scenario{"fid7_map_grow_range", nil, fid7MapGrowRange},
+		scenario{"fid7_fin_rearm", nil, fid7FinRearm},
 	)
 }
 
@@ -142,7 +143,8 @@ func fid7FinTiny() result {
 	ftW = [16]*int32{}
 	f6Cycle(4)
 	f6Cycle(5)
-	snap("end")
+	// no MemStats across the cycles: what the cleanup goroutines and waitQueues' sleep
+	// allocate there is timing
 	res := snapResult()
 	res["events"] = f6Events(5)
 	return res
@@ -478,8 +480,7 @@ func fid7Cycles() result {
 	}
 	f6Cycle(5)
 	cyLive[5] = cyLiveMask()
-	snap("end")
-	res := snapResult()
+	res := snapResult() // (none across the cycles: see fid7FinTiny)
 	res["events"] = f6Events(5)
 	res["live"] = cyLive[:]
 	return res
@@ -616,7 +617,8 @@ func fid7MapBigValues() result {
 		mbMap[i] = mbVal{id: i}
 	}
 	snap("fill")
-	for i := 0; i < 40; i += 2 {
+	for i := 0; i < 40; i++ { // every value gets a pointer: which entry the range below
+		// deletes is random in Go, what it frees is not
 		mbMap[i] = mbVal{id: -i, p: &mbVal{id: 1000 + i}}
 	}
 	snap("overwrite")
@@ -719,5 +721,87 @@ func fid7MapGrowRange() result {
 	gcsnap("drop")
 	res := snapResult()
 	res["lens"] = mgLens[:]
+	return res
+}
+
+// ---------------------------------------------------------------------------
+// finalizers that re-arm themselves and revive their object: mgcsweep.go unlinks the
+// finalizer and every weak handle of an object it revives (weak pointers go nil before
+// the finalizer runs, for good); weak.Make on the revived object makes a new handle;
+// SetFinalizer inside the finalizer runs it again when the object is unreachable again.
+
+type frT struct {
+	id   int
+	runs int
+	pad  [2]int
+}
+
+var (
+	frKeep  *frT
+	frWeak  [4]weak.Pointer[frT]
+	frWeak2 weak.Pointer[frT]
+	frLive  [8]int
+	frEq    bool
+)
+
+func frFin(p *frT) {
+	p.runs++
+	f6Event(100*p.runs + p.id)
+	if p.runs < 3 {
+		runtime.SetFinalizer(p, frFin)
+	}
+	if p.id == 0 && p.runs == 1 {
+		frKeep = p
+	}
+}
+
+func frMask() int {
+	m := 0
+	for i, w := range frWeak {
+		if w.Value() != nil {
+			m |= 1 << i
+		}
+	}
+	if frWeak2.Value() != nil {
+		m |= 16
+	}
+	return m
+}
+
+func frSetup() {
+	for i := 0; i < 4; i++ {
+		p := &frT{id: i}
+		runtime.SetFinalizer(p, frFin)
+		frWeak[i] = weak.Make(p)
+	}
+}
+
+func fid7FinRearm() result {
+	gcsnap("start")
+	frSetup()
+	snap("setup")
+	frLive[0] = frMask()
+	f6Cycle(1)
+	frLive[1] = frMask()
+	frWeak2 = weak.Make(frKeep)
+	frEq = frWeak2 == frWeak[0]
+	snap("remake")
+	frLive[2] = frMask()
+	f6Cycle(2)
+	frLive[3] = frMask()
+	f6Cycle(3)
+	frLive[4] = frMask()
+	frKeep = nil
+	f6Cycle(4)
+	frLive[5] = frMask()
+	f6Cycle(5)
+	frLive[6] = frMask()
+	f6Cycle(6)
+	frLive[7] = frMask()
+	snap("end")
+	res := snapResult()
+	res["events"] = f6Events(6)
+	res["live"] = frLive[:]
+	res["eq"] = frEq
 	return res
 }
