@@ -160,7 +160,7 @@ def fid7_chan_ptrs():
         buf.send(new(i))
     s.snap("fill")
     s.gcsnap("buffered_gc")
-    for i in range(10):
+    for _ in range(10):
         p = buf.recv()
         sums[0] += p.id
     p = None
