@@ -792,9 +792,8 @@ class MapState:
         for t, kbs in self._start_tables():
             if t is not None:
                 # it.tab is the directory's table when the iterator reaches it: one that
-                # was replaced before then is not read (its successor is in the map)
-                live = any(x is t for x in self.directory)
-                held = _object.make_pointer(rt, rt.heap, t.addr, TableStruct) if live else None
+                # was replaced before then (Go: index -1) is not read (its successor is)
+                held = _object.make_pointer(rt, rt.heap, t.addr, TableStruct) if t.index != -1 else None
             for kb in kbs:
                 loc = self.find(kb)
                 if loc is None:
