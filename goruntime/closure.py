@@ -72,6 +72,11 @@ def capture_type(v):
         return v.type, v
     if isinstance(v, StringValue):
         return _t.String, v
+    from .weak import Pointer as WeakPointer
+    if isinstance(v, WeakPointer):
+        # Go's weak.Pointer[T] is struct{ _ [0]*T; u unsafe.Pointer }: one pointer word,
+        # the address of its handle (so a copy in memory keeps the handle alive)
+        return _t.UnsafePointer, v._cell
     raise TypeError(f"goruntime: cannot capture {v!r} (value of Python type {type(v).__name__}); "
                     "give rt.value(T, x) for a Go type")
 

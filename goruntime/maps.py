@@ -40,7 +40,7 @@ string key then keeps the new string's bytes alive, an interface key drops its o
 (`MapValue.update`'s compiled path leaves a float key's sign of zero as first stored.)
 Channel keys are not modelled. Iteration (``m.items()``, ``for k in m``)
 runs in table order (Go randomises its start) and reads each entry when it reaches it,
-so the map may change during the loop as Go allows. ``m.update(keys, values)`` inserts numpy arrays of
+so the map may change during the loop as Go allows; the loop roots what Go's Iter holds (a small map's group, the table being read), so a map grown during a range keeps its old group or table until the loop moves past it. ``m.update(keys, values)`` inserts numpy arrays of
 integer, float or bool keys and values in compiled code (`_maps.bulk_put`: the same
 steps as `MapState.put`, growth and pruning handed back here). A Python mirror keeps each table's control bytes and
 key -> slot index beside the heap memory (the hot loops of Go's group scans are dict
@@ -859,18 +859,66 @@ class MapState:
             out.extend(kb for kb in t.slots if kb is not None)
         return out
 
+    def _start_tables(self):
+        """``[(table or None, key bytes in slot order)]``: what an iterator starting now
+        walks, table by table (None: the small group)."""
+        if self.small is not None:
+            return [(None, self.key_order())]
+        out, last = [], None
+        for t in self.directory:
+            if t is not last:
+                out.append((t, [kb for kb in t.slots if kb is not None]))
+            last = t
+        return out
+
     def iterate(self, want_key=True, want_value=True):
         """Go's ``for k, v := range m`` (maps/runtime_swiss.go, Iter.Next): the entries
         present when the loop starts, in table order, each read when reached, so an entry
         deleted (or cleared) before it is reached is not produced and one updated gives
-        its new value; entries inserted meanwhile are not produced (Go may skip them)."""
-        for kb in self.key_order():
-            loc = self.find(kb)
-            if loc is None:
-                continue
-            k = self._key_of(*loc) if want_key else None
-            v = self.read_elem(*loc) if want_value else None
-            yield k, v
+        its new value; entries inserted meanwhile are not produced (Go may skip them).
+
+        The iterator is a root, as Go's Iter on the stack is: Iter.Init keeps a small
+        map's group (it.group) for the whole loop, and Next keeps the table it is reading
+        (it.tab, with its groups) until it moves to the next directory entry, even when
+        the map grows meanwhile (it goes on reading the old table and looks entries up in
+        the new one). So a GC during a range that grew the map keeps that group or table;
+        the one after the loop frees it. The current entry's indirect key and elem objects
+        are held the same way until the next step."""
+        rt = self.rt
+        held = None
+        if self.small is not None:
+            held = _object.make_pointer(rt, rt.heap, self.small[0], self.mt.group)
+        for t, kbs in self._start_tables():
+            if t is not None:
+                # it.tab is the directory's table when the iterator reaches it: one that
+                # was replaced before then (Go: index -1) is not read (its successor is)
+                held = _object.make_pointer(rt, rt.heap, t.addr, TableStruct) if t.index != -1 else None
+            for kb in kbs:
+                loc = self.find(kb)
+                if loc is None:
+                    continue
+                k = self._key_of(*loc) if want_key else None
+                v = self.read_elem(*loc) if want_value else None
+                cur = self._indirect_objects(*loc)      # Go: it.key, it.elem
+                yield k, v
+                del cur
+        del held
+
+    def _indirect_objects(self, groups, slot):
+        """Handles to the entry's own key and elem objects when they are stored indirectly
+        (Go's it.key and it.elem point at them until the next step, so an entry deleted in
+        the loop body keeps its objects through a GC there); () otherwise."""
+        mt = self.mt
+        if not (mt.indirect_key or mt.indirect_elem):
+            return ()
+        rt = self.rt
+        a = self._slot_addr(groups, slot)
+        out = []
+        if mt.indirect_key:
+            out.append(_object.make_pointer(rt, rt.heap, rt.heap.read_word(a), mt.key))
+        if mt.indirect_elem:
+            out.append(self._elem_ptr(groups, slot))
+        return out
 
     def items(self):
         return list(self.iterate())

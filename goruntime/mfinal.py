@@ -8,7 +8,10 @@ finalizer goroutine (Go: ``fing``, `Finalizers.wake`). Go's fing takes the whole
 each time it runs and runs it newest first (runfinq); with one P it runs between the
 sweepers' turns, so the queue is kept in the batches it would have taken
 (`Finalizers.end_batch`, cut by `Specials.sweep`), run oldest batch first, each newest
-first. A queued entry stays a GC root until its finalizer has run.
+first. A queued entry stays a GC root until its finalizer has run. Like runfinq, fing
+allocates its call frame (16 bytes for the argument plus the finalizer's results, no
+pointers) the first time it runs a finalizer, and again when one needs a bigger frame;
+the frame stays on its stack (a root) for good.
 
 Python callables stand in for Go funcs: `func_type` types a callable from its
 annotations, and ``types.finalizer_error`` applies Go's compatibility rules to it.
@@ -70,6 +73,18 @@ def func_type(fn, obj_type):
     return _types.Func(tuple(params), results, variadic)
 
 
+_EFACE_SIZE = 16                    # Go: unsafe.Sizeof((any)(nil)), runfinq's argument slot
+
+
+def _results_size(ftype):
+    """Go's nret in SetFinalizer: the finalizer's results laid out in order, each at its
+    alignment, rounded up to a word."""
+    nret = 0
+    for t in ftype.underlying.results:
+        nret = -(-nret // t.align) * t.align + t.size
+    return -(-nret // 8) * 8
+
+
 def python_hint(ftype):
     """A hint for Python users, for a callable whose Go func type cannot be a finalizer."""
     ft = ftype.underlying
@@ -96,6 +111,8 @@ class Finalizers:
         self.batches = []             # lengths of the closed batches at the front of finq
         self.closed = 0               # sum(batches)
         self.fing = None              # the finalizer goroutine, made by the first SetFinalizer
+        self.frame = None             # fing's call frame (Go: runfinq's frame, framecap)
+        self.frame_cap = 0
 
     def set_finalizer(self, obj, finalizer):
         """Go: runtime.SetFinalizer, with Go's checks in Go's order (spec 5.1)."""
@@ -136,7 +153,8 @@ class Finalizers:
         with rt.world, _signals.held():
             if obj.addr in specials:
                 raise FatalError("runtime.SetFinalizer: finalizer already set")
-            specials[obj.addr] = FinalizerSpecial(obj.addr, slot, spanclass, finalizer, obj.elem)
+            specials[obj.addr] = FinalizerSpecial(obj.addr, slot, spanclass, finalizer, obj.elem,
+                                                  _results_size(ftype))
             rt.collector.finalizer_added(obj.addr)       # Go: addfinalizer during a mark
             if self.fing is None:
                 self.fing = rt._go_system(_fing_loop, "finalizer", weakref.ref(self))
@@ -205,6 +223,11 @@ class Finalizers:
         The entry stays a root until its finalizer has run (Go: fb.cnt)."""
         rt = self.rt
         f = self._next()
+        framesz = _EFACE_SIZE + f.nret
+        if self.frame_cap < framesz:        # Go: frame = mallocgc(framesz, nil, true)
+            with rt.world, _signals.held():
+                self.frame = _object.new_object(rt, rt.heap, framesz, True, None, None)
+                self.frame_cap = framesz
         arg = _object.make_pointer(rt, rt.heap, f.addr, f.elem)
         try:
             f.fn(arg)

@@ -30,10 +30,11 @@ IMMORTAL_WEAK_BASE = 0x5f0000 # off-heap weak handles of immortal (zero-size) ob
 class FinalizerSpecial:
     """Go: specialfinalizer. *slot* is the object's base, *spanclass* its span's class."""
 
-    __slots__ = ("addr", "slot", "spanclass", "fn", "elem")
+    __slots__ = ("addr", "slot", "spanclass", "fn", "elem", "nret")
 
-    def __init__(self, addr, slot, spanclass, fn, elem):
+    def __init__(self, addr, slot, spanclass, fn, elem, nret=0):
         self.addr, self.slot, self.spanclass, self.fn, self.elem = addr, slot, spanclass, fn, elem
+        self.nret = nret            # Go: the size of the finalizer's results (runfinq's frame)
 
 
 class CleanupSpecial:

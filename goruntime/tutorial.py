@@ -129,7 +129,10 @@ def run(out=sys.stdout, *, width=44) -> Transcript:
                f"and the object revived: HeapObjects={m3.HeapObjects}, Alloc={fmt_bytes(m3.Alloc)}; "
                + (f"{ran} finalizer call{'s' if ran != 1 else ''} already: runtime.GC sweeps span "
                   f"by span and yields between spans, so the finalizer goroutine ran before it "
-                  f"returned." if ran else "not run yet (0 calls so far)."))
+                  f"returned." if ran else "not run yet (0 calls so far).")
+               + (f" The other {fmt_bytes(m3.Alloc - m2.Alloc)} is the finalizer goroutine's call frame "
+                  f"(Go's runfinq allocates it at its first finalizer call and keeps it)."
+                  if m3.Mallocs > m2.Mallocs else ""))
 
         rt.Gosched()
         fr = t.finalizer_runs[-1] if t.finalizer_runs else ("-", 0, "?")

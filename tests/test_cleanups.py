@@ -692,3 +692,23 @@ def test_full_cleanup_blocks_run_after_the_callers_sweep_turns_as_go(ncl, nbig):
         assert metric("/gc/cleanups/executed:cleanups") == len(ran)
         rt.Gosched()
         assert sorted(ran) == list(range(ncl))
+
+
+def test_weak_pointer_argument_is_boxed_as_one_pointer_word(r):
+    # Go: weak.Pointer[T] is struct{ _ [0]*T; u unsafe.Pointer }: 8 bytes with a pointer,
+    # so AddCleanup boxes it with new(S) (class 1, 8 B, scanned), not in the 16-byte
+    # pointer-free box; the box points at the weak handle and keeps it alive. Go 1.27.3
+    # (GOMAXPROCS=1): weak.Make + AddCleanup(q, f, w) = BySize[1] +1, BySize[2] +2.
+    T = rt.Struct("cwT", id=rt.Int, p=rt.Ptr(rt.Int), pad=rt.Array(rt.Int, 2))   # 32 B: class 4
+    p, q = rt.new(T), rt.new(T)
+    rt.AddCleanup(q, lambda v: None, 0)                 # the cleanup goroutine first
+    a = rt.ReadMemStats()
+    w = weak.Make(p)
+    rt.AddCleanup(q, lambda v: None, w)
+    b = rt.ReadMemStats()
+    assert [b.BySize[c].Mallocs - a.BySize[c].Mallocs for c in (1, 2)] == [1, 2]
+    w = p = None
+    rt.GC()
+    c = rt.ReadMemStats()
+    # p is freed; its weak handle (16 B) is kept by the cleanup's box
+    assert [c.BySize[k].Frees - b.BySize[k].Frees for k in (1, 2, 4)] == [0, 0, 1]

@@ -1006,3 +1006,33 @@ def test_set_finalizer_misuse_hints_for_python_users(finalizer, hint):
         assert note.startswith("hint: ") and hint in note
         import traceback
         assert hint in "".join(traceback.format_exception(e.value))
+
+
+def test_runfinq_frame_is_allocated_once_and_regrown(r):
+    # runfinq: frame = mallocgc(16 + nret, nil, true) the first time fing runs a
+    # finalizer, and again when one needs a bigger frame (nret: its results, word
+    # aligned); the frame stays on fing's stack. Measured on Go 1.27.3 (GOMAXPROCS=1):
+    # the first finalizer run allocates 16 bytes; func(*T) (int, int, int) then 40 -> 48.
+    ran = []
+
+    def fin(results=None):
+        f = _finalizer(rt.Ptr(P), None, ran.append)
+        if results:
+            f.__annotations__["return"] = results
+        return f
+
+    def frames(f):
+        a = rt.ReadMemStats()
+        p = rt.new(P)                                   # class 2 (16 B), counted out below
+        rt.SetFinalizer(p, f)
+        p = None
+        n = len(ran)
+        rt.GC()
+        wait_for(r, lambda: len(ran) > n, "the finalizer")
+        b = rt.ReadMemStats()
+        return [b.BySize[2].Mallocs - a.BySize[2].Mallocs - 1, b.BySize[5].Mallocs - a.BySize[5].Mallocs]
+
+    three = (rt.Int, rt.Int, rt.Int)
+    assert [frames(fin()), frames(fin()), frames(fin(three)), frames(fin(three)), frames(fin())] == [
+        [1, 0], [0, 0], [0, 1], [0, 0], [0, 0]]
+    assert r.finalizers.frame_cap == 40

@@ -120,6 +120,54 @@ def test_map_of_pointers_keeps_values_alive(r):
     assert m["k3"] is None and "k3" not in m and "k30" in m
 
 
+def test_range_keeps_the_group_or_table_it_started_on(r):
+    # Go's Iter keeps a small map's group (it.group) for the whole loop and the table it
+    # reads (it.tab, with its groups) while it reads it, even when the map grows
+    # meanwhile: a GC during the loop keeps them, the GC after it frees them.
+    M = rt.Map(rt.Int, rt.Int)
+    for n, extra, old_groups in ((8, 20, 136), (100, 300, 16 * 136)):
+        c = rt.sizeclass(old_groups).sizeclass          # 144 B; 2176 -> 2304 B
+        m = rt.make(M)
+        for i in range(n):
+            m[i] = i
+        rt.GC()
+        frees = [rt.ReadMemStats().BySize[c].Frees]
+        first = True
+        for _ in m:
+            if first:
+                first = False
+                for i in range(1000, 1000 + extra):
+                    m[i] = i
+                rt.GC()
+                frees.append(rt.ReadMemStats().BySize[c].Frees)
+        rt.GC()
+        frees.append(rt.ReadMemStats().BySize[c].Frees)
+        assert [frees[1] - frees[0], frees[2] - frees[1]] == [0, 1], (n, frees)
+        m = None
+
+
+def test_range_keeps_the_current_entrys_indirect_objects(r):
+    # Go's it.key and it.elem point at an indirect key's and elem's objects until the
+    # next step: an entry deleted in the loop body keeps them through a GC there.
+    Big = rt.Array(rt.Int, 20)                          # 160 B: stored indirectly
+    for M, size in ((rt.Map(rt.Int, Big), 160), (rt.Map(Big, rt.Int), 160)):
+        c = rt.sizeclass(size).sizeclass
+        m = rt.make(M)
+        for i in range(4):
+            m[i if M.key is rt.Int else [i] * 20] = [i] * 20 if M.key is rt.Int else i
+        rt.GC()
+        frees = [rt.ReadMemStats().BySize[c].Frees]
+        for k in m:
+            del m[k]
+            rt.GC()
+            frees.append(rt.ReadMemStats().BySize[c].Frees)
+        rt.GC()
+        frees.append(rt.ReadMemStats().BySize[c].Frees)
+        # each GC in the loop frees the entry deleted one step before, not the current one
+        assert [b - a for a, b in zip(frees, frees[1:])] == [0, 1, 1, 1, 1], (M, frees)
+        m = None
+
+
 def test_map_reached_through_a_field_stays_alive(r):
     H = rt.Struct("mapHolder", m=rt.Map(rt.Int, rt.Ptr(rt.Int)))
     h = rt.new(H)

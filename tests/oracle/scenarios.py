@@ -72,7 +72,7 @@ KNOWN_DIFFERENCES: dict[str, str] = {}
 # input of every Go scenario -- part of each heap goal, and the root jobs an assist scans
 # before heap work, which decides where a mark with little heap work ends (fid_churn,
 # gctrace_large_scan) -- so the twins run with the same globals.
-ORACLE_GLOBALS = 758514
+ORACLE_GLOBALS = 762130
 # Every scenario's runtime: Go's GOMAXPROCS=1, deterministic time and scheduling.
 BASE_RUNTIME = dict(gomaxprocs=1, scheduler="cooperative", clock="virtual", globals_bytes=ORACLE_GLOBALS)
 
@@ -2595,3 +2595,4 @@ import scenarios_fidelity3  # noqa: E402,F401  (the fidelity audit, third round:
 import scenarios_fidelity4  # noqa: E402,F401  (the fidelity audit, fourth round: registers its scenarios)
 import scenarios_fidelity5  # noqa: E402,F401  (the fidelity audit, fifth round: registers its scenarios)
 import scenarios_fidelity6  # noqa: E402,F401  (the fidelity audit, sixth round: registers its scenarios)
+import scenarios_fidelity7  # noqa: E402,F401  (the fidelity audit, seventh round: registers its scenarios)

@@ -810,6 +810,66 @@ SPEC: dict[str, tuple[str, dict, dict]] = {
                        "finalizer goroutine allocates (append's growth to cap 32, map growth, strconv.Itoa's digits; "
                        "0 is static) counts as the program's; the arithmetic", {
         "lens": [30, 32, 10, 435, 43], "setup.BySize.4": 30, "freed.BySizeFrees.4": 31}, {}),
+    # The audit's seventh round.
+    "fid7_tiny_align": ("malloc.go mallocgcTiny: the offset aligned to 8, 4 or 2 by the size, a new 16-byte block "
+                        "when the object does not fit, the block with more room kept; a block is freed only when "
+                        "every object in it is dead; a GC drops the mcache's block", {
+        "tiny": [127, 19], "mixed.Mallocs": 224, "mixed.BySize.2": 97, "drop_q.Frees": 0, "again.Mallocs": 24}, {}),
+    "fid7_fin_tiny": ("mfinal.go SetFinalizer: allowed inside a tiny block for a pointer-free object under 16 bytes; "
+                      "it runs when the whole block is unreachable; mcleanup.go AddCleanup boxes a small "
+                      "pointer-free argument outside the tiny allocator (new([2]uintptr))", {
+        "events.cycle1": [], "events.cycle2": [100, 109], "events.cycle3": [105, 200, 203, 206],
+        "events.cycle4": [114], "events.cycle5": []}, {}),
+    "fid7_chan_ptrs": ("runtime/chan.go makechan: a chan of pointers is an hchan (96 B) and a separate scanned "
+                       "buffer (16 x 8 = 128 B); values in the buffer are live; chanrecv clears the slot it takes; "
+                       "the arithmetic", {
+        "fill.BySize.9": 1, "fill.BySize.10": 1, "buffered_gc.Frees": 0, "recv_gc.BySizeFrees.4": 10,
+        "drain_gc.BySizeFrees.4": 12, "unbuffered_gc.BySizeFrees.4": 8, "sums": [45, 690, 3320, 8]}, {}),
+    "fid7_recover": ("runtime/panic.go: a recovered panic's value is the program's allocation (&rvErr 24 B, "
+                     "errors.New 16 B, convT64 8 B tiny, convTstring 16 B), the open-coded defer and the panic "
+                     "record on the stack; []error grows 1, 2, 4, 8, 16; the arithmetic", {
+        "counts": [16, 172, 140], "panics.BySize.3": 8, "panics.BySize.18": 1, "drop.BySizeFrees.3": 8}, {}),
+    "fid7_concat_keys": ("runtime/string.go concatstrings: a map assignment's key escapes (heap), a lookup's does "
+                         "not (a stack buffer); strconv.Itoa allocates its digits from 100 on; deleting during "
+                         "range; clear keeps the tables", {
+        "lens": [43, 300, 75, 150, 0], "lookup.Mallocs": 28, "reinsert.Mallocs": 200, "clear.BySizeFrees.2": 288}, {}),
+    "fid7_append_large": ("runtime/slice.go growslice: roundupsize to the class (a pointerful array over 512 bytes "
+                          "has an 8-byte malloc header) and to whole pages past 32 KiB; a truncated slice keeps its "
+                          "array, a full slice expression's append copies", {
+        "caps": [1, 2, 4, 8, 16, 35, 71, 151, 303, 575, 1023, 1536, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 853,
+                 1365, 2048, 21, 405],
+        "scan_grow.Mallocs": 12, "noscan_grow.Mallocs": 13, "truncate.Frees": 23}, {}),
+    "fid7_cycles": ("mcleanup.go: a cleanup keeps nothing reachable (a ring with cleanups is collected); "
+                    "mgcmark.go markrootSpans: a finalizer's object's referents are marked, so a cycle through it "
+                    "stays until broken, but scanobject skips pointers into the object (a self-cycle is "
+                    "finalized); weak pointers go nil as their objects die", {
+        "events.cycle1": [10, 11, 12, 26, 28, 30], "events.cycle2": [27], "events.cycle3": [23],
+        "live": [511, 152, 24, 0, 0, 0]}, {}),
+    "fid7_byte_string": ("runtime/string.go stringtoslicebyte/rawbyteslice: the capacity is the size class (8 below "
+                         "16 bytes: tiny), so an append that fits allocates nothing; slicebytetostring: a one-byte "
+                         "string is static, an empty one nothing; a substring allocates nothing", {
+        "caps": [0, 8, 8, 16, 16, 24, 48, 48, 64, 8, 8, 8, 32, 32, 24, 48, 48, 128], "to_bytes.Mallocs": 8,
+        "append.Mallocs": 4, "short.Mallocs": 0}, {}),
+    "fid7_weak_tiny": ("mheap.go getOrAddWeakHandle: a handle per object address (16-byte boxes padded off the "
+                       "tiny allocator), the same pointer gives an equal weak pointer; a handle goes nil only when "
+                       "its tiny block is unreachable", {
+        "live": [4095, 4095, 3840, 3840, 0], "eq": [True, False, True], "remake.Mallocs": 0,
+        "drop_some.Frees": 0}, {}),
+    "fid7_map_big_values": ("internal/runtime/maps: keys and values over 128 bytes are stored indirectly (an object "
+                            "each); an assignment to an existing key writes into its object, a delete frees it; a "
+                            "range's it.elem keeps the current entry's object through a GC after its delete", {
+        "overwrite.Mallocs": 40, "delete.BySizeFrees.12": 28, "range_gc.Frees": 0,
+        "big_keys_delete.BySizeFrees.12": 2, "sums": [0, 26507, 1090, 15]}, {}),
+    "fid7_map_grow_range": ("internal/runtime/maps/table.go Iter: Init keeps a small map's group, Next the table "
+                            "it reads, even when the map grows during the range; the GC after the loop frees them", {
+        "small_grow_gc.Frees": 2, "small_after.BySizeFrees.11": 1, "big_grow_gc.Frees": 9,
+        "big_after.BySizeFrees.39": 1, "lens": [28, 400]}, {}),
+    "fid7_fin_rearm": ("mgcsweep.go: reviving an object for its finalizer unlinks its weak handles (nil for good); "
+                       "weak.Make on the revived object makes a new handle; SetFinalizer in the finalizer re-arms "
+                       "it; mfinal.go runfinq allocates its 16-byte frame at the first finalizer run", {
+        "events.cycle1": [100, 101, 102, 103], "events.cycle2": [201, 202, 203], "events.cycle3": [301, 302, 303],
+        "events.cycle4": [200], "events.cycle5": [300], "live": [15, 0, 16, 16, 16, 0, 0, 0], "eq": False,
+        "remake.BySize.2": 2}, {}),
     "read_mem_stats_goroutine_mid_cycle": ("as read_mem_stats_mid_cycle, read by a second goroutine "
                                            "between the allocations (chan.go: an unbuffered send "
                                            "hands the P to the receiver)",
