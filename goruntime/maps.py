@@ -886,6 +886,7 @@ class MapState:
         are held the same way until the next step."""
         rt = self.rt
         held = None
+        indirect = self.mt.indirect_key or self.mt.indirect_elem
         if self.small is not None:
             held = _object.make_pointer(rt, rt.heap, self.small[0], self.mt.group)
         for t, kbs in self._start_tables():
@@ -899,7 +900,7 @@ class MapState:
                     continue
                 k = self._key_of(*loc) if want_key else None
                 v = self.read_elem(*loc) if want_value else None
-                cur = self._indirect_objects(*loc)      # Go: it.key, it.elem
+                cur = self._indirect_objects(*loc) if indirect else None   # Go: it.key, it.elem
                 yield k, v
                 del cur
         del held
@@ -907,11 +908,8 @@ class MapState:
     def _indirect_objects(self, groups, slot):
         """Handles to the entry's own key and elem objects when they are stored indirectly
         (Go's it.key and it.elem point at them until the next step, so an entry deleted in
-        the loop body keeps its objects through a GC there); () otherwise."""
-        mt = self.mt
-        if not (mt.indirect_key or mt.indirect_elem):
-            return ()
-        rt = self.rt
+        the loop body keeps its objects through a GC there)."""
+        mt, rt = self.mt, self.rt
         a = self._slot_addr(groups, slot)
         out = []
         if mt.indirect_key:

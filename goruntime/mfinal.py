@@ -111,8 +111,8 @@ class Finalizers:
         self.batches = []             # lengths of the closed batches at the front of finq
         self.closed = 0               # sum(batches)
         self.fing = None              # the finalizer goroutine, made by the first SetFinalizer
-        self.frame = None             # fing's call frame (Go: runfinq's frame, framecap)
-        self.frame_cap = 0
+        self.frame = 0                # fing's call frame's address (Go: runfinq's frame, on
+        self.frame_cap = 0            # fing's stack: a root, `mgc.special_roots`), framecap
 
     def set_finalizer(self, obj, finalizer):
         """Go: runtime.SetFinalizer, with Go's checks in Go's order (spec 5.1)."""
@@ -225,9 +225,13 @@ class Finalizers:
         f = self._next()
         framesz = _EFACE_SIZE + f.nret
         if self.frame_cap < framesz:        # Go: frame = mallocgc(framesz, nil, true)
+            heap = rt.heap
             with rt.world, _signals.held():
-                self.frame = _object.new_object(rt, rt.heap, framesz, True, None, None)
+                heap.need((framesz,), (True,), framesz)
+                self.frame = heap.alloc(framesz, True)
                 self.frame_cap = framesz
+            if heap.gc_pending:
+                rt._heap_triggered_gc()
         arg = _object.make_pointer(rt, rt.heap, f.addr, f.elem)
         try:
             f.fn(arg)

@@ -797,12 +797,14 @@ class Collector(NotCopyable):
     def special_roots(self):
         """(roots, scan_only): queued work, cleanup closures and weak cells; finalizer objects.
 
-        ``roots``: queued finalizers' objects, cleanup closures (queued and attached), weak
-        handle cells. ``scan_only``: objects with finalizers, whose referents are marked but
+        ``roots``: queued finalizers' objects, the finalizer goroutine's call frame, cleanup
+        closures (queued and attached), weak handle cells. ``scan_only``: objects with finalizers, whose referents are marked but
         not the objects themselves (Go: markrootSpans).
         """
         rt = self.rt
         roots = [f.addr for f in rt.finalizers.finq]
+        if rt.finalizers.frame:
+            roots.append(rt.finalizers.frame)       # runfinq's frame, on fing's stack
         for block in rt.cleanups.queue + rt.cleanups.held + rt.cleanups.running:
             roots.extend(c.closure for c in block)
         sp = rt.specials

@@ -234,7 +234,9 @@ def test_finalizer_chain_1000_deep(mode):
             rt.Gosched()
         m = rt.ReadMemStats()
         check_invariants(m)
-        assert (m.HeapObjects, m.HeapAlloc) == (base.HeapObjects, base.HeapAlloc)
+        # everything freed but the finalizer goroutine's call frame (Go's runfinq: 16 B,
+        # allocated at its first finalizer call and kept)
+        assert (m.HeapObjects, m.HeapAlloc) == (base.HeapObjects + 1, base.HeapAlloc + 16)
         assert r.gc_record.finalizers_executed == DEPTH
 
 

@@ -193,7 +193,7 @@ def run_stress(ops, workers=WORKERS, gomaxprocs=4):
         del p
         rt.GC()
         base = rt.ReadMemStats()
-        kept0 = r.proc.retained()
+        kept0 = _runtime_retained(r)
         held = {w: [] for w in range(workers)}
         held.update({f"fins{w}": [] for w in range(workers)})
         wg = rt.WaitGroup()
@@ -253,8 +253,9 @@ def run_stress(ops, workers=WORKERS, gomaxprocs=4):
         led.final = m
         assert not stuck, f"{stuck} cleanups will never run: a cleanup goroutine's wake-up was lost"
         assert set(ran_c) == led.cl_armed, (len(led.cl_armed - set(ran_c)), "cleanups lost")
-        # what stays: the goroutines' Gs, allgs, cached sudogs (proc.py), as in Go
-        n, nbytes = r.proc.retained()
+        # what stays: the goroutines' Gs, allgs, cached sudogs (proc.py), the finalizer
+        # goroutine's call frame (mfinal.py: runfinq's), as in Go
+        n, nbytes = _runtime_retained(r)
         assert (m.HeapObjects, m.HeapAlloc) == (base.HeapObjects + n - kept0[0],
                                                 base.HeapAlloc + nbytes - kept0[1])
     return led
@@ -291,6 +292,15 @@ def _drain(r, led, timeout=300.0):
             return sum(map(len, r.cleanups.queue))
         last = state
     raise AssertionError(f"finalizers/cleanups still pending after {timeout}s: {last}")
+
+
+def _runtime_retained(r):
+    """``(objects, bytes)`` the runtime itself keeps on the heap now: proc's (Gs, allgs,
+    sudogs, timers) and the finalizer goroutine's call frame."""
+    n, nbytes = r.proc.retained()
+    if r.finalizers.frame:
+        n, nbytes = n + 1, nbytes + r.heap.find_object(r.finalizers.frame)[2]
+    return n, nbytes
 
 
 def test_thread_stress():
