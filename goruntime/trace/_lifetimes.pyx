@@ -324,8 +324,15 @@ def group_deaths(const uint8_t[::1] initial, const uint8_t[::1] allocs,
     with nogil:
         for j in range(ni + na):             # the keys: type ids, then the size classes
             r = row(initial, allocs, ni, j)
+            if r.tiny:
+                continue
+            k += 1
             if r.type + 1 > nkeys:
                 nkeys = r.type + 1
+    if k != n:
+        raise ValueError("group_deaths: the inputs need one row per slot object")
+    k = 0
+    with nogil:
         key_run = <intp_t*>malloc((nkeys + 256) * sizeof(intp_t))
         rid = <intp_t*>malloc((n if n > 0 else 1) * sizeof(intp_t))
         nomem = key_run == NULL or rid == NULL
