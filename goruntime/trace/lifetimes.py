@@ -202,11 +202,12 @@ def fit_deaths(tr, cycles="pacer", lifetimes=None):
 def group_deaths(tr, cycles="pacer", lifetimes=None, min_cross=MIN_CROSS):
     """``(birth, death)`` as `fit_deaths`, under ``death="group"``: the fitted deaths,
     except that objects which die together share one death time. A run of consecutive
-    allocations freed by one cycle's sweep, at least *min_cross* of which outlived the
+    allocations of one type (in allocation order, other types' objects in between left
+    out) freed by one cycle's sweep, at least *min_cross* of which outlived the
     mark of the cycle before (a map, a request's tree, a cache generation dropped at
-    once), is one batch: its members born by a shared time T, placed at the batch's
-    golden fraction of the interval every crosser's frees allow, die at T
-    (``_lifetimes.group_deaths``, one typed pass). Deterministic as the fit."""
+    once), is one batch: its members born by a shared time T, the middle of the
+    interval the frees allow all its crossers, die at T (``_lifetimes.group_deaths``:
+    a typed pass over the rows and one over the runs). Deterministic as the fit."""
     from .simulate import _cycle_times
     from ._lifetimes import group_deaths as group_pass
     birth, death = fit_deaths(tr, cycles, lifetimes)
