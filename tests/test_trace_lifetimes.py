@@ -311,3 +311,7 @@ def test_group_pass_rejects_bad_input():
     with pytest.raises(ValueError, match="one row per slot object"):
         _lifetimes.group_deaths(initial, allocs, starts, starts, birth[:-1], dt[:-1], 64)
     assert np.array_equal(dt, keep)                    # a failed call changed nothing
+    none, z = np.zeros(0, np.uint8), np.zeros(0, np.int64)
+    assert _lifetimes.group_deaths(none, none, z, z, z, z.copy(), 64) == 0
+    short = gtrace.load(DATA / "short.trace")                # no cycle: no batch
+    assert gtrace.replay(short, death="group") == gtrace.replay(short, death="fit")
