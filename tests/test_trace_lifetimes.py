@@ -189,16 +189,17 @@ def test_cli_death_option():
     assert "--death must be one of" in err.getvalue()
 
 
-def test_fit_sweep_on_local_cluster_equals_sequential(small):
+@pytest.mark.parametrize("model", ["fit", "group"])
+def test_fit_sweep_on_local_cluster_equals_sequential(small, model):
     """Deaths placed by the fit on each worker (from the mapped rows) give the sequential
     result: the model is deterministic across processes."""
     pd = pytest.importorskip("pandas", reason="the sweep extra is in make test's extras")
     from distributed import Client
     import goruntime
     from goruntime.trace import dask_sweep
-    want = pd.DataFrame(gtrace.whatif(small, gogc=[50, 100], death="fit"))
+    want = pd.DataFrame(gtrace.whatif(small, gogc=[50, 100], death=model))
     with dask_sweep.local_cluster(2) as cluster, Client(cluster) as client:
-        got = goruntime.sweep(small, gogc=[50, 100], death="fit", client=client,
+        got = goruntime.sweep(small, gogc=[50, 100], death=model, client=client,
                               progress=False)
     pd.testing.assert_frame_equal(got, want)
 
