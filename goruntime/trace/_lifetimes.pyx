@@ -273,3 +273,134 @@ def assign_groups(const gr_lt_int32_t[::1] lo, const gr_lt_int32_t[::1] hi,
             group[k] = g
             if 0 <= g < ng and 0 <= lo[k] <= hi[k] < nb:
                 counts[g, lo[k], hi[k]] += 1
+
+
+
+cdef extern from "stdlib.h" nogil:
+    void* malloc(size_t n)
+    void* realloc(void* p, size_t n)
+    void free(void* p)
+
+
+def group_deaths(const uint8_t[::1] initial, const uint8_t[::1] allocs,
+                 const int64_t[::1] starts, const int64_t[::1] prevs,
+                 const int64_t[::1] birth, int64_t[::1] death, intp_t min_cross):
+    """The ``death="group"`` rule over deaths already placed (*death*, by the "fit"
+    model): objects that die together get one shared death time.
+
+    A run is a maximal stretch of consecutive objects of one type (of one size class
+    when Go wrote no type), in allocation order, freed by the sweep of one cycle: other
+    types' objects in between (a temporary per node) do not break it. Its *crossers* are
+    the members that outlived the mark of the cycle before (born before that cycle's
+    start). A run with at least *min_cross* crossers is a batch dropped at once (a
+    request's objects, a map or slice dropped whole, a cache generation): it died at one
+    time T, the middle of the interval the frees allow all its crossers (from the latest
+    of their earliest deaths, the cycle before's start, to their own cycle's start): the
+    trace says nothing more of when in it, and the middle is the time "spread" puts
+    them at on average. Every member born by T dies at T; those born later keep their
+    placed death (a batch cannot hold an object born after it died). Temporaries do not form
+    batches: few of them outlive a mark together. Returns the number of batches."""
+    cdef intp_t ni = initial.shape[0] // sizeof(alloc_rec)
+    cdef intp_t na = allocs.shape[0] // sizeof(alloc_rec)
+    cdef intp_t ns = starts.shape[0], n = birth.shape[0], k = 0, j, q, nkeys = 1, key
+    cdef intp_t nruns = 0, cap = 0, nbatch = 0
+    cdef const alloc_rec* r
+    cdef int64_t early, late, t
+    cdef int64_t* run_lo = NULL            # per run: the latest crosser interval start
+    cdef int64_t* run_hi = NULL            # its cycle's start (the latest death)
+    cdef intp_t* run_cross = NULL          # its crossers
+    cdef intp_t* key_run = NULL            # per key: its open run (-1: none)
+    cdef intp_t* rid = NULL                # per object: its run (-1: never freed)
+    cdef void* p
+    cdef bint nomem = False
+    if initial.shape[0] % sizeof(alloc_rec) or allocs.shape[0] % sizeof(alloc_rec):
+        raise ValueError("group_deaths: the inputs are not whole rows")
+    if prevs.shape[0] != ns:
+        raise ValueError("group_deaths: starts and prevs differ in length")
+    if death.shape[0] != n:
+        raise ValueError("group_deaths: columns differ in length")
+    if min_cross < 1:
+        raise ValueError("group_deaths: min_cross must be at least 1")
+    with nogil:
+        for j in range(ni + na):             # the keys: type ids, then the size classes
+            r = row(initial, allocs, ni, j)
+            if r.tiny:
+                continue
+            k += 1
+            if r.type + 1 > nkeys:
+                nkeys = r.type + 1
+    if k != n:
+        raise ValueError("group_deaths: the inputs need one row per slot object")
+    k = 0
+    with nogil:
+        key_run = <intp_t*>malloc((nkeys + 256) * sizeof(intp_t))
+        rid = <intp_t*>malloc((n if n > 0 else 1) * sizeof(intp_t))
+        nomem = key_run == NULL or rid == NULL
+        if not nomem:
+            for key in range(nkeys + 256):
+                key_run[key] = -1
+            for j in range(ni + na):         # the runs
+                r = row(initial, allocs, ni, j)
+                if r.tiny:
+                    continue
+                if k >= n:
+                    break
+                rid[k] = -1
+                if r.free_time >= 0 and ns:
+                    death_interval(r.free_time, birth[k], &starts[0], &prevs[0], ns,
+                                   &early, &late)
+                    key = r.type if r.type >= 0 else nkeys + r.sizeclass
+                    q = key_run[key]
+                    if q < 0 or run_hi[q] != late:
+                        if nruns == cap:
+                            cap = 2 * cap + 1024
+                            p = realloc(run_lo, cap * sizeof(int64_t))
+                            if p == NULL:
+                                nomem = True
+                                break
+                            run_lo = <int64_t*>p
+                            p = realloc(run_hi, cap * sizeof(int64_t))
+                            if p == NULL:
+                                nomem = True
+                                break
+                            run_hi = <int64_t*>p
+                            p = realloc(run_cross, cap * sizeof(intp_t))
+                            if p == NULL:
+                                nomem = True
+                                break
+                            run_cross = <intp_t*>p
+                        q = nruns
+                        nruns += 1
+                        run_lo[q] = -1
+                        run_hi[q] = late
+                        run_cross[q] = 0
+                        key_run[key] = q
+                    rid[k] = q
+                    if early > birth[k] and early > 0 and early < late:
+                        run_cross[q] += 1        # alive at the mark of the cycle before
+                        if early > run_lo[q]:
+                            run_lo[q] = early
+                k += 1
+        if not nomem and k == n:
+            for q in range(nruns):           # each batch's time; run_lo: T, or -1
+                if run_cross[q] >= min_cross:
+                    run_lo[q] += (run_hi[q] - run_lo[q]) >> 1
+                    nbatch += 1
+                else:
+                    run_lo[q] = -1
+            for j in range(n):
+                q = rid[j]
+                if q >= 0:
+                    t = run_lo[q]
+                    if t >= 0 and birth[j] <= t:
+                        death[j] = t
+        free(run_lo)
+        free(run_hi)
+        free(run_cross)
+        free(key_run)
+        free(rid)
+    if nomem:
+        raise MemoryError("group_deaths: no memory for the runs")
+    if k != n:
+        raise ValueError("group_deaths: the inputs need one row per slot object")
+    return nbatch

@@ -31,7 +31,7 @@ def add_parser(sub):
                    help="the GOGC the trace was recorded with (default: estimated from it)")
     w.add_argument("--death", default=None, metavar="MODEL",
                    help="how deaths are placed between the cycles the frees allow: "
-                   "fit, spread, early, gc or free (default: replay's; see docs/trace.md)")
+                   "group, fit, spread, early, gc or free (default: replay's; see docs/trace.md)")
     w.add_argument("--workers", type=int, default=0, metavar="N",
                    help="run on a local Dask cluster of N workers (default 0: in this process)")
     w.add_argument("--calibrate", action="store_true",

@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fit_lifetimes", "fit_deaths", "Lifetimes", "GOLDEN"]
+__all__ = ["fit_lifetimes", "fit_deaths", "group_deaths", "Lifetimes", "GOLDEN"]
 
 GOLDEN = 0.6180339887498949          # _parse.GOLDEN: "spread"'s fraction
 GRID_START_NS = 64                   # the trace clock's resolution
 GRID_PER_DECADE = 16
 MIN_GROUP = 2000                     # objects a type or size class needs for its own fit
+MIN_CROSS = 64                       # crossers a run needs to count as a batch (group_deaths)
 MAX_ITER = 2000
 TOL = 1e-9
 
@@ -195,4 +196,24 @@ def fit_deaths(tr, cycles="pacer", lifetimes=None):
     place_fitted(initial, allocs, np.ascontiguousarray(starts, dtype=np.int64),
                  np.ascontiguousarray(prevs, dtype=np.int64), lt.group, lt.edges,
                  np.ascontiguousarray(lt.cdf), birth, death)
+    return birth, death
+
+
+def group_deaths(tr, cycles="pacer", lifetimes=None, min_cross=MIN_CROSS):
+    """``(birth, death)`` as `fit_deaths`, under ``death="group"``: the fitted deaths,
+    except that objects which die together share one death time. A run of consecutive
+    allocations of one type (in allocation order, other types' objects in between left
+    out) freed by one cycle's sweep, at least *min_cross* of which outlived the
+    mark of the cycle before (a map, a request's tree, a cache generation dropped at
+    once), is one batch: its members born by a shared time T, the middle of the
+    interval the frees allow all its crossers, die at T (``_lifetimes.group_deaths``:
+    a typed pass over the rows and one over the runs). Deterministic as the fit."""
+    from .simulate import _cycle_times
+    from ._lifetimes import group_deaths as group_pass
+    birth, death = fit_deaths(tr, cycles, lifetimes)
+    starts, ends = _cycle_times(tr)
+    prevs = ends + 1 if cycles == "recorded" else starts
+    initial, allocs = _rows(tr)
+    group_pass(initial, allocs, np.ascontiguousarray(starts, dtype=np.int64),
+               np.ascontiguousarray(prevs, dtype=np.int64), birth, death, int(min_cross))
     return birth, death

@@ -26,7 +26,9 @@ What is modelled and what is not (docs/trace.md says more):
   the trace allows), ``"gc"`` its end (the largest), ``"free"`` the recorded free itself
   (later still: what a naive replay does); ``"fit"`` estimates the objects' lifetime
   distribution from the frees (per type or size class, `lifetimes`) and places each
-  death at a quantile of it within the interval. Runs under ``"early"`` and ``"gc"`` bracket
+  death at a quantile of it within the interval; ``"group"`` does that too, but gives
+  objects that die together (a run of allocations freed by one sweep, many of which
+  outlived the mark before) one shared death time. Runs under ``"early"`` and ``"gc"`` bracket
   what the recorded frees allow; a program whose objects die in bursts (all at once,
   just before a cycle) sits near the ``"gc"`` end, one whose objects die steadily near
   ``"spread"``.
@@ -56,9 +58,11 @@ from goruntime import clock as _clock
 
 __all__ = ["replay", "replay_detail", "prepare", "Prepared", "release_memory", "DEATH_MODELS", "CYCLE_MODELS"]
 
-DEATH_MODELS = ("spread", "early", "gc", "free", "fit")
+DEATH_MODELS = ("spread", "early", "gc", "free", "fit", "group")
 DEATH_MODELS_CODE = {"free": 0, "gc": 1, "early": 2, "spread": 3}    # _parse.object_columns
-# "fit" (lifetimes.fit_deaths) has no code: its deaths come as a time per object
+# "fit" (lifetimes.fit_deaths) and "group" (lifetimes.group_deaths) have no code: their
+# deaths come as a time per object (TIMED_DEATHS)
+TIMED_DEATHS = {"fit": "fit_deaths", "group": "group_deaths"}
 CYCLE_MODELS = ("pacer", "recorded")
 OP_ALLOC, OP_DROP, OP_GC = 0, 2, 3
 MALLOC_HEADER_SIZE = 8
@@ -194,9 +198,9 @@ def _objects(tr, death, cycles="pacer"):
                    np.ascontiguousarray(starts, dtype=np.int64),
                    np.ascontiguousarray(prevs, dtype=np.int64),
                    DEATH_MODELS_CODE.get(death, 0), birth, dt, req, ptr, ptrwords)
-    if death == "fit":                    # the fitted lifetimes' deaths (lifetimes.py)
-        from .lifetimes import fit_deaths
-        dt = fit_deaths(tr, cycles)[1]
+    if death in TIMED_DEATHS:             # the fitted lifetimes' deaths (lifetimes.py)
+        from . import lifetimes
+        dt = getattr(lifetimes, TIMED_DEATHS[death])(tr, cycles)[1]
     return birth, dt, req, ptr.view(np.bool_), ptrwords, n_init
 
 
@@ -573,15 +577,15 @@ class _RowSource:
         return self.slot             # -1 (no hold) entries included: release_holds skips them
 
 
-def _fit_sorted_deaths(tr, cycles):
-    """`_parse.trace_deaths` for ``death="fit"``: the deaths `lifetimes.fit_deaths`
-    places, sorted by ``_parse.sorted_deaths``; None as trace_deaths (allocations out of
-    time order, keys beyond 63 bits)."""
+def _fit_sorted_deaths(tr, cycles, death="fit"):
+    """`_parse.trace_deaths` for ``death="fit"`` or ``"group"``: the deaths
+    `lifetimes.fit_deaths` (`group_deaths`) places, sorted by ``_parse.sorted_deaths``;
+    None as trace_deaths (allocations out of time order, keys beyond 63 bits)."""
     from ._parse import sorted_deaths
-    from .lifetimes import fit_deaths
+    from . import lifetimes
     if not _is_sorted(tr.allocs["time"]):
         return None
-    birth, dt = fit_deaths(tr, cycles)
+    birth, dt = getattr(lifetimes, TIMED_DEATHS[death])(tr, cycles)
     return sorted_deaths(birth, dt)
 
 
@@ -633,8 +637,8 @@ class _RunSource:
             from .reader import _rows
             work = {"sort": (_rows(n, np.int64), _rows(n, np.int64)),
                     "slot": np.empty(max(n, 1), dtype=np.int32)}
-        if death == "fit":              # a death time per object (lifetimes.py), sorted
-            sd = _fit_sorted_deaths(tr, cycles)
+        if death in TIMED_DEATHS:       # a death time per object (lifetimes.py), sorted
+            sd = _fit_sorted_deaths(tr, cycles, death)
         else:
             sd = trace_deaths(initial, allocs, np.ascontiguousarray(starts, dtype=np.int64),
                               np.ascontiguousarray(prevs, dtype=np.int64),

@@ -15,6 +15,13 @@
 //	          send *result to a collector that keeps the last 4096
 //	batch     a batch job: builds a 300000-entry map of records, aggregates it, drops it
 //	          (three times), with small garbage between
+//	requests  3 goroutines serve requests that each build a request-scoped search tree
+//	          of 500-12000 nodes (with payloads, an index map, log strings), walk it and
+//	          drop it whole at the request's end: objects that die together, in batches
+//	          of every size, interleaved between goroutines
+//	evict     a two-generation cache: entries go into the current map; at 40000 the old
+//	          generation (minus the entries promoted from it) is dropped at once and the
+//	          current becomes the old; per lookup a temporary key and some log garbage
 package main
 
 import (
@@ -218,13 +225,101 @@ func batch() {
 	}
 }
 
+type node struct {
+	left, right *node
+	key         int
+	val         []byte
+}
+
+func insert(root **node, n *node) {
+	p := root
+	for *p != nil {
+		if n.key < (*p).key {
+			p = &(*p).left
+		} else {
+			p = &(*p).right
+		}
+	}
+	*p = n
+}
+
+func walk(n *node) (s int) {
+	for n != nil {
+		s += len(n.val) + walk(n.left)
+		n = n.right
+	}
+	return s
+}
+
+func requests() {
+	var wg sync.WaitGroup
+	for w := 0; w < 3; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			r := rng(0x9E3779B97F4A7C15 + uint64(w)*0x632BE59BD9B4E019)
+			for i := 0; i < 40; i++ {
+				n := 500 + r.intn(11500)
+				var root *node
+				index := map[int]*node{}
+				var log []string
+				for j := 0; j < n; j++ {
+					nd := &node{key: r.intn(1 << 30), val: make([]byte, 16+r.intn(240))}
+					insert(&root, nd)
+					if j%8 == 0 {
+						index[nd.key] = nd
+					}
+					if j%64 == 0 {
+						log = append(log, fmt.Sprintf("req %d/%d node %d", w, i, j))
+					}
+					sink = strconv.Itoa(j) // per-node temporary
+				}
+				sink = walk(root) + len(index) + len(log)
+			}
+		}(w)
+	}
+	wg.Wait()
+}
+
+type item struct {
+	key  string
+	data []byte
+	hits int
+}
+
+func evict() {
+	r := rng(0xA0761D6478BD642F)
+	cur, old := map[string]*item{}, map[string]*item{}
+	for i := 0; i < 400000; i++ {
+		k := "k" + strconv.Itoa(r.intn(1<<17)) // a temporary key
+		it, ok := cur[k]
+		if !ok {
+			if it, ok = old[k]; ok {
+				delete(old, k) // promoted: survives the old generation's drop
+			} else {
+				it = &item{key: k, data: make([]byte, 32+r.intn(480))}
+			}
+			cur[k] = it
+		}
+		it.hits++
+		if i%16 == 0 {
+			sink = fmt.Sprintf("get %s hits=%d", k, it.hits)
+		}
+		if len(cur) >= 40000 { // the old generation dies at once
+			old, cur = cur, make(map[string]*item)
+		}
+	}
+	sink = old
+	sink = cur
+}
+
 func main() {
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: tracecorpus sessions|handler|pool|batch TRACE_FILE")
+		fmt.Fprintln(os.Stderr, "usage: tracecorpus sessions|handler|pool|batch|requests|evict TRACE_FILE")
 		os.Exit(2)
 	}
 	work := map[string]func(){"sessions": sessions, "handler": handler, "pool": pool,
-		"batch": batch}[os.Args[1]]
+		"batch": batch, "requests": requests, "evict": evict}[os.Args[1]]
 	if work == nil {
 		fmt.Fprintln(os.Stderr, "unknown shape", os.Args[1])
 		os.Exit(2)
