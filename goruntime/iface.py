@@ -251,10 +251,7 @@ def box(rt, v, iface_t, dry):
     err = _types.assign_error(T, iface_t, "x", "variable")
     if err is not None:
         raise TypeError(err)
-    holder = _object.make_slice(rt, rt.heap, 0, 0, 0, _types.Byte)   # checks only
-    zero = x is None and T.underlying.kind in ("struct", "array")     # T{}: the zero value
-    if not zero and (x is not None or not _direct(T)):
-        _object.check_store(holder, T, x)    # a pointer too: its type and runtime (B43)
+    _check_value(rt, T, x)
     if dry:
         return 0, 0
     tw = rt.rodata.type_word(T)
@@ -265,6 +262,15 @@ def box(rt, v, iface_t, dry):
     # no Python signal handler, so no GC, between the return and the stored word)
     keep = []
     return tw, data_word(rt, T, x, keep)
+
+
+def _check_value(rt, T, x):
+    """Go's checks of a value about to be boxed as a *T* (its range; a pointer's type and
+    runtime, B43), before anything is allocated."""
+    holder = _object.make_slice(rt, rt.heap, 0, 0, 0, _types.Byte)   # checks only
+    zero = x is None and T.underlying.kind in ("struct", "array")     # T{}: the zero value
+    if not zero and (x is not None or not _direct(T)):
+        _object.check_store(holder, T, x)
 
 
 def data_word(rt, T, x, keep=None):
@@ -392,10 +398,18 @@ def _decode(rt, T, raw):
 def as_interface(rt, v):
     """*v* converted to ``any`` where Go's code returns it as one (``Pool.New``'s
     ``func() any``): boxed now, as Go's convT* at the return, and returned as the
-    interface value (sharing that box); handles and nil as they are."""
-    if v is None or isinstance(v, _object.Pointer) or getattr(v, "_box", None) is not None:
+    interface value (sharing that box); handles and nil as they are. Checked as a store
+    is first (B90: a constant out of range, a pointer of another runtime)."""
+    if v is None:
+        return v
+    box = getattr(v, "_box", None)
+    if box is not None and box[0] is rt:
+        return v
+    if isinstance(v, _object.Pointer):
+        _check_value(rt, v.type, v)
         return v
     T, x = type_and_value(v)
+    _check_value(rt, T, x)
     if _direct(T):
         return v
     keep = []

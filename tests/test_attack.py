@@ -449,3 +449,31 @@ def test_b89_ctrl_c_while_main_blocks_with_goroutine_threads(what, clock):
         check_invariants(rt.ReadMemStats())
     threads = [t for t in threading.enumerate() if t.name.startswith("goroutine")]
     assert not [t for t in threads if t.is_alive()], threads
+
+
+# -- sync.Pool's New: its result is boxed as Go boxes func() any's -----------------------------
+
+def test_b90_pool_new_results_are_checked_as_a_store():
+    # as_interface (Pool.New's `func() any`) boxed without the store's checks: 2**70 came
+    # back as 0 (its bits masked to a staticuint64s entry), int8(300) as int8(44), and a
+    # pointer of another runtime was returned as this pool's
+    other = rt.Runtime()
+    with other:
+        foreign = rt.new(rt.Int)
+    with rt.Runtime(godebug="gccheckmark=1", arena_cap=64 << 20):
+        ok = rt.Pool(New=lambda: 5)
+        assert ok.Get() == 5
+        for New, exc, match in [
+                (lambda: 2 ** 70, OverflowError, r"cannot use 1180591620717411303424 \(untyped int "
+                                                 r"constant\) as int value in assignment \(overflows\)"),
+                (lambda: -2 ** 63 - 1, OverflowError, "as int value in assignment"),
+                (lambda: rt.value(rt.Int8, 300), OverflowError, "cannot use 300 .* as int8 value"),
+                (lambda: rt.value(rt.Uint16, -1), OverflowError, "as uint16 value"),
+                (lambda: foreign, ValueError, "different Runtime"),
+                (lambda: rt.value(rt.Ptr(rt.Int), foreign), ValueError, "different Runtime")]:
+            p = rt.Pool(New=New)
+            p.Put(1)
+            assert p.Get() == 1                  # its poolLocal is allocated
+            with unchanged(exc, match):
+                p.Get()
+    other.close()
