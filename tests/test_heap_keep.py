@@ -276,6 +276,42 @@ def test_trace_rows_that_cannot_change_keep_their_deaths(keep, monkeypatch, tmp_
     assert not _SCRATCH.rows
 
 
+def test_kept_deaths_whose_slot_array_is_in_use_are_placed_again(keep, monkeypatch, tmp_path):
+    """Two threads replaying the same read-only rows: the first takes the kept slot array,
+    and the second, finding the kept entry without one, places its own deaths (no
+    KeyError between the test and the take) and gives the same result."""
+    import goruntime.runtime as rt_runtime
+
+    class Capped(rt_runtime.Runtime):
+        def __init__(self, *a, **k):
+            super().__init__(*a, arena_cap=TRACE_CAP, **k)
+    monkeypatch.setattr(rt_runtime, "Runtime", Capped)
+    tr = gtrace.load(SMALL).slim()
+    names = ("allocs", "initial", "gcs")
+    for n in names:
+        np.save(tmp_path / f"{n}.npy", getattr(tr, n))
+    mapped = dataclasses.replace(tr, **{n: np.load(tmp_path / f"{n}.npy", mmap_mode="r")
+                                        for n in names})
+    want = gtrace.replay(mapped, gogc=50)
+    gc.collect()
+    assert len(_SCRATCH.rows) == 1 and "slot" in _SCRATCH.rows[0]
+    held = _SCRATCH.rows[0].pop("slot")         # another replay of these rows holds it
+    assert gtrace.replay(mapped, gogc=50) == want
+    gc.collect()
+    taken = []
+
+    class Racing(dict):
+        """The other thread takes the slot array while this one compares the rows."""
+        def __getitem__(self, k):
+            if k == "rows" and "slot" in self:
+                taken.append(self.pop("slot"))
+            return super().__getitem__(k)
+    _SCRATCH.rows[:] = [Racing(_SCRATCH.rows[0])]
+    assert gtrace.replay(mapped, gogc=50) == want
+    assert taken
+    del held, taken
+
+
 def test_a_replay_keeps_its_memory_for_the_next_and_gives_it_back():
     """A replay from a trace's rows hands its emulated heap's memory (reset) and its sort
     buffers and slot array to the next replay in the process, without `keep_memory`:

@@ -614,12 +614,16 @@ class _RunSource:
         from goruntime import _heap
         from ._parse import trace_deaths
         rows = (tr.initial, tr.allocs, tr.gcs)
-        for kept in _SCRATCH.rows:
-            if (kept["models"] == (death, cycles) and "slot" in kept
+        for kept in list(_SCRATCH.rows):
+            if (kept["models"] == (death, cycles)
                     and all(a is b for a, b in zip(kept["rows"], rows))):
-                src = cls(*kept["args"], slot=kept.pop("slot"))
-                src.kept = kept
-                return src
+                # one pop, not a test and a pop: another thread's replay of the same rows
+                # may take the slot array in between (then this one makes its own)
+                slot = kept.pop("slot", None)
+                if slot is not None:
+                    src = cls(*kept["args"], slot=slot)
+                    src.kept = kept
+                    return src
         initial = np.ascontiguousarray(tr.initial).view(np.uint8).ravel()
         allocs = np.ascontiguousarray(tr.allocs).view(np.uint8).ravel()
         n_init = len(tr.initial) - int(np.count_nonzero(tr.initial["tiny"]))
