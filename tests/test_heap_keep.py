@@ -309,7 +309,7 @@ def test_kept_deaths_whose_slot_array_is_in_use_are_placed_again(keep, monkeypat
     _SCRATCH.rows[:] = [Racing(_SCRATCH.rows[0])]
     assert gtrace.replay(mapped, gogc=50) == want
     assert taken
-    del held, taken
+    del held
 
 
 def test_a_replay_keeps_its_memory_for_the_next_and_gives_it_back():
