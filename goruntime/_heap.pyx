@@ -169,7 +169,7 @@ cdef class _Mapping:
 
 
 cdef size_t HUGE_MIN = 4 << 20      # numpy asks for huge pages for arrays this large
-HUGE_PAGE = 2 << 20                 # the arena starts on a huge page (x86-64's 2 MiB)
+cdef size_t HUGE_PAGE = 2 << 20     # the arena starts on a huge page (x86-64's 2 MiB)
 
 
 cdef object zeroed(intp_t count, dtype):
