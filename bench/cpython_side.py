@@ -145,8 +145,33 @@ def cmd_fields(args):
     return {"n": n, "runs": out}
 
 
+def cmd_startup(args):
+    """A sub-interpreter created and destroyed, *n* times a run: CPython's fresh isolated
+    runtime (its own modules, objects and cycle collector), the counterpart of
+    ``rt.Runtime()`` + ``close()``."""
+    import resource
+    try:
+        import _interpreters as interp            # 3.13+
+    except ImportError:
+        try:
+            import _xxsubinterpreters as interp   # 3.8-3.12
+        except ImportError:
+            return {"skipped": "no sub-interpreters in this CPython"}
+    for _ in range(args.warm):
+        interp.destroy(interp.create())
+    out = []
+    for _ in range(args.runs):
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        w0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+        for _ in range(args.n):
+            interp.destroy(interp.create())
+        out.append({"wall_ns": time.perf_counter_ns() - w0, "cpu_ns": time.thread_time_ns() - c0,
+                    "minflt": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0})
+    return {"n": args.n, "runs": out}
+
+
 def main(argv=None):
-    worker.main("python3 -m bench.cpython_side", ["mark", "alloc", "new", "fields"],
+    worker.main("python3 -m bench.cpython_side", ["mark", "alloc", "new", "fields", "startup"],
                 globals(), argv, warm=2)
 
 

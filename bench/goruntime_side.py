@@ -201,6 +201,31 @@ def cmd_alloc(args):
     return {"n": args.n, "runs": out}
 
 
+def _minflt():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def cmd_startup(args):
+    """``rt.Runtime()`` then ``close()``, *n* times a run, on the default arena cap (half
+    the RAM): the start-up and tear-down a program pays, in wall and thread-CPU ns and
+    minor page faults (the kernel backing fresh pages) per runtime."""
+    import goruntime as rt
+    for _ in range(args.warm):
+        rt.Runtime().close()
+    out = []
+    for _ in range(args.runs):
+        f0 = _minflt()
+        t = _clock()
+        for _ in range(args.n):
+            r = rt.Runtime()
+            r.close()
+        del r
+        wall, cpu = _since(t)
+        out.append({"wall_ns": wall, "cpu_ns": cpu, "minflt": _minflt() - f0})
+    return {"n": args.n, "runs": out}
+
+
 def _slots_new(n):
     """Thread-CPU ns of n times CPython's ``Node()`` (bench.cpython_side's ``__slots__``
     class) kept in a list, automatic collection on: the same loop as ``cpython_side new``,
@@ -322,7 +347,7 @@ def cmd_gcbench(args):
 def main(argv=None):
     worker.main("python3 -m bench.goruntime_side",
                 ["mark", "mark_default", "sweep", "alloc", "handles", "rss", "binary_trees",
-                 "gcbench"],
+                 "gcbench", "startup"],
                 globals(), argv, warm=1, shapes=SHAPES, depth=True)
 
 

@@ -60,7 +60,8 @@ class Bench:
         print(f"[{time.monotonic() - self.t0:6.0f}s] {msg}", file=sys.stderr, flush=True)
 
     def worker(self, module, *args):
-        env = {k: v for k, v in os.environ.items() if k not in ("GOGC", "GOMEMLIMIT", "GODEBUG")}
+        env = {k: v for k, v in os.environ.items() if k not in ("GOGC", "GOMEMLIMIT", "GODEBUG",
+                                                            "GORUNTIME_TEST_ARENA_CAP")}
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         r = subprocess.run([sys.executable, "-m", f"bench.{module}", *map(str, args)], cwd=ROOT,
                            env=env, capture_output=True, text=True)
@@ -162,6 +163,29 @@ class Bench:
             self.row(title, "GC() wall / object", med(x["wall_ns"] / n for x in r["gc"]),
                      med(x["wall_ns"] / n for x in gc_) if g else None,
                      med((x["wall_ns"] - p["baseline_wall_ns"]) / n for x in p["runs"]), unit="ns")
+
+    def startup(self, n):
+        """Runtime() + close() on the default arena cap, n per run (bench/goruntime_side.py
+        startup); CPython: a sub-interpreter created and destroyed (cpython_side startup),
+        fewer per run (each costs ~50x more)."""
+        a = self.args
+        self.log("startup: goruntime")
+        r = self.worker("goruntime_side", "startup", "--n", n, "--runs", a.runs_slow)
+        self.log("startup: cpython")
+        np_ = max(1, n // 40)
+        p = self.worker("cpython_side", "startup", "--n", np_, "--runs", a.runs_slow)
+        self.raw["startup"] = {"goruntime": r, "cpython": p}
+        py = p.get("runs")
+        title = f"Runtime() + close(), default arena cap, {n} in a loop"
+        self.row(title, "CPU / runtime", med(x["cpu_ns"] / n / 1e3 for x in r["runs"]), None,
+                 med(x["cpu_ns"] / np_ / 1e3 for x in py) if py else None, unit="us",
+                 note="thread CPU (user + system); CPython: a sub-interpreter created and "
+                      "destroyed (its own modules, objects and collector)")
+        self.row(title, "wall / runtime", med(x["wall_ns"] / n / 1e3 for x in r["runs"]), None,
+                 None, unit="us")
+        self.row(title, "page faults / runtime", med(x["minflt"] / n for x in r["runs"]), None,
+                 med(x["minflt"] / np_ for x in py) if py else None, unit="faults",
+                 note="minor faults: fresh pages the kernel backed")
 
     def sweep(self, n):
         key = f"sweep/{size_name(n)}"
@@ -396,6 +420,8 @@ class Bench:
                 self.sweep(n)
         if self.want("alloc"):
             self.alloc(1_000_000, 200_000)
+        if self.want("startup"):
+            self.startup(200)
         if self.want("rss"):
             self.rss(10_000_000)
         if self.want("heapdump"):
@@ -666,7 +692,8 @@ def main(argv=None):
     ap.add_argument("--runs-slow", type=int, default=3,
                     help="runs per sweep/alloc/workload row (default 3)")
     ap.add_argument("--only", action="append",
-                    choices=["mark", "sweep", "alloc", "rss", "workloads", "heapdump", "trace"],
+                    choices=["mark", "sweep", "alloc", "startup", "rss", "workloads", "heapdump",
+                             "trace"],
                     help="run only these sections (repeatable)")
     ap.add_argument("--json", default=str(HERE / "latest.json"), help="output path")
     ap.add_argument("--check", action="store_true",

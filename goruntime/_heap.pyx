@@ -5,7 +5,10 @@ This is the ``malloc.go`` / ``mheap.go`` / ``mcache.go`` / ``mcentral.go`` analo
 
 The arena
     One numpy array reserved up front (``arena_cap`` bytes, lazily backed by the OS) and
-    never moved or resized, so every view handed out stays valid. Address ``a`` of the
+    never moved or resized, so every view handed out stays valid. It and the metadata
+    sized for the whole reservation (span records, bitmaps, page table) are fresh
+    anonymous mappings (`zeroed`): no page is touched until the heap uses it, and each is
+    unmapped when the heap is freed. Address ``a`` of the
     emulated Go heap is byte ``a - 0xc000000000`` of the arena, so a pointer word stored in
     the arena is a real, Go-looking address. The heap *grows* (HeapSys) in Go's 4 MiB
     chunks inside that reservation; newly grown memory starts out released, as in Go.
@@ -82,6 +85,7 @@ from cpython.mem cimport PyMem_RawRealloc, PyMem_RawFree
 from cpython.number cimport PyNumber_Index
 from cpython.pythread cimport PyThread_get_thread_ident
 from cpython.object cimport PyObject
+from cpython.buffer cimport PyBuffer_FillInfo
 
 cdef extern from *:
     """
@@ -97,7 +101,31 @@ cdef extern from *:
 
 cdef extern from "sys/mman.h" nogil:
     int madvise(void* addr, size_t length, int advice)
+    int munmap(void* addr, size_t length)
     enum: MADV_DONTNEED
+
+cdef extern from *:
+    """
+    #include <sys/mman.h>
+    /* Fresh private anonymous memory: every page reads as zeros and is backed only when
+       first touched. *huge*: ask for transparent huge pages past the first 2 MiB (a small
+       heap touches only the start of each array: a huge page there would clear 2 MiB for
+       a few words). NULL when the kernel refuses. */
+    #define GR_HUGE_PAGE ((size_t)2 << 20)
+    static void* gr_map_zeroed(size_t n, int huge) {
+        void* p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+    #ifdef MADV_HUGEPAGE
+        if (huge && n > GR_HUGE_PAGE)
+            madvise((char*)p + GR_HUGE_PAGE, n - GR_HUGE_PAGE, MADV_HUGEPAGE);
+    #else
+        (void)huge;
+    #endif
+        return p;
+    }
+    """
+    void* gr_map_zeroed(size_t n, int huge) nogil
 
 
 cdef void zero_memory(void* p, size_t n) noexcept nogil:
@@ -110,6 +138,58 @@ cdef void zero_memory(void* p, size_t n) noexcept nogil:
         return
     memset(p, 0, lo - a)
     memset(<void*>hi, 0, a + n - hi)
+
+@cython.final
+cdef class _Mapping:
+    """A fresh anonymous mapping of *n* bytes (``mmap``), unmapped when the last numpy array
+    over it is freed. Its pages read as zeros and cost nothing until first touched: a new
+    heap's arrays need no zero-filling (Go: sysReserve; the heap's metadata is sized for the
+    whole reservation, and a small program touches a few pages of it)."""
+    cdef void* p
+    cdef size_t n
+
+    def __cinit__(self, size_t n, bint huge):
+        if n == 0:
+            n = 1
+        self.p = gr_map_zeroed(n, huge)
+        if self.p == NULL:
+            raise MemoryError("runtime: out of memory: cannot map %d bytes of heap memory" % n)
+        self.n = n
+
+    def __dealloc__(self):
+        if self.p != NULL:
+            munmap(self.p, self.n)
+            self.p = NULL
+
+    def __getbuffer__(self, Py_buffer* buf, int flags):
+        PyBuffer_FillInfo(buf, self, self.p, <Py_ssize_t>self.n, 0, flags)
+
+    def __releasebuffer__(self, Py_buffer* buf):
+        pass
+
+
+cdef size_t HUGE_MIN = 4 << 20      # numpy asks for huge pages for arrays this large
+cdef size_t HUGE_PAGE = 2 << 20     # the arena starts on a huge page (x86-64's 2 MiB)
+
+
+cdef object zeroed(intp_t count, dtype):
+    """A numpy array of *count* zero items of *dtype* on its own fresh mapping
+    (`_Mapping`, the array's base), with huge pages asked for as numpy asks for them for
+    its own arrays (4 MiB or more, unless numpy's hint is off)."""
+    dt = np.dtype(dtype)
+    cdef size_t nbytes = <size_t>count * dt.itemsize
+    return np.frombuffer(_Mapping(nbytes, nbytes >= HUGE_MIN and _numpy_hugepage()),
+                         dtype=dt, count=count)
+
+
+def _numpy_hugepage():
+    """numpy's transparent-huge-page setting (``NUMPY_MADVISE_HUGEPAGE``)."""
+    try:
+        from numpy._core.multiarray import _get_madvise_hugepage
+    except ImportError:                  # numpy 1.x
+        from numpy.core.multiarray import _get_madvise_hugepage
+    return bool(_get_madvise_hugepage())
+
 
 SPAN_DTYPE = np.dtype([
     ("base", np.uint64), ("elemsize", np.uint64), ("divmul", np.uint32),
@@ -376,6 +456,12 @@ cdef int heap_grow(mheap_t* h, intp_t npages) except -1 nogil:
     note_free_pages(h, h.mapped_pages)
     for p in range(h.mapped_pages, h.mapped_pages + ask):
         bit_set(h.page_scav, p)
+        h.page_to_span[p] = -1                    # a free page
+    # the new chunks' summaries: all free (beyond mapped_pages they are never read)
+    for p in range(h.mapped_pages >> 6, (h.mapped_pages + ask) >> 6):
+        h.word_sum[p] = sum_pack(64, 64, 64)
+    for p in range(h.mapped_pages // CHUNK_PAGES, (h.mapped_pages + ask) // CHUNK_PAGES):
+        h.chunk_sum[p] = sum_pack(CHUNK_PAGES, CHUNK_PAGES, CHUNK_PAGES)
     h.heap_released += <uint64_t>ask << PAGE_SHIFT
     h.mapped_pages += ask
     return 0
@@ -1311,24 +1397,24 @@ cdef class Heap:
              self._word_sum, self._chunk_sum, self._page_scav, self._page_dirty,
              self._mcaches) = kept
         else:
-            self._arena_buf = np.zeros(self.arena_cap + PAGE_SIZE, dtype=np.uint8)
-            self._spans = np.zeros(max_pages, dtype=SPAN_DTYPE)
-            self._page_to_span = np.full(max_pages, -1, dtype=np.int32)
-            self._alloc_bits = np.zeros(max_pages * BITMAP_WORDS, dtype=np.uint64)
-            self._gcmark_bits = np.zeros(max_pages * BITMAP_WORDS, dtype=np.uint64)
-            self._check_bits = np.zeros(max_pages * BITMAP_WORDS, dtype=np.uint64)
-            self._heap_bits = np.zeros(self.arena_cap // 512, dtype=np.uint64)
-            self._page_inuse = np.zeros(max_pages // 64, dtype=np.uint64)
-            # every page free (unmapped pages are never searched: growth maps whole chunks)
-            self._word_sum = np.full(max_pages // 64, sum_pack(64, 64, 64), dtype=np.uint32)
-            self._chunk_sum = np.full(max_pages // CHUNK_PAGES,
-                                      sum_pack(CHUNK_PAGES, CHUNK_PAGES, CHUNK_PAGES),
-                                      dtype=np.uint32)
-            self._page_scav = np.zeros(max_pages // 64, dtype=np.uint64)
-            self._page_dirty = np.zeros(max_pages, dtype=np.uint8)
+            # Every array on fresh mappings (`zeroed`): nothing is written here, so no page
+            # is touched until the heap uses it. The page table (-1: a free page) and the
+            # page summaries are filled in as the heap grows over them (`heap_grow`).
+            self._arena_buf = zeroed(self.arena_cap + HUGE_PAGE, np.uint8)
+            self._spans = zeroed(max_pages, SPAN_DTYPE)
+            self._page_to_span = zeroed(max_pages, np.int32)
+            self._alloc_bits = zeroed(max_pages * BITMAP_WORDS, np.uint64)
+            self._gcmark_bits = zeroed(max_pages * BITMAP_WORDS, np.uint64)
+            self._check_bits = zeroed(max_pages * BITMAP_WORDS, np.uint64)
+            self._heap_bits = zeroed(self.arena_cap // 512, np.uint64)
+            self._page_inuse = zeroed(max_pages // 64, np.uint64)
+            self._word_sum = zeroed(max_pages // 64, np.uint32)
+            self._chunk_sum = zeroed(max_pages // CHUNK_PAGES, np.uint32)
+            self._page_scav = zeroed(max_pages // 64, np.uint64)
+            self._page_dirty = zeroed(max_pages, np.uint8)
             self._mcaches = np.zeros(MAX_PROCS, dtype=MCACHE_DTYPE)
             self._mcaches["alloc"] = -1
-        off = (-self._arena_buf.ctypes.data) % PAGE_SIZE
+        off = (-self._arena_buf.ctypes.data) % HUGE_PAGE
         self.arena = self._arena_buf[off:off + self.arena_cap]
         arena = self.arena
         spans = self._spans
@@ -1444,10 +1530,12 @@ cdef class Heap:
         PyMem_RawFree(self.h.roots)
         PyMem_RawFree(self.h.root_free)
         PyMem_RawFree(self.h.root_stack)
-        # Free the metadata arrays now (not after this body) and give the freed memory back
-        # to the OS: after glibc frees one mmapped array its mmap threshold rises, the next
-        # heaps' arrays come from the brk heap, and without a trim a process that creates
-        # and drops many runtimes keeps ~400 KiB of each (measured, issue 13).
+        # Free the arrays now (not after this body): each is its own mapping (`zeroed`),
+        # unmapped when its last reference goes, so the memory is back with the OS at once.
+        # The rest of a runtime's memory is malloc's (mark buffers, root table, greenlet
+        # stacks, numpy temporaries), and without a trim a process that creates and drops
+        # many runtimes kept ~130 KiB of each in glibc's brk heap (measured: 56 MiB after
+        # 450 runtimes of tests/test_safety.py's B37 churn, 4 MiB with it; issue 13).
         self._spans = self._page_to_span = self._alloc_bits = self._gcmark_bits = None
         self._check_bits = self._heap_bits = self._page_inuse = self._page_scav = None
         self._word_sum = self._chunk_sum = None
@@ -1466,9 +1554,7 @@ cdef class Heap:
         memory stays mapped, and the next heap does not fault it in again. The arena's
         mapped part is given back (``MADV_DONTNEED``: it reads as zeros again)."""
         cdef mheap_t* h = &self.h
-        cdef intp_t mp = h.mapped_pages, p
-        cdef uint32_t wfree = sum_pack(64, 64, 64)
-        cdef uint32_t cfree = sum_pack(CHUNK_PAGES, CHUNK_PAGES, CHUNK_PAGES)
+        cdef intp_t mp = h.mapped_pages
         # each held by its attribute only (the arena buffer also by the arena view)
         if _kept or gr_refs(<PyObject*>self._arena_buf) != 2 \
                 or gr_refs(<PyObject*>self.arena) != 1 \
@@ -1489,18 +1575,15 @@ cdef class Heap:
             if mp:
                 madvise(h.arena, <size_t>mp << PAGE_SHIFT, MADV_DONTNEED)
             memset(h.spans, 0, <size_t>mp * sizeof(mspan_t))
-            for p in range(mp):
-                h.page_to_span[p] = -1
+            memset(h.page_to_span, 0, <size_t>mp * sizeof(int32_t))   # `heap_grow` fills it
             memset(h.alloc_bits, 0, <size_t>mp * BITMAP_WORDS * 8)
             memset(h.gcmark_bits, 0, <size_t>mp * BITMAP_WORDS * 8)
             memset(h.check_bits, 0, <size_t>mp * BITMAP_WORDS * 8)
             memset(h.heap_bits, 0, (<size_t>mp << PAGE_SHIFT) // 64)   # a bit per word
             memset(h.page_inuse, 0, <size_t>(mp >> 6) * 8)
             memset(h.page_scav, 0, <size_t>(mp >> 6) * 8)
-            for p in range(mp >> 6):
-                h.word_sum[p] = wfree
-            for p in range(mp // CHUNK_PAGES):
-                h.chunk_sum[p] = cfree
+            memset(h.word_sum, 0, <size_t>(mp >> 6) * sizeof(uint32_t))
+            memset(h.chunk_sum, 0, <size_t>(mp // CHUNK_PAGES) * sizeof(uint32_t))
             memset(h.page_dirty, 0, <size_t>mp)
             memset(h.mcaches, 0, MAX_PROCS * sizeof(mcache_t))
         self._mcaches["alloc"] = -1
@@ -2147,7 +2230,7 @@ cdef class Heap:
             if _kept_live and _kept_live[0][0] == self.arena_cap:     # (keep_memory)
                 self._live_bits = _kept_live.pop()[1]
             else:
-                self._live_bits = np.zeros(self.h.max_pages * BITMAP_WORDS, dtype=np.uint64)
+                self._live_bits = zeroed(self.h.max_pages * BITMAP_WORDS, np.uint64)
             lb = self._live_bits
             self.h.live_bits = &lb[0]
 

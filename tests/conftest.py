@@ -12,30 +12,6 @@ os.environ.setdefault("GOTOOLCHAIN", "local")
 # children. A test of a heap larger than that passes arena_cap itself.
 os.environ.setdefault("GORUNTIME_TEST_ARENA_CAP", str(1 << 30))
 
-
-def _fixed_mmap_threshold(nbytes=128 << 10):
-    """glibc serves a calloc of >= M_MMAP_THRESHOLD bytes from fresh mmap'd pages, zero
-    and untouched until written; but freeing such a block raises the threshold (to at most
-    32 MiB), after which the next Heap's metadata arrays (bitmaps, span records: MBs even for
-    a small arena) come from the brk heap and calloc memsets them: ~1200 page faults, ~3.7 ms
-    of system time per Runtime (0.25 ms with the threshold fixed; 300 Runtimes of 64 MiB,
-    measured here). The suite makes thousands of Runtimes (the fuzzer alone 2000), so it
-    fixes the threshold, which also turns the dynamic one off: in this process (mallopt)
-    and in its children (the tunable's environment variable). Only allocation speed
-    changes, not what goruntime computes."""
-    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(nbytes))
-    import ctypes
-    import platform
-    if platform.libc_ver()[0] != "glibc":
-        return
-    try:
-        ctypes.CDLL(None).mallopt(-3, nbytes)       # M_MMAP_THRESHOLD (malloc.h)
-    except (OSError, AttributeError):
-        pass
-
-
-_fixed_mmap_threshold()
-
 # Property tests draw the same examples on every run (CI and a busy machine see what a
 # developer saw); HYPOTHESIS_PROFILE=explore draws new ones, to hunt for failures.
 settings.register_profile("deterministic", derandomize=True, database=None)
