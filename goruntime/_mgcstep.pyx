@@ -28,6 +28,7 @@ cdef uint64_t NO_CHECK = 0xFFFFFFFFFFFFFFFF
 cdef object COSTS = None
 cdef object VirtualClock = None
 
+
 NOT_HANDLED = object()          # the step is the Python rule's (`mgc.Collector.mark_step`)
 
 
@@ -45,6 +46,49 @@ def init(ramp, delay, force_preempt, over_assist, mark_step_ns, min_step, runway
     GC_OVER_ASSIST_WORK, MARK_STEP_NS = over_assist, mark_step_ns
     MIN_STEP_BYTES, RUNWAY_STEPS, MIN_FINE_STEP = min_step, runway_steps, min_fine
     COSTS, VirtualClock = costs, virtual_clock
+
+
+# -- the virtual clock's readings ------------------------------------------------------
+
+def meter(rt):
+    """The runtime's clock meter (`runtime.Runtime._meter`): the mutator ns of the work
+    done since the last call, 0 without the arithmetic when no count changed (a mark step
+    reads the clock five times while the program does nothing)."""
+    s, rec = rt.sched, rt.gc_record
+    counts = (rt.heap.mutator_counts(), s.nswitch, s.ngo, s.nchanops,
+              rec.finalizers_executed, rec.cleanups_executed)
+    if counts == rt._metered:
+        return 0
+    rt._metered = counts
+    total = rt.mutator_work_ns()
+    ns = total - rt._charged_ns
+    if ns <= 0:
+        return 0
+    rt._charged_ns = total
+    return ns
+
+
+cdef object sync(object clock):
+    """``clock.sync()`` of a `clock.VirtualClock` (its own code, compiled): bring in the
+    meters' work, return now."""
+    if type(clock) is not VirtualClock:
+        return clock.sync()
+    ns = 0
+    for m in clock._meters:
+        ns += m()
+    if ns > 0:
+        clock._now += ns
+        clock._mutator += ns
+    return clock._now
+
+
+cdef inline object nanotime(object clock):
+    """``clock.nanotime()`` (`sync` when the clock has meters)."""
+    if type(clock) is not VirtualClock:
+        return clock.nanotime()
+    if clock._meters:
+        return sync(clock)
+    return clock._now
 
 
 cdef inline int64_t floordiv(int64_t a, int64_t b) noexcept nogil:
@@ -220,13 +264,17 @@ cdef int set_check_point(object rt, object cyc, object p, uint64_t malloc_bytes)
     heap = rt.heap
     heap.assist_at = NO_CHECK if rt.limiter.limiting() else malloc_bytes + <uint64_t>credit
     clock = rt.clock
-    now = clock.nanotime()
+    now = nanotime(clock)
     if not (<double>p.fractional_utilization_goal > 0):
         heap.trigger = NO_CHECK
         return 0
     s = max(<int64_t>cyc.sched_ns, <int64_t>getattr(sched, "last_run_ns", 0)) - <int64_t>rt._start_ns
     wait = max(0, c_preempt_time(s) + <int64_t>rt._start_ns - now)
-    mut_ns = <int64_t>clock.mutator_ns() - <int64_t>cyc.mut_start   # the program's metered work
+    if type(clock) is VirtualClock:
+        sync(clock)                     # clock.mutator_ns()
+        mut_ns = <int64_t>clock._mutator - <int64_t>cyc.mut_start
+    else:
+        mut_ns = <int64_t>clock.mutator_ns() - <int64_t>cyc.mut_start   # the program's metered work
     allocated = <int64_t>malloc_bytes - <int64_t>cyc.alloc_start
     if mut_ns > 0 and allocated > 0:
         quantum = <int64_t>(<double>allocated / <double>mut_ns * <double>wait)
@@ -254,8 +302,11 @@ def mark_step(collector, rt, cyc, m, pacer_mod):
     idle_ps = max(0, min(<int64_t>p.max_idle_mark_workers, procs - ded - 1))
     if ded or idle_ps:
         return NOT_HANDLED                  # workers on other Ps: the Python rule
-    rt._charge_mutator()
-    now = clock.nanotime()
+    if rt._meter_fn is not None:        # rt._charge_mutator()
+        sync(clock)
+    else:
+        rt._charge_mutator()
+    now = nanotime(clock)
     heap = rt.heap
     malloc_bytes = heap.malloc_bytes
     allocated = max(0, <int64_t>malloc_bytes - <int64_t>cyc.alloc_mark)
@@ -266,7 +317,7 @@ def mark_step(collector, rt, cyc, m, pacer_mod):
         preemptions(rt, cyc, m, p, now, f, procs)
     if allocated and not m.empty:
         assist(collector, rt, cyc, m, p, allocated, pacer_mod, procs)
-    cyc.step_ns = clock.nanotime()
+    cyc.step_ns = nanotime(clock)
     if m.empty:
         return True
     set_check_point(rt, cyc, p, malloc_bytes)
