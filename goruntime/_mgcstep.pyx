@@ -180,7 +180,7 @@ cdef int preemptions(object rt, object cyc, object m, object p, int64_t now, dou
     since the last step."""
     cdef int64_t base = rt._start_ns
     cdef int64_t s = max(<int64_t>cyc.sched_ns, <int64_t>getattr(rt.sched, "last_run_ns", 0))
-    cdef int64_t tp, since, run, ns, sb
+    cdef int64_t tp, since, run, ns, sb, frac
     cdef int64_t mark_start = p.mark_start_time
     while not m.empty:
         tp = c_preempt_time(s - base) + base
@@ -290,7 +290,7 @@ def mark_step(collector, rt, cyc, m, pacer_mod):
     case. Returns True when the mark work ran out (the caller terminates the cycle), else
     None. The caller holds the world lock and handles a failed drain (abandon)."""
     cdef int procs = rt._gomaxprocs
-    cdef int64_t ded, idle_ps, now, elapsed, allocated
+    cdef int64_t ded, idle_ps, now, allocated
     cdef uint64_t malloc_bytes
     cdef double f
     clock = rt.clock

@@ -57,7 +57,6 @@ not. With ``clock="wall"`` the phases are measured. The GC CPU limiter
 (`mgclimit.GCCPULimiter`) sees both stop-the-world transitions, the assists' and the idle
 workers' mark time; while it is on, a cycle's mark runs without assists.
 """
-import bisect
 import dataclasses
 import os
 from itertools import compress, repeat
