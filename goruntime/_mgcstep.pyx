@@ -117,15 +117,25 @@ cdef inline int64_t c_preempt_time(int64_t s) noexcept nogil:
     return c_sysmon_tick(c_sysmon_tick(s + 1) + FORCE_PREEMPT_NS)
 
 
-def sysmon_tick(int64_t t):
+cdef object LIMIT = 1 << 61      # C int64 arithmetic below it; Python ints beyond
+
+
+def sysmon_tick(t):
     """The first time >= *t* (ns after the runtime starts) at which sysmon wakes."""
-    return c_sysmon_tick(t)
+    if -LIMIT < t < LIMIT:
+        return c_sysmon_tick(t)
+    if t <= RAMP[NRAMP - 1]:
+        return RAMP[0]
+    base = RAMP[NRAMP - 1]          # a saturated clock: Python's ints, unbounded
+    return base - (-(t - base) // SYSMON_DELAY) * SYSMON_DELAY
 
 
-def preempt_time(int64_t s):
+def preempt_time(s):
     """When sysmon preempts a goroutine given the CPU at *s* (ns after the runtime starts)
     that runs on without a scheduling point (`mgc.preempt_time`)."""
-    return c_preempt_time(s)
+    if -LIMIT < s < LIMIT:
+        return c_preempt_time(s)
+    return sysmon_tick(sysmon_tick(s + 1) + FORCE_PREEMPT_NS)
 
 
 # what drained: the Cycle counter the ns go to
@@ -257,7 +267,7 @@ cdef int assist(object collector, object rt, object cyc, object m, object p, int
 cdef int set_check_point(object rt, object cyc, object p, uint64_t malloc_bytes) except -1:
     """`mgc.Collector.set_check_point` on a virtual clock that is not a replay's, with no
     dedicated or idle worker: the assist's check point and the fractional worker's."""
-    cdef int64_t credit, now, s, wait, quantum = 0, mut_ns, allocated, floor, runway
+    cdef int64_t credit, now, s, wait, quantum = 0, mut_ns, allocated, floor
     sched = rt.sched
     g = sched.current() if sched is not None else None
     credit = max(<int64_t>cyc.assist_bytes.get(id(g) if g is not None else 0, 0), 0)
@@ -278,8 +288,9 @@ cdef int set_check_point(object rt, object cyc, object p, uint64_t malloc_bytes)
     allocated = <int64_t>malloc_bytes - <int64_t>cyc.alloc_start
     if mut_ns > 0 and allocated > 0:
         quantum = <int64_t>(<double>allocated / <double>mut_ns * <double>wait)
-    runway = floordiv(<int64_t>cyc.goal - <int64_t>p.triggered, RUNWAY_STEPS)
-    floor = min(MIN_STEP_BYTES, max(MIN_FINE_STEP, runway))
+    # (Python ints: `triggered` is MAX_UINT64 outside a cycle's mark)
+    runway_o = (cyc.goal - p.triggered) // RUNWAY_STEPS
+    floor = MIN_STEP_BYTES if runway_o >= MIN_STEP_BYTES else max(MIN_FINE_STEP, runway_o)
     heap.trigger = <uint64_t>heap.heap_live + <uint64_t>max(quantum, floor)
     return 0
 
@@ -294,9 +305,8 @@ def mark_step(collector, rt, cyc, m, pacer_mod):
     cdef uint64_t malloc_bytes
     cdef double f
     clock = rt.clock
-    if not isinstance(clock, VirtualClock) or getattr(clock, "recorded_mutator", False) \
-            or m.empty:
-        return NOT_HANDLED
+    if type(clock) is not VirtualClock or not clock._now < LIMIT or m.empty:
+        return NOT_HANDLED              # (a replay's TraceClock, a saturated clock: Python)
     p = rt.pacer
     ded = p.dedicated_mark_workers_needed
     idle_ps = max(0, min(<int64_t>p.max_idle_mark_workers, procs - ded - 1))
