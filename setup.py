@@ -45,7 +45,7 @@ if SANITIZE:
 MODULES = ["goruntime._heap", "goruntime._mark", "goruntime._gcwork", "goruntime._object",
            "goruntime.workloads._workloads", "goruntime.heapdump._parse",
            "goruntime.heapdump._graph", "goruntime.trace._parse", "goruntime._maps",
-           "goruntime.trace._lifetimes"]
+           "goruntime.trace._lifetimes", "goruntime._mgcstep"]
 
 # The workload kernels' `cdef inline` helpers (the allocation fast path, the shadow stack)
 # are inlined always: GCC, left to itself, kept the fast path's take out of line in the

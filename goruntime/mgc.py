@@ -57,7 +57,6 @@ not. With ``clock="wall"`` the phases are measured. The GC CPU limiter
 (`mgclimit.GCCPULimiter`) sees both stop-the-world transitions, the assists' and the idle
 workers' mark time; while it is on, a cycle's mark runs without assists.
 """
-import bisect
 import dataclasses
 import os
 from itertools import compress, repeat
@@ -69,7 +68,7 @@ import weakref
 
 import numpy as np
 
-from . import _gcwork, _mark, _signals, clock as _clock, metrics as _metrics
+from . import _gcwork, _mark, _mgcstep, _signals, clock as _clock, metrics as _metrics
 from . import mstats, pacer as _pacer
 from . import stack as _stack
 from .errors import FatalError, NotCopyable
@@ -92,6 +91,7 @@ MARK_STEP_NS = 10**6               # mark steps for workers on other Ps: at leas
 MIN_STEP_BYTES = 256 << 10         # allocation between two mark steps, at least
 RUNWAY_STEPS = 8                   # ... or an eighth of the cycle's runway (goal - trigger)
 MIN_FINE_STEP = 8 << 10            # ... but at least one span's worth
+STEP_COMPILED = True              # mark_step's common case in `_mgcstep` (tests compare both)
 NO_CHECK = (1 << 64) - 1           # a heap check point that never fires (trigger, assist_at)
 DRAIN_CHECK_THRESHOLD = 100000     # Go: drainCheckThreshold (work a worker does between checks)
 
@@ -121,20 +121,10 @@ SYSMON_RAMP = _sysmon_ramp()
 SYSMON_DELAY = 10_000_000 + TIMER_SLACK_NS   # a busy program's sysmon period (10 ms sleeps)
 
 
-def sysmon_tick(t):
-    """The first time >= *t* (ns after the runtime starts) at which sysmon wakes."""
-    if t <= SYSMON_RAMP[-1]:
-        return SYSMON_RAMP[bisect.bisect_left(SYSMON_RAMP, t)]
-    base = SYSMON_RAMP[-1]
-    return base - (-(t - base) // SYSMON_DELAY) * SYSMON_DELAY
-
-
-def preempt_time(s):
-    """When sysmon preempts a goroutine given the CPU at *s* (ns after the runtime starts)
-    that runs on without a scheduling point: its first wake after *s* sees the new
-    schedtick (schedwhen), and the first wake forcePreemptNS after that preempts it
-    (proc.go: retake). A busy program's goroutine runs 10..20 ms before sysmon stops it."""
-    return sysmon_tick(sysmon_tick(s + 1) + FORCE_PREEMPT_NS)
+# sysmon's wake and preemption times (`_mgcstep.sysmon_tick`, `preempt_time`): one rule
+# for this module and the compiled mark step
+sysmon_tick = _mgcstep.sysmon_tick
+preempt_time = _mgcstep.preempt_time
 
 
 def experiments_arg(v):
@@ -152,6 +142,8 @@ def experiments_arg(v):
 
 # The virtual clock's cost table (ns): one table for the whole runtime, in clock.py.
 COSTS = _clock.COSTS
+_mgcstep.init(SYSMON_RAMP, SYSMON_DELAY, FORCE_PREEMPT_NS, GC_OVER_ASSIST_WORK, MARK_STEP_NS,
+              MIN_STEP_BYTES, RUNWAY_STEPS, MIN_FINE_STEP, COSTS, _clock.VirtualClock)
 
 FORCEGC_PERIOD = _pacer.FORCEGC_PERIOD  # Go: forcegcperiod (2 minutes)
 # Scan work outside the heap. The emulated program's own globals are its Python variables
@@ -1006,6 +998,13 @@ class Collector(NotCopyable):
                 if not m.empty:
                     self.drain(cyc, "idle", 0)
                 return self.stage(self.finish_locked)
+            if STEP_COMPILED:
+                # the common step (virtual clock, no worker on another P) in one C call
+                r = _mgcstep.mark_step(self, rt, cyc, m, _pacer)
+                if r is not _mgcstep.NOT_HANDLED:
+                    if r and finish:
+                        return self.stage(self.finish_locked)       # Go: gcMarkDone
+                    return r
             rt._charge_mutator()
             now = rt.clock.nanotime()
             elapsed = max(0, now - cyc.step_ns)
