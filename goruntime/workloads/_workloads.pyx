@@ -109,7 +109,8 @@ cdef struct mutator_t:
     intp_t cap                  # shadow-stack words reserved
     intp_t sp                   # words in use (frames are pushed and popped LIFO)
     int64_t fresh               # root slot standing for mallocgc's frame during a GC
-    uint64_t nalloc             # mallocgc calls that allocated (size > 0)
+    uint64_t nalloc             # mallocgc calls that allocated (size > 0); the fast
+                                # path's takes are added by `node_flush`
     uint64_t nbytes             # bytes requested by them
     uint64_t poll_at            # nalloc at which the slow path runs next
     uint64_t reported           # nalloc already reported to the progress bar
@@ -289,7 +290,9 @@ cdef void node_flush(mutator_t* m, node_type_t* t) noexcept nogil:
     freeindex, mallocgc's calls and bytes, the cost model's meter, scanAlloc, the
     mutator's bytes): every allocation of one type adds the same, so *n* takes add *n*
     times it, as Go's mcache adds a span's allocations at its refill. Nothing else reads
-    them while the fast path runs: every other piece of code runs after `mutator_other`."""
+    them while the fast path runs: every other piece of code runs after `mutator_other`.
+    The mutator's allocation count (``nalloc``) is one of them: the poll it paces is
+    tested at the word's reload (`new_node_slow`), not per take."""
     cdef uint64_t taken = t.loaded & ~t.ac.free, n
     cdef mheap_t* h = m.h
     cdef mspan_t* s
@@ -307,6 +310,7 @@ cdef void node_flush(mutator_t* m, node_type_t* t) noexcept nogil:
     h.malloc_path_bytes[2] += n * t.size
     h.scan_alloc += n * t.scan_bytes             # Go: mcache.scanAlloc
     m.nbytes += n * t.size
+    m.nalloc += n
 
 
 cdef void mutator_flush(mutator_t* m) noexcept nogil:
@@ -395,9 +399,9 @@ cdef inline uint64_t node_take(mheap_t* h, node_type_t* t) noexcept nogil:
 
 cdef inline int node_taken(mutator_t* m, uint64_t a) except -1 nogil:
     """What follows every allocation of the fast path (Go: the tail of mallocgc): the
-    per-allocation checks belong here. A pending GC or the poll runs `mutator_poll`."""
-    m.nalloc += 1
-    if m.h.gc_pending or m.nalloc >= m.poll_at:
+    per-allocation checks belong here. A pending GC runs `mutator_poll`; the count and
+    the signal/progress poll wait for the word's reload (`new_node_slow`)."""
+    if m.h.gc_pending:
         return mutator_poll(m, a)
     return 0
 
@@ -414,9 +418,11 @@ cdef inline int new_node(mutator_t* m, node_type_t* t, uint64_t* out) except -1 
 cdef int new_node_slow(mutator_t* m, node_type_t* t, uint64_t* out) except -1 nogil:
     """`new_node` past its first test (its alloc cache is empty: used up, or emptied by
     `mutator_other`): the cache reloaded, else `new_object`."""
-    if t.spc >= 0 and node_load(m, t):
-        out[0] = node_take(m.h, t)
-        return node_taken(m, out[0])
+    if t.spc >= 0 and node_load(m, t):            # (flushes: nalloc is up to date but
+        out[0] = node_take(m.h, t)                 # for this take and other types')
+        if m.h.gc_pending or m.nalloc >= m.poll_at:
+            return mutator_poll(m, out[0])
+        return 0
     new_object(m, t.size, t.mask, t.words, out)
     if t.spc == -1:
         t.spc = m.h.spans[span_of(m.h, out[0])].spanclass
