@@ -489,12 +489,19 @@ cdef inline int bind_handle(Handle h, object rt, Heap heap) except -1:
     each. The runtime's is taken here and given back in ``__dealloc__``, not kept in a
     field: the heap knows its runtime, so a handle is 64 bytes with its GC header, as a
     four-slot Python object (`handle_traverse` shows it to the cycle collector)."""
+    bind_runtime(heap, rt)
+    h.heap = heap
+    return 0
+
+
+cdef inline int bind_runtime(Heap heap, object rt) except -1:
+    """The runtime half of `bind_handle`: *rt* must be *heap*'s runtime; takes the
+    reference a handle holds to it."""
     if heap.handle_runtime != <void*>rt:
         if heap.handle_runtime != NULL:
             raise ValueError("goruntime: this heap belongs to a different Runtime")
         heap.handle_runtime = <void*>rt        # borrowed: every handle holds a reference
     Py_XINCREF(<PyObject*>rt)
-    h.heap = heap
     return 0
 
 
@@ -1014,11 +1021,12 @@ cdef class Pointer(Handle):
     def __getattribute__(self, str name):
         # Struct fields first-class: Python's generic lookup would fail (and build an
         # AttributeError) on every field read before reaching __getattr__. The field's
-        # compiled accessor first (the table leaves out the handle's own attributes).
-        cdef TypeInfo ti = handle_info(self)
+        # compiled accessor first (the table leaves out the handle's own attributes);
+        # the TypeInfo is borrowed (TypeInfos live for good), no reference taken.
+        cdef PyObject* info = (<Handle>self).info
         cdef PyObject* f
-        if ti is not None:
-            f = ti.find(name)
+        if info != NULL:
+            f = (<TypeInfo>info).find(name)
             if f != NULL:
                 return field_get(self, <Field>f)
         if name in _POINTER_ATTRS or name[:2] == "__":
@@ -1257,6 +1265,7 @@ cdef char* _free_mem[FREE_HANDLES]  # their memory: GC header and object, still 
 cdef int _nfree = 0
 cdef Py_ssize_t _free_size = -1     # the one size kept (Pointer's tp_basicsize, once installed)
 cdef c_destructor _dealloc_handle = NULL    # Cython's tp_dealloc of the handle types
+cdef bint _direct_new = False       # `pointer_i` allocates with `pending_alloc` itself
 
 
 cdef PyObject* pending_alloc(c_type* t, Py_ssize_t nitems) noexcept:
@@ -1389,6 +1398,7 @@ if GR_LAZY_GC and not ((<c_type*>Pointer).tp_flags & (3 << 3)) \
         _free_size = (<c_type*>Pointer).tp_basicsize
         (<c_type*>Pointer).tp_dealloc = handle_dealloc
         (<c_type*>SliceValue).tp_dealloc = handle_dealloc
+        _direct_new = True
 
 
 @cython.final
@@ -1590,9 +1600,26 @@ cdef Pointer new_pointer_i(object rt, Heap heap, uint64_t addr, TypeInfo ti):
 
 
 cdef inline Pointer pointer_i(object rt, Heap heap, uint64_t addr, TypeInfo ti):
-    """`new_pointer_i` after the caller's `check_heap` (``rt.new``: one check per call)."""
-    cdef Pointer p = Pointer.__new__(Pointer)
-    bind_handle(p, rt, heap)
+    """`new_pointer_i` after the caller's `check_heap` (``rt.new``: one check per call).
+
+    With lazy tracking installed the object comes from `pending_alloc` directly (zeroed,
+    untracked, in the pending table), not through ``Pointer.__new__``: Cython's tp_new
+    would set ``heap`` to None only for `bind_handle` to replace it at once."""
+    cdef Pointer p
+    cdef PyObject* o
+    if _direct_new:
+        bind_runtime(heap, rt)
+        o = pending_alloc(<c_type*>Pointer, 0)
+        if o == NULL:
+            Py_XDECREF(<PyObject*>rt)          # the reference bind_runtime took
+            raise MemoryError()
+        Py_XINCREF(<PyObject*>heap)
+        GR_HANDLE_HEAP_SLOT(o)[0] = <PyObject*>heap
+        p = <Pointer>o
+        Py_XDECREF(o)                          # pending_alloc's reference: p holds one
+    else:
+        p = Pointer.__new__(Pointer)
+        bind_handle(p, rt, heap)
     p.addr = addr
     if ti is not None:
         p.info = <PyObject*>ti
