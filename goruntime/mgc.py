@@ -223,6 +223,7 @@ class Cycle:
     idle_ns: int = 0           # idle mark workers (Go: idleMarkTime)
     step_ns: int = 0           # nanotime of the last mark step (mutator time is measured from it)
     sched_ns: int = 0          # nanotime of the mutator's last scheduling point (preemption)
+    rec_step: int = -1         # a replay's recorded time at the last mark step (-1: none yet)
     alloc_mark: int = 0        # malloc bytes at the last mark step
     alloc_start: int = 0       # malloc bytes at mark start (the mutator's allocation rate)
     gc_charged: int = 0        # mark ns charged to the mutator's CPU (assists, fractional)
@@ -1017,7 +1018,15 @@ class Collector(NotCopyable):
             ded = p.dedicated_mark_workers_needed
             idle_ps = max(0, min(p.max_idle_mark_workers, procs - ded - 1))
             idle_ns = elapsed * idle_ps
-            if getattr(rt.clock, "recorded_mutator", False):
+            clk = rt.clock
+            if getattr(clk, "busy", None) is not None:
+                # a replayed trace with its scheduling events: Go's idle worker has the P
+                # when the recorded program ran nothing there (findRunnable found no G)
+                r_now = clk.recorded_ns()
+                r0 = cyc.rec_step if cyc.rec_step >= 0 else r_now - elapsed
+                idle_ns += clk.idle_ns(r0, r_now)
+                cyc.rec_step = r_now
+            elif getattr(clk, "recorded_mutator", False):
                 # a replayed trace's timeline (goruntime.trace) does not say how much of
                 # the time between allocations the program ran and how much it was
                 # blocked, when Go's idle worker marks: the replay gives it all to the mark
@@ -1055,13 +1064,17 @@ class Collector(NotCopyable):
         (findRunnableGCWorker), and the worker marks until its share exceeds 1.2x the goal
         (pollFractionalWorkerExit); then the mutator runs again, a new time slice. The
         worker's time is counted from the preemption, which may lie before this step (the
-        mutator reached no check point in between: it did not allocate)."""
+        mutator reached no check point in between: it did not allocate).
+
+        A replayed trace with scheduling events (the clock's ``busy``) has its recorded
+        scheduling points instead (every goroutine switch, block and preemption): the
+        worker takes the first one at which it is behind its goal (those before it would
+        not run it)."""
         p, m = self.rt.pacer, self.mark
-        base = self.rt._start_ns
         s = max(cyc.sched_ns, getattr(self.rt.sched, "last_run_ns", 0))
         while not m.empty:
-            tp = preempt_time(s - base) + base
-            if tp > now:
+            tp = self.fractional_turn(cyc, now, f, s)
+            if tp is None or tp > now:
                 break
             since = tp - p.mark_start_time
             ns = 0
@@ -1072,6 +1085,24 @@ class Collector(NotCopyable):
                     cyc.bg_credit += sb
             s = tp + ns
         cyc.sched_ns = s
+
+    def fractional_turn(self, cyc, now, f, s=None):
+        """The next scheduling point after *s* (default: the mutator's last one) at which
+        schedule() could run the fractional worker: sysmon's next preemption
+        (`preempt_time`), or for a replayed trace with scheduling events (the clock's
+        ``busy``) the first recorded one at which the worker is behind its goal (those
+        before it would not run it). None: no more recorded points."""
+        rt = self.rt
+        base = rt._start_ns
+        if s is None:
+            s = max(cyc.sched_ns, getattr(rt.sched, "last_run_ns", 0))
+        clk = rt.clock
+        if getattr(clk, "busy", None) is None:
+            return preempt_time(s - base) + base
+        off = now - clk.recorded_ns()            # the GC charged to the clock so far
+        due = rt.pacer.mark_start_time + int(cyc.fractional_ns / f)
+        r = clk.next_switch(max(s, due - 1) - off)     # strictly after s
+        return None if r is None else r + off
 
     def scheduling_point(self):
         """The running goroutine yields (Gosched) during a mark: Go's scheduler runs the
@@ -1192,8 +1223,9 @@ class Collector(NotCopyable):
         now = rt.clock.nanotime()
         waits = []
         if p.fractional_utilization_goal > 0:
-            s = max(cyc.sched_ns, getattr(rt.sched, "last_run_ns", 0)) - rt._start_ns
-            waits.append(max(0, preempt_time(s) + rt._start_ns - now))
+            tp = self.fractional_turn(cyc, now, p.fractional_utilization_goal)
+            if tp is not None:
+                waits.append(max(0, tp - now))
         if p.dedicated_mark_workers_needed or min(p.max_idle_mark_workers,
                                                   rt._gomaxprocs - p.dedicated_mark_workers_needed - 1) > 0:
             waits.append(MARK_STEP_NS)

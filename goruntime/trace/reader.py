@@ -98,9 +98,17 @@ EV_CPU_SAMPLES, EV_SYNC, EV_FREQUENCY, EV_CLOCK_SNAPSHOT = (
 K_SPAN, K_SPAN_ALLOC, K_SPAN_FREE = _EV["Span"], _EV["SpanAlloc"], _EV["SpanFree"]
 K_OBJECT, K_OBJECT_ALLOC, K_OBJECT_FREE = (_EV["HeapObject"], _EV["HeapObjectAlloc"],
                                            _EV["HeapObjectFree"])
-#: The few event types besides the heap's that `parse` keeps (GC, STW, metrics, GOMAXPROCS).
+#: The scheduling events (`_busy_intervals`): a goroutine starts running on its P, stops
+#: running there (yields or is preempted, blocks, ends, loses its P in a syscall), the P
+#: stops; GoLabel names a GC mark worker right after its GoStart.
+EV_GO_START, EV_GO_LABEL = _EV["GoStart"], _EV["GoLabel"]
+EV_GO_END = [_EV["GoStop"], _EV["GoBlock"], _EV["GoDestroy"], _EV["GoSyscallEndBlocked"],
+             _EV["ProcStop"]]
+#: The event types besides the heap's that `parse` keeps (GC, STW, metrics, GOMAXPROCS, and
+#: the scheduling events above).
 EV_KEEP_MISC = [EV_PROCS_CHANGE, EV_STW_BEGIN, EV_STW_END, EV_GC_BEGIN, EV_GC_END, EV_GC_ACTIVE,
-                EV_HEAP_ALLOC, EV_HEAP_GOAL]
+                EV_HEAP_ALLOC, EV_HEAP_GOAL, EV_GO_START, EV_GO_LABEL, *EV_GO_END]
+BUSY_DTYPE = np.dtype([("start", np.int64), ("end", np.int64)])
 _MISC = np.zeros(256, dtype=np.uint8)
 _MISC[EV_KEEP_MISC] = 1
 _NARGS = np.array(_spec.timed_nargs(), dtype=np.int8)
@@ -176,6 +184,7 @@ class Trace:
     settings: dict
     duration: int
     nbytes: int
+    busy: np.ndarray = None
 
     def __repr__(self):
         return (f"<goruntime.trace.Trace {self.path or '(bytes)'}: {len(self.allocs):,} allocs, "
@@ -568,6 +577,7 @@ def parse(data, *, gogc=None, memory_limit=None):
     procs = np.empty(int(m.sum()), dtype=SERIES_DTYPE)
     procs["time"], procs["value"] = t[m], a[m].astype(np.int64)
     stw = _stw_ranges(t, ty, a, g, gens)
+    busy = _busy_intervals(t, ty, a, g, gens)
     gcs = _gc_cycles(t, ty, a, b, g, gens, heap_alloc, heap_goal)
 
     settings = {"gogc": gogc if gogc is not None else _estimate_gogc(gcs),
@@ -580,7 +590,44 @@ def parse(data, *, gogc=None, memory_limit=None):
     return Trace(path=None, allocs=allocs, initial=initial, frees=frees, gcs=gcs,
                  heap_alloc=heap_alloc, heap_goal=heap_goal, stw=stw, types=types, procs=procs,
                  generations=gens, event_counts=event_counts, anomalies=anomalies,
-                 geometry=geometry, settings=settings, duration=duration, nbytes=len(buf))
+                 geometry=geometry, settings=settings, duration=duration, nbytes=len(buf),
+                 busy=busy)
+
+
+#: The GoLabel a mark worker's goroutine gets when it runs as Go's idle worker: its time
+#: is the P's idle time (findRunnable found nothing to run), not the program's.
+IDLE_WORKER_LABEL = "GC (idle)"
+
+
+def _busy_intervals(t, ty, a, g, gens):
+    """The recorded intervals in which the P ran something other than an idle mark
+    worker (`BUSY_DTYPE`, sorted, disjoint): from each GoStart to the first event after it
+    that takes the goroutine off the P (GoStop, GoBlock, GoDestroy, GoSyscallEndBlocked,
+    ProcStop), clipped at the next GoStart; a start labelled ``GC (idle)`` is left out.
+    Their bounds are the scheduling points the replay gives the collector (Go's
+    schedule()). One P's timeline: with GOMAXPROCS > 1 the replay does not use them
+    (`goruntime.trace.simulate`). numpy over the few scheduling rows, a loop only over
+    the labels (two or three per cycle)."""
+    starts = np.flatnonzero(ty == EV_GO_START)
+    if not len(starts):
+        return np.zeros(0, dtype=BUSY_DTYPE)
+    ends = np.flatnonzero(np.isin(ty, EV_GO_END))
+    st = t[starts]
+    # the first ending event after each start (rows are in time order, ties in order)
+    j = np.searchsorted(ends, starts, side="right")
+    en = np.where(j < len(ends), t[ends[np.minimum(j, max(len(ends) - 1, 0))]]
+                  if len(ends) else 0, np.iinfo(np.int64).max)
+    nxt = np.append(st[1:], np.iinfo(np.int64).max)
+    en = np.minimum(np.minimum(en, nxt), max(int(t[-1]), int(st[-1])))
+    keep = np.ones(len(starts), dtype=bool)
+    for i in np.flatnonzero(ty == EV_GO_LABEL):
+        if gens[g[i]].strings.get(int(a[i])) == IDLE_WORKER_LABEL:
+            k = int(np.searchsorted(starts, i, side="left")) - 1   # the start it labels
+            if k >= 0:
+                keep[k] = False
+    out = np.empty(int(keep.sum()), dtype=BUSY_DTYPE)
+    out["start"], out["end"] = st[keep], np.maximum(en[keep], st[keep])
+    return out
 
 
 def _drop_unplaced(allocs, initial, frees):

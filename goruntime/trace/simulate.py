@@ -64,6 +64,7 @@ DEATH_MODELS_CODE = {"free": 0, "gc": 1, "early": 2, "spread": 3}    # _parse.ob
 # deaths come as a time per object (TIMED_DEATHS)
 TIMED_DEATHS = {"fit": "fit_deaths", "group": "group_deaths"}
 CYCLE_MODELS = ("pacer", "recorded")
+SCHEDULE_MODELS = ("sysmon", "recorded")     # replay(schedule=...): see `replay`
 OP_ALLOC, OP_DROP, OP_GC = 0, 2, 3
 MALLOC_HEADER_SIZE = 8
 MIN_SIZE_FOR_MALLOC_HEADER = 512
@@ -79,8 +80,11 @@ class TraceClock(_clock.VirtualClock):
     """
     recorded_mutator = True
 
-    def __init__(self, times=None, now=None):
+    def __init__(self, times=None, now=None, busy=None):
         super().__init__()
+        self.busy = None
+        if busy is not None and len(busy):
+            self._set_busy(busy)
         self._times = np.ascontiguousarray(times if times is not None else [], dtype=np.int64)
         self._now_cell = now      # or replay_objects' cell: (last time, count, time before)
         self._heap = None
@@ -111,6 +115,40 @@ class TraceClock(_clock.VirtualClock):
 
     def nanotime(self):
         return self._now + self._recorded()
+
+    def _set_busy(self, busy):
+        """The recorded intervals the P ran the program (`reader.BUSY_DTYPE`): the
+        collector's idle worker gets the rest (`idle_ns`), its fractional worker a turn
+        at their bounds (`next_switch`)."""
+        st = np.ascontiguousarray(busy["start"], dtype=np.int64)
+        en = np.ascontiguousarray(busy["end"], dtype=np.int64)
+        self.busy = (st, en, np.concatenate([[0], np.cumsum(en - st)]),
+                     np.unique(np.concatenate([st, en])))
+
+    def recorded_ns(self):
+        """The recorded time of the replay so far (`nanotime` without the GC charged)."""
+        return self._recorded()
+
+    def _busy_until(self, r):
+        st, en, cum, _ = self.busy
+        k = int(np.searchsorted(st, r, side="right")) - 1
+        if k < 0:
+            return 0
+        return int(cum[k]) + min(max(r - int(st[k]), 0), int(en[k] - st[k]))
+
+    def idle_ns(self, r0, r1):
+        """The recorded time in [r0, r1) the P ran nothing of the program's (Go's idle
+        mark worker had it, or would have)."""
+        if r1 <= r0:
+            return 0
+        return (r1 - r0) - (self._busy_until(r1) - self._busy_until(r0))
+
+    def next_switch(self, r):
+        """The first recorded scheduling point (a goroutine started or left the P) after
+        recorded time *r*, or None."""
+        pts = self.busy[3]
+        k = int(np.searchsorted(pts, r, side="right"))
+        return int(pts[k]) if k < len(pts) else None
 
     def unix_nano(self):
         return self.start_unix_ns + self.nanotime()
@@ -330,6 +368,7 @@ class Prepared:
     settings: dict
     death: str
     cycles: str
+    busy: np.ndarray = None
 
     COLUMNS = ("op", "dense", "size", "pointers", "ptrwords", "time")
 
@@ -346,7 +385,8 @@ def prepare(tr, death="spread", cycles="pacer"):
     op, dense, size, pointers, pw, time, nobj, n_init = _op_stream(tr, death, cycles)
     return Prepared(op=op, dense=dense, size=size, pointers=pointers, ptrwords=pw, time=time,
                     nobj=int(nobj), n_init=int(n_init), n_allocs=m.n_allocs, tiny=m.tiny,
-                    duration=m.duration, settings=m.settings, death=death, cycles=cycles)
+                    duration=m.duration, settings=m.settings, death=death, cycles=cycles,
+                    busy=m.busy)
 
 
 _COLUMN_DTYPES = {"op": np.uint8, "dense": np.int64, "size": np.uint64, "pointers": np.uint8,
@@ -440,6 +480,19 @@ class _Meta:
     tiny: int
     duration: int
     settings: dict
+    busy: np.ndarray = None
+
+
+def _busy_used(prep, gomaxprocs):
+    """The recorded busy intervals (`reader.BUSY_DTYPE`) the replay schedules its mark
+    by, or None: a trace with scheduling events, recorded and replayed with one P (with
+    more, which goroutine ran on which P is not followed: the sysmon and idle-gap rules
+    apply, as for a trace without them)."""
+    busy = prep.busy
+    if busy is None or not len(busy) or int(gomaxprocs) != 1 \
+            or int(prep.settings.get("gomaxprocs", 1)) != 1:
+        return None
+    return busy
 
 
 def _meta(tr, death, cycles):
@@ -451,7 +504,8 @@ def _meta(tr, death, cycles):
         raise ValueError(f"cycles must be one of {CYCLE_MODELS}, not {cycles!r}")
     return _Meta(n_allocs=int(len(tr.allocs)),
                  tiny=int(np.count_nonzero(tr.allocs["tiny"])),
-                 duration=int(tr.duration), settings=dict(tr.settings))
+                 duration=int(tr.duration), settings=dict(tr.settings),
+                 busy=getattr(tr, "busy", None))
 
 
 class _Scratch(weakref.WeakKeyDictionary):
@@ -506,6 +560,7 @@ def release_memory():
 class _RowSource:
     """A replay of a `Prepared` op stream (``_workloads.replay_kernel``): the snapshot's
     rows (time < 0) first, then the rest, with the idle gaps as a column."""
+    idle_gaps = True          # give the idle worker the gaps (False: the clock's busy times)
 
     def __init__(self, prep):
         from goruntime import _heap
@@ -571,7 +626,7 @@ class _RowSource:
             idle = _idle_gaps(p.op[k:], p.size[k:], p.time[k:])
             if _SCRATCH.get(p) is self.scratch:
                 self.scratch["idle"] = idle           # read only: the next replay's too
-        self._kernel(mut, k, len(p.op), idle)
+        self._kernel(mut, k, len(p.op), idle if self.idle_gaps else None)
 
     def holds(self):
         return self.slot             # -1 (no hold) entries included: release_holds skips them
@@ -602,6 +657,7 @@ class _RunSource:
     what a replay pays most for (the kernel zeroes each page). `make` returns None when
     this path does not apply (allocations out of time order, keys beyond 63 bits)."""
     CHUNK = 1 << 15
+    idle_gaps = True          # as `_RowSource`'s
 
     @classmethod
     def make(cls, tr, death, cycles, tiny=None):
@@ -714,7 +770,7 @@ class _RunSource:
 
     def rest(self, mut):
         self.state[3:] = 0              # idle gaps count from the first allocation after
-        self._kernel(mut, NO_STOP_KEY, IDLE_GAP_NS, self.now)
+        self._kernel(mut, NO_STOP_KEY, IDLE_GAP_NS if self.idle_gaps else 0, self.now)
 
     def holds(self):
         return self.slot[:int(self.state[0])]     # int32; release_holds skips the -1s
@@ -729,7 +785,7 @@ class _RunSource:
 
 
 def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="spread",
-                  cycles="pacer", progress=False):
+                  cycles="pacer", progress=False, schedule="sysmon"):
     """`replay`, plus what happened on the way: ``(result, detail)`` where
     ``detail["cycles"]`` lists each cycle (kind, start time, heap_live at start and end,
     goal before and after, pause) and ``detail["samples"]`` holds arrays ``time`` (ns on
@@ -747,7 +803,17 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
         src = _RowSource(prep)
     gogc, memory_limit, gomaxprocs = _settings(prep, gogc, memory_limit, gomaxprocs)
     clk = src.clock()
+    if schedule not in SCHEDULE_MODELS:
+        raise ValueError(f"schedule must be one of {SCHEDULE_MODELS}, not {schedule!r}")
+    busy = _busy_used(prep, gomaxprocs) if schedule == "recorded" else None
+    src.idle_gaps = busy is None
+    if busy is not None:
+        clk._set_busy(busy)
     r = _rt.Runtime(gogc=gogc, memory_limit=memory_limit, gomaxprocs=gomaxprocs, clock=clk)
+    if busy is not None:
+        # the mark runs as Go's did beside the recorded program, so Go's own endCycle
+        # measurement applies (its mark's duration, idle time and heap growth)
+        r.pacer.cons_mark_model = "go"
     # its metadata, reset, for the next heap when it is freed (`_heap.keep_memory`; the
     # kernel need not fault a new heap's pages in for the next replay)
     r.heap.recycle = True
@@ -814,7 +880,7 @@ def replay_detail(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="s
 
 
 def replay(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="spread",
-           cycles="pacer", progress=False):
+           cycles="pacer", progress=False, schedule="sysmon"):
     """Replay trace *tr* under GOGC *gogc*, GOMEMLIMIT *memory_limit* (bytes, a GOMEMLIMIT
     string, or "off") and *gomaxprocs*; None = the recorded setting (``tr.settings``).
 
@@ -824,7 +890,15 @@ def replay(tr, *, gogc=None, memory_limit=None, gomaxprocs=None, death="spread",
     ``mallocs`` / ``frees`` / ``total_alloc`` (MemStats deltas; mallocs includes tiny
     sub-allocations), ``gc_cpu_ns``, ``gc_cpu_fraction``, ``pause_total_ns``,
     ``pause_max_ns``, and the settings used. *death*: see the module docstring.
-    Deterministic: the same trace and settings give the same dict.
+    *schedule*: ``"sysmon"`` (the default) gives the fractional mark worker sysmon's
+    preemptions and the idle worker all the time between check points and the gaps in
+    the allocations; ``"recorded"`` (a trace recorded and replayed at GOMAXPROCS=1 with
+    its scheduling events) gives the fractional worker the recorded scheduling points,
+    the idle worker the recorded time the P ran nothing of the program's, and measures
+    consMark by Go's endCycle formula (docs/trace.md: not the default, measured further
+    from Go on the pool shape). Deterministic: the same trace and settings give the
+    same dict.
     """
     return replay_detail(tr, gogc=gogc, memory_limit=memory_limit, gomaxprocs=gomaxprocs,
-                         death=death, cycles=cycles, progress=progress)[0]
+                         death=death, cycles=cycles, progress=progress,
+                         schedule=schedule)[0]
