@@ -183,6 +183,23 @@ def _replays(tr, configs):
 TRACE_CAP = 12 << 20   # the small trace's replays fit (in use <= 8.4 MB); GOGC off: 15.2
 
 
+def _small_trace_mapped(monkeypatch, tmp_path):
+    """The small trace in memory, and its rows saved and memory-mapped read-only (what a
+    sweep worker replays); runtimes capped at TRACE_CAP."""
+    import goruntime.runtime as rt_runtime
+
+    class Capped(rt_runtime.Runtime):
+        def __init__(self, *a, **k):
+            super().__init__(*a, arena_cap=TRACE_CAP, **k)
+    monkeypatch.setattr(rt_runtime, "Runtime", Capped)
+    tr = gtrace.load(SMALL).slim()
+    names = ("allocs", "initial", "gcs")
+    for n in names:
+        np.save(tmp_path / f"{n}.npy", getattr(tr, n))
+    return tr, dataclasses.replace(tr, **{n: np.load(tmp_path / f"{n}.npy", mmap_mode="r")
+                                          for n in names})
+
+
 def test_trace_replays_on_kept_memory_equal_fresh_ones(keep, monkeypatch):
     """Replays of a recorded trace, several configurations in sequence (a sweep worker's
     tasks), from its op stream and from its rows, one of them failing half-way (GOGC off:
@@ -230,19 +247,9 @@ def test_trace_rows_that_cannot_change_keep_their_deaths(keep, monkeypatch, tmp_
     ones of the same rows and models (`_Scratch.rows`); replays, one failing half-way,
     in two death models, give what replays of the trace in memory give. A trace whose
     rows can be written keeps nothing."""
-    import goruntime.runtime as rt_runtime
     from goruntime.trace import _parse
 
-    class Capped(rt_runtime.Runtime):
-        def __init__(self, *a, **k):
-            super().__init__(*a, arena_cap=TRACE_CAP, **k)
-    monkeypatch.setattr(rt_runtime, "Runtime", Capped)
-    tr = gtrace.load(SMALL).slim()
-    names = ("allocs", "initial", "gcs")
-    for n in names:
-        np.save(tmp_path / f"{n}.npy", getattr(tr, n))
-    mapped = dataclasses.replace(tr, **{n: np.load(tmp_path / f"{n}.npy", mmap_mode="r")
-                                        for n in names})
+    tr, mapped = _small_trace_mapped(monkeypatch, tmp_path)
     configs = [(50, None), (100, "6MiB"), (25, None)]
     made = []
     real = _parse.trace_deaths
@@ -280,18 +287,7 @@ def test_kept_deaths_whose_slot_array_is_in_use_are_placed_again(keep, monkeypat
     """Two threads replaying the same read-only rows: the first takes the kept slot array,
     and the second, finding the kept entry without one, places its own deaths (no
     KeyError between the test and the take) and gives the same result."""
-    import goruntime.runtime as rt_runtime
-
-    class Capped(rt_runtime.Runtime):
-        def __init__(self, *a, **k):
-            super().__init__(*a, arena_cap=TRACE_CAP, **k)
-    monkeypatch.setattr(rt_runtime, "Runtime", Capped)
-    tr = gtrace.load(SMALL).slim()
-    names = ("allocs", "initial", "gcs")
-    for n in names:
-        np.save(tmp_path / f"{n}.npy", getattr(tr, n))
-    mapped = dataclasses.replace(tr, **{n: np.load(tmp_path / f"{n}.npy", mmap_mode="r")
-                                        for n in names})
+    _, mapped = _small_trace_mapped(monkeypatch, tmp_path)
     want = gtrace.replay(mapped, gogc=50)
     gc.collect()
     assert len(_SCRATCH.rows) == 1 and "slot" in _SCRATCH.rows[0]
